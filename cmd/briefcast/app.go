@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"briefcast/config"
+	"briefcast/subscribers"
+)
+
+// App is one run of the program: its streams, environment and global flags.
+// Every subcommand gets it, so a test can run the whole program in-process.
+type App struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Log    *slog.Logger
+	Now    func() time.Time
+
+	// ConfigPath is the --config flag, BRIEFCAST_CONFIG, or ./config.toml.
+	ConfigPath string
+}
+
+// command is one subcommand. Each lives in its own file and registers
+// itself in init, so adding one touches no shared table.
+type command struct {
+	Name    string
+	Summary string
+	Run     func(ctx context.Context, a *App, args []string) error
+}
+
+var commands = map[string]command{}
+
+func register(c command) { commands[c.Name] = c }
+
+// exitError ends the program with Code after printing nothing more.
+type exitError struct{ Code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// errUsage marks a command-line mistake: exit status 2.
+var errUsage = errors.New("usage")
+
+// Run runs the program with args (without the program name) and returns its
+// exit status.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv, Now: time.Now}
+	a.Log = newLogger(stderr, getenv)
+
+	global := flag.NewFlagSet("briefcast", flag.ContinueOnError)
+	global.SetOutput(stderr)
+	global.StringVar(&a.ConfigPath, "config", "", "path of config.toml (env BRIEFCAST_CONFIG; default ./config.toml)")
+	global.Usage = func() { a.usage(stderr) }
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	rest := global.Args()
+	if len(rest) == 0 {
+		a.usage(stderr)
+		return 2
+	}
+	name := rest[0]
+	if name == "help" {
+		a.usage(stdout)
+		return 0
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "briefcast: unknown command %q\n", name)
+		a.usage(stderr)
+		return 2
+	}
+	err := cmd.Run(ctx, a, rest[1:])
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.As(err, &ee):
+		return ee.Code
+	default:
+		fmt.Fprintf(stderr, "briefcast %s: %v\n", name, err)
+		return 1
+	}
+}
+
+func (a *App) usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: briefcast [--config PATH] COMMAND [flags]")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].Summary)
+	}
+	fmt.Fprintln(w, "\nRun 'briefcast COMMAND --help' for a command's flags.")
+}
+
+// Flags returns a flag set for a subcommand that also accepts --config, so
+// it may come before or after the command name. usage is the synopsis line.
+func (a *App) Flags(name, usage, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(a.Stderr)
+	fs.StringVar(&a.ConfigPath, "config", a.ConfigPath, "path of config.toml")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: briefcast %s\n\n%s\n\nFlags:\n", usage, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// Parse parses args into fs, turning a flag mistake into errUsage and
+// --help into flag.ErrHelp (exit 0, usage printed on stdout).
+func (a *App) Parse(fs *flag.FlagSet, args []string) error {
+	if hasHelp(args) {
+		fs.SetOutput(a.Stdout)
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	return nil
+}
+
+func hasHelp(args []string) bool {
+	for _, s := range args {
+		if s == "--" {
+			return false
+		}
+		if s == "-h" || s == "-help" || s == "--help" {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadConfig loads the config named by --config, BRIEFCAST_CONFIG or
+// ./config.toml.
+func (a *App) LoadConfig() (*config.Config, error) {
+	path := a.ConfigPath
+	if path == "" {
+		path = a.Getenv("BRIEFCAST_CONFIG")
+	}
+	if path == "" {
+		path = "config.toml"
+	}
+	return config.Load(path, a.Getenv)
+}
+
+// OpenStore opens the configured subscriber store, creating the folder of a
+// SQLite file when needed.
+func (a *App) OpenStore(ctx context.Context, cfg *config.Config) (subscribers.Store, error) {
+	if cfg.Store.Driver == "sqlite" {
+		if err := os.MkdirAll(dirOf(cfg.Store.DSN), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return subscribers.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
+}
+
+func dirOf(path string) string {
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if i := strings.LastIndexByte(path, '/'); i > 0 {
+		return path[:i]
+	}
+	return "."
+}
+
+func newLogger(w io.Writer, getenv func(string) string) *slog.Logger {
+	level := slog.LevelInfo
+	switch strings.ToLower(getenv("BRIEFCAST_LOG_LEVEL")) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(getenv("BRIEFCAST_LOG_FORMAT"), "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,311 @@
+// Package config loads and validates config.toml. Loading is strict: an
+// unknown key, a wrong type or a bad value is an error naming the key, and
+// relative paths resolve against the config file's own folder.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole of config.toml, with defaults applied and relative
+// paths made absolute.
+type Config struct {
+	// Path is the absolute path of the file this was loaded from.
+	Path string `toml:"-"`
+	// DataDir holds state that is not content: the SQLite file by default,
+	// the generated token secret, the outbox and the scheduler lock.
+	DataDir string `toml:"data_dir"`
+
+	Site          Site          `toml:"site"`
+	Feeds         Feeds         `toml:"feeds"`
+	Store         Store         `toml:"store"`
+	Email         Email         `toml:"email"`
+	Digests       []Digest      `toml:"digests"`
+	Server        Server        `toml:"server"`
+	Subscriptions Subscriptions `toml:"subscriptions"`
+	Schedule      Schedule      `toml:"schedule"`
+}
+
+// Site describes the published site.
+type Site struct {
+	Title        string `toml:"title"`
+	Description  string `toml:"description"`
+	BaseURL      string `toml:"base_url"` // always ends in "/"
+	Language     string `toml:"language"`
+	Timezone     string `toml:"timezone"` // for dates written without a zone
+	ContentDir   string `toml:"content_dir"`
+	OutputDir    string `toml:"output_dir"`
+	Author       string `toml:"author"`        // "Name <email>", optional
+	TemplatesDir string `toml:"templates_dir"` // optional overrides of templates/
+
+	// Location is Timezone loaded.
+	Location *time.Location `toml:"-"`
+}
+
+// Feeds configures the published feeds.
+type Feeds struct {
+	Items     int    `toml:"items"`
+	Content   string `toml:"content"`    // "take", "digest" or "full"
+	Rebuild   string `toml:"rebuild"`    // cron spec or descriptor; "" = only on file changes
+	WebSubHub string `toml:"websub_hub"` // optional hub URL pinged on change
+}
+
+// Store picks the subscriber database.
+type Store struct {
+	Driver string `toml:"driver"` // "sqlite" or "postgres"
+	DSN    string `toml:"dsn"`    // file path for sqlite (made absolute), URL for postgres
+}
+
+// Email configures composition and delivery of every message.
+type Email struct {
+	From           string   `toml:"from"`
+	ReplyTo        string   `toml:"reply_to"`
+	PostalAddress  string   `toml:"postal_address"`
+	Transport      string   `toml:"transport"` // "file" or "smtp"
+	OutboxDir      string   `toml:"outbox_dir"`
+	UnsubscribeTo  string   `toml:"unsubscribe_mailto"` // optional mailto address added to List-Unsubscribe
+	RetryMaxAge    Duration `toml:"retry_max_age"`      // give up retrying a recipient after this long
+	SMTP           SMTP     `toml:"smtp"`
+	DKIM           *DKIM    `toml:"dkim"`
+	SMTPPassword   string   `toml:"-"` // read from SMTP.PasswordEnv
+	ListIDOverride string   `toml:"list_id"`
+}
+
+// SMTP configures the smtp transport.
+type SMTP struct {
+	Host        string   `toml:"host"`
+	Port        int      `toml:"port"`
+	Username    string   `toml:"username"`
+	PasswordEnv string   `toml:"password_env"`
+	TLS         string   `toml:"tls"` // "starttls", "tls" or "none"
+	Connections int      `toml:"connections"`
+	Rate        float64  `toml:"rate"` // messages per second overall; 0 = no limit
+	Timeout     Duration `toml:"timeout"`
+}
+
+// DKIM configures message signing.
+type DKIM struct {
+	Domain         string `toml:"domain"`
+	Selector       string `toml:"selector"`
+	PrivateKeyFile string `toml:"private_key_file"`
+}
+
+// Digest is one newsletter.
+type Digest struct {
+	Name      string    `toml:"name"`
+	Title     string    `toml:"title"`
+	Schedule  string    `toml:"schedule"`
+	Timezone  string    `toml:"timezone"` // "" = [schedule] timezone, else UTC
+	Subject   string    `toml:"subject"`
+	MaxItems  int       `toml:"max_items"`
+	Tags      []string  `toml:"tags"`
+	SkipEmpty *bool     `toml:"skip_empty"`
+	CatchUp   *Duration `toml:"catch_up"`
+
+	// Location is Timezone loaded (with the default applied).
+	Location *time.Location `toml:"-"`
+}
+
+// SkipsEmpty reports whether an edition with nothing new is skipped
+// (the default).
+func (d Digest) SkipsEmpty() bool { return d.SkipEmpty == nil || *d.SkipEmpty }
+
+// CatchUpWindow is how long after a missed run it is still sent (default 6h).
+func (d Digest) CatchUpWindow() time.Duration {
+	if d.CatchUp == nil {
+		return 6 * time.Hour
+	}
+	return d.CatchUp.Duration
+}
+
+// Server configures `briefcast serve`.
+type Server struct {
+	Listen         string   `toml:"listen"`
+	TrustedProxies []string `toml:"trusted_proxies"`
+	MetricsListen  string   `toml:"metrics_listen"` // "" = on the main listener
+}
+
+// Subscriptions configures the public sign-up flow.
+type Subscriptions struct {
+	DoubleOptIn *bool    `toml:"double_opt_in"`
+	SecretEnv   string   `toml:"secret_env"`
+	ConfirmTTL  Duration `toml:"confirm_ttl"`
+
+	// Secret is the value of SecretEnv, "" when unset.
+	Secret string `toml:"-"`
+}
+
+// DoubleOptInEnabled reports whether sign-ups must confirm (the default).
+func (s Subscriptions) DoubleOptInEnabled() bool { return s.DoubleOptIn == nil || *s.DoubleOptIn }
+
+// Schedule holds defaults for every job.
+type Schedule struct {
+	Timezone string `toml:"timezone"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("72h").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses "72h", "90m", "0".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration like \"72h\" or \"90m\": %q", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration must not be negative: %q", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Defaults returns the configuration used for every key the file leaves out.
+func Defaults() *Config {
+	return &Config{
+		DataDir: "data",
+		Site: Site{
+			Title:      "briefcast",
+			BaseURL:    "http://localhost:8080/",
+			Language:   "en",
+			Timezone:   "UTC",
+			ContentDir: "content",
+			OutputDir:  "public",
+		},
+		Feeds: Feeds{Items: 50, Content: "take"},
+		Store: Store{Driver: "sqlite", DSN: "data/briefcast.db"},
+		Email: Email{
+			From:        "briefcast <brief@localhost>",
+			Transport:   "file",
+			OutboxDir:   "data/outbox",
+			RetryMaxAge: Duration{48 * time.Hour},
+			SMTP: SMTP{
+				Host:        "127.0.0.1",
+				Port:        587,
+				PasswordEnv: "BRIEFCAST_SMTP_PASSWORD",
+				TLS:         "starttls",
+				Connections: 4,
+				Timeout:     Duration{30 * time.Second},
+			},
+		},
+		Server: Server{Listen: "127.0.0.1:8080"},
+		Subscriptions: Subscriptions{
+			SecretEnv:  "BRIEFCAST_SECRET",
+			ConfirmTTL: Duration{72 * time.Hour},
+		},
+	}
+}
+
+// Load reads the file at path over the defaults, applies the environment
+// (getenv may be os.Getenv), resolves relative paths against the file's
+// folder and validates the result.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(abs, data, getenv)
+}
+
+// Parse is Load on bytes already read from path.
+func Parse(path string, data []byte, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	c := Defaults()
+	md, err := toml.Decode(string(data), c)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, describeDecodeError(err))
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("config: %s: unknown key %s", path, strings.Join(keys, ", "))
+	}
+	c.Path = path
+	c.applyEnv(getenv)
+	c.resolvePaths(filepath.Dir(path))
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func describeDecodeError(err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return errors.New(pe.ErrorWithPosition())
+	}
+	return err
+}
+
+func (c *Config) applyEnv(getenv func(string) string) {
+	if v := getenv("BRIEFCAST_STORE_DSN"); v != "" {
+		c.Store.DSN = v
+	}
+	if c.Email.SMTP.PasswordEnv != "" {
+		c.Email.SMTPPassword = getenv(c.Email.SMTP.PasswordEnv)
+	}
+	if c.Subscriptions.SecretEnv != "" {
+		c.Subscriptions.Secret = getenv(c.Subscriptions.SecretEnv)
+	}
+}
+
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.DataDir)
+	abs(&c.Site.ContentDir)
+	abs(&c.Site.OutputDir)
+	abs(&c.Site.TemplatesDir)
+	abs(&c.Email.OutboxDir)
+	if c.Email.DKIM != nil {
+		abs(&c.Email.DKIM.PrivateKeyFile)
+	}
+	if c.Store.Driver == "sqlite" && !strings.HasPrefix(c.Store.DSN, "file:") && c.Store.DSN != ":memory:" {
+		abs(&c.Store.DSN)
+	}
+}
+
+// Digest returns the digest named name.
+func (c *Config) Digest(name string) (*Digest, bool) {
+	for i := range c.Digests {
+		if c.Digests[i].Name == name {
+			return &c.Digests[i], true
+		}
+	}
+	return nil, false
+}
+
+// Redacted returns a copy safe to print: secrets are replaced.
+func (c *Config) Redacted() *Config {
+	r := *c
+	if r.Email.SMTPPassword != "" {
+		r.Email.SMTPPassword = "[redacted]"
+	}
+	if r.Subscriptions.Secret != "" {
+		r.Subscriptions.Secret = "[redacted]"
+	}
+	if strings.Contains(r.Store.DSN, "@") {
+		r.Store.DSN = "[redacted]"
+	}
+	return &r
+}

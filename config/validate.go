@@ -1,0 +1,264 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// CronParser is the parser every schedule goes through: five fields or a
+// descriptor such as @daily or @every 6h.
+var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses a cron spec or descriptor. Time zones are never taken
+// from the spec itself (they come from the timezone keys): cron v3.0.1
+// panics on "TZ=0" or an empty "CRON_TZ=", so such specs are refused here,
+// before they can reach it.
+func ParseSchedule(spec string) (cron.Schedule, error) {
+	s := strings.TrimSpace(spec)
+	if s == "" {
+		return nil, errors.New("empty schedule")
+	}
+	if strings.Contains(s, "TZ=") {
+		return nil, errors.New("time zones go in the timezone key, not in the schedule")
+	}
+	sched, err := CronParser.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	return sched, nil
+}
+
+var digestName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Validate checks every value and every cross-field rule, and loads the
+// time zones. The first problem is returned, naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	// [site]
+	if strings.TrimSpace(c.Site.Title) == "" {
+		bad("site.title", "must not be empty")
+	}
+	if u, err := url.Parse(c.Site.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("site.base_url", "must be an absolute http or https URL with no query, got %q", c.Site.BaseURL)
+	} else if !strings.HasSuffix(c.Site.BaseURL, "/") {
+		c.Site.BaseURL += "/"
+	}
+	if c.Site.Language == "" || strings.ContainsAny(c.Site.Language, " <>&\"'") {
+		bad("site.language", "must be a language tag such as \"en\" or \"en-GB\", got %q", c.Site.Language)
+	}
+	if loc, err := loadZone(c.Site.Timezone); err != nil {
+		bad("site.timezone", "%v", err)
+	} else {
+		c.Site.Location = loc
+	}
+	if c.Site.ContentDir == "" {
+		bad("site.content_dir", "must not be empty")
+	}
+	if c.Site.OutputDir == "" {
+		bad("site.output_dir", "must not be empty")
+	}
+	if c.Site.Author != "" && strings.Contains(c.Site.Author, "@") {
+		if _, err := mail.ParseAddress(c.Site.Author); err != nil {
+			bad("site.author", "must be \"Name <email>\" or a plain name: %v", err)
+		}
+	}
+
+	// [feeds]
+	if c.Feeds.Items < 1 || c.Feeds.Items > 10000 {
+		bad("feeds.items", "must be between 1 and 10000, got %d", c.Feeds.Items)
+	}
+	switch c.Feeds.Content {
+	case "take", "digest", "full":
+	default:
+		bad("feeds.content", "must be \"take\", \"digest\" or \"full\", got %q", c.Feeds.Content)
+	}
+	if c.Feeds.Rebuild != "" {
+		if _, err := ParseSchedule(c.Feeds.Rebuild); err != nil {
+			bad("feeds.rebuild", "%v", err)
+		}
+	}
+	if c.Feeds.WebSubHub != "" {
+		if u, err := url.Parse(c.Feeds.WebSubHub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("feeds.websub_hub", "must be an absolute http or https URL, got %q", c.Feeds.WebSubHub)
+		}
+	}
+
+	// [store]
+	switch c.Store.Driver {
+	case "sqlite", "postgres":
+	default:
+		bad("store.driver", "must be \"sqlite\" or \"postgres\", got %q", c.Store.Driver)
+	}
+	if c.Store.DSN == "" {
+		bad("store.dsn", "must not be empty")
+	}
+
+	// [email]
+	if _, err := mail.ParseAddress(c.Email.From); err != nil {
+		bad("email.from", "must be an address like \"The Brief <brief@example.org>\": %v", err)
+	}
+	if c.Email.ReplyTo != "" {
+		if _, err := mail.ParseAddress(c.Email.ReplyTo); err != nil {
+			bad("email.reply_to", "%v", err)
+		}
+	}
+	if c.Email.UnsubscribeTo != "" {
+		if _, err := mail.ParseAddress(c.Email.UnsubscribeTo); err != nil {
+			bad("email.unsubscribe_mailto", "%v", err)
+		}
+	}
+	if strings.ContainsAny(c.Email.PostalAddress, "\x00") {
+		bad("email.postal_address", "must not contain NUL")
+	}
+	switch c.Email.Transport {
+	case "file":
+		if c.Email.OutboxDir == "" {
+			bad("email.outbox_dir", "must be set for the file transport")
+		}
+	case "smtp":
+		if c.Email.SMTP.Host == "" {
+			bad("email.smtp.host", "must be set for the smtp transport")
+		}
+	default:
+		bad("email.transport", "must be \"file\" or \"smtp\", got %q", c.Email.Transport)
+	}
+	if c.Email.SMTP.Port < 1 || c.Email.SMTP.Port > 65535 {
+		bad("email.smtp.port", "must be a port number, got %d", c.Email.SMTP.Port)
+	}
+	switch c.Email.SMTP.TLS {
+	case "starttls", "tls", "none":
+	default:
+		bad("email.smtp.tls", "must be \"starttls\", \"tls\" or \"none\", got %q", c.Email.SMTP.TLS)
+	}
+	if c.Email.SMTP.Connections < 1 || c.Email.SMTP.Connections > 256 {
+		bad("email.smtp.connections", "must be between 1 and 256, got %d", c.Email.SMTP.Connections)
+	}
+	if c.Email.SMTP.Rate < 0 {
+		bad("email.smtp.rate", "must not be negative")
+	}
+	if d := c.Email.DKIM; d != nil {
+		if d.Domain == "" {
+			bad("email.dkim.domain", "must be set when [email.dkim] is present")
+		}
+		if d.Selector == "" {
+			bad("email.dkim.selector", "must be set when [email.dkim] is present")
+		}
+		if d.PrivateKeyFile == "" {
+			bad("email.dkim.private_key_file", "must be set when [email.dkim] is present")
+		}
+	}
+
+	// [schedule]
+	defaultZone := time.UTC
+	if c.Schedule.Timezone != "" {
+		if loc, err := loadZone(c.Schedule.Timezone); err != nil {
+			bad("schedule.timezone", "%v", err)
+		} else {
+			defaultZone = loc
+		}
+	}
+
+	// [[digests]]
+	seen := map[string]bool{}
+	for i := range c.Digests {
+		d := &c.Digests[i]
+		key := fmt.Sprintf("digests[%d]", i)
+		if d.Name != "" {
+			key = fmt.Sprintf("digests[%d] (%s)", i, d.Name)
+		}
+		if !digestName.MatchString(d.Name) {
+			bad(key+".name", "must be lower-case letters, digits, - or _, got %q", d.Name)
+		} else if seen[d.Name] {
+			bad(key+".name", "is used by two digests")
+		}
+		seen[d.Name] = true
+		if strings.TrimSpace(d.Title) == "" {
+			d.Title = d.Name
+		}
+		if _, err := ParseSchedule(d.Schedule); err != nil {
+			bad(key+".schedule", "%v", err)
+		}
+		d.Location = defaultZone
+		if d.Timezone != "" {
+			if loc, err := loadZone(d.Timezone); err != nil {
+				bad(key+".timezone", "%v", err)
+			} else {
+				d.Location = loc
+			}
+		}
+		if d.Subject == "" {
+			d.Subject = "{{.Title}} — {{.Date}}"
+		}
+		if _, err := template.New("subject").Parse(d.Subject); err != nil {
+			bad(key+".subject", "not a valid template: %v", err)
+		}
+		if d.MaxItems == 0 {
+			d.MaxItems = 10
+		}
+		if d.MaxItems < 1 || d.MaxItems > 1000 {
+			bad(key+".max_items", "must be between 1 and 1000, got %d", d.MaxItems)
+		}
+		for j, t := range d.Tags {
+			d.Tags[j] = strings.ToLower(strings.TrimSpace(t))
+			if d.Tags[j] == "" {
+				bad(fmt.Sprintf("%s.tags[%d]", key, j), "must not be empty")
+			}
+		}
+	}
+
+	// [server]
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		bad("server.listen", "must be host:port, got %q", c.Server.Listen)
+	}
+	if c.Server.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.Server.MetricsListen); err != nil {
+			bad("server.metrics_listen", "must be host:port, got %q", c.Server.MetricsListen)
+		}
+	}
+	for i, p := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil {
+			if net.ParseIP(p) == nil {
+				bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be a CIDR such as 10.0.0.0/8, got %q", p)
+			}
+		}
+	}
+
+	// [subscriptions]
+	if c.Subscriptions.ConfirmTTL.Duration < time.Minute {
+		bad("subscriptions.confirm_ttl", "must be at least 1m, got %s", c.Subscriptions.ConfirmTTL.Duration)
+	}
+	if c.Subscriptions.SecretEnv == "" {
+		bad("subscriptions.secret_env", "must name an environment variable")
+	}
+	if c.Email.RetryMaxAge.Duration < time.Minute {
+		bad("email.retry_max_age", "must be at least 1m, got %s", c.Email.RetryMaxAge.Duration)
+	}
+	return errors.Join(errs...)
+}
+
+func loadZone(name string) (*time.Location, error) {
+	if name == "" {
+		return nil, errors.New("must name an IANA time zone such as \"Europe/London\"")
+	}
+	if name == "Local" {
+		return nil, errors.New("\"Local\" depends on the machine; name an IANA time zone")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	return loc, nil
+}

@@ -1,0 +1,91 @@
+// Package subscribers owns the people who receive digests and everything the
+// database keeps about them: the Subscriber type, their status history, the
+// suppression list, and the state of every digest edition sent to them. One
+// Store interface has two implementations, SQLite (the embedded default) and
+// PostgreSQL (for several processes sharing one database).
+package subscribers
+
+import (
+	"errors"
+	"time"
+)
+
+// Status is where a subscriber stands.
+type Status string
+
+// The statuses a subscriber can be in. Only Active subscribers are mailed
+// digests; Unsubscribed, Bounced and Complained addresses are suppressed
+// until the person subscribes again.
+const (
+	Pending      Status = "pending"
+	Active       Status = "active"
+	Unsubscribed Status = "unsubscribed"
+	Bounced      Status = "bounced"
+	Complained   Status = "complained"
+)
+
+// Suppressed reports whether mail to a subscriber in this status is banned.
+func (s Status) Suppressed() bool {
+	return s == Unsubscribed || s == Bounced || s == Complained
+}
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case Pending, Active, Unsubscribed, Bounced, Complained:
+		return true
+	}
+	return false
+}
+
+// Source records where a subscriber came from.
+type Source string
+
+// The sources of a subscriber.
+const (
+	SourceForm   Source = "form"
+	SourceImport Source = "import"
+	SourceCLI    Source = "cli"
+)
+
+// Subscriber is one person on the list.
+type Subscriber struct {
+	ID       int64
+	Email    string // normalised by NormalizeEmail; unique regardless of case
+	Name     string
+	Status   Status
+	Digests  []string // digest names they receive
+	Tags     []string // optional topic filter: only articles with one of these tags
+	Timezone string   // IANA zone, "" for the digest's own
+
+	Source      Source
+	ConsentAt   time.Time // when consent was given (zero when unknown)
+	ConsentIP   string    // form only
+	ConsentText string    // the text of the form they agreed to
+
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ConfirmedAt    time.Time // zero until confirmed
+	UnsubscribedAt time.Time // zero unless unsubscribed
+}
+
+// Event is one change of a subscriber's status, kept forever in an
+// append-only table so an operator can answer "why did this person stop
+// getting mail?".
+type Event struct {
+	ID           int64
+	SubscriberID int64
+	At           time.Time
+	From         Status // "" for the creation event
+	To           Status
+	Reason       string
+}
+
+// Errors returned by every Store.
+var (
+	ErrNotFound      = errors.New("subscriber not found")
+	ErrExists        = errors.New("address already subscribed")
+	ErrSuppressed    = errors.New("address is suppressed")
+	ErrSchemaTooNew  = errors.New("database schema is newer than this binary")
+	ErrEditionExists = errors.New("edition already exists")
+)
