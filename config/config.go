@@ -249,7 +249,10 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 func describeDecodeError(err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		return errors.New(pe.ErrorWithPosition())
+		if pe.LastKey != "" {
+			return fmt.Errorf("line %d: %s: %s", pe.Position.Line, pe.LastKey, pe.Message)
+		}
+		return fmt.Errorf("line %d, column %d: %s", pe.Position.Line, pe.Position.Col, pe.Message)
 	}
 	return err
 }

@@ -30,6 +30,12 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 	if strings.Contains(s, "TZ=") {
 		return nil, errors.New("time zones go in the timezone key, not in the schedule")
 	}
+	if rest, ok := strings.CutPrefix(s, "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(rest))
+		if err != nil || d < time.Second {
+			return nil, fmt.Errorf("@every needs a duration of at least 1s, got %q", rest)
+		}
+	}
 	sched, err := CronParser.Parse(s)
 	if err != nil {
 		return nil, err
