@@ -35,6 +35,13 @@ type Article struct {
 	// digest", "full depth", "data points", ...). They are reported, never
 	// invented.
 	Missing []string
+
+	// Draft is true when Markdown front matter says `draft = true`; Load
+	// leaves drafts out silently.
+	Draft bool `json:",omitempty"`
+
+	takeLine int // line of the take's marker (0 if none), for errors
+	slugLine int // line the slug comes from (title or `slug`), for errors
 }
 
 // Bullet is one sentence of the 30-second take.

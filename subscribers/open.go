@@ -2,11 +2,17 @@ package subscribers
 
 import (
 	"context"
-	"errors"
+	"fmt"
 )
 
 // Open opens the store for driver ("sqlite" or "postgres") at dsn and applies
 // any pending migrations.
 func Open(ctx context.Context, driver, dsn string) (Store, error) {
-	return nil, errors.New("subscribers: not implemented yet")
+	switch driver {
+	case "sqlite":
+		return OpenSQLite(ctx, dsn)
+	case "postgres":
+		return OpenPostgres(ctx, dsn)
+	}
+	return nil, fmt.Errorf("subscribers: unknown store driver %q (want \"sqlite\" or \"postgres\")", driver)
 }

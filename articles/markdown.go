@@ -1,0 +1,398 @@
+package articles
+
+import (
+	"bufio"
+	"bytes"
+	"html"
+	"sort"
+	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+)
+
+// md is the one goldmark instance: CommonMark with its default, safe HTML
+// renderer, which omits raw HTML and drops dangerous link targets. It is
+// safe for concurrent use and never changed after start-up.
+var md = goldmark.New()
+
+type markdownParser struct{}
+
+// mdState walks the body's top-level blocks.
+type mdState struct {
+	a       *Article
+	src     []byte
+	starts  []int // byte offset of each body line
+	numbers []int // file line number of each body line
+	cur     tier
+	sec     mdSection
+	buf     bytes.Buffer
+	w       *bufio.Writer // over buf; one per article, as goldmark would otherwise allocate one per Render
+}
+
+type mdSection struct {
+	open  bool
+	title string
+	line  int
+	kind  sectionKind
+	tier  tier
+	paras []string
+	html  strings.Builder
+}
+
+func (markdownParser) parse(a *Article, lines []line, opts Options) error {
+	open := strings.TrimSpace(lines[0].text)
+	var closers []string
+	switch open {
+	case "+++":
+		closers = []string{"+++"}
+	case "---":
+		closers = []string{"---", "..."}
+	default:
+		return errorf(1, "missing front matter: the file must start with +++ (TOML) or --- (YAML)")
+	}
+	end := -1
+	for i := 1; i < len(lines) && end < 0; i++ {
+		s := strings.TrimRight(lines[i].text, " \t")
+		for _, c := range closers {
+			if s == c {
+				end = i
+			}
+		}
+	}
+	if end < 0 {
+		return errorf(1, "front matter opened with %s is never closed", open)
+	}
+	var fmSrc strings.Builder
+	for _, l := range lines[1:end] {
+		fmSrc.WriteString(l.text)
+		fmSrc.WriteByte('\n')
+	}
+	var fields []fmField
+	var err error
+	if open == "+++" {
+		fields, err = readTOML(fmSrc.String(), lines[1:end], 2)
+	} else {
+		fields, err = readYAML(fmSrc.String(), 2)
+	}
+	if err != nil {
+		return err
+	}
+	// Title and date are checked after the body, which may hold "# Title".
+	body := lines[end+1:]
+	s := &mdState{a: a}
+	s.starts = make([]int, len(body))
+	s.numbers = make([]int, len(body))
+	var src bytes.Buffer
+	for i, l := range body {
+		s.starts[i] = src.Len()
+		s.numbers[i] = l.n
+		// A no-break space reads as a space; goldmark would keep it as text.
+		src.WriteString(strings.ReplaceAll(l.text, "\u00a0", " "))
+		src.WriteByte('\n')
+	}
+	s.src = src.Bytes()
+	if err := applyFront(a, fields, 1, opts.location()); err != nil {
+		return err
+	}
+	doc := md.Parser().Parse(text.NewReader(s.src))
+	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+		if err := s.block(n); err != nil {
+			return err
+		}
+	}
+	s.flush()
+	if a.Title == "" {
+		return errorf(1, "missing title: front matter has no title")
+	}
+	return nil
+}
+
+// lineOf maps a node to its file line number.
+func (s *mdState) lineOf(n ast.Node) int {
+	off := -1
+	for c := n; c != nil && off < 0; c = c.FirstChild() {
+		if c.Type() == ast.TypeBlock && c.Lines().Len() > 0 {
+			off = c.Lines().At(0).Start
+		} else if t, ok := c.(*ast.Text); ok {
+			off = t.Segment.Start
+		}
+	}
+	if off < 0 {
+		if len(s.numbers) == 0 {
+			return 1
+		}
+		return s.numbers[0]
+	}
+	i := sort.SearchInts(s.starts, off+1) - 1
+	if i < 0 {
+		i = 0
+	}
+	return s.numbers[i]
+}
+
+func (s *mdState) setTier(t tier, line int) {
+	s.flush()
+	s.cur = t
+	switch t {
+	case tierTake:
+		if s.a.takeLine == 0 {
+			s.a.takeLine = line
+		}
+	case tierDigest:
+		if s.a.Digest.Line == 0 {
+			s.a.Digest.Line = line
+		}
+	case tierFull:
+		if s.a.Full.Line == 0 {
+			s.a.Full.Line = line
+		}
+	}
+}
+
+func (s *mdState) block(n ast.Node) error {
+	line := s.lineOf(n)
+	if h, ok := n.(*ast.Heading); ok {
+		title := normSpace(s.plain(h))
+		if h.Level == 1 && s.cur == tierNone {
+			if s.a.Title != "" && s.a.Title != title {
+				return errorf(line, "second title %q: the front matter already has title %q", title, s.a.Title)
+			}
+			s.a.Title, s.a.slugLine = title, line
+			return nil
+		}
+		if t := tierOf(title); t != tierNone {
+			s.setTier(t, line)
+			return nil
+		}
+		kind, kt, canon, known := knownSection(title)
+		if known && kt > s.cur {
+			s.setTier(kt, line)
+		}
+		if known {
+			title = canon
+		}
+		if s.cur < tierDigest {
+			return errorf(line, "heading %q is not a tier: use ## 30-Second Take, ## 2-Minute Digest or ## Full Depth", title)
+		}
+		s.flush()
+		s.sec = mdSection{open: true, title: title, line: line, kind: kind, tier: s.cur}
+		return nil
+	}
+	list, isList := n.(*ast.List)
+	switch s.cur {
+	case tierNone:
+		if !isList {
+			if _, ok := n.(*ast.ThematicBreak); ok {
+				return nil
+			}
+			return errorf(line, "unexpected text before the 30-second take: start with ## 30-Second Take")
+		}
+		s.setTier(tierTake, line)
+		fallthrough
+	case tierTake:
+		if !isList {
+			if _, ok := n.(*ast.ThematicBreak); ok {
+				return nil
+			}
+			return errorf(line, "the 30-second take holds only a list of bullets")
+		}
+		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
+			txt, h := s.inline(it)
+			if txt == "" {
+				continue
+			}
+			l := s.lineOf(it)
+			if len(s.a.Take) == maxTake {
+				return errorf(l, "the 30-second take has more than %d bullets", maxTake)
+			}
+			s.a.Take = append(s.a.Take, Bullet{Text: txt, HTML: h, Line: l})
+		}
+		return nil
+	}
+	if !s.sec.open {
+		s.sec = mdSection{open: true, line: line, tier: s.cur}
+	}
+	if isList && s.sec.kind != kindProse {
+		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
+			txt, _ := s.inline(it)
+			if txt == "" {
+				continue
+			}
+			l := s.lineOf(it)
+			switch s.sec.kind {
+			case kindPlayers:
+				name, role := splitPlayer(txt)
+				s.a.Digest.Players = append(s.a.Digest.Players, Player{Name: name, Role: role, Line: l})
+			case kindNumbers:
+				fig, meaning := splitPair(txt)
+				s.a.Digest.Numbers = append(s.a.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: l})
+			case kindDataPoints:
+				date, event := splitPair(txt)
+				s.a.Full.DataPoints = append(s.a.Full.DataPoints, DataPoint{Date: date, Event: event, Line: l})
+			}
+		}
+		return nil
+	}
+	if s.sec.kind == kindDataPoints {
+		if p := s.blockText(n); p != "" {
+			s.a.Full.Closing = append(s.a.Full.Closing, p)
+		}
+		return nil
+	}
+	out, err := s.render(n)
+	if err != nil {
+		return errorf(line, "rendering Markdown: %v", err)
+	}
+	s.sec.html.WriteString(out)
+	if isList {
+		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
+			if txt, _ := s.inline(it); txt != "" {
+				s.sec.paras = append(s.sec.paras, "• "+txt)
+			}
+		}
+	} else if p := s.blockText(n); p != "" {
+		s.sec.paras = append(s.sec.paras, p)
+	}
+	return nil
+}
+
+// render renders one node with the shared goldmark renderer.
+func (s *mdState) render(n ast.Node) (string, error) {
+	s.buf.Reset()
+	if s.w == nil {
+		s.w = bufio.NewWriterSize(&s.buf, 1024)
+	}
+	if err := md.Renderer().Render(s.w, s.src, n); err != nil {
+		return "", err
+	}
+	if err := s.w.Flush(); err != nil {
+		return "", err
+	}
+	return s.buf.String(), nil
+}
+
+// flush closes the open section; prose held by a structured section is
+// kept as a section of the same title.
+func (s *mdState) flush() {
+	sec := &s.sec
+	if sec.open && (sec.kind == kindProse || len(sec.paras) > 0) {
+		out := Section{Title: sec.title, Paragraphs: sec.paras, HTML: sec.html.String(), Line: sec.line}
+		if out.Paragraphs == nil {
+			out.Paragraphs = []string{}
+		}
+		if sec.tier == tierFull {
+			s.a.Full.Sections = append(s.a.Full.Sections, out)
+		} else {
+			s.a.Digest.Sections = append(s.a.Digest.Sections, out)
+		}
+	}
+	s.sec = mdSection{}
+}
+
+// inline renders a list item as inline HTML (its paragraphs without the
+// <p> wrapper, joined by a space) and as plain text.
+func (s *mdState) inline(item ast.Node) (string, string) {
+	var h strings.Builder
+	var t []string
+	for c := item.FirstChild(); c != nil; c = c.NextSibling() {
+		switch c.Kind() {
+		case ast.KindParagraph, ast.KindTextBlock:
+			out, _ := s.render(c)
+			out = strings.TrimSpace(out)
+			out = strings.TrimSuffix(strings.TrimPrefix(out, "<p>"), "</p>")
+			if h.Len() > 0 {
+				h.WriteByte(' ')
+			}
+			h.WriteString(strings.TrimSpace(out))
+			t = append(t, s.plain(c))
+		default:
+			p := s.blockText(c)
+			if p == "" {
+				continue
+			}
+			if h.Len() > 0 {
+				h.WriteByte(' ')
+			}
+			h.WriteString(html.EscapeString(p))
+			t = append(t, p)
+		}
+	}
+	return normSpace(strings.Join(t, " ")), h.String()
+}
+
+// blockText is the plain text of a block: paragraphs joined by spaces,
+// list items prefixed with "• ", code as written. Raw HTML is left out, as
+// the renderer leaves it out.
+func (s *mdState) blockText(n ast.Node) string {
+	switch n.Kind() {
+	case ast.KindParagraph, ast.KindTextBlock, ast.KindHeading:
+		return normSpace(s.plain(n))
+	case ast.KindCodeBlock, ast.KindFencedCodeBlock:
+		var b strings.Builder
+		for i := 0; i < n.Lines().Len(); i++ {
+			seg := n.Lines().At(i)
+			b.Write(seg.Value(s.src))
+		}
+		return strings.TrimRight(b.String(), "\n")
+	case ast.KindHTMLBlock, ast.KindThematicBreak:
+		return ""
+	}
+	var parts []string
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		p := s.blockText(c)
+		if p == "" {
+			continue
+		}
+		if c.Kind() == ast.KindListItem {
+			p = "• " + p
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, " ")
+}
+
+// plain is the text of inline content with markup removed and escapes and
+// entities resolved.
+func (s *mdState) plain(n ast.Node) string {
+	var b strings.Builder
+	s.plainInto(&b, n)
+	return b.String()
+}
+
+func (s *mdState) plainInto(b *strings.Builder, n ast.Node) {
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		switch c := c.(type) {
+		case *ast.Text:
+			v := c.Segment.Value(s.src)
+			if bytes.IndexByte(v, '\\') >= 0 {
+				v = util.UnescapePunctuations(v)
+			}
+			if bytes.IndexByte(v, '&') >= 0 {
+				v = util.ResolveEntityNames(util.ResolveNumericReferences(v))
+			}
+			b.Write(v)
+			if c.SoftLineBreak() || c.HardLineBreak() {
+				b.WriteByte(' ')
+			}
+		case *ast.String:
+			b.Write(c.Value)
+		case *ast.CodeSpan:
+			for t := c.FirstChild(); t != nil; t = t.NextSibling() {
+				if tx, ok := t.(*ast.Text); ok {
+					b.Write(tx.Segment.Value(s.src))
+				}
+			}
+		case *ast.AutoLink:
+			b.Write(c.Label(s.src))
+		case *ast.RawHTML:
+		default:
+			if c.Type() == ast.TypeBlock && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			s.plainInto(b, c)
+		}
+	}
+}

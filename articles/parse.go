@@ -1,0 +1,284 @@
+package articles
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Options controls parsing.
+type Options struct {
+	Location *time.Location // zone for dates written without one; nil = UTC
+}
+
+func (o Options) location() *time.Location {
+	if o.Location == nil {
+		return time.UTC
+	}
+	return o.Location
+}
+
+// Parse parses one article. path (relative, forward slashes) is used for
+// Article.Path and in errors; the layout is chosen by its extension: ".txt"
+// for the plain-text page layout, ".md" or ".markdown" for Markdown with
+// front matter. Every error is an *Error with a line number.
+//
+// A Markdown article with `draft = true` parses normally and has Draft set;
+// Load skips it.
+func Parse(path string, data []byte, opts Options) (a *Article, err error) {
+	// A parser bug must cost one article, never the whole build.
+	defer func() {
+		if r := recover(); r != nil {
+			a, err = nil, &Error{Path: path, Line: 0, Msg: fmt.Sprintf("internal parser error: %v", r)}
+		}
+	}()
+	var p parser
+	switch layoutOf(path) {
+	case layoutText:
+		p = &textParser{}
+	case layoutMarkdown:
+		p = &markdownParser{}
+	default:
+		return nil, &Error{Path: path, Msg: "unknown layout: the name must end in .txt, .md or .markdown"}
+	}
+	lines, err := splitLines(data)
+	if err != nil {
+		return nil, withPath(err, path)
+	}
+	a = &Article{Path: path}
+	if err := p.parse(a, lines, opts); err != nil {
+		return nil, withPath(err, path)
+	}
+	if err := finish(a); err != nil {
+		return nil, withPath(err, path)
+	}
+	return a, nil
+}
+
+type parser interface {
+	parse(a *Article, lines []line, opts Options) error
+}
+
+type layout int
+
+const (
+	layoutNone layout = iota
+	layoutText
+	layoutMarkdown
+)
+
+func layoutOf(name string) layout {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".txt":
+		return layoutText
+	case ".md", ".markdown":
+		return layoutMarkdown
+	}
+	return layoutNone
+}
+
+func withPath(err error, path string) error {
+	if e, ok := err.(*Error); ok {
+		e.Path = path
+		return e
+	}
+	return &Error{Path: path, Msg: err.Error()}
+}
+
+func errorf(line int, format string, args ...any) *Error {
+	return &Error{Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// line is one line of the source, already cleaned of what people paste by
+// accident: line ends, the byte-order mark, zero-width characters.
+type line struct {
+	n    int    // 1-based line number
+	text string // cleaned, not trimmed
+}
+
+// splitLines accepts LF, CRLF and lone CR line ends, drops a leading UTF-8
+// BOM, rejects invalid UTF-8 naming the line, and removes zero-width spaces
+// (U+200B, U+2060, U+FEFF) that pasted pages carry invisibly. Zero-width
+// joiners are kept: emoji sequences and several scripts need them.
+func splitLines(data []byte) ([]line, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	invisible := hasInvisible(data)
+	lines := make([]line, 0, bytes.Count(data, []byte{'\n'})+1)
+	n := 1
+	for {
+		i := bytes.IndexAny(data, "\r\n")
+		var raw []byte
+		if i < 0 {
+			raw = data
+		} else {
+			raw = data[:i]
+		}
+		if !utf8.Valid(raw) {
+			return nil, errorf(n, "invalid UTF-8: save the file as UTF-8")
+		}
+		text := string(raw)
+		if invisible {
+			text = invisibleChars.Replace(text)
+		}
+		lines = append(lines, line{n: n, text: text})
+		if i < 0 {
+			return lines, nil
+		}
+		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++
+		}
+		data = data[i+1:]
+		n++
+		if len(data) == 0 {
+			return lines, nil
+		}
+	}
+}
+
+// invisibleChars is read-only after start-up.
+var invisibleChars = strings.NewReplacer("\u200b", "", "\u2060", "", "\ufeff", "")
+
+func hasInvisible(data []byte) bool {
+	return bytes.Contains(data, []byte("\u200b")) || bytes.Contains(data, []byte("\u2060")) || bytes.Contains(data, []byte("\ufeff"))
+}
+
+// normSpace turns tabs and the no-break spaces (U+00A0, U+2007, U+202F) into
+// plain spaces, collapses runs of spaces and trims the ends.
+func normSpace(s string) string {
+	if !needsSpaceWork(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch r {
+		case ' ', '\t', '\u00a0', '\u2007', '\u202f', '\v', '\f':
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// needsSpaceWork is normSpace's fast path: most lines are already clean.
+func needsSpaceWork(s string) bool {
+	n := len(s)
+	if n == 0 {
+		return false
+	}
+	if s[0] == ' ' || s[n-1] == ' ' {
+		return true
+	}
+	for i := 0; i < n; i++ {
+		switch c := s[i]; c {
+		case '\t', '\v', '\f':
+			return true
+		case ' ':
+			if s[i+1] == ' ' {
+				return true
+			}
+		case 0xc2:
+			if i+1 < n && s[i+1] == 0xa0 {
+				return true
+			}
+		case 0xe2:
+			if i+2 < n && s[i+1] == 0x80 && (s[i+2] == 0x87 || s[i+2] == 0xaf) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Missing-part names, as reported in Article.Missing.
+const (
+	missingDigest     = "2-minute digest"
+	missingFull       = "full depth"
+	missingContext    = "essential context"
+	missingPlayers    = "core players"
+	missingNumbers    = "key numbers"
+	missingSections   = "full-depth sections"
+	missingDataPoints = "data points"
+	missingClosing    = "closing"
+	missingTags       = "tags"
+)
+
+// finish checks what both layouts require and fills in what is derived:
+// slug, id, updated time and the list of missing parts.
+func finish(a *Article) error {
+	if len(a.Take) == 0 {
+		return errorf(max(a.takeLine, 1), "the 30-second take has no bullets: it needs 1 to 5")
+	}
+	if a.Slug == "" {
+		a.Slug = Slugify(a.Title)
+	}
+	if a.Updated.IsZero() {
+		a.Updated = a.Published
+	}
+	if a.ID == "" {
+		a.ID = DeriveID(a.Slug, a.Published)
+	}
+	var m []string
+	if len(a.Tags) == 0 {
+		m = append(m, missingTags)
+	}
+	if a.Digest.Empty() {
+		a.Digest.Line = 0 // a marker with nothing under it is still a missing tier
+		m = append(m, missingDigest)
+	} else {
+		if !a.Digest.hasContext() {
+			m = append(m, missingContext)
+		}
+		if len(a.Digest.Players) == 0 {
+			m = append(m, missingPlayers)
+		}
+		if len(a.Digest.Numbers) == 0 {
+			m = append(m, missingNumbers)
+		}
+	}
+	if a.Full.Empty() {
+		a.Full.Line = 0
+		m = append(m, missingFull)
+	} else {
+		if len(a.Full.Sections) == 0 {
+			m = append(m, missingSections)
+		}
+		if len(a.Full.DataPoints) == 0 {
+			m = append(m, missingDataPoints)
+		}
+		if len(a.Full.Closing) == 0 {
+			m = append(m, missingClosing)
+		}
+	}
+	a.Missing = m
+	return nil
+}
+
+func (d Digest) hasContext() bool {
+	for _, s := range d.Sections {
+		if strings.EqualFold(s.Title, "Essential Context") {
+			return true
+		}
+	}
+	return false
+}
+
+// DeriveID returns the permanent id of an article that has no `id` of its
+// own: a name-based (version 5) UUID of the slug and the publication date as
+// written (YYYY-MM-DD in the article's own zone). Neither edits of the body,
+// rebuilds nor moves of the file change it.
+func DeriveID(slug string, published time.Time) string {
+	name := "briefcast:" + slug + ":" + published.Format("2006-01-02")
+	return "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte(name)).String()
+}

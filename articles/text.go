@@ -1,0 +1,393 @@
+package articles
+
+import (
+	"html"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The plain-text layout (.txt) is a page as people copy it from a browser:
+//
+//	<title>                      the first non-blank line
+//	<date>                       the next one (see parseDate)
+//	Tags: space, comets          optional, right after the date
+//	Updated: <date>              optional
+//	Author: Name <email>         optional
+//	Instant Insight              tier markers, any case, "+ " optional
+//	• bullet                     "•", "-", "*" or "–" bullets, any indent
+//	...
+//
+// Section headings are recognised by name (Essential Context, Core Players,
+// Key Numbers, The Catalyst, Data Points ...) in any case, or else by shape:
+// a line of at most 60 characters and 10 words that does not start with a
+// lower-case letter, does not end like a sentence (. ! ? … , ;), is not the
+// continuation of an unfinished line above, and is followed by a blank line
+// or by a bullet and then by more content.
+
+type textParser struct{}
+
+// tok is one non-blank line of the body.
+type tok struct {
+	n           int
+	text        string // space-normalised; bullet glyph removed for bullets
+	bullet      bool
+	marker      tier
+	blankBefore bool
+	blankAfter  bool
+}
+
+const (
+	maxHeadingRunes = 60
+	maxHeadingWords = 10
+	maxTake         = 5
+)
+
+func tokenize(lines []line) []tok {
+	toks := make([]tok, 0, len(lines)/2+1)
+	blank := true
+	for _, l := range lines {
+		s := normSpace(l.text)
+		if s == "" {
+			blank = true
+			if len(toks) > 0 {
+				toks[len(toks)-1].blankAfter = true
+			}
+			continue
+		}
+		t := tok{n: l.n, text: s, blankBefore: blank}
+		blank = false
+		if m := tierOf(s); m != tierNone {
+			t.marker = m
+		} else if rest, ok := cutBullet(s); ok {
+			t.text, t.bullet = rest, true
+		}
+		toks = append(toks, t)
+	}
+	if len(toks) > 0 {
+		toks[len(toks)-1].blankAfter = true
+	}
+	return toks
+}
+
+// cutBullet removes a leading bullet glyph: "•" (and "◦", "▪", "·") with or
+// without a space after it, or "-", "*", "–" followed by a space.
+func cutBullet(s string) (string, bool) {
+	r, size := utf8.DecodeRuneInString(s)
+	switch r {
+	case '•', '◦', '▪', '·':
+		return strings.TrimSpace(s[size:]), true
+	case '-', '*', '–':
+		if len(s) > size && s[size] == ' ' {
+			return strings.TrimSpace(s[size:]), true
+		}
+	}
+	return s, false
+}
+
+// endsSentence reports whether s ends like a finished sentence, looking
+// through closing quotes and brackets.
+func endsSentence(s string) bool {
+	for len(s) > 0 {
+		r, size := utf8.DecodeLastRuneInString(s)
+		switch r {
+		case '"', '\'', '”', '’', ')', ']', '»':
+			s = s[:len(s)-size]
+			continue
+		case '.', '!', '?', '…', ',', ';':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+func looksLikeHeading(toks []tok, i int) bool {
+	t := toks[i]
+	if i+1 >= len(toks) {
+		return false
+	}
+	next := toks[i+1]
+	if next.marker != tierNone || (!t.blankAfter && !next.bullet) {
+		return false
+	}
+	if !t.blankBefore && i > 0 {
+		prev := toks[i-1]
+		if prev.marker == tierNone && !prev.bullet && !endsSentence(prev.text) {
+			return false // the tail of a wrapped line
+		}
+	}
+	if endsSentence(t.text) || strings.HasSuffix(t.text, ":") || utf8.RuneCountInString(t.text) > maxHeadingRunes ||
+		strings.Count(t.text, " ") >= maxHeadingWords {
+		return false
+	}
+	first, _ := utf8.DecodeRuneInString(t.text)
+	if unicode.IsLower(first) {
+		return false
+	}
+	if !next.bullet {
+		// A heading needs content: a short line right before a known
+		// heading, or before another short line that is itself a heading,
+		// is a paragraph.
+		if _, _, _, known := knownSection(next.text); known || next.blankAfter && looksLikeLoneLine(next) {
+			return false
+		}
+	}
+	return strings.IndexFunc(t.text, unicode.IsLetter) >= 0
+}
+
+// looksLikeLoneLine is the shape test of looksLikeHeading without the look
+// ahead, used to avoid empty sections.
+func looksLikeLoneLine(t tok) bool {
+	first, _ := utf8.DecodeRuneInString(t.text)
+	return t.blankBefore && !endsSentence(t.text) && !strings.HasSuffix(t.text, ":") && utf8.RuneCountInString(t.text) <= maxHeadingRunes &&
+		strings.Count(t.text, " ") < maxHeadingWords && !unicode.IsLower(first)
+}
+
+// para is one paragraph or loose bullet of a prose section.
+type para struct {
+	text   string
+	more   []string // wrapped continuation lines, joined at the end
+	bullet bool
+}
+
+func (p para) String() string {
+	if len(p.more) == 0 {
+		return p.text
+	}
+	return p.text + " " + strings.Join(p.more, " ")
+}
+
+// openSection is the section being filled.
+type openSection struct {
+	title string
+	line  int
+	kind  sectionKind
+	tier  tier
+	paras []para
+	open  bool
+}
+
+type textState struct {
+	a       *Article
+	cur     tier
+	sec     openSection
+	lastTok int // index of the token last appended as a paragraph, -1 if none
+}
+
+func (textParser) parse(a *Article, lines []line, opts Options) error {
+	toks := tokenize(lines)
+	if len(toks) == 0 {
+		return errorf(1, "empty file: the first line must be the title")
+	}
+	head := toks[0]
+	if head.marker != tierNone {
+		return errorf(head.n, "missing title: the first line must be the title, not the tier marker %q", head.text)
+	}
+	a.Title = head.text
+	if head.bullet {
+		a.Title = normSpace(lines[head.n-1].text)
+	}
+	a.slugLine = head.n
+	if len(toks) < 2 || toks[1].marker != tierNone || toks[1].bullet {
+		return errorf(head.n+1, "missing date: the line after the title must be a date such as \"Feb. 23, 2025, 4:36 am ET\"")
+	}
+	pub, err := parseDate(toks[1].text, opts.location())
+	if err != nil {
+		if err == errNotDate {
+			return errorf(toks[1].n, "missing date: %q is not a date such as \"Feb. 23, 2025, 4:36 am ET\" or 2025-02-23", toks[1].text)
+		}
+		return errorf(toks[1].n, "bad date %q: %v", toks[1].text, err)
+	}
+	a.Published = pub
+	i := 2
+	// Optional metadata lines right after the date.
+meta:
+	for ; i < len(toks); i++ {
+		t := toks[i]
+		key, val, ok := strings.Cut(t.text, ":")
+		if !ok || t.bullet || t.marker != tierNone {
+			break
+		}
+		val = strings.TrimSpace(val)
+		switch strings.ToLower(strings.TrimSpace(key)) {
+		case "tags":
+			if err := normTags(a, tagList(val), t.n); err != nil {
+				return err
+			}
+		case "updated":
+			u, err := parseDate(val, opts.location())
+			if err != nil {
+				return errorf(t.n, "bad updated date %q", val)
+			}
+			a.Updated = u
+		case "author":
+			a.Author = val
+		default:
+			break meta
+		}
+	}
+	s := &textState{a: a, lastTok: -1}
+	for ; i < len(toks); i++ {
+		if err := s.token(toks, i); err != nil {
+			return err
+		}
+	}
+	s.flush()
+	if !a.Updated.IsZero() && a.Updated.Before(a.Published) {
+		return errorf(toks[1].n, "the updated date is before the publication date")
+	}
+	return nil
+}
+
+func (s *textState) setTier(t tier, line int) {
+	s.flush()
+	s.cur = t
+	switch t {
+	case tierTake:
+		if s.a.takeLine == 0 {
+			s.a.takeLine = line
+		}
+	case tierDigest:
+		if s.a.Digest.Line == 0 {
+			s.a.Digest.Line = line
+		}
+	case tierFull:
+		if s.a.Full.Line == 0 {
+			s.a.Full.Line = line
+		}
+	}
+}
+
+func (s *textState) token(toks []tok, i int) error {
+	t := toks[i]
+	if t.marker != tierNone {
+		s.setTier(t.marker, t.n)
+		return nil
+	}
+	if !t.bullet {
+		if kind, kt, title, known := knownSection(t.text); known {
+			if kt > s.cur {
+				s.setTier(kt, t.n) // a missing marker is implied by the heading
+			}
+			s.startSection(title, t.n, kind)
+			return nil
+		}
+	}
+	switch s.cur {
+	case tierNone:
+		if !t.bullet {
+			return errorf(t.n, "unexpected text before the 30-second take: start it with a tier marker such as \"30-Second Take\"")
+		}
+		s.setTier(tierTake, t.n)
+		fallthrough
+	case tierTake:
+		// A take line that lost its bullet glyph in the paste is still a bullet.
+		return s.takeBullet(t)
+	}
+	if !t.bullet && looksLikeHeading(toks, i) {
+		s.startSection(t.text, t.n, kindProse)
+		return nil
+	}
+	if t.bullet {
+		switch s.sec.kind {
+		case kindPlayers:
+			name, role := splitPlayer(t.text)
+			s.a.Digest.Players = append(s.a.Digest.Players, Player{Name: name, Role: role, Line: t.n})
+			return nil
+		case kindNumbers:
+			fig, meaning := splitPair(t.text)
+			s.a.Digest.Numbers = append(s.a.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: t.n})
+			return nil
+		case kindDataPoints:
+			date, event := splitPair(t.text)
+			s.a.Full.DataPoints = append(s.a.Full.DataPoints, DataPoint{Date: date, Event: event, Line: t.n})
+			return nil
+		}
+	}
+	if !s.sec.open {
+		s.startSection("", t.n, kindProse)
+	}
+	// Consecutive lines with no blank between, where the first does not end a
+	// sentence, are one wrapped paragraph.
+	joined := !t.bullet && !t.blankBefore && s.lastTok == i-1 && !toks[i-1].bullet && !endsSentence(toks[i-1].text)
+	s.lastTok = i
+	if joined && len(s.sec.paras) > 0 {
+		last := &s.sec.paras[len(s.sec.paras)-1]
+		last.more = append(last.more, t.text)
+		return nil
+	}
+	s.sec.paras = append(s.sec.paras, para{text: t.text, bullet: t.bullet})
+	return nil
+}
+
+func (s *textState) takeBullet(t tok) error {
+	if t.text == "" {
+		return nil // a lone bullet glyph
+	}
+	if len(s.a.Take) == maxTake {
+		return errorf(t.n, "the 30-second take has more than %d bullets", maxTake)
+	}
+	s.a.Take = append(s.a.Take, Bullet{Text: t.text, HTML: html.EscapeString(t.text), Line: t.n})
+	return nil
+}
+
+func (s *textState) startSection(title string, line int, kind sectionKind) {
+	s.flush()
+	s.sec = openSection{title: strings.TrimSuffix(title, ":"), line: line, kind: kind, tier: s.cur, open: true}
+}
+
+// flush closes the open section. Structured sections keep any prose they
+// held as a section of the same title, so no text is lost.
+func (s *textState) flush() {
+	sec := s.sec
+	s.sec = openSection{}
+	if sec.kind == kindDataPoints {
+		// Prose after the timeline is the article's closing.
+		for _, p := range sec.paras {
+			if p.bullet {
+				s.a.Full.Closing = append(s.a.Full.Closing, "• "+p.String())
+			} else {
+				s.a.Full.Closing = append(s.a.Full.Closing, p.String())
+			}
+		}
+		return
+	}
+	if !sec.open || (sec.kind != kindProse && len(sec.paras) == 0) {
+		return
+	}
+	out := Section{Title: sec.title, Line: sec.line, Paragraphs: make([]string, 0, len(sec.paras))}
+	var b strings.Builder
+	inList := false
+	for _, p := range sec.paras {
+		text := p.String()
+		if p.bullet {
+			out.Paragraphs = append(out.Paragraphs, "• "+text)
+			if !inList {
+				b.WriteString("<ul>\n")
+				inList = true
+			}
+			b.WriteString("<li>")
+			b.WriteString(html.EscapeString(text))
+			b.WriteString("</li>\n")
+			continue
+		}
+		if inList {
+			b.WriteString("</ul>\n")
+			inList = false
+		}
+		out.Paragraphs = append(out.Paragraphs, text)
+		b.WriteString("<p>")
+		b.WriteString(html.EscapeString(text))
+		b.WriteString("</p>\n")
+	}
+	if inList {
+		b.WriteString("</ul>\n")
+	}
+	out.HTML = b.String()
+	if sec.tier == tierFull {
+		s.a.Full.Sections = append(s.a.Full.Sections, out)
+	} else {
+		s.a.Digest.Sections = append(s.a.Digest.Sections, out)
+	}
+}

@@ -1,0 +1,112 @@
+package articles
+
+import (
+	"strings"
+)
+
+// tier is one of the three depths of an article.
+type tier int
+
+const (
+	tierNone tier = iota
+	tierTake
+	tierDigest
+	tierFull
+)
+
+// tierOf recognises a tier marker in any letter case, with or without a
+// leading "+ " (pasted pages show it as an expand button) and a trailing
+// colon. s must already be space-normalised.
+func tierOf(s string) tier {
+	s = strings.TrimPrefix(s, "+")
+	s = strings.TrimSuffix(strings.TrimSpace(s), ":")
+	if len(s) < 9 || len(s) > 17 {
+		return tierNone
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "instant insight", "30-second take", "30 second take":
+		return tierTake
+	case "dive deeper", "quick brief", "2-minute digest", "2 minute digest":
+		return tierDigest
+	case "full analysis", "full depth", "complete coverage":
+		return tierFull
+	}
+	return tierNone
+}
+
+// sectionKind says how a section's bullets are read.
+type sectionKind int
+
+const (
+	kindProse sectionKind = iota
+	kindPlayers
+	kindNumbers
+	kindDataPoints
+)
+
+// knownSection recognises the section headings of FORMAT.md (and a few
+// common variants) in any case. It returns the kind, the tier the heading
+// belongs to, the heading's usual spelling and whether it is known at all.
+func knownSection(s string) (sectionKind, tier, string, bool) {
+	s = strings.TrimSuffix(s, ":")
+	if len(s) > 24 {
+		return kindProse, tierNone, "", false
+	}
+	k, ok := knownSections[strings.ToLower(s)]
+	return k.kind, k.tier, k.title, ok
+}
+
+type known struct {
+	kind  sectionKind
+	tier  tier
+	title string
+}
+
+// knownSections is read-only after start-up.
+var knownSections = map[string]known{
+	"essential context": {kindProse, tierDigest, "Essential Context"},
+	"context":           {kindProse, tierDigest, "Context"},
+	"background":        {kindProse, tierDigest, "Background"},
+	"core players":      {kindPlayers, tierDigest, "Core Players"},
+	"key players":       {kindPlayers, tierDigest, "Key Players"},
+	"key numbers":       {kindNumbers, tierDigest, "Key Numbers"},
+	"by the numbers":    {kindNumbers, tierDigest, "By the Numbers"},
+	"the catalyst":      {kindProse, tierFull, "The Catalyst"},
+	"inside forces":     {kindProse, tierFull, "Inside Forces"},
+	"power dynamics":    {kindProse, tierFull, "Power Dynamics"},
+	"outside impact":    {kindProse, tierFull, "Outside Impact"},
+	"future forces":     {kindProse, tierFull, "Future Forces"},
+	"the big picture":   {kindProse, tierFull, "The Big Picture"},
+	"what's next":       {kindProse, tierFull, "What's Next"},
+	"what’s next":       {kindProse, tierFull, "What’s Next"},
+	"data points":       {kindDataPoints, tierFull, "Data Points"},
+	"timeline":          {kindDataPoints, tierFull, "Timeline"},
+}
+
+// splitPlayer splits "Name – role" on the first en dash, em dash or " - ".
+// Without a separator the whole text is the name: a role is never invented.
+func splitPlayer(s string) (name, role string) {
+	best := -1
+	width := 0
+	for _, sep := range []string{" – ", " — ", " - ", "–", "—"} {
+		if i := strings.Index(s, sep); i > 0 && (best < 0 || i < best) {
+			best, width = i, len(sep)
+		}
+	}
+	if best < 0 {
+		return s, ""
+	}
+	return strings.TrimSpace(s[:best]), strings.TrimSpace(s[best+width:])
+}
+
+// splitPair splits "1987: what it is" on the first ": "; failing that on a
+// dash as in splitPlayer. Without a separator the whole text is the figure.
+func splitPair(s string) (left, right string) {
+	if i := strings.Index(s, ": "); i > 0 {
+		return strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+2:])
+	}
+	if strings.HasSuffix(s, ":") {
+		return strings.TrimSpace(s[:len(s)-1]), ""
+	}
+	return splitPlayer(s)
+}

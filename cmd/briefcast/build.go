@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/site"
+	"briefcast/templates"
+)
+
+func init() {
+	register(command{Name: "build", Summary: "publish the static site and its feeds", Run: runBuild})
+	register(command{Name: "check", Summary: "validate the config and all content; write nothing", Run: runCheck})
+}
+
+func runBuild(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("build", "build [--config PATH]",
+		"Read every article in [site] content_dir, report the ones that are wrong as\n"+
+			"\"file:line: what is wrong\" on stderr, and publish the others, the index, tag\n"+
+			"pages and all feeds into [site] output_dir. The output folder is replaced\n"+
+			"atomically, only when everything else succeeded. Exits 1 when any article\n"+
+			"was rejected.")
+	if err := a.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(a.Stderr, "briefcast build: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return err
+	}
+	s, rejected, err := buildContent(ctx, a, cfg)
+	if err != nil {
+		return err
+	}
+	if err := s.Write(cfg.Site.OutputDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "briefcast: published %d %s (%d rejected, %d files) to %s\n",
+		len(s.Articles), plural(len(s.Articles), "article", "articles"), rejected, len(s.Files), cfg.Site.OutputDir)
+	if rejected > 0 {
+		return exitError{Code: 1}
+	}
+	return nil
+}
+
+func runCheck(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("check", "check [--config PATH]",
+		"Validate the config, the templates and every article, and render the whole\n"+
+			"site in memory, without writing anything. Wrong articles are reported as\n"+
+			"\"file:line: what is wrong\" on stderr. Exits 1 when anything is wrong.")
+	if err := a.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(a.Stderr, "briefcast check: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return err
+	}
+	rejected, err := checkContent(ctx, a, cfg)
+	if err != nil {
+		return err
+	}
+	if rejected > 0 {
+		return exitError{Code: 1}
+	}
+	return nil
+}
+
+// checkContent validates the templates and every article and builds the
+// whole site in memory, writing nothing. Each rejected article is printed
+// on stderr as "file:line: what is wrong", followed by a summary line on
+// stdout. It returns how many articles were rejected; err is for problems
+// that stop the check itself (templates, an unreadable content folder).
+func checkContent(ctx context.Context, a *App, cfg *config.Config) (rejected int, err error) {
+	s, rejected, err := buildContent(ctx, a, cfg)
+	if err != nil {
+		return rejected, err
+	}
+	fmt.Fprintf(a.Stdout, "briefcast: %d %s OK, %d rejected, %d files rendered (nothing written)\n",
+		len(s.Articles), plural(len(s.Articles), "article", "articles"), rejected, len(s.Files))
+	return rejected, nil
+}
+
+// buildContent loads the templates and the content and renders the site in
+// memory, printing every rejected article on stderr.
+func buildContent(ctx context.Context, a *App, cfg *config.Config) (*site.Site, int, error) {
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("templates: %w", err)
+	}
+	if st, err := os.Stat(cfg.Site.ContentDir); err != nil {
+		return nil, 0, fmt.Errorf("site.content_dir: %w", err)
+	} else if !st.IsDir() {
+		return nil, 0, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	arts, errs := articles.Load(cfg.Site.ContentDir, articles.Options{Location: cfg.Site.Location})
+	for _, e := range errs {
+		fmt.Fprintln(a.Stderr, describeArticleError(cfg.Site.ContentDir, e))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, len(errs), err
+	}
+	s, err := site.Build(cfg, arts, tmpl)
+	if err != nil {
+		return nil, len(errs), err
+	}
+	return s, len(errs), nil
+}
+
+// describeArticleError prints an article error as "file:line: message",
+// with the file named as a user would type it: relative to the working
+// folder when the content is below it, else with the content folder's full
+// path.
+func describeArticleError(contentDir string, err error) string {
+	var ae *articles.Error
+	if !errors.As(err, &ae) {
+		return err.Error()
+	}
+	e := *ae
+	e.Path = displayPath(filepath.Join(contentDir, filepath.FromSlash(ae.Path)))
+	return e.Error()
+}
+
+func displayPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	rel, err := filepath.Rel(wd, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return p
+	}
+	return rel
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

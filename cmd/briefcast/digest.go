@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/digest"
+	"briefcast/email"
+	"briefcast/subscribers"
+	"briefcast/templates"
+	"briefcast/tokens"
+)
+
+func init() {
+	register(command{Name: "digest", Summary: "send, inspect and preview digest editions", Run: runDigest})
+}
+
+const digestUsage = `Usage: briefcast digest COMMAND NAME [flags]
+
+Commands:
+  send NAME      create the edition due now (or resume an unfinished one) and deliver it
+  status NAME    show an edition's delivery progress and failures
+  preview NAME   render the next edition for one recipient, recording nothing
+
+Run 'briefcast digest COMMAND --help' for a command's flags.
+`
+
+func runDigest(ctx context.Context, a *App, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(a.Stderr, digestUsage)
+		return errUsage
+	}
+	switch args[0] {
+	case "send":
+		return runDigestSend(ctx, a, args[1:])
+	case "status":
+		return runDigestStatus(ctx, a, args[1:])
+	case "preview":
+		return runDigestPreview(ctx, a, args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(a.Stdout, digestUsage)
+		return nil
+	}
+	fmt.Fprintf(a.Stderr, "briefcast digest: unknown command %q\n\n%s", args[0], digestUsage)
+	return errUsage
+}
+
+// parseNamed parses flags placed before or after the one NAME argument.
+func parseNamed(a *App, fs *flag.FlagSet, args []string) (string, error) {
+	if err := a.Parse(fs, args); err != nil {
+		return "", err
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(a.Stderr, "briefcast: missing digest NAME")
+		fs.Usage()
+		return "", errUsage
+	}
+	name := fs.Arg(0)
+	if err := a.Parse(fs, fs.Args()[1:]); err != nil {
+		return "", err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(a.Stderr, "briefcast: unexpected argument %q\n", fs.Arg(0))
+		return "", errUsage
+	}
+	return name, nil
+}
+
+// digestEnv is what every digest command builds from the config.
+type digestEnv struct {
+	cfg      *config.Config
+	d        config.Digest
+	store    subscribers.Store
+	composer *email.Composer
+	arts     []*articles.Article
+}
+
+func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	d, ok := cfg.Digest(name)
+	if !ok {
+		return nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
+	}
+	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, a.Log)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := tokens.NewSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	composer, err := email.NewComposer(cfg, tmpl, signer)
+	if err != nil {
+		return nil, err
+	}
+	arts, errs := articles.Load(cfg.Site.ContentDir, articles.Options{Location: cfg.Site.Location})
+	for _, err := range errs {
+		a.Log.Warn("article_rejected", "err", err)
+	}
+	store, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &digestEnv{cfg: cfg, d: *d, store: store, composer: composer, arts: arts}, nil
+}
+
+func runDigestSend(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("digest send", "digest send NAME [--cutoff RFC3339] [--no-wait]",
+		"Create the edition of digest NAME due now (or at --cutoff) and deliver it. An unfinished\n"+
+			"edition is resumed instead. Prints a progress bar on a terminal and a summary line.")
+	cutoffFlag := fs.String("cutoff", "", "cut-off time (RFC 3339); default now")
+	noWait := fs.Bool("no-wait", false, "return once nothing is due instead of waiting for retries")
+	name, err := parseNamed(a, fs, args)
+	if err != nil {
+		return err
+	}
+	cutoff := a.Now()
+	if *cutoffFlag != "" {
+		if cutoff, err = time.Parse(time.RFC3339, *cutoffFlag); err != nil {
+			fmt.Fprintf(a.Stderr, "briefcast digest send: --cutoff: %v\n", err)
+			return errUsage
+		}
+	}
+	env, err := a.digestEnv(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer env.store.Close()
+	transport, err := email.NewTransport(env.cfg, a.Log)
+	if err != nil {
+		return err
+	}
+	s := &digest.Sender{
+		Store:          env.store,
+		Composer:       env.composer,
+		Transport:      transport,
+		Log:            a.Log,
+		Now:            a.Now,
+		Connections:    env.cfg.Email.SMTP.Connections,
+		Owner:          digest.NewOwner(),
+		RetryMaxAge:    env.cfg.Email.RetryMaxAge.Duration,
+		SingleInstance: env.cfg.Store.Driver == "sqlite",
+		NoWait:         *noWait,
+	}
+	var bar *progressBar
+	if isTerminal(a.Stderr) {
+		bar = &progressBar{w: a.Stderr}
+		s.Progress = bar.update
+	}
+	rep, err := s.Run(ctx, env.d, env.arts, cutoff)
+	if bar != nil {
+		bar.finish()
+	}
+	if rep != nil {
+		fmt.Fprintln(a.Stdout, rep.Summary())
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(a.Stderr, "briefcast digest send: stopped; run it again to resume")
+			return exitError{Code: 1}
+		}
+		return err
+	}
+	return nil
+}
+
+func runDigestStatus(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("digest status", "digest status NAME [--edition KEY]",
+		"Show the progress and failures of digest NAME's unfinished edition, or else its latest.")
+	key := fs.String("edition", "", "edition key (e.g. 20261125T0700Z); default the unfinished or latest one")
+	limit := fs.Int("failures", 20, "how many failed or retrying recipients to list")
+	name, err := parseNamed(a, fs, args)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return err
+	}
+	if _, ok := cfg.Digest(name); !ok {
+		return fmt.Errorf("no digest named %q in %s", name, cfg.Path)
+	}
+	st, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var e *subscribers.Edition
+	switch {
+	case *key != "":
+		es, err := st.Editions(ctx, name, 1000)
+		if err != nil {
+			return err
+		}
+		for _, x := range es {
+			if x.Key == *key {
+				e = x
+			}
+		}
+		if e == nil {
+			return fmt.Errorf("digest %s has no edition %q", name, *key)
+		}
+	default:
+		e, err = st.UnfinishedEdition(ctx, name)
+		if errors.Is(err, subscribers.ErrNotFound) {
+			e, err = st.LatestEdition(ctx, name)
+		}
+		if errors.Is(err, subscribers.ErrNotFound) {
+			fmt.Fprintf(a.Stdout, "digest %s: no edition yet\n", name)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	p, err := st.Progress(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	w := a.Stdout
+	state := "sending"
+	if !e.FinishedAt.IsZero() {
+		state = "finished " + e.FinishedAt.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "digest %s edition %s: %s\n", name, e.Key, state)
+	fmt.Fprintf(w, "  cut-off    %s\n", e.Cutoff.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "  created    %s\n", e.CreatedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "  articles   %d\n", len(e.Articles))
+	fmt.Fprintf(w, "  recipients %d\n", p.Total())
+	fmt.Fprintf(w, "  %d sent, %d failed, %d retrying, %d queued, %d in flight, %d skipped, %d cancelled (%s)\n",
+		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, percent(p))
+	if p.Failed+p.Retrying == 0 || *limit <= 0 {
+		return nil
+	}
+	fails, err := st.Failures(ctx, e.ID, *limit)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nFailures:")
+	for _, f := range fails {
+		next := ""
+		if f.State == subscribers.DeliveryRetrying && !f.NextAttempt.IsZero() {
+			next = " next " + f.NextAttempt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "  %-8s %s attempts=%d%s: %s\n", f.State, f.Subscriber.Email, f.Attempts, next, oneLine(f.LastReply))
+	}
+	if n := p.Failed + p.Retrying; n > int64(len(fails)) {
+		fmt.Fprintf(w, "  … and %d more\n", n-int64(len(fails)))
+	}
+	return nil
+}
+
+func runDigestPreview(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("digest preview", "digest preview NAME [--to EMAIL] [--format eml|html|text] [--out FILE]",
+		"Render the next edition of digest NAME for one recipient: the subscriber with --to's address\n"+
+			"when there is one, else a sample recipient. Nothing is recorded or sent.")
+	to := fs.String("to", "", "recipient address (default a sample reader)")
+	format := fs.String("format", "eml", "output: eml (the whole message), html or text (one part)")
+	out := fs.String("out", "", "write to this file instead of standard output")
+	name, err := parseNamed(a, fs, args)
+	if err != nil {
+		return err
+	}
+	if *format != "eml" && *format != "html" && *format != "text" {
+		fmt.Fprintf(a.Stderr, "briefcast digest preview: --format must be eml, html or text, got %q\n", *format)
+		return errUsage
+	}
+	env, err := a.digestEnv(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer env.store.Close()
+
+	now := a.Now()
+	sent, err := env.store.SentArticles(ctx, name)
+	if err != nil {
+		return err
+	}
+	prev, err := env.store.LatestEdition(ctx, name)
+	if errors.Is(err, subscribers.ErrNotFound) {
+		prev, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	picked, err := digest.Plan(env.d, env.arts, sent, prev, now)
+	if err != nil {
+		return err
+	}
+	if len(picked) == 0 {
+		// Nothing is due: show what an edition looks like with the newest
+		// matching articles, so templates can still be checked.
+		picked = digest.Latest(env.d, env.arts, now)
+		fmt.Fprintln(a.Stderr, "briefcast digest preview: nothing new is due; showing the newest articles instead")
+	}
+	ed := &email.Edition{Digest: env.d, Key: digest.EditionKey(now), Date: now, Articles: picked}
+
+	r := email.Recipient{Email: "reader@example.org", Name: "Sample Reader"}
+	var tags []string
+	if *to != "" {
+		r = email.Recipient{Email: *to}
+		sub, err := env.store.GetByEmail(ctx, *to)
+		switch {
+		case err == nil:
+			r = email.Recipient{ID: sub.ID, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone}
+			tags = sub.Tags
+		case !errors.Is(err, subscribers.ErrNotFound):
+			return err
+		}
+	}
+	m, ok, err := env.composer.Digest(ed, r, tags)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		fmt.Fprintln(a.Stderr, "briefcast digest preview: this recipient's tag filter leaves no article: they would get no message")
+		return exitError{Code: 1}
+	}
+	var body []byte
+	switch *format {
+	case "eml":
+		var b strings.Builder
+		if _, err := m.Msg.WriteTo(&b); err != nil {
+			return fmt.Errorf("render message: %w", err)
+		}
+		body = []byte(b.String())
+	default:
+		want := "text/plain"
+		if *format == "html" {
+			want = "text/html"
+		}
+		for _, p := range m.Msg.GetParts() {
+			if strings.HasPrefix(string(p.GetContentType()), want) {
+				if body, err = p.GetContent(); err != nil {
+					return fmt.Errorf("render message: %w", err)
+				}
+				break
+			}
+		}
+		if body == nil {
+			return fmt.Errorf("the message has no %s part", want)
+		}
+	}
+	if *out == "" {
+		_, err = a.Stdout.Write(body)
+		return err
+	}
+	return writeFileAtomic(*out, body)
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func percent(p subscribers.Progress) string {
+	t := p.Total()
+	if t == 0 {
+		return "100%"
+	}
+	return fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressBar draws one self-overwriting line on a terminal.
+type progressBar struct {
+	w     io.Writer
+	drawn bool
+}
+
+func (b *progressBar) update(p subscribers.Progress) {
+	t := p.Total()
+	if t == 0 {
+		return
+	}
+	settled := t - p.Queued - p.InFlight - p.Retrying
+	const width = 30
+	n := int(settled * width / t)
+	fmt.Fprintf(b.w, "\r[%s%s] %d/%d  sent %d  failed %d  retrying %d ",
+		strings.Repeat("#", n), strings.Repeat(".", width-n), settled, t, p.Sent, p.Failed, p.Retrying)
+	b.drawn = true
+}
+
+func (b *progressBar) finish() {
+	if b.drawn {
+		fmt.Fprintln(b.w)
+	}
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"briefcast/config"
+	"briefcast/email"
+	"briefcast/server"
+	"briefcast/subscribers"
+	"briefcast/templates"
+	"briefcast/tokens"
+)
+
+func init() {
+	register(command{Name: "serve", Summary: "serve the site, its feeds and the subscription pages", Run: runServe})
+}
+
+func runServe(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("serve", "serve [--config PATH] [--listen ADDR]",
+		"Build the site in memory and serve it, with its feeds and the pages to\n"+
+			"subscribe, confirm, change preferences and unsubscribe, on [server] listen.\n"+
+			"The built site is also written to [site] output_dir. Stops gracefully on\n"+
+			"SIGINT or SIGTERM: requests in flight finish, then it exits 0.")
+	listen := fs.String("listen", "", "address to listen on (overrides [server] listen), e.g. 127.0.0.1:8080 or :0")
+	if err := a.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(a.Stderr, "briefcast serve: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	w, err := startWeb(ctx, a, cfg)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	a.Log.Info("serving", "addr", w.Listener.Addr().String(), "base_url", cfg.Site.BaseURL)
+	if err := w.Server.Serve(ctx, w.Listener); err != nil {
+		return err
+	}
+	a.Log.Info("stopped")
+	return nil
+}
+
+// webParts is everything startWeb set up, for the caller to serve and, in
+// the daemon, to share with the scheduler (the same store, site and
+// mailer).
+type webParts struct {
+	Server    *server.Server
+	Store     subscribers.Store
+	Listener  net.Listener
+	Signer    *tokens.Signer
+	Composer  *email.Composer
+	Transport email.Transport
+	Rejected  int // articles rejected by the first build
+}
+
+// Close releases the listener (if Serve never ran) and the store.
+func (w *webParts) Close() error {
+	w.Listener.Close()
+	return w.Store.Close()
+}
+
+// startWeb builds the site in memory, opens the store, the token secret and
+// the mail transport, makes the server and binds its listener. It does not
+// serve: the caller runs w.Server.Serve(ctx, w.Listener).
+func startWeb(ctx context.Context, a *App, cfg *config.Config) (w *webParts, err error) {
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	st, rejected, err := buildContent(ctx, a, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if rejected > 0 {
+		a.Log.Warn("articles_rejected", "count", rejected)
+	}
+	// The static copy is a convenience (a CDN or another server may serve
+	// it); failing to write it must not stop the live server.
+	if err := st.Write(cfg.Site.OutputDir); err != nil {
+		a.Log.Warn("site_write_failed", "dir", cfg.Site.OutputDir, "err", err)
+	}
+	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, a.Log)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := tokens.NewSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+	composer, err := email.NewComposer(cfg, tmpl, signer)
+	if err != nil {
+		return nil, err
+	}
+	transport, err := email.NewTransport(cfg, a.Log)
+	if err != nil {
+		return nil, err
+	}
+	store, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
+	srv, err := server.New(cfg, store, server.NewMailer(composer, transport), signer, tmpl, a.Log, server.WithClock(a.Now))
+	if err != nil {
+		return nil, err
+	}
+	srv.SetSite(st)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Server.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("server.listen: %w", err)
+	}
+	go srv.PingHub(ctx, nil, st)
+	return &webParts{Server: srv, Store: store, Listener: ln, Signer: signer, Composer: composer, Transport: transport, Rejected: rejected}, nil
+}

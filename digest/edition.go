@@ -1,0 +1,150 @@
+// Package digest turns a digest of config.toml into editions and delivers
+// them: it picks the articles of each edition (Plan), records the edition
+// and its recipients in the subscriber store, and sends one message per
+// recipient over persistent connections with durable, crash-safe state
+// (Sender).
+package digest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/subscribers"
+)
+
+// KeyLayout is the time layout of an edition key: the cut-off in UTC to the
+// minute.
+const KeyLayout = "20060102T1504Z"
+
+// MinGrace is the shortest look-back before the previous cut-off that Plan
+// accepts late-added articles from.
+const MinGrace = 7 * 24 * time.Hour
+
+// EditionKey is the stable key of the edition of a digest due at cutoff.
+// The scheduler passes the scheduled time, so several instances racing for
+// one run compute the same key and the store creates the edition once.
+func EditionKey(cutoff time.Time) string { return cutoff.UTC().Format(KeyLayout) }
+
+// Plan picks the articles of the next edition of digest d due at cutoff,
+// newest first.
+//
+// The rule: an article goes into the edition when
+//
+//   - no earlier edition of the digest included it (sent holds the ids of
+//     every article already sent, so no article is ever in two editions);
+//   - it was published at or before the cut-off;
+//   - it has one of the digest's tags (an empty tags list takes every
+//     article);
+//   - it is not too old: for the first edition, it was published within
+//     one schedule period before the cut-off (the period is the gap between
+//     the last two scheduled runs at or before the cut-off); afterwards, it
+//     was published after the previous edition's cut-off minus a grace
+//     window of one period or 7 days, whichever is longer.
+//
+// The grace window is what lets an article dropped in late, with a
+// publication date before the previous cut-off, still go out in the next
+// edition, while an imported archive of old articles never floods a digest.
+// At most max_items articles are kept, the newest ones. prev is the
+// previous edition of the digest, nil for the first one.
+func Plan(d config.Digest, arts []*articles.Article, sent map[string]bool, prev *subscribers.Edition, cutoff time.Time) ([]*articles.Article, error) {
+	period, err := Period(d, cutoff)
+	if err != nil {
+		return nil, err
+	}
+	var after time.Time
+	if prev == nil {
+		after = cutoff.Add(-period)
+	} else {
+		after = prev.Cutoff.Add(-max(period, MinGrace))
+	}
+	var picked []*articles.Article
+	for _, a := range arts {
+		if a == nil || sent[a.ID] || a.Published.After(cutoff) || !a.Published.After(after) {
+			continue
+		}
+		if !matchTags(d.Tags, a.Tags) {
+			continue
+		}
+		picked = append(picked, a)
+	}
+	sortNewest(picked)
+	if d.MaxItems > 0 && len(picked) > d.MaxItems {
+		picked = picked[:d.MaxItems]
+	}
+	return picked, nil
+}
+
+// Latest returns the newest articles of digest d published at or before
+// cutoff, whether sent before or not, capped at max_items: what a preview
+// shows when nothing new is due.
+func Latest(d config.Digest, arts []*articles.Article, cutoff time.Time) []*articles.Article {
+	var picked []*articles.Article
+	for _, a := range arts {
+		if a != nil && !a.Published.After(cutoff) && matchTags(d.Tags, a.Tags) {
+			picked = append(picked, a)
+		}
+	}
+	sortNewest(picked)
+	if d.MaxItems > 0 && len(picked) > d.MaxItems {
+		picked = picked[:d.MaxItems]
+	}
+	return picked
+}
+
+func sortNewest(arts []*articles.Article) {
+	slices.SortStableFunc(arts, func(x, y *articles.Article) int {
+		if c := y.Published.Compare(x.Published); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+}
+
+// Period is the time between the last two scheduled runs of d at or before
+// t, in the digest's time zone. A schedule with no two runs in the last
+// two years counts as daily.
+func Period(d config.Digest, t time.Time) (time.Duration, error) {
+	sched, err := config.ParseSchedule(d.Schedule)
+	if err != nil {
+		return 0, fmt.Errorf("digest %s: schedule: %w", d.Name, err)
+	}
+	loc := d.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	// Widen the look-back until it holds two runs; each step is bounded so a
+	// minutely schedule never walks a year of minutes.
+	for _, back := range []time.Duration{2 * time.Hour, 50 * time.Hour, 15 * 24 * time.Hour, 63 * 24 * time.Hour, 2 * 366 * 24 * time.Hour} {
+		var last, prev time.Time
+		n := 0
+		for r := sched.Next(t.Add(-back)); !r.IsZero() && !r.After(t) && n < 100000; r = sched.Next(r) {
+			prev, last = last, r
+			n++
+		}
+		if !prev.IsZero() {
+			return last.Sub(prev), nil
+		}
+	}
+	return 24 * time.Hour, nil
+}
+
+// matchTags reports whether any of have is in want; an empty want matches
+// everything. Article tags are already lower-case.
+func matchTags(want, have []string) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, w := range want {
+		for _, h := range have {
+			if strings.EqualFold(w, h) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,273 @@
+package digest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/email"
+	"briefcast/subscribers"
+)
+
+// Defaults of the Sender's tuning fields, used when a field is zero.
+const (
+	DefaultConnections = 4
+	DefaultLease       = 2 * time.Minute
+	DefaultBackoffBase = 30 * time.Second
+	DefaultBackoffMax  = 30 * time.Minute
+	DefaultRetryMaxAge = 48 * time.Hour
+	DefaultPoll        = 5 * time.Second
+)
+
+// Sender creates editions and delivers them. Its fields are set once, before
+// the first Run or Deliver; after that it is safe for concurrent use on
+// different digests.
+type Sender struct {
+	Store     subscribers.Store
+	Composer  *email.Composer
+	Transport email.Transport
+	Log       *slog.Logger
+	Now       func() time.Time // time.Now when nil
+
+	// Connections is how many connections send in parallel, each with many
+	// messages in turn (DefaultConnections when 0).
+	Connections int
+	// Owner names this process in delivery leases; it must be unique per
+	// process (a host-pid-random name when "").
+	Owner string
+	// RetryMaxAge bounds retries: a temporary failure whose next attempt
+	// would come later than this after the edition's creation fails the
+	// recipient instead.
+	RetryMaxAge time.Duration
+	// BackoffBase and BackoffMax shape the retry delay after a temporary
+	// failure: BackoffBase·2^(attempts-1), capped at BackoffMax, plus up to
+	// a quarter more of jitter. They also pace reconnecting to a server
+	// that is down.
+	BackoffBase, BackoffMax time.Duration
+	// Lease is how long claimed deliveries stay reserved for this process.
+	// A delivery that waited more than half of it is handed back unsent
+	// rather than risk a second sender taking it over mid-send.
+	Lease time.Duration
+	// ClaimBatch is how many deliveries one claim leases (64 per connection
+	// when 0).
+	ClaimBatch int
+	// SingleInstance says no other process can use the store (SQLite): any
+	// lease left in the edition is from a crashed run and is dropped at
+	// start.
+	SingleInstance bool
+	// NoWait makes Deliver return as soon as nothing is due, leaving
+	// deliveries that wait for a retry to a later run, instead of waiting
+	// for them.
+	NoWait bool
+	// Poll is how often an idle Deliver looks for work made due by other
+	// senders or expired leases (DefaultPoll when 0).
+	Poll time.Duration
+	// Progress, when set, is called about twice a second while delivering
+	// with the edition's counts.
+	Progress func(p subscribers.Progress)
+	// OnResult, when set, is called with every result once it is durable
+	// (for metrics). It runs on the committing goroutine: keep it fast.
+	OnResult func(r subscribers.Result)
+}
+
+// Report sums up one Run or Deliver.
+type Report struct {
+	// Edition is the edition delivered; nil when nothing was due.
+	Edition *subscribers.Edition
+	// Created is set when this call created the edition, Resumed when it
+	// continued an unfinished one.
+	Created, Resumed bool
+	// Done is set when every delivery of the edition is settled and the
+	// edition is marked finished.
+	Done bool
+	// Progress is the edition's counts at the end.
+	Progress subscribers.Progress
+	// Sent, Retried, Failed and Skipped count what this call did.
+	Sent, Retried, Failed, Skipped int64
+}
+
+// Summary is the one-line outcome printed by `briefcast digest send`.
+func (r *Report) Summary() string {
+	if r == nil || r.Edition == nil {
+		return "nothing new: no edition"
+	}
+	p := r.Progress
+	return fmt.Sprintf("edition %s: %d sent, %d failed, %d retrying, %d skipped, %d cancelled",
+		r.Edition.Key, p.Sent, p.Failed, p.Retrying+p.Queued+p.InFlight, p.Skipped, p.Cancelled)
+}
+
+// Run makes sure the edition of digest d due at cutoff exists and delivers
+// it. An unfinished edition of d is resumed instead of starting a new one
+// (Report.Resumed; call Run again afterwards for the edition due now).
+// Otherwise the articles are picked from arts with Plan; with skip_empty
+// and nothing new, Run returns a Report with a nil Edition. When another
+// process created the same edition first, Run helps deliver it.
+func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Article, cutoff time.Time) (*Report, error) {
+	byID := make(map[string]*articles.Article, len(arts))
+	for _, a := range arts {
+		byID[a.ID] = a
+	}
+	e, err := s.Store.UnfinishedEdition(ctx, d.Name)
+	switch {
+	case err == nil:
+		s.log().Info("digest_resume", "digest", d.Name, "edition", e.Key)
+		rep, err := s.Deliver(ctx, d, e, byID)
+		if rep != nil {
+			rep.Resumed = true
+		}
+		return rep, err
+	case !errors.Is(err, subscribers.ErrNotFound):
+		return nil, fmt.Errorf("digest %s: unfinished edition: %w", d.Name, err)
+	}
+
+	sent, err := s.Store.SentArticles(ctx, d.Name)
+	if err != nil {
+		return nil, fmt.Errorf("digest %s: sent articles: %w", d.Name, err)
+	}
+	prev, err := s.Store.LatestEdition(ctx, d.Name)
+	if errors.Is(err, subscribers.ErrNotFound) {
+		prev, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("digest %s: latest edition: %w", d.Name, err)
+	}
+	picked, err := Plan(d, arts, sent, prev, cutoff)
+	if err != nil {
+		return nil, err
+	}
+	key := EditionKey(cutoff)
+	if len(picked) == 0 && d.SkipsEmpty() {
+		// Another instance may have created this very edition already.
+		if e, err := s.findEdition(ctx, d.Name, key); err == nil && e.FinishedAt.IsZero() {
+			return s.Deliver(ctx, d, e, byID)
+		}
+		s.log().Info("digest_nothing_new", "digest", d.Name, "cutoff", cutoff)
+		return &Report{}, nil
+	}
+	e = &subscribers.Edition{Digest: d.Name, Key: key, Cutoff: cutoff}
+	for _, a := range picked {
+		e.Articles = append(e.Articles, a.ID)
+	}
+	err = s.Store.CreateEdition(ctx, e)
+	created := err == nil
+	if errors.Is(err, subscribers.ErrEditionExists) {
+		e, err = s.findEdition(ctx, d.Name, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("digest %s: create edition %s: %w", d.Name, key, err)
+	}
+	if created {
+		s.log().Info("digest_edition_created", "digest", d.Name, "edition", e.Key, "articles", len(e.Articles), "recipients", e.Recipients)
+	}
+	rep, err := s.Deliver(ctx, d, e, byID)
+	if rep != nil {
+		rep.Created = created
+	}
+	return rep, err
+}
+
+// findEdition returns the edition of digest with key among the newest ones.
+func (s *Sender) findEdition(ctx context.Context, digest, key string) (*subscribers.Edition, error) {
+	es, err := s.Store.Editions(ctx, digest, 50)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		if e.Key == key {
+			return e, nil
+		}
+	}
+	return nil, subscribers.ErrNotFound
+}
+
+// Deliver delivers an existing edition until nothing is due, waiting for
+// retries that are due before the edition's maximum age (unless NoWait),
+// then marks it finished. arts holds the articles by id; an id missing
+// from it (a deleted file) is left out of the messages. On cancellation it
+// stops claiming, lets every connection finish and record the message it
+// is sending, hands back the deliveries it had claimed, and returns the
+// context's error.
+func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *subscribers.Edition, arts map[string]*articles.Article) (*Report, error) {
+	ed := &email.Edition{Digest: d, Key: e.Key, Date: e.Cutoff}
+	for _, id := range e.Articles {
+		if a, ok := arts[id]; ok {
+			ed.Articles = append(ed.Articles, a)
+		} else {
+			s.log().Warn("digest_article_missing", "digest", d.Name, "edition", e.Key, "article", id)
+		}
+	}
+	if s.SingleInstance {
+		if err := s.Store.ReleaseClaims(ctx, e.ID); err != nil {
+			return nil, fmt.Errorf("digest %s: release claims: %w", d.Name, err)
+		}
+	}
+	r := s.newRun(d, e, ed)
+	err := r.deliver(ctx)
+	rep := &Report{Edition: e, Sent: r.sent.Load(), Retried: r.retried.Load(), Failed: r.failed.Load(), Skipped: r.skipped.Load()}
+	// The final counts are read even after a cancel, so the caller can
+	// print where the edition stands.
+	bg := context.WithoutCancel(ctx)
+	p, perr := s.Store.Progress(bg, e.ID)
+	if perr != nil && err == nil {
+		err = fmt.Errorf("digest %s: progress: %w", d.Name, perr)
+	}
+	rep.Progress = p
+	if err == nil && p.Done() {
+		done, ferr := s.Store.FinishEdition(bg, e.ID, s.now())
+		if ferr != nil {
+			return rep, fmt.Errorf("digest %s: finish edition: %w", d.Name, ferr)
+		}
+		rep.Done = done
+		if done {
+			s.log().Info("digest_edition_done", "digest", d.Name, "edition", e.Key,
+				"sent", p.Sent, "failed", p.Failed, "skipped", p.Skipped, "cancelled", p.Cancelled)
+		}
+	}
+	if s.Progress != nil {
+		s.Progress(p)
+	}
+	return rep, err
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Sender) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Sender) connections() int {
+	if s.Connections > 0 {
+		return s.Connections
+	}
+	return DefaultConnections
+}
+
+func orDefault(v, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// NewOwner returns a lease owner name unique to this process.
+func NewOwner() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,368 @@
+package email
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/tokens"
+)
+
+// DefaultSubject is the subject template of a digest that sets none.
+const DefaultSubject = "{{.Title}} — {{.Date}}"
+
+// variant is one edition rendered for one article set, zone and
+// with-or-without name, ready to be filled in per recipient.
+type variant struct {
+	subject    string
+	listID     string // the List-Id header value
+	html, text segments
+}
+
+// Digest composes one recipient's message for the edition, with only the
+// articles matching tags (nil/empty tags = all). ok=false (and no error)
+// when the tag filter leaves nothing: that recipient gets no message.
+func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, ok bool, err error) {
+	to, err := recipientAddress(r)
+	if err != nil {
+		return nil, false, err
+	}
+	var picked []int
+	for i, a := range e.Articles {
+		if a != nil && matches(a, tags) {
+			picked = append(picked, i)
+		}
+	}
+	if len(picked) == 0 {
+		return nil, false, nil
+	}
+	loc := c.location(r.Timezone)
+	if loc == nil {
+		loc = e.Digest.Location
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	v, err := c.variant(e, picked, loc, to.Name != "")
+	if err != nil {
+		return nil, false, err
+	}
+
+	expires := e.Date.Add(TokenTTL)
+	unsubTok := c.signer.Sign(tokens.Unsubscribe, r.ID, expires)
+	prefsTok := c.signer.Sign(tokens.Preferences, r.ID, expires)
+
+	msg, err := c.newMsg(to, v.subject)
+	if err != nil {
+		return nil, false, err
+	}
+	msg.SetGenHeader("List-Id", v.listID)
+	unsubURL := c.cfg.Site.BaseURL + "unsubscribe?token=" + unsubTok
+	if c.unsubMail != "" {
+		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">, <mailto:"+c.unsubMail+"?subject=unsubscribe>")
+	} else {
+		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">")
+	}
+	if strings.HasPrefix(c.cfg.Site.BaseURL, "https://") {
+		// RFC 8058 one-click needs an https URL; go-mail refuses anything
+		// else, and so do mailbox providers.
+		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	}
+	msg.SetBulk()
+	// The bodies are written straight from the rendered segments, with no
+	// transfer encoding: the HTML is pure ASCII and every line of both
+	// parts is far below SMTP's 998-octet limit, so quoted-printable would
+	// only cost time (it was most of the composing time).
+	htmlName := htmlText(to.Name)
+	msg.SetBodyWriter(gomail.TypeTextPlain, v.text.writer(to.Name, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.NoEncoding))
+	msg.AddAlternativeWriter(gomail.TypeTextHTML, v.html.writer(htmlName, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.NoEncoding))
+
+	name := "0"
+	if r.ID != 0 {
+		name = strconv.FormatInt(r.ID, 10)
+	}
+	return &Message{
+		From:   c.from.Address,
+		To:     to.Address,
+		Folder: fileToken(e.Digest.Name) + "/" + fileToken(e.Key),
+		Name:   name,
+		Msg:    msg,
+	}, true, nil
+}
+
+// listDomain is the domain part of List-Id: [email] list_id when set,
+// else the From address's domain.
+func (c *Composer) listDomain() string {
+	if d := headerToken(strings.TrimSpace(c.cfg.Email.ListIDOverride)); d != "" {
+		return d
+	}
+	return headerToken(c.fromDomain)
+}
+
+// newMsg starts a message with the headers every message has.
+func (c *Composer) newMsg(to *mail.Address, subject string) (*gomail.Msg, error) {
+	var rnd [28]byte
+	if err := c.randomBytes(rnd[:]); err != nil {
+		return nil, err
+	}
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent(), gomail.WithBoundary(hex.EncodeToString(rnd[16:])))
+	from := *c.from
+	msg.FromMailAddress(&from)
+	msg.ToMailAddress(to)
+	if c.replyTo != nil {
+		rt := *c.replyTo
+		msg.ReplyToMailAddress(&rt)
+	}
+	msg.Subject(subject)
+	msg.SetDateWithValue(c.now())
+	msg.SetMessageIDWithValue(hex.EncodeToString(rnd[:16]) + "@" + c.fromDomain)
+	if c.dkim != nil {
+		msg.SetDKIM(c.dkim)
+	}
+	return msg, nil
+}
+
+// matches reports whether a carries one of tags; no tags match everything.
+func matches(a *articles.Article, tags []string) bool {
+	if len(tags) == 0 {
+		return true
+	}
+	for _, t := range tags {
+		for _, at := range a.Tags {
+			if strings.EqualFold(strings.TrimSpace(t), at) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// variant returns the edition rendered for picked articles in loc, from
+// the cache when it is there.
+func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, named bool) (*variant, error) {
+	var kb strings.Builder
+	kb.WriteString(e.Digest.Name)
+	kb.WriteByte(0)
+	kb.WriteString(e.Key)
+	kb.WriteByte(0)
+	kb.WriteString(strconv.FormatInt(e.Date.UnixNano(), 36))
+	kb.WriteByte(0)
+	kb.WriteString(loc.String())
+	if named {
+		kb.WriteString("\x00n")
+	}
+	for _, i := range picked {
+		a := e.Articles[i]
+		kb.WriteByte(0)
+		kb.WriteString(a.ID)
+		kb.WriteByte(1)
+		kb.WriteString(strconv.FormatInt(a.Updated.UnixNano(), 36))
+	}
+	key := kb.String()
+	c.cacheMu.Lock()
+	v, ok := c.cache[key]
+	c.cacheMu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := c.renderVariant(e, picked, loc, named)
+	if err != nil {
+		return nil, err
+	}
+	c.cacheMu.Lock()
+	if len(c.cache) >= c.cacheMax {
+		// A plain reset keeps the bound without bookkeeping; an edition
+		// has few variants, so the cache refills at once.
+		clear(c.cache)
+	}
+	c.cache[key] = v
+	c.cacheMu.Unlock()
+	return v, nil
+}
+
+func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, named bool) (*variant, error) {
+	base := c.cfg.Site.BaseURL
+	date := e.Date.In(loc)
+	d := &DigestData{
+		SiteTitle:      cleanLine(c.cfg.Site.Title),
+		BaseURL:        base,
+		Title:          cleanLine(e.Digest.Title),
+		Digest:         e.Digest.Name,
+		Date:           date.Format("Monday, 2 January 2006"),
+		Count:          len(picked),
+		UnsubscribeURL: base + "unsubscribe?token=" + c.ph.of(phUnsub),
+		PreferencesURL: base + "preferences?token=" + c.ph.of(phPrefs),
+		PostalAddress:  strings.TrimSpace(c.cfg.Email.PostalAddress),
+	}
+	if d.Title == "" {
+		d.Title = e.Digest.Name
+	}
+	if named {
+		d.Name = c.ph.of(phName)
+	}
+	for _, i := range picked {
+		a := e.Articles[i]
+		av := ArticleView{
+			Title:     cleanLine(a.Title),
+			URL:       FullDepthURL(base, a.Slug),
+			Tags:      a.Tags,
+			Published: a.Published,
+		}
+		for _, b := range a.Take {
+			if t := cleanLine(b.Text); t != "" {
+				av.Take = append(av.Take, t)
+			}
+		}
+		if d.Preheader == "" && len(av.Take) > 0 {
+			d.Preheader = av.Take[0]
+		}
+		d.Articles = append(d.Articles, av)
+	}
+	st, err := c.subject(&e.Digest)
+	if err != nil {
+		return nil, err
+	}
+	var sb strings.Builder
+	sd := SubjectData{Title: d.Title, Date: date.Format("Mon, 2 Jan 2006"), Count: d.Count,
+		Digest: DigestInfo{Name: e.Digest.Name, Title: d.Title}}
+	if err := st.Execute(&sb, sd); err != nil {
+		return nil, fmt.Errorf("email: digest %s: subject: %w", e.Digest.Name, err)
+	}
+	d.Subject = cleanLine(sb.String())
+	if d.Subject == "" {
+		d.Subject = d.Title
+	}
+	h, t, err := c.digestTmpl.render(d)
+	if err != nil {
+		return nil, err
+	}
+	listID := headerToken(e.Digest.Name) + "." + c.listDomain()
+	v := &variant{
+		subject: d.Subject,
+		listID:  phrase(d.Title) + " <" + listID + ">",
+		html:    c.ph.split(breakLongLines(asciiHTML(h))),
+		text:    c.ph.split(breakLongLines(t)),
+	}
+	return v, nil
+}
+
+// subject returns the parsed subject template of d.
+func (c *Composer) subject(d *config.Digest) (*template.Template, error) {
+	src := d.Subject
+	if strings.TrimSpace(src) == "" {
+		src = DefaultSubject
+	}
+	c.subjMu.Lock()
+	defer c.subjMu.Unlock()
+	if t, ok := c.subjects[src]; ok {
+		return t, nil
+	}
+	t, err := template.New("subject").Option("missingkey=error").Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("email: digest %s: subject template: %w", d.Name, err)
+	}
+	if len(c.subjects) > 256 {
+		clear(c.subjects)
+	}
+	c.subjects[src] = t
+	return t, nil
+}
+
+// FullDepthURL is the absolute address of an article's full-depth
+// section, as the site publishes it: <base>articles/<slug>/#full-depth.
+func FullDepthURL(baseURL, slug string) string {
+	if !strings.HasSuffix(baseURL, "/") {
+		baseURL += "/"
+	}
+	return baseURL + "articles/" + url.PathEscape(slug) + "/#full-depth"
+}
+
+// Confirmation composes the double opt-in email with its signed link.
+func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error) {
+	to, err := recipientAddress(r)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(confirmURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("email: confirmation link must be an absolute http(s) URL")
+	}
+	now := c.now()
+	var digests []string
+	for _, d := range c.cfg.Digests {
+		digests = append(digests, cleanLine(d.Title))
+	}
+	loc := c.location(r.Timezone)
+	if loc == nil {
+		loc = c.cfg.Site.Location
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	data := &ConfirmData{
+		SiteTitle:     cleanLine(c.cfg.Site.Title),
+		BaseURL:       c.cfg.Site.BaseURL,
+		Name:          to.Name,
+		Email:         to.Address,
+		ConfirmURL:    u.String(),
+		Digests:       digests,
+		PostalAddress: strings.TrimSpace(c.cfg.Email.PostalAddress),
+	}
+	if ttl := c.cfg.Subscriptions.ConfirmTTL.Duration; ttl > 0 {
+		data.Expires = now.Add(ttl).In(loc).Format("Mon, 2 Jan 2006 15:04 MST")
+	}
+	h, t, err := c.confirmTmpl.render(data)
+	if err != nil {
+		return nil, err
+	}
+	subject, ok, err := c.confirmTmpl.subject(data)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || subject == "" {
+		subject = "Confirm your subscription to " + data.SiteTitle
+	}
+	msg, err := c.newMsg(to, subject)
+	if err != nil {
+		return nil, err
+	}
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetBodyString(gomail.TypeTextPlain, t)
+	msg.AddAlternativeString(gomail.TypeTextHTML, h)
+	// The Message-ID's random part names the file, so two requests from
+	// one subscriber never overwrite each other in the outbox.
+	id := msg.GetMessageID()
+	id = strings.TrimPrefix(id, "<")
+	if i := strings.IndexByte(id, '@'); i > 0 {
+		id = id[:i]
+	}
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return &Message{
+		From:   c.from.Address,
+		To:     to.Address,
+		Folder: "confirm",
+		Name:   strconv.FormatInt(r.ID, 10) + "-" + id,
+		Msg:    msg,
+	}, nil
+}
+
+// fileToken makes s safe as one path component: letters, digits, "-",
+// "_" and "." only, never "." or "..".
+func fileToken(s string) string {
+	t := strings.Trim(headerToken(s), ".")
+	if t == "" {
+		return "_"
+	}
+	return t
+}

@@ -1,0 +1,604 @@
+package email
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/html"
+
+	"briefcast/templates"
+	"briefcast/tokens"
+)
+
+// parsed is a message read back with the standard library.
+type parsed struct {
+	header     mail.Header
+	rawHeader  string
+	text, html string
+}
+
+func mustParse(t *testing.T, raw []byte) parsed {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("parse message: %v", err)
+	}
+	p := parsed{header: m.Header}
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		p.rawHeader = string(raw[:i+2])
+	}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("Content-Type = %q, want multipart/alternative (%v)", m.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	var types []string
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("next part: %v", err)
+		}
+		body, err := io.ReadAll(part) // quoted-printable is decoded by NextPart
+		if err != nil {
+			t.Fatalf("read part: %v", err)
+		}
+		ct, cp, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		if cp["charset"] != "UTF-8" && cp["charset"] != "utf-8" {
+			t.Errorf("part %s charset = %q, want UTF-8", ct, cp["charset"])
+		}
+		types = append(types, ct)
+		switch ct {
+		case "text/plain":
+			p.text = string(body)
+		case "text/html":
+			p.html = string(body)
+		}
+	}
+	if diff := cmp.Diff([]string{"text/plain", "text/html"}, types); diff != "" {
+		t.Errorf("parts (-want +got):\n%s", diff)
+	}
+	return p
+}
+
+func msgBytes(t testing.TB, m *Message) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if _, err := m.Msg.WriteTo(&b); err != nil {
+		t.Fatalf("WriteTo: %v", err)
+	}
+	return b.Bytes()
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./email -run %s -update)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (-want +got):\n%s", name, cmp.Diff(string(want), string(got)))
+	}
+}
+
+func decodeHeader(t *testing.T, v string) string {
+	t.Helper()
+	d, err := new(mime.WordDecoder).DecodeHeader(v)
+	if err != nil {
+		t.Fatalf("decode %q: %v", v, err)
+	}
+	return d
+}
+
+// htmlLinks returns every href and src in doc.
+func htmlLinks(t *testing.T, doc string) (links []string, hasImgOrScript bool) {
+	t.Helper()
+	z := html.NewTokenizer(strings.NewReader(doc))
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			if z.Err() != io.EOF {
+				t.Fatalf("html: %v", z.Err())
+			}
+			return links, hasImgOrScript
+		}
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+			continue
+		}
+		tok := z.Token()
+		if tok.Data == "img" || tok.Data == "script" || tok.Data == "link" || tok.Data == "iframe" {
+			hasImgOrScript = true
+		}
+		for _, a := range tok.Attr {
+			if a.Key == "href" || a.Key == "src" {
+				links = append(links, a.Val)
+			}
+		}
+	}
+}
+
+var textURL = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+func TestDigestMessage(t *testing.T) {
+	cfg := mustConfig(t, "")
+	c := mustComposer(t, cfg)
+	e := testEdition(cfg)
+	r := Recipient{ID: 42, Email: "ada@example.com", Name: "Ada Lovelace"}
+	m, ok, err := c.Digest(e, r, nil)
+	if err != nil || !ok {
+		t.Fatalf("Digest: ok=%v err=%v", ok, err)
+	}
+	raw := msgBytes(t, m)
+	checkGolden(t, "digest.eml", raw)
+
+	if m.From != "brief@example.org" || m.To != "ada@example.com" {
+		t.Errorf("envelope = %q -> %q", m.From, m.To)
+	}
+	if m.Folder != "daily/20261125T1200Z" || m.Name != "42" {
+		t.Errorf("file = %q/%q, want daily/20261125T1200Z/42", m.Folder, m.Name)
+	}
+
+	p := mustParse(t, raw)
+	h := p.header
+	wantHeaders := map[string]string{
+		"From":                  `"The Test Brief" <brief@example.org>`,
+		"To":                    `"Ada Lovelace" <ada@example.com>`,
+		"Reply-To":              `"Desk" <desk@example.org>`,
+		"Subject":               "The Daily Test — Wed, 25 Nov 2026 (3)",
+		"List-Id":               `"The Daily Test" <daily.example.org>`,
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		"Precedence":            "bulk",
+		"MIME-Version":          "1.0",
+	}
+	for k, want := range wantHeaders {
+		if got := decodeHeader(t, h.Get(k)); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if d, err := h.Date(); err != nil || !d.Equal(fixedNow) {
+		t.Errorf("Date = %v (%v), want %v", d, err, fixedNow)
+	}
+	if id := h.Get("Message-ID"); !regexp.MustCompile(`^<[0-9a-f]{32}@example\.org>$`).MatchString(id) {
+		t.Errorf("Message-ID = %q, want <hex@example.org>", id)
+	}
+	if h.Get("User-Agent") != "" || h.Get("X-Mailer") != "" {
+		t.Errorf("message names its mailer: %q %q", h.Get("User-Agent"), h.Get("X-Mailer"))
+	}
+
+	signer := mustSigner(t)
+	base := "https://example.org/news/"
+	checkToken := func(where, link string) {
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Errorf("%s: bad link %q", where, link)
+			return
+		}
+		var purpose tokens.Purpose
+		switch u.Path {
+		case "/news/unsubscribe":
+			purpose = tokens.Unsubscribe
+		case "/news/preferences":
+			purpose = tokens.Preferences
+		default:
+			return
+		}
+		id, err := signer.Verify(purpose, u.Query().Get("token"), fixedNow.Add(399*24*time.Hour))
+		if err != nil || id != 42 {
+			t.Errorf("%s: %s token: id=%d err=%v, want 42", where, purpose, id, err)
+		}
+		if _, err := signer.Verify(purpose, u.Query().Get("token"), fixedNow.Add(401*24*time.Hour)); err == nil {
+			t.Errorf("%s: %s token still valid after 400 days", where, purpose)
+		}
+	}
+
+	lu := h.Get("List-Unsubscribe")
+	m1 := regexp.MustCompile(`^<(https://example\.org/news/unsubscribe\?token=[A-Za-z0-9_-]+)>, <mailto:leave@example\.org\?subject=unsubscribe>$`).FindStringSubmatch(lu)
+	if m1 == nil {
+		t.Fatalf("List-Unsubscribe = %q", lu)
+	}
+	checkToken("List-Unsubscribe", m1[1])
+
+	wantArticleURLs := []string{
+		base + "articles/tide-tables/#full-depth",
+		base + "articles/library%20hours%2Fext/#full-depth",
+		base + "articles/bridge-works/#full-depth",
+	}
+	links, bad := htmlLinks(t, p.html)
+	if bad {
+		t.Error("HTML part has images, scripts or external resources")
+	}
+	seen := map[string]int{}
+	for _, l := range links {
+		if !strings.HasPrefix(l, base) {
+			t.Errorf("HTML link %q is not absolute under %s", l, base)
+		}
+		seen[l]++
+		checkToken("HTML", l)
+	}
+	for _, u := range wantArticleURLs {
+		if seen[u] != 2 {
+			t.Errorf("HTML links %s %d times, want 2 (title and read-more)", u, seen[u])
+		}
+	}
+	var unsub, prefs int
+	for l := range seen {
+		if strings.HasPrefix(l, base+"unsubscribe?token=") {
+			unsub++
+		}
+		if strings.HasPrefix(l, base+"preferences?token=") {
+			prefs++
+		}
+	}
+	if unsub != 1 || prefs != 1 {
+		t.Errorf("HTML footer: %d unsubscribe and %d preferences links, want 1 each", unsub, prefs)
+	}
+	for _, l := range textURL.FindAllString(p.text, -1) {
+		if !strings.HasPrefix(l, base) {
+			t.Errorf("text link %q is not under %s", l, base)
+		}
+		checkToken("text", l)
+	}
+	for _, u := range wantArticleURLs {
+		if !strings.Contains(p.text, u) {
+			t.Errorf("text part lacks %s", u)
+		}
+	}
+	for _, want := range []string{"unsubscribe?token=", "preferences?token=", "1 Sample Road, Testville", "Hello Ada Lovelace"} {
+		if !strings.Contains(p.text, want) || !strings.Contains(p.html, want) {
+			t.Errorf("text or HTML part lacks %q", want)
+		}
+	}
+	for _, a := range e.Articles {
+		for _, b := range a.Take {
+			want := cleanLine(b.Text)
+			if !strings.Contains(p.text, want) {
+				t.Errorf("text part lacks bullet %q", want)
+			}
+			if !strings.Contains(p.html, html.EscapeString(want)) {
+				t.Errorf("HTML part lacks bullet %q", html.EscapeString(want))
+			}
+		}
+	}
+	for _, want := range []string{
+		`<meta name="color-scheme" content="light dark">`,
+		"Library &lt;extends&gt; evening hours &amp; weekends",
+		"a &lt;b&gt;trial&lt;/b&gt;",
+		"Read the full analysis",
+	} {
+		if !strings.Contains(p.html, want) {
+			t.Errorf("HTML part lacks %q", want)
+		}
+	}
+	// The preheader is the first take bullet, hidden.
+	if !regexp.MustCompile(`<div style="display:none;[^"]*">The harbour office released`).MatchString(p.html) {
+		t.Error("HTML part lacks a hidden preheader with the first bullet")
+	}
+	if strings.Contains(p.html, "<b>trial") || strings.Contains(p.text, "\r\nBcc") {
+		t.Error("unescaped content in a part")
+	}
+	if strings.Contains(p.text, c.ph.prefix) || strings.Contains(p.html, c.ph.prefix) {
+		t.Error("a placeholder was left in the message")
+	}
+}
+
+func TestDigestPersonalisation(t *testing.T) {
+	cfg := mustConfig(t, "")
+	c := mustComposer(t, cfg)
+	e := testEdition(cfg)
+	tests := []struct {
+		name      string
+		r         Recipient
+		tags      []string
+		wantOK    bool
+		wantCount int
+		wantIn    []string
+		wantOut   []string
+	}{
+		{"all", Recipient{ID: 1, Email: "a@example.com"}, nil, true, 3, []string{"Here are the 3 latest briefs"}, []string{"Hello"}},
+		{"tag filter", Recipient{ID: 2, Email: "b@example.com", Name: "B"}, []string{"Science"}, true, 1, []string{"Hello B, here is the latest brief", "tide-tables"}, []string{"library"}},
+		{"two tags", Recipient{ID: 3, Email: "c@example.com"}, []string{"city", "nothing"}, true, 2, []string{"library"}, []string{"tide-tables"}},
+		{"nothing left", Recipient{ID: 4, Email: "d@example.com"}, []string{"sport"}, false, 0, nil, nil},
+		{"html in name", Recipient{ID: 5, Email: "e@example.com", Name: `<i>Eve</i> & "co"`}, nil, true, 3, []string{"Hello &lt;i&gt;Eve&lt;/i&gt; &amp; &#34;co&#34;"}, nil},
+		{"zone", Recipient{ID: 6, Email: "f@example.com", Timezone: "Pacific/Kiritimati"}, nil, true, 3, []string{"Thursday, 26 November 2026"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, ok, err := c.Digest(e, tt.r, tt.tags)
+			if err != nil || ok != tt.wantOK {
+				t.Fatalf("Digest: ok=%v err=%v, want ok=%v", ok, err, tt.wantOK)
+			}
+			if !ok {
+				if m != nil {
+					t.Error("a message for nobody")
+				}
+				return
+			}
+			p := mustParse(t, msgBytes(t, m))
+			subj := decodeHeader(t, p.header.Get("Subject"))
+			if !strings.HasSuffix(subj, "("+string(rune('0'+tt.wantCount))+")") {
+				t.Errorf("Subject = %q, want count %d", subj, tt.wantCount)
+			}
+			for _, w := range tt.wantIn {
+				if !strings.Contains(p.html, w) {
+					t.Errorf("HTML lacks %q", w)
+				}
+			}
+			if strings.Contains(p.html, "<i>") {
+				t.Error("HTML holds an unescaped name")
+			}
+			if tt.r.Name != "" && !strings.Contains(p.text, "Hello "+tt.r.Name+", here") {
+				t.Errorf("text part lacks the plain name %q", tt.r.Name)
+			}
+			for _, w := range tt.wantOut {
+				if strings.Contains(p.html, w) || strings.Contains(p.text, w) {
+					t.Errorf("message holds %q", w)
+				}
+			}
+		})
+	}
+}
+
+func TestHTTPBaseHasNoOneClick(t *testing.T) {
+	cfg := mustConfig(t, "")
+	cfg.Site.BaseURL = "http://localhost:8080/"
+	cfg.Email.UnsubscribeTo = ""
+	c := mustComposer(t, cfg)
+	m, _, err := c.Digest(testEdition(cfg), Recipient{ID: 9, Email: "a@example.com"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustParse(t, msgBytes(t, m))
+	if got := p.header.Get("List-Unsubscribe"); !regexp.MustCompile(`^<http://localhost:8080/unsubscribe\?token=[A-Za-z0-9_-]+>$`).MatchString(got) {
+		t.Errorf("List-Unsubscribe = %q", got)
+	}
+	if got, ok := p.header["List-Unsubscribe-Post"]; ok {
+		t.Errorf("List-Unsubscribe-Post = %q on an http base URL", got)
+	}
+}
+
+// allowedHeaders is every header field a composed message may carry.
+var allowedHeaders = map[string]bool{
+	"From": true, "To": true, "Reply-To": true, "Subject": true, "Date": true, "Message-Id": true,
+	"Mime-Version": true, "Content-Type": true, "List-Id": true, "List-Unsubscribe": true,
+	"List-Unsubscribe-Post": true, "Precedence": true, "X-Auto-Response-Suppress": true,
+	"Auto-Submitted": true, "Dkim-Signature": true,
+}
+
+func TestHeaderInjection(t *testing.T) {
+	tests := []struct {
+		name      string
+		r         Recipient
+		title     string
+		subject   string
+		siteTitle string
+	}{
+		{name: "name", r: Recipient{ID: 1, Email: "eve@example.com", Name: "Eve\r\nBcc: x@evil.example"}},
+		{name: "name LF", r: Recipient{ID: 1, Email: "eve@example.com", Name: "Eve\nBcc: x@evil.example\n\nbody"}},
+		{name: "name unicode line separator", r: Recipient{ID: 1, Email: "eve@example.com", Name: "Eve\u2028Bcc: x@evil.example\x00"}},
+		{name: "digest title", r: Recipient{ID: 1, Email: "eve@example.com"}, title: "Daily\r\nBcc: x@evil.example"},
+		{name: "subject", r: Recipient{ID: 1, Email: "eve@example.com"}, subject: "{{.Title}}\r\nBcc: x@evil.example\r\n"},
+		{name: "subject from title", r: Recipient{ID: 1, Email: "eve@example.com"}, title: "Daily\rBcc: x@evil.example", subject: "{{.Title}}"},
+		{name: "site title", r: Recipient{ID: 1, Email: "eve@example.com"}, siteTitle: "Site\r\nBcc: x@evil.example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustConfig(t, "")
+			if tt.siteTitle != "" {
+				cfg.Site.Title = tt.siteTitle
+			}
+			c := mustComposer(t, cfg)
+			e := testEdition(cfg)
+			if tt.title != "" {
+				e.Digest.Title = tt.title
+			}
+			if tt.subject != "" {
+				e.Digest.Subject = tt.subject
+			}
+			dm, ok, err := c.Digest(e, tt.r, nil)
+			if err != nil || !ok {
+				t.Fatalf("Digest: %v", err)
+			}
+			cm, err := c.Confirmation(tt.r, "https://example.org/news/confirm?token=abc")
+			if err != nil {
+				t.Fatalf("Confirmation: %v", err)
+			}
+			for _, m := range []*Message{dm, cm} {
+				p := mustParse(t, msgBytes(t, m))
+				for k := range p.header {
+					if !allowedHeaders[k] {
+						t.Errorf("unexpected header %q", k)
+					}
+				}
+				if strings.Contains(p.rawHeader, "\nBcc") || strings.Contains(p.rawHeader, "\rBcc") {
+					t.Errorf("a Bcc line reached the header:\n%s", p.rawHeader)
+				}
+				// Every line of the header is a field or a folded continuation.
+				for _, line := range strings.Split(strings.TrimSuffix(p.rawHeader, "\r\n"), "\r\n") {
+					if !regexp.MustCompile(`^([A-Za-z-]+:( |$)|[ \t])`).MatchString(line) {
+						t.Errorf("stray header line %q", line)
+					}
+					if strings.ContainsAny(line, "\r\n\x00") {
+						t.Errorf("control character in header line %q", line)
+					}
+				}
+				to, err := p.header.AddressList("To")
+				if err != nil || len(to) != 1 || to[0].Address != "eve@example.com" {
+					t.Errorf("To = %v (%v)", to, err)
+				}
+				if m.To != "eve@example.com" {
+					t.Errorf("envelope To = %q", m.To)
+				}
+			}
+		})
+	}
+}
+
+func TestBadRecipients(t *testing.T) {
+	cfg := mustConfig(t, "")
+	c := mustComposer(t, cfg)
+	for _, addr := range []string{"", "no-at-sign", "a@b\r\nBcc: x@y", "a b@example.com", "<a@example.com>, b@example.com", "a@"} {
+		if _, _, err := c.Digest(testEdition(cfg), Recipient{ID: 1, Email: addr}, nil); err == nil {
+			t.Errorf("Digest accepted address %q", addr)
+		}
+		if _, err := c.Confirmation(Recipient{ID: 1, Email: addr}, "https://example.org/c"); err == nil {
+			t.Errorf("Confirmation accepted address %q", addr)
+		}
+	}
+	if _, err := c.Confirmation(Recipient{ID: 1, Email: "a@example.com"}, "javascript:alert(1)"); err == nil {
+		t.Error("Confirmation accepted a javascript: link")
+	}
+}
+
+func TestConfirmationMessage(t *testing.T) {
+	cfg := mustConfig(t, "")
+	c := mustComposer(t, cfg)
+	signer := mustSigner(t)
+	tok := signer.Sign(tokens.Confirm, 7, fixedNow.Add(72*time.Hour))
+	link := "https://example.org/news/confirm?token=" + tok
+	m, err := c.Confirmation(Recipient{ID: 7, Email: "grace@example.com", Name: "Grace"}, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := msgBytes(t, m)
+	checkGolden(t, "confirm.eml", raw)
+	if m.Folder != "confirm" || !strings.HasPrefix(m.Name, "7-") {
+		t.Errorf("file = %s/%s", m.Folder, m.Name)
+	}
+	p := mustParse(t, raw)
+	if got := decodeHeader(t, p.header.Get("Subject")); got != "Confirm your subscription to The Test Brief" {
+		t.Errorf("Subject = %q", got)
+	}
+	if got := p.header.Get("To"); got != `"Grace" <grace@example.com>` {
+		t.Errorf("To = %q", got)
+	}
+	if _, ok := p.header["List-Unsubscribe"]; ok {
+		t.Error("a confirmation has List-Unsubscribe")
+	}
+	links, bad := htmlLinks(t, p.html)
+	if bad {
+		t.Error("HTML part has images or scripts")
+	}
+	found := 0
+	for _, l := range append(links, textURL.FindAllString(p.text, -1)...) {
+		if !strings.HasPrefix(l, "https://example.org/news/") {
+			t.Errorf("link %q is not under the base URL", l)
+		}
+		if l == link {
+			found++
+			u, _ := url.Parse(l)
+			if id, err := signer.Verify(tokens.Confirm, u.Query().Get("token"), fixedNow); err != nil || id != 7 {
+				t.Errorf("confirm token: id=%d err=%v", id, err)
+			}
+		}
+	}
+	if found < 2 {
+		t.Errorf("confirm link appears %d times, want it in both parts", found)
+	}
+	for _, want := range []string{"The Daily Test", "grace@example.com", "Sat, 28 Nov 2026"} {
+		if !strings.Contains(p.text, want) || !strings.Contains(p.html, want) {
+			t.Errorf("confirmation lacks %q", want)
+		}
+	}
+}
+
+func TestTemplateOverride(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"digest.txt":        "CUSTOM {{.Title}} {{range .Articles}}[{{.Title}} {{.URL}}]{{end}} {{.UnsubscribeURL}}\n",
+		"confirm_email.txt": "{{define \"subject\"}}Please confirm {{.Name}}\r\nBcc: x@y{{end}}Go: {{.ConfirmURL}}\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys, err := templates.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := mustConfig(t, "")
+	c, err := NewComposer(cfg, fsys, mustSigner(t), WithClock(func() time.Time { return fixedNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := c.Digest(testEdition(cfg), Recipient{ID: 3, Email: "a@example.com"}, []string{"science"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustParse(t, msgBytes(t, m))
+	if !regexp.MustCompile(`^CUSTOM The Daily Test \[Harbour publishes new tide tables https://example\.org/news/articles/tide-tables/#full-depth\] https://example\.org/news/unsubscribe\?token=[A-Za-z0-9_-]+\r?\n$`).MatchString(p.text) {
+		t.Errorf("overridden text part = %q", p.text)
+	}
+	if !strings.Contains(p.html, "Read the full analysis") {
+		t.Error("the embedded HTML template was not used for the file left alone")
+	}
+	cm, err := c.Confirmation(Recipient{ID: 3, Email: "a@example.com", Name: "Al"}, "https://example.org/news/confirm?token=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := mustParse(t, msgBytes(t, cm))
+	if got := cp.header.Get("Subject"); got != "Please confirm Al Bcc: x@y" {
+		t.Errorf("Subject = %q", got)
+	}
+
+	// A broken or missing template fails NewComposer.
+	if err := os.WriteFile(filepath.Join(dir, "digest.html"), []byte("{{.Nope"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fsys, _ = templates.Load(dir)
+	if _, err := NewComposer(cfg, fsys, mustSigner(t)); err == nil {
+		t.Error("NewComposer accepted a broken template")
+	}
+}
+
+func TestConcurrentCompose(t *testing.T) {
+	cfg := mustConfig(t, "")
+	c := mustComposer(t, cfg, WithCacheSize(2))
+	e := testEdition(cfg)
+	tagSets := [][]string{nil, {"science"}, {"city"}, {"transport"}}
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for i := 0; i < 50; i++ {
+				r := Recipient{ID: int64(g*100 + i), Email: "x@example.com", Name: []string{"", "N"}[i%2]}
+				m, ok, err := c.Digest(e, r, tagSets[(g+i)%len(tagSets)])
+				if err != nil || !ok {
+					done <- err
+					return
+				}
+				if _, err := m.Msg.WriteTo(io.Discard); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(c.cache); n > 2 {
+		t.Errorf("cache holds %d variants, bound is 2", n)
+	}
+}

@@ -1,0 +1,242 @@
+// Package email composes and delivers briefcast's messages: the digest
+// editions and the double opt-in confirmation. Messages are built with
+// github.com/wneessen/go-mail. A digest edition is rendered once per
+// distinct article set and personalised per recipient by substituting a
+// few pre-escaped values, so composing stays cheap at newsletter scale.
+// Delivery goes through a Transport: the file transport writes .eml files,
+// the smtp transport keeps persistent connections to a relay.
+package email
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/mail"
+	"os"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/tokens"
+)
+
+// Recipient is who one message goes to.
+type Recipient struct {
+	ID       int64 // subscriber id, signs the unsubscribe/preferences tokens
+	Email    string
+	Name     string
+	Timezone string // IANA; "" = the digest's zone
+}
+
+// Edition is what one digest edition shows, rendered once and personalised
+// per recipient.
+type Edition struct {
+	Digest   config.Digest       // name, title, subject template, location
+	Key      string              // the edition's stable key (List-Id, file names, Message-ID)
+	Date     time.Time           // the cut-off (shown in the subject as .Date, in the digest's zone)
+	Articles []*articles.Article // newest first, already capped at max_items
+}
+
+// Message is one composed message ready for a transport.
+type Message struct {
+	From   string      // envelope sender (bare address)
+	To     string      // envelope recipient (bare address)
+	Folder string      // file transport sub-folder, e.g. "daily/20261125T0700Z" ("confirm" for confirmations)
+	Name   string      // file transport file name without extension, unique within Folder
+	Msg    *gomail.Msg // the message with every header set
+}
+
+// TokenTTL is how long the unsubscribe and preferences links of a digest
+// stay valid, counted from the edition's date: long enough that an old
+// message in an archive still lets its reader leave.
+const TokenTTL = 400 * 24 * time.Hour
+
+// Template file names, in templates.Embedded() or an override folder.
+const (
+	DigestHTML  = "digest.html"
+	DigestText  = "digest.txt"
+	ConfirmHTML = "confirm_email.html"
+	ConfirmText = "confirm_email.txt"
+)
+
+// Option configures a Composer.
+type Option func(*Composer)
+
+// WithClock sets the clock used for the Date header and DKIM timestamps.
+func WithClock(now func() time.Time) Option { return func(c *Composer) { c.now = now } }
+
+// WithRand sets the source of Message-ID and MIME boundary randomness;
+// golden tests fix it so messages are byte-for-byte reproducible.
+func WithRand(r io.Reader) Option { return func(c *Composer) { c.rand = r } }
+
+// WithCacheSize bounds how many rendered variants (distinct article sets,
+// time zones, with or without a name) are kept; the default is 256.
+func WithCacheSize(n int) Option { return func(c *Composer) { c.cacheMax = n } }
+
+// Composer renders digest and confirmation messages. It is safe for
+// concurrent use.
+type Composer struct {
+	cfg    *config.Config
+	signer *tokens.Signer
+	now    func() time.Time
+	rand   io.Reader
+	randMu sync.Mutex // a caller's io.Reader need not be safe for concurrent use
+
+	from       *mail.Address
+	fromDomain string
+	replyTo    *mail.Address
+	unsubMail  string
+	dkim       *gomail.DKIMSigner
+
+	digestTmpl  *pageTemplates
+	confirmTmpl *pageTemplates
+
+	subjMu   sync.Mutex
+	subjects map[string]*template.Template // digest name -> parsed subject
+
+	cacheMu  sync.Mutex
+	cache    map[string]*variant
+	cacheMax int
+
+	zoneMu sync.Mutex
+	zones  map[string]*time.Location
+
+	ph placeholders
+}
+
+// NewComposer parses the email templates of tmpl (a missing or broken one
+// is an error), loads the DKIM key when [email.dkim] is set and returns a
+// Composer for cfg.
+func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
+	if cfg == nil || signer == nil || tmpl == nil {
+		return nil, errors.New("email: config, templates and signer are required")
+	}
+	c := &Composer{
+		cfg:      cfg,
+		signer:   signer,
+		now:      time.Now,
+		rand:     rand.Reader,
+		subjects: map[string]*template.Template{},
+		cache:    map[string]*variant{},
+		cacheMax: 256,
+		zones:    map[string]*time.Location{},
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	from, err := parseAddress(cfg.Email.From)
+	if err != nil {
+		return nil, fmt.Errorf("email: from: %w", err)
+	}
+	c.from = from
+	c.fromDomain = domainOf(from.Address)
+	if cfg.Email.ReplyTo != "" {
+		if c.replyTo, err = parseAddress(cfg.Email.ReplyTo); err != nil {
+			return nil, fmt.Errorf("email: reply_to: %w", err)
+		}
+	}
+	if cfg.Email.UnsubscribeTo != "" {
+		a, err := parseAddress(cfg.Email.UnsubscribeTo)
+		if err != nil {
+			return nil, fmt.Errorf("email: unsubscribe_mailto: %w", err)
+		}
+		c.unsubMail = a.Address
+	}
+	if c.digestTmpl, err = parsePage(tmpl, DigestHTML, DigestText); err != nil {
+		return nil, err
+	}
+	if c.confirmTmpl, err = parsePage(tmpl, ConfirmHTML, ConfirmText); err != nil {
+		return nil, err
+	}
+	for i := range cfg.Digests {
+		if _, err := c.subject(&cfg.Digests[i]); err != nil {
+			return nil, err
+		}
+	}
+	if d := cfg.Email.DKIM; d != nil {
+		if c.dkim, err = loadDKIM(d, c.now); err != nil {
+			return nil, err
+		}
+	}
+	if c.ph, err = newPlaceholders(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// randomBytes fills b from the Composer's source of randomness.
+func (c *Composer) randomBytes(b []byte) error {
+	c.randMu.Lock()
+	defer c.randMu.Unlock()
+	if _, err := io.ReadFull(c.rand, b); err != nil {
+		return fmt.Errorf("email: randomness: %w", err)
+	}
+	return nil
+}
+
+// location returns the zone named name, loaded once, or nil when it is
+// empty or unknown.
+func (c *Composer) location(name string) *time.Location {
+	if name == "" {
+		return nil
+	}
+	c.zoneMu.Lock()
+	defer c.zoneMu.Unlock()
+	if loc, ok := c.zones[name]; ok {
+		return loc
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || len(c.zones) > 1024 {
+		loc = nil
+	}
+	c.zones[name] = loc
+	return loc
+}
+
+func loadDKIM(d *config.DKIM, now func() time.Time) (*gomail.DKIMSigner, error) {
+	pemBytes, err := os.ReadFile(d.PrivateKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("email: dkim key: %w", err)
+	}
+	key, err := gomail.PrivKeyFromPEM(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("email: dkim key %s: %w", d.PrivateKeyFile, err)
+	}
+	s := gomail.NewDKIMSigner(d.Domain, d.Selector, key)
+	s.NowFunc = now
+	// go-mail's default set leaves out the list headers; RFC 8058 requires
+	// List-Unsubscribe and List-Unsubscribe-Post to be signed.
+	s.SignHeaders(dkimHeaders...)
+	// Oversigning makes a second From, Subject or List-Unsubscribe added
+	// in transit break the signature.
+	s.OversignHeaders("From", "Subject", "List-Unsubscribe", "List-Unsubscribe-Post")
+	if err := s.ValidateConfig(); err != nil {
+		return nil, fmt.Errorf("email: dkim: %w", err)
+	}
+	// The signer picks its algorithm on first use and caches it in a field;
+	// doing that once here keeps later concurrent use free of data races.
+	if _, err := s.Sign([]byte("From: a@b\r\n"), []byte("x\r\n")); err != nil {
+		return nil, fmt.Errorf("email: dkim: %w", err)
+	}
+	return s, nil
+}
+
+// dkimHeaders are the header fields every DKIM signature covers.
+var dkimHeaders = []string{
+	"From", "To", "Reply-To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
+	"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.ToLower(addr[i+1:])
+	}
+	return "localhost"
+}

@@ -1,0 +1,135 @@
+package email
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// cleanLine makes s safe for one header line or one line of plain text:
+// CR, LF and every other control or invalid character becomes a space,
+// runs of spaces collapse, and the ends are trimmed. Nothing a title, a
+// name or a subject holds can start a new header field.
+func cleanLine(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x20 || b == 0x7f || b >= 0x80 || (b == ' ' && (i == 0 || i == len(s)-1 || s[i-1] == ' ')) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.IsSpace(r) || r == '\u2028' || r == '\u2029' ||
+			unicode.Is(unicode.Cf, r) && r != '\u200d' {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// parseAddress parses one address and rejects anything a header could be
+// smuggled through; the display name is cleaned.
+func parseAddress(s string) (*mail.Address, error) {
+	if strings.ContainsAny(s, "\r\n\x00") {
+		return nil, errors.New("address holds a line break or NUL")
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAddr(a.Address); err != nil {
+		return nil, err
+	}
+	a.Name = cleanLine(a.Name)
+	return a, nil
+}
+
+// checkAddr rejects a bare address with control characters, spaces or
+// angle brackets, or without exactly one usable "@".
+func checkAddr(addr string) error {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 || len(addr) > 320 {
+		return fmt.Errorf("not an e-mail address")
+	}
+	for i := 0; i < len(addr); i++ {
+		if b := addr[i]; b <= ' ' || b == 0x7f || b == '<' || b == '>' || b == ',' {
+			return fmt.Errorf("not an e-mail address")
+		}
+	}
+	return nil
+}
+
+// recipientAddress checks r's address and pairs it with its cleaned name.
+func recipientAddress(r Recipient) (*mail.Address, error) {
+	addr := strings.TrimSpace(r.Email)
+	if strings.ContainsAny(addr, "<>") {
+		a, err := parseAddress(addr)
+		if err != nil {
+			return nil, fmt.Errorf("email: recipient %d: %w", r.ID, err)
+		}
+		addr = a.Address
+	}
+	if err := checkAddr(addr); err != nil {
+		return nil, fmt.Errorf("email: recipient %d: %w", r.ID, err)
+	}
+	return &mail.Address{Name: cleanName(r.Name), Address: addr}, nil
+}
+
+// cleanName is cleanLine capped at a sane length for a display name.
+func cleanName(s string) string {
+	s = cleanLine(s)
+	if len(s) > 100 {
+		cut := 100
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.TrimSpace(s[:cut])
+	}
+	return s
+}
+
+// phrase writes s as an RFC 5322 display phrase: a quoted string when it
+// is ASCII, RFC 2047 encoded words otherwise, so the result is pure ASCII
+// and go-mail passes it through untouched.
+func phrase(s string) string {
+	s = cleanLine(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return mime.QEncoding.Encode("UTF-8", s)
+		}
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// headerToken keeps only the characters allowed in a dot-atom (letters,
+// digits, "-", "." and "_"), for ids built from config and edition keys.
+func headerToken(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), ".")
+}

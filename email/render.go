@@ -1,0 +1,299 @@
+package email
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"html"
+	htmltemplate "html/template"
+	"io"
+	"io/fs"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+)
+
+// pageTemplates is the HTML and plain-text template of one kind of message.
+type pageTemplates struct {
+	html *htmltemplate.Template
+	text *template.Template
+}
+
+func parsePage(fsys fs.FS, htmlName, textName string) (*pageTemplates, error) {
+	h, err := fs.ReadFile(fsys, htmlName)
+	if err != nil {
+		return nil, fmt.Errorf("email: template %s: %w", htmlName, err)
+	}
+	t, err := fs.ReadFile(fsys, textName)
+	if err != nil {
+		return nil, fmt.Errorf("email: template %s: %w", textName, err)
+	}
+	p := &pageTemplates{}
+	if p.html, err = htmltemplate.New(htmlName).Option("missingkey=error").Parse(string(h)); err != nil {
+		return nil, fmt.Errorf("email: template %s: %w", htmlName, err)
+	}
+	if p.text, err = template.New(textName).Option("missingkey=error").Parse(string(t)); err != nil {
+		return nil, fmt.Errorf("email: template %s: %w", textName, err)
+	}
+	return p, nil
+}
+
+// render executes both templates with data.
+func (p *pageTemplates) render(data any) (html, text string, err error) {
+	var hb, tb bytes.Buffer
+	if err := p.html.Execute(&hb, data); err != nil {
+		return "", "", fmt.Errorf("email: render %s: %w", p.html.Name(), err)
+	}
+	if err := p.text.Execute(&tb, data); err != nil {
+		return "", "", fmt.Errorf("email: render %s: %w", p.text.Name(), err)
+	}
+	return hb.String(), normaliseText(tb.String()), nil
+}
+
+// subject renders the text template named "subject" in the plain-text
+// template when it defines one.
+func (p *pageTemplates) subject(data any) (string, bool, error) {
+	st := p.text.Lookup("subject")
+	if st == nil {
+		return "", false, nil
+	}
+	var b bytes.Buffer
+	if err := st.Execute(&b, data); err != nil {
+		return "", false, fmt.Errorf("email: render subject of %s: %w", p.text.Name(), err)
+	}
+	return cleanLine(b.String()), true, nil
+}
+
+// normaliseText trims trailing spaces from every line and collapses runs
+// of more than one blank line, which templates tend to leave behind.
+func normaliseText(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	out := make([]string, 0, len(lines))
+	blank := 0
+	for _, l := range lines {
+		l = strings.TrimRight(l, " \t")
+		if l == "" {
+			blank++
+			if blank > 1 || len(out) == 0 {
+				continue
+			}
+		} else {
+			blank = 0
+		}
+		out = append(out, l)
+	}
+	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+}
+
+// DigestData is what digest.html and digest.txt render. Every string is
+// plain text: html/template escapes it in the HTML part.
+type DigestData struct {
+	SiteTitle string
+	BaseURL   string // ends in "/"
+	Title     string // the digest's title
+	Digest    string // the digest's name
+	Subject   string
+	Date      string // the edition's date, e.g. "Wednesday, 25 November 2026"
+	Count     int    // number of articles
+	Preheader string // the first take bullet, for the inbox preview line
+	Articles  []ArticleView
+	// Name is the recipient's name ("" when unknown). Use it as text only:
+	// it is substituted per recipient after rendering.
+	Name           string
+	UnsubscribeURL string
+	PreferencesURL string
+	PostalAddress  string
+}
+
+// ArticleView is one article of a digest.
+type ArticleView struct {
+	Title     string
+	URL       string // the absolute full-depth URL
+	Take      []string
+	Tags      []string
+	Published time.Time
+}
+
+// ConfirmData is what confirm_email.html and confirm_email.txt render.
+type ConfirmData struct {
+	SiteTitle     string
+	BaseURL       string
+	Name          string
+	Email         string
+	ConfirmURL    string
+	Expires       string // when the link stops working, e.g. "Sat, 28 Nov 2026 07:00 UTC"
+	Digests       []string
+	PostalAddress string
+}
+
+// SubjectData is what a digest's subject template renders.
+type SubjectData struct {
+	Title  string
+	Date   string // e.g. "Wed, 25 Nov 2026", in the digest's (or recipient's) zone
+	Count  int
+	Digest DigestInfo
+}
+
+// DigestInfo names a digest in subject templates.
+type DigestInfo struct {
+	Name  string
+	Title string
+}
+
+// Placeholders stand in for the per-recipient values while an edition is
+// rendered once; they are random letters and digits, so no escaping
+// changes them and no article can contain them by chance.
+type placeholders struct {
+	prefix string
+}
+
+const (
+	phName  = 'n'
+	phUnsub = 'u'
+	phPrefs = 'p'
+)
+
+func newPlaceholders() (placeholders, error) {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return placeholders{}, fmt.Errorf("email: randomness: %w", err)
+	}
+	return placeholders{prefix: "zq" + hex.EncodeToString(b[:]) + "x"}, nil
+}
+
+func (p placeholders) of(kind byte) string { return p.prefix + string(kind) }
+
+// segment is a run of literal text followed by one placeholder (kind 0
+// for none, at the end).
+type segment struct {
+	lit  string
+	kind byte
+}
+
+// segments is a rendered body cut at its placeholders.
+type segments []segment
+
+// split cuts s at every placeholder.
+func (p placeholders) split(s string) segments {
+	var segs segments
+	for {
+		i := strings.Index(s, p.prefix)
+		if i < 0 || i+len(p.prefix) >= len(s) {
+			return append(segs, segment{lit: s})
+		}
+		segs = append(segs, segment{lit: s[:i], kind: s[i+len(p.prefix)]})
+		s = s[i+len(p.prefix)+1:]
+	}
+}
+
+// writeTo writes the segments with one recipient's values.
+func (segs segments) writeTo(w io.Writer, name, unsub, prefs string) (int64, error) {
+	if g, ok := w.(interface{ Grow(int) }); ok {
+		// go-mail collects each part in a fresh bytes.Buffer; sizing it
+		// once saves most of the copying.
+		size := 0
+		for _, s := range segs {
+			size += len(s.lit) + len(unsub) + len(name)
+		}
+		g.Grow(size)
+	}
+	var total int64
+	for _, s := range segs {
+		n, err := io.WriteString(w, s.lit)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+		v := ""
+		switch s.kind {
+		case phName:
+			v = name
+		case phUnsub:
+			v = unsub
+		case phPrefs:
+			v = prefs
+		}
+		if v != "" {
+			n, err = io.WriteString(w, v)
+			total += int64(n)
+			if err != nil {
+				return total, err
+			}
+		}
+	}
+	return total, nil
+}
+
+// writer returns a go-mail body writer for one recipient. It can run any
+// number of times (a message may be written again on a retry).
+func (segs segments) writer(name, unsub, prefs string) func(io.Writer) (int64, error) {
+	return func(w io.Writer) (int64, error) { return segs.writeTo(w, name, unsub, prefs) }
+}
+
+// String joins the segments with empty values (for tests).
+func (segs segments) String() string {
+	var b strings.Builder
+	segs.writeTo(&b, "", "", "")
+	return b.String()
+}
+
+// asciiHTML replaces every non-ASCII character of an HTML document by a
+// numeric character reference, so the part is 7-bit clean.
+func asciiHTML(s string) string {
+	i := 0
+	for i < len(s) && s[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 64)
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		if r < utf8.RuneSelf {
+			b.WriteByte(byte(r))
+			continue
+		}
+		b.WriteString("&#")
+		b.WriteString(strconv.Itoa(int(r)))
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+// htmlText escapes s for HTML text or a quoted attribute, in pure ASCII.
+func htmlText(s string) string { return asciiHTML(html.EscapeString(s)) }
+
+// maxLine is the longest line a body keeps; SMTP allows 998 octets, and
+// a substituted name (at most 100 characters, 10 octets each once
+// escaped) must still fit.
+const maxLine = 900 - 100*10/2
+
+// breakLongLines breaks every line longer than maxLine at a space (or,
+// failing that, hard), with CRLF line ends throughout.
+func breakLongLines(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/32)
+	for line := range strings.SplitSeq(s, "\n") {
+		for len(line) > maxLine {
+			cut := strings.LastIndexByte(line[:maxLine], ' ')
+			if cut <= 0 {
+				cut = maxLine
+				for cut > 0 && !utf8.RuneStart(line[cut]) {
+					cut--
+				}
+			}
+			b.WriteString(line[:cut])
+			b.WriteString("\r\n")
+			line = strings.TrimLeft(line[cut:], " ")
+		}
+		b.WriteString(line)
+		b.WriteString("\r\n")
+	}
+	return strings.TrimSuffix(b.String(), "\r\n")
+}

@@ -1,0 +1,166 @@
+package email
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"briefcast/config"
+)
+
+// Transport opens connections to a mail system.
+type Transport interface {
+	Open(ctx context.Context) (Conn, error)
+}
+
+// Conn sends messages; it is used by one goroutine at a time.
+type Conn interface {
+	Send(ctx context.Context, m *Message) error // nil = accepted (250)
+	Close() error
+}
+
+// TransportOption adjusts a transport built by NewTransport.
+type TransportOption func(*transportOptions)
+
+type transportOptions struct {
+	tlsConfig *tls.Config
+}
+
+// WithTLSConfig sets the TLS configuration of the smtp transport, for
+// example to trust a private CA; ServerName defaults to the SMTP host.
+func WithTLSConfig(c *tls.Config) TransportOption {
+	return func(o *transportOptions) { o.tlsConfig = c }
+}
+
+// NewTransport builds the transport [email] transport names: "file" writes
+// one .eml per message atomically under outbox_dir/<Folder>/<Name>.eml;
+// "smtp" dials cfg.Email.SMTP (TLS mode, AUTH with the password from the
+// env), keeps the connection open across Sends, and shares one rate
+// limiter (cfg.Email.SMTP.Rate msgs/s over all connections; 0 = none).
+func NewTransport(cfg *config.Config, log *slog.Logger, opts ...TransportOption) (Transport, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var o transportOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch cfg.Email.Transport {
+	case "file", "":
+		if cfg.Email.OutboxDir == "" {
+			return nil, errors.New("email: file transport: outbox_dir is not set")
+		}
+		return &FileTransport{Dir: cfg.Email.OutboxDir}, nil
+	case "smtp":
+		return newSMTPTransport(cfg, log, o)
+	default:
+		return nil, fmt.Errorf("email: unknown transport %q", cfg.Email.Transport)
+	}
+}
+
+// FileTransport writes each message to Dir/<Folder>/<Name>.eml. A file
+// appears whole or not at all: it is written to a temporary file in the
+// same folder, synced and renamed.
+type FileTransport struct {
+	Dir string
+}
+
+// Open returns a Conn writing into the outbox.
+func (t *FileTransport) Open(ctx context.Context) (Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(t.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("email: outbox: %w", err)
+	}
+	return fileConn{t}, nil
+}
+
+type fileConn struct{ t *FileTransport }
+
+func (c fileConn) Close() error { return nil }
+
+// Send writes m atomically.
+func (c fileConn) Send(ctx context.Context, m *Message) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path, err := c.t.Path(m)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(path, m)
+}
+
+// Path is where m is written: every component of Folder and Name is
+// reduced to letters, digits, "-", "_" and ".", so no message can be
+// written outside Dir.
+func (t *FileTransport) Path(m *Message) (string, error) {
+	if m == nil || m.Msg == nil {
+		return "", errors.New("email: file transport: empty message")
+	}
+	parts := []string{t.Dir}
+	for _, p := range strings.Split(m.Folder, "/") {
+		if p != "" {
+			parts = append(parts, fileToken(p))
+		}
+	}
+	name := fileToken(m.Name)
+	if strings.TrimSpace(m.Name) == "" {
+		return "", errors.New("email: file transport: message has no name")
+	}
+	parts = append(parts, name+".eml")
+	return filepath.Join(parts...), nil
+}
+
+func writeAtomic(path string, m *Message) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*.eml")
+	if err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(f, 32<<10)
+	if _, err = m.Msg.WriteTo(w); err != nil {
+		return fmt.Errorf("email: outbox: write message: %w", err)
+	}
+	if err = w.Flush(); err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	if err = f.Chmod(0o640); err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	// Sync the folder too, so the rename itself survives a crash before
+	// the caller records the message as sent.
+	if d, derr := os.Open(dir); derr == nil {
+		derr = d.Sync()
+		d.Close()
+		if derr != nil {
+			return fmt.Errorf("email: outbox: %w", derr)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,187 @@
+package feeds
+
+import (
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// XMLSafe returns s without the characters XML 1.0 forbids: C0 controls
+// other than tab, newline and carriage return, U+FFFE, U+FFFF, and bytes
+// that are not UTF-8 (which is how a lone surrogate reaches a Go string).
+// gorilla/feeds writes content raw into CDATA, where one such character
+// makes the whole file ill-formed, so every string goes through here
+// before it reaches a feed.
+func XMLSafe(s string) string {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return stripXML(s, i)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !xmlRune(r, size) {
+			return stripXML(s, i)
+		}
+		i += size
+	}
+	return s
+}
+
+func stripXML(s string, from int) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:from])
+	for i := from; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if xmlRune(r, size) {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func xmlRune(r rune, size int) bool {
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return false
+	case r == '\t' || r == '\n' || r == '\r':
+		return true
+	case r < 0x20:
+		return false
+	case r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
+		return false
+	}
+	return true
+}
+
+// ResolveHTML makes a fragment of article HTML safe to publish anywhere:
+// every relative href or src becomes absolute against base (the article's
+// URL), links with schemes other than http, https and mailto are dropped,
+// and script-like elements and event-handler attributes are removed. The
+// parsers already emit safe HTML; this is the second line, and it is what
+// keeps a feed free of relative URLs, which readers resolve against the
+// feed rather than the article.
+func ResolveHTML(fragment string, base *url.URL) string {
+	if !needsResolve(fragment) {
+		return fragment
+	}
+	var b strings.Builder
+	b.Grow(len(fragment) + 64)
+	z := html.NewTokenizer(strings.NewReader(fragment))
+	skip := atom.Atom(0) // inside an element whose content is dropped
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		tok := z.Token()
+		if skip != 0 {
+			if tt == html.EndTagToken && tok.DataAtom == skip {
+				skip = 0
+			}
+			continue
+		}
+		switch tt {
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			switch tok.DataAtom {
+			case atom.Script, atom.Style, atom.Iframe, atom.Object, atom.Noscript, atom.Template, atom.Textarea, atom.Title, atom.Xmp, atom.Noembed, atom.Noframes:
+				if tt == html.StartTagToken {
+					skip = tok.DataAtom
+				}
+				continue
+			case atom.Embed, atom.Base, atom.Link, atom.Meta, atom.Form, atom.Input, atom.Button, atom.Frame, atom.Frameset, atom.Html, atom.Head, atom.Body:
+				continue
+			}
+			if tt != html.EndTagToken {
+				tok.Attr = resolveAttrs(tok.Attr, base)
+			}
+			b.WriteString(tok.String())
+		case html.TextToken:
+			b.WriteString(html.EscapeString(tok.Data))
+		}
+	}
+	return b.String()
+}
+
+// needsResolve is the fast path: plain markup with no link, no source and
+// nothing that could run needs no tokenizing.
+func needsResolve(s string) bool {
+	if strings.IndexByte(s, '<') < 0 {
+		return false
+	}
+	l := strings.ToLower(s)
+	for _, w := range []string{"href", "src", "<script", "<style", "<iframe", "<object", "<embed", "<base", "<link", "<meta", "<form", "<input", "<button", "<noscript", "<template", "<textarea", "<title", "<xmp", "<noembed", "<noframes", "<frame", "<html", "<head", "<body", "action", "formaction", "<!--"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	// An event handler: " on" followed by letters and "=" inside a tag.
+	for i := 0; ; {
+		j := strings.Index(l[i:], "on")
+		if j < 0 {
+			return false
+		}
+		k := i + j + 2
+		for k < len(l) && l[k] >= 'a' && l[k] <= 'z' {
+			k++
+		}
+		for k < len(l) && (l[k] == ' ' || l[k] == '\t' || l[k] == '\n') {
+			k++
+		}
+		if k < len(l) && l[k] == '=' {
+			return true
+		}
+		i = i + j + 2
+	}
+}
+
+func resolveAttrs(attrs []html.Attribute, base *url.URL) []html.Attribute {
+	out := attrs[:0]
+	for _, a := range attrs {
+		key := strings.ToLower(a.Key)
+		if strings.HasPrefix(key, "on") || key == "style" || key == "srcset" || key == "formaction" || key == "action" {
+			continue
+		}
+		switch key {
+		case "href", "src", "cite", "poster", "longdesc", "background":
+			u, ok := absolute(a.Val, base)
+			if !ok {
+				continue
+			}
+			a.Val = u
+		}
+		a.Namespace = ""
+		out = append(out, a)
+	}
+	return out
+}
+
+// absolute resolves ref against base and accepts only http, https and
+// mailto results.
+func absolute(ref string, base *url.URL) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(ref))
+	if err != nil {
+		return "", false
+	}
+	if base != nil {
+		u = base.ResolveReference(u)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		if u.Host == "" {
+			return "", false
+		}
+	case "mailto":
+	default:
+		return "", false
+	}
+	return u.String(), true
+}

@@ -1,0 +1,316 @@
+// Package feeds turns articles into RSS 2.0, Atom 1.0 and JSON Feed 1.1.
+//
+// It builds gorilla/feeds' RssFeed, AtomFeed and JSONFeed structs and then
+// extends them with what gorilla leaves out (self links, several
+// categories, dc:creator, Atom <published> and a stable feed id, the JSON
+// Feed language and feed_url), rather than forking it. Every string is
+// cleaned of characters XML forbids before it goes in, and no timestamp
+// comes from the clock, so identical content gives byte-identical feeds.
+package feeds
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	gfeeds "github.com/gorilla/feeds"
+)
+
+// Generator names briefcast in every feed.
+const Generator = "briefcast"
+
+// File names of the three feeds in a feed folder.
+const (
+	RSSFile  = "feed.xml"
+	AtomFile = "atom.xml"
+	JSONFile = "feed.json"
+)
+
+// Content types of the three formats.
+const (
+	RSSType  = "application/rss+xml; charset=utf-8"
+	AtomType = "application/atom+xml; charset=utf-8"
+	JSONType = "application/feed+json; charset=utf-8"
+)
+
+// Channel describes one feed: the site's own, or one tag's.
+type Channel struct {
+	BaseURL     string // the site's base URL, ending in "/"; may carry a path
+	Dir         string // folder of the feed files under BaseURL: "" for the site, "tags/<slug>/" for a tag
+	Title       string
+	Description string
+	Language    string
+	HomeURL     string // absolute URL of the HTML page the feed mirrors
+	Author      string // feed-level author, "Name <email>" or "Name"; optional
+}
+
+// URL returns the absolute URL of the channel's file named name (RSSFile,
+// AtomFile or JSONFile).
+func (c Channel) URL(name string) string { return withSlash(c.BaseURL) + c.Dir + name }
+
+// feedID is the Atom feed id: a name-based UUID of the feed's own URL, so it
+// stays the same across rebuilds.
+func (c Channel) feedID() string {
+	return "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte(c.URL(AtomFile))).String()
+}
+
+// updated is the newest Updated of items: the feed's own updated time. It is
+// never the clock, so a rebuild of the same content changes nothing.
+func updated(items []*Item) time.Time {
+	var t time.Time
+	for _, it := range items {
+		if it.Updated.After(t) {
+			t = it.Updated
+		}
+	}
+	if t.IsZero() {
+		return time.Unix(0, 0).UTC()
+	}
+	return t
+}
+
+// gorilla builds the generic gorilla feed that every format starts from.
+func (c Channel) gorilla(items []*Item) *gfeeds.Feed {
+	up := updated(items)
+	f := &gfeeds.Feed{
+		Title:       XMLSafe(c.Title),
+		Link:        &gfeeds.Link{Href: c.HomeURL},
+		Description: XMLSafe(c.Description),
+		Created:     up,
+		Updated:     up,
+	}
+	if f.Description == "" {
+		f.Description = f.Title
+	}
+	for _, it := range items {
+		f.Items = append(f.Items, &gfeeds.Item{
+			Title:       it.Title,
+			Link:        &gfeeds.Link{Href: it.URL},
+			Description: it.SummaryHTML,
+			Id:          it.ID,
+			IsPermaLink: "false",
+			Created:     it.Published,
+			Updated:     it.Updated,
+		})
+	}
+	return f
+}
+
+// xmlDoc adapts one of our wrapper documents to gorilla's ToXML.
+type xmlDoc struct{ v any }
+
+func (d xmlDoc) FeedXml() any { return d.v }
+
+func toXML(v any) ([]byte, error) {
+	s, err := gfeeds.ToXML(xmlDoc{v})
+	if err != nil {
+		return nil, err
+	}
+	return []byte(s + "\n"), nil
+}
+
+// rssDoc is gorilla's <rss> with the namespaces our extensions use.
+type rssDoc struct {
+	XMLName   xml.Name `xml:"rss"`
+	Version   string   `xml:"version,attr"`
+	NSContent string   `xml:"xmlns:content,attr"`
+	NSDC      string   `xml:"xmlns:dc,attr"`
+	NSAtom    string   `xml:"xmlns:atom,attr"`
+	Channel   *rssChannel
+}
+
+type rssChannel struct {
+	XMLName xml.Name `xml:"channel"`
+	*gfeeds.RssFeed
+	AtomLink *rssAtomLink
+	Items    []*rssItem `xml:"item"`
+}
+
+type rssAtomLink struct {
+	XMLName xml.Name `xml:"atom:link"`
+	Href    string   `xml:"href,attr"`
+	Rel     string   `xml:"rel,attr"`
+	Type    string   `xml:"type,attr"`
+}
+
+type rssItem struct {
+	XMLName xml.Name `xml:"item"`
+	*gfeeds.RssItem
+	Categories []string `xml:"category"`
+	Creator    string   `xml:"dc:creator,omitempty"`
+}
+
+// RSS renders the channel as RSS 2.0 with items in the order given.
+func RSS(c Channel, items []*Item) ([]byte, error) {
+	rf := (&gfeeds.Rss{Feed: c.gorilla(items)}).RssFeed()
+	rf.Language = XMLSafe(c.Language)
+	rf.Generator = Generator
+	if a := ParseAuthor(c.Author); a.Email != "" {
+		rf.ManagingEditor = rssPerson(a)
+	}
+	ch := &rssChannel{
+		RssFeed:  rf,
+		AtomLink: &rssAtomLink{Href: c.URL(RSSFile), Rel: "self", Type: "application/rss+xml"},
+	}
+	for i, gi := range rf.Items {
+		it := items[i]
+		gi.Author = ""
+		gi.PubDate = it.Published.Format(time.RFC1123Z)
+		if it.ContentHTML != it.SummaryHTML {
+			gi.Content = &gfeeds.RssContent{Content: it.ContentHTML}
+		}
+		ri := &rssItem{RssItem: gi, Categories: it.Tags}
+		if it.Author.Email != "" {
+			gi.Author = rssPerson(it.Author)
+		} else {
+			ri.Creator = it.Author.Name
+		}
+		ch.Items = append(ch.Items, ri)
+	}
+	rf.Items = nil
+	return toXML(&rssDoc{
+		Version:   "2.0",
+		NSContent: "http://purl.org/rss/1.0/modules/content/",
+		NSDC:      "http://purl.org/dc/elements/1.1/",
+		NSAtom:    "http://www.w3.org/2005/Atom",
+		Channel:   ch,
+	})
+}
+
+// rssPerson is the RSS 2.0 form of an author: "email (Name)".
+func rssPerson(a Author) string {
+	if a.Name == "" {
+		return a.Email
+	}
+	name := strings.NewReplacer("(", "", ")", "").Replace(a.Name)
+	return a.Email + " (" + name + ")"
+}
+
+// atomDoc is gorilla's <feed> plus what it lacks.
+type atomDoc struct {
+	XMLName xml.Name `xml:"feed"`
+	Lang    string   `xml:"xml:lang,attr,omitempty"`
+	*gfeeds.AtomFeed
+	Generator *atomGenerator
+	Links     []gfeeds.AtomLink `xml:"link"`
+	Entries   []*atomEntry      `xml:"entry"`
+}
+
+type atomGenerator struct {
+	XMLName xml.Name `xml:"generator"`
+	Name    string   `xml:",chardata"`
+}
+
+type atomEntry struct {
+	XMLName xml.Name `xml:"entry"`
+	*gfeeds.AtomEntry
+	Categories []atomCategory `xml:"category"`
+}
+
+type atomCategory struct {
+	Term string `xml:"term,attr"`
+}
+
+// Atom renders the channel as Atom 1.0 with entries in the order given.
+func Atom(c Channel, items []*Item) ([]byte, error) {
+	af := (&gfeeds.Atom{Feed: c.gorilla(items)}).AtomFeed()
+	af.Id = c.feedID()
+	af.Link = nil
+	af.Updated = updated(items).Format(time.RFC3339)
+	doc := &atomDoc{
+		Lang:      XMLSafe(c.Language),
+		AtomFeed:  af,
+		Generator: &atomGenerator{Name: Generator},
+		Links: []gfeeds.AtomLink{
+			{Href: c.HomeURL, Rel: "alternate", Type: "text/html"},
+			{Href: c.URL(AtomFile), Rel: "self", Type: "application/atom+xml"},
+		},
+	}
+	// Atom wants an author on the feed or on every entry; the site is the
+	// fallback for entries that name nobody.
+	fa := ParseAuthor(c.Author)
+	if fa.Name == "" && fa.Email == "" {
+		fa.Name = XMLSafe(c.Title)
+	}
+	if fa.Name == "" {
+		fa.Name = fa.Email
+	}
+	af.Author = &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: fa.Name, Email: fa.Email}}
+	for i, ge := range af.Entries {
+		it := items[i]
+		ge.Id = atomID(it.ID)
+		ge.Published = it.Published.Format(time.RFC3339)
+		ge.Updated = it.Updated.Format(time.RFC3339)
+		ge.Content = nil
+		if it.ContentHTML != it.SummaryHTML {
+			ge.Content = &gfeeds.AtomContent{Content: it.ContentHTML, Type: "html"}
+		}
+		ge.Author = nil
+		if it.Author.Name != "" || it.Author.Email != "" {
+			name := it.Author.Name
+			if name == "" {
+				name = it.Author.Email
+			}
+			ge.Author = &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: name, Email: it.Author.Email}}
+		}
+		e := &atomEntry{AtomEntry: ge}
+		for _, t := range it.Tags {
+			e.Categories = append(e.Categories, atomCategory{Term: t})
+		}
+		doc.Entries = append(doc.Entries, e)
+	}
+	af.Entries = nil
+	return toXML(doc)
+}
+
+// atomID returns id when it is already an absolute IRI (the article model's
+// derived ids are urn:uuid: ones), else a name-based UUID of it: Atom
+// requires an IRI, RSS and JSON Feed take any string.
+func atomID(id string) string {
+	if u, err := url.Parse(id); err == nil && u.Scheme != "" && !strings.ContainsAny(id, " \t\n\r<>\"{}|\\^`") {
+		return id
+	}
+	return "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte("briefcast:id:"+id)).String()
+}
+
+// JSON renders the channel as JSON Feed 1.1 with items in the order given.
+func JSON(c Channel, items []*Item) ([]byte, error) {
+	jf := (&gfeeds.JSON{Feed: c.gorilla(items)}).JSONFeed()
+	jf.Version = "https://jsonfeed.org/version/1.1"
+	jf.Language = XMLSafe(c.Language)
+	jf.FeedUrl = c.URL(JSONFile)
+	jf.Author = nil
+	jf.Authors = nil
+	if a := ParseAuthor(c.Author); a.Name != "" {
+		jf.Authors = []*gfeeds.JSONAuthor{{Name: a.Name}}
+	}
+	for i, ji := range jf.Items {
+		it := items[i]
+		ji.Summary = it.SummaryText
+		ji.ContentHTML = it.ContentHTML
+		ji.ContentText = it.ContentText
+		ji.Tags = it.Tags
+		pub, up := it.Published, it.Updated
+		ji.PublishedDate, ji.ModifiedDate = &pub, &up
+		ji.Author = nil
+		ji.Authors = nil
+		if name := it.Author.Name; name != "" || it.Author.Email != "" {
+			if name == "" {
+				name = it.Author.Email
+			}
+			ji.Authors = []*gfeeds.JSONAuthor{{Name: name}}
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(jf); err != nil {
+		return nil, fmt.Errorf("feeds: json: %w", err)
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,254 @@
+// Package metrics holds briefcast's Prometheus metrics: site builds, feed
+// requests, digest editions and messages, the send queue, subscribers by
+// status and the scheduler's jobs. Every method is safe on a nil *Metrics,
+// so code under test may pass nil instead of a registry.
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is the set of briefcast's metrics, registered on one registry.
+type Metrics struct {
+	gatherer prometheus.Gatherer
+
+	builds        prometheus.Counter
+	buildDuration prometheus.Histogram
+	rejected      prometheus.Gauge
+	feedRequests  *prometheus.CounterVec
+	editions      *prometheus.CounterVec
+	messages      *prometheus.CounterVec
+	jobNextRun    *prometheus.GaugeVec
+	jobPanics     *prometheus.CounterVec
+	jobRuns       *prometheus.CounterVec
+	reg           prometheus.Registerer
+}
+
+// The results a message can have, for Message.
+const (
+	ResultSent    = "sent"
+	ResultRetried = "retried"
+	ResultFailed  = "failed"
+)
+
+// The outcomes of a job run, for JobRun.
+const (
+	OutcomeOK      = "ok"
+	OutcomeError   = "error"
+	OutcomePanic   = "panic"
+	OutcomeSkipped = "skipped" // the previous run was still going
+)
+
+// New creates the metrics and registers them on reg. A nil reg means a new
+// registry of briefcast's own, with the Go runtime and process collectors.
+// Handler serves whatever reg gathers when it is also a Gatherer (as a
+// *prometheus.Registry is).
+func New(reg prometheus.Registerer) *Metrics {
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg = r
+	}
+	m := &Metrics{
+		reg: reg,
+		builds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "briefcast_builds_total",
+			Help: "Site builds run, successful or not.",
+		}),
+		buildDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "briefcast_build_duration_seconds",
+			Help:    "How long each site build took.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
+		rejected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "briefcast_build_rejected_articles",
+			Help: "Articles the last build rejected (logged with file:line).",
+		}),
+		feedRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "briefcast_feed_requests_total",
+			Help: "Feed requests by path and HTTP status; code=\"304\" counts conditional hits.",
+		}, []string{"path", "code"}),
+		editions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "briefcast_editions_created_total",
+			Help: "Digest editions this process created.",
+		}, []string{"digest"}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "briefcast_messages_total",
+			Help: "Digest messages by result: sent, retried (temporary failure) or failed.",
+		}, []string{"digest", "result"}),
+		jobNextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "briefcast_job_next_run_timestamp_seconds",
+			Help: "Unix time of each scheduled job's next run.",
+		}, []string{"job"}),
+		jobPanics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "briefcast_job_panics_total",
+			Help: "Scheduled job runs that panicked (recovered and logged).",
+		}, []string{"job"}),
+		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "briefcast_job_runs_total",
+			Help: "Scheduled job runs by outcome: ok, error, panic or skipped.",
+		}, []string{"job", "outcome"}),
+	}
+	reg.MustRegister(m.builds, m.buildDuration, m.rejected, m.feedRequests, m.editions,
+		m.messages, m.jobNextRun, m.jobPanics, m.jobRuns)
+	if g, ok := reg.(prometheus.Gatherer); ok {
+		m.gatherer = g
+	} else {
+		m.gatherer = prometheus.DefaultGatherer
+	}
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format, for /metrics.
+// A collector that fails (the store is down) is left out rather than
+// failing the whole scrape; it logs its own error.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// Build records one site build: how long it took and how many articles it
+// rejected.
+func (m *Metrics) Build(d time.Duration, rejected int) {
+	if m == nil {
+		return
+	}
+	m.builds.Inc()
+	m.buildDuration.Observe(d.Seconds())
+	m.rejected.Set(float64(rejected))
+}
+
+// FeedRequest counts one request for a feed with the status it got. It
+// makes *Metrics satisfy the web server's observer interface.
+func (m *Metrics) FeedRequest(path string, status int) {
+	if m == nil {
+		return
+	}
+	m.feedRequests.WithLabelValues(path, strconv.Itoa(status)).Inc()
+}
+
+// EditionCreated counts an edition this process created.
+func (m *Metrics) EditionCreated(digest string) {
+	if m == nil {
+		return
+	}
+	m.editions.WithLabelValues(digest).Inc()
+}
+
+// Message counts one delivery attempt of digest: result is ResultSent,
+// ResultRetried or ResultFailed.
+func (m *Metrics) Message(digest, result string) {
+	if m == nil {
+		return
+	}
+	m.messages.WithLabelValues(digest, result).Inc()
+}
+
+// JobNextRun records when job runs next.
+func (m *Metrics) JobNextRun(job string, t time.Time) {
+	if m == nil {
+		return
+	}
+	m.jobNextRun.WithLabelValues(job).Set(float64(t.UnixNano()) / 1e9)
+}
+
+// ForgetJob drops the gauges of a job that is no longer scheduled (after a
+// reload removed it).
+func (m *Metrics) ForgetJob(job string) {
+	if m == nil {
+		return
+	}
+	m.jobNextRun.DeleteLabelValues(job)
+}
+
+// JobRun counts one run of job with its outcome (OutcomeOK, OutcomeError,
+// OutcomePanic or OutcomeSkipped); a panic is also counted in
+// briefcast_job_panics_total.
+func (m *Metrics) JobRun(job, outcome string) {
+	if m == nil {
+		return
+	}
+	m.jobRuns.WithLabelValues(job, outcome).Inc()
+	if outcome == OutcomePanic {
+		m.jobPanics.WithLabelValues(job).Inc()
+	}
+}
+
+// WatchQueue exposes briefcast_send_queue_size, read from size at each
+// scrape (store.QueueSize, usually). A failing read is logged and reported
+// as -1 so a broken store does not look like an empty queue.
+func (m *Metrics) WatchQueue(size func(ctx context.Context) (int64, error), log *slog.Logger) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "briefcast_send_queue_size",
+		Help: "Deliveries queued or waiting to retry over all unfinished editions (-1: store unreachable).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+		defer cancel()
+		n, err := size(ctx)
+		if err != nil {
+			log.Warn("metrics_queue_size_failed", "err", err)
+			return -1
+		}
+		return float64(n)
+	}))
+}
+
+// WatchSubscribers exposes briefcast_subscribers{status} on m, read from
+// counts (store.Counts, usually) at each scrape. It is a function rather
+// than a method only because Go methods cannot take type parameters.
+func WatchSubscribers[S ~string](m *Metrics, counts func(ctx context.Context) (map[S]int64, error), log *slog.Logger) {
+	if m == nil {
+		return
+	}
+	m.reg.MustRegister(&subscriberCollector{log: log, counts: func(ctx context.Context) (map[string]int64, error) {
+		c, err := counts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]int64, len(c))
+		for k, v := range c {
+			out[string(k)] = v
+		}
+		return out, nil
+	}})
+}
+
+// scrapeTimeout bounds each store query made during a scrape, so a slow
+// database cannot hang Prometheus.
+const scrapeTimeout = 3 * time.Second
+
+var subscribersDesc = prometheus.NewDesc("briefcast_subscribers",
+	"Subscribers by status.", []string{"status"}, nil)
+
+// subscriberCollector asks the store at scrape time rather than keeping a
+// gauge current, because other processes change the table too.
+type subscriberCollector struct {
+	counts func(ctx context.Context) (map[string]int64, error)
+	log    *slog.Logger
+}
+
+func (c *subscriberCollector) Describe(ch chan<- *prometheus.Desc) { ch <- subscribersDesc }
+
+func (c *subscriberCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	counts, err := c.counts(ctx)
+	if err != nil {
+		c.log.Warn("metrics_subscriber_counts_failed", "err", err)
+		ch <- prometheus.NewInvalidMetric(subscribersDesc, err)
+		return
+	}
+	for status, n := range counts {
+		ch <- prometheus.MustNewConstMetric(subscribersDesc, prometheus.GaugeValue, float64(n), status)
+	}
+}

@@ -1,0 +1,212 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"briefcast/config"
+)
+
+// Schedule is a cron spec or descriptor bound to a time zone, with
+// daylight-saving rules that cron alone does not give:
+//
+// A five-field spec (and @daily, @hourly, @weekly...) is evaluated on the
+// wall clock of its zone, as if the zone had no daylight saving: cron
+// computes the next wall time on a "floating" clock that never jumps. Each
+// wall time is then mapped to the first real instant at which the zone's
+// clock shows that wall time or a later one:
+//
+//   - in spring, a wall time inside the skipped hour (02:30 on the night New
+//     York jumps from 02:00 to 03:00) does not exist; it maps to the first
+//     valid instant after it, 03:00, and runs once there (cron alone would
+//     skip that day);
+//   - in autumn, a wall time inside the repeated hour (01:30 on the night
+//     New York goes from 02:00 back to 01:00) exists twice; it maps to the
+//     first of the two only, and runs once (cron alone would run twice).
+//
+// Runs that map to the same instant are merged, so "0 * * * *" runs at
+// 01:00 and 03:00 across the spring gap (02:00 does not exist and merges
+// with 03:00), and once per wall-clock hour across the autumn overlap (the
+// repeated 01:00 does not run again). No run is ever made twice, and none
+// is lost except the nonexistent hour itself, which is folded into the next.
+//
+// "@every D" is a plain interval of elapsed time, not a wall-clock time, and
+// is unaffected by daylight saving.
+type Schedule struct {
+	spec  string
+	loc   *time.Location
+	wall  *cron.SpecSchedule // evaluated in UTC as a floating wall clock
+	every time.Duration      // for @every
+}
+
+// ParseSchedule parses spec (through config.ParseSchedule, which refuses
+// the TZ= prefixes cron v3.0.1 can panic on) for the zone loc; a nil loc
+// means UTC.
+func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	parsed, err := config.ParseSchedule(spec)
+	if err != nil {
+		return Schedule{}, err
+	}
+	s := Schedule{spec: spec, loc: loc}
+	switch p := parsed.(type) {
+	case *cron.SpecSchedule:
+		floating := *p
+		floating.Location = time.UTC
+		s.wall = &floating
+	case cron.ConstantDelaySchedule:
+		s.every = p.Delay
+	case *cron.ConstantDelaySchedule:
+		s.every = p.Delay
+	default:
+		return Schedule{}, fmt.Errorf("unsupported schedule type %T", parsed)
+	}
+	if s.every < 0 || (s.wall == nil && s.every == 0) {
+		return Schedule{}, errors.New("interval must be positive")
+	}
+	return s, nil
+}
+
+// Spec returns the spec as written.
+func (s Schedule) Spec() string { return s.spec }
+
+// Location returns the schedule's zone.
+func (s Schedule) Location() *time.Location { return s.loc }
+
+// Interval returns the interval of an "@every" schedule, 0 for a wall-clock
+// one.
+func (s Schedule) Interval() time.Duration { return s.every }
+
+// Next returns the first run strictly after t, or the zero time when the
+// spec never matches again (such as "0 0 30 2 *").
+func (s Schedule) Next(t time.Time) time.Time {
+	if s.wall == nil {
+		return t.Add(s.every).In(s.loc)
+	}
+	w := floating(t, s.loc)
+	// Each wall time maps to an instant at or after itself, and the mapping
+	// only moves forward, so a few steps always reach past t: at most the
+	// runs inside one skipped or repeated hour.
+	for range 10000 {
+		w = s.wall.Next(w)
+		if w.IsZero() {
+			return time.Time{}
+		}
+		if r := instant(w, s.loc); r.After(t) {
+			return r
+		}
+	}
+	return time.Time{}
+}
+
+// Latest returns the newest run in (after, now], if any, for collapsing
+// several missed runs into one. For "@every" the runs are counted from
+// after. It never looks further back than limit before now (limit <= 0:
+// no limit other than after).
+func (s Schedule) Latest(after, now time.Time, limit time.Duration) (time.Time, bool) {
+	if !after.Before(now) {
+		return time.Time{}, false
+	}
+	if s.wall == nil {
+		k := now.Sub(after) / s.every
+		if k < 1 {
+			return time.Time{}, false
+		}
+		t := after.Add(k * s.every)
+		if limit > 0 && t.Before(now.Add(-limit)) {
+			return time.Time{}, false
+		}
+		return t, true
+	}
+	from := after
+	if limit > 0 && now.Add(-limit).After(from) {
+		from = now.Add(-limit).Add(-time.Nanosecond)
+	}
+	var last time.Time
+	for t := s.Next(from); !t.IsZero() && !t.After(now); t = s.Next(t) {
+		last = t
+	}
+	return last, !last.IsZero()
+}
+
+// NextRuns returns the next n runs of spec in loc strictly after from,
+// with the daylight-saving rules of Schedule.
+func NextRuns(spec string, loc *time.Location, from time.Time, n int) ([]time.Time, error) {
+	s, err := ParseSchedule(spec, loc)
+	if err != nil {
+		return nil, err
+	}
+	return s.NextN(from, n), nil
+}
+
+// NextN returns the next n runs strictly after from (fewer when the spec
+// stops matching).
+func (s Schedule) NextN(from time.Time, n int) []time.Time {
+	var out []time.Time
+	t := from
+	for range n {
+		t = s.Next(t)
+		if t.IsZero() {
+			break
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// floating returns t's wall clock in loc written as a UTC time, a clock
+// that never jumps.
+func floating(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
+}
+
+// instant maps the floating wall time w to the earliest real instant at
+// which loc's clock shows w or later: w itself when it exists (its first
+// occurrence when it exists twice), or the end of the gap when it does not.
+func instant(w time.Time, loc *time.Location) time.Time {
+	// A real instant showing w is w minus the zone's offset at that instant;
+	// the offsets in force within a day either side cover any transition.
+	guess := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc)
+	var offsets []int
+	for _, d := range []time.Duration{-26 * time.Hour, 0, 26 * time.Hour} {
+		_, off := guess.Add(d).Zone()
+		if !slices.Contains(offsets, off) {
+			offsets = append(offsets, off)
+		}
+	}
+	var best time.Time
+	for _, off := range offsets {
+		c := w.Add(-time.Duration(off) * time.Second)
+		if floating(c, loc).Equal(w) && (best.IsZero() || c.Before(best)) {
+			best = c
+		}
+	}
+	if !best.IsZero() {
+		return best.In(loc)
+	}
+	// w falls in a gap: the first instant after it is the transition, the
+	// start of the zone period that shows a later wall time.
+	for _, off := range offsets {
+		c := w.Add(-time.Duration(off) * time.Second)
+		if !floating(c, loc).After(w) {
+			continue
+		}
+		if start, _ := c.In(loc).ZoneBounds(); !start.IsZero() && !floating(start, loc).Before(w) {
+			c = start
+		}
+		if best.IsZero() || c.Before(best) {
+			best = c
+		}
+	}
+	if best.IsZero() {
+		return guess
+	}
+	return best.In(loc)
+}

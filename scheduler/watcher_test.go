@@ -1,0 +1,118 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// listFiles returns every file under dir, relative and sorted.
+// It runs in the watcher's goroutine, so it reports with Error only.
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error(err) // called from the watcher's goroutine: no Fatal
+	}
+	slices.Sort(out)
+	return out
+}
+
+func mustWrite(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatcher(t *testing.T) {
+	dir := t.TempDir()
+	mustWrite(t, filepath.Join(dir, "old.md"), "old")
+
+	type rebuild struct {
+		files []string
+	}
+	rebuilds := make(chan rebuild, 16)
+	calls := 0
+	w := NewWatcher(dir, func(ctx context.Context) error {
+		calls++
+		rebuilds <- rebuild{files: listFiles(t, dir)}
+		if calls == 1 {
+			return errors.New("content/a.md:3: bad front matter") // the watcher carries on
+		}
+		return nil
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	wait, err := w.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	bursts := []struct {
+		name string
+		do   func()
+		want []string // the files the rebuild sees
+	}{
+		{"add files and a subfolder", func() {
+			mustWrite(t, filepath.Join(dir, "a.md"), "a")
+			mustWrite(t, filepath.Join(dir, "b.md"), "b")
+			if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			mustWrite(t, filepath.Join(dir, "sub", "c.md"), "c")
+		}, []string{"a.md", "b.md", "old.md", "sub/c.md"}},
+		{"edit", func() { mustWrite(t, filepath.Join(dir, "a.md"), "a2") }, []string{"a.md", "b.md", "old.md", "sub/c.md"}},
+		{"edit in the new subfolder", func() { mustWrite(t, filepath.Join(dir, "sub", "c.md"), "c2") }, []string{"a.md", "b.md", "old.md", "sub/c.md"}},
+		{"rename", func() {
+			if err := os.Rename(filepath.Join(dir, "b.md"), filepath.Join(dir, "sub", "d.md")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"a.md", "old.md", "sub/c.md", "sub/d.md"}},
+		{"remove", func() {
+			if err := os.Remove(filepath.Join(dir, "old.md")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"a.md", "sub/c.md", "sub/d.md"}},
+	}
+	for _, b := range bursts {
+		b.do()
+		select {
+		case got := <-rebuilds:
+			if diff := cmp.Diff(b.want, got.files); diff != "" {
+				t.Errorf("%s: the rebuild saw (-want +got):\n%s", b.name, diff)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: no rebuild", b.name)
+		}
+	}
+	cancel()
+	wait()
+	if len(rebuilds) != 0 {
+		t.Errorf("%d extra rebuilds: want one per burst", len(rebuilds))
+	}
+}
+
+func TestWatcherMissingFolder(t *testing.T) {
+	w := NewWatcher(filepath.Join(t.TempDir(), "missing"), func(context.Context) error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := w.Run(context.Background()); err == nil {
+		t.Fatal("Run on a missing folder succeeded")
+	}
+}

@@ -1,0 +1,267 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"briefcast/config"
+	"briefcast/site"
+	"briefcast/subscribers"
+	"briefcast/subscribers/storetest"
+	"briefcast/templates"
+	"briefcast/tokens"
+)
+
+// t0 is the fixed start of every test clock.
+var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// recordingMailer keeps every confirmation link it is asked to send.
+type recordingMailer struct {
+	mu    sync.Mutex
+	links map[string]string // address → last link
+	n     int
+	err   error
+}
+
+func (m *recordingMailer) SendConfirmation(_ context.Context, sub *subscribers.Subscriber, link string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.links == nil {
+		m.links = map[string]string{}
+	}
+	m.links[sub.Email] = link
+	m.n++
+	return m.err
+}
+
+func (m *recordingMailer) link(addr string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.links[addr]
+}
+
+func (m *recordingMailer) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.n
+}
+
+// env is one server under test with everything it talks to.
+type env struct {
+	cfg    *config.Config
+	srv    *Server
+	store  subscribers.Store
+	mail   *recordingMailer
+	signer *tokens.Signer
+	clock  *clock
+	logs   *syncBuffer
+}
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testConfig is the config of every test, with base_url and extra TOML.
+func mustConfig(t testing.TB, baseURL, extra string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	text := fmt.Sprintf(`data_dir = "data"
+[site]
+title = "The Test Brief"
+base_url = %q
+[email]
+from = "The Test Brief <brief@example.org>"
+transport = "file"
+outbox_dir = "outbox"
+postal_address = "1 Test Street"
+[[digests]]
+name = "daily"
+title = "Daily Brief"
+schedule = "0 7 * * *"
+[[digests]]
+name = "weekly"
+title = "Weekly Review"
+schedule = "0 9 * * 1"
+%s
+`, baseURL, extra)
+	cfg, err := config.Parse(filepath.Join(dir, "config.toml"), []byte(text), nil)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+func mustSigner(t testing.TB) *tokens.Signer {
+	t.Helper()
+	s, err := tokens.NewSigner(bytes.Repeat([]byte("k"), 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// newEnv starts a server on a fresh SQLite store with the sample site.
+func newEnv(t *testing.T, baseURL, extra string, opts ...Option) *env {
+	t.Helper()
+	e := &env{
+		cfg:    mustConfig(t, baseURL, extra),
+		store:  storetest.SQLite(t),
+		mail:   &recordingMailer{},
+		signer: mustSigner(t),
+		clock:  &clock{now: t0},
+		logs:   &syncBuffer{},
+	}
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opts = append([]Option{WithClock(e.clock.Now)}, opts...)
+	srv, err := New(e.cfg, e.store, e.mail, e.signer, templates.Embedded(), log, opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	srv.SetSite(testSite(1))
+	e.srv = srv
+	return e
+}
+
+// Sample bodies of the hand-built test site.
+const (
+	rssBody = `<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>The Test Brief</title><link>http://example.org/</link><description>Build %d</description>
+<item><title>First</title><link>http://example.org/articles/first/</link><guid>first</guid><description>A take that is long enough to be worth compressing, repeated: a take, a take, a take, a take, a take, a take.</description></item>
+<item><title>Second</title><link>http://example.org/articles/second/</link><guid>second</guid><description>Another take that is long enough to be worth compressing, repeated: a take, a take, a take, a take.</description></item>
+</channel></rss>
+`
+	pageBody = "<!doctype html><html><head><title>Build %d</title></head><body><h1>%s</h1><p>Build %d of the site, with enough words in it to be worth compressing by gzip: words, words, words, words, words, words, words, words.</p></body></html>\n"
+)
+
+// testSite is a hand-built site whose every body names build n.
+func testSite(n int) *site.Site {
+	mod := t0.Add(-time.Hour).Add(time.Duration(n) * time.Minute)
+	files := map[string]*site.File{}
+	add := func(p, ct, body string) {
+		files[p] = &site.File{Path: p, Body: []byte(body), ContentType: ct, Modified: mod}
+	}
+	add("/index.html", "text/html; charset=utf-8", fmt.Sprintf(pageBody, n, "Front page", n))
+	add("/articles/first/index.html", "text/html; charset=utf-8", fmt.Sprintf(pageBody, n, "First", n))
+	add("/404.html", "text/html; charset=utf-8", fmt.Sprintf(pageBody, n, "Page not found", n))
+	add("/assets/style.css", "text/css; charset=utf-8", "body { margin: 0 }\n")
+	add("/feed.xml", "application/rss+xml; charset=utf-8", fmt.Sprintf(rssBody, n))
+	add("/atom.xml", "application/atom+xml; charset=utf-8", fmt.Sprintf(`<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Build %d</title></feed>`, n))
+	add("/feed.json", "application/feed+json; charset=utf-8", fmt.Sprintf(`{"version":"https://jsonfeed.org/version/1.1","title":"Build %d"}`, n))
+	add("/tags/space/feed.xml", "application/rss+xml; charset=utf-8", fmt.Sprintf(rssBody, n))
+	return &site.Site{Files: files, Feeds: []string{"/feed.xml", "/atom.xml", "/feed.json", "/tags/space/feed.xml"}}
+}
+
+// do runs one request through the handler.
+func (e *env) do(t testing.TB, method, target string, body io.Reader, hdr ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(method, target, body)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.srv.ServeHTTP(w, r)
+	return w
+}
+
+// post sends a form from the peer ip.
+func (e *env) post(t testing.TB, target string, form url.Values, ip string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.RemoteAddr = ip + ":40000"
+	w := httptest.NewRecorder()
+	e.srv.ServeHTTP(w, r)
+	return w
+}
+
+// subscribeForm is a valid sign-up for addr.
+func subscribeForm(addr string, digests ...string) url.Values {
+	if len(digests) == 0 {
+		digests = []string{"daily"}
+	}
+	return url.Values{"email": {addr}, "name": {"Ada"}, "digest": digests}
+}
+
+func mustSubscriber(t testing.TB, st subscribers.Store, addr string) *subscribers.Subscriber {
+	t.Helper()
+	s, err := st.GetByEmail(context.Background(), addr)
+	if err != nil {
+		t.Fatalf("GetByEmail(%s): %v", addr, err)
+	}
+	return s
+}
+
+func mustStatus(t testing.TB, st subscribers.Store, id int64, want subscribers.Status) {
+	t.Helper()
+	s, err := st.Get(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", id, err)
+	}
+	if s.Status != want {
+		t.Fatalf("status of %d: got %s, want %s", id, s.Status, want)
+	}
+}
+
+// tokenOf extracts the token query parameter of a link.
+func tokenOf(t testing.TB, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatalf("link %q: %v", link, err)
+	}
+	return u.Query().Get("token")
+}
+
+func mustWrite(t testing.TB, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,248 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"briefcast/subscribers"
+	"briefcast/tokens"
+)
+
+// confirm serves /confirm?token=…: it activates a pending subscriber. A
+// replayed link shows the same success page and changes nothing.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		s.methodNotAllowed(w, r, "GET")
+		return
+	}
+	id, err := s.signer.Verify(tokens.Confirm, r.URL.Query().Get("token"), s.now())
+	if errors.Is(err, tokens.ErrExpired) {
+		s.message(w, r, http.StatusBadRequest, "This link has expired",
+			"Confirmation links work for a limited time. Subscribe again and we will send you a fresh one.", true)
+		return
+	}
+	if err != nil {
+		s.badLink(w, r)
+		return
+	}
+	sub, err := s.store.Get(r.Context(), id)
+	if errors.Is(err, subscribers.ErrNotFound) {
+		s.badLink(w, r)
+		return
+	} else if err != nil {
+		s.log.Error("confirm_lookup_failed", "subscriber_id", id, "err", err)
+		s.unavailable(w, r)
+		return
+	}
+	switch sub.Status {
+	case subscribers.Active:
+		// A replay, or a mail scanner got there first: nothing to do.
+	case subscribers.Pending:
+		if err := s.store.SetStatus(r.Context(), id, subscribers.Active, "confirmed by link"); err != nil {
+			s.log.Error("confirm_failed", "subscriber_id", id, "err", err)
+			s.unavailable(w, r)
+			return
+		}
+		s.log.Info("subscriber_confirmed", "subscriber_id", id)
+	default:
+		// Unsubscribed (or bounced) since this link was sent: an old link
+		// must never undo that.
+		s.message(w, r, http.StatusBadRequest, "This link is no longer valid",
+			"This address was unsubscribed after the link was sent. To receive the digests again, subscribe once more.", true)
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm.html", s.newPage("Subscription confirmed"))
+}
+
+// badLink answers a missing, damaged or unknown token.
+func (s *Server) badLink(w http.ResponseWriter, r *http.Request) {
+	s.message(w, r, http.StatusBadRequest, "This link is not valid",
+		"The link may be incomplete: some mail programs break long links across lines. Try copying the whole link from the message, or subscribe again.", true)
+}
+
+// unsubscribe serves /unsubscribe?token=…: a GET shows one button, a POST
+// (the button, or an RFC 8058 one-click request from a mail client)
+// unsubscribes at once and answers 200, never a redirect. An expired but
+// authentic token still unsubscribes: a link that can only reduce mail
+// should keep working.
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		tok := r.URL.Query().Get("token")
+		id, err := s.signer.Verify(tokens.Unsubscribe, tok, s.now())
+		if err != nil && !errors.Is(err, tokens.ErrExpired) {
+			s.badLink(w, r)
+			return
+		}
+		p := s.newPage("Unsubscribe")
+		p.Token = tok
+		if sub, err := s.store.Get(r.Context(), id); errors.Is(err, subscribers.ErrNotFound) || err == nil && sub.Status.Suppressed() {
+			p.Done = true
+		}
+		s.render(w, r, http.StatusOK, "unsubscribe.html", p)
+	case http.MethodPost:
+		if !s.parseBody(w, r) {
+			return
+		}
+		tok := r.Form.Get("token") // the body's, else the query's
+		id, err := s.signer.Verify(tokens.Unsubscribe, tok, s.now())
+		if err != nil && !errors.Is(err, tokens.ErrExpired) {
+			s.badLink(w, r)
+			return
+		}
+		reason := "unsubscribe page"
+		if r.PostForm.Get("List-Unsubscribe") == "One-Click" {
+			reason = "one-click unsubscribe"
+		}
+		if !s.leave(w, r, id, reason) {
+			return
+		}
+		p := s.newPage("Unsubscribed")
+		p.Done = true
+		s.render(w, r, http.StatusOK, "unsubscribe.html", p)
+	default:
+		s.methodNotAllowed(w, r, "GET, HEAD, POST")
+	}
+}
+
+// leave unsubscribes id; it reports false after answering an error itself.
+// A forgotten subscriber, or one already suppressed, needs nothing.
+func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason string) bool {
+	sub, err := s.store.Get(r.Context(), id)
+	if errors.Is(err, subscribers.ErrNotFound) {
+		return true
+	} else if err != nil {
+		s.log.Error("unsubscribe_lookup_failed", "subscriber_id", id, "err", err)
+		s.unavailable(w, r)
+		return false
+	}
+	if sub.Status.Suppressed() {
+		return true
+	}
+	if err := s.store.SetStatus(r.Context(), id, subscribers.Unsubscribed, reason); err != nil {
+		s.log.Error("unsubscribe_failed", "subscriber_id", id, "err", err)
+		s.unavailable(w, r)
+		return false
+	}
+	s.log.Info("subscriber_unsubscribed", "subscriber_id", id, "reason", reason)
+	return true
+}
+
+// preferences serves /preferences?token=…: the subscriber's digests, topic
+// tags and timezone, and a button to leave. The form carries the token
+// itself, so no cookie (and no cross-site request) is involved.
+func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		if !s.parseBody(w, r) {
+			return
+		}
+	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.methodNotAllowed(w, r, "GET, HEAD, POST")
+		return
+	}
+	now := s.now()
+	tok := r.FormValue("token")
+	id, err := s.signer.Verify(tokens.Preferences, tok, now)
+	if errors.Is(err, tokens.ErrExpired) {
+		s.message(w, r, http.StatusBadRequest, "This link has expired",
+			"Preference links work for a limited time. The next digest you receive carries a fresh one.", false)
+		return
+	}
+	if err != nil {
+		s.badLink(w, r)
+		return
+	}
+	sub, err := s.store.Get(r.Context(), id)
+	if errors.Is(err, subscribers.ErrNotFound) {
+		s.badLink(w, r)
+		return
+	} else if err != nil {
+		s.log.Error("preferences_lookup_failed", "subscriber_id", id, "err", err)
+		s.unavailable(w, r)
+		return
+	}
+	p := s.newPage("Your preferences")
+	p.Token = tok
+	p.UnsubToken = s.signer.Sign(tokens.Unsubscribe, id, now.Add(linkTTL))
+	p.Inactive = sub.Status != subscribers.Active && sub.Status != subscribers.Pending
+	p.Digests = s.digestOptions(append([]string{}, sub.Digests...))
+	p.Tags = strings.Join(sub.Tags, ", ")
+	p.Timezone = sub.Timezone
+	if r.Method != http.MethodPost {
+		s.render(w, r, http.StatusOK, "preferences.html", p)
+		return
+	}
+
+	chosen := s.chosenDigests(r.PostForm["digest"])
+	p.Digests = s.digestOptions(append([]string{}, chosen...))
+	p.Tags = r.PostForm.Get("tags")
+	p.Timezone = strings.TrimSpace(r.PostForm.Get("timezone"))
+	tags, terr := parseTags(p.Tags)
+	switch {
+	case len(s.cfg.Digests) > 0 && len(chosen) == 0:
+		p.Error = "Please tick at least one digest, or use the button below to unsubscribe."
+	case terr != nil:
+		p.Error = "Topics must be short words separated by commas."
+	case !validZone(p.Timezone):
+		p.Error = "That time zone is unknown. Use a name like Europe/Paris or America/New_York, or leave it empty."
+	}
+	if p.Error != "" {
+		if len(p.Tags) > 500 {
+			p.Tags = ""
+		}
+		if len(p.Timezone) > 64 {
+			p.Timezone = ""
+		}
+		s.render(w, r, http.StatusBadRequest, "preferences.html", p)
+		return
+	}
+	if err := s.store.UpdatePreferences(r.Context(), id, subscribers.Preferences{Digests: chosen, Tags: tags, Timezone: p.Timezone}); err != nil {
+		s.log.Error("preferences_failed", "subscriber_id", id, "err", err)
+		s.unavailable(w, r)
+		return
+	}
+	s.log.Info("preferences_saved", "subscriber_id", id)
+	p.Tags = strings.Join(tags, ", ")
+	p.Saved = true
+	s.render(w, r, http.StatusOK, "preferences.html", p)
+}
+
+// parseTags splits a comma-separated list of topics: lower case, trimmed,
+// without duplicates, at most 30 of at most 50 characters each.
+func parseTags(s string) ([]string, error) {
+	var out []string
+	for t := range strings.SplitSeq(s, ",") {
+		t = strings.ToLower(strings.Join(strings.Fields(t), " "))
+		if t == "" {
+			continue
+		}
+		if utf8.RuneCountInString(t) > 50 || !utf8.ValidString(t) || strings.ContainsFunc(t, func(r rune) bool {
+			return unicode.IsControl(r) || strings.ContainsRune(`<>"'&;/\`, r)
+		}) {
+			return nil, errors.New("bad tag")
+		}
+		if !has(out, t) {
+			out = append(out, t)
+		}
+	}
+	if len(out) > 30 {
+		return nil, errors.New("too many tags")
+	}
+	return out, nil
+}
+
+// validZone accepts "" (the digest's own zone) or an IANA zone name.
+func validZone(z string) bool {
+	if z == "" {
+		return true
+	}
+	if len(z) > 64 || z == "Local" || strings.ContainsAny(z, "\\\x00") || strings.Contains(z, "..") {
+		return false
+	}
+	_, err := time.LoadLocation(z)
+	return err == nil
+}

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+
+	"briefcast/config"
+)
+
+// page is the data of every subscription page; each template uses the
+// fields it needs.
+type page struct {
+	SiteTitle string
+	Base      string // path of base_url, for links and form actions
+	Title     string // of this page
+
+	// The sign-up form.
+	Email   string
+	Name    string
+	Digests []digestOption
+	Consent string
+	Error   string
+
+	DoubleOptIn bool
+
+	// Token pages.
+	Token      string // the token of this page, carried by its forms
+	UnsubToken string // the preferences page's leave button
+	Tags       string
+	Timezone   string
+	Saved      bool
+	Done       bool // unsubscribe: it is done
+	Inactive   bool // preferences: the subscriber no longer gets mail
+
+	// message.html
+	Heading  string
+	Text     string
+	Link     string
+	LinkText string
+}
+
+// digestOption is one checkbox of a digest.
+type digestOption struct {
+	Name, Title string
+	Checked     bool
+}
+
+func (s *Server) newPage(title string) *page {
+	return &page{SiteTitle: s.cfg.Site.Title, Base: s.base, Title: title, Consent: s.consent, DoubleOptIn: s.cfg.Subscriptions.DoubleOptInEnabled()}
+}
+
+// digestOptions lists the configured digests, ticking those in chosen (all
+// of them when chosen is nil).
+func (s *Server) digestOptions(chosen []string) []digestOption {
+	out := make([]digestOption, 0, len(s.cfg.Digests))
+	for _, d := range s.cfg.Digests {
+		title := d.Title
+		if title == "" {
+			title = d.Name
+		}
+		out = append(out, digestOption{Name: d.Name, Title: title, Checked: chosen == nil || has(chosen, d.Name)})
+	}
+	return out
+}
+
+// consentText is the statement shown above the subscribe button, and
+// recorded with each sign-up as the text the person agreed to.
+func consentText(cfg *config.Config) string {
+	who := cfg.Site.Title
+	if who == "" {
+		who = "this site"
+	}
+	return "By subscribing you agree to receive the e-mail digests you ticked from " + who +
+		". Every message has a link to change your preferences or unsubscribe at once. " +
+		"We keep your address, the time of this request and its IP address as a record of your consent, " +
+		"and use them for nothing else."
+}
+
+// render executes the page template name into a buffer, then writes it, so
+// a template error still becomes a clean 500. Subscription pages are never
+// cached and never send a Referer, since their URLs carry tokens.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	var buf bytes.Buffer
+	t := s.pages[name]
+	if t == nil {
+		s.log.Error("page_template_missing", "template", name)
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	if err := t.Execute(&buf, p); err != nil {
+		s.log.Error("page_render_failed", "template", name, "err", err)
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		http.Error(w, "internal server error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"text/html; charset=utf-8"}
+	h["Cache-Control"] = hNoStore
+	h["X-Content-Type-Options"] = hNosniff
+	h["Content-Security-Policy"] = hCSP
+	h["Referrer-Policy"] = []string{"no-referrer"}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+// message renders the page of one short message, optionally with a link to
+// the sign-up form.
+func (s *Server) message(w http.ResponseWriter, r *http.Request, status int, heading, text string, subscribeLink bool) {
+	p := s.newPage(heading)
+	p.Heading, p.Text = heading, text
+	if subscribeLink {
+		p.Link, p.LinkText = s.base+"subscribe", "Subscribe again"
+	}
+	s.render(w, r, status, "message.html", p)
+}
+
+// methodNotAllowed answers 405 with the methods allowed.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	s.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page does not accept that kind of request.", false)
+}
+
+// unavailable answers 503 after a store failure, already logged.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "60")
+	s.message(w, r, http.StatusServiceUnavailable, "Please try again later", "Something went wrong on our side. Nothing was changed; please try again in a minute.", false)
+}

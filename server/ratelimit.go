@@ -1,0 +1,126 @@
+package server
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// limiter is a set of token buckets keyed by client IP or address, held in
+// memory in a bounded map: when it is full, buckets that have refilled
+// completely are dropped first, then arbitrary ones, so a flood of distinct
+// keys costs memory up to the bound and no more.
+type limiter struct {
+	rate RateLimit
+	max  int
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate RateLimit, max int) *limiter {
+	return &limiter{rate: rate, max: max, buckets: make(map[string]*bucket)}
+}
+
+// allow takes one token from key's bucket at now, reporting whether there
+// was one. A limit with no burst allows everything.
+func (l *limiter) allow(key string, now time.Time) bool {
+	if l.rate.Burst <= 0 || l.rate.Every <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		if len(l.buckets) >= l.max {
+			l.evict(now)
+		}
+		b = &bucket{tokens: float64(l.rate.Burst), last: now}
+		l.buckets[key] = b
+	}
+	l.refill(b, now)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (l *limiter) refill(b *bucket, now time.Time) {
+	if el := now.Sub(b.last); el > 0 {
+		b.tokens = min(float64(l.rate.Burst), b.tokens+float64(el)/float64(l.rate.Every))
+		b.last = now
+	}
+}
+
+// evict frees at least a tenth of the map.
+func (l *limiter) evict(now time.Time) {
+	for k, b := range l.buckets {
+		if l.refill(b, now); b.tokens >= float64(l.rate.Burst) {
+			delete(l.buckets, k)
+		}
+	}
+	for k := range l.buckets { // random order
+		if len(l.buckets) < l.max-l.max/10 {
+			break
+		}
+		delete(l.buckets, k)
+	}
+}
+
+// clientIP is the peer's address, or the address a trusted proxy says it
+// forwarded for: X-Forwarded-For is read right to left, skipping trusted
+// proxies, and only when the peer itself is trusted.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	var ip netip.Addr
+	if err == nil {
+		ip = ap.Addr().Unmap()
+	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+		ip = a.Unmap()
+	}
+	if !s.isTrusted(ip) {
+		return ip
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		ip = a.Unmap()
+		if !s.isTrusted(ip) {
+			break
+		}
+	}
+	return ip
+}
+
+func (s *Server) isTrusted(ip netip.Addr) bool {
+	if !ip.IsValid() {
+		return false
+	}
+	for _, p := range s.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ipKey is the rate-limit key of an address: IPv6 clients are limited per
+// /64, since one host usually holds a whole one.
+func ipKey(ip netip.Addr) string {
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}

@@ -1,0 +1,364 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"briefcast/site"
+)
+
+// The Content-Security-Policy of every HTML page. Pages use the site's
+// stylesheet and no scripts; images may come from elsewhere (articles link
+// them), forms post back to this site.
+const csp = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+
+// snapshot is one immutable build of the site as served: the file of every
+// URL path, with everything the hot path needs precomputed.
+type snapshot struct {
+	site     *site.Site
+	files    map[string]*entry // full URL path (base path included) → file
+	notFound *entry            // the site's /404.html, or nil
+}
+
+// entry is one served file. Header values are kept as []string of length
+// and capacity one so they can be assigned straight into the header map: no
+// canonicalisation, no allocation, and an append by anyone copies instead
+// of writing into our array.
+type entry struct {
+	path     string // site path, e.g. "/feed.xml"
+	body     []byte
+	feed     bool
+	link     []string  // Link header of a feed: self, and the hub
+	modified time.Time // File.Modified truncated to the second
+
+	plain header // identity encoding
+	gz    *gzipped
+	noMod header // the 304 answer
+}
+
+// header holds the precomputed header values of one representation.
+type header struct {
+	contentType, contentLength, etag, lastModified []string
+	contentEncoding                                []string // nil for identity
+	etagValue                                      string   // for If-None-Match
+}
+
+// Shared header values of every file.
+var (
+	hVary      = []string{"Accept-Encoding"}
+	hNosniff   = []string{"nosniff"}
+	hCSP       = []string{csp}
+	hGzip      = []string{"gzip"}
+	hNoStore   = []string{"no-store"}
+	hFeedCache = []string{"public, max-age=300"}
+	hPageCache = []string{"public, max-age=60"}
+	hFileCache = []string{"public, max-age=3600"}
+)
+
+// gzipped is the gzip variant of a file, computed on first request and
+// kept across rebuilds while the bytes do not change.
+type gzipped struct {
+	once  sync.Once
+	ok    bool // compressing saved bytes
+	body  []byte
+	h     header
+	noMod header
+}
+
+// SetSite swaps the served site for st atomically. Requests already running
+// finish with the site they started with.
+func (s *Server) SetSite(st *site.Site) {
+	old := s.snap.Load()
+	snap := &snapshot{site: st, files: make(map[string]*entry, len(st.Files)*2)}
+	feeds := make(map[string]bool, len(st.Feeds))
+	for _, f := range st.Feeds {
+		feeds[f] = true
+	}
+	for p, f := range st.Files {
+		if f == nil || !strings.HasPrefix(p, "/") {
+			continue
+		}
+		var prev *entry
+		if old != nil {
+			prev = old.files[s.base+p[1:]]
+		}
+		e := s.newEntry(p, f, feeds[p], prev)
+		full := s.base + p[1:]
+		snap.files[full] = e
+		if dir, ok := strings.CutSuffix(full, "/index.html"); ok {
+			snap.files[dir+"/"] = e
+		}
+		if p == "/404.html" {
+			snap.notFound = e
+		}
+	}
+	s.snap.Store(snap)
+}
+
+// Site returns the site being served, nil before the first SetSite.
+func (s *Server) Site() *site.Site {
+	if snap := s.snap.Load(); snap != nil {
+		return snap.site
+	}
+	return nil
+}
+
+func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry {
+	sum := sha256.Sum256(f.Body)
+	tag := hex.EncodeToString(sum[:16])
+	mod := f.Modified.UTC().Truncate(time.Second)
+	ct := f.ContentType
+	if ct == "" {
+		ct = contentType(p)
+	}
+	e := &entry{path: p, body: f.Body, feed: feed, modified: mod}
+	if feed {
+		l := "<" + s.baseURL + p[1:] + `>; rel="self"`
+		if s.hubLink != "" {
+			l += ", " + s.hubLink
+		}
+		e.link = []string{l}
+	}
+	lm := []string(nil)
+	if !mod.IsZero() {
+		lm = []string{mod.Format(http.TimeFormat)}
+	}
+	e.plain = header{
+		contentType:   []string{ct},
+		contentLength: []string{strconv.Itoa(len(f.Body))},
+		etag:          []string{`"` + tag + `"`},
+		etagValue:     tag,
+		lastModified:  lm,
+	}
+	e.noMod = header{etag: e.plain.etag, etagValue: tag, lastModified: lm}
+	if prev != nil && prev.gz != nil && prev.plain.etagValue == tag {
+		e.gz = prev.gz // same bytes: keep the compressed copy
+	} else if compressible(ct) && len(f.Body) >= 256 {
+		e.gz = &gzipped{}
+		if feed {
+			e.gzip() // feeds are the hot path: compress them now
+		}
+	}
+	return e
+}
+
+// gzip returns the gzip variant, compressing on first use; nil when
+// compression does not pay.
+func (e *entry) gzip() *gzipped {
+	g := e.gz
+	if g == nil {
+		return nil
+	}
+	g.once.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw.Write(e.body)
+		zw.Close()
+		if buf.Len() >= len(e.body) {
+			return
+		}
+		g.body = buf.Bytes()
+		tag := e.plain.etagValue + "-gz"
+		g.h = header{
+			contentType:     e.plain.contentType,
+			contentLength:   []string{strconv.Itoa(len(g.body))},
+			etag:            []string{`"` + tag + `"`},
+			etagValue:       tag,
+			lastModified:    e.plain.lastModified,
+			contentEncoding: hGzip,
+		}
+		g.noMod = header{etag: g.h.etag, etagValue: tag, lastModified: e.plain.lastModified}
+		g.ok = true
+	})
+	if !g.ok {
+		return nil
+	}
+	return g
+}
+
+func compressible(ct string) bool {
+	return strings.HasPrefix(ct, "text/") || strings.Contains(ct, "xml") ||
+		strings.Contains(ct, "json") || strings.Contains(ct, "javascript")
+}
+
+// contentType guesses from the name when the site left it empty.
+func contentType(p string) string {
+	switch path.Ext(p) {
+	case ".html", ".htm":
+		return "text/html; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".json":
+		return "application/json; charset=utf-8"
+	case ".xml":
+		return "application/xml; charset=utf-8"
+	case ".txt":
+		return "text/plain; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	case ".jpg", ".jpeg":
+		return "image/jpeg"
+	case ".webp":
+		return "image/webp"
+	case ".ico":
+		return "image/x-icon"
+	}
+	return "application/octet-stream"
+}
+
+// serveFile answers a GET or HEAD for e. It is the hot path: header values
+// are assigned precomputed, the body is written in one Write.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, status int) {
+	h := w.Header()
+	hd, body, noMod := &e.plain, e.body, &e.noMod
+	if e.gz != nil {
+		h["Vary"] = hVary
+		if acceptsGzip(r.Header["Accept-Encoding"]) {
+			if g := e.gzip(); g != nil {
+				hd, body, noMod = &g.h, g.body, &g.noMod
+			}
+		}
+	}
+	cache, html := hFileCache, strings.HasPrefix(hd.contentType[0], "text/html")
+	switch {
+	case status != http.StatusOK:
+		cache = hNoStore
+	case e.feed:
+		cache = hFeedCache
+		h["Link"] = e.link
+	case html:
+		cache = hPageCache
+	}
+	h["Cache-Control"] = cache
+	if status == http.StatusOK && notModified(r, noMod.etagValue, e.modified) {
+		h["Etag"] = noMod.etag
+		if noMod.lastModified != nil {
+			h["Last-Modified"] = noMod.lastModified
+		}
+		w.WriteHeader(http.StatusNotModified)
+		s.logFile(r, e, http.StatusNotModified)
+		return
+	}
+	h["Content-Type"] = hd.contentType
+	h["Content-Length"] = hd.contentLength
+	if hd.contentEncoding != nil {
+		h["Content-Encoding"] = hd.contentEncoding
+	}
+	if status == http.StatusOK {
+		h["Etag"] = hd.etag
+		if hd.lastModified != nil {
+			h["Last-Modified"] = hd.lastModified
+		}
+	}
+	h["X-Content-Type-Options"] = hNosniff
+	if html {
+		h["Content-Security-Policy"] = hCSP
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+	s.logFile(r, e, status)
+}
+
+// logFile logs a served file at Debug, so the hot path costs one Enabled
+// check, and tells the observer about feeds.
+func (s *Server) logFile(r *http.Request, e *entry, status int) {
+	if e.feed && s.observer != nil {
+		s.observer.FeedRequest(e.path, status)
+	}
+	if status == http.StatusNotFound {
+		return // logged by dynamic
+	}
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "http_request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", status))
+	}
+}
+
+// acceptsGzip reads Accept-Encoding without allocating: gzip is accepted
+// when listed (or "*") with a q-value other than 0.
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for v != "" {
+			var part string
+			part, v, _ = strings.Cut(v, ",")
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.TrimSpace(name)
+			if !strings.EqualFold(name, "gzip") && name != "*" {
+				continue
+			}
+			q := strings.TrimSpace(params)
+			if qv, ok := strings.CutPrefix(q, "q="); ok {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(qv), 64); err == nil && f == 0 {
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// notModified evaluates If-None-Match (weak comparison, lists and "*"),
+// and If-Modified-Since only when If-None-Match is absent (RFC 9110 13.2.2).
+func notModified(r *http.Request, etag string, modified time.Time) bool {
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 {
+		for _, v := range inm {
+			if etagListMatch(v, etag) {
+				return true
+			}
+		}
+		return false
+	}
+	ims := r.Header["If-Modified-Since"]
+	if len(ims) == 0 || modified.IsZero() {
+		return false
+	}
+	t, err := http.ParseTime(ims[0])
+	if err != nil {
+		return false
+	}
+	return !modified.After(t)
+}
+
+// etagListMatch reports whether the If-None-Match value list holds "*" or
+// an entity tag whose opaque part (W/ ignored) is etag.
+func etagListMatch(list, etag string) bool {
+	for list != "" {
+		var t string
+		t, list, _ = strings.Cut(list, ",")
+		t = strings.TrimSpace(t)
+		if t == "*" {
+			return true
+		}
+		t = strings.TrimPrefix(t, "W/")
+		if len(t) == len(etag)+2 && t[0] == '"' && t[len(t)-1] == '"' && t[1:len(t)-1] == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// notFound answers 404 with the site's 404 page, or the plain one.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request, snap *snapshot) {
+	if snap != nil && snap.notFound != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		s.serveFile(w, r, snap.notFound, http.StatusNotFound)
+		return
+	}
+	s.message(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.", false)
+}

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"briefcast/site"
+)
+
+// PingHub tells the configured WebSub hub about every feed whose bytes
+// differ between old and new (every feed when old is nil), with one
+// hub.mode=publish request per changed feed URL. Failures are logged: a
+// missed ping only delays readers until their next poll. It does nothing
+// without a hub.
+func (s *Server) PingHub(ctx context.Context, old, new *site.Site) {
+	hub := s.cfg.Feeds.WebSubHub
+	if hub == "" || new == nil {
+		return
+	}
+	for _, p := range new.Feeds {
+		nf := new.Files[p]
+		if nf == nil || !strings.HasPrefix(p, "/") {
+			continue
+		}
+		if old != nil {
+			if of := old.Files[p]; of != nil && bytes.Equal(of.Body, nf.Body) {
+				continue
+			}
+		}
+		feedURL := s.baseURL + p[1:]
+		form := url.Values{"hub.mode": {"publish"}, "hub.url": {feedURL}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub, strings.NewReader(form.Encode()))
+		if err != nil {
+			s.log.Warn("websub_ping_failed", "feed", p, "err", err)
+			return
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := s.client.Do(req)
+		if err != nil {
+			s.log.Warn("websub_ping_failed", "feed", p, "err", err)
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			s.log.Warn("websub_ping_rejected", "feed", p, "status", resp.StatusCode)
+			continue
+		}
+		s.log.Info("websub_pinged", "feed", p)
+	}
+}

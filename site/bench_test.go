@@ -1,0 +1,105 @@
+package site
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/templates"
+)
+
+// words is a neutral vocabulary for generated articles.
+var words = strings.Fields(`river harbor council budget season forecast market school library
+transit bridge garden orchard energy grid battery solar wind rail freight port museum
+survey census rainfall harvest clinic vaccine satellite orbit telescope archive ferry
+canal tunnel reservoir wetland forest valley summit coast island village district`)
+
+func sentence(r *rand.Rand, n int) string {
+	w := make([]string, n)
+	for i := range w {
+		w[i] = words[r.IntN(len(words))]
+	}
+	s := strings.Join(w, " ")
+	return strings.ToUpper(s[:1]) + s[1:] + "."
+}
+
+func paragraph(r *rand.Rand) string {
+	var p []string
+	for range 4 {
+		p = append(p, sentence(r, 10+r.IntN(8)))
+	}
+	return strings.Join(p, " ")
+}
+
+// writeCorpus writes n Markdown articles of realistic size into dir: three
+// take bullets, a digest with context, players and numbers, four
+// full-depth sections with a data-points timeline, and two or three tags
+// from a pool of fifty.
+func writeCorpus(tb testing.TB, dir string, n int) {
+	tb.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	start := time.Date(2020, 1, 1, 6, 0, 0, 0, time.UTC)
+	for i := range n {
+		var b strings.Builder
+		tags := make([]string, 0, 3)
+		for range 2 + r.IntN(2) {
+			tags = append(tags, fmt.Sprintf("%q", fmt.Sprintf("topic-%02d", r.IntN(50))))
+		}
+		fmt.Fprintf(&b, "+++\ntitle = \"Brief %d: %s\"\ndate = %s\ntags = [%s]\n+++\n\n",
+			i, strings.TrimSuffix(sentence(r, 5), "."), start.Add(time.Duration(i)*47*time.Minute).Format(time.RFC3339), strings.Join(tags, ", "))
+		b.WriteString("## 30-Second Take\n")
+		for range 3 {
+			b.WriteString("- " + sentence(r, 12) + "\n")
+		}
+		b.WriteString("\n## 2-Minute Digest\n### Essential Context\n" + paragraph(r) + "\n\n### Core Players\n")
+		for k := range 3 {
+			fmt.Fprintf(&b, "- **Player %d** – %s\n", k, strings.TrimSuffix(sentence(r, 6), "."))
+		}
+		b.WriteString("\n### Key Numbers\n")
+		for k := range 3 {
+			fmt.Fprintf(&b, "- **%d%%:** %s\n", 10*k+r.IntN(10), strings.TrimSuffix(sentence(r, 6), "."))
+		}
+		b.WriteString("\n## Full Depth\n")
+		for _, h := range []string{"The Catalyst", "Inside Forces", "Power Dynamics", "Outside Impact"} {
+			b.WriteString("### " + h + "\n" + paragraph(r) + "\n\n" + paragraph(r) + "\n\n")
+		}
+		b.WriteString("### Data Points\n")
+		for k := range 4 {
+			fmt.Fprintf(&b, "- **%d:** %s\n", 1990+5*k, strings.TrimSuffix(sentence(r, 7), "."))
+		}
+		b.WriteString("\n" + paragraph(r) + "\n")
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("brief-%05d.md", i)), []byte(b.String()), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBuild10k is a whole build of a 10,000-article site: parsing
+// every file, rendering every page and feed, and writing it all into a
+// fresh folder.
+func BenchmarkBuild10k(b *testing.B) {
+	content := b.TempDir()
+	writeCorpus(b, content, 10000)
+	out := b.TempDir()
+	cfg := testConfig()
+	cfg.Feeds.Items = 50
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		arts, errs := articles.Load(content, articles.Options{Location: time.UTC})
+		if len(errs) > 0 {
+			b.Fatalf("%d rejected, first: %v", len(errs), errs[0])
+		}
+		s, err := Build(cfg, arts, templates.Embedded())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Write(filepath.Join(out, fmt.Sprintf("public-%d", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,324 @@
+package site
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"html/template"
+	"io/fs"
+	"net/url"
+	"strings"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/feeds"
+)
+
+// pageNames are the page templates; each defines "content" (and may define
+// "title") and is rendered inside "layout" from layout.html.
+var pageNames = []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
+
+// renderer holds the page templates, parsed once per build. html/template
+// is safe for concurrent execution once parsed.
+type renderer struct {
+	pages map[string]*template.Template
+	css   []byte
+}
+
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string { return t.Format("2 January 2006") },
+	"iso":  func(t time.Time) string { return t.Format(time.RFC3339) },
+}
+
+func newRenderer(tmpl fs.FS) (*renderer, error) {
+	layout, err := fs.ReadFile(tmpl, "layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("site: templates: %w", err)
+	}
+	base, err := template.New("layout.html").Funcs(funcs).Parse(string(layout))
+	if err != nil {
+		return nil, fmt.Errorf("site: templates: %w", err)
+	}
+	r := &renderer{pages: map[string]*template.Template{}}
+	for _, name := range pageNames {
+		src, err := fs.ReadFile(tmpl, name)
+		if err != nil {
+			return nil, fmt.Errorf("site: templates: %w", err)
+		}
+		t, err := template.Must(base.Clone()).New(name).Parse(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("site: templates: %w", err)
+		}
+		if t.Lookup("content") == nil {
+			return nil, fmt.Errorf("site: templates: %s does not define \"content\"", name)
+		}
+		r.pages[name] = t
+	}
+	if r.css, err = fs.ReadFile(tmpl, "style.css"); err != nil {
+		return nil, fmt.Errorf("site: templates: %w", err)
+	}
+	return r, nil
+}
+
+func (r *renderer) render(name string, data *pageView) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(8 << 10)
+	if err := r.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		return nil, fmt.Errorf("site: render %s: %w", name, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// siteView is what every page knows about the site.
+type siteView struct {
+	Title       string
+	Description string
+	Language    string
+	Base        string // base_url's path, e.g. "/news/": every page link starts with it
+	BaseURL     string
+	Subscribe   string // absolute URL the subscribe form posts to
+	Digests     []digestView
+	Feeds       []feedLink // the site's three feeds
+}
+
+type digestView struct{ Name, Title string }
+
+// feedLink is one autodiscovery link. TypeAttr is the whole type attribute,
+// written as is, because html/template would escape the "+" of a MIME type
+// as "&#43;" in an ordinary attribute value, which some feed finders that
+// match the raw markup do not decode.
+type feedLink struct {
+	Title    string
+	TypeAttr template.HTMLAttr
+	URL      string
+}
+
+// pageView is the data of one page.
+type pageView struct {
+	Site      *siteView
+	Title     string // the page's own title; "" on the index
+	Canonical string
+	Feeds     []feedLink // autodiscovery links: the site's, then the tag's
+	Article   *articleView
+	Articles  []*articleView // shown with their take
+	Archive   []*articleView // older ones, shown by title
+	Tag       *tagView
+	Tags      []*tagView
+}
+
+type tagView struct {
+	Name  string
+	URL   string // root-relative
+	Count int
+}
+
+type sectionView struct {
+	Title string
+	HTML  template.HTML
+}
+
+type articleView struct {
+	Title     string
+	Slug      string
+	URL       string // root-relative
+	Published time.Time
+	Updated   time.Time
+	Revised   bool // Updated is after Published
+	Author    string
+	Tags      []*tagView
+	Take      []template.HTML
+	Digest    []sectionView
+	Players   []articles.Player
+	Numbers   []articles.Number
+	Full      []sectionView
+	Points    []articles.DataPoint
+	Closing   []string
+	Missing   []string
+	HasDigest bool
+	HasFull   bool
+}
+
+func (b *builder) newSiteView() *siteView {
+	s := &siteView{
+		Title:       b.cfg.Site.Title,
+		Description: b.cfg.Site.Description,
+		Language:    b.cfg.Site.Language,
+		Base:        b.basePath,
+		BaseURL:     b.baseURL,
+		Subscribe:   b.baseURL + "subscribe",
+		Feeds:       feedLinks(b.baseURL, "", b.cfg.Site.Title),
+	}
+	for _, d := range b.cfg.Digests {
+		title := d.Title
+		if title == "" {
+			title = d.Name
+		}
+		s.Digests = append(s.Digests, digestView{Name: d.Name, Title: title})
+	}
+	return s
+}
+
+func feedLinks(baseURL, dir, title string) []feedLink {
+	return []feedLink{
+		{title + " (RSS)", `type="application/rss+xml"`, baseURL + dir + feeds.RSSFile},
+		{title + " (Atom)", `type="application/atom+xml"`, baseURL + dir + feeds.AtomFile},
+		{title + " (JSON Feed)", `type="application/feed+json"`, baseURL + dir + feeds.JSONFile},
+	}
+}
+
+// trusted marks HTML from the article parsers as safe, after resolving its
+// relative URLs against the article, since the same take is shown on the
+// index and tag pages too.
+func trusted(s string, base *url.URL) template.HTML {
+	return template.HTML(feeds.ResolveHTML(s, base)) //nolint:gosec // parser output, resolved and filtered above
+}
+
+func (b *builder) newArticleView(a *articles.Article) *articleView {
+	base, _ := url.Parse(ArticleURL(b.baseURL, a.Slug))
+	v := &articleView{
+		Title:     a.Title,
+		Slug:      a.Slug,
+		URL:       b.basePath + "articles/" + url.PathEscape(a.Slug) + "/",
+		Published: a.Published,
+		Updated:   a.Updated,
+		Revised:   a.Updated.After(a.Published),
+		Author:    feeds.ParseAuthor(a.Author).Name,
+		Players:   a.Digest.Players,
+		Numbers:   a.Digest.Numbers,
+		Points:    a.Full.DataPoints,
+		Closing:   a.Full.Closing,
+		Missing:   a.Missing,
+		HasDigest: !a.Digest.Empty(),
+		HasFull:   !a.Full.Empty(),
+	}
+	for _, t := range a.Tags {
+		v.Tags = append(v.Tags, &tagView{Name: t, URL: b.basePath + "tags/" + TagSlug(t) + "/"})
+	}
+	for _, bl := range a.Take {
+		if bl.HTML != "" {
+			v.Take = append(v.Take, trusted(bl.HTML, base))
+		} else {
+			v.Take = append(v.Take, template.HTML(html.EscapeString(bl.Text))) //nolint:gosec // escaped
+		}
+	}
+	v.Digest = sections(a.Digest.Sections, base)
+	v.Full = sections(a.Full.Sections, base)
+	return v
+}
+
+func sections(secs []articles.Section, base *url.URL) []sectionView {
+	out := make([]sectionView, 0, len(secs))
+	for _, s := range secs {
+		sv := sectionView{Title: s.Title}
+		if s.HTML != "" {
+			sv.HTML = trusted(s.HTML, base)
+		} else {
+			var p strings.Builder
+			for _, para := range s.Paragraphs {
+				p.WriteString("<p>" + html.EscapeString(para) + "</p>\n")
+			}
+			sv.HTML = template.HTML(p.String()) //nolint:gosec // escaped
+		}
+		out = append(out, sv)
+	}
+	return out
+}
+
+func (b *builder) page(title, canonical string) *pageView {
+	return &pageView{Site: b.site, Title: title, Canonical: canonical, Feeds: b.site.Feeds}
+}
+
+func (b *builder) articlePage(i int) ([]*File, error) {
+	a := b.arts[i]
+	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
+	p.Article = b.views[i]
+	body, err := b.pages.render("article.html", p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.Path, err)
+	}
+	return []*File{{Path: "/articles/" + a.Slug + "/index.html", Body: body, ContentType: HTMLType, Modified: a.Updated.UTC()}}, nil
+}
+
+// listing fills a page's articles: the newest [feeds] items with their
+// take, the rest as an archive of titles. It returns the indexes shown
+// with a take.
+func (b *builder) listing(p *pageView, idx []int) {
+	n := min(b.cfg.Feeds.Items, len(idx))
+	for _, i := range idx[:n] {
+		p.Articles = append(p.Articles, b.views[i])
+	}
+	for _, i := range idx[n:] {
+		p.Archive = append(p.Archive, b.views[i])
+	}
+}
+
+func (b *builder) indexPage() ([]*File, error) {
+	p := b.page("", b.baseURL)
+	all := make([]int, len(b.arts))
+	for i := range all {
+		all[i] = i
+	}
+	b.listing(p, all)
+	body, err := b.pages.render("index.html", p)
+	if err != nil {
+		return nil, err
+	}
+	return []*File{{Path: "/index.html", Body: body, ContentType: HTMLType, Modified: b.newest(all)}}, nil
+}
+
+func (b *builder) allTags() []*tagView {
+	out := make([]*tagView, len(b.tags))
+	for k, g := range b.tags {
+		out[k] = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
+	}
+	return out
+}
+
+func (b *builder) tagPage(g *tagGroup) ([]*File, error) {
+	p := b.page(g.Name, b.baseURL+"tags/"+g.Slug+"/")
+	p.Tag = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
+	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, "tags/"+g.Slug+"/", b.cfg.Site.Title+": "+g.Name)...)
+	b.listing(p, g.Articles)
+	body, err := b.pages.render("tag.html", p)
+	if err != nil {
+		return nil, err
+	}
+	return []*File{{Path: "/tags/" + g.Slug + "/index.html", Body: body, ContentType: HTMLType, Modified: b.newest(g.Articles)}}, nil
+}
+
+func (b *builder) tagsPage() ([]*File, error) {
+	p := b.page("Topics", b.baseURL+"tags/")
+	p.Tags = b.allTags()
+	body, err := b.pages.render("tags.html", p)
+	if err != nil {
+		return nil, err
+	}
+	return []*File{{Path: "/tags/index.html", Body: body, ContentType: HTMLType, Modified: b.newestAll()}}, nil
+}
+
+func (b *builder) notFoundPage() ([]*File, error) {
+	p := b.page("Page not found", "")
+	n := min(5, len(b.arts))
+	for i := range n {
+		p.Articles = append(p.Articles, b.views[i])
+	}
+	body, err := b.pages.render("404.html", p)
+	if err != nil {
+		return nil, err
+	}
+	return []*File{{Path: "/404.html", Body: body, ContentType: HTMLType, Modified: b.newestAll()}}, nil
+}
+
+func (b *builder) stylesheet() ([]*File, error) {
+	return []*File{{Path: "/assets/style.css", Body: b.pages.css, ContentType: CSSType, Modified: b.newestAll()}}, nil
+}
+
+func (b *builder) newestAll() time.Time {
+	var t time.Time
+	for _, a := range b.arts {
+		if a.Updated.After(t) {
+			t = a.Updated
+		}
+	}
+	return t.UTC()
+}

@@ -1,0 +1,355 @@
+// Package site renders the whole published site — article pages, the
+// index, tag pages and every feed — into memory, and writes it to disk
+// atomically, so a web server never serves half a build.
+package site
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/feeds"
+)
+
+// Content types of the published files.
+const (
+	HTMLType = "text/html; charset=utf-8"
+	CSSType  = "text/css; charset=utf-8"
+)
+
+// File is one published file.
+type File struct {
+	Path        string // URL path from the site root, e.g. "/feed.xml", "/articles/slug/index.html", "/assets/style.css"
+	Body        []byte
+	ContentType string
+	Modified    time.Time // newest Updated of the articles it shows (deterministic, never time.Now)
+}
+
+// Site is one complete build, kept in memory.
+type Site struct {
+	Files    map[string]*File // by Path
+	Articles []*articles.Article
+	Feeds    []string // paths of every feed file (site and tag feeds)
+}
+
+// ArticleURL is the absolute URL of an article page: base_url +
+// "articles/<slug>/". base_url may carry a path (https://example.org/news/).
+func ArticleURL(baseURL, slug string) string { return feeds.ArticleURL(baseURL, slug) }
+
+// FullDepthURL is ArticleURL with "#full-depth", the anchor of the article's
+// full-depth section.
+func FullDepthURL(baseURL, slug string) string { return feeds.FullDepthURL(baseURL, slug) }
+
+// TagSlug is the folder name of a tag under /tags/. The article parsers
+// already normalise tags to [a-z0-9-], which pass through unchanged; any
+// other tag is reduced to ASCII letters, digits and hyphens, and one with
+// none of those gets a short hash, so the result is always a safe path
+// segment.
+func TagSlug(tag string) string {
+	var b strings.Builder
+	hyphen := false
+	for _, r := range strings.ToLower(tag) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if hyphen && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			hyphen = false
+			b.WriteRune(r)
+			continue
+		}
+		hyphen = true
+	}
+	if b.Len() == 0 {
+		sum := sha256.Sum256([]byte(tag))
+		return "tag-" + hex.EncodeToString(sum[:6])
+	}
+	return b.String()
+}
+
+// TagURL is the absolute URL of a tag's page.
+func TagURL(baseURL, tag string) string {
+	return withSlash(baseURL) + "tags/" + TagSlug(tag) + "/"
+}
+
+func withSlash(s string) string {
+	if strings.HasSuffix(s, "/") {
+		return s
+	}
+	return s + "/"
+}
+
+// tagGroup is one tag page and its feeds: the articles, newest first.
+type tagGroup struct {
+	Name     string
+	Slug     string
+	Articles []int // indexes into the sorted article list
+}
+
+// builder holds what one Build shares between its workers. Workers only
+// read it once the views are made.
+type builder struct {
+	cfg      *config.Config
+	baseURL  string
+	basePath string
+	arts     []*articles.Article // newest first
+	views    []*articleView
+	items    []*feeds.Item // nil for articles in no feed
+	tags     []*tagGroup   // by slug
+	pages    *renderer
+	site     *siteView
+}
+
+// Build renders every page and feed of the site into memory. arts may be in
+// any order; they are published newest first. tmpl holds the templates
+// (templates.Load(cfg.Site.TemplatesDir)). Nothing in the output depends on
+// the clock, so identical content gives byte-identical files.
+func Build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS) (*Site, error) {
+	base, err := url.Parse(withSlash(cfg.Site.BaseURL))
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", cfg.Site.BaseURL)
+	}
+	pages, err := newRenderer(tmpl)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{
+		cfg:      cfg,
+		baseURL:  base.String(),
+		basePath: base.EscapedPath(),
+		arts:     sortArticles(arts),
+		pages:    pages,
+	}
+	if !strings.HasSuffix(b.basePath, "/") {
+		b.basePath += "/"
+	}
+	seen := make(map[string]string, len(b.arts))
+	for _, a := range b.arts {
+		if a.Slug == "" {
+			return nil, fmt.Errorf("site: %s: article has no slug", a.Path)
+		}
+		if other, dup := seen[a.Slug]; dup {
+			return nil, fmt.Errorf("site: %s and %s share the slug %q", other, a.Path, a.Slug)
+		}
+		seen[a.Slug] = a.Path
+	}
+	b.groupTags()
+	b.site = b.newSiteView()
+	b.prepare()
+
+	jobs := b.jobs()
+	results := make([][]*File, len(jobs))
+	errs := make([]error, len(jobs))
+	parallel(len(jobs), func(i int) { results[i], errs[i] = jobs[i]() })
+	s := &Site{Files: make(map[string]*File, len(b.arts)+8*len(b.tags)+16), Articles: b.arts}
+	for i, fs := range results {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		for _, f := range fs {
+			s.Files[f.Path] = f
+			switch f.ContentType {
+			case feeds.RSSType, feeds.AtomType, feeds.JSONType:
+				s.Feeds = append(s.Feeds, f.Path)
+			}
+		}
+	}
+	sort.Strings(s.Feeds)
+	return s, nil
+}
+
+// sortArticles returns arts newest first, ties broken by slug, so the order
+// never depends on the order files were read in.
+func sortArticles(arts []*articles.Article) []*articles.Article {
+	out := make([]*articles.Article, 0, len(arts))
+	for _, a := range arts {
+		if a != nil {
+			out = append(out, a)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Published.Equal(out[j].Published) {
+			return out[i].Published.After(out[j].Published)
+		}
+		return out[i].Slug < out[j].Slug
+	})
+	return out
+}
+
+// groupTags collects the tags by slug. Tags that reduce to the same slug
+// share one page, named after the first spelling in sorted order.
+func (b *builder) groupTags() {
+	bySlug := map[string]*tagGroup{}
+	for i, a := range b.arts {
+		for _, t := range a.Tags {
+			slug := TagSlug(t)
+			g := bySlug[slug]
+			if g == nil {
+				g = &tagGroup{Name: t, Slug: slug}
+				bySlug[slug] = g
+			} else if t < g.Name {
+				g.Name = t
+			}
+			if n := len(g.Articles); n == 0 || g.Articles[n-1] != i {
+				g.Articles = append(g.Articles, i)
+			}
+		}
+	}
+	for _, g := range bySlug {
+		b.tags = append(b.tags, g)
+	}
+	sort.Slice(b.tags, func(i, j int) bool { return b.tags[i].Slug < b.tags[j].Slug })
+}
+
+// prepare makes every article's page view, and the feed item of each
+// article that appears in at least one feed, in parallel.
+func (b *builder) prepare() {
+	n := b.cfg.Feeds.Items
+	inFeed := make([]bool, len(b.arts))
+	for i := 0; i < len(b.arts) && i < n; i++ {
+		inFeed[i] = true
+	}
+	for _, g := range b.tags {
+		for k, i := range g.Articles {
+			if k >= n {
+				break
+			}
+			inFeed[i] = true
+		}
+	}
+	b.views = make([]*articleView, len(b.arts))
+	b.items = make([]*feeds.Item, len(b.arts))
+	parallel(len(b.arts), func(i int) {
+		b.views[i] = b.newArticleView(b.arts[i])
+		if inFeed[i] {
+			b.items[i] = feeds.NewItem(b.arts[i], b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author)
+		}
+	})
+}
+
+// jobs lists the independent pieces of work of a build. Each returns the
+// files it made.
+func (b *builder) jobs() []func() ([]*File, error) {
+	var jobs []func() ([]*File, error)
+	for i := range b.arts {
+		jobs = append(jobs, func() ([]*File, error) { return b.articlePage(i) })
+	}
+	all := make([]int, len(b.arts))
+	for i := range all {
+		all[i] = i
+	}
+	jobs = append(jobs,
+		func() ([]*File, error) { return b.indexPage() },
+		func() ([]*File, error) { return b.tagsPage() },
+		func() ([]*File, error) { return b.notFoundPage() },
+		func() ([]*File, error) { return b.stylesheet() },
+		func() ([]*File, error) { return b.feedFiles(b.siteChannel(), all) },
+	)
+	for _, g := range b.tags {
+		jobs = append(jobs,
+			func() ([]*File, error) { return b.tagPage(g) },
+			func() ([]*File, error) { return b.feedFiles(b.tagChannel(g), g.Articles) },
+		)
+	}
+	return jobs
+}
+
+// newest returns the newest Updated among the articles at idx.
+func (b *builder) newest(idx []int) time.Time {
+	var t time.Time
+	for _, i := range idx {
+		if u := b.arts[i].Updated; u.After(t) {
+			t = u
+		}
+	}
+	return t.UTC()
+}
+
+func (b *builder) siteChannel() feeds.Channel {
+	return feeds.Channel{
+		BaseURL:     b.baseURL,
+		Title:       b.cfg.Site.Title,
+		Description: b.cfg.Site.Description,
+		Language:    b.cfg.Site.Language,
+		HomeURL:     b.baseURL,
+		Author:      b.cfg.Site.Author,
+	}
+}
+
+func (b *builder) tagChannel(g *tagGroup) feeds.Channel {
+	c := b.siteChannel()
+	c.Dir = "tags/" + g.Slug + "/"
+	c.Title = b.cfg.Site.Title + ": " + g.Name
+	c.Description = "Articles tagged " + g.Name + " on " + b.cfg.Site.Title
+	c.HomeURL = b.baseURL + c.Dir
+	return c
+}
+
+// feedFiles renders the three feeds of one channel from the newest
+// [feeds] items articles of idx (which is newest first).
+func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
+	if len(idx) > b.cfg.Feeds.Items {
+		idx = idx[:b.cfg.Feeds.Items]
+	}
+	items := make([]*feeds.Item, len(idx))
+	for k, i := range idx {
+		items[k] = b.items[i]
+	}
+	mod := b.newest(idx)
+	var out []*File
+	for _, f := range []struct {
+		name, typ string
+		render    func(feeds.Channel, []*feeds.Item) ([]byte, error)
+	}{
+		{feeds.RSSFile, feeds.RSSType, feeds.RSS},
+		{feeds.AtomFile, feeds.AtomType, feeds.Atom},
+		{feeds.JSONFile, feeds.JSONType, feeds.JSON},
+	} {
+		body, err := f.render(c, items)
+		if err != nil {
+			return nil, fmt.Errorf("site: /%s%s: %w", c.Dir, f.name, err)
+		}
+		out = append(out, &File{Path: "/" + c.Dir + f.name, Body: body, ContentType: f.typ, Modified: mod})
+	}
+	return out, nil
+}
+
+// parallel runs fn(0..n-1) on a bounded pool of one worker per CPU.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	next := 0
+	const batch = 16
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				lo := next
+				next += batch
+				mu.Unlock()
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+batch, n); i++ {
+					fn(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,225 @@
+package site
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"html"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+
+	"briefcast/articles"
+)
+
+// mustNoLeftovers fails when parent holds anything but want.
+func mustNoLeftovers(t *testing.T, parent string, want ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("folder %s holds %q, want %q", parent, got, want)
+	}
+}
+
+func TestWrite(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "public")
+	s := mustBuild(t, testConfig(), testArticles())
+	if err := s.Write(out); err != nil {
+		t.Fatalf("first write: %v", err)
+	}
+	tree := mustReadTree(t, out)
+	if len(tree) != len(s.Files) {
+		t.Errorf("wrote %d files, want %d", len(tree), len(s.Files))
+	}
+	for p, f := range s.Files {
+		if !bytes.Equal(tree[strings.TrimPrefix(p, "/")], f.Body) {
+			t.Errorf("%s on disk differs from the build", p)
+		}
+	}
+	// A second write replaces the first entirely: a file that only the old
+	// output had is gone.
+	if err := os.WriteFile(filepath.Join(out, "stale.html"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(out); err != nil {
+		t.Fatalf("second write: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "stale.html")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale file survived the swap: %v", err)
+	}
+	mustNoLeftovers(t, parent, "public")
+	st, err := os.Stat(out)
+	if err != nil || st.Mode().Perm() != 0o755 {
+		t.Errorf("output folder mode: got %v, %v, want 0755", st.Mode(), err)
+	}
+}
+
+func TestWriteFailureLeavesOldOutput(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]*File
+	}{
+		// "/index.html" must be a folder for the second file, so writing
+		// fails half-way.
+		{"file where a folder must go", map[string]*File{
+			"/index.html":          {Path: "/index.html", Body: []byte("a")},
+			"/index.html/deep.css": {Path: "/index.html/deep.css", Body: []byte("b")},
+		}},
+		{"path escaping the output", map[string]*File{
+			"/ok.html":     {Path: "/ok.html", Body: []byte("a")},
+			"/../evil.txt": {Path: "/../evil.txt", Body: []byte("b")},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			out := filepath.Join(parent, "public")
+			good := mustBuild(t, testConfig(), testArticles())
+			if err := good.Write(out); err != nil {
+				t.Fatal(err)
+			}
+			before := mustReadTree(t, out)
+			bad := &Site{Files: tt.files}
+			if err := bad.Write(out); err == nil {
+				t.Fatal("Write succeeded, want an error")
+			}
+			if after := mustReadTree(t, out); !equalTrees(before, after) {
+				t.Errorf("a failed write changed the old output")
+			}
+			mustNoLeftovers(t, parent, "public")
+		})
+	}
+}
+
+func TestWriteReadOnlyParent(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores folder permissions")
+	}
+	parent := t.TempDir()
+	out := filepath.Join(parent, "public")
+	s := mustBuild(t, testConfig(), testArticles())
+	if err := s.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	before := mustReadTree(t, out)
+	if err := os.Chmod(parent, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(parent, 0o755) })
+	if err := s.Write(out); err == nil {
+		t.Fatal("Write into a read-only parent succeeded")
+	}
+	if after := mustReadTree(t, out); !equalTrees(before, after) {
+		t.Errorf("a failed write changed the old output")
+	}
+	mustNoLeftovers(t, parent, "public")
+}
+
+const hostile = "A\x00B\x01\x08\x0b\x0c\x1f ]]> <script>alert(1)</script> &amp; < > \"q\" 'a' 🚀👩‍🚀 \u200fمرحبا\u200f שלום \uFFFE\uFFFF end"
+
+func hostileArticle() *articles.Article {
+	pub := time.Date(2025, 7, 4, 12, 0, 0, 0, time.UTC)
+	return &articles.Article{
+		Path: "hostile.md", ID: "urn:uuid:3c6f0e1a-1111-5222-8333-944455556666",
+		Title: hostile, Slug: "hostile",
+		Published: pub, Updated: pub,
+		Tags:   []string{hostile, "&amp; < >", "שלום"},
+		Author: hostile,
+		Take: []articles.Bullet{
+			{Text: hostile, HTML: html.EscapeString(hostile)},
+			{Text: "raw", HTML: `raw ]]> <script>alert(2)</script><a href="javascript:alert(3)" onclick="x()">x</a><img src=x onerror=alert(4)>`},
+		},
+		Digest: articles.Digest{
+			Sections: []articles.Section{{Title: hostile, Paragraphs: []string{hostile}, HTML: "<p>" + html.EscapeString(hostile) + "<script>bad()</script></p>"}},
+			Players:  []articles.Player{{Name: hostile, Role: hostile}},
+			Numbers:  []articles.Number{{Figure: hostile, Meaning: hostile}},
+		},
+		Full: articles.Full{
+			Sections:   []articles.Section{{Title: hostile, Paragraphs: []string{hostile}}},
+			DataPoints: []articles.DataPoint{{Date: hostile, Event: hostile}},
+			Closing:    []string{hostile},
+		},
+	}
+}
+
+func TestHostileSite(t *testing.T) {
+	cfg := testConfig()
+	cfg.Feeds.Content = "full"
+	cfg.Site.Title = hostile
+	cfg.Site.Description = hostile
+	s := mustBuild(t, cfg, append(testArticles(), hostileArticle()))
+	for p, f := range s.Files {
+		t.Run(p, func(t *testing.T) {
+			switch {
+			case f.ContentType == HTMLType:
+				if strings.Contains(strings.ToLower(string(f.Body)), "<script") {
+					t.Errorf("unescaped <script> in %s", p)
+				}
+				if strings.Contains(string(f.Body), "onerror=") || strings.Contains(string(f.Body), "javascript:") {
+					t.Errorf("active content in %s", p)
+				}
+			case strings.HasSuffix(p, ".json"):
+				if !json.Valid(f.Body) {
+					t.Fatalf("invalid JSON")
+				}
+				if _, err := gofeed.NewParser().ParseString(string(f.Body)); err != nil {
+					t.Errorf("gofeed: %v", err)
+				}
+			case strings.HasSuffix(p, ".xml"):
+				d := xml.NewDecoder(bytes.NewReader(f.Body))
+				for {
+					_, err := d.Token()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						t.Fatalf("ill-formed XML: %v", err)
+					}
+				}
+				if _, err := gofeed.NewParser().ParseString(string(f.Body)); err != nil {
+					t.Errorf("gofeed: %v", err)
+				}
+			}
+		})
+	}
+	if _, ok := s.Files["/tags/"+TagSlug("שלום")+"/index.html"]; !ok {
+		t.Errorf("no page for a tag without ASCII letters")
+	}
+}
+
+func TestSwapWithoutExchange(t *testing.T) {
+	noExchange := func(a, b string) (bool, error) { return false, nil }
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "public")
+	for i, body := range []string{"first", "second"} {
+		tmp := filepath.Join(parent, ".public.new-"+body)
+		if err := os.Mkdir(tmp, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tmp, "index.html"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := swap(tmp, dir, noExchange); err != nil {
+			t.Fatalf("swap %d: %v", i, err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "index.html"))
+		if err != nil || string(got) != body {
+			t.Errorf("swap %d: got %q, %v, want %q", i, got, err, body)
+		}
+		mustNoLeftovers(t, parent, "public")
+	}
+}

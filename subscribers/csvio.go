@@ -1,0 +1,311 @@
+package subscribers
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// CSVColumns are the columns of an import or export file, in export order.
+// Only email is required on import; columns may come in any order.
+var CSVColumns = []string{"email", "name", "digests", "tags", "timezone", "status"}
+
+// MaxCSVField is the longest cell ReadCSV accepts, in bytes.
+const MaxCSVField = 1000
+
+// RowError is one rejected row of an import file.
+type RowError struct {
+	Line  int    // line of the file where the row starts
+	Field string // column, "" for the row as a whole
+	Msg   string
+}
+
+// Error formats the rejection as "line N: field: msg".
+func (e RowError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+}
+
+// ReadCSV streams an import file: a header row naming the columns (see
+// CSVColumns; a UTF-8 byte order mark is ignored), then one subscriber per
+// row, multi-valued cells separated by ';'. Valid rows are passed to fn in
+// batches of up to batchSize; fn must not keep the slice after it returns.
+// An invalid row (bad address, time zone, status, digest name or tag, a
+// cell over MaxCSVField bytes, the wrong number of cells, malformed
+// quoting, or an address already seen earlier in the file in any case) is
+// skipped and reported in rejected, in file order. Empty cells mean "keep
+// what is stored" (see ImportRow). err is set when the file cannot be read
+// at all (no or bad header, an I/O error) or fn fails; it then stops.
+func ReadCSV(r io.Reader, batchSize int, fn func(batch []ImportRow) error) (rejected []RowError, err error) {
+	if batchSize <= 0 {
+		batchSize = 1000
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if bom, _ := br.Peek(3); string(bom) == "\uFEFF" {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, errors.New("the file is empty: it needs a header row naming the columns, e.g. email,name,digests")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	cols, err := csvHeader(header)
+	if err != nil {
+		return nil, err
+	}
+
+	// Seen addresses are kept as 64-bit hashes, not strings, so a million
+	// rows cost a few megabytes; a collision is about 1 in 10^7 at that size
+	// and would only misreport one row as a duplicate.
+	seed := maphash.MakeSeed()
+	seen := make(map[uint64]int32)
+	zones := zoneCache{}
+	batch := make([]ImportRow, 0, batchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := fn(batch)
+		clear(batch)
+		batch = batch[:0]
+		return err
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var perr *csv.ParseError
+			if errors.As(err, &perr) {
+				rejected = append(rejected, RowError{Line: max(perr.StartLine, 1), Msg: csvParseMsg(perr)})
+				continue
+			}
+			return rejected, fmt.Errorf("read: %w", err)
+		}
+		line, _ := cr.FieldPos(0)
+		row, rerr := csvRow(rec, cols, line, zones)
+		if rerr != nil {
+			rejected = append(rejected, *rerr)
+			continue
+		}
+		h := maphash.String(seed, strings.ToLower(row.Email))
+		if first, dup := seen[h]; dup {
+			rejected = append(rejected, RowError{Line: line, Field: "email", Msg: fmt.Sprintf("duplicate of line %d", first)})
+			continue
+		}
+		seen[h] = int32(line)
+		batch = append(batch, row)
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return rejected, err
+			}
+		}
+	}
+	return rejected, flush()
+}
+
+func csvParseMsg(e *csv.ParseError) string {
+	switch {
+	case errors.Is(e.Err, csv.ErrQuote):
+		return "malformed quotes: a quoted cell must end with \" followed by a comma or the end of the line"
+	case errors.Is(e.Err, csv.ErrBareQuote):
+		return "a \" inside an unquoted cell: quote the whole cell and double the inner \""
+	}
+	return e.Err.Error()
+}
+
+// csvHeader maps each column of the header to its name, checking them.
+func csvHeader(header []string) ([]string, error) {
+	cols := make([]string, len(header))
+	var unknown []string
+	seen := map[string]bool{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if !contains(CSVColumns, h) {
+			unknown = append(unknown, fmt.Sprintf("%q", h))
+		} else if seen[h] {
+			return nil, fmt.Errorf("header: column %q appears twice", h)
+		}
+		seen[h] = true
+		cols[i] = h
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("header: unknown column(s) %s; the columns are %s", strings.Join(unknown, ", "), strings.Join(CSVColumns, ","))
+	}
+	if !seen["email"] {
+		return nil, fmt.Errorf("header: no email column; the first row must name the columns, e.g. %s", strings.Join(CSVColumns, ","))
+	}
+	return cols, nil
+}
+
+// csvRow validates one record.
+func csvRow(rec, cols []string, line int, zones zoneCache) (ImportRow, *RowError) {
+	bad := func(field, format string, args ...any) (ImportRow, *RowError) {
+		return ImportRow{}, &RowError{Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	if len(rec) != len(cols) {
+		return bad("", "has %d cells, the header has %d", len(rec), len(cols))
+	}
+	row := ImportRow{Line: line}
+	for i, v := range rec {
+		col := cols[i]
+		if len(v) > MaxCSVField {
+			return bad(col, "is %d bytes long, the limit is %d", len(v), MaxCSVField)
+		}
+		v = strings.TrimSpace(v)
+		var err error
+		switch col {
+		case "email":
+			if row.Email, err = NormalizeEmail(v); err != nil {
+				return bad(col, "%v", err)
+			}
+		case "name":
+			if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+				return bad(col, "contains a line break or control character")
+			}
+			row.Name = v
+		case "digests":
+			if v != "" {
+				if row.Digests, err = CleanDigests(strings.Split(v, ";")); err != nil {
+					return bad(col, "%v", err)
+				}
+			}
+		case "tags":
+			if v != "" {
+				if row.Tags, err = CleanTags(strings.Split(v, ";")); err != nil {
+					return bad(col, "%v", err)
+				}
+			}
+		case "timezone":
+			if err := zones.check(v); err != nil {
+				return bad(col, "%v", err)
+			}
+			row.Timezone = v
+		case "status":
+			row.Status = Status(strings.ToLower(v))
+			if v != "" && !row.Status.Valid() {
+				return bad(col, "unknown status %q (want pending, active, unsubscribed, bounced or complained)", v)
+			}
+		}
+	}
+	return row, nil
+}
+
+// CSVWriter writes subscribers in the import format, so ReadCSV reads its
+// output back unchanged.
+type CSVWriter struct {
+	w      *csv.Writer
+	header bool
+	rec    []string
+}
+
+// NewCSVWriter returns a writer to w. The header is written with the first
+// row (or by Flush when there is none).
+func NewCSVWriter(w io.Writer) *CSVWriter {
+	return &CSVWriter{w: csv.NewWriter(w), rec: make([]string, len(CSVColumns))}
+}
+
+// Write writes one subscriber.
+func (c *CSVWriter) Write(s *Subscriber) error {
+	if err := c.writeHeader(); err != nil {
+		return err
+	}
+	c.rec[0], c.rec[1], c.rec[2] = s.Email, s.Name, strings.Join(s.Digests, ";")
+	c.rec[3], c.rec[4], c.rec[5] = strings.Join(s.Tags, ";"), s.Timezone, string(s.Status)
+	return c.w.Write(c.rec)
+}
+
+func (c *CSVWriter) writeHeader() error {
+	if c.header {
+		return nil
+	}
+	c.header = true
+	return c.w.Write(CSVColumns)
+}
+
+// Flush writes any buffered data and reports a write error.
+func (c *CSVWriter) Flush() error {
+	if err := c.writeHeader(); err != nil {
+		return err
+	}
+	c.w.Flush()
+	return c.w.Error()
+}
+
+// JSONWriter writes subscribers as JSON Lines: one object per line, so the
+// export streams and any line can be parsed on its own.
+type JSONWriter struct {
+	w   *bufio.Writer
+	enc *json.Encoder
+}
+
+// NewJSONWriter returns a JSON Lines writer to w.
+func NewJSONWriter(w io.Writer) *JSONWriter {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	return &JSONWriter{w: bw, enc: json.NewEncoder(bw)}
+}
+
+// jsonSubscriber is the exported shape; times are RFC 3339 in UTC and
+// omitted when unknown.
+type jsonSubscriber struct {
+	ID             int64      `json:"id"`
+	Email          string     `json:"email"`
+	Name           string     `json:"name"`
+	Status         Status     `json:"status"`
+	Digests        []string   `json:"digests"`
+	Tags           []string   `json:"tags"`
+	Timezone       string     `json:"timezone"`
+	Source         Source     `json:"source"`
+	ConsentAt      *time.Time `json:"consent_at,omitempty"`
+	ConsentIP      string     `json:"consent_ip,omitempty"`
+	ConsentText    string     `json:"consent_text,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	ConfirmedAt    *time.Time `json:"confirmed_at,omitempty"`
+	UnsubscribedAt *time.Time `json:"unsubscribed_at,omitempty"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// Write writes one subscriber as one line.
+func (j *JSONWriter) Write(s *Subscriber) error {
+	v := jsonSubscriber{
+		ID: s.ID, Email: s.Email, Name: s.Name, Status: s.Status,
+		Digests: s.Digests, Tags: s.Tags, Timezone: s.Timezone, Source: s.Source,
+		ConsentAt: optTime(s.ConsentAt), ConsentIP: s.ConsentIP, ConsentText: s.ConsentText,
+		CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC(),
+		ConfirmedAt: optTime(s.ConfirmedAt), UnsubscribedAt: optTime(s.UnsubscribedAt),
+	}
+	if v.Digests == nil {
+		v.Digests = []string{}
+	}
+	if v.Tags == nil {
+		v.Tags = []string{}
+	}
+	return j.enc.Encode(v)
+}
+
+// Flush writes any buffered data.
+func (j *JSONWriter) Flush() error { return j.w.Flush() }

@@ -1,0 +1,139 @@
+package subscribers
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// digestName is the shape of a digest name, as config.Validate checks it.
+var digestName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// maxTagLen bounds one topic tag.
+const maxTagLen = 100
+
+// CleanDigests trims, de-duplicates and checks digest names, keeping their
+// order; nil when none remain.
+func CleanDigests(names []string) ([]string, error) {
+	return cleanList(names, func(s string) error {
+		if !digestName.MatchString(s) {
+			return fmt.Errorf("digest name %q must be lower-case letters, digits, - or _", s)
+		}
+		return nil
+	})
+}
+
+// CleanTags trims, de-duplicates and checks topic tags, keeping their order;
+// nil when none remain. A tag may not contain a comma, a semicolon or a
+// control character.
+func CleanTags(tags []string) ([]string, error) {
+	return cleanList(tags, func(s string) error {
+		if len(s) > maxTagLen {
+			return fmt.Errorf("tag is longer than %d characters", maxTagLen)
+		}
+		if strings.ContainsAny(s, ",;") || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+			return fmt.Errorf("tag %q may not contain a comma, semicolon or control character", s)
+		}
+		return nil
+	})
+}
+
+func cleanList(xs []string, check func(string) error) ([]string, error) {
+	var out []string
+	for _, x := range xs {
+		x = strings.TrimSpace(x)
+		if x == "" || contains(out, x) {
+			continue
+		}
+		if err := check(x); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// zoneCache remembers which time zone names load, because LoadLocation reads
+// the zone database on every call. One lives for one import.
+type zoneCache map[string]error
+
+// check reports whether name is "" or an IANA time zone.
+func (z zoneCache) check(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err, ok := z[name]; ok {
+		return err
+	}
+	var err error
+	if name == "Local" {
+		err = errors.New(`time zone "Local" depends on the machine; name an IANA zone`)
+	} else if _, lerr := time.LoadLocation(name); lerr != nil {
+		err = fmt.Errorf("unknown time zone %q", name)
+	}
+	z[name] = err
+	return err
+}
+
+// joinList and splitList are the stored form of digests and tags: one
+// comma-joined text column (the items never contain commas).
+func joinList(xs []string) string { return strings.Join(xs, ",") }
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// checkSubscriber validates and cleans the fields a caller sets.
+func checkSubscriber(s *Subscriber) error {
+	email, err := NormalizeEmail(s.Email)
+	if err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	s.Email = email
+	if s.Status == "" {
+		s.Status = Pending
+	}
+	if !s.Status.Valid() {
+		return fmt.Errorf("subscribers: unknown status %q", s.Status)
+	}
+	if s.Digests, err = CleanDigests(s.Digests); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if s.Tags, err = CleanTags(s.Tags); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if err := (zoneCache{}).check(s.Timezone); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	return nil
+}
+
+// checkPreferences validates and cleans p.
+func checkPreferences(p *Preferences) error {
+	var err error
+	if p.Digests, err = CleanDigests(p.Digests); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if p.Tags, err = CleanTags(p.Tags); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if err := (zoneCache{}).check(p.Timezone); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,217 @@
+package subscribers
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The store-independent halves of Subscribe and Import: given what is
+// stored, decide what to write. Each store runs the plan in one
+// transaction.
+
+// statusChange is one event to append.
+type statusChange struct {
+	From, To Status
+	Reason   string
+}
+
+// applyStatus moves s to status to at now, setting ConfirmedAt and
+// UnsubscribedAt as SetStatus documents.
+func applyStatus(s *Subscriber, to Status, now time.Time) {
+	s.Status = to
+	switch to {
+	case Active:
+		if s.ConfirmedAt.IsZero() {
+			s.ConfirmedAt = now
+		}
+		s.UnsubscribedAt = time.Time{}
+	case Pending:
+		s.UnsubscribedAt = time.Time{}
+	case Unsubscribed:
+		s.UnsubscribedAt = now
+	}
+	s.UpdatedAt = now
+}
+
+// checkRequest validates and cleans a sign-up.
+func checkRequest(req *SubscribeRequest) error {
+	p := Preferences{Digests: req.Digests, Tags: req.Tags, Timezone: req.Timezone}
+	if err := checkPreferences(&p); err != nil {
+		return err
+	}
+	req.Digests, req.Tags = p.Digests, p.Tags
+	email, err := NormalizeEmail(req.Email)
+	if err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	req.Email = email
+	if req.Source == "" {
+		req.Source = SourceForm
+	}
+	return nil
+}
+
+// planSubscribe applies a checked sign-up to old (nil for a new address) and
+// returns the subscriber to write, the outcome and the event to append
+// (nil for none).
+func planSubscribe(old *Subscriber, req SubscribeRequest, now time.Time) (*Subscriber, Outcome, *statusChange) {
+	to := Pending
+	if req.Active {
+		to = Active
+	}
+	reason := "subscribe via " + string(req.Source)
+	if old == nil {
+		s := &Subscriber{
+			Email: req.Email, Name: req.Name,
+			Digests: req.Digests, Tags: req.Tags, Timezone: req.Timezone,
+			Source: req.Source, ConsentAt: req.ConsentAt, ConsentIP: req.ConsentIP, ConsentText: req.ConsentText,
+			CreatedAt: now,
+		}
+		applyStatus(s, to, now)
+		return s, Created, &statusChange{From: "", To: to, Reason: reason}
+	}
+	s := *old
+	s.Digests, s.Tags, s.Timezone = req.Digests, req.Tags, req.Timezone
+	if req.Name != "" {
+		s.Name = req.Name
+	}
+	s.UpdatedAt = now
+	if old.Status == Active {
+		return &s, Unchanged, nil
+	}
+	// Pending or suppressed: the person asked again, with fresh consent.
+	s.ConsentAt, s.ConsentIP, s.ConsentText = req.ConsentAt, req.ConsentIP, req.ConsentText
+	var ev *statusChange
+	if old.Status != to {
+		ev = &statusChange{From: old.Status, To: to, Reason: reason}
+	}
+	applyStatus(&s, to, now)
+	return &s, Refreshed, ev
+}
+
+// importPlan is what one import batch writes.
+type importPlan struct {
+	Inserts []*Subscriber // new subscribers, status set
+	Updates []importUpdate
+	Counts  ImportCounts
+}
+
+// importUpdate is one changed subscriber.
+type importUpdate struct {
+	New            *Subscriber
+	StatusFrom     Status // "" when the status did not change
+	DigestsChanged bool
+}
+
+// checkImportRow validates and cleans one row, returning its key.
+func checkImportRow(r *ImportRow, zones zoneCache) (string, error) {
+	email, err := NormalizeEmail(r.Email)
+	if err != nil {
+		return "", err
+	}
+	r.Email = email
+	if r.Status != "" && !r.Status.Valid() {
+		return "", fmt.Errorf("unknown status %q", r.Status)
+	}
+	if r.Digests != nil {
+		if r.Digests, err = CleanDigests(r.Digests); err != nil {
+			return "", err
+		}
+	}
+	if r.Tags != nil {
+		if r.Tags, err = CleanTags(r.Tags); err != nil {
+			return "", err
+		}
+	}
+	if err := zones.check(r.Timezone); err != nil {
+		return "", err
+	}
+	return strings.ToLower(email), nil
+}
+
+// planImport decides an import batch. rows must be checked and keys[i] is
+// row i's key ("" for a rejected row); existing maps keys to what is stored
+// and forgotten holds the keys of forgotten addresses.
+//
+// Rules: a cell left empty (name, timezone, status) or a nil list keeps
+// what is stored; a new subscriber without a status becomes active. A
+// stored subscriber that is suppressed (unsubscribed, bounced, complained)
+// keeps its status whatever the row says; its other fields may still be
+// updated (counted as updated). A forgotten address is never re-created:
+// the row counts as unchanged. A later row for a key already seen in the
+// batch is rejected.
+func planImport(rows []ImportRow, keys []string, existing map[string]*Subscriber, forgotten map[string]bool, now time.Time) importPlan {
+	var p importPlan
+	seen := make(map[string]bool, len(rows))
+	for i := range rows {
+		r, key := &rows[i], keys[i]
+		if key == "" || seen[key] {
+			p.Counts.Rejected++
+			continue
+		}
+		seen[key] = true
+		old := existing[key]
+		if old == nil {
+			if forgotten[key] {
+				p.Counts.Unchanged++
+				continue
+			}
+			s := &Subscriber{
+				Email: r.Email, Name: r.Name, Digests: r.Digests, Tags: r.Tags, Timezone: r.Timezone,
+				Source: SourceImport, CreatedAt: now,
+			}
+			to := r.Status
+			if to == "" {
+				to = Active
+			}
+			applyStatus(s, to, now)
+			p.Inserts = append(p.Inserts, s)
+			p.Counts.Added++
+			continue
+		}
+		s := *old
+		changed := false
+		if r.Name != "" && r.Name != s.Name {
+			s.Name, changed = r.Name, true
+		}
+		if r.Timezone != "" && r.Timezone != s.Timezone {
+			s.Timezone, changed = r.Timezone, true
+		}
+		digestsChanged := false
+		if r.Digests != nil && joinList(r.Digests) != joinList(s.Digests) {
+			s.Digests, changed, digestsChanged = r.Digests, true, true
+		}
+		if r.Tags != nil && joinList(r.Tags) != joinList(s.Tags) {
+			s.Tags, changed = r.Tags, true
+		}
+		var from Status
+		if r.Status != "" && r.Status != old.Status && !old.Status.Suppressed() {
+			from = old.Status
+			applyStatus(&s, r.Status, now)
+			changed = true
+		}
+		if !changed {
+			p.Counts.Unchanged++
+			continue
+		}
+		s.UpdatedAt = now
+		p.Updates = append(p.Updates, importUpdate{New: &s, StatusFrom: from, DigestsChanged: digestsChanged})
+		p.Counts.Updated++
+	}
+	return p
+}
+
+// stampCreate sets the times of a subscriber about to be created at now.
+func stampCreate(s *Subscriber, now time.Time) {
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = now
+	}
+	s.UpdatedAt = now
+	if s.Status == Active && s.ConfirmedAt.IsZero() {
+		s.ConfirmedAt = now
+	}
+	if s.Status == Unsubscribed && s.UnsubscribedAt.IsZero() {
+		s.UnsubscribedAt = now
+	}
+}

@@ -1,0 +1,421 @@
+package subscribers
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// sqliteCols are the subscriber columns in the order scanSQLite reads them.
+const sqliteCols = `s.id, s.email, s.name, s.status, s.digests, s.tags, s.timezone, s.source,
+	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at`
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSQLite(r scanner) (*Subscriber, error) {
+	var (
+		s                         Subscriber
+		digests, tags             string
+		consent, confirmed, unsub sql.NullInt64
+		created, updated          int64
+	)
+	if err := r.Scan(&s.ID, &s.Email, &s.Name, &s.Status, &digests, &tags, &s.Timezone, &s.Source,
+		&consent, &s.ConsentIP, &s.ConsentText, &created, &updated, &confirmed, &unsub); err != nil {
+		return nil, err
+	}
+	s.Digests, s.Tags = splitList(digests), splitList(tags)
+	s.ConsentAt, s.ConfirmedAt, s.UnsubscribedAt = fromMicros(consent), fromMicros(confirmed), fromMicros(unsub)
+	s.CreatedAt, s.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
+	return &s, nil
+}
+
+// sqlQuerier is a *sql.DB or *sql.Tx.
+type sqlQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *SQLiteStore) byKey(ctx context.Context, q sqlQuerier, key string) (*Subscriber, error) {
+	sub, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteCols+` FROM subscribers s WHERE s.email_key = ?`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: get by address: %w", err)
+	}
+	return sub, nil
+}
+
+func (s *SQLiteStore) byID(ctx context.Context, q sqlQuerier, id int64) (*Subscriber, error) {
+	sub, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteCols+` FROM subscribers s WHERE s.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: get %d: %w", id, err)
+	}
+	return sub, nil
+}
+
+// insert writes a new subscriber and its digests, setting sub.ID, or gives
+// ErrExists.
+func (s *SQLiteStore) insert(ctx context.Context, tx *sql.Tx, sub *Subscriber) error {
+	err := tx.QueryRowContext(ctx, `INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
+		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (email_key) DO NOTHING RETURNING id`,
+		sub.Email, strings.ToLower(sub.Email), sub.Name, sub.Status, joinList(sub.Digests), joinList(sub.Tags), sub.Timezone, sub.Source,
+		sqlMicros(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, sub.CreatedAt.UnixMicro(), sub.UpdatedAt.UnixMicro(),
+		sqlMicros(sub.ConfirmedAt), sqlMicros(sub.UnsubscribedAt)).Scan(&sub.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("subscribers: insert: %w", err)
+	}
+	return s.setDigests(ctx, tx, sub.ID, sub.Digests, false)
+}
+
+// update rewrites every mutable field of sub.
+func (s *SQLiteStore) update(ctx context.Context, tx *sql.Tx, sub *Subscriber, digestsChanged bool) error {
+	_, err := tx.ExecContext(ctx, `UPDATE subscribers SET name = ?, status = ?, digests = ?, tags = ?, timezone = ?,
+		consent_at = ?, consent_ip = ?, consent_text = ?, updated_at = ?, confirmed_at = ?, unsubscribed_at = ?
+		WHERE id = ?`,
+		sub.Name, sub.Status, joinList(sub.Digests), joinList(sub.Tags), sub.Timezone,
+		sqlMicros(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, sub.UpdatedAt.UnixMicro(),
+		sqlMicros(sub.ConfirmedAt), sqlMicros(sub.UnsubscribedAt), sub.ID)
+	if err != nil {
+		return fmt.Errorf("subscribers: update %d: %w", sub.ID, err)
+	}
+	if digestsChanged {
+		return s.setDigests(ctx, tx, sub.ID, sub.Digests, true)
+	}
+	return nil
+}
+
+func (s *SQLiteStore) setDigests(ctx context.Context, tx *sql.Tx, id int64, digests []string, replace bool) error {
+	if replace {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM subscriber_digests WHERE subscriber_id = ?`, id); err != nil {
+			return fmt.Errorf("subscribers: digests of %d: %w", id, err)
+		}
+	}
+	for _, d := range digests {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriber_digests (digest, subscriber_id) VALUES (?, ?)`, d, id); err != nil {
+			return fmt.Errorf("subscribers: digests of %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (s *SQLiteStore) event(ctx context.Context, tx *sql.Tx, id int64, at time.Time, c statusChange) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO subscriber_events (subscriber_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?)`,
+		id, at.UnixMicro(), c.From, c.To, c.Reason)
+	if err != nil {
+		return fmt.Errorf("subscribers: event of %d: %w", id, err)
+	}
+	return nil
+}
+
+// Create implements Store. Creating a forgotten address lifts its
+// suppression: the person is back.
+func (s *SQLiteStore) Create(ctx context.Context, sub *Subscriber, reason string) error {
+	if err := checkSubscriber(sub); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	stampCreate(sub, now)
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := s.insert(ctx, tx, sub); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM suppressions WHERE email_hash = ?`, HashEmail(sub.Email)); err != nil {
+			return fmt.Errorf("subscribers: create: %w", err)
+		}
+		return s.event(ctx, tx, sub.ID, now, statusChange{To: sub.Status, Reason: reason})
+	})
+}
+
+// Get implements Store.
+func (s *SQLiteStore) Get(ctx context.Context, id int64) (*Subscriber, error) {
+	return s.byID(ctx, s.db, id)
+}
+
+// GetByEmail implements Store.
+func (s *SQLiteStore) GetByEmail(ctx context.Context, email string) (*Subscriber, error) {
+	return s.byKey(ctx, s.db, emailKey(email))
+}
+
+// Subscribe implements Store.
+func (s *SQLiteStore) Subscribe(ctx context.Context, req SubscribeRequest) (*Subscriber, Outcome, error) {
+	if err := checkRequest(&req); err != nil {
+		return nil, "", err
+	}
+	var (
+		out     *Subscriber
+		outcome Outcome
+	)
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		now := time.Now().UTC()
+		old, err := s.byKey(ctx, tx, strings.ToLower(req.Email))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		var ev *statusChange
+		out, outcome, ev = planSubscribe(old, req, now)
+		if old == nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM suppressions WHERE email_hash = ?`, HashEmail(req.Email)); err != nil {
+				return fmt.Errorf("subscribers: subscribe: %w", err)
+			}
+			err = s.insert(ctx, tx, out)
+		} else {
+			err = s.update(ctx, tx, out, joinList(old.Digests) != joinList(out.Digests))
+		}
+		if err != nil {
+			return err
+		}
+		if ev != nil {
+			return s.event(ctx, tx, out.ID, now, *ev)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, outcome, nil
+}
+
+// SetStatus implements Store.
+func (s *SQLiteStore) SetStatus(ctx context.Context, id int64, to Status, reason string) error {
+	if !to.Valid() {
+		return fmt.Errorf("subscribers: unknown status %q", to)
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		sub, err := s.byID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if sub.Status == to {
+			return nil
+		}
+		now := time.Now().UTC()
+		from := sub.Status
+		applyStatus(sub, to, now)
+		if err := s.update(ctx, tx, sub, false); err != nil {
+			return err
+		}
+		return s.event(ctx, tx, id, now, statusChange{From: from, To: to, Reason: reason})
+	})
+}
+
+// UpdatePreferences implements Store.
+func (s *SQLiteStore) UpdatePreferences(ctx context.Context, id int64, p Preferences) error {
+	if err := checkPreferences(&p); err != nil {
+		return err
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		sub, err := s.byID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		changed := joinList(sub.Digests) != joinList(p.Digests)
+		sub.Digests, sub.Tags, sub.Timezone, sub.UpdatedAt = p.Digests, p.Tags, p.Timezone, time.Now().UTC()
+		return s.update(ctx, tx, sub, changed)
+	})
+}
+
+// Forget implements Store. The subscriber row and its digests go; its
+// events stay, anonymous (subscriber_id NULL, reasons blanked since a
+// bounce reply can quote the address), with a last event to "forgotten" so
+// History still adds up.
+func (s *SQLiteStore) Forget(ctx context.Context, email string) error {
+	key := emailKey(email)
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		sub, err := s.byKey(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		if _, err := tx.ExecContext(ctx, `UPDATE subscriber_events SET reason = '' WHERE subscriber_id = ?`, sub.ID); err != nil {
+			return fmt.Errorf("subscribers: forget: %w", err)
+		}
+		if err := s.event(ctx, tx, sub.ID, now, statusChange{From: sub.Status, To: forgottenStatus, Reason: "forgotten"}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM subscribers WHERE id = ?`, sub.ID); err != nil {
+			return fmt.Errorf("subscribers: forget: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO suppressions (email_hash, reason, at) VALUES (?, 'forgotten', ?)
+			ON CONFLICT (email_hash) DO NOTHING`, HashEmail(sub.Email), now.UnixMicro())
+		if err != nil {
+			return fmt.Errorf("subscribers: forget: %w", err)
+		}
+		return nil
+	})
+}
+
+// Suppressed implements Store.
+func (s *SQLiteStore) Suppressed(ctx context.Context, email string) (bool, error) {
+	sub, err := s.byKey(ctx, s.db, emailKey(email))
+	if err == nil {
+		return sub.Status.Suppressed(), nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	var n int
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM suppressions WHERE email_hash = ?`, HashEmail(email)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("subscribers: suppressed: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Events implements Store.
+func (s *SQLiteStore) Events(ctx context.Context, id int64) ([]Event, error) {
+	if _, err := s.byID(ctx, s.db, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, from_status, to_status, reason FROM subscriber_events
+		WHERE subscriber_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: events of %d: %w", id, err)
+	}
+	defer rows.Close()
+	var evs []Event
+	for rows.Next() {
+		e := Event{SubscriberID: id}
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.From, &e.To, &e.Reason); err != nil {
+			return nil, fmt.Errorf("subscribers: events of %d: %w", id, err)
+		}
+		e.At = time.UnixMicro(at).UTC()
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("subscribers: events of %d: %w", id, err)
+	}
+	return evs, nil
+}
+
+// List implements Store. It reads a page at a time and closes the query
+// before calling fn, so fn may itself use the store and a long walk never
+// holds a read snapshot open (which would stop WAL checkpoints).
+func (s *SQLiteStore) List(ctx context.Context, f Filter, fn func(*Subscriber) error) error {
+	var where []string
+	var args []any
+	from := `subscribers s`
+	idCol := "s.id"
+	if f.Digest != "" {
+		from = `subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id`
+		idCol = "d.subscriber_id"
+		where = append(where, "d.digest = ?")
+		args = append(args, f.Digest)
+	}
+	if f.Status != "" {
+		where = append(where, "s.status = ?")
+		args = append(args, f.Status)
+	}
+	where = append(where, idCol+" > ?")
+	q := `SELECT ` + sqliteCols + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + idCol + ` LIMIT ?`
+	last, seen := f.AfterID, 0
+	page := make([]*Subscriber, 0, listPage)
+	for {
+		n := listPage
+		if f.Limit > 0 && f.Limit-seen < n {
+			n = f.Limit - seen
+		}
+		if n <= 0 {
+			return nil
+		}
+		page = page[:0]
+		rows, err := s.db.QueryContext(ctx, q, append(args, last, n)...)
+		if err != nil {
+			return fmt.Errorf("subscribers: list: %w", err)
+		}
+		for rows.Next() {
+			sub, err := scanSQLite(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("subscribers: list: %w", err)
+			}
+			page = append(page, sub)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("subscribers: list: %w", err)
+		}
+		for _, sub := range page {
+			if err := fn(sub); err != nil {
+				return err
+			}
+		}
+		seen += len(page)
+		if len(page) < n {
+			return nil
+		}
+		last = page[len(page)-1].ID
+	}
+}
+
+// Counts implements Store.
+func (s *SQLiteStore) Counts(ctx context.Context) (map[Status]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: counts: %w", err)
+	}
+	defer rows.Close()
+	counts := emptyCounts()
+	for rows.Next() {
+		var st Status
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("subscribers: counts: %w", err)
+		}
+		counts[st] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("subscribers: counts: %w", err)
+	}
+	return counts, nil
+}
+
+// History implements Store.
+func (s *SQLiteStore) History(ctx context.Context, days int, now time.Time) ([]DayCount, error) {
+	if days <= 0 {
+		return nil, nil
+	}
+	start, end := historyWindow(days, now)
+	var base int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM((to_status = 'active') - (from_status = 'active')), 0)
+		FROM subscriber_events WHERE at < ? AND (to_status = 'active' OR from_status = 'active')`, start.UnixMicro()).Scan(&base)
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: history: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT (at - ?) / 86400000000, SUM((to_status = 'active') - (from_status = 'active'))
+		FROM subscriber_events WHERE at >= ? AND at < ? AND (to_status = 'active' OR from_status = 'active')
+		GROUP BY 1`, start.UnixMicro(), start.UnixMicro(), end.UnixMicro())
+	if err != nil {
+		return nil, fmt.Errorf("subscribers: history: %w", err)
+	}
+	defer rows.Close()
+	deltas := make([]int64, days)
+	for rows.Next() {
+		var day, delta int64
+		if err := rows.Scan(&day, &delta); err != nil {
+			return nil, fmt.Errorf("subscribers: history: %w", err)
+		}
+		if day >= 0 && day < int64(days) {
+			deltas[day] += delta
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("subscribers: history: %w", err)
+	}
+	return historyDays(start, base, deltas), nil
+}
