@@ -331,7 +331,8 @@ func TestLoad(t *testing.T) {
 		"notes.html":        "ignored",
 		"deep/er/three.txt": txt("Third Story", "Sept. 30, 2026"),
 	})
-	if err := os.Mkdir(filepath.Join(dir, "unreadable.txt"), 0o755); err != nil {
+	// A dangling link is a file Load cannot read, even as root.
+	if err := os.Symlink("nowhere", filepath.Join(dir, "broken.txt")); err != nil {
 		t.Fatal(err)
 	}
 	got, errs := Load(dir, Options{})
@@ -356,11 +357,11 @@ func TestLoad(t *testing.T) {
 	}
 	want := []string{
 		"bad.txt:2: missing date: the line after the title must be a date such as \"Feb. 23, 2025, 4:36 am ET\"",
+		"broken.txt: cannot read: no such file or directory",
 		"dup1.txt:1: duplicate slug \"same-name\": also used by sub/dup2.md, z/dup3.txt",
 		"sub/dup2.md:3: duplicate slug \"same-name\": also used by dup1.txt, z/dup3.txt",
 		"z/dup3.txt:1: duplicate slug \"same-name\": also used by dup1.txt, sub/dup2.md",
 	}
-	// A folder named like an article is simply walked into; it is no file.
 	if diff := cmp.Diff(want, msgs); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
@@ -412,5 +413,68 @@ func TestSampleContent(t *testing.T) {
 	}
 	if science < 2 {
 		t.Errorf("got %d science or space articles, want 2", science)
+	}
+}
+
+// TestFastTOML checks that the fast front-matter reader agrees with the full
+// TOML decoder wherever it accepts the input.
+func TestFastTOML(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		src    string
+		wantOK bool
+	}{
+		{"typical", "title = \"A “quoted” café\"\ndate = 2026-10-05T10:00:00-04:00\ntags = [\"a\", \"b\",]\ndraft = false\n", true},
+		{"local date-time", "date = 2026-10-05 10:00:00\nupdated = 2026-10-06T10:00:00.5\n", true},
+		{"local date", "# comment\n\ndate = 2026-10-05\ntags = []\n", true},
+		{"escape", "title = \"a \\\"b\\\"\"\n", false},
+		{"literal string", "title = 'x'\n", false},
+		{"inline comment", "title = \"x\" # note\n", false},
+		{"table", "[extra]\nx = \"y\"\n", false},
+		{"repeated key", "title = \"x\"\ntitle = \"y\"\n", false},
+		{"number", "weight = 3\n", false},
+		{"bad offset", "date = 2026-10-05T10:00:00+0100\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines, err := splitLines([]byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range lines {
+				lines[i].n += 1 // as if after the opening +++
+			}
+			fast, ok := fastTOML(lines)
+			if ok != tt.wantOK {
+				t.Fatalf("fastTOML ok = %v, want %v", ok, tt.wantOK)
+			}
+			if !ok {
+				return
+			}
+			slow, err := slowTOML(tt.src, lines, 2)
+			if err != nil {
+				t.Fatalf("slowTOML: %v", err)
+			}
+			if len(fast) != len(slow) {
+				t.Fatalf("got %d fields, want %d", len(fast), len(slow))
+			}
+			for i := range fast {
+				f, s := fast[i], slow[i]
+				if f.key != s.key || f.line != s.line || f.kind != s.kind || f.str != s.str || f.b != s.b || !cmp.Equal(f.list, s.list) && len(f.list)+len(s.list) > 0 {
+					t.Errorf("field %d: fast %+v, slow %+v", i, f, s)
+				}
+				if f.kind == 't' {
+					ft, err1 := f.date(ny)
+					st, err2 := s.date(ny)
+					if err1 != nil || err2 != nil || !ft.Equal(st) {
+						t.Errorf("%s: fast %v, slow %v", f.key, ft, st)
+					}
+				}
+			}
+		})
 	}
 }

@@ -217,7 +217,8 @@ func (s *mdState) block(n ast.Node) error {
 	}
 	if isList && s.sec.kind != kindProse {
 		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
-			txt, _ := s.inline(it)
+			// The structures keep plain text only: no need to render HTML.
+			txt := normSpace(s.blockText(it))
 			if txt == "" {
 				continue
 			}
@@ -249,7 +250,7 @@ func (s *mdState) block(n ast.Node) error {
 	s.sec.html.WriteString(out)
 	if isList {
 		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
-			if txt, _ := s.inline(it); txt != "" {
+			if txt := normSpace(s.blockText(it)); txt != "" {
 				s.sec.paras = append(s.sec.paras, "• "+txt)
 			}
 		}

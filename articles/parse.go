@@ -107,34 +107,32 @@ type line struct {
 // joiners are kept: emoji sequences and several scripts need them.
 func splitLines(data []byte) ([]line, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	invisible := hasInvisible(data)
-	lines := make([]line, 0, bytes.Count(data, []byte{'\n'})+1)
+	// One string for the whole file: every line is a slice of it.
+	src := string(data)
+	if hasInvisible(data) {
+		src = invisibleChars.Replace(src)
+	}
+	lines := make([]line, 0, strings.Count(src, "\n")+1)
 	n := 1
 	for {
-		i := bytes.IndexAny(data, "\r\n")
-		var raw []byte
-		if i < 0 {
-			raw = data
-		} else {
-			raw = data[:i]
+		i := strings.IndexAny(src, "\r\n")
+		raw := src
+		if i >= 0 {
+			raw = src[:i]
 		}
-		if !utf8.Valid(raw) {
+		if !utf8.ValidString(raw) {
 			return nil, errorf(n, "invalid UTF-8: save the file as UTF-8")
 		}
-		text := string(raw)
-		if invisible {
-			text = invisibleChars.Replace(text)
-		}
-		lines = append(lines, line{n: n, text: text})
+		lines = append(lines, line{n: n, text: raw})
 		if i < 0 {
 			return lines, nil
 		}
-		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+		if src[i] == '\r' && i+1 < len(src) && src[i+1] == '\n' {
 			i++
 		}
-		data = data[i+1:]
+		src = src[i+1:]
 		n++
-		if len(data) == 0 {
+		if len(src) == 0 {
 			return lines, nil
 		}
 	}
@@ -148,57 +146,85 @@ func hasInvisible(data []byte) bool {
 }
 
 // normSpace turns tabs and the no-break spaces (U+00A0, U+2007, U+202F) into
-// plain spaces, collapses runs of spaces and trims the ends.
+// plain spaces, collapses runs of spaces and trims the ends. Most lines only
+// need trimming, which costs no allocation.
 func normSpace(s string) string {
+	s = strings.Trim(s, " \t")
 	if !needsSpaceWork(s) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
+	b := make([]byte, 0, len(s))
 	space := false
-	for _, r := range s {
-		switch r {
-		case ' ', '\t', '\u00a0', '\u2007', '\u202f', '\v', '\f':
+	for i := 0; i < len(s); {
+		if w := spaceWidth(s, i); w > 0 {
 			space = true
+			i += w
 			continue
 		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
+		if space && len(b) > 0 {
+			b = append(b, ' ')
 		}
 		space = false
-		b.WriteRune(r)
+		b = append(b, s[i])
+		i++
 	}
-	return b.String()
+	return string(b)
 }
 
-// needsSpaceWork is normSpace's fast path: most lines are already clean.
+// spaceWidth returns the byte length of the space-like character at s[i],
+// or 0 when there is none.
+func spaceWidth(s string, i int) int {
+	switch s[i] {
+	case ' ', '\t', '\v', '\f':
+		return 1
+	case 0xc2:
+		if i+1 < len(s) && s[i+1] == 0xa0 {
+			return 2
+		}
+	case 0xe2:
+		if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0x87 || s[i+2] == 0xaf) {
+			return 3
+		}
+	}
+	return 0
+}
+
+// needsSpaceWork reports whether s, already trimmed of ASCII spaces, holds
+// a run of spaces, a tab or a no-break space.
 func needsSpaceWork(s string) bool {
-	n := len(s)
-	if n == 0 {
-		return false
-	}
-	if s[0] == ' ' || s[n-1] == ' ' {
-		return true
-	}
-	for i := 0; i < n; i++ {
+	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
-		case '\t', '\v', '\f':
-			return true
+		case '\t', '\v', '\f', 0xc2, 0xe2:
+			if spaceWidth(s, i) > 0 {
+				return true
+			}
 		case ' ':
 			if s[i+1] == ' ' {
-				return true
-			}
-		case 0xc2:
-			if i+1 < n && s[i+1] == 0xa0 {
-				return true
-			}
-		case 0xe2:
-			if i+2 < n && s[i+1] == 0x80 && (s[i+2] == 0x87 || s[i+2] == 0xaf) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// lowerKey lower-cases a short ASCII key into buf without allocating; ok is
+// false when s is too long or not ASCII, so it cannot be a known name.
+func lowerKey(buf []byte, s string) ([]byte, bool) {
+	if len(s) > cap(buf) {
+		return nil, false
+	}
+	buf = buf[:0]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return nil, false
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf, true
 }
 
 // Missing-part names, as reported in Article.Missing.

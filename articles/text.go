@@ -222,6 +222,9 @@ meta:
 			}
 			a.Updated = u
 		case "author":
+			if strings.IndexFunc(val, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+				return errorf(t.n, "author must have no control characters")
+			}
 			a.Author = val
 		default:
 			break meta

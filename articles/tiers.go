@@ -23,7 +23,12 @@ func tierOf(s string) tier {
 	if len(s) < 9 || len(s) > 17 {
 		return tierNone
 	}
-	switch strings.ToLower(strings.TrimSpace(s)) {
+	var arr [24]byte
+	k, ok := lowerKey(arr[:0], strings.TrimSpace(s))
+	if !ok {
+		return tierNone
+	}
+	switch string(k) {
 	case "instant insight", "30-second take", "30 second take":
 		return tierTake
 	case "dive deeper", "quick brief", "2-minute digest", "2 minute digest":
@@ -48,11 +53,16 @@ const (
 // common variants) in any case. It returns the kind, the tier the heading
 // belongs to, the heading's usual spelling and whether it is known at all.
 func knownSection(s string) (sectionKind, tier, string, bool) {
-	s = strings.TrimSuffix(s, ":")
-	if len(s) > 24 {
-		return kindProse, tierNone, "", false
+	var arr [24]byte
+	key, ok := lowerKey(arr[:0], strings.TrimSuffix(s, ":"))
+	if !ok {
+		// "What’s Next" is the one known name that is not ASCII.
+		if !strings.Contains(s, "’") {
+			return kindProse, tierNone, "", false
+		}
+		key = []byte(strings.ToLower(strings.TrimSuffix(s, ":")))
 	}
-	k, ok := knownSections[strings.ToLower(s)]
+	k, ok := knownSections[string(key)]
 	return k.kind, k.tier, k.title, ok
 }
 

@@ -6,11 +6,12 @@
 #   nginx serving the file from disk (etag on).
 # It installs wrk and nginx with apt-get when they are missing.
 #
-# Usage: bench/serve.sh            (env: DURATION=10s THREADS=2 CONNS=50
+# Usage: bench/serve.sh            (env: DURATION=10s ROUNDS=3 THREADS=2 CONNS=50
 #                                    PORT_BRIEFCAST=18081 PORT_REF=18082 PORT_NGINX=18083)
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-50}
 P1=${PORT_BRIEFCAST:-18081}
@@ -153,26 +154,32 @@ rps() { # rps URL [ETAG]
 	echo "$out" | awk '/^Requests\/sec:/ {printf "%.0f", $2}'
 }
 
-declare -A PLAIN COND
+# Rounds interleave the servers so that noise from other work on the
+# machine spreads over all three; each figure is the best of the rounds.
+declare -A PLAIN COND URL ETAG
+URL[briefcast]="http://127.0.0.1:$P1/feed.xml"
+URL[go-minimal]="http://127.0.0.1:$P2/feed.xml"
+URL[nginx]="http://127.0.0.1:$P3/feed.xml"
 for name in briefcast go-minimal nginx; do
-	case $name in
-	briefcast) url="http://127.0.0.1:$P1/feed.xml" ;;
-	go-minimal) url="http://127.0.0.1:$P2/feed.xml" ;;
-	nginx) url="http://127.0.0.1:$P3/feed.xml" ;;
-	esac
-	etag=$(etag_of "$url")
-	code=$(status_with "$url" "$etag")
+	ETAG[$name]=$(etag_of "${URL[$name]}")
+	code=$(status_with "${URL[$name]}" "${ETAG[$name]}")
 	if [ "$code" != 304 ]; then
-		echo "$name: If-None-Match $etag gave $code, not 304" >&2
+		echo "$name: If-None-Match ${ETAG[$name]} gave $code, not 304" >&2
 		exit 1
 	fi
-	echo "measuring $name ..." >&2
-	PLAIN[$name]=$(rps "$url")
-	COND[$name]=$(rps "$url" "$etag")
+	PLAIN[$name]=0
+	COND[$name]=0
 done
-
+best() { awk -v a="$1" -v b="$2" 'BEGIN{print (a > b ? a : b)}'; }
+for round in $(seq 1 "$ROUNDS"); do
+	for name in briefcast go-minimal nginx; do
+		echo "round $round/$ROUNDS: $name ..." >&2
+		PLAIN[$name]=$(best "${PLAIN[$name]}" "$(rps "${URL[$name]}")")
+		COND[$name]=$(best "${COND[$name]}" "$(rps "${URL[$name]}" "${ETAG[$name]}")")
+	done
+done
 echo
-echo "/feed.xml: $items items, $size bytes; wrk -t$THREADS -c$CONNS -d$DURATION on $(nproc) cores"
+echo "/feed.xml: $items items, $size bytes; wrk -t$THREADS -c$CONNS -d$DURATION, best of $ROUNDS rounds, $(nproc) cores"
 printf '%-12s %14s %14s %12s %12s\n' server "plain req/s" "304 req/s" "plain/go" "304/go"
 for name in briefcast go-minimal nginx; do
 	printf '%-12s %14s %14s %12s %12s\n' "$name" "${PLAIN[$name]}" "${COND[$name]}" \

@@ -26,6 +26,17 @@ import (
 // maxCommit bounds one group commit.
 const maxCommit = 1024
 
+// gatherWait is how long the committer waits for more results before
+// writing a small batch.
+const gatherWait = time.Millisecond
+
+// maxReconnectWait caps the pause between attempts to reach a server that
+// is down, so sending resumes soon after it is back.
+const maxReconnectWait = time.Minute
+
+// idleClose is how long a connection may sit unused before it is closed.
+const idleClose = 20 * time.Second
+
 type job struct {
 	d       subscribers.Delivery
 	claimed time.Time
@@ -50,13 +61,16 @@ type run struct {
 
 	results  chan pending
 	inflight atomic.Int64 // claimed here and not yet settled
+	settled  atomic.Int64 // attempts recorded, for the claim size
 	nextDue  atomic.Int64 // unix nanos of the earliest retry recorded here, 0 = none
 
 	fatalOnce sync.Once
-	fatalErr  error
+	fatalErr  error       // read only after the committer has stopped
+	stopped   atomic.Bool // set with fatalErr, for the workers
 	cancel    context.CancelCauseFunc
 
 	sent, retried, failed, skipped atomic.Int64
+	commits, recorded              atomic.Int64
 }
 
 func (s *Sender) newRun(d config.Digest, e *subscribers.Edition, ed *email.Edition) *run {
@@ -83,6 +97,7 @@ func (s *Sender) newRun(d config.Digest, e *subscribers.Edition, ed *email.Editi
 func (r *run) fatal(err error) {
 	r.fatalOnce.Do(func() {
 		r.fatalErr = err
+		r.stopped.Store(true)
 		r.cancel(err)
 	})
 }
@@ -123,9 +138,10 @@ func (r *run) deliver(parent context.Context) error {
 // do, or ctx ends.
 func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
 	st := r.s.Store
+	start := time.Now()
 	for ctx.Err() == nil {
 		now := r.s.now()
-		ds, err := st.ClaimDeliveries(ctx, r.e.ID, r.owner, r.batch, now, r.lease)
+		ds, err := st.ClaimDeliveries(ctx, r.e.ID, r.owner, r.claimSize(start), now, r.lease)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.fatal(fmt.Errorf("digest %s: claim deliveries: %w", r.d.Name, err))
@@ -166,15 +182,33 @@ func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
 		}
 		wait := r.poll
 		if due := r.nextDue.Load(); due != 0 {
-			if d := time.Unix(0, due).Sub(r.s.now()); d < wait {
-				wait = max(d, time.Millisecond)
+			// Sleep until the earliest retry recorded here; once it has
+			// passed, fall back to polling.
+			if due <= now.UnixNano() {
+				r.nextDue.CompareAndSwap(due, 0) // the last claim saw it
+			} else {
+				wait = min(wait, max(time.Unix(0, due).Sub(r.s.now()), 0)+time.Millisecond)
 			}
-			r.nextDue.CompareAndSwap(due, 0)
 		}
 		if !sleep(ctx, wait) {
 			return
 		}
 	}
+}
+
+// claimSize is how many deliveries to claim next: as many as the run
+// sends in an eighth of the lease at its pace so far (a slow or
+// rate-limited relay must not leave claims waiting until their lease runs
+// out), between one per connection and the configured batch.
+func (r *run) claimSize(start time.Time) int {
+	conns := r.s.connections()
+	elapsed := time.Since(start)
+	settled := r.settled.Load()
+	if elapsed < 500*time.Millisecond || settled < int64(conns) {
+		return min(r.batch, 8*conns)
+	}
+	fit := int(float64(settled) / elapsed.Seconds() * r.lease.Seconds() / 8)
+	return max(conns, min(fit, r.batch))
 }
 
 // work sends the jobs of one connection.
@@ -190,7 +224,26 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 	sendCtx := context.WithoutCancel(parent)
 	done := make(chan error, 1)
 	openFails := 0
-	for j := range jobs {
+	idle := time.NewTimer(idleClose)
+	defer idle.Stop()
+	for {
+		var j job
+		select {
+		case next, ok := <-jobs:
+			if !ok {
+				return
+			}
+			j = next
+		case <-idle.C:
+			// Waiting for retries can take minutes: do not hold a
+			// connection the server will time out anyway.
+			if conn != nil {
+				_ = conn.Close()
+				conn = nil
+			}
+			continue
+		}
+		idle.Reset(idleClose)
 		if ctx.Err() != nil {
 			r.release(parent, j)
 			continue
@@ -204,6 +257,7 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 		res := r.attempt(ctx, sendCtx, &conn, j, &openFails)
 		r.results <- pending{r: res, done: done}
 		<-done
+		r.settled.Add(1)
 		r.inflight.Add(-1)
 	}
 }
@@ -232,7 +286,7 @@ func (r *run) attempt(ctx, sendCtx context.Context, conn *email.Conn, j job, ope
 			r.outcome(&res, se)
 			// Pace reconnecting while the server is down; the delivery
 			// itself is retried on its own schedule.
-			sleep(ctx, r.backoff(*openFails))
+			sleep(ctx, min(r.backoff(*openFails), maxReconnectWait))
 			return res
 		}
 		*conn = c
@@ -279,7 +333,7 @@ func (r *run) outcome(res *subscribers.Result, se *email.SendError) {
 // its lease instead: another sender may own it by now.
 func (r *run) release(parent context.Context, j job) {
 	defer r.inflight.Add(-1)
-	if r.fatalErr != nil || r.s.now().Sub(j.claimed) > r.lease/2 {
+	if r.stopped.Load() || r.s.now().Sub(j.claimed) > r.lease/2 {
 		return // its lease expires on its own
 	}
 	// The store records only attempt outcomes, so the claim goes back as
@@ -299,23 +353,14 @@ func (r *run) commit() {
 	bg := context.Background()
 	for p := range r.results {
 		batch = append(batch[:0], p)
-	drain:
-		for len(batch) < maxCommit {
-			select {
-			case p, ok := <-r.results:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, p)
-			default:
-				break drain
-			}
-		}
+		r.gather(&batch)
 		rs = rs[:0]
 		for _, p := range batch {
 			rs = append(rs, p.r)
 		}
 		err := r.record(bg, rs)
+		r.commits.Add(1)
+		r.recorded.Add(int64(len(rs)))
 		if err != nil {
 			r.fatal(fmt.Errorf("digest %s: record results: %w", r.d.Name, err))
 		} else {
@@ -329,6 +374,47 @@ func (r *run) commit() {
 			if p.done != nil {
 				p.done <- err
 			}
+		}
+	}
+}
+
+// gather adds to batch every result already waiting and, while fewer than
+// half the connections have handed one in, waits a moment for more: each
+// transaction costs far more than each row in it, and a connection sends
+// its next message only once its result is written, so a short wait for
+// the others raises throughput.
+func (r *run) gather(batch *[]pending) {
+	target := max(1, r.s.connections())
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for len(*batch) < maxCommit {
+		select {
+		case p, ok := <-r.results:
+			if !ok {
+				return
+			}
+			*batch = append(*batch, p)
+			continue
+		default:
+		}
+		if len(*batch) >= target {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(gatherWait)
+		}
+		select {
+		case p, ok := <-r.results:
+			if !ok {
+				return
+			}
+			*batch = append(*batch, p)
+		case <-timer.C:
+			return
 		}
 	}
 }

@@ -76,9 +76,9 @@ func TestPlan(t *testing.T) {
 			d:    daily,
 			arts: []*articles.Article{
 				art("new", day.Add(-time.Hour)),
-				art("late", day.AddDate(0, 0, -2)),         // before the previous cut-off, never sent
-				art("sent-before", day.AddDate(0, 0, -2)),  // went out in an earlier edition
-				art("archive", day.AddDate(-1, 0, 0)),      // far older than the grace window
+				art("late", day.AddDate(0, 0, -2)),          // before the previous cut-off, never sent
+				art("sent-before", day.AddDate(0, 0, -2)),   // went out in an earlier edition
+				art("archive", day.AddDate(-1, 0, 0)),       // far older than the grace window
 				art("edge-of-grace", day.AddDate(0, 0, -8)), // exactly 7 days before the previous cut-off
 			},
 			sent: map[string]bool{"sent-before": true},

@@ -55,8 +55,9 @@ type Sender struct {
 	// A delivery that waited more than half of it is handed back unsent
 	// rather than risk a second sender taking it over mid-send.
 	Lease time.Duration
-	// ClaimBatch is how many deliveries one claim leases (64 per connection
-	// when 0).
+	// ClaimBatch caps how many deliveries one claim leases (64 per
+	// connection when 0). Below the cap a claim holds what this process
+	// sends in an eighth of the lease at its pace so far.
 	ClaimBatch int
 	// SingleInstance says no other process can use the store (SQLite): any
 	// lease left in the edition is from a crashed run and is dropped at
@@ -77,6 +78,22 @@ type Sender struct {
 	OnResult func(r subscribers.Result)
 }
 
+// NewSender returns a Sender configured from cfg: [email.smtp] connections,
+// [email] retry_max_age, a fresh lease owner, and single-instance lease
+// recovery when the store is SQLite (one process owns the file).
+func NewSender(cfg *config.Config, st subscribers.Store, c *email.Composer, t email.Transport, log *slog.Logger) *Sender {
+	return &Sender{
+		Store:          st,
+		Composer:       c,
+		Transport:      t,
+		Log:            log,
+		Connections:    cfg.Email.SMTP.Connections,
+		Owner:          NewOwner(),
+		RetryMaxAge:    cfg.Email.RetryMaxAge.Duration,
+		SingleInstance: cfg.Store.Driver == "sqlite",
+	}
+}
+
 // Report sums up one Run or Deliver.
 type Report struct {
 	// Edition is the edition delivered; nil when nothing was due.
@@ -91,6 +108,9 @@ type Report struct {
 	Progress subscribers.Progress
 	// Sent, Retried, Failed and Skipped count what this call did.
 	Sent, Retried, Failed, Skipped int64
+	// Commits is how many transactions recorded this call's results (group
+	// commit writes many results in one).
+	Commits int64
 }
 
 // Summary is the one-line outcome printed by `briefcast digest send`.
@@ -210,7 +230,7 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *subscribers.Ed
 	}
 	r := s.newRun(d, e, ed)
 	err := r.deliver(ctx)
-	rep := &Report{Edition: e, Sent: r.sent.Load(), Retried: r.retried.Load(), Failed: r.failed.Load(), Skipped: r.skipped.Load()}
+	rep := &Report{Edition: e, Sent: r.sent.Load(), Retried: r.retried.Load(), Failed: r.failed.Load(), Skipped: r.skipped.Load(), Commits: r.commits.Load()}
 	// The final counts are read even after a cancel, so the caller can
 	// print where the edition stands.
 	bg := context.WithoutCancel(ctx)

@@ -85,11 +85,10 @@ func mustComposer(t testing.TB, cfg *config.Config) *email.Composer {
 	return c
 }
 
-// mustSubscribers adds n active subscribers of the daily digest, the i-th
-// at user<i>@example.net, and returns them in id order.
-func mustSubscribers(t testing.TB, st subscribers.Store, n int) []*subscribers.Subscriber {
+// mustImport adds n active subscribers of the daily digest, the i-th at
+// user<i>@example.net.
+func mustImport(t testing.TB, st subscribers.Store, n int) {
 	t.Helper()
-	ctx := context.Background()
 	const chunk = 1000
 	for start := 0; start < n; start += chunk {
 		var rows []subscribers.ImportRow
@@ -97,10 +96,17 @@ func mustSubscribers(t testing.TB, st subscribers.Store, n int) []*subscribers.S
 			rows = append(rows, subscribers.ImportRow{Line: i + 1, Email: fmt.Sprintf("user%d@example.net", i),
 				Name: fmt.Sprintf("User %d", i), Digests: []string{"daily"}, Status: subscribers.Active})
 		}
-		if _, err := st.Import(ctx, rows); err != nil {
+		if _, err := st.Import(context.Background(), rows); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// mustSubscribers is mustImport returning the subscribers in id order.
+func mustSubscribers(t testing.TB, st subscribers.Store, n int) []*subscribers.Subscriber {
+	t.Helper()
+	ctx := context.Background()
+	mustImport(t, st, n)
 	var subs []*subscribers.Subscriber
 	err := st.List(ctx, subscribers.Filter{Digest: "daily"}, func(s *subscribers.Subscriber) error {
 		subs = append(subs, s)
@@ -271,9 +277,10 @@ func TestDeliverFaults(t *testing.T) {
 		return m
 	}
 	tests := []struct {
-		name string
-		opts func() smtptest.Options
-		want want
+		name    string
+		opts    func() smtptest.Options
+		want    want
+		retried bool // some recipients needed a second attempt
 	}{
 		{
 			name: "no faults",
@@ -294,6 +301,7 @@ func TestDeliverFaults(t *testing.T) {
 					return nil
 				}}
 			},
+			retried: true,
 		},
 		{
 			name: "550 5.1.1 fails at once and bounces",
@@ -327,6 +335,7 @@ func TestDeliverFaults(t *testing.T) {
 					return index(rcpt)%3 == 0 && once.first(rcpt)
 				}}
 			},
+			retried: true,
 		},
 	}
 	for _, tt := range tests {
@@ -339,6 +348,9 @@ func TestDeliverFaults(t *testing.T) {
 			}
 			if !rep.Created {
 				t.Error("edition not reported as created")
+			}
+			if got := rep.Retried > 0; got != tt.retried {
+				t.Errorf("retried %d deliveries, want some: %v", rep.Retried, tt.retried)
 			}
 			f.check(t, rep, tt.want)
 		})
@@ -525,4 +537,30 @@ func TestDeliverCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.check(t, rep, want{})
+}
+
+// TestDeliverStoreGone checks that a store failing mid-way ends Deliver
+// with an error instead of a hang.
+func TestDeliverStoreGone(t *testing.T) {
+	f := newFixture(t, 5, smtptest.Options{})
+	ctx := context.Background()
+	e := &subscribers.Edition{Digest: "daily", Key: EditionKey(cutoff), Cutoff: cutoff, Articles: []string{"grid-upgrade"}}
+	if err := f.store.CreateEdition(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	s := f.sender(t)
+	s.SingleInstance = false
+	if err := f.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	arts := map[string]*articles.Article{}
+	for _, a := range testArticles() {
+		arts[a.ID] = a
+	}
+	if _, err := s.Deliver(ctx, f.cfg.Digests[0], e, arts); err == nil {
+		t.Fatal("Deliver on a closed store succeeded")
+	}
+	if n := f.srv.Count(); n != 0 {
+		t.Errorf("%d messages sent with no store to record them", n)
+	}
 }

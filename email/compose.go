@@ -3,6 +3,7 @@ package email
 import (
 	"encoding/hex"
 	"fmt"
+	"mime"
 	"net/mail"
 	"net/url"
 	"strconv"
@@ -23,8 +24,9 @@ const DefaultSubject = "{{.Title}} — {{.Date}}"
 // variant is one edition rendered for one article set, zone and
 // with-or-without name, ready to be filled in per recipient.
 type variant struct {
-	subject    string
+	subject    string // encoded for the header (RFC 2047 when not ASCII)
 	listID     string // the List-Id header value
+	folder     string // the file transport folder
 	html, text segments
 }
 
@@ -32,6 +34,9 @@ type variant struct {
 // articles matching tags (nil/empty tags = all). ok=false (and no error)
 // when the tag filter leaves nothing: that recipient gets no message.
 func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, ok bool, err error) {
+	if e == nil {
+		return nil, false, fmt.Errorf("email: no edition")
+	}
 	to, err := recipientAddress(r)
 	if err != nil {
 		return nil, false, err
@@ -93,7 +98,7 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	return &Message{
 		From:   c.from.Address,
 		To:     to.Address,
-		Folder: fileToken(e.Digest.Name) + "/" + fileToken(e.Key),
+		Folder: v.folder,
 		Name:   name,
 		Msg:    msg,
 	}, true, nil
@@ -161,11 +166,8 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, named b
 		kb.WriteString("\x00n")
 	}
 	for _, i := range picked {
-		a := e.Articles[i]
 		kb.WriteByte(0)
-		kb.WriteString(a.ID)
-		kb.WriteByte(1)
-		kb.WriteString(strconv.FormatInt(a.Updated.UnixNano(), 36))
+		kb.WriteString(e.Articles[i].ID)
 	}
 	key := kb.String()
 	c.cacheMu.Lock()
@@ -247,7 +249,10 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 	}
 	listID := headerToken(e.Digest.Name) + "." + c.listDomain()
 	v := &variant{
-		subject: d.Subject,
+		// Encoded once here, go-mail passes the ASCII result through
+		// instead of encoding it for every recipient.
+		subject: mime.QEncoding.Encode("UTF-8", d.Subject),
+		folder:  fileToken(e.Digest.Name) + "/" + fileToken(e.Key),
 		listID:  phrase(d.Title) + " <" + listID + ">",
 		html:    c.ph.split(breakLongLines(asciiHTML(h))),
 		text:    c.ph.split(breakLongLines(t)),
@@ -297,10 +302,6 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 		return nil, fmt.Errorf("email: confirmation link must be an absolute http(s) URL")
 	}
 	now := c.now()
-	var digests []string
-	for _, d := range c.cfg.Digests {
-		digests = append(digests, cleanLine(d.Title))
-	}
 	loc := c.location(r.Timezone)
 	if loc == nil {
 		loc = c.cfg.Site.Location
@@ -314,7 +315,6 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 		Name:          to.Name,
 		Email:         to.Address,
 		ConfirmURL:    u.String(),
-		Digests:       digests,
 		PostalAddress: strings.TrimSpace(c.cfg.Email.PostalAddress),
 	}
 	if ttl := c.cfg.Subscriptions.ConfirmTTL.Duration; ttl > 0 {

@@ -159,6 +159,19 @@ func TestDigestMessage(t *testing.T) {
 
 	p := mustParse(t, raw)
 	h := p.header
+	for i, line := range strings.Split(string(raw), "\r\n") {
+		if len(line) > 998 || strings.ContainsAny(line, "\r\n") {
+			t.Errorf("line %d is %d octets or holds a bare CR/LF", i+1, len(line))
+		}
+	}
+	for i := 0; i < len(p.html); i++ {
+		if p.html[i] >= 0x80 {
+			t.Fatalf("HTML part is not 7-bit clean at %q", p.html[max(0, i-20):i+1])
+		}
+	}
+	if !strings.Contains(p.html, "caf&#233; on the ground floor &#8212; closed") {
+		t.Error("HTML part lacks the non-ASCII bullet as character references")
+	}
 	wantHeaders := map[string]string{
 		"From":                  `"The Test Brief" <brief@example.org>`,
 		"To":                    `"Ada Lovelace" <ada@example.com>`,
@@ -273,7 +286,7 @@ func TestDigestMessage(t *testing.T) {
 			if !strings.Contains(p.text, want) {
 				t.Errorf("text part lacks bullet %q", want)
 			}
-			if !strings.Contains(p.html, html.EscapeString(want)) {
+			if !strings.Contains(p.html, asciiHTML(html.EscapeString(want))) {
 				t.Errorf("HTML part lacks bullet %q", html.EscapeString(want))
 			}
 		}
@@ -513,7 +526,7 @@ func TestConfirmationMessage(t *testing.T) {
 	if found < 2 {
 		t.Errorf("confirm link appears %d times, want it in both parts", found)
 	}
-	for _, want := range []string{"The Daily Test", "grace@example.com", "Sat, 28 Nov 2026"} {
+	for _, want := range []string{"The Test Brief", "grace@example.com", "Sat, 28 Nov 2026"} {
 		if !strings.Contains(p.text, want) || !strings.Contains(p.html, want) {
 			t.Errorf("confirmation lacks %q", want)
 		}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	gomail "github.com/wneessen/go-mail"
+
 	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/templates"
@@ -114,6 +116,7 @@ func testEdition(cfg *config.Config) *Edition {
 				Take: []articles.Bullet{
 					{Text: "The central library stays open until 21:00 on weekdays."},
 					{Text: "Sunday opening starts next month as a <b>trial</b>."},
+					{Text: "The café on the ground floor — closed since June — reopens too."},
 				},
 			},
 			{
@@ -126,3 +129,5 @@ func testEdition(cfg *config.Config) *Edition {
 		},
 	}
 }
+
+func newTestMsg() *gomail.Msg { return gomail.NewMsg() }

@@ -125,7 +125,6 @@ type ConfirmData struct {
 	Email         string
 	ConfirmURL    string
 	Expires       string // when the link stops working, e.g. "Sat, 28 Nov 2026 07:00 UTC"
-	Digests       []string
 	PostalAddress string
 }
 

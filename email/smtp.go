@@ -84,7 +84,10 @@ func newSMTPTransport(cfg *config.Config, log *slog.Logger, o transportOptions) 
 }
 
 // Open dials the server, says EHLO, starts TLS and authenticates. A
-// failure is classified like a failed Send (a *SendError).
+// failure is a *SendError that is always Temporary (and Broken): it is
+// about the connection, never about a recipient, so even a 5xx here (a
+// refused login, say) must not fail anybody's message. Code and Reply
+// still carry the server's answer for the log.
 func (t *SMTPTransport) Open(ctx context.Context) (Conn, error) {
 	c := &smtpConn{t: t}
 	dialer := &net.Dialer{Timeout: t.timeout}
@@ -113,9 +116,12 @@ func (t *SMTPTransport) Open(ctx context.Context) (Conn, error) {
 		if c.raw != nil {
 			c.raw.Close()
 		}
-		return nil, Classify(fmt.Errorf("email: smtp connect: %w", err))
+		se := Classify(fmt.Errorf("email: smtp connect: %w", err))
+		se.Temporary, se.Bounce, se.Broken = true, false, true
+		return nil, se
 	}
 	c.client = client
+	t.log.Debug("smtp_connected", "host", t.host)
 	return c, nil
 }
 
@@ -131,6 +137,9 @@ type smtpConn struct {
 func (c *smtpConn) Send(ctx context.Context, m *Message) error {
 	if c.broken {
 		return &SendError{Temporary: true, Broken: true, Err: errors.New("email: smtp: connection is broken")}
+	}
+	if m == nil || m.Msg == nil {
+		return &SendError{Err: errors.New("email: smtp: empty message")}
 	}
 	if err := c.t.limiter.wait(ctx); err != nil {
 		return err

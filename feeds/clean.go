@@ -112,35 +112,55 @@ func ResolveHTML(fragment string, base *url.URL) string {
 }
 
 // needsResolve is the fast path: plain markup with no link, no source and
-// nothing that could run needs no tokenizing.
+// nothing that could run needs no tokenizing. It looks inside tags only,
+// without allocating, since it runs on every section of every article.
 func needsResolve(s string) bool {
-	if strings.IndexByte(s, '<') < 0 {
-		return false
-	}
-	l := strings.ToLower(s)
-	for _, w := range []string{"href", "src", "<script", "<style", "<iframe", "<object", "<embed", "<base", "<link", "<meta", "<form", "<input", "<button", "<noscript", "<template", "<textarea", "<title", "<xmp", "<noembed", "<noframes", "<frame", "<html", "<head", "<body", "action", "formaction", "<!--"} {
-		if strings.Contains(l, w) {
-			return true
-		}
-	}
-	// An event handler: " on" followed by letters and "=" inside a tag.
-	for i := 0; ; {
-		j := strings.Index(l[i:], "on")
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], '<')
 		if j < 0 {
 			return false
 		}
-		k := i + j + 2
-		for k < len(l) && l[k] >= 'a' && l[k] <= 'z' {
-			k++
+		i += j + 1
+		end := strings.IndexByte(s[i:], '>')
+		if end < 0 {
+			end = len(s) - i
 		}
-		for k < len(l) && (l[k] == ' ' || l[k] == '\t' || l[k] == '\n') {
-			k++
-		}
-		if k < len(l) && l[k] == '=' {
+		tag := s[i : i+end]
+		i += end
+		if riskyTag(tag) {
 			return true
 		}
-		i = i + j + 2
 	}
+	return false
+}
+
+func riskyTag(tag string) bool {
+	tag = strings.TrimPrefix(tag, "/")
+	if len(tag) > 12 {
+		return true
+	}
+	var low [12]byte
+	for k := 0; k < len(tag); k++ {
+		c := tag[k]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[k] = c
+	}
+	return !safeTag(string(low[:len(tag)]))
+}
+
+// safeTag reports whether a lower-case tag, written bare (no attributes),
+// is one of the elements the parsers emit, which need no work.
+func safeTag(t string) bool {
+	switch t {
+	case "p", "em", "strong", "code", "pre", "ul", "ol", "li", "blockquote",
+		"br", "br/", "br /", "hr", "hr/", "hr /", "h1", "h2", "h3", "h4", "h5", "h6",
+		"b", "i", "del", "sup", "sub", "table", "thead", "tbody", "tr", "th", "td",
+		"dl", "dt", "dd", "span", "div", "s":
+		return true
+	}
+	return false
 }
 
 func resolveAttrs(attrs []html.Attribute, base *url.URL) []html.Attribute {

@@ -278,6 +278,18 @@ func atomID(id string) string {
 	return "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte("briefcast:id:"+id)).String()
 }
 
+// jsonDoc is gorilla's JSONFeed plus the generator, which JSON Feed has no
+// field for, as an extension object (keys starting with "_" are the
+// format's extension point).
+type jsonDoc struct {
+	*gfeeds.JSONFeed
+	Ext jsonExt `json:"_briefcast"`
+}
+
+type jsonExt struct {
+	Generator string `json:"generator"`
+}
+
 // JSON renders the channel as JSON Feed 1.1 with items in the order given.
 func JSON(c Channel, items []*Item) ([]byte, error) {
 	jf := (&gfeeds.JSON{Feed: c.gorilla(items)}).JSONFeed()
@@ -309,7 +321,7 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(jf); err != nil {
+	if err := enc.Encode(jsonDoc{JSONFeed: jf, Ext: jsonExt{Generator: Generator}}); err != nil {
 		return nil, fmt.Errorf("feeds: json: %w", err)
 	}
 	return b.Bytes(), nil

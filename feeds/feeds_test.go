@@ -339,6 +339,10 @@ func TestResolveHTML(t *testing.T) {
 		{"javascript dropped", `<a href="javascript:alert(1)">j</a>`, `<a>j</a>`},
 		{"script dropped", `a<script>alert(1)</script>b`, `ab`},
 		{"handler dropped", `<b onclick="x()">b</b>`, `<b>b</b>`},
+		{"safe markup untouched", `<p>a &amp; <em>b</em><br/></p>`, `<p>a &amp; <em>b</em><br/></p>`},
+		{"uppercase handler", `<B ONCLICK="x()">b</B>`, `<b>b</b>`},
+		{"comment dropped", `a<!-- <script> -->b`, `ab`},
+		{"style element dropped", `<style>p{}</style>x`, `x`},
 		{"fragment", `<a href="#full-depth">f</a>`, `<a href="https://example.org/news/articles/x/#full-depth">f</a>`},
 	}
 	for _, tt := range tests {

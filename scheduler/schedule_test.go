@@ -216,3 +216,20 @@ func FuzzScheduleNext(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkNext(b *testing.B) {
+	ny := mustZone(b, "America/New_York")
+	for _, spec := range []string{"0 7 * * *", "*/5 * * * *", "@every 5m"} {
+		b.Run(spec, func(b *testing.B) {
+			s, err := ParseSchedule(spec, ny)
+			if err != nil {
+				b.Fatal(err)
+			}
+			t := utc("2026-01-01T00:00:00Z")
+			b.ReportAllocs()
+			for b.Loop() {
+				t = s.Next(t)
+			}
+		})
+	}
+}

@@ -116,3 +116,33 @@ func TestWatcherMissingFolder(t *testing.T) {
 		t.Fatal("Run on a missing folder succeeded")
 	}
 }
+
+// TestWatcherMaxWait checks that a stream of changes with no quiet gap
+// still rebuilds before the stream ends, after MaxWait.
+func TestWatcherMaxWait(t *testing.T) {
+	dir := t.TempDir()
+	rebuilt := make(chan struct{}, 64)
+	w := NewWatcher(dir, func(context.Context) error { rebuilt <- struct{}{}; return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.Quiet, w.MaxWait = 250*time.Millisecond, 500*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wait, err := w.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wait()
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		if i == 2000 {
+			t.Fatal("no rebuild during a continuous stream of changes")
+		}
+		mustWrite(t, filepath.Join(dir, "busy.md"), time.Now().String())
+		select {
+		case <-rebuilt:
+			return
+		case <-tick.C:
+		}
+	}
+}

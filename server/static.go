@@ -75,8 +75,14 @@ type gzipped struct {
 }
 
 // SetSite swaps the served site for st atomically. Requests already running
-// finish with the site they started with.
+// finish with the site they started with. Files whose bytes did not change
+// keep their ETag and compressed copy, so a rebuild costs a comparison per
+// unchanged file rather than a hash.
 func (s *Server) SetSite(st *site.Site) {
+	if st == nil {
+		s.snap.Store(nil) // nothing to serve: /healthz answers 503
+		return
+	}
 	old := s.snap.Load()
 	snap := &snapshot{site: st, files: make(map[string]*entry, len(st.Files)*2)}
 	feeds := make(map[string]bool, len(st.Feeds))
@@ -113,8 +119,16 @@ func (s *Server) Site() *site.Site {
 }
 
 func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry {
-	sum := sha256.Sum256(f.Body)
-	tag := hex.EncodeToString(sum[:16])
+	// An unchanged file (most of them, on a rebuild) keeps its ETag and
+	// its compressed copy: comparing bytes is far cheaper than hashing.
+	same := prev != nil && bytes.Equal(prev.body, f.Body)
+	var tag string
+	if same {
+		tag = prev.plain.etagValue
+	} else {
+		sum := sha256.Sum256(f.Body)
+		tag = hex.EncodeToString(sum[:16])
+	}
 	mod := f.Modified.UTC().Truncate(time.Second)
 	ct := f.ContentType
 	if ct == "" {
@@ -139,9 +153,9 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 		etagValue:     tag,
 		lastModified:  lm,
 	}
-	e.noMod = header{etag: e.plain.etag, etagValue: tag, lastModified: lm}
-	if prev != nil && prev.gz != nil && prev.plain.etagValue == tag {
-		e.gz = prev.gz // same bytes: keep the compressed copy
+	e.noMod = header{etag: e.plain.etag, etagValue: tag}
+	if same && prev.gz != nil {
+		e.gz = prev.gz
 	} else if compressible(ct) && len(f.Body) >= 256 {
 		e.gz = &gzipped{}
 		if feed {
@@ -176,7 +190,7 @@ func (e *entry) gzip() *gzipped {
 			lastModified:    e.plain.lastModified,
 			contentEncoding: hGzip,
 		}
-		g.noMod = header{etag: g.h.etag, etagValue: tag, lastModified: e.plain.lastModified}
+		g.noMod = header{etag: g.h.etag, etagValue: tag}
 		g.ok = true
 	})
 	if !g.ok {
@@ -238,19 +252,20 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, sta
 		cache = hNoStore
 	case e.feed:
 		cache = hFeedCache
-		h["Link"] = e.link
 	case html:
 		cache = hPageCache
 	}
 	h["Cache-Control"] = cache
 	if status == http.StatusOK && notModified(r, noMod.etagValue, e.modified) {
+		// RFC 9110 15.4.5: the validators and caching fields only; with an
+		// ETag, Last-Modified adds nothing.
 		h["Etag"] = noMod.etag
-		if noMod.lastModified != nil {
-			h["Last-Modified"] = noMod.lastModified
-		}
 		w.WriteHeader(http.StatusNotModified)
 		s.logFile(r, e, http.StatusNotModified)
 		return
+	}
+	if e.feed {
+		h["Link"] = e.link
 	}
 	h["Content-Type"] = hd.contentType
 	h["Content-Length"] = hd.contentLength

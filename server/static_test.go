@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,13 +318,29 @@ func TestAtomicSwap(t *testing.T) {
 			valid[string(s.Files[p].Body)] = true
 		}
 	}
-	var stop atomic.Bool
+	// Readers make a fixed number of requests while a writer keeps
+	// swapping builds until they are done.
+	done := make(chan struct{})
+	swaps := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				swaps <- n
+				return
+			default:
+				e.srv.SetSite(sites[n%builds])
+				n++
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := 0; !stop.Load() || i < 50; i++ {
+			for i := 0; i < 150; i++ {
 				p := []string{"/feed.xml", "/"}[i%2]
 				r := httptest.NewRequest("GET", p, nil)
 				w := httptest.NewRecorder()
@@ -343,12 +358,13 @@ func TestAtomicSwap(t *testing.T) {
 			}
 		}()
 	}
-	for i := 0; i < 200; i++ {
-		e.srv.SetSite(sites[i%builds])
-	}
-	stop.Store(true)
 	wg.Wait()
-	if e.srv.Site() != sites[199%builds] {
+	close(done)
+	n := <-swaps
+	if n == 0 {
+		t.Fatal("no swap happened")
+	}
+	if e.srv.Site() != sites[(n-1)%builds] {
 		t.Errorf("Site() is not the last one set")
 	}
 }

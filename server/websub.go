@@ -12,22 +12,22 @@ import (
 )
 
 // PingHub tells the configured WebSub hub about every feed whose bytes
-// differ between old and new (every feed when old is nil), with one
+// differ between prev and next (every feed when prev is nil), with one
 // hub.mode=publish request per changed feed URL. Failures are logged: a
 // missed ping only delays readers until their next poll. It does nothing
 // without a hub.
-func (s *Server) PingHub(ctx context.Context, old, new *site.Site) {
+func (s *Server) PingHub(ctx context.Context, prev, next *site.Site) {
 	hub := s.cfg.Feeds.WebSubHub
-	if hub == "" || new == nil {
+	if hub == "" || next == nil {
 		return
 	}
-	for _, p := range new.Feeds {
-		nf := new.Files[p]
+	for _, p := range next.Feeds {
+		nf := next.Files[p]
 		if nf == nil || !strings.HasPrefix(p, "/") {
 			continue
 		}
-		if old != nil {
-			if of := old.Files[p]; of != nil && bytes.Equal(of.Body, nf.Body) {
+		if prev != nil {
+			if of := prev.Files[p]; of != nil && bytes.Equal(of.Body, nf.Body) {
 				continue
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"briefcast/articles"
+	"briefcast/config"
 	"briefcast/templates"
 )
 
@@ -79,10 +80,30 @@ func writeCorpus(tb testing.TB, dir string, n int) {
 	}
 }
 
-// BenchmarkBuild10k is a whole build of a 10,000-article site: parsing
-// every file, rendering every page and feed, and writing it all into a
-// fresh folder.
+// BenchmarkBuild10k is what `briefcast build` does to a 10,000-article
+// site: parse every file, render every page and feed, and write it all into
+// a fresh folder (Publish, which writes each page as soon as it is
+// rendered).
 func BenchmarkBuild10k(b *testing.B) {
+	benchmarkBuild(b, func(cfg *config.Config, arts []*articles.Article, dir string) error {
+		_, err := Publish(cfg, arts, templates.Embedded(), dir)
+		return err
+	})
+}
+
+// BenchmarkBuildInMemory10k is the same build through Build, which keeps the
+// whole site in memory as a server does, followed by Write.
+func BenchmarkBuildInMemory10k(b *testing.B) {
+	benchmarkBuild(b, func(cfg *config.Config, arts []*articles.Article, dir string) error {
+		s, err := Build(cfg, arts, templates.Embedded())
+		if err != nil {
+			return err
+		}
+		return s.Write(dir)
+	})
+}
+
+func benchmarkBuild(b *testing.B, publish func(*config.Config, []*articles.Article, string) error) {
 	content := b.TempDir()
 	writeCorpus(b, content, 10000)
 	out := b.TempDir()
@@ -94,11 +115,28 @@ func BenchmarkBuild10k(b *testing.B) {
 		if len(errs) > 0 {
 			b.Fatalf("%d rejected, first: %v", len(errs), errs[0])
 		}
-		s, err := Build(cfg, arts, templates.Embedded())
-		if err != nil {
+		if err := publish(cfg, arts, filepath.Join(out, fmt.Sprintf("public-%d", i))); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Write(filepath.Join(out, fmt.Sprintf("public-%d", i))); err != nil {
+	}
+}
+
+// BenchmarkPublish10k is the site's own share of BenchmarkBuild10k: the
+// 10,000 articles are parsed once, outside the timer, and each iteration
+// renders and writes the whole site into a fresh folder.
+func BenchmarkPublish10k(b *testing.B) {
+	content := b.TempDir()
+	writeCorpus(b, content, 10000)
+	arts, errs := articles.Load(content, articles.Options{Location: time.UTC})
+	if len(errs) > 0 {
+		b.Fatalf("%d rejected, first: %v", len(errs), errs[0])
+	}
+	out := b.TempDir()
+	cfg := testConfig()
+	cfg.Feeds.Items = 50
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := Publish(cfg, arts, templates.Embedded(), filepath.Join(out, fmt.Sprintf("public-%d", i))); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -8,29 +8,30 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"briefcast/articles"
 	"briefcast/feeds"
 )
 
-// pageNames are the page templates; each defines "content" (and may define
-// "title") and is rendered inside "layout" from layout.html.
-var pageNames = []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
-
 // renderer holds the page templates, parsed once per build. html/template
 // is safe for concurrent execution once parsed.
 type renderer struct {
-	pages map[string]*template.Template
-	css   []byte
+	layout *template.Template // layout.html alone, for the parts rendered once
+	pages  map[string]*template.Template
+	css    []byte
+	bufs   sync.Pool // of *bytes.Buffer
 }
 
-var funcs = template.FuncMap{
-	"date": func(t time.Time) string { return t.Format("2 January 2006") },
-	"iso":  func(t time.Time) string { return t.Format(time.RFC3339) },
-}
-
+// newRenderer parses layout.html and, each into its own copy of it, the
+// page templates, which define "content" and are rendered inside "layout".
 func newRenderer(tmpl fs.FS) (*renderer, error) {
+	pageNames := []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
+	funcs := template.FuncMap{
+		"date": func(t time.Time) string { return t.Format("2 January 2006") },
+		"iso":  func(t time.Time) string { return t.Format(time.RFC3339) },
+	}
 	layout, err := fs.ReadFile(tmpl, "layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("site: templates: %w", err)
@@ -39,7 +40,8 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("site: templates: %w", err)
 	}
-	r := &renderer{pages: map[string]*template.Template{}}
+	r := &renderer{layout: base, pages: map[string]*template.Template{}}
+	r.bufs.New = func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }
 	for _, name := range pageNames {
 		src, err := fs.ReadFile(tmpl, name)
 		if err != nil {
@@ -60,13 +62,23 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 	return r, nil
 }
 
-func (r *renderer) render(name string, data *pageView) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(8 << 10)
-	if err := r.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
-		return nil, fmt.Errorf("site: render %s: %w", name, err)
+// renderPage executes the page template name into a pooled buffer and
+// hands the result to b.out. When the build streams to disk, the buffer is
+// written and reused at once; otherwise the page keeps an exact-size copy,
+// since a site in memory must not carry the slack of a growing buffer.
+func (b *builder) renderPage(path, name string, data *pageView, mod time.Time) ([]*File, error) {
+	r := b.pages
+	buf := r.bufs.Get().(*bytes.Buffer)
+	defer r.bufs.Put(buf)
+	buf.Reset()
+	if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
+		return nil, fmt.Errorf("site: render %s for %s: %w", name, path, err)
 	}
-	return buf.Bytes(), nil
+	f := &File{Path: path, Body: buf.Bytes(), ContentType: HTMLType, Modified: mod.UTC()}
+	if b.emit == nil {
+		f.Body = bytes.Clone(f.Body)
+	}
+	return b.out(f)
 }
 
 // siteView is what every page knows about the site.
@@ -79,6 +91,12 @@ type siteView struct {
 	Subscribe   string // absolute URL the subscribe form posts to
 	Digests     []digestView
 	Feeds       []feedLink // the site's three feeds
+
+	// Masthead and Footer are layout.html's "masthead" and "footer"
+	// templates, rendered once per build with the siteView as data: they
+	// are the same on every page.
+	Masthead template.HTML
+	Footer   template.HTML
 }
 
 type digestView struct{ Name, Title string }
@@ -136,6 +154,25 @@ type articleView struct {
 	Missing   []string
 	HasDigest bool
 	HasFull   bool
+}
+
+// chrome renders the parts of layout.html that are the same on every page.
+// A layout that does not define one simply leaves it empty.
+func (r *renderer) chrome(s *siteView) error {
+	for _, part := range []struct {
+		name string
+		dst  *template.HTML
+	}{{"masthead", &s.Masthead}, {"footer", &s.Footer}} {
+		if r.layout.Lookup(part.name) == nil {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := r.layout.ExecuteTemplate(&buf, part.name, s); err != nil {
+			return fmt.Errorf("site: render layout.html %s: %w", part.name, err)
+		}
+		*part.dst = template.HTML(buf.String()) //nolint:gosec // output of html/template
+	}
+	return nil
 }
 
 func (b *builder) newSiteView() *siteView {
@@ -232,11 +269,7 @@ func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
 	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
 	p.Article = b.views[i]
-	body, err := b.pages.render("article.html", p)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.Path, err)
-	}
-	return []*File{{Path: "/articles/" + a.Slug + "/index.html", Body: body, ContentType: HTMLType, Modified: a.Updated.UTC()}}, nil
+	return b.renderPage("/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
 }
 
 // listing fills a page's articles: the newest [feeds] items with their
@@ -259,11 +292,7 @@ func (b *builder) indexPage() ([]*File, error) {
 		all[i] = i
 	}
 	b.listing(p, all)
-	body, err := b.pages.render("index.html", p)
-	if err != nil {
-		return nil, err
-	}
-	return []*File{{Path: "/index.html", Body: body, ContentType: HTMLType, Modified: b.newest(all)}}, nil
+	return b.renderPage("/index.html", "index.html", p, b.newest(all))
 }
 
 func (b *builder) allTags() []*tagView {
@@ -279,21 +308,13 @@ func (b *builder) tagPage(g *tagGroup) ([]*File, error) {
 	p.Tag = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
 	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, "tags/"+g.Slug+"/", b.cfg.Site.Title+": "+g.Name)...)
 	b.listing(p, g.Articles)
-	body, err := b.pages.render("tag.html", p)
-	if err != nil {
-		return nil, err
-	}
-	return []*File{{Path: "/tags/" + g.Slug + "/index.html", Body: body, ContentType: HTMLType, Modified: b.newest(g.Articles)}}, nil
+	return b.renderPage("/tags/"+g.Slug+"/index.html", "tag.html", p, b.newest(g.Articles))
 }
 
 func (b *builder) tagsPage() ([]*File, error) {
 	p := b.page("Topics", b.baseURL+"tags/")
 	p.Tags = b.allTags()
-	body, err := b.pages.render("tags.html", p)
-	if err != nil {
-		return nil, err
-	}
-	return []*File{{Path: "/tags/index.html", Body: body, ContentType: HTMLType, Modified: b.newestAll()}}, nil
+	return b.renderPage("/tags/index.html", "tags.html", p, b.newestAll())
 }
 
 func (b *builder) notFoundPage() ([]*File, error) {
@@ -302,15 +323,11 @@ func (b *builder) notFoundPage() ([]*File, error) {
 	for i := range n {
 		p.Articles = append(p.Articles, b.views[i])
 	}
-	body, err := b.pages.render("404.html", p)
-	if err != nil {
-		return nil, err
-	}
-	return []*File{{Path: "/404.html", Body: body, ContentType: HTMLType, Modified: b.newestAll()}}, nil
+	return b.renderPage("/404.html", "404.html", p, b.newestAll())
 }
 
 func (b *builder) stylesheet() ([]*File, error) {
-	return []*File{{Path: "/assets/style.css", Body: b.pages.css, ContentType: CSSType, Modified: b.newestAll()}}, nil
+	return b.out(&File{Path: "/assets/style.css", Body: b.pages.css, ContentType: CSSType, Modified: b.newestAll()})
 }
 
 func (b *builder) newestAll() time.Time {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"briefcast/articles"
@@ -106,6 +107,22 @@ type builder struct {
 	tags     []*tagGroup   // by slug
 	pages    *renderer
 	site     *siteView
+	emit     func(*File) error // nil: keep every file in memory
+}
+
+// out finishes the files a job made: kept as they are for a site in
+// memory, or handed to emit and kept without their body when streaming.
+func (b *builder) out(files ...*File) ([]*File, error) {
+	if b.emit == nil {
+		return files, nil
+	}
+	for k, f := range files {
+		if err := b.emit(f); err != nil {
+			return nil, err
+		}
+		files[k] = &File{Path: f.Path, ContentType: f.ContentType, Modified: f.Modified}
+	}
+	return files, nil
 }
 
 // Build renders every page and feed of the site into memory. arts may be in
@@ -113,6 +130,13 @@ type builder struct {
 // (templates.Load(cfg.Site.TemplatesDir)). Nothing in the output depends on
 // the clock, so identical content gives byte-identical files.
 func Build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS) (*Site, error) {
+	return build(cfg, arts, tmpl, nil)
+}
+
+// build renders the site. With a nil emit every file is kept in the
+// returned Site; otherwise each file is handed to emit as soon as it is
+// rendered, from the worker that rendered it, and only its path is kept.
+func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, emit func(*File) error) (*Site, error) {
 	base, err := url.Parse(withSlash(cfg.Site.BaseURL))
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", cfg.Site.BaseURL)
@@ -127,6 +151,7 @@ func Build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS) (*Site, err
 		basePath: base.EscapedPath(),
 		arts:     sortArticles(arts),
 		pages:    pages,
+		emit:     emit,
 	}
 	if !strings.HasSuffix(b.basePath, "/") {
 		b.basePath += "/"
@@ -143,18 +168,30 @@ func Build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS) (*Site, err
 	}
 	b.groupTags()
 	b.site = b.newSiteView()
+	if err := b.pages.chrome(b.site); err != nil {
+		return nil, err
+	}
 	b.prepare()
 
 	jobs := b.jobs()
 	results := make([][]*File, len(jobs))
 	errs := make([]error, len(jobs))
-	parallel(len(jobs), func(i int) { results[i], errs[i] = jobs[i]() })
-	s := &Site{Files: make(map[string]*File, len(b.arts)+8*len(b.tags)+16), Articles: b.arts}
-	for i, fs := range results {
-		if errs[i] != nil {
-			return nil, errs[i]
+	var failed atomic.Bool
+	parallel(len(jobs), func(i int) {
+		if failed.Load() {
+			return
 		}
-		for _, f := range fs {
+		results[i], errs[i] = jobs[i]()
+		if errs[i] != nil {
+			failed.Store(true)
+		}
+	})
+	if err := firstErr(errs); err != nil {
+		return nil, err
+	}
+	s := &Site{Files: make(map[string]*File, len(b.arts)+8*len(b.tags)+16), Articles: b.arts}
+	for _, files := range results {
+		for _, f := range files {
 			s.Files[f.Path] = f
 			switch f.ContentType {
 			case feeds.RSSType, feeds.AtomType, feeds.JSONType:
@@ -319,7 +356,7 @@ func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
 		}
 		out = append(out, &File{Path: "/" + c.Dir + f.name, Body: body, ContentType: f.typ, Modified: mod})
 	}
-	return out, nil
+	return b.out(out...)
 }
 
 // parallel runs fn(0..n-1) on a bounded pool of one worker per CPU.

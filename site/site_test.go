@@ -262,6 +262,12 @@ func TestIndexAndTags(t *testing.T) {
 			t.Errorf("index lacks %q", want)
 		}
 	}
+	if !strings.Contains(index, `<a href="/news/articles/harbor-towns-plan-for-higher-tides/#full-depth">Full depth</a>`) {
+		t.Errorf("index lacks the full-depth link of a full article")
+	}
+	if strings.Contains(index, `/news/articles/urban-beekeeping-grows/#`) {
+		t.Errorf("index links to tiers a take-only article does not have")
+	}
 	nature := mustFile(t, s, "/tags/nature/index.html")
 	if !strings.Contains(nature, "Urban beekeeping grows") || !strings.Contains(nature, "An older note on rivers") || strings.Contains(nature, "Harbor towns") {
 		t.Errorf("nature tag page lists the wrong articles:\n%s", nature)

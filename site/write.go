@@ -3,100 +3,150 @@ package site
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
+
+	"briefcast/articles"
+	"briefcast/config"
 )
 
 // Write publishes the site into dir atomically: everything is written into
-// a fresh folder beside dir, which is then swapped in (the old dir is
-// renamed away, the new one renamed in, the old one removed). On any error
-// the fresh folder is removed and dir is left as it was. Writing a fresh
+// a fresh folder beside dir, which is then swapped in (in one step on
+// Linux; elsewhere the old dir is renamed away, the new one renamed in) and
+// the old output removed. On any error the fresh folder is removed and dir
+// is left as it was. Writing a fresh
 // folder rather than rewriting files in place is also what keeps a build of
 // thousands of pages fast.
 func (s *Site) Write(dir string) (err error) {
 	dir = filepath.Clean(dir)
-	parent, name := filepath.Dir(dir), filepath.Base(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("site: write: %w", err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+name+".new-")
+	tmp, err := tempBeside(dir)
 	if err != nil {
-		return fmt.Errorf("site: write: %w", err)
+		return err
 	}
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("site: write: %w", err)
-	}
 	if err := s.writeFiles(tmp); err != nil {
 		return err
 	}
 	return swap(tmp, dir, exchange)
 }
 
-// writeFiles writes every file under root, folders first, then the files
-// on a bounded pool of workers.
+// Publish is Build followed by Write, without holding the whole site in
+// memory: every file is written into the fresh folder by the worker that
+// rendered it, as soon as it is rendered, and the folder is swapped in at
+// the end exactly as Write does. The returned Site lists every file, with
+// Body left nil. `briefcast build` uses it; a server that serves from
+// memory uses Build.
+func Publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir string) (s *Site, err error) {
+	dir = filepath.Clean(dir)
+	tmp, err := tempBeside(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+			s = nil
+		}
+	}()
+	w := &fileWriter{root: tmp}
+	s, err = build(cfg, arts, tmpl, w.write)
+	if err != nil {
+		return nil, err
+	}
+	return s, swap(tmp, dir, exchange)
+}
+
+// tempBeside makes the fresh folder a build is written into, beside dir so
+// that the final rename stays on one file system.
+func tempBeside(dir string) (string, error) {
+	parent, name := filepath.Dir(dir), filepath.Base(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("site: write: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+name+".new-")
+	if err != nil {
+		return "", fmt.Errorf("site: write: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("site: write: %w", err)
+	}
+	return tmp, nil
+}
+
+// fileWriter writes files under root from many goroutines at once,
+// creating each folder the first time a file needs it.
+type fileWriter struct {
+	root string
+	dirs sync.Map // relative folder -> struct{}, folders known to exist
+}
+
+func (w *fileWriter) write(f *File) error {
+	rel, err := relPath(f.Path)
+	if err != nil {
+		return err
+	}
+	if err := w.mkdir(path.Dir(rel)); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(w.root, filepath.FromSlash(rel)), f.Body, 0o644); err != nil {
+		return fmt.Errorf("site: write %s: %w", f.Path, err)
+	}
+	return nil
+}
+
+// mkdir creates the folder rel and its parents. Two workers may race to
+// create the same folder; the loser sees it exist, which is fine.
+func (w *fileWriter) mkdir(rel string) error {
+	if rel == "." {
+		return nil
+	}
+	if _, ok := w.dirs.Load(rel); ok {
+		return nil
+	}
+	if err := w.mkdir(path.Dir(rel)); err != nil {
+		return err
+	}
+	p := filepath.Join(w.root, filepath.FromSlash(rel))
+	if err := os.Mkdir(p, 0o755); err != nil {
+		if st, serr := os.Stat(p); serr != nil || !st.IsDir() {
+			return fmt.Errorf("site: write: %w", err)
+		}
+	}
+	w.dirs.Store(rel, struct{}{})
+	return nil
+}
+
+// writeFiles writes every file of s under root on a bounded pool of
+// workers.
 func (s *Site) writeFiles(root string) error {
 	paths := make([]string, 0, len(s.Files))
-	dirs := map[string]bool{}
 	for p := range s.Files {
-		rel, err := relPath(p)
-		if err != nil {
-			return err
-		}
 		paths = append(paths, p)
-		for d := path.Dir(rel); d != "." && !dirs[d]; d = path.Dir(d) {
-			dirs[d] = true
-		}
 	}
 	sort.Strings(paths)
-	dl := make([]string, 0, len(dirs))
-	for d := range dirs {
-		dl = append(dl, d)
-	}
-	sort.Strings(dl) // a parent sorts before its children
-	errs := make([]error, len(dl))
-	// Folders of one level do not depend on each other; create them level by
-	// level so the pool can share the work.
-	byDepth := map[int][]int{}
-	maxDepth := 0
-	for i, d := range dl {
-		n := strings.Count(d, "/")
-		byDepth[n] = append(byDepth[n], i)
-		maxDepth = max(maxDepth, n)
-	}
-	for depth := 0; depth <= maxDepth; depth++ {
-		level := byDepth[depth]
-		parallel(len(level), func(k int) {
-			i := level[k]
-			if err := os.Mkdir(filepath.Join(root, filepath.FromSlash(dl[i])), 0o755); err != nil {
-				errs[i] = fmt.Errorf("site: write: %w", err)
-			}
-		})
-		if err := firstErr(errs); err != nil {
-			return err
-		}
-	}
-	ferrs := make([]error, len(paths))
+	w := &fileWriter{root: root}
+	errs := make([]error, len(paths))
 	var failed atomic.Bool
 	parallel(len(paths), func(i int) {
 		if failed.Load() {
 			return
 		}
-		rel, _ := relPath(paths[i])
-		if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(rel)), s.Files[paths[i]].Body, 0o644); err != nil {
-			ferrs[i] = fmt.Errorf("site: write %s: %w", paths[i], err)
+		if errs[i] = w.write(s.Files[paths[i]]); errs[i] != nil {
 			failed.Store(true)
 		}
 	})
-	return firstErr(ferrs)
+	return firstErr(errs)
 }
 
 func firstErr(errs []error) error {

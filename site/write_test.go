@@ -16,6 +16,7 @@ import (
 	"github.com/mmcdole/gofeed"
 
 	"briefcast/articles"
+	"briefcast/templates"
 )
 
 // mustNoLeftovers fails when parent holds anything but want.
@@ -222,4 +223,51 @@ func TestSwapWithoutExchange(t *testing.T) {
 		}
 		mustNoLeftovers(t, parent, "public")
 	}
+}
+
+func TestPublishMatchesBuild(t *testing.T) {
+	cfg := testConfig()
+	parent := t.TempDir()
+	s := mustBuild(t, cfg, testArticles())
+	if err := s.Write(filepath.Join(parent, "a")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Publish(cfg, testArticles(), templates.Embedded(), filepath.Join(parent, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Files) != len(s.Files) || strings.Join(p.Feeds, " ") != strings.Join(s.Feeds, " ") {
+		t.Errorf("Publish lists %d files and feeds %v, Build %d and %v", len(p.Files), p.Feeds, len(s.Files), s.Feeds)
+	}
+	if !equalTrees(mustReadTree(t, filepath.Join(parent, "a")), mustReadTree(t, filepath.Join(parent, "b"))) {
+		t.Errorf("Publish wrote a different tree than Build+Write")
+	}
+	mustNoLeftovers(t, parent, "a", "b")
+}
+
+func TestPublishFailureLeavesOldOutput(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "public")
+	if _, err := Publish(testConfig(), testArticles(), templates.Embedded(), out); err != nil {
+		t.Fatal(err)
+	}
+	before := mustReadTree(t, out)
+	// A template that fails for one article only, after other pages have
+	// already been written into the fresh folder.
+	dir := t.TempDir()
+	bad := `{{define "content"}}{{if eq .Article.Slug "older-note-on-rivers"}}{{template "missing" .}}{{end}}{{.Article.Title}}{{end}}`
+	if err := os.WriteFile(filepath.Join(dir, "article.html"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := templates.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(testConfig(), testArticles(), tmpl, out); err == nil {
+		t.Fatal("Publish succeeded, want a template error")
+	}
+	if after := mustReadTree(t, out); !equalTrees(before, after) {
+		t.Errorf("a failed publish changed the old output")
+	}
+	mustNoLeftovers(t, parent, "public")
 }

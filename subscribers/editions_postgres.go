@@ -177,40 +177,50 @@ func (s *PostgresStore) Editions(ctx context.Context, digest string, limit int) 
 	return es, nil
 }
 
-// pgClaimQueries lock the next due deliveries of one edition (retrying ones
-// by next_attempt first, then queued ones by id, both in deliveries_claim
-// order), cancel those whose subscriber no longer gets the digest, and lease
-// the rest, in one statement. Every candidate comes back: ok=false for a
-// cancelled one, with the subscriber's details for a leased one.
-var pgClaimQueries = [2]string{
-	pgClaimHead + `AND d.state = 'retrying' AND d.next_attempt <= $2` + pgClaimTail,
-	pgClaimHead + `AND d.state = 'queued'` + pgClaimTail,
-}
-
-const pgClaimHead = `WITH cand AS (
-    SELECT d.id, d.subscriber_id FROM deliveries d
-     WHERE d.edition_id = $1 AND (d.lease_until IS NULL OR d.lease_until < $2) `
-
-const pgClaimTail = `
-     ORDER BY d.next_attempt, d.id LIMIT $3
+// pgClaim locks the next due deliveries of one edition, cancels those whose
+// subscriber no longer gets the digest and leases the rest, all in one
+// statement (one round trip). Retrying rows come first, by next_attempt
+// (the longest-waiting first), then queued rows by id, each walking
+// deliveries_claim in index order so a claim never sorts the queue. Every
+// candidate comes back: ok=false for a cancelled one, with the subscriber's
+// details for a leased one.
+//
+// The limit is written into the text (%[1]d, an int) rather than bound:
+// with LIMIT $n a cached generic plan guesses a tenth of the table and
+// turns every join into a hash join over all subscribers. pgx caches one
+// prepared statement per distinct limit.
+const pgClaim = `WITH r AS (
+    SELECT d.id, d.subscriber_id, 0 AS k FROM deliveries d
+     WHERE d.edition_id = $1 AND d.state = 'retrying' AND d.next_attempt <= $2
+       AND (d.lease_until IS NULL OR d.lease_until < $2)
+     ORDER BY d.next_attempt, d.id LIMIT %[1]d
        FOR UPDATE SKIP LOCKED
+), q AS (
+    SELECT d.id, d.subscriber_id, 1 AS k FROM deliveries d
+     WHERE d.edition_id = $1 AND d.state = 'queued'
+       AND (d.lease_until IS NULL OR d.lease_until < $2)
+     ORDER BY d.next_attempt, d.id LIMIT %[1]d
+       FOR UPDATE SKIP LOCKED
+), cand AS (
+    SELECT * FROM (SELECT * FROM r UNION ALL SELECT * FROM q) u ORDER BY k, id LIMIT %[1]d
 ), chk AS (
-    SELECT c.id, s.status = 'active' AND EXISTS (
-               SELECT 1 FROM subscriber_digests sd, editions e
-                WHERE e.id = $1 AND sd.digest = e.digest AND sd.subscriber_id = c.subscriber_id) AS ok
+    SELECT c.id, c.k, s.status = 'active' AND EXISTS (
+               SELECT 1 FROM subscriber_digests sd
+                WHERE sd.digest = (SELECT digest FROM editions WHERE id = $1)
+                  AND sd.subscriber_id = c.subscriber_id) AS ok
       FROM cand c JOIN subscribers s ON s.id = c.subscriber_id
 ), cancelled AS (
     UPDATE deliveries d SET state = 'cancelled', leased_by = NULL, lease_until = NULL, updated_at = $2
       FROM chk WHERE d.id = chk.id AND NOT chk.ok
 ), leased AS (
-    UPDATE deliveries d SET leased_by = $4, lease_until = $5
+    UPDATE deliveries d SET leased_by = $3, lease_until = $4
       FROM chk WHERE d.id = chk.id AND chk.ok
     RETURNING d.id, d.subscriber_id, d.state, d.attempts, d.last_reply, d.next_attempt
 )
 SELECT chk.id, chk.ok, l.state, l.attempts, l.last_reply, l.next_attempt,
        s.id, s.email, s.name, s.tags, s.timezone
   FROM chk LEFT JOIN leased l ON l.id = chk.id LEFT JOIN subscribers s ON s.id = l.subscriber_id
- ORDER BY l.next_attempt, chk.id`
+ ORDER BY chk.k, l.next_attempt, chk.id`
 
 // ClaimDeliveries implements Store.
 func (s *PostgresStore) ClaimDeliveries(ctx context.Context, editionID int64, owner string, limit int, now time.Time, lease time.Duration) ([]Delivery, error) {
@@ -220,17 +230,16 @@ func (s *PostgresStore) ClaimDeliveries(ctx context.Context, editionID int64, ow
 	var out []Delivery
 	now = now.UTC()
 	until := now.Add(lease)
-	for _, q := range pgClaimQueries {
-		for len(out) < limit {
-			batch, cancelled, err := s.claimOnce(ctx, q, editionID, owner, limit-len(out), now, until)
-			if err != nil {
-				return nil, fmt.Errorf("subscribers: claim deliveries of edition %d: %w", editionID, err)
-			}
-			out = append(out, batch...)
-			// Only cancelled rows can hide more due work behind them.
-			if cancelled == 0 {
-				break
-			}
+	for len(out) < limit {
+		q := fmt.Sprintf(pgClaim, limit-len(out))
+		batch, cancelled, err := s.claimOnce(ctx, q, editionID, owner, now, until)
+		if err != nil {
+			return nil, fmt.Errorf("subscribers: claim deliveries of edition %d: %w", editionID, err)
+		}
+		out = append(out, batch...)
+		// Only cancelled rows can hide more due work behind them.
+		if cancelled == 0 {
+			break
 		}
 	}
 	if len(out) == 0 {
@@ -243,8 +252,8 @@ func (s *PostgresStore) ClaimDeliveries(ctx context.Context, editionID int64, ow
 
 // claimOnce runs one claim statement, returning the leased deliveries and
 // the number cancelled.
-func (s *PostgresStore) claimOnce(ctx context.Context, q string, editionID int64, owner string, limit int, now, until time.Time) ([]Delivery, int, error) {
-	rows, err := s.pool.Query(ctx, q, editionID, now, limit, owner, until)
+func (s *PostgresStore) claimOnce(ctx context.Context, q string, editionID int64, owner string, now, until time.Time) ([]Delivery, int, error) {
+	rows, err := s.pool.Query(ctx, q, editionID, now, owner, until)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -284,7 +293,7 @@ func (s *PostgresStore) claimOnce(ctx context.Context, q string, editionID int64
 // ReleaseClaims implements Store.
 func (s *PostgresStore) ReleaseClaims(ctx context.Context, editionID int64) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE deliveries SET leased_by = NULL, lease_until = NULL
-		WHERE edition_id = $1 AND leased_by IS NOT NULL`, editionID); err != nil {
+		WHERE edition_id = $1 AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL`, editionID); err != nil {
 		return fmt.Errorf("subscribers: release claims of edition %d: %w", editionID, err)
 	}
 	return nil
@@ -329,28 +338,35 @@ func (s *PostgresStore) RecordResults(ctx context.Context, results []Result) err
 	if !bounces {
 		_, err = s.pool.Exec(ctx, pgRecordResults, ids, states, attempts, replies, nexts, ats)
 	} else {
+		// Subscribers are locked before deliveries, the order in which
+		// Forget's cascade takes them, so the two never deadlock.
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, pgRecordResults, ids, states, attempts, replies, nexts, ats); err != nil {
-				return err
-			}
 			for i, r := range results {
 				if !r.Bounce {
 					continue
 				}
-				// The same change SetStatus makes: an event recording the
-				// old status, then the new status; nothing when already
-				// bounced.
-				if _, err := tx.Exec(ctx, `WITH old AS (
-						SELECT id, status FROM subscribers WHERE id = $1 AND status <> 'bounced' FOR UPDATE
-					), upd AS (
-						UPDATE subscribers s SET status = 'bounced', updated_at = $2 FROM old WHERE s.id = old.id
-					)
-					INSERT INTO subscriber_events (subscriber_id, at, from_status, to_status, reason)
-					SELECT id, $2, status, 'bounced', $3 FROM old`, r.SubscriberID, ats[i], r.LastReply); err != nil {
+				// Exactly what SetStatus does, inside this transaction.
+				sub, err := s.byID(ctx, tx, r.SubscriberID, true)
+				if errors.Is(err, ErrNotFound) {
+					continue // forgotten meanwhile
+				}
+				if err != nil {
 					return fmt.Errorf("bounce subscriber %d: %w", r.SubscriberID, err)
 				}
+				if sub.Status == Bounced {
+					continue
+				}
+				from := sub.Status
+				applyStatus(sub, Bounced, ats[i])
+				if err := s.update(ctx, tx, sub, false); err != nil {
+					return err
+				}
+				if err := s.event(ctx, tx, sub.ID, ats[i], statusChange{From: from, To: Bounced, Reason: r.LastReply}); err != nil {
+					return err
+				}
 			}
-			return nil
+			_, err := tx.Exec(ctx, pgRecordResults, ids, states, attempts, replies, nexts, ats)
+			return err
 		})
 	}
 	if err != nil {
@@ -365,7 +381,8 @@ func (s *PostgresStore) Progress(ctx context.Context, editionID int64) (Progress
 	err := s.countStates(ctx, `SELECT state, count(*) FROM deliveries WHERE edition_id = $1 GROUP BY state`, editionID, &p, 1)
 	if err == nil {
 		err = s.countStates(ctx, `SELECT state, count(*) FROM deliveries
-			WHERE edition_id = $1 AND leased_by IS NOT NULL GROUP BY state`, editionID, &p, -1)
+			WHERE edition_id = $1 AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL
+			GROUP BY state`, editionID, &p, -1)
 	}
 	if err != nil {
 		return Progress{}, fmt.Errorf("subscribers: progress of edition %d: %w", editionID, err)
@@ -463,8 +480,9 @@ func (s *PostgresStore) FinishEdition(ctx context.Context, editionID int64, now 
 // QueueSize implements Store.
 func (s *PostgresStore) QueueSize(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM editions e JOIN deliveries d ON d.edition_id = e.id
-		WHERE e.finished_at IS NULL AND d.state IN ('queued', 'retrying')`).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM deliveries
+		WHERE edition_id IN (SELECT id FROM editions WHERE finished_at IS NULL)
+		  AND state IN ('queued', 'retrying')`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("subscribers: queue size: %w", err)
 	}

@@ -3,8 +3,10 @@ package subscribers
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -204,24 +206,32 @@ func (s *SQLiteStore) Editions(ctx context.Context, digest string, limit int) ([
 	return es, nil
 }
 
-// sqliteClaimQueries select the next due deliveries of one edition with
-// the subscriber's current details and whether they still get the digest.
-// Both walk deliveries_claim in index order: retrying rows by next_attempt
-// (the longest-waiting first), then queued rows by id (next_attempt is
-// NULL for all of them).
-var sqliteClaimQueries = [2]string{
-	sqliteClaimSelect + `AND d.state = 'retrying' AND d.next_attempt <= ?3 ` + sqliteClaimOrder,
-	sqliteClaimSelect + `AND d.state = 'queued' ` + sqliteClaimOrder,
-}
-
+// sqliteClaimSelect picks the next due deliveries of one edition, up to
+// ?3, with the subscriber's current details and whether they still get the
+// digest. Each half walks deliveries_claim in index order, so a claim never
+// sorts the queue: retrying rows by next_attempt (the longest-waiting
+// first), then queued rows by id (their next_attempt is NULL). Statements
+// are parsed on every call (database/sql keeps no cache for this driver),
+// so a claim is three statements whatever its size: this one, the lease and
+// a rare cancel.
 const sqliteClaimSelect = `SELECT d.id, d.state, d.attempts, d.last_reply, d.next_attempt,
        s.id, s.email, s.name, s.tags, s.timezone,
        s.status = 'active' AND EXISTS (SELECT 1 FROM subscriber_digests sd
-                                        WHERE sd.digest = ?2 AND sd.subscriber_id = s.id)
-  FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
- WHERE d.edition_id = ?1 AND (d.lease_until IS NULL OR d.lease_until < ?3) `
-
-const sqliteClaimOrder = `ORDER BY d.next_attempt, d.id LIMIT ?4`
+                                        WHERE sd.digest = e.digest AND sd.subscriber_id = s.id)
+  FROM (SELECT * FROM (SELECT 0 AS k, id FROM deliveries
+                        WHERE edition_id = ?1 AND state = 'retrying' AND next_attempt <= ?2
+                          AND (lease_until IS NULL OR lease_until < ?2)
+                        ORDER BY next_attempt, id LIMIT ?3)
+        UNION ALL
+        SELECT * FROM (SELECT 1 AS k, id FROM deliveries
+                        WHERE edition_id = ?1 AND state = 'queued'
+                          AND (lease_until IS NULL OR lease_until < ?2)
+                        ORDER BY next_attempt, id LIMIT ?3)
+        LIMIT ?3) c
+  JOIN deliveries d ON d.id = c.id
+  JOIN subscribers s ON s.id = d.subscriber_id
+  JOIN editions e ON e.id = d.edition_id
+ ORDER BY c.k, d.next_attempt, d.id`
 
 // ClaimDeliveries implements Store.
 func (s *SQLiteStore) ClaimDeliveries(ctx context.Context, editionID int64, owner string, limit int, now time.Time, lease time.Duration) ([]Delivery, error) {
@@ -231,52 +241,43 @@ func (s *SQLiteStore) ClaimDeliveries(ctx context.Context, editionID int64, owne
 	var out []Delivery
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		var digest string
-		if err := tx.QueryRowContext(ctx, `SELECT digest FROM editions WHERE id = ?`, editionID).Scan(&digest); err != nil {
+		nowUS, untilUS := now.UnixMicro(), now.Add(lease).UnixMicro()
+		for len(out) < limit {
+			batch, cancel, err := sqliteClaimCandidates(ctx, tx, editionID, nowUS, limit-len(out))
+			if err != nil {
+				return err
+			}
+			if len(cancel) > 0 {
+				if _, err := tx.ExecContext(ctx, `UPDATE deliveries
+					SET state = 'cancelled', leased_by = NULL, lease_until = NULL, updated_at = ?
+					WHERE id IN (SELECT value FROM json_each(?))`, nowUS, jsonIDs(cancel)); err != nil {
+					return err
+				}
+			}
+			if len(batch) > 0 {
+				ids := make([]int64, len(batch))
+				for i := range batch {
+					ids[i] = batch[i].ID
+					batch[i].EditionID = editionID
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET leased_by = ?, lease_until = ?
+					WHERE id IN (SELECT value FROM json_each(?))`, owner, untilUS, jsonIDs(ids)); err != nil {
+					return err
+				}
+				out = append(out, batch...)
+			}
+			// Only cancelled rows can hide more due work behind them.
+			if len(cancel) == 0 {
+				break
+			}
+		}
+		if len(out) == 0 {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM editions WHERE id = ?`, editionID).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
 			}
 			return err
-		}
-		leaseStmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET leased_by = ?, lease_until = ? WHERE id = ?`)
-		if err != nil {
-			return err
-		}
-		defer leaseStmt.Close()
-		cancelStmt, err := tx.PrepareContext(ctx, `UPDATE deliveries
-			SET state = 'cancelled', leased_by = NULL, lease_until = NULL, updated_at = ? WHERE id = ?`)
-		if err != nil {
-			return err
-		}
-		defer cancelStmt.Close()
-		nowUS, untilUS := now.UnixMicro(), now.Add(lease).UnixMicro()
-		for _, q := range sqliteClaimQueries {
-			for {
-				need := limit - len(out)
-				if need == 0 {
-					return nil
-				}
-				batch, cancel, err := sqliteClaimCandidates(ctx, tx, q, editionID, digest, nowUS, need)
-				if err != nil {
-					return err
-				}
-				for _, id := range cancel {
-					if _, err := cancelStmt.ExecContext(ctx, nowUS, id); err != nil {
-						return err
-					}
-				}
-				for i := range batch {
-					if _, err := leaseStmt.ExecContext(ctx, owner, untilUS, batch[i].ID); err != nil {
-						return err
-					}
-					batch[i].EditionID = editionID
-				}
-				out = append(out, batch...)
-				// Only cancelled rows can hide more due work behind them.
-				if len(cancel) == 0 {
-					break
-				}
-			}
 		}
 		return nil
 	})
@@ -286,10 +287,23 @@ func (s *SQLiteStore) ClaimDeliveries(ctx context.Context, editionID int64, owne
 	return out, nil
 }
 
-// sqliteClaimCandidates runs one claim query and splits its rows into the
+// jsonIDs encodes ids as a JSON array for json_each.
+func jsonIDs(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// sqliteClaimCandidates runs the claim query and splits its rows into the
 // deliveries to lease and the ids to cancel.
-func sqliteClaimCandidates(ctx context.Context, tx *sql.Tx, q string, editionID int64, digest string, now int64, limit int) ([]Delivery, []int64, error) {
-	rows, err := tx.QueryContext(ctx, q, editionID, digest, now, limit)
+func sqliteClaimCandidates(ctx context.Context, tx *sql.Tx, editionID, now int64, limit int) ([]Delivery, []int64, error) {
+	rows, err := tx.QueryContext(ctx, sqliteClaimSelect, editionID, now, limit)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -325,7 +339,7 @@ func sqliteClaimCandidates(ctx context.Context, tx *sql.Tx, q string, editionID 
 func (s *SQLiteStore) ReleaseClaims(ctx context.Context, editionID int64) error {
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE deliveries SET leased_by = NULL, lease_until = NULL
-			WHERE edition_id = ? AND leased_by IS NOT NULL`, editionID)
+			WHERE edition_id = ? AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL`, editionID)
 		return err
 	})
 	if err != nil {
@@ -334,33 +348,34 @@ func (s *SQLiteStore) ReleaseClaims(ctx context.Context, editionID int64) error 
 	return nil
 }
 
-// RecordResults implements Store. A delivery already in a final state
-// (another sender recorded it after this one's lease expired) is left
-// alone, so a late retry never undoes a send.
+// RecordResults implements Store. The whole batch is one UPDATE joined
+// to a JSON array of results (one statement to parse, however many
+// results). A delivery already in a final state (another sender recorded
+// it after this one's lease expired) is left alone, so a late retry never
+// undoes a send.
 func (s *SQLiteStore) RecordResults(ctx context.Context, results []Result) error {
 	if len(results) == 0 {
 		return nil
 	}
-	for _, r := range results {
+	rows := make([][6]any, len(results))
+	for i, r := range results {
 		if err := checkResult(r); err != nil {
 			return err
 		}
+		at := resultAt(r)
+		rows[i] = [6]any{r.DeliveryID, string(r.State), r.Attempts, r.LastReply, sqlMicros(resultNext(r, at)), at.UnixMicro()}
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		upd, err := tx.PrepareContext(ctx, `UPDATE deliveries
-			SET state = ?, attempts = ?, last_reply = ?, next_attempt = ?,
-			    leased_by = NULL, lease_until = NULL, updated_at = ?
-			WHERE id = ? AND state IN ('queued', 'retrying')`)
-		if err != nil {
+	batch, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("subscribers: record %d results: %w", len(results), err)
+	}
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries
+			SET state = r.value ->> 1, attempts = r.value ->> 2, last_reply = r.value ->> 3,
+			    next_attempt = r.value ->> 4, leased_by = NULL, lease_until = NULL, updated_at = r.value ->> 5
+			FROM json_each(?) AS r
+			WHERE deliveries.id = r.value ->> 0 AND deliveries.state IN ('queued', 'retrying')`, string(batch)); err != nil {
 			return err
-		}
-		defer upd.Close()
-		for _, r := range results {
-			at := resultAt(r)
-			if _, err := upd.ExecContext(ctx, string(r.State), r.Attempts, r.LastReply,
-				sqlMicros(resultNext(r, at)), at.UnixMicro(), r.DeliveryID); err != nil {
-				return fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
-			}
 		}
 		for _, r := range results {
 			if !r.Bounce {
@@ -400,7 +415,8 @@ func (s *SQLiteStore) Progress(ctx context.Context, editionID int64) (Progress, 
 	err := sqliteCountStates(ctx, s.db, `SELECT state, count(*) FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID, &p, 1)
 	if err == nil {
 		err = sqliteCountStates(ctx, s.db, `SELECT state, count(*) FROM deliveries
-			WHERE edition_id = ? AND leased_by IS NOT NULL GROUP BY state`, editionID, &p, -1)
+			WHERE edition_id = ? AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL
+			GROUP BY state`, editionID, &p, -1)
 	}
 	if err != nil {
 		return Progress{}, fmt.Errorf("subscribers: progress of edition %d: %w", editionID, err)
@@ -496,8 +512,9 @@ func (s *SQLiteStore) FinishEdition(ctx context.Context, editionID int64, now ti
 // QueueSize implements Store.
 func (s *SQLiteStore) QueueSize(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM editions e JOIN deliveries d ON d.edition_id = e.id
-		WHERE e.finished_at IS NULL AND d.state IN ('queued', 'retrying')`).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM deliveries
+		WHERE edition_id IN (SELECT id FROM editions WHERE finished_at IS NULL)
+		  AND state IN ('queued', 'retrying')`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("subscribers: queue size: %w", err)
 	}
@@ -506,7 +523,9 @@ func (s *SQLiteStore) QueueSize(ctx context.Context) (int64, error) {
 
 // Helpers shared by both stores' edition code.
 
-// checkEdition rejects an edition CreateEdition cannot record.
+// checkEdition rejects an edition CreateEdition cannot record, and rounds
+// its cutoff down to the microseconds both databases keep, so e reads back
+// equal.
 func checkEdition(e *Edition) error {
 	switch {
 	case e == nil:
@@ -516,6 +535,7 @@ func checkEdition(e *Edition) error {
 	case e.Cutoff.IsZero():
 		return fmt.Errorf("subscribers: create edition %s/%s: cutoff is required", e.Digest, e.Key)
 	}
+	e.Cutoff = e.Cutoff.UTC().Truncate(time.Microsecond)
 	return nil
 }
 

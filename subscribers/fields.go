@@ -98,6 +98,22 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
+// maxNameLen bounds a display name, in bytes.
+const maxNameLen = 200
+
+// checkLine refuses a one-line field (a name, an IP address) that is too
+// long or holds a control character: a line break in a name could end up
+// in a mail header, and the SQLite store packs fields with char 31.
+func checkLine(field, v string) error {
+	if len(v) > maxNameLen {
+		return fmt.Errorf("%s is longer than %d bytes", field, maxNameLen)
+	}
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return fmt.Errorf("%s contains a line break or control character", field)
+	}
+	return nil
+}
+
 // checkSubscriber validates and cleans the fields a caller sets.
 func checkSubscriber(s *Subscriber) error {
 	email, err := NormalizeEmail(s.Email)
@@ -105,6 +121,15 @@ func checkSubscriber(s *Subscriber) error {
 		return fmt.Errorf("subscribers: %w", err)
 	}
 	s.Email = email
+	if err := checkLine("name", s.Name); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if err := checkLine("consent IP", s.ConsentIP); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if s.Source != "" && s.Source != SourceForm && s.Source != SourceImport && s.Source != SourceCLI {
+		return fmt.Errorf("subscribers: unknown source %q", s.Source)
+	}
 	if s.Status == "" {
 		s.Status = Pending
 	}

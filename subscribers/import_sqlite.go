@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// importChunk bounds the rows of one multi-row statement, keeping its
-// parameters well under SQLite's limit of 32766.
-const importChunk = 500
+// importChunk is the rows of one multi-row statement. Each statement is
+// prepared once per batch with exactly importChunk rows (a shorter tail goes
+// row by row), so SQLite parses it once rather than once per chunk.
+const importChunk = 100
 
 // Import implements Store. One batch is one transaction: a lookup of the
 // batch's addresses and forgotten hashes, then multi-row inserts for the new
@@ -54,19 +55,109 @@ func (s *SQLiteStore) Import(ctx context.Context, rows []ImportRow) (ImportCount
 	return counts, nil
 }
 
+// multiRow is a multi-row statement prepared for one transaction: rows of
+// width parameters are buffered and sent importChunk at a time.
+type multiRow struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	prefix string // up to VALUES
+	suffix string // after the tuples, e.g. RETURNING
+	width  int
+	many   *sql.Stmt
+	args   []any
+	each   func(*sql.Rows) error // for RETURNING rows; nil for none
+}
+
+func (m *multiRow) stmt(n int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", m.width), ",") + ")"
+	return m.prefix + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + m.suffix
+}
+
+// add buffers one row, sending a full chunk.
+func (m *multiRow) add(args ...any) error {
+	m.args = append(m.args, args...)
+	if len(m.args) < importChunk*m.width {
+		return nil
+	}
+	if m.many == nil {
+		st, err := m.tx.PrepareContext(m.ctx, m.stmt(importChunk))
+		if err != nil {
+			return err
+		}
+		m.many = st
+	}
+	err := m.run(m.many, m.args)
+	m.args = m.args[:0]
+	return err
+}
+
+// flush sends the buffered tail one row at a time, and closes.
+func (m *multiRow) flush() error {
+	defer func() {
+		if m.many != nil {
+			m.many.Close()
+		}
+	}()
+	if len(m.args) == 0 {
+		return nil
+	}
+	one, err := m.tx.PrepareContext(m.ctx, m.stmt(1))
+	if err != nil {
+		return err
+	}
+	defer one.Close()
+	for i := 0; i < len(m.args); i += m.width {
+		if err := m.run(one, m.args[i:i+m.width]); err != nil {
+			return err
+		}
+	}
+	m.args = m.args[:0]
+	return nil
+}
+
+func (m *multiRow) run(st *sql.Stmt, args []any) error {
+	if m.each == nil {
+		_, err := st.ExecContext(m.ctx, args...)
+		return err
+	}
+	rows, err := st.QueryContext(m.ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := m.each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // lookupBatch returns the stored subscribers among keys and which of the
 // other keys were forgotten.
 func (s *SQLiteStore) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string) (map[string]*Subscriber, map[string]bool, error) {
-	var want []string
+	existing := make(map[string]*Subscriber)
+	var want []any
 	for _, k := range keys {
 		if k != "" {
 			want = append(want, k)
 		}
 	}
-	existing := make(map[string]*Subscriber)
+	if len(want) == 0 {
+		return existing, nil, nil
+	}
+	// One statement of importChunk keys, the last chunk padded by repeating
+	// a key (IN ignores duplicates).
+	q, err := tx.PrepareContext(ctx, `SELECT `+sqliteCols+` FROM subscribers s WHERE s.email_key IN (`+placeholders(importChunk)+`)`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer q.Close()
+	for len(want)%importChunk != 0 {
+		want = append(want, want[0])
+	}
 	for c := 0; c < len(want); c += importChunk {
-		chunk := want[c:min(c+importChunk, len(want))]
-		rows, err := tx.QueryContext(ctx, `SELECT `+sqliteCols+` FROM subscribers s WHERE s.email_key IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
+		rows, err := q.QueryContext(ctx, want[c:c+importChunk]...)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -84,135 +175,81 @@ func (s *SQLiteStore) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string
 			return nil, nil, err
 		}
 	}
-	hashes := map[string]string{} // hash -> key
-	for _, k := range want {
-		if existing[k] == nil {
-			hashes[HashEmail(k)] = k
-		}
+	// Forgotten addresses are rare: skip the lookup when there are none.
+	var has int
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM suppressions)`).Scan(&has); err != nil || has == 0 {
+		return existing, nil, err
 	}
 	forgotten := map[string]bool{}
-	if len(hashes) == 0 {
-		return existing, forgotten, nil
-	}
-	// Forgotten addresses are rare: skip the lookup when there are none.
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM suppressions)`).Scan(&n); err != nil || n == 0 {
-		return existing, forgotten, err
-	}
-	hs := make([]string, 0, len(hashes))
-	for h := range hashes {
-		hs = append(hs, h)
-	}
-	for c := 0; c < len(hs); c += importChunk {
-		chunk := hs[c:min(c+importChunk, len(hs))]
-		rows, err := tx.QueryContext(ctx, `SELECT email_hash FROM suppressions WHERE email_hash IN (`+placeholders(len(chunk))+`)`, anys(chunk)...)
-		if err != nil {
+	for _, k := range keys {
+		if k == "" || existing[k] != nil || forgotten[k] {
+			continue
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM suppressions WHERE email_hash = ?`, HashEmail(k)).Scan(&n); err != nil {
 			return nil, nil, err
 		}
-		for rows.Next() {
-			var h string
-			if err := rows.Scan(&h); err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
-			forgotten[hashes[h]] = true
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, nil, err
+		if n > 0 {
+			forgotten[k] = true
 		}
 	}
 	return existing, forgotten, nil
 }
 
-// insertMany inserts new subscribers with multi-row statements, then their
-// digests and creation events.
+// insertMany inserts new subscribers, then their digests and creation
+// events, with multi-row statements.
 func (s *SQLiteStore) insertMany(ctx context.Context, tx *sql.Tx, subs []*Subscriber, now time.Time) error {
-	const cols = 13
+	if len(subs) == 0 {
+		return nil
+	}
 	byKey := make(map[string]*Subscriber, len(subs))
-	for c := 0; c < len(subs); c += importChunk {
-		chunk := subs[c:min(c+importChunk, len(subs))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
-			created_at, updated_at, confirmed_at, unsubscribed_at, consent_at) VALUES `)
-		args := make([]any, 0, len(chunk)*cols)
-		for i, sub := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
-			key := strings.ToLower(sub.Email)
-			byKey[key] = sub
-			args = append(args, sub.Email, key, sub.Name, sub.Status, joinList(sub.Digests), joinList(sub.Tags), sub.Timezone,
-				sub.Source, sub.CreatedAt.UnixMicro(), sub.UpdatedAt.UnixMicro(), sqlMicros(sub.ConfirmedAt),
-				sqlMicros(sub.UnsubscribedAt), sqlMicros(sub.ConsentAt))
-		}
-		b.WriteString(` RETURNING id, email_key`)
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+	ins := &multiRow{ctx: ctx, tx: tx, width: 13,
+		prefix: `INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
+			created_at, updated_at, confirmed_at, unsubscribed_at, consent_at) VALUES `,
+		suffix: ` RETURNING id, email_key`,
+		each: func(rows *sql.Rows) error {
 			var id int64
 			var key string
 			if err := rows.Scan(&id, &key); err != nil {
-				rows.Close()
 				return err
 			}
 			byKey[key].ID = id
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
+			return nil
+		},
+	}
+	for _, sub := range subs {
+		key := strings.ToLower(sub.Email)
+		byKey[key] = sub
+		if err := ins.add(sub.Email, key, sub.Name, string(sub.Status), joinList(sub.Digests), joinList(sub.Tags), sub.Timezone,
+			string(sub.Source), sub.CreatedAt.UnixMicro(), sub.UpdatedAt.UnixMicro(), sqlMicros(sub.ConfirmedAt),
+			sqlMicros(sub.UnsubscribedAt), sqlMicros(sub.ConsentAt)); err != nil {
 			return err
 		}
 	}
-	// Digests, two parameters a row.
-	var pairs []any
-	flush := func(q string, width int) error {
-		if len(pairs) == 0 {
-			return nil
-		}
-		n := len(pairs) / width
-		one := "(" + strings.TrimSuffix(strings.Repeat("?,", width), ",") + ")"
-		_, err := tx.ExecContext(ctx, q+strings.TrimSuffix(strings.Repeat(one+",", n), ","), pairs...)
-		pairs = pairs[:0]
+	if err := ins.flush(); err != nil {
 		return err
 	}
+	dig := &multiRow{ctx: ctx, tx: tx, width: 2, prefix: `INSERT INTO subscriber_digests (digest, subscriber_id) VALUES `}
 	for _, sub := range subs {
 		for _, d := range sub.Digests {
-			pairs = append(pairs, d, sub.ID)
-			if len(pairs) >= importChunk*2*2 {
-				if err := flush(`INSERT INTO subscriber_digests (digest, subscriber_id) VALUES `, 2); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if err := flush(`INSERT INTO subscriber_digests (digest, subscriber_id) VALUES `, 2); err != nil {
-		return err
-	}
-	at := now.UnixMicro()
-	for _, sub := range subs {
-		pairs = append(pairs, sub.ID, at, sub.Status, "import")
-		if len(pairs) >= importChunk*4*2 {
-			if err := flush(`INSERT INTO subscriber_events (subscriber_id, at, to_status, reason) VALUES `, 4); err != nil {
+			if err := dig.add(d, sub.ID); err != nil {
 				return err
 			}
 		}
 	}
-	return flush(`INSERT INTO subscriber_events (subscriber_id, at, to_status, reason) VALUES `, 4)
+	if err := dig.flush(); err != nil {
+		return err
+	}
+	at := now.UnixMicro()
+	ev := &multiRow{ctx: ctx, tx: tx, width: 4, prefix: `INSERT INTO subscriber_events (subscriber_id, at, to_status, reason) VALUES `}
+	for _, sub := range subs {
+		if err := ev.add(sub.ID, at, string(sub.Status), "import"); err != nil {
+			return err
+		}
+	}
+	return ev.flush()
 }
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
-func anys(xs []string) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
 }

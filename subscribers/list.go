@@ -2,8 +2,9 @@ package subscribers
 
 import "time"
 
-// listPage is how many rows List reads per keyset query: large enough that
-// the per-query cost vanishes, small enough to keep memory flat.
+// listPage is how many rows the PostgreSQL List reads per keyset query:
+// large enough that the per-query cost vanishes, small enough to keep
+// memory flat.
 const listPage = 2000
 
 // forgottenStatus is the to_status of the last event of a forgotten

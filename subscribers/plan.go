@@ -46,6 +46,15 @@ func checkRequest(req *SubscribeRequest) error {
 		return fmt.Errorf("subscribers: %w", err)
 	}
 	req.Email = email
+	if err := checkLine("name", req.Name); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if err := checkLine("consent IP", req.ConsentIP); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if req.Source != "" && req.Source != SourceForm && req.Source != SourceImport && req.Source != SourceCLI {
+		return fmt.Errorf("subscribers: unknown source %q", req.Source)
+	}
 	if req.Source == "" {
 		req.Source = SourceForm
 	}
@@ -111,6 +120,9 @@ func checkImportRow(r *ImportRow, zones zoneCache) (string, error) {
 		return "", err
 	}
 	r.Email = email
+	if err := checkLine("name", r.Name); err != nil {
+		return "", err
+	}
 	if r.Status != "" && !r.Status.Valid() {
 		return "", fmt.Errorf("unknown status %q", r.Status)
 	}

@@ -18,9 +18,11 @@ type Store interface {
 	// --- subscribers ---
 
 	// Create inserts a new subscriber with s.Email already normalised and
-	// records a creation event with reason. It sets s.ID, s.CreatedAt and
-	// s.UpdatedAt. An address taken in any letter case gives ErrExists; an
-	// address that was forgotten (see Forget) may be created again.
+	// records a creation event with reason. It sets s.ID, s.CreatedAt (when
+	// zero) and s.UpdatedAt, and ConfirmedAt or UnsubscribedAt when the
+	// status calls for them; an empty status is Pending. An address taken in
+	// any letter case gives ErrExists; an address that was forgotten (see
+	// Forget) may be created again, which lifts its suppression.
 	Create(ctx context.Context, s *Subscriber, reason string) error
 	// Get returns the subscriber with id.
 	Get(ctx context.Context, id int64) (*Subscriber, error)
@@ -30,7 +32,9 @@ type Store interface {
 	// is created (pending, or active when req.Active); a pending or
 	// suppressed one is set back to pending (or active) with the new
 	// consent and preferences; an active one keeps its status and gets the
-	// new preferences. The outcome says which happened.
+	// new preferences. The outcome says which happened. Digests, tags and
+	// timezone replace the stored ones; an empty Name keeps the stored name.
+	// A forgotten address is created afresh: the person asked again.
 	Subscribe(ctx context.Context, req SubscribeRequest) (*Subscriber, Outcome, error)
 	// SetStatus moves a subscriber to status to and appends an event with
 	// reason, setting ConfirmedAt or UnsubscribedAt as fits. Setting the
@@ -40,7 +44,9 @@ type Store interface {
 	UpdatePreferences(ctx context.Context, id int64, p Preferences) error
 	// Forget erases everything known about the address for an erasure
 	// request, keeping only a one-way hash of it in the suppression list so
-	// it is never mailed again by an import. ErrNotFound if unknown.
+	// it is never mailed again by an import. ErrNotFound if unknown. The
+	// subscriber's events stay, anonymous (no subscriber id, no reason), so
+	// History still adds up.
 	Forget(ctx context.Context, email string) error
 	// Suppressed reports whether the address must not be mailed: its
 	// subscriber is unsubscribed, bounced or complained, or it was
@@ -50,7 +56,8 @@ type Store interface {
 	Events(ctx context.Context, id int64) ([]Event, error)
 	// List streams the subscribers matching f in id order, calling fn for
 	// each; it pages by keyset (id > last) and never holds the whole list in
-	// memory. An error from fn stops the walk and is returned.
+	// memory. An error from fn stops the walk and is returned. fn may use
+	// the store: no query is open while it runs.
 	List(ctx context.Context, f Filter, fn func(*Subscriber) error) error
 	// Counts returns how many subscribers there are in each status.
 	Counts(ctx context.Context) (map[Status]int64, error)
@@ -59,9 +66,15 @@ type Store interface {
 	// end of that day, computed from the event table.
 	History(ctx context.Context, days int, now time.Time) ([]DayCount, error)
 	// Import upserts one batch of rows in a single transaction and reports
-	// what it did. Rows are matched by address regardless of case. A row
-	// for a suppressed or forgotten address never changes its status. A row
-	// equal to what is stored counts as unchanged and writes nothing.
+	// what it did. Rows are matched by address regardless of case. An empty
+	// Name, Timezone or Status and a nil Digests or Tags keep what is
+	// stored; a new subscriber without a status is active, with source
+	// import and an event with reason "import". A row for a suppressed
+	// subscriber never changes its status (if nothing else changes it counts
+	// as unchanged, otherwise as updated); a row for a forgotten address
+	// creates nothing and counts as unchanged. A row equal to what is stored
+	// counts as unchanged and writes nothing. Invalid rows, and a repeat of
+	// an address earlier in the batch, count as rejected.
 	Import(ctx context.Context, rows []ImportRow) (ImportCounts, error)
 
 	// --- digest editions ---
@@ -71,7 +84,8 @@ type Store interface {
 	SentArticles(ctx context.Context, digest string) (map[string]bool, error)
 	// CreateEdition records a new edition, its articles and one queued
 	// delivery for every active subscriber of e.Digest, all in one
-	// transaction. It sets e.ID, e.CreatedAt and e.Recipients. An edition
+	// transaction. It sets e.ID, e.CreatedAt (kept when the caller set it)
+	// and e.Recipients, and rounds e.Cutoff to microseconds. An edition
 	// with the same (Digest, Key) gives ErrEditionExists, so several
 	// processes racing for one scheduled time create it exactly once. An
 	// article already in another edition of the digest also fails it.
@@ -81,11 +95,12 @@ type Store interface {
 	// LatestEdition returns the newest edition of digest by Cutoff, or
 	// ErrNotFound when there is none.
 	LatestEdition(ctx context.Context, digest string) (*Edition, error)
-	// UnfinishedEdition returns the oldest edition of digest that still has
-	// deliveries to make, or ErrNotFound.
+	// UnfinishedEdition returns the oldest edition of digest (by Cutoff)
+	// that FinishEdition has not yet marked done, or ErrNotFound.
 	UnfinishedEdition(ctx context.Context, digest string) (*Edition, error)
 	// Editions returns the newest editions (of digest, or of every digest
-	// when digest is ""), newest first, at most limit.
+	// when digest is ""), newest (by Cutoff) first, at most limit (all when
+	// limit <= 0).
 	Editions(ctx context.Context, digest string, limit int) ([]*Edition, error)
 	// ClaimDeliveries leases up to limit deliveries of the edition that are
 	// due (queued, or retrying with NextAttempt <= now) and not leased by
@@ -94,7 +109,10 @@ type Store interface {
 	// Deliveries whose subscriber is no longer active, or no longer gets the
 	// digest, are marked DeliveryCancelled instead of being returned. The
 	// returned deliveries carry the subscriber's current address, name, tags,
-	// timezone and id.
+	// timezone and id. Due retries come first, longest-waiting first, then
+	// queued deliveries in id order. Fewer than limit (even none) can come
+	// back while other senders hold locks or leases: only Progress says
+	// whether the edition is done. ErrNotFound for an unknown edition.
 	ClaimDeliveries(ctx context.Context, editionID int64, owner string, limit int, now time.Time, lease time.Duration) ([]Delivery, error)
 	// ReleaseClaims drops every lease on the edition's deliveries, for a
 	// single-instance store starting after a crash. Leases of a dead
@@ -102,13 +120,17 @@ type Store interface {
 	ReleaseClaims(ctx context.Context, editionID int64) error
 	// RecordResults writes the outcome of many deliveries in one
 	// transaction (group commit) and clears their leases. A result whose
-	// Bounce is set also marks its subscriber Bounced, with an event.
+	// Bounce is set also marks its subscriber Bounced, with an event (as
+	// SetStatus, with the reply as the reason). A result for a delivery
+	// that is no longer queued or retrying (another sender finished it after
+	// this one's lease expired) is ignored, so a send is never undone.
 	RecordResults(ctx context.Context, results []Result) error
-	// Progress counts an edition's deliveries by state; leased ones are
-	// counted as InFlight.
+	// Progress counts an edition's deliveries by state; queued or retrying
+	// ones that are leased (until their result is recorded or the lease is
+	// released) are counted as InFlight instead.
 	Progress(ctx context.Context, editionID int64) (Progress, error)
-	// Failures lists up to limit failed or retrying deliveries of an edition,
-	// with their last reply.
+	// Failures lists up to limit (all when limit <= 0) failed or retrying
+	// deliveries of an edition in id order, with their last reply.
 	Failures(ctx context.Context, editionID int64, limit int) ([]Delivery, error)
 	// FinishEdition marks the edition done at now when nothing is left to
 	// send; it reports whether the edition is done.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,11 +38,12 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, rejected, err := buildContent(ctx, a, cfg)
+	arts, rejected, tmpl, err := loadContent(ctx, a, cfg)
 	if err != nil {
 		return err
 	}
-	if err := s.Write(cfg.Site.OutputDir); err != nil {
+	s, err := site.Publish(cfg, arts, tmpl, cfg.Site.OutputDir)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, "briefcast: published %d %s (%d rejected, %d files) to %s\n",
@@ -96,30 +98,41 @@ func checkContent(ctx context.Context, a *App, cfg *config.Config) (rejected int
 // buildContent loads the templates and the content and renders the site in
 // memory, printing every rejected article on stderr.
 func buildContent(ctx context.Context, a *App, cfg *config.Config) (*site.Site, int, error) {
+	arts, rejected, tmpl, err := loadContent(ctx, a, cfg)
+	if err != nil {
+		return nil, rejected, err
+	}
+	s, err := site.Build(cfg, arts, tmpl)
+	if err != nil {
+		return nil, rejected, err
+	}
+	return s, rejected, nil
+}
+
+// loadContent loads the templates and every article, printing each
+// rejected article on stderr. It returns the good articles and how many
+// were rejected.
+func loadContent(ctx context.Context, a *App, cfg *config.Config) ([]*articles.Article, int, fs.FS, error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
-		return nil, 0, fmt.Errorf("templates: %w", err)
+		return nil, 0, nil, fmt.Errorf("templates: %w", err)
 	}
 	if st, err := os.Stat(cfg.Site.ContentDir); err != nil {
-		return nil, 0, fmt.Errorf("site.content_dir: %w", err)
+		return nil, 0, nil, fmt.Errorf("site.content_dir: %w", err)
 	} else if !st.IsDir() {
-		return nil, 0, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
+		return nil, 0, nil, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	arts, errs := articles.Load(cfg.Site.ContentDir, articles.Options{Location: cfg.Site.Location})
 	for _, e := range errs {
 		fmt.Fprintln(a.Stderr, describeArticleError(cfg.Site.ContentDir, e))
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, len(errs), err
+		return nil, len(errs), nil, err
 	}
-	s, err := site.Build(cfg, arts, tmpl)
-	if err != nil {
-		return nil, len(errs), err
-	}
-	return s, len(errs), nil
+	return arts, len(errs), tmpl, nil
 }
 
 // describeArticleError prints an article error as "file:line: message",

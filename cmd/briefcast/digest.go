@@ -147,18 +147,9 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	s := &digest.Sender{
-		Store:          env.store,
-		Composer:       env.composer,
-		Transport:      transport,
-		Log:            a.Log,
-		Now:            a.Now,
-		Connections:    env.cfg.Email.SMTP.Connections,
-		Owner:          digest.NewOwner(),
-		RetryMaxAge:    env.cfg.Email.RetryMaxAge.Duration,
-		SingleInstance: env.cfg.Store.Driver == "sqlite",
-		NoWait:         *noWait,
-	}
+	s := digest.NewSender(env.cfg, env.store, env.composer, transport, a.Log)
+	s.Now = a.Now
+	s.NoWait = *noWait
 	var bar *progressBar
 	if isTerminal(a.Stderr) {
 		bar = &progressBar{w: a.Stderr}

@@ -3,7 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"briefcast/metrics"
 
 	"briefcast/config"
 	"briefcast/email"
@@ -18,12 +26,16 @@ func init() {
 }
 
 func runServe(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("serve", "serve [--config PATH] [--listen ADDR]",
-		"Build the site in memory and serve it, with its feeds and the pages to\n"+
-			"subscribe, confirm, change preferences and unsubscribe, on [server] listen.\n"+
-			"The built site is also written to [site] output_dir. Stops gracefully on\n"+
-			"SIGINT or SIGTERM: requests in flight finish, then it exits 0.")
+	fs := a.Flags("serve", "serve [--config PATH] [--listen ADDR] [--no-scheduler]",
+		"Run the daemon: build the site in memory and serve it, with its feeds and the\n"+
+			"pages to subscribe, confirm, change preferences and unsubscribe, on [server]\n"+
+			"listen; rebuild it when content_dir changes and on [feeds] rebuild; send every\n"+
+			"digest on its schedule. The built site is also written to [site] output_dir.\n"+
+			"SIGHUP reloads config.toml (an invalid one is rejected and the old one kept).\n"+
+			"SIGINT or SIGTERM stop it gracefully: requests in flight finish, each mail\n"+
+			"connection finishes its message, state is recorded, then it exits 0.")
 	listen := fs.String("listen", "", "address to listen on (overrides [server] listen), e.g. 127.0.0.1:8080 or :0")
+	noSched := fs.Bool("no-scheduler", false, "serve the web only: no scheduled digests, rebuilds or content watching")
 	if err := a.Parse(fs, args); err != nil {
 		return err
 	}
@@ -38,12 +50,55 @@ func runServe(ctx context.Context, a *App, args []string) error {
 	if *listen != "" {
 		cfg.Server.Listen = *listen
 	}
-	w, err := startWeb(ctx, a, cfg)
+	m := metrics.New(nil)
+	w, err := startWeb(ctx, a, cfg, server.WithObserver(m))
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	a.Log.Info("serving", "addr", w.Listener.Addr().String(), "base_url", cfg.Site.BaseURL)
+	m.Build(w.BuildTime, w.Rejected)
+
+	var d *daemon
+	if !*noSched {
+		live := newLiveSite(a, cfg, w, m)
+		d, err = newDaemon(a, cfg, w.Store, m, live.rebuild, live.runDigest, live.resume)
+		if err != nil {
+			return err
+		}
+		if err := d.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			// Bounded: senders finish the message each connection is on,
+			// record it and return; a restart resumes the edition.
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := d.Stop(stopCtx); err != nil {
+				a.Log.Error("scheduler_stop_failed", "err", err)
+			}
+		}()
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go d.ReloadOn(ctx, hup, live.setConfig)
+	}
+	adminH, err := newAdminHandler(a, w.Store, d, w.Templates)
+	if err != nil {
+		return err
+	}
+	w.Server.Handle("/admin/", adminH)
+	if cfg.Server.MetricsListen != "" {
+		ms := &http.Server{Addr: cfg.Server.MetricsListen, Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("server.metrics_listen: %w", err)
+		}
+		go ms.Serve(mln)
+		defer ms.Close()
+	} else {
+		w.Server.Handle("GET /metrics", m.Handler())
+	}
+	a.Log.Info("serving", "addr", w.Listener.Addr().String(), "base_url", cfg.Site.BaseURL, "scheduler", d != nil)
 	if err := w.Server.Serve(ctx, w.Listener); err != nil {
 		return err
 	}
@@ -61,7 +116,9 @@ type webParts struct {
 	Signer    *tokens.Signer
 	Composer  *email.Composer
 	Transport email.Transport
-	Rejected  int // articles rejected by the first build
+	Templates fs.FS
+	Rejected  int           // articles rejected by the first build
+	BuildTime time.Duration // how long the first build took
 }
 
 // Close releases the listener (if Serve never ran) and the store.
@@ -73,11 +130,12 @@ func (w *webParts) Close() error {
 // startWeb builds the site in memory, opens the store, the token secret and
 // the mail transport, makes the server and binds its listener. It does not
 // serve: the caller runs w.Server.Serve(ctx, w.Listener).
-func startWeb(ctx context.Context, a *App, cfg *config.Config) (w *webParts, err error) {
+func startWeb(ctx context.Context, a *App, cfg *config.Config, opts ...server.Option) (w *webParts, err error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
+	began := time.Now()
 	st, rejected, err := buildContent(ctx, a, cfg)
 	if err != nil {
 		return nil, err
@@ -115,7 +173,7 @@ func startWeb(ctx context.Context, a *App, cfg *config.Config) (w *webParts, err
 			store.Close()
 		}
 	}()
-	srv, err := server.New(cfg, store, server.NewMailer(composer, transport), signer, tmpl, a.Log, server.WithClock(a.Now))
+	srv, err := server.New(cfg, store, server.NewMailer(composer, transport), signer, tmpl, a.Log, append([]server.Option{server.WithClock(a.Now)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -126,5 +184,5 @@ func startWeb(ctx context.Context, a *App, cfg *config.Config) (w *webParts, err
 		return nil, fmt.Errorf("server.listen: %w", err)
 	}
 	go srv.PingHub(ctx, nil, st)
-	return &webParts{Server: srv, Store: store, Listener: ln, Signer: signer, Composer: composer, Transport: transport, Rejected: rejected}, nil
+	return &webParts{Server: srv, Store: store, Listener: ln, Signer: signer, Composer: composer, Transport: transport, Templates: tmpl, Rejected: rejected, BuildTime: time.Since(began)}, nil
 }

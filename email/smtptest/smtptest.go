@@ -136,8 +136,12 @@ func (s *Server) Refuse(on bool) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	open := make([]net.Conn, 0, len(s.open))
 	for c := range s.open {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
 		c.Close()
 	}
 }

@@ -39,6 +39,7 @@ func RunEditions(t *testing.T, open func(t *testing.T) subscribers.Store) {
 		{"ProgressAndFinish", testProgressAndFinish},
 		{"EditionOrdering", testEditionOrdering},
 		{"QueueSize", testQueueSize},
+		{"ForgetRemovesDeliveries", testForgetRemovesDeliveries},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 	}
 	for _, tt := range tests {
@@ -85,19 +86,27 @@ func mustSubscribers(t *testing.T, st subscribers.Store, subs ...edSub) map[stri
 	return ids
 }
 
-// mustActive creates n active subscribers of digest and returns their ids.
+// mustActive imports n active subscribers of digest (one batch, which is
+// far quicker than n sign-ups) and returns their ids in order.
 func mustActive(t *testing.T, st subscribers.Store, digest string, n int) []int64 {
 	t.Helper()
-	subs := make([]edSub, n)
-	for i := range subs {
-		subs[i] = edSub{fmt.Sprintf("r%04d@example.org", i), subscribers.Active, []string{digest}}
+	ctx := context.Background()
+	rows := make([]subscribers.ImportRow, n)
+	for i := range rows {
+		rows[i] = subscribers.ImportRow{Line: i + 1, Email: fmt.Sprintf("r%04d@example.org", i), Name: "Reader",
+			Digests: []string{digest}, Tags: []string{"energy"}, Status: subscribers.Active}
 	}
-	byEmail := mustSubscribers(t, st, subs...)
-	ids := make([]int64, 0, n)
-	for _, id := range byEmail {
-		ids = append(ids, id)
+	if c, err := st.Import(ctx, rows); err != nil || c.Added != n {
+		t.Fatalf("Import of %d active subscribers: %+v, %v", n, c, err)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	var ids []int64
+	err := st.List(ctx, subscribers.Filter{Status: subscribers.Active, Digest: digest}, func(s *subscribers.Subscriber) error {
+		ids = append(ids, s.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
 	return ids
 }
 
@@ -630,6 +639,9 @@ func testEditionOrdering(t *testing.T, st subscribers.Store) {
 	if _, err := st.Edition(ctx, 12345); !errors.Is(err, subscribers.ErrNotFound) {
 		t.Errorf("Edition(unknown) = %v, want ErrNotFound", err)
 	}
+	if _, err := st.ClaimDeliveries(ctx, 12345, "a", 10, edT0, time.Minute); !errors.Is(err, subscribers.ErrNotFound) {
+		t.Errorf("ClaimDeliveries(unknown edition) = %v, want ErrNotFound", err)
+	}
 	// Created out of cutoff order, on purpose.
 	mid := mustEdition(t, st, "daily", "mid", 24, "m")
 	last := mustEdition(t, st, "daily", "last", 48, "l2", "l1")
@@ -724,8 +736,40 @@ func testQueueSize(t *testing.T, st subscribers.Store) {
 	}
 }
 
+func testForgetRemovesDeliveries(t *testing.T, st subscribers.Store) {
+	ctx := context.Background()
+	mustSubscribers(t, st,
+		edSub{"ann@example.org", subscribers.Active, []string{"daily"}},
+		edSub{"bob@example.org", subscribers.Active, []string{"daily"}},
+	)
+	e := mustEdition(t, st, "daily", "k", 0)
+	ds := mustClaim(t, st, e.ID, "a", 1, edT0)
+	if len(ds) != 1 {
+		t.Fatalf("claim got %d, want 1", len(ds))
+	}
+	mustRecord(t, st, subscribers.Result{DeliveryID: ds[0].ID, SubscriberID: ds[0].Subscriber.ID,
+		State: subscribers.DeliveryFailed, Attempts: 1, LastReply: "550 5.1.1 <" + ds[0].Subscriber.Email + ">: no such user", At: edT0})
+	// Erasure takes the person's delivery rows (and the reply quoting
+	// their address) with them; the other recipient is untouched.
+	if err := st.Forget(ctx, "ann@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Forget(ctx, "bob@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if p := mustProgress(t, st, e.ID); p.Total() != 0 {
+		t.Errorf("progress after forgetting everyone = %+v, want no deliveries", p)
+	}
+	if fails, err := st.Failures(ctx, e.ID, 10); err != nil || len(fails) != 0 {
+		t.Errorf("Failures after Forget = %v, %v; want none", fails, err)
+	}
+	if done, err := st.FinishEdition(ctx, e.ID, edT0); err != nil || !done {
+		t.Errorf("FinishEdition = %v, %v; want done", done, err)
+	}
+}
+
 func testConcurrentClaimers(t *testing.T, st subscribers.Store) {
-	const n = 400
+	const n = 300
 	mustActive(t, st, "daily", n)
 	e := mustEdition(t, st, "daily", "k", 0)
 	counts := DrainConcurrently(t, []subscribers.Store{st}, e.ID, 8, 7)

@@ -57,6 +57,12 @@ func Postgres(t *testing.T) subscribers.Store {
 // milliseconds. CI already gives each run a fresh database.
 func PostgresURL(t *testing.T) string {
 	t.Helper()
+	return PostgresURLTB(t)
+}
+
+// PostgresURLTB is PostgresURL for benchmarks and other testing.TB users.
+func PostgresURLTB(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
 		t.Skipf("%s is not set: skipping PostgreSQL (set it to a server URL such as postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)", PostgresEnv)

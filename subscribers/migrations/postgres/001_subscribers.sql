@@ -25,8 +25,6 @@ CREATE TABLE subscribers (
     unsubscribed_at timestamptz
 );
 
-CREATE INDEX subscribers_status ON subscribers (status, id);
-
 CREATE TABLE subscriber_digests (
     digest        text   NOT NULL,
     subscriber_id bigint NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,

@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode"
+
+	"briefcast/config"
+	"briefcast/progress"
+	"briefcast/subscribers"
+)
+
+func init() {
+	register(command{Name: "subscribers", Summary: "add, list, remove, import and export subscribers", Run: runSubscribers})
+}
+
+const subsUsage = `Usage: briefcast subscribers COMMAND [flags]
+
+Commands:
+  add EMAIL      add a subscriber (pending until confirmed, or --active)
+  list           list subscribers as a table, CSV or JSON Lines
+  remove EMAIL   unsubscribe an address, or erase it with --forget
+  import FILE    import a CSV file (columns email,name,digests,tags,timezone,status)
+  export         write every subscriber to stdout as CSV or JSON Lines
+
+Run 'briefcast subscribers COMMAND --help' for a command's flags.
+`
+
+// importBatch is how many rows one import transaction writes.
+const importBatch = 2000
+
+func runSubscribers(ctx context.Context, a *App, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(a.Stderr, subsUsage)
+		return errUsage
+	}
+	run := map[string]func(context.Context, *App, []string) error{
+		"add": runSubsAdd, "list": runSubsList, "remove": runSubsRemove,
+		"import": runSubsImport, "export": runSubsExport,
+	}[args[0]]
+	switch {
+	case run != nil:
+		return run(ctx, a, args[1:])
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
+		fmt.Fprint(a.Stdout, subsUsage)
+		return nil
+	}
+	fmt.Fprintf(a.Stderr, "briefcast subscribers: unknown command %q\n\n%s", args[0], subsUsage)
+	return errUsage
+}
+
+// subsList is a flag that may be repeated.
+type subsList []string
+
+func (l *subsList) String() string { return strings.Join(*l, ",") }
+
+func (l *subsList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// subsArgs parses flags placed before or after the want positional
+// arguments and returns those arguments.
+func subsArgs(a *App, fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	if err := a.Parse(fs, args); err != nil {
+		return nil, err
+	}
+	var pos []string
+	for fs.NArg() > 0 && len(pos) < want {
+		pos = append(pos, fs.Arg(0))
+		if err := a.Parse(fs, fs.Args()[1:]); err != nil {
+			return nil, err
+		}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(a.Stderr, "briefcast subscribers %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return nil, errUsage
+	}
+	if len(pos) < want {
+		fmt.Fprintf(a.Stderr, "briefcast subscribers %s: missing argument\n", fs.Name())
+		fs.Usage()
+		return nil, errUsage
+	}
+	return pos, nil
+}
+
+// subsOpen loads the config and opens the store.
+func subsOpen(ctx context.Context, a *App) (*config.Config, subscribers.Store, error) {
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
+}
+
+// unknownDigests lists the names that are not digests of cfg.
+func unknownDigests(cfg *config.Config, names []string) []string {
+	var bad []string
+	for _, n := range names {
+		if _, ok := cfg.Digest(n); !ok {
+			bad = append(bad, n)
+		}
+	}
+	return bad
+}
+
+func digestNames(cfg *config.Config) []string {
+	var names []string
+	for _, d := range cfg.Digests {
+		names = append(names, d.Name)
+	}
+	return names
+}
+
+func runSubsAdd(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("add", "subscribers add EMAIL [--name N] [--digest D]... [--tag T]... [--timezone TZ] [--active]",
+		"Add a subscriber, or update the preferences of an existing one (what no flag says is kept).\n"+
+			"A new subscriber without --digest gets every configured digest. Without --active they are pending until they confirm by email; --active skips\n"+
+			"double opt-in, for addresses whose consent you already hold.")
+	name := fs.String("name", "", "display name")
+	var digests, tags subsList
+	fs.Var(&digests, "digest", "digest `NAME` to receive (repeatable; default: every digest)")
+	fs.Var(&tags, "tag", "only send articles with this `TAG` (repeatable)")
+	tz := fs.String("timezone", "", "IANA time zone, e.g. Europe/Berlin")
+	active := fs.Bool("active", false, "make the subscriber active at once (you hold their consent)")
+	pos, err := subsArgs(a, fs, args, 1)
+	if err != nil {
+		return err
+	}
+	email, err := subscribers.NormalizeEmail(pos[0])
+	if err != nil {
+		return fmt.Errorf("invalid address: %w", err)
+	}
+	cfg, st, err := subsOpen(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// For an existing subscriber, what a flag does not say stays as stored.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if old, err := st.GetByEmail(ctx, email); err == nil {
+		if !set["digest"] {
+			digests = old.Digests
+		}
+		if !set["tag"] {
+			tags = old.Tags
+		}
+		if !set["timezone"] {
+			*tz = old.Timezone
+		}
+	} else if !errors.Is(err, subscribers.ErrNotFound) {
+		return err
+	} else if len(digests) == 0 {
+		digests = digestNames(cfg)
+	}
+	if bad := unknownDigests(cfg, digests); len(bad) > 0 {
+		return fmt.Errorf("unknown digest %s (configured: %s)", strings.Join(bad, ", "), strings.Join(digestNames(cfg), ", "))
+	}
+	req := subscribers.SubscribeRequest{
+		Email: email, Name: *name, Digests: digests, Tags: tags, Timezone: *tz,
+		Active: *active, Source: subscribers.SourceCLI,
+	}
+	if *active {
+		req.ConsentAt = a.Now().UTC()
+		req.ConsentText = "added as active by the operator (briefcast subscribers add --active)"
+	}
+	s, outcome, err := st.Subscribe(ctx, req)
+	if err != nil {
+		return err
+	}
+	switch {
+	case outcome == subscribers.Unchanged:
+		fmt.Fprintf(a.Stdout, "%s is already active; preferences updated\n", s.Email)
+	case s.Status == subscribers.Pending:
+		fmt.Fprintf(a.Stdout, "%s %s as pending: they receive no digest until they confirm the email sent by the sign-up flow\n", verb(outcome), s.Email)
+	default:
+		fmt.Fprintf(a.Stdout, "%s %s as %s\n", verb(outcome), s.Email, s.Status)
+	}
+	return nil
+}
+
+func verb(o subscribers.Outcome) string {
+	if o == subscribers.Created {
+		return "added"
+	}
+	return "re-subscribed"
+}
+
+func runSubsList(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("list", "subscribers list [--status S] [--digest D] [--format table|csv|json]",
+		"List subscribers in id order, streaming: a table, CSV (the import format) or JSON Lines.")
+	status := fs.String("status", "", "only this status: pending, active, unsubscribed, bounced or complained")
+	digest := fs.String("digest", "", "only subscribers of this digest")
+	format := fs.String("format", "table", "table, csv or json")
+	if _, err := subsArgs(a, fs, args, 0); err != nil {
+		return err
+	}
+	if *status != "" && !subscribers.Status(*status).Valid() {
+		fmt.Fprintf(a.Stderr, "briefcast subscribers list: unknown --status %q\n", *status)
+		return errUsage
+	}
+	f := subscribers.Filter{Status: subscribers.Status(*status), Digest: *digest}
+	return subsWrite(ctx, a, "list", *format, f)
+}
+
+func runSubsExport(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("export", "subscribers export [--format csv|json]",
+		"Write every subscriber, status included, to stdout. The CSV can be read back by import;\n"+
+			"JSON Lines (one object per line) also carries ids, sources, consent and times.")
+	format := fs.String("format", "csv", "csv or json")
+	if _, err := subsArgs(a, fs, args, 0); err != nil {
+		return err
+	}
+	if *format == "table" {
+		fmt.Fprintln(a.Stderr, "briefcast subscribers export: --format must be csv or json")
+		return errUsage
+	}
+	return subsWrite(ctx, a, "export", *format, subscribers.Filter{})
+}
+
+// subsWriter is what list and export write rows with.
+type subsWriter interface {
+	Write(*subscribers.Subscriber) error
+	Flush() error
+}
+
+func subsWrite(ctx context.Context, a *App, cmd, format string, f subscribers.Filter) error {
+	var w subsWriter
+	switch format {
+	case "table":
+		w = newTableWriter(a.Stdout)
+	case "csv":
+		w = subscribers.NewCSVWriter(a.Stdout)
+	case "json":
+		w = subscribers.NewJSONWriter(a.Stdout)
+	default:
+		fmt.Fprintf(a.Stderr, "briefcast subscribers %s: unknown --format %q\n", cmd, format)
+		return errUsage
+	}
+	_, st, err := subsOpen(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.List(ctx, f, w.Write); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// tableWriter prints fixed-width columns as rows arrive (text/tabwriter
+// would hold every row until the end).
+type tableWriter struct {
+	w      io.Writer
+	header bool
+}
+
+func newTableWriter(w io.Writer) *tableWriter { return &tableWriter{w: w} }
+
+func (t *tableWriter) Write(s *subscribers.Subscriber) error {
+	if !t.header {
+		t.header = true
+		if _, err := fmt.Fprintf(t.w, "%-8s %-36s %-12s %-24s %s\n", "ID", "EMAIL", "STATUS", "DIGESTS", "NAME"); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(t.w, "%-8d %-36s %-12s %-24s %s\n", s.ID, s.Email, s.Status, strings.Join(s.Digests, ","), printable(s.Name))
+	return err
+}
+
+func (t *tableWriter) Flush() error {
+	if !t.header {
+		_, err := fmt.Fprintln(t.w, "no subscribers")
+		return err
+	}
+	return nil
+}
+
+// printable drops control characters, so a name cannot move the cursor or
+// rewrite a terminal's title.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func runSubsRemove(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("remove", "subscribers remove EMAIL [--forget]",
+		"Unsubscribe an address (recorded with reason \"cli\"). With --forget, erase everything about the\n"+
+			"person for an erasure request, keeping only a one-way hash so the address stays suppressed.")
+	forget := fs.Bool("forget", false, "erase the subscriber's data (GDPR erasure), keeping only a hash")
+	pos, err := subsArgs(a, fs, args, 1)
+	if err != nil {
+		return err
+	}
+	_, st, err := subsOpen(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *forget {
+		err := st.Forget(ctx, pos[0])
+		if errors.Is(err, subscribers.ErrNotFound) {
+			return fmt.Errorf("no subscriber has the address %s", pos[0])
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Stdout, "forgot %s: only a one-way hash is kept, so imports never add it again\n", pos[0])
+		return nil
+	}
+	s, err := st.GetByEmail(ctx, pos[0])
+	if errors.Is(err, subscribers.ErrNotFound) {
+		return fmt.Errorf("no subscriber has the address %s", pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	if s.Status == subscribers.Unsubscribed {
+		fmt.Fprintf(a.Stdout, "%s was already unsubscribed\n", s.Email)
+		return nil
+	}
+	if err := st.SetStatus(ctx, s.ID, subscribers.Unsubscribed, "cli"); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "unsubscribed %s\n", s.Email)
+	return nil
+}
+
+func runSubsImport(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("import", "subscribers import FILE.csv",
+		"Import subscribers from a CSV file with a header row; columns email,name,digests,tags,timezone,status\n"+
+			"in any order, only email required, several digests or tags separated by ';'. Empty cells keep what\n"+
+			"is stored; new subscribers without a status are active. Suppressed (unsubscribed, bounced,\n"+
+			"complained or forgotten) addresses are never reactivated. Each invalid row is reported on stderr\n"+
+			"as FILE:LINE and skipped. Exit status 0 once the file was processed, even with rejected rows;\n"+
+			"1 when it could not be read.")
+	pos, err := subsArgs(a, fs, args, 1)
+	if err != nil {
+		return err
+	}
+	path := pos[0]
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	cfg, st, err := subsOpen(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	bar := progress.New(a.Stderr, "importing", size)
+	total, rejected, err := subscribers.ImportCSV(ctx, st, &progress.Reader{R: f, Bar: bar}, importBatch,
+		func(r *subscribers.ImportRow) *subscribers.RowError {
+			if bad := unknownDigests(cfg, r.Digests); len(bad) > 0 {
+				return &subscribers.RowError{Line: r.Line, Field: "digests",
+					Msg: fmt.Sprintf("unknown digest %s (configured: %s)", strings.Join(bad, ", "), strings.Join(digestNames(cfg), ", "))}
+			}
+			return nil
+		})
+	bar.Finish()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for _, r := range rejected {
+		msg := r.Msg
+		if r.Field != "" {
+			msg = r.Field + ": " + msg
+		}
+		fmt.Fprintf(a.Stderr, "%s:%d: %s\n", path, r.Line, msg)
+	}
+	fmt.Fprintf(a.Stdout, "added %d, updated %d, unchanged %d, rejected %d\n", total.Added, total.Updated, total.Unchanged, total.Rejected)
+	return nil
+}

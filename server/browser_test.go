@@ -1,0 +1,275 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/email"
+	"briefcast/site"
+	"briefcast/subscribers"
+	"briefcast/subscribers/storetest"
+	"briefcast/templates"
+	"briefcast/tokens"
+)
+
+// chromiumPath finds Debian's chromium, which .ci/run installs.
+func chromiumPath() string {
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	return ""
+}
+
+// TestBrowserFlow walks the whole subscription flow in a real browser:
+// the home page's footer form, the confirmation email from the file
+// transport, preferences, and the unsubscribe button.
+func TestBrowserFlow(t *testing.T) {
+	chrome := chromiumPath()
+	if chrome == "" {
+		t.Skip("chromium not found (apt-get install chromium): skipping the browser test")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String() + "/"
+	cfg := mustConfig(t, base, "")
+	st := storetest.SQLite(t)
+	signer := mustSigner(t)
+	tmpl := templates.Embedded()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	composer, err := email.NewComposer(cfg, tmpl, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	transport, err := email.NewTransport(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, st, NewMailer(composer, transport), signer, tmpl, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetSite(mustBuildSite(t, cfg))
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chrome),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	if err := chromedp.Do(bctx); err != nil { // starts the browser, without a timeout
+		t.Fatalf("start chromium: %v", err)
+	}
+	bctx, tcancel := context.WithTimeout(bctx, 90*time.Second)
+	defer tcancel()
+
+	const addr = "browser.reader@example.org"
+	heading := func(text string) chromedp.Action[chromedp.Void] {
+		return chromedp.WaitVisible(chromedp.Search(fmt.Sprintf(`//h1[contains(., %q)]`, text)))
+	}
+	// 1. The home page, and the sign-up form in its footer.
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.ID(`#sub-email`)),
+		chromedp.SendKeys(chromedp.ID(`#sub-email`), addr),
+		chromedp.Click(chromedp.CSS(`footer input[name="digest"][value="daily"]`)),
+		chromedp.Click(chromedp.CSS(`footer form.subscribe button[type="submit"]`)),
+		heading("Check your inbox"),
+	); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	sub := mustSubscriber(t, st, addr)
+	if sub.Status != subscribers.Pending || fmt.Sprint(sub.Digests) != "[daily]" || sub.ConsentIP != "127.0.0.1" {
+		t.Fatalf("after the form: %+v", sub)
+	}
+
+	// 2. The confirmation email, and its link.
+	link := mustConfirmLink(t, filepath.Join(cfg.Email.OutboxDir, "confirm"), base)
+	if err := chromedp.Do(bctx, chromedp.Navigate(link), heading("You are subscribed")); err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+	mustStatus(t, st, sub.ID, subscribers.Active)
+
+	// 3. Preferences, from the link a digest would carry.
+	prefs := base + "preferences?token=" + signer.Sign(tokens.Preferences, sub.ID, time.Now().Add(linkTTL))
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate(prefs),
+		heading("Your preferences"),
+		chromedp.Click(chromedp.CSS(`input[name="digest"][value="daily"]`)),  // untick
+		chromedp.Click(chromedp.CSS(`input[name="digest"][value="weekly"]`)), // tick
+		chromedp.SendKeys(chromedp.ID(`#pref-tags`), "space, science"),
+		chromedp.SendKeys(chromedp.ID(`#pref-tz`), "Europe/Paris"),
+		chromedp.Click(chromedp.ID(`#save`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "preferences are saved")]`)),
+	); err != nil {
+		t.Fatalf("preferences: %v", err)
+	}
+	got, err := st.Get(context.Background(), sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.Digests) != "[weekly]" || fmt.Sprint(got.Tags) != "[space science]" || got.Timezone != "Europe/Paris" {
+		t.Errorf("preferences stored: digests %v tags %v zone %q", got.Digests, got.Tags, got.Timezone)
+	}
+
+	// 4. Leave with the button of the preferences page.
+	if err := chromedp.Do(bctx,
+		chromedp.Click(chromedp.ID(`#leave`)),
+		heading("You are unsubscribed"),
+	); err != nil {
+		t.Fatalf("unsubscribe: %v", err)
+	}
+
+	// 5. The final state in the store.
+	got, err = st.Get(context.Background(), sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != subscribers.Unsubscribed || got.UnsubscribedAt.IsZero() || got.ConfirmedAt.IsZero() {
+		t.Errorf("final: status %s, confirmed %v, unsubscribed %v", got.Status, got.ConfirmedAt, got.UnsubscribedAt)
+	}
+	if fmt.Sprint(got.Digests) != "[weekly]" || got.Timezone != "Europe/Paris" {
+		t.Errorf("final preferences: %v %q", got.Digests, got.Timezone)
+	}
+	evs, err := st.Events(context.Background(), sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trail []string
+	for _, e := range evs {
+		trail = append(trail, string(e.To))
+	}
+	if want := "pending active unsubscribed"; strings.Join(trail, " ") != want {
+		t.Errorf("events: got %v, want %s", trail, want)
+	}
+}
+
+// mustBuildSite builds the real site from two small articles.
+func mustBuildSite(t *testing.T, cfg *config.Config) *site.Site {
+	t.Helper()
+	var arts []*articles.Article
+	for i, title := range []string{"Harbour cranes get a quieter motor", "A library opens on Sundays"} {
+		src := fmt.Sprintf(`+++
+title = %q
+date = 2026-03-0%dT08:00:00Z
+tags = ["city"]
++++
+
+## 30-Second Take
+- The first point of the take.
+- The second point of the take.
+`, title, i+1)
+		a, err := articles.Parse(fmt.Sprintf("a%d.md", i), []byte(src), articles.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		arts = append(arts, a)
+	}
+	s, err := site.Build(cfg, arts, templates.Embedded())
+	if err != nil {
+		t.Fatalf("site.Build: %v", err)
+	}
+	return s
+}
+
+// mustConfirmLink reads the one confirmation message in dir and returns
+// its link, decoded from quoted-printable.
+func mustConfirmLink(t *testing.T, dir, base string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("confirmation messages in %s: %v", dir, files)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := mustTextPart(t, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
+	re := regexp.MustCompile(regexp.QuoteMeta(base) + `confirm\?token=[A-Za-z0-9_%\-]+`)
+	link := re.FindString(text)
+	if link == "" {
+		t.Fatalf("no confirmation link in:\n%s", text)
+	}
+	return link
+}
+
+// mustTextPart returns the decoded text/plain part of a message body.
+func mustTextPart(t *testing.T, ctype, cte string, body io.Reader) string {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err != nil {
+		t.Fatalf("Content-Type %q: %v", ctype, err)
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := mr.NextRawPart()
+			if err != nil {
+				t.Fatalf("no text/plain part: %v", err)
+			}
+			if s := mustTextPart(t, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p); s != "" {
+				return s
+			}
+		}
+	}
+	if mt != "text/plain" {
+		return ""
+	}
+	if strings.EqualFold(cte, "quoted-printable") {
+		body = quotedprintable.NewReader(body)
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,156 @@
+package subscribers_test
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"briefcast/subscribers"
+	"briefcast/subscribers/storetest"
+)
+
+// The million-row benchmarks take tens of seconds each: they run only when
+// -bench asks for them, e.g.
+//
+//	go test -run '^$' -bench 1M -benchtime 1x ./subscribers/
+//
+// BRIEFCAST_BENCH_ROWS overrides the million, for quick profiling.
+var benchRows = 1_000_000
+
+func init() {
+	if n, err := strconv.Atoi(os.Getenv("BRIEFCAST_BENCH_ROWS")); err == nil && n > 0 {
+		benchRows = n
+	}
+}
+
+func skipUnlessBench(b *testing.B) {
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		b.Skip("run with -bench")
+	}
+}
+
+// writeBenchCSV writes n subscribers in the import format.
+func writeBenchCSV(b *testing.B, n int) string {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "subscribers.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprintln(w, "email,name,digests,tags,timezone,status")
+	zones := []string{"", "Europe/Berlin", "America/New_York", "Asia/Tokyo"}
+	for i := range n {
+		digests := "daily"
+		if i%10 == 0 {
+			digests = "daily;weekly"
+		}
+		status := ""
+		if i%20 == 0 {
+			status = "unsubscribed"
+		}
+		fmt.Fprintf(w, "Reader.%07d@Example%d.com,Reader %d,%s,,%s,%s\n", i, i%100, i, digests, zones[i%len(zones)], status)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// importCSV reads path into st through ImportCSV, 2,000 rows a batch.
+func importCSV(b *testing.B, st subscribers.Store, path string) subscribers.ImportCounts {
+	b.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	c, rejected, err := subscribers.ImportCSV(context.Background(), st, f, 2000, nil)
+	if err != nil || len(rejected) > 0 {
+		b.Fatalf("import: %v, %d rejected", err, len(rejected))
+	}
+	return c
+}
+
+func benchImport(b *testing.B, open func(b *testing.B) subscribers.Store) {
+	skipUnlessBench(b)
+	path := writeBenchCSV(b, benchRows)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		st := open(b)
+		b.StartTimer()
+		start := time.Now()
+		c := importCSV(b, st, path)
+		b.ReportMetric(float64(benchRows)/time.Since(start).Seconds(), "rows/s")
+		b.StopTimer()
+		if c.Added != benchRows {
+			b.Fatalf("added %d, want %d", c.Added, benchRows)
+		}
+		st.Close()
+		b.StartTimer()
+	}
+}
+
+func benchStream(b *testing.B, open func(b *testing.B) subscribers.Store) {
+	skipUnlessBench(b)
+	st := open(b)
+	importCSV(b, st, writeBenchCSV(b, benchRows))
+	want := benchRows - benchRows/20 // every 20th is unsubscribed
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		n := 0
+		err := st.List(context.Background(), subscribers.Filter{Digest: "daily", Status: subscribers.Active}, func(s *subscribers.Subscriber) error {
+			n++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != want {
+			b.Fatalf("streamed %d, want %d", n, want)
+		}
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "rows/s")
+	}
+}
+
+func benchSQLite(b *testing.B) subscribers.Store {
+	st, err := subscribers.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+func benchPostgres(b *testing.B) subscribers.Store {
+	st, err := subscribers.OpenPostgres(context.Background(), storetest.PostgresURLTB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+// BenchmarkImport1M imports a generated 1,000,000-row CSV into a fresh
+// SQLite file through ReadCSV and Import.
+func BenchmarkImport1M(b *testing.B) { benchImport(b, benchSQLite) }
+
+// BenchmarkStreamDigest1M streams the active subscribers of one digest out
+// of 1,000,000 in SQLite.
+func BenchmarkStreamDigest1M(b *testing.B) { benchStream(b, benchSQLite) }
+
+// BenchmarkImport1MPostgres is BenchmarkImport1M on PostgreSQL.
+func BenchmarkImport1MPostgres(b *testing.B) { benchImport(b, benchPostgres) }
+
+// BenchmarkStreamDigest1MPostgres is BenchmarkStreamDigest1M on PostgreSQL.
+func BenchmarkStreamDigest1MPostgres(b *testing.B) { benchStream(b, benchPostgres) }

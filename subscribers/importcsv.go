@@ -1,0 +1,73 @@
+package subscribers
+
+import (
+	"context"
+	"io"
+	"slices"
+)
+
+// ImportCSV reads an import file (see ReadCSV) into st in batches of
+// batchSize rows, one transaction each. Parsing runs in its own goroutine,
+// one batch ahead of the store, so reading and writing overlap. check, when
+// not nil, may reject a row the file format allows (an unknown digest, say)
+// by returning a RowError. Rejected rows come back in line order; err is
+// set when the file cannot be read or the store fails, and the import
+// stops there (batches already written stay written).
+func ImportCSV(ctx context.Context, st Store, r io.Reader, batchSize int, check func(*ImportRow) *RowError) (ImportCounts, []RowError, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []ImportRow, 1)
+	var (
+		readRejected []RowError
+		readErr      error
+		checked      []RowError
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(batches)
+		readRejected, readErr = ReadCSV(r, batchSize, func(b []ImportRow) error {
+			select {
+			case batches <- slices.Clone(b):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	var total ImportCounts
+	var err error
+	for b := range batches {
+		if err != nil {
+			continue // drain so the reader can finish
+		}
+		if check != nil {
+			keep := b[:0]
+			for i := range b {
+				if e := check(&b[i]); e != nil {
+					checked = append(checked, *e)
+					continue
+				}
+				keep = append(keep, b[i])
+			}
+			b = keep
+		}
+		var c ImportCounts
+		if c, err = st.Import(ctx, b); err != nil {
+			cancel()
+			continue
+		}
+		total.Added += c.Added
+		total.Updated += c.Updated
+		total.Unchanged += c.Unchanged
+		total.Rejected += c.Rejected
+	}
+	<-done
+	if err == nil {
+		err = readErr
+	}
+	rejected := append(readRejected, checked...)
+	slices.SortStableFunc(rejected, func(a, b RowError) int { return a.Line - b.Line })
+	total.Rejected += len(rejected)
+	return total, rejected, err
+}
