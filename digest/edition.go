@@ -16,18 +16,31 @@ import (
 	"briefcast/subscribers"
 )
 
-// KeyLayout is the time layout of an edition key: the cut-off in UTC to the
-// minute.
-const KeyLayout = "20060102T1504Z"
+// KeyLayout and KeyLayoutSeconds are the time layouts of edition keys:
+// the cut-off in UTC, to the minute, or to the second when the cut-off is
+// not on a whole minute.
+const (
+	KeyLayout        = "20060102T1504Z"
+	KeyLayoutSeconds = "20060102T150405Z"
+)
 
 // MinGrace is the shortest look-back before the previous cut-off that Plan
 // accepts late-added articles from.
 const MinGrace = 7 * 24 * time.Hour
 
-// EditionKey is the stable key of the edition of a digest due at cutoff.
-// The scheduler passes the scheduled time, so several instances racing for
-// one run compute the same key and the store creates the edition once.
-func EditionKey(cutoff time.Time) string { return cutoff.UTC().Format(KeyLayout) }
+// EditionKey is the stable key of the edition of a digest due at cutoff:
+// "20261125T0700Z" for a cut-off on a whole minute (every cron schedule),
+// "20261125T070012Z" otherwise (an @every schedule of seconds, or a manual
+// send at "now"). The scheduler passes the scheduled time, so several
+// instances racing for one run compute the same key and the store creates
+// the edition once.
+func EditionKey(cutoff time.Time) string {
+	t := cutoff.UTC().Truncate(time.Second)
+	if t.Second() == 0 {
+		return t.Format(KeyLayout)
+	}
+	return t.Format(KeyLayoutSeconds)
+}
 
 // Plan picks the articles of the next edition of digest d due at cutoff,
 // newest first.

@@ -209,8 +209,18 @@ func TestPeriod(t *testing.T) {
 
 func TestEditionKey(t *testing.T) {
 	ny := mustZone(t, "America/New_York")
-	got := EditionKey(time.Date(2026, 11, 25, 7, 0, 30, 0, ny))
-	if want := "20261125T1200Z"; got != want {
-		t.Errorf("EditionKey = %q, want %q", got, want)
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 25, 7, 0, 0, 0, ny), "20261125T1200Z"},
+		{time.Date(2026, 11, 25, 7, 0, 0, 999, ny), "20261125T1200Z"},
+		{time.Date(2026, 11, 25, 7, 0, 30, 0, ny), "20261125T120030Z"},
+		{time.Date(2026, 11, 25, 7, 0, 30, 5e8, time.UTC), "20261125T070030Z"},
+	}
+	for _, tt := range tests {
+		if got := EditionKey(tt.at); got != tt.want {
+			t.Errorf("EditionKey(%s) = %q, want %q", tt.at, got, tt.want)
+		}
 	}
 }

@@ -52,8 +52,9 @@ type Sender struct {
 	// that is down.
 	BackoffBase, BackoffMax time.Duration
 	// Lease is how long claimed deliveries stay reserved for this process.
-	// A delivery that waited more than half of it is handed back unsent
-	// rather than risk a second sender taking it over mid-send.
+	// A claimed delivery that waited more than half of it is not sent but
+	// left for its lease to expire, rather than risk a second sender
+	// taking it over mid-send.
 	Lease time.Duration
 	// ClaimBatch caps how many deliveries one claim leases (64 per
 	// connection when 0). Below the cap a claim holds what this process

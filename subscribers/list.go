@@ -1,11 +1,11 @@
 package subscribers
 
-import "time"
-
-// listPage is how many rows the PostgreSQL List reads per keyset query:
-// large enough that the per-query cost vanishes, small enough to keep
-// memory flat.
-const listPage = 2000
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
 
 // forgottenStatus is the to_status of the last event of a forgotten
 // subscriber. It is not a Status a subscriber can have.
@@ -33,4 +33,77 @@ func historyDays(start time.Time, base int64, deltas []int64) []DayCount {
 		out[i] = DayCount{Day: start.AddDate(0, 0, i), Active: n}
 	}
 	return out
+}
+
+// listSpan is how many ids one List query covers.
+const listSpan = 2000
+
+// walkSpans reads (after, max] in spans of listSpan ids with workers
+// goroutines and calls fn for each row in order, at most limit rows (0 = all).
+func walkSpans(ctx context.Context, after, max int64, limit, workers int, fetch func(ctx context.Context, lo, hi int64) ([]*Subscriber, error), fn func(*Subscriber) error) error {
+	type result struct {
+		page []*Subscriber
+		err  error
+	}
+	type span struct {
+		lo, hi int64
+		out    chan result
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	jobs := make(chan span)
+	order := make(chan span, workers+1) // bounds the spans read ahead
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(jobs)
+		defer close(order)
+		for lo := after; lo < max; lo += listSpan {
+			sp := span{lo: lo, hi: min(lo+listSpan, max), out: make(chan result, 1)}
+			select {
+			case order <- sp:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- sp:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sp := range jobs {
+				page, err := fetch(ctx, sp.lo, sp.hi)
+				sp.out <- result{page, err}
+			}
+		}()
+	}
+	seen := 0
+	for sp := range order {
+		var r result
+		select {
+		case r = <-sp.out:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if r.err != nil {
+			return fmt.Errorf("subscribers: list: %w", r.err)
+		}
+		for _, sub := range r.page {
+			if limit > 0 && seen == limit {
+				return nil
+			}
+			if err := fn(sub); err != nil {
+				return err
+			}
+			seen++
+		}
+	}
+	return ctx.Err()
 }

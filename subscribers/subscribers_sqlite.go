@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -363,79 +362,6 @@ func (s *SQLiteStore) List(ctx context.Context, f Filter, fn func(*Subscriber) e
 		return page, rows.Err()
 	}
 	return walkSpans(ctx, f.AfterID, maxID, f.Limit, 2, fetch, fn)
-}
-
-// listSpan is how many ids one List query covers.
-const listSpan = 2000
-
-// walkSpans reads (after, max] in spans of listSpan ids with workers
-// goroutines and calls fn for each row in order, at most limit rows (0 = all).
-func walkSpans(ctx context.Context, after, max int64, limit, workers int, fetch func(ctx context.Context, lo, hi int64) ([]*Subscriber, error), fn func(*Subscriber) error) error {
-	type result struct {
-		page []*Subscriber
-		err  error
-	}
-	type span struct {
-		lo, hi int64
-		out    chan result
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	jobs := make(chan span)
-	order := make(chan span, workers+1) // bounds the spans read ahead
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(jobs)
-		defer close(order)
-		for lo := after; lo < max; lo += listSpan {
-			sp := span{lo: lo, hi: min(lo+listSpan, max), out: make(chan result, 1)}
-			select {
-			case order <- sp:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case jobs <- sp:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for sp := range jobs {
-				page, err := fetch(ctx, sp.lo, sp.hi)
-				sp.out <- result{page, err}
-			}
-		}()
-	}
-	seen := 0
-	for sp := range order {
-		var r result
-		select {
-		case r = <-sp.out:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if r.err != nil {
-			return fmt.Errorf("subscribers: list: %w", r.err)
-		}
-		for _, sub := range r.page {
-			if limit > 0 && seen == limit {
-				return nil
-			}
-			if err := fn(sub); err != nil {
-				return err
-			}
-			seen++
-		}
-	}
-	return ctx.Err()
 }
 
 // Counts implements Store.

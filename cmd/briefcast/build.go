@@ -55,10 +55,13 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 }
 
 func runCheck(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("check", "check [--config PATH]",
-		"Validate the config, the templates and every article, and render the whole\n"+
-			"site in memory, without writing anything. Wrong articles are reported as\n"+
+	fs := a.Flags("check", "check [--config PATH] [--smtp]",
+		"Validate everything the daemon would use, writing nothing: the config and\n"+
+			"every schedule, the templates, every article (rendering the whole site in\n"+
+			"memory), and the store connection; with --smtp also connect to the SMTP\n"+
+			"server (EHLO and AUTH; nothing is sent). Wrong articles are reported as\n"+
 			"\"file:line: what is wrong\" on stderr. Exits 1 when anything is wrong.")
+	smtp := fs.Bool("smtp", false, "also connect to [email.smtp] and log in, sending nothing")
 	if err := a.Parse(fs, args); err != nil {
 		return err
 	}
@@ -72,6 +75,9 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 	}
 	rejected, err := checkContent(ctx, a, cfg)
 	if err != nil {
+		return err
+	}
+	if err := checkServices(ctx, a, cfg, *smtp); err != nil {
 		return err
 	}
 	if rejected > 0 {

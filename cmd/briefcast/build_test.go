@@ -30,8 +30,8 @@ func mustBuildBinary(t *testing.T) string {
 	return bin
 }
 
-// mustCopyDir copies the articles of src (flat) into a new folder.
-func mustCopyDir(t *testing.T, src string) string {
+// mustCopyContent copies the articles of src (flat) into a new folder.
+func mustCopyContent(t *testing.T, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "content")
 	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
@@ -40,8 +40,8 @@ func mustCopyDir(t *testing.T, src string) string {
 	return dst
 }
 
-// mustConfig writes a config.toml that publishes content into out.
-func mustConfig(t *testing.T, content, out string) string {
+// mustBuildConfig writes a config.toml that publishes content into out.
+func mustBuildConfig(t *testing.T, content, out string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`[site]
 title = "End to end"
@@ -67,8 +67,8 @@ schedule = "0 7 * * *"
 	return path
 }
 
-// run runs the binary and returns its exit status and output.
-func run(t *testing.T, bin string, args ...string) (code int, stdout, stderr string) {
+// runBinary runs the binary and returns its exit status and output.
+func runBinary(t *testing.T, bin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var o, e bytes.Buffer
 	cmd := exec.Command(bin, args...)
@@ -95,7 +95,7 @@ func TestBuildEndToEnd(t *testing.T) {
 
 	t.Run("help", func(t *testing.T) {
 		for _, c := range []string{"build", "check"} {
-			code, stdout, _ := run(t, bin, c, "--help")
+			code, stdout, _ := runBinary(t, bin, c, "--help")
 			if code != 0 || !strings.Contains(stdout, "Usage: briefcast "+c) {
 				t.Errorf("%s --help: exit %d, stdout %q", c, code, stdout)
 			}
@@ -115,11 +115,11 @@ func TestBuildEndToEnd(t *testing.T) {
 			if len(errs) > 0 {
 				t.Fatalf("%s has bad articles: %v", src.dir, errs)
 			}
-			content := mustCopyDir(t, src.dir)
+			content := mustCopyContent(t, src.dir)
 			out := filepath.Join(t.TempDir(), "public")
-			cfg := mustConfig(t, content, out)
+			cfg := mustBuildConfig(t, content, out)
 
-			code, stdout, stderr := run(t, bin, "--config", cfg, "build")
+			code, stdout, stderr := runBinary(t, bin, "--config", cfg, "build")
 			if code != 0 {
 				t.Fatalf("build: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 			}
@@ -130,7 +130,7 @@ func TestBuildEndToEnd(t *testing.T) {
 
 			// check validates the same content and writes nothing.
 			out2 := filepath.Join(t.TempDir(), "public")
-			code, stdout, stderr = run(t, bin, "--config", mustConfig(t, content, out2), "check")
+			code, stdout, stderr = runBinary(t, bin, "--config", mustBuildConfig(t, content, out2), "check")
 			if code != 0 {
 				t.Fatalf("check: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 			}
@@ -144,7 +144,7 @@ func TestBuildEndToEnd(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(content, "broken.md"), []byte(broken), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			code, stdout, stderr = run(t, bin, "--config", cfg, "build")
+			code, stdout, stderr = runBinary(t, bin, "--config", cfg, "build")
 			if code != 1 {
 				t.Errorf("build with a broken article: exit %d, want 1\nstderr: %s", code, stderr)
 			}
@@ -155,7 +155,7 @@ func TestBuildEndToEnd(t *testing.T) {
 				t.Errorf("summary line: %q", stdout)
 			}
 			mustPublished(t, out, want)
-			code, _, stderr = run(t, bin, "--config", mustConfig(t, content, out2), "check")
+			code, _, stderr = runBinary(t, bin, "--config", mustBuildConfig(t, content, out2), "check")
 			if code != 1 || !strings.Contains(stderr, "broken.md:3: ") {
 				t.Errorf("check with a broken article: exit %d, stderr %q", code, stderr)
 			}
@@ -218,13 +218,13 @@ func mustPublished(t *testing.T, out string, want []*articles.Article) {
 			}
 		}
 	}
-	site, err := gofeed.NewParser().ParseString(mustRead(t, filepath.Join(out, "feed.xml")))
+	site, err := gofeed.NewParser().ParseString(mustReadText(t, filepath.Join(out, "feed.xml")))
 	if err == nil && len(site.Items) != min(50, len(want)) {
 		t.Errorf("site feed has %d items, want %d", len(site.Items), min(50, len(want)))
 	}
 }
 
-func mustRead(t *testing.T, path string) string {
+func mustReadText(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"briefcast/email/smtptest"
 	"briefcast/subscribers"
 )
@@ -131,6 +133,13 @@ outbox_dir = "data/outbox"`)
 	if code != 0 || !strings.Contains(out, "Subject: ") || !strings.Contains(out, "To: ") {
 		t.Fatalf("preview eml exit %d: %s\n%s", code, errs, out)
 	}
+	htmlOut := filepath.Join(dir, "preview.html")
+	if code, _, errs = runCLI(t, "--config", cfgPath, "digest", "preview", "daily", "--format", "html", "--out", htmlOut); code != 0 {
+		t.Fatalf("preview html exit %d: %s", code, errs)
+	}
+	if b, err := os.ReadFile(htmlOut); err != nil || !strings.Contains(string(b), "https://news.example.org/articles/") {
+		t.Errorf("preview html (%v) lacks an article link:\n%s", err, b)
+	}
 	st := mustOpenSite(t, dir)
 	es, err := st.Editions(context.Background(), "daily", 10)
 	st.Close()
@@ -164,6 +173,7 @@ outbox_dir = "data/outbox"`)
 	}
 
 	code, out, _ = runCLI(t, "--config", cfgPath, "digest", "status", "daily")
+	t.Logf("status:\n%s", out)
 	if code != 0 || !strings.Contains(out, "3 sent, 0 failed") || !strings.Contains(out, "finished") {
 		t.Errorf("status after send: exit %d\n%s", code, out)
 	}
@@ -288,5 +298,35 @@ connections = %d`, srv.Port(), connections))
 	es, err := st.Editions(context.Background(), "daily", 10)
 	if err != nil || len(es) != 1 || es[0].FinishedAt.IsZero() {
 		t.Errorf("editions %+v (%v), want one finished", es, err)
+	}
+}
+
+func TestDigestStatusFailures(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
+		if f.Stage == "rcpt" && strings.EqualFold(f.Rcpt, "reader1@example.net") {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
+		}
+		return nil
+	}})
+	cfgPath := digestSite(t, fmt.Sprintf(`transport = "smtp"
+[email.smtp]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+connections = 2`, srv.Port()))
+	mustImport(t, filepath.Dir(cfgPath), 3)
+
+	code, out, errs := runCLI(t, "--config", cfgPath, "digest", "send", "daily", "--no-wait")
+	if code != 0 || !strings.Contains(out, ": 2 sent, 1 failed, 0 retrying") {
+		t.Fatalf("send: exit %d, %q, %s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "--config", cfgPath, "digest", "status", "daily")
+	if code != 0 {
+		t.Fatalf("status exit %d", code)
+	}
+	for _, want := range []string{"2 sent, 1 failed", "Failures:", "reader1@example.net", "550 5.1.1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"briefcast/email/smtptest"
+)
+
+// checkConfig writes a config using the test fixtures' content and an SMTP
+// server on port, and returns its path.
+func checkConfig(t *testing.T, port int, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	content, err := filepath.Abs("testdata/content")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`
+[site]
+title = "Check"
+base_url = "https://example.org/"
+content_dir = %q
+[store]
+dsn = "data/test.db"
+[email.smtp]
+host = "127.0.0.1"
+port = %d
+tls = "none"
+username = "ops"
+password_env = "CHECK_SMTP_PW"
+%s`, content, port, extra)
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runCheckCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	return code, out.String(), errb.String()
+}
+
+func TestCheckServices(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{Username: "ops", Password: "right"})
+	tests := []struct {
+		name     string
+		extra    string
+		password string
+		args     []string
+		wantCode int
+		wantOut  string // in stdout
+		wantErr  string // in stderr
+	}{
+		{"content and store", "", "", nil, 0, "does not exist yet", ""},
+		{"smtp login works", "", "right", []string{"--smtp"}, 0, "nothing sent", ""},
+		{"smtp wrong password", "", "wrong", []string{"--smtp"}, 1, "", "email.smtp"},
+		{"bad schedule", "[[digests]]\nname = \"d\"\nschedule = \"99 * * * *\"\n", "", nil, 1, "", "digests[0] (d).schedule"},
+		{"bad zone", "[[digests]]\nname = \"d\"\nschedule = \"@daily\"\ntimezone = \"Atlantis/Capital\"\n", "", nil, 1, "", "digests[0] (d).timezone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := checkConfig(t, srv.Port(), tt.extra)
+			args := append([]string{"--config", path, "check"}, tt.args...)
+			code, out, errOut := runCheckCLI(t, map[string]string{"CHECK_SMTP_PW": tt.password}, args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+			if !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("stdout %q should hold %q; stderr %q should hold %q", out, tt.wantOut, errOut, tt.wantErr)
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(path), "data")); !os.IsNotExist(err) {
+				t.Errorf("check created the data folder: %v", err)
+			}
+		})
+	}
+	if n := srv.Count(); n != 0 {
+		t.Errorf("check sent %d messages", n)
+	}
+}
