@@ -147,7 +147,18 @@ func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Arti
 	case !errors.Is(err, subscribers.ErrNotFound):
 		return nil, fmt.Errorf("digest %s: unfinished edition: %w", d.Name, err)
 	}
+	return s.RunDue(ctx, d, arts, cutoff)
+}
 
+// RunDue creates the edition of digest d due at cutoff, whatever other
+// editions are still unfinished, and delivers it. It is Run without the
+// resume step, for the daemon, which resumes unfinished editions itself
+// and must not let one waiting for retries hold back the next edition.
+func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.Article, cutoff time.Time) (*Report, error) {
+	byID := make(map[string]*articles.Article, len(arts))
+	for _, a := range arts {
+		byID[a.ID] = a
+	}
 	sent, err := s.Store.SentArticles(ctx, d.Name)
 	if err != nil {
 		return nil, fmt.Errorf("digest %s: sent articles: %w", d.Name, err)
@@ -172,7 +183,7 @@ func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Arti
 		s.log().Info("digest_nothing_new", "digest", d.Name, "cutoff", cutoff)
 		return &Report{}, nil
 	}
-	e = &subscribers.Edition{Digest: d.Name, Key: key, Cutoff: cutoff}
+	e := &subscribers.Edition{Digest: d.Name, Key: key, Cutoff: cutoff}
 	for _, a := range picked {
 		e.Articles = append(e.Articles, a.ID)
 	}

@@ -456,6 +456,38 @@ func TestDaemonEndToEnd(t *testing.T) {
 		t.Errorf("after ticks with nothing new: %d messages, want 6", c)
 	}
 
+	// The metrics count what happened.
+	_, metricsText := p.get(t, "/metrics")
+	for _, want := range []string{
+		`briefcast_messages_total{digest="fast",result="sent"} 6`,
+		`briefcast_editions_created_total{digest="fast"} 2`,
+	} {
+		if !strings.Contains(metricsText, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	// A broken article is logged with its file:line, and the last good
+	// site stays up.
+	mustWriteFile(t, filepath.Join(e.dir, "content", "broken.md"), "+++\ntitle = \"No take here\"\ndate = 2026-01-02T08:00:00Z\n+++\n\nJust prose.\n")
+	waitUntil(t, e2eWait, "article_rejected naming broken.md", func() bool {
+		for _, l := range p.logs() {
+			if err, _ := l["err"].(string); l["msg"] == "article_rejected" && strings.Contains(err, "broken.md:") {
+				return true
+			}
+		}
+		return false
+	})
+	code, body := p.get(t, "/feed.xml")
+	if code != http.StatusOK {
+		t.Errorf("GET /feed.xml with a broken article = %d, want 200", code)
+	}
+	for _, a := range append(first, added) {
+		if !strings.Contains(body, a.title) {
+			t.Errorf("feed with a broken article lacks %q", a.title)
+		}
+	}
+
 	if err := p.signalAndWait(t, syscall.SIGTERM); err != nil {
 		t.Errorf("serve exit after SIGTERM: %v, want status 0\n%s", err, p.stderr.String())
 	}
@@ -508,6 +540,11 @@ func TestDaemonReloadSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, e2eWait, "reload_rejected in the log", func() bool { return p.count("reload_rejected") >= 1 })
+	for _, l := range p.logs() {
+		if err, _ := l["err"].(string); l["msg"] == "reload_rejected" && !strings.Contains(err, "digests[0] (fast).schedule") {
+			t.Errorf("reload_rejected does not name the digest and key: %q", err)
+		}
+	}
 	if p.exited() {
 		t.Fatalf("serve exited after a bad reload: %v", p.err)
 	}
@@ -530,6 +567,58 @@ func TestDaemonReloadSignal(t *testing.T) {
 	}
 	if err := p.signalAndWait(t, syscall.SIGTERM); err != nil {
 		t.Errorf("serve exit after SIGTERM: %v", err)
+	}
+}
+
+func TestDaemonSIGTERMMidSend(t *testing.T) {
+	const n = 40
+	e := mustE2EEnv(t, "@every 2s", "", slowSMTP(100*time.Millisecond))
+	addrs := e.mustImportSubscribers(t, n)
+	e.writeArticle(t, e2eArticle{"slipway.md", "Old slipway becomes a public garden", firstEditionDate(6 * time.Second), [2]string{"Planting starts in April.", "Benches face the estuary."}})
+	p := e.startServe(t)
+	if p.base == "" {
+		t.Fatalf("serve exited: %v\n%s", p.err, p.stderr.String())
+	}
+	waitUntil(t, e2eWait, "the first messages", func() bool { return len(e.smtp.Messages()) >= 1 })
+	if err := p.signalAndWait(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("serve exit after SIGTERM mid-send: %v, want status 0\n%s", err, p.stderr.String())
+	}
+	atStop := len(e.smtp.Messages())
+	if atStop >= n {
+		t.Fatalf("the whole edition (%d messages) went out before SIGTERM: the send is too fast to interrupt", atStop)
+	}
+	// A restart resumes the edition: everyone gets it, nobody twice.
+	p = e.startServe(t)
+	if p.base == "" {
+		t.Fatalf("serve exited: %v\n%s", p.err, p.stderr.String())
+	}
+	waitUntil(t, e2eWait, "the resumed edition to reach every subscriber", func() bool { return len(e.smtp.Messages()) >= n })
+	p.waitTicks(t, 2)
+	got := byRecipient(e.smtp.Messages())
+	for _, a := range addrs {
+		if len(got[a]) != 1 {
+			t.Errorf("%s got %d messages, want exactly 1", a, len(got[a]))
+		}
+	}
+	t.Logf("stopped after %d of %d messages; the restart sent the rest", atStop, n)
+	if err := p.signalAndWait(t, syscall.SIGTERM); err != nil {
+		t.Errorf("serve exit after SIGTERM: %v", err)
+	}
+}
+
+func TestDaemonBadScheduleAtStart(t *testing.T) {
+	e := mustE2EEnv(t, "0 25 * * *", "", smtptest.Options{})
+	p := e.startServe(t)
+	select {
+	case <-p.done:
+	case <-time.After(e2eWait):
+		t.Fatalf("serve with a bad schedule still runs after %v", e2eWait)
+	}
+	if p.err == nil || p.base != "" {
+		t.Fatalf("serve with a bad schedule: exit %v, serving %q; want a non-zero exit before serving", p.err, p.base)
+	}
+	if msg := p.stderr.String(); !strings.Contains(msg, "digests[0] (fast).schedule") {
+		t.Errorf("the message does not name the digest and key:\n%s", msg)
 	}
 }
 

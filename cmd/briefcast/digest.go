@@ -16,6 +16,7 @@ import (
 	"briefcast/config"
 	"briefcast/digest"
 	"briefcast/email"
+	"briefcast/scheduler"
 	"briefcast/subscribers"
 	"briefcast/templates"
 	"briefcast/tokens"
@@ -143,6 +144,15 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	defer env.store.Close()
+	// On SQLite one process sends at a time: the daemon's lock keeps a
+	// manual send from releasing the leases of a running daemon's sender.
+	if path := schedulerLockPath(env.cfg); path != "" {
+		release, err := scheduler.LockFile(path)
+		if err != nil {
+			return fmt.Errorf("%w; stop `briefcast serve` or let its schedule send the digest", err)
+		}
+		defer release()
+	}
 	transport, err := email.NewTransport(env.cfg, a.Log)
 	if err != nil {
 		return err

@@ -159,7 +159,7 @@ func (l *liveSite) runDigest(ctx context.Context, d config.Digest, cutoff time.T
 	if err := l.resumeLocked(ctx, d); err != nil {
 		return err
 	}
-	rep, err := l.sender(d).Run(ctx, d, l.articles(), cutoff)
+	rep, err := l.sender(d).RunDue(ctx, d, l.articles(), cutoff)
 	if rep != nil && rep.Created {
 		l.m.EditionCreated(d.Name)
 	}
