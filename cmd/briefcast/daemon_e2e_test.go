@@ -23,7 +23,9 @@ import (
 
 // The end-to-end tests of `briefcast serve`: the real binary (built once
 // by TestMain into briefcastBin), a real SMTP server on loopback, a real
-// store, signals sent to the process.
+// store, signals sent to the process. Each test has its own folder, store,
+// SMTP server and ports, so they run in parallel: most of their time is
+// spent waiting for schedule ticks.
 
 // e2eSecret is the token secret every daemon of these tests reads.
 const e2eSecret = "e2e-secret-0123456789-abcdefghij-klmnopq"
@@ -171,6 +173,8 @@ type daemonProc struct {
 func (e *e2eEnv) startServe(t *testing.T) *daemonProc {
 	t.Helper()
 	p := &daemonProc{stderr: &lockedBuffer{}, done: make(chan struct{})}
+	// E2E_BIN runs another build instead, e.g. one made with -race to
+	// check the daemon itself for data races.
 	bin := briefcastBin
 	if b := os.Getenv("E2E_BIN"); b != "" {
 		bin = b
@@ -349,6 +353,7 @@ func firstEditionDate(lead time.Duration) time.Time {
 }
 
 func TestDaemonEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := mustE2EEnv(t, "@every 2s", "", smtptest.Options{})
 	recipients := []string{"ana@example.org", "ben@example.org", "cleo@example.org"}
 	for _, r := range recipients {
@@ -497,6 +502,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 }
 
 func TestDaemonSQLiteSingleInstance(t *testing.T) {
+	t.Parallel()
 	e := mustE2EEnv(t, "@every 1h", "", smtptest.Options{})
 	first := e.startServe(t)
 	if first.base == "" {
@@ -527,6 +533,7 @@ func TestDaemonSQLiteSingleInstance(t *testing.T) {
 }
 
 func TestDaemonReloadSignal(t *testing.T) {
+	t.Parallel()
 	e := mustE2EEnv(t, "@every 1h", "", smtptest.Options{})
 	e.run(t, "subscribers", "add", "--active", "--digest", "fast", "dana@example.org")
 	p := e.startServe(t)
@@ -571,6 +578,7 @@ func TestDaemonReloadSignal(t *testing.T) {
 }
 
 func TestDaemonSIGTERMMidSend(t *testing.T) {
+	t.Parallel()
 	const n = 40
 	e := mustE2EEnv(t, "@every 2s", "", slowSMTP(100*time.Millisecond))
 	addrs := e.mustImportSubscribers(t, n)
@@ -607,6 +615,7 @@ func TestDaemonSIGTERMMidSend(t *testing.T) {
 }
 
 func TestDaemonBadScheduleAtStart(t *testing.T) {
+	t.Parallel()
 	e := mustE2EEnv(t, "0 25 * * *", "", smtptest.Options{})
 	p := e.startServe(t)
 	select {
@@ -653,6 +662,7 @@ func slowSMTP(delay time.Duration) smtptest.Options {
 }
 
 func TestDaemonPostgresThreeInstances(t *testing.T) {
+	t.Parallel()
 	const n = 200
 	t.Run("exactly once", func(t *testing.T) {
 		e := mustE2EEnv(t, "@every 3s", storetest.PostgresURL(t), slowSMTP(5*time.Millisecond))
