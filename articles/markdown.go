@@ -30,16 +30,18 @@ type mdState struct {
 	sec     mdSection
 	buf     bytes.Buffer
 	w       *bufio.Writer // over buf; one per article, as goldmark would otherwise allocate one per Render
+	html    bytes.Buffer  // the open section's HTML, copied out at exact size when it closes
+	scratch []byte        // reused by plain
 }
 
 type mdSection struct {
-	open  bool
-	title string
-	line  int
-	kind  sectionKind
-	tier  tier
-	paras []string
-	html  strings.Builder
+	open   bool
+	title  string
+	line   int
+	kind   sectionKind
+	tier   tier
+	paras  []string
+	shared []sharedPara
 }
 
 func (markdownParser) parse(a *Article, lines []line, opts Options) error {
@@ -86,17 +88,27 @@ func (markdownParser) parse(a *Article, lines []line, opts Options) error {
 	s.starts = make([]int, len(body))
 	s.numbers = make([]int, len(body))
 	var src bytes.Buffer
+	size := 0
+	for _, l := range body {
+		size += len(l.text) + 1
+	}
+	src.Grow(size)
 	for i, l := range body {
 		s.starts[i] = src.Len()
 		s.numbers[i] = l.n
 		// A no-break space reads as a space; goldmark would keep it as text.
-		src.WriteString(strings.ReplaceAll(l.text, "\u00a0", " "))
+		if strings.Contains(l.text, "\u00a0") {
+			src.WriteString(strings.ReplaceAll(l.text, "\u00a0", " "))
+		} else {
+			src.WriteString(l.text)
+		}
 		src.WriteByte('\n')
 	}
 	s.src = src.Bytes()
 	if err := applyFront(a, fields, 1, opts.location()); err != nil {
 		return err
 	}
+	detachFront(a)
 	doc := md.Parser().Parse(text.NewReader(s.src))
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if err := s.block(n); err != nil {
@@ -243,11 +255,10 @@ func (s *mdState) block(n ast.Node) error {
 		}
 		return nil
 	}
-	out, err := s.render(n)
-	if err != nil {
+	start := s.html.Len()
+	if err := s.renderTo(&s.html, n); err != nil {
 		return errorf(line, "rendering Markdown: %v", err)
 	}
-	s.sec.html.WriteString(out)
 	if isList {
 		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
 			if txt := normSpace(s.blockText(it)); txt != "" {
@@ -255,24 +266,55 @@ func (s *mdState) block(n ast.Node) error {
 			}
 		}
 	} else if p := s.blockText(n); p != "" {
+		// A paragraph with no markup and nothing escaped reads the same in
+		// both forms: its text is then kept as part of the section's HTML
+		// instead of a second copy.
+		if h := s.html.Bytes()[start:]; len(h) == len(p)+len("<p></p>\n") && string(h[3:3+len(p)]) == p && string(h[:3]) == "<p>" {
+			s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + 3})
+		}
 		s.sec.paras = append(s.sec.paras, p)
 	}
 	return nil
 }
 
-// render renders one node with the shared goldmark renderer.
-func (s *mdState) render(n ast.Node) (string, error) {
+// sharedPara is a paragraph whose plain text is found verbatim in the
+// section's HTML at off.
+type sharedPara struct{ para, off int }
+
+// render renders one node with the shared goldmark renderer into s.buf and
+// returns the bytes, valid until the next render.
+func (s *mdState) render(n ast.Node) ([]byte, error) {
 	s.buf.Reset()
+	if err := s.renderTo(&s.buf, n); err != nil {
+		return nil, err
+	}
+	return s.buf.Bytes(), nil
+}
+
+// renderTo appends the HTML of one node to dst.
+func (s *mdState) renderTo(dst *bytes.Buffer, n ast.Node) error {
 	if s.w == nil {
-		s.w = bufio.NewWriterSize(&s.buf, 1024)
+		s.w = bufio.NewWriterSize(dst, 1024)
+	} else {
+		s.w.Reset(dst)
 	}
 	if err := md.Renderer().Render(s.w, s.src, n); err != nil {
-		return "", err
+		return err
 	}
-	if err := s.w.Flush(); err != nil {
-		return "", err
+	return s.w.Flush()
+}
+
+// detachFront copies the front-matter strings out of the source file, so
+// that a parsed article does not keep the whole file in memory through a
+// title or a tag.
+func detachFront(a *Article) {
+	a.Title = strings.Clone(a.Title)
+	a.Slug = strings.Clone(a.Slug)
+	a.ID = strings.Clone(a.ID)
+	a.Author = strings.Clone(a.Author)
+	for i, t := range a.Tags {
+		a.Tags[i] = strings.Clone(t)
 	}
-	return s.buf.String(), nil
 }
 
 // flush closes the open section; prose held by a structured section is
@@ -280,7 +322,10 @@ func (s *mdState) render(n ast.Node) (string, error) {
 func (s *mdState) flush() {
 	sec := &s.sec
 	if sec.open && (sec.kind == kindProse || len(sec.paras) > 0) {
-		out := Section{Title: sec.title, Paragraphs: sec.paras, HTML: sec.html.String(), Line: sec.line}
+		out := Section{Title: sec.title, Paragraphs: sec.paras, HTML: s.html.String(), Line: sec.line}
+		for _, sp := range sec.shared {
+			out.Paragraphs[sp.para] = out.HTML[sp.off : sp.off+len(out.Paragraphs[sp.para])]
+		}
 		if out.Paragraphs == nil {
 			out.Paragraphs = []string{}
 		}
@@ -291,6 +336,7 @@ func (s *mdState) flush() {
 		}
 	}
 	s.sec = mdSection{}
+	s.html.Reset()
 }
 
 // inline renders a list item as inline HTML (its paragraphs without the
@@ -302,12 +348,12 @@ func (s *mdState) inline(item ast.Node) (string, string) {
 		switch c.Kind() {
 		case ast.KindParagraph, ast.KindTextBlock:
 			out, _ := s.render(c)
-			out = strings.TrimSpace(out)
-			out = strings.TrimSuffix(strings.TrimPrefix(out, "<p>"), "</p>")
+			out = bytes.TrimSpace(out)
+			out = bytes.TrimSuffix(bytes.TrimPrefix(out, []byte("<p>")), []byte("</p>"))
 			if h.Len() > 0 {
 				h.WriteByte(' ')
 			}
-			h.WriteString(strings.TrimSpace(out))
+			h.Write(bytes.TrimSpace(out))
 			t = append(t, s.plain(c))
 		default:
 			p := s.blockText(c)
@@ -321,7 +367,12 @@ func (s *mdState) inline(item ast.Node) (string, string) {
 			t = append(t, p)
 		}
 	}
-	return normSpace(strings.Join(t, " ")), h.String()
+	txt := normSpace(strings.Join(t, " "))
+	if h.Len() == len(txt) && h.String() == txt {
+		// A bullet with no markup and nothing escaped: one copy serves both.
+		return txt, txt
+	}
+	return txt, h.String()
 }
 
 // blockText is the plain text of a block: paragraphs joined by spaces,
@@ -358,12 +409,13 @@ func (s *mdState) blockText(n ast.Node) string {
 // plain is the text of inline content with markup removed and escapes and
 // entities resolved.
 func (s *mdState) plain(n ast.Node) string {
-	var b strings.Builder
-	s.plainInto(&b, n)
-	return b.String()
+	b := bytes.NewBuffer(s.scratch[:0])
+	s.plainInto(b, n)
+	s.scratch = b.Bytes()
+	return string(s.scratch)
 }
 
-func (s *mdState) plainInto(b *strings.Builder, n ast.Node) {
+func (s *mdState) plainInto(b *bytes.Buffer, n ast.Node) {
 	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
 		switch c := c.(type) {
 		case *ast.Text:

@@ -190,16 +190,20 @@ func spaceWidth(s string, i int) int {
 }
 
 // needsSpaceWork reports whether s, already trimmed of ASCII spaces, holds
-// a run of spaces, a tab or a no-break space.
+// a run of spaces, a tab or a no-break space. It runs on every line and
+// paragraph, so it scans with IndexByte rather than byte by byte.
 func needsSpaceWork(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\t', '\v', '\f', 0xc2, 0xe2:
-			if spaceWidth(s, i) > 0 {
-				return true
+	if strings.Contains(s, "  ") || strings.IndexByte(s, '\t') >= 0 || strings.IndexByte(s, '\v') >= 0 || strings.IndexByte(s, '\f') >= 0 {
+		return true
+	}
+	for _, c := range [...]byte{0xc2, 0xe2} {
+		for i := 0; i < len(s); i++ {
+			j := strings.IndexByte(s[i:], c)
+			if j < 0 {
+				break
 			}
-		case ' ':
-			if s[i+1] == ' ' {
+			i += j
+			if spaceWidth(s, i) > 0 {
 				return true
 			}
 		}

@@ -72,6 +72,7 @@ type Email struct {
 	OutboxDir      string   `toml:"outbox_dir"`
 	UnsubscribeTo  string   `toml:"unsubscribe_mailto"` // optional mailto address added to List-Unsubscribe
 	RetryMaxAge    Duration `toml:"retry_max_age"`      // give up retrying a recipient after this long
+	DeliveryLease  Duration `toml:"delivery_lease"`     // how long a sender reserves the recipients it claimed
 	SMTP           SMTP     `toml:"smtp"`
 	DKIM           *DKIM    `toml:"dkim"`
 	SMTPPassword   string   `toml:"-"` // read from SMTP.PasswordEnv
@@ -184,10 +185,11 @@ func Defaults() *Config {
 		Feeds: Feeds{Items: 50, Content: "take"},
 		Store: Store{Driver: "sqlite", DSN: "data/briefcast.db"},
 		Email: Email{
-			From:        "briefcast <brief@localhost>",
-			Transport:   "file",
-			OutboxDir:   "data/outbox",
-			RetryMaxAge: Duration{48 * time.Hour},
+			From:          "briefcast <brief@localhost>",
+			Transport:     "file",
+			OutboxDir:     "data/outbox",
+			RetryMaxAge:   Duration{48 * time.Hour},
+			DeliveryLease: Duration{2 * time.Minute},
 			SMTP: SMTP{
 				Host:        "127.0.0.1",
 				Port:        587,

@@ -252,6 +252,9 @@ func (c *Config) Validate() error {
 	if c.Email.RetryMaxAge.Duration < time.Minute {
 		bad("email.retry_max_age", "must be at least 1m, got %s", c.Email.RetryMaxAge.Duration)
 	}
+	if c.Email.DeliveryLease.Duration < 5*time.Second {
+		bad("email.delivery_lease", "must be at least 5s, got %s", c.Email.DeliveryLease.Duration)
+	}
 	return errors.Join(errs...)
 }
 

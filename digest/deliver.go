@@ -23,6 +23,11 @@ import (
 // commit). A worker sends its next message only once the outcome of the
 // previous one is durable, so a crash leaves at most one message per
 // connection sent but not recorded: the duplicate bound of a restart.
+//
+// One committer, not several: on a busy machine the database's CPU time
+// per transaction limits the rate, so groups must stay large. Overlapping
+// commits on PostgreSQL (whose concurrent WAL flushes merge) split the
+// groups in half and measured a third slower.
 
 // maxCommit bounds one group commit.
 const maxCommit = 1024
@@ -460,7 +465,10 @@ func (r *run) count(res subscribers.Result) {
 	}
 }
 
-// reportProgress calls Sender.Progress twice a second until stopped.
+// reportProgress calls Sender.Progress about twice a second until stopped.
+// Counting an edition's states reads its whole queue (tens of milliseconds
+// for 100,000 recipients), so on a large edition the calls are spaced out
+// to keep that under about 2% of the run's time.
 func (r *run) reportProgress(ctx context.Context) (stop func()) {
 	if r.s.Progress == nil {
 		return func() {}
@@ -468,17 +476,14 @@ func (r *run) reportProgress(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if p, err := r.s.Store.Progress(ctx, r.e.ID); err == nil {
-					r.s.Progress(p)
-				}
+		for wait := 500 * time.Millisecond; sleep(ctx, wait); {
+			start := time.Now()
+			p, err := r.s.Store.Progress(ctx, r.e.ID)
+			if err != nil {
+				continue
 			}
+			r.s.Progress(p)
+			wait = max(500*time.Millisecond, 50*time.Since(start))
 		}
 	})
 	return func() { cancel(); wg.Wait() }

@@ -91,6 +91,7 @@ func NewSender(cfg *config.Config, st subscribers.Store, c *email.Composer, t em
 		Connections:    cfg.Email.SMTP.Connections,
 		Owner:          NewOwner(),
 		RetryMaxAge:    cfg.Email.RetryMaxAge.Duration,
+		Lease:          cfg.Email.DeliveryLease.Duration,
 		SingleInstance: cfg.Store.Driver == "sqlite",
 	}
 }
@@ -194,6 +195,12 @@ func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.A
 	}
 	if err != nil {
 		return nil, fmt.Errorf("digest %s: create edition %s: %w", d.Name, key, err)
+	}
+	if !created && !e.FinishedAt.IsZero() {
+		// Another run (here or on another instance) already created and
+		// finished the edition due at this cut-off: nothing is left to do.
+		p, err := s.Store.Progress(ctx, e.ID)
+		return &Report{Edition: e, Done: true, Progress: p}, err
 	}
 	if created {
 		s.log().Info("digest_edition_created", "digest", d.Name, "edition", e.Key, "articles", len(e.Articles), "recipients", e.Recipients)

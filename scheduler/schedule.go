@@ -87,7 +87,10 @@ func (s Schedule) Interval() time.Duration { return s.every }
 // spec never matches again (such as "0 0 30 2 *").
 func (s Schedule) Next(t time.Time) time.Time {
 	if s.wall == nil {
-		return t.Add(s.every).In(s.loc)
+		// Aligned to multiples of the interval (counted from Go's zero
+		// time), so every instance computes the same run times and so the
+		// same edition keys.
+		return t.Truncate(s.every).Add(s.every).In(s.loc)
 	}
 	w := floating(t, s.loc)
 	// Each wall time maps to an instant at or after itself, and the mapping

@@ -29,8 +29,8 @@ type renderer struct {
 func newRenderer(tmpl fs.FS) (*renderer, error) {
 	pageNames := []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
 	funcs := template.FuncMap{
-		"date": func(t time.Time) string { return t.Format("2 January 2006") },
-		"iso":  func(t time.Time) string { return t.Format(time.RFC3339) },
+		"date": humanDate,
+		"iso":  isoDate,
 	}
 	layout, err := fs.ReadFile(tmpl, "layout.html")
 	if err != nil {
@@ -60,6 +60,24 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 		return nil, fmt.Errorf("site: templates: %w", err)
 	}
 	return r, nil
+}
+
+func humanDate(t time.Time) string { return t.Format("2 January 2006") }
+func isoDate(t time.Time) string   { return t.Format(time.RFC3339) }
+
+// fragment renders the layout.html template name with data, or returns ""
+// when the layout does not define it.
+func (r *renderer) fragment(name string, data any) (template.HTML, error) {
+	if r.layout.Lookup(name) == nil {
+		return "", nil
+	}
+	buf := r.bufs.Get().(*bytes.Buffer)
+	defer r.bufs.Put(buf)
+	buf.Reset()
+	if err := r.layout.ExecuteTemplate(buf, name, data); err != nil {
+		return "", fmt.Errorf("site: render layout.html %s: %w", name, err)
+	}
+	return template.HTML(buf.String()), nil //nolint:gosec // output of html/template
 }
 
 // renderPage executes the page template name into a pooled buffer and
@@ -92,11 +110,14 @@ type siteView struct {
 	Digests     []digestView
 	Feeds       []feedLink // the site's three feeds
 
-	// Masthead and Footer are layout.html's "masthead" and "footer"
-	// templates, rendered once per build with the siteView as data: they
-	// are the same on every page.
-	Masthead template.HTML
-	Footer   template.HTML
+	// Head, Masthead and Footer are layout.html's "head", "masthead" and
+	// "footer" templates, rendered once per build with the siteView as
+	// data: they are the same on every page. FeedLinks is its "feedlinks"
+	// template rendered with Feeds.
+	Head      template.HTML
+	Masthead  template.HTML
+	Footer    template.HTML
+	FeedLinks template.HTML
 }
 
 type digestView struct{ Name, Title string }
@@ -116,12 +137,19 @@ type pageView struct {
 	Site      *siteView
 	Title     string // the page's own title; "" on the index
 	Canonical string
-	Feeds     []feedLink // autodiscovery links: the site's, then the tag's
+	Feeds     []feedLink    // autodiscovery links: the site's, then the tag's
+	FeedLinks template.HTML // Feeds as HTML, rendered by layout.html's "feedlinks"
 	Article   *articleView
 	Articles  []*articleView // shown with their take
 	Archive   []*articleView // older ones, shown by title
 	Tag       *tagView
 	Tags      []*tagView
+
+	// Cards and ArchiveItems are Articles and Archive as HTML: each
+	// article's "card" and "archived" templates from layout.html, rendered
+	// once per build and joined here.
+	Cards        template.HTML
+	ArchiveItems template.HTML
 }
 
 type tagView struct {
@@ -154,6 +182,15 @@ type articleView struct {
 	Missing   []string
 	HasDigest bool
 	HasFull   bool
+
+	// The dates as the pages print them, formatted once per build.
+	PublishedISO, PublishedDate string
+	UpdatedISO, UpdatedDate     string
+
+	// Card and Archived are the article's "card" and "archived" templates
+	// of layout.html, rendered once per build (Card only for an article
+	// that some listing shows with its take).
+	Card, Archived template.HTML
 }
 
 // chrome renders the parts of layout.html that are the same on every page.
@@ -162,15 +199,12 @@ func (r *renderer) chrome(s *siteView) error {
 	for _, part := range []struct {
 		name string
 		dst  *template.HTML
-	}{{"masthead", &s.Masthead}, {"footer", &s.Footer}} {
-		if r.layout.Lookup(part.name) == nil {
-			continue
+		data any
+	}{{"head", &s.Head, s}, {"masthead", &s.Masthead, s}, {"footer", &s.Footer, s}, {"feedlinks", &s.FeedLinks, s.Feeds}} {
+		var err error
+		if *part.dst, err = r.fragment(part.name, part.data); err != nil {
+			return err
 		}
-		var buf bytes.Buffer
-		if err := r.layout.ExecuteTemplate(&buf, part.name, s); err != nil {
-			return fmt.Errorf("site: render layout.html %s: %w", part.name, err)
-		}
-		*part.dst = template.HTML(buf.String()) //nolint:gosec // output of html/template
 	}
 	return nil
 }
@@ -227,9 +261,19 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		Missing:   a.Missing,
 		HasDigest: !a.Digest.Empty(),
 		HasFull:   !a.Full.Empty(),
+
+		PublishedISO:  isoDate(a.Published),
+		PublishedDate: humanDate(a.Published),
 	}
-	for _, t := range a.Tags {
-		v.Tags = append(v.Tags, &tagView{Name: t, URL: b.basePath + "tags/" + TagSlug(t) + "/"})
+	v.UpdatedISO, v.UpdatedDate = v.PublishedISO, v.PublishedDate
+	if !a.Updated.Equal(a.Published) {
+		v.UpdatedISO, v.UpdatedDate = isoDate(a.Updated), humanDate(a.Updated)
+	}
+	if len(a.Tags) > 0 {
+		v.Tags = make([]*tagView, len(a.Tags))
+		for k, t := range a.Tags {
+			v.Tags[k] = b.tagLinks[t]
+		}
 	}
 	for _, bl := range a.Take {
 		if bl.HTML != "" {
@@ -262,7 +306,7 @@ func sections(secs []articles.Section, base *url.URL) []sectionView {
 }
 
 func (b *builder) page(title, canonical string) *pageView {
-	return &pageView{Site: b.site, Title: title, Canonical: canonical, Feeds: b.site.Feeds}
+	return &pageView{Site: b.site, Title: title, Canonical: canonical, Feeds: b.site.Feeds, FeedLinks: b.site.FeedLinks}
 }
 
 func (b *builder) articlePage(i int) ([]*File, error) {
@@ -277,12 +321,32 @@ func (b *builder) articlePage(i int) ([]*File, error) {
 // with a take.
 func (b *builder) listing(p *pageView, idx []int) {
 	n := min(b.cfg.Feeds.Items, len(idx))
+	p.Articles = make([]*articleView, 0, n)
 	for _, i := range idx[:n] {
 		p.Articles = append(p.Articles, b.views[i])
+	}
+	if len(idx) > n {
+		p.Archive = make([]*articleView, 0, len(idx)-n)
 	}
 	for _, i := range idx[n:] {
 		p.Archive = append(p.Archive, b.views[i])
 	}
+	p.Cards = joinHTML(p.Articles, func(v *articleView) template.HTML { return v.Card })
+	p.ArchiveItems = joinHTML(p.Archive, func(v *articleView) template.HTML { return v.Archived })
+}
+
+// joinHTML concatenates one fragment of each view.
+func joinHTML(views []*articleView, part func(*articleView) template.HTML) template.HTML {
+	size := 0
+	for _, v := range views {
+		size += len(part(v))
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, v := range views {
+		sb.WriteString(string(part(v)))
+	}
+	return template.HTML(sb.String()) //nolint:gosec // joined output of html/template
 }
 
 func (b *builder) indexPage() ([]*File, error) {
@@ -307,6 +371,10 @@ func (b *builder) tagPage(g *tagGroup) ([]*File, error) {
 	p := b.page(g.Name, b.baseURL+"tags/"+g.Slug+"/")
 	p.Tag = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
 	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, "tags/"+g.Slug+"/", b.cfg.Site.Title+": "+g.Name)...)
+	var err error
+	if p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds); err != nil {
+		return nil, err
+	}
 	b.listing(p, g.Articles)
 	return b.renderPage("/tags/"+g.Slug+"/index.html", "tag.html", p, b.newest(g.Articles))
 }

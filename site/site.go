@@ -103,8 +103,9 @@ type builder struct {
 	basePath string
 	arts     []*articles.Article // newest first
 	views    []*articleView
-	items    []*feeds.Item // nil for articles in no feed
-	tags     []*tagGroup   // by slug
+	tagLinks map[string]*tagView // by tag as articles spell it; shared by their views
+	items    []*feeds.Item       // nil for articles in no feed
+	tags     []*tagGroup         // by slug
 	pages    *renderer
 	site     *siteView
 	emit     func(*File) error // nil: keep every file in memory
@@ -171,7 +172,9 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, emit func(*
 	if err := b.pages.chrome(b.site); err != nil {
 		return nil, err
 	}
-	b.prepare()
+	if err := b.prepare(); err != nil {
+		return nil, err
+	}
 
 	jobs := b.jobs()
 	results := make([][]*File, len(jobs))
@@ -243,12 +246,22 @@ func (b *builder) groupTags() {
 	for _, g := range bySlug {
 		b.tags = append(b.tags, g)
 	}
+	b.tagLinks = make(map[string]*tagView)
+	for _, a := range b.arts {
+		for _, t := range a.Tags {
+			if b.tagLinks[t] == nil {
+				b.tagLinks[t] = &tagView{Name: t, URL: b.basePath + "tags/" + TagSlug(t) + "/"}
+			}
+		}
+	}
 	sort.Slice(b.tags, func(i, j int) bool { return b.tags[i].Slug < b.tags[j].Slug })
 }
 
-// prepare makes every article's page view, and the feed item of each
-// article that appears in at least one feed, in parallel.
-func (b *builder) prepare() {
+// prepare makes every article's page view with its listing fragments, and
+// the feed item of each article that appears in at least one feed, in
+// parallel. The articles in a feed are exactly those some listing shows
+// with their take, so they are the ones that need a card.
+func (b *builder) prepare() error {
 	n := b.cfg.Feeds.Items
 	inFeed := make([]bool, len(b.arts))
 	for i := 0; i < len(b.arts) && i < n; i++ {
@@ -264,12 +277,19 @@ func (b *builder) prepare() {
 	}
 	b.views = make([]*articleView, len(b.arts))
 	b.items = make([]*feeds.Item, len(b.arts))
+	errs := make([]error, len(b.arts))
 	parallel(len(b.arts), func(i int) {
-		b.views[i] = b.newArticleView(b.arts[i])
+		v := b.newArticleView(b.arts[i])
+		b.views[i] = v
+		v.Archived, errs[i] = b.pages.fragment("archived", v)
 		if inFeed[i] {
 			b.items[i] = feeds.NewItem(b.arts[i], b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author)
+			if errs[i] == nil {
+				v.Card, errs[i] = b.pages.fragment("card", v)
+			}
 		}
 	})
+	return firstErr(errs)
 }
 
 // jobs lists the independent pieces of work of a build. Each returns the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,16 +62,14 @@ type multiRow struct {
 	ctx    context.Context
 	tx     *sql.Tx
 	prefix string // up to VALUES
-	suffix string // after the tuples, e.g. RETURNING
 	width  int
 	many   *sql.Stmt
 	args   []any
-	each   func(*sql.Rows) error // for RETURNING rows; nil for none
 }
 
 func (m *multiRow) stmt(n int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", m.width), ",") + ")"
-	return m.prefix + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + m.suffix
+	return m.prefix + strings.TrimSuffix(strings.Repeat(one+",", n), ",")
 }
 
 // add buffers one row, sending a full chunk.
@@ -116,21 +115,8 @@ func (m *multiRow) flush() error {
 }
 
 func (m *multiRow) run(st *sql.Stmt, args []any) error {
-	if m.each == nil {
-		_, err := st.ExecContext(m.ctx, args...)
-		return err
-	}
-	rows, err := st.QueryContext(m.ctx, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := m.each(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	_, err := st.ExecContext(m.ctx, args...)
+	return err
 }
 
 // lookupBatch returns the stored subscribers among keys and which of the
@@ -148,7 +134,7 @@ func (s *SQLiteStore) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string
 	}
 	// One statement of importChunk keys, the last chunk padded by repeating
 	// a key (IN ignores duplicates).
-	q, err := tx.PrepareContext(ctx, `SELECT `+sqliteCols+` FROM subscribers s WHERE s.email_key IN (`+placeholders(importChunk)+`)`)
+	q, err := tx.PrepareContext(ctx, `SELECT `+sqliteRow+` FROM subscribers s WHERE s.email_key IN (`+placeholders(importChunk)+`)`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -197,57 +183,60 @@ func (s *SQLiteStore) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string
 }
 
 // insertMany inserts new subscribers, then their digests and creation
-// events, with multi-row statements.
+// events. The caller holds the write lock (BEGIN IMMEDIATE), so the ids
+// after the largest stored one are free: numbering the rows here, as
+// SQLite itself would, spares a RETURNING round trip per row and lets the
+// digests and events be written by a few set-based statements instead of
+// binding every value of every row again.
 func (s *SQLiteStore) insertMany(ctx context.Context, tx *sql.Tx, subs []*Subscriber, now time.Time) error {
 	if len(subs) == 0 {
 		return nil
 	}
-	byKey := make(map[string]*Subscriber, len(subs))
-	ins := &multiRow{ctx: ctx, tx: tx, width: 13,
-		prefix: `INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
-			created_at, updated_at, confirmed_at, unsubscribed_at, consent_at) VALUES `,
-		suffix: ` RETURNING id, email_key`,
-		each: func(rows *sql.Rows) error {
-			var id int64
-			var key string
-			if err := rows.Scan(&id, &key); err != nil {
-				return err
-			}
-			byKey[key].ID = id
-			return nil
-		},
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM subscribers`).Scan(&last); err != nil {
+		return err
 	}
-	for _, sub := range subs {
-		key := strings.ToLower(sub.Email)
-		byKey[key] = sub
-		if err := ins.add(sub.Email, key, sub.Name, string(sub.Status), joinList(sub.Digests), joinList(sub.Tags), sub.Timezone,
-			string(sub.Source), sub.CreatedAt.UnixMicro(), sub.UpdatedAt.UnixMicro(), sqlMicros(sub.ConfirmedAt),
-			sqlMicros(sub.UnsubscribedAt), sqlMicros(sub.ConsentAt)); err != nil {
+	first := last + 1
+	ins := &multiRow{ctx: ctx, tx: tx, width: 14,
+		prefix: `INSERT INTO subscribers (id, email, email_key, name, status, digests, tags, timezone, source,
+			created_at, updated_at, confirmed_at, unsubscribed_at, consent_at) VALUES `,
+	}
+	// byDigest holds, for each digest name, a JSON array of the new ids
+	// that get it, for json_each below.
+	byDigest := map[string][]byte{}
+	var names []string
+	for i, sub := range subs {
+		sub.ID = first + int64(i)
+		if err := ins.add(sub.ID, sub.Email, strings.ToLower(sub.Email), sub.Name, string(sub.Status), joinList(sub.Digests),
+			joinList(sub.Tags), sub.Timezone, string(sub.Source), sub.CreatedAt.UnixMicro(), sub.UpdatedAt.UnixMicro(),
+			sqlMicros(sub.ConfirmedAt), sqlMicros(sub.UnsubscribedAt), sqlMicros(sub.ConsentAt)); err != nil {
 			return err
+		}
+		for _, d := range sub.Digests {
+			ids, ok := byDigest[d]
+			if !ok {
+				names = append(names, d)
+				ids = append(make([]byte, 0, 8*len(subs)), '[')
+			} else {
+				ids = append(ids, ',')
+			}
+			byDigest[d] = strconv.AppendInt(ids, sub.ID, 10)
 		}
 	}
 	if err := ins.flush(); err != nil {
 		return err
 	}
-	dig := &multiRow{ctx: ctx, tx: tx, width: 2, prefix: `INSERT INTO subscriber_digests (digest, subscriber_id) VALUES `}
-	for _, sub := range subs {
-		for _, d := range sub.Digests {
-			if err := dig.add(d, sub.ID); err != nil {
-				return err
-			}
-		}
-	}
-	if err := dig.flush(); err != nil {
-		return err
-	}
-	at := now.UnixMicro()
-	ev := &multiRow{ctx: ctx, tx: tx, width: 4, prefix: `INSERT INTO subscriber_events (subscriber_id, at, to_status, reason) VALUES `}
-	for _, sub := range subs {
-		if err := ev.add(sub.ID, at, string(sub.Status), "import"); err != nil {
+	for _, d := range names {
+		ids := append(byDigest[d], ']')
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subscriber_digests (digest, subscriber_id)
+			SELECT ?, value FROM json_each(?)`, d, string(ids)); err != nil {
 			return err
 		}
 	}
-	return ev.flush()
+	_, err := tx.ExecContext(ctx, `INSERT INTO subscriber_events (subscriber_id, at, to_status, reason)
+		SELECT id, ?, status, 'import' FROM subscribers WHERE id >= ? AND id <= ? ORDER BY id`,
+		now.UnixMicro(), first, subs[len(subs)-1].ID)
+	return err
 }
 
 func placeholders(n int) string {

@@ -23,6 +23,10 @@ type SQLiteStore struct {
 	// sharing the file waits on busy_timeout instead of failing with
 	// SQLITE_BUSY when a read transaction tries to upgrade.
 	wmu sync.Mutex
+
+	// edStmts holds the delivery statements, prepared on first use (see
+	// editions_sqlite.go).
+	edStmts sqliteEditionStmts
 }
 
 var _ Store = (*SQLiteStore)(nil)

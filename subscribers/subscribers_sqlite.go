@@ -3,46 +3,116 @@ package subscribers
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
 
-// sqliteCols are the subscriber columns in the order scanSQLite reads them.
-const sqliteCols = `s.id, s.email, s.name, s.status, s.digests, s.tags, s.timezone, s.source,
-	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at`
+// sqliteRow selects a subscriber as seven columns: the six integers, then
+// every text field in ONE value, joined by char 31 (unit separator): the
+// validated fields first (none may hold a control character, see
+// checkLine, NormalizeEmail, CleanDigests, CleanTags), and consent_text,
+// the only free text, last, where it takes the rest of the value. The
+// pure-Go driver spends most of a streamed row on per-column work (a type
+// and a value call, each behind a lock, and a Go string per text column);
+// joining the nine text columns in SQLite costs far less.
+const sqliteRow = `s.id, s.created_at, s.updated_at, s.consent_at, s.confirmed_at, s.unsubscribed_at,
+	concat_ws(char(31), s.status, s.source, s.timezone, s.digests, s.tags, s.email, s.name, s.consent_ip, s.consent_text)`
+
+// sqliteRowCols is how many columns sqliteRow selects, sqliteRowTexts how
+// many fields its last column joins.
+const (
+	sqliteRowCols  = 7
+	sqliteRowTexts = 9
+)
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
 func scanSQLite(r scanner) (*Subscriber, error) {
-	// Plain string and int64 destinations take database/sql's fast paths;
-	// *Status or *sql.NullInt64 would go through reflection or a Scanner.
-	var (
-		s                             Subscriber
-		status, source, digests, tags string
-		consent, confirmed, unsub     any
-		created, updated              int64
-	)
-	if err := r.Scan(&s.ID, &s.Email, &s.Name, &status, &digests, &tags, &s.Timezone, &source,
-		&consent, &s.ConsentIP, &s.ConsentText, &created, &updated, &confirmed, &unsub); err != nil {
+	var v [sqliteRowCols]any
+	if err := r.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]); err != nil {
 		return nil, err
 	}
-	s.Status, s.Source = Status(status), Source(source)
-	s.Digests, s.Tags = splitList(digests), splitList(tags)
-	s.ConsentAt, s.ConfirmedAt, s.UnsubscribedAt = anyMicros(consent), anyMicros(confirmed), anyMicros(unsub)
-	s.CreatedAt, s.UpdatedAt = time.UnixMicro(created).UTC(), time.UnixMicro(updated).UTC()
+	var dv [sqliteRowCols]driver.Value
+	for i := range v {
+		dv[i] = v[i]
+	}
+	var s Subscriber
+	if err := parseSQLiteRow(dv[:], &s, nil); err != nil {
+		return nil, err
+	}
 	return &s, nil
 }
 
-// anyMicros decodes a nullable time column scanned into an any: NULL (nil)
-// is the zero time.
-func anyMicros(v any) time.Time {
+// parseSQLiteRow fills s from the values of one sqliteRow. The strings of s
+// share the memory of the joined text value. lists, when not nil, is spare
+// room for the Digests and Tags slices (each capped, so an append by the
+// caller never runs into the next subscriber's).
+func parseSQLiteRow(v []driver.Value, s *Subscriber, lists *[]string) error {
+	var row string
+	switch t := v[sqliteRowCols-1].(type) {
+	case string:
+		row = t
+	case []byte:
+		row = string(t)
+	default:
+		return fmt.Errorf("subscribers: stored row: got %T, want text", t)
+	}
+	var f [sqliteRowTexts]string
+	for i := range sqliteRowTexts - 1 {
+		j := strings.IndexByte(row, 31)
+		if j < 0 {
+			return fmt.Errorf("subscribers: stored row has %d text fields, want %d", i+1, sqliteRowTexts)
+		}
+		f[i], row = row[:j], row[j+1:]
+	}
+	f[sqliteRowTexts-1] = row
+	id, ok := v[0].(int64)
+	if !ok {
+		return fmt.Errorf("subscribers: stored row: id is %T", v[0])
+	}
+	s.ID = id
+	s.CreatedAt, s.UpdatedAt = anyMicros(v[1]), anyMicros(v[2])
+	s.ConsentAt, s.ConfirmedAt, s.UnsubscribedAt = anyMicros(v[3]), anyMicros(v[4]), anyMicros(v[5])
+	s.Status, s.Source, s.Timezone = Status(f[0]), Source(f[1]), f[2]
+	s.Digests, s.Tags = splitInto(f[3], lists), splitInto(f[4], lists)
+	s.Email, s.Name, s.ConsentIP, s.ConsentText = f[5], f[6], f[7], f[8]
+	return nil
+}
+
+// anyMicros decodes a time column scanned into an any: NULL (nil) is the
+// zero time.
+func anyMicros(v driver.Value) time.Time {
 	if n, ok := v.(int64); ok {
 		return time.UnixMicro(n).UTC()
 	}
 	return time.Time{}
+}
+
+// splitInto is splitList carving its result out of *spare when there is
+// room (spare nil: a new slice).
+func splitInto(s string, spare *[]string) []string {
+	if s == "" {
+		return nil
+	}
+	n := strings.Count(s, ",") + 1
+	if spare == nil || cap(*spare)-len(*spare) < n {
+		return strings.Split(s, ",")
+	}
+	b := *spare
+	at := len(b)
+	for range n - 1 {
+		i := strings.IndexByte(s, ',')
+		b = append(b, s[:i])
+		s = s[i+1:]
+	}
+	b = append(b, s)
+	*spare = b
+	return b[at : at+n : at+n]
 }
 
 // sqlQuerier is a *sql.DB or *sql.Tx.
@@ -53,7 +123,7 @@ type sqlQuerier interface {
 }
 
 func (s *SQLiteStore) byKey(ctx context.Context, q sqlQuerier, key string) (*Subscriber, error) {
-	sub, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteCols+` FROM subscribers s WHERE s.email_key = ?`, key))
+	sub, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteRow+` FROM subscribers s WHERE s.email_key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -64,7 +134,7 @@ func (s *SQLiteStore) byKey(ctx context.Context, q sqlQuerier, key string) (*Sub
 }
 
 func (s *SQLiteStore) byID(ctx context.Context, q sqlQuerier, id int64) (*Subscriber, error) {
-	sub, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteCols+` FROM subscribers s WHERE s.id = ?`, id))
+	sub, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteRow+` FROM subscribers s WHERE s.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -344,25 +414,89 @@ func (s *SQLiteStore) List(ctx context.Context, f Filter, fn func(*Subscriber) e
 		args = append(args, f.Status)
 	}
 	where = append(where, idCol+" > ?", idCol+" <= ?")
-	q := `SELECT ` + sqliteCols + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + idCol
+	q := `SELECT ` + sqliteRow + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + idCol
 	fetch := func(ctx context.Context, lo, hi int64) ([]*Subscriber, error) {
-		rows, err := s.db.QueryContext(ctx, q, append(args[:len(args):len(args)], lo, hi)...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
 		var page []*Subscriber
-		for rows.Next() {
-			sub, err := scanSQLite(rows)
-			if err != nil {
-				return nil, err
+		err := s.rawQuery(ctx, q, append(args[:len(args):len(args)], lo, hi), func(next func() ([]driver.Value, error)) error {
+			var (
+				slab  []Subscriber
+				lists []string
+			)
+			for {
+				row, err := next()
+				if err == io.EOF {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				// Subscribers and their Digests/Tags slices are carved out
+				// of blocks of listSlab: a few large allocations instead of
+				// several small ones per row. A caller that keeps one
+				// pointer keeps its block alive, at most about 100 KB.
+				if len(slab) == cap(slab) {
+					slab = make([]Subscriber, 0, listSlab)
+				}
+				if cap(lists)-len(lists) < 16 {
+					lists = make([]string, 0, 2*listSlab)
+				}
+				slab = slab[:len(slab)+1]
+				sub := &slab[len(slab)-1]
+				if err := parseSQLiteRow(row, sub, &lists); err != nil {
+					return err
+				}
+				page = append(page, sub)
 			}
-			page = append(page, sub)
-		}
-		return page, rows.Err()
+		})
+		return page, err
 	}
 	return walkSpans(ctx, f.AfterID, maxID, f.Limit, 2, fetch, fn)
 }
+
+// rawQuery runs a query on a pooled connection through the driver's own
+// interface, and hands fn a function returning each row's values in turn
+// (io.EOF after the last; the slice is reused). database/sql's Rows.Next
+// and Scan lock, check and convert every value; skipping them is a
+// noticeable share of a streamed row. args may be strings, Statuses and
+// int64s.
+func (s *SQLiteStore) rawQuery(ctx context.Context, query string, args []any, fn func(next func() ([]driver.Value, error)) error) error {
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		if st, ok := a.(Status); ok {
+			a = string(st)
+		}
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection %T cannot query", dc)
+		}
+		rows, err := q.QueryContext(ctx, query, named)
+		if err != nil {
+			return err
+		}
+		dest := make([]driver.Value, len(rows.Columns()))
+		err = fn(func() ([]driver.Value, error) {
+			if err := rows.Next(dest); err != nil {
+				return nil, err
+			}
+			return dest, nil
+		})
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+}
+
+// listSlab is how many Subscribers List allocates at once.
+const listSlab = 256
 
 // Counts implements Store.
 func (s *SQLiteStore) Counts(ctx context.Context) (map[Status]int64, error) {
