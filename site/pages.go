@@ -22,6 +22,7 @@ type renderer struct {
 	pages  map[string]*template.Template
 	css    []byte
 	bufs   sync.Pool // of *bytes.Buffer
+	direct bool      // article pages by writeArticlePage: the built-in templates are in use
 }
 
 // newRenderer parses layout.html and, each into its own copy of it, the
@@ -56,6 +57,7 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 		}
 		r.pages[name] = t
 	}
+	r.direct = builtinArticlePage(tmpl)
 	if r.css, err = fs.ReadFile(tmpl, "style.css"); err != nil {
 		return nil, fmt.Errorf("site: templates: %w", err)
 	}
@@ -89,7 +91,9 @@ func (b *builder) renderPage(path, name string, data *pageView, mod time.Time) (
 	buf := r.bufs.Get().(*bytes.Buffer)
 	defer r.bufs.Put(buf)
 	buf.Reset()
-	if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
+	if name == "article.html" && r.direct {
+		writeArticlePage(buf, data)
+	} else if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
 		return nil, fmt.Errorf("site: render %s for %s: %w", name, path, err)
 	}
 	f := &File{Path: path, Body: buf.Bytes(), ContentType: HTMLType, Modified: mod.UTC()}
