@@ -187,7 +187,7 @@ func escText(w *bytes.Buffer, s string) {
 		case '\'':
 			rep = "&#39;"
 		case '+':
-			rep = "&#43;"
+			rep = "+"
 		case '<':
 			rep = "&lt;"
 		case '>':
