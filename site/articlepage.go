@@ -187,7 +187,7 @@ func escText(w *bytes.Buffer, s string) {
 		case '\'':
 			rep = "&#39;"
 		case '+':
-			rep = "+"
+			rep = "&#43;"
 		case '<':
 			rep = "&lt;"
 		case '>':
