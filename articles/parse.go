@@ -113,14 +113,23 @@ func splitLines(data []byte) ([]line, error) {
 		src = invisibleChars.Replace(src)
 	}
 	lines := make([]line, 0, strings.Count(src, "\n")+1)
+	// Most files are valid UTF-8 with LF line ends: then one check of the
+	// whole file and a fast scan for '\n' are enough.
+	valid := utf8.ValidString(src)
+	hasCR := strings.IndexByte(src, '\r') >= 0
 	n := 1
 	for {
-		i := strings.IndexAny(src, "\r\n")
+		var i int
+		if hasCR {
+			i = strings.IndexAny(src, "\r\n")
+		} else {
+			i = strings.IndexByte(src, '\n')
+		}
 		raw := src
 		if i >= 0 {
 			raw = src[:i]
 		}
-		if !utf8.ValidString(raw) {
+		if !valid && !utf8.ValidString(raw) {
 			return nil, errorf(n, "invalid UTF-8: save the file as UTF-8")
 		}
 		lines = append(lines, line{n: n, text: raw})

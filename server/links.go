@@ -19,25 +19,12 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 		s.methodNotAllowed(w, r, "GET")
 		return
 	}
-	id, err := s.signer.Verify(tokens.Confirm, r.URL.Query().Get("token"), s.now())
-	if errors.Is(err, tokens.ErrExpired) {
-		s.message(w, r, http.StatusBadRequest, "This link has expired",
-			"Confirmation links work for a limited time. Subscribe again and we will send you a fresh one.", true)
+	sub, ok := s.tokenSubscriber(w, r, tokens.Confirm, r.URL.Query().Get("token"), s.now(),
+		"Confirmation links work for a limited time. Subscribe again and we will send you a fresh one.", true)
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.badLink(w, r)
-		return
-	}
-	sub, err := s.store.Get(r.Context(), id)
-	if errors.Is(err, subscribers.ErrNotFound) {
-		s.badLink(w, r)
-		return
-	} else if err != nil {
-		s.log.Error("confirm_lookup_failed", "subscriber_id", id, "err", err)
-		s.unavailable(w, r)
-		return
-	}
+	id := sub.ID
 	switch sub.Status {
 	case subscribers.Active:
 		// A replay, or a mail scanner got there first: nothing to do.
@@ -146,25 +133,12 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	tok := r.FormValue("token")
-	id, err := s.signer.Verify(tokens.Preferences, tok, now)
-	if errors.Is(err, tokens.ErrExpired) {
-		s.message(w, r, http.StatusBadRequest, "This link has expired",
-			"Preference links work for a limited time. The next digest you receive carries a fresh one.", false)
+	sub, ok := s.tokenSubscriber(w, r, tokens.Preferences, tok, now,
+		"Preference links work for a limited time. The next digest you receive carries a fresh one.", false)
+	if !ok {
 		return
 	}
-	if err != nil {
-		s.badLink(w, r)
-		return
-	}
-	sub, err := s.store.Get(r.Context(), id)
-	if errors.Is(err, subscribers.ErrNotFound) {
-		s.badLink(w, r)
-		return
-	} else if err != nil {
-		s.log.Error("preferences_lookup_failed", "subscriber_id", id, "err", err)
-		s.unavailable(w, r)
-		return
-	}
+	id := sub.ID
 	p := s.newPage("Your preferences")
 	p.Token = tok
 	p.UnsubToken = s.signer.Sign(tokens.Unsubscribe, id, now.Add(linkTTL))
@@ -245,4 +219,30 @@ func validZone(z string) bool {
 	}
 	_, err := time.LoadLocation(z)
 	return err == nil
+}
+
+// tokenSubscriber checks a link's token for purpose and loads its
+// subscriber. On any failure it answers the request itself (an expired
+// link gets expiredText, with a way back to /subscribe when offerSubscribe)
+// and reports false.
+func (s *Server) tokenSubscriber(w http.ResponseWriter, r *http.Request, purpose tokens.Purpose, tok string, now time.Time, expiredText string, offerSubscribe bool) (*subscribers.Subscriber, bool) {
+	id, err := s.signer.Verify(purpose, tok, now)
+	if errors.Is(err, tokens.ErrExpired) {
+		s.message(w, r, http.StatusBadRequest, "This link has expired", expiredText, offerSubscribe)
+		return nil, false
+	}
+	if err != nil {
+		s.badLink(w, r)
+		return nil, false
+	}
+	sub, err := s.store.Get(r.Context(), id)
+	if errors.Is(err, subscribers.ErrNotFound) {
+		s.badLink(w, r)
+		return nil, false
+	} else if err != nil {
+		s.log.Error("link_lookup_failed", "purpose", string(purpose), "subscriber_id", id, "err", err)
+		s.unavailable(w, r)
+		return nil, false
+	}
+	return sub, true
 }

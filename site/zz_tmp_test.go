@@ -1,6 +1,8 @@
 package site
 
 import (
+	"os"
+	"runtime/pprof"
 	"runtime"
 	"testing"
 	"time"
@@ -20,6 +22,9 @@ func TestZZLive(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&m)
 	t.Logf("articles live: %.1f MB", float64(m.HeapAlloc-base)/1e6)
+	f, _ := os.Create("/work/tmpbin/heap.out")
+	pprof.WriteHeapProfile(f)
+	f.Close()
 	cfg := testConfig()
 	cfg.Feeds.Items = 50
 	b := &builder{cfg: cfg, baseURL: "http://x/", basePath: "/", arts: sortArticles(arts)}

@@ -3,7 +3,6 @@ package subscribers
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -396,10 +395,8 @@ func (s *SQLiteStore) ReleaseClaims(ctx context.Context, editionID int64) error 
 // [id, state, attempts, last_reply, next_attempt, updated_at] rows, in one
 // statement, however many results.
 const sqliteRecordResults = `UPDATE deliveries
-	SET state = r.value ->> 1, attempts = r.value ->> 2, last_reply = r.value ->> 3,
-	    next_attempt = r.value ->> 4, leased_by = NULL, lease_until = NULL, updated_at = r.value ->> 5
-	FROM json_each(?) AS r
-	WHERE deliveries.id = r.value ->> 0 AND deliveries.state IN ('queued', 'retrying')`
+	SET state = ?, attempts = ?, last_reply = ?, next_attempt = ?, leased_by = NULL, lease_until = NULL, updated_at = ?
+	WHERE id = ? AND state IN ('queued', 'retrying')`
 
 // RecordResults implements Store. The whole batch is one prepared UPDATE
 // joined to a JSON array of results. A delivery already in a final state (another sender recorded
@@ -409,25 +406,22 @@ func (s *SQLiteStore) RecordResults(ctx context.Context, results []Result) error
 	if len(results) == 0 {
 		return nil
 	}
-	rows := make([][6]any, len(results))
-	for i, r := range results {
+	for _, r := range results {
 		if err := checkResult(r); err != nil {
 			return err
 		}
-		at := resultAt(r)
-		rows[i] = [6]any{r.DeliveryID, string(r.State), r.Attempts, r.LastReply, sqlMicros(resultNext(r, at)), at.UnixMicro()}
-	}
-	batch, err := json.Marshal(rows)
-	if err != nil {
-		return fmt.Errorf("subscribers: record %d results: %w", len(results), err)
 	}
 	st, err := s.stmts()
 	if err != nil {
 		return err
 	}
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.StmtContext(ctx, st.record).ExecContext(ctx, string(batch)); err != nil {
-			return err
+		rec := tx.StmtContext(ctx, st.record)
+		for _, r := range results {
+			at := resultAt(r)
+			if _, err := rec.ExecContext(ctx, string(r.State), r.Attempts, r.LastReply, sqlMicros(resultNext(r, at)), at.UnixMicro(), r.DeliveryID); err != nil {
+				return err
+			}
 		}
 		for _, r := range results {
 			if !r.Bounce {
