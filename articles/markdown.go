@@ -97,11 +97,7 @@ func (markdownParser) parse(a *Article, lines []line, opts Options) error {
 		s.starts[i] = src.Len()
 		s.numbers[i] = l.n
 		// A no-break space reads as a space; goldmark would keep it as text.
-		if strings.Contains(l.text, "\u00a0") {
-			src.WriteString(strings.ReplaceAll(l.text, "\u00a0", " "))
-		} else {
-			src.WriteString(l.text)
-		}
+		src.WriteString(strings.ReplaceAll(l.text, "\u00a0", " "))
 		src.WriteByte('\n')
 	}
 	s.src = src.Bytes()

@@ -187,7 +187,7 @@ func rssPerson(a Author) string {
 	if a.Name == "" {
 		return a.Email
 	}
-	name := strings.NewReplacer("(", "", ")", "").Replace(a.Name)
+	name := strings.ReplaceAll(strings.ReplaceAll(a.Name, "(", ""), ")", "")
 	return a.Email + " (" + name + ")"
 }
 

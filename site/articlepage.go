@@ -12,7 +12,8 @@ import (
 // ten thousand articles html/template's cost per action (a reflective call
 // for every escaped value) is most of the build. When layout.html and
 // article.html are the built-in ones, writeArticlePage writes the same bytes
-// directly. An operator who overrides either template gets the templates
+// directly, and so does writeArchived for the archive entry that every
+// article has on the index. An operator who overrides either template gets the templates
 // executed as usual. TestArticlePageDirect checks, on every test article,
 // that both ways give identical pages, and the escapers below are checked
 // against html/template on hostile strings.
@@ -31,6 +32,20 @@ func builtinArticlePage(tmpl fs.FS) bool {
 		}
 	}
 	return true
+}
+
+// writeArchived writes what executing layout.html's "archived" with v
+// writes.
+func writeArchived(w *bytes.Buffer, v *articleView) {
+	w.WriteString("\n<li><time datetime=\"")
+	escText(w, v.PublishedISO)
+	w.WriteString("\">")
+	escText(w, v.PublishedDate)
+	w.WriteString("</time> <a href=\"")
+	escURL(w, v.URL)
+	w.WriteString("\">")
+	escText(w, v.Title)
+	w.WriteString("</a></li>")
 }
 
 // writeArticlePage writes what executing "layout" of article.html with p

@@ -76,7 +76,9 @@ func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	buf := r.bufs.Get().(*bytes.Buffer)
 	defer r.bufs.Put(buf)
 	buf.Reset()
-	if err := r.layout.ExecuteTemplate(buf, name, data); err != nil {
+	if v, ok := data.(*articleView); ok && name == "archived" && r.direct {
+		writeArchived(buf, v)
+	} else if err := r.layout.ExecuteTemplate(buf, name, data); err != nil {
 		return "", fmt.Errorf("site: render layout.html %s: %w", name, err)
 	}
 	return template.HTML(buf.String()), nil //nolint:gosec // output of html/template

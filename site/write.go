@@ -85,10 +85,15 @@ func tempBeside(dir string) (string, error) {
 }
 
 // fileWriter writes files under root from many goroutines at once,
-// creating each folder the first time a file needs it.
+// creating each folder the first time a file needs it. Files are not
+// synced one by one: what a build promises is atomicity (the swap of the
+// finished folder), not that each page survives a power cut, and an fsync
+// per file would cost more than the rest of the build. A site lost to a
+// crash is rebuilt by the next build.
 type fileWriter struct {
 	root string
-	dirs sync.Map // relative folder -> struct{}, folders known to exist
+	mu   sync.Mutex
+	dirs map[string]bool // relative folders known to exist
 }
 
 func (w *fileWriter) write(f *File) error {
@@ -111,7 +116,10 @@ func (w *fileWriter) mkdir(rel string) error {
 	if rel == "." {
 		return nil
 	}
-	if _, ok := w.dirs.Load(rel); ok {
+	w.mu.Lock()
+	known := w.dirs[rel]
+	w.mu.Unlock()
+	if known {
 		return nil
 	}
 	if err := w.mkdir(path.Dir(rel)); err != nil {
@@ -123,7 +131,12 @@ func (w *fileWriter) mkdir(rel string) error {
 			return fmt.Errorf("site: write: %w", err)
 		}
 	}
-	w.dirs.Store(rel, struct{}{})
+	w.mu.Lock()
+	if w.dirs == nil {
+		w.dirs = make(map[string]bool)
+	}
+	w.dirs[rel] = true
+	w.mu.Unlock()
 	return nil
 }
 
