@@ -69,6 +69,60 @@ func TestEditionsTwoInstances(t *testing.T) {
 	}
 }
 
+// The SQLite store prepares its delivery statements on first use: a first
+// caller whose context is already cancelled fails, and must not leave the
+// store unable to claim or record for good.
+func TestEditionsCancelledFirstUse(t *testing.T) {
+	tests := []struct {
+		name  string
+		first func(ctx context.Context, st subscribers.Store, ed int64) error
+	}{
+		{"claim", func(ctx context.Context, st subscribers.Store, ed int64) error {
+			_, err := st.ClaimDeliveries(ctx, ed, "first", 4, benchNow, time.Minute)
+			return err
+		}},
+		{"record", func(ctx context.Context, st subscribers.Store, ed int64) error {
+			return st.RecordResults(ctx, []subscribers.Result{{DeliveryID: 1, State: subscribers.DeliverySent, Attempts: 1, At: benchNow}})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := mustOpen(t, "sqlite", filepath.Join(t.TempDir(), "first.db"))
+			mustImportActive(t, st, "daily", 3)
+			e := &subscribers.Edition{Digest: "daily", Key: "k", Cutoff: benchNow}
+			if err := st.CreateEdition(context.Background(), e); err != nil {
+				t.Fatal(err)
+			}
+			cancelled, cancel := context.WithCancel(context.Background())
+			cancel()
+			if err := tt.first(cancelled, st, e.ID); err == nil {
+				t.Fatal("first call with a cancelled context succeeded")
+			}
+			ds, err := st.ClaimDeliveries(context.Background(), e.ID, "second", 10, benchNow, time.Minute)
+			if err != nil {
+				t.Fatalf("claim after a cancelled first use: %v", err)
+			}
+			if len(ds) != 3 {
+				t.Fatalf("claimed %d deliveries, want 3", len(ds))
+			}
+			rs := make([]subscribers.Result, len(ds))
+			for i, d := range ds {
+				rs[i] = subscribers.Result{DeliveryID: d.ID, SubscriberID: d.Subscriber.ID, State: subscribers.DeliverySent, Attempts: 1, At: benchNow}
+			}
+			if err := st.RecordResults(context.Background(), rs); err != nil {
+				t.Fatalf("record after a cancelled first use: %v", err)
+			}
+			p, err := st.Progress(context.Background(), e.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Sent != 3 || !p.Done() {
+				t.Errorf("progress = %+v, want 3 sent", p)
+			}
+		})
+	}
+}
+
 // BenchmarkClaimRecord drains one edition of 100,000 recipients the way the
 // delivery engine does: claim 64 deliveries, record their results in
 // groups of 16 (one transaction each), with 1 or 4 senders working the

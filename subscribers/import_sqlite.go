@@ -16,8 +16,9 @@ const importChunk = 100
 
 // Import implements Store. One batch is one transaction: a lookup of the
 // batch's addresses and forgotten hashes, then multi-row inserts for the new
-// subscribers, their digests and their events, and one update per changed
-// subscriber. See planImport for the rules.
+// subscribers, one INSERT ... SELECT per digest and one for the events (see
+// insertMany), and one update per changed subscriber. See planImport for
+// the rules.
 func (s *SQLiteStore) Import(ctx context.Context, rows []ImportRow) (ImportCounts, error) {
 	keys := make([]string, len(rows))
 	zones := zoneCache{}
@@ -167,8 +168,8 @@ func (s *SQLiteStore) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string
 		return existing, nil, err
 	}
 	// Otherwise look the hashes of the new keys up in chunks, like the
-	// addresses above: one query per row would double the import's time
-	// as soon as one address has ever been forgotten.
+	// addresses above, rather than with one query per row: once a single
+	// address has been forgotten, every later import pays this.
 	byHash := map[string]string{}
 	var hashes []any
 	for _, k := range keys {

@@ -15,16 +15,19 @@ const pgCols = `s.id, s.email, s.name, s.status, s.digests, s.tags, s.timezone, 
 	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at`
 
 func scanPG(r pgx.Row) (*Subscriber, error) {
+	// Plain string destinations take pgx's direct paths; *Status and
+	// *Source would go through reflection on every row.
 	var (
-		s                         Subscriber
-		digests, tags             string
-		consent, confirmed, unsub *time.Time
-		created, updated          time.Time
+		s                             Subscriber
+		status, source, digests, tags string
+		consent, confirmed, unsub     *time.Time
+		created, updated              time.Time
 	)
-	if err := r.Scan(&s.ID, &s.Email, &s.Name, &s.Status, &digests, &tags, &s.Timezone, &s.Source,
+	if err := r.Scan(&s.ID, &s.Email, &s.Name, &status, &digests, &tags, &s.Timezone, &source,
 		&consent, &s.ConsentIP, &s.ConsentText, &created, &updated, &confirmed, &unsub); err != nil {
 		return nil, err
 	}
+	s.Status, s.Source = Status(status), Source(source)
 	s.Digests, s.Tags = splitList(digests), splitList(tags)
 	s.ConsentAt, s.ConfirmedAt, s.UnsubscribedAt = fromPG(consent), fromPG(confirmed), fromPG(unsub)
 	s.CreatedAt, s.UpdatedAt = created.UTC(), updated.UTC()

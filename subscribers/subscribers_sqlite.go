@@ -389,9 +389,12 @@ func (s *SQLiteStore) Events(ctx context.Context, id int64) ([]Event, error) {
 // workers read spans ahead on two connections while fn runs, and pages
 // are handed to fn strictly in id order; at most a few spans are held in
 // memory. The pure-Go driver is CPU-bound converting columns, so this
-// nearly doubles the rows per second on two cores. Queries are closed
-// before fn sees their rows, so fn may use the store, and a long walk
-// never pins a read snapshot (which would stop WAL checkpoints).
+// nearly doubles the rows per second on two cores. Each row is read as
+// seven columns (see sqliteRow) through the driver's own interface (see
+// rawQuery), and the Subscribers come out of shared blocks (see
+// listSlab): together these halve the CPU time per row. Queries are
+// closed before fn sees their rows, so fn may use the store, and a long
+// walk never pins a read snapshot (which would stop WAL checkpoints).
 func (s *SQLiteStore) List(ctx context.Context, f Filter, fn func(*Subscriber) error) error {
 	var maxID int64
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM subscribers`).Scan(&maxID); err != nil {
