@@ -1,11 +1,14 @@
 package articles
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -55,8 +58,9 @@ func Load(dir string, opts Options) ([]*Article, []error) {
 	jobs := make(chan int, workers)
 	for range workers {
 		next.Go(func() {
+			w := &loadWorker{md: &mdState{}}
 			for i := range jobs {
-				results[i], perr[i] = loadOne(dir, paths[i], opts)
+				results[i], perr[i] = w.loadOne(dir, paths[i], opts)
 			}
 		})
 	}
@@ -111,13 +115,22 @@ func Load(dir string, opts Options) ([]*Article, []error) {
 	return good, out
 }
 
-func loadOne(dir, p string, opts Options) (*Article, *Error) {
+// loadWorker holds what one Load worker reuses from file to file: the
+// read buffer and the Markdown parser's working buffers. A parsed article
+// keeps none of them.
+type loadWorker struct {
+	data []byte
+	md   *mdState
+}
+
+func (w *loadWorker) loadOne(dir, p string, opts Options) (*Article, *Error) {
 	rel := relPath(dir, p)
-	data, err := os.ReadFile(p)
+	data, err := readInto(p, w.data[:0])
 	if err != nil {
 		return nil, &Error{Path: rel, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))}
 	}
-	a, err := Parse(rel, data, opts)
+	w.data = data
+	a, err := parse(rel, data, opts, w.md)
 	if err != nil {
 		if e, ok := err.(*Error); ok {
 			return nil, e
@@ -125,6 +138,32 @@ func loadOne(dir, p string, opts Options) (*Article, *Error) {
 		return nil, &Error{Path: rel, Msg: err.Error()}
 	}
 	return a, nil
+}
+
+// readInto reads the file p into buf, growing it as needed, as os.ReadFile
+// does into a fresh slice.
+func readInto(p string, buf []byte) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > 0 && int64(int(st.Size())) == st.Size() {
+		buf = slices.Grow(buf, int(st.Size())+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 512)
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return buf, nil
+			}
+			return nil, err
+		}
+	}
 }
 
 func relPath(dir, p string) string {

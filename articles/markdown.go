@@ -18,7 +18,9 @@ import (
 // safe for concurrent use and never changed after start-up.
 var md = goldmark.New()
 
-type markdownParser struct{}
+// markdownParser parses Markdown with front matter. st, when not nil, is
+// the working state reused from one file to the next.
+type markdownParser struct{ st *mdState }
 
 // mdState walks the body's top-level blocks.
 type mdState struct {
@@ -32,6 +34,21 @@ type mdState struct {
 	w       *bufio.Writer // over buf; one per article, as goldmark would otherwise allocate one per Render
 	html    bytes.Buffer  // the open section's HTML, copied out at exact size when it closes
 	scratch []byte        // reused by plain
+	srcBuf  bytes.Buffer  // backs src
+}
+
+// reset readies s, possibly used for an earlier file, for article a,
+// keeping its buffers.
+func (s *mdState) reset(a *Article) {
+	s.a = a
+	s.src = nil
+	s.starts = s.starts[:0]
+	s.numbers = s.numbers[:0]
+	s.cur = tierNone
+	s.sec = mdSection{}
+	s.buf.Reset()
+	s.html.Reset()
+	s.srcBuf.Reset()
 }
 
 type mdSection struct {
@@ -44,7 +61,7 @@ type mdSection struct {
 	shared []sharedPara
 }
 
-func (markdownParser) parse(a *Article, lines []line, opts Options) error {
+func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
 	open := strings.TrimSpace(lines[0].text)
 	var closers []string
 	switch open {
@@ -84,18 +101,21 @@ func (markdownParser) parse(a *Article, lines []line, opts Options) error {
 	}
 	// Title and date are checked after the body, which may hold "# Title".
 	body := lines[end+1:]
-	s := &mdState{a: a}
-	s.starts = make([]int, len(body))
-	s.numbers = make([]int, len(body))
-	var src bytes.Buffer
+	s := p.st
+	if s == nil {
+		s = &mdState{}
+	}
+	s.reset(a)
+	defer func() { s.a, s.src = nil, nil }()
+	src := &s.srcBuf
 	size := 0
 	for _, l := range body {
 		size += len(l.text) + 1
 	}
 	src.Grow(size)
-	for i, l := range body {
-		s.starts[i] = src.Len()
-		s.numbers[i] = l.n
+	for _, l := range body {
+		s.starts = append(s.starts, src.Len())
+		s.numbers = append(s.numbers, l.n)
 		// A no-break space reads as a space; goldmark would keep it as text.
 		src.WriteString(strings.ReplaceAll(l.text, "\u00a0", " "))
 		src.WriteByte('\n')
@@ -261,12 +281,14 @@ func (s *mdState) block(n ast.Node) error {
 				s.sec.paras = append(s.sec.paras, "• "+txt)
 			}
 		}
+	} else if s.plainShared(n, start) {
+		return nil
 	} else if p := s.blockText(n); p != "" {
 		// A paragraph with no markup and nothing escaped reads the same in
 		// both forms: its text is then kept as part of the section's HTML
 		// instead of a second copy.
 		if h := s.html.Bytes()[start:]; len(h) == len(p)+len("<p></p>\n") && string(h[3:3+len(p)]) == p && string(h[:3]) == "<p>" {
-			s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + 3})
+			s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + 3, n: len(p)})
 		}
 		s.sec.paras = append(s.sec.paras, p)
 	}
@@ -275,7 +297,42 @@ func (s *mdState) block(n ast.Node) error {
 
 // sharedPara is a paragraph whose plain text is found verbatim in the
 // section's HTML at off.
-type sharedPara struct{ para, off int }
+type sharedPara struct{ para, off, n int }
+
+// plainShared is the common case of the shared paragraph above, decided
+// without making the plain text a string: a paragraph whose HTML (from
+// start in s.html) is <p>, its plain text, </p>, where that text needs no
+// space clean-up (which blockText would do). It then records the
+// paragraph and reports true; otherwise it changes nothing and blockText
+// decides.
+func (s *mdState) plainShared(n ast.Node, start int) bool {
+	if n.Kind() != ast.KindParagraph {
+		return false
+	}
+	h := s.html.Bytes()[start:]
+	if len(h) <= len("<p></p>\n") || !bytes.HasPrefix(h, []byte("<p>")) || !bytes.HasSuffix(h, []byte("</p>\n")) {
+		return false
+	}
+	x := h[len("<p>") : len(h)-len("</p>\n")]
+	if x[0] == ' ' || x[len(x)-1] == ' ' || bytes.Contains(x, []byte("  ")) {
+		return false
+	}
+	for _, c := range x {
+		switch c {
+		case '\t', '\v', '\f', 0xc2, 0xe2:
+			return false
+		}
+	}
+	b := bytes.NewBuffer(s.scratch[:0])
+	s.plainInto(b, n)
+	s.scratch = b.Bytes()
+	if !bytes.Equal(s.scratch, x) {
+		return false
+	}
+	s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + len("<p>"), n: len(x)})
+	s.sec.paras = append(s.sec.paras, "")
+	return true
+}
 
 // render renders one node with the shared goldmark renderer into s.buf and
 // returns the bytes, valid until the next render.
@@ -320,7 +377,7 @@ func (s *mdState) flush() {
 	if sec.open && (sec.kind == kindProse || len(sec.paras) > 0) {
 		out := Section{Title: sec.title, Paragraphs: sec.paras, HTML: s.html.String(), Line: sec.line}
 		for _, sp := range sec.shared {
-			out.Paragraphs[sp.para] = out.HTML[sp.off : sp.off+len(out.Paragraphs[sp.para])]
+			out.Paragraphs[sp.para] = out.HTML[sp.off : sp.off+sp.n]
 		}
 		if out.Paragraphs == nil {
 			out.Paragraphs = []string{}

@@ -31,6 +31,13 @@ func (o Options) location() *time.Location {
 // A Markdown article with `draft = true` parses normally and has Draft set;
 // Load skips it.
 func Parse(path string, data []byte, opts Options) (a *Article, err error) {
+	return parse(path, data, opts, nil)
+}
+
+// parse is Parse with the Markdown parser's working buffers taken from md
+// when md is not nil, so that a worker parsing many files reuses them. The
+// article keeps nothing of them (nor of data).
+func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err error) {
 	// A parser bug must cost one article, never the whole build.
 	defer func() {
 		if r := recover(); r != nil {
@@ -42,7 +49,7 @@ func Parse(path string, data []byte, opts Options) (a *Article, err error) {
 	case layoutText:
 		p = &textParser{}
 	case layoutMarkdown:
-		p = &markdownParser{}
+		p = markdownParser{st: md}
 	default:
 		return nil, &Error{Path: path, Msg: "unknown layout: the name must end in .txt, .md or .markdown"}
 	}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -88,17 +89,85 @@ func (c Channel) gorilla(items []*Item) *gfeeds.Feed {
 		f.Description = f.Title
 	}
 	for _, it := range items {
-		f.Items = append(f.Items, &gfeeds.Item{
-			Title:       it.Title,
-			Link:        &gfeeds.Link{Href: it.URL},
-			Description: it.SummaryHTML,
-			Id:          it.ID,
-			IsPermaLink: "false",
-			Created:     it.Published,
-			Updated:     it.Updated,
-		})
+		f.Items = append(f.Items, gorillaItem(it))
 	}
 	return f
+}
+
+func gorillaItem(it *Item) *gfeeds.Item {
+	return &gfeeds.Item{
+		Title:       it.Title,
+		Link:        &gfeeds.Link{Href: it.URL},
+		Description: it.SummaryHTML,
+		Id:          it.ID,
+		IsPermaLink: "false",
+		Created:     it.Published,
+		Updated:     it.Updated,
+	}
+}
+
+// itemFrags holds an item's rendered RSS and Atom elements, indented for
+// their place in the feed, each made once.
+type itemFrags struct {
+	rssOnce, atomOnce, jsonOnce sync.Once
+	rss, atom, json             []byte
+	rssErr, atomErr, jsonErr    error
+}
+
+// rssXML is the item's RSS element, made once for an item from NewItem.
+func (it *Item) rssXML() ([]byte, error) {
+	f := it.frags
+	if f == nil {
+		return rssItemXML(it)
+	}
+	f.rssOnce.Do(func() { f.rss, f.rssErr = rssItemXML(it) })
+	return f.rss, f.rssErr
+}
+
+// jsonItem is the item's JSON Feed object, made once for an item from
+// NewItem.
+func (it *Item) jsonItem() ([]byte, error) {
+	f := it.frags
+	if f == nil {
+		return jsonItemOf(it)
+	}
+	f.jsonOnce.Do(func() { f.json, f.jsonErr = jsonItemOf(it) })
+	return f.json, f.jsonErr
+}
+
+// atomXML is the item's Atom entry, made once for an item from NewItem.
+func (it *Item) atomXML() ([]byte, error) {
+	f := it.frags
+	if f == nil {
+		return atomEntryXML(it)
+	}
+	f.atomOnce.Do(func() { f.atom, f.atomErr = atomEntryXML(it) })
+	return f.atom, f.atomErr
+}
+
+// splice renders doc, a feed without its items, and inserts the items'
+// elements (each already indented) before the last occurrence of end, the
+// closing tag that follows them.
+func splice(doc any, end string, frags [][]byte) ([]byte, error) {
+	out, err := toXML(doc)
+	if err != nil || len(frags) == 0 {
+		return out, err
+	}
+	at := bytes.LastIndex(out, []byte(end))
+	if at < 0 {
+		return nil, fmt.Errorf("feeds: no %q to insert the items before", strings.TrimSpace(end))
+	}
+	size := len(out)
+	for _, f := range frags {
+		size += 1 + len(f)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, out[:at]...)
+	for _, f := range frags {
+		b = append(b, '\n')
+		b = append(b, f...)
+	}
+	return append(b, out[at:]...), nil
 }
 
 // xmlDoc adapts one of our wrapper documents to gorilla's ToXML.
@@ -147,7 +216,9 @@ type rssItem struct {
 
 // RSS renders the channel as RSS 2.0 with items in the order given.
 func RSS(c Channel, items []*Item) ([]byte, error) {
-	rf := (&gfeeds.Rss{Feed: c.gorilla(items)}).RssFeed()
+	gf := c.gorilla(items)
+	gf.Items = nil // rendered one by one, see rssXML
+	rf := (&gfeeds.Rss{Feed: gf}).RssFeed()
 	rf.Language = XMLSafe(c.Language)
 	rf.Generator = Generator
 	if a := ParseAuthor(c.Author); a.Email != "" {
@@ -157,29 +228,39 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 		RssFeed:  rf,
 		AtomLink: &rssAtomLink{Href: c.URL(RSSFile), Rel: "self", Type: "application/rss+xml"},
 	}
-	for i, gi := range rf.Items {
-		it := items[i]
-		gi.Author = ""
-		gi.PubDate = it.Published.Format(time.RFC1123Z)
-		if it.ContentHTML != it.SummaryHTML {
-			gi.Content = &gfeeds.RssContent{Content: it.ContentHTML}
+	frags := make([][]byte, len(items))
+	for i, it := range items {
+		var err error
+		if frags[i], err = it.rssXML(); err != nil {
+			return nil, err
 		}
-		ri := &rssItem{RssItem: gi, Categories: it.Tags}
-		if it.Author.Email != "" {
-			gi.Author = rssPerson(it.Author)
-		} else {
-			ri.Creator = it.Author.Name
-		}
-		ch.Items = append(ch.Items, ri)
 	}
 	rf.Items = nil
-	return toXML(&rssDoc{
+	return splice(&rssDoc{
 		Version:   "2.0",
 		NSContent: "http://purl.org/rss/1.0/modules/content/",
 		NSDC:      "http://purl.org/dc/elements/1.1/",
 		NSAtom:    "http://www.w3.org/2005/Atom",
 		Channel:   ch,
-	})
+	}, "\n  </channel>", frags)
+}
+
+// rssItemXML renders one item element of an RSS feed, indented for its
+// place in the channel.
+func rssItemXML(it *Item) ([]byte, error) {
+	gi := (&gfeeds.Rss{Feed: &gfeeds.Feed{Items: []*gfeeds.Item{gorillaItem(it)}}}).RssFeed().Items[0]
+	gi.Author = ""
+	gi.PubDate = it.Published.Format(time.RFC1123Z)
+	if it.ContentHTML != it.SummaryHTML {
+		gi.Content = &gfeeds.RssContent{Content: it.ContentHTML}
+	}
+	ri := &rssItem{RssItem: gi, Categories: it.Tags}
+	if it.Author.Email != "" {
+		gi.Author = rssPerson(it.Author)
+	} else {
+		ri.Creator = it.Author.Name
+	}
+	return xml.MarshalIndent(ri, "    ", "  ")
 }
 
 // rssPerson is the RSS 2.0 form of an author: "email (Name)".
@@ -218,7 +299,9 @@ type atomCategory struct {
 
 // Atom renders the channel as Atom 1.0 with entries in the order given.
 func Atom(c Channel, items []*Item) ([]byte, error) {
-	af := (&gfeeds.Atom{Feed: c.gorilla(items)}).AtomFeed()
+	gf := c.gorilla(items)
+	gf.Items = nil // rendered one by one, see atomXML
+	af := (&gfeeds.Atom{Feed: gf}).AtomFeed()
 	af.Id = c.feedID()
 	af.Link = nil
 	af.Updated = updated(items).Format(time.RFC3339)
@@ -241,31 +324,40 @@ func Atom(c Channel, items []*Item) ([]byte, error) {
 		fa.Name = fa.Email
 	}
 	af.Author = &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: fa.Name, Email: fa.Email}}
-	for i, ge := range af.Entries {
-		it := items[i]
-		ge.Id = atomID(it.ID)
-		ge.Published = it.Published.Format(time.RFC3339)
-		ge.Updated = it.Updated.Format(time.RFC3339)
-		ge.Content = nil
-		if it.ContentHTML != it.SummaryHTML {
-			ge.Content = &gfeeds.AtomContent{Content: it.ContentHTML, Type: "html"}
+	frags := make([][]byte, len(items))
+	for i, it := range items {
+		var err error
+		if frags[i], err = it.atomXML(); err != nil {
+			return nil, err
 		}
-		ge.Author = nil
-		if it.Author.Name != "" || it.Author.Email != "" {
-			name := it.Author.Name
-			if name == "" {
-				name = it.Author.Email
-			}
-			ge.Author = &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: name, Email: it.Author.Email}}
-		}
-		e := &atomEntry{AtomEntry: ge}
-		for _, t := range it.Tags {
-			e.Categories = append(e.Categories, atomCategory{Term: t})
-		}
-		doc.Entries = append(doc.Entries, e)
 	}
-	af.Entries = nil
-	return toXML(doc)
+	return splice(doc, "\n</feed>", frags)
+}
+
+// atomEntryXML renders one entry of an Atom feed, indented for its place
+// in the feed.
+func atomEntryXML(it *Item) ([]byte, error) {
+	ge := (&gfeeds.Atom{Feed: &gfeeds.Feed{Items: []*gfeeds.Item{gorillaItem(it)}}}).AtomFeed().Entries[0]
+	ge.Id = atomID(it.ID)
+	ge.Published = it.Published.Format(time.RFC3339)
+	ge.Updated = it.Updated.Format(time.RFC3339)
+	ge.Content = nil
+	if it.ContentHTML != it.SummaryHTML {
+		ge.Content = &gfeeds.AtomContent{Content: it.ContentHTML, Type: "html"}
+	}
+	ge.Author = nil
+	if it.Author.Name != "" || it.Author.Email != "" {
+		name := it.Author.Name
+		if name == "" {
+			name = it.Author.Email
+		}
+		ge.Author = &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: name, Email: it.Author.Email}}
+	}
+	e := &atomEntry{AtomEntry: ge}
+	for _, t := range it.Tags {
+		e.Categories = append(e.Categories, atomCategory{Term: t})
+	}
+	return xml.MarshalIndent(e, "  ", "  ")
 }
 
 // atomID returns id when it is already an absolute IRI (the article model's
@@ -292,7 +384,9 @@ type jsonExt struct {
 
 // JSON renders the channel as JSON Feed 1.1 with items in the order given.
 func JSON(c Channel, items []*Item) ([]byte, error) {
-	jf := (&gfeeds.JSON{Feed: c.gorilla(items)}).JSONFeed()
+	gf := c.gorilla(items)
+	gf.Items = nil // rendered one by one, see jsonItem
+	jf := (&gfeeds.JSON{Feed: gf}).JSONFeed()
 	jf.Version = "https://jsonfeed.org/version/1.1"
 	jf.Language = XMLSafe(c.Language)
 	jf.FeedUrl = c.URL(JSONFile)
@@ -301,22 +395,16 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	if a := ParseAuthor(c.Author); a.Name != "" {
 		jf.Authors = []*gfeeds.JSONAuthor{{Name: a.Name}}
 	}
-	for i, ji := range jf.Items {
-		it := items[i]
-		ji.Summary = it.SummaryText
-		ji.ContentHTML = it.ContentHTML
-		ji.ContentText = it.ContentText
-		ji.Tags = it.Tags
-		pub, up := it.Published, it.Updated
-		ji.PublishedDate, ji.ModifiedDate = &pub, &up
-		ji.Author = nil
-		ji.Authors = nil
-		if name := it.Author.Name; name != "" || it.Author.Email != "" {
-			if name == "" {
-				name = it.Author.Email
-			}
-			ji.Authors = []*gfeeds.JSONAuthor{{Name: name}}
+	frags := make([][]byte, len(items))
+	for i, it := range items {
+		var err error
+		if frags[i], err = it.jsonItem(); err != nil {
+			return nil, err
 		}
+	}
+	if len(items) > 0 {
+		// A stand-in item marks where the items go.
+		jf.Items = []*gfeeds.JSONItem{{Id: jsonStandIn}}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -324,5 +412,47 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	if err := enc.Encode(jsonDoc{JSONFeed: jf, Ext: jsonExt{Generator: Generator}}); err != nil {
 		return nil, fmt.Errorf("feeds: json: %w", err)
 	}
-	return b.Bytes(), nil
+	if len(items) == 0 {
+		return b.Bytes(), nil
+	}
+	mark := []byte("{\n      \"id\": \"" + jsonStandIn + "\"\n    }")
+	out := b.Bytes()
+	at := bytes.LastIndex(out, mark)
+	if at < 0 {
+		return nil, fmt.Errorf("feeds: json: no place for the items")
+	}
+	joined := bytes.Join(frags, []byte(",\n    "))
+	res := make([]byte, 0, len(out)-len(mark)+len(joined))
+	res = append(res, out[:at]...)
+	res = append(res, joined...)
+	return append(res, out[at+len(mark):]...), nil
+}
+
+// jsonStandIn is the id of the stand-in item JSON renders in place of the
+// items, then replaces by them.
+const jsonStandIn = "briefcast:items"
+
+// jsonItemOf renders one item of a JSON feed, indented for its place in
+// the items array.
+func jsonItemOf(it *Item) ([]byte, error) {
+	ji := (&gfeeds.JSON{Feed: &gfeeds.Feed{Items: []*gfeeds.Item{gorillaItem(it)}}}).JSONFeed().Items[0]
+	ji.Summary = it.SummaryText
+	ji.ContentHTML = it.ContentHTML
+	ji.ContentText = it.ContentText
+	ji.Tags = it.Tags
+	pub, up := it.Published, it.Updated
+	ji.PublishedDate, ji.ModifiedDate = &pub, &up
+	ji.Author = nil
+	ji.Authors = nil
+	if name := it.Author.Name; name != "" || it.Author.Email != "" {
+		if name == "" {
+			name = it.Author.Email
+		}
+		ji.Authors = []*gfeeds.JSONAuthor{{Name: name}}
+	}
+	b, err := json.MarshalIndent(ji, "    ", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("feeds: json: %w", err)
+	}
+	return b, nil
 }

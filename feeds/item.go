@@ -73,6 +73,12 @@ type Item struct {
 	SummaryText string // the take as plain text
 	ContentHTML string // SummaryHTML plus the tiers the content mode asks for
 	ContentText string // the plain version of ContentHTML
+
+	// frags, set by NewItem, keeps the item's RSS and Atom elements once
+	// rendered: they are the same in every feed the item appears in (the
+	// site's and each of its tags'). An Item from NewItem must therefore not
+	// be changed once it has been rendered.
+	frags *itemFrags
 }
 
 // NewItem prepares a for the feeds of the site at baseURL. content is a
@@ -80,6 +86,7 @@ type Item struct {
 // ("Name <email>" or "Name") applies when the article names nobody.
 func NewItem(a *articles.Article, baseURL, content, defaultAuthor string) *Item {
 	it := &Item{
+		frags:        &itemFrags{},
 		ID:           XMLSafe(a.ID),
 		Title:        XMLSafe(a.Title),
 		URL:          ArticleURL(baseURL, a.Slug),
