@@ -164,20 +164,7 @@ func (s *mdState) lineOf(n ast.Node) int {
 func (s *mdState) setTier(t tier, line int) {
 	s.flush()
 	s.cur = t
-	switch t {
-	case tierTake:
-		if s.a.takeLine == 0 {
-			s.a.takeLine = line
-		}
-	case tierDigest:
-		if s.a.Digest.Line == 0 {
-			s.a.Digest.Line = line
-		}
-	case tierFull:
-		if s.a.Full.Line == 0 {
-			s.a.Full.Line = line
-		}
-	}
+	s.a.markTier(t, line)
 }
 
 func (s *mdState) block(n ast.Node) error {

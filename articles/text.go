@@ -246,20 +246,7 @@ meta:
 func (s *textState) setTier(t tier, line int) {
 	s.flush()
 	s.cur = t
-	switch t {
-	case tierTake:
-		if s.a.takeLine == 0 {
-			s.a.takeLine = line
-		}
-	case tierDigest:
-		if s.a.Digest.Line == 0 {
-			s.a.Digest.Line = line
-		}
-	case tierFull:
-		if s.a.Full.Line == 0 {
-			s.a.Full.Line = line
-		}
-	}
+	s.a.markTier(t, line)
 }
 
 func (s *textState) token(toks []tok, i int) error {

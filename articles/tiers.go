@@ -120,3 +120,22 @@ func splitPair(s string) (left, right string) {
 	}
 	return splitPlayer(s)
 }
+
+// markTier records the line where tier t starts, keeping the first marker
+// when a tier is named more than once.
+func (a *Article) markTier(t tier, line int) {
+	var at *int
+	switch t {
+	case tierTake:
+		at = &a.takeLine
+	case tierDigest:
+		at = &a.Digest.Line
+	case tierFull:
+		at = &a.Full.Line
+	default:
+		return
+	}
+	if *at == 0 {
+		*at = line
+	}
+}
