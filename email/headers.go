@@ -94,6 +94,12 @@ func recipientAddress(r Recipient) (*mail.Address, error) {
 // cleanName is cleanLine capped at a sane length for a display name.
 func cleanName(s string) string {
 	s = cleanLine(s)
+	// net/mail writes a non-ASCII name as a Q encoded word and leaves a
+	// backslash in it raw, which no parser reads back (its own included):
+	// the To header would lose its address. A slash reads the same.
+	if strings.Contains(s, `\`) && !isASCII(s) {
+		s = strings.ReplaceAll(s, `\`, "/")
+	}
 	if len(s) > 100 {
 		cut := 100
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
@@ -132,4 +138,13 @@ func headerToken(s string) string {
 		}
 	}
 	return strings.Trim(b.String(), ".")
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
