@@ -101,6 +101,10 @@ func Start(tb testing.TB, opts Options) *Server {
 	}()
 	tb.Cleanup(func() {
 		s.srv.Close()
+		// Close may run before Serve has registered the listener (a test
+		// that never connects ends at once); closing it ourselves makes
+		// Serve return either way.
+		ln.Close()
 		<-done
 	})
 	return s
