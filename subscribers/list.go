@@ -3,6 +3,7 @@ package subscribers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -106,4 +107,25 @@ func walkSpans(ctx context.Context, after, max int64, limit, workers int, fetch 
 		}
 	}
 	return ctx.Err()
+}
+
+// listQuery builds List's query for both dialects: cols of the subscribers
+// matching f, for one id span whose bounds are the last two parameters
+// (id > lo AND id <= hi, appended by the caller after args). placeholder
+// writes the n-th parameter ("?" or "$n").
+func listQuery(f Filter, cols string, placeholder func(n int) string) (q string, args []any) {
+	var where []string
+	from, idCol := `subscribers s`, "s.id"
+	if f.Digest != "" {
+		from = `subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id`
+		idCol = "d.subscriber_id"
+		args = append(args, f.Digest)
+		where = append(where, "d.digest = "+placeholder(len(args)))
+	}
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		where = append(where, "s.status = "+placeholder(len(args)))
+	}
+	where = append(where, idCol+" > "+placeholder(len(args)+1), idCol+" <= "+placeholder(len(args)+2))
+	return `SELECT ` + cols + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + idCol, args
 }

@@ -326,21 +326,7 @@ func (s *PostgresStore) List(ctx context.Context, f Filter, fn func(*Subscriber)
 	if maxID <= f.AfterID {
 		return nil
 	}
-	var where []string
-	var args []any
-	from, idCol := `subscribers s`, "s.id"
-	if f.Digest != "" {
-		from = `subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id`
-		idCol = "d.subscriber_id"
-		args = append(args, f.Digest)
-		where = append(where, fmt.Sprintf("d.digest = $%d", len(args)))
-	}
-	if f.Status != "" {
-		args = append(args, string(f.Status))
-		where = append(where, fmt.Sprintf("s.status = $%d", len(args)))
-	}
-	where = append(where, fmt.Sprintf("%s > $%d", idCol, len(args)+1), fmt.Sprintf("%s <= $%d", idCol, len(args)+2))
-	q := `SELECT ` + pgCols + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + idCol
+	q, args := listQuery(f, pgCols, func(n int) string { return fmt.Sprintf("$%d", n) })
 	fetch := func(ctx context.Context, lo, hi int64) ([]*Subscriber, error) {
 		rows, err := s.pool.Query(ctx, q, append(args[:len(args):len(args)], lo, hi)...)
 		if err != nil {

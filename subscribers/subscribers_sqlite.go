@@ -403,21 +403,7 @@ func (s *SQLiteStore) List(ctx context.Context, f Filter, fn func(*Subscriber) e
 	if maxID <= f.AfterID {
 		return nil
 	}
-	var where []string
-	var args []any
-	from, idCol := `subscribers s`, "s.id"
-	if f.Digest != "" {
-		from = `subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id`
-		idCol = "d.subscriber_id"
-		where = append(where, "d.digest = ?")
-		args = append(args, f.Digest)
-	}
-	if f.Status != "" {
-		where = append(where, "s.status = ?")
-		args = append(args, f.Status)
-	}
-	where = append(where, idCol+" > ?", idCol+" <= ?")
-	q := `SELECT ` + sqliteRow + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + idCol
+	q, args := listQuery(f, sqliteRow, func(int) string { return "?" })
 	fetch := func(ctx context.Context, lo, hi int64) ([]*Subscriber, error) {
 		var page []*Subscriber
 		err := s.rawQuery(ctx, q, append(args[:len(args):len(args)], lo, hi), func(next func() ([]driver.Value, error)) error {
