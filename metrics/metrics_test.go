@@ -63,6 +63,8 @@ func TestMetrics(t *testing.T) {
 	m.FeedRequest("/feed.xml", 200)
 	m.FeedRequest("/feed.xml", 304)
 	m.FeedRequest("/feed.xml", 304)
+	m.FeedRequest("/tags/rail/atom.xml", 304)
+	m.FeedRequest("/tags/rail/atom.xml", 500)
 	m.EditionCreated("daily")
 	m.Message("daily", ResultSent)
 	m.Message("daily", ResultSent)
@@ -78,22 +80,24 @@ func TestMetrics(t *testing.T) {
 
 	_, got := scrape(t, m)
 	want := map[string]float64{
-		"briefcast_builds_total":                                     2,
-		"briefcast_build_duration_seconds_count":                     2,
-		"briefcast_build_rejected_articles":                          1,
-		"briefcast_feed_requests_total{code=200,path=/feed.xml}":     1,
-		"briefcast_feed_requests_total{code=304,path=/feed.xml}":     2,
-		"briefcast_editions_created_total{digest=daily}":             1,
-		"briefcast_messages_total{digest=daily,result=sent}":         2,
-		"briefcast_messages_total{digest=daily,result=retried}":      1,
-		"briefcast_messages_total{digest=daily,result=failed}":       1,
-		"briefcast_job_next_run_timestamp_seconds{job=digest:daily}": 1795000000,
-		"briefcast_job_runs_total{job=digest:daily,outcome=ok}":      1,
-		"briefcast_job_runs_total{job=digest:daily,outcome=panic}":   1,
-		"briefcast_job_panics_total{job=digest:daily}":               1,
-		"briefcast_send_queue_size":                                  42,
-		"briefcast_subscribers{status=active}":                       7,
-		"briefcast_subscribers{status=pending}":                      2,
+		"briefcast_builds_total":                                           2,
+		"briefcast_build_duration_seconds_count":                           2,
+		"briefcast_build_rejected_articles":                                1,
+		"briefcast_feed_requests_total{code=200,path=/feed.xml}":           1,
+		"briefcast_feed_requests_total{code=304,path=/feed.xml}":           2,
+		"briefcast_feed_requests_total{code=304,path=/tags/rail/atom.xml}": 1,
+		"briefcast_feed_requests_total{code=500,path=/tags/rail/atom.xml}": 1,
+		"briefcast_editions_created_total{digest=daily}":                   1,
+		"briefcast_messages_total{digest=daily,result=sent}":               2,
+		"briefcast_messages_total{digest=daily,result=retried}":            1,
+		"briefcast_messages_total{digest=daily,result=failed}":             1,
+		"briefcast_job_next_run_timestamp_seconds{job=digest:daily}":       1795000000,
+		"briefcast_job_runs_total{job=digest:daily,outcome=ok}":            1,
+		"briefcast_job_runs_total{job=digest:daily,outcome=panic}":         1,
+		"briefcast_job_panics_total{job=digest:daily}":                     1,
+		"briefcast_send_queue_size":                                        42,
+		"briefcast_subscribers{status=active}":                             7,
+		"briefcast_subscribers{status=pending}":                            2,
 	}
 	for k, v := range want {
 		if g, ok := got[k]; !ok || g != v {
@@ -142,4 +146,15 @@ func TestDefaultRegistry(t *testing.T) {
 	if !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "briefcast_builds_total 0") {
 		t.Errorf("New(nil) scrape lacks the runtime or briefcast metrics:\n%.500s", body)
 	}
+}
+
+// BenchmarkFeedRequest is the metrics share of every feed request, from
+// both cores at once as under load.
+func BenchmarkFeedRequest(b *testing.B) {
+	m := New(prometheus.NewRegistry())
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			m.FeedRequest("/feed.xml", 200+104*(i&1))
+		}
+	})
 }

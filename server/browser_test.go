@@ -69,7 +69,7 @@ func TestBrowserFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(cfg, st, NewMailer(composer, transport), signer, tmpl, log)
+	srv, err := New(cfg, st, NewMailer(composer, transport, log), signer, tmpl, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,10 +217,15 @@ tags = ["city"]
 }
 
 // mustConfirmLink reads the one confirmation message in dir and returns
-// its link, decoded from quoted-printable.
+// its link, decoded from quoted-printable. Confirmations are sent from a
+// queue after the sign-up has answered, so it waits for the message.
 func mustConfirmLink(t *testing.T, dir, base string) string {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	var files []string
+	for deadline := time.Now().Add(10 * time.Second); len(files) == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		files, _ = filepath.Glob(filepath.Join(dir, "*.eml"))
+	}
 	if len(files) != 1 {
 		t.Fatalf("confirmation messages in %s: %v", dir, files)
 	}

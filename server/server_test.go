@@ -95,7 +95,7 @@ func TestConfirmationEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(e.cfg, e.store, NewMailer(composer, transport), e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
+	srv, err := New(e.cfg, e.store, NewMailer(composer, transport, log), e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -116,15 +117,20 @@ type webParts struct {
 	Signer    *tokens.Signer
 	Composer  *email.Composer
 	Transport email.Transport
+	Mailer    *server.QueuedMailer // the sign-up confirmations
 	Templates fs.FS
 	Rejected  int           // articles rejected by the first build
 	BuildTime time.Duration // how long the first build took
 }
 
-// Close releases the listener (if Serve never ran) and the store.
+// Close releases the listener (if Serve never ran), sends the
+// confirmations still queued (for up to ten seconds) and closes the store.
 func (w *webParts) Close() error {
 	w.Listener.Close()
-	return w.Store.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	merr := w.Mailer.Close(ctx)
+	return errors.Join(merr, w.Store.Close())
 }
 
 // startWeb builds the site in memory, opens the store, the token secret and
@@ -168,12 +174,14 @@ func startWeb(ctx context.Context, a *App, cfg *config.Config, opts ...server.Op
 	if err != nil {
 		return nil, err
 	}
+	mailer := server.NewMailer(composer, transport, a.Log)
 	defer func() {
 		if err != nil {
+			mailer.Close(context.Background()) // nothing is queued yet
 			store.Close()
 		}
 	}()
-	srv, err := server.New(cfg, store, server.NewMailer(composer, transport), signer, tmpl, a.Log, append([]server.Option{server.WithClock(a.Now)}, opts...)...)
+	srv, err := server.New(cfg, store, mailer, signer, tmpl, a.Log, append([]server.Option{server.WithClock(a.Now)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -184,5 +192,5 @@ func startWeb(ctx context.Context, a *App, cfg *config.Config, opts ...server.Op
 		return nil, fmt.Errorf("server.listen: %w", err)
 	}
 	go srv.PingHub(ctx, nil, st)
-	return &webParts{Server: srv, Store: store, Listener: ln, Signer: signer, Composer: composer, Transport: transport, Templates: tmpl, Rejected: rejected, BuildTime: time.Since(began)}, nil
+	return &webParts{Server: srv, Store: store, Listener: ln, Signer: signer, Composer: composer, Transport: transport, Mailer: mailer, Templates: tmpl, Rejected: rejected, BuildTime: time.Since(began)}, nil
 }
