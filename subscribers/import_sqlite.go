@@ -135,7 +135,7 @@ func (s *SQLiteStore) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string
 	}
 	// One statement of importChunk keys, the last chunk padded by repeating
 	// a key (IN ignores duplicates).
-	q, err := tx.PrepareContext(ctx, `SELECT `+sqliteRow+` FROM subscribers s WHERE s.email_key IN (`+placeholders(importChunk)+`)`)
+	q, err := tx.PrepareContext(ctx, `SELECT `+sqliteRows+` FROM subscribers s WHERE s.email_key IN (`+placeholders(importChunk)+`)`)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,22 +144,12 @@ func (s *SQLiteStore) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string
 		want = append(want, want[0])
 	}
 	for c := 0; c < len(want); c += importChunk {
-		rows, err := q.QueryContext(ctx, want[c:c+importChunk]...)
+		subs, err := scanSQLite(q.QueryRowContext(ctx, want[c:c+importChunk]...))
 		if err != nil {
 			return nil, nil, err
 		}
-		for rows.Next() {
-			sub, err := scanSQLite(rows)
-			if err != nil {
-				rows.Close()
-				return nil, nil, err
-			}
+		for _, sub := range subs {
 			existing[strings.ToLower(sub.Email)] = sub
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, nil, err
 		}
 	}
 	// Forgotten addresses are rare: skip the lookup when there are none.

@@ -111,9 +111,10 @@ func walkSpans(ctx context.Context, after, max int64, limit, workers int, fetch 
 
 // listQuery builds List's query for both dialects: cols of the subscribers
 // matching f, for one id span whose bounds are the last two parameters
-// (id > lo AND id <= hi, appended by the caller after args). placeholder
-// writes the n-th parameter ("?" or "$n").
-func listQuery(f Filter, cols string, placeholder func(n int) string) (q string, args []any) {
+// (id > lo AND id <= hi, appended by the caller after args), in id order
+// when ordered (cols of an aggregate take the rows as scanned instead).
+// placeholder writes the n-th parameter ("?" or "$n").
+func listQuery(f Filter, cols string, ordered bool, placeholder func(n int) string) (q string, args []any) {
 	var where []string
 	from, idCol := `subscribers s`, "s.id"
 	if f.Digest != "" {
@@ -127,5 +128,9 @@ func listQuery(f Filter, cols string, placeholder func(n int) string) (q string,
 		where = append(where, "s.status = "+placeholder(len(args)))
 	}
 	where = append(where, idCol+" > "+placeholder(len(args)+1), idCol+" <= "+placeholder(len(args)+2))
-	return `SELECT ` + cols + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + idCol, args
+	q = `SELECT ` + cols + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ")
+	if ordered {
+		q += ` ORDER BY ` + idCol
+	}
+	return q, args
 }

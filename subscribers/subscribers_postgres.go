@@ -326,7 +326,7 @@ func (s *PostgresStore) List(ctx context.Context, f Filter, fn func(*Subscriber)
 	if maxID <= f.AfterID {
 		return nil
 	}
-	q, args := listQuery(f, pgCols, func(n int) string { return fmt.Sprintf("$%d", n) })
+	q, args := listQuery(f, pgCols, true, func(n int) string { return fmt.Sprintf("$%d", n) })
 	fetch := func(ctx context.Context, lo, hi int64) ([]*Subscriber, error) {
 		rows, err := s.pool.Query(ctx, q, append(args[:len(args):len(args)], lo, hi)...)
 		if err != nil {

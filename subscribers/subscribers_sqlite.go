@@ -1,106 +1,145 @@
 package subscribers
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// sqliteRow selects a subscriber as seven columns: the six integers, then
-// every text field in ONE value, joined by char 31 (unit separator): the
-// validated fields first (none may hold a control character, see
-// checkLine, NormalizeEmail, CleanDigests, CleanTags), and consent_text,
-// the only free text, last, where it takes the rest of the value. The
-// pure-Go driver spends most of a streamed row on per-column work (a type
-// and a value call, each behind a lock, and a Go string per text column);
-// joining the nine text columns in SQLite costs far less.
-const sqliteRow = `s.id, s.created_at, s.updated_at, s.consent_at, s.confirmed_at, s.unsubscribed_at,
-	concat_ws(char(31), s.status, s.source, s.timezone, s.digests, s.tags, s.email, s.name, s.consent_ip, s.consent_text)`
+// sqliteRows selects the subscribers a query matches as ONE row of
+// sixteen text columns, one per field, each joining the field's values
+// row after row: by char 31 (unit separator) for the integers (a NULL
+// time as an empty value) and for the validated text fields (none may
+// hold a control character, see checkLine, NormalizeEmail, CleanDigests,
+// CleanTags); consent_text, the only free text, is cut by the byte
+// lengths in the column before it. All sixteen are NULL when nothing
+// matches. The pure-Go driver spends far more on each row and column it
+// hands over (a step, then a type and a value call per column, each
+// behind a lock, and a Go value) than SQLite spends appending a value to
+// an aggregate, which allocates nothing per row. The separator is a
+// literal rather than char(31): SQLite would copy a computed constant
+// into place for every value.
+var sqliteRows = strings.ReplaceAll(`group_concat(s.id, char(31)), group_concat(s.created_at, char(31)), group_concat(s.updated_at, char(31)),
+	group_concat(ifnull(s.consent_at, ''), char(31)), group_concat(ifnull(s.confirmed_at, ''), char(31)),
+	group_concat(ifnull(s.unsubscribed_at, ''), char(31)),
+	group_concat(s.status, char(31)), group_concat(s.source, char(31)), group_concat(s.timezone, char(31)),
+	group_concat(s.digests, char(31)), group_concat(s.tags, char(31)), group_concat(s.email, char(31)),
+	group_concat(s.name, char(31)), group_concat(s.consent_ip, char(31)),
+	group_concat(octet_length(s.consent_text), char(31)), group_concat(s.consent_text, '')`, "char(31)", "'\x1f'")
 
-// sqliteRowCols is how many columns sqliteRow selects, sqliteRowTexts how
-// many fields its last column joins.
-const (
-	sqliteRowCols  = 7
-	sqliteRowTexts = 9
-)
+// sqliteCols is how many columns sqliteRows selects.
+const sqliteCols = 16
 
-// scanner is a *sql.Row or *sql.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-func scanSQLite(r scanner) (*Subscriber, error) {
-	var v [sqliteRowCols]any
-	if err := r.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]); err != nil {
-		return nil, err
-	}
-	var dv [sqliteRowCols]driver.Value
+// scanSQLite decodes the row of a query selecting sqliteRows.
+func scanSQLite(r *sql.Row) ([]*Subscriber, error) {
+	var (
+		v    [sqliteCols]sql.NullString
+		dest [sqliteCols]any
+	)
 	for i := range v {
-		dv[i] = v[i]
+		dest[i] = &v[i]
 	}
-	var s Subscriber
-	if err := parseSQLiteRow(dv[:], &s, nil); err != nil {
+	if err := r.Scan(dest[:]...); err != nil {
 		return nil, err
 	}
-	return &s, nil
+	if !v[0].Valid {
+		return nil, nil
+	}
+	var c [sqliteCols]string
+	for i := range v {
+		c[i] = v[i].String
+	}
+	return parseSQLiteRows(c)
 }
 
-// parseSQLiteRow fills s from the values of one sqliteRow. The strings of s
-// share the memory of the joined text value. lists, when not nil, is spare
-// room for the Digests and Tags slices (each capped, so an append by the
-// caller never runs into the next subscriber's).
-func parseSQLiteRow(v []driver.Value, s *Subscriber, lists *[]string) error {
-	var row string
-	switch t := v[sqliteRowCols-1].(type) {
-	case string:
-		row = t
-	case []byte:
-		row = string(t)
-	default:
-		return fmt.Errorf("subscribers: stored row: got %T, want text", t)
-	}
-	var f [sqliteRowTexts]string
-	for i := range sqliteRowTexts - 1 {
-		j := strings.IndexByte(row, 31)
-		if j < 0 {
-			return fmt.Errorf("subscribers: stored row has %d text fields, want %d", i+1, sqliteRowTexts)
+// parseSQLiteRows decodes the columns of sqliteRows, in id order: without
+// ORDER BY, group_concat joins the rows in the order SQLite reads them,
+// which is id order for every query here (subscribers is clustered on id,
+// subscriber_digests on (digest, subscriber_id)), but should a plan ever
+// read them otherwise, they are sorted. The Subscribers, their Digests and
+// Tags slices, and their strings share a few allocations of the whole
+// query: whoever keeps one keeps all of them.
+func parseSQLiteRows(c [sqliteCols]string) ([]*Subscriber, error) {
+	n := strings.Count(c[0], "\x1f") + 1
+	subs := make([]Subscriber, n)
+	page := make([]*Subscriber, n)
+	lists := make([]string, 0, 2*n+strings.Count(c[9], ",")+strings.Count(c[10], ","))
+	sorted := true
+	for k := range subs {
+		// f: id, created_at, updated_at, consent_at, confirmed_at,
+		// unsubscribed_at, status, source, timezone, digests, tags, email,
+		// name, consent_ip and the length of consent_text (in c[15]).
+		var f [sqliteCols - 1]string
+		for i := range f {
+			j := strings.IndexByte(c[i], 31)
+			if (j < 0) != (k == n-1) {
+				return nil, fmt.Errorf("subscribers: stored rows: column %d does not hold %d values", i+1, n)
+			}
+			if j < 0 {
+				f[i] = c[i]
+			} else {
+				f[i], c[i] = c[i][:j], c[i][j+1:]
+			}
 		}
-		f[i], row = row[:j], row[j+1:]
+		var num [6]int64
+		for i := range num {
+			if f[i] == "" && i >= 3 { // a NULL time
+				continue
+			}
+			var err error
+			if num[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
+				return nil, fmt.Errorf("subscribers: stored rows: column %d: %w", i+1, err)
+			}
+		}
+		size, err := strconv.Atoi(f[14])
+		if err != nil || size < 0 || size > len(c[15]) {
+			return nil, fmt.Errorf("subscribers: stored rows: bad consent text length %q", f[14])
+		}
+		s := &subs[k]
+		s.ID = num[0]
+		s.CreatedAt, s.UpdatedAt = time.UnixMicro(num[1]).UTC(), time.UnixMicro(num[2]).UTC()
+		s.ConsentAt, s.ConfirmedAt, s.UnsubscribedAt = nullMicros(f[3], num[3]), nullMicros(f[4], num[4]), nullMicros(f[5], num[5])
+		s.Status, s.Source, s.Timezone = Status(f[6]), Source(f[7]), f[8]
+		s.Digests, s.Tags = splitInto(f[9], &lists), splitInto(f[10], &lists)
+		s.Email, s.Name, s.ConsentIP = f[11], f[12], f[13]
+		s.ConsentText, c[15] = c[15][:size], c[15][size:]
+		if k > 0 && page[k-1].ID >= s.ID {
+			sorted = false
+		}
+		page[k] = s
 	}
-	f[sqliteRowTexts-1] = row
-	id, ok := v[0].(int64)
-	if !ok {
-		return fmt.Errorf("subscribers: stored row: id is %T", v[0])
+	if c[15] != "" {
+		return nil, errors.New("subscribers: stored rows: consent texts longer than their lengths")
 	}
-	s.ID = id
-	s.CreatedAt, s.UpdatedAt = anyMicros(v[1]), anyMicros(v[2])
-	s.ConsentAt, s.ConfirmedAt, s.UnsubscribedAt = anyMicros(v[3]), anyMicros(v[4]), anyMicros(v[5])
-	s.Status, s.Source, s.Timezone = Status(f[0]), Source(f[1]), f[2]
-	s.Digests, s.Tags = splitInto(f[3], lists), splitInto(f[4], lists)
-	s.Email, s.Name, s.ConsentIP, s.ConsentText = f[5], f[6], f[7], f[8]
-	return nil
+	if !sorted {
+		slices.SortFunc(page, func(a, b *Subscriber) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	return page, nil
 }
 
-// anyMicros decodes a time column scanned into an any: NULL (nil) is the
-// zero time.
-func anyMicros(v driver.Value) time.Time {
-	if n, ok := v.(int64); ok {
-		return time.UnixMicro(n).UTC()
+// nullMicros decodes a nullable time field of sqliteRows: empty (NULL) is
+// the zero time.
+func nullMicros(field string, n int64) time.Time {
+	if field == "" {
+		return time.Time{}
 	}
-	return time.Time{}
+	return time.UnixMicro(n).UTC()
 }
 
 // splitInto is splitList carving its result out of *spare when there is
-// room (spare nil: a new slice).
+// room.
 func splitInto(s string, spare *[]string) []string {
 	if s == "" {
 		return nil
 	}
 	n := strings.Count(s, ",") + 1
-	if spare == nil || cap(*spare)-len(*spare) < n {
+	if cap(*spare)-len(*spare) < n {
 		return strings.Split(s, ",")
 	}
 	b := *spare
@@ -123,25 +162,25 @@ type sqlQuerier interface {
 }
 
 func (s *SQLiteStore) byKey(ctx context.Context, q sqlQuerier, key string) (*Subscriber, error) {
-	sub, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteRow+` FROM subscribers s WHERE s.email_key = ?`, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
+	subs, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteRows+` FROM subscribers s WHERE s.email_key = ?`, key))
 	if err != nil {
 		return nil, fmt.Errorf("subscribers: get by address: %w", err)
 	}
-	return sub, nil
+	if len(subs) == 0 {
+		return nil, ErrNotFound
+	}
+	return subs[0], nil
 }
 
 func (s *SQLiteStore) byID(ctx context.Context, q sqlQuerier, id int64) (*Subscriber, error) {
-	sub, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteRow+` FROM subscribers s WHERE s.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
-	}
+	subs, err := scanSQLite(q.QueryRowContext(ctx, `SELECT `+sqliteRows+` FROM subscribers s WHERE s.id = ?`, id))
 	if err != nil {
 		return nil, fmt.Errorf("subscribers: get %d: %w", id, err)
 	}
-	return sub, nil
+	if len(subs) == 0 {
+		return nil, ErrNotFound
+	}
+	return subs[0], nil
 }
 
 // insert writes a new subscriber and its digests, setting sub.ID, or gives
@@ -388,11 +427,9 @@ func (s *SQLiteStore) Events(ctx context.Context, id int64) ([]Event, error) {
 // by its own keyset query (id > lo AND id <= hi, never OFFSET). Two
 // workers read spans ahead on two connections while fn runs, and pages
 // are handed to fn strictly in id order; at most a few spans are held in
-// memory. The pure-Go driver is CPU-bound converting columns, so this
-// nearly doubles the rows per second on two cores. Each row is read as
-// seven columns (see sqliteRow) through the driver's own interface (see
-// rawQuery), and the Subscribers come out of shared blocks (see
-// listSlab): together these halve the CPU time per row. Queries are
+// memory. The pure-Go driver is CPU-bound handing over rows and columns,
+// so each span comes back as one row (see sqliteRows), and the two
+// workers nearly double the rows per second on two cores. Queries are
 // closed before fn sees their rows, so fn may use the store, and a long
 // walk never pins a read snapshot (which would stop WAL checkpoints).
 func (s *SQLiteStore) List(ctx context.Context, f Filter, fn func(*Subscriber) error) error {
@@ -403,89 +440,12 @@ func (s *SQLiteStore) List(ctx context.Context, f Filter, fn func(*Subscriber) e
 	if maxID <= f.AfterID {
 		return nil
 	}
-	q, args := listQuery(f, sqliteRow, func(int) string { return "?" })
+	q, args := listQuery(f, sqliteRows, false, func(int) string { return "?" })
 	fetch := func(ctx context.Context, lo, hi int64) ([]*Subscriber, error) {
-		var page []*Subscriber
-		err := s.rawQuery(ctx, q, append(args[:len(args):len(args)], lo, hi), func(next func() ([]driver.Value, error)) error {
-			var (
-				slab  []Subscriber
-				lists []string
-			)
-			for {
-				row, err := next()
-				if err == io.EOF {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				// Subscribers and their Digests/Tags slices are carved out
-				// of blocks of listSlab: a few large allocations instead of
-				// several small ones per row. A caller that keeps one
-				// pointer keeps its block alive, at most about 100 KB.
-				if len(slab) == cap(slab) {
-					slab = make([]Subscriber, 0, listSlab)
-				}
-				if cap(lists)-len(lists) < 16 {
-					lists = make([]string, 0, 2*listSlab)
-				}
-				slab = slab[:len(slab)+1]
-				sub := &slab[len(slab)-1]
-				if err := parseSQLiteRow(row, sub, &lists); err != nil {
-					return err
-				}
-				page = append(page, sub)
-			}
-		})
-		return page, err
+		return scanSQLite(s.db.QueryRowContext(ctx, q, append(args[:len(args):len(args)], lo, hi)...))
 	}
 	return walkSpans(ctx, f.AfterID, maxID, f.Limit, 2, fetch, fn)
 }
-
-// rawQuery runs a query on a pooled connection through the driver's own
-// interface, and hands fn a function returning each row's values in turn
-// (io.EOF after the last; the slice is reused). database/sql's Rows.Next
-// and Scan lock, check and convert every value; skipping them is a
-// noticeable share of a streamed row. args may be strings, Statuses and
-// int64s.
-func (s *SQLiteStore) rawQuery(ctx context.Context, query string, args []any, fn func(next func() ([]driver.Value, error)) error) error {
-	named := make([]driver.NamedValue, len(args))
-	for i, a := range args {
-		if st, ok := a.(Status); ok {
-			a = string(st)
-		}
-		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
-	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		q, ok := dc.(driver.QueryerContext)
-		if !ok {
-			return fmt.Errorf("sqlite driver connection %T cannot query", dc)
-		}
-		rows, err := q.QueryContext(ctx, query, named)
-		if err != nil {
-			return err
-		}
-		dest := make([]driver.Value, len(rows.Columns()))
-		err = fn(func() ([]driver.Value, error) {
-			if err := rows.Next(dest); err != nil {
-				return nil, err
-			}
-			return dest, nil
-		})
-		if cerr := rows.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	})
-}
-
-// listSlab is how many Subscribers List allocates at once.
-const listSlab = 256
 
 // Counts implements Store.
 func (s *SQLiteStore) Counts(ctx context.Context) (map[Status]int64, error) {
