@@ -35,6 +35,12 @@ type mdState struct {
 	html    bytes.Buffer  // the open section's HTML, copied out at exact size when it closes
 	scratch []byte        // reused by plain
 	srcBuf  bytes.Buffer  // backs src
+	blocks  []plainBlock  // the body's blocks, when readPlain reads it
+
+	// goldmarkOnly turns readPlain off, and plainBodies counts the bodies
+	// it read, so that tests can compare both ways of reading a body.
+	goldmarkOnly bool
+	plainBodies  int
 }
 
 // reset readies s, possibly used for an earlier file, for article a,
@@ -125,10 +131,16 @@ func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
 		return err
 	}
 	detachFront(a)
-	doc := md.Parser().Parse(text.NewReader(s.src))
-	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
-		if err := s.block(n); err != nil {
-			return err
+	plain, err := s.readPlain()
+	if err != nil {
+		return err
+	}
+	if !plain {
+		doc := md.Parser().Parse(text.NewReader(s.src))
+		for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+			if err := s.block(n); err != nil {
+				return err
+			}
 		}
 	}
 	s.flush()
@@ -170,150 +182,221 @@ func (s *mdState) setTier(t tier, line int) {
 func (s *mdState) block(n ast.Node) error {
 	line := s.lineOf(n)
 	if h, ok := n.(*ast.Heading); ok {
-		title := normSpace(s.plain(h))
-		if h.Level == 1 && s.cur == tierNone {
-			if s.a.Title != "" && s.a.Title != title {
-				return errorf(line, "second title %q: the front matter already has title %q", title, s.a.Title)
-			}
-			s.a.Title, s.a.slugLine = title, line
-			return nil
-		}
-		if t := tierOf(title); t != tierNone {
-			s.setTier(t, line)
-			return nil
-		}
-		kind, kt, canon, known := knownSection(title)
-		if known && kt > s.cur {
-			s.setTier(kt, line)
-		}
-		if known {
-			title = canon
-		}
-		if s.cur < tierDigest {
-			return errorf(line, "heading %q is not a tier: use ## 30-Second Take, ## 2-Minute Digest or ## Full Depth", title)
-		}
-		s.flush()
-		s.sec = mdSection{open: true, title: title, line: line, kind: kind, tier: s.cur}
-		return nil
+		return s.heading(h.Level, normSpace(s.plain(h)), line)
 	}
 	list, isList := n.(*ast.List)
+	_, isBreak := n.(*ast.ThematicBreak)
+	place, err := s.place(isList, isBreak, line)
+	if err != nil {
+		return err
+	}
+	switch place {
+	case placeTake:
+		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
+			txt, h := s.inline(it)
+			if err := s.addTake(txt, h, s.lineOf(it)); err != nil {
+				return err
+			}
+		}
+	case placeItems:
+		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
+			// The structures keep plain text only: no need to render HTML.
+			if txt := normSpace(s.blockText(it)); txt != "" {
+				s.addItem(txt, s.lineOf(it))
+			}
+		}
+	case placeClosing:
+		s.addClosing(s.blockText(n))
+	case placeProse:
+		start := s.html.Len()
+		if err := s.renderTo(&s.html, n); err != nil {
+			return errorf(line, "rendering Markdown: %v", err)
+		}
+		if isList {
+			for it := list.FirstChild(); it != nil; it = it.NextSibling() {
+				s.addListPara(normSpace(s.blockText(it)))
+			}
+		} else if !s.plainShared(n, start) {
+			s.addPara(start, s.blockText(n))
+		}
+	}
+	return nil
+}
+
+// heading handles a heading of the body: the title, a tier marker or a
+// section title, whichever parser read it.
+func (s *mdState) heading(level int, title string, line int) error {
+	if level == 1 && s.cur == tierNone {
+		if s.a.Title != "" && s.a.Title != title {
+			return errorf(line, "second title %q: the front matter already has title %q", title, s.a.Title)
+		}
+		s.a.Title, s.a.slugLine = title, line
+		return nil
+	}
+	if t := tierOf(title); t != tierNone {
+		s.setTier(t, line)
+		return nil
+	}
+	kind, kt, canon, known := knownSection(title)
+	if known && kt > s.cur {
+		s.setTier(kt, line)
+	}
+	if known {
+		title = canon
+	}
+	if s.cur < tierDigest {
+		return errorf(line, "heading %q is not a tier: use ## 30-Second Take, ## 2-Minute Digest or ## Full Depth", title)
+	}
+	s.flush()
+	s.sec = mdSection{open: true, title: title, line: line, kind: kind, tier: s.cur}
+	return nil
+}
+
+// blockPlace is what a block other than a heading is, where it stands.
+type blockPlace int
+
+const (
+	placeSkip    blockPlace = iota // a thematic break before the sections
+	placeTake                      // a list of take bullets
+	placeItems                     // a list read as players, numbers or data points
+	placeClosing                   // prose after the data points
+	placeProse                     // prose of a section, kept as HTML and text
+)
+
+// place decides what a block other than a heading is, from where it stands:
+// before and in the take only a list may come (or a thematic break, which
+// is skipped); after it, the block belongs to the open section, opened
+// here if there is none.
+func (s *mdState) place(isList, isBreak bool, line int) (blockPlace, error) {
 	switch s.cur {
 	case tierNone:
 		if !isList {
-			if _, ok := n.(*ast.ThematicBreak); ok {
-				return nil
+			if isBreak {
+				return placeSkip, nil
 			}
-			return errorf(line, "unexpected text before the 30-second take: start with ## 30-Second Take")
+			return 0, errorf(line, "unexpected text before the 30-second take: start with ## 30-Second Take")
 		}
 		s.setTier(tierTake, line)
-		fallthrough
+		return placeTake, nil
 	case tierTake:
 		if !isList {
-			if _, ok := n.(*ast.ThematicBreak); ok {
-				return nil
+			if isBreak {
+				return placeSkip, nil
 			}
-			return errorf(line, "the 30-second take holds only a list of bullets")
+			return 0, errorf(line, "the 30-second take holds only a list of bullets")
 		}
-		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
-			txt, h := s.inline(it)
-			if txt == "" {
-				continue
-			}
-			l := s.lineOf(it)
-			if len(s.a.Take) == maxTake {
-				return errorf(l, "the 30-second take has more than %d bullets", maxTake)
-			}
-			s.a.Take = append(s.a.Take, Bullet{Text: txt, HTML: h, Line: l})
-		}
-		return nil
+		return placeTake, nil
 	}
 	if !s.sec.open {
 		s.sec = mdSection{open: true, line: line, tier: s.cur}
 	}
-	if isList && s.sec.kind != kindProse {
-		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
-			// The structures keep plain text only: no need to render HTML.
-			txt := normSpace(s.blockText(it))
-			if txt == "" {
-				continue
-			}
-			l := s.lineOf(it)
-			switch s.sec.kind {
-			case kindPlayers:
-				name, role := splitPlayer(txt)
-				s.a.Digest.Players = append(s.a.Digest.Players, Player{Name: name, Role: role, Line: l})
-			case kindNumbers:
-				fig, meaning := splitPair(txt)
-				s.a.Digest.Numbers = append(s.a.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: l})
-			case kindDataPoints:
-				date, event := splitPair(txt)
-				s.a.Full.DataPoints = append(s.a.Full.DataPoints, DataPoint{Date: date, Event: event, Line: l})
-			}
-		}
+	switch {
+	case isList && s.sec.kind != kindProse:
+		return placeItems, nil
+	case s.sec.kind == kindDataPoints:
+		return placeClosing, nil
+	}
+	return placeProse, nil
+}
+
+// addTake adds one take bullet, read from line l.
+func (s *mdState) addTake(txt, html string, l int) error {
+	if txt == "" {
 		return nil
 	}
-	if s.sec.kind == kindDataPoints {
-		if p := s.blockText(n); p != "" {
-			s.a.Full.Closing = append(s.a.Full.Closing, p)
-		}
-		return nil
+	if len(s.a.Take) == maxTake {
+		return errorf(l, "the 30-second take has more than %d bullets", maxTake)
 	}
-	start := s.html.Len()
-	if err := s.renderTo(&s.html, n); err != nil {
-		return errorf(line, "rendering Markdown: %v", err)
-	}
-	if isList {
-		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
-			if txt := normSpace(s.blockText(it)); txt != "" {
-				s.sec.paras = append(s.sec.paras, "• "+txt)
-			}
-		}
-	} else if s.plainShared(n, start) {
-		return nil
-	} else if p := s.blockText(n); p != "" {
-		// A paragraph with no markup and nothing escaped reads the same in
-		// both forms: its text is then kept as part of the section's HTML
-		// instead of a second copy.
-		if h := s.html.Bytes()[start:]; len(h) == len(p)+len("<p></p>\n") && string(h[3:3+len(p)]) == p && string(h[:3]) == "<p>" {
-			s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + 3, n: len(p)})
-		}
-		s.sec.paras = append(s.sec.paras, p)
-	}
+	s.a.Take = append(s.a.Take, Bullet{Text: txt, HTML: html, Line: l})
 	return nil
+}
+
+// addItem adds one bullet of a players, numbers or data points section.
+func (s *mdState) addItem(txt string, l int) {
+	switch s.sec.kind {
+	case kindPlayers:
+		name, role := splitPlayer(txt)
+		s.a.Digest.Players = append(s.a.Digest.Players, Player{Name: name, Role: role, Line: l})
+	case kindNumbers:
+		fig, meaning := splitPair(txt)
+		s.a.Digest.Numbers = append(s.a.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: l})
+	case kindDataPoints:
+		date, event := splitPair(txt)
+		s.a.Full.DataPoints = append(s.a.Full.DataPoints, DataPoint{Date: date, Event: event, Line: l})
+	}
+}
+
+func (s *mdState) addClosing(p string) {
+	if p != "" {
+		s.a.Full.Closing = append(s.a.Full.Closing, p)
+	}
+}
+
+// addListPara keeps one bullet of a prose list as a paragraph of text.
+func (s *mdState) addListPara(txt string) {
+	if txt != "" {
+		s.sec.paras = append(s.sec.paras, "• "+txt)
+	}
+}
+
+// addPara keeps the text p of a paragraph whose HTML starts at start in
+// s.html. A paragraph with no markup and nothing escaped reads the same in
+// both forms: its text is then kept as part of the section's HTML instead
+// of a second copy.
+func (s *mdState) addPara(start int, p string) {
+	if p == "" {
+		return
+	}
+	if h := s.html.Bytes()[start:]; len(h) == len(p)+len("<p></p>\n") && string(h[3:3+len(p)]) == p && string(h[:3]) == "<p>" {
+		s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + 3, n: len(p)})
+	}
+	s.sec.paras = append(s.sec.paras, p)
 }
 
 // sharedPara is a paragraph whose plain text is found verbatim in the
 // section's HTML at off.
 type sharedPara struct{ para, off, n int }
 
-// plainShared is the common case of the shared paragraph above, decided
-// without making the plain text a string: a paragraph whose HTML (from
-// start in s.html) is <p>, its plain text, </p>, where that text needs no
-// space clean-up (which blockText would do). It then records the
-// paragraph and reports true; otherwise it changes nothing and blockText
-// decides.
+// plainShared is the common case of addPara, decided without making the
+// plain text a string: a paragraph whose HTML (from start in s.html) is
+// <p>, its plain text, </p>, where that text needs no space clean-up
+// (which blockText would do). It then records the paragraph and reports
+// true; otherwise it changes nothing and addPara decides.
 func (s *mdState) plainShared(n ast.Node, start int) bool {
-	if n.Kind() != ast.KindParagraph {
+	if n.Kind() != ast.KindParagraph || s.sharedText(start) == nil {
 		return false
-	}
-	h := s.html.Bytes()[start:]
-	if len(h) <= len("<p></p>\n") || !bytes.HasPrefix(h, []byte("<p>")) || !bytes.HasSuffix(h, []byte("</p>\n")) {
-		return false
-	}
-	x := h[len("<p>") : len(h)-len("</p>\n")]
-	if x[0] == ' ' || x[len(x)-1] == ' ' || bytes.Contains(x, []byte("  ")) {
-		return false
-	}
-	for _, c := range x {
-		switch c {
-		case '\t', '\v', '\f', 0xc2, 0xe2:
-			return false
-		}
 	}
 	b := bytes.NewBuffer(s.scratch[:0])
 	s.plainInto(b, n)
 	s.scratch = b.Bytes()
-	if !bytes.Equal(s.scratch, x) {
+	return s.share(start, s.scratch)
+}
+
+// sharedText returns x when the HTML from start in s.html is <p>x</p> and
+// a newline, with x free of what normSpace would change; otherwise nil.
+func (s *mdState) sharedText(start int) []byte {
+	h := s.html.Bytes()[start:]
+	if len(h) <= len("<p></p>\n") || !bytes.HasPrefix(h, []byte("<p>")) || !bytes.HasSuffix(h, []byte("</p>\n")) {
+		return nil
+	}
+	x := h[len("<p>") : len(h)-len("</p>\n")]
+	if x[0] == ' ' || x[len(x)-1] == ' ' || bytes.Contains(x, []byte("  ")) {
+		return nil
+	}
+	for _, c := range x {
+		switch c {
+		case '\t', '\v', '\f', 0xc2, 0xe2:
+			return nil
+		}
+	}
+	return x
+}
+
+// share records the paragraph whose HTML starts at start as shared when
+// its plain text is exactly what sharedText finds there.
+func (s *mdState) share(start int, plain []byte) bool {
+	x := s.sharedText(start)
+	if x == nil || !bytes.Equal(plain, x) {
 		return false
 	}
 	s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + len("<p>"), n: len(x)})

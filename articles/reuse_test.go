@@ -1,6 +1,9 @@
 package articles
 
 import (
+	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -50,5 +53,30 @@ func TestLoadWorkerReuse(t *testing.T) {
 				t.Errorf("%s: reused worker gives\n%+v\nwant\n%+v", name, got, want)
 			}
 		}
+	}
+}
+
+// TestReadInto reads files of several sizes into a reused buffer, and a
+// missing file.
+func TestReadInto(t *testing.T) {
+	dir := t.TempDir()
+	var buf []byte
+	for _, size := range []int{0, 1, 511, 512, 513, 100 << 10, 3} {
+		want := bytes.Repeat([]byte("abcdefg\n"), size/8+1)[:size]
+		p := filepath.Join(dir, "f")
+		if err := os.WriteFile(p, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readInto(p, buf[:0])
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("size %d: got %d bytes, %v", size, len(got), err)
+		}
+		buf = got
+	}
+	if _, err := readInto(filepath.Join(dir, "missing"), buf[:0]); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: got %v, want a not-exist error", err)
+	}
+	if _, err := readInto(dir, buf[:0]); err == nil {
+		t.Error("folder: no error")
 	}
 }

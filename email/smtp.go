@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 
 	"briefcast/config"
 )
@@ -112,7 +114,11 @@ func (t *SMTPTransport) Open(ctx context.Context) (Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("email: smtp: %w", err)
 	}
-	if err := client.DialWithContext(ctx); err != nil {
+	// go-mail dials, starts TLS and authenticates; the transactions are
+	// ours, on its low-level client, so that a message can be held back
+	// just before the end of its data (Prepare).
+	sc, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
 		if c.raw != nil {
 			c.raw.Close()
 		}
@@ -120,39 +126,132 @@ func (t *SMTPTransport) Open(ctx context.Context) (Conn, error) {
 		se.Temporary, se.Bounce, se.Broken = true, false, true
 		return nil, se
 	}
-	c.client = client
+	c.client, c.sc = client, sc
 	t.log.Debug("smtp_connected", "host", t.host)
 	return c, nil
 }
 
 type smtpConn struct {
-	t      *SMTPTransport
-	client *gomail.Client
-	raw    net.Conn
-	broken bool
+	t       *SMTPTransport
+	client  *gomail.Client
+	sc      *smtp.Client
+	raw     net.Conn
+	broken  bool
+	holding bool // a prepared message waits for Finish or Abort
+}
+
+func errBroken() error {
+	return &SendError{Temporary: true, Broken: true, Err: errors.New("email: smtp: connection is broken")}
 }
 
 // Send delivers one message. After an error with Broken set, every later
 // Send fails at once: close the Conn and open another.
 func (c *smtpConn) Send(ctx context.Context, m *Message) error {
-	if c.broken {
-		return &SendError{Temporary: true, Broken: true, Err: errors.New("email: smtp: connection is broken")}
-	}
-	if m == nil || m.Msg == nil {
-		return &SendError{Err: errors.New("email: smtp: empty message")}
-	}
-	if err := c.t.limiter.wait(ctx); err != nil {
+	p, err := c.Prepare(ctx, m)
+	if err != nil {
 		return err
 	}
-	// Cancelling ctx aborts a Send stuck on the network: the deadline is
-	// moved to the past, and the pending read or write fails at once.
-	stop := context.AfterFunc(ctx, func() { c.raw.SetDeadline(time.Unix(1, 0)) })
-	err := c.client.Send(m.Msg)
-	if !stop() {
-		// The deadline is gone: whatever happened, this connection is done.
+	return p.Finish(ctx)
+}
+
+// Prepare sends MAIL FROM, RCPT TO, DATA and the message, all but the
+// final "." line. A server takes a message only once that line ends its
+// data, so a prepared message is not delivered before Finish, and a
+// connection lost before then (a crash, or Abort) loses it.
+//
+// The end of the message may still sit in the connection's write buffer
+// until Finish, but the dot is only written by Finish: the body writer
+// writes it on Close, never on its own.
+func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
+	switch {
+	case c.broken:
+		return nil, errBroken()
+	case c.holding:
+		return nil, &SendError{Err: errors.New("email: smtp: a prepared message is not finished")}
+	case m == nil || m.Msg == nil:
+		return nil, &SendError{Err: errors.New("email: smtp: empty message")}
+	}
+	if err := c.t.limiter.wait(ctx); err != nil {
+		return nil, err
+	}
+	var w io.WriteCloser
+	err := c.step(ctx, false, func() (err error) {
+		w, err = c.begin(m.Msg)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.holding = true
+	return &smtpPrepared{c: c, w: w}, nil
+}
+
+// begin runs a transaction up to the end of the message's data, as
+// go-mail's Send does.
+func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
+	if msg.Encoding() == gomail.NoEncoding.String() {
+		if ok, _ := c.sc.Extension("8BITMIME"); !ok {
+			return nil, &SendError{Err: errors.New("email: smtp: the server does not take 8-bit messages")}
+		}
+	}
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return nil, &SendError{Err: fmt.Errorf("email: smtp: sender: %w", err)}
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil {
+		return nil, &SendError{Err: fmt.Errorf("email: smtp: recipients: %w", err)}
+	}
+	if err := c.sc.Mail(from); err != nil {
+		return nil, c.refused(err)
+	}
+	for _, r := range rcpts {
+		if err := c.sc.Rcpt(r); err != nil {
+			return nil, c.refused(err)
+		}
+	}
+	w, err := c.sc.Data()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		// Part of the message is on the wire: only dropping the
+		// connection ends it undelivered.
 		c.broken = true
-		if err != nil {
-			return &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: %w", ctx.Err())}
+		return nil, &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: write message: %w", err)}
+	}
+	return w, nil
+}
+
+// refused classifies a refused MAIL FROM or RCPT TO and resets the
+// transaction, so the connection can take the next message.
+func (c *smtpConn) refused(err error) error {
+	se := Classify(err)
+	if !se.Broken {
+		if rerr := c.sc.Reset(); rerr != nil {
+			se.Broken = true
+		}
+	}
+	return se
+}
+
+// step runs one stage of a transaction with a fresh deadline. Cancelling
+// ctx aborts a stage stuck on the network: the deadline is moved to the
+// past, and the pending read or write fails at once. delivers says that
+// success means the server took the message.
+func (c *smtpConn) step(ctx context.Context, delivers bool, run func() error) error {
+	if err := c.sc.UpdateDeadline(c.t.timeout); err != nil {
+		c.broken = true
+		return &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: %w", err)}
+	}
+	stop := context.AfterFunc(ctx, func() { c.raw.SetDeadline(time.Unix(1, 0)) })
+	err := run()
+	if !stop() {
+		// The deadline is gone: whatever happened, this connection is
+		// done. A message the server took stays taken.
+		c.broken = true
+		if err != nil || !delivers {
+			return &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: %w", context.Cause(ctx))}
 		}
 	}
 	if err == nil {
@@ -165,12 +264,46 @@ func (c *smtpConn) Send(ctx context.Context, m *Message) error {
 	return se
 }
 
+type smtpPrepared struct {
+	c    *smtpConn
+	w    io.WriteCloser
+	done bool
+}
+
+// Finish ends the data with "." and reads the server's reply.
+func (p *smtpPrepared) Finish(ctx context.Context) error {
+	if p.done {
+		return &SendError{Err: errors.New("email: smtp: prepared message already finished")}
+	}
+	p.done = true
+	c := p.c
+	c.holding = false
+	if c.broken {
+		return errBroken()
+	}
+	return c.step(ctx, true, p.w.Close)
+}
+
+// Abort closes the connection without ending the data: the server
+// discards a message whose data never ended.
+func (p *smtpPrepared) Abort() {
+	if p.done {
+		return
+	}
+	p.done = true
+	p.c.holding = false
+	p.c.broken = true
+	p.c.raw.Close()
+}
+
 // Close says QUIT on a healthy connection and just closes a broken one.
 func (c *smtpConn) Close() error {
-	if c.broken {
+	if c.broken || c.holding {
+		// QUIT in the middle of DATA would be taken as message text.
+		c.broken = true
 		return c.raw.Close()
 	}
-	err := c.client.Close()
+	err := c.client.CloseWithSMTPClient(c.sc)
 	c.raw.Close()
 	if err != nil {
 		return fmt.Errorf("email: smtp close: %w", err)

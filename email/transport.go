@@ -22,7 +22,24 @@ type Transport interface {
 // Conn sends messages; it is used by one goroutine at a time.
 type Conn interface {
 	Send(ctx context.Context, m *Message) error // nil = accepted (250)
+	// Prepare does all of sending m but the step that delivers it, so
+	// the caller can do other work (record the previous message, say)
+	// before deciding. Until the returned Prepared is finished or
+	// aborted the Conn takes nothing else. An error is classified like
+	// one from Send, and m was not delivered.
+	Prepare(ctx context.Context, m *Message) (Prepared, error)
 	Close() error
+}
+
+// Prepared is a message handed to a Conn but not delivered yet. A crash
+// before Finish leaves it undelivered.
+type Prepared interface {
+	// Finish delivers the message; nil = accepted, as from Send.
+	Finish(ctx context.Context) error
+	// Abort drops the message undelivered. It may have to give up the
+	// connection to do so (SMTP cannot end DATA without delivering):
+	// afterwards every Send or Prepare on the Conn fails as Broken.
+	Abort()
 }
 
 // TransportOption adjusts a transport built by NewTransport.
@@ -85,6 +102,26 @@ func (t *FileTransport) Open(ctx context.Context) (Conn, error) {
 type fileConn struct{ t *FileTransport }
 
 func (c fileConn) Close() error { return nil }
+
+// Prepare checks m; the file is written by Finish.
+func (c fileConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := c.t.Path(m); err != nil {
+		return nil, err
+	}
+	return filePrepared{c, m}, nil
+}
+
+type filePrepared struct {
+	c fileConn
+	m *Message
+}
+
+func (p filePrepared) Finish(ctx context.Context) error { return p.c.Send(ctx, p.m) }
+
+func (p filePrepared) Abort() {}
 
 // Send writes m atomically.
 func (c fileConn) Send(ctx context.Context, m *Message) error {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -359,6 +360,119 @@ func TestClassifyErrors(t *testing.T) {
 	se := &SendError{Code: 550}
 	if Classify(fmt.Errorf("wrapped: %w", se)) != se {
 		t.Error("Classify does not return a wrapped *SendError")
+	}
+}
+
+// TestSMTPPrepare checks that a prepared message is delivered only by
+// Finish: until then the server holds all of it but the final "." line,
+// and after Abort it sees the data cut off and discards the message.
+func TestSMTPPrepare(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	cfg := smtpConfig(t, srv, "none", "", "")
+	c := mustComposer(t, cfg)
+	e := testEdition(cfg)
+	msg := func(id int64) *Message {
+		m, _, err := c.Digest(e, Recipient{ID: id, Email: fmt.Sprintf("r%d@example.com", id)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	ctx := context.Background()
+	conn := mustOpen(t, cfg)
+	p, err := conn.Prepare(ctx, msg(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Send(ctx, msg(9)); err == nil {
+		t.Error("Send while a prepared message is open succeeded")
+	}
+	if n := srv.Count(); n != 0 {
+		t.Fatalf("server accepted %d messages before Finish", n)
+	}
+	if err := p.Finish(ctx); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	if n := srv.Count(); n != 1 {
+		t.Fatalf("server accepted %d messages after Finish, want 1", n)
+	}
+
+	// Abort gives up the connection without ending the data.
+	p, err = conn.Prepare(ctx, msg(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Abort()
+	p.Abort() // a second Abort is harmless
+	if err := p.Finish(ctx); err == nil {
+		t.Error("Finish after Abort succeeded")
+	}
+	if err := conn.Send(ctx, msg(3)); err == nil || !Classify(err).Broken {
+		t.Errorf("Send after Abort = %v, want a broken connection", err)
+	}
+	waitFor(t, "the server to see the aborted data", func() bool { return srv.Unfinished() == 1 })
+
+	// A new connection carries on.
+	conn = mustOpen(t, cfg)
+	if err := conn.Send(ctx, msg(4)); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range srv.Messages() {
+		got = append(got, m.To...)
+	}
+	if want := []string{"r1@example.com", "r4@example.com"}; !slices.Equal(got, want) {
+		t.Errorf("server accepted messages to %v, want %v", got, want)
+	}
+}
+
+// waitFor polls cond until it holds; the limit only keeps a broken test
+// from hanging.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 10000 {
+		if cond() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("gave up waiting for %s", what)
+}
+
+func TestFilePrepare(t *testing.T) {
+	cfg := mustConfig(t, "")
+	c := mustComposer(t, cfg)
+	e := testEdition(cfg)
+	tr, err := NewTransport(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := tr.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, finish := range []bool{false, true} {
+		m, _, err := c.Digest(e, Recipient{ID: 1, Email: "r1@example.com"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := conn.Prepare(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if finish {
+			if err := p.Finish(ctx); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			p.Abort()
+		}
+		path := filepath.Join(cfg.Email.OutboxDir, "daily", "20261125T1200Z", "1.eml")
+		if _, err := os.Stat(path); (err == nil) != finish {
+			t.Errorf("finish=%v: stat %s: %v", finish, path, err)
+		}
 	}
 }
 

@@ -70,7 +70,7 @@ func xmlRune(r rune, size int) bool {
 // keeps a feed free of relative URLs, which readers resolve against the
 // feed rather than the article.
 func ResolveHTML(fragment string, base *url.URL) string {
-	if !needsResolve(fragment) {
+	if !NeedsResolve(fragment) {
 		return fragment
 	}
 	var b strings.Builder
@@ -111,10 +111,12 @@ func ResolveHTML(fragment string, base *url.URL) string {
 	return b.String()
 }
 
-// needsResolve is the fast path: plain markup with no link, no source and
+// NeedsResolve reports whether ResolveHTML has work to do on s; when it
+// has not, ResolveHTML returns s as it is and never looks at its base URL.
+// It is ResolveHTML's fast path: plain markup with no link, no source and
 // nothing that could run needs no tokenizing. It looks inside tags only,
 // without allocating, since it runs on every section of every article.
-func needsResolve(s string) bool {
+func NeedsResolve(s string) bool {
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '<')
 		if j < 0 {

@@ -421,10 +421,19 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	if at < 0 {
 		return nil, fmt.Errorf("feeds: json: no place for the items")
 	}
-	joined := bytes.Join(frags, []byte(",\n    "))
-	res := make([]byte, 0, len(out)-len(mark)+len(joined))
+	const sep = ",\n    "
+	size := len(out) - len(mark) + len(sep)*(len(frags)-1)
+	for _, f := range frags {
+		size += len(f)
+	}
+	res := make([]byte, 0, size)
 	res = append(res, out[:at]...)
-	res = append(res, joined...)
+	for i, f := range frags {
+		if i > 0 {
+			res = append(res, sep...)
+		}
+		res = append(res, f...)
+	}
 	return append(res, out[at+len(mark):]...), nil
 }
 

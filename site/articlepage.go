@@ -21,7 +21,23 @@ import (
 // builtinArticlePage reports whether tmpl's layout.html and article.html
 // are the built-in ones.
 func builtinArticlePage(tmpl fs.FS) bool {
-	for _, name := range []string{"layout.html", "article.html"} {
+	return builtinTemplates(tmpl, "layout.html", "article.html")
+}
+
+// builtinListings reports whether the templates of every listing
+// (layout.html, index.html, tag.html and 404.html) are the built-in ones,
+// which show the articles only through each one's "card" and "archived"
+// fragments, and the 404 page's titles and links: then a build keeps
+// those of each article instead of its whole view.
+// TestArticlePageDirect checks that this changes no byte.
+func builtinListings(tmpl fs.FS) bool {
+	return builtinTemplates(tmpl, "layout.html", "index.html", "tag.html", "404.html")
+}
+
+// builtinTemplates reports whether tmpl's templates names are the built-in
+// ones.
+func builtinTemplates(tmpl fs.FS, names ...string) bool {
+	for _, name := range names {
 		got, err := fs.ReadFile(tmpl, name)
 		if err != nil {
 			return false
@@ -46,6 +62,51 @@ func writeArchived(w *bytes.Buffer, v *articleView) {
 	w.WriteString("\">")
 	escText(w, v.Title)
 	w.WriteString("</a></li>")
+}
+
+// writeCard writes what executing layout.html's "card" with v writes.
+func writeCard(w *bytes.Buffer, v *articleView) {
+	w.WriteString("\n<li class=\"card\">\n<h2><a href=\"")
+	escURL(w, v.URL)
+	w.WriteString("\">")
+	escText(w, v.Title)
+	w.WriteString("</a></h2>\n<p class=\"meta\"><time datetime=\"")
+	escText(w, v.PublishedISO)
+	w.WriteString("\">")
+	escText(w, v.PublishedDate)
+	w.WriteString("</time>")
+	for _, t := range v.Tags {
+		w.WriteString(" <a class=\"tag\" href=\"")
+		escURL(w, t.URL)
+		w.WriteString("\">")
+		escText(w, t.Name)
+		w.WriteString("</a>")
+	}
+	w.WriteString("</p>\n<ul class=\"take\">")
+	for _, t := range v.Take {
+		w.WriteString("\n<li>")
+		w.WriteString(string(t))
+		w.WriteString("</li>")
+	}
+	w.WriteString("\n</ul>")
+	if v.HasDigest || v.HasFull {
+		w.WriteString("\n<p class=\"more\">")
+		if v.HasDigest {
+			w.WriteString("<a href=\"")
+			escURL(w, v.URL)
+			w.WriteString("#digest\">2-minute digest</a>")
+		}
+		if v.HasDigest && v.HasFull {
+			w.WriteString(" · ")
+		}
+		if v.HasFull {
+			w.WriteString("<a href=\"")
+			escURL(w, v.URL)
+			w.WriteString("#full-depth\">Full depth</a>")
+		}
+		w.WriteString("</p>")
+	}
+	w.WriteString("\n</li>")
 }
 
 // writeArticlePage writes what executing "layout" of article.html with p

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -13,9 +14,13 @@ import (
 	"briefcast/templates"
 )
 
-// templatedFS is the built-in templates with article.html changed by a
-// comment only, so the build executes the templates for article pages.
-func templatedFS(t *testing.T) fs.FS {
+// templatedFS is the built-in templates with the named ones (article.html
+// when none is named) changed by a comment only, so the build executes
+// them instead of writing their output directly.
+func templatedFS(t *testing.T, names ...string) fs.FS {
+	if len(names) == 0 {
+		names = []string{"article.html"}
+	}
 	t.Helper()
 	m := fstest.MapFS{}
 	err := fs.WalkDir(templates.Embedded(), ".", func(p string, d fs.DirEntry, err error) error {
@@ -26,7 +31,7 @@ func templatedFS(t *testing.T) fs.FS {
 		if err != nil {
 			return err
 		}
-		if p == "article.html" {
+		if slices.Contains(names, p) {
 			b = append(b, "{{/* executed as a template */}}"...)
 		}
 		m[p] = &fstest.MapFile{Data: b}
@@ -61,13 +66,18 @@ func nastyArticle() *articles.Article {
 	}
 }
 
-// TestArticlePageDirect checks that a build that writes article pages and
-// archive entries directly is byte-identical, file for file, to one that
-// executes the templates, on the fixed test
-// articles, hostile ones, the sample content and a generated corpus.
+// TestArticlePageDirect checks that a build that writes article pages,
+// cards and archive entries directly, and keeps only the fragments of each
+// article for the listings, is byte-identical, file for file, to builds
+// that execute the templates (the article page's, the listings' or all of
+// them), on the fixed test articles, hostile ones, the sample content and
+// a generated corpus.
 func TestArticlePageDirect(t *testing.T) {
 	if !builtinArticlePage(templates.Embedded()) || builtinArticlePage(templatedFS(t)) {
 		t.Fatal("builtinArticlePage does not tell the built-in templates from changed ones")
+	}
+	if !builtinListings(templates.Embedded()) || builtinListings(templatedFS(t, "404.html")) || !builtinListings(templatedFS(t)) {
+		t.Fatal("builtinListings does not tell the built-in templates from changed ones")
 	}
 	sample, errs := articles.Load("../content", articles.Options{})
 	if len(errs) > 0 {
@@ -100,24 +110,30 @@ func TestArticlePageDirect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			templated, err := Build(cfg, tc.arts, templatedFS(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for p, f := range templated.Files {
-				if strings.HasPrefix(p, "/articles/") {
-					n++
+			for _, changed := range [][]string{
+				{"article.html"},
+				{"index.html", "tag.html", "404.html"},
+				{"layout.html"},
+			} {
+				templated, err := Build(cfg, tc.arts, templatedFS(t, changed...))
+				if err != nil {
+					t.Fatal(err)
 				}
-				if got := direct.Files[p]; got == nil || !bytes.Equal(got.Body, f.Body) {
-					t.Errorf("%s: direct page differs from the template's\n%s", p, firstDiff(string(got.Body), string(f.Body)))
+				n := 0
+				for p, f := range templated.Files {
+					if strings.HasPrefix(p, "/articles/") {
+						n++
+					}
+					if got := direct.Files[p]; got == nil || !bytes.Equal(got.Body, f.Body) {
+						t.Errorf("%v changed: %s: direct page differs from the template's\n%s", changed, p, firstDiff(string(got.Body), string(f.Body)))
+					}
 				}
-			}
-			if len(direct.Files) != len(templated.Files) {
-				t.Errorf("direct build has %d files, template build %d", len(direct.Files), len(templated.Files))
-			}
-			if n != len(tc.arts) {
-				t.Errorf("compared %d article pages, want %d", n, len(tc.arts))
+				if len(direct.Files) != len(templated.Files) {
+					t.Errorf("%v changed: direct build has %d files, template build %d", changed, len(direct.Files), len(templated.Files))
+				}
+				if n != len(tc.arts) {
+					t.Errorf("%v changed: compared %d article pages, want %d", changed, n, len(tc.arts))
+				}
 			}
 		})
 	}

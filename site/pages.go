@@ -23,6 +23,8 @@ type renderer struct {
 	css    []byte
 	bufs   sync.Pool // of *bytes.Buffer
 	direct bool      // article pages by writeArticlePage: the built-in templates are in use
+	frags  bool      // "card" and "archived" by writeCard and writeArchived: layout.html is the built-in one
+	lean   bool      // listings need no article views of their own (see builtinListings)
 }
 
 // newRenderer parses layout.html and, each into its own copy of it, the
@@ -58,6 +60,8 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 		r.pages[name] = t
 	}
 	r.direct = builtinArticlePage(tmpl)
+	r.frags = builtinTemplates(tmpl, "layout.html")
+	r.lean = builtinListings(tmpl)
 	if r.css, err = fs.ReadFile(tmpl, "style.css"); err != nil {
 		return nil, fmt.Errorf("site: templates: %w", err)
 	}
@@ -73,11 +77,12 @@ func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	if r.layout.Lookup(name) == nil {
 		return "", nil
 	}
-	buf := r.bufs.Get().(*bytes.Buffer)
-	defer r.bufs.Put(buf)
-	buf.Reset()
-	if v, ok := data.(*articleView); ok && name == "archived" && r.direct {
+	buf := r.getBuf()
+	defer r.putBuf(buf)
+	if v, ok := data.(*articleView); ok && name == "archived" && r.frags {
 		writeArchived(buf, v)
+	} else if ok && name == "card" && r.frags {
+		writeCard(buf, v)
 	} else if err := r.layout.ExecuteTemplate(buf, name, data); err != nil {
 		return "", fmt.Errorf("site: render layout.html %s: %w", name, err)
 	}
@@ -89,20 +94,41 @@ func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 // written and reused at once; otherwise the page keeps an exact-size copy,
 // since a site in memory must not carry the slack of a growing buffer.
 func (b *builder) renderPage(path, name string, data *pageView, mod time.Time) ([]*File, error) {
+	return b.renderPageIn(-1, path, name, data, mod)
+}
+
+// renderPageIn is renderPage for a page in the folder that b.w premade at
+// index dir (-1 for none).
+func (b *builder) renderPageIn(dir int, path, name string, data *pageView, mod time.Time) ([]*File, error) {
 	r := b.pages
-	buf := r.bufs.Get().(*bytes.Buffer)
-	defer r.bufs.Put(buf)
-	buf.Reset()
+	buf := r.getBuf()
+	defer r.putBuf(buf)
 	if name == "article.html" && r.direct {
 		writeArticlePage(buf, data)
 	} else if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
 		return nil, fmt.Errorf("site: render %s for %s: %w", name, path, err)
 	}
 	f := &File{Path: path, Body: buf.Bytes(), ContentType: HTMLType, Modified: mod.UTC()}
-	if b.emit == nil {
+	if b.w == nil {
 		f.Body = bytes.Clone(f.Body)
 	}
-	return b.out(f)
+	return b.outIn(dir, f)
+}
+
+// getBuf takes an empty buffer from the pool.
+func (r *renderer) getBuf() *bytes.Buffer {
+	buf := r.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	return buf
+}
+
+// putBuf returns buf to the pool, unless it grew for one of the few large
+// pages (the index lists every article): kept, it would hold that memory
+// for the rest of the build.
+func (r *renderer) putBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 {
+		r.bufs.Put(buf)
+	}
 }
 
 // siteView is what every page knows about the site.
@@ -147,7 +173,7 @@ type pageView struct {
 	FeedLinks template.HTML // Feeds as HTML, rendered by layout.html's "feedlinks"
 	Article   *articleView
 	Articles  []*articleView // shown with their take
-	Archive   []*articleView // older ones, shown by title
+	Archive   []*articleView // older ones, shown by title (nil entries with the built-in listings, see listing)
 	Tag       *tagView
 	Tags      []*tagView
 
@@ -245,17 +271,31 @@ func feedLinks(baseURL, dir, title string) []feedLink {
 
 // trusted marks HTML from the article parsers as safe, after resolving its
 // relative URLs against the article, since the same take is shown on the
-// index and tag pages too.
-func trusted(s string, base *url.URL) template.HTML {
-	return template.HTML(feeds.ResolveHTML(s, base)) //nolint:gosec // parser output, resolved and filtered above
+// index and tag pages too. base parses the article's URL when needed.
+func trusted(s string, base func() *url.URL) template.HTML {
+	if feeds.NeedsResolve(s) {
+		s = feeds.ResolveHTML(s, base())
+	}
+	return template.HTML(s) //nolint:gosec // parser output, resolved and filtered above
+}
+
+// articlePath is the root-relative URL of an article's page.
+func (b *builder) articlePath(a *articles.Article) string {
+	return b.basePath + "articles/" + url.PathEscape(a.Slug) + "/"
 }
 
 func (b *builder) newArticleView(a *articles.Article) *articleView {
-	base, _ := url.Parse(ArticleURL(b.baseURL, a.Slug))
+	var u *url.URL
+	base := func() *url.URL {
+		if u == nil {
+			u, _ = url.Parse(ArticleURL(b.baseURL, a.Slug))
+		}
+		return u
+	}
 	v := &articleView{
 		Title:     a.Title,
 		Slug:      a.Slug,
-		URL:       b.basePath + "articles/" + url.PathEscape(a.Slug) + "/",
+		URL:       b.articlePath(a),
 		Published: a.Published,
 		Updated:   a.Updated,
 		Revised:   a.Updated.After(a.Published),
@@ -293,7 +333,7 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 	return v
 }
 
-func sections(secs []articles.Section, base *url.URL) []sectionView {
+func sections(secs []articles.Section, base func() *url.URL) []sectionView {
 	out := make([]sectionView, 0, len(secs))
 	for _, s := range secs {
 		sv := sectionView{Title: s.Title}
@@ -318,39 +358,72 @@ func (b *builder) page(title, canonical string) *pageView {
 func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
 	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
-	p.Article = b.views[i]
-	return b.renderPage("/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
+	if b.pages.lean {
+		p.Article = b.newArticleView(a)
+		p.Article.Card, p.Article.Archived = b.entries[i].card, b.entries[i].archived
+	} else {
+		p.Article = b.views[i]
+	}
+	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
+}
+
+// listed returns the views of the articles at idx for a listing. With the
+// built-in listing templates (see builtinListings), which show the
+// articles only through the joined fragments and the 404 page's titles
+// and links, these are made here and carry just what the fragments were
+// made from.
+func (b *builder) listed(idx []int) []*articleView {
+	out := make([]*articleView, len(idx))
+	if !b.pages.lean {
+		for k, i := range idx {
+			out[k] = b.views[i]
+		}
+		return out
+	}
+	views := make([]articleView, len(idx))
+	for k, i := range idx {
+		e := &b.entries[i]
+		views[k] = articleView{Title: b.arts[i].Title, Slug: b.arts[i].Slug, URL: e.url, Card: e.card, Archived: e.archived}
+		out[k] = &views[k]
+	}
+	return out
 }
 
 // listing fills a page's articles: the newest [feeds] items with their
-// take, the rest as an archive of titles. It returns the indexes shown
-// with a take.
+// take, the rest as an archive of titles. With the built-in listing
+// templates, which show the archive only through ArchiveItems and ask
+// only whether there is one, Archive holds a nil entry per article.
 func (b *builder) listing(p *pageView, idx []int) {
 	n := min(b.cfg.Feeds.Items, len(idx))
-	p.Articles = make([]*articleView, 0, n)
-	for _, i := range idx[:n] {
-		p.Articles = append(p.Articles, b.views[i])
-	}
+	p.Articles = b.listed(idx[:n])
 	if len(idx) > n {
-		p.Archive = make([]*articleView, 0, len(idx)-n)
+		if b.pages.lean {
+			p.Archive = make([]*articleView, len(idx)-n)
+		} else {
+			p.Archive = b.listed(idx[n:])
+		}
 	}
-	for _, i := range idx[n:] {
-		p.Archive = append(p.Archive, b.views[i])
-	}
-	p.Cards = joinHTML(p.Articles, func(v *articleView) template.HTML { return v.Card })
-	p.ArchiveItems = joinHTML(p.Archive, func(v *articleView) template.HTML { return v.Archived })
+	p.Cards = b.joinHTML(idx[:n], func(v *articleView) template.HTML { return v.Card }, func(e *listEntry) template.HTML { return e.card })
+	p.ArchiveItems = b.joinHTML(idx[n:], func(v *articleView) template.HTML { return v.Archived }, func(e *listEntry) template.HTML { return e.archived })
 }
 
-// joinHTML concatenates one fragment of each view.
-func joinHTML(views []*articleView, part func(*articleView) template.HTML) template.HTML {
+// joinHTML concatenates one fragment of each article at idx, taken from
+// its view, or from its entry with lean listings.
+func (b *builder) joinHTML(idx []int, view func(*articleView) template.HTML, entry func(*listEntry) template.HTML) template.HTML {
+	part := func(i int) template.HTML {
+		if b.pages.lean {
+			return entry(&b.entries[i])
+		}
+		return view(b.views[i])
+	}
 	size := 0
-	for _, v := range views {
-		size += len(part(v))
+	for _, i := range idx {
+		size += len(part(i))
 	}
 	var sb strings.Builder
 	sb.Grow(size)
-	for _, v := range views {
-		sb.WriteString(string(part(v)))
+	for _, i := range idx {
+		sb.WriteString(string(part(i)))
 	}
 	return template.HTML(sb.String()) //nolint:gosec // joined output of html/template
 }
@@ -394,8 +467,12 @@ func (b *builder) tagsPage() ([]*File, error) {
 func (b *builder) notFoundPage() ([]*File, error) {
 	p := b.page("Page not found", "")
 	n := min(5, len(b.arts))
-	for i := range n {
-		p.Articles = append(p.Articles, b.views[i])
+	if n > 0 {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		p.Articles = b.listed(idx)
 	}
 	return b.renderPage("/404.html", "404.html", p, b.newestAll())
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"net/url"
 	"runtime"
@@ -102,23 +103,32 @@ type builder struct {
 	baseURL  string
 	basePath string
 	arts     []*articles.Article // newest first
-	views    []*articleView
+	views    []*articleView      // nil with lean listings (see renderer.lean)
+	entries  []listEntry         // with lean listings: what the listings show of each article
 	tagLinks map[string]*tagView // by tag as articles spell it; shared by their views
-	items    []*feeds.Item       // nil for articles in no feed
+	items    []*feeds.Item       // made by the first feed that carries the article, dropped after the last
+	itemOnce []sync.Once         // makes items[i]
+	feedUses []atomic.Int32      // how many feeds still to render carry each article
 	tags     []*tagGroup         // by slug
 	pages    *renderer
 	site     *siteView
-	emit     func(*File) error // nil: keep every file in memory
+	w        *fileWriter // nil: keep every file in memory
 }
 
 // out finishes the files a job made: kept as they are for a site in
-// memory, or handed to emit and kept without their body when streaming.
+// memory, or written and kept without their body when streaming.
 func (b *builder) out(files ...*File) ([]*File, error) {
-	if b.emit == nil {
+	return b.outIn(-1, files...)
+}
+
+// outIn is out for files in the folder that w premade at index dir (-1 for
+// none).
+func (b *builder) outIn(dir int, files ...*File) ([]*File, error) {
+	if b.w == nil {
 		return files, nil
 	}
 	for k, f := range files {
-		if err := b.emit(f); err != nil {
+		if err := b.w.write(f, dir); err != nil {
 			return nil, err
 		}
 		files[k] = &File{Path: f.Path, ContentType: f.ContentType, Modified: f.Modified}
@@ -134,10 +144,11 @@ func Build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS) (*Site, err
 	return build(cfg, arts, tmpl, nil)
 }
 
-// build renders the site. With a nil emit every file is kept in the
-// returned Site; otherwise each file is handed to emit as soon as it is
-// rendered, from the worker that rendered it, and only its path is kept.
-func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, emit func(*File) error) (*Site, error) {
+// build renders the site. With a nil w every file is kept in the returned
+// Site; otherwise each file is written by w as soon as it is rendered,
+// from the worker that rendered it, and only its path is kept. The caller
+// must call w.wait when build returns.
+func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWriter) (*Site, error) {
 	base, err := url.Parse(withSlash(cfg.Site.BaseURL))
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", cfg.Site.BaseURL)
@@ -152,7 +163,6 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, emit func(*
 		basePath: base.EscapedPath(),
 		arts:     sortArticles(arts),
 		pages:    pages,
-		emit:     emit,
 	}
 	if !strings.HasSuffix(b.basePath, "/") {
 		b.basePath += "/"
@@ -166,6 +176,10 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, emit func(*
 			return nil, fmt.Errorf("site: %s and %s share the slug %q", other, a.Path, a.Slug)
 		}
 		seen[a.Slug] = a.Path
+	}
+	if w != nil {
+		b.w = w
+		w.premake(len(b.arts)+1, b.articleDir)
 	}
 	b.groupTags()
 	b.site = b.newSiteView()
@@ -257,48 +271,90 @@ func (b *builder) groupTags() {
 	sort.Slice(b.tags, func(i, j int) bool { return b.tags[i].Slug < b.tags[j].Slug })
 }
 
-// prepare makes every article's page view with its listing fragments, and
-// the feed item of each article that appears in at least one feed, in
-// parallel. The articles in a feed are exactly those some listing shows
-// with their take, so they are the ones that need a card.
+// prepare makes every article's listing fragments (and, unless the
+// listings are lean, its page view) in parallel, and counts the feeds that
+// carry each article. The articles in a feed are exactly those some
+// listing shows with their take, so they are the ones that need a card.
+// Their feed items are made later, by the first feed that needs one, and
+// dropped after the last: each is rendered once for every feed it is in,
+// but held only while those feeds are rendered.
 func (b *builder) prepare() error {
 	n := b.cfg.Feeds.Items
-	inFeed := make([]bool, len(b.arts))
+	b.feedUses = make([]atomic.Int32, len(b.arts))
 	for i := 0; i < len(b.arts) && i < n; i++ {
-		inFeed[i] = true
+		b.feedUses[i].Add(1)
 	}
 	for _, g := range b.tags {
 		for k, i := range g.Articles {
 			if k >= n {
 				break
 			}
-			inFeed[i] = true
+			b.feedUses[i].Add(1)
 		}
 	}
-	b.views = make([]*articleView, len(b.arts))
 	b.items = make([]*feeds.Item, len(b.arts))
+	b.itemOnce = make([]sync.Once, len(b.arts))
 	errs := make([]error, len(b.arts))
+	if b.pages.lean {
+		// Only the fragments are kept; each article page makes its own
+		// view, so ten thousand of them are never held at once.
+		b.entries = make([]listEntry, len(b.arts))
+		parallel(len(b.arts), func(i int) {
+			a, e := b.arts[i], &b.entries[i]
+			card := b.feedUses[i].Load() > 0
+			var v *articleView
+			if card {
+				v = b.newArticleView(a)
+			} else {
+				// All that the built-in layout's archive entry shows.
+				v = &articleView{Title: a.Title, URL: b.articlePath(a), PublishedISO: isoDate(a.Published), PublishedDate: humanDate(a.Published)}
+			}
+			e.url = v.URL
+			if e.archived, errs[i] = b.pages.fragment("archived", v); errs[i] == nil && card {
+				e.card, errs[i] = b.pages.fragment("card", v)
+			}
+		})
+		return firstErr(errs)
+	}
+	b.views = make([]*articleView, len(b.arts))
 	parallel(len(b.arts), func(i int) {
 		v := b.newArticleView(b.arts[i])
 		b.views[i] = v
 		v.Archived, errs[i] = b.pages.fragment("archived", v)
-		if inFeed[i] {
-			b.items[i] = feeds.NewItem(b.arts[i], b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author)
-			if errs[i] == nil {
-				v.Card, errs[i] = b.pages.fragment("card", v)
-			}
+		if b.feedUses[i].Load() > 0 && errs[i] == nil {
+			v.Card, errs[i] = b.pages.fragment("card", v)
 		}
 	})
 	return firstErr(errs)
 }
 
+// listEntry is what the built-in listings show of an article: its link,
+// its archive entry and, for one shown with its take, its card.
+type listEntry struct {
+	url            string
+	archived, card template.HTML
+}
+
+// articleDir names the folders a build premakes (see fileWriter): the
+// folder of all article pages, then each article's own, in the order their
+// pages are rendered. A slug that is not a single path segment is left to
+// be made on demand ("").
+func (b *builder) articleDir(i int) string {
+	if i == 0 {
+		return "articles"
+	}
+	slug := b.arts[i-1].Slug
+	if _, err := relPath("/articles/" + slug + "/index.html"); err != nil || strings.Contains(slug, "/") {
+		return ""
+	}
+	return "articles/" + slug
+}
+
 // jobs lists the independent pieces of work of a build. Each returns the
-// files it made.
+// files it made. The article pages come last, so that the folders made
+// ahead for them (see fileWriter) get a head start.
 func (b *builder) jobs() []func() ([]*File, error) {
 	var jobs []func() ([]*File, error)
-	for i := range b.arts {
-		jobs = append(jobs, func() ([]*File, error) { return b.articlePage(i) })
-	}
 	all := make([]int, len(b.arts))
 	for i := range all {
 		all[i] = i
@@ -315,6 +371,9 @@ func (b *builder) jobs() []func() ([]*File, error) {
 			func() ([]*File, error) { return b.tagPage(g) },
 			func() ([]*File, error) { return b.feedFiles(b.tagChannel(g), g.Articles) },
 		)
+	}
+	for i := range b.arts {
+		jobs = append(jobs, func() ([]*File, error) { return b.articlePage(i) })
 	}
 	return jobs
 }
@@ -358,8 +417,18 @@ func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
 	}
 	items := make([]*feeds.Item, len(idx))
 	for k, i := range idx {
+		b.itemOnce[i].Do(func() {
+			b.items[i] = feeds.NewItem(b.arts[i], b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author)
+		})
 		items[k] = b.items[i]
 	}
+	defer func() {
+		for _, i := range idx {
+			if b.feedUses[i].Add(-1) == 0 {
+				b.items[i] = nil
+			}
+		}
+	}()
 	mod := b.newest(idx)
 	var out []*File
 	for _, f := range []struct {

@@ -59,7 +59,10 @@ func Publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir strin
 		}
 	}()
 	w := &fileWriter{root: tmp}
-	s, err = build(cfg, arts, tmpl, w.write)
+	s, err = build(cfg, arts, tmpl, w)
+	if werr := w.wait(); err == nil {
+		err = werr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -90,28 +93,136 @@ func tempBeside(dir string) (string, error) {
 // finished folder), not that each page survives a power cut, and an fsync
 // per file would cost more than the rest of the build. A site lost to a
 // crash is rebuilt by the next build.
+//
+// Most of a build's folders (one per article, all in one parent) are made
+// ahead by one goroutine of their own, started by premake, while the
+// workers render: a folder's parent is locked while a folder is created in
+// it, so workers creating folders side by side would only wait on each
+// other (spinning, on Linux), and the file system's cost of making a
+// folder is paid beside the rendering instead of in its way. A worker
+// whose page needs a folder not made yet waits for it.
 type fileWriter struct {
 	root string
-	mu   sync.Mutex
-	dirs map[string]bool // relative folders known to exist
+
+	mu       sync.Mutex
+	dirs     map[string]bool // relative folders known to exist
+	premade  int             // how many folders premake was asked for
+	made     int             // how many of them exist (or were skipped)
+	skipped  map[int]bool    // premade indexes left to mkdir
+	makeErr  error           // why premaking stopped, if it failed
+	stop     bool            // premaking must stop: the build failed
+	madeCond sync.Cond       // signalled as premade folders appear
+	done     chan struct{}   // closed when premaking ends; nil if it never started
 }
 
-func (w *fileWriter) write(f *File) error {
+// premake starts making the folders dir(0) to dir(n-1) (relative, each
+// after its parent, whose own parent must exist) in that order, in the
+// background. dir returns "" for a folder to leave to mkdir. Call wait
+// before using or removing the folder tree.
+func (w *fileWriter) premake(n int, dir func(i int) string) {
+	w.mu.Lock()
+	w.madeCond.L = &w.mu
+	w.premade = n
+	w.done = make(chan struct{})
+	w.mu.Unlock()
+	go func() {
+		defer close(w.done)
+		for i := range n {
+			w.mu.Lock()
+			stop := w.stop
+			w.mu.Unlock()
+			var err error
+			d := ""
+			if stop {
+				err = errors.New("site: write: build stopped")
+			} else if d = dir(i); d != "" {
+				err = mkdirOnce(filepath.Join(w.root, filepath.FromSlash(d)))
+			}
+			w.mu.Lock()
+			if err != nil {
+				w.makeErr = err
+			} else {
+				w.made = i + 1
+				if d == "" {
+					if w.skipped == nil {
+						w.skipped = make(map[int]bool)
+					}
+					w.skipped[i] = true
+				}
+			}
+			w.madeCond.Broadcast()
+			w.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// wait stops premaking if it is still going, waits for it to end and
+// returns why it failed, if it did. Files already written are unaffected.
+func (w *fileWriter) wait() error {
+	if w.done == nil {
+		return nil
+	}
+	w.mu.Lock()
+	w.stop = true
+	w.mu.Unlock()
+	<-w.done
+	if w.made == w.premade {
+		return nil
+	}
+	return w.makeErr
+}
+
+// write writes f. dir is the index of the premade folder it goes in, to
+// wait for, or -1 when its folder is made on demand.
+func (w *fileWriter) write(f *File, dir int) error {
 	rel, err := relPath(f.Path)
 	if err != nil {
 		return err
 	}
-	if err := w.mkdir(path.Dir(rel)); err != nil {
+	premade, err := w.await(dir)
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(w.root, filepath.FromSlash(rel)), f.Body, 0o644); err != nil {
+	if !premade {
+		if err := w.mkdir(path.Dir(rel)); err != nil {
+			return err
+		}
+	}
+	if err := writeFile(filepath.Join(w.root, filepath.FromSlash(rel)), f.Body); err != nil {
 		return fmt.Errorf("site: write %s: %w", f.Path, err)
 	}
 	return nil
 }
 
-// mkdir creates the folder rel and its parents. Two workers may race to
-// create the same folder; the loser sees it exist, which is fine.
+// await waits, when dir is not -1, until premaking has passed the folder
+// at index dir, and reports whether it made it (rather than leave it to
+// mkdir).
+func (w *fileWriter) await(dir int) (bool, error) {
+	if dir < 0 {
+		return false, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if dir >= w.premade {
+		return false, fmt.Errorf("site: write: no premade folder %d", dir)
+	}
+	for w.made <= dir && w.makeErr == nil {
+		w.madeCond.Wait()
+	}
+	if w.made > dir {
+		return !w.skipped[dir], nil
+	}
+	return false, w.makeErr
+}
+
+// mkdir makes sure the folder rel and its parents exist, for a file not in
+// a premade folder. A premade folder that mkdir meets as a parent is found
+// to exist (or made, if premaking has not reached it), which is fine, as
+// is two workers racing to create the same folder: the loser sees it
+// exist.
 func (w *fileWriter) mkdir(rel string) error {
 	if rel == "." {
 		return nil
@@ -125,11 +236,8 @@ func (w *fileWriter) mkdir(rel string) error {
 	if err := w.mkdir(path.Dir(rel)); err != nil {
 		return err
 	}
-	p := filepath.Join(w.root, filepath.FromSlash(rel))
-	if err := os.Mkdir(p, 0o755); err != nil {
-		if st, serr := os.Stat(p); serr != nil || !st.IsDir() {
-			return fmt.Errorf("site: write: %w", err)
-		}
+	if err := mkdirOnce(filepath.Join(w.root, filepath.FromSlash(rel))); err != nil {
+		return err
 	}
 	w.mu.Lock()
 	if w.dirs == nil {
@@ -140,26 +248,61 @@ func (w *fileWriter) mkdir(rel string) error {
 	return nil
 }
 
+// mkdirOnce creates the folder p, or finds it made by another worker.
+func mkdirOnce(p string) error {
+	if err := os.Mkdir(p, 0o755); err != nil {
+		if st, serr := os.Stat(p); serr != nil || !st.IsDir() {
+			return fmt.Errorf("site: write: %w", err)
+		}
+	}
+	return nil
+}
+
 // writeFiles writes every file of s under root on a bounded pool of
-// workers.
+// workers, with every folder premade.
 func (s *Site) writeFiles(root string) error {
 	paths := make([]string, 0, len(s.Files))
 	for p := range s.Files {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
+	var dirs []string
+	index := map[string]int{".": -1}
+	in := make([]int, len(paths)) // index of each file's folder in dirs
+	var add func(d string) int
+	add = func(d string) int {
+		if i, ok := index[d]; ok {
+			return i
+		}
+		add(path.Dir(d))
+		index[d] = len(dirs)
+		dirs = append(dirs, d)
+		return index[d]
+	}
+	for k, p := range paths {
+		rel, err := relPath(p)
+		if err != nil {
+			return err
+		}
+		in[k] = add(path.Dir(rel))
+	}
 	w := &fileWriter{root: root}
+	w.premake(len(dirs), func(i int) string { return dirs[i] })
 	errs := make([]error, len(paths))
 	var failed atomic.Bool
 	parallel(len(paths), func(i int) {
 		if failed.Load() {
 			return
 		}
-		if errs[i] = w.write(s.Files[paths[i]]); errs[i] != nil {
+		if errs[i] = w.write(s.Files[paths[i]], in[i]); errs[i] != nil {
 			failed.Store(true)
 		}
 	})
-	return firstErr(errs)
+	werr := w.wait()
+	if err := firstErr(errs); err != nil {
+		return err
+	}
+	return werr
 }
 
 func firstErr(errs []error) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"os"
@@ -270,4 +271,78 @@ func TestPublishFailureLeavesOldOutput(t *testing.T) {
 		t.Errorf("a failed publish changed the old output")
 	}
 	mustNoLeftovers(t, parent, "public")
+}
+
+// TestFileWriterPremake checks the folders made ahead: a page waits for
+// its folder, a folder that cannot be made fails the pages that need it
+// and the build, a folder left out is made on demand, and wait stops
+// premaking when the build gave up early.
+func TestFileWriterPremake(t *testing.T) {
+	root := t.TempDir()
+	w := &fileWriter{root: root}
+	dirs := []string{"a", "a/b", "", "missing/c", "d"}
+	w.premake(len(dirs), func(i int) string { return dirs[i] })
+	if err := w.write(&File{Path: "/a/b/index.html", Body: []byte("x")}, 1); err != nil {
+		t.Fatalf("page in a premade folder: %v", err)
+	}
+	if err := w.write(&File{Path: "/a/skipped/index.html", Body: []byte("x")}, 2); err != nil {
+		t.Fatalf("page in a folder left out: %v", err)
+	}
+	if err := w.write(&File{Path: "/d/index.html", Body: []byte("x")}, 4); err == nil {
+		t.Error("page in a folder after a failed one: no error")
+	}
+	if err := w.write(&File{Path: "/e/f/index.html", Body: []byte("x")}, -1); err != nil {
+		t.Errorf("page in a folder made on demand: %v", err)
+	}
+	if err := w.write(&File{Path: "/g/index.html", Body: []byte("x")}, 5); err == nil {
+		t.Error("page in a premade folder out of range: no error")
+	}
+	if err := w.wait(); err == nil {
+		t.Error("wait: no error after a failed folder")
+	}
+	for _, p := range []string{"a/b/index.html", "a/skipped/index.html", "e/f/index.html"} {
+		if got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p))); err != nil || string(got) != "x" {
+			t.Errorf("%s: got %q, %v", p, got, err)
+		}
+	}
+
+	w = &fileWriter{root: t.TempDir()}
+	w.premake(2001, func(i int) string {
+		if i == 0 {
+			return "many"
+		}
+		return fmt.Sprintf("many/%d", i)
+	})
+	w.wait() // returns once premaking stopped, whether it finished or not
+	if err := w.write(&File{Path: "/many/2000/index.html", Body: []byte("x")}, 2000); err == nil && w.made < 2001 {
+		t.Error("page in a folder never made: no error")
+	}
+}
+
+// TestPublishNestedSlug publishes articles whose slugs are not a single
+// path segment, one inside another's folder: their folders are made on
+// demand beside the premade ones, and the tree is the one Build and Write
+// give.
+func TestPublishNestedSlug(t *testing.T) {
+	arts := testArticles()
+	nested := *arts[0]
+	nested.Slug, nested.ID = arts[1].Slug+"/inner", "urn:uuid:nested"
+	nested.Published = nested.Published.Add(time.Hour) // before its parent folder's article in build order
+	arts = append(arts, &nested)
+	cfg := testConfig()
+	parent := t.TempDir()
+	s := mustBuild(t, cfg, arts)
+	if err := s.Write(filepath.Join(parent, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(cfg, arts, templates.Embedded(), filepath.Join(parent, "b")); err != nil {
+		t.Fatal(err)
+	}
+	a, b := mustReadTree(t, filepath.Join(parent, "a")), mustReadTree(t, filepath.Join(parent, "b"))
+	if !equalTrees(a, b) {
+		t.Errorf("Publish wrote a different tree than Build+Write")
+	}
+	if _, ok := b["articles/"+nested.Slug+"/index.html"]; !ok {
+		t.Errorf("no page for the nested slug")
+	}
 }

@@ -62,6 +62,7 @@ type Server struct {
 	conns  atomic.Int64
 	rcptN  atomic.Int64
 	dataN  atomic.Int64
+	cut    atomic.Int64
 	refuse atomic.Bool
 
 	mu   sync.Mutex
@@ -126,6 +127,10 @@ func (s *Server) Messages() []Received {
 
 // Count is the number of accepted messages.
 func (s *Server) Count() int64 { return s.count.Load() }
+
+// Unfinished is the number of messages whose data was cut off: the
+// connection ended before the final "." line, so they were not accepted.
+func (s *Server) Unfinished() int64 { return s.cut.Load() }
 
 // Connections is the number of connections accepted so far (refused ones
 // included).
@@ -271,14 +276,14 @@ func (s *session) Data(r io.Reader) error {
 	}
 	if s.s.opts.Discard {
 		if _, err := io.Copy(io.Discard, r); err != nil {
-			return err
+			return s.cutOff(err)
 		}
 		s.s.count.Add(1)
 		return nil
 	}
 	s.buf.Reset()
 	if _, err := s.buf.ReadFrom(r); err != nil {
-		return err
+		return s.cutOff(err)
 	}
 	m := Received{From: s.from, To: append([]string(nil), s.to...), Data: bytes.Clone(s.buf.Bytes())}
 	s.s.mu.Lock()
@@ -286,6 +291,12 @@ func (s *session) Data(r io.Reader) error {
 	s.s.mu.Unlock()
 	s.s.count.Add(1)
 	return nil
+}
+
+// cutOff counts a message whose data could not be read to the final ".".
+func (s *session) cutOff(err error) error {
+	s.s.cut.Add(1)
+	return err
 }
 
 func (s *session) Reset() {
