@@ -30,6 +30,21 @@ timeout = "5s"
 `, relay.Port()))
 	e.cfg.Email.Transport = "smtp"
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	m := e.realMailer(t, log)
+	m.backoff = 20 * time.Millisecond
+	srv, err := New(e.cfg, e.store, m, e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.SetSite(testSite(1))
+	e.srv = srv
+	return e, m, relay
+}
+
+// realMailer is a QueuedMailer with the real composer and the transport
+// of e's config, closed at the end of the test.
+func (e *env) realMailer(t *testing.T, log *slog.Logger) *QueuedMailer {
+	t.Helper()
 	composer, err := email.NewComposer(e.cfg, templates.Embedded(), e.signer, email.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -39,15 +54,8 @@ timeout = "5s"
 		t.Fatal(err)
 	}
 	m := NewMailer(composer, transport, log)
-	m.backoff = 20 * time.Millisecond
 	t.Cleanup(func() { m.Close(context.Background()) })
-	srv, err := New(e.cfg, e.store, m, e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.SetSite(testSite(1))
-	e.srv = srv
-	return e, m, relay
+	return m
 }
 
 // closeMailer sends what is queued and fails the test if that takes long.

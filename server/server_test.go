@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"briefcast/email"
 	"briefcast/subscribers"
 	"briefcast/templates"
 )
@@ -87,15 +86,7 @@ func TestServeGraceful(t *testing.T) {
 func TestConfirmationEmail(t *testing.T) {
 	e := newEnv(t, "https://example.org/news/", "")
 	log := slog.New(slog.DiscardHandler)
-	composer, err := email.NewComposer(e.cfg, templates.Embedded(), e.signer, email.WithClock(e.clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	transport, err := email.NewTransport(e.cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(e.cfg, e.store, NewMailer(composer, transport, log), e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
+	srv, err := New(e.cfg, e.store, e.realMailer(t, log), e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
