@@ -87,8 +87,11 @@ func writeCorpus(tb testing.TB, dir string, n int) {
 // not kept in memory. Content and output live under b.TempDir, so TMPDIR
 // chooses the file system: creating the 10,000 article folders and pages
 // costs far more kernel time on a disk that has just deleted many files
-// than on tmpfs. Peak memory is the test binary's maximum resident set
-// size, run alone:
+// than on tmpfs. On ext4 without a journal, every new inode is found by
+// stepping over each one freed in the last few minutes, so a run soon
+// after another, whose cleanup deleted 70,000 files, can take twice as
+// long: space runs apart. Peak memory is the test binary's maximum
+// resident set size, run alone:
 //
 //	go test -c -o site.test ./site
 //	/usr/bin/time -v ./site.test -test.run='^$' -test.bench='BenchmarkBuild10k$' -test.benchtime=1x -test.benchmem

@@ -7,16 +7,18 @@ import (
 )
 
 // Most article bodies are nothing but ATX headings, plain paragraphs and
-// one-line "- " bullets, with at most a **strong** label at the start of a
-// bullet. For such a body, goldmark's general parser is most of the cost of
-// reading an article, yet the result is easy to tell: readPlain reads the
-// body directly and gives the article exactly what the goldmark path gives.
-// It accepts a body only when every line is in that small subset, checked
+// one-line "- " bullets, with at most a few **strong** words (such as the
+// name that starts a Core Players bullet) in a one-line block. For such a
+// body, goldmark's general parser is most of the cost of reading an
+// article, yet the result is easy to tell: readPlain reads the body
+// directly and gives the article exactly what the goldmark path gives. It
+// accepts a body only when every line is in that small subset, checked
 // conservatively (anything that could be markup, an escape, an entity, a
 // continuation or an interruption sends the whole body to goldmark), and
-// before it changes anything. TestPlainMarkdown and FuzzPlainMarkdown check,
-// on the test articles, the generated corpus and many tricky inputs, that
-// both paths give identical articles and errors.
+// before it changes anything. The TestPlainMarkdown tests and
+// FuzzPlainMarkdown check, on the test articles, the sample content, the
+// generated corpus and many tricky inputs, that both paths give identical
+// articles and errors.
 
 // plainKind is the kind of a block of a plain body.
 type plainKind uint8
