@@ -51,6 +51,7 @@ func runServe(ctx context.Context, a *App, args []string) error {
 	if *listen != "" {
 		cfg.Server.Listen = *listen
 	}
+	defer keepHeapFloor(serveHeapFloor)()
 	m := metrics.New(nil)
 	w, err := startWeb(ctx, a, cfg, server.WithObserver(m))
 	if err != nil {
