@@ -7,7 +7,8 @@
 # It installs wrk and nginx with apt-get when they are missing.
 #
 # Usage: bench/serve.sh            (env: DURATION=10s ROUNDS=3 THREADS=2 CONNS=50
-#                                    PORT_BRIEFCAST=18081 PORT_REF=18082 PORT_NGINX=18083)
+#                                    PORT_BRIEFCAST=18081 PORT_REF=18082 PORT_NGINX=18083
+#                                    PORT_RFC=18084)
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -17,6 +18,7 @@ CONNS=${CONNS:-50}
 P1=${PORT_BRIEFCAST:-18081}
 P2=${PORT_REF:-18082}
 P3=${PORT_NGINX:-18083}
+P4=${PORT_RFC:-18084}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d)
@@ -106,6 +108,8 @@ wait_up() { # wait_up URL
 PIDS+=($!)
 "$WORK/refserver" -file "$WORK/public/feed.xml" -addr "127.0.0.1:$P2" &
 PIDS+=($!)
+"$WORK/refserver" -rfc -file "$WORK/public/feed.xml" -addr "127.0.0.1:$P4" &
+PIDS+=($!)
 mkdir -p "$WORK/nginx/logs"
 cat >"$WORK/nginx/nginx.conf" <<NGX
 worker_processes auto;
@@ -136,6 +140,7 @@ PIDS+=($!)
 wait_up "http://127.0.0.1:$P1/feed.xml"
 wait_up "http://127.0.0.1:$P2/feed.xml"
 wait_up "http://127.0.0.1:$P3/feed.xml"
+wait_up "http://127.0.0.1:$P4/feed.xml"
 
 etag_of() { curl -fsI "$1" | tr -d '\r' | awk 'tolower($1)=="etag:" {print $2}'; }
 status_with() { curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $2" "$1"; }
@@ -160,7 +165,9 @@ declare -A PLAIN COND URL ETAG
 URL[briefcast]="http://127.0.0.1:$P1/feed.xml"
 URL[go-minimal]="http://127.0.0.1:$P2/feed.xml"
 URL[nginx]="http://127.0.0.1:$P3/feed.xml"
-for name in briefcast go-minimal nginx; do
+URL[go-rfc]="http://127.0.0.1:$P4/feed.xml"
+SERVERS=(briefcast go-minimal go-rfc nginx)
+for name in "${SERVERS[@]}"; do
 	ETAG[$name]=$(etag_of "${URL[$name]}")
 	code=$(status_with "${URL[$name]}" "${ETAG[$name]}")
 	if [ "$code" != 304 ]; then
@@ -172,7 +179,7 @@ for name in briefcast go-minimal nginx; do
 done
 best() { awk -v a="$1" -v b="$2" 'BEGIN{print (a > b ? a : b)}'; }
 for round in $(seq 1 "$ROUNDS"); do
-	for name in briefcast go-minimal nginx; do
+	for name in "${SERVERS[@]}"; do
 		echo "round $round/$ROUNDS: $name ..." >&2
 		PLAIN[$name]=$(best "${PLAIN[$name]}" "$(rps "${URL[$name]}")")
 		COND[$name]=$(best "${COND[$name]}" "$(rps "${URL[$name]}" "${ETAG[$name]}")")
@@ -181,7 +188,7 @@ done
 echo
 echo "/feed.xml: $items items, $size bytes; wrk -t$THREADS -c$CONNS -d$DURATION, best of $ROUNDS rounds, $(nproc) cores"
 printf '%-12s %14s %14s %12s %12s\n' server "plain req/s" "304 req/s" "plain/go" "304/go"
-for name in briefcast go-minimal nginx; do
+for name in "${SERVERS[@]}"; do
 	printf '%-12s %14s %14s %12s %12s\n' "$name" "${PLAIN[$name]}" "${COND[$name]}" \
 		"$(awk -v a="${PLAIN[$name]}" -v b="${PLAIN[go-minimal]}" 'BEGIN{printf "%.2f", a/b}')" \
 		"$(awk -v a="${COND[$name]}" -v b="${COND[go-minimal]}" 'BEGIN{printf "%.2f", a/b}')"
@@ -189,3 +196,6 @@ done
 printf 'briefcast/nginx: plain %s, 304 %s\n' \
 	"$(awk -v a="${PLAIN[briefcast]}" -v b="${PLAIN[nginx]}" 'BEGIN{printf "%.2f", a/b}')" \
 	"$(awk -v a="${COND[briefcast]}" -v b="${COND[nginx]}" 'BEGIN{printf "%.2f", a/b}')"
+printf 'briefcast/go-rfc: plain %s, 304 %s\n' \
+	"$(awk -v a="${PLAIN[briefcast]}" -v b="${PLAIN[go-rfc]}" 'BEGIN{printf "%.2f", a/b}')" \
+	"$(awk -v a="${COND[briefcast]}" -v b="${COND[go-rfc]}" 'BEGIN{printf "%.2f", a/b}')"

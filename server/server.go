@@ -31,12 +31,8 @@ import (
 
 // Limits and timeouts of the HTTP server.
 const (
-	maxBodyBytes      = 64 << 10
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 120 * time.Second
-	shutdownTimeout   = 10 * time.Second
+	maxBodyBytes    = 64 << 10
+	shutdownTimeout = 10 * time.Second
 
 	// linkTTL is how long unsubscribe and preferences links keep working.
 	linkTTL = 400 * 24 * time.Hour
@@ -74,6 +70,12 @@ type RateLimit struct {
 	Every time.Duration
 }
 
+// DefaultTimeouts are the connection timeouts of Serve.
+var DefaultTimeouts = Timeouts{Header: 5 * time.Second, Active: 30 * time.Second, Idle: 120 * time.Second}
+
+// WithTimeouts sets the connection timeouts of Serve.
+func WithTimeouts(t Timeouts) Option { return func(s *Server) { s.timeouts = t } }
+
 // WithRateLimits sets the sign-up limits per client IP and per address.
 func WithRateLimits(perIP, perAddress RateLimit) Option {
 	return func(s *Server) { s.ipLimit, s.addrLimit = perIP, perAddress }
@@ -89,6 +91,7 @@ type Server struct {
 	now      func() time.Time
 	observer Observer
 	client   *http.Client
+	timeouts Timeouts
 
 	base      string // path of base_url, always ending in "/"
 	baseURL   string // base_url, always ending in "/"
@@ -129,6 +132,7 @@ func New(cfg *config.Config, store subscribers.Store, mailer Mailer, signer *tok
 		log:       log,
 		now:       time.Now,
 		client:    &http.Client{Timeout: 10 * time.Second},
+		timeouts:  DefaultTimeouts,
 		base:      withSlash(u.Path),
 		baseURL:   withSlash(cfg.Site.BaseURL),
 		mux:       http.NewServeMux(),
@@ -345,17 +349,18 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // requests in flight get up to ten seconds to finish. It returns nil after
 // a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	wd := newWatchdog(s.timeouts)
 	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		Handler:        s,
+		ConnState:      wd.connState,
+		MaxHeaderBytes: 32 << 10,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go wd.run(stop)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(wd.listen(ln)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)
