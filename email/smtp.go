@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/textproto"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,15 +204,12 @@ func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, &SendError{Err: fmt.Errorf("email: smtp: recipients: %w", err)}
 	}
-	if err := c.sc.Mail(from); err != nil {
-		return nil, c.refused(err)
+	var w io.WriteCloser
+	if ok, _ := c.sc.Extension("PIPELINING"); ok {
+		w, err = c.pipelined(from, rcpts)
+	} else {
+		w, err = c.lockstep(from, rcpts)
 	}
-	for _, r := range rcpts {
-		if err := c.sc.Rcpt(r); err != nil {
-			return nil, c.refused(err)
-		}
-	}
-	w, err := c.sc.Data()
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +220,93 @@ func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
 		return nil, &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: write message: %w", err)}
 	}
 	return w, nil
+}
+
+// lockstep sends MAIL FROM, RCPT TO and DATA one at a time, each after
+// the reply to the one before.
+func (c *smtpConn) lockstep(from string, rcpts []string) (io.WriteCloser, error) {
+	if err := c.sc.Mail(from); err != nil {
+		return nil, c.refused(err)
+	}
+	for _, r := range rcpts {
+		if err := c.sc.Rcpt(r); err != nil {
+			return nil, c.refused(err)
+		}
+	}
+	w, err := c.sc.Data()
+	if err != nil {
+		return nil, c.refused(err)
+	}
+	return w, nil
+}
+
+// pipelined sends MAIL FROM, every RCPT TO and DATA in one write and then
+// reads their replies (RFC 2920), saving two round trips a message. The
+// first refusal decides the outcome; the replies after it (a DATA refused
+// for want of recipients) are read and dropped. A server that accepts DATA
+// after refusing the envelope gets the connection closed before any data,
+// so nothing is delivered.
+func (c *smtpConn) pipelined(from string, rcpts []string) (io.WriteCloser, error) {
+	mail := "MAIL FROM:" + from
+	if ok, _ := c.sc.Extension("8BITMIME"); ok {
+		mail += " BODY=8BITMIME"
+	}
+	if ok, _ := c.sc.Extension("SMTPUTF8"); ok {
+		mail += " SMTPUTF8"
+	}
+	text := c.sc.Text
+	for _, line := range append([]string{mail}, rcpts...) {
+		if strings.ContainsAny(line, "\r\n") {
+			return nil, &SendError{Err: fmt.Errorf("email: smtp: address %q holds a line break", line)}
+		}
+	}
+	bw := text.W
+	bw.WriteString(mail + "\r\n")
+	for _, r := range rcpts {
+		bw.WriteString("RCPT TO:" + r + "\r\n")
+	}
+	bw.WriteString("DATA\r\n")
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	_, _, refusal := text.ReadResponse(250)
+	for range rcpts {
+		if _, _, err := text.ReadResponse(25); err != nil && refusal == nil {
+			refusal = err
+		}
+	}
+	_, _, derr := text.ReadResponse(354)
+	switch {
+	case refusal == nil && derr == nil:
+		return &dataWriter{WriteCloser: text.DotWriter(), text: text}, nil
+	case refusal == nil:
+		return nil, c.refused(derr)
+	case derr == nil:
+		c.broken = true
+		c.raw.Close()
+		se := Classify(refusal)
+		se.Broken = true
+		return nil, se
+	}
+	if se := Classify(refusal); se.Broken {
+		return nil, se
+	}
+	return nil, c.refused(refusal)
+}
+
+// dataWriter is the data of a pipelined transaction: Close ends it with
+// "." and reads the server's reply.
+type dataWriter struct {
+	io.WriteCloser // a dot writer
+	text           *textproto.Conn
+}
+
+func (d *dataWriter) Close() error {
+	if err := d.WriteCloser.Close(); err != nil {
+		return err
+	}
+	_, _, err := d.text.ReadResponse(250)
+	return err
 }
 
 // refused classifies a refused MAIL FROM or RCPT TO and resets the

@@ -116,6 +116,12 @@ func TestFilePathSanitised(t *testing.T) {
 // smtpConfig points a config at a test server.
 func smtpConfig(t *testing.T, srv *smtptest.Server, tlsMode, user, pass string) *config.Config {
 	t.Helper()
+	return smtpConfigPort(t, srv.Port(), tlsMode, user, pass)
+}
+
+// smtpConfigPort is smtpConfig for a server on port of 127.0.0.1.
+func smtpConfigPort(t *testing.T, port int, tlsMode, user, pass string) *config.Config {
+	t.Helper()
 	cfg := mustConfig(t, fmt.Sprintf(`
 [email.smtp]
 host = "127.0.0.1"
@@ -123,7 +129,7 @@ port = %d
 tls = %q
 username = %q
 timeout = "5s"
-`, srv.Port(), tlsMode, user))
+`, port, tlsMode, user))
 	cfg.Email.Transport = "smtp"
 	cfg.Email.SMTPPassword = pass
 	return cfg
