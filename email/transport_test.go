@@ -30,15 +30,7 @@ func TestFileTransport(t *testing.T) {
 	cfg := mustConfig(t, "")
 	c := mustComposer(t, cfg)
 	e := testEdition(cfg)
-	tr, err := NewTransport(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := tr.Open(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := mustOpen(t, cfg)
 	want := map[string][]byte{}
 	for id := int64(1); id <= 3; id++ {
 		m, _, err := c.Digest(e, Recipient{ID: id, Email: fmt.Sprintf("r%d@example.com", id)}, nil)
@@ -449,16 +441,8 @@ func TestFilePrepare(t *testing.T) {
 	cfg := mustConfig(t, "")
 	c := mustComposer(t, cfg)
 	e := testEdition(cfg)
-	tr, err := NewTransport(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	conn, err := tr.Open(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := mustOpen(t, cfg)
 	for _, finish := range []bool{false, true} {
 		m, _, err := c.Digest(e, Recipient{ID: 1, Email: "r1@example.com"}, nil)
 		if err != nil {
