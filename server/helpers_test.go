@@ -19,7 +19,6 @@ import (
 	"briefcast/config"
 	"briefcast/site"
 	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
 	"briefcast/templates"
 	"briefcast/tokens"
 )
@@ -145,16 +144,21 @@ func mustSigner(t testing.TB) *tokens.Signer {
 }
 
 // newEnv starts a server on a fresh SQLite store with the sample site.
-func newEnv(t *testing.T, baseURL, extra string, opts ...Option) *env {
+func newEnv(t testing.TB, baseURL, extra string, opts ...Option) *env {
 	t.Helper()
 	e := &env{
 		cfg:    mustConfig(t, baseURL, extra),
-		store:  storetest.SQLite(t),
 		mail:   &recordingMailer{},
 		signer: mustSigner(t),
 		clock:  &clock{now: t0},
 		logs:   &syncBuffer{},
 	}
+	st, err := subscribers.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "briefcast.db"))
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e.store = st
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts = append([]Option{WithClock(e.clock.Now)}, opts...)
 	srv, err := New(e.cfg, e.store, e.mail, e.signer, templates.Embedded(), log, opts...)

@@ -104,10 +104,11 @@ type Server struct {
 	ipRate    *limiter
 	addrRate  *limiter
 
-	snap    atomic.Pointer[snapshot]
-	mu      sync.Mutex // guards mux and mounted while mounting
-	mux     *http.ServeMux
-	mounted bool
+	snap     atomic.Pointer[snapshot]
+	draining atomic.Bool // shutting down: the front door sends everything to net/http
+	mu       sync.Mutex  // guards mux and mounted while mounting
+	mux      *http.ServeMux
+	mounted  bool
 }
 
 // pageNames are the templates of the subscription pages, each parsed with
@@ -349,6 +350,12 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // requests in flight get up to ten seconds to finish. It returns nil after
 // a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return s.serve(ctx, ln, true)
+}
+
+// serve is Serve, with the front door of hot.go (front) or without: then
+// net/http answers every request.
+func (s *Server) serve(ctx context.Context, ln net.Listener, front bool) error {
 	wd := newWatchdog(s.timeouts)
 	srv := &http.Server{
 		Handler:        s,
@@ -360,12 +367,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer close(stop)
 	go wd.run(stop)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(wd.listen(ln)) }()
+	var fd *Server
+	if front {
+		fd = s
+	}
+	go func() { errc <- srv.Serve(wd.listen(ln, fd)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)
 	case <-ctx.Done():
 	}
+	s.draining.Store(true)
+	wd.closeQuiet()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)

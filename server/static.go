@@ -50,6 +50,7 @@ type header struct {
 	contentType, contentLength, etag, lastModified []string
 	contentEncoding                                []string // nil for identity
 	etagValue                                      string   // for If-None-Match
+	raw                                            []byte   // of a 304: its head up to the Date (rawNotModified)
 }
 
 // Shared header values of every file.
@@ -154,15 +155,32 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 		lastModified:  lm,
 	}
 	e.noMod = header{etag: e.plain.etag, etagValue: tag}
-	if same && prev.gz != nil {
+	switch {
+	case same && prev.gz != nil && prev.feed == feed:
 		e.gz = prev.gz
-	} else if compressible(ct) && len(f.Body) >= 256 {
+	case compressible(ct) && len(f.Body) >= 256:
 		e.gz = &gzipped{}
 		if feed {
 			e.gzip() // feeds are the hot path: compress them now
 		}
 	}
+	e.noMod.raw = rawNotModified(e.cacheControl(http.StatusOK)[0], e.plain.etag[0], e.gz != nil)
 	return e
+}
+
+func (e *entry) html() bool { return strings.HasPrefix(e.plain.contentType[0], "text/html") }
+
+// cacheControl is the Cache-Control of e answered with status.
+func (e *entry) cacheControl(status int) []string {
+	switch {
+	case status != http.StatusOK:
+		return hNoStore
+	case e.feed:
+		return hFeedCache
+	case e.html():
+		return hPageCache
+	}
+	return hFileCache
 }
 
 // gzip returns the gzip variant, compressing on first use; nil when
@@ -190,7 +208,8 @@ func (e *entry) gzip() *gzipped {
 			lastModified:    e.plain.lastModified,
 			contentEncoding: hGzip,
 		}
-		g.noMod = header{etag: g.h.etag, etagValue: tag}
+		g.noMod = header{etag: g.h.etag, etagValue: tag,
+			raw: rawNotModified(e.cacheControl(http.StatusOK)[0], g.h.etag[0], true)}
 		g.ok = true
 	})
 	if !g.ok {
@@ -246,16 +265,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, sta
 			}
 		}
 	}
-	cache, html := hFileCache, strings.HasPrefix(hd.contentType[0], "text/html")
-	switch {
-	case status != http.StatusOK:
-		cache = hNoStore
-	case e.feed:
-		cache = hFeedCache
-	case html:
-		cache = hPageCache
-	}
-	h["Cache-Control"] = cache
+	h["Cache-Control"] = e.cacheControl(status)
 	if status == http.StatusOK && notModified(r, noMod.etagValue, e.modified) {
 		// RFC 9110 15.4.5: the validators and caching fields only; with an
 		// ETag, Last-Modified adds nothing.
@@ -279,7 +289,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, sta
 		}
 	}
 	h["X-Content-Type-Options"] = hNosniff
-	if html {
+	if e.html() {
 		h["Content-Security-Policy"] = hCSP
 	}
 	w.WriteHeader(status)

@@ -57,8 +57,11 @@ func newWatchdog(t Timeouts) *watchdog {
 	return &watchdog{t: t, tick: tick, cs: map[*watchedConn]struct{}{}}
 }
 
-// listen wraps ln so that every connection it accepts is watched.
-func (w *watchdog) listen(ln net.Listener) net.Listener { return watchedListener{ln, w} }
+// listen wraps ln so that every connection it accepts is watched. When s
+// is not nil, each connection starts with s's front door (hot.go).
+func (w *watchdog) listen(ln net.Listener, s *Server) net.Listener {
+	return watchedListener{ln, w, s}
+}
 
 // connState is the http.Server.ConnState hook that moves a watched
 // connection between phases.
@@ -113,12 +116,27 @@ func (w *watchdog) sweep() {
 	}
 }
 
+// closeQuiet closes the connections whose front door waits between
+// requests. net/http knows them as new, not idle, so its Shutdown would
+// wait for them.
+func (w *watchdog) closeQuiet() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for c := range w.cs {
+		if c.quiet.Load() {
+			c.Conn.Close()
+			delete(w.cs, c)
+		}
+	}
+}
+
 // ticks is d in whole ticks, rounded up.
 func (w *watchdog) ticks(d time.Duration) int64 { return int64((d + w.tick - 1) / w.tick) }
 
 type watchedListener struct {
 	net.Listener
 	w *watchdog
+	s *Server
 }
 
 func (l watchedListener) Accept() (net.Conn, error) {
@@ -127,6 +145,9 @@ func (l watchedListener) Accept() (net.Conn, error) {
 		return c, err
 	}
 	wc := &watchedConn{Conn: c, w: l.w}
+	if l.s != nil {
+		wc.front = &front{s: l.s}
+	}
 	wc.enter(phaseHeader)
 	l.w.mu.Lock()
 	l.w.cs[wc] = struct{}{}
@@ -140,6 +161,8 @@ type watchedConn struct {
 	net.Conn
 	w     *watchdog
 	state atomic.Int64 // phase<<56 | tick the phase began
+	front *front       // nil once net/http has the connection
+	quiet atomic.Bool  // the front door waits for a request and holds no bytes
 }
 
 func (c *watchedConn) enter(phase int32) {
@@ -149,11 +172,25 @@ func (c *watchedConn) enter(phase int32) {
 // Read starts a request's header phase when the first bytes of the request
 // arrive on an idle connection.
 func (c *watchedConn) Read(b []byte) (int, error) {
+	if c.front != nil {
+		return c.front.read(c, b)
+	}
+	return c.readConn(b)
+}
+
+func (c *watchedConn) readConn(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if n > 0 && c.state.Load()>>56 == int64(phaseIdle) {
-		c.enter(phaseHeader)
+	if n > 0 {
+		c.started()
 	}
 	return n, err
+}
+
+// started notes bytes read: on an idle connection, a request has begun.
+func (c *watchedConn) started() {
+	if c.state.Load()>>56 == int64(phaseIdle) {
+		c.enter(phaseHeader)
+	}
 }
 
 // CloseWrite half-closes a TCP connection, as net/http does before it
