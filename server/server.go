@@ -5,7 +5,8 @@
 // The site is an immutable snapshot swapped atomically on every rebuild, so
 // a request sees either the old site or the new one, never a mix. The feed
 // hot path is one map lookup and a few assignments of precomputed header
-// values; everything that can be computed once per build is.
+// values; everything that can be computed once per build is. A conditional
+// GET that still matches is answered before net/http parses it (hot.go).
 package server
 
 import (

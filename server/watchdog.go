@@ -27,7 +27,8 @@ type Timeouts struct {
 //
 // Phases: a connection is in its header phase from accept, and from the
 // first byte of each later request, until net/http has read the header
-// (http.StateActive); then active until the response is done
+// (http.StateActive), or until the front door (hot.go) has written its
+// answer; then active until the response is done
 // (http.StateIdle); then idle until the next request's first byte.
 type watchdog struct {
 	t    Timeouts
