@@ -27,9 +27,10 @@ type Timeouts struct {
 //
 // Phases: a connection is in its header phase from accept, and from the
 // first byte of each later request, until net/http has read the header
-// (http.StateActive), or until the front door (hot.go) has written its
-// answer; then active until the response is done
-// (http.StateIdle); then idle until the next request's first byte.
+// (http.StateActive); then active until the response is done
+// (http.StateIdle); then idle until the next request's first byte. A request
+// the front door (hot.go) answers stays in its header phase until the
+// answer is written; the connection is idle after it.
 type watchdog struct {
 	t    Timeouts
 	tick time.Duration
