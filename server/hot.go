@@ -265,16 +265,26 @@ func rawNotModified(cache, etag string, vary bool) []byte {
 
 // front is one connection's front door.
 type front struct {
-	s    *Server
-	buf  []byte // bytes read and not yet answered or handed over
-	out  []byte // the answer being written
-	hand bool   // handed over: every byte now goes to net/http
+	s        *Server
+	buf      []byte // bytes read and not yet answered or handed over
+	out      []byte // the answer being written
+	hand     bool   // handed over: every byte now goes to net/http
+	answered bool   // the front door has answered a request
 }
+
+// peekLen: between two requests net/http waits for this many bytes of the
+// next one and closes the connection quietly if it ends before. Once the
+// front door has answered, it does the same, so that net/http, which sees
+// the next request as the connection's first, is never handed fewer.
+const peekLen = 4
 
 // read is the connection's Read while the front door is open.
 func (f *front) read(c *watchedConn, b []byte) (int, error) {
 	for !f.hand {
 		r, n, v := parseHot(f.buf)
+		if v == hotDecline && f.answered && len(f.buf) < peekLen {
+			v = hotMore // see peekLen
+		}
 		switch v {
 		case hotAnswer:
 			var e *entry
@@ -289,6 +299,7 @@ func (f *front) read(c *watchedConn, b []byte) (int, error) {
 				return 0, io.EOF // the connection is gone; net/http closes quietly
 			}
 			f.s.loggedHot(e, r.path)
+			f.answered = true
 			f.buf = f.buf[:copy(f.buf, f.buf[n:])]
 			if len(f.buf) == 0 {
 				c.enter(phaseIdle)
@@ -317,7 +328,7 @@ func (f *front) read(c *watchedConn, b []byte) (int, error) {
 				f.buf = f.buf[:len(f.buf)+m]
 			}
 			if err != nil {
-				if len(f.buf) == 0 {
+				if len(f.buf) == 0 || (f.answered && len(f.buf) < peekLen) {
 					return 0, err
 				}
 				f.hand = true // net/http gets what came, then the error

@@ -173,6 +173,9 @@ func hotRequests(etag, gzEtag string) []string {
 		"GET /feed.xml HTTP/1.1\nHost: example.org\nIf-None-Match: " + etag + "\n\n",
 		"GET /feed.xml HTTP/1.1\r\nHost: example.org\r\nIf-None-Match: " + etag, // cut short
 		hot("/feed.xml", etag) + "GET /feed.xml HTTP/1.1\r\nHost: exa",
+		hot("/feed.xml", etag) + "0", // fewer bytes than net/http peeks for between requests
+		hot("/feed.xml", etag) + "GE",
+		hot("/feed.xml", etag) + "\r\n\r\n",
 		hot("/feed.xml", etag) + "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
 		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 		hot("/feed.xml", etag, "X-Pad: "+strings.Repeat("p", hotMax)+"\r\n") + hot("/feed.xml", etag),
