@@ -263,85 +263,75 @@ func rawNotModified(cache, etag string, vary bool) []byte {
 	return b
 }
 
-// front is one connection's front door.
-type front struct {
-	s        *Server
-	buf      []byte // bytes read and not yet answered or handed over
-	out      []byte // the answer being written
-	hand     bool   // handed over: every byte now goes to net/http
-	answered bool   // the front door has answered a request
-}
-
 // peekLen: between two requests net/http waits for this many bytes of the
 // next one and closes the connection quietly if it ends before. Once the
 // front door has answered, it does the same, so that net/http, which sees
 // the next request as the connection's first, is never handed fewer.
 const peekLen = 4
 
-// read is the connection's Read while the front door is open.
-func (f *front) read(c *watchedConn, b []byte) (int, error) {
-	for !f.hand {
-		r, n, v := parseHot(f.buf)
-		if v == hotDecline && f.answered && len(f.buf) < peekLen {
-			v = hotMore // see peekLen
+// frontRead is a connection's first Read, the front door's whole life. It
+// reads into net/http's own buffer b, answers the hot requests it finds
+// there, and returns when b holds the start of a request for net/http (or
+// the connection has ended): net/http then reads on as if the answered
+// requests had never been sent.
+func (s *Server) frontRead(c *watchedConn, b []byte) (int, error) {
+	c.front = nil // whatever comes next is net/http's
+	buf, limit := b[:0], min(len(b), hotMax)
+	var out []byte
+	answered := false
+	for {
+		r, n, v := parseHot(buf)
+		if v == hotMore && len(buf) == limit {
+			v = hotDecline
+		}
+		if v == hotDecline && answered && len(buf) < peekLen {
+			v = hotMore
 		}
 		switch v {
 		case hotAnswer:
 			var e *entry
 			var ok bool
-			f.out, e, ok = f.s.answerHot(f.out[:0], &r, time.Now())
-			if !ok {
-				f.hand = true
-				continue
+			if out, e, ok = s.answerHot(out[:0], &r, time.Now()); !ok {
+				return len(buf), nil
 			}
-			if _, err := c.Conn.Write(f.out); err != nil {
+			if _, err := c.Conn.Write(out); err != nil {
 				c.Conn.Close()
 				return 0, io.EOF // the connection is gone; net/http closes quietly
 			}
-			f.s.loggedHot(e, r.path)
-			f.answered = true
-			f.buf = f.buf[:copy(f.buf, f.buf[n:])]
-			if len(f.buf) == 0 {
+			s.loggedHot(e, r.path)
+			answered = true
+			buf = buf[:copy(buf, buf[n:])]
+			if len(buf) == 0 {
 				c.enter(phaseIdle)
 			} else {
 				c.enter(phaseHeader)
 			}
 		case hotDecline:
-			f.hand = true
+			return len(buf), nil
 		case hotMore:
-			if f.buf == nil {
-				f.buf = make([]byte, 0, hotMax)
-			}
-			if len(f.buf) == 0 {
+			if len(buf) == 0 {
 				// Between requests: a shutdown closes the connection
 				// here, or (closeQuiet) while the read below waits.
 				c.quiet.Store(true)
-				if f.s.draining.Load() {
+				if s.draining.Load() {
 					c.Conn.Close()
 					return 0, io.EOF
 				}
 			}
-			m, err := c.Conn.Read(f.buf[len(f.buf):cap(f.buf)])
+			m, err := c.Conn.Read(buf[len(buf):limit])
 			c.quiet.Store(false)
 			if m > 0 {
 				c.started()
-				f.buf = f.buf[:len(f.buf)+m]
+				buf = buf[:len(buf)+m]
 			}
 			if err != nil {
-				if len(f.buf) == 0 || (f.answered && len(f.buf) < peekLen) {
+				if len(buf) == 0 || (answered && len(buf) < peekLen) {
 					return 0, err
 				}
-				f.hand = true // net/http gets what came, then the error
+				return len(buf), nil // the error comes again at net/http's next Read
 			}
 		}
 	}
-	if len(f.buf) > 0 {
-		m := copy(b, f.buf)
-		f.buf = f.buf[:copy(f.buf, f.buf[m:])]
-		return m, nil
-	}
-	c.front = nil
-	return c.readConn(b)
 }
 
 // loggedHot does for a 304 of the front door what serveFile does for one.

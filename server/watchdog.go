@@ -148,7 +148,7 @@ func (l watchedListener) Accept() (net.Conn, error) {
 	}
 	wc := &watchedConn{Conn: c, w: l.w}
 	if l.s != nil {
-		wc.front = &front{s: l.s}
+		wc.front = l.s
 	}
 	wc.enter(phaseHeader)
 	l.w.mu.Lock()
@@ -163,7 +163,7 @@ type watchedConn struct {
 	net.Conn
 	w     *watchdog
 	state atomic.Int64 // phase<<56 | tick the phase began
-	front *front       // nil once net/http has the connection
+	front *Server      // answers the first Read with its front door (hot.go); then nil
 	quiet atomic.Bool  // the front door waits for a request and holds no bytes
 }
 
@@ -172,10 +172,10 @@ func (c *watchedConn) enter(phase int32) {
 }
 
 // Read starts a request's header phase when the first bytes of the request
-// arrive on an idle connection.
+// arrive on an idle connection. The first Read goes through the front door.
 func (c *watchedConn) Read(b []byte) (int, error) {
 	if c.front != nil {
-		return c.front.read(c, b)
+		return c.front.frontRead(c, b)
 	}
 	return c.readConn(b)
 }
