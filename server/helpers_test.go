@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -180,6 +181,20 @@ const (
 `
 	pageBody = "<!doctype html><html><head><title>Build %d</title></head><body><h1>%s</h1><p>Build %d of the site, with enough words in it to be worth compressing by gzip: words, words, words, words, words, words, words, words.</p></body></html>\n"
 )
+
+// listen serves e on a loopback listener. stop shuts it down and returns
+// what Serve returned; call it once.
+func (e *env) listen(t testing.TB) (addr string, stop func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ctx, ln) }()
+	return ln.Addr().String(), func() error { cancel(); return <-done }
+}
 
 // testSite is a hand-built site whose every body names build n.
 func testSite(n int) *site.Site {

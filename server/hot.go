@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -144,43 +145,18 @@ func cutLine(b []byte) (line, rest []byte) {
 	return b[:i], b[i+2:]
 }
 
-func pathOK(p []byte) bool {
-	if len(p) == 0 || p[0] != '/' {
-		return false
-	}
-	for _, c := range p {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '-', c == '.', c == '_', c == '~', c == '/':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func pathOK(p []byte) bool { return len(p) > 0 && p[0] == '/' && charsOK(p, "-._~/") }
 
-func hostOK(h []byte) bool {
-	if len(h) == 0 {
-		return false
-	}
-	for _, c := range h {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '.', c == '-', c == ':', c == '[', c == ']':
-		default:
-			return false
-		}
-	}
-	return true
-}
+func hostOK(h []byte) bool { return charsOK(h, ".-:[]") }
 
 // tokenOK reports a header name made of RFC 9110 token characters.
-func tokenOK(b []byte) bool {
+func tokenOK(b []byte) bool { return charsOK(b, "!#$%&'*+-.^_`|~") }
+
+// charsOK reports b not empty and made of ASCII letters, digits and the
+// bytes of extra.
+func charsOK(b []byte, extra string) bool {
 	for _, c := range b {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0:
-		default:
+		if ('a' > c || c > 'z') && ('A' > c || c > 'Z') && ('0' > c || c > '9') && strings.IndexByte(extra, c) < 0 {
 			return false
 		}
 	}

@@ -227,14 +227,8 @@ func FuzzFrontDoor(f *testing.F) {
 func TestFrontDoorFeedReader(t *testing.T) {
 	obs := &feedCounter{}
 	e := newEnv(t, "http://example.org/", "", WithObserver(obs))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- e.srv.Serve(ctx, ln) }()
-	url := "http://" + ln.Addr().String() + "/feed.xml"
+	addr, stop := e.listen(t)
+	url := "http://" + addr + "/feed.xml"
 
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
 	fp := gofeed.NewParser()
@@ -292,8 +286,7 @@ func TestFrontDoorFeedReader(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "path=/feed.xml status=304") {
 		t.Errorf("no request log of a 304:\n%s", e.logs)
 	}
-	cancel()
-	if err := <-served; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("Serve: %v", err)
 	}
 }
@@ -302,14 +295,8 @@ func TestFrontDoorFeedReader(t *testing.T) {
 // between requests does not hold up a graceful shutdown.
 func TestFrontDoorShutdown(t *testing.T) {
 	e := newEnv(t, "http://example.org/", "")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- e.srv.Serve(ctx, ln) }()
-	c := dial(t, ln.Addr().String())
+	addr, stop := e.listen(t)
+	c := dial(t, addr)
 	br := bufio.NewReader(c)
 	etag := e.do(t, "GET", "/feed.xml", nil).Header().Get("ETag")
 	fmt.Fprintf(c, "GET /feed.xml HTTP/1.1\r\nHost: example.org\r\nIf-None-Match: %s\r\n\r\n", etag)
@@ -317,7 +304,8 @@ func TestFrontDoorShutdown(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusNotModified {
 		t.Fatalf("conditional GET: %v %v", resp, err)
 	}
-	cancel()
+	served := make(chan error, 1)
+	go func() { served <- stop() }()
 	// The connection is closed by the shutdown, not by net/http's
 	// five-second grace for connections that never sent a request: it
 	// closes while that grace still runs.
