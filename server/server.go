@@ -107,9 +107,12 @@ type Server struct {
 
 	snap     atomic.Pointer[snapshot]
 	draining atomic.Bool // shutting down: the front door sends everything to net/http
-	mu       sync.Mutex  // guards mux and mounted while mounting
-	mux      *http.ServeMux
-	mounted  bool
+
+	signupCost movingCost            // of a sign-up's store write and mail hand-off
+	pause      func(d time.Duration) // time.Sleep; tests watch it
+	mu         sync.Mutex            // guards mux and mounted while mounting
+	mux        *http.ServeMux
+	mounted    bool
 }
 
 // pageNames are the templates of the subscription pages, each parsed with
@@ -138,6 +141,7 @@ func New(cfg *config.Config, store subscribers.Store, mailer Mailer, signer *tok
 		base:      withSlash(u.Path),
 		baseURL:   withSlash(cfg.Site.BaseURL),
 		mux:       http.NewServeMux(),
+		pause:     time.Sleep,
 		ipLimit:   RateLimit{Burst: 5, Every: time.Minute},
 		addrLimit: RateLimit{Burst: 3, Every: 10 * time.Minute},
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -99,9 +101,15 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// An active subscriber keeps their preferences: a stranger who knows
-	// the address must not be able to change them from this form.
+	// the address must not be able to change them from this form. Nothing
+	// is written, so the answer waits as long as a sign-up's write usually
+	// takes: its time must not tell that the address is subscribed.
+	began := time.Now()
 	if cur, err := s.store.GetByEmail(ctx, addr); err == nil && cur.Status == subscribers.Active {
 		s.log.Info("subscribe", "subscriber_id", cur.ID, "outcome", "already_active")
+		if d := min(s.signupCost.typical(), maxSignupPause) - time.Since(began); d > 0 {
+			s.pause(d)
+		}
 		s.render(w, r, http.StatusOK, "subscribed.html", done)
 		return
 	} else if err != nil && !errors.Is(err, subscribers.ErrNotFound) {
@@ -134,8 +142,33 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("confirmation_send_failed", "subscriber_id", sub.ID, "err", err)
 		}
 	}
+	s.signupCost.add(time.Since(began))
 	s.render(w, r, http.StatusOK, "subscribed.html", done)
 }
+
+// maxSignupPause bounds the wait of an active address's sign-up, should the
+// store have been slow for a while.
+const maxSignupPause = 2 * time.Second
+
+// movingCost is a moving average of durations, safe for concurrent use.
+type movingCost struct{ ns atomic.Int64 }
+
+// add folds d into the average, an eighth at a time.
+func (m *movingCost) add(d time.Duration) {
+	for {
+		old := m.ns.Load()
+		next := int64(d)
+		if old != 0 {
+			next = old + (int64(d)-old)/8
+		}
+		if m.ns.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// typical is the average so far, 0 before the first add.
+func (m *movingCost) typical() time.Duration { return time.Duration(m.ns.Load()) }
 
 // tooMany answers 429. The limit per address says only that someone tried
 // that address a few times just now, which the person trying knows.

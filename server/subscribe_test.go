@@ -146,6 +146,45 @@ func TestSubscribeSamePage(t *testing.T) {
 	}
 }
 
+// TestSubscribeActiveWaits: the sign-up of an address already active
+// writes nothing, so it waits as long as sign-ups that write usually take,
+// and its answer time does not tell the address apart.
+func TestSubscribeActiveWaits(t *testing.T) {
+	e := newEnv(t, "http://example.org/", "")
+	var pauses []time.Duration
+	e.srv.pause = func(d time.Duration) { pauses = append(pauses, d) }
+	if _, _, err := e.store.Subscribe(context.Background(), subscribers.SubscribeRequest{Email: "active@example.org", Digests: []string{"weekly"}, Source: subscribers.SourceCLI, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.post(t, "/subscribe", subscribeForm("new@example.org"), "198.51.100.1")
+	if e.srv.signupCost.typical() <= 0 || len(pauses) != 0 {
+		t.Fatalf("after a sign-up that writes: typical cost %v, pauses %v", e.srv.signupCost.typical(), pauses)
+	}
+	e.srv.signupCost.ns.Store(int64(time.Hour)) // a store that has been slow
+	e.post(t, "/subscribe", subscribeForm("active@example.org"), "198.51.100.2")
+	if len(pauses) != 1 || pauses[0] <= maxSignupPause/2 || pauses[0] > maxSignupPause {
+		t.Fatalf("active address: pauses %v, want one of at most %v", pauses, maxSignupPause)
+	}
+	e.post(t, "/subscribe", subscribeForm("other@example.org"), "198.51.100.3")
+	if len(pauses) != 1 {
+		t.Errorf("a sign-up that writes paused too: %v", pauses)
+	}
+}
+
+func TestMovingCost(t *testing.T) {
+	var m movingCost
+	for _, tc := range []struct{ add, want time.Duration }{
+		{8 * time.Millisecond, 8 * time.Millisecond}, // the first sets it
+		{16 * time.Millisecond, 9 * time.Millisecond},
+		{time.Millisecond, 8 * time.Millisecond},
+	} {
+		m.add(tc.add)
+		if got := m.typical(); got != tc.want {
+			t.Errorf("after adding %v: %v, want %v", tc.add, got, tc.want)
+		}
+	}
+}
+
 func TestSubscribeBadInput(t *testing.T) {
 	e := newEnv(t, "http://example.org/", "")
 	long := strings.Repeat("a", 10<<10) + "@example.org"
