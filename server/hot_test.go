@@ -164,6 +164,7 @@ func hotRequests(etag, gzEtag string) []string {
 		hot("/feed.xml", etag, "Transfer-Encoding: chunked\r\n") + "0\r\n\r\n" + hot("/feed.xml", etag),
 		hot("/feed.xml", etag, "Transfer-Encoding: chunked\r\n") + "2c\r\n" + hot("/feed.xml", etag)[:44] + "\r\n0\r\n\r\n",
 		hot("/feed.xml", etag, "Connection: close\r\n") + hot("/feed.xml", etag),
+		hot("/feed.xml", etag, "Connection: Keep-Alive\r\n", "User-Agent: Reader/2.1 (+https://example.net/bot)\r\n") + hot("/feed.xml", etag),
 		hot("/feed.xml", etag, "X-Folded: a\r\n b\r\n"),
 		hot("/feed.xml", etag, "Host: second.example\r\n"),
 		hot("/feed.xml", etag, "Expect: 100-continue\r\n"),
