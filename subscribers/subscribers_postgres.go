@@ -133,23 +133,9 @@ func (s *PostgresStore) event(ctx context.Context, tx pgx.Tx, id int64, at time.
 	return nil
 }
 
-// Create implements Store. Creating a forgotten address lifts its
-// suppression: the person is back.
+// Create implements Store; see create.
 func (s *PostgresStore) Create(ctx context.Context, sub *Subscriber, reason string) error {
-	if err := checkSubscriber(sub); err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	stampCreate(sub, now)
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		if err := s.insert(ctx, tx, sub); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM suppressions WHERE email_hash = $1`, HashEmail(sub.Email)); err != nil {
-			return fmt.Errorf("subscribers: create: %w", err)
-		}
-		return s.event(ctx, tx, sub.ID, now, statusChange{To: sub.Status, Reason: reason})
-	})
+	return create(ctx, s, sub, reason)
 }
 
 // Get implements Store.
@@ -162,88 +148,19 @@ func (s *PostgresStore) GetByEmail(ctx context.Context, email string) (*Subscrib
 	return s.byKey(ctx, s.pool, emailKey(email), false)
 }
 
-// Subscribe implements Store. Two sign-ups of one new address racing each
-// other: the loser's insert conflicts and it retries as an update.
+// Subscribe implements Store; see subscribe.
 func (s *PostgresStore) Subscribe(ctx context.Context, req SubscribeRequest) (*Subscriber, Outcome, error) {
-	if err := checkRequest(&req); err != nil {
-		return nil, "", err
-	}
-	for attempt := 0; ; attempt++ {
-		var (
-			out     *Subscriber
-			outcome Outcome
-		)
-		err := s.tx(ctx, func(tx pgx.Tx) error {
-			now := time.Now().UTC()
-			old, err := s.byKey(ctx, tx, strings.ToLower(req.Email), true)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			var ev *statusChange
-			out, outcome, ev = planSubscribe(old, req, now)
-			if old == nil {
-				if _, err := tx.Exec(ctx, `DELETE FROM suppressions WHERE email_hash = $1`, HashEmail(req.Email)); err != nil {
-					return fmt.Errorf("subscribers: subscribe: %w", err)
-				}
-				err = s.insert(ctx, tx, out)
-			} else {
-				err = s.update(ctx, tx, out, joinList(old.Digests) != joinList(out.Digests))
-			}
-			if err != nil {
-				return err
-			}
-			if ev != nil {
-				return s.event(ctx, tx, out.ID, now, *ev)
-			}
-			return nil
-		})
-		if errors.Is(err, ErrExists) && attempt < 3 {
-			continue
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		return out, outcome, nil
-	}
+	return subscribe(ctx, s, req)
 }
 
 // SetStatus implements Store.
 func (s *PostgresStore) SetStatus(ctx context.Context, id int64, to Status, reason string) error {
-	if !to.Valid() {
-		return fmt.Errorf("subscribers: unknown status %q", to)
-	}
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		sub, err := s.byID(ctx, tx, id, true)
-		if err != nil {
-			return err
-		}
-		if sub.Status == to {
-			return nil
-		}
-		now := time.Now().UTC()
-		from := sub.Status
-		applyStatus(sub, to, now)
-		if err := s.update(ctx, tx, sub, false); err != nil {
-			return err
-		}
-		return s.event(ctx, tx, id, now, statusChange{From: from, To: to, Reason: reason})
-	})
+	return setStatus(ctx, s, id, to, reason)
 }
 
 // UpdatePreferences implements Store.
 func (s *PostgresStore) UpdatePreferences(ctx context.Context, id int64, p Preferences) error {
-	if err := checkPreferences(&p); err != nil {
-		return err
-	}
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		sub, err := s.byID(ctx, tx, id, true)
-		if err != nil {
-			return err
-		}
-		changed := joinList(sub.Digests) != joinList(p.Digests)
-		sub.Digests, sub.Tags, sub.Timezone, sub.UpdatedAt = p.Digests, p.Tags, p.Timezone, time.Now().UTC()
-		return s.update(ctx, tx, sub, changed)
-	})
+	return updatePreferences(ctx, s, id, p)
 }
 
 // Forget implements Store; see SQLiteStore.Forget.

@@ -242,23 +242,9 @@ func (s *SQLiteStore) event(ctx context.Context, tx *sql.Tx, id int64, at time.T
 	return nil
 }
 
-// Create implements Store. Creating a forgotten address lifts its
-// suppression: the person is back.
+// Create implements Store; see create.
 func (s *SQLiteStore) Create(ctx context.Context, sub *Subscriber, reason string) error {
-	if err := checkSubscriber(sub); err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	stampCreate(sub, now)
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		if err := s.insert(ctx, tx, sub); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM suppressions WHERE email_hash = ?`, HashEmail(sub.Email)); err != nil {
-			return fmt.Errorf("subscribers: create: %w", err)
-		}
-		return s.event(ctx, tx, sub.ID, now, statusChange{To: sub.Status, Reason: reason})
-	})
+	return create(ctx, s, sub, reason)
 }
 
 // Get implements Store.
@@ -271,82 +257,19 @@ func (s *SQLiteStore) GetByEmail(ctx context.Context, email string) (*Subscriber
 	return s.byKey(ctx, s.db, emailKey(email))
 }
 
-// Subscribe implements Store.
+// Subscribe implements Store; see subscribe.
 func (s *SQLiteStore) Subscribe(ctx context.Context, req SubscribeRequest) (*Subscriber, Outcome, error) {
-	if err := checkRequest(&req); err != nil {
-		return nil, "", err
-	}
-	var (
-		out     *Subscriber
-		outcome Outcome
-	)
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		now := time.Now().UTC()
-		old, err := s.byKey(ctx, tx, strings.ToLower(req.Email))
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		var ev *statusChange
-		out, outcome, ev = planSubscribe(old, req, now)
-		if old == nil {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM suppressions WHERE email_hash = ?`, HashEmail(req.Email)); err != nil {
-				return fmt.Errorf("subscribers: subscribe: %w", err)
-			}
-			err = s.insert(ctx, tx, out)
-		} else {
-			err = s.update(ctx, tx, out, joinList(old.Digests) != joinList(out.Digests))
-		}
-		if err != nil {
-			return err
-		}
-		if ev != nil {
-			return s.event(ctx, tx, out.ID, now, *ev)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return out, outcome, nil
+	return subscribe(ctx, s, req)
 }
 
 // SetStatus implements Store.
 func (s *SQLiteStore) SetStatus(ctx context.Context, id int64, to Status, reason string) error {
-	if !to.Valid() {
-		return fmt.Errorf("subscribers: unknown status %q", to)
-	}
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		sub, err := s.byID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if sub.Status == to {
-			return nil
-		}
-		now := time.Now().UTC()
-		from := sub.Status
-		applyStatus(sub, to, now)
-		if err := s.update(ctx, tx, sub, false); err != nil {
-			return err
-		}
-		return s.event(ctx, tx, id, now, statusChange{From: from, To: to, Reason: reason})
-	})
+	return setStatus(ctx, s, id, to, reason)
 }
 
 // UpdatePreferences implements Store.
 func (s *SQLiteStore) UpdatePreferences(ctx context.Context, id int64, p Preferences) error {
-	if err := checkPreferences(&p); err != nil {
-		return err
-	}
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		sub, err := s.byID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		changed := joinList(sub.Digests) != joinList(p.Digests)
-		sub.Digests, sub.Tags, sub.Timezone, sub.UpdatedAt = p.Digests, p.Tags, p.Timezone, time.Now().UTC()
-		return s.update(ctx, tx, sub, changed)
-	})
+	return updatePreferences(ctx, s, id, p)
 }
 
 // Forget implements Store. The subscriber row and its digests go; its
