@@ -48,18 +48,6 @@ func await(t *testing.T, ch <-chan struct{}, what string) {
 	}
 }
 
-// waitFor polls cond until it holds, with the same safety limit.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 20000 {
-		if cond() {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("gave up waiting for %s", what)
-}
-
 // TestDeliverPreparedNotSent ends a run while one connection has its next
 // message prepared (its data all sent but the final ".") and the outcome
 // of the previous one is being written: the prepared message must never
@@ -112,7 +100,7 @@ func TestDeliverPreparedNotSent(t *testing.T) {
 			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 				t.Fatalf("Run = %v, want an error (%v)", err, tt.wantErr)
 			}
-			waitFor(t, "the server to see the prepared data cut off", func() bool { return f.srv.Unfinished() == 1 })
+			smtptest.WaitFor(t, "the server to see the prepared data cut off", func() bool { return f.srv.Unfinished() == 1 })
 			if n := f.srv.Count(); n != 1 {
 				t.Fatalf("server accepted %d messages, want only the first", n)
 			}

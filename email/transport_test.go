@@ -408,7 +408,7 @@ func TestSMTPPrepare(t *testing.T) {
 	if err := conn.Send(ctx, msg(3)); err == nil || !Classify(err).Broken {
 		t.Errorf("Send after Abort = %v, want a broken connection", err)
 	}
-	waitFor(t, "the server to see the aborted data", func() bool { return srv.Unfinished() == 1 })
+	smtptest.WaitFor(t, "the server to see the aborted data", func() bool { return srv.Unfinished() == 1 })
 
 	// A new connection carries on.
 	conn = mustOpen(t, cfg)
@@ -422,19 +422,6 @@ func TestSMTPPrepare(t *testing.T) {
 	if want := []string{"r1@example.com", "r4@example.com"}; !slices.Equal(got, want) {
 		t.Errorf("server accepted messages to %v, want %v", got, want)
 	}
-}
-
-// waitFor polls cond until it holds; the limit only keeps a broken test
-// from hanging.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 10000 {
-		if cond() {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("gave up waiting for %s", what)
 }
 
 func TestFilePrepare(t *testing.T) {

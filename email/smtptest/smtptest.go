@@ -312,3 +312,17 @@ type quietLog struct{}
 
 func (quietLog) Printf(string, ...any) {}
 func (quietLog) Println(...any)        {}
+
+// WaitFor polls cond every millisecond until it holds, for tests that wait
+// on a server's or a sender's state; after 20 s it fails the test, so a
+// broken test cannot hang.
+func WaitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	for range 20000 {
+		if cond() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	tb.Fatalf("gave up waiting for %s", what)
+}
