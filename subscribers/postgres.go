@@ -70,6 +70,12 @@ func (s *PostgresStore) migrate(ctx context.Context) error {
 	if len(ms) > 0 {
 		latest = ms[len(ms)-1].Version
 	}
+	// Up to date: no write transaction, so a server in read-only mode still
+	// opens (PingWrite then reports it).
+	var current int
+	if s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current) == nil && current == latest {
+		return nil
+	}
 	step := func(m *migration) error {
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockID)); err != nil {

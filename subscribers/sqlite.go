@@ -127,6 +127,12 @@ func (s *SQLiteStore) migrate(ctx context.Context) error {
 	if len(ms) > 0 {
 		latest = ms[len(ms)-1].Version
 	}
+	// Up to date: no write transaction, so a read-only open still works
+	// (PingWrite then reports it).
+	var current int
+	if s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current) == nil && current == latest {
+		return nil
+	}
 	if err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
@@ -162,7 +168,6 @@ func (s *SQLiteStore) migrate(ctx context.Context) error {
 			return fmt.Errorf("subscribers: migrate sqlite: %w", err)
 		}
 	}
-	var current int
 	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("subscribers: migrate sqlite: %w", err)
 	}

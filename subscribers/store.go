@@ -12,6 +12,11 @@ import (
 type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+	// PingWrite checks that the database takes writes: it commits a
+	// one-row update, so it fails on a read-only file or server and on a
+	// full disk, where Ping still succeeds. Callers should not run it more
+	// than every second or so.
+	PingWrite(ctx context.Context) error
 	// Close releases the database.
 	Close() error
 
