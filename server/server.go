@@ -108,6 +108,7 @@ type Server struct {
 	snap     atomic.Pointer[snapshot]
 	draining atomic.Bool // shutting down: the front door sends everything to net/http
 
+	health     healthCheck           // the cached write probe of /healthz
 	signupCost movingCost            // of a sign-up's store write and mail hand-off
 	pause      func(d time.Duration) // time.Sleep; tests watch it
 	mu         sync.Mutex            // guards mux and mounted while mounting
@@ -192,8 +193,7 @@ func has(list []string, v string) bool {
 	return false
 }
 
-// Handle mounts h on pattern (an http.ServeMux pattern such as "/metrics"
-// or "GET /admin/"), for the daemon's extra pages. Call it before Serve.
+// Handle mounts h on pattern (an http.ServeMux pattern such as "/admin/"), for the daemon's extra pages. Call it before Serve.
 // Files of the site take precedence over mounted handlers for GET and HEAD.
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mu.Lock()
@@ -201,6 +201,11 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
 	s.mounted = true
 }
+
+// ClientIP is the address of the client that sent r, as the sign-up limits
+// see it: the peer, or the address a trusted proxy (server.trusted_proxies)
+// says it forwarded for. Mounted pages limit by it too.
+func (s *Server) ClientIP(r *http.Request) netip.Addr { return s.clientIP(r) }
 
 // Handler returns the handler of every route.
 func (s *Server) Handler() http.Handler { return s }
@@ -304,29 +309,6 @@ func hostilePath(r *http.Request) bool {
 	}
 	raw := strings.ToLower(r.URL.RawPath)
 	return strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c")
-}
-
-// healthz answers 200 when the store answers and a site is loaded.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request, snap *snapshot) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.methodNotAllowed(w, r, "GET, HEAD")
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	switch {
-	case snap == nil:
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "no site loaded")
-	case s.store.Ping(ctx) != nil:
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "store unavailable")
-	default:
-		fmt.Fprintln(w, "ok")
-	}
 }
 
 // statusWriter remembers the status for the request log.

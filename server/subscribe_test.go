@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"briefcast/subscribers"
-	"briefcast/templates"
 	"briefcast/tokens"
 )
 
@@ -594,26 +593,6 @@ func TestPreferences(t *testing.T) {
 				t.Errorf("POST: %d", w.Code)
 			}
 		})
-	}
-}
-
-func TestHealthz(t *testing.T) {
-	e := newEnv(t, "http://example.org/", "")
-	if w := e.do(t, "GET", "/healthz", nil); w.Code != 200 {
-		t.Errorf("healthy: %d", w.Code)
-	}
-	empty, err := New(e.cfg, e.store, e.mail, e.signer, templates.Embedded(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := httptest.NewRecorder()
-	empty.ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
-	if w.Code != 503 {
-		t.Errorf("no site: %d", w.Code)
-	}
-	e.store.Close()
-	if w := e.do(t, "GET", "/healthz", nil); w.Code != 503 {
-		t.Errorf("store closed: %d", w.Code)
 	}
 }
 
