@@ -130,7 +130,21 @@ func (d Digest) CatchUpWindow() time.Duration {
 type Server struct {
 	Listen         string   `toml:"listen"`
 	TrustedProxies []string `toml:"trusted_proxies"`
-	MetricsListen  string   `toml:"metrics_listen"` // "" = on the main listener
+	// MetricsListen is where /metrics is served, on a listener of its own
+	// (never the public one); "off" or "" turns the metrics listener off.
+	MetricsListen string `toml:"metrics_listen"`
+}
+
+// DefaultMetricsListen is the default of server.metrics_listen: loopback
+// only, next to the default public port.
+const DefaultMetricsListen = "127.0.0.1:8081"
+
+// MetricsAddr is the address of the metrics listener, "" when it is off.
+func (s Server) MetricsAddr() string {
+	if s.MetricsListen == "off" {
+		return ""
+	}
+	return s.MetricsListen
 }
 
 // Subscriptions configures the public sign-up flow.
@@ -199,7 +213,7 @@ func Defaults() *Config {
 				Timeout:     Duration{30 * time.Second},
 			},
 		},
-		Server: Server{Listen: "127.0.0.1:8080"},
+		Server: Server{Listen: "127.0.0.1:8080", MetricsListen: DefaultMetricsListen},
 		Subscriptions: Subscriptions{
 			SecretEnv:  "BRIEFCAST_SECRET",
 			ConfirmTTL: Duration{72 * time.Hour},

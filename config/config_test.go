@@ -153,3 +153,31 @@ func TestParseScheduleNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsListen: the metrics listener is on loopback unless the file
+// says otherwise, and "off" or "" turns it off.
+func TestMetricsListen(t *testing.T) {
+	for _, tt := range []struct{ name, server, want string }{
+		{"default", "", DefaultMetricsListen},
+		{"address", "[server]\nmetrics_listen = \"10.0.0.5:9100\"\n", "10.0.0.5:9100"},
+		{"off", "[server]\nmetrics_listen = \"off\"\n", ""},
+		{"empty", "[server]\nmetrics_listen = \"\"\n", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(mustWrite(t, t.TempDir(), "config.toml", minimal+tt.server), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Server.MetricsAddr(); got != tt.want {
+				t.Errorf("MetricsAddr() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if !strings.HasPrefix(DefaultMetricsListen, "127.0.0.1:") {
+		t.Errorf("default %q is not on loopback", DefaultMetricsListen)
+	}
+	_, err := Load(mustWrite(t, t.TempDir(), "config.toml", minimal+"[server]\nmetrics_listen = \"9100\"\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "server.metrics_listen") {
+		t.Errorf("metrics_listen = \"9100\": got %v, want an error naming the key", err)
+	}
+}

@@ -229,9 +229,9 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 		bad("server.listen", "must be host:port, got %q", c.Server.Listen)
 	}
-	if c.Server.MetricsListen != "" {
-		if _, _, err := net.SplitHostPort(c.Server.MetricsListen); err != nil {
-			bad("server.metrics_listen", "must be host:port, got %q", c.Server.MetricsListen)
+	if addr := c.Server.MetricsAddr(); addr != "" {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad("server.metrics_listen", "must be host:port, or \"off\", got %q", c.Server.MetricsListen)
 		}
 	}
 	for i, p := range c.Server.TrustedProxies {
