@@ -68,6 +68,7 @@ skip_empty = true
 
 [server]
 listen = "127.0.0.1:0"
+metrics_listen = "127.0.0.1:0"
 
 [subscriptions]
 secret_env = "BRIEFCAST_SECRET"
@@ -165,6 +166,7 @@ type daemonProc struct {
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
 	base   string // http://addr
+	mbase  string // http://addr of the metrics listener
 	done   chan struct{}
 	err    error // the exit status, once done is closed
 }
@@ -207,6 +209,8 @@ func (e *e2eEnv) startServe(t *testing.T) *daemonProc {
 			if l["msg"] == "serving" {
 				if addr, _ := l["addr"].(string); addr != "" {
 					p.base = "http://" + addr
+					maddr, _ := l["metrics"].(string)
+					p.mbase = "http://" + maddr
 					return p
 				}
 			}
@@ -275,8 +279,18 @@ func (p *daemonProc) waitTicks(t *testing.T, n int) {
 
 func (p *daemonProc) get(t *testing.T, path string) (int, string) {
 	t.Helper()
+	return getURL(p.base + path)
+}
+
+// scrape fetches /metrics from the metrics listener.
+func (p *daemonProc) scrape(t *testing.T) (int, string) {
+	t.Helper()
+	return getURL(p.mbase + "/metrics")
+}
+
+func getURL(u string) (int, string) {
 	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(p.base + path)
+	resp, err := c.Get(u)
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -385,9 +399,12 @@ func TestDaemonEndToEnd(t *testing.T) {
 		if code, _ := p.get(t, "/healthz"); code != http.StatusOK {
 			t.Errorf("GET /healthz = %d, want 200", code)
 		}
-		code, body = p.get(t, "/metrics")
+		code, body = p.scrape(t)
 		if code != http.StatusOK || !strings.Contains(body, "briefcast_builds_total") {
-			t.Errorf("GET /metrics = %d, has briefcast_builds_total %v", code, strings.Contains(body, "briefcast_builds_total"))
+			t.Errorf("GET /metrics on the metrics listener = %d, has briefcast_builds_total %v", code, strings.Contains(body, "briefcast_builds_total"))
+		}
+		if code, _ := p.get(t, "/metrics"); code != http.StatusNotFound {
+			t.Errorf("GET /metrics on the public listener = %d, want 404", code)
 		}
 	})
 
@@ -461,7 +478,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	}
 
 	// The metrics count what happened.
-	_, metricsText := p.get(t, "/metrics")
+	_, metricsText := p.scrape(t)
 	for _, want := range []string{
 		`briefcast_messages_total{digest="fast",result="sent"} 6`,
 		`briefcast_editions_created_total{digest="fast"} 2`,

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -59,6 +59,11 @@ func runServe(ctx context.Context, a *App, args []string) error {
 	}
 	defer w.Close()
 	m.Build(w.BuildTime, w.Rejected)
+	metricsAddr, stopMetrics, err := startMetrics(ctx, a, cfg, m)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 
 	var d *daemon
 	if !*noSched {
@@ -89,23 +94,40 @@ func runServe(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	w.Server.Handle("/admin/", adminH)
-	if cfg.Server.MetricsListen != "" {
-		ms := &http.Server{Addr: cfg.Server.MetricsListen, Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
-		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
-		if err != nil {
-			return fmt.Errorf("server.metrics_listen: %w", err)
-		}
-		go ms.Serve(mln)
-		defer ms.Close()
-	} else {
-		w.Server.Handle("GET /metrics", m.Handler())
-	}
-	a.Log.Info("serving", "addr", w.Listener.Addr().String(), "base_url", cfg.Site.BaseURL, "scheduler", d != nil)
+	a.Log.Info("serving", "addr", w.Listener.Addr().String(), "base_url", cfg.Site.BaseURL, "scheduler", d != nil, "metrics", metricsAddr)
 	if err := w.Server.Serve(ctx, w.Listener); err != nil {
 		return err
 	}
 	a.Log.Info("stopped")
 	return nil
+}
+
+// startMetrics binds server.metrics_listen and serves /metrics there until
+// ctx ends; stop waits for that. The public listener never serves them. It
+// returns the bound address, or "off" when the key turns metrics off.
+func startMetrics(ctx context.Context, a *App, cfg *config.Config, m *metrics.Metrics) (addr string, stop func(), err error) {
+	want := cfg.Server.MetricsAddr()
+	if want == "" {
+		return "off", func() {}, nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", want)
+	if err != nil {
+		return "", nil, fmt.Errorf("server.metrics_listen: %w", err)
+	}
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+		a.Log.Warn("metrics_not_loopback", "addr", ln.Addr().String(),
+			"reason", "the metrics include subscriber counts; keep this address private")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := m.Serve(ctx, ln, a.Log); err != nil {
+			a.Log.Error("metrics_serve_failed", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	return ln.Addr().String(), func() { cancel(); <-done }, nil
 }
 
 // webParts is everything startWeb set up, for the caller to serve and, in

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -60,6 +61,8 @@ title = "Daily"
 schedule = "0 7 * * *"
 [subscriptions]
 secret_env = "SERVE_TEST_SECRET"
+[server]
+metrics_listen = "127.0.0.1:0"
 `)
 	for i, title := range []string{"Harbour cranes get a quieter motor", "A library opens on a Sunday"} {
 		write(fmt.Sprintf("content/a%d.md", i), fmt.Sprintf(`+++
@@ -127,6 +130,26 @@ func TestServe(t *testing.T) {
 			t.Errorf("%s: %d %q, body has %q: %v", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), tt.want, strings.Contains(body, tt.want))
 		}
 	}
+	// The metrics are on their own loopback listener, never the public one.
+	if resp, _ := get("/metrics"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics on the public listener = %d, want 404", resp.StatusCode)
+	}
+	m := regexp.MustCompile(`msg=serving .*metrics=(127\.0\.0\.1:\d+)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no metrics address in the serving line:\n%s", stderr.String())
+	}
+	if m[1] == addr {
+		t.Errorf("metrics share the public address %s", addr)
+	}
+	if resp, err := http.Get("http://" + m[1] + "/metrics"); err != nil {
+		t.Errorf("metrics listener: %v", err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "briefcast_subscribers{status=") {
+			t.Errorf("GET /metrics on the metrics listener = %d, has briefcast_subscribers: %v", resp.StatusCode, strings.Contains(string(b), "briefcast_subscribers{status="))
+		}
+	}
 	resp, err := http.PostForm(base+"/subscribe", url.Values{"email": {"reader@example.org"}, "digest": {"daily"}})
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +185,31 @@ func TestServeBadListen(t *testing.T) {
 	var stdout, stderr lockedBuffer
 	code := Run(context.Background(), []string{"--config", cfgPath, "serve", "--listen", "256.0.0.1:99999"}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
 	if code != 1 || !strings.Contains(stderr.String(), "server.listen") {
+		t.Errorf("got %d:\n%s", code, stderr.String())
+	}
+}
+
+func TestServeBadMetricsListen(t *testing.T) {
+	_, cfgPath := mustServeDir(t)
+	// Something already listens there: serve must not start without its
+	// metrics, nor fall back to the public port.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), `metrics_listen = "127.0.0.1:0"`, fmt.Sprintf("metrics_listen = %q", taken.Addr().String()), 1)
+	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr lockedBuffer
+	env := map[string]string{"SERVE_TEST_SECRET": strings.Repeat("s", 40)}
+	code := Run(context.Background(), []string{"--config", cfgPath, "serve", "--listen", "127.0.0.1:0", "--no-scheduler"}, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	if code != 1 || !strings.Contains(stderr.String(), "server.metrics_listen") {
 		t.Errorf("got %d:\n%s", code, stderr.String())
 	}
 }
