@@ -10,12 +10,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,8 +32,11 @@ type EntriesSource interface {
 // Path is where the page is mounted.
 const Path = "/admin/"
 
-// cookieName holds a hash of the token once it was given in the URL.
+// cookieName holds the session id issued by a login with ?token=.
 const cookieName = "briefcast_admin"
+
+// logoutPath ends the session of the cookie it is posted with.
+const logoutPath = Path + "logout"
 
 // historyDays is how far back the subscriber chart goes.
 const historyDays = 30
@@ -42,69 +46,155 @@ const recentEditions = 20
 
 // Handler serves the status page. Make one with New.
 type Handler struct {
-	// Now is the clock, for the chart's days; time.Now by default.
+	// Now is the clock, for the chart's days and the sessions' expiry;
+	// time.Now by default.
 	Now func() time.Time
 
-	store subscribers.Store
-	sched EntriesSource
-	tmpl  *template.Template
-	token string
-	log   *slog.Logger
+	store    subscribers.Store
+	sched    EntriesSource
+	tmpl     *template.Template
+	token    string
+	log      *slog.Logger
+	secure   bool
+	clientIP func(r *http.Request) netip.Addr
+	sessions sessions
+	fails    throttle
+}
+
+// Option changes a Handler made by New.
+type Option func(*Handler)
+
+// WithSecureCookie marks the session cookie Secure, as it must be when the
+// site is reached over https (base_url), even if TLS ends at a proxy.
+func WithSecureCookie(on bool) Option { return func(h *Handler) { h.secure = on } }
+
+// WithClientIP sets how a request's client address is found, for the
+// throttle on wrong tokens; behind a proxy it must be the address the
+// trusted proxy forwarded for. The peer's address by default.
+func WithClientIP(f func(r *http.Request) netip.Addr) Option {
+	return func(h *Handler) {
+		if f != nil {
+			h.clientIP = f
+		}
+	}
 }
 
 // New returns the page's handler. With token "" (BRIEFCAST_ADMIN_TOKEN
 // unset) the page is disabled: every request gets 404, as if it did not
-// exist. Otherwise a request must carry "Authorization: Bearer <token>",
-// or the cookie set by visiting /admin/?token=<token> once (which then
-// redirects to /admin/ so the token leaves the address bar). sched may be
-// nil when no scheduler runs. tmpl must hold admin.html.
-func New(store subscribers.Store, sched EntriesSource, tmpl fs.FS, token string, log *slog.Logger) (*Handler, error) {
+// exist; a token shorter than MinTokenLength disables it too, with an error
+// logged. Otherwise a request must carry "Authorization: Bearer <token>",
+// or the session cookie set by visiting /admin/?token=<token> once (which
+// then redirects to /admin/ so the token leaves the address bar); POST
+// /admin/logout ends the session. A client (by WithClientIP) that sends
+// five wrong tokens within 15 minutes is refused (429) for 15 minutes, even
+// with the right one. sched may be nil when no scheduler runs. tmpl must
+// hold admin.html.
+func New(store subscribers.Store, sched EntriesSource, tmpl fs.FS, token string, log *slog.Logger, opts ...Option) (*Handler, error) {
 	t, err := template.New("admin.html").ParseFS(tmpl, "admin.html")
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
 	}
-	return &Handler{Now: time.Now, store: store, sched: sched, tmpl: t, token: token, log: log}, nil
+	if token != "" && len(token) < MinTokenLength {
+		log.Error("admin_disabled", "reason", "BRIEFCAST_ADMIN_TOKEN is too short",
+			"length", len(token), "min_length", MinTokenLength)
+		token = ""
+	}
+	h := &Handler{Now: time.Now, store: store, sched: sched, tmpl: t, token: token, log: log, clientIP: peerIP}
+	for _, o := range opts {
+		o(h)
+	}
+	return h, nil
 }
 
-// ServeHTTP serves /admin/.
+// peerIP is the address of the connection's peer.
+func peerIP(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// ServeHTTP serves /admin/ and /admin/logout.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
+	hdr.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("X-Frame-Options", "DENY")
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("Cache-Control", "no-store")
-	if h.token == "" || r.URL.Path != Path {
+	switch {
+	case h.token == "" || (r.URL.Path != Path && r.URL.Path != logoutPath):
 		http.NotFound(w, r)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+	case r.URL.Path == logoutPath:
+		h.logout(w, r)
+	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		hdr.Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+	case h.hasSession(r):
+		h.page(w, r)
+	default:
+		h.login(w, r)
 	}
-	if q := r.URL.Query().Get("token"); q != "" {
-		if !h.valid(q) {
-			h.unauthorized(w)
-			return
-		}
-		http.SetCookie(w, &http.Cookie{
-			Name:     cookieName,
-			Value:    h.cookieValue(),
-			Path:     Path,
-			MaxAge:   12 * 60 * 60,
-			HttpOnly: true,
-			Secure:   r.TLS != nil,
-			SameSite: http.SameSiteStrictMode,
-		})
-		http.Redirect(w, r, Path, http.StatusSeeOther)
-		return
+}
+
+// login checks the token of a request without a session: from ?token=
+// (then a session starts and the browser goes back to /admin/) or from an
+// Authorization header (then the page is served at once).
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	given, fromQuery := r.URL.Query().Get("token"), true
+	if given == "" {
+		given, fromQuery = bearer(r), false
 	}
-	if !h.authorized(r) {
+	if given == "" {
 		h.unauthorized(w)
 		return
 	}
-	h.page(w, r)
+	now, key := h.Now(), clientKey(h.clientIP(r))
+	if wait := h.fails.blocked(key, now); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+		http.Error(w, "too many wrong tokens; try again later", http.StatusTooManyRequests)
+		return
+	}
+	if !h.valid(given) {
+		if h.fails.fail(key, now) {
+			h.log.Warn("admin_login_blocked", "client", key, "failures", maxFailures, "for", blockFor)
+		}
+		h.unauthorized(w)
+		return
+	}
+	if !fromQuery {
+		h.page(w, r)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     cookieName,
+		Value:    h.sessions.create(now),
+		Path:     Path,
+		MaxAge:   int(sessionTTL / time.Second),
+		HttpOnly: true,
+		Secure:   h.secure || r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, Path, http.StatusSeeOther)
+}
+
+// logout ends the session of the request's cookie and clears it. It is a
+// POST so that a link or a prefetch cannot log anyone out.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if c, err := r.Cookie(cookieName); err == nil {
+		h.sessions.end(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName, Value: "", Path: Path, MaxAge: -1,
+		HttpOnly: true, Secure: h.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, Path, http.StatusSeeOther)
 }
 
 func (h *Handler) unauthorized(w http.ResponseWriter) {
@@ -120,24 +210,18 @@ func (h *Handler) valid(given string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// cookieValue is derived from the token, so the cookie never holds the
-// token itself and changing the token logs every browser out.
-func (h *Handler) cookieValue() string {
-	sum := sha256.Sum256([]byte("briefcast admin cookie\x00" + h.token))
-	return hex.EncodeToString(sum[:])
+// bearer is the token of an "Authorization: Bearer" header, "" if none.
+func bearer(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
 }
 
-func (h *Handler) authorized(r *http.Request) bool {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, tok, ok := strings.Cut(auth, " ")
-		return ok && strings.EqualFold(scheme, "Bearer") && h.valid(strings.TrimSpace(tok))
-	}
+func (h *Handler) hasSession(r *http.Request) bool {
 	c, err := r.Cookie(cookieName)
-	if err != nil {
-		return false
-	}
-	want := h.cookieValue()
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(want)) == 1
+	return err == nil && h.sessions.valid(c.Value, h.Now())
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {

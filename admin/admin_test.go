@@ -16,7 +16,7 @@ import (
 	"briefcast/templates"
 )
 
-const token = "s3cret-admin-token"
+const token = "s3cret-admin-token-0123456789abcdefghij"
 
 func mustStore(t *testing.T) subscribers.Store {
 	t.Helper()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -275,12 +277,17 @@ func (d *daemon) ReloadOn(ctx context.Context, hup <-chan os.Signal, apply func(
 func (d *daemon) Scheduler() *scheduler.Scheduler { return d.sched }
 
 // newAdminHandler returns the /admin/ page, protected by
-// BRIEFCAST_ADMIN_TOKEN; with the variable unset it answers 404 to
-// everything, so serve may mount it either way. d may be nil.
-func newAdminHandler(a *App, store subscribers.Store, d *daemon, tmpl fs.FS) (*admin.Handler, error) {
+// BRIEFCAST_ADMIN_TOKEN; with the variable unset (or too short) it answers
+// 404 to everything, so serve may mount it either way. Its session cookie
+// is Secure when base_url is https, and wrong tokens are counted per client
+// as clientIP (the server's, which knows the trusted proxies) sees it. d
+// may be nil.
+func newAdminHandler(a *App, cfg *config.Config, store subscribers.Store, d *daemon, tmpl fs.FS, clientIP func(*http.Request) netip.Addr) (*admin.Handler, error) {
 	var src admin.EntriesSource
 	if d != nil {
 		src = d.sched
 	}
-	return admin.New(store, src, tmpl, a.Getenv("BRIEFCAST_ADMIN_TOKEN"), a.Log)
+	return admin.New(store, src, tmpl, a.Getenv("BRIEFCAST_ADMIN_TOKEN"), a.Log,
+		admin.WithSecureCookie(strings.HasPrefix(strings.ToLower(cfg.Site.BaseURL), "https://")),
+		admin.WithClientIP(clientIP))
 }

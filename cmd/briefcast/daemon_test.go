@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,11 +254,61 @@ func TestDaemonReload(t *testing.T) {
 
 func TestNewAdminHandlerDisabled(t *testing.T) {
 	e := mustDaemonEnv(t, "0 7 * * *")
-	h, err := newAdminHandler(e.a, e.store, nil, templates.Embedded())
+	h, err := newAdminHandler(e.a, e.cfg, e.store, nil, templates.Embedded(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h.Enabled() {
 		t.Errorf("enabled without BRIEFCAST_ADMIN_TOKEN")
+	}
+	e.a.Getenv = func(k string) string {
+		if k == "BRIEFCAST_ADMIN_TOKEN" {
+			return "a"
+		}
+		return ""
+	}
+	if h, err = newAdminHandler(e.a, e.cfg, e.store, nil, templates.Embedded(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if h.Enabled() || !strings.Contains(e.logs.String(), "msg=admin_disabled") {
+		t.Errorf("BRIEFCAST_ADMIN_TOKEN=a: enabled %v, logs:\n%s", h.Enabled(), e.logs.String())
+	}
+}
+
+// TestNewAdminHandlerSecureCookie: behind a proxy that ends TLS the request
+// is plain http, yet the browser is on https, so the session cookie must be
+// Secure because base_url says https.
+func TestNewAdminHandlerSecureCookie(t *testing.T) {
+	tok := strings.Repeat("t0k", 12)
+	for _, tt := range []struct {
+		base   string
+		secure bool
+	}{
+		{"https://news.example.org/", true},
+		{"http://127.0.0.1/", false},
+	} {
+		t.Run(tt.base, func(t *testing.T) {
+			e := mustDaemonEnv(t, "0 7 * * *")
+			e.a.Getenv = func(k string) string {
+				if k == "BRIEFCAST_ADMIN_TOKEN" {
+					return tok
+				}
+				return ""
+			}
+			e.cfg.Site.BaseURL = tt.base
+			h, err := newAdminHandler(e.a, e.cfg, e.store, nil, templates.Embedded(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/admin/?token="+tok, nil))
+			cs := rec.Result().Cookies()
+			if rec.Code != http.StatusSeeOther || len(cs) != 1 {
+				t.Fatalf("login: %d, cookies %v", rec.Code, cs)
+			}
+			if cs[0].Secure != tt.secure || cs[0].SameSite != http.SameSiteStrictMode || !cs[0].HttpOnly {
+				t.Errorf("cookie %+v, want Secure %v, SameSite=Strict, HttpOnly", cs[0], tt.secure)
+			}
+		})
 	}
 }

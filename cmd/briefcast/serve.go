@@ -89,7 +89,7 @@ func runServe(ctx context.Context, a *App, args []string) error {
 		defer signal.Stop(hup)
 		go d.ReloadOn(ctx, hup, live.setConfig)
 	}
-	adminH, err := newAdminHandler(a, w.Store, d, w.Templates)
+	adminH, err := newAdminHandler(a, cfg, w.Store, d, w.Templates, w.Server.ClientIP)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,174 @@
+package admin
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Limits of the admin login.
+const (
+	// MinTokenLength is the shortest BRIEFCAST_ADMIN_TOKEN that enables the
+	// page: 32 random characters are far beyond guessing, even unthrottled.
+	MinTokenLength = 32
+
+	// sessionTTL is how long a login lasts, whatever the browser does with
+	// the cookie.
+	sessionTTL = 12 * time.Hour
+	// maxSessions bounds the sessions held in memory; the oldest go first.
+	maxSessions = 64
+
+	// After maxFailures wrong tokens from one client within failWindow,
+	// every token from it (the right one too) gets 429 for blockFor.
+	maxFailures = 5
+	failWindow  = 15 * time.Minute
+	blockFor    = 15 * time.Minute
+	// maxClients bounds the clients whose failures are remembered.
+	maxClients = 10000
+)
+
+// sessions are the logins made with ?token=, held in memory only: a
+// restart logs everybody out, which for an operator page is fine. They are
+// keyed by a hash of the cookie, so memory never holds a usable cookie.
+type sessions struct {
+	mu      sync.Mutex
+	expires map[[sha256.Size]byte]time.Time
+}
+
+// create starts a session lasting sessionTTL from now and returns its
+// cookie value: 32 random bytes, unrelated to the token.
+func (s *sessions) create(now time.Time) string {
+	var b [32]byte
+	rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
+	id := hex.EncodeToString(b[:])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.expires == nil {
+		s.expires = make(map[[sha256.Size]byte]time.Time)
+	}
+	if len(s.expires) >= maxSessions {
+		s.evict(now)
+	}
+	s.expires[sha256.Sum256([]byte(id))] = now.Add(sessionTTL)
+	return id
+}
+
+// evict drops the expired sessions, then the one ending soonest if that
+// freed nothing. s.mu is held.
+func (s *sessions) evict(now time.Time) {
+	var oldest [sha256.Size]byte
+	var oldestAt time.Time
+	for k, exp := range s.expires {
+		if !now.Before(exp) {
+			delete(s.expires, k)
+		} else if oldestAt.IsZero() || exp.Before(oldestAt) {
+			oldest, oldestAt = k, exp
+		}
+	}
+	if len(s.expires) >= maxSessions {
+		delete(s.expires, oldest)
+	}
+}
+
+// valid reports whether id is a live session at now; an expired one is
+// dropped.
+func (s *sessions) valid(id string, now time.Time) bool {
+	if id == "" {
+		return false
+	}
+	k := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.expires[k]
+	if ok && !now.Before(exp) {
+		delete(s.expires, k)
+		return false
+	}
+	return ok
+}
+
+// end drops the session id, for a logout.
+func (s *sessions) end(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.expires, sha256.Sum256([]byte(id)))
+}
+
+// throttle counts wrong tokens per client and blocks a client that sent
+// too many.
+type throttle struct {
+	mu      sync.Mutex
+	clients map[string]*failures
+}
+
+type failures struct {
+	n     int
+	since time.Time // start of the current window
+	until time.Time // blocked until; zero when not blocked
+}
+
+// clientKey is the throttle's key of an address: IPv6 clients count per
+// /64, since one host usually holds a whole one.
+func clientKey(ip netip.Addr) string {
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// blocked reports how much longer key is blocked, 0 if it is not.
+func (t *throttle) blocked(key string, now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f := t.clients[key]; f != nil && now.Before(f.until) {
+		return f.until.Sub(now)
+	}
+	return 0
+}
+
+// fail records a wrong token from key and reports whether that blocked it.
+func (t *throttle) fail(key string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.clients == nil {
+		t.clients = make(map[string]*failures)
+	}
+	f := t.clients[key]
+	if f == nil {
+		if len(t.clients) >= maxClients {
+			t.evict(now)
+		}
+		f = &failures{}
+		t.clients[key] = f
+	}
+	if now.Sub(f.since) >= failWindow {
+		f.n, f.since = 0, now
+	}
+	f.n++
+	if f.n >= maxFailures && !now.Before(f.until) {
+		f.until = now.Add(blockFor)
+		f.n, f.since = 0, now
+		return true
+	}
+	return false
+}
+
+// evict forgets clients whose window and block are over, then arbitrary
+// ones until a tenth of the map is free. t.mu is held.
+func (t *throttle) evict(now time.Time) {
+	for k, f := range t.clients {
+		if now.Sub(f.since) >= failWindow && !now.Before(f.until) {
+			delete(t.clients, k)
+		}
+	}
+	for k := range t.clients { // random order
+		if len(t.clients) < maxClients-maxClients/10 {
+			break
+		}
+		delete(t.clients, k)
+	}
+}
