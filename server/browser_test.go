@@ -224,7 +224,7 @@ func mustConfirmLink(t *testing.T, dir, base string) string {
 	var files []string
 	for deadline := time.Now().Add(10 * time.Second); len(files) == 0 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
-		files, _ = filepath.Glob(filepath.Join(dir, "*.eml"))
+		files, _ = filepath.Glob(filepath.Join(dir, "[^.]*.eml")) // not the transport's temporary file
 	}
 	if len(files) != 1 {
 		t.Fatalf("confirmation messages in %s: %v", dir, files)
