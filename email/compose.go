@@ -71,17 +71,7 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 		return nil, false, err
 	}
 	msg.SetGenHeader("List-Id", v.listID)
-	unsubURL := c.cfg.Site.BaseURL + "unsubscribe?token=" + unsubTok
-	if c.unsubMail != "" {
-		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">, <mailto:"+c.unsubMail+"?subject=unsubscribe>")
-	} else {
-		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">")
-	}
-	if strings.HasPrefix(c.cfg.Site.BaseURL, "https://") {
-		// RFC 8058 one-click needs an https URL; go-mail refuses anything
-		// else, and so do mailbox providers.
-		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
-	}
+	c.listUnsubscribe(msg, c.unsubscribeURL(unsubTok))
 	msg.SetBulk()
 	// The bodies are written straight from the rendered segments, with no
 	// transfer encoding: the HTML is pure ASCII and every line of both
@@ -102,6 +92,26 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 		Name:   name,
 		Msg:    msg,
 	}, true, nil
+}
+
+// unsubscribeURL is the unsubscribe link of a token.
+func (c *Composer) unsubscribeURL(tok string) string {
+	return c.cfg.Site.BaseURL + "unsubscribe?token=" + tok
+}
+
+// listUnsubscribe sets List-Unsubscribe to unsubURL (and the mailto address
+// when configured), and List-Unsubscribe-Post for RFC 8058 one-click.
+func (c *Composer) listUnsubscribe(msg *gomail.Msg, unsubURL string) {
+	if c.unsubMail != "" {
+		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">, <mailto:"+c.unsubMail+"?subject=unsubscribe>")
+	} else {
+		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">")
+	}
+	if strings.HasPrefix(c.cfg.Site.BaseURL, "https://") {
+		// RFC 8058 one-click needs an https URL; go-mail refuses anything
+		// else, and so do mailbox providers.
+		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	}
 }
 
 // listDomain is the domain part of List-Id: [email] list_id when set,
@@ -291,8 +301,12 @@ func FullDepthURL(baseURL, slug string) string {
 	return baseURL + "articles/" + url.PathEscape(slug) + "/#full-depth"
 }
 
-// Confirmation composes the double opt-in email with its signed link.
+// Confirmation composes the double opt-in email with its signed link. It
+// carries no user-chosen text but the address in To: r.Name is ignored
+// (the sign-up form lets anyone type one and mail it to any address). Its
+// List-Unsubscribe lets the owner of the address say "this was not me".
 func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error) {
+	r.Name = ""
 	to, err := recipientAddress(r)
 	if err != nil {
 		return nil, err
@@ -309,13 +323,13 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 	if loc == nil {
 		loc = time.UTC
 	}
+	unsubURL := c.unsubscribeURL(c.signer.Sign(tokens.Unsubscribe, r.ID, now.Add(TokenTTL)))
 	data := &ConfirmData{
-		SiteTitle:     cleanLine(c.cfg.Site.Title),
-		BaseURL:       c.cfg.Site.BaseURL,
-		Name:          to.Name,
-		Email:         to.Address,
-		ConfirmURL:    u.String(),
-		PostalAddress: strings.TrimSpace(c.cfg.Email.PostalAddress),
+		SiteTitle:      cleanLine(c.cfg.Site.Title),
+		BaseURL:        c.cfg.Site.BaseURL,
+		ConfirmURL:     u.String(),
+		UnsubscribeURL: unsubURL,
+		PostalAddress:  strings.TrimSpace(c.cfg.Email.PostalAddress),
 	}
 	if ttl := c.cfg.Subscriptions.ConfirmTTL.Duration; ttl > 0 {
 		data.Expires = now.Add(ttl).In(loc).Format("Mon, 2 Jan 2006 15:04 MST")
@@ -336,6 +350,7 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 		return nil, err
 	}
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	c.listUnsubscribe(msg, unsubURL)
 	msg.SetBodyString(gomail.TypeTextPlain, t)
 	msg.AddAlternativeString(gomail.TypeTextHTML, h)
 	// The Message-ID's random part names the file, so two requests from
@@ -355,6 +370,22 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 		Name:   strconv.FormatInt(r.ID, 10) + "-" + id,
 		Msg:    msg,
 	}, nil
+}
+
+// checkConfirmTemplates renders the confirmation templates once with sample
+// data, so that an override naming a field ConfirmData lacks (such as the
+// .Name and .Email it once had) stops start-up rather than every sign-up.
+func checkConfirmTemplates(p *pageTemplates) error {
+	d := &ConfirmData{
+		SiteTitle: "Site", BaseURL: "https://example.org/",
+		ConfirmURL: "https://example.org/confirm?token=t", UnsubscribeURL: "https://example.org/unsubscribe?token=t",
+		Expires: "Mon, 2 Jan 2006 15:04 UTC", PostalAddress: "1 Street",
+	}
+	if _, _, err := p.render(d); err != nil {
+		return err
+	}
+	_, _, err := p.subject(d)
+	return err
 }
 
 // fileToken makes s safe as one path component: letters, digits, "-",

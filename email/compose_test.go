@@ -500,11 +500,29 @@ func TestConfirmationMessage(t *testing.T) {
 	if got := decodeHeader(t, p.header.Get("Subject")); got != "Confirm your subscription to The Test Brief" {
 		t.Errorf("Subject = %q", got)
 	}
-	if got := p.header.Get("To"); got != `"Grace" <grace@example.com>` {
+	// No name anywhere: the sign-up form lets anyone choose one.
+	if got := p.header.Get("To"); got != `<grace@example.com>` {
 		t.Errorf("To = %q", got)
 	}
-	if _, ok := p.header["List-Unsubscribe"]; ok {
-		t.Error("a confirmation has List-Unsubscribe")
+	if strings.Contains(string(raw), "Grace") {
+		t.Errorf("the name reached the message:\n%s", raw)
+	}
+	// "This was not me": an unsubscribe link for subscriber 7, in the
+	// header (with one-click, the base URL being https) and in both parts.
+	lu := p.header.Get("List-Unsubscribe")
+	unsub := regexp.MustCompile(`^<(https://example\.org/news/unsubscribe\?token=[A-Za-z0-9_-]+)>$`).FindStringSubmatch(strings.TrimSuffix(lu, ", <mailto:leave@example.org?subject=unsubscribe>"))
+	if unsub == nil {
+		t.Fatalf("List-Unsubscribe = %q", lu)
+	}
+	u, _ := url.Parse(unsub[1])
+	if id, err := signer.Verify(tokens.Unsubscribe, u.Query().Get("token"), fixedNow.Add(300*24*time.Hour)); err != nil || id != 7 {
+		t.Errorf("unsubscribe token: id=%d err=%v", id, err)
+	}
+	if got := p.header.Get("List-Unsubscribe-Post"); got != "List-Unsubscribe=One-Click" {
+		t.Errorf("List-Unsubscribe-Post = %q", got)
+	}
+	if !strings.Contains(p.text, unsub[1]) || !strings.Contains(p.html, unsub[1]) {
+		t.Errorf("a part lacks the unsubscribe link")
 	}
 	links, bad := htmlLinks(t, p.html)
 	if bad {
@@ -526,10 +544,15 @@ func TestConfirmationMessage(t *testing.T) {
 	if found < 2 {
 		t.Errorf("confirm link appears %d times, want it in both parts", found)
 	}
-	for _, want := range []string{"The Test Brief", "grace@example.com", "Sat, 28 Nov 2026"} {
+	for _, want := range []string{"The Test Brief", "Sat, 28 Nov 2026"} {
 		if !strings.Contains(p.text, want) || !strings.Contains(p.html, want) {
 			t.Errorf("confirmation lacks %q", want)
 		}
+	}
+	// Not even the address: its local part is the sender's to choose
+	// (grace+anything@...), so it stays in To.
+	if strings.Contains(p.text, "grace@") || strings.Contains(p.html, "grace@") {
+		t.Errorf("the address is in the body")
 	}
 }
 
@@ -537,7 +560,7 @@ func TestTemplateOverride(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
 		"digest.txt":        "CUSTOM {{.Title}} {{range .Articles}}[{{.Title}} {{.URL}}]{{end}} {{.UnsubscribeURL}}\n",
-		"confirm_email.txt": "{{define \"subject\"}}Please confirm {{.Name}}\r\nBcc: x@y{{end}}Go: {{.ConfirmURL}}\n",
+		"confirm_email.txt": "{{define \"subject\"}}Please confirm {{.SiteTitle}}\r\nBcc: x@y{{end}}Go: {{.ConfirmURL}}\n",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
@@ -569,8 +592,18 @@ func TestTemplateOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	cp := mustParse(t, msgBytes(t, cm))
-	if got := cp.header.Get("Subject"); got != "Please confirm Al Bcc: x@y" {
+	if got := cp.header.Get("Subject"); got != "Please confirm The Test Brief Bcc: x@y" {
 		t.Errorf("Subject = %q", got)
+	}
+
+	// An override still naming .Name (which confirmations no longer carry)
+	// fails NewComposer, not every sign-up.
+	if err := os.WriteFile(filepath.Join(dir, "confirm_email.txt"), []byte("Hello {{.Name}}: {{.ConfirmURL}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fsys, _ = templates.Load(dir)
+	if _, err := NewComposer(cfg, fsys, mustSigner(t)); err == nil || !strings.Contains(err.Error(), "Name") {
+		t.Errorf("NewComposer with {{.Name}} in the confirmation: %v", err)
 	}
 
 	// A broken or missing template fails NewComposer.

@@ -155,6 +155,9 @@ func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...
 	if c.confirmTmpl, err = parsePage(tmpl, ConfirmHTML, ConfirmText); err != nil {
 		return nil, err
 	}
+	if err := checkConfirmTemplates(c.confirmTmpl); err != nil {
+		return nil, err
+	}
 	for i := range cfg.Digests {
 		if _, err := c.subject(&cfg.Digests[i]); err != nil {
 			return nil, err

@@ -117,15 +117,17 @@ type ArticleView struct {
 	Published time.Time
 }
 
-// ConfirmData is what confirm_email.html and confirm_email.txt render.
+// ConfirmData is what confirm_email.html and confirm_email.txt render. It
+// holds nothing the sign-up form lets a stranger choose (no name, not even
+// the address): the message goes to an address nobody has vouched for
+// yet, and must not carry a stranger's words to it.
 type ConfirmData struct {
-	SiteTitle     string
-	BaseURL       string
-	Name          string
-	Email         string
-	ConfirmURL    string
-	Expires       string // when the link stops working, e.g. "Sat, 28 Nov 2026 07:00 UTC"
-	PostalAddress string
+	SiteTitle      string
+	BaseURL        string
+	ConfirmURL     string
+	UnsubscribeURL string // "this was not me": no more confirmation requests
+	Expires        string // when the link stops working, e.g. "Sat, 28 Nov 2026 07:00 UTC"
+	PostalAddress  string
 }
 
 // SubjectData is what a digest's subject template renders.

@@ -45,7 +45,9 @@ func chromiumPath() string {
 
 // TestBrowserFlow walks the whole subscription flow in a real browser:
 // the home page's footer form, the confirmation email from the file
-// transport, preferences, and the unsubscribe button.
+// transport and its page's button, preferences, and the unsubscribe
+// button. Every form is a same-origin POST, which the cross-site check
+// lets through.
 func TestBrowserFlow(t *testing.T) {
 	chrome := chromiumPath()
 	if chrome == "" {
@@ -122,14 +124,19 @@ func TestBrowserFlow(t *testing.T) {
 	); err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}
+	// 2. The confirmation email (the sign-up runs in the queue after the
+	// answer, so its message is what to wait for), its link, whose page
+	// confirms nothing until its button is pressed.
+	link := mustConfirmLink(t, filepath.Join(cfg.Email.OutboxDir, "confirm"), base)
 	sub := mustSubscriber(t, st, addr)
 	if sub.Status != subscribers.Pending || fmt.Sprint(sub.Digests) != "[daily]" || sub.ConsentIP != "127.0.0.1" {
 		t.Fatalf("after the form: %+v", sub)
 	}
-
-	// 2. The confirmation email, and its link.
-	link := mustConfirmLink(t, filepath.Join(cfg.Email.OutboxDir, "confirm"), base)
-	if err := chromedp.Do(bctx, chromedp.Navigate(link), heading("You are subscribed")); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Navigate(link), heading("Confirm your subscription")); err != nil {
+		t.Fatalf("confirm page: %v", err)
+	}
+	mustStatus(t, st, sub.ID, subscribers.Pending)
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID(`#confirm`)), heading("You are subscribed")); err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
 	mustStatus(t, st, sub.ID, subscribers.Active)
@@ -224,7 +231,7 @@ func mustConfirmLink(t *testing.T, dir, base string) string {
 	var files []string
 	for deadline := time.Now().Add(10 * time.Second); len(files) == 0 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
-		files, _ = filepath.Glob(filepath.Join(dir, "*.eml"))
+		files, _ = filepath.Glob(filepath.Join(dir, "[^.]*.eml")) // not the transport's temporary file
 	}
 	if len(files) != 1 {
 		t.Fatalf("confirmation messages in %s: %v", dir, files)

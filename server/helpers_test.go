@@ -45,23 +45,38 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// recordingMailer keeps every confirmation link it is asked to send.
+// recordingMailer runs each queued sign-up at once, inside the request,
+// and keeps the confirmation links it produces: the tests of the flow then
+// see the store as the queue would leave it. The queue itself is tested
+// with QueuedMailer (mailer_test.go).
 type recordingMailer struct {
-	mu    sync.Mutex
-	links map[string]string // address → last link
-	n     int
-	err   error
+	mu     sync.Mutex
+	links  map[string]string // address → last link
+	n      int
+	err    error // Enqueue's answer, as from a full queue
+	jobErr error // the last error of a sign-up job
 }
 
-func (m *recordingMailer) SendConfirmation(_ context.Context, sub *subscribers.Subscriber, link string) error {
+func (m *recordingMailer) Enqueue(ctx context.Context, job SignupJob) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	c, err := job(ctx)
+	if err != nil {
+		m.jobErr = err
+		return nil
+	}
+	if c == nil {
+		return nil
+	}
 	if m.links == nil {
 		m.links = map[string]string{}
 	}
-	m.links[sub.Email] = link
+	m.links[c.Subscriber.Email] = c.Link
 	m.n++
-	return m.err
+	return nil
 }
 
 func (m *recordingMailer) link(addr string) string {
@@ -81,6 +96,7 @@ type env struct {
 	cfg    *config.Config
 	srv    *Server
 	store  subscribers.Store
+	dbPath string // the store's SQLite file
 	mail   *recordingMailer
 	signer *tokens.Signer
 	clock  *clock
@@ -154,7 +170,8 @@ func newEnv(t testing.TB, baseURL, extra string, opts ...Option) *env {
 		clock:  &clock{now: t0},
 		logs:   &syncBuffer{},
 	}
-	st, err := subscribers.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "briefcast.db"))
+	e.dbPath = filepath.Join(t.TempDir(), "briefcast.db")
+	st, err := subscribers.OpenSQLite(context.Background(), e.dbPath)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
@@ -226,11 +243,15 @@ func (e *env) do(t testing.TB, method, target string, body io.Reader, hdr ...str
 	return w
 }
 
-// post sends a form from the peer ip.
-func (e *env) post(t testing.TB, target string, form url.Values, ip string) *httptest.ResponseRecorder {
+// post sends a form from the peer ip, with the headers hdr (name, value
+// pairs).
+func (e *env) post(t testing.TB, target string, form url.Values, ip string, hdr ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
 	r.RemoteAddr = ip + ":40000"
 	w := httptest.NewRecorder()
 	e.srv.ServeHTTP(w, r)

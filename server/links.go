@@ -12,22 +12,57 @@ import (
 	"briefcast/tokens"
 )
 
-// confirm serves /confirm?token=…: it activates a pending subscriber. A
-// replayed link shows the same success page and changes nothing.
+// confirm serves /confirm?token=…: a GET shows one button, and only the
+// POST it sends activates a pending subscriber. Link scanners of mail
+// providers open every link of a message; they must not confirm an address
+// nobody confirmed. A replayed confirmation shows the same success page
+// and changes nothing.
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		s.methodNotAllowed(w, r, "GET")
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		s.confirmPage(w, r)
+	case http.MethodPost:
+		if s.crossSite(w, r) || !s.parseBody(w, r) {
+			return
+		}
+		s.confirmPost(w, r)
+	default:
+		s.methodNotAllowed(w, r, "GET, HEAD, POST")
+	}
+}
+
+// confirmExpired is the text of an expired confirmation link.
+const confirmExpired = "Confirmation links work for a limited time. Subscribe again and we will send you a fresh one."
+
+// confirmPage shows the button, or the outcome when nothing is left to do.
+func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	sub, ok := s.tokenSubscriber(w, r, tokens.Confirm, tok, s.now(), confirmExpired, true)
+	if !ok {
 		return
 	}
-	sub, ok := s.tokenSubscriber(w, r, tokens.Confirm, r.URL.Query().Get("token"), s.now(),
-		"Confirmation links work for a limited time. Subscribe again and we will send you a fresh one.", true)
+	switch sub.Status {
+	case subscribers.Active:
+		s.render(w, r, http.StatusOK, "confirm.html", s.confirmedPage())
+	case subscribers.Pending:
+		p := s.newPage("Confirm your subscription")
+		p.Token = tok
+		s.render(w, r, http.StatusOK, "confirm.html", p)
+	default:
+		s.noLongerValid(w, r)
+	}
+}
+
+// confirmPost activates the subscriber of the form's token.
+func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
+	sub, ok := s.tokenSubscriber(w, r, tokens.Confirm, r.Form.Get("token"), s.now(), confirmExpired, true)
 	if !ok {
 		return
 	}
 	id := sub.ID
 	switch sub.Status {
 	case subscribers.Active:
-		// A replay, or a mail scanner got there first: nothing to do.
+		// A replay: nothing to do.
 	case subscribers.Pending:
 		if err := s.store.SetStatus(r.Context(), id, subscribers.Active, "confirmed by link"); err != nil {
 			s.log.Error("confirm_failed", "subscriber_id", id, "err", err)
@@ -36,13 +71,23 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Info("subscriber_confirmed", "subscriber_id", id)
 	default:
-		// Unsubscribed (or bounced) since this link was sent: an old link
-		// must never undo that.
-		s.message(w, r, http.StatusBadRequest, "This link is no longer valid",
-			"This address was unsubscribed after the link was sent. To receive the digests again, subscribe once more.", true)
+		s.noLongerValid(w, r)
 		return
 	}
-	s.render(w, r, http.StatusOK, "confirm.html", s.newPage("Subscription confirmed"))
+	s.render(w, r, http.StatusOK, "confirm.html", s.confirmedPage())
+}
+
+func (s *Server) confirmedPage() *page {
+	p := s.newPage("Subscription confirmed")
+	p.Done = true
+	return p
+}
+
+// noLongerValid answers a confirmation link of an address unsubscribed
+// (or bounced) since it was sent: an old link must never undo that.
+func (s *Server) noLongerValid(w http.ResponseWriter, r *http.Request) {
+	s.message(w, r, http.StatusBadRequest, "This link is no longer valid",
+		"This address was unsubscribed after the link was sent. To receive the digests again, subscribe once more.", true)
 }
 
 // badLink answers a missing, damaged or unknown token.
@@ -55,7 +100,9 @@ func (s *Server) badLink(w http.ResponseWriter, r *http.Request) {
 // (the button, or an RFC 8058 one-click request from a mail client)
 // unsubscribes at once and answers 200, never a redirect. An expired but
 // authentic token still unsubscribes: a link that can only reduce mail
-// should keep working.
+// should keep working. A button POST from another site is refused; a
+// one-click POST is not, since mail clients send it from anywhere and its
+// token, in the URL, is all the authority it needs.
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
@@ -67,12 +114,21 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		p := s.newPage("Unsubscribe")
 		p.Token = tok
-		if sub, err := s.store.Get(r.Context(), id); errors.Is(err, subscribers.ErrNotFound) || err == nil && sub.Status.Suppressed() {
+		sub, err := s.store.Get(r.Context(), id)
+		switch {
+		case errors.Is(err, subscribers.ErrNotFound) || err == nil && sub.Status.Suppressed():
 			p.Done = true
+			p.Declined = err == nil && sub.Status == subscribers.Complained
+		case err == nil && sub.Status == subscribers.Pending:
+			p.Pending = true
 		}
 		s.render(w, r, http.StatusOK, "unsubscribe.html", p)
 	case http.MethodPost:
 		if !s.parseBody(w, r) {
+			return
+		}
+		oneClick := r.PostForm.Get("List-Unsubscribe") == "One-Click" && r.URL.Query().Has("token")
+		if !oneClick && s.crossSite(w, r) {
 			return
 		}
 		tok := r.Form.Get("token") // the body's, else the query's
@@ -82,49 +138,61 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		reason := "unsubscribe page"
-		if r.PostForm.Get("List-Unsubscribe") == "One-Click" {
+		if oneClick {
 			reason = "one-click unsubscribe"
 		}
-		if !s.leave(w, r, id, reason) {
+		to, ok := s.leave(w, r, id, reason)
+		if !ok {
 			return
 		}
 		p := s.newPage("Unsubscribed")
 		p.Done = true
+		p.Declined = to == subscribers.Complained
 		s.render(w, r, http.StatusOK, "unsubscribe.html", p)
 	default:
 		s.methodNotAllowed(w, r, "GET, HEAD, POST")
 	}
 }
 
-// leave unsubscribes id; it reports false after answering an error itself.
-// A forgotten subscriber, or one already suppressed, needs nothing.
-func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason string) bool {
+// leave unsubscribes id and returns the status it is left in; it reports
+// false after answering an error itself. A forgotten subscriber, or one
+// already suppressed, needs nothing. A pending subscriber never confirmed:
+// their unsubscribe is "this was not me", from the confirmation message,
+// and they become Complained, which the sign-up form never mails again
+// (Unsubscribed would be set back to pending, and mailed, by the next
+// sign-up of the address).
+func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason string) (subscribers.Status, bool) {
 	sub, err := s.store.Get(r.Context(), id)
 	if errors.Is(err, subscribers.ErrNotFound) {
-		return true
+		return "", true
 	} else if err != nil {
 		s.log.Error("unsubscribe_lookup_failed", "subscriber_id", id, "err", err)
 		s.unavailable(w, r)
-		return false
+		return "", false
 	}
 	if sub.Status.Suppressed() {
-		return true
+		return sub.Status, true
 	}
-	if err := s.store.SetStatus(r.Context(), id, subscribers.Unsubscribed, reason); err != nil {
+	to := subscribers.Unsubscribed
+	if sub.Status == subscribers.Pending {
+		to, reason = subscribers.Complained, reason+": declined the confirmation"
+	}
+	if err := s.store.SetStatus(r.Context(), id, to, reason); err != nil {
 		s.log.Error("unsubscribe_failed", "subscriber_id", id, "err", err)
 		s.unavailable(w, r)
-		return false
+		return "", false
 	}
-	s.log.Info("subscriber_unsubscribed", "subscriber_id", id, "reason", reason)
-	return true
+	s.log.Info("subscriber_unsubscribed", "subscriber_id", id, "status", string(to), "reason", reason)
+	return to, true
 }
 
 // preferences serves /preferences?token=…: the subscriber's digests, topic
 // tags and timezone, and a button to leave. The form carries the token
-// itself, so no cookie (and no cross-site request) is involved.
+// itself, so no cookie is involved; a POST from another site is refused
+// all the same.
 func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
-		if !s.parseBody(w, r) {
+		if s.crossSite(w, r) || !s.parseBody(w, r) {
 			return
 		}
 	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {

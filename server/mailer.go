@@ -12,34 +12,55 @@ import (
 	"briefcast/subscribers"
 )
 
-// Limits of the confirmation queue.
+// Mailer is the background queue of sign-ups. The form answers as soon as
+// a sign-up is queued: the store work and the confirmation message happen
+// afterwards, the same way for every address, so neither the answer nor its
+// time can tell whether an address is already subscribed.
+type Mailer interface {
+	// Enqueue queues job. It fails when the queue stays full or the mailer
+	// is closed: then nothing of the sign-up was done.
+	Enqueue(ctx context.Context, job SignupJob) error
+}
+
+// SignupJob is the store work of one sign-up, run by the queue. It returns
+// the confirmation to mail, or nil when none is due (an active address, a
+// single opt-in). Its error must not name the address.
+type SignupJob func(ctx context.Context) (*Confirmation, error)
+
+// Confirmation is one double opt-in message to send.
+type Confirmation struct {
+	Subscriber *subscribers.Subscriber
+	Link       string // the confirmation page, with its token
+}
+
+// Limits of the sign-up queue.
 const (
-	// confirmQueue is how many confirmations may wait to be sent. A sign-up
-	// beyond it waits up to confirmQueueWait for room, then is refused
-	// (and logged); the person can submit again.
-	confirmQueue     = 1024
-	confirmQueueWait = 5 * time.Second
+	// signupQueue is how many sign-ups may wait. One beyond it waits up to
+	// signupQueueWait for room, then is refused with a 503: the person can
+	// submit again.
+	signupQueue     = 1024
+	signupQueueWait = 5 * time.Second
+	// signupJobTimeout bounds the store work of one sign-up.
+	signupJobTimeout = 30 * time.Second
 	// confirmAttempts is how often one confirmation is tried before it is
 	// given up, with confirmBackoff doubling between attempts.
 	confirmAttempts = 4
 	confirmBackoff  = 2 * time.Second
 )
 
-// errQueueFull is SendConfirmation's answer when the queue is full.
-var errQueueFull = errors.New("server: confirmation queue full")
+// errQueueFull is Enqueue's answer when the queue is full.
+var errQueueFull = errors.New("server: sign-up queue full")
 
-// QueuedMailer is the Mailer of a running server: SendConfirmation only
-// queues the message, and one goroutine composes and sends the queue in
-// order. So a sign-up answers in the same time whether or not it causes a
-// message (nobody can time the form to learn whether an address is
-// already subscribed), and a slow mail server does not hold sign-ups up.
-// A message still queued when the process dies is lost; the pending
-// subscriber simply submits the form again.
+// QueuedMailer is the Mailer of a running server: one goroutine runs the
+// queued sign-ups in order, and composes and sends their confirmations, so
+// neither a slow store nor a slow mail server holds the form up. Close
+// drains the queue. A sign-up still queued when the process dies is lost;
+// the person simply submits the form again.
 type QueuedMailer struct {
 	c     *email.Composer
 	t     email.Transport
 	log   *slog.Logger
-	queue chan confirmation
+	queue chan SignupJob
 	// backoff is the first pause between attempts (tests shorten it).
 	backoff time.Duration
 
@@ -48,20 +69,15 @@ type QueuedMailer struct {
 	closeOnce sync.Once
 }
 
-type confirmation struct {
-	rcpt email.Recipient
-	link string
-}
-
 // NewMailer starts a QueuedMailer that composes with c and sends over t.
-// Close it to send what is queued and stop.
+// Close it to run what is queued and stop.
 func NewMailer(c *email.Composer, t email.Transport, log *slog.Logger) *QueuedMailer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &QueuedMailer{
 		c: c, t: t, log: log,
-		queue:   make(chan confirmation, confirmQueue),
+		queue:   make(chan SignupJob, signupQueue),
 		backoff: confirmBackoff,
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
@@ -70,25 +86,23 @@ func NewMailer(c *email.Composer, t email.Transport, log *slog.Logger) *QueuedMa
 	return m
 }
 
-// SendConfirmation queues the confirmation of sub. It fails only when the
-// mailer is closed, or the queue stays full for confirmQueueWait or until
-// ctx ends.
-func (m *QueuedMailer) SendConfirmation(ctx context.Context, sub *subscribers.Subscriber, confirmURL string) error {
+// Enqueue queues job. It fails only when the mailer is closed, or the
+// queue stays full for signupQueueWait or until ctx ends.
+func (m *QueuedMailer) Enqueue(ctx context.Context, job SignupJob) error {
 	select {
 	case <-m.stop:
 		return errors.New("server: mailer closed")
 	default:
 	}
-	c := confirmation{rcpt: email.Recipient{ID: sub.ID, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone}, link: confirmURL}
 	select {
-	case m.queue <- c:
+	case m.queue <- job:
 		return nil
 	default:
 	}
-	full := time.NewTimer(confirmQueueWait)
+	full := time.NewTimer(signupQueueWait)
 	defer full.Stop()
 	select {
-	case m.queue <- c:
+	case m.queue <- job:
 		return nil
 	case <-full.C:
 		return errQueueFull
@@ -97,7 +111,7 @@ func (m *QueuedMailer) SendConfirmation(ctx context.Context, sub *subscribers.Su
 	}
 }
 
-// Close sends what is already queued, trying each message once more at
+// Close runs the sign-ups already queued, trying each message once more at
 // most, and stops. It waits until ctx ends at the latest.
 func (m *QueuedMailer) Close(ctx context.Context) error {
 	m.closeOnce.Do(func() { close(m.stop) })
@@ -114,13 +128,13 @@ func (m *QueuedMailer) run() {
 	defer close(m.done)
 	for {
 		select {
-		case c := <-m.queue:
-			m.send(c)
+		case job := <-m.queue:
+			m.handle(job)
 		case <-m.stop:
 			for {
 				select {
-				case c := <-m.queue:
-					m.send(c)
+				case job := <-m.queue:
+					m.handle(job)
 				default:
 					return
 				}
@@ -129,13 +143,31 @@ func (m *QueuedMailer) run() {
 	}
 }
 
+// handle runs one sign-up and sends its confirmation, if any.
+func (m *QueuedMailer) handle(job SignupJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), signupJobTimeout)
+	c, err := job(ctx)
+	cancel()
+	if err != nil {
+		m.log.Error("signup_failed", "err", err)
+		return
+	}
+	if c != nil {
+		m.send(c)
+	}
+}
+
 // send composes and sends one confirmation, trying again with back-off
 // while the failure is temporary (a server down, a 4xx): a few times, or
 // once more after Close.
-func (m *QueuedMailer) send(c confirmation) {
-	msg, err := m.c.Confirmation(c.rcpt, c.link)
+func (m *QueuedMailer) send(c *Confirmation) {
+	sub := c.Subscriber
+	// No name: the form lets anyone choose it, and the confirmation goes to
+	// an address nobody has vouched for yet.
+	rcpt := email.Recipient{ID: sub.ID, Email: sub.Email, Timezone: sub.Timezone}
+	msg, err := m.c.Confirmation(rcpt, c.Link)
 	if err != nil {
-		m.log.Error("confirmation_compose_failed", "subscriber_id", c.rcpt.ID, "err", err)
+		m.log.Error("confirmation_compose_failed", "subscriber_id", sub.ID, "err", err)
 		return
 	}
 	wait := m.backoff
@@ -151,10 +183,10 @@ func (m *QueuedMailer) send(c confirmation) {
 		default:
 		}
 		if se := email.Classify(err); !se.Temporary || attempt >= confirmAttempts || (stopping && attempt >= 2) {
-			m.log.Error("confirmation_send_failed", "subscriber_id", c.rcpt.ID, "attempts", attempt, "err", err)
+			m.log.Error("confirmation_send_failed", "subscriber_id", sub.ID, "attempts", attempt, "err", err)
 			return
 		}
-		m.log.Warn("confirmation_send_retry", "subscriber_id", c.rcpt.ID, "attempt", attempt, "err", err)
+		m.log.Warn("confirmation_send_retry", "subscriber_id", sub.ID, "attempt", attempt, "err", err)
 		if !stopping {
 			select {
 			case <-time.After(wait):

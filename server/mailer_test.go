@@ -166,8 +166,9 @@ func TestConfirmationGivenUp(t *testing.T) {
 func TestMailerClosed(t *testing.T) {
 	_, m, _ := smtpEnv(t, smtptest.Options{})
 	closeMailer(t, m)
-	err := m.SendConfirmation(context.Background(), &subscribers.Subscriber{ID: 1, Email: "late@example.org"}, "https://example.org/confirm?token=x")
-	if err == nil {
-		t.Error("SendConfirmation after Close: no error")
+	ran := false
+	err := m.Enqueue(context.Background(), func(context.Context) (*Confirmation, error) { ran = true; return nil, nil })
+	if err == nil || ran {
+		t.Errorf("Enqueue after Close: err %v, job ran %v", err, ran)
 	}
 }

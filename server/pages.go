@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"briefcast/config"
+	"briefcast/subscribers"
 )
 
 // page is the data of every subscription page; each template uses the
@@ -17,6 +18,7 @@ type page struct {
 	// The sign-up form.
 	Email   string
 	Name    string
+	NameMax int // subscribers.MaxNameLen
 	Digests []digestOption
 	Consent string
 	Error   string
@@ -29,7 +31,9 @@ type page struct {
 	Tags       string
 	Timezone   string
 	Saved      bool
-	Done       bool // unsubscribe: it is done
+	Done       bool // unsubscribe, confirm: it is done
+	Pending    bool // unsubscribe: the subscriber has not confirmed yet
+	Declined   bool // unsubscribe: a pending subscriber declined; no more confirmations
 	Inactive   bool // preferences: the subscriber no longer gets mail
 
 	// message.html
@@ -46,7 +50,8 @@ type digestOption struct {
 }
 
 func (s *Server) newPage(title string) *page {
-	return &page{SiteTitle: s.cfg.Site.Title, Base: s.base, Title: title, Consent: s.consent, DoubleOptIn: s.cfg.Subscriptions.DoubleOptInEnabled()}
+	return &page{SiteTitle: s.cfg.Site.Title, Base: s.base, Title: title, Consent: s.consent, NameMax: subscribers.MaxNameLen,
+		DoubleOptIn: s.cfg.Subscriptions.DoubleOptInEnabled()}
 }
 
 // digestOptions lists the configured digests, ticking those in chosen (all

@@ -39,12 +39,6 @@ const (
 	linkTTL = 400 * 24 * time.Hour
 )
 
-// Mailer is what the server needs to send the double opt-in email.
-type Mailer interface {
-	// SendConfirmation mails sub a message carrying confirmURL.
-	SendConfirmation(ctx context.Context, sub *subscribers.Subscriber, confirmURL string) error
-}
-
 // Observer is told about every feed request, for metrics.
 type Observer interface {
 	// FeedRequest reports a request for the feed at path (a site path such
@@ -108,12 +102,11 @@ type Server struct {
 	snap     atomic.Pointer[snapshot]
 	draining atomic.Bool // shutting down: the front door sends everything to net/http
 
-	health     healthCheck           // the cached write probe of /healthz
-	signupCost movingCost            // of a sign-up's store write and mail hand-off
-	pause      func(d time.Duration) // time.Sleep; tests watch it
-	mu         sync.Mutex            // guards mux and mounted while mounting
-	mux        *http.ServeMux
-	mounted    bool
+	health  healthCheck                 // the cached write probe of /healthz
+	origins *http.CrossOriginProtection // refuses cross-site form posts (origin.go)
+	mu      sync.Mutex                  // guards mux and mounted while mounting
+	mux     *http.ServeMux
+	mounted bool
 }
 
 // pageNames are the templates of the subscription pages, each parsed with
@@ -142,12 +135,14 @@ func New(cfg *config.Config, store subscribers.Store, mailer Mailer, signer *tok
 		base:      withSlash(u.Path),
 		baseURL:   withSlash(cfg.Site.BaseURL),
 		mux:       http.NewServeMux(),
-		pause:     time.Sleep,
 		ipLimit:   RateLimit{Burst: 5, Every: time.Minute},
 		addrLimit: RateLimit{Burst: 3, Every: 10 * time.Minute},
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.origins, err = sameOrigin(u); err != nil {
+		return nil, err
 	}
 	s.ipRate = newLimiter(s.ipLimit, 10000)
 	s.addrRate = newLimiter(s.addrLimit, 10000)

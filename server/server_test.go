@@ -100,7 +100,10 @@ func TestConfirmationEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := e.do(t, "GET", u.RequestURI(), nil); w.Code != 200 || !strings.Contains(w.Body.String(), "You are subscribed") {
+	if w := e.do(t, "GET", u.RequestURI(), nil); w.Code != 200 || !strings.Contains(w.Body.String(), `id="confirm"`) {
+		t.Fatalf("confirm page: %d", w.Code)
+	}
+	if w := e.post(t, "/news/confirm", url.Values{"token": {u.Query().Get("token")}}, "192.0.2.1"); w.Code != 200 || !strings.Contains(w.Body.String(), "You are subscribed") {
 		t.Fatalf("confirm: %d", w.Code)
 	}
 	mustStatus(t, e.store, mustSubscriber(t, e.store, "mail.reader@example.org").ID, subscribers.Active)

@@ -1,11 +1,12 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -54,14 +55,15 @@ func (s *Server) parseBody(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// subscribePost signs someone up. Whatever the state of the address (new,
-// pending, active or suppressed) the answer is the same page, so the form
-// cannot be used to learn who is subscribed.
+// subscribePost signs someone up. Every valid sign-up gets the same page at
+// once, before the store is even asked about the address: the sign-up
+// itself (store and confirmation) runs in the mailer's queue. So neither
+// the answer nor its time can tell whether an address is subscribed, and a
+// slow store holds no one up.
 func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
-	if !s.parseBody(w, r) {
+	if s.crossSite(w, r) || !s.parseBody(w, r) {
 		return
 	}
-	ctx := r.Context()
 	now := s.now()
 	done := s.newPage("Almost there")
 	if r.PostForm.Get("website") != "" {
@@ -75,100 +77,105 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		s.tooMany(w, r)
 		return
 	}
+	req, form := s.signupRequest(r, ip.String(), now)
+	if form.Error != "" {
+		s.render(w, r, http.StatusBadRequest, "subscribe.html", form)
+		return
+	}
+	if !s.addrRate.allow(strings.ToLower(req.Email), now) {
+		s.tooMany(w, r)
+		return
+	}
+	if err := s.mailer.Enqueue(r.Context(), s.signupJob(req, now)); err != nil {
+		s.log.Error("subscribe_queue_failed", "err", err)
+		s.unavailable(w, r)
+		return
+	}
+	s.render(w, r, http.StatusOK, "subscribed.html", done)
+}
 
+// signupRequest reads and checks the form, every field the way the store
+// will check it, before anything depends on the address. On a bad field
+// the returned page is the form again with its Error set.
+func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subscribers.SubscribeRequest, *page) {
 	form := s.newPage("Subscribe")
 	raw := r.PostForm.Get("email")
 	if len(raw) <= maxEmailLen {
 		form.Email = raw
 	}
-	form.Name = cleanName(r.PostForm.Get("name"))
+	name := cleanName(r.PostForm.Get("name"))
+	if len(name) <= subscribers.MaxNameLen {
+		form.Name = name
+	}
 	chosen := s.chosenDigests(r.PostForm["digest"])
 	form.Digests = s.digestOptions(append([]string{}, chosen...)) // none ticked stays none
-	addr, err := normalizeAddress(raw)
-	if err != nil {
-		form.Error = "That does not look like an e-mail address. Please check it and try again."
-		s.render(w, r, http.StatusBadRequest, "subscribe.html", form)
-		return
-	}
-	if len(s.cfg.Digests) > 0 && len(chosen) == 0 {
-		form.Error = "Please tick at least one digest."
-		s.render(w, r, http.StatusBadRequest, "subscribe.html", form)
-		return
-	}
-	if !s.addrRate.allow(strings.ToLower(addr), now) {
-		s.tooMany(w, r)
-		return
-	}
-
-	// An active subscriber keeps their preferences: a stranger who knows
-	// the address must not be able to change them from this form. Nothing
-	// is written, so the answer waits as long as a sign-up's write usually
-	// takes: its time must not tell that the address is subscribed.
-	began := time.Now()
-	if cur, err := s.store.GetByEmail(ctx, addr); err == nil && cur.Status == subscribers.Active {
-		s.log.Info("subscribe", "subscriber_id", cur.ID, "outcome", "already_active")
-		if d := min(s.signupCost.typical(), maxSignupPause) - time.Since(began); d > 0 {
-			s.pause(d)
-		}
-		s.render(w, r, http.StatusOK, "subscribed.html", done)
-		return
-	} else if err != nil && !errors.Is(err, subscribers.ErrNotFound) {
-		s.log.Error("subscribe_lookup_failed", "err", err)
-		s.unavailable(w, r)
-		return
-	}
-	optIn := s.cfg.Subscriptions.DoubleOptInEnabled()
-	sub, outcome, err := s.store.Subscribe(ctx, subscribers.SubscribeRequest{
-		Email:       addr,
-		Name:        form.Name,
+	req := subscribers.SubscribeRequest{
+		Name:        name,
 		Digests:     chosen,
-		Active:      !optIn,
+		Active:      !s.cfg.Subscriptions.DoubleOptInEnabled(),
 		Source:      subscribers.SourceForm,
 		ConsentAt:   now,
-		ConsentIP:   ip.String(),
+		ConsentIP:   ip,
 		ConsentText: s.consent,
-	})
-	if err != nil {
-		s.log.Error("subscribe_failed", "err", err)
-		s.unavailable(w, r)
-		return
 	}
-	s.log.Info("subscribe", "subscriber_id", sub.ID, "outcome", string(outcome))
-	if optIn && sub.Status == subscribers.Pending {
+	addr, err := normalizeAddress(raw)
+	switch {
+	case err != nil:
+		form.Error = "That does not look like an e-mail address. Please check it and try again."
+	case len(s.cfg.Digests) > 0 && len(chosen) == 0:
+		form.Error = "Please tick at least one digest."
+	case len(name) > subscribers.MaxNameLen:
+		form.Error = "That name is too long. Please shorten it."
+	}
+	if form.Error != "" {
+		return req, form
+	}
+	req.Email = addr
+	if err := subscribers.CheckSubscribeRequest(&req); err != nil {
+		// What the checks above let through and the store would refuse.
+		s.log.Info("subscribe_refused", "err", err)
+		form.Error = "Part of that form cannot be accepted. Please check the name and the address and try again."
+	}
+	return req, form
+}
+
+// signupJob is the queued half of a sign-up. An active subscriber keeps
+// their preferences: a stranger who knows the address must not be able to
+// change them from the form. An address that declined a confirmation
+// (Complained) is not written to again from the form.
+func (s *Server) signupJob(req subscribers.SubscribeRequest, now time.Time) SignupJob {
+	return func(ctx context.Context) (*Confirmation, error) {
+		ref := addressRef(req.Email)
+		cur, err := s.store.GetByEmail(ctx, req.Email)
+		switch {
+		case err == nil && cur.Status == subscribers.Active:
+			s.log.Info("subscribe", "subscriber_id", cur.ID, "outcome", "already_active")
+			return nil, nil
+		case err == nil && cur.Status == subscribers.Complained:
+			s.log.Info("subscribe", "subscriber_id", cur.ID, "outcome", "declined_before")
+			return nil, nil
+		case err != nil && !errors.Is(err, subscribers.ErrNotFound):
+			return nil, fmt.Errorf("sign-up of %s: look-up: %w", ref, err)
+		}
+		sub, outcome, err := s.store.Subscribe(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("sign-up of %s: %w", ref, err)
+		}
+		s.log.Info("subscribe", "subscriber_id", sub.ID, "outcome", string(outcome))
+		if req.Active || sub.Status != subscribers.Pending {
+			return nil, nil
+		}
 		tok := s.signer.Sign(tokens.Confirm, sub.ID, now.Add(s.cfg.Subscriptions.ConfirmTTL.Duration))
-		link := s.baseURL + "confirm?token=" + url.QueryEscape(tok)
-		if err := s.mailer.SendConfirmation(ctx, sub, link); err != nil {
-			// The page stays the same: they can simply submit again.
-			s.log.Error("confirmation_send_failed", "subscriber_id", sub.ID, "err", err)
-		}
-	}
-	s.signupCost.add(time.Since(began))
-	s.render(w, r, http.StatusOK, "subscribed.html", done)
-}
-
-// maxSignupPause bounds the wait of an active address's sign-up, should the
-// store have been slow for a while.
-const maxSignupPause = 2 * time.Second
-
-// movingCost is a moving average of durations, safe for concurrent use.
-type movingCost struct{ ns atomic.Int64 }
-
-// add folds d into the average, an eighth at a time.
-func (m *movingCost) add(d time.Duration) {
-	for {
-		old := m.ns.Load()
-		next := int64(d)
-		if old != 0 {
-			next = old + (int64(d)-old)/8
-		}
-		if m.ns.CompareAndSwap(old, next) {
-			return
-		}
+		return &Confirmation{Subscriber: sub, Link: s.baseURL + "confirm?token=" + url.QueryEscape(tok)}, nil
 	}
 }
 
-// typical is the average so far, 0 before the first add.
-func (m *movingCost) typical() time.Duration { return time.Duration(m.ns.Load()) }
+// addressRef names an address in a log line without giving it away: the
+// start of the hash the suppression list keeps, which an operator holding
+// the address can compute.
+func addressRef(addr string) string {
+	return "address sha256:" + subscribers.HashEmail(addr)[:16]
+}
 
 // tooMany answers 429. The limit per address says only that someone tried
 // that address a few times just now, which the person trying knows.
@@ -196,7 +203,9 @@ func (s *Server) chosenDigests(names []string) []string {
 	return out
 }
 
-// cleanName trims a display name to one line of at most 100 characters.
+// cleanName makes a display name one line: control characters and broken
+// UTF-8 become spaces, and runs of spaces one. Its length is left alone:
+// subscribers.MaxNameLen is checked on the result, as the store checks it.
 func cleanName(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == utf8.RuneError {
@@ -204,9 +213,5 @@ func cleanName(s string) string {
 		}
 		return r
 	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > 100 {
-		s = string([]rune(s)[:100])
-	}
-	return s
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -98,15 +98,21 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// maxNameLen bounds a display name, in bytes.
-const maxNameLen = 200
+// MaxNameLen bounds a display name, in bytes: the one limit of the store
+// and of the sign-up form (which checks it through CheckSubscribeRequest).
+const MaxNameLen = 200
+
+// CheckSubscribeRequest validates and cleans req exactly as Subscribe
+// will, so that a caller which hands the sign-up to a queue can refuse bad
+// input while the person is still there to be told.
+func CheckSubscribeRequest(req *SubscribeRequest) error { return checkRequest(req) }
 
 // checkLine refuses a one-line field (a name, an IP address) that is too
 // long or holds a control character: a line break in a name could end up
 // in a mail header, and the SQLite store packs fields with char 31.
 func checkLine(field, v string) error {
-	if len(v) > maxNameLen {
-		return fmt.Errorf("%s is longer than %d bytes", field, maxNameLen)
+	if len(v) > MaxNameLen {
+		return fmt.Errorf("%s is longer than %d bytes", field, MaxNameLen)
 	}
 	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
 		return fmt.Errorf("%s contains a line break or control character", field)
