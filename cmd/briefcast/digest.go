@@ -95,19 +95,7 @@ func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
 	if !ok {
 		return nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
 	}
-	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, a.Log)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := tokens.NewSigner(secret)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
-	if err != nil {
-		return nil, err
-	}
-	composer, err := email.NewComposer(cfg, tmpl, signer)
+	composer, _, err := a.composer(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -120,6 +108,29 @@ func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
 		return nil, err
 	}
 	return &digestEnv{cfg: cfg, d: *d, store: store, composer: composer, arts: arts}, nil
+}
+
+// composer builds the message composer, and the signer of its links, the
+// way the daemon does: the same secret and templates, so links in mail
+// sent from the command line work on the site.
+func (a *App) composer(cfg *config.Config) (*email.Composer, *tokens.Signer, error) {
+	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, a.Log)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := tokens.NewSigner(secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	composer, err := email.NewComposer(cfg, tmpl, signer)
+	if err != nil {
+		return nil, nil, err
+	}
+	return composer, signer, nil
 }
 
 func runDigestSend(ctx context.Context, a *App, args []string) error {
