@@ -136,7 +136,9 @@ func (a *App) composer(cfg *config.Config) (*email.Composer, *tokens.Signer, err
 func runDigestSend(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("digest send", "digest send NAME [--cutoff RFC3339] [--no-wait]",
 		"Create the edition of digest NAME due now (or at --cutoff) and deliver it. An unfinished\n"+
-			"edition is resumed instead. Prints a progress bar on a terminal and a summary line.")
+			"edition is resumed instead. Prints a progress bar on a terminal and a summary line.\n"+
+			"Exits 1 when any recipient of the edition failed, and when a template cannot be rendered:\n"+
+			"then nothing is sent and the edition waits, queued, for a run after the fix.")
 	cutoffFlag := fs.String("cutoff", "", "cut-off time (RFC 3339); default now")
 	noWait := fs.Bool("no-wait", false, "return once nothing is due instead of waiting for retries")
 	name, err := parseNamed(a, fs, args)
@@ -189,6 +191,13 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 			return exitError{Code: 1}
 		}
 		return err
+	}
+	// A failed recipient is a failed send, for scripts and cron's mail as
+	// much as for the person at the terminal.
+	if rep != nil && rep.Edition != nil && rep.Progress.Failed > 0 {
+		fmt.Fprintf(a.Stderr, "briefcast digest send: %d %s failed; 'briefcast digest status %s' lists them\n",
+			rep.Progress.Failed, plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
+		return exitError{Code: 1}
 	}
 	return nil
 }
