@@ -123,7 +123,8 @@ func digestNames(cfg *config.Config) []string {
 
 func runSubsList(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("list", "subscribers list [--status S] [--digest D] [--format table|csv|json]",
-		"List subscribers in id order, streaming: a table, CSV (the import format) or JSON Lines.")
+		"List subscribers in id order, streaming: a table, CSV (the import format, formula-like cells\n"+
+			"prefixed with ' as in export) or JSON Lines.")
 	status := fs.String("status", "", "only this status: pending, active, unsubscribed, bounced or complained")
 	digest := fs.String("digest", "", "only subscribers of this digest")
 	format := fs.String("format", "table", "table, csv or json")
@@ -140,8 +141,10 @@ func runSubsList(ctx context.Context, a *App, args []string) error {
 
 func runSubsExport(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("export", "subscribers export [--format csv|json]",
-		"Write every subscriber, status included, to stdout. The CSV can be read back by import;\n"+
-			"JSON Lines (one object per line) also carries ids, sources, consent and times.")
+		"Write every subscriber, status included, to stdout. The CSV can be read back by import; a cell\n"+
+			"starting with =, +, -, @, a tab or a carriage return gets a leading ' so a spreadsheet shows it as\n"+
+			"text instead of running it as a formula (import removes it). JSON Lines (one object per line)\n"+
+			"keeps every value as stored and also carries ids, sources, consent and times.")
 	format := fs.String("format", "csv", "csv or json")
 	if _, err := subsArgs(a, fs, args, 0); err != nil {
 		return err
