@@ -291,6 +291,15 @@ func FullDepthURL(baseURL, slug string) string {
 	return baseURL + "articles/" + url.PathEscape(slug) + "/#full-depth"
 }
 
+// ConfirmURL is the absolute address of the double opt-in link carrying
+// token, as the site serves it: <base>confirm?token=<token>.
+func ConfirmURL(baseURL, token string) string {
+	if !strings.HasSuffix(baseURL, "/") {
+		baseURL += "/"
+	}
+	return baseURL + "confirm?token=" + url.QueryEscape(token)
+}
+
 // Confirmation composes the double opt-in email with its signed link.
 func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error) {
 	to, err := recipientAddress(r)

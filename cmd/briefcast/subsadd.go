@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -223,8 +222,7 @@ func mailConfirmation(ctx context.Context, a *App, cfg *config.Config, s *subscr
 		return "", err
 	}
 	tok := signer.Sign(tokens.Confirm, s.ID, a.Now().Add(cfg.Subscriptions.ConfirmTTL.Duration))
-	link := cfg.Site.BaseURL + "confirm?token=" + url.QueryEscape(tok)
-	msg, err := composer.Confirmation(email.Recipient{ID: s.ID, Email: s.Email, Name: s.Name, Timezone: s.Timezone}, link)
+	msg, err := composer.Confirmation(email.Recipient{ID: s.ID, Email: s.Email, Name: s.Name, Timezone: s.Timezone}, email.ConfirmURL(cfg.Site.BaseURL, tok))
 	if err != nil {
 		return "", err
 	}
