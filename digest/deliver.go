@@ -2,6 +2,7 @@ package digest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -121,6 +122,15 @@ func (r *run) fatal(err error) {
 	r.fatalOnce.Do(func() {
 		r.fatalErr = err
 		r.stopped.Store(true)
+		r.cancel(err)
+	})
+}
+
+// halt stops the run with err while results can still be recorded: as on
+// a cancel, every claim in hand is handed back unsent.
+func (r *run) halt(err error) {
+	r.fatalOnce.Do(func() {
+		r.fatalErr = err
 		r.cancel(err)
 	})
 }
@@ -300,11 +310,16 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 			r.inflight.Add(-1)
 			continue
 		}
-		res, p, pause := r.prepare(sendCtx, &conn, j, &openFails)
+		res, p, pause, halted := r.prepare(sendCtx, &conn, j, &openFails)
 		if waiting {
 			// A failed commit cancels ctx before it answers.
 			<-w.done
 			settled()
+		}
+		if halted {
+			r.owed.Add(-1)
+			r.release(parent, j)
+			continue
 		}
 		if p != nil {
 			if ctx.Err() != nil || r.stale(j) {
@@ -337,20 +352,27 @@ func (r *run) stale(j job) bool {
 // end of its data. It returns p to finish, with res filled in for that,
 // or, when nothing is to be delivered, the final outcome res and how long
 // to wait before the next attempt when the server could not be reached.
-func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFails *int) (res subscribers.Result, p email.Prepared, pause time.Duration) {
+// halted says a template failed to render: the run is stopping and j is
+// to be handed back, with no outcome.
+func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFails *int) (res subscribers.Result, p email.Prepared, pause time.Duration, halted bool) {
 	sub := j.d.Subscriber
 	res = subscribers.Result{DeliveryID: j.d.ID, SubscriberID: sub.ID, Attempts: j.d.Attempts + 1}
 	rcpt := email.Recipient{ID: sub.ID, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone}
 	m, ok, err := r.s.Composer.Digest(r.ed, rcpt, sub.Tags)
+	var rerr *email.RenderError
 	switch {
+	case errors.As(err, &rerr):
+		r.s.log().Error("digest_render_failed", "digest", r.d.Name, "edition", r.e.Key, "subscriber_id", sub.ID, "template", rerr.Template)
+		r.halt(fmt.Errorf("digest %s: edition %s: %w; the recipients not yet sent stay queued, fix the template and run again", r.d.Name, r.e.Key, err))
+		return res, nil, 0, true
 	case err != nil:
 		// The error may quote the address: it goes to the store, not the log.
 		r.s.log().Warn("digest_compose_failed", "digest", r.d.Name, "edition", r.e.Key, "subscriber_id", sub.ID)
 		res.State, res.LastReply, res.At = subscribers.DeliveryFailed, clip("compose: "+err.Error()), r.s.now()
-		return res, nil, 0
+		return res, nil, 0, false
 	case !ok:
 		res.State, res.Attempts, res.At = subscribers.DeliverySkipped, j.d.Attempts, r.s.now()
-		return res, nil, 0
+		return res, nil, 0, false
 	}
 	if *conn == nil {
 		c, err := r.s.Transport.Open(sendCtx)
@@ -359,16 +381,16 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 			se := email.Classify(err)
 			r.s.log().Warn("digest_connect_failed", "digest", r.d.Name, "failures", *openFails, "err", replyText(se))
 			r.outcome(&res, se)
-			return res, nil, min(r.backoff(*openFails), maxReconnectWait)
+			return res, nil, min(r.backoff(*openFails), maxReconnectWait), false
 		}
 		*conn = c
 	}
 	p, err = (*conn).Prepare(sendCtx, m)
 	if err != nil {
 		r.refused(conn, &res, err)
-		return res, nil, 0
+		return res, nil, 0, false
 	}
-	return res, p, 0
+	return res, p, 0, false
 }
 
 // finish ends the data of a prepared message and returns its outcome.

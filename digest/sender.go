@@ -233,6 +233,13 @@ func (s *Sender) findEdition(ctx context.Context, digest, key string) (*subscrib
 // stops claiming, lets every connection finish and record the message it
 // is sending, hands back the deliveries it had claimed, and returns the
 // context's error.
+//
+// A template that cannot be rendered (an *email.RenderError) is the
+// operator's mistake, not the recipient's: Deliver renders the edition
+// once before claiming anyone and returns the error with everything still
+// queued; a recipient whose own message fails to render later (their tag
+// filter, say) stops the run the same way, handed back unsent rather than
+// marked failed.
 func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *subscribers.Edition, arts map[string]*articles.Article) (*Report, error) {
 	ed := &email.Edition{Digest: d, Key: e.Key, Date: e.Cutoff}
 	for _, id := range e.Articles {
@@ -241,6 +248,13 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *subscribers.Ed
 		} else {
 			s.log().Warn("digest_article_missing", "digest", d.Name, "edition", e.Key, "article", id)
 		}
+	}
+	// A broken template would fail every recipient alike: render the
+	// edition once before claiming anyone, so the edition stays queued
+	// and a run after the template is fixed sends it to everyone.
+	if err := s.Composer.CheckEdition(ed); err != nil {
+		s.log().Error("digest_render_failed", "digest", d.Name, "edition", e.Key, "err", err)
+		return nil, fmt.Errorf("digest %s: edition %s: %w; nothing was sent, fix the template and run again to send it", d.Name, e.Key, err)
 	}
 	if s.SingleInstance {
 		if err := s.Store.ReleaseClaims(ctx, e.ID); err != nil {

@@ -247,7 +247,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 	sd := SubjectData{Title: d.Title, Date: date.Format("Mon, 2 Jan 2006"), Count: d.Count,
 		Digest: DigestInfo{Name: e.Digest.Name, Title: d.Title}}
 	if err := st.Execute(&sb, sd); err != nil {
-		return nil, fmt.Errorf("email: digest %s: subject: %w", e.Digest.Name, err)
+		return nil, &RenderError{Digest: e.Digest.Name, Template: "subject", Err: err}
 	}
 	d.Subject = cleanLine(sb.String())
 	if d.Subject == "" {
@@ -255,7 +255,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 	}
 	h, t, err := c.digestTmpl.render(d)
 	if err != nil {
-		return nil, err
+		return nil, inDigest(err, e.Digest.Name)
 	}
 	listID := headerToken(e.Digest.Name) + "." + c.listDomain()
 	v := &variant{
@@ -283,7 +283,7 @@ func (c *Composer) subject(d *config.Digest) (*template.Template, error) {
 	}
 	t, err := template.New("subject").Option("missingkey=error").Parse(src)
 	if err != nil {
-		return nil, fmt.Errorf("email: digest %s: subject template: %w", d.Name, err)
+		return nil, &RenderError{Digest: d.Name, Template: "subject", Err: err}
 	}
 	if len(c.subjects) > 256 {
 		clear(c.subjects)
@@ -299,6 +299,15 @@ func FullDepthURL(baseURL, slug string) string {
 		baseURL += "/"
 	}
 	return baseURL + "articles/" + url.PathEscape(slug) + "/#full-depth"
+}
+
+// ConfirmURL is the absolute address of the double opt-in link carrying
+// token, as the site serves it: <base>confirm?token=<token>.
+func ConfirmURL(baseURL, token string) string {
+	if !strings.HasSuffix(baseURL, "/") {
+		baseURL += "/"
+	}
+	return baseURL + "confirm?token=" + url.QueryEscape(token)
 }
 
 // Confirmation composes the double opt-in email with its signed link. It

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html"
 	htmltemplate "html/template"
@@ -14,6 +15,9 @@ import (
 	"text/template"
 	"time"
 	"unicode/utf8"
+
+	"briefcast/articles"
+	"briefcast/config"
 )
 
 // pageTemplates is the HTML and plain-text template of one kind of message.
@@ -41,14 +45,46 @@ func parsePage(fsys fs.FS, htmlName, textName string) (*pageTemplates, error) {
 	return p, nil
 }
 
+// RenderError is a template that could not be executed: a mistake in the
+// template (a misspelt field such as {{.Titel}}, an index out of range),
+// not in the recipient or the delivery. Every template runs strictly (a
+// missing field or map key is an error, never an empty string), so such a
+// mistake shows up as a RenderError instead of a blank in a sent message.
+// The digest sender stops on one rather than fail its recipients.
+type RenderError struct {
+	Digest   string // the digest rendered; "" for a confirmation
+	Template string // "subject", "digest.html", "digest.txt", ...
+	Err      error
+}
+
+// Error names the digest (when there is one) and the template.
+func (e *RenderError) Error() string {
+	if e.Digest != "" {
+		return fmt.Sprintf("email: digest %s: template %s: %v", e.Digest, e.Template, e.Err)
+	}
+	return fmt.Sprintf("email: template %s: %v", e.Template, e.Err)
+}
+
+// Unwrap returns the template package's error.
+func (e *RenderError) Unwrap() error { return e.Err }
+
+// inDigest names digest in err when it is a RenderError.
+func inDigest(err error, digest string) error {
+	var re *RenderError
+	if errors.As(err, &re) && re.Digest == "" {
+		re.Digest = digest
+	}
+	return err
+}
+
 // render executes both templates with data.
 func (p *pageTemplates) render(data any) (html, text string, err error) {
 	var hb, tb bytes.Buffer
 	if err := p.html.Execute(&hb, data); err != nil {
-		return "", "", fmt.Errorf("email: render %s: %w", p.html.Name(), err)
+		return "", "", &RenderError{Template: p.html.Name(), Err: err}
 	}
 	if err := p.text.Execute(&tb, data); err != nil {
-		return "", "", fmt.Errorf("email: render %s: %w", p.text.Name(), err)
+		return "", "", &RenderError{Template: p.text.Name(), Err: err}
 	}
 	return hb.String(), normaliseText(tb.String()), nil
 }
@@ -62,9 +98,57 @@ func (p *pageTemplates) subject(data any) (string, bool, error) {
 	}
 	var b bytes.Buffer
 	if err := st.Execute(&b, data); err != nil {
-		return "", false, fmt.Errorf("email: render subject of %s: %w", p.text.Name(), err)
+		return "", false, &RenderError{Template: "subject of " + p.text.Name(), Err: err}
 	}
 	return cleanLine(b.String()), true, nil
+}
+
+// sampleAddress receives the sample renderings of CheckEdition; it is in a
+// domain reserved for documentation, and nothing is ever sent to it.
+const sampleAddress = "reader@example.org"
+
+// CheckEdition renders e the way its recipients get it, with every article,
+// once for a recipient with a name and once for one without: a template
+// that fails here would fail for everyone, so the sender calls it before
+// it claims any recipient. The error is a *RenderError naming the digest
+// and the template.
+func (c *Composer) CheckEdition(e *Edition) error {
+	for _, r := range []Recipient{{Email: sampleAddress, Name: "Sample Reader"}, {Email: sampleAddress}} {
+		if _, _, err := c.Digest(e, r, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckDigest executes the subject and body templates of digest d on
+// sample articles dated around now, as `briefcast check` does: a mistake
+// that only shows when a template runs ({{.Titel}}) fails here rather
+// than when the digest is sent.
+func (c *Composer) CheckDigest(d config.Digest, now time.Time) error {
+	return c.CheckEdition(SampleEdition(d, now))
+}
+
+// SampleEdition is an edition of d with three made-up articles, carrying
+// the digest's tags, for checking templates.
+func SampleEdition(d config.Digest, now time.Time) *Edition {
+	tags := d.Tags
+	if len(tags) == 0 {
+		tags = []string{"sample"}
+	}
+	e := &Edition{Digest: d, Key: "sample", Date: now}
+	for i, title := range []string{"First sample article", "Second sample article", "Third sample article"} {
+		e.Articles = append(e.Articles, &articles.Article{
+			ID: fmt.Sprintf("sample-%d", i+1), Title: title, Slug: fmt.Sprintf("sample-article-%d", i+1),
+			Published: now.Add(-time.Duration(i+1) * time.Hour), Updated: now.Add(-time.Duration(i+1) * time.Hour),
+			Tags: tags,
+			Take: []articles.Bullet{
+				{Text: "The first point of the take, one sentence long."},
+				{Text: "A second point, with <markup> & \"quotes\" to escape."},
+			},
+		})
+	}
+	return e
 }
 
 // normaliseText trims trailing spaces from every line and collapses runs

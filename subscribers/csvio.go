@@ -43,8 +43,9 @@ func (e RowError) Error() string {
 // cell over MaxCSVField bytes, the wrong number of cells, malformed
 // quoting, or an address already seen earlier in the file in any case) is
 // skipped and reported in rejected, in file order. Empty cells mean "keep
-// what is stored" (see ImportRow). err is set when the file cannot be read
-// at all (no or bad header, an I/O error) or fn fails; it then stops.
+// what is stored" (see ImportRow). The ' that CSVWriter puts before a cell
+// a spreadsheet would run as a formula is removed. err is set when the
+// file cannot be read at all (no or bad header, an I/O error) or fn fails; it then stops.
 func ReadCSV(r io.Reader, batchSize int, fn func(batch []ImportRow) error) (rejected []RowError, err error) {
 	if batchSize <= 0 {
 		batchSize = 1000
@@ -168,7 +169,7 @@ func csvRow(rec, cols []string, line int, zones zoneCache) (ImportRow, *RowError
 		if len(v) > MaxCSVField {
 			return bad(col, "is %d bytes long, the limit is %d", len(v), MaxCSVField)
 		}
-		v = strings.TrimSpace(v)
+		v = fromCSVCell(strings.TrimSpace(v))
 		var err error
 		switch col {
 		case "email":
@@ -207,8 +208,42 @@ func csvRow(rec, cols []string, line int, zones zoneCache) (ImportRow, *RowError
 	return row, nil
 }
 
+// formulaStart holds the first characters that make a spreadsheet read a
+// cell as a formula (OWASP "CSV injection").
+const formulaStart = "=+-@\t\r"
+
+// isFormula reports whether a spreadsheet would run v as a formula, or v
+// is such a value already neutralised (so that un-neutralising stays
+// unambiguous: a name that really begins with "'=" gains a second quote).
+func isFormula(v string) bool {
+	for v != "" && v[0] == '\'' {
+		v = v[1:]
+	}
+	return v != "" && strings.IndexByte(formulaStart, v[0]) >= 0
+}
+
+// toCSVCell neutralises a cell a spreadsheet would run as a formula by
+// prefixing a quote, which spreadsheets show as text and do not display.
+func toCSVCell(v string) string {
+	if isFormula(v) {
+		return "'" + v
+	}
+	return v
+}
+
+// fromCSVCell undoes toCSVCell, so an export imports back unchanged.
+func fromCSVCell(v string) string {
+	if len(v) > 1 && v[0] == '\'' && isFormula(v[1:]) {
+		return v[1:]
+	}
+	return v
+}
+
 // CSVWriter writes subscribers in the import format, so ReadCSV reads its
-// output back unchanged.
+// output back unchanged. A cell starting with =, +, -, @, a tab or a
+// carriage return (a name, say) is written with a leading ' so that a
+// spreadsheet opening the file shows it instead of running it as a
+// formula; ReadCSV removes that quote again.
 type CSVWriter struct {
 	w      *csv.Writer
 	header bool
@@ -228,6 +263,9 @@ func (c *CSVWriter) Write(s *Subscriber) error {
 	}
 	c.rec[0], c.rec[1], c.rec[2] = s.Email, s.Name, strings.Join(s.Digests, ";")
 	c.rec[3], c.rec[4], c.rec[5] = strings.Join(s.Tags, ";"), s.Timezone, string(s.Status)
+	for i, v := range c.rec {
+		c.rec[i] = toCSVCell(v)
+	}
 	return c.w.Write(c.rec)
 }
 
@@ -249,7 +287,9 @@ func (c *CSVWriter) Flush() error {
 }
 
 // JSONWriter writes subscribers as JSON Lines: one object per line, so the
-// export streams and any line can be parsed on its own.
+// export streams and any line can be parsed on its own. Unlike CSV, its
+// values are never neutralised: JSON holds data, which no spreadsheet runs
+// as a formula, and a consumer gets the name exactly as stored.
 type JSONWriter struct {
 	w   *bufio.Writer
 	enc *json.Encoder

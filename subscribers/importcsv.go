@@ -60,6 +60,7 @@ func ImportCSV(ctx context.Context, st Store, r io.Reader, batchSize int, check 
 		total.Added += c.Added
 		total.Updated += c.Updated
 		total.Unchanged += c.Unchanged
+		total.Suppressed += c.Suppressed
 		total.Rejected += c.Rejected
 	}
 	<-done

@@ -149,10 +149,11 @@ func checkImportRow(r *ImportRow, zones zoneCache) (string, error) {
 // Rules: a cell left empty (name, timezone, status) or a nil list keeps
 // what is stored; a new subscriber without a status becomes active. A
 // stored subscriber that is suppressed (unsubscribed, bounced, complained)
-// keeps its status whatever the row says; its other fields may still be
-// updated (counted as updated). A forgotten address is never re-created:
-// the row counts as unchanged. A later row for a key already seen in the
-// batch is rejected.
+// keeps its status whatever the row says: a row asking for another status
+// counts as suppressed, its other fields still updated. A forgotten
+// address is never re-created: the row counts as suppressed. Only the
+// person can undo their choice, by signing up again. A later row for a key
+// already seen in the batch is rejected.
 func planImport(rows []ImportRow, keys []string, existing map[string]*Subscriber, forgotten map[string]bool, now time.Time) importPlan {
 	var p importPlan
 	seen := make(map[string]bool, len(rows))
@@ -166,7 +167,7 @@ func planImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 		old := existing[key]
 		if old == nil {
 			if forgotten[key] {
-				p.Counts.Unchanged++
+				p.Counts.Suppressed++
 				continue
 			}
 			s := &Subscriber{
@@ -198,18 +199,28 @@ func planImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 			s.Tags, changed = r.Tags, true
 		}
 		var from Status
-		if r.Status != "" && r.Status != old.Status && !old.Status.Suppressed() {
-			from = old.Status
-			applyStatus(&s, r.Status, now)
-			changed = true
+		refused := false
+		if r.Status != "" && r.Status != old.Status {
+			if old.Status.Suppressed() {
+				refused = true
+			} else {
+				from = old.Status
+				applyStatus(&s, r.Status, now)
+				changed = true
+			}
 		}
-		if !changed {
+		if changed {
+			s.UpdatedAt = now
+			p.Updates = append(p.Updates, importUpdate{New: &s, StatusFrom: from, DigestsChanged: digestsChanged})
+		}
+		switch {
+		case refused:
+			p.Counts.Suppressed++
+		case changed:
+			p.Counts.Updated++
+		default:
 			p.Counts.Unchanged++
-			continue
 		}
-		s.UpdatedAt = now
-		p.Updates = append(p.Updates, importUpdate{New: &s, StatusFrom: from, DigestsChanged: digestsChanged})
-		p.Counts.Updated++
 	}
 	return p
 }

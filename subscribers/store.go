@@ -75,9 +75,10 @@ type Store interface {
 	// Name, Timezone or Status and a nil Digests or Tags keep what is
 	// stored; a new subscriber without a status is active, with source
 	// import and an event with reason "import". A row for a suppressed
-	// subscriber never changes its status (if nothing else changes it counts
-	// as unchanged, otherwise as updated); a row for a forgotten address
-	// creates nothing and counts as unchanged. A row equal to what is stored
+	// subscriber never changes its status: a row asking for another status
+	// counts as suppressed (its other cells still apply); a row for a
+	// forgotten address creates nothing and counts as suppressed. A row
+	// equal to what is stored
 	// counts as unchanged and writes nothing. Invalid rows, and a repeat of
 	// an address earlier in the batch, count as rejected.
 	Import(ctx context.Context, rows []ImportRow) (ImportCounts, error)
@@ -202,9 +203,12 @@ type ImportRow struct {
 	Status   Status
 }
 
-// ImportCounts are the totals an import reports.
+// ImportCounts are the totals an import reports. Suppressed counts the rows
+// that asked to bring back an address its owner had left (a new status for
+// an unsubscribed, bounced or complained subscriber, or any row for a
+// forgotten address): the import never overrides that choice.
 type ImportCounts struct {
-	Added, Updated, Unchanged, Rejected int
+	Added, Updated, Unchanged, Suppressed, Rejected int
 }
 
 // Edition is one run of one digest.

@@ -86,3 +86,50 @@ func TestCheckServices(t *testing.T) {
 		t.Errorf("check sent %d messages", n)
 	}
 }
+
+// TestCheckRendersDigestTemplates makes check run every digest's templates:
+// one that parses but cannot run must fail check, naming the digest and
+// the template.
+func TestCheckRendersDigestTemplates(t *testing.T) {
+	tmplDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tmplDir, "digest.txt"), []byte("{{range .Articles}}{{.Summary}}{{end}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const digests = "[[digests]]\nname = \"fine\"\nschedule = \"@daily\"\n" +
+		"[[digests]]\nname = \"morning\"\nschedule = \"@daily\"\nsubject = \"{{.Titel}}\"\n"
+	tests := []struct {
+		name      string
+		templates string   // site.templates_dir
+		want      []string // in stderr
+	}{
+		{"subject", "", []string{"(morning)", "template subject", "Titel"}},
+		{"body", tmplDir, []string{"(fine)", "(morning)", "template digest.txt", "Summary"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := checkConfig(t, 1, digests)
+			if tt.templates != "" {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b = bytes.Replace(b, []byte("[site]\n"), []byte(fmt.Sprintf("[site]\ntemplates_dir = %q\n", tt.templates)), 1)
+				if err := os.WriteFile(path, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, out, errOut := runCheckCLI(t, nil, "--config", path, "check")
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+			if strings.Contains(out, "email templates OK") {
+				t.Errorf("stdout says the templates are fine: %q", out)
+			}
+		})
+	}
+}

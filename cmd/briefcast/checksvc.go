@@ -30,8 +30,12 @@ func checkServices(ctx context.Context, a *App, cfg *config.Config, smtp bool) e
 	if err != nil {
 		return err
 	}
-	if _, err := email.NewComposer(cfg, tmpl, signer); err != nil {
+	composer, err := email.NewComposer(cfg, tmpl, signer)
+	if err != nil {
 		return fmt.Errorf("email templates: %w", err)
+	}
+	if err := checkDigestTemplates(composer, cfg, a.Now()); err != nil {
+		return err
 	}
 	fmt.Fprintf(a.Stdout, "briefcast: %d %s scheduled, email templates OK\n", len(cfg.Digests), plural(len(cfg.Digests), "digest", "digests"))
 
@@ -53,6 +57,20 @@ func checkServices(ctx context.Context, a *App, cfg *config.Config, smtp bool) e
 			cfg.Email.SMTP.Host, cfg.Email.SMTP.Port, map[bool]string{true: ", AUTH", false: ""}[cfg.Email.SMTP.Username != ""])
 	}
 	return nil
+}
+
+// checkDigestTemplates runs every digest's subject and body templates on
+// sample articles: a template that parses but cannot run ({{.Titel}})
+// would otherwise only fail when the digest is sent. Every broken digest
+// is reported, each error naming the digest and the template.
+func checkDigestTemplates(c *email.Composer, cfg *config.Config, now time.Time) error {
+	var errs []error
+	for i, d := range cfg.Digests {
+		if err := c.CheckDigest(d, now); err != nil {
+			errs = append(errs, fmt.Errorf("digests[%d] (%s): %w", i, d.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // checkStore pings the store. A SQLite file that does not exist yet is

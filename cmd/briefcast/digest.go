@@ -95,19 +95,7 @@ func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
 	if !ok {
 		return nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
 	}
-	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, a.Log)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := tokens.NewSigner(secret)
-	if err != nil {
-		return nil, err
-	}
-	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
-	if err != nil {
-		return nil, err
-	}
-	composer, err := email.NewComposer(cfg, tmpl, signer)
+	composer, _, err := a.composer(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +110,35 @@ func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
 	return &digestEnv{cfg: cfg, d: *d, store: store, composer: composer, arts: arts}, nil
 }
 
+// composer builds the message composer, and the signer of its links, the
+// way the daemon does: the same secret and templates, so links in mail
+// sent from the command line work on the site.
+func (a *App) composer(cfg *config.Config) (*email.Composer, *tokens.Signer, error) {
+	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, a.Log)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := tokens.NewSigner(secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	composer, err := email.NewComposer(cfg, tmpl, signer)
+	if err != nil {
+		return nil, nil, err
+	}
+	return composer, signer, nil
+}
+
 func runDigestSend(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("digest send", "digest send NAME [--cutoff RFC3339] [--no-wait]",
 		"Create the edition of digest NAME due now (or at --cutoff) and deliver it. An unfinished\n"+
-			"edition is resumed instead. Prints a progress bar on a terminal and a summary line.")
+			"edition is resumed instead. Prints a progress bar on a terminal and a summary line.\n"+
+			"Exits 1 when any recipient of the edition failed, and when a template cannot be rendered:\n"+
+			"then nothing is sent and the edition waits, queued, for a run after the fix.")
 	cutoffFlag := fs.String("cutoff", "", "cut-off time (RFC 3339); default now")
 	noWait := fs.Bool("no-wait", false, "return once nothing is due instead of waiting for retries")
 	name, err := parseNamed(a, fs, args)
@@ -178,6 +191,13 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 			return exitError{Code: 1}
 		}
 		return err
+	}
+	// A failed recipient is a failed send, for scripts and cron's mail as
+	// much as for the person at the terminal.
+	if rep != nil && rep.Edition != nil && rep.Progress.Failed > 0 {
+		fmt.Fprintf(a.Stderr, "briefcast digest send: %d %s failed; 'briefcast digest status %s' lists them\n",
+			rep.Progress.Failed, plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
+		return exitError{Code: 1}
 	}
 	return nil
 }

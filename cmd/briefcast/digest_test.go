@@ -320,9 +320,10 @@ tls = "none"
 connections = 2`, srv.Port()))
 	mustImport(t, filepath.Dir(cfgPath), 3)
 
+	// A failed recipient makes the send fail, saying where to look.
 	code, out, errs := runCLI(t, "--config", cfgPath, "digest", "send", "daily", "--no-wait")
-	if code != 0 || !strings.Contains(out, ": 2 sent, 1 failed, 0 retrying") {
-		t.Fatalf("send: exit %d, %q, %s", code, out, errs)
+	if code != 1 || !strings.Contains(out, ": 2 sent, 1 failed, 0 retrying") || !strings.Contains(errs, "1 recipient failed") {
+		t.Fatalf("send: exit %d (want 1), %q, %s", code, out, errs)
 	}
 	code, out, _ = runCLI(t, "--config", cfgPath, "digest", "status", "daily")
 	if code != 0 {
@@ -332,5 +333,52 @@ connections = 2`, srv.Port()))
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestDigestSendBrokenTemplate sends with a subject that parses but cannot
+// be rendered: the send must fail before anyone is recorded, and once the
+// config is fixed the same edition must go to everyone.
+func TestDigestSendBrokenTemplate(t *testing.T) {
+	cfgPath := digestSite(t, `transport = "file"
+outbox_dir = "data/outbox"`)
+	dir := filepath.Dir(cfgPath)
+	mustImport(t, dir, 3)
+	good, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(good), `subject = "{{.Title}}"`, `subject = "{{.Titel}}"`, 1)
+	if err := os.WriteFile(cfgPath, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "--config", cfgPath, "digest", "send", "daily")
+	if code == 0 || !strings.Contains(errs, "digest daily") || !strings.Contains(errs, "template subject") || !strings.Contains(errs, "Titel") {
+		t.Fatalf("send with a broken subject: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	if emls, _ := filepath.Glob(filepath.Join(dir, "data", "outbox", "daily", "*", "*.eml")); len(emls) != 0 {
+		t.Errorf("%d messages written", len(emls))
+	}
+	st := mustOpenSite(t, dir)
+	e, err := st.UnfinishedEdition(context.Background(), "daily")
+	if err != nil {
+		st.Close()
+		t.Fatalf("no edition left to resume: %v", err)
+	}
+	p, err := st.Progress(context.Background(), e.ID)
+	st.Close()
+	if err != nil || p != (subscribers.Progress{Queued: 3}) {
+		t.Errorf("progress %+v (%v), want all 3 queued", p, err)
+	}
+
+	if err := os.WriteFile(cfgPath, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCLI(t, "--config", cfgPath, "digest", "send", "daily")
+	if code != 0 || out != "edition "+e.Key+": 3 sent, 0 failed, 0 retrying, 0 skipped, 0 cancelled\n" {
+		t.Fatalf("send after the fix: exit %d, %q, %s", code, out, errs)
+	}
+	if emls, _ := filepath.Glob(filepath.Join(dir, "data", "outbox", "daily", "*", "*.eml")); len(emls) != 3 {
+		t.Errorf("%d messages written, want 3", len(emls))
 	}
 }

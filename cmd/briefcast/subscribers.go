@@ -22,7 +22,7 @@ func init() {
 const subsUsage = `Usage: briefcast subscribers COMMAND [flags]
 
 Commands:
-  add EMAIL      add a subscriber (pending until confirmed, or --active)
+  add EMAIL      add a subscriber and mail them a confirmation link (or --active)
   list           list subscribers as a table, CSV or JSON Lines
   remove EMAIL   unsubscribe an address, or erase it with --forget
   import FILE    import a CSV file (columns email,name,digests,tags,timezone,status)
@@ -121,84 +121,10 @@ func digestNames(cfg *config.Config) []string {
 	return names
 }
 
-func runSubsAdd(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("add", "subscribers add EMAIL [--name N] [--digest D]... [--tag T]... [--timezone TZ] [--active]",
-		"Add a subscriber, or update the preferences of an existing one (what no flag says is kept).\n"+
-			"A new subscriber without --digest gets every configured digest. Without --active they are pending until they confirm by email; --active skips\n"+
-			"double opt-in, for addresses whose consent you already hold.")
-	name := fs.String("name", "", "display name")
-	var digests, tags subsList
-	fs.Var(&digests, "digest", "digest `NAME` to receive (repeatable; default: every digest)")
-	fs.Var(&tags, "tag", "only send articles with this `TAG` (repeatable)")
-	tz := fs.String("timezone", "", "IANA time zone, e.g. Europe/Berlin")
-	active := fs.Bool("active", false, "make the subscriber active at once (you hold their consent)")
-	pos, err := subsArgs(a, fs, args, 1)
-	if err != nil {
-		return err
-	}
-	email, err := subscribers.NormalizeEmail(pos[0])
-	if err != nil {
-		return fmt.Errorf("invalid address: %w", err)
-	}
-	cfg, st, err := subsOpen(ctx, a)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	// For an existing subscriber, what a flag does not say stays as stored.
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if old, err := st.GetByEmail(ctx, email); err == nil {
-		if !set["digest"] {
-			digests = old.Digests
-		}
-		if !set["tag"] {
-			tags = old.Tags
-		}
-		if !set["timezone"] {
-			*tz = old.Timezone
-		}
-	} else if !errors.Is(err, subscribers.ErrNotFound) {
-		return err
-	} else if len(digests) == 0 {
-		digests = digestNames(cfg)
-	}
-	if bad := unknownDigests(cfg, digests); len(bad) > 0 {
-		return fmt.Errorf("unknown digest %s (configured: %s)", strings.Join(bad, ", "), strings.Join(digestNames(cfg), ", "))
-	}
-	req := subscribers.SubscribeRequest{
-		Email: email, Name: *name, Digests: digests, Tags: tags, Timezone: *tz,
-		Active: *active, Source: subscribers.SourceCLI,
-	}
-	if *active {
-		req.ConsentAt = a.Now().UTC()
-		req.ConsentText = "added as active by the operator (briefcast subscribers add --active)"
-	}
-	s, outcome, err := st.Subscribe(ctx, req)
-	if err != nil {
-		return err
-	}
-	switch {
-	case outcome == subscribers.Unchanged:
-		fmt.Fprintf(a.Stdout, "%s is already active; preferences updated\n", s.Email)
-	case s.Status == subscribers.Pending:
-		fmt.Fprintf(a.Stdout, "%s %s as pending: they receive no digest until they confirm the email sent by the sign-up flow\n", verb(outcome), s.Email)
-	default:
-		fmt.Fprintf(a.Stdout, "%s %s as %s\n", verb(outcome), s.Email, s.Status)
-	}
-	return nil
-}
-
-func verb(o subscribers.Outcome) string {
-	if o == subscribers.Created {
-		return "added"
-	}
-	return "re-subscribed"
-}
-
 func runSubsList(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("list", "subscribers list [--status S] [--digest D] [--format table|csv|json]",
-		"List subscribers in id order, streaming: a table, CSV (the import format) or JSON Lines.")
+		"List subscribers in id order, streaming: a table, CSV (the import format, formula-like cells\n"+
+			"prefixed with ' as in export) or JSON Lines.")
 	status := fs.String("status", "", "only this status: pending, active, unsubscribed, bounced or complained")
 	digest := fs.String("digest", "", "only subscribers of this digest")
 	format := fs.String("format", "table", "table, csv or json")
@@ -215,8 +141,10 @@ func runSubsList(ctx context.Context, a *App, args []string) error {
 
 func runSubsExport(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("export", "subscribers export [--format csv|json]",
-		"Write every subscriber, status included, to stdout. The CSV can be read back by import;\n"+
-			"JSON Lines (one object per line) also carries ids, sources, consent and times.")
+		"Write every subscriber, status included, to stdout. The CSV can be read back by import; a cell\n"+
+			"starting with =, +, -, @, a tab or a carriage return gets a leading ' so a spreadsheet shows it as\n"+
+			"text instead of running it as a formula (import removes it). JSON Lines (one object per line)\n"+
+			"keeps every value as stored and also carries ids, sources, consent and times.")
 	format := fs.String("format", "csv", "csv or json")
 	if _, err := subsArgs(a, fs, args, 0); err != nil {
 		return err
@@ -345,7 +273,9 @@ func runSubsImport(ctx context.Context, a *App, args []string) error {
 		"Import subscribers from a CSV file with a header row; columns email,name,digests,tags,timezone,status\n"+
 			"in any order, only email required, several digests or tags separated by ';'. Empty cells keep what\n"+
 			"is stored; new subscribers without a status are active. Suppressed (unsubscribed, bounced,\n"+
-			"complained or forgotten) addresses are never reactivated. Each invalid row is reported on stderr\n"+
+			"complained or forgotten) addresses are never reactivated: a row asking to is counted as\n"+
+			"suppressed (its other cells still apply). Cells starting with a ' before =, +, -, @ (as export\n"+
+			"writes them, so spreadsheets show no formula) are read without it. Each invalid row is reported on stderr\n"+
 			"as FILE:LINE and skipped. Exit status 0 once the file was processed, even with rejected rows;\n"+
 			"1 when it could not be read.")
 	pos, err := subsArgs(a, fs, args, 1)
@@ -388,6 +318,7 @@ func runSubsImport(ctx context.Context, a *App, args []string) error {
 		}
 		fmt.Fprintf(a.Stderr, "%s:%d: %s\n", path, r.Line, msg)
 	}
-	fmt.Fprintf(a.Stdout, "added %d, updated %d, unchanged %d, rejected %d\n", total.Added, total.Updated, total.Unchanged, total.Rejected)
+	fmt.Fprintf(a.Stdout, "added %d, updated %d, unchanged %d, suppressed %d, rejected %d\n",
+		total.Added, total.Updated, total.Unchanged, total.Suppressed, total.Rejected)
 	return nil
 }

@@ -223,7 +223,7 @@ func TestSubscribersAddListRemove(t *testing.T) {
 	// A forgotten address is not brought back by an import.
 	p := e.write(t, "back.csv", "email,status\nbob@example.com,active\n")
 	out, _ = e.mustRun(t, 0, "subscribers", "import", p)
-	if out != "added 0, updated 0, unchanged 1, rejected 0\n" {
+	if out != "added 0, updated 0, unchanged 0, suppressed 1, rejected 0\n" {
 		t.Errorf("import forgotten: %q", out)
 	}
 }
@@ -240,7 +240,7 @@ func TestSubscribersImportExport(t *testing.T) {
 		"five@bücher.example,Five,,active\r\n"
 	p := e.write(t, "subs.csv", csv)
 	out, errOut := e.mustRun(t, 0, "subscribers", "import", p)
-	if out != "added 3, updated 0, unchanged 0, rejected 4\n" {
+	if out != "added 3, updated 0, unchanged 0, suppressed 0, rejected 4\n" {
 		t.Errorf("stdout %q", out)
 	}
 	wantErr := []string{p + ":4: email:", p + ":5: email: duplicate of line 2", p + ":6: digests: unknown digest monthly", p + ":7: name:"}
@@ -258,7 +258,7 @@ func TestSubscribersImportExport(t *testing.T) {
 	}
 	// Again: nothing changes.
 	out, _ = e.mustRun(t, 0, "subscribers", "import", p)
-	if out != "added 0, updated 0, unchanged 3, rejected 4\n" {
+	if out != "added 0, updated 0, unchanged 3, suppressed 0, rejected 4\n" {
 		t.Errorf("re-import: %q", out)
 	}
 	export, _ := e.mustRun(t, 0, "subscribers", "export")
@@ -273,7 +273,7 @@ func TestSubscribersImportExport(t *testing.T) {
 	e2 := mustSubsEnv(t)
 	p2 := e2.write(t, "export.csv", export)
 	out, _ = e2.mustRun(t, 0, "subscribers", "import", p2)
-	if out != "added 3, updated 0, unchanged 0, rejected 0\n" {
+	if out != "added 3, updated 0, unchanged 0, suppressed 0, rejected 0\n" {
 		t.Errorf("import export: %q", out)
 	}
 	if again, _ := e2.mustRun(t, 0, "subscribers", "export"); again != export {

@@ -524,8 +524,8 @@ func testForget(t *testing.T, st subscribers.Store) {
 	}
 	// An import never brings the address back, whatever the row says.
 	c := mustImport(t, st, []subscribers.ImportRow{{Email: "gone@example.com", Status: subscribers.Active}})
-	if c != (subscribers.ImportCounts{Unchanged: 1}) {
-		t.Errorf("import of forgotten address: %+v, want 1 unchanged", c)
+	if c != (subscribers.ImportCounts{Suppressed: 1}) {
+		t.Errorf("import of forgotten address: %+v, want 1 suppressed", c)
 	}
 	if _, err := st.GetByEmail(ctx, "gone@example.com"); !errors.Is(err, subscribers.ErrNotFound) {
 		t.Errorf("import re-created a forgotten address: %v", err)
@@ -621,15 +621,21 @@ func testImportSuppressed(t *testing.T, st subscribers.Store) {
 			email := "sup-" + string(status) + "@example.com"
 			mustCreate(t, st, &subscribers.Subscriber{Email: email, Status: status})
 			c := mustImport(t, st, []subscribers.ImportRow{{Email: email, Status: subscribers.Active}})
-			if c != (subscribers.ImportCounts{Unchanged: 1}) {
-				t.Errorf("status-only row: %+v, want 1 unchanged", c)
+			if c != (subscribers.ImportCounts{Suppressed: 1}) {
+				t.Errorf("status-only row: %+v, want 1 suppressed", c)
 			}
 			c = mustImport(t, st, []subscribers.ImportRow{{Email: email, Name: "Renamed", Status: subscribers.Active}})
-			if c != (subscribers.ImportCounts{Updated: 1}) {
-				t.Errorf("row with a new name: %+v, want 1 updated", c)
+			if c != (subscribers.ImportCounts{Suppressed: 1}) {
+				t.Errorf("row with a new name: %+v, want 1 suppressed", c)
 			}
 			if got := mustGet(t, st, email); got.Status != status || got.Name != "Renamed" {
 				t.Errorf("got %s %q, want %s \"Renamed\"", got.Status, got.Name, status)
+			}
+			// A row that leaves the status alone (or repeats it) is an
+			// ordinary update.
+			c = mustImport(t, st, []subscribers.ImportRow{{Email: email, Name: "Again", Status: status}})
+			if c != (subscribers.ImportCounts{Updated: 1}) {
+				t.Errorf("row keeping the status: %+v, want 1 updated", c)
 			}
 		})
 	}
