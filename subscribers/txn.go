@@ -57,7 +57,7 @@ func create(ctx context.Context, st txStore, sub *Subscriber, reason string) err
 // new address racing each other (PostgreSQL): the loser's insert conflicts
 // and it retries as an update.
 func subscribe(ctx context.Context, st txStore, req SubscribeRequest) (*Subscriber, Outcome, error) {
-	if err := checkRequest(&req); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, "", err
 	}
 	for attempt := 0; ; attempt++ {
@@ -73,6 +73,9 @@ func subscribe(ctx context.Context, st txStore, req SubscribeRequest) (*Subscrib
 			}
 			var ev *statusChange
 			out, outcome, ev = planSubscribe(old, req, now)
+			if outcome == Unchanged || outcome == StillPending {
+				return nil
+			}
 			if old == nil {
 				if err := tx.unsuppress(ctx, req.Email); err != nil {
 					return fmt.Errorf("subscribers: subscribe: %w", err)

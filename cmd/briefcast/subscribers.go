@@ -178,6 +178,14 @@ func runSubsAdd(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
+	if outcome != subscribers.Created {
+		// A sign-up leaves a stored subscriber's choices alone; the
+		// operator's flags are applied here instead.
+		p := subscribers.Preferences{Digests: digests, Tags: tags, Timezone: *tz}
+		if err := st.UpdatePreferences(ctx, s.ID, p); err != nil {
+			return err
+		}
+	}
 	switch {
 	case outcome == subscribers.Unchanged:
 		fmt.Fprintf(a.Stdout, "%s is already active; preferences updated\n", s.Email)
