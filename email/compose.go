@@ -63,8 +63,8 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	}
 
 	expires := e.Date.Add(TokenTTL)
-	unsubTok := c.signer.Sign(tokens.Unsubscribe, r.ID, expires)
-	prefsTok := c.signer.Sign(tokens.Preferences, r.ID, expires)
+	unsubTok := c.signer.Sign(tokens.Unsubscribe, r.ID, r.TokenKey, expires)
+	prefsTok := c.signer.Sign(tokens.Preferences, r.ID, r.TokenKey, expires)
 
 	msg, err := c.newMsg(to, v.subject)
 	if err != nil {

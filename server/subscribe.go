@@ -135,7 +135,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("subscribe", "subscriber_id", sub.ID, "outcome", string(outcome))
 	if optIn && sub.Status == subscribers.Pending {
-		tok := s.signer.Sign(tokens.Confirm, sub.ID, now.Add(s.cfg.Subscriptions.ConfirmTTL.Duration))
+		tok := s.signer.Sign(tokens.Confirm, sub.ID, sub.TokenKey, now.Add(s.cfg.Subscriptions.ConfirmTTL.Duration))
 		link := s.baseURL + "confirm?token=" + url.QueryEscape(tok)
 		if err := s.mailer.SendConfirmation(ctx, sub, link); err != nil {
 			// The page stays the same: they can simply submit again.

@@ -2,6 +2,7 @@ package subscribers
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -27,6 +28,16 @@ type txn interface {
 	// unsuppress lifts the suppression of a forgotten address.
 	unsuppress(ctx context.Context, email string) error
 	event(ctx context.Context, id int64, at time.Time, c statusChange) error
+}
+
+// newTokenKey draws the token key of a new subscriber (see
+// Subscriber.TokenKey): 16 bytes from crypto/rand.
+func newTokenKey() ([]byte, error) {
+	k := make([]byte, 16)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("subscribers: token key: %w", err)
+	}
+	return k, nil
 }
 
 // txStore runs fn in one write transaction, committed when fn returns nil.
