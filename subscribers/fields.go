@@ -116,12 +116,13 @@ func checkLine(field, v string) error {
 
 // CleanName is the one check of a display name, for the form, the CLI and
 // an import alike: invisible and formatting characters (see Invisible;
-// U+202E could reverse how a header shows) are dropped, surrounding space
-// is trimmed, and a name that is too long or holds a line break or other
-// control character is refused.
+// U+202E could reverse how a header shows) are dropped, except the
+// zero-width joiner and non-joiner, which spell Persian and Indic names
+// and emoji; surrounding space is trimmed, and a name that is too long or
+// holds a line break or other control character is refused.
 func CleanName(name string) (string, error) {
 	name = strings.TrimSpace(strings.Map(func(r rune) rune {
-		if Invisible(r) {
+		if Invisible(r) && !unicode.Is(unicode.Join_Control, r) {
 			return -1
 		}
 		return r

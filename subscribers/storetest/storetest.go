@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) subscribers.Store) {
 		{"UpdatePreferences", testUpdatePreferences},
 		{"Counts", testCounts},
 		{"History", testHistory},
+		{"ForgetNeverReusesID", testForgetNeverReusesID},
+		{"AddressLookAlikes", testAddressLookAlikes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
