@@ -357,7 +357,7 @@ func (r *run) stale(j job) bool {
 func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFails *int) (res subscribers.Result, p email.Prepared, pause time.Duration, halted bool) {
 	sub := j.d.Subscriber
 	res = subscribers.Result{DeliveryID: j.d.ID, SubscriberID: sub.ID, Attempts: j.d.Attempts + 1}
-	rcpt := email.Recipient{ID: sub.ID, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone}
+	rcpt := email.Recipient{ID: sub.ID, TokenKey: sub.TokenKey, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone}
 	m, ok, err := r.s.Composer.Digest(r.ed, rcpt, sub.Tags)
 	var rerr *email.RenderError
 	switch {

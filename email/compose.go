@@ -63,8 +63,8 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	}
 
 	expires := e.Date.Add(TokenTTL)
-	unsubTok := c.signer.Sign(tokens.Unsubscribe, r.ID, expires)
-	prefsTok := c.signer.Sign(tokens.Preferences, r.ID, expires)
+	unsubTok := c.signer.Sign(tokens.Unsubscribe, r.ID, r.TokenKey, expires)
+	prefsTok := c.signer.Sign(tokens.Preferences, r.ID, r.TokenKey, expires)
 
 	msg, err := c.newMsg(to, v.subject)
 	if err != nil {
@@ -332,7 +332,7 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 	if loc == nil {
 		loc = time.UTC
 	}
-	unsubURL := c.unsubscribeURL(c.signer.Sign(tokens.Unsubscribe, r.ID, now.Add(TokenTTL)))
+	unsubURL := c.unsubscribeURL(c.signer.Sign(tokens.Unsubscribe, r.ID, r.TokenKey, now.Add(TokenTTL)))
 	data := &ConfirmData{
 		SiteTitle:      cleanLine(c.cfg.Site.Title),
 		BaseURL:        c.cfg.Site.BaseURL,

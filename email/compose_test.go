@@ -2,6 +2,7 @@ package email
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -138,11 +139,22 @@ func htmlLinks(t *testing.T, doc string) (links []string, hasImgOrScript bool) {
 
 var textURL = regexp.MustCompile(`https?://[^\s<>"]+`)
 
+// testTokenKey is the token key of every test recipient.
+var testTokenKey = []byte("0123456789abcdef")
+
+// keyOf42 is the token key lookup of a store holding subscriber 42 only.
+func keyOf42(id int64) ([]byte, error) {
+	if id != 42 {
+		return nil, errors.New("no such subscriber")
+	}
+	return testTokenKey, nil
+}
+
 func TestDigestMessage(t *testing.T) {
 	cfg := mustConfig(t, "")
 	c := mustComposer(t, cfg)
 	e := testEdition(cfg)
-	r := Recipient{ID: 42, Email: "ada@example.com", Name: "Ada Lovelace"}
+	r := Recipient{ID: 42, TokenKey: testTokenKey, Email: "ada@example.com", Name: "Ada Lovelace"}
 	m, ok, err := c.Digest(e, r, nil)
 	if err != nil || !ok {
 		t.Fatalf("Digest: ok=%v err=%v", ok, err)
@@ -214,11 +226,11 @@ func TestDigestMessage(t *testing.T) {
 		default:
 			return
 		}
-		id, err := signer.Verify(purpose, u.Query().Get("token"), fixedNow.Add(399*24*time.Hour))
+		id, err := signer.Verify(purpose, u.Query().Get("token"), fixedNow.Add(399*24*time.Hour), keyOf42)
 		if err != nil || id != 42 {
 			t.Errorf("%s: %s token: id=%d err=%v, want 42", where, purpose, id, err)
 		}
-		if _, err := signer.Verify(purpose, u.Query().Get("token"), fixedNow.Add(401*24*time.Hour)); err == nil {
+		if _, err := signer.Verify(purpose, u.Query().Get("token"), fixedNow.Add(401*24*time.Hour), keyOf42); err == nil {
 			t.Errorf("%s: %s token still valid after 400 days", where, purpose)
 		}
 	}
@@ -485,9 +497,9 @@ func TestConfirmationMessage(t *testing.T) {
 	cfg := mustConfig(t, "")
 	c := mustComposer(t, cfg)
 	signer := mustSigner(t)
-	tok := signer.Sign(tokens.Confirm, 7, fixedNow.Add(72*time.Hour))
+	tok := signer.Sign(tokens.Confirm, 7, testTokenKey, fixedNow.Add(72*time.Hour))
 	link := "https://example.org/news/confirm?token=" + tok
-	m, err := c.Confirmation(Recipient{ID: 7, Email: "grace@example.com", Name: "Grace"}, link)
+	m, err := c.Confirmation(Recipient{ID: 7, Email: "grace@example.com", Name: "Grace", TokenKey: testTokenKey}, link)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +527,7 @@ func TestConfirmationMessage(t *testing.T) {
 		t.Fatalf("List-Unsubscribe = %q", lu)
 	}
 	u, _ := url.Parse(unsub[1])
-	if id, err := signer.Verify(tokens.Unsubscribe, u.Query().Get("token"), fixedNow.Add(300*24*time.Hour)); err != nil || id != 7 {
+	if id, err := signer.Verify(tokens.Unsubscribe, u.Query().Get("token"), fixedNow.Add(300*24*time.Hour), func(int64) ([]byte, error) { return testTokenKey, nil }); err != nil || id != 7 {
 		t.Errorf("unsubscribe token: id=%d err=%v", id, err)
 	}
 	if got := p.header.Get("List-Unsubscribe-Post"); got != "List-Unsubscribe=One-Click" {
@@ -536,7 +548,7 @@ func TestConfirmationMessage(t *testing.T) {
 		if l == link {
 			found++
 			u, _ := url.Parse(l)
-			if id, err := signer.Verify(tokens.Confirm, u.Query().Get("token"), fixedNow); err != nil || id != 7 {
+			if id, err := signer.Verify(tokens.Confirm, u.Query().Get("token"), fixedNow, func(int64) ([]byte, error) { return testTokenKey, nil }); err != nil || id != 7 {
 				t.Errorf("confirm token: id=%d err=%v", id, err)
 			}
 		}

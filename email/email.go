@@ -29,7 +29,8 @@ import (
 
 // Recipient is who one message goes to.
 type Recipient struct {
-	ID       int64 // subscriber id, signs the unsubscribe/preferences tokens
+	ID       int64  // subscriber id, signs the unsubscribe/preferences tokens
+	TokenKey []byte // the subscriber's token key, signs them too (see tokens)
 	Email    string
 	Name     string
 	Timezone string // IANA; "" = the digest's zone

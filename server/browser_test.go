@@ -142,7 +142,7 @@ func TestBrowserFlow(t *testing.T) {
 	mustStatus(t, st, sub.ID, subscribers.Active)
 
 	// 3. Preferences, from the link a digest would carry.
-	prefs := base + "preferences?token=" + signer.Sign(tokens.Preferences, sub.ID, time.Now().Add(linkTTL))
+	prefs := base + "preferences?token=" + signer.Sign(tokens.Preferences, sub.ID, sub.TokenKey, time.Now().Add(linkTTL))
 	if err := chromedp.Do(bctx,
 		chromedp.Navigate(prefs),
 		heading("Your preferences"),

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -107,19 +108,17 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		tok := r.URL.Query().Get("token")
-		id, err := s.signer.Verify(tokens.Unsubscribe, tok, s.now())
-		if err != nil && !errors.Is(err, tokens.ErrExpired) {
-			s.badLink(w, r)
+		sub, err := s.linkSubscriber(r.Context(), tokens.Unsubscribe, tok, s.now())
+		if !s.unsubscribeLinkOK(w, r, err) {
 			return
 		}
 		p := s.newPage("Unsubscribe")
 		p.Token = tok
-		sub, err := s.store.Get(r.Context(), id)
 		switch {
-		case errors.Is(err, subscribers.ErrNotFound) || err == nil && sub.Status.Suppressed():
+		case sub == nil || sub.Status.Suppressed():
 			p.Done = true
-			p.Declined = err == nil && sub.Status == subscribers.Complained
-		case err == nil && sub.Status == subscribers.Pending:
+			p.Declined = sub != nil && sub.Status == subscribers.Complained
+		case sub.Status == subscribers.Pending:
 			p.Pending = true
 		}
 		s.render(w, r, http.StatusOK, "unsubscribe.html", p)
@@ -132,18 +131,20 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		tok := r.Form.Get("token") // the body's, else the query's
-		id, err := s.signer.Verify(tokens.Unsubscribe, tok, s.now())
-		if err != nil && !errors.Is(err, tokens.ErrExpired) {
-			s.badLink(w, r)
+		sub, err := s.linkSubscriber(r.Context(), tokens.Unsubscribe, tok, s.now())
+		if !s.unsubscribeLinkOK(w, r, err) {
 			return
 		}
 		reason := "unsubscribe page"
 		if oneClick {
 			reason = "one-click unsubscribe"
 		}
-		to, ok := s.leave(w, r, id, reason)
-		if !ok {
-			return
+		var to subscribers.Status
+		if sub != nil {
+			var ok bool
+			if to, ok = s.leave(w, r, sub.ID, reason); !ok {
+				return
+			}
 		}
 		p := s.newPage("Unsubscribed")
 		p.Done = true
@@ -209,7 +210,7 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	id := sub.ID
 	p := s.newPage("Your preferences")
 	p.Token = tok
-	p.UnsubToken = s.signer.Sign(tokens.Unsubscribe, id, now.Add(linkTTL))
+	p.UnsubToken = s.signer.Sign(tokens.Unsubscribe, id, sub.TokenKey, now.Add(linkTTL))
 	p.Inactive = sub.Status != subscribers.Active && sub.Status != subscribers.Pending
 	p.Digests = s.digestOptions(append([]string{}, sub.Digests...))
 	p.Tags = strings.Join(sub.Tags, ", ")
@@ -294,23 +295,54 @@ func validZone(z string) bool {
 // link gets expiredText, with a way back to /subscribe when offerSubscribe)
 // and reports false.
 func (s *Server) tokenSubscriber(w http.ResponseWriter, r *http.Request, purpose tokens.Purpose, tok string, now time.Time, expiredText string, offerSubscribe bool) (*subscribers.Subscriber, bool) {
-	id, err := s.signer.Verify(purpose, tok, now)
-	if errors.Is(err, tokens.ErrExpired) {
+	sub, err := s.linkSubscriber(r.Context(), purpose, tok, now)
+	switch {
+	case errors.Is(err, tokens.ErrExpired):
 		s.message(w, r, http.StatusBadRequest, "This link has expired", expiredText, offerSubscribe)
 		return nil, false
-	}
-	if err != nil {
+	case errors.Is(err, tokens.ErrInvalid) || errors.Is(err, subscribers.ErrNotFound):
 		s.badLink(w, r)
 		return nil, false
-	}
-	sub, err := s.store.Get(r.Context(), id)
-	if errors.Is(err, subscribers.ErrNotFound) {
-		s.badLink(w, r)
-		return nil, false
-	} else if err != nil {
-		s.log.Error("link_lookup_failed", "purpose", string(purpose), "subscriber_id", id, "err", err)
+	case err != nil:
+		s.log.Error("link_lookup_failed", "purpose", string(purpose), "err", err)
 		s.unavailable(w, r)
 		return nil, false
 	}
 	return sub, true
+}
+
+// linkSubscriber checks a link's token for purpose against the subscriber
+// it names, whose token key it must carry: a link made for a subscriber
+// who was since forgotten never acts on anyone else. An authentic but
+// expired token gives its subscriber and tokens.ErrExpired; a token naming
+// nobody gives subscribers.ErrNotFound.
+func (s *Server) linkSubscriber(ctx context.Context, purpose tokens.Purpose, tok string, now time.Time) (*subscribers.Subscriber, error) {
+	var sub *subscribers.Subscriber
+	_, err := s.signer.Verify(purpose, tok, now, func(id int64) ([]byte, error) {
+		var err error
+		if sub, err = s.store.Get(ctx, id); err != nil {
+			return nil, err
+		}
+		return sub.TokenKey, nil
+	})
+	if err != nil && !errors.Is(err, tokens.ErrExpired) {
+		return nil, err
+	}
+	return sub, err
+}
+
+// unsubscribeLinkOK answers a bad unsubscribe link itself and reports
+// false. An expired but authentic token still unsubscribes, and one naming
+// a subscriber who no longer exists (forgotten) has nothing left to do.
+func (s *Server) unsubscribeLinkOK(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil, errors.Is(err, tokens.ErrExpired), errors.Is(err, subscribers.ErrNotFound):
+		return true
+	case errors.Is(err, tokens.ErrInvalid):
+		s.badLink(w, r)
+	default:
+		s.log.Error("link_lookup_failed", "purpose", string(tokens.Unsubscribe), "err", err)
+		s.unavailable(w, r)
+	}
+	return false
 }

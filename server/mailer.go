@@ -164,7 +164,7 @@ func (m *QueuedMailer) send(c *Confirmation) {
 	sub := c.Subscriber
 	// No name: the form lets anyone choose it, and the confirmation goes to
 	// an address nobody has vouched for yet.
-	rcpt := email.Recipient{ID: sub.ID, Email: sub.Email, Timezone: sub.Timezone}
+	rcpt := email.Recipient{ID: sub.ID, Email: sub.Email, Timezone: sub.Timezone, TokenKey: sub.TokenKey}
 	msg, err := m.c.Confirmation(rcpt, c.Link)
 	if err != nil {
 		m.log.Error("confirmation_compose_failed", "subscriber_id", sub.ID, "err", err)

@@ -215,15 +215,15 @@ func TestCrossSiteRefused(t *testing.T) {
 			_, err := e.store.GetByEmail(ctx, "new@example.org")
 			return err == nil
 		}},
-		{"confirm", "/confirm", url.Values{"token": {e.signer.Sign(tokens.Confirm, pending.ID, exp)}}, func() bool {
+		{"confirm", "/confirm", url.Values{"token": {e.sign(t, tokens.Confirm, pending.ID, exp)}}, func() bool {
 			s, _ := e.store.Get(ctx, pending.ID)
 			return s.Status == subscribers.Active
 		}},
-		{"preferences", "/preferences", url.Values{"token": {e.signer.Sign(tokens.Preferences, active, exp)}, "digest": {"weekly"}}, func() bool {
+		{"preferences", "/preferences", url.Values{"token": {e.sign(t, tokens.Preferences, active, exp)}, "digest": {"weekly"}}, func() bool {
 			s, _ := e.store.Get(ctx, active)
 			return fmt.Sprint(s.Digests) == "[weekly]"
 		}},
-		{"unsubscribe button", "/unsubscribe", url.Values{"token": {e.signer.Sign(tokens.Unsubscribe, leaving, exp)}}, func() bool {
+		{"unsubscribe button", "/unsubscribe", url.Values{"token": {e.sign(t, tokens.Unsubscribe, leaving, exp)}}, func() bool {
 			s, _ := e.store.Get(ctx, leaving)
 			return s.Status == subscribers.Unsubscribed
 		}},
@@ -273,7 +273,7 @@ func TestCrossSiteRefused(t *testing.T) {
 
 	// A one-click unsubscribe from a webmail page is cross-site, and fine.
 	oneClick := mustSubscribed(t, e, "oneclick@example.org")
-	target := "/unsubscribe?token=" + e.signer.Sign(tokens.Unsubscribe, oneClick, exp)
+	target := "/unsubscribe?token=" + e.sign(t, tokens.Unsubscribe, oneClick, exp)
 	w = e.post(t, target, url.Values{"List-Unsubscribe": {"One-Click"}}, "203.0.113.1", "Sec-Fetch-Site", "cross-site", "Origin", "https://mail.example.net")
 	if w.Code != 200 {
 		t.Fatalf("one-click from a webmail page: %d", w.Code)
@@ -289,7 +289,7 @@ func TestConfirmNeedsPost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := e.signer.Sign(tokens.Confirm, sub.ID, t0.Add(time.Hour))
+	tok := e.signer.Sign(tokens.Confirm, sub.ID, sub.TokenKey, t0.Add(time.Hour))
 	for _, method := range []string{"GET", "HEAD", "GET"} {
 		if w := e.do(t, method, "/confirm?token="+tok, nil); w.Code != 200 {
 			t.Fatalf("%s: %d", method, w.Code)

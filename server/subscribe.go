@@ -165,7 +165,7 @@ func (s *Server) signupJob(req subscribers.SubscribeRequest, now time.Time) Sign
 		if req.Active || sub.Status != subscribers.Pending {
 			return nil, nil
 		}
-		tok := s.signer.Sign(tokens.Confirm, sub.ID, now.Add(s.cfg.Subscriptions.ConfirmTTL.Duration))
+		tok := s.signer.Sign(tokens.Confirm, sub.ID, sub.TokenKey, now.Add(s.cfg.Subscriptions.ConfirmTTL.Duration))
 		return &Confirmation{Subscriber: sub, Link: s.baseURL + "confirm?token=" + url.QueryEscape(tok)}, nil
 	}
 }

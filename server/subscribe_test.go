@@ -377,7 +377,7 @@ func TestConfirmBadTokens(t *testing.T) {
 	if err := e.store.SetStatus(ctx, gone, subscribers.Unsubscribed, "test"); err != nil {
 		t.Fatal(err)
 	}
-	good := e.signer.Sign(tokens.Confirm, s.ID, t0.Add(time.Hour))
+	good := e.sign(t, tokens.Confirm, s.ID, t0.Add(time.Hour))
 	tampered := []byte(good)
 	tampered[3] ^= 1
 	tests := []struct {
@@ -387,11 +387,11 @@ func TestConfirmBadTokens(t *testing.T) {
 		{"garbage", "hello", "not valid"},
 		{"tampered", string(tampered), "not valid"},
 		{"truncated", good[:len(good)-2], "not valid"},
-		{"expired", e.signer.Sign(tokens.Confirm, s.ID, t0.Add(-time.Second)), "expired"},
-		{"wrong purpose", e.signer.Sign(tokens.Unsubscribe, s.ID, t0.Add(time.Hour)), "not valid"},
-		{"preferences token", e.signer.Sign(tokens.Preferences, s.ID, t0.Add(time.Hour)), "not valid"},
-		{"unknown subscriber", e.signer.Sign(tokens.Confirm, 99999, t0.Add(time.Hour)), "not valid"},
-		{"unsubscribed since", e.signer.Sign(tokens.Confirm, gone, t0.Add(time.Hour)), "no longer valid"},
+		{"expired", e.sign(t, tokens.Confirm, s.ID, t0.Add(-time.Second)), "expired"},
+		{"wrong purpose", e.sign(t, tokens.Unsubscribe, s.ID, t0.Add(time.Hour)), "not valid"},
+		{"preferences token", e.sign(t, tokens.Preferences, s.ID, t0.Add(time.Hour)), "not valid"},
+		{"unknown subscriber", e.sign(t, tokens.Confirm, 99999, t0.Add(time.Hour)), "not valid"},
+		{"unsubscribed since", e.sign(t, tokens.Confirm, gone, t0.Add(time.Hour)), "no longer valid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -414,7 +414,7 @@ func TestConfirmBadTokens(t *testing.T) {
 
 func TestUnsubscribe(t *testing.T) {
 	e := newEnv(t, "http://example.org/", "")
-	tok := func(id int64) string { return e.signer.Sign(tokens.Unsubscribe, id, t0.Add(linkTTL)) }
+	tok := func(id int64) string { return e.sign(t, tokens.Unsubscribe, id, t0.Add(linkTTL)) }
 
 	t.Run("page then button", func(t *testing.T) {
 		id := mustSubscribed(t, e, "button@example.org")
@@ -470,7 +470,7 @@ func TestUnsubscribe(t *testing.T) {
 	})
 	t.Run("expired but authentic", func(t *testing.T) {
 		id := mustSubscribed(t, e, "old@example.org")
-		old := e.signer.Sign(tokens.Unsubscribe, id, t0.Add(-24*time.Hour))
+		old := e.sign(t, tokens.Unsubscribe, id, t0.Add(-24*time.Hour))
 		if w := e.post(t, "/unsubscribe", url.Values{"token": {old}}, "192.0.2.1"); w.Code != 200 {
 			t.Fatalf("status %d", w.Code)
 		}
@@ -485,9 +485,9 @@ func TestUnsubscribe(t *testing.T) {
 	bad := []struct{ name, target, token string }{
 		{"no token", "/unsubscribe", ""},
 		{"garbage", "/unsubscribe", "abc"},
-		{"confirm token", "/unsubscribe", e.signer.Sign(tokens.Confirm, id, t0.Add(time.Hour))},
-		{"preferences token", "/unsubscribe", e.signer.Sign(tokens.Preferences, id, t0.Add(time.Hour))},
-		{"other key", "/unsubscribe", mustOtherSigner(t).Sign(tokens.Unsubscribe, id, t0.Add(time.Hour))},
+		{"confirm token", "/unsubscribe", e.sign(t, tokens.Confirm, id, t0.Add(time.Hour))},
+		{"preferences token", "/unsubscribe", e.sign(t, tokens.Preferences, id, t0.Add(time.Hour))},
+		{"other key", "/unsubscribe", mustOtherSigner(t).Sign(tokens.Unsubscribe, id, e.key(t, id), t0.Add(time.Hour))},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -514,7 +514,7 @@ func mustOtherSigner(t *testing.T) *tokens.Signer {
 func TestPreferences(t *testing.T) {
 	e := newEnv(t, "http://example.org/", "")
 	id := mustSubscribed(t, e, "prefs@example.org")
-	tok := e.signer.Sign(tokens.Preferences, id, t0.Add(linkTTL))
+	tok := e.sign(t, tokens.Preferences, id, t0.Add(linkTTL))
 	w := e.do(t, "GET", "/preferences?token="+tok, nil)
 	body := w.Body.String()
 	if w.Code != 200 || !strings.Contains(body, `value="daily" checked>`) || strings.Contains(body, `value="weekly" checked>`) {
@@ -571,9 +571,9 @@ func TestPreferences(t *testing.T) {
 
 	for _, tt := range []struct{ name, token, want string }{
 		{"missing", "", "not valid"},
-		{"wrong purpose", e.signer.Sign(tokens.Unsubscribe, id, t0.Add(time.Hour)), "not valid"},
-		{"expired", e.signer.Sign(tokens.Preferences, id, t0.Add(-time.Second)), "expired"},
-		{"unknown", e.signer.Sign(tokens.Preferences, 777, t0.Add(time.Hour)), "not valid"},
+		{"wrong purpose", e.sign(t, tokens.Unsubscribe, id, t0.Add(time.Hour)), "not valid"},
+		{"expired", e.sign(t, tokens.Preferences, id, t0.Add(-time.Second)), "expired"},
+		{"unknown", e.sign(t, tokens.Preferences, 777, t0.Add(time.Hour)), "not valid"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if w := e.do(t, "GET", "/preferences?token="+url.QueryEscape(tt.token), nil); w.Code != 400 || !strings.Contains(w.Body.String(), tt.want) {

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/secure/precis"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Limits of an address, from RFC 5321 section 4.5.3.1.
@@ -19,11 +21,18 @@ const (
 )
 
 // NormalizeEmail validates an address and returns it in the one form the
-// store keeps: trimmed, the domain lower-cased and, when internationalised,
-// converted to its ASCII (punycode) form. The local part keeps its case
-// (a few mail servers care), but the store treats addresses as equal
-// regardless of case. Display-name forms ("Ann <ann@example.com>") are
-// rejected: an address is exactly one mailbox. The error says what is wrong.
+// store keeps: trimmed, the local part in Unicode normal form C and the
+// domain lower-cased and, when internationalised, converted to its ASCII
+// (punycode) form. The local part keeps its case (a few mail servers care),
+// but the store treats addresses as equal regardless of case. Display-name
+// forms ("Ann <ann@example.com>") are rejected: an address is exactly one
+// mailbox. So are characters that would let two different spellings land
+// on one stored address, or make one look like another: invisible and
+// formatting characters (U+200B, U+202E…), compatibility forms (the Kelvin
+// sign, full-width letters, ligatures) and capitals whose lower case is
+// another capital's (İ). The local part must pass the PRECIS
+// UsernameCasePreserved profile (RFC 8265) unchanged. The error says what
+// is wrong.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -33,26 +42,15 @@ func NormalizeEmail(s string) (string, error) {
 		return "", errors.New("address is not valid UTF-8")
 	}
 	for _, r := range s {
-		switch {
-		case r == '\r' || r == '\n':
-			return "", errors.New("address contains a line break")
-		case unicode.IsControl(r):
-			return "", errors.New("address contains a control character")
-		case unicode.IsSpace(r):
-			return "", errors.New("address contains a space")
-		case r == '<' || r == '>':
-			return "", errors.New("address must be a bare mailbox, without a display name or angle brackets")
-		case r == ',' || r == ';':
-			return "", errors.New("address contains a comma or semicolon: give one address")
-		case r == '"' || r == '(' || r == ')' || r == '[' || r == ']' || r == '\\':
-			return "", fmt.Errorf("address contains %q, which is not allowed", r)
+		if err := checkAddressRune(r); err != nil {
+			return "", err
 		}
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at < 0 {
 		return "", errors.New("address has no @")
 	}
-	local, domain := s[:at], s[at+1:]
+	local, domain := norm.NFC.String(s[:at]), s[at+1:]
 	switch {
 	case local == "":
 		return "", errors.New("address has nothing before the @")
@@ -64,6 +62,9 @@ func NormalizeEmail(s string) (string, error) {
 		return "", errors.New("the part before the @ has a misplaced dot")
 	case domain == "":
 		return "", errors.New("address has no domain after the @")
+	}
+	if p, err := precis.UsernameCasePreserved.String(local); err != nil || p != local {
+		return "", errors.New("the part before the @ mixes scripts or symbols in a way no mailbox name may")
 	}
 	ascii, err := idna.Lookup.ToASCII(strings.ToLower(domain))
 	if err != nil {
@@ -78,6 +79,49 @@ func NormalizeEmail(s string) (string, error) {
 		return "", fmt.Errorf("address is longer than %d characters", maxEmailLen)
 	}
 	return out, nil
+}
+
+// checkAddressRune refuses one character no address may hold.
+func checkAddressRune(r rune) error {
+	switch {
+	case r == '\r' || r == '\n':
+		return errors.New("address contains a line break")
+	case unicode.IsControl(r):
+		return errors.New("address contains a control character")
+	case unicode.IsSpace(r):
+		return errors.New("address contains a space")
+	case r == '<' || r == '>':
+		return errors.New("address must be a bare mailbox, without a display name or angle brackets")
+	case r == ',' || r == ';':
+		return errors.New("address contains a comma or semicolon: give one address")
+	case r == '"' || r == '(' || r == ')' || r == '[' || r == ']' || r == '\\':
+		return fmt.Errorf("address contains %q, which is not allowed", r)
+	case r < utf8.RuneSelf:
+		return nil
+	case Invisible(r) || unicode.Is(unicode.Variation_Selector, r) || unicode.Is(unicode.Join_Control, r):
+		return fmt.Errorf("address contains the invisible character %U", r)
+	case !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S):
+		return fmt.Errorf("address contains %U, which is not a letter, digit or sign", r)
+	case norm.NFKC.String(string(r)) != string(r):
+		return fmt.Errorf("address contains %U, a compatibility form of %q: type the plain character", r, norm.NFKC.String(string(r)))
+	}
+	// The key of an address is its lower case: a capital whose lower case
+	// belongs to another capital (İ and I both lower to i) would share a
+	// key with a different spelling.
+	if lo := unicode.ToLower(r); lo != r && unicode.ToUpper(lo) != r {
+		return fmt.Errorf("address contains %U, whose lower case %q is another letter's", r, lo)
+	}
+	return nil
+}
+
+// Invisible reports whether r shows nothing or only steers how the text
+// around it is laid out: formatting characters (zero-width spaces and
+// joiners, bidirectional overrides such as U+202E, the byte order mark,
+// the soft hyphen), and the other characters Unicode says to ignore when
+// displaying (Hangul fillers, the combining grapheme joiner, tags).
+// Addresses refuse them; CleanName strips them from names.
+func Invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 }
 
 // emailKey is the unique key of an address: the normalised address in

@@ -10,7 +10,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // CSVColumns are the columns of an import or export file, in export order.
@@ -177,10 +176,9 @@ func csvRow(rec, cols []string, line int, zones zoneCache) (ImportRow, *RowError
 				return bad(col, "%v", err)
 			}
 		case "name":
-			if strings.IndexFunc(v, unicode.IsControl) >= 0 {
-				return bad(col, "contains a line break or control character")
+			if row.Name, err = CleanName(v); err != nil {
+				return bad(col, "%v", err)
 			}
-			row.Name = v
 		case "digests":
 			if v != "" {
 				if row.Digests, err = CleanDigests(strings.Split(v, ";")); err != nil {

@@ -323,3 +323,23 @@ func TestCSVFormulaCells(t *testing.T) {
 		}
 	}
 }
+
+// TestReadCSVLookAlikes: an import checks addresses and names exactly as
+// the form and the CLI do: a look-alike address is rejected with its line
+// and column, the good rows around it are kept, and invisible characters
+// leave names.
+func TestReadCSVLookAlikes(t *testing.T) {
+	in := "email,name\n" +
+		"kevin@example.com,Kevin\n" +
+		"\u212Aevin@example.com,Mallory\n" +
+		"ke\u200Bvin@example.com,Mallory\n" +
+		"ann@example.com,\u202EAnn\u200B\n"
+	rows, rejected := readAll(t, in, 10)
+	if len(rows) != 2 || rows[0].Email != "kevin@example.com" || rows[1].Name != "Ann" {
+		t.Errorf("rows: %+v", rows)
+	}
+	if len(rejected) != 2 || rejected[0].Line != 3 || rejected[0].Field != "email" || rejected[1].Line != 4 ||
+		!strings.Contains(rejected[0].Msg, "U+212A") || !strings.Contains(rejected[1].Msg, "U+200B") {
+		t.Errorf("rejected: %+v", rejected)
+	}
+}

@@ -224,7 +224,7 @@ const pgClaim = `WITH r AS (
 ), cand AS (
     SELECT * FROM (SELECT * FROM r UNION ALL SELECT * FROM q) u ORDER BY k, id LIMIT %[1]d
 ), chk AS (
-    SELECT c.id, c.k, s.id AS sid, s.email, s.name, s.tags, s.timezone,
+    SELECT c.id, c.k, s.id AS sid, s.email, s.name, s.tags, s.timezone, s.token_key,
            s.status = 'active' AND sd.ok IS NOT NULL AS ok
       FROM cand c
      CROSS JOIN LATERAL (SELECT * FROM subscribers s WHERE s.id = c.subscriber_id LIMIT 1) s
@@ -239,12 +239,12 @@ const pgClaim = `WITH r AS (
     UPDATE deliveries d SET leased_by = $3, lease_until = $4
       FROM chk WHERE d.id = chk.id AND chk.ok
     RETURNING d.id, chk.k, d.state, d.attempts, d.last_reply, d.next_attempt,
-              chk.sid, chk.email, chk.name, chk.tags, chk.timezone
+              chk.sid, chk.email, chk.name, chk.tags, chk.timezone, chk.token_key
 )
-SELECT id, ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone FROM (
-    SELECT id, k, true AS ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone FROM leased
+SELECT id, ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key FROM (
+    SELECT id, k, true AS ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key FROM leased
     UNION ALL
-    SELECT id, k, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM cancelled
+    SELECT id, k, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM cancelled
 ) u ORDER BY k, next_attempt, id`
 
 // ClaimDeliveries implements Store.
@@ -296,8 +296,9 @@ func (s *PostgresStore) claimOnce(ctx context.Context, q string, editionID int64
 			next                    *time.Time
 			subID                   *int64
 			email, name, tags, zone *string
+			key                     []byte
 		)
-		if err := rows.Scan(&id, &ok, &state, &attempts, &reply, &next, &subID, &email, &name, &tags, &zone); err != nil {
+		if err := rows.Scan(&id, &ok, &state, &attempts, &reply, &next, &subID, &email, &name, &tags, &zone, &key); err != nil {
 			return nil, 0, err
 		}
 		if !ok {
@@ -309,7 +310,7 @@ func (s *PostgresStore) claimOnce(ctx context.Context, q string, editionID int64
 		}
 		d := Delivery{ID: id, EditionID: editionID, State: DeliveryState(*state), NextAttempt: fromPG(next)}
 		d.Attempts, d.LastReply = *attempts, *reply
-		d.Subscriber = Subscriber{ID: *subID, Email: *email, Name: *name, Tags: splitList(*tags), Timezone: *zone, Status: Active}
+		d.Subscriber = Subscriber{ID: *subID, Email: *email, Name: *name, Tags: splitList(*tags), Timezone: *zone, Status: Active, TokenKey: key}
 		out = append(out, d)
 	}
 	return out, cancelled, rows.Err()

@@ -214,7 +214,7 @@ func (s *SQLiteStore) Editions(ctx context.Context, digest string, limit int) ([
 // at most three prepared statements whatever its size: this one, the lease
 // and a rare cancel.
 const sqliteClaimSelect = `SELECT d.id, d.state, d.attempts, d.last_reply, d.next_attempt,
-       s.id, s.email, s.name, s.tags, s.timezone,
+       s.id, s.email, s.name, s.tags, s.timezone, s.token_key,
        s.status = 'active' AND EXISTS (SELECT 1 FROM subscriber_digests sd
                                         WHERE sd.digest = e.digest AND sd.subscriber_id = s.id)
   FROM (SELECT * FROM (SELECT 0 AS k, id FROM deliveries
@@ -362,7 +362,7 @@ func sqliteClaimCandidates(ctx context.Context, claim *sql.Stmt, editionID, now 
 			stillGetIt bool
 		)
 		if err := rows.Scan(&d.ID, &d.State, &d.Attempts, &d.LastReply, &next,
-			&d.Subscriber.ID, &d.Subscriber.Email, &d.Subscriber.Name, &tags, &d.Subscriber.Timezone, &stillGetIt); err != nil {
+			&d.Subscriber.ID, &d.Subscriber.Email, &d.Subscriber.Name, &tags, &d.Subscriber.Timezone, &d.Subscriber.TokenKey, &stillGetIt); err != nil {
 			return nil, nil, err
 		}
 		if !stillGetIt {

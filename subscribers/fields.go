@@ -105,7 +105,7 @@ const MaxNameLen = 200
 // CheckSubscribeRequest validates and cleans req exactly as Subscribe
 // will, so that a caller which hands the sign-up to a queue can refuse bad
 // input while the person is still there to be told.
-func CheckSubscribeRequest(req *SubscribeRequest) error { return checkRequest(req) }
+func CheckSubscribeRequest(req *SubscribeRequest) error { return req.Validate() }
 
 // checkLine refuses a one-line field (a name, an IP address) that is too
 // long or holds a control character: a line break in a name could end up
@@ -120,6 +120,25 @@ func checkLine(field, v string) error {
 	return nil
 }
 
+// CleanName is the one check of a display name, for the form, the CLI and
+// an import alike: invisible and formatting characters (see Invisible;
+// U+202E could reverse how a header shows) are dropped, except the
+// zero-width joiner and non-joiner, which spell Persian and Indic names
+// and emoji; surrounding space is trimmed, and a name that is too long or
+// holds a line break or other control character is refused.
+func CleanName(name string) (string, error) {
+	name = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if Invisible(r) && !unicode.Is(unicode.Join_Control, r) {
+			return -1
+		}
+		return r
+	}, name))
+	if err := checkLine("name", name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
 // checkSubscriber validates and cleans the fields a caller sets.
 func checkSubscriber(s *Subscriber) error {
 	email, err := NormalizeEmail(s.Email)
@@ -127,14 +146,14 @@ func checkSubscriber(s *Subscriber) error {
 		return fmt.Errorf("subscribers: %w", err)
 	}
 	s.Email = email
-	if err := checkLine("name", s.Name); err != nil {
+	if s.Name, err = CleanName(s.Name); err != nil {
 		return fmt.Errorf("subscribers: %w", err)
 	}
 	if err := checkLine("consent IP", s.ConsentIP); err != nil {
 		return fmt.Errorf("subscribers: %w", err)
 	}
-	if s.Source != "" && s.Source != SourceForm && s.Source != SourceImport && s.Source != SourceCLI {
-		return fmt.Errorf("subscribers: unknown source %q", s.Source)
+	if err := checkSource(s.Source); err != nil {
+		return err
 	}
 	if s.Status == "" {
 		s.Status = Pending
@@ -150,6 +169,46 @@ func checkSubscriber(s *Subscriber) error {
 	}
 	if err := (zoneCache{}).check(s.Timezone); err != nil {
 		return fmt.Errorf("subscribers: %w", err)
+	}
+	return nil
+}
+
+func checkSource(src Source) error {
+	if src != "" && src != SourceForm && src != SourceImport && src != SourceCLI {
+		return fmt.Errorf("subscribers: unknown source %q", src)
+	}
+	return nil
+}
+
+// Validate checks and cleans every field of a sign-up in place, exactly as
+// Subscribe does before it looks at what is stored: the address is
+// normalised (NormalizeEmail), the name cleaned (CleanName), digests and
+// tags trimmed and de-duplicated, the time zone and consent IP checked, and
+// an empty Source made SourceForm. A caller can run it first to answer a
+// bad field the same way whatever the state of the address. The error
+// names the field.
+func (req *SubscribeRequest) Validate() error {
+	p := Preferences{Digests: req.Digests, Tags: req.Tags, Timezone: req.Timezone}
+	if err := checkPreferences(&p); err != nil {
+		return err
+	}
+	req.Digests, req.Tags = p.Digests, p.Tags
+	email, err := NormalizeEmail(req.Email)
+	if err != nil {
+		return fmt.Errorf("subscribers: email: %w", err)
+	}
+	req.Email = email
+	if req.Name, err = CleanName(req.Name); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if err := checkLine("consent IP", req.ConsentIP); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if err := checkSource(req.Source); err != nil {
+		return err
+	}
+	if req.Source == "" {
+		req.Source = SourceForm
 	}
 	return nil
 }

@@ -208,8 +208,9 @@ func (s *SQLiteStore) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string
 
 // insertMany inserts new subscribers, then their digests and creation
 // events. The caller holds the write lock (BEGIN IMMEDIATE), so the ids
-// after the largest stored one are free: numbering the rows here, as
-// SQLite itself would, spares a RETURNING round trip per row and lets the
+// after the largest ever handed out (sqlite_sequence, see
+// 004_token_keys.sql: never one a forgotten subscriber had) are free:
+// numbering the rows here, as SQLite itself would, spares a RETURNING round trip per row and lets the
 // digests and events be written by a few set-based statements instead of
 // binding every value of every row again.
 func (s *SQLiteStore) insertMany(ctx context.Context, tx *sql.Tx, subs []*Subscriber, now time.Time) error {
@@ -217,7 +218,8 @@ func (s *SQLiteStore) insertMany(ctx context.Context, tx *sql.Tx, subs []*Subscr
 		return nil
 	}
 	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM subscribers`).Scan(&last); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT max(COALESCE((SELECT MAX(id) FROM subscribers), 0),
+		COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'subscribers'), 0))`).Scan(&last); err != nil {
 		return err
 	}
 	first := last + 1

@@ -21,7 +21,15 @@ type migration struct {
 	Version int
 	Name    string
 	SQL     string
+	// ForeignKeysOff: the SQLite step rebuilds a table that others
+	// reference, so it runs with foreign key enforcement off (which only
+	// works outside a transaction) and is checked before it commits. Its
+	// file starts with the line "-- briefcast: foreign_keys off".
+	ForeignKeysOff bool
 }
+
+// foreignKeysOff marks a migration that runs with foreign keys off.
+const foreignKeysOff = "-- briefcast: foreign_keys off\n"
 
 // loadMigrations reads the migrations of one dialect ("sqlite" or
 // "postgres"), sorted by version.
@@ -51,7 +59,7 @@ func loadMigrations(dialect string) ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("subscribers: read migration %s: %w", name, err)
 		}
-		ms = append(ms, migration{Version: v, Name: name, SQL: string(b)})
+		ms = append(ms, migration{Version: v, Name: name, SQL: string(b), ForeignKeysOff: strings.HasPrefix(string(b), foreignKeysOff)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
 	return ms, nil

@@ -34,36 +34,14 @@ func applyStatus(s *Subscriber, to Status, now time.Time) {
 	s.UpdatedAt = now
 }
 
-// checkRequest validates and cleans a sign-up.
-func checkRequest(req *SubscribeRequest) error {
-	p := Preferences{Digests: req.Digests, Tags: req.Tags, Timezone: req.Timezone}
-	if err := checkPreferences(&p); err != nil {
-		return err
-	}
-	req.Digests, req.Tags = p.Digests, p.Tags
-	email, err := NormalizeEmail(req.Email)
-	if err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	req.Email = email
-	if err := checkLine("name", req.Name); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	if err := checkLine("consent IP", req.ConsentIP); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	if req.Source != "" && req.Source != SourceForm && req.Source != SourceImport && req.Source != SourceCLI {
-		return fmt.Errorf("subscribers: unknown source %q", req.Source)
-	}
-	if req.Source == "" {
-		req.Source = SourceForm
-	}
-	return nil
-}
-
 // planSubscribe applies a checked sign-up to old (nil for a new address) and
 // returns the subscriber to write, the outcome and the event to append
-// (nil for none).
+// (nil for none). A sign-up never changes the stored spelling of an
+// address, and for an active or pending subscriber it changes nothing the
+// person chose: whoever knows an address can submit the form, and only the
+// person's own links may change their details. Active (the operator holds
+// consent) still confirms a pending subscriber. Nothing is to be written
+// when the outcome is Unchanged or StillPending.
 func planSubscribe(old *Subscriber, req SubscribeRequest, now time.Time) (*Subscriber, Outcome, *statusChange) {
 	to := Pending
 	if req.Active {
@@ -81,22 +59,22 @@ func planSubscribe(old *Subscriber, req SubscribeRequest, now time.Time) (*Subsc
 		return s, Created, &statusChange{From: "", To: to, Reason: reason}
 	}
 	s := *old
-	s.Digests, s.Tags, s.Timezone = req.Digests, req.Tags, req.Timezone
-	if req.Name != "" {
-		s.Name = req.Name
-	}
-	s.UpdatedAt = now
-	if old.Status == Active {
+	switch {
+	case old.Status == Active:
 		return &s, Unchanged, nil
+	case old.Status == Pending && to == Pending:
+		return &s, StillPending, nil
+	case old.Status.Suppressed():
+		// They left (or bounced) and someone asks again: a fresh start,
+		// which has to be confirmed at the stored address unless Active.
+		s.Digests, s.Tags, s.Timezone = req.Digests, req.Tags, req.Timezone
+		if req.Name != "" {
+			s.Name = req.Name
+		}
 	}
-	// Pending or suppressed: the person asked again, with fresh consent.
 	s.ConsentAt, s.ConsentIP, s.ConsentText = req.ConsentAt, req.ConsentIP, req.ConsentText
-	var ev *statusChange
-	if old.Status != to {
-		ev = &statusChange{From: old.Status, To: to, Reason: reason}
-	}
 	applyStatus(&s, to, now)
-	return &s, Refreshed, ev
+	return &s, Refreshed, &statusChange{From: old.Status, To: to, Reason: reason}
 }
 
 // importPlan is what one import batch writes.
@@ -120,7 +98,7 @@ func checkImportRow(r *ImportRow, zones zoneCache) (string, error) {
 		return "", err
 	}
 	r.Email = email
-	if err := checkLine("name", r.Name); err != nil {
+	if r.Name, err = CleanName(r.Name); err != nil {
 		return "", err
 	}
 	if r.Status != "" && !r.Status.Valid() {

@@ -3,6 +3,7 @@ package subscribers
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -115,6 +116,67 @@ func (s *SQLiteStore) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) er
 	return nil
 }
 
+// rebuildTx is writeTx with foreign key enforcement off, for a migration
+// that rebuilds a table other tables reference: dropping the old table
+// must not cascade. The pragma cannot change inside a transaction, so it
+// is set on one connection around it; PRAGMA foreign_key_check must find
+// nothing before the commit.
+func (s *SQLiteStore) rebuildTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("subscribers: connect: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return fmt.Errorf("subscribers: foreign keys off: %w", err)
+	}
+	defer func() {
+		// A pooled connection must never keep foreign keys off: if they
+		// cannot be turned back on, the connection is thrown away.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("subscribers: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := foreignKeyCheck(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("subscribers: commit: %w", err)
+	}
+	return nil
+}
+
+// foreignKeyCheck fails when any row references a missing parent.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table string
+		var rowid sql.NullInt64
+		var parent string
+		var fkid int64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return fmt.Errorf("foreign key check: %w", err)
+		}
+		return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
+}
+
 // migrate applies every embedded migration newer than the database, each
 // in its own IMMEDIATE transaction (which also keeps two processes opening
 // the file at once from applying one twice).
@@ -143,7 +205,11 @@ func (s *SQLiteStore) migrate(ctx context.Context) error {
 		return fmt.Errorf("subscribers: migrate sqlite: %w", err)
 	}
 	for _, m := range ms {
-		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		run := s.writeTx
+		if m.ForeignKeysOff {
+			run = s.rebuildTx
+		}
+		err := run(ctx, func(tx *sql.Tx) error {
 			var current int
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 				return err

@@ -32,7 +32,7 @@ func TestParseSQLiteRows(t *testing.T) {
 	row := func(id string) [sqliteCols]string {
 		n, _ := strconv.ParseInt(id, 10, 64)
 		consent := consentFor(n)
-		return [sqliteCols]string{id, "1", "2", "", "3", "", "active", "form", "", "daily,weekly", "", id + "@example.org", "", "", strconv.Itoa(len(consent)), consent}
+		return [sqliteCols]string{id, "1", "2", "", "3", "", "active", "form", "", "daily,weekly", "", id + "@example.org", "", "", strings.Repeat("0"+id[:1], 16), strconv.Itoa(len(consent)), consent}
 	}
 	tests := []struct {
 		name    string
@@ -59,6 +59,11 @@ func TestParseSQLiteRows(t *testing.T) {
 			return c
 		}(), nil, true},
 		{"bad id", sqliteTestCols(row("x")), nil, true},
+		{"bad token key", func() [sqliteCols]string {
+			c := sqliteTestCols(row("1"))
+			c[14] = "zz"
+			return c
+		}(), nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +76,8 @@ func TestParseSQLiteRows(t *testing.T) {
 			}
 			for i, s := range subs {
 				if s.ID != tt.wantIDs[i] || s.Email != strconv.FormatInt(s.ID, 10)+"@example.org" || s.ConsentText != consentFor(s.ID) ||
-					len(s.Digests) != 2 || s.Tags != nil || !s.ConsentAt.IsZero() || s.ConfirmedAt.UnixMicro() != 3 {
+					len(s.Digests) != 2 || s.Tags != nil || !s.ConsentAt.IsZero() || s.ConfirmedAt.UnixMicro() != 3 ||
+					len(s.TokenKey) != 16 || s.TokenKey[15] != byte(strconv.FormatInt(s.ID, 10)[0]-'0') {
 					t.Errorf("subscriber %d: %+v", i, s)
 				}
 			}

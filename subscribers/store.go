@@ -33,13 +33,20 @@ type Store interface {
 	Get(ctx context.Context, id int64) (*Subscriber, error)
 	// GetByEmail returns the subscriber with this address, in any case.
 	GetByEmail(ctx context.Context, email string) (*Subscriber, error)
-	// Subscribe is the sign-up path of the form and the CLI. A new address
-	// is created (pending, or active when req.Active); a pending or
-	// suppressed one is set back to pending (or active) with the new
-	// consent and preferences; an active one keeps its status and gets the
-	// new preferences. The outcome says which happened. Digests, tags and
-	// timezone replace the stored ones; an empty Name keeps the stored name.
-	// A forgotten address is created afresh: the person asked again.
+	// Subscribe is the sign-up path of the form and the CLI; it checks req
+	// first (see SubscribeRequest.Validate). A new address is created
+	// (pending, or active when req.Active). An address already stored keeps
+	// its stored spelling, and a pending or active subscriber keeps their
+	// name, digests, tags, timezone and consent: anyone who knows an
+	// address can sign it up, so only the person's own links change their
+	// details. An active one is left Unchanged; a pending one is
+	// StillPending (the caller may send the confirmation again, to the
+	// stored address the returned Subscriber carries), or Refreshed to
+	// active when req.Active. A suppressed one (unsubscribed, bounced,
+	// complained) is Refreshed: pending (or active) again with the new
+	// consent, digests, tags and timezone, and the new name unless empty.
+	// A forgotten address is created afresh: the person asked again. The
+	// returned Subscriber is what is stored.
 	Subscribe(ctx context.Context, req SubscribeRequest) (*Subscriber, Outcome, error)
 	// SetStatus moves a subscriber to status to and appends an event with
 	// reason, setting ConfirmedAt or UnsubscribedAt as fits. Setting the
@@ -148,7 +155,7 @@ type Store interface {
 
 // SubscribeRequest is a sign-up from the form or the CLI.
 type SubscribeRequest struct {
-	Email       string // normalised by the caller
+	Email       string // normalised by Validate
 	Name        string
 	Digests     []string
 	Tags        []string
@@ -165,9 +172,10 @@ type Outcome string
 
 // The outcomes of Subscribe.
 const (
-	Created   Outcome = "created"   // a new subscriber
-	Refreshed Outcome = "refreshed" // pending or suppressed, now pending (or active) again
-	Unchanged Outcome = "unchanged" // already active; preferences updated
+	Created      Outcome = "created"   // a new subscriber
+	Refreshed    Outcome = "refreshed" // suppressed, now pending (or active) again; or pending, now active
+	StillPending Outcome = "pending"   // already waiting for confirmation; nothing changed
+	Unchanged    Outcome = "unchanged" // already active; nothing changed
 )
 
 // Preferences are what a subscriber can change about themselves.

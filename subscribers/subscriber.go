@@ -67,6 +67,13 @@ type Subscriber struct {
 	UpdatedAt      time.Time
 	ConfirmedAt    time.Time // zero until confirmed
 	UnsubscribedAt time.Time // zero unless unsubscribed
+
+	// TokenKey is mixed into the MAC of every link token made for this
+	// subscriber (see package tokens), so a token works for this row only.
+	// The store draws it at random when it creates the row and nothing
+	// changes it; a forgotten person who signs up again is a new row with
+	// a new key. It is never exported.
+	TokenKey []byte
 }
 
 // Event is one change of a subscriber's status, kept forever in an

@@ -12,7 +12,7 @@ import (
 
 // pgCols are the subscriber columns in the order scanPG reads them.
 const pgCols = `s.id, s.email, s.name, s.status, s.digests, s.tags, s.timezone, s.source,
-	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at`
+	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at, s.token_key`
 
 func scanPG(r pgx.Row) (*Subscriber, error) {
 	// Plain string destinations take pgx's direct paths; *Status and
@@ -24,7 +24,7 @@ func scanPG(r pgx.Row) (*Subscriber, error) {
 		created, updated              time.Time
 	)
 	if err := r.Scan(&s.ID, &s.Email, &s.Name, &status, &digests, &tags, &s.Timezone, &source,
-		&consent, &s.ConsentIP, &s.ConsentText, &created, &updated, &confirmed, &unsub); err != nil {
+		&consent, &s.ConsentIP, &s.ConsentText, &created, &updated, &confirmed, &unsub, &s.TokenKey); err != nil {
 		return nil, err
 	}
 	s.Status, s.Source = Status(status), Source(source)
@@ -76,19 +76,24 @@ func (s *PostgresStore) tx(ctx context.Context, fn func(tx pgx.Tx) error) error 
 }
 
 func (s *PostgresStore) insert(ctx context.Context, tx pgx.Tx, sub *Subscriber) error {
-	err := tx.QueryRow(ctx, `INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
-		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+	key, err := newTokenKey()
+	if err != nil {
+		return err
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
+		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at, token_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (email_key) DO NOTHING RETURNING id`,
 		sub.Email, strings.ToLower(sub.Email), sub.Name, string(sub.Status), joinList(sub.Digests), joinList(sub.Tags), sub.Timezone, string(sub.Source),
 		pgTime(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, sub.CreatedAt.UTC(), sub.UpdatedAt.UTC(),
-		pgTime(sub.ConfirmedAt), pgTime(sub.UnsubscribedAt)).Scan(&sub.ID)
+		pgTime(sub.ConfirmedAt), pgTime(sub.UnsubscribedAt), key).Scan(&sub.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrExists
 	}
 	if err != nil {
 		return fmt.Errorf("subscribers: insert: %w", err)
 	}
+	sub.TokenKey = key
 	return s.setDigests(ctx, tx, sub.ID, sub.Digests, false)
 }
 

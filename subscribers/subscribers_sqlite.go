@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,12 +14,12 @@ import (
 )
 
 // sqliteRows selects the subscribers a query matches as ONE row of
-// sixteen text columns, one per field, each joining the field's values
+// seventeen text columns, one per field, each joining the field's values
 // row after row: by char 31 (unit separator) for the integers (a NULL
 // time as an empty value) and for the validated text fields (none may
 // hold a control character, see checkLine, NormalizeEmail, CleanDigests,
-// CleanTags); consent_text, the only free text, is cut by the byte
-// lengths in the column before it. All sixteen are NULL when nothing
+// CleanTags) and for the token key in hex; consent_text, the only free
+// text, is cut by the byte lengths in the column before it. All are NULL when nothing
 // matches. The pure-Go driver spends far more on each row and column it
 // hands over (a step, then a type and a value call per column, each
 // behind a lock, and a Go value) than SQLite spends appending a value to
@@ -30,11 +31,11 @@ var sqliteRows = strings.ReplaceAll(`group_concat(s.id, char(31)), group_concat(
 	group_concat(ifnull(s.unsubscribed_at, ''), char(31)),
 	group_concat(s.status, char(31)), group_concat(s.source, char(31)), group_concat(s.timezone, char(31)),
 	group_concat(s.digests, char(31)), group_concat(s.tags, char(31)), group_concat(s.email, char(31)),
-	group_concat(s.name, char(31)), group_concat(s.consent_ip, char(31)),
+	group_concat(s.name, char(31)), group_concat(s.consent_ip, char(31)), group_concat(hex(s.token_key), char(31)),
 	group_concat(octet_length(s.consent_text), char(31)), group_concat(s.consent_text, '')`, "char(31)", "'\x1f'")
 
 // sqliteCols is how many columns sqliteRows selects.
-const sqliteCols = 16
+const sqliteCols = 17
 
 // scanSQLite decodes the row of a query selecting sqliteRows.
 func scanSQLite(r *sql.Row) ([]*Subscriber, error) {
@@ -70,11 +71,13 @@ func parseSQLiteRows(c [sqliteCols]string) ([]*Subscriber, error) {
 	subs := make([]Subscriber, n)
 	page := make([]*Subscriber, n)
 	lists := make([]string, 0, 2*n+strings.Count(c[9], ",")+strings.Count(c[10], ","))
+	keys := make([]byte, 0, len(c[14])/2)
 	sorted := true
 	for k := range subs {
 		// f: id, created_at, updated_at, consent_at, confirmed_at,
 		// unsubscribed_at, status, source, timezone, digests, tags, email,
-		// name, consent_ip and the length of consent_text (in c[15]).
+		// name, consent_ip, token_key and the length of consent_text (in
+		// c[16]).
 		var f [sqliteCols - 1]string
 		for i := range f {
 			j := strings.IndexByte(c[i], 31)
@@ -97,9 +100,9 @@ func parseSQLiteRows(c [sqliteCols]string) ([]*Subscriber, error) {
 				return nil, fmt.Errorf("subscribers: stored rows: column %d: %w", i+1, err)
 			}
 		}
-		size, err := strconv.Atoi(f[14])
-		if err != nil || size < 0 || size > len(c[15]) {
-			return nil, fmt.Errorf("subscribers: stored rows: bad consent text length %q", f[14])
+		size, err := strconv.Atoi(f[15])
+		if err != nil || size < 0 || size > len(c[16]) {
+			return nil, fmt.Errorf("subscribers: stored rows: bad consent text length %q", f[15])
 		}
 		s := &subs[k]
 		s.ID = num[0]
@@ -108,13 +111,18 @@ func parseSQLiteRows(c [sqliteCols]string) ([]*Subscriber, error) {
 		s.Status, s.Source, s.Timezone = Status(f[6]), Source(f[7]), f[8]
 		s.Digests, s.Tags = splitInto(f[9], &lists), splitInto(f[10], &lists)
 		s.Email, s.Name, s.ConsentIP = f[11], f[12], f[13]
-		s.ConsentText, c[15] = c[15][:size], c[15][size:]
+		at := len(keys)
+		if keys, err = hex.AppendDecode(keys, []byte(f[14])); err != nil {
+			return nil, fmt.Errorf("subscribers: stored rows: token key: %w", err)
+		}
+		s.TokenKey = keys[at:len(keys):len(keys)]
+		s.ConsentText, c[16] = c[16][:size], c[16][size:]
 		if k > 0 && page[k-1].ID >= s.ID {
 			sorted = false
 		}
 		page[k] = s
 	}
-	if c[15] != "" {
+	if c[16] != "" {
 		return nil, errors.New("subscribers: stored rows: consent texts longer than their lengths")
 	}
 	if !sorted {
@@ -186,19 +194,24 @@ func (s *SQLiteStore) byID(ctx context.Context, q sqlQuerier, id int64) (*Subscr
 // insert writes a new subscriber and its digests, setting sub.ID, or gives
 // ErrExists.
 func (s *SQLiteStore) insert(ctx context.Context, tx *sql.Tx, sub *Subscriber) error {
-	err := tx.QueryRowContext(ctx, `INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
-		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	key, err := newTokenKey()
+	if err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
+		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at, token_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (email_key) DO NOTHING RETURNING id`,
 		sub.Email, strings.ToLower(sub.Email), sub.Name, sub.Status, joinList(sub.Digests), joinList(sub.Tags), sub.Timezone, sub.Source,
 		sqlMicros(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, sub.CreatedAt.UnixMicro(), sub.UpdatedAt.UnixMicro(),
-		sqlMicros(sub.ConfirmedAt), sqlMicros(sub.UnsubscribedAt)).Scan(&sub.ID)
+		sqlMicros(sub.ConfirmedAt), sqlMicros(sub.UnsubscribedAt), key).Scan(&sub.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrExists
 	}
 	if err != nil {
 		return fmt.Errorf("subscribers: insert: %w", err)
 	}
+	sub.TokenKey = key
 	return s.setDigests(ctx, tx, sub.ID, sub.Digests, false)
 }
 

@@ -2,6 +2,7 @@ package subscribers
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -27,6 +28,16 @@ type txn interface {
 	// unsuppress lifts the suppression of a forgotten address.
 	unsuppress(ctx context.Context, email string) error
 	event(ctx context.Context, id int64, at time.Time, c statusChange) error
+}
+
+// newTokenKey draws the token key of a new subscriber (see
+// Subscriber.TokenKey): 16 bytes from crypto/rand.
+func newTokenKey() ([]byte, error) {
+	k := make([]byte, 16)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("subscribers: token key: %w", err)
+	}
+	return k, nil
 }
 
 // txStore runs fn in one write transaction, committed when fn returns nil.
@@ -57,7 +68,7 @@ func create(ctx context.Context, st txStore, sub *Subscriber, reason string) err
 // new address racing each other (PostgreSQL): the loser's insert conflicts
 // and it retries as an update.
 func subscribe(ctx context.Context, st txStore, req SubscribeRequest) (*Subscriber, Outcome, error) {
-	if err := checkRequest(&req); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, "", err
 	}
 	for attempt := 0; ; attempt++ {
@@ -73,6 +84,9 @@ func subscribe(ctx context.Context, st txStore, req SubscribeRequest) (*Subscrib
 			}
 			var ev *statusChange
 			out, outcome, ev = planSubscribe(old, req, now)
+			if outcome == Unchanged || outcome == StillPending {
+				return nil
+			}
 			if old == nil {
 				if err := tx.unsuppress(ctx, req.Email); err != nil {
 					return fmt.Errorf("subscribers: subscribe: %w", err)

@@ -341,7 +341,7 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 		sub, err := env.store.GetByEmail(ctx, *to)
 		switch {
 		case err == nil:
-			r = email.Recipient{ID: sub.ID, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone}
+			r = email.Recipient{ID: sub.ID, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone, TokenKey: sub.TokenKey}
 			tags = sub.Tags
 		case !errors.Is(err, subscribers.ErrNotFound):
 			return err

@@ -202,7 +202,17 @@ func subsAddWrite(ctx context.Context, a *App, st subscribers.Store, addr string
 		req.ConsentAt = a.Now().UTC()
 		req.ConsentText = "resubscribed by the operator: " + o.reason
 	}
-	return st.Subscribe(ctx, req)
+	s, outcome, err := st.Subscribe(ctx, req)
+	if err != nil || outcome == subscribers.Created {
+		return s, outcome, err
+	}
+	// A sign-up leaves a stored subscriber's choices alone; the operator's
+	// flags are applied here instead.
+	p := subscribers.Preferences{Digests: o.digests, Tags: o.tags, Timezone: o.tz}
+	if err := st.UpdatePreferences(ctx, s.ID, p); err != nil {
+		return nil, "", err
+	}
+	return s, outcome, nil
 }
 
 func verb(o subscribers.Outcome) string {
@@ -221,8 +231,8 @@ func mailConfirmation(ctx context.Context, a *App, cfg *config.Config, s *subscr
 	if err != nil {
 		return "", err
 	}
-	tok := signer.Sign(tokens.Confirm, s.ID, a.Now().Add(cfg.Subscriptions.ConfirmTTL.Duration))
-	msg, err := composer.Confirmation(email.Recipient{ID: s.ID, Email: s.Email, Name: s.Name, Timezone: s.Timezone}, email.ConfirmURL(cfg.Site.BaseURL, tok))
+	tok := signer.Sign(tokens.Confirm, s.ID, s.TokenKey, a.Now().Add(cfg.Subscriptions.ConfirmTTL.Duration))
+	msg, err := composer.Confirmation(email.Recipient{ID: s.ID, Email: s.Email, Timezone: s.Timezone, TokenKey: s.TokenKey}, email.ConfirmURL(cfg.Site.BaseURL, tok))
 	if err != nil {
 		return "", err
 	}

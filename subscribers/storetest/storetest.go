@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) subscribers.Store) {
 		{"UpdatePreferences", testUpdatePreferences},
 		{"Counts", testCounts},
 		{"History", testHistory},
+		{"ForgetNeverReusesID", testForgetNeverReusesID},
+		{"AddressLookAlikes", testAddressLookAlikes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -363,6 +365,9 @@ func testListFilters(t *testing.T, st subscribers.Store) {
 	}
 }
 
+// testSubscribeOutcomes: a sign-up creates a new address, brings back a
+// suppressed one with the new choices, and leaves a pending or active
+// subscriber's stored spelling and choices alone.
 func testSubscribeOutcomes(t *testing.T, st subscribers.Store) {
 	ctx := context.Background()
 	tests := []struct {
@@ -370,27 +375,30 @@ func testSubscribeOutcomes(t *testing.T, st subscribers.Store) {
 		active      bool
 		wantOutcome subscribers.Outcome
 		wantStatus  subscribers.Status
+		wantNew     bool // the request's name, digests, tags and zone are stored
 	}{
-		{"", false, subscribers.Created, subscribers.Pending},
-		{"", true, subscribers.Created, subscribers.Active},
-		{subscribers.Pending, false, subscribers.Refreshed, subscribers.Pending},
-		{subscribers.Pending, true, subscribers.Refreshed, subscribers.Active},
-		{subscribers.Active, false, subscribers.Unchanged, subscribers.Active},
-		{subscribers.Active, true, subscribers.Unchanged, subscribers.Active},
-		{subscribers.Unsubscribed, false, subscribers.Refreshed, subscribers.Pending},
-		{subscribers.Unsubscribed, true, subscribers.Refreshed, subscribers.Active},
-		{subscribers.Bounced, false, subscribers.Refreshed, subscribers.Pending},
-		{subscribers.Complained, true, subscribers.Refreshed, subscribers.Active},
+		{"", false, subscribers.Created, subscribers.Pending, true},
+		{"", true, subscribers.Created, subscribers.Active, true},
+		{subscribers.Pending, false, subscribers.StillPending, subscribers.Pending, false},
+		{subscribers.Pending, true, subscribers.Refreshed, subscribers.Active, false},
+		{subscribers.Active, false, subscribers.Unchanged, subscribers.Active, false},
+		{subscribers.Active, true, subscribers.Unchanged, subscribers.Active, false},
+		{subscribers.Unsubscribed, false, subscribers.Refreshed, subscribers.Pending, true},
+		{subscribers.Unsubscribed, true, subscribers.Refreshed, subscribers.Active, true},
+		{subscribers.Bounced, false, subscribers.Refreshed, subscribers.Pending, true},
+		{subscribers.Complained, true, subscribers.Refreshed, subscribers.Active, true},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%s active=%v", tt.from, tt.active), func(t *testing.T) {
-			email := fmt.Sprintf("sub%d@example.com", i)
+			email := fmt.Sprintf("Sub%d@example.com", i)
+			var before *subscribers.Subscriber
 			if tt.from != "" {
-				mustCreate(t, st, &subscribers.Subscriber{Email: email, Status: tt.from, Digests: []string{"daily"}})
+				before = mustCreate(t, st, &subscribers.Subscriber{Email: email, Name: "Old Name", Status: tt.from,
+					Digests: []string{"daily"}, Timezone: "Europe/Oslo"})
 			}
 			consent := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 			got, out, err := st.Subscribe(ctx, subscribers.SubscribeRequest{
-				Email: email, Name: "New Name", Digests: []string{"weekly"}, Tags: []string{"space"}, Timezone: "Asia/Tokyo",
+				Email: strings.ToUpper(email), Name: "New Name", Digests: []string{"weekly"}, Tags: []string{"space"}, Timezone: "Asia/Tokyo",
 				Active: tt.active, Source: subscribers.SourceForm, ConsentAt: consent, ConsentIP: "198.51.100.1", ConsentText: "ok",
 			})
 			if err != nil {
@@ -403,11 +411,25 @@ func testSubscribeOutcomes(t *testing.T, st subscribers.Store) {
 			if stored.Status != tt.wantStatus || stored.ID != got.ID {
 				t.Errorf("stored %d/%s, want %d/%s", stored.ID, stored.Status, got.ID, tt.wantStatus)
 			}
-			if diff := cmp.Diff([]string{"weekly"}, stored.Digests); diff != "" {
-				t.Errorf("digests (-want +got):\n%s", diff)
+			wantEmail := email
+			if before == nil {
+				wantEmail = strings.ToUpper(email[:len(email)-len("@example.com")]) + "@example.com"
 			}
-			if stored.Name != "New Name" || stored.Timezone != "Asia/Tokyo" || len(stored.Tags) != 1 {
-				t.Errorf("preferences not updated: %+v", stored)
+			if stored.Email != wantEmail || got.Email != wantEmail {
+				t.Errorf("address stored as %q, returned as %q; want %q", stored.Email, got.Email, wantEmail)
+			}
+			want := subscribers.Preferences{Digests: []string{"daily"}, Timezone: "Europe/Oslo"}
+			wantName := "Old Name"
+			if tt.wantNew {
+				want = subscribers.Preferences{Digests: []string{"weekly"}, Tags: []string{"space"}, Timezone: "Asia/Tokyo"}
+				wantName = "New Name"
+			}
+			gotPrefs := subscribers.Preferences{Digests: stored.Digests, Tags: stored.Tags, Timezone: stored.Timezone}
+			if diff := cmp.Diff(want, gotPrefs); diff != "" || stored.Name != wantName {
+				t.Errorf("name %q (want %q); preferences (-want +got):\n%s", stored.Name, wantName, diff)
+			}
+			if !tt.wantNew && tt.wantOutcome != subscribers.Refreshed && !stored.ConsentAt.IsZero() {
+				t.Errorf("consent of a subscriber already there replaced: %v", stored.ConsentAt)
 			}
 			if tt.wantStatus == subscribers.Active && stored.ConfirmedAt.IsZero() {
 				t.Error("active without ConfirmedAt")
