@@ -242,21 +242,25 @@ func (r *renderer) chrome(s *siteView) error {
 }
 
 func (b *builder) newSiteView() *siteView {
+	// The site's own strings come from the config, not an article, so
+	// they have not been through the parsers' cleaning: the same rule
+	// keeps control characters out of every page here.
+	title := articles.CleanText(b.cfg.Site.Title)
 	s := &siteView{
-		Title:       b.cfg.Site.Title,
-		Description: b.cfg.Site.Description,
-		Language:    b.cfg.Site.Language,
+		Title:       title,
+		Description: articles.CleanText(b.cfg.Site.Description),
+		Language:    articles.CleanText(b.cfg.Site.Language),
 		Base:        b.basePath,
 		BaseURL:     b.baseURL,
 		Subscribe:   b.baseURL + "subscribe",
-		Feeds:       feedLinks(b.baseURL, "", b.cfg.Site.Title),
+		Feeds:       feedLinks(b.baseURL, "", title),
 	}
 	for _, d := range b.cfg.Digests {
-		title := d.Title
-		if title == "" {
-			title = d.Name
+		dt := d.Title
+		if dt == "" {
+			dt = d.Name
 		}
-		s.Digests = append(s.Digests, digestView{Name: d.Name, Title: title})
+		s.Digests = append(s.Digests, digestView{Name: d.Name, Title: articles.CleanText(dt)})
 	}
 	return s
 }
@@ -372,11 +376,18 @@ func (b *builder) articlePage(i int) ([]*File, error) {
 // articles only through the joined fragments and the 404 page's titles
 // and links, these are made here and carry just what the fragments were
 // made from.
-func (b *builder) listed(idx []int) []*articleView {
+//
+// With brief set (tag pages), the views hold no digest and no full depth,
+// whatever the templates: a tag page lists titles and takes, so an article
+// with many tags is not copied whole into each of their pages.
+func (b *builder) listed(idx []int, brief bool) []*articleView {
 	out := make([]*articleView, len(idx))
 	if !b.pages.lean {
 		for k, i := range idx {
 			out[k] = b.views[i]
+			if brief {
+				out[k] = briefView(b.views[i])
+			}
 		}
 		return out
 	}
@@ -389,18 +400,27 @@ func (b *builder) listed(idx []int) []*articleView {
 	return out
 }
 
+// briefView is v without the tiers below the take.
+func briefView(v *articleView) *articleView {
+	c := *v
+	c.Digest, c.Players, c.Numbers = nil, nil, nil
+	c.Full, c.Points, c.Closing, c.Missing = nil, nil, nil, nil
+	return &c
+}
+
 // listing fills a page's articles: the newest [feeds] items with their
-// take, the rest as an archive of titles. With the built-in listing
-// templates, which show the archive only through ArchiveItems and ask
-// only whether there is one, Archive holds a nil entry per article.
-func (b *builder) listing(p *pageView, idx []int) {
+// take, the rest as an archive of titles (see listed for brief). With the
+// built-in listing templates, which show the archive only through
+// ArchiveItems and ask only whether there is one, Archive holds a nil
+// entry per article.
+func (b *builder) listing(p *pageView, idx []int, brief bool) {
 	n := min(b.cfg.Feeds.Items, len(idx))
-	p.Articles = b.listed(idx[:n])
+	p.Articles = b.listed(idx[:n], brief)
 	if len(idx) > n {
 		if b.pages.lean {
 			p.Archive = make([]*articleView, len(idx)-n)
 		} else {
-			p.Archive = b.listed(idx[n:])
+			p.Archive = b.listed(idx[n:], brief)
 		}
 	}
 	p.Cards = b.joinHTML(idx[:n], func(v *articleView) template.HTML { return v.Card }, func(e *listEntry) template.HTML { return e.card })
@@ -434,7 +454,7 @@ func (b *builder) indexPage() ([]*File, error) {
 	for i := range all {
 		all[i] = i
 	}
-	b.listing(p, all)
+	b.listing(p, all, false)
 	return b.renderPage("/index.html", "index.html", p, b.newest(all))
 }
 
@@ -449,12 +469,12 @@ func (b *builder) allTags() []*tagView {
 func (b *builder) tagPage(g *tagGroup) ([]*File, error) {
 	p := b.page(g.Name, b.baseURL+"tags/"+g.Slug+"/")
 	p.Tag = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
-	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, "tags/"+g.Slug+"/", b.cfg.Site.Title+": "+g.Name)...)
+	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, "tags/"+g.Slug+"/", b.site.Title+": "+g.Name)...)
 	var err error
 	if p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds); err != nil {
 		return nil, err
 	}
-	b.listing(p, g.Articles)
+	b.listing(p, g.Articles, true)
 	return b.renderPage("/tags/"+g.Slug+"/index.html", "tag.html", p, b.newest(g.Articles))
 }
 
@@ -472,7 +492,7 @@ func (b *builder) notFoundPage() ([]*File, error) {
 		for i := range idx {
 			idx[i] = i
 		}
-		p.Articles = b.listed(idx)
+		p.Articles = b.listed(idx, false)
 	}
 	return b.renderPage("/404.html", "404.html", p, b.newestAll())
 }
