@@ -341,10 +341,10 @@ func TestLoad(t *testing.T) {
 		slugs = append(slugs, a.Slug)
 		paths = append(paths, a.Path)
 	}
-	if diff := cmp.Diff([]string{"second-story", "tie-story", "first-story", "third-story"}, slugs); diff != "" {
+	if diff := cmp.Diff([]string{"second-story", "tie-story", "first-story", "same-name", "third-story"}, slugs); diff != "" {
 		t.Errorf("slugs (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"b/two.md", "b/tie.txt", "a/one.txt", "deep/er/three.txt"}, paths); diff != "" {
+	if diff := cmp.Diff([]string{"b/two.md", "b/tie.txt", "a/one.txt", "dup1.txt", "deep/er/three.txt"}, paths); diff != "" {
 		t.Errorf("paths (-want +got):\n%s", diff)
 	}
 	var msgs []string
@@ -358,9 +358,8 @@ func TestLoad(t *testing.T) {
 	want := []string{
 		"bad.txt:2: missing date: the line after the title must be a date such as \"Feb. 23, 2025, 4:36 am ET\"",
 		"broken.txt: cannot read: no such file or directory",
-		"dup1.txt:1: duplicate slug \"same-name\": also used by sub/dup2.md, z/dup3.txt",
-		"sub/dup2.md:3: duplicate slug \"same-name\": also used by dup1.txt, z/dup3.txt",
-		"z/dup3.txt:1: duplicate slug \"same-name\": also used by dup1.txt, sub/dup2.md",
+		"sub/dup2.md:3: duplicate slug \"same-name\": dup1.txt has it already (published 2026-10-01 00:00 UTC); this file is left out",
+		"z/dup3.txt:1: duplicate slug \"same-name\": dup1.txt has it already (published 2026-10-01 00:00 UTC); this file is left out",
 	}
 	if diff := cmp.Diff(want, msgs); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)

@@ -12,91 +12,49 @@ import (
 
 // Load parses every .txt, .md and .markdown file under dir, recursively,
 // skipping hidden files and folders (names starting with "." or "_"), in
-// parallel on all cores. It returns the good articles sorted newest first
-// (by Published, ties by Slug) and one *Error per rejected file, sorted by
-// path. Article paths are relative to dir, with forward slashes. Two or more
-// articles with the same slug are all rejected, each error naming the other
-// files. Drafts are left out silently. Load never stops at a bad file.
+// parallel on all cores. dir itself may be a symbolic link.
+//
+// Only regular files are read. Anything else with an article's name (a
+// named pipe, a device, a folder) is skipped with a warning to opts.Log, and
+// so is a symbolic link unless it leads to a regular file inside dir that
+// the walk does not read by itself. A file over opts.MaxBytes is rejected
+// without being read whole.
+//
+// Load returns the good articles sorted newest first (by Published, ties by
+// Slug) and one *Error per rejected file, sorted by path. Article paths are
+// relative to dir, with forward slashes. When several articles share a
+// slug, the one published first (ties: the first path) keeps it and each
+// other one is rejected, its error naming both files. Drafts are left out
+// silently. Load never stops at a bad file.
 func Load(dir string, opts Options) ([]*Article, []error) {
-	var paths []string
-	var errs []*Error
-	walkErr := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		rel := relPath(dir, p)
-		if err != nil {
-			if p == dir {
-				return err
-			}
-			errs = append(errs, &Error{Path: rel, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))})
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if p != dir && (strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_")) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.IsDir() && layoutOf(d.Name()) != layoutNone {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if walkErr != nil {
-		return nil, []error{&Error{Path: filepath.ToSlash(dir), Msg: fmt.Sprintf("cannot read the content folder: %v", unwrapPath(walkErr))}}
+	root, err := filepath.EvalSymlinks(dir)
+	if err == nil {
+		root, err = filepath.Abs(root)
 	}
+	if err != nil {
+		return nil, []error{&Error{Path: filepath.ToSlash(dir), Msg: fmt.Sprintf("cannot read the content folder: %v", unwrapPath(err))}}
+	}
+	l := &loader{dir: dir, root: root, opts: opts}
+	srcs, errs, err := l.walk()
+	if err != nil {
+		return nil, []error{&Error{Path: filepath.ToSlash(dir), Msg: fmt.Sprintf("cannot read the content folder: %v", unwrapPath(err))}}
+	}
+	results := l.loadAll(srcs)
 
-	results := make([]*Article, len(paths))
-	perr := make([]*Error, len(paths))
-	workers := min(runtime.GOMAXPROCS(0), len(paths))
-	var next sync.WaitGroup
-	jobs := make(chan int, workers)
-	for range workers {
-		next.Go(func() {
-			w := &loadWorker{md: &mdState{}}
-			for i := range jobs {
-				results[i], perr[i] = w.loadOne(dir, paths[i], opts)
-			}
-		})
+	var loaded []*Article
+	for i := range results {
+		r := &results[i]
+		switch {
+		case r.err != nil:
+			errs = append(errs, r.err)
+		case r.skip != "":
+			l.skipped(srcs[i].rel, r.skip)
+		case r.a != nil && !r.a.Draft:
+			loaded = append(loaded, r.a)
+		}
 	}
-	for i := range paths {
-		jobs <- i
-	}
-	close(jobs)
-	next.Wait()
-
-	good := make([]*Article, 0, len(results))
-	bySlug := make(map[string][]*Article, len(results))
-	for i, a := range results {
-		if perr[i] != nil {
-			errs = append(errs, perr[i])
-			continue
-		}
-		if a == nil || a.Draft {
-			continue
-		}
-		bySlug[a.Slug] = append(bySlug[a.Slug], a)
-	}
-	for _, a := range results {
-		if a == nil || a.Draft {
-			continue
-		}
-		same := bySlug[a.Slug]
-		if len(same) == 1 {
-			good = append(good, a)
-			continue
-		}
-		var others []string
-		for _, o := range same {
-			if o != a {
-				others = append(others, o.Path)
-			}
-		}
-		sort.Strings(others)
-		errs = append(errs, &Error{Path: a.Path, Line: a.slugLine,
-			Msg: fmt.Sprintf("duplicate slug %q: also used by %s", a.Slug, strings.Join(others, ", "))})
-	}
+	good, dups := firstOfEachSlug(loaded)
+	errs = append(errs, dups...)
 	sort.Slice(good, func(i, j int) bool {
 		if !good[i].Published.Equal(good[j].Published) {
 			return good[i].Published.After(good[j].Published)
@@ -111,29 +69,162 @@ func Load(dir string, opts Options) ([]*Article, []error) {
 	return good, out
 }
 
+// loader is one Load: the content folder as given (for warnings) and
+// resolved (for what is inside it).
+type loader struct {
+	dir  string
+	root string // dir with every link resolved, absolute
+	opts Options
+}
+
+// source is one file the walk found: a regular file or a link to follow.
+type source struct {
+	rel  string // relative to root, forward slashes
+	path string
+	link bool
+}
+
+// result is what became of one source: an article, an error, or a reason
+// it was skipped.
+type result struct {
+	a    *Article
+	err  *Error
+	skip string
+}
+
+// walk lists the files to read, in path order. Entries that are neither
+// regular files nor links are skipped here, with their warning.
+func (l *loader) walk() ([]source, []*Error, error) {
+	var srcs []source
+	var errs []*Error
+	err := filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
+		rel := relPath(l.root, p)
+		if err != nil {
+			if p == l.root {
+				return err
+			}
+			errs = append(errs, &Error{Path: rel, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p == l.root {
+			return nil
+		}
+		if hidden(d.Name()) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || layoutOf(d.Name()) == layoutNone {
+			return nil
+		}
+		switch t := d.Type(); {
+		case t.IsRegular():
+			srcs = append(srcs, source{rel: rel, path: p})
+		case t&fs.ModeSymlink != 0:
+			srcs = append(srcs, source{rel: rel, path: p, link: true})
+		default:
+			l.skipped(rel, notRegular(t))
+		}
+		return nil
+	})
+	return srcs, errs, err
+}
+
+// loadAll reads and parses srcs on one worker per core.
+func (l *loader) loadAll(srcs []source) []result {
+	results := make([]result, len(srcs))
+	workers := min(runtime.GOMAXPROCS(0), len(srcs))
+	var wg sync.WaitGroup
+	jobs := make(chan int, workers)
+	for range workers {
+		wg.Go(func() {
+			w := &loadWorker{l: l, md: &mdState{}}
+			for i := range jobs {
+				results[i] = w.loadOne(srcs[i])
+			}
+		})
+	}
+	for i := range srcs {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return results
+}
+
+// skipped logs the warning about a file Load leaves out, naming it as the
+// content folder was given.
+func (l *loader) skipped(rel, why string) {
+	l.opts.log().Warn("article_skipped", "path", filepath.Join(l.dir, filepath.FromSlash(rel)), "reason", why)
+}
+
 // loadWorker holds what one Load worker reuses from file to file: the
 // read buffer and the Markdown parser's working buffers. A parsed article
 // keeps none of them.
 type loadWorker struct {
+	l    *loader
 	data []byte
 	md   *mdState
 }
 
-func (w *loadWorker) loadOne(dir, p string, opts Options) (*Article, *Error) {
-	rel := relPath(dir, p)
-	data, err := readInto(p, w.data[:0])
+func (w *loadWorker) loadOne(s source) result {
+	data, skip, err := w.l.read(s, w.data[:0])
 	if err != nil {
-		return nil, &Error{Path: rel, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))}
+		return result{err: err}
+	}
+	if skip != "" {
+		return result{skip: skip}
 	}
 	w.data = data
-	a, err := parse(rel, data, opts, w.md)
-	if err != nil {
-		if e, ok := err.(*Error); ok {
-			return nil, e
+	a, perr := parse(s.rel, data, w.l.opts, w.md)
+	if perr != nil {
+		if e, ok := perr.(*Error); ok {
+			return result{err: e}
 		}
-		return nil, &Error{Path: rel, Msg: err.Error()}
+		return result{err: &Error{Path: s.rel, Msg: perr.Error()}}
 	}
-	return a, nil
+	return result{a: a}
+}
+
+// firstOfEachSlug keeps, of the articles sharing a slug, the one published
+// first (ties: the first path), so that a new file cannot take a live
+// article's address; each other one gets an error naming both files.
+func firstOfEachSlug(arts []*Article) ([]*Article, []*Error) {
+	bySlug := make(map[string]*Article, len(arts))
+	for _, a := range arts {
+		if have, ok := bySlug[a.Slug]; !ok || earlier(a, have) {
+			bySlug[a.Slug] = a
+		}
+	}
+	good := make([]*Article, 0, len(bySlug))
+	var errs []*Error
+	for _, a := range arts {
+		kept := bySlug[a.Slug]
+		if kept == a {
+			good = append(good, a)
+			continue
+		}
+		errs = append(errs, &Error{Path: a.Path, Line: a.slugLine,
+			Msg: fmt.Sprintf("duplicate slug %q: %s has it already (published %s); this file is left out",
+				a.Slug, kept.Path, kept.Published.Format("2006-01-02 15:04 MST"))})
+	}
+	return good, errs
+}
+
+func earlier(a, b *Article) bool {
+	if !a.Published.Equal(b.Published) {
+		return a.Published.Before(b.Published)
+	}
+	return a.Path < b.Path
+}
+
+// hidden reports whether a file or folder name is one Load leaves alone.
+func hidden(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
 }
 
 func relPath(dir, p string) string {

@@ -3,6 +3,7 @@ package articles
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"path"
 	"strings"
 	"time"
@@ -11,9 +12,36 @@ import (
 	"github.com/google/uuid"
 )
 
-// Options controls parsing.
+// Options controls parsing and loading.
 type Options struct {
 	Location *time.Location // zone for dates written without one; nil = UTC
+
+	// MaxBytes is the largest article file Load reads; a bigger one is
+	// rejected without being read whole. 0 means DefaultMaxBytes.
+	MaxBytes int64
+
+	// Log receives Load's warnings about files it skips (a named pipe, a
+	// link out of the content folder). nil discards them.
+	Log *slog.Logger
+}
+
+// DefaultMaxBytes is the size limit of an article file when
+// Options.MaxBytes is 0 (site.max_article_bytes): far above any real
+// article, low enough that reading one stays cheap.
+const DefaultMaxBytes = 1 << 20
+
+func (o Options) maxBytes() int64 {
+	if o.MaxBytes <= 0 {
+		return DefaultMaxBytes
+	}
+	return o.MaxBytes
+}
+
+func (o Options) log() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log
 }
 
 func (o Options) location() *time.Location {
@@ -123,6 +151,12 @@ func splitLines(data []byte) ([]line, error) {
 	// Most files are valid UTF-8 with LF line ends: then one check of the
 	// whole file and a fast scan for '\n' are enough.
 	valid := utf8.ValidString(src)
+	if valid {
+		// Controls pasted into the text (a NUL in a bullet) must never
+		// reach a page; an invalid file is cleaned line by line below, once
+		// each line is known to be UTF-8, so the error still names it.
+		src = CleanText(src)
+	}
 	hasCR := strings.IndexByte(src, '\r') >= 0
 	n := 1
 	for {
@@ -136,8 +170,11 @@ func splitLines(data []byte) ([]line, error) {
 		if i >= 0 {
 			raw = src[:i]
 		}
-		if !valid && !utf8.ValidString(raw) {
-			return nil, errorf(n, "invalid UTF-8: save the file as UTF-8")
+		if !valid {
+			if !utf8.ValidString(raw) {
+				return nil, errorf(n, "invalid UTF-8: save the file as UTF-8")
+			}
+			raw = CleanText(raw)
 		}
 		lines = append(lines, line{n: n, text: raw})
 		if i < 0 {
@@ -263,6 +300,7 @@ const (
 // finish checks what both layouts require and fills in what is derived:
 // slug, id, updated time and the list of missing parts.
 func finish(a *Article) error {
+	a.clean()
 	if len(a.Take) == 0 {
 		return errorf(max(a.takeLine, 1), "the 30-second take has no bullets: it needs 1 to 5")
 	}

@@ -3,7 +3,6 @@ package articles
 import (
 	"bytes"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -35,14 +34,19 @@ func TestLoadWorkerReuse(t *testing.T) {
 		reversed[len(names)-1-i] = n
 	}
 	for _, order := range [][]string{names, reversed, append(names, names...)} {
-		w := &loadWorker{md: &mdState{}}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &loadWorker{l: &loader{dir: dir, root: abs}, md: &mdState{}}
 		for _, name := range order {
 			data, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
 				t.Fatal(err)
 			}
 			want, wantErr := Parse(name, data, Options{})
-			got, gotErr := w.loadOne(dir, filepath.Join(dir, name), Options{})
+			r := w.loadOne(source{rel: name, path: filepath.Join(abs, name)})
+			got, gotErr := r.a, r.err
 			if wantErr != nil || gotErr != nil {
 				if wantErr == nil || gotErr == nil || wantErr.Error() != gotErr.Error() {
 					t.Errorf("%s: error %v, want %v", name, gotErr, wantErr)
@@ -56,9 +60,8 @@ func TestLoadWorkerReuse(t *testing.T) {
 	}
 }
 
-// TestReadInto reads files of several sizes into a reused buffer, and a
-// missing file.
-func TestReadInto(t *testing.T) {
+// TestReadLimited reads files of several sizes into a reused buffer.
+func TestReadLimited(t *testing.T) {
 	dir := t.TempDir()
 	var buf []byte
 	for _, size := range []int{0, 1, 511, 512, 513, 100 << 10, 3} {
@@ -67,16 +70,47 @@ func TestReadInto(t *testing.T) {
 		if err := os.WriteFile(p, want, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, err := readInto(p, buf[:0])
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := readLimited(f, int64(size), 100<<10, buf[:0])
+		f.Close()
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("size %d: got %d bytes, %v", size, len(got), err)
 		}
 		buf = got
 	}
-	if _, err := readInto(filepath.Join(dir, "missing"), buf[:0]); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing file: got %v, want a not-exist error", err)
+}
+
+// endless is a reader that never ends, like /dev/zero or a file that keeps
+// growing, and counts what was taken from it.
+type endless struct{ read int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
 	}
-	if _, err := readInto(dir, buf[:0]); err == nil {
-		t.Error("folder: no error")
+	e.read += int64(len(p))
+	return len(p), nil
+}
+
+// TestReadLimitedStopsAtLimit proves that a source longer than the limit
+// is refused after reading just past the limit, whatever its announced
+// size: memory stays bounded by the limit, not by the file.
+func TestReadLimitedStopsAtLimit(t *testing.T) {
+	for _, size := range []int64{0, 10, 1 << 20} {
+		src := &endless{}
+		_, err := readLimited(src, size, 1000, nil)
+		if !errors.Is(err, errTooBig) {
+			t.Fatalf("size %d: got %v, want errTooBig", size, err)
+		}
+		if src.read > 1001 {
+			t.Errorf("size %d: read %d bytes, want at most 1001", size, src.read)
+		}
+	}
+	got, err := readLimited(strings.NewReader(strings.Repeat("y", 1000)), 0, 1000, nil)
+	if err != nil || len(got) != 1000 {
+		t.Errorf("exactly the limit: got %d bytes, %v; want 1000, nil", len(got), err)
 	}
 }

@@ -1,6 +1,7 @@
 package articles
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -100,12 +101,17 @@ func validSlug(s string) bool {
 	return true
 }
 
+// MaxTags is how many tags one article may have. Every tag is a page and
+// three feeds that each show the article, so the cap keeps what one file
+// can make bounded.
+const MaxTags = 20
+
 // normTags normalises tags: trimmed, lower-cased, accents folded, spaces
 // and other punctuation turned into hyphens, leaving only [a-z0-9-];
-// duplicates are dropped, source order kept. A tag that folds to nothing is
-// an error at line.
+// duplicates are dropped, source order kept. A tag that folds to nothing,
+// or more than MaxTags distinct tags, is an error at line.
 func normTags(a *Article, raw []string, line int) error {
-	for _, t := range raw {
+	for k, t := range raw {
 		t = strings.TrimSpace(t)
 		if t == "" {
 			continue
@@ -114,15 +120,31 @@ func normTags(a *Article, raw []string, line int) error {
 		if f == "" {
 			return errorf(line, "tag %q has no letters or digits", t)
 		}
-		dup := false
-		for _, have := range a.Tags {
-			dup = dup || have == f
+		if slices.Contains(a.Tags, f) {
+			continue
 		}
-		if !dup {
-			a.Tags = append(a.Tags, f)
+		if len(a.Tags) == MaxTags {
+			return errorf(line, "%d tags: an article may have at most %d", countTags(a.Tags, raw[k:]), MaxTags)
 		}
+		a.Tags = append(a.Tags, f)
 	}
 	return nil
+}
+
+// countTags counts the distinct tags of have and raw, for the error about
+// too many: the linear check above stops at MaxTags, and ten thousand tags
+// must not cost it a quadratic scan.
+func countTags(have, raw []string) int {
+	seen := make(map[string]bool, len(have)+len(raw))
+	for _, t := range have {
+		seen[t] = true
+	}
+	for _, t := range raw {
+		if f := fold(strings.TrimSpace(t)); f != "" {
+			seen[f] = true
+		}
+	}
+	return len(seen)
 }
 
 // tagList splits "a, b; c" into tags.

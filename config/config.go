@@ -45,6 +45,10 @@ type Site struct {
 	Author       string `toml:"author"`        // "Name <email>", optional
 	TemplatesDir string `toml:"templates_dir"` // optional overrides of templates/
 
+	// MaxArticleBytes is the largest article file read; a bigger one is
+	// rejected by its size, without being read.
+	MaxArticleBytes int64 `toml:"max_article_bytes"`
+
 	// Location is Timezone loaded.
 	Location *time.Location `toml:"-"`
 }
@@ -195,6 +199,8 @@ func Defaults() *Config {
 			Timezone:   "UTC",
 			ContentDir: "content",
 			OutputDir:  "public",
+
+			MaxArticleBytes: 1 << 20,
 		},
 		Feeds: Feeds{Items: 50, Content: "take"},
 		Store: Store{Driver: "sqlite", DSN: "data/briefcast.db"},

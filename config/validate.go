@@ -76,6 +76,9 @@ func (c *Config) Validate() error {
 	if c.Site.OutputDir == "" {
 		bad("site.output_dir", "must not be empty")
 	}
+	if c.Site.MaxArticleBytes < 1 {
+		bad("site.max_article_bytes", "must be at least 1, got %d", c.Site.MaxArticleBytes)
+	}
 	if c.Site.Author != "" && strings.Contains(c.Site.Author, "@") {
 		if _, err := mail.ParseAddress(c.Site.Author); err != nil {
 			bad("site.author", "must be \"Name <email>\" or a plain name: %v", err)

@@ -3,7 +3,8 @@ package feeds
 import (
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"briefcast/articles"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -14,53 +15,9 @@ import (
 // that are not UTF-8 (which is how a lone surrogate reaches a Go string).
 // gorilla/feeds writes content raw into CDATA, where one such character
 // makes the whole file ill-formed, so every string goes through here
-// before it reaches a feed.
-func XMLSafe(s string) string {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-				return stripXML(s, i)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if !xmlRune(r, size) {
-			return stripXML(s, i)
-		}
-		i += size
-	}
-	return s
-}
-
-func stripXML(s string, from int) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	b.WriteString(s[:from])
-	for i := from; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if xmlRune(r, size) {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-func xmlRune(r rune, size int) bool {
-	switch {
-	case r == utf8.RuneError && size == 1:
-		return false
-	case r == '\t' || r == '\n' || r == '\r':
-		return true
-	case r < 0x20:
-		return false
-	case r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
-		return false
-	}
-	return true
-}
+// before it reaches a feed. The rule is the articles' own: parsed articles
+// are already clean, and this catches the strings that come from elsewhere.
+func XMLSafe(s string) string { return articles.CleanText(s) }
 
 // ResolveHTML makes a fragment of article HTML safe to publish anywhere:
 // every relative href or src becomes absolute against base (the article's

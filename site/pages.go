@@ -242,21 +242,25 @@ func (r *renderer) chrome(s *siteView) error {
 }
 
 func (b *builder) newSiteView() *siteView {
+	// The site's own strings come from the config, not an article, so
+	// they have not been through the parsers' cleaning: the same rule
+	// keeps control characters out of every page here.
+	title := articles.CleanText(b.cfg.Site.Title)
 	s := &siteView{
-		Title:       b.cfg.Site.Title,
-		Description: b.cfg.Site.Description,
-		Language:    b.cfg.Site.Language,
+		Title:       title,
+		Description: articles.CleanText(b.cfg.Site.Description),
+		Language:    articles.CleanText(b.cfg.Site.Language),
 		Base:        b.basePath,
 		BaseURL:     b.baseURL,
 		Subscribe:   b.baseURL + "subscribe",
-		Feeds:       feedLinks(b.baseURL, "", b.cfg.Site.Title),
+		Feeds:       feedLinks(b.baseURL, "", title),
 	}
 	for _, d := range b.cfg.Digests {
-		title := d.Title
-		if title == "" {
-			title = d.Name
+		dt := d.Title
+		if dt == "" {
+			dt = d.Name
 		}
-		s.Digests = append(s.Digests, digestView{Name: d.Name, Title: title})
+		s.Digests = append(s.Digests, digestView{Name: d.Name, Title: articles.CleanText(dt)})
 	}
 	return s
 }
@@ -367,74 +371,13 @@ func (b *builder) articlePage(i int) ([]*File, error) {
 	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
 }
 
-// listed returns the views of the articles at idx for a listing. With the
-// built-in listing templates (see builtinListings), which show the
-// articles only through the joined fragments and the 404 page's titles
-// and links, these are made here and carry just what the fragments were
-// made from.
-func (b *builder) listed(idx []int) []*articleView {
-	out := make([]*articleView, len(idx))
-	if !b.pages.lean {
-		for k, i := range idx {
-			out[k] = b.views[i]
-		}
-		return out
-	}
-	views := make([]articleView, len(idx))
-	for k, i := range idx {
-		e := &b.entries[i]
-		views[k] = articleView{Title: b.arts[i].Title, Slug: b.arts[i].Slug, URL: e.url, Card: e.card, Archived: e.archived}
-		out[k] = &views[k]
-	}
-	return out
-}
-
-// listing fills a page's articles: the newest [feeds] items with their
-// take, the rest as an archive of titles. With the built-in listing
-// templates, which show the archive only through ArchiveItems and ask
-// only whether there is one, Archive holds a nil entry per article.
-func (b *builder) listing(p *pageView, idx []int) {
-	n := min(b.cfg.Feeds.Items, len(idx))
-	p.Articles = b.listed(idx[:n])
-	if len(idx) > n {
-		if b.pages.lean {
-			p.Archive = make([]*articleView, len(idx)-n)
-		} else {
-			p.Archive = b.listed(idx[n:])
-		}
-	}
-	p.Cards = b.joinHTML(idx[:n], func(v *articleView) template.HTML { return v.Card }, func(e *listEntry) template.HTML { return e.card })
-	p.ArchiveItems = b.joinHTML(idx[n:], func(v *articleView) template.HTML { return v.Archived }, func(e *listEntry) template.HTML { return e.archived })
-}
-
-// joinHTML concatenates one fragment of each article at idx, taken from
-// its view, or from its entry with lean listings.
-func (b *builder) joinHTML(idx []int, view func(*articleView) template.HTML, entry func(*listEntry) template.HTML) template.HTML {
-	part := func(i int) template.HTML {
-		if b.pages.lean {
-			return entry(&b.entries[i])
-		}
-		return view(b.views[i])
-	}
-	size := 0
-	for _, i := range idx {
-		size += len(part(i))
-	}
-	var sb strings.Builder
-	sb.Grow(size)
-	for _, i := range idx {
-		sb.WriteString(string(part(i)))
-	}
-	return template.HTML(sb.String()) //nolint:gosec // joined output of html/template
-}
-
 func (b *builder) indexPage() ([]*File, error) {
 	p := b.page("", b.baseURL)
 	all := make([]int, len(b.arts))
 	for i := range all {
 		all[i] = i
 	}
-	b.listing(p, all)
+	b.listing(p, all, false)
 	return b.renderPage("/index.html", "index.html", p, b.newest(all))
 }
 
@@ -449,12 +392,12 @@ func (b *builder) allTags() []*tagView {
 func (b *builder) tagPage(g *tagGroup) ([]*File, error) {
 	p := b.page(g.Name, b.baseURL+"tags/"+g.Slug+"/")
 	p.Tag = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
-	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, "tags/"+g.Slug+"/", b.cfg.Site.Title+": "+g.Name)...)
+	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, "tags/"+g.Slug+"/", b.site.Title+": "+g.Name)...)
 	var err error
 	if p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds); err != nil {
 		return nil, err
 	}
-	b.listing(p, g.Articles)
+	b.listing(p, g.Articles, true)
 	return b.renderPage("/tags/"+g.Slug+"/index.html", "tag.html", p, b.newest(g.Articles))
 }
 
@@ -472,7 +415,7 @@ func (b *builder) notFoundPage() ([]*File, error) {
 		for i := range idx {
 			idx[i] = i
 		}
-		p.Articles = b.listed(idx)
+		p.Articles = b.listed(idx, false)
 	}
 	return b.renderPage("/404.html", "404.html", p, b.newestAll())
 }

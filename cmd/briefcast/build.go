@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,7 +132,7 @@ func loadContent(ctx context.Context, a *App, cfg *config.Config) ([]*articles.A
 	if err := ctx.Err(); err != nil {
 		return nil, 0, nil, err
 	}
-	arts, errs := articles.Load(cfg.Site.ContentDir, articles.Options{Location: cfg.Site.Location})
+	arts, errs := articles.Load(cfg.Site.ContentDir, articleOptions(cfg, a.Log))
 	for _, e := range errs {
 		fmt.Fprintln(a.Stderr, describeArticleError(cfg.Site.ContentDir, e))
 	}
@@ -139,6 +140,11 @@ func loadContent(ctx context.Context, a *App, cfg *config.Config) ([]*articles.A
 		return nil, len(errs), nil, err
 	}
 	return arts, len(errs), tmpl, nil
+}
+
+// articleOptions is how every command reads the content folder.
+func articleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
+	return articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log}
 }
 
 // describeArticleError prints an article error as "file:line: message",

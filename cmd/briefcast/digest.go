@@ -99,7 +99,7 @@ func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	arts, errs := articles.Load(cfg.Site.ContentDir, articles.Options{Location: cfg.Site.Location})
+	arts, errs := articles.Load(cfg.Site.ContentDir, articleOptions(cfg, a.Log))
 	for _, err := range errs {
 		a.Log.Warn("article_rejected", "err", err)
 	}

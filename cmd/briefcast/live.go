@@ -51,7 +51,7 @@ func (l *liveSite) rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	arts, errs := articles.Load(cfg.Site.ContentDir, articles.Options{Location: cfg.Site.Location})
+	arts, errs := articles.Load(cfg.Site.ContentDir, articleOptions(cfg, l.a.Log))
 	old := l.w.Server.Site()
 	arts = keepLastGood(arts, errs, old)
 	for _, e := range errs {

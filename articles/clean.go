@@ -1,0 +1,117 @@
+package articles
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// CleanText returns s without the characters that no output may carry: C0
+// controls other than tab, newline and carriage return, U+FFFE, U+FFFF, and
+// bytes that are not UTF-8 (which is how a lone surrogate reaches a Go
+// string). These are exactly the characters XML 1.0 forbids, so one rule
+// serves the pages, the feeds and the mail: the parsers apply it to every
+// article, and the feeds apply it again to the strings that do not come
+// from an article. A clean s is returned as it is, without allocating.
+func CleanText(s string) string {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return stripFrom(s, i)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !keptRune(r, size) {
+			return stripFrom(s, i)
+		}
+		i += size
+	}
+	return s
+}
+
+func stripFrom(s string, from int) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:from])
+	for i := from; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if keptRune(r, size) {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func keptRune(r rune, size int) bool {
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return false
+	case r == '\t' || r == '\n' || r == '\r':
+		return true
+	case r < 0x20:
+		return false
+	case r >= 0xD800 && r <= 0xDFFF, r == 0xFFFE, r == 0xFFFF:
+		return false
+	}
+	return true
+}
+
+// crLines turns the carriage returns a front-matter escape ("\r") can put
+// in a value into newlines: the source's own line ends are gone by then,
+// so a CR left in a field could only reach a page as a stray control.
+var crLines = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+// cleanField is CleanText for a field of a parsed article.
+func cleanField(s string) string {
+	s = CleanText(s)
+	if strings.IndexByte(s, '\r') >= 0 {
+		s = crLines.Replace(s)
+	}
+	return s
+}
+
+// clean applies cleanField to every text of a, so that whatever reaches it
+// (a control pasted into a .txt bullet, a "\u0001" escape in TOML, "&#1;"
+// in Markdown) never reaches an output.
+func (a *Article) clean() {
+	for _, p := range []*string{&a.Title, &a.Author, &a.ID, &a.Slug} {
+		*p = cleanField(*p)
+	}
+	for i := range a.Tags {
+		a.Tags[i] = cleanField(a.Tags[i])
+	}
+	for i := range a.Take {
+		b := &a.Take[i]
+		b.Text, b.HTML = cleanField(b.Text), cleanField(b.HTML)
+	}
+	cleanSections(a.Digest.Sections)
+	cleanSections(a.Full.Sections)
+	for i := range a.Digest.Players {
+		p := &a.Digest.Players[i]
+		p.Name, p.Role = cleanField(p.Name), cleanField(p.Role)
+	}
+	for i := range a.Digest.Numbers {
+		n := &a.Digest.Numbers[i]
+		n.Figure, n.Meaning = cleanField(n.Figure), cleanField(n.Meaning)
+	}
+	for i := range a.Full.DataPoints {
+		d := &a.Full.DataPoints[i]
+		d.Date, d.Event = cleanField(d.Date), cleanField(d.Event)
+	}
+	for i := range a.Full.Closing {
+		a.Full.Closing[i] = cleanField(a.Full.Closing[i])
+	}
+}
+
+func cleanSections(secs []Section) {
+	for i := range secs {
+		s := &secs[i]
+		s.Title, s.HTML = cleanField(s.Title), cleanField(s.HTML)
+		for k := range s.Paragraphs {
+			s.Paragraphs[k] = cleanField(s.Paragraphs[k])
+		}
+	}
+}
