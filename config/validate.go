@@ -75,6 +75,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Site.OutputDir == "" {
 		bad("site.output_dir", "must not be empty")
+	} else {
+		for _, problem := range c.outputDirProblems() {
+			bad("site.output_dir", "%s", problem)
+		}
 	}
 	if c.Site.Author != "" && strings.Contains(c.Site.Author, "@") {
 		if _, err := mail.ParseAddress(c.Site.Author); err != nil {
