@@ -75,6 +75,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Site.OutputDir == "" {
 		bad("site.output_dir", "must not be empty")
+	} else {
+		for _, problem := range c.outputDirProblems() {
+			bad("site.output_dir", "%s", problem)
+		}
 	}
 	if c.Site.MaxArticleBytes < 1 {
 		bad("site.max_article_bytes", "must be at least 1, got %d", c.Site.MaxArticleBytes)

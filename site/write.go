@@ -23,12 +23,22 @@ import (
 // is left as it was. Writing a fresh
 // folder rather than rewriting files in place is also what keeps a build of
 // thousands of pages fast.
+//
+// Only a folder that briefcast published (it carries MarkerFile), an empty
+// one or a missing one is replaced; anything else is refused, wrapping
+// ErrNotOurs, before anything is written. When dir is a link, the folder
+// it points to is replaced and the link kept. Temporary folders that
+// killed builds left beside the output are removed first.
 func (s *Site) Write(dir string) (err error) {
-	dir = filepath.Clean(dir)
-	tmp, err := tempBeside(dir)
+	target, err := prepareOutput(dir)
 	if err != nil {
 		return err
 	}
+	tmp, unlock, err := tempBeside(target)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
@@ -37,21 +47,25 @@ func (s *Site) Write(dir string) (err error) {
 	if err := s.writeFiles(tmp); err != nil {
 		return err
 	}
-	return swap(tmp, dir, exchange)
+	return swap(tmp, target, exchange)
 }
 
 // Publish is Build followed by Write, without holding the whole site in
 // memory: every file is written into the fresh folder by the worker that
 // rendered it, as soon as it is rendered, and the folder is swapped in at
-// the end exactly as Write does. The returned Site lists every file, with
-// Body left nil. `briefcast build` uses it; a server that serves from
-// memory uses Build.
+// the end exactly as Write does (and refused where Write refuses). The
+// returned Site lists every file, with Body left nil. `briefcast build`
+// uses it; a server that serves from memory uses Build.
 func Publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir string) (s *Site, err error) {
-	dir = filepath.Clean(dir)
-	tmp, err := tempBeside(dir)
+	target, err := prepareOutput(dir)
 	if err != nil {
 		return nil, err
 	}
+	tmp, unlock, err := tempBeside(target)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)
@@ -66,25 +80,53 @@ func Publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir strin
 	if err != nil {
 		return nil, err
 	}
-	return s, swap(tmp, dir, exchange)
+	return s, swap(tmp, target, exchange)
+}
+
+// prepareOutput checks that dir may be replaced, returns the folder to
+// replace (dir, or the target of the link dir) and removes what killed
+// builds left beside it.
+func prepareOutput(dir string) (string, error) {
+	target, err := outputTarget(dir)
+	if err != nil {
+		return "", err
+	}
+	removeStale(target)
+	return target, nil
 }
 
 // tempBeside makes the fresh folder a build is written into, beside dir so
-// that the final rename stays on one file system.
-func tempBeside(dir string) (string, error) {
+// that the final rename stays on one file system. The folder is locked
+// until unlock is called, so that another build's removeStale leaves it
+// alone, and marked as ours from the start, so that what a killed build
+// leaves is recognised as such.
+func tempBeside(dir string) (tmp string, unlock func(), err error) {
 	parent, name := filepath.Dir(dir), filepath.Base(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", fmt.Errorf("site: write: %w", err)
+		return "", nil, fmt.Errorf("site: write: %w", err)
 	}
-	tmp, err := os.MkdirTemp(parent, "."+name+".new-")
+	tmp, err = os.MkdirTemp(parent, "."+name+".new-")
 	if err != nil {
-		return "", fmt.Errorf("site: write: %w", err)
+		return "", nil, fmt.Errorf("site: write: %w", err)
 	}
+	unlock = func() {}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+			unlock()
+		}
+	}()
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		os.RemoveAll(tmp)
-		return "", fmt.Errorf("site: write: %w", err)
+		return "", nil, fmt.Errorf("site: write: %w", err)
 	}
-	return tmp, nil
+	if unlock, _, err = lockDir(tmp, true); err != nil {
+		unlock = func() {}
+		return "", nil, err
+	}
+	if err := writeMarker(tmp); err != nil {
+		return "", nil, err
+	}
+	return tmp, unlock, nil
 }
 
 // fileWriter writes files under root from many goroutines at once,
@@ -347,7 +389,13 @@ func swap(tmp, dir string, exchange func(a, b string) (bool, error)) error {
 		return nil
 	}
 	// The old output goes beside it under the temporary folder's unique
-	// suffix.
+	// suffix, locked so that no other build's clean-up takes it while it
+	// may still have to be put back.
+	unlockOld, _, err := lockDir(dir, true)
+	if err != nil {
+		return fmt.Errorf("site: write: %w", err)
+	}
+	defer unlockOld()
 	old := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old-"+strings.TrimPrefix(filepath.Base(tmp), "."+filepath.Base(dir)+".new-"))
 	if err := os.Rename(dir, old); err != nil {
 		return fmt.Errorf("site: write: move old output aside: %w", err)

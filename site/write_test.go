@@ -44,8 +44,11 @@ func TestWrite(t *testing.T) {
 		t.Fatalf("first write: %v", err)
 	}
 	tree := mustReadTree(t, out)
-	if len(tree) != len(s.Files) {
-		t.Errorf("wrote %d files, want %d", len(tree), len(s.Files))
+	if len(tree) != len(s.Files)+1 {
+		t.Errorf("wrote %d files, want %d and the marker", len(tree), len(s.Files))
+	}
+	if !strings.Contains(string(tree[MarkerFile]), "published by briefcast") {
+		t.Errorf("marker %s: %q", MarkerFile, tree[MarkerFile])
 	}
 	for p, f := range s.Files {
 		if !bytes.Equal(tree[strings.TrimPrefix(p, "/")], f.Body) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -176,15 +177,8 @@ func (a *App) OpenStore(ctx context.Context, cfg *config.Config) (subscribers.St
 	return subscribers.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
 }
 
-func dirOf(path string) string {
-	path = strings.TrimPrefix(path, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	if i := strings.LastIndexByte(path, '/'); i > 0 {
-		return path[:i]
-	}
-	return "."
+func dirOf(dsn string) string {
+	return filepath.Dir(config.SQLiteFile(dsn))
 }
 
 func newLogger(w io.Writer, getenv func(string) string) *slog.Logger {

@@ -22,12 +22,14 @@ func init() {
 }
 
 func runBuild(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("build", "build [--config PATH]",
+	fs := a.Flags("build", "build [--config PATH] [--allow-empty]",
 		"Read every article in [site] content_dir, report the ones that are wrong as\n"+
 			"\"file:line: what is wrong\" on stderr, and publish the others, the index, tag\n"+
 			"pages and all feeds into [site] output_dir. The output folder is replaced\n"+
-			"atomically, only when everything else succeeded. Exits 1 when any article\n"+
-			"was rejected.")
+			"atomically, only when everything else succeeded, and only when briefcast\n"+
+			"published it (or it is empty or missing). A link is kept: the folder it\n"+
+			"points to is replaced. Exits 1 when any article was rejected.")
+	allowEmpty := fs.Bool("allow-empty", false, "publish even when no article is found and the published site has some")
 	if err := a.Parse(fs, args); err != nil {
 		return err
 	}
@@ -41,6 +43,9 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 	}
 	arts, rejected, tmpl, err := loadContent(ctx, a, cfg)
 	if err != nil {
+		return err
+	}
+	if err := refuseEmpty(cfg, len(arts), *allowEmpty); err != nil {
 		return err
 	}
 	s, err := site.Publish(cfg, arts, tmpl, cfg.Site.OutputDir)
@@ -78,6 +83,10 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := site.CheckOutput(cfg.Site.OutputDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "briefcast: output_dir %s may be published into\n", cfg.Site.OutputDir)
 	if err := checkServices(ctx, a, cfg, *smtp); err != nil {
 		return err
 	}
@@ -85,6 +94,25 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 		return exitError{Code: 1}
 	}
 	return nil
+}
+
+// refuseEmpty stops a build that found no article from replacing a
+// published site that has some: an emptied, unmounted or unreadable
+// content folder must not take the site down. allow overrides it.
+func refuseEmpty(cfg *config.Config, found int, allow bool) error {
+	if found > 0 || allow {
+		return nil
+	}
+	has, err := site.HasPublishedArticles(cfg.Site.OutputDir)
+	if err != nil || !has {
+		return err
+	}
+	return errEmptyContent(cfg)
+}
+
+func errEmptyContent(cfg *config.Config) error {
+	return fmt.Errorf("site.content_dir: no article found in %s, but the site published in site.output_dir (%s) has some: refusing to replace it with an empty site (--allow-empty does)",
+		cfg.Site.ContentDir, cfg.Site.OutputDir)
 }
 
 // checkContent validates the templates and every article and builds the

@@ -25,13 +25,16 @@ type liveSite struct {
 	w   *webParts
 	m   *metrics.Metrics
 	cfg atomic.Pointer[config.Config]
+	// allowEmpty lets a rebuild that finds no article replace a site
+	// that has some.
+	allowEmpty bool
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per digest: one delivery loop at a time in this process
 }
 
-func newLiveSite(a *App, cfg *config.Config, w *webParts, m *metrics.Metrics) *liveSite {
-	l := &liveSite{a: a, w: w, m: m, locks: map[string]*sync.Mutex{}}
+func newLiveSite(a *App, cfg *config.Config, w *webParts, m *metrics.Metrics, allowEmpty bool) *liveSite {
+	l := &liveSite{a: a, w: w, m: m, allowEmpty: allowEmpty, locks: map[string]*sync.Mutex{}}
 	l.cfg.Store(cfg)
 	return l
 }
@@ -43,7 +46,9 @@ func (l *liveSite) setConfig(cfg *config.Config) { l.cfg.Store(cfg) }
 // rebuild loads the content again and swaps the new site in. A rejected
 // article is logged with its file:line; if an earlier build had it, that
 // last good version stays published, so an article saved half-edited never
-// vanishes from the site. A failing build keeps the old site.
+// vanishes from the site. A failing build keeps the old site, and so does
+// one that finds no article at all where the old site had some (the
+// content folder emptied, unmounted or unreadable), unless allowEmpty.
 func (l *liveSite) rebuild(ctx context.Context) error {
 	cfg := l.cfg.Load()
 	began := time.Now()
@@ -59,6 +64,9 @@ func (l *liveSite) rebuild(ctx context.Context) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !l.allowEmpty {
+		return errEmptyContent(cfg)
 	}
 	st, err := site.Build(cfg, arts, tmpl)
 	if err != nil {

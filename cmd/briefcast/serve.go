@@ -17,6 +17,7 @@ import (
 	"briefcast/config"
 	"briefcast/email"
 	"briefcast/server"
+	"briefcast/site"
 	"briefcast/subscribers"
 	"briefcast/templates"
 	"briefcast/tokens"
@@ -27,16 +28,20 @@ func init() {
 }
 
 func runServe(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("serve", "serve [--config PATH] [--listen ADDR] [--no-scheduler]",
+	fs := a.Flags("serve", "serve [--config PATH] [--listen ADDR] [--no-scheduler] [--allow-empty]",
 		"Run the daemon: build the site in memory and serve it, with its feeds and the\n"+
 			"pages to subscribe, confirm, change preferences and unsubscribe, on [server]\n"+
 			"listen; rebuild it when content_dir changes and on [feeds] rebuild; send every\n"+
-			"digest on its schedule. The built site is also written to [site] output_dir.\n"+
+			"digest on its schedule. The built site is also written to [site] output_dir\n"+
+			"(which, as for build, must be a folder briefcast published, or empty).\n"+
+			"A rebuild that finds no article keeps the site it serves, and serve does not\n"+
+			"start over a published site that has articles, unless --allow-empty is given.\n"+
 			"SIGHUP reloads config.toml (an invalid one is rejected and the old one kept).\n"+
 			"SIGINT or SIGTERM stop it gracefully: requests in flight finish, each mail\n"+
 			"connection finishes its message, state is recorded, then it exits 0.")
 	listen := fs.String("listen", "", "address to listen on (overrides [server] listen), e.g. 127.0.0.1:8080 or :0")
 	noSched := fs.Bool("no-scheduler", false, "serve the web only: no scheduled digests, rebuilds or content watching")
+	allowEmpty := fs.Bool("allow-empty", false, "serve and publish a site without articles even when the published one has some")
 	if err := a.Parse(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +58,7 @@ func runServe(ctx context.Context, a *App, args []string) error {
 	}
 	defer keepHeapFloor(serveHeapFloor)()
 	m := metrics.New(nil)
-	w, err := startWeb(ctx, a, cfg, server.WithObserver(m))
+	w, err := startWeb(ctx, a, cfg, *allowEmpty, server.WithObserver(m))
 	if err != nil {
 		return err
 	}
@@ -67,7 +72,7 @@ func runServe(ctx context.Context, a *App, args []string) error {
 
 	var d *daemon
 	if !*noSched {
-		live := newLiveSite(a, cfg, w, m)
+		live := newLiveSite(a, cfg, w, m, *allowEmpty)
 		d, err = newDaemon(a, cfg, w.Store, m, live.rebuild, live.runDigest, live.resume)
 		if err != nil {
 			return err
@@ -158,8 +163,10 @@ func (w *webParts) Close() error {
 
 // startWeb builds the site in memory, opens the store, the token secret and
 // the mail transport, makes the server and binds its listener. It does not
-// serve: the caller runs w.Server.Serve(ctx, w.Listener).
-func startWeb(ctx context.Context, a *App, cfg *config.Config, opts ...server.Option) (w *webParts, err error) {
+// serve: the caller runs w.Server.Serve(ctx, w.Listener). Without
+// allowEmpty, a build that found no article where the published site has
+// some stops it (see refuseEmpty).
+func startWeb(ctx context.Context, a *App, cfg *config.Config, allowEmpty bool, opts ...server.Option) (w *webParts, err error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -172,9 +179,16 @@ func startWeb(ctx context.Context, a *App, cfg *config.Config, opts ...server.Op
 	if rejected > 0 {
 		a.Log.Warn("articles_rejected", "count", rejected)
 	}
+	if err := refuseEmpty(cfg, len(st.Articles), allowEmpty); err != nil {
+		return nil, err
+	}
 	// The static copy is a convenience (a CDN or another server may serve
-	// it); failing to write it must not stop the live server.
-	if err := st.Write(cfg.Site.OutputDir); err != nil {
+	// it); failing to write it must not stop the live server. Being told
+	// to replace a folder briefcast did not publish is a mistake in the
+	// config, though, which start-up reports.
+	if err := st.Write(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
+		return nil, err
+	} else if err != nil {
 		a.Log.Warn("site_write_failed", "dir", cfg.Site.OutputDir, "err", err)
 	}
 	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, a.Log)

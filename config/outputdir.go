@@ -1,0 +1,127 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// A build replaces output_dir with the site, removing whatever it held, so
+// output_dir must be a folder of its own, apart from every folder that
+// holds what briefcast reads or keeps.
+
+// folderGuard is one folder that output_dir must stay apart from.
+type folderGuard struct {
+	name string // the key that names it, as the error shows it
+	path string
+	// below: output_dir may not lie inside the folder either. Folders
+	// whose whole tree is read (content, templates) or that hold state
+	// get it; the config file's folder, where output_dir lives by
+	// default, does not.
+	below bool
+}
+
+// outputDirProblems describes every way output_dir collides with another
+// folder: being it, containing it, or lying inside it. Paths are compared
+// with links resolved.
+func (c *Config) outputDirProblems() []string {
+	if fi, err := os.Stat(c.Site.OutputDir); err == nil && !fi.IsDir() {
+		return []string{fmt.Sprintf("%s is a file, not a folder", c.Site.OutputDir)}
+	}
+	out := realPath(c.Site.OutputDir)
+	var problems []string
+	for _, g := range c.folderGuards() {
+		other := realPath(g.path)
+		switch {
+		case out == other:
+			problems = append(problems, fmt.Sprintf("%s is the same folder as %s; a build replaces output_dir entirely, so it must be a folder of its own", c.Site.OutputDir, g.name))
+		case within(other, out):
+			problems = append(problems, fmt.Sprintf("%s contains %s (%s); a build replaces output_dir entirely, so it must be a folder of its own", c.Site.OutputDir, g.name, g.path))
+		case g.below && within(out, other):
+			problems = append(problems, fmt.Sprintf("%s lies inside %s (%s); output_dir must be a folder of its own, outside it", c.Site.OutputDir, g.name, g.path))
+		}
+	}
+	return problems
+}
+
+// folderGuards lists the folders output_dir must stay apart from. The
+// data folder and the database's folder may hold output_dir when they are
+// (or hold) the config file's folder: that is the default layout with the
+// state kept beside config.toml, and output_dir still may not contain them.
+func (c *Config) folderGuards() []folderGuard {
+	var gs []folderGuard
+	add := func(name, path string, below bool) {
+		if path != "" {
+			gs = append(gs, folderGuard{name, path, below})
+		}
+	}
+	configDir := ""
+	if c.Path != "" {
+		configDir = filepath.Dir(c.Path)
+	}
+	state := func(path string) bool {
+		return configDir == "" || !within(realPath(configDir), realPath(path))
+	}
+	add("site.content_dir", c.Site.ContentDir, true)
+	add("site.templates_dir", c.Site.TemplatesDir, true)
+	add("data_dir", c.DataDir, state(c.DataDir))
+	if c.Store.Driver == "sqlite" {
+		if f := SQLiteFile(c.Store.DSN); f != "" {
+			dir := filepath.Dir(f)
+			add("the folder of store.dsn", dir, state(dir))
+		}
+	}
+	if c.Email.Transport == "file" {
+		add("email.outbox_dir", c.Email.OutboxDir, true)
+	}
+	if c.Email.DKIM != nil && c.Email.DKIM.PrivateKeyFile != "" {
+		add("the folder of email.dkim.private_key_file", filepath.Dir(c.Email.DKIM.PrivateKeyFile), false)
+	}
+	add("the config file's folder", configDir, false)
+	return gs
+}
+
+// SQLiteFile returns the database file a SQLite DSN names, a path or a
+// file: URI, either with optional ?parameters; "" for an in-memory
+// database.
+func SQLiteFile(dsn string) string {
+	p := strings.TrimPrefix(dsn, "file:")
+	params := ""
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p, params = p[:i], p[i+1:]
+	}
+	if p == "" || p == ":memory:" || strings.Contains(params, "mode=memory") {
+		return ""
+	}
+	return p
+}
+
+// realPath makes p absolute and resolves the links in the longest part of
+// it that exists, so that two names of one folder compare equal even
+// before the rest of the path is created.
+func realPath(p string) string {
+	p, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	var rest []string
+	for {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(append([]string{r}, rest...)...)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return filepath.Join(append([]string{p}, rest...)...)
+		}
+		rest = append([]string{filepath.Base(p)}, rest...)
+		p = parent
+	}
+}
+
+// within reports whether p is dir or lies inside it; both are clean and
+// absolute.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}

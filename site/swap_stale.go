@@ -1,0 +1,71 @@
+package site
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// staleAge is how old a temporary folder must be before it is removed
+// when no lock tells whether a build still uses it: one without our marker
+// (written by an older version, or by a build killed before it wrote one)
+// or any, where folders cannot be locked. No build takes this long.
+const staleAge = time.Hour
+
+// removeStale removes the temporary folders that killed builds left beside
+// the output folder target: those named as tempBeside and swap name them,
+// that no running build holds locked, and that carry our marker or (once
+// old) hold nothing but published files. Failing to remove one is not a
+// reason to fail the build, so errors are ignored: the next build tries
+// again.
+func removeStale(target string) {
+	parent, name := filepath.Dir(target), filepath.Base(target)
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if e.IsDir() && isTempName(e.Name(), name) {
+			removeIfStale(filepath.Join(parent, e.Name()))
+		}
+	}
+}
+
+// isTempName reports whether entry is ".NAME.new-DIGITS" or
+// ".NAME.old-DIGITS", the names a build of the folder NAME uses.
+func isTempName(entry, name string) bool {
+	for _, kind := range []string{".new-", ".old-"} {
+		rest, ok := strings.CutPrefix(entry, "."+name+kind)
+		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func removeIfStale(p string) {
+	unlock, locked, err := lockDir(p, false)
+	if err != nil || !locked {
+		return // gone, or in use by a running build
+	}
+	defer unlock()
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.IsDir() {
+		return
+	}
+	old := time.Since(fi.ModTime()) >= staleAge
+	if hasMarker(p) {
+		if !dirLocks && !old {
+			return
+		}
+	} else {
+		if !old {
+			return
+		}
+		if foreign, err := foreignEntry(p, false); err != nil || foreign != "" {
+			return
+		}
+	}
+	os.RemoveAll(p)
+}
