@@ -8,8 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/textproto"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -161,9 +160,10 @@ func (c *smtpConn) Send(ctx context.Context, m *Message) error {
 // data, so a prepared message is not delivered before Finish, and a
 // connection lost before then (a crash, or Abort) loses it.
 //
-// The end of the message may still sit in the connection's write buffer
-// until Finish, but the dot is only written by Finish: the body writer
-// writes it on Close, never on its own.
+// go-mail's Client.Send writes the message and its "." in one call, so
+// the transaction runs on go-mail's exported smtp.Client instead: its
+// Data writer writes the "." only when closed, which Finish does. The end
+// of the message may sit in the connection's write buffer until then.
 func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	switch {
 	case c.broken:
@@ -188,14 +188,11 @@ func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	return &smtpPrepared{c: c, w: w}, nil
 }
 
-// begin runs a transaction up to the end of the message's data, as
-// go-mail's Send does.
+// begin runs a transaction up to the end of the message's data, one
+// command at a time, as go-mail's Send does. go-mail's Mail asks for
+// BODY=8BITMIME whenever the server offers 8BITMIME; a server that does
+// not gets the message re-encoded to 7 bits first.
 func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
-	if msg.Encoding() == gomail.NoEncoding.String() {
-		if ok, _ := c.sc.Extension("8BITMIME"); !ok {
-			return nil, &SendError{Err: errors.New("email: smtp: the server does not take 8-bit messages")}
-		}
-	}
 	from, err := msg.GetSender(false)
 	if err != nil {
 		return nil, &SendError{Err: fmt.Errorf("email: smtp: sender: %w", err)}
@@ -204,27 +201,9 @@ func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, &SendError{Err: fmt.Errorf("email: smtp: recipients: %w", err)}
 	}
-	var w io.WriteCloser
-	if ok, _ := c.sc.Extension("PIPELINING"); ok {
-		w, err = c.pipelined(from, rcpts)
-	} else {
-		w, err = c.lockstep(from, rcpts)
+	if ok, _ := c.sc.Extension("8BITMIME"); !ok {
+		sevenBit(msg)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := msg.WriteTo(w); err != nil {
-		// Part of the message is on the wire: only dropping the
-		// connection ends it undelivered.
-		c.broken = true
-		return nil, &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: write message: %w", err)}
-	}
-	return w, nil
-}
-
-// lockstep sends MAIL FROM, RCPT TO and DATA one at a time, each after
-// the reply to the one before.
-func (c *smtpConn) lockstep(from string, rcpts []string) (io.WriteCloser, error) {
 	if err := c.sc.Mail(from); err != nil {
 		return nil, c.refused(err)
 	}
@@ -237,79 +216,36 @@ func (c *smtpConn) lockstep(from string, rcpts []string) (io.WriteCloser, error)
 	if err != nil {
 		return nil, c.refused(err)
 	}
+	if _, err := msg.WriteTo(w); err != nil {
+		// Part of the message is on the wire: only dropping the
+		// connection ends it undelivered.
+		c.broken = true
+		return nil, &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: write message: %w", err)}
+	}
 	return w, nil
 }
 
-// pipelined sends MAIL FROM, every RCPT TO and DATA in one write and then
-// reads their replies (RFC 2920), saving two round trips a message. The
-// first refusal decides the outcome; the replies after it (a DATA refused
-// for want of recipients) are read and dropped. A server that accepts DATA
-// after refusing the envelope gets the connection closed before any data,
-// so nothing is delivered.
-func (c *smtpConn) pipelined(from string, rcpts []string) (io.WriteCloser, error) {
-	mail := "MAIL FROM:" + from
-	if ok, _ := c.sc.Extension("8BITMIME"); ok {
-		mail += " BODY=8BITMIME"
+// sevenBit re-encodes the 8-bit parts of msg as quoted-printable (and
+// 8-bit files as base64), for a server without 8BITMIME (RFC 6152), which
+// may only be sent 7-bit data. go-mail encodes while writing and DKIM-signs
+// what it wrote, so a signature covers the re-encoded body.
+func sevenBit(msg *gomail.Msg) {
+	if msg.Encoding() == gomail.NoEncoding.String() {
+		msg.SetEncoding(gomail.EncodingQP)
 	}
-	if ok, _ := c.sc.Extension("SMTPUTF8"); ok {
-		mail += " SMTPUTF8"
-	}
-	text := c.sc.Text
-	for _, line := range append([]string{mail}, rcpts...) {
-		if strings.ContainsAny(line, "\r\n") {
-			return nil, &SendError{Err: fmt.Errorf("email: smtp: address %q holds a line break", line)}
+	for _, p := range msg.GetParts() {
+		if p.GetEncoding() == gomail.NoEncoding {
+			p.SetEncoding(gomail.EncodingQP)
 		}
 	}
-	bw := text.W
-	bw.WriteString(mail + "\r\n")
-	for _, r := range rcpts {
-		bw.WriteString("RCPT TO:" + r + "\r\n")
-	}
-	bw.WriteString("DATA\r\n")
-	if err := bw.Flush(); err != nil {
-		return nil, err
-	}
-	_, _, refusal := text.ReadResponse(250)
-	for range rcpts {
-		if _, _, err := text.ReadResponse(25); err != nil && refusal == nil {
-			refusal = err
+	for _, f := range slices.Concat(msg.GetAttachments(), msg.GetEmbeds()) {
+		if f.Enc == gomail.NoEncoding {
+			f.Enc = gomail.EncodingB64
 		}
 	}
-	_, _, derr := text.ReadResponse(354)
-	switch {
-	case refusal == nil && derr == nil:
-		return &dataWriter{WriteCloser: text.DotWriter(), text: text}, nil
-	case refusal == nil:
-		return nil, c.refused(derr)
-	case derr == nil:
-		c.broken = true
-		c.raw.Close()
-		se := Classify(refusal)
-		se.Broken = true
-		return nil, se
-	}
-	if se := Classify(refusal); se.Broken {
-		return nil, se
-	}
-	return nil, c.refused(refusal)
 }
 
-// dataWriter is the data of a pipelined transaction: Close ends it with
-// "." and reads the server's reply.
-type dataWriter struct {
-	io.WriteCloser // a dot writer
-	text           *textproto.Conn
-}
-
-func (d *dataWriter) Close() error {
-	if err := d.WriteCloser.Close(); err != nil {
-		return err
-	}
-	_, _, err := d.text.ReadResponse(250)
-	return err
-}
-
-// refused classifies a refused MAIL FROM or RCPT TO and resets the
+// refused classifies a refused MAIL FROM, RCPT TO or DATA and resets the
 // transaction, so the connection can take the next message.
 func (c *smtpConn) refused(err error) error {
 	se := Classify(err)

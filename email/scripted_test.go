@@ -1,0 +1,166 @@
+package email
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scripted is an SMTP server that answers from a script, for the protocol
+// corners a well-behaved server never shows. It serves one connection.
+type scripted struct {
+	port int
+	done chan scriptLog
+}
+
+// scriptLog is what a scripted server saw.
+type scriptLog struct {
+	commands []string // verbs in order
+	messages int      // data sections ended with "."
+}
+
+// startScripted serves with caps in its EHLO reply and replies[verb] (a
+// whole reply line; by default 354 to DATA and 250 to the rest) to each
+// command.
+func startScripted(t *testing.T, caps []string, replies map[string]string) *scripted {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scripted{port: ln.Addr().(*net.TCPAddr).Port, done: make(chan scriptLog, 1)}
+	go func() {
+		defer ln.Close()
+		var log scriptLog
+		defer func() { s.done <- log }()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		say := func(line string) { c.Write([]byte(line + "\r\n")) }
+		say("220 scripted ESMTP")
+		for {
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			verb := strings.ToUpper(strings.Fields(line + " x")[0])
+			log.commands = append(log.commands, verb)
+			switch verb {
+			case "EHLO":
+				for _, c := range caps {
+					say("250-" + c)
+				}
+				say("250 SIZE 10000000")
+				continue
+			case "QUIT":
+				say("221 bye")
+				return
+			}
+			reply, ok := replies[verb]
+			switch {
+			case ok:
+			case verb == "DATA":
+				reply = "354 go ahead"
+			default:
+				reply = "250 OK"
+			}
+			say(reply)
+			if verb == "DATA" && strings.HasPrefix(reply, "354") {
+				for {
+					c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					l, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if l == ".\r\n" {
+						log.messages++
+						say("250 queued")
+						break
+					}
+				}
+			}
+		}
+	}()
+	return s
+}
+
+func (s *scripted) log(t *testing.T) scriptLog {
+	t.Helper()
+	select {
+	case l := <-s.done:
+		return l
+	case <-time.After(10 * time.Second):
+		t.Fatal("scripted server did not finish")
+		return scriptLog{}
+	}
+}
+
+// TestSMTPRefusals sends one message to servers that refuse a step of the
+// transaction: the refusal is classified, the transaction reset, and the
+// connection takes the next message.
+func TestSMTPRefusals(t *testing.T) {
+	tests := []struct {
+		name       string
+		replies    map[string]string
+		wantCode   int // 0 for delivered; else the reply code of the refusal
+		wantEnh    string
+		wantBounce bool
+		wantCmds   []string
+	}{
+		{name: "delivered", wantCmds: []string{"EHLO", "MAIL", "RCPT", "DATA", "QUIT"}},
+		{name: "MAIL refused", replies: map[string]string{"MAIL": "451 4.3.0 try later"},
+			wantCode: 451, wantEnh: "4.3.0", wantCmds: []string{"EHLO", "MAIL", "RSET", "MAIL", "RSET", "QUIT"}},
+		{name: "RCPT refused", replies: map[string]string{"RCPT": "550 5.1.1 <reader@example.com> no such user"},
+			wantCode: 550, wantEnh: "5.1.1", wantBounce: true,
+			wantCmds: []string{"EHLO", "MAIL", "RCPT", "RSET", "MAIL", "RCPT", "RSET", "QUIT"}},
+		{name: "DATA refused", replies: map[string]string{"DATA": "554 5.6.0 content rejected"},
+			wantCode: 554, wantEnh: "5.6.0",
+			wantCmds: []string{"EHLO", "MAIL", "RCPT", "DATA", "RSET", "MAIL", "RCPT", "DATA", "RSET", "QUIT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startScripted(t, []string{"8BITMIME", "ENHANCEDSTATUSCODES"}, tt.replies)
+			cfg := smtpConfigPort(t, srv.port, "none", "", "")
+			c := mustComposer(t, cfg)
+			m, _, err := c.Digest(testEdition(cfg), Recipient{ID: 1, Email: "reader@example.com"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn := mustOpen(t, cfg)
+			err = conn.Send(context.Background(), m)
+			if tt.wantCode == 0 && err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if tt.wantCode != 0 {
+				se := Classify(err)
+				if err == nil || se.Code != tt.wantCode || se.Enhanced != tt.wantEnh || se.Bounce != tt.wantBounce || se.Broken {
+					t.Fatalf("Send = %v, want the %d %s reply on a live connection (bounce %v)", err, tt.wantCode, tt.wantEnh, tt.wantBounce)
+				}
+				if strings.Contains(se.Reply, "@") {
+					t.Errorf("Reply %q shows an address", se.Reply)
+				}
+				// The transaction was reset: the connection takes the
+				// next message (refused the same way by this script).
+				if err := conn.Send(context.Background(), m); err == nil || Classify(err).Broken {
+					t.Errorf("second Send = %v, want the same refusal on a live connection", err)
+				}
+			}
+			conn.Close()
+			log := srv.log(t)
+			if !slices.Equal(log.commands, tt.wantCmds) {
+				t.Errorf("commands %v, want %v", log.commands, tt.wantCmds)
+			}
+			if want := map[bool]int{true: 1, false: 0}[tt.wantCode == 0]; log.messages != want {
+				t.Errorf("server took %d messages, want %d", log.messages, want)
+			}
+		})
+	}
+}
