@@ -19,8 +19,9 @@ type scripted struct {
 
 // scriptLog is what a scripted server saw.
 type scriptLog struct {
-	commands []string // verbs in order
-	messages int      // data sections ended with "."
+	pipelined bool     // RCPT TO arrived before MAIL FROM was answered
+	commands  []string // verbs in order
+	messages  int      // data sections ended with "."
 }
 
 // startScripted serves with caps in its EHLO reply and replies[verb] (a
@@ -63,6 +64,13 @@ func startScripted(t *testing.T, caps []string, replies map[string]string) *scri
 			case "QUIT":
 				say("221 bye")
 				return
+			case "MAIL":
+				// Hold the reply back: only a pipelining client sends
+				// RCPT TO before it comes.
+				c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+				if _, err := r.Peek(1); err == nil {
+					log.pipelined = true
+				}
 			}
 			reply, ok := replies[verb]
 			switch {
@@ -100,6 +108,75 @@ func (s *scripted) log(t *testing.T) scriptLog {
 	case <-time.After(10 * time.Second):
 		t.Fatal("scripted server did not finish")
 		return scriptLog{}
+	}
+}
+
+// TestPipelining sends one message to servers with and without PIPELINING
+// and to servers that refuse parts of a pipelined envelope.
+func TestPipelining(t *testing.T) {
+	tests := []struct {
+		name          string
+		caps          []string
+		replies       map[string]string
+		wantPipelined bool
+		wantCode      int // 0 for delivered; else the reply code of the refusal
+		wantBroken    bool
+		wantMessages  int
+	}{
+		{name: "no PIPELINING: one command at a time", caps: []string{"8BITMIME"}, wantMessages: 1},
+		{name: "PIPELINING", caps: []string{"8BITMIME", "PIPELINING"}, wantPipelined: true, wantMessages: 1},
+		{name: "MAIL refused", caps: []string{"8BITMIME", "PIPELINING"}, wantPipelined: true,
+			replies:  map[string]string{"MAIL": "451 4.3.0 try later", "RCPT": "503 5.5.1 no MAIL", "DATA": "503 5.5.1 no RCPT"},
+			wantCode: 451},
+		{name: "RCPT refused", caps: []string{"8BITMIME", "PIPELINING"}, wantPipelined: true,
+			replies:  map[string]string{"RCPT": "550 5.1.1 no such user", "DATA": "554 5.5.1 no valid recipients"},
+			wantCode: 550},
+		{name: "DATA accepted after RCPT refused", caps: []string{"8BITMIME", "PIPELINING"}, wantPipelined: true,
+			replies:  map[string]string{"RCPT": "550 5.1.1 no such user"},
+			wantCode: 550, wantBroken: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startScripted(t, tt.caps, tt.replies)
+			cfg := smtpConfigPort(t, srv.port, "none", "", "")
+			c := mustComposer(t, cfg)
+			m, _, err := c.Digest(testEdition(cfg), Recipient{ID: 1, Email: "reader@example.com"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn := mustOpen(t, cfg)
+			err = conn.Send(context.Background(), m)
+			switch {
+			case tt.wantCode == 0 && err != nil:
+				t.Fatalf("Send: %v", err)
+			case tt.wantCode != 0:
+				if se := Classify(err); err == nil || se.Code != tt.wantCode {
+					t.Fatalf("Send = %v, want the %d reply", err, tt.wantCode)
+				}
+				se := Classify(err)
+				if se.Broken != tt.wantBroken {
+					t.Errorf("Broken = %v, want %v", se.Broken, tt.wantBroken)
+				}
+				if !tt.wantBroken {
+					// The transaction was reset: the connection takes the
+					// next message (refused the same way by this script).
+					if err := conn.Send(context.Background(), m); err == nil || Classify(err).Broken {
+						t.Errorf("second Send = %v, want the same refusal on a live connection", err)
+					}
+				}
+			}
+			conn.Close()
+			log := srv.log(t)
+			if log.pipelined != tt.wantPipelined {
+				t.Errorf("pipelined = %v, want %v (commands %v)", log.pipelined, tt.wantPipelined, log.commands)
+			}
+			if log.messages != tt.wantMessages {
+				t.Errorf("server took %d messages, want %d (commands %v)", log.messages, tt.wantMessages, log.commands)
+			}
+			if !tt.wantBroken && tt.wantCode != 0 && !slices.Contains(log.commands, "RSET") {
+				t.Errorf("no RSET after the refusal: %v", log.commands)
+			}
+		})
 	}
 }
 
