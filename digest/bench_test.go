@@ -19,6 +19,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"briefcast/articles"
+	"briefcast/bench/rawsend"
 	"briefcast/config"
 	"briefcast/email"
 	"briefcast/email/smtptest"
@@ -134,7 +135,7 @@ func rawRate(b *testing.B, c *email.Composer, d config.Digest, port int, arts []
 		}
 		msgs[i] = m.Msg
 	}
-	rate, err := email.RawSendRate(context.Background(), "127.0.0.1", port, benchConns, *benchN,
+	rate, err := rawsend.Rate(context.Background(), "127.0.0.1", port, benchConns, *benchN,
 		func(i int) *gomail.Msg { return msgs[i%n] })
 	if err != nil {
 		b.Fatal(err)

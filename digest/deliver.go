@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,7 +14,7 @@ import (
 )
 
 // The delivery engine of one Deliver call. The calling goroutine claims
-// batches of due deliveries and feeds them to one worker per connection;
+// fixed batches of due deliveries and feeds them to one worker per connection;
 // each worker composes and sends one message at a time over its own
 // connection and hands the outcome to a single committer goroutine, which
 // writes every outcome waiting at that moment with one RecordResults (group
@@ -29,14 +26,9 @@ import (
 // with the final ".", so while one outcome is being committed the worker
 // already composes the next message and hands it over up to that last
 // line (email.Conn.Prepare), and ends it once the outcome is durable. The
-// commit's wait (a WAL flush, about 1-3 ms on PostgreSQL) then overlaps
-// the composing and transfer of the next message instead of adding to it.
-//
-// One committer, not several: overlapping commits on PostgreSQL (whose
-// concurrent WAL flushes merge) split the groups, from about 7.7 results
-// to 5.3, and sent 10-15% slower in the 100k benchmark. With prepared
-// messages, two committers with half the connections each still sent
-// about 5% slower than one: the flushes queue behind each other.
+// commit's wait then overlaps the composing and transfer of the next
+// message instead of adding to it. bench/NOTES.md has the measurements
+// behind the single committer and its short gathering wait.
 
 // maxCommit bounds one group commit.
 const maxCommit = 1024
@@ -85,7 +77,6 @@ type run struct {
 	results  chan pending
 	inflight atomic.Int64 // claimed here and not yet settled
 	owed     atomic.Int64 // messages begun whose outcome the committer has not taken
-	settled  atomic.Int64 // attempts recorded, for the claim size
 	nextDue  atomic.Int64 // unix nanos of the earliest retry recorded here, 0 = none
 
 	fatalOnce sync.Once
@@ -171,10 +162,9 @@ func (r *run) deliver(parent context.Context) error {
 // do, or ctx ends.
 func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
 	st := r.s.Store
-	start := time.Now()
 	for ctx.Err() == nil {
 		now := r.s.now()
-		ds, err := st.ClaimDeliveries(ctx, r.e.ID, r.owner, r.claimSize(start), now, r.lease)
+		ds, err := st.ClaimDeliveries(ctx, r.e.ID, r.owner, r.batch, now, r.lease)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.fatal(fmt.Errorf("digest %s: claim deliveries: %w", r.d.Name, err))
@@ -229,21 +219,6 @@ func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
 	}
 }
 
-// claimSize is how many deliveries to claim next: as many as the run
-// sends in an eighth of the lease at its pace so far (a slow or
-// rate-limited relay must not leave claims waiting until their lease runs
-// out), between one per connection and the configured batch.
-func (r *run) claimSize(start time.Time) int {
-	conns := r.s.connections()
-	elapsed := time.Since(start)
-	settled := r.settled.Load()
-	if elapsed < 500*time.Millisecond || settled < int64(conns) {
-		return min(r.batch, 8*conns)
-	}
-	fit := int(float64(settled) / elapsed.Seconds() * r.lease.Seconds() / 8)
-	return max(conns, min(fit, r.batch))
-}
-
 // work sends the jobs of one connection: each message is prepared while
 // the previous outcome is being committed and finished once it is durable
 // (see the top of this file). When the run ends in between (cancelled,
@@ -265,7 +240,6 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 	waiting := false    // this worker's last outcome is not durable yet
 	settled := func() { // after w.done answered
 		waiting = false
-		r.settled.Add(1)
 		r.inflight.Add(-1)
 	}
 	openFails := 0
@@ -414,45 +388,6 @@ func (r *run) refused(conn *email.Conn, res *subscribers.Result, err error) {
 	r.outcome(res, se)
 }
 
-// outcome fills res from a failed attempt.
-func (r *run) outcome(res *subscribers.Result, se *email.SendError) {
-	now := r.s.now()
-	res.At = now
-	reply := replyText(se)
-	if !se.Temporary {
-		res.State, res.LastReply, res.Bounce = subscribers.DeliveryFailed, clip(reply), se.Bounce
-		return
-	}
-	next := now.Add(r.backoff(res.Attempts))
-	created := r.e.CreatedAt
-	if created.IsZero() {
-		created = now
-	}
-	if next.After(created.Add(r.maxAge)) {
-		res.State = subscribers.DeliveryFailed
-		res.LastReply = clip(fmt.Sprintf("gave up after %d attempts: %s", res.Attempts, reply))
-		return
-	}
-	res.State, res.LastReply, res.NextAttempt = subscribers.DeliveryRetrying, clip(reply), next
-}
-
-// release hands a claimed, unsent delivery back: due again at once, its
-// attempts and last reply unchanged. One claimed too long ago is left to
-// its lease instead: another sender may own it by now.
-func (r *run) release(parent context.Context, j job) {
-	defer r.inflight.Add(-1)
-	if r.stopped.Load() || r.s.now().Sub(j.claimed) > r.lease/2 {
-		return // its lease expires on its own
-	}
-	// The store records only attempt outcomes, so the claim goes back as
-	// "retrying, due now" with its attempts unchanged: the lease is cleared
-	// and the next claim takes it.
-	r.results <- pending{r: subscribers.Result{
-		DeliveryID: j.d.ID, SubscriberID: j.d.Subscriber.ID, State: subscribers.DeliveryRetrying,
-		Attempts: j.d.Attempts, LastReply: j.d.LastReply, NextAttempt: r.s.now(), At: r.s.now(),
-	}, release: true}
-}
-
 // commit is the single writer of results: it gathers a batch, tells its
 // workers they are in it, writes it in one transaction, then wakes them.
 func (r *run) commit() {
@@ -498,22 +433,12 @@ func (r *run) take(batch []pending, p pending) []pending {
 }
 
 // gather adds to batch every result already waiting and, while messages
-// are in progress (each worker of the last batch is finishing its next
-// one, and hands in its outcome within a round trip or so), waits up to
-// gatherWait for them. A transaction costs far more than each row in it
-// (a WAL flush on PostgreSQL, about 400µs on SQLite, against some 10µs a
-// row), and a worker left out of a batch waits for the whole of the next
-// one before it can send again, so waiting briefly for the others raises
-// throughput. A worker whose outcome is in hand begins nothing new until
-// the batch is closed, so the wait ends as soon as the last message in
-// progress is in, and while it lasts the CPU goes to those messages: it
-// costs little, and a batch cut short costs a lot. Composing and handing
-// over 16 messages on two cores takes 1.5-2.5 ms, longer than a SQLite
-// commit: with a 1 ms limit most SQLite batches were cut short and split
-// the connections into groups (9 results a commit), with 2 ms one in ten
-// to one in three were, and with 5 ms almost none (15.9 of 16; PostgreSQL
-// alike). The old target, 3/4 of the connections, left the four slowest
-// out of every batch (12.4 results a commit).
+// are in progress, waits up to gatherWait for them. A transaction costs
+// far more than each row in it, and a worker left out of a batch waits
+// for the whole of the next one before it can send again, so waiting
+// briefly for the others raises throughput. A worker whose outcome is in
+// hand begins nothing new until the batch is closed (taken), so the wait
+// ends as soon as the last message in progress is in.
 func (r *run) gather(batch *[]pending) {
 	var timer *time.Timer
 	defer func() {
@@ -583,82 +508,5 @@ func (r *run) count(res subscribers.Result) {
 	}
 	if r.s.OnResult != nil {
 		r.s.OnResult(res)
-	}
-}
-
-// reportProgress calls Sender.Progress about twice a second until stopped.
-// Counting an edition's states reads its whole queue (tens of milliseconds
-// for 100,000 recipients), so on a large edition the calls are spaced out
-// to keep that under about 2% of the run's time.
-func (r *run) reportProgress(ctx context.Context) (stop func()) {
-	if r.s.Progress == nil {
-		return func() {}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for wait := 500 * time.Millisecond; sleep(ctx, wait); {
-			start := time.Now()
-			p, err := r.s.Store.Progress(ctx, r.e.ID)
-			if err != nil {
-				continue
-			}
-			r.s.Progress(p)
-			wait = max(500*time.Millisecond, 50*time.Since(start))
-		}
-	})
-	return func() { cancel(); wg.Wait() }
-}
-
-// backoff is the delay before attempt n+1: base·2^(n-1), capped, plus up
-// to a quarter more of jitter so retries spread out.
-func (r *run) backoff(n int) time.Duration {
-	d := r.base
-	for i := 1; i < n && d < r.maxBackof; i++ {
-		d *= 2
-	}
-	d = min(d, r.maxBackof)
-	return d + rand.N(d/4+1)
-}
-
-// replyText is what is stored as a delivery's last reply: the SMTP reply,
-// or the connection error when there was none.
-func replyText(se *email.SendError) string {
-	if se.Code == 0 {
-		if se.Err != nil {
-			return se.Err.Error()
-		}
-		return se.Error()
-	}
-	s := strconv.Itoa(se.Code)
-	if se.Enhanced != "" {
-		s += " " + se.Enhanced
-	}
-	if se.Reply != "" {
-		s += " " + se.Reply
-	}
-	return s
-}
-
-func clip(s string) string {
-	const n = 500
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "")
-	}
-	return s
-}
-
-// sleep waits for d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

@@ -16,6 +16,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"briefcast/articles"
+	"briefcast/bench/rawsend"
 	"briefcast/email/smtptest"
 	"briefcast/templates"
 )
@@ -131,7 +132,7 @@ func BenchmarkRawGoMail(b *testing.B) {
 	}
 	b.ResetTimer()
 	cpu0 := cpuTime()
-	rate, err := RawSendRate(context.Background(), "127.0.0.1", srv.Port(), 16, b.N, func(i int) *gomail.Msg { return msgs[i%n] })
+	rate, err := rawsend.Rate(context.Background(), "127.0.0.1", srv.Port(), 16, b.N, func(i int) *gomail.Msg { return msgs[i%n] })
 	if err != nil {
 		b.Fatal(err)
 	}

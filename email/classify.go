@@ -1,16 +1,11 @@
 package email
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/textproto"
-	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 
 	gomail "github.com/wneessen/go-mail"
 )
@@ -53,15 +48,15 @@ func (e *SendError) Error() string {
 // Unwrap returns the underlying error.
 func (e *SendError) Unwrap() error { return e.Err }
 
-var (
-	replyRe    = regexp.MustCompile(`\b([2-5][0-9][0-9])[ -]`)
-	enhancedRe = regexp.MustCompile(`\b([245])\.(\d{1,3})\.(\d{1,3})\b`)
-)
-
 // Classify turns any error from Send into a *SendError (never nil for a
 // non-nil err). Replies 4xx, lost or refused connections and timeouts are
 // temporary; 5xx replies are permanent, and 5.1.x ones (the mailbox does
 // not exist) are bounces.
+//
+// The reply is read from the typed errors go-mail returns: the
+// *textproto.Error of its smtp package (AUTH and STARTTLS failures wrap
+// one), or a *mail.SendError from its Client.Send. An error holding
+// neither is about the connection: there was no reply.
 func Classify(err error) *SendError {
 	if err == nil {
 		return nil
@@ -76,29 +71,12 @@ func Classify(err error) *SendError {
 	switch {
 	case errors.As(err, &tp):
 		out.Code = tp.Code
-		out.Reply = tp.Msg
+		out.Enhanced, out.Reply = enhancedCode(tp.Code, tp.Msg)
 	case errors.As(err, &ge) && ge.ErrorCode() != 0:
+		// go-mail keeps the server's text to itself; the code and the
+		// enhanced status code are what matter.
 		out.Code = ge.ErrorCode()
 		out.Enhanced = ge.EnhancedStatusCode()
-		out.Reply = replyText(ge.Error(), out.Code)
-	}
-	if out.Code == 0 {
-		// Some paths (AUTH, STARTTLS) wrap the reply in plain text.
-		if m := replyRe.FindStringSubmatch(err.Error()); m != nil && !isNetErr(err) {
-			out.Code, _ = strconv.Atoi(m[1])
-		}
-	}
-	if out.Enhanced == "" {
-		src := out.Reply
-		if src == "" {
-			src = err.Error()
-		}
-		if m := enhancedRe.FindString(src); m != "" && out.Code != 0 && m[0] == strconv.Itoa(out.Code)[0] {
-			out.Enhanced = m
-		}
-	}
-	if out.Reply != "" && out.Enhanced != "" {
-		out.Reply = strings.TrimSpace(strings.TrimPrefix(out.Reply, out.Enhanced))
 	}
 	out.Reply = redactAddresses(cleanLine(out.Reply))
 	switch {
@@ -112,54 +90,52 @@ func Classify(err error) *SendError {
 		// server is unreachable, went away or timed out. Try again later,
 		// unless the message itself could not be built.
 		out.Broken = true
-		out.Temporary = !permanentLocal(err)
+		out.Temporary = !permanentLocal(ge)
 	}
 	return out
 }
 
-// permanentLocal reports failures that retrying cannot fix: the message
-// has no usable sender or recipients.
-func permanentLocal(err error) bool {
-	var ge *gomail.SendError
-	if errors.As(err, &ge) {
-		switch ge.Reason {
-		case gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded:
-			return true
-		}
+// permanentLocal reports go-mail failures that retrying cannot fix: the
+// message has no usable sender or recipients.
+func permanentLocal(ge *gomail.SendError) bool {
+	if ge == nil {
+		return false
+	}
+	switch ge.Reason {
+	case gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded:
+		return true
 	}
 	return false
 }
 
-// replyText digs the server's reply out of go-mail's error text, which
-// does not expose it otherwise.
-func replyText(s string, code int) string {
-	i := strings.Index(s, strconv.Itoa(code)+" ")
-	if i < 0 {
-		return ""
+// enhancedCode splits the enhanced status code (RFC 3463) off the front of
+// a reply's text, where RFC 2034 puts it, when its class is the reply
+// code's: "5.1.1 No such user" to a 550 gives "5.1.1" and "No such user".
+func enhancedCode(code int, text string) (enh, rest string) {
+	first, after, _ := strings.Cut(text, " ")
+	parts := strings.Split(first, ".")
+	if len(parts) != 3 || parts[0] != strconv.Itoa(code/100) {
+		return "", text
 	}
-	s = s[i+4:]
-	for _, cut := range []string{", affected recipient(s):", ", affected message ID:"} {
-		if j := strings.Index(s, cut); j >= 0 {
-			s = s[:j]
+	for _, p := range parts[1:] {
+		if len(p) == 0 || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return "", text
 		}
 	}
-	return s
+	return first, strings.TrimSpace(after)
 }
-
-func isNetErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed)
-}
-
-var addrRe = regexp.MustCompile(`[^\s<>"'()\[\],;:]+@[^\s<>"'()\[\],;:]+`)
 
 // redactAddresses hides e-mail addresses in a server's reply, so replies
-// can be stored and logged.
+// can be stored and logged: every word holding an "@" goes.
 func redactAddresses(s string) string {
 	if !strings.Contains(s, "@") {
 		return s
 	}
-	return addrRe.ReplaceAllString(s, "[address]")
+	words := strings.Fields(s)
+	for i, w := range words {
+		if strings.Contains(w, "@") {
+			words[i] = "[address]"
+		}
+	}
+	return strings.Join(words, " ")
 }

@@ -179,3 +179,65 @@ func TestPipelining(t *testing.T) {
 		})
 	}
 }
+
+// TestSMTPRefusals sends one message to servers that refuse a step of the
+// transaction: the refusal is classified, the transaction reset, and the
+// connection takes the next message.
+func TestSMTPRefusals(t *testing.T) {
+	tests := []struct {
+		name       string
+		replies    map[string]string
+		wantCode   int // 0 for delivered; else the reply code of the refusal
+		wantEnh    string
+		wantBounce bool
+		wantCmds   []string
+	}{
+		{name: "delivered", wantCmds: []string{"EHLO", "MAIL", "RCPT", "DATA", "QUIT"}},
+		{name: "MAIL refused", replies: map[string]string{"MAIL": "451 4.3.0 try later"},
+			wantCode: 451, wantEnh: "4.3.0", wantCmds: []string{"EHLO", "MAIL", "RSET", "MAIL", "RSET", "QUIT"}},
+		{name: "RCPT refused", replies: map[string]string{"RCPT": "550 5.1.1 <reader@example.com> no such user"},
+			wantCode: 550, wantEnh: "5.1.1", wantBounce: true,
+			wantCmds: []string{"EHLO", "MAIL", "RCPT", "RSET", "MAIL", "RCPT", "RSET", "QUIT"}},
+		{name: "DATA refused", replies: map[string]string{"DATA": "554 5.6.0 content rejected"},
+			wantCode: 554, wantEnh: "5.6.0",
+			wantCmds: []string{"EHLO", "MAIL", "RCPT", "DATA", "RSET", "MAIL", "RCPT", "DATA", "RSET", "QUIT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startScripted(t, []string{"8BITMIME", "ENHANCEDSTATUSCODES"}, tt.replies)
+			cfg := smtpConfigPort(t, srv.port, "none", "", "")
+			c := mustComposer(t, cfg)
+			m, _, err := c.Digest(testEdition(cfg), Recipient{ID: 1, Email: "reader@example.com"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn := mustOpen(t, cfg)
+			err = conn.Send(context.Background(), m)
+			if tt.wantCode == 0 && err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			if tt.wantCode != 0 {
+				se := Classify(err)
+				if err == nil || se.Code != tt.wantCode || se.Enhanced != tt.wantEnh || se.Bounce != tt.wantBounce || se.Broken {
+					t.Fatalf("Send = %v, want the %d %s reply on a live connection (bounce %v)", err, tt.wantCode, tt.wantEnh, tt.wantBounce)
+				}
+				if strings.Contains(se.Reply, "@") {
+					t.Errorf("Reply %q shows an address", se.Reply)
+				}
+				// The transaction was reset: the connection takes the
+				// next message (refused the same way by this script).
+				if err := conn.Send(context.Background(), m); err == nil || Classify(err).Broken {
+					t.Errorf("second Send = %v, want the same refusal on a live connection", err)
+				}
+			}
+			conn.Close()
+			log := srv.log(t)
+			if !slices.Equal(log.commands, tt.wantCmds) {
+				t.Errorf("commands %v, want %v", log.commands, tt.wantCmds)
+			}
+			if want := map[bool]int{true: 1, false: 0}[tt.wantCode == 0]; log.messages != want {
+				t.Errorf("server took %d messages, want %d", log.messages, want)
+			}
+		})
+	}
+}

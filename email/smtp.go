@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/textproto"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -161,9 +162,10 @@ func (c *smtpConn) Send(ctx context.Context, m *Message) error {
 // data, so a prepared message is not delivered before Finish, and a
 // connection lost before then (a crash, or Abort) loses it.
 //
-// The end of the message may still sit in the connection's write buffer
-// until Finish, but the dot is only written by Finish: the body writer
-// writes it on Close, never on its own.
+// go-mail's Client.Send writes the message and its "." in one call, so
+// the transaction runs on go-mail's exported smtp.Client instead: its
+// Data writer writes the "." only when closed, which Finish does. The end
+// of the message may sit in the connection's write buffer until then.
 func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	switch {
 	case c.broken:
@@ -188,14 +190,10 @@ func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	return &smtpPrepared{c: c, w: w}, nil
 }
 
-// begin runs a transaction up to the end of the message's data, as
-// go-mail's Send does.
+// begin runs a transaction up to the end of the message's data. A server
+// that does not offer 8BITMIME gets the message re-encoded to 7 bits
+// first; one that does is told BODY=8BITMIME.
 func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
-	if msg.Encoding() == gomail.NoEncoding.String() {
-		if ok, _ := c.sc.Extension("8BITMIME"); !ok {
-			return nil, &SendError{Err: errors.New("email: smtp: the server does not take 8-bit messages")}
-		}
-	}
 	from, err := msg.GetSender(false)
 	if err != nil {
 		return nil, &SendError{Err: fmt.Errorf("email: smtp: sender: %w", err)}
@@ -203,6 +201,9 @@ func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
 	rcpts, err := msg.GetRecipients()
 	if err != nil {
 		return nil, &SendError{Err: fmt.Errorf("email: smtp: recipients: %w", err)}
+	}
+	if ok, _ := c.sc.Extension("8BITMIME"); !ok {
+		sevenBit(msg)
 	}
 	var w io.WriteCloser
 	if ok, _ := c.sc.Extension("PIPELINING"); ok {
@@ -222,8 +223,10 @@ func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
 	return w, nil
 }
 
-// lockstep sends MAIL FROM, RCPT TO and DATA one at a time, each after
-// the reply to the one before.
+// lockstep sends MAIL FROM, RCPT TO and DATA one at a time through
+// go-mail's smtp.Client, each after the reply to the one before, as
+// go-mail's Send does. Its Mail adds BODY=8BITMIME and SMTPUTF8 when the
+// server offers them.
 func (c *smtpConn) lockstep(from string, rcpts []string) (io.WriteCloser, error) {
 	if err := c.sc.Mail(from); err != nil {
 		return nil, c.refused(err)
@@ -241,7 +244,12 @@ func (c *smtpConn) lockstep(from string, rcpts []string) (io.WriteCloser, error)
 }
 
 // pipelined sends MAIL FROM, every RCPT TO and DATA in one write and then
-// reads their replies (RFC 2920), saving two round trips a message. The
+// reads their replies (RFC 2920), saving two round trips a message: go-mail
+// has no pipelining, so this writes to its smtp.Client's exported Text
+// connection. Those round trips sit on the path of every message's final
+// ".", which waits for the commit of the previous result (bench/NOTES.md).
+// The MAIL FROM parameters are the ones go-mail's Mail would send: each
+// only when the server offers its extension. The
 // first refusal decides the outcome; the replies after it (a DATA refused
 // for want of recipients) are read and dropped. A server that accepts DATA
 // after refusing the envelope gets the connection closed before any data,
@@ -309,7 +317,27 @@ func (d *dataWriter) Close() error {
 	return err
 }
 
-// refused classifies a refused MAIL FROM or RCPT TO and resets the
+// sevenBit re-encodes the 8-bit parts of msg as quoted-printable (and
+// 8-bit files as base64), for a server without 8BITMIME (RFC 6152), which
+// may only be sent 7-bit data. go-mail encodes while writing and DKIM-signs
+// what it wrote, so a signature covers the re-encoded body.
+func sevenBit(msg *gomail.Msg) {
+	if msg.Encoding() == gomail.NoEncoding.String() {
+		msg.SetEncoding(gomail.EncodingQP)
+	}
+	for _, p := range msg.GetParts() {
+		if p.GetEncoding() == gomail.NoEncoding {
+			p.SetEncoding(gomail.EncodingQP)
+		}
+	}
+	for _, f := range slices.Concat(msg.GetAttachments(), msg.GetEmbeds()) {
+		if f.Enc == gomail.NoEncoding {
+			f.Enc = gomail.EncodingB64
+		}
+	}
+}
+
+// refused classifies a refused MAIL FROM, RCPT TO or DATA and resets the
 // transaction, so the connection can take the next message.
 func (c *smtpConn) refused(err error) error {
 	se := Classify(err)

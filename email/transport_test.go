@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+	gomail "github.com/wneessen/go-mail"
 
 	"briefcast/config"
 	"briefcast/email/smtptest"
@@ -285,6 +286,14 @@ func TestClassifyFaults(t *testing.T) {
 			}
 			return nil
 		}}, wantCode: 421, wantEnh: "4.4.2", wantTemp: true, wantBroken: true},
+		{name: "550 without enhanced code", opts: smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
+			// The text names a status code, but not where RFC 2034 puts
+			// one: it is no enhanced code, and no bounce.
+			if f.Stage == "rcpt" && f.Rcpt == "bad@example.com" {
+				return smtpErr(550, smtp.NoEnhancedCode, "Policy rejection, see 5.1.1 in our FAQ")
+			}
+			return nil
+		}}, wantCode: 550},
 		{name: "dropped mid-DATA", opts: smtptest.Options{DropMidData: func(rcpt string, n int) bool {
 			return rcpt == "bad@example.com"
 		}}, wantTemp: true, wantBroken: true},
@@ -332,6 +341,58 @@ func TestClassifyFaults(t *testing.T) {
 			}
 			if want := map[bool]int64{true: 1, false: 2}[tt.wantBroken]; srv.Count() != want {
 				t.Errorf("server accepted %d messages, want %d", srv.Count(), want)
+			}
+		})
+	}
+}
+
+// TestClassifyGoMailSendError classifies the *mail.SendError go-mail's own
+// Client.Send returns for real replies of a server.
+func TestClassifyGoMailSendError(t *testing.T) {
+	tests := []struct {
+		name       string
+		reply      *smtp.SMTPError
+		stage      string
+		wantTemp   bool
+		wantBounce bool
+	}{
+		{"550 5.1.1 at rcpt", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}, "rcpt", false, true},
+		{"452 4.2.2 at rcpt", &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox full"}, "rcpt", true, false},
+		{"554 5.7.1 at data", &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Spam"}, "data", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.Start(t, smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
+				if f.Stage == tt.stage {
+					return tt.reply
+				}
+				return nil
+			}})
+			client, err := gomail.NewClient("127.0.0.1", gomail.WithPort(srv.Port()), gomail.WithTLSPolicy(gomail.NoTLS))
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := gomail.NewMsg()
+			if err := msg.From("brief@example.org"); err != nil {
+				t.Fatal(err)
+			}
+			if err := msg.To("reader@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			msg.SetBodyString(gomail.TypeTextPlain, "hello")
+			err = client.DialAndSend(msg)
+			var ge *gomail.SendError
+			if !errors.As(err, &ge) {
+				t.Fatalf("DialAndSend = %v, want a *mail.SendError", err)
+			}
+			se := Classify(err)
+			wantEnh := fmt.Sprintf("%d.%d.%d", tt.reply.EnhancedCode[0], tt.reply.EnhancedCode[1], tt.reply.EnhancedCode[2])
+			if se.Code != tt.reply.Code || se.Enhanced != wantEnh || se.Temporary != tt.wantTemp || se.Bounce != tt.wantBounce || se.Broken {
+				t.Errorf("Classify = {Code:%d Enhanced:%q Temporary:%v Bounce:%v Broken:%v}, want {%d %q %v %v false} (%v)",
+					se.Code, se.Enhanced, se.Temporary, se.Bounce, se.Broken, tt.reply.Code, wantEnh, tt.wantTemp, tt.wantBounce, err)
+			}
+			if strings.Contains(se.Error(), "@") {
+				t.Errorf("Error() %q shows an address", se.Error())
 			}
 		})
 	}

@@ -43,11 +43,16 @@ type Options struct {
 	TLSConfig *tls.Config
 	// ImplicitTLS serves TLS from the first byte (needs TLSConfig).
 	ImplicitTLS bool
+	// No8BitMIME leaves 8BITMIME out of the EHLO reply, like a relay that
+	// only takes 7-bit data. go-smtp always offers it, so the line is cut
+	// from the plain-text stream: this does not work together with TLS.
+	No8BitMIME bool
 }
 
 // Received is one accepted message.
 type Received struct {
 	From string
+	Body string // the BODY= parameter of MAIL FROM ("8BITMIME"), "" when none
 	To   []string
 	Data []byte
 }
@@ -173,7 +178,7 @@ func (l *gateListener) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
-		tc := &trackedConn{Conn: c, s: l.s}
+		tc := &trackedConn{Conn: c, s: l.s, no8bit: l.s.opts.No8BitMIME}
 		l.s.mu.Lock()
 		l.s.open[tc] = struct{}{}
 		l.s.mu.Unlock()
@@ -183,8 +188,20 @@ func (l *gateListener) Accept() (net.Conn, error) {
 
 type trackedConn struct {
 	net.Conn
-	s    *Server
-	once sync.Once
+	s      *Server
+	once   sync.Once
+	no8bit bool
+}
+
+// ehlo8Bit is the capability line No8BitMIME removes. go-smtp writes (and
+// flushes) each reply line on its own, so it is never split across writes.
+var ehlo8Bit = []byte("250-8BITMIME\r\n")
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	if c.no8bit && bytes.Equal(p, ehlo8Bit) {
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
 }
 
 func (c *trackedConn) Close() error {
@@ -207,6 +224,7 @@ type session struct {
 	conn   *smtp.Conn
 	authed bool
 	from   string
+	body   string
 	to     []string
 	buf    bytes.Buffer
 }
@@ -233,11 +251,15 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	}), nil
 }
 
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if !s.authed {
 		return errAuthRequired
 	}
 	s.from = from
+	s.body = ""
+	if opts != nil {
+		s.body = string(opts.Body)
+	}
 	s.to = s.to[:0]
 	return nil
 }
@@ -285,7 +307,7 @@ func (s *session) Data(r io.Reader) error {
 	if _, err := s.buf.ReadFrom(r); err != nil {
 		return s.cutOff(err)
 	}
-	m := Received{From: s.from, To: append([]string(nil), s.to...), Data: bytes.Clone(s.buf.Bytes())}
+	m := Received{From: s.from, Body: s.body, To: append([]string(nil), s.to...), Data: bytes.Clone(s.buf.Bytes())}
 	s.s.mu.Lock()
 	s.s.msgs = append(s.s.msgs, m)
 	s.s.mu.Unlock()
@@ -301,6 +323,7 @@ func (s *session) cutOff(err error) error {
 
 func (s *session) Reset() {
 	s.from = ""
+	s.body = ""
 	s.to = s.to[:0]
 }
 

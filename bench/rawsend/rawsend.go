@@ -1,4 +1,6 @@
-package email
+// Package rawsend is the yardstick of the digest send benchmarks: bare
+// go-mail sending pre-built messages, with no store and no rendering.
+package rawsend
 
 import (
 	"context"
@@ -10,11 +12,11 @@ import (
 	gomail "github.com/wneessen/go-mail"
 )
 
-// RawSendRate sends total messages with bare go-mail over conns persistent
+// Rate sends total messages with bare go-mail over conns persistent
 // plain-text connections to host:port (no TLS, no AUTH, no NOOP or RSET)
 // and returns the messages per second achieved. msg(i) supplies the i-th
 // message; it is the ceiling a full delivery pipeline is measured against.
-func RawSendRate(ctx context.Context, host string, port, conns, total int, msg func(i int) *gomail.Msg) (float64, error) {
+func Rate(ctx context.Context, host string, port, conns, total int, msg func(i int) *gomail.Msg) (float64, error) {
 	if conns < 1 {
 		conns = 1
 	}
@@ -23,10 +25,10 @@ func RawSendRate(ctx context.Context, host string, port, conns, total int, msg f
 		c, err := gomail.NewClient(host, gomail.WithPort(port), gomail.WithTLSPolicy(gomail.NoTLS),
 			gomail.WithoutNoop(), gomail.WithoutRset(), gomail.WithTimeout(30*time.Second))
 		if err != nil {
-			return 0, fmt.Errorf("email: raw send: %w", err)
+			return 0, fmt.Errorf("rawsend: %w", err)
 		}
 		if err := c.DialWithContext(ctx); err != nil {
-			return 0, fmt.Errorf("email: raw send: %w", err)
+			return 0, fmt.Errorf("rawsend: %w", err)
 		}
 		clients[i] = c
 	}
@@ -57,7 +59,7 @@ func RawSendRate(ctx context.Context, host string, port, conns, total int, msg f
 	}
 	select {
 	case err := <-errs:
-		return 0, fmt.Errorf("email: raw send: %w", err)
+		return 0, fmt.Errorf("rawsend: %w", err)
 	default:
 	}
 	return float64(total) / elapsed.Seconds(), nil

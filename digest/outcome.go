@@ -1,0 +1,133 @@
+package digest
+
+// What happens to one delivery after an attempt: its outcome, its
+// backoff, a claim handed back; and the progress reports of a run.
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"briefcast/email"
+	"briefcast/subscribers"
+)
+
+// outcome fills res from a failed attempt.
+func (r *run) outcome(res *subscribers.Result, se *email.SendError) {
+	now := r.s.now()
+	res.At = now
+	reply := replyText(se)
+	if !se.Temporary {
+		res.State, res.LastReply, res.Bounce = subscribers.DeliveryFailed, clip(reply), se.Bounce
+		return
+	}
+	next := now.Add(r.backoff(res.Attempts))
+	created := r.e.CreatedAt
+	if created.IsZero() {
+		created = now
+	}
+	if next.After(created.Add(r.maxAge)) {
+		res.State = subscribers.DeliveryFailed
+		res.LastReply = clip(fmt.Sprintf("gave up after %d attempts: %s", res.Attempts, reply))
+		return
+	}
+	res.State, res.LastReply, res.NextAttempt = subscribers.DeliveryRetrying, clip(reply), next
+}
+
+// release hands a claimed, unsent delivery back: due again at once, its
+// attempts and last reply unchanged. One claimed too long ago is left to
+// its lease instead: another sender may own it by now.
+func (r *run) release(parent context.Context, j job) {
+	defer r.inflight.Add(-1)
+	if r.stopped.Load() || r.s.now().Sub(j.claimed) > r.lease/2 {
+		return // its lease expires on its own
+	}
+	// The store records only attempt outcomes, so the claim goes back as
+	// "retrying, due now" with its attempts unchanged: the lease is cleared
+	// and the next claim takes it.
+	r.results <- pending{r: subscribers.Result{
+		DeliveryID: j.d.ID, SubscriberID: j.d.Subscriber.ID, State: subscribers.DeliveryRetrying,
+		Attempts: j.d.Attempts, LastReply: j.d.LastReply, NextAttempt: r.s.now(), At: r.s.now(),
+	}, release: true}
+}
+
+// reportProgress calls Sender.Progress about twice a second until stopped.
+// Counting an edition's states reads its whole queue (tens of milliseconds
+// for 100,000 recipients), so on a large edition the calls are spaced out
+// to keep that under about 2% of the run's time.
+func (r *run) reportProgress(ctx context.Context) (stop func()) {
+	if r.s.Progress == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for wait := 500 * time.Millisecond; sleep(ctx, wait); {
+			start := time.Now()
+			p, err := r.s.Store.Progress(ctx, r.e.ID)
+			if err != nil {
+				continue
+			}
+			r.s.Progress(p)
+			wait = max(500*time.Millisecond, 50*time.Since(start))
+		}
+	})
+	return func() { cancel(); wg.Wait() }
+}
+
+// backoff is the delay before attempt n+1: base·2^(n-1), capped, plus up
+// to a quarter more of jitter so retries spread out.
+func (r *run) backoff(n int) time.Duration {
+	d := r.base
+	for i := 1; i < n && d < r.maxBackof; i++ {
+		d *= 2
+	}
+	d = min(d, r.maxBackof)
+	return d + rand.N(d/4+1)
+}
+
+// replyText is what is stored as a delivery's last reply: the SMTP reply,
+// or the connection error when there was none.
+func replyText(se *email.SendError) string {
+	if se.Code == 0 {
+		if se.Err != nil {
+			return se.Err.Error()
+		}
+		return se.Error()
+	}
+	s := strconv.Itoa(se.Code)
+	if se.Enhanced != "" {
+		s += " " + se.Enhanced
+	}
+	if se.Reply != "" {
+		s += " " + se.Reply
+	}
+	return s
+}
+
+func clip(s string) string {
+	const n = 500
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "")
+	}
+	return s
+}
+
+// sleep waits for d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
