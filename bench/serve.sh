@@ -2,13 +2,13 @@
 # bench/serve.sh measures requests per second for /feed.xml (a 50-item
 # feed), plain and conditional (If-None-Match -> 304), for three servers on
 # the same bytes with the same load generator on loopback:
-#   briefcast serve, the minimal net/http handler of bench/refserver, and
-#   nginx serving the file from disk (etag on).
+#   briefcast serve; the minimal net/http handler of bench/refserver, which
+#   sends the same headers with the same server timeouts (checked below);
+#   and nginx serving the file from disk (etag on).
 # It installs wrk and nginx with apt-get when they are missing.
 #
 # Usage: bench/serve.sh            (env: DURATION=10s ROUNDS=3 THREADS=2 CONNS=50
-#                                    PORT_BRIEFCAST=18081 PORT_REF=18082 PORT_NGINX=18083
-#                                    PORT_RFC=18084)
+#                                    PORT_BRIEFCAST=18081 PORT_REF=18082 PORT_NGINX=18083)
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -18,7 +18,6 @@ CONNS=${CONNS:-50}
 P1=${PORT_BRIEFCAST:-18081}
 P2=${PORT_REF:-18082}
 P3=${PORT_NGINX:-18083}
-P4=${PORT_RFC:-18084}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d)
@@ -106,10 +105,6 @@ wait_up() { # wait_up URL
 
 "$WORK/briefcast" --config "$WORK/config.toml" serve >"$WORK/briefcast.log" 2>&1 &
 PIDS+=($!)
-"$WORK/refserver" -file "$WORK/public/feed.xml" -addr "127.0.0.1:$P2" &
-PIDS+=($!)
-"$WORK/refserver" -rfc -file "$WORK/public/feed.xml" -addr "127.0.0.1:$P4" &
-PIDS+=($!)
 mkdir -p "$WORK/nginx/logs"
 cat >"$WORK/nginx/nginx.conf" <<NGX
 worker_processes auto;
@@ -138,9 +133,12 @@ NGX
 PIDS+=($!)
 
 wait_up "http://127.0.0.1:$P1/feed.xml"
+# The yardstick sends briefcast's Link, so both answers carry the same headers.
+LINK=$(curl -fsI "http://127.0.0.1:$P1/feed.xml" | tr -d '\r' | awk 'tolower($1)=="link:" {sub(/^[^:]*: /, ""); print}')
+"$WORK/refserver" -file "$WORK/public/feed.xml" -addr "127.0.0.1:$P2" -link "$LINK" &
+PIDS+=($!)
 wait_up "http://127.0.0.1:$P2/feed.xml"
 wait_up "http://127.0.0.1:$P3/feed.xml"
-wait_up "http://127.0.0.1:$P4/feed.xml"
 
 etag_of() { curl -fsI "$1" | tr -d '\r' | awk 'tolower($1)=="etag:" {print $2}'; }
 status_with() { curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $2" "$1"; }
@@ -165,8 +163,7 @@ declare -A PLAIN COND URL ETAG
 URL[briefcast]="http://127.0.0.1:$P1/feed.xml"
 URL[go-minimal]="http://127.0.0.1:$P2/feed.xml"
 URL[nginx]="http://127.0.0.1:$P3/feed.xml"
-URL[go-rfc]="http://127.0.0.1:$P4/feed.xml"
-SERVERS=(briefcast go-minimal go-rfc nginx)
+SERVERS=(briefcast go-minimal nginx)
 for name in "${SERVERS[@]}"; do
 	ETAG[$name]=$(etag_of "${URL[$name]}")
 	code=$(status_with "${URL[$name]}" "${ETAG[$name]}")
@@ -176,6 +173,20 @@ for name in "${SERVERS[@]}"; do
 	fi
 	PLAIN[$name]=0
 	COND[$name]=0
+done
+# header_names URL [ETAG]: the sorted header names of a GET, Date aside.
+header_names() {
+	curl -fs -o /dev/null -D - ${2:+-H "If-None-Match: $2"} "$1" | tr -d '\r' |
+		awk -F: 'NR > 1 && NF > 1 && tolower($1) != "date" {print tolower($1)}' | sort | tr '\n' ' '
+}
+for cond in "" yes; do
+	b=$(header_names "${URL[briefcast]}" ${cond:+"${ETAG[briefcast]}"})
+	g=$(header_names "${URL[go-minimal]}" ${cond:+"${ETAG[go-minimal]}"})
+	if [ "$b" != "$g" ]; then
+		echo "headers differ${cond:+ (304)}: briefcast [$b], go-minimal [$g]" >&2
+		exit 1
+	fi
+	echo "same headers${cond:+ (304)}: $b" >&2
 done
 best() { awk -v a="$1" -v b="$2" 'BEGIN{print (a > b ? a : b)}'; }
 for round in $(seq 1 "$ROUNDS"); do
@@ -196,6 +207,3 @@ done
 printf 'briefcast/nginx: plain %s, 304 %s\n' \
 	"$(awk -v a="${PLAIN[briefcast]}" -v b="${PLAIN[nginx]}" 'BEGIN{printf "%.2f", a/b}')" \
 	"$(awk -v a="${COND[briefcast]}" -v b="${COND[nginx]}" 'BEGIN{printf "%.2f", a/b}')"
-printf 'briefcast/go-rfc: plain %s, 304 %s\n' \
-	"$(awk -v a="${PLAIN[briefcast]}" -v b="${PLAIN[go-rfc]}" 'BEGIN{printf "%.2f", a/b}')" \
-	"$(awk -v a="${COND[briefcast]}" -v b="${COND[go-rfc]}" 'BEGIN{printf "%.2f", a/b}')"

@@ -58,30 +58,6 @@ func BenchmarkFeedHandler(b *testing.B) {
 	}
 }
 
-// BenchmarkFrontDoor304 measures the front door's work for one
-// conditional GET of /feed.xml that gets a 304: reading the request and
-// writing the answer, without the network:
-// go test -run '^$' -bench FrontDoor304 -benchmem ./server/
-func BenchmarkFrontDoor304(b *testing.B) {
-	srv, err := New(mustConfig(b, "http://example.org/", ""), nil, nil, mustSigner(b), templates.Embedded(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv.SetSite(testSite(1))
-	req := []byte("GET /feed.xml HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nIf-None-Match: " +
-		srv.snap.Load().files["/feed.xml"].plain.etag[0] + "\r\n\r\n")
-	var out []byte
-	now := time.Now()
-	b.ReportAllocs()
-	for b.Loop() {
-		r, _, v := parseHot(req)
-		var ok bool
-		if out, _, ok = srv.answerHot(out[:0], &r, now); v != hotAnswer || !ok {
-			b.Fatal("not answered")
-		}
-	}
-}
-
 // BenchmarkSubscribePost measures sign-ups through POST /subscribe on a
 // SQLite store, each one composing its confirmation and writing it with
 // the file transport, from 4 concurrent clients; it reports the p99

@@ -5,8 +5,9 @@
 // The site is an immutable snapshot swapped atomically on every rebuild, so
 // a request sees either the old site or the new one, never a mix. The feed
 // hot path is one map lookup and a few assignments of precomputed header
-// values; everything that can be computed once per build is. A conditional
-// GET that still matches is answered before net/http parses it (hot.go).
+// values; everything that can be computed once per build is. Everything else
+// is net/http: an http.ServeMux with one method pattern per route, and the
+// connection limits of http.Server.
 package server
 
 import (
@@ -21,7 +22,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,6 +65,13 @@ type RateLimit struct {
 	Every time.Duration
 }
 
+// Timeouts bounds each phase of a connection's life.
+type Timeouts struct {
+	Header time.Duration // from a request's start to the end of its header
+	Active time.Duration // from the end of a request's header to the end of its response
+	Idle   time.Duration // between requests on a keep-alive connection
+}
+
 // DefaultTimeouts are the connection timeouts of Serve.
 var DefaultTimeouts = Timeouts{Header: 5 * time.Second, Active: 30 * time.Second, Idle: 120 * time.Second}
 
@@ -99,14 +106,13 @@ type Server struct {
 	ipRate    *limiter
 	addrRate  *limiter
 
-	snap     atomic.Pointer[snapshot]
-	draining atomic.Bool // shutting down: the front door sends everything to net/http
+	snap atomic.Pointer[snapshot]
 
 	health  healthCheck                 // the cached write probe of /healthz
 	origins *http.CrossOriginProtection // refuses cross-site form posts (origin.go)
-	mu      sync.Mutex                  // guards mux and mounted while mounting
 	mux     *http.ServeMux
-	mounted bool
+	allow   map[string]string // path of a route → its Allow, for other methods
+	miss    http.Handler      // a GET of no file: the folder redirect or the 404 page
 }
 
 // pageNames are the templates of the subscription pages, each parsed with
@@ -122,6 +128,10 @@ func New(cfg *config.Config, store subscribers.Store, mailer Mailer, signer *tok
 	u, err := url.Parse(cfg.Site.BaseURL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("server: base_url %q is not an absolute URL", cfg.Site.BaseURL)
+	}
+	if strings.ContainsAny(u.Path, "{} ") {
+		// The routes are ServeMux patterns under this path.
+		return nil, fmt.Errorf("server: base_url %q: its path may not hold braces or spaces", cfg.Site.BaseURL)
 	}
 	s := &Server{
 		cfg:       cfg,
@@ -169,6 +179,7 @@ func New(cfg *config.Config, store subscribers.Store, mailer Mailer, signer *tok
 		}
 		s.pages[name] = t
 	}
+	s.routes()
 	return s, nil
 }
 
@@ -188,13 +199,62 @@ func has(list []string, v string) bool {
 	return false
 }
 
-// Handle mounts h on pattern (an http.ServeMux pattern such as "/admin/"), for the daemon's extra pages. Call it before Serve.
-// Files of the site take precedence over mounted handlers for GET and HEAD.
+// routes registers every route on s.mux. Paths are under the base URL's
+// path. GET patterns also match HEAD; whether a handler answers HEAD is its
+// own business. A method a route does not take reaches
+// the catch-all "/", which answers 405 with the route's Allow.
+func (s *Server) routes() {
+	s.allow = map[string]string{}
+	s.miss = s.logged(s.serveMiss)
+	s.route(s.base+"subscribe", s.subscribe, "GET, HEAD, POST", "GET", "POST")
+	s.route(s.base+"confirm", s.confirm, "GET, HEAD, POST", "GET", "POST")
+	s.route(s.base+"unsubscribe", s.unsubscribe, "GET, HEAD, POST", "GET", "POST")
+	s.route(s.base+"preferences", s.preferences, "GET, HEAD, POST", "GET", "POST")
+	s.route("/healthz", s.serveHealthz, "GET, HEAD", "GET")
+	if s.base != "/" {
+		s.route(s.base+"healthz", s.serveHealthz, "GET, HEAD", "GET")
+	}
+	s.mux.HandleFunc("GET /", s.serveSite)
+	s.mux.Handle("/", s.logged(s.otherMethod))
+}
+
+// route registers h for each of methods at path, and allow as the answer
+// to any other method.
+func (s *Server) route(path string, h http.HandlerFunc, allow string, methods ...string) {
+	lh := s.logged(h)
+	for _, m := range methods {
+		s.mux.Handle(m+" "+path, lh)
+	}
+	s.allow[path] = allow
+}
+
+func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
+	s.healthz(w, r, s.snap.Load())
+}
+
+// otherMethod answers a request that no route takes with its method: 405
+// for a route or a file of the site, else 404.
+func (s *Server) otherMethod(w http.ResponseWriter, r *http.Request) {
+	if allow, ok := s.allow[r.URL.Path]; ok {
+		s.methodNotAllowed(w, r, allow)
+		return
+	}
+	snap := s.snap.Load()
+	if snap != nil && snap.files[r.URL.Path] != nil {
+		s.methodNotAllowed(w, r, "GET, HEAD")
+		return
+	}
+	s.notFound(w, r, snap)
+}
+
+// Handle mounts h on pattern, an http.ServeMux pattern that names its
+// method ("GET /admin/", "POST /admin/"), for the daemon's extra pages.
+// Call it before Serve. A pattern without a method would conflict with the
+// site's "GET /" and make ServeMux panic. At the paths it covers, a mounted
+// handler takes precedence over files of the site; other methods there get
+// 404.
 func (s *Server) Handle(pattern string, h http.Handler) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.mux.Handle(pattern, h)
-	s.mounted = true
+	s.mux.Handle(pattern, s.logged(h.ServeHTTP))
 }
 
 // ClientIP is the address of the client that sent r, as the sign-up limits
@@ -205,79 +265,47 @@ func (s *Server) ClientIP(r *http.Request) netip.Addr { return s.clientIP(r) }
 // Handler returns the handler of every route.
 func (s *Server) Handler() http.Handler { return s }
 
-// ServeHTTP routes a request: a file of the site when there is one (the hot
-// path), else a subscription page, a mounted handler, or the 404 page.
+// ServeHTTP turns away hostile paths before the mux, which would otherwise
+// clean them and redirect, and hands everything else to the mux.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	snap := s.snap.Load()
-	if snap != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		if e := snap.files[r.URL.Path]; e != nil && r.URL.RawPath == "" {
-			s.serveFile(w, r, e, http.StatusOK)
-			return
-		}
+	if hostilePath(r) {
+		s.logged(s.badPath).ServeHTTP(w, r)
+		return
 	}
-	s.dynamic(w, r, snap)
+	s.mux.ServeHTTP(w, r)
 }
 
-// dynamic serves everything that is not a file of the site.
-func (s *Server) dynamic(w http.ResponseWriter, r *http.Request, snap *snapshot) {
+func (s *Server) badPath(w http.ResponseWriter, r *http.Request) {
+	s.message(w, r, http.StatusBadRequest, "Bad request", "That address cannot be served.", false)
+}
+
+// logged wraps every handler but the file hot path: it logs the request at
+// Info once answered, and bounds the handler's context by the active
+// timeout, so that a handler stuck on the store gives up about when its
+// response could no longer be written anyway.
+func (s *Server) logged(h http.HandlerFunc) http.Handler {
+	return loggedHandler{s: s, h: h}
+}
+
+type loggedHandler struct {
+	s *Server
+	h http.HandlerFunc
+}
+
+func (l loggedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	defer func() {
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http_request",
-			slog.String("method", r.Method),
-			slog.String("path", logPath(r.URL.Path)),
-			slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start)))
-	}()
-	if hostilePath(r) {
-		s.message(rec, r, http.StatusBadRequest, "Bad request", "That address cannot be served.", false)
-		return
+	if d := l.s.timeouts.Active; d > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		r = r.WithContext(ctx)
 	}
-	if r.URL.Path == "/healthz" {
-		s.healthz(rec, r, snap)
-		return
-	}
-	if rest, ok := strings.CutPrefix(r.URL.Path, s.base); ok {
-		switch rest {
-		case "subscribe":
-			s.subscribe(rec, r)
-			return
-		case "confirm":
-			s.confirm(rec, r)
-			return
-		case "unsubscribe":
-			s.unsubscribe(rec, r)
-			return
-		case "preferences":
-			s.preferences(rec, r)
-			return
-		case "healthz":
-			s.healthz(rec, r, snap)
-			return
-		}
-	}
-	s.mu.Lock()
-	mounted := s.mounted
-	s.mu.Unlock()
-	if mounted {
-		if h, pattern := s.mux.Handler(r); pattern != "" {
-			h.ServeHTTP(rec, r)
-			return
-		}
-	}
-	if snap != nil && snap.files[r.URL.Path] != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.methodNotAllowed(rec, r, "GET, HEAD")
-		return
-	}
-	if snap != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		// "/articles/x" for the folder "/articles/x/": send them there.
-		if e := snap.files[r.URL.Path+"/"]; e != nil && r.URL.RawPath == "" {
-			rec.Header().Set("Location", r.URL.Path+"/")
-			rec.WriteHeader(http.StatusMovedPermanently)
-			return
-		}
-	}
-	s.notFound(rec, r, snap)
+	l.h(rec, r)
+	l.s.log.LogAttrs(r.Context(), slog.LevelInfo, "http_request",
+		slog.String("method", r.Method),
+		slog.String("path", logPath(r.URL.Path)),
+		slog.Int("status", rec.status),
+		slog.Duration("duration", time.Since(start)))
 }
 
 // logPath bounds what a hostile path can put in the log.
@@ -289,21 +317,23 @@ func logPath(p string) string {
 }
 
 // hostilePath reports a path that tries to step outside the site: dot
-// segments, backslashes, NUL bytes or encoded slashes. The site is a map
-// lookup, so none of these could reach a file anyway; they get a 400 so the
-// attempt is visible in the logs.
+// segments, empty segments, backslashes, NUL bytes or encoded slashes. The
+// site is a map lookup, so none of these could reach a file anyway; they
+// get a 400 so the attempt is visible in the logs.
 func hostilePath(r *http.Request) bool {
 	p := r.URL.Path
-	if strings.ContainsAny(p, "\\\x00") || !strings.HasPrefix(p, "/") {
+	if strings.ContainsAny(p, "\\\x00") || !strings.HasPrefix(p, "/") || strings.Contains(p, "//") {
 		return true
 	}
-	for seg := range strings.SplitSeq(p, "/") {
-		if seg == ".." || seg == "." {
-			return true
+	if strings.Contains(p, "/.") {
+		for seg := range strings.SplitSeq(p, "/") {
+			if seg == ".." || seg == "." {
+				return true
+			}
 		}
 	}
-	raw := strings.ToLower(r.URL.RawPath)
-	return strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c")
+	raw := r.URL.RawPath
+	return raw != "" && (strings.Contains(strings.ToLower(raw), "%2f") || strings.Contains(strings.ToLower(raw), "%5c"))
 }
 
 // statusWriter remembers the status for the request log.
@@ -328,39 +358,37 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// httpServer is the http.Server of Serve. The timeouts map onto its fields:
+// ReadHeaderTimeout is Header, counted from a request's first bytes (on a
+// new connection, from accept); WriteTimeout is Active, counted from the
+// end of the header; ReadTimeout, which covers the header and body
+// together, is their sum; IdleTimeout is Idle. MaxHeaderBytes makes a
+// larger header a 431.
+func (s *Server) httpServer() *http.Server {
+	t := s.timeouts
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: t.Header,
+		ReadTimeout:       t.Header + t.Active,
+		WriteTimeout:      t.Active,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully:
 // requests in flight get up to ten seconds to finish. It returns nil after
 // a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return s.serve(ctx, ln, true)
-}
-
-// serve is Serve, with the front door of hot.go (front) or without: then
-// net/http answers every request.
-func (s *Server) serve(ctx context.Context, ln net.Listener, front bool) error {
-	wd := newWatchdog(s.timeouts)
-	srv := &http.Server{
-		Handler:        s,
-		ConnState:      wd.connState,
-		MaxHeaderBytes: 32 << 10,
-		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go wd.run(stop)
+	srv := s.httpServer()
 	errc := make(chan error, 1)
-	var fd *Server
-	if front {
-		fd = s
-	}
-	go func() { errc <- srv.Serve(wd.listen(ln, fd)) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server: %w", err)
 	case <-ctx.Done():
 	}
-	s.draining.Store(true)
-	wd.closeQuiet()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)

@@ -19,7 +19,7 @@ import (
 func TestServeGraceful(t *testing.T) {
 	e := newEnv(t, "http://example.org/", "")
 	entered, release := make(chan struct{}), make(chan struct{})
-	e.srv.Handle("/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.srv.Handle("GET /slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(entered)
 		<-release
 		io.WriteString(w, "finished")
@@ -107,4 +107,52 @@ func TestConfirmationEmail(t *testing.T) {
 		t.Fatalf("confirm: %d", w.Code)
 	}
 	mustStatus(t, e.store, mustSubscriber(t, e.store, "mail.reader@example.org").ID, subscribers.Active)
+}
+
+// TestRoutes: each route answers the methods it takes, under the base
+// path; other methods get 405 with the route's Allow, mounted pages take
+// their paths, and paths the mux would clean are refused, not redirected.
+func TestRoutes(t *testing.T) {
+	e := newEnv(t, "https://example.org/news/", "")
+	admin := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "admin "+r.Method) })
+	e.srv.Handle("GET /admin/", admin)
+	e.srv.Handle("POST /admin/", admin)
+	tests := []struct {
+		method, path string
+		status       int
+		allow, body  string
+	}{
+		{"GET", "/news/subscribe", 200, "", "<form"},
+		{"HEAD", "/news/confirm", 405, "GET", ""},
+		{"PUT", "/news/subscribe", 405, "GET, HEAD, POST", ""},
+		{"DELETE", "/news/preferences", 405, "GET, HEAD, POST", ""},
+		{"POST", "/news/healthz", 405, "GET, HEAD", ""},
+		{"POST", "/healthz", 405, "GET, HEAD", ""},
+		{"GET", "/news/healthz", 200, "", "ok"},
+		{"POST", "/subscribe", 404, "", ""},
+		{"GET", "/admin/", 200, "", "admin GET"},
+		{"POST", "/admin/", 200, "", "admin POST"},
+		{"PUT", "/admin/", 404, "", ""},
+		{"PUT", "/news/feed.xml", 405, "GET, HEAD", ""},
+		{"GET", "/news//feed.xml", 400, "", ""},
+		{"GET", "//news/feed.xml", 400, "", ""},
+		{"GET", "/news/articles/./first/", 400, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			w := e.do(t, tt.method, tt.path, strings.NewReader(""))
+			if w.Code != tt.status {
+				t.Fatalf("status: got %d, want %d", w.Code, tt.status)
+			}
+			if got := w.Header().Get("Allow"); got != tt.allow {
+				t.Errorf("Allow: got %q, want %q", got, tt.allow)
+			}
+			if !strings.Contains(w.Body.String(), tt.body) {
+				t.Errorf("body %q does not hold %q", w.Body.String(), tt.body)
+			}
+		})
+	}
+	if !strings.Contains(e.logs.String(), "path=/admin/ status=200") || !strings.Contains(e.logs.String(), "path=/news//feed.xml status=400") {
+		t.Errorf("mounted pages and refused paths are not in the request log:\n%s", e.logs)
+	}
 }

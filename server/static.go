@@ -50,7 +50,6 @@ type header struct {
 	contentType, contentLength, etag, lastModified []string
 	contentEncoding                                []string // nil for identity
 	etagValue                                      string   // for If-None-Match
-	raw                                            []byte   // of a 304: its head up to the Date (rawNotModified)
 }
 
 // Shared header values of every file.
@@ -164,7 +163,6 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 			e.gzip() // feeds are the hot path: compress them now
 		}
 	}
-	e.noMod.raw = rawNotModified(e.cacheControl(http.StatusOK)[0], e.plain.etag[0], e.gz != nil)
 	return e
 }
 
@@ -208,8 +206,7 @@ func (e *entry) gzip() *gzipped {
 			lastModified:    e.plain.lastModified,
 			contentEncoding: hGzip,
 		}
-		g.noMod = header{etag: g.h.etag, etagValue: tag,
-			raw: rawNotModified(e.cacheControl(http.StatusOK)[0], g.h.etag[0], true)}
+		g.noMod = header{etag: g.h.etag, etagValue: tag}
 		g.ok = true
 	})
 	if !g.ok {
@@ -250,6 +247,32 @@ func contentType(p string) string {
 		return "image/x-icon"
 	}
 	return "application/octet-stream"
+}
+
+// serveSite is the "GET /" route: every GET and HEAD that no other route
+// takes. A file of the site is one map lookup in the snapshot (the hot
+// path); anything else goes to s.miss. An escaped path (RawPath set) is
+// never a file: the site's paths need no escaping.
+func (s *Server) serveSite(w http.ResponseWriter, r *http.Request) {
+	if snap := s.snap.Load(); snap != nil && r.URL.RawPath == "" {
+		if e := snap.files[r.URL.Path]; e != nil {
+			s.serveFile(w, r, e, http.StatusOK)
+			return
+		}
+	}
+	s.miss.ServeHTTP(w, r)
+}
+
+// serveMiss answers a GET of no file: "/articles/x" for the folder
+// "/articles/x/" is sent there, anything else gets the 404 page.
+func (s *Server) serveMiss(w http.ResponseWriter, r *http.Request) {
+	snap := s.snap.Load()
+	if snap != nil && r.URL.RawPath == "" && snap.files[r.URL.Path+"/"] != nil {
+		w.Header().Set("Location", r.URL.Path+"/")
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	s.notFound(w, r, snap)
 }
 
 // serveFile answers a GET or HEAD for e. It is the hot path: header values
@@ -306,7 +329,7 @@ func (s *Server) logFile(r *http.Request, e *entry, status int) {
 		s.observer.FeedRequest(e.path, status)
 	}
 	if status == http.StatusNotFound {
-		return // logged by dynamic
+		return // logged by the logged wrapper of serveMiss
 	}
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "http_request",

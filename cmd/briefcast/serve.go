@@ -56,7 +56,6 @@ func runServe(ctx context.Context, a *App, args []string) error {
 	if *listen != "" {
 		cfg.Server.Listen = *listen
 	}
-	defer keepHeapFloor(serveHeapFloor)()
 	m := metrics.New(nil)
 	w, err := startWeb(ctx, a, cfg, *allowEmpty, server.WithObserver(m))
 	if err != nil {
@@ -98,7 +97,8 @@ func runServe(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	w.Server.Handle("/admin/", adminH)
+	w.Server.Handle("GET /admin/", adminH)
+	w.Server.Handle("POST /admin/", adminH)
 	a.Log.Info("serving", "addr", w.Listener.Addr().String(), "base_url", cfg.Site.BaseURL, "scheduler", d != nil, "metrics", metricsAddr)
 	if err := w.Server.Serve(ctx, w.Listener); err != nil {
 		return err
