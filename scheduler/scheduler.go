@@ -146,6 +146,9 @@ func (s *Scheduler) validate(j Job) (Schedule, error) {
 	if err != nil {
 		return Schedule{}, fmt.Errorf("scheduler: job %q: schedule %q: %w", j.Name, j.Spec, err)
 	}
+	if err := sched.checkFires(s.clock.Now()); err != nil {
+		return Schedule{}, fmt.Errorf("scheduler: job %q: schedule %q: %w", j.Name, j.Spec, err)
+	}
 	if j.CatchUp < 0 {
 		return Schedule{}, fmt.Errorf("scheduler: job %q: catch-up must not be negative", j.Name)
 	}
