@@ -6,44 +6,12 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"strings"
 	"text/template"
 	"time"
 
-	"github.com/robfig/cron/v3"
+	"briefcast/scheduler"
 )
-
-// CronParser is the parser every schedule goes through: five fields or a
-// descriptor such as @daily or @every 6h.
-var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseSchedule parses a cron spec or descriptor. Time zones are never taken
-// from the spec itself (they come from the timezone keys): cron v3.0.1
-// panics on "TZ=0" or an empty "CRON_TZ=", so such specs are refused here,
-// before they can reach it.
-func ParseSchedule(spec string) (cron.Schedule, error) {
-	s := strings.TrimSpace(spec)
-	if s == "" {
-		return nil, errors.New("empty schedule")
-	}
-	if strings.Contains(s, "TZ=") {
-		return nil, errors.New("time zones go in the timezone key, not in the schedule")
-	}
-	if rest, ok := strings.CutPrefix(s, "@every "); ok {
-		d, err := time.ParseDuration(strings.TrimSpace(rest))
-		if err != nil || d < time.Second {
-			return nil, fmt.Errorf("@every needs a duration of at least 1s, got %q", rest)
-		}
-	}
-	sched, err := CronParser.Parse(s)
-	if err != nil {
-		return nil, err
-	}
-	return sched, nil
-}
-
-var digestName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // Validate checks every value and every cross-field rule, and loads the
 // time zones. The first problem is returned, naming its key.
@@ -97,11 +65,6 @@ func (c *Config) Validate() error {
 	case "take", "digest", "full":
 	default:
 		bad("feeds.content", "must be \"take\", \"digest\" or \"full\", got %q", c.Feeds.Content)
-	}
-	if c.Feeds.Rebuild != "" {
-		if _, err := ParseSchedule(c.Feeds.Rebuild); err != nil {
-			bad("feeds.rebuild", "%v", err)
-		}
 	}
 	if c.Feeds.WebSubHub != "" {
 		if u, err := url.Parse(c.Feeds.WebSubHub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -183,6 +146,14 @@ func (c *Config) Validate() error {
 			defaultZone = loc
 		}
 	}
+	// Every schedule is checked from the same instant, by the scheduler's
+	// own rule, so config and scheduler can never disagree on a spec.
+	now := time.Now()
+	if c.Feeds.Rebuild != "" {
+		if err := scheduler.CheckSpec(c.Feeds.Rebuild, defaultZone, now); err != nil {
+			bad("feeds.rebuild", "%v", err)
+		}
+	}
 
 	// [[digests]]
 	seen := map[string]bool{}
@@ -192,17 +163,14 @@ func (c *Config) Validate() error {
 		if d.Name != "" {
 			key = fmt.Sprintf("digests[%d] (%s)", i, d.Name)
 		}
-		if !digestName.MatchString(d.Name) {
-			bad(key+".name", "must be lower-case letters, digits, - or _, got %q", d.Name)
+		if err := CheckDigestName(d.Name); err != nil {
+			bad(key+".name", "%v", err)
 		} else if seen[d.Name] {
 			bad(key+".name", "is used by two digests")
 		}
 		seen[d.Name] = true
 		if strings.TrimSpace(d.Title) == "" {
 			d.Title = d.Name
-		}
-		if _, err := ParseSchedule(d.Schedule); err != nil {
-			bad(key+".schedule", "%v", err)
 		}
 		d.Location = defaultZone
 		if d.Timezone != "" {
@@ -211,6 +179,9 @@ func (c *Config) Validate() error {
 			} else {
 				d.Location = loc
 			}
+		}
+		if err := scheduler.CheckSpec(d.Schedule, d.Location, now); err != nil {
+			bad(key+".schedule", "%v", err)
 		}
 		if d.Subject == "" {
 			d.Subject = "{{.Title}} — {{.Date}}"

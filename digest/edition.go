@@ -13,6 +13,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/scheduler"
 	"briefcast/subscribers"
 )
 
@@ -121,7 +122,7 @@ func sortNewest(arts []*articles.Article) {
 // t, in the digest's time zone. A schedule with no two runs in the last
 // two years counts as daily.
 func Period(d config.Digest, t time.Time) (time.Duration, error) {
-	sched, err := config.ParseSchedule(d.Schedule)
+	sched, err := scheduler.ParseSpec(d.Schedule)
 	if err != nil {
 		return 0, fmt.Errorf("digest %s: schedule: %w", d.Name, err)
 	}

@@ -1,5 +1,6 @@
 // Package progress draws a one-line progress bar on a terminal, for
-// commands that work through a large file.
+// commands that work through a large file or a long send. It is the one
+// place that decides whether a writer is a terminal.
 package progress
 
 import (
@@ -15,15 +16,17 @@ import (
 // Bar is a progress bar redrawn in place with a carriage return. It draws
 // nothing when its writer is not a terminal, so logs and pipes stay clean.
 type Bar struct {
-	w       io.Writer
-	label   string
-	total   int64
-	done    int64
-	on      bool
-	every   time.Duration
-	last    time.Time
-	now     func() time.Time
-	started time.Time
+	w      io.Writer
+	label  string
+	total  int64
+	done   int64
+	note   string
+	on     bool
+	used   bool // Set or Update was called: Finish has something to show
+	every  time.Duration
+	last   time.Time
+	now    func() time.Time
+	drawnW int // width of the last line drawn, to blank what a shorter one leaves
 }
 
 // IsTerminal reports whether w is an *os.File attached to a terminal.
@@ -40,12 +43,23 @@ func New(w io.Writer, label string, total int64) *Bar {
 
 // newBar is New with the terminal check decided by the caller (tests).
 func newBar(w io.Writer, label string, total int64, on bool) *Bar {
-	return &Bar{w: w, label: label, total: total, on: on, every: 100 * time.Millisecond, now: time.Now, started: time.Now()}
+	return &Bar{w: w, label: label, total: total, on: on, every: 100 * time.Millisecond, now: time.Now}
 }
 
+// On reports whether the bar draws anything.
+func (b *Bar) On() bool { return b.on }
+
 // Set records that n units are done, redrawing at most ten times a second.
-func (b *Bar) Set(n int64) {
-	b.done = n
+func (b *Bar) Set(n int64) { b.Update(n, b.total, b.note) }
+
+// Add records n more units done.
+func (b *Bar) Add(n int64) { b.Set(b.done + n) }
+
+// Update records done of total units and a short note drawn after the
+// percentage, for work whose size is only known as it goes (an edition's
+// recipients) and whose counts say more than a percentage.
+func (b *Bar) Update(done, total int64, note string) {
+	b.done, b.total, b.note, b.used = done, total, note, true
 	if !b.on {
 		return
 	}
@@ -55,12 +69,10 @@ func (b *Bar) Set(n int64) {
 	}
 }
 
-// Add records n more units done.
-func (b *Bar) Add(n int64) { b.Set(b.done + n) }
-
-// Finish draws the final state and ends the line.
+// Finish draws the final state and ends the line; it draws nothing when
+// no progress was ever recorded.
 func (b *Bar) Finish() {
-	if !b.on {
+	if !b.on || !b.used {
 		return
 	}
 	b.draw()
@@ -75,7 +87,13 @@ func (b *Bar) draw() {
 		frac = min(float64(b.done)/float64(b.total), 1)
 	}
 	full := int(frac * width)
-	fmt.Fprintf(b.w, "\r%s [%s%s] %3.0f%%", b.label, strings.Repeat("=", full), strings.Repeat(" ", width-full), frac*100)
+	line := fmt.Sprintf("%s [%s%s] %3.0f%%", b.label, strings.Repeat("=", full), strings.Repeat(" ", width-full), frac*100)
+	if b.note != "" {
+		line += "  " + b.note
+	}
+	pad := max(b.drawnW-len(line), 0)
+	b.drawnW = len(line)
+	fmt.Fprintf(b.w, "\r%s%s", line, strings.Repeat(" ", pad))
 }
 
 // Reader counts the bytes read through it into a bar.

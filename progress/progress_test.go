@@ -48,3 +48,32 @@ func TestNotTerminal(t *testing.T) {
 		t.Errorf("drew %q on a buffer; done %d", buf.String(), b.done)
 	}
 }
+
+// TestUpdate: work whose size grows as it goes (an edition's recipients)
+// draws its note after the percentage, and a shorter line blanks what the
+// longer one before it left on the terminal.
+func TestUpdate(t *testing.T) {
+	var buf bytes.Buffer
+	b := newBar(&buf, "sending", 0, true)
+	clock := time.Unix(0, 0)
+	b.now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	b.Update(1, 4, "1/4  failed 10")
+	b.Update(4, 4, "4/4")
+	b.Finish()
+	want := "\rsending [=======                       ]  25%  1/4  failed 10" +
+		"\rsending [==============================] 100%  4/4" + strings.Repeat(" ", 11) +
+		"\rsending [==============================] 100%  4/4\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestFinishWithoutProgress: a bar that never got a count (an edition with
+// no recipients) leaves no empty bar behind.
+func TestFinishWithoutProgress(t *testing.T) {
+	var buf bytes.Buffer
+	newBar(&buf, "sending", 0, true).Finish()
+	if buf.Len() != 0 {
+		t.Errorf("drew %q", buf.String())
+	}
+}

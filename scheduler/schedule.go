@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-
-	"briefcast/config"
 )
 
 // Schedule is a cron spec or descriptor bound to a time zone, with
@@ -43,14 +41,14 @@ type Schedule struct {
 	every time.Duration      // for @every
 }
 
-// ParseSchedule parses spec (through config.ParseSchedule, which refuses
-// the TZ= prefixes cron v3.0.1 can panic on) for the zone loc; a nil loc
-// means UTC.
+// ParseSchedule parses spec (through ParseSpec) for the zone loc; a nil
+// loc means UTC. A spec that parses but never fires is accepted here, so
+// operators can inspect it; CheckSpec and Scheduler.Add refuse it.
 func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	parsed, err := config.ParseSchedule(spec)
+	parsed, err := ParseSpec(spec)
 	if err != nil {
 		return Schedule{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -376,42 +377,42 @@ func TestStopWaitsAndCancels(t *testing.T) {
 	}
 }
 
+// TestResume runs in a synctest bubble: synctest.Wait lets every
+// goroutine settle after each tick, so the test knows a periodic resume
+// has had its chance without waiting on the wall clock.
 func TestResume(t *testing.T) {
-	h := newHarness(t, "2026-11-25T10:00:00Z")
-	h.s.ResumeEvery = 15 * time.Second
-	resumed := make(chan struct{}, 4)
-	calls := 0
-	if err := h.s.Add(Job{Name: "d", Spec: "@daily", Run: h.recordRun, Resume: func(context.Context) error {
-		calls++ // never concurrent: SkipIfStillRunning guards it
-		resumed <- struct{}{}
-		if calls == 1 {
-			return errors.New("store down")
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, "2026-11-25T10:00:00Z")
+		h.s.ResumeEvery = 15 * time.Second
+		resumed := make(chan struct{}, 4)
+		calls := 0
+		if err := h.s.Add(Job{Name: "d", Spec: "@daily", Run: h.recordRun, Resume: func(context.Context) error {
+			calls++ // never concurrent: SkipIfStillRunning guards it
+			resumed <- struct{}{}
+			if calls == 1 {
+				return errors.New("store down")
+			}
+			return nil
+		}}); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}}); err != nil {
-		t.Fatal(err)
-	}
-	h.s.Start(context.Background())
-	wait(t, resumed, "resume on start")
-	// The first resume may still hold its no-overlap token when the next
-	// tick comes (it signalled before returning); that tick is then skipped
-	// on purpose, so keep ticking until a periodic resume runs.
-	deadline := time.Now().Add(20 * time.Second)
-	for periodic := false; !periodic; {
-		if time.Now().After(deadline) {
-			t.Fatal("no periodic resume")
+		h.s.Start(context.Background())
+		synctest.Wait()
+		if len(resumed) != 1 {
+			t.Fatalf("%d resumes on start, want 1", len(resumed))
 		}
+		<-resumed
+		// Both loops (the job's and its resume's) are waiting on the clock.
 		h.clock.BlockUntil(2)
 		h.clock.Advance(15 * time.Second)
-		select {
-		case <-resumed:
-			periodic = true
-		case <-time.After(time.Second):
+		synctest.Wait()
+		if len(resumed) != 1 {
+			t.Fatalf("%d resumes after one ResumeEvery, want 1", len(resumed))
 		}
-	}
-	if !strings.Contains(h.logs.String(), "job_resume_failed") {
-		t.Errorf("the failed resume was not logged")
-	}
+		if !strings.Contains(h.logs.String(), "job_resume_failed") {
+			t.Errorf("the failed resume was not logged")
+		}
+	})
 }
 
 func TestEntries(t *testing.T) {

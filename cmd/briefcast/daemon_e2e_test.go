@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -596,20 +597,40 @@ func TestDaemonReloadSignal(t *testing.T) {
 func TestDaemonSIGTERMMidSend(t *testing.T) {
 	t.Parallel()
 	const n = 40
-	e := mustE2EEnv(t, "@every 2s", "", slowSMTP(100*time.Millisecond))
+	// The mail server takes the first messages, then holds every other one
+	// at DATA: the signal is certain to come mid-send, however fast the
+	// machine.
+	gate := newSMTPGate(t, 3)
+	e := mustE2EEnv(t, "@every 2s", "", gate.options())
 	addrs := e.mustImportSubscribers(t, n)
 	e.writeArticle(t, e2eArticle{"slipway.md", "Old slipway becomes a public garden", firstEditionDate(6 * time.Second), [2]string{"Planting starts in April.", "Benches face the estuary."}})
 	p := e.startServe(t)
 	if p.base == "" {
 		t.Fatalf("serve exited: %v\n%s", p.err, p.stderr.String())
 	}
-	waitUntil(t, e2eWait, "the first messages", func() bool { return len(e.smtp.Messages()) >= 1 })
-	if err := p.signalAndWait(t, syscall.SIGTERM); err != nil {
-		t.Fatalf("serve exit after SIGTERM mid-send: %v, want status 0\n%s", err, p.stderr.String())
+	select {
+	case <-gate.held:
+	case <-time.After(e2eWait):
+		t.Fatalf("no message reached the mail server within %v\n%s", e2eWait, p.stderr.String())
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// Let the held messages through only once the daemon has stopped
+	// serving, so they are the messages in hand when the signal came.
+	waitUntil(t, e2eWait, "the stopped line after SIGTERM", func() bool { return p.count("stopped") >= 1 })
+	gate.Open()
+	select {
+	case <-p.done:
+	case <-time.After(e2eWait):
+		t.Fatalf("serve did not exit within %v of SIGTERM", e2eWait)
+	}
+	if p.err != nil {
+		t.Fatalf("serve exit after SIGTERM mid-send: %v, want status 0\n%s", p.err, p.stderr.String())
 	}
 	atStop := len(e.smtp.Messages())
 	if atStop >= n {
-		t.Fatalf("the whole edition (%d messages) went out before SIGTERM: the send is too fast to interrupt", atStop)
+		t.Fatalf("the whole edition (%d messages) went out after SIGTERM: the send did not stop", atStop)
 	}
 	// A restart resumes the edition: everyone gets it, nobody twice.
 	p = e.startServe(t)
@@ -666,12 +687,44 @@ func (e *e2eEnv) mustImportSubscribers(t *testing.T, n int) []string {
 	return addrs
 }
 
-// slowSMTP delays every DATA a little, so a send takes long enough to be
-// interrupted.
+// slowSMTP delays every DATA a little, pacing the send so several
+// instances share it and one can be killed while it holds claims. It is
+// a slow server, not a wait: no assertion depends on the delay.
 func slowSMTP(delay time.Duration) smtptest.Options {
 	return smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
 		if f.Stage == "data" {
 			time.Sleep(delay)
+		}
+		return nil
+	}}
+}
+
+// smtpGate lets the first pass messages through the mail server and holds
+// every later one at DATA until Open, reporting each one it holds on held.
+type smtpGate struct {
+	pass int
+	held chan struct{}
+	open chan struct{}
+	once sync.Once
+}
+
+func newSMTPGate(t *testing.T, pass int) *smtpGate {
+	g := &smtpGate{pass: pass, held: make(chan struct{}, 1), open: make(chan struct{})}
+	t.Cleanup(g.Open) // never leave the server's sessions blocked
+	return g
+}
+
+// Open lets every held and later message through.
+func (g *smtpGate) Open() { g.once.Do(func() { close(g.open) }) }
+
+func (g *smtpGate) options() smtptest.Options {
+	return smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
+		if f.Stage == "data" && f.N > g.pass {
+			select {
+			case g.held <- struct{}{}:
+			default:
+			}
+			<-g.open
 		}
 		return nil
 	}}

@@ -5,17 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
-
-	"golang.org/x/term"
 
 	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/digest"
 	"briefcast/email"
+	"briefcast/progress"
 	"briefcast/scheduler"
 	"briefcast/subscribers"
 	"briefcast/templates"
@@ -173,15 +171,12 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	s := digest.NewSender(env.cfg, env.store, env.composer, transport, a.Log)
 	s.Now = a.Now
 	s.NoWait = *noWait
-	var bar *progressBar
-	if isTerminal(a.Stderr) {
-		bar = &progressBar{w: a.Stderr}
-		s.Progress = bar.update
+	bar := progress.New(a.Stderr, "sending", 0)
+	if bar.On() { // else the sender need not count the edition twice a second
+		s.Progress = func(p subscribers.Progress) { showDelivery(bar, p) }
 	}
 	rep, err := s.Run(ctx, env.d, env.arts, cutoff)
-	if bar != nil {
-		bar.finish()
-	}
+	bar.Finish()
 	if rep != nil {
 		fmt.Fprintln(a.Stdout, rep.Summary())
 	}
@@ -407,32 +402,13 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// progressBar draws one self-overwriting line on a terminal.
-type progressBar struct {
-	w     io.Writer
-	drawn bool
-}
-
-func (b *progressBar) update(p subscribers.Progress) {
+// showDelivery puts an edition's counts on bar: settled of all
+// recipients, and how many were sent, failed or wait for a retry.
+func showDelivery(bar *progress.Bar, p subscribers.Progress) {
 	t := p.Total()
 	if t == 0 {
 		return
 	}
 	settled := t - p.Queued - p.InFlight - p.Retrying
-	const width = 30
-	n := int(settled * width / t)
-	fmt.Fprintf(b.w, "\r[%s%s] %d/%d  sent %d  failed %d  retrying %d ",
-		strings.Repeat("#", n), strings.Repeat(".", width-n), settled, t, p.Sent, p.Failed, p.Retrying)
-	b.drawn = true
-}
-
-func (b *progressBar) finish() {
-	if b.drawn {
-		fmt.Fprintln(b.w)
-	}
+	bar.Update(settled, t, fmt.Sprintf("%d/%d  sent %d  failed %d  retrying %d", settled, t, p.Sent, p.Failed, p.Retrying))
 }
