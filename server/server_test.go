@@ -123,7 +123,7 @@ func TestRoutes(t *testing.T) {
 		allow, body  string
 	}{
 		{"GET", "/news/subscribe", 200, "", "<form"},
-		{"HEAD", "/news/confirm", 405, "GET", ""},
+		{"PUT", "/news/confirm", 405, "GET, HEAD, POST", ""},
 		{"PUT", "/news/subscribe", 405, "GET, HEAD, POST", ""},
 		{"DELETE", "/news/preferences", 405, "GET, HEAD, POST", ""},
 		{"POST", "/news/healthz", 405, "GET, HEAD", ""},
