@@ -13,29 +13,13 @@ import (
 	"briefcast/tokens"
 )
 
-// confirm serves /confirm?token=…: a GET shows one button, and only the
-// POST it sends activates a pending subscriber. Link scanners of mail
-// providers open every link of a message; they must not confirm an address
-// nobody confirmed. A replayed confirmation shows the same success page
-// and changes nothing.
-func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		s.confirmPage(w, r)
-	case http.MethodPost:
-		if s.crossSite(w, r) || !s.parseBody(w, r) {
-			return
-		}
-		s.confirmPost(w, r)
-	default:
-		s.methodNotAllowed(w, r, "GET, HEAD, POST")
-	}
-}
-
 // confirmExpired is the text of an expired confirmation link.
 const confirmExpired = "Confirmation links work for a limited time. Subscribe again and we will send you a fresh one."
 
-// confirmPage shows the button, or the outcome when nothing is left to do.
+// confirmPage serves GET /confirm?token=…: one button, or the outcome when
+// nothing is left to do. Only the POST the button sends activates a pending
+// subscriber: link scanners of mail providers open every link of a message,
+// and they must not confirm an address nobody confirmed.
 func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	sub, ok := s.tokenSubscriber(w, r, tokens.Confirm, tok, s.now(), confirmExpired, true)
@@ -54,8 +38,13 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// confirmPost activates the subscriber of the form's token.
+// confirmPost serves POST /confirm: it activates the subscriber of the
+// form's token. A replayed confirmation shows the same success page and
+// changes nothing.
 func (s *Server) confirmPost(w http.ResponseWriter, r *http.Request) {
+	if s.crossSite(w, r) || !s.parseBody(w, r) {
+		return
+	}
 	sub, ok := s.tokenSubscriber(w, r, tokens.Confirm, r.Form.Get("token"), s.now(), confirmExpired, true)
 	if !ok {
 		return
@@ -97,62 +86,60 @@ func (s *Server) badLink(w http.ResponseWriter, r *http.Request) {
 		"The link may be incomplete: some mail programs break long links across lines. Try copying the whole link from the message, or subscribe again.", true)
 }
 
-// unsubscribe serves /unsubscribe?token=…: a GET shows one button, a POST
-// (the button, or an RFC 8058 one-click request from a mail client)
-// unsubscribes at once and answers 200, never a redirect. An expired but
-// authentic token still unsubscribes: a link that can only reduce mail
-// should keep working. A button POST from another site is refused; a
+// unsubscribePage serves GET /unsubscribe?token=…: one button. An expired
+// but authentic token still works: a link that can only reduce mail should
+// keep working.
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	sub, err := s.linkSubscriber(r.Context(), tokens.Unsubscribe, tok, s.now())
+	if !s.unsubscribeLinkOK(w, r, err) {
+		return
+	}
+	p := s.newPage("Unsubscribe")
+	p.Token = tok
+	switch {
+	case sub == nil || sub.Status.Suppressed():
+		p.Done = true
+		p.Declined = sub != nil && sub.Status == subscribers.Complained
+	case sub.Status == subscribers.Pending:
+		p.Pending = true
+	}
+	s.render(w, r, http.StatusOK, "unsubscribe.html", p)
+}
+
+// unsubscribePost serves POST /unsubscribe: the button, or an RFC 8058
+// one-click request from a mail client. It unsubscribes at once and answers
+// 200, never a redirect. A button POST from another site is refused; a
 // one-click POST is not, since mail clients send it from anywhere and its
 // token, in the URL, is all the authority it needs.
-func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		tok := r.URL.Query().Get("token")
-		sub, err := s.linkSubscriber(r.Context(), tokens.Unsubscribe, tok, s.now())
-		if !s.unsubscribeLinkOK(w, r, err) {
-			return
-		}
-		p := s.newPage("Unsubscribe")
-		p.Token = tok
-		switch {
-		case sub == nil || sub.Status.Suppressed():
-			p.Done = true
-			p.Declined = sub != nil && sub.Status == subscribers.Complained
-		case sub.Status == subscribers.Pending:
-			p.Pending = true
-		}
-		s.render(w, r, http.StatusOK, "unsubscribe.html", p)
-	case http.MethodPost:
-		if !s.parseBody(w, r) {
-			return
-		}
-		oneClick := r.PostForm.Get("List-Unsubscribe") == "One-Click" && r.URL.Query().Has("token")
-		if !oneClick && s.crossSite(w, r) {
-			return
-		}
-		tok := r.Form.Get("token") // the body's, else the query's
-		sub, err := s.linkSubscriber(r.Context(), tokens.Unsubscribe, tok, s.now())
-		if !s.unsubscribeLinkOK(w, r, err) {
-			return
-		}
-		reason := "unsubscribe page"
-		if oneClick {
-			reason = "one-click unsubscribe"
-		}
-		var to subscribers.Status
-		if sub != nil {
-			var ok bool
-			if to, ok = s.leave(w, r, sub.ID, reason); !ok {
-				return
-			}
-		}
-		p := s.newPage("Unsubscribed")
-		p.Done = true
-		p.Declined = to == subscribers.Complained
-		s.render(w, r, http.StatusOK, "unsubscribe.html", p)
-	default:
-		s.methodNotAllowed(w, r, "GET, HEAD, POST")
+func (s *Server) unsubscribePost(w http.ResponseWriter, r *http.Request) {
+	if !s.parseBody(w, r) {
+		return
 	}
+	oneClick := r.PostForm.Get("List-Unsubscribe") == "One-Click" && r.URL.Query().Has("token")
+	if !oneClick && s.crossSite(w, r) {
+		return
+	}
+	tok := r.Form.Get("token") // the body's, else the query's
+	sub, err := s.linkSubscriber(r.Context(), tokens.Unsubscribe, tok, s.now())
+	if !s.unsubscribeLinkOK(w, r, err) {
+		return
+	}
+	reason := "unsubscribe page"
+	if oneClick {
+		reason = "one-click unsubscribe"
+	}
+	var to subscribers.Status
+	if sub != nil {
+		var ok bool
+		if to, ok = s.leave(w, r, sub.ID, reason); !ok {
+			return
+		}
+	}
+	p := s.newPage("Unsubscribed")
+	p.Done = true
+	p.Declined = to == subscribers.Complained
+	s.render(w, r, http.StatusOK, "unsubscribe.html", p)
 }
 
 // leave unsubscribes id and returns the status it is left in; it reports
@@ -187,19 +174,20 @@ func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason 
 	return to, true
 }
 
-// preferences serves /preferences?token=…: the subscriber's digests, topic
-// tags and timezone, and a button to leave. The form carries the token
-// itself, so no cookie is involved; a POST from another site is refused
-// all the same.
-func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost {
-		if s.crossSite(w, r) || !s.parseBody(w, r) {
-			return
-		}
-	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.methodNotAllowed(w, r, "GET, HEAD, POST")
+// preferencesPost serves POST /preferences: the form's changes. The form
+// carries the token itself, so no cookie is involved; a POST from another
+// site is refused all the same.
+func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
+	if s.crossSite(w, r) || !s.parseBody(w, r) {
 		return
 	}
+	s.preferences(w, r)
+}
+
+// preferences serves GET /preferences?token=…, the subscriber's digests,
+// topic tags and timezone with a button to leave, and saves what a POST
+// (already checked by preferencesPost) changed.
+func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	tok := r.FormValue("token")
 	sub, ok := s.tokenSubscriber(w, r, tokens.Preferences, tok, now,

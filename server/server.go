@@ -206,25 +206,27 @@ func has(list []string, v string) bool {
 func (s *Server) routes() {
 	s.allow = map[string]string{}
 	s.miss = s.logged(s.serveMiss)
-	s.route(s.base+"subscribe", s.subscribe, "GET, HEAD, POST", "GET", "POST")
-	s.route(s.base+"confirm", s.confirm, "GET, HEAD, POST", "GET", "POST")
-	s.route(s.base+"unsubscribe", s.unsubscribe, "GET, HEAD, POST", "GET", "POST")
-	s.route(s.base+"preferences", s.preferences, "GET, HEAD, POST", "GET", "POST")
-	s.route("/healthz", s.serveHealthz, "GET, HEAD", "GET")
+	const getPost, get = "GET, HEAD, POST", "GET, HEAD"
+	s.route("GET", s.base+"subscribe", s.subscribeForm, getPost)
+	s.route("POST", s.base+"subscribe", s.subscribePost, getPost)
+	s.route("GET", s.base+"confirm", s.confirmPage, getPost)
+	s.route("POST", s.base+"confirm", s.confirmPost, getPost)
+	s.route("GET", s.base+"unsubscribe", s.unsubscribePage, getPost)
+	s.route("POST", s.base+"unsubscribe", s.unsubscribePost, getPost)
+	s.route("GET", s.base+"preferences", s.preferences, getPost)
+	s.route("POST", s.base+"preferences", s.preferencesPost, getPost)
+	s.route("GET", "/healthz", s.serveHealthz, get)
 	if s.base != "/" {
-		s.route(s.base+"healthz", s.serveHealthz, "GET, HEAD", "GET")
+		s.route("GET", s.base+"healthz", s.serveHealthz, get)
 	}
 	s.mux.HandleFunc("GET /", s.serveSite)
 	s.mux.Handle("/", s.logged(s.otherMethod))
 }
 
-// route registers h for each of methods at path, and allow as the answer
-// to any other method.
-func (s *Server) route(path string, h http.HandlerFunc, allow string, methods ...string) {
-	lh := s.logged(h)
-	for _, m := range methods {
-		s.mux.Handle(m+" "+path, lh)
-	}
+// route registers h for method at path, and allow as the answer to any
+// method no route of path takes.
+func (s *Server) route(method, path string, h http.HandlerFunc, allow string) {
+	s.mux.Handle(method+" "+path, s.logged(h))
 	s.allow[path] = allow
 }
 

@@ -19,18 +19,11 @@ import (
 // 254 in practice).
 const maxEmailLen = 254
 
-// subscribe serves /subscribe: the form, and the sign-up it posts.
-func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		p := s.newPage("Subscribe")
-		p.Digests = s.digestOptions(nil)
-		s.render(w, r, http.StatusOK, "subscribe.html", p)
-	case http.MethodPost:
-		s.subscribePost(w, r)
-	default:
-		s.methodNotAllowed(w, r, "GET, HEAD, POST")
-	}
+// subscribeForm serves GET /subscribe: the form.
+func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage("Subscribe")
+	p.Digests = s.digestOptions(nil)
+	s.render(w, r, http.StatusOK, "subscribe.html", p)
 }
 
 // parseBody reads a form body of at most maxBodyBytes, answering 413 or
