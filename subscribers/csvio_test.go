@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
+	"briefcast/store/storetest"
 )
 
 func readAll(t *testing.T, in string, batch int) ([]subscribers.ImportRow, []subscribers.RowError) {

@@ -87,11 +87,11 @@ func (z zoneCache) check(name string) error {
 	return err
 }
 
-// joinList and splitList are the stored form of digests and tags: one
+// JoinList and SplitList are the stored form of digests and tags: one
 // comma-joined text column (the items never contain commas).
-func joinList(xs []string) string { return strings.Join(xs, ",") }
+func JoinList(xs []string) string { return strings.Join(xs, ",") }
 
-func splitList(s string) []string {
+func SplitList(s string) []string {
 	if s == "" {
 		return nil
 	}
@@ -109,7 +109,7 @@ func CheckSubscribeRequest(req *SubscribeRequest) error { return req.Validate() 
 
 // checkLine refuses a one-line field (a name, an IP address) that is too
 // long or holds a control character: a line break in a name could end up
-// in a mail header, and the SQLite store packs fields with char 31.
+// in a mail header.
 func checkLine(field, v string) error {
 	if len(v) > MaxNameLen {
 		return fmt.Errorf("%s is longer than %d bytes", field, MaxNameLen)
@@ -189,7 +189,7 @@ func checkSource(src Source) error {
 // names the field.
 func (req *SubscribeRequest) Validate() error {
 	p := Preferences{Digests: req.Digests, Tags: req.Tags, Timezone: req.Timezone}
-	if err := checkPreferences(&p); err != nil {
+	if err := CheckPreferences(&p); err != nil {
 		return err
 	}
 	req.Digests, req.Tags = p.Digests, p.Tags
@@ -213,8 +213,8 @@ func (req *SubscribeRequest) Validate() error {
 	return nil
 }
 
-// checkPreferences validates and cleans p.
-func checkPreferences(p *Preferences) error {
+// CheckPreferences validates and cleans p.
+func CheckPreferences(p *Preferences) error {
 	var err error
 	if p.Digests, err = CleanDigests(p.Digests); err != nil {
 		return fmt.Errorf("subscribers: %w", err)
