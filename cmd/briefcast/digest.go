@@ -15,8 +15,10 @@ import (
 	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/digest"
+	"briefcast/editions"
 	"briefcast/email"
 	"briefcast/scheduler"
+	"briefcast/store"
 	"briefcast/subscribers"
 	"briefcast/templates"
 	"briefcast/tokens"
@@ -81,7 +83,7 @@ func parseNamed(a *App, fs *flag.FlagSet, args []string) (string, error) {
 type digestEnv struct {
 	cfg      *config.Config
 	d        config.Digest
-	store    subscribers.Store
+	store    *store.DB
 	composer *email.Composer
 	arts     []*articles.Article
 }
@@ -224,20 +226,15 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	}
 	defer st.Close()
 
-	var e *subscribers.Edition
+	var e *editions.Edition
 	switch {
 	case *key != "":
-		es, err := st.Editions(ctx, name, 1000)
+		e, err = st.EditionByKey(ctx, name, *key)
+		if errors.Is(err, subscribers.ErrNotFound) {
+			return fmt.Errorf("digest %s has no edition %q", name, *key)
+		}
 		if err != nil {
 			return err
-		}
-		for _, x := range es {
-			if x.Key == *key {
-				e = x
-			}
-		}
-		if e == nil {
-			return fmt.Errorf("digest %s has no edition %q", name, *key)
 		}
 	default:
 		e, err = st.UnfinishedEdition(ctx, name)
@@ -278,7 +275,7 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	fmt.Fprintln(w, "\nFailures:")
 	for _, f := range fails {
 		next := ""
-		if f.State == subscribers.DeliveryRetrying && !f.NextAttempt.IsZero() {
+		if f.State == editions.DeliveryRetrying && !f.NextAttempt.IsZero() {
 			next = " next " + f.NextAttempt.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(w, "  %-8s %s attempts=%d%s: %s\n", f.State, f.Subscriber.Email, f.Attempts, next, oneLine(f.LastReply))
@@ -395,7 +392,7 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-func percent(p subscribers.Progress) string {
+func percent(p editions.Progress) string {
 	t := p.Total()
 	if t == 0 {
 		return "100%"
@@ -418,7 +415,7 @@ type progressBar struct {
 	drawn bool
 }
 
-func (b *progressBar) update(p subscribers.Progress) {
+func (b *progressBar) update(p editions.Progress) {
 	t := p.Total()
 	if t == 0 {
 		return

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"briefcast/metrics"
+	"briefcast/store"
 
 	"briefcast/config"
 	"briefcast/email"
 	"briefcast/server"
-	"briefcast/subscribers"
 	"briefcast/templates"
 	"briefcast/tokens"
 )
@@ -135,7 +135,7 @@ func startMetrics(ctx context.Context, a *App, cfg *config.Config, m *metrics.Me
 // mailer).
 type webParts struct {
 	Server    *server.Server
-	Store     subscribers.Store
+	Store     *store.DB
 	Listener  net.Listener
 	Signer    *tokens.Signer
 	Composer  *email.Composer
