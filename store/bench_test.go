@@ -20,7 +20,7 @@ import (
 // The million-row benchmarks take tens of seconds each: they run only when
 // -bench asks for them, e.g.
 //
-//	go test -run '^$' -bench 1M -benchtime 1x ./subscribers/
+//	go test -run '^$' -bench 1M -benchtime 1x ./store/
 //
 // BRIEFCAST_BENCH_ROWS overrides the million, for quick profiling.
 var benchRows = 1_000_000
