@@ -40,6 +40,7 @@ func RunEditions(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"RecordResults", testRecordResults},
 		{"ProgressAndFinish", testProgressAndFinish},
 		{"EditionOrdering", testEditionOrdering},
+		{"EditionByKey", testEditionByKey},
 		{"QueueSize", testQueueSize},
 		{"ForgetRemovesDeliveries", testForgetRemovesDeliveries},
 		{"ConcurrentClaimers", testConcurrentClaimers},
@@ -843,4 +844,25 @@ func DrainConcurrently(t *testing.T, stores []*store.DB, editionID int64, worker
 		t.Errorf("concurrent claim/record: %v", err)
 	}
 	return counts
+}
+
+// testEditionByKey: one edition is found by its digest and key, however
+// many newer editions there are, and a key of another digest is not.
+func testEditionByKey(t *testing.T, st *store.DB) {
+	ctx := context.Background()
+	want := mustEdition(t, st, "daily", "old", 1, "a1")
+	for i := range 60 {
+		mustEdition(t, st, "daily", fmt.Sprintf("k%02d", i), 2+i)
+	}
+	mustEdition(t, st, "weekly", "only-weekly", 3)
+	got, err := st.EditionByKey(ctx, "daily", "old")
+	if err != nil {
+		t.Fatalf("EditionByKey(daily, old): %v", err)
+	}
+	if got.ID != want.ID || got.Key != "old" || len(got.Articles) != 1 || got.Articles[0] != "a1" {
+		t.Errorf("EditionByKey(daily, old) = %+v, want edition %d with article a1", got, want.ID)
+	}
+	if _, err := st.EditionByKey(ctx, "daily", "only-weekly"); !errors.Is(err, subscribers.ErrNotFound) {
+		t.Errorf("EditionByKey(daily, only-weekly): got %v, want ErrNotFound", err)
+	}
 }
