@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"briefcast/editions"
 	"briefcast/scheduler"
 	"briefcast/subscribers"
 )
@@ -50,7 +51,7 @@ type Handler struct {
 	// time.Now by default.
 	Now func() time.Time
 
-	store    subscribers.Store
+	store    Stats
 	sched    EntriesSource
 	tmpl     *template.Template
 	token    string
@@ -89,7 +90,7 @@ func WithClientIP(f func(r *http.Request) netip.Addr) Option {
 // five wrong tokens within 15 minutes is refused (429) for 15 minutes, even
 // with the right one. sched may be nil when no scheduler runs. tmpl must
 // hold admin.html.
-func New(store subscribers.Store, sched EntriesSource, tmpl fs.FS, token string, log *slog.Logger, opts ...Option) (*Handler, error) {
+func New(store Stats, sched EntriesSource, tmpl fs.FS, token string, log *slog.Logger, opts ...Option) (*Handler, error) {
 	t, err := template.New("admin.html").ParseFS(tmpl, "admin.html")
 	if err != nil {
 		return nil, fmt.Errorf("admin: %w", err)
@@ -266,7 +267,7 @@ type runTime struct{ Local, UTC string }
 type editionRow struct {
 	Digest, Key, Cutoff string
 	Articles            int
-	Progress            subscribers.Progress
+	Progress            editions.Progress
 	Pending             int64
 	Percent             int64
 	Finished            string

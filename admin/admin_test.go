@@ -11,17 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"briefcast/editions"
 	"briefcast/scheduler"
+	"briefcast/store"
 	"briefcast/subscribers"
 	"briefcast/templates"
 )
 
 const token = "s3cret-admin-token-0123456789abcdefghij"
 
-func mustStore(t *testing.T) subscribers.Store {
+func mustStore(t *testing.T) *store.DB {
 	t.Helper()
 	ctx := context.Background()
-	st, err := subscribers.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "briefcast.db"))
+	st, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "briefcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,14 +37,14 @@ func mustStore(t *testing.T) subscribers.Store {
 			t.Fatal(err)
 		}
 	}
-	e := &subscribers.Edition{Digest: "daily", Key: "20261125T1200Z", Cutoff: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Articles: []string{"a1", "a2"}}
+	e := &editions.Edition{Digest: "daily", Key: "20261125T1200Z", Cutoff: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Articles: []string{"a1", "a2"}}
 	if err := st.CreateEdition(ctx, e); err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-func mustHandler(t *testing.T, st subscribers.Store, tok string) *Handler {
+func mustHandler(t *testing.T, st *store.DB, tok string) *Handler {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := scheduler.New(log, scheduler.NewFakeClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)), nil)

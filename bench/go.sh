@@ -28,10 +28,10 @@ run articles BenchmarkParseText 20000x
 run articles BenchmarkParseMarkdown 5000x
 run articles BenchmarkLoad10k 3x
 run site BenchmarkBuild10k 3x
-run subscribers BenchmarkImport1M 1x
-run subscribers BenchmarkStreamDigest1M 3x
-run subscribers BenchmarkImport1MPostgres 1x
-run subscribers BenchmarkStreamDigest1MPostgres 3x
+run store BenchmarkImport1M 1x
+run store BenchmarkStreamDigest1M 3x
+run store BenchmarkImport1MPostgres 1x
+run store BenchmarkStreamDigest1MPostgres 3x
 run email BenchmarkComposeDigest 3s -test.cpu=1
 run email BenchmarkRawGoMail 20000x
 run digest BenchmarkSendSQLite100k 1x

@@ -3,38 +3,9 @@ package config
 import (
 	"strings"
 	"testing"
-)
 
-// TestCheckDigestName is where the digest-name rule is tested; every
-// other place that takes a digest name calls CheckDigestName.
-func TestCheckDigestName(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		ok   bool
-	}{
-		{"daily", true},
-		{"weekly-roundup", true},
-		{"a_b", true},
-		{"7am", true},
-		{"x", true},
-		{strings.Repeat("a", 64), true},
-		{strings.Repeat("a", 65), false},
-		{"", false},
-		{"Daily", false},
-		{"daily news", false},
-		{"-daily", false},
-		{"_daily", false},
-		{"daily,weekly", false},
-		{"daily/../x", false},
-		{"daily\n", false},
-		{"café", false},
-	} {
-		err := CheckDigestName(tt.name)
-		if (err == nil) != tt.ok {
-			t.Errorf("CheckDigestName(%q) = %v, want ok %v", tt.name, err, tt.ok)
-		}
-	}
-}
+	"briefcast/subscribers"
+)
 
 // TestConfigUsesDigestNameRule: config validation refuses a digest name
 // with CheckDigestName's message, naming the key.
@@ -42,7 +13,7 @@ func TestConfigUsesDigestNameRule(t *testing.T) {
 	name := strings.Repeat("n", 65)
 	body := minimal + "[[digests]]\nname = \"" + name + "\"\nschedule = \"@daily\"\n"
 	_, err := Load(mustWrite(t, t.TempDir(), "config.toml", body), nil)
-	want := "digests[0] (" + name + ").name: " + CheckDigestName(name).Error()
+	want := "digests[0] (" + name + ").name: " + subscribers.CheckDigestName(name).Error()
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want it to contain %q", err, want)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"briefcast/scheduler"
+	"briefcast/subscribers"
 )
 
 // Validate checks every value and every cross-field rule, and loads the
@@ -163,7 +164,7 @@ func (c *Config) Validate() error {
 		if d.Name != "" {
 			key = fmt.Sprintf("digests[%d] (%s)", i, d.Name)
 		}
-		if err := CheckDigestName(d.Name); err != nil {
+		if err := subscribers.CheckDigestName(d.Name); err != nil {
 			bad(key+".name", "%v", err)
 		} else if seen[d.Name] {
 			bad(key+".name", "is used by two digests")

@@ -23,8 +23,8 @@ import (
 	"briefcast/config"
 	"briefcast/email"
 	"briefcast/email/smtptest"
-	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
+	"briefcast/store"
+	"briefcast/store/storetest"
 )
 
 const benchConns = 16
@@ -40,7 +40,7 @@ var benchN = flag.Int("bench-subscribers", 100_000, "subscribers in the send ben
 //
 //	go test ./digest -run '^$' -bench 'Send(SQLite|Postgres)100k' -benchtime 1x
 func BenchmarkSendSQLite100k(b *testing.B) {
-	st, err := subscribers.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	st, err := store.Open(context.Background(), "sqlite", filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func BenchmarkSendSQLite100k(b *testing.B) {
 // BenchmarkSendPostgres100k is BenchmarkSendSQLite100k on the PostgreSQL
 // server of BRIEFCAST_TEST_POSTGRES (skipped when unset).
 func BenchmarkSendPostgres100k(b *testing.B) {
-	st, err := subscribers.OpenPostgres(context.Background(), benchPostgresURL(b))
+	st, err := store.Open(context.Background(), "postgres", benchPostgresURL(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func BenchmarkSendPostgres100k(b *testing.B) {
 	benchSend(b, st, false)
 }
 
-func benchSend(b *testing.B, st subscribers.Store, single bool) {
+func benchSend(b *testing.B, st *store.DB, single bool) {
 	ctx := context.Background()
 	srv := smtptest.Start(b, smtptest.Options{Discard: true})
 	cfg := mustConfig(b, srv.Port(), benchConns)

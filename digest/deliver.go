@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"briefcast/config"
+	"briefcast/editions"
 	"briefcast/email"
-	"briefcast/subscribers"
 )
 
 // The delivery engine of one Deliver call. The calling goroutine claims
@@ -45,12 +45,12 @@ const maxReconnectWait = time.Minute
 const idleClose = 20 * time.Second
 
 type job struct {
-	d       subscribers.Delivery
+	d       editions.Delivery
 	claimed time.Time
 }
 
 type pending struct {
-	r       subscribers.Result
+	r       editions.Result
 	w       *waiter // nil when no worker waits for it
 	release bool    // a claim handed back, not an attempt
 }
@@ -66,7 +66,7 @@ type waiter struct {
 type run struct {
 	s  *Sender
 	d  config.Digest
-	e  *subscribers.Edition
+	e  *editions.Edition
 	ed *email.Edition
 
 	owner                  string
@@ -88,7 +88,7 @@ type run struct {
 	commits, recorded              atomic.Int64
 }
 
-func (s *Sender) newRun(d config.Digest, e *subscribers.Edition, ed *email.Edition) *run {
+func (s *Sender) newRun(d config.Digest, e *editions.Edition, ed *email.Edition) *run {
 	r := &run{
 		s: s, d: d, e: e, ed: ed,
 		owner:     s.Owner,
@@ -328,9 +328,9 @@ func (r *run) stale(j job) bool {
 // to wait before the next attempt when the server could not be reached.
 // halted says a template failed to render: the run is stopping and j is
 // to be handed back, with no outcome.
-func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFails *int) (res subscribers.Result, p email.Prepared, pause time.Duration, halted bool) {
+func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFails *int) (res editions.Result, p email.Prepared, pause time.Duration, halted bool) {
 	sub := j.d.Subscriber
-	res = subscribers.Result{DeliveryID: j.d.ID, SubscriberID: sub.ID, Attempts: j.d.Attempts + 1}
+	res = editions.Result{DeliveryID: j.d.ID, SubscriberID: sub.ID, Attempts: j.d.Attempts + 1}
 	rcpt := email.Recipient{ID: sub.ID, TokenKey: sub.TokenKey, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone}
 	m, ok, err := r.s.Composer.Digest(r.ed, rcpt, sub.Tags)
 	var rerr *email.RenderError
@@ -342,10 +342,10 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 	case err != nil:
 		// The error may quote the address: it goes to the store, not the log.
 		r.s.log().Warn("digest_compose_failed", "digest", r.d.Name, "edition", r.e.Key, "subscriber_id", sub.ID)
-		res.State, res.LastReply, res.At = subscribers.DeliveryFailed, clip("compose: "+err.Error()), r.s.now()
+		res.State, res.LastReply, res.At = editions.DeliveryFailed, clip("compose: "+err.Error()), r.s.now()
 		return res, nil, 0, false
 	case !ok:
-		res.State, res.Attempts, res.At = subscribers.DeliverySkipped, j.d.Attempts, r.s.now()
+		res.State, res.Attempts, res.At = editions.DeliverySkipped, j.d.Attempts, r.s.now()
 		return res, nil, 0, false
 	}
 	if *conn == nil {
@@ -368,20 +368,20 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 }
 
 // finish ends the data of a prepared message and returns its outcome.
-func (r *run) finish(sendCtx context.Context, conn *email.Conn, p email.Prepared, res subscribers.Result, openFails *int) subscribers.Result {
+func (r *run) finish(sendCtx context.Context, conn *email.Conn, p email.Prepared, res editions.Result, openFails *int) editions.Result {
 	if err := p.Finish(sendCtx); err != nil {
 		r.refused(conn, &res, err)
 		return res
 	}
 	*openFails = 0
-	res.State, res.At = subscribers.DeliverySent, r.s.now()
+	res.State, res.At = editions.DeliverySent, r.s.now()
 	return res
 }
 
 // refused fills res from a refused or failed message. After a refused
 // message the session state is uncertain (and a 421 or a dropped link
 // ends it anyway): the next message starts afresh on a new connection.
-func (r *run) refused(conn *email.Conn, res *subscribers.Result, err error) {
+func (r *run) refused(conn *email.Conn, res *editions.Result, err error) {
 	se := email.Classify(err)
 	_ = (*conn).Close()
 	*conn = nil
@@ -392,7 +392,7 @@ func (r *run) refused(conn *email.Conn, res *subscribers.Result, err error) {
 // workers they are in it, writes it in one transaction, then wakes them.
 func (r *run) commit() {
 	batch := make([]pending, 0, maxCommit)
-	rs := make([]subscribers.Result, 0, maxCommit)
+	rs := make([]editions.Result, 0, maxCommit)
 	bg := context.Background()
 	for p := range r.results {
 		batch = r.take(batch[:0], p)
@@ -475,7 +475,7 @@ func (r *run) gather(batch *[]pending) {
 }
 
 // record writes rs, trying again briefly when the database is busy.
-func (r *run) record(ctx context.Context, rs []subscribers.Result) error {
+func (r *run) record(ctx context.Context, rs []editions.Result) error {
 	var err error
 	for try := range 5 {
 		if err = r.s.Store.RecordResults(ctx, rs); err == nil {
@@ -486,15 +486,15 @@ func (r *run) record(ctx context.Context, rs []subscribers.Result) error {
 	return err
 }
 
-func (r *run) count(res subscribers.Result) {
+func (r *run) count(res editions.Result) {
 	switch res.State {
-	case subscribers.DeliverySent:
+	case editions.DeliverySent:
 		r.sent.Add(1)
-	case subscribers.DeliveryFailed:
+	case editions.DeliveryFailed:
 		r.failed.Add(1)
-	case subscribers.DeliverySkipped:
+	case editions.DeliverySkipped:
 		r.skipped.Add(1)
-	case subscribers.DeliveryRetrying:
+	case editions.DeliveryRetrying:
 		r.retried.Add(1)
 		due := res.NextAttempt.UnixNano()
 		for {

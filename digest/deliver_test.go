@@ -10,17 +10,18 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"briefcast/editions"
 	"briefcast/email/smtptest"
-	"briefcast/subscribers"
+	"briefcast/store"
 )
 
 // hookStore runs record instead of the store's RecordResults.
 type hookStore struct {
-	subscribers.Store
-	record func(ctx context.Context, rs []subscribers.Result) error
+	Store
+	record func(ctx context.Context, rs []editions.Result) error
 }
 
-func (s *hookStore) RecordResults(ctx context.Context, rs []subscribers.Result) error {
+func (s *hookStore) RecordResults(ctx context.Context, rs []editions.Result) error {
 	return s.record(ctx, rs)
 }
 
@@ -56,7 +57,7 @@ func TestDeliverPreparedNotSent(t *testing.T) {
 	tests := []struct {
 		name string
 		// record stands in for writing outcomes, from the first batch on.
-		record  func(inner subscribers.Store, cancel context.CancelFunc) func(context.Context, []subscribers.Result) error
+		record  func(inner *store.DB, cancel context.CancelFunc) func(context.Context, []editions.Result) error
 		wantErr error
 		// firstRecorded: the first message's outcome is durable, so the
 		// next run sends it no second copy.
@@ -64,14 +65,14 @@ func TestDeliverPreparedNotSent(t *testing.T) {
 	}{
 		{
 			name: "the outcome cannot be recorded",
-			record: func(subscribers.Store, context.CancelFunc) func(context.Context, []subscribers.Result) error {
-				return func(context.Context, []subscribers.Result) error { return errors.New("disk full") }
+			record: func(*store.DB, context.CancelFunc) func(context.Context, []editions.Result) error {
+				return func(context.Context, []editions.Result) error { return errors.New("disk full") }
 			},
 		},
 		{
 			name: "the run is cancelled",
-			record: func(inner subscribers.Store, cancel context.CancelFunc) func(context.Context, []subscribers.Result) error {
-				return func(ctx context.Context, rs []subscribers.Result) error {
+			record: func(inner *store.DB, cancel context.CancelFunc) func(context.Context, []editions.Result) error {
+				return func(ctx context.Context, rs []editions.Result) error {
 					cancel()
 					return inner.RecordResults(ctx, rs)
 				}
@@ -90,7 +91,7 @@ func TestDeliverPreparedNotSent(t *testing.T) {
 			s.Connections = 1
 			inner := tt.record(f.store, cancel)
 			var calls atomic.Int64
-			s.Store = &hookStore{Store: f.store, record: func(ctx context.Context, rs []subscribers.Result) error {
+			s.Store = &hookStore{Store: f.store, record: func(ctx context.Context, rs []editions.Result) error {
 				if calls.Add(1) == 1 {
 					await(t, prepared, "the second message to be prepared while the first is recorded")
 				}
@@ -157,12 +158,12 @@ func TestDeliverDuplicateBound(t *testing.T) {
 	srv = f.srv
 	s := f.sender(t)
 	s.Connections = conns
-	s.Store = &hookStore{Store: f.store, record: func(ctx context.Context, rs []subscribers.Result) error {
+	s.Store = &hookStore{Store: f.store, record: func(ctx context.Context, rs []editions.Result) error {
 		sample()
 		err := f.store.RecordResults(ctx, rs)
 		if err == nil {
 			for _, r := range rs {
-				if r.State == subscribers.DeliverySent {
+				if r.State == editions.DeliverySent {
 					durable.Add(1)
 				}
 			}

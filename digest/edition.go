@@ -13,8 +13,8 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/editions"
 	"briefcast/scheduler"
-	"briefcast/subscribers"
 )
 
 // KeyLayout and KeyLayoutSeconds are the time layouts of edition keys:
@@ -64,7 +64,7 @@ func EditionKey(cutoff time.Time) string {
 // edition, while an imported archive of old articles never floods a digest.
 // At most max_items articles are kept, the newest ones. prev is the
 // previous edition of the digest, nil for the first one.
-func Plan(d config.Digest, arts []*articles.Article, sent map[string]bool, prev *subscribers.Edition, cutoff time.Time) ([]*articles.Article, error) {
+func Plan(d config.Digest, arts []*articles.Article, sent map[string]bool, prev *editions.Edition, cutoff time.Time) ([]*articles.Article, error) {
 	period, err := Period(d, cutoff)
 	if err != nil {
 		return nil, err

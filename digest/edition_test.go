@@ -8,7 +8,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
-	"briefcast/subscribers"
+	"briefcast/editions"
 )
 
 func mustZone(t *testing.T, name string) *time.Location {
@@ -36,7 +36,7 @@ func ids(arts []*articles.Article) []string {
 func TestPlan(t *testing.T) {
 	day := time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC)
 	daily := config.Digest{Name: "daily", Schedule: "0 7 * * *", Location: time.UTC}
-	prevEdition := &subscribers.Edition{Digest: "daily", Key: EditionKey(day.AddDate(0, 0, -1)), Cutoff: day.AddDate(0, 0, -1)}
+	prevEdition := &editions.Edition{Digest: "daily", Key: EditionKey(day.AddDate(0, 0, -1)), Cutoff: day.AddDate(0, 0, -1)}
 	withTags := daily
 	withTags.Tags = []string{"Energy", "markets"}
 	capped := daily
@@ -47,7 +47,7 @@ func TestPlan(t *testing.T) {
 		d    config.Digest
 		arts []*articles.Article
 		sent map[string]bool
-		prev *subscribers.Edition
+		prev *editions.Edition
 		want []string
 	}{
 		{
@@ -148,7 +148,7 @@ func TestPlanConsecutive(t *testing.T) {
 	}
 	sent := map[string]bool{}
 	count := map[string]int{}
-	var prev *subscribers.Edition
+	var prev *editions.Edition
 	for day := 1; day <= 10; day++ {
 		cutoff := start.AddDate(0, 0, day)
 		var visible []*articles.Article
@@ -165,7 +165,7 @@ func TestPlanConsecutive(t *testing.T) {
 			sent[a.ID] = true
 			count[a.ID]++
 		}
-		prev = &subscribers.Edition{Cutoff: cutoff}
+		prev = &editions.Edition{Cutoff: cutoff}
 	}
 	for _, x := range all {
 		if !x.a.Published.After(start) {

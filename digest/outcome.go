@@ -13,16 +13,16 @@ import (
 	"time"
 
 	"briefcast/email"
-	"briefcast/subscribers"
+	"briefcast/editions"
 )
 
 // outcome fills res from a failed attempt.
-func (r *run) outcome(res *subscribers.Result, se *email.SendError) {
+func (r *run) outcome(res *editions.Result, se *email.SendError) {
 	now := r.s.now()
 	res.At = now
 	reply := replyText(se)
 	if !se.Temporary {
-		res.State, res.LastReply, res.Bounce = subscribers.DeliveryFailed, clip(reply), se.Bounce
+		res.State, res.LastReply, res.Bounce = editions.DeliveryFailed, clip(reply), se.Bounce
 		return
 	}
 	next := now.Add(r.backoff(res.Attempts))
@@ -31,11 +31,11 @@ func (r *run) outcome(res *subscribers.Result, se *email.SendError) {
 		created = now
 	}
 	if next.After(created.Add(r.maxAge)) {
-		res.State = subscribers.DeliveryFailed
+		res.State = editions.DeliveryFailed
 		res.LastReply = clip(fmt.Sprintf("gave up after %d attempts: %s", res.Attempts, reply))
 		return
 	}
-	res.State, res.LastReply, res.NextAttempt = subscribers.DeliveryRetrying, clip(reply), next
+	res.State, res.LastReply, res.NextAttempt = editions.DeliveryRetrying, clip(reply), next
 }
 
 // release hands a claimed, unsent delivery back: due again at once, its
@@ -49,8 +49,8 @@ func (r *run) release(parent context.Context, j job) {
 	// The store records only attempt outcomes, so the claim goes back as
 	// "retrying, due now" with its attempts unchanged: the lease is cleared
 	// and the next claim takes it.
-	r.results <- pending{r: subscribers.Result{
-		DeliveryID: j.d.ID, SubscriberID: j.d.Subscriber.ID, State: subscribers.DeliveryRetrying,
+	r.results <- pending{r: editions.Result{
+		DeliveryID: j.d.ID, SubscriberID: j.d.Subscriber.ID, State: editions.DeliveryRetrying,
 		Attempts: j.d.Attempts, LastReply: j.d.LastReply, NextAttempt: r.s.now(), At: r.s.now(),
 	}, release: true}
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"briefcast/email/smtptest"
-	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
+	"briefcast/store"
+	"briefcast/store/storetest"
 )
 
 // TestPostgresTwoSenders runs two senders, each with its own store (two
@@ -17,15 +17,15 @@ import (
 func TestPostgresTwoSenders(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	ctx := context.Background()
-	open := func() subscribers.Store {
-		st, err := subscribers.Open(ctx, "postgres", url)
+	open := func() *store.DB {
+		st, err := store.Open(ctx, "postgres", url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	stores := []subscribers.Store{open(), open()}
+	stores := []*store.DB{open(), open()}
 	srv := smtptest.Start(t, smtptest.Options{})
 	f := &fixture{cfg: mustConfig(t, srv.Port(), 3), store: stores[0], srv: srv}
 	f.subs = mustSubscribers(t, stores[0], 300)

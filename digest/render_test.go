@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"briefcast/config"
+	"briefcast/editions"
 	"briefcast/email"
 	"briefcast/email/smtptest"
 	"briefcast/subscribers"
@@ -58,7 +59,7 @@ func TestRunBrokenSubject(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no unfinished edition left to resume: %v", err)
 	}
-	if p, err := f.store.Progress(ctx, e.ID); err != nil || p != (subscribers.Progress{Queued: 8}) {
+	if p, err := f.store.Progress(ctx, e.ID); err != nil || p != (editions.Progress{Queued: 8}) {
 		t.Errorf("progress %+v (%v), want all 8 still queued", p, err)
 	}
 	if n := f.srv.Count(); n != 0 {

@@ -12,6 +12,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/editions"
 	"briefcast/email"
 	"briefcast/subscribers"
 )
@@ -30,7 +31,7 @@ const (
 // the first Run or Deliver; after that it is safe for concurrent use on
 // different digests.
 type Sender struct {
-	Store     subscribers.Store
+	Store     Store
 	Composer  *email.Composer
 	Transport email.Transport
 	Log       *slog.Logger
@@ -73,16 +74,16 @@ type Sender struct {
 	Poll time.Duration
 	// Progress, when set, is called about twice a second while delivering
 	// with the edition's counts.
-	Progress func(p subscribers.Progress)
+	Progress func(p editions.Progress)
 	// OnResult, when set, is called with every result once it is durable
 	// (for metrics). It runs on the committing goroutine: keep it fast.
-	OnResult func(r subscribers.Result)
+	OnResult func(r editions.Result)
 }
 
 // NewSender returns a Sender configured from cfg: [email.smtp] connections,
 // [email] retry_max_age, a fresh lease owner, and single-instance lease
 // recovery when the store is SQLite (one process owns the file).
-func NewSender(cfg *config.Config, st subscribers.Store, c *email.Composer, t email.Transport, log *slog.Logger) *Sender {
+func NewSender(cfg *config.Config, st Store, c *email.Composer, t email.Transport, log *slog.Logger) *Sender {
 	return &Sender{
 		Store:          st,
 		Composer:       c,
@@ -99,7 +100,7 @@ func NewSender(cfg *config.Config, st subscribers.Store, c *email.Composer, t em
 // Report sums up one Run or Deliver.
 type Report struct {
 	// Edition is the edition delivered; nil when nothing was due.
-	Edition *subscribers.Edition
+	Edition *editions.Edition
 	// Created is set when this call created the edition, Resumed when it
 	// continued an unfinished one.
 	Created, Resumed bool
@@ -107,7 +108,7 @@ type Report struct {
 	// edition is marked finished.
 	Done bool
 	// Progress is the edition's counts at the end.
-	Progress subscribers.Progress
+	Progress editions.Progress
 	// Sent, Retried, Failed and Skipped count what this call did.
 	Sent, Retried, Failed, Skipped int64
 	// Commits is how many transactions recorded this call's results (group
@@ -184,13 +185,13 @@ func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.A
 		s.log().Info("digest_nothing_new", "digest", d.Name, "cutoff", cutoff)
 		return &Report{}, nil
 	}
-	e := &subscribers.Edition{Digest: d.Name, Key: key, Cutoff: cutoff}
+	e := &editions.Edition{Digest: d.Name, Key: key, Cutoff: cutoff}
 	for _, a := range picked {
 		e.Articles = append(e.Articles, a.ID)
 	}
 	err = s.Store.CreateEdition(ctx, e)
 	created := err == nil
-	if errors.Is(err, subscribers.ErrEditionExists) {
+	if errors.Is(err, editions.ErrExists) {
 		e, err = s.findEdition(ctx, d.Name, key)
 	}
 	if err != nil {
@@ -212,18 +213,9 @@ func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.A
 	return rep, err
 }
 
-// findEdition returns the edition of digest with key among the newest ones.
-func (s *Sender) findEdition(ctx context.Context, digest, key string) (*subscribers.Edition, error) {
-	es, err := s.Store.Editions(ctx, digest, 50)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range es {
-		if e.Key == key {
-			return e, nil
-		}
-	}
-	return nil, subscribers.ErrNotFound
+// findEdition returns the edition of digest with key.
+func (s *Sender) findEdition(ctx context.Context, digest, key string) (*editions.Edition, error) {
+	return s.Store.EditionByKey(ctx, digest, key)
 }
 
 // Deliver delivers an existing edition until nothing is due, waiting for
@@ -240,7 +232,7 @@ func (s *Sender) findEdition(ctx context.Context, digest, key string) (*subscrib
 // queued; a recipient whose own message fails to render later (their tag
 // filter, say) stops the run the same way, handed back unsent rather than
 // marked failed.
-func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *subscribers.Edition, arts map[string]*articles.Article) (*Report, error) {
+func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Edition, arts map[string]*articles.Article) (*Report, error) {
 	ed := &email.Edition{Digest: d, Key: e.Key, Date: e.Cutoff}
 	for _, id := range e.Articles {
 		if a, ok := arts[id]; ok {

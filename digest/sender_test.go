@@ -17,10 +17,12 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/editions"
 	"briefcast/email"
 	"briefcast/email/smtptest"
+	"briefcast/store"
+	"briefcast/store/storetest"
 	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
 	"briefcast/templates"
 	"briefcast/tokens"
 )
@@ -87,7 +89,7 @@ func mustComposer(t testing.TB, cfg *config.Config) *email.Composer {
 
 // mustImport adds n active subscribers of the daily digest, the i-th at
 // user<i>@example.net.
-func mustImport(t testing.TB, st subscribers.Store, n int) {
+func mustImport(t testing.TB, st *store.DB, n int) {
 	t.Helper()
 	const chunk = 1000
 	for start := 0; start < n; start += chunk {
@@ -103,7 +105,7 @@ func mustImport(t testing.TB, st subscribers.Store, n int) {
 }
 
 // mustSubscribers is mustImport returning the subscribers in id order.
-func mustSubscribers(t testing.TB, st subscribers.Store, n int) []*subscribers.Subscriber {
+func mustSubscribers(t testing.TB, st *store.DB, n int) []*subscribers.Subscriber {
 	t.Helper()
 	ctx := context.Background()
 	mustImport(t, st, n)
@@ -123,7 +125,7 @@ func mustSubscribers(t testing.TB, st subscribers.Store, n int) []*subscribers.S
 
 type fixture struct {
 	cfg   *config.Config
-	store subscribers.Store
+	store *store.DB
 	srv   *smtptest.Server
 	subs  []*subscribers.Subscriber
 }
@@ -190,7 +192,7 @@ func (f *fixture) check(t *testing.T, rep *Report, w want) {
 		t.Fatal(err)
 	}
 	n := int64(len(f.subs))
-	wantP := subscribers.Progress{Failed: int64(len(w.failed)), Skipped: int64(len(w.skipped)), Cancelled: int64(len(w.cancel))}
+	wantP := editions.Progress{Failed: int64(len(w.failed)), Skipped: int64(len(w.skipped)), Cancelled: int64(len(w.cancel))}
 	wantP.Sent = n - wantP.Failed - wantP.Skipped - wantP.Cancelled
 	if p != wantP {
 		t.Errorf("progress = %+v, want %+v", p, wantP)
@@ -217,7 +219,7 @@ func (f *fixture) check(t *testing.T, rep *Report, w want) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[int64]subscribers.Delivery{}
+	byID := map[int64]editions.Delivery{}
 	for _, d := range fails {
 		byID[d.Subscriber.ID] = d
 	}
@@ -229,7 +231,7 @@ func (f *fixture) check(t *testing.T, rep *Report, w want) {
 		switch {
 		case !ok:
 			t.Errorf("subscriber %d not listed as failed", i)
-		case d.State != subscribers.DeliveryFailed || !strings.Contains(d.LastReply, reply):
+		case d.State != editions.DeliveryFailed || !strings.Contains(d.LastReply, reply):
 			t.Errorf("subscriber %d: state %s reply %q, want failed with %q", i, d.State, d.LastReply, reply)
 		}
 	}
@@ -362,8 +364,8 @@ func TestDeliverServerDown(t *testing.T) {
 	f.srv.Refuse(true)
 	s := f.sender(t)
 	attempts := make(chan struct{}, 1000)
-	s.OnResult = func(r subscribers.Result) {
-		if r.State == subscribers.DeliveryRetrying {
+	s.OnResult = func(r editions.Result) {
+		if r.State == editions.DeliveryRetrying {
 			select {
 			case attempts <- struct{}{}:
 			default:
@@ -416,7 +418,7 @@ func TestDeliverUnsubscribedAndTagFilters(t *testing.T) {
 	if err := f.store.UpdatePreferences(ctx, f.subs[4].ID, subscribers.Preferences{Digests: []string{"daily"}, Tags: []string{"markets"}}); err != nil {
 		t.Fatal(err)
 	}
-	e := &subscribers.Edition{Digest: d.Name, Key: EditionKey(cutoff), Cutoff: cutoff}
+	e := &editions.Edition{Digest: d.Name, Key: EditionKey(cutoff), Cutoff: cutoff}
 	for _, a := range testArticles() {
 		e.Articles = append(e.Articles, a.ID)
 	}
@@ -517,8 +519,8 @@ func TestDeliverCancel(t *testing.T) {
 	defer cancel()
 	s := f.sender(t)
 	var once sync.Once
-	s.OnResult = func(r subscribers.Result) {
-		if r.State == subscribers.DeliverySent {
+	s.OnResult = func(r editions.Result) {
+		if r.State == editions.DeliverySent {
 			once.Do(cancel)
 		}
 	}
@@ -544,7 +546,7 @@ func TestDeliverCancel(t *testing.T) {
 func TestDeliverStoreGone(t *testing.T) {
 	f := newFixture(t, 5, smtptest.Options{})
 	ctx := context.Background()
-	e := &subscribers.Edition{Digest: "daily", Key: EditionKey(cutoff), Cutoff: cutoff, Articles: []string{"grid-upgrade"}}
+	e := &editions.Edition{Digest: "daily", Key: EditionKey(cutoff), Cutoff: cutoff, Articles: []string{"grid-upgrade"}}
 	if err := f.store.CreateEdition(ctx, e); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"briefcast/email"
 	"briefcast/site"
-	"briefcast/subscribers"
+	"briefcast/store"
 	"briefcast/templates"
 )
 
@@ -65,7 +65,7 @@ func BenchmarkFeedHandler(b *testing.B) {
 // go test -run '^$' -bench SubscribePost -benchtime=2000x ./server/
 func BenchmarkSubscribePost(b *testing.B) {
 	cfg := mustConfig(b, "http://example.org/", "")
-	st, err := subscribers.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	st, err := store.Open(context.Background(), "sqlite", filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

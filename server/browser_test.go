@@ -24,8 +24,8 @@ import (
 	"briefcast/config"
 	"briefcast/email"
 	"briefcast/site"
+	"briefcast/store/storetest"
 	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
 	"briefcast/templates"
 	"briefcast/tokens"
 )

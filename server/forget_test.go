@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"briefcast/store"
+	"briefcast/store/storetest"
 	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
 	"briefcast/templates"
 	"briefcast/tokens"
 )
@@ -41,7 +42,7 @@ func (e *env) sign(t testing.TB, p tokens.Purpose, id int64, expires time.Time) 
 }
 
 // newEnvOn is newEnv on a given store.
-func newEnvOn(t *testing.T, st subscribers.Store) *env {
+func newEnvOn(t *testing.T, st *store.DB) *env {
 	t.Helper()
 	e := &env{
 		cfg:    mustConfig(t, "http://example.org/", ""),
@@ -67,8 +68,8 @@ func newEnvOn(t *testing.T, st subscribers.Store) *env {
 // both stores. SQLite used to give the stranger the forgotten id, and the
 // tokens signed only the id.
 func TestForgottenLinksRefused(t *testing.T) {
-	stores := map[string]func(t *testing.T) subscribers.Store{"sqlite": func(t *testing.T) subscribers.Store {
-		st, err := subscribers.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "b.db"))
+	stores := map[string]func(t *testing.T) *store.DB{"sqlite": func(t *testing.T) *store.DB {
+		st, err := store.Open(context.Background(), "sqlite", filepath.Join(t.TempDir(), "b.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

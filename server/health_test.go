@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"briefcast/subscribers"
+	"briefcast/store"
 	"briefcast/templates"
 )
 
@@ -47,7 +47,7 @@ func TestHealthzReadOnlyStore(t *testing.T) {
 		{"read-only", "file:" + path + "?mode=ro", 503},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			st, err := subscribers.OpenSQLite(context.Background(), tt.dsn)
+			st, err := store.Open(context.Background(), "sqlite", tt.dsn)
 			if err != nil {
 				t.Fatalf("open %s: %v", tt.dsn, err)
 			}

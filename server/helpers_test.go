@@ -19,6 +19,7 @@ import (
 
 	"briefcast/config"
 	"briefcast/site"
+	"briefcast/store"
 	"briefcast/subscribers"
 	"briefcast/templates"
 	"briefcast/tokens"
@@ -95,7 +96,7 @@ func (m *recordingMailer) count() int {
 type env struct {
 	cfg    *config.Config
 	srv    *Server
-	store  subscribers.Store
+	store  *store.DB
 	dbPath string // the store's SQLite file
 	mail   *recordingMailer
 	signer *tokens.Signer
@@ -171,7 +172,7 @@ func newEnv(t testing.TB, baseURL, extra string, opts ...Option) *env {
 		logs:   &syncBuffer{},
 	}
 	e.dbPath = filepath.Join(t.TempDir(), "briefcast.db")
-	st, err := subscribers.OpenSQLite(context.Background(), e.dbPath)
+	st, err := store.Open(context.Background(), "sqlite", e.dbPath)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
@@ -266,7 +267,7 @@ func subscribeForm(addr string, digests ...string) url.Values {
 	return url.Values{"email": {addr}, "name": {"Ada"}, "digest": digests}
 }
 
-func mustSubscriber(t testing.TB, st subscribers.Store, addr string) *subscribers.Subscriber {
+func mustSubscriber(t testing.TB, st *store.DB, addr string) *subscribers.Subscriber {
 	t.Helper()
 	s, err := st.GetByEmail(context.Background(), addr)
 	if err != nil {
@@ -275,7 +276,7 @@ func mustSubscriber(t testing.TB, st subscribers.Store, addr string) *subscriber
 	return s
 }
 
-func mustStatus(t testing.TB, st subscribers.Store, id int64, want subscribers.Status) {
+func mustStatus(t testing.TB, st *store.DB, id int64, want subscribers.Status) {
 	t.Helper()
 	s, err := st.Get(context.Background(), id)
 	if err != nil {

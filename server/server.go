@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"briefcast/config"
-	"briefcast/subscribers"
 	"briefcast/tokens"
 )
 
@@ -86,7 +85,7 @@ func WithRateLimits(perIP, perAddress RateLimit) Option {
 // Server serves the published site and the subscription flow.
 type Server struct {
 	cfg      *config.Config
-	store    subscribers.Store
+	store    Store
 	mailer   Mailer
 	signer   *tokens.Signer
 	log      *slog.Logger
@@ -121,7 +120,7 @@ var pageNames = []string{"subscribe.html", "subscribed.html", "confirm.html", "u
 
 // New returns a Server. tmpl holds the page templates (templates.Load); a
 // missing or broken one is an error.
-func New(cfg *config.Config, store subscribers.Store, mailer Mailer, signer *tokens.Signer, tmpl fs.FS, log *slog.Logger, opts ...Option) (*Server, error) {
+func New(cfg *config.Config, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.FS, log *slog.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

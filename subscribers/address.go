@@ -124,11 +124,11 @@ func Invisible(r rune) bool {
 	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 }
 
-// emailKey is the unique key of an address: the normalised address in
+// EmailKey is the unique key of an address: the normalised address in
 // lower case (Unicode-aware, unlike SQLite's NOCASE). An address that does
 // not normalise is keyed as given, lower-cased, so it simply matches
 // nothing.
-func emailKey(email string) string {
+func EmailKey(email string) string {
 	if n, err := NormalizeEmail(email); err == nil {
 		return strings.ToLower(n)
 	}
@@ -139,6 +139,6 @@ func emailKey(email string) string {
 // once the person has been forgotten: the SHA-256, in hex, of the
 // normalised, lower-cased address.
 func HashEmail(email string) string {
-	sum := sha256.Sum256([]byte(emailKey(email)))
+	sum := sha256.Sum256([]byte(EmailKey(email)))
 	return hex.EncodeToString(sum[:])
 }

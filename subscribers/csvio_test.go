@@ -9,8 +9,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"briefcast/store"
+	"briefcast/store/storetest"
 	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
 )
 
 func readAll(t *testing.T, in string, batch int) ([]subscribers.ImportRow, []subscribers.RowError) {
@@ -152,7 +153,7 @@ func TestCSVRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	export := func(st subscribers.Store) string {
+	export := func(st *store.DB) string {
 		var buf bytes.Buffer
 		w := subscribers.NewCSVWriter(&buf)
 		if err := st.List(ctx, subscribers.Filter{}, w.Write); err != nil {

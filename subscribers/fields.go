@@ -3,14 +3,10 @@ package subscribers
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
 )
-
-// digestName is the shape of a digest name, as config.Validate checks it.
-var digestName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // maxTagLen bounds one topic tag.
 const maxTagLen = 100
@@ -18,12 +14,7 @@ const maxTagLen = 100
 // CleanDigests trims, de-duplicates and checks digest names, keeping their
 // order; nil when none remain.
 func CleanDigests(names []string) ([]string, error) {
-	return cleanList(names, func(s string) error {
-		if !digestName.MatchString(s) {
-			return fmt.Errorf("digest name %q must be lower-case letters, digits, - or _", s)
-		}
-		return nil
-	})
+	return cleanList(names, CheckDigestName)
 }
 
 // CleanTags trims, de-duplicates and checks topic tags, keeping their order;
@@ -87,11 +78,11 @@ func (z zoneCache) check(name string) error {
 	return err
 }
 
-// joinList and splitList are the stored form of digests and tags: one
+// JoinList and SplitList are the stored form of digests and tags: one
 // comma-joined text column (the items never contain commas).
-func joinList(xs []string) string { return strings.Join(xs, ",") }
+func JoinList(xs []string) string { return strings.Join(xs, ",") }
 
-func splitList(s string) []string {
+func SplitList(s string) []string {
 	if s == "" {
 		return nil
 	}
@@ -109,7 +100,7 @@ func CheckSubscribeRequest(req *SubscribeRequest) error { return req.Validate() 
 
 // checkLine refuses a one-line field (a name, an IP address) that is too
 // long or holds a control character: a line break in a name could end up
-// in a mail header, and the SQLite store packs fields with char 31.
+// in a mail header.
 func checkLine(field, v string) error {
 	if len(v) > MaxNameLen {
 		return fmt.Errorf("%s is longer than %d bytes", field, MaxNameLen)
@@ -189,7 +180,7 @@ func checkSource(src Source) error {
 // names the field.
 func (req *SubscribeRequest) Validate() error {
 	p := Preferences{Digests: req.Digests, Tags: req.Tags, Timezone: req.Timezone}
-	if err := checkPreferences(&p); err != nil {
+	if err := CheckPreferences(&p); err != nil {
 		return err
 	}
 	req.Digests, req.Tags = p.Digests, p.Tags
@@ -213,8 +204,8 @@ func (req *SubscribeRequest) Validate() error {
 	return nil
 }
 
-// checkPreferences validates and cleans p.
-func checkPreferences(p *Preferences) error {
+// CheckPreferences validates and cleans p.
+func CheckPreferences(p *Preferences) error {
 	var err error
 	if p.Digests, err = CleanDigests(p.Digests); err != nil {
 		return fmt.Errorf("subscribers: %w", err)

@@ -6,6 +6,14 @@ import (
 	"slices"
 )
 
+// Importer writes one batch of import rows in a single transaction and
+// reports what it did: rows are matched by address regardless of case, an
+// empty Name, Timezone or Status and a nil Digests or Tags keep what is
+// stored, and PlanImport decides the rest.
+type Importer interface {
+	Import(ctx context.Context, rows []ImportRow) (ImportCounts, error)
+}
+
 // ImportCSV reads an import file (see ReadCSV) into st in batches of
 // batchSize rows, one transaction each. Parsing runs in its own goroutine,
 // one batch ahead of the store, so reading and writing overlap. check, when
@@ -13,7 +21,7 @@ import (
 // by returning a RowError. Rejected rows come back in line order; err is
 // set when the file cannot be read or the store fails, and the import
 // stops there (batches already written stay written).
-func ImportCSV(ctx context.Context, st Store, r io.Reader, batchSize int, check func(*ImportRow) *RowError) (ImportCounts, []RowError, error) {
+func ImportCSV(ctx context.Context, st Importer, r io.Reader, batchSize int, check func(*ImportRow) *RowError) (ImportCounts, []RowError, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []ImportRow, 1)

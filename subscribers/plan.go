@@ -6,19 +6,23 @@ import (
 	"time"
 )
 
-// The store-independent halves of Subscribe and Import: given what is
-// stored, decide what to write. Each store runs the plan in one
-// transaction.
+// The rules of Subscribe, SetStatus and Import, apart from any database:
+// given what is stored, decide what to write. The store runs each plan in
+// one transaction.
 
-// statusChange is one event to append.
-type statusChange struct {
+// ForgottenStatus is the to_status of the last event of a forgotten
+// subscriber. It is not a Status a subscriber can have.
+const ForgottenStatus Status = "forgotten"
+
+// Change is one event to append to a subscriber's history.
+type Change struct {
 	From, To Status
 	Reason   string
 }
 
-// applyStatus moves s to status to at now, setting ConfirmedAt and
+// ApplyStatus moves s to status to at now, setting ConfirmedAt and
 // UnsubscribedAt as SetStatus documents.
-func applyStatus(s *Subscriber, to Status, now time.Time) {
+func ApplyStatus(s *Subscriber, to Status, now time.Time) {
 	s.Status = to
 	switch to {
 	case Active:
@@ -34,7 +38,7 @@ func applyStatus(s *Subscriber, to Status, now time.Time) {
 	s.UpdatedAt = now
 }
 
-// planSubscribe applies a checked sign-up to old (nil for a new address) and
+// PlanSubscribe applies a checked sign-up to old (nil for a new address) and
 // returns the subscriber to write, the outcome and the event to append
 // (nil for none). A sign-up never changes the stored spelling of an
 // address, and for an active or pending subscriber it changes nothing the
@@ -42,7 +46,7 @@ func applyStatus(s *Subscriber, to Status, now time.Time) {
 // person's own links may change their details. Active (the operator holds
 // consent) still confirms a pending subscriber. Nothing is to be written
 // when the outcome is Unchanged or StillPending.
-func planSubscribe(old *Subscriber, req SubscribeRequest, now time.Time) (*Subscriber, Outcome, *statusChange) {
+func PlanSubscribe(old *Subscriber, req SubscribeRequest, now time.Time) (*Subscriber, Outcome, *Change) {
 	to := Pending
 	if req.Active {
 		to = Active
@@ -55,8 +59,8 @@ func planSubscribe(old *Subscriber, req SubscribeRequest, now time.Time) (*Subsc
 			Source: req.Source, ConsentAt: req.ConsentAt, ConsentIP: req.ConsentIP, ConsentText: req.ConsentText,
 			CreatedAt: now,
 		}
-		applyStatus(s, to, now)
-		return s, Created, &statusChange{From: "", To: to, Reason: reason}
+		ApplyStatus(s, to, now)
+		return s, Created, &Change{From: "", To: to, Reason: reason}
 	}
 	s := *old
 	switch {
@@ -73,19 +77,19 @@ func planSubscribe(old *Subscriber, req SubscribeRequest, now time.Time) (*Subsc
 		}
 	}
 	s.ConsentAt, s.ConsentIP, s.ConsentText = req.ConsentAt, req.ConsentIP, req.ConsentText
-	applyStatus(&s, to, now)
-	return &s, Refreshed, &statusChange{From: old.Status, To: to, Reason: reason}
+	ApplyStatus(&s, to, now)
+	return &s, Refreshed, &Change{From: old.Status, To: to, Reason: reason}
 }
 
-// importPlan is what one import batch writes.
-type importPlan struct {
+// ImportPlan is what one import batch writes.
+type ImportPlan struct {
 	Inserts []*Subscriber // new subscribers, status set
-	Updates []importUpdate
+	Updates []ImportUpdate
 	Counts  ImportCounts
 }
 
-// importUpdate is one changed subscriber.
-type importUpdate struct {
+// ImportUpdate is one changed subscriber.
+type ImportUpdate struct {
 	New            *Subscriber
 	StatusFrom     Status // "" when the status did not change
 	DigestsChanged bool
@@ -120,7 +124,7 @@ func checkImportRow(r *ImportRow, zones zoneCache) (string, error) {
 	return strings.ToLower(email), nil
 }
 
-// planImport decides an import batch. rows must be checked and keys[i] is
+// PlanImport decides an import batch. rows must be checked and keys[i] is
 // row i's key ("" for a rejected row); existing maps keys to what is stored
 // and forgotten holds the keys of forgotten addresses.
 //
@@ -132,8 +136,8 @@ func checkImportRow(r *ImportRow, zones zoneCache) (string, error) {
 // address is never re-created: the row counts as suppressed. Only the
 // person can undo their choice, by signing up again. A later row for a key
 // already seen in the batch is rejected.
-func planImport(rows []ImportRow, keys []string, existing map[string]*Subscriber, forgotten map[string]bool, now time.Time) importPlan {
-	var p importPlan
+func PlanImport(rows []ImportRow, keys []string, existing map[string]*Subscriber, forgotten map[string]bool, now time.Time) ImportPlan {
+	var p ImportPlan
 	seen := make(map[string]bool, len(rows))
 	for i := range rows {
 		r, key := &rows[i], keys[i]
@@ -156,7 +160,7 @@ func planImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 			if to == "" {
 				to = Active
 			}
-			applyStatus(s, to, now)
+			ApplyStatus(s, to, now)
 			p.Inserts = append(p.Inserts, s)
 			p.Counts.Added++
 			continue
@@ -170,10 +174,10 @@ func planImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 			s.Timezone, changed = r.Timezone, true
 		}
 		digestsChanged := false
-		if r.Digests != nil && joinList(r.Digests) != joinList(s.Digests) {
+		if r.Digests != nil && JoinList(r.Digests) != JoinList(s.Digests) {
 			s.Digests, changed, digestsChanged = r.Digests, true, true
 		}
-		if r.Tags != nil && joinList(r.Tags) != joinList(s.Tags) {
+		if r.Tags != nil && JoinList(r.Tags) != JoinList(s.Tags) {
 			s.Tags, changed = r.Tags, true
 		}
 		var from Status
@@ -183,13 +187,13 @@ func planImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 				refused = true
 			} else {
 				from = old.Status
-				applyStatus(&s, r.Status, now)
+				ApplyStatus(&s, r.Status, now)
 				changed = true
 			}
 		}
 		if changed {
 			s.UpdatedAt = now
-			p.Updates = append(p.Updates, importUpdate{New: &s, StatusFrom: from, DigestsChanged: digestsChanged})
+			p.Updates = append(p.Updates, ImportUpdate{New: &s, StatusFrom: from, DigestsChanged: digestsChanged})
 		}
 		switch {
 		case refused:
@@ -201,6 +205,30 @@ func planImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 		}
 	}
 	return p
+}
+
+// PrepareNew checks and cleans a subscriber about to be created at now
+// (an empty status is Pending) and sets its times as Create documents.
+func PrepareNew(s *Subscriber, now time.Time) error {
+	if err := checkSubscriber(s); err != nil {
+		return err
+	}
+	stampCreate(s, now)
+	return nil
+}
+
+// CheckImportRows validates and cleans every row in place and returns
+// their keys (the lower-cased address), "" for a row to reject, as
+// PlanImport takes them.
+func CheckImportRows(rows []ImportRow) []string {
+	keys := make([]string, len(rows))
+	zones := zoneCache{}
+	for i := range rows {
+		if k, err := checkImportRow(&rows[i], zones); err == nil {
+			keys[i] = k
+		}
+	}
+	return keys
 }
 
 // stampCreate sets the times of a subscriber about to be created at now.

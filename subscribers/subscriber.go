@@ -1,8 +1,7 @@
-// Package subscribers owns the people who receive digests and everything the
-// database keeps about them: the Subscriber type, their status history, the
-// suppression list, and the state of every digest edition sent to them. One
-// Store interface has two implementations, SQLite (the embedded default) and
-// PostgreSQL (for several processes sharing one database).
+// Package subscribers owns the people who receive digests: the Subscriber
+// type, the rules of an address, statuses and consent, and CSV import and
+// export. It decides what a sign-up or an import row changes (PlanSubscribe,
+// PlanImport); package store writes it, in one transaction.
 package subscribers
 
 import (
@@ -88,11 +87,9 @@ type Event struct {
 	Reason       string
 }
 
-// Errors returned by every Store.
+// Errors the store returns for subscribers.
 var (
-	ErrNotFound      = errors.New("subscriber not found")
-	ErrExists        = errors.New("address already subscribed")
-	ErrSuppressed    = errors.New("address is suppressed")
-	ErrSchemaTooNew  = errors.New("database schema is newer than this binary")
-	ErrEditionExists = errors.New("edition already exists")
+	ErrNotFound   = errors.New("subscriber not found")
+	ErrExists     = errors.New("address already subscribed")
+	ErrSuppressed = errors.New("address is suppressed")
 )

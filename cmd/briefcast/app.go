@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"briefcast/config"
-	"briefcast/subscribers"
+	"briefcast/store"
 )
 
 // App is one run of the program: its streams, environment and global flags.
@@ -168,13 +168,13 @@ func (a *App) LoadConfig() (*config.Config, error) {
 
 // OpenStore opens the configured subscriber store, creating the folder of a
 // SQLite file when needed.
-func (a *App) OpenStore(ctx context.Context, cfg *config.Config) (subscribers.Store, error) {
+func (a *App) OpenStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
 	if cfg.Store.Driver == "sqlite" {
 		if err := os.MkdirAll(dirOf(cfg.Store.DSN), 0o755); err != nil {
 			return nil, err
 		}
 	}
-	return subscribers.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
+	return store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
 }
 
 func dirOf(dsn string) string {

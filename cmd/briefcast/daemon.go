@@ -16,6 +16,7 @@ import (
 	"briefcast/config"
 	"briefcast/metrics"
 	"briefcast/scheduler"
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -32,7 +33,7 @@ func digestJobName(name string) string { return "digest:" + name }
 // with newDaemon, then calls Start, Reload on SIGHUP, and Stop.
 type daemon struct {
 	a     *App
-	store subscribers.Store
+	store *store.DB
 	m     *metrics.Metrics
 	sched *scheduler.Scheduler
 
@@ -58,7 +59,7 @@ type daemon struct {
 // "deliver unfinished editions" poller of every instance. It validates every
 // schedule, and registers the store-backed gauges (send queue, subscribers)
 // on m, so call it once per m. Nothing runs before Start.
-func newDaemon(a *App, cfg *config.Config, store subscribers.Store, m *metrics.Metrics,
+func newDaemon(a *App, cfg *config.Config, store *store.DB, m *metrics.Metrics,
 	rebuild func(ctx context.Context) error,
 	runDigest func(ctx context.Context, d config.Digest, cutoff time.Time) error,
 	resume func(ctx context.Context, d config.Digest) error) (*daemon, error) {
@@ -133,7 +134,7 @@ func scheduleZone(cfg *config.Config) (*time.Location, error) {
 
 // lastEdition reads the cut-off of the digest's newest edition, for
 // catching up on runs missed while the daemon was down.
-func lastEdition(store subscribers.Store, digest string) func(ctx context.Context) (time.Time, bool, error) {
+func lastEdition(store *store.DB, digest string) func(ctx context.Context) (time.Time, bool, error) {
 	return func(ctx context.Context) (time.Time, bool, error) {
 		e, err := store.LatestEdition(ctx, digest)
 		if errors.Is(err, subscribers.ErrNotFound) {
@@ -154,11 +155,8 @@ func schedulerLockPath(cfg *config.Config) string {
 	if cfg.Store.Driver != "sqlite" {
 		return ""
 	}
-	path := strings.TrimPrefix(cfg.Store.DSN, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	if path == "" || path == ":memory:" {
+	path := config.SQLiteFile(cfg.Store.DSN)
+	if path == "" {
 		return ""
 	}
 	return path + ".scheduler.lock"
@@ -282,7 +280,7 @@ func (d *daemon) Scheduler() *scheduler.Scheduler { return d.sched }
 // is Secure when base_url is https, and wrong tokens are counted per client
 // as clientIP (the server's, which knows the trusted proxies) sees it. d
 // may be nil.
-func newAdminHandler(a *App, cfg *config.Config, store subscribers.Store, d *daemon, tmpl fs.FS, clientIP func(*http.Request) netip.Addr) (*admin.Handler, error) {
+func newAdminHandler(a *App, cfg *config.Config, store *store.DB, d *daemon, tmpl fs.FS, clientIP func(*http.Request) netip.Addr) (*admin.Handler, error) {
 	var src admin.EntriesSource
 	if d != nil {
 		src = d.sched

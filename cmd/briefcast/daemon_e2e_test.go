@@ -19,7 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"briefcast/email/smtptest"
-	"briefcast/subscribers/storetest"
+	"briefcast/store/storetest"
 )
 
 // The end-to-end tests of `briefcast serve`: the real binary (built once

@@ -16,8 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"briefcast/config"
+	"briefcast/editions"
 	"briefcast/metrics"
 	"briefcast/scheduler"
+	"briefcast/store"
 	"briefcast/subscribers"
 	"briefcast/templates"
 )
@@ -46,7 +48,7 @@ type daemonEnv struct {
 	dir, cfgPath string
 	a            *App
 	cfg          *config.Config
-	store        subscribers.Store
+	store        *store.DB
 	logs         *lockedBuffer
 	rebuilds     chan struct{}
 	digests      chan time.Time
@@ -193,7 +195,7 @@ func TestDaemonCatchUpAndWatch(t *testing.T) {
 		Active: true, Source: subscribers.SourceImport, ConsentAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	ed := &subscribers.Edition{Digest: "daily", Key: "x", Cutoff: last, Articles: []string{"a"}}
+	ed := &editions.Edition{Digest: "daily", Key: "x", Cutoff: last, Articles: []string{"a"}}
 	if err := e.store.CreateEdition(context.Background(), ed); err != nil {
 		t.Fatal(err)
 	}

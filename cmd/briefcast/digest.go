@@ -12,9 +12,11 @@ import (
 	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/digest"
+	"briefcast/editions"
 	"briefcast/email"
 	"briefcast/progress"
 	"briefcast/scheduler"
+	"briefcast/store"
 	"briefcast/subscribers"
 	"briefcast/templates"
 	"briefcast/tokens"
@@ -79,7 +81,7 @@ func parseNamed(a *App, fs *flag.FlagSet, args []string) (string, error) {
 type digestEnv struct {
 	cfg      *config.Config
 	d        config.Digest
-	store    subscribers.Store
+	store    *store.DB
 	composer *email.Composer
 	arts     []*articles.Article
 }
@@ -173,7 +175,7 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	s.NoWait = *noWait
 	bar := progress.New(a.Stderr, "sending", 0)
 	if bar.On() { // else the sender need not count the edition twice a second
-		s.Progress = func(p subscribers.Progress) { showDelivery(bar, p) }
+		s.Progress = func(p editions.Progress) { showDelivery(bar, p) }
 	}
 	rep, err := s.Run(ctx, env.d, env.arts, cutoff)
 	bar.Finish()
@@ -219,20 +221,15 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	}
 	defer st.Close()
 
-	var e *subscribers.Edition
+	var e *editions.Edition
 	switch {
 	case *key != "":
-		es, err := st.Editions(ctx, name, 1000)
+		e, err = st.EditionByKey(ctx, name, *key)
+		if errors.Is(err, subscribers.ErrNotFound) {
+			return fmt.Errorf("digest %s has no edition %q", name, *key)
+		}
 		if err != nil {
 			return err
-		}
-		for _, x := range es {
-			if x.Key == *key {
-				e = x
-			}
-		}
-		if e == nil {
-			return fmt.Errorf("digest %s has no edition %q", name, *key)
 		}
 	default:
 		e, err = st.UnfinishedEdition(ctx, name)
@@ -273,7 +270,7 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	fmt.Fprintln(w, "\nFailures:")
 	for _, f := range fails {
 		next := ""
-		if f.State == subscribers.DeliveryRetrying && !f.NextAttempt.IsZero() {
+		if f.State == editions.DeliveryRetrying && !f.NextAttempt.IsZero() {
 			next = " next " + f.NextAttempt.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(w, "  %-8s %s attempts=%d%s: %s\n", f.State, f.Subscriber.Email, f.Attempts, next, oneLine(f.LastReply))
@@ -390,7 +387,7 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-func percent(p subscribers.Progress) string {
+func percent(p editions.Progress) string {
 	t := p.Total()
 	if t == 0 {
 		return "100%"
@@ -404,7 +401,7 @@ func oneLine(s string) string {
 
 // showDelivery puts an edition's counts on bar: settled of all
 // recipients, and how many were sent, failed or wait for a retry.
-func showDelivery(bar *progress.Bar, p subscribers.Progress) {
+func showDelivery(bar *progress.Bar, p editions.Progress) {
 	t := p.Total()
 	if t == 0 {
 		return

@@ -15,7 +15,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"briefcast/editions"
 	"briefcast/email/smtptest"
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -86,12 +88,12 @@ func mustImport(t *testing.T, dir string, n int) {
 	}
 }
 
-func mustOpenSite(t *testing.T, dir string) subscribers.Store {
+func mustOpenSite(t *testing.T, dir string) *store.DB {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	st, err := subscribers.OpenSQLite(context.Background(), filepath.Join(dir, "data", "briefcast.db"))
+	st, err := store.Open(context.Background(), "sqlite", filepath.Join(dir, "data", "briefcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +369,7 @@ outbox_dir = "data/outbox"`)
 	}
 	p, err := st.Progress(context.Background(), e.ID)
 	st.Close()
-	if err != nil || p != (subscribers.Progress{Queued: 3}) {
+	if err != nil || p != (editions.Progress{Queued: 3}) {
 		t.Errorf("progress %+v (%v), want all 3 queued", p, err)
 	}
 

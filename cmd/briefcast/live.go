@@ -11,9 +11,9 @@ import (
 	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/digest"
+	"briefcast/editions"
 	"briefcast/metrics"
 	"briefcast/site"
-	"briefcast/subscribers"
 	"briefcast/templates"
 )
 
@@ -137,13 +137,13 @@ func (l *liveSite) sender(d config.Digest) *digest.Sender {
 	cfg := l.cfg.Load()
 	s := digest.NewSender(cfg, l.w.Store, l.w.Composer, l.w.Transport, l.a.Log)
 	s.NoWait = true
-	s.OnResult = func(r subscribers.Result) {
+	s.OnResult = func(r editions.Result) {
 		switch r.State {
-		case subscribers.DeliverySent:
+		case editions.DeliverySent:
 			l.m.Message(d.Name, metrics.ResultSent)
-		case subscribers.DeliveryRetrying:
+		case editions.DeliveryRetrying:
 			l.m.Message(d.Name, metrics.ResultRetried)
-		case subscribers.DeliveryFailed:
+		case editions.DeliveryFailed:
 			l.m.Message(d.Name, metrics.ResultFailed)
 		}
 	}

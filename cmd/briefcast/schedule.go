@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"briefcast/config"
 	"briefcast/scheduler"
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -113,7 +113,7 @@ func printRuns(w io.Writer, spec string, loc *time.Location, now time.Time, n in
 }
 
 // printLastEdition prints the digest's newest edition and its delivery.
-func printLastEdition(ctx context.Context, w io.Writer, store subscribers.Store, d config.Digest) {
+func printLastEdition(ctx context.Context, w io.Writer, store *store.DB, d config.Digest) {
 	e, err := store.LatestEdition(ctx, d.Name)
 	if errors.Is(err, subscribers.ErrNotFound) {
 		fmt.Fprintf(w, "  last       no edition yet\n")
@@ -140,13 +140,10 @@ func printLastEdition(ctx context.Context, w io.Writer, store subscribers.Store,
 // openStoreIfExists opens the store for reading, without creating a SQLite
 // file that is not there yet. On failure it returns nil and a note saying
 // why, for the output.
-func openStoreIfExists(ctx context.Context, a *App, cfg *config.Config) (subscribers.Store, string) {
+func openStoreIfExists(ctx context.Context, a *App, cfg *config.Config) (*store.DB, string) {
 	if cfg.Store.Driver == "sqlite" {
-		path := strings.TrimPrefix(cfg.Store.DSN, "file:")
-		if i := strings.IndexByte(path, '?'); i >= 0 {
-			path = path[:i]
-		}
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		path := config.SQLiteFile(cfg.Store.DSN)
+		if _, err := os.Stat(path); path == "" || errors.Is(err, os.ErrNotExist) {
 			return nil, "no database yet at " + displayPath(path)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"briefcast/editions"
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -58,7 +60,7 @@ func mustScheduleStore(t *testing.T, dir string) {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	st, err := subscribers.Open(ctx, "sqlite", filepath.Join(dir, "data", "briefcast.db"))
+	st, err := store.Open(ctx, "sqlite", filepath.Join(dir, "data", "briefcast.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func mustScheduleStore(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
-	e := &subscribers.Edition{Digest: "daily", Key: "20261124T1200Z", Cutoff: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC), Articles: []string{"a1"}}
+	e := &editions.Edition{Digest: "daily", Key: "20261124T1200Z", Cutoff: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC), Articles: []string{"a1"}}
 	if err := st.CreateEdition(ctx, e); err != nil {
 		t.Fatal(err)
 	}

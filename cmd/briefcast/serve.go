@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"briefcast/metrics"
+	"briefcast/store"
 
 	"briefcast/config"
 	"briefcast/email"
 	"briefcast/server"
 	"briefcast/site"
-	"briefcast/subscribers"
 	"briefcast/templates"
 	"briefcast/tokens"
 )
@@ -140,7 +140,7 @@ func startMetrics(ctx context.Context, a *App, cfg *config.Config, m *metrics.Me
 // mailer).
 type webParts struct {
 	Server    *server.Server
-	Store     subscribers.Store
+	Store     *store.DB
 	Listener  net.Listener
 	Signer    *tokens.Signer
 	Composer  *email.Composer

@@ -11,6 +11,7 @@ import (
 
 	"briefcast/config"
 	"briefcast/email"
+	"briefcast/store"
 	"briefcast/subscribers"
 	"briefcast/tokens"
 )
@@ -112,7 +113,7 @@ func (o *subsAddOpts) checkReason(a *App) error {
 // addTarget looks up what is stored for addr (nil when nothing is), refuses
 // to undo the person's choice unless told to, and fills in o from the
 // stored preferences a flag does not override.
-func addTarget(ctx context.Context, cfg *config.Config, st subscribers.Store, addr string, o *subsAddOpts) (*subscribers.Subscriber, error) {
+func addTarget(ctx context.Context, cfg *config.Config, st *store.DB, addr string, o *subsAddOpts) (*subscribers.Subscriber, error) {
 	old, err := st.GetByEmail(ctx, addr)
 	switch {
 	case errors.Is(err, subscribers.ErrNotFound):
@@ -184,7 +185,7 @@ func whose(st subscribers.Status) string {
 // subsAddWrite writes the subscriber. A re-subscription first moves the
 // suppressed subscriber back to pending with an event carrying the
 // operator's reason, then signs them up like any pending address.
-func subsAddWrite(ctx context.Context, a *App, st subscribers.Store, addr string, old *subscribers.Subscriber, o *subsAddOpts) (*subscribers.Subscriber, subscribers.Outcome, error) {
+func subsAddWrite(ctx context.Context, a *App, st *store.DB, addr string, old *subscribers.Subscriber, o *subsAddOpts) (*subscribers.Subscriber, subscribers.Outcome, error) {
 	if o.resubscribe {
 		if err := st.SetStatus(ctx, old.ID, subscribers.Pending, "resubscribed by the operator: "+o.reason); err != nil {
 			return nil, "", err

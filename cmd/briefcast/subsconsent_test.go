@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"briefcast/store"
 	"briefcast/subscribers"
 	"briefcast/tokens"
 )
@@ -20,9 +21,9 @@ import (
 const subsSecret = "0123456789abcdef0123456789abcdef"
 
 // openStore opens the environment's SQLite store directly.
-func (e *subsEnv) openStore(t *testing.T) subscribers.Store {
+func (e *subsEnv) openStore(t *testing.T) *store.DB {
 	t.Helper()
-	st, err := subscribers.OpenSQLite(context.Background(), e.dsn)
+	st, err := store.Open(context.Background(), "sqlite", e.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"briefcast/config"
 	"briefcast/progress"
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -90,7 +91,7 @@ func subsArgs(a *App, fs *flag.FlagSet, args []string, want int) ([]string, erro
 }
 
 // subsOpen loads the config and opens the store.
-func subsOpen(ctx context.Context, a *App) (*config.Config, subscribers.Store, error) {
+func subsOpen(ctx context.Context, a *App) (*config.Config, *store.DB, error) {
 	cfg, err := a.LoadConfig()
 	if err != nil {
 		return nil, nil, err

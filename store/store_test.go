@@ -1,4 +1,4 @@
-package subscribers_test
+package store_test
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 
-	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
+	"briefcast/store"
+	"briefcast/store/storetest"
 )
 
 func TestSQLiteStore(t *testing.T) {
@@ -30,7 +30,7 @@ func TestPostgresStore(t *testing.T) {
 }
 
 func TestOpenUnknownDriver(t *testing.T) {
-	if _, err := subscribers.Open(context.Background(), "mysql", "x"); err == nil || !strings.Contains(err.Error(), "mysql") {
+	if _, err := store.Open(context.Background(), "mysql", "x"); err == nil || !strings.Contains(err.Error(), "mysql") {
 		t.Errorf("got %v, want an error naming the driver", err)
 	}
 }
@@ -39,7 +39,7 @@ func TestSQLiteMigrations(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "m.db")
 	for range 3 {
-		st, err := subscribers.OpenSQLite(ctx, path)
+		st, err := store.Open(ctx, "sqlite", path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +54,7 @@ func TestSQLiteMigrations(t *testing.T) {
 	if err := db.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &max); err != nil {
 		t.Fatal(err)
 	}
-	want := subscribers.SchemaVersion("sqlite")
+	want := store.SchemaVersion("sqlite")
 	if n != want || max != want {
 		t.Errorf("schema_migrations has %d rows up to %d, want %d up to %d", n, max, want, want)
 	}
@@ -65,13 +65,13 @@ func TestSQLiteMigrations(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future.sql', 0)`, want+5); err != nil {
 		t.Fatal(err)
 	}
-	_, err = subscribers.OpenSQLite(ctx, path)
+	_, err = store.Open(ctx, "sqlite", path)
 	checkTooNew(t, err, want+5, want)
 }
 
 func checkTooNew(t *testing.T, err error, db, binary int) {
 	t.Helper()
-	if !errors.Is(err, subscribers.ErrSchemaTooNew) {
+	if !errors.Is(err, store.ErrSchemaTooNew) {
 		t.Fatalf("open newer schema: got %v, want ErrSchemaTooNew", err)
 	}
 	for _, v := range []string{fmt.Sprint("version ", db), fmt.Sprint("version ", binary)} {
@@ -91,7 +91,7 @@ func TestPostgresMigrations(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := subscribers.OpenPostgres(ctx, url)
+			st, err := store.Open(ctx, "postgres", url)
 			if err == nil {
 				st.Close()
 			}
@@ -113,13 +113,13 @@ func TestPostgresMigrations(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &max); err != nil {
 		t.Fatal(err)
 	}
-	want := subscribers.SchemaVersion("postgres")
+	want := store.SchemaVersion("postgres")
 	if n != want || max != want {
 		t.Errorf("schema_migrations has %d rows up to %d, want %d up to %d", n, max, want, want)
 	}
 	if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'future.sql', now())`, want+5); err != nil {
 		t.Fatal(err)
 	}
-	_, err = subscribers.OpenPostgres(ctx, url)
+	_, err = store.Open(ctx, "postgres", url)
 	checkTooNew(t, err, want+5, want)
 }

@@ -1,4 +1,4 @@
-package subscribers_test
+package store_test
 
 import (
 	"bufio"
@@ -12,14 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"briefcast/store"
+	"briefcast/store/storetest"
 	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
 )
 
 // The million-row benchmarks take tens of seconds each: they run only when
 // -bench asks for them, e.g.
 //
-//	go test -run '^$' -bench 1M -benchtime 1x ./subscribers/
+//	go test -run '^$' -bench 1M -benchtime 1x ./store/
 //
 // BRIEFCAST_BENCH_ROWS overrides the million, for quick profiling.
 var benchRows = 1_000_000
@@ -68,7 +69,7 @@ func writeBenchCSV(b *testing.B, n int) string {
 }
 
 // importCSV reads path into st through ImportCSV, 2,000 rows a batch.
-func importCSV(b *testing.B, st subscribers.Store, path string) subscribers.ImportCounts {
+func importCSV(b *testing.B, st *store.DB, path string) subscribers.ImportCounts {
 	b.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -82,7 +83,7 @@ func importCSV(b *testing.B, st subscribers.Store, path string) subscribers.Impo
 	return c
 }
 
-func benchImport(b *testing.B, open func(b *testing.B) subscribers.Store) {
+func benchImport(b *testing.B, open func(b *testing.B) *store.DB) {
 	skipUnlessBench(b)
 	path := writeBenchCSV(b, benchRows)
 	b.ResetTimer()
@@ -103,7 +104,7 @@ func benchImport(b *testing.B, open func(b *testing.B) subscribers.Store) {
 	}
 }
 
-func benchStream(b *testing.B, open func(b *testing.B) subscribers.Store) {
+func benchStream(b *testing.B, open func(b *testing.B) *store.DB) {
 	skipUnlessBench(b)
 	st := open(b)
 	importCSV(b, st, writeBenchCSV(b, benchRows))
@@ -139,16 +140,16 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func benchSQLite(b *testing.B) subscribers.Store {
-	st, err := subscribers.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+func benchSQLite(b *testing.B) *store.DB {
+	st, err := store.Open(context.Background(), "sqlite", filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	return st
 }
 
-func benchPostgres(b *testing.B) subscribers.Store {
-	st, err := subscribers.OpenPostgres(context.Background(), storetest.PostgresURLTB(b))
+func benchPostgres(b *testing.B) *store.DB {
+	st, err := store.Open(context.Background(), "postgres", storetest.PostgresURLTB(b))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package subscribers_test
+package store_test
 
 import (
 	"context"
@@ -15,8 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"briefcast/editions"
+	"briefcast/store"
+	"briefcast/store/storetest"
 	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
 )
 
 // Two stores on one database stand for two processes: claims from both
@@ -24,13 +26,13 @@ import (
 func TestEditionsTwoInstances(t *testing.T) {
 	tests := []struct {
 		name string
-		open func(t *testing.T) (subscribers.Store, subscribers.Store)
+		open func(t *testing.T) (*store.DB, *store.DB)
 	}{
-		{"sqlite", func(t *testing.T) (subscribers.Store, subscribers.Store) {
+		{"sqlite", func(t *testing.T) (*store.DB, *store.DB) {
 			path := filepath.Join(t.TempDir(), "shared.db")
 			return mustOpen(t, "sqlite", path), mustOpen(t, "sqlite", path)
 		}},
-		{"postgres", func(t *testing.T) (subscribers.Store, subscribers.Store) {
+		{"postgres", func(t *testing.T) (*store.DB, *store.DB) {
 			u := storetest.PostgresURL(t)
 			return mustOpen(t, "postgres", u), mustOpen(t, "postgres", u)
 		}},
@@ -40,7 +42,7 @@ func TestEditionsTwoInstances(t *testing.T) {
 			a, b := tt.open(t)
 			const n = 200
 			mustImportActive(t, a, "daily", n)
-			e := &subscribers.Edition{Digest: "daily", Key: "k", Cutoff: time.Date(2025, 11, 23, 7, 0, 0, 0, time.UTC)}
+			e := &editions.Edition{Digest: "daily", Key: "k", Cutoff: time.Date(2025, 11, 23, 7, 0, 0, 0, time.UTC)}
 			if err := a.CreateEdition(context.Background(), e); err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +51,7 @@ func TestEditionsTwoInstances(t *testing.T) {
 			if err := b.CreateEdition(context.Background(), &again); err == nil {
 				t.Fatal("second instance created the same edition again")
 			}
-			counts := storetest.DrainConcurrently(t, []subscribers.Store{a, b}, e.ID, 4, 9)
+			counts := storetest.DrainConcurrently(t, []*store.DB{a, b}, e.ID, 4, 9)
 			if len(counts) != n {
 				t.Errorf("%d distinct deliveries claimed, want %d", len(counts), n)
 			}
@@ -75,21 +77,21 @@ func TestEditionsTwoInstances(t *testing.T) {
 func TestEditionsCancelledFirstUse(t *testing.T) {
 	tests := []struct {
 		name  string
-		first func(ctx context.Context, st subscribers.Store, ed int64) error
+		first func(ctx context.Context, st *store.DB, ed int64) error
 	}{
-		{"claim", func(ctx context.Context, st subscribers.Store, ed int64) error {
+		{"claim", func(ctx context.Context, st *store.DB, ed int64) error {
 			_, err := st.ClaimDeliveries(ctx, ed, "first", 4, benchNow, time.Minute)
 			return err
 		}},
-		{"record", func(ctx context.Context, st subscribers.Store, ed int64) error {
-			return st.RecordResults(ctx, []subscribers.Result{{DeliveryID: 1, State: subscribers.DeliverySent, Attempts: 1, At: benchNow}})
+		{"record", func(ctx context.Context, st *store.DB, ed int64) error {
+			return st.RecordResults(ctx, []editions.Result{{DeliveryID: 1, State: editions.DeliverySent, Attempts: 1, At: benchNow}})
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := mustOpen(t, "sqlite", filepath.Join(t.TempDir(), "first.db"))
 			mustImportActive(t, st, "daily", 3)
-			e := &subscribers.Edition{Digest: "daily", Key: "k", Cutoff: benchNow}
+			e := &editions.Edition{Digest: "daily", Key: "k", Cutoff: benchNow}
 			if err := st.CreateEdition(context.Background(), e); err != nil {
 				t.Fatal(err)
 			}
@@ -105,9 +107,9 @@ func TestEditionsCancelledFirstUse(t *testing.T) {
 			if len(ds) != 3 {
 				t.Fatalf("claimed %d deliveries, want 3", len(ds))
 			}
-			rs := make([]subscribers.Result, len(ds))
+			rs := make([]editions.Result, len(ds))
 			for i, d := range ds {
-				rs[i] = subscribers.Result{DeliveryID: d.ID, SubscriberID: d.Subscriber.ID, State: subscribers.DeliverySent, Attempts: 1, At: benchNow}
+				rs[i] = editions.Result{DeliveryID: d.ID, SubscriberID: d.Subscriber.ID, State: editions.DeliverySent, Attempts: 1, At: benchNow}
 			}
 			if err := st.RecordResults(context.Background(), rs); err != nil {
 				t.Fatalf("record after a cancelled first use: %v", err)
@@ -134,12 +136,12 @@ func BenchmarkClaimRecord(b *testing.B) {
 	const recipients = 100_000
 	dialects := []struct {
 		name string
-		open func(b *testing.B) subscribers.Store
+		open func(b *testing.B) *store.DB
 	}{
-		{"sqlite", func(b *testing.B) subscribers.Store {
+		{"sqlite", func(b *testing.B) *store.DB {
 			return mustOpen(b, "sqlite", filepath.Join(b.TempDir(), "bench.db"))
 		}},
-		{"postgres", func(b *testing.B) subscribers.Store {
+		{"postgres", func(b *testing.B) *store.DB {
 			return mustOpen(b, "postgres", benchPostgresURL(b))
 		}},
 	}
@@ -147,16 +149,16 @@ func BenchmarkClaimRecord(b *testing.B) {
 		b.Run(d.name, func(b *testing.B) {
 			st := d.open(b)
 			mustImportActive(b, st, "daily", recipients)
-			editions := 0
+			made := 0
 			for _, senders := range []int{1, 4} {
 				b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
 					var created time.Duration
 					for i := 0; i < b.N; i++ {
 						b.StopTimer()
 						start := time.Now()
-						editions++
-						e := &subscribers.Edition{Digest: "daily", Key: fmt.Sprintf("k%d", editions),
-							Cutoff: benchNow.Add(time.Duration(editions) * time.Hour)}
+						made++
+						e := &editions.Edition{Digest: "daily", Key: fmt.Sprintf("k%d", made),
+							Cutoff: benchNow.Add(time.Duration(made) * time.Hour)}
 						if err := st.CreateEdition(context.Background(), e); err != nil {
 							b.Fatal(err)
 						}
@@ -180,7 +182,7 @@ var benchNow = time.Date(2025, 11, 23, 7, 0, 0, 0, time.UTC)
 // drainEdition runs senders goroutines that claim 64 deliveries at a time
 // and record them sent in groups of 16 until nothing is left to claim; it
 // returns how many deliveries were recorded.
-func drainEdition(b *testing.B, st subscribers.Store, editionID int64, senders int) int {
+func drainEdition(b *testing.B, st *store.DB, editionID int64, senders int) int {
 	ctx := context.Background()
 	var (
 		wg    sync.WaitGroup
@@ -206,10 +208,10 @@ func drainEdition(b *testing.B, st subscribers.Store, editionID int64, senders i
 				}
 				for j := 0; j < len(ds); j += 16 {
 					group := ds[j:min(j+16, len(ds))]
-					rs := make([]subscribers.Result, len(group))
+					rs := make([]editions.Result, len(group))
 					for k, x := range group {
-						rs[k] = subscribers.Result{DeliveryID: x.ID, SubscriberID: x.Subscriber.ID,
-							State: subscribers.DeliverySent, Attempts: 1, LastReply: "250 2.0.0 OK", At: benchNow}
+						rs[k] = editions.Result{DeliveryID: x.ID, SubscriberID: x.Subscriber.ID,
+							State: editions.DeliverySent, Attempts: 1, LastReply: "250 2.0.0 OK", At: benchNow}
 					}
 					if err := st.RecordResults(ctx, rs); err != nil {
 						mu.Lock()
@@ -230,9 +232,9 @@ func drainEdition(b *testing.B, st subscribers.Store, editionID int64, senders i
 }
 
 // mustOpen opens a store, closed at cleanup.
-func mustOpen(tb testing.TB, driver, dsn string) subscribers.Store {
+func mustOpen(tb testing.TB, driver, dsn string) *store.DB {
 	tb.Helper()
-	st, err := subscribers.Open(context.Background(), driver, dsn)
+	st, err := store.Open(context.Background(), driver, dsn)
 	if err != nil {
 		tb.Fatalf("open %s: %v", driver, err)
 	}
@@ -241,7 +243,7 @@ func mustOpen(tb testing.TB, driver, dsn string) subscribers.Store {
 }
 
 // mustImportActive adds n active subscribers of digest, in import batches.
-func mustImportActive(tb testing.TB, st subscribers.Store, digest string, n int) {
+func mustImportActive(tb testing.TB, st *store.DB, digest string, n int) {
 	tb.Helper()
 	const batch = 5000
 	for start := 0; start < n; start += batch {

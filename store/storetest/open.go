@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"briefcast/store"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -12,8 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"briefcast/subscribers"
 )
 
 // PostgresEnv names the variable holding the URL of a PostgreSQL server the
@@ -21,9 +20,9 @@ import (
 const PostgresEnv = "BRIEFCAST_TEST_POSTGRES"
 
 // SQLite opens a store on a new file in t.TempDir(), closed at cleanup.
-func SQLite(t *testing.T) subscribers.Store {
+func SQLite(t *testing.T) *store.DB {
 	t.Helper()
-	st, err := subscribers.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "briefcast.db"))
+	st, err := store.Open(context.Background(), "sqlite", filepath.Join(t.TempDir(), "briefcast.db"))
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
@@ -33,10 +32,10 @@ func SQLite(t *testing.T) subscribers.Store {
 
 // Postgres opens a store on a fresh database (see PostgresURL), closed at
 // cleanup. It skips the test when BRIEFCAST_TEST_POSTGRES is unset.
-func Postgres(t *testing.T) subscribers.Store {
+func Postgres(t *testing.T) *store.DB {
 	t.Helper()
 	u := PostgresURL(t)
-	st, err := subscribers.OpenPostgres(context.Background(), u)
+	st, err := store.Open(context.Background(), "postgres", u)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}

@@ -1,4 +1,4 @@
-package subscribers_test
+package store_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -63,7 +64,7 @@ func TestSQLiteMigrateTokenKeys(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
 	oldSQLiteDB(t, path)
-	st, err := subscribers.OpenSQLite(ctx, path)
+	st, err := store.Open(ctx, "sqlite", path)
 	if err != nil {
 		t.Fatalf("open old database: %v", err)
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"briefcast/editions"
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -21,10 +23,10 @@ var edT0 = time.Date(2025, 11, 23, 12, 0, 0, 0, time.UTC)
 // RunEditions runs the conformance suite for the digest-edition half of a
 // Store: editions, their articles, and the delivery queue. open must return
 // a new, empty store each time it is called.
-func RunEditions(t *testing.T, open func(t *testing.T) subscribers.Store) {
+func RunEditions(t *testing.T, open func(t *testing.T) *store.DB) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, st subscribers.Store)
+		fn   func(t *testing.T, st *store.DB)
 	}{
 		{"CreateEditionRecipients", testCreateEditionRecipients},
 		{"EditionKeyUnique", testEditionKeyUnique},
@@ -38,6 +40,7 @@ func RunEditions(t *testing.T, open func(t *testing.T) subscribers.Store) {
 		{"RecordResults", testRecordResults},
 		{"ProgressAndFinish", testProgressAndFinish},
 		{"EditionOrdering", testEditionOrdering},
+		{"EditionByKey", testEditionByKey},
 		{"QueueSize", testQueueSize},
 		{"ForgetRemovesDeliveries", testForgetRemovesDeliveries},
 		{"ConcurrentClaimers", testConcurrentClaimers},
@@ -59,7 +62,7 @@ type edSub struct {
 
 // mustSubscribers creates subs through the Store's own subscriber methods
 // and returns their ids by address.
-func mustSubscribers(t *testing.T, st subscribers.Store, subs ...edSub) map[string]int64 {
+func mustSubscribers(t *testing.T, st *store.DB, subs ...edSub) map[string]int64 {
 	t.Helper()
 	ctx := context.Background()
 	ids := map[string]int64{}
@@ -88,7 +91,7 @@ func mustSubscribers(t *testing.T, st subscribers.Store, subs ...edSub) map[stri
 
 // mustActive imports n active subscribers of digest (one batch, which is
 // far quicker than n sign-ups) and returns their ids in order.
-func mustActive(t *testing.T, st subscribers.Store, digest string, n int) []int64 {
+func mustActive(t *testing.T, st *store.DB, digest string, n int) []int64 {
 	t.Helper()
 	ctx := context.Background()
 	rows := make([]subscribers.ImportRow, n)
@@ -111,9 +114,9 @@ func mustActive(t *testing.T, st subscribers.Store, digest string, n int) []int6
 }
 
 // mustEdition creates an edition of digest with key and cutoff edT0+hours.
-func mustEdition(t *testing.T, st subscribers.Store, digest, key string, hours int, articles ...string) *subscribers.Edition {
+func mustEdition(t *testing.T, st *store.DB, digest, key string, hours int, articles ...string) *editions.Edition {
 	t.Helper()
-	e := &subscribers.Edition{Digest: digest, Key: key, Cutoff: edT0.Add(time.Duration(hours) * time.Hour), Articles: articles}
+	e := &editions.Edition{Digest: digest, Key: key, Cutoff: edT0.Add(time.Duration(hours) * time.Hour), Articles: articles}
 	if err := st.CreateEdition(context.Background(), e); err != nil {
 		t.Fatalf("CreateEdition(%s/%s): %v", digest, key, err)
 	}
@@ -121,7 +124,7 @@ func mustEdition(t *testing.T, st subscribers.Store, digest, key string, hours i
 }
 
 // mustClaim claims up to limit deliveries.
-func mustClaim(t *testing.T, st subscribers.Store, ed int64, owner string, limit int, now time.Time) []subscribers.Delivery {
+func mustClaim(t *testing.T, st *store.DB, ed int64, owner string, limit int, now time.Time) []editions.Delivery {
 	t.Helper()
 	ds, err := st.ClaimDeliveries(context.Background(), ed, owner, limit, now, time.Minute)
 	if err != nil {
@@ -131,7 +134,7 @@ func mustClaim(t *testing.T, st subscribers.Store, ed int64, owner string, limit
 }
 
 // mustRecord records results.
-func mustRecord(t *testing.T, st subscribers.Store, rs ...subscribers.Result) {
+func mustRecord(t *testing.T, st *store.DB, rs ...editions.Result) {
 	t.Helper()
 	if err := st.RecordResults(context.Background(), rs); err != nil {
 		t.Fatalf("RecordResults: %v", err)
@@ -139,7 +142,7 @@ func mustRecord(t *testing.T, st subscribers.Store, rs ...subscribers.Result) {
 }
 
 // mustProgress returns an edition's progress.
-func mustProgress(t *testing.T, st subscribers.Store, ed int64) subscribers.Progress {
+func mustProgress(t *testing.T, st *store.DB, ed int64) editions.Progress {
 	t.Helper()
 	p, err := st.Progress(context.Background(), ed)
 	if err != nil {
@@ -149,13 +152,13 @@ func mustProgress(t *testing.T, st subscribers.Store, ed int64) subscribers.Prog
 }
 
 // sent is a successful result for d at now.
-func sent(d subscribers.Delivery, now time.Time) subscribers.Result {
-	return subscribers.Result{DeliveryID: d.ID, SubscriberID: d.Subscriber.ID, State: subscribers.DeliverySent,
+func sent(d editions.Delivery, now time.Time) editions.Result {
+	return editions.Result{DeliveryID: d.ID, SubscriberID: d.Subscriber.ID, State: editions.DeliverySent,
 		Attempts: d.Attempts + 1, LastReply: "250 2.0.0 OK", At: now}
 }
 
 // emails returns the sorted addresses of ds.
-func emails(ds []subscribers.Delivery) []string {
+func emails(ds []editions.Delivery) []string {
 	var out []string
 	for _, d := range ds {
 		out = append(out, d.Subscriber.Email)
@@ -165,7 +168,7 @@ func emails(ds []subscribers.Delivery) []string {
 }
 
 // deliveryIDs returns the ids of ds.
-func deliveryIDs(ds []subscribers.Delivery) map[int64]bool {
+func deliveryIDs(ds []editions.Delivery) map[int64]bool {
 	out := map[int64]bool{}
 	for _, d := range ds {
 		out[d.ID] = true
@@ -173,7 +176,7 @@ func deliveryIDs(ds []subscribers.Delivery) map[int64]bool {
 	return out
 }
 
-func testCreateEditionRecipients(t *testing.T, st subscribers.Store) {
+func testCreateEditionRecipients(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	ids := mustSubscribers(t, st,
 		edSub{"ann@example.org", subscribers.Active, []string{"daily"}},
@@ -225,7 +228,7 @@ func testCreateEditionRecipients(t *testing.T, st subscribers.Store) {
 				if diff := cmp.Diff(want, d.Subscriber); diff != "" {
 					t.Errorf("claimed subscriber (-want +got):\n%s", diff)
 				}
-				if d.State != subscribers.DeliveryQueued || d.Attempts != 0 || d.EditionID != e.ID {
+				if d.State != editions.DeliveryQueued || d.Attempts != 0 || d.EditionID != e.ID {
 					t.Errorf("claimed delivery = state %s, attempts %d, edition %d; want queued, 0, %d", d.State, d.Attempts, d.EditionID, e.ID)
 				}
 			}
@@ -233,12 +236,12 @@ func testCreateEditionRecipients(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testEditionKeyUnique(t *testing.T, st subscribers.Store) {
+func testEditionKeyUnique(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	mustActive(t, st, "daily", 2)
 	first := mustEdition(t, st, "daily", "20251123T1200Z", 0, "a1")
-	err := st.CreateEdition(ctx, &subscribers.Edition{Digest: "daily", Key: "20251123T1200Z", Cutoff: edT0, Articles: []string{"a2"}})
-	if !errors.Is(err, subscribers.ErrEditionExists) {
+	err := st.CreateEdition(ctx, &editions.Edition{Digest: "daily", Key: "20251123T1200Z", Cutoff: edT0, Articles: []string{"a2"}})
+	if !errors.Is(err, editions.ErrExists) {
 		t.Fatalf("second CreateEdition with the same key: got %v, want ErrEditionExists", err)
 	}
 	// The loser wrote nothing: not its article, not its deliveries.
@@ -256,7 +259,7 @@ func testEditionKeyUnique(t *testing.T, st subscribers.Store) {
 	mustEdition(t, st, "weekly", "20251123T1200Z", 0, "a1")
 }
 
-func testEditionKeyRace(t *testing.T, st subscribers.Store) {
+func testEditionKeyRace(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	mustActive(t, st, "daily", 20)
 	const racers = 6
@@ -270,14 +273,14 @@ func testEditionKeyRace(t *testing.T, st subscribers.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := &subscribers.Edition{Digest: "daily", Key: "race", Cutoff: edT0, Articles: []string{fmt.Sprintf("a%d", i)}}
+			e := &editions.Edition{Digest: "daily", Key: "race", Cutoff: edT0, Articles: []string{fmt.Sprintf("a%d", i)}}
 			err := st.CreateEdition(ctx, e)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
 				wins++
-			case errors.Is(err, subscribers.ErrEditionExists):
+			case errors.Is(err, editions.ErrExists):
 				refused++
 			default:
 				other = append(other, err)
@@ -300,12 +303,12 @@ func testEditionKeyRace(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testArticleOncePerDigest(t *testing.T, st subscribers.Store) {
+func testArticleOncePerDigest(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	mustActive(t, st, "daily", 3)
 	first := mustEdition(t, st, "daily", "k1", 0, "x", "y")
-	err := st.CreateEdition(ctx, &subscribers.Edition{Digest: "daily", Key: "k2", Cutoff: edT0.Add(time.Hour), Articles: []string{"z", "x"}})
-	if err == nil || errors.Is(err, subscribers.ErrEditionExists) {
+	err := st.CreateEdition(ctx, &editions.Edition{Digest: "daily", Key: "k2", Cutoff: edT0.Add(time.Hour), Articles: []string{"z", "x"}})
+	if err == nil || errors.Is(err, editions.ErrExists) {
 		t.Fatalf("edition repeating article x: got %v, want a failure other than ErrEditionExists", err)
 	}
 	// Nothing of the failed edition remains.
@@ -343,7 +346,7 @@ func testArticleOncePerDigest(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testClaimsDoNotOverlap(t *testing.T, st subscribers.Store) {
+func testClaimsDoNotOverlap(t *testing.T, st *store.DB) {
 	mustActive(t, st, "daily", 10)
 	e := mustEdition(t, st, "daily", "k", 0)
 	a := mustClaim(t, st, e.ID, "a", 4, edT0)
@@ -361,7 +364,7 @@ func testClaimsDoNotOverlap(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testExpiredLeaseReclaimed(t *testing.T, st subscribers.Store) {
+func testExpiredLeaseReclaimed(t *testing.T, st *store.DB) {
 	mustActive(t, st, "daily", 5)
 	e := mustEdition(t, st, "daily", "k", 0)
 	a := mustClaim(t, st, e.ID, "a", 3, edT0)
@@ -376,7 +379,7 @@ func testExpiredLeaseReclaimed(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testReleaseClaims(t *testing.T, st subscribers.Store) {
+func testReleaseClaims(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	mustActive(t, st, "daily", 4)
 	e := mustEdition(t, st, "daily", "k", 0)
@@ -395,7 +398,7 @@ func testReleaseClaims(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testRetryingNotDue(t *testing.T, st subscribers.Store) {
+func testRetryingNotDue(t *testing.T, st *store.DB) {
 	mustActive(t, st, "daily", 3)
 	e := mustEdition(t, st, "daily", "k", 0)
 	ds := mustClaim(t, st, e.ID, "a", 10, edT0)
@@ -405,9 +408,9 @@ func testRetryingNotDue(t *testing.T, st subscribers.Store) {
 	retry := edT0.Add(time.Hour)
 	mustRecord(t, st,
 		sent(ds[0], edT0),
-		subscribers.Result{DeliveryID: ds[1].ID, SubscriberID: ds[1].Subscriber.ID, State: subscribers.DeliveryRetrying,
+		editions.Result{DeliveryID: ds[1].ID, SubscriberID: ds[1].Subscriber.ID, State: editions.DeliveryRetrying,
 			Attempts: 1, LastReply: "451 4.3.0 try later", NextAttempt: retry, At: edT0},
-		subscribers.Result{DeliveryID: ds[2].ID, SubscriberID: ds[2].Subscriber.ID, State: subscribers.DeliveryRetrying,
+		editions.Result{DeliveryID: ds[2].ID, SubscriberID: ds[2].Subscriber.ID, State: editions.DeliveryRetrying,
 			Attempts: 2, LastReply: "421 4.7.0 busy", NextAttempt: retry.Add(time.Hour), At: edT0},
 	)
 	tests := []struct {
@@ -426,7 +429,7 @@ func testRetryingNotDue(t *testing.T, st subscribers.Store) {
 		var ids []int64
 		for _, d := range got {
 			ids = append(ids, d.ID)
-			if d.State != subscribers.DeliveryRetrying || d.Attempts == 0 || d.LastReply == "" || d.NextAttempt.IsZero() {
+			if d.State != editions.DeliveryRetrying || d.Attempts == 0 || d.LastReply == "" || d.NextAttempt.IsZero() {
 				t.Errorf("%s: claimed retry = %+v, want its state, attempts, reply and next attempt", tt.name, d)
 			}
 		}
@@ -439,7 +442,7 @@ func testRetryingNotDue(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testCancelAtClaim(t *testing.T, st subscribers.Store) {
+func testCancelAtClaim(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	ids := mustSubscribers(t, st,
 		edSub{"ann@example.org", subscribers.Active, []string{"daily"}},
@@ -469,7 +472,7 @@ func testCancelAtClaim(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testRecordResults(t *testing.T, st subscribers.Store) {
+func testRecordResults(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	mustActive(t, st, "daily", 5)
 	e := mustEdition(t, st, "daily", "k", 0)
@@ -479,18 +482,18 @@ func testRecordResults(t *testing.T, st subscribers.Store) {
 	}
 	at := edT0.Add(time.Minute)
 	bounceReply := "550 5.1.1 mailbox unknown"
-	results := []subscribers.Result{
+	results := []editions.Result{
 		sent(ds[0], at),
-		{DeliveryID: ds[1].ID, SubscriberID: ds[1].Subscriber.ID, State: subscribers.DeliveryRetrying, Attempts: 1,
+		{DeliveryID: ds[1].ID, SubscriberID: ds[1].Subscriber.ID, State: editions.DeliveryRetrying, Attempts: 1,
 			LastReply: "451 4.3.0 later", NextAttempt: at.Add(5 * time.Minute), At: at},
-		{DeliveryID: ds[2].ID, SubscriberID: ds[2].Subscriber.ID, State: subscribers.DeliveryFailed, Attempts: 1,
+		{DeliveryID: ds[2].ID, SubscriberID: ds[2].Subscriber.ID, State: editions.DeliveryFailed, Attempts: 1,
 			LastReply: "554 5.7.1 rejected", At: at},
-		{DeliveryID: ds[3].ID, SubscriberID: ds[3].Subscriber.ID, State: subscribers.DeliveryFailed, Attempts: 1,
+		{DeliveryID: ds[3].ID, SubscriberID: ds[3].Subscriber.ID, State: editions.DeliveryFailed, Attempts: 1,
 			LastReply: bounceReply, At: at, Bounce: true},
-		{DeliveryID: ds[4].ID, SubscriberID: ds[4].Subscriber.ID, State: subscribers.DeliverySkipped, At: at},
+		{DeliveryID: ds[4].ID, SubscriberID: ds[4].Subscriber.ID, State: editions.DeliverySkipped, At: at},
 	}
 	mustRecord(t, st, results...)
-	want := subscribers.Progress{Sent: 1, Retrying: 1, Failed: 2, Skipped: 1}
+	want := editions.Progress{Sent: 1, Retrying: 1, Failed: 2, Skipped: 1}
 	if diff := cmp.Diff(want, mustProgress(t, st, e.ID)); diff != "" {
 		t.Errorf("progress (-want +got):\n%s", diff)
 	}
@@ -541,7 +544,7 @@ func testRecordResults(t *testing.T, st subscribers.Store) {
 	// lease had expired) does not undo the send; a second bounce of the
 	// same subscriber records nothing more.
 	late := results[0]
-	late.State, late.LastReply = subscribers.DeliveryRetrying, "421 late"
+	late.State, late.LastReply = editions.DeliveryRetrying, "421 late"
 	again := results[3]
 	mustRecord(t, st, late, again)
 	if diff := cmp.Diff(want, mustProgress(t, st, e.ID)); diff != "" {
@@ -550,12 +553,12 @@ func testRecordResults(t *testing.T, st subscribers.Store) {
 	if evs2, err := st.Events(ctx, bounced.ID); err != nil || len(evs2) != len(evs) {
 		t.Errorf("events after a repeated bounce: %d, %v; want %d", len(evs2), err, len(evs))
 	}
-	if err := st.RecordResults(ctx, []subscribers.Result{{DeliveryID: ds[0].ID, State: subscribers.DeliveryQueued}}); err == nil {
+	if err := st.RecordResults(ctx, []editions.Result{{DeliveryID: ds[0].ID, State: editions.DeliveryQueued}}); err == nil {
 		t.Error("RecordResults accepted state queued")
 	}
 }
 
-func testProgressAndFinish(t *testing.T, st subscribers.Store) {
+func testProgressAndFinish(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	mustActive(t, st, "daily", 3)
 	older := mustEdition(t, st, "daily", "k1", 0)
@@ -615,7 +618,7 @@ func testProgressAndFinish(t *testing.T, st subscribers.Store) {
 		t.Errorf("UnfinishedEdition = %d, want the newer %d", got, newer.ID)
 	}
 	for _, d := range mustClaim(t, st, newer.ID, "a", 10, edT0) {
-		mustRecord(t, st, subscribers.Result{DeliveryID: d.ID, SubscriberID: d.Subscriber.ID, State: subscribers.DeliveryFailed,
+		mustRecord(t, st, editions.Result{DeliveryID: d.ID, SubscriberID: d.Subscriber.ID, State: editions.DeliveryFailed,
 			Attempts: 1, LastReply: "550 no", At: edT0})
 	}
 	if !finish(newer.ID, doneAt) {
@@ -634,7 +637,7 @@ func testProgressAndFinish(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testEditionOrdering(t *testing.T, st subscribers.Store) {
+func testEditionOrdering(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	if _, err := st.LatestEdition(ctx, "daily"); !errors.Is(err, subscribers.ErrNotFound) {
 		t.Errorf("LatestEdition with none = %v, want ErrNotFound", err)
@@ -664,7 +667,7 @@ func testEditionOrdering(t *testing.T, st subscribers.Store) {
 	if got, err := st.UnfinishedEdition(ctx, "daily"); err != nil || got.ID != first.ID {
 		t.Errorf("UnfinishedEdition = %v, %v; want the earliest cutoff %d", got, err, first.ID)
 	}
-	keys := func(es []*subscribers.Edition) []string {
+	keys := func(es []*editions.Edition) []string {
 		var out []string
 		for _, e := range es {
 			out = append(out, e.Key)
@@ -696,12 +699,12 @@ func testEditionOrdering(t *testing.T, st subscribers.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]*subscribers.Edition{last, other, mid, first}, all); diff != "" {
+	if diff := cmp.Diff([]*editions.Edition{last, other, mid, first}, all); diff != "" {
 		t.Errorf("Editions returns other fields than CreateEdition set (-want +got):\n%s", diff)
 	}
 }
 
-func testQueueSize(t *testing.T, st subscribers.Store) {
+func testQueueSize(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	queue := func() int64 {
 		t.Helper()
@@ -726,8 +729,8 @@ func testQueueSize(t *testing.T, st subscribers.Store) {
 	if got := queue(); got != 5 {
 		t.Errorf("QueueSize with leases = %d, want 5 (leased ones are still to send)", got)
 	}
-	mustRecord(t, st, sent(ds[0], edT0), subscribers.Result{DeliveryID: ds[1].ID, SubscriberID: ds[1].Subscriber.ID,
-		State: subscribers.DeliveryRetrying, Attempts: 1, NextAttempt: edT0.Add(time.Minute), At: edT0})
+	mustRecord(t, st, sent(ds[0], edT0), editions.Result{DeliveryID: ds[1].ID, SubscriberID: ds[1].Subscriber.ID,
+		State: editions.DeliveryRetrying, Attempts: 1, NextAttempt: edT0.Add(time.Minute), At: edT0})
 	if got := queue(); got != 4 {
 		t.Errorf("QueueSize after one sent = %d, want 4", got)
 	}
@@ -742,7 +745,7 @@ func testQueueSize(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testForgetRemovesDeliveries(t *testing.T, st subscribers.Store) {
+func testForgetRemovesDeliveries(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	mustSubscribers(t, st,
 		edSub{"ann@example.org", subscribers.Active, []string{"daily"}},
@@ -753,8 +756,8 @@ func testForgetRemovesDeliveries(t *testing.T, st subscribers.Store) {
 	if len(ds) != 1 {
 		t.Fatalf("claim got %d, want 1", len(ds))
 	}
-	mustRecord(t, st, subscribers.Result{DeliveryID: ds[0].ID, SubscriberID: ds[0].Subscriber.ID,
-		State: subscribers.DeliveryFailed, Attempts: 1, LastReply: "550 5.1.1 <" + ds[0].Subscriber.Email + ">: no such user", At: edT0})
+	mustRecord(t, st, editions.Result{DeliveryID: ds[0].ID, SubscriberID: ds[0].Subscriber.ID,
+		State: editions.DeliveryFailed, Attempts: 1, LastReply: "550 5.1.1 <" + ds[0].Subscriber.Email + ">: no such user", At: edT0})
 	// Erasure takes the person's delivery rows (and the reply quoting
 	// their address) with them; the other recipient is untouched.
 	if err := st.Forget(ctx, "ann@example.org"); err != nil {
@@ -774,11 +777,11 @@ func testForgetRemovesDeliveries(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testConcurrentClaimers(t *testing.T, st subscribers.Store) {
+func testConcurrentClaimers(t *testing.T, st *store.DB) {
 	const n = 300
 	mustActive(t, st, "daily", n)
 	e := mustEdition(t, st, "daily", "k", 0)
-	counts := DrainConcurrently(t, []subscribers.Store{st}, e.ID, 8, 7)
+	counts := DrainConcurrently(t, []*store.DB{st}, e.ID, 8, 7)
 	if len(counts) != n {
 		t.Errorf("%d distinct deliveries claimed, want %d", len(counts), n)
 	}
@@ -797,7 +800,7 @@ func testConcurrentClaimers(t *testing.T, st subscribers.Store) {
 // comes back empty, and returns how many times each delivery was claimed.
 // Stores may be separate instances on one database, as several processes
 // would be.
-func DrainConcurrently(t *testing.T, stores []subscribers.Store, editionID int64, workers, batch int) map[int64]int {
+func DrainConcurrently(t *testing.T, stores []*store.DB, editionID int64, workers, batch int) map[int64]int {
 	t.Helper()
 	ctx := context.Background()
 	var (
@@ -815,7 +818,7 @@ func DrainConcurrently(t *testing.T, stores []subscribers.Store, editionID int64
 				for {
 					ds, err := st.ClaimDeliveries(ctx, editionID, owner, batch, edT0, time.Hour)
 					if err == nil && len(ds) > 0 {
-						rs := make([]subscribers.Result, len(ds))
+						rs := make([]editions.Result, len(ds))
 						for i, d := range ds {
 							rs[i] = sent(d, edT0)
 						}
@@ -841,4 +844,25 @@ func DrainConcurrently(t *testing.T, stores []subscribers.Store, editionID int64
 		t.Errorf("concurrent claim/record: %v", err)
 	}
 	return counts
+}
+
+// testEditionByKey: one edition is found by its digest and key, however
+// many newer editions there are, and a key of another digest is not.
+func testEditionByKey(t *testing.T, st *store.DB) {
+	ctx := context.Background()
+	want := mustEdition(t, st, "daily", "old", 1, "a1")
+	for i := range 60 {
+		mustEdition(t, st, "daily", fmt.Sprintf("k%02d", i), 2+i)
+	}
+	mustEdition(t, st, "weekly", "only-weekly", 3)
+	got, err := st.EditionByKey(ctx, "daily", "old")
+	if err != nil {
+		t.Fatalf("EditionByKey(daily, old): %v", err)
+	}
+	if got.ID != want.ID || got.Key != "old" || len(got.Articles) != 1 || got.Articles[0] != "a1" {
+		t.Errorf("EditionByKey(daily, old) = %+v, want edition %d with article a1", got, want.ID)
+	}
+	if _, err := st.EditionByKey(ctx, "daily", "only-weekly"); !errors.Is(err, subscribers.ErrNotFound) {
+		t.Errorf("EditionByKey(daily, only-weekly): got %v, want ErrNotFound", err)
+	}
 }

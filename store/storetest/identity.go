@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -14,7 +15,7 @@ import (
 // imported, or is the same person asking again. Links are signed with the
 // id and the key, so either coming back would let the forgotten person's
 // links act on someone else.
-func testForgetNeverReusesID(t *testing.T, st subscribers.Store) {
+func testForgetNeverReusesID(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	mustCreate(t, st, &subscribers.Subscriber{Email: "older@example.com", Status: subscribers.Active})
 	seen := map[int64]string{}
@@ -83,7 +84,7 @@ func testForgetNeverReusesID(t *testing.T, st subscribers.Store) {
 // invisible character is refused rather than landing on the row of the
 // address it imitates, and a second sign-up of a stored address changes
 // neither its spelling nor anything its owner chose.
-func testAddressLookAlikes(t *testing.T, st subscribers.Store) {
+func testAddressLookAlikes(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	kevin, _, err := st.Subscribe(ctx, subscribers.SubscribeRequest{Email: "kevin@example.com", Name: "Kevin",
 		Digests: []string{"daily"}, Timezone: "Europe/London"})

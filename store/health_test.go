@@ -1,4 +1,4 @@
-package subscribers_test
+package store_test
 
 import (
 	"context"
@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
+	"briefcast/store"
+	"briefcast/store/storetest"
 )
 
 // TestSQLitePingWrite opens a migrated file again read-only (mode=ro, which
@@ -16,7 +16,7 @@ import (
 func TestSQLitePingWrite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "b.db")
-	rw, err := subscribers.OpenSQLite(ctx, path)
+	rw, err := store.Open(ctx, "sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestSQLitePingWrite(t *testing.T) {
 	if err := rw.PingWrite(ctx); err != nil {
 		t.Errorf("writable store, second probe: PingWrite = %v, want nil", err)
 	}
-	ro, err := subscribers.OpenSQLite(ctx, "file:"+path+"?mode=ro")
+	ro, err := store.Open(ctx, "sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatalf("open read-only: %v", err)
 	}
@@ -46,7 +46,7 @@ func TestSQLitePingWrite(t *testing.T) {
 func TestPostgresPingWrite(t *testing.T) {
 	ctx := context.Background()
 	u := storetest.PostgresURL(t)
-	rw, err := subscribers.OpenPostgres(ctx, u)
+	rw, err := store.Open(ctx, "postgres", u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestPostgresPingWrite(t *testing.T) {
 	q := pu.Query()
 	q.Set("default_transaction_read_only", "on")
 	pu.RawQuery = q.Encode()
-	ro, err := subscribers.OpenPostgres(ctx, pu.String())
+	ro, err := store.Open(ctx, "postgres", pu.String())
 	if err != nil {
 		t.Fatalf("open read-only: %v", err)
 	}

@@ -1,4 +1,4 @@
-// Package storetest is the one conformance suite every subscribers.Store
+// Package storetest is the one conformance suite every *store.DB
 // passes. The SQLite store runs it always, the PostgreSQL store whenever
 // BRIEFCAST_TEST_POSTGRES names a server; dialect differences (case
 // folding, upserts, locking) are exactly what it is here to catch.
@@ -16,14 +16,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
 // Run runs every subtest, each on a fresh store from open.
-func Run(t *testing.T, open func(t *testing.T) subscribers.Store) {
+func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, st subscribers.Store)
+		fn   func(t *testing.T, st *store.DB)
 	}{
 		{"CaseInsensitiveUnique", testCaseInsensitive},
 		{"IDN", testIDN},
@@ -52,7 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) subscribers.Store) {
 	RunEditions(t, open)
 }
 
-func mustCreate(t *testing.T, st subscribers.Store, s *subscribers.Subscriber) *subscribers.Subscriber {
+func mustCreate(t *testing.T, st *store.DB, s *subscribers.Subscriber) *subscribers.Subscriber {
 	t.Helper()
 	if err := st.Create(context.Background(), s, "test"); err != nil {
 		t.Fatalf("Create(%s): %v", s.Email, err)
@@ -60,7 +61,7 @@ func mustCreate(t *testing.T, st subscribers.Store, s *subscribers.Subscriber) *
 	return s
 }
 
-func mustGet(t *testing.T, st subscribers.Store, email string) *subscribers.Subscriber {
+func mustGet(t *testing.T, st *store.DB, email string) *subscribers.Subscriber {
 	t.Helper()
 	s, err := st.GetByEmail(context.Background(), email)
 	if err != nil {
@@ -69,7 +70,7 @@ func mustGet(t *testing.T, st subscribers.Store, email string) *subscribers.Subs
 	return s
 }
 
-func mustImport(t *testing.T, st subscribers.Store, rows []subscribers.ImportRow) subscribers.ImportCounts {
+func mustImport(t *testing.T, st *store.DB, rows []subscribers.ImportRow) subscribers.ImportCounts {
 	t.Helper()
 	c, err := st.Import(context.Background(), rows)
 	if err != nil {
@@ -78,7 +79,7 @@ func mustImport(t *testing.T, st subscribers.Store, rows []subscribers.ImportRow
 	return c
 }
 
-func testCaseInsensitive(t *testing.T, st subscribers.Store) {
+func testCaseInsensitive(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	s := mustCreate(t, st, &subscribers.Subscriber{Email: "Ann@Example.com", Status: subscribers.Active})
 	if s.ID == 0 || s.CreatedAt.IsZero() || s.UpdatedAt.IsZero() {
@@ -120,7 +121,7 @@ func sum(m map[subscribers.Status]int64) int64 {
 	return n
 }
 
-func testIDN(t *testing.T, st subscribers.Store) {
+func testIDN(t *testing.T, st *store.DB) {
 	s := mustCreate(t, st, &subscribers.Subscriber{Email: "Jo@Bücher.Example"})
 	if want := "Jo@xn--bcher-kva.example"; s.Email != want {
 		t.Errorf("stored %q, want %q", s.Email, want)
@@ -132,7 +133,7 @@ func testIDN(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testCreateAndGet(t *testing.T, st subscribers.Store) {
+func testCreateAndGet(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	consent := time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.UTC)
 	in := &subscribers.Subscriber{
@@ -167,7 +168,7 @@ func testCreateAndGet(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testNotFound(t *testing.T, st subscribers.Store) {
+func testNotFound(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	if _, err := st.Get(ctx, 424242); !errors.Is(err, subscribers.ErrNotFound) {
 		t.Errorf("Get: got %v, want ErrNotFound", err)
@@ -192,7 +193,7 @@ func testNotFound(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testConcurrentWriters(t *testing.T, st subscribers.Store) {
+func testConcurrentWriters(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	const workers = 20
 	var wg sync.WaitGroup
@@ -263,7 +264,7 @@ func importRows(n int, digest string) []subscribers.ImportRow {
 	return rows
 }
 
-func testKeysetStreaming(t *testing.T, st subscribers.Store) {
+func testKeysetStreaming(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	const total = 2500
 	c := mustImport(t, st, importRows(total, "daily"))
@@ -319,7 +320,7 @@ func testKeysetStreaming(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func listEmails(t *testing.T, st subscribers.Store, f subscribers.Filter) []string {
+func listEmails(t *testing.T, st *store.DB, f subscribers.Filter) []string {
 	t.Helper()
 	var out []string
 	if err := st.List(context.Background(), f, func(s *subscribers.Subscriber) error {
@@ -331,7 +332,7 @@ func listEmails(t *testing.T, st subscribers.Store, f subscribers.Filter) []stri
 	return out
 }
 
-func testListFilters(t *testing.T, st subscribers.Store) {
+func testListFilters(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	a := mustCreate(t, st, &subscribers.Subscriber{Email: "a@example.com", Status: subscribers.Active, Digests: []string{"daily"}})
 	mustCreate(t, st, &subscribers.Subscriber{Email: "b@example.com", Status: subscribers.Pending, Digests: []string{"daily", "weekly"}})
@@ -368,7 +369,7 @@ func testListFilters(t *testing.T, st subscribers.Store) {
 // testSubscribeOutcomes: a sign-up creates a new address, brings back a
 // suppressed one with the new choices, and leaves a pending or active
 // subscriber's stored spelling and choices alone.
-func testSubscribeOutcomes(t *testing.T, st subscribers.Store) {
+func testSubscribeOutcomes(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	tests := []struct {
 		from        subscribers.Status // "" = new address
@@ -444,7 +445,7 @@ func testSubscribeOutcomes(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testSetStatusEvents(t *testing.T, st subscribers.Store) {
+func testSetStatusEvents(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	s := mustCreate(t, st, &subscribers.Subscriber{Email: "ev@example.com"})
 	steps := []struct {
@@ -505,7 +506,7 @@ func testSetStatusEvents(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testSuppression(t *testing.T, st subscribers.Store) {
+func testSuppression(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	for _, status := range []subscribers.Status{subscribers.Pending, subscribers.Active, subscribers.Unsubscribed, subscribers.Bounced, subscribers.Complained} {
 		email := string(status) + "@example.com"
@@ -523,7 +524,7 @@ func testSuppression(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testForget(t *testing.T, st subscribers.Store) {
+func testForget(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	s := mustCreate(t, st, &subscribers.Subscriber{Email: "Gone@Example.com", Name: "Private Person", Status: subscribers.Active, Digests: []string{"daily"}})
 	if err := st.SetStatus(ctx, s.ID, subscribers.Bounced, "550 no such user gone@example.com"); err != nil {
@@ -573,7 +574,7 @@ func testForget(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testImport(t *testing.T, st subscribers.Store) {
+func testImport(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	mustCreate(t, st, &subscribers.Subscriber{Email: "old@example.com", Name: "Old", Status: subscribers.Pending, Digests: []string{"weekly"}, Timezone: "UTC"})
 	rows := []subscribers.ImportRow{
@@ -637,7 +638,7 @@ func testImport(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testImportSuppressed(t *testing.T, st subscribers.Store) {
+func testImportSuppressed(t *testing.T, st *store.DB) {
 	for _, status := range []subscribers.Status{subscribers.Unsubscribed, subscribers.Bounced, subscribers.Complained} {
 		t.Run(string(status), func(t *testing.T) {
 			email := "sup-" + string(status) + "@example.com"
@@ -663,7 +664,7 @@ func testImportSuppressed(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testUpdatePreferences(t *testing.T, st subscribers.Store) {
+func testUpdatePreferences(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	s := mustCreate(t, st, &subscribers.Subscriber{Email: "pref@example.com", Digests: []string{"daily"}})
 	p := subscribers.Preferences{Digests: []string{"weekly", "daily", "weekly"}, Tags: []string{" space "}, Timezone: "America/Chicago"}
@@ -687,7 +688,7 @@ func testUpdatePreferences(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testCounts(t *testing.T, st subscribers.Store) {
+func testCounts(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	got, err := st.Counts(ctx)
 	if err != nil {
@@ -710,7 +711,7 @@ func testCounts(t *testing.T, st subscribers.Store) {
 	}
 }
 
-func testHistory(t *testing.T, st subscribers.Store) {
+func testHistory(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	a := mustCreate(t, st, &subscribers.Subscriber{Email: "h1@example.com", Status: subscribers.Active})
 	mustCreate(t, st, &subscribers.Subscriber{Email: "h2@example.com", Status: subscribers.Active})

@@ -1,4 +1,4 @@
-package subscribers_test
+package store_test
 
 import (
 	"context"
@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"briefcast/store"
+	"briefcast/store/storetest"
 	"briefcast/subscribers"
-	"briefcast/subscribers/storetest"
 )
 
 // TestFreeTextRoundTrip stores the one free-text field with the characters
@@ -18,7 +19,7 @@ import (
 func TestFreeTextRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	text := "I agree.\x1fSecond part\x1e, \"quoted\", émoji 📰, line\nbreak"
-	for name, open := range map[string]func(*testing.T) subscribers.Store{"sqlite": storetest.SQLite, "postgres": storetest.Postgres} {
+	for name, open := range map[string]func(*testing.T) *store.DB{"sqlite": storetest.SQLite, "postgres": storetest.Postgres} {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			s, _, err := st.Subscribe(ctx, subscribers.SubscribeRequest{
@@ -67,7 +68,7 @@ func TestFreeTextRoundTrip(t *testing.T) {
 func TestListRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	texts := []string{"\x1f", "", "I agree.\x1fSecond\x1e part", "\x1e\x1e", "", "plain, 📰"}
-	for name, open := range map[string]func(*testing.T) subscribers.Store{"sqlite": storetest.SQLite, "postgres": storetest.Postgres} {
+	for name, open := range map[string]func(*testing.T) *store.DB{"sqlite": storetest.SQLite, "postgres": storetest.Postgres} {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
 			var ids []int64

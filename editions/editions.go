@@ -1,0 +1,78 @@
+// Package editions holds the shapes of a digest edition and its delivery
+// queue: the values the digest sender plans and delivers with and the store
+// keeps. They live apart from both so that the store can return them and
+// the digest package can declare the store methods it needs without either
+// importing the other.
+package editions
+
+import (
+	"errors"
+	"time"
+
+	"briefcast/subscribers"
+)
+
+// ErrExists is returned when an edition with the same digest and key is
+// already stored.
+var ErrExists = errors.New("edition already exists")
+
+// Edition is one run of one digest.
+type Edition struct {
+	ID         int64
+	Digest     string
+	Key        string    // stable unique key within the digest, e.g. "20251123T1200Z"
+	Cutoff     time.Time // articles published up to this time are in
+	Articles   []string  // article ids, newest first
+	CreatedAt  time.Time
+	FinishedAt time.Time // zero while sending
+	Recipients int64     // deliveries queued at creation
+}
+
+// DeliveryState is where one recipient of an edition stands.
+type DeliveryState string
+
+// The delivery states.
+const (
+	DeliveryQueued    DeliveryState = "queued"
+	DeliverySent      DeliveryState = "sent"
+	DeliveryRetrying  DeliveryState = "retrying"
+	DeliveryFailed    DeliveryState = "failed"
+	DeliveryCancelled DeliveryState = "cancelled" // unsubscribed before it went out
+	DeliverySkipped   DeliveryState = "skipped"   // their tag filter left nothing
+)
+
+// Delivery is one recipient of one edition.
+type Delivery struct {
+	ID          int64
+	EditionID   int64
+	State       DeliveryState
+	Attempts    int
+	LastReply   string
+	NextAttempt time.Time
+	Subscriber  subscribers.Subscriber // current id, email, name, tags and timezone
+}
+
+// Result is the outcome of one delivery attempt.
+type Result struct {
+	DeliveryID   int64
+	SubscriberID int64
+	State        DeliveryState // sent, retrying, failed or skipped
+	Attempts     int
+	LastReply    string
+	NextAttempt  time.Time // for retrying
+	At           time.Time
+	Bounce       bool // a hard bounce (5.1.x): mark the subscriber bounced
+}
+
+// Progress counts an edition's deliveries by state.
+type Progress struct {
+	Queued, InFlight, Sent, Retrying, Failed, Cancelled, Skipped int64
+}
+
+// Total is the number of deliveries.
+func (p Progress) Total() int64 {
+	return p.Queued + p.InFlight + p.Sent + p.Retrying + p.Failed + p.Cancelled + p.Skipped
+}
+
+// Done reports whether nothing is left to send.
+func (p Progress) Done() bool { return p.Queued == 0 && p.InFlight == 0 && p.Retrying == 0 }

@@ -1,0 +1,284 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"briefcast/editions"
+	"briefcast/subscribers"
+)
+
+// The delivery queue: one row per recipient of an edition. A sender claims
+// due rows under a lease, sends, and records the results of many rows in
+// one transaction (group commit). Each claim and each batch of results is
+// one atomic step, so no two senders ever hold the same delivery: on
+// SQLite every write runs alone under the write lock, on PostgreSQL claims
+// lock rows with FOR UPDATE SKIP LOCKED. The claim and the group commit
+// are where the dialects differ most: see deliveries_sqlite.go and
+// deliveries_postgres.go.
+
+// ClaimDeliveries leases up to limit deliveries of the edition that are
+// due (queued, or retrying with NextAttempt <= now) and not leased by
+// anyone else, to owner until now+lease. Deliveries whose subscriber is no
+// longer active, or no longer gets the digest, are marked cancelled
+// instead of being returned. The returned deliveries carry the subscriber's
+// current address, name, tags, timezone, token key and id. Due retries
+// come first, longest-waiting first, then queued deliveries in id order.
+// Fewer than limit (even none) can come back while other senders hold
+// locks or leases: only Progress says whether the edition is done.
+// ErrNotFound for an unknown edition.
+func (s *DB) ClaimDeliveries(ctx context.Context, editionID int64, owner string, limit int, now time.Time, lease time.Duration) ([]editions.Delivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var (
+		out []editions.Delivery
+		err error
+	)
+	if s.d.postgres {
+		out, err = s.claimPostgres(ctx, editionID, owner, limit, now.UTC(), now.Add(lease).UTC())
+	} else {
+		out, err = s.claimSQLite(ctx, editionID, owner, limit, now, now.Add(lease))
+	}
+	if err == nil && len(out) == 0 {
+		_, err = s.Edition(ctx, editionID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: claim deliveries of edition %d: %w", editionID, err)
+	}
+	return out, nil
+}
+
+// ReleaseClaims drops every lease on the edition's deliveries, for a
+// single-instance store starting after a crash. Leases of a dead process on
+// PostgreSQL simply expire instead.
+func (s *DB) ReleaseClaims(ctx context.Context, editionID int64) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.d.q(`UPDATE deliveries SET leased_by = NULL, lease_until = NULL
+			WHERE edition_id = ? AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL`), editionID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: release claims of edition %d: %w", editionID, err)
+	}
+	return nil
+}
+
+// RecordResults writes the outcome of many deliveries in one transaction
+// (group commit) and clears their leases. A result whose Bounce is set also
+// marks its subscriber bounced, with an event (as SetStatus, with the reply
+// as the reason). A result for a delivery that is no longer queued or
+// retrying (another sender finished it after this one's lease expired) is
+// ignored, so a send is never undone.
+func (s *DB) RecordResults(ctx context.Context, results []editions.Result) error {
+	if len(results) == 0 {
+		return nil
+	}
+	for _, r := range results {
+		if err := checkResult(r); err != nil {
+			return err
+		}
+	}
+	var err error
+	if s.d.postgres {
+		err = s.recordPostgres(ctx, results)
+	} else {
+		err = s.recordSQLite(ctx, results)
+	}
+	if err != nil {
+		return fmt.Errorf("store: record %d results: %w", len(results), err)
+	}
+	return nil
+}
+
+// bounce marks the subscribers of bounced results Bounced, inside the
+// group commit's transaction: exactly what SetStatus does. Subscribers are
+// locked before deliveries, the order in which Forget's cascade takes
+// them, so the two never deadlock on PostgreSQL.
+func (s *DB) bounce(ctx context.Context, tx *sql.Tx, results []editions.Result) error {
+	for _, r := range results {
+		if !r.Bounce {
+			continue
+		}
+		err := s.setStatusTx(ctx, tx, r.SubscriberID, subscribers.Bounced, r.LastReply, resultAt(r))
+		if errors.Is(err, subscribers.ErrNotFound) {
+			continue // forgotten meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("bounce subscriber %d: %w", r.SubscriberID, err)
+		}
+	}
+	return nil
+}
+
+// Progress counts an edition's deliveries by state; queued or retrying
+// ones that are leased (until their result is recorded or the lease is
+// released) are counted as InFlight instead.
+func (s *DB) Progress(ctx context.Context, editionID int64) (editions.Progress, error) {
+	var p editions.Progress
+	err := s.countStates(ctx, `SELECT state, count(*) FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID, &p, 1)
+	if err == nil {
+		err = s.countStates(ctx, `SELECT state, count(*) FROM deliveries
+			WHERE edition_id = ? AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL
+			GROUP BY state`, editionID, &p, -1)
+	}
+	if err != nil {
+		return editions.Progress{}, fmt.Errorf("store: progress of edition %d: %w", editionID, err)
+	}
+	return p, nil
+}
+
+// countStates adds sign times each (state, count) row to p; leased rows
+// are moved from their state to InFlight.
+func (s *DB) countStates(ctx context.Context, q string, editionID int64, p *editions.Progress, sign int64) error {
+	rows, err := s.db.QueryContext(ctx, s.d.q(q), editionID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return err
+		}
+		addProgress(p, editions.DeliveryState(st), sign*n)
+	}
+	return rows.Err()
+}
+
+// Failures lists up to limit (all when limit <= 0) failed or retrying
+// deliveries of an edition in id order, with their last reply.
+func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editions.Delivery, error) {
+	lim := noLimit
+	if limit > 0 {
+		lim = int64(limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT d.id, d.state, d.attempts, d.last_reply, d.next_attempt,
+		       s.id, s.email, s.name, s.tags, s.timezone, s.status
+		  FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+		 WHERE d.edition_id = ? AND d.state IN ('failed', 'retrying')
+		 ORDER BY d.id LIMIT ?`), editionID, lim)
+	if err != nil {
+		return nil, fmt.Errorf("store: failures of edition %d: %w", editionID, err)
+	}
+	defer rows.Close()
+	var out []editions.Delivery
+	for rows.Next() {
+		d := editions.Delivery{EditionID: editionID}
+		var (
+			state, tags, status string
+			next                timeCol
+		)
+		if err := rows.Scan(&d.ID, &state, &d.Attempts, &d.LastReply, &next,
+			&d.Subscriber.ID, &d.Subscriber.Email, &d.Subscriber.Name, &tags, &d.Subscriber.Timezone, &status); err != nil {
+			return nil, fmt.Errorf("store: failures of edition %d: %w", editionID, err)
+		}
+		d.State, d.NextAttempt, d.Subscriber.Status = editions.DeliveryState(state), next.T, subscribers.Status(status)
+		d.Subscriber.Tags = subscribers.SplitList(tags)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: failures of edition %d: %w", editionID, err)
+	}
+	return out, nil
+}
+
+// FinishEdition marks the edition done at now when nothing is left to
+// send; it reports whether the edition is done.
+func (s *DB) FinishEdition(ctx context.Context, editionID int64, now time.Time) (bool, error) {
+	var done bool
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var finished timeCol
+		err := tx.QueryRowContext(ctx, s.d.q(`SELECT finished_at FROM editions WHERE id = ?`+s.d.forUpdate), editionID).Scan(&finished)
+		if errors.Is(err, sql.ErrNoRows) {
+			return subscribers.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !finished.T.IsZero() {
+			done = true
+			return nil
+		}
+		var left bool
+		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT EXISTS (SELECT 1 FROM deliveries
+			WHERE edition_id = ? AND state IN ('queued', 'retrying'))`), editionID).Scan(&left); err != nil {
+			return err
+		}
+		if left {
+			return nil
+		}
+		done = true
+		_, err = tx.ExecContext(ctx, s.d.q(`UPDATE editions SET finished_at = ? WHERE id = ?`), s.d.t(now), editionID)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: finish edition %d: %w", editionID, err)
+	}
+	return done, nil
+}
+
+// QueueSize counts the deliveries, over every unfinished edition, that are
+// queued or retrying.
+func (s *DB) QueueSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM deliveries
+		WHERE edition_id IN (SELECT id FROM editions WHERE finished_at IS NULL)
+		  AND state IN ('queued', 'retrying')`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: queue size: %w", err)
+	}
+	return n, nil
+}
+
+// checkResult rejects a result RecordResults cannot record.
+func checkResult(r editions.Result) error {
+	switch r.State {
+	case editions.DeliverySent, editions.DeliveryRetrying, editions.DeliveryFailed, editions.DeliverySkipped:
+		return nil
+	}
+	return fmt.Errorf("store: record result of delivery %d: state %q is not sent, retrying, failed or skipped", r.DeliveryID, r.State)
+}
+
+// resultAt is when a result happened: r.At, or now when unset.
+func resultAt(r editions.Result) time.Time {
+	if r.At.IsZero() {
+		return time.Now().UTC()
+	}
+	return r.At.UTC()
+}
+
+// resultNext is the next attempt time to store: a retrying delivery
+// without one is due at once (a NULL would never come due).
+func resultNext(r editions.Result, at time.Time) time.Time {
+	if r.State == editions.DeliveryRetrying && r.NextAttempt.IsZero() {
+		return at
+	}
+	return r.NextAttempt
+}
+
+// addProgress adds n deliveries in state st to p; a negative n moves
+// leased ones out of their state into InFlight.
+func addProgress(p *editions.Progress, st editions.DeliveryState, n int64) {
+	if n < 0 {
+		p.InFlight -= n
+	}
+	switch st {
+	case editions.DeliveryQueued:
+		p.Queued += n
+	case editions.DeliveryRetrying:
+		p.Retrying += n
+	case editions.DeliverySent:
+		p.Sent += n
+	case editions.DeliveryFailed:
+		p.Failed += n
+	case editions.DeliveryCancelled:
+		p.Cancelled += n
+	case editions.DeliverySkipped:
+		p.Skipped += n
+	}
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"briefcast/subscribers"
+)
+
+// listPage is how many subscribers one List query reads.
+const listPage = 1000
+
+// List streams the subscribers matching f in id order, calling fn for
+// each. It pages by keyset (id > last ORDER BY id LIMIT n, never OFFSET)
+// and never holds more than a page or two in memory. An error from fn stops
+// the walk and is returned. fn may use the store: each page is read and its
+// query closed before fn sees it. The next page is read while fn works
+// through the current one, on another connection.
+func (s *DB) List(ctx context.Context, f subscribers.Filter, fn func(*subscribers.Subscriber) error) error {
+	q, args := s.listQuery(f)
+	fetch := func(after int64) ([]*subscribers.Subscriber, error) {
+		rows, err := s.db.QueryContext(ctx, q, append(args[:len(args):len(args)], after)...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		page := make([]*subscribers.Subscriber, 0, listPage)
+		for rows.Next() {
+			sub, err := scanSubscriber(rows)
+			if err != nil {
+				return nil, err
+			}
+			page = append(page, sub)
+		}
+		return page, rows.Err()
+	}
+	type result struct {
+		page []*subscribers.Subscriber
+		err  error
+	}
+	read := func(after int64) <-chan result {
+		out := make(chan result, 1)
+		go func() {
+			page, err := fetch(after)
+			out <- result{page, err}
+		}()
+		return out
+	}
+	next := read(f.AfterID)
+	seen := 0
+	for {
+		r := <-next
+		if r.err != nil {
+			return fmt.Errorf("store: list: %w", r.err)
+		}
+		if len(r.page) == listPage {
+			next = read(r.page[len(r.page)-1].ID)
+		} else {
+			next = nil
+		}
+		for _, sub := range r.page {
+			if f.Limit > 0 && seen == f.Limit {
+				drain(next)
+				return nil
+			}
+			if err := fn(sub); err != nil {
+				drain(next)
+				return err
+			}
+			seen++
+		}
+		if next == nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// drain waits for a page read ahead, so that no query outlives List.
+func drain[T any](c <-chan T) {
+	if c != nil {
+		<-c
+	}
+}
+
+// listQuery is List's query: the subscribers matching f after an id, the
+// last parameter (appended by the caller after args), in id order.
+func (s *DB) listQuery(f subscribers.Filter) (string, []any) {
+	var args []any
+	from, idCol, where := `subscribers s`, "s.id", ""
+	if f.Digest != "" {
+		from = `subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id`
+		idCol = "d.subscriber_id"
+		args = append(args, f.Digest)
+		where += "d.digest = ? AND "
+	}
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		where += "s.status = ? AND "
+	}
+	q := `SELECT ` + subscriberCols + ` FROM ` + from + ` WHERE ` + where + idCol + ` > ? ORDER BY ` + idCol +
+		fmt.Sprintf(` LIMIT %d`, listPage)
+	return s.d.q(q), args
+}
+
+// Counts returns how many subscribers there are in each status.
+func (s *DB) Counts(ctx context.Context) (map[subscribers.Status]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("store: counts: %w", err)
+	}
+	defer rows.Close()
+	counts := map[subscribers.Status]int64{subscribers.Pending: 0, subscribers.Active: 0,
+		subscribers.Unsubscribed: 0, subscribers.Bounced: 0, subscribers.Complained: 0}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("store: counts: %w", err)
+		}
+		counts[subscribers.Status(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: counts: %w", err)
+	}
+	return counts, nil
+}
+
+// historyDelta is +1 for an event into active, -1 for one out of it.
+const historyDelta = `(CASE WHEN to_status = 'active' THEN 1 ELSE 0 END) - (CASE WHEN from_status = 'active' THEN 1 ELSE 0 END)`
+
+// History returns, for each of the last days days (oldest first, the last
+// one being today in UTC), the number of active subscribers at the end of
+// that day, computed from the event table.
+func (s *DB) History(ctx context.Context, days int, now time.Time) ([]subscribers.DayCount, error) {
+	if days <= 0 {
+		return nil, nil
+	}
+	now = now.UTC()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	start, end := today.AddDate(0, 0, -(days-1)), today.AddDate(0, 0, 1)
+	var base int64
+	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT CAST(COALESCE(SUM(`+historyDelta+`), 0) AS bigint) FROM subscriber_events
+		WHERE at < ? AND (to_status = 'active' OR from_status = 'active')`), s.d.t(start)).Scan(&base)
+	if err != nil {
+		return nil, fmt.Errorf("store: history: %w", err)
+	}
+	// The day of an event: whole days since start.
+	day := `(at - ?) / 86400000000`
+	if s.d.postgres {
+		day = `floor(extract(epoch FROM at - ?::timestamptz) / 86400)::bigint`
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+day+` AS day, CAST(SUM(`+historyDelta+`) AS bigint)
+		FROM subscriber_events WHERE at >= ? AND at < ? AND (to_status = 'active' OR from_status = 'active')
+		GROUP BY day`), s.d.t(start), s.d.t(start), s.d.t(end))
+	if err != nil {
+		return nil, fmt.Errorf("store: history: %w", err)
+	}
+	defer rows.Close()
+	deltas := make([]int64, days)
+	for rows.Next() {
+		var d, delta int64
+		if err := rows.Scan(&d, &delta); err != nil {
+			return nil, fmt.Errorf("store: history: %w", err)
+		}
+		if d >= 0 && d < int64(days) {
+			deltas[d] += delta
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: history: %w", err)
+	}
+	out := make([]subscribers.DayCount, days)
+	n := base
+	for i, d := range deltas {
+		n += d
+		out[i] = subscribers.DayCount{Day: start.AddDate(0, 0, i), Active: n}
+	}
+	return out, nil
+}

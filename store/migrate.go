@@ -1,0 +1,231 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Migrations are numbered files, NNN_name.sql, applied in numeric order,
+// each in its own transaction, and recorded in schema_migrations.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationFiles embed.FS
+
+// migration is one embedded schema step.
+type migration struct {
+	Version int
+	Name    string
+	SQL     string
+	// ForeignKeysOff: the SQLite step rebuilds a table that others
+	// reference, so it runs with foreign key enforcement off (which only
+	// works outside a transaction) and is checked before it commits. Its
+	// file starts with the line "-- briefcast: foreign_keys off".
+	ForeignKeysOff bool
+}
+
+// foreignKeysOff marks a migration that runs with foreign keys off.
+const foreignKeysOff = "-- briefcast: foreign_keys off\n"
+
+// loadMigrations reads the migrations of one dialect ("sqlite" or
+// "postgres"), sorted by version.
+func loadMigrations(dialect string) ([]migration, error) {
+	dir := path.Join("migrations", dialect)
+	entries, err := fs.ReadDir(migrationFiles, dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: read migrations: %w", err)
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		if !ok || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("store: migration %s: name must be NNN_name.sql", name)
+		}
+		v, err := strconv.Atoi(num)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("store: migration %s: bad version number", name)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("store: migrations %s and %s share version %d", other, name, v)
+		}
+		seen[v] = name
+		b, err := fs.ReadFile(migrationFiles, path.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("store: read migration %s: %w", name, err)
+		}
+		ms = append(ms, migration{Version: v, Name: name, SQL: string(b), ForeignKeysOff: strings.HasPrefix(string(b), foreignKeysOff)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	return ms, nil
+}
+
+// SchemaVersion is the highest migration version this binary embeds for
+// dialect ("sqlite" or "postgres"); 0 if there is none.
+func SchemaVersion(dialect string) int {
+	ms, err := loadMigrations(dialect)
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].Version
+}
+
+// tooNew is the refusal for a database migrated by a newer binary.
+func tooNew(db, binary int) error {
+	return fmt.Errorf("%w: the database is at schema version %d but this binary knows only up to version %d; upgrade briefcast",
+		ErrSchemaTooNew, db, binary)
+}
+
+// migrationLockID is the pg_advisory_xact_lock key that serialises
+// migrations on PostgreSQL, so several processes starting at once apply
+// each one once. (On SQLite the IMMEDIATE transaction does the same.)
+const migrationLockID = 0x62726566 // "bref"
+
+// migrate applies every embedded migration newer than the database, each
+// in its own transaction, and records it in schema_migrations.
+func (s *DB) migrate(ctx context.Context) error {
+	ms, err := loadMigrations(s.d.name)
+	if err != nil {
+		return err
+	}
+	latest := 0
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].Version
+	}
+	// Up to date: no write transaction, so a read-only file or server
+	// still opens (PingWrite then reports it).
+	var current int
+	if s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current) == nil && current == latest {
+		return nil
+	}
+	for i := range ms {
+		if err := s.migrateStep(ctx, &ms[i], latest); err != nil {
+			return err
+		}
+	}
+	// A newer binary may have migrated the database meanwhile.
+	return s.migrateStep(ctx, nil, latest)
+}
+
+// schemaTable creates schema_migrations in the dialect's types.
+func (s *DB) schemaTable() string {
+	if s.d.postgres {
+		return `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer PRIMARY KEY,
+			name       text        NOT NULL,
+			applied_at timestamptz NOT NULL)`
+	}
+	return `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT    NOT NULL,
+			applied_at INTEGER NOT NULL)`
+}
+
+// migrateStep applies m (nil: only checks the version) in one transaction
+// unless the database already has it.
+func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
+	run := s.writeTx
+	if m != nil && m.ForeignKeysOff && !s.d.postgres {
+		run = s.rebuildTx
+	}
+	err := run(ctx, func(tx *sql.Tx) error {
+		if s.d.postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockID)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.schemaTable()); err != nil {
+			return err
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return err
+		}
+		if current > latest {
+			return tooNew(current, latest)
+		}
+		if m == nil || current >= m.Version {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("apply %s: %w", m.Name, err)
+		}
+		_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+			m.Version, m.Name, s.d.t(time.Now()))
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrSchemaTooNew) {
+		return fmt.Errorf("store: migrate %s: %w", s.d.name, err)
+	}
+	return err
+}
+
+// rebuildTx is writeTx with foreign key enforcement off, for a SQLite
+// migration that rebuilds a table other tables reference: dropping the old
+// table must not cascade. The pragma cannot change inside a transaction,
+// so it is set on one connection around it; PRAGMA foreign_key_check must
+// find nothing before the commit.
+func (s *DB) rebuildTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: connect: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return fmt.Errorf("store: foreign keys off: %w", err)
+	}
+	defer func() {
+		// A pooled connection must never keep foreign keys off: if they
+		// cannot be turned back on, the connection is thrown away.
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
+			conn.Raw(func(any) error { return badConn })
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := foreignKeyCheck(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// foreignKeyCheck fails when any row references a missing parent.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table string
+		var rowid sql.NullInt64
+		var parent string
+		var fkid int64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return fmt.Errorf("foreign key check: %w", err)
+		}
+		return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
+}

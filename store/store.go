@@ -1,0 +1,134 @@
+// Package store keeps subscribers and digest editions in SQLite (the
+// embedded default, pure Go through modernc.org/sqlite) or PostgreSQL (for
+// several processes sharing one database, through pgx's database/sql
+// driver). One implementation over database/sql serves both; a small
+// dialect value carries what truly differs: placeholders, time columns, row
+// locks, the claim of the delivery queue (FOR UPDATE SKIP LOCKED on
+// PostgreSQL) and the bulk statements of an import and a group commit.
+//
+// Every method is safe for concurrent use; on PostgreSQL several processes
+// may share one database. Methods return subscribers.ErrNotFound for
+// unknown ids, addresses and editions.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// DB is the store: one *sql.DB and the dialect of its database.
+type DB struct {
+	db *sql.DB
+	d  *dialect
+
+	// wmu serialises this process's write transactions on SQLite, which
+	// allows one writer at a time: queueing on a mutex is fairer and faster
+	// than letting every writer spin in the busy handler. Transactions
+	// still start with BEGIN IMMEDIATE (see sqliteDSN), so a second process
+	// sharing the file waits on busy_timeout instead of failing with
+	// SQLITE_BUSY when a read transaction tries to upgrade. Unused on
+	// PostgreSQL.
+	wmu sync.Mutex
+
+	// stmts holds the SQLite delivery statements, prepared on first use
+	// (see deliveries_sqlite.go).
+	stmts sqliteStmts
+}
+
+// ErrSchemaTooNew is returned by Open for a database migrated by a newer
+// binary.
+var ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+
+// Open opens the store for driver ("sqlite" or "postgres") at dsn (a file
+// path or file: URI, or a PostgreSQL URL) and applies any pending
+// migrations.
+func Open(ctx context.Context, driver, dsn string) (*DB, error) {
+	var (
+		db  *sql.DB
+		d   *dialect
+		err error
+	)
+	switch driver {
+	case "sqlite":
+		db, err = openSQLite(dsn)
+		d = sqliteDialect
+	case "postgres":
+		db, err = openPostgres(dsn)
+		d = postgresDialect
+	default:
+		return nil, fmt.Errorf("store: unknown store driver %q (want \"sqlite\" or \"postgres\")", driver)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &DB{db: db, d: d}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Driver is "sqlite" or "postgres".
+func (s *DB) Driver() string { return s.d.name }
+
+// Ping checks that the database answers.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.d.name, err)
+	}
+	return nil
+}
+
+// PingWrite checks that the database takes writes: it rewrites the single
+// row of health_probe in a committed transaction, so a read-only file or
+// server (a standby, default_transaction_read_only) and a full disk fail it
+// where Ping still succeeds. Callers should not run it more than every
+// second or so.
+func (s *DB) PingWrite(ctx context.Context) error {
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO health_probe (id, checked_at) VALUES (1, ?)
+			ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`), s.d.t(time.Now()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: write probe %s: %w", s.d.name, err)
+	}
+	return nil
+}
+
+// Close releases the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// writeTx runs fn in one write transaction, committing when fn returns nil.
+// Every write goes through it: on SQLite it holds the write mutex and the
+// transaction starts with BEGIN IMMEDIATE.
+func (s *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if !s.d.postgres {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}

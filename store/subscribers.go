@@ -1,0 +1,355 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"briefcast/subscribers"
+)
+
+// subscriberCols are the subscriber columns in the order scanSubscriber
+// reads them.
+const subscriberCols = `s.id, s.email, s.name, s.status, s.digests, s.tags, s.timezone, s.source,
+	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at, s.token_key`
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanSubscriber(r rowScanner) (*subscribers.Subscriber, error) {
+	var (
+		s                                subscribers.Subscriber
+		status, source, digests, tags    string
+		consent, created, updated, confd timeCol
+		unsub                            timeCol
+	)
+	if err := r.Scan(&s.ID, &s.Email, &s.Name, &status, &digests, &tags, &s.Timezone, &source,
+		&consent, &s.ConsentIP, &s.ConsentText, &created, &updated, &confd, &unsub, &s.TokenKey); err != nil {
+		return nil, err
+	}
+	s.Status, s.Source = subscribers.Status(status), subscribers.Source(source)
+	s.Digests, s.Tags = subscribers.SplitList(digests), subscribers.SplitList(tags)
+	s.ConsentAt, s.CreatedAt, s.UpdatedAt, s.ConfirmedAt, s.UnsubscribedAt = consent.T, created.T, updated.T, confd.T, unsub.T
+	return &s, nil
+}
+
+// one reads the subscriber a query selecting subscriberCols finds, or
+// ErrNotFound. Inside a write transaction, the row stays the
+// transaction's until it ends (FOR UPDATE on PostgreSQL; SQLite's write
+// transactions run one at a time).
+func (s *DB) one(ctx context.Context, q querier, where string, arg any) (*subscribers.Subscriber, error) {
+	query := `SELECT ` + subscriberCols + ` FROM subscribers s WHERE ` + where
+	if _, inTx := q.(*sql.Tx); inTx {
+		query += s.d.forUpdate
+	}
+	sub, err := scanSubscriber(q.QueryRowContext(ctx, s.d.q(query), arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, subscribers.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get subscriber: %w", err)
+	}
+	return sub, nil
+}
+
+func (s *DB) byID(ctx context.Context, q querier, id int64) (*subscribers.Subscriber, error) {
+	return s.one(ctx, q, `s.id = ?`, id)
+}
+
+func (s *DB) byKey(ctx context.Context, q querier, key string) (*subscribers.Subscriber, error) {
+	return s.one(ctx, q, `s.email_key = ?`, key)
+}
+
+// newTokenKey draws the token key of a new subscriber (see
+// subscribers.Subscriber.TokenKey): 16 bytes from crypto/rand.
+func newTokenKey() ([]byte, error) {
+	k := make([]byte, 16)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("store: token key: %w", err)
+	}
+	return k, nil
+}
+
+// insert writes a new subscriber and its digests, setting sub.ID and
+// sub.TokenKey, or gives ErrExists.
+func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber) error {
+	key, err := newTokenKey()
+	if err != nil {
+		return err
+	}
+	d := s.d
+	err = tx.QueryRowContext(ctx, d.q(`INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
+		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at, token_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (email_key) DO NOTHING RETURNING id`),
+		sub.Email, strings.ToLower(sub.Email), sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests),
+		subscribers.JoinList(sub.Tags), sub.Timezone, string(sub.Source), d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText,
+		d.t(sub.CreatedAt), d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), key).Scan(&sub.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return subscribers.ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("store: insert subscriber: %w", err)
+	}
+	sub.TokenKey = key
+	return s.setDigests(ctx, tx, sub.ID, sub.Digests, false)
+}
+
+// update rewrites every mutable field of sub.
+func (s *DB) update(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber, digestsChanged bool) error {
+	d := s.d
+	_, err := tx.ExecContext(ctx, d.q(`UPDATE subscribers SET name = ?, status = ?, digests = ?, tags = ?, timezone = ?,
+		consent_at = ?, consent_ip = ?, consent_text = ?, updated_at = ?, confirmed_at = ?, unsubscribed_at = ?
+		WHERE id = ?`),
+		sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests), subscribers.JoinList(sub.Tags), sub.Timezone,
+		d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), sub.ID)
+	if err != nil {
+		return fmt.Errorf("store: update subscriber %d: %w", sub.ID, err)
+	}
+	if digestsChanged {
+		return s.setDigests(ctx, tx, sub.ID, sub.Digests, true)
+	}
+	return nil
+}
+
+// setDigests writes the subscriber_digests rows of one subscriber, the
+// table "active subscribers of digest D" filters on.
+func (s *DB) setDigests(ctx context.Context, tx *sql.Tx, id int64, digests []string, replace bool) error {
+	if replace {
+		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscriber_digests WHERE subscriber_id = ?`), id); err != nil {
+			return fmt.Errorf("store: digests of %d: %w", id, err)
+		}
+	}
+	for _, name := range digests {
+		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO subscriber_digests (digest, subscriber_id) VALUES (?, ?)`), name, id); err != nil {
+			return fmt.Errorf("store: digests of %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// event appends one change to a subscriber's history.
+func (s *DB) event(ctx context.Context, tx *sql.Tx, id int64, at time.Time, c subscribers.Change) error {
+	_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO subscriber_events (subscriber_id, at, from_status, to_status, reason) VALUES (?, ?, ?, ?, ?)`),
+		id, s.d.t(at), string(c.From), string(c.To), c.Reason)
+	if err != nil {
+		return fmt.Errorf("store: event of %d: %w", id, err)
+	}
+	return nil
+}
+
+// unsuppress lifts the suppression of a forgotten address: the person is
+// back.
+func (s *DB) unsuppress(ctx context.Context, tx *sql.Tx, email string) error {
+	_, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM suppressions WHERE email_hash = ?`), subscribers.HashEmail(email))
+	return err
+}
+
+// Create inserts a new subscriber (see subscribers.PrepareNew) and records
+// a creation event with reason. It sets s.ID, s.TokenKey and the times. An
+// address taken in any letter case gives ErrExists; a forgotten address may
+// be created again, which lifts its suppression.
+func (s *DB) Create(ctx context.Context, sub *subscribers.Subscriber, reason string) error {
+	now := time.Now().UTC()
+	if err := subscribers.PrepareNew(sub, now); err != nil {
+		return err
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := s.insert(ctx, tx, sub); err != nil {
+			return err
+		}
+		if err := s.unsuppress(ctx, tx, sub.Email); err != nil {
+			return fmt.Errorf("store: create: %w", err)
+		}
+		return s.event(ctx, tx, sub.ID, now, subscribers.Change{To: sub.Status, Reason: reason})
+	})
+}
+
+// Get returns the subscriber with id.
+func (s *DB) Get(ctx context.Context, id int64) (*subscribers.Subscriber, error) {
+	return s.byID(ctx, s.db, id)
+}
+
+// GetByEmail returns the subscriber with this address, in any case.
+func (s *DB) GetByEmail(ctx context.Context, email string) (*subscribers.Subscriber, error) {
+	return s.byKey(ctx, s.db, subscribers.EmailKey(email))
+}
+
+// Subscribe is the sign-up path of the form and the CLI: it checks req
+// (SubscribeRequest.Validate) and writes what subscribers.PlanSubscribe
+// decides, returning what is stored. Two sign-ups of one new address racing
+// each other (PostgreSQL): the loser's insert conflicts and it retries as
+// an update.
+func (s *DB) Subscribe(ctx context.Context, req subscribers.SubscribeRequest) (*subscribers.Subscriber, subscribers.Outcome, error) {
+	if err := req.Validate(); err != nil {
+		return nil, "", err
+	}
+	for attempt := 0; ; attempt++ {
+		var (
+			out     *subscribers.Subscriber
+			outcome subscribers.Outcome
+		)
+		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			now := time.Now().UTC()
+			old, err := s.byKey(ctx, tx, strings.ToLower(req.Email))
+			if err != nil && !errors.Is(err, subscribers.ErrNotFound) {
+				return err
+			}
+			var ev *subscribers.Change
+			out, outcome, ev = subscribers.PlanSubscribe(old, req, now)
+			if outcome == subscribers.Unchanged || outcome == subscribers.StillPending {
+				return nil
+			}
+			if old == nil {
+				if err := s.unsuppress(ctx, tx, req.Email); err != nil {
+					return fmt.Errorf("store: subscribe: %w", err)
+				}
+				err = s.insert(ctx, tx, out)
+			} else {
+				err = s.update(ctx, tx, out, subscribers.JoinList(old.Digests) != subscribers.JoinList(out.Digests))
+			}
+			if err != nil {
+				return err
+			}
+			if ev != nil {
+				return s.event(ctx, tx, out.ID, now, *ev)
+			}
+			return nil
+		})
+		if errors.Is(err, subscribers.ErrExists) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return out, outcome, nil
+	}
+}
+
+// SetStatus moves a subscriber to status to and appends an event with
+// reason (see subscribers.ApplyStatus). Setting the status it already has
+// changes nothing and records nothing.
+func (s *DB) SetStatus(ctx context.Context, id int64, to subscribers.Status, reason string) error {
+	if !to.Valid() {
+		return fmt.Errorf("store: unknown status %q", to)
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		return s.setStatusTx(ctx, tx, id, to, reason, time.Now().UTC())
+	})
+}
+
+// setStatusTx is SetStatus inside tx; a subscriber already in status to is
+// left alone.
+func (s *DB) setStatusTx(ctx context.Context, tx *sql.Tx, id int64, to subscribers.Status, reason string, now time.Time) error {
+	sub, err := s.byID(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if sub.Status == to {
+		return nil
+	}
+	from := sub.Status
+	subscribers.ApplyStatus(sub, to, now)
+	if err := s.update(ctx, tx, sub, false); err != nil {
+		return err
+	}
+	return s.event(ctx, tx, id, now, subscribers.Change{From: from, To: to, Reason: reason})
+}
+
+// UpdatePreferences replaces the digests, tags and timezone.
+func (s *DB) UpdatePreferences(ctx context.Context, id int64, p subscribers.Preferences) error {
+	if err := subscribers.CheckPreferences(&p); err != nil {
+		return err
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		sub, err := s.byID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		changed := subscribers.JoinList(sub.Digests) != subscribers.JoinList(p.Digests)
+		sub.Digests, sub.Tags, sub.Timezone, sub.UpdatedAt = p.Digests, p.Tags, p.Timezone, time.Now().UTC()
+		return s.update(ctx, tx, sub, changed)
+	})
+}
+
+// Forget erases everything known about the address for an erasure request,
+// keeping only a one-way hash of it in the suppression list so it is never
+// mailed again by an import. ErrNotFound if unknown. The subscriber row and
+// its digests go; its events stay, anonymous (subscriber_id NULL, reasons
+// blanked since a bounce reply can quote the address), with a last event
+// to "forgotten" so History still adds up.
+func (s *DB) Forget(ctx context.Context, email string) error {
+	key := subscribers.EmailKey(email)
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		sub, err := s.byKey(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE subscriber_events SET reason = '' WHERE subscriber_id = ?`), sub.ID); err != nil {
+			return fmt.Errorf("store: forget: %w", err)
+		}
+		if err := s.event(ctx, tx, sub.ID, now, subscribers.Change{From: sub.Status, To: subscribers.ForgottenStatus, Reason: "forgotten"}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscribers WHERE id = ?`), sub.ID); err != nil {
+			return fmt.Errorf("store: forget: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO suppressions (email_hash, reason, at) VALUES (?, 'forgotten', ?)
+			ON CONFLICT (email_hash) DO NOTHING`), subscribers.HashEmail(sub.Email), s.d.t(now))
+		if err != nil {
+			return fmt.Errorf("store: forget: %w", err)
+		}
+		return nil
+	})
+}
+
+// Suppressed reports whether the address must not be mailed: its
+// subscriber is unsubscribed, bounced or complained, or it was forgotten.
+func (s *DB) Suppressed(ctx context.Context, email string) (bool, error) {
+	sub, err := s.byKey(ctx, s.db, subscribers.EmailKey(email))
+	if err == nil {
+		return sub.Status.Suppressed(), nil
+	}
+	if !errors.Is(err, subscribers.ErrNotFound) {
+		return false, err
+	}
+	var found bool
+	err = s.db.QueryRowContext(ctx, s.d.q(`SELECT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?)`), subscribers.HashEmail(email)).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("store: suppressed: %w", err)
+	}
+	return found, nil
+}
+
+// Events returns a subscriber's status history, oldest first.
+func (s *DB) Events(ctx context.Context, id int64) ([]subscribers.Event, error) {
+	if _, err := s.byID(ctx, s.db, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id, at, from_status, to_status, reason FROM subscriber_events
+		WHERE subscriber_id = ? ORDER BY id`), id)
+	if err != nil {
+		return nil, fmt.Errorf("store: events of %d: %w", id, err)
+	}
+	defer rows.Close()
+	var evs []subscribers.Event
+	for rows.Next() {
+		e := subscribers.Event{SubscriberID: id}
+		var at timeCol
+		var from, to string
+		if err := rows.Scan(&e.ID, &at, &from, &to, &e.Reason); err != nil {
+			return nil, fmt.Errorf("store: events of %d: %w", id, err)
+		}
+		e.At, e.From, e.To = at.T, subscribers.Status(from), subscribers.Status(to)
+		evs = append(evs, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: events of %d: %w", id, err)
+	}
+	return evs, nil
+}
