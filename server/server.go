@@ -358,30 +358,38 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// httpServer is the http.Server of Serve. The timeouts map onto its fields:
-// ReadHeaderTimeout is Header, counted from a request's first bytes (on a
-// new connection, from accept); WriteTimeout is Active, counted from the
-// end of the header; ReadTimeout, which covers the header and body
+// httpServer is the http.Server serving h. The timeouts map onto its
+// fields: ReadHeaderTimeout is Header, counted from a request's first bytes
+// (on a new connection, from accept); WriteTimeout is Active, counted from
+// the end of the header; ReadTimeout, which covers the header and body
 // together, is their sum; IdleTimeout is Idle. MaxHeaderBytes makes a
 // larger header a 431.
-func (s *Server) httpServer() *http.Server {
-	t := s.timeouts
+func httpServer(h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           s,
+		Handler:           h,
 		ReadHeaderTimeout: t.Header,
 		ReadTimeout:       t.Header + t.Active,
 		WriteTimeout:      t.Active,
 		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 
-// Serve serves on ln until ctx is cancelled, then shuts down gracefully:
+// Serve serves s on ln until ctx is cancelled, then shuts down gracefully:
 // requests in flight get up to ten seconds to finish. It returns nil after
 // a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := s.httpServer()
+	return Serve(ctx, ln, s, s.timeouts, s.log)
+}
+
+// Serve is Server.Serve for any handler, so a daemon can keep one listener
+// and swap the Server behind it when its config is reloaded.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv := httpServer(h, t, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -396,7 +404,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("server: %w", serr)
 	}
 	if err != nil {
-		s.log.Warn("http_shutdown_forced", "err", err)
+		log.Warn("http_shutdown_forced", "err", err)
 		srv.Close()
 	}
 	return nil
