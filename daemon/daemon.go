@@ -92,7 +92,7 @@ type Daemon struct {
 // AllowEmpty), opens the store, builds the service graph, binds the public
 // and metrics listeners and validates every schedule. Nothing is served
 // and nothing scheduled before Run.
-func New(ctx context.Context, cfg *config.Config, o Options) (d *Daemon, err error) {
+func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (d *Daemon, err err
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
 	}
-	d = &Daemon{o: o, log: o.Log, m: o.Metrics, locks: digestLocks{m: map[string]*sync.Mutex{}}}
+	d := &Daemon{o: o, log: o.Log, m: o.Metrics, locks: digestLocks{m: map[string]*sync.Mutex{}}}
 	cfg = d.withOverrides(cfg)
 
 	began := time.Now()

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"briefcast/config"
+	"briefcast/links"
 	"briefcast/subscribers"
 	"briefcast/tokens"
 )
@@ -206,10 +207,10 @@ func has(list []string, v string) bool {
 func (s *Server) routes() {
 	s.allow = map[string]string{}
 	s.miss = s.logged(s.serveMiss)
-	s.route(s.base+"subscribe", s.subscribe, "GET, HEAD, POST", "GET", "POST")
-	s.route(s.base+"confirm", s.confirm, "GET, HEAD, POST", "GET", "POST")
-	s.route(s.base+"unsubscribe", s.unsubscribe, "GET, HEAD, POST", "GET", "POST")
-	s.route(s.base+"preferences", s.preferences, "GET, HEAD, POST", "GET", "POST")
+	s.route(s.base+links.SubscribePath, s.subscribe, "GET, HEAD, POST", "GET", "POST")
+	s.route(s.base+links.ConfirmPath, s.confirm, "GET, HEAD, POST", "GET", "POST")
+	s.route(s.base+links.UnsubscribePath, s.unsubscribe, "GET, HEAD, POST", "GET", "POST")
+	s.route(s.base+links.PreferencesPath, s.preferences, "GET, HEAD, POST", "GET", "POST")
 	s.route("/healthz", s.serveHealthz, "GET, HEAD", "GET")
 	if s.base != "/" {
 		s.route(s.base+"healthz", s.serveHealthz, "GET, HEAD", "GET")
