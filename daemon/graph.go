@@ -158,5 +158,5 @@ func NewTransport(cfg *config.Config, log *slog.Logger) (email.Transport, error)
 
 // NewSender returns a digest sender for cfg.
 func NewSender(cfg *config.Config, st subscribers.Store, c *email.Composer, t email.Transport, log *slog.Logger) *digest.Sender {
-	return digest.NewSender(cfg, st, c, t, log)
+	return digest.NewSender(SenderOptions(cfg), st, c, t, log)
 }
