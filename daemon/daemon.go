@@ -186,15 +186,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	cfg := d.Config()
 	d.log.Info("serving", "addr", d.Addr(), "base_url", cfg.Site.BaseURL, "scheduler", d.sched != nil, "metrics", d.metricsAddr)
-	err := server.Serve(ctx, d.ln, d, server.DefaultTimeouts, d.log)
-	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if serr := d.stop(stopCtx); serr != nil {
-		d.log.Error("scheduler_stop_failed", "err", serr)
-	}
-	if err != nil {
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.stop(stopCtx); err != nil {
+			d.log.Error("scheduler_stop_failed", "err", err)
+		}
+	}()
+	if err := server.Serve(ctx, d.ln, d, server.DefaultTimeouts, d.log); err != nil {
 		return err
 	}
+	// Logged when the web has stopped, before the jobs are waited for:
+	// senders are finishing the messages in hand.
 	d.log.Info("stopped")
 	return nil
 }
