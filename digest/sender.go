@@ -80,20 +80,26 @@ type Sender struct {
 	OnResult func(r editions.Result)
 }
 
-// NewSender returns a Sender configured from cfg: [email.smtp] connections,
-// [email] retry_max_age, a fresh lease owner, and single-instance lease
-// recovery when the store is SQLite (one process owns the file).
-func NewSender(cfg *config.Config, st Store, c *email.Composer, t email.Transport, log *slog.Logger) *Sender {
+// Options are the settings of a Sender that come from the config.
+type Options struct {
+	Connections    int           // [email.smtp] connections
+	RetryMaxAge    time.Duration // [email] retry_max_age
+	Lease          time.Duration // [email] delivery_lease
+	SingleInstance bool          // no other process can use the store (SQLite)
+}
+
+// NewSender returns a Sender with o's settings and a fresh lease owner.
+func NewSender(o Options, st Store, c *email.Composer, t email.Transport, log *slog.Logger) *Sender {
 	return &Sender{
 		Store:          st,
 		Composer:       c,
 		Transport:      t,
 		Log:            log,
-		Connections:    cfg.Email.SMTP.Connections,
+		Connections:    o.Connections,
 		Owner:          NewOwner(),
-		RetryMaxAge:    cfg.Email.RetryMaxAge.Duration,
-		Lease:          cfg.Email.DeliveryLease.Duration,
-		SingleInstance: cfg.Store.Driver == "sqlite",
+		RetryMaxAge:    o.RetryMaxAge,
+		Lease:          o.Lease,
+		SingleInstance: o.SingleInstance,
 	}
 }
 

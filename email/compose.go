@@ -15,6 +15,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/links"
 	"briefcast/tokens"
 )
 
@@ -96,7 +97,7 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 
 // unsubscribeURL is the unsubscribe link of a token.
 func (c *Composer) unsubscribeURL(tok string) string {
-	return c.cfg.Site.BaseURL + "unsubscribe?token=" + tok
+	return links.New(c.cfg.Site.BaseURL).Unsubscribe(tok)
 }
 
 // listUnsubscribe sets List-Unsubscribe to unsubURL (and the mailto address
@@ -211,8 +212,8 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 		Digest:         e.Digest.Name,
 		Date:           date.Format("Monday, 2 January 2006"),
 		Count:          len(picked),
-		UnsubscribeURL: base + "unsubscribe?token=" + c.ph.of(phUnsub),
-		PreferencesURL: base + "preferences?token=" + c.ph.of(phPrefs),
+		UnsubscribeURL: links.New(base).Unsubscribe(c.ph.of(phUnsub)),
+		PreferencesURL: links.New(base).Preferences(c.ph.of(phPrefs)),
 		PostalAddress:  strings.TrimSpace(c.cfg.Email.PostalAddress),
 	}
 	if d.Title == "" {
@@ -294,21 +295,11 @@ func (c *Composer) subject(d *config.Digest) (*template.Template, error) {
 
 // FullDepthURL is the absolute address of an article's full-depth
 // section, as the site publishes it: <base>articles/<slug>/#full-depth.
-func FullDepthURL(baseURL, slug string) string {
-	if !strings.HasSuffix(baseURL, "/") {
-		baseURL += "/"
-	}
-	return baseURL + "articles/" + url.PathEscape(slug) + "/#full-depth"
-}
+func FullDepthURL(baseURL, slug string) string { return links.New(baseURL).FullDepth(slug) }
 
 // ConfirmURL is the absolute address of the double opt-in link carrying
 // token, as the site serves it: <base>confirm?token=<token>.
-func ConfirmURL(baseURL, token string) string {
-	if !strings.HasSuffix(baseURL, "/") {
-		baseURL += "/"
-	}
-	return baseURL + "confirm?token=" + url.QueryEscape(token)
-}
+func ConfirmURL(baseURL, token string) string { return links.New(baseURL).Confirm(token) }
 
 // Confirmation composes the double opt-in email with its signed link. It
 // carries no user-chosen text but the address in To: r.Name is ignored

@@ -9,6 +9,7 @@
 package feeds
 
 import (
+	"briefcast/links"
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
@@ -27,9 +28,9 @@ const Generator = "briefcast"
 
 // File names of the three feeds in a feed folder.
 const (
-	RSSFile  = "feed.xml"
-	AtomFile = "atom.xml"
-	JSONFile = "feed.json"
+	RSSFile  = string(links.RSS)
+	AtomFile = string(links.Atom)
+	JSONFile = string(links.JSON)
 )
 
 // Content types of the three formats.

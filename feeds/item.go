@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"briefcast/articles"
+	"briefcast/links"
 )
 
 // Content modes of [feeds] content: what an item's content carries.
@@ -20,14 +21,10 @@ const (
 // ArticleURL is the absolute URL of an article's page: base_url +
 // "articles/<slug>/". baseURL may carry a path, such as
 // https://example.org/news/; a missing final slash is supplied.
-func ArticleURL(baseURL, slug string) string {
-	return withSlash(baseURL) + "articles/" + url.PathEscape(slug) + "/"
-}
+func ArticleURL(baseURL, slug string) string { return links.New(baseURL).Article(slug) }
 
 // FullDepthURL is ArticleURL with the fragment of the full-depth section.
-func FullDepthURL(baseURL, slug string) string {
-	return ArticleURL(baseURL, slug) + "#full-depth"
-}
+func FullDepthURL(baseURL, slug string) string { return links.New(baseURL).FullDepth(slug) }
 
 func withSlash(s string) string {
 	if strings.HasSuffix(s, "/") {

@@ -82,7 +82,7 @@ func get(t *testing.T, c net.Conn, br *bufio.Reader, path string) *http.Response
 // http.Server, mapped from Timeouts.
 func TestHTTPServerLimits(t *testing.T) {
 	e := newEnv(t, "http://example.org/", "")
-	srv := e.srv.httpServer()
+	srv := httpServer(e.srv, e.srv.timeouts, e.srv.log)
 	got := [5]time.Duration{srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, time.Duration(srv.MaxHeaderBytes)}
 	want := [5]time.Duration{5 * time.Second, 35 * time.Second, 30 * time.Second, 120 * time.Second, 32 << 10}
 	if got != want {

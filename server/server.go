@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"briefcast/config"
+	"briefcast/links"
 	"briefcast/tokens"
 )
 
@@ -206,14 +207,14 @@ func (s *Server) routes() {
 	s.allow = map[string]string{}
 	s.miss = s.logged(s.serveMiss)
 	const getPost, get = "GET, HEAD, POST", "GET, HEAD"
-	s.route("GET", s.base+"subscribe", s.subscribeForm, getPost)
-	s.route("POST", s.base+"subscribe", s.subscribePost, getPost)
-	s.route("GET", s.base+"confirm", s.confirmPage, getPost)
-	s.route("POST", s.base+"confirm", s.confirmPost, getPost)
-	s.route("GET", s.base+"unsubscribe", s.unsubscribePage, getPost)
-	s.route("POST", s.base+"unsubscribe", s.unsubscribePost, getPost)
-	s.route("GET", s.base+"preferences", s.preferences, getPost)
-	s.route("POST", s.base+"preferences", s.preferencesPost, getPost)
+	s.route("GET", s.base+links.SubscribePath, s.subscribeForm, getPost)
+	s.route("POST", s.base+links.SubscribePath, s.subscribePost, getPost)
+	s.route("GET", s.base+links.ConfirmPath, s.confirmPage, getPost)
+	s.route("POST", s.base+links.ConfirmPath, s.confirmPost, getPost)
+	s.route("GET", s.base+links.UnsubscribePath, s.unsubscribePage, getPost)
+	s.route("POST", s.base+links.UnsubscribePath, s.unsubscribePost, getPost)
+	s.route("GET", s.base+links.PreferencesPath, s.preferences, getPost)
+	s.route("POST", s.base+links.PreferencesPath, s.preferencesPost, getPost)
 	s.route("GET", "/healthz", s.serveHealthz, get)
 	if s.base != "/" {
 		s.route("GET", s.base+"healthz", s.serveHealthz, get)
@@ -359,30 +360,38 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// httpServer is the http.Server of Serve. The timeouts map onto its fields:
-// ReadHeaderTimeout is Header, counted from a request's first bytes (on a
-// new connection, from accept); WriteTimeout is Active, counted from the
-// end of the header; ReadTimeout, which covers the header and body
+// httpServer is the http.Server serving h. The timeouts map onto its
+// fields: ReadHeaderTimeout is Header, counted from a request's first bytes
+// (on a new connection, from accept); WriteTimeout is Active, counted from
+// the end of the header; ReadTimeout, which covers the header and body
 // together, is their sum; IdleTimeout is Idle. MaxHeaderBytes makes a
 // larger header a 431.
-func (s *Server) httpServer() *http.Server {
-	t := s.timeouts
+func httpServer(h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           s,
+		Handler:           h,
 		ReadHeaderTimeout: t.Header,
 		ReadTimeout:       t.Header + t.Active,
 		WriteTimeout:      t.Active,
 		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 
-// Serve serves on ln until ctx is cancelled, then shuts down gracefully:
+// Serve serves s on ln until ctx is cancelled, then shuts down gracefully:
 // requests in flight get up to ten seconds to finish. It returns nil after
 // a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := s.httpServer()
+	return Serve(ctx, ln, s, s.timeouts, s.log)
+}
+
+// Serve is Server.Serve for any handler, so a daemon can keep one listener
+// and swap the Server behind it when its config is reloaded.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv := httpServer(h, t, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -397,7 +406,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("server: %w", serr)
 	}
 	if err != nil {
-		s.log.Warn("http_shutdown_forced", "err", err)
+		log.Warn("http_shutdown_forced", "err", err)
 		srv.Close()
 	}
 	return nil

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"briefcast/links"
 	"briefcast/subscribers"
 	"briefcast/tokens"
 )
@@ -159,7 +159,7 @@ func (s *Server) signupJob(req subscribers.SubscribeRequest, now time.Time) Sign
 			return nil, nil
 		}
 		tok := s.signer.Sign(tokens.Confirm, sub.ID, sub.TokenKey, now.Add(s.cfg.Subscriptions.ConfirmTTL.Duration))
-		return &Confirmation{Subscriber: sub, Link: s.baseURL + "confirm?token=" + url.QueryEscape(tok)}, nil
+		return &Confirmation{Subscriber: sub, Link: links.New(s.baseURL).Confirm(tok)}, nil
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/feeds"
+	"briefcast/links"
 )
 
 // Content types of the published files.
@@ -78,9 +79,7 @@ func TagSlug(tag string) string {
 }
 
 // TagURL is the absolute URL of a tag's page.
-func TagURL(baseURL, tag string) string {
-	return withSlash(baseURL) + "tags/" + TagSlug(tag) + "/"
-}
+func TagURL(baseURL, tag string) string { return links.New(baseURL).Tag(TagSlug(tag)) }
 
 func withSlash(s string) string {
 	if strings.HasSuffix(s, "/") {

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/daemon"
 	"briefcast/site"
 	"briefcast/templates"
 )
@@ -45,7 +42,7 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := refuseEmpty(cfg, len(arts), *allowEmpty); err != nil {
+	if err := daemon.RefuseEmpty(cfg, len(arts), *allowEmpty); err != nil {
 		return err
 	}
 	s, err := site.Publish(cfg, arts, tmpl, cfg.Site.OutputDir)
@@ -96,25 +93,6 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 	return nil
 }
 
-// refuseEmpty stops a build that found no article from replacing a
-// published site that has some: an emptied, unmounted or unreadable
-// content folder must not take the site down. allow overrides it.
-func refuseEmpty(cfg *config.Config, found int, allow bool) error {
-	if found > 0 || allow {
-		return nil
-	}
-	has, err := site.HasPublishedArticles(cfg.Site.OutputDir)
-	if err != nil || !has {
-		return err
-	}
-	return errEmptyContent(cfg)
-}
-
-func errEmptyContent(cfg *config.Config) error {
-	return fmt.Errorf("site.content_dir: no article found in %s, but the site published in site.output_dir (%s) has some: refusing to replace it with an empty site (--allow-empty does)",
-		cfg.Site.ContentDir, cfg.Site.OutputDir)
-}
-
 // checkContent validates the templates and every article and builds the
 // whole site in memory, writing nothing. Each rejected article is printed
 // on stderr as "file:line: what is wrong", followed by a summary line on
@@ -160,45 +138,14 @@ func loadContent(ctx context.Context, a *App, cfg *config.Config) ([]*articles.A
 	if err := ctx.Err(); err != nil {
 		return nil, 0, nil, err
 	}
-	arts, errs := articles.Load(cfg.Site.ContentDir, articleOptions(cfg, a.Log))
+	arts, errs := articles.Load(cfg.Site.ContentDir, daemon.ArticleOptions(cfg, a.Log))
 	for _, e := range errs {
-		fmt.Fprintln(a.Stderr, describeArticleError(cfg.Site.ContentDir, e))
+		fmt.Fprintln(a.Stderr, daemon.DescribeArticleError(cfg.Site.ContentDir, e))
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, len(errs), nil, err
 	}
 	return arts, len(errs), tmpl, nil
-}
-
-// articleOptions is how every command reads the content folder.
-func articleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
-	return articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log}
-}
-
-// describeArticleError prints an article error as "file:line: message",
-// with the file named as a user would type it: relative to the working
-// folder when the content is below it, else with the content folder's full
-// path.
-func describeArticleError(contentDir string, err error) string {
-	var ae *articles.Error
-	if !errors.As(err, &ae) {
-		return err.Error()
-	}
-	e := *ae
-	e.Path = displayPath(filepath.Join(contentDir, filepath.FromSlash(ae.Path)))
-	return e.Error()
-}
-
-func displayPath(p string) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return p
-	}
-	rel, err := filepath.Rel(wd, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return p
-	}
-	return rel
 }
 
 func plural(n int, one, many string) string {

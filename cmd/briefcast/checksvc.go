@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"briefcast/config"
+	"briefcast/daemon"
 	"briefcast/email"
 	"briefcast/templates"
 	"briefcast/tokens"
@@ -44,7 +45,7 @@ func checkServices(ctx context.Context, a *App, cfg *config.Config, smtp bool) e
 	}
 
 	if smtp {
-		t, err := email.NewTransport(withSMTP(cfg), a.Log)
+		t, err := daemon.NewTransport(withSMTP(cfg), a.Log)
 		if err != nil {
 			return fmt.Errorf("email.smtp: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/daemon"
 	"briefcast/digest"
 	"briefcast/editions"
 	"briefcast/email"
@@ -18,8 +19,6 @@ import (
 	"briefcast/scheduler"
 	"briefcast/store"
 	"briefcast/subscribers"
-	"briefcast/templates"
-	"briefcast/tokens"
 )
 
 func init() {
@@ -95,11 +94,11 @@ func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
 	if !ok {
 		return nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
 	}
-	composer, _, err := a.composer(cfg)
+	composer, _, err := daemon.NewComposer(cfg, a.Log)
 	if err != nil {
 		return nil, err
 	}
-	arts, errs := articles.Load(cfg.Site.ContentDir, articleOptions(cfg, a.Log))
+	arts, errs := articles.Load(cfg.Site.ContentDir, daemon.ArticleOptions(cfg, a.Log))
 	for _, err := range errs {
 		a.Log.Warn("article_rejected", "err", err)
 	}
@@ -108,29 +107,6 @@ func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
 		return nil, err
 	}
 	return &digestEnv{cfg: cfg, d: *d, store: store, composer: composer, arts: arts}, nil
-}
-
-// composer builds the message composer, and the signer of its links, the
-// way the daemon does: the same secret and templates, so links in mail
-// sent from the command line work on the site.
-func (a *App) composer(cfg *config.Config) (*email.Composer, *tokens.Signer, error) {
-	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, a.Log)
-	if err != nil {
-		return nil, nil, err
-	}
-	signer, err := tokens.NewSigner(secret)
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	composer, err := email.NewComposer(cfg, tmpl, signer)
-	if err != nil {
-		return nil, nil, err
-	}
-	return composer, signer, nil
 }
 
 func runDigestSend(ctx context.Context, a *App, args []string) error {
@@ -159,18 +135,18 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	defer env.store.Close()
 	// On SQLite one process sends at a time: the daemon's lock keeps a
 	// manual send from releasing the leases of a running daemon's sender.
-	if path := schedulerLockPath(env.cfg); path != "" {
+	if path := daemon.SchedulerLockPath(env.cfg); path != "" {
 		release, err := scheduler.LockFile(path)
 		if err != nil {
 			return fmt.Errorf("%w; stop `briefcast serve` or let its schedule send the digest", err)
 		}
 		defer release()
 	}
-	transport, err := email.NewTransport(env.cfg, a.Log)
+	transport, err := daemon.NewTransport(env.cfg, a.Log)
 	if err != nil {
 		return err
 	}
-	s := digest.NewSender(env.cfg, env.store, env.composer, transport, a.Log)
+	s := daemon.NewSender(env.cfg, env.store, env.composer, transport, a.Log)
 	s.Now = a.Now
 	s.NoWait = *noWait
 	bar := progress.New(a.Stderr, "sending", 0)

@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"briefcast/config"
-	"briefcast/metrics"
 )
 
 // projectFiles are what a project folder holds besides the site; no
@@ -202,50 +197,5 @@ func TestBuildRefusesEmpty(t *testing.T) {
 	// Empty again: nothing published has articles, so nothing to protect.
 	if code, stderr := runQuick(t, cfgPath, "build"); code != 0 {
 		t.Errorf("build of an empty site over an empty site: exit %d:\n%s", code, stderr)
-	}
-}
-
-// TestRebuildKeepsSiteWhenEmpty: the daemon's rebuild that finds no
-// article keeps serving and publishing the last site, unless allowed.
-func TestRebuildKeepsSiteWhenEmpty(t *testing.T) {
-	for _, allow := range []bool{false, true} {
-		dir, cfgPath := mustProject(t, "")
-		env := func(k string) string {
-			if k == "SERVE_TEST_SECRET" {
-				return strings.Repeat("s", 40)
-			}
-			return ""
-		}
-		if err := os.Remove(filepath.Join(dir, "data", "briefcast.db")); err != nil { // a real one is made
-			t.Fatal(err)
-		}
-		cfg, err := config.Load(cfgPath, env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Server.Listen = "127.0.0.1:0"
-		a := &App{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: env,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
-		ctx := context.Background()
-		w, err := startWeb(ctx, a, cfg, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		live := newLiveSite(a, cfg, w, metrics.New(nil), allow)
-		for _, f := range []string{"a0.md", "a1.md"} {
-			if err := os.Remove(filepath.Join(dir, "content", f)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		err = live.rebuild(ctx)
-		served := len(w.Server.Site().Articles)
-		ents, _ := os.ReadDir(filepath.Join(dir, "public", "articles"))
-		switch {
-		case !allow && (err == nil || !strings.Contains(err.Error(), "site.content_dir") || served != 2 || len(ents) != 2):
-			t.Errorf("rebuild with no articles: %v; serves %d articles and publishes %d (want 2)", err, served, len(ents))
-		case allow && (err != nil || served != 0 || len(ents) != 0):
-			t.Errorf("rebuild with no articles, allowed: %v; serves %d articles and publishes %d (want 0)", err, served, len(ents))
-		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"briefcast/config"
+	"briefcast/daemon"
 	"briefcast/scheduler"
 	"briefcast/store"
 	"briefcast/subscribers"
@@ -56,7 +57,7 @@ func runSchedule(ctx context.Context, a *App, args []string) error {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "%s (%s)\n", digestJobName(d.Name), printable(d.Title))
+		fmt.Fprintf(w, "%s (%s)\n", daemon.DigestJobName(d.Name), printable(d.Title))
 		if err := printRuns(w, d.Schedule, d.Location, now, *n); err != nil {
 			return fmt.Errorf("digests (%s).schedule: %w", d.Name, err)
 		}
@@ -75,15 +76,15 @@ func runSchedule(ctx context.Context, a *App, args []string) error {
 		if len(cfg.Digests) > 0 {
 			fmt.Fprintln(w)
 		}
-		loc, err := scheduleZone(cfg)
+		loc, err := daemon.ScheduleZone(cfg)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s (the site and feeds)\n", rebuildJobName)
+		fmt.Fprintf(w, "%s (the site and feeds)\n", daemon.RebuildJobName)
 		if err := printRuns(w, cfg.Feeds.Rebuild, loc, now, *n); err != nil {
 			return fmt.Errorf("feeds.rebuild: %w", err)
 		}
-		fmt.Fprintf(w, "  also       within about 2s of any change in %s\n", displayPath(cfg.Site.ContentDir))
+		fmt.Fprintf(w, "  also       within about 2s of any change in %s\n", daemon.DisplayPath(cfg.Site.ContentDir))
 	}
 	return nil
 }
@@ -144,7 +145,7 @@ func openStoreIfExists(ctx context.Context, a *App, cfg *config.Config) (*store.
 	if cfg.Store.Driver == "sqlite" {
 		path := config.SQLiteFile(cfg.Store.DSN)
 		if _, err := os.Stat(path); path == "" || errors.Is(err, os.ErrNotExist) {
-			return nil, "no database yet at " + displayPath(path)
+			return nil, "no database yet at " + daemon.DisplayPath(path)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

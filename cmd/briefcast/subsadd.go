@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"briefcast/config"
+	"briefcast/daemon"
 	"briefcast/email"
 	"briefcast/store"
 	"briefcast/subscribers"
@@ -228,7 +229,7 @@ func verb(o subscribers.Outcome) string {
 // secret, over the configured transport. It returns where the message
 // went, for the operator.
 func mailConfirmation(ctx context.Context, a *App, cfg *config.Config, s *subscribers.Subscriber) (string, error) {
-	composer, signer, err := a.composer(cfg)
+	composer, signer, err := daemon.NewComposer(cfg, a.Log)
 	if err != nil {
 		return "", err
 	}
@@ -237,7 +238,7 @@ func mailConfirmation(ctx context.Context, a *App, cfg *config.Config, s *subscr
 	if err != nil {
 		return "", err
 	}
-	t, err := email.NewTransport(cfg, a.Log)
+	t, err := daemon.NewTransport(cfg, a.Log)
 	if err != nil {
 		return "", err
 	}

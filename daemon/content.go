@@ -1,0 +1,202 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/site"
+	"briefcast/templates"
+)
+
+// ArticleOptions is how every command and the daemon read the content
+// folder.
+func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
+	return articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log}
+}
+
+// RefuseEmpty stops a build that found no article from replacing a
+// published site that has some: an emptied, unmounted or unreadable
+// content folder must not take the site down. allow overrides it.
+func RefuseEmpty(cfg *config.Config, found int, allow bool) error {
+	if found > 0 || allow {
+		return nil
+	}
+	has, err := site.HasPublishedArticles(cfg.Site.OutputDir)
+	if err != nil || !has {
+		return err
+	}
+	return errEmptyContent(cfg)
+}
+
+func errEmptyContent(cfg *config.Config) error {
+	return fmt.Errorf("site.content_dir: no article found in %s, but the site published in site.output_dir (%s) has some: refusing to replace it with an empty site (--allow-empty does)",
+		cfg.Site.ContentDir, cfg.Site.OutputDir)
+}
+
+// DescribeArticleError prints an article error as "file:line: message",
+// with the file named as a user would type it: relative to the working
+// folder when the content is below it, else with the content folder's full
+// path.
+func DescribeArticleError(contentDir string, err error) string {
+	var ae *articles.Error
+	if !errors.As(err, &ae) {
+		return err.Error()
+	}
+	e := *ae
+	e.Path = DisplayPath(filepath.Join(contentDir, filepath.FromSlash(ae.Path)))
+	return e.Error()
+}
+
+// DisplayPath names p as a user would type it: relative to the working
+// folder when p is below it, else in full.
+func DisplayPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	rel, err := filepath.Rel(wd, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return p
+	}
+	return rel
+}
+
+// firstSite builds the site served at start and writes its static copy.
+func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *slog.Logger) (*site.Site, int, error) {
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("templates: %w", err)
+	}
+	if fi, err := os.Stat(cfg.Site.ContentDir); err != nil {
+		return nil, 0, fmt.Errorf("site.content_dir: %w", err)
+	} else if !fi.IsDir() {
+		return nil, 0, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
+	}
+	arts, errs := articles.Load(cfg.Site.ContentDir, ArticleOptions(cfg, log))
+	for _, e := range errs {
+		log.Error("article_rejected", "err", DescribeArticleError(cfg.Site.ContentDir, e))
+	}
+	if len(errs) > 0 {
+		log.Warn("articles_rejected", "count", len(errs))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, len(errs), err
+	}
+	if err := RefuseEmpty(cfg, len(arts), allowEmpty); err != nil {
+		return nil, len(errs), err
+	}
+	st, err := site.Build(cfg, arts, tmpl)
+	if err != nil {
+		return nil, len(errs), err
+	}
+	// The static copy is a convenience (a CDN or another server may serve
+	// it); failing to write it must not stop the live server. Being told
+	// to replace a folder briefcast did not publish is a mistake in the
+	// config, though, which start-up reports.
+	if err := st.Write(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
+		return nil, len(errs), err
+	} else if err != nil {
+		log.Warn("site_write_failed", "dir", cfg.Site.OutputDir, "err", err)
+	}
+	return st, len(errs), nil
+}
+
+// buildSite loads the content again and builds the site for cfg. A
+// rejected article is logged with its file:line; if old had it, that last
+// good version stays, so an article saved half-edited never vanishes from
+// the site. A build that finds no article where old had some (the content
+// folder emptied, unmounted or unreadable) is refused unless AllowEmpty.
+func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Site) (*site.Site, int, error) {
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("templates: %w", err)
+	}
+	arts, errs := articles.Load(cfg.Site.ContentDir, ArticleOptions(cfg, d.log))
+	arts = keepLastGood(arts, errs, old)
+	for _, e := range errs {
+		d.log.Error("article_rejected", "err", DescribeArticleError(cfg.Site.ContentDir, e))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, len(errs), err
+	}
+	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
+		return nil, len(errs), errEmptyContent(cfg)
+	}
+	st, err := site.Build(cfg, arts, tmpl)
+	return st, len(errs), err
+}
+
+// rebuild builds the site again and swaps it into the running graph; a
+// failing build keeps the old site. The rebuild job and the watcher call
+// it; never two at once.
+func (d *Daemon) rebuild(ctx context.Context) error {
+	d.rebuildMu.Lock()
+	defer d.rebuildMu.Unlock()
+	g := d.cur.Load()
+	began := time.Now()
+	old := g.srv.Site()
+	st, rejected, err := d.buildSite(ctx, g.cfg, old)
+	if err != nil {
+		return err
+	}
+	g.srv.SetSite(st)
+	d.m.Build(time.Since(began), rejected)
+	d.publish(ctx, g, old, st)
+	d.log.Info("site_rebuilt", "articles", len(st.Articles), "rejected", rejected, "duration", time.Since(began))
+	return nil
+}
+
+// publish writes the static copy of st and pings the WebSub hub about the
+// feeds that changed since old.
+func (d *Daemon) publish(ctx context.Context, g *graph, old, st *site.Site) {
+	if err := st.Write(g.cfg.Site.OutputDir); err != nil {
+		d.log.Warn("site_write_failed", "dir", g.cfg.Site.OutputDir, "err", err)
+	}
+	g.srv.PingHub(ctx, old, st)
+}
+
+// keepLastGood adds back, for every rejected file, the article the old site
+// had from that file, unless its slug is now taken.
+func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*articles.Article {
+	if len(errs) == 0 || old == nil {
+		return arts
+	}
+	byPath := make(map[string]*articles.Article, len(old.Articles))
+	for _, a := range old.Articles {
+		byPath[a.Path] = a
+	}
+	slugs := make(map[string]bool, len(arts))
+	for _, a := range arts {
+		slugs[a.Slug] = true
+	}
+	added := false
+	for _, err := range errs {
+		var ae *articles.Error
+		if !errors.As(err, &ae) {
+			continue
+		}
+		if prev := byPath[ae.Path]; prev != nil && !slugs[prev.Slug] {
+			arts = append(arts, prev)
+			slugs[prev.Slug] = true
+			added = true
+		}
+	}
+	if added {
+		sort.SliceStable(arts, func(i, j int) bool {
+			if !arts[i].Published.Equal(arts[j].Published) {
+				return arts[i].Published.After(arts[j].Published)
+			}
+			return arts[i].Slug < arts[j].Slug
+		})
+	}
+	return arts
+}

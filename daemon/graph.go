@@ -1,0 +1,161 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"briefcast/admin"
+	"briefcast/config"
+	"briefcast/digest"
+	"briefcast/email"
+	"briefcast/server"
+	"briefcast/templates"
+	"briefcast/tokens"
+)
+
+// graph is every part built from one config: a reload builds a new one
+// and swaps it in whole, so no part runs on a mix of old and new settings.
+type graph struct {
+	cfg       *config.Config
+	tmpl      fs.FS
+	composer  *email.Composer
+	transport email.Transport
+	mailer    *server.QueuedMailer // the sign-up confirmations
+	srv       *server.Server
+	admin     *admin.Handler
+	secure    bool // the admin cookie's Secure flag, from base_url
+
+	// users counts digest runs sending through this graph's transport; a
+	// retired graph is closed once they are done.
+	users sync.WaitGroup
+}
+
+// newGraph builds the parts for cfg. prev is the graph being replaced (nil
+// at start): its admin page is kept when the cookie flag is unchanged, so
+// a reload does not log everyone out.
+func (d *Daemon) newGraph(cfg *config.Config, prev *graph) (*graph, error) {
+	g := &graph{cfg: cfg}
+	var err error
+	if g.tmpl, err = templates.Load(cfg.Site.TemplatesDir); err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	var signer *tokens.Signer
+	if g.composer, signer, err = newComposer(cfg, g.tmpl, d.log); err != nil {
+		return nil, err
+	}
+	if g.transport, err = NewTransport(cfg, d.log); err != nil {
+		return nil, err
+	}
+	g.mailer = server.NewMailer(g.composer, g.transport, d.log)
+	g.srv, err = server.New(cfg, d.store, g.mailer, signer, g.tmpl, d.log,
+		server.WithClock(d.o.Now), server.WithObserver(d.m))
+	if err != nil {
+		g.mailer.Close(context.Background()) // nothing is queued yet
+		return nil, err
+	}
+	g.secure = strings.HasPrefix(strings.ToLower(cfg.Site.BaseURL), "https://")
+	if prev != nil && prev.secure == g.secure {
+		g.admin = prev.admin
+	} else if g.admin, err = d.newAdmin(g.tmpl, g.secure); err != nil {
+		g.mailer.Close(context.Background())
+		return nil, err
+	}
+	g.srv.Handle("GET "+admin.Path, g.admin)
+	g.srv.Handle("POST "+admin.Path, g.admin)
+	return g, nil
+}
+
+// newAdmin returns the /admin/ page, protected by BRIEFCAST_ADMIN_TOKEN;
+// with the variable unset (or too short) it answers 404 to everything. Its
+// session cookie is Secure when base_url is https (a proxy ending TLS makes
+// the request itself plain http), and wrong tokens are counted per client
+// as the current server, which knows the trusted proxies, sees it.
+func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
+	var src admin.EntriesSource
+	if d.sched != nil {
+		src = d.sched
+	}
+	clientIP := func(r *http.Request) netip.Addr { return d.cur.Load().srv.ClientIP(r) }
+	return admin.New(d.store, src, tmpl, d.o.Getenv("BRIEFCAST_ADMIN_TOKEN"), d.log,
+		admin.WithSecureCookie(secure), admin.WithClientIP(clientIP))
+}
+
+// close sends the confirmations still queued (for up to ten seconds) and
+// closes the transport when it holds anything open.
+func (g *graph) close(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.mailer.Close(ctx); err != nil {
+		log.Warn("confirmations_unsent", "err", err)
+	}
+	if c, ok := g.transport.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// retire closes g once the digest runs sending through it have finished,
+// so a reload never cuts a message off mid-send.
+func (g *graph) retire(log *slog.Logger) {
+	go func() {
+		g.users.Wait()
+		g.close(log)
+	}()
+}
+
+// acquire returns the current graph, counted as in use until done is
+// called.
+func (d *Daemon) acquire() (g *graph, done func()) {
+	d.swapMu.Lock()
+	defer d.swapMu.Unlock()
+	g = d.cur.Load()
+	g.users.Add(1)
+	return g, g.users.Done
+}
+
+// newComposer builds the message composer and the signer of its links from
+// the token secret, so links in mail work on the site.
+func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Composer, *tokens.Signer, error) {
+	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	signer, err := tokens.NewSigner(secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := email.NewComposer(cfg, tmpl, signer)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, signer, nil
+}
+
+// NewComposer builds the composer the daemon uses, for the commands that
+// send or preview mail outside it: the same secret and templates, so links
+// in mail sent from the command line work on the site.
+// The signer signs the links the caller adds itself.
+func NewComposer(cfg *config.Config, log *slog.Logger) (*email.Composer, *tokens.Signer, error) {
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("templates: %w", err)
+	}
+	return newComposer(cfg, tmpl, log)
+}
+
+// NewTransport builds the mail transport [email] names.
+func NewTransport(cfg *config.Config, log *slog.Logger) (email.Transport, error) {
+	return email.NewTransport(cfg, log)
+}
+
+// NewSender returns a digest sender for cfg.
+func NewSender(cfg *config.Config, st digest.Store, c *email.Composer, t email.Transport, log *slog.Logger) *digest.Sender {
+	return digest.NewSender(SenderOptions(cfg), st, c, t, log)
+}
