@@ -31,6 +31,7 @@ type Config struct {
 	Server        Server        `toml:"server"`
 	Subscriptions Subscriptions `toml:"subscriptions"`
 	Schedule      Schedule      `toml:"schedule"`
+	Bounces       Bounces       `toml:"bounces"`
 }
 
 // Site describes the published site.

@@ -234,6 +234,7 @@ func (c *Config) Validate() error {
 	if c.Email.DeliveryLease.Duration < 5*time.Second {
 		bad("email.delivery_lease", "must be at least 5s, got %s", c.Email.DeliveryLease.Duration)
 	}
+	c.Bounces.check(bad)
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,226 @@
+package intake
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultSNSHosts are the hosts SNS signing certificates and subscription
+// links may come from: one per AWS region.
+var DefaultSNSHosts = []string{"sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"}
+
+// snsMessage is an SNS HTTP(S) delivery.
+type snsMessage struct {
+	Type             string
+	MessageId        string
+	Token            string
+	TopicArn         string
+	Subject          *string
+	Message          string
+	Timestamp        string
+	SubscribeURL     string
+	SignatureVersion string
+	Signature        string
+	SigningCertURL   string
+}
+
+// stringToSign is SNS's canonical form: chosen fields as name and value on
+// lines of their own, in byte order of the names. Subject is signed only
+// when the message has one.
+func (m snsMessage) stringToSign() (string, error) {
+	var pairs [][2]string
+	switch m.Type {
+	case "Notification":
+		pairs = [][2]string{{"Message", m.Message}, {"MessageId", m.MessageId}}
+		if m.Subject != nil {
+			pairs = append(pairs, [2]string{"Subject", *m.Subject})
+		}
+		pairs = append(pairs, [][2]string{{"Timestamp", m.Timestamp}, {"TopicArn", m.TopicArn}, {"Type", m.Type}}...)
+	case "SubscriptionConfirmation", "UnsubscribeConfirmation":
+		pairs = [][2]string{{"Message", m.Message}, {"MessageId", m.MessageId}, {"SubscribeURL", m.SubscribeURL},
+			{"Timestamp", m.Timestamp}, {"Token", m.Token}, {"TopicArn", m.TopicArn}, {"Type", m.Type}}
+	default:
+		return "", fmt.Errorf("unknown message type %q", m.Type)
+	}
+	var b strings.Builder
+	for _, p := range pairs {
+		b.WriteString(p[0] + "\n" + p[1] + "\n")
+	}
+	return b.String(), nil
+}
+
+// errUnverifiable is a signature that could not be checked for a reason
+// on our side or AWS's (the certificate could not be fetched): SNS should
+// try again rather than be refused.
+var errUnverifiable = errors.New("cannot check the signature now")
+
+// snsVerifier checks SNS signatures against certificates fetched, over
+// HTTPS only, from allow-listed hosts, and keeps them.
+type snsVerifier struct {
+	client *http.Client
+	hosts  []string
+	mu     sync.Mutex
+	certs  map[string]*x509.Certificate
+}
+
+const maxCachedCerts = 32
+
+func (v *snsVerifier) verify(ctx context.Context, m snsMessage) error {
+	var hash crypto.Hash
+	switch m.SignatureVersion {
+	case "1":
+		hash = crypto.SHA1
+	case "2":
+		hash = crypto.SHA256
+	default:
+		return fmt.Errorf("signature version %q", m.SignatureVersion)
+	}
+	text, err := m.stringToSign()
+	if err != nil {
+		return err
+	}
+	sig, err := base64.StdEncoding.DecodeString(m.Signature)
+	if err != nil {
+		return errors.New("signature is not base64")
+	}
+	cert, err := v.cert(ctx, m.SigningCertURL)
+	if err != nil {
+		return err
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return errors.New("signing certificate has no RSA key")
+	}
+	if err := rsa.VerifyPKCS1v15(pub, hash, digest(hash, text), sig); err != nil {
+		return errors.New("signature does not match")
+	}
+	return nil
+}
+
+func digest(h crypto.Hash, text string) []byte {
+	if h == crypto.SHA1 {
+		s := sha1.Sum([]byte(text))
+		return s[:]
+	}
+	s := sha256.Sum256([]byte(text))
+	return s[:]
+}
+
+func (v *snsVerifier) cert(ctx context.Context, raw string) (*x509.Certificate, error) {
+	if !hostAllowed(raw, v.hosts) {
+		return nil, fmt.Errorf("signing certificate URL %q is not https on an allowed host", raw)
+	}
+	v.mu.Lock()
+	c, ok := v.certs[raw]
+	v.mu.Unlock()
+	if ok && time.Now().Before(c.NotAfter) {
+		return c, nil
+	}
+	c, err := v.fetch(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUnverifiable, err)
+	}
+	now := time.Now()
+	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
+		return nil, fmt.Errorf("signing certificate %q is not valid now", raw)
+	}
+	v.mu.Lock()
+	if len(v.certs) >= maxCachedCerts {
+		clear(v.certs)
+	}
+	v.certs[raw] = c
+	v.mu.Unlock()
+	return c, nil
+}
+
+func (v *snsVerifier) fetch(ctx context.Context, raw string) (*x509.Certificate, error) {
+	body, err := get(ctx, v.client, raw, 64<<10)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(body)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s: no PEM certificate", raw)
+	}
+	c, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", raw, err)
+	}
+	return c, nil
+}
+
+// get fetches raw with client, reading at most max bytes.
+func get(ctx context.Context, client *http.Client, raw string, max int64) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", raw, resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, max))
+}
+
+// hostAllowed reports whether raw is an https URL, without user info, on
+// a host matching one of patterns. "*" in a pattern stands for one DNS
+// label. A pattern without a port allows only the default port; one with
+// a port (as a test server's) allows that port.
+func hostAllowed(raw string, patterns []string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.User != nil || u.Host == "" {
+		return false
+	}
+	for _, p := range patterns {
+		p = strings.ToLower(p)
+		if strings.Contains(p, ":") {
+			if labelsMatch(p, strings.ToLower(u.Host)) {
+				return true
+			}
+			continue
+		}
+		if (u.Port() == "" || u.Port() == "443") && labelsMatch(p, strings.ToLower(u.Hostname())) {
+			return true
+		}
+	}
+	return false
+}
+
+func labelsMatch(pattern, host string) bool {
+	pl, hl := strings.Split(pattern, "."), strings.Split(host, ".")
+	if len(pl) != len(hl) {
+		return false
+	}
+	for i := range pl {
+		if pl[i] == "*" {
+			if hl[i] == "" || strings.Trim(hl[i], "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+				return false
+			}
+			continue
+		}
+		if pl[i] != hl[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,91 @@
+// Package verp builds and reads the envelope sender (Return-Path) of each
+// message sent: bounces+<token>@<bounce domain>, where the token carries the
+// edition and subscriber ids and an HMAC tag over them. A bounce that comes
+// back to such an address names its delivery without any lookup table, and
+// a forged or damaged token is refused.
+package verp
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"strings"
+)
+
+// Prefix is the local part before the token.
+const Prefix = "bounces+"
+
+// tagLen is the number of HMAC bytes kept: 80 bits is far beyond what an
+// attacker can guess through a mail server, and keeps the local part short.
+const tagLen = 10
+
+// maxLocal is RFC 5321's limit on a local part.
+const maxLocal = 64
+
+// encoding is RFC 4648 base32 in lower case without padding: letters and
+// digits only, so an MTA that folds the local part's case or quotes odd
+// characters cannot damage it (Decode folds it back).
+var encoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Encode returns bounces+<token>@domain for one delivery. editionID 0 marks a
+// confirmation message. The ids are written as zig-zag varints, so the local
+// part stays under 64 characters for any int64.
+func Encode(secret []byte, editionID, subscriberID int64, domain string) string {
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	payload := binary.AppendVarint(nil, editionID)
+	payload = binary.AppendVarint(payload, subscriberID)
+	token := append(payload, tag(secret, payload, domain)...)
+	return Prefix + strings.ToLower(encoding.EncodeToString(token)) + "@" + domain
+}
+
+// Decode reads an address made by Encode with the same secret. ok is false
+// for anything else: another local part, a token changed in any way, a token
+// moved to another domain, or a different secret. Case is ignored, since
+// MTAs may fold it. Angle brackets around the address are allowed.
+func Decode(secret []byte, addr string) (editionID, subscriberID int64, ok bool) {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "<"), ">")
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 || at > maxLocal {
+		return 0, 0, false
+	}
+	local, domain := addr[:at], addr[at+1:]
+	if domain == "" || !strings.HasPrefix(local, Prefix) {
+		return 0, 0, false
+	}
+	text := local[len(Prefix):]
+	token, err := encoding.DecodeString(strings.ToUpper(text))
+	// Re-encoding must give the same text: base32 ignores the unused
+	// bits of the last character, and a changed character is damage.
+	if err != nil || strings.ToLower(encoding.EncodeToString(token)) != text {
+		return 0, 0, false
+	}
+	if len(token) <= tagLen {
+		return 0, 0, false
+	}
+	payload, got := token[:len(token)-tagLen], token[len(token)-tagLen:]
+	if !hmac.Equal(got, tag(secret, payload, domain)) {
+		return 0, 0, false
+	}
+	editionID, n := binary.Varint(payload)
+	if n <= 0 {
+		return 0, 0, false
+	}
+	subscriberID, m := binary.Varint(payload[n:])
+	if m <= 0 || n+m != len(payload) {
+		return 0, 0, false
+	}
+	return editionID, subscriberID, true
+}
+
+// tag is the truncated HMAC-SHA256 of the payload, bound to the domain and
+// to this use of the secret, so a tag made for anything else never fits.
+func tag(secret, payload []byte, domain string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("briefcast verp v1\x00"))
+	m.Write([]byte(domain))
+	m.Write([]byte{0})
+	m.Write(payload)
+	return m.Sum(nil)[:tagLen]
+}
