@@ -12,8 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"briefcast/email"
 	"briefcast/editions"
+	"briefcast/email"
 )
 
 // outcome fills res from a failed attempt.

@@ -35,4 +35,3 @@ func TestCheckDigestName(t *testing.T) {
 		}
 	}
 }
-
