@@ -11,19 +11,21 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"briefcast/dnscheck/dnstest"
 )
 
 // goodZone is a domain set up right: SPF through a relay's include, the
 // DKIM key (longer than one TXT string), and an enforcing DMARC policy.
 // Verification records at the apex push its answer past the EDNS size,
 // so the client must fall back to TCP.
-func goodZone(t *testing.T, pub crypto.PublicKey) zone {
+func goodZone(t *testing.T, pub crypto.PublicKey) dnstest.Zone {
 	t.Helper()
 	dkim, err := DKIMRecord(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	z := zone{
+	z := dnstest.Zone{
 		"example.org":                  nil,
 		"_spf.relay.test":              {"v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"},
 		"brief._domainkey.example.org": {dkim},
@@ -53,7 +55,8 @@ func TestCheck(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		edit     func(z zone, s *testServer)
+		edit     func(z dnstest.Zone)
+		fault    func(s *dnstest.Server)
 		opts     func(o *Options)
 		want     []wantRow
 		wantFail bool
@@ -63,64 +66,72 @@ func TestCheck(t *testing.T) {
 			{"dmarc-dkim-alignment", OK, ""}, {"dmarc-spf-alignment", OK, ""},
 		}},
 		{name: "all good with Ed25519 and a bounce domain",
-			edit: func(z zone, _ *testServer) { z["brief._domainkey.example.org"] = []string{edDKIM} },
+			edit: func(z dnstest.Zone) { z["brief._domainkey.example.org"] = []string{edDKIM} },
 			opts: func(o *Options) { o.DKIMPublicKey = edPub; o.BounceDomain = "bounce.example.org" },
 			want: []wantRow{{"dkim", OK, ""}, {"dmarc-spf-alignment", OK, ""}}},
 		{name: "SPF missing",
-			edit:     func(z zone, _ *testServer) { z["example.org"] = z["example.org"][:6] },
+			edit:     func(z dnstest.Zone) { z["example.org"] = z["example.org"][:6] },
 			want:     []wantRow{{"spf", Fail, "add TXT \"v=spf1 include:"}},
 			wantFail: true},
 		{name: "SPF on a name that does not exist",
-			edit:     func(z zone, _ *testServer) { delete(z, "example.org") },
+			edit:     func(z dnstest.Zone) { delete(z, "example.org") },
 			want:     []wantRow{{"spf", Fail, "does not exist"}},
 			wantFail: true},
 		{name: "two SPF records",
-			edit:     func(z zone, _ *testServer) { z["example.org"] = append(z["example.org"], "v=spf1 -all") },
+			edit:     func(z dnstest.Zone) { z["example.org"] = append(z["example.org"], "v=spf1 -all") },
 			want:     []wantRow{{"spf", Fail, "permerror: 2 SPF records"}},
 			wantFail: true},
 		{name: "SPF +all",
-			edit:     func(z zone, _ *testServer) { z["example.org"] = []string{"v=spf1 include:_spf.relay.test +all"} },
+			edit: func(z dnstest.Zone) {
+				z["example.org"] = []string{"v=spf1 include:_spf.relay.test +all"}
+			},
 			want:     []wantRow{{"spf", Fail, "+all"}},
 			wantFail: true},
 		{name: "SPF ?all warns",
-			edit: func(z zone, _ *testServer) { z["example.org"] = []string{"v=spf1 include:_spf.relay.test ?all"} },
+			edit: func(z dnstest.Zone) {
+				z["example.org"] = []string{"v=spf1 include:_spf.relay.test ?all"}
+			},
 			want: []wantRow{{"spf", Warn, "?all"}}},
 		{name: "SPF without all warns",
-			edit: func(z zone, _ *testServer) { z["example.org"] = []string{"v=spf1 include:_spf.relay.test"} },
+			edit: func(z dnstest.Zone) { z["example.org"] = []string{"v=spf1 include:_spf.relay.test"} },
 			want: []wantRow{{"spf", Warn, "no all"}}},
 		{name: "SPF ten lookups through includes is the limit",
-			edit: func(z zone, _ *testServer) { lookupChain(z, 3) },
+			edit: func(z dnstest.Zone) { lookupChain(z, 3) },
 			want: []wantRow{{"spf", OK, ""}}},
 		{name: "SPF thirteen lookups through includes",
-			edit:     func(z zone, _ *testServer) { lookupChain(z, 4) },
+			edit:     func(z dnstest.Zone) { lookupChain(z, 4) },
 			want:     []wantRow{{"spf", Fail, "more than 10 DNS lookups"}},
 			wantFail: true},
 		{name: "SPF include without a record",
-			edit:     func(z zone, _ *testServer) { delete(z, "_spf.relay.test") },
+			edit:     func(z dnstest.Zone) { delete(z, "_spf.relay.test") },
 			want:     []wantRow{{"spf", Fail, "include:_spf.relay.test: NXDOMAIN"}},
 			wantFail: true},
 		{name: "SPF syntax error",
-			edit:     func(z zone, _ *testServer) { z["example.org"] = []string{"v=spf1 inclde:_spf.relay.test -all"} },
+			edit: func(z dnstest.Zone) {
+				z["example.org"] = []string{"v=spf1 inclde:_spf.relay.test -all"}
+			},
 			want:     []wantRow{{"spf", Fail, "unknown mechanism"}},
 			wantFail: true},
 		{name: "DKIM missing",
-			edit:     func(z zone, _ *testServer) { delete(z, "brief._domainkey.example.org") },
+			edit:     func(z dnstest.Zone) { delete(z, "brief._domainkey.example.org") },
 			want:     []wantRow{{"dkim", Fail, "no DKIM key"}},
 			wantFail: true},
 		{name: "DKIM key mismatch",
-			edit:     func(z zone, _ *testServer) { z["brief._domainkey.example.org"] = []string{otherDKIM} },
+			edit:     func(z dnstest.Zone) { z["brief._domainkey.example.org"] = []string{otherDKIM} },
 			want:     []wantRow{{"dkim", Fail, "does not match email.dkim.private_key_file"}},
 			wantFail: true},
 		{name: "DKIM revoked",
-			edit:     func(z zone, _ *testServer) { z["brief._domainkey.example.org"] = []string{"v=DKIM1; k=rsa; p="} },
+			edit: func(z dnstest.Zone) {
+				z["brief._domainkey.example.org"] = []string{"v=DKIM1; k=rsa; p="}
+			},
 			want:     []wantRow{{"dkim", Fail, "revoked"}},
 			wantFail: true},
 		{name: "DKIM key type differs",
-			edit:     func(z zone, _ *testServer) { z["brief._domainkey.example.org"] = []string{edDKIM} },
+			edit:     func(z dnstest.Zone) { z["brief._domainkey.example.org"] = []string{edDKIM} },
 			want:     []wantRow{{"dkim", Fail, "k=ed25519 but email.dkim.private_key_file is an rsa key"}},
 			wantFail: true},
 		{name: "DKIM testing mode warns",
-			edit: func(z zone, _ *testServer) {
+			edit: func(z dnstest.Zone) {
 				z["brief._domainkey.example.org"][0] = strings.Replace(z["brief._domainkey.example.org"][0], "k=rsa;", "k=rsa; t=y;", 1)
 			},
 			want: []wantRow{{"dkim", Warn, "t=y"}}},
@@ -128,24 +139,28 @@ func TestCheck(t *testing.T) {
 			opts: func(o *Options) { o.DKIMSelector = "" },
 			want: []wantRow{{"dkim", Warn, "set [email.dkim]"}, {"dmarc-dkim-alignment", Warn, ""}, {"dmarc-spf-alignment", OK, ""}}},
 		{name: "DMARC missing",
-			edit:     func(z zone, _ *testServer) { delete(z, "_dmarc.example.org") },
+			edit:     func(z dnstest.Zone) { delete(z, "_dmarc.example.org") },
 			want:     []wantRow{{"dmarc", Fail, `add TXT at _dmarc.example.org "v=DMARC1; p=none`}},
 			wantFail: true},
 		{name: "DMARC p=none warns",
-			edit: func(z zone, _ *testServer) { z["_dmarc.example.org"] = []string{"v=DMARC1; p=none; rua=mailto:d@example.org"} },
+			edit: func(z dnstest.Zone) {
+				z["_dmarc.example.org"] = []string{"v=DMARC1; p=none; rua=mailto:d@example.org"}
+			},
 			want: []wantRow{{"dmarc", Warn, "p=quarantine"}}},
 		{name: "DMARC two records",
-			edit: func(z zone, _ *testServer) {
+			edit: func(z dnstest.Zone) {
 				z["_dmarc.example.org"] = append(z["_dmarc.example.org"], "v=DMARC1; p=reject")
 			},
 			want:     []wantRow{{"dmarc", Fail, "2 DMARC records"}},
 			wantFail: true},
 		{name: "DMARC bad syntax",
-			edit:     func(z zone, _ *testServer) { z["_dmarc.example.org"] = []string{"v=DMARC1; p=maybe"} },
+			edit:     func(z dnstest.Zone) { z["_dmarc.example.org"] = []string{"v=DMARC1; p=maybe"} },
 			want:     []wantRow{{"dmarc", Fail, "p=maybe"}},
 			wantFail: true},
 		{name: "DMARC misaligned DKIM and SPF",
-			edit:     func(z zone, _ *testServer) { z["brief._domainkey.other.test"] = z["brief._domainkey.example.org"] },
+			edit: func(z dnstest.Zone) {
+				z["brief._domainkey.other.test"] = z["brief._domainkey.example.org"]
+			},
 			opts:     func(o *Options) { o.DKIMDomain = "other.test"; o.BounceDomain = "other.test" },
 			want:     []wantRow{{"dkim", OK, ""}, {"dmarc-dkim-alignment", Fail, "outside example.org"}, {"dmarc-spf-alignment", Fail, "the bounce domain (other.test)"}},
 			wantFail: true},
@@ -153,14 +168,14 @@ func TestCheck(t *testing.T) {
 			opts: func(o *Options) { o.BounceDomain = "other.test" },
 			want: []wantRow{{"dmarc-dkim-alignment", OK, ""}, {"dmarc-spf-alignment", Warn, "outside example.org"}}},
 		{name: "DMARC strict alignment needs the exact domain",
-			edit: func(z zone, _ *testServer) {
+			edit: func(z dnstest.Zone) {
 				z["_dmarc.example.org"] = []string{"v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:d@example.org"}
 			},
 			opts:     func(o *Options) { o.BounceDomain = "bounce.example.org" },
 			want:     []wantRow{{"dmarc-dkim-alignment", OK, ""}, {"dmarc-spf-alignment", Warn, "aspf=s needs the bounce domain"}},
 			wantFail: false},
 		{name: "DMARC of the organisational domain applies to a subdomain",
-			edit: func(z zone, _ *testServer) {
+			edit: func(z dnstest.Zone) {
 				z["news.example.org"] = []string{"v=spf1 include:_spf.relay.test -all"}
 				z["brief._domainkey.news.example.org"] = z["brief._domainkey.example.org"]
 				z["_dmarc.example.org"] = []string{"v=DMARC1; p=reject; sp=none; rua=mailto:d@example.org"}
@@ -168,11 +183,11 @@ func TestCheck(t *testing.T) {
 			opts: func(o *Options) { o.FromDomain = "news.example.org"; o.DKIMDomain = "example.org" },
 			want: []wantRow{{"dmarc", Warn, "p=none"}, {"dmarc-dkim-alignment", OK, ""}}},
 		{name: "SERVFAIL is not missing",
-			edit:     func(_ zone, s *testServer) { s.setRcode("_dmarc.example.org", dns.RcodeServerFailure) },
+			fault:    func(s *dnstest.Server) { s.SetRcode("_dmarc.example.org", dns.RcodeServerFailure) },
 			want:     []wantRow{{"dmarc", Fail, "DNSSEC"}},
 			wantFail: true},
 		{name: "a name the resolver never answers times out",
-			edit:     func(_ zone, s *testServer) { s.setSilent("brief._domainkey.example.org") },
+			fault:    func(s *dnstest.Server) { s.SetSilent("brief._domainkey.example.org") },
 			opts:     func(o *Options) { o.Timeout = 300 * time.Millisecond },
 			want:     []wantRow{{"dkim", Fail, "did not answer"}},
 			wantFail: true},
@@ -180,9 +195,12 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			z := goodZone(t, pub)
-			srv := mustDNSServer(t, z)
 			if tt.edit != nil {
-				tt.edit(z, srv)
+				tt.edit(z)
+			}
+			srv := dnstest.Start(t, z)
+			if tt.fault != nil {
+				tt.fault(srv)
 			}
 			o := Options{FromDomain: "example.org", DKIMDomain: "example.org", DKIMSelector: "brief", DKIMPublicKey: pub, Resolver: srv.Addr}
 			if tt.opts != nil {
@@ -215,7 +233,7 @@ func TestCheck(t *testing.T) {
 
 // lookupChain makes example.org's SPF cost 1+3n lookups: it includes a
 // chain of n records, each with a, mx and one more include.
-func lookupChain(z zone, n int) {
+func lookupChain(z dnstest.Zone, n int) {
 	z["example.org"] = []string{"v=spf1 include:l0.test ~all"}
 	for i := range n {
 		z[chainName(i)] = []string{"v=spf1 a mx include:" + chainName(i+1) + " -all"}
@@ -251,7 +269,7 @@ func TestCheckResolverDown(t *testing.T) {
 
 func TestCheckUsesTCPForLongAnswers(t *testing.T) {
 	keys := testRSAKeys(t)
-	srv := mustDNSServer(t, goodZone(t, &keys[0].PublicKey))
+	srv := dnstest.Start(t, goodZone(t, &keys[0].PublicKey))
 	rep, err := Check(context.Background(), Options{FromDomain: "example.org", DKIMDomain: "example.org", DKIMSelector: "brief", DKIMPublicKey: &keys[0].PublicKey, Resolver: srv.Addr})
 	if err != nil {
 		t.Fatal(err)

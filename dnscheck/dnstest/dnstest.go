@@ -1,9 +1,10 @@
-package dnscheck
+// Package dnstest runs a DNS server on loopback for tests: it serves the
+// TXT records of a zone given in the test over UDP (truncating answers
+// larger than the client's UDP size, as real servers do) and TCP, and
+// injects faults on demand: an rcode for a name, or no answer at all.
+package dnstest
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/rsa"
 	"net"
 	"strings"
 	"sync"
@@ -13,30 +14,34 @@ import (
 	"github.com/miekg/dns"
 )
 
-// zone maps a lower-case name (no final dot) to its TXT records. A name
+// Zone maps a lower-case name (no final dot) to its TXT records. A name
 // present with no records answers NOERROR with nothing; a missing name
-// answers NXDOMAIN.
-type zone map[string][]string
+// answers NXDOMAIN. Records longer than 255 bytes are served split into
+// several character-strings.
+type Zone map[string][]string
 
-// testServer is a DNS server on loopback serving a zone over UDP and TCP.
-type testServer struct {
-	Addr    string
+// Server is a DNS server on loopback serving a Zone over UDP and TCP on
+// the same port. The zone is the server's once started: change it before.
+type Server struct {
+	Addr    string       // HOST:PORT, for UDP and TCP
 	TCP     atomic.Int32 // queries that came over TCP
 	mu      sync.Mutex
-	zone    zone
+	zone    Zone
 	rcode   map[string]int  // names answered with this rcode instead
 	silence map[string]bool // names never answered
 }
 
-// mustDNSServer starts a server for z and stops it when the test ends.
-func mustDNSServer(t *testing.T, z zone) *testServer {
+// Start starts a server for z and stops it when the test ends.
+func Start(t testing.TB, z Zone) *Server {
 	t.Helper()
-	s := &testServer{zone: z, rcode: map[string]int{}, silence: map[string]bool{}}
+	s := &Server{zone: z, rcode: map[string]int{}, silence: map[string]bool{}}
 	pc, ln := mustListenPair(t)
-	udp := &dns.Server{PacketConn: pc, Handler: s}
-	tcp := &dns.Server{Listener: ln, Handler: s}
-	for _, srv := range []*dns.Server{udp, tcp} {
+	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: s}, {Listener: ln, Handler: s}} {
+		// Shutdown fails on a server not started yet, which would leak it.
+		started := make(chan struct{})
+		srv.NotifyStartedFunc = func() { close(started) }
 		go srv.ActivateAndServe()
+		<-started
 		t.Cleanup(func() { srv.Shutdown() })
 	}
 	s.Addr = pc.LocalAddr().String()
@@ -45,7 +50,7 @@ func mustDNSServer(t *testing.T, z zone) *testServer {
 
 // mustListenPair binds UDP and TCP on the same loopback port, as a
 // resolver has: the client falls back to TCP on the same address.
-func mustListenPair(t *testing.T) (net.PacketConn, net.Listener) {
+func mustListenPair(t testing.TB) (net.PacketConn, net.Listener) {
 	t.Helper()
 	for range 20 {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -62,19 +67,22 @@ func mustListenPair(t *testing.T) (net.PacketConn, net.Listener) {
 	return nil, nil
 }
 
-func (s *testServer) setRcode(name string, rcode int) {
+// SetRcode makes queries for name answer rcode (dns.RcodeServerFailure...).
+func (s *Server) SetRcode(name string, rcode int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rcode[name] = rcode
 }
 
-func (s *testServer) setSilent(name string) {
+// SetSilent makes queries for name go unanswered, so clients time out.
+func (s *Server) SetSilent(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.silence[name] = true
 }
 
-func (s *testServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+// ServeDNS answers one query from the zone.
+func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	_, isTCP := w.LocalAddr().(*net.TCPAddr)
 	if isTCP {
 		s.TCP.Add(1)
@@ -120,33 +128,4 @@ func split255(s string) []string {
 		s = s[255:]
 	}
 	return append(out, s)
-}
-
-var (
-	rsaKeyOnce sync.Once
-	rsaKeys    [2]*rsa.PrivateKey
-)
-
-// testRSAKeys returns two RSA keys, made once: generating them is slow.
-func testRSAKeys(t *testing.T) [2]*rsa.PrivateKey {
-	t.Helper()
-	rsaKeyOnce.Do(func() {
-		for i := range rsaKeys {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			rsaKeys[i] = k
-		}
-	})
-	return rsaKeys
-}
-
-func mustEd25519(t *testing.T) ed25519.PublicKey {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub
 }
