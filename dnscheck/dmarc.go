@@ -15,6 +15,7 @@ type dmarcPolicy struct {
 	name   string // where it was found: _dmarc.<domain>
 	rec    string
 	policy string // p=, or sp= when the record is the organisational domain's
+	tag    string // "p" or "sp": which of them policy is
 	adkim  string // "r" or "s"
 	aspf   string
 	pct    int
@@ -120,7 +121,7 @@ func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
 	if len(tags.names) == 0 || tags.names[0] != "v" {
 		return nil, errors.New("v=DMARC1 must come first")
 	}
-	pol := &dmarcPolicy{rec: rec, adkim: "r", aspf: "r", pct: 100}
+	pol := &dmarcPolicy{rec: rec, tag: "p", adkim: "r", aspf: "r", pct: 100}
 	v := tags.values
 	for _, tag := range []string{"p", "sp"} {
 		if s, ok := v[tag]; ok && s != "none" && s != "quarantine" && s != "reject" {
@@ -132,7 +133,7 @@ func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
 		return nil, errors.New("p= is missing")
 	}
 	if sp := v["sp"]; fromOrg && sp != "" {
-		pol.policy = sp
+		pol.policy, pol.tag = sp, "sp"
 	}
 	for _, tag := range []string{"adkim", "aspf"} {
 		s, ok := v[tag]
@@ -170,7 +171,7 @@ func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
 func policyProblems(pol *dmarcPolicy, from string) []problem {
 	var probs []problem
 	if pol.policy == "none" {
-		probs = append(probs, problem{Warn, "p=none only monitors; once reports show your mail aligned, move to p=quarantine, then p=reject"})
+		probs = append(probs, problem{Warn, fmt.Sprintf("%[1]s=none only monitors; once reports show your mail aligned, move to %[1]s=quarantine, then %[1]s=reject", pol.tag)})
 	}
 	if pol.pct < 100 {
 		probs = append(probs, problem{Warn, fmt.Sprintf("pct=%d applies the policy to part of the mail only; raise it to 100", pol.pct)})

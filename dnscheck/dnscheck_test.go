@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -87,6 +88,16 @@ func TestCheck(t *testing.T) {
 			},
 			want:     []wantRow{{"spf", Fail, "+all"}},
 			wantFail: true},
+		{name: "SPF longer than one string is read whole",
+			edit: func(z dnstest.Zone) {
+				// 476 bytes: the server splits it at 255, inside "ip4:192.0.2.18".
+				var ips []string
+				for i := 1; i <= 30; i++ {
+					ips = append(ips, fmt.Sprintf("ip4:192.0.2.%d", i))
+				}
+				z["example.org"] = []string{"v=spf1 " + strings.Join(ips, " ") + " include:_spf.relay.test -all"}
+			},
+			want: []wantRow{{"spf", OK, ""}}},
 		{name: "SPF ?all warns",
 			edit: func(z dnstest.Zone) {
 				z["example.org"] = []string{"v=spf1 include:_spf.relay.test ?all"}
@@ -181,7 +192,7 @@ func TestCheck(t *testing.T) {
 				z["_dmarc.example.org"] = []string{"v=DMARC1; p=reject; sp=none; rua=mailto:d@example.org"}
 			},
 			opts: func(o *Options) { o.FromDomain = "news.example.org"; o.DKIMDomain = "example.org" },
-			want: []wantRow{{"dmarc", Warn, "p=none"}, {"dmarc-dkim-alignment", OK, ""}}},
+			want: []wantRow{{"dmarc", Warn, "sp=none only monitors"}, {"dmarc-dkim-alignment", OK, ""}}},
 		{name: "SERVFAIL is not missing",
 			fault:    func(s *dnstest.Server) { s.SetRcode("_dmarc.example.org", dns.RcodeServerFailure) },
 			want:     []wantRow{{"dmarc", Fail, "DNSSEC"}},
