@@ -69,7 +69,7 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 			"and DMARC and print a table of what to fix. Wrong articles are reported as\n"+
 			"\"file:line: what is wrong\" on stderr. Exits 1 when anything is wrong.")
 	smtp := fs.Bool("smtp", false, "also connect to [email.smtp] and log in, sending nothing")
-	dns := addDNSFlags(fs)
+	dnsCheck := addDNSFlags(fs)
 	if err := a.Parse(fs, args); err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 	if err := checkServices(ctx, a, cfg, *smtp); err != nil {
 		return err
 	}
-	if err := dns.check(ctx, a, cfg); err != nil {
+	if err := dnsCheck.check(ctx, a, cfg); err != nil {
 		return err
 	}
 	if rejected > 0 {
