@@ -58,13 +58,15 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 }
 
 func runCheck(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("check", "check [--config PATH] [--smtp]",
+	fs := a.Flags("check", "check [--config PATH] [--smtp] [--dns [--resolver HOST:PORT]]",
 		"Validate everything the daemon would use, writing nothing: the config and\n"+
 			"every schedule, the templates, every article (rendering the whole site in\n"+
 			"memory), and the store connection; with --smtp also connect to the SMTP\n"+
-			"server (EHLO and AUTH; nothing is sent). Wrong articles are reported as\n"+
+			"server (EHLO and AUTH; nothing is sent); with --dns also look up SPF, DKIM\n"+
+			"and DMARC and print a table of what to fix. Wrong articles are reported as\n"+
 			"\"file:line: what is wrong\" on stderr. Exits 1 when anything is wrong.")
 	smtp := fs.Bool("smtp", false, "also connect to [email.smtp] and log in, sending nothing")
+	dnsCheck := addDNSFlags(fs)
 	if err := a.Parse(fs, args); err != nil {
 		return err
 	}
@@ -85,6 +87,9 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 	}
 	fmt.Fprintf(a.Stdout, "briefcast: output_dir %s may be published into\n", cfg.Site.OutputDir)
 	if err := checkServices(ctx, a, cfg, *smtp); err != nil {
+		return err
+	}
+	if err := dnsCheck.check(ctx, a, cfg); err != nil {
 		return err
 	}
 	if rejected > 0 {

@@ -1,0 +1,230 @@
+package dnscheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// dmarcPolicy is the part of a DMARC record the checks use.
+type dmarcPolicy struct {
+	name   string // where it was found: _dmarc.<domain>
+	rec    string
+	policy string // p=, or sp= when the record is the organisational domain's
+	tag    string // "p" or "sp": which of them policy is
+	adkim  string // "r" or "s"
+	aspf   string
+	pct    int
+	rua    bool
+}
+
+// OrgDomain returns the organisational domain of name (RFC 7489 section
+// 3.2): one label below its public suffix, using the public suffix list
+// compiled into golang.org/x/net/publicsuffix, so mail.example.co.uk
+// gives example.co.uk, not co.uk. A name that is itself a suffix is its
+// own organisational domain.
+func OrgDomain(name string) string {
+	org, err := publicsuffix.EffectiveTLDPlusOne(name)
+	if err != nil {
+		return name
+	}
+	return org
+}
+
+// aligned reports whether domain aligns with from in the given mode:
+// "s" needs the same name, "r" the same organisational domain.
+func aligned(domain, from, mode string) bool {
+	if mode == "s" {
+		return domain == from
+	}
+	return OrgDomain(domain) == OrgDomain(from)
+}
+
+func checkDMARC(ctx context.Context, r *resolver, o Options) []Row {
+	pol, row := findDMARC(ctx, r, o.FromDomain)
+	if pol == nil {
+		return []Row{row}
+	}
+	return append([]Row{row}, alignmentRows(o, pol)...)
+}
+
+// findDMARC looks up the From domain's policy and, when there is none,
+// its organisational domain's, as receivers do. It returns the policy
+// (nil when unusable) and the row reporting it.
+func findDMARC(ctx context.Context, r *resolver, from string) (*dmarcPolicy, Row) {
+	name := "_dmarc." + from
+	recs, err := dmarcRecords(ctx, r, name)
+	org := OrgDomain(from)
+	if (err == nil || isNX(err)) && len(recs) == 0 && org != from {
+		orgName := "_dmarc." + org
+		if orgRecs, orgErr := dmarcRecords(ctx, r, orgName); orgErr == nil && len(orgRecs) > 0 {
+			name, recs, err = orgName, orgRecs, nil
+		}
+	}
+	row := Row{Check: "dmarc", Domain: name}
+	switch {
+	case err != nil && !isNX(err):
+		return nil, lookupRow("dmarc", name, err)
+	case len(recs) == 0:
+		row.Status, row.Found = Fail, "no DMARC record"
+		var le *LookupError
+		if errors.As(err, &le) {
+			row.Found = le.short()
+		}
+		row.Fix = fmt.Sprintf(`Gmail and Yahoo require DMARC of bulk senders: add TXT at _dmarc.%s "v=DMARC1; p=none; rua=mailto:dmarc-reports@%s"`, from, from)
+		return nil, row
+	case len(recs) > 1:
+		row.Status, row.Found = Fail, strings.Join(recs, " | ")
+		row.Fix = fmt.Sprintf("%d DMARC records: receivers then apply none; keep only one", len(recs))
+		return nil, row
+	}
+	row.Found = recs[0]
+	pol, err := parseDMARC(recs[0], name != "_dmarc."+from)
+	if err != nil {
+		row.Status, row.Fix = Fail, fmt.Sprintf("bad syntax: %v; receivers ignore the record", err)
+		return nil, row
+	}
+	pol.name = name
+	return pol, withProblems(row, policyProblems(pol, from), "")
+}
+
+func isNX(err error) bool {
+	var le *LookupError
+	return errors.As(err, &le) && le.NXDomain()
+}
+
+// dmarcRecords returns the DMARC records among the TXT records at name.
+func dmarcRecords(ctx context.Context, r *resolver, name string) ([]string, error) {
+	txts, err := r.txt(ctx, name)
+	var out []string
+	for _, t := range txts {
+		v, _, _ := strings.Cut(t, ";")
+		if strings.EqualFold(strings.Join(strings.Fields(v), ""), "v=DMARC1") {
+			out = append(out, t)
+		}
+	}
+	return out, err
+}
+
+// parseDMARC checks a record's syntax (RFC 7489 section 6.3) and reads
+// its policy; fromOrg says the record is the organisational domain's, so
+// sp= (when set) is the policy for the From domain.
+func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
+	tags, err := parseTags(rec)
+	if err != nil {
+		return nil, err
+	}
+	if len(tags.names) == 0 || tags.names[0] != "v" {
+		return nil, errors.New("v=DMARC1 must come first")
+	}
+	pol := &dmarcPolicy{rec: rec, tag: "p", adkim: "r", aspf: "r", pct: 100}
+	v := tags.values
+	for _, tag := range []string{"p", "sp"} {
+		if s, ok := v[tag]; ok && s != "none" && s != "quarantine" && s != "reject" {
+			return nil, fmt.Errorf("%s=%s (want none, quarantine or reject)", tag, s)
+		}
+	}
+	pol.policy = v["p"]
+	if pol.policy == "" {
+		return nil, errors.New("p= is missing")
+	}
+	if sp := v["sp"]; fromOrg && sp != "" {
+		pol.policy, pol.tag = sp, "sp"
+	}
+	for _, tag := range []string{"adkim", "aspf"} {
+		s, ok := v[tag]
+		if ok && s != "r" && s != "s" {
+			return nil, fmt.Errorf("%s=%s (want r or s)", tag, s)
+		}
+		if ok && tag == "adkim" {
+			pol.adkim = s
+		} else if ok {
+			pol.aspf = s
+		}
+	}
+	if s, ok := v["pct"]; ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 100 {
+			return nil, fmt.Errorf("pct=%s (want 0 to 100)", s)
+		}
+		pol.pct = n
+	}
+	for _, tag := range []string{"rua", "ruf"} {
+		s, ok := v[tag]
+		if !ok {
+			continue
+		}
+		for u := range strings.SplitSeq(s, ",") {
+			if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(u)), "mailto:") {
+				return nil, fmt.Errorf("%s=%s (want mailto: addresses)", tag, s)
+			}
+		}
+		pol.rua = pol.rua || tag == "rua"
+	}
+	return pol, nil
+}
+
+func policyProblems(pol *dmarcPolicy, from string) []problem {
+	var probs []problem
+	if pol.policy == "none" {
+		probs = append(probs, problem{Warn, fmt.Sprintf("%[1]s=none only monitors; once reports show your mail aligned, move to %[1]s=quarantine, then %[1]s=reject", pol.tag)})
+	}
+	if pol.pct < 100 {
+		probs = append(probs, problem{Warn, fmt.Sprintf("pct=%d applies the policy to part of the mail only; raise it to 100", pol.pct)})
+	}
+	if !pol.rua {
+		probs = append(probs, problem{Warn, "no rua=: you get no aggregate reports; add rua=mailto:dmarc-reports@" + from})
+	}
+	return probs
+}
+
+// alignmentRows reports whether DKIM and SPF pass DMARC's identifier
+// alignment. DMARC passes when either aligns, so one misaligned is a
+// warning (SPF alone breaks on forwarding) and both is a failure.
+func alignmentRows(o Options, pol *dmarcPolicy) []Row {
+	from := o.FromDomain
+	dkimDomain := o.DKIMDomain
+	if dkimDomain == "" {
+		dkimDomain = from
+	}
+	dkimOK := o.DKIMSelector != "" && aligned(dkimDomain, from, pol.adkim)
+	spfOK := aligned(o.BounceDomain, from, pol.aspf)
+
+	dkim := Row{Check: "dmarc-dkim-alignment", Domain: from, Status: OK,
+		Found: fmt.Sprintf("d=%s, From %s, adkim=%s", dkimDomain, from, pol.adkim)}
+	if o.DKIMSelector == "" {
+		dkim.Found = fmt.Sprintf("briefcast does not sign, From %s", from)
+	}
+	if !dkimOK {
+		dkim.Status = misaligned(spfOK)
+		dkim.Fix = alignFix("email.dkim.domain", dkimDomain, from, "adkim", pol.adkim)
+		if o.DKIMSelector == "" {
+			dkim.Fix = "set [email.dkim] with domain = " + from
+		}
+	}
+	spf := Row{Check: "dmarc-spf-alignment", Domain: o.BounceDomain, Status: OK,
+		Found: fmt.Sprintf("bounce %s, From %s, aspf=%s", o.BounceDomain, from, pol.aspf)}
+	if !spfOK {
+		spf.Status = misaligned(dkimOK)
+		spf.Fix = alignFix("the bounce domain", o.BounceDomain, from, "aspf", pol.aspf)
+	}
+	return []Row{dkim, spf}
+}
+
+func misaligned(otherAligned bool) Status {
+	if otherAligned {
+		return Warn
+	}
+	return Fail
+}
+
+func alignFix(what, domain, from, tag, mode string) string {
+	if mode == "s" {
+		return fmt.Sprintf("%s=s needs %s (%s) to be exactly %s; use %s or relax to %s=r", tag, what, domain, from, from, tag)
+	}
+	return fmt.Sprintf("%s (%s) is outside %s, the From domain's organisational domain; use %s or a name under it", what, domain, OrgDomain(from), from)
+}

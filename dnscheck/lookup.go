@@ -1,0 +1,141 @@
+package dnscheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// ErrNoAnswer means the resolver itself did not answer: nothing listens at
+// its address, or no reply came within the timeout. It is about the
+// resolver, not about the domain being checked.
+var ErrNoAnswer = errors.New("did not answer")
+
+// LookupError is a DNS answer that is not a usable record set: NXDOMAIN,
+// SERVFAIL, REFUSED, or no reply at all (Rcode -1, wrapping ErrNoAnswer).
+type LookupError struct {
+	Name     string // the name queried, without the final dot
+	Resolver string // HOST:PORT asked
+	Rcode    int    // dns.RcodeNameError and so on; -1 when nothing came back
+	Err      error  // the transport error when Rcode is -1
+}
+
+func (e *LookupError) Error() string {
+	if e.Rcode < 0 {
+		return fmt.Sprintf("TXT %s: resolver %s: %v", e.Name, e.Resolver, e.Err)
+	}
+	return fmt.Sprintf("TXT %s: %s", e.Name, dns.RcodeToString[e.Rcode])
+}
+
+func (e *LookupError) Unwrap() error {
+	if e.Rcode < 0 {
+		return ErrNoAnswer
+	}
+	return nil
+}
+
+// NXDomain reports whether the name does not exist at all, as opposed to
+// existing with no TXT record.
+func (e *LookupError) NXDomain() bool { return e.Rcode == dns.RcodeNameError }
+
+// short is the one-word form shown in the report's "found" column.
+func (e *LookupError) short() string {
+	switch {
+	case e.Rcode == dns.RcodeNameError:
+		return "NXDOMAIN (name does not exist)"
+	case e.Rcode == dns.RcodeServerFailure:
+		return "SERVFAIL"
+	case e.Rcode < 0 && isTimeout(e.Err):
+		return "timeout"
+	case e.Rcode < 0:
+		return "no answer"
+	default:
+		return dns.RcodeToString[e.Rcode]
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// resolver asks one DNS server for TXT records and remembers whether it
+// ever answered, so a dead resolver is one clear error rather than a
+// table of failures.
+type resolver struct {
+	addr     string
+	timeout  time.Duration
+	answered bool
+	lastErr  error
+}
+
+// ednsSize is the UDP payload size advertised (the 2020 DNS flag day
+// value): large enough for most TXT sets, small enough to avoid
+// fragmentation. Larger answers come back truncated and are asked again
+// over TCP.
+const ednsSize = 1232
+
+// txt returns the TXT records at name, each with its character-strings
+// joined: a record longer than 255 bytes is split into several strings on
+// the wire, and SPF, DKIM and DMARC read them as one. A name that exists
+// without TXT records gives no records and no error.
+func (r *resolver) txt(ctx context.Context, name string) ([]string, error) {
+	fqdn := dns.Fqdn(name)
+	q := new(dns.Msg)
+	q.SetQuestion(fqdn, dns.TypeTXT)
+	q.RecursionDesired = true
+	q.SetEdns0(ednsSize, false)
+
+	resp, err := r.exchange(ctx, q, "udp")
+	if err == nil && resp.Truncated {
+		resp, err = r.exchange(ctx, q, "tcp")
+	}
+	name = strings.TrimSuffix(fqdn, ".")
+	if err != nil {
+		r.lastErr = err
+		return nil, &LookupError{Name: name, Resolver: r.addr, Rcode: -1, Err: err}
+	}
+	r.answered = true
+	if resp.Rcode != dns.RcodeSuccess {
+		return nil, &LookupError{Name: name, Resolver: r.addr, Rcode: resp.Rcode}
+	}
+	var out []string
+	for _, rr := range resp.Answer {
+		if t, ok := rr.(*dns.TXT); ok && strings.EqualFold(t.Hdr.Name, fqdn) {
+			out = append(out, strings.Join(t.Txt, ""))
+		}
+	}
+	return out, nil
+}
+
+func (r *resolver) exchange(ctx context.Context, q *dns.Msg, network string) (*dns.Msg, error) {
+	c := &dns.Client{Net: network, Timeout: r.timeout}
+	resp, _, err := c.ExchangeContext(ctx, q, r.addr)
+	return resp, err
+}
+
+// SystemResolver returns the first nameserver of /etc/resolv.conf as
+// HOST:PORT.
+func SystemResolver() (string, error) {
+	return resolverFrom("/etc/resolv.conf")
+}
+
+func resolverFrom(path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("dnscheck: %w (use --resolver HOST:PORT)", err)
+	}
+	cc, err := dns.ClientConfigFromFile(path)
+	if err != nil {
+		return "", fmt.Errorf("dnscheck: %s: %w", path, err)
+	}
+	if len(cc.Servers) == 0 {
+		return "", fmt.Errorf("dnscheck: %s lists no nameserver (use --resolver HOST:PORT)", path)
+	}
+	return net.JoinHostPort(cc.Servers[0], cc.Port), nil
+}

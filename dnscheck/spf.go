@@ -1,0 +1,246 @@
+package dnscheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// maxLookups is RFC 7208's limit on DNS-querying terms in one SPF
+// evaluation (section 4.6.4); past it receivers return permerror.
+const maxLookups = 10
+
+// addSPF is the record to suggest: the sending host is not known here,
+// so it names the relay generically.
+const addSPF = `add TXT "v=spf1 include:<your relay's SPF domain> ~all" (or ip4:<relay address>)`
+
+// spfTerm is one mechanism or modifier of an SPF record.
+type spfTerm struct {
+	qualifier byte   // '+', '-', '~', '?' (mechanisms only)
+	name      string // lower case: "include", "all", "redirect", ...
+	arg       string // after ':' or '=' (domain spec), "" when absent
+	modifier  bool
+}
+
+// spfRecords returns the TXT records at domain that are SPF records.
+func spfRecords(ctx context.Context, r *resolver, domain string) ([]string, error) {
+	txts, err := r.txt(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range txts {
+		if isSPF(t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// isSPF tells an SPF record from the other TXT records at a name: the
+// version must be a whole word ("v=spf10" is not SPF).
+func isSPF(txt string) bool {
+	t := strings.ToLower(strings.TrimSpace(txt))
+	return t == "v=spf1" || strings.HasPrefix(t, "v=spf1 ")
+}
+
+// parseSPF splits a record into terms; an unknown mechanism or a missing
+// domain is a syntax error, which receivers treat as permerror.
+func parseSPF(rec string) ([]spfTerm, error) {
+	fields := strings.Fields(rec)
+	var terms []spfTerm
+	for _, f := range fields[1:] {
+		t, err := parseSPFTerm(f)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, t)
+	}
+	return terms, nil
+}
+
+func parseSPFTerm(f string) (spfTerm, error) {
+	if i := strings.IndexByte(f, '='); i > 0 && !strings.ContainsAny(f[:i], ":/") {
+		return spfTerm{name: strings.ToLower(f[:i]), arg: f[i+1:], modifier: true}, nil
+	}
+	t := spfTerm{qualifier: '+'}
+	if strings.ContainsRune("+-~?", rune(f[0])) {
+		t.qualifier, f = f[0], f[1:]
+	}
+	name, arg := f, ""
+	if i := strings.IndexAny(f, ":/"); i >= 0 {
+		name, arg = f[:i], strings.TrimPrefix(f[i:], ":")
+	}
+	t.name, t.arg = strings.ToLower(name), arg
+	switch t.name {
+	case "all", "a", "mx", "ptr":
+	case "include", "exists", "ip4", "ip6":
+		if arg == "" {
+			return t, fmt.Errorf("%q needs a value", f)
+		}
+	default:
+		return t, fmt.Errorf("unknown mechanism %q", f)
+	}
+	return t, nil
+}
+
+// problem is one thing wrong with a record; the row shows the worst
+// status and every fix.
+type problem struct {
+	status Status
+	fix    string
+}
+
+func checkSPF(ctx context.Context, r *resolver, domain string) Row {
+	row := Row{Check: "spf", Domain: domain}
+	recs, err := spfRecords(ctx, r, domain)
+	var le *LookupError
+	switch {
+	case errors.As(err, &le) && le.NXDomain():
+		row.Status, row.Found = Fail, le.short()
+		row.Fix = "the domain does not exist in DNS; create it, then " + addSPF
+		return row
+	case err != nil:
+		return lookupRow("spf", domain, err)
+	case len(recs) == 0:
+		row.Status, row.Found, row.Fix = Fail, "no SPF record", addSPF
+		return row
+	case len(recs) > 1:
+		row.Status, row.Found = Fail, strings.Join(recs, " | ")
+		row.Fix = fmt.Sprintf("permerror: %d SPF records; merge them into one TXT record", len(recs))
+		return row
+	}
+	row.Found = recs[0]
+	return withProblems(row, spfProblems(ctx, r, domain, recs[0]),
+		"make sure it lists your relay (include: or ip4:/ip6:)")
+}
+
+// withProblems sets the row's status to the worst problem and its fix to
+// all of them, or to okFix when there is none.
+func withProblems(row Row, probs []problem, okFix string) Row {
+	row.Status, row.Fix = OK, okFix
+	var fixes []string
+	for _, p := range probs {
+		if p.status == Fail || row.Status == OK {
+			row.Status = p.status
+		}
+		fixes = append(fixes, p.fix)
+	}
+	if len(fixes) > 0 {
+		row.Fix = strings.Join(fixes, "; ")
+	}
+	return row
+}
+
+// spfProblems checks one domain's record: its syntax, how it ends, and
+// the DNS lookups it costs with everything it includes.
+func spfProblems(ctx context.Context, r *resolver, domain, rec string) []problem {
+	terms, err := parseSPF(rec)
+	if err != nil {
+		return []problem{{Fail, fmt.Sprintf("permerror: %v; fix the record's syntax", err)}}
+	}
+	var probs []problem
+	if p, ok := allProblem(terms); ok {
+		probs = append(probs, p)
+	}
+	w := &spfWalk{r: r, seen: map[string]bool{domain: true}}
+	w.walk(ctx, terms)
+	probs = append(probs, w.probs...)
+	if w.count > maxLookups {
+		probs = append(probs, problem{Fail, fmt.Sprintf(
+			"permerror: more than %d DNS lookups (include/a/mx/ptr/exists/redirect, counted through includes); replace includes with ip4:/ip6: or drop unused ones", maxLookups)})
+	}
+	return probs
+}
+
+// allProblem judges how the record ends: the all mechanism is what
+// receivers apply to hosts not listed.
+func allProblem(terms []spfTerm) (problem, bool) {
+	for _, t := range terms {
+		if t.modifier || t.name != "all" {
+			continue
+		}
+		switch t.qualifier {
+		case '+':
+			return problem{Fail, "+all lets any host send as this domain; end the record with ~all or -all"}, true
+		case '?':
+			return problem{Warn, "?all is neutral (no protection); end the record with ~all or -all"}, true
+		}
+		return problem{}, false
+	}
+	for _, t := range terms {
+		if t.modifier && t.name == "redirect" {
+			return problem{}, false
+		}
+	}
+	return problem{Warn, "no all mechanism (receivers read it as ?all); end the record with ~all or -all"}, true
+}
+
+// spfWalk counts DNS-querying terms through includes and redirects, the
+// way a receiver evaluating the record would, stopping past the limit.
+type spfWalk struct {
+	r     *resolver
+	count int
+	seen  map[string]bool
+	probs []problem
+}
+
+func (w *spfWalk) walk(ctx context.Context, terms []spfTerm) {
+	hasAll := false
+	for _, t := range terms {
+		hasAll = hasAll || (!t.modifier && t.name == "all")
+	}
+	for _, t := range terms {
+		if w.count > maxLookups {
+			return
+		}
+		switch {
+		case !t.modifier && (t.name == "a" || t.name == "mx" || t.name == "ptr" || t.name == "exists"):
+			w.count++
+		case !t.modifier && t.name == "include":
+			w.count++
+			w.follow(ctx, "include:"+t.arg, t.arg)
+		case t.modifier && t.name == "redirect" && !hasAll:
+			// redirect is ignored when the record has an all mechanism.
+			w.count++
+			w.follow(ctx, "redirect="+t.arg, t.arg)
+		}
+	}
+}
+
+// follow reads the record an include or redirect names and walks it. A
+// target without exactly one SPF record makes the whole evaluation fail.
+func (w *spfWalk) follow(ctx context.Context, term, target string) {
+	if strings.Contains(target, "%") {
+		return // a macro: its name is only known for a real message
+	}
+	target = normalise(target)
+	if w.seen[target] {
+		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("permerror: %s loops back to a record already included", term)})
+		return
+	}
+	// seen holds the chain being followed, not every name met: a domain
+	// included twice on different paths is counted twice, as receivers do.
+	w.seen[target] = true
+	defer delete(w.seen, target)
+	recs, err := spfRecords(ctx, w.r, target)
+	var le *LookupError
+	switch {
+	case errors.As(err, &le):
+		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("%s: %s; fix or remove it", term, le.short())})
+		return
+	case err != nil:
+		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("%s: %v", term, err)})
+		return
+	case len(recs) != 1:
+		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("permerror: %s has %d SPF records (want 1); fix or remove it", term, len(recs))})
+		return
+	}
+	terms, err := parseSPF(recs[0])
+	if err != nil {
+		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("permerror: %s: %v", term, err)})
+		return
+	}
+	w.walk(ctx, terms)
+}
