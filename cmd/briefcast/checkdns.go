@@ -77,9 +77,8 @@ func dnsOptions(cfg *config.Config) (dnscheck.Options, error) {
 }
 
 // bounceDomain is the envelope sender's domain when it is not the From
-// domain. The config has no [bounces] table yet: with it, this returns
-// cfg.Bounces.Domain ("" keeps the From domain).
-func bounceDomain(*config.Config) string { return "" }
+// domain: [bounces] domain ("" keeps the From domain).
+func bounceDomain(cfg *config.Config) string { return cfg.Bounces.Domain }
 
 // dkimPublicKey reads the signing key the way the mailer does, so the key
 // compared is the key that signs.
