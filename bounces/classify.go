@@ -77,6 +77,9 @@ func decide(f failure) Result {
 			code = string(basic[0]) + ".0.0"
 		}
 	}
+	if strings.HasSuffix(code, ".4.7") && (why == nil || why.kind == Soft) {
+		why = reasonNamed("expired") // the queue lifetime ran out, whatever the last error was
+	}
 	r := Result{Recipient: f.recipient, Status: code}
 	switch {
 	case why != nil && why.kind == Soft:
@@ -136,6 +139,11 @@ func fromDSN(m *mail) []Result {
 		}
 		if addr == "" {
 			addr = firstFailedRecipient(m)
+		}
+		if addr == "" && len(m.dsn.recipients) == 1 {
+			if bs := textBlocks(human, ownAddresses(m)); len(bs) > 0 {
+				addr = bs[0].addr
+			}
 		}
 		switch {
 		case rc.action == "delivered" || rc.action == "relayed" || rc.action == "expanded" ||

@@ -124,8 +124,16 @@ func looksLikeBounce(m *mail) bool {
 var delaySubject = rx(`^\s*(warning|delayed|delivery delayed)|\(delay\)|still being retried|delivery status notification \(delay\)|delayed mail`)
 var delayBody = rx(`this is a warning message only|you do not need to resend|(has|have) not yet been delivered|not been delivered yet|not delivered yet|will (continue to )?(try|retry|attempt)|still (trying|being retried)|delivery (is|has been) delayed`)
 
+var permanentMarker = rx(`permanent|fatal|failed|gave up|given up|removed from the (mail )?queue`)
+
+// delayNotice: a warning that delivery is still being retried, not a final
+// failure report, which would say it is permanent or has given up.
 func delayNotice(m *mail) bool {
-	return delaySubject.MatchString(m.header.Get("Subject")) || delayBody.MatchString(humanText(m))
+	subj, human := m.header.Get("Subject"), humanText(m)
+	if !delaySubject.MatchString(subj) && !delayBody.MatchString(human) {
+		return false
+	}
+	return !permanentMarker.MatchString(subj + "\n" + human)
 }
 
 // fromText reads a home-made bounce: the recipients from X-Failed-Recipients
@@ -149,11 +157,17 @@ func fromText(m *mail) []Result {
 	}
 	var out []Result
 	for _, a := range rcpts {
+		if a == "" && codeLines(human) == "" && findReason(human) == nil {
+			continue // names no one and says nothing: not a usable bounce
+		}
 		text := human
 		if i := indexOf(blocks, a); i >= 0 && a != "" {
 			text = blocks[i].text
 		}
 		diag := codeLines(text)
+		if diag == "" && len(rcpts) == 1 {
+			diag = codeLines(human)
+		}
 		if diag == "" {
 			diag = strings.TrimSpace(text)
 		}
