@@ -36,7 +36,30 @@ type failure struct {
 	recipient string
 	status    string // enhanced status given by a report field, if any
 	diag      string // the server's reply, most specific text first
-	context   string // the surrounding text, read when diag says nothing
+	context   *context
+}
+
+// context is what the text around all recipients says, read once per
+// message however many recipients it has.
+type context struct {
+	text        string
+	lines       string // its lines holding reply codes
+	why         *reason
+	code, basic string
+}
+
+func newContext(text string) *context {
+	c := &context{text: text, lines: codeLines(text), why: findReason(text)}
+	c.code, c.basic = enhancedCode(c.lines), basicCode(c.lines)
+	return c
+}
+
+// clip cuts s to the length that one search looks at.
+func clip(s string) string {
+	if len(s) > maxMatch {
+		return s[:maxMatch]
+	}
+	return s
 }
 
 // decide combines status and text into a Result.
@@ -47,6 +70,10 @@ type failure struct {
 // down) stays soft; a hard bounce ends a subscription, a soft one only
 // counts toward that, so a wrong soft costs less than a wrong hard.
 func decide(f failure) Result {
+	if f.context == nil {
+		f.context = &context{}
+	}
+	f.diag = clip(f.diag)
 	code := f.status
 	textCode := enhancedCode(f.diag)
 	if code == "" || (strings.HasSuffix(code, ".0.0") && textCode != "" && textCode[0] == code[0]) {
@@ -55,11 +82,11 @@ func decide(f failure) Result {
 	basic := basicCode(f.diag)
 	why := findReason(f.diag)
 	if why == nil {
-		why = findReason(f.context)
+		why = f.context.why
 	}
 	if code == "" && basic == "" && f.diag == "" {
 		// Report fields often carry no code; the human text may.
-		code, basic = enhancedCode(f.context), basicCode(f.context)
+		code, basic = f.context.code, f.context.basic
 	}
 	class := byte(0)
 	switch {
@@ -130,9 +157,15 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // fromDSN reads each recipient of a delivery-status report.
 func fromDSN(m *mail) []Result {
 	human := humanText(m)
+	blocks := textBlocks(human, ownAddresses(m))
+	whole := newContext(human)
 	var out []Result
 	failed := false
-	for _, rc := range m.dsn.recipients {
+	rcpts := m.dsn.recipients
+	if len(rcpts) > maxResults {
+		rcpts = rcpts[:maxResults]
+	}
+	for _, rc := range rcpts {
 		addr := rc.final
 		if addr == "" {
 			addr = rc.original
@@ -140,10 +173,8 @@ func fromDSN(m *mail) []Result {
 		if addr == "" {
 			addr = firstFailedRecipient(m)
 		}
-		if addr == "" && len(m.dsn.recipients) == 1 {
-			if bs := textBlocks(human, ownAddresses(m)); len(bs) > 0 {
-				addr = bs[0].addr
-			}
+		if addr == "" && len(rcpts) == 1 && len(blocks) > 0 {
+			addr = blocks[0].addr
 		}
 		switch {
 		case rc.action == "delivered" || rc.action == "relayed" || rc.action == "expanded" ||
@@ -156,7 +187,7 @@ func fromDSN(m *mail) []Result {
 		default:
 			failed = true
 			out = append(out, decide(failure{recipient: addr, status: rc.status,
-				diag: diagnosticText(rc.diagnostic), context: recipientContext(human, addr)}))
+				diag: diagnosticText(rc.diagnostic), context: recipientContext(blocks, whole, addr)}))
 		}
 	}
 	if !failed {
@@ -165,14 +196,12 @@ func fromDSN(m *mail) []Result {
 	return out
 }
 
-// recipientContext is the part of the human text about addr, or all of it.
-func recipientContext(human, addr string) string {
-	for _, b := range textBlocks(human, nil) {
-		if b.addr == addr {
-			return b.text
-		}
+// recipientContext is what the human text says about addr, or all of it.
+func recipientContext(blocks []block, whole *context, addr string) *context {
+	if i := indexOf(blocks, addr); i >= 0 && addr != "" {
+		return newContext(blocks[i].text.String())
 	}
-	return human
+	return whole
 }
 
 func firstFailedRecipient(m *mail) string {

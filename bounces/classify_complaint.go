@@ -108,7 +108,7 @@ func sesNotification(m *mail) []Result {
 	case "Bounce":
 		for _, r := range n.Bounce.BouncedRecipients {
 			res := decide(failure{recipient: cleanAddress(r.EmailAddress), status: r.Status,
-				diag: diagnosticText(r.DiagnosticCode), context: n.Bounce.BounceSubType})
+				diag: diagnosticText(r.DiagnosticCode), context: newContext(n.Bounce.BounceSubType)})
 			if n.Bounce.BounceType == "Transient" {
 				res.Kind = Soft
 			}

@@ -41,6 +41,7 @@ func findReason(s string) *reason {
 	if strings.TrimSpace(s) == "" {
 		return nil
 	}
+	s = clip(s)
 	for i := range reasons {
 		if reasons[i].re.MatchString(s) {
 			return &reasons[i]
@@ -61,7 +62,8 @@ func reasonNamed(name string) *reason {
 // enhancedCode returns the first enhanced status code of class 4 or 5 in
 // s, skipping parts of IP addresses and version numbers.
 func enhancedCode(s string) string {
-	for _, loc := range enhancedRe.FindAllStringIndex(s, -1) {
+	s = clip(s)
+	for _, loc := range enhancedRe.FindAllStringIndex(s, 100) {
 		a, b := loc[0], loc[1]
 		if a > 0 && (isDigit(s[a-1]) || s[a-1] == '.') {
 			continue
@@ -78,7 +80,7 @@ var enhancedRe = regexp.MustCompile(`[45]\.\d{1,3}\.\d{1,3}`)
 
 // basicCode returns the first three-digit 4xx or 5xx reply code in s.
 func basicCode(s string) string {
-	for _, loc := range basicRe.FindAllStringSubmatchIndex(s, -1) {
+	if loc := basicRe.FindStringSubmatchIndex(clip(s)); loc != nil {
 		return s[loc[2]:loc[3]]
 	}
 	return ""

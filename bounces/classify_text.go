@@ -14,8 +14,21 @@ var originalMarker = rx(`^\s*(-{2,}.*(original message|copy of (the|your) messag
 // humanText is the text of the message's readable parts, up to the copy of
 // the returned message.
 func humanText(m *mail) string {
+	if m.human != nil {
+		return *m.human
+	}
 	var b strings.Builder
+	defer func() {
+		s := b.String()
+		if len(s) > maxHuman {
+			s = strings.ToValidUTF8(s[:maxHuman], "")
+		}
+		m.human = &s
+	}()
 	for _, t := range m.text {
+		if b.Len() > maxHuman {
+			break
+		}
 		for _, line := range strings.Split(strings.ReplaceAll(t, "\r\n", "\n"), "\n") {
 			if originalMarker.MatchString(line) {
 				break
@@ -30,7 +43,7 @@ func humanText(m *mail) string {
 // block is the text about one recipient in a home-made bounce.
 type block struct {
 	addr string
-	text string
+	text *strings.Builder
 }
 
 var anchors = []*regexp.Regexp{
@@ -53,12 +66,16 @@ func textBlocks(text string, exclude map[string]bool) []block {
 		if a := anchorAddress(line); a != "" && !exclude[a] {
 			cur = indexOf(out, a)
 			if cur < 0 {
-				out = append(out, block{addr: a})
+				if len(out) >= maxResults {
+					break
+				}
+				out = append(out, block{addr: a, text: &strings.Builder{}})
 				cur = len(out) - 1
 			}
 		}
 		if cur >= 0 {
-			out[cur].text += line + "\n"
+			out[cur].text.WriteString(line)
+			out[cur].text.WriteByte('\n')
 		}
 	}
 	return out
@@ -155,23 +172,27 @@ func fromText(m *mail) []Result {
 	if len(rcpts) == 0 {
 		rcpts = append(rcpts, plausibleAddress(m.original.get("To")))
 	}
+	if len(rcpts) > maxResults {
+		rcpts = rcpts[:maxResults]
+	}
+	ctx := newContext(human)
 	var out []Result
 	for _, a := range rcpts {
-		if a == "" && codeLines(human) == "" && findReason(human) == nil {
+		if a == "" && ctx.code == "" && ctx.basic == "" && ctx.why == nil {
 			continue // names no one and says nothing: not a usable bounce
 		}
 		text := human
 		if i := indexOf(blocks, a); i >= 0 && a != "" {
-			text = blocks[i].text
+			text = blocks[i].text.String()
 		}
 		diag := codeLines(text)
 		if diag == "" && len(rcpts) == 1 {
-			diag = codeLines(human)
+			diag = ctx.lines
 		}
 		if diag == "" {
 			diag = strings.TrimSpace(text)
 		}
-		out = append(out, decide(failure{recipient: a, diag: diag, context: human}))
+		out = append(out, decide(failure{recipient: a, diag: diag, context: ctx}))
 	}
 	return out
 }
@@ -202,6 +223,7 @@ func ownAddresses(m *mail) map[string]bool {
 // own words, more telling than the bounce's boilerplate around them.
 func codeLines(text string) string {
 	var b strings.Builder
+	text = clip(text)
 	for _, line := range strings.Split(text, "\n") {
 		if enhancedCode(line) != "" || basicCode(line) != "" {
 			b.WriteString(strings.TrimSpace(line))

@@ -45,8 +45,11 @@ const (
 	MaxSize      = 10 << 20
 	maxDepth     = 8
 	maxParts     = 200
-	maxPartBytes = 2 << 20 // text read from any one part
-	maxText      = 4 << 20 // text kept from all parts together
+	maxPartBytes = 2 << 20   // text read from any one part
+	maxText      = 4 << 20   // text kept from all parts together
+	maxHuman     = 256 << 10 // readable text searched for recipients and reasons
+	maxMatch     = 64 << 10  // text one reason or code search looks at
+	maxResults   = 500       // recipients reported for one message
 )
 
 // ErrTooLarge is returned for a message over MaxSize bytes.
@@ -80,6 +83,7 @@ type mail struct {
 	feedback   *fieldBlock // the machine-readable part of an ARF report
 	original   *fieldBlock // headers of the returned or reported message
 	parts      int
+	human      *string // humanText, computed once
 }
 
 func readMessage(data []byte) (*mail, error) {
