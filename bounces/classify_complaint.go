@@ -1,0 +1,150 @@
+package bounces
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+var complaintFrom = rx(`\b(fbl|feedback|complaints?|abuse|scomp|jmrp|arf)\b|staff@hotmail|feedbackloop`)
+var complaintSubject = rx(`complaint|abuse report|feedback.?loop|spam report|\bfbl\b|\barf\b|reported as spam`)
+
+// complaint recognises a spam report: an ARF report (RFC 5965), or the
+// near-ARF feedback loops that attach the reported message without a
+// machine-readable part but come from a feedback address or say so.
+func complaint(m *mail) []Result {
+	arf := m.feedback != nil || m.reportType == "feedback-report"
+	near := m.original != nil && m.dsn == nil &&
+		(complaintFrom.MatchString(m.header.Get("From")) || complaintSubject.MatchString(m.header.Get("Subject")))
+	if !arf && !near {
+		return nil
+	}
+	ftype := strings.ToLower(m.feedback.get("Feedback-Type"))
+	if ftype == "" {
+		ftype = "abuse"
+	}
+	if ftype == "not-spam" {
+		return []Result{{Kind: None, Recipient: complainer(m), Reason: "feedback report: not spam"}}
+	}
+	return []Result{{Kind: Complaint, Recipient: complainer(m), Reason: "feedback report: " + shorten(ftype, 40)}}
+}
+
+// complainer is the address that reported the message: the report's
+// Original-Rcpt-To, else what the reported message was addressed to.
+func complainer(m *mail) string {
+	for _, v := range m.feedback.values("Original-Rcpt-To") {
+		if a := cleanAddress(v); a != "" {
+			return a
+		}
+	}
+	for _, k := range []string{"X-HmXmrOriginalRecipient", "X-Original-To", "Delivered-To", "To"} {
+		if a := singleAddress(m.original.get(k)); a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
+// singleAddress is the address in a one-address header value like
+// "Ann <ann@example.com>", or "" for none or several.
+func singleAddress(v string) string {
+	if strings.Count(v, "@") != 1 {
+		return ""
+	}
+	if i := strings.IndexByte(v, '<'); i >= 0 {
+		if j := strings.IndexByte(v[i:], '>'); j > 0 {
+			return cleanAddress(v[i+1 : i+j])
+		}
+	}
+	return cleanAddress(v)
+}
+
+// sesNotice is the JSON an Amazon SES notification carries when it is
+// sent on by mail.
+type sesNotice struct {
+	NotificationType string `json:"notificationType"`
+	EventType        string `json:"eventType"`
+	Bounce           struct {
+		BounceType        string `json:"bounceType"`
+		BounceSubType     string `json:"bounceSubType"`
+		BouncedRecipients []struct {
+			EmailAddress   string `json:"emailAddress"`
+			Status         string `json:"status"`
+			DiagnosticCode string `json:"diagnosticCode"`
+		} `json:"bouncedRecipients"`
+	} `json:"bounce"`
+	Complaint struct {
+		ComplainedRecipients []struct {
+			EmailAddress string `json:"emailAddress"`
+		} `json:"complainedRecipients"`
+		ComplaintFeedbackType string `json:"complaintFeedbackType"`
+	} `json:"complaint"`
+}
+
+// sesNotification reads an SES bounce or complaint notification.
+func sesNotification(m *mail) []Result {
+	var n sesNotice
+	found := false
+	for _, t := range m.text {
+		t = strings.TrimSpace(t)
+		if strings.HasPrefix(t, "{") && strings.Contains(t, "Type\"") && json.Unmarshal([]byte(t), &n) == nil {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return nil
+	}
+	typ := n.NotificationType
+	if typ == "" {
+		typ = n.EventType
+	}
+	var out []Result
+	switch typ {
+	case "Complaint":
+		for _, r := range n.Complaint.ComplainedRecipients {
+			out = append(out, Result{Kind: Complaint, Recipient: cleanAddress(r.EmailAddress),
+				Reason: "feedback report: " + shorten(strings.ToLower(orDefault(n.Complaint.ComplaintFeedbackType, "abuse")), 40)})
+		}
+	case "Bounce":
+		for _, r := range n.Bounce.BouncedRecipients {
+			res := decide(failure{recipient: cleanAddress(r.EmailAddress), status: r.Status,
+				diag: diagnosticText(r.DiagnosticCode), context: newContext(n.Bounce.BounceSubType)})
+			if n.Bounce.BounceType == "Transient" {
+				res.Kind = Soft
+			}
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+var autoSubject = rx(`out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply|autorespon|vacation|away from (the |my )?(office|desk)|abwesen|réponse automatique|respuesta automática|fuera de la oficina|on (annual )?leave|on holiday|\bi am away|i'm away|currently away|out of town`)
+
+// autoReply recognises a reply sent by a program for a person (RFC 3834):
+// out-of-office and vacation notes, ticket acknowledgements. A bounce also
+// says Auto-Submitted, so headers count only on mail that is not one.
+func autoReply(m *mail) (Result, bool) {
+	h := m.header
+	subj := h.Get("Subject")
+	fromDaemon := bounceFrom.MatchString(h.Get("From")) || h.Get("X-Failed-Recipients") != ""
+	if fromDaemon {
+		return Result{}, false
+	}
+	if autoSubject.MatchString(subj) && !bounceSubject.MatchString(subj) {
+		return Result{Kind: None, Reason: "auto-reply: " + shorten(subj, 80)}, true
+	}
+	auto := strings.HasPrefix(strings.ToLower(h.Get("Auto-Submitted")), "auto-") ||
+		h.Get("X-Autoreply") != "" || h.Get("X-Autorespond") != "" || h.Get("X-Autoresponder") != "" ||
+		strings.EqualFold(strings.TrimSpace(h.Get("Precedence")), "auto_reply")
+	if auto && !bounceSubject.MatchString(subj) && !bounceBody.MatchString(humanText(m)) {
+		return Result{Kind: None, Reason: "auto-reply: " + shorten(subj, 80)}, true
+	}
+	return Result{}, false
+}

@@ -1,0 +1,264 @@
+package bounces
+
+import (
+	"regexp"
+	"strings"
+
+	"golang.org/x/net/html"
+)
+
+// originalMarker starts the copy of the returned message that home-made
+// bounces append to their text; addresses below it are not recipients.
+var originalMarker = rx(`^\s*(-{2,}.*(original message|copy of (the|your) message|returned message|message follows|original headers|headers of the original|undelivered message)|original message headers:?\s*$|-+ ?original message ?-+|content-type: message/rfc822|------ ?this is a copy|--- below this line)`)
+
+// humanText is the text of the message's readable parts, up to the copy of
+// the returned message.
+func humanText(m *mail) string {
+	if m.human != nil {
+		return *m.human
+	}
+	var b strings.Builder
+	defer func() {
+		s := b.String()
+		if len(s) > maxHuman {
+			s = strings.ToValidUTF8(s[:maxHuman], "")
+		}
+		m.human = &s
+	}()
+	for _, t := range m.text {
+		if b.Len() > maxHuman {
+			break
+		}
+		for _, line := range strings.Split(strings.ReplaceAll(t, "\r\n", "\n"), "\n") {
+			if originalMarker.MatchString(line) {
+				break
+			}
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// block is the text about one recipient in a home-made bounce.
+type block struct {
+	addr string
+	text *strings.Builder
+}
+
+var anchors = []*regexp.Regexp{
+	rx(`^\s*<([^<>\s@]+@[^<>\s]+)>`),
+	rx(`^\s*["']?([^\s<>()"'@:;,\[\]]+@[^\s<>()"':;,\[\]]+?)["']?\.?\s*(?:$|[:(<\[]|\.\.\.|\s+(?:on|-|\())`),
+	rx(`^\s*[^<>@:]{1,80}[<(\[]\s*(?:mailto:)?([^\s<>()\[\]@]+@[^\s<>()\[\]]+?)\s*[>)\]]\s*$`),
+	rx(`(?:delivered to|delivery to|deliver (?:your |this |the )?(?:message |mail |e-?mail )?to|undeliverable to|failed (?:to|for)|recipients?(?: address)?:|following (?:address|recipient)(?:es|s)?:|rcpt to:|message to|addressed to|sent to|failed recipient:?)\s*["'<]?(?:mailto:)?([^\s<>()"',;@\[\]]+@[^\s<>()"',;\[\]]+)`),
+}
+
+var headerLine = rx(`^\s*(from|to|cc|bcc|sender|reply-to|return-path|subject|date|message-id|in-reply-to|references|received|x-[a-z-]+):`)
+
+var skipLocal = map[string]bool{"mailer-daemon": true, "postmaster": true, "double-bounce": true, "noreply": false}
+
+// textBlocks splits text at each line that names a recipient. Lines naming
+// the same recipient again (a transcript's RCPT TO) join its block.
+func textBlocks(text string, exclude map[string]bool) []block {
+	var out []block
+	cur := -1
+	for _, line := range strings.Split(text, "\n") {
+		if a := anchorAddress(line); a != "" && !exclude[a] {
+			cur = indexOf(out, a)
+			if cur < 0 {
+				if len(out) >= maxResults {
+					break
+				}
+				out = append(out, block{addr: a, text: &strings.Builder{}})
+				cur = len(out) - 1
+			}
+		}
+		if cur >= 0 {
+			out[cur].text.WriteString(line)
+			out[cur].text.WriteByte('\n')
+		}
+	}
+	return out
+}
+
+func indexOf(bs []block, addr string) int {
+	for i, b := range bs {
+		if b.addr == addr {
+			return i
+		}
+	}
+	return -1
+}
+
+func anchorAddress(line string) string {
+	if len(line) > 2000 {
+		line = line[:2000]
+	}
+	header := headerLine.MatchString(line)
+	for i, re := range anchors {
+		if header && i < 3 {
+			continue
+		}
+		sm := re.FindStringSubmatch(line)
+		if sm == nil {
+			continue
+		}
+		if a := plausibleAddress(sm[1]); a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
+// plausibleAddress returns the cleaned address, or "" for a system
+// mailbox or something that is not an address.
+func plausibleAddress(s string) string {
+	a := cleanAddress(strings.TrimRight(s, ".:,;"))
+	if a == "" {
+		return ""
+	}
+	local, domain, _ := strings.Cut(a, "@")
+	if len(local) > 64 || !strings.Contains(domain, ".") || strings.ContainsAny(domain, "/=?&") || skipLocal[local] {
+		return ""
+	}
+	return a
+}
+
+var bounceFrom = rx(`mailer-daemon|postmaster|mail delivery (sub)?system|mail administrator|microsoftexchange|mdaemon|mail ?gateway|no-?reply.*(bounce|dsn)`)
+var bounceSubject = rx(`undeliver|undelivered|not (be )?delivered|delivery (status|failure|failed|has failed|notification|report|problem|unsuccessful)|returned mail|returned to sender|mail delivery failed|failure notice|could not (be )?deliver|unable to deliver|non.?delivery|nondeliverable|delivery error|address not found|message you sent|mail system error|failed delivery|bounced|rejected`)
+var bounceBody = rx(`qmail-send program|mail delivery software|delivery has failed|could not be delivered|couldn't be delivered|was not delivered|wasn't delivered|permanent fatal errors|undeliverable|delivery to the following recipient|unable to deliver|address not found|permanent error|delivery failed|failed permanently|message could not be sent|not be delivered to|following addresses had delivery problems|the following recipient|transcript of session`)
+
+func looksLikeBounce(m *mail) bool {
+	if m.header.Get("X-Failed-Recipients") != "" || m.reportType == "delivery-status" {
+		return true
+	}
+	if bounceFrom.MatchString(m.header.Get("From")) || bounceSubject.MatchString(m.header.Get("Subject")) {
+		return true
+	}
+	return bounceBody.MatchString(humanText(m))
+}
+
+var delaySubject = rx(`^\s*(warning|delayed|delivery delayed)|\(delay\)|still being retried|delivery status notification \(delay\)|delayed mail`)
+var delayBody = rx(`this is a warning message only|you do not need to resend|(has|have) not yet been delivered|not been delivered yet|not delivered yet|will (continue to )?(try|retry|attempt)|still (trying|being retried)|delivery (is|has been) delayed`)
+
+var permanentMarker = rx(`permanent|fatal|failed|gave up|given up|removed from the (mail )?queue`)
+
+// delayNotice: a warning that delivery is still being retried, not a final
+// failure report, which would say it is permanent or has given up.
+func delayNotice(m *mail) bool {
+	subj, human := m.header.Get("Subject"), humanText(m)
+	if !delaySubject.MatchString(subj) && !delayBody.MatchString(human) {
+		return false
+	}
+	return !permanentMarker.MatchString(subj + "\n" + human)
+}
+
+// fromText reads a home-made bounce: the recipients from X-Failed-Recipients
+// or the lines that name them, and each one's reply from the text around it.
+func fromText(m *mail) []Result {
+	human := humanText(m)
+	blocks := textBlocks(human, ownAddresses(m))
+	var rcpts []string
+	for _, v := range strings.Split(m.header.Get("X-Failed-Recipients"), ",") {
+		if a := cleanAddress(v); a != "" && !contains(rcpts, a) {
+			rcpts = append(rcpts, a)
+		}
+	}
+	if len(rcpts) == 0 {
+		for _, b := range blocks {
+			rcpts = append(rcpts, b.addr)
+		}
+	}
+	if len(rcpts) == 0 {
+		rcpts = append(rcpts, plausibleAddress(m.original.get("To")))
+	}
+	if len(rcpts) > maxResults {
+		rcpts = rcpts[:maxResults]
+	}
+	ctx := newContext(human)
+	var out []Result
+	for _, a := range rcpts {
+		if a == "" && ctx.code == "" && ctx.basic == "" && ctx.why == nil {
+			continue // names no one and says nothing: not a usable bounce
+		}
+		text := human
+		if i := indexOf(blocks, a); i >= 0 && a != "" {
+			text = blocks[i].text.String()
+		}
+		diag := codeLines(text)
+		if diag == "" && len(rcpts) == 1 {
+			diag = ctx.lines
+		}
+		if diag == "" {
+			diag = strings.TrimSpace(text)
+		}
+		out = append(out, decide(failure{recipient: a, diag: diag, context: ctx}))
+	}
+	return out
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ownAddresses are the bounce's own sender and addressee: never recipients.
+func ownAddresses(m *mail) map[string]bool {
+	own := map[string]bool{}
+	for _, k := range []string{"From", "To", "Sender", "Reply-To", "Return-Path", "Delivered-To"} {
+		for _, f := range strings.FieldsFunc(m.header.Get(k), func(r rune) bool { return r == ',' || r == ' ' || r == '<' || r == '>' }) {
+			if a := cleanAddress(f); a != "" {
+				own[a] = true
+			}
+		}
+	}
+	return own
+}
+
+// codeLines are the lines of text holding an SMTP reply code: the server's
+// own words, more telling than the bounce's boilerplate around them.
+func codeLines(text string) string {
+	var b strings.Builder
+	text = clip(text)
+	for _, line := range strings.Split(text, "\n") {
+		if enhancedCode(line) != "" || basicCode(line) != "" {
+			b.WriteString(strings.TrimSpace(line))
+			b.WriteByte('\n')
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// htmlToText keeps the text of an HTML part, a line per block element.
+func htmlToText(s string) string {
+	z := html.NewTokenizer(strings.NewReader(s))
+	var b strings.Builder
+	skip := 0
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return b.String()
+		case html.TextToken:
+			if skip == 0 {
+				b.Write(z.Text())
+			}
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			switch string(name) {
+			case "script", "style", "head":
+				if tt == html.StartTagToken {
+					skip++
+				} else if tt == html.EndTagToken && skip > 0 {
+					skip--
+				}
+			case "br", "p", "div", "tr", "li", "h1", "h2", "h3", "table":
+				b.WriteByte('\n')
+			}
+		}
+	}
+}
