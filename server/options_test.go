@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"briefcast/templates"
 )
@@ -19,6 +20,7 @@ func TestNewFromOptions(t *testing.T) {
 		SiteTitle:   "Field Notes",
 		Digests:     []Digest{{Name: "am", Title: "Morning"}, {Name: "pm"}},
 		DoubleOptIn: true,
+		ConfirmTTL:  time.Hour,
 	}
 	srv, err := New(opts, nil, nil, mustSigner(t), templates.Embedded(), nil)
 	if err != nil {
@@ -58,6 +60,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{"relative base", Options{BaseURL: "/news/"}, `base_url "/news/" is not an absolute URL`},
 		{"braces in path", Options{BaseURL: "https://example.org/{x}/"}, "may not hold braces or spaces"},
 		{"bad proxy", Options{BaseURL: "https://example.org/", TrustedProxies: []string{"10.0.0.0/8", "proxy.local"}}, `trusted_proxies: "proxy.local" is not a CIDR`},
+		{"no confirm TTL", Options{BaseURL: "https://example.org/", DoubleOptIn: true}, "confirm_ttl 0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.opts, nil, nil, mustSigner(t), templates.Embedded(), nil)

@@ -120,7 +120,8 @@ var pageNames = []string{"subscribe.html", "subscribed.html", "confirm.html", "u
 
 // New returns a Server built from o. tmpl holds the page templates
 // (templates.Load); a missing or broken one is an error, as are a base URL
-// that is not absolute and a trusted proxy that is not a CIDR.
+// that is not absolute, a trusted proxy that is not a CIDR and double
+// opt-in without a confirmation TTL.
 func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.FS, log *slog.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -132,6 +133,10 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 	if strings.ContainsAny(u.Path, "{} ") {
 		// The routes are ServeMux patterns under this path.
 		return nil, fmt.Errorf("server: base_url %q: its path may not hold braces or spaces", o.BaseURL)
+	}
+	if o.DoubleOptIn && o.ConfirmTTL <= 0 {
+		// Every confirmation link would be expired when sent.
+		return nil, fmt.Errorf("server: confirm_ttl %s: a confirmation link must last a while", o.ConfirmTTL)
 	}
 	s := &Server{
 		options:   o.clone(),
