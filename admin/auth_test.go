@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"briefcast/config"
 	"briefcast/server"
 	"briefcast/templates"
 	"briefcast/tokens"
@@ -140,13 +139,12 @@ func TestWrongTokensThrottledPerClient(t *testing.T) {
 // sees it: behind a trusted proxy, by X-Forwarded-For, so one client's
 // guesses do not lock out everyone else who comes through the proxy.
 func TestThrottleBehindProxy(t *testing.T) {
-	cfg := config.Defaults()
-	cfg.Server.TrustedProxies = []string{"10.0.0.0/8"}
+	opts := server.Options{BaseURL: "http://localhost:8080/", TrustedProxies: []string{"10.0.0.0/8"}}
 	signer, err := tokens.NewSigner([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, mustStore(t), nil, signer, templates.Embedded(), nil)
+	srv, err := server.New(opts, mustStore(t), nil, signer, templates.Embedded(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

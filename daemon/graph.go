@@ -55,7 +55,7 @@ func (d *Daemon) newGraph(cfg *config.Config, prev *graph) (*graph, error) {
 		return nil, err
 	}
 	g.mailer = server.NewMailer(g.composer, g.transport, d.log)
-	g.srv, err = server.New(cfg, d.store, g.mailer, signer, g.tmpl, d.log,
+	g.srv, err = server.New(ServerOptions(cfg), d.store, g.mailer, signer, g.tmpl, d.log,
 		server.WithClock(d.o.Now), server.WithObserver(d.m))
 	if err != nil {
 		g.mailer.Close(context.Background()) // nothing is queued yet

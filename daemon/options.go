@@ -3,6 +3,7 @@ package daemon
 import (
 	"briefcast/config"
 	"briefcast/digest"
+	"briefcast/server"
 )
 
 // The option structs of the packages the daemon wires, filled from the
@@ -15,5 +16,22 @@ func SenderOptions(cfg *config.Config) digest.Options {
 		RetryMaxAge:    cfg.Email.RetryMaxAge.Duration,
 		Lease:          cfg.Email.DeliveryLease.Duration,
 		SingleInstance: cfg.Store.Driver == "sqlite",
+	}
+}
+
+// ServerOptions are the web server's settings.
+func ServerOptions(cfg *config.Config) server.Options {
+	digests := make([]server.Digest, len(cfg.Digests))
+	for i, d := range cfg.Digests {
+		digests[i] = server.Digest{Name: d.Name, Title: d.Title}
+	}
+	return server.Options{
+		BaseURL:        cfg.Site.BaseURL,
+		SiteTitle:      cfg.Site.Title,
+		Digests:        digests,
+		DoubleOptIn:    cfg.Subscriptions.DoubleOptInEnabled(),
+		ConfirmTTL:     cfg.Subscriptions.ConfirmTTL.Duration,
+		TrustedProxies: cfg.Server.TrustedProxies,
+		WebSubHub:      cfg.Feeds.WebSubHub,
 	}
 }

@@ -32,7 +32,7 @@ func (w *nullWriter) WriteHeader(int)             {}
 // BenchmarkFeedHandler measures the /feed.xml hot path in the handler:
 // go test -run '^$' -bench FeedHandler -benchmem ./server/
 func BenchmarkFeedHandler(b *testing.B) {
-	srv, err := New(mustConfig(b, "http://example.org/", ""), nil, nil, mustSigner(b), templates.Embedded(), slog.New(slog.DiscardHandler))
+	srv, err := New(optionsOf(mustConfig(b, "http://example.org/", "")), nil, nil, mustSigner(b), templates.Embedded(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func BenchmarkSubscribePost(b *testing.B) {
 	}
 	// No rate limits: every request comes from one test client.
 	mailer := NewMailer(composer, transport, log)
-	srv, err := New(cfg, st, mailer, signer, templates.Embedded(), log, WithRateLimits(RateLimit{}, RateLimit{}))
+	srv, err := New(optionsOf(cfg), st, mailer, signer, templates.Embedded(), log, WithRateLimits(RateLimit{}, RateLimit{}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func BenchmarkSetSite10k(b *testing.B) {
 		}
 		return st
 	}
-	srv, err := New(mustConfig(b, "http://example.org/", ""), nil, nil, mustSigner(b), templates.Embedded(), slog.New(slog.DiscardHandler))
+	srv, err := New(optionsOf(mustConfig(b, "http://example.org/", "")), nil, nil, mustSigner(b), templates.Embedded(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

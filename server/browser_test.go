@@ -71,7 +71,7 @@ func TestBrowserFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(cfg, st, NewMailer(composer, transport, log), signer, tmpl, log)
+	srv, err := New(optionsOf(cfg), st, NewMailer(composer, transport, log), signer, tmpl, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func newEnvOn(t *testing.T, st *store.DB) *env {
 		store:  st,
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := New(e.cfg, st, e.mail, e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
+	srv, err := New(optionsOf(e.cfg), st, e.mail, e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -17,7 +17,7 @@ func FuzzServePath(f *testing.F) {
 	for _, s := range []string{"/", "/feed.xml", "/%2e%2e/etc/passwd", "/articles%2ffirst/", "/a/../feed.xml", "/\\x", "/%00", "//feed.xml", "/articles/first"} {
 		f.Add(s)
 	}
-	srv, err := New(mustConfig(f, "http://example.org/", ""), nil, nil, mustSigner(f), templates.Embedded(), slog.New(slog.DiscardHandler))
+	srv, err := New(optionsOf(mustConfig(f, "http://example.org/", "")), nil, nil, mustSigner(f), templates.Embedded(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		f.Fatal(err)
 	}

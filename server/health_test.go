@@ -17,7 +17,7 @@ func TestHealthz(t *testing.T) {
 	if w := e.do(t, "GET", "/healthz", nil); w.Code != 200 {
 		t.Errorf("healthy: %d", w.Code)
 	}
-	empty, err := New(e.cfg, e.store, e.mail, e.signer, templates.Embedded(), nil)
+	empty, err := New(optionsOf(e.cfg), e.store, e.mail, e.signer, templates.Embedded(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestHealthzReadOnlyStore(t *testing.T) {
 			}
 			defer st.Close()
 			e := newEnv(t, "http://example.org/", "")
-			srv, err := New(e.cfg, st, e.mail, e.signer, templates.Embedded(), nil)
+			srv, err := New(optionsOf(e.cfg), st, e.mail, e.signer, templates.Embedded(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -152,6 +152,23 @@ schedule = "0 9 * * 1"
 	return cfg
 }
 
+// optionsOf is what the daemon makes of cfg (daemon.ServerOptions, which
+// this package's tests cannot import).
+func optionsOf(cfg *config.Config) Options {
+	o := Options{
+		BaseURL:        cfg.Site.BaseURL,
+		SiteTitle:      cfg.Site.Title,
+		DoubleOptIn:    cfg.Subscriptions.DoubleOptInEnabled(),
+		ConfirmTTL:     cfg.Subscriptions.ConfirmTTL.Duration,
+		TrustedProxies: cfg.Server.TrustedProxies,
+		WebSubHub:      cfg.Feeds.WebSubHub,
+	}
+	for _, d := range cfg.Digests {
+		o.Digests = append(o.Digests, Digest{Name: d.Name, Title: d.Title})
+	}
+	return o
+}
+
 func mustSigner(t testing.TB) *tokens.Signer {
 	t.Helper()
 	s, err := tokens.NewSigner(bytes.Repeat([]byte("k"), 32))
@@ -180,7 +197,7 @@ func newEnv(t testing.TB, baseURL, extra string, opts ...Option) *env {
 	e.store = st
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts = append([]Option{WithClock(e.clock.Now)}, opts...)
-	srv, err := New(e.cfg, e.store, e.mail, e.signer, templates.Embedded(), log, opts...)
+	srv, err := New(optionsOf(e.cfg), e.store, e.mail, e.signer, templates.Embedded(), log, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

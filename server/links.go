@@ -214,7 +214,7 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	p.Timezone = strings.TrimSpace(r.PostForm.Get("timezone"))
 	tags, terr := parseTags(p.Tags)
 	switch {
-	case len(s.cfg.Digests) > 0 && len(chosen) == 0:
+	case len(s.options.Digests) > 0 && len(chosen) == 0:
 		p.Error = "Please tick at least one digest, or use the button below to unsubscribe."
 	case terr != nil:
 		p.Error = "Topics must be short words separated by commas."

@@ -32,7 +32,7 @@ timeout = "5s"
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
 	m := e.realMailer(t, log)
 	m.backoff = 20 * time.Millisecond
-	srv, err := New(e.cfg, e.store, m, e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
+	srv, err := New(optionsOf(e.cfg), e.store, m, e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

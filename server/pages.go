@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 
-	"briefcast/config"
 	"briefcast/subscribers"
 )
 
@@ -50,15 +49,15 @@ type digestOption struct {
 }
 
 func (s *Server) newPage(title string) *page {
-	return &page{SiteTitle: s.cfg.Site.Title, Base: s.base, Title: title, Consent: s.consent, NameMax: subscribers.MaxNameLen,
-		DoubleOptIn: s.cfg.Subscriptions.DoubleOptInEnabled()}
+	return &page{SiteTitle: s.options.SiteTitle, Base: s.base, Title: title, Consent: s.consent, NameMax: subscribers.MaxNameLen,
+		DoubleOptIn: s.options.DoubleOptIn}
 }
 
 // digestOptions lists the configured digests, ticking those in chosen (all
 // of them when chosen is nil).
 func (s *Server) digestOptions(chosen []string) []digestOption {
-	out := make([]digestOption, 0, len(s.cfg.Digests))
-	for _, d := range s.cfg.Digests {
+	out := make([]digestOption, 0, len(s.options.Digests))
+	for _, d := range s.options.Digests {
 		title := d.Title
 		if title == "" {
 			title = d.Name
@@ -70,8 +69,8 @@ func (s *Server) digestOptions(chosen []string) []digestOption {
 
 // consentText is the statement shown above the subscribe button, and
 // recorded with each sign-up as the text the person agreed to.
-func consentText(cfg *config.Config) string {
-	who := cfg.Site.Title
+func consentText(siteTitle string) string {
+	who := siteTitle
 	if who == "" {
 		who = "this site"
 	}

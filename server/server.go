@@ -25,7 +25,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"briefcast/config"
 	"briefcast/links"
 	"briefcast/tokens"
 )
@@ -85,7 +84,7 @@ func WithRateLimits(perIP, perAddress RateLimit) Option {
 
 // Server serves the published site and the subscription flow.
 type Server struct {
-	cfg      *config.Config
+	options  Options
 	store    Store
 	mailer   Mailer
 	signer   *tokens.Signer
@@ -119,22 +118,28 @@ type Server struct {
 // web_layout.html.
 var pageNames = []string{"subscribe.html", "subscribed.html", "confirm.html", "unsubscribe.html", "preferences.html", "message.html"}
 
-// New returns a Server. tmpl holds the page templates (templates.Load); a
-// missing or broken one is an error.
-func New(cfg *config.Config, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.FS, log *slog.Logger, opts ...Option) (*Server, error) {
+// New returns a Server built from o. tmpl holds the page templates
+// (templates.Load); a missing or broken one is an error, as are a base URL
+// that is not absolute, a trusted proxy that is not a CIDR and double
+// opt-in without a confirmation TTL.
+func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.FS, log *slog.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	u, err := url.Parse(cfg.Site.BaseURL)
+	u, err := url.Parse(o.BaseURL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		return nil, fmt.Errorf("server: base_url %q is not an absolute URL", cfg.Site.BaseURL)
+		return nil, fmt.Errorf("server: base_url %q is not an absolute URL", o.BaseURL)
 	}
 	if strings.ContainsAny(u.Path, "{} ") {
 		// The routes are ServeMux patterns under this path.
-		return nil, fmt.Errorf("server: base_url %q: its path may not hold braces or spaces", cfg.Site.BaseURL)
+		return nil, fmt.Errorf("server: base_url %q: its path may not hold braces or spaces", o.BaseURL)
+	}
+	if o.DoubleOptIn && o.ConfirmTTL <= 0 {
+		// Every confirmation link would be expired when sent.
+		return nil, fmt.Errorf("server: confirm_ttl %s: a confirmation link must last a while", o.ConfirmTTL)
 	}
 	s := &Server{
-		cfg:       cfg,
+		options:   o.clone(),
 		store:     store,
 		mailer:    mailer,
 		signer:    signer,
@@ -143,20 +148,20 @@ func New(cfg *config.Config, store Store, mailer Mailer, signer *tokens.Signer, 
 		client:    &http.Client{Timeout: 10 * time.Second},
 		timeouts:  DefaultTimeouts,
 		base:      withSlash(u.Path),
-		baseURL:   withSlash(cfg.Site.BaseURL),
+		baseURL:   withSlash(o.BaseURL),
 		mux:       http.NewServeMux(),
 		ipLimit:   RateLimit{Burst: 5, Every: time.Minute},
 		addrLimit: RateLimit{Burst: 3, Every: 10 * time.Minute},
 	}
-	for _, o := range opts {
-		o(s)
+	for _, opt := range opts {
+		opt(s)
 	}
 	if s.origins, err = sameOrigin(u); err != nil {
 		return nil, err
 	}
 	s.ipRate = newLimiter(s.ipLimit, 10000)
 	s.addrRate = newLimiter(s.addrLimit, 10000)
-	for _, c := range cfg.Server.TrustedProxies {
+	for _, c := range o.TrustedProxies {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
 			a, aerr := netip.ParseAddr(c)
@@ -167,10 +172,10 @@ func New(cfg *config.Config, store Store, mailer Mailer, signer *tokens.Signer, 
 		}
 		s.trusted = append(s.trusted, p.Masked())
 	}
-	if cfg.Feeds.WebSubHub != "" {
-		s.hubLink = "<" + cfg.Feeds.WebSubHub + `>; rel="hub"`
+	if o.WebSubHub != "" {
+		s.hubLink = "<" + o.WebSubHub + `>; rel="hub"`
 	}
-	s.consent = consentText(cfg)
+	s.consent = consentText(o.SiteTitle)
 	s.pages = make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(template.FuncMap{"has": has}).ParseFS(tmpl, "web_layout.html", name)

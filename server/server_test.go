@@ -86,7 +86,7 @@ func TestServeGraceful(t *testing.T) {
 func TestConfirmationEmail(t *testing.T) {
 	e := newEnv(t, "https://example.org/news/", "")
 	log := slog.New(slog.DiscardHandler)
-	srv, err := New(e.cfg, e.store, e.realMailer(t, log), e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
+	srv, err := New(optionsOf(e.cfg), e.store, e.realMailer(t, log), e.signer, templates.Embedded(), log, WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 	req := subscribers.SubscribeRequest{
 		Name:        name,
 		Digests:     chosen,
-		Active:      !s.cfg.Subscriptions.DoubleOptInEnabled(),
+		Active:      !s.options.DoubleOptIn,
 		Source:      subscribers.SourceForm,
 		ConsentAt:   now,
 		ConsentIP:   ip,
@@ -115,7 +115,7 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 	switch {
 	case err != nil:
 		form.Error = "That does not look like an e-mail address. Please check it and try again."
-	case len(s.cfg.Digests) > 0 && len(chosen) == 0:
+	case len(s.options.Digests) > 0 && len(chosen) == 0:
 		form.Error = "Please tick at least one digest."
 	case len(name) > subscribers.MaxNameLen:
 		form.Error = "That name is too long. Please shorten it."
@@ -158,7 +158,7 @@ func (s *Server) signupJob(req subscribers.SubscribeRequest, now time.Time) Sign
 		if req.Active || sub.Status != subscribers.Pending {
 			return nil, nil
 		}
-		tok := s.signer.Sign(tokens.Confirm, sub.ID, sub.TokenKey, now.Add(s.cfg.Subscriptions.ConfirmTTL.Duration))
+		tok := s.signer.Sign(tokens.Confirm, sub.ID, sub.TokenKey, now.Add(s.options.ConfirmTTL))
 		return &Confirmation{Subscriber: sub, Link: links.New(s.baseURL).Confirm(tok)}, nil
 	}
 }
@@ -188,7 +188,7 @@ func normalizeAddress(raw string) (string, error) {
 // chosenDigests keeps the configured digests among names, in config order.
 func (s *Server) chosenDigests(names []string) []string {
 	var out []string
-	for _, d := range s.cfg.Digests {
+	for _, d := range s.options.Digests {
 		if has(names, d.Name) {
 			out = append(out, d.Name)
 		}

@@ -17,7 +17,7 @@ import (
 // missed ping only delays readers until their next poll. It does nothing
 // without a hub.
 func (s *Server) PingHub(ctx context.Context, prev, next *site.Site) {
-	hub := s.cfg.Feeds.WebSubHub
+	hub := s.options.WebSubHub
 	if hub == "" || next == nil {
 		return
 	}

@@ -1,0 +1,44 @@
+package server
+
+import (
+	"slices"
+	"time"
+)
+
+// Options are the settings a Server is built from. The daemon fills them
+// from the config, so this package never reads the config itself.
+type Options struct {
+	// BaseURL is the site's absolute URL (base_url). Its path prefixes
+	// every route; links in mail are built on it.
+	BaseURL string
+	// SiteTitle names the site on the pages and in the consent text.
+	SiteTitle string
+	// Digests are the digests a person can tick, in the config's order.
+	// With none, a sign-up chooses nothing and gets everything.
+	Digests []Digest
+	// DoubleOptIn makes a sign-up pending until its confirmation link is
+	// followed; without it the sign-up is active at once.
+	DoubleOptIn bool
+	// ConfirmTTL is how long a confirmation link works.
+	ConfirmTTL time.Duration
+	// TrustedProxies are CIDRs or single addresses of proxies whose
+	// X-Forwarded-For names the client (server.trusted_proxies).
+	TrustedProxies []string
+	// WebSubHub is the hub told about changed feeds and named in their
+	// Link header; "" for none.
+	WebSubHub string
+}
+
+// Digest is one digest as the sign-up and preferences pages offer it.
+type Digest struct {
+	Name  string // the digest's name, as stored with a subscription
+	Title string // the label of its checkbox; the name when empty
+}
+
+// clone copies the slices of o, so a caller changing its own after New
+// does not change a running server.
+func (o Options) clone() Options {
+	o.Digests = slices.Clone(o.Digests)
+	o.TrustedProxies = slices.Clone(o.TrustedProxies)
+	return o
+}
