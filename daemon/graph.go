@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"briefcast/admin"
+	"briefcast/bounces/verp"
 	"briefcast/config"
 	"briefcast/digest"
 	"briefcast/email"
@@ -131,11 +132,25 @@ func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Compo
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := email.NewComposer(cfg, tmpl, signer)
+	c, err := email.NewComposer(cfg, tmpl, signer, returnPathOption(cfg, secret)...)
 	if err != nil {
 		return nil, nil, err
 	}
 	return c, signer, nil
+}
+
+// returnPathOption gives each message its own VERP envelope sender on the
+// bounce domain when [bounces] domain is set; without it the envelope
+// sender stays the From address.
+func returnPathOption(cfg *config.Config, secret []byte) []email.Option {
+	domain := cfg.Bounces.Domain
+	if domain == "" {
+		return nil
+	}
+	key := verp.Key(secret)
+	return []email.Option{email.WithReturnPath(func(editionID, subscriberID int64) string {
+		return verp.Encode(key, editionID, subscriberID, domain)
+	})}
 }
 
 // NewComposer builds the composer the daemon uses, for the commands that
