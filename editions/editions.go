@@ -76,3 +76,17 @@ func (p Progress) Total() int64 {
 
 // Done reports whether nothing is left to send.
 func (p Progress) Done() bool { return p.Queued == 0 && p.InFlight == 0 && p.Retrying == 0 }
+
+// BounceCounts counts the bounce reports about one edition by kind, each
+// recipient once per kind.
+type BounceCounts struct {
+	Hard, Soft, Complaints int64
+}
+
+// Rate is n as a share of the edition's sent messages (0 when none).
+func (p Progress) Rate(n int64) float64 {
+	if p.Sent == 0 {
+		return 0
+	}
+	return float64(n) / float64(p.Sent)
+}
