@@ -16,6 +16,9 @@ type Bounces struct {
 	// the envelope sender bounces+<signed token>@Domain; when empty, the
 	// envelope sender is the From address.
 	Domain string `toml:"domain"`
+	// SoftLimit is how many soft bounces on different editions, with no
+	// delivery in between, make an address bounced (default 3).
+	SoftLimit int `toml:"soft_limit"`
 	// Listen is where the inbound SMTP server listens; "" = no server.
 	Listen         string   `toml:"listen"`
 	MaxBytes       int64    `toml:"max_bytes"`       // largest inbound message (default 10 MB)
@@ -128,6 +131,12 @@ func (b *Bounces) check(bad func(key, format string, args ...any)) {
 		if b.Domain == "" {
 			bad("bounces.listen", "needs bounces.domain: the server takes mail for that domain only")
 		}
+	}
+	if b.SoftLimit == 0 {
+		b.SoftLimit = 3
+	}
+	if b.SoftLimit < 1 || b.SoftLimit > 100 {
+		bad("bounces.soft_limit", "must be between 1 and 100, got %d", b.SoftLimit)
 	}
 	if b.MaxBytes == 0 {
 		b.MaxBytes = 10 << 20

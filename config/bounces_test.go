@@ -15,8 +15,8 @@ func TestBouncesOffByDefault(t *testing.T) {
 	if b.Domain != "" || b.Listen != "" || b.IMAP != nil || b.Webhooks.SES != nil || b.Webhooks.Postmark != nil || b.Webhooks.Mailgun != nil || b.Webhooks.SendGrid != nil {
 		t.Errorf("bounces configured with no [bounces] table: %+v", b)
 	}
-	if b.MaxBytes != 10<<20 || b.MaxConnections != 20 || b.Timeout.Duration != time.Minute {
-		t.Errorf("defaults: max_bytes %d, max_connections %d, timeout %s", b.MaxBytes, b.MaxConnections, b.Timeout.Duration)
+	if b.MaxBytes != 10<<20 || b.MaxConnections != 20 || b.Timeout.Duration != time.Minute || b.SoftLimit != 3 {
+		t.Errorf("defaults: max_bytes %d, max_connections %d, timeout %s, soft_limit %d", b.MaxBytes, b.MaxConnections, b.Timeout.Duration, b.SoftLimit)
 	}
 }
 
@@ -82,6 +82,7 @@ func TestBouncesErrorsNameTheKey(t *testing.T) {
 		"[bounces]\nlisten = \":2525\"\n":                                                  "bounces.listen: needs bounces.domain",
 		"[bounces]\ndomain = \"a@b.org\"\n":                                                "bounces.domain: must be a domain",
 		"[bounces]\nmax_bytes = 10\n":                                                      "bounces.max_bytes: must be between",
+		"[bounces]\nsoft_limit = -1\n":                                                     "bounces.soft_limit: must be between 1 and 100",
 		"[bounces]\ntimeout = \"10ms\"\n":                                                  "bounces.timeout: must be at least 1s",
 		"[bounces.imap]\nusername = \"u\"\n":                                               "bounces.imap.host: must not be empty",
 		"[bounces.imap]\nhost = \"h\"\nusername = \"u\"\ntls = \"ssl\"\n":                  "bounces.imap.tls: must be",

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"briefcast/admin"
+	"briefcast/bounces/record"
 	"briefcast/config"
 	"briefcast/digest"
 	"briefcast/metrics"
@@ -32,6 +33,7 @@ type Store interface {
 	server.Store
 	admin.Stats
 	digest.Store
+	record.Store
 	QueueSize(ctx context.Context) (int64, error)
 	Close() error
 }
@@ -59,6 +61,10 @@ type Options struct {
 	AllowEmpty bool
 	// Metrics records what the daemon does; nil makes one on Prometheus' default registry.
 	Metrics *metrics.Metrics
+	// ParseBounce reads raw bounce messages (DSN, ARF) for the inbound
+	// SMTP server and the mailbox poller of [bounces]; without it those
+	// cannot be configured (provider webhooks still work).
+	ParseBounce record.ParseFunc
 }
 
 // Daemon is one `briefcast serve`. Make it with New, then call Run once;
@@ -72,6 +78,7 @@ type Daemon struct {
 
 	metricsAddr string
 	stopMetrics func()
+	bounces     *bounceIntake // nil when [bounces] takes no mail
 
 	sched *scheduler.Scheduler // nil with NoScheduler
 	cur   atomic.Pointer[graph]
@@ -141,6 +148,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 	if d.metricsAddr, d.stopMetrics, err = startMetrics(ctx, cfg, d.m, d.log); err != nil {
 		return nil, err
 	}
+	if d.bounces, err = d.newBounceIntake(ctx, cfg); err != nil {
+		return nil, err
+	}
 	if !o.NoScheduler {
 		if err := d.newScheduler(cfg); err != nil {
 			return nil, err
@@ -163,6 +173,9 @@ func (d *Daemon) withOverrides(cfg *config.Config) *config.Config {
 
 // Addr is the public listener's address.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
+
+// BouncesAddr is the inbound bounce SMTP server's address, "" without one.
+func (d *Daemon) BouncesAddr() string { return d.bounces.addr() }
 
 // MetricsAddr is the metrics listener's address, "off" without one.
 func (d *Daemon) MetricsAddr() string { return d.metricsAddr }
@@ -189,6 +202,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.start(ctx); err != nil {
 		return err
 	}
+	d.bounces.start(ctx, d)
 	cfg := d.Config()
 	d.log.Info("serving", "addr", d.Addr(), "base_url", cfg.Site.BaseURL, "scheduler", d.sched != nil, "metrics", d.metricsAddr)
 	defer func() {
@@ -210,6 +224,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 // close releases what New acquired; the current graph's queued
 // confirmations are sent first.
 func (d *Daemon) close() {
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	d.bounces.stop(stopCtx) // before the store closes under it
+	cancel()
 	if g := d.cur.Load(); g != nil {
 		g.close(d.log)
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"briefcast/admin"
+	"briefcast/bounces/record"
+	"briefcast/bounces/verp"
 	"briefcast/config"
 	"briefcast/digest"
 	"briefcast/email"
@@ -31,7 +33,8 @@ type graph struct {
 	mailer    *server.QueuedMailer // the sign-up confirmations
 	srv       *server.Server
 	admin     *admin.Handler
-	secure    bool // the admin cookie's Secure flag, from base_url
+	recorder  *record.Recorder // where bounce reports go
+	secure    bool             // the admin cookie's Secure flag, from base_url
 
 	// users counts digest runs sending through this graph's transport; a
 	// retired graph is closed once they are done.
@@ -47,8 +50,18 @@ func (d *Daemon) newGraph(cfg *config.Config, prev *graph) (*graph, error) {
 	if g.tmpl, err = templates.Load(cfg.Site.TemplatesDir); err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
-	var signer *tokens.Signer
-	if g.composer, signer, err = newComposer(cfg, g.tmpl, d.log); err != nil {
+	var (
+		signer *tokens.Signer
+		secret []byte
+	)
+	if g.composer, signer, secret, err = newComposer(cfg, g.tmpl, d.log); err != nil {
+		return nil, err
+	}
+	if g.recorder, err = d.newRecorder(cfg, secret); err != nil {
+		return nil, err
+	}
+	hooks, err := d.webhooks(cfg, g.recorder)
+	if err != nil {
 		return nil, err
 	}
 	if g.transport, err = NewTransport(cfg, d.log); err != nil {
@@ -70,6 +83,9 @@ func (d *Daemon) newGraph(cfg *config.Config, prev *graph) (*graph, error) {
 	}
 	g.srv.Handle("GET "+admin.Path, g.admin)
 	g.srv.Handle("POST "+admin.Path, g.admin)
+	for name, h := range hooks {
+		g.srv.Handle("POST "+webhookPaths[name], h)
+	}
 	return g, nil
 }
 
@@ -122,20 +138,35 @@ func (d *Daemon) acquire() (g *graph, done func()) {
 
 // newComposer builds the message composer and the signer of its links from
 // the token secret, so links in mail work on the site.
-func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Composer, *tokens.Signer, error) {
+// It returns the secret too, for the return-path key.
+func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Composer, *tokens.Signer, []byte, error) {
 	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	signer, err := tokens.NewSigner(secret)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	c, err := email.NewComposer(cfg, tmpl, signer)
+	c, err := email.NewComposer(cfg, tmpl, signer, returnPathOption(cfg, secret)...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c, signer, nil
+	return c, signer, secret, nil
+}
+
+// returnPathOption gives each message its own VERP envelope sender on the
+// bounce domain when [bounces] domain is set; without it the envelope
+// sender stays the From address.
+func returnPathOption(cfg *config.Config, secret []byte) []email.Option {
+	domain := cfg.Bounces.Domain
+	if domain == "" {
+		return nil
+	}
+	key := verp.Key(secret)
+	return []email.Option{email.WithReturnPath(func(editionID, subscriberID int64) string {
+		return verp.Encode(key, editionID, subscriberID, domain)
+	})}
 }
 
 // NewComposer builds the composer the daemon uses, for the commands that
@@ -147,7 +178,8 @@ func NewComposer(cfg *config.Config, log *slog.Logger) (*email.Composer, *tokens
 	if err != nil {
 		return nil, nil, fmt.Errorf("templates: %w", err)
 	}
-	return newComposer(cfg, tmpl, log)
+	c, signer, _, err := newComposer(cfg, tmpl, log)
+	return c, signer, err
 }
 
 // NewTransport builds the mail transport [email] names.

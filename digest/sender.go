@@ -239,7 +239,7 @@ func (s *Sender) findEdition(ctx context.Context, digest, key string) (*editions
 // filter, say) stops the run the same way, handed back unsent rather than
 // marked failed.
 func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Edition, arts map[string]*articles.Article) (*Report, error) {
-	ed := &email.Edition{Digest: d, Key: e.Key, Date: e.Cutoff}
+	ed := &email.Edition{ID: e.ID, Digest: d, Key: e.Key, Date: e.Cutoff}
 	for _, id := range e.Articles {
 		if a, ok := arts[id]; ok {
 			ed.Articles = append(ed.Articles, a)

@@ -7,6 +7,7 @@ package editions
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"briefcast/subscribers"
@@ -76,3 +77,38 @@ func (p Progress) Total() int64 {
 
 // Done reports whether nothing is left to send.
 func (p Progress) Done() bool { return p.Queued == 0 && p.InFlight == 0 && p.Retrying == 0 }
+
+// BounceCounts counts the bounce reports about one edition by kind, each
+// recipient once per kind.
+type BounceCounts struct {
+	Hard, Soft, Complaints int64
+}
+
+// Rate is n as a share of the edition's sent messages (0 when none).
+func (p Progress) Rate(n int64) float64 {
+	if p.Sent == 0 {
+		return 0
+	}
+	return float64(n) / float64(p.Sent)
+}
+
+// The rates past which an edition is flagged: mailbox providers start
+// filtering a sender whose complaints pass 0.1 % of messages, and a
+// hard-bounce rate over 2 % says the list holds stale addresses.
+const (
+	ComplaintRateLimit  = 0.001
+	HardBounceRateLimit = 0.02
+)
+
+// Warnings says which of the edition's rates pass their limits, in
+// words for a log line or the admin page; nil when none does.
+func (c BounceCounts) Warnings(p Progress) []string {
+	var w []string
+	if r := p.Rate(c.Complaints); r > ComplaintRateLimit {
+		w = append(w, fmt.Sprintf("complaint rate %.2f%% is over %.1f%%", 100*r, 100*ComplaintRateLimit))
+	}
+	if r := p.Rate(c.Hard); r > HardBounceRateLimit {
+		w = append(w, fmt.Sprintf("hard-bounce rate %.2f%% is over %.0f%%", 100*r, 100*HardBounceRateLimit))
+	}
+	return w
+}

@@ -87,7 +87,7 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 		name = strconv.FormatInt(r.ID, 10)
 	}
 	return &Message{
-		From:   c.from.Address,
+		From:   c.envelopeFrom(e.ID, r.ID),
 		To:     to.Address,
 		Folder: v.folder,
 		Name:   name,
@@ -364,7 +364,7 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 		id = id[:12]
 	}
 	return &Message{
-		From:   c.from.Address,
+		From:   c.envelopeFrom(0, r.ID),
 		To:     to.Address,
 		Folder: "confirm",
 		Name:   strconv.FormatInt(r.ID, 10) + "-" + id,

@@ -39,6 +39,7 @@ type Recipient struct {
 // Edition is what one digest edition shows, rendered once and personalised
 // per recipient.
 type Edition struct {
+	ID       int64               // the stored edition's id, named by the return path (0 = none yet)
 	Digest   config.Digest       // name, title, subject template, location
 	Key      string              // the edition's stable key (List-Id, file names, Message-ID)
 	Date     time.Time           // the cut-off (shown in the subject as .Date, in the digest's zone)
@@ -47,7 +48,10 @@ type Edition struct {
 
 // Message is one composed message ready for a transport.
 type Message struct {
-	From   string      // envelope sender (bare address)
+	// From is the envelope sender (MAIL FROM, bare address): the From
+	// address, or the message's own return path when the Composer has
+	// one (WithReturnPath), so bounces name the delivery they are about.
+	From   string
 	To     string      // envelope recipient (bare address)
 	Folder string      // file transport sub-folder, e.g. "daily/20261125T0700Z" ("confirm" for confirmations)
 	Name   string      // file transport file name without extension, unique within Folder
@@ -77,6 +81,15 @@ func WithClock(now func() time.Time) Option { return func(c *Composer) { c.now =
 // golden tests fix it so messages are byte-for-byte reproducible.
 func WithRand(r io.Reader) Option { return func(c *Composer) { c.rand = r } }
 
+// ReturnPath returns the envelope sender of one message: editionID is 0
+// for a confirmation. It is called for recipients with an id only.
+type ReturnPath func(editionID, subscriberID int64) string
+
+// WithReturnPath gives every message to a known subscriber its own
+// envelope sender (a VERP address on the bounce domain, say) instead of
+// the From address.
+func WithReturnPath(rp ReturnPath) Option { return func(c *Composer) { c.returnPath = rp } }
+
 // WithCacheSize bounds how many rendered variants (distinct article sets,
 // time zones, with or without a name) are kept; the default is 256.
 func WithCacheSize(n int) Option { return func(c *Composer) { c.cacheMax = n } }
@@ -95,6 +108,7 @@ type Composer struct {
 	replyTo    *mail.Address
 	unsubMail  string
 	dkim       *gomail.DKIMSigner
+	returnPath ReturnPath
 
 	digestTmpl  *pageTemplates
 	confirmTmpl *pageTemplates
@@ -237,6 +251,18 @@ func loadDKIM(d *config.DKIM, now func() time.Time) (*gomail.DKIMSigner, error) 
 // 75 characters); the test verifies real signatures independently.
 var dkimHeaders = []string{
 	"From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post",
+}
+
+// envelopeFrom is the envelope sender of a message of edition editionID
+// (0 for a confirmation) to subscriber id.
+func (c *Composer) envelopeFrom(editionID, id int64) string {
+	if c.returnPath == nil || id == 0 {
+		return c.from.Address
+	}
+	if rp := c.returnPath(editionID, id); rp != "" {
+		return rp
+	}
+	return c.from.Address
 }
 
 func domainOf(addr string) string {

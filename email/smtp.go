@@ -180,7 +180,7 @@ func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	}
 	var w io.WriteCloser
 	err := c.step(ctx, false, func() (err error) {
-		w, err = c.begin(m.Msg)
+		w, err = c.begin(m)
 		return err
 	})
 	if err != nil {
@@ -192,11 +192,13 @@ func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 
 // begin runs a transaction up to the end of the message's data. A server
 // that does not offer 8BITMIME gets the message re-encoded to 7 bits
-// first; one that does is told BODY=8BITMIME.
-func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
-	from, err := msg.GetSender(false)
+// first; one that does is told BODY=8BITMIME. MAIL FROM is the Message's
+// own envelope sender (its return path), else the sender of the header.
+func (c *smtpConn) begin(m *Message) (io.WriteCloser, error) {
+	msg := m.Msg
+	from, err := envelopeSender(m)
 	if err != nil {
-		return nil, &SendError{Err: fmt.Errorf("email: smtp: sender: %w", err)}
+		return nil, err
 	}
 	rcpts, err := msg.GetRecipients()
 	if err != nil {
@@ -221,6 +223,22 @@ func (c *smtpConn) begin(msg *gomail.Msg) (io.WriteCloser, error) {
 		return nil, &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: write message: %w", err)}
 	}
 	return w, nil
+}
+
+// envelopeSender is m's MAIL FROM address; one holding a line break or
+// angle bracket is refused rather than sent as a command.
+func envelopeSender(m *Message) (string, error) {
+	if m.From == "" {
+		from, err := m.Msg.GetSender(false) // "<address>"
+		if err != nil {
+			return "", &SendError{Err: fmt.Errorf("email: smtp: sender: %w", err)}
+		}
+		return from, nil
+	}
+	if strings.ContainsAny(m.From, "\r\n<> ") || !strings.Contains(m.From, "@") {
+		return "", &SendError{Err: fmt.Errorf("email: smtp: envelope sender %q is not a bare address", m.From)}
+	}
+	return "<" + m.From + ">", nil
 }
 
 // lockstep sends MAIL FROM, RCPT TO and DATA one at a time through

@@ -172,6 +172,11 @@ func writeAtomic(path string, m *Message) (err error) {
 		}
 	}()
 	w := bufio.NewWriterSize(f, 32<<10)
+	// Return-Path is what a delivering MTA puts on top: the envelope
+	// sender, so the outbox shows where bounces would go.
+	if rp := returnPath(m); rp != "" {
+		w.WriteString("Return-Path: <" + rp + ">\r\n")
+	}
 	if _, err = m.Msg.WriteTo(w); err != nil {
 		return fmt.Errorf("email: outbox: write message: %w", err)
 	}
@@ -200,4 +205,18 @@ func writeAtomic(path string, m *Message) (err error) {
 		}
 	}
 	return nil
+}
+
+// returnPath is m's envelope sender for the Return-Path line, or "" when
+// it is unknown or could break the header.
+func returnPath(m *Message) string {
+	from := m.From
+	if from == "" {
+		from, _ = m.Msg.GetSender(false)
+		from = strings.TrimSuffix(strings.TrimPrefix(from, "<"), ">")
+	}
+	if from == "" || strings.ContainsAny(from, "\r\n<> ") {
+		return ""
+	}
+	return from
 }

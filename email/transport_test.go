@@ -41,7 +41,7 @@ func TestFileTransport(t *testing.T) {
 		if err := conn.Send(context.Background(), m); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
-		want[filepath.Join("daily", "20261125T1200Z", fmt.Sprintf("%d.eml", id))] = msgBytes(t, m)
+		want[filepath.Join("daily", "20261125T1200Z", fmt.Sprintf("%d.eml", id))] = withReturnPath(m.From, msgBytes(t, m))
 	}
 	cm, err := c.Confirmation(Recipient{ID: 9, Email: "n@example.com"}, "https://example.org/news/confirm?token=t")
 	if err != nil {
@@ -50,7 +50,7 @@ func TestFileTransport(t *testing.T) {
 	if err := conn.Send(context.Background(), cm); err != nil {
 		t.Fatal(err)
 	}
-	want[filepath.Join("confirm", cm.Name+".eml")] = msgBytes(t, cm)
+	want[filepath.Join("confirm", cm.Name+".eml")] = withReturnPath(cm.From, msgBytes(t, cm))
 
 	got := map[string]bool{}
 	err = filepath.WalkDir(cfg.Email.OutboxDir, func(path string, d os.DirEntry, err error) error {

@@ -28,6 +28,7 @@ type Metrics struct {
 	feedCounters  sync.Map // path -> *feedCounters, the hot statuses' children of feedRequests
 	editions      *prometheus.CounterVec
 	messages      *prometheus.CounterVec
+	bounces       *prometheus.CounterVec
 	jobNextRun    *prometheus.GaugeVec
 	jobPanics     *prometheus.CounterVec
 	jobRuns       *prometheus.CounterVec
@@ -86,6 +87,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "briefcast_messages_total",
 			Help: "Digest messages by result: sent, retried (temporary failure) or failed.",
 		}, []string{"digest", "result"}),
+		bounces: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "briefcast_bounces_total",
+			Help: "Bounce reports taken, by digest (\"unknown\" when no return path names one) and kind: hard, soft or complaint.",
+		}, []string{"digest", "kind"}),
 		jobNextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "briefcast_job_next_run_timestamp_seconds",
 			Help: "Unix time of each scheduled job's next run.",
@@ -100,7 +105,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"job", "outcome"}),
 	}
 	reg.MustRegister(m.builds, m.buildDuration, m.rejected, m.feedRequests, m.editions,
-		m.messages, m.jobNextRun, m.jobPanics, m.jobRuns)
+		m.messages, m.bounces, m.jobNextRun, m.jobPanics, m.jobRuns)
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
 	} else {
@@ -173,6 +178,18 @@ func (m *Metrics) Message(digest, result string) {
 		return
 	}
 	m.messages.WithLabelValues(digest, result).Inc()
+}
+
+// Bounce counts one bounce report newly taken about a message of digest
+// ("" when unknown); kind is hard, soft or complaint.
+func (m *Metrics) Bounce(digest, kind string) {
+	if m == nil {
+		return
+	}
+	if digest == "" {
+		digest = "unknown"
+	}
+	m.bounces.WithLabelValues(digest, kind).Inc()
 }
 
 // JobNextRun records when job runs next.

@@ -70,6 +70,9 @@ func TestMetrics(t *testing.T) {
 	m.Message("daily", ResultSent)
 	m.Message("daily", ResultRetried)
 	m.Message("daily", ResultFailed)
+	m.Bounce("daily", "hard")
+	m.Bounce("daily", "hard")
+	m.Bounce("", "complaint")
 	m.JobNextRun("digest:daily", time.Unix(1795000000, 0))
 	m.JobRun("digest:daily", OutcomeOK)
 	m.JobRun("digest:daily", OutcomePanic)
@@ -91,6 +94,8 @@ func TestMetrics(t *testing.T) {
 		"briefcast_messages_total{digest=daily,result=sent}":               2,
 		"briefcast_messages_total{digest=daily,result=retried}":            1,
 		"briefcast_messages_total{digest=daily,result=failed}":             1,
+		"briefcast_bounces_total{digest=daily,kind=hard}":                  2,
+		"briefcast_bounces_total{digest=unknown,kind=complaint}":           1,
 		"briefcast_job_next_run_timestamp_seconds{job=digest:daily}":       1795000000,
 		"briefcast_job_runs_total{job=digest:daily,outcome=ok}":            1,
 		"briefcast_job_runs_total{job=digest:daily,outcome=panic}":         1,

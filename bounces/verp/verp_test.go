@@ -76,3 +76,17 @@ func TestRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestKey checks that the derived key is stable, depends on the secret,
+// and differs from the secret itself.
+func TestKey(t *testing.T) {
+	a, b := Key([]byte("secret one")), Key([]byte("secret two"))
+	if string(a) == string(Key([]byte("secret one"))) && string(a) != string(b) && string(a) != "secret one" {
+		addr := Encode(a, 3, 4, "bounce.example.org")
+		if _, _, ok := Decode(b, addr); ok {
+			t.Fatal("an address made with one derived key decodes with another")
+		}
+		return
+	}
+	t.Fatal("Key is not a stable function of the secret")
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"briefcast/bounces/record"
+	"briefcast/daemon"
+)
+
+// parseBounce reads raw bounce messages for `serve` and `bounces process`:
+// it is set to the bounces package's parser where that is built in.
+var parseBounce record.ParseFunc
+
+func init() {
+	register(command{Name: "bounces", Summary: "apply bounce and complaint mails to the subscriber list", Run: runBouncesGroup})
+}
+
+const bouncesProcessUsage = `Usage: briefcast bounces COMMAND [flags]
+
+Commands:
+  process FILE...  apply each raw bounce or complaint mail to the subscriber list
+
+Run 'briefcast bounces COMMAND --help' for a command's flags.
+`
+
+// runBouncesGroup dispatches `briefcast bounces`.
+func runBouncesGroup(ctx context.Context, a *App, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(a.Stderr, bouncesProcessUsage)
+		return errUsage
+	}
+	switch args[0] {
+	case "process":
+		return runBouncesProcess(ctx, a, args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(a.Stdout, bouncesProcessUsage)
+		return nil
+	}
+	fmt.Fprintf(a.Stderr, "briefcast bounces: unknown command %q\n\n%s", args[0], bouncesProcessUsage)
+	return errUsage
+}
+
+// runBouncesProcess applies each file through the same sink as the
+// daemon's inbound SMTP server: a report taken before changes nothing.
+func runBouncesProcess(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("bounces process", "bounces process FILE...",
+		"Read each FILE as one raw mail message (a bounce report or a complaint) and apply it\n"+
+			"to the subscriber list as the bounce SMTP server would: a hard bounce marks the\n"+
+			"subscriber bounced, a complaint complained, soft bounces count towards\n"+
+			"[bounces] soft_limit. A message processed before changes nothing. One line per\n"+
+			"file says what was recorded. A file that cannot be read is named on stderr, the\n"+
+			"others are still applied, and the exit status is then 1.")
+	if err := a.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rec, err := daemon.NewRecorder(cfg, st, parseBounce, "file", a.Log)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, path := range fs.Args() {
+		line, err := processFile(ctx, rec, path)
+		if err != nil {
+			fmt.Fprintf(a.Stderr, "briefcast bounces process: %s: %v\n", path, err)
+			failed++
+			continue
+		}
+		fmt.Fprintf(a.Stdout, "%s: %s\n", path, line)
+	}
+	if failed > 0 {
+		return exitError{Code: 1}
+	}
+	return nil
+}
+
+// processFile applies one file and says what it recorded.
+func processFile(ctx context.Context, rec *record.Recorder, path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	got, err := rec.Apply(ctx, raw)
+	if err != nil {
+		return "", err
+	}
+	if len(got) == 0 {
+		return "no bounce found", nil
+	}
+	parts := make([]string, 0, len(got))
+	for _, r := range got {
+		parts = append(parts, describe(r))
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+// describe is one finding in words: "hard 5.1.1 ann@example.org:
+// subscriber 3 active -> bounced".
+func describe(r record.Recorded) string {
+	b, o := r.Bounce, r.Outcome
+	s := string(b.Kind)
+	if b.Status != "" {
+		s += " " + b.Status
+	}
+	if b.Recipient != "" {
+		s += " " + b.Recipient
+	}
+	switch {
+	case o.Duplicate:
+		return s + ": already recorded, nothing changed"
+	case o.SubscriberID == 0:
+		return s + ": recorded, no subscriber matches"
+	case o.Changed():
+		return fmt.Sprintf("%s: subscriber %d %s -> %s", s, o.SubscriberID, o.From, o.To)
+	case b.Kind == "soft":
+		return fmt.Sprintf("%s: subscriber %d stays %s (soft bounce %d in a row)", s, o.SubscriberID, o.To, o.SoftCount)
+	}
+	return fmt.Sprintf("%s: subscriber %d stays %s", s, o.SubscriberID, o.To)
+}

@@ -1,0 +1,225 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"briefcast/bounces/intake"
+	"briefcast/bounces/record"
+	"briefcast/bounces/verp"
+	"briefcast/config"
+	"briefcast/subscribers"
+	"briefcast/tokens"
+)
+
+// errNoParser is what a raw bounce message meets in a build without a
+// bounce parser.
+var errNoParser = errors.New("no bounce parser in this build")
+
+// newRecorder builds the sink bounce reports go to: the store, the bounce
+// parser, the return-path key derived from the subscriptions secret, the
+// soft limit, and the metrics.
+func (d *Daemon) newRecorder(cfg *config.Config, secret []byte) (*record.Recorder, error) {
+	parse := d.o.ParseBounce
+	if parse == nil {
+		parse = func(io.Reader) ([]record.Finding, error) { return nil, errNoParser }
+	}
+	return record.New(record.Options{
+		Store:     d.store,
+		Parse:     parse,
+		Key:       verp.Key(secret),
+		SoftLimit: cfg.Bounces.SoftLimit,
+		Now:       d.o.Now,
+		Logger:    d.log,
+		OnRecorded: func(b subscribers.Bounce, o subscribers.BounceOutcome) {
+			d.m.Bounce(o.Digest, string(b.Kind))
+		},
+	})
+}
+
+// webhookPaths are the provider webhooks' routes.
+var webhookPaths = map[string]string{
+	"ses": "/webhooks/bounces/ses", "postmark": "/webhooks/bounces/postmark",
+	"mailgun": "/webhooks/bounces/mailgun", "sendgrid": "/webhooks/bounces/sendgrid",
+}
+
+// webhooks builds the enabled provider webhooks, by provider name.
+func (d *Daemon) webhooks(cfg *config.Config, sink intake.Sink) (map[string]http.Handler, error) {
+	w := cfg.Bounces.Webhooks
+	sec, err := cfg.Bounces.Secrets(d.o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	hs := map[string]http.Handler{}
+	add := func(name string, h http.Handler, err error) error {
+		if err != nil {
+			return fmt.Errorf("bounces.webhooks.%s: %w", name, err)
+		}
+		hs[name] = h
+		return nil
+	}
+	if s := w.SES; s != nil && s.Enabled {
+		h, err := intake.NewSES(intake.SESOptions{Sink: sink, TopicARNs: s.TopicARN, CertHosts: s.CertHosts, Logger: d.log})
+		if err := add("ses", h, err); err != nil {
+			return nil, err
+		}
+	}
+	if p := w.Postmark; p != nil && p.Enabled {
+		h, err := intake.NewPostmark(intake.PostmarkOptions{Sink: sink, Username: p.Username, Password: sec.PostmarkPassword, Logger: d.log})
+		if err := add("postmark", h, err); err != nil {
+			return nil, err
+		}
+	}
+	if m := w.Mailgun; m != nil && m.Enabled {
+		h, err := intake.NewMailgun(intake.MailgunOptions{Sink: sink, SigningKey: []byte(sec.MailgunSigningKey), Now: d.o.Now, Logger: d.log})
+		if err := add("mailgun", h, err); err != nil {
+			return nil, err
+		}
+	}
+	if s := w.SendGrid; s != nil && s.Enabled {
+		h, err := intake.NewSendGrid(intake.SendGridOptions{Sink: sink, PublicKey: sec.SendGridPublicKey, Logger: d.log})
+		if err := add("sendgrid", h, err); err != nil {
+			return nil, err
+		}
+	}
+	return hs, nil
+}
+
+// currentSink hands what arrives to the current graph's recorder, so the
+// SMTP server and the mailbox poller, which outlive a reload, follow the
+// reloaded settings.
+type currentSink struct {
+	d      *Daemon
+	source string
+}
+
+func (s currentSink) Message(ctx context.Context, raw []byte) error {
+	return s.d.cur.Load().recorder.WithSource(s.source).Message(ctx, raw)
+}
+
+func (s currentSink) Event(ctx context.Context, e intake.Event) error {
+	return s.d.cur.Load().recorder.Event(ctx, e)
+}
+
+// bounceIntake is the inbound SMTP server and the mailbox poller: one per
+// process, bound at New, run by Run. Changing [bounces] listen or
+// [bounces.imap] takes a restart.
+type bounceIntake struct {
+	ln     net.Listener
+	smtp   *intake.SMTPServer
+	poller *intake.Poller
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// newBounceIntake binds the SMTP listener and builds the poller that cfg
+// asks for; a raw message needs the bounce parser.
+func (d *Daemon) newBounceIntake(ctx context.Context, cfg *config.Config) (*bounceIntake, error) {
+	b := cfg.Bounces
+	if b.Listen == "" && b.IMAP == nil {
+		return nil, nil
+	}
+	if d.o.ParseBounce == nil {
+		return nil, fmt.Errorf("bounces: listen and imap need a bounce parser: %w", errNoParser)
+	}
+	bi := &bounceIntake{}
+	if b.Listen != "" {
+		srv, err := intake.NewSMTP(intake.SMTPOptions{Domain: b.Domain, MaxBytes: b.MaxBytes, MaxConns: b.MaxConnections,
+			Timeout: b.Timeout.Duration, Sink: currentSink{d, "smtp"}, Logger: d.log})
+		if err != nil {
+			return nil, fmt.Errorf("bounces.listen: %w", err)
+		}
+		var lc net.ListenConfig
+		if bi.ln, err = lc.Listen(ctx, "tcp", b.Listen); err != nil {
+			return nil, fmt.Errorf("bounces.listen: %w", err)
+		}
+		bi.smtp = srv
+	}
+	if i := b.IMAP; i != nil {
+		sec, err := b.Secrets(d.o.Getenv)
+		if err == nil {
+			bi.poller, err = intake.NewPoller(intake.IMAPOptions{Addr: i.Addr(), Username: i.Username, Password: sec.IMAPPassword,
+				TLS: i.TLS, Mailbox: i.Mailbox, MoveTo: i.MoveTo, Delete: i.Delete, Interval: i.Interval.Duration,
+				MaxBytes: b.MaxBytes, Sink: currentSink{d, "imap"}, Logger: d.log})
+		}
+		if err != nil {
+			if bi.ln != nil {
+				bi.ln.Close()
+			}
+			return nil, fmt.Errorf("bounces.imap: %w", err)
+		}
+	}
+	return bi, nil
+}
+
+// start serves SMTP and polls the mailbox until stop.
+func (bi *bounceIntake) start(ctx context.Context, d *Daemon) {
+	if bi == nil {
+		return
+	}
+	ctx, bi.cancel = context.WithCancel(ctx)
+	if bi.smtp != nil {
+		d.log.Info("bounces_smtp_listening", "addr", bi.ln.Addr().String())
+		bi.wg.Go(func() {
+			if err := bi.smtp.Serve(bi.ln); err != nil {
+				d.log.Error("bounces_smtp_failed", "err", err)
+			}
+		})
+	}
+	if bi.poller != nil {
+		bi.wg.Go(func() {
+			if err := bi.poller.Run(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("bounces_imap_failed", "err", err)
+			}
+		})
+	}
+}
+
+// stop lets the SMTP sessions in progress finish (bounded by ctx), stops
+// the poller and waits for both.
+func (bi *bounceIntake) stop(ctx context.Context) {
+	if bi == nil {
+		return
+	}
+	if bi.cancel != nil {
+		bi.cancel()
+	}
+	if bi.smtp != nil {
+		if err := bi.smtp.Shutdown(ctx); err != nil {
+			bi.smtp.Close()
+		}
+	}
+	if bi.ln != nil {
+		bi.ln.Close() // not yet served: Shutdown does not know it
+	}
+	bi.wg.Wait() // the poller logs out as Run returns
+}
+
+// addr is the SMTP listener's address, "" without one.
+func (bi *bounceIntake) addr() string {
+	if bi == nil || bi.ln == nil {
+		return ""
+	}
+	return bi.ln.Addr().String()
+}
+
+// NewRecorder builds the bounce sink the daemon uses, for the commands
+// that apply bounce messages outside it: the same return-path key and
+// soft limit. Raw messages are labelled source.
+func NewRecorder(cfg *config.Config, st record.Store, parse record.ParseFunc, source string, log *slog.Logger) (*record.Recorder, error) {
+	if parse == nil {
+		return nil, errNoParser
+	}
+	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	return record.New(record.Options{Store: st, Parse: parse, Key: verp.Key(secret),
+		SoftLimit: cfg.Bounces.SoftLimit, Source: source, Logger: log})
+}
