@@ -2,9 +2,7 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,17 +16,13 @@ import (
 	"briefcast/tokens"
 )
 
-// errNoParser is what a raw bounce message meets in a build without a
-// bounce parser.
-var errNoParser = errors.New("no bounce parser in this build")
-
 // newRecorder builds the sink bounce reports go to: the store, the bounce
 // parser, the return-path key derived from the subscriptions secret, the
 // soft limit, and the metrics.
 func (d *Daemon) newRecorder(cfg *config.Config, secret []byte) (*record.Recorder, error) {
 	parse := d.o.ParseBounce
 	if parse == nil {
-		parse = func(io.Reader) ([]record.Finding, error) { return nil, errNoParser }
+		parse = record.Parse
 	}
 	return record.New(record.Options{
 		Store:     d.store,
@@ -119,14 +113,11 @@ type bounceIntake struct {
 }
 
 // newBounceIntake binds the SMTP listener and builds the poller that cfg
-// asks for; a raw message needs the bounce parser.
+// asks for.
 func (d *Daemon) newBounceIntake(ctx context.Context, cfg *config.Config) (*bounceIntake, error) {
 	b := cfg.Bounces
 	if b.Listen == "" && b.IMAP == nil {
 		return nil, nil
-	}
-	if d.o.ParseBounce == nil {
-		return nil, fmt.Errorf("bounces: listen and imap need a bounce parser: %w", errNoParser)
 	}
 	bi := &bounceIntake{}
 	if b.Listen != "" {
@@ -211,10 +202,11 @@ func (bi *bounceIntake) addr() string {
 
 // NewRecorder builds the bounce sink the daemon uses, for the commands
 // that apply bounce messages outside it: the same return-path key and
-// soft limit. Raw messages are labelled source.
+// soft limit. Raw messages are labelled source; parse is record.Parse
+// when nil.
 func NewRecorder(cfg *config.Config, st record.Store, parse record.ParseFunc, source string, log *slog.Logger) (*record.Recorder, error) {
 	if parse == nil {
-		return nil, errNoParser
+		parse = record.Parse
 	}
 	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
 	if err != nil {

@@ -62,8 +62,8 @@ type Options struct {
 	// Metrics records what the daemon does; nil makes one on Prometheus' default registry.
 	Metrics *metrics.Metrics
 	// ParseBounce reads raw bounce messages (DSN, ARF) for the inbound
-	// SMTP server and the mailbox poller of [bounces]; without it those
-	// cannot be configured (provider webhooks still work).
+	// SMTP server and the mailbox poller of [bounces]; record.Parse when
+	// nil. Tests set their own.
 	ParseBounce record.ParseFunc
 }
 

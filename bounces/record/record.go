@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"briefcast/bounces"
 	"briefcast/bounces/intake"
 	"briefcast/bounces/verp"
 	"briefcast/editions"
@@ -265,4 +266,22 @@ func messageKey(rp string, raw []byte, b subscribers.Bounce) string {
 		id = "sha256:" + hex.EncodeToString(h[:])
 	}
 	return "message\x00" + id + "\x00" + strings.ToLower(strings.Trim(strings.TrimSpace(b.Recipient), "<>")) + "\x00" + string(b.Kind)
+}
+
+// Parse is the ParseFunc of briefcast: the bounces package's reading of
+// DSNs, ARF reports and the text bounces of common mail servers. Results
+// that name no recipient are left out: they cannot be applied to anyone.
+func Parse(r io.Reader) ([]Finding, error) {
+	rs, err := bounces.Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Finding, 0, len(rs))
+	for _, x := range rs {
+		if x.Recipient == "" {
+			continue
+		}
+		out = append(out, Finding{Kind: string(x.Kind), Recipient: x.Recipient, Status: x.Status, Reason: x.Reason})
+	}
+	return out, nil
 }

@@ -10,13 +10,14 @@ import (
 )
 
 func init() {
-	register(command{Name: "bounces", Summary: "read bounce, complaint and auto-reply mails", Run: runBounces})
+	register(command{Name: "bounces", Summary: "read bounce, complaint and auto-reply mails, and apply them to the subscriber list", Run: runBounces})
 }
 
 const bouncesUsage = `Usage: briefcast bounces COMMAND [flags]
 
 Commands:
-  parse FILE...  classify each raw mail file and print one JSON line per recipient
+  parse FILE...    classify each raw mail file and print one JSON line per recipient
+  process FILE...  apply each raw bounce or complaint mail to the subscriber list
 
 Run 'briefcast bounces COMMAND --help' for a command's flags.
 `
@@ -29,6 +30,8 @@ func runBounces(ctx context.Context, a *App, args []string) error {
 	switch args[0] {
 	case "parse":
 		return runBouncesParse(ctx, a, args[1:])
+	case "process":
+		return runBouncesProcess(ctx, a, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(a.Stdout, bouncesUsage)
 		return nil

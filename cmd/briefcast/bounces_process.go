@@ -10,39 +10,6 @@ import (
 	"briefcast/daemon"
 )
 
-// parseBounce reads raw bounce messages for `serve` and `bounces process`:
-// it is set to the bounces package's parser where that is built in.
-var parseBounce record.ParseFunc
-
-func init() {
-	register(command{Name: "bounces", Summary: "apply bounce and complaint mails to the subscriber list", Run: runBouncesGroup})
-}
-
-const bouncesProcessUsage = `Usage: briefcast bounces COMMAND [flags]
-
-Commands:
-  process FILE...  apply each raw bounce or complaint mail to the subscriber list
-
-Run 'briefcast bounces COMMAND --help' for a command's flags.
-`
-
-// runBouncesGroup dispatches `briefcast bounces`.
-func runBouncesGroup(ctx context.Context, a *App, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(a.Stderr, bouncesProcessUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "process":
-		return runBouncesProcess(ctx, a, args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(a.Stdout, bouncesProcessUsage)
-		return nil
-	}
-	fmt.Fprintf(a.Stderr, "briefcast bounces: unknown command %q\n\n%s", args[0], bouncesProcessUsage)
-	return errUsage
-}
-
 // runBouncesProcess applies each file through the same sink as the
 // daemon's inbound SMTP server: a report taken before changes nothing.
 func runBouncesProcess(ctx context.Context, a *App, args []string) error {
@@ -69,7 +36,7 @@ func runBouncesProcess(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	defer st.Close()
-	rec, err := daemon.NewRecorder(cfg, st, parseBounce, "file", a.Log)
+	rec, err := daemon.NewRecorder(cfg, st, nil, "file", a.Log)
 	if err != nil {
 		return err
 	}

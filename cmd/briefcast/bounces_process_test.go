@@ -1,53 +1,25 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"io"
-	"net/textproto"
 	"strings"
 	"testing"
-
-	"briefcast/bounces/record"
 )
 
-// tinyDSNParser reads the per-recipient fields of a minimal RFC 3464
-// report, standing in for the bounces package's parser.
-func tinyDSNParser(r io.Reader) ([]record.Finding, error) {
-	var out []record.Finding
-	var f record.Finding
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		switch textproto.CanonicalMIMEHeaderKey(k) {
-		case "Final-Recipient":
-			f = record.Finding{Recipient: strings.TrimPrefix(v, "rfc822;")}
-		case "Status":
-			f.Status = v
-			f.Kind = map[byte]string{'5': "hard", '4': "soft"}[v[0]]
-		case "Diagnostic-Code":
-			f.Reason = v
-			out = append(out, f)
-		}
-	}
-	return out, sc.Err()
-}
-
-const cliDSN = "From: MAILER-DAEMON@mx.example.net\r\nTo: brief@example.org\r\nMessage-ID: <dsn-7@mx.example.net>\r\n\r\n" +
-	"Final-Recipient: rfc822;ann@example.org\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 user unknown\r\n"
+// cliDSN is a delivery status notification (RFC 3464) saying that
+// ann@example.org is unknown.
+const cliDSN = "From: MAILER-DAEMON@mx.example.net\r\nTo: brief@example.org\r\nMessage-ID: <dsn-7@mx.example.net>\r\n" +
+	"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b7\"\r\n\r\n" +
+	"--b7\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n" +
+	"--b7\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n" +
+	"Final-Recipient: rfc822;ann@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 user unknown\r\n" +
+	"--b7--\r\n"
 
 // TestBouncesProcess: each file is applied once, with one line saying what
 // was recorded; the same file again changes nothing; a missing file is
 // named on stderr while the others are still applied.
 func TestBouncesProcess(t *testing.T) {
-	old := parseBounce
-	parseBounce = tinyDSNParser
-	t.Cleanup(func() { parseBounce = old })
 	e := mustSubsEnv(t)
 	e.mustRun(t, 0, "subscribers", "add", "--digest", "daily", "ann@example.org")
 	dsn := e.write(t, "dsn.eml", cliDSN)

@@ -47,7 +47,6 @@ func runServe(ctx context.Context, a *App, args []string) error {
 		Load:      a.LoadConfig,
 		OpenStore: func(ctx context.Context, cfg *config.Config) (daemon.Store, error) { return a.OpenStore(ctx, cfg) },
 		Listen:    *listen, NoScheduler: *noSched, AllowEmpty: *allowEmpty,
-		ParseBounce: parseBounce,
 	})
 	if err != nil {
 		return err
