@@ -85,8 +85,7 @@ func sesNotification(m *mail) []Result {
 	var n sesNotice
 	found := false
 	for _, t := range m.text {
-		t = strings.TrimSpace(t)
-		if strings.HasPrefix(t, "{") && strings.Contains(t, "Type\"") && json.Unmarshal([]byte(t), &n) == nil {
+		if readSESNotice(t, &n) {
 			found = true
 			break
 		}
@@ -116,6 +115,36 @@ func sesNotification(m *mail) []Result {
 		}
 	}
 	return out
+}
+
+// snsEnvelope is the Amazon SNS wrapper an SES notification arrives in
+// when the topic's subscriber gets the raw JSON: the notification itself is
+// a JSON string in Message.
+type snsEnvelope struct {
+	Type    string `json:"Type"`
+	Message string `json:"Message"`
+}
+
+// readSESNotice decodes the SES notification that text starts with, bare
+// or inside an SNS envelope. Text after the JSON (a topic's unsubscribe
+// footer) is ignored.
+func readSESNotice(text string, n *sesNotice) bool {
+	text = strings.TrimSpace(text)
+	if !strings.HasPrefix(text, "{") || !strings.Contains(text, "Type\"") {
+		return false
+	}
+	var raw json.RawMessage
+	if json.NewDecoder(strings.NewReader(text)).Decode(&raw) != nil {
+		return false
+	}
+	var env snsEnvelope
+	if json.Unmarshal(raw, &env) == nil && env.Message != "" && strings.HasPrefix(strings.TrimSpace(env.Message), "{") {
+		raw = json.RawMessage(env.Message)
+	}
+	if json.Unmarshal(raw, n) != nil {
+		return false
+	}
+	return n.NotificationType != "" || n.EventType != ""
 }
 
 func orDefault(s, d string) string {

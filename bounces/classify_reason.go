@@ -33,7 +33,7 @@ var reasons = []reason{
 	{"domain accepts no mail", Hard, "1.10", rx(`null mx|does not accept (e-?)?mail|accepts no mail|(not|no longer) accepting (any )?(e-?)?mail|accepting no mail`)},
 	{"address moved", Hard, "1.6", rx(`has moved|moved to|address (has )?changed|no longer (valid|available|in use|with|at|used)|not at this address|user (is )?no longer|changed (his|her|their) (e-?mail )?address|address is obsolete|forwarding address`)},
 	{"host unknown", Hard, "1.2", rx(`host (or domain name )?not found|host unknown|unknown host|domain (name )?not found|no such domain|domain (does not|doesn't) exist|nxdomain|name or service not known|no mx|mx record|unroutable|unrouteable (mail )?domain|no (valid )?mail exchanger|dns error|unknown (mail )?domain|domain (is )?(not valid|invalid|not configured|not hosted)|invalid domain|host name lookup failure|could not be resolved|bad destination system|non-existent host|domain (has )?expired|no such host`)},
-	{"user unknown", Hard, "1.1", rx(`user unknown|unknown user|inconnu|n'existe pas|unbekannt|existiert nicht|no existe|desconocido|inexistente|sconosciut|non esiste|no such (user|mailbox|recipient|address|account|person|local user)|(user|address|account|mailbox|recipient|e-?mail) (does not|doesn't|did not|not) exist|does ?n[o']t exist|not found|unknown (recipient|address|mailbox|local.?part|alias)|recipient (address )?(rejected|unknown|invalid)|invalid (recipient|mailbox|address|user)|mailbox (is )?(unavailable|not available|unknown)|user not (found|known|listed)|not listed in|no mailbox|no account|not a (valid|known) (user|mailbox|recipient|address)|address (is )?(invalid|rejected)|addressee unknown|bad (recipient|address|destination mailbox)|undeliverable address|could ?n[o']t be found|no longer exists|not have an? .{0,30}account|doesn't have an? .{0,30}account|unrouteable address|no mailbox here|not our customer|illegal alias|no valid recipients|mailbox name not allowed|invalid address`)},
+	{"user unknown", Hard, "1.1", rx(`user unknown|unknown user|inconnu|n'existe pas|unbekannt|existiert nicht|no existe|desconocido|inexistente|sconosciut|non esiste|no such (user|mailbox|recipient|address|account|person|local user)|(user|address|account|mailbox|recipient|e-?mail) (does not|doesn't|did not|not) exist|does ?n[o']t exist|not found|unknown (recipient|address|mailbox|local.?part|alias)|recipient (address )?(rejected|unknown|invalid)|invalid (recipient|mailbox|address|user)|mailbox (is )?(unavailable|not available|unknown)|user not (found|known|listed)|not listed in|no mailbox|no account|not a (valid|known) (user|mailbox|recipient|address)|address (is )?(invalid|rejected)|addressee unknown|bad (recipient|address|destination mailbox)|undeliverable address|could ?n[o']t be found|no longer exists|no longer accepts (e-?)?mail|not have an? .{0,30}account|doesn't have an? .{0,30}account|unrouteable address|no mailbox here|not our customer|illegal alias|no valid recipients|mailbox name not allowed|invalid address`)},
 }
 
 // findReason returns the first reason whose pattern matches s.
@@ -41,7 +41,8 @@ func findReason(s string) *reason {
 	if strings.TrimSpace(s) == "" {
 		return nil
 	}
-	s = clip(s)
+	// A reply wrapped over lines ("No such\n    user!") must read as one.
+	s = strings.Join(strings.Fields(clip(s)), " ")
 	for i := range reasons {
 		if reasons[i].re.MatchString(s) {
 			return &reasons[i]

@@ -9,7 +9,7 @@ import (
 
 // originalMarker starts the copy of the returned message that home-made
 // bounces append to their text; addresses below it are not recipients.
-var originalMarker = rx(`^\s*(-{2,}.*(original message|copy of (the|your) message|returned message|message follows|original headers|headers of the original|undelivered message)|original message headers:?\s*$|-+ ?original message ?-+|content-type: message/rfc822|------ ?this is a copy|--- below this line)`)
+var originalMarker = rx(`^\s*(-{2,}.*(original message|copy of (the|your) message|returned message|message follows|original headers|headers of the original|undelivered message)|original message headers:?\s*$|(below|here) is (a copy of )?(the |your )?original message|(the )?original message (was|follows):?\s*$|-+ ?original message ?-+|content-type: message/rfc822|------ ?this is a copy|--- below this line)`)
 
 // humanText is the text of the message's readable parts, up to the copy of
 // the returned message.
@@ -143,6 +143,11 @@ var delayBody = rx(`this is a warning message only|you do not need to resend|(ha
 
 var permanentMarker = rx(`permanent|fatal|failed|gave up|given up|removed from the (mail )?queue`)
 
+// conditionalClause is a clause about what may happen later ("you'll be
+// notified if the delivery fails permanently"): a delay notice's promise,
+// not a final failure.
+var conditionalClause = rx(`\b(if|when|once|should|until|in case)\b[^.!\n]*`)
+
 // delayNotice: a warning that delivery is still being retried, not a final
 // failure report, which would say it is permanent or has given up.
 func delayNotice(m *mail) bool {
@@ -150,7 +155,8 @@ func delayNotice(m *mail) bool {
 	if !delaySubject.MatchString(subj) && !delayBody.MatchString(human) {
 		return false
 	}
-	return !permanentMarker.MatchString(subj + "\n" + human)
+	said := conditionalClause.ReplaceAllString(clip(subj+"\n"+human), "")
+	return !permanentMarker.MatchString(said)
 }
 
 // fromText reads a home-made bounce: the recipients from X-Failed-Recipients
@@ -175,10 +181,10 @@ func fromText(m *mail) []Result {
 	if len(rcpts) > maxResults {
 		rcpts = rcpts[:maxResults]
 	}
-	ctx := newContext(human)
+	whole := newContext(human)
 	var out []Result
 	for _, a := range rcpts {
-		if a == "" && ctx.code == "" && ctx.basic == "" && ctx.why == nil {
+		if a == "" && whole.code == "" && whole.basic == "" && whole.why == nil {
 			continue // names no one and says nothing: not a usable bounce
 		}
 		text := human
@@ -187,12 +193,12 @@ func fromText(m *mail) []Result {
 		}
 		diag := codeLines(text)
 		if diag == "" && len(rcpts) == 1 {
-			diag = ctx.lines
+			diag = whole.lines
 		}
 		if diag == "" {
 			diag = strings.TrimSpace(text)
 		}
-		out = append(out, decide(failure{recipient: a, diag: diag, context: ctx}))
+		out = append(out, decide(failure{recipient: a, diag: diag, context: recipientContext(blocks, whole, a)}))
 	}
 	return out
 }
@@ -221,14 +227,26 @@ func ownAddresses(m *mail) map[string]bool {
 
 // codeLines are the lines of text holding an SMTP reply code: the server's
 // own words, more telling than the bounce's boilerplate around them.
+//
+// A reply that the bounce wraps goes on in indented lines ("said: 550
+// 5.1.1 <a>:" then "    Recipient address rejected: User unknown"); those
+// lines belong to it and often hold the only words that say why.
 func codeLines(text string) string {
 	var b strings.Builder
 	text = clip(text)
+	inReply := false
 	for _, line := range strings.Split(text, "\n") {
-		if enhancedCode(line) != "" || basicCode(line) != "" {
-			b.WriteString(strings.TrimSpace(line))
-			b.WriteByte('\n')
+		indented := strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")
+		switch {
+		case enhancedCode(line) != "" || basicCode(line) != "":
+			inReply = true
+		case inReply && indented && strings.TrimSpace(line) != "" && anchorAddress(line) == "":
+		default:
+			inReply = false
+			continue
 		}
+		b.WriteString(strings.TrimSpace(line))
+		b.WriteByte('\n')
 	}
 	return strings.TrimSpace(b.String())
 }
