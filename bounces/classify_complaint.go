@@ -22,10 +22,21 @@ func complaint(m *mail) []Result {
 	if ftype == "" {
 		ftype = "abuse"
 	}
-	if ftype == "not-spam" {
-		return []Result{{Kind: None, Recipient: complainer(m), Reason: "feedback report: not spam"}}
+	if !complaintType(ftype) {
+		return []Result{{Kind: None, Recipient: complainer(m), Reason: "feedback report: " + shorten(ftype, 40) + ": not a complaint"}}
 	}
 	return []Result{{Kind: Complaint, Recipient: complainer(m), Reason: "feedback report: " + shorten(ftype, 40)}}
+}
+
+// complaintType tells whether a feedback type is a person's complaint.
+// "not-spam" takes one back; "auth-failure" (RFC 6591) is a machine's
+// report that the mail failed SPF, DKIM or DMARC, which no person made.
+func complaintType(ftype string) bool {
+	switch ftype {
+	case "not-spam", "auth-failure":
+		return false
+	}
+	return true
 }
 
 // complainer is the address that reported the message: the report's
@@ -100,9 +111,13 @@ func sesNotification(m *mail) []Result {
 	var out []Result
 	switch typ {
 	case "Complaint":
+		ftype := strings.ToLower(orDefault(n.Complaint.ComplaintFeedbackType, "abuse"))
+		kind, reason := Complaint, "feedback report: "+shorten(ftype, 40)
+		if !complaintType(ftype) {
+			kind, reason = None, reason+": not a complaint"
+		}
 		for _, r := range n.Complaint.ComplainedRecipients {
-			out = append(out, Result{Kind: Complaint, Recipient: cleanAddress(r.EmailAddress),
-				Reason: "feedback report: " + shorten(strings.ToLower(orDefault(n.Complaint.ComplaintFeedbackType, "abuse")), 40)})
+			out = append(out, Result{Kind: kind, Recipient: cleanAddress(r.EmailAddress), Reason: reason})
 		}
 	case "Bounce":
 		for _, r := range n.Bounce.BouncedRecipients {

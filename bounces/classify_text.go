@@ -148,6 +148,10 @@ var permanentMarker = rx(`permanent|fatal|failed|gave up|given up|removed from t
 // not a final failure.
 var conditionalClause = rx(`\b(if|when|once|should|until|in case)\b[^.!\n]*`)
 
+// notFinal are words that deny a permanent failure ("transient non-fatal
+// errors") and so must not be read as one.
+var notFinal = rx(`non-?(fatal|permanent)|not (a )?(permanent|fatal)`)
+
 // delayNotice: a warning that delivery is still being retried, not a final
 // failure report, which would say it is permanent or has given up.
 func delayNotice(m *mail) bool {
@@ -156,6 +160,7 @@ func delayNotice(m *mail) bool {
 		return false
 	}
 	said := conditionalClause.ReplaceAllString(clip(subj+"\n"+human), "")
+	said = notFinal.ReplaceAllString(said, "")
 	return !permanentMarker.MatchString(said)
 }
 
@@ -266,7 +271,10 @@ func htmlToText(s string) string {
 				b.Write(z.Text())
 			}
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
-			name, _ := z.TagName()
+			name, hasAttr := z.TagName()
+			if tt == html.StartTagToken && string(name) == "a" && hasAttr && skip == 0 {
+				writeMailto(&b, z)
+			}
 			switch string(name) {
 			case "script", "style", "head":
 				if tt == html.StartTagToken {
@@ -277,6 +285,27 @@ func htmlToText(s string) string {
 			case "br", "p", "div", "tr", "li", "h1", "h2", "h3", "table":
 				b.WriteByte('\n')
 			}
+		}
+	}
+}
+
+// writeMailto writes the address of a mailto link before the link's text:
+// a report that shows a recipient's name often holds the address only in
+// the link.
+func writeMailto(b *strings.Builder, z *html.Tokenizer) {
+	for {
+		key, val, more := z.TagAttr()
+		if strings.EqualFold(string(key), "href") {
+			v := string(val)
+			if strings.HasPrefix(strings.ToLower(v), "mailto:") {
+				if a := cleanAddress(strings.SplitN(v[len("mailto:"):], "?", 2)[0]); a != "" {
+					b.WriteString("<" + a + "> ")
+				}
+			}
+			return
+		}
+		if !more {
+			return
 		}
 	}
 }
