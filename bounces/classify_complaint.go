@@ -22,10 +22,21 @@ func complaint(m *mail) []Result {
 	if ftype == "" {
 		ftype = "abuse"
 	}
-	if ftype == "not-spam" {
-		return []Result{{Kind: None, Recipient: complainer(m), Reason: "feedback report: not spam"}}
+	if !complaintType(ftype) {
+		return []Result{{Kind: None, Recipient: complainer(m), Reason: "feedback report: " + shorten(ftype, 40) + ": not a complaint"}}
 	}
 	return []Result{{Kind: Complaint, Recipient: complainer(m), Reason: "feedback report: " + shorten(ftype, 40)}}
+}
+
+// complaintType tells whether a feedback type is a person's complaint.
+// "not-spam" takes one back; "auth-failure" (RFC 6591) is a machine's
+// report that the mail failed SPF, DKIM or DMARC, which no person made.
+func complaintType(ftype string) bool {
+	switch ftype {
+	case "not-spam", "auth-failure":
+		return false
+	}
+	return true
 }
 
 // complainer is the address that reported the message: the report's
@@ -85,8 +96,7 @@ func sesNotification(m *mail) []Result {
 	var n sesNotice
 	found := false
 	for _, t := range m.text {
-		t = strings.TrimSpace(t)
-		if strings.HasPrefix(t, "{") && strings.Contains(t, "Type\"") && json.Unmarshal([]byte(t), &n) == nil {
+		if readSESNotice(t, &n) {
 			found = true
 			break
 		}
@@ -101,9 +111,13 @@ func sesNotification(m *mail) []Result {
 	var out []Result
 	switch typ {
 	case "Complaint":
+		ftype := strings.ToLower(orDefault(n.Complaint.ComplaintFeedbackType, "abuse"))
+		kind, reason := Complaint, "feedback report: "+shorten(ftype, 40)
+		if !complaintType(ftype) {
+			kind, reason = None, reason+": not a complaint"
+		}
 		for _, r := range n.Complaint.ComplainedRecipients {
-			out = append(out, Result{Kind: Complaint, Recipient: cleanAddress(r.EmailAddress),
-				Reason: "feedback report: " + shorten(strings.ToLower(orDefault(n.Complaint.ComplaintFeedbackType, "abuse")), 40)})
+			out = append(out, Result{Kind: kind, Recipient: cleanAddress(r.EmailAddress), Reason: reason})
 		}
 	case "Bounce":
 		for _, r := range n.Bounce.BouncedRecipients {
@@ -116,6 +130,36 @@ func sesNotification(m *mail) []Result {
 		}
 	}
 	return out
+}
+
+// snsEnvelope is the Amazon SNS wrapper an SES notification arrives in
+// when the topic's subscriber gets the raw JSON: the notification itself is
+// a JSON string in Message.
+type snsEnvelope struct {
+	Type    string `json:"Type"`
+	Message string `json:"Message"`
+}
+
+// readSESNotice decodes the SES notification that text starts with, bare
+// or inside an SNS envelope. Text after the JSON (a topic's unsubscribe
+// footer) is ignored.
+func readSESNotice(text string, n *sesNotice) bool {
+	text = strings.TrimSpace(text)
+	if !strings.HasPrefix(text, "{") || !strings.Contains(text, "Type\"") {
+		return false
+	}
+	var raw json.RawMessage
+	if json.NewDecoder(strings.NewReader(text)).Decode(&raw) != nil {
+		return false
+	}
+	var env snsEnvelope
+	if json.Unmarshal(raw, &env) == nil && env.Message != "" && strings.HasPrefix(strings.TrimSpace(env.Message), "{") {
+		raw = json.RawMessage(env.Message)
+	}
+	if json.Unmarshal(raw, n) != nil {
+		return false
+	}
+	return n.NotificationType != "" || n.EventType != ""
 }
 
 func orDefault(s, d string) string {

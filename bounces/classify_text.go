@@ -9,7 +9,7 @@ import (
 
 // originalMarker starts the copy of the returned message that home-made
 // bounces append to their text; addresses below it are not recipients.
-var originalMarker = rx(`^\s*(-{2,}.*(original message|copy of (the|your) message|returned message|message follows|original headers|headers of the original|undelivered message)|original message headers:?\s*$|-+ ?original message ?-+|content-type: message/rfc822|------ ?this is a copy|--- below this line)`)
+var originalMarker = rx(`^\s*(-{2,}.*(original message|copy of (the|your) message|returned message|message follows|original headers|headers of the original|undelivered message)|original message headers:?\s*$|(below|here) is (a copy of )?(the |your )?original message|(the )?original message (was|follows):?\s*$|-+ ?original message ?-+|content-type: message/rfc822|------ ?this is a copy|--- below this line)`)
 
 // humanText is the text of the message's readable parts, up to the copy of
 // the returned message.
@@ -143,6 +143,15 @@ var delayBody = rx(`this is a warning message only|you do not need to resend|(ha
 
 var permanentMarker = rx(`permanent|fatal|failed|gave up|given up|removed from the (mail )?queue`)
 
+// conditionalClause is a clause about what may happen later ("you'll be
+// notified if the delivery fails permanently"): a delay notice's promise,
+// not a final failure.
+var conditionalClause = rx(`\b(if|when|once|should|until|in case)\b[^.!\n]*`)
+
+// notFinal are words that deny a permanent failure ("transient non-fatal
+// errors") and so must not be read as one.
+var notFinal = rx(`non-?(fatal|permanent)|not (a )?(permanent|fatal)`)
+
 // delayNotice: a warning that delivery is still being retried, not a final
 // failure report, which would say it is permanent or has given up.
 func delayNotice(m *mail) bool {
@@ -150,7 +159,9 @@ func delayNotice(m *mail) bool {
 	if !delaySubject.MatchString(subj) && !delayBody.MatchString(human) {
 		return false
 	}
-	return !permanentMarker.MatchString(subj + "\n" + human)
+	said := conditionalClause.ReplaceAllString(clip(subj+"\n"+human), "")
+	said = notFinal.ReplaceAllString(said, "")
+	return !permanentMarker.MatchString(said)
 }
 
 // fromText reads a home-made bounce: the recipients from X-Failed-Recipients
@@ -175,10 +186,10 @@ func fromText(m *mail) []Result {
 	if len(rcpts) > maxResults {
 		rcpts = rcpts[:maxResults]
 	}
-	ctx := newContext(human)
+	whole := newContext(human)
 	var out []Result
 	for _, a := range rcpts {
-		if a == "" && ctx.code == "" && ctx.basic == "" && ctx.why == nil {
+		if a == "" && whole.code == "" && whole.basic == "" && whole.why == nil {
 			continue // names no one and says nothing: not a usable bounce
 		}
 		text := human
@@ -187,12 +198,12 @@ func fromText(m *mail) []Result {
 		}
 		diag := codeLines(text)
 		if diag == "" && len(rcpts) == 1 {
-			diag = ctx.lines
+			diag = whole.lines
 		}
 		if diag == "" {
 			diag = strings.TrimSpace(text)
 		}
-		out = append(out, decide(failure{recipient: a, diag: diag, context: ctx}))
+		out = append(out, decide(failure{recipient: a, diag: diag, context: recipientContext(blocks, whole, a)}))
 	}
 	return out
 }
@@ -221,14 +232,26 @@ func ownAddresses(m *mail) map[string]bool {
 
 // codeLines are the lines of text holding an SMTP reply code: the server's
 // own words, more telling than the bounce's boilerplate around them.
+//
+// A reply that the bounce wraps goes on in indented lines ("said: 550
+// 5.1.1 <a>:" then "    Recipient address rejected: User unknown"); those
+// lines belong to it and often hold the only words that say why.
 func codeLines(text string) string {
 	var b strings.Builder
 	text = clip(text)
+	inReply := false
 	for _, line := range strings.Split(text, "\n") {
-		if enhancedCode(line) != "" || basicCode(line) != "" {
-			b.WriteString(strings.TrimSpace(line))
-			b.WriteByte('\n')
+		indented := strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")
+		switch {
+		case enhancedCode(line) != "" || basicCode(line) != "":
+			inReply = true
+		case inReply && indented && strings.TrimSpace(line) != "" && anchorAddress(line) == "":
+		default:
+			inReply = false
+			continue
 		}
+		b.WriteString(strings.TrimSpace(line))
+		b.WriteByte('\n')
 	}
 	return strings.TrimSpace(b.String())
 }
@@ -248,7 +271,10 @@ func htmlToText(s string) string {
 				b.Write(z.Text())
 			}
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
-			name, _ := z.TagName()
+			name, hasAttr := z.TagName()
+			if tt == html.StartTagToken && string(name) == "a" && hasAttr && skip == 0 {
+				writeMailto(&b, z)
+			}
 			switch string(name) {
 			case "script", "style", "head":
 				if tt == html.StartTagToken {
@@ -259,6 +285,27 @@ func htmlToText(s string) string {
 			case "br", "p", "div", "tr", "li", "h1", "h2", "h3", "table":
 				b.WriteByte('\n')
 			}
+		}
+	}
+}
+
+// writeMailto writes the address of a mailto link before the link's text:
+// a report that shows a recipient's name often holds the address only in
+// the link.
+func writeMailto(b *strings.Builder, z *html.Tokenizer) {
+	for {
+		key, val, more := z.TagAttr()
+		if strings.EqualFold(string(key), "href") {
+			v := string(val)
+			if strings.HasPrefix(strings.ToLower(v), "mailto:") {
+				if a := cleanAddress(strings.SplitN(v[len("mailto:"):], "?", 2)[0]); a != "" {
+					b.WriteString("<" + a + "> ")
+				}
+			}
+			return
+		}
+		if !more {
+			return
 		}
 	}
 }
