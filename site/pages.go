@@ -18,30 +18,45 @@ import (
 // renderer holds the page templates, parsed once per build. html/template
 // is safe for concurrent execution once parsed.
 type renderer struct {
-	layout *template.Template // layout.html alone, for the parts rendered once
+	layout *template.Template // layout.html and tiers.html, for the fragments rendered once
 	pages  map[string]*template.Template
 	css    []byte
 	bufs   sync.Pool // of *bytes.Buffer
-	direct bool      // article pages by writeArticlePage: the built-in templates are in use
-	frags  bool      // "card" and "archived" by writeCard and writeArchived: layout.html is the built-in one
-	lean   bool      // listings need no article views of their own (see builtinListings)
 }
 
-// newRenderer parses layout.html and, each into its own copy of it, the
-// page templates, which define "content" and are rendered inside "layout".
+// tierNames are the fragments of tiers.html that a build renders for each
+// article; a template set without one fails the build before any page.
+var tierNames = []string{"take", "tier-take", "tier-digest", "tier-full", "feed-summary"}
+
+// newRenderer parses layout.html and tiers.html and, each into its own
+// copy of them, the page templates, which define "content" and are
+// rendered inside "layout".
 func newRenderer(tmpl fs.FS) (*renderer, error) {
 	pageNames := []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
 	funcs := template.FuncMap{
 		"date": humanDate,
 		"iso":  isoDate,
 	}
-	layout, err := fs.ReadFile(tmpl, "layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("site: templates: %w", err)
+	var base *template.Template
+	for _, name := range []string{"layout.html", "tiers.html"} {
+		src, err := fs.ReadFile(tmpl, name)
+		if err != nil {
+			return nil, fmt.Errorf("site: templates: %w", err)
+		}
+		if base == nil {
+			base = template.New(name).Funcs(funcs)
+		} else {
+			base = base.New(name)
+		}
+		if base, err = base.Parse(string(src)); err != nil {
+			return nil, fmt.Errorf("site: templates: %w", err)
+		}
 	}
-	base, err := template.New("layout.html").Funcs(funcs).Parse(string(layout))
-	if err != nil {
-		return nil, fmt.Errorf("site: templates: %w", err)
+	base = base.Lookup("layout.html")
+	for _, name := range tierNames {
+		if base.Lookup(name) == nil {
+			return nil, fmt.Errorf("site: templates: tiers.html does not define %q", name)
+		}
 	}
 	r := &renderer{layout: base, pages: map[string]*template.Template{}}
 	r.bufs.New = func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }
@@ -59,9 +74,7 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 		}
 		r.pages[name] = t
 	}
-	r.direct = builtinArticlePage(tmpl)
-	r.frags = builtinTemplates(tmpl, "layout.html")
-	r.lean = builtinListings(tmpl)
+	var err error
 	if r.css, err = fs.ReadFile(tmpl, "style.css"); err != nil {
 		return nil, fmt.Errorf("site: templates: %w", err)
 	}
@@ -71,22 +84,33 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 func humanDate(t time.Time) string { return t.Format("2 January 2006") }
 func isoDate(t time.Time) string   { return t.Format(time.RFC3339) }
 
-// fragment renders the layout.html template name with data, or returns ""
-// when the layout does not define it.
+// fragment renders the template name of layout.html or tiers.html with
+// data, or returns "" when neither defines it.
 func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	if r.layout.Lookup(name) == nil {
 		return "", nil
 	}
 	buf := r.getBuf()
 	defer r.putBuf(buf)
-	if v, ok := data.(*articleView); ok && name == "archived" && r.frags {
-		writeArchived(buf, v)
-	} else if ok && name == "card" && r.frags {
-		writeCard(buf, v)
-	} else if err := r.layout.ExecuteTemplate(buf, name, data); err != nil {
-		return "", fmt.Errorf("site: render layout.html %s: %w", name, err)
+	if err := r.layout.ExecuteTemplate(buf, name, data); err != nil {
+		return "", fmt.Errorf("site: render %s: %w", name, err)
 	}
 	return template.HTML(buf.String()), nil //nolint:gosec // output of html/template
+}
+
+// tiers renders the tier fragments of the article v.
+func (r *renderer) tiers(v *articleView) (*tiersView, error) {
+	t := &tiersView{}
+	for _, part := range []struct {
+		name string
+		dst  *template.HTML
+	}{{"tier-take", &t.Take}, {"tier-digest", &t.Digest}, {"tier-full", &t.Full}} {
+		var err error
+		if *part.dst, err = r.fragment(part.name, v); err != nil {
+			return nil, fmt.Errorf("%w (article %s)", err, v.Slug)
+		}
+	}
+	return t, nil
 }
 
 // renderPage executes the page template name into a pooled buffer and
@@ -103,9 +127,7 @@ func (b *builder) renderPageIn(dir int, path, name string, data *pageView, mod t
 	r := b.pages
 	buf := r.getBuf()
 	defer r.putBuf(buf)
-	if name == "article.html" && r.direct {
-		writeArticlePage(buf, data)
-	} else if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
+	if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
 		return nil, fmt.Errorf("site: render %s for %s: %w", name, path, err)
 	}
 	f := &File{Path: path, Body: buf.Bytes(), ContentType: HTMLType, Modified: mod.UTC()}
@@ -173,7 +195,7 @@ type pageView struct {
 	FeedLinks template.HTML // Feeds as HTML, rendered by layout.html's "feedlinks"
 	Article   *articleView
 	Articles  []*articleView // shown with their take
-	Archive   []*articleView // older ones, shown by title (nil entries with the built-in listings, see listing)
+	Archive   []*articleView // older ones, shown by title
 	Tag       *tagView
 	Tags      []*tagView
 
@@ -195,25 +217,32 @@ type sectionView struct {
 	HTML  template.HTML
 }
 
+// tiersView is an article's tiers as HTML: tiers.html's "tier-take",
+// "tier-digest" and "tier-full" ("" for a tier the article lacks).
+type tiersView struct {
+	Take, Digest, Full template.HTML
+}
+
 type articleView struct {
-	Title     string
-	Slug      string
-	URL       string // root-relative
-	Published time.Time
-	Updated   time.Time
-	Revised   bool // Updated is after Published
-	Author    string
-	Tags      []*tagView
-	Take      []template.HTML
-	Digest    []sectionView
-	Players   []articles.Player
-	Numbers   []articles.Number
-	Full      []sectionView
-	Points    []articles.DataPoint
-	Closing   []string
-	Missing   []string
-	HasDigest bool
-	HasFull   bool
+	Title        string
+	Slug         string
+	URL          string // root-relative
+	FullDepthURL string // absolute, as feeds need it
+	Published    time.Time
+	Updated      time.Time
+	Revised      bool // Updated is after Published
+	Author       string
+	Tags         []*tagView
+	Take         []template.HTML
+	Digest       []sectionView
+	Players      []articles.Player
+	Numbers      []articles.Number
+	Full         []sectionView
+	Points       []articles.DataPoint
+	Closing      []string
+	Missing      []string
+	HasDigest    bool
+	HasFull      bool
 
 	// The dates as the pages print them, formatted once per build.
 	PublishedISO, PublishedDate string
@@ -223,6 +252,9 @@ type articleView struct {
 	// of layout.html, rendered once per build (Card only for an article
 	// that some listing shows with its take).
 	Card, Archived template.HTML
+
+	// Tiers is set on the article's own page only.
+	Tiers tiersView
 }
 
 // chrome renders the parts of layout.html that are the same on every page.
@@ -297,20 +329,21 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		return u
 	}
 	v := &articleView{
-		Title:     a.Title,
-		Slug:      a.Slug,
-		URL:       b.articlePath(a),
-		Published: a.Published,
-		Updated:   a.Updated,
-		Revised:   a.Updated.After(a.Published),
-		Author:    feeds.ParseAuthor(a.Author).Name,
-		Players:   a.Digest.Players,
-		Numbers:   a.Digest.Numbers,
-		Points:    a.Full.DataPoints,
-		Closing:   a.Full.Closing,
-		Missing:   a.Missing,
-		HasDigest: !a.Digest.Empty(),
-		HasFull:   !a.Full.Empty(),
+		Title:        a.Title,
+		Slug:         a.Slug,
+		URL:          b.articlePath(a),
+		FullDepthURL: FullDepthURL(b.baseURL, a.Slug),
+		Published:    a.Published,
+		Updated:      a.Updated,
+		Revised:      a.Updated.After(a.Published),
+		Author:       feeds.ParseAuthor(a.Author).Name,
+		Players:      a.Digest.Players,
+		Numbers:      a.Digest.Numbers,
+		Points:       a.Full.DataPoints,
+		Closing:      a.Full.Closing,
+		Missing:      a.Missing,
+		HasDigest:    !a.Digest.Empty(),
+		HasFull:      !a.Full.Empty(),
 
 		PublishedISO:  isoDate(a.Published),
 		PublishedDate: humanDate(a.Published),
@@ -359,15 +392,22 @@ func (b *builder) page(title, canonical string) *pageView {
 	return &pageView{Site: b.site, Title: title, Canonical: canonical, Feeds: b.site.Feeds, FeedLinks: b.site.FeedLinks}
 }
 
+// articlePage renders article i's page, with the tiers prepare rendered
+// for its feed items when it is in a feed.
 func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
-	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
-	if b.pages.lean {
-		p.Article = b.newArticleView(a)
-		p.Article.Card, p.Article.Archived = b.entries[i].card, b.entries[i].archived
+	v := *b.views[i] // a copy: the listings read the shared view concurrently
+	if t := b.tiers[i]; t != nil {
+		v.Tiers, b.tiers[i] = *t, nil
 	} else {
-		p.Article = b.views[i]
+		t, err := b.pages.tiers(&v)
+		if err != nil {
+			return nil, err
+		}
+		v.Tiers = *t
 	}
+	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
+	p.Article = &v
 	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
 }
 

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"html/template"
 	"io/fs"
 	"net/url"
 	"runtime"
@@ -103,11 +102,10 @@ type builder struct {
 	baseURL  string
 	basePath string
 	arts     []*articles.Article // newest first
-	views    []*articleView      // nil with lean listings (see renderer.lean)
-	entries  []listEntry         // with lean listings: what the listings show of each article
+	views    []*articleView      // of each article, for the listings and its page
+	tiers    []*tiersView        // of each article in a feed, until its page is rendered
 	tagLinks map[string]*tagView // by tag as articles spell it; shared by their views
-	items    []*feeds.Item       // made by the first feed that carries the article, dropped after the last
-	itemOnce []sync.Once         // makes items[i]
+	items    []*feeds.Item       // of each article in a feed, dropped after the last feed that carries it
 	feedUses []atomic.Int32      // how many feeds still to render carry each article
 	tags     []*tagGroup         // by slug
 	pages    *renderer
@@ -271,13 +269,12 @@ func (b *builder) groupTags() {
 	sort.Slice(b.tags, func(i, j int) bool { return b.tags[i].Slug < b.tags[j].Slug })
 }
 
-// prepare makes every article's listing fragments (and, unless the
-// listings are lean, its page view) in parallel, and counts the feeds that
-// carry each article. The articles in a feed are exactly those some
-// listing shows with their take, so they are the ones that need a card.
-// Their feed items are made later, by the first feed that needs one, and
-// dropped after the last: each is rendered once for every feed it is in,
-// but held only while those feeds are rendered.
+// prepare makes every article's view and listing fragments in parallel,
+// and counts the feeds that carry each article. The articles in a feed are
+// exactly those some listing shows with their take, so they are the ones
+// that need a card; their tiers are rendered here, once, for their feed
+// items and kept for their page. The other articles' tiers are rendered
+// by their page, so that ten thousand of them are never held at once.
 func (b *builder) prepare() error {
 	n := b.cfg.Feeds.Items
 	b.feedUses = make([]atomic.Int32, len(b.arts))
@@ -292,47 +289,38 @@ func (b *builder) prepare() error {
 			b.feedUses[i].Add(1)
 		}
 	}
-	b.items = make([]*feeds.Item, len(b.arts))
-	b.itemOnce = make([]sync.Once, len(b.arts))
-	errs := make([]error, len(b.arts))
-	if b.pages.lean {
-		// Only the fragments are kept; each article page makes its own
-		// view, so ten thousand of them are never held at once.
-		b.entries = make([]listEntry, len(b.arts))
-		parallel(len(b.arts), func(i int) {
-			a, e := b.arts[i], &b.entries[i]
-			card := b.feedUses[i].Load() > 0
-			var v *articleView
-			if card {
-				v = b.newArticleView(a)
-			} else {
-				// All that the built-in layout's archive entry shows.
-				v = &articleView{Title: a.Title, URL: b.articlePath(a), PublishedISO: isoDate(a.Published), PublishedDate: humanDate(a.Published)}
-			}
-			e.url = v.URL
-			if e.archived, errs[i] = b.pages.fragment("archived", v); errs[i] == nil && card {
-				e.card, errs[i] = b.pages.fragment("card", v)
-			}
-		})
-		return firstErr(errs)
-	}
 	b.views = make([]*articleView, len(b.arts))
-	parallel(len(b.arts), func(i int) {
-		v := b.newArticleView(b.arts[i])
-		b.views[i] = v
-		v.Archived, errs[i] = b.pages.fragment("archived", v)
-		if b.feedUses[i].Load() > 0 && errs[i] == nil {
-			v.Card, errs[i] = b.pages.fragment("card", v)
-		}
-	})
+	b.tiers = make([]*tiersView, len(b.arts))
+	b.items = make([]*feeds.Item, len(b.arts))
+	errs := make([]error, len(b.arts))
+	parallel(len(b.arts), func(i int) { errs[i] = b.prepareOne(i) })
 	return firstErr(errs)
 }
 
-// listEntry is what the built-in listings show of an article: its link,
-// its archive entry and, for one shown with its take, its card.
-type listEntry struct {
-	url            string
-	archived, card template.HTML
+// prepareOne makes article i's view, its listing fragments and, when a
+// feed carries it, its tiers and feed item.
+func (b *builder) prepareOne(i int) error {
+	v := b.newArticleView(b.arts[i])
+	b.views[i] = v
+	var err error
+	if v.Archived, err = b.pages.fragment("archived", v); err != nil || b.feedUses[i].Load() == 0 {
+		return err
+	}
+	if v.Card, err = b.pages.fragment("card", v); err != nil {
+		return err
+	}
+	t, err := b.pages.tiers(v)
+	if err != nil {
+		return err
+	}
+	summary, err := b.pages.fragment("feed-summary", v)
+	if err != nil {
+		return err
+	}
+	b.tiers[i] = t
+	b.items[i] = feeds.NewItem(b.arts[i], b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author,
+		feeds.ItemHTML{Summary: string(summary), Digest: string(t.Digest), Full: string(t.Full)})
+	return nil
 }
 
 // articleDir names the folders a build premakes (see fileWriter): the
@@ -417,9 +405,6 @@ func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
 	}
 	items := make([]*feeds.Item, len(idx))
 	for k, i := range idx {
-		b.itemOnce[i].Do(func() {
-			b.items[i] = feeds.NewItem(b.arts[i], b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author)
-		})
 		items[k] = b.items[i]
 	}
 	defer func() {
