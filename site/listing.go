@@ -21,14 +21,6 @@ func (b *builder) listed(idx []int, brief bool) []*articleView {
 	return out
 }
 
-// briefView is v without the tiers below the take.
-func briefView(v *articleView) *articleView {
-	c := *v
-	c.Digest, c.Players, c.Numbers = nil, nil, nil
-	c.Full, c.Points, c.Closing, c.Missing = nil, nil, nil, nil
-	return &c
-}
-
 // listing fills a page's articles: the newest [feeds] items with their
 // take, the rest as an archive of titles (see listed for brief).
 func (b *builder) listing(p *pageView, idx []int, brief bool) {

@@ -3,11 +3,8 @@ package site
 import (
 	"bytes"
 	"fmt"
-	"html"
 	"html/template"
 	"io/fs"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -98,19 +95,22 @@ func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	return template.HTML(buf.String()), nil //nolint:gosec // output of html/template
 }
 
-// tiers renders the tier fragments of the article v.
-func (r *renderer) tiers(v *articleView) (*tiersView, error) {
-	t := &tiersView{}
-	for _, part := range []struct {
-		name string
-		dst  *template.HTML
-	}{{"tier-take", &t.Take}, {"tier-digest", &t.Digest}, {"tier-full", &t.Full}} {
-		var err error
-		if *part.dst, err = r.fragment(part.name, v); err != nil {
-			return nil, fmt.Errorf("%w (article %s)", err, v.Slug)
-		}
+// feedHTML renders what the feed items of the article v carry: the
+// summary, and the digest and full depth when content asks for them.
+func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, error) {
+	names := []string{"feed-summary"}
+	if content != feeds.ContentTake {
+		names = append(names, "tier-digest", "tier-full")
 	}
-	return t, nil
+	var out [3]string
+	for k, name := range names {
+		s, err := r.fragment(name, v)
+		if err != nil {
+			return feeds.ItemHTML{}, fmt.Errorf("%w (article %s)", err, v.Slug())
+		}
+		out[k] = string(s)
+	}
+	return feeds.ItemHTML{Summary: out[0], Digest: out[1], Full: out[2]}, nil
 }
 
 // renderPage executes the page template name into a pooled buffer and
@@ -206,57 +206,6 @@ type pageView struct {
 	ArchiveItems template.HTML
 }
 
-type tagView struct {
-	Name  string
-	URL   string // root-relative
-	Count int
-}
-
-type sectionView struct {
-	Title string
-	HTML  template.HTML
-}
-
-// tiersView is an article's tiers as HTML: tiers.html's "tier-take",
-// "tier-digest" and "tier-full" ("" for a tier the article lacks).
-type tiersView struct {
-	Take, Digest, Full template.HTML
-}
-
-type articleView struct {
-	Title        string
-	Slug         string
-	URL          string // root-relative
-	FullDepthURL string // absolute, as feeds need it
-	Published    time.Time
-	Updated      time.Time
-	Revised      bool // Updated is after Published
-	Author       string
-	Tags         []*tagView
-	Take         []template.HTML
-	Digest       []sectionView
-	Players      []articles.Player
-	Numbers      []articles.Number
-	Full         []sectionView
-	Points       []articles.DataPoint
-	Closing      []string
-	Missing      []string
-	HasDigest    bool
-	HasFull      bool
-
-	// The dates as the pages print them, formatted once per build.
-	PublishedISO, PublishedDate string
-	UpdatedISO, UpdatedDate     string
-
-	// Card and Archived are the article's "card" and "archived" templates
-	// of layout.html, rendered once per build (Card only for an article
-	// that some listing shows with its take).
-	Card, Archived template.HTML
-
-	// Tiers is set on the article's own page only.
-	Tiers tiersView
-}
-
 // chrome renders the parts of layout.html that are the same on every page.
 // A layout that does not define one simply leaves it empty.
 func (r *renderer) chrome(s *siteView) error {
@@ -305,109 +254,14 @@ func feedLinks(baseURL, dir, title string) []feedLink {
 	}
 }
 
-// trusted marks HTML from the article parsers as safe, after resolving its
-// relative URLs against the article, since the same take is shown on the
-// index and tag pages too. base parses the article's URL when needed.
-func trusted(s string, base func() *url.URL) template.HTML {
-	if feeds.NeedsResolve(s) {
-		s = feeds.ResolveHTML(s, base())
-	}
-	return template.HTML(s) //nolint:gosec // parser output, resolved and filtered above
-}
-
-// articlePath is the root-relative URL of an article's page.
-func (b *builder) articlePath(a *articles.Article) string {
-	return b.basePath + "articles/" + url.PathEscape(a.Slug) + "/"
-}
-
-func (b *builder) newArticleView(a *articles.Article) *articleView {
-	var u *url.URL
-	base := func() *url.URL {
-		if u == nil {
-			u, _ = url.Parse(ArticleURL(b.baseURL, a.Slug))
-		}
-		return u
-	}
-	v := &articleView{
-		Title:        a.Title,
-		Slug:         a.Slug,
-		URL:          b.articlePath(a),
-		FullDepthURL: FullDepthURL(b.baseURL, a.Slug),
-		Published:    a.Published,
-		Updated:      a.Updated,
-		Revised:      a.Updated.After(a.Published),
-		Author:       feeds.ParseAuthor(a.Author).Name,
-		Players:      a.Digest.Players,
-		Numbers:      a.Digest.Numbers,
-		Points:       a.Full.DataPoints,
-		Closing:      a.Full.Closing,
-		Missing:      a.Missing,
-		HasDigest:    !a.Digest.Empty(),
-		HasFull:      !a.Full.Empty(),
-
-		PublishedISO:  isoDate(a.Published),
-		PublishedDate: humanDate(a.Published),
-	}
-	v.UpdatedISO, v.UpdatedDate = v.PublishedISO, v.PublishedDate
-	if !a.Updated.Equal(a.Published) {
-		v.UpdatedISO, v.UpdatedDate = isoDate(a.Updated), humanDate(a.Updated)
-	}
-	if len(a.Tags) > 0 {
-		v.Tags = make([]*tagView, len(a.Tags))
-		for k, t := range a.Tags {
-			v.Tags[k] = b.tagLinks[t]
-		}
-	}
-	for _, bl := range a.Take {
-		if bl.HTML != "" {
-			v.Take = append(v.Take, trusted(bl.HTML, base))
-		} else {
-			v.Take = append(v.Take, template.HTML(html.EscapeString(bl.Text))) //nolint:gosec // escaped
-		}
-	}
-	v.Digest = sections(a.Digest.Sections, base)
-	v.Full = sections(a.Full.Sections, base)
-	return v
-}
-
-func sections(secs []articles.Section, base func() *url.URL) []sectionView {
-	out := make([]sectionView, 0, len(secs))
-	for _, s := range secs {
-		sv := sectionView{Title: s.Title}
-		if s.HTML != "" {
-			sv.HTML = trusted(s.HTML, base)
-		} else {
-			var p strings.Builder
-			for _, para := range s.Paragraphs {
-				p.WriteString("<p>" + html.EscapeString(para) + "</p>\n")
-			}
-			sv.HTML = template.HTML(p.String()) //nolint:gosec // escaped
-		}
-		out = append(out, sv)
-	}
-	return out
-}
-
 func (b *builder) page(title, canonical string) *pageView {
 	return &pageView{Site: b.site, Title: title, Canonical: canonical, Feeds: b.site.Feeds, FeedLinks: b.site.FeedLinks}
 }
 
-// articlePage renders article i's page, with the tiers prepare rendered
-// for its feed items when it is in a feed.
 func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
-	v := *b.views[i] // a copy: the listings read the shared view concurrently
-	if t := b.tiers[i]; t != nil {
-		v.Tiers, b.tiers[i] = *t, nil
-	} else {
-		t, err := b.pages.tiers(&v)
-		if err != nil {
-			return nil, err
-		}
-		v.Tiers = *t
-	}
 	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
-	p.Article = &v
+	p.Article = b.views[i]
 	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
 }
 

@@ -103,7 +103,6 @@ type builder struct {
 	basePath string
 	arts     []*articles.Article // newest first
 	views    []*articleView      // of each article, for the listings and its page
-	tiers    []*tiersView        // of each article in a feed, until its page is rendered
 	tagLinks map[string]*tagView // by tag as articles spell it; shared by their views
 	items    []*feeds.Item       // of each article in a feed, dropped after the last feed that carries it
 	feedUses []atomic.Int32      // how many feeds still to render carry each article
@@ -272,9 +271,7 @@ func (b *builder) groupTags() {
 // prepare makes every article's view and listing fragments in parallel,
 // and counts the feeds that carry each article. The articles in a feed are
 // exactly those some listing shows with their take, so they are the ones
-// that need a card; their tiers are rendered here, once, for their feed
-// items and kept for their page. The other articles' tiers are rendered
-// by their page, so that ten thousand of them are never held at once.
+// that need a card and a feed item.
 func (b *builder) prepare() error {
 	n := b.cfg.Feeds.Items
 	b.feedUses = make([]atomic.Int32, len(b.arts))
@@ -290,7 +287,6 @@ func (b *builder) prepare() error {
 		}
 	}
 	b.views = make([]*articleView, len(b.arts))
-	b.tiers = make([]*tiersView, len(b.arts))
 	b.items = make([]*feeds.Item, len(b.arts))
 	errs := make([]error, len(b.arts))
 	parallel(len(b.arts), func(i int) { errs[i] = b.prepareOne(i) })
@@ -298,7 +294,7 @@ func (b *builder) prepare() error {
 }
 
 // prepareOne makes article i's view, its listing fragments and, when a
-// feed carries it, its tiers and feed item.
+// feed carries it, its feed item.
 func (b *builder) prepareOne(i int) error {
 	v := b.newArticleView(b.arts[i])
 	b.views[i] = v
@@ -309,17 +305,11 @@ func (b *builder) prepareOne(i int) error {
 	if v.Card, err = b.pages.fragment("card", v); err != nil {
 		return err
 	}
-	t, err := b.pages.tiers(v)
+	h, err := b.pages.feedHTML(v, b.cfg.Feeds.Content)
 	if err != nil {
 		return err
 	}
-	summary, err := b.pages.fragment("feed-summary", v)
-	if err != nil {
-		return err
-	}
-	b.tiers[i] = t
-	b.items[i] = feeds.NewItem(b.arts[i], b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author,
-		feeds.ItemHTML{Summary: string(summary), Digest: string(t.Digest), Full: string(t.Full)})
+	b.items[i] = feeds.NewItem(b.arts[i], b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author, h)
 	return nil
 }
 
