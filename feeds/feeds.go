@@ -111,11 +111,12 @@ type xmlDoc struct{ v any }
 func (d xmlDoc) FeedXml() any { return d.v }
 
 func toXML(v any) ([]byte, error) {
-	s, err := gfeeds.ToXML(xmlDoc{v})
-	if err != nil {
+	var b bytes.Buffer
+	if err := gfeeds.WriteXML(xmlDoc{v}, &b); err != nil {
 		return nil, err
 	}
-	return []byte(s + "\n"), nil
+	b.WriteByte('\n')
+	return b.Bytes(), nil
 }
 
 // rssDoc is gorilla's <rss> with the namespaces our extensions use.

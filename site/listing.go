@@ -10,8 +10,8 @@ import (
 // With brief set (tag pages), the views hold no digest and no full depth,
 // whatever the templates: a tag page lists titles and takes, so an article
 // with many tags is not copied whole into each of their pages.
-func (b *builder) listed(idx []int, brief bool) []*articleView {
-	out := make([]*articleView, len(idx))
+func (b *builder) listed(idx []int, brief bool) []*listedView {
+	out := make([]*listedView, len(idx))
 	for k, i := range idx {
 		out[k] = b.views[i]
 		if brief {
@@ -29,12 +29,12 @@ func (b *builder) listing(p *pageView, idx []int, brief bool) {
 	if len(idx) > n {
 		p.Archive = b.listed(idx[n:], brief)
 	}
-	p.Cards = b.joinHTML(idx[:n], func(v *articleView) template.HTML { return v.Card })
-	p.ArchiveItems = b.joinHTML(idx[n:], func(v *articleView) template.HTML { return v.Archived })
+	p.Cards = b.joinHTML(idx[:n], func(v *listedView) template.HTML { return v.Card })
+	p.ArchiveItems = b.joinHTML(idx[n:], func(v *listedView) template.HTML { return v.Archived })
 }
 
 // joinHTML concatenates one fragment of each article at idx.
-func (b *builder) joinHTML(idx []int, part func(*articleView) template.HTML) template.HTML {
+func (b *builder) joinHTML(idx []int, part func(*listedView) template.HTML) template.HTML {
 	size := 0
 	for _, i := range idx {
 		size += len(part(b.views[i]))

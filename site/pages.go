@@ -106,7 +106,7 @@ func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, err
 	for k, name := range names {
 		s, err := r.fragment(name, v)
 		if err != nil {
-			return feeds.ItemHTML{}, fmt.Errorf("%w (article %s)", err, v.Slug())
+			return feeds.ItemHTML{}, fmt.Errorf("%w (article %s)", err, v.Slug)
 		}
 		out[k] = string(s)
 	}
@@ -194,8 +194,8 @@ type pageView struct {
 	Feeds     []feedLink    // autodiscovery links: the site's, then the tag's
 	FeedLinks template.HTML // Feeds as HTML, rendered by layout.html's "feedlinks"
 	Article   *articleView
-	Articles  []*articleView // shown with their take
-	Archive   []*articleView // older ones, shown by title
+	Articles  []*listedView // shown with their take
+	Archive   []*listedView // older ones, shown by title
 	Tag       *tagView
 	Tags      []*tagView
 
@@ -261,7 +261,7 @@ func (b *builder) page(title, canonical string) *pageView {
 func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
 	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
-	p.Article = b.views[i]
+	p.Article = b.newArticleView(a)
 	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
 }
 

@@ -102,7 +102,7 @@ type builder struct {
 	baseURL  string
 	basePath string
 	arts     []*articles.Article // newest first
-	views    []*articleView      // of each article, for the listings and its page
+	views    []*listedView       // of each article, for the listings
 	tagLinks map[string]*tagView // by tag as articles spell it; shared by their views
 	items    []*feeds.Item       // of each article in a feed, dropped after the last feed that carries it
 	feedUses []atomic.Int32      // how many feeds still to render carry each article
@@ -286,7 +286,7 @@ func (b *builder) prepare() error {
 			b.feedUses[i].Add(1)
 		}
 	}
-	b.views = make([]*articleView, len(b.arts))
+	b.views = make([]*listedView, len(b.arts))
 	b.items = make([]*feeds.Item, len(b.arts))
 	errs := make([]error, len(b.arts))
 	parallel(len(b.arts), func(i int) { errs[i] = b.prepareOne(i) })
@@ -296,13 +296,16 @@ func (b *builder) prepare() error {
 // prepareOne makes article i's view, its listing fragments and, when a
 // feed carries it, its feed item.
 func (b *builder) prepareOne(i int) error {
-	v := b.newArticleView(b.arts[i])
-	b.views[i] = v
+	l := &listedView{a: b.arts[i], b: b}
+	b.views[i] = l
 	var err error
-	if v.Archived, err = b.pages.fragment("archived", v); err != nil || b.feedUses[i].Load() == 0 {
+	// The built-in archive entry shows only what listedView has at hand;
+	// the card and the feed item show the tiers, so they get a whole view.
+	if l.Archived, err = b.pages.fragment("archived", l); err != nil || b.feedUses[i].Load() == 0 {
 		return err
 	}
-	if v.Card, err = b.pages.fragment("card", v); err != nil {
+	v := b.newArticleView(b.arts[i])
+	if l.Card, err = b.pages.fragment("card", v); err != nil {
 		return err
 	}
 	h, err := b.pages.feedHTML(v, b.cfg.Feeds.Content)

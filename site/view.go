@@ -11,19 +11,34 @@ import (
 	"briefcast/feeds"
 )
 
-// articleView is an article as the templates see it. A build keeps one for
-// every article for the whole build (the listings show them all), so it
-// holds only the article and its two listing fragments: everything else a
-// template asks for (.Title, .Take, .Digest, ...) is a method that derives
-// it from the article when it is shown, which for most of it is once.
+// articleView is an article as the templates see it: the article page and
+// the fragments rendered once per article (card, archived, the tiers and
+// the feed items' HTML) get one, made for the occasion and dropped after.
 type articleView struct {
-	a     *articles.Article
-	b     *builder
-	brief bool // on tag pages: no tier below the take
+	Title        string
+	Slug         string
+	URL          string // root-relative
+	FullDepthURL string // absolute, as feeds need it
+	Published    time.Time
+	Updated      time.Time
+	Revised      bool // Updated is after Published
+	Author       string
+	Tags         []*tagView
+	Take         []template.HTML
+	Digest       []sectionView
+	Players      []articles.Player
+	Numbers      []articles.Number
+	Full         []sectionView
+	Points       []articles.DataPoint
+	Closing      []string
+	Missing      []string
+	HasDigest    bool
+	HasFull      bool
 
-	// Card and Archived are the article's "card" and "archived" templates
-	// of layout.html, rendered once per build (Card only for an article
-	// that some listing shows with its take).
+	PublishedISO, PublishedDate string
+	UpdatedISO, UpdatedDate     string
+
+	// Card and Archived are the article's listing fragments, when made.
 	Card, Archived template.HTML
 }
 
@@ -39,113 +54,113 @@ type sectionView struct {
 }
 
 func (b *builder) newArticleView(a *articles.Article) *articleView {
-	return &articleView{a: a, b: b}
+	base := articleBase(b.baseURL, a.Slug)
+	v := &articleView{
+		Title:        a.Title,
+		Slug:         a.Slug,
+		URL:          b.articlePath(a),
+		FullDepthURL: FullDepthURL(b.baseURL, a.Slug),
+		Published:    a.Published,
+		Updated:      a.Updated,
+		Revised:      a.Updated.After(a.Published),
+		Author:       feeds.ParseAuthor(a.Author).Name,
+		Players:      a.Digest.Players,
+		Numbers:      a.Digest.Numbers,
+		Points:       a.Full.DataPoints,
+		Closing:      a.Full.Closing,
+		Missing:      a.Missing,
+		HasDigest:    !a.Digest.Empty(),
+		HasFull:      !a.Full.Empty(),
+
+		PublishedISO:  isoDate(a.Published),
+		PublishedDate: humanDate(a.Published),
+	}
+	v.UpdatedISO, v.UpdatedDate = v.PublishedISO, v.PublishedDate
+	if !a.Updated.Equal(a.Published) {
+		v.UpdatedISO, v.UpdatedDate = isoDate(a.Updated), humanDate(a.Updated)
+	}
+	if len(a.Tags) > 0 {
+		v.Tags = make([]*tagView, len(a.Tags))
+		for k, t := range a.Tags {
+			v.Tags[k] = b.tagLinks[t]
+		}
+	}
+	v.Take = make([]template.HTML, 0, len(a.Take))
+	for _, bl := range a.Take {
+		if bl.HTML != "" {
+			v.Take = append(v.Take, trusted(bl.HTML, base))
+		} else {
+			v.Take = append(v.Take, template.HTML(html.EscapeString(bl.Text))) //nolint:gosec // escaped
+		}
+	}
+	v.Digest = sections(a.Digest.Sections, base)
+	v.Full = sections(a.Full.Sections, base)
+	return v
+}
+
+// listedView is an article in a listing (index, tag and 404 pages). A
+// build keeps one for every article from start to end, so it holds only
+// the article and its two fragments. The built-in listings show only those
+// and the title and link; a template that asks for more gets the rest of
+// articleView's fields as methods, made when asked.
+type listedView struct {
+	a     *articles.Article
+	b     *builder
+	brief bool // on tag pages: no tier below the take
+
+	Card, Archived template.HTML
 }
 
 // briefView is v without the tiers below the take.
-func briefView(v *articleView) *articleView {
+func briefView(v *listedView) *listedView {
 	c := *v
 	c.brief = true
 	return &c
 }
 
-func (v *articleView) Title() string { return v.a.Title }
-func (v *articleView) Slug() string  { return v.a.Slug }
+func (v *listedView) Title() string { return v.a.Title }
+func (v *listedView) Slug() string  { return v.a.Slug }
+func (v *listedView) URL() string   { return v.b.articlePath(v.a) }
 
-// URL is the root-relative URL of the article's page.
-func (v *articleView) URL() string { return v.b.articlePath(v.a) }
-
-// FullDepthURL is absolute, as feeds need it.
-func (v *articleView) FullDepthURL() string  { return FullDepthURL(v.b.baseURL, v.a.Slug) }
-func (v *articleView) Published() time.Time  { return v.a.Published }
-func (v *articleView) Updated() time.Time    { return v.a.Updated }
-func (v *articleView) Revised() bool         { return v.a.Updated.After(v.a.Published) }
-func (v *articleView) Author() string        { return feeds.ParseAuthor(v.a.Author).Name }
-func (v *articleView) PublishedISO() string  { return isoDate(v.a.Published) }
-func (v *articleView) PublishedDate() string { return humanDate(v.a.Published) }
-func (v *articleView) UpdatedISO() string    { return isoDate(v.a.Updated) }
-func (v *articleView) UpdatedDate() string   { return humanDate(v.a.Updated) }
-func (v *articleView) HasDigest() bool       { return !v.brief && !v.a.Digest.Empty() }
-func (v *articleView) HasFull() bool         { return !v.brief && !v.a.Full.Empty() }
-func (v *articleView) Missing() []string     { return v.unlessBrief(v.a.Missing) }
-func (v *articleView) Closing() []string     { return v.unlessBrief(v.a.Full.Closing) }
-func (v *articleView) Players() []articles.Player {
+// full is the whole view, without the lower tiers for a brief one.
+func (v *listedView) full() *articleView {
+	f := v.b.newArticleView(v.a)
 	if v.brief {
-		return nil
+		f.Digest, f.Players, f.Numbers = nil, nil, nil
+		f.Full, f.Points, f.Closing, f.Missing = nil, nil, nil, nil
+		f.HasDigest, f.HasFull = false, false
 	}
-	return v.a.Digest.Players
+	return f
 }
 
-func (v *articleView) Numbers() []articles.Number {
-	if v.brief {
-		return nil
-	}
-	return v.a.Digest.Numbers
-}
+func (v *listedView) FullDepthURL() string         { return v.full().FullDepthURL }
+func (v *listedView) Published() time.Time         { return v.a.Published }
+func (v *listedView) Updated() time.Time           { return v.a.Updated }
+func (v *listedView) Revised() bool                { return v.full().Revised }
+func (v *listedView) Author() string               { return v.full().Author }
+func (v *listedView) Tags() []*tagView             { return v.full().Tags }
+func (v *listedView) Take() []template.HTML        { return v.full().Take }
+func (v *listedView) Digest() []sectionView        { return v.full().Digest }
+func (v *listedView) Players() []articles.Player   { return v.full().Players }
+func (v *listedView) Numbers() []articles.Number   { return v.full().Numbers }
+func (v *listedView) Full() []sectionView          { return v.full().Full }
+func (v *listedView) Points() []articles.DataPoint { return v.full().Points }
+func (v *listedView) Closing() []string            { return v.full().Closing }
+func (v *listedView) Missing() []string            { return v.full().Missing }
+func (v *listedView) HasDigest() bool              { return v.full().HasDigest }
+func (v *listedView) HasFull() bool                { return v.full().HasFull }
+func (v *listedView) PublishedISO() string         { return isoDate(v.a.Published) }
+func (v *listedView) PublishedDate() string        { return humanDate(v.a.Published) }
+func (v *listedView) UpdatedISO() string           { return v.full().UpdatedISO }
+func (v *listedView) UpdatedDate() string          { return v.full().UpdatedDate }
 
-func (v *articleView) Points() []articles.DataPoint {
-	if v.brief {
-		return nil
-	}
-	return v.a.Full.DataPoints
-}
-
-func (v *articleView) unlessBrief(s []string) []string {
-	if v.brief {
-		return nil
-	}
-	return s
-}
-
-// Tags are the article's tags, each with its page's URL.
-func (v *articleView) Tags() []*tagView {
-	if len(v.a.Tags) == 0 {
-		return nil
-	}
-	out := make([]*tagView, len(v.a.Tags))
-	for k, t := range v.a.Tags {
-		out[k] = v.b.tagLinks[t]
-	}
-	return out
-}
-
-// Take is the take's bullets as HTML.
-func (v *articleView) Take() []template.HTML {
-	base := v.base()
-	out := make([]template.HTML, 0, len(v.a.Take))
-	for _, bl := range v.a.Take {
-		if bl.HTML != "" {
-			out = append(out, trusted(bl.HTML, base))
-		} else {
-			out = append(out, template.HTML(html.EscapeString(bl.Text))) //nolint:gosec // escaped
-		}
-	}
-	return out
-}
-
-// Digest is the digest's sections as HTML.
-func (v *articleView) Digest() []sectionView {
-	if v.brief {
-		return nil
-	}
-	return sections(v.a.Digest.Sections, v.base())
-}
-
-// Full is the full depth's sections as HTML.
-func (v *articleView) Full() []sectionView {
-	if v.brief {
-		return nil
-	}
-	return sections(v.a.Full.Sections, v.base())
-}
-
-// base returns a function that parses the article's URL the first time
-// some HTML needs its relative links resolved.
-func (v *articleView) base() func() *url.URL {
+// articleBase returns a function that parses the article's URL the first
+// time some HTML needs its relative links resolved.
+func articleBase(baseURL, slug string) func() *url.URL {
 	var u *url.URL
 	return func() *url.URL {
 		if u == nil {
-			u, _ = url.Parse(ArticleURL(v.b.baseURL, v.a.Slug))
+			u, _ = url.Parse(ArticleURL(baseURL, slug))
 		}
 		return u
 	}
