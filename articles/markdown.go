@@ -35,6 +35,7 @@ type mdState struct {
 	html    bytes.Buffer  // the open section's HTML, copied out at exact size when it closes
 	scratch []byte        // reused by plain
 	srcBuf  bytes.Buffer  // backs src
+	pack    textPack      // where the articles' strings end up (see compact)
 }
 
 // reset readies s, possibly used for an earlier file, for article a,
@@ -70,7 +71,8 @@ func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
 	body := lines[end+1:]
 	s := p.st
 	if s == nil {
-		s = &mdState{}
+		// One article alone: nothing to pack it with.
+		s = &mdState{pack: textPack{exact: true}}
 	}
 	s.reset(a)
 	defer func() { s.a, s.src = nil, nil }()
@@ -91,7 +93,6 @@ func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
 	if err := applyFront(a, fields, 1, opts.location()); err != nil {
 		return err
 	}
-	detachFront(a)
 	doc := md.Parser().Parse(text.NewReader(s.src))
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
 		if err := s.block(n); err != nil {
@@ -102,6 +103,7 @@ func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
 	if a.Title == "" {
 		return errorf(1, "missing title: front matter has no title")
 	}
+	compact(a, &s.pack)
 	return nil
 }
 
@@ -311,19 +313,6 @@ func (s *mdState) addPara(start int, p string) {
 // sharedPara is a paragraph whose plain text is found verbatim in the
 // section's HTML at off.
 type sharedPara struct{ para, off, n int }
-
-// detachFront copies the front-matter strings out of the source file, so
-// that a parsed article does not keep the whole file in memory through a
-// title or a tag.
-func detachFront(a *Article) {
-	a.Title = strings.Clone(a.Title)
-	a.Slug = strings.Clone(a.Slug)
-	a.ID = strings.Clone(a.ID)
-	a.Author = strings.Clone(a.Author)
-	for i, t := range a.Tags {
-		a.Tags[i] = strings.Clone(t)
-	}
-}
 
 // flush closes the open section; prose held by a structured section is
 // kept as a section of the same title.
