@@ -23,17 +23,48 @@ type fmField struct {
 	what string // type name, for errors about 'o'
 }
 
+// readFront reads the front matter that opens a Markdown file: TOML
+// between +++ lines, or YAML between --- and --- (or ...). end is the index
+// of the closing line; the body starts after it.
+func readFront(lines []line) (fields []fmField, end int, err error) {
+	open := strings.TrimSpace(lines[0].text)
+	var closers []string
+	switch open {
+	case "+++":
+		closers = []string{"+++"}
+	case "---":
+		closers = []string{"---", "..."}
+	default:
+		return nil, 0, errorf(1, "missing front matter: the file must start with +++ (TOML) or --- (YAML)")
+	}
+	end = -1
+	for i := 1; i < len(lines) && end < 0; i++ {
+		s := strings.TrimRight(lines[i].text, " \t")
+		for _, c := range closers {
+			if s == c {
+				end = i
+			}
+		}
+	}
+	if end < 0 {
+		return nil, 0, errorf(1, "front matter opened with %s is never closed", open)
+	}
+	var src strings.Builder
+	for _, l := range lines[1:end] {
+		src.WriteString(l.text)
+		src.WriteByte('\n')
+	}
+	if open == "+++" {
+		fields, err = readTOML(src.String(), lines[1:end], 2)
+	} else {
+		fields, err = readYAML(src.String(), 2)
+	}
+	return fields, end, err
+}
+
 // readTOML decodes TOML front matter; first is the line number of the
 // first front-matter line.
 func readTOML(src string, fm []line, first int) ([]fmField, error) {
-	if out, ok := fastTOML(fm); ok {
-		return out, nil
-	}
-	return slowTOML(src, fm, first)
-}
-
-// slowTOML decodes front matter with the full TOML decoder.
-func slowTOML(src string, fm []line, first int) ([]fmField, error) {
 	var m map[string]any
 	if _, err := toml.Decode(src, &m); err != nil {
 		if pe, ok := err.(toml.ParseError); ok {
@@ -256,120 +287,4 @@ func (f fmField) date(loc *time.Location) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, f.typeErr("a date")
-}
-
-// localZone marks a TOML date-time written without an offset, as the TOML
-// decoder does; fmField.date reads its wall clock in the site's zone.
-var localZone = time.FixedZone("datetime-local", 0)
-
-// fastTOML reads the simple front matter almost every article has, one
-// `key = value` per line with plain "strings", lists of plain strings,
-// booleans and date-times, without the full decoder, which costs more than
-// the rest of parsing a small article. ok is false for anything else
-// (escapes, literal or multi-line strings, tables, inline comments,
-// repeated keys), and the caller falls back to the full decoder, which also
-// produces the error messages.
-func fastTOML(fm []line) ([]fmField, bool) {
-	out := make([]fmField, 0, len(fm))
-	for _, l := range fm {
-		s := strings.TrimSpace(l.text)
-		if s == "" || s[0] == '#' {
-			continue
-		}
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, false
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !bareKey(k) || v == "" {
-			return nil, false
-		}
-		for _, f := range out {
-			if f.key == k {
-				return nil, false
-			}
-		}
-		f := fmField{key: k, line: l.n}
-		switch {
-		case v == "true" || v == "false":
-			f.kind, f.b = 'b', v == "true"
-		case v[0] == '"':
-			str, ok := plainTOMLString(v)
-			if !ok {
-				return nil, false
-			}
-			f.kind, f.str = 's', str
-		case v[0] == '[':
-			if v[len(v)-1] != ']' {
-				return nil, false
-			}
-			f.kind, f.list = 'l', []string{}
-			for _, item := range strings.Split(v[1:len(v)-1], ",") {
-				item = strings.TrimSpace(item)
-				if item == "" {
-					continue // "[]" or a trailing comma
-				}
-				str, ok := plainTOMLString(item)
-				if !ok {
-					return nil, false
-				}
-				f.list = append(f.list, str)
-			}
-		case v[0] >= '0' && v[0] <= '9':
-			t, ok := tomlDateTime(v)
-			if !ok {
-				return nil, false
-			}
-			f.kind, f.t = 't', t
-		default:
-			return nil, false
-		}
-		out = append(out, f)
-	}
-	return out, true
-}
-
-func bareKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// plainTOMLString unquotes "text" that has no escapes, quotes or control
-// characters inside.
-func plainTOMLString(v string) (string, bool) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return "", false
-	}
-	in := v[1 : len(v)-1]
-	for i := 0; i < len(in); i++ {
-		if c := in[i]; c == '"' || c == '\\' || c < ' ' || c == 0x7f {
-			return "", false
-		}
-	}
-	return in, true
-}
-
-// tomlDateTime parses the common TOML date-time forms; ok is false for
-// anything else.
-func tomlDateTime(v string) (time.Time, bool) {
-	if len(v) > 10 && v[10] == ' ' {
-		v = v[:10] + "T" + v[11:]
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, true
-	}
-	for _, layout := range []string{"2006-01-02T15:04:05.999999999", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, v, localZone); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
 }

@@ -3,14 +3,12 @@ package articles
 import (
 	"bufio"
 	"bytes"
-	"html"
 	"sort"
 	"strings"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/text"
-	"github.com/yuin/goldmark/util"
 )
 
 // md is the one goldmark instance: CommonMark with its default, safe HTML
@@ -22,7 +20,9 @@ var md = goldmark.New()
 // the working state reused from one file to the next.
 type markdownParser struct{ st *mdState }
 
-// mdState walks the body's top-level blocks.
+// mdState walks the body's top-level blocks. One is kept per Load worker
+// and reused from file to file, so its buffers are not reallocated for
+// every article.
 type mdState struct {
 	a       *Article
 	src     []byte
@@ -35,12 +35,7 @@ type mdState struct {
 	html    bytes.Buffer  // the open section's HTML, copied out at exact size when it closes
 	scratch []byte        // reused by plain
 	srcBuf  bytes.Buffer  // backs src
-	blocks  []plainBlock  // the body's blocks, when readPlain reads it
-
-	// goldmarkOnly turns readPlain off, and plainBodies counts the bodies
-	// it read, so that tests can compare both ways of reading a body.
-	goldmarkOnly bool
-	plainBodies  int
+	pack    textPack      // where the articles' strings end up (see compact)
 }
 
 // reset readies s, possibly used for an earlier file, for article a,
@@ -68,40 +63,7 @@ type mdSection struct {
 }
 
 func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
-	open := strings.TrimSpace(lines[0].text)
-	var closers []string
-	switch open {
-	case "+++":
-		closers = []string{"+++"}
-	case "---":
-		closers = []string{"---", "..."}
-	default:
-		return errorf(1, "missing front matter: the file must start with +++ (TOML) or --- (YAML)")
-	}
-	end := -1
-	for i := 1; i < len(lines) && end < 0; i++ {
-		s := strings.TrimRight(lines[i].text, " \t")
-		for _, c := range closers {
-			if s == c {
-				end = i
-			}
-		}
-	}
-	if end < 0 {
-		return errorf(1, "front matter opened with %s is never closed", open)
-	}
-	var fmSrc strings.Builder
-	for _, l := range lines[1:end] {
-		fmSrc.WriteString(l.text)
-		fmSrc.WriteByte('\n')
-	}
-	var fields []fmField
-	var err error
-	if open == "+++" {
-		fields, err = readTOML(fmSrc.String(), lines[1:end], 2)
-	} else {
-		fields, err = readYAML(fmSrc.String(), 2)
-	}
+	fields, end, err := readFront(lines)
 	if err != nil {
 		return err
 	}
@@ -109,7 +71,8 @@ func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
 	body := lines[end+1:]
 	s := p.st
 	if s == nil {
-		s = &mdState{}
+		// One article alone: nothing to pack it with.
+		s = &mdState{pack: textPack{exact: true}}
 	}
 	s.reset(a)
 	defer func() { s.a, s.src = nil, nil }()
@@ -130,23 +93,17 @@ func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
 	if err := applyFront(a, fields, 1, opts.location()); err != nil {
 		return err
 	}
-	detachFront(a)
-	plain, err := s.readPlain()
-	if err != nil {
-		return err
-	}
-	if !plain {
-		doc := md.Parser().Parse(text.NewReader(s.src))
-		for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
-			if err := s.block(n); err != nil {
-				return err
-			}
+	doc := md.Parser().Parse(text.NewReader(s.src))
+	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+		if err := s.block(n); err != nil {
+			return err
 		}
 	}
 	s.flush()
 	if a.Title == "" {
 		return errorf(1, "missing title: front matter has no title")
 	}
+	compact(a, &s.pack)
 	return nil
 }
 
@@ -216,7 +173,7 @@ func (s *mdState) block(n ast.Node) error {
 			for it := list.FirstChild(); it != nil; it = it.NextSibling() {
 				s.addListPara(normSpace(s.blockText(it)))
 			}
-		} else if !s.plainShared(n, start) {
+		} else {
 			s.addPara(start, s.blockText(n))
 		}
 	}
@@ -224,7 +181,7 @@ func (s *mdState) block(n ast.Node) error {
 }
 
 // heading handles a heading of the body: the title, a tier marker or a
-// section title, whichever parser read it.
+// section title.
 func (s *mdState) heading(level int, title string, line int) error {
 	if level == 1 && s.cur == tierNone {
 		if s.a.Title != "" && s.a.Title != title {
@@ -357,89 +314,6 @@ func (s *mdState) addPara(start int, p string) {
 // section's HTML at off.
 type sharedPara struct{ para, off, n int }
 
-// plainShared is the common case of addPara, decided without making the
-// plain text a string: a paragraph whose HTML (from start in s.html) is
-// <p>, its plain text, </p>, where that text needs no space clean-up
-// (which blockText would do). It then records the paragraph and reports
-// true; otherwise it changes nothing and addPara decides.
-func (s *mdState) plainShared(n ast.Node, start int) bool {
-	if n.Kind() != ast.KindParagraph || s.sharedText(start) == nil {
-		return false
-	}
-	b := bytes.NewBuffer(s.scratch[:0])
-	s.plainInto(b, n)
-	s.scratch = b.Bytes()
-	return s.share(start, s.scratch)
-}
-
-// sharedText returns x when the HTML from start in s.html is <p>x</p> and
-// a newline, with x free of what normSpace would change; otherwise nil.
-func (s *mdState) sharedText(start int) []byte {
-	h := s.html.Bytes()[start:]
-	if len(h) <= len("<p></p>\n") || !bytes.HasPrefix(h, []byte("<p>")) || !bytes.HasSuffix(h, []byte("</p>\n")) {
-		return nil
-	}
-	x := h[len("<p>") : len(h)-len("</p>\n")]
-	if x[0] == ' ' || x[len(x)-1] == ' ' || bytes.Contains(x, []byte("  ")) {
-		return nil
-	}
-	for _, c := range x {
-		switch c {
-		case '\t', '\v', '\f', 0xc2, 0xe2:
-			return nil
-		}
-	}
-	return x
-}
-
-// share records the paragraph whose HTML starts at start as shared when
-// its plain text is exactly what sharedText finds there.
-func (s *mdState) share(start int, plain []byte) bool {
-	x := s.sharedText(start)
-	if x == nil || !bytes.Equal(plain, x) {
-		return false
-	}
-	s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + len("<p>"), n: len(x)})
-	s.sec.paras = append(s.sec.paras, "")
-	return true
-}
-
-// render renders one node with the shared goldmark renderer into s.buf and
-// returns the bytes, valid until the next render.
-func (s *mdState) render(n ast.Node) ([]byte, error) {
-	s.buf.Reset()
-	if err := s.renderTo(&s.buf, n); err != nil {
-		return nil, err
-	}
-	return s.buf.Bytes(), nil
-}
-
-// renderTo appends the HTML of one node to dst.
-func (s *mdState) renderTo(dst *bytes.Buffer, n ast.Node) error {
-	if s.w == nil {
-		s.w = bufio.NewWriterSize(dst, 1024)
-	} else {
-		s.w.Reset(dst)
-	}
-	if err := md.Renderer().Render(s.w, s.src, n); err != nil {
-		return err
-	}
-	return s.w.Flush()
-}
-
-// detachFront copies the front-matter strings out of the source file, so
-// that a parsed article does not keep the whole file in memory through a
-// title or a tag.
-func detachFront(a *Article) {
-	a.Title = strings.Clone(a.Title)
-	a.Slug = strings.Clone(a.Slug)
-	a.ID = strings.Clone(a.ID)
-	a.Author = strings.Clone(a.Author)
-	for i, t := range a.Tags {
-		a.Tags[i] = strings.Clone(t)
-	}
-}
-
 // flush closes the open section; prose held by a structured section is
 // kept as a section of the same title.
 func (s *mdState) flush() {
@@ -460,115 +334,4 @@ func (s *mdState) flush() {
 	}
 	s.sec = mdSection{}
 	s.html.Reset()
-}
-
-// inline renders a list item as inline HTML (its paragraphs without the
-// <p> wrapper, joined by a space) and as plain text.
-func (s *mdState) inline(item ast.Node) (string, string) {
-	var h strings.Builder
-	var t []string
-	for c := item.FirstChild(); c != nil; c = c.NextSibling() {
-		switch c.Kind() {
-		case ast.KindParagraph, ast.KindTextBlock:
-			out, _ := s.render(c)
-			out = bytes.TrimSpace(out)
-			out = bytes.TrimSuffix(bytes.TrimPrefix(out, []byte("<p>")), []byte("</p>"))
-			if h.Len() > 0 {
-				h.WriteByte(' ')
-			}
-			h.Write(bytes.TrimSpace(out))
-			t = append(t, s.plain(c))
-		default:
-			p := s.blockText(c)
-			if p == "" {
-				continue
-			}
-			if h.Len() > 0 {
-				h.WriteByte(' ')
-			}
-			h.WriteString(html.EscapeString(p))
-			t = append(t, p)
-		}
-	}
-	txt := normSpace(strings.Join(t, " "))
-	if h.Len() == len(txt) && h.String() == txt {
-		// A bullet with no markup and nothing escaped: one copy serves both.
-		return txt, txt
-	}
-	return txt, h.String()
-}
-
-// blockText is the plain text of a block: paragraphs joined by spaces,
-// list items prefixed with "• ", code as written. Raw HTML is left out, as
-// the renderer leaves it out.
-func (s *mdState) blockText(n ast.Node) string {
-	switch n.Kind() {
-	case ast.KindParagraph, ast.KindTextBlock, ast.KindHeading:
-		return normSpace(s.plain(n))
-	case ast.KindCodeBlock, ast.KindFencedCodeBlock:
-		var b strings.Builder
-		for i := 0; i < n.Lines().Len(); i++ {
-			seg := n.Lines().At(i)
-			b.Write(seg.Value(s.src))
-		}
-		return strings.TrimRight(b.String(), "\n")
-	case ast.KindHTMLBlock, ast.KindThematicBreak:
-		return ""
-	}
-	var parts []string
-	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-		p := s.blockText(c)
-		if p == "" {
-			continue
-		}
-		if c.Kind() == ast.KindListItem {
-			p = "• " + p
-		}
-		parts = append(parts, p)
-	}
-	return strings.Join(parts, " ")
-}
-
-// plain is the text of inline content with markup removed and escapes and
-// entities resolved.
-func (s *mdState) plain(n ast.Node) string {
-	b := bytes.NewBuffer(s.scratch[:0])
-	s.plainInto(b, n)
-	s.scratch = b.Bytes()
-	return string(s.scratch)
-}
-
-func (s *mdState) plainInto(b *bytes.Buffer, n ast.Node) {
-	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
-		switch c := c.(type) {
-		case *ast.Text:
-			v := c.Segment.Value(s.src)
-			if bytes.IndexByte(v, '\\') >= 0 {
-				v = util.UnescapePunctuations(v)
-			}
-			if bytes.IndexByte(v, '&') >= 0 {
-				v = util.ResolveEntityNames(util.ResolveNumericReferences(v))
-			}
-			b.Write(v)
-			if c.SoftLineBreak() || c.HardLineBreak() {
-				b.WriteByte(' ')
-			}
-		case *ast.String:
-			b.Write(c.Value)
-		case *ast.CodeSpan:
-			for t := c.FirstChild(); t != nil; t = t.NextSibling() {
-				if tx, ok := t.(*ast.Text); ok {
-					b.Write(tx.Segment.Value(s.src))
-				}
-			}
-		case *ast.AutoLink:
-			b.Write(c.Label(s.src))
-		case *ast.RawHTML:
-		default:
-			if c.Type() == ast.TypeBlock && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			s.plainInto(b, c)
-		}
-	}
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -107,81 +106,18 @@ func gorillaItem(it *Item) *gfeeds.Item {
 	}
 }
 
-// itemFrags holds an item's rendered RSS and Atom elements, indented for
-// their place in the feed, each made once.
-type itemFrags struct {
-	rssOnce, atomOnce, jsonOnce sync.Once
-	rss, atom, json             []byte
-	rssErr, atomErr, jsonErr    error
-}
-
-// rssXML is the item's RSS element, made once for an item from NewItem.
-func (it *Item) rssXML() ([]byte, error) {
-	f := it.frags
-	if f == nil {
-		return rssItemXML(it)
-	}
-	f.rssOnce.Do(func() { f.rss, f.rssErr = rssItemXML(it) })
-	return f.rss, f.rssErr
-}
-
-// jsonItem is the item's JSON Feed object, made once for an item from
-// NewItem.
-func (it *Item) jsonItem() ([]byte, error) {
-	f := it.frags
-	if f == nil {
-		return jsonItemOf(it)
-	}
-	f.jsonOnce.Do(func() { f.json, f.jsonErr = jsonItemOf(it) })
-	return f.json, f.jsonErr
-}
-
-// atomXML is the item's Atom entry, made once for an item from NewItem.
-func (it *Item) atomXML() ([]byte, error) {
-	f := it.frags
-	if f == nil {
-		return atomEntryXML(it)
-	}
-	f.atomOnce.Do(func() { f.atom, f.atomErr = atomEntryXML(it) })
-	return f.atom, f.atomErr
-}
-
-// splice renders doc, a feed without its items, and inserts the items'
-// elements (each already indented) before the last occurrence of end, the
-// closing tag that follows them.
-func splice(doc any, end string, frags [][]byte) ([]byte, error) {
-	out, err := toXML(doc)
-	if err != nil || len(frags) == 0 {
-		return out, err
-	}
-	at := bytes.LastIndex(out, []byte(end))
-	if at < 0 {
-		return nil, fmt.Errorf("feeds: no %q to insert the items before", strings.TrimSpace(end))
-	}
-	size := len(out)
-	for _, f := range frags {
-		size += 1 + len(f)
-	}
-	b := make([]byte, 0, size)
-	b = append(b, out[:at]...)
-	for _, f := range frags {
-		b = append(b, '\n')
-		b = append(b, f...)
-	}
-	return append(b, out[at:]...), nil
-}
-
 // xmlDoc adapts one of our wrapper documents to gorilla's ToXML.
 type xmlDoc struct{ v any }
 
 func (d xmlDoc) FeedXml() any { return d.v }
 
 func toXML(v any) ([]byte, error) {
-	s, err := gfeeds.ToXML(xmlDoc{v})
-	if err != nil {
+	var b bytes.Buffer
+	if err := gfeeds.WriteXML(xmlDoc{v}, &b); err != nil {
 		return nil, err
 	}
-	return []byte(s + "\n"), nil
+	b.WriteByte('\n')
+	return b.Bytes(), nil
 }
 
 // rssDoc is gorilla's <rss> with the namespaces our extensions use.
@@ -218,7 +154,6 @@ type rssItem struct {
 // RSS renders the channel as RSS 2.0 with items in the order given.
 func RSS(c Channel, items []*Item) ([]byte, error) {
 	gf := c.gorilla(items)
-	gf.Items = nil // rendered one by one, see rssXML
 	rf := (&gfeeds.Rss{Feed: gf}).RssFeed()
 	rf.Language = XMLSafe(c.Language)
 	rf.Generator = Generator
@@ -228,28 +163,24 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 	ch := &rssChannel{
 		RssFeed:  rf,
 		AtomLink: &rssAtomLink{Href: c.URL(RSSFile), Rel: "self", Type: "application/rss+xml"},
+		Items:    make([]*rssItem, len(items)),
 	}
-	frags := make([][]byte, len(items))
 	for i, it := range items {
-		var err error
-		if frags[i], err = it.rssXML(); err != nil {
-			return nil, err
-		}
+		ch.Items[i] = newRSSItem(it, rf.Items[i])
 	}
-	rf.Items = nil
-	return splice(&rssDoc{
+	rf.Items = nil // replaced by ch.Items, which carry categories and dc:creator
+	return toXML(&rssDoc{
 		Version:   "2.0",
 		NSContent: "http://purl.org/rss/1.0/modules/content/",
 		NSDC:      "http://purl.org/dc/elements/1.1/",
 		NSAtom:    "http://www.w3.org/2005/Atom",
 		Channel:   ch,
-	}, "\n  </channel>", frags)
+	})
 }
 
-// rssItemXML renders one item element of an RSS feed, indented for its
-// place in the channel.
-func rssItemXML(it *Item) ([]byte, error) {
-	gi := (&gfeeds.Rss{Feed: &gfeeds.Feed{Items: []*gfeeds.Item{gorillaItem(it)}}}).RssFeed().Items[0]
+// newRSSItem completes gorilla's RSS item gi for it with what gorilla
+// leaves out.
+func newRSSItem(it *Item, gi *gfeeds.RssItem) *rssItem {
 	gi.Author = ""
 	gi.PubDate = it.Published.Format(time.RFC1123Z)
 	if it.ContentHTML != it.SummaryHTML {
@@ -261,7 +192,7 @@ func rssItemXML(it *Item) ([]byte, error) {
 	} else {
 		ri.Creator = it.Author.Name
 	}
-	return xml.MarshalIndent(ri, "    ", "  ")
+	return ri
 }
 
 // rssPerson is the RSS 2.0 form of an author: "email (Name)".
@@ -301,7 +232,6 @@ type atomCategory struct {
 // Atom renders the channel as Atom 1.0 with entries in the order given.
 func Atom(c Channel, items []*Item) ([]byte, error) {
 	gf := c.gorilla(items)
-	gf.Items = nil // rendered one by one, see atomXML
 	af := (&gfeeds.Atom{Feed: gf}).AtomFeed()
 	af.Id = c.feedID()
 	af.Link = nil
@@ -325,20 +255,18 @@ func Atom(c Channel, items []*Item) ([]byte, error) {
 		fa.Name = fa.Email
 	}
 	af.Author = &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: fa.Name, Email: fa.Email}}
-	frags := make([][]byte, len(items))
+	doc.Entries = make([]*atomEntry, len(items))
 	for i, it := range items {
-		var err error
-		if frags[i], err = it.atomXML(); err != nil {
-			return nil, err
-		}
+		doc.Entries[i] = newAtomEntry(it, af.Entries[i])
 	}
-	return splice(doc, "\n</feed>", frags)
+	af.Entries = nil // replaced by doc.Entries, which carry categories
+	return toXML(doc)
 }
 
-// atomEntryXML renders one entry of an Atom feed, indented for its place
-// in the feed.
-func atomEntryXML(it *Item) ([]byte, error) {
-	ge := (&gfeeds.Atom{Feed: &gfeeds.Feed{Items: []*gfeeds.Item{gorillaItem(it)}}}).AtomFeed().Entries[0]
+// newAtomEntry completes gorilla's Atom entry ge for it with what gorilla
+// leaves out or gets wrong for us (a stable IRI id, published, the
+// author's e-mail).
+func newAtomEntry(it *Item, ge *gfeeds.AtomEntry) *atomEntry {
 	ge.Id = atomID(it.ID)
 	ge.Published = it.Published.Format(time.RFC3339)
 	ge.Updated = it.Updated.Format(time.RFC3339)
@@ -358,7 +286,7 @@ func atomEntryXML(it *Item) ([]byte, error) {
 	for _, t := range it.Tags {
 		e.Categories = append(e.Categories, atomCategory{Term: t})
 	}
-	return xml.MarshalIndent(e, "  ", "  ")
+	return e
 }
 
 // atomID returns id when it is already an absolute IRI (the article model's
@@ -386,7 +314,6 @@ type jsonExt struct {
 // JSON renders the channel as JSON Feed 1.1 with items in the order given.
 func JSON(c Channel, items []*Item) ([]byte, error) {
 	gf := c.gorilla(items)
-	gf.Items = nil // rendered one by one, see jsonItem
 	jf := (&gfeeds.JSON{Feed: gf}).JSONFeed()
 	jf.Version = "https://jsonfeed.org/version/1.1"
 	jf.Language = XMLSafe(c.Language)
@@ -396,16 +323,8 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	if a := ParseAuthor(c.Author); a.Name != "" {
 		jf.Authors = []*gfeeds.JSONAuthor{{Name: a.Name}}
 	}
-	frags := make([][]byte, len(items))
 	for i, it := range items {
-		var err error
-		if frags[i], err = it.jsonItem(); err != nil {
-			return nil, err
-		}
-	}
-	if len(items) > 0 {
-		// A stand-in item marks where the items go.
-		jf.Items = []*gfeeds.JSONItem{{Id: jsonStandIn}}
+		completeJSONItem(it, jf.Items[i])
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -413,39 +332,13 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	if err := enc.Encode(jsonDoc{JSONFeed: jf, Ext: jsonExt{Generator: Generator}}); err != nil {
 		return nil, fmt.Errorf("feeds: json: %w", err)
 	}
-	if len(items) == 0 {
-		return b.Bytes(), nil
-	}
-	mark := []byte("{\n      \"id\": \"" + jsonStandIn + "\"\n    }")
-	out := b.Bytes()
-	at := bytes.LastIndex(out, mark)
-	if at < 0 {
-		return nil, fmt.Errorf("feeds: json: no place for the items")
-	}
-	const sep = ",\n    "
-	size := len(out) - len(mark) + len(sep)*(len(frags)-1)
-	for _, f := range frags {
-		size += len(f)
-	}
-	res := make([]byte, 0, size)
-	res = append(res, out[:at]...)
-	for i, f := range frags {
-		if i > 0 {
-			res = append(res, sep...)
-		}
-		res = append(res, f...)
-	}
-	return append(res, out[at+len(mark):]...), nil
+	return b.Bytes(), nil
 }
 
-// jsonStandIn is the id of the stand-in item JSON renders in place of the
-// items, then replaces by them.
-const jsonStandIn = "briefcast:items"
-
-// jsonItemOf renders one item of a JSON feed, indented for its place in
-// the items array.
-func jsonItemOf(it *Item) ([]byte, error) {
-	ji := (&gfeeds.JSON{Feed: &gfeeds.Feed{Items: []*gfeeds.Item{gorillaItem(it)}}}).JSONFeed().Items[0]
+// completeJSONItem adds to gorilla's JSON item ji what gorilla leaves
+// out: the text forms, tags, both dates, and authors as JSON Feed 1.1
+// names them.
+func completeJSONItem(it *Item, ji *gfeeds.JSONItem) {
 	ji.Summary = it.SummaryText
 	ji.ContentHTML = it.ContentHTML
 	ji.ContentText = it.ContentText
@@ -460,9 +353,4 @@ func jsonItemOf(it *Item) ([]byte, error) {
 		}
 		ji.Authors = []*gfeeds.JSONAuthor{{Name: name}}
 	}
-	b, err := json.MarshalIndent(ji, "    ", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("feeds: json: %w", err)
-	}
-	return b, nil
 }

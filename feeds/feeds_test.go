@@ -82,7 +82,7 @@ func mustItems(t testing.TB, arts []*articles.Article, content string) []*Item {
 	t.Helper()
 	var items []*Item
 	for _, a := range arts {
-		items = append(items, NewItem(a, testBase, content, "The Desk <desk@example.org>"))
+		items = append(items, NewItem(a, testBase, content, "The Desk <desk@example.org>", testHTML(a)))
 	}
 	return items
 }

@@ -1,7 +1,6 @@
 package feeds
 
 import (
-	"html"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -54,7 +53,7 @@ func ParseAuthor(s string) Author {
 }
 
 // Item is one article made ready for every feed it appears in: its text
-// cleaned for XML, its URLs absolute and its content rendered once, however
+// cleaned for XML, its URLs absolute and its content joined once, however
 // many tag feeds carry it.
 type Item struct {
 	ID           string
@@ -66,24 +65,29 @@ type Item struct {
 	Tags         []string
 	Author       Author
 
-	SummaryHTML string // the take as a list, then the link to full depth
+	SummaryHTML string // ItemHTML.Summary: the take, then the link to full depth
 	SummaryText string // the take as plain text
 	ContentHTML string // SummaryHTML plus the tiers the content mode asks for
 	ContentText string // the plain version of ContentHTML
+}
 
-	// frags, set by NewItem, keeps the item's RSS and Atom elements once
-	// rendered: they are the same in every feed the item appears in (the
-	// site's and each of its tags'). An Item from NewItem must therefore not
-	// be changed once it has been rendered.
-	frags *itemFrags
+// ItemHTML is an article's HTML as its feed items carry it. It is made by
+// the caller from the same template fragments as the article's page, with
+// every URL absolute (feed readers resolve a relative one against the
+// feed, not the article); this package only chooses and joins the parts
+// the content mode asks for, and cleans them for XML.
+type ItemHTML struct {
+	Summary string // the take and a link to the full depth
+	Digest  string // the 2-minute digest; "" when the article has none
+	Full    string // the full depth; "" when the article has none
 }
 
 // NewItem prepares a for the feeds of the site at baseURL. content is a
 // content mode (ContentTake, ContentDigest or ContentFull); defaultAuthor
-// ("Name <email>" or "Name") applies when the article names nobody.
-func NewItem(a *articles.Article, baseURL, content, defaultAuthor string) *Item {
+// ("Name <email>" or "Name") applies when the article names nobody; h is
+// the article's HTML.
+func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h ItemHTML) *Item {
 	it := &Item{
-		frags:        &itemFrags{},
 		ID:           XMLSafe(a.ID),
 		Title:        XMLSafe(a.Title),
 		URL:          ArticleURL(baseURL, a.Slug),
@@ -107,66 +111,38 @@ func NewItem(a *articles.Article, baseURL, content, defaultAuthor string) *Item 
 		it.Author = ParseAuthor(defaultAuthor)
 	}
 
-	base, _ := url.Parse(it.URL)
-	var h, t strings.Builder
-	h.WriteString("<ul>")
+	it.SummaryHTML = XMLSafe(h.Summary)
+	parts := []string{it.SummaryHTML}
+	if (content == ContentDigest || content == ContentFull) && h.Digest != "" {
+		parts = append(parts, XMLSafe(h.Digest))
+	}
+	if content == ContentFull && h.Full != "" {
+		parts = append(parts, XMLSafe(h.Full))
+	}
+	it.ContentHTML = strings.Join(parts, "\n")
+
+	var t strings.Builder
 	for i, bl := range a.Take {
-		h.WriteString("<li>")
-		h.WriteString(bulletHTML(bl, base))
-		h.WriteString("</li>")
 		if i > 0 {
 			t.WriteString("\n")
 		}
 		t.WriteString(XMLSafe(bl.Text))
 	}
-	h.WriteString("</ul>\n<p><a href=\"")
-	h.WriteString(html.EscapeString(it.FullDepthURL))
-	h.WriteString("\">Read the full depth</a></p>")
-	it.SummaryHTML = h.String()
 	it.SummaryText = t.String()
-
-	var ch, ct strings.Builder
-	ch.WriteString(it.SummaryHTML)
-	ct.WriteString(it.SummaryText)
 	if content == ContentDigest || content == ContentFull {
-		writeDigest(&ch, &ct, a, base)
+		writeDigestText(&t, a)
 	}
 	if content == ContentFull {
-		writeFull(&ch, &ct, a, base)
+		writeFullText(&t, a)
 	}
-	ct.WriteString("\n\nFull depth: ")
-	ct.WriteString(it.FullDepthURL)
-	it.ContentHTML = ch.String()
-	it.ContentText = ct.String()
+	t.WriteString("\n\nFull depth: ")
+	t.WriteString(it.FullDepthURL)
+	it.ContentText = t.String()
 	return it
 }
 
-func bulletHTML(b articles.Bullet, base *url.URL) string {
-	if b.HTML == "" {
-		return html.EscapeString(XMLSafe(b.Text))
-	}
-	return XMLSafe(ResolveHTML(b.HTML, base))
-}
-
-func sectionHTML(s articles.Section, base *url.URL) string {
-	if s.HTML != "" {
-		return XMLSafe(ResolveHTML(s.HTML, base))
-	}
-	var b strings.Builder
-	for _, p := range s.Paragraphs {
-		b.WriteString("<p>")
-		b.WriteString(html.EscapeString(XMLSafe(p)))
-		b.WriteString("</p>")
-	}
-	return b.String()
-}
-
-func writeSections(h, t *strings.Builder, secs []articles.Section, base *url.URL) {
+func writeSectionsText(t *strings.Builder, secs []articles.Section) {
 	for _, s := range secs {
-		h.WriteString("\n<h4>")
-		h.WriteString(html.EscapeString(XMLSafe(s.Title)))
-		h.WriteString("</h4>\n")
-		h.WriteString(sectionHTML(s, base))
 		t.WriteString("\n\n")
 		t.WriteString(XMLSafe(s.Title))
 		for _, p := range s.Paragraphs {
@@ -176,54 +152,41 @@ func writeSections(h, t *strings.Builder, secs []articles.Section, base *url.URL
 	}
 }
 
-func writeDigest(h, t *strings.Builder, a *articles.Article, base *url.URL) {
+func writeDigestText(t *strings.Builder, a *articles.Article) {
 	d := a.Digest
 	if d.Empty() {
 		return
 	}
-	h.WriteString("\n<h3>2-Minute Digest</h3>")
 	t.WriteString("\n\n2-MINUTE DIGEST")
-	writeSections(h, t, d.Sections, base)
+	writeSectionsText(t, d.Sections)
 	if len(d.Players) > 0 {
-		h.WriteString("\n<h4>Core Players</h4>\n<ul>")
 		t.WriteString("\n\nCore Players")
 		for _, p := range d.Players {
-			name, role := html.EscapeString(XMLSafe(p.Name)), html.EscapeString(XMLSafe(p.Role))
-			h.WriteString("<li><strong>" + name + "</strong> – " + role + "</li>")
 			t.WriteString("\n- " + XMLSafe(p.Name) + " – " + XMLSafe(p.Role))
 		}
-		h.WriteString("</ul>")
 	}
 	if len(d.Numbers) > 0 {
-		h.WriteString("\n<h4>Key Numbers</h4>\n<table><thead><tr><th>Figure</th><th>What it means</th></tr></thead><tbody>")
 		t.WriteString("\n\nKey Numbers")
 		for _, n := range d.Numbers {
-			h.WriteString("<tr><td>" + html.EscapeString(XMLSafe(n.Figure)) + "</td><td>" + html.EscapeString(XMLSafe(n.Meaning)) + "</td></tr>")
 			t.WriteString("\n- " + XMLSafe(n.Figure) + ": " + XMLSafe(n.Meaning))
 		}
-		h.WriteString("</tbody></table>")
 	}
 }
 
-func writeFull(h, t *strings.Builder, a *articles.Article, base *url.URL) {
+func writeFullText(t *strings.Builder, a *articles.Article) {
 	f := a.Full
 	if f.Empty() {
 		return
 	}
-	h.WriteString("\n<h3>Full Depth</h3>")
 	t.WriteString("\n\nFULL DEPTH")
-	writeSections(h, t, f.Sections, base)
+	writeSectionsText(t, f.Sections)
 	if len(f.DataPoints) > 0 {
-		h.WriteString("\n<h4>Data Points</h4>\n<ol>")
 		t.WriteString("\n\nData Points")
 		for _, d := range f.DataPoints {
-			h.WriteString("<li><strong>" + html.EscapeString(XMLSafe(d.Date)) + "</strong>: " + html.EscapeString(XMLSafe(d.Event)) + "</li>")
 			t.WriteString("\n- " + XMLSafe(d.Date) + ": " + XMLSafe(d.Event))
 		}
-		h.WriteString("</ol>")
 	}
 	for _, p := range f.Closing {
-		h.WriteString("\n<p>" + html.EscapeString(XMLSafe(p)) + "</p>")
 		t.WriteString("\n\n" + XMLSafe(p))
 	}
 }

@@ -3,11 +3,8 @@ package site
 import (
 	"bytes"
 	"fmt"
-	"html"
 	"html/template"
 	"io/fs"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,30 +15,45 @@ import (
 // renderer holds the page templates, parsed once per build. html/template
 // is safe for concurrent execution once parsed.
 type renderer struct {
-	layout *template.Template // layout.html alone, for the parts rendered once
+	layout *template.Template // layout.html and tiers.html, for the fragments rendered once
 	pages  map[string]*template.Template
 	css    []byte
 	bufs   sync.Pool // of *bytes.Buffer
-	direct bool      // article pages by writeArticlePage: the built-in templates are in use
-	frags  bool      // "card" and "archived" by writeCard and writeArchived: layout.html is the built-in one
-	lean   bool      // listings need no article views of their own (see builtinListings)
 }
 
-// newRenderer parses layout.html and, each into its own copy of it, the
-// page templates, which define "content" and are rendered inside "layout".
+// tierNames are the fragments of tiers.html that a build renders for each
+// article; a template set without one fails the build before any page.
+var tierNames = []string{"take", "tier-take", "tier-digest", "tier-full", "feed-summary"}
+
+// newRenderer parses layout.html and tiers.html and, each into its own
+// copy of them, the page templates, which define "content" and are
+// rendered inside "layout".
 func newRenderer(tmpl fs.FS) (*renderer, error) {
 	pageNames := []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
 	funcs := template.FuncMap{
 		"date": humanDate,
 		"iso":  isoDate,
 	}
-	layout, err := fs.ReadFile(tmpl, "layout.html")
-	if err != nil {
-		return nil, fmt.Errorf("site: templates: %w", err)
+	var base *template.Template
+	for _, name := range []string{"layout.html", "tiers.html"} {
+		src, err := fs.ReadFile(tmpl, name)
+		if err != nil {
+			return nil, fmt.Errorf("site: templates: %w", err)
+		}
+		if base == nil {
+			base = template.New(name).Funcs(funcs)
+		} else {
+			base = base.New(name)
+		}
+		if base, err = base.Parse(string(src)); err != nil {
+			return nil, fmt.Errorf("site: templates: %w", err)
+		}
 	}
-	base, err := template.New("layout.html").Funcs(funcs).Parse(string(layout))
-	if err != nil {
-		return nil, fmt.Errorf("site: templates: %w", err)
+	base = base.Lookup("layout.html")
+	for _, name := range tierNames {
+		if base.Lookup(name) == nil {
+			return nil, fmt.Errorf("site: templates: tiers.html does not define %q", name)
+		}
 	}
 	r := &renderer{layout: base, pages: map[string]*template.Template{}}
 	r.bufs.New = func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }
@@ -59,9 +71,7 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 		}
 		r.pages[name] = t
 	}
-	r.direct = builtinArticlePage(tmpl)
-	r.frags = builtinTemplates(tmpl, "layout.html")
-	r.lean = builtinListings(tmpl)
+	var err error
 	if r.css, err = fs.ReadFile(tmpl, "style.css"); err != nil {
 		return nil, fmt.Errorf("site: templates: %w", err)
 	}
@@ -71,22 +81,36 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 func humanDate(t time.Time) string { return t.Format("2 January 2006") }
 func isoDate(t time.Time) string   { return t.Format(time.RFC3339) }
 
-// fragment renders the layout.html template name with data, or returns ""
-// when the layout does not define it.
+// fragment renders the template name of layout.html or tiers.html with
+// data, or returns "" when neither defines it.
 func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	if r.layout.Lookup(name) == nil {
 		return "", nil
 	}
 	buf := r.getBuf()
 	defer r.putBuf(buf)
-	if v, ok := data.(*articleView); ok && name == "archived" && r.frags {
-		writeArchived(buf, v)
-	} else if ok && name == "card" && r.frags {
-		writeCard(buf, v)
-	} else if err := r.layout.ExecuteTemplate(buf, name, data); err != nil {
-		return "", fmt.Errorf("site: render layout.html %s: %w", name, err)
+	if err := r.layout.ExecuteTemplate(buf, name, data); err != nil {
+		return "", fmt.Errorf("site: render %s: %w", name, err)
 	}
 	return template.HTML(buf.String()), nil //nolint:gosec // output of html/template
+}
+
+// feedHTML renders what the feed items of the article v carry: the
+// summary, and the digest and full depth when content asks for them.
+func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, error) {
+	names := []string{"feed-summary"}
+	if content != feeds.ContentTake {
+		names = append(names, "tier-digest", "tier-full")
+	}
+	var out [3]string
+	for k, name := range names {
+		s, err := r.fragment(name, v)
+		if err != nil {
+			return feeds.ItemHTML{}, fmt.Errorf("%w (article %s)", err, v.Slug)
+		}
+		out[k] = string(s)
+	}
+	return feeds.ItemHTML{Summary: out[0], Digest: out[1], Full: out[2]}, nil
 }
 
 // renderPage executes the page template name into a pooled buffer and
@@ -103,9 +127,7 @@ func (b *builder) renderPageIn(dir int, path, name string, data *pageView, mod t
 	r := b.pages
 	buf := r.getBuf()
 	defer r.putBuf(buf)
-	if name == "article.html" && r.direct {
-		writeArticlePage(buf, data)
-	} else if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
+	if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
 		return nil, fmt.Errorf("site: render %s for %s: %w", name, path, err)
 	}
 	f := &File{Path: path, Body: buf.Bytes(), ContentType: HTMLType, Modified: mod.UTC()}
@@ -172,8 +194,8 @@ type pageView struct {
 	Feeds     []feedLink    // autodiscovery links: the site's, then the tag's
 	FeedLinks template.HTML // Feeds as HTML, rendered by layout.html's "feedlinks"
 	Article   *articleView
-	Articles  []*articleView // shown with their take
-	Archive   []*articleView // older ones, shown by title (nil entries with the built-in listings, see listing)
+	Articles  []*listedView // shown with their take
+	Archive   []*listedView // older ones, shown by title
 	Tag       *tagView
 	Tags      []*tagView
 
@@ -182,47 +204,6 @@ type pageView struct {
 	// once per build and joined here.
 	Cards        template.HTML
 	ArchiveItems template.HTML
-}
-
-type tagView struct {
-	Name  string
-	URL   string // root-relative
-	Count int
-}
-
-type sectionView struct {
-	Title string
-	HTML  template.HTML
-}
-
-type articleView struct {
-	Title     string
-	Slug      string
-	URL       string // root-relative
-	Published time.Time
-	Updated   time.Time
-	Revised   bool // Updated is after Published
-	Author    string
-	Tags      []*tagView
-	Take      []template.HTML
-	Digest    []sectionView
-	Players   []articles.Player
-	Numbers   []articles.Number
-	Full      []sectionView
-	Points    []articles.DataPoint
-	Closing   []string
-	Missing   []string
-	HasDigest bool
-	HasFull   bool
-
-	// The dates as the pages print them, formatted once per build.
-	PublishedISO, PublishedDate string
-	UpdatedISO, UpdatedDate     string
-
-	// Card and Archived are the article's "card" and "archived" templates
-	// of layout.html, rendered once per build (Card only for an article
-	// that some listing shows with its take).
-	Card, Archived template.HTML
 }
 
 // chrome renders the parts of layout.html that are the same on every page.
@@ -273,88 +254,6 @@ func feedLinks(baseURL, dir, title string) []feedLink {
 	}
 }
 
-// trusted marks HTML from the article parsers as safe, after resolving its
-// relative URLs against the article, since the same take is shown on the
-// index and tag pages too. base parses the article's URL when needed.
-func trusted(s string, base func() *url.URL) template.HTML {
-	if feeds.NeedsResolve(s) {
-		s = feeds.ResolveHTML(s, base())
-	}
-	return template.HTML(s) //nolint:gosec // parser output, resolved and filtered above
-}
-
-// articlePath is the root-relative URL of an article's page.
-func (b *builder) articlePath(a *articles.Article) string {
-	return b.basePath + "articles/" + url.PathEscape(a.Slug) + "/"
-}
-
-func (b *builder) newArticleView(a *articles.Article) *articleView {
-	var u *url.URL
-	base := func() *url.URL {
-		if u == nil {
-			u, _ = url.Parse(ArticleURL(b.baseURL, a.Slug))
-		}
-		return u
-	}
-	v := &articleView{
-		Title:     a.Title,
-		Slug:      a.Slug,
-		URL:       b.articlePath(a),
-		Published: a.Published,
-		Updated:   a.Updated,
-		Revised:   a.Updated.After(a.Published),
-		Author:    feeds.ParseAuthor(a.Author).Name,
-		Players:   a.Digest.Players,
-		Numbers:   a.Digest.Numbers,
-		Points:    a.Full.DataPoints,
-		Closing:   a.Full.Closing,
-		Missing:   a.Missing,
-		HasDigest: !a.Digest.Empty(),
-		HasFull:   !a.Full.Empty(),
-
-		PublishedISO:  isoDate(a.Published),
-		PublishedDate: humanDate(a.Published),
-	}
-	v.UpdatedISO, v.UpdatedDate = v.PublishedISO, v.PublishedDate
-	if !a.Updated.Equal(a.Published) {
-		v.UpdatedISO, v.UpdatedDate = isoDate(a.Updated), humanDate(a.Updated)
-	}
-	if len(a.Tags) > 0 {
-		v.Tags = make([]*tagView, len(a.Tags))
-		for k, t := range a.Tags {
-			v.Tags[k] = b.tagLinks[t]
-		}
-	}
-	for _, bl := range a.Take {
-		if bl.HTML != "" {
-			v.Take = append(v.Take, trusted(bl.HTML, base))
-		} else {
-			v.Take = append(v.Take, template.HTML(html.EscapeString(bl.Text))) //nolint:gosec // escaped
-		}
-	}
-	v.Digest = sections(a.Digest.Sections, base)
-	v.Full = sections(a.Full.Sections, base)
-	return v
-}
-
-func sections(secs []articles.Section, base func() *url.URL) []sectionView {
-	out := make([]sectionView, 0, len(secs))
-	for _, s := range secs {
-		sv := sectionView{Title: s.Title}
-		if s.HTML != "" {
-			sv.HTML = trusted(s.HTML, base)
-		} else {
-			var p strings.Builder
-			for _, para := range s.Paragraphs {
-				p.WriteString("<p>" + html.EscapeString(para) + "</p>\n")
-			}
-			sv.HTML = template.HTML(p.String()) //nolint:gosec // escaped
-		}
-		out = append(out, sv)
-	}
-	return out
-}
-
 func (b *builder) page(title, canonical string) *pageView {
 	return &pageView{Site: b.site, Title: title, Canonical: canonical, Feeds: b.site.Feeds, FeedLinks: b.site.FeedLinks}
 }
@@ -362,12 +261,7 @@ func (b *builder) page(title, canonical string) *pageView {
 func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
 	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
-	if b.pages.lean {
-		p.Article = b.newArticleView(a)
-		p.Article.Card, p.Article.Archived = b.entries[i].card, b.entries[i].archived
-	} else {
-		p.Article = b.views[i]
-	}
+	p.Article = b.newArticleView(a)
 	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
 }
 

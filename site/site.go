@@ -102,12 +102,9 @@ type builder struct {
 	baseURL  string
 	basePath string
 	arts     []*articles.Article // newest first
-	views    []*articleView      // nil with lean listings (see renderer.lean)
-	entries  []listEntry         // with lean listings: what the listings show of each article
+	views    []*listedView       // of each article, for the listings
 	tagLinks map[string]*tagView // by tag as articles spell it; shared by their views
-	items    []*feeds.Item       // made by the first feed that carries the article, dropped after the last
-	itemOnce []sync.Once         // makes items[i]
-	feedUses []atomic.Int32      // how many feeds still to render carry each article
+	carded   []bool              // articles some listing shows with their take
 	tags     []*tagGroup         // by slug
 	pages    *renderer
 	site     *siteView
@@ -270,68 +267,65 @@ func (b *builder) groupTags() {
 	sort.Slice(b.tags, func(i, j int) bool { return b.tags[i].Slug < b.tags[j].Slug })
 }
 
-// prepare makes every article's listing fragments (and, unless the
-// listings are lean, its page view) in parallel, and counts the feeds that
-// carry each article. The articles in a feed are exactly those some
-// listing shows with their take, so they are the ones that need a card.
-// Their feed items are made later, by the first feed that needs one, and
-// dropped after the last: each is rendered once for every feed it is in,
-// but held only while those feeds are rendered.
+// prepare makes every article's listing fragments in parallel: its
+// archive entry and, for one that some listing shows with its take (the
+// newest [feeds] items of the index or of one of its tags), its card.
 func (b *builder) prepare() error {
 	n := b.cfg.Feeds.Items
-	b.feedUses = make([]atomic.Int32, len(b.arts))
+	b.carded = make([]bool, len(b.arts))
 	for i := 0; i < len(b.arts) && i < n; i++ {
-		b.feedUses[i].Add(1)
+		b.carded[i] = true
 	}
 	for _, g := range b.tags {
-		for k, i := range g.Articles {
-			if k >= n {
-				break
-			}
-			b.feedUses[i].Add(1)
+		for _, i := range g.Articles[:min(n, len(g.Articles))] {
+			b.carded[i] = true
 		}
 	}
-	b.items = make([]*feeds.Item, len(b.arts))
-	b.itemOnce = make([]sync.Once, len(b.arts))
+	b.views = make([]*listedView, len(b.arts))
 	errs := make([]error, len(b.arts))
-	if b.pages.lean {
-		// Only the fragments are kept; each article page makes its own
-		// view, so ten thousand of them are never held at once.
-		b.entries = make([]listEntry, len(b.arts))
-		parallel(len(b.arts), func(i int) {
-			a, e := b.arts[i], &b.entries[i]
-			card := b.feedUses[i].Load() > 0
-			var v *articleView
-			if card {
-				v = b.newArticleView(a)
-			} else {
-				// All that the built-in layout's archive entry shows.
-				v = &articleView{Title: a.Title, URL: b.articlePath(a), PublishedISO: isoDate(a.Published), PublishedDate: humanDate(a.Published)}
-			}
-			e.url = v.URL
-			if e.archived, errs[i] = b.pages.fragment("archived", v); errs[i] == nil && card {
-				e.card, errs[i] = b.pages.fragment("card", v)
-			}
-		})
-		return firstErr(errs)
+	parallel(len(b.arts), func(i int) { errs[i] = b.prepareOne(i) })
+	if err := firstErr(errs); err != nil {
+		return err
 	}
-	b.views = make([]*articleView, len(b.arts))
-	parallel(len(b.arts), func(i int) {
-		v := b.newArticleView(b.arts[i])
-		b.views[i] = v
-		v.Archived, errs[i] = b.pages.fragment("archived", v)
-		if b.feedUses[i].Load() > 0 && errs[i] == nil {
-			v.Card, errs[i] = b.pages.fragment("card", v)
-		}
-	})
-	return firstErr(errs)
+	b.packFragments()
+	return nil
 }
 
-// listEntry is what the built-in listings show of an article: its link,
-// its archive entry and, for one shown with its take, its card.
-type listEntry struct {
-	url            string
-	archived, card template.HTML
+// packFragments moves every article's card and archive entry into one
+// string. They live for the whole build, and were made among much more
+// short-lived data; side by side they take only the memory they need.
+func (b *builder) packFragments() {
+	size := 0
+	for _, v := range b.views {
+		size += len(v.Card) + len(v.Archived)
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, v := range b.views {
+		sb.WriteString(string(v.Card))
+		sb.WriteString(string(v.Archived))
+	}
+	all, off := sb.String(), 0
+	for _, v := range b.views {
+		n, m := len(v.Card), len(v.Archived)
+		v.Card = template.HTML(all[off : off+n])         //nolint:gosec // the same output of html/template
+		v.Archived = template.HTML(all[off+n : off+n+m]) //nolint:gosec // the same output of html/template
+		off += n + m
+	}
+}
+
+// prepareOne makes article i's listing view and fragments.
+func (b *builder) prepareOne(i int) error {
+	l := &listedView{a: b.arts[i], b: b}
+	b.views[i] = l
+	var err error
+	// The built-in archive entry shows only what listedView has at hand;
+	// the card shows the take, so it gets a whole view.
+	if l.Archived, err = b.pages.fragment("archived", l); err != nil || !b.carded[i] {
+		return err
+	}
+	l.Card, err = b.pages.fragment("card", b.newArticleView(b.arts[i]))
+	return err
 }
 
 // articleDir names the folders a build premakes (see fileWriter): the
@@ -414,20 +408,18 @@ func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
 	if len(idx) > b.cfg.Feeds.Items {
 		idx = idx[:b.cfg.Feeds.Items]
 	}
+	// Each feed makes its own items: an article is in few feeds, and
+	// holding every feed article's item until its last feed is rendered
+	// would cost more memory than making it again costs time.
 	items := make([]*feeds.Item, len(idx))
 	for k, i := range idx {
-		b.itemOnce[i].Do(func() {
-			b.items[i] = feeds.NewItem(b.arts[i], b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author)
-		})
-		items[k] = b.items[i]
-	}
-	defer func() {
-		for _, i := range idx {
-			if b.feedUses[i].Add(-1) == 0 {
-				b.items[i] = nil
-			}
+		a := b.arts[i]
+		h, err := b.pages.feedHTML(b.newArticleView(a), b.cfg.Feeds.Content)
+		if err != nil {
+			return nil, err
 		}
-	}()
+		items[k] = feeds.NewItem(a, b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author, h)
+	}
 	mod := b.newest(idx)
 	var out []*File
 	for _, f := range []struct {

@@ -1,0 +1,137 @@
+package articles
+
+import "strings"
+
+// textChunk is the size of the blocks that a Load worker packs its
+// articles' strings into.
+const textChunk = 64 << 10
+
+// compact moves every string of a parsed Markdown article next to the
+// strings of the articles parsed before it, in the blocks of c. Parsing
+// interleaves an article's strings with many times their size of
+// short-lived data (goldmark's tree, rendered buffers); left where they
+// were made, ten thousand articles' strings would pin many mostly-empty
+// pages of the heap for as long as they live. Packed, they take what they
+// need. It also detaches the front-matter strings from the source file.
+// A paragraph whose text is found in its section's HTML, and a bullet
+// whose text is its HTML, keep sharing those bytes.
+func compact(a *Article, c *textPack) {
+	a.Tags = take(c, &c.strs, a.Tags)
+	a.Take = take(c, &c.bullets, a.Take)
+	a.Digest.Sections = take(c, &c.sects, a.Digest.Sections)
+	a.Digest.Players = take(c, &c.players, a.Digest.Players)
+	a.Digest.Numbers = take(c, &c.numbers, a.Digest.Numbers)
+	a.Full.Sections = take(c, &c.sects, a.Full.Sections)
+	a.Full.DataPoints = take(c, &c.points, a.Full.DataPoints)
+	a.Full.Closing = take(c, &c.strs, a.Full.Closing)
+	c.str(&a.Title)
+	c.str(&a.Slug)
+	c.str(&a.ID)
+	c.str(&a.Author)
+	for i := range a.Tags {
+		c.str(&a.Tags[i])
+	}
+	for i := range a.Take {
+		b := &a.Take[i]
+		same := b.Text == b.HTML
+		c.str(&b.HTML)
+		if same {
+			b.Text = b.HTML
+		} else {
+			c.str(&b.Text)
+		}
+	}
+	c.sections(a.Digest.Sections)
+	c.sections(a.Full.Sections)
+	for i := range a.Digest.Players {
+		c.str(&a.Digest.Players[i].Name)
+		c.str(&a.Digest.Players[i].Role)
+	}
+	for i := range a.Digest.Numbers {
+		c.str(&a.Digest.Numbers[i].Figure)
+		c.str(&a.Digest.Numbers[i].Meaning)
+	}
+	for i := range a.Full.DataPoints {
+		c.str(&a.Full.DataPoints[i].Date)
+		c.str(&a.Full.DataPoints[i].Event)
+	}
+	for i := range a.Full.Closing {
+		c.str(&a.Full.Closing[i])
+	}
+}
+
+// textPack hands out strings packed into large blocks, and the slices of
+// the article model packed the same way. A block is never written below
+// its length, so what was taken from it stays as it was while later
+// articles' parts are appended.
+type textPack struct {
+	exact   bool // blocks only as large as asked: for one article alone
+	b       strings.Builder
+	strs    slab[string]
+	bullets slab[Bullet]
+	sects   slab[Section]
+	players slab[Player]
+	numbers slab[Number]
+	points  slab[DataPoint]
+}
+
+// blockSize is the size of a new block that must hold n: at least min,
+// unless the pack is exact.
+func (c *textPack) blockSize(n, least int) int {
+	if c.exact {
+		return n
+	}
+	return max(n, least)
+}
+
+// slab packs slices of T into shared blocks.
+type slab[T any] struct{ buf []T }
+
+// take returns a copy of src in the current block of s, whose capacity
+// ends with it, so that appending to it never reaches the next one.
+func take[T any](c *textPack, s *slab[T], src []T) []T {
+	if len(src) == 0 {
+		return src
+	}
+	if cap(s.buf)-len(s.buf) < len(src) {
+		s.buf = make([]T, 0, c.blockSize(len(src), 256))
+	}
+	n := len(s.buf)
+	s.buf = append(s.buf, src...)
+	return s.buf[n : n+len(src) : n+len(src)]
+}
+
+// str replaces *s by an equal string in the current block, starting a new
+// block when it does not fit.
+func (c *textPack) str(s *string) {
+	n := len(*s)
+	if n == 0 {
+		return
+	}
+	if c.b.Len()+n > c.b.Cap() {
+		c.b = strings.Builder{}
+		c.b.Grow(c.blockSize(n, textChunk))
+	}
+	off := c.b.Len()
+	c.b.WriteString(*s)
+	*s = c.b.String()[off : off+n]
+}
+
+// sections packs each section's title and HTML, and each paragraph as a
+// slice of the packed HTML when the HTML holds its text.
+func (c *textPack) sections(secs []Section) {
+	for i := range secs {
+		sec := &secs[i]
+		sec.Paragraphs = take(c, &c.strs, sec.Paragraphs)
+		c.str(&sec.Title)
+		c.str(&sec.HTML)
+		for k := range sec.Paragraphs {
+			p := &sec.Paragraphs[k]
+			if at := strings.Index(sec.HTML, *p); at >= 0 && *p != "" {
+				*p = sec.HTML[at : at+len(*p)]
+				continue
+			}
+			c.str(p)
+		}
+	}
+}

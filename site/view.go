@@ -1,0 +1,200 @@
+package site
+
+import (
+	"html"
+	"html/template"
+	"net/url"
+	"strings"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/feeds"
+)
+
+// articleView is an article as the templates see it: the article page and
+// the fragments rendered once per article (card, archived, the tiers and
+// the feed items' HTML) get one, made for the occasion and dropped after.
+type articleView struct {
+	Title        string
+	Slug         string
+	URL          string // root-relative
+	FullDepthURL string // absolute, as feeds need it
+	Published    time.Time
+	Updated      time.Time
+	Revised      bool // Updated is after Published
+	Author       string
+	Tags         []*tagView
+	Take         []template.HTML
+	Digest       []sectionView
+	Players      []articles.Player
+	Numbers      []articles.Number
+	Full         []sectionView
+	Points       []articles.DataPoint
+	Closing      []string
+	Missing      []string
+	HasDigest    bool
+	HasFull      bool
+
+	PublishedISO, PublishedDate string
+	UpdatedISO, UpdatedDate     string
+
+	// Card and Archived are the article's listing fragments, when made.
+	Card, Archived template.HTML
+}
+
+type tagView struct {
+	Name  string
+	URL   string // root-relative
+	Count int
+}
+
+type sectionView struct {
+	Title string
+	HTML  template.HTML
+}
+
+func (b *builder) newArticleView(a *articles.Article) *articleView {
+	base := articleBase(b.baseURL, a.Slug)
+	v := &articleView{
+		Title:        a.Title,
+		Slug:         a.Slug,
+		URL:          b.articlePath(a),
+		FullDepthURL: FullDepthURL(b.baseURL, a.Slug),
+		Published:    a.Published,
+		Updated:      a.Updated,
+		Revised:      a.Updated.After(a.Published),
+		Author:       feeds.ParseAuthor(a.Author).Name,
+		Players:      a.Digest.Players,
+		Numbers:      a.Digest.Numbers,
+		Points:       a.Full.DataPoints,
+		Closing:      a.Full.Closing,
+		Missing:      a.Missing,
+		HasDigest:    !a.Digest.Empty(),
+		HasFull:      !a.Full.Empty(),
+
+		PublishedISO:  isoDate(a.Published),
+		PublishedDate: humanDate(a.Published),
+	}
+	v.UpdatedISO, v.UpdatedDate = v.PublishedISO, v.PublishedDate
+	if !a.Updated.Equal(a.Published) {
+		v.UpdatedISO, v.UpdatedDate = isoDate(a.Updated), humanDate(a.Updated)
+	}
+	if len(a.Tags) > 0 {
+		v.Tags = make([]*tagView, len(a.Tags))
+		for k, t := range a.Tags {
+			v.Tags[k] = b.tagLinks[t]
+		}
+	}
+	v.Take = make([]template.HTML, 0, len(a.Take))
+	for _, bl := range a.Take {
+		if bl.HTML != "" {
+			v.Take = append(v.Take, trusted(bl.HTML, base))
+		} else {
+			v.Take = append(v.Take, template.HTML(html.EscapeString(bl.Text))) //nolint:gosec // escaped
+		}
+	}
+	v.Digest = sections(a.Digest.Sections, base)
+	v.Full = sections(a.Full.Sections, base)
+	return v
+}
+
+// listedView is an article in a listing (index, tag and 404 pages). A
+// build keeps one for every article from start to end, so it holds only
+// the article and its two fragments. The built-in listings show only those
+// and the title and link; a template that asks for more gets the rest of
+// articleView's fields as methods, made when asked.
+type listedView struct {
+	a     *articles.Article
+	b     *builder
+	brief bool // on tag pages: no tier below the take
+
+	Card, Archived template.HTML
+}
+
+// briefView is v without the tiers below the take.
+func briefView(v *listedView) *listedView {
+	c := *v
+	c.brief = true
+	return &c
+}
+
+func (v *listedView) Title() string { return v.a.Title }
+func (v *listedView) Slug() string  { return v.a.Slug }
+func (v *listedView) URL() string   { return v.b.articlePath(v.a) }
+
+// full is the whole view, without the lower tiers for a brief one.
+func (v *listedView) full() *articleView {
+	f := v.b.newArticleView(v.a)
+	if v.brief {
+		f.Digest, f.Players, f.Numbers = nil, nil, nil
+		f.Full, f.Points, f.Closing, f.Missing = nil, nil, nil, nil
+		f.HasDigest, f.HasFull = false, false
+	}
+	return f
+}
+
+func (v *listedView) FullDepthURL() string         { return v.full().FullDepthURL }
+func (v *listedView) Published() time.Time         { return v.a.Published }
+func (v *listedView) Updated() time.Time           { return v.a.Updated }
+func (v *listedView) Revised() bool                { return v.full().Revised }
+func (v *listedView) Author() string               { return v.full().Author }
+func (v *listedView) Tags() []*tagView             { return v.full().Tags }
+func (v *listedView) Take() []template.HTML        { return v.full().Take }
+func (v *listedView) Digest() []sectionView        { return v.full().Digest }
+func (v *listedView) Players() []articles.Player   { return v.full().Players }
+func (v *listedView) Numbers() []articles.Number   { return v.full().Numbers }
+func (v *listedView) Full() []sectionView          { return v.full().Full }
+func (v *listedView) Points() []articles.DataPoint { return v.full().Points }
+func (v *listedView) Closing() []string            { return v.full().Closing }
+func (v *listedView) Missing() []string            { return v.full().Missing }
+func (v *listedView) HasDigest() bool              { return v.full().HasDigest }
+func (v *listedView) HasFull() bool                { return v.full().HasFull }
+func (v *listedView) PublishedISO() string         { return isoDate(v.a.Published) }
+func (v *listedView) PublishedDate() string        { return humanDate(v.a.Published) }
+func (v *listedView) UpdatedISO() string           { return v.full().UpdatedISO }
+func (v *listedView) UpdatedDate() string          { return v.full().UpdatedDate }
+
+// articleBase returns a function that parses the article's URL the first
+// time some HTML needs its relative links resolved.
+func articleBase(baseURL, slug string) func() *url.URL {
+	var u *url.URL
+	return func() *url.URL {
+		if u == nil {
+			u, _ = url.Parse(ArticleURL(baseURL, slug))
+		}
+		return u
+	}
+}
+
+// trusted marks HTML from the article parsers as safe, after resolving its
+// relative URLs against the article, since the same take is shown on the
+// index and tag pages too. base parses the article's URL when needed.
+func trusted(s string, base func() *url.URL) template.HTML {
+	if feeds.NeedsResolve(s) {
+		s = feeds.ResolveHTML(s, base())
+	}
+	return template.HTML(s) //nolint:gosec // parser output, resolved and filtered above
+}
+
+// articlePath is the root-relative URL of an article's page.
+func (b *builder) articlePath(a *articles.Article) string {
+	return b.basePath + "articles/" + url.PathEscape(a.Slug) + "/"
+}
+
+func sections(secs []articles.Section, base func() *url.URL) []sectionView {
+	out := make([]sectionView, 0, len(secs))
+	for _, s := range secs {
+		sv := sectionView{Title: s.Title}
+		if s.HTML != "" {
+			sv.HTML = trusted(s.HTML, base)
+		} else {
+			var p strings.Builder
+			for _, para := range s.Paragraphs {
+				p.WriteString("<p>" + html.EscapeString(para) + "</p>\n")
+			}
+			sv.HTML = template.HTML(p.String()) //nolint:gosec // escaped
+		}
+		out = append(out, sv)
+	}
+	return out
+}
