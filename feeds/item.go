@@ -2,7 +2,6 @@ package feeds
 
 import (
 	"net/mail"
-	"net/url"
 	"strings"
 	"time"
 
