@@ -254,11 +254,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 		return nil, fmt.Errorf("config: %s: %w", path, describeDecodeError(err))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("config: %s: unknown key %s", path, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("config: %s: %s", path, unknownKeys(data, und))
 	}
 	c.Path = path
 	c.applyEnv(getenv)
