@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"briefcast/config"
+	"briefcast/progress"
 	"briefcast/store"
 )
 
@@ -54,8 +55,13 @@ var errUsage = errors.New("usage")
 // Run runs the program with args (without the program name) and returns its
 // exit status.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	a := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv, Now: time.Now}
-	a.Log = newLogger(stderr, getenv)
+	// Log lines and messages reach stderr through one Term, so a progress
+	// bar drawn there (digest send, subscribers import) is blanked before
+	// each line instead of being cut through by it.
+	term := progress.NewTerm(stderr)
+	a := &App{Stdin: stdin, Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now}
+	a.Log = newLogger(term, getenv)
+	stderr = term
 
 	rest, err := a.takeConfig(args)
 	if err != nil {
