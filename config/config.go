@@ -138,6 +138,10 @@ type Server struct {
 	// MetricsListen is where /metrics is served, on a listener of its own
 	// (never the public one); "off" or "" turns the metrics listener off.
 	MetricsListen string `toml:"metrics_listen"`
+	// RateLimitIP and RateLimitAddress limit sign-up attempts per client
+	// IP and per address; a refused attempt gets 429 with Retry-After.
+	RateLimitIP      RateLimit `toml:"rate_limit_ip"`
+	RateLimitAddress RateLimit `toml:"rate_limit_address"`
 }
 
 // DefaultMetricsListen is the default of server.metrics_listen: loopback
@@ -220,7 +224,8 @@ func Defaults() *Config {
 				Timeout:     Duration{30 * time.Second},
 			},
 		},
-		Server: Server{Listen: "127.0.0.1:8080", MetricsListen: DefaultMetricsListen},
+		Server: Server{Listen: "127.0.0.1:8080", MetricsListen: DefaultMetricsListen,
+			RateLimitIP: DefaultRateLimitIP, RateLimitAddress: DefaultRateLimitAddress},
 		Subscriptions: Subscriptions{
 			SecretEnv:  "BRIEFCAST_SECRET",
 			ConfirmTTL: Duration{72 * time.Hour},
@@ -254,11 +259,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 		return nil, fmt.Errorf("config: %s: %w", path, describeDecodeError(err))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("config: %s: unknown key %s", path, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("config: %s: %s", path, unknownKeys(data, und))
 	}
 	c.Path = path
 	c.applyEnv(getenv)

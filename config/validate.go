@@ -187,7 +187,7 @@ func (c *Config) Validate() error {
 		if d.Subject == "" {
 			d.Subject = "{{.Title}} — {{.Date}}"
 		}
-		if _, err := template.New("subject").Parse(d.Subject); err != nil {
+		if _, err := template.New("subject").Funcs(SubjectFuncs).Parse(d.Subject); err != nil {
 			bad(key+".subject", "not a valid template: %v", err)
 		}
 		if d.MaxItems == 0 {

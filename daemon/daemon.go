@@ -145,6 +145,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 	if d.ln, err = lc.Listen(ctx, "tcp", cfg.Server.Listen); err != nil {
 		return nil, fmt.Errorf("server.listen: %w", err)
 	}
+	warnBaseURL(d.log, cfg.Site.BaseURL, d.ln.Addr())
 	if d.metricsAddr, d.stopMetrics, err = startMetrics(ctx, cfg, d.m, d.log); err != nil {
 		return nil, err
 	}

@@ -69,7 +69,8 @@ func (d *Daemon) newGraph(cfg *config.Config, prev *graph) (*graph, error) {
 	}
 	g.mailer = server.NewMailer(g.composer, g.transport, d.log)
 	g.srv, err = server.New(ServerOptions(cfg), d.store, g.mailer, signer, g.tmpl, d.log,
-		server.WithClock(d.o.Now), server.WithObserver(d.m))
+		server.WithClock(d.o.Now), server.WithObserver(d.m),
+		server.WithRateLimits(server.RateLimit(cfg.Server.RateLimitIP), server.RateLimit(cfg.Server.RateLimitAddress)))
 	if err != nil {
 		g.mailer.Close(context.Background()) // nothing is queued yet
 		return nil, err

@@ -53,31 +53,34 @@ func EditionKey(cutoff time.Time) string {
 //   - it was published at or before the cut-off;
 //   - it has one of the digest's tags (an empty tags list takes every
 //     article);
-//   - it is not too old: for the first edition, it was published within
-//     one schedule period before the cut-off (the period is the gap between
-//     the last two scheduled runs at or before the cut-off); afterwards, it
-//     was published after the previous edition's cut-off minus a grace
-//     window of one period or 7 days, whichever is longer.
+//   - after the first edition, it is not too old: it was published after
+//     the previous edition's cut-off minus a grace window of one schedule
+//     period (the gap between the last two scheduled runs at or before the
+//     cut-off) or 7 days, whichever is longer.
+//
+// The first edition (prev is nil: no earlier edition in the store) has no
+// age limit: it takes the newest max_items articles, however old, so a new
+// digest, or the sample content on any day, starts with the latest
+// articles instead of "nothing new". max_items is always at least 1, so an
+// archive still cannot flood it.
 //
 // The grace window is what lets an article dropped in late, with a
 // publication date before the previous cut-off, still go out in the next
-// edition, while an imported archive of old articles never floods a digest.
-// At most max_items articles are kept, the newest ones. prev is the
-// previous edition of the digest, nil for the first one.
+// edition, while an imported archive of old articles never floods a later
+// one. At most max_items articles are kept, the newest ones.
 func Plan(d config.Digest, arts []*articles.Article, sent map[string]bool, prev *editions.Edition, cutoff time.Time) ([]*articles.Article, error) {
 	period, err := Period(d, cutoff)
 	if err != nil {
 		return nil, err
 	}
+	first := prev == nil
 	var after time.Time
-	if prev == nil {
-		after = cutoff.Add(-period)
-	} else {
+	if !first {
 		after = prev.Cutoff.Add(-max(period, MinGrace))
 	}
 	var picked []*articles.Article
 	for _, a := range arts {
-		if a == nil || sent[a.ID] || a.Published.After(cutoff) || !a.Published.After(after) {
+		if a == nil || sent[a.ID] || a.Published.After(cutoff) || (!first && !a.Published.After(after)) {
 			continue
 		}
 		if !matchTags(d.Tags, a.Tags) {

@@ -282,7 +282,7 @@ func (c *Composer) subject(d *config.Digest) (*template.Template, error) {
 	if t, ok := c.subjects[src]; ok {
 		return t, nil
 	}
-	t, err := template.New("subject").Option("missingkey=error").Parse(src)
+	t, err := template.New("subject").Funcs(config.SubjectFuncs).Option("missingkey=error").Parse(src)
 	if err != nil {
 		return nil, &RenderError{Digest: d.Name, Template: "subject", Err: err}
 	}

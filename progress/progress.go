@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -16,6 +17,9 @@ import (
 // Bar is a progress bar redrawn in place with a carriage return. It draws
 // nothing when its writer is not a terminal, so logs and pipes stay clean.
 type Bar struct {
+	mu     sync.Locker // the Term's lock when drawn on one
+	term   *Term
+	drawn  bool // something was drawn and Finish not called yet
 	w      io.Writer
 	label  string
 	total  int64
@@ -29,8 +33,12 @@ type Bar struct {
 	drawnW int // width of the last line drawn, to blank what a shorter one leaves
 }
 
-// IsTerminal reports whether w is an *os.File attached to a terminal.
+// IsTerminal reports whether w is an *os.File attached to a terminal, or a
+// Term over one.
 func IsTerminal(w io.Writer) bool {
+	if t, ok := w.(*Term); ok {
+		w = t.w
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
@@ -41,24 +49,43 @@ func New(w io.Writer, label string, total int64) *Bar {
 	return newBar(w, label, total, IsTerminal(w))
 }
 
-// newBar is New with the terminal check decided by the caller (tests).
+// newBar is New with the terminal check decided by the caller (tests). On
+// a Term the bar draws on the Term's writer under its lock, and the Term
+// keeps it clear of other writes.
 func newBar(w io.Writer, label string, total int64, on bool) *Bar {
-	return &Bar{w: w, label: label, total: total, on: on, every: 100 * time.Millisecond, now: time.Now}
+	b := &Bar{w: w, label: label, total: total, on: on, every: 100 * time.Millisecond, now: time.Now, mu: &sync.Mutex{}}
+	if t, ok := w.(*Term); ok && on {
+		b.term, b.w, b.mu = t, t.w, &t.mu
+		t.attach(b)
+	}
+	return b
 }
 
 // On reports whether the bar draws anything.
 func (b *Bar) On() bool { return b.on }
 
 // Set records that n units are done, redrawing at most ten times a second.
-func (b *Bar) Set(n int64) { b.Update(n, b.total, b.note) }
+func (b *Bar) Set(n int64) {
+	b.mu.Lock()
+	total, note := b.total, b.note
+	b.mu.Unlock()
+	b.Update(n, total, note)
+}
 
 // Add records n more units done.
-func (b *Bar) Add(n int64) { b.Set(b.done + n) }
+func (b *Bar) Add(n int64) {
+	b.mu.Lock()
+	n += b.done
+	b.mu.Unlock()
+	b.Set(n)
+}
 
 // Update records done of total units and a short note drawn after the
 // percentage, for work whose size is only known as it goes (an edition's
 // recipients) and whose counts say more than a percentage.
 func (b *Bar) Update(done, total int64, note string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.done, b.total, b.note, b.used = done, total, note, true
 	if !b.on {
 		return
@@ -72,10 +99,16 @@ func (b *Bar) Update(done, total int64, note string) {
 // Finish draws the final state and ends the line; it draws nothing when
 // no progress was ever recorded.
 func (b *Bar) Finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.term != nil {
+		b.term.detach(b)
+	}
 	if !b.on || !b.used {
 		return
 	}
 	b.draw()
+	b.drawn = false
 	fmt.Fprintln(b.w)
 }
 
@@ -93,6 +126,7 @@ func (b *Bar) draw() {
 	}
 	pad := max(b.drawnW-len(line), 0)
 	b.drawnW = len(line)
+	b.drawn = true
 	fmt.Fprintf(b.w, "\r%s%s", line, strings.Repeat(" ", pad))
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -67,7 +68,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := s.clientIP(r)
 	if !s.ipRate.allow(ipKey(ip), now) {
-		s.tooMany(w, r)
+		s.tooMany(w, r, s.ipLimit.Every)
 		return
 	}
 	req, form := s.signupRequest(r, ip.String(), now)
@@ -76,7 +77,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.addrRate.allow(strings.ToLower(req.Email), now) {
-		s.tooMany(w, r)
+		s.tooMany(w, r, s.addrLimit.Every)
 		return
 	}
 	if err := s.mailer.Enqueue(r.Context(), s.signupJob(req, now)); err != nil {
@@ -170,10 +171,12 @@ func addressRef(addr string) string {
 	return "address sha256:" + subscribers.HashEmail(addr)[:16]
 }
 
-// tooMany answers 429. The limit per address says only that someone tried
-// that address a few times just now, which the person trying knows.
-func (s *Server) tooMany(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Retry-After", "600")
+// tooMany answers 429 with Retry-After the refill time of the limit that
+// refused: one more attempt is allowed by then. The limit per address says
+// only that someone tried that address a few times just now, which the
+// person trying knows.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, every time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((every+time.Second-1)/time.Second)))
 	s.message(w, r, http.StatusTooManyRequests, "Too many attempts", "There have been too many sign-up attempts from here. Please wait a few minutes and try again.", false)
 }
 

@@ -259,8 +259,8 @@ func TestRateLimit(t *testing.T) {
 		}
 	}
 	w := e.post(t, "/subscribe", subscribeForm("u9@example.org"), "192.0.2.9")
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("sixth from one IP: got %d, want 429", w.Code)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "60" {
+		t.Fatalf("sixth from one IP: got %d Retry-After %q, want 429 Retry-After 60", w.Code, w.Header().Get("Retry-After"))
 	}
 	if _, err := e.store.GetByEmail(context.Background(), "u9@example.org"); err != subscribers.ErrNotFound {
 		t.Errorf("rate-limited sign-up was stored")
@@ -270,8 +270,8 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("address attempt %d: %d", i, w.Code)
 		}
 	}
-	if w := e.post(t, "/subscribe", subscribeForm("TARGET@example.org"), "198.51.100.50"); w.Code != http.StatusTooManyRequests {
-		t.Fatalf("fourth for one address: got %d, want 429", w.Code)
+	if w := e.post(t, "/subscribe", subscribeForm("TARGET@example.org"), "198.51.100.50"); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "600" {
+		t.Fatalf("fourth for one address: got %d Retry-After %q, want 429 Retry-After 600", w.Code, w.Header().Get("Retry-After"))
 	}
 	if e.mail.count() != 5+3 {
 		t.Errorf("mails: got %d, want 8", e.mail.count())

@@ -151,15 +151,19 @@ func (s *DB) countStates(ctx context.Context, q string, editionID int64, p *edit
 }
 
 // Failures lists up to limit (all when limit <= 0) failed or retrying
-// deliveries of an edition in id order, with their last reply.
+// deliveries of an edition in id order, with their last reply. The
+// delivery of a forgotten subscriber has a zero Subscriber.
 func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editions.Delivery, error) {
 	lim := noLimit
 	if limit > 0 {
 		lim = int64(limit)
 	}
+	// A forgotten subscriber's row stays (subscriber_id NULL): it comes
+	// back with a zero Subscriber.
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT d.id, d.state, d.attempts, d.last_reply, d.next_attempt,
-		       s.id, s.email, s.name, s.tags, s.timezone, s.status
-		  FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+		       COALESCE(s.id, 0), COALESCE(s.email, ''), COALESCE(s.name, ''), COALESCE(s.tags, ''),
+		       COALESCE(s.timezone, ''), COALESCE(s.status, '')
+		  FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
 		 WHERE d.edition_id = ? AND d.state IN ('failed', 'retrying')
 		 ORDER BY d.id LIMIT ?`), editionID, lim)
 	if err != nil {

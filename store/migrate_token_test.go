@@ -117,11 +117,12 @@ func TestSQLiteMigrateTokenKeys(t *testing.T) {
 		t.Errorf("imported subscriber: %+v, %v", imp, err)
 	}
 
-	// Foreign keys are on again: forgetting cascades to the deliveries.
+	// Foreign keys are on again: forgetting sets the subscriber of their
+	// delivery NULL (ON DELETE SET NULL, migration 005); the row stays.
 	if err := st.Forget(ctx, "p1@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := st.Progress(ctx, 1); err != nil || p.Total() != 2 {
+	if p, err := st.Progress(ctx, 1); err != nil || p.Total() != 3 {
 		t.Errorf("deliveries after forgetting one subscriber: %+v, %v", p, err)
 	}
 	db, err := sql.Open("sqlite", path)
@@ -129,6 +130,10 @@ func TestSQLiteMigrateTokenKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	var orphans int
+	if err := db.QueryRow(`SELECT count(*) FROM deliveries WHERE subscriber_id IS NULL`).Scan(&orphans); err != nil || orphans != 1 {
+		t.Errorf("deliveries without a subscriber after Forget: %d, %v; want 1", orphans, err)
+	}
 	rows, err := db.Query(`PRAGMA foreign_key_check`)
 	if err != nil {
 		t.Fatal(err)

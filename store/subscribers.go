@@ -296,6 +296,23 @@ func (s *DB) Forget(ctx context.Context, email string) error {
 		if err := s.event(ctx, tx, sub.ID, now, subscribers.Change{From: sub.Status, To: subscribers.ForgottenStatus, Reason: "forgotten"}); err != nil {
 			return err
 		}
+		// Their deliveries stay, so an edition's counts never change after
+		// the fact; deleting the subscriber sets subscriber_id NULL. What
+		// was still to send is cancelled, and the replies, which may quote
+		// the address, are blanked. The subscriber row is locked first, as
+		// a bounce recorded by a sender does, so the two never deadlock on
+		// PostgreSQL.
+		var id int64
+		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT id FROM subscribers WHERE id = ?`+s.d.forUpdate), sub.ID).Scan(&id); err != nil {
+			return fmt.Errorf("store: forget: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE deliveries
+			SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'cancelled' ELSE state END,
+			    next_attempt = CASE WHEN state IN ('queued', 'retrying') THEN NULL ELSE next_attempt END,
+			    last_reply = '', leased_by = NULL, lease_until = NULL, updated_at = ?
+			WHERE subscriber_id = ?`), s.d.t(now), sub.ID); err != nil {
+			return fmt.Errorf("store: forget: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscribers WHERE id = ?`), sub.ID); err != nil {
 			return fmt.Errorf("store: forget: %w", err)
 		}

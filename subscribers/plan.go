@@ -1,6 +1,7 @@
 package subscribers
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -129,7 +130,8 @@ func checkImportRow(r *ImportRow, zones zoneCache) (string, error) {
 // and forgotten holds the keys of forgotten addresses.
 //
 // Rules: a cell left empty (name, timezone, status) or a nil list keeps
-// what is stored; a new subscriber without a status becomes active. A
+// what is stored; a new subscriber without a status gets the row's
+// NewStatus, active when that is empty. A
 // stored subscriber that is suppressed (unsubscribed, bounced, complained)
 // keeps its status whatever the row says: a row asking for another status
 // counts as suppressed, its other fields still updated. A forgotten
@@ -156,10 +158,7 @@ func PlanImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 				Email: r.Email, Name: r.Name, Digests: r.Digests, Tags: r.Tags, Timezone: r.Timezone,
 				Source: SourceImport, CreatedAt: now,
 			}
-			to := r.Status
-			if to == "" {
-				to = Active
-			}
+			to := cmp.Or(r.Status, r.NewStatus, Active)
 			ApplyStatus(s, to, now)
 			p.Inserts = append(p.Inserts, s)
 			p.Counts.Added++

@@ -58,6 +58,10 @@ type ImportRow struct {
 	Tags     []string
 	Timezone string
 	Status   Status
+	// NewStatus is the status of a new subscriber whose row has none
+	// (subscribers import --status); "" means active. It never changes a
+	// stored subscriber.
+	NewStatus Status
 }
 
 // ImportCounts are the totals an import reports. Suppressed counts the rows

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"briefcast/config"
+	"briefcast/progress"
 	"briefcast/store"
 )
 
@@ -54,21 +55,30 @@ var errUsage = errors.New("usage")
 // Run runs the program with args (without the program name) and returns its
 // exit status.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	a := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv, Now: time.Now}
-	a.Log = newLogger(stderr, getenv)
+	// Log lines and messages reach stderr through one Term, so a progress
+	// bar drawn there (digest send, subscribers import) is blanked before
+	// each line instead of being cut through by it.
+	term := progress.NewTerm(stderr)
+	a := &App{Stdin: stdin, Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now}
+	a.Log = newLogger(term, getenv)
+	stderr = term
 
-	global := flag.NewFlagSet("briefcast", flag.ContinueOnError)
-	global.SetOutput(stderr)
-	global.StringVar(&a.ConfigPath, "config", "", "path of config.toml (env BRIEFCAST_CONFIG; default ./config.toml)")
-	global.Usage = func() { a.usage(stderr) }
-	if err := global.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	rest, err := a.takeConfig(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "briefcast: %v\n", err)
+		a.usage(stderr)
 		return 2
 	}
-	rest := global.Args()
 	if len(rest) == 0 {
+		a.usage(stderr)
+		return 2
+	}
+	if isHelp(rest[0]) {
+		a.usage(stdout)
+		return 0
+	}
+	if strings.HasPrefix(rest[0], "-") {
+		fmt.Fprintf(stderr, "briefcast: unknown flag %s\n", rest[0])
 		a.usage(stderr)
 		return 2
 	}
@@ -83,7 +93,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.usage(stderr)
 		return 2
 	}
-	err := cmd.Run(ctx, a, rest[1:])
+	err = cmd.Run(ctx, a, rest[1:])
 	var ee exitError
 	switch {
 	case err == nil:
@@ -146,11 +156,47 @@ func hasHelp(args []string) bool {
 		if s == "--" {
 			return false
 		}
-		if s == "-h" || s == "-help" || s == "--help" {
+		if isHelp(s) {
 			return true
 		}
 	}
 	return false
+}
+
+func isHelp(s string) bool {
+	return s == "-h" || s == "-help" || s == "--help"
+}
+
+// takeConfig removes every --config PATH (or --config=PATH, -config) from
+// args, up to a "--", and keeps the last one. Taking it out before any
+// command sees the line lets it stand anywhere: before the command, after
+// it, or between a command group and its subcommand
+// (`briefcast digest --config X status daily`).
+func (a *App) takeConfig(args []string) ([]string, error) {
+	rest := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		s := args[i]
+		if s == "--" {
+			return append(rest, args[i:]...), nil
+		}
+		flagName, value, hasValue := strings.Cut(s, "=")
+		if flagName != "--config" && flagName != "-config" {
+			rest = append(rest, s)
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, errors.New("--config needs a path")
+			}
+			i++
+			value = args[i]
+		}
+		if value == "" {
+			return nil, errors.New("--config needs a path")
+		}
+		a.ConfigPath = value
+	}
+	return rest, nil
 }
 
 // LoadConfig loads the config named by --config, BRIEFCAST_CONFIG or

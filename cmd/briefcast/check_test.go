@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -62,7 +64,7 @@ func TestCheckServices(t *testing.T) {
 	}{
 		{"content and store", "", "", nil, 0, "does not exist yet", ""},
 		{"smtp login works", "", "right", []string{"--smtp"}, 0, "nothing sent", ""},
-		{"smtp wrong password", "", "wrong", []string{"--smtp"}, 1, "", "email.smtp"},
+		{"smtp wrong password", "", "wrong", []string{"--smtp"}, 1, "", "email.smtp: 127.0.0.1:" + strconv.Itoa(srv.Port()) + " refused the session: 535"},
 		{"bad schedule", "[[digests]]\nname = \"d\"\nschedule = \"99 * * * *\"\n", "", nil, 1, "", "digests[0] (d).schedule"},
 		{"bad zone", "[[digests]]\nname = \"d\"\nschedule = \"@daily\"\ntimezone = \"Atlantis/Capital\"\n", "", nil, 1, "", "digests[0] (d).timezone"},
 	}
@@ -84,6 +86,26 @@ func TestCheckServices(t *testing.T) {
 	}
 	if n := srv.Count(); n != 0 {
 		t.Errorf("check sent %d messages", n)
+	}
+}
+
+// TestCheckSMTPCannotConnect: with nothing listening, check --smtp says it
+// cannot connect, naming the address, rather than "send failed".
+func TestCheckSMTPCannotConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	path := checkConfig(t, port, "")
+	code, out, errOut := runCheckCLI(t, map[string]string{"CHECK_SMTP_PW": "right"}, "--config", path, "check", "--smtp")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	want := "email.smtp: cannot connect to 127.0.0.1:" + strconv.Itoa(port) + ": "
+	if !strings.Contains(errOut, want) || strings.Contains(errOut, "send failed") {
+		t.Errorf("stderr %q, want it to hold %q and not \"send failed\"", errOut, want)
 	}
 }
 

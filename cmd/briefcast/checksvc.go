@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"briefcast/config"
@@ -51,13 +54,29 @@ func checkServices(ctx context.Context, a *App, cfg *config.Config, smtp bool) e
 		}
 		conn, err := t.Open(ctx)
 		if err != nil {
-			return fmt.Errorf("email.smtp: %s:%d: %w", cfg.Email.SMTP.Host, cfg.Email.SMTP.Port, err)
+			return smtpCheckError(cfg, err)
 		}
 		conn.Close()
 		fmt.Fprintf(a.Stdout, "briefcast: SMTP %s:%d answered (EHLO%s), nothing sent\n",
 			cfg.Email.SMTP.Host, cfg.Email.SMTP.Port, map[bool]string{true: ", AUTH", false: ""}[cfg.Email.SMTP.Username != ""])
 	}
 	return nil
+}
+
+// smtpCheckError says what went wrong opening the SMTP connection in the
+// operator's terms: no connection at all is "cannot connect", not the
+// "send failed (temporary)" a sender logs for a message it will retry.
+func smtpCheckError(cfg *config.Config, err error) error {
+	addr := net.JoinHostPort(cfg.Email.SMTP.Host, strconv.Itoa(cfg.Email.SMTP.Port))
+	var se *email.SendError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("email.smtp: %s: %w", addr, err)
+	}
+	if se.Code == 0 {
+		return fmt.Errorf("email.smtp: cannot connect to %s: %w", addr, se.Err)
+	}
+	reply := strings.TrimSpace(fmt.Sprintf("%d %s %s", se.Code, se.Enhanced, se.Reply))
+	return fmt.Errorf("email.smtp: %s refused the session: %s", addr, strings.Join(strings.Fields(reply), " "))
 }
 
 // checkDigestTemplates runs every digest's subject and body templates on

@@ -249,7 +249,11 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 		if f.State == editions.DeliveryRetrying && !f.NextAttempt.IsZero() {
 			next = " next " + f.NextAttempt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(w, "  %-8s %s attempts=%d%s: %s\n", f.State, f.Subscriber.Email, f.Attempts, next, oneLine(f.LastReply))
+		who := f.Subscriber.Email
+		if who == "" {
+			who = "(forgotten)" // erased since: the row stays, the person does not
+		}
+		fmt.Fprintf(w, "  %-8s %s attempts=%d%s: %s\n", f.State, who, f.Attempts, next, oneLine(f.LastReply))
 	}
 	if n := p.Failed + p.Retrying; n > int64(len(fails)) {
 		fmt.Fprintf(w, "  … and %d more\n", n-int64(len(fails)))

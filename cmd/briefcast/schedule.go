@@ -124,7 +124,8 @@ func printLastEdition(ctx context.Context, w io.Writer, store *store.DB, d confi
 		fmt.Fprintf(w, "  last       unknown: %v\n", err)
 		return
 	}
-	fmt.Fprintf(w, "  last       %s, cut-off %s, %d articles\n", e.Key, e.Cutoff.In(d.Location).Format("Mon 2006-01-02 15:04 MST"), len(e.Articles))
+	fmt.Fprintf(w, "  last       %s, cut-off %s, %d %s\n", e.Key, e.Cutoff.In(d.Location).Format("Mon 2006-01-02 15:04 MST"),
+		len(e.Articles), plural(len(e.Articles), "article", "articles"))
 	p, err := store.Progress(ctx, e.ID)
 	if err != nil {
 		fmt.Fprintf(w, "  outcome    unknown: %v\n", err)

@@ -90,7 +90,7 @@ func TestScheduleCommand(t *testing.T) {
              Thu 2026-11-26 07:00 EST   2026-11-26 12:00 UTC
              Fri 2026-11-27 07:00 EST   2026-11-27 12:00 UTC
   catch-up   missed runs are sent once if the newest is under 6h0m0s old
-  last       20261124T1200Z, cut-off Tue 2026-11-24 07:00 EST, 1 articles
+  last       20261124T1200Z, cut-off Tue 2026-11-24 07:00 EST, 1 article
   outcome    sending: 0 sent, 0 failed, 0 retrying, 2 queued of 2
 
 digest:weekly (Weekly)

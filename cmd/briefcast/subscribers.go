@@ -270,18 +270,24 @@ func runSubsRemove(ctx context.Context, a *App, args []string) error {
 }
 
 func runSubsImport(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("import", "subscribers import FILE.csv",
+	fs := a.Flags("import", "subscribers import FILE.csv [--status active|pending]",
 		"Import subscribers from a CSV file with a header row; columns email,name,digests,tags,timezone,status\n"+
 			"in any order, only email required, several digests or tags separated by ';'. Empty cells keep what\n"+
-			"is stored; new subscribers without a status are active. Suppressed (unsubscribed, bounced,\n"+
+			"is stored; new subscribers without a status get --status (active by default). Import mails nobody:\n"+
+			"pending rows get no confirmation mail and no digest until they sign up on the site. Suppressed (unsubscribed, bounced,\n"+
 			"complained or forgotten) addresses are never reactivated: a row asking to is counted as\n"+
 			"suppressed (its other cells still apply). Cells starting with a ' before =, +, -, @ (as export\n"+
 			"writes them, so spreadsheets show no formula) are read without it. Each invalid row is reported on stderr\n"+
 			"as FILE:LINE and skipped. Exit status 0 once the file was processed, even with rejected rows;\n"+
 			"1 when it could not be read.")
+	newStatus := fs.String("status", "active", "status of new subscribers whose row has none: active or pending")
 	pos, err := subsArgs(a, fs, args, 1)
 	if err != nil {
 		return err
+	}
+	if *newStatus != string(subscribers.Active) && *newStatus != string(subscribers.Pending) {
+		fmt.Fprintf(a.Stderr, "briefcast subscribers import: --status must be active or pending, got %q\n", *newStatus)
+		return errUsage
 	}
 	path := pos[0]
 	f, err := os.Open(path)
@@ -302,6 +308,7 @@ func runSubsImport(ctx context.Context, a *App, args []string) error {
 	bar := progress.New(a.Stderr, "importing", size)
 	total, rejected, err := subscribers.ImportCSV(ctx, st, &progress.Reader{R: f, Bar: bar}, importBatch,
 		func(r *subscribers.ImportRow) *subscribers.RowError {
+			r.NewStatus = subscribers.Status(*newStatus)
 			if bad := unknownDigests(cfg, r.Digests); len(bad) > 0 {
 				return &subscribers.RowError{Line: r.Line, Field: "digests",
 					Msg: fmt.Sprintf("unknown digest %s (configured: %s)", strings.Join(bad, ", "), strings.Join(digestNames(cfg), ", "))}

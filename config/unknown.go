@@ -1,0 +1,183 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// unknownKeys describes each key of data that decoded into nothing, with
+// its line and, inside an array of tables, the element it belongs to:
+// "line 31: unknown key digests[1] (weekly).max_itmes". A key under an
+// unknown table is left out: the table is reported once.
+func unknownKeys(data []byte, und []toml.Key) string {
+	unknown := map[string]bool{}
+	for _, k := range und {
+		unknown[k.String()] = true
+	}
+	places := scanKeys(data)
+	var out []string
+	seen := map[string]bool{}
+	for _, k := range und {
+		s := k.String()
+		if seen[s] || underUnknown(k, unknown) {
+			continue
+		}
+		seen[s] = true
+		found := false
+		for _, p := range places {
+			if p.path == s {
+				out = append(out, fmt.Sprintf("line %d: unknown %s %s", p.line, p.kind, p.describe()))
+				found = true
+			}
+		}
+		if !found { // e.g. inside an inline table: no line of its own
+			out = append(out, "unknown key "+s)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+func underUnknown(k toml.Key, unknown map[string]bool) bool {
+	for i := 1; i < len(k); i++ {
+		if unknown[k[:i].String()] {
+			return true
+		}
+	}
+	return false
+}
+
+// element is one table of an array of tables: its index and, once the
+// scan has seen it, its name key.
+type element struct {
+	index int
+	name  string
+}
+
+// place is a key or table header found on a line of the file.
+type place struct {
+	line  int
+	kind  string // "key" or "table"
+	path  string // as toml.Key.String spells it, without array indexes
+	table string // the table's own path, without indexes
+	elem  *element
+	rest  string // the key's path below the table
+}
+
+// describe spells the place with its array index and name:
+// "digests[0] (daily).max_itmes".
+func (p place) describe() string {
+	if p.elem == nil {
+		return p.path
+	}
+	s := fmt.Sprintf("%s[%d]", p.table, p.elem.index)
+	if p.elem.name != "" {
+		s += " (" + p.elem.name + ")"
+	}
+	if p.rest != "" {
+		s += "." + p.rest
+	}
+	return s
+}
+
+// scanKeys finds every table header and key line of a TOML file. It is a
+// line scanner, not a parser (the file has already parsed): it skips
+// multi-line strings and reads a key as everything before the first "=".
+func scanKeys(data []byte) []place {
+	var out []place
+	var table string
+	var elem *element
+	counts := map[string]int{}
+	inString := ""
+	for i, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if inString != "" {
+			if strings.Count(t, inString)%2 == 1 {
+				inString = ""
+			}
+			continue
+		}
+		switch {
+		case t == "" || strings.HasPrefix(t, "#"):
+			continue
+		case strings.HasPrefix(t, "[["):
+			table = keyPath(strings.TrimSuffix(strings.TrimSpace(strings.SplitN(t[2:], "]]", 2)[0]), "]"))
+			elem = &element{index: counts[table]}
+			counts[table]++
+			out = append(out, place{line: i + 1, kind: "table", path: table, table: table, elem: elem})
+			continue
+		case strings.HasPrefix(t, "["):
+			table = keyPath(strings.SplitN(t[1:], "]", 2)[0])
+			elem = nil
+			out = append(out, place{line: i + 1, kind: "table", path: table})
+			continue
+		}
+		name, value, ok := strings.Cut(t, "=")
+		if !ok {
+			continue
+		}
+		key := keyPath(name)
+		if elem != nil && key == "name" {
+			elem.name = unquote(strings.TrimSpace(stripComment(value)))
+		}
+		path := key
+		if table != "" {
+			path = table + "." + key
+		}
+		out = append(out, place{line: i + 1, kind: "key", path: path, table: table, elem: elem, rest: key})
+		for _, q := range []string{`"""`, `'''`} {
+			if strings.Count(value, q)%2 == 1 {
+				inString = q
+			}
+		}
+	}
+	return out
+}
+
+// keyPath spells a dotted key as toml.Key.String does: bare parts as they
+// are, others quoted.
+func keyPath(s string) string {
+	var k toml.Key
+	for _, part := range splitDotted(s) {
+		k = append(k, unquote(strings.TrimSpace(part)))
+	}
+	return k.String()
+}
+
+// splitDotted splits a dotted key on the dots outside quotes.
+func splitDotted(s string) []string {
+	var parts []string
+	var quote rune
+	start := 0
+	for i, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote == 0 && (r == '"' || r == '\''):
+			quote = r
+		case quote == 0 && r == '.':
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
+		return s[1 : len(s)-1]
+	}
+	if u, err := strconv.Unquote(s); err == nil && strings.HasPrefix(s, `"`) {
+		return u
+	}
+	return s
+}
+
+func stripComment(v string) string {
+	if i := strings.LastIndex(v, "#"); i >= 0 && strings.Count(v[:i], `"`)%2 == 0 {
+		return v[:i]
+	}
+	return v
+}
