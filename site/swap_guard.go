@@ -95,7 +95,7 @@ func hasMarker(dir string) bool {
 
 // writeMarker marks the fresh folder dir as briefcast's own.
 func writeMarker(dir string) error {
-	if err := writeFile(filepath.Join(dir, MarkerFile), []byte(markerText)); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, MarkerFile), []byte(markerText), 0o644); err != nil {
 		return fmt.Errorf("site: write: %w", err)
 	}
 	return nil

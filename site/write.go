@@ -233,7 +233,7 @@ func (w *fileWriter) write(f *File, dir int) error {
 			return err
 		}
 	}
-	if err := writeFile(filepath.Join(w.root, filepath.FromSlash(rel)), f.Body); err != nil {
+	if err := os.WriteFile(filepath.Join(w.root, filepath.FromSlash(rel)), f.Body, 0o644); err != nil {
 		return fmt.Errorf("site: write %s: %w", f.Path, err)
 	}
 	return nil
