@@ -42,6 +42,28 @@ type command struct {
 
 var commands = map[string]command{}
 
+// group is the Run of a command group such as `briefcast digest`: args[0]
+// names one of subs, which gets the rest; no name or an unknown one is a
+// usage error, and help prints usage on stdout.
+func group(name, usage string, subs map[string]func(ctx context.Context, a *App, args []string) error) func(ctx context.Context, a *App, args []string) error {
+	return func(ctx context.Context, a *App, args []string) error {
+		if len(args) == 0 {
+			fmt.Fprint(a.Stderr, usage)
+			return errUsage
+		}
+		if run := subs[args[0]]; run != nil {
+			return run(ctx, a, args[1:])
+		}
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			fmt.Fprint(a.Stdout, usage)
+			return nil
+		}
+		fmt.Fprintf(a.Stderr, "briefcast %s: unknown command %q\n\n%s", name, args[0], usage)
+		return errUsage
+	}
+}
+
 func register(c command) { commands[c.Name] = c }
 
 // exitError ends the program with Code after printing nothing more.

@@ -10,7 +10,9 @@ import (
 )
 
 func init() {
-	register(command{Name: "bounces", Summary: "read bounce, complaint and auto-reply mails, and apply them to the subscriber list", Run: runBounces})
+	register(command{Name: "bounces", Summary: "read bounce, complaint and auto-reply mails, and apply them to the subscriber list", Run: group("bounces", bouncesUsage, map[string]func(context.Context, *App, []string) error{
+		"parse": runBouncesParse, "process": runBouncesProcess,
+	})})
 }
 
 const bouncesUsage = `Usage: briefcast bounces COMMAND [flags]
@@ -21,24 +23,6 @@ Commands:
 
 Run 'briefcast bounces COMMAND --help' for a command's flags.
 `
-
-func runBounces(ctx context.Context, a *App, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(a.Stderr, bouncesUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "parse":
-		return runBouncesParse(ctx, a, args[1:])
-	case "process":
-		return runBouncesProcess(ctx, a, args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(a.Stdout, bouncesUsage)
-		return nil
-	}
-	fmt.Fprintf(a.Stderr, "briefcast bounces: unknown command %q\n\n%s", args[0], bouncesUsage)
-	return errUsage
-}
 
 // bounceLine is one line of `bounces parse` output; the field order is
 // the documented key order.

@@ -22,7 +22,9 @@ import (
 )
 
 func init() {
-	register(command{Name: "digest", Summary: "send, inspect and preview digest editions", Run: runDigest})
+	register(command{Name: "digest", Summary: "send, inspect and preview digest editions", Run: group("digest", digestUsage, map[string]func(context.Context, *App, []string) error{
+		"send": runDigestSend, "status": runDigestStatus, "preview": runDigestPreview,
+	})})
 }
 
 const digestUsage = `Usage: briefcast digest COMMAND NAME [flags]
@@ -34,26 +36,6 @@ Commands:
 
 Run 'briefcast digest COMMAND --help' for a command's flags.
 `
-
-func runDigest(ctx context.Context, a *App, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(a.Stderr, digestUsage)
-		return errUsage
-	}
-	switch args[0] {
-	case "send":
-		return runDigestSend(ctx, a, args[1:])
-	case "status":
-		return runDigestStatus(ctx, a, args[1:])
-	case "preview":
-		return runDigestPreview(ctx, a, args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(a.Stdout, digestUsage)
-		return nil
-	}
-	fmt.Fprintf(a.Stderr, "briefcast digest: unknown command %q\n\n%s", args[0], digestUsage)
-	return errUsage
-}
 
 // parseNamed parses flags placed before or after the one NAME argument.
 func parseNamed(a *App, fs *flag.FlagSet, args []string) (string, error) {

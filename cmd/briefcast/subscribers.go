@@ -17,7 +17,10 @@ import (
 )
 
 func init() {
-	register(command{Name: "subscribers", Summary: "add, list, remove, import and export subscribers", Run: runSubscribers})
+	register(command{Name: "subscribers", Summary: "add, list, remove, import and export subscribers", Run: group("subscribers", subsUsage, map[string]func(context.Context, *App, []string) error{
+		"add": runSubsAdd, "list": runSubsList, "remove": runSubsRemove,
+		"import": runSubsImport, "export": runSubsExport,
+	})})
 }
 
 const subsUsage = `Usage: briefcast subscribers COMMAND [flags]
@@ -34,26 +37,6 @@ Run 'briefcast subscribers COMMAND --help' for a command's flags.
 
 // importBatch is how many rows one import transaction writes.
 const importBatch = 2000
-
-func runSubscribers(ctx context.Context, a *App, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(a.Stderr, subsUsage)
-		return errUsage
-	}
-	run := map[string]func(context.Context, *App, []string) error{
-		"add": runSubsAdd, "list": runSubsList, "remove": runSubsRemove,
-		"import": runSubsImport, "export": runSubsExport,
-	}[args[0]]
-	switch {
-	case run != nil:
-		return run(ctx, a, args[1:])
-	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
-		fmt.Fprint(a.Stdout, subsUsage)
-		return nil
-	}
-	fmt.Fprintf(a.Stderr, "briefcast subscribers: unknown command %q\n\n%s", args[0], subsUsage)
-	return errUsage
-}
 
 // subsList is a flag that may be repeated.
 type subsList []string
