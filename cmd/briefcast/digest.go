@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -236,6 +237,11 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	fmt.Fprintf(w, "  recipients %d\n", p.Total())
 	fmt.Fprintf(w, "  %d sent, %d failed, %d retrying, %d queued, %d in flight, %d skipped, %d cancelled (%s)\n",
 		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, percent(p))
+	bc, err := st.BounceCounts(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	showBounces(w, bc, p)
 	if p.Failed+p.Retrying == 0 || *limit <= 0 {
 		return nil
 	}
@@ -373,6 +379,22 @@ func percent(p editions.Progress) string {
 		return "100%"
 	}
 	return fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
+}
+
+// showBounces prints the bounce reports about an edition with their rates
+// of the messages sent, and a WARNING line for each rate past its limit,
+// so a reputation problem shows where the delivery numbers are read.
+func showBounces(w io.Writer, c editions.BounceCounts, p editions.Progress) {
+	fmt.Fprintf(w, "  bounces    %d hard (%s), %d soft (%s)\n", c.Hard, ratePercent(p, c.Hard), c.Soft, ratePercent(p, c.Soft))
+	fmt.Fprintf(w, "  complaints %d (%s)\n", c.Complaints, ratePercent(p, c.Complaints))
+	for _, msg := range c.Warnings(p) {
+		fmt.Fprintf(w, "WARNING: %s\n", msg)
+	}
+}
+
+// ratePercent is n as a percentage of the messages sent.
+func ratePercent(p editions.Progress, n int64) string {
+	return fmt.Sprintf("%.2f%% of sent", 100*p.Rate(n))
 }
 
 func oneLine(s string) string {
