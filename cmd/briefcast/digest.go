@@ -30,7 +30,7 @@ const digestUsage = `Usage: briefcast digest COMMAND NAME [flags]
 
 Commands:
   send NAME      create the edition due now (or resume an unfinished one) and deliver it
-  status NAME    show an edition's delivery progress and failures
+  status NAME    show an edition's delivery progress, failures, bounces and complaints
   preview NAME   render the next edition for one recipient, recording nothing
 
 Run 'briefcast digest COMMAND --help' for a command's flags.
@@ -178,7 +178,9 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 
 func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("digest status", "digest status NAME [--edition KEY]",
-		"Show the progress and failures of digest NAME's unfinished edition, or else its latest.")
+		"Show the progress, failures, bounces and complaints of digest NAME's unfinished edition,\n"+
+			"or else its latest. A WARNING line flags a complaint rate over 0.1% or a hard-bounce rate\n"+
+			"over 2% of the messages sent.")
 	key := fs.String("edition", "", "edition key (e.g. 20261125T0700Z); default the unfinished or latest one")
 	limit := fs.Int("failures", 20, "how many failed or retrying recipients to list")
 	name, err := parseNamed(a, fs, args)
