@@ -271,6 +271,21 @@ type editionRow struct {
 	Pending             int64
 	Percent             int64
 	Finished            string
+	// Bounces is nil when the edition's reports could not be read.
+	Bounces *bounceCells
+}
+
+// bounceCells are an edition's bounce reports, each with its rate of the
+// messages sent; Warnings says which rate passes its limit.
+type bounceCells struct {
+	Hard, Soft, Complaints bounceCell
+	Warnings               []string
+}
+
+type bounceCell struct {
+	N    int64
+	Rate string
+	Over bool // past the rate's limit: shown as a warning
 }
 
 type countCell struct {
@@ -319,6 +334,12 @@ func (h *Handler) collect(ctx context.Context) pageData {
 		if !e.FinishedAt.IsZero() {
 			row.Finished = e.FinishedAt.UTC().Format(timeLayout)
 		}
+		if bc, err := h.store.BounceCounts(ctx, e.ID); err != nil {
+			h.log.Error("admin_bounce_counts_failed", "edition", e.ID, "err", err)
+			data.EditionsError = "The bounce counts of some editions could not be read."
+		} else {
+			row.Bounces = newBounceCells(bc, p)
+		}
 		data.Editions = append(data.Editions, row)
 	}
 
@@ -342,6 +363,19 @@ func (h *Handler) collect(ctx context.Context) pageData {
 		data.Chart = newChart(history)
 	}
 	return data
+}
+
+func newBounceCells(c editions.BounceCounts, p editions.Progress) *bounceCells {
+	cell := func(n int64, limit float64) bounceCell {
+		r := p.Rate(n)
+		return bounceCell{N: n, Rate: fmt.Sprintf("%.2f%%", 100*r), Over: limit > 0 && r > limit}
+	}
+	return &bounceCells{
+		Hard:       cell(c.Hard, editions.HardBounceRateLimit),
+		Soft:       cell(c.Soft, 0), // soft bounces pass; no limit
+		Complaints: cell(c.Complaints, editions.ComplaintRateLimit),
+		Warnings:   c.Warnings(p),
+	}
 }
 
 // chart is a line chart of active subscribers per day, laid out here so

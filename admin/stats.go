@@ -21,4 +21,7 @@ type Stats interface {
 	Editions(ctx context.Context, digest string, limit int) ([]*editions.Edition, error)
 	// Progress counts an edition's deliveries by state.
 	Progress(ctx context.Context, editionID int64) (editions.Progress, error)
+	// BounceCounts counts the bounce and complaint reports about an
+	// edition by kind.
+	BounceCounts(ctx context.Context, editionID int64) (editions.BounceCounts, error)
 }

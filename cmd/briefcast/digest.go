@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -31,7 +32,7 @@ const digestUsage = `Usage: briefcast digest COMMAND NAME [flags]
 
 Commands:
   send NAME      create the edition due now (or resume an unfinished one) and deliver it
-  status NAME    show an edition's delivery progress and failures
+  status NAME    show an edition's delivery progress, failures, bounces and complaints
   preview NAME   render the next edition for one recipient, recording nothing
 
 Run 'briefcast digest COMMAND --help' for a command's flags.
@@ -159,7 +160,9 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 
 func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("digest status", "digest status NAME [--edition KEY]",
-		"Show the progress and failures of digest NAME's unfinished edition, or else its latest.")
+		"Show the progress, failures, bounces and complaints of digest NAME's unfinished edition,\n"+
+			"or else its latest. A WARNING line flags a complaint rate over 0.1% or a hard-bounce rate\n"+
+			"over 2% of the messages sent.")
 	key := fs.String("edition", "", "edition key (e.g. 20261125T0700Z); default the unfinished or latest one")
 	limit := fs.Int("failures", 20, "how many failed or retrying recipients to list")
 	name, err := parseNamed(a, fs, args)
@@ -218,6 +221,11 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	fmt.Fprintf(w, "  recipients %d\n", p.Total())
 	fmt.Fprintf(w, "  %d sent, %d failed, %d retrying, %d queued, %d in flight, %d skipped, %d cancelled (%s)\n",
 		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, percent(p))
+	bc, err := st.BounceCounts(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	showBounces(w, bc, p)
 	if p.Failed+p.Retrying == 0 || *limit <= 0 {
 		return nil
 	}
@@ -355,6 +363,22 @@ func percent(p editions.Progress) string {
 		return "100%"
 	}
 	return fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
+}
+
+// showBounces prints the bounce reports about an edition with their rates
+// of the messages sent, and a WARNING line for each rate past its limit,
+// so a reputation problem shows where the delivery numbers are read.
+func showBounces(w io.Writer, c editions.BounceCounts, p editions.Progress) {
+	fmt.Fprintf(w, "  bounces    %d hard (%s), %d soft (%s)\n", c.Hard, ratePercent(p, c.Hard), c.Soft, ratePercent(p, c.Soft))
+	fmt.Fprintf(w, "  complaints %d (%s)\n", c.Complaints, ratePercent(p, c.Complaints))
+	for _, msg := range c.Warnings(p) {
+		fmt.Fprintf(w, "WARNING: %s\n", msg)
+	}
+}
+
+// ratePercent is n as a percentage of the messages sent.
+func ratePercent(p editions.Progress, n int64) string {
+	return fmt.Sprintf("%.2f%% of sent", 100*p.Rate(n))
 }
 
 func oneLine(s string) string {
