@@ -159,6 +159,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 	}
 	d.m.WatchQueue(d.store.QueueSize, d.log)
 	metrics.WatchSubscribers(d.m, d.store.Counts, d.log)
+	d.m.WatchEditions(d.newestRates, d.log)
 	return d, nil
 }
 
