@@ -92,6 +92,7 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 		Folder: v.folder,
 		Name:   name,
 		Msg:    msg,
+		dkim:   c.dkim,
 	}, true, nil
 }
 
@@ -141,9 +142,6 @@ func (c *Composer) newMsg(to *mail.Address, subject string) (*gomail.Msg, error)
 	msg.Subject(subject)
 	msg.SetDateWithValue(c.now())
 	msg.SetMessageIDWithValue(hex.EncodeToString(rnd[:16]) + "@" + c.fromDomain)
-	if c.dkim != nil {
-		msg.SetDKIM(c.dkim)
-	}
 	return msg, nil
 }
 
@@ -369,6 +367,7 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 		Folder: "confirm",
 		Name:   strconv.FormatInt(r.ID, 10) + "-" + id,
 		Msg:    msg,
+		dkim:   c.dkim,
 	}, nil
 }
 

@@ -78,7 +78,7 @@ func mustParse(t *testing.T, raw []byte) parsed {
 func msgBytes(t testing.TB, m *Message) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if _, err := m.Msg.WriteTo(&b); err != nil {
+	if _, err := m.WriteTo(&b); err != nil {
 		t.Fatalf("WriteTo: %v", err)
 	}
 	return b.Bytes()

@@ -216,7 +216,7 @@ func (c *smtpConn) begin(m *Message) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := msg.WriteTo(w); err != nil {
+	if _, err := m.WriteTo(w); err != nil {
 		// Part of the message is on the wire: only dropping the
 		// connection ends it undelivered.
 		c.broken = true

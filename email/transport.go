@@ -177,7 +177,7 @@ func writeAtomic(path string, m *Message) (err error) {
 	if rp := returnPath(m); rp != "" {
 		w.WriteString("Return-Path: <" + rp + ">\r\n")
 	}
-	if _, err = m.Msg.WriteTo(w); err != nil {
+	if _, err = m.WriteTo(w); err != nil {
 		return fmt.Errorf("email: outbox: write message: %w", err)
 	}
 	if err = w.Flush(); err != nil {
