@@ -98,7 +98,7 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 
 // unsubscribeURL is the unsubscribe link of a token.
 func (c *Composer) unsubscribeURL(tok string) string {
-	return links.New(c.cfg.Site.BaseURL).Unsubscribe(tok)
+	return links.New(c.o.BaseURL).Unsubscribe(tok)
 }
 
 // listUnsubscribe sets List-Unsubscribe to unsubURL (and the mailto address
@@ -109,7 +109,7 @@ func (c *Composer) listUnsubscribe(msg *gomail.Msg, unsubURL string) {
 	} else {
 		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">")
 	}
-	if strings.HasPrefix(c.cfg.Site.BaseURL, "https://") {
+	if strings.HasPrefix(c.o.BaseURL, "https://") {
 		// RFC 8058 one-click needs an https URL; go-mail refuses anything
 		// else, and so do mailbox providers.
 		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
@@ -119,7 +119,7 @@ func (c *Composer) listUnsubscribe(msg *gomail.Msg, unsubURL string) {
 // listDomain is the domain part of List-Id: [email] list_id when set,
 // else the From address's domain.
 func (c *Composer) listDomain() string {
-	if d := headerToken(strings.TrimSpace(c.cfg.Email.ListIDOverride)); d != "" {
+	if d := headerToken(strings.TrimSpace(c.o.ListIDDomain)); d != "" {
 		return d
 	}
 	return headerToken(c.fromDomain)
@@ -201,10 +201,10 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, named b
 }
 
 func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, named bool) (*variant, error) {
-	base := c.cfg.Site.BaseURL
+	base := c.o.BaseURL
 	date := e.Date.In(loc)
 	d := &DigestData{
-		SiteTitle:      cleanLine(c.cfg.Site.Title),
+		SiteTitle:      cleanLine(c.o.SiteTitle),
 		BaseURL:        base,
 		Title:          cleanLine(e.Digest.Title),
 		Digest:         e.Digest.Name,
@@ -212,7 +212,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 		Count:          len(picked),
 		UnsubscribeURL: links.New(base).Unsubscribe(c.ph.of(phUnsub)),
 		PreferencesURL: links.New(base).Preferences(c.ph.of(phPrefs)),
-		PostalAddress:  strings.TrimSpace(c.cfg.Email.PostalAddress),
+		PostalAddress:  strings.TrimSpace(c.o.PostalAddress),
 	}
 	if d.Title == "" {
 		d.Title = e.Digest.Name
@@ -316,20 +316,20 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 	now := c.now()
 	loc := c.location(r.Timezone)
 	if loc == nil {
-		loc = c.cfg.Site.Location
+		loc = c.o.SiteLocation
 	}
 	if loc == nil {
 		loc = time.UTC
 	}
 	unsubURL := c.unsubscribeURL(c.signer.Sign(tokens.Unsubscribe, r.ID, r.TokenKey, now.Add(TokenTTL)))
 	data := &ConfirmData{
-		SiteTitle:      cleanLine(c.cfg.Site.Title),
-		BaseURL:        c.cfg.Site.BaseURL,
+		SiteTitle:      cleanLine(c.o.SiteTitle),
+		BaseURL:        c.o.BaseURL,
 		ConfirmURL:     u.String(),
 		UnsubscribeURL: unsubURL,
-		PostalAddress:  strings.TrimSpace(c.cfg.Email.PostalAddress),
+		PostalAddress:  strings.TrimSpace(c.o.PostalAddress),
 	}
-	if ttl := c.cfg.Subscriptions.ConfirmTTL.Duration; ttl > 0 {
+	if ttl := c.o.ConfirmTTL; ttl > 0 {
 		data.Expires = now.Add(ttl).In(loc).Format("Mon, 2 Jan 2006 15:04 MST")
 	}
 	h, t, err := c.confirmTmpl.render(data)

@@ -131,7 +131,7 @@ func WithCacheSize(n int) Option { return func(c *Composer) { c.cacheMax = n } }
 // Composer renders digest and confirmation messages. It is safe for
 // concurrent use.
 type Composer struct {
-	cfg    *config.Config
+	o      Options
 	signer *tokens.Signer
 	now    func() time.Time
 	rand   io.Reader
@@ -160,15 +160,16 @@ type Composer struct {
 	ph placeholders
 }
 
-// NewComposer parses the email templates of tmpl (a missing or broken one
-// is an error), loads the DKIM key when [email.dkim] is set and returns a
-// Composer for cfg.
-func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
-	if cfg == nil || signer == nil || tmpl == nil {
-		return nil, errors.New("email: config, templates and signer are required")
+var errNoConfig = errors.New("email: config, templates and signer are required")
+
+// New parses the email templates of tmpl (a missing or broken one is an
+// error), loads the DKIM key when o.DKIM is set and returns a Composer.
+func New(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
+	if signer == nil || tmpl == nil {
+		return nil, errNoConfig
 	}
 	c := &Composer{
-		cfg:      cfg,
+		o:        o,
 		signer:   signer,
 		now:      time.Now,
 		rand:     rand.Reader,
@@ -177,22 +178,22 @@ func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...
 		cacheMax: 256,
 		zones:    map[string]*time.Location{},
 	}
-	for _, o := range opts {
-		o(c)
+	for _, opt := range opts {
+		opt(c)
 	}
-	from, err := parseAddress(cfg.Email.From)
+	from, err := parseAddress(o.From)
 	if err != nil {
 		return nil, fmt.Errorf("email: from: %w", err)
 	}
 	c.from = from
 	c.fromDomain = domainOf(from.Address)
-	if cfg.Email.ReplyTo != "" {
-		if c.replyTo, err = parseAddress(cfg.Email.ReplyTo); err != nil {
+	if o.ReplyTo != "" {
+		if c.replyTo, err = parseAddress(o.ReplyTo); err != nil {
 			return nil, fmt.Errorf("email: reply_to: %w", err)
 		}
 	}
-	if cfg.Email.UnsubscribeTo != "" {
-		a, err := parseAddress(cfg.Email.UnsubscribeTo)
+	if o.UnsubscribeMailto != "" {
+		a, err := parseAddress(o.UnsubscribeMailto)
 		if err != nil {
 			return nil, fmt.Errorf("email: unsubscribe_mailto: %w", err)
 		}
@@ -207,12 +208,12 @@ func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...
 	if err := checkConfirmTemplates(c.confirmTmpl); err != nil {
 		return nil, err
 	}
-	for i := range cfg.Digests {
-		if _, err := c.subject(&cfg.Digests[i]); err != nil {
+	for name, subj := range o.Subjects {
+		if _, err := c.subject(&config.Digest{Name: name, Subject: subj}); err != nil {
 			return nil, err
 		}
 	}
-	if d := cfg.Email.DKIM; d != nil {
+	if d := o.DKIM; d != nil {
 		if c.dkim, err = loadDKIM(d); err != nil {
 			return nil, err
 		}
@@ -252,7 +253,7 @@ func (c *Composer) location(name string) *time.Location {
 	return loc
 }
 
-func loadDKIM(d *config.DKIM) (*dkim.SignOptions, error) {
+func loadDKIM(d *DKIMOptions) (*dkim.SignOptions, error) {
 	pemBytes, err := os.ReadFile(d.PrivateKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("email: dkim key: %w", err)

@@ -16,8 +16,6 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
-
-	"briefcast/config"
 )
 
 // SMTPTransport delivers over persistent SMTP connections. Every Conn it
@@ -32,9 +30,8 @@ type SMTPTransport struct {
 	implicitTLS bool
 }
 
-func newSMTPTransport(cfg *config.Config, log *slog.Logger, o transportOptions) (*SMTPTransport, error) {
-	s := cfg.Email.SMTP
-	timeout := s.Timeout.Duration
+func newSMTPTransport(s SMTPOptions, log *slog.Logger, o transportOptions) (*SMTPTransport, error) {
+	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
@@ -45,7 +42,12 @@ func newSMTPTransport(cfg *config.Config, log *slog.Logger, o transportOptions) 
 			tc.ServerName = s.Host
 		}
 	}
+	helo, err := heloName(s)
+	if err != nil {
+		return nil, err
+	}
 	opts := []gomail.Option{
+		gomail.WithHELO(helo),
 		gomail.WithPort(s.Port),
 		gomail.WithTimeout(timeout),
 		gomail.WithTLSConfig(tc),
@@ -70,7 +72,7 @@ func newSMTPTransport(cfg *config.Config, log *slog.Logger, o transportOptions) 
 			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
 				gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin),
 			gomail.WithUsername(s.Username),
-			gomail.WithPassword(cfg.Email.SMTPPassword),
+			gomail.WithPassword(s.Password),
 		)
 	}
 	// Check the options once, so a bad config fails at start-up.
@@ -86,6 +88,23 @@ func newSMTPTransport(cfg *config.Config, log *slog.Logger, o transportOptions) 
 		tls:         tc,
 		implicitTLS: s.TLS == "tls",
 	}, nil
+}
+
+// heloName is the EHLO name: s.HELO, else the domain of the From address.
+// go-mail would say the machine's host name, which receivers compare with
+// its DNS and which is often "localhost" or a name only the LAN knows.
+func heloName(s SMTPOptions) (string, error) {
+	if h := strings.TrimSpace(s.HELO); h != "" {
+		if strings.ContainsAny(h, " \t\r\n") {
+			return "", fmt.Errorf("email: smtp helo %q holds a space or line break", h)
+		}
+		return h, nil
+	}
+	from, err := parseAddress(s.FromAddress)
+	if err != nil {
+		return "", fmt.Errorf("email: smtp helo: no name set and from: %w", err)
+	}
+	return domainOf(from.Address), nil
 }
 
 // Open dials the server, says EHLO, starts TLS and authenticates. A
