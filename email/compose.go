@@ -19,6 +19,10 @@ import (
 	"briefcast/tokens"
 )
 
+// textFlowed is the type of every plain-text part (RFC 3676); go-mail adds
+// the charset.
+const textFlowed gomail.ContentType = "text/plain; format=flowed"
+
 // DefaultSubject is the subject template of a digest that sets none.
 const DefaultSubject = "{{.Title}} — {{.Date}}"
 
@@ -74,13 +78,12 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	msg.SetGenHeader("List-Id", v.listID)
 	c.listUnsubscribe(msg, c.unsubscribeURL(unsubTok))
 	msg.SetBulk()
-	// The bodies are written straight from the rendered segments, with no
-	// transfer encoding: the HTML is pure ASCII and every line of both
-	// parts is far below SMTP's 998-octet limit, so quoted-printable would
-	// only cost time (it was most of the composing time).
+	// Both parts are quoted-printable: the message is 7-bit throughout,
+	// so no relay on the way to a server without 8BITMIME re-encodes it,
+	// and the DKIM body hash made here is the one the mailbox checks.
 	htmlName := htmlText(to.Name)
-	msg.SetBodyWriter(gomail.TypeTextPlain, v.text.writer(to.Name, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.NoEncoding))
-	msg.AddAlternativeWriter(gomail.TypeTextHTML, v.html.writer(htmlName, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.NoEncoding))
+	msg.SetBodyWriter(textFlowed, flowedWriter(v.text, to.Name, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.EncodingQP))
+	msg.AddAlternativeWriter(gomail.TypeTextHTML, v.html.writer(htmlName, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.EncodingQP))
 
 	name := "0"
 	if r.ID != 0 {
@@ -264,7 +267,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 		folder:  fileToken(e.Digest.Name) + "/" + fileToken(e.Key),
 		listID:  phrase(d.Title) + " <" + listID + ">",
 		html:    c.ph.split(breakLongLines(asciiHTML(h))),
-		text:    c.ph.split(breakLongLines(t)),
+		text:    c.ph.split(t),
 	}
 	return v, nil
 }
@@ -349,8 +352,8 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 	}
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	c.listUnsubscribe(msg, unsubURL)
-	msg.SetBodyString(gomail.TypeTextPlain, t)
-	msg.AddAlternativeString(gomail.TypeTextHTML, h)
+	msg.SetBodyString(textFlowed, flowed(t), gomail.WithPartEncoding(gomail.EncodingQP))
+	msg.AddAlternativeString(gomail.TypeTextHTML, h, gomail.WithPartEncoding(gomail.EncodingQP))
 	// The Message-ID's random part names the file, so two requests from
 	// one subscriber never overwrite each other in the outbox.
 	id := msg.GetMessageID()

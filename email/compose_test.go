@@ -27,6 +27,7 @@ type parsed struct {
 	header     mail.Header
 	rawHeader  string
 	text, html string
+	flowedText string // the text part as sent, before unflowing
 }
 
 func mustParse(t *testing.T, raw []byte) parsed {
@@ -64,7 +65,11 @@ func mustParse(t *testing.T, raw []byte) parsed {
 		types = append(types, ct)
 		switch ct {
 		case "text/plain":
+			p.flowedText = string(body)
 			p.text = string(body)
+			if cp["format"] == "flowed" {
+				p.text = unflow(string(body))
+			}
 		case "text/html":
 			p.html = string(body)
 		}
@@ -73,6 +78,21 @@ func mustParse(t *testing.T, raw []byte) parsed {
 		t.Errorf("parts (-want +got):\n%s", diff)
 	}
 	return p
+}
+
+// unflow joins the soft-broken lines of format=flowed text (RFC 3676
+// 4.1 and 4.4, DelSp=no) and removes space-stuffing.
+func unflow(s string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(s, "\r\n") {
+		l = strings.TrimPrefix(l, " ")
+		if strings.HasSuffix(l, " \r\n") {
+			b.WriteString(strings.TrimSuffix(l, "\r\n"))
+			continue
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
 
 func msgBytes(t testing.TB, m *Message) []byte {
