@@ -334,7 +334,7 @@ func TestDigestMessage(t *testing.T) {
 		}
 	}
 	// The preheader is the first take bullet, hidden.
-	if !regexp.MustCompile(`<div style="display:none;[^"]*">The harbour office released`).MatchString(p.html) {
+	if !regexp.MustCompile(`<div dir="auto" style="display:none;[^"]*">The harbour office released`).MatchString(p.html) {
 		t.Error("HTML part lacks a hidden preheader with the first bullet")
 	}
 	if strings.Contains(p.html, "<b>trial") || strings.Contains(p.text, "\r\nBcc") {

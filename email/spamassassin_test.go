@@ -84,7 +84,8 @@ func TestDigestHTMLDirAuto(t *testing.T) {
 		if n == 0 {
 			t.Fatalf("no %s> in the HTML part", tag)
 		}
-		if d := strings.Count(html, tag+` dir="auto"`); d != n {
+		d := len(regexp.MustCompile(tag + ` [^>]*dir="auto"`).FindAllString(html, -1))
+		if d != n {
 			t.Errorf("%d of %d %s> elements have dir=\"auto\"", d, n, tag)
 		}
 	}
