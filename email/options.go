@@ -1,6 +1,10 @@
 package email
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Options are everything a Composer takes from the configuration.
 type Options struct {
@@ -45,4 +49,21 @@ type SMTPOptions struct {
 	// internal name that receivers hold against the message.
 	HELO        string
 	FromAddress string // the From header, for the default HELO
+}
+
+// heloName is the EHLO name: s.HELO, else the domain of the From address.
+// go-mail would say the machine's host name, which receivers compare with
+// its DNS and which is often "localhost" or a name only the LAN knows.
+func heloName(s SMTPOptions) (string, error) {
+	if h := strings.TrimSpace(s.HELO); h != "" {
+		if strings.ContainsAny(h, " \t\r\n") {
+			return "", fmt.Errorf("email: smtp helo %q holds a space or line break", h)
+		}
+		return h, nil
+	}
+	from, err := parseAddress(s.FromAddress)
+	if err != nil {
+		return "", fmt.Errorf("email: smtp helo: no name set and from: %w", err)
+	}
+	return domainOf(from.Address), nil
 }

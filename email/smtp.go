@@ -90,23 +90,6 @@ func newSMTPTransport(s SMTPOptions, log *slog.Logger, o transportOptions) (*SMT
 	}, nil
 }
 
-// heloName is the EHLO name: s.HELO, else the domain of the From address.
-// go-mail would say the machine's host name, which receivers compare with
-// its DNS and which is often "localhost" or a name only the LAN knows.
-func heloName(s SMTPOptions) (string, error) {
-	if h := strings.TrimSpace(s.HELO); h != "" {
-		if strings.ContainsAny(h, " \t\r\n") {
-			return "", fmt.Errorf("email: smtp helo %q holds a space or line break", h)
-		}
-		return h, nil
-	}
-	from, err := parseAddress(s.FromAddress)
-	if err != nil {
-		return "", fmt.Errorf("email: smtp helo: no name set and from: %w", err)
-	}
-	return domainOf(from.Address), nil
-}
-
 // Open dials the server, says EHLO, starts TLS and authenticates. A
 // failure is a *SendError that is always Temporary (and Broken): it is
 // about the connection, never about a recipient, so even a 5xx here (a

@@ -84,7 +84,7 @@ func TestDigestHTMLDirAuto(t *testing.T) {
 		if n == 0 {
 			t.Fatalf("no %s> in the HTML part", tag)
 		}
-		d := len(regexp.MustCompile(tag + ` [^>]*dir="auto"`).FindAllString(html, -1))
+		d := len(regexp.MustCompile(tag+` [^>]*dir="auto"`).FindAllString(html, -1))
 		if d != n {
 			t.Errorf("%d of %d %s> elements have dir=\"auto\"", d, n, tag)
 		}
