@@ -19,6 +19,10 @@ import (
 	"briefcast/tokens"
 )
 
+// textFlowed is the type of every plain-text part (RFC 3676); go-mail adds
+// the charset.
+const textFlowed gomail.ContentType = "text/plain; format=flowed"
+
 // DefaultSubject is the subject template of a digest that sets none.
 const DefaultSubject = "{{.Title}} — {{.Date}}"
 
@@ -74,13 +78,12 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	msg.SetGenHeader("List-Id", v.listID)
 	c.listUnsubscribe(msg, c.unsubscribeURL(unsubTok))
 	msg.SetBulk()
-	// The bodies are written straight from the rendered segments, with no
-	// transfer encoding: the HTML is pure ASCII and every line of both
-	// parts is far below SMTP's 998-octet limit, so quoted-printable would
-	// only cost time (it was most of the composing time).
+	// Both parts are quoted-printable: the message is 7-bit throughout,
+	// so no relay on the way to a server without 8BITMIME re-encodes it,
+	// and the DKIM body hash made here is the one the mailbox checks.
 	htmlName := htmlText(to.Name)
-	msg.SetBodyWriter(gomail.TypeTextPlain, v.text.writer(to.Name, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.NoEncoding))
-	msg.AddAlternativeWriter(gomail.TypeTextHTML, v.html.writer(htmlName, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.NoEncoding))
+	msg.SetBodyWriter(textFlowed, flowedWriter(v.text, to.Name, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.EncodingQP))
+	msg.AddAlternativeWriter(gomail.TypeTextHTML, v.html.writer(htmlName, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.EncodingQP))
 
 	name := "0"
 	if r.ID != 0 {
@@ -92,12 +95,13 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 		Folder: v.folder,
 		Name:   name,
 		Msg:    msg,
+		dkim:   c.dkim,
 	}, true, nil
 }
 
 // unsubscribeURL is the unsubscribe link of a token.
 func (c *Composer) unsubscribeURL(tok string) string {
-	return links.New(c.cfg.Site.BaseURL).Unsubscribe(tok)
+	return links.New(c.o.BaseURL).Unsubscribe(tok)
 }
 
 // listUnsubscribe sets List-Unsubscribe to unsubURL (and the mailto address
@@ -108,7 +112,7 @@ func (c *Composer) listUnsubscribe(msg *gomail.Msg, unsubURL string) {
 	} else {
 		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">")
 	}
-	if strings.HasPrefix(c.cfg.Site.BaseURL, "https://") {
+	if strings.HasPrefix(c.o.BaseURL, "https://") {
 		// RFC 8058 one-click needs an https URL; go-mail refuses anything
 		// else, and so do mailbox providers.
 		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
@@ -118,7 +122,7 @@ func (c *Composer) listUnsubscribe(msg *gomail.Msg, unsubURL string) {
 // listDomain is the domain part of List-Id: [email] list_id when set,
 // else the From address's domain.
 func (c *Composer) listDomain() string {
-	if d := headerToken(strings.TrimSpace(c.cfg.Email.ListIDOverride)); d != "" {
+	if d := headerToken(strings.TrimSpace(c.o.ListIDDomain)); d != "" {
 		return d
 	}
 	return headerToken(c.fromDomain)
@@ -141,9 +145,6 @@ func (c *Composer) newMsg(to *mail.Address, subject string) (*gomail.Msg, error)
 	msg.Subject(subject)
 	msg.SetDateWithValue(c.now())
 	msg.SetMessageIDWithValue(hex.EncodeToString(rnd[:16]) + "@" + c.fromDomain)
-	if c.dkim != nil {
-		msg.SetDKIM(c.dkim)
-	}
 	return msg, nil
 }
 
@@ -203,10 +204,10 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, named b
 }
 
 func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, named bool) (*variant, error) {
-	base := c.cfg.Site.BaseURL
+	base := c.o.BaseURL
 	date := e.Date.In(loc)
 	d := &DigestData{
-		SiteTitle:      cleanLine(c.cfg.Site.Title),
+		SiteTitle:      cleanLine(c.o.SiteTitle),
 		BaseURL:        base,
 		Title:          cleanLine(e.Digest.Title),
 		Digest:         e.Digest.Name,
@@ -214,7 +215,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 		Count:          len(picked),
 		UnsubscribeURL: links.New(base).Unsubscribe(c.ph.of(phUnsub)),
 		PreferencesURL: links.New(base).Preferences(c.ph.of(phPrefs)),
-		PostalAddress:  strings.TrimSpace(c.cfg.Email.PostalAddress),
+		PostalAddress:  strings.TrimSpace(c.o.PostalAddress),
 	}
 	if d.Title == "" {
 		d.Title = e.Digest.Name
@@ -266,7 +267,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 		folder:  fileToken(e.Digest.Name) + "/" + fileToken(e.Key),
 		listID:  phrase(d.Title) + " <" + listID + ">",
 		html:    c.ph.split(breakLongLines(asciiHTML(h))),
-		text:    c.ph.split(breakLongLines(t)),
+		text:    c.ph.split(t),
 	}
 	return v, nil
 }
@@ -318,20 +319,20 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 	now := c.now()
 	loc := c.location(r.Timezone)
 	if loc == nil {
-		loc = c.cfg.Site.Location
+		loc = c.o.SiteLocation
 	}
 	if loc == nil {
 		loc = time.UTC
 	}
 	unsubURL := c.unsubscribeURL(c.signer.Sign(tokens.Unsubscribe, r.ID, r.TokenKey, now.Add(TokenTTL)))
 	data := &ConfirmData{
-		SiteTitle:      cleanLine(c.cfg.Site.Title),
-		BaseURL:        c.cfg.Site.BaseURL,
+		SiteTitle:      cleanLine(c.o.SiteTitle),
+		BaseURL:        c.o.BaseURL,
 		ConfirmURL:     u.String(),
 		UnsubscribeURL: unsubURL,
-		PostalAddress:  strings.TrimSpace(c.cfg.Email.PostalAddress),
+		PostalAddress:  strings.TrimSpace(c.o.PostalAddress),
 	}
-	if ttl := c.cfg.Subscriptions.ConfirmTTL.Duration; ttl > 0 {
+	if ttl := c.o.ConfirmTTL; ttl > 0 {
 		data.Expires = now.Add(ttl).In(loc).Format("Mon, 2 Jan 2006 15:04 MST")
 	}
 	h, t, err := c.confirmTmpl.render(data)
@@ -351,8 +352,8 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 	}
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	c.listUnsubscribe(msg, unsubURL)
-	msg.SetBodyString(gomail.TypeTextPlain, t)
-	msg.AddAlternativeString(gomail.TypeTextHTML, h)
+	msg.SetBodyString(textFlowed, flowed(t), gomail.WithPartEncoding(gomail.EncodingQP))
+	msg.AddAlternativeString(gomail.TypeTextHTML, h, gomail.WithPartEncoding(gomail.EncodingQP))
 	// The Message-ID's random part names the file, so two requests from
 	// one subscriber never overwrite each other in the outbox.
 	id := msg.GetMessageID()
@@ -369,6 +370,7 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 		Folder: "confirm",
 		Name:   strconv.FormatInt(r.ID, 10) + "-" + id,
 		Msg:    msg,
+		dkim:   c.dkim,
 	}, nil
 }
 

@@ -8,6 +8,7 @@
 package email
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	gomail "github.com/wneessen/go-mail"
 
 	"briefcast/articles"
@@ -56,6 +58,38 @@ type Message struct {
 	Folder string      // file transport sub-folder, e.g. "daily/20261125T0700Z" ("confirm" for confirmations)
 	Name   string      // file transport file name without extension, unique within Folder
 	Msg    *gomail.Msg // the message with every header set
+
+	dkim *dkim.SignOptions // signs the final bytes in WriteTo; nil = unsigned
+}
+
+// WriteTo writes the message as it goes on the wire, DKIM-signed when the
+// Composer has a key. The signature is made over exactly the bytes
+// written (after go-mail has folded every header and encoded every part),
+// so nothing a library does after signing can change what it covers.
+func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	if m.dkim == nil {
+		return m.Msg.WriteTo(w)
+	}
+	var raw bytes.Buffer
+	if _, err := m.Msg.WriteTo(&raw); err != nil {
+		return 0, err
+	}
+	cw := &countWriter{w: w}
+	if err := dkim.Sign(cw, &raw, m.dkim); err != nil {
+		return cw.n, fmt.Errorf("email: dkim: %w", err)
+	}
+	return cw.n, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // TokenTTL is how long the unsubscribe and preferences links of a digest
@@ -97,7 +131,7 @@ func WithCacheSize(n int) Option { return func(c *Composer) { c.cacheMax = n } }
 // Composer renders digest and confirmation messages. It is safe for
 // concurrent use.
 type Composer struct {
-	cfg    *config.Config
+	o      Options
 	signer *tokens.Signer
 	now    func() time.Time
 	rand   io.Reader
@@ -107,7 +141,7 @@ type Composer struct {
 	fromDomain string
 	replyTo    *mail.Address
 	unsubMail  string
-	dkim       *gomail.DKIMSigner
+	dkim       *dkim.SignOptions
 	returnPath ReturnPath
 
 	digestTmpl  *pageTemplates
@@ -126,15 +160,16 @@ type Composer struct {
 	ph placeholders
 }
 
-// NewComposer parses the email templates of tmpl (a missing or broken one
-// is an error), loads the DKIM key when [email.dkim] is set and returns a
-// Composer for cfg.
-func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
-	if cfg == nil || signer == nil || tmpl == nil {
-		return nil, errors.New("email: config, templates and signer are required")
+var errNoConfig = errors.New("email: config, templates and signer are required")
+
+// New parses the email templates of tmpl (a missing or broken one is an
+// error), loads the DKIM key when o.DKIM is set and returns a Composer.
+func New(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
+	if signer == nil || tmpl == nil {
+		return nil, errNoConfig
 	}
 	c := &Composer{
-		cfg:      cfg,
+		o:        o,
 		signer:   signer,
 		now:      time.Now,
 		rand:     rand.Reader,
@@ -143,22 +178,22 @@ func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...
 		cacheMax: 256,
 		zones:    map[string]*time.Location{},
 	}
-	for _, o := range opts {
-		o(c)
+	for _, opt := range opts {
+		opt(c)
 	}
-	from, err := parseAddress(cfg.Email.From)
+	from, err := parseAddress(o.From)
 	if err != nil {
 		return nil, fmt.Errorf("email: from: %w", err)
 	}
 	c.from = from
 	c.fromDomain = domainOf(from.Address)
-	if cfg.Email.ReplyTo != "" {
-		if c.replyTo, err = parseAddress(cfg.Email.ReplyTo); err != nil {
+	if o.ReplyTo != "" {
+		if c.replyTo, err = parseAddress(o.ReplyTo); err != nil {
 			return nil, fmt.Errorf("email: reply_to: %w", err)
 		}
 	}
-	if cfg.Email.UnsubscribeTo != "" {
-		a, err := parseAddress(cfg.Email.UnsubscribeTo)
+	if o.UnsubscribeMailto != "" {
+		a, err := parseAddress(o.UnsubscribeMailto)
 		if err != nil {
 			return nil, fmt.Errorf("email: unsubscribe_mailto: %w", err)
 		}
@@ -173,13 +208,13 @@ func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...
 	if err := checkConfirmTemplates(c.confirmTmpl); err != nil {
 		return nil, err
 	}
-	for i := range cfg.Digests {
-		if _, err := c.subject(&cfg.Digests[i]); err != nil {
+	for name, subj := range o.Subjects {
+		if _, err := c.subject(&config.Digest{Name: name, Subject: subj}); err != nil {
 			return nil, err
 		}
 	}
-	if d := cfg.Email.DKIM; d != nil {
-		if c.dkim, err = loadDKIM(d, c.now); err != nil {
+	if d := o.DKIM; d != nil {
+		if c.dkim, err = loadDKIM(d); err != nil {
 			return nil, err
 		}
 	}
@@ -218,7 +253,7 @@ func (c *Composer) location(name string) *time.Location {
 	return loc
 }
 
-func loadDKIM(d *config.DKIM, now func() time.Time) (*gomail.DKIMSigner, error) {
+func loadDKIM(d *DKIMOptions) (*dkim.SignOptions, error) {
 	pemBytes, err := os.ReadFile(d.PrivateKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("email: dkim key: %w", err)
@@ -227,30 +262,32 @@ func loadDKIM(d *config.DKIM, now func() time.Time) (*gomail.DKIMSigner, error) 
 	if err != nil {
 		return nil, fmt.Errorf("email: dkim key %s: %w", d.PrivateKeyFile, err)
 	}
-	s := gomail.NewDKIMSigner(d.Domain, d.Selector, key)
-	s.NowFunc = now
-	// go-mail's default set leaves out the list headers; RFC 8058 requires
-	// List-Unsubscribe and List-Unsubscribe-Post to be signed.
-	s.SignHeaders(dkimHeaders...)
-	if err := s.ValidateConfig(); err != nil {
-		return nil, fmt.Errorf("email: dkim: %w", err)
+	o := &dkim.SignOptions{
+		Domain:                 d.Domain,
+		Selector:               d.Selector,
+		Signer:                 key,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed,
+		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
+		HeaderKeys:             dkimHeaders,
 	}
-	// The signer picks its algorithm on first use and caches it in a field;
-	// doing that once here keeps later concurrent use free of data races.
-	if _, err := s.Sign([]byte("From: a@b\r\n"), []byte("x\r\n")); err != nil {
-		return nil, fmt.Errorf("email: dkim: %w", err)
+	// A trial signature checks the key and the options at start-up.
+	if err := dkim.Sign(io.Discard, strings.NewReader("From: a@b\r\n\r\nx\r\n"), o); err != nil {
+		return nil, fmt.Errorf("email: dkim key %s: %w", d.PrivateKeyFile, err)
 	}
-	return s, nil
+	return o, nil
 }
 
-// dkimHeaders are the header fields every DKIM signature covers. The list
-// is kept short on purpose: go-mail v0.8.1 folds the DKIM-Signature header
-// every 76 characters, even inside a tag, and a fold inside h= adds a
-// space that relaxed canonicalisation keeps, so verifiers would compute a
-// different hash. "h=" plus these names fits on one folded line (74 of
-// 75 characters); the test verifies real signatures independently.
+// dkimHeaders are the header fields every DKIM signature covers, in h=
+// order. From is named twice: a verifier then also hashes a second From
+// (empty when there is none), so one added in transit breaks the
+// signature (RFC 6376 8.15). A name with no field in the message (Reply-To
+// when none is set, List-Id on a confirmation) is signed as absent, so it
+// cannot be added either. go-msgauth signs and folds the DKIM-Signature
+// itself, over the finished message: go-mail's signer folded inside h=,
+// which is why the list was once cut short.
 var dkimHeaders = []string{
-	"From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post",
+	"From", "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
+	"Reply-To", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
 }
 
 // envelopeFrom is the envelope sender of a message of edition editionID

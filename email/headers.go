@@ -3,7 +3,6 @@ package email
 import (
 	"errors"
 	"fmt"
-	"mime"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -110,18 +109,57 @@ func cleanName(s string) string {
 	return s
 }
 
-// phrase writes s as an RFC 5322 display phrase: a quoted string when it
-// is ASCII, RFC 2047 encoded words otherwise, so the result is pure ASCII
-// and go-mail passes it through untouched.
+// phrase writes s as an RFC 5322 display phrase in pure ASCII, so go-mail
+// passes it through untouched: a quoted string when s is ASCII, else RFC
+// 2047 Q encoded words that hold only the characters RFC 2047 section 5
+// allows in a phrase. Go's mime.QEncoding leaves "<", ">", "@" and the
+// like raw in a word, which a List-Id parser takes for the id.
 func phrase(s string) string {
 	s = cleanLine(s)
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return mime.QEncoding.Encode("UTF-8", s)
-		}
+	if isASCII(s) {
+		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+		return `"` + r.Replace(s) + `"`
 	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
+	const prefix, suffix = "=?UTF-8?Q?", "?="
+	const maxWord = 75 - len(prefix) - len(suffix) // RFC 2047 section 2
+	var out, word strings.Builder
+	flush := func() {
+		if out.Len() > 0 {
+			out.WriteByte(' ')
+		}
+		out.WriteString(prefix + word.String() + suffix)
+		word.Reset()
+	}
+	var buf [utf8.UTFMax]byte
+	for _, r := range s {
+		var enc strings.Builder
+		for _, b := range buf[:utf8.EncodeRune(buf[:], r)] {
+			switch {
+			case b == ' ':
+				enc.WriteByte('_')
+			case phraseSafe(b):
+				enc.WriteByte(b)
+			default:
+				fmt.Fprintf(&enc, "=%02X", b)
+			}
+		}
+		// A character is never split across two words (RFC 2047 5).
+		if word.Len()+enc.Len() > maxWord {
+			flush()
+		}
+		word.WriteString(enc.String())
+	}
+	if word.Len() > 0 || out.Len() == 0 {
+		flush()
+	}
+	return out.String()
+}
+
+// phraseSafe reports whether b may stand for itself in a Q encoded word
+// within a phrase: letters, digits, "!", "*", "+", "-" and "/".
+func phraseSafe(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' ||
+		b == '!' || b == '*' || b == '+' || b == '-' || b == '/'
 }
 
 // headerToken keeps only the characters allowed in a dot-atom (letters,

@@ -16,8 +16,6 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
-
-	"briefcast/config"
 )
 
 // SMTPTransport delivers over persistent SMTP connections. Every Conn it
@@ -32,9 +30,8 @@ type SMTPTransport struct {
 	implicitTLS bool
 }
 
-func newSMTPTransport(cfg *config.Config, log *slog.Logger, o transportOptions) (*SMTPTransport, error) {
-	s := cfg.Email.SMTP
-	timeout := s.Timeout.Duration
+func newSMTPTransport(s SMTPOptions, log *slog.Logger, o transportOptions) (*SMTPTransport, error) {
+	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
@@ -45,7 +42,12 @@ func newSMTPTransport(cfg *config.Config, log *slog.Logger, o transportOptions) 
 			tc.ServerName = s.Host
 		}
 	}
+	helo, err := heloName(s)
+	if err != nil {
+		return nil, err
+	}
 	opts := []gomail.Option{
+		gomail.WithHELO(helo),
 		gomail.WithPort(s.Port),
 		gomail.WithTimeout(timeout),
 		gomail.WithTLSConfig(tc),
@@ -70,7 +72,7 @@ func newSMTPTransport(cfg *config.Config, log *slog.Logger, o transportOptions) 
 			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
 				gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin),
 			gomail.WithUsername(s.Username),
-			gomail.WithPassword(cfg.Email.SMTPPassword),
+			gomail.WithPassword(s.Password),
 		)
 	}
 	// Check the options once, so a bad config fails at start-up.
@@ -216,7 +218,7 @@ func (c *smtpConn) begin(m *Message) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := msg.WriteTo(w); err != nil {
+	if _, err := m.WriteTo(w); err != nil {
 		// Part of the message is on the wire: only dropping the
 		// connection ends it undelivered.
 		c.broken = true

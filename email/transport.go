@@ -10,8 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"briefcast/config"
 )
 
 // Transport opens connections to a mail system.
@@ -55,29 +53,29 @@ func WithTLSConfig(c *tls.Config) TransportOption {
 	return func(o *transportOptions) { o.tlsConfig = c }
 }
 
-// NewTransport builds the transport [email] transport names: "file" writes
-// one .eml per message atomically under outbox_dir/<Folder>/<Name>.eml;
-// "smtp" dials cfg.Email.SMTP (TLS mode, AUTH with the password from the
-// env), keeps the connection open across Sends, and shares one rate
-// limiter (cfg.Email.SMTP.Rate msgs/s over all connections; 0 = none).
-func NewTransport(cfg *config.Config, log *slog.Logger, opts ...TransportOption) (Transport, error) {
+// NewTransportFrom builds the transport o.Kind names: "file" writes one
+// .eml per message atomically under OutboxDir/<Folder>/<Name>.eml; "smtp"
+// dials o.SMTP (TLS mode, AUTH), keeps the connection open across Sends,
+// and shares one rate limiter (o.SMTP.Rate msgs/s over all connections;
+// 0 = none).
+func NewTransportFrom(o TransportOptions, log *slog.Logger, opts ...TransportOption) (Transport, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var o transportOptions
+	var to transportOptions
 	for _, opt := range opts {
-		opt(&o)
+		opt(&to)
 	}
-	switch cfg.Email.Transport {
+	switch o.Kind {
 	case "file", "":
-		if cfg.Email.OutboxDir == "" {
+		if o.OutboxDir == "" {
 			return nil, errors.New("email: file transport: outbox_dir is not set")
 		}
-		return &FileTransport{Dir: cfg.Email.OutboxDir}, nil
+		return &FileTransport{Dir: o.OutboxDir}, nil
 	case "smtp":
-		return newSMTPTransport(cfg, log, o)
+		return newSMTPTransport(o.SMTP, log, to)
 	default:
-		return nil, fmt.Errorf("email: unknown transport %q", cfg.Email.Transport)
+		return nil, fmt.Errorf("email: unknown transport %q", o.Kind)
 	}
 }
 
@@ -177,7 +175,7 @@ func writeAtomic(path string, m *Message) (err error) {
 	if rp := returnPath(m); rp != "" {
 		w.WriteString("Return-Path: <" + rp + ">\r\n")
 	}
-	if _, err = m.Msg.WriteTo(w); err != nil {
+	if _, err = m.WriteTo(w); err != nil {
 		return fmt.Errorf("email: outbox: write message: %w", err)
 	}
 	if err = w.Flush(); err != nil {

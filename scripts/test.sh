@@ -3,7 +3,7 @@
 # detector (SQLite always; PostgreSQL and the headless-browser test too when
 # they can be had), then each fuzz target for a few seconds.
 #
-# As root on Debian it installs what the tests need (chromium) and starts
+# As root on Debian it installs what the tests need (chromium, spamassassin) and starts
 # the local PostgreSQL when it is down. Set BRIEFCAST_TEST_POSTGRES to a
 # server URL to use another PostgreSQL; FUZZTIME changes the fuzzing time.
 set -euo pipefail
@@ -16,6 +16,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "== installing chromium for the browser test"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  if ! command -v spamassassin >/dev/null; then
+    echo "== installing spamassassin for the digest's spam score test"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null
   fi
 fi
 

@@ -51,6 +51,7 @@ type Options struct {
 
 // Received is one accepted message.
 type Received struct {
+	Helo string // the name the client gave in EHLO
 	From string
 	Body string // the BODY= parameter of MAIL FROM ("8BITMIME"), "" when none
 	To   []string
@@ -307,7 +308,7 @@ func (s *session) Data(r io.Reader) error {
 	if _, err := s.buf.ReadFrom(r); err != nil {
 		return s.cutOff(err)
 	}
-	m := Received{From: s.from, Body: s.body, To: append([]string(nil), s.to...), Data: bytes.Clone(s.buf.Bytes())}
+	m := Received{Helo: s.conn.Hostname(), From: s.from, Body: s.body, To: append([]string(nil), s.to...), Data: bytes.Clone(s.buf.Bytes())}
 	s.s.mu.Lock()
 	s.s.msgs = append(s.s.msgs, m)
 	s.s.mu.Unlock()
