@@ -20,7 +20,7 @@ import (
 // ArticleOptions is how every command and the daemon read the content
 // folder.
 func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
-	return articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log}
+	return articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log, Slugs: cfg.Site.Slugs}
 }
 
 // RefuseEmpty stops a build that found no article from replacing a
