@@ -110,13 +110,13 @@ func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h Item
 		it.Author = ParseAuthor(defaultAuthor)
 	}
 
-	it.SummaryHTML = spaceBlocks(XMLSafe(h.Summary))
+	it.SummaryHTML = XMLSafe(h.Summary)
 	parts := []string{it.SummaryHTML}
 	if (content == ContentDigest || content == ContentFull) && h.Digest != "" {
-		parts = append(parts, spaceBlocks(XMLSafe(h.Digest)))
+		parts = append(parts, XMLSafe(h.Digest))
 	}
 	if content == ContentFull && h.Full != "" {
-		parts = append(parts, spaceBlocks(XMLSafe(h.Full)))
+		parts = append(parts, XMLSafe(h.Full))
 	}
 	it.ContentHTML = strings.Join(parts, "\n")
 

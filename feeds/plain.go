@@ -6,22 +6,6 @@ import (
 	"strings"
 )
 
-// blockJoin matches the end of a list item, term, definition or table cell
-// (or row) directly followed by the next tag. Feed readers that turn the
-// HTML into text (previews, notifications, screen readers in text mode)
-// would run such items together ("Harbor Councilcoordinates the plan").
-var blockJoin = regexp.MustCompile(`(</(?:li|dt|dd|td|th|tr|p|div|h[1-6])>)(<)`)
-
-// spaceBlocks puts a newline between adjacent list items, terms and cells
-// of an item's HTML, which no renderer shows but every text extractor
-// keeps.
-func spaceBlocks(h string) string {
-	if !strings.Contains(h, "><") {
-		return h
-	}
-	return blockJoin.ReplaceAllString(h, "$1\n$2")
-}
-
 // plainElements are the RSS elements whose content is plain text, not
 // escaped HTML.
 var plainElements = regexp.MustCompile(`<(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>([^<]*)</(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>`)

@@ -44,11 +44,3 @@ func TestRSSPlainTextHexRefs(t *testing.T) {
 	}
 }
 
-func TestListItemsSpaced(t *testing.T) {
-	got := spaceBlocks(`<ul><li>a</li><li>b</li></ul><dl><div><dt>X</dt><dd>Y</dd></div></dl><tr><th>1</th><td>2</td></tr>`)
-	for _, joined := range []string{"</li><li>", "</dt><dd>", "</th><td>"} {
-		if strings.Contains(got, joined) {
-			t.Errorf("%s left joined in %s", joined, got)
-		}
-	}
-}
