@@ -43,4 +43,3 @@ func TestRSSPlainTextHexRefs(t *testing.T) {
 		t.Errorf("description is no longer escaped HTML")
 	}
 }
-

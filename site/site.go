@@ -160,6 +160,7 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	}
 	b.groupTags()
 	b.site = b.newSiteView()
+	b.site.Feeds = append(b.site.Feeds, b.depthFeedLinks(b.site.Title)...)
 	if err := b.pages.chrome(b.site); err != nil {
 		return nil, err
 	}
@@ -342,6 +343,7 @@ func (b *builder) jobs() []func() ([]*File, error) {
 		func() ([]*File, error) { return b.stylesheet() },
 		func() ([]*File, error) { return b.feedFiles(b.siteChannel(), all) },
 	)
+	jobs = append(jobs, b.depthJobs(all)...)
 	for _, g := range b.tags {
 		jobs = append(jobs,
 			func() ([]*File, error) { return b.tagPage(g) },
