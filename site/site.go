@@ -17,6 +17,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/editions"
 	"briefcast/feeds"
 	"briefcast/links"
 )
@@ -90,6 +91,10 @@ type builder struct {
 	pages    *renderer
 	site     *siteView
 	w        *fileWriter // nil: keep every file in memory
+
+	tmpl        fs.FS
+	eds         []*editions.Edition           // for the digest archives (archive.go)
+	archiveTmpl map[string]*template.Template // archive pages, parsed when there is an archive
 }
 
 // out finishes the files a job made: kept as they are for a site in
@@ -118,14 +123,14 @@ func (b *builder) outIn(dir int, files ...*File) ([]*File, error) {
 // (templates.Load(cfg.Site.TemplatesDir)). Nothing in the output depends on
 // the clock, so identical content gives byte-identical files.
 func Build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS) (*Site, error) {
-	return build(cfg, arts, tmpl, nil)
+	return build(cfg, arts, tmpl, nil, nil)
 }
 
 // build renders the site. With a nil w every file is kept in the returned
 // Site; otherwise each file is written by w as soon as it is rendered,
 // from the worker that rendered it, and only its path is kept. The caller
 // must call w.wait when build returns.
-func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWriter) (*Site, error) {
+func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition) (*Site, error) {
 	base, err := url.Parse(withSlash(cfg.Site.BaseURL))
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", cfg.Site.BaseURL)
@@ -140,6 +145,8 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 		basePath: base.EscapedPath(),
 		arts:     sortArticles(arts),
 		pages:    pages,
+		tmpl:     tmpl,
+		eds:      eds,
 	}
 	if !strings.HasSuffix(b.basePath, "/") {
 		b.basePath += "/"
@@ -159,6 +166,9 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 		w.premake(len(b.arts)+1, b.articleDir)
 	}
 	b.groupTags()
+	if err := b.parseArchiveTemplates(); err != nil {
+		return nil, err
+	}
 	b.site = b.newSiteView()
 	b.site.Feeds = append(b.site.Feeds, b.depthFeedLinks(b.site.Title)...)
 	if err := b.pages.chrome(b.site); err != nil {
@@ -169,6 +179,11 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	}
 
 	jobs := b.jobs()
+	more, err := b.archiveJobs()
+	if err != nil {
+		return nil, err
+	}
+	jobs = append(jobs, more...)
 	results := make([][]*File, len(jobs))
 	errs := make([]error, len(jobs))
 	var failed atomic.Bool

@@ -73,7 +73,7 @@ func Publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir strin
 		}
 	}()
 	w := &fileWriter{root: tmp}
-	s, err = build(cfg, arts, tmpl, w)
+	s, err = build(cfg, arts, tmpl, w, nil)
 	if werr := w.wait(); err == nil {
 		err = werr
 	}
