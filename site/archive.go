@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"briefcast/articles"
@@ -49,7 +50,24 @@ type editionView struct {
 	Date     time.Time
 	DateText string
 	DateISO  string
-	Articles []*articleView
+	Articles []*editionArticle
+}
+
+// editionArticle is an article of an edition: the article page's view,
+// and its language when it differs from the site's.
+type editionArticle struct {
+	*articleView
+	Lang string
+}
+
+// ArticleLang is the lang attribute an article's text needs: its
+// `language` front matter when that differs from site.language, else ""
+// (the page's own lang applies).
+func ArticleLang(a *articles.Article, siteLang string) string {
+	if a.Language == "" || strings.EqualFold(a.Language, siteLang) {
+		return ""
+	}
+	return a.Language
 }
 
 // archiveView is the data of an archive page: a page as layout.html knows
@@ -90,7 +108,7 @@ func (b *builder) archives() []*archiveDigest {
 			if e.Digest != d.Name || e.FinishedAt.IsZero() {
 				continue
 			}
-			ad.Editions = append(ad.Editions, b.editionView(ad, e, byID, lay))
+			ad.Editions = append(ad.Editions, b.editionView(ad, e, byID, lay, d.Location))
 		}
 		if len(ad.Editions) > 0 {
 			out = append(out, ad)
@@ -99,8 +117,11 @@ func (b *builder) archives() []*archiveDigest {
 	return out
 }
 
-func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[string]*articles.Article, lay links.Layout) *editionView {
-	date := e.Cutoff.UTC()
+func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[string]*articles.Article, lay links.Layout, loc *time.Location) *editionView {
+	if loc == nil {
+		loc = time.UTC
+	}
+	date := e.Cutoff.In(loc)
 	v := &editionView{
 		Key:      e.Key,
 		Title:    ad.Title + ", " + humanDate(date),
@@ -112,7 +133,7 @@ func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[s
 	}
 	for _, id := range e.Articles {
 		if a := byID[id]; a != nil {
-			v.Articles = append(v.Articles, b.newArticleView(a))
+			v.Articles = append(v.Articles, &editionArticle{b.newArticleView(a), ArticleLang(a, b.cfg.Site.Language)})
 		}
 	}
 	return v

@@ -3,6 +3,8 @@ package site
 import (
 	"html"
 	"strings"
+
+	"briefcast/links"
 )
 
 // editionSummary is the HTML of an edition's feed item: its articles'
@@ -11,7 +13,7 @@ func editionSummary(e *editionView) string {
 	var b strings.Builder
 	b.WriteString("<ul>\n")
 	for _, a := range e.Articles {
-		b.WriteString(`<li><a href="` + html.EscapeString(a.FullDepthURL[:strings.IndexByte(a.FullDepthURL, '#')]) + `">` + html.EscapeString(a.Title) + "</a></li>\n")
+		b.WriteString(`<li><a href="` + html.EscapeString(strings.TrimSuffix(a.FullDepthURL, "#"+links.FullDepthAnchor)) + `">` + html.EscapeString(a.Title) + "</a></li>\n")
 	}
 	b.WriteString("</ul>\n<p><a href=\"" + html.EscapeString(e.AbsURL) + "\">Read this edition</a></p>")
 	return b.String()

@@ -41,7 +41,10 @@ func archiveConfigSite(t *testing.T, n int) *Site {
 	cfg := testConfig()
 	private := false
 	cfg.Digests[1].Archive = &private
-	s, err := BuildWithArchive(cfg, testArticles(), templates.Embedded(), testEditions(n))
+	arts := testArticles()
+	arts[1].Language = "fr" // not the site's: its text gets lang="fr"
+	arts[0].Language = "EN" // the site's: no lang of its own
+	s, err := BuildWithArchive(cfg, arts, templates.Embedded(), testEditions(n))
 	if err != nil {
 		t.Fatal(err)
 	}
