@@ -24,7 +24,9 @@ type Article struct {
 	Slug      string
 	Published time.Time // always set
 	Updated   time.Time // equal to Published when the source gives none
-	Tags      []string  // normalised: lower-case, trimmed, unique, in source order
+	Tags      []string  // keys: lower-case, Latin accents folded, unique, in source order (see normTags)
+	TagNames  []string  // each tag of Tags as the source spells it ("Économie", "C++ & Rust")
+	Language  string    // the `language` of the front matter (a BCP 47 tag such as "ru"); "" when not given
 	Author    string    // "Name <email>", "Name" or empty (the site default applies)
 
 	Take   []Bullet // tier 1: 1 to 5 one-sentence bullets; never empty

@@ -83,6 +83,9 @@ func (a *Article) clean() {
 	for i := range a.Tags {
 		a.Tags[i] = cleanField(a.Tags[i])
 	}
+	for i := range a.TagNames {
+		a.TagNames[i] = cleanField(a.TagNames[i])
+	}
 	for i := range a.Take {
 		b := &a.Take[i]
 		b.Text, b.HTML = cleanField(b.Text), cleanField(b.HTML)

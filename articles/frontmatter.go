@@ -241,13 +241,18 @@ func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location)
 				return errorf(f.line, "author must be one line with no control characters")
 			}
 			a.Author = normSpace(f.str)
+		case "language":
+			if f.kind != 's' || !validLanguage(strings.TrimSpace(f.str)) {
+				return errorf(f.line, "language %q must be a language tag such as \"en\" or \"pt-BR\"", f.str)
+			}
+			a.Language = strings.TrimSpace(f.str)
 		case "draft":
 			if f.kind != 'b' {
 				return f.typeErr("true or false")
 			}
 			a.Draft = f.b
 		default:
-			return errorf(f.line, "unknown front matter key %q (known: title, date, updated, tags, slug, id, author, draft)", f.key)
+			return errorf(f.line, "unknown front matter key %q (known: title, date, updated, tags, slug, id, author, language, draft)", f.key)
 		}
 	}
 	if a.Published.IsZero() {

@@ -8,13 +8,15 @@ import (
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/text"
 )
 
-// md is the one goldmark instance: CommonMark with its default, safe HTML
-// renderer, which omits raw HTML and drops dangerous link targets. It is
-// safe for concurrent use and never changed after start-up.
-var md = goldmark.New()
+// md is the one goldmark instance: CommonMark with GFM tables and
+// strikethrough, and the default, safe HTML renderer, which omits raw HTML
+// and drops dangerous link targets. It is safe for concurrent use and
+// never changed after start-up.
+var md = goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough))
 
 // markdownParser parses Markdown with front matter. st, when not nil, is
 // the working state reused from one file to the next.

@@ -23,6 +23,10 @@ type Options struct {
 	// Log receives Load's warnings about files it skips (a named pipe, a
 	// link out of the content folder). nil discards them.
 	Log *slog.Logger
+
+	// Slugs is the style of the slugs derived from titles (site.slugs):
+	// SlugsUnicode (the default when "") or SlugsASCII.
+	Slugs string
 }
 
 // DefaultMaxBytes is the size limit of an article file when
@@ -89,7 +93,7 @@ func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err
 	if err := p.parse(a, lines, opts); err != nil {
 		return nil, withPath(err, path)
 	}
-	if err := finish(a); err != nil {
+	if err := finish(a, opts.Slugs); err != nil {
 		return nil, withPath(err, path)
 	}
 	return a, nil
@@ -299,13 +303,13 @@ const (
 
 // finish checks what both layouts require and fills in what is derived:
 // slug, id, updated time and the list of missing parts.
-func finish(a *Article) error {
+func finish(a *Article, slugs string) error {
 	a.clean()
 	if len(a.Take) == 0 {
 		return errorf(max(a.takeLine, 1), "the 30-second take has no bullets: it needs 1 to 5")
 	}
 	if a.Slug == "" {
-		a.Slug = Slugify(a.Title)
+		a.Slug = SlugifyStyle(a.Title, slugs)
 	}
 	if a.Updated.IsZero() {
 		a.Updated = a.Published

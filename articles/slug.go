@@ -1,9 +1,12 @@
 package articles
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -20,13 +23,28 @@ var foldSpecial = map[rune]string{
 	'ŋ': "ng", 'Ŋ': "ng", 'ĸ': "k", 'ſ': "s", 'ŧ': "t", 'Ŧ': "t",
 }
 
+// The slug styles of site.slugs.
+const (
+	// SlugsUnicode, the default, keeps the letters and digits of every
+	// script (percent-encoded in URLs); accented Latin letters are folded
+	// to ASCII, so Latin slugs are the same as in ASCII style.
+	SlugsUnicode = "unicode"
+	// SlugsASCII transliterates Cyrillic and Greek and folds Latin
+	// accents; a title left with nothing (Chinese, Japanese, Arabic ...)
+	// gets a short slug made from a hash of it.
+	SlugsASCII = "ascii"
+)
+
 // fold lower-cases s, folds accented Latin letters to ASCII (é->e, ß->ss,
 // ø->o, æ->ae) and turns every run of anything else into one hyphen, with no
-// hyphen at either end.
-func fold(s string) string {
+// hyphen at either end. Apostrophes vanish ("it's" -> "its"). Letters and
+// digits of other scripts are kept (lower-cased, with their combining marks)
+// when ascii is false, transliterated or dropped when it is true.
+func fold(s string, ascii bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	hyphen := false
+	kept := false // the last rune written was kept as is (its marks follow it)
 	emit := func(r rune) {
 		if hyphen && b.Len() > 0 {
 			b.WriteByte('-')
@@ -34,30 +52,37 @@ func fold(s string) string {
 		hyphen = false
 		b.WriteRune(r)
 	}
-	for _, r := range s {
+	for _, r := range norm.NFC.String(s) {
+		was := kept
+		kept = false
 		switch {
+		case r == '\'' || r == '’' || r == 'ʼ': // "it's" -> "its"
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
 			emit(r)
 		case r >= 'A' && r <= 'Z':
 			emit(r + 'a' - 'A')
 		case r < 0x80:
 			hyphen = true
-		case r == '\'' || r == '’': // "it's" -> "its"
 		default:
 			if rep, ok := foldSpecial[r]; ok {
-				for _, c := range rep {
-					emit(c)
+				emitAll(emit, rep)
+			} else if latin := foldLatin(r); latin != "" {
+				emitAll(emit, latin)
+			} else if ascii {
+				if tr, ok := translit[unicode.ToLower(r)]; ok {
+					emitAll(emit, tr)
+				} else if !unicode.In(r, unicode.Mn, unicode.Mc) {
+					hyphen = true
 				}
-				continue
-			}
-			folded := false
-			for _, d := range norm.NFD.String(string(r)) {
-				if d < 0x80 && (unicode.IsLetter(d) || unicode.IsDigit(d)) {
-					emit(unicode.ToLower(d))
-					folded = true
+			} else if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				emit(unicode.ToLower(r))
+				kept = true
+			} else if unicode.In(r, unicode.Mn, unicode.Mc) {
+				if was { // a vowel sign or accent of a kept letter
+					b.WriteRune(r)
+					kept = true
 				}
-			}
-			if !folded && !unicode.Is(unicode.Mn, r) {
+			} else {
 				hyphen = true
 			}
 		}
@@ -65,35 +90,93 @@ func fold(s string) string {
 	return b.String()
 }
 
-// Slugify derives a slug from a title: lower-case ASCII, accents folded
-// (é->e, ß->ss, ø->o, æ->ae ...), runs of anything else become one hyphen,
-// trimmed of hyphens, capped at 80 characters at a word boundary. It is
-// never empty: a title with nothing foldable gives "article".
-func Slugify(title string) string {
-	s := fold(title)
-	if len(s) > maxSlug {
-		cut := strings.LastIndexByte(s[:maxSlug+1], '-')
-		if cut <= 0 {
-			cut = maxSlug
-		}
-		s = strings.Trim(s[:cut], "-")
+func emitAll(emit func(rune), s string) {
+	for _, c := range s {
+		emit(c)
 	}
-	if s == "" {
-		return "article"
-	}
-	return s
 }
 
-// validSlug reports whether s matches ^[a-z0-9]+(-[a-z0-9]+)*$.
+// foldLatin is the ASCII letters and digits of r's decomposition, lower-case,
+// when r is a Latin letter (é -> "e"); "" for anything else.
+func foldLatin(r rune) string {
+	if !unicode.Is(unicode.Latin, r) {
+		return ""
+	}
+	var out []rune
+	for _, d := range norm.NFD.String(string(r)) {
+		if d < 0x80 && (unicode.IsLetter(d) || unicode.IsDigit(d)) {
+			out = append(out, unicode.ToLower(d))
+		}
+	}
+	return string(out)
+}
+
+// Slugify derives a slug from a title in the default (unicode) style; see
+// SlugifyStyle.
+func Slugify(title string) string { return SlugifyStyle(title, "") }
+
+// SlugifyStyle derives a slug from a title: lower-case, accents of Latin
+// letters folded (é->e, ß->ss, ø->o, æ->ae ...), letters and digits of
+// other scripts kept (style "unicode" or "") or transliterated (style
+// "ascii"), runs of anything else one hyphen, trimmed of hyphens, capped at
+// 80 bytes at a word boundary. It is never empty: a title with nothing to
+// keep gives "article", or in ascii style, when it has letters of a script
+// with no transliteration, "article-" and 8 hex digits of its hash.
+func SlugifyStyle(title, style string) string {
+	ascii := style == SlugsASCII
+	s := capSlug(fold(title, ascii))
+	if s != "" {
+		return s
+	}
+	if ascii && strings.IndexFunc(title, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0 {
+		return "article-" + shortHash(title)
+	}
+	return "article"
+}
+
+// capSlug cuts s to maxSlug bytes, at its last hyphen when it has one, and
+// never inside a character.
+func capSlug(s string) string {
+	if len(s) <= maxSlug {
+		return s
+	}
+	cut := strings.LastIndexByte(s[:maxSlug+1], '-')
+	if cut <= 0 {
+		cut = maxSlug
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+	}
+	return strings.Trim(s[:cut], "-")
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
+}
+
+// TagSlug is the folder name of a tag under /tags/ in style (see
+// SlugifyStyle), never empty: a tag with nothing to keep gets "tag-" and a
+// short hash of its spelling.
+func TagSlug(tag, style string) string {
+	if s := capSlug(fold(tag, style == SlugsASCII)); s != "" {
+		return s
+	}
+	return "tag-" + shortHash(tag)
+}
+
+// validSlug reports whether s is lower-case letters (of any script, with
+// their marks) and digits in runs joined by single hyphens.
 func validSlug(s string) bool {
-	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	for _, r := range s {
 		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c == '-' && s[i-1] != '-':
+		case r == '-', r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+		case r < 0x80, unicode.IsUpper(r), unicode.IsTitle(r):
+			return false
+		case unicode.IsLetter(r), unicode.IsDigit(r), unicode.In(r, unicode.Mn, unicode.Mc):
 		default:
 			return false
 		}
@@ -106,17 +189,18 @@ func validSlug(s string) bool {
 // can make bounded.
 const MaxTags = 20
 
-// normTags normalises tags: trimmed, lower-cased, accents folded, spaces
-// and other punctuation turned into hyphens, leaving only [a-z0-9-];
-// duplicates are dropped, source order kept. A tag that folds to nothing,
-// or more than MaxTags distinct tags, is an error at line.
+// normTags records tags: each trimmed, kept in its own spelling in
+// TagNames and as a key in Tags (lower-case, Latin accents folded, letters
+// and digits of any script kept, the rest hyphens). Tags with the same key
+// are one tag, the first spelling kept; source order is kept. A tag with no
+// letter or digit, or more than MaxTags distinct tags, is an error at line.
 func normTags(a *Article, raw []string, line int) error {
 	for k, t := range raw {
-		t = strings.TrimSpace(t)
+		t = CleanText(strings.TrimSpace(t))
 		if t == "" {
 			continue
 		}
-		f := fold(t)
+		f := fold(t, false)
 		if f == "" {
 			return errorf(line, "tag %q has no letters or digits", t)
 		}
@@ -127,8 +211,18 @@ func normTags(a *Article, raw []string, line int) error {
 			return errorf(line, "%d tags: an article may have at most %d", countTags(a.Tags, raw[k:]), MaxTags)
 		}
 		a.Tags = append(a.Tags, f)
+		a.TagNames = append(a.TagNames, t)
 	}
 	return nil
+}
+
+// TagName is the spelling of the tag with key t as a reads it, or t when a
+// has no such tag.
+func (a *Article) TagName(t string) string {
+	if k := slices.Index(a.Tags, t); k >= 0 && k < len(a.TagNames) {
+		return a.TagNames[k]
+	}
+	return t
 }
 
 // countTags counts the distinct tags of have and raw, for the error about
@@ -140,7 +234,7 @@ func countTags(have, raw []string) int {
 		seen[t] = true
 	}
 	for _, t := range raw {
-		if f := fold(strings.TrimSpace(t)); f != "" {
+		if f := fold(strings.TrimSpace(t), false); f != "" {
 			seen[f] = true
 		}
 	}
@@ -150,4 +244,25 @@ func countTags(have, raw []string) int {
 // tagList splits "a, b; c" into tags.
 func tagList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' })
+}
+
+// validLanguage reports whether s looks like a BCP 47 language tag: runs
+// of 1 to 8 ASCII letters or digits joined by hyphens, starting with a
+// letter. It is written into a lang attribute, so nothing else may pass.
+func validLanguage(s string) bool {
+	if s == "" || len(s) > 35 {
+		return false
+	}
+	for k, part := range strings.Split(s, "-") {
+		if part == "" || len(part) > 8 {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i] | 0x20
+			if !(c >= 'a' && c <= 'z') && !(k > 0 && part[i] >= '0' && part[i] <= '9') {
+				return false
+			}
+		}
+	}
+	return true
 }

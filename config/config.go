@@ -45,6 +45,7 @@ type Site struct {
 	OutputDir    string `toml:"output_dir"`
 	Author       string `toml:"author"`        // "Name <email>", optional
 	TemplatesDir string `toml:"templates_dir"` // optional overrides of templates/
+	Slugs        string `toml:"slugs"`         // "unicode" (default) or "ascii": see articles.SlugifyStyle
 
 	// MaxArticleBytes is the largest article file read; a bigger one is
 	// rejected by its size, without being read.
@@ -60,6 +61,10 @@ type Feeds struct {
 	Content   string `toml:"content"`    // "take", "digest" or "full"
 	Rebuild   string `toml:"rebuild"`    // cron spec or descriptor; "" = only on file changes
 	WebSubHub string `toml:"websub_hub"` // optional hub URL pinged on change
+
+	// Depths are the depths that get their own feeds under /take/,
+	// /digest/ and /full/ (default all three; [] for none).
+	Depths []string `toml:"depths"`
 }
 
 // Store picks the subscriber database.
@@ -115,6 +120,7 @@ type Digest struct {
 	Tags      []string  `toml:"tags"`
 	SkipEmpty *bool     `toml:"skip_empty"`
 	CatchUp   *Duration `toml:"catch_up"`
+	Archive   *bool     `toml:"archive"` // publish editions under /digests/<name>/ (default true)
 
 	// Location is Timezone loaded (with the default applied).
 	Location *time.Location `toml:"-"`
@@ -123,6 +129,10 @@ type Digest struct {
 // SkipsEmpty reports whether an edition with nothing new is skipped
 // (the default).
 func (d Digest) SkipsEmpty() bool { return d.SkipEmpty == nil || *d.SkipEmpty }
+
+// Archived reports whether the digest's editions are published on the site
+// (the default); archive = false keeps the digest private.
+func (d Digest) Archived() bool { return d.Archive == nil || *d.Archive }
 
 // CatchUpWindow is how long after a missed run it is still sent (default 6h).
 func (d Digest) CatchUpWindow() time.Duration {
@@ -208,7 +218,7 @@ func Defaults() *Config {
 
 			MaxArticleBytes: 1 << 20,
 		},
-		Feeds: Feeds{Items: 50, Content: "take"},
+		Feeds: Feeds{Items: 50, Content: "take", Depths: []string{"take", "digest", "full"}},
 		Store: Store{Driver: "sqlite", DSN: "data/briefcast.db"},
 		Email: Email{
 			From:          "briefcast <brief@localhost>",

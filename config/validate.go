@@ -67,6 +67,18 @@ func (c *Config) Validate() error {
 	default:
 		bad("feeds.content", "must be \"take\", \"digest\" or \"full\", got %q", c.Feeds.Content)
 	}
+	for k, d := range c.Feeds.Depths {
+		switch d {
+		case "take", "digest", "full":
+		default:
+			bad(fmt.Sprintf("feeds.depths[%d]", k), "must be \"take\", \"digest\" or \"full\", got %q", d)
+		}
+	}
+	switch c.Site.Slugs {
+	case "", "unicode", "ascii":
+	default:
+		bad("site.slugs", "must be \"unicode\" or \"ascii\", got %q", c.Site.Slugs)
+	}
 	if c.Feeds.WebSubHub != "" {
 		if u, err := url.Parse(c.Feeds.WebSubHub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("feeds.websub_hub", "must be an absolute http or https URL, got %q", c.Feeds.WebSubHub)

@@ -20,7 +20,7 @@ import (
 // ArticleOptions is how every command and the daemon read the content
 // folder.
 func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
-	return articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log}
+	return articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log, Slugs: cfg.Site.Slugs}
 }
 
 // RefuseEmpty stops a build that found no article from replacing a
@@ -131,7 +131,7 @@ func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Si
 	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
 		return nil, len(errs), errEmptyContent(cfg)
 	}
-	st, err := site.Build(cfg, arts, tmpl)
+	st, err := site.BuildWithArchive(cfg, arts, tmpl, archiveEditions(ctx, cfg, d.store, d.log))
 	return st, len(errs), err
 }
 

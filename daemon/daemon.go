@@ -133,6 +133,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 			d.close()
 		}
 	}()
+	st = d.withArchive(ctx, cfg, st)
 	g, err := d.newGraph(cfg, nil)
 	if err != nil {
 		return nil, err

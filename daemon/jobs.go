@@ -218,6 +218,7 @@ func (d *Daemon) runDigest(ctx context.Context, dg config.Digest, cutoff time.Ti
 	if rep != nil && rep.Created {
 		d.m.EditionCreated(dg.Name)
 	}
+	d.editionFinished(ctx, dg, rep)
 	return err
 }
 
@@ -250,9 +251,11 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 		if !e.FinishedAt.IsZero() {
 			continue
 		}
-		if _, err := d.sender(g, dg).Deliver(ctx, dg, e, byID); err != nil {
+		rep, err := d.sender(g, dg).Deliver(ctx, dg, e, byID)
+		if err != nil {
 			return err
 		}
+		d.editionFinished(ctx, dg, rep)
 	}
 	return nil
 }

@@ -25,6 +25,12 @@ import (
 // Generator names briefcast in every feed.
 const Generator = "briefcast"
 
+// TTL is the polling hint of the RSS feeds, in minutes (<ttl>): articles
+// are explainers, not breaking news, and an hour spares the server and the
+// readers a poll every few minutes. A WebSub hub, when configured, still
+// pushes every change at once.
+const TTL = 60
+
 // File names of the three feeds in a feed folder.
 const (
 	RSSFile  = string(links.RSS)
@@ -157,6 +163,7 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 	rf := (&gfeeds.Rss{Feed: gf}).RssFeed()
 	rf.Language = XMLSafe(c.Language)
 	rf.Generator = Generator
+	rf.Ttl = TTL
 	if a := ParseAuthor(c.Author); a.Email != "" {
 		rf.ManagingEditor = rssPerson(a)
 	}
@@ -169,13 +176,17 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 		ch.Items[i] = newRSSItem(it, rf.Items[i])
 	}
 	rf.Items = nil // replaced by ch.Items, which carry categories and dc:creator
-	return toXML(&rssDoc{
+	doc, err := toXML(&rssDoc{
 		Version:   "2.0",
 		NSContent: "http://purl.org/rss/1.0/modules/content/",
 		NSDC:      "http://purl.org/dc/elements/1.1/",
 		NSAtom:    "http://www.w3.org/2005/Atom",
 		Channel:   ch,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return hexRefs(doc), nil
 }
 
 // newRSSItem completes gorilla's RSS item gi for it with what gorilla

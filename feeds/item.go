@@ -101,7 +101,7 @@ func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h Item
 		it.ID = it.URL
 	}
 	for _, t := range a.Tags {
-		if t = strings.TrimSpace(XMLSafe(t)); t != "" {
+		if t = strings.TrimSpace(XMLSafe(a.TagName(t))); t != "" {
 			it.Tags = append(it.Tags, t)
 		}
 	}

@@ -7,6 +7,7 @@ package links
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -77,6 +78,42 @@ func (l Layout) Feed(kind Feed) string { return l.Base() + string(kind) }
 
 // TagFeed is the feed of kind of the tag whose folder name is slug.
 func (l Layout) TagFeed(slug string, kind Feed) string { return l.Tag(slug) + string(kind) }
+
+// DepthDir is the folder of the feeds at depth ("take", "digest" or
+// "full"), below base_url.
+func DepthDir(depth string) string { return depth + "/" }
+
+// DepthFeed is the feed of kind whose items carry depth.
+func (l Layout) DepthFeed(depth string, kind Feed) string {
+	return l.Base() + DepthDir(depth) + string(kind)
+}
+
+// DigestsDir is the folder of the digest archives.
+const DigestsDir = "digests/"
+
+// DigestDir is the folder of the archive of the digest name, below
+// base_url, escaped for a URL.
+func DigestDir(name string) string { return DigestsDir + url.PathEscape(name) + "/" }
+
+// Archive is the page listing the editions of the digest name.
+func (l Layout) Archive(name string) string { return l.Base() + DigestDir(name) }
+
+// ArchivePage is page n (from 1) of that list; page 1 is Archive.
+func (l Layout) ArchivePage(name string, n int) string {
+	if n <= 1 {
+		return l.Archive(name)
+	}
+	return l.Archive(name) + "page/" + strconv.Itoa(n) + "/"
+}
+
+// Edition is the archive page of the edition key of the digest name: the
+// "View in browser" link of its mail.
+func (l Layout) Edition(name, key string) string {
+	return l.Archive(name) + url.PathEscape(key) + "/"
+}
+
+// ArchiveFeed is the feed of kind of the editions of the digest name.
+func (l Layout) ArchiveFeed(name string, kind Feed) string { return l.Archive(name) + string(kind) }
 
 // Subscribe is the sign-up page.
 func (l Layout) Subscribe() string { return l.Base() + SubscribePath }

@@ -16,6 +16,13 @@ func TestLayout(t *testing.T) {
 		{"unsubscribe", l.Unsubscribe("tok"), "https://example.org/news/unsubscribe?token=tok"},
 		{"preferences", l.Preferences("tok"), "https://example.org/news/preferences?token=tok"},
 		{"zero layout", Layout{}.Article("x"), "/articles/x/"},
+		{"depth feed", l.DepthFeed("digest", RSS), "https://example.org/news/digest/feed.xml"},
+		{"archive", l.Archive("daily"), "https://example.org/news/digests/daily/"},
+		{"archive page", l.ArchivePage("daily", 3), "https://example.org/news/digests/daily/page/3/"},
+		{"archive page 1", l.ArchivePage("daily", 1), "https://example.org/news/digests/daily/"},
+		{"edition", l.Edition("daily", "20251123T1200Z"), "https://example.org/news/digests/daily/20251123T1200Z/"},
+		{"archive feed", l.ArchiveFeed("daily", Atom), "https://example.org/news/digests/daily/atom.xml"},
+		{"cyrillic article", l.Article("новости"), "https://example.org/news/articles/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,8 +4,6 @@
 package site
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -19,6 +17,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/editions"
 	"briefcast/feeds"
 	"briefcast/links"
 )
@@ -52,31 +51,14 @@ func ArticleURL(baseURL, slug string) string { return feeds.ArticleURL(baseURL, 
 // full-depth section.
 func FullDepthURL(baseURL, slug string) string { return feeds.FullDepthURL(baseURL, slug) }
 
-// TagSlug is the folder name of a tag under /tags/. The article parsers
-// already normalise tags to [a-z0-9-], which pass through unchanged; any
-// other tag is reduced to ASCII letters, digits and hyphens, and one with
-// none of those gets a short hash, so the result is always a safe path
-// segment.
-func TagSlug(tag string) string {
-	var b strings.Builder
-	hyphen := false
-	for _, r := range strings.ToLower(tag) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if hyphen && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			hyphen = false
-			b.WriteRune(r)
-			continue
-		}
-		hyphen = true
-	}
-	if b.Len() == 0 {
-		sum := sha256.Sum256([]byte(tag))
-		return "tag-" + hex.EncodeToString(sum[:6])
-	}
-	return b.String()
-}
+// TagSlug is the folder name of a tag under /tags/ in the default slug
+// style: letters and digits of every script, Latin accents folded, the
+// rest hyphens (see articles.TagSlug), so it is always one safe path
+// segment; URLs percent-encode it.
+func TagSlug(tag string) string { return articles.TagSlug(tag, "") }
+
+// tagSlug is TagSlug in the site's slug style (site.slugs).
+func (b *builder) tagSlug(tag string) string { return articles.TagSlug(tag, b.cfg.Site.Slugs) }
 
 // TagURL is the absolute URL of a tag's page.
 func TagURL(baseURL, tag string) string { return links.New(baseURL).Tag(TagSlug(tag)) }
@@ -109,6 +91,10 @@ type builder struct {
 	pages    *renderer
 	site     *siteView
 	w        *fileWriter // nil: keep every file in memory
+
+	tmpl        fs.FS
+	eds         []*editions.Edition           // for the digest archives (archive.go)
+	archiveTmpl map[string]*template.Template // archive pages, parsed when there is an archive
 }
 
 // out finishes the files a job made: kept as they are for a site in
@@ -137,14 +123,14 @@ func (b *builder) outIn(dir int, files ...*File) ([]*File, error) {
 // (templates.Load(cfg.Site.TemplatesDir)). Nothing in the output depends on
 // the clock, so identical content gives byte-identical files.
 func Build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS) (*Site, error) {
-	return build(cfg, arts, tmpl, nil)
+	return build(cfg, arts, tmpl, nil, nil)
 }
 
 // build renders the site. With a nil w every file is kept in the returned
 // Site; otherwise each file is written by w as soon as it is rendered,
 // from the worker that rendered it, and only its path is kept. The caller
 // must call w.wait when build returns.
-func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWriter) (*Site, error) {
+func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition) (*Site, error) {
 	base, err := url.Parse(withSlash(cfg.Site.BaseURL))
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", cfg.Site.BaseURL)
@@ -159,6 +145,8 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 		basePath: base.EscapedPath(),
 		arts:     sortArticles(arts),
 		pages:    pages,
+		tmpl:     tmpl,
+		eds:      eds,
 	}
 	if !strings.HasSuffix(b.basePath, "/") {
 		b.basePath += "/"
@@ -178,7 +166,11 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 		w.premake(len(b.arts)+1, b.articleDir)
 	}
 	b.groupTags()
+	if err := b.parseArchiveTemplates(); err != nil {
+		return nil, err
+	}
 	b.site = b.newSiteView()
+	b.site.Feeds = append(b.site.Feeds, b.depthFeedLinks(b.site.Title)...)
 	if err := b.pages.chrome(b.site); err != nil {
 		return nil, err
 	}
@@ -187,6 +179,11 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	}
 
 	jobs := b.jobs()
+	more, err := b.archiveJobs()
+	if err != nil {
+		return nil, err
+	}
+	jobs = append(jobs, more...)
 	results := make([][]*File, len(jobs))
 	errs := make([]error, len(jobs))
 	var failed atomic.Bool
@@ -235,19 +232,22 @@ func sortArticles(arts []*articles.Article) []*articles.Article {
 }
 
 // groupTags collects the tags by slug. Tags that reduce to the same slug
-// share one page, named after the first spelling in sorted order.
+// share one page, named after the first of their spellings in sorted
+// order: readers see a tag as its articles spell it ("Économie").
 func (b *builder) groupTags() {
 	bySlug := map[string]*tagGroup{}
+	byKey := map[string]*tagGroup{}
 	for i, a := range b.arts {
 		for _, t := range a.Tags {
-			slug := TagSlug(t)
+			slug, name := b.tagSlug(t), a.TagName(t)
 			g := bySlug[slug]
 			if g == nil {
-				g = &tagGroup{Name: t, Slug: slug}
+				g = &tagGroup{Name: name, Slug: slug}
 				bySlug[slug] = g
-			} else if t < g.Name {
-				g.Name = t
+			} else if name < g.Name {
+				g.Name = name
 			}
+			byKey[t] = g
 			if n := len(g.Articles); n == 0 || g.Articles[n-1] != i {
 				g.Articles = append(g.Articles, i)
 			}
@@ -256,16 +256,15 @@ func (b *builder) groupTags() {
 	for _, g := range bySlug {
 		b.tags = append(b.tags, g)
 	}
-	b.tagLinks = make(map[string]*tagView)
-	for _, a := range b.arts {
-		for _, t := range a.Tags {
-			if b.tagLinks[t] == nil {
-				b.tagLinks[t] = &tagView{Name: t, URL: b.basePath + "tags/" + TagSlug(t) + "/"}
-			}
-		}
+	b.tagLinks = make(map[string]*tagView, len(byKey))
+	for t, g := range byKey {
+		b.tagLinks[t] = &tagView{Name: g.Name, URL: b.basePath + TagsDir + url.PathEscape(g.Slug) + "/"}
 	}
 	sort.Slice(b.tags, func(i, j int) bool { return b.tags[i].Slug < b.tags[j].Slug })
 }
+
+// TagsDir is the folder of the tag pages.
+const TagsDir = links.TagsDir
 
 // prepare makes every article's listing fragments in parallel: its
 // archive entry and, for one that some listing shows with its take (the
@@ -359,6 +358,7 @@ func (b *builder) jobs() []func() ([]*File, error) {
 		func() ([]*File, error) { return b.stylesheet() },
 		func() ([]*File, error) { return b.feedFiles(b.siteChannel(), all) },
 	)
+	jobs = append(jobs, b.depthJobs(all)...)
 	for _, g := range b.tags {
 		jobs = append(jobs,
 			func() ([]*File, error) { return b.tagPage(g) },
@@ -395,7 +395,7 @@ func (b *builder) siteChannel() feeds.Channel {
 
 func (b *builder) tagChannel(g *tagGroup) feeds.Channel {
 	c := b.siteChannel()
-	c.Dir = "tags/" + g.Slug + "/"
+	c.Dir = TagsDir + url.PathEscape(g.Slug) + "/"
 	c.Title = b.cfg.Site.Title + ": " + g.Name
 	c.Description = "Articles tagged " + g.Name + " on " + b.cfg.Site.Title
 	c.HomeURL = b.baseURL + c.Dir
@@ -403,8 +403,15 @@ func (b *builder) tagChannel(g *tagGroup) feeds.Channel {
 }
 
 // feedFiles renders the three feeds of one channel from the newest
-// [feeds] items articles of idx (which is newest first).
+// [feeds] items articles of idx (which is newest first), at the depth of
+// feeds.content.
 func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
+	return b.feedFilesAt(c, idx, b.cfg.Feeds.Content)
+}
+
+// feedFilesAt is feedFiles with the items at depth content. The files are
+// at c.Dir unescaped: a File's Path is the URL path a server is asked for.
+func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*File, error) {
 	if len(idx) > b.cfg.Feeds.Items {
 		idx = idx[:b.cfg.Feeds.Items]
 	}
@@ -414,13 +421,17 @@ func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
 	items := make([]*feeds.Item, len(idx))
 	for k, i := range idx {
 		a := b.arts[i]
-		h, err := b.pages.feedHTML(b.newArticleView(a), b.cfg.Feeds.Content)
+		h, err := b.pages.feedHTML(b.newArticleView(a), content)
 		if err != nil {
 			return nil, err
 		}
-		items[k] = feeds.NewItem(a, b.baseURL, b.cfg.Feeds.Content, b.cfg.Site.Author, h)
+		items[k] = feeds.NewItem(a, b.baseURL, content, b.cfg.Site.Author, h)
 	}
 	mod := b.newest(idx)
+	dir, err := url.PathUnescape(c.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("site: feed folder %q: %w", c.Dir, err)
+	}
 	var out []*File
 	for _, f := range []struct {
 		name, typ string
@@ -432,9 +443,9 @@ func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
 	} {
 		body, err := f.render(c, items)
 		if err != nil {
-			return nil, fmt.Errorf("site: /%s%s: %w", c.Dir, f.name, err)
+			return nil, fmt.Errorf("site: /%s%s: %w", dir, f.name, err)
 		}
-		out = append(out, &File{Path: "/" + c.Dir + f.name, Body: body, ContentType: f.typ, Modified: mod})
+		out = append(out, &File{Path: "/" + dir + f.name, Body: body, ContentType: f.typ, Modified: mod})
 	}
 	return b.out(out...)
 }

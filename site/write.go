@@ -14,6 +14,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/editions"
 )
 
 // Write publishes the site into dir atomically: everything is written into
@@ -57,6 +58,16 @@ func (s *Site) Write(dir string) (err error) {
 // returned Site lists every file, with Body left nil. `briefcast build`
 // uses it; a server that serves from memory uses Build.
 func Publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir string) (s *Site, err error) {
+	return publish(cfg, arts, tmpl, dir, nil)
+}
+
+// PublishWithArchive is Publish with the digest archives of eds (see
+// BuildWithArchive).
+func PublishWithArchive(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (*Site, error) {
+	return publish(cfg, arts, tmpl, dir, eds)
+}
+
+func publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (s *Site, err error) {
 	target, err := prepareOutput(dir)
 	if err != nil {
 		return nil, err
@@ -73,7 +84,7 @@ func Publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir strin
 		}
 	}()
 	w := &fileWriter{root: tmp}
-	s, err = build(cfg, arts, tmpl, w)
+	s, err = build(cfg, arts, tmpl, w, eds)
 	if werr := w.wait(); err == nil {
 		err = werr
 	}

@@ -45,7 +45,11 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 	if err := daemon.RefuseEmpty(cfg, len(arts), *allowEmpty); err != nil {
 		return err
 	}
-	s, err := site.Publish(cfg, arts, tmpl, cfg.Site.OutputDir)
+	eds, note := archiveEditions(ctx, a, cfg)
+	if note != "" {
+		a.Log.Info("digest_archive_skipped", "reason", note)
+	}
+	s, err := site.PublishWithArchive(cfg, arts, tmpl, cfg.Site.OutputDir, eds)
 	if err != nil {
 		return err
 	}

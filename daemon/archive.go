@@ -1,0 +1,71 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+
+	"briefcast/config"
+	"briefcast/digest"
+	"briefcast/editions"
+	"briefcast/site"
+	"briefcast/templates"
+)
+
+// archiveEditions reads the editions the digest archives publish, or nil
+// when no digest has archive = true. A store that cannot be read costs the
+// archive, not the site: the error is logged and the site built without.
+func archiveEditions(ctx context.Context, cfg *config.Config, st Store, log *slog.Logger) []*editions.Edition {
+	if st == nil || !anyArchived(cfg) {
+		return nil
+	}
+	eds, err := st.Editions(ctx, "", 0)
+	if err != nil {
+		log.Warn("digest_archive_unread", "err", err)
+		return nil
+	}
+	return eds
+}
+
+func anyArchived(cfg *config.Config) bool {
+	for _, d := range cfg.Digests {
+		if d.Archived() {
+			return true
+		}
+	}
+	return false
+}
+
+// withArchive rebuilds st, the first site, with the digest archives once
+// the store is open (the first site is built before, so that a content
+// problem is reported without touching the database). On failure st stays.
+func (d *Daemon) withArchive(ctx context.Context, cfg *config.Config, st *site.Site) *site.Site {
+	eds := archiveEditions(ctx, cfg, d.store, d.log)
+	if len(eds) == 0 {
+		return st
+	}
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err == nil {
+		var full *site.Site
+		if full, err = site.BuildWithArchive(cfg, st.Articles, tmpl, eds); err == nil {
+			if werr := full.Write(cfg.Site.OutputDir); werr != nil {
+				d.log.Warn("site_write_failed", "dir", cfg.Site.OutputDir, "err", werr)
+			}
+			return full
+		}
+	}
+	d.log.Warn("digest_archive_failed", "err", err)
+	return st
+}
+
+// editionFinished refreshes the site, and so the archive, when a delivery
+// run of dg finished its edition.
+func (d *Daemon) editionFinished(ctx context.Context, dg config.Digest, rep *digest.Report) {
+	if rep == nil || rep.Edition == nil || !rep.Done || !dg.Archived() {
+		return
+	}
+	if err := d.rebuild(ctx); err != nil {
+		d.log.Warn("digest_archive_failed", "digest", dg.Name, "err", err)
+		return
+	}
+	d.log.Info("digest_archive_refreshed", "digest", dg.Name)
+}

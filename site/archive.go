@@ -1,0 +1,285 @@
+package site
+
+import (
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/editions"
+	"briefcast/feeds"
+	"briefcast/links"
+)
+
+// ArchivePerPage is how many editions one page of a digest's archive
+// lists.
+const ArchivePerPage = 20
+
+// BuildWithArchive is Build with the archive of every digest that has
+// archive = true: a page for each finished edition of eds at
+// /digests/<name>/<key>/, the list of them, newest first, at
+// /digests/<name>/ (then /page/2/ ...), and its three feeds. An edition
+// shows its articles as they are now (title, take, link); an article
+// deleted since is left out, since an edition records only article ids.
+func BuildWithArchive(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
+	return build(cfg, arts, tmpl, nil, eds)
+}
+
+// archiveNames are the archive's page templates, each defining "content"
+// for layout.html.
+var archiveNames = []string{"archive.html", "archive_edition.html"}
+
+// archiveDigest is one digest's archive.
+type archiveDigest struct {
+	Name, Title string
+	URL         string // root-relative
+	Editions    []*editionView
+}
+
+// editionView is one edition as its page and the archive list show it.
+type editionView struct {
+	Key      string
+	Title    string
+	URL      string // root-relative
+	AbsURL   string
+	Date     time.Time
+	DateText string
+	DateISO  string
+	Articles []*editionArticle
+}
+
+// editionArticle is an article of an edition: the article page's view,
+// and its language when it differs from the site's.
+type editionArticle struct {
+	*articleView
+	Lang string
+}
+
+// ArticleLang is the lang attribute an article's text needs: its
+// `language` front matter when that differs from site.language, else ""
+// (the page's own lang applies).
+func ArticleLang(a *articles.Article, siteLang string) string {
+	if a.Language == "" || strings.EqualFold(a.Language, siteLang) {
+		return ""
+	}
+	return a.Language
+}
+
+// archiveView is the data of an archive page: a page as layout.html knows
+// it, plus the digest and the editions it shows.
+type archiveView struct {
+	*pageView
+	Digest   *archiveDigest
+	Editions []*editionView // this page's share of the list
+	Edition  *editionView   // on an edition's page
+	Prev     string         // newer page of the list, "" on the first
+	Next     string         // older page, "" on the last
+	PageNum  int
+	Pages    int
+}
+
+// archives groups the finished editions of the archived digests, newest
+// first as eds gives them, keeping the digests' config order.
+func (b *builder) archives() []*archiveDigest {
+	if len(b.eds) == 0 {
+		return nil
+	}
+	byID := make(map[string]*articles.Article, len(b.arts))
+	for _, a := range b.arts {
+		byID[a.ID] = a
+	}
+	lay := links.New(b.baseURL)
+	var out []*archiveDigest
+	for _, d := range b.cfg.Digests {
+		if !d.Archived() {
+			continue
+		}
+		title := d.Title
+		if title == "" {
+			title = d.Name
+		}
+		ad := &archiveDigest{Name: d.Name, Title: articles.CleanText(title), URL: b.basePath + links.DigestDir(d.Name)}
+		for _, e := range b.eds {
+			if e.Digest != d.Name || e.FinishedAt.IsZero() {
+				continue
+			}
+			ad.Editions = append(ad.Editions, b.editionView(ad, e, byID, lay, d.Location))
+		}
+		if len(ad.Editions) > 0 {
+			out = append(out, ad)
+		}
+	}
+	return out
+}
+
+func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[string]*articles.Article, lay links.Layout, loc *time.Location) *editionView {
+	if loc == nil {
+		loc = time.UTC
+	}
+	date := e.Cutoff.In(loc)
+	v := &editionView{
+		Key:      e.Key,
+		Title:    ad.Title + ", " + humanDate(date),
+		URL:      ad.URL + url.PathEscape(e.Key) + "/",
+		AbsURL:   lay.Edition(ad.Name, e.Key),
+		Date:     date,
+		DateText: humanDate(date),
+		DateISO:  isoDate(date),
+	}
+	for _, id := range e.Articles {
+		if a := byID[id]; a != nil {
+			v.Articles = append(v.Articles, &editionArticle{b.newArticleView(a), ArticleLang(a, b.cfg.Site.Language)})
+		}
+	}
+	return v
+}
+
+// archiveJobs renders every archive's pages and feeds.
+func (b *builder) archiveJobs() ([]func() ([]*File, error), error) {
+	ads := b.archives()
+	if len(ads) == 0 {
+		return nil, nil
+	}
+	var jobs []func() ([]*File, error)
+	for _, ad := range ads {
+		pages := (len(ad.Editions) + ArchivePerPage - 1) / ArchivePerPage
+		for n := 1; n <= pages; n++ {
+			jobs = append(jobs, func() ([]*File, error) { return b.archiveListPage(ad, n, pages) })
+		}
+		for _, e := range ad.Editions {
+			jobs = append(jobs, func() ([]*File, error) { return b.editionPage(ad, e) })
+		}
+		jobs = append(jobs, func() ([]*File, error) { return b.archiveFeeds(ad) })
+	}
+	return jobs, nil
+}
+
+// parseArchiveTemplates parses the archive pages into copies of the
+// layout, as the other pages are. It runs before any part of the layout is
+// executed, which a template cannot be cloned after.
+func (b *builder) parseArchiveTemplates() error {
+	if len(b.eds) == 0 {
+		return nil
+	}
+	b.archiveTmpl = map[string]*template.Template{}
+	for _, name := range archiveNames {
+		src, err := fs.ReadFile(b.tmpl, name)
+		if err != nil {
+			return fmt.Errorf("site: templates: %w", err)
+		}
+		t, err := template.Must(b.pages.layout.Clone()).New(name).Parse(string(src))
+		if err != nil {
+			return fmt.Errorf("site: templates: %w", err)
+		}
+		if t.Lookup("content") == nil {
+			return fmt.Errorf("site: templates: %s does not define \"content\"", name)
+		}
+		b.archiveTmpl[name] = t
+	}
+	return nil
+}
+
+// archivePage is the page data shared by an archive's pages: its feeds
+// are advertised after the site's.
+func (b *builder) archivePage(ad *archiveDigest, title, canonical string) (*archiveView, error) {
+	p := b.page(title, canonical)
+	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, links.DigestDir(ad.Name), ad.Title)...)
+	var err error
+	if p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds); err != nil {
+		return nil, err
+	}
+	return &archiveView{pageView: p, Digest: ad}, nil
+}
+
+func (b *builder) archiveListPage(ad *archiveDigest, n, pages int) ([]*File, error) {
+	lay := links.New(b.baseURL)
+	title := ad.Title + ": every edition"
+	if n > 1 {
+		title += " (page " + strconv.Itoa(n) + ")"
+	}
+	v, err := b.archivePage(ad, title, lay.ArchivePage(ad.Name, n))
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := (n-1)*ArchivePerPage, min(n*ArchivePerPage, len(ad.Editions))
+	v.Editions, v.PageNum, v.Pages = ad.Editions[lo:hi], n, pages
+	if n > 1 {
+		v.Prev = b.relURL(lay.ArchivePage(ad.Name, n-1))
+	}
+	if n < pages {
+		v.Next = b.relURL(lay.ArchivePage(ad.Name, n+1))
+	}
+	path := "/" + links.DigestsDir + ad.Name + "/index.html"
+	if n > 1 {
+		path = "/" + links.DigestsDir + ad.Name + "/page/" + strconv.Itoa(n) + "/index.html"
+	}
+	return b.renderArchive(path, "archive.html", v, ad.Editions[lo].Date)
+}
+
+func (b *builder) editionPage(ad *archiveDigest, e *editionView) ([]*File, error) {
+	v, err := b.archivePage(ad, e.Title, e.AbsURL)
+	if err != nil {
+		return nil, err
+	}
+	v.Edition = e
+	return b.renderArchive("/"+links.DigestsDir+ad.Name+"/"+e.Key+"/index.html", "archive_edition.html", v, e.Date)
+}
+
+// relURL is an absolute URL of the site made root-relative, as page links
+// are.
+func (b *builder) relURL(abs string) string { return b.basePath + abs[len(b.baseURL):] }
+
+func (b *builder) renderArchive(path, name string, v *archiveView, mod time.Time) ([]*File, error) {
+	buf := b.pages.getBuf()
+	defer b.pages.putBuf(buf)
+	if err := b.archiveTmpl[name].ExecuteTemplate(buf, "layout", v); err != nil {
+		return nil, fmt.Errorf("site: render %s for %s: %w", name, path, err)
+	}
+	return b.out(&File{Path: path, Body: append([]byte(nil), buf.Bytes()...), ContentType: HTMLType, Modified: mod.UTC()})
+}
+
+// archiveFeeds renders the three feeds of a digest's archive: one item per
+// edition, newest first, listing its articles.
+func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
+	c := b.siteChannel()
+	c.Dir = links.DigestDir(ad.Name)
+	c.Title = ad.Title
+	c.Description = "Every edition of " + ad.Title + " from " + b.cfg.Site.Title
+	c.HomeURL = b.baseURL + c.Dir
+	eds := ad.Editions[:min(len(ad.Editions), b.cfg.Feeds.Items)]
+	items := make([]*feeds.Item, len(eds))
+	for k, e := range eds {
+		h := editionSummary(e)
+		items[k] = &feeds.Item{
+			ID: e.AbsURL, Title: feeds.XMLSafe(e.Title), URL: e.AbsURL,
+			Published: e.Date, Updated: e.Date,
+			SummaryHTML: feeds.XMLSafe(h), ContentHTML: feeds.XMLSafe(h),
+			SummaryText: editionText(e), ContentText: editionText(e),
+		}
+	}
+	var mod time.Time
+	if len(eds) > 0 {
+		mod = eds[0].Date
+	}
+	var out []*File
+	for _, f := range []struct {
+		name, typ string
+		render    func(feeds.Channel, []*feeds.Item) ([]byte, error)
+	}{
+		{feeds.RSSFile, feeds.RSSType, feeds.RSS},
+		{feeds.AtomFile, feeds.AtomType, feeds.Atom},
+		{feeds.JSONFile, feeds.JSONType, feeds.JSON},
+	} {
+		body, err := f.render(c, items)
+		if err != nil {
+			return nil, fmt.Errorf("site: /%s%s: %w", c.Dir, f.name, err)
+		}
+		out = append(out, &File{Path: "/" + links.DigestsDir + ad.Name + "/" + f.name, Body: body, ContentType: f.typ, Modified: mod})
+	}
+	return b.out(out...)
+}
