@@ -220,6 +220,9 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 	if d.Title == "" {
 		d.Title = e.Digest.Name
 	}
+	if e.Digest.Archived() {
+		d.ArchiveURL = links.New(base).Edition(e.Digest.Name, e.Key)
+	}
 	if named {
 		d.Name = c.ph.of(phName)
 	}

@@ -680,3 +680,30 @@ func TestConcurrentCompose(t *testing.T) {
 		t.Errorf("cache holds %d variants, bound is 2", n)
 	}
 }
+
+// TestDigestViewInBrowser: a digest with a web archive links each message
+// to its edition's page there, in both parts; a private one does not.
+func TestDigestViewInBrowser(t *testing.T) {
+	cfg := mustConfig(t, "")
+	c := mustComposer(t, cfg)
+	r := Recipient{ID: 42, TokenKey: testTokenKey, Email: "ada@example.com"}
+	const page = "https://example.org/news/digests/daily/20261125T1200Z/"
+	for _, private := range []bool{false, true} {
+		e := testEdition(cfg)
+		if private {
+			off := false
+			e.Digest.Archive = &off
+			e.Key = "20261126T1200Z" // rendered variants are kept per edition
+		}
+		m, ok, err := c.Digest(e, r, nil)
+		if err != nil || !ok {
+			t.Fatalf("Digest: ok=%v err=%v", ok, err)
+		}
+		p := mustParse(t, msgBytes(t, m))
+		for part, body := range map[string]string{"html": p.html, "text": p.text} {
+			if got := strings.Contains(body, page); got == private {
+				t.Errorf("private=%v: %s part links the archive page: %v", private, part, got)
+			}
+		}
+	}
+}

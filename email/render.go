@@ -190,6 +190,9 @@ type DigestData struct {
 	UnsubscribeURL string
 	PreferencesURL string
 	PostalAddress  string
+	// ArchiveURL is the edition's page in the digest's web archive ("View
+	// in browser"); "" for a private digest (archive = false).
+	ArchiveURL string
 }
 
 // ArticleView is one article of a digest.
