@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	"briefcast/config"
-	"briefcast/digest"
 	"briefcast/editions"
 	"briefcast/site"
 	"briefcast/templates"
@@ -57,15 +56,16 @@ func (d *Daemon) withArchive(ctx context.Context, cfg *config.Config, st *site.S
 	return st
 }
 
-// editionFinished refreshes the site, and so the archive, when a delivery
-// run of dg finished its edition.
-func (d *Daemon) editionFinished(ctx context.Context, dg config.Digest, rep *digest.Report) {
-	if rep == nil || rep.Edition == nil || !rep.Done || !dg.Archived() {
+// editionCreated refreshes the site, and so the archive, as soon as an
+// edition of an archived digest exists: its page is up before the first
+// message carrying its "View in browser" link goes out.
+func (d *Daemon) editionCreated(ctx context.Context, dg config.Digest, e *editions.Edition) {
+	if !dg.Archived() {
 		return
 	}
 	if err := d.rebuild(ctx); err != nil {
-		d.log.Warn("digest_archive_failed", "digest", dg.Name, "err", err)
+		d.log.Warn("digest_archive_failed", "digest", dg.Name, "edition", e.Key, "err", err)
 		return
 	}
-	d.log.Info("digest_archive_refreshed", "digest", dg.Name)
+	d.log.Info("digest_archive_refreshed", "digest", dg.Name, "edition", e.Key)
 }

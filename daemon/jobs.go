@@ -218,7 +218,6 @@ func (d *Daemon) runDigest(ctx context.Context, dg config.Digest, cutoff time.Ti
 	if rep != nil && rep.Created {
 		d.m.EditionCreated(dg.Name)
 	}
-	d.editionFinished(ctx, dg, rep)
 	return err
 }
 
@@ -251,11 +250,9 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 		if !e.FinishedAt.IsZero() {
 			continue
 		}
-		rep, err := d.sender(g, dg).Deliver(ctx, dg, e, byID)
-		if err != nil {
+		if _, err := d.sender(g, dg).Deliver(ctx, dg, e, byID); err != nil {
 			return err
 		}
-		d.editionFinished(ctx, dg, rep)
 	}
 	return nil
 }
@@ -276,5 +273,6 @@ func (d *Daemon) sender(g *graph, dg config.Digest) *digest.Sender {
 			d.m.Message(dg.Name, metrics.ResultFailed)
 		}
 	}
+	s.OnCreated = d.editionCreated
 	return s
 }

@@ -75,6 +75,10 @@ type Sender struct {
 	// Progress, when set, is called about twice a second while delivering
 	// with the edition's counts.
 	Progress func(p editions.Progress)
+	// OnCreated, when set, is called once this Sender has created an
+	// edition, before anyone is sent it (the daemon publishes the edition's
+	// archive page then, so the mail's "View in browser" link works).
+	OnCreated func(ctx context.Context, d config.Digest, e *editions.Edition)
 	// OnResult, when set, is called with every result once it is durable
 	// (for metrics). It runs on the committing goroutine: keep it fast.
 	OnResult func(r editions.Result)
@@ -211,6 +215,9 @@ func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.A
 	}
 	if created {
 		s.log().Info("digest_edition_created", "digest", d.Name, "edition", e.Key, "articles", len(e.Articles), "recipients", e.Recipients)
+		if s.OnCreated != nil {
+			s.OnCreated(ctx, d, e)
+		}
 	}
 	rep, err := s.Deliver(ctx, d, e, byID)
 	if rep != nil {

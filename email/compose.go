@@ -220,7 +220,8 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 	if d.Title == "" {
 		d.Title = e.Digest.Name
 	}
-	if e.Digest.Archived() {
+	if e.ID != 0 && e.Digest.Archived() {
+		// Only a stored edition has a page: a preview of the next one has none yet.
 		d.ArchiveURL = links.New(base).Edition(e.Digest.Name, e.Key)
 	}
 	if named {

@@ -690,6 +690,7 @@ func TestDigestViewInBrowser(t *testing.T) {
 	const page = "https://example.org/news/digests/daily/20261125T1200Z/"
 	for _, private := range []bool{false, true} {
 		e := testEdition(cfg)
+		e.ID = 7
 		if private {
 			off := false
 			e.Digest.Archive = &off

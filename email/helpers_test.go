@@ -97,6 +97,7 @@ func testEdition(cfg *config.Config) *Edition {
 	d, _ := cfg.Digest("daily")
 	pub := time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC)
 	return &Edition{
+		ID:     7,
 		Digest: *d,
 		Key:    "20261125T1200Z",
 		Date:   fixedNow,

@@ -191,7 +191,8 @@ type DigestData struct {
 	PreferencesURL string
 	PostalAddress  string
 	// ArchiveURL is the edition's page in the digest's web archive ("View
-	// in browser"); "" for a private digest (archive = false).
+	// in browser"); "" for a private digest (archive = false) and for an
+	// edition not stored yet (a preview).
 	ArchiveURL string
 }
 

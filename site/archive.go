@@ -105,7 +105,7 @@ func (b *builder) archives() []*archiveDigest {
 		}
 		ad := &archiveDigest{Name: d.Name, Title: articles.CleanText(title), URL: b.basePath + links.DigestDir(d.Name)}
 		for _, e := range b.eds {
-			if e.Digest != d.Name || e.FinishedAt.IsZero() {
+			if e.Digest != d.Name {
 				continue
 			}
 			ad.Editions = append(ad.Editions, b.editionView(ad, e, byID, lay, d.Location))
