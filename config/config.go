@@ -114,6 +114,10 @@ type Digest struct {
 	Tags      []string  `toml:"tags"`
 	SkipEmpty *bool     `toml:"skip_empty"`
 	CatchUp   *Duration `toml:"catch_up"`
+	// SendAt is "schedule" (the default: one edition at the schedule's
+	// times in the digest's zone) or "subscriber" (the schedule's wall
+	// times in each subscriber's own zone, sent in waves).
+	SendAt string `toml:"send_at"`
 
 	// Location is Timezone loaded (with the default applied).
 	Location *time.Location `toml:"-"`
@@ -122,6 +126,16 @@ type Digest struct {
 // SkipsEmpty reports whether an edition with nothing new is skipped
 // (the default).
 func (d Digest) SkipsEmpty() bool { return d.SkipEmpty == nil || *d.SkipEmpty }
+
+// Values of Digest.SendAt.
+const (
+	SendAtSchedule   = "schedule"
+	SendAtSubscriber = "subscriber"
+)
+
+// PerSubscriber reports whether the digest is sent at the schedule's wall
+// times in each subscriber's own zone.
+func (d Digest) PerSubscriber() bool { return d.SendAt == SendAtSubscriber }
 
 // CatchUpWindow is how long after a missed run it is still sent (default 6h).
 func (d Digest) CatchUpWindow() time.Duration {
