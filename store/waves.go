@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,25 +47,41 @@ func decodeZones(s string) []string {
 // SubscriberZones returns the distinct time zones of digest's active
 // subscribers, "" for those without one, sorted.
 func (s *DB) SubscriberZones(ctx context.Context, digest string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT DISTINCT s.timezone
+	counts, err := s.ZoneCounts(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	zs := make([]string, 0, len(counts))
+	for z := range counts {
+		zs = append(zs, z)
+	}
+	slices.Sort(zs)
+	return zs, nil
+}
+
+// ZoneCounts counts digest's active subscribers by time zone, "" for
+// those without one.
+func (s *DB) ZoneCounts(ctx context.Context, digest string) (map[string]int64, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT s.timezone, COUNT(*)
 		  FROM subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id
-		 WHERE d.digest = ? AND s.status = 'active' ORDER BY s.timezone`), digest)
+		 WHERE d.digest = ? AND s.status = 'active' GROUP BY s.timezone`), digest)
 	if err != nil {
 		return nil, fmt.Errorf("store: zones of %s: %w", digest, err)
 	}
 	defer rows.Close()
-	var zs []string
+	counts := map[string]int64{}
 	for rows.Next() {
 		var z string
-		if err := rows.Scan(&z); err != nil {
+		var n int64
+		if err := rows.Scan(&z, &n); err != nil {
 			return nil, fmt.Errorf("store: zones of %s: %w", digest, err)
 		}
-		zs = append(zs, z)
+		counts[z] = n
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: zones of %s: %w", digest, err)
 	}
-	return zs, nil
+	return counts, nil
 }
 
 // CreateWave records one wave of a local-time digest: the edition e (whose

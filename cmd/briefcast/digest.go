@@ -31,6 +31,7 @@ Commands:
   send NAME      create the edition due now (or resume an unfinished one) and deliver it
   status NAME    show an edition's delivery progress and failures
   preview NAME   render the next edition for one recipient, recording nothing
+  plan NAME      list the coming sends (waves): UTC time, zones, recipients, articles
 
 Run 'briefcast digest COMMAND --help' for a command's flags.
 `
@@ -47,6 +48,8 @@ func runDigest(ctx context.Context, a *App, args []string) error {
 		return runDigestStatus(ctx, a, args[1:])
 	case "preview":
 		return runDigestPreview(ctx, a, args[1:])
+	case "plan":
+		return runDigestPlan(ctx, a, args[1:])
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(a.Stdout, digestUsage)
 		return nil
