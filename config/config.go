@@ -121,6 +121,10 @@ type Digest struct {
 	SkipEmpty *bool     `toml:"skip_empty"`
 	CatchUp   *Duration `toml:"catch_up"`
 	Archive   *bool     `toml:"archive"` // publish editions under /digests/<name>/ (default true)
+	// SendAt is "schedule" (the default: one edition at the schedule's
+	// times in the digest's zone) or "subscriber" (the schedule's wall
+	// times in each subscriber's own zone, sent in waves).
+	SendAt string `toml:"send_at"`
 
 	// Location is Timezone loaded (with the default applied).
 	Location *time.Location `toml:"-"`
@@ -133,6 +137,16 @@ func (d Digest) SkipsEmpty() bool { return d.SkipEmpty == nil || *d.SkipEmpty }
 // Archived reports whether the digest's editions are published on the site
 // (the default); archive = false keeps the digest private.
 func (d Digest) Archived() bool { return d.Archive == nil || *d.Archive }
+
+// Values of Digest.SendAt.
+const (
+	SendAtSchedule   = "schedule"
+	SendAtSubscriber = "subscriber"
+)
+
+// PerSubscriber reports whether the digest is sent at the schedule's wall
+// times in each subscriber's own zone.
+func (d Digest) PerSubscriber() bool { return d.SendAt == SendAtSubscriber }
 
 // CatchUpWindow is how long after a missed run it is still sent (default 6h).
 func (d Digest) CatchUpWindow() time.Duration {

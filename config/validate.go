@@ -196,6 +196,13 @@ func (c *Config) Validate() error {
 		if err := scheduler.CheckSpec(d.Schedule, d.Location, now); err != nil {
 			bad(key+".schedule", "%v", err)
 		}
+		switch d.SendAt {
+		case "":
+			d.SendAt = SendAtSchedule
+		case SendAtSchedule, SendAtSubscriber:
+		default:
+			bad(key+".send_at", "must be %q or %q, got %q", SendAtSchedule, SendAtSubscriber, d.SendAt)
+		}
 		if d.Subject == "" {
 			d.Subject = "{{.Title}} — {{.Date}}"
 		}

@@ -21,6 +21,7 @@ import (
 	"briefcast/bounces/record"
 	"briefcast/config"
 	"briefcast/digest"
+	"briefcast/editions"
 	"briefcast/metrics"
 	"briefcast/scheduler"
 	"briefcast/server"
@@ -33,6 +34,8 @@ type Store interface {
 	server.Store
 	admin.Stats
 	digest.Store
+	digest.WaveStore
+	LatestWave(ctx context.Context, digest, zone string) (*editions.Edition, error)
 	record.Store
 	QueueSize(ctx context.Context) (int64, error)
 	Close() error

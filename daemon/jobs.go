@@ -46,6 +46,10 @@ func (d *Daemon) newScheduler(cfg *config.Config) error {
 func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 	var jobs []scheduler.Job
 	for _, dg := range cfg.Digests {
+		if dg.PerSubscriber() {
+			jobs = append(jobs, d.waveJobs(dg)...)
+			continue
+		}
 		jobs = append(jobs, scheduler.Job{
 			Name:     DigestJobName(dg.Name),
 			Spec:     dg.Schedule,

@@ -332,7 +332,11 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 	sub := j.d.Subscriber
 	res = editions.Result{DeliveryID: j.d.ID, SubscriberID: sub.ID, Attempts: j.d.Attempts + 1}
 	rcpt := email.Recipient{ID: sub.ID, TokenKey: sub.TokenKey, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone}
-	m, ok, err := r.s.Composer.Digest(r.ed, rcpt, sub.Tags)
+	ed, held := r.editionFor(sendCtx, &res)
+	if held {
+		return res, nil, 0, false
+	}
+	m, ok, err := r.s.Composer.Digest(ed, rcpt, sub.Tags)
 	var rerr *email.RenderError
 	switch {
 	case errors.As(err, &rerr):

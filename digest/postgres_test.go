@@ -3,9 +3,12 @@ package digest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"briefcast/articles"
 	"briefcast/email/smtptest"
 	"briefcast/store"
 	"briefcast/store/storetest"
@@ -69,4 +72,53 @@ func TestPostgresTwoSenders(t *testing.T) {
 		}
 	}
 	f.check(t, reps[0], want{})
+}
+
+// TestPostgresWaveInstances: three instances, each with its own store,
+// run the same waves at once: each wave is created once and every
+// subscriber in its zones gets exactly one message.
+func TestPostgresWaveInstances(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	ctx := context.Background()
+	open := func() *store.DB {
+		st, err := store.Open(ctx, "postgres", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	stores := []*store.DB{open(), open(), open()}
+	zones := map[string]string{"tokyo": "Asia/Tokyo", "seoul": "Asia/Seoul", "ny": "America/New_York", "plain": ""}
+	f, _ := zoneFixture(t, stores[0], zones)
+	d := f.cfg.Digests[0]
+	arts := []*articles.Article{art("x", utcAt("2026-11-24T14:00:00Z"))}
+	for _, at := range []time.Time{utcAt("2026-11-24T22:00:00Z"), utcAt("2026-11-25T07:00:00Z"), utcAt("2026-11-25T12:00:00Z")} {
+		var wg sync.WaitGroup
+		errs := make([]error, len(stores))
+		for i, st := range stores {
+			s := f.sender(t)
+			s.Store, s.SingleInstance, s.Owner = st, false, fmt.Sprintf("instance-%d", i)
+			wg.Go(func() { _, errs[i] = s.RunWave(ctx, d, arts, at) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("instance %d, wave %s: %v", i, at, err)
+			}
+		}
+	}
+	got := f.inbox(arts)
+	for who := range zones {
+		if g := strings.Join(got[who], " "); g != "x" {
+			t.Errorf("%s got %q, want one message with x", who, g)
+		}
+	}
+	waves, err := stores[1].Waves(ctx, "daily", utcAt("2026-11-24T00:00:00Z"), utcAt("2026-11-26T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(waves) != 3 || strings.Join(waves[0].Edition.Zones, "+") != "Asia/Seoul+Asia/Tokyo" || waves[0].Progress.Sent != 2 {
+		t.Errorf("waves = %+v", waves)
+	}
 }

@@ -159,6 +159,10 @@ func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Arti
 	case !errors.Is(err, subscribers.ErrNotFound):
 		return nil, fmt.Errorf("digest %s: unfinished edition: %w", d.Name, err)
 	}
+	if d.PerSubscriber() {
+		// Never one edition for everyone: only the wave due at cutoff.
+		return s.RunWave(ctx, d, arts, cutoff)
+	}
 	return s.RunDue(ctx, d, arts, cutoff)
 }
 

@@ -38,3 +38,19 @@ type Store interface {
 	// FinishEdition marks the edition done when nothing is left to send.
 	FinishEdition(ctx context.Context, editionID int64, now time.Time) (bool, error)
 }
+
+// WaveStore is what local-time delivery (send_at = "subscriber") needs from
+// the store on top of Store.
+type WaveStore interface {
+	// SubscriberZones returns the distinct zones of digest's active
+	// subscribers, "" for those without one.
+	SubscriberZones(ctx context.Context, digest string) ([]string, error)
+	// CreateWave records a wave (e.Zones set) and queues its recipients:
+	// the active subscribers in its zones with no other delivery of the
+	// digest from a wave less than gap away; editions.ErrExists when
+	// another run created the same (digest, key).
+	CreateWave(ctx context.Context, e *editions.Edition, gap time.Duration) error
+	// EarlierArticles returns the articles of digest that editions older
+	// than editionID sent, or still mean to send, to the subscriber.
+	EarlierArticles(ctx context.Context, digest string, subscriberID, editionID int64) (map[string]bool, error)
+}

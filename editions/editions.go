@@ -27,7 +27,15 @@ type Edition struct {
 	CreatedAt  time.Time
 	FinishedAt time.Time // zero while sending
 	Recipients int64     // deliveries queued at creation
+	// Zones is the zone set of a wave of a send_at = "subscriber" digest:
+	// the subscribers' zones whose local schedule time is Cutoff; "" in
+	// it stands for the subscribers without a zone of their own. Nil for
+	// an edition sent to everyone at once.
+	Zones []string
 }
+
+// Wave reports whether e is one wave of a local-time digest.
+func (e *Edition) Wave() bool { return len(e.Zones) > 0 }
 
 // DeliveryState is where one recipient of an edition stands.
 type DeliveryState string

@@ -109,7 +109,7 @@ func (s *DB) CreateEdition(ctx context.Context, e *editions.Edition) error {
 	return nil
 }
 
-const editionCols = `id, digest, key, cutoff, created_at, finished_at, recipients`
+const editionCols = `id, digest, key, cutoff, created_at, finished_at, recipients, zones`
 
 // editionList runs a query selecting editionCols and loads each edition's
 // articles.
@@ -122,11 +122,13 @@ func (s *DB) editionList(ctx context.Context, query string, args ...any) ([]*edi
 	for rows.Next() {
 		var e editions.Edition
 		var cutoff, created, finished timeCol
-		if err := rows.Scan(&e.ID, &e.Digest, &e.Key, &cutoff, &created, &finished, &e.Recipients); err != nil {
+		var zones string
+		if err := rows.Scan(&e.ID, &e.Digest, &e.Key, &cutoff, &created, &finished, &e.Recipients, &zones); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		e.Cutoff, e.CreatedAt, e.FinishedAt = cutoff.T, created.T, finished.T
+		e.Zones = decodeZones(zones)
 		es = append(es, &e)
 	}
 	rows.Close()

@@ -24,7 +24,7 @@ import (
 
 func init() {
 	register(command{Name: "digest", Summary: "send, inspect and preview digest editions", Run: group("digest", digestUsage, map[string]func(context.Context, *App, []string) error{
-		"send": runDigestSend, "status": runDigestStatus, "preview": runDigestPreview,
+		"send": runDigestSend, "status": runDigestStatus, "preview": runDigestPreview, "plan": runDigestPlan,
 	})})
 }
 
@@ -34,6 +34,7 @@ Commands:
   send NAME      create the edition due now (or resume an unfinished one) and deliver it
   status NAME    show an edition's delivery progress, failures, bounces and complaints
   preview NAME   render the next edition for one recipient, recording nothing
+  plan NAME      list the coming sends (waves): UTC time, zones, recipients, articles
 
 Run 'briefcast digest COMMAND --help' for a command's flags.
 `

@@ -10,6 +10,7 @@ import (
 
 	"briefcast/config"
 	"briefcast/daemon"
+	"briefcast/digest"
 	"briefcast/scheduler"
 	"briefcast/store"
 	"briefcast/subscribers"
@@ -69,6 +70,9 @@ func runSchedule(ctx context.Context, a *App, args []string) error {
 		if store == nil {
 			fmt.Fprintf(w, "  last       unknown: %s\n", storeNote)
 			continue
+		}
+		if d.PerSubscriber() {
+			printNextWaves(ctx, w, store, d, now, *n)
 		}
 		printLastEdition(ctx, w, store, d)
 	}
@@ -156,4 +160,25 @@ func openStoreIfExists(ctx context.Context, a *App, cfg *config.Config) (*store.
 		return nil, fmt.Sprintf("the store could not be opened (%v)", err)
 	}
 	return store, ""
+}
+
+// printNextWaves prints the next n waves of a send_at = "subscriber"
+// digest: the zones of its subscribers reaching the schedule's time.
+func printNextWaves(ctx context.Context, w io.Writer, store *store.DB, d config.Digest, now time.Time, n int) {
+	zones, err := store.SubscriberZones(ctx, d.Name)
+	if err != nil {
+		fmt.Fprintf(w, "  waves      unknown: %v\n", err)
+		return
+	}
+	waves, _ := digest.Waves(d, zones, now, now.Add(8*24*time.Hour))
+	if len(waves) > n {
+		waves = waves[:n]
+	}
+	for i, wv := range waves {
+		label := ""
+		if i == 0 {
+			label = "waves"
+		}
+		fmt.Fprintf(w, "  %-10s %s   %s\n", label, wv.At.UTC().Format("2006-01-02 15:04 UTC"), zoneList(d, wv.Zones, wv.At))
+	}
 }

@@ -1,0 +1,160 @@
+package digest
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/scheduler"
+)
+
+// A wave is one send of a send_at = "subscriber" digest: the UTC instant
+// at which the schedule's wall time comes round in a set of zones, and
+// those zones. Each wave is an edition of its own, keyed by EditionKey of
+// the instant like any edition, so several instances create it once.
+type Wave struct {
+	At    time.Time // the instant, in UTC
+	Zones []string  // sorted; "" is the subscribers without a zone, who get the digest's zone
+}
+
+// ZoneLocation loads the zone a subscriber with zone name z gets: the
+// digest's for "".
+func ZoneLocation(d config.Digest, z string) (*time.Location, error) {
+	if z == "" {
+		if d.Location == nil {
+			return time.UTC, nil
+		}
+		return d.Location, nil
+	}
+	return time.LoadLocation(z)
+}
+
+// zoneSchedules parses d's schedule once per zone, dropping (and
+// reporting) a zone that does not load, so one bad stored zone never stops
+// the others' waves.
+func zoneSchedules(d config.Digest, zones []string) (map[string]scheduler.Schedule, []error) {
+	out := map[string]scheduler.Schedule{}
+	var errs []error
+	for _, z := range zones {
+		if _, ok := out[z]; ok {
+			continue
+		}
+		loc, err := ZoneLocation(d, z)
+		if err == nil {
+			out[z], err = scheduler.ParseSchedule(d.Schedule, loc)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("digest %s: zone %q: %w", d.Name, z, err))
+		}
+	}
+	return out, errs
+}
+
+// Waves returns the waves of d in (from, to] for subscribers in zones (""
+// always included: the digest's own zone), in time order. Each zone runs
+// the schedule with the scheduler's daylight-saving rules: a wall time in
+// a skipped hour runs at the end of the gap, one in a repeated hour once.
+func Waves(d config.Digest, zones []string, from, to time.Time) ([]Wave, []error) {
+	scheds, errs := zoneSchedules(d, withDefault(zones))
+	byAt := map[time.Time][]string{}
+	for z, s := range scheds {
+		for t := s.Next(from); !t.IsZero() && !t.After(to); t = s.Next(t) {
+			at := t.UTC()
+			byAt[at] = append(byAt[at], z)
+		}
+	}
+	waves := make([]Wave, 0, len(byAt))
+	for at, zs := range byAt {
+		slices.Sort(zs)
+		waves = append(waves, Wave{At: at, Zones: zs})
+	}
+	slices.SortFunc(waves, func(a, b Wave) int { return a.At.Compare(b.At) })
+	return waves, errs
+}
+
+// WaveAt returns the zones of zones ("" included) whose schedule runs at
+// exactly at: the zone set of the wave due then, computed when the wave is
+// created so a subscriber who moved zone since it was planned is counted
+// where they are now.
+func WaveAt(d config.Digest, zones []string, at time.Time) ([]string, []error) {
+	scheds, errs := zoneSchedules(d, withDefault(zones))
+	var out []string
+	for z, s := range scheds {
+		if s.Next(at.Add(-time.Nanosecond)).Equal(at) {
+			out = append(out, z)
+		}
+	}
+	slices.Sort(out)
+	return out, errs
+}
+
+func withDefault(zones []string) []string {
+	if slices.Contains(zones, "") {
+		return zones
+	}
+	return append([]string{""}, zones...)
+}
+
+// lookBack is how far before a wave its articles may be published: the
+// longest gap, over the wave's zones, between the zone's previous run and
+// this one (23 or 25 hours for a daily schedule on a day the clocks
+// change). The shortest such gap is returned too: two deliveries of the
+// digest to one subscriber closer than five sixths of it (20 hours for a
+// daily schedule) would be two editions for one local day.
+func lookBack(d config.Digest, scheds map[string]scheduler.Schedule, zones []string, at time.Time) (longest, shortest time.Duration) {
+	for _, z := range zones {
+		s, ok := scheds[z]
+		if !ok {
+			continue
+		}
+		p := periodBefore(s, at)
+		longest = max(longest, p)
+		if shortest == 0 || p < shortest {
+			shortest = p
+		}
+	}
+	if longest == 0 {
+		longest, shortest = 24*time.Hour, 24*time.Hour
+	}
+	return longest, shortest
+}
+
+// periodBefore is the gap between the run at at and the one before it,
+// looked for up to 400 days back (daily when none).
+func periodBefore(s scheduler.Schedule, at time.Time) time.Duration {
+	for _, back := range []time.Duration{26 * time.Hour, 8 * 24 * time.Hour, 400 * 24 * time.Hour} {
+		prev, ok := s.Latest(at.Add(-back), at.Add(-time.Nanosecond), 0)
+		if ok {
+			return at.Sub(prev)
+		}
+	}
+	return 24 * time.Hour
+}
+
+// PlanWave picks the articles of the wave at at for zones: those of d's
+// tags published in the look-back before it (see lookBack), newest first,
+// at most max_items. What each recipient already got from the digest is
+// left out per recipient when the wave is sent, so an article published
+// late, or a subscriber who moved zone, never gets anything twice.
+func PlanWave(d config.Digest, arts []*articles.Article, zones []string, at time.Time) ([]*articles.Article, time.Duration, error) {
+	scheds, errs := zoneSchedules(d, zones)
+	if len(scheds) == 0 && len(errs) > 0 {
+		return nil, 0, errs[0]
+	}
+	longest, shortest := lookBack(d, scheds, zones, at)
+	after := at.Add(-longest)
+	var picked []*articles.Article
+	for _, a := range arts {
+		if a == nil || a.Published.After(at) || !a.Published.After(after) || !matchTags(d.Tags, a.Tags) {
+			continue
+		}
+		picked = append(picked, a)
+	}
+	sortNewest(picked)
+	if d.MaxItems > 0 && len(picked) > d.MaxItems {
+		picked = picked[:d.MaxItems]
+	}
+	return picked, shortest * 5 / 6, nil
+}

@@ -1,0 +1,138 @@
+package digest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/editions"
+	"briefcast/email"
+)
+
+// waveStore returns the sender's store as a WaveStore.
+func (s *Sender) waveStore() (WaveStore, error) {
+	ws, ok := s.Store.(WaveStore)
+	if !ok {
+		return nil, errors.New("the store cannot send local-time waves")
+	}
+	return ws, nil
+}
+
+// RunWave creates the wave of the send_at = "subscriber" digest d due at
+// at and delivers it. Its zones are those of d's subscribers (read now)
+// whose local schedule time is at; its articles come from PlanWave. With
+// no zone due or nothing new, nothing is created (Report with a nil
+// Edition). When another process created the same wave first, RunWave
+// helps deliver it, as RunDue does.
+func (s *Sender) RunWave(ctx context.Context, d config.Digest, arts []*articles.Article, at time.Time) (*Report, error) {
+	ws, err := s.waveStore()
+	if err != nil {
+		return nil, fmt.Errorf("digest %s: %w", d.Name, err)
+	}
+	byID := make(map[string]*articles.Article, len(arts))
+	for _, a := range arts {
+		byID[a.ID] = a
+	}
+	key := EditionKey(at)
+	if e, err := s.findEdition(ctx, d.Name, key); err == nil {
+		return s.helpDeliver(ctx, d, e, byID)
+	}
+	all, err := ws.SubscriberZones(ctx, d.Name)
+	if err != nil {
+		return nil, fmt.Errorf("digest %s: %w", d.Name, err)
+	}
+	zones, errs := WaveAt(d, all, at)
+	for _, err := range errs {
+		s.log().Warn("digest_zone_skipped", "digest", d.Name, "err", err)
+	}
+	if len(zones) == 0 {
+		return &Report{}, nil
+	}
+	picked, gap, err := PlanWave(d, arts, zones, at)
+	if err != nil {
+		return nil, err
+	}
+	if len(picked) == 0 {
+		s.log().Info("digest_nothing_new", "digest", d.Name, "cutoff", at, "zones", len(zones))
+		return &Report{}, nil
+	}
+	e := &editions.Edition{Digest: d.Name, Key: key, Cutoff: at, Zones: zones}
+	for _, a := range picked {
+		e.Articles = append(e.Articles, a.ID)
+	}
+	err = ws.CreateWave(ctx, e, gap)
+	if errors.Is(err, editions.ErrExists) {
+		if e, err = s.findEdition(ctx, d.Name, key); err != nil {
+			return nil, fmt.Errorf("digest %s: wave %s: %w", d.Name, key, err)
+		}
+		return s.helpDeliver(ctx, d, e, byID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("digest %s: create wave %s: %w", d.Name, key, err)
+	}
+	s.log().Info("digest_wave_created", "digest", d.Name, "edition", e.Key, "zones", len(zones),
+		"articles", len(e.Articles), "recipients", e.Recipients)
+	rep, err := s.Deliver(ctx, d, e, byID)
+	if rep != nil {
+		rep.Created = true
+	}
+	return rep, err
+}
+
+// helpDeliver delivers an edition another run created, unless it is
+// already finished.
+func (s *Sender) helpDeliver(ctx context.Context, d config.Digest, e *editions.Edition, byID map[string]*articles.Article) (*Report, error) {
+	if !e.FinishedAt.IsZero() {
+		p, err := s.Store.Progress(ctx, e.ID)
+		return &Report{Edition: e, Done: true, Progress: p}, err
+	}
+	return s.Deliver(ctx, d, e, byID)
+}
+
+// editionFor returns the edition of res's recipient: the edition itself,
+// or for a wave only the articles they have not had. held says the store
+// could not tell what they had: res is then a retry, never a guess that
+// could send an article twice.
+func (r *run) editionFor(ctx context.Context, res *editions.Result) (ed *email.Edition, held bool) {
+	if !r.e.Wave() {
+		return r.ed, false
+	}
+	arts, err := r.unsentTo(ctx, res.SubscriberID)
+	if err != nil {
+		res.State, res.LastReply, res.At = editions.DeliveryRetrying, clip("earlier articles: "+err.Error()), r.s.now()
+		res.NextAttempt = res.At.Add(r.base)
+		return nil, true
+	}
+	return &email.Edition{ID: r.ed.ID, Digest: r.ed.Digest, Key: r.ed.Key, Date: r.ed.Date, Articles: arts}, false
+}
+
+// unsentTo returns the articles of a wave's message that the subscriber
+// has not had from an earlier edition of the digest: the rule "never an
+// article twice" of local-time delivery. An edition sent to everyone is
+// returned as it is.
+func (r *run) unsentTo(ctx context.Context, subscriberID int64) ([]*articles.Article, error) {
+	if !r.e.Wave() {
+		return r.ed.Articles, nil
+	}
+	ws, err := r.s.waveStore()
+	if err != nil {
+		return nil, err
+	}
+	had, err := ws.EarlierArticles(ctx, r.d.Name, subscriberID, r.e.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(had) == 0 {
+		return r.ed.Articles, nil
+	}
+	var out []*articles.Article
+	for _, a := range r.ed.Articles {
+		if !had[a.ID] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
