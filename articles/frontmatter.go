@@ -241,13 +241,20 @@ func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location)
 				return errorf(f.line, "author must be one line with no control characters")
 			}
 			a.Author = normSpace(f.str)
+		case "image", "image_alt":
+			if f.kind != 's' {
+				return f.typeErr("a string")
+			}
+			if err := setImage(a, f.key, f.str, f.line); err != nil {
+				return err
+			}
 		case "draft":
 			if f.kind != 'b' {
 				return f.typeErr("true or false")
 			}
 			a.Draft = f.b
 		default:
-			return errorf(f.line, "unknown front matter key %q (known: title, date, updated, tags, slug, id, author, draft)", f.key)
+			return errorf(f.line, "unknown front matter key %q (known: title, date, updated, tags, slug, id, author, image, image_alt, draft)", f.key)
 		}
 	}
 	if a.Published.IsZero() {
