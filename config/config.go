@@ -45,6 +45,7 @@ type Site struct {
 	OutputDir    string `toml:"output_dir"`
 	Author       string `toml:"author"`        // "Name <email>", optional
 	TemplatesDir string `toml:"templates_dir"` // optional overrides of templates/
+	PageSize     int    `toml:"page_size"`     // articles per home and tag page
 
 	// MaxArticleBytes is the largest article file read; a bigger one is
 	// rejected by its size, without being read.
@@ -204,6 +205,7 @@ func Defaults() *Config {
 			Timezone:   "UTC",
 			ContentDir: "content",
 			OutputDir:  "public",
+			PageSize:   10,
 
 			MaxArticleBytes: 1 << 20,
 		},
