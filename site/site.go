@@ -111,7 +111,7 @@ type builder struct {
 	tags     []*tagGroup         // by slug
 	pages    *renderer
 	site     *siteView
-	w        *fileWriter // nil: keep every file in memory
+	w        *fileWriter           // nil: keep every file in memory
 	images   map[string]*leadImage // by slug
 	notes    []string
 }
