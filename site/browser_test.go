@@ -188,3 +188,35 @@ func TestTiersOpenInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// TestScreenshots writes the README's pictures of an article page, at a
+// desktop and a phone width, with its digest open, when
+// BRIEFCAST_SCREENSHOTS names the folder for them (docs/).
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("BRIEFCAST_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set BRIEFCAST_SCREENSHOTS=docs to write the README's screenshots")
+	}
+	base, s := serveSite(t)
+	page := ArticleURL(base, fullArticle(t, s).Slug)
+	for _, shot := range []struct {
+		name          string
+		width, height int64
+	}{{"article-desktop.png", 1280, 1000}, {"article-phone.png", 390, 1100}} {
+		ctx := newBrowser(t, shot.width, shot.height)
+		if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.ID("#take")),
+			chromedp.Click(chromedp.Search(`//summary[contains(., "Dive Deeper")]`), chromedp.NodeVisible)); err != nil {
+			t.Fatal(err)
+		}
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(png) > 300<<10 {
+			t.Errorf("%s: %d bytes, over 300 KB", shot.name, len(png))
+		}
+		if err := os.WriteFile(filepath.Join(dir, shot.name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
