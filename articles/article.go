@@ -29,6 +29,12 @@ type Article struct {
 	Language  string    // the `language` of the front matter (a BCP 47 tag such as "ru"); "" when not given
 	Author    string    // "Name <email>", "Name" or empty (the site default applies)
 
+	// Image is the article's lead image: an absolute http(s) URL, or a
+	// path relative to the article's file inside the content folder
+	// (forward slashes, no ".."). ImageAlt is its text alternative.
+	Image    string `json:",omitempty"`
+	ImageAlt string `json:",omitempty"`
+
 	Take   []Bullet // tier 1: 1 to 5 one-sentence bullets; never empty
 	Digest Digest   // tier 2: may be empty
 	Full   Full     // tier 3: may be empty

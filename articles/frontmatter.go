@@ -246,13 +246,20 @@ func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location)
 				return errorf(f.line, "language %q must be a language tag such as \"en\" or \"pt-BR\"", f.str)
 			}
 			a.Language = strings.TrimSpace(f.str)
+		case "image", "image_alt":
+			if f.kind != 's' {
+				return f.typeErr("a string")
+			}
+			if err := setImage(a, f.key, f.str, f.line); err != nil {
+				return err
+			}
 		case "draft":
 			if f.kind != 'b' {
 				return f.typeErr("true or false")
 			}
 			a.Draft = f.b
 		default:
-			return errorf(f.line, "unknown front matter key %q (known: title, date, updated, tags, slug, id, author, language, draft)", f.key)
+			return errorf(f.line, "unknown front matter key %q (known: title, date, updated, tags, slug, id, author, language, image, image_alt, draft)", f.key)
 		}
 	}
 	if a.Published.IsZero() {

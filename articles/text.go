@@ -14,6 +14,7 @@ import (
 //	Tags: space, comets          optional, right after the date
 //	Updated: <date>              optional
 //	Author: Name <email>         optional
+//	Image: photos/a.jpg          optional lead image, and Image alt: its text
 //	Instant Insight              tier markers, any case, "+ " optional
 //	• bullet                     "•", "-", "*" or "–" bullets, any indent
 //	...
@@ -226,6 +227,14 @@ meta:
 				return errorf(t.n, "author must have no control characters")
 			}
 			a.Author = val
+		case "image", "image alt", "image-alt", "image_alt":
+			field := "image_alt"
+			if strings.EqualFold(strings.TrimSpace(key), "image") {
+				field = "image"
+			}
+			if err := setImage(a, field, val, t.n); err != nil {
+				return err
+			}
 		default:
 			break meta
 		}

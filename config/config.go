@@ -46,6 +46,7 @@ type Site struct {
 	Author       string `toml:"author"`        // "Name <email>", optional
 	TemplatesDir string `toml:"templates_dir"` // optional overrides of templates/
 	Slugs        string `toml:"slugs"`         // "unicode" (default) or "ascii": see articles.SlugifyStyle
+	PageSize     int    `toml:"page_size"`     // articles per home and tag page
 
 	// MaxArticleBytes is the largest article file read; a bigger one is
 	// rejected by its size, without being read.
@@ -229,6 +230,7 @@ func Defaults() *Config {
 			Timezone:   "UTC",
 			ContentDir: "content",
 			OutputDir:  "public",
+			PageSize:   10,
 
 			MaxArticleBytes: 1 << 20,
 		},

@@ -52,6 +52,9 @@ func (c *Config) Validate() error {
 	if c.Site.MaxArticleBytes < 1 {
 		bad("site.max_article_bytes", "must be at least 1, got %d", c.Site.MaxArticleBytes)
 	}
+	if c.Site.PageSize < 1 || c.Site.PageSize > 1000 {
+		bad("site.page_size", "must be between 1 and 1000, got %d", c.Site.PageSize)
+	}
 	if c.Site.Author != "" && strings.Contains(c.Site.Author, "@") {
 		if _, err := mail.ParseAddress(c.Site.Author); err != nil {
 			bad("site.author", "must be \"Name <email>\" or a plain name: %v", err)

@@ -231,7 +231,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 		a := e.Articles[i]
 		av := ArticleView{
 			Title:     cleanLine(a.Title),
-			URL:       FullDepthURL(base, a.Slug),
+			URL:       links.New(base).Deepest(a.Slug, !a.Full.Empty()),
 			Tags:      a.Tags,
 			Published: a.Published,
 		}

@@ -110,6 +110,8 @@ func testEdition(cfg *config.Config) *Edition {
 					{Text: "Spring tides peak in March & September, slightly higher than last year."},
 					{Text: "Boat owners are asked to check mooring lines before \"king tides\"."},
 				},
+				// Only this one has full depth, so only its links carry #full-depth.
+				Full: articles.Full{Closing: []string{"The tables are free at the harbour office."}},
 			},
 			{
 				ID: "library-hours", Slug: "library hours/ext", Title: "Library <extends> evening hours & weekends",

@@ -199,7 +199,7 @@ type DigestData struct {
 // ArticleView is one article of a digest.
 type ArticleView struct {
 	Title     string
-	URL       string // the absolute full-depth URL
+	URL       string // the absolute full-depth URL; the page itself when the article has no full depth
 	Take      []string
 	Tags      []string
 	Published time.Time

@@ -57,8 +57,8 @@ func ParseAuthor(s string) Author {
 type Item struct {
 	ID           string
 	Title        string
-	URL          string // absolute URL of the article page
-	FullDepthURL string
+	URL          string    // absolute URL of the article page
+	FullDepthURL string    // the full-depth section, or the page when the article has none
 	Published    time.Time // UTC
 	Updated      time.Time // UTC, never before Published
 	Tags         []string
@@ -90,7 +90,7 @@ func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h Item
 		ID:           XMLSafe(a.ID),
 		Title:        XMLSafe(a.Title),
 		URL:          ArticleURL(baseURL, a.Slug),
-		FullDepthURL: FullDepthURL(baseURL, a.Slug),
+		FullDepthURL: links.New(baseURL).Deepest(a.Slug, !a.Full.Empty()),
 		Published:    a.Published.UTC(),
 		Updated:      a.Updated.UTC(),
 	}
@@ -134,7 +134,11 @@ func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h Item
 	if content == ContentFull {
 		writeFullText(&t, a)
 	}
-	t.WriteString("\n\nFull depth: ")
+	if a.Full.Empty() {
+		t.WriteString("\n\nRead more: ")
+	} else {
+		t.WriteString("\n\nFull depth: ")
+	}
 	t.WriteString(it.FullDepthURL)
 	it.ContentText = t.String()
 	return it

@@ -68,6 +68,16 @@ func (l Layout) FullDepth(slug string) string {
 	return l.Article(slug) + "#" + FullDepthAnchor
 }
 
+// Deepest is where a reader who wants more of the article with slug is
+// sent: its full-depth section when it has one (hasFull), else the page
+// itself, since a take-only article has no such anchor to land on.
+func (l Layout) Deepest(slug string, hasFull bool) string {
+	if hasFull {
+		return l.FullDepth(slug)
+	}
+	return l.Article(slug)
+}
+
 // Tag is the page of the tag whose folder name is slug.
 func (l Layout) Tag(slug string) string {
 	return l.Base() + TagsDir + url.PathEscape(slug) + "/"

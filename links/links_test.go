@@ -8,6 +8,8 @@ func TestLayout(t *testing.T) {
 		{"base", l.Base(), "https://example.org/news/"},
 		{"article", l.Article("a b"), "https://example.org/news/articles/a%20b/"},
 		{"full depth", l.FullDepth("x"), "https://example.org/news/articles/x/#full-depth"},
+		{"deepest with full depth", l.Deepest("x", true), "https://example.org/news/articles/x/#full-depth"},
+		{"deepest take only", l.Deepest("x", false), "https://example.org/news/articles/x/"},
 		{"tag", l.Tag("city-news"), "https://example.org/news/tags/city-news/"},
 		{"feed", l.Feed(Atom), "https://example.org/news/atom.xml"},
 		{"tag feed", l.TagFeed("city", JSON), "https://example.org/news/tags/city/feed.json"},

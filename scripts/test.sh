@@ -53,6 +53,20 @@ else
   echo "== no PostgreSQL: its tests will skip"
 fi
 
+# axe-core for the accessibility test of the site's pages, kept in a cache
+# folder outside the repository; without npm that test skips itself.
+if [ -z "${BRIEFCAST_AXE_JS:-}" ] && command -v npm >/dev/null; then
+  axedir="${XDG_CACHE_HOME:-$HOME/.cache}/briefcast-axe"
+  if [ ! -f "$axedir/node_modules/axe-core/axe.min.js" ]; then
+    echo "== installing axe-core for the accessibility test"
+    mkdir -p "$axedir"
+    (cd "$axedir" && npm install --no-save --no-audit --no-fund axe-core@4 >/dev/null 2>&1) || true
+  fi
+  if [ -f "$axedir/node_modules/axe-core/axe.min.js" ]; then
+    export BRIEFCAST_AXE_JS="$axedir/node_modules/axe-core/axe.min.js"
+  fi
+fi
+
 echo "== go vet"
 go vet ./...
 

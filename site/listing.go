@@ -2,8 +2,82 @@ package site
 
 import (
 	"html/template"
+	"strconv"
 	"strings"
 )
+
+// pagerView links one page of a paginated listing to its neighbours.
+type pagerView struct {
+	Number, Total int
+	Prev, Next    string // root-relative; "" at either end
+}
+
+// listingPath is the folder of page n (from 1) of a listing whose first
+// page is dir ("" for the home page, "tags/<slug>/"), below the base.
+func listingPath(dir string, n int) string {
+	if n <= 1 {
+		return dir
+	}
+	return dir + "page/" + strconv.Itoa(n) + "/"
+}
+
+// pageSize is [site] page_size, with its default for a config made in code.
+func (b *builder) pageSize() int {
+	if n := b.cfg.Site.PageSize; n > 0 {
+		return n
+	}
+	return 10
+}
+
+// listingJobs renders every page of the listing of idx (newest first):
+// the home page when g is nil, else g's tag page. An empty listing still
+// has its first page.
+func (b *builder) listingJobs(idx []int, g *tagGroup) []func() ([]*File, error) {
+	size := b.pageSize()
+	total := max(1, (len(idx)+size-1)/size)
+	jobs := make([]func() ([]*File, error), total)
+	for n := 1; n <= total; n++ {
+		lo, hi := (n-1)*size, min(n*size, len(idx))
+		jobs[n-1] = func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) }
+	}
+	return jobs
+}
+
+// listingPage renders page n of total, showing idx[lo:hi].
+func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*File, error) {
+	dir, name := "", "index.html"
+	if g != nil {
+		dir, name = "tags/"+g.Slug+"/", "tag.html"
+	}
+	here := listingPath(dir, n)
+	title := ""
+	if g != nil {
+		title = g.Name
+	}
+	if n > 1 && title == "" {
+		title = "Page " + strconv.Itoa(n)
+	} else if n > 1 {
+		title += " · page " + strconv.Itoa(n)
+	}
+	p := b.page(title, b.baseURL+here)
+	p.Pager = &pagerView{Number: n, Total: total}
+	if n > 1 {
+		p.Pager.Prev = b.basePath + listingPath(dir, n-1)
+	}
+	if n < total {
+		p.Pager.Next = b.basePath + listingPath(dir, n+1)
+	}
+	if g != nil {
+		p.Tag = &tagView{Name: g.Name, URL: b.basePath + dir, Count: len(g.Articles)}
+		p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, dir, b.site.Title+": "+g.Name)...)
+		var err error
+		if p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds); err != nil {
+			return nil, err
+		}
+	}
+	b.listing(p, idx[lo:hi], g != nil)
+	return b.renderPage("/"+here+"index.html", name, p, b.newest(idx))
+}
 
 // listed returns the views of the articles at idx for a listing.
 //
@@ -21,16 +95,10 @@ func (b *builder) listed(idx []int, brief bool) []*listedView {
 	return out
 }
 
-// listing fills a page's articles: the newest [feeds] items with their
-// take, the rest as an archive of titles (see listed for brief).
+// listing fills a page's articles, each shown with its take.
 func (b *builder) listing(p *pageView, idx []int, brief bool) {
-	n := min(b.cfg.Feeds.Items, len(idx))
-	p.Articles = b.listed(idx[:n], brief)
-	if len(idx) > n {
-		p.Archive = b.listed(idx[n:], brief)
-	}
-	p.Cards = b.joinHTML(idx[:n], func(v *listedView) template.HTML { return v.Card })
-	p.ArchiveItems = b.joinHTML(idx[n:], func(v *listedView) template.HTML { return v.Archived })
+	p.Articles = b.listed(idx, brief)
+	p.Cards = b.joinHTML(idx, func(v *listedView) template.HTML { return v.Card })
 }
 
 // joinHTML concatenates one fragment of each article at idx.

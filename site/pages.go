@@ -195,15 +195,19 @@ type pageView struct {
 	FeedLinks template.HTML // Feeds as HTML, rendered by layout.html's "feedlinks"
 	Article   *articleView
 	Articles  []*listedView // shown with their take
-	Archive   []*listedView // older ones, shown by title
 	Tag       *tagView
 	Tags      []*tagView
+	Pager     *pagerView // on the home and tag pages
 
-	// Cards and ArchiveItems are Articles and Archive as HTML: each
-	// article's "card" and "archived" templates from layout.html, rendered
-	// once per build and joined here.
-	Cards        template.HTML
-	ArchiveItems template.HTML
+	// Description, OGType, Image and ImageAlt fill the description,
+	// OpenGraph and Twitter card tags: the site's, or the article's.
+	Description, OGType, Image, ImageAlt string
+	// Newer and Older are an article page's neighbours in date order.
+	Newer, Older *listedView
+
+	// Cards is Articles as HTML: each article's "card" template from
+	// layout.html, rendered once per build and joined here.
+	Cards template.HTML
 }
 
 // chrome renders the parts of layout.html that are the same on every page.
@@ -255,24 +259,24 @@ func feedLinks(baseURL, dir, title string) []feedLink {
 }
 
 func (b *builder) page(title, canonical string) *pageView {
-	return &pageView{Site: b.site, Title: title, Canonical: canonical, Feeds: b.site.Feeds, FeedLinks: b.site.FeedLinks}
+	return &pageView{Site: b.site, Title: title, Canonical: canonical, Feeds: b.site.Feeds, FeedLinks: b.site.FeedLinks,
+		Description: b.site.Description, OGType: "website"}
 }
 
 func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
 	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
 	p.Article = b.newArticleView(a)
-	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
-}
-
-func (b *builder) indexPage() ([]*File, error) {
-	p := b.page("", b.baseURL)
-	all := make([]int, len(b.arts))
-	for i := range all {
-		all[i] = i
+	p.Description = p.Article.Description
+	p.OGType = "article"
+	p.Image, p.ImageAlt = p.Article.ImageURL, p.Article.ImageAlt
+	if i > 0 {
+		p.Newer = b.views[i-1]
 	}
-	b.listing(p, all, false)
-	return b.renderPage("/index.html", "index.html", p, b.newest(all))
+	if i+1 < len(b.arts) {
+		p.Older = b.views[i+1]
+	}
+	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
 }
 
 func (b *builder) allTags() []*tagView {
@@ -281,18 +285,6 @@ func (b *builder) allTags() []*tagView {
 		out[k] = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
 	}
 	return out
-}
-
-func (b *builder) tagPage(g *tagGroup) ([]*File, error) {
-	p := b.page(g.Name, b.baseURL+"tags/"+g.Slug+"/")
-	p.Tag = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
-	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, "tags/"+g.Slug+"/", b.site.Title+": "+g.Name)...)
-	var err error
-	if p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds); err != nil {
-		return nil, err
-	}
-	b.listing(p, g.Articles, true)
-	return b.renderPage("/tags/"+g.Slug+"/index.html", "tag.html", p, b.newest(g.Articles))
 }
 
 func (b *builder) tagsPage() ([]*File, error) {

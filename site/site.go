@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -41,6 +42,9 @@ type Site struct {
 	Files    map[string]*File // by Path
 	Articles []*articles.Article
 	Feeds    []string // paths of every feed file (site and tag feeds)
+	// Notes are what the build left out without failing, each as
+	// "<file>: note: <what>", such as a lead image that is not there.
+	Notes []string
 }
 
 // ArticleURL is the absolute URL of an article page: base_url +
@@ -86,15 +90,23 @@ type builder struct {
 	arts     []*articles.Article // newest first
 	views    []*listedView       // of each article, for the listings
 	tagLinks map[string]*tagView // by tag as articles spell it; shared by their views
-	carded   []bool              // articles some listing shows with their take
 	tags     []*tagGroup         // by slug
 	pages    *renderer
 	site     *siteView
-	w        *fileWriter // nil: keep every file in memory
+	w        *fileWriter           // nil: keep every file in memory
+	images   map[string]*leadImage // by slug
+	notes    []string
 
 	tmpl        fs.FS
 	eds         []*editions.Edition           // for the digest archives (archive.go)
 	archiveTmpl map[string]*template.Template // archive pages, parsed when there is an archive
+}
+
+// note records something the build left out for article a. Only the
+// sequential steps of a build call it.
+func (b *builder) note(a *articles.Article, format string, args ...any) {
+	name := filepath.Join(b.cfg.Site.ContentDir, filepath.FromSlash(a.Path))
+	b.notes = append(b.notes, name+": note: "+fmt.Sprintf(format, args...))
 }
 
 // out finishes the files a job made: kept as they are for a site in
@@ -169,6 +181,7 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	if err := b.parseArchiveTemplates(); err != nil {
 		return nil, err
 	}
+	b.loadImages()
 	b.site = b.newSiteView()
 	b.site.Feeds = append(b.site.Feeds, b.depthFeedLinks(b.site.Title)...)
 	if err := b.pages.chrome(b.site); err != nil {
@@ -199,7 +212,7 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	if err := firstErr(errs); err != nil {
 		return nil, err
 	}
-	s := &Site{Files: make(map[string]*File, len(b.arts)+8*len(b.tags)+16), Articles: b.arts}
+	s := &Site{Files: make(map[string]*File, len(b.arts)+8*len(b.tags)+16), Articles: b.arts, Notes: b.notes}
 	for _, files := range results {
 		for _, f := range files {
 			s.Files[f.Path] = f
@@ -266,20 +279,10 @@ func (b *builder) groupTags() {
 // TagsDir is the folder of the tag pages.
 const TagsDir = links.TagsDir
 
-// prepare makes every article's listing fragments in parallel: its
-// archive entry and, for one that some listing shows with its take (the
-// newest [feeds] items of the index or of one of its tags), its card.
+// prepare makes every article's card in parallel: the index and tag
+// pages are paginated, so every article is shown with its take on some
+// page, and an article on several pages is rendered once.
 func (b *builder) prepare() error {
-	n := b.cfg.Feeds.Items
-	b.carded = make([]bool, len(b.arts))
-	for i := 0; i < len(b.arts) && i < n; i++ {
-		b.carded[i] = true
-	}
-	for _, g := range b.tags {
-		for _, i := range g.Articles[:min(n, len(g.Articles))] {
-			b.carded[i] = true
-		}
-	}
 	b.views = make([]*listedView, len(b.arts))
 	errs := make([]error, len(b.arts))
 	parallel(len(b.arts), func(i int) { errs[i] = b.prepareOne(i) })
@@ -290,39 +293,32 @@ func (b *builder) prepare() error {
 	return nil
 }
 
-// packFragments moves every article's card and archive entry into one
-// string. They live for the whole build, and were made among much more
-// short-lived data; side by side they take only the memory they need.
+// packFragments moves every article's card into one string. They live
+// for the whole build, and were made among much more short-lived data;
+// side by side they take only the memory they need.
 func (b *builder) packFragments() {
 	size := 0
 	for _, v := range b.views {
-		size += len(v.Card) + len(v.Archived)
+		size += len(v.Card)
 	}
 	var sb strings.Builder
 	sb.Grow(size)
 	for _, v := range b.views {
 		sb.WriteString(string(v.Card))
-		sb.WriteString(string(v.Archived))
 	}
 	all, off := sb.String(), 0
 	for _, v := range b.views {
-		n, m := len(v.Card), len(v.Archived)
-		v.Card = template.HTML(all[off : off+n])         //nolint:gosec // the same output of html/template
-		v.Archived = template.HTML(all[off+n : off+n+m]) //nolint:gosec // the same output of html/template
-		off += n + m
+		n := len(v.Card)
+		v.Card = template.HTML(all[off : off+n]) //nolint:gosec // the same output of html/template
+		off += n
 	}
 }
 
-// prepareOne makes article i's listing view and fragments.
+// prepareOne makes article i's listing view and card.
 func (b *builder) prepareOne(i int) error {
 	l := &listedView{a: b.arts[i], b: b}
 	b.views[i] = l
 	var err error
-	// The built-in archive entry shows only what listedView has at hand;
-	// the card shows the take, so it gets a whole view.
-	if l.Archived, err = b.pages.fragment("archived", l); err != nil || !b.carded[i] {
-		return err
-	}
 	l.Card, err = b.pages.fragment("card", b.newArticleView(b.arts[i]))
 	return err
 }
@@ -352,16 +348,19 @@ func (b *builder) jobs() []func() ([]*File, error) {
 		all[i] = i
 	}
 	jobs = append(jobs,
-		func() ([]*File, error) { return b.indexPage() },
 		func() ([]*File, error) { return b.tagsPage() },
 		func() ([]*File, error) { return b.notFoundPage() },
 		func() ([]*File, error) { return b.stylesheet() },
+		func() ([]*File, error) { return b.imageFiles() },
+		func() ([]*File, error) { return b.crawlerFiles() },
+		func() ([]*File, error) { return b.favicons() },
 		func() ([]*File, error) { return b.feedFiles(b.siteChannel(), all) },
 	)
+	jobs = append(jobs, b.listingJobs(all, nil)...)
 	jobs = append(jobs, b.depthJobs(all)...)
 	for _, g := range b.tags {
+		jobs = append(jobs, b.listingJobs(g.Articles, g)...)
 		jobs = append(jobs,
-			func() ([]*File, error) { return b.tagPage(g) },
 			func() ([]*File, error) { return b.feedFiles(b.tagChannel(g), g.Articles) },
 		)
 	}

@@ -116,6 +116,7 @@ func TestLayout(t *testing.T) {
 	s := mustBuild(t, testConfig(), testArticles())
 	want := []string{
 		"/404.html", "/assets/style.css", "/atom.xml", "/feed.json", "/feed.xml", "/index.html",
+		"/favicon.ico", "/favicon.svg", "/robots.txt", "/sitemap.xml",
 		"/articles/harbor-towns-plan-for-higher-tides/index.html",
 		"/articles/older-note-on-rivers/index.html",
 		"/articles/urban-beekeeping-grows/index.html",
@@ -178,7 +179,7 @@ func TestArticlePageStructure(t *testing.T) {
 		`<p class="closing">The towns will review the plan in five years.</p>`,
 		`href="https://example.org/news/articles/walls/"`,
 		`src="https://example.org/news/articles/harbor-towns-plan-for-higher-tides/quay.png"`,
-		`<a class="tag" href="/news/tags/climate/">climate</a>`,
+		`<p class="kicker"><a href="/news/tags/climate/">climate</a> · <a href="/news/tags/coasts/">coasts</a></p>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("article page lacks %q", want)
@@ -257,13 +258,13 @@ func TestIndexAndTags(t *testing.T) {
 		`<a href="/news/articles/harbor-towns-plan-for-higher-tides/">Harbor towns plan for higher tides</a>`,
 		`<li>Three harbor towns agreed a <strong>shared</strong> flood plan.</li>`,
 		`<li>City rooftops now host more hives.</li>`,
-		`Earlier briefs`, `<a href="/news/articles/older-note-on-rivers/">An older note on rivers</a>`,
+		`<a href="/news/articles/older-note-on-rivers/">An older note on rivers</a>`,
 	} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index lacks %q", want)
 		}
 	}
-	if !strings.Contains(index, `<a href="/news/articles/harbor-towns-plan-for-higher-tides/#full-depth">Full depth</a>`) {
+	if !strings.Contains(index, `<a href="/news/articles/harbor-towns-plan-for-higher-tides/#full-depth">Full Depth`) {
 		t.Errorf("index lacks the full-depth link of a full article")
 	}
 	if strings.Contains(index, `/news/articles/urban-beekeeping-grows/#`) {

@@ -108,10 +108,10 @@ func TestTiersTemplateChangesPageAndFeed(t *testing.T) {
 		}
 	}
 	orig := b.String()
-	if !strings.Contains(orig, "The 2-minute digest") {
+	if !strings.Contains(orig, "The 2-Minute Digest") {
 		t.Fatal("tiers.html has no digest heading to change")
 	}
-	changed := strings.Replace(orig, "The 2-minute digest", "Two minutes, in brief", 1)
+	changed := strings.Replace(orig, "The 2-Minute Digest", "Two minutes, in brief", 1)
 	cfg := testConfig()
 	cfg.Feeds.Content = "digest"
 	s, err := Build(cfg, testArticles(), withTemplate(t, "tiers.html", changed))
@@ -121,7 +121,7 @@ func TestTiersTemplateChangesPageAndFeed(t *testing.T) {
 	page := mustFile(t, s, "/articles/harbor-towns-plan-for-higher-tides/index.html")
 	feed := mustFile(t, s, "/feed.xml")
 	for name, body := range map[string]string{"page": page, "feed": feed} {
-		if !strings.Contains(body, "Two minutes, in brief") || strings.Contains(body, "The 2-minute digest") {
+		if !strings.Contains(body, "Two minutes, in brief") || strings.Contains(body, "The 2-Minute Digest") {
 			t.Errorf("%s does not show the changed tiers.html", name)
 		}
 	}
@@ -142,6 +142,9 @@ func TestHostileArticleEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	for p, f := range s.Files {
+		if strings.HasPrefix(f.ContentType, "image/") {
+			continue
+		}
 		if strings.Contains(string(f.Body), "<script>") || strings.Contains(string(f.Body), "\x00") {
 			t.Errorf("%s: unescaped script or NUL", p)
 		}

@@ -9,10 +9,11 @@ import (
 
 	"briefcast/articles"
 	"briefcast/feeds"
+	"briefcast/links"
 )
 
 // articleView is an article as the templates see it: the article page and
-// the fragments rendered once per article (card, archived, the tiers and
+// the fragments rendered once per article (card, the tiers and
 // the feed items' HTML) get one, made for the occasion and dropped after.
 type articleView struct {
 	Title        string
@@ -35,11 +36,21 @@ type articleView struct {
 	HasDigest    bool
 	HasFull      bool
 
+	// Reading time of each tier, such as "1 min read" (see readingTime).
+	TakeTime, DigestTime, FullTime string
+	// Description is the take as one plain line, for <meta> and cards.
+	Description string
+	// Image is the lead image's URL as the page uses it (relative to the
+	// article's page, or absolute), ImageURL its absolute form for
+	// og:image; both are "" when the article has none or its file is
+	// missing. ImageAlt is its text alternative.
+	Image, ImageURL, ImageAlt string
+
 	PublishedISO, PublishedDate string
 	UpdatedISO, UpdatedDate     string
 
-	// Card and Archived are the article's listing fragments, when made.
-	Card, Archived template.HTML
+	// Card is the article's listing fragment, when made.
+	Card template.HTML
 }
 
 type tagView struct {
@@ -59,11 +70,11 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		Title:        a.Title,
 		Slug:         a.Slug,
 		URL:          b.articlePath(a),
-		FullDepthURL: FullDepthURL(b.baseURL, a.Slug),
+		FullDepthURL: links.New(b.baseURL).Deepest(a.Slug, !a.Full.Empty()),
 		Published:    a.Published,
 		Updated:      a.Updated,
 		Revised:      a.Updated.After(a.Published),
-		Author:       feeds.ParseAuthor(a.Author).Name,
+		Author:       b.byline(a),
 		Players:      a.Digest.Players,
 		Numbers:      a.Digest.Numbers,
 		Points:       a.Full.DataPoints,
@@ -95,7 +106,18 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 	}
 	v.Digest = sections(a.Digest.Sections, base)
 	v.Full = sections(a.Full.Sections, base)
+	v.TakeTime, v.DigestTime, v.FullTime = tierTimes(a)
+	v.Description = takeLine(a)
+	v.Image, v.ImageURL, v.ImageAlt = b.image(a)
 	return v
+}
+
+// byline is the article's author's name, else the site's.
+func (b *builder) byline(a *articles.Article) string {
+	if n := feeds.ParseAuthor(a.Author).Name; n != "" {
+		return n
+	}
+	return articles.CleanText(feeds.ParseAuthor(b.cfg.Site.Author).Name)
 }
 
 // listedView is an article in a listing (index, tag and 404 pages). A
@@ -108,7 +130,7 @@ type listedView struct {
 	b     *builder
 	brief bool // on tag pages: no tier below the take
 
-	Card, Archived template.HTML
+	Card template.HTML
 }
 
 // briefView is v without the tiers below the take.
@@ -149,6 +171,12 @@ func (v *listedView) Closing() []string            { return v.full().Closing }
 func (v *listedView) Missing() []string            { return v.full().Missing }
 func (v *listedView) HasDigest() bool              { return v.full().HasDigest }
 func (v *listedView) HasFull() bool                { return v.full().HasFull }
+func (v *listedView) TakeTime() string             { return v.full().TakeTime }
+func (v *listedView) DigestTime() string           { return v.full().DigestTime }
+func (v *listedView) FullTime() string             { return v.full().FullTime }
+func (v *listedView) Description() string          { return takeLine(v.a) }
+func (v *listedView) Image() string                { return v.full().Image }
+func (v *listedView) ImageAlt() string             { return v.full().ImageAlt }
 func (v *listedView) PublishedISO() string         { return isoDate(v.a.Published) }
 func (v *listedView) PublishedDate() string        { return humanDate(v.a.Published) }
 func (v *listedView) UpdatedISO() string           { return v.full().UpdatedISO }

@@ -184,6 +184,10 @@ func TestHostileSite(t *testing.T) {
 				if _, err := gofeed.NewParser().ParseString(string(f.Body)); err != nil {
 					t.Errorf("gofeed: %v", err)
 				}
+			case p == "/sitemap.xml":
+				if err := xml.Unmarshal(f.Body, new(struct{})); err != nil {
+					t.Fatalf("ill-formed XML: %v", err)
+				}
 			case strings.HasSuffix(p, ".xml"):
 				d := xml.NewDecoder(bytes.NewReader(f.Body))
 				for {

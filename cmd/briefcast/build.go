@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"briefcast/articles"
 	"briefcast/config"
@@ -53,6 +54,7 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
+	printNotes(a, s)
 	fmt.Fprintf(a.Stdout, "briefcast: published %d %s (%d rejected, %d files) to %s\n",
 		len(s.Articles), plural(len(s.Articles), "article", "articles"), rejected, len(s.Files), cfg.Site.OutputDir)
 	if rejected > 0 {
@@ -128,6 +130,7 @@ func buildContent(ctx context.Context, a *App, cfg *config.Config) (*site.Site, 
 	if err != nil {
 		return nil, rejected, err
 	}
+	printNotes(a, s)
 	return s, rejected, nil
 }
 
@@ -151,10 +154,31 @@ func loadContent(ctx context.Context, a *App, cfg *config.Config) ([]*articles.A
 	for _, e := range errs {
 		fmt.Fprintln(a.Stderr, daemon.DescribeArticleError(cfg.Site.ContentDir, e))
 	}
+	printMissing(a, cfg, arts)
 	if err := ctx.Err(); err != nil {
 		return nil, len(errs), nil, err
 	}
 	return arts, len(errs), tmpl, nil
+}
+
+// printMissing lists, as notes on stderr, the optional parts each article
+// lacks ("content/x.txt: note: no 2-minute digest"): they are left out of
+// its page and feeds, never made up, and the author may want to know.
+func printMissing(a *App, cfg *config.Config, arts []*articles.Article) {
+	for _, art := range arts {
+		name := filepath.Join(cfg.Site.ContentDir, filepath.FromSlash(art.Path))
+		for _, m := range art.Missing {
+			fmt.Fprintf(a.Stderr, "%s: note: no %s\n", name, m)
+		}
+	}
+}
+
+// printNotes prints what the site build left out, such as a lead image
+// that is not in the content folder.
+func printNotes(a *App, s *site.Site) {
+	for _, n := range s.Notes {
+		fmt.Fprintln(a.Stderr, n)
+	}
 }
 
 func plural(n int, one, many string) string {
