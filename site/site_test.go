@@ -172,8 +172,8 @@ func TestArticlePageStructure(t *testing.T) {
 	page := mustFile(t, mustBuild(t, testConfig(), testArticles()), "/articles/harbor-towns-plan-for-higher-tides/index.html")
 	for _, want := range []string{
 		`id="take"`, `id="digest"`, `id="full-depth"`,
-		`<dl class="players">`, `<dt>Harbor Council</dt><dd>coordinates the plan</dd>`,
-		`<table class="numbers">`, `<tr><th scope="row">0.5 m</th><td>added wall height</td></tr>`,
+		`<dl class="players">`, `<dt>Harbor Council</dt> <dd>coordinates the plan</dd>`,
+		`<table class="numbers">`, `<tr><th scope="row">0.5 m</th> <td>added wall height</td></tr>`,
 		`<ol class="timeline">`, `<span class="when">1953</span> <span class="what">the great flood</span>`,
 		`<p>Insurers are watching &amp; waiting.</p>`,
 		`<p class="closing">The towns will review the plan in five years.</p>`,

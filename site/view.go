@@ -45,6 +45,8 @@ type articleView struct {
 	// og:image; both are "" when the article has none or its file is
 	// missing. ImageAlt is its text alternative.
 	Image, ImageURL, ImageAlt string
+	// Lang is the article's language when it differs from the site's.
+	Lang string
 
 	PublishedISO, PublishedDate string
 	UpdatedISO, UpdatedDate     string
@@ -75,6 +77,7 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		Updated:      a.Updated,
 		Revised:      a.Updated.After(a.Published),
 		Author:       b.byline(a),
+		Lang:         ArticleLang(a, b.cfg.Site.Language),
 		Players:      a.Digest.Players,
 		Numbers:      a.Digest.Numbers,
 		Points:       a.Full.DataPoints,
