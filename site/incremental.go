@@ -312,7 +312,8 @@ func (u *updater) listingJobs(idx []int, was []*articles.Article, g *tagGroup, a
 	var jobs []func() ([]*File, error)
 	for n := 1; n <= total; n++ {
 		lo, hi := (n-1)*size, min(n*size, len(idx))
-		redo := all
+		// A page that held a different number of articles changed too.
+		redo := all || min(n*size, len(was))-lo != hi-lo
 		for i := lo; i < hi && !redo; i++ {
 			redo = u.changed(idx, was, i)
 		}
