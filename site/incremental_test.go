@@ -193,7 +193,9 @@ func TestUpdateMatchesFullBuild(t *testing.T) {
 		{"remove the original of the duplicate", func() { c.remove("a4.md") }},
 		{"a broken file keeps its last good version", func() { c.write("a5.md", "+++\ntitle = \n") }},
 		{"the broken file is deleted", func() { c.remove("a5.md") }},
-		{"a draft", func() { c.write("a6.md", strings.Replace(incArticle("Story 6", 12), "+++\n\n", "draft = true\n+++\n\n", 1)) }},
+		{"a draft", func() {
+			c.write("a6.md", strings.Replace(incArticle("Story 6", 12), "+++\n\n", "draft = true\n+++\n\n", 1))
+		}},
 		{"delete the last tag member", func() { c.remove("new.md") }},
 		{"a lead image", func() {
 			c.write("img.md", strings.Replace(incArticle("Pictured", 9, "t1"), "+++\n\n", "image = \"img/lead.png\"\nimage_alt = \"x\"\n+++\n\n", 1))
