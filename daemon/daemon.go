@@ -237,6 +237,7 @@ func (d *Daemon) close() {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	d.bounces.stop(stopCtx) // before the store closes under it
 	cancel()
+	d.publisher.wait()
 	if g := d.cur.Load(); g != nil {
 		g.close(d.log)
 	}

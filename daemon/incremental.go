@@ -78,7 +78,11 @@ type publisher struct {
 	pending func()
 	oldest  *site.Site // the site before the first of the pending edits
 	running bool
+	wg      sync.WaitGroup // the writing goroutine
 }
+
+// wait blocks until the copies under way are written.
+func (p *publisher) wait() { p.wg.Wait() }
 
 // publishLater writes st's static copy and pings the hub, after the
 // copies already under way; of several waiting, only the newest is
@@ -96,7 +100,9 @@ func (d *Daemon) publishLater(ctx context.Context, g *graph, old, st *site.Site)
 		return
 	}
 	p.running = true
+	p.wg.Add(1)
 	go func() {
+		defer p.wg.Done()
 		for {
 			p.mu.Lock()
 			job := p.pending
