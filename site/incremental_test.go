@@ -256,3 +256,45 @@ func paths(arts []*articles.Article) []string {
 }
 
 func sameArticles(a, b []*articles.Article) bool { return slices.Equal(paths(a), paths(b)) }
+
+// BenchmarkUpdateOneEdit10k measures what the daemon does for one edited
+// article of the 10,000-article corpus: read the file again, resolve the
+// set, and update the site. The served swap and the static copy are not
+// included (see daemon's serve path).
+func BenchmarkUpdateOneEdit10k(b *testing.B) {
+	dir := b.TempDir()
+	writeCorpus(b, dir, 10000)
+	cfg := config.Defaults()
+	cfg.Site.ContentDir = dir
+	cfg.Site.BaseURL = "https://example.org/"
+	cfg.Feeds.Items = 50
+	tmpl, err := templates.Load("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	set := articles.NewSet(dir, articles.Options{})
+	arts, _ := set.Articles()
+	s, err := Build(cfg, arts, tmpl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	name := filepath.Join(dir, "brief-05000.md")
+	orig, err := os.ReadFile(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		text := strings.Replace(string(orig), "## 30-Second Take\n", fmt.Sprintf("## 30-Second Take\n- Edit %d.\n", i), 1)
+		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := set.Reload(name); err != nil {
+			b.Fatal(err)
+		}
+		arts, _ := set.Articles()
+		if s, err = Update(s, cfg, arts, tmpl, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
