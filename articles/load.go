@@ -27,20 +27,27 @@ import (
 // other one is rejected, its error naming both files. Drafts are left out
 // silently. Load never stops at a bad file.
 func Load(dir string, opts Options) ([]*Article, []error) {
+	_, _, loaded, errs := loadCandidates(dir, opts)
+	return resolve(loaded, errs)
+}
+
+// loadCandidates reads every article file of dir: the articles parsed
+// (drafts left out, slugs not yet checked against each other), the files
+// read, and the errors.
+func loadCandidates(dir string, opts Options) (*loader, []source, []*Article, []*Error) {
 	root, err := filepath.EvalSymlinks(dir)
 	if err == nil {
 		root, err = filepath.Abs(root)
 	}
 	if err != nil {
-		return nil, []error{&Error{Path: filepath.ToSlash(dir), Msg: fmt.Sprintf("cannot read the content folder: %v", unwrapPath(err))}}
+		return nil, nil, nil, []*Error{{Path: filepath.ToSlash(dir), Msg: fmt.Sprintf("cannot read the content folder: %v", unwrapPath(err))}}
 	}
 	l := &loader{dir: dir, root: root, opts: opts}
 	srcs, errs, err := l.walk()
 	if err != nil {
-		return nil, []error{&Error{Path: filepath.ToSlash(dir), Msg: fmt.Sprintf("cannot read the content folder: %v", unwrapPath(err))}}
+		return nil, nil, nil, []*Error{{Path: filepath.ToSlash(dir), Msg: fmt.Sprintf("cannot read the content folder: %v", unwrapPath(err))}}
 	}
 	results := l.loadAll(srcs)
-
 	var loaded []*Article
 	for i := range results {
 		r := &results[i]
@@ -53,20 +60,31 @@ func Load(dir string, opts Options) ([]*Article, []error) {
 			loaded = append(loaded, r.a)
 		}
 	}
+	return l, srcs, loaded, errs
+}
+
+// resolve applies the duplicate-slug rule to the articles loaded and
+// sorts them newest first, and the errors by path.
+func resolve(loaded []*Article, errs []*Error) ([]*Article, []error) {
 	good, dups := firstOfEachSlug(loaded)
 	errs = append(errs, dups...)
-	sort.Slice(good, func(i, j int) bool {
-		if !good[i].Published.Equal(good[j].Published) {
-			return good[i].Published.After(good[j].Published)
-		}
-		return good[i].Slug < good[j].Slug
-	})
+	sortArticles(good)
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
 	var out []error
 	for _, e := range errs {
 		out = append(out, e)
 	}
 	return good, out
+}
+
+// sortArticles sorts arts newest first, ties by slug.
+func sortArticles(arts []*Article) {
+	sort.Slice(arts, func(i, j int) bool {
+		if !arts[i].Published.Equal(arts[j].Published) {
+			return arts[i].Published.After(arts[j].Published)
+		}
+		return arts[i].Slug < arts[j].Slug
+	})
 }
 
 // loader is one Load: the content folder as given (for warnings) and

@@ -71,17 +71,19 @@ func DisplayPath(p string) string {
 }
 
 // firstSite builds the site served at start and writes its static copy.
-func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *slog.Logger) (*site.Site, int, error) {
+func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *slog.Logger) (_ *site.Site, c *content, _ int, _ error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
-		return nil, 0, fmt.Errorf("templates: %w", err)
+		return nil, nil, 0, fmt.Errorf("templates: %w", err)
 	}
 	if fi, err := os.Stat(cfg.Site.ContentDir); err != nil {
-		return nil, 0, fmt.Errorf("site.content_dir: %w", err)
+		return nil, nil, 0, fmt.Errorf("site.content_dir: %w", err)
 	} else if !fi.IsDir() {
-		return nil, 0, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
+		return nil, nil, 0, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
 	}
-	arts, errs := articles.Load(cfg.Site.ContentDir, ArticleOptions(cfg, log))
+	set := articles.NewSet(cfg.Site.ContentDir, ArticleOptions(cfg, log))
+	c = &content{cfg: cfg, tmpl: tmpl, set: set}
+	arts, errs := set.Articles()
 	for _, e := range errs {
 		log.Error("article_rejected", "err", DescribeArticleError(cfg.Site.ContentDir, e))
 	}
@@ -89,25 +91,25 @@ func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *sl
 		log.Warn("articles_rejected", "count", len(errs))
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, len(errs), err
+		return nil, nil, len(errs), err
 	}
 	if err := RefuseEmpty(cfg, len(arts), allowEmpty); err != nil {
-		return nil, len(errs), err
+		return nil, nil, len(errs), err
 	}
 	st, err := site.Build(cfg, arts, tmpl)
 	if err != nil {
-		return nil, len(errs), err
+		return nil, nil, len(errs), err
 	}
 	// The static copy is a convenience (a CDN or another server may serve
 	// it); failing to write it must not stop the live server. Being told
 	// to replace a folder briefcast did not publish is a mistake in the
 	// config, though, which start-up reports.
 	if err := st.Write(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
-		return nil, len(errs), err
+		return nil, nil, len(errs), err
 	} else if err != nil {
 		log.Warn("site_write_failed", "dir", cfg.Site.OutputDir, "err", err)
 	}
-	return st, len(errs), nil
+	return st, c, len(errs), nil
 }
 
 // buildSite loads the content again and builds the site for cfg. A
@@ -120,7 +122,8 @@ func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Si
 	if err != nil {
 		return nil, 0, fmt.Errorf("templates: %w", err)
 	}
-	arts, errs := articles.Load(cfg.Site.ContentDir, ArticleOptions(cfg, d.log))
+	set := articles.NewSet(cfg.Site.ContentDir, ArticleOptions(cfg, d.log))
+	arts, errs := set.Articles()
 	arts = keepLastGood(arts, errs, old)
 	for _, e := range errs {
 		d.log.Error("article_rejected", "err", DescribeArticleError(cfg.Site.ContentDir, e))
@@ -132,6 +135,9 @@ func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Si
 		return nil, len(errs), errEmptyContent(cfg)
 	}
 	st, err := site.BuildWithArchive(cfg, arts, tmpl, archiveEditions(ctx, cfg, d.store, d.log))
+	if err == nil {
+		d.content = &content{cfg: cfg, tmpl: tmpl, set: set}
+	}
 	return st, len(errs), err
 }
 
@@ -141,6 +147,11 @@ func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Si
 func (d *Daemon) rebuild(ctx context.Context) error {
 	d.rebuildMu.Lock()
 	defer d.rebuildMu.Unlock()
+	return d.rebuildLocked(ctx)
+}
+
+// rebuildLocked is rebuild with rebuildMu held.
+func (d *Daemon) rebuildLocked(ctx context.Context) error {
 	g := d.cur.Load()
 	began := time.Now()
 	old := g.srv.Site()

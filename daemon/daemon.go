@@ -57,7 +57,8 @@ type Options struct {
 	// Listen, when set, overrides [server] listen (the --listen flag); it
 	// holds across reloads.
 	Listen string
-	// NoScheduler serves the web only: no digests, rebuilds or watcher.
+	// NoScheduler serves the web only: no digests or scheduled rebuilds;
+	// the content watcher still keeps the site current.
 	NoScheduler bool
 	// AllowEmpty lets a build that finds no article replace a site that
 	// has some.
@@ -89,6 +90,8 @@ type Daemon struct {
 	// rebuildMu serialises site rebuilds and reloads, so a rebuild never
 	// publishes into a graph that a reload is replacing.
 	rebuildMu sync.Mutex
+	content   *content // the articles and templates of the site served; rebuildMu
+	publisher publisher
 	// swapMu orders taking the current graph for a digest run against a
 	// reload's swap, so a retired graph waits for every run that took it.
 	swapMu sync.Mutex
@@ -124,10 +127,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 	cfg = d.withOverrides(cfg)
 
 	began := time.Now()
-	st, rejected, err := firstSite(ctx, cfg, o.AllowEmpty, o.Log)
+	st, c, rejected, err := firstSite(ctx, cfg, o.AllowEmpty, o.Log)
 	if err != nil {
 		return nil, err
 	}
+	d.content = c
 	if d.store, err = o.OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -233,6 +237,7 @@ func (d *Daemon) close() {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	d.bounces.stop(stopCtx) // before the store closes under it
 	cancel()
+	d.publisher.wait()
 	if g := d.cur.Load(); g != nil {
 		g.close(d.log)
 	}

@@ -128,6 +128,8 @@ func (d *Daemon) start(ctx context.Context) error {
 	d.ctx = ctx
 	g := d.cur.Load()
 	go g.srv.PingHub(ctx, nil, g.srv.Site())
+	// A web-only instance (no scheduler) still keeps its site current.
+	d.startWatcher(g.cfg.Site.ContentDir)
 	if d.sched == nil {
 		return nil
 	}
@@ -139,7 +141,6 @@ func (d *Daemon) start(ctx context.Context) error {
 		d.release = release
 	}
 	d.sched.Start(ctx)
-	d.startWatcher(g.cfg.Site.ContentDir)
 	return nil
 }
 
@@ -149,7 +150,9 @@ func (d *Daemon) startWatcher(dir string) {
 	d.stopWatcher()
 	d.watchDir = dir
 	ctx, cancel := context.WithCancel(d.ctx)
-	wait, err := scheduler.NewWatcher(dir, d.rebuild, d.log).Start(ctx)
+	w := scheduler.NewWatcher(dir, d.rebuild, d.log)
+	w.Changed = d.changed
+	wait, err := w.Start(ctx)
 	if err != nil {
 		cancel()
 		d.log.Error("content_watch_failed", "dir", dir, "err", err)

@@ -30,7 +30,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	// After swap, without rebuildMu: stopping the watcher waits for its
 	// rebuild, which takes rebuildMu.
 	d.mu.Lock()
-	if d.ctx != nil && d.sched != nil && cfg.Site.ContentDir != d.watchDir {
+	if d.ctx != nil && cfg.Site.ContentDir != d.watchDir {
 		d.startWatcher(cfg.Site.ContentDir)
 	}
 	d.mu.Unlock()

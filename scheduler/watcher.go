@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -15,7 +16,7 @@ import (
 
 // Default debounce times of a Watcher.
 const (
-	DefaultQuiet   = 300 * time.Millisecond
+	DefaultQuiet   = 20 * time.Millisecond
 	DefaultMaxWait = 2 * time.Second
 )
 
@@ -31,6 +32,10 @@ type Watcher struct {
 	// logged and the watcher goes on: keeping the last good site is the
 	// callback's business.
 	Rebuild func(ctx context.Context) error
+	// Changed, when set, is called instead of Rebuild with the files
+	// changed in the burst (as fsnotify names them), or nil when events
+	// were lost and anything may have changed.
+	Changed func(ctx context.Context, names []string) error
 	// Quiet and MaxWait debounce the events (defaults DefaultQuiet and
 	// DefaultMaxWait).
 	Quiet, MaxWait time.Duration
@@ -87,6 +92,8 @@ func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var first time.Time // start of the current burst; zero when none
+	names := map[string]bool{}
+	lost := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -98,9 +105,12 @@ func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
 			}
 			// An overflow of the kernel's queue loses events: rebuild to be safe.
 			w.log.Warn("watch_error", "dir", w.Dir, "err", err)
-			if errors.Is(err, fsnotify.ErrEventOverflow) && first.IsZero() {
-				first = time.Now()
-				timer.Reset(quiet)
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				lost = true
+				if first.IsZero() {
+					first = time.Now()
+					timer.Reset(quiet)
+				}
 			}
 		case ev, ok := <-fw.Events:
 			if !ok {
@@ -117,6 +127,7 @@ func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
 					}
 				}
 			}
+			names[ev.Name] = true
 			now := time.Now()
 			if first.IsZero() {
 				first = now
@@ -124,11 +135,29 @@ func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
 			timer.Reset(min(quiet, first.Add(maxWait).Sub(now)))
 		case <-timer.C:
 			first = time.Time{}
-			if err := w.Rebuild(ctx); err != nil && ctx.Err() == nil {
+			if err := w.fire(ctx, names, lost); err != nil && ctx.Err() == nil {
 				w.log.Error("rebuild_failed", "trigger", "content_change", "err", err)
 			}
+			names, lost = map[string]bool{}, false
 		}
 	}
+}
+
+// fire reports one burst: the names changed to Changed (nil when events
+// were lost), else a Rebuild.
+func (w *Watcher) fire(ctx context.Context, names map[string]bool, lost bool) error {
+	if w.Changed == nil {
+		return w.Rebuild(ctx)
+	}
+	var list []string
+	if !lost {
+		list = make([]string, 0, len(names))
+		for n := range names {
+			list = append(list, n)
+		}
+		sort.Strings(list)
+	}
+	return w.Changed(ctx, list)
 }
 
 // addTree watches dir and every folder under it.

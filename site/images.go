@@ -37,6 +37,9 @@ func (b *builder) loadImages() {
 		if a.Image == "" || isAbsURL(a.Image) {
 			continue
 		}
+		if b.reuseImage(a) {
+			continue
+		}
 		if root == nil {
 			r, err := os.OpenRoot(dir)
 			if err != nil {

@@ -9,10 +9,8 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,6 +43,8 @@ type Site struct {
 	// Notes are what the build left out without failing, each as
 	// "<file>: note: <what>", such as a lead image that is not there.
 	Notes []string
+
+	inc *incState // what Update reuses; nil for a site written to disk
 }
 
 // ArticleURL is the absolute URL of an article page: base_url +
@@ -100,13 +100,22 @@ type builder struct {
 	tmpl        fs.FS
 	eds         []*editions.Edition           // for the digest archives (archive.go)
 	archiveTmpl map[string]*template.Template // archive pages, parsed when there is an archive
+
+	prev     *incState                      // the earlier build Update starts from; nil for a full build
+	dirty    map[*articles.Article]bool     // articles whose card, page and feed items must be made again (Update)
+	artNotes map[*articles.Article][]string // notes of each article, for the next Update
 }
 
 // note records something the build left out for article a. Only the
 // sequential steps of a build call it.
 func (b *builder) note(a *articles.Article, format string, args ...any) {
 	name := filepath.Join(b.cfg.Site.ContentDir, filepath.FromSlash(a.Path))
-	b.notes = append(b.notes, name+": note: "+fmt.Sprintf(format, args...))
+	n := name + ": note: " + fmt.Sprintf(format, args...)
+	b.notes = append(b.notes, n)
+	if b.artNotes == nil {
+		b.artNotes = map[*articles.Article][]string{}
+	}
+	b.artNotes[a] = append(b.artNotes[a], n)
 }
 
 // out finishes the files a job made: kept as they are for a site in
@@ -143,22 +152,56 @@ func Build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS) (*Site, err
 // from the worker that rendered it, and only its path is kept. The caller
 // must call w.wait when build returns.
 func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition) (*Site, error) {
+	b, err := newBuilder(cfg, arts, tmpl, w, eds, nil)
+	if err != nil {
+		return nil, err
+	}
+	jobs := b.jobs()
+	more, err := b.archiveJobs()
+	if err != nil {
+		return nil, err
+	}
+	jobs = append(jobs, more...)
+	results, err := runJobs(jobs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Site{Files: make(map[string]*File, len(b.arts)+8*len(b.tags)+16), Articles: b.arts, Notes: b.notes}
+	for _, files := range results {
+		for _, f := range files {
+			s.Files[f.Path] = f
+		}
+	}
+	s.Feeds = feedPaths(s.Files)
+	if w == nil {
+		s.inc = b.keep(archivePaths(results[len(jobs)-len(more):]))
+	}
+	return s, nil
+}
+
+// newBuilder makes everything the jobs of a build share: the sorted
+// articles, the tag groups, the lead images, the chrome of every page and
+// each article's card. With prev (the state an earlier build of the same
+// config and templates kept), what depends only on an unchanged article is
+// taken from it instead of being made again.
+func newBuilder(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition, prev *incState) (*builder, error) {
 	base, err := url.Parse(withSlash(cfg.Site.BaseURL))
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", cfg.Site.BaseURL)
-	}
-	pages, err := newRenderer(tmpl)
-	if err != nil {
-		return nil, err
 	}
 	b := &builder{
 		cfg:      cfg,
 		baseURL:  base.String(),
 		basePath: base.EscapedPath(),
 		arts:     sortArticles(arts),
-		pages:    pages,
 		tmpl:     tmpl,
 		eds:      eds,
+		prev:     prev,
+	}
+	if prev != nil {
+		b.pages, b.archiveTmpl = prev.pages, prev.archiveTmpl
+	} else if b.pages, err = newRenderer(tmpl); err != nil {
+		return nil, err
 	}
 	if !strings.HasSuffix(b.basePath, "/") {
 		b.basePath += "/"
@@ -178,8 +221,12 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 		w.premake(len(b.arts)+1, b.articleDir)
 	}
 	b.groupTags()
-	if err := b.parseArchiveTemplates(); err != nil {
-		return nil, err
+	if prev != nil {
+		b.markDirty()
+	} else {
+		if err := b.parseArchiveTemplates(); err != nil {
+			return nil, err
+		}
 	}
 	b.loadImages()
 	b.site = b.newSiteView()
@@ -190,13 +237,12 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	if err := b.prepare(); err != nil {
 		return nil, err
 	}
+	return b, nil
+}
 
-	jobs := b.jobs()
-	more, err := b.archiveJobs()
-	if err != nil {
-		return nil, err
-	}
-	jobs = append(jobs, more...)
+// runJobs runs the jobs in parallel and returns the files of each, or the
+// first error.
+func runJobs(jobs []func() ([]*File, error)) ([][]*File, error) {
 	results := make([][]*File, len(jobs))
 	errs := make([]error, len(jobs))
 	var failed atomic.Bool
@@ -212,18 +258,20 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	if err := firstErr(errs); err != nil {
 		return nil, err
 	}
-	s := &Site{Files: make(map[string]*File, len(b.arts)+8*len(b.tags)+16), Articles: b.arts, Notes: b.notes}
-	for _, files := range results {
-		for _, f := range files {
-			s.Files[f.Path] = f
-			switch f.ContentType {
-			case feeds.RSSType, feeds.AtomType, feeds.JSONType:
-				s.Feeds = append(s.Feeds, f.Path)
-			}
+	return results, nil
+}
+
+// feedPaths lists, sorted, the paths of the feed files among files.
+func feedPaths(files map[string]*File) []string {
+	var out []string
+	for p, f := range files {
+		switch f.ContentType {
+		case feeds.RSSType, feeds.AtomType, feeds.JSONType:
+			out = append(out, p)
 		}
 	}
-	sort.Strings(s.Feeds)
-	return s, nil
+	sort.Strings(out)
+	return out
 }
 
 // sortArticles returns arts newest first, ties broken by slug, so the order
@@ -318,6 +366,10 @@ func (b *builder) packFragments() {
 func (b *builder) prepareOne(i int) error {
 	l := &listedView{a: b.arts[i], b: b}
 	b.views[i] = l
+	if card, ok := b.reusedCard(b.arts[i]); ok {
+		l.Card = card
+		return nil
+	}
 	var err error
 	l.Card, err = b.pages.fragment("card", b.newArticleView(b.arts[i]))
 	return err
@@ -399,84 +451,4 @@ func (b *builder) tagChannel(g *tagGroup) feeds.Channel {
 	c.Description = "Articles tagged " + g.Name + " on " + b.cfg.Site.Title
 	c.HomeURL = b.baseURL + c.Dir
 	return c
-}
-
-// feedFiles renders the three feeds of one channel from the newest
-// [feeds] items articles of idx (which is newest first), at the depth of
-// feeds.content.
-func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
-	return b.feedFilesAt(c, idx, b.cfg.Feeds.Content)
-}
-
-// feedFilesAt is feedFiles with the items at depth content. The files are
-// at c.Dir unescaped: a File's Path is the URL path a server is asked for.
-func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*File, error) {
-	if len(idx) > b.cfg.Feeds.Items {
-		idx = idx[:b.cfg.Feeds.Items]
-	}
-	// Each feed makes its own items: an article is in few feeds, and
-	// holding every feed article's item until its last feed is rendered
-	// would cost more memory than making it again costs time.
-	items := make([]*feeds.Item, len(idx))
-	for k, i := range idx {
-		a := b.arts[i]
-		h, err := b.pages.feedHTML(b.newArticleView(a), content)
-		if err != nil {
-			return nil, err
-		}
-		items[k] = feeds.NewItem(a, b.baseURL, content, b.cfg.Site.Author, h)
-	}
-	mod := b.newest(idx)
-	dir, err := url.PathUnescape(c.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("site: feed folder %q: %w", c.Dir, err)
-	}
-	var out []*File
-	for _, f := range []struct {
-		name, typ string
-		render    func(feeds.Channel, []*feeds.Item) ([]byte, error)
-	}{
-		{feeds.RSSFile, feeds.RSSType, feeds.RSS},
-		{feeds.AtomFile, feeds.AtomType, feeds.Atom},
-		{feeds.JSONFile, feeds.JSONType, feeds.JSON},
-	} {
-		body, err := f.render(c, items)
-		if err != nil {
-			return nil, fmt.Errorf("site: /%s%s: %w", dir, f.name, err)
-		}
-		out = append(out, &File{Path: "/" + dir + f.name, Body: body, ContentType: f.typ, Modified: mod})
-	}
-	return b.out(out...)
-}
-
-// parallel runs fn(0..n-1) on a bounded pool of one worker per CPU.
-func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	const batch = 16
-	for range workers {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				lo := next
-				next += batch
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(lo+batch, n); i++ {
-					fn(i)
-				}
-			}
-		})
-	}
-	wg.Wait()
 }

@@ -1,0 +1,253 @@
+package articles
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Set is the articles of a content folder kept between changes: made by
+// NewSet (one Load), then told of each file that changed (Reload), it
+// reads only that file again, with the same checks as Load (size cap,
+// regular files, symbolic link rules, drafts), and Articles applies the
+// duplicate-slug rule to the whole set. An article whose file did not
+// change stays the same *Article.
+//
+// A file that stops parsing keeps its last good article (the site must
+// not lose an article saved half-edited) unless another file has taken
+// its slug; its error is reported until it parses again or goes.
+type Set struct {
+	l     *loader
+	cands map[string]*Article // by path: every article parsed, drafts left out
+	stale map[string]*Article // by path: the last good article of a file that is now rejected
+	errs  map[string]*Error   // by path
+	links map[string][]string // target path → the links that lead to it
+	fatal *Error              // the content folder itself could not be read
+}
+
+// NewSet loads dir as Load does and keeps what it read for Reload.
+func NewSet(dir string, opts Options) *Set {
+	l, srcs, loaded, errs := loadCandidates(dir, opts)
+	s := &Set{l: l, cands: map[string]*Article{}, stale: map[string]*Article{}, errs: map[string]*Error{}, links: map[string][]string{}}
+	if l == nil {
+		s.fatal = errs[0]
+		return s
+	}
+	for _, a := range loaded {
+		s.cands[a.Path] = a
+	}
+	for _, e := range errs {
+		s.errs[e.Path] = e
+	}
+	for _, src := range srcs {
+		if src.link {
+			s.noteLink(src)
+		}
+	}
+	return s
+}
+
+// Articles returns the good articles, newest first, and one error per
+// rejected file, by path, as Load would for the folder as it is now.
+func (s *Set) Articles() ([]*Article, []error) {
+	if s.fatal != nil {
+		return nil, []error{s.fatal}
+	}
+	paths := make([]string, 0, len(s.cands))
+	for p := range s.cands {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	loaded := make([]*Article, len(paths))
+	for k, p := range paths {
+		loaded[k] = s.cands[p]
+	}
+	errs := make([]*Error, 0, len(s.errs))
+	for _, e := range s.errs {
+		errs = append(errs, e)
+	}
+	good, out := resolve(loaded, errs)
+	return s.withStale(good), out
+}
+
+// withStale adds the last good article of each rejected file whose slug
+// is still free.
+func (s *Set) withStale(good []*Article) []*Article {
+	if len(s.stale) == 0 {
+		return good
+	}
+	taken := make(map[string]bool, len(good))
+	for _, a := range good {
+		taken[a.Slug] = true
+	}
+	paths := make([]string, 0, len(s.stale))
+	for p := range s.stale {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if a := s.stale[p]; !taken[a.Slug] {
+			good = append(good, a)
+			taken[a.Slug] = true
+		}
+	}
+	sortArticles(good)
+	return good
+}
+
+// ErrNeedsLoad is Reload's answer to a change it cannot apply file by
+// file: a folder added, removed or renamed. Make a new Set.
+var ErrNeedsLoad = errors.New("articles: a folder changed; load the whole content folder again")
+
+// Reload reads the file at name (a path inside the content folder, as a
+// watcher reports it) again: a new, changed or removed article. A name
+// that is no article file (hidden, another extension) changes nothing,
+// unless a symbolic link leads to it. The error is the file's *Error when
+// it is rejected, or ErrNeedsLoad.
+func (s *Set) Reload(name string) error {
+	if s.fatal != nil {
+		return ErrNeedsLoad
+	}
+	rel, ok := s.rel(name)
+	if !ok {
+		return nil
+	}
+	var first error
+	for _, link := range slices.Clone(s.links[rel]) {
+		if err := s.reloadOne(link); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := s.reloadOne(rel); err != nil && first == nil {
+		first = err
+	}
+	return first
+}
+
+// rel is name relative to the content folder, with forward slashes.
+func (s *Set) rel(name string) (string, bool) {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return "", false
+	}
+	for _, dir := range []string{s.l.dir, s.l.root} {
+		d, err := filepath.Abs(dir)
+		if err != nil {
+			continue
+		}
+		if r, err := filepath.Rel(d, abs); err == nil && r != "." && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			return filepath.ToSlash(r), true
+		}
+	}
+	return "", false
+}
+
+func (s *Set) reloadOne(rel string) error {
+	p := filepath.Join(s.l.root, filepath.FromSlash(rel))
+	fi, err := os.Lstat(p)
+	if err == nil && fi.IsDir() {
+		if walked(rel + "/x.md") {
+			return ErrNeedsLoad
+		}
+		return nil
+	}
+	if errors.Is(err, fs.ErrNotExist) && s.holdsFolder(rel) {
+		return ErrNeedsLoad
+	}
+	if !walked(rel) {
+		return nil
+	}
+	s.forget(rel)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			delete(s.stale, rel)
+			return nil
+		}
+		return s.reject(&Error{Path: rel, Msg: "cannot read: " + unwrapPath(err).Error()})
+	}
+	src := source{rel: rel, path: p}
+	switch t := fi.Mode().Type(); {
+	case t.IsRegular():
+	case t&fs.ModeSymlink != 0:
+		src.link = true
+		s.noteLink(src)
+	default:
+		s.l.skipped(rel, notRegular(t))
+		delete(s.stale, rel)
+		return nil
+	}
+	w := &loadWorker{l: s.l, md: &mdState{}}
+	r := w.loadOne(src)
+	switch {
+	case r.err != nil:
+		return s.reject(r.err)
+	case r.skip != "":
+		s.l.skipped(rel, r.skip)
+	case r.a != nil && !r.a.Draft:
+		s.cands[rel] = r.a
+	}
+	delete(s.stale, rel)
+	return nil
+}
+
+// forget drops what the set knew of the file at rel before reading it
+// again; its last good article moves to stale until the read says more.
+func (s *Set) forget(rel string) {
+	if a := s.cands[rel]; a != nil {
+		s.stale[rel] = a
+	}
+	delete(s.cands, rel)
+	delete(s.errs, rel)
+	for target, links := range s.links {
+		for k, l := range links {
+			if l == rel {
+				s.links[target] = append(links[:k:k], links[k+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// reject records e for its file, whose last good article stays in stale.
+func (s *Set) reject(e *Error) error {
+	s.errs[e.Path] = e
+	return e
+}
+
+// holdsFolder reports whether the set knows files below rel, which is then
+// a folder that went away.
+func (s *Set) holdsFolder(rel string) bool {
+	prefix := rel + "/"
+	for _, m := range []map[string]*Article{s.cands, s.stale} {
+		for p := range m {
+			if strings.HasPrefix(p, prefix) {
+				return true
+			}
+		}
+	}
+	for p := range s.errs {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// noteLink records where the link src leads, so a change of its target
+// reads the link again.
+func (s *Set) noteLink(src source) {
+	target, err := filepath.EvalSymlinks(src.path)
+	if err != nil {
+		return
+	}
+	r, err := filepath.Rel(s.l.root, target)
+	if err != nil || strings.HasPrefix(r, "..") {
+		return
+	}
+	r = filepath.ToSlash(r)
+	s.links[r] = append(s.links[r], src.rel)
+}

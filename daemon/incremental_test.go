@@ -1,0 +1,72 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestWatcherWithoutScheduler: a web-only instance (serve --no-scheduler)
+// keeps its content current too.
+func TestWatcherWithoutScheduler(t *testing.T) {
+	e := mustEnv(t)
+	o := e.options()
+	o.NoScheduler = true
+	d := e.mustDaemon(t, o)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := d.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer mustStop(t, d)
+	second := strings.Replace(article, "Harbour Lights Switch to LED", "Ferry Timetable Changes", 1)
+	if err := os.WriteFile(filepath.Join(e.dir, "content", "ferry.md"), []byte(second), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the new article served by a web-only instance", func() bool {
+		_, body := get(t, d, "/feed.xml")
+		return strings.Contains(body, "Ferry Timetable Changes")
+	})
+}
+
+// TestChangedFileByFile: an edit, a broken save and a removal reported by
+// the watcher update the site served from the one file each.
+func TestChangedFileByFile(t *testing.T) {
+	e := mustEnv(t)
+	d := e.mustDaemon(t, e.options())
+	ctx := context.Background()
+	path := filepath.Join(e.dir, "content", "ferry.md")
+	second := strings.Replace(article, "Harbour Lights Switch to LED", "Ferry Timetable Changes", 1)
+	if err := os.WriteFile(path, []byte(second), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.changed(ctx, []string{path}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, d, "/feed.xml"); !strings.Contains(body, "Ferry Timetable Changes") {
+		t.Fatalf("feed after adding ferry.md lacks it:\n%s", body)
+	}
+	if err := os.WriteFile(path, []byte("+++\ntitle = \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.changed(ctx, []string{path}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, d, "/feed.xml"); !strings.Contains(body, "Ferry Timetable Changes") {
+		t.Fatalf("a broken save dropped the last good version:\n%s", body)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.changed(ctx, []string{path}); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, d, "/feed.xml"); strings.Contains(body, "Ferry Timetable Changes") {
+		t.Fatalf("feed still lists the removed article:\n%s", body)
+	}
+	if n := len(d.cur.Load().srv.Site().Articles); n != 1 {
+		t.Fatalf("%d articles served, want 1", n)
+	}
+}

@@ -1,0 +1,90 @@
+package site
+
+import (
+	"fmt"
+	"net/url"
+	"runtime"
+	"sync"
+
+	"briefcast/feeds"
+)
+
+// feedFiles renders the three feeds of one channel from the newest
+// [feeds] items articles of idx (which is newest first), at the depth of
+// feeds.content.
+func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
+	return b.feedFilesAt(c, idx, b.cfg.Feeds.Content)
+}
+
+// feedFilesAt is feedFiles with the items at depth content. The files are
+// at c.Dir unescaped: a File's Path is the URL path a server is asked for.
+func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*File, error) {
+	if len(idx) > b.cfg.Feeds.Items {
+		idx = idx[:b.cfg.Feeds.Items]
+	}
+	// Each feed makes its own items: an article is in few feeds, and
+	// holding every feed article's item until its last feed is rendered
+	// would cost more memory than making it again costs time.
+	items := make([]*feeds.Item, len(idx))
+	for k, i := range idx {
+		a := b.arts[i]
+		h, err := b.pages.feedHTML(b.newArticleView(a), content)
+		if err != nil {
+			return nil, err
+		}
+		items[k] = feeds.NewItem(a, b.baseURL, content, b.cfg.Site.Author, h)
+	}
+	mod := b.newest(idx)
+	dir, err := url.PathUnescape(c.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("site: feed folder %q: %w", c.Dir, err)
+	}
+	var out []*File
+	for _, f := range []struct {
+		name, typ string
+		render    func(feeds.Channel, []*feeds.Item) ([]byte, error)
+	}{
+		{feeds.RSSFile, feeds.RSSType, feeds.RSS},
+		{feeds.AtomFile, feeds.AtomType, feeds.Atom},
+		{feeds.JSONFile, feeds.JSONType, feeds.JSON},
+	} {
+		body, err := f.render(c, items)
+		if err != nil {
+			return nil, fmt.Errorf("site: /%s%s: %w", dir, f.name, err)
+		}
+		out = append(out, &File{Path: "/" + dir + f.name, Body: body, ContentType: f.typ, Modified: mod})
+	}
+	return b.out(out...)
+}
+
+// parallel runs fn(0..n-1) on a bounded pool of one worker per CPU.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	next := 0
+	const batch = 16
+	for range workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				lo := next
+				next += batch
+				mu.Unlock()
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+batch, n); i++ {
+					fn(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

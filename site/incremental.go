@@ -1,0 +1,372 @@
+package site
+
+import (
+	"html/template"
+	"io/fs"
+	"maps"
+	"time"
+
+	"briefcast/articles"
+	"briefcast/config"
+	"briefcast/editions"
+	"briefcast/feeds"
+)
+
+// incState is what a site in memory keeps for Update: what its build made
+// from each article, and the shape of its listings, so that the next build
+// can tell which files an article change reaches. It holds no builder, so
+// an older site is released once nothing serves it.
+type incState struct {
+	cfg         *config.Config
+	tmpl        fs.FS
+	pages       *renderer
+	archiveTmpl map[string]*template.Template
+	tagLinks    map[string]tagView                  // by tag as articles spell it
+	tags        map[string]*tagState                // by slug
+	cards       map[*articles.Article]template.HTML // each article's card
+	images      map[*articles.Article]*leadImage    // each article's lead image, when published
+	notes       map[*articles.Article][]string      // each article's notes
+	archive     []string                            // paths of the archive's files
+}
+
+// tagState is one tag page as built: its name and its articles, newest first.
+type tagState struct {
+	name string
+	arts []*articles.Article
+}
+
+// keep records the state of a finished build for the next Update.
+func (b *builder) keep(archive []string) *incState {
+	st := &incState{
+		cfg: b.cfg, tmpl: b.tmpl, pages: b.pages, archiveTmpl: b.archiveTmpl,
+		tagLinks: make(map[string]tagView, len(b.tagLinks)),
+		tags:     make(map[string]*tagState, len(b.tags)),
+		cards:    make(map[*articles.Article]template.HTML, len(b.arts)),
+		images:   make(map[*articles.Article]*leadImage),
+		notes:    b.artNotes,
+		archive:  archive,
+	}
+	for t, v := range b.tagLinks {
+		st.tagLinks[t] = *v
+	}
+	for _, g := range b.tags {
+		st.tags[g.Slug] = &tagState{name: g.Name, arts: b.members(g.Articles)}
+	}
+	for i, a := range b.arts {
+		st.cards[a] = b.views[i].Card
+		if img := b.images[a.Slug]; img != nil {
+			st.images[a] = img
+		}
+	}
+	return st
+}
+
+func (b *builder) members(idx []int) []*articles.Article {
+	out := make([]*articles.Article, len(idx))
+	for k, i := range idx {
+		out[k] = b.arts[i]
+	}
+	return out
+}
+
+func archivePaths(results [][]*File) []string {
+	var out []string
+	for _, files := range results {
+		for _, f := range files {
+			out = append(out, f.Path)
+		}
+	}
+	return out
+}
+
+// reusedCard is a's card from the previous build, when a is unchanged.
+func (b *builder) reusedCard(a *articles.Article) (template.HTML, bool) {
+	if b.prev == nil || b.dirty[a] {
+		return "", false
+	}
+	c, ok := b.prev.cards[a]
+	return c, ok
+}
+
+// reuseImage takes a's lead image and notes from the previous build, when
+// a is unchanged. The image file itself changing is not an article
+// change: the caller builds the site in full for that.
+func (b *builder) reuseImage(a *articles.Article) bool {
+	if b.prev == nil {
+		return false
+	}
+	if _, ok := b.prev.cards[a]; !ok {
+		return false
+	}
+	if img := b.prev.images[a]; img != nil {
+		b.images[a.Slug] = img
+	}
+	for _, n := range b.prev.notes[a] {
+		b.notes = append(b.notes, n)
+		if b.artNotes == nil {
+			b.artNotes = map[*articles.Article][]string{}
+		}
+		b.artNotes[a] = append(b.artNotes[a], n)
+	}
+	return true
+}
+
+// Update builds the site for arts as BuildWithArchive would, byte for
+// byte, starting from prev, an earlier build of the same cfg and tmpl (the
+// same values, not copies): only the files that the articles added,
+// changed (a new *Article) or removed since prev reach are rendered again;
+// the others are shared with prev. An article that did not change must be
+// the same *Article as in prev. With a prev that was not built in memory
+// from cfg and tmpl, it builds the whole site.
+func Update(prev *Site, cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
+	if prev == nil || prev.inc == nil || prev.inc.cfg != cfg || prev.inc.tmpl != tmpl ||
+		(prev.inc.archiveTmpl == nil && len(eds) > 0) {
+		return build(cfg, arts, tmpl, nil, eds)
+	}
+	st := prev.inc
+	b, err := newBuilder(cfg, arts, tmpl, nil, eds, st)
+	if err != nil {
+		return nil, err
+	}
+	u := &updater{b: b, prev: prev, st: st, files: maps.Clone(prev.Files)}
+	u.removeGone()
+	jobs := u.jobs()
+	more, err := b.archiveJobs()
+	if err != nil {
+		return nil, err
+	}
+	jobs = append(jobs, more...)
+	results, err := runJobs(jobs)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range st.archive {
+		delete(u.files, p)
+	}
+	for _, files := range results {
+		for _, f := range files {
+			u.files[f.Path] = f
+		}
+	}
+	for _, fix := range u.touch {
+		fix()
+	}
+	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files)}
+	s.inc = b.keep(archivePaths(results[len(jobs)-len(more):]))
+	return s, nil
+}
+
+// markDirty lists the articles whose own output must be made again: the
+// new ones, and those with a tag whose name or link changed (another
+// article's spelling of it can rename a tag page).
+func (b *builder) markDirty() {
+	b.dirty = make(map[*articles.Article]bool)
+	for _, a := range b.arts {
+		if _, ok := b.prev.cards[a]; !ok {
+			b.dirty[a] = true
+			continue
+		}
+		for _, t := range a.Tags {
+			if old, ok := b.prev.tagLinks[t]; !ok || old != *b.tagLinks[t] {
+				b.dirty[a] = true
+				break
+			}
+		}
+	}
+}
+
+// updater is one Update in progress: the files of the new site, starting
+// as a copy of the old map.
+type updater struct {
+	b     *builder
+	prev  *Site
+	st    *incState
+	files map[string]*File
+	touch []func() // files kept whose Modified changes, applied after the jobs
+}
+
+// removeGone deletes the files of the articles and tag pages that are no
+// longer there, and the listing pages past the new last page.
+func (u *updater) removeGone() {
+	b := u.b
+	slugs := make(map[string]bool, len(b.arts))
+	kept := make(map[*articles.Article]bool, len(b.arts))
+	for _, a := range b.arts {
+		slugs[a.Slug] = true
+		kept[a] = true
+	}
+	for _, a := range u.prev.Articles {
+		if !slugs[a.Slug] {
+			delete(u.files, "/articles/"+a.Slug+"/index.html")
+		}
+		if img := u.st.images[a]; img != nil && !kept[a] {
+			delete(u.files, "/articles/"+a.Slug+"/"+img.rel)
+		}
+	}
+	u.removePages("", len(u.prev.Articles), len(b.arts))
+	now := make(map[string]int, len(b.tags))
+	for _, g := range b.tags {
+		now[g.Slug] = len(g.Articles)
+	}
+	for slug, t := range u.st.tags {
+		n, ok := now[slug]
+		u.removePages(TagsDir+slug+"/", len(t.arts), n)
+		if !ok {
+			for _, name := range []string{feeds.RSSFile, feeds.AtomFile, feeds.JSONFile} {
+				delete(u.files, "/"+TagsDir+slug+"/"+name)
+			}
+		}
+	}
+}
+
+// removePages deletes the pages of the listing at dir that had was
+// articles and now has now.
+func (u *updater) removePages(dir string, was, now int) {
+	size := u.b.pageSize()
+	from := max(1, (now+size-1)/size) + 1
+	if now == 0 && was > 0 && dir != "" {
+		from = 1 // the tag is gone: its first page too
+	}
+	for n := from; n <= max(1, (was+size-1)/size); n++ {
+		delete(u.files, "/"+listingPath(dir, n)+"index.html")
+	}
+}
+
+// jobs lists what the update renders again: the pages every article
+// change reaches (tags, 404, sitemap, icons, stylesheet), the pages and
+// images of the changed articles and of their neighbours, and the listing
+// pages and feeds whose articles changed.
+func (u *updater) jobs() []func() ([]*File, error) {
+	b := u.b
+	jobs := []func() ([]*File, error){
+		func() ([]*File, error) { return b.tagsPage() },
+		func() ([]*File, error) { return b.notFoundPage() },
+		func() ([]*File, error) { return b.stylesheet() },
+		func() ([]*File, error) { return b.imageFiles() },
+		func() ([]*File, error) { return b.crawlerFiles() },
+		func() ([]*File, error) { return b.favicons() },
+	}
+	all := make([]int, len(b.arts))
+	for i := range all {
+		all[i] = i
+	}
+	if u.feedChanged(all, u.prev.Articles) {
+		jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(b.siteChannel(), all) })
+		jobs = append(jobs, b.depthJobs(all)...)
+	}
+	jobs = append(jobs, u.listingJobs(all, u.prev.Articles, nil, false)...)
+	for _, g := range b.tags {
+		old := u.st.tags[g.Slug]
+		var was []*articles.Article
+		renamed := old == nil || old.name != g.Name
+		if old != nil {
+			was = old.arts
+		}
+		// A tag page shows its count: any article in or out changes all.
+		recount := len(was) != len(g.Articles)
+		jobs = append(jobs, u.listingJobs(g.Articles, was, g, renamed || recount)...)
+		if renamed || u.feedChanged(g.Articles, was) {
+			jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(b.tagChannel(g), g.Articles) })
+		}
+	}
+	return append(jobs, u.articleJobs()...)
+}
+
+// changed reports whether the article at position i of idx differs from
+// the one at i of was, or was changed.
+func (u *updater) changed(idx []int, was []*articles.Article, i int) bool {
+	a := u.b.arts[idx[i]]
+	return i >= len(was) || was[i] != a || u.b.dirty[a]
+}
+
+// feedChanged reports whether the newest [feeds] items of idx differ
+// from those of was.
+func (u *updater) feedChanged(idx []int, was []*articles.Article) bool {
+	n := min(len(idx), u.b.cfg.Feeds.Items)
+	if n != min(len(was), u.b.cfg.Feeds.Items) {
+		return true
+	}
+	for i := range n {
+		if u.changed(idx, was, i) {
+			return true
+		}
+	}
+	return false
+}
+
+// listingJobs renders again the pages of a listing (the home page when g
+// is nil) whose articles changed, or all of them when the number of pages
+// changed or all is set. A page kept gets the listing's new Modified.
+func (u *updater) listingJobs(idx []int, was []*articles.Article, g *tagGroup, all bool) []func() ([]*File, error) {
+	b := u.b
+	size := b.pageSize()
+	total := max(1, (len(idx)+size-1)/size)
+	if total != max(1, (len(was)+size-1)/size) {
+		all = true
+	}
+	dir := ""
+	if g != nil {
+		dir = TagsDir + g.Slug + "/"
+	}
+	mod := b.newest(idx)
+	var jobs []func() ([]*File, error)
+	for n := 1; n <= total; n++ {
+		lo, hi := (n-1)*size, min(n*size, len(idx))
+		// A page that held a different number of articles changed too.
+		redo := all || min(n*size, len(was))-lo != hi-lo
+		for i := lo; i < hi && !redo; i++ {
+			redo = u.changed(idx, was, i)
+		}
+		if redo {
+			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) })
+			continue
+		}
+		u.retime("/"+listingPath(dir, n)+"index.html", mod)
+	}
+	return jobs
+}
+
+// retime gives a kept file a new Modified, as a copy: the old site may
+// still be serving it.
+func (u *updater) retime(path string, mod time.Time) {
+	u.touch = append(u.touch, func() {
+		if f := u.files[path]; f != nil && !f.Modified.Equal(mod) {
+			c := *f
+			c.Modified = mod
+			u.files[path] = &c
+		}
+	})
+}
+
+// articleJobs renders the pages of the changed articles and of those whose
+// newer or older neighbour changed.
+func (u *updater) articleJobs() []func() ([]*File, error) {
+	b := u.b
+	pos := make(map[*articles.Article]int, len(u.prev.Articles))
+	for j, a := range u.prev.Articles {
+		pos[a] = j
+	}
+	at := func(list []*articles.Article, i int) *articles.Article {
+		if i < 0 || i >= len(list) {
+			return nil
+		}
+		return list[i]
+	}
+	var jobs []func() ([]*File, error)
+	for i, a := range b.arts {
+		j, was := pos[a]
+		redo := !was || b.dirty[a]
+		for _, k := range []int{i - 1, i + 1} {
+			if n := at(b.arts, k); n != nil && b.dirty[n] {
+				redo = true
+			}
+		}
+		if was && (at(b.arts, i-1) != at(u.prev.Articles, j-1) || at(b.arts, i+1) != at(u.prev.Articles, j+1)) {
+			redo = true
+		}
+		if redo {
+			jobs = append(jobs, func() ([]*File, error) { return b.articlePage(i) })
+		}
+	}
+	return jobs
+}
