@@ -227,6 +227,8 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 	if named {
 		d.Name = c.ph.of(phName)
 	}
+	images := &imageRoot{dir: c.o.ContentDir}
+	defer images.close()
 	for _, i := range picked {
 		a := e.Articles[i]
 		av := ArticleView{
@@ -235,6 +237,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 			Tags:      a.Tags,
 			Published: a.Published,
 		}
+		c.setImage(&av, a, base, images)
 		for _, b := range a.Take {
 			if t := cleanLine(b.Text); t != "" {
 				av.Take = append(av.Take, t)

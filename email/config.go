@@ -23,6 +23,7 @@ func ComposerOptions(cfg *config.Config) Options {
 		PostalAddress:     cfg.Email.PostalAddress,
 		BaseURL:           cfg.Site.BaseURL,
 		SiteTitle:         cfg.Site.Title,
+		ContentDir:        cfg.Site.ContentDir,
 		SiteLocation:      cfg.Site.Location,
 		ConfirmTTL:        cfg.Subscriptions.ConfirmTTL.Duration,
 		Subjects:          make(map[string]string, len(cfg.Digests)),

@@ -15,6 +15,7 @@ type Options struct {
 	PostalAddress     string // shown in every message's footer
 	BaseURL           string // the site's absolute URL, ending in "/"
 	SiteTitle         string
+	ContentDir        string         // the content folder, for the size of local lead images; "" = local images left out
 	SiteLocation      *time.Location // the zone of a confirmation's expiry; nil = UTC
 	ConfirmTTL        time.Duration  // how long a confirmation link works; 0 = not shown
 	DKIM              *DKIMOptions   // nil = unsigned

@@ -203,6 +203,13 @@ type ArticleView struct {
 	Take      []string
 	Tags      []string
 	Published time.Time
+	// ImageURL is the article's lead image, absolute; "" when none.
+	// ImageAlt is its text alternative ("" when the article gives none:
+	// alt="" then marks it decorative). ImageWidth and ImageHeight are
+	// its size in pixels, scaled to the 536px column; 0 when unknown (a
+	// remote image, or a format whose size is not read).
+	ImageURL, ImageAlt      string
+	ImageWidth, ImageHeight int
 }
 
 // ConfirmData is what confirm_email.html and confirm_email.txt render. It

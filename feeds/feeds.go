@@ -109,6 +109,7 @@ func gorillaItem(it *Item) *gfeeds.Item {
 		IsPermaLink: "false",
 		Created:     it.Published,
 		Updated:     it.Updated,
+		Enclosure:   it.Image.enclosure(),
 	}
 }
 
@@ -133,6 +134,7 @@ type rssDoc struct {
 	NSContent string   `xml:"xmlns:content,attr"`
 	NSDC      string   `xml:"xmlns:dc,attr"`
 	NSAtom    string   `xml:"xmlns:atom,attr"`
+	NSMedia   string   `xml:"xmlns:media,attr,omitempty"`
 	Channel   *rssChannel
 }
 
@@ -155,6 +157,7 @@ type rssItem struct {
 	*gfeeds.RssItem
 	Categories []string `xml:"category"`
 	Creator    string   `xml:"dc:creator,omitempty"`
+	Media      *rssMedia
 }
 
 // RSS renders the channel as RSS 2.0 with items in the order given.
@@ -176,13 +179,17 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 		ch.Items[i] = newRSSItem(it, rf.Items[i])
 	}
 	rf.Items = nil // replaced by ch.Items, which carry categories and dc:creator
-	doc, err := toXML(&rssDoc{
+	rd := &rssDoc{
 		Version:   "2.0",
 		NSContent: "http://purl.org/rss/1.0/modules/content/",
 		NSDC:      "http://purl.org/dc/elements/1.1/",
 		NSAtom:    "http://www.w3.org/2005/Atom",
 		Channel:   ch,
-	})
+	}
+	if hasImage(items) {
+		rd.NSMedia = MediaNS
+	}
+	doc, err := toXML(rd)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +204,7 @@ func newRSSItem(it *Item, gi *gfeeds.RssItem) *rssItem {
 	if it.ContentHTML != it.SummaryHTML {
 		gi.Content = &gfeeds.RssContent{Content: it.ContentHTML}
 	}
-	ri := &rssItem{RssItem: gi, Categories: it.Tags}
+	ri := &rssItem{RssItem: gi, Categories: it.Tags, Media: newRSSMedia(it.Image)}
 	if it.Author.Email != "" {
 		gi.Author = rssPerson(it.Author)
 	} else {
@@ -293,6 +300,13 @@ func newAtomEntry(it *Item, ge *gfeeds.AtomEntry) *atomEntry {
 		}
 		ge.Author = &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: name, Email: it.Author.Email}}
 	}
+	for i := range ge.Links {
+		// An image's unknown length is 0 in RSS, which requires one;
+		// Atom's is optional, and 0 would claim an empty file.
+		if l := &ge.Links[i]; l.Rel == "enclosure" && l.Length == "0" {
+			l.Length = ""
+		}
+	}
 	e := &atomEntry{AtomEntry: ge}
 	for _, t := range it.Tags {
 		e.Categories = append(e.Categories, atomCategory{Term: t})
@@ -354,6 +368,12 @@ func completeJSONItem(it *Item, ji *gfeeds.JSONItem) {
 	ji.ContentHTML = it.ContentHTML
 	ji.ContentText = it.ContentText
 	ji.Tags = it.Tags
+	ji.Image = ""
+	if it.Image != nil {
+		// gorilla takes the image only from an enclosure of a known
+		// image type; JSON Feed's image needs no type.
+		ji.Image = it.Image.URL
+	}
 	pub, up := it.Published, it.Updated
 	ji.PublishedDate, ji.ModifiedDate = &pub, &up
 	ji.Author = nil

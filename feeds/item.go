@@ -63,6 +63,7 @@ type Item struct {
 	Updated      time.Time // UTC, never before Published
 	Tags         []string
 	Author       Author
+	Image        *Image // the lead image; nil when none (NewItem leaves it to the caller)
 
 	SummaryHTML string // ItemHTML.Summary: the take, then the link to full depth
 	SummaryText string // the take as plain text

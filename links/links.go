@@ -7,6 +7,7 @@ package links
 
 import (
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -61,6 +62,17 @@ func (l Layout) Base() string {
 // Article is the page of the article with slug.
 func (l Layout) Article(slug string) string {
 	return l.Base() + ArticlesDir + url.PathEscape(slug) + "/"
+}
+
+// ArticleFile is the file at rel (a slash-separated path, such as a lead
+// image's "img/a.jpg") published beside the page of the article with
+// slug, each segment escaped.
+func (l Layout) ArticleFile(slug, rel string) string {
+	segs := strings.Split(path.Clean(rel), "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return l.Article(slug) + strings.Join(segs, "/")
 }
 
 // FullDepth is the full-depth section of the article with slug.

@@ -17,6 +17,7 @@ func TestLayout(t *testing.T) {
 		{"confirm", l.Confirm("t+k"), "https://example.org/news/confirm?token=t%2Bk"},
 		{"unsubscribe", l.Unsubscribe("tok"), "https://example.org/news/unsubscribe?token=tok"},
 		{"preferences", l.Preferences("tok"), "https://example.org/news/preferences?token=tok"},
+		{"article file", l.ArticleFile("a b", "./img/lead one.png"), "https://example.org/news/articles/a%20b/img/lead%20one.png"},
 		{"zero layout", Layout{}.Article("x"), "/articles/x/"},
 		{"depth feed", l.DepthFeed("digest", RSS), "https://example.org/news/digest/feed.xml"},
 		{"archive", l.Archive("daily"), "https://example.org/news/digests/daily/"},

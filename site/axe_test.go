@@ -54,44 +54,49 @@ func TestAccessibility(t *testing.T) {
 	}
 	for _, scheme := range []string{"light", "dark"} {
 		for name, u := range pages {
-			t.Run(scheme+"/"+name, func(t *testing.T) {
-				colors := func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-					_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-						Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
-					return chromedp.Void{}, err
-				}
-				if err := chromedp.Do(ctx, colors, chromedp.Navigate(u), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](axe+";0")); err != nil {
-					t.Fatalf("loading axe-core: %v", err)
-				}
-				// Open every fold, so the tiers below the take are checked too.
-				out, err := chromedp.Run(ctx, chromedp.Evaluate[string](
-					`document.querySelectorAll("details").forEach(d => d.open = true);
-				 axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations))`,
-					chromedp.EvalAwaitPromise))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if out == "" || out == "null" {
-					t.Fatalf("axe-core returned nothing")
-				}
-				var vs []axeViolation
-				if err := json.Unmarshal([]byte(out), &vs); err != nil {
-					t.Fatal(err)
-				}
-				for _, v := range vs {
-					if v.Impact == "serious" || v.Impact == "critical" {
-						var where []string
-						for _, n := range v.Nodes {
-							b, _ := json.Marshal(n.Target)
-							where = append(where, string(b))
-						}
-						t.Errorf("%s (%s): %s at %s", v.ID, v.Impact, v.Help, strings.Join(where, ", "))
-					}
-				}
-			})
+			t.Run(scheme+"/"+name, func(t *testing.T) { axeCheck(t, ctx, axe, scheme, u) })
+		}
+	}
+}
+
+// axeCheck loads u in ctx with the color scheme, every fold open, runs
+// axe-core on it and fails on each serious or critical violation.
+func axeCheck(t *testing.T, ctx context.Context, axe, scheme, u string) {
+	t.Helper()
+	colors := func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return chromedp.Void{}, err
+	}
+	if err := chromedp.Do(ctx, colors, chromedp.Navigate(u), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](axe+";0")); err != nil {
+		t.Fatalf("loading axe-core: %v", err)
+	}
+	// Open every fold, so the tiers below the take are checked too.
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`document.querySelectorAll("details").forEach(d => d.open = true);
+	 axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out == "" || out == "null" {
+		t.Fatalf("axe-core returned nothing")
+	}
+	var vs []axeViolation
+	if err := json.Unmarshal([]byte(out), &vs); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			var where []string
+			for _, n := range v.Nodes {
+				b, _ := json.Marshal(n.Target)
+				where = append(where, string(b))
+			}
+			t.Errorf("%s (%s): %s at %s", v.ID, v.Impact, v.Help, strings.Join(where, ", "))
 		}
 	}
 }

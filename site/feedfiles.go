@@ -33,6 +33,7 @@ func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*Fi
 			return nil, err
 		}
 		items[k] = feeds.NewItem(a, b.baseURL, content, b.cfg.Site.Author, h)
+		items[k].Image = b.feedImage(a)
 	}
 	mod := b.newest(idx)
 	dir, err := url.PathUnescape(c.Dir)

@@ -1,22 +1,22 @@
 package site
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	"io"
-	"mime"
 	"net/url"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"briefcast/articles"
+	"briefcast/feeds"
+	"briefcast/links"
 )
 
 // MaxImageBytes caps a lead image copied from the content folder: a page's
 // picture, not an archive of originals.
-const MaxImageBytes = 5 << 20
+const MaxImageBytes = articles.MaxImageBytes
 
 // leadImage is an article's lead image file, read from the content folder
 // to be published beside the article's page.
@@ -49,7 +49,7 @@ func (b *builder) loadImages() {
 			defer r.Close()
 			root = r
 		}
-		img, err := readImage(root, path.Join(path.Dir(a.Path), a.Image))
+		img, err := readImage(root, a)
 		if err != nil {
 			b.note(a, "image %s not published: %v", a.Image, err)
 			continue
@@ -59,33 +59,20 @@ func (b *builder) loadImages() {
 	}
 }
 
-// readImage reads name from root; os.Root keeps symbolic links and ".."
-// from leading outside the content folder.
-func readImage(root *os.Root, name string) (*leadImage, error) {
-	if !articles.ImageExt(name) {
-		return nil, errors.New("not an image file name")
-	}
-	f, err := root.Open(filepath.FromSlash(name))
+// readImage reads a's lead image from root, with the checks of
+// articles.OpenImage.
+func readImage(root *os.Root, a *articles.Article) (*leadImage, error) {
+	f, size, err := articles.OpenImage(root, a)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	if st.Size() > MaxImageBytes {
-		return nil, fmt.Errorf("%d bytes, over the %d byte limit", st.Size(), MaxImageBytes)
-	}
 	body, err := io.ReadAll(io.LimitReader(f, MaxImageBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > MaxImageBytes {
-		return nil, fmt.Errorf("over the %d byte limit", MaxImageBytes)
+	if len(body) > MaxImageBytes || int64(len(body)) != size {
+		return nil, fmt.Errorf("changed while read (%d bytes, then %d)", size, len(body))
 	}
 	return &leadImage{body: body}, nil
 }
@@ -107,7 +94,7 @@ func (b *builder) image(a *articles.Article) (src, abs, alt string) {
 	if img == nil {
 		return "", "", ""
 	}
-	abs = ArticleURL(b.baseURL, a.Slug) + escapePath(img.rel)
+	abs = links.New(b.baseURL).ArticleFile(a.Slug, img.rel)
 	return b.articlePath(a) + escapePath(img.rel), abs, a.ImageAlt
 }
 
@@ -128,11 +115,27 @@ func (b *builder) imageFiles() ([]*File, error) {
 		if img == nil {
 			continue
 		}
-		typ := mime.TypeByExtension(strings.ToLower(path.Ext(img.rel)))
+		typ := articles.ImageType(img.rel)
 		if typ == "" {
 			typ = "application/octet-stream"
 		}
 		out = append(out, &File{Path: "/articles/" + a.Slug + "/" + img.rel, Body: img.body, ContentType: typ, Modified: a.Updated.UTC()})
 	}
 	return b.out(out...)
+}
+
+// feedImage is a's lead image as its feed items carry it: the published
+// file's absolute URL, type, size and, for PNG, JPEG and GIF, its width
+// and height; a remote image's URL and the type its name suggests.
+func (b *builder) feedImage(a *articles.Article) *feeds.Image {
+	_, abs, alt := b.image(a)
+	if abs == "" {
+		return nil
+	}
+	fi := &feeds.Image{URL: abs, Type: articles.ImageType(a.Image), Alt: alt}
+	if img := b.images[a.Slug]; img != nil && a.LocalImage() {
+		fi.Length = int64(len(img.body))
+		fi.Width, fi.Height, _ = articles.ImageSize(bytes.NewReader(img.body))
+	}
+	return fi
 }

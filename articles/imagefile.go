@@ -1,0 +1,82 @@
+package articles
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif" // lead images' sizes: DecodeConfig knows only registered formats
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+	"mime"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// MaxImageBytes caps a lead image published from the content folder: a
+// page's picture, not an archive of originals.
+const MaxImageBytes = 5 << 20
+
+// LocalImage reports whether a's lead image is a file in the content
+// folder (rather than none, or an http(s) URL).
+func (a *Article) LocalImage() bool {
+	return a.Image != "" && !strings.HasPrefix(a.Image, "https://") && !strings.HasPrefix(a.Image, "http://")
+}
+
+// ImageFile is the path of a's local lead image inside the content
+// folder, with forward slashes.
+func (a *Article) ImageFile() string { return path.Join(path.Dir(a.Path), a.Image) }
+
+// OpenImage opens a's local lead image under root, the content folder,
+// if it is one the site publishes: a regular file with an image
+// extension and at most MaxImageBytes. os.Root keeps symbolic links and
+// ".." from leading outside the folder. The caller closes the file.
+func OpenImage(root *os.Root, a *Article) (*os.File, int64, error) {
+	name := a.ImageFile()
+	if !ImageExt(name) {
+		return nil, 0, errors.New("not an image file name")
+	}
+	f, err := root.Open(filepath.FromSlash(name))
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+	case !st.Mode().IsRegular():
+		err = errors.New("not a regular file")
+	case st.Size() > MaxImageBytes:
+		err = fmt.Errorf("%d bytes, over the %d byte limit", st.Size(), MaxImageBytes)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+// ImageSize reads the width and height of a PNG, JPEG or GIF image from
+// the start of r; ok is false for other formats (WebP, AVIF, SVG) and
+// for a file that is not what its name says.
+func ImageSize(r io.Reader) (width, height int, ok bool) {
+	c, _, err := image.DecodeConfig(r)
+	if err != nil || c.Width <= 0 || c.Height <= 0 {
+		return 0, 0, false
+	}
+	return c.Width, c.Height, true
+}
+
+// ImageType is the MIME type of an image file name or URL path by its
+// extension, "" when not known.
+func ImageType(name string) string {
+	if i := strings.IndexAny(name, "?#"); i >= 0 {
+		name = name[:i]
+	}
+	t := mime.TypeByExtension(strings.ToLower(path.Ext(name)))
+	if !strings.HasPrefix(t, "image/") {
+		return ""
+	}
+	return t
+}

@@ -1,0 +1,76 @@
+package feeds
+
+import (
+	"encoding/xml"
+	"strconv"
+
+	gfeeds "github.com/gorilla/feeds"
+)
+
+// MediaNS is the Media RSS namespace of <media:content>.
+const MediaNS = "http://search.yahoo.com/mrss/"
+
+// Image is an item's lead image as the feeds carry it: an RSS
+// <enclosure> and <media:content>, an Atom enclosure link and the JSON
+// Feed item's image. The caller (the site) makes URL absolute; this
+// package only writes what it is given.
+type Image struct {
+	URL    string // absolute
+	Type   string // MIME type, such as "image/jpeg"; "" when unknown
+	Length int64  // bytes; 0 when unknown (a remote image)
+	Width  int    // pixels; 0 when unknown
+	Height int
+	Alt    string // the text alternative; "" when none
+}
+
+// enclosure is img in gorilla's terms. RSS requires a length, and the
+// common practice for one not known is 0; gorilla drops an enclosure
+// without a type, which RSS also requires.
+func (img *Image) enclosure() *gfeeds.Enclosure {
+	if img == nil || img.URL == "" {
+		return nil
+	}
+	return &gfeeds.Enclosure{Url: img.URL, Type: img.Type, Length: strconv.FormatInt(img.Length, 10)}
+}
+
+// rssMedia is an RSS item's <media:content>: readers that ignore
+// enclosures (they are podcasts' tool) show it as the item's picture.
+type rssMedia struct {
+	XMLName     xml.Name `xml:"media:content"`
+	URL         string   `xml:"url,attr"`
+	Medium      string   `xml:"medium,attr"`
+	Type        string   `xml:"type,attr,omitempty"`
+	FileSize    int64    `xml:"fileSize,attr,omitempty"`
+	Width       int      `xml:"width,attr,omitempty"`
+	Height      int      `xml:"height,attr,omitempty"`
+	Description *rssMediaText
+}
+
+type rssMediaText struct {
+	XMLName xml.Name `xml:"media:description"`
+	Type    string   `xml:"type,attr"`
+	Text    string   `xml:",chardata"`
+}
+
+func newRSSMedia(img *Image) *rssMedia {
+	if img == nil || img.URL == "" {
+		return nil
+	}
+	m := &rssMedia{URL: img.URL, Medium: "image", Type: img.Type, FileSize: img.Length, Width: img.Width, Height: img.Height}
+	if alt := XMLSafe(img.Alt); alt != "" {
+		m.Description = &rssMediaText{Type: "plain", Text: alt}
+	}
+	return m
+}
+
+// hasImage reports whether any item has a lead image: only then does an
+// RSS feed declare the media namespace, so feeds without images stay as
+// they were.
+func hasImage(items []*Item) bool {
+	for _, it := range items {
+		if it.Image != nil && it.Image.URL != "" {
+			return true
+		}
+	}
+	return false
+}
