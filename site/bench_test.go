@@ -152,3 +152,17 @@ func BenchmarkPublish10k(b *testing.B) {
 		}
 	}
 }
+
+// TestWriteBenchCorpus writes the benchmarks' 10,000-article corpus into
+// $BRIEFCAST_CORPUS, so the real binary can be measured on it
+// (bench/build.sh); it skips when the variable is unset.
+func TestWriteBenchCorpus(t *testing.T) {
+	dir := os.Getenv("BRIEFCAST_CORPUS")
+	if dir == "" {
+		t.Skip("BRIEFCAST_CORPUS is not set")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeCorpus(t, dir, 10000)
+}
