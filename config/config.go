@@ -135,6 +135,15 @@ type Digest struct {
 	Location *time.Location `toml:"-"`
 }
 
+// Zone is the name of the digest's time zone (its Location), "UTC" when
+// none is loaded.
+func (d Digest) Zone() string {
+	if d.Location == nil {
+		return "UTC"
+	}
+	return d.Location.String()
+}
+
 // SkipsEmpty reports whether an edition with nothing new is skipped
 // (the default).
 func (d Digest) SkipsEmpty() bool { return d.SkipEmpty == nil || *d.SkipEmpty }

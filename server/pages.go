@@ -37,10 +37,10 @@ type page struct {
 	// not paused.
 	PausedUntil string
 	Saved       bool
-	Done       bool // unsubscribe, confirm: it is done
-	Pending    bool // unsubscribe: the subscriber has not confirmed yet
-	Declined   bool // unsubscribe: a pending subscriber declined; no more confirmations
-	Inactive   bool // preferences: the subscriber no longer gets mail
+	Done        bool // unsubscribe, confirm: it is done
+	Pending     bool // unsubscribe: the subscriber has not confirmed yet
+	Declined    bool // unsubscribe: a pending subscriber declined; no more confirmations
+	Inactive    bool // preferences: the subscriber no longer gets mail
 
 	// message.html
 	Heading  string
