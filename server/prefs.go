@@ -97,7 +97,7 @@ func (s *Server) fillPreferences(p *page, sub *subscribers.Subscriber, prefs sub
 	p.PausedUntil = ""
 	if !prefs.PausedUntil.IsZero() && prefs.PausedUntil.After(now) {
 		loc := time.UTC
-		if l, err := time.LoadLocation(sub.Timezone); err == nil && sub.Timezone != "" {
+		if l, err := time.LoadLocation(prefs.Timezone); err == nil && prefs.Timezone != "" {
 			loc = l
 		}
 		p.PausedUntil = prefs.PausedUntil.In(loc).Format("Monday, 2 January 2006, 15:04 MST")
