@@ -126,9 +126,22 @@ type Digest struct {
 	// times in the digest's zone) or "subscriber" (the schedule's wall
 	// times in each subscriber's own zone, sent in waves).
 	SendAt string `toml:"send_at"`
+	// Depth is what a subscriber's mail holds unless they chose otherwise:
+	// "take" (the default: each article's take and a link) or "digest"
+	// (the take and the 2-minute digest).
+	Depth string `toml:"depth"`
 
 	// Location is Timezone loaded (with the default applied).
 	Location *time.Location `toml:"-"`
+}
+
+// Zone is the name of the digest's time zone (its Location), "UTC" when
+// none is loaded.
+func (d Digest) Zone() string {
+	if d.Location == nil {
+		return "UTC"
+	}
+	return d.Location.String()
 }
 
 // SkipsEmpty reports whether an edition with nothing new is skipped

@@ -121,6 +121,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad digest name", minimal + "[[digests]]\nname = \"Daily News\"\nschedule = \"@daily\"\n", "digests[0] (Daily News).name"},
 		{"duplicate digest", minimal + "[[digests]]\nname = \"d\"\nschedule = \"@daily\"\n[[digests]]\nname = \"d\"\nschedule = \"@daily\"\n", "digests[1] (d).name"},
 		{"bad subject", minimal + "[[digests]]\nname = \"d\"\nschedule = \"@daily\"\nsubject = \"{{.Title\"\n", "digests[0] (d).subject"},
+		{"bad depth", minimal + "[[digests]]\nname = \"d\"\nschedule = \"@daily\"\ndepth = \"full\"\n", "digests[0] (d).depth"},
 		{"dkim incomplete", minimal + "[email.dkim]\ndomain = \"example.org\"\n", "email.dkim.selector"},
 		{"syntax", "[site\n", "line 2"},
 	}
@@ -138,6 +139,26 @@ func TestErrorsNameTheKey(t *testing.T) {
 				t.Errorf("error %q does not name the file", err)
 			}
 		})
+	}
+}
+
+// TestDigestDepth: depth defaults to "take" and keeps "digest".
+func TestDigestDepth(t *testing.T) {
+	path := mustWrite(t, t.TempDir(), "config.toml", minimal+`
+[[digests]]
+name = "daily"
+schedule = "@daily"
+[[digests]]
+name = "weekly"
+schedule = "@weekly"
+depth = "digest"
+`)
+	c, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Digests[0].Depth != "take" || c.Digests[1].Depth != "digest" {
+		t.Errorf("depths = %q, %q; want take, digest", c.Digests[0].Depth, c.Digests[1].Depth)
 	}
 }
 

@@ -206,6 +206,11 @@ func (c *Config) Validate() error {
 		default:
 			bad(key+".send_at", "must be %q or %q, got %q", SendAtSchedule, SendAtSubscriber, d.SendAt)
 		}
+		if d.Depth == "" {
+			d.Depth = subscribers.DepthTake
+		} else if err := subscribers.CheckDepth(d.Depth); err != nil {
+			bad(key+".depth", "%v", err)
+		}
 		if d.Subject == "" {
 			d.Subject = "{{.Title}} — {{.Date}}"
 		}

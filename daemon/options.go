@@ -23,7 +23,7 @@ func SenderOptions(cfg *config.Config) digest.Options {
 func ServerOptions(cfg *config.Config) server.Options {
 	digests := make([]server.Digest, len(cfg.Digests))
 	for i, d := range cfg.Digests {
-		digests[i] = server.Digest{Name: d.Name, Title: d.Title}
+		digests[i] = server.Digest{Name: d.Name, Title: d.Title, Timezone: d.Zone(), Depth: d.Depth}
 	}
 	return server.Options{
 		BaseURL:        cfg.Site.BaseURL,

@@ -57,7 +57,7 @@ schedule = "0 9 * * 1"
 	want := server.Options{
 		BaseURL:        "https://example.org/news/",
 		SiteTitle:      "The Brief",
-		Digests:        []server.Digest{{Name: "daily", Title: "Daily Brief"}, {Name: "weekly", Title: "weekly"}},
+		Digests:        []server.Digest{{Name: "daily", Title: "Daily Brief", Timezone: "UTC", Depth: "take"}, {Name: "weekly", Title: "weekly", Timezone: "UTC", Depth: "take"}},
 		DoubleOptIn:    false,
 		ConfirmTTL:     6 * time.Hour,
 		TrustedProxies: []string{"10.0.0.0/8", "192.0.2.1"},

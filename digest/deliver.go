@@ -331,7 +331,8 @@ func (r *run) stale(j job) bool {
 func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFails *int) (res editions.Result, p email.Prepared, pause time.Duration, halted bool) {
 	sub := j.d.Subscriber
 	res = editions.Result{DeliveryID: j.d.ID, SubscriberID: sub.ID, Attempts: j.d.Attempts + 1}
-	rcpt := email.Recipient{ID: sub.ID, TokenKey: sub.TokenKey, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone}
+	rcpt := email.Recipient{ID: sub.ID, TokenKey: sub.TokenKey, Email: sub.Email, Name: sub.Name, Timezone: sub.Timezone,
+		Depth: sub.Depths[r.d.Name]}
 	ed, held := r.editionFor(sendCtx, &res)
 	if held {
 		return res, nil, 0, false

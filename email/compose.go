@@ -16,6 +16,7 @@ import (
 	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/links"
+	"briefcast/subscribers"
 	"briefcast/tokens"
 )
 
@@ -26,7 +27,7 @@ const textFlowed gomail.ContentType = "text/plain; format=flowed"
 // DefaultSubject is the subject template of a digest that sets none.
 const DefaultSubject = "{{.Title}} — {{.Date}}"
 
-// variant is one edition rendered for one article set, zone and
+// variant is one edition rendered for one article set, zone, depth and
 // with-or-without name, ready to be filled in per recipient.
 type variant struct {
 	subject    string // encoded for the header (RFC 2047 when not ASCII)
@@ -36,7 +37,8 @@ type variant struct {
 }
 
 // Digest composes one recipient's message for the edition, with only the
-// articles matching tags (nil/empty tags = all). ok=false (and no error)
+// articles matching tags (nil/empty tags = all), at the recipient's depth
+// (r.Depth, else the digest's). ok=false (and no error)
 // when the tag filter leaves nothing: that recipient gets no message.
 func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, ok bool, err error) {
 	if e == nil {
@@ -62,7 +64,7 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	if loc == nil {
 		loc = time.UTC
 	}
-	v, err := c.variant(e, picked, loc, to.Name != "")
+	v, err := c.variant(e, picked, loc, depthOf(r, e.Digest.Depth), to.Name != "")
 	if err != nil {
 		return nil, false, err
 	}
@@ -163,9 +165,9 @@ func matches(a *articles.Article, tags []string) bool {
 	return false
 }
 
-// variant returns the edition rendered for picked articles in loc, from
-// the cache when it is there.
-func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, named bool) (*variant, error) {
+// variant returns the edition rendered for picked articles in loc at
+// depth, from the cache when it is there.
+func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth string, named bool) (*variant, error) {
 	var kb strings.Builder
 	kb.WriteString(e.Digest.Name)
 	kb.WriteByte(0)
@@ -174,6 +176,8 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, named b
 	kb.WriteString(strconv.FormatInt(e.Date.UnixNano(), 36))
 	kb.WriteByte(0)
 	kb.WriteString(loc.String())
+	kb.WriteByte(0)
+	kb.WriteString(depth)
 	if named {
 		kb.WriteString("\x00n")
 	}
@@ -188,7 +192,7 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, named b
 	if ok {
 		return v, nil
 	}
-	v, err := c.renderVariant(e, picked, loc, named)
+	v, err := c.renderVariant(e, picked, loc, depth, named)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +207,7 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, named b
 	return v, nil
 }
 
-func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, named bool) (*variant, error) {
+func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, depth string, named bool) (*variant, error) {
 	base := c.o.BaseURL
 	date := e.Date.In(loc)
 	d := &DigestData{
@@ -216,6 +220,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 		UnsubscribeURL: links.New(base).Unsubscribe(c.ph.of(phUnsub)),
 		PreferencesURL: links.New(base).Preferences(c.ph.of(phPrefs)),
 		PostalAddress:  strings.TrimSpace(c.o.PostalAddress),
+		Depth:          depth,
 	}
 	if d.Title == "" {
 		d.Title = e.Digest.Name
@@ -242,6 +247,9 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, n
 			if t := cleanLine(b.Text); t != "" {
 				av.Take = append(av.Take, t)
 			}
+		}
+		if depth == subscribers.DepthDigest {
+			addDigestTier(&av, a)
 		}
 		if d.Preheader == "" && len(av.Take) > 0 {
 			d.Preheader = av.Take[0]

@@ -36,6 +36,7 @@ type Recipient struct {
 	Email    string
 	Name     string
 	Timezone string // IANA; "" = the digest's zone
+	Depth    string // "take" or "digest"; "" = the digest's depth
 }
 
 // Edition is what one digest edition shows, rendered once and personalised

@@ -18,6 +18,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/subscribers"
 )
 
 // pageTemplates is the HTML and plain-text template of one kind of message.
@@ -108,14 +109,18 @@ func (p *pageTemplates) subject(data any) (string, bool, error) {
 const sampleAddress = "reader@example.org"
 
 // CheckEdition renders e the way its recipients get it, with every article,
-// once for a recipient with a name and once for one without: a template
+// at every depth, once for a recipient with a name and once for one
+// without: a template
 // that fails here would fail for everyone, so the sender calls it before
 // it claims any recipient. The error is a *RenderError naming the digest
 // and the template.
 func (c *Composer) CheckEdition(e *Edition) error {
-	for _, r := range []Recipient{{Email: sampleAddress, Name: "Sample Reader"}, {Email: sampleAddress}} {
-		if _, _, err := c.Digest(e, r, nil); err != nil {
-			return err
+	for _, depth := range subscribers.Depths {
+		for _, r := range []Recipient{{Email: sampleAddress, Name: "Sample Reader"}, {Email: sampleAddress}} {
+			r.Depth = depth
+			if _, _, err := c.Digest(e, r, nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -145,6 +150,11 @@ func SampleEdition(d config.Digest, now time.Time) *Edition {
 			Take: []articles.Bullet{
 				{Text: "The first point of the take, one sentence long."},
 				{Text: "A second point, with <markup> & \"quotes\" to escape."},
+			},
+			Digest: articles.Digest{
+				Sections: []articles.Section{{Title: "Essential Context", Paragraphs: []string{"Why this matters, in a paragraph."}}},
+				Numbers:  []articles.Number{{Figure: "42%", Meaning: "a key number & what it means"}},
+				Players:  []articles.Player{{Name: "A Player", Role: "the role it plays"}},
 			},
 		})
 	}
@@ -194,6 +204,9 @@ type DigestData struct {
 	// in browser"); "" for a private digest (archive = false) and for an
 	// edition not stored yet (a preview).
 	ArchiveURL string
+	// Depth is what this recipient's mail holds: "take" or "digest" (each
+	// article's Sections, Numbers and Players are filled in).
+	Depth string
 }
 
 // ArticleView is one article of a digest.
@@ -210,6 +223,11 @@ type ArticleView struct {
 	// remote image, or a format whose size is not read).
 	ImageURL, ImageAlt      string
 	ImageWidth, ImageHeight int
+	// The 2-minute digest, at depth "digest" only: prose sections
+	// (Essential Context first when present), key numbers, core players.
+	Sections []SectionView
+	Numbers  []NumberView
+	Players  []PlayerView
 }
 
 // ConfirmData is what confirm_email.html and confirm_email.txt render. It

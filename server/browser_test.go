@@ -118,7 +118,8 @@ func TestBrowserFlow(t *testing.T) {
 		chromedp.Navigate(base),
 		chromedp.WaitVisible(chromedp.ID(`#sub-email`)),
 		chromedp.SendKeys(chromedp.ID(`#sub-email`), addr),
-		chromedp.Click(chromedp.CSS(`footer input[name="digest"][value="daily"]`)),
+		// The first digest is ticked already.
+		chromedp.WaitVisible(chromedp.CSS(`footer input[name="digest"][value="daily"]:checked`)),
 		chromedp.Click(chromedp.CSS(`footer form.subscribe button[type="submit"]`)),
 		heading("Check your inbox"),
 	); err != nil {
@@ -148,8 +149,10 @@ func TestBrowserFlow(t *testing.T) {
 		heading("Your preferences"),
 		chromedp.Click(chromedp.CSS(`input[name="digest"][value="daily"]`)),  // untick
 		chromedp.Click(chromedp.CSS(`input[name="digest"][value="weekly"]`)), // tick
-		chromedp.SendKeys(chromedp.ID(`#pref-tags`), "space, science"),
-		chromedp.SendKeys(chromedp.ID(`#pref-tz`), "Europe/Paris"),
+		chromedp.Click(chromedp.CSS(`input[name="tag"][value="city"]`)),
+		chromedp.SetValue(chromedp.ID(`#pref-tz`), "Europe/Paris"),
+		chromedp.SetValue(chromedp.ID(`#depth-weekly`), "digest"),
+		chromedp.SetValue(chromedp.ID(`#pref-pause`), "2"),
 		chromedp.Click(chromedp.ID(`#save`)),
 		chromedp.WaitVisible(chromedp.Search(`//p[contains(., "preferences are saved")]`)),
 	); err != nil {
@@ -159,8 +162,9 @@ func TestBrowserFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(got.Digests) != "[weekly]" || fmt.Sprint(got.Tags) != "[space science]" || got.Timezone != "Europe/Paris" {
-		t.Errorf("preferences stored: digests %v tags %v zone %q", got.Digests, got.Tags, got.Timezone)
+	if fmt.Sprint(got.Digests) != "[weekly]" || fmt.Sprint(got.Tags) != "[city]" || got.Timezone != "Europe/Paris" ||
+		got.Depths["weekly"] != "digest" || !got.Paused(time.Now().Add(13*24*time.Hour)) || got.Paused(time.Now().Add(15*24*time.Hour)) {
+		t.Errorf("preferences stored: digests %v tags %v zone %q depths %v paused until %v", got.Digests, got.Tags, got.Timezone, got.Depths, got.PausedUntil)
 	}
 
 	// 4. Leave with the button of the preferences page.

@@ -163,7 +163,7 @@ func optionsOf(cfg *config.Config) Options {
 		WebSubHub:      cfg.Feeds.WebSubHub,
 	}
 	for _, d := range cfg.Digests {
-		o.Digests = append(o.Digests, Digest{Name: d.Name, Title: d.Title})
+		o.Digests = append(o.Digests, Digest{Name: d.Name, Title: d.Title, Timezone: d.Zone(), Depth: d.Depth})
 	}
 	return o
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"briefcast/subscribers"
 	"briefcast/tokens"
@@ -172,110 +169,6 @@ func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason 
 	}
 	s.log.Info("subscriber_unsubscribed", "subscriber_id", id, "status", string(to), "reason", reason)
 	return to, true
-}
-
-// preferencesPost serves POST /preferences: the form's changes. The form
-// carries the token itself, so no cookie is involved; a POST from another
-// site is refused all the same.
-func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
-	if s.crossSite(w, r) || !s.parseBody(w, r) {
-		return
-	}
-	s.preferences(w, r)
-}
-
-// preferences serves GET /preferences?token=…, the subscriber's digests,
-// topic tags and timezone with a button to leave, and saves what a POST
-// (already checked by preferencesPost) changed.
-func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
-	now := s.now()
-	tok := r.FormValue("token")
-	sub, ok := s.tokenSubscriber(w, r, tokens.Preferences, tok, now,
-		"Preference links work for a limited time. The next digest you receive carries a fresh one.", false)
-	if !ok {
-		return
-	}
-	id := sub.ID
-	p := s.newPage("Your preferences")
-	p.Token = tok
-	p.UnsubToken = s.signer.Sign(tokens.Unsubscribe, id, sub.TokenKey, now.Add(linkTTL))
-	p.Inactive = sub.Status != subscribers.Active && sub.Status != subscribers.Pending
-	p.Digests = s.digestOptions(append([]string{}, sub.Digests...))
-	p.Tags = strings.Join(sub.Tags, ", ")
-	p.Timezone = sub.Timezone
-	if r.Method != http.MethodPost {
-		s.render(w, r, http.StatusOK, "preferences.html", p)
-		return
-	}
-
-	chosen := s.chosenDigests(r.PostForm["digest"])
-	p.Digests = s.digestOptions(append([]string{}, chosen...))
-	p.Tags = r.PostForm.Get("tags")
-	p.Timezone = strings.TrimSpace(r.PostForm.Get("timezone"))
-	tags, terr := parseTags(p.Tags)
-	switch {
-	case len(s.options.Digests) > 0 && len(chosen) == 0:
-		p.Error = "Please tick at least one digest, or use the button below to unsubscribe."
-	case terr != nil:
-		p.Error = "Topics must be short words separated by commas."
-	case !validZone(p.Timezone):
-		p.Error = "That time zone is unknown. Use a name like Europe/Paris or America/New_York, or leave it empty."
-	}
-	if p.Error != "" {
-		if len(p.Tags) > 500 {
-			p.Tags = ""
-		}
-		if len(p.Timezone) > 64 {
-			p.Timezone = ""
-		}
-		s.render(w, r, http.StatusBadRequest, "preferences.html", p)
-		return
-	}
-	if err := s.store.UpdatePreferences(r.Context(), id, subscribers.Preferences{Digests: chosen, Tags: tags, Timezone: p.Timezone}); err != nil {
-		s.log.Error("preferences_failed", "subscriber_id", id, "err", err)
-		s.unavailable(w, r)
-		return
-	}
-	s.log.Info("preferences_saved", "subscriber_id", id)
-	p.Tags = strings.Join(tags, ", ")
-	p.Saved = true
-	s.render(w, r, http.StatusOK, "preferences.html", p)
-}
-
-// parseTags splits a comma-separated list of topics: lower case, trimmed,
-// without duplicates, at most 30 of at most 50 characters each.
-func parseTags(s string) ([]string, error) {
-	var out []string
-	for t := range strings.SplitSeq(s, ",") {
-		t = strings.ToLower(strings.Join(strings.Fields(t), " "))
-		if t == "" {
-			continue
-		}
-		if utf8.RuneCountInString(t) > 50 || !utf8.ValidString(t) || strings.ContainsFunc(t, func(r rune) bool {
-			return unicode.IsControl(r) || strings.ContainsRune(`<>"'&;/\`, r)
-		}) {
-			return nil, errors.New("bad tag")
-		}
-		if !has(out, t) {
-			out = append(out, t)
-		}
-	}
-	if len(out) > 30 {
-		return nil, errors.New("too many tags")
-	}
-	return out, nil
-}
-
-// validZone accepts "" (the digest's own zone) or an IANA zone name.
-func validZone(z string) bool {
-	if z == "" {
-		return true
-	}
-	if len(z) > 64 || z == "Local" || strings.ContainsAny(z, "\\\x00") || strings.Contains(z, "..") {
-		return false
-	}
-	_, err := time.LoadLocation(z)
-	return err == nil
 }
 
 // tokenSubscriber checks a link's token for purpose and loads its

@@ -33,6 +33,12 @@ type Options struct {
 type Digest struct {
 	Name  string // the digest's name, as stored with a subscription
 	Title string // the label of its checkbox; the name when empty
+	// Timezone is the digest's own zone (IANA), the sign-up form's
+	// choice for a browser that runs no script; "" for UTC.
+	Timezone string
+	// Depth is what its mail holds unless a subscriber chose otherwise
+	// (subscribers.DepthTake or DepthDigest); "" for the take.
+	Depth string
 }
 
 // clone copies the slices of o, so a caller changing its own after New

@@ -27,13 +27,20 @@ type page struct {
 	// Token pages.
 	Token      string // the token of this page, carried by its forms
 	UnsubToken string // the preferences page's leave button
-	Tags       string
 	Timezone   string
-	Saved      bool
-	Done       bool // unsubscribe, confirm: it is done
-	Pending    bool // unsubscribe: the subscriber has not confirmed yet
-	Declined   bool // unsubscribe: a pending subscriber declined; no more confirmations
-	Inactive   bool // preferences: the subscriber no longer gets mail
+	Address    string      // preferences: the address the page is for
+	Zones      *zoneField  // the time zone list
+	TagOptions []tagOption // preferences: the site's topics
+	DepthRows  []depthRow  // preferences: what each digest's mail holds
+	Pauses     []pauseOption
+	// PausedUntil is when a paused subscriber's mail resumes, "" when
+	// not paused.
+	PausedUntil string
+	Saved       bool
+	Done        bool // unsubscribe, confirm: it is done
+	Pending     bool // unsubscribe: the subscriber has not confirmed yet
+	Declined    bool // unsubscribe: a pending subscriber declined; no more confirmations
+	Inactive    bool // preferences: the subscriber no longer gets mail
 
 	// message.html
 	Heading  string
@@ -58,11 +65,7 @@ func (s *Server) newPage(title string) *page {
 func (s *Server) digestOptions(chosen []string) []digestOption {
 	out := make([]digestOption, 0, len(s.options.Digests))
 	for _, d := range s.options.Digests {
-		title := d.Title
-		if title == "" {
-			title = d.Name
-		}
-		out = append(out, digestOption{Name: d.Name, Title: title, Checked: chosen == nil || has(chosen, d.Name)})
+		out = append(out, digestOption{Name: d.Name, Title: digestTitle(d), Checked: chosen == nil || has(chosen, d.Name)})
 	}
 	return out
 }
@@ -103,6 +106,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	h["Cache-Control"] = hNoStore
 	h["X-Content-Type-Options"] = hNosniff
 	h["Content-Security-Policy"] = hCSP
+	if name == "subscribe.html" {
+		// The one page with a script: its own, which fills in the zone.
+		h["Content-Security-Policy"] = hCSPScript
+	}
 	h["Referrer-Policy"] = []string{"no-referrer"}
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {

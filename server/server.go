@@ -112,6 +112,7 @@ type Server struct {
 	mux     *http.ServeMux
 	allow   map[string]string // path of a route → its Allow, for other methods
 	miss    http.Handler      // a GET of no file: the folder redirect or the 404 page
+	script  []byte            // the sign-up form's script (tz.js)
 }
 
 // pageNames are the templates of the subscription pages, each parsed with
@@ -176,6 +177,9 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 		s.hubLink = "<" + o.WebSubHub + `>; rel="hub"`
 	}
 	s.consent = consentText(o.SiteTitle)
+	if err := s.loadScript(tmpl); err != nil {
+		return nil, err
+	}
 	s.pages = make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(template.FuncMap{"has": has}).ParseFS(tmpl, "web_layout.html", name)
@@ -220,9 +224,11 @@ func (s *Server) routes() {
 	s.route("POST", s.base+links.UnsubscribePath, s.unsubscribePost, getPost)
 	s.route("GET", s.base+links.PreferencesPath, s.preferences, getPost)
 	s.route("POST", s.base+links.PreferencesPath, s.preferencesPost, getPost)
+	s.route("GET", s.base+signupScript, s.serveScript, get)
 	s.route("GET", "/healthz", s.serveHealthz, get)
 	if s.base != "/" {
 		s.route("GET", s.base+"healthz", s.serveHealthz, get)
+		s.mux.HandleFunc("GET /favicon.ico", s.serveRootFavicon)
 	}
 	s.mux.HandleFunc("GET /", s.serveSite)
 	s.mux.Handle("/", s.logged(s.otherMethod))

@@ -21,12 +21,17 @@ import (
 // them), forms post back to this site.
 const csp = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
+// cspScript is csp for the sign-up form, which runs its own script
+// (subscribe.js) and nothing else.
+const cspScript = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+
 // snapshot is one immutable build of the site as served: the file of every
 // URL path, with everything the hot path needs precomputed.
 type snapshot struct {
 	site     *site.Site
 	files    map[string]*entry // full URL path (base path included) → file
 	notFound *entry            // the site's /404.html, or nil
+	tags     []siteTag         // the topics of the site's articles, for the preference page
 }
 
 // entry is one served file. Header values are kept as []string of length
@@ -57,6 +62,7 @@ var (
 	hVary      = []string{"Accept-Encoding"}
 	hNosniff   = []string{"nosniff"}
 	hCSP       = []string{csp}
+	hCSPScript = []string{cspScript}
 	hGzip      = []string{"gzip"}
 	hNoStore   = []string{"no-store"}
 	hFeedCache = []string{"public, max-age=300"}
@@ -85,6 +91,7 @@ func (s *Server) SetSite(st *site.Site) {
 	}
 	old := s.snap.Load()
 	snap := &snapshot{site: st, files: make(map[string]*entry, len(st.Files)*2)}
+	snap.tags = siteTags(st)
 	feeds := make(map[string]bool, len(st.Feeds))
 	for _, f := range st.Feeds {
 		feeds[f] = true

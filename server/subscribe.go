@@ -24,7 +24,25 @@ const maxEmailLen = 254
 func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage("Subscribe")
 	p.Digests = s.digestOptions(nil)
+	p.Zones = s.signupZones("")
 	s.render(w, r, http.StatusOK, "subscribe.html", p)
+}
+
+// signupZones is the sign-up form's zone list with chosen selected, or,
+// when nothing was chosen, the first digest's zone: what a browser
+// without the form's script sends. The script selects the browser's own.
+func (s *Server) signupZones(chosen string) *zoneField {
+	if chosen == "" {
+		chosen = "UTC"
+		if len(s.options.Digests) > 0 && s.options.Digests[0].Timezone != "" {
+			chosen = s.options.Digests[0].Timezone
+		}
+	}
+	extra := []string{chosen}
+	for _, d := range s.options.Digests {
+		extra = append(extra, d.Timezone)
+	}
+	return &zoneField{ID: "sub-tz", Hint: "(when your mail should arrive)", Selected: chosen, Groups: zoneGroups(chosen, extra...)}
 }
 
 // parseBody reads a form body of at most maxBodyBytes, answering 413 or
@@ -103,9 +121,16 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 	}
 	chosen := s.chosenDigests(r.PostForm["digest"])
 	form.Digests = s.digestOptions(append([]string{}, chosen...)) // none ticked stays none
+	zone := formZone(r.PostForm.Get("timezone_search"), r.PostForm.Get("timezone"))
+	if !validZone(zone) {
+		zone = ""
+		form.Error = "That time zone is unknown. Please pick one from the list."
+	}
+	form.Zones = s.signupZones(zone)
 	req := subscribers.SubscribeRequest{
 		Name:        name,
 		Digests:     chosen,
+		Timezone:    zone,
 		Active:      !s.options.DoubleOptIn,
 		Source:      subscribers.SourceForm,
 		ConsentAt:   now,
@@ -114,6 +139,7 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 	}
 	addr, err := normalizeAddress(raw)
 	switch {
+	case form.Error != "":
 	case err != nil:
 		form.Error = "That does not look like an e-mail address. Please check it and try again."
 	case len(s.options.Digests) > 0 && len(chosen) == 0:

@@ -233,7 +233,7 @@ func TestEveryPage(t *testing.T) {
 				`<form class="subscribe" method="post" action="https://example.org/news/subscribe">`,
 				`name="email" type="email" required`,
 				`name="name" type="text"`,
-				`<input type="checkbox" name="digest" value="daily"> The Daily Brief`,
+				`<input type="checkbox" name="digest" value="daily" checked> The Daily Brief`,
 				`<input type="checkbox" name="digest" value="weekly"> Weekly &amp; More`,
 				`name="website" type="text" tabindex="-1"`,
 				`<button type="submit">Subscribe</button>`,

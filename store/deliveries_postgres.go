@@ -46,7 +46,7 @@ const postgresClaim = `WITH r AS (
 ), cand AS (
     SELECT * FROM (SELECT * FROM r UNION ALL SELECT * FROM q) u ORDER BY k, id LIMIT %[1]d
 ), chk AS (
-    SELECT c.id, c.k, s.id AS sid, s.email, s.name, s.tags, s.timezone, s.token_key,
+    SELECT c.id, c.k, s.id AS sid, s.email, s.name, s.tags, s.timezone, s.token_key, s.depths,
            s.status = 'active' AND sd.ok IS NOT NULL AS ok
       FROM cand c
      CROSS JOIN LATERAL (SELECT * FROM subscribers s WHERE s.id = c.subscriber_id LIMIT 1) s
@@ -61,12 +61,12 @@ const postgresClaim = `WITH r AS (
     UPDATE deliveries d SET leased_by = $3, lease_until = $4
       FROM chk WHERE d.id = chk.id AND chk.ok
     RETURNING d.id, chk.k, d.state, d.attempts, d.last_reply, d.next_attempt,
-              chk.sid, chk.email, chk.name, chk.tags, chk.timezone, chk.token_key
+              chk.sid, chk.email, chk.name, chk.tags, chk.timezone, chk.token_key, chk.depths
 )
-SELECT id, ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key FROM (
-    SELECT id, k, true AS ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key FROM leased
+SELECT id, ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key, depths FROM (
+    SELECT id, k, true AS ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key, depths FROM leased
     UNION ALL
-    SELECT id, k, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM cancelled
+    SELECT id, k, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM cancelled
 ) u ORDER BY k, next_attempt, id`
 
 // claimPostgres is ClaimDeliveries on PostgreSQL.
@@ -103,12 +103,12 @@ func (s *DB) claimOnce(ctx context.Context, q string, editionID int64, owner str
 			id                        int64
 			ok                        bool
 			state, reply, email, name sql.NullString
-			tags, zone                sql.NullString
+			tags, zone, depths        sql.NullString
 			attempts, subID           sql.NullInt64
 			next                      timeCol
 			key                       []byte
 		)
-		if err := rows.Scan(&id, &ok, &state, &attempts, &reply, &next, &subID, &email, &name, &tags, &zone, &key); err != nil {
+		if err := rows.Scan(&id, &ok, &state, &attempts, &reply, &next, &subID, &email, &name, &tags, &zone, &key, &depths); err != nil {
 			return nil, 0, err
 		}
 		if !ok {
@@ -121,7 +121,8 @@ func (s *DB) claimOnce(ctx context.Context, q string, editionID int64, owner str
 		d := editions.Delivery{ID: id, EditionID: editionID, State: editions.DeliveryState(state.String), NextAttempt: next.T,
 			Attempts: int(attempts.Int64), LastReply: reply.String}
 		d.Subscriber = subscribers.Subscriber{ID: subID.Int64, Email: email.String, Name: name.String,
-			Tags: subscribers.SplitList(tags.String), Timezone: zone.String, Status: subscribers.Active, TokenKey: key}
+			Tags: subscribers.SplitList(tags.String), Timezone: zone.String, Status: subscribers.Active, TokenKey: key,
+			Depths: subscribers.SplitDepths(depths.String)}
 		out = append(out, d)
 	}
 	return out, cancelled, rows.Err()

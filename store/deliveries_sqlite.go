@@ -19,7 +19,7 @@ import (
 // at most three prepared statements whatever its size: this one, the lease
 // and a rare cancel.
 const sqliteClaimSelect = `SELECT d.id, d.state, d.attempts, d.last_reply, d.next_attempt,
-       s.id, s.email, s.name, s.tags, s.timezone, s.token_key,
+       s.id, s.email, s.name, s.tags, s.timezone, s.token_key, s.depths,
        s.status = 'active' AND EXISTS (SELECT 1 FROM subscriber_digests sd
                                         WHERE sd.digest = e.digest AND sd.subscriber_id = s.id)
   FROM (SELECT * FROM (SELECT 0 AS k, id FROM deliveries
@@ -141,11 +141,12 @@ func sqliteClaimCandidates(ctx context.Context, claim *sql.Stmt, editionID, now 
 		var (
 			d           editions.Delivery
 			state, tags string
+			depths      string
 			next        timeCol
 			stillGetsIt bool
 		)
 		if err := rows.Scan(&d.ID, &state, &d.Attempts, &d.LastReply, &next,
-			&d.Subscriber.ID, &d.Subscriber.Email, &d.Subscriber.Name, &tags, &d.Subscriber.Timezone, &d.Subscriber.TokenKey, &stillGetsIt); err != nil {
+			&d.Subscriber.ID, &d.Subscriber.Email, &d.Subscriber.Name, &tags, &d.Subscriber.Timezone, &d.Subscriber.TokenKey, &depths, &stillGetsIt); err != nil {
 			return nil, nil, err
 		}
 		if !stillGetsIt {
@@ -154,6 +155,7 @@ func sqliteClaimCandidates(ctx context.Context, claim *sql.Stmt, editionID, now 
 		}
 		d.State, d.NextAttempt = editions.DeliveryState(state), next.T
 		d.Subscriber.Tags = subscribers.SplitList(tags)
+		d.Subscriber.Depths = subscribers.SplitDepths(depths)
 		d.Subscriber.Status = subscribers.Active
 		batch = append(batch, d)
 	}

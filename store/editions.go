@@ -76,8 +76,8 @@ func (s *DB) CreateEdition(ctx context.Context, e *editions.Edition) error {
 		res, err := tx.ExecContext(ctx, d.q(`INSERT INTO deliveries (edition_id, subscriber_id, state, updated_at)
 			SELECT ?, d.subscriber_id, 'queued', ?
 			  FROM subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id
-			 WHERE d.digest = ? AND s.status = 'active'
-			 ORDER BY d.subscriber_id`), id, d.t(created), e.Digest)
+			 WHERE d.digest = ? AND s.status = 'active' AND `+notPaused+`
+			 ORDER BY d.subscriber_id`), id, d.t(created), e.Digest, d.t(e.Cutoff))
 		if err != nil {
 			return err
 		}
@@ -108,6 +108,11 @@ func (s *DB) CreateEdition(ctx context.Context, e *editions.Edition) error {
 	}
 	return nil
 }
+
+// notPaused is the condition, on subscribers s, that leaves out of an
+// edition (or a wave) the subscribers paused past its cut-off, bound as
+// the next argument.
+const notPaused = `(s.paused_until IS NULL OR s.paused_until <= ?)`
 
 const editionCols = `id, digest, key, cutoff, created_at, finished_at, recipients, zones`
 

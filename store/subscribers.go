@@ -15,7 +15,7 @@ import (
 // subscriberCols are the subscriber columns in the order scanSubscriber
 // reads them.
 const subscriberCols = `s.id, s.email, s.name, s.status, s.digests, s.tags, s.timezone, s.source,
-	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at, s.token_key`
+	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at, s.token_key, s.depths, s.paused_until`
 
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
@@ -24,13 +24,15 @@ func scanSubscriber(r rowScanner) (*subscribers.Subscriber, error) {
 	var (
 		s                                subscribers.Subscriber
 		status, source, digests, tags    string
+		depths                           string
 		consent, created, updated, confd timeCol
-		unsub                            timeCol
+		unsub, paused                    timeCol
 	)
 	if err := r.Scan(&s.ID, &s.Email, &s.Name, &status, &digests, &tags, &s.Timezone, &source,
-		&consent, &s.ConsentIP, &s.ConsentText, &created, &updated, &confd, &unsub, &s.TokenKey); err != nil {
+		&consent, &s.ConsentIP, &s.ConsentText, &created, &updated, &confd, &unsub, &s.TokenKey, &depths, &paused); err != nil {
 		return nil, err
 	}
+	s.Depths, s.PausedUntil = subscribers.SplitDepths(depths), paused.T
 	s.Status, s.Source = subscribers.Status(status), subscribers.Source(source)
 	s.Digests, s.Tags = subscribers.SplitList(digests), subscribers.SplitList(tags)
 	s.ConsentAt, s.CreatedAt, s.UpdatedAt, s.ConfirmedAt, s.UnsubscribedAt = consent.T, created.T, updated.T, confd.T, unsub.T
@@ -83,12 +85,13 @@ func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber
 	}
 	d := s.d
 	err = tx.QueryRowContext(ctx, d.q(`INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
-		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at, token_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at, token_key, depths, paused_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (email_key) DO NOTHING RETURNING id`),
 		sub.Email, strings.ToLower(sub.Email), sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests),
 		subscribers.JoinList(sub.Tags), sub.Timezone, string(sub.Source), d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText,
-		d.t(sub.CreatedAt), d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), key).Scan(&sub.ID)
+		d.t(sub.CreatedAt), d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), key,
+		subscribers.JoinDepths(sub.Depths), d.t(sub.PausedUntil)).Scan(&sub.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return subscribers.ErrExists
 	}
@@ -103,10 +106,12 @@ func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber
 func (s *DB) update(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber, digestsChanged bool) error {
 	d := s.d
 	_, err := tx.ExecContext(ctx, d.q(`UPDATE subscribers SET name = ?, status = ?, digests = ?, tags = ?, timezone = ?,
-		consent_at = ?, consent_ip = ?, consent_text = ?, updated_at = ?, confirmed_at = ?, unsubscribed_at = ?
+		consent_at = ?, consent_ip = ?, consent_text = ?, updated_at = ?, confirmed_at = ?, unsubscribed_at = ?,
+		depths = ?, paused_until = ?
 		WHERE id = ?`),
 		sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests), subscribers.JoinList(sub.Tags), sub.Timezone,
-		d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), sub.ID)
+		d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt),
+		subscribers.JoinDepths(sub.Depths), d.t(sub.PausedUntil), sub.ID)
 	if err != nil {
 		return fmt.Errorf("store: update subscriber %d: %w", sub.ID, err)
 	}
@@ -260,7 +265,8 @@ func (s *DB) setStatusTx(ctx context.Context, tx *sql.Tx, id int64, to subscribe
 	return s.event(ctx, tx, id, now, subscribers.Change{From: from, To: to, Reason: reason})
 }
 
-// UpdatePreferences replaces the digests, tags and timezone.
+// UpdatePreferences replaces the digests, tags, timezone, depths and
+// pause.
 func (s *DB) UpdatePreferences(ctx context.Context, id int64, p subscribers.Preferences) error {
 	if err := subscribers.CheckPreferences(&p); err != nil {
 		return err
@@ -272,6 +278,7 @@ func (s *DB) UpdatePreferences(ctx context.Context, id int64, p subscribers.Pref
 		}
 		changed := subscribers.JoinList(sub.Digests) != subscribers.JoinList(p.Digests)
 		sub.Digests, sub.Tags, sub.Timezone, sub.UpdatedAt = p.Digests, p.Tags, p.Timezone, time.Now().UTC()
+		sub.Depths, sub.PausedUntil = p.Depths, p.PausedUntil
 		return s.update(ctx, tx, sub, changed)
 	})
 }

@@ -136,11 +136,11 @@ func (s *DB) insertWave(ctx context.Context, tx *sql.Tx, e *editions.Edition, cr
 		marks[i] = "?"
 		args = append(args, z)
 	}
-	args = append(args, e.Digest, id, d.t(e.Cutoff.Add(-gap)), d.t(e.Cutoff.Add(gap)))
+	args = append(args, d.t(e.Cutoff), e.Digest, id, d.t(e.Cutoff.Add(-gap)), d.t(e.Cutoff.Add(gap)))
 	res, err := tx.ExecContext(ctx, d.q(`INSERT INTO deliveries (edition_id, subscriber_id, state, updated_at)
 		SELECT ?, d.subscriber_id, 'queued', ?
 		  FROM subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id
-		 WHERE d.digest = ? AND s.status = 'active' AND s.timezone IN (`+strings.Join(marks, ", ")+`)
+		 WHERE d.digest = ? AND s.status = 'active' AND s.timezone IN (`+strings.Join(marks, ", ")+`) AND `+notPaused+`
 		   AND NOT EXISTS (SELECT 1 FROM deliveries p JOIN editions pe ON pe.id = p.edition_id
 		        WHERE p.subscriber_id = d.subscriber_id AND pe.digest = ? AND pe.id <> ?
 		          AND pe.cutoff > ? AND pe.cutoff < ? AND p.state IN ('queued', 'sent', 'retrying'))

@@ -161,6 +161,9 @@ func checkSubscriber(s *Subscriber) error {
 	if err := (zoneCache{}).check(s.Timezone); err != nil {
 		return fmt.Errorf("subscribers: %w", err)
 	}
+	if s.Depths, err = cleanDepths(s.Depths); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
 	return nil
 }
 
@@ -214,6 +217,9 @@ func CheckPreferences(p *Preferences) error {
 		return fmt.Errorf("subscribers: %w", err)
 	}
 	if err := (zoneCache{}).check(p.Timezone); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if p.Depths, err = cleanDepths(p.Depths); err != nil {
 		return fmt.Errorf("subscribers: %w", err)
 	}
 	return nil

@@ -32,6 +32,10 @@ type Preferences struct {
 	Digests  []string
 	Tags     []string
 	Timezone string
+	// Depths per digest name; nil or "" keeps each digest's default.
+	Depths map[string]string
+	// PausedUntil holds mail until then; zero resumes it at once.
+	PausedUntil time.Time
 }
 
 // Filter selects subscribers for List. Zero fields match everything.

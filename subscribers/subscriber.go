@@ -56,6 +56,12 @@ type Subscriber struct {
 	Digests  []string // digest names they receive
 	Tags     []string // optional topic filter: only articles with one of these tags
 	Timezone string   // IANA zone, "" for the digest's own
+	// Depths is the depth chosen per digest name (DepthTake or
+	// DepthDigest); a digest not in it gets its own default depth.
+	Depths map[string]string
+	// PausedUntil: no edition cut off before it is sent to them; zero
+	// when not paused. Mail resumes on its own afterwards.
+	PausedUntil time.Time
 
 	Source      Source
 	ConsentAt   time.Time // when consent was given (zero when unknown)

@@ -11,7 +11,7 @@ import (
 	"os"
 )
 
-//go:embed *.html *.txt *.css
+//go:embed *.html *.txt *.css *.js
 var embedded embed.FS
 
 // Embedded returns the templates that ship with the binary.

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	}
 	RunEditions(t, open)
 	RunBounces(t, open)
+	RunPreferences(t, open)
 }
 
 func mustCreate(t *testing.T, st *store.DB, s *subscribers.Subscriber) *subscribers.Subscriber {
