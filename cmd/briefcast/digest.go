@@ -163,7 +163,8 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("digest status", "digest status NAME [--edition KEY]",
 		"Show the progress, failures, bounces and complaints of digest NAME's unfinished edition,\n"+
 			"or else its latest. A WARNING line flags a complaint rate over 0.1% or a hard-bounce rate\n"+
-			"over 2% of the messages sent.")
+			"over 2% of the messages sent. For a digest with send_at = \"subscriber\" it then lists the\n"+
+			"waves of the last 24 hours with their progress and the waves due in the next 24 hours.")
 	key := fs.String("edition", "", "edition key (e.g. 20261125T0700Z); default the unfinished or latest one")
 	limit := fs.Int("failures", 20, "how many failed or retrying recipients to list")
 	name, err := parseNamed(a, fs, args)
@@ -174,7 +175,8 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := cfg.Digest(name); !ok {
+	d, ok := cfg.Digest(name)
+	if !ok {
 		return fmt.Errorf("no digest named %q in %s", name, cfg.Path)
 	}
 	st, err := a.OpenStore(ctx, cfg)
@@ -182,13 +184,29 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if err := showEditionStatus(ctx, a.Stdout, st, name, *key, *limit); err != nil {
+		return err
+	}
+	// A local-time digest sends one edition per wave: the day's waves
+	// say how far each zone got, which the one edition above cannot.
+	if d.PerSubscriber() && *key == "" {
+		return showDayWaves(ctx, a.Stdout, st, *d, a.Now())
+	}
+	return nil
+}
 
-	var e *editions.Edition
+// showEditionStatus prints the progress, bounces and failures of the
+// edition key of digest name, or of its unfinished or latest one.
+func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key string, limit int) error {
+	var (
+		e   *editions.Edition
+		err error
+	)
 	switch {
-	case *key != "":
-		e, err = st.EditionByKey(ctx, name, *key)
+	case key != "":
+		e, err = st.EditionByKey(ctx, name, key)
 		if errors.Is(err, subscribers.ErrNotFound) {
-			return fmt.Errorf("digest %s has no edition %q", name, *key)
+			return fmt.Errorf("digest %s has no edition %q", name, key)
 		}
 		if err != nil {
 			return err
@@ -199,7 +217,7 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 			e, err = st.LatestEdition(ctx, name)
 		}
 		if errors.Is(err, subscribers.ErrNotFound) {
-			fmt.Fprintf(a.Stdout, "digest %s: no edition yet\n", name)
+			fmt.Fprintf(w, "digest %s: no edition yet\n", name)
 			return nil
 		}
 		if err != nil {
@@ -210,7 +228,6 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := a.Stdout
 	state := "sending"
 	if !e.FinishedAt.IsZero() {
 		state = "finished " + e.FinishedAt.UTC().Format(time.RFC3339)
@@ -227,10 +244,10 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	showBounces(w, bc, p)
-	if p.Failed+p.Retrying == 0 || *limit <= 0 {
+	if p.Failed+p.Retrying == 0 || limit <= 0 {
 		return nil
 	}
-	fails, err := st.Failures(ctx, e.ID, *limit)
+	fails, err := st.Failures(ctx, e.ID, limit)
 	if err != nil {
 		return err
 	}
@@ -248,6 +265,39 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	}
 	if n := p.Failed + p.Retrying; n > int64(len(fails)) {
 		fmt.Fprintf(w, "  … and %d more\n", n-int64(len(fails)))
+	}
+	return nil
+}
+
+// showDayWaves prints the waves of local-time digest d from the last 24
+// hours with their progress, then the waves due in the next 24 hours with
+// the subscribers their zones hold now.
+func showDayWaves(ctx context.Context, w io.Writer, st *store.DB, d config.Digest, now time.Time) error {
+	past, err := st.Waves(ctx, d.Name, now.Add(-24*time.Hour), now.Add(time.Nanosecond))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nWaves, last 24 hours:")
+	WriteWaves(w, d, past)
+	counts, err := st.ZoneCounts(ctx, d.Name)
+	if err != nil {
+		return err
+	}
+	next, errs := digest.Waves(d, keys(counts), now, now.Add(24*time.Hour))
+	fmt.Fprintln(w, "Next waves, coming 24 hours:")
+	for _, err := range errs {
+		fmt.Fprintf(w, "  skipped: %s\n", oneLine(err.Error()))
+	}
+	if len(next) == 0 {
+		fmt.Fprintln(w, "  no waves in this range")
+	}
+	for _, wv := range next {
+		var n int64
+		for _, z := range wv.Zones {
+			n += counts[z]
+		}
+		fmt.Fprintf(w, "  %s  due, %d %s  %s\n", wv.At.UTC().Format("2006-01-02 15:04 UTC"), n,
+			plural(int(n), "subscriber", "subscribers"), zoneList(d, wv.Zones, wv.At))
 	}
 	return nil
 }
