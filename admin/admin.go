@@ -53,6 +53,7 @@ type Handler struct {
 
 	store    Stats
 	sched    EntriesSource
+	waves    WavePlanner
 	tmpl     *template.Template
 	token    string
 	log      *slog.Logger
@@ -248,6 +249,7 @@ type pageData struct {
 	Jobs             []jobRow
 	Editions         []editionRow
 	EditionsError    string
+	Waves            []waveDigest
 	Counts           []countCell
 	SubscribersError string
 	Chart            *chart
@@ -342,6 +344,8 @@ func (h *Handler) collect(ctx context.Context) pageData {
 		}
 		data.Editions = append(data.Editions, row)
 	}
+
+	data.Waves = h.collectWaves(ctx, now)
 
 	counts, err := h.store.Counts(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"briefcast/editions"
+	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -24,4 +25,33 @@ type Stats interface {
 	// BounceCounts counts the bounce and complaint reports about an
 	// edition by kind.
 	BounceCounts(ctx context.Context, editionID int64) (editions.BounceCounts, error)
+	WaveStats
+}
+
+// WaveStats is what the page reads of the waves of the digests sent at
+// each subscriber's local time (package store implements it).
+type WaveStats interface {
+	// Waves returns the waves of digest with a cut-off in [from, to),
+	// oldest first, each with its progress.
+	Waves(ctx context.Context, digest string, from, to time.Time) ([]store.WaveStatus, error)
+	// ZoneCounts counts digest's active subscribers by time zone, "" for
+	// those without one.
+	ZoneCounts(ctx context.Context, digest string) (map[string]int64, error)
+}
+
+// WavePlanner tells the page which digests go out in waves and when their
+// coming waves are due; the daemon implements it from its current config.
+type WavePlanner interface {
+	// LocalDigests names the digests with send_at = "subscriber".
+	LocalDigests() []string
+	// PlanWaves returns the waves of digest due in (from, to] for
+	// subscribers in zones ("" for those without one), oldest first.
+	PlanWaves(digest string, zones []string, from, to time.Time) []PlannedWave
+}
+
+// PlannedWave is a coming wave: its instant and the zones reaching the
+// schedule's local time then.
+type PlannedWave struct {
+	At    time.Time
+	Zones []string
 }

@@ -102,7 +102,7 @@ func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
 	}
 	clientIP := func(r *http.Request) netip.Addr { return d.cur.Load().srv.ClientIP(r) }
 	return admin.New(d.store, src, tmpl, d.o.Getenv("BRIEFCAST_ADMIN_TOKEN"), d.log,
-		admin.WithSecureCookie(secure), admin.WithClientIP(clientIP))
+		admin.WithSecureCookie(secure), admin.WithClientIP(clientIP), admin.WithWaves(wavePlanner{d}))
 }
 
 // close sends the confirmations still queued (for up to ten seconds) and
