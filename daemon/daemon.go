@@ -46,6 +46,9 @@ type Options struct {
 	Log    *slog.Logger
 	Getenv func(string) string // BRIEFCAST_ADMIN_TOKEN
 	Now    func() time.Time    // the server's clock; time.Now when nil
+	// Clock times the scheduled jobs; the real clock when nil. Tests
+	// give a scheduler.FakeClock to reach a wave's instant at once.
+	Clock scheduler.Clock
 
 	// Load reads the config again, for Reload.
 	Load func() (*config.Config, error)

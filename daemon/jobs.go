@@ -27,7 +27,11 @@ func DigestJobName(name string) string { return "digest:" + name }
 // newScheduler makes the scheduler with cfg's jobs; every schedule is
 // validated here, so a bad one stops the daemon from starting.
 func (d *Daemon) newScheduler(cfg *config.Config) error {
-	d.sched = scheduler.New(d.log, scheduler.RealClock(), d.m)
+	clock := d.o.Clock
+	if clock == nil {
+		clock = scheduler.RealClock()
+	}
+	d.sched = scheduler.New(d.log, clock, d.m)
 	jobs, err := d.jobs(cfg)
 	if err != nil {
 		return err
