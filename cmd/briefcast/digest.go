@@ -141,6 +141,12 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	bar.Finish()
 	if rep != nil {
 		fmt.Fprintln(a.Stdout, rep.Summary())
+		if rep.Created && rep.Edition != nil && rep.Edition.Recipients == 0 {
+			// Its articles now count as sent: say so before someone
+			// adds a reader and wonders why there is nothing new.
+			fmt.Fprintf(a.Stderr, "briefcast digest send: %s has no active subscriber, so this edition reached nobody; "+
+				"add one first (briefcast subscribers add ADDR --active) to see a digest\n", name)
+		}
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {

@@ -59,3 +59,17 @@ func TestSampleDigestSendsOnAnyDay(t *testing.T) {
 		t.Errorf("second send: exit %d, %q", code, out)
 	}
 }
+
+// TestSampleDigestWithoutReaders: a send before anyone subscribed creates
+// an edition that reaches nobody; the command says so, and how to add a
+// reader, since the articles now count as sent.
+func TestSampleDigestWithoutReaders(t *testing.T) {
+	cfgPath := copySample(t)
+	code, _, errs := runCLI(t, "--config", cfgPath, "digest", "send", "daily", "--cutoff", "2031-03-04T12:00:00Z")
+	if code != 0 {
+		t.Fatalf("send exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "daily has no active subscriber") || !strings.Contains(errs, "subscribers add ADDR --active") {
+		t.Errorf("stderr does not say the edition reached nobody:\n%s", errs)
+	}
+}
