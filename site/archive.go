@@ -266,20 +266,5 @@ func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
 	if len(eds) > 0 {
 		mod = eds[0].Date
 	}
-	var out []*File
-	for _, f := range []struct {
-		name, typ string
-		render    func(feeds.Channel, []*feeds.Item) ([]byte, error)
-	}{
-		{feeds.RSSFile, feeds.RSSType, feeds.RSS},
-		{feeds.AtomFile, feeds.AtomType, feeds.Atom},
-		{feeds.JSONFile, feeds.JSONType, feeds.JSON},
-	} {
-		body, err := f.render(c, items)
-		if err != nil {
-			return nil, fmt.Errorf("site: /%s%s: %w", c.Dir, f.name, err)
-		}
-		out = append(out, &File{Path: "/" + links.DigestsDir + ad.Name + "/" + f.name, Body: body, ContentType: f.typ, Modified: mod})
-	}
-	return b.out(out...)
+	return b.feedSet(c, items, links.DigestsDir+ad.Name+"/", mod)
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"time"
 
 	"briefcast/feeds"
 )
@@ -40,6 +41,12 @@ func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*Fi
 	if err != nil {
 		return nil, fmt.Errorf("site: feed folder %q: %w", c.Dir, err)
 	}
+	return b.feedSet(c, items, dir, mod)
+}
+
+// feedSet renders items as the three feeds of c, in the folder dir (the
+// URL path, unescaped).
+func (b *builder) feedSet(c feeds.Channel, items []*feeds.Item, dir string, mod time.Time) ([]*File, error) {
 	var out []*File
 	for _, f := range []struct {
 		name, typ string
