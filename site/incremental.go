@@ -130,13 +130,7 @@ func Update(prev *Site, cfg *config.Config, arts []*articles.Article, tmpl fs.FS
 	}
 	u := &updater{b: b, prev: prev, st: st, files: maps.Clone(prev.Files)}
 	u.removeGone()
-	jobs := u.jobs()
-	more, err := b.archiveJobs()
-	if err != nil {
-		return nil, err
-	}
-	jobs = append(jobs, more...)
-	results, err := runJobs(jobs)
+	results, archive, err := b.runWithArchive(u.jobs())
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +146,7 @@ func Update(prev *Site, cfg *config.Config, arts []*articles.Article, tmpl fs.FS
 		fix()
 	}
 	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files)}
-	s.inc = b.keep(archivePaths(results[len(jobs)-len(more):]))
+	s.inc = b.keep(archivePaths(archive))
 	return s, nil
 }
 

@@ -156,13 +156,7 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	if err != nil {
 		return nil, err
 	}
-	jobs := b.jobs()
-	more, err := b.archiveJobs()
-	if err != nil {
-		return nil, err
-	}
-	jobs = append(jobs, more...)
-	results, err := runJobs(jobs)
+	results, archive, err := b.runWithArchive(b.jobs())
 	if err != nil {
 		return nil, err
 	}
@@ -174,9 +168,24 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	}
 	s.Feeds = feedPaths(s.Files)
 	if w == nil {
-		s.inc = b.keep(archivePaths(results[len(jobs)-len(more):]))
+		s.inc = b.keep(archivePaths(archive))
 	}
 	return s, nil
+}
+
+// runWithArchive runs jobs and the archive's jobs together. It returns
+// every result, those of the archive last, and the archive's alone.
+func (b *builder) runWithArchive(jobs []func() ([]*File, error)) (results, archive [][]*File, err error) {
+	more, err := b.archiveJobs()
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs = append(jobs, more...)
+	results, err = runJobs(jobs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return results, results[len(jobs)-len(more):], nil
 }
 
 // newBuilder makes everything the jobs of a build share: the sorted
