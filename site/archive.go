@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"briefcast/articles"
-	"briefcast/config"
 	"briefcast/editions"
 	"briefcast/feeds"
 	"briefcast/links"
@@ -26,8 +25,8 @@ const ArchivePerPage = 20
 // /digests/<name>/ (then /page/2/ ...), and its three feeds. An edition
 // shows its articles as they are now (title, take, link); an article
 // deleted since is left out, since an edition records only article ids.
-func BuildWithArchive(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
-	return build(cfg, arts, tmpl, nil, eds)
+func BuildWithArchive(opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
+	return build(opts, arts, tmpl, nil, eds)
 }
 
 // archiveNames are the archive's page templates, each defining "content"
@@ -95,8 +94,8 @@ func (b *builder) archives() []*archiveDigest {
 	}
 	lay := links.New(b.baseURL)
 	var out []*archiveDigest
-	for _, d := range b.cfg.Digests {
-		if !d.Archived() {
+	for _, d := range b.opts.Digests {
+		if !d.Archived {
 			continue
 		}
 		title := d.Title
@@ -133,7 +132,7 @@ func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[s
 	}
 	for _, id := range e.Articles {
 		if a := byID[id]; a != nil {
-			v.Articles = append(v.Articles, &editionArticle{b.newArticleView(a), ArticleLang(a, b.cfg.Site.Language)})
+			v.Articles = append(v.Articles, &editionArticle{b.newArticleView(a), ArticleLang(a, b.opts.Language)})
 		}
 	}
 	return v
@@ -249,9 +248,9 @@ func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
 	c := b.siteChannel()
 	c.Dir = links.DigestDir(ad.Name)
 	c.Title = ad.Title
-	c.Description = "Every edition of " + ad.Title + " from " + b.cfg.Site.Title
+	c.Description = "Every edition of " + ad.Title + " from " + b.opts.Title
 	c.HomeURL = b.baseURL + c.Dir
-	eds := ad.Editions[:min(len(ad.Editions), b.cfg.Feeds.Items)]
+	eds := ad.Editions[:min(len(ad.Editions), b.opts.FeedItems)]
 	items := make([]*feeds.Item, len(eds))
 	for k, e := range eds {
 		h := editionSummary(e)

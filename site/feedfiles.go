@@ -14,14 +14,14 @@ import (
 // [feeds] items articles of idx (which is newest first), at the depth of
 // feeds.content.
 func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
-	return b.feedFilesAt(c, idx, b.cfg.Feeds.Content)
+	return b.feedFilesAt(c, idx, b.opts.FeedContent)
 }
 
 // feedFilesAt is feedFiles with the items at depth content. The files are
 // at c.Dir unescaped: a File's Path is the URL path a server is asked for.
 func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*File, error) {
-	if len(idx) > b.cfg.Feeds.Items {
-		idx = idx[:b.cfg.Feeds.Items]
+	if len(idx) > b.opts.FeedItems {
+		idx = idx[:b.opts.FeedItems]
 	}
 	// Each feed makes its own items: an article is in few feeds, and
 	// holding every feed article's item until its last feed is rendered
@@ -33,7 +33,7 @@ func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*Fi
 		if err != nil {
 			return nil, err
 		}
-		items[k] = feeds.NewItem(a, b.baseURL, content, b.cfg.Site.Author, h)
+		items[k] = feeds.NewItem(a, b.baseURL, content, b.opts.Author, h)
 		items[k].Image = b.feedImage(a)
 	}
 	mod := b.newest(idx)
