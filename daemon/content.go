@@ -96,7 +96,7 @@ func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *sl
 	if err := RefuseEmpty(cfg, len(arts), allowEmpty); err != nil {
 		return nil, nil, len(errs), err
 	}
-	st, err := site.Build(cfg, arts, tmpl)
+	st, err := site.Build(SiteOptions(cfg), arts, tmpl)
 	if err != nil {
 		return nil, nil, len(errs), err
 	}
@@ -134,7 +134,7 @@ func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Si
 	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
 		return nil, len(errs), errEmptyContent(cfg)
 	}
-	st, err := site.BuildWithArchive(cfg, arts, tmpl, archiveEditions(ctx, cfg, d.store, d.log))
+	st, err := site.BuildWithArchive(SiteOptions(cfg), arts, tmpl, archiveEditions(ctx, cfg, d.store, d.log))
 	if err == nil {
 		d.content = &content{cfg: cfg, tmpl: tmpl, set: set}
 	}

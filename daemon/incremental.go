@@ -40,7 +40,7 @@ func (d *Daemon) changed(ctx context.Context, names []string) error {
 	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
 		return errEmptyContent(g.cfg)
 	}
-	st, err := site.Update(old, g.cfg, arts, c.tmpl, archiveEditions(ctx, g.cfg, d.store, d.log))
+	st, err := site.Update(old, SiteOptions(g.cfg), arts, c.tmpl, archiveEditions(ctx, g.cfg, d.store, d.log))
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"briefcast/config"
 	"briefcast/digest"
 	"briefcast/server"
+	"briefcast/site"
 )
 
 // The option structs of the packages the daemon wires, filled from the
@@ -33,5 +34,27 @@ func ServerOptions(cfg *config.Config) server.Options {
 		ConfirmTTL:     cfg.Subscriptions.ConfirmTTL.Duration,
 		TrustedProxies: cfg.Server.TrustedProxies,
 		WebSubHub:      cfg.Feeds.WebSubHub,
+	}
+}
+
+// SiteOptions are the site builder's settings.
+func SiteOptions(cfg *config.Config) site.Options {
+	digests := make([]site.Digest, len(cfg.Digests))
+	for i, d := range cfg.Digests {
+		digests[i] = site.Digest{Name: d.Name, Title: d.Title, Archived: d.Archived(), Location: d.Location}
+	}
+	return site.Options{
+		BaseURL:     cfg.Site.BaseURL,
+		Title:       cfg.Site.Title,
+		Description: cfg.Site.Description,
+		Language:    cfg.Site.Language,
+		Author:      cfg.Site.Author,
+		ContentDir:  cfg.Site.ContentDir,
+		Slugs:       cfg.Site.Slugs,
+		PageSize:    cfg.Site.PageSize,
+		FeedItems:   cfg.Feeds.Items,
+		FeedContent: cfg.Feeds.Content,
+		FeedDepths:  cfg.Feeds.Depths,
+		Digests:     digests,
 	}
 }

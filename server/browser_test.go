@@ -220,7 +220,7 @@ tags = ["city"]
 		}
 		arts = append(arts, a)
 	}
-	s, err := site.Build(cfg, arts, templates.Embedded())
+	s, err := site.Build(siteOptionsOf(cfg), arts, templates.Embedded())
 	if err != nil {
 		t.Fatalf("site.Build: %v", err)
 	}

@@ -168,6 +168,21 @@ func optionsOf(cfg *config.Config) Options {
 	return o
 }
 
+// siteOptionsOf is what the daemon makes of cfg for the site
+// (daemon.SiteOptions, which this package's tests cannot import).
+func siteOptionsOf(cfg *config.Config) site.Options {
+	o := site.Options{
+		BaseURL: cfg.Site.BaseURL, Title: cfg.Site.Title, Description: cfg.Site.Description,
+		Language: cfg.Site.Language, Author: cfg.Site.Author, ContentDir: cfg.Site.ContentDir,
+		Slugs: cfg.Site.Slugs, PageSize: cfg.Site.PageSize,
+		FeedItems: cfg.Feeds.Items, FeedContent: cfg.Feeds.Content, FeedDepths: cfg.Feeds.Depths,
+	}
+	for _, d := range cfg.Digests {
+		o.Digests = append(o.Digests, site.Digest{Name: d.Name, Title: d.Title, Archived: d.Archived(), Location: d.Location})
+	}
+	return o
+}
+
 func mustSigner(t testing.TB) *tokens.Signer {
 	t.Helper()
 	s, err := tokens.NewSigner(bytes.Repeat([]byte("k"), 32))

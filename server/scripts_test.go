@@ -35,7 +35,7 @@ func TestSiteInEveryScript(t *testing.T) {
 		}
 		arts = append(arts, art)
 	}
-	st, err := site.Build(cfg, arts, templates.Embedded())
+	st, err := site.Build(siteOptionsOf(cfg), arts, templates.Embedded())
 	if err != nil {
 		t.Fatalf("site.Build: %v", err)
 	}

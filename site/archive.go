@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"briefcast/articles"
-	"briefcast/config"
 	"briefcast/editions"
 	"briefcast/feeds"
 	"briefcast/links"
@@ -26,8 +25,8 @@ const ArchivePerPage = 20
 // /digests/<name>/ (then /page/2/ ...), and its three feeds. An edition
 // shows its articles as they are now (title, take, link); an article
 // deleted since is left out, since an edition records only article ids.
-func BuildWithArchive(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
-	return build(cfg, arts, tmpl, nil, eds)
+func BuildWithArchive(opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
+	return build(opts, arts, tmpl, nil, eds)
 }
 
 // archiveNames are the archive's page templates, each defining "content"
@@ -95,8 +94,8 @@ func (b *builder) archives() []*archiveDigest {
 	}
 	lay := links.New(b.baseURL)
 	var out []*archiveDigest
-	for _, d := range b.cfg.Digests {
-		if !d.Archived() {
+	for _, d := range b.opts.Digests {
+		if !d.Archived {
 			continue
 		}
 		title := d.Title
@@ -133,7 +132,7 @@ func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[s
 	}
 	for _, id := range e.Articles {
 		if a := byID[id]; a != nil {
-			v.Articles = append(v.Articles, &editionArticle{b.newArticleView(a), ArticleLang(a, b.cfg.Site.Language)})
+			v.Articles = append(v.Articles, &editionArticle{b.newArticleView(a), ArticleLang(a, b.opts.Language)})
 		}
 	}
 	return v
@@ -249,9 +248,9 @@ func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
 	c := b.siteChannel()
 	c.Dir = links.DigestDir(ad.Name)
 	c.Title = ad.Title
-	c.Description = "Every edition of " + ad.Title + " from " + b.cfg.Site.Title
+	c.Description = "Every edition of " + ad.Title + " from " + b.opts.Title
 	c.HomeURL = b.baseURL + c.Dir
-	eds := ad.Editions[:min(len(ad.Editions), b.cfg.Feeds.Items)]
+	eds := ad.Editions[:min(len(ad.Editions), b.opts.FeedItems)]
 	items := make([]*feeds.Item, len(eds))
 	for k, e := range eds {
 		h := editionSummary(e)
@@ -266,20 +265,5 @@ func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
 	if len(eds) > 0 {
 		mod = eds[0].Date
 	}
-	var out []*File
-	for _, f := range []struct {
-		name, typ string
-		render    func(feeds.Channel, []*feeds.Item) ([]byte, error)
-	}{
-		{feeds.RSSFile, feeds.RSSType, feeds.RSS},
-		{feeds.AtomFile, feeds.AtomType, feeds.Atom},
-		{feeds.JSONFile, feeds.JSONType, feeds.JSON},
-	} {
-		body, err := f.render(c, items)
-		if err != nil {
-			return nil, fmt.Errorf("site: /%s%s: %w", c.Dir, f.name, err)
-		}
-		out = append(out, &File{Path: "/" + links.DigestsDir + ad.Name + "/" + f.name, Body: body, ContentType: f.typ, Modified: mod})
-	}
-	return b.out(out...)
+	return b.feedSet(c, items, links.DigestsDir+ad.Name+"/", mod)
 }

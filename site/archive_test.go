@@ -44,7 +44,7 @@ func archiveConfigSite(t *testing.T, n int) *Site {
 	arts := testArticles()
 	arts[1].Language = "fr" // not the site's: its text gets lang="fr"
 	arts[0].Language = "EN" // the site's: no lang of its own
-	s, err := BuildWithArchive(cfg, arts, templates.Embedded(), testEditions(n))
+	s, err := BuildWithArchive(optionsOf(cfg), arts, templates.Embedded(), testEditions(n))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@ func writeCorpus(tb testing.TB, dir string, n int) {
 //	/usr/bin/time -v ./site.test -test.run='^$' -test.bench='BenchmarkBuild10k$' -test.benchtime=1x -test.benchmem
 func BenchmarkBuild10k(b *testing.B) {
 	benchmarkBuild(b, func(cfg *config.Config, arts []*articles.Article, dir string) error {
-		_, err := Publish(cfg, arts, templates.Embedded(), dir)
+		_, err := Publish(optionsOf(cfg), arts, templates.Embedded(), dir)
 		return err
 	})
 }
@@ -106,7 +106,7 @@ func BenchmarkBuild10k(b *testing.B) {
 // whole site in memory as a server does, followed by Write.
 func BenchmarkBuildInMemory10k(b *testing.B) {
 	benchmarkBuild(b, func(cfg *config.Config, arts []*articles.Article, dir string) error {
-		s, err := Build(cfg, arts, templates.Embedded())
+		s, err := Build(optionsOf(cfg), arts, templates.Embedded())
 		if err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func BenchmarkPublish10k(b *testing.B) {
 	cfg.Feeds.Items = 50
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		if _, err := Publish(cfg, arts, templates.Embedded(), filepath.Join(out, fmt.Sprintf("public-%d", i))); err != nil {
+		if _, err := Publish(optionsOf(cfg), arts, templates.Embedded(), filepath.Join(out, fmt.Sprintf("public-%d", i))); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -52,7 +52,7 @@ func TestArchiveAccessibility(t *testing.T) {
 	axe := axeSource(t)
 	ctx := newBrowser(t, 1280, 900)
 	base := serveBuilt(t, func(cfg *config.Config) *Site {
-		s, err := BuildWithArchive(cfg, testArticles(), templates.Embedded(), testEditions(3))
+		s, err := BuildWithArchive(optionsOf(cfg), testArticles(), templates.Embedded(), testEditions(3))
 		if err != nil {
 			t.Fatal(err)
 		}

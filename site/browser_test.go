@@ -50,7 +50,7 @@ func serveSite(t *testing.T) (string, *Site) {
 	cfg := testConfig()
 	cfg.Site.BaseURL = base
 	cfg.Site.ContentDir = filepath.Join("..", "content")
-	s, err := Build(cfg, arts, templates.Embedded())
+	s, err := Build(optionsOf(cfg), arts, templates.Embedded())
 	if err != nil {
 		t.Fatal(err)
 	}

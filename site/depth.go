@@ -17,15 +17,15 @@ var depthTitles = map[string]string{
 func (b *builder) depthChannel(depth string) feeds.Channel {
 	c := b.siteChannel()
 	c.Dir = links.DepthDir(depth)
-	c.Title = b.cfg.Site.Title + " (" + depthTitles[depth] + ")"
-	c.Description = "Every article of " + b.cfg.Site.Title + ", " + depthTitles[depth]
+	c.Title = b.opts.Title + " (" + depthTitles[depth] + ")"
+	c.Description = "Every article of " + b.opts.Title + ", " + depthTitles[depth]
 	return c
 }
 
 // depthJobs renders the feeds of every depth of feeds.depths.
 func (b *builder) depthJobs(all []int) []func() ([]*File, error) {
 	var jobs []func() ([]*File, error)
-	for _, d := range b.cfg.Feeds.Depths {
+	for _, d := range b.opts.FeedDepths {
 		jobs = append(jobs, func() ([]*File, error) { return b.feedFilesAt(b.depthChannel(d), all, d) })
 	}
 	return jobs
@@ -35,7 +35,7 @@ func (b *builder) depthJobs(all []int) []func() ([]*File, error) {
 // every page advertises after the site's own.
 func (b *builder) depthFeedLinks(siteTitle string) []feedLink {
 	var out []feedLink
-	for _, d := range b.cfg.Feeds.Depths {
+	for _, d := range b.opts.FeedDepths {
 		out = append(out, feedLinks(b.baseURL, links.DepthDir(d), siteTitle+", "+depthTitles[d])...)
 	}
 	return out

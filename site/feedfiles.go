@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"time"
 
 	"briefcast/feeds"
 )
@@ -13,14 +14,14 @@ import (
 // [feeds] items articles of idx (which is newest first), at the depth of
 // feeds.content.
 func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
-	return b.feedFilesAt(c, idx, b.cfg.Feeds.Content)
+	return b.feedFilesAt(c, idx, b.opts.FeedContent)
 }
 
 // feedFilesAt is feedFiles with the items at depth content. The files are
 // at c.Dir unescaped: a File's Path is the URL path a server is asked for.
 func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*File, error) {
-	if len(idx) > b.cfg.Feeds.Items {
-		idx = idx[:b.cfg.Feeds.Items]
+	if len(idx) > b.opts.FeedItems {
+		idx = idx[:b.opts.FeedItems]
 	}
 	// Each feed makes its own items: an article is in few feeds, and
 	// holding every feed article's item until its last feed is rendered
@@ -32,7 +33,7 @@ func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*Fi
 		if err != nil {
 			return nil, err
 		}
-		items[k] = feeds.NewItem(a, b.baseURL, content, b.cfg.Site.Author, h)
+		items[k] = feeds.NewItem(a, b.baseURL, content, b.opts.Author, h)
 		items[k].Image = b.feedImage(a)
 	}
 	mod := b.newest(idx)
@@ -40,6 +41,12 @@ func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*Fi
 	if err != nil {
 		return nil, fmt.Errorf("site: feed folder %q: %w", c.Dir, err)
 	}
+	return b.feedSet(c, items, dir, mod)
+}
+
+// feedSet renders items as the three feeds of c, in the folder dir (the
+// URL path, unescaped).
+func (b *builder) feedSet(c feeds.Channel, items []*feeds.Item, dir string, mod time.Time) ([]*File, error) {
 	var out []*File
 	for _, f := range []struct {
 		name, typ string

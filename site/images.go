@@ -31,7 +31,7 @@ type leadImage struct {
 // the article, and its page simply shows no image.
 func (b *builder) loadImages() {
 	b.images = make(map[string]*leadImage)
-	dir := b.cfg.Site.ContentDir
+	dir := b.opts.ContentDir
 	var root *os.Root
 	for _, a := range b.arts {
 		if a.Image == "" || isAbsURL(a.Image) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"briefcast/articles"
-	"briefcast/config"
 	"briefcast/editions"
 	"briefcast/feeds"
 )
@@ -17,7 +16,7 @@ import (
 // can tell which files an article change reaches. It holds no builder, so
 // an older site is released once nothing serves it.
 type incState struct {
-	cfg         *config.Config
+	opts        Options
 	tmpl        fs.FS
 	pages       *renderer
 	archiveTmpl map[string]*template.Template
@@ -38,7 +37,7 @@ type tagState struct {
 // keep records the state of a finished build for the next Update.
 func (b *builder) keep(archive []string) *incState {
 	st := &incState{
-		cfg: b.cfg, tmpl: b.tmpl, pages: b.pages, archiveTmpl: b.archiveTmpl,
+		opts: b.opts, tmpl: b.tmpl, pages: b.pages, archiveTmpl: b.archiveTmpl,
 		tagLinks: make(map[string]tagView, len(b.tagLinks)),
 		tags:     make(map[string]*tagState, len(b.tags)),
 		cards:    make(map[*articles.Article]template.HTML, len(b.arts)),
@@ -112,31 +111,25 @@ func (b *builder) reuseImage(a *articles.Article) bool {
 }
 
 // Update builds the site for arts as BuildWithArchive would, byte for
-// byte, starting from prev, an earlier build of the same cfg and tmpl (the
-// same values, not copies): only the files that the articles added,
+// byte, starting from prev, an earlier build of equal opts and the same
+// tmpl (the same value, not a copy): only the files that the articles added,
 // changed (a new *Article) or removed since prev reach are rendered again;
 // the others are shared with prev. An article that did not change must be
 // the same *Article as in prev. With a prev that was not built in memory
-// from cfg and tmpl, it builds the whole site.
-func Update(prev *Site, cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
-	if prev == nil || prev.inc == nil || prev.inc.cfg != cfg || prev.inc.tmpl != tmpl ||
+// from such opts and tmpl, it builds the whole site.
+func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
+	if prev == nil || prev.inc == nil || !prev.inc.opts.same(&opts) || prev.inc.tmpl != tmpl ||
 		(prev.inc.archiveTmpl == nil && len(eds) > 0) {
-		return build(cfg, arts, tmpl, nil, eds)
+		return build(opts, arts, tmpl, nil, eds)
 	}
 	st := prev.inc
-	b, err := newBuilder(cfg, arts, tmpl, nil, eds, st)
+	b, err := newBuilder(opts, arts, tmpl, nil, eds, st)
 	if err != nil {
 		return nil, err
 	}
 	u := &updater{b: b, prev: prev, st: st, files: maps.Clone(prev.Files)}
 	u.removeGone()
-	jobs := u.jobs()
-	more, err := b.archiveJobs()
-	if err != nil {
-		return nil, err
-	}
-	jobs = append(jobs, more...)
-	results, err := runJobs(jobs)
+	results, archive, err := b.runWithArchive(u.jobs())
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +145,7 @@ func Update(prev *Site, cfg *config.Config, arts []*articles.Article, tmpl fs.FS
 		fix()
 	}
 	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files)}
-	s.inc = b.keep(archivePaths(results[len(jobs)-len(more):]))
+	s.inc = b.keep(archivePaths(archive))
 	return s, nil
 }
 
@@ -282,8 +275,8 @@ func (u *updater) changed(idx []int, was []*articles.Article, i int) bool {
 // feedChanged reports whether the newest [feeds] items of idx differ
 // from those of was.
 func (u *updater) feedChanged(idx []int, was []*articles.Article) bool {
-	n := min(len(idx), u.b.cfg.Feeds.Items)
-	if n != min(len(was), u.b.cfg.Feeds.Items) {
+	n := min(len(idx), u.b.opts.FeedItems)
+	if n != min(len(was), u.b.opts.FeedItems) {
 		return true
 	}
 	for i := range n {

@@ -59,7 +59,7 @@ func (c *incCorpus) start() {
 	c.tmpl = tmpl
 	c.set = articles.NewSet(c.dir, articles.Options{})
 	arts, _ := c.set.Articles()
-	if c.site, err = Build(c.cfg, arts, tmpl); err != nil {
+	if c.site, err = Build(optionsOf(c.cfg), arts, tmpl); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -109,7 +109,7 @@ func (c *incCorpus) changed(names ...string) {
 	}
 	arts, _ := c.set.Articles()
 	var err error
-	if c.site, err = Update(c.site, c.cfg, arts, c.tmpl, nil); err != nil {
+	if c.site, err = Update(c.site, optionsOf(c.cfg), arts, c.tmpl, nil); err != nil {
 		c.t.Fatal(err)
 	}
 	c.check()
@@ -128,7 +128,7 @@ func (c *incCorpus) check() {
 			c.t.Fatalf("the set holds %v (errors %v), Load %v", paths(arts), errs, paths(loaded))
 		}
 	}
-	full, err := Build(c.cfg, arts, c.tmpl)
+	full, err := Build(optionsOf(c.cfg), arts, c.tmpl)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func BenchmarkUpdateOneEdit10k(b *testing.B) {
 	}
 	set := articles.NewSet(dir, articles.Options{})
 	arts, _ := set.Articles()
-	s, err := Build(cfg, arts, tmpl)
+	s, err := Build(optionsOf(cfg), arts, tmpl)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -293,8 +293,47 @@ func BenchmarkUpdateOneEdit10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		arts, _ := set.Articles()
-		if s, err = Update(s, cfg, arts, tmpl, nil); err != nil {
+		if s, err = Update(s, optionsOf(cfg), arts, tmpl, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestUpdateFollowsOptions: Update reuses what an earlier build made only
+// while the options are equal (a fresh value filled alike counts, as the
+// daemon makes one per update); new options build the whole site again.
+func TestUpdateFollowsOptions(t *testing.T) {
+	c := newIncCorpus(t)
+	for i := range 3 {
+		c.write(fmt.Sprintf("a%d.md", i), incArticle(fmt.Sprintf("Story %d", i), 2*i, "Energy"))
+	}
+	c.start()
+	arts, _ := c.set.Articles()
+	page := "/articles/" + arts[0].Slug + "/index.html"
+	if c.site.Files[page] == nil {
+		t.Fatalf("no page %s among %d files", page, len(c.site.Files))
+	}
+
+	same, err := Update(c.site, optionsOf(c.cfg), arts, c.tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same.Files[page] != c.site.Files[page] {
+		t.Errorf("equal options: %s was rendered again, not shared with the earlier build", page)
+	}
+
+	retitled := optionsOf(c.cfg)
+	retitled.Title = "Renamed Brief"
+	other, err := Update(same, retitled, arts, c.tmpl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Build(retitled, arts, c.tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSite(t, full, other)
+	if !strings.Contains(string(other.Files[page].Body), "Renamed Brief") {
+		t.Errorf("new options: %s does not carry the new site title", page)
 	}
 }

@@ -23,7 +23,7 @@ func listingPath(dir string, n int) string {
 
 // pageSize is [site] page_size, with its default for a config made in code.
 func (b *builder) pageSize() int {
-	if n := b.cfg.Site.PageSize; n > 0 {
+	if n := b.opts.PageSize; n > 0 {
 		return n
 	}
 	return 10

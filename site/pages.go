@@ -230,17 +230,17 @@ func (b *builder) newSiteView() *siteView {
 	// The site's own strings come from the config, not an article, so
 	// they have not been through the parsers' cleaning: the same rule
 	// keeps control characters out of every page here.
-	title := articles.CleanText(b.cfg.Site.Title)
+	title := articles.CleanText(b.opts.Title)
 	s := &siteView{
 		Title:       title,
-		Description: articles.CleanText(b.cfg.Site.Description),
-		Language:    articles.CleanText(b.cfg.Site.Language),
+		Description: articles.CleanText(b.opts.Description),
+		Language:    articles.CleanText(b.opts.Language),
 		Base:        b.basePath,
 		BaseURL:     b.baseURL,
 		Subscribe:   b.baseURL + "subscribe",
 		Feeds:       feedLinks(b.baseURL, "", title),
 	}
-	for _, d := range b.cfg.Digests {
+	for _, d := range b.opts.Digests {
 		dt := d.Title
 		if dt == "" {
 			dt = d.Name

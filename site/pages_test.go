@@ -48,7 +48,7 @@ func TestTagPagesListTitlesAndTakes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.Feeds.Items = 10
-			s, err := Build(cfg, testArticles(), tt.tmpl)
+			s, err := Build(optionsOf(cfg), testArticles(), tt.tmpl)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func TestPagesCarryNoControls(t *testing.T) {
 	cfg.Site.Description = "De\x1bscription"
 	cfg.Digests[0].Title = "Dai\x07ly"
 	cfg.Feeds.Content = "full"
-	s, err := Build(cfg, arts, templates.Embedded())
+	s, err := Build(optionsOf(cfg), arts, templates.Embedded())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"briefcast/articles"
-	"briefcast/config"
 	"briefcast/editions"
 	"briefcast/feeds"
 	"briefcast/links"
@@ -62,7 +61,7 @@ func FullDepthURL(baseURL, slug string) string { return feeds.FullDepthURL(baseU
 func TagSlug(tag string) string { return articles.TagSlug(tag, "") }
 
 // tagSlug is TagSlug in the site's slug style (site.slugs).
-func (b *builder) tagSlug(tag string) string { return articles.TagSlug(tag, b.cfg.Site.Slugs) }
+func (b *builder) tagSlug(tag string) string { return articles.TagSlug(tag, b.opts.Slugs) }
 
 // TagURL is the absolute URL of a tag's page.
 func TagURL(baseURL, tag string) string { return links.New(baseURL).Tag(TagSlug(tag)) }
@@ -84,7 +83,7 @@ type tagGroup struct {
 // builder holds what one Build shares between its workers. Workers only
 // read it once the views are made.
 type builder struct {
-	cfg      *config.Config
+	opts     Options
 	baseURL  string
 	basePath string
 	arts     []*articles.Article // newest first
@@ -109,7 +108,7 @@ type builder struct {
 // note records something the build left out for article a. Only the
 // sequential steps of a build call it.
 func (b *builder) note(a *articles.Article, format string, args ...any) {
-	name := filepath.Join(b.cfg.Site.ContentDir, filepath.FromSlash(a.Path))
+	name := filepath.Join(b.opts.ContentDir, filepath.FromSlash(a.Path))
 	n := name + ": note: " + fmt.Sprintf(format, args...)
 	b.notes = append(b.notes, n)
 	if b.artNotes == nil {
@@ -141,28 +140,22 @@ func (b *builder) outIn(dir int, files ...*File) ([]*File, error) {
 
 // Build renders every page and feed of the site into memory. arts may be in
 // any order; they are published newest first. tmpl holds the templates
-// (templates.Load(cfg.Site.TemplatesDir)). Nothing in the output depends on
+// (templates.Load of the templates folder). Nothing in the output depends on
 // the clock, so identical content gives byte-identical files.
-func Build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS) (*Site, error) {
-	return build(cfg, arts, tmpl, nil, nil)
+func Build(opts Options, arts []*articles.Article, tmpl fs.FS) (*Site, error) {
+	return build(opts, arts, tmpl, nil, nil)
 }
 
 // build renders the site. With a nil w every file is kept in the returned
 // Site; otherwise each file is written by w as soon as it is rendered,
 // from the worker that rendered it, and only its path is kept. The caller
 // must call w.wait when build returns.
-func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition) (*Site, error) {
-	b, err := newBuilder(cfg, arts, tmpl, w, eds, nil)
+func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition) (*Site, error) {
+	b, err := newBuilder(opts, arts, tmpl, w, eds, nil)
 	if err != nil {
 		return nil, err
 	}
-	jobs := b.jobs()
-	more, err := b.archiveJobs()
-	if err != nil {
-		return nil, err
-	}
-	jobs = append(jobs, more...)
-	results, err := runJobs(jobs)
+	results, archive, err := b.runWithArchive(b.jobs())
 	if err != nil {
 		return nil, err
 	}
@@ -174,9 +167,24 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 	}
 	s.Feeds = feedPaths(s.Files)
 	if w == nil {
-		s.inc = b.keep(archivePaths(results[len(jobs)-len(more):]))
+		s.inc = b.keep(archivePaths(archive))
 	}
 	return s, nil
+}
+
+// runWithArchive runs jobs and the archive's jobs together. It returns
+// every result, those of the archive last, and the archive's alone.
+func (b *builder) runWithArchive(jobs []func() ([]*File, error)) (results, archive [][]*File, err error) {
+	more, err := b.archiveJobs()
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs = append(jobs, more...)
+	results, err = runJobs(jobs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return results, results[len(jobs)-len(more):], nil
 }
 
 // newBuilder makes everything the jobs of a build share: the sorted
@@ -184,13 +192,13 @@ func build(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWrit
 // each article's card. With prev (the state an earlier build of the same
 // config and templates kept), what depends only on an unchanged article is
 // taken from it instead of being made again.
-func newBuilder(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition, prev *incState) (*builder, error) {
-	base, err := url.Parse(withSlash(cfg.Site.BaseURL))
+func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition, prev *incState) (*builder, error) {
+	base, err := url.Parse(withSlash(opts.BaseURL))
 	if err != nil || base.Host == "" {
-		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", cfg.Site.BaseURL)
+		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", opts.BaseURL)
 	}
 	b := &builder{
-		cfg:      cfg,
+		opts:     opts,
 		baseURL:  base.String(),
 		basePath: base.EscapedPath(),
 		arts:     sortArticles(arts),
@@ -436,19 +444,19 @@ func (b *builder) newest(idx []int) time.Time {
 func (b *builder) siteChannel() feeds.Channel {
 	return feeds.Channel{
 		BaseURL:     b.baseURL,
-		Title:       b.cfg.Site.Title,
-		Description: b.cfg.Site.Description,
-		Language:    b.cfg.Site.Language,
+		Title:       b.opts.Title,
+		Description: b.opts.Description,
+		Language:    b.opts.Language,
 		HomeURL:     b.baseURL,
-		Author:      b.cfg.Site.Author,
+		Author:      b.opts.Author,
 	}
 }
 
 func (b *builder) tagChannel(g *tagGroup) feeds.Channel {
 	c := b.siteChannel()
 	c.Dir = TagsDir + url.PathEscape(g.Slug) + "/"
-	c.Title = b.cfg.Site.Title + ": " + g.Name
-	c.Description = "Articles tagged " + g.Name + " on " + b.cfg.Site.Title
+	c.Title = b.opts.Title + ": " + g.Name
+	c.Description = "Articles tagged " + g.Name + " on " + b.opts.Title
 	c.HomeURL = b.baseURL + c.Dir
 	return c
 }

@@ -85,9 +85,24 @@ func testArticles() []*articles.Article {
 	}
 }
 
+// optionsOf is what the daemon makes of cfg (daemon.SiteOptions, which
+// this package's tests cannot import).
+func optionsOf(cfg *config.Config) Options {
+	o := Options{
+		BaseURL: cfg.Site.BaseURL, Title: cfg.Site.Title, Description: cfg.Site.Description,
+		Language: cfg.Site.Language, Author: cfg.Site.Author, ContentDir: cfg.Site.ContentDir,
+		Slugs: cfg.Site.Slugs, PageSize: cfg.Site.PageSize,
+		FeedItems: cfg.Feeds.Items, FeedContent: cfg.Feeds.Content, FeedDepths: cfg.Feeds.Depths,
+	}
+	for _, d := range cfg.Digests {
+		o.Digests = append(o.Digests, Digest{Name: d.Name, Title: d.Title, Archived: d.Archived(), Location: d.Location})
+	}
+	return o
+}
+
 func mustBuild(t testing.TB, cfg *config.Config, arts []*articles.Article) *Site {
 	t.Helper()
-	s, err := Build(cfg, arts, templates.Embedded())
+	s, err := Build(optionsOf(cfg), arts, templates.Embedded())
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -355,7 +370,7 @@ func TestDeterministic(t *testing.T) {
 func TestDuplicateSlug(t *testing.T) {
 	arts := testArticles()
 	arts[1].Slug = arts[0].Slug
-	if _, err := Build(testConfig(), arts, templates.Embedded()); err == nil || !strings.Contains(err.Error(), arts[0].Slug) {
+	if _, err := Build(optionsOf(testConfig()), arts, templates.Embedded()); err == nil || !strings.Contains(err.Error(), arts[0].Slug) {
 		t.Errorf("got %v, want a duplicate slug error", err)
 	}
 }
@@ -369,7 +384,7 @@ func TestMissingTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Build(testConfig(), testArticles(), tmpl); err == nil || !strings.Contains(err.Error(), "article.html") {
+	if _, err := Build(optionsOf(testConfig()), testArticles(), tmpl); err == nil || !strings.Contains(err.Error(), "article.html") {
 		t.Errorf("got %v, want a template error naming article.html", err)
 	}
 }

@@ -39,7 +39,7 @@ var publishers = []struct {
 		return mustBuild(t, testConfig(), testArticles()).Write(dir)
 	}},
 	{"Publish", func(t *testing.T, dir string) error {
-		_, err := Publish(testConfig(), testArticles(), templates.Embedded(), dir)
+		_, err := Publish(optionsOf(testConfig()), testArticles(), templates.Embedded(), dir)
 		return err
 	}},
 }

@@ -114,7 +114,7 @@ func TestTiersTemplateChangesPageAndFeed(t *testing.T) {
 	changed := strings.Replace(orig, "The 2-Minute Digest", "Two minutes, in brief", 1)
 	cfg := testConfig()
 	cfg.Feeds.Content = "digest"
-	s, err := Build(cfg, testArticles(), withTemplate(t, "tiers.html", changed))
+	s, err := Build(optionsOf(cfg), testArticles(), withTemplate(t, "tiers.html", changed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestTiersTemplateChangesPageAndFeed(t *testing.T) {
 		}
 	}
 	broken := strings.Replace(orig, `{{define "tier-full"}}`, `{{define "tier-full-renamed"}}`, 1)
-	if _, err := Build(cfg, testArticles(), withTemplate(t, "tiers.html", broken)); err == nil || !strings.Contains(err.Error(), `"tier-full"`) {
+	if _, err := Build(optionsOf(cfg), testArticles(), withTemplate(t, "tiers.html", broken)); err == nil || !strings.Contains(err.Error(), `"tier-full"`) {
 		t.Errorf("tiers.html without tier-full: got %v, want an error naming it", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestHostileArticleEscaped(t *testing.T) {
 	cfg := testConfig()
 	cfg.Feeds.Content = "full"
 	cfg.Site.BaseURL = "https://example.org/a+b/c&d/%7Ex/"
-	s, err := Build(cfg, []*articles.Article{nastyArticle()}, templates.Embedded())
+	s, err := Build(optionsOf(cfg), []*articles.Article{nastyArticle()}, templates.Embedded())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		Updated:      a.Updated,
 		Revised:      a.Updated.After(a.Published),
 		Author:       b.byline(a),
-		Lang:         ArticleLang(a, b.cfg.Site.Language),
+		Lang:         ArticleLang(a, b.opts.Language),
 		Players:      a.Digest.Players,
 		Numbers:      a.Digest.Numbers,
 		Points:       a.Full.DataPoints,
@@ -120,7 +120,7 @@ func (b *builder) byline(a *articles.Article) string {
 	if n := feeds.ParseAuthor(a.Author).Name; n != "" {
 		return n
 	}
-	return articles.CleanText(feeds.ParseAuthor(b.cfg.Site.Author).Name)
+	return articles.CleanText(feeds.ParseAuthor(b.opts.Author).Name)
 }
 
 // listedView is an article in a listing (index, tag and 404 pages). A

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 
 	"briefcast/articles"
-	"briefcast/config"
 	"briefcast/editions"
 )
 
@@ -57,17 +56,17 @@ func (s *Site) Write(dir string) (err error) {
 // the end exactly as Write does (and refused where Write refuses). The
 // returned Site lists every file, with Body left nil. `briefcast build`
 // uses it; a server that serves from memory uses Build.
-func Publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir string) (s *Site, err error) {
-	return publish(cfg, arts, tmpl, dir, nil)
+func Publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string) (s *Site, err error) {
+	return publish(opts, arts, tmpl, dir, nil)
 }
 
 // PublishWithArchive is Publish with the digest archives of eds (see
 // BuildWithArchive).
-func PublishWithArchive(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (*Site, error) {
-	return publish(cfg, arts, tmpl, dir, eds)
+func PublishWithArchive(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (*Site, error) {
+	return publish(opts, arts, tmpl, dir, eds)
 }
 
-func publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (s *Site, err error) {
+func publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (s *Site, err error) {
 	target, err := prepareOutput(dir)
 	if err != nil {
 		return nil, err
@@ -84,7 +83,7 @@ func publish(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, dir strin
 		}
 	}()
 	w := &fileWriter{root: tmp}
-	s, err = build(cfg, arts, tmpl, w, eds)
+	s, err = build(opts, arts, tmpl, w, eds)
 	if werr := w.wait(); err == nil {
 		err = werr
 	}

@@ -240,7 +240,7 @@ func TestPublishMatchesBuild(t *testing.T) {
 	if err := s.Write(filepath.Join(parent, "a")); err != nil {
 		t.Fatal(err)
 	}
-	p, err := Publish(cfg, testArticles(), templates.Embedded(), filepath.Join(parent, "b"))
+	p, err := Publish(optionsOf(cfg), testArticles(), templates.Embedded(), filepath.Join(parent, "b"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestPublishMatchesBuild(t *testing.T) {
 func TestPublishFailureLeavesOldOutput(t *testing.T) {
 	parent := t.TempDir()
 	out := filepath.Join(parent, "public")
-	if _, err := Publish(testConfig(), testArticles(), templates.Embedded(), out); err != nil {
+	if _, err := Publish(optionsOf(testConfig()), testArticles(), templates.Embedded(), out); err != nil {
 		t.Fatal(err)
 	}
 	before := mustReadTree(t, out)
@@ -271,7 +271,7 @@ func TestPublishFailureLeavesOldOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Publish(testConfig(), testArticles(), tmpl, out); err == nil {
+	if _, err := Publish(optionsOf(testConfig()), testArticles(), tmpl, out); err == nil {
 		t.Fatal("Publish succeeded, want a template error")
 	}
 	if after := mustReadTree(t, out); !equalTrees(before, after) {
@@ -342,7 +342,7 @@ func TestPublishNestedSlug(t *testing.T) {
 	if err := s.Write(filepath.Join(parent, "a")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Publish(cfg, arts, templates.Embedded(), filepath.Join(parent, "b")); err != nil {
+	if _, err := Publish(optionsOf(cfg), arts, templates.Embedded(), filepath.Join(parent, "b")); err != nil {
 		t.Fatal(err)
 	}
 	a, b := mustReadTree(t, filepath.Join(parent, "a")), mustReadTree(t, filepath.Join(parent, "b"))

@@ -81,15 +81,7 @@ func (s *DB) CreateEdition(ctx context.Context, e *editions.Edition) error {
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, d.q(`UPDATE editions SET recipients = ? WHERE id = ?`), n, id); err != nil {
-			return err
-		}
-		e.ID, e.CreatedAt, e.Recipients, e.FinishedAt = id, created, n, time.Time{}
-		return nil
+		return s.setRecipients(ctx, tx, e, id, created, res)
 	})
 	if errors.Is(err, editions.ErrExists) {
 		return fmt.Errorf("store: edition %s/%s: %w", e.Digest, e.Key, err)

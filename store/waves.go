@@ -148,11 +148,17 @@ func (s *DB) insertWave(ctx context.Context, tx *sql.Tx, e *editions.Edition, cr
 	if err != nil {
 		return err
 	}
+	return s.setRecipients(ctx, tx, e, id, created, res)
+}
+
+// setRecipients records on the new edition id how many deliveries res
+// queued for it, and fills e from the row just written.
+func (s *DB) setRecipients(ctx context.Context, tx *sql.Tx, e *editions.Edition, id int64, created time.Time, res sql.Result) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, d.q(`UPDATE editions SET recipients = ? WHERE id = ?`), n, id); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE editions SET recipients = ? WHERE id = ?`), n, id); err != nil {
 		return err
 	}
 	e.ID, e.CreatedAt, e.Recipients, e.FinishedAt = id, created, n, time.Time{}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -162,7 +161,7 @@ func (p *Poller) connect() error {
 		return fmt.Errorf("intake: imap: connect %s: %w", p.opts.Addr, err)
 	}
 	c.Timeout = p.opts.Timeout
-	c.ErrorLog = imapLog{p.opts.Logger}
+	c.ErrorLog = slogPrinter{p.opts.Logger, slog.LevelDebug, "bounces: imap: "}
 	if err := c.Login(p.opts.Username, p.opts.Password); err != nil {
 		c.Terminate()
 		return fmt.Errorf("intake: imap: log in to %s as %q: %w", p.opts.Addr, p.opts.Username, err)
@@ -331,16 +330,4 @@ func (p *Poller) remove(set *imap.SeqSet, uid uint32) error {
 		return fmt.Errorf("expunge: %w", err)
 	}
 	return nil
-}
-
-// imapLog is go-imap's client log on slog: its read errors follow a
-// dropped connection, which Poll reports itself.
-type imapLog struct{ l *slog.Logger }
-
-func (g imapLog) Printf(format string, v ...any) {
-	g.l.Debug("bounces: imap: " + fmt.Sprintf(format, v...))
-}
-
-func (g imapLog) Println(v ...any) {
-	g.l.Debug("bounces: imap: " + strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 }

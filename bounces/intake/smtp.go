@@ -72,7 +72,7 @@ func NewSMTP(o SMTPOptions) (*SMTPServer, error) {
 	srv.MaxRecipients = 10
 	srv.ReadTimeout = o.Timeout
 	srv.WriteTimeout = o.Timeout
-	srv.ErrorLog = slogPrinter{o.Logger}
+	srv.ErrorLog = slogPrinter{o.Logger, slog.LevelWarn, "bounces: smtp: "}
 	s.srv = srv
 	return s, nil
 }
@@ -204,15 +204,4 @@ func (c *slotConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.free)
 	return err
-}
-
-// slogPrinter is go-smtp's error log on slog.
-type slogPrinter struct{ l *slog.Logger }
-
-func (p slogPrinter) Printf(format string, v ...any) {
-	p.l.Warn("bounces: smtp: " + fmt.Sprintf(format, v...))
-}
-
-func (p slogPrinter) Println(v ...any) {
-	p.l.Warn("bounces: smtp: " + strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
 }

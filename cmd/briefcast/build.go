@@ -50,7 +50,7 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 	if note != "" {
 		a.Log.Info("digest_archive_skipped", "reason", note)
 	}
-	s, err := site.PublishWithArchive(cfg, arts, tmpl, cfg.Site.OutputDir, eds)
+	s, err := site.PublishWithArchive(daemon.SiteOptions(cfg), arts, tmpl, cfg.Site.OutputDir, eds)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func buildContent(ctx context.Context, a *App, cfg *config.Config) (*site.Site, 
 	if err != nil {
 		return nil, rejected, err
 	}
-	s, err := site.Build(cfg, arts, tmpl)
+	s, err := site.Build(daemon.SiteOptions(cfg), arts, tmpl)
 	if err != nil {
 		return nil, rejected, err
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -75,5 +76,55 @@ func testForgetKeepsDeliveryCounts(t *testing.T, st *store.DB) {
 	third := mustEdition(t, st, "daily", "third", 48)
 	if p := mustProgress(t, st, third.ID); p.Total() != 2 {
 		t.Errorf("edition after ann signed up again = %+v, want 2 recipients", p)
+	}
+}
+
+func testForget(t *testing.T, st *store.DB) {
+	ctx := context.Background()
+	s := mustCreate(t, st, &subscribers.Subscriber{Email: "Gone@Example.com", Name: "Private Person", Status: subscribers.Active, Digests: []string{"daily"}})
+	if err := st.SetStatus(ctx, s.ID, subscribers.Bounced, "550 no such user gone@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Forget(ctx, "gone@EXAMPLE.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetByEmail(ctx, "gone@example.com"); !errors.Is(err, subscribers.ErrNotFound) {
+		t.Errorf("GetByEmail after Forget: got %v, want ErrNotFound", err)
+	}
+	if _, err := st.Get(ctx, s.ID); !errors.Is(err, subscribers.ErrNotFound) {
+		t.Errorf("Get after Forget: got %v, want ErrNotFound", err)
+	}
+	if got := listEmails(t, st, subscribers.Filter{Digest: "daily"}); len(got) != 0 {
+		t.Errorf("forgotten subscriber still listed: %v", got)
+	}
+	if sup, err := st.Suppressed(ctx, "GONE@example.com"); err != nil || !sup {
+		t.Errorf("Suppressed after Forget = %v, %v; want true", sup, err)
+	}
+	// An import never brings the address back, whatever the row says.
+	c := mustImport(t, st, []subscribers.ImportRow{{Email: "gone@example.com", Status: subscribers.Active}})
+	if c != (subscribers.ImportCounts{Suppressed: 1}) {
+		t.Errorf("import of forgotten address: %+v, want 1 suppressed", c)
+	}
+	if _, err := st.GetByEmail(ctx, "gone@example.com"); !errors.Is(err, subscribers.ErrNotFound) {
+		t.Errorf("import re-created a forgotten address: %v", err)
+	}
+	if err := st.Forget(ctx, "gone@example.com"); !errors.Is(err, subscribers.ErrNotFound) {
+		t.Errorf("second Forget: got %v, want ErrNotFound", err)
+	}
+	// The person subscribing again is allowed, and lifts the suppression.
+	_, out, err := st.Subscribe(ctx, subscribers.SubscribeRequest{Email: "gone@example.com", Source: subscribers.SourceForm})
+	if err != nil || out != subscribers.Created {
+		t.Fatalf("Subscribe after Forget: %v, %v; want created", out, err)
+	}
+	if sup, err := st.Suppressed(ctx, "gone@example.com"); err != nil || sup {
+		t.Errorf("Suppressed after subscribing again = %v, %v; want false", sup, err)
+	}
+	back := mustGet(t, st, "gone@example.com")
+	if back.Name != "" || back.Status != subscribers.Pending {
+		t.Errorf("old data came back: %+v", back)
+	}
+	evs, err := st.Events(ctx, back.ID)
+	if err != nil || len(evs) != 1 {
+		t.Errorf("events of the new subscriber: %v, %v; want only its creation", evs, err)
 	}
 }

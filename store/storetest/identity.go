@@ -124,3 +124,49 @@ func testAddressLookAlikes(t *testing.T, st *store.DB) {
 		t.Errorf("imported name %+q, want %+q (a joiner is kept, the byte order mark dropped)", n, "B\u200Do")
 	}
 }
+
+func testCaseInsensitive(t *testing.T, st *store.DB) {
+	ctx := context.Background()
+	s := mustCreate(t, st, &subscribers.Subscriber{Email: "Ann@Example.com", Status: subscribers.Active})
+	if s.ID == 0 || s.CreatedAt.IsZero() || s.UpdatedAt.IsZero() {
+		t.Fatalf("Create did not set ID and times: %+v", s)
+	}
+	err := st.Create(ctx, &subscribers.Subscriber{Email: "ann@EXAMPLE.com"}, "test")
+	if !errors.Is(err, subscribers.ErrExists) {
+		t.Fatalf("second Create in other case: got %v, want ErrExists", err)
+	}
+	for _, e := range []string{"ann@example.com", "ANN@EXAMPLE.COM", " Ann@example.COM "} {
+		got := mustGet(t, st, e)
+		if got.ID != s.ID || got.Email != "Ann@example.com" {
+			t.Errorf("GetByEmail(%q) = %d %q, want %d %q", e, got.ID, got.Email, s.ID, "Ann@example.com")
+		}
+	}
+	// Non-ASCII letters fold too (SQLite's NOCASE would not).
+	mustCreate(t, st, &subscribers.Subscriber{Email: "ÉLODIE@example.com"})
+	if err := st.Create(ctx, &subscribers.Subscriber{Email: "élodie@example.com"}, "test"); !errors.Is(err, subscribers.ErrExists) {
+		t.Errorf("Create non-ASCII other case: got %v, want ErrExists", err)
+	}
+	_, out, err := st.Subscribe(ctx, subscribers.SubscribeRequest{Email: "ANN@example.com", Source: subscribers.SourceForm})
+	if err != nil || out != subscribers.Unchanged {
+		t.Errorf("Subscribe other case: got %v, %v; want unchanged", out, err)
+	}
+	counts, err := st.Counts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total := sum(counts); total != 2 {
+		t.Errorf("got %d subscribers, want 2", total)
+	}
+}
+
+func testIDN(t *testing.T, st *store.DB) {
+	s := mustCreate(t, st, &subscribers.Subscriber{Email: "Jo@Bücher.Example"})
+	if want := "Jo@xn--bcher-kva.example"; s.Email != want {
+		t.Errorf("stored %q, want %q", s.Email, want)
+	}
+	for _, e := range []string{"jo@bücher.example", "JO@XN--BCHER-KVA.EXAMPLE"} {
+		if got := mustGet(t, st, e); got.ID != s.ID {
+			t.Errorf("GetByEmail(%q) = %d, want %d", e, got.ID, s.ID)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"briefcast/editions"
 	"briefcast/store"
 	"briefcast/subscribers"
@@ -121,5 +123,29 @@ func testPauseSkipsWave(t *testing.T, st *store.DB) {
 	}
 	if got := recipients(t, st, wave("w2", until)); len(got) != 2 {
 		t.Errorf("wave cut off when the pause ends went to %v, want both", got)
+	}
+}
+
+func testUpdatePreferences(t *testing.T, st *store.DB) {
+	ctx := context.Background()
+	s := mustCreate(t, st, &subscribers.Subscriber{Email: "pref@example.com", Digests: []string{"daily"}})
+	p := subscribers.Preferences{Digests: []string{"weekly", "daily", "weekly"}, Tags: []string{" space "}, Timezone: "America/Chicago"}
+	if err := st.UpdatePreferences(ctx, s.ID, p); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.Get(ctx, s.ID)
+	want := subscribers.Preferences{Digests: []string{"weekly", "daily"}, Tags: []string{"space"}, Timezone: "America/Chicago"}
+	if diff := cmp.Diff(want, subscribers.Preferences{Digests: got.Digests, Tags: got.Tags, Timezone: got.Timezone}); diff != "" {
+		t.Errorf("preferences (-want +got):\n%s", diff)
+	}
+	if err := st.UpdatePreferences(ctx, s.ID, subscribers.Preferences{Timezone: "Nowhere/Land"}); err == nil {
+		t.Error("accepted an unknown time zone")
+	}
+	if err := st.UpdatePreferences(ctx, s.ID, subscribers.Preferences{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = st.Get(ctx, s.ID)
+	if got.Digests != nil || got.Tags != nil || got.Timezone != "" {
+		t.Errorf("cleared preferences = %+v", got)
 	}
 }

@@ -1,0 +1,37 @@
+package site
+
+import (
+	"reflect"
+	"time"
+)
+
+// Options are the settings a build uses; the daemon and `briefcast build`
+// fill them from the configuration.
+type Options struct {
+	BaseURL     string // absolute URL the site is served at
+	Title       string
+	Description string
+	Language    string
+	Author      string // "Name <email>", optional
+	ContentDir  string // where articles and their lead images are read
+	Slugs       string // tag slug style: see articles.TagSlug
+	PageSize    int    // articles per home and tag page; 0 for one page
+
+	FeedItems   int      // newest articles in each feed
+	FeedContent string   // the depth of the main feeds' items
+	FeedDepths  []string // the depths with their own feeds
+
+	Digests []Digest // in the configuration's order
+}
+
+// Digest is what the site shows of one digest: the sign-up form's choice
+// and, when Archived, the archive of its editions.
+type Digest struct {
+	Name     string
+	Title    string // Name when empty
+	Archived bool
+	Location *time.Location // dates its editions; UTC when nil
+}
+
+// same reports whether o and p build the same site.
+func (o *Options) same(p *Options) bool { return reflect.DeepEqual(o, p) }
