@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	"briefcast/config"
@@ -96,6 +97,12 @@ func NeedsRestart(old, cfg *config.Config) []string {
 	}
 	if old.Store.DSN != cfg.Store.DSN {
 		keys = append(keys, "store.dsn")
+	}
+	if old.Bounces.Listen != cfg.Bounces.Listen {
+		keys = append(keys, "bounces.listen")
+	}
+	if !reflect.DeepEqual(old.Bounces.IMAP, cfg.Bounces.IMAP) {
+		keys = append(keys, "bounces.imap")
 	}
 	return keys
 }
