@@ -19,50 +19,64 @@ const flowedWidth = 78
 // inside a character. Lines starting with a space, ">" or "From " are
 // space-stuffed. Line ends are CRLF.
 func flowed(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/16)
-	s = strings.TrimSuffix(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	for line := range strings.SplitSeq(s, "\n") {
-		wrapLine(&b, strings.TrimRight(line, " "))
-	}
-	return b.String()
+	return string(appendFlowed(make([]byte, 0, len(s)+len(s)/16), s))
 }
 
-// wrapLine writes one paragraph (one hard line) as flowed lines.
-func wrapLine(b *strings.Builder, line string) {
-	width := flowedWidth - 1 // room for space-stuffing
-	cur, curLen := "", 0
-	for line != "" {
-		// The next chunk is a word with the spaces after it.
-		end := strings.IndexByte(line, ' ')
-		if end < 0 {
-			end = len(line)
+// appendFlowed appends flowed(s) to b. It works line by line, so the
+// flowed form of text cut after any line end is the flowed forms of the
+// pieces one after the other.
+func appendFlowed(b []byte, s string) []byte {
+	// One final line end ends the text rather than starting an empty line.
+	if strings.HasSuffix(s, "\n") {
+		s = strings.TrimSuffix(s[:len(s)-1], "\r")
+	}
+	for {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			return appendWrapped(b, strings.TrimRight(s, " "))
 		}
-		for end < len(line) && line[end] == ' ' {
+		// A CR before the LF is part of the line end, any other CR text.
+		line := strings.TrimSuffix(s[:i], "\r")
+		b = appendWrapped(b, strings.TrimRight(line, " "))
+		s = s[i+1:]
+	}
+}
+
+// appendWrapped appends one paragraph (one hard line) as flowed lines.
+// The line being filled is always line[start:pos], so it is never copied
+// before it is written.
+func appendWrapped(b []byte, line string) []byte {
+	width := flowedWidth - 1 // room for space-stuffing
+	start, pos, curLen := 0, 0, 0
+	for pos < len(line) {
+		// The next chunk is a word with the spaces after it (or, at the
+		// start, the leading spaces alone).
+		rest := line[pos:]
+		end := strings.IndexByte(rest, ' ')
+		if end < 0 {
+			end = len(rest)
+		}
+		for end < len(rest) && rest[end] == ' ' {
 			end++
 		}
-		if end == 0 { // leading spaces are a chunk of their own
-			end = len(line) - len(strings.TrimLeft(line, " "))
-		}
-		chunk := line[:end]
-		line = line[end:]
+		chunk := rest[:end]
 		wordLen := utf8.RuneCountInString(strings.TrimRight(chunk, " "))
-		if cur != "" && curLen+wordLen > width {
-			writeFlowedLine(b, cur)
-			cur, curLen = "", 0
+		if pos > start && curLen+wordLen > width {
+			b = appendFlowedLine(b, line[start:pos])
+			start, curLen = pos, 0
 		}
-		cur += chunk
+		pos += end
 		curLen += utf8.RuneCountInString(chunk)
 	}
-	writeFlowedLine(b, cur)
+	return appendFlowedLine(b, line[start:pos])
 }
 
-func writeFlowedLine(b *strings.Builder, l string) {
+func appendFlowedLine(b []byte, l string) []byte {
 	if strings.HasPrefix(l, " ") || strings.HasPrefix(l, ">") || strings.HasPrefix(l, "From ") {
-		b.WriteByte(' ')
+		b = append(b, ' ')
 	}
-	b.WriteString(l)
-	b.WriteString("\r\n")
+	b = append(b, l...)
+	return append(b, '\r', '\n')
 }
 
 // flowedWriter is a go-mail body writer of segs for one recipient, as
@@ -74,7 +88,8 @@ func flowedWriter(segs segments, name, unsub, prefs string) func(io.Writer) (int
 		if _, err := segs.writeTo(&raw, name, unsub, prefs); err != nil {
 			return 0, err
 		}
-		n, err := io.WriteString(w, flowed(raw.String()))
+		buf := appendFlowed(make([]byte, 0, raw.Len()+raw.Len()/16), raw.String())
+		n, err := w.Write(buf)
 		return int64(n), err
 	}
 }

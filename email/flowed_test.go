@@ -121,3 +121,23 @@ func TestSMTPSevenBitThenSign(t *testing.T) {
 		t.Errorf("DKIM of the re-encoded message: %v", err)
 	}
 }
+
+// TestFlowedLineEnds pins how flowed reads line ends: CRLF and LF end a
+// line, a CR elsewhere is text, one final line end adds no empty line,
+// and long lines break after a space with the space kept.
+func TestFlowedLineEnds(t *testing.T) {
+	long := strings.Repeat("abcd ", 20)
+	for _, tt := range []struct{ in, want string }{
+		{"", "\r\n"},
+		{"\n", "\r\n"},
+		{"a\r\nb\n", "a\r\nb\r\n"},
+		{"a\r\r\n", "a\r\r\n"},
+		{"a\rb", "a\rb\r\n"},
+		{"a  \r\n\r\n>b\r\nFrom c", "a\r\n\r\n >b\r\n From c\r\n"},
+		{long, strings.Repeat("abcd ", 15) + "\r\n" + strings.Repeat("abcd ", 4) + "abcd\r\n"},
+	} {
+		if got := flowed(tt.in); got != tt.want {
+			t.Errorf("flowed(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
