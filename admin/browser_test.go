@@ -3,26 +3,13 @@ package admin
 import (
 	"context"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
+	"briefcast/browsertest"
+
 	"github.com/chromedp/chromedp"
 )
-
-// chromiumPath finds Debian's chromium, which .ci/run installs.
-func chromiumPath() string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	return ""
-}
 
 // TestPageFitsAPhone loads the page in a real browser 390 px wide (a
 // phone): nothing may stick out past the screen's right edge, and the
@@ -30,35 +17,12 @@ func chromiumPath() string {
 // scroll box. The editions table, too wide for a phone, scrolls inside
 // its own box.
 func TestPageFitsAPhone(t *testing.T) {
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("chromium not found (apt-get install chromium): skipping the browser test")
-	}
 	st := mustStore(t)
 	sendAll(t, st)
 	srv := httptest.NewServer(mustHandler(t, st, token))
 	defer srv.Close()
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser, without a timeout
-		t.Fatalf("start chromium: %v", err)
-	}
+	bctx := browsertest.New(t)
 	bctx, tcancel := context.WithTimeout(bctx, 60*time.Second)
 	defer tcancel()
 

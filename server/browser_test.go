@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/mail"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"briefcast/articles"
+	"briefcast/browsertest"
 	"briefcast/config"
 	"briefcast/email"
 	"briefcast/site"
@@ -30,29 +30,12 @@ import (
 	"briefcast/tokens"
 )
 
-// chromiumPath finds Debian's chromium, which .ci/run installs.
-func chromiumPath() string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	return ""
-}
-
 // TestBrowserFlow walks the whole subscription flow in a real browser:
 // the home page's footer form, the confirmation email from the file
 // transport and its page's button, preferences, and the unsubscribe
 // button. Every form is a same-origin POST, which the cross-site check
 // lets through.
 func TestBrowserFlow(t *testing.T) {
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("chromium not found (apt-get install chromium): skipping the browser test")
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,26 +69,7 @@ func TestBrowserFlow(t *testing.T) {
 		}
 	}()
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser, without a timeout
-		t.Fatalf("start chromium: %v", err)
-	}
+	bctx := browsertest.New(t)
 	bctx, tcancel := context.WithTimeout(bctx, 90*time.Second)
 	defer tcancel()
 

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"briefcast/browsertest"
 	"briefcast/store/storetest"
 	"briefcast/templates"
 )
@@ -19,23 +20,7 @@ import (
 // browserCtx starts headless chromium for one test, or skips it.
 func browserCtx(t *testing.T) context.Context {
 	t.Helper()
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("chromium not found (apt-get install chromium): skipping the browser test")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(browsertest.New(t), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }

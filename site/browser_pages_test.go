@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"briefcast/browsertest"
 	"briefcast/config"
 	"briefcast/templates"
 )
@@ -49,7 +50,7 @@ func serveBuilt(t *testing.T, build func(cfg *config.Config) *Site) string {
 // TestArchiveAccessibility runs axe-core on a digest's archive list and
 // on one edition's page, in light and dark mode.
 func TestArchiveAccessibility(t *testing.T) {
-	axe := axeSource(t)
+	axe := browsertest.AxeSource(t)
 	ctx := newBrowser(t, 1280, 900)
 	base := serveBuilt(t, func(cfg *config.Config) *Site {
 		s, err := BuildWithArchive(optionsOf(cfg), testArticles(), templates.Embedded(), testEditions(3))

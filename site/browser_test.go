@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,23 +15,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"briefcast/articles"
+	"briefcast/browsertest"
 	"briefcast/templates"
 )
 
 // The page's policy as the server sends it: no script may run.
 const browserCSP = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-
-func chromiumPath() string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	return ""
-}
 
 // serveSite builds the sample articles of content/ and serves them with
 // the server's CSP; it returns the base URL.
@@ -75,23 +63,7 @@ func serveSite(t *testing.T) (string, *Site) {
 
 func newBrowser(t *testing.T, width, height int64) context.Context {
 	t.Helper()
-	chrome := chromiumPath()
-	if chrome == "" {
-		t.Skip("chromium not found (apt-get install chromium): skipping the browser test")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a timeout
-		t.Fatal(err)
-	}
+	ctx := browsertest.New(t, chromedp.Flag("hide-scrollbars", true))
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
 		t.Fatal(err)
 	}
