@@ -173,6 +173,32 @@ func (a *App) Parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// Args parses args into fs with the flags before, between or after the
+// want positional arguments, and returns those arguments; too few or too
+// many is a usage error.
+func (a *App) Args(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	if err := a.Parse(fs, args); err != nil {
+		return nil, err
+	}
+	var pos []string
+	for fs.NArg() > 0 && len(pos) < want {
+		pos = append(pos, fs.Arg(0))
+		if err := a.Parse(fs, fs.Args()[1:]); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(a.Stderr, "briefcast %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return nil, errUsage
+	case len(pos) < want:
+		fmt.Fprintf(a.Stderr, "briefcast %s: missing argument\n", fs.Name())
+		fs.Usage()
+		return nil, errUsage
+	}
+	return pos, nil
+}
+
 func hasHelp(args []string) bool {
 	for _, s := range args {
 		if s == "--" {
@@ -243,6 +269,19 @@ func (a *App) OpenStore(ctx context.Context, cfg *config.Config) (*store.DB, err
 		}
 	}
 	return store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
+}
+
+// OpenConfigStore loads the config and opens its store.
+func (a *App) OpenConfigStore(ctx context.Context) (*config.Config, *store.DB, error) {
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
 }
 
 func dirOf(dsn string) string {
