@@ -151,7 +151,7 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 		return req, form
 	}
 	req.Email = addr
-	if err := subscribers.CheckSubscribeRequest(&req); err != nil {
+	if err := req.Validate(); err != nil {
 		// What the checks above let through and the store would refuse.
 		s.log.Info("subscribe_refused", "err", err)
 		form.Error = "Part of that form cannot be accepted. Please check the name and the address and try again."
