@@ -145,16 +145,6 @@ func PlanWave(d config.Digest, arts []*articles.Article, zones []string, at time
 	}
 	longest, shortest := lookBack(d, scheds, zones, at)
 	after := at.Add(-longest)
-	var picked []*articles.Article
-	for _, a := range arts {
-		if a == nil || a.Published.After(at) || !a.Published.After(after) || !matchTags(d.Tags, a.Tags) {
-			continue
-		}
-		picked = append(picked, a)
-	}
-	sortNewest(picked)
-	if d.MaxItems > 0 && len(picked) > d.MaxItems {
-		picked = picked[:d.MaxItems]
-	}
+	picked := newest(d, arts, func(a *articles.Article) bool { return !a.Published.After(at) && a.Published.After(after) })
 	return picked, shortest * 5 / 6, nil
 }
