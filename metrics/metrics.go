@@ -114,11 +114,18 @@ func New(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Handler serves the metrics in the Prometheus text format, for /metrics.
-// A collector that fails (the store is down) is left out rather than
-// failing the whole scrape; it logs its own error.
+// Handler answers GET /metrics, and nothing else, with the metrics in the
+// Prometheus text format. A collector that fails (the store is down) is
+// left out rather than failing the whole scrape; it logs its own error.
+//
+// The daemon serves it on a listener of its own, on loopback by default,
+// because the metrics describe the subscriber list (how many are pending,
+// active, bounced): nobody on the public port should be able to watch it
+// grow with every sign-up.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	return mux
 }
 
 // Build records one site build: how long it took and how many articles it
