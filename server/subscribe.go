@@ -85,7 +85,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.clientIP(r)
-	if !s.ipRate.allow(ipKey(ip), now) {
+	if !s.ipRate.allow(ClientKey(ip), now) {
 		s.tooMany(w, r, s.ipLimit.Every)
 		return
 	}
