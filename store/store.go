@@ -112,7 +112,15 @@ func (s *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	return commitTx(ctx, s.db, fn)
+}
+
+// commitTx begins a transaction on c, runs fn in it and commits when fn
+// returns nil.
+func commitTx(ctx context.Context, c interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(tx *sql.Tx) error) error {
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
