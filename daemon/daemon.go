@@ -68,6 +68,10 @@ type Options struct {
 	AllowEmpty bool
 	// Metrics records what the daemon does; nil makes one on Prometheus' default registry.
 	Metrics *metrics.Metrics
+	// Lease, when set, replaces [email] delivery_lease, which the config
+	// keeps at 5 s or more. Tests of several instances give a short one,
+	// so a killed instance's deliveries are taken over within seconds.
+	Lease time.Duration
 	// ParseBounce reads raw bounce messages (DSN, ARF) for the inbound
 	// SMTP server and the mailbox poller of [bounces]; record.Parse when
 	// nil. Tests set their own.

@@ -270,6 +270,9 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 func (d *Daemon) sender(g *graph, dg config.Digest) *digest.Sender {
 	s := NewSender(g.cfg, d.store, g.composer, g.transport, d.log)
 	s.NoWait = true
+	if d.o.Lease > 0 {
+		s.Lease = d.o.Lease
+	}
 	s.OnResult = func(r editions.Result) {
 		switch r.State {
 		case editions.DeliverySent:

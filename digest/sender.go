@@ -57,9 +57,8 @@ type Sender struct {
 	// left for its lease to expire, rather than risk a second sender
 	// taking it over mid-send.
 	Lease time.Duration
-	// ClaimBatch caps how many deliveries one claim leases (64 per
-	// connection when 0). Below the cap a claim holds what this process
-	// sends in an eighth of the lease at its pace so far.
+	// ClaimBatch is how many deliveries one claim leases at most (64 per
+	// connection when 0).
 	ClaimBatch int
 	// SingleInstance says no other process can use the store (SQLite): any
 	// lease left in the edition is from a crashed run and is dropped at

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"briefcast/config"
+	"briefcast/daemon"
 	"briefcast/progress"
 	"briefcast/store"
 )
@@ -30,6 +31,10 @@ type App struct {
 
 	// ConfigPath is the --config flag, BRIEFCAST_CONFIG, or ./config.toml.
 	ConfigPath string
+
+	// serveOptions, when set, changes what serve hands the daemon: the
+	// end-to-end tests of several instances shorten the delivery lease.
+	serveOptions func(*daemon.Options)
 }
 
 // command is one subcommand. Each lives in its own file and registers
@@ -77,14 +82,19 @@ var errUsage = errors.New("usage")
 // Run runs the program with args (without the program name) and returns its
 // exit status.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return newApp(stdin, stdout, stderr, getenv).run(ctx, args)
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *App {
 	// Log lines and messages reach stderr through one Term, so a progress
 	// bar drawn there (digest send, subscribers import) is blanked before
 	// each line instead of being cut through by it.
 	term := progress.NewTerm(stderr)
-	a := &App{Stdin: stdin, Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now}
-	a.Log = newLogger(term, getenv)
-	stderr = term
+	return &App{Stdin: stdin, Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now, Log: newLogger(term, getenv)}
+}
 
+func (a *App) run(ctx context.Context, args []string) int {
+	stdout, stderr := a.Stdout, a.Stderr
 	rest, err := a.takeConfig(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "briefcast: %v\n", err)

@@ -37,12 +37,16 @@ func runServe(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := daemon.New(ctx, cfg, daemon.Options{
+	o := daemon.Options{
 		Log: a.Log, Getenv: a.Getenv, Now: a.Now,
 		Load:      a.LoadConfig,
 		OpenStore: func(ctx context.Context, cfg *config.Config) (daemon.Store, error) { return a.OpenStore(ctx, cfg) },
 		Listen:    *listen, NoScheduler: *noSched, AllowEmpty: *allowEmpty,
-	})
+	}
+	if a.serveOptions != nil {
+		a.serveOptions(&o)
+	}
+	d, err := daemon.New(ctx, cfg, o)
 	if err != nil {
 		return err
 	}
