@@ -229,7 +229,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Error("scheduler_stop_failed", "err", err)
 		}
 	}()
-	if err := server.Serve(ctx, d.ln, d, server.DefaultTimeouts, d.log); err != nil {
+	if err := server.Serve(ctx, d.ln, d, d.log); err != nil {
 		return err
 	}
 	// Logged when the web has stopped, before the jobs are waited for:
