@@ -54,9 +54,6 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // WithObserver sets the observer of feed requests.
 func WithObserver(o Observer) Option { return func(s *Server) { s.observer = o } }
 
-// WithHTTPClient sets the client used to ping the WebSub hub.
-func WithHTTPClient(c *http.Client) Option { return func(s *Server) { s.client = c } }
-
 // RateLimit is a token bucket: Burst attempts at once, then one more every
 // Every.
 type RateLimit struct {
