@@ -10,7 +10,7 @@ import (
 	"briefcast/scheduler"
 )
 
-// A wave is one send of a send_at = "subscriber" digest: the UTC instant
+// Wave is one send of a send_at = "subscriber" digest: the UTC instant
 // at which the schedule's wall time comes round in a set of zones, and
 // those zones. Each wave is an edition of its own, keyed by EditionKey of
 // the instant like any edition, so several instances create it once.

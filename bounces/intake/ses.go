@@ -102,7 +102,7 @@ func (h *sesHandler) confirm(w http.ResponseWriter, r *http.Request, m snsMessag
 func (h *sesHandler) sesEvents(m snsMessage) []Event {
 	var n bounces.SESNotification
 	if err := json.Unmarshal([]byte(m.Message), &n); err != nil {
-		h.log.Warn("bounces: ses: notification is not SES JSON, ignored", "message_id", m.MessageId, "err", err)
+		h.log.Warn("bounces: ses: notification is not SES JSON, ignored", "message_id", m.MessageID, "err", err)
 		return nil
 	}
 	base := Event{Provider: "ses", Sender: n.Mail.Source, MessageID: n.Mail.MessageID}
@@ -110,7 +110,7 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 	switch n.Type() {
 	case "Bounce":
 		b := n.Bounce
-		base.Kind, base.ID, base.Time = Soft, orID(b.FeedbackID, m.MessageId), parseTime(b.Timestamp)
+		base.Kind, base.ID, base.Time = Soft, orID(b.FeedbackID, m.MessageID), parseTime(b.Timestamp)
 		if b.BounceType == "Permanent" {
 			base.Kind = Hard
 		}
@@ -121,7 +121,7 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 		}
 	case "Complaint":
 		c := n.Complaint
-		base.Kind, base.ID, base.Time, base.Reason = Complaint, orID(c.FeedbackID, m.MessageId), parseTime(c.Timestamp), c.FeedbackType
+		base.Kind, base.ID, base.Time, base.Reason = Complaint, orID(c.FeedbackID, m.MessageID), parseTime(c.Timestamp), c.FeedbackType
 		for _, r := range c.ComplainedRecipients {
 			e := base
 			e.Recipient = r.EmailAddress
