@@ -22,6 +22,7 @@ import (
 
 	"briefcast/editions"
 	"briefcast/scheduler"
+	"briefcast/server"
 	"briefcast/subscribers"
 )
 
@@ -152,7 +153,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.unauthorized(w)
 		return
 	}
-	now, key := h.Now(), clientKey(h.clientIP(r))
+	now, key := h.Now(), server.ClientKey(h.clientIP(r))
 	if wait := h.fails.blocked(key, now); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		http.Error(w, "too many wrong tokens; try again later", http.StatusTooManyRequests)

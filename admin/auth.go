@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"net/netip"
 	"sync"
 	"time"
 )
@@ -108,16 +107,6 @@ type failures struct {
 	n     int
 	since time.Time // start of the current window
 	until time.Time // blocked until; zero when not blocked
-}
-
-// clientKey is the throttle's key of an address: IPv6 clients count per
-// /64, since one host usually holds a whole one.
-func clientKey(ip netip.Addr) string {
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
 }
 
 // blocked reports how much longer key is blocked, 0 if it is not.

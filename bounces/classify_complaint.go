@@ -69,14 +69,18 @@ func singleAddress(v string) string {
 	return cleanAddress(v)
 }
 
-// sesNotice is the JSON an Amazon SES notification carries when it is
-// sent on by mail.
-type sesNotice struct {
+// SESNotification is the JSON Amazon SES publishes about a bounce or a
+// complaint, by notification ("notificationType") or by event publishing
+// ("eventType"). It reaches briefcast posted to the webhook through SNS, or
+// forwarded by mail.
+type SESNotification struct {
 	NotificationType string `json:"notificationType"`
 	EventType        string `json:"eventType"`
 	Bounce           struct {
 		BounceType        string `json:"bounceType"`
 		BounceSubType     string `json:"bounceSubType"`
+		FeedbackID        string `json:"feedbackId"`
+		Timestamp         string `json:"timestamp"`
 		BouncedRecipients []struct {
 			EmailAddress   string `json:"emailAddress"`
 			Status         string `json:"status"`
@@ -84,16 +88,31 @@ type sesNotice struct {
 		} `json:"bouncedRecipients"`
 	} `json:"bounce"`
 	Complaint struct {
+		FeedbackID           string `json:"feedbackId"`
+		Timestamp            string `json:"timestamp"`
+		FeedbackType         string `json:"complaintFeedbackType"`
 		ComplainedRecipients []struct {
 			EmailAddress string `json:"emailAddress"`
 		} `json:"complainedRecipients"`
-		ComplaintFeedbackType string `json:"complaintFeedbackType"`
 	} `json:"complaint"`
+	Mail struct {
+		MessageID string `json:"messageId"`
+		Source    string `json:"source"`
+	} `json:"mail"`
+}
+
+// Type is what the notification is about: "Bounce", "Complaint", or
+// another of SES's types.
+func (n *SESNotification) Type() string {
+	if n.NotificationType != "" {
+		return n.NotificationType
+	}
+	return n.EventType
 }
 
 // sesNotification reads an SES bounce or complaint notification.
 func sesNotification(m *mail) []Result {
-	var n sesNotice
+	var n SESNotification
 	found := false
 	for _, t := range m.text {
 		if readSESNotice(t, &n) {
@@ -104,14 +123,10 @@ func sesNotification(m *mail) []Result {
 	if !found {
 		return nil
 	}
-	typ := n.NotificationType
-	if typ == "" {
-		typ = n.EventType
-	}
 	var out []Result
-	switch typ {
+	switch n.Type() {
 	case "Complaint":
-		ftype := strings.ToLower(orDefault(n.Complaint.ComplaintFeedbackType, "abuse"))
+		ftype := strings.ToLower(orDefault(n.Complaint.FeedbackType, "abuse"))
 		kind, reason := Complaint, "feedback report: "+shorten(ftype, 40)
 		if !complaintType(ftype) {
 			kind, reason = None, reason+": not a complaint"
@@ -143,7 +158,7 @@ type snsEnvelope struct {
 // readSESNotice decodes the SES notification that text starts with, bare
 // or inside an SNS envelope. Text after the JSON (a topic's unsubscribe
 // footer) is ignored.
-func readSESNotice(text string, n *sesNotice) bool {
+func readSESNotice(text string, n *SESNotification) bool {
 	text = strings.TrimSpace(text)
 	if !strings.HasPrefix(text, "{") || !strings.Contains(text, "Type\"") {
 		return false

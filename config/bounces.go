@@ -119,7 +119,7 @@ func (b Bounces) Secrets(getenv func(string) string) (BounceSecrets, error) {
 }
 
 // check applies the defaults of [bounces] and reports every bad value.
-func (b *Bounces) check(bad func(key, format string, args ...any)) {
+func (b *Bounces) check(bad reporter) {
 	b.Domain = strings.ToLower(strings.TrimSpace(b.Domain))
 	if b.Domain != "" && !isDomain(b.Domain) {
 		bad("bounces.domain", "must be a domain such as \"bounces.example.org\", got %q", b.Domain)
@@ -135,34 +135,26 @@ func (b *Bounces) check(bad func(key, format string, args ...any)) {
 	if b.SoftLimit == 0 {
 		b.SoftLimit = 3
 	}
-	if b.SoftLimit < 1 || b.SoftLimit > 100 {
-		bad("bounces.soft_limit", "must be between 1 and 100, got %d", b.SoftLimit)
-	}
+	between(bad, "bounces.soft_limit", b.SoftLimit, 1, 100)
 	if b.MaxBytes == 0 {
 		b.MaxBytes = 10 << 20
 	}
-	if b.MaxBytes < 1<<10 || b.MaxBytes > 1<<30 {
-		bad("bounces.max_bytes", "must be between 1024 and 1073741824, got %d", b.MaxBytes)
-	}
+	between(bad, "bounces.max_bytes", b.MaxBytes, 1<<10, 1<<30)
 	if b.MaxConnections == 0 {
 		b.MaxConnections = 20
 	}
-	if b.MaxConnections < 1 || b.MaxConnections > 10000 {
-		bad("bounces.max_connections", "must be between 1 and 10000, got %d", b.MaxConnections)
-	}
+	between(bad, "bounces.max_connections", b.MaxConnections, 1, 10000)
 	if b.Timeout.Duration == 0 {
 		b.Timeout.Duration = time.Minute
 	}
-	if b.Timeout.Duration < time.Second {
-		bad("bounces.timeout", "must be at least 1s, got %s", b.Timeout.Duration)
-	}
+	atLeast(bad, "bounces.timeout", b.Timeout.Duration, "1s")
 	if b.IMAP != nil {
 		b.IMAP.check(bad)
 	}
 	b.Webhooks.check(bad)
 }
 
-func (i *BouncesIMAP) check(bad func(key, format string, args ...any)) {
+func (i *BouncesIMAP) check(bad reporter) {
 	if strings.TrimSpace(i.Host) == "" {
 		bad("bounces.imap.host", "must not be empty")
 	}
@@ -175,29 +167,21 @@ func (i *BouncesIMAP) check(bad func(key, format string, args ...any)) {
 	if i.TLS == "" {
 		i.TLS = "tls"
 	}
-	switch i.TLS {
-	case "tls", "starttls", "none":
-	default:
-		bad("bounces.imap.tls", "must be \"tls\", \"starttls\" or \"none\", got %q", i.TLS)
-	}
+	oneOf(bad, "bounces.imap.tls", i.TLS, "tls", "starttls", "none")
 	if i.Port == 0 {
 		i.Port = 143
 		if i.TLS == "tls" {
 			i.Port = 993
 		}
 	}
-	if i.Port < 1 || i.Port > 65535 {
-		bad("bounces.imap.port", "must be between 1 and 65535, got %d", i.Port)
-	}
+	between(bad, "bounces.imap.port", i.Port, 1, 65535)
 	if i.Mailbox == "" {
 		i.Mailbox = "INBOX"
 	}
 	if i.Interval.Duration == 0 {
 		i.Interval.Duration = time.Minute
 	}
-	if i.Interval.Duration < 5*time.Second {
-		bad("bounces.imap.interval", "must be at least 5s, got %s", i.Interval.Duration)
-	}
+	atLeast(bad, "bounces.imap.interval", i.Interval.Duration, "5s")
 	if i.Delete && i.MoveTo != "" {
 		bad("bounces.imap.delete", "cannot be set together with bounces.imap.move_to: pick one")
 	}
@@ -206,7 +190,7 @@ func (i *BouncesIMAP) check(bad func(key, format string, args ...any)) {
 	}
 }
 
-func (w *BounceWebhooks) check(bad func(key, format string, args ...any)) {
+func (w *BounceWebhooks) check(bad reporter) {
 	if s := w.SES; s != nil && s.Enabled {
 		if len(s.TopicARN) == 0 {
 			bad("bounces.webhooks.ses.topic_arn", "must list the SNS topics to take, such as \"arn:aws:sns:eu-west-1:123456789012:bounces\"")

@@ -152,6 +152,16 @@ func (d Digest) SkipsEmpty() bool { return d.SkipEmpty == nil || *d.SkipEmpty }
 // (the default); archive = false keeps the digest private.
 func (d Digest) Archived() bool { return d.Archive == nil || *d.Archive }
 
+// Archived reports whether some digest publishes its editions on the site.
+func (c *Config) Archived() bool {
+	for _, d := range c.Digests {
+		if d.Archived() {
+			return true
+		}
+	}
+	return false
+}
+
 // Values of Digest.SendAt.
 const (
 	SendAtSchedule   = "schedule"

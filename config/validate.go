@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -52,9 +54,7 @@ func (c *Config) Validate() error {
 	if c.Site.MaxArticleBytes < 1 {
 		bad("site.max_article_bytes", "must be at least 1, got %d", c.Site.MaxArticleBytes)
 	}
-	if c.Site.PageSize < 1 || c.Site.PageSize > 1000 {
-		bad("site.page_size", "must be between 1 and 1000, got %d", c.Site.PageSize)
-	}
+	between(bad, "site.page_size", c.Site.PageSize, 1, 1000)
 	if c.Site.Author != "" && strings.Contains(c.Site.Author, "@") {
 		if _, err := mail.ParseAddress(c.Site.Author); err != nil {
 			bad("site.author", "must be \"Name <email>\" or a plain name: %v", err)
@@ -62,25 +62,13 @@ func (c *Config) Validate() error {
 	}
 
 	// [feeds]
-	if c.Feeds.Items < 1 || c.Feeds.Items > 10000 {
-		bad("feeds.items", "must be between 1 and 10000, got %d", c.Feeds.Items)
-	}
-	switch c.Feeds.Content {
-	case "take", "digest", "full":
-	default:
-		bad("feeds.content", "must be \"take\", \"digest\" or \"full\", got %q", c.Feeds.Content)
-	}
+	between(bad, "feeds.items", c.Feeds.Items, 1, 10000)
+	oneOf(bad, "feeds.content", c.Feeds.Content, "take", "digest", "full")
 	for k, d := range c.Feeds.Depths {
-		switch d {
-		case "take", "digest", "full":
-		default:
-			bad(fmt.Sprintf("feeds.depths[%d]", k), "must be \"take\", \"digest\" or \"full\", got %q", d)
-		}
+		oneOf(bad, fmt.Sprintf("feeds.depths[%d]", k), d, "take", "digest", "full")
 	}
-	switch c.Site.Slugs {
-	case "", "unicode", "ascii":
-	default:
-		bad("site.slugs", "must be \"unicode\" or \"ascii\", got %q", c.Site.Slugs)
+	if c.Site.Slugs != "" {
+		oneOf(bad, "site.slugs", c.Site.Slugs, "unicode", "ascii")
 	}
 	if c.Feeds.WebSubHub != "" {
 		if u, err := url.Parse(c.Feeds.WebSubHub); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -89,11 +77,7 @@ func (c *Config) Validate() error {
 	}
 
 	// [store]
-	switch c.Store.Driver {
-	case "sqlite", "postgres":
-	default:
-		bad("store.driver", "must be \"sqlite\" or \"postgres\", got %q", c.Store.Driver)
-	}
+	oneOf(bad, "store.driver", c.Store.Driver, "sqlite", "postgres")
 	if c.Store.DSN == "" {
 		bad("store.dsn", "must not be empty")
 	}
@@ -130,14 +114,8 @@ func (c *Config) Validate() error {
 	if c.Email.SMTP.Port < 1 || c.Email.SMTP.Port > 65535 {
 		bad("email.smtp.port", "must be a port number, got %d", c.Email.SMTP.Port)
 	}
-	switch c.Email.SMTP.TLS {
-	case "starttls", "tls", "none":
-	default:
-		bad("email.smtp.tls", "must be \"starttls\", \"tls\" or \"none\", got %q", c.Email.SMTP.TLS)
-	}
-	if c.Email.SMTP.Connections < 1 || c.Email.SMTP.Connections > 256 {
-		bad("email.smtp.connections", "must be between 1 and 256, got %d", c.Email.SMTP.Connections)
-	}
+	oneOf(bad, "email.smtp.tls", c.Email.SMTP.TLS, "starttls", "tls", "none")
+	between(bad, "email.smtp.connections", c.Email.SMTP.Connections, 1, 256)
 	if c.Email.SMTP.Rate < 0 {
 		bad("email.smtp.rate", "must not be negative")
 	}
@@ -199,13 +177,10 @@ func (c *Config) Validate() error {
 		if err := scheduler.CheckSpec(d.Schedule, d.Location, now); err != nil {
 			bad(key+".schedule", "%v", err)
 		}
-		switch d.SendAt {
-		case "":
+		if d.SendAt == "" {
 			d.SendAt = SendAtSchedule
-		case SendAtSchedule, SendAtSubscriber:
-		default:
-			bad(key+".send_at", "must be %q or %q, got %q", SendAtSchedule, SendAtSubscriber, d.SendAt)
 		}
+		oneOf(bad, key+".send_at", d.SendAt, SendAtSchedule, SendAtSubscriber)
 		if d.Depth == "" {
 			d.Depth = subscribers.DepthTake
 		} else if err := subscribers.CheckDepth(d.Depth); err != nil {
@@ -220,9 +195,7 @@ func (c *Config) Validate() error {
 		if d.MaxItems == 0 {
 			d.MaxItems = 10
 		}
-		if d.MaxItems < 1 || d.MaxItems > 1000 {
-			bad(key+".max_items", "must be between 1 and 1000, got %d", d.MaxItems)
-		}
+		between(bad, key+".max_items", d.MaxItems, 1, 1000)
 		for j, t := range d.Tags {
 			d.Tags[j] = strings.ToLower(strings.TrimSpace(t))
 			if d.Tags[j] == "" {
@@ -249,20 +222,44 @@ func (c *Config) Validate() error {
 	}
 
 	// [subscriptions]
-	if c.Subscriptions.ConfirmTTL.Duration < time.Minute {
-		bad("subscriptions.confirm_ttl", "must be at least 1m, got %s", c.Subscriptions.ConfirmTTL.Duration)
-	}
+	atLeast(bad, "subscriptions.confirm_ttl", c.Subscriptions.ConfirmTTL.Duration, "1m")
 	if c.Subscriptions.SecretEnv == "" {
 		bad("subscriptions.secret_env", "must name an environment variable")
 	}
-	if c.Email.RetryMaxAge.Duration < time.Minute {
-		bad("email.retry_max_age", "must be at least 1m, got %s", c.Email.RetryMaxAge.Duration)
-	}
-	if c.Email.DeliveryLease.Duration < 5*time.Second {
-		bad("email.delivery_lease", "must be at least 5s, got %s", c.Email.DeliveryLease.Duration)
-	}
+	atLeast(bad, "email.retry_max_age", c.Email.RetryMaxAge.Duration, "1m")
+	atLeast(bad, "email.delivery_lease", c.Email.DeliveryLease.Duration, "5s")
 	c.Bounces.check(bad)
 	return errors.Join(errs...)
+}
+
+// reporter is how a check reports a bad value: the key, then what is wrong.
+type reporter = func(key, format string, args ...any)
+
+// oneOf reports v unless it is one of allowed.
+func oneOf(bad reporter, key, v string, allowed ...string) {
+	if slices.Contains(allowed, v) {
+		return
+	}
+	quoted := make([]string, len(allowed))
+	for i, a := range allowed {
+		quoted[i] = strconv.Quote(a)
+	}
+	last := len(quoted) - 1
+	bad(key, "must be %s or %s, got %q", strings.Join(quoted[:last], ", "), quoted[last], v)
+}
+
+// between reports v unless lo <= v <= hi.
+func between[T int | int64](bad reporter, key string, v, lo, hi T) {
+	if v < lo || v > hi {
+		bad(key, "must be between %d and %d, got %d", lo, hi, v)
+	}
+}
+
+// atLeast reports a duration shorter than min (written as text, "1m").
+func atLeast(bad reporter, key string, d time.Duration, min string) {
+	if m, _ := time.ParseDuration(min); d < m {
+		bad(key, "must be at least %s, got %s", min, d)
+	}
 }
 
 func loadZone(name string) (*time.Location, error) {

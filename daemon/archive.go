@@ -14,7 +14,7 @@ import (
 // when no digest has archive = true. A store that cannot be read costs the
 // archive, not the site: the error is logged and the site built without.
 func archiveEditions(ctx context.Context, cfg *config.Config, st Store, log *slog.Logger) []*editions.Edition {
-	if st == nil || !anyArchived(cfg) {
+	if st == nil || !cfg.Archived() {
 		return nil
 	}
 	eds, err := st.Editions(ctx, "", 0)
@@ -23,15 +23,6 @@ func archiveEditions(ctx context.Context, cfg *config.Config, st Store, log *slo
 		return nil
 	}
 	return eds
-}
-
-func anyArchived(cfg *config.Config) bool {
-	for _, d := range cfg.Digests {
-		if d.Archived() {
-			return true
-		}
-	}
-	return false
 }
 
 // withArchive rebuilds st, the first site, with the digest archives once

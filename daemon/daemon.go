@@ -68,6 +68,10 @@ type Options struct {
 	AllowEmpty bool
 	// Metrics records what the daemon does; nil makes one on Prometheus' default registry.
 	Metrics *metrics.Metrics
+	// Lease, when set, replaces [email] delivery_lease, which the config
+	// keeps at 5 s or more. Tests of several instances give a short one,
+	// so a killed instance's deliveries are taken over within seconds.
+	Lease time.Duration
 	// ParseBounce reads raw bounce messages (DSN, ARF) for the inbound
 	// SMTP server and the mailbox poller of [bounces]; record.Parse when
 	// nil. Tests set their own.
@@ -225,7 +229,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.log.Error("scheduler_stop_failed", "err", err)
 		}
 	}()
-	if err := server.Serve(ctx, d.ln, d, server.DefaultTimeouts, d.log); err != nil {
+	if err := server.Serve(ctx, d.ln, d, d.log); err != nil {
 		return err
 	}
 	// Logged when the web has stopped, before the jobs are waited for:

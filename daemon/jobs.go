@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/digest"
 	"briefcast/editions"
@@ -251,10 +250,7 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 	if err != nil {
 		return err
 	}
-	byID := map[string]*articles.Article{}
-	for _, a := range g.srv.Site().Articles {
-		byID[a.ID] = a
-	}
+	byID := digest.ByID(g.srv.Site().Articles)
 	// Oldest first, so a backlog drains in the order it was created.
 	for i := len(eds) - 1; i >= 0; i-- {
 		e := eds[i]
@@ -274,6 +270,9 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 func (d *Daemon) sender(g *graph, dg config.Digest) *digest.Sender {
 	s := NewSender(g.cfg, d.store, g.composer, g.transport, d.log)
 	s.NoWait = true
+	if d.o.Lease > 0 {
+		s.Lease = d.o.Lease
+	}
 	s.OnResult = func(r editions.Result) {
 		switch r.State {
 		case editions.DeliverySent:

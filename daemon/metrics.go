@@ -9,6 +9,7 @@ import (
 
 	"briefcast/config"
 	"briefcast/metrics"
+	"briefcast/server"
 )
 
 // startMetrics binds server.metrics_listen and serves /metrics there until
@@ -34,7 +35,7 @@ func startMetrics(ctx context.Context, cfg *config.Config, m *metrics.Metrics, l
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := m.Serve(ctx, ln, log); err != nil {
+		if err := server.Serve(ctx, ln, m.Handler(), log); err != nil {
 			log.Error("metrics_serve_failed", "addr", ln.Addr().String(), "err", err)
 		}
 	}()

@@ -78,47 +78,46 @@ func Plan(d config.Digest, arts []*articles.Article, sent map[string]bool, prev 
 	if !first {
 		after = prev.Cutoff.Add(-max(period, MinGrace))
 	}
-	var picked []*articles.Article
-	for _, a := range arts {
-		if a == nil || sent[a.ID] || a.Published.After(cutoff) || (!first && !a.Published.After(after)) {
-			continue
-		}
-		if !matchTags(d.Tags, a.Tags) {
-			continue
-		}
-		picked = append(picked, a)
-	}
-	sortNewest(picked)
-	if d.MaxItems > 0 && len(picked) > d.MaxItems {
-		picked = picked[:d.MaxItems]
-	}
-	return picked, nil
+	return newest(d, arts, func(a *articles.Article) bool {
+		return !sent[a.ID] && !a.Published.After(cutoff) && (first || a.Published.After(after))
+	}), nil
 }
 
 // Latest returns the newest articles of digest d published at or before
 // cutoff, whether sent before or not, capped at max_items: what a preview
 // shows when nothing new is due.
 func Latest(d config.Digest, arts []*articles.Article, cutoff time.Time) []*articles.Article {
+	return newest(d, arts, func(a *articles.Article) bool { return !a.Published.After(cutoff) })
+}
+
+// newest returns the articles of arts that keep takes and that carry one
+// of d's tags, newest first, capped at max_items.
+func newest(d config.Digest, arts []*articles.Article, keep func(*articles.Article) bool) []*articles.Article {
 	var picked []*articles.Article
 	for _, a := range arts {
-		if a != nil && !a.Published.After(cutoff) && matchTags(d.Tags, a.Tags) {
+		if a != nil && keep(a) && matchTags(d.Tags, a.Tags) {
 			picked = append(picked, a)
 		}
 	}
-	sortNewest(picked)
+	slices.SortStableFunc(picked, func(x, y *articles.Article) int {
+		if c := y.Published.Compare(x.Published); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
 	if d.MaxItems > 0 && len(picked) > d.MaxItems {
 		picked = picked[:d.MaxItems]
 	}
 	return picked
 }
 
-func sortNewest(arts []*articles.Article) {
-	slices.SortStableFunc(arts, func(x, y *articles.Article) int {
-		if c := y.Published.Compare(x.Published); c != 0 {
-			return c
-		}
-		return strings.Compare(x.ID, y.ID)
-	})
+// ByID indexes articles by id, as Deliver takes them.
+func ByID(arts []*articles.Article) map[string]*articles.Article {
+	byID := make(map[string]*articles.Article, len(arts))
+	for _, a := range arts {
+		byID[a.ID] = a
+	}
+	return byID
 }
 
 // Period is the time between the last two scheduled runs of d at or before

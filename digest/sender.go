@@ -57,9 +57,8 @@ type Sender struct {
 	// left for its lease to expire, rather than risk a second sender
 	// taking it over mid-send.
 	Lease time.Duration
-	// ClaimBatch caps how many deliveries one claim leases (64 per
-	// connection when 0). Below the cap a claim holds what this process
-	// sends in an eighth of the lease at its pace so far.
+	// ClaimBatch is how many deliveries one claim leases at most (64 per
+	// connection when 0).
 	ClaimBatch int
 	// SingleInstance says no other process can use the store (SQLite): any
 	// lease left in the edition is from a crashed run and is dropped at
@@ -143,15 +142,11 @@ func (r *Report) Summary() string {
 // and nothing new, Run returns a Report with a nil Edition. When another
 // process created the same edition first, Run helps deliver it.
 func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Article, cutoff time.Time) (*Report, error) {
-	byID := make(map[string]*articles.Article, len(arts))
-	for _, a := range arts {
-		byID[a.ID] = a
-	}
 	e, err := s.Store.UnfinishedEdition(ctx, d.Name)
 	switch {
 	case err == nil:
 		s.log().Info("digest_resume", "digest", d.Name, "edition", e.Key)
-		rep, err := s.Deliver(ctx, d, e, byID)
+		rep, err := s.Deliver(ctx, d, e, ByID(arts))
 		if rep != nil {
 			rep.Resumed = true
 		}
@@ -171,10 +166,7 @@ func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Arti
 // resume step, for the daemon, which resumes unfinished editions itself
 // and must not let one waiting for retries hold back the next edition.
 func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.Article, cutoff time.Time) (*Report, error) {
-	byID := make(map[string]*articles.Article, len(arts))
-	for _, a := range arts {
-		byID[a.ID] = a
-	}
+	byID := ByID(arts)
 	sent, err := s.Store.SentArticles(ctx, d.Name)
 	if err != nil {
 		return nil, fmt.Errorf("digest %s: sent articles: %w", d.Name, err)

@@ -10,7 +10,7 @@ import (
 	"briefcast/scheduler"
 )
 
-// A wave is one send of a send_at = "subscriber" digest: the UTC instant
+// Wave is one send of a send_at = "subscriber" digest: the UTC instant
 // at which the schedule's wall time comes round in a set of zones, and
 // those zones. Each wave is an edition of its own, keyed by EditionKey of
 // the instant like any edition, so several instances create it once.
@@ -145,16 +145,6 @@ func PlanWave(d config.Digest, arts []*articles.Article, zones []string, at time
 	}
 	longest, shortest := lookBack(d, scheds, zones, at)
 	after := at.Add(-longest)
-	var picked []*articles.Article
-	for _, a := range arts {
-		if a == nil || a.Published.After(at) || !a.Published.After(after) || !matchTags(d.Tags, a.Tags) {
-			continue
-		}
-		picked = append(picked, a)
-	}
-	sortNewest(picked)
-	if d.MaxItems > 0 && len(picked) > d.MaxItems {
-		picked = picked[:d.MaxItems]
-	}
+	picked := newest(d, arts, func(a *articles.Article) bool { return !a.Published.After(at) && a.Published.After(after) })
 	return picked, shortest * 5 / 6, nil
 }

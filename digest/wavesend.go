@@ -32,10 +32,7 @@ func (s *Sender) RunWave(ctx context.Context, d config.Digest, arts []*articles.
 	if err != nil {
 		return nil, fmt.Errorf("digest %s: %w", d.Name, err)
 	}
-	byID := make(map[string]*articles.Article, len(arts))
-	for _, a := range arts {
-		byID[a.ID] = a
-	}
+	byID := ByID(arts)
 	key := EditionKey(at)
 	if e, err := s.findEdition(ctx, d.Name, key); err == nil {
 		return s.helpDeliver(ctx, d, e, byID)

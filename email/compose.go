@@ -309,10 +309,6 @@ func (c *Composer) subject(d *config.Digest) (*template.Template, error) {
 	return t, nil
 }
 
-// FullDepthURL is the absolute address of an article's full-depth
-// section, as the site publishes it: <base>articles/<slug>/#full-depth.
-func FullDepthURL(baseURL, slug string) string { return links.New(baseURL).FullDepth(slug) }
-
 // ConfirmURL is the absolute address of the double opt-in link carrying
 // token, as the site serves it: <base>confirm?token=<token>.
 func ConfirmURL(baseURL, token string) string { return links.New(baseURL).Confirm(token) }

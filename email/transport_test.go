@@ -551,7 +551,7 @@ func TestSMTPCancel(t *testing.T) {
 	if err := c1.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
-	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel2()
 	if err := c2.Send(ctx2, m); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("second connection's Send = %v, want it held back by the shared limiter", err)

@@ -27,28 +27,14 @@ func (m *Metrics) WatchEditions(newest func(ctx context.Context) ([]EditionRates
 	if m == nil {
 		return
 	}
-	m.reg.MustRegister(&editionCollector{newest: newest, log: log})
-}
-
-type editionCollector struct {
-	newest func(ctx context.Context) ([]EditionRates, error)
-	log    *slog.Logger
-}
-
-func (c *editionCollector) Describe(ch chan<- *prometheus.Desc) { ch <- editionRateDesc }
-
-func (c *editionCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
-	defer cancel()
-	rates, err := c.newest(ctx)
-	if err != nil {
-		c.log.Warn("metrics_edition_rates_failed", "err", err)
-		ch <- prometheus.NewInvalidMetric(editionRateDesc, err)
-		return
-	}
-	for _, r := range rates {
-		for kind, v := range map[string]float64{"hard": r.Hard, "soft": r.Soft, "complaint": r.Complaints} {
-			ch <- prometheus.MustNewConstMetric(editionRateDesc, prometheus.GaugeValue, v, r.Digest, r.Edition, kind)
-		}
-	}
+	m.reg.MustRegister(&scrapeCollector{desc: editionRateDesc, failure: "metrics_edition_rates_failed", log: log,
+		read: func(ctx context.Context, emit func(v float64, labels ...string)) error {
+			rates, err := newest(ctx)
+			for _, r := range rates {
+				for kind, v := range map[string]float64{"hard": r.Hard, "soft": r.Soft, "complaint": r.Complaints} {
+					emit(v, r.Digest, r.Edition, kind)
+				}
+			}
+			return err
+		}})
 }

@@ -114,11 +114,18 @@ func New(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Handler serves the metrics in the Prometheus text format, for /metrics.
-// A collector that fails (the store is down) is left out rather than
-// failing the whole scrape; it logs its own error.
+// Handler answers GET /metrics, and nothing else, with the metrics in the
+// Prometheus text format. A collector that fails (the store is down) is
+// left out rather than failing the whole scrape; it logs its own error.
+//
+// The daemon serves it on a listener of its own, on loopback by default,
+// because the metrics describe the subscriber list (how many are pending,
+// active, bounced): nobody on the public port should be able to watch it
+// grow with every sign-up.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	return mux
 }
 
 // Build records one site build: how long it took and how many articles it
@@ -251,17 +258,14 @@ func WatchSubscribers[S ~string](m *Metrics, counts func(ctx context.Context) (m
 	if m == nil {
 		return
 	}
-	m.reg.MustRegister(&subscriberCollector{log: log, counts: func(ctx context.Context) (map[string]int64, error) {
-		c, err := counts(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[string]int64, len(c))
-		for k, v := range c {
-			out[string(k)] = v
-		}
-		return out, nil
-	}})
+	m.reg.MustRegister(&scrapeCollector{desc: subscribersDesc, failure: "metrics_subscriber_counts_failed", log: log,
+		read: func(ctx context.Context, emit func(v float64, labels ...string)) error {
+			c, err := counts(ctx)
+			for status, n := range c {
+				emit(float64(n), string(status))
+			}
+			return err
+		}})
 }
 
 // scrapeTimeout bounds each store query made during a scrape, so a slow
@@ -271,25 +275,32 @@ const scrapeTimeout = 3 * time.Second
 var subscribersDesc = prometheus.NewDesc("briefcast_subscribers",
 	"Subscribers by status.", []string{"status"}, nil)
 
-// subscriberCollector asks the store at scrape time rather than keeping a
-// gauge current, because other processes change the table too.
-type subscriberCollector struct {
-	counts func(ctx context.Context) (map[string]int64, error)
-	log    *slog.Logger
+// scrapeCollector reads one metric's values from the store at each
+// scrape, rather than keeping a gauge current, because other processes
+// change the tables too. A failed read is logged and reported as an
+// invalid metric.
+type scrapeCollector struct {
+	desc    *prometheus.Desc
+	failure string // the log message of a failed read
+	log     *slog.Logger
+	read    func(ctx context.Context, emit func(v float64, labels ...string)) error
 }
 
-func (c *subscriberCollector) Describe(ch chan<- *prometheus.Desc) { ch <- subscribersDesc }
+func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
-func (c *subscriberCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	counts, err := c.counts(ctx)
+	var ms []prometheus.Metric
+	err := c.read(ctx, func(v float64, labels ...string) {
+		ms = append(ms, prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, labels...))
+	})
 	if err != nil {
-		c.log.Warn("metrics_subscriber_counts_failed", "err", err)
-		ch <- prometheus.NewInvalidMetric(subscribersDesc, err)
+		c.log.Warn(c.failure, "err", err)
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
 	}
-	for status, n := range counts {
-		ch <- prometheus.MustNewConstMetric(subscribersDesc, prometheus.GaugeValue, float64(n), status)
+	for _, m := range ms {
+		ch <- m
 	}
 }

@@ -3,27 +3,26 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mmcdole/gofeed"
 )
 
-// testTimeouts are short enough for tests and far enough apart to tell
-// which one closed a connection.
-var testTimeouts = Timeouts{Header: 300 * time.Millisecond, Idle: 1500 * time.Millisecond, Active: 3 * time.Second}
-
-// serveTimed serves a fresh env on loopback with testTimeouts, the
-// handlers mounted, and returns its address.
+// serveTimed serves a fresh env on loopback, the handlers mounted, and
+// returns its address.
 func serveTimed(t *testing.T, handlers map[string]http.Handler) string {
 	t.Helper()
-	e := newEnv(t, "http://example.org/", "", WithTimeouts(testTimeouts))
+	e := newEnv(t, "http://example.org/", "")
 	for p, h := range handlers {
 		e.srv.Handle(p, h)
 	}
@@ -36,21 +35,67 @@ func serveTimed(t *testing.T, handlers map[string]http.Handler) string {
 	return addr
 }
 
-// slop allows for the moments between the server starting a phase and the
-// client taking its start time.
-const slop = 20 * time.Millisecond
+// pipeListener hands Serve the far ends of net.Pipe connections, so the
+// server runs in a synctest bubble, where its timeouts (DefaultTimeouts,
+// as in production) pass on the bubble's clock at once.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
+
+// inBubble runs f in a synctest bubble with e's server serving on a pipe
+// listener; dial opens a client connection to it. The server stops when
+// f returns.
+func inBubble(t *testing.T, e *env, f func(t *testing.T, dial func() net.Conn)) {
+	synctest.Test(t, func(t *testing.T) {
+		l := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- e.srv.Serve(ctx, l) }()
+		var conns []net.Conn
+		f(t, func() net.Conn {
+			c, s := net.Pipe()
+			l.conns <- s
+			conns = append(conns, c)
+			return c
+		})
+		for _, c := range conns {
+			c.Close()
+		}
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+}
 
 // closedAfter reads from c until the server closes it and returns how long
-// that took from start, plus slop; it fails the test if the connection is
-// still open after limit.
-func closedAfter(t *testing.T, c net.Conn, start time.Time, limit time.Duration) time.Duration {
-	t.Helper()
-	c.SetReadDeadline(start.Add(limit))
-	_, err := io.Copy(io.Discard, c)
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("connection still open after %v", limit)
-	}
-	return time.Since(start) + slop
+// that took from start on the bubble's clock.
+func closedAfter(c net.Conn, start time.Time) time.Duration {
+	io.Copy(io.Discard, c)
+	return time.Since(start)
 }
 
 func dial(t *testing.T, addr string) net.Conn {
@@ -82,7 +127,7 @@ func get(t *testing.T, c net.Conn, br *bufio.Reader, path string) *http.Response
 // http.Server, mapped from Timeouts.
 func TestHTTPServerLimits(t *testing.T) {
 	e := newEnv(t, "http://example.org/", "")
-	srv := httpServer(e.srv, e.srv.timeouts, e.srv.log)
+	srv := httpServer(e.srv, DefaultTimeouts, e.srv.log)
 	got := [5]time.Duration{srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, time.Duration(srv.MaxHeaderBytes)}
 	want := [5]time.Duration{5 * time.Second, 35 * time.Second, 30 * time.Second, 120 * time.Second, 32 << 10}
 	if got != want {
@@ -93,39 +138,45 @@ func TestHTTPServerLimits(t *testing.T) {
 // A client that never finishes its header (slowloris) is cut off once the
 // header timeout has passed, and not before.
 func TestHeaderTimeout(t *testing.T) {
-	addr := serveTimed(t, nil)
+	tm := DefaultTimeouts
 	for _, tc := range []struct {
 		name string
-		send func(t *testing.T, c net.Conn)
+		send func(t *testing.T, c net.Conn, wg *sync.WaitGroup)
 	}{
-		{"nothing sent", func(*testing.T, net.Conn) {}},
-		{"half a header", func(_ *testing.T, c net.Conn) { io.WriteString(c, "GET /feed.xml HTTP/1.1\r\nHost: exa") }},
-		{"half a header after a request", func(t *testing.T, c net.Conn) {
+		{"nothing sent", func(*testing.T, net.Conn, *sync.WaitGroup) {}},
+		{"half a header", func(_ *testing.T, c net.Conn, _ *sync.WaitGroup) {
+			io.WriteString(c, "GET /feed.xml HTTP/1.1\r\nHost: exa")
+		}},
+		{"half a header after a request", func(t *testing.T, c net.Conn, _ *sync.WaitGroup) {
 			// The header timeout starts again with the second request's
 			// first bytes: its bound is the header timeout, not the idle one.
 			get(t, c, bufio.NewReader(c), "/feed.xml")
 			io.WriteString(c, "GET /feed.xml HTTP/1.1\r\nHost: exa")
 		}},
-		{"a byte at a time", func(_ *testing.T, c net.Conn) {
+		{"a byte at a time", func(_ *testing.T, c net.Conn, wg *sync.WaitGroup) {
 			// Each byte arrives well within the timeout; the header
 			// as a whole does not.
-			go func() {
+			wg.Go(func() {
 				for _, b := range []byte("GET /feed.xml HTTP/1.1\r\nHost: example.org\r\nX-Slow: 1234567890\r\n") {
 					if _, err := c.Write([]byte{b}); err != nil {
 						return
 					}
-					time.Sleep(testTimeouts.Header / 8)
+					time.Sleep(tm.Header / 8)
 				}
-			}()
+			})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, addr)
-			start := time.Now()
-			tc.send(t, c)
-			if d := closedAfter(t, c, start, 10*testTimeouts.Header); d < testTimeouts.Header || d >= testTimeouts.Idle {
-				t.Errorf("closed after %v, want the header timeout of %v", d, testTimeouts.Header)
-			}
+			inBubble(t, newEnv(t, "http://example.org/", ""), func(t *testing.T, dial func() net.Conn) {
+				c := dial()
+				start := time.Now()
+				var wg sync.WaitGroup
+				tc.send(t, c, &wg)
+				if d := closedAfter(c, start); d != tm.Header {
+					t.Errorf("closed after %v, want the header timeout of %v", d, tm.Header)
+				}
+				wg.Wait()
+			})
 		})
 	}
 }
@@ -134,57 +185,55 @@ func TestHeaderTimeout(t *testing.T) {
 // each within the idle timeout of the last, and is closed once it sits
 // idle for longer.
 func TestIdleTimeout(t *testing.T) {
-	addr := serveTimed(t, nil)
-	c := dial(t, addr)
-	br := bufio.NewReader(c)
-	for i := range 3 {
-		if resp := get(t, c, br, "/feed.xml"); resp.StatusCode != 200 {
-			t.Fatalf("request %d: %d", i, resp.StatusCode)
+	tm := DefaultTimeouts
+	inBubble(t, newEnv(t, "http://example.org/", ""), func(t *testing.T, dial func() net.Conn) {
+		c := dial()
+		br := bufio.NewReader(c)
+		for i := range 3 {
+			if resp := get(t, c, br, "/feed.xml"); resp.StatusCode != 200 {
+				t.Fatalf("request %d: %d", i, resp.StatusCode)
+			}
+			// Between requests, longer than the header and the active
+			// timeouts: the idle wait is neither.
+			time.Sleep(tm.Idle * 3 / 4)
 		}
-		// Between requests, longer than the header timeout: the idle
-		// wait is not the header's.
-		time.Sleep(testTimeouts.Idle * 3 / 4)
-	}
-	start := time.Now().Add(-testTimeouts.Idle * 3 / 4)
-	if d := closedAfter(t, c, start, 10*testTimeouts.Idle); d < testTimeouts.Idle || d >= testTimeouts.Active {
-		t.Errorf("idle connection closed after %v, want the idle timeout of %v", d, testTimeouts.Idle)
-	}
+		start := time.Now().Add(-tm.Idle * 3 / 4)
+		if d := closedAfter(c, start); d != tm.Idle {
+			t.Errorf("idle connection closed after %v, want the idle timeout of %v", d, tm.Idle)
+		}
+	})
 }
 
 // A response that takes longer than the active timeout is cut off: the
 // handler's context ends, the client gets no answer and the connection
 // closes.
 func TestActiveTimeout(t *testing.T) {
-	release := make(chan struct{})
-	defer close(release)
-	addr := serveTimed(t, map[string]http.Handler{
-		"GET /stuck": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-			io.WriteString(w, "too late")
-		}),
-		"GET /quick": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "quick") }),
+	tm := DefaultTimeouts
+	e := newEnv(t, "http://example.org/", "")
+	e.srv.Handle("GET /stuck", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		// A moment later: on the bubble's clock the context and the
+		// connection's write deadline end at the same instant.
+		time.Sleep(time.Millisecond)
+		io.WriteString(w, "too late")
+	}))
+	e.srv.Handle("GET /quick", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "quick") }))
+	inBubble(t, e, func(t *testing.T, dial func() net.Conn) {
+		c := dial()
+		if resp := get(t, c, bufio.NewReader(c), "/quick"); resp.StatusCode != 200 {
+			t.Fatalf("quick: %d", resp.StatusCode)
+		}
+		c = dial()
+		start := time.Now()
+		io.WriteString(c, "GET /stuck HTTP/1.1\r\nHost: example.org\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		if d := time.Since(start); d < tm.Active || d >= tm.Active+time.Second {
+			t.Errorf("closed after %v, want the active timeout of %v", d, tm.Active)
+		}
+		if len(b) != 0 {
+			t.Errorf("a response past the active timeout reached the client: %q", b)
+		}
 	})
-	c := dial(t, addr)
-	if resp := get(t, c, bufio.NewReader(c), "/quick"); resp.StatusCode != 200 {
-		t.Fatalf("quick: %d", resp.StatusCode)
-	}
-	c = dial(t, addr)
-	start := time.Now()
-	io.WriteString(c, "GET /stuck HTTP/1.1\r\nHost: example.org\r\n\r\n")
-	c.SetReadDeadline(start.Add(10 * testTimeouts.Active))
-	b, err := io.ReadAll(c)
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("connection still open after %v", 10*testTimeouts.Active)
-	}
-	if d := time.Since(start) + slop; d < testTimeouts.Active {
-		t.Errorf("closed after %v, before the active timeout of %v", d, testTimeouts.Active)
-	}
-	if len(b) != 0 {
-		t.Errorf("a response past the active timeout reached the client: %q", b)
-	}
 }
 
 // exchange writes req on a new connection to addr, closes its sending

@@ -115,9 +115,10 @@ func (s *Server) isTrusted(ip netip.Addr) bool {
 	return false
 }
 
-// ipKey is the rate-limit key of an address: IPv6 clients are limited per
-// /64, since one host usually holds a whole one.
-func ipKey(ip netip.Addr) string {
+// ClientKey is the key an address is limited by, in the sign-up limits and
+// the admin page's throttle: IPv6 clients count per /64, since one host
+// usually holds a whole one.
+func ClientKey(ip netip.Addr) string {
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
 		return p.String()

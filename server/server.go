@@ -54,9 +54,6 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // WithObserver sets the observer of feed requests.
 func WithObserver(o Observer) Option { return func(s *Server) { s.observer = o } }
 
-// WithHTTPClient sets the client used to ping the WebSub hub.
-func WithHTTPClient(c *http.Client) Option { return func(s *Server) { s.client = c } }
-
 // RateLimit is a token bucket: Burst attempts at once, then one more every
 // Every.
 type RateLimit struct {
@@ -71,11 +68,9 @@ type Timeouts struct {
 	Idle   time.Duration // between requests on a keep-alive connection
 }
 
-// DefaultTimeouts are the connection timeouts of Serve.
+// DefaultTimeouts are the connection timeouts of Serve; a handler's
+// context ends after Active too.
 var DefaultTimeouts = Timeouts{Header: 5 * time.Second, Active: 30 * time.Second, Idle: 120 * time.Second}
-
-// WithTimeouts sets the connection timeouts of Serve.
-func WithTimeouts(t Timeouts) Option { return func(s *Server) { s.timeouts = t } }
 
 // WithRateLimits sets the sign-up limits per client IP and per address.
 func WithRateLimits(perIP, perAddress RateLimit) Option {
@@ -92,7 +87,6 @@ type Server struct {
 	now      func() time.Time
 	observer Observer
 	client   *http.Client
-	timeouts Timeouts
 
 	base      string // path of base_url, always ending in "/"
 	baseURL   string // base_url, always ending in "/"
@@ -147,7 +141,6 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 		log:       log,
 		now:       time.Now,
 		client:    &http.Client{Timeout: 10 * time.Second},
-		timeouts:  DefaultTimeouts,
 		base:      withSlash(u.Path),
 		baseURL:   withSlash(o.BaseURL),
 		mux:       http.NewServeMux(),
@@ -308,11 +301,9 @@ type loggedHandler struct {
 func (l loggedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	if d := l.s.timeouts.Active; d > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), d)
-		defer cancel()
-		r = r.WithContext(ctx)
-	}
+	ctx, cancel := context.WithTimeout(r.Context(), DefaultTimeouts.Active)
+	defer cancel()
+	r = r.WithContext(ctx)
 	l.h(rec, r)
 	l.s.log.LogAttrs(r.Context(), slog.LevelInfo, "http_request",
 		slog.String("method", r.Method),
@@ -393,16 +384,16 @@ func httpServer(h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 // requests in flight get up to ten seconds to finish. It returns nil after
 // a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return Serve(ctx, ln, s, s.timeouts, s.log)
+	return Serve(ctx, ln, s, s.log)
 }
 
 // Serve is Server.Serve for any handler, so a daemon can keep one listener
 // and swap the Server behind it when its config is reloaded.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	srv := httpServer(h, t, log)
+	srv := httpServer(h, DefaultTimeouts, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -85,7 +85,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := s.clientIP(r)
-	if !s.ipRate.allow(ipKey(ip), now) {
+	if !s.ipRate.allow(ClientKey(ip), now) {
 		s.tooMany(w, r, s.ipLimit.Every)
 		return
 	}
@@ -151,7 +151,7 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 		return req, form
 	}
 	req.Email = addr
-	if err := subscribers.CheckSubscribeRequest(&req); err != nil {
+	if err := req.Validate(); err != nil {
 		// What the checks above let through and the store would refuse.
 		s.log.Info("subscribe_refused", "err", err)
 		form.Error = "Part of that form cannot be accepted. Please check the name and the address and try again."

@@ -323,8 +323,8 @@ trusted_proxies = ["10.0.0.0/8", "fd00::/8", "192.0.2.1"]`)
 			}
 		})
 	}
-	if got := ipKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6")); got != "2001:db8:1:2::/64" {
-		t.Errorf("ipKey: %s", got)
+	if got := ClientKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6")); got != "2001:db8:1:2::/64" {
+		t.Errorf("ClientKey: %s", got)
 	}
 }
 

@@ -156,32 +156,13 @@ func (s *DB) softBounces(ctx context.Context, tx *sql.Tx, id int64) (int, error)
 // subscriber once per kind (a report about nobody on the list counts on
 // its own).
 func (s *DB) BounceCounts(ctx context.Context, editionID int64) (editions.BounceCounts, error) {
-	var c editions.BounceCounts
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT kind, COUNT(DISTINCT COALESCE(subscriber_id, -id)) FROM bounces
-		WHERE edition_id = ? GROUP BY kind`), editionID)
+	n, err := s.counts(ctx, `SELECT kind, COUNT(DISTINCT COALESCE(subscriber_id, -id)) FROM bounces
+		WHERE edition_id = ? GROUP BY kind`, editionID)
 	if err != nil {
-		return c, fmt.Errorf("store: bounce counts of edition %d: %w", editionID, err)
+		return editions.BounceCounts{}, fmt.Errorf("store: bounce counts of edition %d: %w", editionID, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind string
-		var n int64
-		if err := rows.Scan(&kind, &n); err != nil {
-			return c, fmt.Errorf("store: bounce counts of edition %d: %w", editionID, err)
-		}
-		switch subscribers.BounceKind(kind) {
-		case subscribers.BounceHard:
-			c.Hard = n
-		case subscribers.BounceSoft:
-			c.Soft = n
-		case subscribers.BounceComplaint:
-			c.Complaints = n
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return c, fmt.Errorf("store: bounce counts of edition %d: %w", editionID, err)
-	}
-	return c, nil
+	return editions.BounceCounts{Hard: n[string(subscribers.BounceHard)], Soft: n[string(subscribers.BounceSoft)],
+		Complaints: n[string(subscribers.BounceComplaint)]}, nil
 }
 
 // eventKey is the stored form of a report's key: a hash, so the table

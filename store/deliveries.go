@@ -119,35 +119,23 @@ func (s *DB) bounce(ctx context.Context, tx *sql.Tx, results []editions.Result) 
 // released) are counted as InFlight instead.
 func (s *DB) Progress(ctx context.Context, editionID int64) (editions.Progress, error) {
 	var p editions.Progress
-	err := s.countStates(ctx, `SELECT state, count(*) FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID, &p, 1)
-	if err == nil {
-		err = s.countStates(ctx, `SELECT state, count(*) FROM deliveries
-			WHERE edition_id = ? AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL
-			GROUP BY state`, editionID, &p, -1)
-	}
+	all, err := s.counts(ctx, `SELECT state, count(*) FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID)
 	if err != nil {
-		return editions.Progress{}, fmt.Errorf("store: progress of edition %d: %w", editionID, err)
+		return p, fmt.Errorf("store: progress of edition %d: %w", editionID, err)
+	}
+	leased, err := s.counts(ctx, `SELECT state, count(*) FROM deliveries
+		WHERE edition_id = ? AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL
+		GROUP BY state`, editionID)
+	if err != nil {
+		return p, fmt.Errorf("store: progress of edition %d: %w", editionID, err)
+	}
+	for st, n := range all {
+		addProgress(&p, editions.DeliveryState(st), n)
+	}
+	for st, n := range leased {
+		addProgress(&p, editions.DeliveryState(st), -n)
 	}
 	return p, nil
-}
-
-// countStates adds sign times each (state, count) row to p; leased rows
-// are moved from their state to InFlight.
-func (s *DB) countStates(ctx context.Context, q string, editionID int64, p *editions.Progress, sign int64) error {
-	rows, err := s.db.QueryContext(ctx, s.d.q(q), editionID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var st string
-		var n int64
-		if err := rows.Scan(&st, &n); err != nil {
-			return err
-		}
-		addProgress(p, editions.DeliveryState(st), sign*n)
-	}
-	return rows.Err()
 }
 
 // Failures lists up to limit (all when limit <= 0) failed or retrying
@@ -160,18 +148,8 @@ func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editio
 	}
 	// A forgotten subscriber's row stays (subscriber_id NULL): it comes
 	// back with a zero Subscriber.
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT d.id, d.state, d.attempts, d.last_reply, d.next_attempt,
-		       COALESCE(s.id, 0), COALESCE(s.email, ''), COALESCE(s.name, ''), COALESCE(s.tags, ''),
-		       COALESCE(s.timezone, ''), COALESCE(s.status, '')
-		  FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
-		 WHERE d.edition_id = ? AND d.state IN ('failed', 'retrying')
-		 ORDER BY d.id LIMIT ?`), editionID, lim)
-	if err != nil {
-		return nil, fmt.Errorf("store: failures of edition %d: %w", editionID, err)
-	}
-	defer rows.Close()
 	var out []editions.Delivery
-	for rows.Next() {
+	err := s.each(ctx, func(rows *sql.Rows) error {
 		d := editions.Delivery{EditionID: editionID}
 		var (
 			state, tags, status string
@@ -179,13 +157,19 @@ func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editio
 		)
 		if err := rows.Scan(&d.ID, &state, &d.Attempts, &d.LastReply, &next,
 			&d.Subscriber.ID, &d.Subscriber.Email, &d.Subscriber.Name, &tags, &d.Subscriber.Timezone, &status); err != nil {
-			return nil, fmt.Errorf("store: failures of edition %d: %w", editionID, err)
+			return err
 		}
 		d.State, d.NextAttempt, d.Subscriber.Status = editions.DeliveryState(state), next.T, subscribers.Status(status)
 		d.Subscriber.Tags = subscribers.SplitList(tags)
 		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, `SELECT d.id, d.state, d.attempts, d.last_reply, d.next_attempt,
+		       COALESCE(s.id, 0), COALESCE(s.email, ''), COALESCE(s.name, ''), COALESCE(s.tags, ''),
+		       COALESCE(s.timezone, ''), COALESCE(s.status, '')
+		  FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+		 WHERE d.edition_id = ? AND d.state IN ('failed', 'retrying')
+		 ORDER BY d.id LIMIT ?`, editionID, lim)
+	if err != nil {
 		return nil, fmt.Errorf("store: failures of edition %d: %w", editionID, err)
 	}
 	return out, nil

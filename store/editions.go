@@ -14,20 +14,8 @@ import (
 // SentArticles returns the ids of every article already included in an
 // edition of digest.
 func (s *DB) SentArticles(ctx context.Context, digest string) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT article_id FROM edition_articles WHERE digest = ?`), digest)
+	sent, err := s.set(ctx, `SELECT article_id FROM edition_articles WHERE digest = ?`, digest)
 	if err != nil {
-		return nil, fmt.Errorf("store: sent articles of %s: %w", digest, err)
-	}
-	defer rows.Close()
-	sent := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: sent articles of %s: %w", digest, err)
-		}
-		sent[id] = true
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: sent articles of %s: %w", digest, err)
 	}
 	return sent, nil
@@ -111,25 +99,20 @@ const editionCols = `id, digest, key, cutoff, created_at, finished_at, recipient
 // editionList runs a query selecting editionCols and loads each edition's
 // articles.
 func (s *DB) editionList(ctx context.Context, query string, args ...any) ([]*editions.Edition, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(query), args...)
-	if err != nil {
-		return nil, err
-	}
 	var es []*editions.Edition
-	for rows.Next() {
+	err := s.each(ctx, func(rows *sql.Rows) error {
 		var e editions.Edition
 		var cutoff, created, finished timeCol
 		var zones string
 		if err := rows.Scan(&e.ID, &e.Digest, &e.Key, &cutoff, &created, &finished, &e.Recipients, &zones); err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		e.Cutoff, e.CreatedAt, e.FinishedAt = cutoff.T, created.T, finished.T
 		e.Zones = decodeZones(zones)
 		es = append(es, &e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}, query, args...)
+	if err != nil {
 		return nil, err
 	}
 	for _, e := range es {
@@ -154,20 +137,7 @@ func (s *DB) editionOne(ctx context.Context, query string, args ...any) (*editio
 
 // editionArticles returns an edition's article ids in their stored order.
 func (s *DB) editionArticles(ctx context.Context, id int64) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT article_id FROM edition_articles WHERE edition_id = ? ORDER BY position`), id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var as []string
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, err
-		}
-		as = append(as, a)
-	}
-	return as, rows.Err()
+	return s.column(ctx, `SELECT article_id FROM edition_articles WHERE edition_id = ? ORDER BY position`, id)
 }
 
 // Edition returns one edition by id.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -20,20 +21,13 @@ const listPage = 1000
 func (s *DB) List(ctx context.Context, f subscribers.Filter, fn func(*subscribers.Subscriber) error) error {
 	q, args := s.listQuery(f)
 	fetch := func(after int64) ([]*subscribers.Subscriber, error) {
-		rows, err := s.db.QueryContext(ctx, q, append(args[:len(args):len(args)], after)...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
 		page := make([]*subscribers.Subscriber, 0, listPage)
-		for rows.Next() {
+		err := s.each(ctx, func(rows *sql.Rows) error {
 			sub, err := scanSubscriber(rows)
-			if err != nil {
-				return nil, err
-			}
 			page = append(page, sub)
-		}
-		return page, rows.Err()
+			return err
+		}, q, append(args[:len(args):len(args)], after)...)
+		return page, err
 	}
 	type result struct {
 		page []*subscribers.Subscriber
@@ -100,28 +94,19 @@ func (s *DB) listQuery(f subscribers.Filter) (string, []any) {
 	}
 	q := `SELECT ` + subscriberCols + ` FROM ` + from + ` WHERE ` + where + idCol + ` > ? ORDER BY ` + idCol +
 		fmt.Sprintf(` LIMIT %d`, listPage)
-	return s.d.q(q), args
+	return q, args
 }
 
 // Counts returns how many subscribers there are in each status.
 func (s *DB) Counts(ctx context.Context) (map[subscribers.Status]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`)
+	n, err := s.counts(ctx, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`)
 	if err != nil {
 		return nil, fmt.Errorf("store: counts: %w", err)
 	}
-	defer rows.Close()
 	counts := map[subscribers.Status]int64{subscribers.Pending: 0, subscribers.Active: 0,
 		subscribers.Unsubscribed: 0, subscribers.Bounced: 0, subscribers.Complained: 0}
-	for rows.Next() {
-		var st string
-		var n int64
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, fmt.Errorf("store: counts: %w", err)
-		}
-		counts[subscribers.Status(st)] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: counts: %w", err)
+	for st, c := range n {
+		counts[subscribers.Status(st)] = c
 	}
 	return counts, nil
 }
@@ -150,24 +135,20 @@ func (s *DB) History(ctx context.Context, days int, now time.Time) ([]subscriber
 	if s.d.postgres {
 		day = `floor(extract(epoch FROM at - ?::timestamptz) / 86400)::bigint`
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT `+day+` AS day, CAST(SUM(`+historyDelta+`) AS bigint)
-		FROM subscriber_events WHERE at >= ? AND at < ? AND (to_status = 'active' OR from_status = 'active')
-		GROUP BY day`), s.d.t(start), s.d.t(start), s.d.t(end))
-	if err != nil {
-		return nil, fmt.Errorf("store: history: %w", err)
-	}
-	defer rows.Close()
 	deltas := make([]int64, days)
-	for rows.Next() {
+	err = s.each(ctx, func(rows *sql.Rows) error {
 		var d, delta int64
 		if err := rows.Scan(&d, &delta); err != nil {
-			return nil, fmt.Errorf("store: history: %w", err)
+			return err
 		}
 		if d >= 0 && d < int64(days) {
 			deltas[d] += delta
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, `SELECT `+day+` AS day, CAST(SUM(`+historyDelta+`) AS bigint)
+		FROM subscriber_events WHERE at >= ? AND at < ? AND (to_status = 'active' OR from_status = 'active')
+		GROUP BY day`, s.d.t(start), s.d.t(start), s.d.t(end))
+	if err != nil {
 		return nil, fmt.Errorf("store: history: %w", err)
 	}
 	out := make([]subscribers.DayCount, days)

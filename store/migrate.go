@@ -192,22 +192,12 @@ func (s *DB) rebuildTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			conn.Raw(func(any) error { return badConn })
 		}
 	}()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := foreignKeyCheck(ctx, tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
+	return commitTx(ctx, conn, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return foreignKeyCheck(ctx, tx)
+	})
 }
 
 // foreignKeyCheck fails when any row references a missing parent.

@@ -112,7 +112,15 @@ func (s *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	return commitTx(ctx, s.db, fn)
+}
+
+// commitTx begins a transaction on c, runs fn in it and commits when fn
+// returns nil.
+func commitTx(ctx context.Context, c interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(tx *sql.Tx) error) error {
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -124,6 +132,57 @@ func (s *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// each runs query, with ? placeholders, and calls scan for every row; an
+// error from scan stops it and is returned.
+func (s *DB) each(ctx context.Context, scan func(*sql.Rows) error, query string, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, s.d.q(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// column returns the one text column of query's rows.
+func (s *DB) column(ctx context.Context, query string, args ...any) ([]string, error) {
+	var out []string
+	err := s.each(ctx, func(rows *sql.Rows) error {
+		var v string
+		err := rows.Scan(&v)
+		out = append(out, v)
+		return err
+	}, query, args...)
+	return out, err
+}
+
+// set returns query's one text column as a set.
+func (s *DB) set(ctx context.Context, query string, args ...any) (map[string]bool, error) {
+	vs, err := s.column(ctx, query, args...)
+	set := make(map[string]bool, len(vs))
+	for _, v := range vs {
+		set[v] = true
+	}
+	return set, err
+}
+
+// counts returns the rows of a query selecting a text key and a count.
+func (s *DB) counts(ctx context.Context, query string, args ...any) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := s.each(ctx, func(rows *sql.Rows) error {
+		var k string
+		var n int64
+		err := rows.Scan(&k, &n)
+		out[k] = n
+		return err
+	}, query, args...)
+	return out, err
 }
 
 // querier is a *sql.DB or a *sql.Tx.

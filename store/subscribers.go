@@ -355,24 +355,19 @@ func (s *DB) Events(ctx context.Context, id int64) ([]subscribers.Event, error) 
 	if _, err := s.byID(ctx, s.db, id); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT id, at, from_status, to_status, reason FROM subscriber_events
-		WHERE subscriber_id = ? ORDER BY id`), id)
-	if err != nil {
-		return nil, fmt.Errorf("store: events of %d: %w", id, err)
-	}
-	defer rows.Close()
 	var evs []subscribers.Event
-	for rows.Next() {
+	err := s.each(ctx, func(rows *sql.Rows) error {
 		e := subscribers.Event{SubscriberID: id}
 		var at timeCol
 		var from, to string
 		if err := rows.Scan(&e.ID, &at, &from, &to, &e.Reason); err != nil {
-			return nil, fmt.Errorf("store: events of %d: %w", id, err)
+			return err
 		}
 		e.At, e.From, e.To = at.T, subscribers.Status(from), subscribers.Status(to)
 		evs = append(evs, e)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, `SELECT id, at, from_status, to_status, reason FROM subscriber_events WHERE subscriber_id = ? ORDER BY id`, id)
+	if err != nil {
 		return nil, fmt.Errorf("store: events of %d: %w", id, err)
 	}
 	return evs, nil

@@ -62,23 +62,10 @@ func (s *DB) SubscriberZones(ctx context.Context, digest string) ([]string, erro
 // ZoneCounts counts digest's active subscribers by time zone, "" for
 // those without one.
 func (s *DB) ZoneCounts(ctx context.Context, digest string) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT s.timezone, COUNT(*)
+	counts, err := s.counts(ctx, `SELECT s.timezone, COUNT(*)
 		  FROM subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id
-		 WHERE d.digest = ? AND s.status = 'active' GROUP BY s.timezone`), digest)
+		 WHERE d.digest = ? AND s.status = 'active' GROUP BY s.timezone`, digest)
 	if err != nil {
-		return nil, fmt.Errorf("store: zones of %s: %w", digest, err)
-	}
-	defer rows.Close()
-	counts := map[string]int64{}
-	for rows.Next() {
-		var z string
-		var n int64
-		if err := rows.Scan(&z, &n); err != nil {
-			return nil, fmt.Errorf("store: zones of %s: %w", digest, err)
-		}
-		counts[z] = n
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: zones of %s: %w", digest, err)
 	}
 	return counts, nil
@@ -169,23 +156,14 @@ func (s *DB) setRecipients(ctx context.Context, tx *sql.Tx, e *editions.Edition,
 // editions (by id, below editionID) sent or still mean to send to the
 // subscriber: what a wave leaves out of their message.
 func (s *DB) EarlierArticles(ctx context.Context, digest string, subscriberID, editionID int64) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT DISTINCT a.article_id
+	got, err := s.set(ctx, `SELECT DISTINCT a.article_id
 		  FROM deliveries p JOIN edition_articles a ON a.edition_id = p.edition_id
 		 WHERE p.subscriber_id = ? AND a.digest = ? AND p.edition_id < ?
-		   AND p.state IN ('queued', 'sent', 'retrying')`), subscriberID, digest, editionID)
+		   AND p.state IN ('queued', 'sent', 'retrying')`, subscriberID, digest, editionID)
 	if err != nil {
 		return nil, fmt.Errorf("store: earlier articles of subscriber %d in %s: %w", subscriberID, digest, err)
 	}
-	defer rows.Close()
-	got := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: earlier articles of subscriber %d in %s: %w", subscriberID, digest, err)
-		}
-		got[id] = true
-	}
-	return got, rows.Err()
+	return got, nil
 }
 
 // LatestWave returns the newest wave of digest (by cut-off) whose zones

@@ -90,13 +90,9 @@ func SplitList(s string) []string {
 }
 
 // MaxNameLen bounds a display name, in bytes: the one limit of the store
-// and of the sign-up form (which checks it through CheckSubscribeRequest).
+// and of the sign-up form (which checks it through
+// SubscribeRequest.Validate).
 const MaxNameLen = 200
-
-// CheckSubscribeRequest validates and cleans req exactly as Subscribe
-// will, so that a caller which hands the sign-up to a queue can refuse bad
-// input while the person is still there to be told.
-func CheckSubscribeRequest(req *SubscribeRequest) error { return req.Validate() }
 
 // checkLine refuses a one-line field (a name, an IP address) that is too
 // long or holds a control character: a line break in a name could end up
@@ -132,18 +128,7 @@ func CleanName(name string) (string, error) {
 
 // checkSubscriber validates and cleans the fields a caller sets.
 func checkSubscriber(s *Subscriber) error {
-	email, err := NormalizeEmail(s.Email)
-	if err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	s.Email = email
-	if s.Name, err = CleanName(s.Name); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	if err := checkLine("consent IP", s.ConsentIP); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	if err := checkSource(s.Source); err != nil {
+	if err := checkPerson(&s.Email, &s.Name, s.ConsentIP, s.Source); err != nil {
 		return err
 	}
 	if s.Status == "" {
@@ -152,22 +137,28 @@ func checkSubscriber(s *Subscriber) error {
 	if !s.Status.Valid() {
 		return fmt.Errorf("subscribers: unknown status %q", s.Status)
 	}
-	if s.Digests, err = CleanDigests(s.Digests); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
+	p := Preferences{Digests: s.Digests, Tags: s.Tags, Timezone: s.Timezone, Depths: s.Depths}
+	if err := CheckPreferences(&p); err != nil {
+		return err
 	}
-	if s.Tags, err = CleanTags(s.Tags); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	if err := (zoneCache{}).check(s.Timezone); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	if s.Depths, err = cleanDepths(s.Depths); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
+	s.Digests, s.Tags, s.Depths = p.Digests, p.Tags, p.Depths
 	return nil
 }
 
-func checkSource(src Source) error {
+// checkPerson normalises the address and cleans the name, and checks the
+// consent IP and the source: what a sign-up and a stored subscriber share.
+func checkPerson(email, name *string, consentIP string, src Source) error {
+	e, err := NormalizeEmail(*email)
+	if err != nil {
+		return fmt.Errorf("subscribers: email: %w", err)
+	}
+	*email = e
+	if *name, err = CleanName(*name); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
+	if err := checkLine("consent IP", consentIP); err != nil {
+		return fmt.Errorf("subscribers: %w", err)
+	}
 	if src != "" && src != SourceForm && src != SourceImport && src != SourceCLI {
 		return fmt.Errorf("subscribers: unknown source %q", src)
 	}
@@ -179,26 +170,15 @@ func checkSource(src Source) error {
 // normalised (NormalizeEmail), the name cleaned (CleanName), digests and
 // tags trimmed and de-duplicated, the time zone and consent IP checked, and
 // an empty Source made SourceForm. A caller can run it first to answer a
-// bad field the same way whatever the state of the address. The error
-// names the field.
+// bad field the same way whatever the state of the address (the sign-up
+// form does, before it queues the sign-up). The error names the field.
 func (req *SubscribeRequest) Validate() error {
 	p := Preferences{Digests: req.Digests, Tags: req.Tags, Timezone: req.Timezone}
 	if err := CheckPreferences(&p); err != nil {
 		return err
 	}
 	req.Digests, req.Tags = p.Digests, p.Tags
-	email, err := NormalizeEmail(req.Email)
-	if err != nil {
-		return fmt.Errorf("subscribers: email: %w", err)
-	}
-	req.Email = email
-	if req.Name, err = CleanName(req.Name); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	if err := checkLine("consent IP", req.ConsentIP); err != nil {
-		return fmt.Errorf("subscribers: %w", err)
-	}
-	if err := checkSource(req.Source); err != nil {
+	if err := checkPerson(&req.Email, &req.Name, req.ConsentIP, req.Source); err != nil {
 		return err
 	}
 	if req.Source == "" {

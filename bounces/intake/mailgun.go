@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,13 +81,8 @@ type mailgunEvent struct {
 }
 
 func (h *mailgunHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, ok := h.body(w, r)
-	if !ok {
-		return
-	}
 	var b mailgunBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		h.refuse(w, r, http.StatusBadRequest, "not a Mailgun webhook body", err)
+	if !h.readJSON(w, r, &b, "a Mailgun webhook body") {
 		return
 	}
 	if err := h.verify(b.Signature.Timestamp, b.Signature.Token, b.Signature.Signature); err != nil {

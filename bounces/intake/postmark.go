@@ -42,13 +42,8 @@ func (h *postmarkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusUnauthorized, "wrong or missing credentials", nil)
 		return
 	}
-	body, ok := h.body(w, r)
-	if !ok {
-		return
-	}
 	var p postmarkRecord
-	if err := json.Unmarshal(body, &p); err != nil {
-		h.refuse(w, r, http.StatusBadRequest, "not a Postmark record", err)
+	if !h.readJSON(w, r, &p, "a Postmark record") {
 		return
 	}
 	h.deliver(r.Context(), w, p.events())

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"briefcast/bounces"
 )
 
 // SESOptions configure the Amazon SES webhook: SES publishes bounces and
@@ -52,13 +54,8 @@ func NewSES(o SESOptions) (http.Handler, error) {
 }
 
 func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, ok := h.body(w, r)
-	if !ok {
-		return
-	}
 	var m snsMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		h.refuse(w, r, http.StatusBadRequest, "not an SNS message", err)
+	if !h.readJSON(w, r, &m, "an SNS message") {
 		return
 	}
 	if !slices.Contains(h.topics, m.TopicArn) {
@@ -99,54 +96,21 @@ func (h *sesHandler) confirm(w http.ResponseWriter, r *http.Request, m snsMessag
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// sesNotification is what SES publishes, by notification ("notificationType")
-// or by event publishing ("eventType").
-type sesNotification struct {
-	NotificationType string `json:"notificationType"`
-	EventType        string `json:"eventType"`
-	Bounce           struct {
-		BounceType        string `json:"bounceType"`
-		FeedbackID        string `json:"feedbackId"`
-		Timestamp         string `json:"timestamp"`
-		BouncedRecipients []struct {
-			EmailAddress   string `json:"emailAddress"`
-			Status         string `json:"status"`
-			DiagnosticCode string `json:"diagnosticCode"`
-		} `json:"bouncedRecipients"`
-	} `json:"bounce"`
-	Complaint struct {
-		FeedbackID           string `json:"feedbackId"`
-		Timestamp            string `json:"timestamp"`
-		FeedbackType         string `json:"complaintFeedbackType"`
-		ComplainedRecipients []struct {
-			EmailAddress string `json:"emailAddress"`
-		} `json:"complainedRecipients"`
-	} `json:"complaint"`
-	Mail struct {
-		MessageID string `json:"messageId"`
-		Source    string `json:"source"`
-	} `json:"mail"`
-}
-
 // sesEvents reads the notification inside a verified SNS message. One that
 // is not a bounce or a complaint (deliveries, a topic's test message) is
 // taken and ignored: SNS retrying it would change nothing.
 func (h *sesHandler) sesEvents(m snsMessage) []Event {
-	var n sesNotification
+	var n bounces.SESNotification
 	if err := json.Unmarshal([]byte(m.Message), &n); err != nil {
-		h.log.Warn("bounces: ses: notification is not SES JSON, ignored", "message_id", m.MessageId, "err", err)
+		h.log.Warn("bounces: ses: notification is not SES JSON, ignored", "message_id", m.MessageID, "err", err)
 		return nil
-	}
-	typ := n.NotificationType
-	if typ == "" {
-		typ = n.EventType
 	}
 	base := Event{Provider: "ses", Sender: n.Mail.Source, MessageID: n.Mail.MessageID}
 	var out []Event
-	switch typ {
+	switch n.Type() {
 	case "Bounce":
 		b := n.Bounce
-		base.Kind, base.ID, base.Time = Soft, orID(b.FeedbackID, m.MessageId), parseTime(b.Timestamp)
+		base.Kind, base.ID, base.Time = Soft, orID(b.FeedbackID, m.MessageID), parseTime(b.Timestamp)
 		if b.BounceType == "Permanent" {
 			base.Kind = Hard
 		}
@@ -157,7 +121,7 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 		}
 	case "Complaint":
 		c := n.Complaint
-		base.Kind, base.ID, base.Time, base.Reason = Complaint, orID(c.FeedbackID, m.MessageId), parseTime(c.Timestamp), c.FeedbackType
+		base.Kind, base.ID, base.Time, base.Reason = Complaint, orID(c.FeedbackID, m.MessageID), parseTime(c.Timestamp), c.FeedbackType
 		for _, r := range c.ComplainedRecipients {
 			e := base
 			e.Recipient = r.EmailAddress

@@ -103,7 +103,7 @@ func (f *snsFake) handler(t *testing.T, sink Sink) http.Handler {
 }
 
 func notification(id, message string) snsMessage {
-	return snsMessage{Type: "Notification", MessageId: id, TopicArn: testTopic, Message: message, Timestamp: "2025-03-02T16:00:00.000Z"}
+	return snsMessage{Type: "Notification", MessageID: id, TopicArn: testTopic, Message: message, Timestamp: "2025-03-02T16:00:00.000Z"}
 }
 
 const sesPermanent = `{"notificationType":"Bounce","bounce":{"feedbackId":"0102018f-perm","bounceType":"Permanent","bounceSubType":"General",
@@ -138,7 +138,7 @@ func TestSESMapsNotifications(t *testing.T) {
 	for i, m := range msgs {
 		v := []string{"1", "2"}[i%2]
 		if got := postTo(t, srv, f.sign(t, m, v), nil); got != http.StatusNoContent {
-			t.Fatalf("notification %s (version %s): status %d, want 204", m.MessageId, v, got)
+			t.Fatalf("notification %s (version %s): status %d, want 204", m.MessageID, v, got)
 		}
 	}
 	ts := func(s string) time.Time { return parseTime(s) }
@@ -219,7 +219,7 @@ func TestSESSubscriptionConfirmation(t *testing.T) {
 	f := newSNSFake(t)
 	stranger := newSNSFake(t)
 	srv := startHandler(t, f.handler(t, &recorder{}))
-	sub := snsMessage{Type: "SubscriptionConfirmation", MessageId: "s1", Token: "2336412f37", TopicArn: testTopic,
+	sub := snsMessage{Type: "SubscriptionConfirmation", MessageID: "s1", Token: "2336412f37", TopicArn: testTopic,
 		Message: "You have chosen to subscribe to the topic.", Timestamp: "2025-03-02T16:00:00.000Z"}
 
 	elsewhere := sub

@@ -26,7 +26,7 @@ var DefaultSNSHosts = []string{"sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"}
 // snsMessage is an SNS HTTP(S) delivery.
 type snsMessage struct {
 	Type             string
-	MessageId        string
+	MessageID        string `json:"MessageId"`
 	Token            string
 	TopicArn         string
 	Subject          *string
@@ -45,13 +45,13 @@ func (m snsMessage) stringToSign() (string, error) {
 	var pairs [][2]string
 	switch m.Type {
 	case "Notification":
-		pairs = [][2]string{{"Message", m.Message}, {"MessageId", m.MessageId}}
+		pairs = [][2]string{{"Message", m.Message}, {"MessageId", m.MessageID}}
 		if m.Subject != nil {
 			pairs = append(pairs, [2]string{"Subject", *m.Subject})
 		}
 		pairs = append(pairs, [][2]string{{"Timestamp", m.Timestamp}, {"TopicArn", m.TopicArn}, {"Type", m.Type}}...)
 	case "SubscriptionConfirmation", "UnsubscribeConfirmation":
-		pairs = [][2]string{{"Message", m.Message}, {"MessageId", m.MessageId}, {"SubscribeURL", m.SubscribeURL},
+		pairs = [][2]string{{"Message", m.Message}, {"MessageId", m.MessageID}, {"SubscribeURL", m.SubscribeURL},
 			{"Timestamp", m.Timestamp}, {"Token", m.Token}, {"TopicArn", m.TopicArn}, {"Type", m.Type}}
 	default:
 		return "", fmt.Errorf("unknown message type %q", m.Type)

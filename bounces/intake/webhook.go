@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -49,6 +50,20 @@ func (h webhook) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	return b, true
+}
+
+// readJSON reads the request body into v, answering 400 "not <what>" when
+// it is not that JSON; false means a reply was written.
+func (h webhook) readJSON(w http.ResponseWriter, r *http.Request, v any, what string) bool {
+	body, ok := h.body(w, r)
+	if !ok {
+		return false
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		h.refuse(w, r, http.StatusBadRequest, "not "+what, err)
+		return false
+	}
+	return true
 }
 
 // deliver hands each event not seen lately to the sink and answers: 204

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"briefcast/config"
+	"briefcast/daemon"
 	"briefcast/progress"
 	"briefcast/store"
 )
@@ -30,6 +31,10 @@ type App struct {
 
 	// ConfigPath is the --config flag, BRIEFCAST_CONFIG, or ./config.toml.
 	ConfigPath string
+
+	// serveOptions, when set, changes what serve hands the daemon: the
+	// end-to-end tests of several instances shorten the delivery lease.
+	serveOptions func(*daemon.Options)
 }
 
 // command is one subcommand. Each lives in its own file and registers
@@ -77,14 +82,19 @@ var errUsage = errors.New("usage")
 // Run runs the program with args (without the program name) and returns its
 // exit status.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return newApp(stdin, stdout, stderr, getenv).run(ctx, args)
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *App {
 	// Log lines and messages reach stderr through one Term, so a progress
 	// bar drawn there (digest send, subscribers import) is blanked before
 	// each line instead of being cut through by it.
 	term := progress.NewTerm(stderr)
-	a := &App{Stdin: stdin, Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now}
-	a.Log = newLogger(term, getenv)
-	stderr = term
+	return &App{Stdin: stdin, Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now, Log: newLogger(term, getenv)}
+}
 
+func (a *App) run(ctx context.Context, args []string) int {
+	stdout, stderr := a.Stdout, a.Stderr
 	rest, err := a.takeConfig(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "briefcast: %v\n", err)
@@ -173,6 +183,32 @@ func (a *App) Parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// Args parses args into fs with the flags before, between or after the
+// want positional arguments, and returns those arguments; too few or too
+// many is a usage error.
+func (a *App) Args(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	if err := a.Parse(fs, args); err != nil {
+		return nil, err
+	}
+	var pos []string
+	for fs.NArg() > 0 && len(pos) < want {
+		pos = append(pos, fs.Arg(0))
+		if err := a.Parse(fs, fs.Args()[1:]); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(a.Stderr, "briefcast %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return nil, errUsage
+	case len(pos) < want:
+		fmt.Fprintf(a.Stderr, "briefcast %s: missing argument\n", fs.Name())
+		fs.Usage()
+		return nil, errUsage
+	}
+	return pos, nil
+}
+
 func hasHelp(args []string) bool {
 	for _, s := range args {
 		if s == "--" {
@@ -243,6 +279,19 @@ func (a *App) OpenStore(ctx context.Context, cfg *config.Config) (*store.DB, err
 		}
 	}
 	return store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
+}
+
+// OpenConfigStore loads the config and opens its store.
+func (a *App) OpenConfigStore(ctx context.Context) (*config.Config, *store.DB, error) {
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, st, nil
 }
 
 func dirOf(dsn string) string {

@@ -13,11 +13,7 @@ import (
 // (a site with no subscribers yet, a build machine without the database)
 // the site is built without archives, and note says why.
 func archiveEditions(ctx context.Context, a *App, cfg *config.Config) (eds []*editions.Edition, note string) {
-	archived := false
-	for _, d := range cfg.Digests {
-		archived = archived || d.Archived()
-	}
-	if !archived {
+	if !cfg.Archived() {
 		return nil, ""
 	}
 	st, why := openStoreIfExists(ctx, a, cfg)

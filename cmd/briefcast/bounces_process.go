@@ -27,11 +27,7 @@ func runBouncesProcess(ctx context.Context, a *App, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	cfg, err := a.LoadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := a.OpenStore(ctx, cfg)
+	cfg, st, err := a.OpenConfigStore(ctx)
 	if err != nil {
 		return err
 	}

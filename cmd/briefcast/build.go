@@ -28,12 +28,8 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 			"published it (or it is empty or missing). A link is kept: the folder it\n"+
 			"points to is replaced. Exits 1 when any article was rejected.")
 	allowEmpty := fs.Bool("allow-empty", false, "publish even when no article is found and the published site has some")
-	if err := a.Parse(fs, args); err != nil {
+	if _, err := a.Args(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast build: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
 	}
 	cfg, err := a.LoadConfig()
 	if err != nil {
@@ -73,12 +69,8 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 			"\"file:line: what is wrong\" on stderr. Exits 1 when anything is wrong.")
 	smtp := fs.Bool("smtp", false, "also connect to [email.smtp] and log in, sending nothing")
 	dnsCheck := addDNSFlags(fs)
-	if err := a.Parse(fs, args); err != nil {
+	if _, err := a.Args(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast check: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
 	}
 	cfg, err := a.LoadConfig()
 	if err != nil {

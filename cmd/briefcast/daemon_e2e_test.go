@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"briefcast/daemon"
 	"briefcast/email/smtptest"
 	"briefcast/store/storetest"
 )
@@ -82,6 +85,9 @@ type e2eEnv struct {
 	smtp         *smtptest.Server
 	env          []string // added to every process's environment
 	driver, dsn  string
+	// lease, when set, runs serve from the test binary with this
+	// delivery lease (see serveWithLease).
+	lease time.Duration
 }
 
 // mustE2EEnv makes the folder with a config for schedule; dsn "" means a
@@ -179,13 +185,20 @@ func (e *e2eEnv) startServe(t *testing.T) *daemonProc {
 	p := &daemonProc{stderr: &lockedBuffer{}, done: make(chan struct{})}
 	// E2E_BIN runs another build instead, e.g. one made with -race to
 	// check the daemon itself for data races.
-	bin := briefcastBin
+	bin, env := briefcastBin, append(os.Environ(), e.env...)
 	if b := os.Getenv("E2E_BIN"); b != "" {
 		bin = b
 	}
+	if e.lease > 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin, env = exe, append(env, serveLeaseEnv+"="+e.lease.String())
+	}
 	p.cmd = exec.Command(bin, "serve", "--listen", "127.0.0.1:0")
 	p.cmd.Dir = e.dir
-	p.cmd.Env = append(os.Environ(), e.env...)
+	p.cmd.Env = env
 	p.cmd.Stdout = io.Discard
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -271,11 +284,22 @@ func (p *daemonProc) ticks() int {
 	return n
 }
 
-// waitTicks waits for n more finished runs of digest "fast".
-func (p *daemonProc) waitTicks(t *testing.T, n int) {
+// waitTicks waits for n more finished runs of digest "fast" on each of
+// procs.
+func waitTicks(t *testing.T, n int, procs ...*daemonProc) {
 	t.Helper()
-	from := p.ticks()
-	waitUntil(t, e2eWait, fmt.Sprintf("%d more ticks", n), func() bool { return p.ticks() >= from+n })
+	from := make([]int, len(procs))
+	for i, p := range procs {
+		from[i] = p.ticks()
+	}
+	waitUntil(t, e2eWait, fmt.Sprintf("%d more ticks", n), func() bool {
+		for i, p := range procs {
+			if p.ticks() < from[i]+n {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func (p *daemonProc) get(t *testing.T, path string) (int, string) {
@@ -352,29 +376,14 @@ func subjectOf(data []byte) string {
 	return ""
 }
 
-// firstEditionDate is a publication date for articles that the first
-// edition of an "@every N" digest picks up. The first edition of a digest
-// takes only what was published within one period before its cut-off
-// (digest.Plan: an archive never floods a new digest), so an article dated
-// a few seconds ahead is in the edition of exactly the first tick at or
-// after its date. lead is how far ahead; the date also avoids the last
-// seconds of a minute.
-func firstEditionDate(lead time.Duration) time.Time {
-	t := time.Now().Add(lead).Truncate(time.Second).Add(time.Second)
-	if s := t.Second(); s > 50 {
-		t = t.Add(time.Duration(65-s) * time.Second)
-	}
-	return t
-}
-
 func TestDaemonEndToEnd(t *testing.T) {
 	t.Parallel()
-	e := mustE2EEnv(t, "@every 2s", "", smtptest.Options{})
+	e := mustE2EEnv(t, "@every 1s", "", smtptest.Options{})
 	recipients := []string{"ana@example.org", "ben@example.org", "cleo@example.org"}
 	for _, r := range recipients {
 		e.run(t, "subscribers", "add", "--active", "--digest", "fast", r)
 	}
-	date := firstEditionDate(6 * time.Second)
+	date := time.Now().Add(-time.Minute)
 	first := []e2eArticle{
 		{"tide-gauge.md", "Tide gauge moves to the north pier", date, [2]string{"The gauge now sits on firmer ground.", "Readings resume next week."}},
 		{"ferry-winter.md", "Ferry keeps its winter timetable", date, [2]string{"Sailings stay hourly until March.", "The last boat leaves at ten."}},
@@ -409,10 +418,11 @@ func TestDaemonEndToEnd(t *testing.T) {
 		}
 	})
 
-	// The first tick at or after the articles' date sends them to all 3.
+	// The first tick sends them to all 3: a digest's first edition takes
+	// the newest articles however old.
 	waitUntil(t, e2eWait, "the first edition to reach 3 subscribers", func() bool { return len(e.smtp.Messages()) >= 3 })
 	// Let a few more ticks pass: they must not send it again.
-	p.waitTicks(t, 2)
+	waitTicks(t, 2, p)
 	msgs := e.smtp.Messages()
 	if len(msgs) != 3 {
 		t.Fatalf("first edition: %d messages, want 3", len(msgs))
@@ -473,7 +483,7 @@ func TestDaemonEndToEnd(t *testing.T) {
 	}
 
 	// Nothing new: the next ticks send nothing.
-	p.waitTicks(t, 2)
+	waitTicks(t, 2, p)
 	if c := len(e.smtp.Messages()); c != 6 {
 		t.Errorf("after ticks with nothing new: %d messages, want 6", c)
 	}
@@ -576,11 +586,11 @@ func TestDaemonReloadSignal(t *testing.T) {
 		t.Errorf("after a bad reload: GET /healthz = %d, want 200", code)
 	}
 
-	// A valid config with a 2 s schedule takes effect without a restart:
-	// an article dated a few seconds ahead goes out at the first tick
-	// after it.
-	e.writeArticle(t, e2eArticle{"quay-lights.md", "Quay lights switch to LED", firstEditionDate(6 * time.Second), [2]string{"The new lamps use a third of the power.", "Work is done at night."}})
-	e.writeConfig(t, "@every 2s")
+	// A valid config with a 1 s schedule takes effect without a restart:
+	// the article, which the hourly schedule has not sent, goes out at
+	// the first tick after the reload.
+	e.writeArticle(t, e2eArticle{"quay-lights.md", "Quay lights switch to LED", time.Now().Add(-time.Minute), [2]string{"The new lamps use a third of the power.", "Work is done at night."}})
+	e.writeConfig(t, "@every 1s")
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
@@ -601,9 +611,9 @@ func TestDaemonSIGTERMMidSend(t *testing.T) {
 	// at DATA: the signal is certain to come mid-send, however fast the
 	// machine.
 	gate := newSMTPGate(t, 3)
-	e := mustE2EEnv(t, "@every 2s", "", gate.options())
+	e := mustE2EEnv(t, "@every 1s", "", gate.options())
 	addrs := e.mustImportSubscribers(t, n)
-	e.writeArticle(t, e2eArticle{"slipway.md", "Old slipway becomes a public garden", firstEditionDate(6 * time.Second), [2]string{"Planting starts in April.", "Benches face the estuary."}})
+	e.writeArticle(t, e2eArticle{"slipway.md", "Old slipway becomes a public garden", time.Now().Add(-time.Minute), [2]string{"Planting starts in April.", "Benches face the estuary."}})
 	p := e.startServe(t)
 	if p.base == "" {
 		t.Fatalf("serve exited: %v\n%s", p.err, p.stderr.String())
@@ -638,7 +648,7 @@ func TestDaemonSIGTERMMidSend(t *testing.T) {
 		t.Fatalf("serve exited: %v\n%s", p.err, p.stderr.String())
 	}
 	waitUntil(t, e2eWait, "the resumed edition to reach every subscriber", func() bool { return len(e.smtp.Messages()) >= n })
-	p.waitTicks(t, 2)
+	waitTicks(t, 2, p)
 	got := byRecipient(e.smtp.Messages())
 	for _, a := range addrs {
 		if len(got[a]) != 1 {
@@ -730,26 +740,44 @@ func (g *smtpGate) options() smtptest.Options {
 	}}
 }
 
+// TestDaemonPostgresThreeInstances runs three `briefcast serve` on one
+// PostgreSQL database. The lease is 2 s (the config keeps delivery_lease
+// at 5 s or more, so the instances are this test binary running serve
+// with daemon.Options.Lease; see serveWithLease), so a killed instance's
+// deliveries are taken over within seconds. Every wait is for something
+// the instances log or the mail server receives.
 func TestDaemonPostgresThreeInstances(t *testing.T) {
 	t.Parallel()
 	const n = 200
+	article := e2eArticle{"breakwater.md", "Breakwater repairs finish early", time.Now().Add(-time.Minute),
+		[2]string{"The last blocks went in on Monday.", "Boats may use the east channel again."}}
+	setUp := func(t *testing.T, smtp smtptest.Options) (*e2eEnv, []string) {
+		e := mustE2EEnv(t, "@every 1s", storetest.PostgresURL(t), smtp)
+		e.lease = 2 * time.Second
+		return e, e.mustImportSubscribers(t, n)
+	}
+	serve := func(t *testing.T, e *e2eEnv, procs *[]*daemonProc) {
+		p := e.startServe(t)
+		if p.base == "" {
+			t.Fatalf("serve exited: %v\n%s", p.err, p.stderr.String())
+		}
+		*procs = append(*procs, p)
+	}
+
+	// All three run before the article exists; the first tick after
+	// their watchers find it creates the edition, and every instance
+	// helps deliver it.
 	t.Run("exactly once", func(t *testing.T) {
-		e := mustE2EEnv(t, "@every 3s", storetest.PostgresURL(t), slowSMTP(5*time.Millisecond))
-		addrs := e.mustImportSubscribers(t, n)
-		e.writeArticle(t, e2eArticle{"breakwater.md", "Breakwater repairs finish early", firstEditionDate(8 * time.Second), [2]string{"The last blocks went in on Monday.", "Boats may use the east channel again."}})
+		t.Parallel()
+		e, addrs := setUp(t, slowSMTP(5*time.Millisecond))
 		var procs []*daemonProc
 		for range 3 {
-			p := e.startServe(t)
-			if p.base == "" {
-				t.Fatalf("serve exited: %v\n%s", p.err, p.stderr.String())
-			}
-			procs = append(procs, p)
+			serve(t, e, &procs)
 		}
+		e.writeArticle(t, article)
 		waitUntil(t, e2eWait, "the edition to reach every subscriber", func() bool { return len(e.smtp.Messages()) >= n })
 		// Every instance ticks at least twice more: nothing more is sent.
-		for _, p := range procs {
-			p.waitTicks(t, 2)
-		}
+		waitTicks(t, 2, procs...)
 		got := byRecipient(e.smtp.Messages())
 		for _, a := range addrs {
 			if len(got[a]) != 1 {
@@ -773,39 +801,37 @@ func TestDaemonPostgresThreeInstances(t *testing.T) {
 		}
 	})
 
+	// One instance creates the edition and claims its deliveries; the
+	// mail server takes three messages, then holds the next at DATA, so
+	// the instance is mid-send and holds claims when the other two start
+	// and it is killed. They take its deliveries over once the lease
+	// expires.
 	t.Run("kill one mid-send", func(t *testing.T) {
-		// The killed process's claimed deliveries are taken over once their
-		// lease expires: [email] delivery_lease, 8s in this config.
-		e := mustE2EEnv(t, "@every 3s", storetest.PostgresURL(t), slowSMTP(40*time.Millisecond))
-		addrs := e.mustImportSubscribers(t, n)
-		e.writeArticle(t, e2eArticle{"breakwater.md", "Breakwater repairs finish early", firstEditionDate(8 * time.Second), [2]string{"The last blocks went in on Monday.", "Boats may use the east channel again."}})
+		t.Parallel()
+		gate := newSMTPGate(t, 3)
+		e, addrs := setUp(t, gate.options())
+		e.writeArticle(t, article)
 		var procs []*daemonProc
-		for range 3 {
-			p := e.startServe(t)
-			if p.base == "" {
-				t.Fatalf("serve exited: %v\n%s", p.err, p.stderr.String())
-			}
-			procs = append(procs, p)
+		serve(t, e, &procs)
+		victim := procs[0]
+		select {
+		case <-gate.held:
+		case <-time.After(e2eWait):
+			t.Fatalf("no message reached the mail server within %v\n%s", e2eWait, victim.stderr.String())
 		}
-		// The victim is the instance that created the edition, killed as
-		// soon as the first messages arrive.
-		var victim *daemonProc
-		waitUntil(t, e2eWait, "the edition to be created and its first messages sent", func() bool {
-			for _, p := range procs {
-				if p.count("digest_edition_created") > 0 {
-					victim = p
-				}
-			}
-			return victim != nil && len(e.smtp.Messages()) >= 1
-		})
+		serve(t, e, &procs)
+		serve(t, e, &procs)
 		if err := victim.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
 		<-victim.done
-		atKill := len(e.smtp.Messages())
-		waitUntil(t, 3*time.Minute+e2eWait, "the survivors to reach every subscriber", func() bool {
+		gate.Open()
+		waitUntil(t, e2eWait, "the survivors to reach every subscriber", func() bool {
 			return len(byRecipient(e.smtp.Messages())) >= n
 		})
+		if victim.count("digest_edition_created") != 1 {
+			t.Errorf("the killed instance did not create the edition")
+		}
 		got := byRecipient(e.smtp.Messages())
 		dups := 0
 		for _, a := range addrs {
@@ -818,19 +844,35 @@ func TestDaemonPostgresThreeInstances(t *testing.T) {
 				dups++
 			}
 		}
-		// One message per connection of the dead process may have been
-		// accepted by the server but not recorded.
+		// The message each connection of the dead process held at DATA
+		// may have been accepted by the server but not recorded.
 		if dups > 2 {
 			t.Errorf("%d recipients got the edition twice, want at most 2 (one per connection of the killed instance)", dups)
 		}
-		t.Logf("killed an instance after %d messages; %d duplicates", atKill, dups)
-		for _, p := range procs {
-			if p == victim {
-				continue
-			}
+		for _, p := range procs[1:] {
 			if err := p.signalAndWait(t, syscall.SIGTERM); err != nil {
 				t.Errorf("serve exit after SIGTERM: %v", err)
 			}
 		}
 	})
+}
+
+// serveLeaseEnv, set to a duration, makes the test binary run `briefcast
+// serve` itself with that delivery lease (see TestMain), for the tests
+// that need a lease shorter than the config allows.
+const serveLeaseEnv = "BRIEFCAST_TEST_SERVE_LEASE"
+
+// serveWithLease is main for a test binary started with serveLeaseEnv:
+// the program, with daemon.Options.Lease set from the variable.
+func serveWithLease(lease string) int {
+	d, err := time.ParseDuration(lease)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", serveLeaseEnv, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := newApp(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	a.serveOptions = func(o *daemon.Options) { o.Lease = d }
+	return a.run(ctx, os.Args[1:])
 }

@@ -41,23 +41,11 @@ Run 'briefcast digest COMMAND --help' for a command's flags.
 
 // parseNamed parses flags placed before or after the one NAME argument.
 func parseNamed(a *App, fs *flag.FlagSet, args []string) (string, error) {
-	if err := a.Parse(fs, args); err != nil {
+	pos, err := a.Args(fs, args, 1)
+	if err != nil {
 		return "", err
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(a.Stderr, "briefcast: missing digest NAME")
-		fs.Usage()
-		return "", errUsage
-	}
-	name := fs.Arg(0)
-	if err := a.Parse(fs, fs.Args()[1:]); err != nil {
-		return "", err
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast: unexpected argument %q\n", fs.Arg(0))
-		return "", errUsage
-	}
-	return name, nil
+	return pos[0], nil
 }
 
 // digestEnv is what every digest command builds from the config.
@@ -70,27 +58,37 @@ type digestEnv struct {
 }
 
 func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
-	cfg, err := a.LoadConfig()
+	cfg, d, st, err := a.openDigest(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	d, ok := cfg.Digest(name)
-	if !ok {
-		return nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
-	}
 	composer, _, err := daemon.NewComposer(cfg, a.Log)
 	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	arts, errs := articles.Load(cfg.Site.ContentDir, daemon.ArticleOptions(cfg, a.Log))
 	for _, err := range errs {
 		a.Log.Warn("article_rejected", "err", err)
 	}
-	store, err := a.OpenStore(ctx, cfg)
+	return &digestEnv{cfg: cfg, d: *d, store: st, composer: composer, arts: arts}, nil
+}
+
+// openDigest loads the config, finds digest name in it and opens the store.
+func (a *App) openDigest(ctx context.Context, name string) (*config.Config, *config.Digest, *store.DB, error) {
+	cfg, err := a.LoadConfig()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return &digestEnv{cfg: cfg, d: *d, store: store, composer: composer, arts: arts}, nil
+	d, ok := cfg.Digest(name)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
+	}
+	st, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, d, st, nil
 }
 
 func runDigestSend(ctx context.Context, a *App, args []string) error {
@@ -177,15 +175,7 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := a.LoadConfig()
-	if err != nil {
-		return err
-	}
-	d, ok := cfg.Digest(name)
-	if !ok {
-		return fmt.Errorf("no digest named %q in %s", name, cfg.Path)
-	}
-	st, err := a.OpenStore(ctx, cfg)
+	_, d, st, err := a.openDigest(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -28,12 +28,8 @@ func runSchedule(ctx context.Context, a *App, args []string) error {
 			"Runs inside a daylight-saving gap happen at the first valid time after\n"+
 			"it; runs inside a repeated hour happen once, at the first occurrence.")
 	n := fs.Int("n", 3, "how many next runs to show per job")
-	if err := a.Parse(fs, args); err != nil {
+	if _, err := a.Args(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast schedule: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
 	}
 	if *n < 1 || *n > 100 {
 		fmt.Fprintln(a.Stderr, "briefcast schedule: -n must be between 1 and 100")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -31,23 +30,23 @@ func runServe(ctx context.Context, a *App, args []string) error {
 	listen := fs.String("listen", "", "address to listen on (overrides [server] listen), e.g. 127.0.0.1:8080 or :0")
 	noSched := fs.Bool("no-scheduler", false, "serve the web only: no scheduled digests, rebuilds or content watching")
 	allowEmpty := fs.Bool("allow-empty", false, "serve and publish a site without articles even when the published one has some")
-	if err := a.Parse(fs, args); err != nil {
+	if _, err := a.Args(fs, args, 0); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast serve: unexpected argument %q\n", fs.Arg(0))
-		return errUsage
 	}
 	cfg, err := a.LoadConfig()
 	if err != nil {
 		return err
 	}
-	d, err := daemon.New(ctx, cfg, daemon.Options{
+	o := daemon.Options{
 		Log: a.Log, Getenv: a.Getenv, Now: a.Now,
 		Load:      a.LoadConfig,
 		OpenStore: func(ctx context.Context, cfg *config.Config) (daemon.Store, error) { return a.OpenStore(ctx, cfg) },
 		Listen:    *listen, NoScheduler: *noSched, AllowEmpty: *allowEmpty,
-	})
+	}
+	if a.serveOptions != nil {
+		a.serveOptions(&o)
+	}
+	d, err := daemon.New(ctx, cfg, o)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ type subsAddOpts struct {
 }
 
 func runSubsAdd(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("add", "subscribers add EMAIL [--name N] [--digest D]... [--tag T]... [--timezone TZ] [--active] [--resubscribe --reason TEXT]",
+	fs := a.Flags("subscribers add", "subscribers add EMAIL [--name N] [--digest D]... [--tag T]... [--timezone TZ] [--active] [--resubscribe --reason TEXT]",
 		"Add a subscriber, or update the preferences of an existing one (what no flag says is kept).\n"+
 			"A new subscriber without --digest gets every configured digest. Without --active they are pending\n"+
 			"and are mailed the confirmation link the sign-up form sends; they get no digest until they follow it.\n"+
@@ -51,7 +51,7 @@ func runSubsAdd(ctx context.Context, a *App, args []string) error {
 	fs.BoolVar(&o.active, "active", false, "make the subscriber active at once (you hold their consent)")
 	fs.BoolVar(&o.resubscribe, "resubscribe", false, "take back an unsubscribed, bounced or complained address (needs --reason)")
 	fs.StringVar(&o.reason, "reason", "", "why the address is taken back, e.g. \"asked by email on 2026-03-02\" (with --resubscribe)")
-	pos, err := subsArgs(a, fs, args, 1)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func runSubsAdd(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return fmt.Errorf("invalid address: %w", err)
 	}
-	cfg, st, err := subsOpen(ctx, a)
+	cfg, st, err := a.OpenConfigStore(ctx)
 	if err != nil {
 		return err
 	}

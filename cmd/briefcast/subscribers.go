@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 
 	"briefcast/config"
 	"briefcast/progress"
-	"briefcast/store"
 	"briefcast/subscribers"
 )
 
@@ -48,44 +46,6 @@ func (l *subsList) Set(v string) error {
 	return nil
 }
 
-// subsArgs parses flags placed before or after the want positional
-// arguments and returns those arguments.
-func subsArgs(a *App, fs *flag.FlagSet, args []string, want int) ([]string, error) {
-	if err := a.Parse(fs, args); err != nil {
-		return nil, err
-	}
-	var pos []string
-	for fs.NArg() > 0 && len(pos) < want {
-		pos = append(pos, fs.Arg(0))
-		if err := a.Parse(fs, fs.Args()[1:]); err != nil {
-			return nil, err
-		}
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast subscribers %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return nil, errUsage
-	}
-	if len(pos) < want {
-		fmt.Fprintf(a.Stderr, "briefcast subscribers %s: missing argument\n", fs.Name())
-		fs.Usage()
-		return nil, errUsage
-	}
-	return pos, nil
-}
-
-// subsOpen loads the config and opens the store.
-func subsOpen(ctx context.Context, a *App) (*config.Config, *store.DB, error) {
-	cfg, err := a.LoadConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := a.OpenStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, st, nil
-}
-
 // unknownDigests lists the names that are not digests of cfg.
 func unknownDigests(cfg *config.Config, names []string) []string {
 	var bad []string
@@ -106,13 +66,13 @@ func digestNames(cfg *config.Config) []string {
 }
 
 func runSubsList(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("list", "subscribers list [--status S] [--digest D] [--format table|csv|json]",
+	fs := a.Flags("subscribers list", "subscribers list [--status S] [--digest D] [--format table|csv|json]",
 		"List subscribers in id order, streaming: a table, CSV (the import format, formula-like cells\n"+
 			"prefixed with ' as in export) or JSON Lines.")
 	status := fs.String("status", "", "only this status: pending, active, unsubscribed, bounced or complained")
 	digest := fs.String("digest", "", "only subscribers of this digest")
 	format := fs.String("format", "table", "table, csv or json")
-	if _, err := subsArgs(a, fs, args, 0); err != nil {
+	if _, err := a.Args(fs, args, 0); err != nil {
 		return err
 	}
 	if *status != "" && !subscribers.Status(*status).Valid() {
@@ -124,13 +84,13 @@ func runSubsList(ctx context.Context, a *App, args []string) error {
 }
 
 func runSubsExport(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("export", "subscribers export [--format csv|json]",
+	fs := a.Flags("subscribers export", "subscribers export [--format csv|json]",
 		"Write every subscriber, status included, to stdout. The CSV can be read back by import; a cell\n"+
 			"starting with =, +, -, @, a tab or a carriage return gets a leading ' so a spreadsheet shows it as\n"+
 			"text instead of running it as a formula (import removes it). JSON Lines (one object per line)\n"+
 			"keeps every value as stored and also carries ids, sources, consent and times.")
 	format := fs.String("format", "csv", "csv or json")
-	if _, err := subsArgs(a, fs, args, 0); err != nil {
+	if _, err := a.Args(fs, args, 0); err != nil {
 		return err
 	}
 	if *format == "table" {
@@ -159,7 +119,7 @@ func subsWrite(ctx context.Context, a *App, cmd, format string, f subscribers.Fi
 		fmt.Fprintf(a.Stderr, "briefcast subscribers %s: unknown --format %q\n", cmd, format)
 		return errUsage
 	}
-	_, st, err := subsOpen(ctx, a)
+	_, st, err := a.OpenConfigStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -210,15 +170,15 @@ func printable(s string) string {
 }
 
 func runSubsRemove(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("remove", "subscribers remove EMAIL [--forget]",
+	fs := a.Flags("subscribers remove", "subscribers remove EMAIL [--forget]",
 		"Unsubscribe an address (recorded with reason \"cli\"). With --forget, erase everything about the\n"+
 			"person for an erasure request, keeping only a one-way hash so the address stays suppressed.")
 	forget := fs.Bool("forget", false, "erase the subscriber's data (GDPR erasure), keeping only a hash")
-	pos, err := subsArgs(a, fs, args, 1)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	_, st, err := subsOpen(ctx, a)
+	_, st, err := a.OpenConfigStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -253,7 +213,7 @@ func runSubsRemove(ctx context.Context, a *App, args []string) error {
 }
 
 func runSubsImport(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("import", "subscribers import FILE.csv [--status active|pending]",
+	fs := a.Flags("subscribers import", "subscribers import FILE.csv [--status active|pending]",
 		"Import subscribers from a CSV file with a header row; columns email,name,digests,tags,timezone,status\n"+
 			"in any order, only email required, several digests or tags separated by ';'. Empty cells keep what\n"+
 			"is stored; new subscribers without a status get --status (active by default). Import mails nobody:\n"+
@@ -264,7 +224,7 @@ func runSubsImport(ctx context.Context, a *App, args []string) error {
 			"as FILE:LINE and skipped. Exit status 0 once the file was processed, even with rejected rows;\n"+
 			"1 when it could not be read.")
 	newStatus := fs.String("status", "active", "status of new subscribers whose row has none: active or pending")
-	pos, err := subsArgs(a, fs, args, 1)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -282,7 +242,7 @@ func runSubsImport(ctx context.Context, a *App, args []string) error {
 	if fi, err := f.Stat(); err == nil {
 		size = fi.Size()
 	}
-	cfg, st, err := subsOpen(ctx, a)
+	cfg, st, err := a.OpenConfigStore(ctx)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,9 @@ import (
 var briefcastBin string
 
 func TestMain(m *testing.M) {
+	if lease := os.Getenv(serveLeaseEnv); lease != "" {
+		os.Exit(serveWithLease(lease))
+	}
 	os.Exit(runTests(m))
 }
 

@@ -12,31 +12,6 @@ import (
 	"briefcast/subscribers"
 )
 
-// RunBounces judges RecordBounce and BounceCounts: the policy of hard
-// bounces, soft bounces in a row and complaints, and that a report taken
-// twice changes nothing.
-func RunBounces(t *testing.T, open func(t *testing.T) *store.DB) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, st *store.DB)
-	}{
-		{"HardBounce", testHardBounce},
-		{"HardBounceByAddress", testHardBounceByAddress},
-		{"Complaint", testComplaint},
-		{"BounceTwice", testBounceTwice},
-		{"BounceUnknownAddress", testBounceUnknownAddress},
-		{"SoftLimit", testSoftLimit},
-		{"SoftResetByDelivery", testSoftResetByDelivery},
-		{"SoftLateReports", testSoftLateReports},
-		{"BounceForgotten", testBounceForgotten},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tt.fn(t, open(t))
-		})
-	}
-}
-
 // mustSentEdition creates edition key of digest "daily" (cutoff edT0 plus
 // hours) and records it sent to every active subscriber at that time.
 func mustSentEdition(t *testing.T, st *store.DB, key string, hours int) *editions.Edition {

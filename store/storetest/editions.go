@@ -19,39 +19,6 @@ import (
 // edT0 is the fixed clock of the edition tests.
 var edT0 = time.Date(2025, 11, 23, 12, 0, 0, 0, time.UTC)
 
-// RunEditions runs the conformance suite for the digest-edition half of a
-// Store: editions, their articles, and the delivery queue. open must return
-// a new, empty store each time it is called.
-func RunEditions(t *testing.T, open func(t *testing.T) *store.DB) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, st *store.DB)
-	}{
-		{"CreateEditionRecipients", testCreateEditionRecipients},
-		{"EditionKeyUnique", testEditionKeyUnique},
-		{"EditionKeyRace", testEditionKeyRace},
-		{"ArticleOncePerDigest", testArticleOncePerDigest},
-		{"ClaimsDoNotOverlap", testClaimsDoNotOverlap},
-		{"ExpiredLeaseReclaimed", testExpiredLeaseReclaimed},
-		{"ReleaseClaims", testReleaseClaims},
-		{"RetryingNotDue", testRetryingNotDue},
-		{"CancelAtClaim", testCancelAtClaim},
-		{"RecordResults", testRecordResults},
-		{"ProgressAndFinish", testProgressAndFinish},
-		{"EditionOrdering", testEditionOrdering},
-		{"EditionByKey", testEditionByKey},
-		{"QueueSize", testQueueSize},
-		{"ForgetKeepsDeliveryCounts", testForgetKeepsDeliveryCounts},
-		{"ConcurrentClaimers", testConcurrentClaimers},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			st := open(t)
-			tt.fn(t, st)
-		})
-	}
-}
-
 func testCreateEditionRecipients(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	ids := mustSubscribers(t, st,

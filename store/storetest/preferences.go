@@ -12,23 +12,6 @@ import (
 	"briefcast/subscribers"
 )
 
-// RunPreferences runs the conformance tests of a subscriber's depth per
-// digest and pause.
-func RunPreferences(t *testing.T, open func(t *testing.T) *store.DB) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, st *store.DB)
-	}{
-		{"DepthRoundTrip", testDepthRoundTrip},
-		{"DepthAtClaim", testDepthAtClaim},
-		{"PauseSkipsEdition", testPauseSkipsEdition},
-		{"PauseSkipsWave", testPauseSkipsWave},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
-	}
-}
-
 func testDepthRoundTrip(t *testing.T, st *store.DB) {
 	ctx := context.Background()
 	s := mustCreate(t, st, &subscribers.Subscriber{Email: "depth@example.com", Digests: []string{"daily", "weekly"},

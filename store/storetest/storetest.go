@@ -18,7 +18,8 @@ import (
 	"briefcast/subscribers"
 )
 
-// Run runs every subtest, each on a fresh store from open.
+// Run runs every subtest, each on a fresh store from open (a new, empty
+// store each time it is called).
 func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	tests := []struct {
 		name string
@@ -42,15 +43,46 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"History", testHistory},
 		{"ForgetNeverReusesID", testForgetNeverReusesID},
 		{"AddressLookAlikes", testAddressLookAlikes},
+		// Editions, their articles and the delivery queue.
+		{"CreateEditionRecipients", testCreateEditionRecipients},
+		{"EditionKeyUnique", testEditionKeyUnique},
+		{"EditionKeyRace", testEditionKeyRace},
+		{"ArticleOncePerDigest", testArticleOncePerDigest},
+		{"ClaimsDoNotOverlap", testClaimsDoNotOverlap},
+		{"ExpiredLeaseReclaimed", testExpiredLeaseReclaimed},
+		{"ReleaseClaims", testReleaseClaims},
+		{"RetryingNotDue", testRetryingNotDue},
+		{"CancelAtClaim", testCancelAtClaim},
+		{"RecordResults", testRecordResults},
+		{"ProgressAndFinish", testProgressAndFinish},
+		{"EditionOrdering", testEditionOrdering},
+		{"EditionByKey", testEditionByKey},
+		{"QueueSize", testQueueSize},
+		{"ForgetKeepsDeliveryCounts", testForgetKeepsDeliveryCounts},
+		{"ConcurrentClaimers", testConcurrentClaimers},
+		// RecordBounce and BounceCounts: the policy of hard bounces, soft
+		// bounces in a row and complaints; a report taken twice changes
+		// nothing.
+		{"HardBounce", testHardBounce},
+		{"HardBounceByAddress", testHardBounceByAddress},
+		{"Complaint", testComplaint},
+		{"BounceTwice", testBounceTwice},
+		{"BounceUnknownAddress", testBounceUnknownAddress},
+		{"SoftLimit", testSoftLimit},
+		{"SoftResetByDelivery", testSoftResetByDelivery},
+		{"SoftLateReports", testSoftLateReports},
+		{"BounceForgotten", testBounceForgotten},
+		// A subscriber's depth per digest and pause.
+		{"DepthRoundTrip", testDepthRoundTrip},
+		{"DepthAtClaim", testDepthAtClaim},
+		{"PauseSkipsEdition", testPauseSkipsEdition},
+		{"PauseSkipsWave", testPauseSkipsWave},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, open(t))
 		})
 	}
-	RunEditions(t, open)
-	RunBounces(t, open)
-	RunPreferences(t, open)
 }
 
 func mustCreate(t *testing.T, st *store.DB, s *subscribers.Subscriber) *subscribers.Subscriber {
