@@ -290,16 +290,23 @@ type segment struct {
 // segments is a rendered body cut at its placeholders.
 type segments []segment
 
-// split cuts s at every placeholder.
+// split cuts s at every placeholder. The prefix followed by anything but
+// a kind is text, so no placeholder spans a line end.
 func (p placeholders) split(s string) segments {
 	var segs segments
-	for {
-		i := strings.Index(s, p.prefix)
-		if i < 0 || i+len(p.prefix) >= len(s) {
-			return append(segs, segment{lit: s})
+	lit := 0 // start of the literal text not yet in segs
+	for pos := 0; ; {
+		i := strings.Index(s[pos:], p.prefix)
+		if i < 0 {
+			return append(segs, segment{lit: s[lit:]})
 		}
-		segs = append(segs, segment{lit: s[:i], kind: s[i+len(p.prefix)]})
-		s = s[i+len(p.prefix)+1:]
+		i += pos
+		pos = i + len(p.prefix)
+		if pos < len(s) && (s[pos] == phName || s[pos] == phUnsub || s[pos] == phPrefs) {
+			segs = append(segs, segment{lit: s[lit:i], kind: s[pos]})
+			pos++
+			lit = pos
+		}
 	}
 }
 
