@@ -129,22 +129,35 @@ func (p placeholders) flowedText(s string) flowedText {
 // values are filled in before their lines are flowed, so a long name still
 // wraps. It can run any number of times.
 func (ft flowedText) writer(name, unsub, prefs string) func(io.Writer) (int64, error) {
+	f := newFill(name, unsub, prefs)
 	return func(w io.Writer) (int64, error) {
+		// The filled-in lines go in one string and their flowed forms in
+		// one buffer, each sized once.
+		var raw strings.Builder
+		size := 0
+		for _, p := range ft {
+			size += p.line.size(&f)
+		}
+		raw.Grow(size)
+		for _, p := range ft {
+			p.line.writeTo(&raw, &f)
+		}
+		lines := raw.String()
+		flowedLines := make([]byte, 0, size+size/16+8)
 		var total int64
-		var line strings.Builder
-		var buf []byte
 		for i, p := range ft {
 			b := p.done
 			if p.line != nil {
-				line.Reset()
-				p.line.writeTo(&line, name, unsub, prefs)
-				if line.Len() == 0 && i > 0 {
+				line := lines[:p.line.size(&f)]
+				lines = lines[len(line):]
+				if line == "" && i > 0 {
 					// Only the last piece can lack a line end; empty, it
 					// adds nothing to the text before it.
 					continue
 				}
-				buf = appendFlowed(buf[:0], line.String())
-				b = buf
+				start := len(flowedLines)
+				flowedLines = appendFlowed(flowedLines, line)
+				b = flowedLines[start:]
 			}
 			n, err := w.Write(b)
 			total += int64(n)

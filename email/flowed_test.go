@@ -146,7 +146,8 @@ func TestFlowedLineEnds(t *testing.T) {
 // value filled in, then the whole text flowed.
 func flowedPerRecipient(ph placeholders, s, name, unsub, prefs string) string {
 	var b strings.Builder
-	ph.split(s).writeTo(&b, name, unsub, prefs)
+	f := newFill(name, unsub, prefs)
+	ph.split(s).writeTo(&b, &f)
 	return flowed(b.String())
 }
 
