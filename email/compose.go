@@ -30,10 +30,11 @@ const DefaultSubject = "{{.Title}} — {{.Date}}"
 // variant is one edition rendered for one article set, zone, depth and
 // with-or-without name, ready to be filled in per recipient.
 type variant struct {
-	subject    string // encoded for the header (RFC 2047 when not ASCII)
-	listID     string // the List-Id header value
-	folder     string // the file transport folder
-	html, text segments
+	subject string // encoded for the header (RFC 2047 when not ASCII)
+	listID  string // the List-Id header value
+	folder  string // the file transport folder
+	html    segments
+	text    flowedText
 }
 
 // Digest composes one recipient's message for the edition, with only the
@@ -84,7 +85,7 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	// so no relay on the way to a server without 8BITMIME re-encodes it,
 	// and the DKIM body hash made here is the one the mailbox checks.
 	htmlName := htmlText(to.Name)
-	msg.SetBodyWriter(textFlowed, flowedWriter(v.text, to.Name, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.EncodingQP))
+	msg.SetBodyWriter(textFlowed, v.text.writer(to.Name, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.EncodingQP))
 	msg.AddAlternativeWriter(gomail.TypeTextHTML, v.html.writer(htmlName, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.EncodingQP))
 
 	name := "0"
@@ -282,7 +283,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 		folder:  fileToken(e.Digest.Name) + "/" + fileToken(e.Key),
 		listID:  phrase(d.Title) + " <" + listID + ">",
 		html:    c.ph.split(breakLongLines(asciiHTML(h))),
-		text:    c.ph.split(t),
+		text:    c.ph.flowedText(t),
 	}
 	return v, nil
 }

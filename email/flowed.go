@@ -79,17 +79,92 @@ func appendFlowedLine(b []byte, l string) []byte {
 	return append(b, '\r', '\n')
 }
 
-// flowedWriter is a go-mail body writer of segs for one recipient, as
-// flowed text: the values are filled in first, so a long name still
-// wraps.
-func flowedWriter(segs segments, name, unsub, prefs string) func(io.Writer) (int64, error) {
-	return func(w io.Writer) (int64, error) {
-		var raw strings.Builder
-		if _, err := segs.writeTo(&raw, name, unsub, prefs); err != nil {
-			return 0, err
+// flowedText is a rendered plain-text body ready to be flowed per
+// recipient. Flowing works line by line, so every run of lines without a
+// placeholder is flowed once, when the edition is rendered; only the few
+// lines holding a recipient's values (the greeting, the unsubscribe and
+// preferences links) are flowed per message.
+type flowedText []flowedPiece
+
+// flowedPiece is either done, lines already flowed, or line, one source
+// line (its line end included) that holds placeholders.
+type flowedPiece struct {
+	done []byte
+	line segments
+}
+
+// flowedText cuts s after every line end, flows the lines without a
+// placeholder and keeps the others for flowing once filled in. The cuts
+// fall where appendFlowed starts a line anyway, and each piece ends with
+// the line end appendFlowed takes off the last line, so the pieces flowed
+// one after the other are the whole text flowed.
+func (p placeholders) flowedText(s string) flowedText {
+	if s == "" {
+		return flowedText{{done: appendFlowed(nil, s)}}
+	}
+	var ft flowedText
+	static := 0 // start of the run of lines without a placeholder
+	flush := func(end int) {
+		if end > static {
+			ft = append(ft, flowedPiece{done: appendFlowed(nil, s[static:end])})
 		}
-		buf := appendFlowed(make([]byte, 0, raw.Len()+raw.Len()/16), raw.String())
-		n, err := w.Write(buf)
-		return int64(n), err
+	}
+	for pos := 0; pos < len(s); {
+		end := len(s)
+		if i := strings.IndexByte(s[pos:], '\n'); i >= 0 {
+			end = pos + i + 1
+		}
+		if line := s[pos:end]; strings.Contains(line, p.prefix) {
+			flush(pos)
+			ft = append(ft, flowedPiece{line: p.split(line)})
+			static = end
+		}
+		pos = end
+	}
+	flush(len(s))
+	return ft
+}
+
+// writer returns a go-mail body writer of the text for one recipient: the
+// values are filled in before their lines are flowed, so a long name still
+// wraps. It can run any number of times.
+func (ft flowedText) writer(name, unsub, prefs string) func(io.Writer) (int64, error) {
+	f := newFill(name, unsub, prefs)
+	return func(w io.Writer) (int64, error) {
+		// The filled-in lines go in one string and their flowed forms in
+		// one buffer, each sized once.
+		var raw strings.Builder
+		size := 0
+		for _, p := range ft {
+			size += p.line.size(&f)
+		}
+		raw.Grow(size)
+		for _, p := range ft {
+			p.line.writeTo(&raw, &f)
+		}
+		lines := raw.String()
+		flowedLines := make([]byte, 0, size+size/16+8)
+		var total int64
+		for i, p := range ft {
+			b := p.done
+			if p.line != nil {
+				line := lines[:p.line.size(&f)]
+				lines = lines[len(line):]
+				if line == "" && i > 0 {
+					// Only the last piece can lack a line end; empty, it
+					// adds nothing to the text before it.
+					continue
+				}
+				start := len(flowedLines)
+				flowedLines = appendFlowed(flowedLines, line)
+				b = flowedLines[start:]
+			}
+			n, err := w.Write(b)
+			total += int64(n)
+			if err != nil {
+				return total, err
+			}
+		}
+		return total, nil
 	}
 }

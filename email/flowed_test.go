@@ -141,3 +141,68 @@ func TestFlowedLineEnds(t *testing.T) {
 		}
 	}
 }
+
+// flowedPerRecipient is the text for one recipient the plain way: every
+// value filled in, then the whole text flowed.
+func flowedPerRecipient(ph placeholders, s, name, unsub, prefs string) string {
+	var b strings.Builder
+	f := newFill(name, unsub, prefs)
+	ph.split(s).writeTo(&b, &f)
+	return flowed(b.String())
+}
+
+// checkFlowedText compares the text flowed from its pre-flowed pieces
+// with the whole text flowed after filling in the values.
+func checkFlowedText(t *testing.T, ph placeholders, s, name, unsub, prefs string) {
+	t.Helper()
+	var got strings.Builder
+	if _, err := ph.flowedText(s).writer(name, unsub, prefs)(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := flowedPerRecipient(ph, s, name, unsub, prefs); got.String() != want {
+		t.Errorf("text %q, name %q, unsub %q, prefs %q:\npieces flowed %q\nwhole flowed  %q", s, name, unsub, prefs, got.String(), want)
+	}
+}
+
+// TestFlowedTextPieces checks that flowing the lines without a recipient's
+// values once per edition gives every recipient the bytes that flowing
+// the whole filled-in text gives, whatever the values hold (line ends,
+// spaces, nothing) and wherever the placeholders fall.
+func TestFlowedTextPieces(t *testing.T) {
+	ph := placeholders{prefix: "zq0123x"}
+	n, u, p := ph.of(phName), ph.of(phUnsub), ph.of(phPrefs)
+	long := strings.Repeat("word ", 30)
+	texts := []string{
+		"",
+		"\n",
+		n,
+		n + "\n",
+		"Hello " + n + ", here.\n\nBody\n" + long + "\nUnsubscribe: " + u + "\nPreferences: " + p + "\n",
+		"a\r\nHi " + n + "\r\n\r\nb " + long + u + " " + p + "\r\nend",
+		"top\n" + n,
+		"top\n" + n + "\nbottom",
+		"top\n\n\n" + n + "\n\n",
+		"x  \n From " + n + "  \n>" + u + "\r\r\n",
+		long + n + long + "\n" + long,
+		ph.prefix + "\n" + n, // a prefix without a kind is text
+		"a" + ph.prefix,
+	}
+	values := []string{"", "Ada Lovelace", "Zoë " + strings.Repeat("Ünïcödé ", 15), "a\nb", "tail\n", "cr\r", "\r\n", " lead", "trail  ", "\n\n"}
+	for _, s := range texts {
+		for _, v := range values {
+			checkFlowedText(t, ph, s, v, "TOKEN-"+v, v)
+			checkFlowedText(t, ph, s, v, "", "")
+		}
+	}
+}
+
+// FuzzFlowedText is TestFlowedTextPieces on any text and values.
+func FuzzFlowedText(f *testing.F) {
+	f.Add("Hi zq0123xn,\nbye zq0123xu\n", "Ada", "tok")
+	f.Add("zq0123xn", "\n", "")
+	f.Add("a\r\nzq0123xu\r", "x", "\r\n")
+	ph := placeholders{prefix: "zq0123x"}
+	f.Fuzz(func(t *testing.T, s, name, tok string) {
+		checkFlowedText(t, ph, s, name, tok, name+tok)
+	})
+}

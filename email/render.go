@@ -281,57 +281,82 @@ func newPlaceholders() (placeholders, error) {
 func (p placeholders) of(kind byte) string { return p.prefix + string(kind) }
 
 // segment is a run of literal text followed by one placeholder (kind 0
-// for none, at the end).
+// for none, at the end). The text is kept as bytes: go-mail's encoders
+// take no strings, and a string would be copied for every recipient.
 type segment struct {
-	lit  string
+	lit  []byte
 	kind byte
 }
 
 // segments is a rendered body cut at its placeholders.
 type segments []segment
 
-// split cuts s at every placeholder.
+// split cuts s at every placeholder. The prefix followed by anything but
+// a kind is text, so no placeholder spans a line end.
 func (p placeholders) split(s string) segments {
 	var segs segments
-	for {
-		i := strings.Index(s, p.prefix)
-		if i < 0 || i+len(p.prefix) >= len(s) {
-			return append(segs, segment{lit: s})
+	lit := 0 // start of the literal text not yet in segs
+	for pos := 0; ; {
+		i := strings.Index(s[pos:], p.prefix)
+		if i < 0 {
+			return append(segs, segment{lit: []byte(s[lit:])})
 		}
-		segs = append(segs, segment{lit: s[:i], kind: s[i+len(p.prefix)]})
-		s = s[i+len(p.prefix)+1:]
+		i += pos
+		pos = i + len(p.prefix)
+		if pos < len(s) && (s[pos] == phName || s[pos] == phUnsub || s[pos] == phPrefs) {
+			segs = append(segs, segment{lit: []byte(s[lit:i]), kind: s[pos]})
+			pos++
+			lit = pos
+		}
 	}
 }
 
-// writeTo writes the segments with one recipient's values.
-func (segs segments) writeTo(w io.Writer, name, unsub, prefs string) (int64, error) {
-	if g, ok := w.(interface{ Grow(int) }); ok {
-		// go-mail collects each part in a fresh bytes.Buffer; sizing it
-		// once saves most of the copying.
-		size := 0
-		for _, s := range segs {
-			size += len(s.lit) + len(unsub) + len(name)
-		}
-		g.Grow(size)
+// fill is one recipient's values for the placeholders, as bytes in one
+// allocation.
+type fill struct {
+	name, unsub, prefs []byte
+}
+
+func newFill(name, unsub, prefs string) fill {
+	b := make([]byte, 0, len(name)+len(unsub)+len(prefs))
+	b = append(append(append(b, name...), unsub...), prefs...)
+	n, u := len(name), len(name)+len(unsub)
+	return fill{name: b[:n:n], unsub: b[n:u:u], prefs: b[u:]}
+}
+
+// of is the value of a placeholder kind; nil for none.
+func (f *fill) of(kind byte) []byte {
+	switch kind {
+	case phName:
+		return f.name
+	case phUnsub:
+		return f.unsub
+	case phPrefs:
+		return f.prefs
 	}
+	return nil
+}
+
+// size is the length of the segments filled in with f.
+func (segs segments) size(f *fill) int {
+	n := 0
+	for _, s := range segs {
+		n += len(s.lit) + len(f.of(s.kind))
+	}
+	return n
+}
+
+// writeTo writes the segments with one recipient's values.
+func (segs segments) writeTo(w io.Writer, f *fill) (int64, error) {
 	var total int64
 	for _, s := range segs {
-		n, err := io.WriteString(w, s.lit)
+		n, err := w.Write(s.lit)
 		total += int64(n)
 		if err != nil {
 			return total, err
 		}
-		v := ""
-		switch s.kind {
-		case phName:
-			v = name
-		case phUnsub:
-			v = unsub
-		case phPrefs:
-			v = prefs
-		}
-		if v != "" {
-			n, err = io.WriteString(w, v)
+		if v := f.of(s.kind); len(v) > 0 {
+			n, err = w.Write(v)
 			total += int64(n)
 			if err != nil {
 				return total, err
@@ -344,13 +369,14 @@ func (segs segments) writeTo(w io.Writer, name, unsub, prefs string) (int64, err
 // writer returns a go-mail body writer for one recipient. It can run any
 // number of times (a message may be written again on a retry).
 func (segs segments) writer(name, unsub, prefs string) func(io.Writer) (int64, error) {
-	return func(w io.Writer) (int64, error) { return segs.writeTo(w, name, unsub, prefs) }
+	f := newFill(name, unsub, prefs)
+	return func(w io.Writer) (int64, error) { return segs.writeTo(w, &f) }
 }
 
 // String joins the segments with empty values (for tests).
 func (segs segments) String() string {
 	var b strings.Builder
-	segs.writeTo(&b, "", "", "")
+	segs.writeTo(&b, &fill{})
 	return b.String()
 }
 
