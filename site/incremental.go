@@ -117,9 +117,19 @@ func (b *builder) reuseImage(a *articles.Article) bool {
 // the others are shared with prev. An article that did not change must be
 // the same *Article as in prev. With a prev that was not built in memory
 // from such opts and tmpl, it builds the whole site.
+//
+// When prev is served from its folder (PublishServed), so is the result:
+// the files the update made are written into prev.Dir in place, each
+// atomically, and those it dropped are removed there, before Update
+// returns; a full build publishes the folder anew. After an error the
+// folder may hold some of the new files: serve prev (whose Stored tells
+// which copies are not its own) or build again.
 func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
 	if prev == nil || prev.inc == nil || !prev.inc.opts.same(&opts) || prev.inc.tmpl != tmpl ||
 		(prev.inc.archiveTmpl == nil && len(eds) > 0) {
+		if prev != nil && prev.Dir != "" {
+			return PublishServed(opts, arts, tmpl, prev.Dir, eds)
+		}
 		return build(opts, arts, tmpl, nil, eds)
 	}
 	st := prev.inc
@@ -136,15 +146,22 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 	for _, p := range st.archive {
 		delete(u.files, p)
 	}
+	made := make(map[string]bool)
 	for _, files := range results {
 		for _, f := range files {
 			u.files[f.Path] = f
+			made[f.Path] = true
 		}
 	}
 	for _, fix := range u.touch {
 		fix()
 	}
-	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files)}
+	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files), Dir: prev.Dir}
+	if s.Dir != "" {
+		if err := s.writeLive(prev, made); err != nil {
+			return nil, err
+		}
+	}
 	s.inc = b.keep(archivePaths(archive))
 	return s, nil
 }

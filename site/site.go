@@ -28,10 +28,15 @@ const (
 
 // File is one published file.
 type File struct {
-	Path        string // URL path from the site root, e.g. "/feed.xml", "/articles/slug/index.html", "/assets/style.css"
+	Path string // URL path from the site root, e.g. "/feed.xml", "/articles/slug/index.html", "/assets/style.css"
+	// Body is the file's bytes; nil for a file of a site on disk that is
+	// not kept in memory (see Site.Dir and Hot), or of a Publish.
 	Body        []byte
 	ContentType string
 	Modified    time.Time // newest Updated of the articles it shows (deterministic, never time.Now)
+	// Stored is set for the files of a site served from its folder (see
+	// PublishServed): the copy written there.
+	Stored *Stored
 }
 
 // Site is one complete build, kept in memory.
@@ -42,6 +47,10 @@ type Site struct {
 	// Notes are what the build left out without failing, each as
 	// "<file>: note: <what>", such as a lead image that is not there.
 	Notes []string
+	// Dir is the folder a served site was published into (PublishServed)
+	// and is kept up to date in by Update: the files without Body are read
+	// from there. "" for a site in memory.
+	Dir string
 
 	inc *incState // what Update reuses; nil for a site written to disk
 }
@@ -130,10 +139,11 @@ func (b *builder) outIn(dir int, files ...*File) ([]*File, error) {
 		return files, nil
 	}
 	for k, f := range files {
-		if err := b.w.write(f, dir); err != nil {
+		c, err := b.w.write(f, dir)
+		if err != nil {
 			return nil, err
 		}
-		files[k] = &File{Path: f.Path, ContentType: f.ContentType, Modified: f.Modified}
+		files[k] = c
 	}
 	return files, nil
 }
@@ -166,7 +176,7 @@ func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, ed
 		}
 	}
 	s.Feeds = feedPaths(s.Files)
-	if w == nil {
+	if w == nil || w.served {
 		s.inc = b.keep(archivePaths(archive))
 	}
 	return s, nil

@@ -289,19 +289,19 @@ func TestFileWriterPremake(t *testing.T) {
 	w := &fileWriter{root: root}
 	dirs := []string{"a", "a/b", "", "missing/c", "d"}
 	w.premake(len(dirs), func(i int) string { return dirs[i] })
-	if err := w.write(&File{Path: "/a/b/index.html", Body: []byte("x")}, 1); err != nil {
+	if _, err := w.write(&File{Path: "/a/b/index.html", Body: []byte("x")}, 1); err != nil {
 		t.Fatalf("page in a premade folder: %v", err)
 	}
-	if err := w.write(&File{Path: "/a/skipped/index.html", Body: []byte("x")}, 2); err != nil {
+	if _, err := w.write(&File{Path: "/a/skipped/index.html", Body: []byte("x")}, 2); err != nil {
 		t.Fatalf("page in a folder left out: %v", err)
 	}
-	if err := w.write(&File{Path: "/d/index.html", Body: []byte("x")}, 4); err == nil {
+	if _, err := w.write(&File{Path: "/d/index.html", Body: []byte("x")}, 4); err == nil {
 		t.Error("page in a folder after a failed one: no error")
 	}
-	if err := w.write(&File{Path: "/e/f/index.html", Body: []byte("x")}, -1); err != nil {
+	if _, err := w.write(&File{Path: "/e/f/index.html", Body: []byte("x")}, -1); err != nil {
 		t.Errorf("page in a folder made on demand: %v", err)
 	}
-	if err := w.write(&File{Path: "/g/index.html", Body: []byte("x")}, 5); err == nil {
+	if _, err := w.write(&File{Path: "/g/index.html", Body: []byte("x")}, 5); err == nil {
 		t.Error("page in a premade folder out of range: no error")
 	}
 	if err := w.wait(); err == nil {
@@ -321,7 +321,7 @@ func TestFileWriterPremake(t *testing.T) {
 		return fmt.Sprintf("many/%d", i)
 	})
 	w.wait() // returns once premaking stopped, whether it finished or not
-	if err := w.write(&File{Path: "/many/2000/index.html", Body: []byte("x")}, 2000); err == nil && w.made < 2001 {
+	if _, err := w.write(&File{Path: "/many/2000/index.html", Body: []byte("x")}, 2000); err == nil && w.made < 2001 {
 		t.Error("page in a folder never made: no error")
 	}
 }
