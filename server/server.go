@@ -253,7 +253,7 @@ func (s *Server) otherMethod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := s.snap.Load()
-	if snap != nil && snap.files[r.URL.Path] != nil {
+	if snap != nil && snap.has(r.URL.Path) {
 		s.methodNotAllowed(w, r, "GET, HEAD")
 		return
 	}

@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"path"
@@ -29,9 +27,23 @@ const cspScript = "default-src 'self'; img-src 'self' https: data:; style-src 's
 // URL path, with everything the hot path needs precomputed.
 type snapshot struct {
 	site     *site.Site
-	files    map[string]*entry // full URL path (base path included) → file
+	files    map[string]*entry // full URL path (base path included) → file kept in memory
 	notFound *entry            // the site's /404.html, or nil
 	tags     []siteTag         // the topics of the site's articles, for the preference page
+
+	// dir is the folder of a site served from disk (site.Site.Dir), and
+	// stored its files read from there, by full URL path like files.
+	dir    string
+	stored map[string]*site.File
+}
+
+// lookup returns the file at the full URL path p: in memory (e) or in the
+// site's folder (f); both nil when the site has none.
+func (snap *snapshot) lookup(p string) (e *entry, f *site.File) {
+	if e = snap.files[p]; e != nil {
+		return e, nil
+	}
+	return nil, snap.stored[p]
 }
 
 // entry is one served file. Header values are kept as []string of length
@@ -90,7 +102,10 @@ func (s *Server) SetSite(st *site.Site) {
 		return
 	}
 	old := s.snap.Load()
-	snap := &snapshot{site: st, files: make(map[string]*entry, len(st.Files)*2)}
+	snap := &snapshot{site: st, files: make(map[string]*entry), dir: st.Dir}
+	if st.Dir != "" {
+		snap.stored = make(map[string]*site.File, len(st.Files)*2)
+	}
 	snap.tags = siteTags(st)
 	feeds := make(map[string]bool, len(st.Feeds))
 	for _, f := range st.Feeds {
@@ -100,14 +115,25 @@ func (s *Server) SetSite(st *site.Site) {
 		if f == nil || !strings.HasPrefix(p, "/") {
 			continue
 		}
+		full := p
+		if s.base != "/" {
+			full = s.base + p[1:]
+		}
+		dir, isDir := strings.CutSuffix(full, "/index.html")
+		if f.Body == nil && f.Stored != nil && st.Dir != "" {
+			snap.stored[full] = f
+			if isDir {
+				snap.stored[dir+"/"] = f
+			}
+			continue
+		}
 		var prev *entry
 		if old != nil {
-			prev = old.files[s.base+p[1:]]
+			prev = old.files[full]
 		}
 		e := s.newEntry(p, f, feeds[p], prev)
-		full := s.base + p[1:]
 		snap.files[full] = e
-		if dir, ok := strings.CutSuffix(full, "/index.html"); ok {
+		if isDir {
 			snap.files[dir+"/"] = e
 		}
 		if p == "/404.html" {
@@ -128,13 +154,16 @@ func (s *Server) Site() *site.Site {
 func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry {
 	// An unchanged file (most of them, on a rebuild) keeps its ETag and
 	// its compressed copy: comparing bytes is far cheaper than hashing.
-	same := prev != nil && bytes.Equal(prev.body, f.Body)
 	var tag string
-	if same {
-		tag = prev.plain.etagValue
-	} else {
-		sum := sha256.Sum256(f.Body)
-		tag = hex.EncodeToString(sum[:16])
+	same := false
+	switch {
+	case f.Stored != nil:
+		tag = f.Stored.ETag
+		same = prev != nil && prev.plain.etagValue == tag
+	case prev != nil && bytes.Equal(prev.body, f.Body):
+		tag, same = prev.plain.etagValue, true
+	default:
+		tag = site.ETag(f.Body)
 	}
 	mod := f.Modified.UTC().Truncate(time.Second)
 	ct := f.ContentType
@@ -262,8 +291,11 @@ func contentType(p string) string {
 // never a file: the site's paths need no escaping.
 func (s *Server) serveSite(w http.ResponseWriter, r *http.Request) {
 	if snap := s.snap.Load(); snap != nil && r.URL.RawPath == "" {
-		if e := snap.files[r.URL.Path]; e != nil {
+		if e, f := snap.lookup(r.URL.Path); e != nil {
 			s.serveFile(w, r, e, http.StatusOK)
+			return
+		} else if f != nil {
+			s.serveStored(w, r, snap, f)
 			return
 		}
 	}
@@ -274,7 +306,7 @@ func (s *Server) serveSite(w http.ResponseWriter, r *http.Request) {
 // "/articles/x/" is sent there, anything else gets the 404 page.
 func (s *Server) serveMiss(w http.ResponseWriter, r *http.Request) {
 	snap := s.snap.Load()
-	if snap != nil && r.URL.RawPath == "" && snap.files[r.URL.Path+"/"] != nil {
+	if snap != nil && r.URL.RawPath == "" && snap.has(r.URL.Path+"/") {
 		w.Header().Set("Location", r.URL.Path+"/")
 		w.WriteHeader(http.StatusMovedPermanently)
 		return
