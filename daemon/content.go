@@ -20,9 +20,26 @@ import (
 )
 
 // ArticleOptions is how every command and the daemon read the content
-// folder.
+// folder: call it once per load. The articles' digests and full depths
+// are kept in a spill file of their own (see articles.Spill), not in
+// memory, made in data_dir, or in the system's temporary folder while
+// data_dir does not exist (a machine that only builds); where neither
+// can take it, they stay in memory.
 func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
-	return articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log, Slugs: cfg.Site.Slugs}
+	o := articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log, Slugs: cfg.Site.Slugs}
+	dir := cfg.DataDir
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		dir = os.TempDir()
+	}
+	sp, err := articles.NewSpill(dir)
+	if err != nil {
+		if log != nil {
+			log.Warn("article_tiers_in_memory", "err", err)
+		}
+		return o
+	}
+	o.Spill = sp
+	return o
 }
 
 // RefuseEmpty stops a build that found no article from replacing a

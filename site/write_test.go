@@ -138,7 +138,7 @@ const hostile = "A\x00B\x01\x08\x0b\x0c\x1f ]]> <script>alert(1)</script> &amp; 
 
 func hostileArticle() *articles.Article {
 	pub := time.Date(2025, 7, 4, 12, 0, 0, 0, time.UTC)
-	return &articles.Article{
+	return articles.WithTiers(&articles.Article{
 		Path: "hostile.md", ID: "urn:uuid:3c6f0e1a-1111-5222-8333-944455556666",
 		Title: hostile, Slug: "hostile",
 		Published: pub, Updated: pub,
@@ -148,6 +148,7 @@ func hostileArticle() *articles.Article {
 			{Text: hostile, HTML: html.EscapeString(hostile)},
 			{Text: "raw", HTML: `raw ]]> <script>alert(2)</script><a href="javascript:alert(3)" onclick="x()">x</a><img src=x onerror=alert(4)>`},
 		},
+	}, articles.Tiers{
 		Digest: articles.Digest{
 			Sections: []articles.Section{{Title: hostile, Paragraphs: []string{hostile}, HTML: "<p>" + html.EscapeString(hostile) + "<script>bad()</script></p>"}},
 			Players:  []articles.Player{{Name: hostile, Role: hostile}},
@@ -158,7 +159,7 @@ func hostileArticle() *articles.Article {
 			DataPoints: []articles.DataPoint{{Date: hostile, Event: hostile}},
 			Closing:    []string{hostile},
 		},
-	}
+	})
 }
 
 func TestHostileSite(t *testing.T) {
