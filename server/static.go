@@ -31,19 +31,28 @@ type snapshot struct {
 	notFound *entry            // the site's /404.html, or nil
 	tags     []siteTag         // the topics of the site's articles, for the preference page
 
-	// dir is the folder of a site served from disk (site.Site.Dir), and
-	// stored its files read from there, by full URL path like files.
-	dir    string
-	stored map[string]*site.File
+	// dir is the folder of a site served from disk (site.Site.Dir): the
+	// files of site.Files without a body are read from there. They are
+	// looked up in site.Files itself, so a swap costs nothing per file
+	// on disk.
+	dir  string
+	base string // the base path, "/" or "/news/"
 }
 
 // lookup returns the file at the full URL path p: in memory (e) or in the
 // site's folder (f); both nil when the site has none.
 func (snap *snapshot) lookup(p string) (e *entry, f *site.File) {
-	if e = snap.files[p]; e != nil {
+	if e = snap.files[p]; e != nil || snap.dir == "" || !strings.HasPrefix(p, snap.base) {
 		return e, nil
 	}
-	return nil, snap.stored[p]
+	sp := p[len(snap.base)-1:] // the site path: the base's last slash on
+	if strings.HasSuffix(sp, "/") {
+		sp += "index.html"
+	}
+	if f = snap.site.Files[sp]; f != nil && f.Body == nil && f.Stored != nil {
+		return nil, f
+	}
+	return nil, nil
 }
 
 // entry is one served file. Header values are kept as []string of length
@@ -102,10 +111,7 @@ func (s *Server) SetSite(st *site.Site) {
 		return
 	}
 	old := s.snap.Load()
-	snap := &snapshot{site: st, files: make(map[string]*entry), dir: st.Dir}
-	if st.Dir != "" {
-		snap.stored = make(map[string]*site.File, len(st.Files)*2)
-	}
+	snap := &snapshot{site: st, files: make(map[string]*entry), dir: st.Dir, base: s.base}
 	snap.tags = siteTags(st)
 	feeds := make(map[string]bool, len(st.Feeds))
 	for _, f := range st.Feeds {
@@ -119,14 +125,10 @@ func (s *Server) SetSite(st *site.Site) {
 		if s.base != "/" {
 			full = s.base + p[1:]
 		}
-		dir, isDir := strings.CutSuffix(full, "/index.html")
 		if f.Body == nil && f.Stored != nil && st.Dir != "" {
-			snap.stored[full] = f
-			if isDir {
-				snap.stored[dir+"/"] = f
-			}
-			continue
+			continue // read from the folder: see lookup
 		}
+		dir, isDir := strings.CutSuffix(full, "/index.html")
 		var prev *entry
 		if old != nil {
 			prev = old.files[full]

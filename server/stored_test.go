@@ -81,9 +81,15 @@ func gunzipped(t testing.TB, h http.Header, body []byte) []byte {
 // kept in memory: status, every header (the compressed length aside: the
 // page is compressed as it is sent, at another level), and body.
 func TestStoredMatchesMemory(t *testing.T) {
-	mem := newEnv(t, "http://example.org/", "")
+	for _, base := range []string{"/", "/news/"} {
+		t.Run(base, func(t *testing.T) { testStoredMatchesMemory(t, base) })
+	}
+}
+
+func testStoredMatchesMemory(t *testing.T, base string) {
+	mem := newEnv(t, "http://example.org"+base, "")
 	mem.srv.SetSite(longSite())
-	disk := newEnv(t, "http://example.org/", "")
+	disk := newEnv(t, "http://example.org"+base, "")
 	served := onDisk(t, longSite())
 	if served.Files["/articles/long/index.html"].Body != nil {
 		t.Fatal("the article page is kept in memory")
@@ -120,11 +126,13 @@ func TestStoredMatchesMemory(t *testing.T) {
 		{"post", "POST", "/articles/long/", nil},
 		{"missing", "GET", "/articles/missing/", nil},
 		{"hot page", "GET", "/", gz},
+		{"outside the base", "GET", "/articles/long/index.html/", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want := mem.do(t, tt.method, tt.path, nil, tt.hdr...)
-			got := disk.do(t, tt.method, tt.path, nil, tt.hdr...)
+			path := base + tt.path[1:]
+			want := mem.do(t, tt.method, path, nil, tt.hdr...)
+			got := disk.do(t, tt.method, path, nil, tt.hdr...)
 			if got.Code != want.Code {
 				t.Fatalf("status %d, in memory %d", got.Code, want.Code)
 			}

@@ -20,12 +20,12 @@ type incState struct {
 	tmpl        fs.FS
 	pages       *renderer
 	archiveTmpl map[string]*template.Template
-	tagLinks    map[string]tagView                  // by tag as articles spell it
-	tags        map[string]*tagState                // by slug
-	cards       map[*articles.Article]template.HTML // each article's card
-	images      map[*articles.Article]*leadImage    // each article's lead image, when published
-	notes       map[*articles.Article][]string      // each article's notes
-	archive     []string                            // paths of the archive's files
+	tagLinks    map[string]tagView               // by tag as articles spell it
+	tags        map[string]*tagState             // by slug
+	arts        map[*articles.Article]bool       // the articles built
+	images      map[*articles.Article]*leadImage // each article's lead image, when published
+	notes       map[*articles.Article][]string   // each article's notes
+	archive     []string                         // paths of the archive's files
 }
 
 // tagState is one tag page as built: its name and its articles, newest first.
@@ -40,7 +40,7 @@ func (b *builder) keep(archive []string) *incState {
 		opts: b.opts, tmpl: b.tmpl, pages: b.pages, archiveTmpl: b.archiveTmpl,
 		tagLinks: make(map[string]tagView, len(b.tagLinks)),
 		tags:     make(map[string]*tagState, len(b.tags)),
-		cards:    make(map[*articles.Article]template.HTML, len(b.arts)),
+		arts:     make(map[*articles.Article]bool, len(b.arts)),
 		images:   make(map[*articles.Article]*leadImage),
 		notes:    b.artNotes,
 		archive:  archive,
@@ -51,8 +51,8 @@ func (b *builder) keep(archive []string) *incState {
 	for _, g := range b.tags {
 		st.tags[g.Slug] = &tagState{name: g.Name, arts: b.members(g.Articles)}
 	}
-	for i, a := range b.arts {
-		st.cards[a] = b.views[i].Card
+	for _, a := range b.arts {
+		st.arts[a] = true
 		if img := b.images[a.Slug]; img != nil {
 			st.images[a] = img
 		}
@@ -78,15 +78,6 @@ func archivePaths(results [][]*File) []string {
 	return out
 }
 
-// reusedCard is a's card from the previous build, when a is unchanged.
-func (b *builder) reusedCard(a *articles.Article) (template.HTML, bool) {
-	if b.prev == nil || b.dirty[a] {
-		return "", false
-	}
-	c, ok := b.prev.cards[a]
-	return c, ok
-}
-
 // reuseImage takes a's lead image and notes from the previous build, when
 // a is unchanged. The image file itself changing is not an article
 // change: the caller builds the site in full for that.
@@ -94,7 +85,7 @@ func (b *builder) reuseImage(a *articles.Article) bool {
 	if b.prev == nil {
 		return false
 	}
-	if _, ok := b.prev.cards[a]; !ok {
+	if !b.prev.arts[a] {
 		return false
 	}
 	if img := b.prev.images[a]; img != nil {
@@ -172,7 +163,7 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 func (b *builder) markDirty() {
 	b.dirty = make(map[*articles.Article]bool)
 	for _, a := range b.arts {
-		if _, ok := b.prev.cards[a]; !ok {
+		if !b.prev.arts[a] {
 			b.dirty[a] = true
 			continue
 		}

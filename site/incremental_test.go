@@ -334,7 +334,14 @@ func sameArticles(a, b []*articles.Article) bool { return slices.Equal(paths(a),
 // article of the 10,000-article corpus: read the file again, resolve the
 // set, and update the site. The served swap and the static copy are not
 // included (see daemon's serve path).
-func BenchmarkUpdateOneEdit10k(b *testing.B) {
+func BenchmarkUpdateOneEdit10k(b *testing.B) { benchmarkUpdateOneEdit(b, false) }
+
+// BenchmarkUpdateOneEdit10kServed is the same for the site as `serve`
+// keeps it: published into a folder, with the articles' tiers in a spill
+// file, each update writing its files into the folder.
+func BenchmarkUpdateOneEdit10kServed(b *testing.B) { benchmarkUpdateOneEdit(b, true) }
+
+func benchmarkUpdateOneEdit(b *testing.B, served bool) {
 	dir := b.TempDir()
 	writeCorpus(b, dir, 10000)
 	cfg := config.Defaults()
@@ -345,9 +352,20 @@ func BenchmarkUpdateOneEdit10k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set := articles.NewSet(dir, articles.Options{})
+	var opts articles.Options
+	if served {
+		if opts.Spill, err = articles.NewSpill(b.TempDir()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	set := articles.NewSet(dir, opts)
 	arts, _ := set.Articles()
-	s, err := Build(optionsOf(cfg), arts, tmpl)
+	var s *Site
+	if served {
+		s, err = PublishServed(optionsOf(cfg), arts, tmpl, filepath.Join(b.TempDir(), "public"), nil)
+	} else {
+		s, err = Build(optionsOf(cfg), arts, tmpl)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}

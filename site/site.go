@@ -252,9 +252,7 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 	if err := b.pages.chrome(b.site); err != nil {
 		return nil, err
 	}
-	if err := b.prepare(); err != nil {
-		return nil, err
-	}
+	b.prepare()
 	return b, nil
 }
 
@@ -316,9 +314,15 @@ func sortArticles(arts []*articles.Article) []*articles.Article {
 func (b *builder) groupTags() {
 	bySlug := map[string]*tagGroup{}
 	byKey := map[string]*tagGroup{}
+	slugs := map[string]string{} // a site has far fewer tags than articles
 	for i, a := range b.arts {
 		for _, t := range a.Tags {
-			slug, name := b.tagSlug(t), a.TagName(t)
+			slug, ok := slugs[t]
+			if !ok {
+				slug = b.tagSlug(t)
+				slugs[t] = slug
+			}
+			name := a.TagName(t)
 			g := bySlug[slug]
 			if g == nil {
 				g = &tagGroup{Name: name, Slug: slug}
@@ -345,52 +349,16 @@ func (b *builder) groupTags() {
 // TagsDir is the folder of the tag pages.
 const TagsDir = links.TagsDir
 
-// prepare makes every article's card in parallel: the index and tag
-// pages are paginated, so every article is shown with its take on some
-// page, and an article on several pages is rendered once.
-func (b *builder) prepare() error {
+// prepare makes every article's listing view. Its card is rendered the
+// first time a listing page shows it (see listedView.card): the index and
+// tag pages are paginated, so every article is shown with its take on
+// some page, and an article on several pages is rendered once. An update
+// renders only the cards of the pages it makes again.
+func (b *builder) prepare() {
 	b.views = make([]*listedView, len(b.arts))
-	errs := make([]error, len(b.arts))
-	parallel(len(b.arts), func(i int) { errs[i] = b.prepareOne(i) })
-	if err := firstErr(errs); err != nil {
-		return err
+	for i, a := range b.arts {
+		b.views[i] = &listedView{a: a, b: b, cardOf: &lazyCard{}}
 	}
-	b.packFragments()
-	return nil
-}
-
-// packFragments moves every article's card into one string. They live
-// for the whole build, and were made among much more short-lived data;
-// side by side they take only the memory they need.
-func (b *builder) packFragments() {
-	size := 0
-	for _, v := range b.views {
-		size += len(v.Card)
-	}
-	var sb strings.Builder
-	sb.Grow(size)
-	for _, v := range b.views {
-		sb.WriteString(string(v.Card))
-	}
-	all, off := sb.String(), 0
-	for _, v := range b.views {
-		n := len(v.Card)
-		v.Card = template.HTML(all[off : off+n]) //nolint:gosec // the same output of html/template
-		off += n
-	}
-}
-
-// prepareOne makes article i's listing view and card.
-func (b *builder) prepareOne(i int) error {
-	l := &listedView{a: b.arts[i], b: b}
-	b.views[i] = l
-	if card, ok := b.reusedCard(b.arts[i]); ok {
-		l.Card = card
-		return nil
-	}
-	var err error
-	l.Card, err = b.pages.fragment("card", b.newArticleView(b.arts[i]))
-	return err
 }
 
 // articleDir names the folders a build premakes (see fileWriter): the

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"briefcast/articles"
@@ -210,11 +211,25 @@ func (b *builder) byline(a *articles.Article) string {
 // and the title and link; a template that asks for more gets the rest of
 // articleView's fields as methods, made when asked.
 type listedView struct {
-	a     *articles.Article
-	b     *builder
-	brief bool // on tag pages: no tier below the take
+	a      *articles.Article
+	b      *builder
+	brief  bool      // on tag pages: no tier below the take
+	cardOf *lazyCard // shared with the brief copy
+}
 
-	Card template.HTML
+// lazyCard is an article's card, rendered by the first listing page that
+// shows it; the pages rendering in parallel wait for it.
+type lazyCard struct {
+	once sync.Once
+	html template.HTML
+	err  error
+}
+
+// card is the article's "card" fragment of layout.html.
+func (v *listedView) card() (template.HTML, error) {
+	c := v.cardOf
+	c.once.Do(func() { c.html, c.err = v.b.pages.fragment("card", v.b.newArticleView(v.a)) })
+	return c.html, c.err
 }
 
 // briefView is v without the tiers below the take.
