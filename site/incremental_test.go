@@ -26,6 +26,7 @@ type incCorpus struct {
 	set  *articles.Set
 	site *Site
 	out  string // the folder a served site is published into; "" for a site in memory
+	opts articles.Options
 }
 
 func newIncCorpus(t testing.TB) *incCorpus {
@@ -58,7 +59,7 @@ func (c *incCorpus) start() {
 		c.t.Fatal(err)
 	}
 	c.tmpl = tmpl
-	c.set = articles.NewSet(c.dir, articles.Options{})
+	c.set = articles.NewSet(c.dir, c.opts)
 	arts, _ := c.set.Articles()
 	if c.out != "" {
 		c.site, err = PublishServed(optionsOf(c.cfg), arts, tmpl, c.out, nil)
