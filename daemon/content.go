@@ -89,7 +89,7 @@ func DisplayPath(p string) string {
 	return rel
 }
 
-// firstSite builds the site served at start and writes its static copy.
+// firstSite builds the site served at start into output_dir.
 func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *slog.Logger) (_ *site.Site, c *content, _ int, _ error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {

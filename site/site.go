@@ -1,6 +1,8 @@
 // Package site renders the whole published site — article pages, the
-// index, tag pages and every feed — into memory, and writes it to disk
-// atomically, so a web server never serves half a build.
+// index, tag pages and every feed — and writes it to disk atomically, so a
+// web server never serves half a build. A site is kept in memory whole
+// (Build), or published into a folder with only the files a server keeps
+// hot in memory (PublishServed), and updated there in place (Update).
 package site
 
 import (
@@ -39,7 +41,8 @@ type File struct {
 	Stored *Stored
 }
 
-// Site is one complete build, kept in memory.
+// Site is one complete build: every file, with its bytes in memory or,
+// for a served site, in the folder Dir.
 type Site struct {
 	Files    map[string]*File // by Path
 	Articles []*articles.Article

@@ -55,7 +55,7 @@ func (s *Site) Write(dir string) (err error) {
 // rendered it, as soon as it is rendered, and the folder is swapped in at
 // the end exactly as Write does (and refused where Write refuses). The
 // returned Site lists every file, with Body left nil. `briefcast build`
-// uses it; a server that serves from memory uses Build.
+// uses it; a server uses PublishServed, which keeps what it serves from.
 func Publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string) (s *Site, err error) {
 	return publish(opts, arts, tmpl, dir, nil)
 }
