@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"io/fs"
 	"maps"
+	"slices"
 	"time"
 
 	"briefcast/articles"
@@ -135,7 +136,7 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 		return nil, err
 	}
 	for _, p := range st.archive {
-		delete(u.files, p)
+		u.remove(p)
 	}
 	made := make(map[string]bool)
 	for _, files := range results {
@@ -149,7 +150,7 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 	}
 	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files), Dir: prev.Dir}
 	if s.Dir != "" {
-		if err := s.writeLive(prev, made); err != nil {
+		if err := s.writeLive(prev, made, u.removed); err != nil {
 			return nil, err
 		}
 	}
@@ -162,13 +163,25 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 // article's spelling of it can rename a tag page).
 func (b *builder) markDirty() {
 	b.dirty = make(map[*articles.Article]bool)
+	var relinked map[string]bool // the tags whose name or link changed: few, if any
+	for t, v := range b.tagLinks {
+		if old, ok := b.prev.tagLinks[t]; !ok || old != *v {
+			if relinked == nil {
+				relinked = make(map[string]bool)
+			}
+			relinked[t] = true
+		}
+	}
 	for _, a := range b.arts {
 		if !b.prev.arts[a] {
 			b.dirty[a] = true
 			continue
 		}
+		if relinked == nil {
+			continue
+		}
 		for _, t := range a.Tags {
-			if old, ok := b.prev.tagLinks[t]; !ok || old != *b.tagLinks[t] {
+			if relinked[t] {
 				b.dirty[a] = true
 				break
 			}
@@ -179,11 +192,23 @@ func (b *builder) markDirty() {
 // updater is one Update in progress: the files of the new site, starting
 // as a copy of the old map.
 type updater struct {
-	b     *builder
-	prev  *Site
-	st    *incState
-	files map[string]*File
-	touch []func() // files kept whose Modified changes, applied after the jobs
+	b       *builder
+	prev    *Site
+	st      *incState
+	files   map[string]*File
+	touch   []func()        // files kept whose Modified changes, applied after the jobs
+	removed map[string]bool // paths of prev taken out (some made again by the jobs)
+}
+
+// remove takes the file at p out of the new site.
+func (u *updater) remove(p string) {
+	if _, ok := u.files[p]; ok {
+		delete(u.files, p)
+		if u.removed == nil {
+			u.removed = make(map[string]bool)
+		}
+		u.removed[p] = true
+	}
 }
 
 // removeGone deletes the files of the articles and tag pages that are no
@@ -198,10 +223,10 @@ func (u *updater) removeGone() {
 	}
 	for _, a := range u.prev.Articles {
 		if !slugs[a.Slug] {
-			delete(u.files, "/articles/"+a.Slug+"/index.html")
+			u.remove("/articles/" + a.Slug + "/index.html")
 		}
 		if img := u.st.images[a]; img != nil && !kept[a] {
-			delete(u.files, "/articles/"+a.Slug+"/"+img.rel)
+			u.remove("/articles/" + a.Slug + "/" + img.rel)
 		}
 	}
 	u.removePages("", len(u.prev.Articles), len(b.arts))
@@ -214,7 +239,7 @@ func (u *updater) removeGone() {
 		u.removePages(TagsDir+slug+"/", len(t.arts), n)
 		if !ok {
 			for _, name := range []string{feeds.RSSFile, feeds.AtomFile, feeds.JSONFile} {
-				delete(u.files, "/"+TagsDir+slug+"/"+name)
+				u.remove("/" + TagsDir + slug + "/" + name)
 			}
 		}
 	}
@@ -229,7 +254,7 @@ func (u *updater) removePages(dir string, was, now int) {
 		from = 1 // the tag is gone: its first page too
 	}
 	for n := from; n <= max(1, (was+size-1)/size); n++ {
-		delete(u.files, "/"+listingPath(dir, n)+"index.html")
+		u.remove("/" + listingPath(dir, n) + "index.html")
 	}
 }
 
@@ -244,8 +269,10 @@ func (u *updater) jobs() []func() ([]*File, error) {
 		func() ([]*File, error) { return b.notFoundPage() },
 		func() ([]*File, error) { return b.stylesheet() },
 		func() ([]*File, error) { return b.imageFiles() },
-		func() ([]*File, error) { return b.crawlerFiles() },
 		func() ([]*File, error) { return b.favicons() },
+	}
+	if u.sitemapChanged() {
+		jobs = append(jobs, func() ([]*File, error) { return b.crawlerFiles() })
 	}
 	all := make([]int, len(b.arts))
 	for i := range all {
@@ -271,6 +298,30 @@ func (u *updater) jobs() []func() ([]*File, error) {
 		}
 	}
 	return append(jobs, u.articleJobs()...)
+}
+
+// sitemapChanged reports whether the sitemap (and robots.txt, made with
+// it) may differ from prev's: it lists every article's page and date and
+// every listing page with its newest date, so an edit that leaves each
+// article's place, slug, date and tags as they were leaves it alone. On a
+// large site it is the largest file an edit would make again.
+func (u *updater) sitemapChanged() bool {
+	was := u.prev.Articles
+	if len(was) != len(u.b.arts) || u.files["/sitemap.xml"] == nil {
+		return true
+	}
+	for i, a := range u.b.arts {
+		o := was[i]
+		if a != o && (a.Slug != o.Slug || !a.Updated.Equal(o.Updated) || !slices.Equal(a.Tags, o.Tags)) {
+			return true
+		}
+	}
+	for t, v := range u.b.tagLinks {
+		if u.st.tagLinks[t].URL != v.URL {
+			return true
+		}
+	}
+	return false
 }
 
 // changed reports whether the article at position i of idx differs from

@@ -87,12 +87,13 @@ func stored(f *File, tag string, fi fs.FileInfo) *File {
 }
 
 // writeLive writes the files an update made into s.Dir, the folder being
-// served, and removes those of prev it no longer has. Each file is
+// served, and removes those of prev it took out (removed) and did not make
+// again. Each file is
 // written beside its final name and renamed over it, so a reader opening
 // it gets the old bytes or the new, never a part. A file whose bytes did
 // not change is not written again. Only paths of the site are touched,
 // below a folder that still carries the marker.
-func (s *Site) writeLive(prev *Site, made map[string]bool) error {
+func (s *Site) writeLive(prev *Site, made, removed map[string]bool) error {
 	root, err := os.OpenRoot(s.Dir)
 	if err != nil {
 		return fmt.Errorf("site: write %s: %w", s.Dir, err)
@@ -127,7 +128,7 @@ func (s *Site) writeLive(prev *Site, made map[string]bool) error {
 		}
 		s.Files[p] = stored(f, tag, fi)
 	}
-	for p := range prev.Files {
+	for p := range removed {
 		if s.Files[p] != nil {
 			continue
 		}
