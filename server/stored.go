@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -61,7 +62,14 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snaps
 		return
 	}
 	if !f.Stored.Same(fi) {
-		body, err := io.ReadAll(io.LimitReader(fh, maxChanged))
+		if fi.Size() > maxChanged {
+			s.storedMissing(w, r, snap, f, fmt.Errorf("changed to %d bytes, more than a site file can be", fi.Size()))
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(fh, maxChanged+1))
+		if err == nil && len(body) > maxChanged {
+			err = fmt.Errorf("grew past %d bytes while read", maxChanged)
+		}
 		if err != nil {
 			s.storedMissing(w, r, snap, f, err)
 			return

@@ -110,6 +110,7 @@ func (b *builder) listing(p *pageView, idx []int, brief bool) error {
 		}
 		cards[k] = c
 		size += len(c)
+		b.views[i].shown()
 	}
 	var sb strings.Builder
 	sb.Grow(size)

@@ -357,10 +357,25 @@ const TagsDir = links.TagsDir
 // tag pages are paginated, so every article is shown with its take on
 // some page, and an article on several pages is rendered once. An update
 // renders only the cards of the pages it makes again.
+//
+// A full build shows each card on one page of the home listing and on
+// one page of each of its tags: it lets the card go after the last of
+// them, rather than hold every card until the end.
 func (b *builder) prepare() {
 	b.views = make([]*listedView, len(b.arts))
 	for i, a := range b.arts {
 		b.views[i] = &listedView{a: a, b: b, cardOf: &lazyCard{}}
+	}
+	if b.prev != nil {
+		return // an update renders few cards, and pages in any number
+	}
+	for _, v := range b.views {
+		v.cardOf.pages.Store(1)
+	}
+	for _, g := range b.tags {
+		for _, i := range g.Articles {
+			b.views[i].cardOf.pages.Add(1)
+		}
 	}
 }
 

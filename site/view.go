@@ -1,11 +1,13 @@
 package site
 
 import (
+	"fmt"
 	"html"
 	"html/template"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"briefcast/articles"
@@ -220,16 +222,32 @@ type listedView struct {
 // lazyCard is an article's card, rendered by the first listing page that
 // shows it; the pages rendering in parallel wait for it.
 type lazyCard struct {
-	once sync.Once
-	html template.HTML
-	err  error
+	once  sync.Once
+	html  template.HTML
+	err   error
+	pages atomic.Int32 // pages still to show it; 0: kept for any number (an update)
+	gone  atomic.Bool  // let go after its last page
 }
 
-// card is the article's "card" fragment of layout.html.
+// card is the article's "card" fragment of layout.html. A page that has
+// it calls shown.
 func (v *listedView) card() (template.HTML, error) {
 	c := v.cardOf
 	c.once.Do(func() { c.html, c.err = v.b.pages.fragment("card", v.b.newArticleView(v.a)) })
+	if c.gone.Load() {
+		return "", fmt.Errorf("site: the card of %s was asked for after its last page", v.a.Path)
+	}
 	return c.html, c.err
+}
+
+// shown records that one more of the pages counted for the card has it;
+// after the last, the card goes.
+func (v *listedView) shown() {
+	c := v.cardOf
+	if c.pages.Add(-1) == 0 {
+		c.gone.Store(true)
+		c.html = ""
+	}
 }
 
 // briefView is v without the tiers below the take.
