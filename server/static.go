@@ -39,20 +39,20 @@ type snapshot struct {
 	base string // the base path, "/" or "/news/"
 }
 
-// lookup returns the file at the full URL path p: in memory (e) or in the
-// site's folder (f); both nil when the site has none.
-func (snap *snapshot) lookup(p string) (e *entry, f *site.File) {
-	if e = snap.files[p]; e != nil || snap.dir == "" || !strings.HasPrefix(p, snap.base) {
-		return e, nil
+// stored returns the file at the full URL path p that is read from the
+// site's folder, or nil.
+func (snap *snapshot) stored(p string) *site.File {
+	if snap.dir == "" || !strings.HasPrefix(p, snap.base) {
+		return nil
 	}
 	sp := p[len(snap.base)-1:] // the site path: the base's last slash on
 	if strings.HasSuffix(sp, "/") {
 		sp += "index.html"
 	}
-	if f = snap.site.Files[sp]; f != nil && f.Body == nil && f.Stored != nil {
-		return nil, f
+	if f := snap.site.Files[sp]; f != nil && f.Body == nil && f.Stored != nil {
+		return f
 	}
-	return nil, nil
+	return nil
 }
 
 // entry is one served file. Header values are kept as []string of length
@@ -293,10 +293,11 @@ func contentType(p string) string {
 // never a file: the site's paths need no escaping.
 func (s *Server) serveSite(w http.ResponseWriter, r *http.Request) {
 	if snap := s.snap.Load(); snap != nil && r.URL.RawPath == "" {
-		if e, f := snap.lookup(r.URL.Path); e != nil {
+		if e := snap.files[r.URL.Path]; e != nil {
 			s.serveFile(w, r, e, http.StatusOK)
 			return
-		} else if f != nil {
+		}
+		if f := snap.stored(r.URL.Path); f != nil {
 			s.serveStored(w, r, snap, f)
 			return
 		}

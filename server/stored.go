@@ -17,8 +17,7 @@ import (
 
 // has reports whether the site has a file at the full URL path p.
 func (snap *snapshot) has(p string) bool {
-	e, f := snap.lookup(p)
-	return e != nil || f != nil
+	return snap.files[p] != nil || snap.stored(p) != nil
 }
 
 // maxChanged caps what serveStored reads of a file that changed on disk
