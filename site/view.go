@@ -55,24 +55,24 @@ type articleView struct {
 	// first time a template asks for a part of them, through the methods
 	// Digest, Players, Numbers, Full, Points and Closing. A brief view
 	// (tag pages) has none.
-	a       *articles.Article
-	base    func() *url.URL
-	brief   bool
-	tiers   *articles.Tiers
-	digest  []sectionView
-	full    []sectionView
-	tierErr error
+	a        *articles.Article
+	base     func() *url.URL
+	brief    bool
+	tierOnce sync.Once // an archive's views are shared by pages rendered in parallel
+	tiers    *articles.Tiers
+	digest   []sectionView
+	full     []sectionView
+	tierErr  error
 }
 
-// loadTiers reads the article's tiers once for this view. A view is made
-// for one page or fragment and rendered by one goroutine.
+// loadTiers reads the article's tiers once for this view.
 func (v *articleView) loadTiers() (*articles.Tiers, error) {
-	if v.tiers == nil && v.tierErr == nil {
+	v.tierOnce.Do(func() {
 		if v.tiers, v.tierErr = v.a.Tiers(); v.tierErr == nil {
 			v.digest = sections(v.tiers.Digest.Sections, v.base)
 			v.full = sections(v.tiers.Full.Sections, v.base)
 		}
-	}
+	})
 	return v.tiers, v.tierErr
 }
 
