@@ -112,3 +112,42 @@ func TestChangedWritesServedFolder(t *testing.T) {
 		t.Fatal("the article page is kept in memory")
 	}
 }
+
+// TestServesFromMemoryWhenOutputUnwritable: when output_dir cannot be
+// written, serve builds the site in memory and serves it from there, with
+// a warning, and edits still reach it.
+func TestServesFromMemoryWhenOutputUnwritable(t *testing.T) {
+	e := mustEnv(t)
+	blocker := filepath.Join(e.dir, "not-a-folder")
+	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(e.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(cfg), "[site]\n", "[site]\noutput_dir = \""+filepath.ToSlash(filepath.Join(blocker, "public"))+"\"\n", 1)
+	if err := os.WriteFile(e.cfgPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := e.mustDaemon(t, e.options())
+	if st := d.cur.Load().srv.Site(); st.Dir != "" {
+		t.Fatalf("served from %s", st.Dir)
+	}
+	if !strings.Contains(e.logs.String(), "site_write_failed") {
+		t.Errorf("no warning:\n%s", e.logs.String())
+	}
+	if code, body := get(t, d, "/articles/harbour-lights-switch-to-led/"); code != 200 || !strings.Contains(body, "Harbour Lights") {
+		t.Fatalf("article page from memory: %d", code)
+	}
+	path := filepath.Join(e.dir, "content", "ferry.md")
+	if err := os.WriteFile(path, []byte(strings.Replace(article, "Harbour Lights Switch to LED", "Ferry Timetable Changes", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.changed(context.Background(), []string{path}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(t, d, "/articles/ferry-timetable-changes/"); code != 200 {
+		t.Fatalf("edited site from memory: %d", code)
+	}
+}
