@@ -138,8 +138,12 @@ func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds [
 	if err == nil {
 		return st, nil
 	}
+	mem, berr := site.BuildWithArchive(SiteOptions(cfg), arts, tmpl, eds)
+	if berr != nil {
+		return nil, berr // the site itself does not build: not a folder's fault
+	}
 	log.Warn("site_write_failed", "dir", cfg.Site.OutputDir, "err", err, "serving_from", "memory")
-	return site.BuildWithArchive(SiteOptions(cfg), arts, tmpl, eds)
+	return mem, nil
 }
 
 // buildSite loads the content again and builds the site for cfg. A
