@@ -6,8 +6,10 @@
 package articles
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
+	"unicode"
 )
 
 // Article is one tiered article. Every part records the line of its source
@@ -35,9 +37,14 @@ type Article struct {
 	Image    string `json:",omitempty"`
 	ImageAlt string `json:",omitempty"`
 
-	Take   []Bullet // tier 1: 1 to 5 one-sentence bullets; never empty
-	Digest Digest   // tier 2: may be empty
-	Full   Full     // tier 3: may be empty
+	Take []Bullet // tier 1: 1 to 5 one-sentence bullets; never empty
+
+	// tiers are tier 2 (the 2-minute digest) and tier 3 (the full depth),
+	// either of them may be empty; nil once moved to a Spill, where
+	// spilled finds them. Read them with Tiers.
+	tiers   *Tiers
+	spilled spillRef
+	shape   tierShape
 
 	// Missing lists the optional parts the source did not have ("2-minute
 	// digest", "full depth", "data points", ...). They are reported, never
@@ -113,6 +120,140 @@ type Full struct {
 // Empty reports whether the tier has no content at all.
 func (f Full) Empty() bool {
 	return len(f.Sections) == 0 && len(f.DataPoints) == 0 && len(f.Closing) == 0
+}
+
+// Tiers are an article's body below the take: its 2-minute digest and its
+// full depth. They are most of an article's size, and only its page, the
+// fuller feeds and digest mails read them, so a loaded article may keep
+// them in a Spill rather than in memory.
+type Tiers struct {
+	Digest Digest // tier 2: may be empty
+	Full   Full   // tier 3: may be empty
+}
+
+// tierShape is what listings and links need to know of the tiers without
+// reading them.
+type tierShape struct {
+	hasDigest, hasFull     bool
+	digestWords, fullWords int
+}
+
+// Tiers returns the article's digest and full depth, reading them back
+// from its Spill when they were moved there. A failed read is an error,
+// never empty tiers: a caller cannot mistake an article it could not read
+// for one without a digest. The result is shared: do not change it.
+func (a *Article) Tiers() (*Tiers, error) {
+	if a.tiers != nil {
+		return a.tiers, nil
+	}
+	if a.spilled.s == nil {
+		return &Tiers{}, nil // an Article made in code without tiers
+	}
+	t, err := a.spilled.read()
+	if err != nil {
+		return nil, fmt.Errorf("articles: %s: read the digest and full depth back: %w", a.Path, err)
+	}
+	return t, nil
+}
+
+// MarshalJSON writes the article with its tiers (read back when they were
+// spilled), its fields in the order of the struct.
+func (a *Article) MarshalJSON() ([]byte, error) {
+	t, err := a.Tiers()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(struct {
+		Path, ID, Title, Slug string
+		Published, Updated    time.Time
+		Tags, TagNames        []string
+		Language, Author      string
+		Image                 string `json:",omitempty"`
+		ImageAlt              string `json:",omitempty"`
+		Take                  []Bullet
+		Digest                Digest
+		Full                  Full
+		Missing               []string
+		Draft                 bool `json:",omitempty"`
+	}{a.Path, a.ID, a.Title, a.Slug, a.Published, a.Updated, a.Tags, a.TagNames, a.Language, a.Author,
+		a.Image, a.ImageAlt, a.Take, t.Digest, t.Full, a.Missing, a.Draft})
+}
+
+// WithTiers gives a the tiers t and returns a: for articles made in code
+// (samples, tests) rather than parsed.
+func WithTiers(a *Article, t Tiers) *Article {
+	a.tiers = &t
+	a.shape = shapeOf(&t)
+	return a
+}
+
+// HasDigest reports whether the article has a 2-minute digest.
+func (a *Article) HasDigest() bool { return a.shape.hasDigest }
+
+// HasFull reports whether the article has a full depth.
+func (a *Article) HasFull() bool { return a.shape.hasFull }
+
+// TierWords counts the words of the digest and of the full depth (see
+// CountWords), for reading times that need no tier read back.
+func (a *Article) TierWords() (digest, full int) { return a.shape.digestWords, a.shape.fullWords }
+
+func shapeOf(t *Tiers) tierShape {
+	sh := tierShape{hasDigest: !t.Digest.Empty(), hasFull: !t.Full.Empty()}
+	for _, s := range t.Digest.Sections {
+		sh.digestWords += sectionWords(s)
+	}
+	for _, p := range t.Digest.Players {
+		sh.digestWords += CountWords(p.Name) + CountWords(p.Role)
+	}
+	for _, x := range t.Digest.Numbers {
+		sh.digestWords += CountWords(x.Figure) + CountWords(x.Meaning)
+	}
+	for _, s := range t.Full.Sections {
+		sh.fullWords += sectionWords(s)
+	}
+	for _, d := range t.Full.DataPoints {
+		sh.fullWords += CountWords(d.Date) + CountWords(d.Event)
+	}
+	for _, c := range t.Full.Closing {
+		sh.fullWords += CountWords(c)
+	}
+	return sh
+}
+
+func sectionWords(s Section) int {
+	n := CountWords(s.Title)
+	if len(s.Paragraphs) == 0 {
+		return n + CountWords(s.HTML)
+	}
+	for _, p := range s.Paragraphs {
+		n += CountWords(p)
+	}
+	return n
+}
+
+// CountWords counts runs of letters and digits, skipping HTML tags, since
+// a Markdown section's paragraphs may carry inline markup.
+func CountWords(s string) int {
+	n, in, tag := 0, false, false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			tag, in = true, false
+		case r == '>' && tag:
+			tag = false
+		case tag:
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if !in {
+				n++
+			}
+			in = true
+		case r == '\'' || r == '’' || r == '-':
+			// inside a word: "don't", "well-known"
+		default:
+			in = false
+		}
+	}
+	return n
 }
 
 // Error is a problem with one article, located at a file and line.

@@ -263,14 +263,14 @@ func TestHeadingHeuristic(t *testing.T) {
 				t.Fatal(err)
 			}
 			var titles []string
-			for _, s := range a.Full.Sections {
+			for _, s := range a.tiers.Full.Sections {
 				titles = append(titles, s.Title)
 			}
 			if diff := cmp.Diff(tt.sections, titles); diff != "" {
 				t.Fatalf("sections (-want +got):\n%s", diff)
 			}
-			if got := len(a.Full.Sections[len(a.Full.Sections)-1].Paragraphs); got != tt.paras {
-				t.Errorf("got %d paragraphs, want %d: %q", got, tt.paras, a.Full.Sections[len(a.Full.Sections)-1].Paragraphs)
+			if got := len(a.tiers.Full.Sections[len(a.tiers.Full.Sections)-1].Paragraphs); got != tt.paras {
+				t.Errorf("got %d paragraphs, want %d: %q", got, tt.paras, a.tiers.Full.Sections[len(a.tiers.Full.Sections)-1].Paragraphs)
 			}
 		})
 	}

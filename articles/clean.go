@@ -90,22 +90,22 @@ func (a *Article) clean() {
 		b := &a.Take[i]
 		b.Text, b.HTML = cleanField(b.Text), cleanField(b.HTML)
 	}
-	cleanSections(a.Digest.Sections)
-	cleanSections(a.Full.Sections)
-	for i := range a.Digest.Players {
-		p := &a.Digest.Players[i]
+	cleanSections(a.tiers.Digest.Sections)
+	cleanSections(a.tiers.Full.Sections)
+	for i := range a.tiers.Digest.Players {
+		p := &a.tiers.Digest.Players[i]
 		p.Name, p.Role = cleanField(p.Name), cleanField(p.Role)
 	}
-	for i := range a.Digest.Numbers {
-		n := &a.Digest.Numbers[i]
+	for i := range a.tiers.Digest.Numbers {
+		n := &a.tiers.Digest.Numbers[i]
 		n.Figure, n.Meaning = cleanField(n.Figure), cleanField(n.Meaning)
 	}
-	for i := range a.Full.DataPoints {
-		d := &a.Full.DataPoints[i]
+	for i := range a.tiers.Full.DataPoints {
+		d := &a.tiers.Full.DataPoints[i]
 		d.Date, d.Event = cleanField(d.Date), cleanField(d.Event)
 	}
-	for i := range a.Full.Closing {
-		a.Full.Closing[i] = cleanField(a.Full.Closing[i])
+	for i := range a.tiers.Full.Closing {
+		a.tiers.Full.Closing[i] = cleanField(a.tiers.Full.Closing[i])
 	}
 }
 

@@ -48,20 +48,20 @@ func checkFuzzed(t *testing.T, a *Article, err error) {
 	for _, b := range a.Take {
 		strs = append(strs, b.Text, b.HTML)
 	}
-	for _, s := range append(a.Digest.Sections, a.Full.Sections...) {
+	for _, s := range append(a.tiers.Digest.Sections, a.tiers.Full.Sections...) {
 		strs = append(strs, s.Title, s.HTML)
 		strs = append(strs, s.Paragraphs...)
 	}
-	for _, p := range a.Digest.Players {
+	for _, p := range a.tiers.Digest.Players {
 		strs = append(strs, p.Name, p.Role)
 	}
-	for _, n := range a.Digest.Numbers {
+	for _, n := range a.tiers.Digest.Numbers {
 		strs = append(strs, n.Figure, n.Meaning)
 	}
-	for _, d := range a.Full.DataPoints {
+	for _, d := range a.tiers.Full.DataPoints {
 		strs = append(strs, d.Date, d.Event)
 	}
-	strs = append(strs, a.Full.Closing...)
+	strs = append(strs, a.tiers.Full.Closing...)
 	for _, s := range strs {
 		if !utf8.ValidString(s) {
 			t.Fatalf("invalid UTF-8 in %q", s)

@@ -14,10 +14,10 @@ func TestGFMTableAndStrikethrough(t *testing.T) {
 	if !strings.Contains(a.Take[0].HTML, "<del>old</del>") {
 		t.Errorf("take HTML %q has no <del>", a.Take[0].HTML)
 	}
-	if len(a.Digest.Sections) == 0 {
+	if len(a.tiers.Digest.Sections) == 0 {
 		t.Fatal("no digest section")
 	}
-	h := a.Digest.Sections[0].HTML
+	h := a.tiers.Digest.Sections[0].HTML
 	for _, want := range []string{"<table>", "<th>Item</th>", "<td>Tea</td>", "<del>3</del>"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("digest HTML has no %q:\n%s", want, h)

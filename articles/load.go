@@ -184,9 +184,10 @@ func (l *loader) skipped(rel, why string) {
 // read buffer and the Markdown parser's working buffers. A parsed article
 // keeps none of them.
 type loadWorker struct {
-	l    *loader
-	data []byte
-	md   *mdState
+	l     *loader
+	data  []byte
+	md    *mdState
+	spill []byte // the record of the last article spilled
 }
 
 func (w *loadWorker) loadOne(s source) result {
@@ -204,6 +205,12 @@ func (w *loadWorker) loadOne(s source) result {
 			return result{err: e}
 		}
 		return result{err: &Error{Path: s.rel, Msg: perr.Error()}}
+	}
+	if sp := w.l.opts.Spill; sp != nil {
+		var err error
+		if w.spill, err = sp.keep(a, w.spill); err != nil {
+			w.l.opts.log().Warn("article_tiers_in_memory", "err", err)
+		}
 	}
 	return result{a: a}
 }

@@ -105,7 +105,7 @@ func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
 	if a.Title == "" {
 		return errorf(1, "missing title: front matter has no title")
 	}
-	compact(a, &s.pack)
+	compact(a, &s.pack, opts.Spill == nil)
 	return nil
 }
 
@@ -275,19 +275,19 @@ func (s *mdState) addItem(txt string, l int) {
 	switch s.sec.kind {
 	case kindPlayers:
 		name, role := splitPlayer(txt)
-		s.a.Digest.Players = append(s.a.Digest.Players, Player{Name: name, Role: role, Line: l})
+		s.a.tiers.Digest.Players = append(s.a.tiers.Digest.Players, Player{Name: name, Role: role, Line: l})
 	case kindNumbers:
 		fig, meaning := splitPair(txt)
-		s.a.Digest.Numbers = append(s.a.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: l})
+		s.a.tiers.Digest.Numbers = append(s.a.tiers.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: l})
 	case kindDataPoints:
 		date, event := splitPair(txt)
-		s.a.Full.DataPoints = append(s.a.Full.DataPoints, DataPoint{Date: date, Event: event, Line: l})
+		s.a.tiers.Full.DataPoints = append(s.a.tiers.Full.DataPoints, DataPoint{Date: date, Event: event, Line: l})
 	}
 }
 
 func (s *mdState) addClosing(p string) {
 	if p != "" {
-		s.a.Full.Closing = append(s.a.Full.Closing, p)
+		s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p)
 	}
 }
 
@@ -329,9 +329,9 @@ func (s *mdState) flush() {
 			out.Paragraphs = []string{}
 		}
 		if sec.tier == tierFull {
-			s.a.Full.Sections = append(s.a.Full.Sections, out)
+			s.a.tiers.Full.Sections = append(s.a.tiers.Full.Sections, out)
 		} else {
-			s.a.Digest.Sections = append(s.a.Digest.Sections, out)
+			s.a.tiers.Digest.Sections = append(s.a.tiers.Digest.Sections, out)
 		}
 	}
 	s.sec = mdSection{}

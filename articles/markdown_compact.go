@@ -14,16 +14,12 @@ const textChunk = 64 << 10
 // pages of the heap for as long as they live. Packed, they take what they
 // need. It also detaches the front-matter strings from the source file.
 // A paragraph whose text is found in its section's HTML, and a bullet
-// whose text is its HTML, keep sharing those bytes.
-func compact(a *Article, c *textPack) {
+// whose text is its HTML, keep sharing those bytes. The tiers are left
+// where they are without withTiers: they are about to move to a Spill,
+// and packed they would keep their blocks, shared with what stays, alive.
+func compact(a *Article, c *textPack, withTiers bool) {
 	a.Tags = take(c, &c.strs, a.Tags)
 	a.Take = take(c, &c.bullets, a.Take)
-	a.Digest.Sections = take(c, &c.sects, a.Digest.Sections)
-	a.Digest.Players = take(c, &c.players, a.Digest.Players)
-	a.Digest.Numbers = take(c, &c.numbers, a.Digest.Numbers)
-	a.Full.Sections = take(c, &c.sects, a.Full.Sections)
-	a.Full.DataPoints = take(c, &c.points, a.Full.DataPoints)
-	a.Full.Closing = take(c, &c.strs, a.Full.Closing)
 	c.str(&a.Title)
 	c.str(&a.Slug)
 	c.str(&a.ID)
@@ -41,22 +37,35 @@ func compact(a *Article, c *textPack) {
 			c.str(&b.Text)
 		}
 	}
-	c.sections(a.Digest.Sections)
-	c.sections(a.Full.Sections)
-	for i := range a.Digest.Players {
-		c.str(&a.Digest.Players[i].Name)
-		c.str(&a.Digest.Players[i].Role)
+	if withTiers {
+		compactTiers(a.tiers, c)
 	}
-	for i := range a.Digest.Numbers {
-		c.str(&a.Digest.Numbers[i].Figure)
-		c.str(&a.Digest.Numbers[i].Meaning)
+}
+
+// compactTiers packs t as compact packs an article.
+func compactTiers(t *Tiers, c *textPack) {
+	t.Digest.Sections = take(c, &c.sects, t.Digest.Sections)
+	t.Digest.Players = take(c, &c.players, t.Digest.Players)
+	t.Digest.Numbers = take(c, &c.numbers, t.Digest.Numbers)
+	t.Full.Sections = take(c, &c.sects, t.Full.Sections)
+	t.Full.DataPoints = take(c, &c.points, t.Full.DataPoints)
+	t.Full.Closing = take(c, &c.strs, t.Full.Closing)
+	c.sections(t.Digest.Sections)
+	c.sections(t.Full.Sections)
+	for i := range t.Digest.Players {
+		c.str(&t.Digest.Players[i].Name)
+		c.str(&t.Digest.Players[i].Role)
 	}
-	for i := range a.Full.DataPoints {
-		c.str(&a.Full.DataPoints[i].Date)
-		c.str(&a.Full.DataPoints[i].Event)
+	for i := range t.Digest.Numbers {
+		c.str(&t.Digest.Numbers[i].Figure)
+		c.str(&t.Digest.Numbers[i].Meaning)
 	}
-	for i := range a.Full.Closing {
-		c.str(&a.Full.Closing[i])
+	for i := range t.Full.DataPoints {
+		c.str(&t.Full.DataPoints[i].Date)
+		c.str(&t.Full.DataPoints[i].Event)
+	}
+	for i := range t.Full.Closing {
+		c.str(&t.Full.Closing[i])
 	}
 }
 

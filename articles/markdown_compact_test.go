@@ -31,12 +31,12 @@ func TestPackedArticlesIndependent(t *testing.T) {
 	for _, a := range got {
 		a.Tags = append(a.Tags, "x")
 		a.Take = append(a.Take, Bullet{Text: "x"})
-		a.Digest.Sections[0].Paragraphs = append(a.Digest.Sections[0].Paragraphs, "x")
-		a.Digest.Players = append(a.Digest.Players, Player{Name: "x"})
-		a.Digest.Numbers = append(a.Digest.Numbers, Number{Figure: "x"})
-		a.Full.DataPoints = append(a.Full.DataPoints, DataPoint{Date: "x"})
-		a.Full.Closing = append(a.Full.Closing, "x")
-		a.Full.Sections = append(a.Full.Sections, Section{Title: "x"})
+		a.tiers.Digest.Sections[0].Paragraphs = append(a.tiers.Digest.Sections[0].Paragraphs, "x")
+		a.tiers.Digest.Players = append(a.tiers.Digest.Players, Player{Name: "x"})
+		a.tiers.Digest.Numbers = append(a.tiers.Digest.Numbers, Number{Figure: "x"})
+		a.tiers.Full.DataPoints = append(a.tiers.Full.DataPoints, DataPoint{Date: "x"})
+		a.tiers.Full.Closing = append(a.tiers.Full.Closing, "x")
+		a.tiers.Full.Sections = append(a.tiers.Full.Sections, Section{Title: "x"})
 	}
 	for i, a := range got {
 		want, err := Parse(fmt.Sprintf("b%d.md", i), srcs[i], Options{})
@@ -45,12 +45,12 @@ func TestPackedArticlesIndependent(t *testing.T) {
 		}
 		want.Tags = append(want.Tags, "x")
 		want.Take = append(want.Take, Bullet{Text: "x"})
-		want.Digest.Sections[0].Paragraphs = append(want.Digest.Sections[0].Paragraphs, "x")
-		want.Digest.Players = append(want.Digest.Players, Player{Name: "x"})
-		want.Digest.Numbers = append(want.Digest.Numbers, Number{Figure: "x"})
-		want.Full.DataPoints = append(want.Full.DataPoints, DataPoint{Date: "x"})
-		want.Full.Closing = append(want.Full.Closing, "x")
-		want.Full.Sections = append(want.Full.Sections, Section{Title: "x"})
+		want.tiers.Digest.Sections[0].Paragraphs = append(want.tiers.Digest.Sections[0].Paragraphs, "x")
+		want.tiers.Digest.Players = append(want.tiers.Digest.Players, Player{Name: "x"})
+		want.tiers.Digest.Numbers = append(want.tiers.Digest.Numbers, Number{Figure: "x"})
+		want.tiers.Full.DataPoints = append(want.tiers.Full.DataPoints, DataPoint{Date: "x"})
+		want.tiers.Full.Closing = append(want.tiers.Full.Closing, "x")
+		want.tiers.Full.Sections = append(want.tiers.Full.Sections, Section{Title: "x"})
 		if !reflect.DeepEqual(a, want) {
 			t.Fatalf("article %d changed by its neighbours:\n%+v\nwant\n%+v", i, a, want)
 		}

@@ -27,6 +27,10 @@ type Options struct {
 	// Slugs is the style of the slugs derived from titles (site.slugs):
 	// SlugsUnicode (the default when "") or SlugsASCII.
 	Slugs string
+
+	// Spill, when set, keeps the tiers of every article Load or a Set
+	// reads there instead of in memory (see Spill).
+	Spill *Spill
 }
 
 // DefaultMaxBytes is the size limit of an article file when
@@ -89,7 +93,7 @@ func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err
 	if err != nil {
 		return nil, withPath(err, path)
 	}
-	a = &Article{Path: path}
+	a = &Article{Path: path, tiers: &Tiers{}}
 	if err := p.parse(a, lines, opts); err != nil {
 		return nil, withPath(err, path)
 	}
@@ -321,35 +325,36 @@ func finish(a *Article, slugs string) error {
 	if len(a.Tags) == 0 {
 		m = append(m, missingTags)
 	}
-	if a.Digest.Empty() {
-		a.Digest.Line = 0 // a marker with nothing under it is still a missing tier
+	if a.tiers.Digest.Empty() {
+		a.tiers.Digest.Line = 0 // a marker with nothing under it is still a missing tier
 		m = append(m, missingDigest)
 	} else {
-		if !a.Digest.hasContext() {
+		if !a.tiers.Digest.hasContext() {
 			m = append(m, missingContext)
 		}
-		if len(a.Digest.Players) == 0 {
+		if len(a.tiers.Digest.Players) == 0 {
 			m = append(m, missingPlayers)
 		}
-		if len(a.Digest.Numbers) == 0 {
+		if len(a.tiers.Digest.Numbers) == 0 {
 			m = append(m, missingNumbers)
 		}
 	}
-	if a.Full.Empty() {
-		a.Full.Line = 0
+	if a.tiers.Full.Empty() {
+		a.tiers.Full.Line = 0
 		m = append(m, missingFull)
 	} else {
-		if len(a.Full.Sections) == 0 {
+		if len(a.tiers.Full.Sections) == 0 {
 			m = append(m, missingSections)
 		}
-		if len(a.Full.DataPoints) == 0 {
+		if len(a.tiers.Full.DataPoints) == 0 {
 			m = append(m, missingDataPoints)
 		}
-		if len(a.Full.Closing) == 0 {
+		if len(a.tiers.Full.Closing) == 0 {
 			m = append(m, missingClosing)
 		}
 	}
 	a.Missing = m
+	a.shape = shapeOf(a.tiers)
 	return nil
 }
 

@@ -180,7 +180,9 @@ func (s *Set) reloadOne(rel string) error {
 		delete(s.stale, rel)
 		return nil
 	}
-	w := &loadWorker{l: s.l, md: &mdState{}}
+	// One article alone: its strings are packed at their size, not into a
+	// block of the size a whole load shares (see compact).
+	w := &loadWorker{l: s.l, md: &mdState{pack: textPack{exact: true}}}
 	r := w.loadOne(src)
 	switch {
 	case r.err != nil:

@@ -292,15 +292,15 @@ func (s *textState) token(toks []tok, i int) error {
 		switch s.sec.kind {
 		case kindPlayers:
 			name, role := splitPlayer(t.text)
-			s.a.Digest.Players = append(s.a.Digest.Players, Player{Name: name, Role: role, Line: t.n})
+			s.a.tiers.Digest.Players = append(s.a.tiers.Digest.Players, Player{Name: name, Role: role, Line: t.n})
 			return nil
 		case kindNumbers:
 			fig, meaning := splitPair(t.text)
-			s.a.Digest.Numbers = append(s.a.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: t.n})
+			s.a.tiers.Digest.Numbers = append(s.a.tiers.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: t.n})
 			return nil
 		case kindDataPoints:
 			date, event := splitPair(t.text)
-			s.a.Full.DataPoints = append(s.a.Full.DataPoints, DataPoint{Date: date, Event: event, Line: t.n})
+			s.a.tiers.Full.DataPoints = append(s.a.tiers.Full.DataPoints, DataPoint{Date: date, Event: event, Line: t.n})
 			return nil
 		}
 	}
@@ -345,9 +345,9 @@ func (s *textState) flush() {
 		// Prose after the timeline is the article's closing.
 		for _, p := range sec.paras {
 			if p.bullet {
-				s.a.Full.Closing = append(s.a.Full.Closing, "• "+p.String())
+				s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, "• "+p.String())
 			} else {
-				s.a.Full.Closing = append(s.a.Full.Closing, p.String())
+				s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p.String())
 			}
 		}
 		return
@@ -385,8 +385,8 @@ func (s *textState) flush() {
 	}
 	out.HTML = b.String()
 	if sec.tier == tierFull {
-		s.a.Full.Sections = append(s.a.Full.Sections, out)
+		s.a.tiers.Full.Sections = append(s.a.tiers.Full.Sections, out)
 	} else {
-		s.a.Digest.Sections = append(s.a.Digest.Sections, out)
+		s.a.tiers.Digest.Sections = append(s.a.tiers.Digest.Sections, out)
 	}
 }

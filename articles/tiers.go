@@ -129,9 +129,9 @@ func (a *Article) markTier(t tier, line int) {
 	case tierTake:
 		at = &a.takeLine
 	case tierDigest:
-		at = &a.Digest.Line
+		at = &a.tiers.Digest.Line
 	case tierFull:
-		at = &a.Full.Line
+		at = &a.tiers.Full.Line
 	default:
 		return
 	}

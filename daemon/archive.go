@@ -36,10 +36,7 @@ func (d *Daemon) withArchive(ctx context.Context, cfg *config.Config, st *site.S
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err == nil {
 		var full *site.Site
-		if full, err = site.BuildWithArchive(SiteOptions(cfg), st.Articles, tmpl, eds); err == nil {
-			if werr := full.Write(cfg.Site.OutputDir); werr != nil {
-				d.log.Warn("site_write_failed", "dir", cfg.Site.OutputDir, "err", werr)
-			}
+		if full, err = publishSite(cfg, st.Articles, tmpl, eds, d.log); err == nil {
 			return full
 		}
 	}

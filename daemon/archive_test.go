@@ -32,7 +32,10 @@ func TestEditionFinishedRefreshesArchive(t *testing.T) {
 	if !ok {
 		t.Fatalf("no archive page for edition %s; logs:\n%s", eds[0].Key, e.logs.String())
 	}
-	if !strings.Contains(string(page.Body), "Harbour Lights Switch to LED") {
+	if s.Dir == "" || page.Stored == nil {
+		t.Errorf("the site is not served from its folder (%q)", s.Dir)
+	}
+	if code, body := get(t, d, "/digests/daily/"+eds[0].Key+"/"); code != 200 || !strings.Contains(body, "Harbour Lights Switch to LED") {
 		t.Error("the archive page lacks the edition's article")
 	}
 	if _, ok := s.Files["/digests/daily/feed.xml"]; !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,14 +14,32 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/editions"
 	"briefcast/site"
 	"briefcast/templates"
 )
 
 // ArticleOptions is how every command and the daemon read the content
-// folder.
+// folder: call it once per load. The articles' digests and full depths
+// are kept in a spill file of their own (see articles.Spill), not in
+// memory, made in data_dir, or in the system's temporary folder while
+// data_dir does not exist (a machine that only builds); where neither
+// can take it, they stay in memory.
 func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
-	return articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log, Slugs: cfg.Site.Slugs}
+	o := articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log, Slugs: cfg.Site.Slugs}
+	dir := cfg.DataDir
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		dir = os.TempDir()
+	}
+	sp, err := articles.NewSpill(dir)
+	if err != nil {
+		if log != nil {
+			log.Warn("article_tiers_in_memory", "err", err)
+		}
+		return o
+	}
+	o.Spill = sp
+	return o
 }
 
 // RefuseEmpty stops a build that found no article from replacing a
@@ -70,7 +89,7 @@ func DisplayPath(p string) string {
 	return rel
 }
 
-// firstSite builds the site served at start and writes its static copy.
+// firstSite builds the site served at start into output_dir.
 func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *slog.Logger) (_ *site.Site, c *content, _ int, _ error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
@@ -96,20 +115,35 @@ func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *sl
 	if err := RefuseEmpty(cfg, len(arts), allowEmpty); err != nil {
 		return nil, nil, len(errs), err
 	}
-	st, err := site.Build(SiteOptions(cfg), arts, tmpl)
+	// Being told to replace a folder briefcast did not publish is a
+	// mistake in the config, which start-up reports.
+	if err := site.CheckOutput(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
+		return nil, nil, len(errs), err
+	}
+	st, err := publishSite(cfg, arts, tmpl, nil, log)
 	if err != nil {
 		return nil, nil, len(errs), err
 	}
-	// The static copy is a convenience (a CDN or another server may serve
-	// it); failing to write it must not stop the live server. Being told
-	// to replace a folder briefcast did not publish is a mistake in the
-	// config, though, which start-up reports.
-	if err := st.Write(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
-		return nil, nil, len(errs), err
-	} else if err != nil {
-		log.Warn("site_write_failed", "dir", cfg.Site.OutputDir, "err", err)
-	}
 	return st, c, len(errs), nil
+}
+
+// publishSite builds the site for cfg into output_dir, from where it is
+// served: only the files readers poll stay in memory (see site.Hot). When
+// the folder cannot be written (a full disk, a folder briefcast did not
+// publish), the site is built in memory and served from there, with a
+// warning: the folder is a copy for readers, and failing to write it must
+// not take the live site down.
+func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition, log *slog.Logger) (*site.Site, error) {
+	st, err := site.PublishServed(SiteOptions(cfg), arts, tmpl, cfg.Site.OutputDir, eds)
+	if err == nil {
+		return st, nil
+	}
+	mem, berr := site.BuildWithArchive(SiteOptions(cfg), arts, tmpl, eds)
+	if berr != nil {
+		return nil, berr // the site itself does not build: not a folder's fault
+	}
+	log.Warn("site_write_failed", "dir", cfg.Site.OutputDir, "err", err, "serving_from", "memory")
+	return mem, nil
 }
 
 // buildSite loads the content again and builds the site for cfg. A
@@ -134,7 +168,7 @@ func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Si
 	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
 		return nil, len(errs), errEmptyContent(cfg)
 	}
-	st, err := site.BuildWithArchive(SiteOptions(cfg), arts, tmpl, archiveEditions(ctx, cfg, d.store, d.log))
+	st, err := publishSite(cfg, arts, tmpl, archiveEditions(ctx, cfg, d.store, d.log), d.log)
 	if err == nil {
 		d.content = &content{cfg: cfg, tmpl: tmpl, set: set}
 	}
@@ -166,11 +200,14 @@ func (d *Daemon) rebuildLocked(ctx context.Context) error {
 	return nil
 }
 
-// publish writes the static copy of st and pings the WebSub hub about the
-// feeds that changed since old.
+// publish writes the static copy of st, when it is served from memory
+// (a site served from its folder is there already), and pings the WebSub
+// hub about the feeds that changed since old.
 func (d *Daemon) publish(ctx context.Context, g *graph, old, st *site.Site) {
-	if err := st.Write(g.cfg.Site.OutputDir); err != nil {
-		d.log.Warn("site_write_failed", "dir", g.cfg.Site.OutputDir, "err", err)
+	if st.Dir == "" {
+		if err := st.Write(g.cfg.Site.OutputDir); err != nil {
+			d.log.Warn("site_write_failed", "dir", g.cfg.Site.OutputDir, "err", err)
+		}
 	}
 	g.srv.PingHub(ctx, old, st)
 }

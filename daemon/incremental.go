@@ -41,6 +41,12 @@ func (d *Daemon) changed(ctx context.Context, names []string) error {
 		return errEmptyContent(g.cfg)
 	}
 	st, err := site.Update(old, SiteOptions(g.cfg), arts, c.tmpl, archiveEditions(ctx, g.cfg, d.store, d.log))
+	if err != nil && old != nil && old.Dir != "" {
+		// Writing into the served folder failed part way: a full build
+		// publishes the folder anew.
+		d.log.Warn("site_update_failed", "err", err)
+		return d.rebuildLocked(ctx)
+	}
 	if err != nil {
 		return err
 	}
@@ -69,10 +75,12 @@ func (d *Daemon) reread(c *content, names []string) bool {
 	return true
 }
 
-// publisher writes the static copy of the newest site in the background:
-// writing the whole folder of a large site takes far longer than updating
-// the site served, so the server swaps first, and edits that come while a
-// copy is being written are coalesced into the next one.
+// publisher pings the hub about an update in the background, and writes
+// the static copy of a site served from memory (see publishSite): writing
+// the whole folder of a large site takes far longer than updating the
+// site served, so the server swaps first, and edits that come while a
+// copy is being written are coalesced into the next one. A site served
+// from its folder has its files written by the update itself.
 type publisher struct {
 	mu      sync.Mutex
 	pending func()

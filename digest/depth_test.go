@@ -24,7 +24,7 @@ func TestDeliverAtEachDepth(t *testing.T) {
 	}
 	arts := testArticles()
 	for _, a := range arts {
-		a.Digest = articles.Digest{Numbers: []articles.Number{{Figure: "17", Meaning: "figure of " + a.ID}}}
+		articles.WithTiers(a, articles.Tiers{Digest: articles.Digest{Numbers: []articles.Number{{Figure: "17", Meaning: "figure of " + a.ID}}}})
 	}
 	rep, err := f.sender(t).Run(ctx, f.cfg.Digests[0], arts, cutoff.Add(time.Hour))
 	if err != nil {

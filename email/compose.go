@@ -239,7 +239,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 		a := e.Articles[i]
 		av := ArticleView{
 			Title:     cleanLine(a.Title),
-			URL:       links.New(base).Deepest(a.Slug, !a.Full.Empty()),
+			URL:       links.New(base).Deepest(a.Slug, a.HasFull()),
 			Tags:      a.Tags,
 			Published: a.Published,
 		}
@@ -250,7 +250,9 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 			}
 		}
 		if depth == subscribers.DepthDigest {
-			addDigestTier(&av, a)
+			if err := addDigestTier(&av, a); err != nil {
+				return nil, err
+			}
 		}
 		if d.Preheader == "" && len(av.Take) > 0 {
 			d.Preheader = av.Take[0]

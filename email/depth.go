@@ -1,6 +1,8 @@
 package email
 
 import (
+	"fmt"
+
 	"briefcast/articles"
 	"briefcast/subscribers"
 )
@@ -34,9 +36,14 @@ func depthOf(r Recipient, digestDefault string) string {
 
 // addDigestTier fills av with a's 2-minute digest: its prose sections
 // (Essential Context first when present), key numbers and core players,
-// all as plain text for the templates to escape.
-func addDigestTier(av *ArticleView, a *articles.Article) {
-	for _, s := range a.Digest.Sections {
+// all as plain text for the templates to escape. An article whose tiers
+// cannot be read back fails the message rather than go out without them.
+func addDigestTier(av *ArticleView, a *articles.Article) error {
+	t, err := a.Tiers()
+	if err != nil {
+		return fmt.Errorf("email: %w", err)
+	}
+	for _, s := range t.Digest.Sections {
 		sv := SectionView{Title: cleanLine(s.Title)}
 		for _, p := range s.Paragraphs {
 			if p = cleanLine(p); p != "" {
@@ -47,14 +54,15 @@ func addDigestTier(av *ArticleView, a *articles.Article) {
 			av.Sections = append(av.Sections, sv)
 		}
 	}
-	for _, n := range a.Digest.Numbers {
+	for _, n := range t.Digest.Numbers {
 		if f := cleanLine(n.Figure); f != "" {
 			av.Numbers = append(av.Numbers, NumberView{Figure: f, Meaning: cleanLine(n.Meaning)})
 		}
 	}
-	for _, p := range a.Digest.Players {
+	for _, p := range t.Digest.Players {
 		if n := cleanLine(p.Name); n != "" {
 			av.Players = append(av.Players, PlayerView{Name: n, Role: cleanLine(p.Role)})
 		}
 	}
+	return nil
 }

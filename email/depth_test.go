@@ -15,13 +15,17 @@ import (
 func depthEdition(t *testing.T) (*Composer, *Edition) {
 	cfg := mustConfig(t, "")
 	e := testEdition(cfg)
-	e.Articles[0].Digest = articles.Digest{
+	t0, err := e.Articles[0].Tiers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	articles.WithTiers(e.Articles[0], articles.Tiers{Full: t0.Full, Digest: articles.Digest{
 		Sections: []articles.Section{
 			{Title: "Essential Context", Paragraphs: []string{"Tide tables are set by the <moon> & the harbour's shape."}},
 		},
 		Numbers: []articles.Number{{Figure: "4.2 m", Meaning: "the highest spring tide expected"}},
 		Players: []articles.Player{{Name: "Harbour office", Role: "publishes the tables"}},
-	}
+	}})
 	return mustComposer(t, cfg), e
 }
 

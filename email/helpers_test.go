@@ -102,7 +102,7 @@ func testEdition(cfg *config.Config) *Edition {
 		Key:    "20261125T1200Z",
 		Date:   fixedNow,
 		Articles: []*articles.Article{
-			{
+			articles.WithTiers(&articles.Article{
 				ID: "tide-tables-2026", Slug: "tide-tables", Title: "Harbour publishes new tide tables",
 				Published: pub, Updated: pub, Tags: []string{"science", "coast"},
 				Take: []articles.Bullet{
@@ -110,9 +110,10 @@ func testEdition(cfg *config.Config) *Edition {
 					{Text: "Spring tides peak in March & September, slightly higher than last year."},
 					{Text: "Boat owners are asked to check mooring lines before \"king tides\"."},
 				},
+			}, articles.Tiers{
 				// Only this one has full depth, so only its links carry #full-depth.
 				Full: articles.Full{Closing: []string{"The tables are free at the harbour office."}},
-			},
+			}),
 			{
 				ID: "library-hours", Slug: "library hours/ext", Title: "Library <extends> evening hours & weekends",
 				Published: pub, Updated: pub, Tags: []string{"city"},

@@ -143,7 +143,7 @@ func SampleEdition(d config.Digest, now time.Time) *Edition {
 	}
 	e := &Edition{Digest: d, Key: "sample", Date: now}
 	for i, title := range []string{"First sample article", "Second sample article", "Third sample article"} {
-		e.Articles = append(e.Articles, &articles.Article{
+		e.Articles = append(e.Articles, articles.WithTiers(&articles.Article{
 			ID: fmt.Sprintf("sample-%d", i+1), Title: title, Slug: fmt.Sprintf("sample-article-%d", i+1),
 			Published: now.Add(-time.Duration(i+1) * time.Hour), Updated: now.Add(-time.Duration(i+1) * time.Hour),
 			Tags: tags,
@@ -151,12 +151,11 @@ func SampleEdition(d config.Digest, now time.Time) *Edition {
 				{Text: "The first point of the take, one sentence long."},
 				{Text: "A second point, with <markup> & \"quotes\" to escape."},
 			},
-			Digest: articles.Digest{
-				Sections: []articles.Section{{Title: "Essential Context", Paragraphs: []string{"Why this matters, in a paragraph."}}},
-				Numbers:  []articles.Number{{Figure: "42%", Meaning: "a key number & what it means"}},
-				Players:  []articles.Player{{Name: "A Player", Role: "the role it plays"}},
-			},
-		})
+		}, articles.Tiers{Digest: articles.Digest{
+			Sections: []articles.Section{{Title: "Essential Context", Paragraphs: []string{"Why this matters, in a paragraph."}}},
+			Numbers:  []articles.Number{{Figure: "42%", Meaning: "a key number & what it means"}},
+			Players:  []articles.Player{{Name: "A Player", Role: "the role it plays"}},
+		}}))
 	}
 	return e
 }

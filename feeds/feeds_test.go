@@ -30,7 +30,7 @@ const testBase = "https://example.org/news/"
 func sampleArticles() []*articles.Article {
 	pub := time.Date(2025, 2, 23, 9, 36, 0, 0, time.UTC)
 	return []*articles.Article{
-		{
+		articles.WithTiers(&articles.Article{
 			Path: "tides.md", ID: "urn:uuid:7b0c1a52-2f6e-5d1a-9a57-0f1f3c2e5b11",
 			Title: "Harbor towns plan for higher tides", Slug: "harbor-towns-plan-for-higher-tides",
 			Published: pub, Updated: pub.Add(26 * time.Hour),
@@ -41,6 +41,7 @@ func sampleArticles() []*articles.Article {
 				{Text: "The plan raises sea walls by half a metre.", HTML: `The plan raises <a href="../walls/">sea walls</a> by half a metre.`},
 				{Text: "Work starts next spring.", HTML: "Work starts next spring."},
 			},
+		}, articles.Tiers{
 			Digest: articles.Digest{
 				Sections: []articles.Section{{Title: "Essential Context", Paragraphs: []string{"Tides have risen steadily."}, HTML: "<p>Tides have risen steadily.</p>"}},
 				Players:  []articles.Player{{Name: "Harbor Council", Role: "coordinates the plan"}},
@@ -53,7 +54,7 @@ func sampleArticles() []*articles.Article {
 				Closing:    []string{"The towns will review the plan in five years."},
 				Line:       20,
 			},
-		},
+		}),
 		{
 			Path: "bees.txt", ID: "urn:uuid:0d4f9a3e-8c61-5b7e-b1a0-6a9f2e4d7c33",
 			Title: "Urban beekeeping grows", Slug: "urban-beekeeping-grows",
@@ -82,7 +83,11 @@ func mustItems(t testing.TB, arts []*articles.Article, content string) []*Item {
 	t.Helper()
 	var items []*Item
 	for _, a := range arts {
-		items = append(items, NewItem(a, testBase, content, "The Desk <desk@example.org>", testHTML(a)))
+		it, err := NewItem(a, testBase, content, "The Desk <desk@example.org>", testHTML(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, it)
 	}
 	return items
 }
@@ -198,10 +203,10 @@ func TestParsedBack(t *testing.T) {
 						t.Errorf("item %d: JSON summary has markup: %q", i, desc)
 					}
 					mustAbsolute(t, it.Description+it.Content)
-					if content == ContentFull && len(a.Full.DataPoints) > 0 && !strings.Contains(it.Content, "<ol>") {
+					if content == ContentFull && len(mustTiers(t, a).Full.DataPoints) > 0 && !strings.Contains(it.Content, "<ol>") {
 						t.Errorf("item %d: full content lacks the data points list: %q", i, it.Content)
 					}
-					if content == ContentDigest && len(a.Digest.Numbers) > 0 && !strings.Contains(it.Content, "<table>") {
+					if content == ContentDigest && len(mustTiers(t, a).Digest.Numbers) > 0 && !strings.Contains(it.Content, "<table>") {
 						t.Errorf("item %d: digest content lacks the numbers table: %q", i, it.Content)
 					}
 				}
@@ -229,7 +234,7 @@ const hostile = "A\x00B\x01\x08\x0b\x0c\x1f ]]> <script>alert(1)</script> &amp; 
 
 func hostileArticle() *articles.Article {
 	pub := time.Date(2025, 7, 4, 12, 0, 0, 0, time.UTC)
-	return &articles.Article{
+	return articles.WithTiers(&articles.Article{
 		Path: "hostile.md", ID: "urn:uuid:3c6f0e1a-1111-5222-8333-944455556666",
 		Title: hostile, Slug: "hostile",
 		Published: pub, Updated: pub,
@@ -239,6 +244,7 @@ func hostileArticle() *articles.Article {
 			{Text: hostile, HTML: html.EscapeString(hostile)},
 			{Text: "raw ]]> in HTML", HTML: `raw ]]> <script>alert(2)</script><a href="javascript:alert(3)" onclick="x()">x</a>`},
 		},
+	}, articles.Tiers{
 		Digest: articles.Digest{
 			Sections: []articles.Section{{Title: hostile, Paragraphs: []string{hostile}, HTML: "<p>" + hostile + "</p>"}},
 			Players:  []articles.Player{{Name: hostile, Role: hostile}},
@@ -249,7 +255,7 @@ func hostileArticle() *articles.Article {
 			DataPoints: []articles.DataPoint{{Date: hostile, Event: hostile}},
 			Closing:    []string{hostile},
 		},
-	}
+	})
 }
 
 // mustValidFeed checks one rendered feed: well-formed XML (or valid JSON)
@@ -395,7 +401,9 @@ func FuzzFeeds(f *testing.F) {
 		a.Title = title
 		a.Tags = []string{tag}
 		a.Take = []articles.Bullet{{Text: bullet, HTML: bullet}}
-		a.Digest.Players[0].Name = bullet
+		tiers := *mustTiers(t, a)
+		tiers.Digest.Players = []articles.Player{{Name: bullet, Role: tiers.Digest.Players[0].Role}}
+		articles.WithTiers(a, tiers)
 		items := mustItems(t, []*articles.Article{a}, ContentFull)
 		ch := testChannel()
 		ch.Title = title
@@ -422,4 +430,13 @@ func mustURL(t testing.TB, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+func mustTiers(t testing.TB, a *articles.Article) *articles.Tiers {
+	t.Helper()
+	tiers, err := a.Tiers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tiers
 }

@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -85,13 +86,15 @@ type ItemHTML struct {
 // NewItem prepares a for the feeds of the site at baseURL. content is a
 // content mode (ContentTake, ContentDigest or ContentFull); defaultAuthor
 // ("Name <email>" or "Name") applies when the article names nobody; h is
-// the article's HTML.
-func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h ItemHTML) *Item {
+// the article's HTML. The plain text of the digest and full depth comes
+// from the article's tiers when content asks for them: an article whose
+// tiers cannot be read back is an error, not an item without them.
+func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h ItemHTML) (*Item, error) {
 	it := &Item{
 		ID:           XMLSafe(a.ID),
 		Title:        XMLSafe(a.Title),
 		URL:          ArticleURL(baseURL, a.Slug),
-		FullDepthURL: links.New(baseURL).Deepest(a.Slug, !a.Full.Empty()),
+		FullDepthURL: links.New(baseURL).Deepest(a.Slug, a.HasFull()),
 		Published:    a.Published.UTC(),
 		Updated:      a.Updated.UTC(),
 	}
@@ -130,19 +133,23 @@ func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h Item
 	}
 	it.SummaryText = t.String()
 	if content == ContentDigest || content == ContentFull {
-		writeDigestText(&t, a)
+		tiers, err := a.Tiers()
+		if err != nil {
+			return nil, fmt.Errorf("feeds: %w", err)
+		}
+		writeDigestText(&t, &tiers.Digest)
+		if content == ContentFull {
+			writeFullText(&t, &tiers.Full)
+		}
 	}
-	if content == ContentFull {
-		writeFullText(&t, a)
-	}
-	if a.Full.Empty() {
+	if !a.HasFull() {
 		t.WriteString("\n\nRead more: ")
 	} else {
 		t.WriteString("\n\nFull depth: ")
 	}
 	t.WriteString(it.FullDepthURL)
 	it.ContentText = t.String()
-	return it
+	return it, nil
 }
 
 func writeSectionsText(t *strings.Builder, secs []articles.Section) {
@@ -156,8 +163,7 @@ func writeSectionsText(t *strings.Builder, secs []articles.Section) {
 	}
 }
 
-func writeDigestText(t *strings.Builder, a *articles.Article) {
-	d := a.Digest
+func writeDigestText(t *strings.Builder, d *articles.Digest) {
 	if d.Empty() {
 		return
 	}
@@ -177,8 +183,7 @@ func writeDigestText(t *strings.Builder, a *articles.Article) {
 	}
 }
 
-func writeFullText(t *strings.Builder, a *articles.Article) {
-	f := a.Full
+func writeFullText(t *strings.Builder, f *articles.Full) {
 	if f.Empty() {
 		return
 	}

@@ -44,7 +44,8 @@ func testSectionsHTML(h *strings.Builder, secs []articles.Section, base *url.URL
 }
 
 func testDigestHTML(a *articles.Article, base *url.URL) string {
-	d := a.Digest
+	tiers, _ := a.Tiers()
+	d := tiers.Digest
 	if d.Empty() {
 		return ""
 	}
@@ -69,7 +70,8 @@ func testDigestHTML(a *articles.Article, base *url.URL) string {
 }
 
 func testFullHTML(a *articles.Article, base *url.URL) string {
-	f := a.Full
+	tiers, _ := a.Tiers()
+	f := tiers.Full
 	if f.Empty() {
 		return ""
 	}

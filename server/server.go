@@ -1,11 +1,13 @@
 // Package server is briefcast's public web: it serves the published site and
-// feeds from memory, and runs the pages through which a person subscribes,
-// confirms, changes their preferences and unsubscribes.
+// feeds, and runs the pages through which a person subscribes, confirms,
+// changes their preferences and unsubscribes.
 //
 // The site is an immutable snapshot swapped atomically on every rebuild, so
-// a request sees either the old site or the new one, never a mix. The feed
-// hot path is one map lookup and a few assignments of precomputed header
-// values; everything that can be computed once per build is. Everything else
+// a request sees either the old index or the new one, never a mix. Feeds,
+// the front page and the small files are kept in memory: the feed hot path
+// is one map lookup and a few assignments of precomputed header values;
+// everything that can be computed once per build is. The long tail of
+// pages is read from the site's folder (see serveStored). Everything else
 // is net/http: an http.ServeMux with one method pattern per route, and the
 // connection limits of http.Server.
 package server
@@ -246,7 +248,7 @@ func (s *Server) otherMethod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := s.snap.Load()
-	if snap != nil && snap.files[r.URL.Path] != nil {
+	if snap != nil && snap.has(r.URL.Path) {
 		s.methodNotAllowed(w, r, "GET, HEAD")
 		return
 	}

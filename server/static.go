@@ -3,8 +3,6 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"path"
@@ -29,9 +27,32 @@ const cspScript = "default-src 'self'; img-src 'self' https: data:; style-src 's
 // URL path, with everything the hot path needs precomputed.
 type snapshot struct {
 	site     *site.Site
-	files    map[string]*entry // full URL path (base path included) → file
+	files    map[string]*entry // full URL path (base path included) → file kept in memory
 	notFound *entry            // the site's /404.html, or nil
 	tags     []siteTag         // the topics of the site's articles, for the preference page
+
+	// dir is the folder of a site served from disk (site.Site.Dir): the
+	// files of site.Files without a body are read from there. They are
+	// looked up in site.Files itself, so a swap costs nothing per file
+	// on disk.
+	dir  string
+	base string // the base path, "/" or "/news/"
+}
+
+// stored returns the file at the full URL path p that is read from the
+// site's folder, or nil.
+func (snap *snapshot) stored(p string) *site.File {
+	if snap.dir == "" || !strings.HasPrefix(p, snap.base) {
+		return nil
+	}
+	sp := p[len(snap.base)-1:] // the site path: the base's last slash on
+	if strings.HasSuffix(sp, "/") {
+		sp += "index.html"
+	}
+	if f := snap.site.Files[sp]; f != nil && f.Body == nil && f.Stored != nil {
+		return f
+	}
+	return nil
 }
 
 // entry is one served file. Header values are kept as []string of length
@@ -90,7 +111,7 @@ func (s *Server) SetSite(st *site.Site) {
 		return
 	}
 	old := s.snap.Load()
-	snap := &snapshot{site: st, files: make(map[string]*entry, len(st.Files)*2)}
+	snap := &snapshot{site: st, files: make(map[string]*entry), dir: st.Dir, base: s.base}
 	snap.tags = siteTags(st)
 	feeds := make(map[string]bool, len(st.Feeds))
 	for _, f := range st.Feeds {
@@ -100,14 +121,21 @@ func (s *Server) SetSite(st *site.Site) {
 		if f == nil || !strings.HasPrefix(p, "/") {
 			continue
 		}
+		full := p
+		if s.base != "/" {
+			full = s.base + p[1:]
+		}
+		if f.Body == nil && f.Stored != nil && st.Dir != "" {
+			continue // read from the folder: see lookup
+		}
+		dir, isDir := strings.CutSuffix(full, "/index.html")
 		var prev *entry
 		if old != nil {
-			prev = old.files[s.base+p[1:]]
+			prev = old.files[full]
 		}
 		e := s.newEntry(p, f, feeds[p], prev)
-		full := s.base + p[1:]
 		snap.files[full] = e
-		if dir, ok := strings.CutSuffix(full, "/index.html"); ok {
+		if isDir {
 			snap.files[dir+"/"] = e
 		}
 		if p == "/404.html" {
@@ -128,13 +156,16 @@ func (s *Server) Site() *site.Site {
 func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry {
 	// An unchanged file (most of them, on a rebuild) keeps its ETag and
 	// its compressed copy: comparing bytes is far cheaper than hashing.
-	same := prev != nil && bytes.Equal(prev.body, f.Body)
 	var tag string
-	if same {
-		tag = prev.plain.etagValue
-	} else {
-		sum := sha256.Sum256(f.Body)
-		tag = hex.EncodeToString(sum[:16])
+	same := false
+	switch {
+	case f.Stored != nil:
+		tag = f.Stored.ETag
+		same = prev != nil && prev.plain.etagValue == tag
+	case prev != nil && bytes.Equal(prev.body, f.Body):
+		tag, same = prev.plain.etagValue, true
+	default:
+		tag = site.ETag(f.Body)
 	}
 	mod := f.Modified.UTC().Truncate(time.Second)
 	ct := f.ContentType
@@ -266,6 +297,10 @@ func (s *Server) serveSite(w http.ResponseWriter, r *http.Request) {
 			s.serveFile(w, r, e, http.StatusOK)
 			return
 		}
+		if f := snap.stored(r.URL.Path); f != nil {
+			s.serveStored(w, r, snap, f)
+			return
+		}
 	}
 	s.miss.ServeHTTP(w, r)
 }
@@ -274,7 +309,7 @@ func (s *Server) serveSite(w http.ResponseWriter, r *http.Request) {
 // "/articles/x/" is sent there, anything else gets the 404 page.
 func (s *Server) serveMiss(w http.ResponseWriter, r *http.Request) {
 	snap := s.snap.Load()
-	if snap != nil && r.URL.RawPath == "" && snap.files[r.URL.Path+"/"] != nil {
+	if snap != nil && r.URL.RawPath == "" && snap.has(r.URL.Path+"/") {
 		w.Header().Set("Location", r.URL.Path+"/")
 		w.WriteHeader(http.StatusMovedPermanently)
 		return

@@ -27,7 +27,7 @@ func (s *Server) PingHub(ctx context.Context, prev, next *site.Site) {
 			continue
 		}
 		if prev != nil {
-			if of := prev.Files[p]; of != nil && bytes.Equal(of.Body, nf.Body) {
+			if of := prev.Files[p]; of != nil && sameBytes(of, nf) {
 				continue
 			}
 		}
@@ -55,4 +55,13 @@ func (s *Server) PingHub(ctx context.Context, prev, next *site.Site) {
 		}
 		s.log.Info("websub_pinged", "feed", p)
 	}
+}
+
+// sameBytes reports whether two versions of a file hold the same bytes:
+// by their tags when both were written to disk, else by their bodies.
+func sameBytes(a, b *site.File) bool {
+	if a.Stored != nil && b.Stored != nil {
+		return a.Stored.ETag == b.Stored.ETag
+	}
+	return bytes.Equal(a.Body, b.Body)
 }

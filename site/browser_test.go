@@ -73,7 +73,7 @@ func newBrowser(t *testing.T, width, height int64) context.Context {
 // fullArticle is a sample article with all three tiers.
 func fullArticle(t *testing.T, s *Site) *articles.Article {
 	for _, a := range s.Articles {
-		if !a.Digest.Empty() && !a.Full.Empty() {
+		if a.HasDigest() && a.HasFull() {
 			return a
 		}
 	}

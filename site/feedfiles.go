@@ -33,7 +33,9 @@ func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*Fi
 		if err != nil {
 			return nil, err
 		}
-		items[k] = feeds.NewItem(a, b.baseURL, content, b.opts.Author, h)
+		if items[k], err = feeds.NewItem(a, b.baseURL, content, b.opts.Author, h); err != nil {
+			return nil, fmt.Errorf("site: %w", err)
+		}
 		items[k].Image = b.feedImage(a)
 	}
 	mod := b.newest(idx)

@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"io/fs"
 	"maps"
+	"slices"
 	"time"
 
 	"briefcast/articles"
@@ -20,12 +21,12 @@ type incState struct {
 	tmpl        fs.FS
 	pages       *renderer
 	archiveTmpl map[string]*template.Template
-	tagLinks    map[string]tagView                  // by tag as articles spell it
-	tags        map[string]*tagState                // by slug
-	cards       map[*articles.Article]template.HTML // each article's card
-	images      map[*articles.Article]*leadImage    // each article's lead image, when published
-	notes       map[*articles.Article][]string      // each article's notes
-	archive     []string                            // paths of the archive's files
+	tagLinks    map[string]tagView               // by tag as articles spell it
+	tags        map[string]*tagState             // by slug
+	arts        map[*articles.Article]bool       // the articles built
+	images      map[*articles.Article]*leadImage // each article's lead image, when published
+	notes       map[*articles.Article][]string   // each article's notes
+	archive     []string                         // paths of the archive's files
 }
 
 // tagState is one tag page as built: its name and its articles, newest first.
@@ -40,7 +41,7 @@ func (b *builder) keep(archive []string) *incState {
 		opts: b.opts, tmpl: b.tmpl, pages: b.pages, archiveTmpl: b.archiveTmpl,
 		tagLinks: make(map[string]tagView, len(b.tagLinks)),
 		tags:     make(map[string]*tagState, len(b.tags)),
-		cards:    make(map[*articles.Article]template.HTML, len(b.arts)),
+		arts:     make(map[*articles.Article]bool, len(b.arts)),
 		images:   make(map[*articles.Article]*leadImage),
 		notes:    b.artNotes,
 		archive:  archive,
@@ -51,8 +52,8 @@ func (b *builder) keep(archive []string) *incState {
 	for _, g := range b.tags {
 		st.tags[g.Slug] = &tagState{name: g.Name, arts: b.members(g.Articles)}
 	}
-	for i, a := range b.arts {
-		st.cards[a] = b.views[i].Card
+	for _, a := range b.arts {
+		st.arts[a] = true
 		if img := b.images[a.Slug]; img != nil {
 			st.images[a] = img
 		}
@@ -78,15 +79,6 @@ func archivePaths(results [][]*File) []string {
 	return out
 }
 
-// reusedCard is a's card from the previous build, when a is unchanged.
-func (b *builder) reusedCard(a *articles.Article) (template.HTML, bool) {
-	if b.prev == nil || b.dirty[a] {
-		return "", false
-	}
-	c, ok := b.prev.cards[a]
-	return c, ok
-}
-
 // reuseImage takes a's lead image and notes from the previous build, when
 // a is unchanged. The image file itself changing is not an article
 // change: the caller builds the site in full for that.
@@ -94,7 +86,7 @@ func (b *builder) reuseImage(a *articles.Article) bool {
 	if b.prev == nil {
 		return false
 	}
-	if _, ok := b.prev.cards[a]; !ok {
+	if !b.prev.arts[a] {
 		return false
 	}
 	if img := b.prev.images[a]; img != nil {
@@ -117,9 +109,19 @@ func (b *builder) reuseImage(a *articles.Article) bool {
 // the others are shared with prev. An article that did not change must be
 // the same *Article as in prev. With a prev that was not built in memory
 // from such opts and tmpl, it builds the whole site.
+//
+// When prev is served from its folder (PublishServed), so is the result:
+// the files the update made are written into prev.Dir in place, each
+// atomically, and those it dropped are removed there, before Update
+// returns; a full build publishes the folder anew. After an error the
+// folder may hold some of the new files: serve prev (whose Stored tells
+// which copies are not its own) or build again.
 func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
 	if prev == nil || prev.inc == nil || !prev.inc.opts.same(&opts) || prev.inc.tmpl != tmpl ||
 		(prev.inc.archiveTmpl == nil && len(eds) > 0) {
+		if prev != nil && prev.Dir != "" {
+			return PublishServed(opts, arts, tmpl, prev.Dir, eds)
+		}
 		return build(opts, arts, tmpl, nil, eds)
 	}
 	st := prev.inc
@@ -134,17 +136,24 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 		return nil, err
 	}
 	for _, p := range st.archive {
-		delete(u.files, p)
+		u.remove(p)
 	}
+	made := make(map[string]bool)
 	for _, files := range results {
 		for _, f := range files {
 			u.files[f.Path] = f
+			made[f.Path] = true
 		}
 	}
 	for _, fix := range u.touch {
 		fix()
 	}
-	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files)}
+	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files), Dir: prev.Dir}
+	if s.Dir != "" {
+		if err := s.writeLive(prev, made, u.removed); err != nil {
+			return nil, err
+		}
+	}
 	s.inc = b.keep(archivePaths(archive))
 	return s, nil
 }
@@ -154,13 +163,25 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 // article's spelling of it can rename a tag page).
 func (b *builder) markDirty() {
 	b.dirty = make(map[*articles.Article]bool)
+	var relinked map[string]bool // the tags whose name or link changed: few, if any
+	for t, v := range b.tagLinks {
+		if old, ok := b.prev.tagLinks[t]; !ok || old != *v {
+			if relinked == nil {
+				relinked = make(map[string]bool)
+			}
+			relinked[t] = true
+		}
+	}
 	for _, a := range b.arts {
-		if _, ok := b.prev.cards[a]; !ok {
+		if !b.prev.arts[a] {
 			b.dirty[a] = true
 			continue
 		}
+		if relinked == nil {
+			continue
+		}
 		for _, t := range a.Tags {
-			if old, ok := b.prev.tagLinks[t]; !ok || old != *b.tagLinks[t] {
+			if relinked[t] {
 				b.dirty[a] = true
 				break
 			}
@@ -171,11 +192,23 @@ func (b *builder) markDirty() {
 // updater is one Update in progress: the files of the new site, starting
 // as a copy of the old map.
 type updater struct {
-	b     *builder
-	prev  *Site
-	st    *incState
-	files map[string]*File
-	touch []func() // files kept whose Modified changes, applied after the jobs
+	b       *builder
+	prev    *Site
+	st      *incState
+	files   map[string]*File
+	touch   []func()        // files kept whose Modified changes, applied after the jobs
+	removed map[string]bool // paths of prev taken out (some made again by the jobs)
+}
+
+// remove takes the file at p out of the new site.
+func (u *updater) remove(p string) {
+	if _, ok := u.files[p]; ok {
+		delete(u.files, p)
+		if u.removed == nil {
+			u.removed = make(map[string]bool)
+		}
+		u.removed[p] = true
+	}
 }
 
 // removeGone deletes the files of the articles and tag pages that are no
@@ -190,10 +223,10 @@ func (u *updater) removeGone() {
 	}
 	for _, a := range u.prev.Articles {
 		if !slugs[a.Slug] {
-			delete(u.files, "/articles/"+a.Slug+"/index.html")
+			u.remove("/articles/" + a.Slug + "/index.html")
 		}
 		if img := u.st.images[a]; img != nil && !kept[a] {
-			delete(u.files, "/articles/"+a.Slug+"/"+img.rel)
+			u.remove("/articles/" + a.Slug + "/" + img.rel)
 		}
 	}
 	u.removePages("", len(u.prev.Articles), len(b.arts))
@@ -206,7 +239,7 @@ func (u *updater) removeGone() {
 		u.removePages(TagsDir+slug+"/", len(t.arts), n)
 		if !ok {
 			for _, name := range []string{feeds.RSSFile, feeds.AtomFile, feeds.JSONFile} {
-				delete(u.files, "/"+TagsDir+slug+"/"+name)
+				u.remove("/" + TagsDir + slug + "/" + name)
 			}
 		}
 	}
@@ -221,7 +254,7 @@ func (u *updater) removePages(dir string, was, now int) {
 		from = 1 // the tag is gone: its first page too
 	}
 	for n := from; n <= max(1, (was+size-1)/size); n++ {
-		delete(u.files, "/"+listingPath(dir, n)+"index.html")
+		u.remove("/" + listingPath(dir, n) + "index.html")
 	}
 }
 
@@ -236,8 +269,10 @@ func (u *updater) jobs() []func() ([]*File, error) {
 		func() ([]*File, error) { return b.notFoundPage() },
 		func() ([]*File, error) { return b.stylesheet() },
 		func() ([]*File, error) { return b.imageFiles() },
-		func() ([]*File, error) { return b.crawlerFiles() },
 		func() ([]*File, error) { return b.favicons() },
+	}
+	if u.sitemapChanged() {
+		jobs = append(jobs, func() ([]*File, error) { return b.crawlerFiles() })
 	}
 	all := make([]int, len(b.arts))
 	for i := range all {
@@ -263,6 +298,30 @@ func (u *updater) jobs() []func() ([]*File, error) {
 		}
 	}
 	return append(jobs, u.articleJobs()...)
+}
+
+// sitemapChanged reports whether the sitemap (and robots.txt, made with
+// it) may differ from prev's: it lists every article's page and date and
+// every listing page with its newest date, so an edit that leaves each
+// article's place, slug, date and tags as they were leaves it alone. On a
+// large site it is the largest file an edit would make again.
+func (u *updater) sitemapChanged() bool {
+	was := u.prev.Articles
+	if len(was) != len(u.b.arts) || u.files["/sitemap.xml"] == nil {
+		return true
+	}
+	for i, a := range u.b.arts {
+		o := was[i]
+		if a != o && (a.Slug != o.Slug || !a.Updated.Equal(o.Updated) || !slices.Equal(a.Tags, o.Tags)) {
+			return true
+		}
+	}
+	for t, v := range u.b.tagLinks {
+		if u.st.tagLinks[t].URL != v.URL {
+			return true
+		}
+	}
+	return false
 }
 
 // changed reports whether the article at position i of idx differs from

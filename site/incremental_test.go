@@ -25,6 +25,8 @@ type incCorpus struct {
 	tmpl fs.FS
 	set  *articles.Set
 	site *Site
+	out  string // the folder a served site is published into; "" for a site in memory
+	opts articles.Options
 }
 
 func newIncCorpus(t testing.TB) *incCorpus {
@@ -57,11 +59,23 @@ func (c *incCorpus) start() {
 		c.t.Fatal(err)
 	}
 	c.tmpl = tmpl
-	c.set = articles.NewSet(c.dir, articles.Options{})
+	c.set = articles.NewSet(c.dir, c.opts)
 	arts, _ := c.set.Articles()
-	if c.site, err = Build(optionsOf(c.cfg), arts, tmpl); err != nil {
+	if c.out != "" {
+		c.site, err = PublishServed(optionsOf(c.cfg), arts, tmpl, c.out, nil)
+	} else {
+		c.site, err = Build(optionsOf(c.cfg), arts, tmpl)
+	}
+	if err != nil {
 		c.t.Fatal(err)
 	}
+}
+
+// served makes the corpus publish its site into a folder and update it
+// there, as the daemon does.
+func (c *incCorpus) served() *incCorpus {
+	c.out = filepath.Join(c.t.TempDir(), "public")
+	return c
 }
 
 func (c *incCorpus) write(name, text string) {
@@ -132,7 +146,59 @@ func (c *incCorpus) check() {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	sameSite(c.t, full, c.site)
+	if c.out == "" {
+		sameSite(c.t, full, c.site)
+		return
+	}
+	sameServed(c.t, full, c.site, c.out)
+}
+
+// sameServed fails unless got, a served site, has the files of want, a
+// site in memory, and its folder dir holds exactly those files, byte for
+// byte, each with the Stored got keeps for it, and nothing else but the
+// marker.
+func sameServed(t testing.TB, want, got *Site, dir string) {
+	t.Helper()
+	bodies := make(map[string]*File, len(got.Files))
+	disk := mustReadTree(t, dir)
+	for p, g := range got.Files {
+		rel := strings.TrimPrefix(p, "/")
+		body, ok := disk[rel]
+		if !ok {
+			t.Fatalf("%s: in the served site, not in its folder", p)
+		}
+		delete(disk, rel)
+		fi, err := os.Stat(filepath.Join(dir, rel))
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case g.Stored == nil || g.Stored.ETag != ETag(body) || !g.Stored.Same(fi):
+			t.Fatalf("%s: Stored %+v does not describe the copy in the folder (%d bytes, tag %s)", p, g.Stored, len(body), ETag(body))
+		case (g.Body != nil) != Hot(g) || g.Body != nil && !bytes.Equal(g.Body, body):
+			t.Fatalf("%s: hot %v, body kept %v, differing from the folder's", p, Hot(g), g.Body != nil)
+		}
+		c := *g
+		c.Body = body
+		bodies[p] = &c
+	}
+	delete(disk, MarkerFile)
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			if entries, _ := os.ReadDir(p); len(entries) == 0 {
+				t.Errorf("%s: an empty folder left in the served site's folder", p)
+			}
+		}
+		return nil
+	})
+	for rel := range disk {
+		t.Fatalf("%s: left in the folder, not in the served site", rel)
+	}
+	if got.Dir != dir {
+		t.Fatalf("served from %q, want %q", got.Dir, dir)
+	}
+	g := *got
+	g.Files = bodies
+	sameSite(t, want, &g)
 }
 
 // sameSite fails unless got has the files of want, byte for byte, with
@@ -170,7 +236,11 @@ func sameSite(t testing.TB, want, got *Site) {
 // every kind of change, and after each compares the updated site with a
 // full build of the same folder.
 func TestUpdateMatchesFullBuild(t *testing.T) {
-	c := newIncCorpus(t)
+	t.Run("in memory", func(t *testing.T) { testUpdateMatchesFullBuild(t, newIncCorpus(t)) })
+	t.Run("served from its folder", func(t *testing.T) { testUpdateMatchesFullBuild(t, newIncCorpus(t).served()) })
+}
+
+func testUpdateMatchesFullBuild(t *testing.T, c *incCorpus) {
 	for i := range 7 {
 		c.write(fmt.Sprintf("a%d.md", i), incArticle(fmt.Sprintf("Story %d", i), 2*i, "Energy", fmt.Sprintf("t%d", i%3)))
 	}
@@ -221,11 +291,15 @@ func FuzzIncrementalBuild(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7})
 	f.Add([]byte{3, 3, 3, 9, 200, 17, 64, 1, 1, 130})
 	f.Add([]byte{255, 0, 128, 64, 32, 16, 8, 4, 2, 1})
+	f.Add([]byte{128, 1, 2, 3, 4, 5, 6, 7, 9, 200, 17, 64, 1, 1, 130}) // served from a folder
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) > 24 {
 			ops = ops[:24]
 		}
 		c := newIncCorpus(t)
+		if len(ops) > 0 && ops[0]&0x80 != 0 {
+			c.served()
+		}
 		for i := range 4 {
 			c.write(fmt.Sprintf("f%d.md", i), incArticle(fmt.Sprintf("Item %d", i), i, "x"))
 		}
@@ -261,7 +335,14 @@ func sameArticles(a, b []*articles.Article) bool { return slices.Equal(paths(a),
 // article of the 10,000-article corpus: read the file again, resolve the
 // set, and update the site. The served swap and the static copy are not
 // included (see daemon's serve path).
-func BenchmarkUpdateOneEdit10k(b *testing.B) {
+func BenchmarkUpdateOneEdit10k(b *testing.B) { benchmarkUpdateOneEdit(b, false) }
+
+// BenchmarkUpdateOneEdit10kServed is the same for the site as `serve`
+// keeps it: published into a folder, with the articles' tiers in a spill
+// file, each update writing its files into the folder.
+func BenchmarkUpdateOneEdit10kServed(b *testing.B) { benchmarkUpdateOneEdit(b, true) }
+
+func benchmarkUpdateOneEdit(b *testing.B, served bool) {
 	dir := b.TempDir()
 	writeCorpus(b, dir, 10000)
 	cfg := config.Defaults()
@@ -272,9 +353,20 @@ func BenchmarkUpdateOneEdit10k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set := articles.NewSet(dir, articles.Options{})
+	var opts articles.Options
+	if served {
+		if opts.Spill, err = articles.NewSpill(b.TempDir()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	set := articles.NewSet(dir, opts)
 	arts, _ := set.Articles()
-	s, err := Build(optionsOf(cfg), arts, tmpl)
+	var s *Site
+	if served {
+		s, err = PublishServed(optionsOf(cfg), arts, tmpl, filepath.Join(b.TempDir(), "public"), nil)
+	} else {
+		s, err = Build(optionsOf(cfg), arts, tmpl)
+	}
 	if err != nil {
 		b.Fatal(err)
 	}

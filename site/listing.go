@@ -75,7 +75,9 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*
 			return nil, err
 		}
 	}
-	b.listing(p, idx[lo:hi], g != nil)
+	if err := b.listing(p, idx[lo:hi], g != nil); err != nil {
+		return nil, err
+	}
 	return b.renderPage("/"+here+"index.html", name, p, b.newest(idx))
 }
 
@@ -95,22 +97,26 @@ func (b *builder) listed(idx []int, brief bool) []*listedView {
 	return out
 }
 
-// listing fills a page's articles, each shown with its take.
-func (b *builder) listing(p *pageView, idx []int, brief bool) {
+// listing fills a page's articles, each shown with its take: their
+// cards, joined.
+func (b *builder) listing(p *pageView, idx []int, brief bool) error {
 	p.Articles = b.listed(idx, brief)
-	p.Cards = b.joinHTML(idx, func(v *listedView) template.HTML { return v.Card })
-}
-
-// joinHTML concatenates one fragment of each article at idx.
-func (b *builder) joinHTML(idx []int, part func(*listedView) template.HTML) template.HTML {
+	cards := make([]template.HTML, len(idx))
 	size := 0
-	for _, i := range idx {
-		size += len(part(b.views[i]))
+	for k, i := range idx {
+		c, err := b.views[i].card()
+		if err != nil {
+			return err
+		}
+		cards[k] = c
+		size += len(c)
+		b.views[i].shown()
 	}
 	var sb strings.Builder
 	sb.Grow(size)
-	for _, i := range idx {
-		sb.WriteString(string(part(b.views[i])))
+	for _, c := range cards {
+		sb.WriteString(string(c))
 	}
-	return template.HTML(sb.String()) //nolint:gosec // joined output of html/template
+	p.Cards = template.HTML(sb.String()) //nolint:gosec // joined output of html/template
+	return nil
 }

@@ -145,12 +145,12 @@ func TestReadingTime(t *testing.T) {
 			t.Errorf("readingTime(%d) = %q, want %q", tt.words, got, tt.want)
 		}
 	}
-	if n := countWords(`<p>Don't <em>stop</em> the well-known 2000 ships.</p>`); n != 6 {
-		t.Errorf("countWords: %d, want 6", n)
+	if n := articles.CountWords(`<p>Don't <em>stop</em> the well-known 2000 ships.</p>`); n != 6 {
+		t.Errorf("CountWords: %d, want 6", n)
 	}
 	long := strings.Repeat("word ", 500)
-	a := &articles.Article{Take: []articles.Bullet{{Text: "Short."}},
-		Full: articles.Full{Sections: []articles.Section{{Title: "The Catalyst", Paragraphs: []string{long}}}}}
+	a := articles.WithTiers(&articles.Article{Take: []articles.Bullet{{Text: "Short."}}},
+		articles.Tiers{Full: articles.Full{Sections: []articles.Section{{Title: "The Catalyst", Paragraphs: []string{long}}}}})
 	if take, digest, full := tierTimes(a); take != "1 min read" || digest != "" || full != "3 min read" {
 		t.Errorf("tierTimes: %q %q %q", take, digest, full)
 	}

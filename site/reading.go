@@ -3,7 +3,6 @@ package site
 import (
 	"strconv"
 	"strings"
-	"unicode"
 
 	"briefcast/articles"
 )
@@ -21,71 +20,16 @@ func readingTime(words int) string {
 	return strconv.Itoa((words+wordsPerMinute-1)/wordsPerMinute) + " min read"
 }
 
-// tierTimes is the reading time of each tier of a.
+// tierTimes is the reading time of each tier of a. The digest's and the
+// full depth's come from the words counted when a was read, so that a
+// listing never reads the tiers back.
 func tierTimes(a *articles.Article) (take, digest, full string) {
 	n := 0
 	for _, b := range a.Take {
-		n += countWords(b.Text)
+		n += articles.CountWords(b.Text)
 	}
-	take = readingTime(n)
-	n = 0
-	for _, s := range a.Digest.Sections {
-		n += sectionWords(s)
-	}
-	for _, p := range a.Digest.Players {
-		n += countWords(p.Name) + countWords(p.Role)
-	}
-	for _, x := range a.Digest.Numbers {
-		n += countWords(x.Figure) + countWords(x.Meaning)
-	}
-	digest = readingTime(n)
-	n = 0
-	for _, s := range a.Full.Sections {
-		n += sectionWords(s)
-	}
-	for _, d := range a.Full.DataPoints {
-		n += countWords(d.Date) + countWords(d.Event)
-	}
-	for _, c := range a.Full.Closing {
-		n += countWords(c)
-	}
-	return take, digest, readingTime(n)
-}
-
-func sectionWords(s articles.Section) int {
-	n := countWords(s.Title)
-	if len(s.Paragraphs) == 0 {
-		return n + countWords(s.HTML)
-	}
-	for _, p := range s.Paragraphs {
-		n += countWords(p)
-	}
-	return n
-}
-
-// countWords counts runs of letters and digits, skipping HTML tags, since
-// a Markdown section's paragraphs may carry inline markup.
-func countWords(s string) int {
-	n, in, tag := 0, false, false
-	for _, r := range s {
-		switch {
-		case r == '<':
-			tag, in = true, false
-		case r == '>' && tag:
-			tag = false
-		case tag:
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if !in {
-				n++
-			}
-			in = true
-		case r == '\'' || r == '’' || r == '-':
-			// inside a word: "don't", "well-known"
-		default:
-			in = false
-		}
-	}
-	return n
+	d, f := a.TierWords()
+	return readingTime(n), readingTime(d), readingTime(f)
 }
 
 // takeLine is the take as one line of plain text, for the description

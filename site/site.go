@@ -1,6 +1,8 @@
 // Package site renders the whole published site — article pages, the
-// index, tag pages and every feed — into memory, and writes it to disk
-// atomically, so a web server never serves half a build.
+// index, tag pages and every feed — and writes it to disk atomically, so a
+// web server never serves half a build. A site is kept in memory whole
+// (Build), or published into a folder with only the files a server keeps
+// hot in memory (PublishServed), and updated there in place (Update).
 package site
 
 import (
@@ -28,13 +30,19 @@ const (
 
 // File is one published file.
 type File struct {
-	Path        string // URL path from the site root, e.g. "/feed.xml", "/articles/slug/index.html", "/assets/style.css"
+	Path string // URL path from the site root, e.g. "/feed.xml", "/articles/slug/index.html", "/assets/style.css"
+	// Body is the file's bytes; nil for a file of a site on disk that is
+	// not kept in memory (see Site.Dir and Hot), or of a Publish.
 	Body        []byte
 	ContentType string
 	Modified    time.Time // newest Updated of the articles it shows (deterministic, never time.Now)
+	// Stored is set for the files of a site served from its folder (see
+	// PublishServed): the copy written there.
+	Stored *Stored
 }
 
-// Site is one complete build, kept in memory.
+// Site is one complete build: every file, with its bytes in memory or,
+// for a served site, in the folder Dir.
 type Site struct {
 	Files    map[string]*File // by Path
 	Articles []*articles.Article
@@ -42,6 +50,10 @@ type Site struct {
 	// Notes are what the build left out without failing, each as
 	// "<file>: note: <what>", such as a lead image that is not there.
 	Notes []string
+	// Dir is the folder a served site was published into (PublishServed)
+	// and is kept up to date in by Update: the files without Body are read
+	// from there. "" for a site in memory.
+	Dir string
 
 	inc *incState // what Update reuses; nil for a site written to disk
 }
@@ -130,10 +142,11 @@ func (b *builder) outIn(dir int, files ...*File) ([]*File, error) {
 		return files, nil
 	}
 	for k, f := range files {
-		if err := b.w.write(f, dir); err != nil {
+		c, err := b.w.write(f, dir)
+		if err != nil {
 			return nil, err
 		}
-		files[k] = &File{Path: f.Path, ContentType: f.ContentType, Modified: f.Modified}
+		files[k] = c
 	}
 	return files, nil
 }
@@ -166,7 +179,7 @@ func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, ed
 		}
 	}
 	s.Feeds = feedPaths(s.Files)
-	if w == nil {
+	if w == nil || w.served {
 		s.inc = b.keep(archivePaths(archive))
 	}
 	return s, nil
@@ -242,9 +255,7 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 	if err := b.pages.chrome(b.site); err != nil {
 		return nil, err
 	}
-	if err := b.prepare(); err != nil {
-		return nil, err
-	}
+	b.prepare()
 	return b, nil
 }
 
@@ -306,9 +317,15 @@ func sortArticles(arts []*articles.Article) []*articles.Article {
 func (b *builder) groupTags() {
 	bySlug := map[string]*tagGroup{}
 	byKey := map[string]*tagGroup{}
+	slugs := map[string]string{} // a site has far fewer tags than articles
 	for i, a := range b.arts {
 		for _, t := range a.Tags {
-			slug, name := b.tagSlug(t), a.TagName(t)
+			slug, ok := slugs[t]
+			if !ok {
+				slug = b.tagSlug(t)
+				slugs[t] = slug
+			}
+			name := a.TagName(t)
 			g := bySlug[slug]
 			if g == nil {
 				g = &tagGroup{Name: name, Slug: slug}
@@ -335,52 +352,31 @@ func (b *builder) groupTags() {
 // TagsDir is the folder of the tag pages.
 const TagsDir = links.TagsDir
 
-// prepare makes every article's card in parallel: the index and tag
-// pages are paginated, so every article is shown with its take on some
-// page, and an article on several pages is rendered once.
-func (b *builder) prepare() error {
+// prepare makes every article's listing view. Its card is rendered the
+// first time a listing page shows it (see listedView.card): the index and
+// tag pages are paginated, so every article is shown with its take on
+// some page, and an article on several pages is rendered once. An update
+// renders only the cards of the pages it makes again.
+//
+// A full build shows each card on one page of the home listing and on
+// one page of each of its tags: it lets the card go after the last of
+// them, rather than hold every card until the end.
+func (b *builder) prepare() {
 	b.views = make([]*listedView, len(b.arts))
-	errs := make([]error, len(b.arts))
-	parallel(len(b.arts), func(i int) { errs[i] = b.prepareOne(i) })
-	if err := firstErr(errs); err != nil {
-		return err
+	for i, a := range b.arts {
+		b.views[i] = &listedView{a: a, b: b, cardOf: &lazyCard{}}
 	}
-	b.packFragments()
-	return nil
-}
-
-// packFragments moves every article's card into one string. They live
-// for the whole build, and were made among much more short-lived data;
-// side by side they take only the memory they need.
-func (b *builder) packFragments() {
-	size := 0
+	if b.prev != nil {
+		return // an update renders few cards, and pages in any number
+	}
 	for _, v := range b.views {
-		size += len(v.Card)
+		v.cardOf.pages.Store(1)
 	}
-	var sb strings.Builder
-	sb.Grow(size)
-	for _, v := range b.views {
-		sb.WriteString(string(v.Card))
+	for _, g := range b.tags {
+		for _, i := range g.Articles {
+			b.views[i].cardOf.pages.Add(1)
+		}
 	}
-	all, off := sb.String(), 0
-	for _, v := range b.views {
-		n := len(v.Card)
-		v.Card = template.HTML(all[off : off+n]) //nolint:gosec // the same output of html/template
-		off += n
-	}
-}
-
-// prepareOne makes article i's listing view and card.
-func (b *builder) prepareOne(i int) error {
-	l := &listedView{a: b.arts[i], b: b}
-	b.views[i] = l
-	if card, ok := b.reusedCard(b.arts[i]); ok {
-		l.Card = card
-		return nil
-	}
-	var err error
-	l.Card, err = b.pages.fragment("card", b.newArticleView(b.arts[i]))
-	return err
 }
 
 // articleDir names the folders a build premakes (see fileWriter): the

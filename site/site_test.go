@@ -40,7 +40,7 @@ func testConfig() *config.Config {
 func testArticles() []*articles.Article {
 	pub := time.Date(2025, 2, 23, 9, 36, 0, 0, time.UTC)
 	return []*articles.Article{
-		{
+		articles.WithTiers(&articles.Article{
 			Path: "tides.md", ID: "urn:uuid:7b0c1a52-2f6e-5d1a-9a57-0f1f3c2e5b11",
 			Title: "Harbor towns plan for higher tides", Slug: "harbor-towns-plan-for-higher-tides",
 			Published: pub, Updated: pub.Add(26 * time.Hour),
@@ -51,6 +51,7 @@ func testArticles() []*articles.Article {
 				{Text: "The plan raises sea walls by half a metre.", HTML: `The plan raises <a href="../walls/">sea walls</a> by half a metre.`},
 				{Text: "Work starts next spring.", HTML: "Work starts next spring."},
 			},
+		}, articles.Tiers{
 			Digest: articles.Digest{
 				Sections: []articles.Section{{Title: "Essential Context", Paragraphs: []string{"Tides have risen steadily."}, HTML: "<p>Tides have risen steadily.</p>"}},
 				Players:  []articles.Player{{Name: "Harbor Council", Role: "coordinates the plan"}, {Name: "Port Authority", Role: "pays for the walls"}},
@@ -66,7 +67,7 @@ func testArticles() []*articles.Article {
 				Closing:    []string{"The towns will review the plan in five years."},
 				Line:       20,
 			},
-		},
+		}),
 		{
 			Path: "bees.txt", ID: "urn:uuid:0d4f9a3e-8c61-5b7e-b1a0-6a9f2e4d7c33",
 			Title: "Urban beekeeping grows", Slug: "urban-beekeeping-grows",

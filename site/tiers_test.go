@@ -18,12 +18,13 @@ import (
 func nastyArticle() *articles.Article {
 	pub := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 	nasty := `<script>alert("x")</script> & 'quotes' + plus \x00 nul עברית 🙂 ]]>`
-	return &articles.Article{
+	return articles.WithTiers(&articles.Article{
 		Path: "nasty.md", ID: "urn:uuid:1", Title: "Title " + nasty, Slug: "café-ünïcode (x)",
 		Published: pub, Updated: pub.Add(time.Hour),
 		Tags:   []string{"a+b", "c&d", "ünï", `"q"`},
 		Author: `Eve "E" <eve@example.org>`,
 		Take:   []articles.Bullet{{Text: nasty, HTML: template.HTMLEscapeString(nasty)}},
+	}, articles.Tiers{
 		Digest: articles.Digest{
 			Sections: []articles.Section{{Title: nasty, Paragraphs: []string{nasty}}},
 			Players:  []articles.Player{{Name: nasty, Role: nasty}},
@@ -34,7 +35,7 @@ func nastyArticle() *articles.Article {
 			DataPoints: []articles.DataPoint{{Date: "<1990>", Event: nasty}},
 			Closing:    []string{nasty, "second"},
 		},
-	}
+	})
 }
 
 var sectionRE = regexp.MustCompile(`(?s)<section id="(?:digest|full-depth)".*?</section>`)

@@ -1,10 +1,13 @@
 package site
 
 import (
+	"fmt"
 	"html"
 	"html/template"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"briefcast/articles"
@@ -26,12 +29,6 @@ type articleView struct {
 	Author       string
 	Tags         []*tagView
 	Take         []template.HTML
-	Digest       []sectionView
-	Players      []articles.Player
-	Numbers      []articles.Number
-	Full         []sectionView
-	Points       []articles.DataPoint
-	Closing      []string
 	Missing      []string
 	HasDigest    bool
 	HasFull      bool
@@ -53,6 +50,97 @@ type articleView struct {
 
 	// Card is the article's listing fragment, when made.
 	Card template.HTML
+
+	// The digest and the full depth are read (see articles.Tiers) the
+	// first time a template asks for a part of them, through the methods
+	// Digest, Players, Numbers, Full, Points and Closing. A brief view
+	// (tag pages) has none.
+	a        *articles.Article
+	base     func() *url.URL
+	brief    bool
+	tierOnce sync.Once // an archive's views are shared by pages rendered in parallel
+	tiers    *articles.Tiers
+	digest   []sectionView
+	full     []sectionView
+	tierErr  error
+}
+
+// loadTiers reads the article's tiers once for this view.
+func (v *articleView) loadTiers() (*articles.Tiers, error) {
+	v.tierOnce.Do(func() {
+		if v.tiers, v.tierErr = v.a.Tiers(); v.tierErr == nil {
+			v.digest = sections(v.tiers.Digest.Sections, v.base)
+			v.full = sections(v.tiers.Full.Sections, v.base)
+		}
+	})
+	return v.tiers, v.tierErr
+}
+
+// Digest is the digest's prose sections. An error (the tiers could not be
+// read back) stops the template: a page never goes out without its tiers.
+func (v *articleView) Digest() ([]sectionView, error) {
+	if v.brief {
+		return nil, nil
+	}
+	_, err := v.loadTiers()
+	return v.digest, err
+}
+
+// Players is the digest's core players.
+func (v *articleView) Players() ([]articles.Player, error) {
+	if v.brief {
+		return nil, nil
+	}
+	t, err := v.loadTiers()
+	if err != nil {
+		return nil, err
+	}
+	return t.Digest.Players, nil
+}
+
+// Numbers is the digest's key numbers.
+func (v *articleView) Numbers() ([]articles.Number, error) {
+	if v.brief {
+		return nil, nil
+	}
+	t, err := v.loadTiers()
+	if err != nil {
+		return nil, err
+	}
+	return t.Digest.Numbers, nil
+}
+
+// Full is the full depth's sections.
+func (v *articleView) Full() ([]sectionView, error) {
+	if v.brief {
+		return nil, nil
+	}
+	_, err := v.loadTiers()
+	return v.full, err
+}
+
+// Points is the full depth's data points.
+func (v *articleView) Points() ([]articles.DataPoint, error) {
+	if v.brief {
+		return nil, nil
+	}
+	t, err := v.loadTiers()
+	if err != nil {
+		return nil, err
+	}
+	return t.Full.DataPoints, nil
+}
+
+// Closing is the full depth's closing paragraphs.
+func (v *articleView) Closing() ([]string, error) {
+	if v.brief {
+		return nil, nil
+	}
+	t, err := v.loadTiers()
+	if err != nil {
+		return nil, err
+	}
+	return t.Full.Closing, nil
 }
 
 type tagView struct {
@@ -72,19 +160,17 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		Title:        a.Title,
 		Slug:         a.Slug,
 		URL:          b.articlePath(a),
-		FullDepthURL: links.New(b.baseURL).Deepest(a.Slug, !a.Full.Empty()),
+		FullDepthURL: links.New(b.baseURL).Deepest(a.Slug, a.HasFull()),
 		Published:    a.Published,
 		Updated:      a.Updated,
 		Revised:      a.Updated.After(a.Published),
 		Author:       b.byline(a),
 		Lang:         ArticleLang(a, b.opts.Language),
-		Players:      a.Digest.Players,
-		Numbers:      a.Digest.Numbers,
-		Points:       a.Full.DataPoints,
-		Closing:      a.Full.Closing,
 		Missing:      a.Missing,
-		HasDigest:    !a.Digest.Empty(),
-		HasFull:      !a.Full.Empty(),
+		HasDigest:    a.HasDigest(),
+		HasFull:      a.HasFull(),
+		a:            a,
+		base:         base,
 
 		PublishedISO:  isoDate(a.Published),
 		PublishedDate: humanDate(a.Published),
@@ -107,8 +193,6 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 			v.Take = append(v.Take, template.HTML(html.EscapeString(bl.Text))) //nolint:gosec // escaped
 		}
 	}
-	v.Digest = sections(a.Digest.Sections, base)
-	v.Full = sections(a.Full.Sections, base)
 	v.TakeTime, v.DigestTime, v.FullTime = tierTimes(a)
 	v.Description = takeLine(a)
 	v.Image, v.ImageURL, v.ImageAlt = b.image(a)
@@ -129,11 +213,41 @@ func (b *builder) byline(a *articles.Article) string {
 // and the title and link; a template that asks for more gets the rest of
 // articleView's fields as methods, made when asked.
 type listedView struct {
-	a     *articles.Article
-	b     *builder
-	brief bool // on tag pages: no tier below the take
+	a      *articles.Article
+	b      *builder
+	brief  bool      // on tag pages: no tier below the take
+	cardOf *lazyCard // shared with the brief copy
+}
 
-	Card template.HTML
+// lazyCard is an article's card, rendered by the first listing page that
+// shows it; the pages rendering in parallel wait for it.
+type lazyCard struct {
+	once  sync.Once
+	html  template.HTML
+	err   error
+	pages atomic.Int32 // pages still to show it; 0: kept for any number (an update)
+	gone  atomic.Bool  // let go after its last page
+}
+
+// card is the article's "card" fragment of layout.html. A page that has
+// it calls shown.
+func (v *listedView) card() (template.HTML, error) {
+	c := v.cardOf
+	c.once.Do(func() { c.html, c.err = v.b.pages.fragment("card", v.b.newArticleView(v.a)) })
+	if c.gone.Load() {
+		return "", fmt.Errorf("site: the card of %s was asked for after its last page", v.a.Path)
+	}
+	return c.html, c.err
+}
+
+// shown records that one more of the pages counted for the card has it;
+// after the last, the card goes.
+func (v *listedView) shown() {
+	c := v.cardOf
+	if c.pages.Add(-1) == 0 {
+		c.gone.Store(true)
+		c.html = ""
+	}
 }
 
 // briefView is v without the tiers below the take.
@@ -151,39 +265,38 @@ func (v *listedView) URL() string   { return v.b.articlePath(v.a) }
 func (v *listedView) full() *articleView {
 	f := v.b.newArticleView(v.a)
 	if v.brief {
-		f.Digest, f.Players, f.Numbers = nil, nil, nil
-		f.Full, f.Points, f.Closing, f.Missing = nil, nil, nil, nil
+		f.brief, f.Missing = true, nil
 		f.HasDigest, f.HasFull = false, false
 	}
 	return f
 }
 
-func (v *listedView) FullDepthURL() string         { return v.full().FullDepthURL }
-func (v *listedView) Published() time.Time         { return v.a.Published }
-func (v *listedView) Updated() time.Time           { return v.a.Updated }
-func (v *listedView) Revised() bool                { return v.full().Revised }
-func (v *listedView) Author() string               { return v.full().Author }
-func (v *listedView) Tags() []*tagView             { return v.full().Tags }
-func (v *listedView) Take() []template.HTML        { return v.full().Take }
-func (v *listedView) Digest() []sectionView        { return v.full().Digest }
-func (v *listedView) Players() []articles.Player   { return v.full().Players }
-func (v *listedView) Numbers() []articles.Number   { return v.full().Numbers }
-func (v *listedView) Full() []sectionView          { return v.full().Full }
-func (v *listedView) Points() []articles.DataPoint { return v.full().Points }
-func (v *listedView) Closing() []string            { return v.full().Closing }
-func (v *listedView) Missing() []string            { return v.full().Missing }
-func (v *listedView) HasDigest() bool              { return v.full().HasDigest }
-func (v *listedView) HasFull() bool                { return v.full().HasFull }
-func (v *listedView) TakeTime() string             { return v.full().TakeTime }
-func (v *listedView) DigestTime() string           { return v.full().DigestTime }
-func (v *listedView) FullTime() string             { return v.full().FullTime }
-func (v *listedView) Description() string          { return takeLine(v.a) }
-func (v *listedView) Image() string                { return v.full().Image }
-func (v *listedView) ImageAlt() string             { return v.full().ImageAlt }
-func (v *listedView) PublishedISO() string         { return isoDate(v.a.Published) }
-func (v *listedView) PublishedDate() string        { return humanDate(v.a.Published) }
-func (v *listedView) UpdatedISO() string           { return v.full().UpdatedISO }
-func (v *listedView) UpdatedDate() string          { return v.full().UpdatedDate }
+func (v *listedView) FullDepthURL() string                  { return v.full().FullDepthURL }
+func (v *listedView) Published() time.Time                  { return v.a.Published }
+func (v *listedView) Updated() time.Time                    { return v.a.Updated }
+func (v *listedView) Revised() bool                         { return v.full().Revised }
+func (v *listedView) Author() string                        { return v.full().Author }
+func (v *listedView) Tags() []*tagView                      { return v.full().Tags }
+func (v *listedView) Take() []template.HTML                 { return v.full().Take }
+func (v *listedView) Digest() ([]sectionView, error)        { return v.full().Digest() }
+func (v *listedView) Players() ([]articles.Player, error)   { return v.full().Players() }
+func (v *listedView) Numbers() ([]articles.Number, error)   { return v.full().Numbers() }
+func (v *listedView) Full() ([]sectionView, error)          { return v.full().Full() }
+func (v *listedView) Points() ([]articles.DataPoint, error) { return v.full().Points() }
+func (v *listedView) Closing() ([]string, error)            { return v.full().Closing() }
+func (v *listedView) Missing() []string                     { return v.full().Missing }
+func (v *listedView) HasDigest() bool                       { return v.full().HasDigest }
+func (v *listedView) HasFull() bool                         { return v.full().HasFull }
+func (v *listedView) TakeTime() string                      { return v.full().TakeTime }
+func (v *listedView) DigestTime() string                    { return v.full().DigestTime }
+func (v *listedView) FullTime() string                      { return v.full().FullTime }
+func (v *listedView) Description() string                   { return takeLine(v.a) }
+func (v *listedView) Image() string                         { return v.full().Image }
+func (v *listedView) ImageAlt() string                      { return v.full().ImageAlt }
+func (v *listedView) PublishedISO() string                  { return isoDate(v.a.Published) }
+func (v *listedView) PublishedDate() string                 { return humanDate(v.a.Published) }
+func (v *listedView) UpdatedISO() string                    { return v.full().UpdatedISO }
+func (v *listedView) UpdatedDate() string                   { return v.full().UpdatedDate }
 
 // articleBase returns a function that parses the article's URL the first
 // time some HTML needs its relative links resolved.

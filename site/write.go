@@ -55,7 +55,7 @@ func (s *Site) Write(dir string) (err error) {
 // rendered it, as soon as it is rendered, and the folder is swapped in at
 // the end exactly as Write does (and refused where Write refuses). The
 // returned Site lists every file, with Body left nil. `briefcast build`
-// uses it; a server that serves from memory uses Build.
+// uses it; a server uses PublishServed, which keeps what it serves from.
 func Publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string) (s *Site, err error) {
 	return publish(opts, arts, tmpl, dir, nil)
 }
@@ -71,6 +71,12 @@ func publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds
 	if err != nil {
 		return nil, err
 	}
+	return publishTo(opts, arts, tmpl, target, eds, false)
+}
+
+// publishTo is publish into target, a folder prepareOutput accepted. With
+// served, the files keep what a server needs (see PublishServed).
+func publishTo(opts Options, arts []*articles.Article, tmpl fs.FS, target string, eds []*editions.Edition, served bool) (s *Site, err error) {
 	tmp, unlock, err := tempBeside(target)
 	if err != nil {
 		return nil, err
@@ -82,7 +88,7 @@ func publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds
 			s = nil
 		}
 	}()
-	w := &fileWriter{root: tmp}
+	w := &fileWriter{root: tmp, served: served}
 	s, err = build(opts, arts, tmpl, w, eds)
 	if werr := w.wait(); err == nil {
 		err = werr
@@ -154,7 +160,8 @@ func tempBeside(dir string) (tmp string, unlock func(), err error) {
 // folder is paid beside the rendering instead of in its way. A worker
 // whose page needs a folder not made yet waits for it.
 type fileWriter struct {
-	root string
+	root   string
+	served bool // keep each file's Stored and the hot files' bodies
 
 	mu       sync.Mutex
 	dirs     map[string]bool // relative folders known to exist
@@ -227,26 +234,53 @@ func (w *fileWriter) wait() error {
 	return w.makeErr
 }
 
-// write writes f. dir is the index of the premade folder it goes in, to
-// wait for, or -1 when its folder is made on demand.
-func (w *fileWriter) write(f *File, dir int) error {
+// write writes f and returns what the site keeps of it: its path, type
+// and date, and for a served site its Stored and, when hot, its body. dir
+// is the index of the premade folder it goes in, to wait for, or -1 when
+// its folder is made on demand.
+func (w *fileWriter) write(f *File, dir int) (*File, error) {
 	rel, err := relPath(f.Path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	premade, err := w.await(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !premade {
 		if err := w.mkdir(path.Dir(rel)); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(w.root, filepath.FromSlash(rel)), f.Body, 0o644); err != nil {
-		return fmt.Errorf("site: write %s: %w", f.Path, err)
+	name := filepath.Join(w.root, filepath.FromSlash(rel))
+	if !w.served {
+		if err := os.WriteFile(name, f.Body, 0o644); err != nil {
+			return nil, fmt.Errorf("site: write %s: %w", f.Path, err)
+		}
+		return &File{Path: f.Path, ContentType: f.ContentType, Modified: f.Modified}, nil
 	}
-	return nil
+	fi, err := writeStat(name, f.Body)
+	if err != nil {
+		return nil, fmt.Errorf("site: write %s: %w", f.Path, err)
+	}
+	return stored(f, ETag(f.Body), fi), nil
+}
+
+// writeStat writes body to the new file name and returns its state.
+func writeStat(name string, body []byte) (fs.FileInfo, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.Write(body)
+	var fi fs.FileInfo
+	if err == nil {
+		fi, err = f.Stat()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return fi, err
 }
 
 // await waits, when dir is not -1, until premaking has passed the folder
@@ -346,7 +380,7 @@ func (s *Site) writeFiles(root string) error {
 		if failed.Load() {
 			return
 		}
-		if errs[i] = w.write(s.Files[paths[i]], in[i]); errs[i] != nil {
+		if _, errs[i] = w.write(s.Files[paths[i]], in[i]); errs[i] != nil {
 			failed.Store(true)
 		}
 	})

@@ -138,7 +138,7 @@ const hostile = "A\x00B\x01\x08\x0b\x0c\x1f ]]> <script>alert(1)</script> &amp; 
 
 func hostileArticle() *articles.Article {
 	pub := time.Date(2025, 7, 4, 12, 0, 0, 0, time.UTC)
-	return &articles.Article{
+	return articles.WithTiers(&articles.Article{
 		Path: "hostile.md", ID: "urn:uuid:3c6f0e1a-1111-5222-8333-944455556666",
 		Title: hostile, Slug: "hostile",
 		Published: pub, Updated: pub,
@@ -148,6 +148,7 @@ func hostileArticle() *articles.Article {
 			{Text: hostile, HTML: html.EscapeString(hostile)},
 			{Text: "raw", HTML: `raw ]]> <script>alert(2)</script><a href="javascript:alert(3)" onclick="x()">x</a><img src=x onerror=alert(4)>`},
 		},
+	}, articles.Tiers{
 		Digest: articles.Digest{
 			Sections: []articles.Section{{Title: hostile, Paragraphs: []string{hostile}, HTML: "<p>" + html.EscapeString(hostile) + "<script>bad()</script></p>"}},
 			Players:  []articles.Player{{Name: hostile, Role: hostile}},
@@ -158,7 +159,7 @@ func hostileArticle() *articles.Article {
 			DataPoints: []articles.DataPoint{{Date: hostile, Event: hostile}},
 			Closing:    []string{hostile},
 		},
-	}
+	})
 }
 
 func TestHostileSite(t *testing.T) {
@@ -289,19 +290,19 @@ func TestFileWriterPremake(t *testing.T) {
 	w := &fileWriter{root: root}
 	dirs := []string{"a", "a/b", "", "missing/c", "d"}
 	w.premake(len(dirs), func(i int) string { return dirs[i] })
-	if err := w.write(&File{Path: "/a/b/index.html", Body: []byte("x")}, 1); err != nil {
+	if _, err := w.write(&File{Path: "/a/b/index.html", Body: []byte("x")}, 1); err != nil {
 		t.Fatalf("page in a premade folder: %v", err)
 	}
-	if err := w.write(&File{Path: "/a/skipped/index.html", Body: []byte("x")}, 2); err != nil {
+	if _, err := w.write(&File{Path: "/a/skipped/index.html", Body: []byte("x")}, 2); err != nil {
 		t.Fatalf("page in a folder left out: %v", err)
 	}
-	if err := w.write(&File{Path: "/d/index.html", Body: []byte("x")}, 4); err == nil {
+	if _, err := w.write(&File{Path: "/d/index.html", Body: []byte("x")}, 4); err == nil {
 		t.Error("page in a folder after a failed one: no error")
 	}
-	if err := w.write(&File{Path: "/e/f/index.html", Body: []byte("x")}, -1); err != nil {
+	if _, err := w.write(&File{Path: "/e/f/index.html", Body: []byte("x")}, -1); err != nil {
 		t.Errorf("page in a folder made on demand: %v", err)
 	}
-	if err := w.write(&File{Path: "/g/index.html", Body: []byte("x")}, 5); err == nil {
+	if _, err := w.write(&File{Path: "/g/index.html", Body: []byte("x")}, 5); err == nil {
 		t.Error("page in a premade folder out of range: no error")
 	}
 	if err := w.wait(); err == nil {
@@ -321,7 +322,7 @@ func TestFileWriterPremake(t *testing.T) {
 		return fmt.Sprintf("many/%d", i)
 	})
 	w.wait() // returns once premaking stopped, whether it finished or not
-	if err := w.write(&File{Path: "/many/2000/index.html", Body: []byte("x")}, 2000); err == nil && w.made < 2001 {
+	if _, err := w.write(&File{Path: "/many/2000/index.html", Body: []byte("x")}, 2000); err == nil && w.made < 2001 {
 		t.Error("page in a folder never made: no error")
 	}
 }

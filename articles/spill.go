@@ -1,0 +1,240 @@
+package articles
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// Spill keeps the tiers of the articles read with it (Options.Spill) in a
+// file rather than in memory: the digest and full depth are most of an
+// article's size, and a site's listings, cards and feed summaries never
+// read them. Article.Tiers reads them back, exactly as they were parsed,
+// however the article's file has changed since.
+//
+// The file is made in a folder of the caller's choosing and removed from
+// it at once: nobody else can open it, it takes no name, and its space
+// returns when the last article that refers to it is gone (the open file
+// is closed when the Spill is collected). Records are only appended: an
+// article read again gets a new one, and a new Spill (a full load) starts
+// empty.
+type Spill struct {
+	f *os.File
+
+	mu     sync.Mutex
+	end    int64
+	broken bool // a write failed: keep is a no-op from then on
+}
+
+// NewSpill makes a Spill whose file is in dir.
+func NewSpill(dir string) (*Spill, error) {
+	f, err := os.CreateTemp(dir, ".briefcast-tiers-*")
+	if err != nil {
+		return nil, fmt.Errorf("articles: spill: %w", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("articles: spill: %w", err)
+	}
+	return &Spill{f: f}, nil
+}
+
+// spillRef is where an article's tiers are kept in a Spill.
+type spillRef struct {
+	s   *Spill
+	off int64
+	n   int
+}
+
+// keep moves a's tiers into s. On failure (a full disk) a keeps them in
+// memory, and so do the articles after it, the failure being reported
+// once.
+func (s *Spill) keep(a *Article, buf []byte) ([]byte, error) {
+	if a.tiers == nil {
+		return buf, nil
+	}
+	buf = encodeTiers(buf[:0], a.tiers)
+	s.mu.Lock()
+	if s.broken {
+		s.mu.Unlock()
+		return buf, nil
+	}
+	off := s.end
+	s.end += int64(len(buf))
+	s.mu.Unlock()
+	if _, err := s.f.WriteAt(buf, off); err != nil {
+		s.mu.Lock()
+		first := !s.broken
+		s.broken = true
+		s.mu.Unlock()
+		if !first {
+			return buf, nil
+		}
+		return buf, fmt.Errorf("articles: spill %s: %w", a.Path, err)
+	}
+	a.spilled = spillRef{s: s, off: off, n: len(buf)}
+	a.tiers = nil
+	return buf, nil
+}
+
+func (r spillRef) read() (*Tiers, error) {
+	buf := make([]byte, r.n)
+	if _, err := r.s.f.ReadAt(buf, r.off); err != nil {
+		return nil, err
+	}
+	return decodeTiers(buf)
+}
+
+// The record of an article's tiers: every count and length a uvarint,
+// every string its length and bytes, in the order of the fields.
+
+func encodeTiers(b []byte, t *Tiers) []byte {
+	d, f := &t.Digest, &t.Full
+	b = binary.AppendUvarint(b, uint64(d.Line))
+	b = encodeSections(b, d.Sections)
+	b = binary.AppendUvarint(b, uint64(len(d.Players)))
+	for _, p := range d.Players {
+		b = appendStr(appendStr(b, p.Name), p.Role)
+		b = binary.AppendUvarint(b, uint64(p.Line))
+	}
+	b = binary.AppendUvarint(b, uint64(len(d.Numbers)))
+	for _, n := range d.Numbers {
+		b = appendStr(appendStr(b, n.Figure), n.Meaning)
+		b = binary.AppendUvarint(b, uint64(n.Line))
+	}
+	b = binary.AppendUvarint(b, uint64(f.Line))
+	b = encodeSections(b, f.Sections)
+	b = binary.AppendUvarint(b, uint64(len(f.DataPoints)))
+	for _, p := range f.DataPoints {
+		b = appendStr(appendStr(b, p.Date), p.Event)
+		b = binary.AppendUvarint(b, uint64(p.Line))
+	}
+	b = binary.AppendUvarint(b, uint64(len(f.Closing)))
+	for _, c := range f.Closing {
+		b = appendStr(b, c)
+	}
+	return b
+}
+
+func encodeSections(b []byte, secs []Section) []byte {
+	b = binary.AppendUvarint(b, uint64(len(secs)))
+	for _, s := range secs {
+		b = appendStr(appendStr(b, s.Title), s.HTML)
+		b = binary.AppendUvarint(b, uint64(s.Line))
+		b = binary.AppendUvarint(b, uint64(len(s.Paragraphs)))
+		for _, p := range s.Paragraphs {
+			b = appendStr(b, p)
+		}
+	}
+	return b
+}
+
+func appendStr(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+var errBadRecord = errors.New("the record is damaged")
+
+// tierReader reads a record back. Its strings are slices of one string
+// holding the whole record: one allocation for all of them.
+type tierReader struct {
+	s   string
+	err error
+}
+
+func (r *tierReader) num() int {
+	var v uint64
+	for i := 0; i < len(r.s) && i < binary.MaxVarintLen32; i++ {
+		c := r.s[i]
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			r.s = r.s[i+1:]
+			return int(v)
+		}
+	}
+	r.err = errBadRecord
+	return 0
+}
+
+// count reads a number of items, each taking at least one byte.
+func (r *tierReader) count() int {
+	n := r.num()
+	if n > len(r.s) {
+		r.err = errBadRecord
+		return 0
+	}
+	return n
+}
+
+func (r *tierReader) str() string {
+	n := r.num()
+	if r.err != nil || n > len(r.s) {
+		r.err = errBadRecord
+		return ""
+	}
+	s := r.s[:n]
+	r.s = r.s[n:]
+	return s
+}
+
+func decodeTiers(buf []byte) (*Tiers, error) {
+	r := &tierReader{s: string(buf)}
+	t := &Tiers{}
+	d, f := &t.Digest, &t.Full
+	d.Line = r.num()
+	d.Sections = r.sections()
+	if n := r.count(); n > 0 {
+		d.Players = make([]Player, n)
+		for i := range d.Players {
+			d.Players[i] = Player{Name: r.str(), Role: r.str(), Line: r.num()}
+		}
+	}
+	if n := r.count(); n > 0 {
+		d.Numbers = make([]Number, n)
+		for i := range d.Numbers {
+			d.Numbers[i] = Number{Figure: r.str(), Meaning: r.str(), Line: r.num()}
+		}
+	}
+	f.Line = r.num()
+	f.Sections = r.sections()
+	if n := r.count(); n > 0 {
+		f.DataPoints = make([]DataPoint, n)
+		for i := range f.DataPoints {
+			f.DataPoints[i] = DataPoint{Date: r.str(), Event: r.str(), Line: r.num()}
+		}
+	}
+	if n := r.count(); n > 0 {
+		f.Closing = make([]string, n)
+		for i := range f.Closing {
+			f.Closing[i] = r.str()
+		}
+	}
+	if r.err == nil && r.s != "" {
+		r.err = errBadRecord
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return t, nil
+}
+
+func (r *tierReader) sections() []Section {
+	n := r.count()
+	if n == 0 {
+		return nil
+	}
+	secs := make([]Section, n)
+	for i := range secs {
+		s := &secs[i]
+		s.Title, s.HTML, s.Line = r.str(), r.str(), r.num()
+		if k := r.count(); k > 0 {
+			s.Paragraphs = make([]string, k)
+			for j := range s.Paragraphs {
+				s.Paragraphs[j] = r.str()
+			}
+		}
+	}
+	return secs
+}
