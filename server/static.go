@@ -196,10 +196,11 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 	case same && prev.gz != nil && prev.feed == feed:
 		e.gz = prev.gz
 	case compressible(ct) && len(f.Body) >= 256:
+		// Compressed on first request, by the first reader that asks:
+		// an edit of a recent article changes a dozen feeds or more,
+		// and compressing them all before the swap would hold the edit
+		// back by the time of the largest.
 		e.gz = &gzipped{}
-		if feed {
-			e.gzip() // feeds are the hot path: compress them now
-		}
 	}
 	return e
 }

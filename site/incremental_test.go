@@ -335,14 +335,23 @@ func sameArticles(a, b []*articles.Article) bool { return slices.Equal(paths(a),
 // article of the 10,000-article corpus: read the file again, resolve the
 // set, and update the site. The served swap and the static copy are not
 // included (see daemon's serve path).
-func BenchmarkUpdateOneEdit10k(b *testing.B) { benchmarkUpdateOneEdit(b, false) }
+func BenchmarkUpdateOneEdit10k(b *testing.B) { benchmarkUpdateOneEdit(b, false, "brief-05000.md") }
 
 // BenchmarkUpdateOneEdit10kServed is the same for the site as `serve`
 // keeps it: published into a folder, with the articles' tiers in a spill
 // file, each update writing its files into the folder.
-func BenchmarkUpdateOneEdit10kServed(b *testing.B) { benchmarkUpdateOneEdit(b, true) }
+func BenchmarkUpdateOneEdit10kServed(b *testing.B) {
+	benchmarkUpdateOneEdit(b, true, "brief-05000.md")
+}
 
-func benchmarkUpdateOneEdit(b *testing.B, served bool) {
+// BenchmarkUpdateFeedEdit10kServed edits one of the newest articles, which
+// every feed lists: the site's, its tags' and the depth feeds are rendered
+// again too.
+func BenchmarkUpdateFeedEdit10kServed(b *testing.B) {
+	benchmarkUpdateOneEdit(b, true, "brief-09990.md")
+}
+
+func benchmarkUpdateOneEdit(b *testing.B, served bool, file string) {
 	dir := b.TempDir()
 	writeCorpus(b, dir, 10000)
 	cfg := config.Defaults()
@@ -370,7 +379,7 @@ func benchmarkUpdateOneEdit(b *testing.B, served bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	name := filepath.Join(dir, "brief-05000.md")
+	name := filepath.Join(dir, file)
 	orig, err := os.ReadFile(name)
 	if err != nil {
 		b.Fatal(err)
