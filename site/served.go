@@ -164,14 +164,7 @@ func replaceFile(root *os.Root, rel string, body []byte) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = f.Write(body)
-	var fi fs.FileInfo
-	if err == nil {
-		fi, err = f.Stat()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	fi, err := fill(f, body)
 	if err == nil {
 		err = root.Rename(tmp, rel)
 	}

@@ -272,7 +272,12 @@ func writeStat(name string, body []byte) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, err = f.Write(body)
+	return fill(f, body)
+}
+
+// fill writes body to the new file f, closes it and returns its state.
+func fill(f *os.File, body []byte) (fs.FileInfo, error) {
+	_, err := f.Write(body)
 	var fi fs.FileInfo
 	if err == nil {
 		fi, err = f.Stat()
