@@ -10,7 +10,9 @@
 #        bench/edits.sh FLAGS...    one run of bench/edits with FLAGS, e.g.
 #                                   -edits 30 -write inplace, -old, -soak 1000
 # Run it on an idle machine: the tool polls every millisecond, so it takes
-# some CPU of its own.
+# some CPU of its own. Each edit also makes the server rewrite its static
+# copy of the whole site in output_dir; on a disk that takes seconds an edit
+# (TMPDIR=/dev/shm puts the runs on tmpfs), and the latency runs wait for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)

@@ -9,10 +9,9 @@
 #
 # The Hugo site is the smallest that does about what briefcast does, with
 # layouts written below (baseof, single, list, a card partial, 404; no
-# theme): a page per article with its newer and
-# older neighbours, the home page paginated 10 a page, a page per tag
-# paginated alike, the tag index, RSS for the home page and each tag (50
-# items), the sitemap and a 404 page. Hugo also renders the /articles/
+# theme): a page per article with its newer and older neighbours, the home
+# page paginated 10 a page, a page per tag paginated alike, the tag index,
+# RSS for the home page and each tag (50 items), the sitemap and a 404 page. Hugo also renders the /articles/
 # section page and its RSS, and /page/1/ aliases; briefcast also writes
 # Atom and JSON Feed beside every RSS feed, the feeds of each depth and
 # robots.txt. The file counts of both are printed.
@@ -149,12 +148,12 @@ run() {
 	awk '{print $1, $2, $3 + $4}' "$work/time" >>"$work/$name.times"
 	printf '%-10s round %d: %6.2f s, peak RSS %7d KiB, CPU %6.2f s\n' "$name" "$round" $(tail -1 "$work/$name.times")
 }
-hugo() { run hugo "$work/public-hugo" "$HUGO" --quiet --source "$site" --destination "$work/public-hugo" --cacheDir "$work/hugo-cache"; }
-briefcast() { run briefcast "$work/public-briefcast" "$work/briefcast" --config "$work/config.toml" build; }
+build_hugo() { run hugo "$work/public-hugo" "$HUGO" --quiet --source "$site" --destination "$work/public-hugo" --cacheDir "$work/hugo-cache"; }
+build_briefcast() { run briefcast "$work/public-briefcast" "$work/briefcast" --config "$work/config.toml" build; }
 # Each round swaps the order, so that neither tool always builds right
 # after the other's files were written (on ext4 that slows the next one).
 for round in $(seq 1 "$ROUNDS"); do
-	if ((round % 2)); then hugo; briefcast; else briefcast; hugo; fi
+	if ((round % 2)); then build_hugo; build_briefcast; else build_briefcast; build_hugo; fi
 done
 
 count() { # count DIR: files, HTML files, article pages, tag pages, feeds
@@ -177,8 +176,8 @@ echo "output of the last round:"
 echo "hugo       $(count "$work/public-hugo")"
 echo "briefcast  $(count "$work/public-briefcast")"
 echo
-printf 'median of %d: Hugo %s %.2f s, %d MB, CPU %.2f s; briefcast %.2f s, %d MB, CPU %.2f s\n' "$ROUNDS" "$hv" \
-	"$hs" $((hm * 1024 / 1000000)) "$hc" "$bs" $((bm * 1024 / 1000000)) "$bc"
+printf 'median of %d: Hugo %s %.2f s, %.0f MB, CPU %.2f s; briefcast %.2f s, %.0f MB, CPU %.2f s\n' "$ROUNDS" "$hv" \
+	"$hs" "$(awk -v k="$hm" 'BEGIN {print k * 1024 / 1e6}')" "$hc" "$bs" "$(awk -v k="$bm" 'BEGIN {print k * 1024 / 1e6}')" "$bc"
 echo "wall time briefcast/Hugo per round: $(paste -d' ' "$work/briefcast.times" "$work/hugo.times" | awk '{printf "%.2f ", $1/$4}')"
 awk -v b="$bs" -v h="$hs" -v bc="$bc" -v hc="$hc" \
 	'BEGIN {printf "briefcast/Hugo: wall time %.2f (target <= 0.5), CPU time %.2f\n", b/h, bc/hc}'
