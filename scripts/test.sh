@@ -83,9 +83,9 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
     # Go 1.27). Such a run is tried once more; a failure that writes an
     # input under testdata/fuzz, or fails twice, stops the run.
     corpus="$pkg/testdata/fuzz/$name"
-    before=$(ls "$corpus" 2>/dev/null | wc -l)
+    before=$( (ls "$corpus" 2>/dev/null || true) | wc -l)
     if ! go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$pkg" >/tmp/briefcast-fuzz.log 2>&1; then
-      after=$(ls "$corpus" 2>/dev/null | wc -l)
+      after=$( (ls "$corpus" 2>/dev/null || true) | wc -l)
       if [ "$after" != "$before" ] || ! grep -q '^    context deadline exceeded$' /tmp/briefcast-fuzz.log; then
         cat /tmp/briefcast-fuzz.log; exit 1
       fi
