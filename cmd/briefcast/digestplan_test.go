@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,21 +9,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"briefcast/store"
-	"briefcast/subscribers"
 )
 
 // TestDigestPlanAndScheduleWaves: `digest plan` lists each wave of a
 // send_at = "subscriber" digest with its UTC time, zones, recipients and
 // articles, and `schedule` shows the next waves.
 func TestDigestPlanAndScheduleWaves(t *testing.T) {
-	dir, cfgPath := mustScheduleConfig(t)
-	text := strings.Replace(scheduleTestConfig, `timezone = "America/New_York"`, `timezone = "America/New_York"
-send_at = "subscriber"`, 1)
-	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfgPath, st := mustWaveStore(t)
 	if err := os.MkdirAll(filepath.Join(dir, "content"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -34,35 +23,10 @@ send_at = "subscriber"`, 1)
 	if err := os.WriteFile(filepath.Join(dir, "content", "harbour.md"), []byte(article), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, "sqlite", filepath.Join(dir, "data", "briefcast.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for email, zone := range map[string]string{"ada@example.org": "Asia/Tokyo", "kim@example.org": "Asia/Seoul",
-		"bob@example.org": "", "eve@example.org": "Europe/London"} {
-		if _, _, err := st.Subscribe(ctx, subscribers.SubscribeRequest{Email: email, Digests: []string{"daily"}, Timezone: zone,
-			Active: true, Source: subscribers.SourceImport, ConsentAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	st.Close()
+	now := time.Date(2026, 11, 24, 20, 0, 0, 0, time.UTC)
 	run := func(f func(context.Context, *App, []string) error, args ...string) string {
-		var out, errOut bytes.Buffer
-		a := &App{
-			Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(""),
-			Getenv:     func(string) string { return "" },
-			Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Now:        func() time.Time { return time.Date(2026, 11, 24, 20, 0, 0, 0, time.UTC) },
-			ConfigPath: cfgPath,
-		}
-		if err := f(context.Background(), a, args); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, errOut.String())
-		}
-		return out.String()
+		return runAt(t, cfgPath, now, f, args...)
 	}
 	got := run(commands["digest"].Run, "plan", "daily")
 	want := `digest daily: 0 7 * * *  (America/New_York (digest zone); each subscriber at the schedule's times in their own zone)

@@ -1,47 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"briefcast/digest"
 	"briefcast/editions"
-	"briefcast/store"
-	"briefcast/subscribers"
 )
 
 // TestDigestStatusWaves: `digest status` of a send_at = "subscriber"
 // digest lists the waves of the last 24 hours with how far each got, and
 // the waves due in the next 24 hours with their zones and subscribers.
 func TestDigestStatusWaves(t *testing.T) {
-	dir, cfgPath := mustScheduleConfig(t)
-	text := strings.Replace(scheduleTestConfig, `timezone = "America/New_York"`, `timezone = "America/New_York"
-send_at = "subscriber"`, 1)
-	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, cfgPath, st := mustWaveStore(t)
 	ctx := context.Background()
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, "sqlite", filepath.Join(dir, "data", "briefcast.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for email, zone := range map[string]string{"ada@example.org": "Asia/Tokyo", "kim@example.org": "Asia/Seoul",
-		"bob@example.org": "", "eve@example.org": "Europe/London"} {
-		if _, _, err := st.Subscribe(ctx, subscribers.SubscribeRequest{Email: email, Digests: []string{"daily"}, Timezone: zone,
-			Active: true, Source: subscribers.SourceImport, ConsentAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// A wave of two days ago (out of range), the Asian wave of last night
 	// with one of its two sent, and this morning's London wave, all sent.
 	wave := func(at time.Time, send []string, zones ...string) {
@@ -83,18 +57,7 @@ send_at = "subscriber"`, 1)
 	wave(time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC), []string{"eve@example.org"}, "Europe/London")
 	st.Close()
 
-	var out, errOut bytes.Buffer
-	a := &App{
-		Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(""),
-		Getenv:     func(string) string { return "" },
-		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:        func() time.Time { return time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC) },
-		ConfigPath: cfgPath,
-	}
-	if err := commands["digest"].Run(ctx, a, []string{"status", "daily"}); err != nil {
-		t.Fatalf("digest status: %v\n%s", err, errOut.String())
-	}
-	got := out.String()
+	got := runAt(t, cfgPath, time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC), commands["digest"].Run, "status", "daily")
 	want := `
 Waves, last 24 hours:
   2026-11-24 22:00 UTC  20261124T2200Z  1 sent, 0 skipped, 0 failed, 1 pending of 2  sending  Asia/Seoul 07:00 KST, Asia/Tokyo 07:00 JST

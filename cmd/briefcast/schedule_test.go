@@ -52,18 +52,65 @@ func mustScheduleConfig(t *testing.T) (dir, cfgPath string) {
 	return dir, cfgPath
 }
 
+// openScheduleStore opens (creating) the config's SQLite database.
+func openScheduleStore(t *testing.T, dir string) *store.DB {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), "sqlite", filepath.Join(dir, "data", "briefcast.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// mustWaveStore is the schedule config with daily sent at each
+// subscriber's own time, and a store with four active subscribers of it:
+// two in neighbouring Asian zones, one in London, one with no zone.
+func mustWaveStore(t *testing.T) (dir, cfgPath string, st *store.DB) {
+	t.Helper()
+	dir, cfgPath = mustScheduleConfig(t)
+	text := strings.Replace(scheduleTestConfig, `timezone = "America/New_York"`, `timezone = "America/New_York"
+send_at = "subscriber"`, 1)
+	if err := os.WriteFile(cfgPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st = openScheduleStore(t, dir)
+	for email, zone := range map[string]string{"ada@example.org": "Asia/Tokyo", "kim@example.org": "Asia/Seoul",
+		"bob@example.org": "", "eve@example.org": "Europe/London"} {
+		if _, _, err := st.Subscribe(context.Background(), subscribers.SubscribeRequest{Email: email, Digests: []string{"daily"}, Timezone: zone,
+			Active: true, Source: subscribers.SourceImport, ConsentAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, cfgPath, st
+}
+
+// runAt runs a command on the config at cfgPath with the clock at now and
+// returns its standard output; an error fails the test.
+func runAt(t *testing.T, cfgPath string, now time.Time, f func(context.Context, *App, []string) error, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	a := &App{
+		Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(""),
+		Getenv:     func(string) string { return "" },
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:        func() time.Time { return now },
+		ConfigPath: cfgPath,
+	}
+	if err := f(context.Background(), a, args); err != nil {
+		t.Fatalf("%v: %v\n%s", args, err, errOut.String())
+	}
+	return out.String()
+}
+
 // mustScheduleStore creates the config's SQLite database with two active
 // subscribers of daily and one edition of it, still queued.
 func mustScheduleStore(t *testing.T, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, "sqlite", filepath.Join(dir, "data", "briefcast.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openScheduleStore(t, dir)
 	defer st.Close()
 	for _, email := range []string{"ada@example.org", "bob@example.org"} {
 		if _, _, err := st.Subscribe(ctx, subscribers.SubscribeRequest{Email: email, Digests: []string{"daily"}, Active: true,
@@ -117,18 +164,8 @@ rebuild (the site and feeds)
 			if tt.store {
 				mustScheduleStore(t, dir)
 			}
-			var out, errOut bytes.Buffer
-			a := &App{
-				Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(""),
-				Getenv:     func(string) string { return "" },
-				Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-				Now:        func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) },
-				ConfigPath: cfgPath,
-			}
-			if err := runSchedule(context.Background(), a, nil); err != nil {
-				t.Fatalf("schedule: %v\n%s", err, errOut.String())
-			}
-			got := strings.ReplaceAll(out.String(), dir, "DIR")
+			out := runAt(t, cfgPath, time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), runSchedule)
+			got := strings.ReplaceAll(out, dir, "DIR")
 			if tt.want != "" {
 				if diff := cmp.Diff(tt.want, got); diff != "" {
 					t.Errorf("output mismatch (-want +got):\n%s", diff)
