@@ -185,32 +185,12 @@ func decodeTiers(buf []byte) (*Tiers, error) {
 	d, f := &t.Digest, &t.Full
 	d.Line = r.num()
 	d.Sections = r.sections()
-	if n := r.count(); n > 0 {
-		d.Players = make([]Player, n)
-		for i := range d.Players {
-			d.Players[i] = Player{Name: r.str(), Role: r.str(), Line: r.num()}
-		}
-	}
-	if n := r.count(); n > 0 {
-		d.Numbers = make([]Number, n)
-		for i := range d.Numbers {
-			d.Numbers[i] = Number{Figure: r.str(), Meaning: r.str(), Line: r.num()}
-		}
-	}
+	d.Players = list(r, func() Player { return Player{Name: r.str(), Role: r.str(), Line: r.num()} })
+	d.Numbers = list(r, func() Number { return Number{Figure: r.str(), Meaning: r.str(), Line: r.num()} })
 	f.Line = r.num()
 	f.Sections = r.sections()
-	if n := r.count(); n > 0 {
-		f.DataPoints = make([]DataPoint, n)
-		for i := range f.DataPoints {
-			f.DataPoints[i] = DataPoint{Date: r.str(), Event: r.str(), Line: r.num()}
-		}
-	}
-	if n := r.count(); n > 0 {
-		f.Closing = make([]string, n)
-		for i := range f.Closing {
-			f.Closing[i] = r.str()
-		}
-	}
+	f.DataPoints = list(r, func() DataPoint { return DataPoint{Date: r.str(), Event: r.str(), Line: r.num()} })
+	f.Closing = list(r, r.str)
 	if r.err == nil && r.s != "" {
 		r.err = errBadRecord
 	}
@@ -221,20 +201,20 @@ func decodeTiers(buf []byte) (*Tiers, error) {
 }
 
 func (r *tierReader) sections() []Section {
+	return list(r, func() Section {
+		return Section{Title: r.str(), HTML: r.str(), Line: r.num(), Paragraphs: list(r, r.str)}
+	})
+}
+
+// list reads a count and that many items, each by item; nil for none.
+func list[T any](r *tierReader, item func() T) []T {
 	n := r.count()
 	if n == 0 {
 		return nil
 	}
-	secs := make([]Section, n)
-	for i := range secs {
-		s := &secs[i]
-		s.Title, s.HTML, s.Line = r.str(), r.str(), r.num()
-		if k := r.count(); k > 0 {
-			s.Paragraphs = make([]string, k)
-			for j := range s.Paragraphs {
-				s.Paragraphs[j] = r.str()
-			}
-		}
+	out := make([]T, n)
+	for i := range out {
+		out[i] = item()
 	}
-	return secs
+	return out
 }

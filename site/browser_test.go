@@ -2,13 +2,10 @@ package site
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -16,6 +13,7 @@ import (
 
 	"briefcast/articles"
 	"briefcast/browsertest"
+	"briefcast/config"
 	"briefcast/templates"
 )
 
@@ -26,38 +24,19 @@ const browserCSP = "default-src 'self'; img-src 'self' https: data:; style-src '
 // the server's CSP; it returns the base URL.
 func serveSite(t *testing.T) (string, *Site) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String() + "/"
 	arts, errs := articles.Load(filepath.Join("..", "content"), articles.Options{})
 	if len(errs) > 0 || len(arts) == 0 {
 		t.Fatalf("sample content: %d articles, errors %v", len(arts), errs)
 	}
-	cfg := testConfig()
-	cfg.Site.BaseURL = base
-	cfg.Site.ContentDir = filepath.Join("..", "content")
-	s, err := Build(optionsOf(cfg), arts, templates.Embedded())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
-		if strings.HasSuffix(p, "/") {
-			p += "index.html"
+	var s *Site
+	base := serveBuilt(t, func(cfg *config.Config) *Site {
+		cfg.Site.ContentDir = filepath.Join("..", "content")
+		var err error
+		if s, err = Build(optionsOf(cfg), arts, templates.Embedded()); err != nil {
+			t.Fatal(err)
 		}
-		f := s.Files[p]
-		if f == nil {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", f.ContentType)
-		w.Header().Set("Content-Security-Policy", browserCSP)
-		w.Write(f.Body)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+		return s
+	})
 	return base, s
 }
 
