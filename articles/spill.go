@@ -93,42 +93,32 @@ func (r spillRef) read() (*Tiers, error) {
 func encodeTiers(b []byte, t *Tiers) []byte {
 	d, f := &t.Digest, &t.Full
 	b = binary.AppendUvarint(b, uint64(d.Line))
-	b = encodeSections(b, d.Sections)
-	b = binary.AppendUvarint(b, uint64(len(d.Players)))
-	for _, p := range d.Players {
-		b = appendStr(appendStr(b, p.Name), p.Role)
-		b = binary.AppendUvarint(b, uint64(p.Line))
-	}
-	b = binary.AppendUvarint(b, uint64(len(d.Numbers)))
-	for _, n := range d.Numbers {
-		b = appendStr(appendStr(b, n.Figure), n.Meaning)
-		b = binary.AppendUvarint(b, uint64(n.Line))
-	}
+	b = appendList(b, d.Sections, appendSection)
+	b = appendList(b, d.Players, func(b []byte, p Player) []byte { return appendEntry(b, p.Name, p.Role, p.Line) })
+	b = appendList(b, d.Numbers, func(b []byte, n Number) []byte { return appendEntry(b, n.Figure, n.Meaning, n.Line) })
 	b = binary.AppendUvarint(b, uint64(f.Line))
-	b = encodeSections(b, f.Sections)
-	b = binary.AppendUvarint(b, uint64(len(f.DataPoints)))
-	for _, p := range f.DataPoints {
-		b = appendStr(appendStr(b, p.Date), p.Event)
-		b = binary.AppendUvarint(b, uint64(p.Line))
-	}
-	b = binary.AppendUvarint(b, uint64(len(f.Closing)))
-	for _, c := range f.Closing {
-		b = appendStr(b, c)
+	b = appendList(b, f.Sections, appendSection)
+	b = appendList(b, f.DataPoints, func(b []byte, p DataPoint) []byte { return appendEntry(b, p.Date, p.Event, p.Line) })
+	return appendList(b, f.Closing, appendStr)
+}
+
+func appendSection(b []byte, s Section) []byte {
+	return appendList(appendEntry(b, s.Title, s.HTML, s.Line), s.Paragraphs, appendStr)
+}
+
+// appendList appends the number of items, then each item.
+func appendList[T any](b []byte, items []T, item func([]byte, T) []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(items)))
+	for _, x := range items {
+		b = item(b, x)
 	}
 	return b
 }
 
-func encodeSections(b []byte, secs []Section) []byte {
-	b = binary.AppendUvarint(b, uint64(len(secs)))
-	for _, s := range secs {
-		b = appendStr(appendStr(b, s.Title), s.HTML)
-		b = binary.AppendUvarint(b, uint64(s.Line))
-		b = binary.AppendUvarint(b, uint64(len(s.Paragraphs)))
-		for _, p := range s.Paragraphs {
-			b = appendStr(b, p)
-		}
-	}
-	return b
+// appendEntry appends two strings and a line number, the shape of most
+// of a tier's parts.
+func appendEntry(b []byte, x, y string, line int) []byte {
+	return binary.AppendUvarint(appendStr(appendStr(b, x), y), uint64(line))
 }
 
 func appendStr(b []byte, s string) []byte {
