@@ -32,10 +32,16 @@ func (e *SendError) Error() string {
 	case e.Temporary:
 		kind = "temporary"
 	}
+	return fmt.Sprintf("email: send failed (%s): %s", kind, e.ReplyText())
+}
+
+// ReplyText is the server's reply, "550 5.1.1 No such user", or the
+// connection error when there was none.
+func (e *SendError) ReplyText() string {
 	if e.Code == 0 {
-		return fmt.Sprintf("email: send failed (%s): %v", kind, e.Err)
+		return fmt.Sprint(e.Err)
 	}
-	s := fmt.Sprintf("email: send failed (%s): %d", kind, e.Code)
+	s := strconv.Itoa(e.Code)
 	if e.Enhanced != "" {
 		s += " " + e.Enhanced
 	}

@@ -1,14 +1,14 @@
-// Package email composes and delivers briefcast's messages: the digest
-// editions and the double opt-in confirmation. Messages are built with
-// github.com/wneessen/go-mail. A digest edition is rendered once per
-// distinct article set and personalised per recipient by substituting a
-// few pre-escaped values, so composing stays cheap at newsletter scale.
-// Delivery goes through a Transport: the file transport writes .eml files,
-// the smtp transport keeps persistent connections to a relay.
+// Package email composes and delivers briefcast's messages, the digest
+// editions and the double opt-in confirmation, built with go-mail. A digest
+// edition is rendered once per distinct article set and personalised per
+// recipient by substituting a few pre-escaped values, so composing stays
+// cheap at newsletter scale. The file transport writes .eml files; the smtp
+// transport keeps persistent connections to a relay.
 package email
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -112,10 +112,6 @@ type Option func(*Composer)
 // WithClock sets the clock used for the Date header and DKIM timestamps.
 func WithClock(now func() time.Time) Option { return func(c *Composer) { c.now = now } }
 
-// WithRand sets the source of Message-ID and MIME boundary randomness;
-// golden tests fix it so messages are byte-for-byte reproducible.
-func WithRand(r io.Reader) Option { return func(c *Composer) { c.rand = r } }
-
 // ReturnPath returns the envelope sender of one message: editionID is 0
 // for a confirmation. It is called for recipients with an id only.
 type ReturnPath func(editionID, subscriberID int64) string
@@ -125,18 +121,16 @@ type ReturnPath func(editionID, subscriberID int64) string
 // the From address.
 func WithReturnPath(rp ReturnPath) Option { return func(c *Composer) { c.returnPath = rp } }
 
-// WithCacheSize bounds how many rendered variants (distinct article sets,
-// time zones, with or without a name) are kept; the default is 256.
-func WithCacheSize(n int) Option { return func(c *Composer) { c.cacheMax = n } }
-
 // Composer renders digest and confirmation messages. It is safe for
 // concurrent use.
 type Composer struct {
-	o      Options
-	signer *tokens.Signer
-	now    func() time.Time
-	rand   io.Reader
-	randMu sync.Mutex // a caller's io.Reader need not be safe for concurrent use
+	site       config.Site
+	mail       config.Email
+	confirmTTL time.Duration // how long a confirmation link works; 0 = not shown
+	signer     *tokens.Signer
+	now        func() time.Time
+	rand       io.Reader  // the Message-ID and MIME boundaries; tests fix it
+	randMu     sync.Mutex // a caller's io.Reader need not be safe for concurrent use
 
 	from       *mail.Address
 	fromDomain string
@@ -145,11 +139,10 @@ type Composer struct {
 	dkim       *dkim.SignOptions
 	returnPath ReturnPath
 
-	digestTmpl  *pageTemplates
-	confirmTmpl *pageTemplates
+	digestTmpl, confirmTmpl *pageTemplates
 
 	subjMu   sync.Mutex
-	subjects map[string]*template.Template // digest name -> parsed subject
+	subjects map[string]*template.Template // subject template -> parsed
 
 	cacheMu  sync.Mutex
 	cache    map[string]*variant
@@ -163,38 +156,41 @@ type Composer struct {
 
 var errNoConfig = errors.New("email: config, templates and signer are required")
 
-// New parses the email templates of tmpl (a missing or broken one is an
-// error), loads the DKIM key when o.DKIM is set and returns a Composer.
-func New(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
-	if signer == nil || tmpl == nil {
+// NewComposer parses the email templates of tmpl (a missing or broken one
+// is an error), loads the DKIM key when cfg has one and returns a Composer
+// with cfg's settings.
+func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
+	if cfg == nil || signer == nil || tmpl == nil {
 		return nil, errNoConfig
 	}
 	c := &Composer{
-		o:        o,
-		signer:   signer,
-		now:      time.Now,
-		rand:     rand.Reader,
-		subjects: map[string]*template.Template{},
-		cache:    map[string]*variant{},
-		cacheMax: 256,
-		zones:    map[string]*time.Location{},
+		site:       cfg.Site,
+		mail:       cfg.Email,
+		confirmTTL: cfg.Subscriptions.ConfirmTTL.Duration,
+		signer:     signer,
+		now:        time.Now,
+		rand:       rand.Reader,
+		subjects:   map[string]*template.Template{},
+		cache:      map[string]*variant{},
+		cacheMax:   256,
+		zones:      map[string]*time.Location{},
+		ph:         newPlaceholders(),
 	}
 	for _, opt := range opts {
 		opt(c)
 	}
-	from, err := parseAddress(o.From)
+	from, err := parseAddress(c.mail.From)
 	if err != nil {
 		return nil, fmt.Errorf("email: from: %w", err)
 	}
-	c.from = from
-	c.fromDomain = domainOf(from.Address)
-	if o.ReplyTo != "" {
-		if c.replyTo, err = parseAddress(o.ReplyTo); err != nil {
+	c.from, c.fromDomain = from, domainOf(from.Address)
+	if c.mail.ReplyTo != "" {
+		if c.replyTo, err = parseAddress(c.mail.ReplyTo); err != nil {
 			return nil, fmt.Errorf("email: reply_to: %w", err)
 		}
 	}
-	if o.UnsubscribeMailto != "" {
-		a, err := parseAddress(o.UnsubscribeMailto)
+	if c.mail.UnsubscribeTo != "" {
+		a, err := parseAddress(c.mail.UnsubscribeTo)
 		if err != nil {
 			return nil, fmt.Errorf("email: unsubscribe_mailto: %w", err)
 		}
@@ -209,18 +205,16 @@ func New(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Compose
 	if err := checkConfirmTemplates(c.confirmTmpl); err != nil {
 		return nil, err
 	}
-	for name, subj := range o.Subjects {
-		if _, err := c.subject(&config.Digest{Name: name, Subject: subj}); err != nil {
+	// A broken subject template stops start-up.
+	for _, d := range cfg.Digests {
+		if _, err := c.subject(&d); err != nil {
 			return nil, err
 		}
 	}
-	if d := o.DKIM; d != nil {
+	if d := c.mail.DKIM; d != nil {
 		if c.dkim, err = loadDKIM(d); err != nil {
 			return nil, err
 		}
-	}
-	if c.ph, err = newPlaceholders(); err != nil {
-		return nil, err
 	}
 	return c, nil
 }
@@ -235,9 +229,13 @@ func (c *Composer) randomBytes(b []byte) error {
 	return nil
 }
 
-// location returns the zone named name, loaded once, or nil when it is
-// empty or unknown.
-func (c *Composer) location(name string) *time.Location {
+// location returns the zone named name, loaded once; fallback when name is
+// empty or unknown, and UTC when fallback is nil.
+func (c *Composer) location(name string, fallback *time.Location) *time.Location {
+	return cmp.Or(c.zone(name), fallback, time.UTC)
+}
+
+func (c *Composer) zone(name string) *time.Location {
 	if name == "" {
 		return nil
 	}
@@ -254,7 +252,7 @@ func (c *Composer) location(name string) *time.Location {
 	return loc
 }
 
-func loadDKIM(d *DKIMOptions) (*dkim.SignOptions, error) {
+func loadDKIM(d *config.DKIM) (*dkim.SignOptions, error) {
 	pemBytes, err := os.ReadFile(d.PrivateKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("email: dkim key: %w", err)
@@ -279,13 +277,9 @@ func loadDKIM(d *DKIMOptions) (*dkim.SignOptions, error) {
 }
 
 // dkimHeaders are the header fields every DKIM signature covers, in h=
-// order. From is named twice: a verifier then also hashes a second From
-// (empty when there is none), so one added in transit breaks the
-// signature (RFC 6376 8.15). A name with no field in the message (Reply-To
-// when none is set, List-Id on a confirmation) is signed as absent, so it
-// cannot be added either. go-msgauth signs and folds the DKIM-Signature
-// itself, over the finished message: go-mail's signer folded inside h=,
-// which is why the list was once cut short.
+// order. From is named twice, so a second From added in transit breaks the
+// signature (RFC 6376 8.15); a name with no field in the message (Reply-To,
+// List-Id on a confirmation) is signed as absent, so it cannot be added.
 var dkimHeaders = []string{
 	"From", "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
 	"Reply-To", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
@@ -294,11 +288,10 @@ var dkimHeaders = []string{
 // envelopeFrom is the envelope sender of a message of edition editionID
 // (0 for a confirmation) to subscriber id.
 func (c *Composer) envelopeFrom(editionID, id int64) string {
-	if c.returnPath == nil || id == 0 {
-		return c.from.Address
-	}
-	if rp := c.returnPath(editionID, id); rp != "" {
-		return rp
+	if c.returnPath != nil && id != 0 {
+		if rp := c.returnPath(editionID, id); rp != "" {
+			return rp
+		}
 	}
 	return c.from.Address
 }

@@ -39,7 +39,7 @@ func (r *imageRoot) close() {
 // publishes (articles.OpenImage's rules), at the URL the site publishes
 // it at, with its width and height when it is a PNG, JPEG or GIF; one
 // the site would refuse is left out, as the site leaves it out.
-func (c *Composer) setImage(av *ArticleView, a *articles.Article, base string, root *imageRoot) {
+func setImage(av *ArticleView, a *articles.Article, ln links.Layout, root *imageRoot) {
 	switch {
 	case a.Image == "":
 		return
@@ -56,7 +56,7 @@ func (c *Composer) setImage(av *ArticleView, a *articles.Article, base string, r
 		return
 	}
 	defer f.Close()
-	av.ImageURL, av.ImageAlt = links.New(base).ArticleFile(a.Slug, a.Image), cleanLine(a.ImageAlt)
+	av.ImageURL, av.ImageAlt = ln.ArticleFile(a.Slug, a.Image), cleanLine(a.ImageAlt)
 	if w, h, ok := articles.ImageSize(f); ok {
 		av.ImageWidth, av.ImageHeight = fitColumn(w, h)
 	}

@@ -90,18 +90,18 @@ func (p *pageTemplates) render(data any) (html, text string, err error) {
 	return hb.String(), normaliseText(tb.String()), nil
 }
 
-// subject renders the text template named "subject" in the plain-text
-// template when it defines one.
-func (p *pageTemplates) subject(data any) (string, bool, error) {
+// subject renders the template "subject" the plain-text template defines;
+// "" when it defines none.
+func (p *pageTemplates) subject(data any) (string, error) {
 	st := p.text.Lookup("subject")
 	if st == nil {
-		return "", false, nil
+		return "", nil
 	}
 	var b bytes.Buffer
 	if err := st.Execute(&b, data); err != nil {
-		return "", false, &RenderError{Template: "subject of " + p.text.Name(), Err: err}
+		return "", &RenderError{Template: "subject of " + p.text.Name(), Err: err}
 	}
-	return cleanLine(b.String()), true, nil
+	return cleanLine(b.String()), nil
 }
 
 // sampleAddress receives the sample renderings of CheckEdition; it is in a
@@ -109,11 +109,9 @@ func (p *pageTemplates) subject(data any) (string, bool, error) {
 const sampleAddress = "reader@example.org"
 
 // CheckEdition renders e the way its recipients get it, with every article,
-// at every depth, once for a recipient with a name and once for one
-// without: a template
-// that fails here would fail for everyone, so the sender calls it before
-// it claims any recipient. The error is a *RenderError naming the digest
-// and the template.
+// at every depth, with and without a recipient name: a template that fails
+// here would fail for everyone, so the sender calls it before it claims any
+// recipient. The error is a *RenderError naming the digest and template.
 func (c *Composer) CheckEdition(e *Edition) error {
 	for _, depth := range subscribers.Depths {
 		for _, r := range []Recipient{{Email: sampleAddress, Name: "Sample Reader"}, {Email: sampleAddress}} {
@@ -163,18 +161,11 @@ func SampleEdition(d config.Digest, now time.Time) *Edition {
 // normaliseText trims trailing spaces from every line and collapses runs
 // of more than one blank line, which templates tend to leave behind.
 func normaliseText(s string) string {
-	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	out := make([]string, 0, len(lines))
-	blank := 0
-	for _, l := range lines {
+	var out []string
+	for l := range strings.SplitSeq(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
 		l = strings.TrimRight(l, " \t")
-		if l == "" {
-			blank++
-			if blank > 1 || len(out) == 0 {
-				continue
-			}
-		} else {
-			blank = 0
+		if l == "" && (len(out) == 0 || out[len(out)-1] == "") {
+			continue
 		}
 		out = append(out, l)
 	}
@@ -259,9 +250,7 @@ type DigestInfo struct {
 // Placeholders stand in for the per-recipient values while an edition is
 // rendered once; they are random letters and digits, so no escaping
 // changes them and no article can contain them by chance.
-type placeholders struct {
-	prefix string
-}
+type placeholders struct{ prefix string }
 
 const (
 	phName  = 'n'
@@ -269,12 +258,10 @@ const (
 	phPrefs = 'p'
 )
 
-func newPlaceholders() (placeholders, error) {
+func newPlaceholders() placeholders {
 	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return placeholders{}, fmt.Errorf("email: randomness: %w", err)
-	}
-	return placeholders{prefix: "zq" + hex.EncodeToString(b[:]) + "x"}, nil
+	rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	return placeholders{prefix: "zq" + hex.EncodeToString(b[:]) + "x"}
 }
 
 func (p placeholders) of(kind byte) string { return p.prefix + string(kind) }
@@ -370,13 +357,6 @@ func (segs segments) writeTo(w io.Writer, f *fill) (int64, error) {
 func (segs segments) writer(name, unsub, prefs string) func(io.Writer) (int64, error) {
 	f := newFill(name, unsub, prefs)
 	return func(w io.Writer) (int64, error) { return segs.writeTo(w, &f) }
-}
-
-// String joins the segments with empty values (for tests).
-func (segs segments) String() string {
-	var b strings.Builder
-	segs.writeTo(&b, &fill{})
-	return b.String()
 }
 
 // asciiHTML replaces every non-ASCII character of an HTML document by a

@@ -16,6 +16,8 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
+
+	"briefcast/config"
 )
 
 // SMTPTransport delivers over persistent SMTP connections. Every Conn it
@@ -30,19 +32,18 @@ type SMTPTransport struct {
 	implicitTLS bool
 }
 
-func newSMTPTransport(s SMTPOptions, log *slog.Logger, o transportOptions) (*SMTPTransport, error) {
-	timeout := s.Timeout
+func newSMTPTransport(e config.Email, log *slog.Logger, tc *tls.Config) (*SMTPTransport, error) {
+	s := e.SMTP
+	timeout := s.Timeout.Duration
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	tc := &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
-	if o.tlsConfig != nil {
-		tc = o.tlsConfig.Clone()
-		if tc.ServerName == "" {
-			tc.ServerName = s.Host
-		}
+	if tc == nil {
+		tc = &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
+	} else if tc = tc.Clone(); tc.ServerName == "" {
+		tc.ServerName = s.Host
 	}
-	helo, err := heloName(s)
+	helo, err := heloName(e)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +73,7 @@ func newSMTPTransport(s SMTPOptions, log *slog.Logger, o transportOptions) (*SMT
 			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
 				gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin),
 			gomail.WithUsername(s.Username),
-			gomail.WithPassword(s.Password),
+			gomail.WithPassword(e.SMTPPassword),
 		)
 	}
 	// Check the options once, so a bad config fails at start-up.
@@ -88,6 +89,24 @@ func newSMTPTransport(s SMTPOptions, log *slog.Logger, o transportOptions) (*SMT
 		tls:         tc,
 		implicitTLS: s.TLS == "tls",
 	}, nil
+}
+
+// heloName is the EHLO name: [email.smtp] helo, else the domain of the From
+// address. go-mail would say the machine's host name, which receivers
+// compare with its DNS and which is often "localhost" or a name only the
+// LAN knows.
+func heloName(e config.Email) (string, error) {
+	if h := strings.TrimSpace(string(e.SMTP.HELO)); h != "" {
+		if strings.ContainsAny(h, " \t\r\n") {
+			return "", fmt.Errorf("email: smtp helo %q holds a space or line break", h)
+		}
+		return h, nil
+	}
+	from, err := parseAddress(e.From)
+	if err != nil {
+		return "", fmt.Errorf("email: smtp helo: no name set and from: %w", err)
+	}
+	return domainOf(from.Address), nil
 }
 
 // Open dials the server, says EHLO, starts TLS and authenticates. A
@@ -202,6 +221,7 @@ func (c *smtpConn) begin(m *Message) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, err
 	}
+	from = "<" + from + ">"
 	rcpts, err := msg.GetRecipients()
 	if err != nil {
 		return nil, &SendError{Err: fmt.Errorf("email: smtp: recipients: %w", err)}
@@ -227,20 +247,22 @@ func (c *smtpConn) begin(m *Message) (io.WriteCloser, error) {
 	return w, nil
 }
 
-// envelopeSender is m's MAIL FROM address; one holding a line break or
-// angle bracket is refused rather than sent as a command.
+// envelopeSender is m's bare envelope sender: its own return path, else
+// the From address. One holding a line break, space or angle bracket is
+// refused rather than sent as a command or a header.
 func envelopeSender(m *Message) (string, error) {
-	if m.From == "" {
-		from, err := m.Msg.GetSender(false) // "<address>"
+	from := m.From
+	if from == "" {
+		sender, err := m.Msg.GetSender(false) // "<address>"
 		if err != nil {
 			return "", &SendError{Err: fmt.Errorf("email: smtp: sender: %w", err)}
 		}
-		return from, nil
+		from = strings.TrimSuffix(strings.TrimPrefix(sender, "<"), ">")
 	}
-	if strings.ContainsAny(m.From, "\r\n<> ") || !strings.Contains(m.From, "@") {
-		return "", &SendError{Err: fmt.Errorf("email: smtp: envelope sender %q is not a bare address", m.From)}
+	if strings.ContainsAny(from, "\r\n<> ") || !strings.Contains(from, "@") {
+		return "", &SendError{Err: fmt.Errorf("email: smtp: envelope sender %q is not a bare address", from)}
 	}
-	return "<" + m.From + ">", nil
+	return from, nil
 }
 
 // lockstep sends MAIL FROM, RCPT TO and DATA one at a time through
@@ -264,16 +286,13 @@ func (c *smtpConn) lockstep(from string, rcpts []string) (io.WriteCloser, error)
 }
 
 // pipelined sends MAIL FROM, every RCPT TO and DATA in one write and then
-// reads their replies (RFC 2920), saving two round trips a message: go-mail
+// reads their replies (RFC 2920), saving two round trips a message, which
+// sit on the path of every message's final "." (bench/NOTES.md). go-mail
 // has no pipelining, so this writes to its smtp.Client's exported Text
-// connection. Those round trips sit on the path of every message's final
-// ".", which waits for the commit of the previous result (bench/NOTES.md).
-// The MAIL FROM parameters are the ones go-mail's Mail would send: each
-// only when the server offers its extension. The
-// first refusal decides the outcome; the replies after it (a DATA refused
-// for want of recipients) are read and dropped. A server that accepts DATA
-// after refusing the envelope gets the connection closed before any data,
-// so nothing is delivered.
+// connection, with the MAIL FROM parameters go-mail's Mail would send. The
+// first refusal decides the outcome; the replies after it are read and
+// dropped. A server that accepts DATA after refusing the envelope gets the
+// connection closed before any data, so nothing is delivered.
 func (c *smtpConn) pipelined(from string, rcpts []string) (io.WriteCloser, error) {
 	mail := "MAIL FROM:" + from
 	if ok, _ := c.sc.Extension("8BITMIME"); ok {

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"briefcast/config"
 	"bufio"
 	"context"
 	"crypto/tls"
@@ -44,21 +45,18 @@ type Prepared interface {
 type TransportOption func(*transportOptions)
 
 type transportOptions struct {
-	tlsConfig *tls.Config
+	tlsConfig *tls.Config // ServerName defaults to the SMTP host
 }
 
-// WithTLSConfig sets the TLS configuration of the smtp transport, for
-// example to trust a private CA; ServerName defaults to the SMTP host.
-func WithTLSConfig(c *tls.Config) TransportOption {
-	return func(o *transportOptions) { o.tlsConfig = c }
-}
-
-// NewTransportFrom builds the transport o.Kind names: "file" writes one
-// .eml per message atomically under OutboxDir/<Folder>/<Name>.eml; "smtp"
-// dials o.SMTP (TLS mode, AUTH), keeps the connection open across Sends,
-// and shares one rate limiter (o.SMTP.Rate msgs/s over all connections;
-// 0 = none).
-func NewTransportFrom(o TransportOptions, log *slog.Logger, opts ...TransportOption) (Transport, error) {
+// NewTransport builds the transport [email] transport names: "file" (or "")
+// writes one .eml per message atomically under OutboxDir/<Folder>/<Name>.eml;
+// "smtp" dials [email.smtp] (TLS mode, AUTH), keeps the connection open
+// across Sends, and shares one rate limiter (rate msgs/s over all
+// connections; 0 = none).
+func NewTransport(cfg *config.Config, log *slog.Logger, opts ...TransportOption) (Transport, error) {
+	if cfg == nil {
+		return nil, errNoConfig
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -66,16 +64,16 @@ func NewTransportFrom(o TransportOptions, log *slog.Logger, opts ...TransportOpt
 	for _, opt := range opts {
 		opt(&to)
 	}
-	switch o.Kind {
+	switch cfg.Email.Transport {
 	case "file", "":
-		if o.OutboxDir == "" {
+		if cfg.Email.OutboxDir == "" {
 			return nil, errors.New("email: file transport: outbox_dir is not set")
 		}
-		return &FileTransport{Dir: o.OutboxDir}, nil
+		return &FileTransport{Dir: cfg.Email.OutboxDir}, nil
 	case "smtp":
-		return newSMTPTransport(o.SMTP, log, to)
+		return newSMTPTransport(cfg.Email, log, to.tlsConfig)
 	default:
-		return nil, fmt.Errorf("email: unknown transport %q", o.Kind)
+		return nil, fmt.Errorf("email: unknown transport %q", cfg.Email.Transport)
 	}
 }
 
@@ -154,14 +152,21 @@ func (t *FileTransport) Path(m *Message) (string, error) {
 	return filepath.Join(parts...), nil
 }
 
-func writeAtomic(path string, m *Message) (err error) {
+func writeAtomic(path string, m *Message) error {
+	if err := writeFile(path, m); err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	return nil
+}
+
+func writeFile(path string, m *Message) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*.eml")
 	if err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -172,49 +177,33 @@ func writeAtomic(path string, m *Message) (err error) {
 	w := bufio.NewWriterSize(f, 32<<10)
 	// Return-Path is what a delivering MTA puts on top: the envelope
 	// sender, so the outbox shows where bounces would go.
-	if rp := returnPath(m); rp != "" {
+	if rp, err := envelopeSender(m); err == nil {
 		w.WriteString("Return-Path: <" + rp + ">\r\n")
 	}
 	if _, err = m.WriteTo(w); err != nil {
-		return fmt.Errorf("email: outbox: write message: %w", err)
+		return fmt.Errorf("write message: %w", err)
 	}
 	if err = w.Flush(); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	if err = f.Chmod(0o640); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	// Sync the folder too, so the rename itself survives a crash before
 	// the caller records the message as sent.
-	if d, derr := os.Open(dir); derr == nil {
-		derr = d.Sync()
-		d.Close()
-		if derr != nil {
-			return fmt.Errorf("email: outbox: %w", derr)
-		}
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil
 	}
-	return nil
-}
-
-// returnPath is m's envelope sender for the Return-Path line, or "" when
-// it is unknown or could break the header.
-func returnPath(m *Message) string {
-	from := m.From
-	if from == "" {
-		from, _ = m.Msg.GetSender(false)
-		from = strings.TrimSuffix(strings.TrimPrefix(from, "<"), ">")
-	}
-	if from == "" || strings.ContainsAny(from, "\r\n<> ") {
-		return ""
-	}
-	return from
+	defer d.Close()
+	return d.Sync()
 }
