@@ -230,9 +230,9 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 		return nil, &RenderError{Digest: e.Digest.Name, Template: "subject", Err: err}
 	}
 	d.Subject = cmp.Or(cleanLine(sb.String()), d.Title)
-	h, t, err := c.digestTmpl.render(d)
+	h, t, err := c.digestTmpl.render(e.Digest.Name, d)
 	if err != nil {
-		return nil, inDigest(err, e.Digest.Name)
+		return nil, err
 	}
 	// The List-Id domain: [email] list_id when set, else From's domain.
 	listDomain := cmp.Or(headerToken(strings.TrimSpace(c.mail.ListIDOverride)), headerToken(c.fromDomain))
@@ -300,7 +300,7 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 		loc := c.location(r.Timezone, c.site.Location)
 		data.Expires = now.Add(c.confirmTTL).In(loc).Format("Mon, 2 Jan 2006 15:04 MST")
 	}
-	h, t, err := c.confirmTmpl.render(data)
+	h, t, err := c.confirmTmpl.render("", data)
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +330,7 @@ func checkConfirmTemplates(p *pageTemplates) error {
 		ConfirmURL: "https://example.org/confirm?token=t", UnsubscribeURL: "https://example.org/unsubscribe?token=t",
 		Expires: "Mon, 2 Jan 2006 15:04 UTC", PostalAddress: "1 Street",
 	}
-	if _, _, err := p.render(d); err != nil {
+	if _, _, err := p.render("", d); err != nil {
 		return err
 	}
 	_, err := p.subject(d)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"html"
 	htmltemplate "html/template"
@@ -47,11 +46,10 @@ func parsePage(fsys fs.FS, htmlName, textName string) (*pageTemplates, error) {
 }
 
 // RenderError is a template that could not be executed: a mistake in the
-// template (a misspelt field such as {{.Titel}}, an index out of range),
-// not in the recipient or the delivery. Every template runs strictly (a
-// missing field or map key is an error, never an empty string), so such a
-// mistake shows up as a RenderError instead of a blank in a sent message.
-// The digest sender stops on one rather than fail its recipients.
+// template ({{.Titel}}, an index out of range), not in the recipient or the
+// delivery. Templates run strictly (a missing field or map key is an error),
+// so a mistake never becomes a blank in a sent message. The digest sender
+// stops on one rather than fail its recipients.
 type RenderError struct {
 	Digest   string // the digest rendered; "" for a confirmation
 	Template string // "subject", "digest.html", "digest.txt", ...
@@ -69,23 +67,15 @@ func (e *RenderError) Error() string {
 // Unwrap returns the template package's error.
 func (e *RenderError) Unwrap() error { return e.Err }
 
-// inDigest names digest in err when it is a RenderError.
-func inDigest(err error, digest string) error {
-	var re *RenderError
-	if errors.As(err, &re) && re.Digest == "" {
-		re.Digest = digest
-	}
-	return err
-}
-
-// render executes both templates with data.
-func (p *pageTemplates) render(data any) (html, text string, err error) {
+// render executes both templates with data, for digest ("" for a
+// confirmation).
+func (p *pageTemplates) render(digest string, data any) (html, text string, err error) {
 	var hb, tb bytes.Buffer
 	if err := p.html.Execute(&hb, data); err != nil {
-		return "", "", &RenderError{Template: p.html.Name(), Err: err}
+		return "", "", &RenderError{Digest: digest, Template: p.html.Name(), Err: err}
 	}
 	if err := p.text.Execute(&tb, data); err != nil {
-		return "", "", &RenderError{Template: p.text.Name(), Err: err}
+		return "", "", &RenderError{Digest: digest, Template: p.text.Name(), Err: err}
 	}
 	return hb.String(), normaliseText(tb.String()), nil
 }
@@ -104,8 +94,8 @@ func (p *pageTemplates) subject(data any) (string, error) {
 	return cleanLine(b.String()), nil
 }
 
-// sampleAddress receives the sample renderings of CheckEdition; it is in a
-// domain reserved for documentation, and nothing is ever sent to it.
+// sampleAddress receives the sample renderings of CheckEdition: nothing is
+// ever sent to it.
 const sampleAddress = "reader@example.org"
 
 // CheckEdition renders e the way its recipients get it, with every article,
@@ -125,9 +115,8 @@ func (c *Composer) CheckEdition(e *Edition) error {
 }
 
 // CheckDigest executes the subject and body templates of digest d on
-// sample articles dated around now, as `briefcast check` does: a mistake
-// that only shows when a template runs ({{.Titel}}) fails here rather
-// than when the digest is sent.
+// sample articles dated around now, as `briefcast check` does, so a mistake
+// that only shows when a template runs fails before the digest is sent.
 func (c *Composer) CheckDigest(d config.Digest, now time.Time) error {
 	return c.CheckEdition(SampleEdition(d, now))
 }
@@ -175,28 +164,23 @@ func normaliseText(s string) string {
 // DigestData is what digest.html and digest.txt render. Every string is
 // plain text: html/template escapes it in the HTML part.
 type DigestData struct {
-	SiteTitle string
-	BaseURL   string // ends in "/"
-	Title     string // the digest's title
-	Digest    string // the digest's name
-	Subject   string
-	Date      string // the edition's date, e.g. "Wednesday, 25 November 2026"
-	Count     int    // number of articles
-	Preheader string // the first take bullet, for the inbox preview line
-	Articles  []ArticleView
-	// Name is the recipient's name ("" when unknown). Use it as text only:
-	// it is substituted per recipient after rendering.
-	Name           string
+	SiteTitle      string
+	BaseURL        string // ends in "/"
+	Title          string // the digest's title
+	Digest         string // the digest's name
+	Subject        string
+	Date           string // the edition's date, e.g. "Wednesday, 25 November 2026"
+	Count          int    // number of articles
+	Preheader      string // the first take bullet, for the inbox preview line
+	Articles       []ArticleView
+	Name           string // the recipient's, "" when unknown; text only: it is substituted after rendering
 	UnsubscribeURL string
 	PreferencesURL string
 	PostalAddress  string
-	// ArchiveURL is the edition's page in the digest's web archive ("View
-	// in browser"); "" for a private digest (archive = false) and for an
-	// edition not stored yet (a preview).
+	// ArchiveURL is the edition's page in the web archive ("View in
+	// browser"); "" for a private digest and for a preview.
 	ArchiveURL string
-	// Depth is what this recipient's mail holds: "take" or "digest" (each
-	// article's Sections, Numbers and Players are filled in).
-	Depth string
+	Depth      string // "take", or "digest": each article's Sections, Numbers and Players are filled in
 }
 
 // ArticleView is one article of a digest.
@@ -206,24 +190,19 @@ type ArticleView struct {
 	Take      []string
 	Tags      []string
 	Published time.Time
-	// ImageURL is the article's lead image, absolute; "" when none.
-	// ImageAlt is its text alternative ("" when the article gives none:
-	// alt="" then marks it decorative). ImageWidth and ImageHeight are
-	// its size in pixels, scaled to the 536px column; 0 when unknown (a
-	// remote image, or a format whose size is not read).
+	// The lead image, absolute ("" = none), its text alternative ("" marks
+	// it decorative) and its size scaled to the 536px column (0 = unknown).
 	ImageURL, ImageAlt      string
 	ImageWidth, ImageHeight int
-	// The 2-minute digest, at depth "digest" only: prose sections
-	// (Essential Context first when present), key numbers, core players.
+	// The 2-minute digest, at depth "digest" only.
 	Sections []SectionView
 	Numbers  []NumberView
 	Players  []PlayerView
 }
 
 // ConfirmData is what confirm_email.html and confirm_email.txt render. It
-// holds nothing the sign-up form lets a stranger choose (no name, not even
-// the address): the message goes to an address nobody has vouched for
-// yet, and must not carry a stranger's words to it.
+// holds nothing the sign-up form lets a stranger choose, not even the
+// address: the message must not carry a stranger's words to anybody.
 type ConfirmData struct {
 	SiteTitle      string
 	BaseURL        string
@@ -242,10 +221,7 @@ type SubjectData struct {
 }
 
 // DigestInfo names a digest in subject templates.
-type DigestInfo struct {
-	Name  string
-	Title string
-}
+type DigestInfo struct{ Name, Title string }
 
 // Placeholders stand in for the per-recipient values while an edition is
 // rendered once; they are random letters and digits, so no escaping
@@ -299,9 +275,7 @@ func (p placeholders) split(s string) segments {
 
 // fill is one recipient's values for the placeholders, as bytes in one
 // allocation.
-type fill struct {
-	name, unsub, prefs []byte
-}
+type fill struct{ name, unsub, prefs []byte }
 
 func newFill(name, unsub, prefs string) fill {
 	b := make([]byte, 0, len(name)+len(unsub)+len(prefs))
@@ -362,11 +336,8 @@ func (segs segments) writer(name, unsub, prefs string) func(io.Writer) (int64, e
 // asciiHTML replaces every non-ASCII character of an HTML document by a
 // numeric character reference, so the part is 7-bit clean.
 func asciiHTML(s string) string {
-	i := 0
-	for i < len(s) && s[i] < utf8.RuneSelf {
-		i++
-	}
-	if i == len(s) {
+	i := strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf })
+	if i < 0 {
 		return s
 	}
 	var b strings.Builder
@@ -387,9 +358,8 @@ func asciiHTML(s string) string {
 // htmlText escapes s for HTML text or a quoted attribute, in pure ASCII.
 func htmlText(s string) string { return asciiHTML(html.EscapeString(s)) }
 
-// maxLine is the longest line a body keeps; SMTP allows 998 octets, and
-// a substituted name (at most 100 characters, 10 octets each once
-// escaped) must still fit.
+// maxLine is the longest line a body keeps: SMTP allows 998 octets, and a
+// substituted name (100 characters, 10 octets each escaped) must still fit.
 const maxLine = 900 - 100*10/2
 
 // breakLongLines breaks every line longer than maxLine at a space (or,
