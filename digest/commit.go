@@ -84,12 +84,7 @@ func (r *run) take(batch []pending, p pending) []pending {
 // hand begins nothing new until the batch is closed (taken), so the wait
 // ends as soon as the last message in progress is in.
 func (r *run) gather(batch *[]pending) {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	var timeout <-chan time.Time
 	for len(*batch) < maxCommit {
 		select {
 		case p, ok := <-r.results:
@@ -103,8 +98,8 @@ func (r *run) gather(batch *[]pending) {
 		if r.owed.Load() <= 0 {
 			return
 		}
-		if timer == nil {
-			timer = time.NewTimer(gatherWait)
+		if timeout == nil {
+			timeout = time.After(gatherWait)
 		}
 		select {
 		case p, ok := <-r.results:
@@ -112,7 +107,7 @@ func (r *run) gather(batch *[]pending) {
 				return
 			}
 			*batch = r.take(*batch, p)
-		case <-timer.C:
+		case <-timeout:
 			return
 		}
 	}

@@ -337,7 +337,7 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 		if err != nil {
 			*openFails++
 			se := email.Classify(err)
-			r.s.log().Warn("digest_connect_failed", "digest", r.d.Name, "failures", *openFails, "err", replyText(se))
+			r.s.log().Warn("digest_connect_failed", "digest", r.d.Name, "failures", *openFails, "err", se.ReplyText())
 			r.outcome(&res, se)
 			return res, nil, min(r.backoff(*openFails), maxReconnectWait), false
 		}

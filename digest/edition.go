@@ -6,6 +6,7 @@
 package digest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -128,11 +129,7 @@ func Period(d config.Digest, t time.Time) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("digest %s: schedule: %w", d.Name, err)
 	}
-	loc := d.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	t = t.In(loc)
+	t = t.In(cmp.Or(d.Location, time.UTC))
 	// Widen the look-back until it holds two runs; each step is bounded so a
 	// minutely schedule never walks a year of minutes.
 	for _, back := range []time.Duration{2 * time.Hour, 50 * time.Hour, 15 * 24 * time.Hour, 63 * 24 * time.Hour, 2 * 366 * 24 * time.Hour} {
@@ -152,15 +149,7 @@ func Period(d config.Digest, t time.Time) (time.Duration, error) {
 // matchTags reports whether any of have is in want; an empty want matches
 // everything. Article tags are already lower-case.
 func matchTags(want, have []string) bool {
-	if len(want) == 0 {
-		return true
-	}
-	for _, w := range want {
-		for _, h := range have {
-			if strings.EqualFold(w, h) {
-				return true
-			}
-		}
-	}
-	return false
+	return len(want) == 0 || slices.ContainsFunc(want, func(w string) bool {
+		return slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(w, h) })
+	})
 }

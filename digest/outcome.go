@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +19,7 @@ import (
 func (r *run) outcome(res *editions.Result, se *email.SendError) {
 	now := r.s.now()
 	res.At = now
-	reply := replyText(se)
+	reply := se.ReplyText()
 	if !se.Temporary {
 		res.State, res.LastReply, res.Bounce = editions.DeliveryFailed, clip(reply), se.Bounce
 		return
@@ -90,25 +89,6 @@ func (r *run) backoff(n int) time.Duration {
 	return d + rand.N(d/4+1)
 }
 
-// replyText is what is stored as a delivery's last reply: the SMTP reply,
-// or the connection error when there was none.
-func replyText(se *email.SendError) string {
-	if se.Code == 0 {
-		if se.Err != nil {
-			return se.Err.Error()
-		}
-		return se.Error()
-	}
-	s := strconv.Itoa(se.Code)
-	if se.Enhanced != "" {
-		s += " " + se.Enhanced
-	}
-	if se.Reply != "" {
-		s += " " + se.Reply
-	}
-	return s
-}
-
 func clip(s string) string {
 	const n = 500
 	if len(s) > n {
@@ -122,10 +102,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d):
 		return true
 	case <-ctx.Done():
 		return false

@@ -185,7 +185,7 @@ func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.A
 	key := EditionKey(cutoff)
 	if len(picked) == 0 && d.SkipsEmpty() {
 		// Another instance may have created this very edition already.
-		if e, err := s.findEdition(ctx, d.Name, key); err == nil && e.FinishedAt.IsZero() {
+		if e, err := s.Store.EditionByKey(ctx, d.Name, key); err == nil && e.FinishedAt.IsZero() {
 			return s.Deliver(ctx, d, e, byID)
 		}
 		s.log().Info("digest_nothing_new", "digest", d.Name, "cutoff", cutoff)
@@ -196,35 +196,28 @@ func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.A
 		e.Articles = append(e.Articles, a.ID)
 	}
 	err = s.Store.CreateEdition(ctx, e)
-	created := err == nil
 	if errors.Is(err, editions.ErrExists) {
-		e, err = s.findEdition(ctx, d.Name, key)
+		// Another run (here or on another instance) created it first.
+		if e, err = s.Store.EditionByKey(ctx, d.Name, key); err == nil {
+			return s.helpDeliver(ctx, d, e, byID)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("digest %s: create edition %s: %w", d.Name, key, err)
 	}
-	if !created && !e.FinishedAt.IsZero() {
-		// Another run (here or on another instance) already created and
-		// finished the edition due at this cut-off: nothing is left to do.
-		p, err := s.Store.Progress(ctx, e.ID)
-		return &Report{Edition: e, Done: true, Progress: p}, err
+	s.log().Info("digest_edition_created", "digest", d.Name, "edition", e.Key, "articles", len(e.Articles), "recipients", e.Recipients)
+	if s.OnCreated != nil {
+		s.OnCreated(ctx, d, e)
 	}
-	if created {
-		s.log().Info("digest_edition_created", "digest", d.Name, "edition", e.Key, "articles", len(e.Articles), "recipients", e.Recipients)
-		if s.OnCreated != nil {
-			s.OnCreated(ctx, d, e)
-		}
-	}
-	rep, err := s.Deliver(ctx, d, e, byID)
-	if rep != nil {
-		rep.Created = created
-	}
-	return rep, err
+	return created(s.Deliver(ctx, d, e, byID))
 }
 
-// findEdition returns the edition of digest with key.
-func (s *Sender) findEdition(ctx context.Context, digest, key string) (*editions.Edition, error) {
-	return s.Store.EditionByKey(ctx, digest, key)
+// created marks the report of delivering an edition this call created.
+func created(rep *Report, err error) (*Report, error) {
+	if rep != nil {
+		rep.Created = true
+	}
+	return rep, err
 }
 
 // Deliver delivers an existing edition until nothing is due, waiting for

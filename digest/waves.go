@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -23,10 +24,7 @@ type Wave struct {
 // digest's for "".
 func ZoneLocation(d config.Digest, z string) (*time.Location, error) {
 	if z == "" {
-		if d.Location == nil {
-			return time.UTC, nil
-		}
-		return d.Location, nil
+		return cmp.Or(d.Location, time.UTC), nil
 	}
 	return time.LoadLocation(z)
 }
