@@ -14,28 +14,23 @@ import (
 )
 
 // The delivery engine of one Deliver call. The calling goroutine claims
-// fixed batches of due deliveries and feeds them to one worker per connection;
-// each worker composes and sends one message at a time over its own
-// connection and hands the outcome to a single committer goroutine, which
-// writes every outcome waiting at that moment with one RecordResults (group
-// commit). A worker completes its next message only once the outcome of
-// the previous one is durable, so a crash leaves at most one message per
-// connection sent but not recorded: the duplicate bound of a restart.
+// batches of due deliveries and feeds them to one worker per connection;
+// each worker sends one message at a time and hands the outcome to a single
+// committer goroutine, which writes every outcome waiting at that moment
+// with one RecordResults (group commit). A worker completes its next
+// message only once the outcome of the previous one is durable, so a crash
+// leaves at most one message per connection sent but not recorded.
 //
 // Completes, not sends: a server takes a message only when its data ends
 // with the final ".", so while one outcome is being committed the worker
-// already composes the next message and hands it over up to that last
-// line (email.Conn.Prepare), and ends it once the outcome is durable. The
-// commit's wait then overlaps the composing and transfer of the next
-// message instead of adding to it. bench/NOTES.md has the measurements
-// behind the single committer and its short gathering wait.
+// already composes the next message and hands it over up to that last line
+// (email.Conn.Prepare), and ends it once the outcome is durable.
+// bench/NOTES.md has the measurements behind this design.
 
-// maxReconnectWait caps the pause between attempts to reach a server that
-// is down, so sending resumes soon after it is back.
-const maxReconnectWait = time.Minute
-
-// idleClose is how long a connection may sit unused before it is closed.
-const idleClose = 20 * time.Second
+const (
+	maxReconnectWait = time.Minute      // the longest pause between attempts to reach a server that is down
+	idleClose        = 20 * time.Second // how long a connection may sit unused before it is closed
+)
 
 type job struct {
 	d       editions.Delivery
@@ -63,8 +58,7 @@ type run struct {
 	stopped   atomic.Bool // set with fatalErr, for the workers
 	cancel    context.CancelCauseFunc
 
-	sent, retried, failed, skipped atomic.Int64
-	commits, recorded              atomic.Int64
+	sent, retried, failed, skipped, commits atomic.Int64
 }
 
 func (s *Sender) newRun(d config.Digest, e *editions.Edition, ed *email.Edition) *run {
@@ -124,7 +118,7 @@ func (r *run) deliver(parent context.Context) error {
 	}
 	stopProgress := r.reportProgress(ctx)
 
-	r.claim(ctx, parent, jobs)
+	r.claim(ctx, jobs)
 
 	close(jobs)
 	workers.Wait()
@@ -139,7 +133,7 @@ func (r *run) deliver(parent context.Context) error {
 
 // claim feeds jobs until the edition has nothing left that this run can
 // do, or ctx ends.
-func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
+func (r *run) claim(ctx context.Context, jobs chan<- job) {
 	st := r.s.Store
 	for ctx.Err() == nil {
 		now := r.s.now()
@@ -157,7 +151,7 @@ func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
 				case jobs <- job{d: d, claimed: now}:
 				case <-ctx.Done():
 					for _, d := range ds[i:] {
-						r.release(parent, job{d: d, claimed: now})
+						r.release(job{d: d, claimed: now})
 					}
 					return
 				}
@@ -216,10 +210,17 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 	// cancel.
 	sendCtx := context.WithoutCancel(parent)
 	w := &waiter{taken: make(chan struct{}, 1), done: make(chan error, 1)}
-	waiting := false    // this worker's last outcome is not durable yet
-	settled := func() { // after w.done answered
-		waiting = false
-		r.inflight.Add(-1)
+	waiting := false // this worker's last outcome is not durable yet
+	settle := func() {
+		if waiting {
+			<-w.done
+			waiting = false
+			r.inflight.Add(-1)
+		}
+	}
+	giveBack := func(j job) {
+		r.owed.Add(-1)
+		r.release(j)
 	}
 	openFails := 0
 	idle := time.NewTimer(idleClose)
@@ -233,16 +234,14 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 		select {
 		case next, ok := <-jobs:
 			if !ok {
-				if waiting {
-					<-w.done
-					settled()
-				}
+				settle()
 				return
 			}
 			j = next
 			r.owed.Add(1)
 		case <-durable:
-			settled()
+			waiting = false
+			r.inflight.Add(-1)
 			continue
 		case <-idle.C:
 			// Waiting for retries can take minutes: do not hold a
@@ -252,8 +251,7 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 		}
 		idle.Reset(idleClose)
 		if ctx.Err() != nil {
-			r.owed.Add(-1)
-			r.release(parent, j)
+			giveBack(j)
 			continue
 		}
 		if r.stale(j) {
@@ -264,25 +262,24 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 			continue
 		}
 		res, p, pause, halted := r.prepare(sendCtx, &conn, j, &openFails)
-		if waiting {
-			// A failed commit cancels ctx before it answers.
-			<-w.done
-			settled()
-		}
+		settle() // a failed commit cancels ctx before it answers
 		if halted {
-			r.owed.Add(-1)
-			r.release(parent, j)
+			giveBack(j)
 			continue
 		}
 		if p != nil {
 			if ctx.Err() != nil || r.stale(j) {
 				p.Abort()
 				closeConn()
-				r.owed.Add(-1)
-				r.release(parent, j)
+				giveBack(j)
 				continue
 			}
-			res = r.finish(sendCtx, &conn, p, res, &openFails)
+			if err := p.Finish(sendCtx); err != nil {
+				r.refused(&conn, &res, err)
+			} else {
+				openFails = 0
+				res.State, res.At = editions.DeliverySent, r.s.now()
+			}
 		}
 		r.results <- pending{r: res, w: w}
 		waiting = true
@@ -349,17 +346,6 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 		return res, nil, 0, false
 	}
 	return res, p, 0, false
-}
-
-// finish ends the data of a prepared message and returns its outcome.
-func (r *run) finish(sendCtx context.Context, conn *email.Conn, p email.Prepared, res editions.Result, openFails *int) editions.Result {
-	if err := p.Finish(sendCtx); err != nil {
-		r.refused(conn, &res, err)
-		return res
-	}
-	*openFails = 0
-	res.State, res.At = editions.DeliverySent, r.s.now()
-	return res
 }
 
 // refused fills res from a refused or failed message. After a refused

@@ -31,11 +31,9 @@ const (
 const MinGrace = 7 * 24 * time.Hour
 
 // EditionKey is the stable key of the edition of a digest due at cutoff:
-// "20261125T0700Z" for a cut-off on a whole minute (every cron schedule),
-// "20261125T070012Z" otherwise (an @every schedule of seconds, or a manual
-// send at "now"). The scheduler passes the scheduled time, so several
-// instances racing for one run compute the same key and the store creates
-// the edition once.
+// "20261125T0700Z", or "20261125T070012Z" for a cut-off not on a whole
+// minute. Instances racing for one scheduled run compute the same key, so
+// the store creates the edition once.
 func EditionKey(cutoff time.Time) string {
 	t := cutoff.UTC().Truncate(time.Second)
 	if t.Second() == 0 {
@@ -44,31 +42,20 @@ func EditionKey(cutoff time.Time) string {
 	return t.Format(KeyLayoutSeconds)
 }
 
-// Plan picks the articles of the next edition of digest d due at cutoff,
-// newest first.
+// Plan picks the articles of the next edition of digest d due at cutoff:
+// the newest max_items of those
 //
-// The rule: an article goes into the edition when
+//   - no earlier edition of the digest included (sent holds their ids);
+//   - published at or before the cut-off;
+//   - with one of the digest's tags (no tags takes every article);
+//   - after the first edition, published after the previous edition's
+//     cut-off minus a grace window of one schedule period or MinGrace,
+//     whichever is longer.
 //
-//   - no earlier edition of the digest included it (sent holds the ids of
-//     every article already sent, so no article is ever in two editions);
-//   - it was published at or before the cut-off;
-//   - it has one of the digest's tags (an empty tags list takes every
-//     article);
-//   - after the first edition, it is not too old: it was published after
-//     the previous edition's cut-off minus a grace window of one schedule
-//     period (the gap between the last two scheduled runs at or before the
-//     cut-off) or 7 days, whichever is longer.
-//
-// The first edition (prev is nil: no earlier edition in the store) has no
-// age limit: it takes the newest max_items articles, however old, so a new
-// digest, or the sample content on any day, starts with the latest
-// articles instead of "nothing new". max_items is always at least 1, so an
-// archive still cannot flood it.
-//
-// The grace window is what lets an article dropped in late, with a
-// publication date before the previous cut-off, still go out in the next
-// edition, while an imported archive of old articles never floods a later
-// one. At most max_items articles are kept, the newest ones.
+// The first edition (prev is nil) has no age limit, so a new digest starts
+// with the latest articles instead of "nothing new". The grace window lets
+// an article dropped in late, dated before the previous cut-off, still go
+// out, while an imported archive of old articles never floods an edition.
 func Plan(d config.Digest, arts []*articles.Article, sent map[string]bool, prev *editions.Edition, cutoff time.Time) ([]*articles.Article, error) {
 	period, err := Period(d, cutoff)
 	if err != nil {

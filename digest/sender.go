@@ -37,49 +37,38 @@ type Sender struct {
 	Log       *slog.Logger
 	Now       func() time.Time // time.Now when nil
 
-	// Connections is how many connections send in parallel, each with many
-	// messages in turn (DefaultConnections when 0).
-	Connections int
-	// Owner names this process in delivery leases; it must be unique per
-	// process (a host-pid-random name when "").
-	Owner string
+	Connections int    // connections sending in parallel (DefaultConnections when 0)
+	Owner       string // names this process in delivery leases, uniquely (NewOwner when "")
 	// RetryMaxAge bounds retries: a temporary failure whose next attempt
 	// would come later than this after the edition's creation fails the
 	// recipient instead.
 	RetryMaxAge time.Duration
 	// BackoffBase and BackoffMax shape the retry delay after a temporary
-	// failure: BackoffBase·2^(attempts-1), capped at BackoffMax, plus up to
-	// a quarter more of jitter. They also pace reconnecting to a server
-	// that is down.
+	// failure, BackoffBase·2^(attempts-1) capped at BackoffMax plus up to a
+	// quarter of jitter, and pace reconnecting to a server that is down.
 	BackoffBase, BackoffMax time.Duration
 	// Lease is how long claimed deliveries stay reserved for this process.
-	// A claimed delivery that waited more than half of it is not sent but
-	// left for its lease to expire, rather than risk a second sender
-	// taking it over mid-send.
-	Lease time.Duration
-	// ClaimBatch is how many deliveries one claim leases at most (64 per
-	// connection when 0).
-	ClaimBatch int
-	// SingleInstance says no other process can use the store (SQLite): any
-	// lease left in the edition is from a crashed run and is dropped at
-	// start.
+	// One that waited more than half of it is left for its lease to
+	// expire, rather than risk a second sender taking it over mid-send.
+	Lease      time.Duration
+	ClaimBatch int // the most deliveries one claim leases (64 per connection when 0)
+	// SingleInstance says no other process can use the store (SQLite), so
+	// a lease left in the edition is from a crashed run and is dropped.
 	SingleInstance bool
 	// NoWait makes Deliver return as soon as nothing is due, leaving
-	// deliveries that wait for a retry to a later run, instead of waiting
-	// for them.
+	// retries to a later run.
 	NoWait bool
 	// Poll is how often an idle Deliver looks for work made due by other
 	// senders or expired leases (DefaultPoll when 0).
 	Poll time.Duration
-	// Progress, when set, is called about twice a second while delivering
-	// with the edition's counts.
+	// Progress, when set, is called about twice a second while delivering.
 	Progress func(p editions.Progress)
 	// OnCreated, when set, is called once this Sender has created an
-	// edition, before anyone is sent it (the daemon publishes the edition's
-	// archive page then, so the mail's "View in browser" link works).
+	// edition, before anyone is sent it (the daemon publishes its archive
+	// page, so the mail's "View in browser" link works).
 	OnCreated func(ctx context.Context, d config.Digest, e *editions.Edition)
-	// OnResult, when set, is called with every result once it is durable
-	// (for metrics). It runs on the committing goroutine: keep it fast.
+	// OnResult, when set, is called with every result once it is durable,
+	// on the committing goroutine: keep it fast.
 	OnResult func(r editions.Result)
 }
 
@@ -108,21 +97,13 @@ func NewSender(o Options, st Store, c *email.Composer, t email.Transport, log *s
 
 // Report sums up one Run or Deliver.
 type Report struct {
-	// Edition is the edition delivered; nil when nothing was due.
-	Edition *editions.Edition
-	// Created is set when this call created the edition, Resumed when it
-	// continued an unfinished one.
-	Created, Resumed bool
-	// Done is set when every delivery of the edition is settled and the
-	// edition is marked finished.
-	Done bool
-	// Progress is the edition's counts at the end.
-	Progress editions.Progress
+	Edition          *editions.Edition // nil when nothing was due
+	Created, Resumed bool              // this call created the edition, or continued an unfinished one
+	Done             bool              // every delivery is settled and the edition marked finished
+	Progress         editions.Progress // the edition's counts at the end
 	// Sent, Retried, Failed and Skipped count what this call did.
 	Sent, Retried, Failed, Skipped int64
-	// Commits is how many transactions recorded this call's results (group
-	// commit writes many results in one).
-	Commits int64
+	Commits                        int64 // transactions that recorded this call's results
 }
 
 // Summary is the one-line outcome printed by `briefcast digest send`.
@@ -221,19 +202,17 @@ func created(rep *Report, err error) (*Report, error) {
 }
 
 // Deliver delivers an existing edition until nothing is due, waiting for
-// retries that are due before the edition's maximum age (unless NoWait),
-// then marks it finished. arts holds the articles by id; an id missing
-// from it (a deleted file) is left out of the messages. On cancellation it
-// stops claiming, lets every connection finish and record the message it
-// is sending, hands back the deliveries it had claimed, and returns the
-// context's error.
+// retries due before the edition's maximum age (unless NoWait), then marks
+// it finished. arts holds the articles by id; one missing (a deleted file)
+// is left out. On cancellation it stops claiming, lets every connection
+// finish and record the message it is sending, hands back its claims and
+// returns the context's error.
 //
 // A template that cannot be rendered (an *email.RenderError) is the
 // operator's mistake, not the recipient's: Deliver renders the edition
 // once before claiming anyone and returns the error with everything still
-// queued; a recipient whose own message fails to render later (their tag
-// filter, say) stops the run the same way, handed back unsent rather than
-// marked failed.
+// queued; a recipient whose own message fails to render later stops the
+// run the same way, handed back unsent rather than marked failed.
 func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Edition, arts map[string]*articles.Article) (*Report, error) {
 	ed := &email.Edition{ID: e.ID, Digest: d, Key: e.Key, Date: e.Cutoff}
 	for _, id := range e.Articles {
@@ -243,9 +222,6 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Editi
 			s.log().Warn("digest_article_missing", "digest", d.Name, "edition", e.Key, "article", id)
 		}
 	}
-	// A broken template would fail every recipient alike: render the
-	// edition once before claiming anyone, so the edition stays queued
-	// and a run after the template is fixed sends it to everyone.
 	if err := s.Composer.CheckEdition(ed); err != nil {
 		s.log().Error("digest_render_failed", "digest", d.Name, "edition", e.Key, "err", err)
 		return nil, fmt.Errorf("digest %s: edition %s: %w; nothing was sent, fix the template and run again to send it", d.Name, e.Key, err)
