@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,15 +55,12 @@ func (e *SendError) ReplyText() string {
 // Unwrap returns the underlying error.
 func (e *SendError) Unwrap() error { return e.Err }
 
-// Classify turns any error from Send into a *SendError (never nil for a
-// non-nil err). Replies 4xx, lost or refused connections and timeouts are
-// temporary; 5xx replies are permanent, and 5.1.x ones (the mailbox does
-// not exist) are bounces.
-//
-// The reply is read from the typed errors go-mail returns: the
-// *textproto.Error of its smtp package (AUTH and STARTTLS failures wrap
-// one), or a *mail.SendError from its Client.Send. An error holding
-// neither is about the connection: there was no reply.
+// Classify turns any error from Send into a *SendError (nil only for nil).
+// Replies 4xx, lost or refused connections and timeouts are temporary; 5xx
+// replies are permanent, and 5.1.x ones (no such mailbox) are bounces. The
+// reply is read from go-mail's typed errors: a *textproto.Error (AUTH and
+// STARTTLS failures wrap one) or a *mail.SendError; an error holding
+// neither had no reply.
 func Classify(err error) *SendError {
 	if err == nil {
 		return nil
@@ -92,9 +90,8 @@ func Classify(err error) *SendError {
 	case out.Code >= 500:
 		out.Bounce = strings.HasPrefix(out.Enhanced, "5.1.")
 	default:
-		// No reply at all: the message may or may not have arrived; the
-		// server is unreachable, went away or timed out. Try again later,
-		// unless the message itself could not be built.
+		// No reply: the server is unreachable, went away or timed out. Try
+		// again later, unless the message itself could not be built.
 		out.Broken = true
 		out.Temporary = !permanentLocal(ge)
 	}
@@ -104,14 +101,7 @@ func Classify(err error) *SendError {
 // permanentLocal reports go-mail failures that retrying cannot fix: the
 // message has no usable sender or recipients.
 func permanentLocal(ge *gomail.SendError) bool {
-	if ge == nil {
-		return false
-	}
-	switch ge.Reason {
-	case gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded:
-		return true
-	}
-	return false
+	return ge != nil && slices.Contains([]gomail.SendErrReason{gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded}, ge.Reason)
 }
 
 // enhancedCode splits the enhanced status code (RFC 3463) off the front of

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/mail"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,10 +40,8 @@ type variant struct {
 	text    flowedText
 }
 
-// qp encodes both parts of every message quoted-printable: the message is
-// 7-bit throughout, so no relay on the way to a server without 8BITMIME
-// re-encodes it, and the DKIM body hash made here is the one the mailbox
-// checks.
+// qp encodes both parts of every message quoted-printable: a 7-bit message
+// is never re-encoded by a relay, so its DKIM body hash still holds.
 var qp = gomail.WithPartEncoding(gomail.EncodingQP)
 
 // Digest composes one recipient's message for the edition, with only the
@@ -162,8 +161,7 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth s
 	}
 	c.cacheMu.Lock()
 	if len(c.cache) >= c.cacheMax {
-		// A plain reset keeps the bound without bookkeeping; an edition
-		// has few variants, so the cache refills at once.
+		// A plain reset keeps the bound; an edition has few variants.
 		clear(c.cache)
 	}
 	c.cache[key] = v
@@ -193,8 +191,14 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 	if named {
 		d.Name = c.ph.of(phName)
 	}
-	images := &imageRoot{dir: c.site.ContentDir}
-	defer images.close()
+	// The content folder, for the size of local lead images.
+	var images *os.Root
+	if c.site.ContentDir != "" {
+		if root, err := os.OpenRoot(c.site.ContentDir); err == nil {
+			images = root
+			defer root.Close()
+		}
+	}
 	for _, i := range picked {
 		a := e.Articles[i]
 		av := ArticleView{
@@ -253,19 +257,10 @@ func (c *Composer) subject(d *config.Digest) (*template.Template, error) {
 	if strings.TrimSpace(src) == "" {
 		src = DefaultSubject
 	}
-	c.subjMu.Lock()
-	defer c.subjMu.Unlock()
-	if t, ok := c.subjects[src]; ok {
-		return t, nil
-	}
 	t, err := template.New("subject").Funcs(config.SubjectFuncs).Option("missingkey=error").Parse(src)
 	if err != nil {
 		return nil, &RenderError{Digest: d.Name, Template: "subject", Err: err}
 	}
-	if len(c.subjects) > 256 {
-		clear(c.subjects)
-	}
-	c.subjects[src] = t
 	return t, nil
 }
 
@@ -322,8 +317,8 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 }
 
 // checkConfirmTemplates renders the confirmation templates once with sample
-// data, so that an override naming a field ConfirmData lacks (such as the
-// .Name and .Email it once had) stops start-up rather than every sign-up.
+// data, so an override naming a field ConfirmData lacks stops start-up
+// rather than every sign-up.
 func checkConfirmTemplates(p *pageTemplates) error {
 	d := &ConfirmData{
 		SiteTitle: "Site", BaseURL: "https://example.org/",

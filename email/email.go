@@ -18,7 +18,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"text/template"
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
@@ -51,9 +50,8 @@ type Edition struct {
 
 // Message is one composed message ready for a transport.
 type Message struct {
-	// From is the envelope sender (MAIL FROM, bare address): the From
-	// address, or the message's own return path when the Composer has
-	// one (WithReturnPath), so bounces name the delivery they are about.
+	// From is the envelope sender (bare address): the From address, or the
+	// message's own return path (WithReturnPath) so bounces name it.
 	From   string
 	To     string      // envelope recipient (bare address)
 	Folder string      // file transport sub-folder, e.g. "daily/20261125T0700Z" ("confirm" for confirmations)
@@ -64,9 +62,8 @@ type Message struct {
 }
 
 // WriteTo writes the message as it goes on the wire, DKIM-signed when the
-// Composer has a key. The signature is made over exactly the bytes
-// written (after go-mail has folded every header and encoded every part),
-// so nothing a library does after signing can change what it covers.
+// Composer has a key: the signature covers exactly the bytes written, after
+// go-mail has folded every header and encoded every part.
 func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	if m.dkim == nil {
 		return m.Msg.WriteTo(w)
@@ -94,8 +91,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // TokenTTL is how long the unsubscribe and preferences links of a digest
-// stay valid, counted from the edition's date: long enough that an old
-// message in an archive still lets its reader leave.
+// stay valid from the edition's date, so an archived message still works.
 const TokenTTL = 400 * 24 * time.Hour
 
 // Template file names, in templates.Embedded() or an override folder.
@@ -112,13 +108,12 @@ type Option func(*Composer)
 // WithClock sets the clock used for the Date header and DKIM timestamps.
 func WithClock(now func() time.Time) Option { return func(c *Composer) { c.now = now } }
 
-// ReturnPath returns the envelope sender of one message: editionID is 0
-// for a confirmation. It is called for recipients with an id only.
+// ReturnPath returns the envelope sender of one message to a subscriber
+// with an id; editionID is 0 for a confirmation.
 type ReturnPath func(editionID, subscriberID int64) string
 
 // WithReturnPath gives every message to a known subscriber its own
-// envelope sender (a VERP address on the bounce domain, say) instead of
-// the From address.
+// envelope sender (a VERP address, say) instead of the From address.
 func WithReturnPath(rp ReturnPath) Option { return func(c *Composer) { c.returnPath = rp } }
 
 // Composer renders digest and confirmation messages. It is safe for
@@ -140,9 +135,6 @@ type Composer struct {
 	returnPath ReturnPath
 
 	digestTmpl, confirmTmpl *pageTemplates
-
-	subjMu   sync.Mutex
-	subjects map[string]*template.Template // subject template -> parsed
 
 	cacheMu  sync.Mutex
 	cache    map[string]*variant
@@ -170,7 +162,6 @@ func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...
 		signer:     signer,
 		now:        time.Now,
 		rand:       rand.Reader,
-		subjects:   map[string]*template.Template{},
 		cache:      map[string]*variant{},
 		cacheMax:   256,
 		zones:      map[string]*time.Location{},
@@ -269,7 +260,7 @@ func loadDKIM(d *config.DKIM) (*dkim.SignOptions, error) {
 		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
 		HeaderKeys:             dkimHeaders,
 	}
-	// A trial signature checks the key and the options at start-up.
+	// A trial signature checks the key at start-up.
 	if err := dkim.Sign(io.Discard, strings.NewReader("From: a@b\r\n\r\nx\r\n"), o); err != nil {
 		return nil, fmt.Errorf("email: dkim key %s: %w", d.PrivateKeyFile, err)
 	}

@@ -84,7 +84,8 @@ type FileTransport struct {
 	Dir string
 }
 
-// Open returns a Conn writing into the outbox.
+// Open makes the outbox and returns the transport itself: writing files
+// needs no connection.
 func (t *FileTransport) Open(ctx context.Context) (Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -92,39 +93,38 @@ func (t *FileTransport) Open(ctx context.Context) (Conn, error) {
 	if err := os.MkdirAll(t.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("email: outbox: %w", err)
 	}
-	return fileConn{t}, nil
+	return t, nil
 }
 
-type fileConn struct{ t *FileTransport }
-
-func (c fileConn) Close() error { return nil }
+// Close does nothing.
+func (t *FileTransport) Close() error { return nil }
 
 // Prepare checks m; the file is written by Finish.
-func (c fileConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
+func (t *FileTransport) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if _, err := c.t.Path(m); err != nil {
+	if _, err := t.Path(m); err != nil {
 		return nil, err
 	}
-	return filePrepared{c, m}, nil
+	return filePrepared{t, m}, nil
 }
 
 type filePrepared struct {
-	c fileConn
+	t *FileTransport
 	m *Message
 }
 
-func (p filePrepared) Finish(ctx context.Context) error { return p.c.Send(ctx, p.m) }
+func (p filePrepared) Finish(ctx context.Context) error { return p.t.Send(ctx, p.m) }
 
 func (p filePrepared) Abort() {}
 
 // Send writes m atomically.
-func (c fileConn) Send(ctx context.Context, m *Message) error {
+func (t *FileTransport) Send(ctx context.Context, m *Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	path, err := c.t.Path(m)
+	path, err := t.Path(m)
 	if err != nil {
 		return err
 	}
