@@ -18,10 +18,8 @@ type SendError struct {
 	Reply     string // the server's text (no addresses of other people)
 	Temporary bool   // 4xx, dropped connection, timeout, refused connection: retry later
 	Bounce    bool   // a hard bounce (5.1.x): the address does not exist
-	// Broken reports that the connection can no longer be used (no reply,
-	// or a 421 "closing"): close it and open a new one.
-	Broken bool
-	Err    error
+	Broken    bool   // the connection is unusable (no reply, or 421): open a new one
+	Err       error
 }
 
 // Error describes the failure without naming any address.
@@ -105,8 +103,8 @@ func permanentLocal(ge *gomail.SendError) bool {
 }
 
 // enhancedCode splits the enhanced status code (RFC 3463) off the front of
-// a reply's text, where RFC 2034 puts it, when its class is the reply
-// code's: "5.1.1 No such user" to a 550 gives "5.1.1" and "No such user".
+// a reply's text when its class is the reply code's: "5.1.1 No such user"
+// to a 550 gives "5.1.1" and "No such user".
 func enhancedCode(code int, text string) (enh, rest string) {
 	first, after, _ := strings.Cut(text, " ")
 	parts := strings.Split(first, ".")
@@ -121,8 +119,8 @@ func enhancedCode(code int, text string) (enh, rest string) {
 	return first, strings.TrimSpace(after)
 }
 
-// redactAddresses hides e-mail addresses in a server's reply, so replies
-// can be stored and logged: every word holding an "@" goes.
+// redactAddresses replaces every word holding an "@" in a server's reply,
+// so replies can be stored and logged.
 func redactAddresses(s string) string {
 	if !strings.Contains(s, "@") {
 		return s

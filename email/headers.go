@@ -10,9 +10,8 @@ import (
 )
 
 // cleanLine makes s safe for one header line or one line of plain text:
-// CR, LF and every other control or invalid character becomes a space,
-// runs of spaces collapse, and the ends are trimmed. Nothing a title, a
-// name or a subject holds can start a new header field.
+// every control or invalid character becomes a space, runs of spaces
+// collapse and the ends are trimmed, so nothing can start a header field.
 func cleanLine(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -93,9 +92,8 @@ func recipientAddress(r Recipient) (*mail.Address, error) {
 // cleanName is cleanLine capped at a sane length for a display name.
 func cleanName(s string) string {
 	s = cleanLine(s)
-	// net/mail writes a non-ASCII name as a Q encoded word and leaves a
-	// backslash in it raw, which no parser reads back (its own included):
-	// the To header would lose its address. A slash reads the same.
+	// net/mail leaves a backslash raw in a Q encoded word, which no parser
+	// reads back: the To header would lose its address.
 	if strings.Contains(s, `\`) && !isASCII(s) {
 		s = strings.ReplaceAll(s, `\`, "/")
 	}
@@ -109,11 +107,11 @@ func cleanName(s string) string {
 	return s
 }
 
-// phrase writes s as an RFC 5322 display phrase in pure ASCII, so go-mail
-// passes it through untouched: a quoted string when s is ASCII, else RFC
-// 2047 Q encoded words that hold only the characters RFC 2047 section 5
-// allows in a phrase. Go's mime.QEncoding leaves "<", ">", "@" and the
-// like raw in a word, which a List-Id parser takes for the id.
+// phrase writes s as an RFC 5322 display phrase in pure ASCII, which
+// go-mail passes through: a quoted string, or RFC 2047 Q encoded words
+// holding only what RFC 2047 section 5 allows in a phrase (Go's
+// mime.QEncoding leaves "<", "@" and the like raw, which List-Id parsers
+// take for the id).
 func phrase(s string) string {
 	s = cleanLine(s)
 	if isASCII(s) {

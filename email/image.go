@@ -7,17 +7,15 @@ import (
 	"briefcast/links"
 )
 
-// imageColumn is the widest an image is shown in the digest: the 600px
-// card less its 32px side padding. A larger image's width and height
-// attributes are scaled to it, so clients that size images by the
-// attributes alone (Outlook) keep the layout and the aspect ratio.
+// imageColumn is the widest an image is shown in the digest (the 600px
+// card less its padding); a larger image's size attributes are scaled to
+// it, for clients that size images by them alone (Outlook).
 const imageColumn = 536
 
 // setImage fills av's image from a's lead image. A remote image keeps its
-// URL and no size. A local one is shown only when it is a file the site
-// publishes (articles.OpenImage's rules), at the URL the site publishes
-// it at, with its width and height when it is a PNG, JPEG or GIF; one
-// the site would refuse is left out, as the site leaves it out.
+// URL and no size. A local one is shown only when the site publishes it
+// (articles.OpenImage's rules), at its published URL, with its size when
+// it is a PNG, JPEG or GIF.
 func setImage(av *ArticleView, a *articles.Article, ln links.Layout, root *os.Root) {
 	switch {
 	case a.Image == "":

@@ -1,7 +1,6 @@
 package email
 
 import (
-	"briefcast/config"
 	"bufio"
 	"context"
 	"crypto/tls"
@@ -11,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"briefcast/config"
 )
 
 // Transport opens connections to a mail system.
@@ -21,11 +22,10 @@ type Transport interface {
 // Conn sends messages; it is used by one goroutine at a time.
 type Conn interface {
 	Send(ctx context.Context, m *Message) error // nil = accepted (250)
-	// Prepare does all of sending m but the step that delivers it, so
-	// the caller can do other work (record the previous message, say)
-	// before deciding. Until the returned Prepared is finished or
-	// aborted the Conn takes nothing else. An error is classified like
-	// one from Send, and m was not delivered.
+	// Prepare does all of sending m but the step that delivers it, so the
+	// caller can record the previous message first. Until the Prepared is
+	// finished or aborted the Conn takes nothing else. After an error m
+	// was not delivered.
 	Prepare(ctx context.Context, m *Message) (Prepared, error)
 	Close() error
 }
@@ -35,9 +35,8 @@ type Conn interface {
 type Prepared interface {
 	// Finish delivers the message; nil = accepted, as from Send.
 	Finish(ctx context.Context) error
-	// Abort drops the message undelivered. It may have to give up the
-	// connection to do so (SMTP cannot end DATA without delivering):
-	// afterwards every Send or Prepare on the Conn fails as Broken.
+	// Abort drops the message undelivered, giving up the connection when
+	// it must (SMTP cannot end DATA without delivering).
 	Abort()
 }
 
@@ -77,12 +76,9 @@ func NewTransport(cfg *config.Config, log *slog.Logger, opts ...TransportOption)
 	}
 }
 
-// FileTransport writes each message to Dir/<Folder>/<Name>.eml. A file
-// appears whole or not at all: it is written to a temporary file in the
-// same folder, synced and renamed.
-type FileTransport struct {
-	Dir string
-}
+// FileTransport writes each message to Dir/<Folder>/<Name>.eml, whole or
+// not at all: to a temporary file in the same folder, synced and renamed.
+type FileTransport struct{ Dir string }
 
 // Open makes the outbox and returns the transport itself: writing files
 // needs no connection.
