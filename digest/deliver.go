@@ -159,8 +159,7 @@ func (r *run) claim(ctx context.Context, jobs chan<- job) {
 			continue
 		}
 		// Nothing is due now: let every message in hand settle, then see
-		// whether the edition is complete or must wait for retries or for
-		// other senders.
+		// whether the edition is complete or must wait.
 		for r.inflight.Load() > 0 {
 			if !sleep(ctx, 2*time.Millisecond) {
 				return
@@ -192,11 +191,9 @@ func (r *run) claim(ctx context.Context, jobs chan<- job) {
 	}
 }
 
-// work sends the jobs of one connection: each message is prepared while
-// the previous outcome is being committed and finished once it is durable
-// (see the top of this file). When the run ends in between (cancelled,
-// or a commit failed), the prepared message is aborted, undelivered, and
-// its delivery handed back.
+// work sends the jobs of one connection (see the top of this file). When
+// the run ends between preparing and finishing a message, it is aborted,
+// undelivered, and its delivery handed back.
 func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 	var conn email.Conn
 	closeConn := func() {
@@ -299,11 +296,10 @@ func (r *run) stale(j job) bool {
 }
 
 // prepare composes the message of j and hands it to the server up to the
-// end of its data. It returns p to finish, with res filled in for that,
-// or, when nothing is to be delivered, the final outcome res and how long
-// to wait before the next attempt when the server could not be reached.
-// halted says a template failed to render: the run is stopping and j is
-// to be handed back, with no outcome.
+// end of its data, returning p to finish; or, with nothing to deliver, the
+// final outcome res and the pause before reconnecting to a server that
+// could not be reached. halted says a template failed to render: j is to
+// be handed back, with no outcome.
 func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFails *int) (res editions.Result, p email.Prepared, pause time.Duration, halted bool) {
 	sub := j.d.Subscriber
 	res = editions.Result{DeliveryID: j.d.ID, SubscriberID: sub.ID, Attempts: j.d.Attempts + 1}
@@ -348,9 +344,8 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 	return res, p, 0, false
 }
 
-// refused fills res from a refused or failed message. After a refused
-// message the session state is uncertain (and a 421 or a dropped link
-// ends it anyway): the next message starts afresh on a new connection.
+// refused fills res from a refused or failed message. The session state is
+// uncertain now, so the next message starts on a new connection.
 func (r *run) refused(conn *email.Conn, res *editions.Result, err error) {
 	se := email.Classify(err)
 	_ = (*conn).Close()

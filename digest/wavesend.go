@@ -23,11 +23,9 @@ func (s *Sender) waveStore() (WaveStore, error) {
 }
 
 // RunWave creates the wave of the send_at = "subscriber" digest d due at
-// at and delivers it. Its zones are those of d's subscribers (read now)
-// whose local schedule time is at; its articles come from PlanWave. With
-// no zone due or nothing new, nothing is created (Report with a nil
-// Edition). When another process created the same wave first, RunWave
-// helps deliver it, as RunDue does.
+// at, for the zones of d's subscribers whose local schedule time is at, and
+// delivers it. With no zone due or nothing new it creates nothing (a nil
+// Report.Edition); a wave another process created first it helps deliver.
 func (s *Sender) RunWave(ctx context.Context, d config.Digest, arts []*articles.Article, at time.Time) (*Report, error) {
 	ws, err := s.waveStore()
 	if err != nil {

@@ -89,18 +89,15 @@ func Classify(err error) *SendError {
 		out.Bounce = strings.HasPrefix(out.Enhanced, "5.1.")
 	default:
 		// No reply: the server is unreachable, went away or timed out. Try
-		// again later, unless the message itself could not be built.
+		// again later, unless the message has no usable sender or recipients.
 		out.Broken = true
-		out.Temporary = !permanentLocal(ge)
+		out.Temporary = ge == nil || !slices.Contains(permanentLocal, ge.Reason)
 	}
 	return out
 }
 
-// permanentLocal reports go-mail failures that retrying cannot fix: the
-// message has no usable sender or recipients.
-func permanentLocal(ge *gomail.SendError) bool {
-	return ge != nil && slices.Contains([]gomail.SendErrReason{gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded}, ge.Reason)
-}
+// permanentLocal are the go-mail failures that retrying cannot fix.
+var permanentLocal = []gomail.SendErrReason{gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded}
 
 // enhancedCode splits the enhanced status code (RFC 3463) off the front of
 // a reply's text when its class is the reply code's: "5.1.1 No such user"
