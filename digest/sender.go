@@ -117,11 +117,9 @@ func (r *Report) Summary() string {
 }
 
 // Run makes sure the edition of digest d due at cutoff exists and delivers
-// it. An unfinished edition of d is resumed instead of starting a new one
-// (Report.Resumed; call Run again afterwards for the edition due now).
-// Otherwise the articles are picked from arts with Plan; with skip_empty
-// and nothing new, Run returns a Report with a nil Edition. When another
-// process created the same edition first, Run helps deliver it.
+// it; an unfinished edition of d is resumed instead (Report.Resumed; call
+// Run again for the edition due now). With skip_empty and nothing new the
+// Report has a nil Edition.
 func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Article, cutoff time.Time) (*Report, error) {
 	e, err := s.Store.UnfinishedEdition(ctx, d.Name)
 	switch {
@@ -142,10 +140,9 @@ func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Arti
 	return s.RunDue(ctx, d, arts, cutoff)
 }
 
-// RunDue creates the edition of digest d due at cutoff, whatever other
-// editions are still unfinished, and delivers it. It is Run without the
-// resume step, for the daemon, which resumes unfinished editions itself
-// and must not let one waiting for retries hold back the next edition.
+// RunDue creates the edition of digest d due at cutoff and delivers it,
+// helping deliver it when another process created it first. It is Run
+// without the resume step, for the daemon, which resumes editions itself.
 func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.Article, cutoff time.Time) (*Report, error) {
 	byID := ByID(arts)
 	sent, err := s.Store.SentArticles(ctx, d.Name)
@@ -203,16 +200,11 @@ func created(rep *Report, err error) (*Report, error) {
 
 // Deliver delivers an existing edition until nothing is due, waiting for
 // retries due before the edition's maximum age (unless NoWait), then marks
-// it finished. arts holds the articles by id; one missing (a deleted file)
-// is left out. On cancellation it stops claiming, lets every connection
-// finish and record the message it is sending, hands back its claims and
-// returns the context's error.
-//
-// A template that cannot be rendered (an *email.RenderError) is the
-// operator's mistake, not the recipient's: Deliver renders the edition
-// once before claiming anyone and returns the error with everything still
-// queued; a recipient whose own message fails to render later stops the
-// run the same way, handed back unsent rather than marked failed.
+// it finished; an article missing from arts is left out. On cancellation
+// it lets every connection record the message it is sending, hands back
+// its claims and returns the context's error. A template that cannot be
+// rendered is the operator's mistake: it stops the run with the recipients
+// not yet sent still queued, and is checked before anyone is claimed.
 func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Edition, arts map[string]*articles.Article) (*Report, error) {
 	ed := &email.Edition{ID: e.ID, Digest: d, Key: e.Key, Date: e.Cutoff}
 	for _, id := range e.Articles {

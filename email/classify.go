@@ -53,12 +53,10 @@ func (e *SendError) ReplyText() string {
 // Unwrap returns the underlying error.
 func (e *SendError) Unwrap() error { return e.Err }
 
-// Classify turns any error from Send into a *SendError (nil only for nil).
-// Replies 4xx, lost or refused connections and timeouts are temporary; 5xx
-// replies are permanent, and 5.1.x ones (no such mailbox) are bounces. The
-// reply is read from go-mail's typed errors: a *textproto.Error (AUTH and
-// STARTTLS failures wrap one) or a *mail.SendError; an error holding
-// neither had no reply.
+// Classify turns any error from Send into a *SendError (nil only for nil):
+// 4xx replies and connection failures are temporary, 5xx permanent, 5.1.x
+// bounces. The reply comes from go-mail's typed errors, *textproto.Error or
+// *mail.SendError; an error holding neither had no reply.
 func Classify(err error) *SendError {
 	if err == nil {
 		return nil

@@ -45,11 +45,9 @@ func parsePage(fsys fs.FS, htmlName, textName string) (*pageTemplates, error) {
 	return p, nil
 }
 
-// RenderError is a template that could not be executed: a mistake in the
-// template ({{.Titel}}, an index out of range), not in the recipient or the
-// delivery. Templates run strictly (a missing field or map key is an error),
-// so a mistake never becomes a blank in a sent message. The digest sender
-// stops on one rather than fail its recipients.
+// RenderError is a template that could not be executed ({{.Titel}}): the
+// operator's mistake, not the recipient's, so the digest sender stops on
+// one. Templates run strictly, so a mistake is never a blank in a message.
 type RenderError struct {
 	Digest   string // the digest rendered; "" for a confirmation
 	Template string // "subject", "digest.html", "digest.txt", ...
@@ -98,10 +96,9 @@ func (p *pageTemplates) subject(data any) (string, error) {
 // ever sent to it.
 const sampleAddress = "reader@example.org"
 
-// CheckEdition renders e the way its recipients get it, with every article,
-// at every depth, with and without a recipient name: a template that fails
-// here would fail for everyone, so the sender calls it before it claims any
-// recipient. The error is a *RenderError naming the digest and template.
+// CheckEdition renders e with every article, at every depth, with and
+// without a recipient name: a template that fails here would fail for
+// everyone, so the sender calls it before it claims any recipient.
 func (c *Composer) CheckEdition(e *Edition) error {
 	for _, depth := range subscribers.Depths {
 		for _, r := range []Recipient{{Email: sampleAddress, Name: "Sample Reader"}, {Email: sampleAddress}} {

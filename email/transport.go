@@ -48,10 +48,8 @@ type transportOptions struct {
 }
 
 // NewTransport builds the transport [email] transport names: "file" (or "")
-// writes one .eml per message atomically under OutboxDir/<Folder>/<Name>.eml;
-// "smtp" dials [email.smtp] (TLS mode, AUTH), keeps the connection open
-// across Sends, and shares one rate limiter (rate msgs/s over all
-// connections; 0 = none).
+// writes .eml files to outbox_dir; "smtp" keeps connections to the relay of
+// [email.smtp] open across Sends, all sharing one rate limiter.
 func NewTransport(cfg *config.Config, log *slog.Logger, opts ...TransportOption) (Transport, error) {
 	if cfg == nil {
 		return nil, errNoConfig
