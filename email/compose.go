@@ -334,10 +334,4 @@ func checkConfirmTemplates(p *pageTemplates) error {
 
 // fileToken makes s safe as one path component: letters, digits, "-",
 // "_" and "." only, never "." or "..".
-func fileToken(s string) string {
-	t := strings.Trim(headerToken(s), ".")
-	if t == "" {
-		return "_"
-	}
-	return t
-}
+func fileToken(s string) string { return cmp.Or(headerToken(s), "_") }

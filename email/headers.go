@@ -120,37 +120,28 @@ func phrase(s string) string {
 	}
 	const prefix, suffix = "=?UTF-8?Q?", "?="
 	const maxWord = 75 - len(prefix) - len(suffix) // RFC 2047 section 2
-	var out, word strings.Builder
-	flush := func() {
-		if out.Len() > 0 {
-			out.WriteByte(' ')
-		}
-		out.WriteString(prefix + word.String() + suffix)
-		word.Reset()
-	}
-	var buf [utf8.UTFMax]byte
+	var words []string
+	var word strings.Builder
 	for _, r := range s {
-		var enc strings.Builder
-		for _, b := range buf[:utf8.EncodeRune(buf[:], r)] {
+		var enc []byte
+		for _, b := range []byte(string(r)) {
 			switch {
 			case b == ' ':
-				enc.WriteByte('_')
+				enc = append(enc, '_')
 			case phraseSafe(b):
-				enc.WriteByte(b)
+				enc = append(enc, b)
 			default:
-				fmt.Fprintf(&enc, "=%02X", b)
+				enc = fmt.Appendf(enc, "=%02X", b)
 			}
 		}
 		// A character is never split across two words (RFC 2047 5).
-		if word.Len()+enc.Len() > maxWord {
-			flush()
+		if word.Len()+len(enc) > maxWord {
+			words = append(words, prefix+word.String()+suffix)
+			word.Reset()
 		}
-		word.WriteString(enc.String())
+		word.Write(enc)
 	}
-	if word.Len() > 0 || out.Len() == 0 {
-		flush()
-	}
-	return out.String()
+	return strings.Join(append(words, prefix+word.String()+suffix), " ")
 }
 
 // phraseSafe reports whether b may stand for itself in a Q encoded word

@@ -304,17 +304,14 @@ func (c *smtpConn) pipelined(from string, rcpts []string) (io.WriteCloser, error
 	switch {
 	case refusal == nil && derr == nil:
 		return &dataWriter{WriteCloser: text.DotWriter(), text: text}, nil
-	case refusal == nil:
-		return nil, c.refused(derr)
-	case derr == nil:
+	case derr == nil: // DATA taken after a refusal: close before any data
 		c.broken = true
 		c.raw.Close()
 		se := Classify(refusal)
 		se.Broken = true
 		return nil, se
-	}
-	if se := Classify(refusal); se.Broken {
-		return nil, se
+	case refusal == nil:
+		refusal = derr
 	}
 	return nil, c.refused(refusal)
 }
