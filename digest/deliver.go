@@ -107,12 +107,8 @@ func (r *run) deliver(parent context.Context) error {
 	jobs := make(chan job, r.batch)
 	r.results = make(chan pending, 4*conns)
 
-	committed := make(chan struct{})
-	go func() {
-		defer close(committed)
-		r.commit()
-	}()
-	var workers sync.WaitGroup
+	var committer, workers sync.WaitGroup
+	committer.Go(r.commit)
 	for range conns {
 		workers.Go(func() { r.work(ctx, parent, jobs) })
 	}
@@ -123,7 +119,7 @@ func (r *run) deliver(parent context.Context) error {
 	close(jobs)
 	workers.Wait()
 	close(r.results)
-	<-committed
+	committer.Wait()
 	stopProgress()
 	if r.fatalErr != nil {
 		return r.fatalErr
