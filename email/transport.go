@@ -138,12 +138,10 @@ func (t *FileTransport) Path(m *Message) (string, error) {
 			parts = append(parts, fileToken(p))
 		}
 	}
-	name := fileToken(m.Name)
 	if strings.TrimSpace(m.Name) == "" {
 		return "", errors.New("email: file transport: message has no name")
 	}
-	parts = append(parts, name+".eml")
-	return filepath.Join(parts...), nil
+	return filepath.Join(append(parts, fileToken(m.Name)+".eml")...), nil
 }
 
 func writeAtomic(path string, m *Message) error {
