@@ -50,14 +50,11 @@ func (r *run) commit() {
 		r.commits.Add(1)
 		if err != nil {
 			r.fatal(fmt.Errorf("digest %s: record results: %w", r.d.Name, err))
-		} else {
-			for _, p := range batch {
-				if !p.release {
-					r.count(p.r)
-				}
-			}
 		}
 		for _, p := range batch {
+			if err == nil && !p.release {
+				r.count(p.r)
+			}
 			if p.w != nil {
 				p.w.done <- err
 			}

@@ -96,7 +96,7 @@ func withDefault(zones []string) []string {
 // this one (23 or 25 hours for a daily schedule when clocks change). The
 // shortest gap is returned too: two deliveries to one subscriber closer
 // than five sixths of it would be two editions for one local day.
-func lookBack(d config.Digest, scheds map[string]scheduler.Schedule, zones []string, at time.Time) (longest, shortest time.Duration) {
+func lookBack(scheds map[string]scheduler.Schedule, zones []string, at time.Time) (longest, shortest time.Duration) {
 	for _, z := range zones {
 		s, ok := scheds[z]
 		if !ok {
@@ -135,7 +135,7 @@ func PlanWave(d config.Digest, arts []*articles.Article, zones []string, at time
 	if len(scheds) == 0 && len(errs) > 0 {
 		return nil, 0, errs[0]
 	}
-	longest, shortest := lookBack(d, scheds, zones, at)
+	longest, shortest := lookBack(scheds, zones, at)
 	after := at.Add(-longest)
 	picked := newest(d, arts, func(a *articles.Article) bool { return !a.Published.After(at) && a.Published.After(after) })
 	return picked, shortest * 5 / 6, nil
