@@ -27,7 +27,7 @@ type Image struct {
 // common practice for one not known is 0; gorilla drops an enclosure
 // without a type, which RSS also requires.
 func (img *Image) enclosure() *gfeeds.Enclosure {
-	if img == nil || img.URL == "" {
+	if !img.ok() {
 		return nil
 	}
 	return &gfeeds.Enclosure{Url: img.URL, Type: img.Type, Length: strconv.FormatInt(img.Length, 10)}
@@ -53,7 +53,7 @@ type rssMediaText struct {
 }
 
 func newRSSMedia(img *Image) *rssMedia {
-	if img == nil || img.URL == "" {
+	if !img.ok() {
 		return nil
 	}
 	m := &rssMedia{URL: img.URL, Medium: "image", Type: img.Type, FileSize: img.Length, Width: img.Width, Height: img.Height}
@@ -63,14 +63,5 @@ func newRSSMedia(img *Image) *rssMedia {
 	return m
 }
 
-// hasImage reports whether any item has a lead image: only then does an
-// RSS feed declare the media namespace, so feeds without images stay as
-// they were.
-func hasImage(items []*Item) bool {
-	for _, it := range items {
-		if it.Image != nil && it.Image.URL != "" {
-			return true
-		}
-	}
-	return false
-}
+// ok reports whether img is an image to publish.
+func (img *Image) ok() bool { return img != nil && img.URL != "" }
