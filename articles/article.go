@@ -131,6 +131,26 @@ type Tiers struct {
 	Full   Full   // tier 3: may be empty
 }
 
+// eachEntry calls f with each string of the players, numbers, data points
+// and closing.
+func (t *Tiers) eachEntry(f func(*string)) {
+	for i := range t.Digest.Players {
+		f(&t.Digest.Players[i].Name)
+		f(&t.Digest.Players[i].Role)
+	}
+	for i := range t.Digest.Numbers {
+		f(&t.Digest.Numbers[i].Figure)
+		f(&t.Digest.Numbers[i].Meaning)
+	}
+	for i := range t.Full.DataPoints {
+		f(&t.Full.DataPoints[i].Date)
+		f(&t.Full.DataPoints[i].Event)
+	}
+	for i := range t.Full.Closing {
+		f(&t.Full.Closing[i])
+	}
+}
+
 // tierShape is what listings and links need to know of the tiers without
 // reading them.
 type tierShape struct {

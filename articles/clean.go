@@ -77,44 +77,28 @@ func cleanField(s string) string {
 // (a control pasted into a .txt bullet, a "\u0001" escape in TOML, "&#1;"
 // in Markdown) never reaches an output.
 func (a *Article) clean() {
+	clean := func(s *string) { *s = cleanField(*s) }
 	for _, p := range []*string{&a.Title, &a.Author, &a.ID, &a.Slug} {
-		*p = cleanField(*p)
+		clean(p)
 	}
-	for i := range a.Tags {
-		a.Tags[i] = cleanField(a.Tags[i])
-	}
-	for i := range a.TagNames {
-		a.TagNames[i] = cleanField(a.TagNames[i])
-	}
+	cleanAll(a.Tags)
+	cleanAll(a.TagNames)
 	for i := range a.Take {
 		b := &a.Take[i]
 		b.Text, b.HTML = cleanField(b.Text), cleanField(b.HTML)
 	}
-	cleanSections(a.tiers.Digest.Sections)
-	cleanSections(a.tiers.Full.Sections)
-	for i := range a.tiers.Digest.Players {
-		p := &a.tiers.Digest.Players[i]
-		p.Name, p.Role = cleanField(p.Name), cleanField(p.Role)
+	for _, secs := range [][]Section{a.tiers.Digest.Sections, a.tiers.Full.Sections} {
+		for i := range secs {
+			s := &secs[i]
+			s.Title, s.HTML = cleanField(s.Title), cleanField(s.HTML)
+			cleanAll(s.Paragraphs)
+		}
 	}
-	for i := range a.tiers.Digest.Numbers {
-		n := &a.tiers.Digest.Numbers[i]
-		n.Figure, n.Meaning = cleanField(n.Figure), cleanField(n.Meaning)
-	}
-	for i := range a.tiers.Full.DataPoints {
-		d := &a.tiers.Full.DataPoints[i]
-		d.Date, d.Event = cleanField(d.Date), cleanField(d.Event)
-	}
-	for i := range a.tiers.Full.Closing {
-		a.tiers.Full.Closing[i] = cleanField(a.tiers.Full.Closing[i])
-	}
+	a.tiers.eachEntry(clean)
 }
 
-func cleanSections(secs []Section) {
-	for i := range secs {
-		s := &secs[i]
-		s.Title, s.HTML = cleanField(s.Title), cleanField(s.HTML)
-		for k := range s.Paragraphs {
-			s.Paragraphs[k] = cleanField(s.Paragraphs[k])
-		}
+func cleanAll(ss []string) {
+	for i, s := range ss {
+		ss[i] = cleanField(s)
 	}
 }

@@ -52,21 +52,7 @@ func compactTiers(t *Tiers, c *textPack) {
 	t.Full.Closing = take(c, &c.strs, t.Full.Closing)
 	c.sections(t.Digest.Sections)
 	c.sections(t.Full.Sections)
-	for i := range t.Digest.Players {
-		c.str(&t.Digest.Players[i].Name)
-		c.str(&t.Digest.Players[i].Role)
-	}
-	for i := range t.Digest.Numbers {
-		c.str(&t.Digest.Numbers[i].Figure)
-		c.str(&t.Digest.Numbers[i].Meaning)
-	}
-	for i := range t.Full.DataPoints {
-		c.str(&t.Full.DataPoints[i].Date)
-		c.str(&t.Full.DataPoints[i].Event)
-	}
-	for i := range t.Full.Closing {
-		c.str(&t.Full.Closing[i])
-	}
+	t.eachEntry(c.str)
 }
 
 // textPack hands out strings packed into large blocks, and the slices of

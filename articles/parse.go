@@ -80,31 +80,26 @@ func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err
 			a, err = nil, &Error{Path: path, Line: 0, Msg: fmt.Sprintf("internal parser error: %v", r)}
 		}
 	}()
-	var p parser
-	switch layoutOf(path) {
-	case layoutText:
-		p = &textParser{}
-	case layoutMarkdown:
-		p = markdownParser{st: md}
-	default:
+	lay := layoutOf(path)
+	if lay == layoutNone {
 		return nil, &Error{Path: path, Msg: "unknown layout: the name must end in .txt, .md or .markdown"}
 	}
 	lines, err := splitLines(data)
+	if err == nil {
+		a = &Article{Path: path, tiers: &Tiers{}}
+		if lay == layoutText {
+			err = parseText(a, lines, opts)
+		} else {
+			err = parseMarkdown(a, lines, opts, md)
+		}
+	}
+	if err == nil {
+		err = finish(a, opts.Slugs)
+	}
 	if err != nil {
 		return nil, withPath(err, path)
 	}
-	a = &Article{Path: path, tiers: &Tiers{}}
-	if err := p.parse(a, lines, opts); err != nil {
-		return nil, withPath(err, path)
-	}
-	if err := finish(a, opts.Slugs); err != nil {
-		return nil, withPath(err, path)
-	}
 	return a, nil
-}
-
-type parser interface {
-	parse(a *Article, lines []line, opts Options) error
 }
 
 type layout int

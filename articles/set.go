@@ -3,10 +3,10 @@ package articles
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -57,20 +57,11 @@ func (s *Set) Articles() ([]*Article, []error) {
 	if s.fatal != nil {
 		return nil, []error{s.fatal}
 	}
-	paths := make([]string, 0, len(s.cands))
-	for p := range s.cands {
-		paths = append(paths, p)
+	loaded := make([]*Article, 0, len(s.cands))
+	for _, p := range slices.Sorted(maps.Keys(s.cands)) {
+		loaded = append(loaded, s.cands[p])
 	}
-	sort.Strings(paths)
-	loaded := make([]*Article, len(paths))
-	for k, p := range paths {
-		loaded[k] = s.cands[p]
-	}
-	errs := make([]*Error, 0, len(s.errs))
-	for _, e := range s.errs {
-		errs = append(errs, e)
-	}
-	good, out := resolve(loaded, errs)
+	good, out := resolve(loaded, slices.Collect(maps.Values(s.errs)))
 	return s.withStale(good), out
 }
 
@@ -84,12 +75,7 @@ func (s *Set) withStale(good []*Article) []*Article {
 	for _, a := range good {
 		taken[a.Slug] = true
 	}
-	paths := make([]string, 0, len(s.stale))
-	for p := range s.stale {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range slices.Sorted(maps.Keys(s.stale)) {
 		if a := s.stale[p]; !taken[a.Slug] {
 			good = append(good, a)
 			taken[a.Slug] = true
@@ -224,14 +210,11 @@ func (s *Set) reject(e *Error) error {
 // a folder that went away.
 func (s *Set) holdsFolder(rel string) bool {
 	prefix := rel + "/"
-	for _, m := range []map[string]*Article{s.cands, s.stale} {
-		for p := range m {
-			if strings.HasPrefix(p, prefix) {
-				return true
-			}
-		}
-	}
-	for p := range s.errs {
+	return keyUnder(s.cands, prefix) || keyUnder(s.stale, prefix) || keyUnder(s.errs, prefix)
+}
+
+func keyUnder[V any](m map[string]V, prefix string) bool {
+	for p := range m {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

@@ -26,8 +26,6 @@ import (
 // continuation of an unfinished line above, and is followed by a blank line
 // or by a bullet and then by more content.
 
-type textParser struct{}
-
 // tok is one non-blank line of the body.
 type tok struct {
 	n           int
@@ -159,6 +157,15 @@ func (p para) String() string {
 	return p.text + " " + strings.Join(p.more, " ")
 }
 
+// marked is the paragraph's text as the model keeps it: a loose bullet with
+// its "• ".
+func (p para) marked() string {
+	if p.bullet {
+		return "• " + p.String()
+	}
+	return p.String()
+}
+
 // openSection is the section being filled.
 type openSection struct {
 	title string
@@ -176,7 +183,7 @@ type textState struct {
 	lastTok int // index of the token last appended as a paragraph, -1 if none
 }
 
-func (textParser) parse(a *Article, lines []line, opts Options) error {
+func parseText(a *Article, lines []line, opts Options) error {
 	toks := tokenize(lines)
 	if len(toks) == 0 {
 		return errorf(1, "empty file: the first line must be the title")
@@ -282,27 +289,15 @@ func (s *textState) token(toks []tok, i int) error {
 		fallthrough
 	case tierTake:
 		// A take line that lost its bullet glyph in the paste is still a bullet.
-		return s.takeBullet(t)
+		return s.a.addTake(t.text, html.EscapeString(t.text), t.n)
 	}
 	if !t.bullet && looksLikeHeading(toks, i) {
 		s.startSection(t.text, t.n, kindProse)
 		return nil
 	}
-	if t.bullet {
-		switch s.sec.kind {
-		case kindPlayers:
-			name, role := splitPlayer(t.text)
-			s.a.tiers.Digest.Players = append(s.a.tiers.Digest.Players, Player{Name: name, Role: role, Line: t.n})
-			return nil
-		case kindNumbers:
-			fig, meaning := splitPair(t.text)
-			s.a.tiers.Digest.Numbers = append(s.a.tiers.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: t.n})
-			return nil
-		case kindDataPoints:
-			date, event := splitPair(t.text)
-			s.a.tiers.Full.DataPoints = append(s.a.tiers.Full.DataPoints, DataPoint{Date: date, Event: event, Line: t.n})
-			return nil
-		}
+	if t.bullet && s.sec.kind != kindProse {
+		s.a.addItem(s.sec.kind, t.text, t.n)
+		return nil
 	}
 	if !s.sec.open {
 		s.startSection("", t.n, kindProse)
@@ -320,17 +315,6 @@ func (s *textState) token(toks []tok, i int) error {
 	return nil
 }
 
-func (s *textState) takeBullet(t tok) error {
-	if t.text == "" {
-		return nil // a lone bullet glyph
-	}
-	if len(s.a.Take) == maxTake {
-		return errorf(t.n, "the 30-second take has more than %d bullets", maxTake)
-	}
-	s.a.Take = append(s.a.Take, Bullet{Text: t.text, HTML: html.EscapeString(t.text), Line: t.n})
-	return nil
-}
-
 func (s *textState) startSection(title string, line int, kind sectionKind) {
 	s.flush()
 	s.sec = openSection{title: strings.TrimSuffix(title, ":"), line: line, kind: kind, tier: s.cur, open: true}
@@ -344,11 +328,7 @@ func (s *textState) flush() {
 	if sec.kind == kindDataPoints {
 		// Prose after the timeline is the article's closing.
 		for _, p := range sec.paras {
-			if p.bullet {
-				s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, "• "+p.String())
-			} else {
-				s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p.String())
-			}
+			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p.marked())
 		}
 		return
 	}
@@ -384,9 +364,5 @@ func (s *textState) flush() {
 		b.WriteString("</ul>\n")
 	}
 	out.HTML = b.String()
-	if sec.tier == tierFull {
-		s.a.tiers.Full.Sections = append(s.a.tiers.Full.Sections, out)
-	} else {
-		s.a.tiers.Digest.Sections = append(s.a.tiers.Digest.Sections, out)
-	}
+	s.a.addSection(sec.tier, out)
 }

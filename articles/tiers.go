@@ -121,6 +121,42 @@ func splitPair(s string) (left, right string) {
 	return splitPlayer(s)
 }
 
+// addTake adds one bullet of the take, read from line.
+func (a *Article) addTake(txt, html string, line int) error {
+	if txt == "" {
+		return nil // a lone bullet glyph
+	}
+	if len(a.Take) == maxTake {
+		return errorf(line, "the 30-second take has more than %d bullets", maxTake)
+	}
+	a.Take = append(a.Take, Bullet{Text: txt, HTML: html, Line: line})
+	return nil
+}
+
+// addItem adds one bullet of a players, numbers or data points section.
+func (a *Article) addItem(kind sectionKind, txt string, line int) {
+	switch kind {
+	case kindPlayers:
+		name, role := splitPlayer(txt)
+		a.tiers.Digest.Players = append(a.tiers.Digest.Players, Player{Name: name, Role: role, Line: line})
+	case kindNumbers:
+		fig, meaning := splitPair(txt)
+		a.tiers.Digest.Numbers = append(a.tiers.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: line})
+	case kindDataPoints:
+		date, event := splitPair(txt)
+		a.tiers.Full.DataPoints = append(a.tiers.Full.DataPoints, DataPoint{Date: date, Event: event, Line: line})
+	}
+}
+
+// addSection adds a closed section to the tier it was opened in.
+func (a *Article) addSection(t tier, sec Section) {
+	if t == tierFull {
+		a.tiers.Full.Sections = append(a.tiers.Full.Sections, sec)
+	} else {
+		a.tiers.Digest.Sections = append(a.tiers.Digest.Sections, sec)
+	}
+}
+
 // markTier records the line where tier t starts, keeping the first marker
 // when a tier is named more than once.
 func (a *Article) markTier(t tier, line int) {
