@@ -194,28 +194,18 @@ func monthWord(w string) (time.Month, bool) {
 
 func parseClock(clock, ampm string) (h, m, s int, err error) {
 	parts := strings.Split(clock, ":")
-	if len(parts) < 1 || len(parts) > 3 || (len(parts) == 1 && ampm == "") {
-		return 0, 0, 0, fmt.Errorf("bad time %q", clock)
-	}
+	ok := len(parts) <= 3 && (len(parts) > 1 || ampm != "")
 	var v [3]int
-	for i, p := range parts {
-		if len(p) == 0 || len(p) > 2 || (i > 0 && len(p) != 2) {
-			return 0, 0, 0, fmt.Errorf("bad time %q", clock)
-		}
-		if v[i], err = strconv.Atoi(p); err != nil || v[i] < 0 {
-			return 0, 0, 0, fmt.Errorf("bad time %q", clock)
-		}
+	for i := 0; ok && i < len(parts); i++ {
+		p := parts[i]
+		v[i], err = strconv.Atoi(p)
+		ok = err == nil && v[i] >= 0 && len(p) <= 2 && (i == 0 || len(p) == 2)
 	}
 	h, m, s = v[0], v[1], v[2]
-	if m > 59 || s > 59 {
+	if !ok || m > 59 || s > 59 || ampm == "" && h > 23 {
 		return 0, 0, 0, fmt.Errorf("bad time %q", clock)
 	}
-	switch ampm {
-	case "":
-		if h > 23 {
-			return 0, 0, 0, fmt.Errorf("bad time %q", clock)
-		}
-	default:
+	if ampm != "" {
 		if h < 1 || h > 12 {
 			return 0, 0, 0, fmt.Errorf("bad 12-hour time %q", clock)
 		}

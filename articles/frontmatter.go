@@ -76,22 +76,18 @@ func readTOML(src string, fm []line, first int) ([]fmField, error) {
 	lines := map[string]int{}
 	for _, l := range fm {
 		s := strings.TrimSpace(l.text)
-		if strings.HasPrefix(s, "[") {
-			k := strings.Trim(s, "[] ")
-			k, _, _ = strings.Cut(k, ".")
-			if _, ok := lines[strings.Trim(k, `"'`)]; !ok {
-				lines[strings.Trim(k, `"'`)] = l.n
-			}
+		var k string
+		switch {
+		case strings.HasPrefix(s, "["):
+			k, _, _ = strings.Cut(strings.Trim(s, "[] "), ".")
+		case strings.HasPrefix(s, "#") || !strings.Contains(s, "="):
 			continue
+		default:
+			k, _, _ = strings.Cut(s, "=")
+			k, _, _ = strings.Cut(strings.TrimSpace(k), ".")
+			k = strings.TrimSpace(k)
 		}
-		k, _, ok := strings.Cut(s, "=")
-		if !ok || strings.HasPrefix(s, "#") {
-			continue
-		}
-		k = strings.TrimSpace(k)
-		k, _, _ = strings.Cut(k, ".")
-		k = strings.Trim(strings.TrimSpace(k), `"'`)
-		if _, ok := lines[k]; !ok {
+		if k = strings.Trim(k, `"'`); lines[k] == 0 {
 			lines[k] = l.n
 		}
 	}
@@ -187,10 +183,13 @@ func readYAML(src string, first int) ([]fmField, error) {
 func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location) error {
 	for _, f := range fields {
 		switch f.key {
-		case "title":
+		case "title", "slug", "id", "author", "image", "image_alt":
 			if f.kind != 's' {
 				return f.typeErr("a string")
 			}
+		}
+		switch f.key {
+		case "title":
 			a.Title = normSpace(f.str)
 			a.slugLine = f.line
 		case "date", "updated":
@@ -217,26 +216,17 @@ func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location)
 				return err
 			}
 		case "slug":
-			if f.kind != 's' {
-				return f.typeErr("a string")
-			}
 			if !validSlug(f.str) {
 				return errorf(f.line, "slug %q must be lower-case letters, digits and single hyphens, such as %q", f.str, Slugify(f.str))
 			}
 			a.Slug, a.slugLine = f.str, f.line
 		case "id":
-			if f.kind != 's' {
-				return f.typeErr("a string")
-			}
 			id := strings.TrimSpace(f.str)
 			if id == "" || strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 				return errorf(f.line, "id %q must be non-empty with no spaces or control characters", f.str)
 			}
 			a.ID = id
 		case "author":
-			if f.kind != 's' {
-				return f.typeErr("a string")
-			}
 			if strings.IndexFunc(f.str, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
 				return errorf(f.line, "author must be one line with no control characters")
 			}
@@ -247,9 +237,6 @@ func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location)
 			}
 			a.Language = strings.TrimSpace(f.str)
 		case "image", "image_alt":
-			if f.kind != 's' {
-				return f.typeErr("a string")
-			}
 			if err := setImage(a, f.key, f.str, f.line); err != nil {
 				return err
 			}

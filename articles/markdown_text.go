@@ -14,16 +14,6 @@ import (
 // pages and feeds, and as plain text, for e-mail text parts and feed
 // summaries. The functions here make both from goldmark's tree.
 
-// render renders one node with the shared goldmark renderer into s.buf and
-// returns the bytes, valid until the next render.
-func (s *mdState) render(n ast.Node) ([]byte, error) {
-	s.buf.Reset()
-	if err := s.renderTo(&s.buf, n); err != nil {
-		return nil, err
-	}
-	return s.buf.Bytes(), nil
-}
-
 // renderTo appends the HTML of one node to dst.
 func (s *mdState) renderTo(dst *bytes.Buffer, n ast.Node) error {
 	if s.w == nil {
@@ -45,8 +35,11 @@ func (s *mdState) inline(item ast.Node) (string, string) {
 	for c := item.FirstChild(); c != nil; c = c.NextSibling() {
 		switch c.Kind() {
 		case ast.KindParagraph, ast.KindTextBlock:
-			out, _ := s.render(c)
-			out = bytes.TrimSpace(out)
+			s.buf.Reset()
+			var out []byte
+			if s.renderTo(&s.buf, c) == nil {
+				out = bytes.TrimSpace(s.buf.Bytes())
+			}
 			out = bytes.TrimSuffix(bytes.TrimPrefix(out, []byte("<p>")), []byte("</p>"))
 			if h.Len() > 0 {
 				h.WriteByte(' ')

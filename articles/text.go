@@ -116,31 +116,26 @@ func looksLikeHeading(toks []tok, i int) bool {
 			return false // the tail of a wrapped line
 		}
 	}
-	if endsSentence(t.text) || strings.HasSuffix(t.text, ":") || utf8.RuneCountInString(t.text) > maxHeadingRunes ||
-		strings.Count(t.text, " ") >= maxHeadingWords {
-		return false
-	}
-	first, _ := utf8.DecodeRuneInString(t.text)
-	if unicode.IsLower(first) {
+	if !headingShape(t.text) {
 		return false
 	}
 	if !next.bullet {
 		// A heading needs content: a short line right before a known
 		// heading, or before another short line that is itself a heading,
 		// is a paragraph.
-		if _, _, _, known := knownSection(next.text); known || next.blankAfter && looksLikeLoneLine(next) {
+		if _, _, _, known := knownSection(next.text); known || next.blankAfter && next.blankBefore && headingShape(next.text) {
 			return false
 		}
 	}
 	return strings.IndexFunc(t.text, unicode.IsLetter) >= 0
 }
 
-// looksLikeLoneLine is the shape test of looksLikeHeading without the look
-// ahead, used to avoid empty sections.
-func looksLikeLoneLine(t tok) bool {
-	first, _ := utf8.DecodeRuneInString(t.text)
-	return t.blankBefore && !endsSentence(t.text) && !strings.HasSuffix(t.text, ":") && utf8.RuneCountInString(t.text) <= maxHeadingRunes &&
-		strings.Count(t.text, " ") < maxHeadingWords && !unicode.IsLower(first)
+// headingShape is the shape of a heading, without the look around: short,
+// not ending like a sentence or a lead-in, not starting in lower case.
+func headingShape(s string) bool {
+	first, _ := utf8.DecodeRuneInString(s)
+	return !endsSentence(s) && !strings.HasSuffix(s, ":") && utf8.RuneCountInString(s) <= maxHeadingRunes &&
+		strings.Count(s, " ") < maxHeadingWords && !unicode.IsLower(first)
 }
 
 // para is one paragraph or loose bullet of a prose section.
