@@ -6,17 +6,14 @@ import "strings"
 // articles' strings into.
 const textChunk = 64 << 10
 
-// compact moves every string of a parsed Markdown article next to the
-// strings of the articles parsed before it, in the blocks of c. Parsing
-// interleaves an article's strings with many times their size of
-// short-lived data (goldmark's tree, rendered buffers); left where they
-// were made, ten thousand articles' strings would pin many mostly-empty
-// pages of the heap for as long as they live. Packed, they take what they
-// need. It also detaches the front-matter strings from the source file.
-// A paragraph whose text is found in its section's HTML, and a bullet
-// whose text is its HTML, keep sharing those bytes. The tiers are left
-// where they are without withTiers: they are about to move to a Spill,
-// and packed they would keep their blocks, shared with what stays, alive.
+// compact moves every string of a parsed Markdown article into the blocks of
+// c, next to those of the articles parsed before it. Parsing interleaves
+// them with many times their size of short-lived data (goldmark's tree,
+// buffers); left there, ten thousand articles' strings would pin many
+// mostly-empty heap pages. Text shared by a paragraph and its HTML, or by a
+// bullet's text and HTML, stays shared. Without withTiers the tiers are left
+// alone: they are about to move to a Spill, and packed they would keep
+// blocks shared with what stays alive.
 func compact(a *Article, c *textPack, withTiers bool) {
 	a.Tags = take(c, &c.strs, a.Tags)
 	a.Take = take(c, &c.bullets, a.Take)

@@ -10,16 +10,13 @@ import (
 	"strings"
 )
 
-// Set is the articles of a content folder kept between changes: made by
-// NewSet (one Load), then told of each file that changed (Reload), it
-// reads only that file again, with the same checks as Load (size cap,
-// regular files, symbolic link rules, drafts), and Articles applies the
-// duplicate-slug rule to the whole set. An article whose file did not
-// change stays the same *Article.
+// Set is the articles of a content folder kept between changes: Reload
+// reads only the file that changed, with Load's checks, and Articles applies
+// the duplicate-slug rule to the whole set. An unchanged file keeps its *Article.
 //
-// A file that stops parsing keeps its last good article (the site must
-// not lose an article saved half-edited) unless another file has taken
-// its slug; its error is reported until it parses again or goes.
+// A file that stops parsing keeps its last good article (the site must not
+// lose an article saved half-edited) unless another file has taken its slug;
+// its error is reported until it parses again or goes.
 type Set struct {
 	l     *loader
 	cands map[string]*Article // by path: every article parsed, drafts left out
@@ -89,11 +86,10 @@ func (s *Set) withStale(good []*Article) []*Article {
 // file: a folder added, removed or renamed. Make a new Set.
 var ErrNeedsLoad = errors.New("articles: a folder changed; load the whole content folder again")
 
-// Reload reads the file at name (a path inside the content folder, as a
-// watcher reports it) again: a new, changed or removed article. A name
-// that is no article file (hidden, another extension) changes nothing,
-// unless a symbolic link leads to it. The error is the file's *Error when
-// it is rejected, or ErrNeedsLoad.
+// Reload reads the file at name (inside the content folder, as a watcher
+// reports it) again: a new, changed or removed article. A name that is no
+// article file changes nothing, unless a symbolic link leads to it. The
+// error is the file's *Error when it is rejected, or ErrNeedsLoad.
 func (s *Set) Reload(name string) error {
 	if s.fatal != nil {
 		return ErrNeedsLoad
@@ -166,8 +162,7 @@ func (s *Set) reloadOne(rel string) error {
 		delete(s.stale, rel)
 		return nil
 	}
-	// One article alone: its strings are packed at their size, not into a
-	// block of the size a whole load shares (see compact).
+	// One article alone: its strings are packed at their size (see compact).
 	w := &loadWorker{l: s.l, md: &mdState{pack: textPack{exact: true}}}
 	r := w.loadOne(src)
 	switch {

@@ -9,17 +9,13 @@ import (
 )
 
 // Spill keeps the tiers of the articles read with it (Options.Spill) in a
-// file rather than in memory: the digest and full depth are most of an
-// article's size, and a site's listings, cards and feed summaries never
-// read them. Article.Tiers reads them back, exactly as they were parsed,
-// however the article's file has changed since.
+// file rather than in memory: they are most of an article's size, and
+// listings, cards and feed summaries never read them. Article.Tiers reads
+// them back exactly as parsed, however the article's file changed since.
 //
-// The file is made in a folder of the caller's choosing and removed from
-// it at once: nobody else can open it, it takes no name, and its space
-// returns when the last article that refers to it is gone (the open file
-// is closed when the Spill is collected). Records are only appended: an
-// article read again gets a new one, and a new Spill (a full load) starts
-// empty.
+// The file is removed as soon as it is made: nobody else can open it, and
+// its space returns when the Spill is collected. Records are only appended;
+// an article read again gets a new one.
 type Spill struct {
 	f *os.File
 
@@ -48,9 +44,8 @@ type spillRef struct {
 	n   int
 }
 
-// keep moves a's tiers into s. On failure (a full disk) a keeps them in
-// memory, and so do the articles after it, the failure being reported
-// once.
+// keep moves a's tiers into s. On failure (a full disk) a and the articles
+// after it keep them in memory, the failure being reported once.
 func (s *Spill) keep(a *Article, buf []byte) ([]byte, error) {
 	if a.tiers == nil {
 		return buf, nil
