@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -287,19 +288,6 @@ func lowerKey(buf []byte, s string) ([]byte, bool) {
 	return buf, true
 }
 
-// Missing-part names, as reported in Article.Missing.
-const (
-	missingDigest     = "2-minute digest"
-	missingFull       = "full depth"
-	missingContext    = "essential context"
-	missingPlayers    = "core players"
-	missingNumbers    = "key numbers"
-	missingSections   = "full-depth sections"
-	missingDataPoints = "data points"
-	missingClosing    = "closing"
-	missingTags       = "tags"
-)
-
 // finish checks what both layouts require and fills in what is derived:
 // slug, id, updated time and the list of missing parts.
 func finish(a *Article, slugs string) error {
@@ -316,50 +304,31 @@ func finish(a *Article, slugs string) error {
 	if a.ID == "" {
 		a.ID = DeriveID(a.Slug, a.Published)
 	}
-	var m []string
-	if len(a.Tags) == 0 {
-		m = append(m, missingTags)
+	d, f := &a.tiers.Digest, &a.tiers.Full
+	missing := func(gone bool, part string) {
+		if gone {
+			a.Missing = append(a.Missing, part)
+		}
 	}
-	if a.tiers.Digest.Empty() {
-		a.tiers.Digest.Line = 0 // a marker with nothing under it is still a missing tier
-		m = append(m, missingDigest)
+	missing(len(a.Tags) == 0, "tags")
+	if d.Empty() {
+		d.Line = 0 // a marker with nothing under it is still a missing tier
+		missing(true, "2-minute digest")
 	} else {
-		if !a.tiers.Digest.hasContext() {
-			m = append(m, missingContext)
-		}
-		if len(a.tiers.Digest.Players) == 0 {
-			m = append(m, missingPlayers)
-		}
-		if len(a.tiers.Digest.Numbers) == 0 {
-			m = append(m, missingNumbers)
-		}
+		missing(!slices.ContainsFunc(d.Sections, func(s Section) bool { return strings.EqualFold(s.Title, "Essential Context") }), "essential context")
+		missing(len(d.Players) == 0, "core players")
+		missing(len(d.Numbers) == 0, "key numbers")
 	}
-	if a.tiers.Full.Empty() {
-		a.tiers.Full.Line = 0
-		m = append(m, missingFull)
+	if f.Empty() {
+		f.Line = 0
+		missing(true, "full depth")
 	} else {
-		if len(a.tiers.Full.Sections) == 0 {
-			m = append(m, missingSections)
-		}
-		if len(a.tiers.Full.DataPoints) == 0 {
-			m = append(m, missingDataPoints)
-		}
-		if len(a.tiers.Full.Closing) == 0 {
-			m = append(m, missingClosing)
-		}
+		missing(len(f.Sections) == 0, "full-depth sections")
+		missing(len(f.DataPoints) == 0, "data points")
+		missing(len(f.Closing) == 0, "closing")
 	}
-	a.Missing = m
 	a.shape = shapeOf(a.tiers)
 	return nil
-}
-
-func (d Digest) hasContext() bool {
-	for _, s := range d.Sections {
-		if strings.EqualFold(s.Title, "Essential Context") {
-			return true
-		}
-	}
-	return false
 }
 
 // DeriveID returns the permanent id of an article that has no `id` of its
