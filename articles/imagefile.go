@@ -25,16 +25,12 @@ func (a *Article) LocalImage() bool {
 	return a.Image != "" && !strings.HasPrefix(a.Image, "https://") && !strings.HasPrefix(a.Image, "http://")
 }
 
-// ImageFile is the path of a's local lead image inside the content
-// folder, with forward slashes.
-func (a *Article) ImageFile() string { return path.Join(path.Dir(a.Path), a.Image) }
-
 // OpenImage opens a's local lead image under root, the content folder,
 // if it is one the site publishes: a regular file with an image
 // extension and at most MaxImageBytes. os.Root keeps symbolic links and
 // ".." from leading outside the folder. The caller closes the file.
 func OpenImage(root *os.Root, a *Article) (*os.File, int64, error) {
-	name := a.ImageFile()
+	name := path.Join(path.Dir(a.Path), a.Image)
 	if !ImageExt(name) {
 		return nil, 0, errors.New("not an image file name")
 	}

@@ -59,15 +59,15 @@ func compactTiers(t *Tiers, c *textPack) {
 type textPack struct {
 	exact   bool // blocks only as large as asked: for one article alone
 	b       strings.Builder
-	strs    slab[string]
-	bullets slab[Bullet]
-	sects   slab[Section]
-	players slab[Player]
-	numbers slab[Number]
-	points  slab[DataPoint]
+	strs    []string // the current block of each type of slice
+	bullets []Bullet
+	sects   []Section
+	players []Player
+	numbers []Number
+	points  []DataPoint
 }
 
-// blockSize is the size of a new block that must hold n: at least min,
+// blockSize is the size of a new block that must hold n: at least least,
 // unless the pack is exact.
 func (c *textPack) blockSize(n, least int) int {
 	if c.exact {
@@ -76,21 +76,18 @@ func (c *textPack) blockSize(n, least int) int {
 	return max(n, least)
 }
 
-// slab packs slices of T into shared blocks.
-type slab[T any] struct{ buf []T }
-
-// take returns a copy of src in the current block of s, whose capacity
-// ends with it, so that appending to it never reaches the next one.
-func take[T any](c *textPack, s *slab[T], src []T) []T {
+// take returns a copy of src in block, starting a new one when full, its capacity
+// ending with it, so that appending to it never reaches what follows.
+func take[T any](c *textPack, block *[]T, src []T) []T {
 	if len(src) == 0 {
 		return src
 	}
-	if cap(s.buf)-len(s.buf) < len(src) {
-		s.buf = make([]T, 0, c.blockSize(len(src), 256))
+	if cap(*block)-len(*block) < len(src) {
+		*block = make([]T, 0, c.blockSize(len(src), 256))
 	}
-	n := len(s.buf)
-	s.buf = append(s.buf, src...)
-	return s.buf[n : n+len(src) : n+len(src)]
+	n := len(*block)
+	*block = append(*block, src...)
+	return (*block)[n : n+len(src) : n+len(src)]
 }
 
 // str replaces *s by an equal string in the current block, starting a new

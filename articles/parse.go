@@ -34,9 +34,8 @@ type Options struct {
 	Spill *Spill
 }
 
-// DefaultMaxBytes is the size limit of an article file when
-// Options.MaxBytes is 0 (site.max_article_bytes): far above any real
-// article, low enough that reading one stays cheap.
+// DefaultMaxBytes is the size limit of an article file when Options.MaxBytes
+// is 0: far above any real article, low enough that reading one stays cheap.
 const DefaultMaxBytes = 1 << 20
 
 func (o Options) maxBytes() int64 {
@@ -60,19 +59,14 @@ func (o Options) location() *time.Location {
 	return o.Location
 }
 
-// Parse parses one article. path (relative, forward slashes) is used for
-// Article.Path and in errors; the layout is chosen by its extension: ".txt"
-// for the plain-text page layout, ".md" or ".markdown" for Markdown with
-// front matter. Every error is an *Error with a line number.
-//
-// A Markdown article with `draft = true` parses normally and has Draft set;
-// Load skips it.
+// Parse parses one article. path (relative, forward slashes) is its Path,
+// and its extension chooses the layout: ".txt", or ".md" or ".markdown".
+// Every error is an *Error with a line number.
 func Parse(path string, data []byte, opts Options) (a *Article, err error) {
 	return parse(path, data, opts, nil)
 }
 
-// parse is Parse with the Markdown parser's working buffers taken from md
-// when md is not nil, so that a worker parsing many files reuses them. The
+// parse is Parse reusing md's working buffers when md is not nil; the
 // article keeps nothing of them (nor of data).
 func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err error) {
 	// A parser bug must cost one article, never the whole build.
@@ -331,10 +325,9 @@ func finish(a *Article, slugs string) error {
 	return nil
 }
 
-// DeriveID returns the permanent id of an article that has no `id` of its
-// own: a name-based (version 5) UUID of the slug and the publication date as
-// written (YYYY-MM-DD in the article's own zone). Neither edits of the body,
-// rebuilds nor moves of the file change it.
+// DeriveID returns the permanent id of an article without an `id`: a
+// version 5 UUID of the slug and the publication date (YYYY-MM-DD in the
+// article's own zone), which edits, rebuilds and moves do not change.
 func DeriveID(slug string, published time.Time) string {
 	name := "briefcast:" + slug + ":" + published.Format("2006-01-02")
 	return "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte(name)).String()
