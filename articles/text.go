@@ -7,24 +7,12 @@ import (
 	"unicode/utf8"
 )
 
-// The plain-text layout (.txt) is a page as people copy it from a browser:
-//
-//	<title>                      the first non-blank line
-//	<date>                       the next one (see parseDate)
-//	Tags: space, comets          optional, right after the date
-//	Updated: <date>              optional
-//	Author: Name <email>         optional
-//	Image: photos/a.jpg          optional lead image, and Image alt: its text
-//	Instant Insight              tier markers, any case, "+ " optional
-//	• bullet                     "•", "-", "*" or "–" bullets, any indent
-//	...
-//
-// Section headings are recognised by name (Essential Context, Core Players,
-// Key Numbers, The Catalyst, Data Points ...) in any case, or else by shape:
-// a line of at most 60 characters and 10 words that does not start with a
-// lower-case letter, does not end like a sentence (. ! ? … , ;), is not the
-// continuation of an unfinished line above, and is followed by a blank line
-// or by a bullet and then by more content.
+// The plain-text layout (.txt) is a page as copied from a browser: the
+// title, the date, optional "Tags:", "Updated:", "Author:", "Image:" and
+// "Image alt:" lines, then tier markers and bullets (see README, Articles).
+// Section headings are known by name in any case, or else by shape (see
+// headingShape): not the tail of an unfinished line above, and followed by
+// a blank line or a bullet and then by more content.
 
 // tok is one non-blank line of the body.
 type tok struct {
