@@ -5,13 +5,10 @@ import (
 	"unicode/utf8"
 )
 
-// CleanText returns s without the characters that no output may carry: C0
-// controls other than tab, newline and carriage return, U+FFFE, U+FFFF, and
-// bytes that are not UTF-8 (which is how a lone surrogate reaches a Go
-// string). These are exactly the characters XML 1.0 forbids, so one rule
-// serves the pages, the feeds and the mail: the parsers apply it to every
-// article, and the feeds apply it again to the strings that do not come
-// from an article. A clean s is returned as it is, without allocating.
+// CleanText returns s without the characters XML 1.0 forbids, which no
+// output may carry: C0 controls other than tab, newline and carriage
+// return, U+FFFE, U+FFFF, and bytes that are not UTF-8 (how a lone surrogate
+// reaches a Go string). A clean s is returned as it is, without allocating.
 func CleanText(s string) string {
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -60,8 +57,7 @@ func keptRune(r rune, size int) bool {
 }
 
 // crLines turns the carriage returns a front-matter escape ("\r") can put
-// in a value into newlines: the source's own line ends are gone by then,
-// so a CR left in a field could only reach a page as a stray control.
+// in a value into newlines, since the source's line ends are gone by then.
 var crLines = strings.NewReplacer("\r\n", "\n", "\r", "\n")
 
 // cleanField is CleanText for a field of a parsed article.

@@ -23,9 +23,8 @@ type fmField struct {
 	what string // type name, for errors about 'o'
 }
 
-// readFront reads the front matter that opens a Markdown file: TOML
-// between +++ lines, or YAML between --- and --- (or ...). end is the index
-// of the closing line; the body starts after it.
+// readFront reads the front matter that opens a Markdown file: TOML between
+// +++ lines, or YAML between --- and --- (or ...). end is the closing line's index.
 func readFront(lines []line) (fields []fmField, end int, err error) {
 	open := strings.TrimSpace(lines[0].text)
 	var closers []string
@@ -62,8 +61,7 @@ func readFront(lines []line) (fields []fmField, end int, err error) {
 	return fields, end, err
 }
 
-// readTOML decodes TOML front matter; first is the line number of the
-// first front-matter line.
+// readTOML decodes TOML front matter starting at line first.
 func readTOML(src string, fm []line, first int) ([]fmField, error) {
 	var m map[string]any
 	if _, err := toml.Decode(src, &m); err != nil {
@@ -126,8 +124,7 @@ func readTOML(src string, fm []line, first int) ([]fmField, error) {
 	return out, nil
 }
 
-// readYAML decodes YAML front matter; first is the line number of the first
-// front-matter line.
+// readYAML decodes YAML front matter starting at line first.
 func readYAML(src string, first int) ([]fmField, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
@@ -178,8 +175,7 @@ func readYAML(src string, first int) ([]fmField, error) {
 	return out, nil
 }
 
-// applyFront sets the article's metadata from front matter. Unknown keys are
-// errors naming the key and its line.
+// applyFront sets the article's metadata from front matter; an unknown key is an error.
 func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location) error {
 	for _, f := range fields {
 		switch f.key {

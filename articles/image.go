@@ -7,10 +7,9 @@ import (
 )
 
 // setImage sets the article's lead image (key "image") or its text
-// alternative ("image_alt") from a front matter key or an `Image:` line.
-// An image is an absolute http(s) URL or a relative path that stays
-// inside the content folder; anything else is an error at line, so a
-// page never links to a file outside the site.
+// alternative ("image_alt"). An image is an absolute http(s) URL or a
+// relative path that stays inside the content folder, so a page never
+// links to a file outside the site.
 func setImage(a *Article, key, val string, line int) error {
 	val = strings.TrimSpace(val)
 	if strings.IndexFunc(val, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
@@ -50,8 +49,7 @@ func setImage(a *Article, key, val string, line int) error {
 	return nil
 }
 
-// ImageExt reports whether name ends in an image extension the site
-// copies from the content folder.
+// ImageExt reports whether name has an image extension the site copies.
 func ImageExt(name string) bool {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg":

@@ -15,20 +15,17 @@ import (
 	"strings"
 )
 
-// MaxImageBytes caps a lead image published from the content folder: a
-// page's picture, not an archive of originals.
+// MaxImageBytes caps a lead image published from the content folder.
 const MaxImageBytes = 5 << 20
 
-// LocalImage reports whether a's lead image is a file in the content
-// folder (rather than none, or an http(s) URL).
+// LocalImage reports whether a's lead image is a file in the content folder.
 func (a *Article) LocalImage() bool {
 	return a.Image != "" && !strings.HasPrefix(a.Image, "https://") && !strings.HasPrefix(a.Image, "http://")
 }
 
-// OpenImage opens a's local lead image under root, the content folder,
-// if it is one the site publishes: a regular file with an image
-// extension and at most MaxImageBytes. os.Root keeps symbolic links and
-// ".." from leading outside the folder. The caller closes the file.
+// OpenImage opens a's local lead image under root, the content folder (which
+// os.Root keeps links and ".." inside), if it is a regular file with an image
+// extension and at most MaxImageBytes. The caller closes the file.
 func OpenImage(root *os.Root, a *Article) (*os.File, int64, error) {
 	name := path.Join(path.Dir(a.Path), a.Image)
 	if !ImageExt(name) {
@@ -54,8 +51,7 @@ func OpenImage(root *os.Root, a *Article) (*os.File, int64, error) {
 }
 
 // ImageSize reads the width and height of a PNG, JPEG or GIF image from
-// the start of r; ok is false for other formats (WebP, AVIF, SVG) and
-// for a file that is not what its name says.
+// the start of r; ok is false for other formats and broken files.
 func ImageSize(r io.Reader) (width, height int, ok bool) {
 	c, _, err := image.DecodeConfig(r)
 	if err != nil || c.Width <= 0 || c.Height <= 0 {
@@ -64,8 +60,7 @@ func ImageSize(r io.Reader) (width, height int, ok bool) {
 	return c.Width, c.Height, true
 }
 
-// ImageType is the MIME type of an image file name or URL path by its
-// extension, "" when not known.
+// ImageType is the MIME type of an image name or URL by its extension, or "".
 func ImageType(name string) string {
 	if i := strings.IndexAny(name, "?#"); i >= 0 {
 		name = name[:i]

@@ -49,9 +49,8 @@ const (
 	kindDataPoints
 )
 
-// knownSection recognises the section headings of FORMAT.md (and a few
-// common variants) in any case. It returns the kind, the tier the heading
-// belongs to, the heading's usual spelling and whether it is known at all.
+// knownSection recognises the known section headings in any case: their
+// kind, tier and usual spelling.
 func knownSection(s string) (sectionKind, tier, string, bool) {
 	var arr [24]byte
 	key, ok := lowerKey(arr[:0], strings.TrimSuffix(s, ":"))
@@ -157,8 +156,7 @@ func (a *Article) addSection(t tier, sec Section) {
 	}
 }
 
-// markTier records the line where tier t starts, keeping the first marker
-// when a tier is named more than once.
+// markTier records the line of the first marker of tier t.
 func (a *Article) markTier(t tier, line int) {
 	var at *int
 	switch t {
