@@ -186,12 +186,7 @@ func (s *Set) forget(rel string) {
 	delete(s.cands, rel)
 	delete(s.errs, rel)
 	for target, links := range s.links {
-		for k, l := range links {
-			if l == rel {
-				s.links[target] = append(links[:k:k], links[k+1:]...)
-				break
-			}
-		}
+		s.links[target] = slices.DeleteFunc(links, func(l string) bool { return l == rel })
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
+	"sync/atomic"
 )
 
 // Spill keeps the tiers of the articles read with it (Options.Spill) in a
@@ -17,11 +17,9 @@ import (
 // its space returns when the Spill is collected. Records are only appended;
 // an article read again gets a new one.
 type Spill struct {
-	f *os.File
-
-	mu     sync.Mutex
-	end    int64
-	broken bool // a write failed: keep is a no-op from then on
+	f      *os.File
+	end    atomic.Int64
+	broken atomic.Bool // a write failed: keep is a no-op from then on
 }
 
 // NewSpill makes a Spill whose file is in dir.
@@ -51,20 +49,12 @@ func (s *Spill) keep(a *Article, buf []byte) ([]byte, error) {
 		return buf, nil
 	}
 	buf = encodeTiers(buf[:0], a.tiers)
-	s.mu.Lock()
-	if s.broken {
-		s.mu.Unlock()
+	if s.broken.Load() {
 		return buf, nil
 	}
-	off := s.end
-	s.end += int64(len(buf))
-	s.mu.Unlock()
+	off := s.end.Add(int64(len(buf))) - int64(len(buf))
 	if _, err := s.f.WriteAt(buf, off); err != nil {
-		s.mu.Lock()
-		first := !s.broken
-		s.broken = true
-		s.mu.Unlock()
-		if !first {
+		if s.broken.Swap(true) {
 			return buf, nil
 		}
 		return buf, fmt.Errorf("articles: spill %s: %w", a.Path, err)
@@ -143,7 +133,7 @@ func (r *tierReader) num() int {
 	return 0
 }
 
-// count reads a number of items, each taking at least one byte.
+// count reads a number of items (or bytes), each taking at least one byte.
 func (r *tierReader) count() int {
 	n := r.num()
 	if n > len(r.s) {
@@ -154,11 +144,7 @@ func (r *tierReader) count() int {
 }
 
 func (r *tierReader) str() string {
-	n := r.num()
-	if r.err != nil || n > len(r.s) {
-		r.err = errBadRecord
-		return ""
-	}
+	n := r.count()
 	s := r.s[:n]
 	r.s = r.s[n:]
 	return s
