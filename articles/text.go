@@ -75,18 +75,8 @@ func cutBullet(s string) (string, bool) {
 // endsSentence reports whether s ends like a finished sentence, looking
 // through closing quotes and brackets.
 func endsSentence(s string) bool {
-	for len(s) > 0 {
-		r, size := utf8.DecodeLastRuneInString(s)
-		switch r {
-		case '"', '\'', '”', '’', ')', ']', '»':
-			s = s[:len(s)-size]
-			continue
-		case '.', '!', '?', '…', ',', ';':
-			return true
-		}
-		return false
-	}
-	return false
+	r, _ := utf8.DecodeLastRuneInString(strings.TrimRight(s, `"'”’)]»`))
+	return strings.ContainsRune(".!?…,;", r)
 }
 
 func looksLikeHeading(toks []tok, i int) bool {
