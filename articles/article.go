@@ -123,23 +123,26 @@ type Tiers struct {
 	Full   Full   // tier 3: may be empty
 }
 
-// eachEntry calls f with each string of the players, numbers, data points
-// and closing.
-func (t *Tiers) eachEntry(f func(*string)) {
-	for i := range t.Digest.Players {
-		f(&t.Digest.Players[i].Name)
-		f(&t.Digest.Players[i].Role)
+// eachEntry calls f with each string of the players and numbers.
+func (d *Digest) eachEntry(f func(*string)) {
+	for i := range d.Players {
+		f(&d.Players[i].Name)
+		f(&d.Players[i].Role)
 	}
-	for i := range t.Digest.Numbers {
-		f(&t.Digest.Numbers[i].Figure)
-		f(&t.Digest.Numbers[i].Meaning)
+	for i := range d.Numbers {
+		f(&d.Numbers[i].Figure)
+		f(&d.Numbers[i].Meaning)
 	}
-	for i := range t.Full.DataPoints {
-		f(&t.Full.DataPoints[i].Date)
-		f(&t.Full.DataPoints[i].Event)
+}
+
+// eachEntry calls f with each string of the data points and closing.
+func (t *Full) eachEntry(f func(*string)) {
+	for i := range t.DataPoints {
+		f(&t.DataPoints[i].Date)
+		f(&t.DataPoints[i].Event)
 	}
-	for i := range t.Full.Closing {
-		f(&t.Full.Closing[i])
+	for i := range t.Closing {
+		f(&t.Closing[i])
 	}
 }
 
@@ -210,21 +213,11 @@ func shapeOf(t *Tiers) tierShape {
 	for _, s := range t.Digest.Sections {
 		sh.digestWords += sectionWords(s)
 	}
-	for _, p := range t.Digest.Players {
-		sh.digestWords += CountWords(p.Name) + CountWords(p.Role)
-	}
-	for _, x := range t.Digest.Numbers {
-		sh.digestWords += CountWords(x.Figure) + CountWords(x.Meaning)
-	}
+	t.Digest.eachEntry(func(s *string) { sh.digestWords += CountWords(*s) })
 	for _, s := range t.Full.Sections {
 		sh.fullWords += sectionWords(s)
 	}
-	for _, d := range t.Full.DataPoints {
-		sh.fullWords += CountWords(d.Date) + CountWords(d.Event)
-	}
-	for _, c := range t.Full.Closing {
-		sh.fullWords += CountWords(c)
-	}
+	t.Full.eachEntry(func(s *string) { sh.fullWords += CountWords(*s) })
 	return sh
 }
 

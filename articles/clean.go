@@ -90,7 +90,8 @@ func (a *Article) clean() {
 			cleanAll(s.Paragraphs)
 		}
 	}
-	a.tiers.eachEntry(clean)
+	a.tiers.Digest.eachEntry(clean)
+	a.tiers.Full.eachEntry(clean)
 }
 
 func cleanAll(ss []string) {

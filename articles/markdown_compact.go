@@ -49,7 +49,8 @@ func compactTiers(t *Tiers, c *textPack) {
 	t.Full.Closing = take(c, &c.strs, t.Full.Closing)
 	c.sections(t.Digest.Sections)
 	c.sections(t.Full.Sections)
-	t.eachEntry(c.str)
+	t.Digest.eachEntry(c.str)
+	t.Full.eachEntry(c.str)
 }
 
 // textPack hands out strings packed into large blocks, and the slices of
