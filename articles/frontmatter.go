@@ -2,6 +2,7 @@ package articles
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,16 +37,8 @@ func readFront(lines []line) (fields []fmField, end int, err error) {
 	default:
 		return nil, 0, errorf(1, "missing front matter: the file must start with +++ (TOML) or --- (YAML)")
 	}
-	end = -1
-	for i := 1; i < len(lines) && end < 0; i++ {
-		s := strings.TrimRight(lines[i].text, " \t")
-		for _, c := range closers {
-			if s == c {
-				end = i
-			}
-		}
-	}
-	if end < 0 {
+	end = 1 + slices.IndexFunc(lines[1:], func(l line) bool { return slices.Contains(closers, strings.TrimRight(l.text, " \t")) })
+	if end == 0 {
 		return nil, 0, errorf(1, "front matter opened with %s is never closed", open)
 	}
 	var src strings.Builder
