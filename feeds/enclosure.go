@@ -10,10 +10,8 @@ import (
 // MediaNS is the Media RSS namespace of <media:content>.
 const MediaNS = "http://search.yahoo.com/mrss/"
 
-// Image is an item's lead image as the feeds carry it: an RSS
-// <enclosure> and <media:content>, an Atom enclosure link and the JSON
-// Feed item's image. The caller (the site) makes URL absolute; this
-// package only writes what it is given.
+// Image is an item's lead image as the feeds carry it (an RSS enclosure and
+// media:content, an Atom enclosure link, the JSON Feed image).
 type Image struct {
 	URL    string // absolute
 	Type   string // MIME type, such as "image/jpeg"; "" when unknown
@@ -23,9 +21,8 @@ type Image struct {
 	Alt    string // the text alternative; "" when none
 }
 
-// enclosure is img in gorilla's terms. RSS requires a length, and the
-// common practice for one not known is 0; gorilla drops an enclosure
-// without a type, which RSS also requires.
+// enclosure is img in gorilla's terms. RSS requires a length (0 when not known)
+// and a type, without which gorilla drops the enclosure.
 func (img *Image) enclosure() *gfeeds.Enclosure {
 	if !img.ok() {
 		return nil
@@ -33,8 +30,7 @@ func (img *Image) enclosure() *gfeeds.Enclosure {
 	return &gfeeds.Enclosure{Url: img.URL, Type: img.Type, Length: strconv.FormatInt(img.Length, 10)}
 }
 
-// rssMedia is an RSS item's <media:content>: readers that ignore
-// enclosures (they are podcasts' tool) show it as the item's picture.
+// rssMedia is an RSS item's <media:content>, for readers that ignore enclosures.
 type rssMedia struct {
 	XMLName     xml.Name `xml:"media:content"`
 	URL         string   `xml:"url,attr"`

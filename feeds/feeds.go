@@ -1,11 +1,8 @@
-// Package feeds turns articles into RSS 2.0, Atom 1.0 and JSON Feed 1.1.
-//
-// It builds gorilla/feeds' RssFeed, AtomFeed and JSONFeed structs and then
-// extends them with what gorilla leaves out (self links, several
-// categories, dc:creator, Atom <published> and a stable feed id, the JSON
-// Feed language and feed_url), rather than forking it. Every string is
-// cleaned of characters XML forbids before it goes in, and no timestamp
-// comes from the clock, so identical content gives byte-identical feeds.
+// Package feeds turns articles into RSS 2.0, Atom 1.0 and JSON Feed 1.1: it
+// builds gorilla/feeds' structs and extends them with what gorilla leaves out
+// (self links, categories, dc:creator, Atom <published>, stable ids ...).
+// Every string is cleaned for XML, and no timestamp comes from the clock, so
+// identical content gives byte-identical feeds.
 package feeds
 
 import (
@@ -287,9 +284,8 @@ func newAtomEntry(it *Item, ge *gfeeds.AtomEntry) *atomEntry {
 	return e
 }
 
-// atomID returns id when it is already an absolute IRI (the article model's
-// derived ids are urn:uuid: ones), else a name-based UUID of it: Atom
-// requires an IRI, RSS and JSON Feed take any string.
+// atomID returns id when it is already an absolute IRI, else a name-based
+// UUID of it: Atom requires an IRI, RSS and JSON Feed take any string.
 func atomID(id string) string {
 	if u, err := url.Parse(id); err == nil && u.Scheme != "" && !strings.ContainsAny(id, " \t\n\r<>\"{}|\\^`") {
 		return id
@@ -297,9 +293,8 @@ func atomID(id string) string {
 	return "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte("briefcast:id:"+id)).String()
 }
 
-// jsonDoc is gorilla's JSONFeed plus the generator, which JSON Feed has no
-// field for, as an extension object (keys starting with "_" are the
-// format's extension point).
+// jsonDoc is gorilla's JSONFeed plus the generator in an extension object
+// (JSON Feed has no field for it).
 type jsonDoc struct {
 	*gfeeds.JSONFeed
 	Ext jsonExt `json:"_briefcast"`
@@ -365,16 +360,13 @@ func (a Author) atom() *gfeeds.AtomAuthor {
 	return &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: a.name(), Email: a.Email}}
 }
 
-// plainElements are the RSS elements whose content is plain text, not
-// escaped HTML.
+// plainElements are the RSS elements whose content is plain text, not HTML.
 var plainElements = regexp.MustCompile(`<(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>([^<]*)</(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>`)
 
 // hexRefs rewrites "&amp;", "&lt;" and "&gt;" in RSS's plain-text elements
-// as hexadecimal character references ("&#x26;"). Both mean the same
-// character, but validators read the named ones there as HTML that was
-// escaped into a plain-text element, and warn; readers that treat the
-// element as HTML would show "&amp;" as "&". The HTML elements
-// (description) keep their escaping.
+// as hexadecimal references ("&#x26;"): validators warn of the named ones
+// there as escaped HTML, and readers that treat the element as HTML would
+// show "&amp;" as "&".
 func hexRefs(doc []byte) []byte {
 	if !bytes.Contains(doc, []byte("&")) {
 		return doc

@@ -43,9 +43,7 @@ func ParseAuthor(s string) Author {
 	return Author{Name: s}
 }
 
-// Item is one article made ready for every feed it appears in: its text
-// cleaned for XML, its URLs absolute and its content joined once, however
-// many tag feeds carry it.
+// Item is one article made ready, once, for every feed it appears in.
 type Item struct {
 	ID           string
 	Title        string
