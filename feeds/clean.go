@@ -67,23 +67,17 @@ func ResolveHTML(fragment string, base *url.URL) string {
 // not, ResolveHTML returns s as it is and never looks at its base URL. It
 // runs on every section of every article, so it only looks at tag names.
 func NeedsResolve(s string) bool {
-	for i := 0; i < len(s); {
-		j := strings.IndexByte(s[i:], '<')
-		if j < 0 {
+	for {
+		_, after, ok := strings.Cut(s, "<")
+		if !ok {
 			return false
 		}
-		i += j + 1
-		end := strings.IndexByte(s[i:], '>')
-		if end < 0 {
-			end = len(s) - i
-		}
-		tag := s[i : i+end]
-		i += end
+		var tag string
+		tag, s, _ = strings.Cut(after, ">")
 		if riskyTag(tag) {
 			return true
 		}
 	}
-	return false
 }
 
 // riskyTag reports whether the inside of a tag is anything but one of the
@@ -134,14 +128,9 @@ func absolute(ref string, base *url.URL) (string, bool) {
 	if base != nil {
 		u = base.ResolveReference(u)
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
-		if u.Host == "" {
-			return "", false
-		}
-	case "mailto":
-	default:
-		return "", false
+	scheme := strings.ToLower(u.Scheme)
+	if scheme == "mailto" || (scheme == "http" || scheme == "https") && u.Host != "" {
+		return u.String(), true
 	}
-	return u.String(), true
+	return "", false
 }
