@@ -74,12 +74,7 @@ func (s *mdState) blockText(n ast.Node) string {
 	case ast.KindParagraph, ast.KindTextBlock, ast.KindHeading:
 		return normSpace(s.plain(n))
 	case ast.KindCodeBlock, ast.KindFencedCodeBlock:
-		var b strings.Builder
-		for i := 0; i < n.Lines().Len(); i++ {
-			seg := n.Lines().At(i)
-			b.Write(seg.Value(s.src))
-		}
-		return strings.TrimRight(b.String(), "\n")
+		return strings.TrimRight(string(n.Lines().Value(s.src)), "\n")
 	case ast.KindHTMLBlock, ast.KindThematicBreak:
 		return ""
 	}
