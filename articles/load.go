@@ -26,8 +26,7 @@ func Load(dir string, opts Options) ([]*Article, []error) {
 }
 
 // loadCandidates reads every article file of dir: the articles parsed
-// (drafts left out, slugs not yet checked against each other), the files
-// read, and the errors.
+// (without drafts; slugs not yet checked), the files read, and the errors.
 func loadCandidates(dir string, opts Options) (*loader, []source, []*Article, []*Error) {
 	root, err := filepath.EvalSymlinks(dir)
 	if err == nil {
@@ -57,8 +56,7 @@ func loadCandidates(dir string, opts Options) (*loader, []source, []*Article, []
 	return l, srcs, loaded, errs
 }
 
-// resolve applies the duplicate-slug rule to the articles loaded and
-// sorts them newest first, and the errors by path.
+// resolve applies the duplicate-slug rule and sorts articles and errors.
 func resolve(loaded []*Article, errs []*Error) ([]*Article, []error) {
 	good, dups := firstOfEachSlug(loaded)
 	errs = append(errs, dups...)
@@ -81,8 +79,7 @@ func sortArticles(arts []*Article) {
 	})
 }
 
-// loader is one Load: the content folder as given (for warnings) and
-// resolved.
+// loader is one Load: the content folder as given (for warnings) and resolved.
 type loader struct {
 	dir  string
 	root string // dir with every link resolved, absolute

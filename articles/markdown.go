@@ -13,14 +13,12 @@ import (
 )
 
 // md is the one goldmark instance: CommonMark with GFM tables and
-// strikethrough, and the default, safe HTML renderer, which omits raw HTML
-// and drops dangerous link targets. It is safe for concurrent use and
-// never changed after start-up.
+// strikethrough, and the default renderer, which omits raw HTML and drops
+// dangerous link targets. It is safe for concurrent use.
 var md = goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough))
 
-// mdState walks the body's top-level blocks. One is kept per Load worker
-// and reused from file to file, so its buffers are not reallocated for
-// every article.
+// mdState walks the body's top-level blocks. Each Load worker reuses one
+// from file to file, with its buffers.
 type mdState struct {
 	a       *Article
 	src     []byte
@@ -36,8 +34,7 @@ type mdState struct {
 	pack    textPack      // where the articles' strings end up (see compact)
 }
 
-// reset readies s, possibly used for an earlier file, for article a,
-// keeping its buffers.
+// reset readies s for article a, keeping its buffers.
 func (s *mdState) reset(a *Article) {
 	s.a = a
 	s.src = nil
@@ -184,8 +181,7 @@ func (s *mdState) block(n ast.Node) error {
 	return nil
 }
 
-// heading handles a heading of the body: the title, a tier marker or a
-// section title.
+// heading handles a title, a tier marker or a section title.
 func (s *mdState) heading(level int, title string, line int) error {
 	if level == 1 && s.cur == tierNone {
 		if s.a.Title != "" && s.a.Title != title {
@@ -255,9 +251,8 @@ func (s *mdState) place(isList, isBreak bool, line int) (blockPlace, error) {
 }
 
 // addPara keeps the text p of a paragraph whose HTML starts at start in
-// s.html. A paragraph with no markup and nothing escaped reads the same in
-// both forms: its text is then kept as part of the section's HTML instead
-// of a second copy.
+// s.html. A paragraph with no markup and nothing escaped keeps its text as
+// part of the section's HTML instead of a second copy.
 func (s *mdState) addPara(start int, p string) {
 	if p == "" {
 		return
@@ -268,8 +263,7 @@ func (s *mdState) addPara(start int, p string) {
 	s.sec.paras = append(s.sec.paras, p)
 }
 
-// sharedPara is a paragraph whose plain text is found verbatim in the
-// section's HTML at off.
+// sharedPara is a paragraph whose plain text is the section's HTML at off.
 type sharedPara struct{ para, off, n int }
 
 // flush closes the open section; prose held by a structured section is

@@ -2,8 +2,7 @@ package articles
 
 import "strings"
 
-// textChunk is the size of the blocks that a Load worker packs its
-// articles' strings into.
+// textChunk is the size of the blocks a Load worker packs strings into.
 const textChunk = 64 << 10
 
 // compact moves every string of a parsed Markdown article into the blocks of
@@ -53,10 +52,8 @@ func compactTiers(t *Tiers, c *textPack) {
 	t.Full.eachEntry(c.str)
 }
 
-// textPack hands out strings packed into large blocks, and the slices of
-// the article model packed the same way. A block is never written below
-// its length, so what was taken from it stays as it was while later
-// articles' parts are appended.
+// textPack packs strings and the model's slices into large blocks, only
+// ever appended to, so what was taken from one stays as it was.
 type textPack struct {
 	exact   bool // blocks only as large as asked: for one article alone
 	b       strings.Builder
@@ -91,8 +88,7 @@ func take[T any](c *textPack, block *[]T, src []T) []T {
 	return (*block)[n : n+len(src) : n+len(src)]
 }
 
-// str replaces *s by an equal string in the current block, starting a new
-// block when it does not fit.
+// str replaces *s by an equal string in the current block (or a new one).
 func (c *textPack) str(s *string) {
 	n := len(*s)
 	if n == 0 {

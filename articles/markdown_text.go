@@ -10,9 +10,8 @@ import (
 	"github.com/yuin/goldmark/util"
 )
 
-// The model keeps each piece of the body twice: as goldmark's HTML, for
-// pages and feeds, and as plain text, for e-mail text parts and feed
-// summaries. The functions here make both from goldmark's tree.
+// The model keeps the body both as HTML, for pages and feeds, and as plain
+// text, for e-mail text parts and feed summaries.
 
 // renderTo appends the HTML of one node to dst.
 func (s *mdState) renderTo(dst *bytes.Buffer, n ast.Node) error {
@@ -66,9 +65,8 @@ func (s *mdState) inline(item ast.Node) (string, string) {
 	return txt, h.String()
 }
 
-// blockText is the plain text of a block: paragraphs joined by spaces,
-// list items prefixed with "• ", code as written. Raw HTML is left out, as
-// the renderer leaves it out.
+// blockText is the plain text of a block: paragraphs joined by spaces, list
+// items prefixed with "• ", code as written, raw HTML left out.
 func (s *mdState) blockText(n ast.Node) string {
 	switch n.Kind() {
 	case ast.KindParagraph, ast.KindTextBlock, ast.KindHeading:
@@ -92,8 +90,7 @@ func (s *mdState) blockText(n ast.Node) string {
 	return strings.Join(parts, " ")
 }
 
-// plain is the text of inline content with markup removed and escapes and
-// entities resolved.
+// plain is the text of inline content, escapes and entities resolved.
 func (s *mdState) plain(n ast.Node) string {
 	b := bytes.NewBuffer(s.scratch[:0])
 	s.plainInto(b, n)

@@ -17,20 +17,16 @@ import (
 type Options struct {
 	Location *time.Location // zone for dates written without one; nil = UTC
 
-	// MaxBytes is the largest article file Load reads; a bigger one is
-	// rejected without being read whole. 0 means DefaultMaxBytes.
+	// MaxBytes is the largest article file Load reads (0: DefaultMaxBytes).
 	MaxBytes int64
 
-	// Log receives Load's warnings about files it skips (a named pipe, a
-	// link out of the content folder). nil discards them.
+	// Log receives Load's warnings about files it skips; nil discards them.
 	Log *slog.Logger
 
-	// Slugs is the style of the slugs derived from titles (site.slugs):
-	// SlugsUnicode (the default when "") or SlugsASCII.
+	// Slugs is the style of slugs derived from titles: SlugsUnicode ("") or SlugsASCII.
 	Slugs string
 
-	// Spill, when set, keeps the tiers of every article Load or a Set
-	// reads there instead of in memory (see Spill).
+	// Spill, when set, keeps the tiers of the articles read there.
 	Spill *Spill
 }
 
@@ -127,8 +123,7 @@ func errorf(line int, format string, args ...any) *Error {
 	return &Error{Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// line is one line of the source, already cleaned of what people paste by
-// accident: line ends, the byte-order mark, zero-width characters.
+// line is one line of the source, cleaned (see splitLines).
 type line struct {
 	n    int    // 1-based line number
 	text string // cleaned, not trimmed
@@ -222,8 +217,7 @@ func normSpace(s string) string {
 	return string(b)
 }
 
-// spaceWidth returns the byte length of the space-like character at s[i],
-// or 0 when there is none.
+// spaceWidth is the byte length of the space-like character at s[i], or 0.
 func spaceWidth(s string, i int) int {
 	switch s[i] {
 	case ' ', '\t', '\v', '\f':
@@ -282,8 +276,8 @@ func lowerKey(buf []byte, s string) ([]byte, bool) {
 	return buf, true
 }
 
-// finish checks what both layouts require and fills in what is derived:
-// slug, id, updated time and the list of missing parts.
+// finish checks what both layouts require and derives slug, id, updated
+// time and the missing parts.
 func finish(a *Article, slugs string) error {
 	a.clean()
 	if len(a.Take) == 0 {

@@ -62,8 +62,7 @@ func (s *Set) Articles() ([]*Article, []error) {
 	return s.withStale(good), out
 }
 
-// withStale adds the last good article of each rejected file whose slug
-// is still free.
+// withStale adds the last good article of each rejected file whose slug is free.
 func (s *Set) withStale(good []*Article) []*Article {
 	if len(s.stale) == 0 {
 		return good
@@ -82,8 +81,7 @@ func (s *Set) withStale(good []*Article) []*Article {
 	return good
 }
 
-// ErrNeedsLoad is Reload's answer to a change it cannot apply file by
-// file: a folder added, removed or renamed. Make a new Set.
+// ErrNeedsLoad is Reload's answer to a folder added, removed or renamed: make a new Set.
 var ErrNeedsLoad = errors.New("articles: a folder changed; load the whole content folder again")
 
 // Reload reads the file at name (inside the content folder, as a watcher
@@ -196,8 +194,7 @@ func (s *Set) reject(e *Error) error {
 	return e
 }
 
-// holdsFolder reports whether the set knows files below rel, which is then
-// a folder that went away.
+// holdsFolder reports whether the set knows files below rel (a folder that went away).
 func (s *Set) holdsFolder(rel string) bool {
 	prefix := rel + "/"
 	return keyUnder(s.cands, prefix) || keyUnder(s.stale, prefix) || keyUnder(s.errs, prefix)
@@ -212,8 +209,7 @@ func keyUnder[V any](m map[string]V, prefix string) bool {
 	return false
 }
 
-// noteLink records where the link src leads, so a change of its target
-// reads the link again.
+// noteLink records where the link src leads, so a change there reads it again.
 func (s *Set) noteLink(src source) {
 	target, err := filepath.EvalSymlinks(src.path)
 	if err != nil {

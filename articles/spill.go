@@ -100,8 +100,7 @@ func appendList[T any](b []byte, items []T, item func([]byte, T) []byte) []byte 
 	return b
 }
 
-// appendEntry appends two strings and a line number, the shape of most
-// of a tier's parts.
+// appendEntry appends two strings and a line number: most parts of a tier.
 func appendEntry(b []byte, x, y string, line int) []byte {
 	return binary.AppendUvarint(appendStr(appendStr(b, x), y), uint64(line))
 }
@@ -112,8 +111,8 @@ func appendStr(b []byte, s string) []byte {
 
 var errBadRecord = errors.New("the record is damaged")
 
-// tierReader reads a record back. Its strings are slices of one string
-// holding the whole record: one allocation for all of them.
+// tierReader reads a record back; its strings are slices of one string
+// holding the whole record, one allocation for all.
 type tierReader struct {
 	s   string
 	err error

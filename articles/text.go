@@ -72,8 +72,7 @@ func cutBullet(s string) (string, bool) {
 	return s, false
 }
 
-// endsSentence reports whether s ends like a finished sentence, looking
-// through closing quotes and brackets.
+// endsSentence reports whether s ends like a sentence, past closing quotes and brackets.
 func endsSentence(s string) bool {
 	r, _ := utf8.DecodeLastRuneInString(strings.TrimRight(s, `"'”’)]»`))
 	return strings.ContainsRune(".!?…,;", r)
@@ -130,8 +129,7 @@ func (p para) String() string {
 	return p.text + " " + strings.Join(p.more, " ")
 }
 
-// marked is the paragraph's text as the model keeps it: a loose bullet with
-// its "• ".
+// marked is the paragraph's text as kept: a loose bullet with its "• ".
 func (p para) marked() string {
 	if p.bullet {
 		return "• " + p.String()
@@ -293,8 +291,8 @@ func (s *textState) startSection(title string, line int, kind sectionKind) {
 	s.sec = openSection{title: strings.TrimSuffix(title, ":"), line: line, kind: kind, tier: s.cur, open: true}
 }
 
-// flush closes the open section. Structured sections keep any prose they
-// held as a section of the same title, so no text is lost.
+// flush closes the open section; prose in a structured section is kept as
+// a section of the same title.
 func (s *textState) flush() {
 	sec := s.sec
 	s.sec = openSection{}
