@@ -30,9 +30,9 @@ const TTL = 60
 
 // File names of the three feeds in a feed folder, and their content types.
 const (
-	RSSFile  = links.RSS
-	AtomFile = links.Atom
-	JSONFile = links.JSON
+	RSSFile  = string(links.RSS)
+	AtomFile = string(links.Atom)
+	JSONFile = string(links.JSON)
 
 	RSSType  = "application/rss+xml; charset=utf-8"
 	AtomType = "application/atom+xml; charset=utf-8"
