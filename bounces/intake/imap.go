@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -58,19 +59,11 @@ func NewPoller(o IMAPOptions) (*Poller, error) {
 	if o.Sink == nil {
 		return nil, errors.New("intake: imap: no sink")
 	}
-	if o.Mailbox == "" {
-		o.Mailbox = "INBOX"
-	}
-	if o.Interval <= 0 {
-		o.Interval = time.Minute
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Minute
-	}
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	o.Logger = orDefault(o.Logger)
+	o.Mailbox = cmp.Or(o.Mailbox, "INBOX")
+	o.Interval = positive(o.Interval, time.Minute)
+	o.Timeout = positive(o.Timeout, time.Minute)
+	o.MaxBytes = positive(o.MaxBytes, DefaultMaxBytes)
+	o.Logger = cmp.Or(o.Logger, slog.Default())
 	return &Poller{opts: o}, nil
 }
 
@@ -161,7 +154,7 @@ func (p *Poller) connect() error {
 		return fmt.Errorf("intake: imap: connect %s: %w", p.opts.Addr, err)
 	}
 	c.Timeout = p.opts.Timeout
-	c.ErrorLog = slogPrinter{p.opts.Logger, slog.LevelDebug, "bounces: imap: "}
+	c.ErrorLog = libLogger(p.opts.Logger, slog.LevelDebug, "bounces: imap: ")
 	if err := c.Login(p.opts.Username, p.opts.Password); err != nil {
 		c.Terminate()
 		return fmt.Errorf("intake: imap: log in to %s as %q: %w", p.opts.Addr, p.opts.Username, err)
@@ -253,36 +246,41 @@ func (p *Poller) processOne(ctx context.Context, uid uint32) (sinkErr, err error
 func (p *Poller) fetch(uid uint32) (raw []byte, size uint32, err error) {
 	set := new(imap.SeqSet)
 	set.AddNum(uid)
-	section := &imap.BodySectionName{Peek: true}
-	ch := make(chan *imap.Message, 1)
-	done := make(chan error, 1)
-	go func() { done <- p.c.UidFetch(set, []imap.FetchItem{imap.FetchRFC822Size}, ch) }()
-	for m := range ch {
-		size = m.Size
-	}
-	if err := <-done; err != nil {
+	ms, err := p.uidFetch(set, imap.FetchRFC822Size)
+	if err != nil {
 		return nil, 0, fmt.Errorf("fetch size of uid %d: %w", uid, err)
+	}
+	for _, m := range ms {
+		size = m.Size
 	}
 	if int64(size) > p.opts.MaxBytes {
 		return nil, size, nil
 	}
-	ch = make(chan *imap.Message, 1)
-	go func() { done <- p.c.UidFetch(set, []imap.FetchItem{section.FetchItem()}, ch) }()
-	for m := range ch {
-		if body := m.GetBody(section); body != nil && raw == nil {
-			raw, err = io.ReadAll(io.LimitReader(body, p.opts.MaxBytes+1))
+	section := &imap.BodySectionName{Peek: true}
+	if ms, err = p.uidFetch(set, section.FetchItem()); err != nil {
+		return nil, 0, fmt.Errorf("fetch uid %d: %w", uid, err)
+	}
+	for _, m := range ms {
+		if body := m.GetBody(section); body != nil {
+			if raw, err = io.ReadAll(io.LimitReader(body, p.opts.MaxBytes+1)); err != nil {
+				return nil, 0, fmt.Errorf("read uid %d: %w", uid, err)
+			}
+			return raw, size, nil
 		}
 	}
-	if ferr := <-done; ferr != nil {
-		return nil, 0, fmt.Errorf("fetch uid %d: %w", uid, ferr)
+	return nil, 0, fmt.Errorf("fetch uid %d: the server sent no body", uid)
+}
+
+// uidFetch runs one UID FETCH and collects what it returns.
+func (p *Poller) uidFetch(set *imap.SeqSet, item imap.FetchItem) ([]*imap.Message, error) {
+	ch := make(chan *imap.Message, 1)
+	done := make(chan error, 1)
+	go func() { done <- p.c.UidFetch(set, []imap.FetchItem{item}, ch) }()
+	var ms []*imap.Message
+	for m := range ch {
+		ms = append(ms, m)
 	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read uid %d: %w", uid, err)
-	}
-	if raw == nil {
-		return nil, 0, fmt.Errorf("fetch uid %d: the server sent no body", uid)
-	}
-	return raw, size, nil
+	return ms, <-done
 }
 
 // markSeen sets \Seen; after processing, it also moves or deletes the

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -110,7 +111,7 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 	switch n.Type() {
 	case "Bounce":
 		b := n.Bounce
-		base.Kind, base.ID, base.Time = Soft, orID(b.FeedbackID, m.MessageID), parseTime(b.Timestamp)
+		base.Kind, base.ID, base.Time = Soft, cmp.Or(b.FeedbackID, m.MessageID), parseTime(b.Timestamp)
 		if b.BounceType == "Permanent" {
 			base.Kind = Hard
 		}
@@ -121,7 +122,7 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 		}
 	case "Complaint":
 		c := n.Complaint
-		base.Kind, base.ID, base.Time, base.Reason = Complaint, orID(c.FeedbackID, m.MessageID), parseTime(c.Timestamp), c.FeedbackType
+		base.Kind, base.ID, base.Time, base.Reason = Complaint, cmp.Or(c.FeedbackID, m.MessageID), parseTime(c.Timestamp), c.FeedbackType
 		for _, r := range c.ComplainedRecipients {
 			e := base
 			e.Recipient = r.EmailAddress
@@ -129,11 +130,4 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 		}
 	}
 	return slices.DeleteFunc(out, func(e Event) bool { return e.Recipient == "" })
-}
-
-func orID(id, fallback string) string {
-	if id != "" {
-		return id
-	}
-	return fallback
 }

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,19 +52,11 @@ func NewSMTP(o SMTPOptions) (*SMTPServer, error) {
 	if o.Sink == nil {
 		return nil, errors.New("intake: smtp: no sink")
 	}
-	if o.Hostname == "" {
-		o.Hostname = o.Domain
-	}
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MaxConns <= 0 {
-		o.MaxConns = 20
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Minute
-	}
-	o.Logger = orDefault(o.Logger)
+	o.Hostname = cmp.Or(o.Hostname, o.Domain)
+	o.MaxBytes = positive(o.MaxBytes, DefaultMaxBytes)
+	o.MaxConns = positive(o.MaxConns, 20)
+	o.Timeout = positive(o.Timeout, time.Minute)
+	o.Logger = cmp.Or(o.Logger, slog.Default())
 	s := &SMTPServer{opts: o}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
@@ -72,7 +65,7 @@ func NewSMTP(o SMTPOptions) (*SMTPServer, error) {
 	srv.MaxRecipients = 10
 	srv.ReadTimeout = o.Timeout
 	srv.WriteTimeout = o.Timeout
-	srv.ErrorLog = slogPrinter{o.Logger, slog.LevelWarn, "bounces: smtp: "}
+	srv.ErrorLog = libLogger(o.Logger, slog.LevelWarn, "bounces: smtp: ")
 	s.srv = srv
 	return s, nil
 }
