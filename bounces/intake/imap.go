@@ -197,48 +197,35 @@ func (p *Poller) tlsConfig() *tls.Config {
 	return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 }
 
-// processUnseen returns the number processed, the sink's errors, and the
-// first error of the connection.
-func (p *Poller) processUnseen(ctx context.Context) (int, []error, error) {
+// processUnseen returns the number processed, the sink's errors (those
+// messages stay unseen), and the first error of the connection.
+func (p *Poller) processUnseen(ctx context.Context) (n int, sinkErrs []error, err error) {
 	crit := imap.NewSearchCriteria()
 	crit.WithoutFlags = []string{imap.SeenFlag, imap.DeletedFlag}
 	uids, err := p.c.UidSearch(crit)
 	if err != nil {
 		return 0, nil, fmt.Errorf("search unseen: %w", err)
 	}
-	n := 0
-	var sinkErrs []error
 	for _, uid := range uids {
 		if ctx.Err() != nil {
 			return n, sinkErrs, ctx.Err()
 		}
-		done, err := p.processOne(ctx, uid)
+		raw, size, err := p.fetch(uid)
 		if err != nil {
 			return n, sinkErrs, err
 		}
-		if done != nil {
-			sinkErrs = append(sinkErrs, done)
+		if raw == nil {
+			p.opts.Logger.Warn("bounces: imap: message too big, marked seen without processing", "uid", uid, "bytes", size, "max_bytes", p.opts.MaxBytes)
+		} else if err := p.opts.Sink.Message(ctx, raw); err != nil {
+			sinkErrs = append(sinkErrs, fmt.Errorf("intake: imap: message uid %d: %w", uid, err))
 			continue
+		}
+		if err := p.markSeen(uid, raw != nil); err != nil {
+			return n, sinkErrs, err
 		}
 		n++
 	}
 	return n, sinkErrs, nil
-}
-
-// processOne returns a sink error (message left unseen) or a connection error.
-func (p *Poller) processOne(ctx context.Context, uid uint32) (sinkErr, err error) {
-	raw, size, err := p.fetch(uid)
-	if err != nil {
-		return nil, err
-	}
-	if raw == nil {
-		p.opts.Logger.Warn("bounces: imap: message too big, marked seen without processing", "uid", uid, "bytes", size, "max_bytes", p.opts.MaxBytes)
-		return nil, p.markSeen(uid, false)
-	}
-	if err := p.opts.Sink.Message(ctx, raw); err != nil {
-		return fmt.Errorf("intake: imap: message uid %d: %w", uid, err), nil
-	}
-	return nil, p.markSeen(uid, true)
 }
 
 // fetch reads a message without setting \Seen (BODY.PEEK); raw is nil when

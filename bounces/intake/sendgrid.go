@@ -86,9 +86,7 @@ func (h *sendgridHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var out []Event
 	for _, e := range evs {
-		if ev, ok := e.event(); ok {
-			out = append(out, ev)
-		}
+		out = append(out, e.events()...)
 	}
 	h.deliver(r.Context(), w, out)
 }
@@ -119,7 +117,7 @@ type sendgridEvent struct {
 	MessageID string `json:"sg_message_id"`
 }
 
-func (e sendgridEvent) event() (Event, bool) {
+func (e sendgridEvent) events() []Event {
 	var kind Kind
 	switch e.Event {
 	case "bounce":
@@ -138,20 +136,20 @@ func (e sendgridEvent) event() (Event, bool) {
 		case "Spam Reporting Address":
 			kind = Complaint
 		default:
-			return Event{}, false
+			return nil
 		}
 	default:
-		return Event{}, false
+		return nil
 	}
 	if e.Email == "" {
-		return Event{}, false
+		return nil
 	}
 	var at time.Time
 	if e.Timestamp > 0 {
 		at = time.Unix(e.Timestamp, 0).UTC()
 	}
-	return Event{
+	return []Event{{
 		Kind: kind, Recipient: e.Email, Status: e.Status, Reason: e.Reason, Provider: "sendgrid",
 		ID: e.EventID, MessageID: e.MessageID, Time: at,
-	}, true
+	}}
 }
