@@ -1,7 +1,9 @@
 package bounces
 
 import (
+	"cmp"
 	"strings"
+	"unicode/utf8"
 )
 
 // classify turns a parsed message into results: a complaint first (it may
@@ -88,13 +90,7 @@ func decide(f failure) Result {
 		// Report fields often carry no code; the human text may.
 		code, basic = f.context.code, f.context.basic
 	}
-	class := byte(0)
-	switch {
-	case code != "":
-		class = code[0]
-	case basic != "":
-		class = basic[0]
-	}
+	class := cmp.Or(code, basic, "?")[0] // the reply's class: '4', '5', or '?' when unknown
 	if code == "" && basic != "" {
 		code = basicStatus[basic]
 		if why != nil {
@@ -109,18 +105,14 @@ func decide(f failure) Result {
 	}
 	r := Result{Recipient: f.recipient, Status: code}
 	switch {
-	case why != nil && why.kind == Soft:
-		r.Kind = Soft
 	case why != nil && class == '4':
 		r.Kind = Soft
 	case why != nil:
-		r.Kind = Hard
+		r.Kind = why.kind
 	case class == '4':
 		r.Kind = Soft
-	case class == '5' && code != "":
+	case class == '5': // code is set: from the reply, or from basic above
 		r.Kind = statusKind(code)
-	case class == '5':
-		r.Kind = Hard
 	default:
 		r.Kind = Soft // a failure that says nothing more: do not end the address on it
 	}
@@ -146,19 +138,18 @@ func shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !isRuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n] + "…"
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // fromDSN reads each recipient of a delivery-status report.
 func fromDSN(m *mail) []Result {
 	human := humanText(m)
 	blocks := textBlocks(human, ownAddresses(m))
 	whole := newContext(human)
+	listed := failedRecipients(m) // X-Failed-Recipients
 	var out []Result
 	failed := false
 	rcpts := m.dsn.recipients
@@ -166,12 +157,9 @@ func fromDSN(m *mail) []Result {
 		rcpts = rcpts[:maxResults]
 	}
 	for _, rc := range rcpts {
-		addr := rc.final
-		if addr == "" {
-			addr = rc.original
-		}
-		if addr == "" {
-			addr = firstFailedRecipient(m)
+		addr := cmp.Or(rc.final, rc.original)
+		if addr == "" && len(listed) > 0 {
+			addr = listed[0]
 		}
 		if addr == "" && len(rcpts) == 1 && len(blocks) > 0 {
 			addr = blocks[0].addr
@@ -202,13 +190,4 @@ func recipientContext(blocks []block, whole *context, addr string) *context {
 		return newContext(blocks[i].text.String())
 	}
 	return whole
-}
-
-func firstFailedRecipient(m *mail) string {
-	for _, v := range strings.Split(m.header.Get("X-Failed-Recipients"), ",") {
-		if a := cleanAddress(v); a != "" {
-			return a
-		}
-	}
-	return ""
 }

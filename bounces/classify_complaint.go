@@ -1,6 +1,7 @@
 package bounces
 
 import (
+	"cmp"
 	"encoding/json"
 	"strings"
 )
@@ -18,25 +19,20 @@ func complaint(m *mail) []Result {
 	if !arf && !near {
 		return nil
 	}
-	ftype := strings.ToLower(m.feedback.get("Feedback-Type"))
-	if ftype == "" {
-		ftype = "abuse"
-	}
-	if !complaintType(ftype) {
-		return []Result{{Kind: None, Recipient: complainer(m), Reason: "feedback report: " + shorten(ftype, 40) + ": not a complaint"}}
-	}
-	return []Result{{Kind: Complaint, Recipient: complainer(m), Reason: "feedback report: " + shorten(ftype, 40)}}
+	return []Result{feedback(m.feedback.get("Feedback-Type"), complainer(m))}
 }
 
-// complaintType tells whether a feedback type is a person's complaint.
-// "not-spam" takes one back; "auth-failure" (RFC 6591) is a machine's
-// report that the mail failed SPF, DKIM or DMARC, which no person made.
-func complaintType(ftype string) bool {
-	switch ftype {
-	case "not-spam", "auth-failure":
-		return false
+// feedback is what a feedback report of type ftype ("abuse" when empty)
+// says about rcpt. "not-spam" takes a complaint back; "auth-failure" (RFC
+// 6591) is a machine's report that the mail failed SPF, DKIM or DMARC,
+// which no person made.
+func feedback(ftype, rcpt string) Result {
+	ftype = cmp.Or(strings.ToLower(ftype), "abuse")
+	r := Result{Kind: Complaint, Recipient: rcpt, Reason: "feedback report: " + shorten(ftype, 40)}
+	if ftype == "not-spam" || ftype == "auth-failure" {
+		r.Kind, r.Reason = None, r.Reason+": not a complaint"
 	}
-	return true
+	return r
 }
 
 // complainer is the address that reported the message: the report's
@@ -126,13 +122,8 @@ func sesNotification(m *mail) []Result {
 	var out []Result
 	switch n.Type() {
 	case "Complaint":
-		ftype := strings.ToLower(orDefault(n.Complaint.FeedbackType, "abuse"))
-		kind, reason := Complaint, "feedback report: "+shorten(ftype, 40)
-		if !complaintType(ftype) {
-			kind, reason = None, reason+": not a complaint"
-		}
 		for _, r := range n.Complaint.ComplainedRecipients {
-			out = append(out, Result{Kind: kind, Recipient: cleanAddress(r.EmailAddress), Reason: reason})
+			out = append(out, feedback(n.Complaint.FeedbackType, cleanAddress(r.EmailAddress)))
 		}
 	case "Bounce":
 		for _, r := range n.Bounce.BouncedRecipients {
@@ -175,13 +166,6 @@ func readSESNotice(text string, n *SESNotification) bool {
 		return false
 	}
 	return n.NotificationType != "" || n.EventType != ""
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 var autoSubject = rx(`out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply|autorespon|vacation|away from (the |my )?(office|desk)|abwesen|réponse automatique|respuesta automática|fuera de la oficina|on (annual )?leave|on holiday|\bi am away|i'm away|currently away|out of town`)

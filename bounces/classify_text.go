@@ -2,6 +2,7 @@ package bounces
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -82,12 +83,7 @@ func textBlocks(text string, exclude map[string]bool) []block {
 }
 
 func indexOf(bs []block, addr string) int {
-	for i, b := range bs {
-		if b.addr == addr {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(bs, func(b block) bool { return b.addr == addr })
 }
 
 func anchorAddress(line string) string {
@@ -169,12 +165,7 @@ func delayNotice(m *mail) bool {
 func fromText(m *mail) []Result {
 	human := humanText(m)
 	blocks := textBlocks(human, ownAddresses(m))
-	var rcpts []string
-	for _, v := range strings.Split(m.header.Get("X-Failed-Recipients"), ",") {
-		if a := cleanAddress(v); a != "" && !contains(rcpts, a) {
-			rcpts = append(rcpts, a)
-		}
-	}
+	rcpts := failedRecipients(m)
 	if len(rcpts) == 0 {
 		for _, b := range blocks {
 			rcpts = append(rcpts, b.addr)
@@ -208,13 +199,15 @@ func fromText(m *mail) []Result {
 	return out
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
+// failedRecipients are the addresses of X-Failed-Recipients, once each.
+func failedRecipients(m *mail) []string {
+	var out []string
+	for _, v := range strings.Split(m.header.Get("X-Failed-Recipients"), ",") {
+		if a := cleanAddress(v); a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
 		}
 	}
-	return false
+	return out
 }
 
 // ownAddresses are the bounce's own sender and addressee: never recipients.

@@ -79,6 +79,7 @@ type mail struct {
 	header     message.Header
 	reportType string   // report-type of a multipart/report, lower case
 	text       []string // human-readable parts, decoded to UTF-8
+	textLen    int      // bytes in text
 	dsn        *dsnReport
 	feedback   *fieldBlock // the machine-readable part of an ARF report
 	original   *fieldBlock // headers of the returned or reported message
@@ -116,7 +117,7 @@ func (m *mail) walk(e *message.Entity, depth int) {
 	mt = strings.ToLower(mt)
 	if strings.HasPrefix(mt, "multipart/") {
 		if params["boundary"] == "" {
-			m.addText(e.Body) // no boundary: read it as the text it probably is
+			m.addText(e.Body, false) // no boundary: read it as the text it probably is
 			return
 		}
 		if mt == "multipart/report" && m.reportType == "" {
@@ -146,54 +147,32 @@ func (m *mail) leaf(e *message.Entity, mt string, depth int) {
 		}
 	case "message/feedback-report":
 		if m.feedback == nil {
-			blocks := readFieldBlocks(body, 1)
-			if len(blocks) > 0 {
-				m.feedback = blocks[0]
-			}
+			m.feedback = firstFieldBlock(body)
 		}
-	case "text/rfc822-headers", "message/rfc822-headers", "text/rfc822-header":
-		m.setOriginal(body)
-	case "message/rfc822", "message/global":
-		m.setOriginal(body)
+	case "text/rfc822-headers", "message/rfc822-headers", "text/rfc822-header", "message/rfc822", "message/global":
+		if m.original == nil {
+			m.original = firstFieldBlock(body)
+		}
 	case "text/plain", "text/html", "text/enriched", "text":
 		if depth > 0 && m.original != nil && m.dsn == nil && m.feedback == nil && len(m.text) > 0 {
 			return // parts after a returned message belong to it
 		}
-		if mt == "text/html" {
-			m.addHTML(body)
-			return
-		}
-		m.addText(body)
+		m.addText(body, mt == "text/html")
 	}
 }
 
-func (m *mail) setOriginal(body io.Reader) {
-	if m.original != nil {
+// addText keeps the text of a readable part, while all parts' text
+// together stays within maxText.
+func (m *mail) addText(r io.Reader, html bool) {
+	b, _ := io.ReadAll(io.LimitReader(r, maxPartBytes))
+	s := string(b)
+	if html {
+		s = htmlToText(s)
+	}
+	if m.textLen+len(s) > maxText {
 		return
 	}
-	blocks := readFieldBlocks(body, 1)
-	if len(blocks) > 0 {
-		m.original = blocks[0]
-	}
-}
-
-func (m *mail) addText(r io.Reader) {
-	b, _ := io.ReadAll(io.LimitReader(r, maxPartBytes))
-	m.keepText(string(b))
-}
-
-func (m *mail) addHTML(r io.Reader) {
-	b, _ := io.ReadAll(io.LimitReader(r, maxPartBytes))
-	m.keepText(htmlToText(string(b)))
-}
-
-func (m *mail) keepText(s string) {
-	total := 0
-	for _, t := range m.text {
-		total += len(t)
-	}
-	if total+len(s) > maxText {
-		return
-	}
-	m.text = append(m.text, strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	m.textLen += len(s)
+	m.text = append(m.text, s)
 }

@@ -59,6 +59,13 @@ func readFieldBlocks(r io.Reader, max int) []*fieldBlock {
 	return out
 }
 
+func firstFieldBlock(r io.Reader) *fieldBlock {
+	if blocks := readFieldBlocks(r, 1); len(blocks) > 0 {
+		return blocks[0]
+	}
+	return nil
+}
+
 func readFieldBlock(raw []byte) *fieldBlock {
 	in := append(append([]byte{}, raw...), "\n\n"...)
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(in)))
