@@ -72,9 +72,6 @@ func clip(s string) string {
 // down) stays soft; a hard bounce ends a subscription, a soft one only
 // counts toward that, so a wrong soft costs less than a wrong hard.
 func decide(f failure) Result {
-	if f.context == nil {
-		f.context = &context{}
-	}
 	f.diag = clip(f.diag)
 	code := f.status
 	textCode := enhancedCode(f.diag)

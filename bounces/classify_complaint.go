@@ -3,6 +3,7 @@ package bounces
 import (
 	"cmp"
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -109,14 +110,7 @@ func (n *SESNotification) Type() string {
 // sesNotification reads an SES bounce or complaint notification.
 func sesNotification(m *mail) []Result {
 	var n SESNotification
-	found := false
-	for _, t := range m.text {
-		if readSESNotice(t, &n) {
-			found = true
-			break
-		}
-	}
-	if !found {
+	if !slices.ContainsFunc(m.text, func(t string) bool { return readSESNotice(t, &n) }) {
 		return nil
 	}
 	var out []Result
@@ -138,17 +132,10 @@ func sesNotification(m *mail) []Result {
 	return out
 }
 
-// snsEnvelope is the Amazon SNS wrapper an SES notification arrives in
-// when the topic's subscriber gets the raw JSON: the notification itself is
-// a JSON string in Message.
-type snsEnvelope struct {
-	Type    string `json:"Type"`
-	Message string `json:"Message"`
-}
-
 // readSESNotice decodes the SES notification that text starts with, bare
-// or inside an SNS envelope. Text after the JSON (a topic's unsubscribe
-// footer) is ignored.
+// or inside the Amazon SNS envelope it arrives in when the topic's
+// subscriber gets the raw JSON (then the notification is a JSON string in
+// Message). Text after the JSON (a topic's unsubscribe footer) is ignored.
 func readSESNotice(text string, n *SESNotification) bool {
 	text = strings.TrimSpace(text)
 	if !strings.HasPrefix(text, "{") || !strings.Contains(text, "Type\"") {
@@ -158,7 +145,7 @@ func readSESNotice(text string, n *SESNotification) bool {
 	if json.NewDecoder(strings.NewReader(text)).Decode(&raw) != nil {
 		return false
 	}
-	var env snsEnvelope
+	var env struct{ Message string }
 	if json.Unmarshal(raw, &env) == nil && env.Message != "" && strings.HasPrefix(strings.TrimSpace(env.Message), "{") {
 		raw = json.RawMessage(env.Message)
 	}

@@ -3,6 +3,7 @@ package bounces
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"io"
 	"strings"
 
@@ -98,7 +99,6 @@ func readFieldBlock(raw []byte) *fieldBlock {
 
 // dsnReport is a message/delivery-status body (RFC 3464 section 2).
 type dsnReport struct {
-	perMessage *fieldBlock
 	recipients []dsnRecipient
 }
 
@@ -110,9 +110,8 @@ type dsnRecipient struct {
 }
 
 func parseDSN(r io.Reader) *dsnReport {
-	blocks := readFieldBlocks(r, 1000)
 	d := &dsnReport{}
-	for i, b := range blocks {
+	for _, b := range readFieldBlocks(r, 1000) {
 		rcpt := dsnRecipient{
 			final:      typedAddress(b.get("Final-Recipient")),
 			original:   typedAddress(b.get("Original-Recipient")),
@@ -121,14 +120,9 @@ func parseDSN(r io.Reader) *dsnReport {
 			diagnostic: b.get("Diagnostic-Code"),
 		}
 		if rcpt.final == "" && rcpt.original == "" && rcpt.action == "" && rcpt.status == "" {
-			if i == 0 {
-				d.perMessage = b
-			}
-			continue
+			continue // the per-message fields, or a group about no recipient
 		}
-		if rcpt.final == "" {
-			rcpt.final = typedAddress(b.get("X-Actual-Recipient"))
-		}
+		rcpt.final = cmp.Or(rcpt.final, typedAddress(b.get("X-Actual-Recipient")))
 		d.recipients = append(d.recipients, rcpt)
 	}
 	return d
