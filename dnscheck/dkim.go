@@ -108,11 +108,7 @@ func checkDKIM(ctx context.Context, r *resolver, o Options) Row {
 		return Row{Check: "dkim", Domain: o.FromDomain, Status: Warn, Found: "briefcast does not sign ([email.dkim] not set)",
 			Fix: "set [email.dkim] (Gmail and Yahoo require DKIM of bulk senders), or make sure your relay signs with d=" + o.FromDomain}
 	}
-	domain := o.DKIMDomain
-	if domain == "" {
-		domain = o.FromDomain
-	}
-	name := o.DKIMSelector + "._domainkey." + domain
+	name := o.DKIMSelector + "._domainkey." + o.DKIMDomain
 	row := Row{Check: "dkim", Domain: name}
 	want, wantErr := DKIMRecord(o.DKIMPublicKey)
 	publish := "publish the key of email.dkim.private_key_file (shown below)"
@@ -122,16 +118,10 @@ func checkDKIM(ctx context.Context, r *resolver, o Options) Row {
 		row.Want = want
 	}
 
-	txts, err := r.txt(ctx, name)
+	recs, err := records(ctx, r, name, func(t string) bool { return strings.Contains(strings.ToLower(t), "p=") })
 	var le *LookupError
 	if err != nil && !(errors.As(err, &le) && le.NXDomain()) {
 		return lookupRow("dkim", name, err)
-	}
-	var recs []string
-	for _, t := range txts {
-		if strings.Contains(strings.ToLower(t), "p=") {
-			recs = append(recs, t)
-		}
 	}
 	switch {
 	case err != nil:
@@ -185,18 +175,18 @@ func dkimProblems(rec string, pub crypto.PublicKey, publish string) []problem {
 		return []problem{{Fail, "the key in DNS does not match email.dkim.private_key_file; " + publish}}
 	}
 	var probs []problem
-	if h, ok := tags.values["h"]; ok && !hasFlag(h, ":", "sha256") {
+	if h, ok := tags.values["h"]; ok && !hasFlag(h, "sha256") {
 		probs = append(probs, problem{Fail, "h=" + h + " leaves out sha256, which briefcast signs with; remove h= or add sha256"})
 	}
-	if hasFlag(tags.values["t"], ":", "y") {
+	if hasFlag(tags.values["t"], "y") {
 		probs = append(probs, problem{Warn, "t=y marks the domain as testing DKIM: receivers may ignore failures; remove t=y"})
 	}
 	return probs
 }
 
-// hasFlag reports whether list (separated by sep) holds want.
-func hasFlag(list, sep, want string) bool {
-	for f := range strings.SplitSeq(list, sep) {
+// hasFlag reports whether the colon-separated list holds want.
+func hasFlag(list, want string) bool {
+	for f := range strings.SplitSeq(list, ":") {
 		if strings.EqualFold(strings.TrimSpace(f), want) {
 			return true
 		}

@@ -57,11 +57,11 @@ func checkDMARC(ctx context.Context, r *resolver, o Options) []Row {
 // (nil when unusable) and the row reporting it.
 func findDMARC(ctx context.Context, r *resolver, from string) (*dmarcPolicy, Row) {
 	name := "_dmarc." + from
-	recs, err := dmarcRecords(ctx, r, name)
+	recs, err := records(ctx, r, name, isDMARC)
 	org := OrgDomain(from)
 	if (err == nil || isNX(err)) && len(recs) == 0 && org != from {
 		orgName := "_dmarc." + org
-		if orgRecs, orgErr := dmarcRecords(ctx, r, orgName); orgErr == nil && len(orgRecs) > 0 {
+		if orgRecs, orgErr := records(ctx, r, orgName, isDMARC); orgErr == nil && len(orgRecs) > 0 {
 			name, recs, err = orgName, orgRecs, nil
 		}
 	}
@@ -97,17 +97,10 @@ func isNX(err error) bool {
 	return errors.As(err, &le) && le.NXDomain()
 }
 
-// dmarcRecords returns the DMARC records among the TXT records at name.
-func dmarcRecords(ctx context.Context, r *resolver, name string) ([]string, error) {
-	txts, err := r.txt(ctx, name)
-	var out []string
-	for _, t := range txts {
-		v, _, _ := strings.Cut(t, ";")
-		if strings.EqualFold(strings.Join(strings.Fields(v), ""), "v=DMARC1") {
-			out = append(out, t)
-		}
-	}
-	return out, err
+// isDMARC tells a DMARC record from the other TXT records at a name.
+func isDMARC(txt string) bool {
+	v, _, _ := strings.Cut(txt, ";")
+	return strings.EqualFold(strings.Join(strings.Fields(v), ""), "v=DMARC1")
 }
 
 // parseDMARC checks a record's syntax (RFC 7489 section 6.3) and reads
@@ -186,11 +179,7 @@ func policyProblems(pol *dmarcPolicy, from string) []problem {
 // alignment. DMARC passes when either aligns, so one misaligned is a
 // warning (SPF alone breaks on forwarding) and both is a failure.
 func alignmentRows(o Options, pol *dmarcPolicy) []Row {
-	from := o.FromDomain
-	dkimDomain := o.DKIMDomain
-	if dkimDomain == "" {
-		dkimDomain = from
-	}
+	from, dkimDomain := o.FromDomain, o.DKIMDomain
 	dkimOK := o.DKIMSelector != "" && aligned(dkimDomain, from, pol.adkim)
 	spfOK := aligned(o.BounceDomain, from, pol.aspf)
 

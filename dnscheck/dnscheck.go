@@ -3,11 +3,13 @@
 package dnscheck
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,12 +61,7 @@ type Report struct {
 
 // Failed reports whether any row failed.
 func (r Report) Failed() bool {
-	for _, row := range r.Rows {
-		if row.Status == Fail {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(r.Rows, func(row Row) bool { return row.Status == Fail })
 }
 
 // foundWidth keeps the table readable: a DKIM key is 400 characters.
@@ -122,13 +119,11 @@ func truncate(s string, n int) string {
 func Check(ctx context.Context, o Options) (Report, error) {
 	o.FromDomain = normalise(o.FromDomain)
 	o.BounceDomain = normalise(o.BounceDomain)
-	o.DKIMDomain = normalise(o.DKIMDomain)
 	if o.FromDomain == "" {
 		return Report{}, errors.New("dnscheck: no From domain to check")
 	}
-	if o.BounceDomain == "" {
-		o.BounceDomain = o.FromDomain
-	}
+	o.BounceDomain = cmp.Or(o.BounceDomain, o.FromDomain)
+	o.DKIMDomain = cmp.Or(normalise(o.DKIMDomain), o.FromDomain)
 	if o.Resolver == "" {
 		addr, err := SystemResolver()
 		if err != nil {

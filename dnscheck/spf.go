@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -23,19 +24,10 @@ type spfTerm struct {
 	modifier  bool
 }
 
-// spfRecords returns the TXT records at domain that are SPF records.
-func spfRecords(ctx context.Context, r *resolver, domain string) ([]string, error) {
-	txts, err := r.txt(ctx, domain)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, t := range txts {
-		if isSPF(t) {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+// records returns the TXT records at name that keep accepts.
+func records(ctx context.Context, r *resolver, name string, keep func(string) bool) ([]string, error) {
+	txts, err := r.txt(ctx, name)
+	return slices.DeleteFunc(txts, func(t string) bool { return !keep(t) }), err
 }
 
 // isSPF tells an SPF record from the other TXT records at a name: the
@@ -94,7 +86,7 @@ type problem struct {
 
 func checkSPF(ctx context.Context, r *resolver, domain string) Row {
 	row := Row{Check: "spf", Domain: domain}
-	recs, err := spfRecords(ctx, r, domain)
+	recs, err := records(ctx, r, domain, isSPF)
 	var le *LookupError
 	switch {
 	case errors.As(err, &le) && le.NXDomain():
@@ -224,7 +216,7 @@ func (w *spfWalk) follow(ctx context.Context, term, target string) {
 	// included twice on different paths is counted twice, as receivers do.
 	w.seen[target] = true
 	defer delete(w.seen, target)
-	recs, err := spfRecords(ctx, w.r, target)
+	recs, err := records(ctx, w.r, target, isSPF)
 	var le *LookupError
 	switch {
 	case errors.As(err, &le):
