@@ -12,16 +12,11 @@ import (
 	"strings"
 )
 
-// tagList is a parsed "tag=value; tag=value" record (DKIM keys, DMARC).
-type tagList struct {
-	names  []string // in record order
-	values map[string]string
-}
-
-// parseTags reads a tag list. A part without '=' or a repeated tag makes
-// the record invalid, as RFC 6376 section 3.2 says.
-func parseTags(rec string) (tagList, error) {
-	tl := tagList{values: map[string]string{}}
+// parseTags reads a "tag=value; tag=value" record (DKIM keys, DMARC) into
+// its values by tag, and the name of its first tag. A part without '=' or
+// a repeated tag makes the record invalid, as RFC 6376 section 3.2 says.
+func parseTags(rec string) (tags map[string]string, first string, err error) {
+	tags = map[string]string{}
 	for part := range strings.SplitSeq(rec, ";") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -29,16 +24,18 @@ func parseTags(rec string) (tagList, error) {
 		}
 		name, value, ok := strings.Cut(part, "=")
 		if !ok {
-			return tl, fmt.Errorf("%q is not tag=value", part)
+			return nil, "", fmt.Errorf("%q is not tag=value", part)
 		}
 		name = strings.ToLower(strings.TrimSpace(name))
-		if _, dup := tl.values[name]; dup {
-			return tl, fmt.Errorf("tag %s= appears twice", name)
+		if _, dup := tags[name]; dup {
+			return nil, "", fmt.Errorf("tag %s= appears twice", name)
 		}
-		tl.names = append(tl.names, name)
-		tl.values[name] = strings.TrimSpace(value)
+		if len(tags) == 0 {
+			first = name
+		}
+		tags[name] = strings.TrimSpace(value)
 	}
-	return tl, nil
+	return tags, first, nil
 }
 
 // KeyType is the k= value for a public key: "rsa" or "ed25519".
@@ -145,18 +142,18 @@ func checkDKIM(ctx context.Context, r *resolver, o Options) Row {
 
 // dkimProblems compares a published key record with the configured key.
 func dkimProblems(rec string, pub crypto.PublicKey, publish string) []problem {
-	tags, err := parseTags(rec)
+	tags, first, err := parseTags(rec)
 	if err != nil {
 		return []problem{{Fail, fmt.Sprintf("bad syntax: %v; %s", err, publish)}}
 	}
-	if v, ok := tags.values["v"]; ok && (v != "DKIM1" || tags.names[0] != "v") {
+	if v, ok := tags["v"]; ok && (v != "DKIM1" || first != "v") {
 		return []problem{{Fail, "v= must be first and DKIM1; " + publish}}
 	}
-	k := strings.ToLower(tags.values["k"])
+	k := strings.ToLower(tags["k"])
 	if k == "" {
 		k = "rsa"
 	}
-	p := strings.Join(strings.Fields(tags.values["p"]), "")
+	p := strings.Join(strings.Fields(tags["p"]), "")
 	if p == "" {
 		return []problem{{Fail, "p= is empty: the key is revoked; " + publish}}
 	}
@@ -175,10 +172,10 @@ func dkimProblems(rec string, pub crypto.PublicKey, publish string) []problem {
 		return []problem{{Fail, "the key in DNS does not match email.dkim.private_key_file; " + publish}}
 	}
 	var probs []problem
-	if h, ok := tags.values["h"]; ok && !hasFlag(h, "sha256") {
+	if h, ok := tags["h"]; ok && !hasFlag(h, "sha256") {
 		probs = append(probs, problem{Fail, "h=" + h + " leaves out sha256, which briefcast signs with; remove h= or add sha256"})
 	}
-	if hasFlag(tags.values["t"], "y") {
+	if hasFlag(tags["t"], "y") {
 		probs = append(probs, problem{Warn, "t=y marks the domain as testing DKIM: receivers may ignore failures; remove t=y"})
 	}
 	return probs

@@ -1,6 +1,7 @@
 package dnscheck
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,15 +108,14 @@ func isDMARC(txt string) bool {
 // its policy; fromOrg says the record is the organisational domain's, so
 // sp= (when set) is the policy for the From domain.
 func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
-	tags, err := parseTags(rec)
+	v, first, err := parseTags(rec)
 	if err != nil {
 		return nil, err
 	}
-	if len(tags.names) == 0 || tags.names[0] != "v" {
+	if first != "v" {
 		return nil, errors.New("v=DMARC1 must come first")
 	}
-	pol := &dmarcPolicy{rec: rec, tag: "p", adkim: "r", aspf: "r", pct: 100}
-	v := tags.values
+	pol := &dmarcPolicy{rec: rec, tag: "p", pct: 100}
 	for _, tag := range []string{"p", "sp"} {
 		if s, ok := v[tag]; ok && s != "none" && s != "quarantine" && s != "reject" {
 			return nil, fmt.Errorf("%s=%s (want none, quarantine or reject)", tag, s)
@@ -129,16 +129,11 @@ func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
 		pol.policy, pol.tag = sp, "sp"
 	}
 	for _, tag := range []string{"adkim", "aspf"} {
-		s, ok := v[tag]
-		if ok && s != "r" && s != "s" {
+		if s, ok := v[tag]; ok && s != "r" && s != "s" {
 			return nil, fmt.Errorf("%s=%s (want r or s)", tag, s)
 		}
-		if ok && tag == "adkim" {
-			pol.adkim = s
-		} else if ok {
-			pol.aspf = s
-		}
 	}
+	pol.adkim, pol.aspf = cmp.Or(v["adkim"], "r"), cmp.Or(v["aspf"], "r")
 	if s, ok := v["pct"]; ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > 100 {

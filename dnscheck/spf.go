@@ -149,25 +149,19 @@ func spfProblems(ctx context.Context, r *resolver, domain, rec string) []problem
 // allProblem judges how the record ends: the all mechanism is what
 // receivers apply to hosts not listed.
 func allProblem(terms []spfTerm) (problem, bool) {
-	for _, t := range terms {
-		if t.modifier || t.name != "all" {
-			continue
-		}
-		switch t.qualifier {
-		case '+':
-			return problem{Fail, "+all lets any host send as this domain; end the record with ~all or -all"}, true
-		case '?':
-			return problem{Warn, "?all is neutral (no protection); end the record with ~all or -all"}, true
-		}
+	i := slices.IndexFunc(terms, spfTerm.isAll)
+	switch {
+	case i >= 0 && terms[i].qualifier == '+':
+		return problem{Fail, "+all lets any host send as this domain; end the record with ~all or -all"}, true
+	case i >= 0 && terms[i].qualifier == '?':
+		return problem{Warn, "?all is neutral (no protection); end the record with ~all or -all"}, true
+	case i >= 0 || slices.ContainsFunc(terms, func(t spfTerm) bool { return t.modifier && t.name == "redirect" }):
 		return problem{}, false
-	}
-	for _, t := range terms {
-		if t.modifier && t.name == "redirect" {
-			return problem{}, false
-		}
 	}
 	return problem{Warn, "no all mechanism (receivers read it as ?all); end the record with ~all or -all"}, true
 }
+
+func (t spfTerm) isAll() bool { return !t.modifier && t.name == "all" }
 
 // spfWalk counts DNS-querying terms through includes and redirects, the
 // way a receiver evaluating the record would, stopping past the limit.
@@ -179,10 +173,7 @@ type spfWalk struct {
 }
 
 func (w *spfWalk) walk(ctx context.Context, terms []spfTerm) {
-	hasAll := false
-	for _, t := range terms {
-		hasAll = hasAll || (!t.modifier && t.name == "all")
-	}
+	hasAll := slices.ContainsFunc(terms, spfTerm.isAll)
 	for _, t := range terms {
 		if w.count > maxLookups {
 			return
