@@ -1,6 +1,7 @@
 package dnscheck
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/ed25519"
@@ -149,10 +150,7 @@ func dkimProblems(rec string, pub crypto.PublicKey, publish string) []problem {
 	if v, ok := tags["v"]; ok && (v != "DKIM1" || first != "v") {
 		return []problem{{Fail, "v= must be first and DKIM1; " + publish}}
 	}
-	k := strings.ToLower(tags["k"])
-	if k == "" {
-		k = "rsa"
-	}
+	k := cmp.Or(strings.ToLower(tags["k"]), "rsa")
 	p := strings.Join(strings.Fields(tags["p"]), "")
 	if p == "" {
 		return []problem{{Fail, "p= is empty: the key is revoked; " + publish}}

@@ -13,8 +13,6 @@ import (
 
 // dmarcPolicy is the part of a DMARC record the checks use.
 type dmarcPolicy struct {
-	name   string // where it was found: _dmarc.<domain>
-	rec    string
 	policy string // p=, or sp= when the record is the organisational domain's
 	tag    string // "p" or "sp": which of them policy is
 	adkim  string // "r" or "s"
@@ -89,7 +87,6 @@ func findDMARC(ctx context.Context, r *resolver, from string) (*dmarcPolicy, Row
 		row.Status, row.Fix = Fail, fmt.Sprintf("bad syntax: %v; receivers ignore the record", err)
 		return nil, row
 	}
-	pol.name = name
 	return pol, withProblems(row, policyProblems(pol, from), "")
 }
 
@@ -115,7 +112,7 @@ func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
 	if first != "v" {
 		return nil, errors.New("v=DMARC1 must come first")
 	}
-	pol := &dmarcPolicy{rec: rec, tag: "p", pct: 100}
+	pol := &dmarcPolicy{tag: "p", pct: 100}
 	for _, tag := range []string{"p", "sp"} {
 		if s, ok := v[tag]; ok && s != "none" && s != "quarantine" && s != "reject" {
 			return nil, fmt.Errorf("%s=%s (want none, quarantine or reject)", tag, s)

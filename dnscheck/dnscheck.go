@@ -72,11 +72,7 @@ func (r Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tDOMAIN\tSTATUS\tFOUND\tFIX")
 	for _, row := range r.Rows {
-		fix := row.Fix
-		if fix == "" {
-			fix = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", row.Check, row.Domain, row.Status, cell(truncate(row.Found, foundWidth)), cell(fix))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", row.Check, row.Domain, row.Status, cell(truncate(row.Found, foundWidth)), cell(row.Fix))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -125,7 +121,7 @@ func Check(ctx context.Context, o Options) (Report, error) {
 	o.BounceDomain = cmp.Or(o.BounceDomain, o.FromDomain)
 	o.DKIMDomain = cmp.Or(normalise(o.DKIMDomain), o.FromDomain)
 	if o.Resolver == "" {
-		addr, err := SystemResolver()
+		addr, err := resolverFrom("/etc/resolv.conf")
 		if err != nil {
 			return Report{}, err
 		}

@@ -120,12 +120,7 @@ func (r *resolver) exchange(ctx context.Context, q *dns.Msg, network string) (*d
 	return resp, err
 }
 
-// SystemResolver returns the first nameserver of /etc/resolv.conf as
-// HOST:PORT.
-func SystemResolver() (string, error) {
-	return resolverFrom("/etc/resolv.conf")
-}
-
+// resolverFrom returns the first nameserver of a resolv.conf as HOST:PORT.
 func resolverFrom(path string) (string, error) {
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("dnscheck: %w (use --resolver HOST:PORT)", err)
