@@ -200,7 +200,7 @@ func (w *spfWalk) follow(ctx context.Context, term, target string) {
 	}
 	target = normalise(target)
 	if w.seen[target] {
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("permerror: %s loops back to a record already included", term)})
+		w.fail("permerror: %s loops back to a record already included", term)
 		return
 	}
 	// seen holds the chain being followed, not every name met: a domain
@@ -211,19 +211,20 @@ func (w *spfWalk) follow(ctx context.Context, term, target string) {
 	var le *LookupError
 	switch {
 	case errors.As(err, &le):
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("%s: %s; fix or remove it", term, le.short())})
-		return
+		w.fail("%s: %s; fix or remove it", term, le.short())
 	case err != nil:
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("%s: %v", term, err)})
-		return
+		w.fail("%s: %v", term, err)
 	case len(recs) != 1:
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("permerror: %s has %d SPF records (want 1); fix or remove it", term, len(recs))})
-		return
+		w.fail("permerror: %s has %d SPF records (want 1); fix or remove it", term, len(recs))
+	default:
+		if terms, err := parseSPF(recs[0]); err != nil {
+			w.fail("permerror: %s: %v", term, err)
+		} else {
+			w.walk(ctx, terms)
+		}
 	}
-	terms, err := parseSPF(recs[0])
-	if err != nil {
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("permerror: %s: %v", term, err)})
-		return
-	}
-	w.walk(ctx, terms)
+}
+
+func (w *spfWalk) fail(format string, args ...any) {
+	w.probs = append(w.probs, problem{Fail, fmt.Sprintf(format, args...)})
 }
