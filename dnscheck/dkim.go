@@ -123,15 +123,11 @@ func checkDKIM(ctx context.Context, r *resolver, o Options) Row {
 	}
 	switch {
 	case err != nil:
-		row.Status, row.Found, row.Fix = Fail, le.short(), "no DKIM key; "+publish
-		return row
+		return failed(row, le.short(), "no DKIM key; "+publish)
 	case len(recs) == 0:
-		row.Status, row.Found, row.Fix = Fail, "no DKIM key record", publish
-		return row
+		return failed(row, "no DKIM key record", publish)
 	case len(recs) > 1:
-		row.Status, row.Found = Fail, strings.Join(recs, " | ")
-		row.Fix = fmt.Sprintf("%d DKIM records: verifiers may pick any; keep only one and %s", len(recs), publish)
-		return row
+		return failed(row, strings.Join(recs, " | "), fmt.Sprintf("%d DKIM records: verifiers may pick any; keep only one and %s", len(recs), publish))
 	}
 	row.Found = recs[0]
 	probs := dkimProblems(recs[0], o.DKIMPublicKey, publish)

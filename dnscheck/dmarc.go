@@ -69,23 +69,19 @@ func findDMARC(ctx context.Context, r *resolver, from string) (*dmarcPolicy, Row
 	case err != nil && !isNX(err):
 		return nil, lookupRow("dmarc", name, err)
 	case len(recs) == 0:
-		row.Status, row.Found = Fail, "no DMARC record"
+		found := "no DMARC record"
 		var le *LookupError
 		if errors.As(err, &le) {
-			row.Found = le.short()
+			found = le.short()
 		}
-		row.Fix = fmt.Sprintf(`Gmail and Yahoo require DMARC of bulk senders: add TXT at _dmarc.%s "v=DMARC1; p=none; rua=mailto:dmarc-reports@%s"`, from, from)
-		return nil, row
+		return nil, failed(row, found, fmt.Sprintf(`Gmail and Yahoo require DMARC of bulk senders: add TXT at _dmarc.%s "v=DMARC1; p=none; rua=mailto:dmarc-reports@%s"`, from, from))
 	case len(recs) > 1:
-		row.Status, row.Found = Fail, strings.Join(recs, " | ")
-		row.Fix = fmt.Sprintf("%d DMARC records: receivers then apply none; keep only one", len(recs))
-		return nil, row
+		return nil, failed(row, strings.Join(recs, " | "), fmt.Sprintf("%d DMARC records: receivers then apply none; keep only one", len(recs)))
 	}
 	row.Found = recs[0]
 	pol, err := parseDMARC(recs[0], name != "_dmarc."+from)
 	if err != nil {
-		row.Status, row.Fix = Fail, fmt.Sprintf("bad syntax: %v; receivers ignore the record", err)
-		return nil, row
+		return nil, failed(row, recs[0], fmt.Sprintf("bad syntax: %v; receivers ignore the record", err))
 	}
 	return pol, withProblems(row, policyProblems(pol, from), "")
 }

@@ -90,22 +90,23 @@ func checkSPF(ctx context.Context, r *resolver, domain string) Row {
 	var le *LookupError
 	switch {
 	case errors.As(err, &le) && le.NXDomain():
-		row.Status, row.Found = Fail, le.short()
-		row.Fix = "the domain does not exist in DNS; create it, then " + addSPF
-		return row
+		return failed(row, le.short(), "the domain does not exist in DNS; create it, then "+addSPF)
 	case err != nil:
 		return lookupRow("spf", domain, err)
 	case len(recs) == 0:
-		row.Status, row.Found, row.Fix = Fail, "no SPF record", addSPF
-		return row
+		return failed(row, "no SPF record", addSPF)
 	case len(recs) > 1:
-		row.Status, row.Found = Fail, strings.Join(recs, " | ")
-		row.Fix = fmt.Sprintf("permerror: %d SPF records; merge them into one TXT record", len(recs))
-		return row
+		return failed(row, strings.Join(recs, " | "), fmt.Sprintf("permerror: %d SPF records; merge them into one TXT record", len(recs)))
 	}
 	row.Found = recs[0]
 	return withProblems(row, spfProblems(ctx, r, domain, recs[0]),
 		"make sure it lists your relay (include: or ip4:/ip6:)")
+}
+
+// failed is row failed with found and fix.
+func failed(row Row, found, fix string) Row {
+	row.Status, row.Found, row.Fix = Fail, found, fix
+	return row
 }
 
 // withProblems sets the row's status to the worst problem and its fix to
