@@ -72,7 +72,7 @@ func NewPoller(o IMAPOptions) (*Poller, error) {
 // (up to 32 intervals, at most an hour).
 func (p *Poller) Run(ctx context.Context) error {
 	defer p.Close()
-	stop := context.AfterFunc(ctx, func() { p.abort() })
+	stop := context.AfterFunc(ctx, p.abort)
 	defer stop()
 	failures := 0
 	for {
@@ -91,19 +91,16 @@ func (p *Poller) Run(ctx context.Context) error {
 		default:
 			failures = 0
 		}
-		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
-		case <-t.C:
+		case <-time.After(delay):
 		}
 	}
 }
 
 func backoff(interval time.Duration, failures int) time.Duration {
-	d := interval << min(failures-1, 5)
-	return min(d, time.Hour)
+	return min(interval<<min(failures-1, 5), time.Hour)
 }
 
 // abort cuts the connection so a command blocked on the network returns.
@@ -170,7 +167,11 @@ func (p *Poller) connect() error {
 
 func (p *Poller) dial() (*client.Client, error) {
 	d := &net.Dialer{Timeout: p.opts.Timeout}
-	cfg := p.tlsConfig()
+	cfg := p.opts.TLSConfig.Clone()
+	if cfg == nil {
+		host, _, _ := net.SplitHostPort(p.opts.Addr)
+		cfg = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	}
 	switch p.opts.TLS {
 	case "tls":
 		return client.DialWithDialerTLS(d, p.opts.Addr, cfg)
@@ -187,14 +188,6 @@ func (p *Poller) dial() (*client.Client, error) {
 	default:
 		return client.DialWithDialer(d, p.opts.Addr)
 	}
-}
-
-func (p *Poller) tlsConfig() *tls.Config {
-	if p.opts.TLSConfig != nil {
-		return p.opts.TLSConfig.Clone()
-	}
-	host, _, _ := net.SplitHostPort(p.opts.Addr)
-	return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 }
 
 // processUnseen returns the number processed, the sink's errors (those

@@ -29,10 +29,8 @@ type SESOptions struct {
 
 type sesHandler struct {
 	webhook
-	topics   []string
-	hosts    []string
-	client   *http.Client
-	verifier *snsVerifier
+	snsVerifier
+	topics []string
 }
 
 // NewSES returns the handler for POST /webhooks/bounces/ses.
@@ -50,8 +48,8 @@ func NewSES(o SESOptions) (http.Handler, error) {
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: 15 * time.Second}
 	}
-	v := &snsVerifier{client: o.Client, hosts: o.CertHosts, certs: map[string]*x509.Certificate{}}
-	return &sesHandler{webhook: wh, topics: o.TopicARNs, hosts: o.CertHosts, client: o.Client, verifier: v}, nil
+	return &sesHandler{webhook: wh, topics: o.TopicARNs,
+		snsVerifier: snsVerifier{client: o.Client, hosts: o.CertHosts, certs: map[string]*x509.Certificate{}}}, nil
 }
 
 func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +61,7 @@ func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusForbidden, "topic not allowed", errors.New(m.TopicArn))
 		return
 	}
-	if err := h.verifier.verify(r.Context(), m); err != nil {
+	if err := h.verify(r.Context(), m); err != nil {
 		status := http.StatusForbidden
 		if errors.Is(err, errUnverifiable) {
 			status = http.StatusServiceUnavailable

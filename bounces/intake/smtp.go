@@ -59,7 +59,9 @@ func NewSMTP(o SMTPOptions) (*SMTPServer, error) {
 	o.Logger = cmp.Or(o.Logger, slog.Default())
 	s := &SMTPServer{opts: o}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &session{s: s, remote: c.Conn().RemoteAddr().String()}, nil
+	}))
 	srv.Domain = o.Hostname
 	srv.MaxMessageBytes = o.MaxBytes
 	srv.MaxRecipients = 10
@@ -89,10 +91,6 @@ func (s *SMTPServer) Shutdown(ctx context.Context) error {
 func (s *SMTPServer) Close() error {
 	s.cancel()
 	return s.srv.Close()
-}
-
-func (s *SMTPServer) newSession(c *smtp.Conn) (smtp.Session, error) {
-	return &session{s: s, remote: c.Conn().RemoteAddr().String()}, nil
 }
 
 // session is one SMTP transaction's state.
