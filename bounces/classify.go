@@ -149,10 +149,7 @@ func fromDSN(m *mail) []Result {
 	listed := failedRecipients(m) // X-Failed-Recipients
 	var out []Result
 	failed := false
-	rcpts := m.dsn.recipients
-	if len(rcpts) > maxResults {
-		rcpts = rcpts[:maxResults]
-	}
+	rcpts := m.dsn.recipients[:min(len(m.dsn.recipients), maxResults)]
 	for _, rc := range rcpts {
 		addr := cmp.Or(rc.final, rc.original)
 		if addr == "" && len(listed) > 0 {

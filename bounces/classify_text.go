@@ -87,9 +87,7 @@ func indexOf(bs []block, addr string) int {
 }
 
 func anchorAddress(line string) string {
-	if len(line) > 2000 {
-		line = line[:2000]
-	}
+	line = line[:min(len(line), 2000)]
 	header := headerLine.MatchString(line)
 	for i, re := range anchors {
 		if header && i < 3 {
@@ -174,9 +172,7 @@ func fromText(m *mail) []Result {
 	if len(rcpts) == 0 {
 		rcpts = append(rcpts, plausibleAddress(m.original.get("To")))
 	}
-	if len(rcpts) > maxResults {
-		rcpts = rcpts[:maxResults]
-	}
+	rcpts = rcpts[:min(len(rcpts), maxResults)]
 	whole := newContext(human)
 	var out []Result
 	for _, a := range rcpts {

@@ -7,6 +7,7 @@ package bounces
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -67,10 +68,15 @@ func Parse(r io.Reader) ([]Result, error) {
 	if len(data) > MaxSize {
 		return nil, ErrTooLarge
 	}
-	m, err := readMessage(data)
-	if err != nil {
-		return nil, err
+	e, err := message.Read(bytes.NewReader(data))
+	if e == nil {
+		return nil, fmt.Errorf("bounces: header: %w", cmp.Or(err, errors.New("empty message")))
 	}
+	if !e.Header.Fields().Next() {
+		return nil, errors.New("bounces: no header fields: not a mail message")
+	}
+	m := &mail{header: e.Header}
+	m.walk(e, 0)
 	return classify(m), nil
 }
 
@@ -85,22 +91,6 @@ type mail struct {
 	original   *fieldBlock // headers of the returned or reported message
 	parts      int
 	human      *string // humanText, computed once
-}
-
-func readMessage(data []byte) (*mail, error) {
-	e, err := message.Read(bytes.NewReader(data))
-	if e == nil {
-		if err == nil {
-			err = errors.New("empty message")
-		}
-		return nil, fmt.Errorf("bounces: header: %w", err)
-	}
-	if !e.Header.Fields().Next() {
-		return nil, errors.New("bounces: no header fields: not a mail message")
-	}
-	m := &mail{header: e.Header}
-	m.walk(e, 0)
-	return m, nil
 }
 
 // walk visits e and its parts, depth first, within the limits above. A
