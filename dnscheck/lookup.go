@@ -92,9 +92,11 @@ func (r *resolver) txt(ctx context.Context, name string) ([]string, error) {
 	q.RecursionDesired = true
 	q.SetEdns0(ednsSize, false)
 
-	resp, err := r.exchange(ctx, q, "udp")
+	c := &dns.Client{Net: "udp", Timeout: r.timeout}
+	resp, _, err := c.ExchangeContext(ctx, q, r.addr)
 	if err == nil && resp.Truncated {
-		resp, err = r.exchange(ctx, q, "tcp")
+		c.Net = "tcp"
+		resp, _, err = c.ExchangeContext(ctx, q, r.addr)
 	}
 	name = strings.TrimSuffix(fqdn, ".")
 	if err != nil {
@@ -112,12 +114,6 @@ func (r *resolver) txt(ctx context.Context, name string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func (r *resolver) exchange(ctx context.Context, q *dns.Msg, network string) (*dns.Msg, error) {
-	c := &dns.Client{Net: network, Timeout: r.timeout}
-	resp, _, err := c.ExchangeContext(ctx, q, r.addr)
-	return resp, err
 }
 
 // resolverFrom returns the first nameserver of a resolv.conf as HOST:PORT.
