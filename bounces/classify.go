@@ -19,8 +19,8 @@ func classify(m *mail) []Result {
 	if rs := sesNotification(m); rs != nil {
 		return rs
 	}
-	if r, ok := autoReply(m); ok {
-		return []Result{r}
+	if autoReply(m) {
+		return []Result{{Kind: None, Reason: "auto-reply: " + shorten(m.header.Get("Subject"), 80)}}
 	}
 	if looksLikeBounce(m) {
 		if delayNotice(m) {

@@ -160,21 +160,17 @@ var autoSubject = rx(`out of (the )?office|automatic reply|auto(matic)?[- ]?(rep
 // autoReply recognises a reply sent by a program for a person (RFC 3834):
 // out-of-office and vacation notes, ticket acknowledgements. A bounce also
 // says Auto-Submitted, so headers count only on mail that is not one.
-func autoReply(m *mail) (Result, bool) {
+func autoReply(m *mail) bool {
 	h := m.header
 	subj := h.Get("Subject")
-	fromDaemon := bounceFrom.MatchString(h.Get("From")) || h.Get("X-Failed-Recipients") != ""
-	if fromDaemon {
-		return Result{}, false
+	if bounceFrom.MatchString(h.Get("From")) || h.Get("X-Failed-Recipients") != "" || bounceSubject.MatchString(subj) {
+		return false
 	}
-	if autoSubject.MatchString(subj) && !bounceSubject.MatchString(subj) {
-		return Result{Kind: None, Reason: "auto-reply: " + shorten(subj, 80)}, true
+	if autoSubject.MatchString(subj) {
+		return true
 	}
 	auto := strings.HasPrefix(strings.ToLower(h.Get("Auto-Submitted")), "auto-") ||
 		h.Get("X-Autoreply") != "" || h.Get("X-Autorespond") != "" || h.Get("X-Autoresponder") != "" ||
 		strings.EqualFold(strings.TrimSpace(h.Get("Precedence")), "auto_reply")
-	if auto && !bounceSubject.MatchString(subj) && !bounceBody.MatchString(humanText(m)) {
-		return Result{Kind: None, Reason: "auto-reply: " + shorten(subj, 80)}, true
-	}
-	return Result{}, false
+	return auto && !bounceBody.MatchString(humanText(m))
 }
