@@ -21,7 +21,7 @@ func (b *fieldBlock) get(name string) string {
 	if b == nil {
 		return ""
 	}
-	return strings.TrimSpace(unfold(b.h.Get(name)))
+	return unfold(b.h.Get(name))
 }
 
 // values returns every value of the named field.
@@ -31,11 +31,12 @@ func (b *fieldBlock) values(name string) []string {
 	}
 	var out []string
 	for f := b.h.FieldsByKey(name); f.Next(); {
-		out = append(out, strings.TrimSpace(unfold(f.Value())))
+		out = append(out, unfold(f.Value()))
 	}
 	return out
 }
 
+// unfold joins a folded value's lines and trims it.
 func unfold(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }

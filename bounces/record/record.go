@@ -39,8 +39,7 @@ type Finding struct {
 // is no bounce.
 type ParseFunc func(r io.Reader) ([]Finding, error)
 
-// Store is what the Recorder needs from the store (package store
-// implements it).
+// Store is what the Recorder needs from the store (package store has it).
 type Store interface {
 	// RecordBounce keeps one report, once per key, and applies it.
 	RecordBounce(ctx context.Context, b subscribers.Bounce, softLimit int) (subscribers.BounceOutcome, error)
@@ -62,13 +61,11 @@ type Options struct {
 	Source    string // how raw messages come in: "smtp", "imap", "file"
 	Now       func() time.Time
 	Logger    *slog.Logger
-	// OnRecorded, when set, is called for every report newly kept (for
-	// metrics).
+	// OnRecorded, when set, is called for every report newly kept (metrics).
 	OnRecorded func(b subscribers.Bounce, o subscribers.BounceOutcome)
 }
 
-// Recorder is an intake.Sink over the store. It is safe for concurrent
-// use.
+// Recorder is an intake.Sink over the store, safe for concurrent use.
 type Recorder struct{ o Options }
 
 var _ intake.Sink = (*Recorder)(nil)
