@@ -179,18 +179,15 @@ func fromText(m *mail) []Result {
 		if a == "" && whole.code == "" && whole.basic == "" && whole.why == nil {
 			continue // names no one and says nothing: not a usable bounce
 		}
-		text := human
-		if i := indexOf(blocks, a); i >= 0 && a != "" {
-			text = blocks[i].text.String()
-		}
-		diag := codeLines(text)
+		c := recipientContext(blocks, whole, a)
+		diag := c.lines
 		if diag == "" && len(rcpts) == 1 {
 			diag = whole.lines
 		}
 		if diag == "" {
-			diag = strings.TrimSpace(text)
+			diag = strings.TrimSpace(c.text)
 		}
-		out = append(out, decide(failure{recipient: a, diag: diag, context: recipientContext(blocks, whole, a)}))
+		out = append(out, decide(failure{recipient: a, diag: diag, context: c}))
 	}
 	return out
 }
