@@ -58,10 +58,7 @@ func newContext(text string) *context {
 
 // clip cuts s to the length that one search looks at.
 func clip(s string) string {
-	if len(s) > maxMatch {
-		return s[:maxMatch]
-	}
-	return s
+	return s[:min(len(s), maxMatch)]
 }
 
 // decide combines status and text into a Result.
@@ -79,22 +76,16 @@ func decide(f failure) Result {
 		code = textCode
 	}
 	basic := basicCode(f.diag)
-	why := findReason(f.diag)
-	if why == nil {
-		why = f.context.why
-	}
+	why := cmp.Or(findReason(f.diag), f.context.why)
 	if code == "" && basic == "" && f.diag == "" {
 		// Report fields often carry no code; the human text may.
 		code, basic = f.context.code, f.context.basic
 	}
 	class := cmp.Or(code, basic, "?")[0] // the reply's class: '4', '5', or '?' when unknown
 	if code == "" && basic != "" {
-		code = basicStatus[basic]
+		code = cmp.Or(basicStatus[basic], string(basic[0])+".0.0")
 		if why != nil {
 			code = string(basic[0]) + "." + why.detail
-		}
-		if code == "" {
-			code = string(basic[0]) + ".0.0"
 		}
 	}
 	if strings.HasSuffix(code, ".4.7") && (why == nil || why.kind == Soft) {
