@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -71,11 +72,9 @@ func DKIMRecord(pub crypto.PublicKey) (string, error) {
 // most 255 bytes: one string cannot hold an RSA key.
 func ZoneText(value string) string {
 	var parts []string
-	for len(value) > 255 {
-		parts = append(parts, value[:255])
-		value = value[255:]
+	for c := range slices.Chunk([]byte(value), 255) {
+		parts = append(parts, string(c))
 	}
-	parts = append(parts, value)
 	return `"` + strings.Join(parts, `" "`) + `"`
 }
 
