@@ -97,10 +97,8 @@ func (h *sendgridHandler) verify(sig, ts string, body []byte) error {
 	if err != nil {
 		return errors.New("signature is not base64")
 	}
-	d := sha256.New()
-	d.Write([]byte(ts))
-	d.Write(body)
-	if !ecdsa.VerifyASN1(h.key, d.Sum(nil), der) {
+	d := sha256.Sum256(append([]byte(ts), body...))
+	if !ecdsa.VerifyASN1(h.key, d[:], der) {
 		return errors.New("signature does not match")
 	}
 	return nil

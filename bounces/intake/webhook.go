@@ -41,16 +41,16 @@ func (h webhook) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.reply(w, http.StatusRequestEntityTooLarge, "body over 1 MB")
-			return nil, false
-		}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		h.reply(w, http.StatusRequestEntityTooLarge, "body over 1 MB")
+	case err != nil:
 		h.reply(w, http.StatusBadRequest, "unreadable body")
-		return nil, false
+	default:
+		return b, true
 	}
-	return b, true
+	return nil, false
 }
 
 // readJSON reads the request body into v, answering 400 "not <what>" when
