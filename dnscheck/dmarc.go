@@ -135,17 +135,15 @@ func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
 		pol.pct = n
 	}
 	for _, tag := range []string{"rua", "ruf"} {
-		s, ok := v[tag]
-		if !ok {
-			continue
-		}
-		for u := range strings.SplitSeq(s, ",") {
-			if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(u)), "mailto:") {
-				return nil, fmt.Errorf("%s=%s (want mailto: addresses)", tag, s)
+		if s, ok := v[tag]; ok {
+			for u := range strings.SplitSeq(s, ",") {
+				if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(u)), "mailto:") {
+					return nil, fmt.Errorf("%s=%s (want mailto: addresses)", tag, s)
+				}
 			}
 		}
-		pol.rua = pol.rua || tag == "rua"
 	}
+	_, pol.rua = v["rua"]
 	return pol, nil
 }
 
