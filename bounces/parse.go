@@ -20,16 +20,13 @@ import (
 // Kind is what a message says about a recipient.
 type Kind string
 
+// The kinds. Soft failures include a full mailbox, a policy block, a
+// time-out and an expired queue.
 const (
-	// Hard: the address does not exist or will never accept mail.
-	Hard Kind = "hard"
-	// Soft: delivery failed for a reason that may pass (full mailbox,
-	// policy block, time-out, expired queue).
-	Soft Kind = "soft"
-	// Complaint: the recipient reported the mail as spam.
-	Complaint Kind = "complaint"
-	// None: not a failure (auto-reply, ordinary mail, success or delay notice).
-	None Kind = "none"
+	Hard      Kind = "hard"      // the address does not exist or will never accept mail
+	Soft      Kind = "soft"      // delivery failed for a reason that may pass
+	Complaint Kind = "complaint" // the recipient reported the mail as spam
+	None      Kind = "none"      // not a failure (auto-reply, ordinary mail, success or delay notice)
 )
 
 // Result is one recipient's outcome in a message.

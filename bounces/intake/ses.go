@@ -16,15 +16,13 @@ import (
 // SESOptions configure the Amazon SES webhook: SES publishes bounces and
 // complaints to an SNS topic, and SNS posts them here.
 type SESOptions struct {
-	Sink Sink
-	// TopicARNs are the SNS topics taken; any other is refused.
-	TopicARNs []string
+	Sink      Sink
+	TopicARNs []string // the SNS topics taken; any other is refused
 	// CertHosts are the hosts signing certificates and subscription links
 	// may come from (DefaultSNSHosts when empty).
 	CertHosts []string
-	// Client fetches certificates and confirms subscriptions.
-	Client *http.Client
-	Logger *slog.Logger
+	Client    *http.Client // fetches certificates and confirms subscriptions
+	Logger    *slog.Logger
 }
 
 type sesHandler struct {

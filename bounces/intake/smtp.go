@@ -19,17 +19,13 @@ import (
 type SMTPOptions struct {
 	// Domain is the bounce domain: RCPT to any other domain is refused
 	// (this is not a relay).
-	Domain string
-	// Hostname is the name in the greeting; Domain when empty.
-	Hostname string
-	// MaxBytes caps one message (default 10 MB); over it, 552 5.3.4.
-	MaxBytes int64
-	// MaxConns caps open connections (default 20); one more is told 421.
-	MaxConns int
-	// Timeout is the read and the write timeout (default 1 minute).
-	Timeout time.Duration
-	Sink    Sink
-	Logger  *slog.Logger
+	Domain   string
+	Hostname string        // the name in the greeting; Domain when empty
+	MaxBytes int64         // caps one message (default 10 MB); over it, 552 5.3.4
+	MaxConns int           // caps open connections (default 20); one more is told 421
+	Timeout  time.Duration // the read and the write timeout (default 1 minute)
+	Sink     Sink
+	Logger   *slog.Logger
 }
 
 // DefaultMaxBytes is the default cap on one inbound message.
