@@ -21,8 +21,7 @@ type IMAPOptions struct {
 	Addr     string // host:port
 	Username string
 	Password string
-	// TLS is "tls" (TLS from the first byte), "starttls" or "none".
-	TLS string
+	TLS      string // "tls" (TLS from the first byte), "starttls" or "none"
 	// TLSConfig is used for "tls" and "starttls"; when nil, the system
 	// roots verify a certificate for Addr's host.
 	TLSConfig *tls.Config
@@ -42,8 +41,7 @@ type IMAPOptions struct {
 type Poller struct {
 	opts IMAPOptions
 	c    *client.Client
-	// live is c, for abort, which runs on another goroutine.
-	live atomic.Pointer[client.Client]
+	live atomic.Pointer[client.Client] // c, for abort, which runs on another goroutine
 }
 
 // NewPoller checks the options. It does not connect: Poll and Run do.
