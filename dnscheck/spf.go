@@ -40,9 +40,8 @@ func isSPF(txt string) bool {
 // parseSPF splits a record into terms; an unknown mechanism or a missing
 // domain is a syntax error, which receivers treat as permerror.
 func parseSPF(rec string) ([]spfTerm, error) {
-	fields := strings.Fields(rec)
 	var terms []spfTerm
-	for _, f := range fields[1:] {
+	for _, f := range strings.Fields(rec)[1:] {
 		t, err := parseSPFTerm(f)
 		if err != nil {
 			return nil, err
