@@ -19,13 +19,6 @@ func humanText(m *mail) string {
 		return *m.human
 	}
 	var b strings.Builder
-	defer func() {
-		s := b.String()
-		if len(s) > maxHuman {
-			s = strings.ToValidUTF8(s[:maxHuman], "")
-		}
-		m.human = &s
-	}()
 	for _, t := range m.text {
 		if b.Len() > maxHuman {
 			break
@@ -38,7 +31,12 @@ func humanText(m *mail) string {
 			b.WriteByte('\n')
 		}
 	}
-	return b.String()
+	s := b.String()
+	if len(s) > maxHuman {
+		s = strings.ToValidUTF8(s[:maxHuman], "")
+	}
+	m.human = &s
+	return s
 }
 
 // block is the text about one recipient in a home-made bounce.
