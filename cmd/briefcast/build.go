@@ -5,19 +5,17 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/daemon"
+	"briefcast/editions"
 	"briefcast/site"
 	"briefcast/templates"
 )
-
-func init() {
-	register(command{Name: "build", Summary: "publish the static site and its feeds", Run: runBuild})
-	register(command{Name: "check", Summary: "validate the config and all content; write nothing", Run: runCheck})
-}
 
 func runBuild(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("build", "build [--config PATH] [--allow-empty]",
@@ -52,83 +50,18 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 	}
 	printNotes(a, s)
 	fmt.Fprintf(a.Stdout, "briefcast: published %d %s (%d rejected, %d files) to %s\n",
-		len(s.Articles), plural(len(s.Articles), "article", "articles"), rejected, len(s.Files), cfg.Site.OutputDir)
+		len(s.Articles), config.Plural(len(s.Articles), "article", "articles"), rejected, len(s.Files), cfg.Site.OutputDir)
 	if rejected > 0 {
 		return exitError{Code: 1}
 	}
 	return nil
-}
-
-func runCheck(ctx context.Context, a *App, args []string) error {
-	fs := a.Flags("check", "check [--config PATH] [--smtp] [--dns [--resolver HOST:PORT]]",
-		"Validate everything the daemon would use, writing nothing: the config and\n"+
-			"every schedule, the templates, every article (rendering the whole site in\n"+
-			"memory), and the store connection; with --smtp also connect to the SMTP\n"+
-			"server (EHLO and AUTH; nothing is sent); with --dns also look up SPF, DKIM\n"+
-			"and DMARC and print a table of what to fix. Wrong articles are reported as\n"+
-			"\"file:line: what is wrong\" on stderr. Exits 1 when anything is wrong.")
-	smtp := fs.Bool("smtp", false, "also connect to [email.smtp] and log in, sending nothing")
-	dnsCheck := addDNSFlags(fs)
-	if _, err := a.Args(fs, args, 0); err != nil {
-		return err
-	}
-	cfg, err := a.LoadConfig()
-	if err != nil {
-		return err
-	}
-	rejected, err := checkContent(ctx, a, cfg)
-	if err != nil {
-		return err
-	}
-	if err := site.CheckOutput(cfg.Site.OutputDir); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.Stdout, "briefcast: output_dir %s may be published into\n", cfg.Site.OutputDir)
-	if err := checkServices(ctx, a, cfg, *smtp); err != nil {
-		return err
-	}
-	if err := dnsCheck.check(ctx, a, cfg); err != nil {
-		return err
-	}
-	if rejected > 0 {
-		return exitError{Code: 1}
-	}
-	return nil
-}
-
-// checkContent validates the templates and every article and builds the
-// whole site in memory, writing nothing. Each rejected article is printed
-// on stderr as "file:line: what is wrong", followed by a summary line on
-// stdout. It returns how many articles were rejected; err is for problems
-// that stop the check itself (templates, an unreadable content folder).
-func checkContent(ctx context.Context, a *App, cfg *config.Config) (rejected int, err error) {
-	s, rejected, err := buildContent(ctx, a, cfg)
-	if err != nil {
-		return rejected, err
-	}
-	fmt.Fprintf(a.Stdout, "briefcast: %d %s OK, %d rejected, %d files rendered (nothing written)\n",
-		len(s.Articles), plural(len(s.Articles), "article", "articles"), rejected, len(s.Files))
-	return rejected, nil
-}
-
-// buildContent loads the templates and the content and renders the site in
-// memory, printing every rejected article on stderr.
-func buildContent(ctx context.Context, a *App, cfg *config.Config) (*site.Site, int, error) {
-	arts, rejected, tmpl, err := loadContent(ctx, a, cfg)
-	if err != nil {
-		return nil, rejected, err
-	}
-	s, err := site.Build(daemon.SiteOptions(cfg), arts, tmpl)
-	if err != nil {
-		return nil, rejected, err
-	}
-	printNotes(a, s)
-	return s, rejected, nil
 }
 
 // loadContent loads the templates and every article, printing each
-// rejected article on stderr. It returns the good articles and how many
-// were rejected.
+// rejected article on stderr, and, as notes, the optional parts each
+// article lacks ("content/x.txt: note: no 2-minute digest"): they are left
+// out of its page and feeds, never made up, and the author may want to
+// know. It returns the good articles and how many were rejected.
 func loadContent(ctx context.Context, a *App, cfg *config.Config) ([]*articles.Article, int, fs.FS, error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
@@ -146,23 +79,15 @@ func loadContent(ctx context.Context, a *App, cfg *config.Config) ([]*articles.A
 	for _, e := range errs {
 		fmt.Fprintln(a.Stderr, daemon.DescribeArticleError(cfg.Site.ContentDir, e))
 	}
-	printMissing(a, cfg, arts)
+	for _, art := range arts {
+		for _, m := range art.Missing {
+			fmt.Fprintf(a.Stderr, "%s: note: no %s\n", filepath.Join(cfg.Site.ContentDir, filepath.FromSlash(art.Path)), m)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, len(errs), nil, err
 	}
 	return arts, len(errs), tmpl, nil
-}
-
-// printMissing lists, as notes on stderr, the optional parts each article
-// lacks ("content/x.txt: note: no 2-minute digest"): they are left out of
-// its page and feeds, never made up, and the author may want to know.
-func printMissing(a *App, cfg *config.Config, arts []*articles.Article) {
-	for _, art := range arts {
-		name := filepath.Join(cfg.Site.ContentDir, filepath.FromSlash(art.Path))
-		for _, m := range art.Missing {
-			fmt.Fprintf(a.Stderr, "%s: note: no %s\n", name, m)
-		}
-	}
 }
 
 // printNotes prints what the site build left out, such as a lead image
@@ -173,9 +98,76 @@ func printNotes(a *App, s *site.Site) {
 	}
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
+// archiveEditions reads the editions the digest archives publish, when
+// some digest has archive = true and the store is there. Without a store
+// (a site with no subscribers yet, a build machine without the database)
+// the site is built without archives, and note says why.
+func archiveEditions(ctx context.Context, a *App, cfg *config.Config) (eds []*editions.Edition, note string) {
+	if !cfg.Archived() {
+		return nil, ""
 	}
-	return many
+	st, why := openStoreIfExists(ctx, a, cfg)
+	if st == nil {
+		return nil, why
+	}
+	defer st.Close()
+	eds, err := st.Editions(ctx, "", 0)
+	if err != nil {
+		return nil, fmt.Sprintf("the editions could not be read (%v)", err)
+	}
+	return eds, ""
+}
+
+func runServe(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("serve", "serve [--config PATH] [--listen ADDR] [--no-scheduler] [--allow-empty]",
+		"Run the daemon: build the site in memory and serve it, with its feeds and the\n"+
+			"pages to subscribe, confirm, change preferences and unsubscribe, on [server]\n"+
+			"listen; rebuild it when content_dir changes and on [feeds] rebuild; send every\n"+
+			"digest on its schedule. The built site is also written to [site] output_dir\n"+
+			"(which, as for build, must be a folder briefcast published, or empty).\n"+
+			"A rebuild that finds no article keeps the site it serves, and serve does not\n"+
+			"start over a published site that has articles, unless --allow-empty is given.\n"+
+			"SIGHUP reloads config.toml and rebuilds everything from it (an invalid one is\n"+
+			"rejected and the old one kept); listen addresses and the store need a restart.\n"+
+			"SIGINT or SIGTERM stop it gracefully: requests in flight finish, each mail\n"+
+			"connection finishes its message, state is recorded, then it exits 0.")
+	listen := fs.String("listen", "", "address to listen on (overrides [server] listen), e.g. 127.0.0.1:8080 or :0")
+	noSched := fs.Bool("no-scheduler", false, "serve the web only: no scheduled digests, rebuilds or content watching")
+	allowEmpty := fs.Bool("allow-empty", false, "serve and publish a site without articles even when the published one has some")
+	if _, err := a.Args(fs, args, 0); err != nil {
+		return err
+	}
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return err
+	}
+	o := daemon.Options{
+		Log: a.Log, Getenv: a.Getenv, Now: a.Now,
+		Load:      a.LoadConfig,
+		OpenStore: func(ctx context.Context, cfg *config.Config) (daemon.Store, error) { return a.OpenStore(ctx, cfg) },
+		Listen:    *listen, NoScheduler: *noSched, AllowEmpty: *allowEmpty,
+	}
+	if a.serveOptions != nil {
+		a.serveOptions(&o)
+	}
+	d, err := daemon.New(ctx, cfg, o)
+	if err != nil {
+		return err
+	}
+	// SIGHUP reloads d until ctx ends; a rejected reload is logged by d
+	// and changes nothing.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				d.Reload(ctx)
+			}
+		}
+	}()
+	return d.Run(ctx)
 }

@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,12 +23,6 @@ import (
 	"briefcast/subscribers"
 )
 
-func init() {
-	register(command{Name: "digest", Summary: "send, inspect and preview digest editions", Run: group("digest", digestUsage, map[string]func(context.Context, *App, []string) error{
-		"send": runDigestSend, "status": runDigestStatus, "preview": runDigestPreview, "plan": runDigestPlan,
-	})})
-}
-
 const digestUsage = `Usage: briefcast digest COMMAND NAME [flags]
 
 Commands:
@@ -38,15 +33,6 @@ Commands:
 
 Run 'briefcast digest COMMAND --help' for a command's flags.
 `
-
-// parseNamed parses flags placed before or after the one NAME argument.
-func parseNamed(a *App, fs *flag.FlagSet, args []string) (string, error) {
-	pos, err := a.Args(fs, args, 1)
-	if err != nil {
-		return "", err
-	}
-	return pos[0], nil
-}
 
 // digestEnv is what every digest command builds from the config.
 type digestEnv struct {
@@ -99,10 +85,11 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 			"then nothing is sent and the edition waits, queued, for a run after the fix.")
 	cutoffFlag := fs.String("cutoff", "", "cut-off time (RFC 3339); default now")
 	noWait := fs.Bool("no-wait", false, "return once nothing is due instead of waiting for retries")
-	name, err := parseNamed(a, fs, args)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
+	name := pos[0]
 	cutoff := a.Now()
 	if *cutoffFlag != "" {
 		if cutoff, err = time.Parse(time.RFC3339, *cutoffFlag); err != nil {
@@ -157,7 +144,7 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	// much as for the person at the terminal.
 	if rep != nil && rep.Edition != nil && rep.Progress.Failed > 0 {
 		fmt.Fprintf(a.Stderr, "briefcast digest send: %d %s failed; 'briefcast digest status %s' lists them\n",
-			rep.Progress.Failed, plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
+			rep.Progress.Failed, config.Plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
 		return exitError{Code: 1}
 	}
 	return nil
@@ -171,10 +158,11 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 			"waves of the last 24 hours with their progress and the waves due in the next 24 hours.")
 	key := fs.String("edition", "", "edition key (e.g. 20261125T0700Z); default the unfinished or latest one")
 	limit := fs.Int("failures", 20, "how many failed or retrying recipients to list")
-	name, err := parseNamed(a, fs, args)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
+	name := pos[0]
 	_, d, st, err := a.openDigest(ctx, name)
 	if err != nil {
 		return err
@@ -194,31 +182,23 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 // showEditionStatus prints the progress, bounces and failures of the
 // edition key of digest name, or of its unfinished or latest one.
 func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key string, limit int) error {
-	var (
-		e   *editions.Edition
-		err error
-	)
-	switch {
-	case key != "":
-		e, err = st.EditionByKey(ctx, name, key)
-		if errors.Is(err, subscribers.ErrNotFound) {
+	var e *editions.Edition
+	var err error
+	if key != "" {
+		if e, err = st.EditionByKey(ctx, name, key); errors.Is(err, subscribers.ErrNotFound) {
 			return fmt.Errorf("digest %s has no edition %q", name, key)
 		}
-		if err != nil {
-			return err
-		}
-	default:
-		e, err = st.UnfinishedEdition(ctx, name)
-		if errors.Is(err, subscribers.ErrNotFound) {
+	} else {
+		if e, err = st.UnfinishedEdition(ctx, name); errors.Is(err, subscribers.ErrNotFound) {
 			e, err = st.LatestEdition(ctx, name)
 		}
 		if errors.Is(err, subscribers.ErrNotFound) {
 			fmt.Fprintf(w, "digest %s: no edition yet\n", name)
 			return nil
 		}
-		if err != nil {
-			return err
-		}
+	}
+	if err != nil {
+		return err
 	}
 	p, err := st.Progress(ctx, e.ID)
 	if err != nil {
@@ -235,11 +215,18 @@ func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key
 	fmt.Fprintf(w, "  recipients %d\n", p.Total())
 	fmt.Fprintf(w, "  %d sent, %d failed, %d retrying, %d queued, %d in flight, %d skipped, %d cancelled (%s)\n",
 		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, percent(p))
+	// The bounce reports with their rates of the messages sent, and a
+	// WARNING line for each rate past its limit, so a reputation problem
+	// shows where the delivery numbers are read.
 	bc, err := st.BounceCounts(ctx, e.ID)
 	if err != nil {
 		return err
 	}
-	showBounces(w, bc, p)
+	fmt.Fprintf(w, "  bounces    %d hard (%s), %d soft (%s)\n", bc.Hard, ratePercent(p, bc.Hard), bc.Soft, ratePercent(p, bc.Soft))
+	fmt.Fprintf(w, "  complaints %d (%s)\n", bc.Complaints, ratePercent(p, bc.Complaints))
+	for _, msg := range bc.Warnings(p) {
+		fmt.Fprintf(w, "WARNING: %s\n", msg)
+	}
 	if p.Failed+p.Retrying == 0 || limit <= 0 {
 		return nil
 	}
@@ -274,12 +261,24 @@ func showDayWaves(ctx context.Context, w io.Writer, st *store.DB, d config.Diges
 		return err
 	}
 	fmt.Fprintln(w, "\nWaves, last 24 hours:")
-	WriteWaves(w, d, past)
+	if len(past) == 0 {
+		fmt.Fprintln(w, "  no waves in this range")
+	}
+	for _, ws := range past {
+		e, p := ws.Edition, ws.Progress
+		state := "sending"
+		if !e.FinishedAt.IsZero() {
+			state = "finished"
+		}
+		fmt.Fprintf(w, "  %s  %s  %d sent, %d skipped, %d failed, %d pending of %d  %s  %s\n",
+			e.Cutoff.UTC().Format("2006-01-02 15:04 UTC"), e.Key, p.Sent, p.Skipped, p.Failed,
+			p.Queued+p.InFlight+p.Retrying, p.Total(), state, zoneList(d, e.Zones, e.Cutoff))
+	}
 	counts, err := st.ZoneCounts(ctx, d.Name)
 	if err != nil {
 		return err
 	}
-	next, errs := digest.Waves(d, keys(counts), now, now.Add(24*time.Hour))
+	next, errs := digest.Waves(d, slices.Collect(maps.Keys(counts)), now, now.Add(24*time.Hour))
 	fmt.Fprintln(w, "Next waves, coming 24 hours:")
 	for _, err := range errs {
 		fmt.Fprintf(w, "  skipped: %s\n", oneLine(err.Error()))
@@ -293,7 +292,7 @@ func showDayWaves(ctx context.Context, w io.Writer, st *store.DB, d config.Diges
 			n += counts[z]
 		}
 		fmt.Fprintf(w, "  %s  due, %d %s  %s\n", wv.At.UTC().Format("2006-01-02 15:04 UTC"), n,
-			plural(int(n), "subscriber", "subscribers"), zoneList(d, wv.Zones, wv.At))
+			config.Plural(int(n), "subscriber", "subscribers"), zoneList(d, wv.Zones, wv.At))
 	}
 	return nil
 }
@@ -305,10 +304,11 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 	to := fs.String("to", "", "recipient address (default a sample reader)")
 	format := fs.String("format", "eml", "output: eml (the whole message), html or text (one part)")
 	out := fs.String("out", "", "write to this file instead of standard output")
-	name, err := parseNamed(a, fs, args)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
+	name := pos[0]
 	if *format != "eml" && *format != "html" && *format != "text" {
 		fmt.Fprintf(a.Stderr, "briefcast digest preview: --format must be eml, html or text, got %q\n", *format)
 		return errUsage
@@ -393,15 +393,10 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 		_, err = a.Stdout.Write(body)
 		return err
 	}
-	return writeFileAtomic(*out, body)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(*out+".tmp", body, 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	return os.Rename(*out+".tmp", *out)
 }
 
 func percent(p editions.Progress) string {
@@ -410,17 +405,6 @@ func percent(p editions.Progress) string {
 		return "100%"
 	}
 	return fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
-}
-
-// showBounces prints the bounce reports about an edition with their rates
-// of the messages sent, and a WARNING line for each rate past its limit,
-// so a reputation problem shows where the delivery numbers are read.
-func showBounces(w io.Writer, c editions.BounceCounts, p editions.Progress) {
-	fmt.Fprintf(w, "  bounces    %d hard (%s), %d soft (%s)\n", c.Hard, ratePercent(p, c.Hard), c.Soft, ratePercent(p, c.Soft))
-	fmt.Fprintf(w, "  complaints %d (%s)\n", c.Complaints, ratePercent(p, c.Complaints))
-	for _, msg := range c.Warnings(p) {
-		fmt.Fprintf(w, "WARNING: %s\n", msg)
-	}
 }
 
 // ratePercent is n as a percentage of the messages sent.
@@ -441,4 +425,125 @@ func showDelivery(bar *progress.Bar, p editions.Progress) {
 	}
 	settled := t - p.Queued - p.InFlight - p.Retrying
 	bar.Update(settled, t, fmt.Sprintf("%d/%d  sent %d  failed %d  retrying %d", settled, t, p.Sent, p.Failed, p.Retrying))
+}
+
+func runDigestPlan(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("digest plan", "digest plan NAME [--from RFC3339] [--to RFC3339]",
+		"Print, without sending anything, each send of digest NAME between --from (default now)\n"+
+			"and --to (default 24 hours later): its time in UTC, the subscribers' zones it is for,\n"+
+			"how many subscribers those zones hold and how many articles it would carry.\n"+
+			"With send_at = \"subscriber\" each send is a wave: the zones reaching the schedule's\n"+
+			"local time at that instant. A subscriber already sent an edition less than about\n"+
+			"20 hours before, or every article of it, is left out when the wave goes.")
+	fromFlag := fs.String("from", "", "start (RFC 3339), exclusive; default now")
+	toFlag := fs.String("to", "", "end (RFC 3339), inclusive; default 24 hours after --from")
+	pos, err := a.Args(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	name := pos[0]
+	from, to, err := planRange(a.Now(), *fromFlag, *toFlag)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "briefcast digest plan: %v\n", err)
+		return errUsage
+	}
+	env, err := a.digestEnv(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer env.store.Close()
+	counts, err := env.store.ZoneCounts(ctx, name)
+	if err != nil {
+		return err
+	}
+	d := env.d
+	mode := "each subscriber at the schedule's times in their own zone"
+	if !d.PerSubscriber() {
+		// One send for everyone, at the schedule's times in the digest's
+		// zone: a single "wave" of every subscriber.
+		mode = "one send for everyone at the schedule's times"
+		var all int64
+		for _, n := range counts {
+			all += n
+		}
+		counts = map[string]int64{"": all}
+	}
+	waves, errs := digest.Waves(d, slices.Collect(maps.Keys(counts)), from, to)
+	for _, err := range errs {
+		fmt.Fprintf(a.Stderr, "briefcast digest plan: %v (those subscribers are left out)\n", err)
+	}
+	var rows []string
+	var recipients int64
+	for _, w := range waves {
+		var n int64
+		for _, z := range w.Zones {
+			n += counts[z]
+		}
+		picked, _, err := digest.PlanWave(d, env.arts, w.Zones, w.At)
+		if err != nil {
+			return err
+		}
+		recipients += n
+		rows = append(rows, fmt.Sprintf("%-20s  %10d  %8d  %s\n", w.At.UTC().Format("2006-01-02 15:04 UTC"), n, len(picked), zoneList(d, w.Zones, w.At)))
+	}
+	out := a.Stdout
+	fmt.Fprintf(out, "digest %s: %s  (%s; %s)\n", d.Name, d.Schedule, zoneLabel(d, ""), mode)
+	fmt.Fprintf(out, "from %s to %s\n", from.UTC().Format("2006-01-02 15:04 UTC"), to.UTC().Format("2006-01-02 15:04 UTC"))
+	if len(rows) == 0 {
+		fmt.Fprintln(out, "no sends in this range")
+		return nil
+	}
+	fmt.Fprintf(out, "%-20s  %10s  %8s  %s\n", "WAVE (UTC)", "RECIPIENTS", "ARTICLES", "ZONES (LOCAL TIME)")
+	fmt.Fprint(out, strings.Join(rows, ""))
+	fmt.Fprintf(out, "%d %s, %d %s\n", len(rows), config.Plural(len(rows), "wave", "waves"), recipients, config.Plural(int(recipients), "recipient", "recipients"))
+	return nil
+}
+
+// planRange reads --from and --to.
+func planRange(now time.Time, fromFlag, toFlag string) (from, to time.Time, err error) {
+	from = now
+	if fromFlag != "" {
+		if from, err = time.Parse(time.RFC3339, fromFlag); err != nil {
+			return from, to, fmt.Errorf("--from: %w", err)
+		}
+	}
+	to = from.Add(24 * time.Hour)
+	if toFlag != "" {
+		if to, err = time.Parse(time.RFC3339, toFlag); err != nil {
+			return from, to, fmt.Errorf("--to: %w", err)
+		}
+	}
+	if !to.After(from) {
+		return from, to, fmt.Errorf("--to %s is not after --from %s", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	if to.Sub(from) > 31*24*time.Hour {
+		return from, to, fmt.Errorf("--from to --to spans more than 31 days")
+	}
+	return from, to, nil
+}
+
+// zoneList names a wave's zones with the local time each shows then.
+func zoneList(d config.Digest, zones []string, at time.Time) string {
+	parts := make([]string, len(zones))
+	for i, z := range zones {
+		loc, err := digest.ZoneLocation(d, z)
+		local := ""
+		if err == nil {
+			local = " " + at.In(loc).Format("15:04 MST")
+		}
+		parts[i] = zoneLabel(d, z) + local
+	}
+	return strings.Join(parts, ", ")
+}
+
+// zoneLabel names zone z: "" is the digest's own zone, for subscribers
+// without one.
+func zoneLabel(d config.Digest, z string) string {
+	if z != "" {
+		return printable(z)
+	}
+	if d.Location == nil {
+		return "UTC (digest zone)"
+	}
+	return d.Location.String() + " (digest zone)"
 }

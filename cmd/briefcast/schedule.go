@@ -16,10 +16,6 @@ import (
 	"briefcast/subscribers"
 )
 
-func init() {
-	register(command{Name: "schedule", Summary: "show each scheduled job, its next runs and its last edition", Run: runSchedule})
-}
-
 func runSchedule(ctx context.Context, a *App, args []string) error {
 	fs := a.Flags("schedule", "schedule [--config PATH] [-n COUNT]",
 		"Print each job the daemon schedules: every digest and the site rebuild,\n"+
@@ -125,7 +121,7 @@ func printLastEdition(ctx context.Context, w io.Writer, store *store.DB, d confi
 		return
 	}
 	fmt.Fprintf(w, "  last       %s, cut-off %s, %d %s\n", e.Key, e.Cutoff.In(d.Location).Format("Mon 2006-01-02 15:04 MST"),
-		len(e.Articles), plural(len(e.Articles), "article", "articles"))
+		len(e.Articles), config.Plural(len(e.Articles), "article", "articles"))
 	p, err := store.Progress(ctx, e.ID)
 	if err != nil {
 		fmt.Fprintf(w, "  outcome    unknown: %v\n", err)
