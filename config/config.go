@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -372,17 +374,104 @@ func (c *Config) Digest(name string) (*Digest, bool) {
 	return nil, false
 }
 
-// Redacted returns a copy safe to print: secrets are replaced.
-func (c *Config) Redacted() *Config {
-	r := *c
-	if r.Email.SMTPPassword != "" {
-		r.Email.SMTPPassword = "[redacted]"
+// HELOName is the name the smtp transport gives in EHLO ([email.smtp]
+// helo): a host name, or an address literal such as "[192.0.2.1]". Empty
+// means the domain of the From address, never the machine's own host
+// name, which receivers check against its DNS and which often says
+// "localhost" or an internal name.
+type HELOName string
+
+// UnmarshalText accepts a host name of letters, digits, "-" and "." (at
+// most 253 characters, no empty label) or a bracketed address literal.
+func (h *HELOName) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if err := checkHELO(s); err != nil {
+		return err
 	}
-	if r.Subscriptions.Secret != "" {
-		r.Subscriptions.Secret = "[redacted]"
+	*h = HELOName(s)
+	return nil
+}
+
+func checkHELO(s string) error {
+	if s == "" {
+		return nil
 	}
-	if strings.Contains(r.Store.DSN, "@") {
-		r.Store.DSN = "[redacted]"
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") && !strings.ContainsAny(s[1:len(s)-1], "[] \t\r\n") {
+		return nil
 	}
-	return &r
+	if len(s) > 253 {
+		return fmt.Errorf("helo: %q is longer than 253 characters", s)
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return fmt.Errorf("helo: %q is not a host name", s)
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Errorf("helo: %q is not a host name (character %q)", s, c)
+			}
+		}
+	}
+	return nil
+}
+
+// RateLimit is a sign-up limit written "N/D": up to N attempts at once,
+// then one more every D ("5/1m"). "off" turns the limit off.
+type RateLimit struct {
+	Burst int
+	Every time.Duration
+}
+
+// Default sign-up limits: 5 attempts from one client IP, then one a minute;
+// 3 attempts for one address, then one every 10 minutes.
+var (
+	DefaultRateLimitIP      = RateLimit{Burst: 5, Every: time.Minute}
+	DefaultRateLimitAddress = RateLimit{Burst: 3, Every: 10 * time.Minute}
+)
+
+// Off reports whether the limit lets everything through.
+func (r RateLimit) Off() bool { return r.Burst <= 0 || r.Every <= 0 }
+
+// UnmarshalText parses "5/1m", "3/10m" or "off".
+func (r *RateLimit) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "off" {
+		*r = RateLimit{}
+		return nil
+	}
+	n, d, ok := strings.Cut(s, "/")
+	burst, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || burst < 1 {
+		return fmt.Errorf("not a limit like \"5/1m\" (5 at once, then one a minute) or \"off\": %q", s)
+	}
+	every, err := time.ParseDuration(strings.TrimSpace(d))
+	if err != nil || every < time.Second {
+		return fmt.Errorf("not a limit like \"5/1m\" (5 at once, then one a minute), the time at least 1s: %q", s)
+	}
+	*r = RateLimit{Burst: burst, Every: every}
+	return nil
+}
+
+// MarshalText writes the limit back in the form UnmarshalText reads.
+func (r RateLimit) MarshalText() ([]byte, error) {
+	if r.Off() {
+		return []byte("off"), nil
+	}
+	return []byte(fmt.Sprintf("%d/%s", r.Burst, r.Every)), nil
+}
+
+// SubjectFuncs are the functions a digest's subject template may call,
+// both when config validates it and when email renders it:
+//
+//	{{.Count}} new {{plural .Count "brief" "briefs"}}
+var SubjectFuncs = template.FuncMap{"plural": Plural}
+
+// Plural returns one when n is 1 and many otherwise: "1 new brief",
+// "2 new briefs", "0 new briefs".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
