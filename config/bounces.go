@@ -134,7 +134,7 @@ func (b *Bounces) check(bad reporter) {
 	}
 	orDefault(&b.SoftLimit, 3)
 	between(bad, "bounces.soft_limit", b.SoftLimit, 1, 100)
-	orDefault(&b.MaxBytes, 10 << 20)
+	orDefault(&b.MaxBytes, 10<<20)
 	between(bad, "bounces.max_bytes", b.MaxBytes, 1<<10, 1<<30)
 	orDefault(&b.MaxConnections, 20)
 	between(bad, "bounces.max_connections", b.MaxConnections, 1, 10000)
