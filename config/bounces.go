@@ -121,7 +121,7 @@ func (b Bounces) Secrets(getenv func(string) string) (BounceSecrets, error) {
 // check applies the defaults of [bounces] and reports every bad value.
 func (b *Bounces) check(bad reporter) {
 	b.Domain = strings.ToLower(strings.TrimSpace(b.Domain))
-	if b.Domain != "" && !isDomain(b.Domain) {
+	if b.Domain != "" && (len(b.Domain) > 253 || !strings.Contains(b.Domain, ".") || checkLabels(b.Domain) != nil) {
 		bad("bounces.domain", "must be a domain such as \"bounces.example.org\", got %q", b.Domain)
 	}
 	if b.Listen != "" {
@@ -196,19 +196,4 @@ func (w *BounceWebhooks) check(bad reporter) {
 	if s := w.SendGrid; s != nil && s.Enabled && s.PublicKeyEnv == "" {
 		s.PublicKeyEnv = "BRIEFCAST_SENDGRID_PUBLIC_KEY"
 	}
-}
-
-// isDomain is a loose check: dot-separated labels of letters, digits and
-// hyphens.
-func isDomain(d string) bool {
-	if len(d) > 253 || !strings.Contains(d, ".") {
-		return false
-	}
-	for _, l := range strings.Split(d, ".") {
-		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") ||
-			strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
-			return false
-		}
-	}
-	return true
 }

@@ -241,47 +241,21 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// MarshalText writes the duration back.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
 // Defaults returns the configuration used for every key the file leaves out.
 func Defaults() *Config {
 	return &Config{
 		DataDir: "data",
-		Site: Site{
-			Title:      "briefcast",
-			BaseURL:    "http://localhost:8080/",
-			Language:   "en",
-			Timezone:   "UTC",
-			ContentDir: "content",
-			OutputDir:  "public",
-			PageSize:   10,
-
-			MaxArticleBytes: 1 << 20,
-		},
+		Site: Site{Title: "briefcast", BaseURL: "http://localhost:8080/", Language: "en", Timezone: "UTC",
+			ContentDir: "content", OutputDir: "public", PageSize: 10, MaxArticleBytes: 1 << 20},
 		Feeds: Feeds{Items: 50, Content: "take", Depths: []string{"take", "digest", "full"}},
 		Store: Store{Driver: "sqlite", DSN: "data/briefcast.db"},
-		Email: Email{
-			From:          "briefcast <brief@localhost>",
-			Transport:     "file",
-			OutboxDir:     "data/outbox",
-			RetryMaxAge:   Duration{48 * time.Hour},
-			DeliveryLease: Duration{2 * time.Minute},
-			SMTP: SMTP{
-				Host:        "127.0.0.1",
-				Port:        587,
-				PasswordEnv: "BRIEFCAST_SMTP_PASSWORD",
-				TLS:         "starttls",
-				Connections: 4,
-				Timeout:     Duration{30 * time.Second},
-			},
-		},
+		Email: Email{From: "briefcast <brief@localhost>", Transport: "file", OutboxDir: "data/outbox",
+			RetryMaxAge: Duration{48 * time.Hour}, DeliveryLease: Duration{2 * time.Minute},
+			SMTP: SMTP{Host: "127.0.0.1", Port: 587, PasswordEnv: "BRIEFCAST_SMTP_PASSWORD", TLS: "starttls",
+				Connections: 4, Timeout: Duration{30 * time.Second}}},
 		Server: Server{Listen: "127.0.0.1:8080", MetricsListen: DefaultMetricsListen,
 			RateLimitIP: DefaultRateLimitIP, RateLimitAddress: DefaultRateLimitAddress},
-		Subscriptions: Subscriptions{
-			SecretEnv:  "BRIEFCAST_SECRET",
-			ConfirmTTL: Duration{72 * time.Hour},
-		},
+		Subscriptions: Subscriptions{SecretEnv: "BRIEFCAST_SECRET", ConfirmTTL: Duration{72 * time.Hour}},
 	}
 }
 
@@ -393,24 +367,30 @@ func (h *HELOName) UnmarshalText(b []byte) error {
 }
 
 func checkHELO(s string) error {
-	if s == "" {
-		return nil
-	}
-	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") && !strings.ContainsAny(s[1:len(s)-1], "[] \t\r\n") {
+	if s == "" || strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") && !strings.ContainsAny(s[1:len(s)-1], "[] \t\r\n") {
 		return nil
 	}
 	if len(s) > 253 {
 		return fmt.Errorf("helo: %q is longer than 253 characters", s)
 	}
-	for label := range strings.SplitSeq(strings.TrimSuffix(s, "."), ".") {
+	if err := checkLabels(strings.TrimSuffix(s, ".")); err != nil {
+		return fmt.Errorf("helo: %q %w", s, err)
+	}
+	return nil
+}
+
+// checkLabels says why host name s is not dot-separated labels of ASCII
+// letters, digits and inner hyphens, each at most 63 long.
+func checkLabels(s string) error {
+	notHost := func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+	}
+	for label := range strings.SplitSeq(s, ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("helo: %q is not a host name", s)
+			return errors.New("is not a host name")
 		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return fmt.Errorf("helo: %q is not a host name (character %q)", s, c)
-			}
+		if i := strings.IndexFunc(label, notHost); i >= 0 {
+			return fmt.Errorf("is not a host name (character %q)", label[i])
 		}
 	}
 	return nil
@@ -451,14 +431,6 @@ func (r *RateLimit) UnmarshalText(b []byte) error {
 	}
 	*r = RateLimit{Burst: burst, Every: every}
 	return nil
-}
-
-// MarshalText writes the limit back in the form UnmarshalText reads.
-func (r RateLimit) MarshalText() ([]byte, error) {
-	if r.Off() {
-		return []byte("off"), nil
-	}
-	return []byte(fmt.Sprintf("%d/%s", r.Burst, r.Every)), nil
 }
 
 // SubjectFuncs are the functions a digest's subject template may call,
