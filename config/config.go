@@ -102,7 +102,7 @@ type SMTP struct {
 	Connections int      `toml:"connections"`
 	Rate        float64  `toml:"rate"` // messages per second overall; 0 = no limit
 	Timeout     Duration `toml:"timeout"`
-	HELO        HELOName `toml:"helo"` // EHLO name; "" = the From domain (helo.go)
+	HELO        HELOName `toml:"helo"` // EHLO name; "" = the From domain (see HELOName)
 }
 
 // DKIM configures message signing.

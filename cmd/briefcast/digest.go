@@ -34,47 +34,43 @@ Commands:
 Run 'briefcast digest COMMAND --help' for a command's flags.
 `
 
-// digestEnv is what every digest command builds from the config.
+// digestEnv is what the digest commands build from the config.
 type digestEnv struct {
 	cfg      *config.Config
 	d        config.Digest
 	store    *store.DB
-	composer *email.Composer
-	arts     []*articles.Article
+	composer *email.Composer      // with content only
+	arts     []*articles.Article // with content only
 }
 
-func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
-	cfg, d, st, err := a.openDigest(ctx, name)
+// digestEnv loads the config, finds digest name in it and opens the store;
+// with content it also loads the templates and the articles.
+func (a *App) digestEnv(ctx context.Context, name string, content bool) (*digestEnv, error) {
+	cfg, err := a.LoadConfig()
 	if err != nil {
 		return nil, err
 	}
-	composer, _, err := daemon.NewComposer(cfg, a.Log)
-	if err != nil {
-		st.Close()
+	d, ok := cfg.Digest(name)
+	if !ok {
+		return nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
+	}
+	env := &digestEnv{cfg: cfg, d: *d}
+	if env.store, err = a.OpenStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if !content {
+		return env, nil
+	}
+	if env.composer, _, err = daemon.NewComposer(cfg, a.Log); err != nil {
+		env.store.Close()
 		return nil, err
 	}
 	arts, errs := articles.Load(cfg.Site.ContentDir, daemon.ArticleOptions(cfg, a.Log))
 	for _, err := range errs {
 		a.Log.Warn("article_rejected", "err", err)
 	}
-	return &digestEnv{cfg: cfg, d: *d, store: st, composer: composer, arts: arts}, nil
-}
-
-// openDigest loads the config, finds digest name in it and opens the store.
-func (a *App) openDigest(ctx context.Context, name string) (*config.Config, *config.Digest, *store.DB, error) {
-	cfg, err := a.LoadConfig()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	d, ok := cfg.Digest(name)
-	if !ok {
-		return nil, nil, nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
-	}
-	st, err := a.OpenStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return cfg, d, st, nil
+	env.arts = arts
+	return env, nil
 }
 
 func runDigestSend(ctx context.Context, a *App, args []string) error {
@@ -97,7 +93,7 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 			return errUsage
 		}
 	}
-	env, err := a.digestEnv(ctx, name)
+	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
 		return err
 	}
@@ -120,7 +116,14 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	s.NoWait = *noWait
 	bar := progress.New(a.Stderr, "sending", 0)
 	if bar.On() { // else the sender need not count the edition twice a second
-		s.Progress = func(p editions.Progress) { showDelivery(bar, p) }
+		// Settled of all recipients, and how many were sent, failed or
+		// wait for a retry.
+		s.Progress = func(p editions.Progress) {
+			if t := p.Total(); t > 0 {
+				settled := t - p.Queued - p.InFlight - p.Retrying
+				bar.Update(settled, t, fmt.Sprintf("%d/%d  sent %d  failed %d  retrying %d", settled, t, p.Sent, p.Failed, p.Retrying))
+			}
+		}
 	}
 	rep, err := s.Run(ctx, env.d, env.arts, cutoff)
 	bar.Finish()
@@ -163,18 +166,18 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	name := pos[0]
-	_, d, st, err := a.openDigest(ctx, name)
+	env, err := a.digestEnv(ctx, name, false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := showEditionStatus(ctx, a.Stdout, st, name, *key, *limit); err != nil {
+	defer env.store.Close()
+	if err := showEditionStatus(ctx, a.Stdout, env.store, name, *key, *limit); err != nil {
 		return err
 	}
 	// A local-time digest sends one edition per wave: the day's waves
 	// say how far each zone got, which the one edition above cannot.
-	if d.PerSubscriber() && *key == "" {
-		return showDayWaves(ctx, a.Stdout, st, *d, a.Now())
+	if env.d.PerSubscriber() && *key == "" {
+		return showDayWaves(ctx, a.Stdout, env.store, env.d, a.Now())
 	}
 	return nil
 }
@@ -204,6 +207,10 @@ func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key
 	if err != nil {
 		return err
 	}
+	settled := "100%"
+	if t := p.Total(); t > 0 {
+		settled = fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
+	}
 	state := "sending"
 	if !e.FinishedAt.IsZero() {
 		state = "finished " + e.FinishedAt.UTC().Format(time.RFC3339)
@@ -214,7 +221,7 @@ func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key
 	fmt.Fprintf(w, "  articles   %d\n", len(e.Articles))
 	fmt.Fprintf(w, "  recipients %d\n", p.Total())
 	fmt.Fprintf(w, "  %d sent, %d failed, %d retrying, %d queued, %d in flight, %d skipped, %d cancelled (%s)\n",
-		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, percent(p))
+		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, settled)
 	// The bounce reports with their rates of the messages sent, and a
 	// WARNING line for each rate past its limit, so a reputation problem
 	// shows where the delivery numbers are read.
@@ -313,7 +320,7 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 		fmt.Fprintf(a.Stderr, "briefcast digest preview: --format must be eml, html or text, got %q\n", *format)
 		return errUsage
 	}
-	env, err := a.digestEnv(ctx, name)
+	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
 		return err
 	}
@@ -399,14 +406,6 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 	return os.Rename(*out+".tmp", *out)
 }
 
-func percent(p editions.Progress) string {
-	t := p.Total()
-	if t == 0 {
-		return "100%"
-	}
-	return fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
-}
-
 // ratePercent is n as a percentage of the messages sent.
 func ratePercent(p editions.Progress, n int64) string {
 	return fmt.Sprintf("%.2f%% of sent", 100*p.Rate(n))
@@ -414,17 +413,6 @@ func ratePercent(p editions.Progress, n int64) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// showDelivery puts an edition's counts on bar: settled of all
-// recipients, and how many were sent, failed or wait for a retry.
-func showDelivery(bar *progress.Bar, p editions.Progress) {
-	t := p.Total()
-	if t == 0 {
-		return
-	}
-	settled := t - p.Queued - p.InFlight - p.Retrying
-	bar.Update(settled, t, fmt.Sprintf("%d/%d  sent %d  failed %d  retrying %d", settled, t, p.Sent, p.Failed, p.Retrying))
 }
 
 func runDigestPlan(ctx context.Context, a *App, args []string) error {
@@ -447,7 +435,7 @@ func runDigestPlan(ctx context.Context, a *App, args []string) error {
 		fmt.Fprintf(a.Stderr, "briefcast digest plan: %v\n", err)
 		return errUsage
 	}
-	env, err := a.digestEnv(ctx, name)
+	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
 		return err
 	}
