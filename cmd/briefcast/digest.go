@@ -39,7 +39,7 @@ type digestEnv struct {
 	cfg      *config.Config
 	d        config.Digest
 	store    *store.DB
-	composer *email.Composer      // with content only
+	composer *email.Composer     // with content only
 	arts     []*articles.Article // with content only
 }
 
