@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -155,14 +156,7 @@ func (d Digest) SkipsEmpty() bool { return d.SkipEmpty == nil || *d.SkipEmpty }
 func (d Digest) Archived() bool { return d.Archive == nil || *d.Archive }
 
 // Archived reports whether some digest publishes its editions on the site.
-func (c *Config) Archived() bool {
-	for _, d := range c.Digests {
-		if d.Archived() {
-			return true
-		}
-	}
-	return false
-}
+func (c *Config) Archived() bool { return slices.ContainsFunc(c.Digests, Digest.Archived) }
 
 // Values of Digest.SendAt.
 const (
