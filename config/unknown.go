@@ -25,14 +25,13 @@ func unknownKeys(data []byte, und []toml.Key) string {
 			continue
 		}
 		seen[s] = true
-		found := false
+		before := len(out)
 		for _, p := range places {
 			if p.path == s {
 				out = append(out, fmt.Sprintf("line %d: unknown %s %s", p.line, p.kind, p.describe()))
-				found = true
 			}
 		}
-		if !found { // e.g. inside an inline table: no line of its own
+		if len(out) == before { // e.g. inside an inline table: no line of its own
 			out = append(out, "unknown key "+s)
 		}
 	}
