@@ -66,7 +66,7 @@ func runBouncesParse(ctx context.Context, a *App, args []string) error {
 	}
 	if failed > 0 {
 		fmt.Fprintf(a.Stderr, "briefcast bounces parse: %d of %d files failed\n", failed, fs.NArg())
-		return exitError{Code: 1}
+		return errFailed
 	}
 	return nil
 }
@@ -117,7 +117,7 @@ func runBouncesProcess(ctx context.Context, a *App, args []string) error {
 		fmt.Fprintf(a.Stdout, "%s: %s\n", path, line)
 	}
 	if failed > 0 {
-		return exitError{Code: 1}
+		return errFailed
 	}
 	return nil
 }

@@ -2,19 +2,30 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/mail"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
 
 	"briefcast/articles"
 	"briefcast/config"
 	"briefcast/daemon"
+	"briefcast/dnscheck"
 	"briefcast/editions"
+	"briefcast/email"
 	"briefcast/site"
 	"briefcast/templates"
+	"briefcast/tokens"
 )
 
 func runBuild(ctx context.Context, a *App, args []string) error {
@@ -52,7 +63,7 @@ func runBuild(ctx context.Context, a *App, args []string) error {
 	fmt.Fprintf(a.Stdout, "briefcast: published %d %s (%d rejected, %d files) to %s\n",
 		len(s.Articles), config.Plural(len(s.Articles), "article", "articles"), rejected, len(s.Files), cfg.Site.OutputDir)
 	if rejected > 0 {
-		return exitError{Code: 1}
+		return errFailed
 	}
 	return nil
 }
@@ -170,4 +181,206 @@ func runServe(ctx context.Context, a *App, args []string) error {
 		}
 	}()
 	return d.Run(ctx)
+}
+
+func runCheck(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("check", "check [--config PATH] [--smtp] [--dns [--resolver HOST:PORT]]",
+		"Validate everything the daemon would use, writing nothing: the config and\n"+
+			"every schedule, the templates, every article (rendering the whole site in\n"+
+			"memory), and the store connection; with --smtp also connect to the SMTP\n"+
+			"server (EHLO and AUTH; nothing is sent); with --dns also look up SPF, DKIM\n"+
+			"and DMARC and print a table of what to fix. Wrong articles are reported as\n"+
+			"\"file:line: what is wrong\" on stderr. Exits 1 when anything is wrong.")
+	smtp := fs.Bool("smtp", false, "also connect to [email.smtp] and log in, sending nothing")
+	dns := fs.Bool("dns", false, "also look up SPF, DKIM and DMARC for the From (and bounce) domain and print what to fix")
+	resolver := fs.String("resolver", "", "DNS server HOST:PORT for --dns (implies --dns; default: first nameserver of /etc/resolv.conf)")
+	if _, err := a.Args(fs, args, 0); err != nil {
+		return err
+	}
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return err
+	}
+	rejected, err := checkContent(ctx, a, cfg)
+	if err != nil {
+		return err
+	}
+	if err := site.CheckOutput(cfg.Site.OutputDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "briefcast: output_dir %s may be published into\n", cfg.Site.OutputDir)
+	if err := checkServices(ctx, a, cfg, *smtp); err != nil {
+		return err
+	}
+	if *dns || *resolver != "" {
+		if err := checkDNS(ctx, a, cfg, *resolver); err != nil {
+			return err
+		}
+	}
+	if rejected > 0 {
+		return errFailed
+	}
+	return nil
+}
+
+// checkContent validates the templates and every article and builds the
+// whole site in memory, writing nothing. Each rejected article is printed
+// on stderr as "file:line: what is wrong", followed by a summary line on
+// stdout. It returns how many articles were rejected; err is for problems
+// that stop the check itself (templates, an unreadable content folder).
+func checkContent(ctx context.Context, a *App, cfg *config.Config) (rejected int, err error) {
+	arts, rejected, tmpl, err := loadContent(ctx, a, cfg)
+	if err != nil {
+		return rejected, err
+	}
+	s, err := site.Build(daemon.SiteOptions(cfg), arts, tmpl)
+	if err != nil {
+		return rejected, err
+	}
+	printNotes(a, s)
+	fmt.Fprintf(a.Stdout, "briefcast: %d %s OK, %d rejected, %d files rendered (nothing written)\n",
+		len(s.Articles), config.Plural(len(s.Articles), "article", "articles"), rejected, len(s.Files))
+	return rejected, nil
+}
+
+// checkServices checks what the daemon would use beyond the content: the
+// email templates, the store connection and, with smtp, a real connection
+// to the SMTP server (EHLO and AUTH, nothing sent). Each line it prints
+// says what was checked; the first failure is returned.
+func checkServices(ctx context.Context, a *App, cfg *config.Config, smtp bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+
+	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	// A throwaway key: check must not create the secret file.
+	signer, err := tokens.NewSigner(make([]byte, 32))
+	if err != nil {
+		return err
+	}
+	composer, err := email.NewComposer(cfg, tmpl, signer)
+	if err != nil {
+		return fmt.Errorf("email templates: %w", err)
+	}
+	// Run every digest's templates on sample articles: a template that
+	// parses but cannot run ({{.Titel}}) would otherwise only fail when
+	// the digest is sent.
+	var errs []error
+	now := a.Now()
+	for i, d := range cfg.Digests {
+		if err := composer.CheckDigest(d, now); err != nil {
+			errs = append(errs, fmt.Errorf("digests[%d] (%s): %w", i, d.Name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "briefcast: %d %s scheduled, email templates OK\n", len(cfg.Digests), config.Plural(len(cfg.Digests), "digest", "digests"))
+
+	if err := checkStore(ctx, a, cfg); err != nil {
+		return err
+	}
+	if !smtp {
+		return nil
+	}
+	// The smtp transport is chosen, so --smtp checks the [email.smtp]
+	// settings even while mail goes to files.
+	withSMTP := *cfg
+	withSMTP.Email.Transport = "smtp"
+	t, err := daemon.NewTransport(&withSMTP, a.Log)
+	if err != nil {
+		return fmt.Errorf("email.smtp: %w", err)
+	}
+	conn, err := t.Open(ctx)
+	if err != nil {
+		return smtpCheckError(cfg, err)
+	}
+	conn.Close()
+	auth := ""
+	if cfg.Email.SMTP.Username != "" {
+		auth = ", AUTH"
+	}
+	fmt.Fprintf(a.Stdout, "briefcast: SMTP %s:%d answered (EHLO%s), nothing sent\n", cfg.Email.SMTP.Host, cfg.Email.SMTP.Port, auth)
+	return nil
+}
+
+// smtpCheckError says what went wrong opening the SMTP connection in the
+// operator's terms: no connection at all is "cannot connect", not the
+// "send failed (temporary)" a sender logs for a message it will retry.
+func smtpCheckError(cfg *config.Config, err error) error {
+	addr := net.JoinHostPort(cfg.Email.SMTP.Host, strconv.Itoa(cfg.Email.SMTP.Port))
+	var se *email.SendError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("email.smtp: %s: %w", addr, err)
+	}
+	if se.Code == 0 {
+		return fmt.Errorf("email.smtp: cannot connect to %s: %w", addr, se.Err)
+	}
+	reply := fmt.Sprintf("%d %s %s", se.Code, se.Enhanced, se.Reply)
+	return fmt.Errorf("email.smtp: %s refused the session: %s", addr, oneLine(reply))
+}
+
+// checkStore pings the store. A SQLite file that does not exist yet is
+// reported, not created.
+func checkStore(ctx context.Context, a *App, cfg *config.Config) error {
+	if cfg.Store.Driver == "sqlite" {
+		if _, err := os.Stat(cfg.Store.DSN); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(a.Stdout, "briefcast: store %s does not exist yet; it is created on first use\n", cfg.Store.DSN)
+			return nil
+		}
+	}
+	st, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer st.Close()
+	if err := st.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	fmt.Fprintf(a.Stdout, "briefcast: store (%s) answered\n", cfg.Store.Driver)
+	return nil
+}
+
+// checkDNS looks up SPF, DKIM and DMARC for the From domain, the bounce
+// domain ([bounces] domain, when set) and the public half of the DKIM key,
+// prints the table and fails with exit status 1 when any row failed.
+func checkDNS(ctx context.Context, a *App, cfg *config.Config, resolver string) error {
+	addr, err := mail.ParseAddress(cfg.Email.From)
+	if err != nil {
+		return fmt.Errorf("email.from: %w", err)
+	}
+	opts := dnscheck.Options{
+		FromDomain:   addr.Address[strings.LastIndexByte(addr.Address, '@')+1:],
+		BounceDomain: cfg.Bounces.Domain,
+		Timeout:      5 * time.Second,
+		Resolver:     resolver,
+	}
+	if d := cfg.Email.DKIM; d != nil {
+		// The key is read the way the mailer does, so the key compared is
+		// the key that signs.
+		pemBytes, err := os.ReadFile(d.PrivateKeyFile)
+		if err != nil {
+			return fmt.Errorf("email.dkim.private_key_file: %w", err)
+		}
+		key, err := gomail.PrivKeyFromPEM(pemBytes)
+		if err != nil {
+			return fmt.Errorf("email.dkim.private_key_file %s: %w", d.PrivateKeyFile, err)
+		}
+		opts.DKIMDomain, opts.DKIMSelector, opts.DKIMPublicKey = d.Domain, d.Selector, key.Public()
+	}
+	rep, err := dnscheck.Check(ctx, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "briefcast: DNS of %s, asked of %s:\n", opts.FromDomain, rep.Resolver)
+	if err := rep.WriteTable(a.Stdout); err != nil {
+		return err
+	}
+	if rep.Failed() {
+		fmt.Fprintln(a.Stderr, "briefcast check: DNS records need fixing (rows marked fail)")
+		return errFailed
+	}
+	return nil
 }

@@ -100,13 +100,13 @@ func group(name, usage string, subs map[string]runFunc) runFunc {
 	}
 }
 
-// exitError ends the program with Code after printing nothing more.
-type exitError struct{ Code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
-
-// errUsage marks a command-line mistake: exit status 2.
-var errUsage = errors.New("usage")
+var (
+	// errUsage marks a command-line mistake: exit status 2.
+	errUsage = errors.New("usage")
+	// errFailed ends the program with exit status 1 after printing nothing
+	// more: the command already said what went wrong.
+	errFailed = errors.New("failed")
+)
 
 // Run runs the program with args (without the program name) and returns its
 // exit status.
@@ -145,14 +145,13 @@ func (a *App) run(ctx context.Context, args []string) int {
 // exitCode is the exit status of command name ending with err, which it
 // prints unless the command already said what went wrong.
 func (a *App) exitCode(name string, err error) int {
-	var ee exitError
 	switch {
 	case err == nil || errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
-	case errors.As(err, &ee):
-		return ee.Code
+	case errors.Is(err, errFailed):
+		return 1
 	}
 	fmt.Fprintf(a.Stderr, "briefcast %s: %v\n", name, err)
 	return 1
