@@ -12,13 +12,8 @@ import (
 	"briefcast/daemon"
 )
 
-const bouncesUsage = `Usage: briefcast bounces COMMAND [flags]
-
-Commands:
-  parse FILE...    classify each raw mail file and print one JSON line per recipient
+const bouncesCommands = `  parse FILE...    classify each raw mail file and print one JSON line per recipient
   process FILE...  apply each raw bounce or complaint mail to the subscriber list
-
-Run 'briefcast bounces COMMAND --help' for a command's flags.
 `
 
 // bounceLine is one line of `bounces parse` output; the field order is

@@ -23,15 +23,10 @@ import (
 	"briefcast/subscribers"
 )
 
-const digestUsage = `Usage: briefcast digest COMMAND NAME [flags]
-
-Commands:
-  send NAME      create the edition due now (or resume an unfinished one) and deliver it
+const digestCommands = `  send NAME      create the edition due now (or resume an unfinished one) and deliver it
   status NAME    show an edition's delivery progress, failures, bounces and complaints
   preview NAME   render the next edition for one recipient, recording nothing
   plan NAME      list the coming sends (waves): UTC time, zones, recipients, articles
-
-Run 'briefcast digest COMMAND --help' for a command's flags.
 `
 
 // digestEnv is what the digest commands build from the config.

@@ -69,21 +69,23 @@ var commands = map[string]command{
 	"serve":    {"serve the site, its feeds and the subscription pages", runServe},
 	"schedule": {"show each scheduled job, its next runs and its last edition", runSchedule},
 	"version":  {"print the version", runVersion},
-	"digest": {"send, inspect and preview digest editions", group("digest", digestUsage, map[string]runFunc{
+	"digest": {"send, inspect and preview digest editions", group("digest", "COMMAND NAME [flags]", digestCommands, map[string]runFunc{
 		"send": runDigestSend, "status": runDigestStatus, "preview": runDigestPreview, "plan": runDigestPlan,
 	})},
-	"subscribers": {"add, list, remove, import and export subscribers", group("subscribers", subsUsage, map[string]runFunc{
+	"subscribers": {"add, list, remove, import and export subscribers", group("subscribers", "COMMAND [flags]", subsCommands, map[string]runFunc{
 		"add": runSubsAdd, "list": runSubsList, "remove": runSubsRemove, "import": runSubsImport, "export": runSubsExport,
 	})},
-	"bounces": {"read bounce, complaint and auto-reply mails, and apply them to the subscriber list", group("bounces", bouncesUsage, map[string]runFunc{
+	"bounces": {"read bounce, complaint and auto-reply mails, and apply them to the subscriber list", group("bounces", "COMMAND [flags]", bouncesCommands, map[string]runFunc{
 		"parse": runBouncesParse, "process": runBouncesProcess,
 	})},
 }
 
 // group is the Run of a command group such as `briefcast digest`: args[0]
 // names one of subs, which gets the rest; no name or an unknown one is a
-// usage error, and help prints usage on stdout.
-func group(name, usage string, subs map[string]runFunc) runFunc {
+// usage error, and help prints usage (the synopsis and the list of
+// commands) on stdout.
+func group(name, synopsis, list string, subs map[string]runFunc) runFunc {
+	usage := fmt.Sprintf("Usage: briefcast %s %s\n\nCommands:\n%s\nRun 'briefcast %s COMMAND --help' for a command's flags.\n", name, synopsis, list, name)
 	return func(ctx context.Context, a *App, args []string) error {
 		switch {
 		case len(args) == 0:

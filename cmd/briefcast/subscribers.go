@@ -20,16 +20,11 @@ import (
 	"briefcast/tokens"
 )
 
-const subsUsage = `Usage: briefcast subscribers COMMAND [flags]
-
-Commands:
-  add EMAIL      add a subscriber and mail them a confirmation link (or --active)
+const subsCommands = `  add EMAIL      add a subscriber and mail them a confirmation link (or --active)
   list           list subscribers as a table, CSV or JSON Lines
   remove EMAIL   unsubscribe an address, or erase it with --forget
   import FILE    import a CSV file (columns email,name,digests,tags,timezone,status)
   export         write every subscriber to stdout as CSV or JSON Lines
-
-Run 'briefcast subscribers COMMAND --help' for a command's flags.
 `
 
 // importBatch is how many rows one import transaction writes.
