@@ -319,11 +319,9 @@ func (c *Config) resolvePaths(dir string) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
-	abs(&c.DataDir)
-	abs(&c.Site.ContentDir)
-	abs(&c.Site.OutputDir)
-	abs(&c.Site.TemplatesDir)
-	abs(&c.Email.OutboxDir)
+	for _, p := range []*string{&c.DataDir, &c.Site.ContentDir, &c.Site.OutputDir, &c.Site.TemplatesDir, &c.Email.OutboxDir} {
+		abs(p)
+	}
 	if c.Email.DKIM != nil {
 		abs(&c.Email.DKIM.PrivateKeyFile)
 	}
