@@ -394,7 +394,7 @@ func addTarget(ctx context.Context, cfg *config.Config, st *store.DB, addr strin
 	switch {
 	case suppressed && !o.resubscribe:
 		return nil, fmt.Errorf("%s is %s%s: adding it would undo %s; if they asked to come back, run again with --resubscribe --reason TEXT",
-			old.Email, old.Status, since(old), whose(old.Status))
+			old.Email, old.Status, since(old), whose[old.Status])
 	case !suppressed && o.resubscribe:
 		status := "new"
 		if old != nil {
@@ -420,15 +420,11 @@ func since(s *subscribers.Subscriber) string {
 	return " since " + t.UTC().Format(time.DateOnly)
 }
 
-// whose names what a suppressed status records.
-func whose(st subscribers.Status) string {
-	switch st {
-	case subscribers.Bounced:
-		return "their mail server's refusal"
-	case subscribers.Complained:
-		return "their spam report"
-	}
-	return "their choice to leave"
+// whose names what each suppressed status records.
+var whose = map[subscribers.Status]string{
+	subscribers.Unsubscribed: "their choice to leave",
+	subscribers.Bounced:      "their mail server's refusal",
+	subscribers.Complained:   "their spam report",
 }
 
 // subsAddWrite writes the subscriber. A re-subscription first moves the
