@@ -614,12 +614,10 @@ func printRuns(w io.Writer, spec string, loc *time.Location, now time.Time, n in
 	if len(runs) == 0 {
 		fmt.Fprintf(w, "  next       never: the spec matches no date\n")
 	}
-	for i, t := range runs {
-		label := ""
-		if i == 0 {
-			label = "next"
-		}
+	label := "next"
+	for _, t := range runs {
 		fmt.Fprintf(w, "  %-10s %s   %s\n", label, t.In(loc).Format("Mon 2006-01-02 15:04 MST"), t.UTC().Format("2006-01-02 15:04 UTC"))
+		label = ""
 	}
 	return nil
 }
@@ -681,11 +679,9 @@ func printNextWaves(ctx context.Context, w io.Writer, store *store.DB, d config.
 	if len(waves) > n {
 		waves = waves[:n]
 	}
-	for i, wv := range waves {
-		label := ""
-		if i == 0 {
-			label = "waves"
-		}
+	label := "waves"
+	for _, wv := range waves {
 		fmt.Fprintf(w, "  %-10s %s   %s\n", label, wv.At.UTC().Format("2006-01-02 15:04 UTC"), zoneList(d, wv.Zones, wv.At))
+		label = ""
 	}
 }
