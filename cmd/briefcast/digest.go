@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,73 +23,49 @@ import (
 	"briefcast/subscribers"
 )
 
-func init() {
-	register(command{Name: "digest", Summary: "send, inspect and preview digest editions", Run: group("digest", digestUsage, map[string]func(context.Context, *App, []string) error{
-		"send": runDigestSend, "status": runDigestStatus, "preview": runDigestPreview, "plan": runDigestPlan,
-	})})
-}
-
-const digestUsage = `Usage: briefcast digest COMMAND NAME [flags]
-
-Commands:
-  send NAME      create the edition due now (or resume an unfinished one) and deliver it
+const digestCommands = `  send NAME      create the edition due now (or resume an unfinished one) and deliver it
   status NAME    show an edition's delivery progress, failures, bounces and complaints
   preview NAME   render the next edition for one recipient, recording nothing
   plan NAME      list the coming sends (waves): UTC time, zones, recipients, articles
-
-Run 'briefcast digest COMMAND --help' for a command's flags.
 `
 
-// parseNamed parses flags placed before or after the one NAME argument.
-func parseNamed(a *App, fs *flag.FlagSet, args []string) (string, error) {
-	pos, err := a.Args(fs, args, 1)
-	if err != nil {
-		return "", err
-	}
-	return pos[0], nil
-}
-
-// digestEnv is what every digest command builds from the config.
+// digestEnv is what the digest commands build from the config.
 type digestEnv struct {
 	cfg      *config.Config
 	d        config.Digest
 	store    *store.DB
-	composer *email.Composer
-	arts     []*articles.Article
+	composer *email.Composer     // with content only
+	arts     []*articles.Article // with content only
 }
 
-func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
-	cfg, d, st, err := a.openDigest(ctx, name)
+// digestEnv loads the config, finds digest name in it and opens the store;
+// with content it also loads the templates and the articles.
+func (a *App) digestEnv(ctx context.Context, name string, content bool) (*digestEnv, error) {
+	cfg, err := a.LoadConfig()
 	if err != nil {
 		return nil, err
 	}
-	composer, _, err := daemon.NewComposer(cfg, a.Log)
-	if err != nil {
-		st.Close()
+	d, ok := cfg.Digest(name)
+	if !ok {
+		return nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
+	}
+	env := &digestEnv{cfg: cfg, d: *d}
+	if env.store, err = a.OpenStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if !content {
+		return env, nil
+	}
+	if env.composer, _, err = daemon.NewComposer(cfg, a.Log); err != nil {
+		env.store.Close()
 		return nil, err
 	}
 	arts, errs := articles.Load(cfg.Site.ContentDir, daemon.ArticleOptions(cfg, a.Log))
 	for _, err := range errs {
 		a.Log.Warn("article_rejected", "err", err)
 	}
-	return &digestEnv{cfg: cfg, d: *d, store: st, composer: composer, arts: arts}, nil
-}
-
-// openDigest loads the config, finds digest name in it and opens the store.
-func (a *App) openDigest(ctx context.Context, name string) (*config.Config, *config.Digest, *store.DB, error) {
-	cfg, err := a.LoadConfig()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	d, ok := cfg.Digest(name)
-	if !ok {
-		return nil, nil, nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
-	}
-	st, err := a.OpenStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return cfg, d, st, nil
+	env.arts = arts
+	return env, nil
 }
 
 func runDigestSend(ctx context.Context, a *App, args []string) error {
@@ -99,10 +76,11 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 			"then nothing is sent and the edition waits, queued, for a run after the fix.")
 	cutoffFlag := fs.String("cutoff", "", "cut-off time (RFC 3339); default now")
 	noWait := fs.Bool("no-wait", false, "return once nothing is due instead of waiting for retries")
-	name, err := parseNamed(a, fs, args)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
+	name := pos[0]
 	cutoff := a.Now()
 	if *cutoffFlag != "" {
 		if cutoff, err = time.Parse(time.RFC3339, *cutoffFlag); err != nil {
@@ -110,7 +88,7 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 			return errUsage
 		}
 	}
-	env, err := a.digestEnv(ctx, name)
+	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
 		return err
 	}
@@ -133,7 +111,14 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	s.NoWait = *noWait
 	bar := progress.New(a.Stderr, "sending", 0)
 	if bar.On() { // else the sender need not count the edition twice a second
-		s.Progress = func(p editions.Progress) { showDelivery(bar, p) }
+		// Settled of all recipients, and how many were sent, failed or
+		// wait for a retry.
+		s.Progress = func(p editions.Progress) {
+			if t := p.Total(); t > 0 {
+				settled := t - p.Queued - p.InFlight - p.Retrying
+				bar.Update(settled, t, fmt.Sprintf("%d/%d  sent %d  failed %d  retrying %d", settled, t, p.Sent, p.Failed, p.Retrying))
+			}
+		}
 	}
 	rep, err := s.Run(ctx, env.d, env.arts, cutoff)
 	bar.Finish()
@@ -149,7 +134,7 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(a.Stderr, "briefcast digest send: stopped; run it again to resume")
-			return exitError{Code: 1}
+			return errFailed
 		}
 		return err
 	}
@@ -157,8 +142,8 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	// much as for the person at the terminal.
 	if rep != nil && rep.Edition != nil && rep.Progress.Failed > 0 {
 		fmt.Fprintf(a.Stderr, "briefcast digest send: %d %s failed; 'briefcast digest status %s' lists them\n",
-			rep.Progress.Failed, plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
-		return exitError{Code: 1}
+			rep.Progress.Failed, config.Plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
+		return errFailed
 	}
 	return nil
 }
@@ -171,22 +156,23 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 			"waves of the last 24 hours with their progress and the waves due in the next 24 hours.")
 	key := fs.String("edition", "", "edition key (e.g. 20261125T0700Z); default the unfinished or latest one")
 	limit := fs.Int("failures", 20, "how many failed or retrying recipients to list")
-	name, err := parseNamed(a, fs, args)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	_, d, st, err := a.openDigest(ctx, name)
+	name := pos[0]
+	env, err := a.digestEnv(ctx, name, false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := showEditionStatus(ctx, a.Stdout, st, name, *key, *limit); err != nil {
+	defer env.store.Close()
+	if err := showEditionStatus(ctx, a.Stdout, env.store, name, *key, *limit); err != nil {
 		return err
 	}
 	// A local-time digest sends one edition per wave: the day's waves
 	// say how far each zone got, which the one edition above cannot.
-	if d.PerSubscriber() && *key == "" {
-		return showDayWaves(ctx, a.Stdout, st, *d, a.Now())
+	if env.d.PerSubscriber() && *key == "" {
+		return showDayWaves(ctx, a.Stdout, env.store, env.d, a.Now())
 	}
 	return nil
 }
@@ -194,35 +180,31 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 // showEditionStatus prints the progress, bounces and failures of the
 // edition key of digest name, or of its unfinished or latest one.
 func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key string, limit int) error {
-	var (
-		e   *editions.Edition
-		err error
-	)
-	switch {
-	case key != "":
-		e, err = st.EditionByKey(ctx, name, key)
-		if errors.Is(err, subscribers.ErrNotFound) {
+	var e *editions.Edition
+	var err error
+	if key != "" {
+		if e, err = st.EditionByKey(ctx, name, key); errors.Is(err, subscribers.ErrNotFound) {
 			return fmt.Errorf("digest %s has no edition %q", name, key)
 		}
-		if err != nil {
-			return err
-		}
-	default:
-		e, err = st.UnfinishedEdition(ctx, name)
-		if errors.Is(err, subscribers.ErrNotFound) {
+	} else {
+		if e, err = st.UnfinishedEdition(ctx, name); errors.Is(err, subscribers.ErrNotFound) {
 			e, err = st.LatestEdition(ctx, name)
 		}
 		if errors.Is(err, subscribers.ErrNotFound) {
 			fmt.Fprintf(w, "digest %s: no edition yet\n", name)
 			return nil
 		}
-		if err != nil {
-			return err
-		}
+	}
+	if err != nil {
+		return err
 	}
 	p, err := st.Progress(ctx, e.ID)
 	if err != nil {
 		return err
+	}
+	settled := "100%"
+	if t := p.Total(); t > 0 {
+		settled = fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
 	}
 	state := "sending"
 	if !e.FinishedAt.IsZero() {
@@ -234,12 +216,19 @@ func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key
 	fmt.Fprintf(w, "  articles   %d\n", len(e.Articles))
 	fmt.Fprintf(w, "  recipients %d\n", p.Total())
 	fmt.Fprintf(w, "  %d sent, %d failed, %d retrying, %d queued, %d in flight, %d skipped, %d cancelled (%s)\n",
-		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, percent(p))
+		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, settled)
+	// The bounce reports with their rates of the messages sent, and a
+	// WARNING line for each rate past its limit, so a reputation problem
+	// shows where the delivery numbers are read.
 	bc, err := st.BounceCounts(ctx, e.ID)
 	if err != nil {
 		return err
 	}
-	showBounces(w, bc, p)
+	fmt.Fprintf(w, "  bounces    %d hard (%s), %d soft (%s)\n", bc.Hard, ratePercent(p, bc.Hard), bc.Soft, ratePercent(p, bc.Soft))
+	fmt.Fprintf(w, "  complaints %d (%s)\n", bc.Complaints, ratePercent(p, bc.Complaints))
+	for _, msg := range bc.Warnings(p) {
+		fmt.Fprintf(w, "WARNING: %s\n", msg)
+	}
 	if p.Failed+p.Retrying == 0 || limit <= 0 {
 		return nil
 	}
@@ -274,12 +263,24 @@ func showDayWaves(ctx context.Context, w io.Writer, st *store.DB, d config.Diges
 		return err
 	}
 	fmt.Fprintln(w, "\nWaves, last 24 hours:")
-	WriteWaves(w, d, past)
+	if len(past) == 0 {
+		fmt.Fprintln(w, "  no waves in this range")
+	}
+	for _, ws := range past {
+		e, p := ws.Edition, ws.Progress
+		state := "sending"
+		if !e.FinishedAt.IsZero() {
+			state = "finished"
+		}
+		fmt.Fprintf(w, "  %s  %s  %d sent, %d skipped, %d failed, %d pending of %d  %s  %s\n",
+			e.Cutoff.UTC().Format("2006-01-02 15:04 UTC"), e.Key, p.Sent, p.Skipped, p.Failed,
+			p.Queued+p.InFlight+p.Retrying, p.Total(), state, zoneList(d, e.Zones, e.Cutoff))
+	}
 	counts, err := st.ZoneCounts(ctx, d.Name)
 	if err != nil {
 		return err
 	}
-	next, errs := digest.Waves(d, keys(counts), now, now.Add(24*time.Hour))
+	next, errs := digest.Waves(d, slices.Collect(maps.Keys(counts)), now, now.Add(24*time.Hour))
 	fmt.Fprintln(w, "Next waves, coming 24 hours:")
 	for _, err := range errs {
 		fmt.Fprintf(w, "  skipped: %s\n", oneLine(err.Error()))
@@ -293,7 +294,7 @@ func showDayWaves(ctx context.Context, w io.Writer, st *store.DB, d config.Diges
 			n += counts[z]
 		}
 		fmt.Fprintf(w, "  %s  due, %d %s  %s\n", wv.At.UTC().Format("2006-01-02 15:04 UTC"), n,
-			plural(int(n), "subscriber", "subscribers"), zoneList(d, wv.Zones, wv.At))
+			config.Plural(int(n), "subscriber", "subscribers"), zoneList(d, wv.Zones, wv.At))
 	}
 	return nil
 }
@@ -305,15 +306,16 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 	to := fs.String("to", "", "recipient address (default a sample reader)")
 	format := fs.String("format", "eml", "output: eml (the whole message), html or text (one part)")
 	out := fs.String("out", "", "write to this file instead of standard output")
-	name, err := parseNamed(a, fs, args)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
+	name := pos[0]
 	if *format != "eml" && *format != "html" && *format != "text" {
 		fmt.Fprintf(a.Stderr, "briefcast digest preview: --format must be eml, html or text, got %q\n", *format)
 		return errUsage
 	}
-	env, err := a.digestEnv(ctx, name)
+	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
 		return err
 	}
@@ -362,7 +364,7 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 	}
 	if !ok {
 		fmt.Fprintln(a.Stderr, "briefcast digest preview: this recipient's tag filter leaves no article: they would get no message")
-		return exitError{Code: 1}
+		return errFailed
 	}
 	var body []byte
 	switch *format {
@@ -393,34 +395,10 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 		_, err = a.Stdout.Write(body)
 		return err
 	}
-	return writeFileAtomic(*out, body)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(*out+".tmp", body, 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
-}
-
-func percent(p editions.Progress) string {
-	t := p.Total()
-	if t == 0 {
-		return "100%"
-	}
-	return fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
-}
-
-// showBounces prints the bounce reports about an edition with their rates
-// of the messages sent, and a WARNING line for each rate past its limit,
-// so a reputation problem shows where the delivery numbers are read.
-func showBounces(w io.Writer, c editions.BounceCounts, p editions.Progress) {
-	fmt.Fprintf(w, "  bounces    %d hard (%s), %d soft (%s)\n", c.Hard, ratePercent(p, c.Hard), c.Soft, ratePercent(p, c.Soft))
-	fmt.Fprintf(w, "  complaints %d (%s)\n", c.Complaints, ratePercent(p, c.Complaints))
-	for _, msg := range c.Warnings(p) {
-		fmt.Fprintf(w, "WARNING: %s\n", msg)
-	}
+	return os.Rename(*out+".tmp", *out)
 }
 
 // ratePercent is n as a percentage of the messages sent.
@@ -432,13 +410,278 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// showDelivery puts an edition's counts on bar: settled of all
-// recipients, and how many were sent, failed or wait for a retry.
-func showDelivery(bar *progress.Bar, p editions.Progress) {
-	t := p.Total()
-	if t == 0 {
+func runDigestPlan(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("digest plan", "digest plan NAME [--from RFC3339] [--to RFC3339]",
+		"Print, without sending anything, each send of digest NAME between --from (default now)\n"+
+			"and --to (default 24 hours later): its time in UTC, the subscribers' zones it is for,\n"+
+			"how many subscribers those zones hold and how many articles it would carry.\n"+
+			"With send_at = \"subscriber\" each send is a wave: the zones reaching the schedule's\n"+
+			"local time at that instant. A subscriber already sent an edition less than about\n"+
+			"20 hours before, or every article of it, is left out when the wave goes.")
+	fromFlag := fs.String("from", "", "start (RFC 3339), exclusive; default now")
+	toFlag := fs.String("to", "", "end (RFC 3339), inclusive; default 24 hours after --from")
+	pos, err := a.Args(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	name := pos[0]
+	from, to, err := planRange(a.Now(), *fromFlag, *toFlag)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "briefcast digest plan: %v\n", err)
+		return errUsage
+	}
+	env, err := a.digestEnv(ctx, name, true)
+	if err != nil {
+		return err
+	}
+	defer env.store.Close()
+	counts, err := env.store.ZoneCounts(ctx, name)
+	if err != nil {
+		return err
+	}
+	d := env.d
+	mode := "each subscriber at the schedule's times in their own zone"
+	if !d.PerSubscriber() {
+		// One send for everyone, at the schedule's times in the digest's
+		// zone: a single "wave" of every subscriber.
+		mode = "one send for everyone at the schedule's times"
+		var all int64
+		for _, n := range counts {
+			all += n
+		}
+		counts = map[string]int64{"": all}
+	}
+	waves, errs := digest.Waves(d, slices.Collect(maps.Keys(counts)), from, to)
+	for _, err := range errs {
+		fmt.Fprintf(a.Stderr, "briefcast digest plan: %v (those subscribers are left out)\n", err)
+	}
+	var rows []string
+	var recipients int64
+	for _, w := range waves {
+		var n int64
+		for _, z := range w.Zones {
+			n += counts[z]
+		}
+		picked, _, err := digest.PlanWave(d, env.arts, w.Zones, w.At)
+		if err != nil {
+			return err
+		}
+		recipients += n
+		rows = append(rows, fmt.Sprintf("%-20s  %10d  %8d  %s\n", w.At.UTC().Format("2006-01-02 15:04 UTC"), n, len(picked), zoneList(d, w.Zones, w.At)))
+	}
+	out := a.Stdout
+	fmt.Fprintf(out, "digest %s: %s  (%s; %s)\n", d.Name, d.Schedule, zoneLabel(d, ""), mode)
+	fmt.Fprintf(out, "from %s to %s\n", from.UTC().Format("2006-01-02 15:04 UTC"), to.UTC().Format("2006-01-02 15:04 UTC"))
+	if len(rows) == 0 {
+		fmt.Fprintln(out, "no sends in this range")
+		return nil
+	}
+	fmt.Fprintf(out, "%-20s  %10s  %8s  %s\n", "WAVE (UTC)", "RECIPIENTS", "ARTICLES", "ZONES (LOCAL TIME)")
+	fmt.Fprint(out, strings.Join(rows, ""))
+	fmt.Fprintf(out, "%d %s, %d %s\n", len(rows), config.Plural(len(rows), "wave", "waves"), recipients, config.Plural(int(recipients), "recipient", "recipients"))
+	return nil
+}
+
+// planRange reads --from and --to.
+func planRange(now time.Time, fromFlag, toFlag string) (from, to time.Time, err error) {
+	from = now
+	if fromFlag != "" {
+		if from, err = time.Parse(time.RFC3339, fromFlag); err != nil {
+			return from, to, fmt.Errorf("--from: %w", err)
+		}
+	}
+	to = from.Add(24 * time.Hour)
+	if toFlag != "" {
+		if to, err = time.Parse(time.RFC3339, toFlag); err != nil {
+			return from, to, fmt.Errorf("--to: %w", err)
+		}
+	}
+	if !to.After(from) {
+		return from, to, fmt.Errorf("--to %s is not after --from %s", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	if to.Sub(from) > 31*24*time.Hour {
+		return from, to, fmt.Errorf("--from to --to spans more than 31 days")
+	}
+	return from, to, nil
+}
+
+// zoneList names a wave's zones with the local time each shows then.
+func zoneList(d config.Digest, zones []string, at time.Time) string {
+	parts := make([]string, len(zones))
+	for i, z := range zones {
+		loc, err := digest.ZoneLocation(d, z)
+		local := ""
+		if err == nil {
+			local = " " + at.In(loc).Format("15:04 MST")
+		}
+		parts[i] = zoneLabel(d, z) + local
+	}
+	return strings.Join(parts, ", ")
+}
+
+// zoneLabel names zone z: "" is the digest's own zone, for subscribers
+// without one.
+func zoneLabel(d config.Digest, z string) string {
+	if z != "" {
+		return printable(z)
+	}
+	if d.Location == nil {
+		return "UTC (digest zone)"
+	}
+	return d.Location.String() + " (digest zone)"
+}
+
+func runSchedule(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("schedule", "schedule [--config PATH] [-n COUNT]",
+		"Print each job the daemon schedules: every digest and the site rebuild,\n"+
+			"with its spec, its time zone, its next runs in that zone and in UTC,\n"+
+			"and, for a digest, its last edition and how its delivery went.\n"+
+			"Runs inside a daylight-saving gap happen at the first valid time after\n"+
+			"it; runs inside a repeated hour happen once, at the first occurrence.")
+	n := fs.Int("n", 3, "how many next runs to show per job")
+	if _, err := a.Args(fs, args, 0); err != nil {
+		return err
+	}
+	if *n < 1 || *n > 100 {
+		fmt.Fprintln(a.Stderr, "briefcast schedule: -n must be between 1 and 100")
+		return errUsage
+	}
+	cfg, err := a.LoadConfig()
+	if err != nil {
+		return err
+	}
+	now := a.Now()
+	w := a.Stdout
+
+	store, storeNote := openStoreIfExists(ctx, a, cfg)
+	if store != nil {
+		defer store.Close()
+	}
+
+	if len(cfg.Digests) == 0 && cfg.Feeds.Rebuild == "" {
+		fmt.Fprintln(w, "No scheduled jobs: add [[digests]] or [feeds] rebuild to the config.")
+	}
+	for i, d := range cfg.Digests {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s (%s)\n", daemon.DigestJobName(d.Name), printable(d.Title))
+		if err := printRuns(w, d.Schedule, d.Location, now, *n); err != nil {
+			return fmt.Errorf("digests (%s).schedule: %w", d.Name, err)
+		}
+		if c := d.CatchUpWindow(); c > 0 {
+			fmt.Fprintf(w, "  catch-up   missed runs are sent once if the newest is under %s old\n", c)
+		} else {
+			fmt.Fprintf(w, "  catch-up   never (catch_up = \"0\")\n")
+		}
+		if store == nil {
+			fmt.Fprintf(w, "  last       unknown: %s\n", storeNote)
+			continue
+		}
+		if d.PerSubscriber() {
+			printNextWaves(ctx, w, store, d, now, *n)
+		}
+		printLastEdition(ctx, w, store, d)
+	}
+	if cfg.Feeds.Rebuild != "" {
+		if len(cfg.Digests) > 0 {
+			fmt.Fprintln(w)
+		}
+		loc, err := daemon.ScheduleZone(cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s (the site and feeds)\n", daemon.RebuildJobName)
+		if err := printRuns(w, cfg.Feeds.Rebuild, loc, now, *n); err != nil {
+			return fmt.Errorf("feeds.rebuild: %w", err)
+		}
+		fmt.Fprintf(w, "  also       within about 2s of any change in %s\n", daemon.DisplayPath(cfg.Site.ContentDir))
+	}
+	return nil
+}
+
+// printRuns prints a job's spec, zone and next n runs in its zone and UTC.
+func printRuns(w io.Writer, spec string, loc *time.Location, now time.Time, n int) error {
+	s, err := scheduler.ParseSchedule(spec, loc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  schedule   %s  (%s)\n", spec, loc)
+	if s.Interval() > 0 {
+		fmt.Fprintf(w, "  note       an interval counted from the daemon's start, shown here from now\n")
+	}
+	runs := s.NextN(now, n)
+	if len(runs) == 0 {
+		fmt.Fprintf(w, "  next       never: the spec matches no date\n")
+	}
+	label := "next"
+	for _, t := range runs {
+		fmt.Fprintf(w, "  %-10s %s   %s\n", label, t.In(loc).Format("Mon 2006-01-02 15:04 MST"), t.UTC().Format("2006-01-02 15:04 UTC"))
+		label = ""
+	}
+	return nil
+}
+
+// printLastEdition prints the digest's newest edition and its delivery.
+func printLastEdition(ctx context.Context, w io.Writer, store *store.DB, d config.Digest) {
+	e, err := store.LatestEdition(ctx, d.Name)
+	if errors.Is(err, subscribers.ErrNotFound) {
+		fmt.Fprintf(w, "  last       no edition yet\n")
 		return
 	}
-	settled := t - p.Queued - p.InFlight - p.Retrying
-	bar.Update(settled, t, fmt.Sprintf("%d/%d  sent %d  failed %d  retrying %d", settled, t, p.Sent, p.Failed, p.Retrying))
+	if err != nil {
+		fmt.Fprintf(w, "  last       unknown: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "  last       %s, cut-off %s, %d %s\n", e.Key, e.Cutoff.In(d.Location).Format("Mon 2006-01-02 15:04 MST"),
+		len(e.Articles), config.Plural(len(e.Articles), "article", "articles"))
+	p, err := store.Progress(ctx, e.ID)
+	if err != nil {
+		fmt.Fprintf(w, "  outcome    unknown: %v\n", err)
+		return
+	}
+	state := "sending"
+	if !e.FinishedAt.IsZero() {
+		state = "finished " + e.FinishedAt.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	fmt.Fprintf(w, "  outcome    %s: %d sent, %d failed, %d retrying, %d queued of %d\n",
+		state, p.Sent, p.Failed, p.Retrying, p.Queued+p.InFlight, p.Total())
+}
+
+// openStoreIfExists opens the store for reading, without creating a SQLite
+// file that is not there yet. On failure it returns nil and a note saying
+// why, for the output.
+func openStoreIfExists(ctx context.Context, a *App, cfg *config.Config) (*store.DB, string) {
+	if cfg.Store.Driver == "sqlite" {
+		path := config.SQLiteFile(cfg.Store.DSN)
+		if _, err := os.Stat(path); path == "" || errors.Is(err, os.ErrNotExist) {
+			return nil, "no database yet at " + daemon.DisplayPath(path)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	store, err := a.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Sprintf("the store could not be opened (%v)", err)
+	}
+	return store, ""
+}
+
+// printNextWaves prints the next n waves of a send_at = "subscriber"
+// digest: the zones of its subscribers reaching the schedule's time.
+func printNextWaves(ctx context.Context, w io.Writer, store *store.DB, d config.Digest, now time.Time, n int) {
+	zones, err := store.SubscriberZones(ctx, d.Name)
+	if err != nil {
+		fmt.Fprintf(w, "  waves      unknown: %v\n", err)
+		return
+	}
+	waves, _ := digest.Waves(d, zones, now, now.Add(8*24*time.Hour))
+	if len(waves) > n {
+		waves = waves[:n]
+	}
+	label := "waves"
+	for _, wv := range waves {
+		fmt.Fprintf(w, "  %-10s %s   %s\n", label, wv.At.UTC().Format("2006-01-02 15:04 UTC"), zoneList(d, wv.Zones, wv.At))
+		label = ""
+	}
 }
