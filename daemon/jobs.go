@@ -153,9 +153,7 @@ func (d *Daemon) startWatcher(dir string) {
 	d.stopWatcher()
 	d.watchDir = dir
 	ctx, cancel := context.WithCancel(d.ctx)
-	w := scheduler.NewWatcher(dir, d.rebuild, d.log)
-	w.Changed = d.changed
-	wait, err := w.Start(ctx)
+	wait, err := scheduler.NewWatcher(dir, d.changed, d.log).Start(ctx)
 	if err != nil {
 		cancel()
 		d.log.Error("content_watch_failed", "dir", dir, "err", err)

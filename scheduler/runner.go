@@ -3,17 +3,16 @@ package scheduler
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
-
-	"github.com/robfig/cron/v3"
 
 	"briefcast/metrics"
 )
 
-// runner is one job's state. Its wrapped cron.Job, and so the
-// SkipIfStillRunning token, lives as long as the job's name, across
-// Replace, so a reload cannot start a second run beside one still going.
+// runner is one job's state. It lives as long as the job's name, across
+// Replace, and so does runBusy: a reload cannot start a second run beside
+// one still going.
 type runner struct {
 	s    *Scheduler
 	name string
@@ -30,45 +29,67 @@ type runner struct {
 	lastErr     string
 	stopLoop    context.CancelFunc
 
-	wrapped cron.Job // SkipIfStillRunning(Recover(run))
-	resume  cron.Job // SkipIfStillRunning(Recover(resume)), its own token
+	runBusy, resumeBusy sync.Mutex // held by the run (the resume) going on
 }
 
+// newRunner makes j's runner and, once the scheduler runs, starts it with
+// its catch-up. s.mu is held.
 func (s *Scheduler) newRunner(j Job, sched Schedule) *runner {
 	r := &runner{s: s, name: j.Name, job: j, sched: sched, log: s.log.With("job", j.Name)}
-	name := j.Name
-	skipLog := cronLogger{log: r.log, onSkip: func() {
-		s.m.JobRun(name, metrics.OutcomeSkipped)
-		r.mu.Lock()
-		r.lastOutcome = metrics.OutcomeSkipped
-		r.mu.Unlock()
-	}}
-	// NewChain(a, b).Then(j) is a(b(j)): SkipIfStillRunning is outermost,
-	// so Recover returns normally after a panic and the token goes back.
-	r.wrapped = cron.NewChain(cron.SkipIfStillRunning(skipLog), cron.Recover(skipLog)).Then(cron.FuncJob(r.runOnce))
-	resumeLog := cronLogger{log: r.log.With("task", "resume")}
-	r.resume = cron.NewChain(cron.SkipIfStillRunning(resumeLog), cron.Recover(resumeLog)).Then(cron.FuncJob(r.resumeOnce))
+	if s.started && !s.stopped {
+		s.startLoop(r, true)
+	}
 	return r
+}
+
+// guard runs f unless the previous run holding busy is still going: that
+// time is then skipped (and skipped called), not run twice. A panic in f is
+// logged with its stack and recovered, so busy is released and the job
+// runs again at its next time.
+func guard(busy *sync.Mutex, log *slog.Logger, skipped func(), f func()) {
+	if !busy.TryLock() {
+		log.Warn("job_skipped_still_running")
+		if skipped != nil {
+			skipped()
+		}
+		return
+	}
+	defer busy.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("job_panic", "err", p, "stack", string(debug.Stack()))
+		}
+	}()
+	f()
+}
+
+func (r *runner) skipped() {
+	r.s.m.JobRun(r.name, metrics.OutcomeSkipped)
+	r.mu.Lock()
+	r.lastOutcome = metrics.OutcomeSkipped
+	r.mu.Unlock()
 }
 
 // startLoop starts r's timing loop (and its resume loop). s.mu is held.
 func (s *Scheduler) startLoop(r *runner, catchUp bool) {
-	ctx, cancel := context.WithCancel(s.loopCtx)
+	ctx, cancel := context.WithCancel(s.jobCtx)
 	r.mu.Lock()
 	r.stopLoop = cancel
 	hasResume := r.job.Resume != nil
 	r.mu.Unlock()
-	s.loops.Add(1)
-	go func() {
-		defer s.loops.Done()
-		r.loop(ctx, catchUp)
-	}()
+	s.loops.Go(func() { r.loop(ctx, catchUp) })
 	if hasResume {
-		s.loops.Add(1)
-		go func() {
-			defer s.loops.Done()
-			r.resumeLoop(ctx)
-		}()
+		s.loops.Go(func() { r.resumeLoop(ctx) })
+	}
+}
+
+// stop ends r's loops; a run in progress finishes.
+func (r *runner) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.next = time.Time{}
+	if r.stopLoop != nil {
+		r.stopLoop()
 	}
 }
 
@@ -80,17 +101,15 @@ func (r *runner) loop(ctx context.Context, catchUp bool) {
 	}
 	var last time.Time
 	for {
-		r.mu.Lock()
-		sched := r.sched
-		r.mu.Unlock()
 		now := s.clock.Now()
 		from := now
 		if last.After(from) {
 			from = last // the clock went back: never fire a time twice
 		}
-		next := sched.Next(from)
 		r.mu.Lock()
-		r.next = next
+		sched := r.sched
+		r.next = sched.Next(from)
+		next := r.next
 		r.mu.Unlock()
 		if next.IsZero() {
 			r.log.Warn("job_never_runs_again", "spec", sched.Spec())
@@ -99,11 +118,10 @@ func (r *runner) loop(ctx context.Context, catchUp bool) {
 		}
 		s.m.JobNextRun(r.name, next)
 		for now.Before(next) {
-			d := min(next.Sub(now), maxSleep)
 			select {
 			case <-ctx.Done():
 				return
-			case <-s.clock.After(d):
+			case <-s.clock.After(min(next.Sub(now), maxSleep)):
 			}
 			now = s.clock.Now()
 		}
@@ -127,13 +145,10 @@ func (r *runner) catchUp(ctx context.Context) {
 		return
 	}
 	last, ok, err := j.Last(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			r.log.Error("job_catch_up_failed", "err", err)
-		}
-		return
+	if err != nil && ctx.Err() == nil {
+		r.log.Error("job_catch_up_failed", "err", err)
 	}
-	if !ok {
+	if err != nil || !ok {
 		return
 	}
 	now := r.s.clock.Now()
@@ -148,79 +163,60 @@ func (r *runner) catchUp(ctx context.Context) {
 	r.fire(missed)
 }
 
-// fire runs the job for scheduled in the background, through the
-// no-overlap and panic guards.
+// fire runs the job for scheduled in the background, through guard.
 func (r *runner) fire(scheduled time.Time) {
 	r.mu.Lock()
 	if scheduled.After(r.due) {
 		r.due = scheduled
 	}
 	r.mu.Unlock()
-	r.s.runs.Add(1)
-	go func() {
-		defer r.s.runs.Done()
-		r.wrapped.Run()
+	r.s.runs.Go(func() {
+		guard(&r.runBusy, r.log, r.skipped, r.runOnce)
 		if f := r.s.afterFire; f != nil {
 			f(r.name)
 		}
-	}()
+	})
 }
 
-// runOnce is the innermost job. It runs for the newest due time rather
-// than the one that fired it: if two firings race, the one that wins the
-// SkipIfStillRunning token does the newer time, which includes the older.
+// runOnce runs the job for the newest due time rather than the one that
+// fired it: if two firings race, the one that wins runBusy does the newer
+// time, which includes the older.
 func (r *runner) runOnce() {
 	r.mu.Lock()
 	j, due := r.job, r.due
 	r.running = true
 	r.lastRun = r.s.clock.Now()
 	r.mu.Unlock()
-	finished := false
+	// Until Run returns, a panic is on its way to guard, which logs it.
+	outcome, errText := metrics.OutcomePanic, "panic"
 	defer func() {
-		if !finished { // a panic on its way to Recover, which logs it
-			r.s.m.JobRun(j.Name, metrics.OutcomePanic)
-			r.finish(metrics.OutcomePanic, "panic")
-		}
+		r.s.m.JobRun(j.Name, outcome)
+		r.mu.Lock()
+		r.running, r.lastOutcome, r.lastErr = false, outcome, errText
+		r.mu.Unlock()
 	}()
 	r.log.Info("job_started", "scheduled", due)
-	err := j.Run(r.s.jobCtx, due)
-	finished = true
-	if err != nil {
+	if err := j.Run(r.s.jobCtx, due); err != nil {
 		r.log.Error("job_failed", "scheduled", due, "err", err)
-		r.s.m.JobRun(j.Name, metrics.OutcomeError)
-		r.finish(metrics.OutcomeError, err.Error())
+		outcome, errText = metrics.OutcomeError, err.Error()
 		return
 	}
 	r.log.Info("job_finished", "scheduled", due)
-	r.s.m.JobRun(j.Name, metrics.OutcomeOK)
-	r.finish(metrics.OutcomeOK, "")
-}
-
-func (r *runner) finish(outcome, errText string) {
-	r.mu.Lock()
-	r.running = false
-	r.lastOutcome = outcome
-	r.lastErr = errText
-	r.mu.Unlock()
+	outcome, errText = metrics.OutcomeOK, ""
 }
 
 // resumeLoop runs Resume at once and then every ResumeEvery.
 func (r *runner) resumeLoop(ctx context.Context) {
-	s := r.s
-	every := s.ResumeEvery
+	every := r.s.ResumeEvery
 	if every <= 0 {
 		every = DefaultResumeEvery
 	}
 	for {
-		s.runs.Add(1)
-		go func() {
-			defer s.runs.Done()
-			r.resume.Run()
-		}()
+		r.s.runs.Go(func() { guard(&r.resumeBusy, r.log.With("task", "resume"), nil, r.resumeOnce) })
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.clock.After(every):
+		case <-r.s.clock.After(every):
 		}
 	}
 }
@@ -229,7 +225,7 @@ func (r *runner) resumeOnce() {
 	r.mu.Lock()
 	resume := r.job.Resume
 	r.mu.Unlock()
-	if resume == nil {
+	if resume == nil { // replaced by a job without one
 		return
 	}
 	if err := resume(r.s.jobCtx); err != nil && r.s.jobCtx.Err() == nil {

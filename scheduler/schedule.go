@@ -4,10 +4,62 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 )
+
+// cronParser reads five fields or a descriptor such as @daily or @every 6h;
+// never seconds, so a spec means the same here as in crontab(5).
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// NeverHorizon is how far ahead CheckSpec looks for a run: as far as cron
+// itself searches.
+const NeverHorizon = 5 * 365 * 24 * time.Hour
+
+// ErrNeverRuns is returned by CheckSpec for a spec that matches no time
+// within NeverHorizon (such as "0 7 30 2 *").
+var ErrNeverRuns = errors.New("never runs: no date in the next 5 years matches it")
+
+// ParseSpec is the one syntax rule for a schedule, used by config
+// validation, the scheduler and the digest's period alike. Time zones come
+// from the timezone keys, never from the spec (and cron v3.0.1 panics on
+// "TZ=0" or an empty "CRON_TZ=").
+func ParseSpec(spec string) (cron.Schedule, error) {
+	s := strings.TrimSpace(spec)
+	if s == "" {
+		return nil, errors.New("empty schedule")
+	}
+	if strings.Contains(s, "TZ=") {
+		return nil, errors.New("time zones go in the timezone key, not in the schedule")
+	}
+	if rest, ok := strings.CutPrefix(s, "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(rest))
+		if err != nil || d < time.Second {
+			return nil, fmt.Errorf("@every needs a duration of at least 1s, got %q", rest)
+		}
+	}
+	return cronParser.Parse(s)
+}
+
+// CheckSpec is the whole rule a configured schedule must pass: it parses,
+// and it runs within NeverHorizon after now, since a schedule that never
+// fires would leave a digest silent with no error anywhere.
+func CheckSpec(spec string, loc *time.Location, now time.Time) error {
+	s, err := ParseSchedule(spec, loc)
+	if err != nil {
+		return err
+	}
+	return s.checkFires(now)
+}
+
+func (s Schedule) checkFires(now time.Time) error {
+	if next := s.Next(now); next.IsZero() || next.Sub(now) > NeverHorizon {
+		return ErrNeverRuns
+	}
+	return nil
+}
 
 // Schedule is a cron spec or descriptor bound to a time zone, with
 // daylight-saving rules that cron alone does not give:
@@ -42,8 +94,8 @@ type Schedule struct {
 }
 
 // ParseSchedule parses spec (through ParseSpec) for the zone loc; a nil
-// loc means UTC. A spec that parses but never fires is accepted here, so
-// operators can inspect it; CheckSpec and Scheduler.Add refuse it.
+// loc means UTC. A spec that never fires is accepted here, so operators
+// can inspect it; CheckSpec and Scheduler.Add refuse it.
 func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -58,15 +110,10 @@ func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 		floating := *p
 		floating.Location = time.UTC
 		s.wall = &floating
-	case cron.ConstantDelaySchedule:
-		s.every = p.Delay
-	case *cron.ConstantDelaySchedule:
+	case cron.ConstantDelaySchedule: // at least 1s: ParseSpec checked it
 		s.every = p.Delay
 	default:
 		return Schedule{}, fmt.Errorf("unsupported schedule type %T", parsed)
-	}
-	if s.every < 0 || (s.wall == nil && s.every == 0) {
-		return Schedule{}, errors.New("interval must be positive")
 	}
 	return s, nil
 }
@@ -85,18 +132,15 @@ func (s Schedule) Interval() time.Duration { return s.every }
 // spec never matches again (such as "0 0 30 2 *").
 func (s Schedule) Next(t time.Time) time.Time {
 	if s.wall == nil {
-		// Aligned to multiples of the interval (counted from Go's zero
-		// time), so every instance computes the same run times and so the
-		// same edition keys.
+		// Aligned to multiples of the interval (from Go's zero time), so
+		// every instance computes the same runs and so the same edition keys.
 		return t.Truncate(s.every).Add(s.every).In(s.loc)
 	}
 	w := floating(t, s.loc)
-	// Each wall time maps to an instant at or after itself, and the mapping
-	// only moves forward, so a few steps always reach past t: at most the
-	// runs inside one skipped or repeated hour.
+	// Each wall time maps to an instant at or after itself, so a few steps
+	// (the runs inside one skipped or repeated hour) always reach past t.
 	for range 10000 {
-		w = s.wall.Next(w)
-		if w.IsZero() {
+		if w = s.wall.Next(w); w.IsZero() {
 			return time.Time{}
 		}
 		if r := instant(w, s.loc); r.After(t) {
@@ -116,11 +160,8 @@ func (s Schedule) Latest(after, now time.Time, limit time.Duration) (time.Time, 
 	}
 	if s.wall == nil {
 		k := now.Sub(after) / s.every
-		if k < 1 {
-			return time.Time{}, false
-		}
 		t := after.Add(k * s.every)
-		if limit > 0 && t.Before(now.Add(-limit)) {
+		if k < 1 || (limit > 0 && t.Before(now.Add(-limit))) {
 			return time.Time{}, false
 		}
 		return t, true
@@ -136,26 +177,11 @@ func (s Schedule) Latest(after, now time.Time, limit time.Duration) (time.Time, 
 	return last, !last.IsZero()
 }
 
-// NextRuns returns the next n runs of spec in loc strictly after from,
-// with the daylight-saving rules of Schedule.
-func NextRuns(spec string, loc *time.Location, from time.Time, n int) ([]time.Time, error) {
-	s, err := ParseSchedule(spec, loc)
-	if err != nil {
-		return nil, err
-	}
-	return s.NextN(from, n), nil
-}
-
 // NextN returns the next n runs strictly after from (fewer when the spec
 // stops matching).
 func (s Schedule) NextN(from time.Time, n int) []time.Time {
 	var out []time.Time
-	t := from
-	for range n {
-		t = s.Next(t)
-		if t.IsZero() {
-			break
-		}
+	for t := s.Next(from); len(out) < n && !t.IsZero(); t = s.Next(t) {
 		out = append(out, t)
 	}
 	return out
@@ -177,8 +203,7 @@ func instant(w time.Time, loc *time.Location) time.Time {
 	guess := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc)
 	var offsets []int
 	for _, d := range []time.Duration{-26 * time.Hour, 0, 26 * time.Hour} {
-		_, off := guess.Add(d).Zone()
-		if !slices.Contains(offsets, off) {
+		if _, off := guess.Add(d).Zone(); !slices.Contains(offsets, off) {
 			offsets = append(offsets, off)
 		}
 	}

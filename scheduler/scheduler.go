@@ -6,14 +6,13 @@
 //     scheduled time runs once for the newest missed time, if that is within
 //     the job's catch-up window; several missed runs collapse into one;
 //   - a run still going when the next time comes makes that time be
-//     skipped, not run twice (cron's SkipIfStillRunning);
+//     skipped, not run twice;
 //   - a panic in a job is recovered, logged with its stack and counted, and
-//     the job runs again at its next time (cron's Recover, wrapped inside
-//     SkipIfStillRunning so the panic cannot leak its token).
+//     the job runs again at its next time.
 //
-// Timing is done by the scheduler itself with an injectable Clock; cron is
-// used to parse the specs and for its job wrappers. The package knows
-// nothing of digests or sites: jobs are plain functions.
+// Timing is done by the scheduler itself with an injectable Clock; cron
+// only parses the specs. The package knows nothing of digests or sites:
+// jobs are plain functions.
 package scheduler
 
 import (
@@ -21,7 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"briefcast/metrics"
@@ -84,30 +87,22 @@ type Scheduler struct {
 	afterFire func(name string)
 
 	mu      sync.Mutex
-	runners map[string]*runner
-	order   []string
+	runners []*runner // in the order added
 	started bool
 	stopped bool
-	jobCtx  context.Context // given to every Run and Resume
+	jobCtx  context.Context // given to every Run and Resume, and parent of every loop
 	stopJob context.CancelFunc
-	loopCtx context.Context // parent of every loop
 	loops   sync.WaitGroup
 	runs    sync.WaitGroup
 }
 
-// New returns a Scheduler that logs to log, reads time from clock and
-// counts runs in m (which may be nil).
+// New returns a Scheduler that logs to log, reads time from clock (the
+// real one when nil) and counts runs in m (which may be nil).
 func New(log *slog.Logger, clock Clock, m *metrics.Metrics) *Scheduler {
 	if clock == nil {
 		clock = RealClock()
 	}
-	return &Scheduler{
-		ResumeEvery: DefaultResumeEvery,
-		log:         log,
-		clock:       clock,
-		m:           m,
-		runners:     map[string]*runner{},
-	}
+	return &Scheduler{ResumeEvery: DefaultResumeEvery, log: log, clock: clock, m: m}
 }
 
 func (s *Scheduler) validate(j Job) (Schedule, error) {
@@ -118,16 +113,24 @@ func (s *Scheduler) validate(j Job) (Schedule, error) {
 		return Schedule{}, fmt.Errorf("scheduler: job %q: no Run function", j.Name)
 	}
 	sched, err := ParseSchedule(j.Spec, j.Location)
-	if err != nil {
-		return Schedule{}, fmt.Errorf("scheduler: job %q: schedule %q: %w", j.Name, j.Spec, err)
+	if err == nil {
+		err = sched.checkFires(s.clock.Now())
 	}
-	if err := sched.checkFires(s.clock.Now()); err != nil {
+	if err != nil {
 		return Schedule{}, fmt.Errorf("scheduler: job %q: schedule %q: %w", j.Name, j.Spec, err)
 	}
 	if j.CatchUp < 0 {
 		return Schedule{}, fmt.Errorf("scheduler: job %q: catch-up must not be negative", j.Name)
 	}
 	return sched, nil
+}
+
+// find returns the runner of the job named name in rs, nil without one.
+func find(rs []*runner, name string) *runner {
+	if i := slices.IndexFunc(rs, func(r *runner) bool { return r.name == name }); i >= 0 {
+		return rs[i]
+	}
+	return nil
 }
 
 // Add validates j and schedules it; after Start it begins at once. The
@@ -139,15 +142,10 @@ func (s *Scheduler) Add(j Job) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.runners[j.Name]; dup {
+	if find(s.runners, j.Name) != nil {
 		return fmt.Errorf("scheduler: job %q added twice", j.Name)
 	}
-	r := s.newRunner(j, sched)
-	s.runners[j.Name] = r
-	s.order = append(s.order, j.Name)
-	if s.started && !s.stopped {
-		s.startLoop(r, true)
-	}
+	s.runners = append(s.runners, s.newRunner(j, sched))
 	return nil
 }
 
@@ -161,9 +159,8 @@ func (s *Scheduler) Start(ctx context.Context) {
 	}
 	s.started = true
 	s.jobCtx, s.stopJob = context.WithCancel(ctx)
-	s.loopCtx = s.jobCtx
-	for _, name := range s.order {
-		s.startLoop(s.runners[name], true)
+	for _, r := range s.runners {
+		s.startLoop(r, true)
 	}
 }
 
@@ -213,47 +210,31 @@ func (s *Scheduler) Replace(jobs []Job) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	running := s.started && !s.stopped
-	for _, name := range s.order {
-		if seen[name] {
-			continue
+	old := s.runners
+	for _, r := range old {
+		if !seen[r.name] {
+			r.stop()
+			s.m.ForgetJob(r.name)
+			s.log.Info("job_removed", "job", r.name)
 		}
-		r := s.runners[name]
-		r.mu.Lock()
-		if r.stopLoop != nil {
-			r.stopLoop()
-		}
-		r.mu.Unlock()
-		delete(s.runners, name)
-		s.m.ForgetJob(name)
-		s.log.Info("job_removed", "job", name)
 	}
-	s.order = s.order[:0]
+	s.runners = make([]*runner, len(jobs))
 	for i, j := range jobs {
-		s.order = append(s.order, j.Name)
-		r, ok := s.runners[j.Name]
-		if !ok {
-			r = s.newRunner(j, scheds[i])
-			s.runners[j.Name] = r
-			if running {
-				s.startLoop(r, true)
-			}
+		r := find(old, j.Name)
+		if r == nil {
+			s.runners[i] = s.newRunner(j, scheds[i])
 			s.log.Info("job_added", "job", j.Name, "spec", j.Spec)
 			continue
 		}
+		s.runners[i] = r
 		r.mu.Lock()
 		changed := r.sched.Spec() != scheds[i].Spec() || r.sched.Location().String() != scheds[i].Location().String() ||
 			(r.job.Resume == nil) != (j.Resume == nil)
 		r.job, r.sched = j, scheds[i]
-		if changed {
-			r.next = time.Time{}
-			if r.stopLoop != nil {
-				r.stopLoop()
-			}
-		}
 		r.mu.Unlock()
 		if changed {
-			if running {
+			r.stop()
+			if s.started && !s.stopped {
 				s.startLoop(r, false)
 			}
 			s.log.Info("job_rescheduled", "job", j.Name, "spec", j.Spec, "zone", scheds[i].Location().String())
@@ -266,24 +247,13 @@ func (s *Scheduler) Replace(jobs []Job) error {
 // next three runs.
 func (s *Scheduler) Entries() []EntryInfo {
 	s.mu.Lock()
-	runners := make([]*runner, 0, len(s.order))
-	for _, name := range s.order {
-		runners = append(runners, s.runners[name])
-	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	now := s.clock.Now()
-	out := make([]EntryInfo, 0, len(runners))
-	for _, r := range runners {
+	out := make([]EntryInfo, 0, len(s.runners))
+	for _, r := range s.runners {
 		r.mu.Lock()
-		e := EntryInfo{
-			Name:        r.job.Name,
-			Spec:        r.job.Spec,
-			Location:    r.sched.Location(),
-			Running:     r.running,
-			LastRun:     r.lastRun,
-			LastOutcome: r.lastOutcome,
-			LastError:   r.lastErr,
-		}
+		e := EntryInfo{Name: r.job.Name, Spec: r.job.Spec, Location: r.sched.Location(), Running: r.running,
+			LastRun: r.lastRun, LastOutcome: r.lastOutcome, LastError: r.lastErr}
 		sched, next := r.sched, r.next
 		r.mu.Unlock()
 		from := now
@@ -298,4 +268,37 @@ func (s *Scheduler) Entries() []EntryInfo {
 		out = append(out, e)
 	}
 	return out
+}
+
+// ErrLocked is returned by LockFile when another process holds the lock.
+var ErrLocked = errors.New("another briefcast process runs the scheduler on this database")
+
+// LockFile takes an exclusive, non-blocking flock on path (creating it),
+// so only one process runs the scheduler on a SQLite database. The kernel
+// drops the lock when the process dies, so a crash never leaves a stale
+// lock behind. A second taker, in this process or another, gets an error
+// wrapping ErrLocked that names the file. release gives the lock up.
+func LockFile(path string) (release func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("scheduler: %w (lock file %s is held; with SQLite only one process may run the scheduler: stop the other one, or use PostgreSQL for several instances)", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("scheduler: lock %s: %w", path, err)
+	}
+	// The pid is only a hint for the operator; the flock is the lock.
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			_ = f.Close()
+		})
+	}, nil
 }
