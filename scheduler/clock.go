@@ -7,7 +7,6 @@ import (
 
 // Clock is the scheduler's view of time, so tests can move it by hand.
 type Clock interface {
-	// Now returns the current time.
 	Now() time.Time
 	// After sends the time on the returned channel once d has passed.
 	After(d time.Duration) <-chan time.Time

@@ -18,41 +18,32 @@ type runner struct {
 	name string
 	log  *slog.Logger
 
-	mu          sync.Mutex
-	job         Job
-	sched       Schedule
-	due         time.Time // newest scheduled time reached; what a run does
-	next        time.Time
-	running     bool
-	lastRun     time.Time
-	lastOutcome string
-	lastErr     string
-	stopLoop    context.CancelFunc
+	mu       sync.Mutex
+	job      Job
+	sched    Schedule
+	due      time.Time // newest scheduled time reached; what a run does
+	next     time.Time
+	last     EntryInfo // Running and the last run's fields
+	stopLoop context.CancelFunc
 
 	runBusy, resumeBusy sync.Mutex // held by the run (the resume) going on
 }
 
-// newRunner makes j's runner and, once the scheduler runs, starts it with
-// its catch-up. s.mu is held.
+// newRunner makes j's runner and starts it with its catch-up. s.mu is held.
 func (s *Scheduler) newRunner(j Job, sched Schedule) *runner {
 	r := &runner{s: s, name: j.Name, job: j, sched: sched, log: s.log.With("job", j.Name)}
-	if s.started && !s.stopped {
-		s.startLoop(r, true)
-	}
+	s.startLoop(r, true)
 	return r
 }
 
 // guard runs f unless the previous run holding busy is still going: that
-// time is then skipped (and skipped called), not run twice. A panic in f is
-// logged with its stack and recovered, so busy is released and the job
-// runs again at its next time.
-func guard(busy *sync.Mutex, log *slog.Logger, skipped func(), f func()) {
+// time is then skipped, not run twice, and guard returns false. A panic in
+// f is logged with its stack and recovered, so busy is released and the
+// job runs again at its next time.
+func guard(busy *sync.Mutex, log *slog.Logger, f func()) (ran bool) {
 	if !busy.TryLock() {
 		log.Warn("job_skipped_still_running")
-		if skipped != nil {
-			skipped()
-		}
-		return
+		return false
 	}
 	defer busy.Unlock()
 	defer func() {
@@ -60,18 +51,17 @@ func guard(busy *sync.Mutex, log *slog.Logger, skipped func(), f func()) {
 			log.Error("job_panic", "err", p, "stack", string(debug.Stack()))
 		}
 	}()
+	ran = true // a panic in f returns true too
 	f()
+	return ran
 }
 
-func (r *runner) skipped() {
-	r.s.m.JobRun(r.name, metrics.OutcomeSkipped)
-	r.mu.Lock()
-	r.lastOutcome = metrics.OutcomeSkipped
-	r.mu.Unlock()
-}
-
-// startLoop starts r's timing loop (and its resume loop). s.mu is held.
+// startLoop starts r's timing loop (and its resume loop) if the scheduler
+// runs. s.mu is held.
 func (s *Scheduler) startLoop(r *runner, catchUp bool) {
+	if !s.started || s.stopped {
+		return
+	}
 	ctx, cancel := context.WithCancel(s.jobCtx)
 	r.mu.Lock()
 	r.stopLoop = cancel
@@ -171,7 +161,12 @@ func (r *runner) fire(scheduled time.Time) {
 	}
 	r.mu.Unlock()
 	r.s.runs.Go(func() {
-		guard(&r.runBusy, r.log, r.skipped, r.runOnce)
+		if !guard(&r.runBusy, r.log, r.runOnce) {
+			r.s.m.JobRun(r.name, metrics.OutcomeSkipped)
+			r.mu.Lock()
+			r.last.LastOutcome = metrics.OutcomeSkipped
+			r.mu.Unlock()
+		}
 		if f := r.s.afterFire; f != nil {
 			f(r.name)
 		}
@@ -184,15 +179,14 @@ func (r *runner) fire(scheduled time.Time) {
 func (r *runner) runOnce() {
 	r.mu.Lock()
 	j, due := r.job, r.due
-	r.running = true
-	r.lastRun = r.s.clock.Now()
+	r.last.Running, r.last.LastRun = true, r.s.clock.Now()
 	r.mu.Unlock()
 	// Until Run returns, a panic is on its way to guard, which logs it.
 	outcome, errText := metrics.OutcomePanic, "panic"
 	defer func() {
 		r.s.m.JobRun(j.Name, outcome)
 		r.mu.Lock()
-		r.running, r.lastOutcome, r.lastErr = false, outcome, errText
+		r.last.Running, r.last.LastOutcome, r.last.LastError = false, outcome, errText
 		r.mu.Unlock()
 	}()
 	r.log.Info("job_started", "scheduled", due)
@@ -212,7 +206,7 @@ func (r *runner) resumeLoop(ctx context.Context) {
 		every = DefaultResumeEvery
 	}
 	for {
-		r.s.runs.Go(func() { guard(&r.resumeBusy, r.log.With("task", "resume"), nil, r.resumeOnce) })
+		r.s.runs.Go(func() { guard(&r.resumeBusy, r.log.With("task", "resume"), r.resumeOnce) })
 		select {
 		case <-ctx.Done():
 			return

@@ -62,30 +62,15 @@ func (s Schedule) checkFires(now time.Time) error {
 }
 
 // Schedule is a cron spec or descriptor bound to a time zone, with
-// daylight-saving rules that cron alone does not give:
-//
-// A five-field spec (and @daily, @hourly, @weekly...) is evaluated on the
-// wall clock of its zone, as if the zone had no daylight saving: cron
-// computes the next wall time on a "floating" clock that never jumps. Each
-// wall time is then mapped to the first real instant at which the zone's
-// clock shows that wall time or a later one:
-//
-//   - in spring, a wall time inside the skipped hour (02:30 on the night New
-//     York jumps from 02:00 to 03:00) does not exist; it maps to the first
-//     valid instant after it, 03:00, and runs once there (cron alone would
-//     skip that day);
-//   - in autumn, a wall time inside the repeated hour (01:30 on the night
-//     New York goes from 02:00 back to 01:00) exists twice; it maps to the
-//     first of the two only, and runs once (cron alone would run twice).
-//
-// Runs that map to the same instant are merged, so "0 * * * *" runs at
-// 01:00 and 03:00 across the spring gap (02:00 does not exist and merges
-// with 03:00), and once per wall-clock hour across the autumn overlap (the
-// repeated 01:00 does not run again). No run is ever made twice, and none
-// is lost except the nonexistent hour itself, which is folded into the next.
-//
-// "@every D" is a plain interval of elapsed time, not a wall-clock time, and
-// is unaffected by daylight saving.
+// daylight-saving rules that cron alone does not give. A five-field spec
+// (and @daily...) is evaluated on the zone's wall clock as if it had no
+// daylight saving, and each wall time maps to the first real instant at
+// which the clock shows it or later: in spring, 02:30 inside New York's
+// skipped hour runs once at 03:00 (cron alone would skip the day); in
+// autumn, 01:30 inside the repeated hour runs once, at its first
+// occurrence (cron alone would run twice). Runs mapping to the same instant
+// merge, so no run is made twice and none is lost but the skipped hour,
+// folded into the next. "@every D" is plain elapsed time, unaffected.
 type Schedule struct {
 	spec  string
 	loc   *time.Location
@@ -105,15 +90,12 @@ func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 		return Schedule{}, err
 	}
 	s := Schedule{spec: spec, loc: loc}
-	switch p := parsed.(type) {
-	case *cron.SpecSchedule:
+	if p, ok := parsed.(*cron.SpecSchedule); ok {
 		floating := *p
 		floating.Location = time.UTC
 		s.wall = &floating
-	case cron.ConstantDelaySchedule: // at least 1s: ParseSpec checked it
-		s.every = p.Delay
-	default:
-		return Schedule{}, fmt.Errorf("unsupported schedule type %T", parsed)
+	} else {
+		s.every = parsed.(cron.ConstantDelaySchedule).Delay // at least 1s: ParseSpec checked it
 	}
 	return s, nil
 }

@@ -1,18 +1,9 @@
-// Package scheduler runs briefcast's timed jobs: one per digest and the
-// periodic site rebuild. It never misses or doubles a run:
-//
-//   - schedules follow the daylight-saving rules described on Schedule;
-//   - on Start, a job whose last run (from the store) is older than a
-//     scheduled time runs once for the newest missed time, if that is within
-//     the job's catch-up window; several missed runs collapse into one;
-//   - a run still going when the next time comes makes that time be
-//     skipped, not run twice;
-//   - a panic in a job is recovered, logged with its stack and counted, and
-//     the job runs again at its next time.
-//
-// Timing is done by the scheduler itself with an injectable Clock; cron
-// only parses the specs. The package knows nothing of digests or sites:
-// jobs are plain functions.
+// Package scheduler runs briefcast's timed jobs (one per digest and the
+// periodic site rebuild) on an injectable Clock, and never misses or
+// doubles a run: schedules follow the daylight-saving rules of Schedule,
+// missed runs are caught up once on Start, a run still going makes the
+// next time be skipped, and a panic is recovered and counted. cron only
+// parses the specs; jobs are plain functions.
 package scheduler
 
 import (
@@ -125,7 +116,6 @@ func (s *Scheduler) validate(j Job) (Schedule, error) {
 	return sched, nil
 }
 
-// find returns the runner of the job named name in rs, nil without one.
 func find(rs []*runner, name string) *runner {
 	if i := slices.IndexFunc(rs, func(r *runner) bool { return r.name == name }); i >= 0 {
 		return rs[i]
@@ -189,11 +179,10 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 }
 
-// Replace swaps the set of jobs, for a configuration reload. Every job is
-// validated first: on any error nothing changes. Jobs keep their state
-// (and a run in progress) by name; a job whose spec or zone changed is
-// rescheduled from now; removed jobs stop being scheduled (a run in
-// progress finishes); new jobs start with their catch-up.
+// Replace swaps the set of jobs, for a configuration reload; on any
+// invalid job nothing changes. Jobs keep their state (and a run in
+// progress) by name; a changed spec or zone is rescheduled from now;
+// removed jobs stop being scheduled; new jobs start with their catch-up.
 func (s *Scheduler) Replace(jobs []Job) error {
 	scheds := make([]Schedule, len(jobs))
 	seen := map[string]bool{}
@@ -234,9 +223,7 @@ func (s *Scheduler) Replace(jobs []Job) error {
 		r.mu.Unlock()
 		if changed {
 			r.stop()
-			if s.started && !s.stopped {
-				s.startLoop(r, false)
-			}
+			s.startLoop(r, false)
 			s.log.Info("job_rescheduled", "job", j.Name, "spec", j.Spec, "zone", scheds[i].Location().String())
 		}
 	}
@@ -252,17 +239,16 @@ func (s *Scheduler) Entries() []EntryInfo {
 	out := make([]EntryInfo, 0, len(s.runners))
 	for _, r := range s.runners {
 		r.mu.Lock()
-		e := EntryInfo{Name: r.job.Name, Spec: r.job.Spec, Location: r.sched.Location(), Running: r.running,
-			LastRun: r.lastRun, LastOutcome: r.lastOutcome, LastError: r.lastErr}
-		sched, next := r.sched, r.next
+		e, sched, next := r.last, r.sched, r.next
+		e.Name, e.Spec, e.Location = r.job.Name, r.job.Spec, sched.Location()
 		r.mu.Unlock()
 		from := now
 		if sched.Interval() > 0 && next.After(now) {
-			// An @every job's runs count from its loop, not from now.
-			e.Next = append(e.Next, next.In(sched.Location()))
-			from = next
+			// An @every job's runs count from its loop's next run (aligned
+			// on the interval), not from now.
+			from = next.Add(-time.Nanosecond)
 		}
-		for _, t := range sched.NextN(from, 3-len(e.Next)) {
+		for _, t := range sched.NextN(from, 3) {
 			e.Next = append(e.Next, t.In(sched.Location()))
 		}
 		out = append(out, e)
@@ -273,11 +259,10 @@ func (s *Scheduler) Entries() []EntryInfo {
 // ErrLocked is returned by LockFile when another process holds the lock.
 var ErrLocked = errors.New("another briefcast process runs the scheduler on this database")
 
-// LockFile takes an exclusive, non-blocking flock on path (creating it),
-// so only one process runs the scheduler on a SQLite database. The kernel
-// drops the lock when the process dies, so a crash never leaves a stale
-// lock behind. A second taker, in this process or another, gets an error
-// wrapping ErrLocked that names the file. release gives the lock up.
+// LockFile takes an exclusive, non-blocking flock on path (creating it), so
+// only one process runs the scheduler on a SQLite database; the kernel
+// drops it when the process dies, so a crash leaves no stale lock. A second
+// taker gets an error wrapping ErrLocked that names the file.
 func LockFile(path string) (release func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -294,11 +279,8 @@ func LockFile(path string) (release func(), err error) {
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-			_ = f.Close()
-		})
-	}, nil
+	return sync.OnceFunc(func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}), nil
 }

@@ -74,6 +74,13 @@ func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
 	var first time.Time // start of the current burst; zero when none
 	names := map[string]bool{}
 	lost := false
+	extend := func() { // the burst goes on
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		timer.Reset(min(w.Quiet, first.Add(maxWait).Sub(now)))
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -87,10 +94,7 @@ func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
 			// An overflow of the kernel's queue loses events: rebuild to be safe.
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
 				lost = true
-				if first.IsZero() {
-					first = time.Now()
-					timer.Reset(w.Quiet)
-				}
+				extend()
 			}
 		case ev, ok := <-fw.Events:
 			if !ok {
@@ -108,11 +112,7 @@ func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
 				}
 			}
 			names[ev.Name] = true
-			now := time.Now()
-			if first.IsZero() {
-				first = now
-			}
-			timer.Reset(min(w.Quiet, first.Add(maxWait).Sub(now)))
+			extend()
 		case <-timer.C:
 			var list []string // nil when events were lost
 			if !lost {
