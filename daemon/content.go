@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,42 +90,50 @@ func DisplayPath(p string) string {
 	return rel
 }
 
-// firstSite builds the site served at start into output_dir.
-func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *slog.Logger) (_ *site.Site, c *content, _ int, _ error) {
+// loadContent reads the templates and the articles for cfg, logging each
+// rejected article with its file:line.
+func loadContent(cfg *config.Config, log *slog.Logger) (*content, []*articles.Article, []error, error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("templates: %w", err)
+		return nil, nil, nil, fmt.Errorf("templates: %w", err)
 	}
-	if fi, err := os.Stat(cfg.Site.ContentDir); err != nil {
-		return nil, nil, 0, fmt.Errorf("site.content_dir: %w", err)
-	} else if !fi.IsDir() {
-		return nil, nil, 0, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
-	}
-	set := articles.NewSet(cfg.Site.ContentDir, ArticleOptions(cfg, log))
-	c = &content{cfg: cfg, tmpl: tmpl, set: set}
-	arts, errs := set.Articles()
+	c := &content{cfg: cfg, tmpl: tmpl, set: articles.NewSet(cfg.Site.ContentDir, ArticleOptions(cfg, log))}
+	arts, errs := c.set.Articles()
 	for _, e := range errs {
 		log.Error("article_rejected", "err", DescribeArticleError(cfg.Site.ContentDir, e))
 	}
+	return c, arts, errs, nil
+}
+
+// firstSite builds the site served at start into output_dir, and returns
+// the number of articles rejected.
+func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site, int, error) {
+	if fi, err := os.Stat(cfg.Site.ContentDir); err != nil {
+		return nil, 0, fmt.Errorf("site.content_dir: %w", err)
+	} else if !fi.IsDir() {
+		return nil, 0, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
+	}
+	c, arts, errs, err := loadContent(cfg, d.log)
+	if err != nil {
+		return nil, 0, err
+	}
 	if len(errs) > 0 {
-		log.Warn("articles_rejected", "count", len(errs))
+		d.log.Warn("articles_rejected", "count", len(errs))
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, len(errs), err
+		return nil, 0, err
 	}
-	if err := RefuseEmpty(cfg, len(arts), allowEmpty); err != nil {
-		return nil, nil, len(errs), err
+	if err := RefuseEmpty(cfg, len(arts), d.o.AllowEmpty); err != nil {
+		return nil, 0, err
 	}
 	// Being told to replace a folder briefcast did not publish is a
 	// mistake in the config, which start-up reports.
 	if err := site.CheckOutput(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
-		return nil, nil, len(errs), err
+		return nil, 0, err
 	}
-	st, err := publishSite(cfg, arts, tmpl, nil, log)
-	if err != nil {
-		return nil, nil, len(errs), err
-	}
-	return st, c, len(errs), nil
+	st, err := publishSite(cfg, arts, c.tmpl, nil, d.log)
+	d.content = c
+	return st, len(errs), err
 }
 
 // publishSite builds the site for cfg into output_dir, from where it is
@@ -152,27 +161,30 @@ func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds [
 // the site. A build that finds no article where old had some (the content
 // folder emptied, unmounted or unreadable) is refused unless AllowEmpty.
 func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Site) (*site.Site, int, error) {
-	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	c, arts, errs, err := loadContent(cfg, d.log)
 	if err != nil {
-		return nil, 0, fmt.Errorf("templates: %w", err)
+		return nil, 0, err
 	}
-	set := articles.NewSet(cfg.Site.ContentDir, ArticleOptions(cfg, d.log))
-	arts, errs := set.Articles()
 	arts = keepLastGood(arts, errs, old)
-	for _, e := range errs {
-		d.log.Error("article_rejected", "err", DescribeArticleError(cfg.Site.ContentDir, e))
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, len(errs), err
 	}
-	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
-		return nil, len(errs), errEmptyContent(cfg)
+	if err := d.refuseEmpty(cfg, arts, old); err != nil {
+		return nil, len(errs), err
 	}
-	st, err := publishSite(cfg, arts, tmpl, archiveEditions(ctx, cfg, d.store, d.log), d.log)
+	st, err := publishSite(cfg, arts, c.tmpl, archiveEditions(ctx, cfg, d.store, d.log), d.log)
 	if err == nil {
-		d.content = &content{cfg: cfg, tmpl: tmpl, set: set}
+		d.content = c
 	}
 	return st, len(errs), err
+}
+
+// refuseEmpty is RefuseEmpty for a site replacing old.
+func (d *Daemon) refuseEmpty(cfg *config.Config, arts []*articles.Article, old *site.Site) error {
+	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
+		return errEmptyContent(cfg)
+	}
+	return nil
 }
 
 // rebuild builds the site again and swaps it into the running graph; a
@@ -226,7 +238,7 @@ func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*art
 	for _, a := range arts {
 		slugs[a.Slug] = true
 	}
-	added := false
+	found := len(arts)
 	for _, err := range errs {
 		var ae *articles.Error
 		if !errors.As(err, &ae) {
@@ -235,15 +247,11 @@ func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*art
 		if prev := byPath[ae.Path]; prev != nil && !slugs[prev.Slug] {
 			arts = append(arts, prev)
 			slugs[prev.Slug] = true
-			added = true
 		}
 	}
-	if added {
-		sort.SliceStable(arts, func(i, j int) bool {
-			if !arts[i].Published.Equal(arts[j].Published) {
-				return arts[i].Published.After(arts[j].Published)
-			}
-			return arts[i].Slug < arts[j].Slug
+	if len(arts) > found { // newest first, as articles.Set gives them
+		slices.SortStableFunc(arts, func(a, b *articles.Article) int {
+			return cmp.Or(b.Published.Compare(a.Published), strings.Compare(a.Slug, b.Slug))
 		})
 	}
 	return arts

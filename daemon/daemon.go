@@ -102,7 +102,7 @@ type Daemon struct {
 	// swapMu orders taking the current graph for a digest run against a
 	// reload's swap, so a retired graph waits for every run that took it.
 	swapMu sync.Mutex
-	locks  digestLocks
+	locks  sync.Map // digest name: *sync.Mutex (see lock)
 
 	mu          sync.Mutex // the watcher and the lock, against Run's stop
 	ctx         context.Context
@@ -130,15 +130,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
 	}
-	d := &Daemon{o: o, log: o.Log, m: o.Metrics, locks: digestLocks{m: map[string]*sync.Mutex{}}}
+	d := &Daemon{o: o, log: o.Log, m: o.Metrics}
 	cfg = d.withOverrides(cfg)
 
 	began := time.Now()
-	st, c, rejected, err := firstSite(ctx, cfg, o.AllowEmpty, o.Log)
+	st, rejected, err := d.firstSite(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	d.content = c
 	if d.store, err = o.OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -193,12 +192,6 @@ func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
 // BouncesAddr is the inbound bounce SMTP server's address, "" without one.
 func (d *Daemon) BouncesAddr() string { return d.bounces.addr() }
-
-// MetricsAddr is the metrics listener's address, "off" without one.
-func (d *Daemon) MetricsAddr() string { return d.metricsAddr }
-
-// Scheduler returns the scheduler, nil with NoScheduler.
-func (d *Daemon) Scheduler() *scheduler.Scheduler { return d.sched }
 
 // Config is the config the daemon runs on now.
 func (d *Daemon) Config() *config.Config { return d.cur.Load().cfg }

@@ -37,8 +37,8 @@ func (d *Daemon) changed(ctx context.Context, names []string) error {
 	began := time.Now()
 	old := g.srv.Site()
 	arts, errs := c.set.Articles()
-	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
-		return errEmptyContent(g.cfg)
+	if err := d.refuseEmpty(g.cfg, arts, old); err != nil {
+		return err
 	}
 	st, err := site.Update(old, SiteOptions(g.cfg), arts, c.tmpl, archiveEditions(ctx, g.cfg, d.store, d.log))
 	if err != nil && old != nil && old.Dir != "" {

@@ -23,14 +23,20 @@ const RebuildJobName = "rebuild"
 // DigestJobName is the scheduler's name for digest name's job.
 func DigestJobName(name string) string { return "digest:" + name }
 
+// WaveJobName is the scheduler's name for the job that sends digest name's
+// waves in zone: the digest's own job name for "" (the subscribers without
+// a zone, who get the digest's zone).
+func WaveJobName(name, zone string) string {
+	if zone == "" {
+		return DigestJobName(name)
+	}
+	return DigestJobName(name) + "@" + zone
+}
+
 // newScheduler makes the scheduler with cfg's jobs; every schedule is
 // validated here, so a bad one stops the daemon from starting.
 func (d *Daemon) newScheduler(cfg *config.Config) error {
-	clock := d.o.Clock
-	if clock == nil {
-		clock = scheduler.RealClock()
-	}
-	d.sched = scheduler.New(d.log, clock, d.m)
+	d.sched = scheduler.New(d.log, d.o.Clock, d.m)
 	jobs, err := d.jobs(cfg)
 	if err != nil {
 		return err
@@ -43,27 +49,39 @@ func (d *Daemon) newScheduler(cfg *config.Config) error {
 	return nil
 }
 
-// jobs returns the scheduler's jobs for cfg: one per digest, each with the
-// resume poller that finishes unfinished editions, and the rebuild when
-// [feeds] rebuild is set.
+// jobs returns the scheduler's jobs for cfg: one per digest, or for a
+// send_at = "subscriber" digest one per zone its subscribers are in plus
+// its own zone, and the rebuild when [feeds] rebuild is set. Zone jobs
+// whose local times coincide fire at the same instant and meet on the
+// wave's edition key (and the digest's lock), so each wave is created
+// once. Each job catches up on its own newest missed edition or wave; only
+// the digest's own job polls for unfinished editions.
 func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 	var jobs []scheduler.Job
 	for _, dg := range cfg.Digests {
+		zones := []string{""}
 		if dg.PerSubscriber() {
-			jobs = append(jobs, d.waveJobs(dg)...)
-			continue
+			zones = d.waveZones(dg)
 		}
-		jobs = append(jobs, scheduler.Job{
-			Name:     DigestJobName(dg.Name),
-			Spec:     dg.Schedule,
-			Location: dg.Location,
-			CatchUp:  dg.CatchUpWindow(),
-			Run: func(ctx context.Context, cutoff time.Time) error {
-				return d.runDigest(ctx, dg, cutoff)
-			},
-			Resume: func(ctx context.Context) error { return d.resume(ctx, dg) },
-			Last:   lastEdition(d.store, dg.Name),
-		})
+		for _, z := range zones {
+			loc, err := digest.ZoneLocation(dg, z)
+			if err != nil {
+				d.log.Warn("digest_zone_skipped", "digest", dg.Name, "zone", z, "err", err)
+				continue
+			}
+			j := scheduler.Job{
+				Name:     WaveJobName(dg.Name, z),
+				Spec:     dg.Schedule,
+				Location: loc,
+				CatchUp:  dg.CatchUpWindow(),
+				Run:      func(ctx context.Context, at time.Time) error { return d.runDigest(ctx, dg, at) },
+				Last:     d.lastEdition(dg, z),
+			}
+			if z == "" {
+				j.Resume = func(ctx context.Context) error { return d.resume(ctx, dg) }
+			}
+			jobs = append(jobs, j)
+		}
 	}
 	if cfg.Feeds.Rebuild != "" {
 		loc, err := ScheduleZone(cfg)
@@ -93,16 +111,44 @@ func ScheduleZone(cfg *config.Config) (*time.Location, error) {
 	return loc, nil
 }
 
-// lastEdition reads the cut-off of the digest's newest edition, for
-// catching up on runs missed while the daemon was down.
-func lastEdition(store Store, name string) func(ctx context.Context) (time.Time, bool, error) {
+// waveZones is "" and the distinct zones of dg's active subscribers; on a
+// store error only "", so the daemon still starts and a later refresh
+// adds the rest.
+func (d *Daemon) waveZones(dg config.Digest) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	zs, err := d.store.SubscriberZones(ctx, dg.Name)
+	if err != nil {
+		d.log.Error("digest_zones_failed", "digest", dg.Name, "err", err)
+	}
+	out := []string{""}
+	for _, z := range zs {
+		if z != "" {
+			out = append(out, z)
+		}
+	}
+	return out
+}
+
+// lastEdition reads the cut-off of the digest's newest edition (of a
+// local-time digest, of its newest wave to zone), for catching up on runs
+// missed while the daemon was down.
+func (d *Daemon) lastEdition(dg config.Digest, zone string) func(ctx context.Context) (time.Time, bool, error) {
 	return func(ctx context.Context) (time.Time, bool, error) {
-		e, err := store.LatestEdition(ctx, name)
+		var e *editions.Edition
+		var err error
+		what := "last edition of " + dg.Name
+		if dg.PerSubscriber() {
+			e, err = d.store.LatestWave(ctx, dg.Name, zone)
+			what = fmt.Sprintf("last wave of %s in %q", dg.Name, zone)
+		} else {
+			e, err = d.store.LatestEdition(ctx, dg.Name)
+		}
 		if errors.Is(err, subscribers.ErrNotFound) {
 			return time.Time{}, false, nil
 		}
 		if err != nil {
-			return time.Time{}, false, fmt.Errorf("last edition of %s: %w", name, err)
+			return time.Time{}, false, fmt.Errorf("%s: %w", what, err)
 		}
 		return e.Cutoff, true, nil
 	}
@@ -191,49 +237,74 @@ func (d *Daemon) stop(ctx context.Context) error {
 	return err
 }
 
-// digestLocks holds one mutex per digest: one delivery loop at a time in
-// this process, whichever of the job and the poller gets there first.
-type digestLocks struct {
-	mu sync.Mutex
-	m  map[string]*sync.Mutex
+// lock returns digest name's mutex: one delivery loop at a time in this
+// process, whichever of the job and the poller gets there first.
+func (d *Daemon) lock(name string) *sync.Mutex {
+	mu, _ := d.locks.LoadOrStore(name, &sync.Mutex{})
+	return mu.(*sync.Mutex)
 }
 
-func (l *digestLocks) of(name string) *sync.Mutex {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	mu := l.m[name]
-	if mu == nil {
-		mu = &sync.Mutex{}
-		l.m[name] = mu
-	}
-	return mu
-}
-
-// runDigest is a digest's scheduled job: it finishes what is still
-// unfinished, then creates and delivers the edition due at cutoff, from
-// the articles of the site being served, so every link in it points at a
-// page that is served.
+// runDigest is a digest's scheduled job (of a local-time digest, one
+// zone's): it finishes what is still unfinished, then creates (or helps
+// deliver) the edition due at cutoff, from the articles of the site being
+// served, so every link in it points at a page that is served. A
+// local-time digest then refreshes its zone jobs, so subscribers who
+// joined or moved zone since get their next wave.
 func (d *Daemon) runDigest(ctx context.Context, dg config.Digest, cutoff time.Time) error {
-	mu := d.locks.of(dg.Name)
+	mu := d.lock(dg.Name)
 	mu.Lock()
 	defer mu.Unlock()
 	g, done := d.acquire()
 	defer done()
+	s := d.sender(g, dg)
+	run := s.RunDue
+	if dg.PerSubscriber() {
+		defer d.refreshWaves(g.cfg)
+		run = s.RunWave
+	}
 	if err := d.resumeLocked(ctx, g, dg); err != nil {
 		return err
 	}
-	rep, err := d.sender(g, dg).RunDue(ctx, dg, g.srv.Site().Articles, cutoff)
+	rep, err := run(ctx, dg, g.srv.Site().Articles, cutoff)
 	if rep != nil && rep.Created {
 		d.m.EditionCreated(dg.Name)
 	}
 	return err
 }
 
+// refreshWaves replaces the scheduler's jobs with cfg's, picking up new
+// subscriber zones. It runs on its own goroutine: Replace must not be
+// called from inside the job it may stop.
+func (d *Daemon) refreshWaves(cfg *config.Config) {
+	if d.sched == nil {
+		return
+	}
+	go func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.cur.Load().cfg != cfg {
+			return // reloaded meanwhile: the reload set the jobs
+		}
+		if err := d.replaceJobs(cfg); err != nil {
+			d.log.Error("digest_waves_refresh_failed", "err", err)
+		}
+	}()
+}
+
+// replaceJobs gives the scheduler cfg's jobs.
+func (d *Daemon) replaceJobs(cfg *config.Config) error {
+	jobs, err := d.jobs(cfg)
+	if err != nil {
+		return err
+	}
+	return d.sched.Replace(jobs)
+}
+
 // resume is the poller every instance runs: it helps deliver any
 // unfinished edition of dg (after a crash, another instance's death, or
 // retries coming due). It does nothing while dg's job is running here.
 func (d *Daemon) resume(ctx context.Context, dg config.Digest) error {
-	mu := d.locks.of(dg.Name)
+	mu := d.lock(dg.Name)
 	if !mu.TryLock() {
 		return nil
 	}

@@ -65,11 +65,7 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) (*graph, error) {
 	}
 	g.srv.SetSite(st)
 	if d.sched != nil {
-		jobs, err := d.jobs(cfg)
-		if err == nil {
-			err = d.sched.Replace(jobs)
-		}
-		if err != nil {
+		if err := d.replaceJobs(cfg); err != nil {
 			g.close(d.log)
 			return nil, err
 		}
