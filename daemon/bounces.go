@@ -16,34 +16,37 @@ import (
 	"briefcast/tokens"
 )
 
-// newRecorder builds the sink bounce reports go to: the store, the bounce
-// parser, the return-path key derived from the subscriptions secret, the
-// soft limit, and the metrics.
-func (d *Daemon) newRecorder(cfg *config.Config, secret []byte) (*record.Recorder, error) {
-	parse := d.o.ParseBounce
+// recorderOptions are the settings of the sink bounce reports go to: the
+// store, the bounce parser (record.Parse when nil), the return-path key
+// derived from the subscriptions secret and the soft limit.
+func recorderOptions(cfg *config.Config, st record.Store, parse record.ParseFunc, secret []byte, log *slog.Logger) record.Options {
 	if parse == nil {
 		parse = record.Parse
 	}
-	return record.New(record.Options{
-		Store:     d.store,
-		Parse:     parse,
-		Key:       verp.Key(secret),
-		SoftLimit: cfg.Bounces.SoftLimit,
-		Now:       d.o.Now,
-		Logger:    d.log,
-		OnRecorded: func(b subscribers.Bounce, o subscribers.BounceOutcome) {
-			d.m.Bounce(o.Digest, string(b.Kind))
-		},
-	})
+	return record.Options{Store: st, Parse: parse, Key: verp.Key(secret), SoftLimit: cfg.Bounces.SoftLimit, Logger: log}
 }
 
-// webhookPaths are the provider webhooks' routes.
-var webhookPaths = map[string]string{
-	"ses": "/webhooks/bounces/ses", "postmark": "/webhooks/bounces/postmark",
-	"mailgun": "/webhooks/bounces/mailgun", "sendgrid": "/webhooks/bounces/sendgrid",
+// newRecorder builds the daemon's bounce sink, which counts in the metrics.
+func (d *Daemon) newRecorder(cfg *config.Config, secret []byte) (*record.Recorder, error) {
+	o := recorderOptions(cfg, d.store, d.o.ParseBounce, secret, d.log)
+	o.Now = d.o.Now
+	o.OnRecorded = func(b subscribers.Bounce, o subscribers.BounceOutcome) { d.m.Bounce(o.Digest, string(b.Kind)) }
+	return record.New(o)
 }
 
-// webhooks builds the enabled provider webhooks, by provider name.
+// NewRecorder builds the bounce sink the daemon uses, for the commands
+// that apply bounce messages outside it. Raw messages are labelled source.
+func NewRecorder(cfg *config.Config, st record.Store, parse record.ParseFunc, source string, log *slog.Logger) (*record.Recorder, error) {
+	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	o := recorderOptions(cfg, st, parse, secret, log)
+	o.Source = source
+	return record.New(o)
+}
+
+// webhooks builds the enabled provider webhooks, by route.
 func (d *Daemon) webhooks(cfg *config.Config, sink intake.Sink) (map[string]http.Handler, error) {
 	w := cfg.Bounces.Webhooks
 	sec, err := cfg.Bounces.Secrets(d.o.Getenv)
@@ -55,7 +58,7 @@ func (d *Daemon) webhooks(cfg *config.Config, sink intake.Sink) (map[string]http
 		if err != nil {
 			return fmt.Errorf("bounces.webhooks.%s: %w", name, err)
 		}
-		hs[name] = h
+		hs["/webhooks/bounces/"+name] = h
 		return nil
 	}
 	if s := w.SES; s != nil && s.Enabled {
@@ -198,20 +201,4 @@ func (bi *bounceIntake) addr() string {
 		return ""
 	}
 	return bi.ln.Addr().String()
-}
-
-// NewRecorder builds the bounce sink the daemon uses, for the commands
-// that apply bounce messages outside it: the same return-path key and
-// soft limit. Raw messages are labelled source; parse is record.Parse
-// when nil.
-func NewRecorder(cfg *config.Config, st record.Store, parse record.ParseFunc, source string, log *slog.Logger) (*record.Recorder, error) {
-	if parse == nil {
-		parse = record.Parse
-	}
-	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
-	if err != nil {
-		return nil, err
-	}
-	return record.New(record.Options{Store: st, Parse: parse, Key: verp.Key(secret),
-		SoftLimit: cfg.Bounces.SoftLimit, Source: source, Logger: log})
 }

@@ -1,18 +1,23 @@
-// Package daemon runs `briefcast serve`. It builds the service graph from
-// the config (the site, the web server, the mail composer and transport,
-// the admin page, the schedules), serves it, and on Reload builds a new
-// graph from the reloaded config and swaps it in while the listeners stay.
-// It also owns what must be one per process: the per-digest locks, the
-// resume poller, the SQLite scheduler lock and the content watcher.
+// Package daemon runs `briefcast serve`: it builds the service graph (site,
+// web server, mail composer and transport, admin page, schedules) from the
+// config, serves it, and on Reload swaps in a graph built from the new
+// config while the listeners stay. It also owns what is one per process:
+// the per-digest locks, the resume poller, the SQLite scheduler lock and
+// the content watcher.
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,11 +30,10 @@ import (
 	"briefcast/metrics"
 	"briefcast/scheduler"
 	"briefcast/server"
+	"briefcast/subscribers"
 )
 
-// Store is what the daemon needs of the store: what it hands to the
-// server, the digest sender and the admin page, and the queue size of the
-// gauges. *store.DB is one.
+// Store is what the daemon needs of the store (*store.DB is one).
 type Store interface {
 	server.Store
 	admin.Stats
@@ -46,19 +50,14 @@ type Options struct {
 	Log    *slog.Logger
 	Getenv func(string) string // BRIEFCAST_ADMIN_TOKEN
 	Now    func() time.Time    // the server's clock; time.Now when nil
-	// Clock times the scheduled jobs; the real clock when nil. Tests
-	// give a scheduler.FakeClock to reach a wave's instant at once.
-	Clock scheduler.Clock
+	Clock  scheduler.Clock     // times the scheduled jobs; the real clock when nil
 
 	// Load reads the config again, for Reload.
 	Load func() (*config.Config, error)
-	// OpenStore opens the store the config names; it is opened once, at
-	// New, and a reload that names another one is logged as needing a
-	// restart.
+	// OpenStore opens the store the config names, once, at New.
 	OpenStore func(ctx context.Context, cfg *config.Config) (Store, error)
 
-	// Listen, when set, overrides [server] listen (the --listen flag); it
-	// holds across reloads.
+	// Listen, when set, overrides [server] listen (--listen), across reloads.
 	Listen string
 	// NoScheduler serves the web only: no digests or scheduled rebuilds;
 	// the content watcher still keeps the site current.
@@ -69,12 +68,10 @@ type Options struct {
 	// Metrics records what the daemon does; nil makes one on Prometheus' default registry.
 	Metrics *metrics.Metrics
 	// Lease, when set, replaces [email] delivery_lease, which the config
-	// keeps at 5 s or more. Tests of several instances give a short one,
-	// so a killed instance's deliveries are taken over within seconds.
+	// keeps at 5 s or more, so tests see deliveries taken over quickly.
 	Lease time.Duration
-	// ParseBounce reads raw bounce messages (DSN, ARF) for the inbound
-	// SMTP server and the mailbox poller of [bounces]; record.Parse when
-	// nil. Tests set their own.
+	// ParseBounce reads raw bounce messages (DSN, ARF) arriving by SMTP or
+	// IMAP; record.Parse when nil.
 	ParseBounce record.ParseFunc
 }
 
@@ -112,11 +109,10 @@ type Daemon struct {
 	release     func() // the SQLite scheduler lock
 }
 
-// New builds the daemon for cfg: it builds the site (refusing to start
-// over a published site with articles when it finds none, unless
-// AllowEmpty), opens the store, builds the service graph, binds the public
-// and metrics listeners and validates every schedule. Nothing is served
-// and nothing scheduled before Run.
+// New builds the site (refusing to replace a published site that has
+// articles with one that has none, unless AllowEmpty), opens the store,
+// builds the service graph, binds the listeners and validates every
+// schedule. Nothing is served and nothing scheduled before Run.
 func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -147,7 +143,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 		}
 	}()
 	st = d.withArchive(ctx, cfg, st)
-	g, err := d.newGraph(cfg, nil)
+	g, err := d.newGraph(cfg, d.content.tmpl, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +156,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 		return nil, fmt.Errorf("server.listen: %w", err)
 	}
 	warnBaseURL(d.log, cfg.Site.BaseURL, d.ln.Addr())
-	if d.metricsAddr, d.stopMetrics, err = startMetrics(ctx, cfg, d.m, d.log); err != nil {
+	if err = d.startMetrics(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if d.bounces, err = d.newBounceIntake(ctx, cfg); err != nil {
@@ -203,7 +199,7 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Run starts the schedules (taking the SQLite lock first, catching up on
-// missed runs) and the content watcher, serves until ctx ends, then stops:
+// missed runs) and the content watcher, and serves until ctx ends. Then
 // requests in flight finish, running jobs are told to stop and waited for
 // (up to 30 seconds: each sender records the message it is on), queued
 // confirmations are sent, and the store is closed.
@@ -237,7 +233,7 @@ func (d *Daemon) close() {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	d.bounces.stop(stopCtx) // before the store closes under it
 	cancel()
-	d.publisher.wait()
+	d.publisher.wg.Wait()
 	if g := d.cur.Load(); g != nil {
 		g.close(d.log)
 	}
@@ -252,4 +248,83 @@ func (d *Daemon) close() {
 			d.log.Warn("store_close_failed", "err", err)
 		}
 	}
+}
+
+// warnBaseURL logs a warning when base_url names this machine (localhost,
+// 127.0.0.1 or ::1) on a port other than the one bound: every form action
+// and every link in a mail would then point at a port nothing listens on,
+// as with `serve --listen 127.0.0.1:31000` and the default base_url. A
+// public base_url is left alone: a proxy in front may well use another port.
+func warnBaseURL(log *slog.Logger, baseURL string, bound net.Addr) {
+	u, err := url.Parse(baseURL)
+	tcp, ok := bound.(*net.TCPAddr)
+	if err != nil || !ok {
+		return
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return
+	}
+	port := cmp.Or(u.Port(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	if listening := strconv.Itoa(tcp.Port); port != listening {
+		log.Warn("base_url_port_mismatch", "base_url", baseURL, "listen", bound.String(),
+			"hint", "links in pages and mail point at port "+port+" but serve listens on port "+listening+"; set [site] base_url to match")
+	}
+}
+
+// startMetrics binds server.metrics_listen and serves /metrics there (never
+// on the public listener) until stopMetrics; metricsAddr is "off" without.
+func (d *Daemon) startMetrics(ctx context.Context, cfg *config.Config) error {
+	want := cfg.Server.MetricsAddr()
+	if want == "" {
+		d.metricsAddr, d.stopMetrics = "off", func() {}
+		return nil
+	}
+	log := d.log
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", want)
+	if err != nil {
+		return fmt.Errorf("server.metrics_listen: %w", err)
+	}
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+		log.Warn("metrics_not_loopback", "addr", ln.Addr().String(),
+			"reason", "the metrics include subscriber counts; keep this address private")
+	}
+	// The metrics outlive Run's context until stop: they report the
+	// shutdown too.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := server.Serve(ctx, ln, d.m.Handler(), log); err != nil {
+			log.Error("metrics_serve_failed", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	d.metricsAddr, d.stopMetrics = ln.Addr().String(), func() { cancel(); <-done }
+	return nil
+}
+
+// newestRates reads, for each configured digest, the bounce and complaint
+// rates of its newest edition, for the metrics scrape.
+func (d *Daemon) newestRates(ctx context.Context) ([]metrics.EditionRates, error) {
+	var out []metrics.EditionRates
+	for _, dg := range d.Config().Digests {
+		e, err := d.store.LatestEdition(ctx, dg.Name)
+		if errors.Is(err, subscribers.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		p, err := d.store.Progress(ctx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		b, err := d.store.BounceCounts(ctx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, metrics.EditionRates{Digest: dg.Name, Edition: e.Key,
+			Hard: p.Rate(b.Hard), Soft: p.Rate(b.Soft), Complaints: p.Rate(b.Complaints)})
+	}
+	return out, nil
 }

@@ -27,7 +27,6 @@ import (
 // and swaps it in whole, so no part runs on a mix of old and new settings.
 type graph struct {
 	cfg       *config.Config
-	tmpl      fs.FS
 	composer  *email.Composer
 	transport email.Transport
 	mailer    *server.QueuedMailer // the sign-up confirmations
@@ -41,22 +40,16 @@ type graph struct {
 	users sync.WaitGroup
 }
 
-// newGraph builds the parts for cfg. prev is the graph being replaced (nil
-// at start): its admin page is kept when the cookie flag is unchanged, so
-// a reload does not log everyone out.
-func (d *Daemon) newGraph(cfg *config.Config, prev *graph) (*graph, error) {
+// newGraph builds the parts for cfg with the templates tmpl. prev is the
+// graph being replaced (nil at start): its admin page is kept when the
+// cookie flag is unchanged, so a reload does not log everyone out.
+func (d *Daemon) newGraph(cfg *config.Config, tmpl fs.FS, prev *graph) (*graph, error) {
 	g := &graph{cfg: cfg}
-	var err error
-	if g.tmpl, err = templates.Load(cfg.Site.TemplatesDir); err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
-	}
-	var (
-		signer *tokens.Signer
-		secret []byte
-	)
-	if g.composer, signer, secret, err = newComposer(cfg, g.tmpl, d.log); err != nil {
+	composer, signer, secret, err := newComposer(cfg, tmpl, d.log)
+	if err != nil {
 		return nil, err
 	}
+	g.composer = composer
 	if g.recorder, err = d.newRecorder(cfg, secret); err != nil {
 		return nil, err
 	}
@@ -68,33 +61,34 @@ func (d *Daemon) newGraph(cfg *config.Config, prev *graph) (*graph, error) {
 		return nil, err
 	}
 	g.mailer = server.NewMailer(g.composer, g.transport, d.log)
-	g.srv, err = server.New(ServerOptions(cfg), d.store, g.mailer, signer, g.tmpl, d.log,
+	g.srv, err = server.New(ServerOptions(cfg), d.store, g.mailer, signer, tmpl, d.log,
 		server.WithClock(d.o.Now), server.WithObserver(d.m),
 		server.WithRateLimits(server.RateLimit(cfg.Server.RateLimitIP), server.RateLimit(cfg.Server.RateLimitAddress)))
+	if err == nil {
+		g.secure = strings.HasPrefix(strings.ToLower(cfg.Site.BaseURL), "https://")
+		if prev != nil && prev.secure == g.secure {
+			g.admin = prev.admin
+		} else {
+			g.admin, err = d.newAdmin(tmpl, g.secure)
+		}
+	}
 	if err != nil {
 		g.mailer.Close(context.Background()) // nothing is queued yet
 		return nil, err
 	}
-	g.secure = strings.HasPrefix(strings.ToLower(cfg.Site.BaseURL), "https://")
-	if prev != nil && prev.secure == g.secure {
-		g.admin = prev.admin
-	} else if g.admin, err = d.newAdmin(g.tmpl, g.secure); err != nil {
-		g.mailer.Close(context.Background())
-		return nil, err
-	}
 	g.srv.Handle("GET "+admin.Path, g.admin)
 	g.srv.Handle("POST "+admin.Path, g.admin)
-	for name, h := range hooks {
-		g.srv.Handle("POST "+webhookPaths[name], h)
+	for path, h := range hooks {
+		g.srv.Handle("POST "+path, h)
 	}
 	return g, nil
 }
 
-// newAdmin returns the /admin/ page, protected by BRIEFCAST_ADMIN_TOKEN;
-// with the variable unset (or too short) it answers 404 to everything. Its
-// session cookie is Secure when base_url is https (a proxy ending TLS makes
-// the request itself plain http), and wrong tokens are counted per client
-// as the current server, which knows the trusted proxies, sees it.
+// newAdmin returns the /admin/ page, protected by BRIEFCAST_ADMIN_TOKEN
+// (404 to everything without it). Its session cookie is Secure when
+// base_url is https (a proxy ending TLS makes the request itself plain
+// http), and wrong tokens are counted per client as the current server,
+// which knows the trusted proxies, sees it.
 func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
 	var src admin.EntriesSource
 	if d.sched != nil {
@@ -103,6 +97,36 @@ func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
 	clientIP := func(r *http.Request) netip.Addr { return d.cur.Load().srv.ClientIP(r) }
 	return admin.New(d.store, src, tmpl, d.o.Getenv("BRIEFCAST_ADMIN_TOKEN"), d.log,
 		admin.WithSecureCookie(secure), admin.WithClientIP(clientIP), admin.WithWaves(wavePlanner{d}))
+}
+
+// wavePlanner shows /admin/ the local-time digests of the config in use
+// and when their waves fall, read at each request so it follows a reload.
+type wavePlanner struct{ d *Daemon }
+
+// LocalDigests names the digests with send_at = "subscriber".
+func (p wavePlanner) LocalDigests() []string {
+	var out []string
+	for _, dg := range p.d.Config().Digests {
+		if dg.PerSubscriber() {
+			out = append(out, dg.Name)
+		}
+	}
+	return out
+}
+
+// PlanWaves returns the waves of digest name due in (from, to]; zones
+// that cannot be loaded are left out, as the scheduler leaves them out.
+func (p wavePlanner) PlanWaves(name string, zones []string, from, to time.Time) []admin.PlannedWave {
+	dg, ok := p.d.Config().Digest(name)
+	if !ok {
+		return nil
+	}
+	waves, _ := digest.Waves(*dg, zones, from, to)
+	out := make([]admin.PlannedWave, len(waves))
+	for i, w := range waves {
+		out[i] = admin.PlannedWave{At: w.At, Zones: w.Zones}
+	}
+	return out
 }
 
 // close sends the confirmations still queued (for up to ten seconds) and
@@ -138,8 +162,9 @@ func (d *Daemon) acquire() (g *graph, done func()) {
 }
 
 // newComposer builds the message composer and the signer of its links from
-// the token secret, so links in mail work on the site.
-// It returns the secret too, for the return-path key.
+// the token secret, so links in mail work on the site; the secret is for
+// the return-path key. With [bounces] domain set, each message gets its
+// own VERP envelope sender on it; else the envelope sender is From.
 func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Composer, *tokens.Signer, []byte, error) {
 	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
 	if err != nil {
@@ -149,31 +174,23 @@ func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Compo
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	c, err := email.NewComposer(cfg, tmpl, signer, returnPathOption(cfg, secret)...)
+	var opts []email.Option
+	if domain := cfg.Bounces.Domain; domain != "" {
+		key := verp.Key(secret)
+		opts = append(opts, email.WithReturnPath(func(editionID, subscriberID int64) string {
+			return verp.Encode(key, editionID, subscriberID, domain)
+		}))
+	}
+	c, err := email.NewComposer(cfg, tmpl, signer, opts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return c, signer, secret, nil
 }
 
-// returnPathOption gives each message its own VERP envelope sender on the
-// bounce domain when [bounces] domain is set; without it the envelope
-// sender stays the From address.
-func returnPathOption(cfg *config.Config, secret []byte) []email.Option {
-	domain := cfg.Bounces.Domain
-	if domain == "" {
-		return nil
-	}
-	key := verp.Key(secret)
-	return []email.Option{email.WithReturnPath(func(editionID, subscriberID int64) string {
-		return verp.Encode(key, editionID, subscriberID, domain)
-	})}
-}
-
 // NewComposer builds the composer the daemon uses, for the commands that
-// send or preview mail outside it: the same secret and templates, so links
-// in mail sent from the command line work on the site.
-// The signer signs the links the caller adds itself.
+// send or preview mail outside it, so links in their mail work on the
+// site too. The signer signs the links the caller adds itself.
 func NewComposer(cfg *config.Config, log *slog.Logger) (*email.Composer, *tokens.Signer, error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {

@@ -89,9 +89,6 @@ type publisher struct {
 	wg      sync.WaitGroup // the writing goroutine
 }
 
-// wait blocks until the copies under way are written.
-func (p *publisher) wait() { p.wg.Wait() }
-
 // publishLater writes st's static copy and pings the hub, after the
 // copies already under way; of several waiting, only the newest is
 // written, and the hub is told of every feed changed since the last copy.

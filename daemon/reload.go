@@ -8,14 +8,11 @@ import (
 	"briefcast/config"
 )
 
-// Reload loads the config again (SIGHUP) and rebuilds the whole service
-// graph from it: the site (so a new base_url reaches every page and feed),
-// the composer and transport (from, SMTP settings), the web handlers and
-// the schedules (the digest list). The new graph is swapped in atomically
-// behind the same listener; the old one's transport is closed once the
-// digest runs using it are done. A config that does not load, validate or
-// build is rejected, logged, and the old graph keeps running. Settings
-// that only take effect at start are logged as needing a restart.
+// Reload loads the config again (SIGHUP) and swaps in a whole new service
+// graph built from it, behind the same listener: the old one's transport
+// is closed once the digest runs using it are done. A config that does not
+// load, validate or build is logged and rejected, and the old graph keeps
+// running; settings read only at start are logged as needing a restart.
 func (d *Daemon) Reload(ctx context.Context) error {
 	cfg, err := d.o.Load()
 	if err != nil {
@@ -59,7 +56,7 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) (*graph, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := d.newGraph(cfg, old)
+	g, err := d.newGraph(cfg, d.content.tmpl, old)
 	if err != nil {
 		return nil, err
 	}
@@ -82,23 +79,20 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) (*graph, error) {
 // only read at start: the listeners are bound and the store opened once.
 func NeedsRestart(old, cfg *config.Config) []string {
 	var keys []string
-	if old.Server.Listen != cfg.Server.Listen {
-		keys = append(keys, "server.listen")
-	}
-	if old.Server.MetricsAddr() != cfg.Server.MetricsAddr() {
-		keys = append(keys, "server.metrics_listen")
-	}
-	if old.Store.Driver != cfg.Store.Driver {
-		keys = append(keys, "store.driver")
-	}
-	if old.Store.DSN != cfg.Store.DSN {
-		keys = append(keys, "store.dsn")
-	}
-	if old.Bounces.Listen != cfg.Bounces.Listen {
-		keys = append(keys, "bounces.listen")
-	}
-	if !reflect.DeepEqual(old.Bounces.IMAP, cfg.Bounces.IMAP) {
-		keys = append(keys, "bounces.imap")
+	for _, k := range []struct {
+		key     string
+		changed bool
+	}{
+		{"server.listen", old.Server.Listen != cfg.Server.Listen},
+		{"server.metrics_listen", old.Server.MetricsAddr() != cfg.Server.MetricsAddr()},
+		{"store.driver", old.Store.Driver != cfg.Store.Driver},
+		{"store.dsn", old.Store.DSN != cfg.Store.DSN},
+		{"bounces.listen", old.Bounces.Listen != cfg.Bounces.Listen},
+		{"bounces.imap", !reflect.DeepEqual(old.Bounces.IMAP, cfg.Bounces.IMAP)},
+	} {
+		if k.changed {
+			keys = append(keys, k.key)
+		}
 	}
 	return keys
 }
