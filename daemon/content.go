@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"briefcast/articles"
@@ -22,10 +23,9 @@ import (
 
 // ArticleOptions is how every command and the daemon read the content
 // folder: call it once per load. The articles' digests and full depths
-// are kept in a spill file of their own (see articles.Spill), not in
-// memory, made in data_dir, or in the system's temporary folder while
-// data_dir does not exist (a machine that only builds); where neither
-// can take it, they stay in memory.
+// are kept in a spill file (see articles.Spill) in data_dir, or in the
+// temporary folder while data_dir does not exist (a machine that only
+// builds), else in memory.
 func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
 	o := articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log, Slugs: cfg.Site.Slugs}
 	dir := cfg.DataDir
@@ -63,9 +63,7 @@ func errEmptyContent(cfg *config.Config) error {
 }
 
 // DescribeArticleError prints an article error as "file:line: message",
-// with the file named as a user would type it: relative to the working
-// folder when the content is below it, else with the content folder's full
-// path.
+// with the file named as DisplayPath does.
 func DescribeArticleError(contentDir string, err error) string {
 	var ae *articles.Error
 	if !errors.As(err, &ae) {
@@ -105,8 +103,8 @@ func loadContent(cfg *config.Config, log *slog.Logger) (*content, []*articles.Ar
 	return c, arts, errs, nil
 }
 
-// firstSite builds the site served at start into output_dir, and returns
-// the number of articles rejected.
+// firstSite builds the site served at start, and returns the number of
+// articles rejected.
 func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site, int, error) {
 	if fi, err := os.Stat(cfg.Site.ContentDir); err != nil {
 		return nil, 0, fmt.Errorf("site.content_dir: %w", err)
@@ -137,11 +135,10 @@ func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site,
 }
 
 // publishSite builds the site for cfg into output_dir, from where it is
-// served: only the files readers poll stay in memory (see site.Hot). When
+// served (only the files readers poll stay in memory, see site.Hot). When
 // the folder cannot be written (a full disk, a folder briefcast did not
-// publish), the site is built in memory and served from there, with a
-// warning: the folder is a copy for readers, and failing to write it must
-// not take the live site down.
+// publish), the site is served from memory, with a warning: failing to
+// write the readers' copy must not take the live site down.
 func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition, log *slog.Logger) (*site.Site, error) {
 	st, err := site.PublishServed(SiteOptions(cfg), arts, tmpl, cfg.Site.OutputDir, eds)
 	if err == nil {
@@ -156,10 +153,8 @@ func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds [
 }
 
 // buildSite loads the content again and builds the site for cfg. A
-// rejected article is logged with its file:line; if old had it, that last
-// good version stays, so an article saved half-edited never vanishes from
-// the site. A build that finds no article where old had some (the content
-// folder emptied, unmounted or unreadable) is refused unless AllowEmpty.
+// rejected article that old had keeps its last good version, so an article
+// saved half-edited never vanishes from the site.
 func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Site) (*site.Site, int, error) {
 	c, arts, errs, err := loadContent(cfg, d.log)
 	if err != nil {
@@ -172,14 +167,15 @@ func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Si
 	if err := d.refuseEmpty(cfg, arts, old); err != nil {
 		return nil, len(errs), err
 	}
-	st, err := publishSite(cfg, arts, c.tmpl, archiveEditions(ctx, cfg, d.store, d.log), d.log)
+	st, err := publishSite(cfg, arts, c.tmpl, d.archiveEditions(ctx, cfg), d.log)
 	if err == nil {
 		d.content = c
 	}
 	return st, len(errs), err
 }
 
-// refuseEmpty is RefuseEmpty for a site replacing old.
+// refuseEmpty refuses a build that finds no article where old had some
+// (the content folder emptied, unmounted or unreadable), unless AllowEmpty.
 func (d *Daemon) refuseEmpty(cfg *config.Config, arts []*articles.Article, old *site.Site) error {
 	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
 		return errEmptyContent(cfg)
@@ -188,8 +184,7 @@ func (d *Daemon) refuseEmpty(cfg *config.Config, arts []*articles.Article, old *
 }
 
 // rebuild builds the site again and swaps it into the running graph; a
-// failing build keeps the old site. The rebuild job and the watcher call
-// it; never two at once.
+// failing build keeps the old site.
 func (d *Daemon) rebuild(ctx context.Context) error {
 	d.rebuildMu.Lock()
 	defer d.rebuildMu.Unlock()
@@ -212,9 +207,8 @@ func (d *Daemon) rebuildLocked(ctx context.Context) error {
 	return nil
 }
 
-// publish writes the static copy of st, when it is served from memory
-// (a site served from its folder is there already), and pings the WebSub
-// hub about the feeds that changed since old.
+// publish writes the static copy of a site served from memory, and pings
+// the WebSub hub about the feeds that changed since old.
 func (d *Daemon) publish(ctx context.Context, g *graph, old, st *site.Site) {
 	if st.Dir == "" {
 		if err := st.Write(g.cfg.Site.OutputDir); err != nil {
@@ -255,4 +249,150 @@ func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*art
 		})
 	}
 	return arts
+}
+
+// archiveEditions reads the editions the digest archives publish, nil
+// when no digest has archive = true. A store that cannot be read costs the
+// archive, not the site.
+func (d *Daemon) archiveEditions(ctx context.Context, cfg *config.Config) []*editions.Edition {
+	if !cfg.Archived() {
+		return nil
+	}
+	eds, err := d.store.Editions(ctx, "", 0)
+	if err != nil {
+		d.log.Warn("digest_archive_unread", "err", err)
+		return nil
+	}
+	return eds
+}
+
+// withArchive rebuilds st, the first site, with the digest archives once
+// the store is open (the first site is built before, so that a content
+// problem is reported without touching the database). On failure st stays.
+func (d *Daemon) withArchive(ctx context.Context, cfg *config.Config, st *site.Site) *site.Site {
+	eds := d.archiveEditions(ctx, cfg)
+	if len(eds) == 0 {
+		return st
+	}
+	full, err := publishSite(cfg, st.Articles, d.content.tmpl, eds, d.log)
+	if err != nil {
+		d.log.Warn("digest_archive_failed", "err", err)
+		return st
+	}
+	return full
+}
+
+// editionCreated refreshes the site as soon as an edition of an archived
+// digest exists, so its page is up before a link to it is mailed.
+func (d *Daemon) editionCreated(ctx context.Context, dg config.Digest, e *editions.Edition) {
+	if !dg.Archived() {
+		return
+	}
+	if err := d.rebuild(ctx); err != nil {
+		d.log.Warn("digest_archive_failed", "digest", dg.Name, "edition", e.Key, "err", err)
+		return
+	}
+	d.log.Info("digest_archive_refreshed", "digest", dg.Name, "edition", e.Key)
+}
+
+// content is what the site being served was built from, kept file by file
+// so that an edit is applied to it and the site updated from the previous
+// one (site.Update), rendering only the files it reaches.
+type content struct {
+	cfg  *config.Config
+	tmpl fs.FS
+	set  *articles.Set
+}
+
+// changed applies the watcher's report of changed files, each read again
+// alone. A change it cannot apply file by file (a folder, a lead image,
+// lost events: names is nil), or a site of another config, is rebuilt.
+func (d *Daemon) changed(ctx context.Context, names []string) error {
+	d.rebuildMu.Lock()
+	defer d.rebuildMu.Unlock()
+	g := d.cur.Load()
+	c := d.content
+	if names == nil || c.cfg != g.cfg || !d.reread(c, names) {
+		return d.rebuildLocked(ctx)
+	}
+	began := time.Now()
+	old := g.srv.Site()
+	arts, errs := c.set.Articles()
+	if err := d.refuseEmpty(g.cfg, arts, old); err != nil {
+		return err
+	}
+	st, err := site.Update(old, SiteOptions(g.cfg), arts, c.tmpl, d.archiveEditions(ctx, g.cfg))
+	if err != nil && old != nil && old.Dir != "" {
+		// Writing into the served folder failed part way: publish it anew.
+		d.log.Warn("site_update_failed", "err", err)
+		return d.rebuildLocked(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	g.srv.SetSite(st)
+	d.m.Build(time.Since(began), len(errs))
+	d.publishLater(ctx, g, old, st)
+	d.log.Info("site_updated", "files", len(names), "articles", len(st.Articles), "rejected", len(errs), "duration", time.Since(began))
+	return nil
+}
+
+// reread reads the changed files again (a rejected file keeps its last
+// good version); false when one needs a full rebuild.
+func (d *Daemon) reread(c *content, names []string) bool {
+	for _, name := range names {
+		if articles.ImageExt(name) {
+			return false // a lead image: only a full build reads them
+		}
+		err := c.set.Reload(name)
+		if errors.Is(err, articles.ErrNeedsLoad) {
+			return false
+		}
+		if err != nil {
+			d.log.Error("article_rejected", "err", DescribeArticleError(c.cfg.Site.ContentDir, err))
+		}
+	}
+	return true
+}
+
+// publisher publishes updates in the background: writing the static copy
+// of a large site served from memory takes far longer than updating the
+// site served, so the server swaps first, and edits that come while a
+// copy is being written are coalesced into the next one.
+type publisher struct {
+	mu      sync.Mutex
+	pending func()
+	oldest  *site.Site // the site before the first of the pending edits
+	running bool
+	wg      sync.WaitGroup // the writing goroutine
+}
+
+// publishLater writes st's static copy and pings the hub, after the
+// copies already under way; of several waiting, only the newest is
+// written, and the hub is told of every feed changed since the last copy.
+func (d *Daemon) publishLater(ctx context.Context, g *graph, old, st *site.Site) {
+	p := &d.publisher
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending == nil {
+		p.oldest = old
+	}
+	from := p.oldest
+	p.pending = func() { d.publish(ctx, g, from, st) }
+	if p.running {
+		return
+	}
+	p.running = true
+	p.wg.Go(func() {
+		for {
+			p.mu.Lock()
+			job := p.pending
+			p.pending, p.running = nil, job != nil
+			p.mu.Unlock()
+			if job == nil {
+				return
+			}
+			job()
+		}
+	})
 }

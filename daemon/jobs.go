@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,16 +17,14 @@ import (
 )
 
 // RebuildJobName names the periodic site rebuild among the scheduler's
-// jobs; digest jobs are "digest:" plus the digest's name, so a digest
-// called "rebuild" cannot clash with it.
+// jobs; digest jobs start with "digest:", so a digest cannot clash with it.
 const RebuildJobName = "rebuild"
 
 // DigestJobName is the scheduler's name for digest name's job.
 func DigestJobName(name string) string { return "digest:" + name }
 
 // WaveJobName is the scheduler's name for the job that sends digest name's
-// waves in zone: the digest's own job name for "" (the subscribers without
-// a zone, who get the digest's zone).
+// waves in zone; "" (subscribers without a zone) is the digest's own job.
 func WaveJobName(name, zone string) string {
 	if zone == "" {
 		return DigestJobName(name)
@@ -49,13 +48,11 @@ func (d *Daemon) newScheduler(cfg *config.Config) error {
 	return nil
 }
 
-// jobs returns the scheduler's jobs for cfg: one per digest, or for a
-// send_at = "subscriber" digest one per zone its subscribers are in plus
-// its own zone, and the rebuild when [feeds] rebuild is set. Zone jobs
-// whose local times coincide fire at the same instant and meet on the
-// wave's edition key (and the digest's lock), so each wave is created
-// once. Each job catches up on its own newest missed edition or wave; only
-// the digest's own job polls for unfinished editions.
+// jobs returns the scheduler's jobs for cfg: one per digest (for a
+// send_at = "subscriber" digest, one per zone its subscribers are in, plus
+// its own), and the rebuild when [feeds] rebuild is set. Zone jobs whose
+// local times coincide meet on the wave's edition key and the digest's
+// lock, so each wave is created once. Only the digest's own job resumes.
 func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 	var jobs []scheduler.Job
 	for _, dg := range cfg.Digests {
@@ -98,8 +95,7 @@ func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 	return jobs, nil
 }
 
-// ScheduleZone is [schedule] timezone loaded, UTC when unset; the rebuild
-// job reads a cron spec in it.
+// ScheduleZone is [schedule] timezone (of the rebuild job), UTC when unset.
 func ScheduleZone(cfg *config.Config) (*time.Location, error) {
 	if cfg.Schedule.Timezone == "" {
 		return time.UTC, nil
@@ -111,9 +107,8 @@ func ScheduleZone(cfg *config.Config) (*time.Location, error) {
 	return loc, nil
 }
 
-// waveZones is "" and the distinct zones of dg's active subscribers; on a
-// store error only "", so the daemon still starts and a later refresh
-// adds the rest.
+// waveZones is "" and the distinct zones of dg's active subscribers; only
+// "" on a store error, so the daemon still starts.
 func (d *Daemon) waveZones(dg config.Digest) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -130,9 +125,8 @@ func (d *Daemon) waveZones(dg config.Digest) []string {
 	return out
 }
 
-// lastEdition reads the cut-off of the digest's newest edition (of a
-// local-time digest, of its newest wave to zone), for catching up on runs
-// missed while the daemon was down.
+// lastEdition reads the cut-off of the digest's newest edition (or wave to
+// zone), for catching up on runs missed while the daemon was down.
 func (d *Daemon) lastEdition(dg config.Digest, zone string) func(ctx context.Context) (time.Time, bool, error) {
 	return func(ctx context.Context) (time.Time, bool, error) {
 		var e *editions.Edition
@@ -154,10 +148,9 @@ func (d *Daemon) lastEdition(dg config.Digest, zone string) func(ctx context.Con
 	}
 }
 
-// SchedulerLockPath is the lock file that keeps one scheduler (or one
-// `digest send`) per SQLite database: beside the database file itself, so
-// two configs naming the same file share it. "" for PostgreSQL, where
-// unique edition keys make several schedulers safe.
+// SchedulerLockPath is the lock file that keeps one scheduler (or `digest
+// send`) per SQLite database, beside the database file so two configs
+// naming it share it. "" for PostgreSQL, where several schedulers are safe.
 func SchedulerLockPath(cfg *config.Config) string {
 	if cfg.Store.Driver != "sqlite" {
 		return ""
@@ -193,8 +186,8 @@ func (d *Daemon) start(ctx context.Context) error {
 	return nil
 }
 
-// startWatcher watches dir for article changes. A folder that cannot be
-// watched is logged and left to the scheduled rebuild. d.mu is held.
+// startWatcher watches dir for article changes; a folder that cannot be
+// watched is left to the scheduled rebuild. d.mu is held.
 func (d *Daemon) startWatcher(dir string) {
 	d.stopWatcher()
 	d.watchDir = dir
@@ -217,9 +210,8 @@ func (d *Daemon) stopWatcher() {
 	}
 }
 
-// stop stops the watcher and the scheduler, waits (bounded by ctx) for
-// running jobs, whose context it cancels so senders record what they sent
-// and stop, then releases the lock.
+// stop stops the watcher and the scheduler, whose running jobs it waits
+// for (bounded by ctx), then releases the lock.
 func (d *Daemon) stop(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -229,8 +221,8 @@ func (d *Daemon) stop(ctx context.Context) error {
 	}
 	err := d.sched.Stop(ctx)
 	if d.release != nil && err == nil {
-		// With jobs still running the lock is kept until the process
-		// exits, so a new process cannot start beside them.
+		// With jobs still running the lock is kept, so a new process
+		// cannot start beside them.
 		d.release()
 		d.release = nil
 	}
@@ -244,12 +236,10 @@ func (d *Daemon) lock(name string) *sync.Mutex {
 	return mu.(*sync.Mutex)
 }
 
-// runDigest is a digest's scheduled job (of a local-time digest, one
-// zone's): it finishes what is still unfinished, then creates (or helps
-// deliver) the edition due at cutoff, from the articles of the site being
-// served, so every link in it points at a page that is served. A
-// local-time digest then refreshes its zone jobs, so subscribers who
-// joined or moved zone since get their next wave.
+// runDigest is a digest's (or one zone's) job: it finishes what is
+// unfinished, then creates or helps deliver the edition due at cutoff from
+// the site being served, so every link in it is served. A local-time
+// digest then refreshes its zone jobs for subscribers new to a zone.
 func (d *Daemon) runDigest(ctx context.Context, dg config.Digest, cutoff time.Time) error {
 	mu := d.lock(dg.Name)
 	mu.Lock()
@@ -272,9 +262,8 @@ func (d *Daemon) runDigest(ctx context.Context, dg config.Digest, cutoff time.Ti
 	return err
 }
 
-// refreshWaves replaces the scheduler's jobs with cfg's, picking up new
-// subscriber zones. It runs on its own goroutine: Replace must not be
-// called from inside the job it may stop.
+// refreshWaves replaces the scheduler's jobs with cfg's, on its own
+// goroutine: Replace must not be called from inside the job it may stop.
 func (d *Daemon) refreshWaves(cfg *config.Config) {
 	if d.sched == nil {
 		return
@@ -291,7 +280,6 @@ func (d *Daemon) refreshWaves(cfg *config.Config) {
 	}()
 }
 
-// replaceJobs gives the scheduler cfg's jobs.
 func (d *Daemon) replaceJobs(cfg *config.Config) error {
 	jobs, err := d.jobs(cfg)
 	if err != nil {
@@ -300,9 +288,9 @@ func (d *Daemon) replaceJobs(cfg *config.Config) error {
 	return d.sched.Replace(jobs)
 }
 
-// resume is the poller every instance runs: it helps deliver any
-// unfinished edition of dg (after a crash, another instance's death, or
-// retries coming due). It does nothing while dg's job is running here.
+// resume is the poller every instance runs: it helps deliver dg's
+// unfinished editions (after a crash, or retries coming due), unless dg's
+// job is running here.
 func (d *Daemon) resume(ctx context.Context, dg config.Digest) error {
 	mu := d.lock(dg.Name)
 	if !mu.TryLock() {
@@ -320,9 +308,7 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 		return err
 	}
 	byID := digest.ByID(g.srv.Site().Articles)
-	// Oldest first, so a backlog drains in the order it was created.
-	for i := len(eds) - 1; i >= 0; i-- {
-		e := eds[i]
+	for _, e := range slices.Backward(eds) { // oldest first
 		if !e.FinishedAt.IsZero() {
 			continue
 		}
@@ -334,8 +320,8 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 }
 
 // sender returns a Sender for one run of digest dg on g's composer and
-// transport. It never waits for retries: the resume poller comes back for
-// them, so a mail server that is down cannot hold up the next edition.
+// transport. It never waits for retries (the resume poller comes back for
+// them), so a mail server that is down cannot hold up the next edition.
 func (d *Daemon) sender(g *graph, dg config.Digest) *digest.Sender {
 	s := NewSender(g.cfg, d.store, g.composer, g.transport, d.log)
 	s.NoWait = true
