@@ -16,9 +16,8 @@ import (
 	"briefcast/tokens"
 )
 
-// recorderOptions are the settings of the sink bounce reports go to: the
-// store, the bounce parser (record.Parse when nil), the return-path key
-// derived from the subscriptions secret and the soft limit.
+// recorderOptions are the settings of the sink bounce reports go to;
+// parse is record.Parse when nil.
 func recorderOptions(cfg *config.Config, st record.Store, parse record.ParseFunc, secret []byte, log *slog.Logger) record.Options {
 	if parse == nil {
 		parse = record.Parse
@@ -54,43 +53,37 @@ func (d *Daemon) webhooks(cfg *config.Config, sink intake.Sink) (map[string]http
 		return nil, err
 	}
 	hs := map[string]http.Handler{}
-	add := func(name string, h http.Handler, err error) error {
-		if err != nil {
-			return fmt.Errorf("bounces.webhooks.%s: %w", name, err)
+	var first error // the one reported
+	add := func(name string, h http.Handler, err error) {
+		if err != nil && first == nil {
+			first = fmt.Errorf("bounces.webhooks.%s: %w", name, err)
 		}
 		hs["/webhooks/bounces/"+name] = h
-		return nil
 	}
 	if s := w.SES; s != nil && s.Enabled {
 		h, err := intake.NewSES(intake.SESOptions{Sink: sink, TopicARNs: s.TopicARN, CertHosts: s.CertHosts, Logger: d.log})
-		if err := add("ses", h, err); err != nil {
-			return nil, err
-		}
+		add("ses", h, err)
 	}
 	if p := w.Postmark; p != nil && p.Enabled {
 		h, err := intake.NewPostmark(intake.PostmarkOptions{Sink: sink, Username: p.Username, Password: sec.PostmarkPassword, Logger: d.log})
-		if err := add("postmark", h, err); err != nil {
-			return nil, err
-		}
+		add("postmark", h, err)
 	}
 	if m := w.Mailgun; m != nil && m.Enabled {
 		h, err := intake.NewMailgun(intake.MailgunOptions{Sink: sink, SigningKey: []byte(sec.MailgunSigningKey), Now: d.o.Now, Logger: d.log})
-		if err := add("mailgun", h, err); err != nil {
-			return nil, err
-		}
+		add("mailgun", h, err)
 	}
 	if s := w.SendGrid; s != nil && s.Enabled {
 		h, err := intake.NewSendGrid(intake.SendGridOptions{Sink: sink, PublicKey: sec.SendGridPublicKey, Logger: d.log})
-		if err := add("sendgrid", h, err); err != nil {
-			return nil, err
-		}
+		add("sendgrid", h, err)
+	}
+	if first != nil {
+		return nil, first
 	}
 	return hs, nil
 }
 
 // currentSink hands what arrives to the current graph's recorder, so the
-// SMTP server and the mailbox poller, which outlive a reload, follow the
-// reloaded settings.
+// SMTP server and the mailbox poller, which outlive a reload, follow it.
 type currentSink struct {
 	d      *Daemon
 	source string
@@ -105,8 +98,7 @@ func (s currentSink) Event(ctx context.Context, e intake.Event) error {
 }
 
 // bounceIntake is the inbound SMTP server and the mailbox poller: one per
-// process, bound at New, run by Run. Changing [bounces] listen or
-// [bounces.imap] takes a restart.
+// process, bound at New, run by Run.
 type bounceIntake struct {
 	ln     net.Listener
 	smtp   *intake.SMTPServer
@@ -115,8 +107,7 @@ type bounceIntake struct {
 	wg     sync.WaitGroup
 }
 
-// newBounceIntake binds the SMTP listener and builds the poller that cfg
-// asks for.
+// newBounceIntake binds the SMTP listener and builds the poller of cfg.
 func (d *Daemon) newBounceIntake(ctx context.Context, cfg *config.Config) (*bounceIntake, error) {
 	b := cfg.Bounces
 	if b.Listen == "" && b.IMAP == nil {
@@ -175,8 +166,8 @@ func (bi *bounceIntake) start(ctx context.Context, d *Daemon) {
 	}
 }
 
-// stop lets the SMTP sessions in progress finish (bounded by ctx), stops
-// the poller and waits for both.
+// stop lets the SMTP sessions in progress finish (bounded by ctx) and
+// stops the poller.
 func (bi *bounceIntake) stop(ctx context.Context) {
 	if bi == nil {
 		return
