@@ -11,8 +11,7 @@ import (
 )
 
 // runner is one job's state. It lives as long as the job's name, across
-// Replace, and so does runBusy: a reload cannot start a second run beside
-// one still going.
+// Replace, so a reload cannot start a second run beside one still going.
 type runner struct {
 	s    *Scheduler
 	name string
@@ -36,10 +35,9 @@ func (s *Scheduler) newRunner(j Job, sched Schedule) *runner {
 	return r
 }
 
-// guard runs f unless the previous run holding busy is still going: that
-// time is then skipped, not run twice, and guard returns false. A panic in
-// f is logged with its stack and recovered, so busy is released and the
-// job runs again at its next time.
+// guard runs f unless the previous run holding busy is still going (that
+// time is skipped, not run twice: false). A panic in f is logged with its
+// stack and recovered, so the job runs again at its next time.
 func guard(busy *sync.Mutex, log *slog.Logger, f func()) (ran bool) {
 	if !busy.TryLock() {
 		log.Warn("job_skipped_still_running")
@@ -115,8 +113,7 @@ func (r *runner) loop(ctx context.Context, catchUp bool) {
 			}
 			now = s.clock.Now()
 		}
-		// Past due, maybe by much (a suspended machine): run once, for the
-		// newest time reached.
+		// Past due, maybe by much: run once, for the newest time reached.
 		due := next
 		for t := sched.Next(due); !t.IsZero() && !t.After(now); t = sched.Next(t) {
 			due = t

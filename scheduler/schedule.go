@@ -3,7 +3,6 @@ package scheduler
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,8 +13,7 @@ import (
 // never seconds, so a spec means the same here as in crontab(5).
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// NeverHorizon is how far ahead CheckSpec looks for a run: as far as cron
-// itself searches.
+// NeverHorizon is how far ahead CheckSpec looks for a run, as far as cron.
 const NeverHorizon = 5 * 365 * 24 * time.Hour
 
 // ErrNeverRuns is returned by CheckSpec for a spec that matches no time
@@ -78,9 +76,8 @@ type Schedule struct {
 	every time.Duration      // for @every
 }
 
-// ParseSchedule parses spec (through ParseSpec) for the zone loc; a nil
-// loc means UTC. A spec that never fires is accepted here, so operators
-// can inspect it; CheckSpec and Scheduler.Add refuse it.
+// ParseSchedule parses spec for the zone loc (nil: UTC). A spec that never
+// fires is accepted here, for operators to inspect; CheckSpec refuses it.
 func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -106,8 +103,7 @@ func (s Schedule) Spec() string { return s.spec }
 // Location returns the schedule's zone.
 func (s Schedule) Location() *time.Location { return s.loc }
 
-// Interval returns the interval of an "@every" schedule, 0 for a wall-clock
-// one.
+// Interval returns an "@every" schedule's interval, 0 for a wall-clock one.
 func (s Schedule) Interval() time.Duration { return s.every }
 
 // Next returns the first run strictly after t, or the zero time when the
@@ -133,9 +129,8 @@ func (s Schedule) Next(t time.Time) time.Time {
 }
 
 // Latest returns the newest run in (after, now], if any, for collapsing
-// several missed runs into one. For "@every" the runs are counted from
-// after. It never looks further back than limit before now (limit <= 0:
-// no limit other than after).
+// missed runs into one ("@every" counts from after), no older than limit
+// before now when limit > 0.
 func (s Schedule) Latest(after, now time.Time, limit time.Duration) (time.Time, bool) {
 	if !after.Before(now) {
 		return time.Time{}, false
@@ -159,8 +154,7 @@ func (s Schedule) Latest(after, now time.Time, limit time.Duration) (time.Time, 
 	return last, !last.IsZero()
 }
 
-// NextN returns the next n runs strictly after from (fewer when the spec
-// stops matching).
+// NextN returns the next n runs strictly after from (fewer if they stop).
 func (s Schedule) NextN(from time.Time, n int) []time.Time {
 	var out []time.Time
 	for t := s.Next(from); len(out) < n && !t.IsZero(); t = s.Next(t) {
@@ -169,8 +163,7 @@ func (s Schedule) NextN(from time.Time, n int) []time.Time {
 	return out
 }
 
-// floating returns t's wall clock in loc written as a UTC time, a clock
-// that never jumps.
+// floating returns t's wall clock in loc as a UTC time, which never jumps.
 func floating(t time.Time, loc *time.Location) time.Time {
 	l := t.In(loc)
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
@@ -183,29 +176,15 @@ func instant(w time.Time, loc *time.Location) time.Time {
 	// A real instant showing w is w minus the zone's offset at that instant;
 	// the offsets in force within a day either side cover any transition.
 	guess := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc)
-	var offsets []int
-	for _, d := range []time.Duration{-26 * time.Hour, 0, 26 * time.Hour} {
-		if _, off := guess.Add(d).Zone(); !slices.Contains(offsets, off) {
-			offsets = append(offsets, off)
-		}
-	}
 	var best time.Time
-	for _, off := range offsets {
+	for _, d := range []time.Duration{-26 * time.Hour, 0, 26 * time.Hour} {
+		_, off := guess.Add(d).Zone()
 		c := w.Add(-time.Duration(off) * time.Second)
-		if floating(c, loc).Equal(w) && (best.IsZero() || c.Before(best)) {
-			best = c
-		}
-	}
-	if !best.IsZero() {
-		return best.In(loc)
-	}
-	// w falls in a gap: the first instant after it is the transition, the
-	// start of the zone period that shows a later wall time.
-	for _, off := range offsets {
-		c := w.Add(-time.Duration(off) * time.Second)
-		if !floating(c, loc).After(w) {
+		if floating(c, loc).Before(w) {
 			continue
 		}
+		// When c shows a later time, w may fall in a gap: the first instant
+		// after it is then the transition, the start of c's zone period.
 		if start, _ := c.In(loc).ZoneBounds(); !start.IsZero() && !floating(start, loc).Before(w) {
 			c = start
 		}

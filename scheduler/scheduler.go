@@ -23,25 +23,21 @@ import (
 
 // Job is one scheduled task.
 type Job struct {
-	// Name identifies the job in logs, metrics and Entries; unique.
-	Name string
-	// Spec is a five-field cron spec or a descriptor (@daily, @every 5m).
-	Spec string
-	// Location is the zone Spec is read in; nil means UTC.
-	Location *time.Location
+	Name     string         // in logs, metrics and Entries; unique
+	Spec     string         // a five-field cron spec or a descriptor (@daily, @every 5m)
+	Location *time.Location // the zone Spec is read in; nil means UTC
 	// CatchUp is how long after a missed time the job still runs it on
 	// Start; 0 means never.
 	CatchUp time.Duration
 	// Run does the work for the scheduled time (the digest's cut-off). It
 	// must create-or-resume, so a run for a time already done is harmless.
 	Run func(ctx context.Context, scheduled time.Time) error
-	// Last returns the scheduled time of the newest completed or started
-	// run (the last edition's cut-off), ok=false when there never was one.
-	// Nil means the job never catches up.
+	// Last returns the scheduled time of the newest run started (ok=false
+	// when there never was one); nil means the job never catches up.
 	Last func(ctx context.Context) (t time.Time, ok bool, err error)
 	// Resume, when set, is called on Start and then every ResumeEvery to
-	// finish work left unfinished, here or by a dead process (a digest's
-	// unfinished edition). Its runs never overlap each other.
+	// finish work left unfinished, here or by a dead process. Its runs
+	// never overlap each other.
 	Resume func(ctx context.Context) error
 }
 
@@ -60,8 +56,8 @@ type EntryInfo struct {
 // DefaultResumeEvery is how often Job.Resume runs unless ResumeEvery is set.
 const DefaultResumeEvery = 15 * time.Second
 
-// maxSleep bounds each wait so a wall-clock jump (a suspended machine, a
-// corrected clock) is noticed within a minute.
+// maxSleep bounds each wait so a wall-clock jump (a suspended machine) is
+// noticed within a minute.
 const maxSleep = time.Minute
 
 // Scheduler runs Jobs at their times. Make one with New.
@@ -73,9 +69,7 @@ type Scheduler struct {
 	clock Clock
 	m     *metrics.Metrics
 
-	// afterFire, for tests, is called once a firing has returned (run,
-	// skipped or recovered from a panic).
-	afterFire func(name string)
+	afterFire func(name string) // for tests: a firing has returned
 
 	mu      sync.Mutex
 	runners []*runner // in the order added
@@ -123,8 +117,7 @@ func find(rs []*runner, name string) *runner {
 	return nil
 }
 
-// Add validates j and schedules it; after Start it begins at once. The
-// error names the job and its spec.
+// Add validates j and schedules it; after Start it begins at once.
 func (s *Scheduler) Add(j Job) error {
 	sched, err := s.validate(j)
 	if err != nil {
@@ -154,9 +147,8 @@ func (s *Scheduler) Start(ctx context.Context) {
 	}
 }
 
-// Stop stops scheduling, cancels the context of running jobs (a sender
-// then finishes the messages in hand and records them) and waits for them
-// to return, or for ctx to end, whichever is first.
+// Stop stops scheduling, cancels the context of running jobs and waits
+// for them to return, or for ctx to end, whichever is first.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopped = true
@@ -230,8 +222,7 @@ func (s *Scheduler) Replace(jobs []Job) error {
 	return nil
 }
 
-// Entries describes every job, in the order they were added, with its
-// next three runs.
+// Entries describes every job, in order, with its next three runs.
 func (s *Scheduler) Entries() []EntryInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()

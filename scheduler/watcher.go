@@ -21,17 +21,13 @@ const (
 	DefaultMaxWait = 2 * time.Second
 )
 
-// Watcher calls Changed once per burst of changes under a folder and its
-// subfolders (including ones created later): a file added, edited, removed
-// or renamed. A burst ends after Quiet without events, or MaxWait after
-// its first event while changes keep coming, so a change is acted on
-// within MaxWait or so.
+// Watcher calls Changed once per burst of changes (files added, edited,
+// removed or renamed) under a folder and its subfolders, even new ones. A
+// burst ends after Quiet without events, or MaxWait after its first event.
 type Watcher struct {
 	Dir string
 	// Changed gets the files changed in the burst (as fsnotify names them),
-	// or nil when events were lost and anything may have changed. Its error
-	// (a broken article) is logged and the watcher goes on: keeping the
-	// last good site is the callback's business.
+	// nil when events were lost. Its error is logged and the watcher goes on.
 	Changed func(ctx context.Context, names []string) error
 	// Quiet and MaxWait debounce the events; MaxWait is at least Quiet.
 	Quiet, MaxWait time.Duration
@@ -39,15 +35,13 @@ type Watcher struct {
 	log *slog.Logger
 }
 
-// NewWatcher returns a Watcher of dir that calls changed, with the default
-// debounce times.
+// NewWatcher returns a Watcher of dir with the default debounce times.
 func NewWatcher(dir string, changed func(ctx context.Context, names []string) error, log *slog.Logger) *Watcher {
 	return &Watcher{Dir: dir, Changed: changed, Quiet: DefaultQuiet, MaxWait: DefaultMaxWait, log: log}
 }
 
-// Start begins watching: once it returns without error every change is
-// seen. The watching goes on in the background until ctx ends; wait blocks
-// until it has stopped. It fails only if the folder cannot be watched.
+// Start begins watching, in the background until ctx ends; once it returns
+// without error every change is seen. wait blocks until it has stopped.
 func (w *Watcher) Start(ctx context.Context) (wait func(), err error) {
 	fw, err := fsnotify.NewWatcher()
 	if err == nil {
