@@ -185,11 +185,3 @@ func (bi *bounceIntake) stop(ctx context.Context) {
 	}
 	bi.wg.Wait() // the poller logs out as Run returns
 }
-
-// addr is the SMTP listener's address, "" without one.
-func (bi *bounceIntake) addr() string {
-	if bi == nil || bi.ln == nil {
-		return ""
-	}
-	return bi.ln.Addr().String()
-}

@@ -22,10 +22,7 @@ import (
 )
 
 // ArticleOptions is how every command and the daemon read the content
-// folder: call it once per load. The articles' digests and full depths
-// are kept in a spill file (see articles.Spill) in data_dir, or in the
-// temporary folder while data_dir does not exist (a machine that only
-// builds), else in memory.
+// folder, once per load: spilling to data_dir, else the temporary folder.
 func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
 	o := articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log, Slugs: cfg.Site.Slugs}
 	dir := cfg.DataDir
@@ -43,9 +40,8 @@ func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
 	return o
 }
 
-// RefuseEmpty stops a build that found no article from replacing a
-// published site that has some: an emptied, unmounted or unreadable
-// content folder must not take the site down. allow overrides it.
+// RefuseEmpty stops a build that found no article (an emptied or unmounted
+// content folder) from replacing a published site that has some, unless allow.
 func RefuseEmpty(cfg *config.Config, found int, allow bool) error {
 	if found > 0 || allow {
 		return nil
@@ -135,10 +131,9 @@ func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site,
 }
 
 // publishSite builds the site for cfg into output_dir, from where it is
-// served (only the files readers poll stay in memory, see site.Hot). When
-// the folder cannot be written (a full disk, a folder briefcast did not
-// publish), the site is served from memory, with a warning: failing to
-// write the readers' copy must not take the live site down.
+// served; when that fails (a full disk, a folder briefcast did not
+// publish), it is served from memory: the readers' copy must not take the
+// live site down.
 func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition, log *slog.Logger) (*site.Site, error) {
 	st, err := site.PublishServed(SiteOptions(cfg), arts, tmpl, cfg.Site.OutputDir, eds)
 	if err == nil {
@@ -152,9 +147,8 @@ func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds [
 	return mem, nil
 }
 
-// buildSite loads the content again and builds the site for cfg. A
-// rejected article that old had keeps its last good version, so an article
-// saved half-edited never vanishes from the site.
+// buildSite loads the content again and builds the site for cfg, keeping
+// old's last good version of an article saved half-edited.
 func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Site) (*site.Site, int, error) {
 	c, arts, errs, err := loadContent(cfg, d.log)
 	if err != nil {
@@ -251,9 +245,8 @@ func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*art
 	return arts
 }
 
-// archiveEditions reads the editions the digest archives publish, nil
-// when no digest has archive = true. A store that cannot be read costs the
-// archive, not the site.
+// archiveEditions reads the editions the digest archives publish; a store
+// that cannot be read costs the archive, not the site.
 func (d *Daemon) archiveEditions(ctx context.Context, cfg *config.Config) []*editions.Edition {
 	if !cfg.Archived() {
 		return nil
@@ -266,9 +259,8 @@ func (d *Daemon) archiveEditions(ctx context.Context, cfg *config.Config) []*edi
 	return eds
 }
 
-// withArchive rebuilds st, the first site, with the digest archives once
-// the store is open (the first site is built before, so that a content
-// problem is reported without touching the database). On failure st stays.
+// withArchive rebuilds the first site, built before the store is opened so
+// content problems show without it, with the digest archives.
 func (d *Daemon) withArchive(ctx context.Context, cfg *config.Config, st *site.Site) *site.Site {
 	eds := d.archiveEditions(ctx, cfg)
 	if len(eds) == 0 {
@@ -295,18 +287,16 @@ func (d *Daemon) editionCreated(ctx context.Context, dg config.Digest, e *editio
 	d.log.Info("digest_archive_refreshed", "digest", dg.Name, "edition", e.Key)
 }
 
-// content is what the site being served was built from, kept file by file
-// so that an edit is applied to it and the site updated from the previous
-// one (site.Update), rendering only the files it reaches.
+// content is what the site served was built from, kept file by file so an
+// edit updates the site (site.Update) rendering only the files it reaches.
 type content struct {
 	cfg  *config.Config
 	tmpl fs.FS
 	set  *articles.Set
 }
 
-// changed applies the watcher's report of changed files, each read again
-// alone. A change it cannot apply file by file (a folder, a lead image,
-// lost events: names is nil), or a site of another config, is rebuilt.
+// changed applies the watcher's changed files one by one; a folder, a lead
+// image, lost events (names nil) or a reloaded config take a full rebuild.
 func (d *Daemon) changed(ctx context.Context, names []string) error {
 	d.rebuildMu.Lock()
 	defer d.rebuildMu.Unlock()
@@ -355,10 +345,8 @@ func (d *Daemon) reread(c *content, names []string) bool {
 	return true
 }
 
-// publisher publishes updates in the background: writing the static copy
-// of a large site served from memory takes far longer than updating the
-// site served, so the server swaps first, and edits that come while a
-// copy is being written are coalesced into the next one.
+// publisher publishes updates in the background, after the server swapped:
+// writing a large site's copy is slow, so edits meanwhile are coalesced.
 type publisher struct {
 	mu      sync.Mutex
 	pending func()
@@ -367,9 +355,8 @@ type publisher struct {
 	wg      sync.WaitGroup // the writing goroutine
 }
 
-// publishLater writes st's static copy and pings the hub, after the
-// copies already under way; of several waiting, only the newest is
-// written, and the hub is told of every feed changed since the last copy.
+// publishLater publishes st after the copies under way: of several
+// waiting, only the newest, from the site before the oldest.
 func (d *Daemon) publishLater(ctx context.Context, g *graph, old, st *site.Site) {
 	p := &d.publisher
 	p.mu.Lock()

@@ -53,21 +53,18 @@ type Options struct {
 	Now    func() time.Time    // the server's clock; time.Now when nil
 	Clock  scheduler.Clock     // times the scheduled jobs; the real clock when nil
 
-	// Load reads the config again, for Reload.
-	Load func() (*config.Config, error)
-	// OpenStore opens the store the config names, once, at New.
+	// Load reads the config again, for Reload; OpenStore opens the store
+	// it names, once, at New.
+	Load      func() (*config.Config, error)
 	OpenStore func(ctx context.Context, cfg *config.Config) (Store, error)
 
 	// Listen, when set, overrides [server] listen (--listen), across reloads.
 	Listen string
-	// NoScheduler serves the web only: no digests or scheduled rebuilds;
-	// the content watcher still keeps the site current.
+	// NoScheduler serves the web only: no digests or scheduled rebuilds,
+	// but the content watcher still keeps the site current.
 	NoScheduler bool
-	// AllowEmpty lets a build that finds no article replace a site that
-	// has some.
-	AllowEmpty bool
-	// Metrics records what the daemon does; nil makes one on Prometheus' default registry.
-	Metrics *metrics.Metrics
+	AllowEmpty  bool             // a build finding no article may replace a site with some
+	Metrics     *metrics.Metrics // nil makes one on Prometheus' default registry
 	// Lease, when set, replaces [email] delivery_lease, which the config
 	// keeps at 5 s or more, so tests see deliveries taken over quickly.
 	Lease time.Duration
@@ -102,18 +99,16 @@ type Daemon struct {
 	swapMu sync.Mutex
 	locks  sync.Map // digest name: *sync.Mutex (see lock)
 
-	mu          sync.Mutex // the watcher and the lock, against Run's stop
-	ctx         context.Context
-	watchDir    string
-	watchCancel context.CancelFunc
-	watchWait   func()
-	release     func() // the SQLite scheduler lock
+	mu        sync.Mutex // the watcher and the lock, against Run's stop
+	ctx       context.Context
+	watchDir  string
+	stopWatch func() // stops the watcher and waits for it
+	release   func() // the SQLite scheduler lock
 }
 
-// New builds the site (refusing to replace a published site that has
-// articles with one that has none, unless AllowEmpty), opens the store,
-// builds the service graph, binds the listeners and validates every
-// schedule. Nothing is served and nothing scheduled before Run.
+// New builds the site, opens the store, builds the service graph, binds
+// the listeners and validates every schedule; nothing is served or
+// scheduled before Run.
 func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -188,7 +183,12 @@ func (d *Daemon) withOverrides(cfg *config.Config) *config.Config {
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
 // BouncesAddr is the inbound bounce SMTP server's address, "" without one.
-func (d *Daemon) BouncesAddr() string { return d.bounces.addr() }
+func (d *Daemon) BouncesAddr() string {
+	if d.bounces == nil || d.bounces.ln == nil {
+		return ""
+	}
+	return d.bounces.ln.Addr().String()
+}
 
 // Config is the config the daemon runs on now.
 func (d *Daemon) Config() *config.Config { return d.cur.Load().cfg }
@@ -199,11 +199,10 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.cur.Load().srv.ServeHTTP(w, r)
 }
 
-// Run starts the schedules (taking the SQLite lock first, catching up on
-// missed runs) and the content watcher, and serves until ctx ends. Then
-// requests in flight finish, running jobs are told to stop and waited for
-// (up to 30 seconds: each sender records the message it is on), queued
-// confirmations are sent, and the store is closed.
+// Run starts the schedules (taking the SQLite lock first) and the content
+// watcher, and serves until ctx ends. Then requests in flight finish,
+// running jobs are told to stop and waited for (up to 30 seconds: each
+// sender records the message it is on), and the store is closed.
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
 	if err := d.start(ctx); err != nil {
@@ -228,8 +227,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// close releases what New acquired; the current graph's queued
-// confirmations are sent first.
+// close releases what New acquired, sending the queued confirmations.
 func (d *Daemon) close() {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	d.bounces.stop(stopCtx) // before the store closes under it
@@ -251,11 +249,10 @@ func (d *Daemon) close() {
 	}
 }
 
-// warnBaseURL logs a warning when base_url names this machine (localhost,
-// 127.0.0.1 or ::1) on a port other than the one bound: every form action
-// and every link in a mail would then point at a port nothing listens on,
-// as with `serve --listen 127.0.0.1:31000` and the default base_url. A
-// public base_url is left alone: a proxy in front may well use another port.
+// warnBaseURL warns when base_url names this machine on a port other than
+// the one bound (as with `serve --listen 127.0.0.1:31000` and the default
+// base_url): every link would point at a port nothing listens on. A public
+// base_url is left alone: a proxy in front may well use another port.
 func warnBaseURL(log *slog.Logger, baseURL string, bound net.Addr) {
 	u, err := url.Parse(baseURL)
 	tcp, ok := bound.(*net.TCPAddr)
@@ -291,8 +288,7 @@ func (d *Daemon) startMetrics(ctx context.Context, cfg *config.Config) error {
 		log.Warn("metrics_not_loopback", "addr", ln.Addr().String(),
 			"reason", "the metrics include subscriber counts; keep this address private")
 	}
-	// The metrics outlive Run's context until stop: they report the
-	// shutdown too.
+	// The metrics outlive Run's context, to report the shutdown too.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -305,8 +301,8 @@ func (d *Daemon) startMetrics(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// newestRates reads, for each configured digest, the bounce and complaint
-// rates of its newest edition, for the metrics scrape.
+// newestRates reads the bounce and complaint rates of each digest's newest
+// edition, for the metrics scrape.
 func (d *Daemon) newestRates(ctx context.Context) ([]metrics.EditionRates, error) {
 	var out []metrics.EditionRates
 	for _, dg := range d.Config().Digests {
@@ -330,19 +326,17 @@ func (d *Daemon) newestRates(ctx context.Context) ([]metrics.EditionRates, error
 	return out, nil
 }
 
-// Reload loads the config again (SIGHUP) and swaps in a whole new service
-// graph built from it, behind the same listener: the old one's transport
-// is closed once the digest runs using it are done. A config that does not
-// load, validate or build is logged and rejected, and the old graph keeps
-// running; settings read only at start are logged as needing a restart.
+// Reload loads the config again (SIGHUP) and swaps in a service graph
+// built from it, behind the same listener. A config that does not load,
+// validate or build is logged and rejected, and the old graph stays;
+// settings read only at start are logged as needing a restart.
 func (d *Daemon) Reload(ctx context.Context) error {
 	cfg, err := d.o.Load()
-	if err != nil {
-		d.log.Error("reload_rejected", "err", err)
-		return err
+	var old *graph
+	if err == nil {
+		cfg = d.withOverrides(cfg)
+		old, err = d.swap(ctx, cfg)
 	}
-	cfg = d.withOverrides(cfg)
-	old, err := d.swap(ctx, cfg)
 	if err != nil {
 		d.log.Error("reload_rejected", "err", err)
 		return err
@@ -367,7 +361,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 }
 
 // swap builds the site and a graph for cfg, replaces the schedules and
-// makes the graph current. It returns the graph it replaced.
+// makes the graph current, returning the one it replaced.
 func (d *Daemon) swap(ctx context.Context, cfg *config.Config) (*graph, error) {
 	d.rebuildMu.Lock()
 	defer d.rebuildMu.Unlock()

@@ -85,11 +85,10 @@ func (d *Daemon) newGraph(cfg *config.Config, tmpl fs.FS, prev *graph) (*graph, 
 	return g, nil
 }
 
-// newAdmin returns the /admin/ page, protected by BRIEFCAST_ADMIN_TOKEN
-// (404 to everything without it). Its session cookie is Secure when
-// base_url is https (a proxy ending TLS makes the request itself plain
-// http), and wrong tokens are counted per client as the current server,
-// which knows the trusted proxies, sees it.
+// newAdmin returns the /admin/ page, protected by BRIEFCAST_ADMIN_TOKEN.
+// Its cookie is Secure when base_url is https (behind a proxy ending TLS
+// the request itself is plain http), and wrong tokens are counted per
+// client as the current server, which knows the trusted proxies, sees it.
 func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
 	var src admin.EntriesSource
 	if d.sched != nil {
@@ -131,7 +130,7 @@ func (p wavePlanner) PlanWaves(name string, zones []string, from, to time.Time) 
 }
 
 // close sends the confirmations still queued (for up to ten seconds) and
-// closes the transport when it holds anything open.
+// closes the transport.
 func (g *graph) close(log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -152,8 +151,7 @@ func (g *graph) retire(log *slog.Logger) {
 	}()
 }
 
-// acquire returns the current graph, counted as in use until done is
-// called.
+// acquire returns the current graph, in use until done is called.
 func (d *Daemon) acquire() (g *graph, done func()) {
 	d.swapMu.Lock()
 	defer d.swapMu.Unlock()
@@ -162,10 +160,9 @@ func (d *Daemon) acquire() (g *graph, done func()) {
 	return g, g.users.Done
 }
 
-// newComposer builds the message composer and the signer of its links from
-// the token secret, so links in mail work on the site; the secret is for
-// the return-path key. With [bounces] domain set, each message gets its
-// own VERP envelope sender on it; else the envelope sender is From.
+// newComposer builds the composer and its links' signer from the token
+// secret (returned for the return-path key). With [bounces] domain set,
+// each message gets its own VERP envelope sender there.
 func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Composer, *tokens.Signer, []byte, error) {
 	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
 	if err != nil {
@@ -189,9 +186,8 @@ func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Compo
 	return c, signer, secret, nil
 }
 
-// NewComposer builds the composer the daemon uses, for the commands that
-// send or preview mail outside it, so links in their mail work on the
-// site too. The signer signs the links the caller adds itself.
+// NewComposer builds the daemon's composer for the commands that send or
+// preview mail, and the signer of the links the caller adds itself.
 func NewComposer(cfg *config.Config, log *slog.Logger) (*email.Composer, *tokens.Signer, error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
@@ -211,7 +207,7 @@ func NewSender(cfg *config.Config, st digest.Store, c *email.Composer, t email.T
 	return digest.NewSender(SenderOptions(cfg), st, c, t, log)
 }
 
-// The option structs of the packages the daemon wires, filled from the
+// The option structs of the packages the daemon wires are filled from the
 // config here, so those packages never see *config.Config.
 
 // SenderOptions are the digest sender's settings.

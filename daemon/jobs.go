@@ -199,14 +199,13 @@ func (d *Daemon) startWatcher(dir string) {
 		return
 	}
 	d.log.Info("content_watching", "dir", dir)
-	d.watchCancel, d.watchWait = cancel, wait
+	d.stopWatch = func() { cancel(); wait() }
 }
 
 func (d *Daemon) stopWatcher() {
-	if d.watchCancel != nil {
-		d.watchCancel()
-		d.watchWait()
-		d.watchCancel, d.watchWait = nil, nil
+	if d.stopWatch != nil {
+		d.stopWatch()
+		d.stopWatch = nil
 	}
 }
 
