@@ -110,9 +110,6 @@ type bounceIntake struct {
 // newBounceIntake binds the SMTP listener and builds the poller of cfg.
 func (d *Daemon) newBounceIntake(ctx context.Context, cfg *config.Config) (*bounceIntake, error) {
 	b := cfg.Bounces
-	if b.Listen == "" && b.IMAP == nil {
-		return nil, nil
-	}
 	bi := &bounceIntake{}
 	if b.Listen != "" {
 		srv, err := intake.NewSMTP(intake.SMTPOptions{Domain: b.Domain, MaxBytes: b.MaxBytes, MaxConns: b.MaxConnections,
@@ -145,9 +142,6 @@ func (d *Daemon) newBounceIntake(ctx context.Context, cfg *config.Config) (*boun
 
 // start serves SMTP and polls the mailbox until stop.
 func (bi *bounceIntake) start(ctx context.Context, d *Daemon) {
-	if bi == nil {
-		return
-	}
 	ctx, bi.cancel = context.WithCancel(ctx)
 	if bi.smtp != nil {
 		d.log.Info("bounces_smtp_listening", "addr", bi.ln.Addr().String())
@@ -169,7 +163,7 @@ func (bi *bounceIntake) start(ctx context.Context, d *Daemon) {
 // stop lets the SMTP sessions in progress finish (bounded by ctx) and
 // stops the poller.
 func (bi *bounceIntake) stop(ctx context.Context) {
-	if bi == nil {
+	if bi == nil { // New failed first
 		return
 	}
 	if bi.cancel != nil {

@@ -29,14 +29,11 @@ func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		dir = os.TempDir()
 	}
-	sp, err := articles.NewSpill(dir)
-	if err != nil {
-		if log != nil {
-			log.Warn("article_tiers_in_memory", "err", err)
-		}
-		return o
+	if sp, err := articles.NewSpill(dir); err == nil {
+		o.Spill = sp
+	} else if log != nil {
+		log.Warn("article_tiers_in_memory", "err", err)
 	}
-	o.Spill = sp
 	return o
 }
 
@@ -78,7 +75,7 @@ func DisplayPath(p string) string {
 		return p
 	}
 	rel, err := filepath.Rel(wd, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if err != nil || !filepath.IsLocal(rel) {
 		return p
 	}
 	return rel

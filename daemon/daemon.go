@@ -1,9 +1,7 @@
-// Package daemon runs `briefcast serve`: it builds the service graph (site,
-// web server, mail composer and transport, admin page, schedules) from the
-// config, serves it, and on Reload swaps in a graph built from the new
-// config while the listeners stay. It also owns what is one per process:
-// the per-digest locks, the resume poller, the SQLite scheduler lock and
-// the content watcher.
+// Package daemon runs `briefcast serve`: it serves the service graph built
+// from the config (site, web server, mail, admin page, schedules), swapped
+// whole on Reload while the listeners stay, and owns what is one per
+// process: digest locks, SQLite scheduler lock, content watcher.
 package daemon
 
 import (
@@ -65,12 +63,10 @@ type Options struct {
 	NoScheduler bool
 	AllowEmpty  bool             // a build finding no article may replace a site with some
 	Metrics     *metrics.Metrics // nil makes one on Prometheus' default registry
-	// Lease, when set, replaces [email] delivery_lease, which the config
-	// keeps at 5 s or more, so tests see deliveries taken over quickly.
-	Lease time.Duration
-	// ParseBounce reads raw bounce messages (DSN, ARF) arriving by SMTP or
-	// IMAP; record.Parse when nil.
-	ParseBounce record.ParseFunc
+	// Lease, when set, replaces [email] delivery_lease (5 s or more), so
+	// tests see deliveries taken over quickly.
+	Lease       time.Duration
+	ParseBounce record.ParseFunc // reads bounce messages from SMTP or IMAP; record.Parse when nil
 }
 
 // Daemon is one `briefcast serve`. Make it with New, then call Run once;
@@ -84,7 +80,7 @@ type Daemon struct {
 
 	metricsAddr string
 	stopMetrics func()
-	bounces     *bounceIntake // nil when [bounces] takes no mail
+	bounces     *bounceIntake
 
 	sched *scheduler.Scheduler // nil with NoScheduler
 	cur   atomic.Pointer[graph]
@@ -184,7 +180,7 @@ func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
 // BouncesAddr is the inbound bounce SMTP server's address, "" without one.
 func (d *Daemon) BouncesAddr() string {
-	if d.bounces == nil || d.bounces.ln == nil {
+	if d.bounces.ln == nil {
 		return ""
 	}
 	return d.bounces.ln.Addr().String()
@@ -199,10 +195,8 @@ func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.cur.Load().srv.ServeHTTP(w, r)
 }
 
-// Run starts the schedules (taking the SQLite lock first) and the content
-// watcher, and serves until ctx ends. Then requests in flight finish,
-// running jobs are told to stop and waited for (up to 30 seconds: each
-// sender records the message it is on), and the store is closed.
+// Run starts the schedules and the content watcher and serves until ctx
+// ends; then running jobs are stopped and waited for (up to 30 seconds).
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
 	if err := d.start(ctx); err != nil {
@@ -249,10 +243,8 @@ func (d *Daemon) close() {
 	}
 }
 
-// warnBaseURL warns when base_url names this machine on a port other than
-// the one bound (as with `serve --listen 127.0.0.1:31000` and the default
-// base_url): every link would point at a port nothing listens on. A public
-// base_url is left alone: a proxy in front may well use another port.
+// warnBaseURL warns when base_url names this machine on another port than
+// the one bound (every link would be dead); a proxy may change a public one.
 func warnBaseURL(log *slog.Logger, baseURL string, bound net.Addr) {
 	u, err := url.Parse(baseURL)
 	tcp, ok := bound.(*net.TCPAddr)
@@ -326,10 +318,8 @@ func (d *Daemon) newestRates(ctx context.Context) ([]metrics.EditionRates, error
 	return out, nil
 }
 
-// Reload loads the config again (SIGHUP) and swaps in a service graph
-// built from it, behind the same listener. A config that does not load,
-// validate or build is logged and rejected, and the old graph stays;
-// settings read only at start are logged as needing a restart.
+// Reload (SIGHUP) swaps in a service graph built from the config loaded
+// again; if that fails, it is logged and the old graph stays.
 func (d *Daemon) Reload(ctx context.Context) error {
 	cfg, err := d.o.Load()
 	var old *graph

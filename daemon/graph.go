@@ -41,9 +41,8 @@ type graph struct {
 	users sync.WaitGroup
 }
 
-// newGraph builds the parts for cfg with the templates tmpl. prev is the
-// graph being replaced (nil at start): its admin page is kept when the
-// cookie flag is unchanged, so a reload does not log everyone out.
+// newGraph builds the parts for cfg. The admin page of prev (the graph
+// replaced) is kept when its cookie flag is, so a reload logs nobody out.
 func (d *Daemon) newGraph(cfg *config.Config, tmpl fs.FS, prev *graph) (*graph, error) {
 	g := &graph{cfg: cfg}
 	composer, signer, secret, err := newComposer(cfg, tmpl, d.log)
@@ -85,10 +84,9 @@ func (d *Daemon) newGraph(cfg *config.Config, tmpl fs.FS, prev *graph) (*graph, 
 	return g, nil
 }
 
-// newAdmin returns the /admin/ page, protected by BRIEFCAST_ADMIN_TOKEN.
-// Its cookie is Secure when base_url is https (behind a proxy ending TLS
-// the request itself is plain http), and wrong tokens are counted per
-// client as the current server, which knows the trusted proxies, sees it.
+// newAdmin returns the /admin/ page: its cookie is Secure when base_url is
+// https (behind a proxy ending TLS the request is http), and wrong tokens
+// are counted per client as the current server sees it.
 func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
 	var src admin.EntriesSource
 	if d.sched != nil {
@@ -161,8 +159,7 @@ func (d *Daemon) acquire() (g *graph, done func()) {
 }
 
 // newComposer builds the composer and its links' signer from the token
-// secret (returned for the return-path key). With [bounces] domain set,
-// each message gets its own VERP envelope sender there.
+// secret (returned too), with VERP envelope senders when [bounces] domain is set.
 func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Composer, *tokens.Signer, []byte, error) {
 	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
 	if err != nil {

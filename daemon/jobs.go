@@ -48,11 +48,9 @@ func (d *Daemon) newScheduler(cfg *config.Config) error {
 	return nil
 }
 
-// jobs returns the scheduler's jobs for cfg: one per digest (for a
-// send_at = "subscriber" digest, one per zone its subscribers are in, plus
-// its own), and the rebuild when [feeds] rebuild is set. Zone jobs whose
-// local times coincide meet on the wave's edition key and the digest's
-// lock, so each wave is created once. Only the digest's own job resumes.
+// jobs returns cfg's jobs: the rebuild, and one per digest, or for a local-time
+// digest per zone of its subscribers (zones whose times coincide meet on
+// the wave's key, so each wave is made once); only the digest's resumes.
 func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 	var jobs []scheduler.Job
 	for _, dg := range cfg.Digests {
@@ -116,13 +114,7 @@ func (d *Daemon) waveZones(dg config.Digest) []string {
 	if err != nil {
 		d.log.Error("digest_zones_failed", "digest", dg.Name, "err", err)
 	}
-	out := []string{""}
-	for _, z := range zs {
-		if z != "" {
-			out = append(out, z)
-		}
-	}
-	return out
+	return append([]string{""}, slices.DeleteFunc(zs, func(z string) bool { return z == "" })...)
 }
 
 // lastEdition reads the cut-off of the digest's newest edition (or wave to
@@ -148,9 +140,8 @@ func (d *Daemon) lastEdition(dg config.Digest, zone string) func(ctx context.Con
 	}
 }
 
-// SchedulerLockPath is the lock file that keeps one scheduler (or `digest
-// send`) per SQLite database, beside the database file so two configs
-// naming it share it. "" for PostgreSQL, where several schedulers are safe.
+// SchedulerLockPath is the lock keeping one scheduler per SQLite database,
+// beside its file; "" for PostgreSQL, where several schedulers are safe.
 func SchedulerLockPath(cfg *config.Config) string {
 	if cfg.Store.Driver != "sqlite" {
 		return ""
@@ -235,10 +226,9 @@ func (d *Daemon) lock(name string) *sync.Mutex {
 	return mu.(*sync.Mutex)
 }
 
-// runDigest is a digest's (or one zone's) job: it finishes what is
-// unfinished, then creates or helps deliver the edition due at cutoff from
-// the site being served, so every link in it is served. A local-time
-// digest then refreshes its zone jobs for subscribers new to a zone.
+// runDigest is a digest's (or one zone's) job: it finishes what is left,
+// then sends the edition due at cutoff from the site served, so every link
+// works. A local-time digest then refreshes its zones.
 func (d *Daemon) runDigest(ctx context.Context, dg config.Digest, cutoff time.Time) error {
 	mu := d.lock(dg.Name)
 	mu.Lock()
@@ -287,9 +277,8 @@ func (d *Daemon) replaceJobs(cfg *config.Config) error {
 	return d.sched.Replace(jobs)
 }
 
-// resume is the poller every instance runs: it helps deliver dg's
-// unfinished editions (after a crash, or retries coming due), unless dg's
-// job is running here.
+// resume is the poller of every instance: it helps deliver dg's unfinished
+// editions (a crash, retries due), unless dg's job runs here.
 func (d *Daemon) resume(ctx context.Context, dg config.Digest) error {
 	mu := d.lock(dg.Name)
 	if !mu.TryLock() {
@@ -318,9 +307,8 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 	return nil
 }
 
-// sender returns a Sender for one run of digest dg on g's composer and
-// transport. It never waits for retries (the resume poller comes back for
-// them), so a mail server that is down cannot hold up the next edition.
+// sender returns a Sender for one run of dg on g. It never waits for
+// retries (the poller does), so a mail server down cannot hold up the next edition.
 func (d *Daemon) sender(g *graph, dg config.Digest) *digest.Sender {
 	s := NewSender(g.cfg, d.store, g.composer, g.transport, d.log)
 	s.NoWait = true
