@@ -16,8 +16,7 @@ import (
 	"briefcast/tokens"
 )
 
-// recorderOptions are the settings of the sink bounce reports go to;
-// parse is record.Parse when nil.
+// recorderOptions configures the bounce sink; parse is record.Parse when nil.
 func recorderOptions(cfg *config.Config, st record.Store, parse record.ParseFunc, secret []byte, log *slog.Logger) record.Options {
 	if parse == nil {
 		parse = record.Parse
@@ -82,8 +81,7 @@ func (d *Daemon) webhooks(cfg *config.Config, sink intake.Sink) (map[string]http
 	return hs, nil
 }
 
-// currentSink hands what arrives to the current graph's recorder, so the
-// SMTP server and the mailbox poller, which outlive a reload, follow it.
+// currentSink hands bounces to the current graph's recorder, across reloads.
 type currentSink struct {
 	d      *Daemon
 	source string
@@ -97,8 +95,7 @@ func (s currentSink) Event(ctx context.Context, e intake.Event) error {
 	return s.d.cur.Load().recorder.Event(ctx, e)
 }
 
-// bounceIntake is the inbound SMTP server and the mailbox poller: one per
-// process, bound at New, run by Run.
+// bounceIntake is the inbound SMTP server and the mailbox poller of the process.
 type bounceIntake struct {
 	ln     net.Listener
 	smtp   *intake.SMTPServer
@@ -160,8 +157,7 @@ func (bi *bounceIntake) start(ctx context.Context, d *Daemon) {
 	}
 }
 
-// stop lets the SMTP sessions in progress finish (bounded by ctx) and
-// stops the poller.
+// stop lets SMTP sessions finish (bounded by ctx) and stops the poller.
 func (bi *bounceIntake) stop(ctx context.Context) {
 	if bi == nil { // New failed first
 		return

@@ -81,8 +81,7 @@ func DisplayPath(p string) string {
 	return rel
 }
 
-// loadContent reads the templates and the articles for cfg, logging each
-// rejected article with its file:line.
+// loadContent reads cfg's templates and articles, logging those rejected.
 func loadContent(cfg *config.Config, log *slog.Logger) (*content, []*articles.Article, []error, error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
@@ -96,8 +95,7 @@ func loadContent(cfg *config.Config, log *slog.Logger) (*content, []*articles.Ar
 	return c, arts, errs, nil
 }
 
-// firstSite builds the site served at start, and returns the number of
-// articles rejected.
+// firstSite builds the site served at start, and counts articles rejected.
 func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site, int, error) {
 	if fi, err := os.Stat(cfg.Site.ContentDir); err != nil {
 		return nil, 0, fmt.Errorf("site.content_dir: %w", err)
@@ -127,10 +125,8 @@ func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site,
 	return st, len(errs), err
 }
 
-// publishSite builds the site for cfg into output_dir, from where it is
-// served; when that fails (a full disk, a folder briefcast did not
-// publish), it is served from memory: the readers' copy must not take the
-// live site down.
+// publishSite builds the site into output_dir and serves it from there, or
+// from memory when that fails: the readers' copy must not take it down.
 func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition, log *slog.Logger) (*site.Site, error) {
 	st, err := site.PublishServed(SiteOptions(cfg), arts, tmpl, cfg.Site.OutputDir, eds)
 	if err == nil {
@@ -165,8 +161,7 @@ func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Si
 	return st, len(errs), err
 }
 
-// refuseEmpty refuses a build that finds no article where old had some
-// (the content folder emptied, unmounted or unreadable), unless AllowEmpty.
+// refuseEmpty is RefuseEmpty for a site replacing old.
 func (d *Daemon) refuseEmpty(cfg *config.Config, arts []*articles.Article, old *site.Site) error {
 	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
 		return errEmptyContent(cfg)
@@ -174,8 +169,7 @@ func (d *Daemon) refuseEmpty(cfg *config.Config, arts []*articles.Article, old *
 	return nil
 }
 
-// rebuild builds the site again and swaps it into the running graph; a
-// failing build keeps the old site.
+// rebuild swaps a new build into the running graph; a failure keeps the old.
 func (d *Daemon) rebuild(ctx context.Context) error {
 	d.rebuildMu.Lock()
 	defer d.rebuildMu.Unlock()
@@ -198,8 +192,7 @@ func (d *Daemon) rebuildLocked(ctx context.Context) error {
 	return nil
 }
 
-// publish writes the static copy of a site served from memory, and pings
-// the WebSub hub about the feeds that changed since old.
+// publish writes a memory-served site's copy and pings the hub of changes.
 func (d *Daemon) publish(ctx context.Context, g *graph, old, st *site.Site) {
 	if st.Dir == "" {
 		if err := st.Write(g.cfg.Site.OutputDir); err != nil {
@@ -209,8 +202,7 @@ func (d *Daemon) publish(ctx context.Context, g *graph, old, st *site.Site) {
 	g.srv.PingHub(ctx, old, st)
 }
 
-// keepLastGood adds back, for every rejected file, the article the old site
-// had from that file, unless its slug is now taken.
+// keepLastGood adds back old's articles of rejected files, unless their slugs are taken.
 func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*articles.Article {
 	if len(errs) == 0 || old == nil {
 		return arts
@@ -271,8 +263,7 @@ func (d *Daemon) withArchive(ctx context.Context, cfg *config.Config, st *site.S
 	return full
 }
 
-// editionCreated refreshes the site as soon as an edition of an archived
-// digest exists, so its page is up before a link to it is mailed.
+// editionCreated refreshes the archive before a link to the edition is mailed.
 func (d *Daemon) editionCreated(ctx context.Context, dg config.Digest, e *editions.Edition) {
 	if !dg.Archived() {
 		return
@@ -324,8 +315,7 @@ func (d *Daemon) changed(ctx context.Context, names []string) error {
 	return nil
 }
 
-// reread reads the changed files again (a rejected file keeps its last
-// good version); false when one needs a full rebuild.
+// reread reads the changed files again; false when one needs a full rebuild.
 func (d *Daemon) reread(c *content, names []string) bool {
 	for _, name := range names {
 		if articles.ImageExt(name) {
@@ -352,8 +342,7 @@ type publisher struct {
 	wg      sync.WaitGroup // the writing goroutine
 }
 
-// publishLater publishes st after the copies under way: of several
-// waiting, only the newest, from the site before the oldest.
+// publishLater publishes st after the copies under way, coalescing those waiting.
 func (d *Daemon) publishLater(ctx context.Context, g *graph, old, st *site.Site) {
 	p := &d.publisher
 	p.mu.Lock()

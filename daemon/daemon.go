@@ -102,9 +102,8 @@ type Daemon struct {
 	release   func() // the SQLite scheduler lock
 }
 
-// New builds the site, opens the store, builds the service graph, binds
-// the listeners and validates every schedule; nothing is served or
-// scheduled before Run.
+// New builds the site and the service graph, opens the store, binds the
+// listeners and validates every schedule; nothing runs before Run.
 func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -262,22 +261,20 @@ func warnBaseURL(log *slog.Logger, baseURL string, bound net.Addr) {
 	}
 }
 
-// startMetrics binds server.metrics_listen and serves /metrics there (never
-// on the public listener) until stopMetrics; metricsAddr is "off" without.
+// startMetrics serves /metrics on server.metrics_listen (never the public one).
 func (d *Daemon) startMetrics(ctx context.Context, cfg *config.Config) error {
 	want := cfg.Server.MetricsAddr()
 	if want == "" {
 		d.metricsAddr, d.stopMetrics = "off", func() {}
 		return nil
 	}
-	log := d.log
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", want)
 	if err != nil {
 		return fmt.Errorf("server.metrics_listen: %w", err)
 	}
 	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
-		log.Warn("metrics_not_loopback", "addr", ln.Addr().String(),
+		d.log.Warn("metrics_not_loopback", "addr", ln.Addr().String(),
 			"reason", "the metrics include subscriber counts; keep this address private")
 	}
 	// The metrics outlive Run's context, to report the shutdown too.
@@ -285,16 +282,15 @@ func (d *Daemon) startMetrics(ctx context.Context, cfg *config.Config) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := server.Serve(ctx, ln, d.m.Handler(), log); err != nil {
-			log.Error("metrics_serve_failed", "addr", ln.Addr().String(), "err", err)
+		if err := server.Serve(ctx, ln, d.m.Handler(), d.log); err != nil {
+			d.log.Error("metrics_serve_failed", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
 	d.metricsAddr, d.stopMetrics = ln.Addr().String(), func() { cancel(); <-done }
 	return nil
 }
 
-// newestRates reads the bounce and complaint rates of each digest's newest
-// edition, for the metrics scrape.
+// newestRates reads the bounce and complaint rates of each digest's newest edition.
 func (d *Daemon) newestRates(ctx context.Context) ([]metrics.EditionRates, error) {
 	var out []metrics.EditionRates
 	for _, dg := range d.Config().Digests {
@@ -341,7 +337,10 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	for _, key := range NeedsRestart(old.cfg, cfg) {
 		d.log.Warn("reload_needs_restart", "key", key, "reason", "read only at start; the old value stays in use until a restart")
 	}
-	old.retire(d.log)
+	go func() { // once the digest runs sending through it are done
+		old.users.Wait()
+		old.close(d.log)
+	}()
 	jobs := 0
 	if d.sched != nil {
 		jobs = len(d.sched.Entries())
@@ -350,8 +349,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	return nil
 }
 
-// swap builds the site and a graph for cfg, replaces the schedules and
-// makes the graph current, returning the one it replaced.
+// swap makes a graph for cfg current, with its site and jobs, returning the old.
 func (d *Daemon) swap(ctx context.Context, cfg *config.Config) (*graph, error) {
 	d.rebuildMu.Lock()
 	defer d.rebuildMu.Unlock()
@@ -381,8 +379,7 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) (*graph, error) {
 	return old, nil
 }
 
-// NeedsRestart lists the keys that differ between old and cfg but are
-// only read at start: the listeners are bound and the store opened once.
+// NeedsRestart lists the keys changed from old that are read only at start.
 func NeedsRestart(old, cfg *config.Config) []string {
 	var keys []string
 	for _, k := range []struct {

@@ -97,8 +97,7 @@ func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
 		admin.WithSecureCookie(secure), admin.WithClientIP(clientIP), admin.WithWaves(wavePlanner{d}))
 }
 
-// wavePlanner shows /admin/ the local-time digests of the config in use
-// and when their waves fall, read at each request so it follows a reload.
+// wavePlanner shows /admin/ the current config's local-time digests' waves.
 type wavePlanner struct{ d *Daemon }
 
 // LocalDigests names the digests with send_at = "subscriber".
@@ -112,8 +111,7 @@ func (p wavePlanner) LocalDigests() []string {
 	return out
 }
 
-// PlanWaves returns the waves of digest name due in (from, to]; zones
-// that cannot be loaded are left out, as the scheduler leaves them out.
+// PlanWaves returns digest name's waves in (from, to], without bad zones.
 func (p wavePlanner) PlanWaves(name string, zones []string, from, to time.Time) []admin.PlannedWave {
 	dg, ok := p.d.Config().Digest(name)
 	if !ok {
@@ -127,8 +125,7 @@ func (p wavePlanner) PlanWaves(name string, zones []string, from, to time.Time) 
 	return out
 }
 
-// close sends the confirmations still queued (for up to ten seconds) and
-// closes the transport.
+// close sends the queued confirmations (up to ten seconds), closes the transport.
 func (g *graph) close(log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -138,15 +135,6 @@ func (g *graph) close(log *slog.Logger) {
 	if c, ok := g.transport.(io.Closer); ok {
 		c.Close()
 	}
-}
-
-// retire closes g once the digest runs sending through it have finished,
-// so a reload never cuts a message off mid-send.
-func (g *graph) retire(log *slog.Logger) {
-	go func() {
-		g.users.Wait()
-		g.close(log)
-	}()
 }
 
 // acquire returns the current graph, in use until done is called.

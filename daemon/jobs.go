@@ -32,8 +32,7 @@ func WaveJobName(name, zone string) string {
 	return DigestJobName(name) + "@" + zone
 }
 
-// newScheduler makes the scheduler with cfg's jobs; every schedule is
-// validated here, so a bad one stops the daemon from starting.
+// newScheduler makes the scheduler; a bad schedule stops the daemon starting.
 func (d *Daemon) newScheduler(cfg *config.Config) error {
 	d.sched = scheduler.New(d.log, d.o.Clock, d.m)
 	jobs, err := d.jobs(cfg)
@@ -105,8 +104,7 @@ func ScheduleZone(cfg *config.Config) (*time.Location, error) {
 	return loc, nil
 }
 
-// waveZones is "" and the distinct zones of dg's active subscribers; only
-// "" on a store error, so the daemon still starts.
+// waveZones is "" and dg's subscribers' zones (only "" on a store error).
 func (d *Daemon) waveZones(dg config.Digest) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -117,8 +115,7 @@ func (d *Daemon) waveZones(dg config.Digest) []string {
 	return append([]string{""}, slices.DeleteFunc(zs, func(z string) bool { return z == "" })...)
 }
 
-// lastEdition reads the cut-off of the digest's newest edition (or wave to
-// zone), for catching up on runs missed while the daemon was down.
+// lastEdition reads the cut-off of dg's newest edition (or wave to zone).
 func (d *Daemon) lastEdition(dg config.Digest, zone string) func(ctx context.Context) (time.Time, bool, error) {
 	return func(ctx context.Context) (time.Time, bool, error) {
 		var e *editions.Edition
@@ -153,8 +150,7 @@ func SchedulerLockPath(cfg *config.Config) string {
 	return path + ".scheduler.lock"
 }
 
-// start takes the SQLite lock (failing when another process holds it),
-// then starts the scheduler (catch-up first) and the content watcher.
+// start starts the content watcher, takes the SQLite lock and starts the scheduler.
 func (d *Daemon) start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -177,8 +173,7 @@ func (d *Daemon) start(ctx context.Context) error {
 	return nil
 }
 
-// startWatcher watches dir for article changes; a folder that cannot be
-// watched is left to the scheduled rebuild. d.mu is held.
+// startWatcher watches dir, else leaves it to the rebuild job. d.mu is held.
 func (d *Daemon) startWatcher(dir string) {
 	d.stopWatcher()
 	d.watchDir = dir
@@ -200,8 +195,7 @@ func (d *Daemon) stopWatcher() {
 	}
 }
 
-// stop stops the watcher and the scheduler, whose running jobs it waits
-// for (bounded by ctx), then releases the lock.
+// stop stops the watcher and the scheduler, then releases the lock.
 func (d *Daemon) stop(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -219,8 +213,7 @@ func (d *Daemon) stop(ctx context.Context) error {
 	return err
 }
 
-// lock returns digest name's mutex: one delivery loop at a time in this
-// process, whichever of the job and the poller gets there first.
+// lock returns digest name's mutex: one delivery loop at a time here.
 func (d *Daemon) lock(name string) *sync.Mutex {
 	mu, _ := d.locks.LoadOrStore(name, &sync.Mutex{})
 	return mu.(*sync.Mutex)
@@ -277,8 +270,7 @@ func (d *Daemon) replaceJobs(cfg *config.Config) error {
 	return d.sched.Replace(jobs)
 }
 
-// resume is the poller of every instance: it helps deliver dg's unfinished
-// editions (a crash, retries due), unless dg's job runs here.
+// resume helps deliver dg's unfinished editions, unless dg's job runs here.
 func (d *Daemon) resume(ctx context.Context, dg config.Digest) error {
 	mu := d.lock(dg.Name)
 	if !mu.TryLock() {
