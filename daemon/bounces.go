@@ -109,16 +109,16 @@ func (d *Daemon) newBounceIntake(ctx context.Context, cfg *config.Config) (*boun
 	b := cfg.Bounces
 	bi := &bounceIntake{}
 	if b.Listen != "" {
-		srv, err := intake.NewSMTP(intake.SMTPOptions{Domain: b.Domain, MaxBytes: b.MaxBytes, MaxConns: b.MaxConnections,
+		var err error
+		bi.smtp, err = intake.NewSMTP(intake.SMTPOptions{Domain: b.Domain, MaxBytes: b.MaxBytes, MaxConns: b.MaxConnections,
 			Timeout: b.Timeout.Duration, Sink: currentSink{d, "smtp"}, Logger: d.log})
+		if err == nil {
+			var lc net.ListenConfig
+			bi.ln, err = lc.Listen(ctx, "tcp", b.Listen)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("bounces.listen: %w", err)
 		}
-		var lc net.ListenConfig
-		if bi.ln, err = lc.Listen(ctx, "tcp", b.Listen); err != nil {
-			return nil, fmt.Errorf("bounces.listen: %w", err)
-		}
-		bi.smtp = srv
 	}
 	if i := b.IMAP; i != nil {
 		sec, err := b.Secrets(d.o.Getenv)

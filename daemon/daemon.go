@@ -202,8 +202,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	d.bounces.start(ctx, d)
-	cfg := d.Config()
-	d.log.Info("serving", "addr", d.Addr(), "base_url", cfg.Site.BaseURL, "scheduler", d.sched != nil, "metrics", d.metricsAddr)
+	d.log.Info("serving", "addr", d.Addr(), "base_url", d.Config().Site.BaseURL, "scheduler", d.sched != nil, "metrics", d.metricsAddr)
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -279,14 +278,13 @@ func (d *Daemon) startMetrics(ctx context.Context, cfg *config.Config) error {
 	}
 	// The metrics outlive Run's context, to report the shutdown too.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var served sync.WaitGroup
+	served.Go(func() {
 		if err := server.Serve(ctx, ln, d.m.Handler(), d.log); err != nil {
 			d.log.Error("metrics_serve_failed", "addr", ln.Addr().String(), "err", err)
 		}
-	}()
-	d.metricsAddr, d.stopMetrics = ln.Addr().String(), func() { cancel(); <-done }
+	})
+	d.metricsAddr, d.stopMetrics = ln.Addr().String(), func() { cancel(); served.Wait() }
 	return nil
 }
 

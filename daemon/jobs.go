@@ -163,11 +163,10 @@ func (d *Daemon) start(ctx context.Context) error {
 		return nil
 	}
 	if path := SchedulerLockPath(g.cfg); path != "" {
-		release, err := scheduler.LockFile(path)
-		if err != nil {
+		var err error
+		if d.release, err = scheduler.LockFile(path); err != nil {
 			return err
 		}
-		d.release = release
 	}
 	d.sched.Start(ctx)
 	return nil
@@ -247,9 +246,6 @@ func (d *Daemon) runDigest(ctx context.Context, dg config.Digest, cutoff time.Ti
 // refreshWaves replaces the scheduler's jobs with cfg's, on its own
 // goroutine: Replace must not be called from inside the job it may stop.
 func (d *Daemon) refreshWaves(cfg *config.Config) {
-	if d.sched == nil {
-		return
-	}
 	go func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
