@@ -165,10 +165,8 @@ func (bi *bounceIntake) stop(ctx context.Context) {
 	if bi.cancel != nil {
 		bi.cancel()
 	}
-	if bi.smtp != nil {
-		if err := bi.smtp.Shutdown(ctx); err != nil {
-			bi.smtp.Close()
-		}
+	if bi.smtp != nil && bi.smtp.Shutdown(ctx) != nil {
+		bi.smtp.Close()
 	}
 	if bi.ln != nil {
 		bi.ln.Close() // not yet served: Shutdown does not know it

@@ -58,8 +58,8 @@ func errEmptyContent(cfg *config.Config) error {
 // DescribeArticleError prints an article error as "file:line: message",
 // with the file named as DisplayPath does.
 func DescribeArticleError(contentDir string, err error) string {
-	var ae *articles.Error
-	if !errors.As(err, &ae) {
+	ae, ok := errors.AsType[*articles.Error](err)
+	if !ok {
 		return err.Error()
 	}
 	e := *ae
@@ -115,8 +115,7 @@ func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site,
 	if err := RefuseEmpty(cfg, len(arts), d.o.AllowEmpty); err != nil {
 		return nil, 0, err
 	}
-	// Being told to replace a folder briefcast did not publish is a
-	// mistake in the config, which start-up reports.
+	// A folder briefcast did not publish is a config mistake to report.
 	if err := site.CheckOutput(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
 		return nil, 0, err
 	}
@@ -202,7 +201,7 @@ func (d *Daemon) publish(ctx context.Context, g *graph, old, st *site.Site) {
 	g.srv.PingHub(ctx, old, st)
 }
 
-// keepLastGood adds back old's articles of rejected files, unless their slugs are taken.
+// keepLastGood adds back old's articles from rejected files whose slugs are free.
 func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*articles.Article {
 	if len(errs) == 0 || old == nil {
 		return arts
@@ -217,8 +216,8 @@ func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*art
 	}
 	found := len(arts)
 	for _, err := range errs {
-		var ae *articles.Error
-		if !errors.As(err, &ae) {
+		ae, ok := errors.AsType[*articles.Error](err)
+		if !ok {
 			continue
 		}
 		if prev := byPath[ae.Path]; prev != nil && !slugs[prev.Slug] {
@@ -321,11 +320,9 @@ func (d *Daemon) reread(c *content, names []string) bool {
 		if articles.ImageExt(name) {
 			return false // a lead image: only a full build reads them
 		}
-		err := c.set.Reload(name)
-		if errors.Is(err, articles.ErrNeedsLoad) {
+		if err := c.set.Reload(name); errors.Is(err, articles.ErrNeedsLoad) {
 			return false
-		}
-		if err != nil {
+		} else if err != nil {
 			d.log.Error("article_rejected", "err", DescribeArticleError(c.cfg.Site.ContentDir, err))
 		}
 	}

@@ -51,22 +51,18 @@ type Options struct {
 	Now    func() time.Time    // the server's clock; time.Now when nil
 	Clock  scheduler.Clock     // times the scheduled jobs; the real clock when nil
 
-	// Load reads the config again, for Reload; OpenStore opens the store
-	// it names, once, at New.
+	// Load reads the config again for Reload; OpenStore opens the store at New.
 	Load      func() (*config.Config, error)
 	OpenStore func(ctx context.Context, cfg *config.Config) (Store, error)
 
 	// Listen, when set, overrides [server] listen (--listen), across reloads.
-	Listen string
-	// NoScheduler serves the web only: no digests or scheduled rebuilds,
-	// but the content watcher still keeps the site current.
-	NoScheduler bool
-	AllowEmpty  bool             // a build finding no article may replace a site with some
+	Listen      string
+	NoScheduler bool             // the web (and watcher) only: no digest or rebuild jobs
+	AllowEmpty  bool             // a build with no article may replace a site with some
 	Metrics     *metrics.Metrics // nil makes one on Prometheus' default registry
-	// Lease, when set, replaces [email] delivery_lease (5 s or more), so
-	// tests see deliveries taken over quickly.
+	// Lease replaces [email] delivery_lease (at least 5 s) when set, for tests.
 	Lease       time.Duration
-	ParseBounce record.ParseFunc // reads bounce messages from SMTP or IMAP; record.Parse when nil
+	ParseBounce record.ParseFunc // for SMTP and IMAP bounces; record.Parse when nil
 }
 
 // Daemon is one `briefcast serve`. Make it with New, then call Run once;
@@ -188,8 +184,7 @@ func (d *Daemon) BouncesAddr() string {
 // Config is the config the daemon runs on now.
 func (d *Daemon) Config() *config.Config { return d.cur.Load().cfg }
 
-// ServeHTTP answers with the current graph's server. A request holds the
-// graph it started on; a reload lets it finish there.
+// ServeHTTP answers with the current graph's server; a request keeps its own.
 func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.cur.Load().srv.ServeHTTP(w, r)
 }
@@ -213,8 +208,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := server.Serve(ctx, d.ln, d, d.log); err != nil {
 		return err
 	}
-	// Logged when the web has stopped, before the jobs are waited for:
-	// senders are finishing the messages in hand.
+	// The web has stopped; senders are finishing the messages in hand.
 	d.log.Info("stopped")
 	return nil
 }

@@ -36,9 +36,7 @@ type graph struct {
 	recorder  *record.Recorder // where bounce reports go
 	secure    bool             // the admin cookie's Secure flag, from base_url
 
-	// users counts digest runs sending through this graph's transport; a
-	// retired graph is closed once they are done.
-	users sync.WaitGroup
+	users sync.WaitGroup // digest runs using it, which a retired graph waits for
 }
 
 // newGraph builds the parts for cfg. The admin page of prev (the graph
@@ -85,8 +83,8 @@ func (d *Daemon) newGraph(cfg *config.Config, tmpl fs.FS, prev *graph) (*graph, 
 }
 
 // newAdmin returns the /admin/ page: its cookie is Secure when base_url is
-// https (behind a proxy ending TLS the request is http), and wrong tokens
-// are counted per client as the current server sees it.
+// https (a proxy may end TLS), and wrong tokens are counted per client as
+// the current server sees it.
 func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
 	var src admin.EntriesSource
 	if d.sched != nil {

@@ -47,9 +47,9 @@ func (d *Daemon) newScheduler(cfg *config.Config) error {
 	return nil
 }
 
-// jobs returns cfg's jobs: the rebuild, and one per digest, or for a local-time
-// digest per zone of its subscribers (zones whose times coincide meet on
-// the wave's key, so each wave is made once); only the digest's resumes.
+// jobs returns cfg's jobs: the rebuild, and one per digest or, for a
+// local-time one, per zone of its subscribers (zones with equal times meet
+// on the wave's key); only the digest's own job resumes.
 func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 	var jobs []scheduler.Job
 	for _, dg := range cfg.Digests {
@@ -94,9 +94,6 @@ func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 
 // ScheduleZone is [schedule] timezone (of the rebuild job), UTC when unset.
 func ScheduleZone(cfg *config.Config) (*time.Location, error) {
-	if cfg.Schedule.Timezone == "" {
-		return time.UTC, nil
-	}
 	loc, err := time.LoadLocation(cfg.Schedule.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("schedule.timezone: %w", err)
@@ -204,8 +201,7 @@ func (d *Daemon) stop(ctx context.Context) error {
 	}
 	err := d.sched.Stop(ctx)
 	if d.release != nil && err == nil {
-		// With jobs still running the lock is kept, so a new process
-		// cannot start beside them.
+		// Kept while jobs still run, so no new process starts beside them.
 		d.release()
 		d.release = nil
 	}
@@ -218,9 +214,9 @@ func (d *Daemon) lock(name string) *sync.Mutex {
 	return mu.(*sync.Mutex)
 }
 
-// runDigest is a digest's (or one zone's) job: it finishes what is left,
-// then sends the edition due at cutoff from the site served, so every link
-// works. A local-time digest then refreshes its zones.
+// runDigest is a digest's (or zone's) job: it finishes what is left, then
+// sends the edition due at cutoff from the site served, so every link
+// works; a local-time digest then refreshes its zones.
 func (d *Daemon) runDigest(ctx context.Context, dg config.Digest, cutoff time.Time) error {
 	mu := d.lock(dg.Name)
 	mu.Lock()
