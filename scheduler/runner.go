@@ -100,7 +100,7 @@ func (r *runner) loop(ctx context.Context, catchUp bool) {
 		next := r.next
 		r.mu.Unlock()
 		if next.IsZero() {
-			r.log.Warn("job_never_runs_again", "spec", sched.Spec())
+			r.log.Warn("job_never_runs_again", "spec", sched.spec)
 			<-ctx.Done()
 			return
 		}

@@ -97,12 +97,6 @@ func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 	return s, nil
 }
 
-// Spec returns the spec as written.
-func (s Schedule) Spec() string { return s.spec }
-
-// Location returns the schedule's zone.
-func (s Schedule) Location() *time.Location { return s.loc }
-
 // Interval returns an "@every" schedule's interval, 0 for a wall-clock one.
 func (s Schedule) Interval() time.Duration { return s.every }
 

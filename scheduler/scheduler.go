@@ -209,14 +209,14 @@ func (s *Scheduler) Replace(jobs []Job) error {
 		}
 		s.runners[i] = r
 		r.mu.Lock()
-		changed := r.sched.Spec() != scheds[i].Spec() || r.sched.Location().String() != scheds[i].Location().String() ||
+		changed := r.sched.spec != scheds[i].spec || r.sched.loc.String() != scheds[i].loc.String() ||
 			(r.job.Resume == nil) != (j.Resume == nil)
 		r.job, r.sched = j, scheds[i]
 		r.mu.Unlock()
 		if changed {
 			r.stop()
 			s.startLoop(r, false)
-			s.log.Info("job_rescheduled", "job", j.Name, "spec", j.Spec, "zone", scheds[i].Location().String())
+			s.log.Info("job_rescheduled", "job", j.Name, "spec", j.Spec, "zone", scheds[i].loc.String())
 		}
 	}
 	return nil
@@ -231,7 +231,7 @@ func (s *Scheduler) Entries() []EntryInfo {
 	for _, r := range s.runners {
 		r.mu.Lock()
 		e, sched, next := r.last, r.sched, r.next
-		e.Name, e.Spec, e.Location = r.job.Name, r.job.Spec, sched.Location()
+		e.Name, e.Spec, e.Location = r.job.Name, r.job.Spec, sched.loc
 		r.mu.Unlock()
 		from := now
 		if sched.Interval() > 0 && next.After(now) {
@@ -239,9 +239,7 @@ func (s *Scheduler) Entries() []EntryInfo {
 			// on the interval), not from now.
 			from = next.Add(-time.Nanosecond)
 		}
-		for _, t := range sched.NextN(from, 3) {
-			e.Next = append(e.Next, t.In(sched.Location()))
-		}
+		e.Next = sched.NextN(from, 3) // in sched.loc
 		out = append(out, e)
 	}
 	return out
