@@ -28,7 +28,7 @@ func recorderOptions(cfg *config.Config, st record.Store, parse record.ParseFunc
 func (d *Daemon) newRecorder(cfg *config.Config, secret []byte) (*record.Recorder, error) {
 	o := recorderOptions(cfg, d.store, d.o.ParseBounce, secret, d.log)
 	o.Now = d.o.Now
-	o.OnRecorded = func(b subscribers.Bounce, o subscribers.BounceOutcome) { d.m.Bounce(o.Digest, string(b.Kind)) }
+	o.OnRecorded = func(b subscribers.Bounce, out subscribers.BounceOutcome) { d.m.Bounce(out.Digest, string(b.Kind)) }
 	return record.New(o)
 }
 
