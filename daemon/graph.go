@@ -71,7 +71,7 @@ func (d *Daemon) newGraph(cfg *config.Config, tmpl fs.FS, prev *graph) (*graph, 
 		}
 	}
 	if err != nil {
-		g.mailer.Close(context.Background()) // nothing is queued yet
+		g.close(d.log) // nothing is queued yet; the transport is let go
 		return nil, err
 	}
 	g.srv.Handle("GET "+admin.Path, g.admin)
