@@ -119,21 +119,19 @@ func (s *DB) bounce(ctx context.Context, tx *sql.Tx, results []editions.Result) 
 // released) are counted as InFlight instead.
 func (s *DB) Progress(ctx context.Context, editionID int64) (editions.Progress, error) {
 	var p editions.Progress
-	all, err := s.counts(ctx, `SELECT state, count(*) FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID)
+	err := s.each(ctx, func(rows *sql.Rows) error {
+		var st string
+		var n, leased int64
+		if err := rows.Scan(&st, &n, &leased); err != nil {
+			return err
+		}
+		addProgress(&p, editions.DeliveryState(st), n-leased)
+		p.InFlight += leased
+		return nil
+	}, `SELECT state, count(*), count(CASE WHEN state IN ('queued', 'retrying') AND leased_by IS NOT NULL THEN 1 END)
+		FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID)
 	if err != nil {
 		return p, fmt.Errorf("store: progress of edition %d: %w", editionID, err)
-	}
-	leased, err := s.counts(ctx, `SELECT state, count(*) FROM deliveries
-		WHERE edition_id = ? AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL
-		GROUP BY state`, editionID)
-	if err != nil {
-		return p, fmt.Errorf("store: progress of edition %d: %w", editionID, err)
-	}
-	for st, n := range all {
-		addProgress(&p, editions.DeliveryState(st), n)
-	}
-	for st, n := range leased {
-		addProgress(&p, editions.DeliveryState(st), -n)
 	}
 	return p, nil
 }
@@ -142,12 +140,6 @@ func (s *DB) Progress(ctx context.Context, editionID int64) (editions.Progress, 
 // deliveries of an edition in id order, with their last reply. The
 // delivery of a forgotten subscriber has a zero Subscriber.
 func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editions.Delivery, error) {
-	lim := noLimit
-	if limit > 0 {
-		lim = int64(limit)
-	}
-	// A forgotten subscriber's row stays (subscriber_id NULL): it comes
-	// back with a zero Subscriber.
 	var out []editions.Delivery
 	err := s.each(ctx, func(rows *sql.Rows) error {
 		d := editions.Delivery{EditionID: editionID}
@@ -168,7 +160,7 @@ func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editio
 		       COALESCE(s.timezone, ''), COALESCE(s.status, '')
 		  FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
 		 WHERE d.edition_id = ? AND d.state IN ('failed', 'retrying')
-		 ORDER BY d.id LIMIT ?`, editionID, lim)
+		 ORDER BY d.id LIMIT ?`, editionID, limitArg(limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: failures of edition %d: %w", editionID, err)
 	}
@@ -249,12 +241,8 @@ func resultNext(r editions.Result, at time.Time) time.Time {
 	return r.NextAttempt
 }
 
-// addProgress adds n deliveries in state st to p; a negative n moves
-// leased ones out of their state into InFlight.
+// addProgress adds n deliveries in state st to p.
 func addProgress(p *editions.Progress, st editions.DeliveryState, n int64) {
-	if n < 0 {
-		p.InFlight -= n
-	}
 	switch st {
 	case editions.DeliveryQueued:
 		p.Queued += n

@@ -95,7 +95,8 @@ func (s *DB) claimSQLite(ctx context.Context, editionID int64, owner string, lim
 		out = out[:0]
 		nowUS, untilUS := now.UnixMicro(), until.UnixMicro()
 		for len(out) < limit {
-			batch, cancel, err := sqliteClaimCandidates(ctx, tx.StmtContext(ctx, st.claim), editionID, nowUS, limit-len(out))
+			rows, err := tx.StmtContext(ctx, st.claim).QueryContext(ctx, editionID, nowUS, limit-len(out))
+			batch, cancel, err := claimRows(editionID, rows, err)
 			if err != nil {
 				return err
 			}
@@ -106,9 +107,8 @@ func (s *DB) claimSQLite(ctx context.Context, editionID int64, owner string, lim
 			}
 			if len(batch) > 0 {
 				ids := make([]int64, len(batch))
-				for i := range batch {
-					ids[i] = batch[i].ID
-					batch[i].EditionID = editionID
+				for i, d := range batch {
+					ids[i] = d.ID
 				}
 				if _, err := tx.StmtContext(ctx, st.lease).ExecContext(ctx, owner, untilUS, jsonIDs(ids)); err != nil {
 					return err
@@ -125,10 +125,10 @@ func (s *DB) claimSQLite(ctx context.Context, editionID int64, owner string, lim
 	return out, err
 }
 
-// sqliteClaimCandidates runs the claim query and splits its rows into the
-// deliveries to lease and the ids to cancel.
-func sqliteClaimCandidates(ctx context.Context, claim *sql.Stmt, editionID, now int64, limit int) ([]editions.Delivery, []int64, error) {
-	rows, err := claim.QueryContext(ctx, editionID, now, limit)
+// claimRows reads the rows of a claim query (the delivery, its
+// subscriber's current details and whether they still get the digest)
+// into the deliveries to lease and the ids of those to cancel.
+func claimRows(editionID int64, rows *sql.Rows, err error) ([]editions.Delivery, []int64, error) {
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,11 +139,10 @@ func sqliteClaimCandidates(ctx context.Context, claim *sql.Stmt, editionID, now 
 	)
 	for rows.Next() {
 		var (
-			d           editions.Delivery
-			state, tags string
-			depths      string
-			next        timeCol
-			stillGetsIt bool
+			d                   = editions.Delivery{EditionID: editionID}
+			state, tags, depths string
+			next                timeCol
+			stillGetsIt         bool
 		)
 		if err := rows.Scan(&d.ID, &state, &d.Attempts, &d.LastReply, &next,
 			&d.Subscriber.ID, &d.Subscriber.Email, &d.Subscriber.Name, &tags, &d.Subscriber.Timezone, &d.Subscriber.TokenKey, &depths, &stillGetsIt); err != nil {

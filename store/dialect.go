@@ -116,8 +116,13 @@ func jsonIDs(ids []int64) string {
 	return string(append(b, ']'))
 }
 
-// noLimit stands for "no limit" in a LIMIT parameter on both databases.
-const noLimit = int64(1<<63 - 1)
+// limitArg is a LIMIT parameter for limit, where limit <= 0 means none.
+func limitArg(limit int) int64 {
+	if limit <= 0 {
+		return 1<<63 - 1
+	}
+	return int64(limit)
+}
 
 // badConn makes database/sql drop a connection.
 var badConn = driver.ErrBadConn
