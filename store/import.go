@@ -10,9 +10,7 @@ import (
 	"briefcast/subscribers"
 )
 
-// importChunk is the rows of one multi-row statement. Each statement is
-// prepared once per batch with exactly importChunk rows (a shorter tail goes
-// row by row), so the database parses it once rather than once per chunk.
+// importChunk is the rows of one multi-row statement.
 const importChunk = 100
 
 // Import upserts one batch of rows in a single transaction and reports what
@@ -69,33 +67,19 @@ func (s *DB) Import(ctx context.Context, rows []subscribers.ImportRow) (subscrib
 
 // inChunks runs query, whose one IN list holds importChunk parameters, over
 // vals in chunks (the last padded by repeating a value: IN ignores
-// duplicates), calling fn for each row.
+// duplicates, and one statement text serves every chunk), calling fn for
+// each row.
 func (s *DB) inChunks(ctx context.Context, tx *sql.Tx, query string, vals []any, fn func(*sql.Rows) error) error {
 	if len(vals) == 0 {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, s.d.q(strings.Replace(query, "(?)", "("+placeholders(importChunk)+")", 1)))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	query = s.d.q(strings.Replace(query, "(?)", "("+placeholders(importChunk)+")", 1))
 	for len(vals)%importChunk != 0 {
 		vals = append(vals, vals[0])
 	}
 	for c := 0; c < len(vals); c += importChunk {
-		rows, err := st.QueryContext(ctx, vals[c:c+importChunk]...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
+		rows, err := tx.QueryContext(ctx, query, vals[c:c+importChunk]...)
+		if err := scanAll(rows, err, fn); err != nil {
 			return err
 		}
 	}

@@ -9,84 +9,27 @@ import (
 	"briefcast/subscribers"
 )
 
-// multiRow is a multi-row INSERT prepared for one transaction: rows of
-// width parameters are buffered and sent importChunk at a time. With
-// returning set, each statement's RETURNING rows go to returned.
-type multiRow struct {
-	s        *DB
-	ctx      context.Context
-	tx       *sql.Tx
-	prefix   string // up to VALUES
-	suffix   string // after the rows
-	width    int
-	many     *sql.Stmt
-	args     []any
-	returned func(*sql.Rows) error // nil: no RETURNING
-}
-
-func (m *multiRow) stmt(n int) string {
-	one := "(" + placeholders(m.width) + ")"
-	return m.s.d.q(m.prefix + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + m.suffix)
-}
-
-// add buffers one row, sending a full chunk.
-func (m *multiRow) add(args ...any) error {
-	m.args = append(m.args, args...)
-	if len(m.args) < importChunk*m.width {
-		return nil
-	}
-	if m.many == nil {
-		st, err := m.tx.PrepareContext(m.ctx, m.stmt(importChunk))
+// insertRows runs prefix, then rows of width parameters from args, then
+// suffix, as multi-row statements of up to importChunk rows. returned,
+// when set, reads their RETURNING rows.
+func (s *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, width int, args []any, returned func(*sql.Rows) error) error {
+	one := "(" + placeholders(width) + ")"
+	for len(args) > 0 {
+		n := min(len(args)/width, importChunk)
+		q := s.d.q(prefix + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + suffix)
+		var err error
+		if returned == nil {
+			_, err = tx.ExecContext(ctx, q, args[:n*width]...)
+		} else {
+			rows, qerr := tx.QueryContext(ctx, q, args[:n*width]...)
+			err = scanAll(rows, qerr, returned)
+		}
 		if err != nil {
 			return err
 		}
-		m.many = st
+		args = args[n*width:]
 	}
-	err := m.run(m.many, m.args)
-	m.args = m.args[:0]
-	return err
-}
-
-// flush sends the buffered tail one row at a time, and closes.
-func (m *multiRow) flush() error {
-	defer func() {
-		if m.many != nil {
-			m.many.Close()
-		}
-	}()
-	if len(m.args) == 0 {
-		return nil
-	}
-	one, err := m.tx.PrepareContext(m.ctx, m.stmt(1))
-	if err != nil {
-		return err
-	}
-	defer one.Close()
-	for i := 0; i < len(m.args); i += m.width {
-		if err := m.run(one, m.args[i:i+m.width]); err != nil {
-			return err
-		}
-	}
-	m.args = m.args[:0]
 	return nil
-}
-
-func (m *multiRow) run(st *sql.Stmt, args []any) error {
-	if m.returned == nil {
-		_, err := st.ExecContext(m.ctx, args...)
-		return err
-	}
-	rows, err := st.QueryContext(m.ctx, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := m.returned(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // insertMany inserts the new subscribers of an import, then their digests
@@ -105,15 +48,16 @@ func (s *DB) insertMany(ctx context.Context, tx *sql.Tx, subs []*subscribers.Sub
 		return nil
 	}
 	d := s.d
-	ins := &multiRow{s: s, ctx: ctx, tx: tx, width: 13,
-		prefix: `INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
-			created_at, updated_at, confirmed_at, unsubscribed_at, consent_at) VALUES `,
-	}
-	var next int64
+	cols, suffix, width := `email, email_key, name, status, digests, tags, timezone, source,
+		created_at, updated_at, confirmed_at, unsubscribed_at, consent_at`, "", 13
+	var (
+		next     int64
+		returned func(*sql.Rows) error
+	)
 	byKey := map[string]*subscribers.Subscriber{}
 	if d.postgres {
-		ins.suffix = ` ON CONFLICT (email_key) DO NOTHING RETURNING id, email_key`
-		ins.returned = func(r *sql.Rows) error {
+		suffix = ` ON CONFLICT (email_key) DO NOTHING RETURNING id, email_key`
+		returned = func(r *sql.Rows) error {
 			var id int64
 			var k string
 			err := r.Scan(&id, &k)
@@ -127,25 +71,22 @@ func (s *DB) insertMany(ctx context.Context, tx *sql.Tx, subs []*subscribers.Sub
 			COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'subscribers'), 0))`).Scan(&next); err != nil {
 			return err
 		}
-		ins.prefix = strings.Replace(ins.prefix, "(email,", "(id, email,", 1)
-		ins.width++
+		cols, width = "id, "+cols, width+1
 	}
+	args := make([]any, 0, len(subs)*width)
 	for _, sub := range subs {
-		args := []any{sub.Email, strings.ToLower(sub.Email), sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests),
-			subscribers.JoinList(sub.Tags), sub.Timezone, string(sub.Source), d.t(sub.CreatedAt), d.t(sub.UpdatedAt),
-			d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), d.t(sub.ConsentAt)}
 		if d.postgres {
 			byKey[strings.ToLower(sub.Email)] = sub
 		} else {
 			next++
 			sub.ID = next
-			args = append([]any{sub.ID}, args...)
+			args = append(args, sub.ID)
 		}
-		if err := ins.add(args...); err != nil {
-			return err
-		}
+		args = append(args, sub.Email, strings.ToLower(sub.Email), sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests),
+			subscribers.JoinList(sub.Tags), sub.Timezone, string(sub.Source), d.t(sub.CreatedAt), d.t(sub.UpdatedAt),
+			d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), d.t(sub.ConsentAt))
 	}
-	if err := ins.flush(); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO subscribers (`+cols+`) VALUES `, suffix, width, args, returned); err != nil {
 		return err
 	}
 	return s.insertDigestsAndEvents(ctx, tx, subs, now, counts)

@@ -138,6 +138,12 @@ func commitTx(ctx context.Context, c interface {
 // error from scan stops it and is returned.
 func (s *DB) each(ctx context.Context, scan func(*sql.Rows) error, query string, args ...any) error {
 	rows, err := s.db.QueryContext(ctx, s.d.q(query), args...)
+	return scanAll(rows, err, scan)
+}
+
+// scanAll calls scan for every row of rows, the result of a query that
+// failed when err is set, and closes them.
+func scanAll(rows *sql.Rows, err error, scan func(*sql.Rows) error) error {
 	if err != nil {
 		return err
 	}
