@@ -43,11 +43,11 @@ const sqliteRecordResult = `UPDATE deliveries
 	WHERE id = ? AND state IN ('queued', 'retrying')`
 
 // sqliteStmts are the statements of the delivery hot path on SQLite,
-// prepared once per store: the modernc driver keeps no statement cache, and
-// parsing them on every claim and every group commit cost about a quarter
-// of the store's CPU time. database/sql prepares each one again, once, on
-// every pooled connection a transaction runs on (Tx.StmtContext reuses it
-// afterwards), and closes them all with the database.
+// prepared once per store: the modernc driver keeps no statement cache,
+// and parsing them on every claim and group commit is a large part of the
+// store's CPU time. database/sql prepares each one again, once, on every
+// pooled connection a transaction runs on, and closes them all with the
+// database.
 type sqliteStmts struct {
 	once                         sync.Once
 	err                          error
@@ -59,26 +59,21 @@ type sqliteStmts struct {
 func (s *DB) prepared() (*sqliteStmts, error) {
 	st := &s.stmts
 	st.once.Do(func() {
-		// Not the caller's context: a cancelled first caller must not
-		// leave the store without statements for good.
-		ctx := context.Background()
-		prepare := func(q string) *sql.Stmt {
-			if st.err != nil {
-				return nil
+		queries := []string{sqliteClaimSelect,
+			`UPDATE deliveries SET leased_by = ?, lease_until = ? WHERE id IN (` + s.d.idList + `)`,
+			`UPDATE deliveries SET state = 'cancelled', leased_by = NULL, lease_until = NULL, updated_at = ?
+			WHERE id IN (` + s.d.idList + `)`,
+			sqliteRecordResult}
+		stmts := make([]*sql.Stmt, len(queries))
+		for i, q := range queries {
+			// Not the caller's context: a cancelled first caller must
+			// not leave the store without statements for good.
+			if stmts[i], st.err = s.db.PrepareContext(context.Background(), q); st.err != nil {
+				st.err = fmt.Errorf("store: prepare delivery statements: %w", st.err)
+				return
 			}
-			var stmt *sql.Stmt
-			stmt, st.err = s.db.PrepareContext(ctx, q)
-			return stmt
 		}
-		st.claim = prepare(sqliteClaimSelect)
-		st.lease = prepare(`UPDATE deliveries SET leased_by = ?, lease_until = ? WHERE id IN (` + s.d.idList + `)`)
-		st.cancel = prepare(`UPDATE deliveries
-			SET state = 'cancelled', leased_by = NULL, lease_until = NULL, updated_at = ?
-			WHERE id IN (` + s.d.idList + `)`)
-		st.record = prepare(sqliteRecordResult)
-		if st.err != nil {
-			st.err = fmt.Errorf("store: prepare delivery statements: %w", st.err)
-		}
+		st.claim, st.lease, st.cancel, st.record = stmts[0], stmts[1], stmts[2], stmts[3]
 	})
 	return st, st.err
 }

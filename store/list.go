@@ -20,61 +20,50 @@ const listPage = 1000
 // through the current one, on another connection.
 func (s *DB) List(ctx context.Context, f subscribers.Filter, fn func(*subscribers.Subscriber) error) error {
 	q, args := s.listQuery(f)
-	fetch := func(after int64) ([]*subscribers.Subscriber, error) {
-		page := make([]*subscribers.Subscriber, 0, listPage)
-		err := s.each(ctx, func(rows *sql.Rows) error {
-			sub, err := scanSubscriber(rows)
-			page = append(page, sub)
-			return err
-		}, q, append(args[:len(args):len(args)], after)...)
-		return page, err
-	}
 	type result struct {
 		page []*subscribers.Subscriber
 		err  error
 	}
+	// read reads the page after an id on its own goroutine.
 	read := func(after int64) <-chan result {
 		out := make(chan result, 1)
 		go func() {
-			page, err := fetch(after)
+			page := make([]*subscribers.Subscriber, 0, listPage)
+			err := s.each(ctx, func(rows *sql.Rows) error {
+				sub, err := scanSubscriber(rows)
+				page = append(page, sub)
+				return err
+			}, q, append(args[:len(args):len(args)], after)...)
 			out <- result{page, err}
 		}()
 		return out
 	}
 	next := read(f.AfterID)
-	seen := 0
-	for {
+	defer func() {
+		if next != nil {
+			<-next // no query outlives List
+		}
+	}()
+	for seen := 0; next != nil; {
 		r := <-next
+		next = nil
 		if r.err != nil {
 			return fmt.Errorf("store: list: %w", r.err)
 		}
 		if len(r.page) == listPage {
 			next = read(r.page[len(r.page)-1].ID)
-		} else {
-			next = nil
 		}
 		for _, sub := range r.page {
 			if f.Limit > 0 && seen == f.Limit {
-				drain(next)
 				return nil
 			}
 			if err := fn(sub); err != nil {
-				drain(next)
 				return err
 			}
 			seen++
 		}
-		if next == nil {
-			return ctx.Err()
-		}
 	}
-}
-
-// drain waits for a page read ahead, so that no query outlives List.
-func drain[T any](c <-chan T) {
-	if c != nil {
-		<-c
-	}
+	return ctx.Err()
 }
 
 // listQuery is List's query: the subscribers matching f after an id, the

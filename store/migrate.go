@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,24 +65,8 @@ func loadMigrations(dialect string) ([]migration, error) {
 		}
 		ms = append(ms, migration{Version: v, Name: name, SQL: string(b), ForeignKeysOff: strings.HasPrefix(string(b), foreignKeysOff)})
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	slices.SortFunc(ms, func(a, b migration) int { return a.Version - b.Version })
 	return ms, nil
-}
-
-// SchemaVersion is the highest migration version this binary embeds for
-// dialect ("sqlite" or "postgres"); 0 if there is none.
-func SchemaVersion(dialect string) int {
-	ms, err := loadMigrations(dialect)
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].Version
-}
-
-// tooNew is the refusal for a database migrated by a newer binary.
-func tooNew(db, binary int) error {
-	return fmt.Errorf("%w: the database is at schema version %d but this binary knows only up to version %d; upgrade briefcast",
-		ErrSchemaTooNew, db, binary)
 }
 
 // migrationLockID is the pg_advisory_xact_lock key that serialises
@@ -116,20 +100,6 @@ func (s *DB) migrate(ctx context.Context) error {
 	return s.migrateStep(ctx, nil, latest)
 }
 
-// schemaTable creates schema_migrations in the dialect's types.
-func (s *DB) schemaTable() string {
-	if s.d.postgres {
-		return `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    integer PRIMARY KEY,
-			name       text        NOT NULL,
-			applied_at timestamptz NOT NULL)`
-	}
-	return `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER PRIMARY KEY,
-			name       TEXT    NOT NULL,
-			applied_at INTEGER NOT NULL)`
-}
-
 // migrateStep applies m (nil: only checks the version) in one transaction
 // unless the database already has it.
 func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
@@ -143,7 +113,12 @@ func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.schemaTable()); err != nil {
+		appliedAt := "INTEGER"
+		if s.d.postgres {
+			appliedAt = "timestamptz"
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version integer PRIMARY KEY, name text NOT NULL, applied_at `+appliedAt+` NOT NULL)`); err != nil {
 			return err
 		}
 		var current int
@@ -151,7 +126,8 @@ func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
 			return err
 		}
 		if current > latest {
-			return tooNew(current, latest)
+			return fmt.Errorf("%w: the database is at schema version %d but this binary knows only up to version %d; upgrade briefcast",
+				ErrSchemaTooNew, current, latest)
 		}
 		if m == nil || current >= m.Version {
 			return nil
@@ -202,20 +178,17 @@ func (s *DB) rebuildTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // foreignKeyCheck fails when any row references a missing parent.
 func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	var (
+		table, parent string
+		rowid         sql.NullInt64
+		fkid          int64
+	)
+	err := tx.QueryRowContext(ctx, `PRAGMA foreign_key_check`).Scan(&table, &rowid, &parent, &fkid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("foreign key check: %w", err)
 	}
-	defer rows.Close()
-	if rows.Next() {
-		var table string
-		var rowid sql.NullInt64
-		var parent string
-		var fkid int64
-		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
-			return fmt.Errorf("foreign key check: %w", err)
-		}
-		return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", rowid.Int64, table, parent)
-	}
-	return rows.Err()
+	return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", rowid.Int64, table, parent)
 }

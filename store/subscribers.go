@@ -292,13 +292,21 @@ func (s *DB) UpdatePreferences(ctx context.Context, id int64, p subscribers.Pref
 func (s *DB) Forget(ctx context.Context, email string) error {
 	key := subscribers.EmailKey(email)
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		// byKey locks the subscriber row first, as a bounce recorded by a
+		// sender does, so the two never deadlock on PostgreSQL.
 		sub, err := s.byKey(ctx, tx, key)
 		if err != nil {
 			return err
 		}
 		now := time.Now().UTC()
-		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE subscriber_events SET reason = '' WHERE subscriber_id = ?`), sub.ID); err != nil {
-			return fmt.Errorf("store: forget: %w", err)
+		exec := func(query string, args ...any) error {
+			if _, err := tx.ExecContext(ctx, s.d.q(query), args...); err != nil {
+				return fmt.Errorf("store: forget: %w", err)
+			}
+			return nil
+		}
+		if err := exec(`UPDATE subscriber_events SET reason = '' WHERE subscriber_id = ?`, sub.ID); err != nil {
+			return err
 		}
 		if err := s.event(ctx, tx, sub.ID, now, subscribers.Change{From: sub.Status, To: subscribers.ForgottenStatus, Reason: "forgotten"}); err != nil {
 			return err
@@ -306,29 +314,19 @@ func (s *DB) Forget(ctx context.Context, email string) error {
 		// Their deliveries stay, so an edition's counts never change after
 		// the fact; deleting the subscriber sets subscriber_id NULL. What
 		// was still to send is cancelled, and the replies, which may quote
-		// the address, are blanked. The subscriber row is locked first, as
-		// a bounce recorded by a sender does, so the two never deadlock on
-		// PostgreSQL.
-		var id int64
-		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT id FROM subscribers WHERE id = ?`+s.d.forUpdate), sub.ID).Scan(&id); err != nil {
-			return fmt.Errorf("store: forget: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE deliveries
+		// the address, are blanked.
+		if err := exec(`UPDATE deliveries
 			SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'cancelled' ELSE state END,
 			    next_attempt = CASE WHEN state IN ('queued', 'retrying') THEN NULL ELSE next_attempt END,
 			    last_reply = '', leased_by = NULL, lease_until = NULL, updated_at = ?
-			WHERE subscriber_id = ?`), s.d.t(now), sub.ID); err != nil {
-			return fmt.Errorf("store: forget: %w", err)
+			WHERE subscriber_id = ?`, s.d.t(now), sub.ID); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscribers WHERE id = ?`), sub.ID); err != nil {
-			return fmt.Errorf("store: forget: %w", err)
+		if err := exec(`DELETE FROM subscribers WHERE id = ?`, sub.ID); err != nil {
+			return err
 		}
-		_, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO suppressions (email_hash, reason, at) VALUES (?, 'forgotten', ?)
-			ON CONFLICT (email_hash) DO NOTHING`), subscribers.HashEmail(sub.Email), s.d.t(now))
-		if err != nil {
-			return fmt.Errorf("store: forget: %w", err)
-		}
-		return nil
+		return exec(`INSERT INTO suppressions (email_hash, reason, at) VALUES (?, 'forgotten', ?)
+			ON CONFLICT (email_hash) DO NOTHING`, subscribers.HashEmail(sub.Email), s.d.t(now))
 	})
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -49,12 +50,7 @@ func (s *DB) SubscriberZones(ctx context.Context, digest string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	zs := make([]string, 0, len(counts))
-	for z := range counts {
-		zs = append(zs, z)
-	}
-	slices.Sort(zs)
-	return zs, nil
+	return slices.Sorted(maps.Keys(counts)), nil
 }
 
 // ZoneCounts counts digest's active subscribers by time zone, "" for
