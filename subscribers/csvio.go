@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -137,7 +138,7 @@ func csvHeader(header []string) ([]string, error) {
 	seen := map[string]bool{}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(h))
-		if !contains(CSVColumns, h) {
+		if !slices.Contains(CSVColumns, h) {
 			unknown = append(unknown, fmt.Sprintf("%q", h))
 		} else if seen[h] {
 			return nil, fmt.Errorf("header: column %q appears twice", h)
@@ -154,56 +155,46 @@ func csvHeader(header []string) ([]string, error) {
 	return cols, nil
 }
 
-// csvRow validates one record.
+// csvRow reads and validates one record.
 func csvRow(rec, cols []string, line int, zones zoneCache) (ImportRow, *RowError) {
-	bad := func(field, format string, args ...any) (ImportRow, *RowError) {
-		return ImportRow{}, &RowError{Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
-	}
 	if len(rec) != len(cols) {
-		return bad("", "has %d cells, the header has %d", len(rec), len(cols))
+		return ImportRow{}, &RowError{Line: line, Msg: fmt.Sprintf("has %d cells, the header has %d", len(rec), len(cols))}
 	}
 	row := ImportRow{Line: line}
 	for i, v := range rec {
 		col := cols[i]
 		if len(v) > MaxCSVField {
-			return bad(col, "is %d bytes long, the limit is %d", len(v), MaxCSVField)
+			return ImportRow{}, &RowError{Line: line, Field: col, Msg: fmt.Sprintf("is %d bytes long, the limit is %d", len(v), MaxCSVField)}
 		}
 		v = fromCSVCell(strings.TrimSpace(v))
-		var err error
 		switch col {
 		case "email":
-			if row.Email, err = NormalizeEmail(v); err != nil {
-				return bad(col, "%v", err)
-			}
+			row.Email = v
 		case "name":
-			if row.Name, err = CleanName(v); err != nil {
-				return bad(col, "%v", err)
-			}
+			row.Name = v
 		case "digests":
-			if v != "" {
-				if row.Digests, err = CleanDigests(strings.Split(v, ";")); err != nil {
-					return bad(col, "%v", err)
-				}
-			}
+			row.Digests = splitCell(v)
 		case "tags":
-			if v != "" {
-				if row.Tags, err = CleanTags(strings.Split(v, ";")); err != nil {
-					return bad(col, "%v", err)
-				}
-			}
+			row.Tags = splitCell(v)
 		case "timezone":
-			if err := zones.check(v); err != nil {
-				return bad(col, "%v", err)
-			}
 			row.Timezone = v
 		case "status":
 			row.Status = Status(strings.ToLower(v))
-			if v != "" && !row.Status.Valid() {
-				return bad(col, "unknown status %q (want pending, active, unsubscribed, bounced or complained)", v)
-			}
+		}
+		if err := row.clean(col, zones); err != nil {
+			return ImportRow{}, &RowError{Line: line, Field: col, Msg: err.Error()}
 		}
 	}
 	return row, nil
+}
+
+// splitCell reads a multi-valued cell; nil when empty, to keep what is
+// stored.
+func splitCell(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ";")
 }
 
 // formulaStart holds the first characters that make a spreadsheet read a
@@ -302,29 +293,21 @@ func NewJSONWriter(w io.Writer) *JSONWriter {
 // jsonSubscriber is the exported shape; times are RFC 3339 in UTC and
 // omitted when unknown.
 type jsonSubscriber struct {
-	ID             int64      `json:"id"`
-	Email          string     `json:"email"`
-	Name           string     `json:"name"`
-	Status         Status     `json:"status"`
-	Digests        []string   `json:"digests"`
-	Tags           []string   `json:"tags"`
-	Timezone       string     `json:"timezone"`
-	Source         Source     `json:"source"`
-	ConsentAt      *time.Time `json:"consent_at,omitempty"`
-	ConsentIP      string     `json:"consent_ip,omitempty"`
-	ConsentText    string     `json:"consent_text,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	ConfirmedAt    *time.Time `json:"confirmed_at,omitempty"`
-	UnsubscribedAt *time.Time `json:"unsubscribed_at,omitempty"`
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
+	ID             int64     `json:"id"`
+	Email          string    `json:"email"`
+	Name           string    `json:"name"`
+	Status         Status    `json:"status"`
+	Digests        []string  `json:"digests"`
+	Tags           []string  `json:"tags"`
+	Timezone       string    `json:"timezone"`
+	Source         Source    `json:"source"`
+	ConsentAt      time.Time `json:"consent_at,omitzero"`
+	ConsentIP      string    `json:"consent_ip,omitempty"`
+	ConsentText    string    `json:"consent_text,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	ConfirmedAt    time.Time `json:"confirmed_at,omitzero"`
+	UnsubscribedAt time.Time `json:"unsubscribed_at,omitzero"`
 }
 
 // Write writes one subscriber as one line.
@@ -332,9 +315,9 @@ func (j *JSONWriter) Write(s *Subscriber) error {
 	v := jsonSubscriber{
 		ID: s.ID, Email: s.Email, Name: s.Name, Status: s.Status,
 		Digests: s.Digests, Tags: s.Tags, Timezone: s.Timezone, Source: s.Source,
-		ConsentAt: optTime(s.ConsentAt), ConsentIP: s.ConsentIP, ConsentText: s.ConsentText,
+		ConsentAt: s.ConsentAt.UTC(), ConsentIP: s.ConsentIP, ConsentText: s.ConsentText,
 		CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC(),
-		ConfirmedAt: optTime(s.ConfirmedAt), UnsubscribedAt: optTime(s.UnsubscribedAt),
+		ConfirmedAt: s.ConfirmedAt.UTC(), UnsubscribedAt: s.UnsubscribedAt.UTC(),
 	}
 	if v.Digests == nil {
 		v.Digests = []string{}

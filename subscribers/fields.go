@@ -3,6 +3,7 @@ package subscribers
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -36,7 +37,7 @@ func cleanList(xs []string, check func(string) error) ([]string, error) {
 	var out []string
 	for _, x := range xs {
 		x = strings.TrimSpace(x)
-		if x == "" || contains(out, x) {
+		if x == "" || slices.Contains(out, x) {
 			continue
 		}
 		if err := check(x); err != nil {
@@ -45,15 +46,6 @@ func cleanList(xs []string, check func(string) error) ([]string, error) {
 		out = append(out, x)
 	}
 	return out, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // zoneCache remembers which time zone names load, because LoadLocation reads

@@ -96,33 +96,30 @@ type ImportUpdate struct {
 	DigestsChanged bool
 }
 
-// checkImportRow validates and cleans one row, returning its key.
-func checkImportRow(r *ImportRow, zones zoneCache) (string, error) {
-	email, err := NormalizeEmail(r.Email)
-	if err != nil {
-		return "", err
-	}
-	r.Email = email
-	if r.Name, err = CleanName(r.Name); err != nil {
-		return "", err
-	}
-	if r.Status != "" && !r.Status.Valid() {
-		return "", fmt.Errorf("unknown status %q", r.Status)
-	}
-	if r.Digests != nil {
-		if r.Digests, err = CleanDigests(r.Digests); err != nil {
-			return "", err
+// clean checks and cleans the field of r that column col of an import
+// file holds (see CSVColumns).
+func (r *ImportRow) clean(col string, zones zoneCache) (err error) {
+	switch col {
+	case "email":
+		r.Email, err = NormalizeEmail(r.Email)
+	case "name":
+		r.Name, err = CleanName(r.Name)
+	case "digests":
+		if r.Digests != nil {
+			r.Digests, err = CleanDigests(r.Digests)
+		}
+	case "tags":
+		if r.Tags != nil {
+			r.Tags, err = CleanTags(r.Tags)
+		}
+	case "timezone":
+		err = zones.check(r.Timezone)
+	case "status":
+		if r.Status != "" && !r.Status.Valid() {
+			err = fmt.Errorf("unknown status %q (want pending, active, unsubscribed, bounced or complained)", r.Status)
 		}
 	}
-	if r.Tags != nil {
-		if r.Tags, err = CleanTags(r.Tags); err != nil {
-			return "", err
-		}
-	}
-	if err := zones.check(r.Timezone); err != nil {
-		return "", err
-	}
-	return strings.ToLower(email), nil
+	return err
 }
 
 // PlanImport decides an import batch. rows must be checked and keys[i] is
@@ -212,26 +209,6 @@ func PrepareNew(s *Subscriber, now time.Time) error {
 	if err := checkSubscriber(s); err != nil {
 		return err
 	}
-	stampCreate(s, now)
-	return nil
-}
-
-// CheckImportRows validates and cleans every row in place and returns
-// their keys (the lower-cased address), "" for a row to reject, as
-// PlanImport takes them.
-func CheckImportRows(rows []ImportRow) []string {
-	keys := make([]string, len(rows))
-	zones := zoneCache{}
-	for i := range rows {
-		if k, err := checkImportRow(&rows[i], zones); err == nil {
-			keys[i] = k
-		}
-	}
-	return keys
-}
-
-// stampCreate sets the times of a subscriber about to be created at now.
-func stampCreate(s *Subscriber, now time.Time) {
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = now
 	}
@@ -242,4 +219,23 @@ func stampCreate(s *Subscriber, now time.Time) {
 	if s.Status == Unsubscribed && s.UnsubscribedAt.IsZero() {
 		s.UnsubscribedAt = now
 	}
+	return nil
+}
+
+// CheckImportRows validates and cleans every row in place and returns
+// their keys (the lower-cased address), "" for a row to reject, as
+// PlanImport takes them.
+func CheckImportRows(rows []ImportRow) []string {
+	keys := make([]string, len(rows))
+	zones := zoneCache{}
+rows:
+	for i := range rows {
+		for _, col := range CSVColumns {
+			if rows[i].clean(col, zones) != nil {
+				continue rows
+			}
+		}
+		keys[i] = strings.ToLower(rows[i].Email)
+	}
+	return keys
 }
