@@ -36,16 +36,13 @@ func (e RowError) Error() string {
 }
 
 // ReadCSV streams an import file: a header row naming the columns (see
-// CSVColumns; a UTF-8 byte order mark is ignored), then one subscriber per
-// row, multi-valued cells separated by ';'. Valid rows are passed to fn in
-// batches of up to batchSize; fn must not keep the slice after it returns.
-// An invalid row (bad address, time zone, status, digest name or tag, a
-// cell over MaxCSVField bytes, the wrong number of cells, malformed
-// quoting, or an address already seen earlier in the file in any case) is
-// skipped and reported in rejected, in file order. Empty cells mean "keep
-// what is stored" (see ImportRow). The ' that CSVWriter puts before a cell
-// a spreadsheet would run as a formula is removed. err is set when the
-// file cannot be read at all (no or bad header, an I/O error) or fn fails; it then stops.
+// CSVColumns; a byte order mark is ignored), then one subscriber per row,
+// multi-valued cells separated by ';', the ' CSVWriter adds undone. Valid
+// rows go to fn in batches of up to batchSize, a slice fn must not keep.
+// An invalid row (a bad cell, the wrong number of cells, malformed quoting,
+// an address seen earlier in any case) is skipped and reported in
+// rejected, in file order. err is set, and reading stops, when the file
+// cannot be read (no or bad header, an I/O error) or fn fails.
 func ReadCSV(r io.Reader, batchSize int, fn func(batch []ImportRow) error) (rejected []RowError, err error) {
 	if batchSize <= 0 {
 		batchSize = 1000
@@ -70,9 +67,8 @@ func ReadCSV(r io.Reader, batchSize int, fn func(batch []ImportRow) error) (reje
 		return nil, err
 	}
 
-	// Seen addresses are kept as 64-bit hashes, not strings, so a million
-	// rows cost about 12 MB; a collision is about 1 in 10^7 at that size
-	// and would only misreport one row as a duplicate.
+	// Seen addresses are kept as 64-bit hashes (12 MB for a million rows);
+	// a collision, about 1 in 10^7 there, misreports one row as a duplicate.
 	seed := maphash.MakeSeed()
 	seen := newSeenSet()
 	zones := zoneCache{}
@@ -197,7 +193,7 @@ func splitCell(v string) []string {
 	return strings.Split(v, ";")
 }
 
-// formulaStart holds the first characters that make a spreadsheet read a
+// formulaStart holds the first characters that make a spreadsheet run a
 // cell as a formula (OWASP "CSV injection").
 const formulaStart = "=+-@\t\r"
 
@@ -211,8 +207,8 @@ func isFormula(v string) bool {
 	return v != "" && strings.IndexByte(formulaStart, v[0]) >= 0
 }
 
-// toCSVCell neutralises a cell a spreadsheet would run as a formula by
-// prefixing a quote, which spreadsheets show as text and do not display.
+// toCSVCell neutralises a formula with a leading quote, which spreadsheets
+// do not display.
 func toCSVCell(v string) string {
 	if isFormula(v) {
 		return "'" + v
@@ -228,11 +224,9 @@ func fromCSVCell(v string) string {
 	return v
 }
 
-// CSVWriter writes subscribers in the import format, so ReadCSV reads its
-// output back unchanged. A cell starting with =, +, -, @, a tab or a
-// carriage return (a name, say) is written with a leading ' so that a
-// spreadsheet opening the file shows it instead of running it as a
-// formula; ReadCSV removes that quote again.
+// CSVWriter writes subscribers in the import format, which ReadCSV reads
+// back unchanged. A cell a spreadsheet would run as a formula gets a
+// leading ' (see toCSVCell).
 type CSVWriter struct {
 	w      *csv.Writer
 	header bool
@@ -275,10 +269,8 @@ func (c *CSVWriter) Flush() error {
 	return c.w.Error()
 }
 
-// JSONWriter writes subscribers as JSON Lines: one object per line, so the
-// export streams and any line can be parsed on its own. Unlike CSV, its
-// values are never neutralised: JSON holds data, which no spreadsheet runs
-// as a formula, and a consumer gets the name exactly as stored.
+// JSONWriter writes subscribers as JSON Lines, one object per line. Values
+// are never neutralised as in CSV: no spreadsheet runs JSON.
 type JSONWriter struct {
 	w   *bufio.Writer
 	enc *json.Encoder
@@ -290,8 +282,8 @@ func NewJSONWriter(w io.Writer) *JSONWriter {
 	return &JSONWriter{w: bw, enc: json.NewEncoder(bw)}
 }
 
-// jsonSubscriber is the exported shape; times are RFC 3339 in UTC and
-// omitted when unknown.
+// jsonSubscriber is the exported shape; times are in UTC, omitted when
+// unknown.
 type jsonSubscriber struct {
 	ID             int64     `json:"id"`
 	Email          string    `json:"email"`

@@ -27,9 +27,8 @@ func CheckDepth(d string) error {
 	return fmt.Errorf("depth %q must be %q or %q", d, DepthTake, DepthDigest)
 }
 
-// JoinDepths is the stored form of a subscriber's depths: "name=depth"
-// pairs, comma-joined and sorted by digest name, leaving out the digests
-// that take their default. Digest names and depths never hold ',' or '='.
+// JoinDepths is the stored form of a subscriber's depths: sorted,
+// comma-joined "name=depth" pairs, without the defaults.
 func JoinDepths(m map[string]string) string {
 	var out []string
 	for name, d := range m {
@@ -42,7 +41,7 @@ func JoinDepths(m map[string]string) string {
 }
 
 // SplitDepths reads JoinDepths back; nil when empty. A pair it cannot read
-// is left out, so the digest takes its default.
+// is left out (its digest takes the default).
 func SplitDepths(s string) map[string]string {
 	if s == "" {
 		return nil
@@ -57,8 +56,7 @@ func SplitDepths(s string) map[string]string {
 	return m
 }
 
-// cleanDepths checks every depth and digest name of m and drops the ones
-// set to the default; nil when none remain.
+// cleanDepths checks m and drops the defaults; nil when none remain.
 func cleanDepths(m map[string]string) (map[string]string, error) {
 	var out map[string]string
 	for name, d := range m {
@@ -82,8 +80,7 @@ func cleanDepths(m map[string]string) (map[string]string, error) {
 // MaxPause is the longest pause the preference page offers.
 const MaxPause = 4 * 7 * 24 * time.Hour
 
-// Paused reports whether a subscriber paused until after t: no edition cut
-// off before PausedUntil is sent to them.
+// Paused reports whether a subscriber is paused until after t.
 func (s *Subscriber) Paused(t time.Time) bool {
 	return !s.PausedUntil.IsZero() && s.PausedUntil.After(t)
 }

@@ -6,21 +6,17 @@ import (
 	"slices"
 )
 
-// Importer writes one batch of import rows in a single transaction and
-// reports what it did: rows are matched by address regardless of case, an
-// empty Name, Timezone or Status and a nil Digests or Tags keep what is
-// stored, and PlanImport decides the rest.
+// Importer writes one batch of import rows in a single transaction, as
+// PlanImport decides, and reports what it did.
 type Importer interface {
 	Import(ctx context.Context, rows []ImportRow) (ImportCounts, error)
 }
 
 // ImportCSV reads an import file (see ReadCSV) into st in batches of
-// batchSize rows, one transaction each. Parsing runs in its own goroutine,
-// one batch ahead of the store, so reading and writing overlap. check, when
-// not nil, may reject a row the file format allows (an unknown digest, say)
-// by returning a RowError. Rejected rows come back in line order; err is
-// set when the file cannot be read or the store fails, and the import
-// stops there (batches already written stay written).
+// batchSize rows, one transaction each, parsing one batch ahead of the
+// store. check, when not nil, may reject a row the format allows (an
+// unknown digest, say). Rejected rows come back in line order; err stops
+// the import (batches already written stay written).
 func ImportCSV(ctx context.Context, st Importer, r io.Reader, batchSize int, check func(*ImportRow) *RowError) (ImportCounts, []RowError, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

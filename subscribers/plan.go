@@ -7,9 +7,8 @@ import (
 	"time"
 )
 
-// The rules of Subscribe, SetStatus and Import, apart from any database:
-// given what is stored, decide what to write. The store runs each plan in
-// one transaction.
+// The rules of Subscribe, SetStatus and Import: given what is stored,
+// decide what to write. The store runs each plan in one transaction.
 
 // ForgottenStatus is the to_status of the last event of a forgotten
 // subscriber. It is not a Status a subscriber can have.
@@ -40,13 +39,12 @@ func ApplyStatus(s *Subscriber, to Status, now time.Time) {
 }
 
 // PlanSubscribe applies a checked sign-up to old (nil for a new address) and
-// returns the subscriber to write, the outcome and the event to append
-// (nil for none). A sign-up never changes the stored spelling of an
-// address, and for an active or pending subscriber it changes nothing the
-// person chose: whoever knows an address can submit the form, and only the
-// person's own links may change their details. Active (the operator holds
-// consent) still confirms a pending subscriber. Nothing is to be written
-// when the outcome is Unchanged or StillPending.
+// returns the subscriber to write (nothing when Unchanged or StillPending),
+// the outcome and the event to append (nil for none). For an active or
+// pending subscriber it changes nothing the person chose: whoever knows an
+// address can submit the form, and only the person's own links may change
+// their details. Active (the operator holds consent) still confirms a
+// pending subscriber.
 func PlanSubscribe(old *Subscriber, req SubscribeRequest, now time.Time) (*Subscriber, Outcome, *Change) {
 	to := Pending
 	if req.Active {
@@ -122,19 +120,16 @@ func (r *ImportRow) clean(col string, zones zoneCache) (err error) {
 	return err
 }
 
-// PlanImport decides an import batch. rows must be checked and keys[i] is
-// row i's key ("" for a rejected row); existing maps keys to what is stored
-// and forgotten holds the keys of forgotten addresses.
+// PlanImport decides an import batch of checked rows; keys[i] is row i's
+// key ("" for a rejected row), existing maps keys to what is stored and
+// forgotten holds the keys of forgotten addresses.
 //
-// Rules: a cell left empty (name, timezone, status) or a nil list keeps
-// what is stored; a new subscriber without a status gets the row's
-// NewStatus, active when that is empty. A
-// stored subscriber that is suppressed (unsubscribed, bounced, complained)
-// keeps its status whatever the row says: a row asking for another status
-// counts as suppressed, its other fields still updated. A forgotten
-// address is never re-created: the row counts as suppressed. Only the
-// person can undo their choice, by signing up again. A later row for a key
-// already seen in the batch is rejected.
+// An empty cell or a nil list keeps what is stored; a new subscriber gets
+// cmp.Or(Status, NewStatus, Active). Only the person can undo their
+// choice: a suppressed subscriber keeps its status (a row asking for
+// another counts as suppressed, its other fields still updated) and a
+// forgotten address is never re-created (suppressed). A second row for a
+// key is rejected.
 func PlanImport(rows []ImportRow, keys []string, existing map[string]*Subscriber, forgotten map[string]bool, now time.Time) ImportPlan {
 	var p ImportPlan
 	seen := make(map[string]bool, len(rows))
@@ -206,9 +201,18 @@ func PlanImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 // PrepareNew checks and cleans a subscriber about to be created at now
 // (an empty status is Pending) and sets its times as Create documents.
 func PrepareNew(s *Subscriber, now time.Time) error {
-	if err := checkSubscriber(s); err != nil {
+	if err := checkPerson(&s.Email, &s.Name, s.ConsentIP, s.Source); err != nil {
 		return err
 	}
+	s.Status = cmp.Or(s.Status, Pending)
+	if !s.Status.Valid() {
+		return fmt.Errorf("subscribers: unknown status %q", s.Status)
+	}
+	p := Preferences{Digests: s.Digests, Tags: s.Tags, Timezone: s.Timezone, Depths: s.Depths}
+	if err := CheckPreferences(&p); err != nil {
+		return err
+	}
+	s.Digests, s.Tags, s.Depths = p.Digests, p.Tags, p.Depths
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = now
 	}

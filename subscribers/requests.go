@@ -29,13 +29,11 @@ const (
 
 // Preferences are what a subscriber can change about themselves.
 type Preferences struct {
-	Digests  []string
-	Tags     []string
-	Timezone string
-	// Depths per digest name; nil or "" keeps each digest's default.
-	Depths map[string]string
-	// PausedUntil holds mail until then; zero resumes it at once.
-	PausedUntil time.Time
+	Digests     []string
+	Tags        []string
+	Timezone    string
+	Depths      map[string]string // per digest; nil or "" keeps the default
+	PausedUntil time.Time         // zero resumes mail at once
 }
 
 // Filter selects subscribers for List. Zero fields match everything.
@@ -52,8 +50,8 @@ type DayCount struct {
 	Active int64
 }
 
-// ImportRow is one row of an import. Status "" keeps a stored status, or
-// makes a new subscriber active (an import is consent the operator holds).
+// ImportRow is one row of an import. Empty fields and nil lists keep what
+// is stored.
 type ImportRow struct {
 	Line     int // source line, for messages
 	Email    string
@@ -63,15 +61,13 @@ type ImportRow struct {
 	Timezone string
 	Status   Status
 	// NewStatus is the status of a new subscriber whose row has none
-	// (subscribers import --status); "" means active. It never changes a
-	// stored subscriber.
+	// (import --status); "" means active (the operator holds consent).
 	NewStatus Status
 }
 
 // ImportCounts are the totals an import reports. Suppressed counts the rows
-// that asked to bring back an address its owner had left (a new status for
-// an unsubscribed, bounced or complained subscriber, or any row for a
-// forgotten address): the import never overrides that choice.
+// an import refused because they would bring back an address its owner
+// left (see PlanImport).
 type ImportCounts struct {
 	Added, Updated, Unchanged, Suppressed, Rejected int
 }

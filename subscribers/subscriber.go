@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// Status is where a subscriber stands.
-type Status string
-
-// The statuses a subscriber can be in. Only Active subscribers are mailed
+// Status is where a subscriber stands. Only Active subscribers are mailed
 // digests; Unsubscribed, Bounced and Complained addresses are suppressed
 // until the person subscribes again.
+type Status string
+
+// The statuses a subscriber can be in.
 const (
 	Pending      Status = "pending"
 	Active       Status = "active"
@@ -53,14 +53,12 @@ type Subscriber struct {
 	Email    string // normalised by NormalizeEmail; unique regardless of case
 	Name     string
 	Status   Status
-	Digests  []string // digest names they receive
-	Tags     []string // optional topic filter: only articles with one of these tags
-	Timezone string   // IANA zone, "" for the digest's own
-	// Depths is the depth chosen per digest name (DepthTake or
-	// DepthDigest); a digest not in it gets its own default depth.
-	Depths map[string]string
+	Digests  []string          // digest names they receive
+	Tags     []string          // optional topic filter: only articles with one of these tags
+	Timezone string            // IANA zone, "" for the digest's own
+	Depths   map[string]string // per digest name; a digest not in it gets its default
 	// PausedUntil: no edition cut off before it is sent to them; zero
-	// when not paused. Mail resumes on its own afterwards.
+	// when not paused.
 	PausedUntil time.Time
 
 	Source      Source
@@ -74,16 +72,13 @@ type Subscriber struct {
 	UnsubscribedAt time.Time // zero unless unsubscribed
 
 	// TokenKey is mixed into the MAC of every link token made for this
-	// subscriber (see package tokens), so a token works for this row only.
-	// The store draws it at random when it creates the row and nothing
-	// changes it; a forgotten person who signs up again is a new row with
-	// a new key. It is never exported.
+	// subscriber (see package tokens), so a token works for this row only:
+	// drawn at random with the row, never changed, never exported.
 	TokenKey []byte
 }
 
-// Event is one change of a subscriber's status, kept forever in an
-// append-only table so an operator can answer "why did this person stop
-// getting mail?".
+// Event is one change of a subscriber's status, kept forever so an
+// operator can answer "why did this person stop getting mail?".
 type Event struct {
 	ID           int64
 	SubscriberID int64
