@@ -52,6 +52,24 @@ func (s *DB) ClaimDeliveries(ctx context.Context, editionID int64, owner string,
 	return out, nil
 }
 
+// claimRounds runs claim rounds, each for what is still wanted, until
+// limit deliveries are leased or a round cancels none: only cancelled rows
+// can hide more due work behind them.
+func claimRounds(limit int, round func(n int) ([]editions.Delivery, []int64, error)) ([]editions.Delivery, error) {
+	var out []editions.Delivery
+	for len(out) < limit {
+		batch, cancelled, err := round(limit - len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, batch...)
+		if len(cancelled) == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
 // ReleaseClaims drops every lease on the edition's deliveries, for a
 // single-instance store starting after a crash. Leases of a dead process on
 // PostgreSQL simply expire instead.

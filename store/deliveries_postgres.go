@@ -64,20 +64,10 @@ SELECT id, state, attempts, last_reply, next_attempt, sid, email, name, tags, ti
 
 // claimPostgres is ClaimDeliveries on PostgreSQL.
 func (s *DB) claimPostgres(ctx context.Context, editionID int64, owner string, limit int, now, until time.Time) ([]editions.Delivery, error) {
-	var out []editions.Delivery
-	for len(out) < limit {
-		rows, err := s.db.QueryContext(ctx, fmt.Sprintf(postgresClaim, limit-len(out)), editionID, now, owner, until)
-		batch, cancelled, err := claimRows(editionID, rows, err)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, batch...)
-		// Only cancelled rows can hide more due work behind them.
-		if len(cancelled) == 0 {
-			break
-		}
-	}
-	return out, nil
+	return claimRounds(limit, func(n int) ([]editions.Delivery, []int64, error) {
+		rows, err := s.db.QueryContext(ctx, fmt.Sprintf(postgresClaim, n), editionID, now, owner, until)
+		return claimRows(editionID, rows, err)
+	})
 }
 
 // postgresRecordResults writes a whole batch of results from parallel

@@ -85,37 +85,25 @@ func (s *DB) claimSQLite(ctx context.Context, editionID int64, owner string, lim
 	if err != nil {
 		return nil, err
 	}
+	nowUS, untilUS := now.UnixMicro(), until.UnixMicro()
 	var out []editions.Delivery
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		out = out[:0]
-		nowUS, untilUS := now.UnixMicro(), until.UnixMicro()
-		for len(out) < limit {
-			rows, err := tx.StmtContext(ctx, st.claim).QueryContext(ctx, editionID, nowUS, limit-len(out))
+	err = s.writeTx(ctx, func(tx *sql.Tx) (err error) {
+		out, err = claimRounds(limit, func(n int) ([]editions.Delivery, []int64, error) {
+			rows, err := tx.StmtContext(ctx, st.claim).QueryContext(ctx, editionID, nowUS, n)
 			batch, cancel, err := claimRows(editionID, rows, err)
-			if err != nil {
-				return err
+			if err == nil && len(cancel) > 0 {
+				_, err = tx.StmtContext(ctx, st.cancel).ExecContext(ctx, nowUS, jsonIDs(cancel))
 			}
-			if len(cancel) > 0 {
-				if _, err := tx.StmtContext(ctx, st.cancel).ExecContext(ctx, nowUS, jsonIDs(cancel)); err != nil {
-					return err
-				}
-			}
-			if len(batch) > 0 {
+			if err == nil && len(batch) > 0 {
 				ids := make([]int64, len(batch))
 				for i, d := range batch {
 					ids[i] = d.ID
 				}
-				if _, err := tx.StmtContext(ctx, st.lease).ExecContext(ctx, owner, untilUS, jsonIDs(ids)); err != nil {
-					return err
-				}
-				out = append(out, batch...)
+				_, err = tx.StmtContext(ctx, st.lease).ExecContext(ctx, owner, untilUS, jsonIDs(ids))
 			}
-			// Only cancelled rows can hide more due work behind them.
-			if len(cancel) == 0 {
-				break
-			}
-		}
-		return nil
+			return batch, cancel, err
+		})
+		return err
 	})
 	return out, err
 }

@@ -41,7 +41,8 @@ func (s *DB) CreateEdition(ctx context.Context, e *editions.Edition) error {
 
 // createEdition is CreateEdition, or CreateWave when wave is set.
 func (s *DB) createEdition(ctx context.Context, e *editions.Edition, wave bool, gap time.Duration) error {
-	if err := checkEdition(e); err != nil {
+	created, err := checkEdition(e)
+	if err != nil {
 		return err
 	}
 	what := "edition"
@@ -51,8 +52,7 @@ func (s *DB) createEdition(ctx context.Context, e *editions.Edition, wave bool, 
 		}
 		what = "wave"
 	}
-	created := editionCreatedAt(e)
-	err := s.writeTx(ctx, func(tx *sql.Tx) error { return s.insertEdition(ctx, tx, e, created, wave, gap) })
+	err = s.writeTx(ctx, func(tx *sql.Tx) error { return s.insertEdition(ctx, tx, e, created, wave, gap) })
 	if errors.Is(err, editions.ErrExists) {
 		return fmt.Errorf("store: %s %s/%s: %w", what, e.Digest, e.Key, err)
 	}
@@ -205,29 +205,23 @@ func (s *DB) Editions(ctx context.Context, digest string, limit int) ([]*edition
 	return es, nil
 }
 
-// checkEdition rejects an edition CreateEdition cannot record, and rounds
-// its cutoff down to the microseconds both databases keep, so e reads back
-// equal.
-func checkEdition(e *editions.Edition) error {
+// checkEdition rejects an edition CreateEdition cannot record, rounds its
+// cutoff down to the microseconds both databases keep, so e reads back
+// equal, and returns its creation time: e.CreatedAt when the caller set it
+// (a scheduler with its own clock), else now, rounded the same way.
+func checkEdition(e *editions.Edition) (time.Time, error) {
 	switch {
 	case e == nil:
-		return errors.New("store: create edition: nil edition")
+		return time.Time{}, errors.New("store: create edition: nil edition")
 	case e.Digest == "" || e.Key == "":
-		return errors.New("store: create edition: digest and key are required")
+		return time.Time{}, errors.New("store: create edition: digest and key are required")
 	case e.Cutoff.IsZero():
-		return fmt.Errorf("store: create edition %s/%s: cutoff is required", e.Digest, e.Key)
+		return time.Time{}, fmt.Errorf("store: create edition %s/%s: cutoff is required", e.Digest, e.Key)
 	}
 	e.Cutoff = e.Cutoff.UTC().Truncate(time.Microsecond)
-	return nil
-}
-
-// editionCreatedAt is the creation time CreateEdition records: e.CreatedAt
-// when the caller set it (a scheduler with its own clock), else now, at the
-// microsecond precision both databases keep.
-func editionCreatedAt(e *editions.Edition) time.Time {
-	t := e.CreatedAt
-	if t.IsZero() {
-		t = time.Now()
+	created := e.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
 	}
-	return t.UTC().Truncate(time.Microsecond)
+	return created.UTC().Truncate(time.Microsecond), nil
 }
