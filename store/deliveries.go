@@ -12,24 +12,17 @@ import (
 )
 
 // The delivery queue: one row per recipient of an edition. A sender claims
-// due rows under a lease, sends, and records the results of many rows in
-// one transaction (group commit). Each claim and each batch of results is
-// one atomic step, so no two senders ever hold the same delivery: on
-// SQLite every write runs alone under the write lock, on PostgreSQL claims
-// lock rows with FOR UPDATE SKIP LOCKED. The claim and the group commit
-// are where the dialects differ most: see deliveries_sqlite.go and
-// deliveries_postgres.go.
+// due rows under a lease, sends, and records many results in one
+// transaction (group commit). Each claim and each group commit is atomic,
+// so no two senders ever hold the same delivery.
 
-// ClaimDeliveries leases up to limit deliveries of the edition that are
-// due (queued, or retrying with NextAttempt <= now) and not leased by
-// anyone else, to owner until now+lease. Deliveries whose subscriber is no
-// longer active, or no longer gets the digest, are marked cancelled
-// instead of being returned. The returned deliveries carry the subscriber's
-// current address, name, tags, timezone, token key and id. Due retries
-// come first, longest-waiting first, then queued deliveries in id order.
-// Fewer than limit (even none) can come back while other senders hold
-// locks or leases: only Progress says whether the edition is done.
-// ErrNotFound for an unknown edition.
+// ClaimDeliveries leases to owner until now+lease up to limit due
+// deliveries of the edition (queued, or retrying with NextAttempt <= now)
+// that nobody else leases, with their subscriber's current details: due
+// retries first, longest-waiting first, then queued ones in id order.
+// Those whose subscriber no longer gets the digest are cancelled instead.
+// Fewer than limit, even none, can come back while others hold leases:
+// only Progress says whether the edition is done.
 func (s *DB) ClaimDeliveries(ctx context.Context, editionID int64, owner string, limit int, now time.Time, lease time.Duration) ([]editions.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
@@ -86,11 +79,10 @@ func (s *DB) ReleaseClaims(ctx context.Context, editionID int64) error {
 }
 
 // RecordResults writes the outcome of many deliveries in one transaction
-// (group commit) and clears their leases. A result whose Bounce is set also
-// marks its subscriber bounced, with an event (as SetStatus, with the reply
-// as the reason). A result for a delivery that is no longer queued or
-// retrying (another sender finished it after this one's lease expired) is
-// ignored, so a send is never undone.
+// and clears their leases. A result whose Bounce is set also marks its
+// subscriber bounced (as SetStatus, the reply as the reason). A result for
+// a delivery no longer queued or retrying (another sender finished it
+// after this one's lease expired) is ignored: a send is never undone.
 func (s *DB) RecordResults(ctx context.Context, results []editions.Result) error {
 	if len(results) == 0 {
 		return nil
@@ -112,10 +104,9 @@ func (s *DB) RecordResults(ctx context.Context, results []editions.Result) error
 	return nil
 }
 
-// bounce marks the subscribers of bounced results Bounced, inside the
-// group commit's transaction: exactly what SetStatus does. Subscribers are
-// locked before deliveries, the order in which Forget's cascade takes
-// them, so the two never deadlock on PostgreSQL.
+// bounce marks the subscribers of bounced results Bounced in tx, locking
+// them before deliveries, in the order Forget does, so the two never
+// deadlock on PostgreSQL.
 func (s *DB) bounce(ctx context.Context, tx *sql.Tx, results []editions.Result) error {
 	for _, r := range results {
 		if !r.Bounce {
@@ -191,23 +182,18 @@ func (s *DB) FinishEdition(ctx context.Context, editionID int64, now time.Time) 
 	var done bool
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var finished timeCol
-		err := tx.QueryRowContext(ctx, s.d.q(`SELECT finished_at FROM editions WHERE id = ?`+s.d.forUpdate), editionID).Scan(&finished)
-		if errors.Is(err, sql.ErrNoRows) {
+		var left bool
+		err := tx.QueryRowContext(ctx, s.d.q(`SELECT finished_at, EXISTS (SELECT 1 FROM deliveries
+			WHERE edition_id = e.id AND state IN ('queued', 'retrying')) FROM editions e WHERE id = ?`+s.d.forUpdate), editionID).Scan(&finished, &left)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			return subscribers.ErrNotFound
-		}
-		if err != nil {
+		case err != nil:
 			return err
-		}
-		if !finished.T.IsZero() {
+		case !finished.T.IsZero():
 			done = true
 			return nil
-		}
-		var left bool
-		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT EXISTS (SELECT 1 FROM deliveries
-			WHERE edition_id = ? AND state IN ('queued', 'retrying'))`), editionID).Scan(&left); err != nil {
-			return err
-		}
-		if left {
+		case left:
 			return nil
 		}
 		done = true

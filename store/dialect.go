@@ -1,8 +1,6 @@
 package store
 
 import (
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -92,8 +90,6 @@ func (c *timeCol) Scan(v any) error {
 	return nil
 }
 
-var _ sql.Scanner = (*timeCol)(nil)
-
 // isUnique reports whether err is a unique constraint violation.
 func isUnique(err error) bool {
 	var pe *pgconn.PgError
@@ -123,6 +119,3 @@ func limitArg(limit int) int64 {
 	}
 	return int64(limit)
 }
-
-// badConn makes database/sql drop a connection.
-var badConn = driver.ErrBadConn

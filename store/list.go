@@ -113,29 +113,26 @@ func (s *DB) History(ctx context.Context, days int, now time.Time) ([]subscriber
 	now = now.UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	start, end := today.AddDate(0, 0, -(days-1)), today.AddDate(0, 0, 1)
-	var base int64
-	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT CAST(COALESCE(SUM(`+historyDelta+`), 0) AS bigint) FROM subscriber_events
-		WHERE at < ? AND (to_status = 'active' OR from_status = 'active')`), s.d.t(start)).Scan(&base)
-	if err != nil {
-		return nil, fmt.Errorf("store: history: %w", err)
-	}
-	// The day of an event: whole days since start.
+	// The day of an event: whole days since start, -1 for any before.
 	day := `(at - ?) / 86400000000`
 	if s.d.postgres {
 		day = `floor(extract(epoch FROM at - ?::timestamptz) / 86400)::bigint`
 	}
+	var base int64
 	deltas := make([]int64, days)
-	err = s.each(ctx, func(rows *sql.Rows) error {
+	err := s.each(ctx, func(rows *sql.Rows) error {
 		var d, delta int64
 		if err := rows.Scan(&d, &delta); err != nil {
 			return err
 		}
-		if d >= 0 && d < int64(days) {
+		if d < 0 {
+			base += delta
+		} else if d < int64(days) {
 			deltas[d] += delta
 		}
 		return nil
-	}, `SELECT `+day+` AS day, CAST(SUM(`+historyDelta+`) AS bigint)
-		FROM subscriber_events WHERE at >= ? AND at < ? AND (to_status = 'active' OR from_status = 'active')
+	}, `SELECT CASE WHEN at < ? THEN -1 ELSE `+day+` END AS day, CAST(SUM(`+historyDelta+`) AS bigint)
+		FROM subscriber_events WHERE at < ? AND (to_status = 'active' OR from_status = 'active')
 		GROUP BY day`, s.d.t(start), s.d.t(start), s.d.t(end))
 	if err != nil {
 		return nil, fmt.Errorf("store: history: %w", err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -165,7 +166,7 @@ func (s *DB) rebuildTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		// A pooled connection must never keep foreign keys off: if they
 		// cannot be turned back on, the connection is thrown away.
 		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
-			conn.Raw(func(any) error { return badConn })
+			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
 	return commitTx(ctx, conn, func(tx *sql.Tx) error {

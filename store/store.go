@@ -1,14 +1,10 @@
 // Package store keeps subscribers and digest editions in SQLite (the
-// embedded default, pure Go through modernc.org/sqlite) or PostgreSQL (for
-// several processes sharing one database, through pgx's database/sql
-// driver). One implementation over database/sql serves both; a small
-// dialect value carries what truly differs: placeholders, time columns, row
-// locks, the claim of the delivery queue (FOR UPDATE SKIP LOCKED on
-// PostgreSQL) and the bulk statements of an import and a group commit.
+// embedded default, pure Go) or PostgreSQL (several processes sharing one
+// database). One implementation over database/sql serves both; a small
+// dialect value, and a few methods branching on it, carry what differs.
 //
-// Every method is safe for concurrent use; on PostgreSQL several processes
-// may share one database. Methods return subscribers.ErrNotFound for
-// unknown ids, addresses and editions.
+// Every method is safe for concurrent use. Methods return
+// subscribers.ErrNotFound for unknown ids, addresses and editions.
 package store
 
 import (
@@ -27,16 +23,11 @@ type DB struct {
 
 	// wmu serialises this process's write transactions on SQLite, which
 	// allows one writer at a time: queueing on a mutex is fairer and faster
-	// than letting every writer spin in the busy handler. Transactions
-	// still start with BEGIN IMMEDIATE (see sqliteDSN), so a second process
-	// sharing the file waits on busy_timeout instead of failing with
-	// SQLITE_BUSY when a read transaction tries to upgrade. Unused on
-	// PostgreSQL.
+	// than spinning in the busy handler. Another process sharing the file
+	// waits on busy_timeout (see sqliteDSN).
 	wmu sync.Mutex
 
-	// stmts holds the SQLite delivery statements, prepared on first use
-	// (see deliveries_sqlite.go).
-	stmts sqliteStmts
+	stmts sqliteStmts // the SQLite delivery statements, prepared on first use
 }
 
 // ErrSchemaTooNew is returned by Open for a database migrated by a newer
@@ -84,11 +75,9 @@ func (s *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// PingWrite checks that the database takes writes: it rewrites the single
-// row of health_probe in a committed transaction, so a read-only file or
-// server (a standby, default_transaction_read_only) and a full disk fail it
-// where Ping still succeeds. Callers should not run it more than every
-// second or so.
+// PingWrite checks that the database takes writes by rewriting the row of
+// health_probe: a read-only file or server or a full disk fail it where
+// Ping succeeds. Run it at most every second or so.
 func (s *DB) PingWrite(ctx context.Context) error {
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO health_probe (id, checked_at) VALUES (1, ?)
@@ -105,8 +94,7 @@ func (s *DB) PingWrite(ctx context.Context) error {
 func (s *DB) Close() error { return s.db.Close() }
 
 // writeTx runs fn in one write transaction, committing when fn returns nil.
-// Every write goes through it: on SQLite it holds the write mutex and the
-// transaction starts with BEGIN IMMEDIATE.
+// Every write goes through it, for the write mutex on SQLite.
 func (s *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if !s.d.postgres {
 		s.wmu.Lock()
@@ -115,8 +103,7 @@ func (s *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return commitTx(ctx, s.db, fn)
 }
 
-// commitTx begins a transaction on c, runs fn in it and commits when fn
-// returns nil.
+// commitTx runs fn in a transaction on c, committing when fn returns nil.
 func commitTx(ctx context.Context, c interface {
 	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
 }, fn func(tx *sql.Tx) error) error {

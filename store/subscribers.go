@@ -12,8 +12,7 @@ import (
 	"briefcast/subscribers"
 )
 
-// subscriberCols are the subscriber columns in the order scanSubscriber
-// reads them.
+// subscriberCols are the columns scanSubscriber reads.
 const subscriberCols = `s.id, s.email, s.name, s.status, s.digests, s.tags, s.timezone, s.source,
 	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at, s.token_key, s.depths, s.paused_until`
 
@@ -39,10 +38,9 @@ func scanSubscriber(r rowScanner) (*subscribers.Subscriber, error) {
 	return &s, nil
 }
 
-// one reads the subscriber a query selecting subscriberCols finds, or
-// ErrNotFound. Inside a write transaction, the row stays the
-// transaction's until it ends (FOR UPDATE on PostgreSQL; SQLite's write
-// transactions run one at a time).
+// one reads the subscriber matching where, or ErrNotFound. Inside a write
+// transaction the row is locked until it ends (FOR UPDATE on PostgreSQL;
+// SQLite's write transactions run one at a time).
 func (s *DB) one(ctx context.Context, q querier, where string, arg any) (*subscribers.Subscriber, error) {
 	query := `SELECT ` + subscriberCols + ` FROM subscribers s WHERE ` + where
 	if _, inTx := q.(*sql.Tx); inTx {
@@ -66,25 +64,15 @@ func (s *DB) byKey(ctx context.Context, q querier, key string) (*subscribers.Sub
 	return s.one(ctx, q, `s.email_key = ?`, key)
 }
 
-// newTokenKey draws the token key of a new subscriber (see
-// subscribers.Subscriber.TokenKey): 16 bytes from crypto/rand.
-func newTokenKey() ([]byte, error) {
-	k := make([]byte, 16)
-	if _, err := rand.Read(k); err != nil {
-		return nil, fmt.Errorf("store: token key: %w", err)
-	}
-	return k, nil
-}
-
 // insert writes a new subscriber and its digests, setting sub.ID and
-// sub.TokenKey, or gives ErrExists.
+// sub.TokenKey (16 bytes from crypto/rand), or gives ErrExists.
 func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber) error {
-	key, err := newTokenKey()
-	if err != nil {
-		return err
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("store: token key: %w", err)
 	}
 	d := s.d
-	err = tx.QueryRowContext(ctx, d.q(`INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
+	err := tx.QueryRowContext(ctx, d.q(`INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
 		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at, token_key, depths, paused_until)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (email_key) DO NOTHING RETURNING id`),
@@ -247,13 +235,18 @@ func (s *DB) SetStatus(ctx context.Context, id int64, to subscribers.Status, rea
 	})
 }
 
-// setStatusTx is SetStatus inside tx; a subscriber already in status to is
-// left alone.
+// setStatusTx is SetStatus inside tx.
 func (s *DB) setStatusTx(ctx context.Context, tx *sql.Tx, id int64, to subscribers.Status, reason string, now time.Time) error {
 	sub, err := s.byID(ctx, tx, id)
 	if err != nil {
 		return err
 	}
+	return s.moveStatus(ctx, tx, sub, to, reason, now)
+}
+
+// moveStatus moves sub, read inside tx, to status to at now and appends an
+// event with reason; a subscriber already in status to is left alone.
+func (s *DB) moveStatus(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber, to subscribers.Status, reason string, now time.Time) error {
 	if sub.Status == to {
 		return nil
 	}
@@ -262,7 +255,7 @@ func (s *DB) setStatusTx(ctx context.Context, tx *sql.Tx, id int64, to subscribe
 	if err := s.update(ctx, tx, sub, false); err != nil {
 		return err
 	}
-	return s.event(ctx, tx, id, now, subscribers.Change{From: from, To: to, Reason: reason})
+	return s.event(ctx, tx, sub.ID, now, subscribers.Change{From: from, To: to, Reason: reason})
 }
 
 // UpdatePreferences replaces the digests, tags, timezone, depths and
