@@ -9,21 +9,15 @@ import (
 	"briefcast/editions"
 )
 
-// postgresClaim locks the next due deliveries of one edition, cancels those
-// whose subscriber no longer gets the digest and leases the rest, all in
-// one statement. Several senders share one edition without overlap: FOR
-// UPDATE SKIP LOCKED passes over rows another claim holds. Retrying rows
-// come first, by next_attempt, then queued rows by id, each walking
-// deliveries_claim in index order so a claim never sorts the queue. Every
-// candidate comes back, as claimRows reads it.
-//
-// The subscriber and its digest are looked up per candidate (LATERAL ...
-// LIMIT 1, which the planner cannot turn into a join) and carried through
-// the UPDATE's RETURNING, so no step joins whole tables.
-//
-// The limit is written into the text (%[1]d) rather than bound: with
-// LIMIT $n a cached generic plan guesses a tenth of the table and turns
-// every join into a hash join over all subscribers.
+// postgresClaim locks the next due deliveries of one edition (FOR UPDATE
+// SKIP LOCKED passes over rows another claim holds), cancels those whose
+// subscriber no longer gets the digest and leases the rest, in one
+// statement; every candidate comes back, as claimRows reads it. Each half
+// walks deliveries_claim in index order, so a claim never sorts the queue.
+// The subscriber is looked up per candidate (LATERAL ... LIMIT 1, which
+// the planner cannot turn into a join), so no step joins whole tables.
+// The limit is written into the text (%[1]d): with LIMIT $n a cached
+// generic plan turns every join into a hash join over all subscribers.
 const postgresClaim = `WITH r AS (
     SELECT d.id, d.subscriber_id, 0 AS k FROM deliveries d
      WHERE d.edition_id = $1 AND d.state = 'retrying' AND d.next_attempt <= $2
@@ -70,10 +64,8 @@ func (s *DB) claimPostgres(ctx context.Context, editionID int64, owner string, l
 	})
 }
 
-// postgresRecordResults writes a whole batch of results from parallel
-// arrays in one statement. A delivery already in a final state (another
-// sender recorded it after this one's lease expired) is left alone, so a
-// late retry never undoes a send.
+// postgresRecordResults writes a batch of results from parallel arrays in
+// one statement.
 const postgresRecordResults = `UPDATE deliveries d
    SET state = r.state, attempts = r.attempts, last_reply = r.last_reply, next_attempt = r.next_attempt,
        leased_by = NULL, lease_until = NULL, updated_at = r.at

@@ -12,12 +12,8 @@ import (
 )
 
 // sqliteClaimSelect picks the next due deliveries of one edition, up to
-// ?3, with the subscriber's current details and whether they still get the
-// digest. Each half walks deliveries_claim in index order, so a claim never
-// sorts the queue: retrying rows by next_attempt (the longest-waiting
-// first), then queued rows by id (their next_attempt is NULL). A claim is
-// at most three prepared statements whatever its size: this one, the lease
-// and a rare cancel.
+// ?3, as claimRows reads them. Each half walks deliveries_claim in index
+// order, so a claim never sorts the queue.
 const sqliteClaimSelect = `SELECT d.id, d.state, d.attempts, d.last_reply, d.next_attempt,
        s.id, s.email, s.name, s.tags, s.timezone, s.token_key, s.depths,
        s.status = 'active' AND EXISTS (SELECT 1 FROM subscriber_digests sd
@@ -144,10 +140,8 @@ func claimRows(editionID int64, rows *sql.Rows, err error) ([]editions.Delivery,
 	return batch, cancel, rows.Err()
 }
 
-// recordSQLite is RecordResults on SQLite: one transaction running one
-// prepared UPDATE per result. Once the statement is not parsed again, that
-// costs less CPU than one UPDATE ... FROM json_each over the whole batch,
-// which decodes the JSON once per column and row.
+// recordSQLite is RecordResults on SQLite: one prepared UPDATE per result,
+// which costs less CPU than one UPDATE ... FROM json_each over the batch.
 func (s *DB) recordSQLite(ctx context.Context, results []editions.Result) error {
 	st, err := s.prepared()
 	if err != nil {

@@ -11,18 +11,12 @@ import (
 )
 
 // dialect is what differs between SQLite and PostgreSQL in the SQL the
-// store writes once. The larger differences (the delivery claim, a group
-// commit, the bulk insert of an import) are methods that branch on
-// postgres, each in one place.
+// store writes once; larger differences are methods branching on postgres.
 type dialect struct {
 	name     string // "sqlite" or "postgres"
 	postgres bool
-	// forUpdate locks a row read inside a write transaction. SQLite runs
-	// one write transaction at a time, so it needs none.
-	forUpdate string
-	// idList is a table of the ids in a JSON array parameter (see
-	// jsonIDs), one column named value.
-	idList string
+	forUpdate string // locks a row read in a write transaction; SQLite needs none
+	idList    string // a table, one column named value, of the ids in a jsonIDs parameter
 }
 
 var sqliteDialect = &dialect{
@@ -58,9 +52,8 @@ func (d *dialect) q(query string) string {
 	return b.String()
 }
 
-// t encodes a time for a column: unix microseconds in UTC on SQLite (see
-// migrations/sqlite/001_subscribers.sql), timestamptz on PostgreSQL; NULL
-// for the zero time. Both keep microseconds.
+// t encodes a time for a column: unix microseconds on SQLite, timestamptz
+// on PostgreSQL; NULL for the zero time.
 func (d *dialect) t(t time.Time) any {
 	if t.IsZero() {
 		return nil
@@ -71,8 +64,7 @@ func (d *dialect) t(t time.Time) any {
 	return t.UnixMicro()
 }
 
-// timeCol scans a time column of either dialect: unix microseconds
-// (SQLite), a timestamptz (PostgreSQL), or NULL for the zero time.
+// timeCol scans a time column of either dialect (see dialect.t).
 type timeCol struct{ T time.Time }
 
 // Scan implements sql.Scanner.

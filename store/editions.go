@@ -11,8 +11,8 @@ import (
 	"briefcast/subscribers"
 )
 
-// SentArticles returns the ids of every article already included in an
-// edition of digest.
+// SentArticles returns the ids of the articles already in an edition of
+// digest.
 func (s *DB) SentArticles(ctx context.Context, digest string) (map[string]bool, error) {
 	sent, err := s.set(ctx, `SELECT article_id FROM edition_articles WHERE digest = ?`, digest)
 	if err != nil {
@@ -26,15 +26,11 @@ func (s *DB) SentArticles(ctx context.Context, digest string) (map[string]bool, 
 const analyzeMin = 1000
 
 // CreateEdition records a new edition, its articles and one queued
-// delivery for every active subscriber of e.Digest, all in one
-// transaction. It sets e.ID, e.CreatedAt (kept when the caller set it) and
-// e.Recipients, and rounds e.Cutoff to microseconds. An edition with the
-// same (Digest, Key) gives editions.ErrExists, so several processes racing
-// for one scheduled time create it exactly once (on PostgreSQL the second
-// waits on the first's unique-index entry). An article already in another
-// edition of the digest also fails it. The deliveries are written by one
-// INSERT ... SELECT over subscriber_digests, whatever the number of
-// recipients.
+// delivery per active subscriber of e.Digest in one transaction, setting
+// e.ID, e.CreatedAt (unless set) and e.Recipients. An edition with the same
+// (Digest, Key) gives editions.ErrExists, so processes racing for one
+// scheduled time create it once; an article already in another edition of
+// the digest fails it too.
 func (s *DB) CreateEdition(ctx context.Context, e *editions.Edition) error {
 	return s.createEdition(ctx, e, false, 0)
 }
@@ -60,21 +56,16 @@ func (s *DB) createEdition(ctx context.Context, e *editions.Edition, wave bool, 
 		return fmt.Errorf("store: create %s %s/%s: %w", what, e.Digest, e.Key, err)
 	}
 	if s.d.postgres && e.Recipients >= analyzeMin {
-		// The planner knows nothing yet of the rows just added: with the
-		// statistics from before (or none), the claims of a large new
-		// edition read and sort its whole queue instead of walking
-		// deliveries_claim, until autovacuum analyzes the table.
-		// SKIP_LOCKED: a vacuum running on the table is not waited for. A
-		// failure only costs speed.
+		// Until autovacuum analyzes the new rows, the claims of a large
+		// edition would sort its whole queue instead of walking
+		// deliveries_claim. A failure only costs speed.
 		_, _ = s.db.ExecContext(ctx, `ANALYZE (SKIP_LOCKED) deliveries`)
 	}
 	return nil
 }
 
 // insertEdition writes the edition (or wave) e, its articles and its
-// deliveries, and fills e from the row written. A wave's deliveries go to
-// the subscribers in its zones who got no delivery of the digest from a
-// wave cut off less than gap away.
+// deliveries (one INSERT ... SELECT), and fills e from the row written.
 func (s *DB) insertEdition(ctx context.Context, tx *sql.Tx, e *editions.Edition, created time.Time, wave bool, gap time.Duration) error {
 	d := s.d
 	zones, waveCol := "", 0
@@ -194,9 +185,8 @@ func (s *DB) UnfinishedEdition(ctx context.Context, digest string) (*editions.Ed
 		`WHERE digest = ? AND finished_at IS NULL ORDER BY cutoff, id LIMIT 1`, digest)
 }
 
-// Editions returns the newest editions (of digest, or of every digest when
-// digest is ""), newest (by Cutoff) first, at most limit (all when limit <=
-// 0).
+// Editions returns up to limit (all when <= 0) editions of digest (of all
+// when ""), newest (by Cutoff) first.
 func (s *DB) Editions(ctx context.Context, digest string, limit int) ([]*editions.Edition, error) {
 	es, err := s.editionList(ctx, `WHERE ? = '' OR digest = ? ORDER BY cutoff DESC, id DESC LIMIT ?`, digest, digest, limitArg(limit))
 	if err != nil {
@@ -206,9 +196,8 @@ func (s *DB) Editions(ctx context.Context, digest string, limit int) ([]*edition
 }
 
 // checkEdition rejects an edition CreateEdition cannot record, rounds its
-// cutoff down to the microseconds both databases keep, so e reads back
-// equal, and returns its creation time: e.CreatedAt when the caller set it
-// (a scheduler with its own clock), else now, rounded the same way.
+// cutoff to the microseconds both databases keep, and returns its creation
+// time (e.CreatedAt, else now), rounded the same way.
 func checkEdition(e *editions.Edition) (time.Time, error) {
 	switch {
 	case e == nil:

@@ -12,12 +12,10 @@ import (
 // listPage is how many subscribers one List query reads.
 const listPage = 1000
 
-// List streams the subscribers matching f in id order, calling fn for
-// each. It pages by keyset (id > last ORDER BY id LIMIT n, never OFFSET)
-// and never holds more than a page or two in memory. An error from fn stops
-// the walk and is returned. fn may use the store: each page is read and its
-// query closed before fn sees it. The next page is read while fn works
-// through the current one, on another connection.
+// List calls fn for each subscriber matching f, in id order; an error from
+// fn stops it and is returned. It pages by keyset, reading the next page on
+// another connection while fn works through the current one, whose query
+// is closed first, so fn may use the store.
 func (s *DB) List(ctx context.Context, f subscribers.Filter, fn func(*subscribers.Subscriber) error) error {
 	q, args := s.listQuery(f)
 	type result struct {

@@ -26,14 +26,12 @@ type migration struct {
 	Version int
 	Name    string
 	SQL     string
-	// ForeignKeysOff: the SQLite step rebuilds a table that others
-	// reference, so it runs with foreign key enforcement off (which only
-	// works outside a transaction) and is checked before it commits. Its
-	// file starts with the line "-- briefcast: foreign_keys off".
+	// ForeignKeysOff: the SQLite step rebuilds a table others reference,
+	// so it runs with foreign keys off (see rebuildTx).
 	ForeignKeysOff bool
 }
 
-// foreignKeysOff marks a migration that runs with foreign keys off.
+// foreignKeysOff starts the file of a migration run with foreign keys off.
 const foreignKeysOff = "-- briefcast: foreign_keys off\n"
 
 // loadMigrations reads the migrations of one dialect ("sqlite" or
@@ -71,8 +69,7 @@ func loadMigrations(dialect string) ([]migration, error) {
 }
 
 // migrationLockID is the pg_advisory_xact_lock key that serialises
-// migrations on PostgreSQL, so several processes starting at once apply
-// each one once. (On SQLite the IMMEDIATE transaction does the same.)
+// migrations of processes starting at once on PostgreSQL.
 const migrationLockID = 0x62726566 // "bref"
 
 // migrate applies every embedded migration newer than the database, each
@@ -146,11 +143,10 @@ func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
 	return err
 }
 
-// rebuildTx is writeTx with foreign key enforcement off, for a SQLite
-// migration that rebuilds a table other tables reference: dropping the old
-// table must not cascade. The pragma cannot change inside a transaction,
-// so it is set on one connection around it; PRAGMA foreign_key_check must
-// find nothing before the commit.
+// rebuildTx is writeTx with foreign keys off, for a SQLite migration that
+// rebuilds a table others reference: dropping the old table must not
+// cascade. The pragma cannot change inside a transaction, so it is set on
+// one connection around it, and checked before the commit.
 func (s *DB) rebuildTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()

@@ -16,16 +16,12 @@ import (
 
 // sqliteDSN turns a path (or a file: URI) into a DSN whose pragmas every
 // pooled connection runs on connect:
-//   - journal_mode(WAL): readers never block the writer and vice versa, so
-//     the web server, the digest sender and the CLI can share the file.
-//   - synchronous(NORMAL): in WAL mode a commit is durable against a crash
-//     of the process (what the digest sender needs to never mail anyone
-//     twice); only a power cut can lose the last commits, and it is much
-//     faster than FULL because it does not fsync on every commit.
-//   - foreign_keys(1): SQLite leaves foreign keys off by default; we rely
-//     on ON DELETE CASCADE / SET NULL when a subscriber is forgotten.
-//   - busy_timeout(10000): another process holding the write lock makes us
-//     wait up to 10 s instead of failing at once.
+//   - journal_mode(WAL): readers and the writer never block each other.
+//   - synchronous(NORMAL): in WAL mode a commit survives a crash of the
+//     process (so no one is mailed twice); only a power cut can lose the
+//     last commits, and it is much faster than FULL.
+//   - foreign_keys(1): forgetting a subscriber relies on ON DELETE.
+//   - busy_timeout(10000): wait up to 10 s for another process's write.
 //   - _txlock=immediate: every transaction takes the write lock at BEGIN, so
 //     two writers never deadlock upgrading from a read lock.
 func sqliteDSN(path string) string {
@@ -71,8 +67,7 @@ func openPostgres(url string) (*sql.DB, error) {
 		return nil, errors.New("store: postgres: malformed database URL")
 	}
 	db := stdlib.OpenDB(*cfg)
-	// Senders, the web server and the metrics share the pool; idle
-	// connections are kept so that each keeps its prepared statements.
+	// Idle connections are kept so that each keeps its prepared statements.
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)

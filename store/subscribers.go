@@ -109,8 +109,7 @@ func (s *DB) update(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber
 	return nil
 }
 
-// setDigests writes the subscriber_digests rows of one subscriber, the
-// table "active subscribers of digest D" filters on.
+// setDigests writes the subscriber_digests rows of one subscriber.
 func (s *DB) setDigests(ctx context.Context, tx *sql.Tx, id int64, digests []string, replace bool) error {
 	if replace {
 		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscriber_digests WHERE subscriber_id = ?`), id); err != nil {
@@ -135,17 +134,15 @@ func (s *DB) event(ctx context.Context, tx *sql.Tx, id int64, at time.Time, c su
 	return nil
 }
 
-// unsuppress lifts the suppression of a forgotten address: the person is
-// back.
+// unsuppress lifts the suppression of a forgotten address.
 func (s *DB) unsuppress(ctx context.Context, tx *sql.Tx, email string) error {
 	_, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM suppressions WHERE email_hash = ?`), subscribers.HashEmail(email))
 	return err
 }
 
-// Create inserts a new subscriber (see subscribers.PrepareNew) and records
-// a creation event with reason. It sets s.ID, s.TokenKey and the times. An
-// address taken in any letter case gives ErrExists; a forgotten address may
-// be created again, which lifts its suppression.
+// Create inserts a new subscriber (see subscribers.PrepareNew) with a
+// creation event, setting its ID, TokenKey and times. An address taken in
+// any case gives ErrExists; a forgotten one may be created again.
 func (s *DB) Create(ctx context.Context, sub *subscribers.Subscriber, reason string) error {
 	now := time.Now().UTC()
 	if err := subscribers.PrepareNew(sub, now); err != nil {
@@ -172,10 +169,9 @@ func (s *DB) GetByEmail(ctx context.Context, email string) (*subscribers.Subscri
 	return s.byKey(ctx, s.db, subscribers.EmailKey(email))
 }
 
-// Subscribe is the sign-up path of the form and the CLI: it checks req
-// (SubscribeRequest.Validate) and writes what subscribers.PlanSubscribe
-// decides, returning what is stored. Two sign-ups of one new address racing
-// each other (PostgreSQL): the loser's insert conflicts and it retries as
+// Subscribe checks req (SubscribeRequest.Validate), writes what
+// subscribers.PlanSubscribe decides and returns what is stored. Of two
+// sign-ups of one new address racing on PostgreSQL, the loser retries as
 // an update.
 func (s *DB) Subscribe(ctx context.Context, req subscribers.SubscribeRequest) (*subscribers.Subscriber, subscribers.Outcome, error) {
 	if err := req.Validate(); err != nil {
@@ -223,9 +219,8 @@ func (s *DB) Subscribe(ctx context.Context, req subscribers.SubscribeRequest) (*
 	}
 }
 
-// SetStatus moves a subscriber to status to and appends an event with
-// reason (see subscribers.ApplyStatus). Setting the status it already has
-// changes nothing and records nothing.
+// SetStatus moves a subscriber to status to with an event (see
+// subscribers.ApplyStatus); setting the status it has does nothing.
 func (s *DB) SetStatus(ctx context.Context, id int64, to subscribers.Status, reason string) error {
 	if !to.Valid() {
 		return fmt.Errorf("store: unknown status %q", to)
@@ -276,12 +271,10 @@ func (s *DB) UpdatePreferences(ctx context.Context, id int64, p subscribers.Pref
 	})
 }
 
-// Forget erases everything known about the address for an erasure request,
-// keeping only a one-way hash of it in the suppression list so it is never
-// mailed again by an import. ErrNotFound if unknown. The subscriber row and
-// its digests go; its events stay, anonymous (subscriber_id NULL, reasons
-// blanked since a bounce reply can quote the address), with a last event
-// to "forgotten" so History still adds up.
+// Forget erases the address for an erasure request, keeping a one-way hash
+// in the suppression list so no import mails it again. The subscriber row
+// goes; its events stay, anonymous and with reasons blanked (a bounce reply
+// can quote the address), ending in "forgotten" so History adds up.
 func (s *DB) Forget(ctx context.Context, email string) error {
 	key := subscribers.EmailKey(email)
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
@@ -304,10 +297,9 @@ func (s *DB) Forget(ctx context.Context, email string) error {
 		if err := s.event(ctx, tx, sub.ID, now, subscribers.Change{From: sub.Status, To: subscribers.ForgottenStatus, Reason: "forgotten"}); err != nil {
 			return err
 		}
-		// Their deliveries stay, so an edition's counts never change after
-		// the fact; deleting the subscriber sets subscriber_id NULL. What
-		// was still to send is cancelled, and the replies, which may quote
-		// the address, are blanked.
+		// Deliveries stay (subscriber_id NULL), so an edition's counts
+		// never change; what was still to send is cancelled and the
+		// replies are blanked.
 		if err := exec(`UPDATE deliveries
 			SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'cancelled' ELSE state END,
 			    next_attempt = CASE WHEN state IN ('queued', 'retrying') THEN NULL ELSE next_attempt END,
@@ -323,8 +315,8 @@ func (s *DB) Forget(ctx context.Context, email string) error {
 	})
 }
 
-// Suppressed reports whether the address must not be mailed: its
-// subscriber is unsubscribed, bounced or complained, or it was forgotten.
+// Suppressed reports whether the address must not be mailed: its status
+// is suppressed, or it was forgotten.
 func (s *DB) Suppressed(ctx context.Context, email string) (bool, error) {
 	sub, err := s.byKey(ctx, s.db, subscribers.EmailKey(email))
 	if err == nil {

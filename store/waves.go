@@ -11,12 +11,10 @@ import (
 	"briefcast/editions"
 )
 
-// noZone stands in editions.zones for the subscribers without a zone of
-// their own, who get the digest's zone.
+// noZone stands in editions.zones for the subscribers without a zone.
 const noZone = "-"
 
-// encodeZones writes a wave's zone set for editions.zones; "" for an
-// edition sent to everyone.
+// encodeZones writes a wave's zones for editions.zones.
 func encodeZones(zones []string) string {
 	out := make([]string, len(zones))
 	for i, z := range zones {
@@ -28,8 +26,7 @@ func encodeZones(zones []string) string {
 	return strings.Join(out, " ")
 }
 
-// decodeZones reads editions.zones back; nil for an edition sent to
-// everyone.
+// decodeZones reads editions.zones back; nil for an edition to everyone.
 func decodeZones(s string) []string {
 	if s == "" {
 		return nil
@@ -65,16 +62,11 @@ func (s *DB) ZoneCounts(ctx context.Context, digest string) (map[string]int64, e
 	return counts, nil
 }
 
-// CreateWave records one wave of a local-time digest: the edition e (whose
-// Zones must be set), its articles, and one queued delivery per active
-// subscriber of e.Digest whose own zone is in e.Zones ("" taking those
-// without one) and who has no other delivery of the digest, queued or
-// sent, from a wave whose cut-off is less than gap away. That last rule
-// is what keeps a subscriber who changes zone during the day to one
-// edition a day. As with CreateEdition, a second wave with the same
-// (Digest, Key) gives editions.ErrExists, so several instances create each
-// wave once; unlike an edition sent to everyone, a wave may carry
-// articles other waves of the digest carry too.
+// CreateWave is CreateEdition for one wave of a local-time digest: its
+// deliveries go to the active subscribers whose zone is in e.Zones (""
+// for those without one) and who have no delivery of the digest from a
+// wave cut off less than gap away, which keeps one who changes zone to
+// one edition a day. Waves may share articles.
 func (s *DB) CreateWave(ctx context.Context, e *editions.Edition, gap time.Duration) error {
 	return s.createEdition(ctx, e, true, gap)
 }
@@ -94,8 +86,7 @@ func (s *DB) EarlierArticles(ctx context.Context, digest string, subscriberID, e
 }
 
 // LatestWave returns the newest wave of digest (by cut-off) whose zones
-// include zone ("" for the subscribers without one), or ErrNotFound; the
-// scheduler catches up on a zone's missed wave from it.
+// include zone, or ErrNotFound.
 func (s *DB) LatestWave(ctx context.Context, digest, zone string) (*editions.Edition, error) {
 	if zone == "" {
 		zone = noZone
