@@ -91,17 +91,13 @@ func (s *DB) recordBounceTx(ctx context.Context, tx *sql.Tx, b subscribers.Bounc
 // returns nil. A return path naming a subscriber since forgotten matches
 // nobody, even when someone else now has the address.
 func (s *DB) bouncedSubscriber(ctx context.Context, tx *sql.Tx, b subscribers.Bounce) (*subscribers.Subscriber, error) {
-	var (
-		sub *subscribers.Subscriber
-		err error
-	)
+	var sub *subscribers.Subscriber
+	var err error
 	switch rcpt := strings.Trim(strings.TrimSpace(b.Recipient), "<>"); {
 	case b.SubscriberID > 0:
 		sub, err = s.byID(ctx, tx, b.SubscriberID)
 	case rcpt != "":
 		sub, err = s.byKey(ctx, tx, subscribers.EmailKey(rcpt))
-	default:
-		return nil, nil
 	}
 	if errors.Is(err, subscribers.ErrNotFound) {
 		return nil, nil

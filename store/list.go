@@ -98,9 +98,6 @@ func (s *DB) Counts(ctx context.Context) (map[subscribers.Status]int64, error) {
 	return counts, nil
 }
 
-// historyDelta is +1 for an event into active, -1 for one out of it.
-const historyDelta = `(CASE WHEN to_status = 'active' THEN 1 ELSE 0 END) - (CASE WHEN from_status = 'active' THEN 1 ELSE 0 END)`
-
 // History returns, for each of the last days days (oldest first, the last
 // one being today in UTC), the number of active subscribers at the end of
 // that day, computed from the event table.
@@ -116,7 +113,7 @@ func (s *DB) History(ctx context.Context, days int, now time.Time) ([]subscriber
 	if s.d.postgres {
 		day = `floor(extract(epoch FROM at - ?::timestamptz) / 86400)::bigint`
 	}
-	var base int64
+	var active int64 // before start, then at the end of each day
 	deltas := make([]int64, days)
 	err := s.each(ctx, func(rows *sql.Rows) error {
 		var d, delta int64
@@ -124,22 +121,22 @@ func (s *DB) History(ctx context.Context, days int, now time.Time) ([]subscriber
 			return err
 		}
 		if d < 0 {
-			base += delta
+			active += delta
 		} else if d < int64(days) {
 			deltas[d] += delta
 		}
 		return nil
-	}, `SELECT CASE WHEN at < ? THEN -1 ELSE `+day+` END AS day, CAST(SUM(`+historyDelta+`) AS bigint)
+	}, `SELECT CASE WHEN at < ? THEN -1 ELSE `+day+` END AS day,
+		       CAST(SUM((CASE WHEN to_status = 'active' THEN 1 ELSE 0 END) - (CASE WHEN from_status = 'active' THEN 1 ELSE 0 END)) AS bigint)
 		FROM subscriber_events WHERE at < ? AND (to_status = 'active' OR from_status = 'active')
 		GROUP BY day`, s.d.t(start), s.d.t(start), s.d.t(end))
 	if err != nil {
 		return nil, fmt.Errorf("store: history: %w", err)
 	}
 	out := make([]subscribers.DayCount, days)
-	n := base
 	for i, d := range deltas {
-		n += d
-		out[i] = subscribers.DayCount{Day: start.AddDate(0, 0, i), Active: n}
+		active += d
+		out[i] = subscribers.DayCount{Day: start.AddDate(0, 0, i), Active: active}
 	}
 	return out, nil
 }
