@@ -13,8 +13,8 @@ import (
 // dialect is what differs between SQLite and PostgreSQL in the SQL the
 // store writes once; larger differences are methods branching on postgres.
 type dialect struct {
-	name     string // "sqlite" or "postgres"
-	postgres bool
+	name      string // "sqlite" or "postgres"
+	postgres  bool
 	forUpdate string // locks a row read in a write transaction; SQLite needs none
 	idList    string // a table, one column named value, of the ids in a jsonIDs parameter
 }
