@@ -157,20 +157,16 @@ func PlanImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 			continue
 		}
 		s := *old
-		changed := false
-		if r.Name != "" && r.Name != s.Name {
-			s.Name, changed = r.Name, true
+		s.Name, s.Timezone = cmp.Or(r.Name, s.Name), cmp.Or(r.Timezone, s.Timezone)
+		digestsChanged := r.Digests != nil && JoinList(r.Digests) != JoinList(old.Digests)
+		tagsChanged := r.Tags != nil && JoinList(r.Tags) != JoinList(old.Tags)
+		if digestsChanged {
+			s.Digests = r.Digests
 		}
-		if r.Timezone != "" && r.Timezone != s.Timezone {
-			s.Timezone, changed = r.Timezone, true
+		if tagsChanged {
+			s.Tags = r.Tags
 		}
-		digestsChanged := false
-		if r.Digests != nil && JoinList(r.Digests) != JoinList(s.Digests) {
-			s.Digests, changed, digestsChanged = r.Digests, true, true
-		}
-		if r.Tags != nil && JoinList(r.Tags) != JoinList(s.Tags) {
-			s.Tags, changed = r.Tags, true
-		}
+		changed := digestsChanged || tagsChanged || s.Name != old.Name || s.Timezone != old.Timezone
 		var from Status
 		refused := false
 		if r.Status != "" && r.Status != old.Status {

@@ -29,13 +29,7 @@ func (s Status) Suppressed() bool {
 }
 
 // Valid reports whether s is one of the known statuses.
-func (s Status) Valid() bool {
-	switch s {
-	case Pending, Active, Unsubscribed, Bounced, Complained:
-		return true
-	}
-	return false
-}
+func (s Status) Valid() bool { return s == Pending || s == Active || s.Suppressed() }
 
 // Source records where a subscriber came from.
 type Source string
