@@ -27,15 +27,11 @@ func (s *DB) ClaimDeliveries(ctx context.Context, editionID int64, owner string,
 	if limit <= 0 {
 		return nil, nil
 	}
-	var (
-		out []editions.Delivery
-		err error
-	)
+	claim := s.claimSQLite
 	if s.d.postgres {
-		out, err = s.claimPostgres(ctx, editionID, owner, limit, now.UTC(), now.Add(lease).UTC())
-	} else {
-		out, err = s.claimSQLite(ctx, editionID, owner, limit, now, now.Add(lease))
+		claim = s.claimPostgres
 	}
+	out, err := claim(ctx, editionID, owner, limit, now.UTC(), now.Add(lease).UTC())
 	if err == nil && len(out) == 0 {
 		_, err = s.Edition(ctx, editionID)
 	}
@@ -92,13 +88,11 @@ func (s *DB) RecordResults(ctx context.Context, results []editions.Result) error
 			return err
 		}
 	}
-	var err error
+	record := s.recordSQLite
 	if s.d.postgres {
-		err = s.recordPostgres(ctx, results)
-	} else {
-		err = s.recordSQLite(ctx, results)
+		record = s.recordPostgres
 	}
-	if err != nil {
+	if err := record(ctx, results); err != nil {
 		return fmt.Errorf("store: record %d results: %w", len(results), err)
 	}
 	return nil

@@ -170,8 +170,7 @@ func (s *DB) insertMany(ctx context.Context, tx *sql.Tx, subs []*subscribers.Sub
 		return nil
 	}
 	d := s.d
-	cols, suffix, width := `email, email_key, name, status, digests, tags, timezone, source,
-		created_at, updated_at, confirmed_at, unsubscribed_at, consent_at`, "", 13
+	cols, suffix, width := `email, email_key, source, created_at, `+subscriberFields, "", 17
 	var (
 		next     int64
 		returned func(*sql.Rows) error
@@ -204,9 +203,7 @@ func (s *DB) insertMany(ctx context.Context, tx *sql.Tx, subs []*subscribers.Sub
 			sub.ID = next
 			args = append(args, sub.ID)
 		}
-		args = append(args, sub.Email, strings.ToLower(sub.Email), sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests),
-			subscribers.JoinList(sub.Tags), sub.Timezone, string(sub.Source), d.t(sub.CreatedAt), d.t(sub.UpdatedAt),
-			d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), d.t(sub.ConsentAt))
+		args = d.fieldValues(sub, append(args, sub.Email, strings.ToLower(sub.Email), string(sub.Source), d.t(sub.CreatedAt))...)
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO subscribers (`+cols+`) VALUES `, suffix, width, args, returned); err != nil {
 		return err

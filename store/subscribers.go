@@ -71,15 +71,9 @@ func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber
 	if _, err := rand.Read(key); err != nil {
 		return fmt.Errorf("store: token key: %w", err)
 	}
-	d := s.d
-	err := tx.QueryRowContext(ctx, d.q(`INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
-		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at, token_key, depths, paused_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (email_key) DO NOTHING RETURNING id`),
-		sub.Email, strings.ToLower(sub.Email), sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests),
-		subscribers.JoinList(sub.Tags), sub.Timezone, string(sub.Source), d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText,
-		d.t(sub.CreatedAt), d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), key,
-		subscribers.JoinDepths(sub.Depths), d.t(sub.PausedUntil)).Scan(&sub.ID)
+	err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO subscribers (email, email_key, source, created_at, token_key, `+subscriberFields+`)
+		VALUES (`+placeholders(18)+`) ON CONFLICT (email_key) DO NOTHING RETURNING id`),
+		s.d.fieldValues(sub, sub.Email, strings.ToLower(sub.Email), string(sub.Source), s.d.t(sub.CreatedAt), key)...).Scan(&sub.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return subscribers.ErrExists
 	}
@@ -87,34 +81,38 @@ func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber
 		return fmt.Errorf("store: insert subscriber: %w", err)
 	}
 	sub.TokenKey = key
-	return s.setDigests(ctx, tx, sub.ID, sub.Digests, false)
+	return s.setDigests(ctx, tx, sub.ID, sub.Digests)
+}
+
+// subscriberFields are the columns of a subscriber that change, as
+// fieldValues gives them.
+const subscriberFields = `name, status, digests, tags, timezone, consent_at, consent_ip, consent_text,
+	updated_at, confirmed_at, unsubscribed_at, depths, paused_until`
+
+// fieldValues appends sub's values for subscriberFields to args.
+func (d *dialect) fieldValues(sub *subscribers.Subscriber, args ...any) []any {
+	return append(args, sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests), subscribers.JoinList(sub.Tags), sub.Timezone,
+		d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt),
+		subscribers.JoinDepths(sub.Depths), d.t(sub.PausedUntil))
 }
 
 // update rewrites every mutable field of sub.
 func (s *DB) update(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber, digestsChanged bool) error {
-	d := s.d
-	_, err := tx.ExecContext(ctx, d.q(`UPDATE subscribers SET name = ?, status = ?, digests = ?, tags = ?, timezone = ?,
-		consent_at = ?, consent_ip = ?, consent_text = ?, updated_at = ?, confirmed_at = ?, unsubscribed_at = ?,
-		depths = ?, paused_until = ?
-		WHERE id = ?`),
-		sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests), subscribers.JoinList(sub.Tags), sub.Timezone,
-		d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt),
-		subscribers.JoinDepths(sub.Depths), d.t(sub.PausedUntil), sub.ID)
+	_, err := tx.ExecContext(ctx, s.d.q(`UPDATE subscribers SET (`+subscriberFields+`) = (`+placeholders(13)+`) WHERE id = ?`),
+		append(s.d.fieldValues(sub), sub.ID)...)
 	if err != nil {
 		return fmt.Errorf("store: update subscriber %d: %w", sub.ID, err)
 	}
 	if digestsChanged {
-		return s.setDigests(ctx, tx, sub.ID, sub.Digests, true)
+		return s.setDigests(ctx, tx, sub.ID, sub.Digests)
 	}
 	return nil
 }
 
-// setDigests writes the subscriber_digests rows of one subscriber.
-func (s *DB) setDigests(ctx context.Context, tx *sql.Tx, id int64, digests []string, replace bool) error {
-	if replace {
-		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscriber_digests WHERE subscriber_id = ?`), id); err != nil {
-			return fmt.Errorf("store: digests of %d: %w", id, err)
-		}
+// setDigests replaces the subscriber_digests rows of one subscriber.
+func (s *DB) setDigests(ctx context.Context, tx *sql.Tx, id int64, digests []string) error {
+	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscriber_digests WHERE subscriber_id = ?`), id); err != nil {
+		return fmt.Errorf("store: digests of %d: %w", id, err)
 	}
 	for _, name := range digests {
 		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO subscriber_digests (digest, subscriber_id) VALUES (?, ?)`), name, id); err != nil {
