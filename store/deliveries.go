@@ -128,8 +128,22 @@ func (s *DB) Progress(ctx context.Context, editionID int64) (editions.Progress, 
 		if err := rows.Scan(&st, &n, &leased); err != nil {
 			return err
 		}
-		addProgress(&p, editions.DeliveryState(st), n-leased)
 		p.InFlight += leased
+		n -= leased
+		switch editions.DeliveryState(st) {
+		case editions.DeliveryQueued:
+			p.Queued += n
+		case editions.DeliveryRetrying:
+			p.Retrying += n
+		case editions.DeliverySent:
+			p.Sent += n
+		case editions.DeliveryFailed:
+			p.Failed += n
+		case editions.DeliveryCancelled:
+			p.Cancelled += n
+		case editions.DeliverySkipped:
+			p.Skipped += n
+		}
 		return nil
 	}, `SELECT state, count(*), count(CASE WHEN state IN ('queued', 'retrying') AND leased_by IS NOT NULL THEN 1 END)
 		FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID)
@@ -237,22 +251,4 @@ func resultNext(r editions.Result, at time.Time) time.Time {
 		return at
 	}
 	return r.NextAttempt
-}
-
-// addProgress adds n deliveries in state st to p.
-func addProgress(p *editions.Progress, st editions.DeliveryState, n int64) {
-	switch st {
-	case editions.DeliveryQueued:
-		p.Queued += n
-	case editions.DeliveryRetrying:
-		p.Retrying += n
-	case editions.DeliverySent:
-		p.Sent += n
-	case editions.DeliveryFailed:
-		p.Failed += n
-	case editions.DeliveryCancelled:
-		p.Cancelled += n
-	case editions.DeliverySkipped:
-		p.Skipped += n
-	}
 }

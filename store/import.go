@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -216,7 +218,6 @@ func (s *DB) insertMany(ctx context.Context, tx *sql.Tx, subs []*subscribers.Sub
 func (s *DB) insertDigestsAndEvents(ctx context.Context, tx *sql.Tx, subs []*subscribers.Subscriber, now time.Time, counts *subscribers.ImportCounts) error {
 	// byDigest holds, for each digest name, the new ids that get it.
 	byDigest := map[string][]int64{}
-	var names []string
 	ids := make([]int64, 0, len(subs))
 	for _, sub := range subs {
 		if sub.ID == 0 {
@@ -226,13 +227,10 @@ func (s *DB) insertDigestsAndEvents(ctx context.Context, tx *sql.Tx, subs []*sub
 		}
 		ids = append(ids, sub.ID)
 		for _, name := range sub.Digests {
-			if _, ok := byDigest[name]; !ok {
-				names = append(names, name)
-			}
 			byDigest[name] = append(byDigest[name], sub.ID)
 		}
 	}
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(byDigest)) {
 		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO subscriber_digests (digest, subscriber_id)
 			SELECT ?, value FROM (`+s.d.idList+`) ids`), name, jsonIDs(byDigest[name])); err != nil {
 			return err

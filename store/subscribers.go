@@ -65,7 +65,8 @@ func (s *DB) byKey(ctx context.Context, q querier, key string) (*subscribers.Sub
 }
 
 // insert writes a new subscriber and its digests, setting sub.ID and
-// sub.TokenKey (16 bytes from crypto/rand), or gives ErrExists.
+// sub.TokenKey (16 bytes from crypto/rand), or gives ErrExists. A
+// forgotten address created again loses its suppression.
 func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber) error {
 	key := make([]byte, 16)
 	if _, err := rand.Read(key); err != nil {
@@ -81,6 +82,9 @@ func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber
 		return fmt.Errorf("store: insert subscriber: %w", err)
 	}
 	sub.TokenKey = key
+	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM suppressions WHERE email_hash = ?`), subscribers.HashEmail(sub.Email)); err != nil {
+		return fmt.Errorf("store: unsuppress: %w", err)
+	}
 	return s.setDigests(ctx, tx, sub.ID, sub.Digests)
 }
 
@@ -132,12 +136,6 @@ func (s *DB) event(ctx context.Context, tx *sql.Tx, id int64, at time.Time, c su
 	return nil
 }
 
-// unsuppress lifts the suppression of a forgotten address.
-func (s *DB) unsuppress(ctx context.Context, tx *sql.Tx, email string) error {
-	_, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM suppressions WHERE email_hash = ?`), subscribers.HashEmail(email))
-	return err
-}
-
 // Create inserts a new subscriber (see subscribers.PrepareNew) with a
 // creation event, setting its ID, TokenKey and times. An address taken in
 // any case gives ErrExists; a forgotten one may be created again.
@@ -149,9 +147,6 @@ func (s *DB) Create(ctx context.Context, sub *subscribers.Subscriber, reason str
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		if err := s.insert(ctx, tx, sub); err != nil {
 			return err
-		}
-		if err := s.unsuppress(ctx, tx, sub.Email); err != nil {
-			return fmt.Errorf("store: create: %w", err)
 		}
 		return s.event(ctx, tx, sub.ID, now, subscribers.Change{To: sub.Status, Reason: reason})
 	})
@@ -192,9 +187,6 @@ func (s *DB) Subscribe(ctx context.Context, req subscribers.SubscribeRequest) (*
 				return nil
 			}
 			if old == nil {
-				if err := s.unsuppress(ctx, tx, req.Email); err != nil {
-					return fmt.Errorf("store: subscribe: %w", err)
-				}
 				err = s.insert(ctx, tx, out)
 			} else {
 				err = s.update(ctx, tx, out, subscribers.JoinList(old.Digests) != subscribers.JoinList(out.Digests))
