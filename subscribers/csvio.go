@@ -229,22 +229,20 @@ func fromCSVCell(v string) string {
 // back unchanged. A cell a spreadsheet would run as a formula gets a
 // leading ' (see toCSVCell).
 type CSVWriter struct {
-	w      *csv.Writer
-	header bool
-	rec    []string
+	w   *csv.Writer
+	rec []string
 }
 
-// NewCSVWriter returns a writer to w. The header is written with the first
-// row (or by Flush when there is none).
+// NewCSVWriter returns a writer to w. The header is buffered at once, and
+// reaches w with the first rows or Flush.
 func NewCSVWriter(w io.Writer) *CSVWriter {
-	return &CSVWriter{w: csv.NewWriter(w), rec: make([]string, len(CSVColumns))}
+	c := &CSVWriter{w: csv.NewWriter(w), rec: make([]string, len(CSVColumns))}
+	c.w.Write(CSVColumns) // buffered: an error shows at Flush
+	return c
 }
 
 // Write writes one subscriber.
 func (c *CSVWriter) Write(s *Subscriber) error {
-	if err := c.writeHeader(); err != nil {
-		return err
-	}
 	c.rec[0], c.rec[1], c.rec[2] = s.Email, s.Name, strings.Join(s.Digests, ";")
 	c.rec[3], c.rec[4], c.rec[5] = strings.Join(s.Tags, ";"), s.Timezone, string(s.Status)
 	for i, v := range c.rec {
@@ -253,19 +251,8 @@ func (c *CSVWriter) Write(s *Subscriber) error {
 	return c.w.Write(c.rec)
 }
 
-func (c *CSVWriter) writeHeader() error {
-	if c.header {
-		return nil
-	}
-	c.header = true
-	return c.w.Write(CSVColumns)
-}
-
 // Flush writes any buffered data and reports a write error.
 func (c *CSVWriter) Flush() error {
-	if err := c.writeHeader(); err != nil {
-		return err
-	}
 	c.w.Flush()
 	return c.w.Error()
 }
