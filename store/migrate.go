@@ -106,14 +106,12 @@ func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
 		run = s.rebuildTx
 	}
 	err := run(ctx, func(tx *sql.Tx) error {
-		if s.d.postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockID)); err != nil {
-				return err
-			}
-		}
 		appliedAt := "INTEGER"
 		if s.d.postgres {
 			appliedAt = "timestamptz"
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockID)); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version integer PRIMARY KEY, name text NOT NULL, applied_at `+appliedAt+` NOT NULL)`); err != nil {

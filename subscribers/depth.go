@@ -77,9 +77,6 @@ func cleanDepths(m map[string]string) (map[string]string, error) {
 	return out, nil
 }
 
-// MaxPause is the longest pause the preference page offers.
-const MaxPause = 4 * 7 * 24 * time.Hour
-
 // Paused reports whether a subscriber is paused until after t.
 func (s *Subscriber) Paused(t time.Time) bool {
 	return !s.PausedUntil.IsZero() && s.PausedUntil.After(t)

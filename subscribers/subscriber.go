@@ -84,9 +84,8 @@ type Event struct {
 
 // Errors the store returns for subscribers.
 var (
-	ErrNotFound   = errors.New("subscriber not found")
-	ErrExists     = errors.New("address already subscribed")
-	ErrSuppressed = errors.New("address is suppressed")
+	ErrNotFound = errors.New("subscriber not found")
+	ErrExists   = errors.New("address already subscribed")
 )
 
 // SubscribeRequest is a sign-up from the form or the CLI.
