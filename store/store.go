@@ -131,9 +131,6 @@ func openPostgres(url string) (*sql.DB, error) {
 	return db, nil
 }
 
-// Driver is "sqlite" or "postgres".
-func (s *DB) Driver() string { return s.d.name }
-
 // Ping checks that the database answers.
 func (s *DB) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
