@@ -331,10 +331,8 @@ func ImportCSV(ctx context.Context, st Importer, r io.Reader, batchSize int, che
 		readErr      error
 		checked      []RowError
 	)
-	done := make(chan struct{})
 	go func() {
-		defer close(done)
-		defer close(batches)
+		defer close(batches) // after readRejected and readErr are set
 		readRejected, readErr = ReadCSV(r, batchSize, func(b []ImportRow) error {
 			select {
 			case batches <- slices.Clone(b):
@@ -372,7 +370,6 @@ func ImportCSV(ctx context.Context, st Importer, r io.Reader, batchSize int, che
 		total.Suppressed += c.Suppressed
 		total.Rejected += c.Rejected
 	}
-	<-done
 	if err == nil {
 		err = readErr
 	}
