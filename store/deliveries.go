@@ -11,10 +11,9 @@ import (
 	"briefcast/subscribers"
 )
 
-// The delivery queue: one row per recipient of an edition. A sender claims
-// due rows under a lease, sends, and records many results in one
-// transaction (group commit). Each claim and each group commit is atomic,
-// so no two senders ever hold the same delivery.
+// The delivery queue: one row per recipient of an edition. Senders claim
+// due rows under a lease and record many results in one transaction; each
+// step is atomic, so no two senders ever hold the same delivery.
 
 // ClaimDeliveries leases to owner until now+lease up to limit due
 // deliveries of the edition (queued, or retrying with NextAttempt <= now)

@@ -39,11 +39,8 @@ const sqliteRecordResult = `UPDATE deliveries
 	WHERE id = ? AND state IN ('queued', 'retrying')`
 
 // sqliteStmts are the statements of the delivery hot path on SQLite,
-// prepared once per store: the modernc driver keeps no statement cache,
-// and parsing them on every claim and group commit is a large part of the
-// store's CPU time. database/sql prepares each one again, once, on every
-// pooled connection a transaction runs on, and closes them all with the
-// database.
+// prepared once per store: the modernc driver keeps no statement cache, and
+// parsing them on every claim and group commit costs much of the CPU time.
 type sqliteStmts struct {
 	once                         sync.Once
 	err                          error

@@ -28,9 +28,8 @@ const analyzeMin = 1000
 // CreateEdition records a new edition, its articles and one queued
 // delivery per active subscriber of e.Digest in one transaction, setting
 // e.ID, e.CreatedAt (unless set) and e.Recipients. An edition with the same
-// (Digest, Key) gives editions.ErrExists, so processes racing for one
-// scheduled time create it once; an article already in another edition of
-// the digest fails it too.
+// (Digest, Key) gives editions.ErrExists, so racing processes create it
+// once; an article already in an edition of the digest fails it too.
 func (s *DB) CreateEdition(ctx context.Context, e *editions.Edition) error {
 	return s.createEdition(ctx, e, false, 0)
 }
