@@ -105,8 +105,7 @@ func (s *DB) History(ctx context.Context, days int, now time.Time) ([]subscriber
 	if days <= 0 {
 		return nil, nil
 	}
-	now = now.UTC()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	today := now.UTC().Truncate(24 * time.Hour) // midnight UTC: days since the zero time are whole
 	start, end := today.AddDate(0, 0, -(days-1)), today.AddDate(0, 0, 1)
 	// The day of an event: whole days since start, -1 for any before.
 	day := `(at - ?) / 86400000000`
