@@ -25,12 +25,8 @@ func (b *builder) crawlerFiles() ([]*File, error) {
 		}
 		buf.WriteString("</url>\n")
 	}
-	all := make([]int, len(b.arts))
-	for i := range all {
-		all[i] = i
-	}
-	b.sitemapListing("", all, add)
-	add(b.baseURL+"tags/", b.newestAll())
+	b.sitemapListing("", b.all, add)
+	add(b.baseURL+"tags/", b.updated)
 	for _, g := range b.tags {
 		b.sitemapListing("tags/"+g.Slug+"/", g.Articles, add)
 	}
@@ -38,9 +34,9 @@ func (b *builder) crawlerFiles() ([]*File, error) {
 		add(ArticleURL(b.baseURL, a.Slug), a.Updated)
 	}
 	buf.WriteString("</urlset>\n")
-	mod := b.newestAll()
+	mod := b.updated
 	robots := fmt.Sprintf("User-agent: *\nAllow: /\n\nSitemap: %ssitemap.xml\n", b.baseURL)
-	return b.out(
+	return b.out(-1,
 		&File{Path: "/sitemap.xml", Body: buf.Bytes(), ContentType: "application/xml; charset=utf-8", Modified: mod},
 		&File{Path: "/robots.txt", Body: []byte(robots), ContentType: "text/plain; charset=utf-8", Modified: mod},
 	)
@@ -71,8 +67,8 @@ func (b *builder) favicons() ([]*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("site: favicon.ico: %w", err)
 	}
-	mod := b.newestAll()
-	return b.out(
+	mod := b.updated
+	return b.out(-1,
 		&File{Path: "/favicon.svg", Body: []byte(faviconSVG), ContentType: "image/svg+xml", Modified: mod},
 		&File{Path: "/favicon.ico", Body: ico, ContentType: "image/x-icon", Modified: mod},
 	)

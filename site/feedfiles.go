@@ -10,16 +10,11 @@ import (
 	"briefcast/feeds"
 )
 
-// feedFiles renders the three feeds of one channel from the newest
-// [feeds] items articles of idx (which is newest first), at the depth of
-// feeds.content.
-func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
-	return b.feedFilesAt(c, idx, b.opts.FeedContent)
-}
-
-// feedFilesAt is feedFiles with the items at depth content. The files are
-// at c.Dir unescaped: a File's Path is the URL path a server is asked for.
-func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*File, error) {
+// feedFiles renders the three feeds of channel c from the newest [feeds]
+// items articles of idx (which is newest first), with the items at depth
+// content. The files are at c.Dir unescaped: a File's Path is the URL path
+// a server is asked for.
+func (b *builder) feedFiles(c feeds.Channel, idx []int, content string) ([]*File, error) {
 	if len(idx) > b.opts.FeedItems {
 		idx = idx[:b.opts.FeedItems]
 	}
@@ -38,12 +33,11 @@ func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*Fi
 		}
 		items[k].Image = b.feedImage(a)
 	}
-	mod := b.newest(idx)
 	dir, err := url.PathUnescape(c.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("site: feed folder %q: %w", c.Dir, err)
 	}
-	return b.feedSet(c, items, dir, mod)
+	return b.feedSet(c, items, dir, b.newest(idx))
 }
 
 // feedSet renders items as the three feeds of c, in the folder dir (the
@@ -64,7 +58,7 @@ func (b *builder) feedSet(c feeds.Channel, items []*feeds.Item, dir string, mod 
 		}
 		out = append(out, &File{Path: "/" + dir + f.name, Body: body, ContentType: f.typ, Modified: mod})
 	}
-	return b.out(out...)
+	return b.out(-1, out...)
 }
 
 // parallel runs fn(0..n-1) on a bounded pool of one worker per CPU.

@@ -121,7 +121,7 @@ func (b *builder) imageFiles() ([]*File, error) {
 		}
 		out = append(out, &File{Path: "/articles/" + a.Slug + "/" + img.rel, Body: img.body, ContentType: typ, Modified: a.Updated.UTC()})
 	}
-	return b.out(out...)
+	return b.out(-1, out...)
 }
 
 // feedImage is a's lead image as its feed items carry it: the published

@@ -1,7 +1,6 @@
 package site
 
 import (
-	"html/template"
 	"io/fs"
 	"maps"
 	"slices"
@@ -17,16 +16,15 @@ import (
 // can tell which files an article change reaches. It holds no builder, so
 // an older site is released once nothing serves it.
 type incState struct {
-	opts        Options
-	tmpl        fs.FS
-	pages       *renderer
-	archiveTmpl map[string]*template.Template
-	tagLinks    map[string]tagView               // by tag as articles spell it
-	tags        map[string]*tagState             // by slug
-	arts        map[*articles.Article]bool       // the articles built
-	images      map[*articles.Article]*leadImage // each article's lead image, when published
-	notes       map[*articles.Article][]string   // each article's notes
-	archive     []string                         // paths of the archive's files
+	opts     Options
+	tmpl     fs.FS
+	pages    *renderer
+	tagLinks map[string]tagView               // by tag as articles spell it
+	tags     map[string]*tagState             // by slug
+	arts     map[*articles.Article]bool       // the articles built
+	images   map[*articles.Article]*leadImage // each article's lead image, when published
+	notes    map[*articles.Article][]string   // each article's notes
+	archive  []string                         // paths of the archive's files
 }
 
 // tagState is one tag page as built: its name and its articles, newest first.
@@ -35,22 +33,31 @@ type tagState struct {
 	arts []*articles.Article
 }
 
-// keep records the state of a finished build for the next Update.
-func (b *builder) keep(archive []string) *incState {
+// keep records the state of a finished build, whose archive made the
+// files archive, for the next Update.
+func (b *builder) keep(archive [][]*File) *incState {
 	st := &incState{
-		opts: b.opts, tmpl: b.tmpl, pages: b.pages, archiveTmpl: b.archiveTmpl,
+		opts: b.opts, tmpl: b.tmpl, pages: b.pages,
 		tagLinks: make(map[string]tagView, len(b.tagLinks)),
 		tags:     make(map[string]*tagState, len(b.tags)),
 		arts:     make(map[*articles.Article]bool, len(b.arts)),
 		images:   make(map[*articles.Article]*leadImage),
 		notes:    b.artNotes,
-		archive:  archive,
+	}
+	for _, files := range archive {
+		for _, f := range files {
+			st.archive = append(st.archive, f.Path)
+		}
 	}
 	for t, v := range b.tagLinks {
 		st.tagLinks[t] = *v
 	}
 	for _, g := range b.tags {
-		st.tags[g.Slug] = &tagState{name: g.Name, arts: b.members(g.Articles)}
+		arts := make([]*articles.Article, len(g.Articles))
+		for k, i := range g.Articles {
+			arts[k] = b.arts[i]
+		}
+		st.tags[g.Slug] = &tagState{name: g.Name, arts: arts}
 	}
 	for _, a := range b.arts {
 		st.arts[a] = true
@@ -61,43 +68,18 @@ func (b *builder) keep(archive []string) *incState {
 	return st
 }
 
-func (b *builder) members(idx []int) []*articles.Article {
-	out := make([]*articles.Article, len(idx))
-	for k, i := range idx {
-		out[k] = b.arts[i]
-	}
-	return out
-}
-
-func archivePaths(results [][]*File) []string {
-	var out []string
-	for _, files := range results {
-		for _, f := range files {
-			out = append(out, f.Path)
-		}
-	}
-	return out
-}
-
 // reuseImage takes a's lead image and notes from the previous build, when
 // a is unchanged. The image file itself changing is not an article
 // change: the caller builds the site in full for that.
 func (b *builder) reuseImage(a *articles.Article) bool {
-	if b.prev == nil {
-		return false
-	}
-	if !b.prev.arts[a] {
+	if b.prev == nil || !b.prev.arts[a] {
 		return false
 	}
 	if img := b.prev.images[a]; img != nil {
 		b.images[a.Slug] = img
 	}
 	for _, n := range b.prev.notes[a] {
-		b.notes = append(b.notes, n)
-		if b.artNotes == nil {
-			b.artNotes = map[*articles.Article][]string{}
-		}
-		b.artNotes[a] = append(b.artNotes[a], n)
+		b.addNote(a, n)
 	}
 	return true
 }
@@ -118,7 +100,7 @@ func (b *builder) reuseImage(a *articles.Article) bool {
 // which copies are not its own) or build again.
 func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
 	if prev == nil || prev.inc == nil || !prev.inc.opts.same(&opts) || prev.inc.tmpl != tmpl ||
-		(prev.inc.archiveTmpl == nil && len(eds) > 0) {
+		(prev.inc.pages.pages["archive.html"] == nil && len(eds) > 0) {
 		if prev != nil && prev.Dir != "" {
 			return PublishServed(opts, arts, tmpl, prev.Dir, eds)
 		}
@@ -154,7 +136,7 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 			return nil, err
 		}
 	}
-	s.inc = b.keep(archivePaths(archive))
+	s.inc = b.keep(archive)
 	return s, nil
 }
 
@@ -163,28 +145,15 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 // article's spelling of it can rename a tag page).
 func (b *builder) markDirty() {
 	b.dirty = make(map[*articles.Article]bool)
-	var relinked map[string]bool // the tags whose name or link changed: few, if any
+	relinked := make(map[string]bool) // the tags whose name or link changed: few, if any
 	for t, v := range b.tagLinks {
 		if old, ok := b.prev.tagLinks[t]; !ok || old != *v {
-			if relinked == nil {
-				relinked = make(map[string]bool)
-			}
 			relinked[t] = true
 		}
 	}
 	for _, a := range b.arts {
-		if !b.prev.arts[a] {
+		if !b.prev.arts[a] || (len(relinked) > 0 && slices.ContainsFunc(a.Tags, func(t string) bool { return relinked[t] })) {
 			b.dirty[a] = true
-			continue
-		}
-		if relinked == nil {
-			continue
-		}
-		for _, t := range a.Tags {
-			if relinked[t] {
-				b.dirty[a] = true
-				break
-			}
 		}
 	}
 }
@@ -248,12 +217,11 @@ func (u *updater) removeGone() {
 // removePages deletes the pages of the listing at dir that had was
 // articles and now has now.
 func (u *updater) removePages(dir string, was, now int) {
-	size := u.b.pageSize()
-	from := max(1, (now+size-1)/size) + 1
+	from := u.b.pageCount(now) + 1
 	if now == 0 && was > 0 && dir != "" {
 		from = 1 // the tag is gone: its first page too
 	}
-	for n := from; n <= max(1, (was+size-1)/size); n++ {
+	for n := from; n <= u.b.pageCount(was); n++ {
 		u.remove("/" + listingPath(dir, n) + "index.html")
 	}
 }
@@ -262,27 +230,16 @@ func (u *updater) removePages(dir string, was, now int) {
 // change reaches (tags, 404, sitemap, icons, stylesheet), the pages and
 // images of the changed articles and of their neighbours, and the listing
 // pages and feeds whose articles changed.
-func (u *updater) jobs() []func() ([]*File, error) {
+func (u *updater) jobs() []job {
 	b := u.b
-	jobs := []func() ([]*File, error){
-		func() ([]*File, error) { return b.tagsPage() },
-		func() ([]*File, error) { return b.notFoundPage() },
-		func() ([]*File, error) { return b.stylesheet() },
-		func() ([]*File, error) { return b.imageFiles() },
-		func() ([]*File, error) { return b.favicons() },
-	}
+	jobs := []job{b.tagsPage, b.notFoundPage, b.stylesheet, b.imageFiles, b.favicons}
 	if u.sitemapChanged() {
-		jobs = append(jobs, func() ([]*File, error) { return b.crawlerFiles() })
+		jobs = append(jobs, b.crawlerFiles)
 	}
-	all := make([]int, len(b.arts))
-	for i := range all {
-		all[i] = i
+	if u.feedChanged(b.all, u.prev.Articles) {
+		jobs = append(jobs, b.siteFeedJobs()...)
 	}
-	if u.feedChanged(all, u.prev.Articles) {
-		jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(b.siteChannel(), all) })
-		jobs = append(jobs, b.depthJobs(all)...)
-	}
-	jobs = append(jobs, u.listingJobs(all, u.prev.Articles, nil, false)...)
+	jobs = append(jobs, u.listingJobs(b.all, u.prev.Articles, nil, false)...)
 	for _, g := range b.tags {
 		old := u.st.tags[g.Slug]
 		var was []*articles.Article
@@ -294,7 +251,7 @@ func (u *updater) jobs() []func() ([]*File, error) {
 		recount := len(was) != len(g.Articles)
 		jobs = append(jobs, u.listingJobs(g.Articles, was, g, renamed || recount)...)
 		if renamed || u.feedChanged(g.Articles, was) {
-			jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(b.tagChannel(g), g.Articles) })
+			jobs = append(jobs, b.tagFeedJob(g))
 		}
 	}
 	return append(jobs, u.articleJobs()...)
@@ -349,19 +306,16 @@ func (u *updater) feedChanged(idx []int, was []*articles.Article) bool {
 // listingJobs renders again the pages of a listing (the home page when g
 // is nil) whose articles changed, or all of them when the number of pages
 // changed or all is set. A page kept gets the listing's new Modified.
-func (u *updater) listingJobs(idx []int, was []*articles.Article, g *tagGroup, all bool) []func() ([]*File, error) {
+func (u *updater) listingJobs(idx []int, was []*articles.Article, g *tagGroup, all bool) []job {
 	b := u.b
-	size := b.pageSize()
-	total := max(1, (len(idx)+size-1)/size)
-	if total != max(1, (len(was)+size-1)/size) {
-		all = true
-	}
+	size, total := b.pageSize(), b.pageCount(len(idx))
+	all = all || total != b.pageCount(len(was))
 	dir := ""
 	if g != nil {
 		dir = TagsDir + g.Slug + "/"
 	}
 	mod := b.newest(idx)
-	var jobs []func() ([]*File, error)
+	var jobs []job
 	for n := 1; n <= total; n++ {
 		lo, hi := (n-1)*size, min(n*size, len(idx))
 		// A page that held a different number of articles changed too.
@@ -371,9 +325,9 @@ func (u *updater) listingJobs(idx []int, was []*articles.Article, g *tagGroup, a
 		}
 		if redo {
 			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) })
-			continue
+		} else {
+			u.retime("/"+listingPath(dir, n)+"index.html", mod)
 		}
-		u.retime("/"+listingPath(dir, n)+"index.html", mod)
 	}
 	return jobs
 }
@@ -392,7 +346,7 @@ func (u *updater) retime(path string, mod time.Time) {
 
 // articleJobs renders the pages of the changed articles and of those whose
 // newer or older neighbour changed.
-func (u *updater) articleJobs() []func() ([]*File, error) {
+func (u *updater) articleJobs() []job {
 	b := u.b
 	pos := make(map[*articles.Article]int, len(u.prev.Articles))
 	for j, a := range u.prev.Articles {
@@ -404,18 +358,11 @@ func (u *updater) articleJobs() []func() ([]*File, error) {
 		}
 		return list[i]
 	}
-	var jobs []func() ([]*File, error)
+	var jobs []job
 	for i, a := range b.arts {
 		j, was := pos[a]
-		redo := !was || b.dirty[a]
-		for _, k := range []int{i - 1, i + 1} {
-			if n := at(b.arts, k); n != nil && b.dirty[n] {
-				redo = true
-			}
-		}
-		if was && (at(b.arts, i-1) != at(u.prev.Articles, j-1) || at(b.arts, i+1) != at(u.prev.Articles, j+1)) {
-			redo = true
-		}
+		redo := !was || b.dirty[a] || b.dirty[at(b.arts, i-1)] || b.dirty[at(b.arts, i+1)] ||
+			at(b.arts, i-1) != at(u.prev.Articles, j-1) || at(b.arts, i+1) != at(u.prev.Articles, j+1)
 		if redo {
 			jobs = append(jobs, func() ([]*File, error) { return b.articlePage(i) })
 		}

@@ -29,36 +29,36 @@ func (b *builder) pageSize() int {
 	return 10
 }
 
-// listingJobs renders every page of the listing of idx (newest first):
-// the home page when g is nil, else g's tag page. An empty listing still
-// has its first page.
-func (b *builder) listingJobs(idx []int, g *tagGroup) []func() ([]*File, error) {
+// pageCount is the number of pages of a listing of n articles: an empty
+// listing still has its first page.
+func (b *builder) pageCount(n int) int {
 	size := b.pageSize()
-	total := max(1, (len(idx)+size-1)/size)
-	jobs := make([]func() ([]*File, error), total)
+	return max(1, (n+size-1)/size)
+}
+
+// listingJobs renders every page of the listing of idx (newest first):
+// the home page when g is nil, else g's tag page.
+func (b *builder) listingJobs(idx []int, g *tagGroup) []job {
+	size, total := b.pageSize(), b.pageCount(len(idx))
+	jobs := make([]job, total)
 	for n := 1; n <= total; n++ {
-		lo, hi := (n-1)*size, min(n*size, len(idx))
-		jobs[n-1] = func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) }
+		jobs[n-1] = func() ([]*File, error) { return b.listingPage(idx, (n-1)*size, min(n*size, len(idx)), n, total, g) }
 	}
 	return jobs
 }
 
 // listingPage renders page n of total, showing idx[lo:hi].
 func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*File, error) {
-	dir, name := "", "index.html"
+	dir, name, title := "", "index.html", ""
 	if g != nil {
-		dir, name = "tags/"+g.Slug+"/", "tag.html"
-	}
-	here := listingPath(dir, n)
-	title := ""
-	if g != nil {
-		title = g.Name
+		dir, name, title = "tags/"+g.Slug+"/", "tag.html", g.Name
 	}
 	if n > 1 && title == "" {
 		title = "Page " + strconv.Itoa(n)
 	} else if n > 1 {
 		title += " · page " + strconv.Itoa(n)
 	}
+	here := listingPath(dir, n)
 	p := b.page(title, b.baseURL+here)
 	p.Pager = &pagerView{Number: n, Total: total}
 	if n > 1 {
@@ -69,16 +69,14 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*
 	}
 	if g != nil {
 		p.Tag = &tagView{Name: g.Name, URL: b.basePath + dir, Count: len(g.Articles)}
-		p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, dir, b.site.Title+": "+g.Name)...)
-		var err error
-		if p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds); err != nil {
+		if err := b.withFeeds(p, dir, b.site.Title+": "+g.Name); err != nil {
 			return nil, err
 		}
 	}
 	if err := b.listing(p, idx[lo:hi], g != nil); err != nil {
 		return nil, err
 	}
-	return b.renderPage("/"+here+"index.html", name, p, b.newest(idx))
+	return b.render(-1, "/"+here+"index.html", name, p, b.newest(idx))
 }
 
 // listed returns the views of the articles at idx for a listing.
@@ -91,7 +89,9 @@ func (b *builder) listed(idx []int, brief bool) []*listedView {
 	for k, i := range idx {
 		out[k] = b.views[i]
 		if brief {
-			out[k] = briefView(b.views[i])
+			c := *b.views[i]
+			c.brief = true
+			out[k] = &c
 		}
 	}
 	return out

@@ -1,8 +1,11 @@
 package site
 
 import (
+	"cmp"
 	"reflect"
 	"time"
+
+	"briefcast/articles"
 )
 
 // Options are the settings a build uses; the daemon and `briefcast build`
@@ -35,3 +38,6 @@ type Digest struct {
 
 // same reports whether o and p build the same site.
 func (o *Options) same(p *Options) bool { return reflect.DeepEqual(o, p) }
+
+// title is the digest's title as pages show it: Title, else Name.
+func (d *Digest) title() string { return articles.CleanText(cmp.Or(d.Title, d.Name)) }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"slices"
 	"sync"
 	"time"
 
 	"briefcast/articles"
 	"briefcast/feeds"
+	"briefcast/links"
 )
 
 // renderer holds the page templates, parsed once per build. html/template
@@ -25,31 +27,35 @@ type renderer struct {
 // article; a template set without one fails the build before any page.
 var tierNames = []string{"take", "tier-take", "tier-digest", "tier-full", "feed-summary"}
 
+// pageNames are the page templates, each defining "content" for
+// layout.html; archiveNames those of the digest archives.
+var (
+	pageNames    = []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
+	archiveNames = []string{"archive.html", "archive_edition.html"}
+)
+
 // newRenderer parses layout.html and tiers.html and, each into its own
-// copy of them, the page templates, which define "content" and are
-// rendered inside "layout".
-func newRenderer(tmpl fs.FS) (*renderer, error) {
-	pageNames := []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
-	funcs := template.FuncMap{
-		"date": humanDate,
-		"iso":  isoDate,
-	}
-	var base *template.Template
-	for _, name := range []string{"layout.html", "tiers.html"} {
+// copy of them, the page templates (with archive, the archive's too). It
+// runs before any part of the layout is executed, which a template cannot
+// be cloned after.
+func newRenderer(tmpl fs.FS, archive bool) (*renderer, error) {
+	parse := func(t *template.Template, name string) (*template.Template, error) {
 		src, err := fs.ReadFile(tmpl, name)
+		if err == nil {
+			t, err = t.Parse(string(src))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("site: templates: %w", err)
 		}
-		if base == nil {
-			base = template.New(name).Funcs(funcs)
-		} else {
-			base = base.New(name)
-		}
-		if base, err = base.Parse(string(src)); err != nil {
-			return nil, fmt.Errorf("site: templates: %w", err)
-		}
+		return t, nil
 	}
-	base = base.Lookup("layout.html")
+	base, err := parse(template.New("layout.html").Funcs(template.FuncMap{"date": humanDate, "iso": isoDate}), "layout.html")
+	if err == nil {
+		_, err = parse(base.New("tiers.html"), "tiers.html")
+	}
+	if err != nil {
+		return nil, err
+	}
 	for _, name := range tierNames {
 		if base.Lookup(name) == nil {
 			return nil, fmt.Errorf("site: templates: tiers.html does not define %q", name)
@@ -57,21 +63,20 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 	}
 	r := &renderer{layout: base, pages: map[string]*template.Template{}}
 	r.bufs.New = func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }
-	for _, name := range pageNames {
-		src, err := fs.ReadFile(tmpl, name)
+	names := pageNames
+	if archive {
+		names = append(names[:len(names):len(names)], archiveNames...)
+	}
+	for _, name := range names {
+		t, err := parse(template.Must(base.Clone()).New(name), name)
 		if err != nil {
-			return nil, fmt.Errorf("site: templates: %w", err)
-		}
-		t, err := template.Must(base.Clone()).New(name).Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("site: templates: %w", err)
+			return nil, err
 		}
 		if t.Lookup("content") == nil {
 			return nil, fmt.Errorf("site: templates: %s does not define \"content\"", name)
 		}
 		r.pages[name] = t
 	}
-	var err error
 	if r.css, err = fs.ReadFile(tmpl, "style.css"); err != nil {
 		return nil, fmt.Errorf("site: templates: %w", err)
 	}
@@ -113,31 +118,24 @@ func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, err
 	return feeds.ItemHTML{Summary: out[0], Digest: out[1], Full: out[2]}, nil
 }
 
-// renderPage executes the page template name into a pooled buffer and
-// hands the result to b.out. When the build streams to disk, the buffer is
-// written and reused at once; otherwise the page keeps an exact-size copy,
-// since a site in memory must not carry the slack of a growing buffer.
-func (b *builder) renderPage(path, name string, data *pageView, mod time.Time) ([]*File, error) {
-	return b.renderPageIn(-1, path, name, data, mod)
-}
-
-// renderPageIn is renderPage for a page in the folder that b.w premade at
-// index dir (-1 for none).
-func (b *builder) renderPageIn(dir int, path, name string, data *pageView, mod time.Time) ([]*File, error) {
-	r := b.pages
-	buf := r.getBuf()
-	defer r.putBuf(buf)
-	if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
+// render executes the page template name into a pooled buffer and hands
+// the result to b.out, for the folder b.w premade at index dir (-1 for
+// none). When the build streams to disk, the buffer is written and reused
+// at once; otherwise the page keeps an exact-size copy, since a site in
+// memory must not carry the slack of a growing buffer.
+func (b *builder) render(dir int, path, name string, data any, mod time.Time) ([]*File, error) {
+	buf := b.pages.getBuf()
+	defer b.pages.putBuf(buf)
+	if err := b.pages.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
 		return nil, fmt.Errorf("site: render %s for %s: %w", name, path, err)
 	}
 	f := &File{Path: path, Body: buf.Bytes(), ContentType: HTMLType, Modified: mod.UTC()}
 	if b.w == nil {
 		f.Body = bytes.Clone(f.Body)
 	}
-	return b.outIn(dir, f)
+	return b.out(dir, f)
 }
 
-// getBuf takes an empty buffer from the pool.
 func (r *renderer) getBuf() *bytes.Buffer {
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -212,13 +210,12 @@ type pageView struct {
 
 // chrome renders the parts of layout.html that are the same on every page.
 // A layout that does not define one simply leaves it empty.
-func (r *renderer) chrome(s *siteView) error {
+func (r *renderer) chrome(s *siteView) (err error) {
 	for _, part := range []struct {
 		name string
 		dst  *template.HTML
 		data any
 	}{{"head", &s.Head, s}, {"masthead", &s.Masthead, s}, {"footer", &s.Footer, s}, {"feedlinks", &s.FeedLinks, s.Feeds}} {
-		var err error
 		if *part.dst, err = r.fragment(part.name, part.data); err != nil {
 			return err
 		}
@@ -241,11 +238,10 @@ func (b *builder) newSiteView() *siteView {
 		Feeds:       feedLinks(b.baseURL, "", title),
 	}
 	for _, d := range b.opts.Digests {
-		dt := d.Title
-		if dt == "" {
-			dt = d.Name
-		}
-		s.Digests = append(s.Digests, digestView{Name: d.Name, Title: articles.CleanText(dt)})
+		s.Digests = append(s.Digests, digestView{Name: d.Name, Title: d.title()})
+	}
+	for _, d := range b.opts.FeedDepths {
+		s.Feeds = append(s.Feeds, feedLinks(b.baseURL, links.DepthDir(d), title+", "+depthTitles[d])...)
 	}
 	return s
 }
@@ -263,6 +259,14 @@ func (b *builder) page(title, canonical string) *pageView {
 		Description: b.site.Description, OGType: "website"}
 }
 
+// withFeeds advertises on p, after the site's feeds, those of the folder
+// dir titled title.
+func (b *builder) withFeeds(p *pageView, dir, title string) (err error) {
+	p.Feeds = append(slices.Clip(b.site.Feeds), feedLinks(b.baseURL, dir, title)...)
+	p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds)
+	return err
+}
+
 func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
 	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
@@ -276,46 +280,25 @@ func (b *builder) articlePage(i int) ([]*File, error) {
 	if i+1 < len(b.arts) {
 		p.Older = b.views[i+1]
 	}
-	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
-}
-
-func (b *builder) allTags() []*tagView {
-	out := make([]*tagView, len(b.tags))
-	for k, g := range b.tags {
-		out[k] = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
-	}
-	return out
+	return b.render(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
 }
 
 func (b *builder) tagsPage() ([]*File, error) {
 	p := b.page("Topics", b.baseURL+"tags/")
-	p.Tags = b.allTags()
-	return b.renderPage("/tags/index.html", "tags.html", p, b.newestAll())
+	for _, g := range b.tags {
+		p.Tags = append(p.Tags, &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)})
+	}
+	return b.render(-1, "/tags/index.html", "tags.html", p, b.updated)
 }
 
 func (b *builder) notFoundPage() ([]*File, error) {
 	p := b.page("Page not found", "")
-	n := min(5, len(b.arts))
-	if n > 0 {
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
-		}
-		p.Articles = b.listed(idx, false)
+	if n := min(5, len(b.arts)); n > 0 {
+		p.Articles = b.listed(b.all[:n], false)
 	}
-	return b.renderPage("/404.html", "404.html", p, b.newestAll())
+	return b.render(-1, "/404.html", "404.html", p, b.updated)
 }
 
 func (b *builder) stylesheet() ([]*File, error) {
-	return b.out(&File{Path: "/assets/style.css", Body: b.pages.css, ContentType: CSSType, Modified: b.newestAll()})
-}
-
-func (b *builder) newestAll() time.Time {
-	var t time.Time
-	for _, a := range b.arts {
-		if a.Updated.After(t) {
-			t = a.Updated
-		}
-	}
-	return t.UTC()
+	return b.out(-1, &File{Path: "/assets/style.css", Body: b.pages.css, ContentType: CSSType, Modified: b.updated})
 }

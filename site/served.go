@@ -63,16 +63,7 @@ func Hot(f *File) bool {
 // Stored, only the hot files (see Hot) keep their Body, and Update can
 // start from it, writing what an update changes into that folder in place.
 func PublishServed(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (*Site, error) {
-	target, err := prepareOutput(dir)
-	if err != nil {
-		return nil, err
-	}
-	s, err := publishTo(opts, arts, tmpl, target, eds, true)
-	if err != nil {
-		return nil, err
-	}
-	s.Dir = target
-	return s, nil
+	return publish(opts, arts, tmpl, dir, eds, true)
 }
 
 // stored turns f, just written with fi as its state on disk, into the

@@ -6,12 +6,13 @@
 package site
 
 import (
+	"cmp"
 	"fmt"
-	"html/template"
 	"io/fs"
+	"maps"
 	"net/url"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -62,28 +63,6 @@ type Site struct {
 // "articles/<slug>/". base_url may carry a path (https://example.org/news/).
 func ArticleURL(baseURL, slug string) string { return feeds.ArticleURL(baseURL, slug) }
 
-// FullDepthURL is ArticleURL with "#full-depth", the anchor of the article's
-// full-depth section.
-func FullDepthURL(baseURL, slug string) string { return feeds.FullDepthURL(baseURL, slug) }
-
-// TagSlug is the folder name of a tag under /tags/ in the default slug
-// style: letters and digits of every script, Latin accents folded, the
-// rest hyphens (see articles.TagSlug), so it is always one safe path
-// segment; URLs percent-encode it.
-func TagSlug(tag string) string { return articles.TagSlug(tag, "") }
-
-// tagSlug is TagSlug in the site's slug style (site.slugs).
-func (b *builder) tagSlug(tag string) string { return articles.TagSlug(tag, b.opts.Slugs) }
-
-// TagURL is the absolute URL of a tag's page.
-func TagURL(baseURL, tag string) string { return links.New(baseURL).Tag(TagSlug(tag)) }
-
-func withSlash(s string) string {
-	if strings.HasSuffix(s, "/") {
-		return s
-	}
-	return s + "/"
-}
 
 // tagGroup is one tag page and its feeds: the articles, newest first.
 type tagGroup struct {
@@ -92,6 +71,10 @@ type tagGroup struct {
 	Articles []int // indexes into the sorted article list
 }
 
+// job is one independent piece of work of a build: it returns the files
+// it made.
+type job = func() ([]*File, error)
+
 // builder holds what one Build shares between its workers. Workers only
 // read it once the views are made.
 type builder struct {
@@ -99,6 +82,8 @@ type builder struct {
 	baseURL  string
 	basePath string
 	arts     []*articles.Article // newest first
+	all      []int               // the index of every article: 0, 1, ...
+	updated  time.Time           // the newest Updated of arts
 	views    []*listedView       // of each article, for the listings
 	tagLinks map[string]*tagView // by tag as articles spell it; shared by their views
 	tags     []*tagGroup         // by slug
@@ -108,9 +93,8 @@ type builder struct {
 	images   map[string]*leadImage // by slug
 	notes    []string
 
-	tmpl        fs.FS
-	eds         []*editions.Edition           // for the digest archives (archive.go)
-	archiveTmpl map[string]*template.Template // archive pages, parsed when there is an archive
+	tmpl fs.FS
+	eds  []*editions.Edition // for the digest archives (archive.go)
 
 	prev     *incState                      // the earlier build Update starts from; nil for a full build
 	dirty    map[*articles.Article]bool     // articles whose card, page and feed items must be made again (Update)
@@ -120,8 +104,10 @@ type builder struct {
 // note records something the build left out for article a. Only the
 // sequential steps of a build call it.
 func (b *builder) note(a *articles.Article, format string, args ...any) {
-	name := filepath.Join(b.opts.ContentDir, filepath.FromSlash(a.Path))
-	n := name + ": note: " + fmt.Sprintf(format, args...)
+	b.addNote(a, filepath.Join(b.opts.ContentDir, filepath.FromSlash(a.Path))+": note: "+fmt.Sprintf(format, args...))
+}
+
+func (b *builder) addNote(a *articles.Article, n string) {
 	b.notes = append(b.notes, n)
 	if b.artNotes == nil {
 		b.artNotes = map[*articles.Article][]string{}
@@ -130,14 +116,9 @@ func (b *builder) note(a *articles.Article, format string, args ...any) {
 }
 
 // out finishes the files a job made: kept as they are for a site in
-// memory, or written and kept without their body when streaming.
-func (b *builder) out(files ...*File) ([]*File, error) {
-	return b.outIn(-1, files...)
-}
-
-// outIn is out for files in the folder that w premade at index dir (-1 for
-// none).
-func (b *builder) outIn(dir int, files ...*File) ([]*File, error) {
+// memory, or written and kept without their body when streaming. dir is
+// the index of the folder w premade for them (-1 for none).
+func (b *builder) out(dir int, files ...*File) ([]*File, error) {
 	if b.w == nil {
 		return files, nil
 	}
@@ -180,21 +161,28 @@ func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, ed
 	}
 	s.Feeds = feedPaths(s.Files)
 	if w == nil || w.served {
-		s.inc = b.keep(archivePaths(archive))
+		s.inc = b.keep(archive)
 	}
 	return s, nil
 }
 
 // runWithArchive runs jobs and the archive's jobs together. It returns
 // every result, those of the archive last, and the archive's alone.
-func (b *builder) runWithArchive(jobs []func() ([]*File, error)) (results, archive [][]*File, err error) {
-	more, err := b.archiveJobs()
-	if err != nil {
-		return nil, nil, err
-	}
+func (b *builder) runWithArchive(jobs []job) (results, archive [][]*File, err error) {
+	more := b.archiveJobs()
 	jobs = append(jobs, more...)
-	results, err = runJobs(jobs)
-	if err != nil {
+	results = make([][]*File, len(jobs))
+	errs := make([]error, len(jobs))
+	var failed atomic.Bool
+	parallel(len(jobs), func(i int) {
+		if failed.Load() {
+			return
+		}
+		if results[i], errs[i] = jobs[i](); errs[i] != nil {
+			failed.Store(true)
+		}
+	})
+	if err := firstErr(errs); err != nil {
 		return nil, nil, err
 	}
 	return results, results[len(jobs)-len(more):], nil
@@ -206,7 +194,11 @@ func (b *builder) runWithArchive(jobs []func() ([]*File, error)) (results, archi
 // config and templates kept), what depends only on an unchanged article is
 // taken from it instead of being made again.
 func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition, prev *incState) (*builder, error) {
-	base, err := url.Parse(withSlash(opts.BaseURL))
+	baseURL := opts.BaseURL
+	if !strings.HasSuffix(baseURL, "/") {
+		baseURL += "/"
+	}
+	base, err := url.Parse(baseURL)
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", opts.BaseURL)
 	}
@@ -218,17 +210,19 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 		tmpl:     tmpl,
 		eds:      eds,
 		prev:     prev,
+		w:        w,
 	}
 	if prev != nil {
-		b.pages, b.archiveTmpl = prev.pages, prev.archiveTmpl
-	} else if b.pages, err = newRenderer(tmpl); err != nil {
+		b.pages = prev.pages
+	} else if b.pages, err = newRenderer(tmpl, len(eds) > 0); err != nil {
 		return nil, err
 	}
 	if !strings.HasSuffix(b.basePath, "/") {
 		b.basePath += "/"
 	}
 	seen := make(map[string]string, len(b.arts))
-	for _, a := range b.arts {
+	b.all = make([]int, len(b.arts))
+	for i, a := range b.arts {
 		if a.Slug == "" {
 			return nil, fmt.Errorf("site: %s: article has no slug", a.Path)
 		}
@@ -236,48 +230,26 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 			return nil, fmt.Errorf("site: %s and %s share the slug %q", other, a.Path, a.Slug)
 		}
 		seen[a.Slug] = a.Path
+		b.all[i] = i
+		if a.Updated.After(b.updated) {
+			b.updated = a.Updated
+		}
 	}
+	b.updated = b.updated.UTC()
 	if w != nil {
-		b.w = w
 		w.premake(len(b.arts)+1, b.articleDir)
 	}
 	b.groupTags()
 	if prev != nil {
 		b.markDirty()
-	} else {
-		if err := b.parseArchiveTemplates(); err != nil {
-			return nil, err
-		}
 	}
 	b.loadImages()
 	b.site = b.newSiteView()
-	b.site.Feeds = append(b.site.Feeds, b.depthFeedLinks(b.site.Title)...)
 	if err := b.pages.chrome(b.site); err != nil {
 		return nil, err
 	}
 	b.prepare()
 	return b, nil
-}
-
-// runJobs runs the jobs in parallel and returns the files of each, or the
-// first error.
-func runJobs(jobs []func() ([]*File, error)) ([][]*File, error) {
-	results := make([][]*File, len(jobs))
-	errs := make([]error, len(jobs))
-	var failed atomic.Bool
-	parallel(len(jobs), func(i int) {
-		if failed.Load() {
-			return
-		}
-		results[i], errs[i] = jobs[i]()
-		if errs[i] != nil {
-			failed.Store(true)
-		}
-	})
-	if err := firstErr(errs); err != nil {
-		return nil, err
-	}
-	return results, nil
 }
 
 // feedPaths lists, sorted, the paths of the feed files among files.
@@ -289,24 +261,16 @@ func feedPaths(files map[string]*File) []string {
 			out = append(out, p)
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
 // sortArticles returns arts newest first, ties broken by slug, so the order
 // never depends on the order files were read in.
 func sortArticles(arts []*articles.Article) []*articles.Article {
-	out := make([]*articles.Article, 0, len(arts))
-	for _, a := range arts {
-		if a != nil {
-			out = append(out, a)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Published.Equal(out[j].Published) {
-			return out[i].Published.After(out[j].Published)
-		}
-		return out[i].Slug < out[j].Slug
+	out := slices.DeleteFunc(slices.Clone(arts), func(a *articles.Article) bool { return a == nil })
+	slices.SortStableFunc(out, func(a, b *articles.Article) int {
+		return cmp.Or(b.Published.Compare(a.Published), strings.Compare(a.Slug, b.Slug))
 	})
 	return out
 }
@@ -322,7 +286,7 @@ func (b *builder) groupTags() {
 		for _, t := range a.Tags {
 			slug, ok := slugs[t]
 			if !ok {
-				slug = b.tagSlug(t)
+				slug = articles.TagSlug(t, b.opts.Slugs)
 				slugs[t] = slug
 			}
 			name := a.TagName(t)
@@ -339,14 +303,11 @@ func (b *builder) groupTags() {
 			}
 		}
 	}
-	for _, g := range bySlug {
-		b.tags = append(b.tags, g)
-	}
+	b.tags = slices.SortedFunc(maps.Values(bySlug), func(g, h *tagGroup) int { return strings.Compare(g.Slug, h.Slug) })
 	b.tagLinks = make(map[string]*tagView, len(byKey))
 	for t, g := range byKey {
 		b.tagLinks[t] = &tagView{Name: g.Name, URL: b.basePath + TagsDir + url.PathEscape(g.Slug) + "/"}
 	}
-	sort.Slice(b.tags, func(i, j int) bool { return b.tags[i].Slug < b.tags[j].Slug })
 }
 
 // TagsDir is the folder of the tag pages.
@@ -394,31 +355,16 @@ func (b *builder) articleDir(i int) string {
 	return "articles/" + slug
 }
 
-// jobs lists the independent pieces of work of a build. Each returns the
-// files it made. The article pages come last, so that the folders made
-// ahead for them (see fileWriter) get a head start.
-func (b *builder) jobs() []func() ([]*File, error) {
-	var jobs []func() ([]*File, error)
-	all := make([]int, len(b.arts))
-	for i := range all {
-		all[i] = i
-	}
-	jobs = append(jobs,
-		func() ([]*File, error) { return b.tagsPage() },
-		func() ([]*File, error) { return b.notFoundPage() },
-		func() ([]*File, error) { return b.stylesheet() },
-		func() ([]*File, error) { return b.imageFiles() },
-		func() ([]*File, error) { return b.crawlerFiles() },
-		func() ([]*File, error) { return b.favicons() },
-		func() ([]*File, error) { return b.feedFiles(b.siteChannel(), all) },
-	)
-	jobs = append(jobs, b.listingJobs(all, nil)...)
-	jobs = append(jobs, b.depthJobs(all)...)
+// jobs lists the independent pieces of work of a build. The article pages
+// come last, so that the folders made ahead for them (see fileWriter) get
+// a head start.
+func (b *builder) jobs() []job {
+	jobs := []job{b.tagsPage, b.notFoundPage, b.stylesheet, b.imageFiles, b.crawlerFiles, b.favicons}
+	jobs = append(jobs, b.siteFeedJobs()...)
+	jobs = append(jobs, b.listingJobs(b.all, nil)...)
 	for _, g := range b.tags {
 		jobs = append(jobs, b.listingJobs(g.Articles, g)...)
-		jobs = append(jobs,
-			func() ([]*File, error) { return b.feedFiles(b.tagChannel(g), g.Articles) },
-		)
+		jobs = append(jobs, b.tagFeedJob(g))
 	}
 	for i := range b.arts {
 		jobs = append(jobs, func() ([]*File, error) { return b.articlePage(i) })
@@ -437,22 +383,39 @@ func (b *builder) newest(idx []int) time.Time {
 	return t.UTC()
 }
 
-func (b *builder) siteChannel() feeds.Channel {
-	return feeds.Channel{
-		BaseURL:     b.baseURL,
-		Title:       b.opts.Title,
-		Description: b.opts.Description,
-		Language:    b.opts.Language,
-		HomeURL:     b.baseURL,
-		Author:      b.opts.Author,
-	}
+// channel is a feed channel of the site: in the folder dir, mirroring the
+// page home.
+func (b *builder) channel(dir, title, description, home string) feeds.Channel {
+	return feeds.Channel{BaseURL: b.baseURL, Dir: dir, Title: title, Description: description,
+		Language: b.opts.Language, HomeURL: home, Author: b.opts.Author}
 }
 
-func (b *builder) tagChannel(g *tagGroup) feeds.Channel {
-	c := b.siteChannel()
-	c.Dir = TagsDir + url.PathEscape(g.Slug) + "/"
-	c.Title = b.opts.Title + ": " + g.Name
-	c.Description = "Articles tagged " + g.Name + " on " + b.opts.Title
-	c.HomeURL = b.baseURL + c.Dir
-	return c
+// depthTitles name the depths in feed titles, as the pages name the tiers.
+var depthTitles = map[string]string{
+	feeds.ContentTake:   "30-second takes",
+	feeds.ContentDigest: "2-minute digests",
+	feeds.ContentFull:   "full depth",
+}
+
+// siteFeedJobs render the site's feeds, at the depth of feeds.content, and
+// those under /<depth>/ of every depth of feeds.depths: every article,
+// each item carrying the tiers down to depth.
+func (b *builder) siteFeedJobs() []job {
+	jobs := []job{func() ([]*File, error) {
+		return b.feedFiles(b.channel("", b.opts.Title, b.opts.Description, b.baseURL), b.all, b.opts.FeedContent)
+	}}
+	for _, d := range b.opts.FeedDepths {
+		c := b.channel(links.DepthDir(d), b.opts.Title+" ("+depthTitles[d]+")", "Every article of "+b.opts.Title+", "+depthTitles[d], b.baseURL)
+		jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(c, b.all, d) })
+	}
+	return jobs
+}
+
+// tagFeedJob renders the feeds of g's page.
+func (b *builder) tagFeedJob(g *tagGroup) job {
+	return func() ([]*File, error) {
+		dir := TagsDir + url.PathEscape(g.Slug) + "/"
+		c := b.channel(dir, b.opts.Title+": "+g.Name, "Articles tagged "+g.Name+" on "+b.opts.Title, b.baseURL+dir)
+		return b.feedFiles(c, g.Articles, b.opts.FeedContent)
+	}
 }

@@ -65,82 +65,54 @@ type articleView struct {
 	tierErr  error
 }
 
-// loadTiers reads the article's tiers once for this view.
-func (v *articleView) loadTiers() (*articles.Tiers, error) {
+// tierPart is part of the lower tiers, read the first time a template asks.
+// An error (the tiers could not be read back) stops the template: a page
+// never goes out without its tiers. A brief view has none.
+func tierPart[T any](v *articleView, part func(*articles.Tiers) T) (T, error) {
+	var zero T
+	if v.brief {
+		return zero, nil
+	}
 	v.tierOnce.Do(func() {
 		if v.tiers, v.tierErr = v.a.Tiers(); v.tierErr == nil {
 			v.digest = sections(v.tiers.Digest.Sections, v.base)
 			v.full = sections(v.tiers.Full.Sections, v.base)
 		}
 	})
-	return v.tiers, v.tierErr
+	if v.tierErr != nil {
+		return zero, v.tierErr
+	}
+	return part(v.tiers), nil
 }
 
-// Digest is the digest's prose sections. An error (the tiers could not be
-// read back) stops the template: a page never goes out without its tiers.
+// Digest is the digest's prose sections.
 func (v *articleView) Digest() ([]sectionView, error) {
-	if v.brief {
-		return nil, nil
-	}
-	_, err := v.loadTiers()
-	return v.digest, err
+	return tierPart(v, func(*articles.Tiers) []sectionView { return v.digest })
 }
 
 // Players is the digest's core players.
 func (v *articleView) Players() ([]articles.Player, error) {
-	if v.brief {
-		return nil, nil
-	}
-	t, err := v.loadTiers()
-	if err != nil {
-		return nil, err
-	}
-	return t.Digest.Players, nil
+	return tierPart(v, func(t *articles.Tiers) []articles.Player { return t.Digest.Players })
 }
 
 // Numbers is the digest's key numbers.
 func (v *articleView) Numbers() ([]articles.Number, error) {
-	if v.brief {
-		return nil, nil
-	}
-	t, err := v.loadTiers()
-	if err != nil {
-		return nil, err
-	}
-	return t.Digest.Numbers, nil
+	return tierPart(v, func(t *articles.Tiers) []articles.Number { return t.Digest.Numbers })
 }
 
 // Full is the full depth's sections.
 func (v *articleView) Full() ([]sectionView, error) {
-	if v.brief {
-		return nil, nil
-	}
-	_, err := v.loadTiers()
-	return v.full, err
+	return tierPart(v, func(*articles.Tiers) []sectionView { return v.full })
 }
 
 // Points is the full depth's data points.
 func (v *articleView) Points() ([]articles.DataPoint, error) {
-	if v.brief {
-		return nil, nil
-	}
-	t, err := v.loadTiers()
-	if err != nil {
-		return nil, err
-	}
-	return t.Full.DataPoints, nil
+	return tierPart(v, func(t *articles.Tiers) []articles.DataPoint { return t.Full.DataPoints })
 }
 
 // Closing is the full depth's closing paragraphs.
 func (v *articleView) Closing() ([]string, error) {
-	if v.brief {
-		return nil, nil
-	}
-	t, err := v.loadTiers()
-	if err != nil {
-		return nil, err
-	}
-	return t.Full.Closing, nil
+	return tierPart(v, func(t *articles.Tiers) []string { return t.Full.Closing })
 }
 
 type tagView struct {
@@ -248,13 +220,6 @@ func (v *listedView) shown() {
 		c.gone.Store(true)
 		c.html = ""
 	}
-}
-
-// briefView is v without the tiers below the take.
-func briefView(v *listedView) *listedView {
-	c := *v
-	c.brief = true
-	return &c
 }
 
 func (v *listedView) Title() string { return v.a.Title }

@@ -20,83 +20,73 @@ import (
 // a fresh folder beside dir, which is then swapped in (in one step on
 // Linux; elsewhere the old dir is renamed away, the new one renamed in) and
 // the old output removed. On any error the fresh folder is removed and dir
-// is left as it was. Writing a fresh
-// folder rather than rewriting files in place is also what keeps a build of
-// thousands of pages fast.
+// is left as it was. Writing a fresh folder rather than rewriting files in
+// place is also what keeps a build of thousands of pages fast.
 //
 // Only a folder that briefcast published (it carries MarkerFile), an empty
 // one or a missing one is replaced; anything else is refused, wrapping
 // ErrNotOurs, before anything is written. When dir is a link, the folder
 // it points to is replaced and the link kept. Temporary folders that
 // killed builds left beside the output are removed first.
-func (s *Site) Write(dir string) (err error) {
+func (s *Site) Write(dir string) error {
 	target, err := prepareOutput(dir)
 	if err != nil {
 		return err
 	}
-	tmp, unlock, err := tempBeside(target)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err := s.writeFiles(tmp); err != nil {
-		return err
-	}
-	return swap(tmp, target, exchange)
+	return replaceDir(target, s.writeFiles)
 }
 
-// Publish is Build followed by Write, without holding the whole site in
-// memory: every file is written into the fresh folder by the worker that
-// rendered it, as soon as it is rendered, and the folder is swapped in at
-// the end exactly as Write does (and refused where Write refuses). The
-// returned Site lists every file, with Body left nil. `briefcast build`
-// uses it; a server uses PublishServed, which keeps what it serves from.
-func Publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string) (s *Site, err error) {
-	return publish(opts, arts, tmpl, dir, nil)
-}
-
-// PublishWithArchive is Publish with the digest archives of eds (see
-// BuildWithArchive).
+// PublishWithArchive is BuildWithArchive followed by Write, without
+// holding the whole site in memory: every file is written into the fresh
+// folder by the worker that rendered it, as soon as it is rendered, and
+// the folder is swapped in at the end exactly as Write does (and refused
+// where Write refuses). The returned Site lists every file, with Body left
+// nil. `briefcast build` uses it; a server uses PublishServed, which keeps
+// what it serves from.
 func PublishWithArchive(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (*Site, error) {
-	return publish(opts, arts, tmpl, dir, eds)
+	return publish(opts, arts, tmpl, dir, eds, false)
 }
 
-func publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (s *Site, err error) {
+// publish is PublishWithArchive or, with served, PublishServed.
+func publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition, served bool) (*Site, error) {
 	target, err := prepareOutput(dir)
 	if err != nil {
 		return nil, err
 	}
-	return publishTo(opts, arts, tmpl, target, eds, false)
+	var s *Site
+	err = replaceDir(target, func(tmp string) error {
+		w := &fileWriter{root: tmp, served: served}
+		var err error
+		s, err = build(opts, arts, tmpl, w, eds)
+		if werr := w.wait(); err == nil {
+			err = werr
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if served {
+		s.Dir = target
+	}
+	return s, nil
 }
 
-// publishTo is publish into target, a folder prepareOutput accepted. With
-// served, the files keep what a server needs (see PublishServed).
-func publishTo(opts Options, arts []*articles.Article, tmpl fs.FS, target string, eds []*editions.Edition, served bool) (s *Site, err error) {
+// replaceDir has fill write a fresh folder beside target, then swaps it in
+// for target. After an error the fresh folder is removed.
+func replaceDir(target string, fill func(tmp string) error) error {
 	tmp, unlock, err := tempBeside(target)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer unlock()
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-			s = nil
-		}
-	}()
-	w := &fileWriter{root: tmp, served: served}
-	s, err = build(opts, arts, tmpl, w, eds)
-	if werr := w.wait(); err == nil {
-		err = werr
+	if err = fill(tmp); err == nil {
+		err = swap(tmp, target, exchange)
 	}
 	if err != nil {
-		return nil, err
+		os.RemoveAll(tmp)
 	}
-	return s, swap(tmp, target, exchange)
+	return err
 }
 
 // prepareOutput checks that dir may be replaced, returns the folder to
