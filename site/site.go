@@ -63,7 +63,6 @@ type Site struct {
 // "articles/<slug>/". base_url may carry a path (https://example.org/news/).
 func ArticleURL(baseURL, slug string) string { return feeds.ArticleURL(baseURL, slug) }
 
-
 // tagGroup is one tag page and its feeds: the articles, newest first.
 type tagGroup struct {
 	Name     string

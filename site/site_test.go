@@ -16,9 +16,9 @@ import (
 	"github.com/mmcdole/gofeed"
 
 	"briefcast/articles"
+	"briefcast/config"
 	"briefcast/feeds"
 	"briefcast/links"
-	"briefcast/config"
 	"briefcast/templates"
 )
 
