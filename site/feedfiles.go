@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"briefcast/feeds"
@@ -91,4 +92,25 @@ func parallel(n int, fn func(i int)) {
 		})
 	}
 	wg.Wait()
+}
+
+// runAll runs fn(0..n-1) on parallel's pool, skipping what is left once
+// one fails, and returns the error of the first that failed, in index
+// order.
+func runAll(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var failed atomic.Bool
+	parallel(n, func(i int) {
+		if !failed.Load() {
+			if errs[i] = fn(i); errs[i] != nil {
+				failed.Store(true)
+			}
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

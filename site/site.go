@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"briefcast/articles"
@@ -171,17 +170,11 @@ func (b *builder) runWithArchive(jobs []job) (results, archive [][]*File, err er
 	more := b.archiveJobs()
 	jobs = append(jobs, more...)
 	results = make([][]*File, len(jobs))
-	errs := make([]error, len(jobs))
-	var failed atomic.Bool
-	parallel(len(jobs), func(i int) {
-		if failed.Load() {
-			return
-		}
-		if results[i], errs[i] = jobs[i](); errs[i] != nil {
-			failed.Store(true)
-		}
+	err = runAll(len(jobs), func(i int) (err error) {
+		results[i], err = jobs[i]()
+		return err
 	})
-	if err := firstErr(errs); err != nil {
+	if err != nil {
 		return nil, nil, err
 	}
 	return results, results[len(jobs)-len(more):], nil

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -111,25 +112,18 @@ func tempBeside(dir string) (tmp string, unlock func(), err error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return "", nil, fmt.Errorf("site: write: %w", err)
 	}
-	tmp, err = os.MkdirTemp(parent, "."+name+".new-")
-	if err != nil {
+	if tmp, err = os.MkdirTemp(parent, "."+name+".new-"); err != nil {
 		return "", nil, fmt.Errorf("site: write: %w", err)
 	}
-	unlock = func() {}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
+	if err = os.Chmod(tmp, 0o755); err != nil {
+		err = fmt.Errorf("site: write: %w", err)
+	} else if unlock, _, err = lockDir(tmp, true); err == nil {
+		if err = writeMarker(tmp); err != nil {
 			unlock()
 		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", nil, fmt.Errorf("site: write: %w", err)
 	}
-	if unlock, _, err = lockDir(tmp, true); err != nil {
-		unlock = func() {}
-		return "", nil, err
-	}
-	if err := writeMarker(tmp); err != nil {
+	if err != nil {
+		os.RemoveAll(tmp)
 		return "", nil, err
 	}
 	return tmp, unlock, nil
@@ -139,8 +133,7 @@ func tempBeside(dir string) (tmp string, unlock func(), err error) {
 // creating each folder the first time a file needs it. Files are not
 // synced one by one: what a build promises is atomicity (the swap of the
 // finished folder), not that each page survives a power cut, and an fsync
-// per file would cost more than the rest of the build. A site lost to a
-// crash is rebuilt by the next build.
+// per file would cost more than the rest of the build.
 //
 // Most of a build's folders (one per article, all in one parent) are made
 // ahead by one goroutine of their own, started by premake, while the
@@ -155,11 +148,10 @@ type fileWriter struct {
 
 	mu       sync.Mutex
 	dirs     map[string]bool // relative folders known to exist
-	premade  int             // how many folders premake was asked for
-	made     int             // how many of them exist (or were skipped)
-	skipped  map[int]bool    // premade indexes left to mkdir
+	made     int             // how many premade folders exist (or were skipped)
+	skipped  []bool          // by premade index: left to mkdir; len is how many premake was asked for
 	makeErr  error           // why premaking stopped, if it failed
-	stop     bool            // premaking must stop: the build failed
+	stop     atomic.Bool     // premaking must stop: the build failed
 	madeCond sync.Cond       // signalled as premade folders appear
 	done     chan struct{}   // closed when premaking ends; nil if it never started
 }
@@ -169,20 +161,15 @@ type fileWriter struct {
 // background. dir returns "" for a folder to leave to mkdir. Call wait
 // before using or removing the folder tree.
 func (w *fileWriter) premake(n int, dir func(i int) string) {
-	w.mu.Lock()
 	w.madeCond.L = &w.mu
-	w.premade = n
+	w.skipped = make([]bool, n)
 	w.done = make(chan struct{})
-	w.mu.Unlock()
 	go func() {
 		defer close(w.done)
 		for i := range n {
-			w.mu.Lock()
-			stop := w.stop
-			w.mu.Unlock()
 			var err error
 			d := ""
-			if stop {
+			if w.stop.Load() {
 				err = errors.New("site: write: build stopped")
 			} else if d = dir(i); d != "" {
 				err = mkdirOnce(filepath.Join(w.root, filepath.FromSlash(d)))
@@ -191,13 +178,7 @@ func (w *fileWriter) premake(n int, dir func(i int) string) {
 			if err != nil {
 				w.makeErr = err
 			} else {
-				w.made = i + 1
-				if d == "" {
-					if w.skipped == nil {
-						w.skipped = make(map[int]bool)
-					}
-					w.skipped[i] = true
-				}
+				w.made, w.skipped[i] = i+1, d == ""
 			}
 			w.madeCond.Broadcast()
 			w.mu.Unlock()
@@ -214,11 +195,9 @@ func (w *fileWriter) wait() error {
 	if w.done == nil {
 		return nil
 	}
-	w.mu.Lock()
-	w.stop = true
-	w.mu.Unlock()
+	w.stop.Store(true)
 	<-w.done
-	if w.made == w.premade {
+	if w.made == len(w.skipped) {
 		return nil
 	}
 	return w.makeErr
@@ -249,20 +228,15 @@ func (w *fileWriter) write(f *File, dir int) (*File, error) {
 		}
 		return &File{Path: f.Path, ContentType: f.ContentType, Modified: f.Modified}, nil
 	}
-	fi, err := writeStat(name, f.Body)
+	file, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	var fi fs.FileInfo
+	if err == nil {
+		fi, err = fill(file, f.Body)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("site: write %s: %w", f.Path, err)
 	}
 	return stored(f, ETag(f.Body), fi), nil
-}
-
-// writeStat writes body to the new file name and returns its state.
-func writeStat(name string, body []byte) (fs.FileInfo, error) {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return fill(f, body)
 }
 
 // fill writes body to the new file f, closes it and returns its state.
@@ -287,7 +261,7 @@ func (w *fileWriter) await(dir int) (bool, error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if dir >= w.premade {
+	if dir >= len(w.skipped) {
 		return false, fmt.Errorf("site: write: no premade folder %d", dir)
 	}
 	for w.made <= dir && w.makeErr == nil {
@@ -339,60 +313,38 @@ func mkdirOnce(p string) error {
 	return nil
 }
 
-// writeFiles writes every file of s under root on a bounded pool of
-// workers, with every folder premade.
+// writeFiles writes every file of s under root on parallel's pool, with
+// every folder premade, parents first (as a prefix, a parent sorts before
+// its children).
 func (s *Site) writeFiles(root string) error {
-	paths := make([]string, 0, len(s.Files))
-	for p := range s.Files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	var dirs []string
-	index := map[string]int{".": -1}
-	in := make([]int, len(paths)) // index of each file's folder in dirs
-	var add func(d string) int
-	add = func(d string) int {
-		if i, ok := index[d]; ok {
-			return i
-		}
-		add(path.Dir(d))
-		index[d] = len(dirs)
-		dirs = append(dirs, d)
-		return index[d]
-	}
+	paths := slices.Sorted(maps.Keys(s.Files))
+	folders := make([]string, len(paths)) // of each file
+	all := map[string]bool{}
 	for k, p := range paths {
 		rel, err := relPath(p)
 		if err != nil {
 			return err
 		}
-		in[k] = add(path.Dir(rel))
+		folders[k] = path.Dir(rel)
+		for d := folders[k]; d != "." && !all[d]; d = path.Dir(d) {
+			all[d] = true
+		}
 	}
+	dirs := slices.Sorted(maps.Keys(all))
 	w := &fileWriter{root: root}
 	w.premake(len(dirs), func(i int) string { return dirs[i] })
-	errs := make([]error, len(paths))
-	var failed atomic.Bool
-	parallel(len(paths), func(i int) {
-		if failed.Load() {
-			return
+	err := runAll(len(paths), func(i int) error {
+		dir, found := slices.BinarySearch(dirs, folders[i])
+		if !found {
+			dir = -1 // the root
 		}
-		if _, errs[i] = w.write(s.Files[paths[i]], in[i]); errs[i] != nil {
-			failed.Store(true)
-		}
-	})
-	werr := w.wait()
-	if err := firstErr(errs); err != nil {
+		_, err := w.write(s.Files[paths[i]], dir)
 		return err
+	})
+	if werr := w.wait(); err == nil {
+		err = werr
 	}
-	return werr
-}
-
-func firstErr(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }
 
 // relPath turns a File.Path into a clean relative path, refusing anything
