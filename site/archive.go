@@ -45,14 +45,7 @@ type editionView struct {
 	Date     time.Time
 	DateText string
 	DateISO  string
-	Articles []*editionArticle
-}
-
-// editionArticle is an article of an edition: the article page's view,
-// and its language when it differs from the site's.
-type editionArticle struct {
-	*articleView
-	Lang string
+	Articles []*articleView
 }
 
 // ArticleLang is the lang attribute an article's text needs: its
@@ -119,7 +112,7 @@ func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[s
 	}
 	for _, id := range e.Articles {
 		if a := byID[id]; a != nil {
-			v.Articles = append(v.Articles, &editionArticle{b.newArticleView(a), ArticleLang(a, b.opts.Language)})
+			v.Articles = append(v.Articles, b.newArticleView(a))
 		}
 	}
 	return v

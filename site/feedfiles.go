@@ -62,26 +62,16 @@ func (b *builder) feedSet(c feeds.Channel, items []*feeds.Item, dir string, mod 
 	return b.out(-1, out...)
 }
 
-// parallel runs fn(0..n-1) on a bounded pool of one worker per CPU.
+// parallel runs fn(0..n-1) on a bounded pool of one worker per CPU, each
+// taking the next batch of indexes as it is free.
 func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
 	const batch = 16
-	for range workers {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Go(func() {
 			for {
-				mu.Lock()
-				lo := next
-				next += batch
-				mu.Unlock()
+				lo := int(next.Add(batch)) - batch
 				if lo >= n {
 					return
 				}

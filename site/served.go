@@ -58,7 +58,7 @@ func Hot(f *File) bool {
 	return !strings.HasPrefix(f.Path, "/articles/") // lead images live beside their pages
 }
 
-// PublishServed is Publish for a server that serves the site from dir: the
+// PublishServed is PublishWithArchive for a server that serves the site from dir: the
 // returned Site's Dir is the folder published, every file carries its
 // Stored, only the hot files (see Hot) keep their Body, and Update can
 // start from it, writing what an update changes into that folder in place.

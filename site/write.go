@@ -362,40 +362,37 @@ func relPath(p string) (string, error) {
 // for a moment; elsewhere the old output is renamed away, the new one
 // renamed in, and the old one removed.
 func swap(tmp, dir string, exchange func(a, b string) (bool, error)) error {
-	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
-		if err := os.Rename(tmp, dir); err != nil {
-			return fmt.Errorf("site: write: %w", err)
+	_, err := os.Lstat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = os.Rename(tmp, dir); err == nil {
+			return nil
 		}
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("site: write: %w", err)
 	}
-	if exchanged, err := exchange(tmp, dir); err != nil {
-		return fmt.Errorf("site: write: %w", err)
-	} else if exchanged {
-		// tmp now holds the old output.
-		if err := os.RemoveAll(tmp); err != nil {
-			return fmt.Errorf("site: write: new site is in place, but removing the old one failed: %w", err)
-		}
-		return nil
-	}
-	// The old output goes beside it under the temporary folder's unique
-	// suffix, locked so that no other build's clean-up takes it while it
-	// may still have to be put back.
-	unlockOld, _, err := lockDir(dir, true)
 	if err != nil {
 		return fmt.Errorf("site: write: %w", err)
 	}
-	defer unlockOld()
-	old := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old-"+strings.TrimPrefix(filepath.Base(tmp), "."+filepath.Base(dir)+".new-"))
-	if err := os.Rename(dir, old); err != nil {
-		return fmt.Errorf("site: write: move old output aside: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if rerr := os.Rename(old, dir); rerr != nil {
-			return fmt.Errorf("site: write: %w (and restoring the old output from %s failed: %v)", err, old, rerr)
-		}
+	old := tmp // after an exchange, tmp holds the old output
+	if exchanged, err := exchange(tmp, dir); err != nil {
 		return fmt.Errorf("site: write: %w", err)
+	} else if !exchanged {
+		// The old output goes beside it under the temporary folder's
+		// unique suffix, locked so that no other build's clean-up takes
+		// it while it may still have to be put back.
+		unlockOld, _, err := lockDir(dir, true)
+		if err != nil {
+			return fmt.Errorf("site: write: %w", err)
+		}
+		defer unlockOld()
+		old = filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".old-"+strings.TrimPrefix(filepath.Base(tmp), "."+filepath.Base(dir)+".new-"))
+		if err := os.Rename(dir, old); err != nil {
+			return fmt.Errorf("site: write: move old output aside: %w", err)
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			if rerr := os.Rename(old, dir); rerr != nil {
+				return fmt.Errorf("site: write: %w (and restoring the old output from %s failed: %v)", err, old, rerr)
+			}
+			return fmt.Errorf("site: write: %w", err)
+		}
 	}
 	if err := os.RemoveAll(old); err != nil {
 		return fmt.Errorf("site: write: new site is in place, but removing the old one failed: %w", err)
