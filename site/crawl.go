@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"time"
 )
@@ -79,19 +80,9 @@ func (b *builder) favicons() ([]*File, error) {
 func faviconICO() ([]byte, error) {
 	const size = 32
 	img := image.NewNRGBA(image.Rect(0, 0, size, size))
-	accent := color.NRGBA{0x0b, 0x5c, 0xad, 0xff}
-	white := color.NRGBA{0xff, 0xff, 0xff, 0xff}
-	for y := range size {
-		for x := range size {
-			img.SetNRGBA(x, y, accent)
-		}
-	}
+	draw.Draw(img, img.Rect, image.NewUniform(color.NRGBA{0x0b, 0x5c, 0xad, 0xff}), image.Point{}, draw.Src)
 	for k, w := range []int{20, 15, 10} {
-		for y := 7 + 7*k; y < 11+7*k; y++ {
-			for x := 6; x < 6+w; x++ {
-				img.SetNRGBA(x, y, white)
-			}
-		}
+		draw.Draw(img, image.Rect(6, 7+7*k, 6+w, 11+7*k), image.White, image.Point{}, draw.Src)
 	}
 	var p bytes.Buffer
 	if err := png.Encode(&p, img); err != nil {

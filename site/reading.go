@@ -3,6 +3,7 @@ package site
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"briefcast/articles"
 )
@@ -54,11 +55,9 @@ func takeLine(a *articles.Article) string {
 	cut := strings.LastIndexByte(s[:max], ' ')
 	if cut < max/2 {
 		cut = max
-		for cut > 0 && !utf8Start(s[cut]) {
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
 	}
 	return strings.TrimRight(s[:cut], " ,;:") + "…"
 }
-
-func utf8Start(c byte) bool { return c&0xC0 != 0x80 }
