@@ -106,18 +106,17 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 		}
 		return build(opts, arts, tmpl, nil, eds)
 	}
-	st := prev.inc
-	b, err := newBuilder(opts, arts, tmpl, nil, eds, st)
+	b, err := newBuilder(opts, arts, tmpl, nil, eds, prev.inc)
 	if err != nil {
 		return nil, err
 	}
-	u := &updater{b: b, prev: prev, st: st, files: maps.Clone(prev.Files)}
+	u := &updater{b: b, prev: prev, files: maps.Clone(prev.Files)}
 	u.removeGone()
 	results, archive, err := b.runWithArchive(u.jobs())
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range st.archive {
+	for _, p := range prev.inc.archive {
 		u.remove(p)
 	}
 	made := make(map[string]bool)
@@ -162,8 +161,7 @@ func (b *builder) markDirty() {
 // as a copy of the old map.
 type updater struct {
 	b       *builder
-	prev    *Site
-	st      *incState
+	prev    *Site // its inc is b.prev
 	files   map[string]*File
 	touch   []func()        // files kept whose Modified changes, applied after the jobs
 	removed map[string]bool // paths of prev taken out (some made again by the jobs)
@@ -194,7 +192,7 @@ func (u *updater) removeGone() {
 		if !slugs[a.Slug] {
 			u.remove("/articles/" + a.Slug + "/index.html")
 		}
-		if img := u.st.images[a]; img != nil && !kept[a] {
+		if img := u.b.prev.images[a]; img != nil && !kept[a] {
 			u.remove("/articles/" + a.Slug + "/" + img.rel)
 		}
 	}
@@ -203,7 +201,7 @@ func (u *updater) removeGone() {
 	for _, g := range b.tags {
 		now[g.Slug] = len(g.Articles)
 	}
-	for slug, t := range u.st.tags {
+	for slug, t := range u.b.prev.tags {
 		n, ok := now[slug]
 		u.removePages(TagsDir+slug+"/", len(t.arts), n)
 		if !ok {
@@ -241,7 +239,7 @@ func (u *updater) jobs() []job {
 	}
 	jobs = append(jobs, u.listingJobs(b.all, u.prev.Articles, nil, false)...)
 	for _, g := range b.tags {
-		old := u.st.tags[g.Slug]
+		old := u.b.prev.tags[g.Slug]
 		var was []*articles.Article
 		renamed := old == nil || old.name != g.Name
 		if old != nil {
@@ -274,7 +272,7 @@ func (u *updater) sitemapChanged() bool {
 		}
 	}
 	for t, v := range u.b.tagLinks {
-		if u.st.tagLinks[t].URL != v.URL {
+		if u.b.prev.tagLinks[t].URL != v.URL {
 			return true
 		}
 	}
