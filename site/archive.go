@@ -48,16 +48,6 @@ type editionView struct {
 	Articles []*articleView
 }
 
-// ArticleLang is the lang attribute an article's text needs: its
-// `language` front matter when that differs from site.language, else ""
-// (the page's own lang applies).
-func ArticleLang(a *articles.Article, siteLang string) string {
-	if a.Language == "" || strings.EqualFold(a.Language, siteLang) {
-		return ""
-	}
-	return a.Language
-}
-
 // archiveView is the data of an archive page: a page as layout.html knows
 // it, plus the digest and the editions it shows.
 type archiveView struct {

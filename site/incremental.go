@@ -3,12 +3,14 @@ package site
 import (
 	"io/fs"
 	"maps"
+	"reflect"
 	"slices"
 	"time"
 
 	"briefcast/articles"
 	"briefcast/editions"
 	"briefcast/feeds"
+	"briefcast/links"
 )
 
 // incState is what a site in memory keeps for Update: what its build made
@@ -99,7 +101,7 @@ func (b *builder) reuseImage(a *articles.Article) bool {
 // folder may hold some of the new files: serve prev (whose Stored tells
 // which copies are not its own) or build again.
 func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
-	if prev == nil || prev.inc == nil || !prev.inc.opts.same(&opts) || prev.inc.tmpl != tmpl ||
+	if prev == nil || prev.inc == nil || !reflect.DeepEqual(prev.inc.opts, opts) || prev.inc.tmpl != tmpl ||
 		(prev.inc.pages.pages["archive.html"] == nil && len(eds) > 0) {
 		if prev != nil && prev.Dir != "" {
 			return PublishServed(opts, arts, tmpl, prev.Dir, eds)
@@ -203,10 +205,10 @@ func (u *updater) removeGone() {
 	}
 	for slug, t := range u.b.prev.tags {
 		n, ok := now[slug]
-		u.removePages(TagsDir+slug+"/", len(t.arts), n)
+		u.removePages(links.TagsDir+slug+"/", len(t.arts), n)
 		if !ok {
 			for _, name := range []string{feeds.RSSFile, feeds.AtomFile, feeds.JSONFile} {
-				u.remove("/" + TagsDir + slug + "/" + name)
+				u.remove("/" + links.TagsDir + slug + "/" + name)
 			}
 		}
 	}
@@ -310,7 +312,7 @@ func (u *updater) listingJobs(idx []int, was []*articles.Article, g *tagGroup, a
 	all = all || total != b.pageCount(len(was))
 	dir := ""
 	if g != nil {
-		dir = TagsDir + g.Slug + "/"
+		dir = links.TagsDir + g.Slug + "/"
 	}
 	mod := b.newest(idx)
 	var jobs []job

@@ -2,7 +2,6 @@ package site
 
 import (
 	"cmp"
-	"reflect"
 	"time"
 
 	"briefcast/articles"
@@ -35,9 +34,6 @@ type Digest struct {
 	Archived bool
 	Location *time.Location // dates its editions; UTC when nil
 }
-
-// same reports whether o and p build the same site.
-func (o *Options) same(p *Options) bool { return reflect.DeepEqual(o, p) }
 
 // title is the digest's title as pages show it: Title, else Name.
 func (d *Digest) title() string { return articles.CleanText(cmp.Or(d.Title, d.Name)) }

@@ -15,6 +15,7 @@ import (
 	"briefcast/articles"
 	"briefcast/editions"
 	"briefcast/feeds"
+	"briefcast/links"
 )
 
 // Stored is what a server needs to serve a file from the site's folder
@@ -53,7 +54,7 @@ func Hot(f *File) bool {
 	case feeds.RSSType, feeds.AtomType, feeds.JSONType:
 		return true
 	case HTMLType:
-		return f.Path == "/index.html" || f.Path == "/404.html" || f.Path == "/"+TagsDir+"index.html"
+		return f.Path == "/index.html" || f.Path == "/404.html" || f.Path == "/"+links.TagsDir+"index.html"
 	}
 	return !strings.HasPrefix(f.Path, "/articles/") // lead images live beside their pages
 }

@@ -298,12 +298,9 @@ func (b *builder) groupTags() {
 	b.tags = slices.SortedFunc(maps.Values(bySlug), func(g, h *tagGroup) int { return strings.Compare(g.Slug, h.Slug) })
 	b.tagLinks = make(map[string]*tagView, len(byKey))
 	for t, g := range byKey {
-		b.tagLinks[t] = &tagView{Name: g.Name, URL: b.basePath + TagsDir + url.PathEscape(g.Slug) + "/"}
+		b.tagLinks[t] = &tagView{Name: g.Name, URL: b.basePath + links.TagsDir + url.PathEscape(g.Slug) + "/"}
 	}
 }
-
-// TagsDir is the folder of the tag pages.
-const TagsDir = links.TagsDir
 
 // prepare makes every article's listing view. Its card is rendered the
 // first time a listing page shows it (see listedView.card): the index and
@@ -406,7 +403,7 @@ func (b *builder) siteFeedJobs() []job {
 // tagFeedJob renders the feeds of g's page.
 func (b *builder) tagFeedJob(g *tagGroup) job {
 	return func() ([]*File, error) {
-		dir := TagsDir + url.PathEscape(g.Slug) + "/"
+		dir := links.TagsDir + url.PathEscape(g.Slug) + "/"
 		c := b.channel(dir, b.opts.Title+": "+g.Name, "Articles tagged "+g.Name+" on "+b.opts.Title, b.baseURL+dir)
 		return b.feedFiles(c, g.Articles, b.opts.FeedContent)
 	}

@@ -137,7 +137,6 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		Updated:      a.Updated,
 		Revised:      a.Updated.After(a.Published),
 		Author:       b.byline(a),
-		Lang:         ArticleLang(a, b.opts.Language),
 		Missing:      a.Missing,
 		HasDigest:    a.HasDigest(),
 		HasFull:      a.HasFull(),
@@ -146,6 +145,9 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 
 		PublishedISO:  isoDate(a.Published),
 		PublishedDate: humanDate(a.Published),
+	}
+	if !strings.EqualFold(a.Language, b.opts.Language) {
+		v.Lang = a.Language // else the page's own lang applies
 	}
 	v.UpdatedISO, v.UpdatedDate = v.PublishedISO, v.PublishedDate
 	if !a.Updated.Equal(a.Published) {
