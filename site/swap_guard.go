@@ -43,8 +43,10 @@ func CheckOutput(dir string) error {
 
 // outputTarget returns the folder a build into dir replaces: dir itself,
 // or, when dir is a link, the folder it points to, so the link is kept
-// and its target updated. It refuses anything that is not a missing,
-// empty or briefcast-published folder.
+// and its target updated. It refuses anything that is not a missing folder,
+// an empty one, one carrying the marker, or one with exactly the layout
+// briefcast has always published (an output of a version that wrote no
+// marker yet).
 func outputTarget(dir string) (string, error) {
 	dir = filepath.Clean(dir)
 	fi, err := os.Lstat(dir)
@@ -65,40 +67,22 @@ func outputTarget(dir string) (string, error) {
 	if !fi.IsDir() {
 		return "", fmt.Errorf("site: output_dir %s is a file, not a folder: refusing to replace it: %w", target, ErrNotOurs)
 	}
-	if err := ownedFolder(target); err != nil {
-		return "", err
+	if hasMarker(target) {
+		return target, nil
 	}
-	return target, nil
-}
-
-// ownedFolder returns nil when dir may be replaced: it carries the marker,
-// is empty, or has exactly the layout briefcast has always published
-// (an output of a version that wrote no marker yet).
-func ownedFolder(dir string) error {
-	if hasMarker(dir) {
-		return nil
-	}
-	foreign, err := foreignEntry(dir, true)
+	foreign, err := foreignEntry(target, true)
 	if err != nil {
-		return fmt.Errorf("site: output_dir %s: %w", dir, err)
+		return "", fmt.Errorf("site: output_dir %s: %w", target, err)
 	}
 	if foreign != "" {
-		return fmt.Errorf("site: output_dir %s holds %s, which briefcast did not publish: refusing to replace the folder; move what it holds elsewhere or choose another output_dir: %w", dir, foreign, ErrNotOurs)
+		return "", fmt.Errorf("site: output_dir %s holds %s, which briefcast did not publish: refusing to replace the folder; move what it holds elsewhere or choose another output_dir: %w", target, foreign, ErrNotOurs)
 	}
-	return nil
+	return target, nil
 }
 
 func hasMarker(dir string) bool {
 	fi, err := os.Lstat(filepath.Join(dir, MarkerFile))
 	return err == nil && fi.Mode().IsRegular()
-}
-
-// writeMarker marks the fresh folder dir as briefcast's own.
-func writeMarker(dir string) error {
-	if err := os.WriteFile(filepath.Join(dir, MarkerFile), []byte(markerText), 0o644); err != nil {
-		return fmt.Errorf("site: write: %w", err)
-	}
-	return nil
 }
 
 // foreignEntry walks dir and returns the first entry (relative, with

@@ -118,7 +118,8 @@ func tempBeside(dir string) (tmp string, unlock func(), err error) {
 	if err = os.Chmod(tmp, 0o755); err != nil {
 		err = fmt.Errorf("site: write: %w", err)
 	} else if unlock, _, err = lockDir(tmp, true); err == nil {
-		if err = writeMarker(tmp); err != nil {
+		if err = os.WriteFile(filepath.Join(tmp, MarkerFile), []byte(markerText), 0o644); err != nil {
+			err = fmt.Errorf("site: write: %w", err)
 			unlock()
 		}
 	}
