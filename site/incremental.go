@@ -13,10 +13,9 @@ import (
 	"briefcast/links"
 )
 
-// incState is what a site in memory keeps for Update: what its build made
-// from each article, and the shape of its listings, so that the next build
-// can tell which files an article change reaches. It holds no builder, so
-// an older site is released once nothing serves it.
+// incState is what a site keeps for Update to tell which files an article
+// change reaches. It holds no builder, so an older site is released once
+// nothing serves it.
 type incState struct {
 	opts     Options
 	tmpl     fs.FS
@@ -35,8 +34,7 @@ type tagState struct {
 	arts []*articles.Article
 }
 
-// keep records the state of a finished build, whose archive made the
-// files archive, for the next Update.
+// keep records the state of a finished build for the next Update.
 func (b *builder) keep(archive [][]*File) *incState {
 	st := &incState{
 		opts: b.opts, tmpl: b.tmpl, pages: b.pages,
@@ -71,8 +69,7 @@ func (b *builder) keep(archive [][]*File) *incState {
 }
 
 // reuseImage takes a's lead image and notes from the previous build, when
-// a is unchanged. The image file itself changing is not an article
-// change: the caller builds the site in full for that.
+// a is unchanged. (A changed image file makes the caller build in full.)
 func (b *builder) reuseImage(a *articles.Article) bool {
 	if b.prev == nil || !b.prev.arts[a] {
 		return false
@@ -86,20 +83,12 @@ func (b *builder) reuseImage(a *articles.Article) bool {
 	return true
 }
 
-// Update builds the site for arts as BuildWithArchive would, byte for
-// byte, starting from prev, an earlier build of equal opts and the same
-// tmpl (the same value, not a copy): only the files that the articles added,
-// changed (a new *Article) or removed since prev reach are rendered again;
-// the others are shared with prev. An article that did not change must be
-// the same *Article as in prev. With a prev that was not built in memory
-// from such opts and tmpl, it builds the whole site.
-//
-// When prev is served from its folder (PublishServed), so is the result:
-// the files the update made are written into prev.Dir in place, each
-// atomically, and those it dropped are removed there, before Update
-// returns; a full build publishes the folder anew. After an error the
-// folder may hold some of the new files: serve prev (whose Stored tells
-// which copies are not its own) or build again.
+// Update builds the site for arts as BuildWithArchive would, byte for byte,
+// rendering again only the files reached by the articles added, changed (a
+// new *Article; an unchanged one must be the same pointer) or removed since
+// prev. Without a prev built from equal opts and the same tmpl value, it
+// builds the whole site. A served prev (PublishServed) is updated in its
+// folder in place; after an error, serve prev or build again.
 func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
 	if prev == nil || prev.inc == nil || !reflect.DeepEqual(prev.inc.opts, opts) || prev.inc.tmpl != tmpl ||
 		(prev.inc.pages.pages["archive.html"] == nil && len(eds) > 0) {
@@ -142,8 +131,7 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 }
 
 // markDirty lists the articles whose own output must be made again: the
-// new ones, and those with a tag whose name or link changed (another
-// article's spelling of it can rename a tag page).
+// new ones, and those with a tag another article's spelling renamed.
 func (b *builder) markDirty() {
 	b.dirty = make(map[*articles.Article]bool)
 	relinked := make(map[string]bool) // the tags whose name or link changed: few, if any
@@ -159,8 +147,7 @@ func (b *builder) markDirty() {
 	}
 }
 
-// updater is one Update in progress: the files of the new site, starting
-// as a copy of the old map.
+// updater is one Update in progress; files starts as a copy of prev's.
 type updater struct {
 	b       *builder
 	prev    *Site // its inc is b.prev
@@ -180,8 +167,8 @@ func (u *updater) remove(p string) {
 	}
 }
 
-// removeGone deletes the files of the articles and tag pages that are no
-// longer there, and the listing pages past the new last page.
+// removeGone deletes the files of the articles and tag pages that went,
+// and the listing pages past the new last page.
 func (u *updater) removeGone() {
 	b := u.b
 	slugs := make(map[string]bool, len(b.arts))
@@ -214,8 +201,8 @@ func (u *updater) removeGone() {
 	}
 }
 
-// removePages deletes the pages of the listing at dir that had was
-// articles and now has now.
+// removePages deletes the pages of the listing at dir that went from was
+// articles to now.
 func (u *updater) removePages(dir string, was, now int) {
 	from := u.b.pageCount(now) + 1
 	if now == 0 && was > 0 && dir != "" {
@@ -226,10 +213,8 @@ func (u *updater) removePages(dir string, was, now int) {
 	}
 }
 
-// jobs lists what the update renders again: the pages every article
-// change reaches (tags, 404, sitemap, icons, stylesheet), the pages and
-// images of the changed articles and of their neighbours, and the listing
-// pages and feeds whose articles changed.
+// jobs lists what the update renders again: the pages every change
+// reaches, and those and the feeds whose articles changed.
 func (u *updater) jobs() []job {
 	b := u.b
 	jobs := []job{b.tagsPage, b.notFoundPage, b.stylesheet, b.imageFiles, b.favicons}
@@ -257,11 +242,9 @@ func (u *updater) jobs() []job {
 	return append(jobs, u.articleJobs()...)
 }
 
-// sitemapChanged reports whether the sitemap (and robots.txt, made with
-// it) may differ from prev's: it lists every article's page and date and
-// every listing page with its newest date, so an edit that leaves each
-// article's place, slug, date and tags as they were leaves it alone. On a
-// large site it is the largest file an edit would make again.
+// sitemapChanged reports whether the sitemap (and robots.txt) may differ
+// from prev's: not when every article keeps its place, slug, date and tags.
+// On a large site it is the largest file an edit would make again.
 func (u *updater) sitemapChanged() bool {
 	was := u.prev.Articles
 	if len(was) != len(u.b.arts) || u.files["/sitemap.xml"] == nil {
@@ -303,9 +286,9 @@ func (u *updater) feedChanged(idx []int, was []*articles.Article) bool {
 	return false
 }
 
-// listingJobs renders again the pages of a listing (the home page when g
-// is nil) whose articles changed, or all of them when the number of pages
-// changed or all is set. A page kept gets the listing's new Modified.
+// listingJobs renders again the pages of a listing whose articles changed,
+// or all when all is set or the number of pages changed. A page kept gets
+// the listing's new Modified.
 func (u *updater) listingJobs(idx []int, was []*articles.Article, g *tagGroup, all bool) []job {
 	b := u.b
 	size, total := b.pageSize(), b.pageCount(len(idx))

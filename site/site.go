@@ -30,15 +30,11 @@ const (
 
 // File is one published file.
 type File struct {
-	Path string // URL path from the site root, e.g. "/feed.xml", "/articles/slug/index.html", "/assets/style.css"
-	// Body is the file's bytes; nil for a file of a site on disk that is
-	// not kept in memory (see Site.Dir and Hot), or of a Publish.
-	Body        []byte
+	Path        string // URL path from the site root, e.g. "/feed.xml", "/articles/slug/index.html"
+	Body        []byte // nil for a file not kept in memory (see Site.Dir and Hot)
 	ContentType string
 	Modified    time.Time // newest Updated of the articles it shows (deterministic, never time.Now)
-	// Stored is set for the files of a site served from its folder (see
-	// PublishServed): the copy written there.
-	Stored *Stored
+	Stored      *Stored   // the copy written, for a site served from its folder
 }
 
 // Site is one complete build: every file, with its bytes in memory or,
@@ -47,19 +43,15 @@ type Site struct {
 	Files    map[string]*File // by Path
 	Articles []*articles.Article
 	Feeds    []string // paths of every feed file (site and tag feeds)
-	// Notes are what the build left out without failing, each as
-	// "<file>: note: <what>", such as a lead image that is not there.
-	Notes []string
-	// Dir is the folder a served site was published into (PublishServed)
-	// and is kept up to date in by Update: the files without Body are read
-	// from there. "" for a site in memory.
+	Notes    []string // what the build left out without failing, as "<file>: note: <what>"
+	// Dir is the folder a served site is published and updated in
+	// (PublishServed); "" for a site in memory.
 	Dir string
 
 	inc *incState // what Update reuses; nil for a site written to disk
 }
 
-// ArticleURL is the absolute URL of an article page: base_url +
-// "articles/<slug>/". base_url may carry a path (https://example.org/news/).
+// ArticleURL is the absolute URL of an article page: base_url + "articles/<slug>/".
 func ArticleURL(baseURL, slug string) string { return feeds.ArticleURL(baseURL, slug) }
 
 // tagGroup is one tag page and its feeds: the articles, newest first.
@@ -69,8 +61,7 @@ type tagGroup struct {
 	Articles []int // indexes into the sorted article list
 }
 
-// job is one independent piece of work of a build: it returns the files
-// it made.
+// job is one independent piece of work of a build, returning its files.
 type job = func() ([]*File, error)
 
 // builder holds what one Build shares between its workers. Workers only
@@ -99,8 +90,8 @@ type builder struct {
 	artNotes map[*articles.Article][]string // notes of each article, for the next Update
 }
 
-// note records something the build left out for article a. Only the
-// sequential steps of a build call it.
+// note records something the build left out for article a (only from the
+// sequential steps of a build).
 func (b *builder) note(a *articles.Article, format string, args ...any) {
 	b.addNote(a, filepath.Join(b.opts.ContentDir, filepath.FromSlash(a.Path))+": note: "+fmt.Sprintf(format, args...))
 }
@@ -113,9 +104,9 @@ func (b *builder) addNote(a *articles.Article, n string) {
 	b.artNotes[a] = append(b.artNotes[a], n)
 }
 
-// out finishes the files a job made: kept as they are for a site in
-// memory, or written and kept without their body when streaming. dir is
-// the index of the folder w premade for them (-1 for none).
+// out finishes the files a job made: kept for a site in memory, or written
+// (into the folder w premade at index dir, -1 for none) and kept as write
+// returns them.
 func (b *builder) out(dir int, files ...*File) ([]*File, error) {
 	if b.w == nil {
 		return files, nil
@@ -130,18 +121,14 @@ func (b *builder) out(dir int, files ...*File) ([]*File, error) {
 	return files, nil
 }
 
-// Build renders every page and feed of the site into memory. arts may be in
-// any order; they are published newest first. tmpl holds the templates
-// (templates.Load of the templates folder). Nothing in the output depends on
-// the clock, so identical content gives byte-identical files.
+// Build renders every page and feed of the site into memory, from arts in
+// any order and the templates tmpl. Identical content gives identical bytes.
 func Build(opts Options, arts []*articles.Article, tmpl fs.FS) (*Site, error) {
 	return build(opts, arts, tmpl, nil, nil)
 }
 
-// build renders the site. With a nil w every file is kept in the returned
-// Site; otherwise each file is written by w as soon as it is rendered,
-// from the worker that rendered it, and only its path is kept. The caller
-// must call w.wait when build returns.
+// build renders the site, each file written by w, when not nil, as soon as
+// it is rendered. The caller must call w.wait when build returns.
 func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition) (*Site, error) {
 	b, err := newBuilder(opts, arts, tmpl, w, eds, nil)
 	if err != nil {
@@ -164,8 +151,8 @@ func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, ed
 	return s, nil
 }
 
-// runWithArchive runs jobs and the archive's jobs together. It returns
-// every result, those of the archive last, and the archive's alone.
+// runWithArchive runs jobs and the archive's jobs, returning every result
+// and the archive's alone.
 func (b *builder) runWithArchive(jobs []job) (results, archive [][]*File, err error) {
 	more := b.archiveJobs()
 	jobs = append(jobs, more...)
@@ -180,11 +167,9 @@ func (b *builder) runWithArchive(jobs []job) (results, archive [][]*File, err er
 	return results, results[len(jobs)-len(more):], nil
 }
 
-// newBuilder makes everything the jobs of a build share: the sorted
-// articles, the tag groups, the lead images, the chrome of every page and
-// each article's card. With prev (the state an earlier build of the same
-// config and templates kept), what depends only on an unchanged article is
-// taken from it instead of being made again.
+// newBuilder makes everything the jobs of a build share. With prev (kept by
+// an earlier build of the same config and templates), what depends only on
+// an unchanged article is taken from it.
 func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition, prev *incState) (*builder, error) {
 	baseURL := opts.BaseURL
 	if !strings.HasSuffix(baseURL, "/") {
@@ -257,8 +242,7 @@ func feedPaths(files map[string]*File) []string {
 	return out
 }
 
-// sortArticles returns arts newest first, ties broken by slug, so the order
-// never depends on the order files were read in.
+// sortArticles returns arts newest first, ties broken by slug.
 func sortArticles(arts []*articles.Article) []*articles.Article {
 	out := slices.DeleteFunc(slices.Clone(arts), func(a *articles.Article) bool { return a == nil })
 	slices.SortStableFunc(out, func(a, b *articles.Article) int {
@@ -302,15 +286,10 @@ func (b *builder) groupTags() {
 	}
 }
 
-// prepare makes every article's listing view. Its card is rendered the
-// first time a listing page shows it (see listedView.card): the index and
-// tag pages are paginated, so every article is shown with its take on
-// some page, and an article on several pages is rendered once. An update
-// renders only the cards of the pages it makes again.
-//
-// A full build shows each card on one page of the home listing and on
-// one page of each of its tags: it lets the card go after the last of
-// them, rather than hold every card until the end.
+// prepare makes every article's listing view. Its card is rendered by the
+// first listing page that shows it. A full build shows it on one home page
+// and one page of each of its tags, and lets it go after the last of them
+// rather than hold every card until the end.
 func (b *builder) prepare() {
 	b.views = make([]*listedView, len(b.arts))
 	for i, a := range b.arts {
@@ -329,10 +308,8 @@ func (b *builder) prepare() {
 	}
 }
 
-// articleDir names the folders a build premakes (see fileWriter): the
-// folder of all article pages, then each article's own, in the order their
-// pages are rendered. A slug that is not a single path segment is left to
-// be made on demand ("").
+// articleDir names the folders a build premakes: "articles", then each
+// article's own; "" (made on demand) for a slug that is not one segment.
 func (b *builder) articleDir(i int) string {
 	if i == 0 {
 		return "articles"
@@ -344,9 +321,8 @@ func (b *builder) articleDir(i int) string {
 	return "articles/" + slug
 }
 
-// jobs lists the independent pieces of work of a build. The article pages
-// come last, so that the folders made ahead for them (see fileWriter) get
-// a head start.
+// jobs lists the work of a build: the article pages last, so the folders
+// premade for them get a head start.
 func (b *builder) jobs() []job {
 	jobs := []job{b.tagsPage, b.notFoundPage, b.stylesheet, b.imageFiles, b.crawlerFiles, b.favicons}
 	jobs = append(jobs, b.siteFeedJobs()...)
@@ -372,8 +348,7 @@ func (b *builder) newest(idx []int) time.Time {
 	return t.UTC()
 }
 
-// channel is a feed channel of the site: in the folder dir, mirroring the
-// page home.
+// channel is a feed channel of the site in the folder dir, mirroring home.
 func (b *builder) channel(dir, title, description, home string) feeds.Channel {
 	return feeds.Channel{BaseURL: b.baseURL, Dir: dir, Title: title, Description: description,
 		Language: b.opts.Language, HomeURL: home, Author: b.opts.Author}
@@ -386,9 +361,8 @@ var depthTitles = map[string]string{
 	feeds.ContentFull:   "full depth",
 }
 
-// siteFeedJobs render the site's feeds, at the depth of feeds.content, and
-// those under /<depth>/ of every depth of feeds.depths: every article,
-// each item carrying the tiers down to depth.
+// siteFeedJobs render the site's feeds, and those of every article at
+// each depth of feeds.depths, under /<depth>/.
 func (b *builder) siteFeedJobs() []job {
 	jobs := []job{func() ([]*File, error) {
 		return b.feedFiles(b.channel("", b.opts.Title, b.opts.Description, b.baseURL), b.all, b.opts.FeedContent)

@@ -17,18 +17,12 @@ import (
 	"briefcast/editions"
 )
 
-// Write publishes the site into dir atomically: everything is written into
-// a fresh folder beside dir, which is then swapped in (in one step on
-// Linux; elsewhere the old dir is renamed away, the new one renamed in) and
-// the old output removed. On any error the fresh folder is removed and dir
-// is left as it was. Writing a fresh folder rather than rewriting files in
-// place is also what keeps a build of thousands of pages fast.
-//
-// Only a folder that briefcast published (it carries MarkerFile), an empty
-// one or a missing one is replaced; anything else is refused, wrapping
-// ErrNotOurs, before anything is written. When dir is a link, the folder
-// it points to is replaced and the link kept. Temporary folders that
-// killed builds left beside the output are removed first.
+// Write publishes the site into dir atomically: into a fresh folder beside
+// dir, then swapped in (see swap); on any error dir is left as it was.
+// Only a folder briefcast published, an empty or a missing one is replaced
+// (else the error wraps ErrNotOurs); a link's target is replaced, the link
+// kept. (A fresh folder is also what keeps a build of thousands of pages
+// fast.)
 func (s *Site) Write(dir string) error {
 	target, err := prepareOutput(dir)
 	if err != nil {
@@ -37,13 +31,9 @@ func (s *Site) Write(dir string) error {
 	return replaceDir(target, s.writeFiles)
 }
 
-// PublishWithArchive is BuildWithArchive followed by Write, without
-// holding the whole site in memory: every file is written into the fresh
-// folder by the worker that rendered it, as soon as it is rendered, and
-// the folder is swapped in at the end exactly as Write does (and refused
-// where Write refuses). The returned Site lists every file, with Body left
-// nil. `briefcast build` uses it; a server uses PublishServed, which keeps
-// what it serves from.
+// PublishWithArchive is BuildWithArchive followed by Write without holding
+// the site in memory: each file is written as soon as it is rendered, and
+// the returned Site lists every file with Body nil.
 func PublishWithArchive(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (*Site, error) {
 	return publish(opts, arts, tmpl, dir, eds, false)
 }
@@ -91,8 +81,7 @@ func replaceDir(target string, fill func(tmp string) error) error {
 }
 
 // prepareOutput checks that dir may be replaced, returns the folder to
-// replace (dir, or the target of the link dir) and removes what killed
-// builds left beside it.
+// replace (see outputTarget) and removes what killed builds left beside it.
 func prepareOutput(dir string) (string, error) {
 	target, err := outputTarget(dir)
 	if err != nil {
@@ -103,10 +92,9 @@ func prepareOutput(dir string) (string, error) {
 }
 
 // tempBeside makes the fresh folder a build is written into, beside dir so
-// that the final rename stays on one file system. The folder is locked
-// until unlock is called, so that another build's removeStale leaves it
-// alone, and marked as ours from the start, so that what a killed build
-// leaves is recognised as such.
+// the final rename stays on one file system; locked until unlock, so other
+// builds' removeStale leave it alone, and marked as ours from the start, so
+// what a killed build leaves is recognised.
 func tempBeside(dir string) (tmp string, unlock func(), err error) {
 	parent, name := filepath.Dir(dir), filepath.Base(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -130,19 +118,15 @@ func tempBeside(dir string) (tmp string, unlock func(), err error) {
 	return tmp, unlock, nil
 }
 
-// fileWriter writes files under root from many goroutines at once,
-// creating each folder the first time a file needs it. Files are not
-// synced one by one: what a build promises is atomicity (the swap of the
-// finished folder), not that each page survives a power cut, and an fsync
-// per file would cost more than the rest of the build.
+// fileWriter writes files under root from many goroutines at once. Files
+// are not synced one by one: a build promises atomicity (the swap), not
+// that each page survives a power cut, and an fsync per file would cost
+// more than the rest of the build.
 //
-// Most of a build's folders (one per article, all in one parent) are made
-// ahead by one goroutine of their own, started by premake, while the
-// workers render: a folder's parent is locked while a folder is created in
-// it, so workers creating folders side by side would only wait on each
-// other (spinning, on Linux), and the file system's cost of making a
-// folder is paid beside the rendering instead of in its way. A worker
-// whose page needs a folder not made yet waits for it.
+// Most folders (one per article, all in one parent) are made ahead by one
+// goroutine (premake) while the workers render: a parent is locked while a
+// folder is created in it, so workers making folders side by side would
+// only wait on each other. A page whose folder is not made yet waits.
 type fileWriter struct {
 	root   string
 	served bool // keep each file's Stored and the hot files' bodies
@@ -157,10 +141,9 @@ type fileWriter struct {
 	done     chan struct{}   // closed when premaking ends; nil if it never started
 }
 
-// premake starts making the folders dir(0) to dir(n-1) (relative, each
-// after its parent, whose own parent must exist) in that order, in the
-// background. dir returns "" for a folder to leave to mkdir. Call wait
-// before using or removing the folder tree.
+// premake starts making the folders dir(0) to dir(n-1) in the background,
+// in that order (a parent first); dir returns "" for one to leave to mkdir.
+// Call wait before using or removing the folder tree.
 func (w *fileWriter) premake(n int, dir func(i int) string) {
 	w.madeCond.L = &w.mu
 	w.skipped = make([]bool, n)
@@ -204,10 +187,8 @@ func (w *fileWriter) wait() error {
 	return w.makeErr
 }
 
-// write writes f and returns what the site keeps of it: its path, type
-// and date, and for a served site its Stored and, when hot, its body. dir
-// is the index of the premade folder it goes in, to wait for, or -1 when
-// its folder is made on demand.
+// write writes f, in the premade folder at index dir (-1: made on demand),
+// and returns what the site keeps of it (see stored).
 func (w *fileWriter) write(f *File, dir int) (*File, error) {
 	rel, err := relPath(f.Path)
 	if err != nil {
@@ -253,9 +234,8 @@ func fill(f *os.File, body []byte) (fs.FileInfo, error) {
 	return fi, err
 }
 
-// await waits, when dir is not -1, until premaking has passed the folder
-// at index dir, and reports whether it made it (rather than leave it to
-// mkdir).
+// await waits until premaking has passed the folder at index dir (not
+// -1), and reports whether it made it rather than leave it to mkdir.
 func (w *fileWriter) await(dir int) (bool, error) {
 	if dir < 0 {
 		return false, nil
@@ -274,11 +254,8 @@ func (w *fileWriter) await(dir int) (bool, error) {
 	return false, w.makeErr
 }
 
-// mkdir makes sure the folder rel and its parents exist, for a file not in
-// a premade folder. A premade folder that mkdir meets as a parent is found
-// to exist (or made, if premaking has not reached it), which is fine, as
-// is two workers racing to create the same folder: the loser sees it
-// exist.
+// mkdir makes sure the folder rel and its parents exist. Racing premake or
+// another worker for a folder is fine: the loser finds it made.
 func (w *fileWriter) mkdir(rel string) error {
 	if rel == "." {
 		return nil
@@ -314,9 +291,8 @@ func mkdirOnce(p string) error {
 	return nil
 }
 
-// writeFiles writes every file of s under root on parallel's pool, with
-// every folder premade, parents first (as a prefix, a parent sorts before
-// its children).
+// writeFiles writes every file of s under root, with every folder
+// premade, parents first (as a prefix, a parent sorts before its children).
 func (s *Site) writeFiles(root string) error {
 	paths := slices.Sorted(maps.Keys(s.Files))
 	folders := make([]string, len(paths)) // of each file
@@ -358,10 +334,9 @@ func relPath(p string) (string, error) {
 	return rel, nil
 }
 
-// swap puts the finished folder tmp in place of dir. Where the system can
-// exchange two folders in one step (Linux), dir is never missing, not even
-// for a moment; elsewhere the old output is renamed away, the new one
-// renamed in, and the old one removed.
+// swap puts the finished folder tmp in place of dir: exchanged in one step
+// where the system can (Linux), so dir is never missing; elsewhere the old
+// output is renamed away and the new one renamed in. The old one is removed.
 func swap(tmp, dir string, exchange func(a, b string) (bool, error)) error {
 	_, err := os.Lstat(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -376,9 +351,8 @@ func swap(tmp, dir string, exchange func(a, b string) (bool, error)) error {
 	if exchanged, err := exchange(tmp, dir); err != nil {
 		return fmt.Errorf("site: write: %w", err)
 	} else if !exchanged {
-		// The old output goes beside it under the temporary folder's
-		// unique suffix, locked so that no other build's clean-up takes
-		// it while it may still have to be put back.
+		// Locked, so that no other build's clean-up takes the old
+		// output while it may still have to be put back.
 		unlockOld, _, err := lockDir(dir, true)
 		if err != nil {
 			return fmt.Errorf("site: write: %w", err)
