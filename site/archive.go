@@ -15,16 +15,13 @@ import (
 	"briefcast/links"
 )
 
-// ArchivePerPage is how many editions one page of a digest's archive
-// lists.
+// ArchivePerPage is how many editions a page of a digest's archive lists.
 const ArchivePerPage = 20
 
-// BuildWithArchive is Build with the archive of every digest that has
-// archive = true: a page for each finished edition of eds at
-// /digests/<name>/<key>/, the list of them, newest first, at
-// /digests/<name>/ (then /page/2/ ...), and its three feeds. An edition
-// shows its articles as they are now (title, take, link); an article
-// deleted since is left out, since an edition records only article ids.
+// BuildWithArchive is Build with the archive of every archived digest: a
+// page per edition of eds at /digests/<name>/<key>/, their list at
+// /digests/<name>/ and its feeds. Editions show their articles as they are
+// now, leaving out those deleted since.
 func BuildWithArchive(opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
 	return build(opts, arts, tmpl, nil, eds)
 }
@@ -48,8 +45,7 @@ type editionView struct {
 	Articles []*articleView
 }
 
-// archiveView is the data of an archive page: a page as layout.html knows
-// it, plus the digest and the editions it shows.
+// archiveView is the data of an archive page.
 type archiveView struct {
 	*pageView
 	Digest   *archiveDigest
@@ -61,8 +57,7 @@ type archiveView struct {
 	Pages    int
 }
 
-// archives groups the finished editions of the archived digests, newest
-// first as eds gives them, keeping the digests' config order.
+// archives groups eds (newest first) by archived digest, in config order.
 func (b *builder) archives() []*archiveDigest {
 	if len(b.eds) == 0 {
 		return nil
@@ -124,8 +119,7 @@ func (b *builder) archiveJobs() []job {
 	return jobs
 }
 
-// archivePage is the page data shared by an archive's pages: its feeds
-// are advertised after the site's.
+// archivePage is the page data shared by an archive's pages.
 func (b *builder) archivePage(ad *archiveDigest, title, canonical string) (*archiveView, error) {
 	p := b.page(title, canonical)
 	if err := b.withFeeds(p, links.DigestDir(ad.Name), ad.Title); err != nil {
@@ -165,12 +159,10 @@ func (b *builder) editionPage(ad *archiveDigest, e *editionView) ([]*File, error
 	return b.render(-1, "/"+links.DigestsDir+ad.Name+"/"+e.Key+"/index.html", "archive_edition.html", v, e.Date)
 }
 
-// relURL is an absolute URL of the site made root-relative, as page links
-// are.
+// relURL is an absolute URL of the site made root-relative.
 func (b *builder) relURL(abs string) string { return b.basePath + abs[len(b.baseURL):] }
 
-// archiveFeeds renders the three feeds of a digest's archive: one item per
-// edition, newest first, listing its articles.
+// archiveFeeds renders the feeds of a digest's archive: an item per edition.
 func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
 	dir := links.DigestDir(ad.Name)
 	c := b.channel(dir, ad.Title, "Every edition of "+ad.Title+" from "+b.opts.Title, b.baseURL+dir)
@@ -192,8 +184,8 @@ func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
 	return b.feedSet(c, items, links.DigestsDir+ad.Name+"/", mod)
 }
 
-// editionSummary is the HTML of an edition's feed item: its articles'
-// titles, each linked to its page, and a link to the edition's page.
+// editionSummary is the HTML of an edition's feed item: its articles,
+// linked, and a link to the edition's page.
 func editionSummary(e *editionView) string {
 	var b strings.Builder
 	b.WriteString("<ul>\n")

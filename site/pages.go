@@ -14,8 +14,8 @@ import (
 	"briefcast/links"
 )
 
-// renderer holds the page templates, parsed once per build. html/template
-// is safe for concurrent execution once parsed.
+// renderer holds the page templates, parsed once per build (and safe for
+// concurrent execution after).
 type renderer struct {
 	layout *template.Template // layout.html and tiers.html, for the fragments rendered once
 	pages  map[string]*template.Template
@@ -27,17 +27,15 @@ type renderer struct {
 // article; a template set without one fails the build before any page.
 var tierNames = []string{"take", "tier-take", "tier-digest", "tier-full", "feed-summary"}
 
-// pageNames are the page templates, each defining "content" for
-// layout.html; archiveNames those of the digest archives.
+// The page templates, each defining "content" for layout.html.
 var (
 	pageNames    = []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
 	archiveNames = []string{"archive.html", "archive_edition.html"}
 )
 
-// newRenderer parses layout.html and tiers.html and, each into its own
-// copy of them, the page templates (with archive, the archive's too). It
-// runs before any part of the layout is executed, which a template cannot
-// be cloned after.
+// newRenderer parses layout.html and tiers.html and, each into its own copy
+// of them, the page templates (with archive, the archive's too): before any
+// of the layout is executed, which a template cannot be cloned after.
 func newRenderer(tmpl fs.FS, archive bool) (*renderer, error) {
 	parse := func(t *template.Template, name string) (*template.Template, error) {
 		src, err := fs.ReadFile(tmpl, name)
@@ -86,8 +84,8 @@ func newRenderer(tmpl fs.FS, archive bool) (*renderer, error) {
 func humanDate(t time.Time) string { return t.Format("2 January 2006") }
 func isoDate(t time.Time) string   { return t.Format(time.RFC3339) }
 
-// fragment renders the template name of layout.html or tiers.html with
-// data, or returns "" when neither defines it.
+// fragment renders the template name of layout.html or tiers.html, or ""
+// when neither defines it.
 func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	if r.layout.Lookup(name) == nil {
 		return "", nil
@@ -100,8 +98,8 @@ func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	return template.HTML(buf.String()), nil //nolint:gosec // output of html/template
 }
 
-// feedHTML renders what the feed items of the article v carry: the
-// summary, and the digest and full depth when content asks for them.
+// feedHTML renders the HTML of v's feed items: the summary, and the digest
+// and full depth unless content is the take.
 func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, error) {
 	names := []string{"feed-summary"}
 	if content != feeds.ContentTake {
@@ -118,11 +116,9 @@ func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, err
 	return feeds.ItemHTML{Summary: out[0], Digest: out[1], Full: out[2]}, nil
 }
 
-// render executes the page template name into a pooled buffer and hands
-// the result to b.out, for the folder b.w premade at index dir (-1 for
-// none). When the build streams to disk, the buffer is written and reused
-// at once; otherwise the page keeps an exact-size copy, since a site in
-// memory must not carry the slack of a growing buffer.
+// render executes the page template name and hands the page to b.out (see
+// there for dir). A page kept in memory is an exact-size copy of the
+// pooled buffer, without the slack of a growing buffer.
 func (b *builder) render(dir int, path, name string, data any, mod time.Time) ([]*File, error) {
 	buf := b.pages.getBuf()
 	defer b.pages.putBuf(buf)
@@ -143,8 +139,7 @@ func (r *renderer) getBuf() *bytes.Buffer {
 }
 
 // putBuf returns buf to the pool, unless it grew for one of the few large
-// pages (the index lists every article): kept, it would hold that memory
-// for the rest of the build.
+// pages: kept, it would hold that memory for the rest of the build.
 func (r *renderer) putBuf(buf *bytes.Buffer) {
 	if buf.Cap() <= 1<<20 {
 		r.bufs.Put(buf)
@@ -162,10 +157,8 @@ type siteView struct {
 	Digests     []digestView
 	Feeds       []feedLink // the site's three feeds
 
-	// Head, Masthead and Footer are layout.html's "head", "masthead" and
-	// "footer" templates, rendered once per build with the siteView as
-	// data: they are the same on every page. FeedLinks is its "feedlinks"
-	// template rendered with Feeds.
+	// layout.html's "head", "masthead", "footer" and "feedlinks" (of Feeds),
+	// the same on every page: rendered once per build.
 	Head      template.HTML
 	Masthead  template.HTML
 	Footer    template.HTML
@@ -174,10 +167,9 @@ type siteView struct {
 
 type digestView struct{ Name, Title string }
 
-// feedLink is one autodiscovery link. TypeAttr is the whole type attribute,
-// written as is, because html/template would escape the "+" of a MIME type
-// as "&#43;" in an ordinary attribute value, which some feed finders that
-// match the raw markup do not decode.
+// feedLink is one autodiscovery link. TypeAttr is the whole attribute, as
+// html/template would write the "+" of a MIME type as "&#43;", which some
+// feed finders matching the raw markup do not decode.
 type feedLink struct {
 	Title    string
 	TypeAttr template.HTMLAttr
@@ -203,13 +195,12 @@ type pageView struct {
 	// Newer and Older are an article page's neighbours in date order.
 	Newer, Older *listedView
 
-	// Cards is Articles as HTML: each article's "card" template from
-	// layout.html, rendered once per build and joined here.
+	// Cards is Articles as HTML: each one's "card" of layout.html, joined.
 	Cards template.HTML
 }
 
-// chrome renders the parts of layout.html that are the same on every page.
-// A layout that does not define one simply leaves it empty.
+// chrome renders the parts of layout.html that are the same on every page
+// (empty where the layout does not define one).
 func (r *renderer) chrome(s *siteView) (err error) {
 	for _, part := range []struct {
 		name string
@@ -224,9 +215,7 @@ func (r *renderer) chrome(s *siteView) (err error) {
 }
 
 func (b *builder) newSiteView() *siteView {
-	// The site's own strings come from the config, not an article, so
-	// they have not been through the parsers' cleaning: the same rule
-	// keeps control characters out of every page here.
+	// The config's strings have not been through the parsers' cleaning.
 	title := articles.CleanText(b.opts.Title)
 	s := &siteView{
 		Title:       title,
@@ -259,8 +248,7 @@ func (b *builder) page(title, canonical string) *pageView {
 		Description: b.site.Description, OGType: "website"}
 }
 
-// withFeeds advertises on p, after the site's feeds, those of the folder
-// dir titled title.
+// withFeeds advertises on p the feeds of the folder dir after the site's.
 func (b *builder) withFeeds(p *pageView, dir, title string) (err error) {
 	p.Feeds = append(slices.Clip(b.site.Feeds), feedLinks(b.baseURL, dir, title)...)
 	p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds)

@@ -15,9 +15,8 @@ import (
 	"briefcast/links"
 )
 
-// articleView is an article as the templates see it: the article page and
-// the fragments rendered once per article (card, the tiers and
-// the feed items' HTML) get one, made for the occasion and dropped after.
+// articleView is an article as the templates see it, made for one page or
+// fragment and dropped after.
 type articleView struct {
 	Title        string
 	Slug         string
@@ -37,10 +36,8 @@ type articleView struct {
 	TakeTime, DigestTime, FullTime string
 	// Description is the take as one plain line, for <meta> and cards.
 	Description string
-	// Image is the lead image's URL as the page uses it (relative to the
-	// article's page, or absolute), ImageURL its absolute form for
-	// og:image; both are "" when the article has none or its file is
-	// missing. ImageAlt is its text alternative.
+	// Image is the lead image's URL as the page uses it, ImageURL its
+	// absolute form for og:image; "" when there is none or it is missing.
 	Image, ImageURL, ImageAlt string
 	// Lang is the article's language when it differs from the site's.
 	Lang string
@@ -51,10 +48,7 @@ type articleView struct {
 	// Card is the article's listing fragment, when made.
 	Card template.HTML
 
-	// The digest and the full depth are read (see articles.Tiers) the
-	// first time a template asks for a part of them, through the methods
-	// Digest, Players, Numbers, Full, Points and Closing. A brief view
-	// (tag pages) has none.
+	// The lower tiers, read when a template first asks (see tierPart).
 	a        *articles.Article
 	base     func() *url.URL
 	brief    bool
@@ -65,9 +59,9 @@ type articleView struct {
 	tierErr  error
 }
 
-// tierPart is part of the lower tiers, read the first time a template asks.
-// An error (the tiers could not be read back) stops the template: a page
-// never goes out without its tiers. A brief view has none.
+// tierPart is part of the lower tiers, read the first time a template asks
+// (none for a brief view, of tag pages). An error stops the template: a
+// page never goes out without its tiers.
 func tierPart[T any](v *articleView, part func(*articles.Tiers) T) (T, error) {
 	var zero T
 	if v.brief {
@@ -181,10 +175,8 @@ func (b *builder) byline(a *articles.Article) string {
 	return articles.CleanText(feeds.ParseAuthor(b.opts.Author).Name)
 }
 
-// listedView is an article in a listing (index, tag and 404 pages). A
-// build keeps one for every article from start to end, so it holds only
-// the article and its two fragments. The built-in listings show only those
-// and the title and link; a template that asks for more gets the rest of
+// listedView is an article in a listing. A build keeps one per article
+// throughout, so it holds little: a template that asks for more gets
 // articleView's fields as methods, made when asked.
 type listedView struct {
 	a      *articles.Article
@@ -203,8 +195,7 @@ type lazyCard struct {
 	gone  atomic.Bool  // let go after its last page
 }
 
-// card is the article's "card" fragment of layout.html. A page that has
-// it calls shown.
+// card is the article's "card" fragment; a page that has it calls shown.
 func (v *listedView) card() (template.HTML, error) {
 	c := v.cardOf
 	c.once.Do(func() { c.html, c.err = v.b.pages.fragment("card", v.b.newArticleView(v.a)) })
@@ -214,8 +205,7 @@ func (v *listedView) card() (template.HTML, error) {
 	return c.html, c.err
 }
 
-// shown records that one more of the pages counted for the card has it;
-// after the last, the card goes.
+// shown records that one more page has the card; after the last it goes.
 func (v *listedView) shown() {
 	c := v.cardOf
 	if c.pages.Add(-1) == 0 {
@@ -265,8 +255,7 @@ func (v *listedView) PublishedDate() string                 { return humanDate(v
 func (v *listedView) UpdatedISO() string                    { return v.full().UpdatedISO }
 func (v *listedView) UpdatedDate() string                   { return v.full().UpdatedDate }
 
-// articleBase returns a function that parses the article's URL the first
-// time some HTML needs its relative links resolved.
+// articleBase parses the article's URL the first time some HTML needs it.
 func articleBase(baseURL, slug string) func() *url.URL {
 	var u *url.URL
 	return func() *url.URL {
@@ -277,9 +266,8 @@ func articleBase(baseURL, slug string) func() *url.URL {
 	}
 }
 
-// trusted marks HTML from the article parsers as safe, after resolving its
-// relative URLs against the article, since the same take is shown on the
-// index and tag pages too. base parses the article's URL when needed.
+// trusted marks HTML from the article parsers as safe, its relative URLs
+// resolved against the article, as the take is shown on listings too.
 func trusted(s string, base func() *url.URL) template.HTML {
 	if feeds.NeedsResolve(s) {
 		s = feeds.ResolveHTML(s, base())
