@@ -12,7 +12,7 @@ import (
 )
 
 // crawlerFiles makes /sitemap.xml, listing every page with the date of
-// its newest content, and /robots.txt, pointing crawlers at it.
+// its newest content, and /robots.txt pointing to it.
 func (b *builder) crawlerFiles() ([]*File, error) {
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
@@ -60,9 +60,8 @@ const faviconSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
 	`<rect x="6" y="14" width="15" height="4" rx="1" fill="#fff"/>` +
 	`<rect x="6" y="21" width="10" height="4" rx="1" fill="#fff"/></svg>` + "\n"
 
-// favicons publishes /favicon.svg and /favicon.ico (the same picture as a
-// 32×32 PNG inside an ICO container, which every browser asks for at the
-// root whatever the page links to).
+// favicons publishes /favicon.svg and /favicon.ico (as a 32×32 PNG in an
+// ICO container, which browsers ask for whatever the page links to).
 func (b *builder) favicons() ([]*File, error) {
 	ico, err := faviconICO()
 	if err != nil {
@@ -75,8 +74,7 @@ func (b *builder) favicons() ([]*File, error) {
 	)
 }
 
-// faviconICO draws faviconSVG's picture and wraps the PNG in an ICO
-// header with one directory entry.
+// faviconICO draws faviconSVG's picture as an ICO.
 func faviconICO() ([]byte, error) {
 	const size = 32
 	img := image.NewNRGBA(image.Rect(0, 0, size, size))

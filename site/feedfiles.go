@@ -11,17 +11,14 @@ import (
 	"briefcast/feeds"
 )
 
-// feedFiles renders the three feeds of channel c from the newest [feeds]
-// items articles of idx (which is newest first), with the items at depth
-// content. The files are at c.Dir unescaped: a File's Path is the URL path
-// a server is asked for.
+// feedFiles renders the feeds of channel c from the newest articles of idx,
+// at depth content, at c.Dir unescaped (a File's Path is a URL path).
 func (b *builder) feedFiles(c feeds.Channel, idx []int, content string) ([]*File, error) {
 	if len(idx) > b.opts.FeedItems {
 		idx = idx[:b.opts.FeedItems]
 	}
-	// Each feed makes its own items: an article is in few feeds, and
-	// holding every feed article's item until its last feed is rendered
-	// would cost more memory than making it again costs time.
+	// Each feed makes its own items: holding them for an article's other
+	// feeds (few) would cost more memory than making them again costs time.
 	items := make([]*feeds.Item, len(idx))
 	for k, i := range idx {
 		a := b.arts[i]
@@ -41,8 +38,7 @@ func (b *builder) feedFiles(c feeds.Channel, idx []int, content string) ([]*File
 	return b.feedSet(c, items, dir, b.newest(idx))
 }
 
-// feedSet renders items as the three feeds of c, in the folder dir (the
-// URL path, unescaped).
+// feedSet renders items as the three feeds of c, in the folder dir.
 func (b *builder) feedSet(c feeds.Channel, items []*feeds.Item, dir string, mod time.Time) ([]*File, error) {
 	var out []*File
 	for _, f := range []struct {
@@ -62,8 +58,7 @@ func (b *builder) feedSet(c feeds.Channel, items []*feeds.Item, dir string, mod 
 	return b.out(-1, out...)
 }
 
-// parallel runs fn(0..n-1) on a bounded pool of one worker per CPU, each
-// taking the next batch of indexes as it is free.
+// parallel runs fn(0..n-1) on one worker per CPU, in batches.
 func parallel(n int, fn func(i int)) {
 	const batch = 16
 	var next atomic.Int64
@@ -84,9 +79,8 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// runAll runs fn(0..n-1) on parallel's pool, skipping what is left once
-// one fails, and returns the error of the first that failed, in index
-// order.
+// runAll runs fn(0..n-1) in parallel, skipping the rest once one fails, and
+// returns the first error in index order.
 func runAll(n int, fn func(i int) error) error {
 	errs := make([]error, n)
 	var failed atomic.Bool

@@ -14,21 +14,18 @@ import (
 	"briefcast/links"
 )
 
-// MaxImageBytes caps a lead image copied from the content folder: a page's
-// picture, not an archive of originals.
+// MaxImageBytes caps a lead image copied from the content folder.
 const MaxImageBytes = articles.MaxImageBytes
 
-// leadImage is an article's lead image file, read from the content folder
-// to be published beside the article's page.
+// leadImage is an article's lead image file, published beside its page.
 type leadImage struct {
 	rel  string // path under the article's folder, e.g. "img/a.jpg"
 	body []byte
 }
 
-// loadImages reads the lead images that articles name by a relative path.
-// Only regular files inside the content folder with an image extension
-// and at most MaxImageBytes are taken; each one refused is a note naming
-// the article, and its page simply shows no image.
+// loadImages reads the lead images that articles name by a relative path
+// (see articles.OpenImage); each one refused is a note, and its page shows
+// no image.
 func (b *builder) loadImages() {
 	b.images = make(map[string]*leadImage)
 	dir := b.opts.ContentDir
@@ -59,8 +56,7 @@ func (b *builder) loadImages() {
 	}
 }
 
-// readImage reads a's lead image from root, with the checks of
-// articles.OpenImage.
+// readImage reads a's lead image from root.
 func readImage(root *os.Root, a *articles.Article) (*leadImage, error) {
 	f, size, err := articles.OpenImage(root, a)
 	if err != nil {
@@ -81,8 +77,8 @@ func isAbsURL(s string) bool {
 	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
 }
 
-// image is the article's lead image for its page: the URL as the page
-// uses it, its absolute form, and the alt text.
+// image is the article's lead image: its URL on the page, its absolute
+// form, and the alt text.
 func (b *builder) image(a *articles.Article) (src, abs, alt string) {
 	switch {
 	case a.Image == "":
@@ -124,9 +120,8 @@ func (b *builder) imageFiles() ([]*File, error) {
 	return b.out(-1, out...)
 }
 
-// feedImage is a's lead image as its feed items carry it: the published
-// file's absolute URL, type, size and, for PNG, JPEG and GIF, its width
-// and height; a remote image's URL and the type its name suggests.
+// feedImage is a's lead image as its feed items carry it: a published
+// file's size and dimensions too, a remote one's URL and type only.
 func (b *builder) feedImage(a *articles.Article) *feeds.Image {
 	_, abs, alt := b.image(a)
 	if abs == "" {

@@ -12,8 +12,7 @@ type pagerView struct {
 	Prev, Next    string // root-relative; "" at either end
 }
 
-// listingPath is the folder of page n (from 1) of a listing whose first
-// page is dir ("" for the home page, "tags/<slug>/"), below the base.
+// listingPath is the folder of page n (from 1) of the listing at dir.
 func listingPath(dir string, n int) string {
 	if n <= 1 {
 		return dir
@@ -29,15 +28,14 @@ func (b *builder) pageSize() int {
 	return 10
 }
 
-// pageCount is the number of pages of a listing of n articles: an empty
-// listing still has its first page.
+// pageCount is the number of pages of a listing of n articles (at least 1).
 func (b *builder) pageCount(n int) int {
 	size := b.pageSize()
 	return max(1, (n+size-1)/size)
 }
 
-// listingJobs renders every page of the listing of idx (newest first):
-// the home page when g is nil, else g's tag page.
+// listingJobs renders every page of the listing of idx: the home page, or
+// g's tag page.
 func (b *builder) listingJobs(idx []int, g *tagGroup) []job {
 	size, total := b.pageSize(), b.pageCount(len(idx))
 	jobs := make([]job, total)
@@ -79,11 +77,9 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*
 	return b.render(-1, "/"+here+"index.html", name, p, b.newest(idx))
 }
 
-// listed returns the views of the articles at idx for a listing.
-//
-// With brief set (tag pages), the views hold no digest and no full depth,
-// whatever the templates: a tag page lists titles and takes, so an article
-// with many tags is not copied whole into each of their pages.
+// listed returns the views of the articles at idx for a listing; brief
+// ones (tag pages) without the lower tiers, so an article with many tags is
+// not copied whole into each of their pages.
 func (b *builder) listed(idx []int, brief bool) []*listedView {
 	out := make([]*listedView, len(idx))
 	for k, i := range idx {
@@ -97,8 +93,7 @@ func (b *builder) listed(idx []int, brief bool) []*listedView {
 	return out
 }
 
-// listing fills a page's articles, each shown with its take: their
-// cards, joined.
+// listing fills a page's articles and their cards, joined.
 func (b *builder) listing(p *pageView, idx []int, brief bool) error {
 	p.Articles = b.listed(idx, brief)
 	cards := make([]template.HTML, len(idx))

@@ -26,8 +26,7 @@ type Options struct {
 	Digests []Digest // in the configuration's order
 }
 
-// Digest is what the site shows of one digest: the sign-up form's choice
-// and, when Archived, the archive of its editions.
+// Digest is one digest: a sign-up choice and, when Archived, an archive.
 type Digest struct {
 	Name     string
 	Title    string // Name when empty

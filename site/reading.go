@@ -8,8 +8,7 @@ import (
 	"briefcast/articles"
 )
 
-// wordsPerMinute is the reading speed behind each tier's reading time: a
-// common figure for adults reading news prose on a screen.
+// wordsPerMinute is a common reading speed for news prose on a screen.
 const wordsPerMinute = 230
 
 // readingTime turns a word count into "N min read", rounding up, so that
@@ -21,9 +20,8 @@ func readingTime(words int) string {
 	return strconv.Itoa((words+wordsPerMinute-1)/wordsPerMinute) + " min read"
 }
 
-// tierTimes is the reading time of each tier of a. The digest's and the
-// full depth's come from the words counted when a was read, so that a
-// listing never reads the tiers back.
+// tierTimes is the reading time of each tier of a, from the words counted
+// when a was read, so a listing never reads the tiers back.
 func tierTimes(a *articles.Article) (take, digest, full string) {
 	n := 0
 	for _, b := range a.Take {
@@ -33,8 +31,8 @@ func tierTimes(a *articles.Article) (take, digest, full string) {
 	return readingTime(n), readingTime(d), readingTime(f)
 }
 
-// takeLine is the take as one line of plain text, for the description
-// meta tags, cut at about 300 characters on a word boundary.
+// takeLine is the take as one line of plain text for the description
+// tags, cut at about 300 characters on a word boundary.
 func takeLine(a *articles.Article) string {
 	var sb strings.Builder
 	for _, b := range a.Take {

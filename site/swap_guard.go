@@ -10,10 +10,8 @@ import (
 	"strings"
 )
 
-// MarkerFile is written at the root of every published folder. A build
-// replaces the whole output folder, so it only ever replaces one that
-// carries this file (or an empty or missing one): a folder of anything
-// else, named as output_dir by mistake, is refused and left untouched.
+// MarkerFile is written at the root of every published folder: a build
+// replaces the whole folder, so it refuses one without it (see outputTarget).
 const MarkerFile = ".briefcast-site"
 
 const markerText = "This folder was published by briefcast. The next build replaces all of it:\n" +
@@ -33,9 +31,7 @@ var (
 )
 
 // CheckOutput reports, touching nothing, whether a build may publish into
-// dir: the folder it names (or, for a link, the folder the link points
-// to) must be missing, empty, or published by briefcast. Errors name the
-// path and wrap ErrNotOurs when the folder holds something else.
+// dir (see Write); errors wrap ErrNotOurs when it holds something else.
 func CheckOutput(dir string) error {
 	_, err := outputTarget(dir)
 	return err
@@ -85,11 +81,10 @@ func hasMarker(dir string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-// foreignEntry walks dir and returns the first entry (relative, with
-// slashes) that briefcast would not have published, or "" when there is
-// none. An empty folder has none. With complete, the root must also hold
-// the index page and the site feed, which every build writes: a folder
-// with just a page or two is not taken for a site.
+// foreignEntry returns the first entry of dir (relative, with slashes)
+// that briefcast would not have published, or "". With complete, a folder
+// that is not empty must hold index.html and feed.xml: a page or two is
+// not taken for a site.
 func foreignEntry(dir string, complete bool) (string, error) {
 	foreign := ""
 	seen := map[string]bool{}
@@ -121,9 +116,8 @@ func foreignEntry(dir string, complete bool) (string, error) {
 	return foreign, nil
 }
 
-// publishedEntry reports whether the entry rel (relative to an output
-// folder's root) fits the published layout. Links and special files never
-// do.
+// publishedEntry reports whether the entry rel fits the published layout
+// (never a link or a special file).
 func publishedEntry(rel string, d fs.DirEntry) bool {
 	top := !strings.Contains(rel, "/")
 	switch {
@@ -139,9 +133,8 @@ func publishedEntry(rel string, d fs.DirEntry) bool {
 	}
 }
 
-// HasPublishedArticles reports whether the site published in dir (or in
-// the folder the link dir points to) has any article page, so a build that
-// found no articles can refuse to replace it. A missing dir has none.
+// HasPublishedArticles reports whether the site published in dir has any
+// article page, so a build that found none can refuse to replace it.
 func HasPublishedArticles(dir string) (bool, error) {
 	ents, err := os.ReadDir(filepath.Join(dir, "articles"))
 	if errors.Is(err, fs.ErrNotExist) {

@@ -10,14 +10,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dirLocks is true where lockDir really locks: a temporary folder that a
-// running build holds locked is never taken for the leftover of a killed
-// one. The lock dies with the process, however it ends.
+// dirLocks is true where lockDir really locks; the lock dies with the
+// process, however it ends.
 const dirLocks = true
 
-// lockDir takes an exclusive advisory lock on the folder p, waiting for
-// it when wait is set. It reports false, with no error, when the folder is
-// locked already and wait is not set. unlock releases the lock.
+// lockDir takes an exclusive advisory lock on the folder p, waiting for it
+// when wait is set; else it reports false when p is locked already.
 func lockDir(p string, wait bool) (unlock func(), locked bool, err error) {
 	f, err := os.Open(p)
 	if err != nil {

@@ -7,18 +7,15 @@ import (
 	"time"
 )
 
-// staleAge is how old a temporary folder must be before it is removed
-// when no lock tells whether a build still uses it: one without our marker
-// (written by an older version, or by a build killed before it wrote one)
-// or any, where folders cannot be locked. No build takes this long.
+// staleAge is how old a temporary folder must be to be removed when no
+// lock tells whether a build uses it: one without our marker, or any where
+// folders cannot be locked. No build takes this long.
 const staleAge = time.Hour
 
-// removeStale removes the temporary folders that killed builds left beside
-// the output folder target: those named as tempBeside and swap name them,
-// that no running build holds locked, and that carry our marker or (once
-// old) hold nothing but published files. Failing to remove one is not a
-// reason to fail the build, so errors are ignored: the next build tries
-// again.
+// removeStale removes the temporary folders killed builds left beside
+// target: named as tempBeside and swap name them, locked by no running
+// build, and carrying our marker or (once old) only published files.
+// Errors are ignored: the next build tries again.
 func removeStale(target string) {
 	parent, name := filepath.Dir(target), filepath.Base(target)
 	ents, err := os.ReadDir(parent)
