@@ -20,44 +20,31 @@ type incState struct {
 	opts     Options
 	tmpl     fs.FS
 	pages    *renderer
-	tagLinks map[string]tagView               // by tag as articles spell it
-	tags     map[string]*tagState             // by slug
+	tagLinks map[string]*tagView              // by tag as articles spell it
+	tags     map[string]*tagGroup             // by slug; Articles index the site's Articles
+	all      []int                            // the index of every article built
 	arts     map[*articles.Article]bool       // the articles built
 	images   map[*articles.Article]*leadImage // each article's lead image, when published
 	notes    map[*articles.Article][]string   // each article's notes
 	archive  []string                         // paths of the archive's files
 }
 
-// tagState is one tag page as built: its name and its articles, newest first.
-type tagState struct {
-	name string
-	arts []*articles.Article
-}
-
 // keep records the state of a finished build for the next Update.
 func (b *builder) keep(archive [][]*File) *incState {
 	st := &incState{
-		opts: b.opts, tmpl: b.tmpl, pages: b.pages,
-		tagLinks: make(map[string]tagView, len(b.tagLinks)),
-		tags:     make(map[string]*tagState, len(b.tags)),
-		arts:     make(map[*articles.Article]bool, len(b.arts)),
-		images:   make(map[*articles.Article]*leadImage),
-		notes:    b.artNotes,
+		opts: b.opts, tmpl: b.tmpl, pages: b.pages, tagLinks: b.tagLinks, all: b.all,
+		tags:   make(map[string]*tagGroup, len(b.tags)),
+		arts:   make(map[*articles.Article]bool, len(b.arts)),
+		images: make(map[*articles.Article]*leadImage),
+		notes:  b.artNotes,
 	}
 	for _, files := range archive {
 		for _, f := range files {
 			st.archive = append(st.archive, f.Path)
 		}
 	}
-	for t, v := range b.tagLinks {
-		st.tagLinks[t] = *v
-	}
 	for _, g := range b.tags {
-		arts := make([]*articles.Article, len(g.Articles))
-		for k, i := range g.Articles {
-			arts[k] = b.arts[i]
-		}
-		st.tags[g.Slug] = &tagState{name: g.Name, arts: arts}
+		st.tags[g.Slug] = g
 	}
 	for _, a := range b.arts {
 		st.arts[a] = true
@@ -136,7 +123,7 @@ func (b *builder) markDirty() {
 	b.dirty = make(map[*articles.Article]bool)
 	relinked := make(map[string]bool) // the tags whose name or link changed: few, if any
 	for t, v := range b.tagLinks {
-		if old, ok := b.prev.tagLinks[t]; !ok || old != *v {
+		if old := b.prev.tagLinks[t]; old == nil || *old != *v {
 			relinked[t] = true
 		}
 	}
@@ -192,7 +179,7 @@ func (u *updater) removeGone() {
 	}
 	for slug, t := range u.b.prev.tags {
 		n, ok := now[slug]
-		u.removePages(links.TagsDir+slug+"/", len(t.arts), n)
+		u.removePages(links.TagsDir+slug+"/", len(t.Articles), n)
 		if !ok {
 			for _, name := range []string{feeds.RSSFile, feeds.AtomFile, feeds.JSONFile} {
 				u.remove("/" + links.TagsDir + slug + "/" + name)
@@ -221,16 +208,16 @@ func (u *updater) jobs() []job {
 	if u.sitemapChanged() {
 		jobs = append(jobs, b.crawlerFiles)
 	}
-	if u.feedChanged(b.all, u.prev.Articles) {
+	if u.feedChanged(b.all, b.prev.all) {
 		jobs = append(jobs, b.siteFeedJobs()...)
 	}
-	jobs = append(jobs, u.listingJobs(b.all, u.prev.Articles, nil, false)...)
+	jobs = append(jobs, u.listingJobs(b.all, b.prev.all, nil, false)...)
 	for _, g := range b.tags {
-		old := u.b.prev.tags[g.Slug]
-		var was []*articles.Article
-		renamed := old == nil || old.name != g.Name
+		old := b.prev.tags[g.Slug]
+		var was []int
+		renamed := old == nil || old.Name != g.Name
 		if old != nil {
-			was = old.arts
+			was = old.Articles
 		}
 		// A tag page shows its count: any article in or out changes all.
 		recount := len(was) != len(g.Articles)
@@ -257,7 +244,7 @@ func (u *updater) sitemapChanged() bool {
 		}
 	}
 	for t, v := range u.b.tagLinks {
-		if u.b.prev.tagLinks[t].URL != v.URL {
+		if old := u.b.prev.tagLinks[t]; old == nil || old.URL != v.URL {
 			return true
 		}
 	}
@@ -265,15 +252,15 @@ func (u *updater) sitemapChanged() bool {
 }
 
 // changed reports whether the article at position i of idx differs from
-// the one at i of was, or was changed.
-func (u *updater) changed(idx []int, was []*articles.Article, i int) bool {
+// the one at i of was (indexes into prev's articles), or was changed.
+func (u *updater) changed(idx, was []int, i int) bool {
 	a := u.b.arts[idx[i]]
-	return i >= len(was) || was[i] != a || u.b.dirty[a]
+	return i >= len(was) || u.prev.Articles[was[i]] != a || u.b.dirty[a]
 }
 
 // feedChanged reports whether the newest [feeds] items of idx differ
 // from those of was.
-func (u *updater) feedChanged(idx []int, was []*articles.Article) bool {
+func (u *updater) feedChanged(idx, was []int) bool {
 	n := min(len(idx), u.b.opts.FeedItems)
 	if n != min(len(was), u.b.opts.FeedItems) {
 		return true
@@ -289,7 +276,7 @@ func (u *updater) feedChanged(idx []int, was []*articles.Article) bool {
 // listingJobs renders again the pages of a listing whose articles changed,
 // or all when all is set or the number of pages changed. A page kept gets
 // the listing's new Modified.
-func (u *updater) listingJobs(idx []int, was []*articles.Article, g *tagGroup, all bool) []job {
+func (u *updater) listingJobs(idx, was []int, g *tagGroup, all bool) []job {
 	b := u.b
 	size, total := b.pageSize(), b.pageCount(len(idx))
 	all = all || total != b.pageCount(len(was))
