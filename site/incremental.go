@@ -23,8 +23,7 @@ type incState struct {
 	tagLinks map[string]*tagView              // by tag as articles spell it
 	tags     map[string]*tagGroup             // by slug; Articles index the site's Articles
 	all      []int                            // the index of every article built
-	arts     map[*articles.Article]bool       // the articles built
-	images   map[*articles.Article]*leadImage // each article's lead image, when published
+	arts     map[*articles.Article]*leadImage // the articles built, with their lead image when published
 	notes    map[*articles.Article][]string   // each article's notes
 	archive  []string                         // paths of the archive's files
 }
@@ -33,10 +32,9 @@ type incState struct {
 func (b *builder) keep(archive [][]*File) *incState {
 	st := &incState{
 		opts: b.opts, tmpl: b.tmpl, pages: b.pages, tagLinks: b.tagLinks, all: b.all,
-		tags:   make(map[string]*tagGroup, len(b.tags)),
-		arts:   make(map[*articles.Article]bool, len(b.arts)),
-		images: make(map[*articles.Article]*leadImage),
-		notes:  b.artNotes,
+		tags:  make(map[string]*tagGroup, len(b.tags)),
+		arts:  make(map[*articles.Article]*leadImage, len(b.arts)),
+		notes: b.artNotes,
 	}
 	for _, files := range archive {
 		for _, f := range files {
@@ -47,10 +45,7 @@ func (b *builder) keep(archive [][]*File) *incState {
 		st.tags[g.Slug] = g
 	}
 	for _, a := range b.arts {
-		st.arts[a] = true
-		if img := b.images[a.Slug]; img != nil {
-			st.images[a] = img
-		}
+		st.arts[a] = b.images[a.Slug]
 	}
 	return st
 }
@@ -58,10 +53,14 @@ func (b *builder) keep(archive [][]*File) *incState {
 // reuseImage takes a's lead image and notes from the previous build, when
 // a is unchanged. (A changed image file makes the caller build in full.)
 func (b *builder) reuseImage(a *articles.Article) bool {
-	if b.prev == nil || !b.prev.arts[a] {
+	if b.prev == nil {
 		return false
 	}
-	if img := b.prev.images[a]; img != nil {
+	img, built := b.prev.arts[a]
+	if !built {
+		return false
+	}
+	if img != nil {
 		b.images[a.Slug] = img
 	}
 	for _, n := range b.prev.notes[a] {
@@ -128,7 +127,7 @@ func (b *builder) markDirty() {
 		}
 	}
 	for _, a := range b.arts {
-		if !b.prev.arts[a] || (len(relinked) > 0 && slices.ContainsFunc(a.Tags, func(t string) bool { return relinked[t] })) {
+		if _, built := b.prev.arts[a]; !built || (len(relinked) > 0 && slices.ContainsFunc(a.Tags, func(t string) bool { return relinked[t] })) {
 			b.dirty[a] = true
 		}
 	}
@@ -168,7 +167,7 @@ func (u *updater) removeGone() {
 		if !slugs[a.Slug] {
 			u.remove("/articles/" + a.Slug + "/index.html")
 		}
-		if img := u.b.prev.images[a]; img != nil && !kept[a] {
+		if img := u.b.prev.arts[a]; img != nil && !kept[a] {
 			u.remove("/articles/" + a.Slug + "/" + img.rel)
 		}
 	}
