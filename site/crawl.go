@@ -26,30 +26,26 @@ func (b *builder) crawlerFiles() ([]*File, error) {
 		}
 		buf.WriteString("</url>\n")
 	}
-	b.sitemapListing("", b.all, add)
+	listing := func(dir string, idx []int) {
+		size := b.pageSize()
+		for n := 1; n <= b.pageCount(len(idx)); n++ {
+			add(b.baseURL+listingPath(dir, n), b.newest(idx[(n-1)*size:min(n*size, len(idx))]))
+		}
+	}
+	listing("", b.all)
 	add(b.baseURL+"tags/", b.updated)
 	for _, g := range b.tags {
-		b.sitemapListing("tags/"+g.Slug+"/", g.Articles, add)
+		listing("tags/"+g.Slug+"/", g.Articles)
 	}
 	for _, a := range b.arts {
 		add(ArticleURL(b.baseURL, a.Slug), a.Updated)
 	}
 	buf.WriteString("</urlset>\n")
-	mod := b.updated
 	robots := fmt.Sprintf("User-agent: *\nAllow: /\n\nSitemap: %ssitemap.xml\n", b.baseURL)
 	return b.out(-1,
-		&File{Path: "/sitemap.xml", Body: buf.Bytes(), ContentType: "application/xml; charset=utf-8", Modified: mod},
-		&File{Path: "/robots.txt", Body: []byte(robots), ContentType: "text/plain; charset=utf-8", Modified: mod},
+		&File{Path: "/sitemap.xml", Body: buf.Bytes(), ContentType: "application/xml; charset=utf-8", Modified: b.updated},
+		&File{Path: "/robots.txt", Body: []byte(robots), ContentType: "text/plain; charset=utf-8", Modified: b.updated},
 	)
-}
-
-// sitemapListing adds every page of a paginated listing.
-func (b *builder) sitemapListing(dir string, idx []int, add func(string, time.Time)) {
-	size := b.pageSize()
-	for n := 1; n == 1 || (n-1)*size < len(idx); n++ {
-		page := idx[(n-1)*size : min(n*size, len(idx))]
-		add(b.baseURL+listingPath(dir, n), b.newest(page))
-	}
 }
 
 // faviconSVG is the site's icon: three bars of falling length, for the

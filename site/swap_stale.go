@@ -52,14 +52,11 @@ func removeIfStale(p string) {
 		return
 	}
 	old := time.Since(fi.ModTime()) >= staleAge
-	if hasMarker(p) {
-		if !dirLocks && !old {
-			return
-		}
-	} else {
-		if !old {
-			return
-		}
+	marked := hasMarker(p)
+	if !old && (!marked || !dirLocks) {
+		return // see staleAge
+	}
+	if !marked {
 		if foreign, err := foreignEntry(p, false); err != nil || foreign != "" {
 			return
 		}
