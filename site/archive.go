@@ -35,26 +35,22 @@ type archiveDigest struct {
 
 // editionView is one edition as its page and the archive list show it.
 type editionView struct {
-	Key      string
-	Title    string
-	URL      string // root-relative
-	AbsURL   string
-	Date     time.Time
-	DateText string
-	DateISO  string
-	Articles []*articleView
+	Key, Title        string
+	URL               string // root-relative
+	AbsURL            string
+	Date              time.Time
+	DateText, DateISO string
+	Articles          []*articleView
 }
 
 // archiveView is the data of an archive page.
 type archiveView struct {
 	*pageView
-	Digest   *archiveDigest
-	Editions []*editionView // this page's share of the list
-	Edition  *editionView   // on an edition's page
-	Prev     string         // newer page of the list, "" on the first
-	Next     string         // older page, "" on the last
-	PageNum  int
-	Pages    int
+	Digest         *archiveDigest
+	Editions       []*editionView // this page's share of the list
+	Edition        *editionView   // on an edition's page
+	Prev, Next     string         // the newer and older pages of the list; "" at either end
+	PageNum, Pages int
 }
 
 // archives groups eds (newest first) by archived digest, in config order.

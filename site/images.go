@@ -2,6 +2,7 @@ package site
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/url"
@@ -28,7 +29,6 @@ type leadImage struct {
 // no image.
 func (b *builder) loadImages() {
 	b.images = make(map[string]*leadImage)
-	dir := b.opts.ContentDir
 	var root *os.Root
 	for _, a := range b.arts {
 		if a.Image == "" || isAbsURL(a.Image) {
@@ -38,7 +38,7 @@ func (b *builder) loadImages() {
 			continue
 		}
 		if root == nil {
-			r, err := os.OpenRoot(dir)
+			r, err := os.OpenRoot(b.opts.ContentDir)
 			if err != nil {
 				b.note(a, "image %s not published: content folder: %v", a.Image, err)
 				continue
@@ -51,7 +51,6 @@ func (b *builder) loadImages() {
 			b.note(a, "image %s not published: %v", a.Image, err)
 			continue
 		}
-		img.rel = path.Clean(a.Image)
 		b.images[a.Slug] = img
 	}
 }
@@ -70,7 +69,7 @@ func readImage(root *os.Root, a *articles.Article) (*leadImage, error) {
 	if len(body) > MaxImageBytes || int64(len(body)) != size {
 		return nil, fmt.Errorf("changed while read (%d bytes, then %d)", size, len(body))
 	}
-	return &leadImage{body: body}, nil
+	return &leadImage{rel: path.Clean(a.Image), body: body}, nil
 }
 
 func isAbsURL(s string) bool {
@@ -111,10 +110,7 @@ func (b *builder) imageFiles() ([]*File, error) {
 		if img == nil {
 			continue
 		}
-		typ := articles.ImageType(img.rel)
-		if typ == "" {
-			typ = "application/octet-stream"
-		}
+		typ := cmp.Or(articles.ImageType(img.rel), "application/octet-stream")
 		out = append(out, &File{Path: "/articles/" + a.Slug + "/" + img.rel, Body: img.body, ContentType: typ, Modified: a.Updated.UTC()})
 	}
 	return b.out(-1, out...)

@@ -148,21 +148,16 @@ func (r *renderer) putBuf(buf *bytes.Buffer) {
 
 // siteView is what every page knows about the site.
 type siteView struct {
-	Title       string
-	Description string
-	Language    string
-	Base        string // base_url's path, e.g. "/news/": every page link starts with it
-	BaseURL     string
-	Subscribe   string // absolute URL the subscribe form posts to
-	Digests     []digestView
-	Feeds       []feedLink // the site's three feeds
+	Title, Description, Language string
+	Base                         string // base_url's path, e.g. "/news/": every page link starts with it
+	BaseURL                      string
+	Subscribe                    string // absolute URL the subscribe form posts to
+	Digests                      []digestView
+	Feeds                        []feedLink // the site's three feeds
 
 	// layout.html's "head", "masthead", "footer" and "feedlinks" (of Feeds),
 	// the same on every page: rendered once per build.
-	Head      template.HTML
-	Masthead  template.HTML
-	Footer    template.HTML
-	FeedLinks template.HTML
+	Head, Masthead, Footer, FeedLinks template.HTML
 }
 
 type digestView struct{ Name, Title string }

@@ -18,19 +18,16 @@ import (
 // articleView is an article as the templates see it, made for one page or
 // fragment and dropped after.
 type articleView struct {
-	Title        string
-	Slug         string
-	URL          string // root-relative
-	FullDepthURL string // absolute, as feeds need it
-	Published    time.Time
-	Updated      time.Time
-	Revised      bool // Updated is after Published
-	Author       string
-	Tags         []*tagView
-	Take         []template.HTML
-	Missing      []string
-	HasDigest    bool
-	HasFull      bool
+	Title, Slug        string
+	URL                string // root-relative
+	FullDepthURL       string // absolute, as feeds need it
+	Published, Updated time.Time
+	Revised            bool // Updated is after Published
+	Author             string
+	Tags               []*tagView
+	Take               []template.HTML
+	Missing            []string
+	HasDigest, HasFull bool
 
 	// Reading time of each tier, such as "1 min read" (see readingTime).
 	TakeTime, DigestTime, FullTime string
