@@ -277,28 +277,23 @@ func (u *updater) feedChanged(idx, was []int) bool {
 // the listing's new Modified.
 func (u *updater) listingJobs(idx, was []int, g *tagGroup, all bool) []job {
 	b := u.b
-	size, total := b.pageSize(), b.pageCount(len(idx))
-	all = all || total != b.pageCount(len(was))
+	all = all || b.pageCount(len(idx)) != b.pageCount(len(was))
 	dir := ""
 	if g != nil {
 		dir = links.TagsDir + g.Slug + "/"
 	}
 	mod := b.newest(idx)
-	var jobs []job
-	for n := 1; n <= total; n++ {
-		lo, hi := (n-1)*size, min(n*size, len(idx))
+	return b.listingJobs(idx, g, func(n, lo, hi int) bool {
 		// A page that held a different number of articles changed too.
-		redo := all || min(n*size, len(was))-lo != hi-lo
+		redo := all || min(lo+b.pageSize(), len(was))-lo != hi-lo
 		for i := lo; i < hi && !redo; i++ {
 			redo = u.changed(idx, was, i)
 		}
-		if redo {
-			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) })
-		} else {
+		if !redo {
 			u.retime("/"+listingPath(dir, n)+"index.html", mod)
 		}
-	}
-	return jobs
+		return !redo
+	})
 }
 
 // retime gives a kept file a new Modified, as a copy: the old site may

@@ -34,13 +34,16 @@ func (b *builder) pageCount(n int) int {
 	return max(1, (n+size-1)/size)
 }
 
-// listingJobs renders every page of the listing of idx: the home page, or
-// g's tag page.
-func (b *builder) listingJobs(idx []int, g *tagGroup) []job {
+// listingJobs renders the pages of the listing of idx (the home page, or g's
+// tag page) but those that keep, when not nil, keeps: page n shows idx[lo:hi].
+func (b *builder) listingJobs(idx []int, g *tagGroup, keep func(n, lo, hi int) bool) []job {
 	size, total := b.pageSize(), b.pageCount(len(idx))
-	jobs := make([]job, total)
+	var jobs []job
 	for n := 1; n <= total; n++ {
-		jobs[n-1] = func() ([]*File, error) { return b.listingPage(idx, (n-1)*size, min(n*size, len(idx)), n, total, g) }
+		lo, hi := (n-1)*size, min(n*size, len(idx))
+		if keep == nil || !keep(n, lo, hi) {
+			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) })
+		}
 	}
 	return jobs
 }

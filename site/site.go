@@ -208,11 +208,8 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 		}
 		seen[a.Slug] = a.Path
 		b.all[i] = i
-		if a.Updated.After(b.updated) {
-			b.updated = a.Updated
-		}
 	}
-	b.updated = b.updated.UTC()
+	b.updated = b.newest(b.all)
 	if w != nil {
 		w.premake(len(b.arts)+1, b.articleDir)
 	}
@@ -326,9 +323,9 @@ func (b *builder) articleDir(i int) string {
 func (b *builder) jobs() []job {
 	jobs := []job{b.tagsPage, b.notFoundPage, b.stylesheet, b.imageFiles, b.crawlerFiles, b.favicons}
 	jobs = append(jobs, b.siteFeedJobs()...)
-	jobs = append(jobs, b.listingJobs(b.all, nil)...)
+	jobs = append(jobs, b.listingJobs(b.all, nil, nil)...)
 	for _, g := range b.tags {
-		jobs = append(jobs, b.listingJobs(g.Articles, g)...)
+		jobs = append(jobs, b.listingJobs(g.Articles, g, nil)...)
 		jobs = append(jobs, b.tagFeedJob(g))
 	}
 	for i := range b.arts {
