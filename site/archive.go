@@ -180,8 +180,7 @@ func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
 	return b.feedSet(c, items, links.DigestsDir+ad.Name+"/", mod)
 }
 
-// editionSummary is the HTML of an edition's feed item: its articles,
-// linked, and a link to the edition's page.
+// editionSummary is the HTML of an edition's feed item.
 func editionSummary(e *editionView) string {
 	var b strings.Builder
 	b.WriteString("<ul>\n")

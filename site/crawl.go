@@ -11,8 +11,7 @@ import (
 	"time"
 )
 
-// crawlerFiles makes /sitemap.xml, listing every page with the date of
-// its newest content, and /robots.txt pointing to it.
+// crawlerFiles makes /sitemap.xml, listing every page, and /robots.txt.
 func (b *builder) crawlerFiles() ([]*File, error) {
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
@@ -48,8 +47,7 @@ func (b *builder) crawlerFiles() ([]*File, error) {
 	)
 }
 
-// faviconSVG is the site's icon: three bars of falling length, for the
-// three tiers of every brief, in the stylesheet's accent colour.
+// faviconSVG is the site's icon: three bars, for the three tiers of a brief.
 const faviconSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">` +
 	`<rect width="32" height="32" rx="6" fill="#0b5cad"/>` +
 	`<rect x="6" y="7" width="20" height="4" rx="1" fill="#fff"/>` +

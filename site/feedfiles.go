@@ -79,8 +79,7 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// runAll runs fn(0..n-1) in parallel, skipping the rest once one fails, and
-// returns the first error in index order.
+// runAll runs fn(0..n-1) in parallel until one fails, and returns the first error.
 func runAll(n int, fn func(i int) error) error {
 	errs := make([]error, n)
 	var failed atomic.Bool

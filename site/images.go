@@ -24,9 +24,8 @@ type leadImage struct {
 	body []byte
 }
 
-// loadImages reads the lead images that articles name by a relative path
-// (see articles.OpenImage); each one refused is a note, and its page shows
-// no image.
+// loadImages reads the lead images articles name by a relative path; each
+// one refused (see articles.OpenImage) is a note, and its page shows none.
 func (b *builder) loadImages() {
 	b.images = make(map[string]*leadImage)
 	var root *os.Root
@@ -76,8 +75,7 @@ func isAbsURL(s string) bool {
 	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
 }
 
-// image is the article's lead image: its URL on the page, its absolute
-// form, and the alt text.
+// image is the article's lead image: its URL on the page, absolute, and alt text.
 func (b *builder) image(a *articles.Article) (src, abs, alt string) {
 	switch {
 	case a.Image == "":

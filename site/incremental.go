@@ -50,8 +50,8 @@ func (b *builder) keep(archive [][]*File) *incState {
 	return st
 }
 
-// reuseImage takes a's lead image and notes from the previous build, when
-// a is unchanged. (A changed image file makes the caller build in full.)
+// reuseImage takes a's lead image and notes from the previous build, when a
+// is unchanged. (A changed image file makes the caller build in full.)
 func (b *builder) reuseImage(a *articles.Article) bool {
 	if b.prev == nil {
 		return false
@@ -187,8 +187,7 @@ func (u *updater) removeGone() {
 	}
 }
 
-// removePages deletes the pages of the listing at dir that went from was
-// articles to now.
+// removePages deletes the pages of the listing at dir that went from was articles to now.
 func (u *updater) removePages(dir string, was, now int) {
 	from := u.b.pageCount(now) + 1
 	if now == 0 && was > 0 && dir != "" {
@@ -250,15 +249,14 @@ func (u *updater) sitemapChanged() bool {
 	return false
 }
 
-// changed reports whether the article at position i of idx differs from
-// the one at i of was (indexes into prev's articles), or was changed.
+// changed reports whether the article at i of idx differs from the one at i
+// of was (indexes into prev's articles), or was changed.
 func (u *updater) changed(idx, was []int, i int) bool {
 	a := u.b.arts[idx[i]]
 	return i >= len(was) || u.prev.Articles[was[i]] != a || u.b.dirty[a]
 }
 
-// feedChanged reports whether the newest [feeds] items of idx differ
-// from those of was.
+// feedChanged reports whether the newest [feeds] items of idx and was differ.
 func (u *updater) feedChanged(idx, was []int) bool {
 	n := min(len(idx), u.b.opts.FeedItems)
 	if n != min(len(was), u.b.opts.FeedItems) {
@@ -296,8 +294,7 @@ func (u *updater) listingJobs(idx, was []int, g *tagGroup, all bool) []job {
 	})
 }
 
-// retime gives a kept file a new Modified, as a copy: the old site may
-// still be serving it.
+// retime gives a kept file a new Modified, as a copy: prev may still serve it.
 func (u *updater) retime(path string, mod time.Time) {
 	u.touch = append(u.touch, func() {
 		if f := u.files[path]; f != nil && !f.Modified.Equal(mod) {
@@ -308,8 +305,7 @@ func (u *updater) retime(path string, mod time.Time) {
 	})
 }
 
-// articleJobs renders the pages of the changed articles and of those whose
-// newer or older neighbour changed.
+// articleJobs renders the pages of the changed articles and their neighbours.
 func (u *updater) articleJobs() []job {
 	b := u.b
 	pos := make(map[*articles.Article]int, len(u.prev.Articles))

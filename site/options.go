@@ -7,8 +7,7 @@ import (
 	"briefcast/articles"
 )
 
-// Options are the settings a build uses; the daemon and `briefcast build`
-// fill them from the configuration.
+// Options are the settings a build uses, from the configuration.
 type Options struct {
 	BaseURL     string // absolute URL the site is served at
 	Title       string

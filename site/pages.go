@@ -14,8 +14,7 @@ import (
 	"briefcast/links"
 )
 
-// renderer holds the page templates, parsed once per build (and safe for
-// concurrent execution after).
+// renderer holds the templates, parsed once (and safe for concurrent use after).
 type renderer struct {
 	layout *template.Template // layout.html and tiers.html, for the fragments rendered once
 	pages  map[string]*template.Template
@@ -23,8 +22,7 @@ type renderer struct {
 	bufs   sync.Pool // of *bytes.Buffer
 }
 
-// tierNames are the fragments of tiers.html that a build renders for each
-// article; a template set without one fails the build before any page.
+// tierNames are the fragments of tiers.html each article needs: checked up front.
 var tierNames = []string{"take", "tier-take", "tier-digest", "tier-full", "feed-summary"}
 
 // The page templates, each defining "content" for layout.html.
@@ -84,8 +82,7 @@ func newRenderer(tmpl fs.FS, archive bool) (*renderer, error) {
 func humanDate(t time.Time) string { return t.Format("2 January 2006") }
 func isoDate(t time.Time) string   { return t.Format(time.RFC3339) }
 
-// fragment renders the template name of layout.html or tiers.html, or ""
-// when neither defines it.
+// fragment renders the template name of layout.html or tiers.html, if defined.
 func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	if r.layout.Lookup(name) == nil {
 		return "", nil
@@ -98,8 +95,7 @@ func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	return template.HTML(buf.String()), nil //nolint:gosec // output of html/template
 }
 
-// feedHTML renders the HTML of v's feed items: the summary, and the digest
-// and full depth unless content is the take.
+// feedHTML renders the HTML of v's feed items at depth content.
 func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, error) {
 	names := []string{"feed-summary"}
 	if content != feeds.ContentTake {
@@ -155,8 +151,7 @@ type siteView struct {
 	Digests                      []digestView
 	Feeds                        []feedLink // the site's three feeds
 
-	// layout.html's "head", "masthead", "footer" and "feedlinks" (of Feeds),
-	// the same on every page: rendered once per build.
+	// layout.html's "head", "masthead", "footer" and "feedlinks" (of Feeds).
 	Head, Masthead, Footer, FeedLinks template.HTML
 }
 
@@ -184,8 +179,7 @@ type pageView struct {
 	Tags      []*tagView
 	Pager     *pagerView // on the home and tag pages
 
-	// Description, OGType, Image and ImageAlt fill the description,
-	// OpenGraph and Twitter card tags: the site's, or the article's.
+	// The description, OpenGraph and Twitter card tags: the site's or the article's.
 	Description, OGType, Image, ImageAlt string
 	// Newer and Older are an article page's neighbours in date order.
 	Newer, Older *listedView
@@ -194,8 +188,7 @@ type pageView struct {
 	Cards template.HTML
 }
 
-// chrome renders the parts of layout.html that are the same on every page
-// (empty where the layout does not define one).
+// chrome renders the parts of layout.html that are the same on every page.
 func (r *renderer) chrome(s *siteView) (err error) {
 	for _, part := range []struct {
 		name string

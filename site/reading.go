@@ -11,8 +11,7 @@ import (
 // wordsPerMinute is a common reading speed for news prose on a screen.
 const wordsPerMinute = 230
 
-// readingTime turns a word count into "N min read", rounding up, so that
-// even a three-bullet take reads "1 min read"; "" for no words.
+// readingTime turns a word count into "N min read", rounding up; "" for none.
 func readingTime(words int) string {
 	if words == 0 {
 		return ""
@@ -31,8 +30,7 @@ func tierTimes(a *articles.Article) (take, digest, full string) {
 	return readingTime(n), readingTime(d), readingTime(f)
 }
 
-// takeLine is the take as one line of plain text for the description
-// tags, cut at about 300 characters on a word boundary.
+// takeLine is the take as one line for the description tags, about 300 characters at most.
 func takeLine(a *articles.Article) string {
 	var sb strings.Builder
 	for _, b := range a.Take {

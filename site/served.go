@@ -27,8 +27,7 @@ type Stored struct {
 	Time time.Time // the file's modification time once written
 }
 
-// Same reports whether fi, the file at the path now, is the copy written:
-// one changed since has another size or time.
+// Same reports whether fi, the file at the path now, is the copy written.
 func (s *Stored) Same(fi fs.FileInfo) bool {
 	return fi.Size() == s.Size && fi.ModTime().Equal(s.Time)
 }
@@ -61,8 +60,7 @@ func PublishServed(opts Options, arts []*articles.Article, tmpl fs.FS, dir strin
 	return publish(opts, arts, tmpl, dir, eds, true)
 }
 
-// stored turns f, just written with fi as its state on disk, into the
-// entry a served site keeps: its Stored, and its body when it is hot.
+// stored is what a served site keeps of f, just written with state fi.
 func stored(f *File, tag string, fi fs.FileInfo) *File {
 	c := &File{Path: f.Path, ContentType: f.ContentType, Modified: f.Modified,
 		Stored: &Stored{ETag: tag, Size: fi.Size(), Time: fi.ModTime()}}
@@ -122,8 +120,7 @@ func (s *Site) writeLive(prev *Site, made, removed map[string]bool) error {
 		if err := root.Remove(rel); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("site: remove %s: %w", p, err)
 		}
-		// The page's folder goes too once empty (Remove refuses one that
-		// is not).
+		// The page's folder goes too once empty (Remove refuses one that is not).
 		for d := path.Dir(rel); d != "."; d = path.Dir(d) {
 			if root.Remove(d) != nil {
 				break
@@ -133,8 +130,7 @@ func (s *Site) writeLive(prev *Site, made, removed map[string]bool) error {
 	return nil
 }
 
-// replaceFile writes body to rel under root atomically (a new file renamed
-// over rel) and returns the new file's state.
+// replaceFile writes body to rel under root by renaming a new file over it.
 func replaceFile(root *os.Root, rel string, body []byte) (fs.FileInfo, error) {
 	if err := root.MkdirAll(path.Dir(rel), 0o755); err != nil {
 		return nil, err

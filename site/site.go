@@ -37,16 +37,13 @@ type File struct {
 	Stored      *Stored   // the copy written, for a site served from its folder
 }
 
-// Site is one complete build: every file, with its bytes in memory or,
-// for a served site, in the folder Dir.
+// Site is one complete build: every file, in memory or in the folder Dir.
 type Site struct {
 	Files    map[string]*File // by Path
 	Articles []*articles.Article
 	Feeds    []string // paths of every feed file (site and tag feeds)
 	Notes    []string // what the build left out without failing, as "<file>: note: <what>"
-	// Dir is the folder a served site is published and updated in
-	// (PublishServed); "" for a site in memory.
-	Dir string
+	Dir      string   // the folder of a served site (PublishServed); "" for one in memory
 
 	inc *incState // what Update reuses; nil for a site written to disk
 }
@@ -64,8 +61,7 @@ type tagGroup struct {
 // job is one independent piece of work of a build, returning its files.
 type job = func() ([]*File, error)
 
-// builder holds what one Build shares between its workers. Workers only
-// read it once the views are made.
+// builder holds what one build shares between its workers, which only read it.
 type builder struct {
 	opts     Options
 	baseURL  string
@@ -90,8 +86,7 @@ type builder struct {
 	artNotes map[*articles.Article][]string // notes of each article, for the next Update
 }
 
-// note records something the build left out for article a (only from the
-// sequential steps of a build).
+// note records something left out for article a (from sequential steps only).
 func (b *builder) note(a *articles.Article, format string, args ...any) {
 	b.addNote(a, filepath.Join(b.opts.ContentDir, filepath.FromSlash(a.Path))+": note: "+fmt.Sprintf(format, args...))
 }
@@ -104,9 +99,8 @@ func (b *builder) addNote(a *articles.Article, n string) {
 	b.artNotes[a] = append(b.artNotes[a], n)
 }
 
-// out finishes the files a job made: kept for a site in memory, or written
-// (into the folder w premade at index dir, -1 for none) and kept as write
-// returns them.
+// out finishes the files a job made: kept, or written (into the folder w
+// premade at index dir, -1 for none) and kept as write returns them.
 func (b *builder) out(dir int, files ...*File) ([]*File, error) {
 	if b.w == nil {
 		return files, nil
@@ -151,8 +145,7 @@ func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, ed
 	return s, nil
 }
 
-// runWithArchive runs jobs and the archive's jobs, returning every result
-// and the archive's alone.
+// runWithArchive runs jobs and the archive's, returning all results and the archive's.
 func (b *builder) runWithArchive(jobs []job) (results, archive [][]*File, err error) {
 	more := b.archiveJobs()
 	jobs = append(jobs, more...)
@@ -306,7 +299,7 @@ func (b *builder) prepare() {
 }
 
 // articleDir names the folders a build premakes: "articles", then each
-// article's own; "" (made on demand) for a slug that is not one segment.
+// article's ("" to make on demand a slug that is not one segment).
 func (b *builder) articleDir(i int) string {
 	if i == 0 {
 		return "articles"
@@ -318,8 +311,7 @@ func (b *builder) articleDir(i int) string {
 	return "articles/" + slug
 }
 
-// jobs lists the work of a build: the article pages last, so the folders
-// premade for them get a head start.
+// jobs lists the work of a build, article pages last: their folders get a head start.
 func (b *builder) jobs() []job {
 	jobs := []job{b.tagsPage, b.notFoundPage, b.stylesheet, b.imageFiles, b.crawlerFiles, b.favicons}
 	jobs = append(jobs, b.siteFeedJobs()...)
@@ -358,8 +350,7 @@ var depthTitles = map[string]string{
 	feeds.ContentFull:   "full depth",
 }
 
-// siteFeedJobs render the site's feeds, and those of every article at
-// each depth of feeds.depths, under /<depth>/.
+// siteFeedJobs render the site's feeds and those under /<depth>/ of feeds.depths.
 func (b *builder) siteFeedJobs() []job {
 	jobs := []job{func() ([]*File, error) {
 		return b.feedFiles(b.channel("", b.opts.Title, b.opts.Description, b.baseURL), b.all, b.opts.FeedContent)

@@ -17,8 +17,7 @@ const MarkerFile = ".briefcast-site"
 const markerText = "This folder was published by briefcast. The next build replaces all of it:\n" +
 	"do not keep anything else here.\n"
 
-// ErrNotOurs is wrapped by every refusal to replace an output folder that
-// briefcast did not publish.
+// ErrNotOurs is wrapped by every refusal to replace a folder briefcast did not publish.
 var ErrNotOurs = errors.New("not a folder briefcast published")
 
 // The layout every version of briefcast has published, used to recognise
@@ -116,8 +115,7 @@ func foreignEntry(dir string, complete bool) (string, error) {
 	return foreign, nil
 }
 
-// publishedEntry reports whether the entry rel fits the published layout
-// (never a link or a special file).
+// publishedEntry reports whether rel fits the published layout (never a link).
 func publishedEntry(rel string, d fs.DirEntry) bool {
 	top := !strings.Contains(rel, "/")
 	switch {

@@ -29,8 +29,7 @@ func removeStale(target string) {
 	}
 }
 
-// isTempName reports whether entry is ".NAME.new-DIGITS" or
-// ".NAME.old-DIGITS", the names a build of the folder NAME uses.
+// isTempName reports whether entry is ".NAME.new-DIGITS" or ".NAME.old-DIGITS".
 func isTempName(entry, name string) bool {
 	for _, kind := range []string{".new-", ".old-"} {
 		rest, ok := strings.CutPrefix(entry, "."+name+kind)

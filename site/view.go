@@ -15,8 +15,7 @@ import (
 	"briefcast/links"
 )
 
-// articleView is an article as the templates see it, made for one page or
-// fragment and dropped after.
+// articleView is an article as the templates see it, made for one page or fragment.
 type articleView struct {
 	Title, Slug        string
 	URL                string // root-relative
@@ -33,8 +32,7 @@ type articleView struct {
 	TakeTime, DigestTime, FullTime string
 	// Description is the take as one plain line, for <meta> and cards.
 	Description string
-	// Image is the lead image's URL as the page uses it, ImageURL its
-	// absolute form for og:image; "" when there is none or it is missing.
+	// The lead image's URL on the page and absolute (og:image); "" for none.
 	Image, ImageURL, ImageAlt string
 	// Lang is the article's language when it differs from the site's.
 	Lang string
@@ -182,8 +180,7 @@ type listedView struct {
 	cardOf *lazyCard // shared with the brief copy
 }
 
-// lazyCard is an article's card, rendered by the first listing page that
-// shows it; the pages rendering in parallel wait for it.
+// lazyCard is an article's card, rendered by the first page that shows it.
 type lazyCard struct {
 	once  sync.Once
 	html  template.HTML

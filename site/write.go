@@ -63,8 +63,7 @@ func publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds
 	return s, nil
 }
 
-// replaceDir has fill write a fresh folder beside target, then swaps it in
-// for target. After an error the fresh folder is removed.
+// replaceDir has fill write a fresh folder, then swaps it in for target.
 func replaceDir(target string, fill func(tmp string) error) error {
 	tmp, unlock, err := tempBeside(target)
 	if err != nil {
@@ -80,8 +79,7 @@ func replaceDir(target string, fill func(tmp string) error) error {
 	return err
 }
 
-// prepareOutput checks that dir may be replaced, returns the folder to
-// replace (see outputTarget) and removes what killed builds left beside it.
+// prepareOutput returns outputTarget(dir), removing what killed builds left beside it.
 func prepareOutput(dir string) (string, error) {
 	target, err := outputTarget(dir)
 	if err != nil {
@@ -173,8 +171,7 @@ func (w *fileWriter) premake(n int, dir func(i int) string) {
 	}()
 }
 
-// wait stops premaking if it is still going, waits for it to end and
-// returns why it failed, if it did. Files already written are unaffected.
+// wait stops premaking, waits for it to end and returns why it failed, if it did.
 func (w *fileWriter) wait() error {
 	if w.done == nil {
 		return nil
@@ -187,8 +184,7 @@ func (w *fileWriter) wait() error {
 	return w.makeErr
 }
 
-// write writes f, in the premade folder at index dir (-1: made on demand),
-// and returns what the site keeps of it (see stored).
+// write writes f into the premade folder at index dir (-1: made on demand).
 func (w *fileWriter) write(f *File, dir int) (*File, error) {
 	rel, err := relPath(f.Path)
 	if err != nil {
@@ -234,8 +230,7 @@ func fill(f *os.File, body []byte) (fs.FileInfo, error) {
 	return fi, err
 }
 
-// await waits until premaking has passed the folder at index dir (not
-// -1), and reports whether it made it rather than leave it to mkdir.
+// await waits for premaking to pass folder dir and reports whether it made it.
 func (w *fileWriter) await(dir int) (bool, error) {
 	if dir < 0 {
 		return false, nil
@@ -254,8 +249,7 @@ func (w *fileWriter) await(dir int) (bool, error) {
 	return false, w.makeErr
 }
 
-// mkdir makes sure the folder rel and its parents exist. Racing premake or
-// another worker for a folder is fine: the loser finds it made.
+// mkdir makes the folder rel and its parents; racing another maker is fine.
 func (w *fileWriter) mkdir(rel string) error {
 	if rel == "." {
 		return nil
@@ -324,8 +318,7 @@ func (s *Site) writeFiles(root string) error {
 	return err
 }
 
-// relPath turns a File.Path into a clean relative path, refusing anything
-// that could escape the output folder.
+// relPath turns a File.Path into a clean relative path that cannot escape.
 func relPath(p string) (string, error) {
 	rel := strings.TrimPrefix(p, "/")
 	if rel == "" || path.Clean(rel) != rel || rel == ".." || strings.HasPrefix(rel, "../") || strings.Contains(rel, "\\") || strings.ContainsRune(rel, 0) {
