@@ -10,12 +10,8 @@ import (
 // false when the file system cannot.
 func exchange(a, b string) (bool, error) {
 	err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EXDEV):
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EXDEV) {
 		return false, nil
-	default:
-		return false, err
 	}
+	return err == nil, err
 }

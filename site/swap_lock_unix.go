@@ -31,14 +31,12 @@ func lockDir(p string, wait bool) (unlock func(), locked bool, err error) {
 			break
 		}
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return func() { f.Close() }, true, nil
-	case errors.Is(err, unix.EWOULDBLOCK):
-		f.Close()
-		return nil, false, nil
-	default:
-		f.Close()
-		return nil, false, fmt.Errorf("site: lock %s: %w", p, err)
 	}
+	f.Close()
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		return nil, false, nil
+	}
+	return nil, false, fmt.Errorf("site: lock %s: %w", p, err)
 }

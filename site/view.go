@@ -142,11 +142,9 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 	if !a.Updated.Equal(a.Published) {
 		v.UpdatedISO, v.UpdatedDate = isoDate(a.Updated), humanDate(a.Updated)
 	}
-	if len(a.Tags) > 0 {
-		v.Tags = make([]*tagView, len(a.Tags))
-		for k, t := range a.Tags {
-			v.Tags[k] = b.tagLinks[t]
-		}
+	v.Tags = make([]*tagView, len(a.Tags))
+	for k, t := range a.Tags {
+		v.Tags[k] = b.tagLinks[t]
 	}
 	v.Take = make([]template.HTML, 0, len(a.Take))
 	for _, bl := range a.Take {

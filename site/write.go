@@ -130,13 +130,13 @@ type fileWriter struct {
 	served bool // keep each file's Stored and the hot files' bodies
 
 	mu       sync.Mutex
-	dirs     map[string]bool // relative folders known to exist
-	made     int             // how many premade folders exist (or were skipped)
-	skipped  []bool          // by premade index: left to mkdir; len is how many premake was asked for
-	makeErr  error           // why premaking stopped, if it failed
-	stop     atomic.Bool     // premaking must stop: the build failed
-	madeCond sync.Cond       // signalled as premade folders appear
-	done     chan struct{}   // closed when premaking ends; nil if it never started
+	dirs     sync.Map      // relative folders known to exist
+	made     int           // how many premade folders exist (or were skipped)
+	skipped  []bool        // by premade index: left to mkdir; len is how many premake was asked for
+	makeErr  error         // why premaking stopped, if it failed
+	stop     atomic.Bool   // premaking must stop: the build failed
+	madeCond sync.Cond     // signalled as premade folders appear
+	done     chan struct{} // closed when premaking ends; nil if it never started
 }
 
 // premake starts making the folders dir(0) to dir(n-1) in the background,
@@ -251,13 +251,7 @@ func (w *fileWriter) await(dir int) (bool, error) {
 
 // mkdir makes the folder rel and its parents; racing another maker is fine.
 func (w *fileWriter) mkdir(rel string) error {
-	if rel == "." {
-		return nil
-	}
-	w.mu.Lock()
-	known := w.dirs[rel]
-	w.mu.Unlock()
-	if known {
+	if _, known := w.dirs.Load(rel); known || rel == "." {
 		return nil
 	}
 	if err := w.mkdir(path.Dir(rel)); err != nil {
@@ -266,12 +260,7 @@ func (w *fileWriter) mkdir(rel string) error {
 	if err := mkdirOnce(filepath.Join(w.root, filepath.FromSlash(rel))); err != nil {
 		return err
 	}
-	w.mu.Lock()
-	if w.dirs == nil {
-		w.dirs = make(map[string]bool)
-	}
-	w.dirs[rel] = true
-	w.mu.Unlock()
+	w.dirs.Store(rel, true)
 	return nil
 }
 
