@@ -125,22 +125,21 @@ func (b *builder) archivePage(ad *archiveDigest, title, canonical string) (*arch
 }
 
 func (b *builder) archiveListPage(ad *archiveDigest, n, pages int) ([]*File, error) {
-	lay := links.New(b.baseURL)
 	title := ad.Title + ": every edition"
 	if n > 1 {
 		title += " (page " + strconv.Itoa(n) + ")"
 	}
-	v, err := b.archivePage(ad, title, lay.ArchivePage(ad.Name, n))
+	v, err := b.archivePage(ad, title, b.baseURL+listingPath(links.DigestDir(ad.Name), n))
 	if err != nil {
 		return nil, err
 	}
 	lo, hi := (n-1)*ArchivePerPage, min(n*ArchivePerPage, len(ad.Editions))
 	v.Editions, v.PageNum, v.Pages = ad.Editions[lo:hi], n, pages
 	if n > 1 {
-		v.Prev = b.relURL(lay.ArchivePage(ad.Name, n-1))
+		v.Prev = listingPath(ad.URL, n-1)
 	}
 	if n < pages {
-		v.Next = b.relURL(lay.ArchivePage(ad.Name, n+1))
+		v.Next = listingPath(ad.URL, n+1)
 	}
 	path := "/" + listingPath(links.DigestsDir+ad.Name+"/", n) + "index.html"
 	return b.render(-1, path, "archive.html", v, ad.Editions[lo].Date)
@@ -154,9 +153,6 @@ func (b *builder) editionPage(ad *archiveDigest, e *editionView) ([]*File, error
 	v.Edition = e
 	return b.render(-1, "/"+links.DigestsDir+ad.Name+"/"+e.Key+"/index.html", "archive_edition.html", v, e.Date)
 }
-
-// relURL is an absolute URL of the site made root-relative.
-func (b *builder) relURL(abs string) string { return b.basePath + abs[len(b.baseURL):] }
 
 // archiveFeeds renders the feeds of a digest's archive: an item per edition.
 func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
