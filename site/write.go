@@ -17,18 +17,13 @@ import (
 	"briefcast/editions"
 )
 
-// Write publishes the site into dir atomically: into a fresh folder beside
-// dir, then swapped in (see swap); on any error dir is left as it was.
-// Only a folder briefcast published, an empty or a missing one is replaced
-// (else the error wraps ErrNotOurs); a link's target is replaced, the link
-// kept. (A fresh folder is also what keeps a build of thousands of pages
-// fast.)
+// Write publishes the site into dir atomically, through a fresh folder
+// (which is also what keeps a build of thousands of pages fast): on any
+// error dir is left as it was. Only a folder briefcast published, an empty
+// or a missing one is replaced, else the error wraps ErrNotOurs.
 func (s *Site) Write(dir string) error {
-	target, err := prepareOutput(dir)
-	if err != nil {
-		return err
-	}
-	return replaceDir(target, s.writeFiles)
+	_, err := replaceDir(dir, s.writeFiles)
+	return err
 }
 
 // PublishWithArchive is BuildWithArchive followed by Write without holding
@@ -40,12 +35,8 @@ func PublishWithArchive(opts Options, arts []*articles.Article, tmpl fs.FS, dir 
 
 // publish is PublishWithArchive or, with served, PublishServed.
 func publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition, served bool) (*Site, error) {
-	target, err := prepareOutput(dir)
-	if err != nil {
-		return nil, err
-	}
 	var s *Site
-	err = replaceDir(target, func(tmp string) error {
+	target, err := replaceDir(dir, func(tmp string) error {
 		w := &fileWriter{root: tmp, served: served}
 		var err error
 		s, err = build(opts, arts, tmpl, w, eds)
@@ -63,11 +54,18 @@ func publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds
 	return s, nil
 }
 
-// replaceDir has fill write a fresh folder, then swaps it in for target.
-func replaceDir(target string, fill func(tmp string) error) error {
+// replaceDir has fill write a fresh folder, then swaps it in for the folder
+// dir names (see outputTarget), which it returns. It first removes what
+// killed builds left beside it.
+func replaceDir(dir string, fill func(tmp string) error) (string, error) {
+	target, err := outputTarget(dir)
+	if err != nil {
+		return "", err
+	}
+	removeStale(target)
 	tmp, unlock, err := tempBeside(target)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer unlock()
 	if err = fill(tmp); err == nil {
@@ -76,17 +74,7 @@ func replaceDir(target string, fill func(tmp string) error) error {
 	if err != nil {
 		os.RemoveAll(tmp)
 	}
-	return err
-}
-
-// prepareOutput returns outputTarget(dir), removing what killed builds left beside it.
-func prepareOutput(dir string) (string, error) {
-	target, err := outputTarget(dir)
-	if err != nil {
-		return "", err
-	}
-	removeStale(target)
-	return target, nil
+	return target, err
 }
 
 // tempBeside makes the fresh folder a build is written into, beside dir so
