@@ -96,11 +96,9 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 	for _, p := range prev.inc.archive {
 		u.remove(p)
 	}
-	made := make(map[string]bool)
 	for _, files := range results {
 		for _, f := range files {
 			u.files[f.Path] = f
-			made[f.Path] = true
 		}
 	}
 	for _, fix := range u.touch {
@@ -108,7 +106,7 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 	}
 	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files), Dir: prev.Dir}
 	if s.Dir != "" {
-		if err := s.writeLive(prev, made, u.removed); err != nil {
+		if err := s.writeLive(prev, results, u.removed); err != nil {
 			return nil, err
 		}
 	}

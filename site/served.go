@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +76,7 @@ func stored(f *File, tag string, fi fs.FileInfo) *File {
 // it took out and did not make again. Each file is renamed over the old, so
 // a reader gets the old bytes or the new, never a part. Only a folder that
 // still carries the marker is touched.
-func (s *Site) writeLive(prev *Site, made, removed map[string]bool) error {
+func (s *Site) writeLive(prev *Site, made [][]*File, removed map[string]bool) error {
 	root, err := os.OpenRoot(s.Dir)
 	if err != nil {
 		return fmt.Errorf("site: write %s: %w", s.Dir, err)
@@ -84,9 +85,9 @@ func (s *Site) writeLive(prev *Site, made, removed map[string]bool) error {
 	if fi, err := root.Lstat(MarkerFile); err != nil || !fi.Mode().IsRegular() {
 		return fmt.Errorf("site: write %s: the folder no longer carries %s: %w", s.Dir, MarkerFile, ErrNotOurs)
 	}
-	for p := range made {
-		f := s.Files[p]
-		if f == nil || f.Body == nil {
+	for _, f := range slices.Concat(made...) {
+		p := f.Path
+		if f.Body == nil {
 			continue
 		}
 		tag := ETag(f.Body)
