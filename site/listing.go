@@ -74,9 +74,25 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*
 			return nil, err
 		}
 	}
-	if err := b.listing(p, idx[lo:hi], g != nil); err != nil {
-		return nil, err
+	// The page shows each article with its card, rendered once for all pages.
+	p.Articles = b.listed(idx[lo:hi], g != nil)
+	cards := make([]template.HTML, len(p.Articles))
+	size := 0
+	for k, v := range p.Articles {
+		c, err := v.card()
+		if err != nil {
+			return nil, err
+		}
+		cards[k] = c
+		size += len(c)
+		v.shown()
 	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, c := range cards {
+		sb.WriteString(string(c))
+	}
+	p.Cards = template.HTML(sb.String()) //nolint:gosec // joined output of html/template
 	return b.render(-1, "/"+here+"index.html", name, p, b.newest(idx))
 }
 
@@ -94,27 +110,4 @@ func (b *builder) listed(idx []int, brief bool) []*listedView {
 		}
 	}
 	return out
-}
-
-// listing fills a page's articles and their cards, joined.
-func (b *builder) listing(p *pageView, idx []int, brief bool) error {
-	p.Articles = b.listed(idx, brief)
-	cards := make([]template.HTML, len(idx))
-	size := 0
-	for k, i := range idx {
-		c, err := b.views[i].card()
-		if err != nil {
-			return err
-		}
-		cards[k] = c
-		size += len(c)
-		b.views[i].shown()
-	}
-	var sb strings.Builder
-	sb.Grow(size)
-	for _, c := range cards {
-		sb.WriteString(string(c))
-	}
-	p.Cards = template.HTML(sb.String()) //nolint:gosec // joined output of html/template
-	return nil
 }
