@@ -14,8 +14,7 @@ import (
 )
 
 // incState is what a site keeps for Update to tell which files an article
-// change reaches. It holds no builder, so an older site is released once
-// nothing serves it.
+// change reaches; no builder, so an old site is released once not served.
 type incState struct {
 	opts     Options
 	tmpl     fs.FS
@@ -70,11 +69,9 @@ func (b *builder) reuseImage(a *articles.Article) bool {
 }
 
 // Update builds the site for arts as BuildWithArchive would, byte for byte,
-// rendering again only the files reached by the articles added, changed (a
-// new *Article; an unchanged one must be the same pointer) or removed since
-// prev. Without a prev built from equal opts and the same tmpl value, it
-// builds the whole site. A served prev (PublishServed) is updated in its
-// folder in place; after an error, serve prev or build again.
+// rendering again only what the articles added, changed (a new *Article)
+// or removed since prev reach: in full without a prev of equal opts and
+// tmpl. A served prev is updated in its folder; after an error, serve prev.
 func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
 	if prev == nil || prev.inc == nil || !reflect.DeepEqual(prev.inc.opts, opts) || prev.inc.tmpl != tmpl ||
 		(prev.inc.pages.pages["archive.html"] == nil && len(eds) > 0) {
@@ -225,9 +222,8 @@ func (u *updater) jobs() []job {
 	return append(jobs, u.articleJobs()...)
 }
 
-// sitemapChanged reports whether the sitemap (and robots.txt) may differ
-// from prev's: not when every article keeps its place, slug, date and tags.
-// On a large site it is the largest file an edit would make again.
+// sitemapChanged reports whether the sitemap (and robots.txt) may differ from
+// prev's: on a large site it is the largest file an edit would make again.
 func (u *updater) sitemapChanged() bool {
 	was := u.prev.Articles
 	if len(was) != len(u.b.arts) || u.files["/sitemap.xml"] == nil {
@@ -268,9 +264,8 @@ func (u *updater) feedChanged(idx, was []int) bool {
 	return false
 }
 
-// listingJobs renders again the pages of a listing whose articles changed,
-// or all when all is set or the number of pages changed. A page kept gets
-// the listing's new Modified.
+// listingJobs renders again the pages of a listing whose articles changed
+// (all, with all); a page kept gets the listing's new Modified.
 func (u *updater) listingJobs(idx, was []int, g *tagGroup, all bool) []job {
 	b := u.b
 	all = all || b.pageCount(len(idx)) != b.pageCount(len(was))

@@ -96,9 +96,8 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*
 	return b.render(-1, "/"+here+"index.html", name, p, b.newest(idx))
 }
 
-// listed returns the views of the articles at idx for a listing; brief
-// ones (tag pages) without the lower tiers, so an article with many tags is
-// not copied whole into each of their pages.
+// listed returns the views of the articles at idx; brief ones (tag pages)
+// without the lower tiers, not copied whole into each of an article's tags.
 func (b *builder) listed(idx []int, brief bool) []*listedView {
 	out := make([]*listedView, len(idx))
 	for k, i := range idx {

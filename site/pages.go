@@ -112,9 +112,8 @@ func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, err
 	return feeds.ItemHTML{Summary: out[0], Digest: out[1], Full: out[2]}, nil
 }
 
-// render executes the page template name and hands the page to b.out (see
-// there for dir). A page kept in memory is an exact-size copy of the
-// pooled buffer, without the slack of a growing buffer.
+// render executes the page template name and hands the page to b.out; one
+// kept in memory is an exact-size copy, without a grown buffer's slack.
 func (b *builder) render(dir int, path, name string, data any, mod time.Time) ([]*File, error) {
 	buf := b.pages.getBuf()
 	defer b.pages.putBuf(buf)

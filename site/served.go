@@ -19,9 +19,8 @@ import (
 	"briefcast/links"
 )
 
-// Stored is what a server needs to serve a file from the site's folder:
-// its entity tag, and its size and time as written, which tell whether the
-// copy on disk is still the one the tag was made from.
+// Stored is what a server needs to serve a file from the site's folder; its
+// size and time tell whether the copy there is still the one tagged.
 type Stored struct {
 	ETag string    // ETag of the bytes written
 	Size int64     // bytes written
@@ -40,10 +39,8 @@ func ETag(body []byte) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// Hot reports whether a server keeps f's bytes in memory: what readers
-// poll (feeds, the front and 404 pages) and the small files every page or
-// crawler asks for. The rest is each asked for rarely, and almost all of a
-// large site.
+// Hot reports whether a server keeps f's bytes in memory: what readers poll
+// and the small files every page asks for, not the rarely asked bulk.
 func Hot(f *File) bool {
 	switch f.ContentType {
 	case feeds.RSSType, feeds.AtomType, feeds.JSONType:
@@ -71,11 +68,9 @@ func stored(f *File, tag string, fi fs.FileInfo) *File {
 	return c
 }
 
-// writeLive writes the files an update made (unless their bytes did not
-// change) into s.Dir, the folder being served, and removes those of prev
-// it took out and did not make again. Each file is renamed over the old, so
-// a reader gets the old bytes or the new, never a part. Only a folder that
-// still carries the marker is touched.
+// writeLive writes the changed files an update made into s.Dir, the marked
+// folder being served, and removes those it dropped. Each is renamed over
+// the old, so a reader gets the old bytes or the new, never a part.
 func (s *Site) writeLive(prev *Site, made [][]*File, removed map[string]bool) error {
 	root, err := os.OpenRoot(s.Dir)
 	if err != nil {
@@ -86,29 +81,28 @@ func (s *Site) writeLive(prev *Site, made [][]*File, removed map[string]bool) er
 		return fmt.Errorf("site: write %s: the folder no longer carries %s: %w", s.Dir, MarkerFile, ErrNotOurs)
 	}
 	for _, f := range slices.Concat(made...) {
-		p := f.Path
 		if f.Body == nil {
 			continue
 		}
 		tag := ETag(f.Body)
-		if old := prev.Files[p]; old != nil && old.Stored != nil && old.Stored.ETag == tag {
+		if old := prev.Files[f.Path]; old != nil && old.Stored != nil && old.Stored.ETag == tag {
 			c := *old
 			c.Modified, c.Body = f.Modified, nil
 			if Hot(f) {
 				c.Body = f.Body
 			}
-			s.Files[p] = &c
+			s.Files[f.Path] = &c
 			continue
 		}
-		rel, err := relPath(p)
+		rel, err := relPath(f.Path)
 		if err != nil {
 			return err
 		}
 		fi, err := replaceFile(root, rel, f.Body)
 		if err != nil {
-			return fmt.Errorf("site: write %s: %w", p, err)
+			return fmt.Errorf("site: write %s: %w", f.Path, err)
 		}
-		s.Files[p] = stored(f, tag, fi)
+		s.Files[f.Path] = stored(f, tag, fi)
 	}
 	for p := range removed {
 		if s.Files[p] != nil {

@@ -160,9 +160,8 @@ func (b *builder) runWithArchive(jobs []job) (results, archive [][]*File, err er
 	return results, results[len(jobs)-len(more):], nil
 }
 
-// newBuilder makes everything the jobs of a build share. With prev (kept by
-// an earlier build of the same config and templates), what depends only on
-// an unchanged article is taken from it.
+// newBuilder makes everything the jobs of a build share; with prev, what
+// depends only on an unchanged article is taken from it.
 func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition, prev *incState) (*builder, error) {
 	baseURL := opts.BaseURL
 	if !strings.HasSuffix(baseURL, "/") {
@@ -276,10 +275,9 @@ func (b *builder) groupTags() {
 	}
 }
 
-// prepare makes every article's listing view. Its card is rendered by the
-// first listing page that shows it. A full build shows it on one home page
-// and one page of each of its tags, and lets it go after the last of them
-// rather than hold every card until the end.
+// prepare makes every article's listing view. A full build shows its card
+// on a home page and a page of each of its tags, and lets it go after the
+// last of them rather than hold every card until the end.
 func (b *builder) prepare() {
 	b.views = make([]*listedView, len(b.arts))
 	for i, a := range b.arts {

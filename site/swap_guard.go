@@ -36,12 +36,9 @@ func CheckOutput(dir string) error {
 	return err
 }
 
-// outputTarget returns the folder a build into dir replaces: dir itself,
-// or, when dir is a link, the folder it points to, so the link is kept
-// and its target updated. It refuses anything that is not a missing folder,
-// an empty one, one carrying the marker, or one with exactly the layout
-// briefcast has always published (an output of a version that wrote no
-// marker yet).
+// outputTarget returns the folder a build into dir replaces: dir, or the
+// folder the link dir points to. It must be missing, empty, marked, or of
+// exactly the layout briefcast has always published (before the marker).
 func outputTarget(dir string) (string, error) {
 	dir = filepath.Clean(dir)
 	fi, err := os.Lstat(dir)

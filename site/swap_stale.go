@@ -12,10 +12,9 @@ import (
 // folders cannot be locked. No build takes this long.
 const staleAge = time.Hour
 
-// removeStale removes the temporary folders killed builds left beside
-// target: named as tempBeside and swap name them, locked by no running
-// build, and carrying our marker or (once old) only published files.
-// Errors are ignored: the next build tries again.
+// removeStale removes the temporary folders killed builds left beside target
+// (unlocked, and marked or, once old, of published files only). Errors are
+// ignored: the next build tries again.
 func removeStale(target string) {
 	parent, name := filepath.Dir(target), filepath.Base(target)
 	ents, err := os.ReadDir(parent)

@@ -54,9 +54,8 @@ type articleView struct {
 	tierErr  error
 }
 
-// tierPart is part of the lower tiers, read the first time a template asks
-// (none for a brief view, of tag pages). An error stops the template: a
-// page never goes out without its tiers.
+// tierPart is part of the lower tiers (none for a brief view), read when first
+// asked. An error stops the template: no page goes out without its tiers.
 func tierPart[T any](v *articleView, part func(*articles.Tiers) T) (T, error) {
 	var zero T
 	if v.brief {
@@ -168,9 +167,8 @@ func (b *builder) byline(a *articles.Article) string {
 	return articles.CleanText(feeds.ParseAuthor(b.opts.Author).Name)
 }
 
-// listedView is an article in a listing. A build keeps one per article
-// throughout, so it holds little: a template that asks for more gets
-// articleView's fields as methods, made when asked.
+// listedView is an article in a listing, kept all build long so small: a
+// template gets the rest of articleView's fields as methods, made when asked.
 type listedView struct {
 	a      *articles.Article
 	b      *builder

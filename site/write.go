@@ -104,15 +104,11 @@ func tempBeside(dir string) (tmp string, unlock func(), err error) {
 	return tmp, unlock, nil
 }
 
-// fileWriter writes files under root from many goroutines at once. Files
-// are not synced one by one: a build promises atomicity (the swap), not
-// that each page survives a power cut, and an fsync per file would cost
-// more than the rest of the build.
-//
-// Most folders (one per article, all in one parent) are made ahead by one
-// goroutine (premake) while the workers render: a parent is locked while a
-// folder is created in it, so workers making folders side by side would
-// only wait on each other. A page whose folder is not made yet waits.
+// fileWriter writes files under root from many goroutines. No fsync per
+// file: a build promises atomicity (the swap), not that each page survives
+// a power cut. Most folders (one per article, in one parent) are made ahead
+// by one goroutine (premake) while the workers render: a parent is locked
+// while a folder is made in it, so workers would only wait on each other.
 type fileWriter struct {
 	root   string
 	served bool // keep each file's Stored and the hot files' bodies
