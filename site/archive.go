@@ -53,33 +53,6 @@ type archiveView struct {
 	PageNum, Pages int
 }
 
-// archives groups eds (newest first) by archived digest, in config order.
-func (b *builder) archives() []*archiveDigest {
-	if len(b.eds) == 0 {
-		return nil
-	}
-	byID := make(map[string]*articles.Article, len(b.arts))
-	for _, a := range b.arts {
-		byID[a.ID] = a
-	}
-	var out []*archiveDigest
-	for _, d := range b.opts.Digests {
-		if !d.Archived {
-			continue
-		}
-		ad := &archiveDigest{Name: d.Name, Title: d.title(), URL: b.basePath + links.DigestDir(d.Name)}
-		for _, e := range b.eds {
-			if e.Digest == d.Name {
-				ad.Editions = append(ad.Editions, b.editionView(ad, e, byID, cmp.Or(d.Location, time.UTC)))
-			}
-		}
-		if len(ad.Editions) > 0 {
-			out = append(out, ad)
-		}
-	}
-	return out
-}
-
 func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[string]*articles.Article, loc *time.Location) *editionView {
 	date := e.Cutoff.In(loc)
 	v := &editionView{
@@ -99,10 +72,30 @@ func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[s
 	return v
 }
 
-// archiveJobs renders every archive's pages and feeds.
+// archiveJobs renders the pages and feeds of every archived digest's
+// editions (eds, newest first).
 func (b *builder) archiveJobs() []job {
+	if len(b.eds) == 0 {
+		return nil
+	}
+	byID := make(map[string]*articles.Article, len(b.arts))
+	for _, a := range b.arts {
+		byID[a.ID] = a
+	}
 	var jobs []job
-	for _, ad := range b.archives() {
+	for _, d := range b.opts.Digests {
+		if !d.Archived {
+			continue
+		}
+		ad := &archiveDigest{Name: d.Name, Title: d.title(), URL: b.basePath + links.DigestDir(d.Name)}
+		for _, e := range b.eds {
+			if e.Digest == d.Name {
+				ad.Editions = append(ad.Editions, b.editionView(ad, e, byID, cmp.Or(d.Location, time.UTC)))
+			}
+		}
+		if len(ad.Editions) == 0 {
+			continue
+		}
 		pages := (len(ad.Editions) + ArchivePerPage - 1) / ArchivePerPage
 		for n := 1; n <= pages; n++ {
 			jobs = append(jobs, func() ([]*File, error) { return b.archiveListPage(ad, n, pages) })
