@@ -30,10 +30,7 @@ func (b *builder) loadImages() {
 	b.images = make(map[string]*leadImage)
 	var root *os.Root
 	for _, a := range b.arts {
-		if a.Image == "" || isAbsURL(a.Image) {
-			continue
-		}
-		if b.reuseImage(a) {
+		if a.Image == "" || isAbsURL(a.Image) || b.reuseImage(a) {
 			continue
 		}
 		if root == nil {

@@ -25,11 +25,9 @@ func lockDir(p string, wait bool) (unlock func(), locked bool, err error) {
 	if !wait {
 		how |= unix.LOCK_NB
 	}
-	for {
+	err = unix.Flock(int(f.Fd()), how)
+	for err == unix.EINTR {
 		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
 	}
 	if err == nil {
 		return func() { f.Close() }, true, nil

@@ -271,19 +271,18 @@ func (b *builder) articlePath(a *articles.Article) string {
 }
 
 func sections(secs []articles.Section, base func() *url.URL) []sectionView {
-	out := make([]sectionView, 0, len(secs))
-	for _, s := range secs {
-		sv := sectionView{Title: s.Title}
+	out := make([]sectionView, len(secs))
+	for k, s := range secs {
+		out[k].Title = s.Title
 		if s.HTML != "" {
-			sv.HTML = trusted(s.HTML, base)
-		} else {
-			var p strings.Builder
-			for _, para := range s.Paragraphs {
-				p.WriteString("<p>" + html.EscapeString(para) + "</p>\n")
-			}
-			sv.HTML = template.HTML(p.String()) //nolint:gosec // escaped
+			out[k].HTML = trusted(s.HTML, base)
+			continue
 		}
-		out = append(out, sv)
+		var p strings.Builder
+		for _, para := range s.Paragraphs {
+			p.WriteString("<p>" + html.EscapeString(para) + "</p>\n")
+		}
+		out[k].HTML = template.HTML(p.String()) //nolint:gosec // escaped
 	}
 	return out
 }

@@ -83,10 +83,10 @@ func replaceDir(dir string, fill func(tmp string) error) (string, error) {
 // what a killed build leaves is recognised.
 func tempBeside(dir string) (tmp string, unlock func(), err error) {
 	parent, name := filepath.Dir(dir), filepath.Base(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", nil, fmt.Errorf("site: write: %w", err)
+	if err = os.MkdirAll(parent, 0o755); err == nil {
+		tmp, err = os.MkdirTemp(parent, "."+name+".new-")
 	}
-	if tmp, err = os.MkdirTemp(parent, "."+name+".new-"); err != nil {
+	if err != nil {
 		return "", nil, fmt.Errorf("site: write: %w", err)
 	}
 	if err = os.Chmod(tmp, 0o755); err != nil {
@@ -175,13 +175,11 @@ func (w *fileWriter) write(f *File, dir int) (*File, error) {
 		return nil, err
 	}
 	premade, err := w.await(dir)
+	if err == nil && !premade {
+		err = w.mkdir(path.Dir(rel))
+	}
 	if err != nil {
 		return nil, err
-	}
-	if !premade {
-		if err := w.mkdir(path.Dir(rel)); err != nil {
-			return nil, err
-		}
 	}
 	name := filepath.Join(w.root, filepath.FromSlash(rel))
 	if !w.served {
