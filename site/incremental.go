@@ -152,17 +152,15 @@ func (u *updater) remove(p string) {
 // and the listing pages past the new last page.
 func (u *updater) removeGone() {
 	b := u.b
-	slugs := make(map[string]bool, len(b.arts))
-	kept := make(map[*articles.Article]bool, len(b.arts))
+	bySlug := make(map[string]*articles.Article, len(b.arts))
 	for _, a := range b.arts {
-		slugs[a.Slug] = true
-		kept[a] = true
+		bySlug[a.Slug] = a
 	}
 	for _, a := range u.prev.Articles {
-		if !slugs[a.Slug] {
+		if bySlug[a.Slug] == nil {
 			u.remove("/articles/" + a.Slug + "/index.html")
 		}
-		if img := u.b.prev.arts[a]; img != nil && !kept[a] {
+		if img := b.prev.arts[a]; img != nil && bySlug[a.Slug] != a {
 			u.remove("/articles/" + a.Slug + "/" + img.rel)
 		}
 	}
@@ -171,7 +169,7 @@ func (u *updater) removeGone() {
 	for _, g := range b.tags {
 		now[g.Slug] = len(g.Articles)
 	}
-	for slug, t := range u.b.prev.tags {
+	for slug, t := range b.prev.tags {
 		n, ok := now[slug]
 		u.removePages(links.TagsDir+slug+"/", len(t.Articles), n)
 		if !ok {
