@@ -180,11 +180,8 @@ type pageView struct {
 
 	// The description, OpenGraph and Twitter card tags: the site's or the article's.
 	Description, OGType, Image, ImageAlt string
-	// Newer and Older are an article page's neighbours in date order.
-	Newer, Older *listedView
-
-	// Cards is Articles as HTML: each one's "card" of layout.html, joined.
-	Cards template.HTML
+	Newer, Older                         *listedView   // an article page's neighbours in date order
+	Cards                                template.HTML // Articles as HTML: each one's "card" of layout.html, joined
 }
 
 // chrome renders the parts of layout.html that are the same on every page.

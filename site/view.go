@@ -28,20 +28,14 @@ type articleView struct {
 	Missing            []string
 	HasDigest, HasFull bool
 
-	// Reading time of each tier, such as "1 min read" (see readingTime).
-	TakeTime, DigestTime, FullTime string
-	// Description is the take as one plain line, for <meta> and cards.
-	Description string
+	TakeTime, DigestTime, FullTime string // each tier's reading time, such as "1 min read"
+	Description                    string // the take as one plain line, for <meta> and cards
 	// The lead image's URL on the page and absolute (og:image); "" for none.
-	Image, ImageURL, ImageAlt string
-	// Lang is the article's language when it differs from the site's.
-	Lang string
-
+	Image, ImageURL, ImageAlt   string
+	Lang                        string // the article's language when it differs from the site's
 	PublishedISO, PublishedDate string
 	UpdatedISO, UpdatedDate     string
-
-	// Card is the article's listing fragment, when made.
-	Card template.HTML
+	Card                        template.HTML // the article's listing fragment, when made
 
 	// The lower tiers, read when a template first asks (see tierPart).
 	a        *articles.Article
@@ -204,10 +198,6 @@ func (v *listedView) shown() {
 	}
 }
 
-func (v *listedView) Title() string { return v.a.Title }
-func (v *listedView) Slug() string  { return v.a.Slug }
-func (v *listedView) URL() string   { return v.b.articlePath(v.a) }
-
 // full is the whole view, without the lower tiers for a brief one.
 func (v *listedView) full() *articleView {
 	f := v.b.newArticleView(v.a)
@@ -218,6 +208,9 @@ func (v *listedView) full() *articleView {
 	return f
 }
 
+func (v *listedView) Title() string                         { return v.a.Title }
+func (v *listedView) Slug() string                          { return v.a.Slug }
+func (v *listedView) URL() string                           { return v.b.articlePath(v.a) }
 func (v *listedView) FullDepthURL() string                  { return v.full().FullDepthURL }
 func (v *listedView) Published() time.Time                  { return v.a.Published }
 func (v *listedView) Updated() time.Time                    { return v.a.Updated }
