@@ -16,7 +16,7 @@ type Options struct {
 	Author      string // "Name <email>", optional
 	ContentDir  string // where articles and their lead images are read
 	Slugs       string // tag slug style: see articles.TagSlug
-	PageSize    int    // articles per home and tag page; 0 for one page
+	PageSize    int    // articles per home and tag page; 0 for 10
 
 	FeedItems   int      // newest articles in each feed
 	FeedContent string   // the depth of the main feeds' items
