@@ -1,8 +1,6 @@
-// Package articles owns the tiered article model: one article written at
-// three depths (a 30-second take, a 2-minute digest and full depth), and the
-// parsers that read it from plain-text pages (.txt) and Markdown with front
-// matter (.md). Both layouts parse into the same Article, so nothing
-// downstream knows which one it came from.
+// Package articles owns the tiered article model (a 30-second take, a
+// 2-minute digest and full depth) and its parsers of plain-text pages (.txt)
+// and Markdown with front matter (.md), which both give the same Article.
 package articles
 
 import (
@@ -18,9 +16,8 @@ type Article struct {
 	// Path is the file the article was read from, relative to the content
 	// folder, with forward slashes.
 	Path string
-	// ID is the article's permanent identifier: the `id` from front matter,
-	// or else one derived from the slug and the publication date. It never
-	// changes across rebuilds, edits of the body or moves of the file.
+	// ID is the permanent identifier: the `id` from front matter, or else
+	// one derived from the slug and the publication date (see DeriveID).
 	ID        string
 	Title     string
 	Slug      string
@@ -39,20 +36,17 @@ type Article struct {
 
 	Take []Bullet // tier 1: 1 to 5 one-sentence bullets; never empty
 
-	// tiers are tier 2 (the 2-minute digest) and tier 3 (the full depth),
-	// either of them may be empty; nil once moved to a Spill, where
-	// spilled finds them. Read them with Tiers.
+	// tiers are nil once moved to a Spill, where spilled finds them; read
+	// them with Tiers.
 	tiers   *Tiers
 	spilled spillRef
 	shape   tierShape
 
 	// Missing lists the optional parts the source did not have ("2-minute
-	// digest", "full depth", "data points", ...). They are reported, never
-	// invented.
+	// digest", "data points", ...): reported, never invented.
 	Missing []string
 
-	// Draft is true when Markdown front matter says `draft = true`; Load
-	// leaves drafts out silently.
+	// Draft is front matter's `draft = true`; Load leaves drafts out.
 	Draft bool `json:",omitempty"`
 
 	takeLine int // line of the take's marker (0 if none), for errors
@@ -122,13 +116,34 @@ func (f Full) Empty() bool {
 	return len(f.Sections) == 0 && len(f.DataPoints) == 0 && len(f.Closing) == 0
 }
 
-// Tiers are an article's body below the take: its 2-minute digest and its
-// full depth. They are most of an article's size, and only its page, the
-// fuller feeds and digest mails read them, so a loaded article may keep
-// them in a Spill rather than in memory.
+// Tiers are an article's body below the take, most of its size: only its
+// page, the fuller feeds and digest mails read them (see Spill).
 type Tiers struct {
 	Digest Digest // tier 2: may be empty
 	Full   Full   // tier 3: may be empty
+}
+
+// eachEntry calls f with each string of the players and numbers.
+func (d *Digest) eachEntry(f func(*string)) {
+	for i := range d.Players {
+		f(&d.Players[i].Name)
+		f(&d.Players[i].Role)
+	}
+	for i := range d.Numbers {
+		f(&d.Numbers[i].Figure)
+		f(&d.Numbers[i].Meaning)
+	}
+}
+
+// eachEntry calls f with each string of the data points and closing.
+func (t *Full) eachEntry(f func(*string)) {
+	for i := range t.DataPoints {
+		f(&t.DataPoints[i].Date)
+		f(&t.DataPoints[i].Event)
+	}
+	for i := range t.Closing {
+		f(&t.Closing[i])
+	}
 }
 
 // tierShape is what listings and links need to know of the tiers without
@@ -138,10 +153,9 @@ type tierShape struct {
 	digestWords, fullWords int
 }
 
-// Tiers returns the article's digest and full depth, reading them back
-// from its Spill when they were moved there. A failed read is an error,
-// never empty tiers: a caller cannot mistake an article it could not read
-// for one without a digest. The result is shared: do not change it.
+// Tiers returns the article's digest and full depth, read back from its
+// Spill when they were moved there: a failed read is an error, never empty
+// tiers. The result is shared: do not change it.
 func (a *Article) Tiers() (*Tiers, error) {
 	if a.tiers != nil {
 		return a.tiers, nil
@@ -156,8 +170,7 @@ func (a *Article) Tiers() (*Tiers, error) {
 	return t, nil
 }
 
-// MarshalJSON writes the article with its tiers (read back when they were
-// spilled), its fields in the order of the struct.
+// MarshalJSON writes the article with its tiers, in the order of the struct.
 func (a *Article) MarshalJSON() ([]byte, error) {
 	t, err := a.Tiers()
 	if err != nil {
@@ -179,8 +192,7 @@ func (a *Article) MarshalJSON() ([]byte, error) {
 		a.Image, a.ImageAlt, a.Take, t.Digest, t.Full, a.Missing, a.Draft})
 }
 
-// WithTiers gives a the tiers t and returns a: for articles made in code
-// (samples, tests) rather than parsed.
+// WithTiers gives a, made in code rather than parsed, the tiers t.
 func WithTiers(a *Article, t Tiers) *Article {
 	a.tiers = &t
 	a.shape = shapeOf(&t)
@@ -193,8 +205,7 @@ func (a *Article) HasDigest() bool { return a.shape.hasDigest }
 // HasFull reports whether the article has a full depth.
 func (a *Article) HasFull() bool { return a.shape.hasFull }
 
-// TierWords counts the words of the digest and of the full depth (see
-// CountWords), for reading times that need no tier read back.
+// TierWords counts the words of the digest and of the full depth (see CountWords).
 func (a *Article) TierWords() (digest, full int) { return a.shape.digestWords, a.shape.fullWords }
 
 func shapeOf(t *Tiers) tierShape {
@@ -202,21 +213,11 @@ func shapeOf(t *Tiers) tierShape {
 	for _, s := range t.Digest.Sections {
 		sh.digestWords += sectionWords(s)
 	}
-	for _, p := range t.Digest.Players {
-		sh.digestWords += CountWords(p.Name) + CountWords(p.Role)
-	}
-	for _, x := range t.Digest.Numbers {
-		sh.digestWords += CountWords(x.Figure) + CountWords(x.Meaning)
-	}
+	t.Digest.eachEntry(func(s *string) { sh.digestWords += CountWords(*s) })
 	for _, s := range t.Full.Sections {
 		sh.fullWords += sectionWords(s)
 	}
-	for _, d := range t.Full.DataPoints {
-		sh.fullWords += CountWords(d.Date) + CountWords(d.Event)
-	}
-	for _, c := range t.Full.Closing {
-		sh.fullWords += CountWords(c)
-	}
+	t.Full.eachEntry(func(s *string) { sh.fullWords += CountWords(*s) })
 	return sh
 }
 

@@ -5,13 +5,10 @@ import (
 	"unicode/utf8"
 )
 
-// CleanText returns s without the characters that no output may carry: C0
-// controls other than tab, newline and carriage return, U+FFFE, U+FFFF, and
-// bytes that are not UTF-8 (which is how a lone surrogate reaches a Go
-// string). These are exactly the characters XML 1.0 forbids, so one rule
-// serves the pages, the feeds and the mail: the parsers apply it to every
-// article, and the feeds apply it again to the strings that do not come
-// from an article. A clean s is returned as it is, without allocating.
+// CleanText returns s without the characters XML 1.0 forbids, which no
+// output may carry: C0 controls other than tab, newline and carriage
+// return, U+FFFE, U+FFFF, and bytes that are not UTF-8 (how a lone surrogate
+// reaches a Go string). A clean s is returned as it is, without allocating.
 func CleanText(s string) string {
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -60,8 +57,7 @@ func keptRune(r rune, size int) bool {
 }
 
 // crLines turns the carriage returns a front-matter escape ("\r") can put
-// in a value into newlines: the source's own line ends are gone by then,
-// so a CR left in a field could only reach a page as a stray control.
+// in a value into newlines, since the source's line ends are gone by then.
 var crLines = strings.NewReplacer("\r\n", "\n", "\r", "\n")
 
 // cleanField is CleanText for a field of a parsed article.
@@ -77,44 +73,29 @@ func cleanField(s string) string {
 // (a control pasted into a .txt bullet, a "\u0001" escape in TOML, "&#1;"
 // in Markdown) never reaches an output.
 func (a *Article) clean() {
+	clean := func(s *string) { *s = cleanField(*s) }
 	for _, p := range []*string{&a.Title, &a.Author, &a.ID, &a.Slug} {
-		*p = cleanField(*p)
+		clean(p)
 	}
-	for i := range a.Tags {
-		a.Tags[i] = cleanField(a.Tags[i])
-	}
-	for i := range a.TagNames {
-		a.TagNames[i] = cleanField(a.TagNames[i])
-	}
+	cleanAll(a.Tags)
+	cleanAll(a.TagNames)
 	for i := range a.Take {
 		b := &a.Take[i]
 		b.Text, b.HTML = cleanField(b.Text), cleanField(b.HTML)
 	}
-	cleanSections(a.tiers.Digest.Sections)
-	cleanSections(a.tiers.Full.Sections)
-	for i := range a.tiers.Digest.Players {
-		p := &a.tiers.Digest.Players[i]
-		p.Name, p.Role = cleanField(p.Name), cleanField(p.Role)
+	for _, secs := range [][]Section{a.tiers.Digest.Sections, a.tiers.Full.Sections} {
+		for i := range secs {
+			s := &secs[i]
+			s.Title, s.HTML = cleanField(s.Title), cleanField(s.HTML)
+			cleanAll(s.Paragraphs)
+		}
 	}
-	for i := range a.tiers.Digest.Numbers {
-		n := &a.tiers.Digest.Numbers[i]
-		n.Figure, n.Meaning = cleanField(n.Figure), cleanField(n.Meaning)
-	}
-	for i := range a.tiers.Full.DataPoints {
-		d := &a.tiers.Full.DataPoints[i]
-		d.Date, d.Event = cleanField(d.Date), cleanField(d.Event)
-	}
-	for i := range a.tiers.Full.Closing {
-		a.tiers.Full.Closing[i] = cleanField(a.tiers.Full.Closing[i])
-	}
+	a.tiers.Digest.eachEntry(clean)
+	a.tiers.Full.eachEntry(clean)
 }
 
-func cleanSections(secs []Section) {
-	for i := range secs {
-		s := &secs[i]
-		s.Title, s.HTML = cleanField(s.Title), cleanField(s.HTML)
-		for k := range s.Paragraphs {
-			s.Paragraphs[k] = cleanField(s.Paragraphs[k])
-		}
+func cleanAll(ss []string) {
+	for i, s := range ss {
+		ss[i] = cleanField(s)
 	}
 }

@@ -10,8 +10,7 @@ import (
 	_ "time/tzdata" // US zone words must work on hosts without a zoneinfo database.
 )
 
-// usZones maps the US zone words to their DST-aware locations. It is loaded
-// once and never changed afterwards.
+// usZones maps the US zone words to their DST-aware locations.
 var usZones = sync.OnceValue(func() map[string]*time.Location {
 	m := map[string]*time.Location{}
 	for word, name := range map[string]string{
@@ -31,8 +30,7 @@ var usZones = sync.OnceValue(func() map[string]*time.Location {
 	return m
 })
 
-// fixedZones are the zone words that name one offset whatever the season:
-// "EST" means UTC-5 even in July, as written.
+// fixedZones name one offset whatever the season: "EST" is UTC-5 even in July.
 var fixedZones = map[string]int{
 	"UTC": 0, "GMT": 0, "Z": 0, "UT": 0,
 	"EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
@@ -50,16 +48,11 @@ var errNotDate = errors.New("not a date")
 
 // parseDate reads the date forms pasted pages and authors use:
 //
-//	Feb. 23, 2025, 4:36 am ET      month name (with or without a dot), 12-hour time, US zone word
-//	Sept. 3, 2025                  no time: midnight in loc
-//	May 5, 2025 10:15 PM PT
-//	June 1, 2025, 09:30 UTC        24-hour time; UTC, GMT, EST, +02:00 or an IANA name
-//	23 Feb 2025 16:36 GMT          day first
+//	Feb. 23, 2025, 4:36 am ET      month name, 12-hour time, US zone word (DST-aware)
+//	23 Feb 2025 16:36 GMT          day first; 24-hour time; UTC, EST, +02:00 or an IANA name
 //	2025-06-01T09:30:00-04:00      RFC 3339, also without seconds or zone
-//	2025-06-01                     ISO date: midnight in loc
 //
-// ET, CT, MT and PT follow daylight saving time; a date without a zone is
-// read in loc.
+// Without a time it is midnight; without a zone it is read in loc.
 func parseDate(s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -194,28 +187,18 @@ func monthWord(w string) (time.Month, bool) {
 
 func parseClock(clock, ampm string) (h, m, s int, err error) {
 	parts := strings.Split(clock, ":")
-	if len(parts) < 1 || len(parts) > 3 || (len(parts) == 1 && ampm == "") {
-		return 0, 0, 0, fmt.Errorf("bad time %q", clock)
-	}
+	ok := len(parts) <= 3 && (len(parts) > 1 || ampm != "")
 	var v [3]int
-	for i, p := range parts {
-		if len(p) == 0 || len(p) > 2 || (i > 0 && len(p) != 2) {
-			return 0, 0, 0, fmt.Errorf("bad time %q", clock)
-		}
-		if v[i], err = strconv.Atoi(p); err != nil || v[i] < 0 {
-			return 0, 0, 0, fmt.Errorf("bad time %q", clock)
-		}
+	for i := 0; ok && i < len(parts); i++ {
+		p := parts[i]
+		v[i], err = strconv.Atoi(p)
+		ok = err == nil && v[i] >= 0 && len(p) <= 2 && (i == 0 || len(p) == 2)
 	}
 	h, m, s = v[0], v[1], v[2]
-	if m > 59 || s > 59 {
+	if !ok || m > 59 || s > 59 || ampm == "" && h > 23 {
 		return 0, 0, 0, fmt.Errorf("bad time %q", clock)
 	}
-	switch ampm {
-	case "":
-		if h > 23 {
-			return 0, 0, 0, fmt.Errorf("bad time %q", clock)
-		}
-	default:
+	if ampm != "" {
 		if h < 1 || h > 12 {
 			return 0, 0, 0, fmt.Errorf("bad 12-hour time %q", clock)
 		}

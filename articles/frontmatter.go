@@ -2,6 +2,7 @@ package articles
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,9 +24,8 @@ type fmField struct {
 	what string // type name, for errors about 'o'
 }
 
-// readFront reads the front matter that opens a Markdown file: TOML
-// between +++ lines, or YAML between --- and --- (or ...). end is the index
-// of the closing line; the body starts after it.
+// readFront reads the front matter that opens a Markdown file: TOML between
+// +++ lines, or YAML between --- and --- (or ...). end is the closing line's index.
 func readFront(lines []line) (fields []fmField, end int, err error) {
 	open := strings.TrimSpace(lines[0].text)
 	var closers []string
@@ -37,16 +37,8 @@ func readFront(lines []line) (fields []fmField, end int, err error) {
 	default:
 		return nil, 0, errorf(1, "missing front matter: the file must start with +++ (TOML) or --- (YAML)")
 	}
-	end = -1
-	for i := 1; i < len(lines) && end < 0; i++ {
-		s := strings.TrimRight(lines[i].text, " \t")
-		for _, c := range closers {
-			if s == c {
-				end = i
-			}
-		}
-	}
-	if end < 0 {
+	end = 1 + slices.IndexFunc(lines[1:], func(l line) bool { return slices.Contains(closers, strings.TrimRight(l.text, " \t")) })
+	if end == 0 {
 		return nil, 0, errorf(1, "front matter opened with %s is never closed", open)
 	}
 	var src strings.Builder
@@ -62,8 +54,7 @@ func readFront(lines []line) (fields []fmField, end int, err error) {
 	return fields, end, err
 }
 
-// readTOML decodes TOML front matter; first is the line number of the
-// first front-matter line.
+// readTOML decodes TOML front matter starting at line first.
 func readTOML(src string, fm []line, first int) ([]fmField, error) {
 	var m map[string]any
 	if _, err := toml.Decode(src, &m); err != nil {
@@ -76,22 +67,18 @@ func readTOML(src string, fm []line, first int) ([]fmField, error) {
 	lines := map[string]int{}
 	for _, l := range fm {
 		s := strings.TrimSpace(l.text)
-		if strings.HasPrefix(s, "[") {
-			k := strings.Trim(s, "[] ")
-			k, _, _ = strings.Cut(k, ".")
-			if _, ok := lines[strings.Trim(k, `"'`)]; !ok {
-				lines[strings.Trim(k, `"'`)] = l.n
-			}
+		var k string
+		switch {
+		case strings.HasPrefix(s, "["):
+			k, _, _ = strings.Cut(strings.Trim(s, "[] "), ".")
+		case strings.HasPrefix(s, "#") || !strings.Contains(s, "="):
 			continue
+		default:
+			k, _, _ = strings.Cut(s, "=")
+			k, _, _ = strings.Cut(strings.TrimSpace(k), ".")
+			k = strings.TrimSpace(k)
 		}
-		k, _, ok := strings.Cut(s, "=")
-		if !ok || strings.HasPrefix(s, "#") {
-			continue
-		}
-		k = strings.TrimSpace(k)
-		k, _, _ = strings.Cut(k, ".")
-		k = strings.Trim(strings.TrimSpace(k), `"'`)
-		if _, ok := lines[k]; !ok {
+		if k = strings.Trim(k, `"'`); lines[k] == 0 {
 			lines[k] = l.n
 		}
 	}
@@ -130,8 +117,7 @@ func readTOML(src string, fm []line, first int) ([]fmField, error) {
 	return out, nil
 }
 
-// readYAML decodes YAML front matter; first is the line number of the first
-// front-matter line.
+// readYAML decodes YAML front matter starting at line first.
 func readYAML(src string, first int) ([]fmField, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
@@ -182,15 +168,17 @@ func readYAML(src string, first int) ([]fmField, error) {
 	return out, nil
 }
 
-// applyFront sets the article's metadata from front matter. Unknown keys are
-// errors naming the key and its line.
+// applyFront sets the article's metadata from front matter; an unknown key is an error.
 func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location) error {
 	for _, f := range fields {
 		switch f.key {
-		case "title":
+		case "title", "slug", "id", "author", "image", "image_alt":
 			if f.kind != 's' {
 				return f.typeErr("a string")
 			}
+		}
+		switch f.key {
+		case "title":
 			a.Title = normSpace(f.str)
 			a.slugLine = f.line
 		case "date", "updated":
@@ -217,26 +205,17 @@ func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location)
 				return err
 			}
 		case "slug":
-			if f.kind != 's' {
-				return f.typeErr("a string")
-			}
 			if !validSlug(f.str) {
 				return errorf(f.line, "slug %q must be lower-case letters, digits and single hyphens, such as %q", f.str, Slugify(f.str))
 			}
 			a.Slug, a.slugLine = f.str, f.line
 		case "id":
-			if f.kind != 's' {
-				return f.typeErr("a string")
-			}
 			id := strings.TrimSpace(f.str)
 			if id == "" || strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
 				return errorf(f.line, "id %q must be non-empty with no spaces or control characters", f.str)
 			}
 			a.ID = id
 		case "author":
-			if f.kind != 's' {
-				return f.typeErr("a string")
-			}
 			if strings.IndexFunc(f.str, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
 				return errorf(f.line, "author must be one line with no control characters")
 			}
@@ -247,9 +226,6 @@ func applyFront(a *Article, fields []fmField, delimLine int, loc *time.Location)
 			}
 			a.Language = strings.TrimSpace(f.str)
 		case "image", "image_alt":
-			if f.kind != 's' {
-				return f.typeErr("a string")
-			}
 			if err := setImage(a, f.key, f.str, f.line); err != nil {
 				return err
 			}

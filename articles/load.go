@@ -10,30 +10,23 @@ import (
 	"sync"
 )
 
-// Load parses every .txt, .md and .markdown file under dir, recursively,
-// skipping hidden files and folders (names starting with "." or "_"), in
-// parallel on all cores. dir itself may be a symbolic link.
+// Load parses every .txt, .md and .markdown file under dir (which may be a
+// symbolic link), recursively and in parallel, skipping names starting with
+// "." or "_". Only regular files are read, and symbolic links to one inside
+// dir that the walk does not read by itself; anything else is skipped with a
+// warning to opts.Log. A file over opts.MaxBytes is rejected unread.
 //
-// Only regular files are read. Anything else with an article's name (a
-// named pipe, a device, a folder) is skipped with a warning to opts.Log, and
-// so is a symbolic link unless it leads to a regular file inside dir that
-// the walk does not read by itself. A file over opts.MaxBytes is rejected
-// without being read whole.
-//
-// Load returns the good articles sorted newest first (by Published, ties by
-// Slug) and one *Error per rejected file, sorted by path. Article paths are
-// relative to dir, with forward slashes. When several articles share a
-// slug, the one published first (ties: the first path) keeps it and each
-// other one is rejected, its error naming both files. Drafts are left out
-// silently. Load never stops at a bad file.
+// Load returns the good articles newest first (ties by Slug; drafts left
+// out) and one *Error per rejected file, by path; paths are relative to dir
+// with forward slashes. Of articles sharing a slug, the one published first
+// (ties: the first path) keeps it. Load never stops at a bad file.
 func Load(dir string, opts Options) ([]*Article, []error) {
 	_, _, loaded, errs := loadCandidates(dir, opts)
 	return resolve(loaded, errs)
 }
 
 // loadCandidates reads every article file of dir: the articles parsed
-// (drafts left out, slugs not yet checked against each other), the files
-// read, and the errors.
+// (without drafts; slugs not yet checked), the files read, and the errors.
 func loadCandidates(dir string, opts Options) (*loader, []source, []*Article, []*Error) {
 	root, err := filepath.EvalSymlinks(dir)
 	if err == nil {
@@ -63,8 +56,7 @@ func loadCandidates(dir string, opts Options) (*loader, []source, []*Article, []
 	return l, srcs, loaded, errs
 }
 
-// resolve applies the duplicate-slug rule to the articles loaded and
-// sorts them newest first, and the errors by path.
+// resolve applies the duplicate-slug rule and sorts articles and errors.
 func resolve(loaded []*Article, errs []*Error) ([]*Article, []error) {
 	good, dups := firstOfEachSlug(loaded)
 	errs = append(errs, dups...)
@@ -87,8 +79,7 @@ func sortArticles(arts []*Article) {
 	})
 }
 
-// loader is one Load: the content folder as given (for warnings) and
-// resolved (for what is inside it).
+// loader is one Load: the content folder as given (for warnings) and resolved.
 type loader struct {
 	dir  string
 	root string // dir with every link resolved, absolute
@@ -102,16 +93,15 @@ type source struct {
 	link bool
 }
 
-// result is what became of one source: an article, an error, or a reason
-// it was skipped.
+// result is what became of one source: an article, an error, or why it was skipped.
 type result struct {
 	a    *Article
 	err  *Error
 	skip string
 }
 
-// walk lists the files to read, in path order. Entries that are neither
-// regular files nor links are skipped here, with their warning.
+// walk lists the regular files and links to read, in path order, and warns
+// of the other entries.
 func (l *loader) walk() ([]source, []*Error, error) {
 	var srcs []source
 	var errs []*Error
@@ -174,15 +164,13 @@ func (l *loader) loadAll(srcs []source) []result {
 	return results
 }
 
-// skipped logs the warning about a file Load leaves out, naming it as the
-// content folder was given.
+// skipped warns of a file Load leaves out, named as the content folder was given.
 func (l *loader) skipped(rel, why string) {
 	l.opts.log().Warn("article_skipped", "path", filepath.Join(l.dir, filepath.FromSlash(rel)), "reason", why)
 }
 
-// loadWorker holds what one Load worker reuses from file to file: the
-// read buffer and the Markdown parser's working buffers. A parsed article
-// keeps none of them.
+// loadWorker holds the buffers one Load worker reuses from file to file; a
+// parsed article keeps none of them.
 type loadWorker struct {
 	l     *loader
 	data  []byte
@@ -217,7 +205,7 @@ func (w *loadWorker) loadOne(s source) result {
 
 // firstOfEachSlug keeps, of the articles sharing a slug, the one published
 // first (ties: the first path), so that a new file cannot take a live
-// article's address; each other one gets an error naming both files.
+// article's address; each other gets an error naming both files.
 func firstOfEachSlug(arts []*Article) ([]*Article, []*Error) {
 	bySlug := make(map[string]*Article, len(arts))
 	for _, a := range arts {
@@ -260,8 +248,7 @@ func relPath(dir, p string) string {
 	return filepath.ToSlash(rel)
 }
 
-// unwrapPath drops the path an *fs.PathError repeats, since the Error
-// already names the file.
+// unwrapPath drops the path an *fs.PathError repeats: the Error names the file.
 func unwrapPath(err error) error {
 	if pe, ok := err.(*fs.PathError); ok {
 		return pe.Err

@@ -13,18 +13,12 @@ import (
 )
 
 // md is the one goldmark instance: CommonMark with GFM tables and
-// strikethrough, and the default, safe HTML renderer, which omits raw HTML
-// and drops dangerous link targets. It is safe for concurrent use and
-// never changed after start-up.
+// strikethrough, and the default renderer, which omits raw HTML and drops
+// dangerous link targets. It is safe for concurrent use.
 var md = goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough))
 
-// markdownParser parses Markdown with front matter. st, when not nil, is
-// the working state reused from one file to the next.
-type markdownParser struct{ st *mdState }
-
-// mdState walks the body's top-level blocks. One is kept per Load worker
-// and reused from file to file, so its buffers are not reallocated for
-// every article.
+// mdState walks the body's top-level blocks. Each Load worker reuses one
+// from file to file, with its buffers.
 type mdState struct {
 	a       *Article
 	src     []byte
@@ -40,8 +34,7 @@ type mdState struct {
 	pack    textPack      // where the articles' strings end up (see compact)
 }
 
-// reset readies s, possibly used for an earlier file, for article a,
-// keeping its buffers.
+// reset readies s for article a, keeping its buffers.
 func (s *mdState) reset(a *Article) {
 	s.a = a
 	s.src = nil
@@ -64,14 +57,15 @@ type mdSection struct {
 	shared []sharedPara
 }
 
-func (p markdownParser) parse(a *Article, lines []line, opts Options) error {
+// parseMarkdown parses Markdown with front matter. s, when not nil, is the
+// working state reused from one file to the next.
+func parseMarkdown(a *Article, lines []line, opts Options, s *mdState) error {
 	fields, end, err := readFront(lines)
 	if err != nil {
 		return err
 	}
 	// Title and date are checked after the body, which may hold "# Title".
 	body := lines[end+1:]
-	s := p.st
 	if s == nil {
 		// One article alone: nothing to pack it with.
 		s = &mdState{pack: textPack{exact: true}}
@@ -153,7 +147,7 @@ func (s *mdState) block(n ast.Node) error {
 	case placeTake:
 		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
 			txt, h := s.inline(it)
-			if err := s.addTake(txt, h, s.lineOf(it)); err != nil {
+			if err := s.a.addTake(txt, h, s.lineOf(it)); err != nil {
 				return err
 			}
 		}
@@ -161,19 +155,24 @@ func (s *mdState) block(n ast.Node) error {
 		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
 			// The structures keep plain text only: no need to render HTML.
 			if txt := normSpace(s.blockText(it)); txt != "" {
-				s.addItem(txt, s.lineOf(it))
+				s.a.addItem(s.sec.kind, txt, s.lineOf(it))
 			}
 		}
 	case placeClosing:
-		s.addClosing(s.blockText(n))
+		if p := s.blockText(n); p != "" {
+			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p)
+		}
 	case placeProse:
 		start := s.html.Len()
 		if err := s.renderTo(&s.html, n); err != nil {
 			return errorf(line, "rendering Markdown: %v", err)
 		}
 		if isList {
+			// Each bullet of a prose list is kept as a paragraph of text.
 			for it := list.FirstChild(); it != nil; it = it.NextSibling() {
-				s.addListPara(normSpace(s.blockText(it)))
+				if txt := normSpace(s.blockText(it)); txt != "" {
+					s.sec.paras = append(s.sec.paras, "• "+txt)
+				}
 			}
 		} else {
 			s.addPara(start, s.blockText(n))
@@ -182,8 +181,7 @@ func (s *mdState) block(n ast.Node) error {
 	return nil
 }
 
-// heading handles a heading of the body: the title, a tier marker or a
-// section title.
+// heading handles a title, a tier marker or a section title.
 func (s *mdState) heading(level int, title string, line int) error {
 	if level == 1 && s.cur == tierNone {
 		if s.a.Title != "" && s.a.Title != title {
@@ -227,22 +225,16 @@ const (
 // is skipped); after it, the block belongs to the open section, opened
 // here if there is none.
 func (s *mdState) place(isList, isBreak bool, line int) (blockPlace, error) {
-	switch s.cur {
-	case tierNone:
-		if !isList {
-			if isBreak {
-				return placeSkip, nil
-			}
+	if s.cur <= tierTake {
+		switch {
+		case isBreak:
+			return placeSkip, nil
+		case !isList && s.cur == tierNone:
 			return 0, errorf(line, "unexpected text before the 30-second take: start with ## 30-Second Take")
-		}
-		s.setTier(tierTake, line)
-		return placeTake, nil
-	case tierTake:
-		if !isList {
-			if isBreak {
-				return placeSkip, nil
-			}
+		case !isList:
 			return 0, errorf(line, "the 30-second take holds only a list of bullets")
+		case s.cur == tierNone:
+			s.setTier(tierTake, line)
 		}
 		return placeTake, nil
 	}
@@ -258,50 +250,9 @@ func (s *mdState) place(isList, isBreak bool, line int) (blockPlace, error) {
 	return placeProse, nil
 }
 
-// addTake adds one take bullet, read from line l.
-func (s *mdState) addTake(txt, html string, l int) error {
-	if txt == "" {
-		return nil
-	}
-	if len(s.a.Take) == maxTake {
-		return errorf(l, "the 30-second take has more than %d bullets", maxTake)
-	}
-	s.a.Take = append(s.a.Take, Bullet{Text: txt, HTML: html, Line: l})
-	return nil
-}
-
-// addItem adds one bullet of a players, numbers or data points section.
-func (s *mdState) addItem(txt string, l int) {
-	switch s.sec.kind {
-	case kindPlayers:
-		name, role := splitPlayer(txt)
-		s.a.tiers.Digest.Players = append(s.a.tiers.Digest.Players, Player{Name: name, Role: role, Line: l})
-	case kindNumbers:
-		fig, meaning := splitPair(txt)
-		s.a.tiers.Digest.Numbers = append(s.a.tiers.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: l})
-	case kindDataPoints:
-		date, event := splitPair(txt)
-		s.a.tiers.Full.DataPoints = append(s.a.tiers.Full.DataPoints, DataPoint{Date: date, Event: event, Line: l})
-	}
-}
-
-func (s *mdState) addClosing(p string) {
-	if p != "" {
-		s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p)
-	}
-}
-
-// addListPara keeps one bullet of a prose list as a paragraph of text.
-func (s *mdState) addListPara(txt string) {
-	if txt != "" {
-		s.sec.paras = append(s.sec.paras, "• "+txt)
-	}
-}
-
 // addPara keeps the text p of a paragraph whose HTML starts at start in
-// s.html. A paragraph with no markup and nothing escaped reads the same in
-// both forms: its text is then kept as part of the section's HTML instead
-// of a second copy.
+// s.html. A paragraph with no markup and nothing escaped keeps its text as
+// part of the section's HTML instead of a second copy.
 func (s *mdState) addPara(start int, p string) {
 	if p == "" {
 		return
@@ -312,8 +263,7 @@ func (s *mdState) addPara(start int, p string) {
 	s.sec.paras = append(s.sec.paras, p)
 }
 
-// sharedPara is a paragraph whose plain text is found verbatim in the
-// section's HTML at off.
+// sharedPara is a paragraph whose plain text is the section's HTML at off.
 type sharedPara struct{ para, off, n int }
 
 // flush closes the open section; prose held by a structured section is
@@ -328,11 +278,7 @@ func (s *mdState) flush() {
 		if out.Paragraphs == nil {
 			out.Paragraphs = []string{}
 		}
-		if sec.tier == tierFull {
-			s.a.tiers.Full.Sections = append(s.a.tiers.Full.Sections, out)
-		} else {
-			s.a.tiers.Digest.Sections = append(s.a.tiers.Digest.Sections, out)
-		}
+		s.a.addSection(sec.tier, out)
 	}
 	s.sec = mdSection{}
 	s.html.Reset()

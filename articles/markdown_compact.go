@@ -2,21 +2,17 @@ package articles
 
 import "strings"
 
-// textChunk is the size of the blocks that a Load worker packs its
-// articles' strings into.
+// textChunk is the size of the blocks a Load worker packs strings into.
 const textChunk = 64 << 10
 
-// compact moves every string of a parsed Markdown article next to the
-// strings of the articles parsed before it, in the blocks of c. Parsing
-// interleaves an article's strings with many times their size of
-// short-lived data (goldmark's tree, rendered buffers); left where they
-// were made, ten thousand articles' strings would pin many mostly-empty
-// pages of the heap for as long as they live. Packed, they take what they
-// need. It also detaches the front-matter strings from the source file.
-// A paragraph whose text is found in its section's HTML, and a bullet
-// whose text is its HTML, keep sharing those bytes. The tiers are left
-// where they are without withTiers: they are about to move to a Spill,
-// and packed they would keep their blocks, shared with what stays, alive.
+// compact moves every string of a parsed Markdown article into the blocks of
+// c, next to those of the articles parsed before it. Parsing interleaves
+// them with many times their size of short-lived data (goldmark's tree,
+// buffers); left there, ten thousand articles' strings would pin many
+// mostly-empty heap pages. Text shared by a paragraph and its HTML, or by a
+// bullet's text and HTML, stays shared. Without withTiers the tiers are left
+// alone: they are about to move to a Spill, and packed they would keep
+// blocks shared with what stays alive.
 func compact(a *Article, c *textPack, withTiers bool) {
 	a.Tags = take(c, &c.strs, a.Tags)
 	a.Take = take(c, &c.bullets, a.Take)
@@ -52,39 +48,24 @@ func compactTiers(t *Tiers, c *textPack) {
 	t.Full.Closing = take(c, &c.strs, t.Full.Closing)
 	c.sections(t.Digest.Sections)
 	c.sections(t.Full.Sections)
-	for i := range t.Digest.Players {
-		c.str(&t.Digest.Players[i].Name)
-		c.str(&t.Digest.Players[i].Role)
-	}
-	for i := range t.Digest.Numbers {
-		c.str(&t.Digest.Numbers[i].Figure)
-		c.str(&t.Digest.Numbers[i].Meaning)
-	}
-	for i := range t.Full.DataPoints {
-		c.str(&t.Full.DataPoints[i].Date)
-		c.str(&t.Full.DataPoints[i].Event)
-	}
-	for i := range t.Full.Closing {
-		c.str(&t.Full.Closing[i])
-	}
+	t.Digest.eachEntry(c.str)
+	t.Full.eachEntry(c.str)
 }
 
-// textPack hands out strings packed into large blocks, and the slices of
-// the article model packed the same way. A block is never written below
-// its length, so what was taken from it stays as it was while later
-// articles' parts are appended.
+// textPack packs strings and the model's slices into large blocks, only
+// ever appended to, so what was taken from one stays as it was.
 type textPack struct {
 	exact   bool // blocks only as large as asked: for one article alone
 	b       strings.Builder
-	strs    slab[string]
-	bullets slab[Bullet]
-	sects   slab[Section]
-	players slab[Player]
-	numbers slab[Number]
-	points  slab[DataPoint]
+	strs    []string // the current block of each type of slice
+	bullets []Bullet
+	sects   []Section
+	players []Player
+	numbers []Number
+	points  []DataPoint
 }
 
-// blockSize is the size of a new block that must hold n: at least min,
+// blockSize is the size of a new block that must hold n: at least least,
 // unless the pack is exact.
 func (c *textPack) blockSize(n, least int) int {
 	if c.exact {
@@ -93,25 +74,21 @@ func (c *textPack) blockSize(n, least int) int {
 	return max(n, least)
 }
 
-// slab packs slices of T into shared blocks.
-type slab[T any] struct{ buf []T }
-
-// take returns a copy of src in the current block of s, whose capacity
-// ends with it, so that appending to it never reaches the next one.
-func take[T any](c *textPack, s *slab[T], src []T) []T {
+// take returns a copy of src in block, starting a new one when full, its capacity
+// ending with it, so that appending to it never reaches what follows.
+func take[T any](c *textPack, block *[]T, src []T) []T {
 	if len(src) == 0 {
 		return src
 	}
-	if cap(s.buf)-len(s.buf) < len(src) {
-		s.buf = make([]T, 0, c.blockSize(len(src), 256))
+	if cap(*block)-len(*block) < len(src) {
+		*block = make([]T, 0, c.blockSize(len(src), 256))
 	}
-	n := len(s.buf)
-	s.buf = append(s.buf, src...)
-	return s.buf[n : n+len(src) : n+len(src)]
+	n := len(*block)
+	*block = append(*block, src...)
+	return (*block)[n : n+len(src) : n+len(src)]
 }
 
-// str replaces *s by an equal string in the current block, starting a new
-// block when it does not fit.
+// str replaces *s by an equal string in the current block (or a new one).
 func (c *textPack) str(s *string) {
 	n := len(*s)
 	if n == 0 {

@@ -10,19 +10,8 @@ import (
 	"github.com/yuin/goldmark/util"
 )
 
-// The model keeps each piece of the body twice: as goldmark's HTML, for
-// pages and feeds, and as plain text, for e-mail text parts and feed
-// summaries. The functions here make both from goldmark's tree.
-
-// render renders one node with the shared goldmark renderer into s.buf and
-// returns the bytes, valid until the next render.
-func (s *mdState) render(n ast.Node) ([]byte, error) {
-	s.buf.Reset()
-	if err := s.renderTo(&s.buf, n); err != nil {
-		return nil, err
-	}
-	return s.buf.Bytes(), nil
-}
+// The model keeps the body both as HTML, for pages and feeds, and as plain
+// text, for e-mail text parts and feed summaries.
 
 // renderTo appends the HTML of one node to dst.
 func (s *mdState) renderTo(dst *bytes.Buffer, n ast.Node) error {
@@ -45,8 +34,11 @@ func (s *mdState) inline(item ast.Node) (string, string) {
 	for c := item.FirstChild(); c != nil; c = c.NextSibling() {
 		switch c.Kind() {
 		case ast.KindParagraph, ast.KindTextBlock:
-			out, _ := s.render(c)
-			out = bytes.TrimSpace(out)
+			s.buf.Reset()
+			var out []byte
+			if s.renderTo(&s.buf, c) == nil {
+				out = bytes.TrimSpace(s.buf.Bytes())
+			}
 			out = bytes.TrimSuffix(bytes.TrimPrefix(out, []byte("<p>")), []byte("</p>"))
 			if h.Len() > 0 {
 				h.WriteByte(' ')
@@ -73,20 +65,14 @@ func (s *mdState) inline(item ast.Node) (string, string) {
 	return txt, h.String()
 }
 
-// blockText is the plain text of a block: paragraphs joined by spaces,
-// list items prefixed with "• ", code as written. Raw HTML is left out, as
-// the renderer leaves it out.
+// blockText is the plain text of a block: paragraphs joined by spaces, list
+// items prefixed with "• ", code as written, raw HTML left out.
 func (s *mdState) blockText(n ast.Node) string {
 	switch n.Kind() {
 	case ast.KindParagraph, ast.KindTextBlock, ast.KindHeading:
 		return normSpace(s.plain(n))
 	case ast.KindCodeBlock, ast.KindFencedCodeBlock:
-		var b strings.Builder
-		for i := 0; i < n.Lines().Len(); i++ {
-			seg := n.Lines().At(i)
-			b.Write(seg.Value(s.src))
-		}
-		return strings.TrimRight(b.String(), "\n")
+		return strings.TrimRight(string(n.Lines().Value(s.src)), "\n")
 	case ast.KindHTMLBlock, ast.KindThematicBreak:
 		return ""
 	}
@@ -104,8 +90,7 @@ func (s *mdState) blockText(n ast.Node) string {
 	return strings.Join(parts, " ")
 }
 
-// plain is the text of inline content with markup removed and escapes and
-// entities resolved.
+// plain is the text of inline content, escapes and entities resolved.
 func (s *mdState) plain(n ast.Node) string {
 	b := bytes.NewBuffer(s.scratch[:0])
 	s.plainInto(b, n)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,26 +17,21 @@ import (
 type Options struct {
 	Location *time.Location // zone for dates written without one; nil = UTC
 
-	// MaxBytes is the largest article file Load reads; a bigger one is
-	// rejected without being read whole. 0 means DefaultMaxBytes.
+	// MaxBytes is the largest article file Load reads (0: DefaultMaxBytes).
 	MaxBytes int64
 
-	// Log receives Load's warnings about files it skips (a named pipe, a
-	// link out of the content folder). nil discards them.
+	// Log receives Load's warnings about files it skips; nil discards them.
 	Log *slog.Logger
 
-	// Slugs is the style of the slugs derived from titles (site.slugs):
-	// SlugsUnicode (the default when "") or SlugsASCII.
+	// Slugs is the style of slugs derived from titles: SlugsUnicode ("") or SlugsASCII.
 	Slugs string
 
-	// Spill, when set, keeps the tiers of every article Load or a Set
-	// reads there instead of in memory (see Spill).
+	// Spill, when set, keeps the tiers of the articles read there.
 	Spill *Spill
 }
 
-// DefaultMaxBytes is the size limit of an article file when
-// Options.MaxBytes is 0 (site.max_article_bytes): far above any real
-// article, low enough that reading one stays cheap.
+// DefaultMaxBytes is the size limit of an article file when Options.MaxBytes
+// is 0: far above any real article, low enough that reading one stays cheap.
 const DefaultMaxBytes = 1 << 20
 
 func (o Options) maxBytes() int64 {
@@ -59,19 +55,14 @@ func (o Options) location() *time.Location {
 	return o.Location
 }
 
-// Parse parses one article. path (relative, forward slashes) is used for
-// Article.Path and in errors; the layout is chosen by its extension: ".txt"
-// for the plain-text page layout, ".md" or ".markdown" for Markdown with
-// front matter. Every error is an *Error with a line number.
-//
-// A Markdown article with `draft = true` parses normally and has Draft set;
-// Load skips it.
+// Parse parses one article. path (relative, forward slashes) is its Path,
+// and its extension chooses the layout: ".txt", or ".md" or ".markdown".
+// Every error is an *Error with a line number.
 func Parse(path string, data []byte, opts Options) (a *Article, err error) {
 	return parse(path, data, opts, nil)
 }
 
-// parse is Parse with the Markdown parser's working buffers taken from md
-// when md is not nil, so that a worker parsing many files reuses them. The
+// parse is Parse reusing md's working buffers when md is not nil; the
 // article keeps nothing of them (nor of data).
 func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err error) {
 	// A parser bug must cost one article, never the whole build.
@@ -80,31 +71,26 @@ func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err
 			a, err = nil, &Error{Path: path, Line: 0, Msg: fmt.Sprintf("internal parser error: %v", r)}
 		}
 	}()
-	var p parser
-	switch layoutOf(path) {
-	case layoutText:
-		p = &textParser{}
-	case layoutMarkdown:
-		p = markdownParser{st: md}
-	default:
+	lay := layoutOf(path)
+	if lay == layoutNone {
 		return nil, &Error{Path: path, Msg: "unknown layout: the name must end in .txt, .md or .markdown"}
 	}
 	lines, err := splitLines(data)
+	if err == nil {
+		a = &Article{Path: path, tiers: &Tiers{}}
+		if lay == layoutText {
+			err = parseText(a, lines, opts)
+		} else {
+			err = parseMarkdown(a, lines, opts, md)
+		}
+	}
+	if err == nil {
+		err = finish(a, opts.Slugs)
+	}
 	if err != nil {
 		return nil, withPath(err, path)
 	}
-	a = &Article{Path: path, tiers: &Tiers{}}
-	if err := p.parse(a, lines, opts); err != nil {
-		return nil, withPath(err, path)
-	}
-	if err := finish(a, opts.Slugs); err != nil {
-		return nil, withPath(err, path)
-	}
 	return a, nil
-}
-
-type parser interface {
-	parse(a *Article, lines []line, opts Options) error
 }
 
 type layout int
@@ -137,8 +123,7 @@ func errorf(line int, format string, args ...any) *Error {
 	return &Error{Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// line is one line of the source, already cleaned of what people paste by
-// accident: line ends, the byte-order mark, zero-width characters.
+// line is one line of the source, cleaned (see splitLines).
 type line struct {
 	n    int    // 1-based line number
 	text string // cleaned, not trimmed
@@ -232,8 +217,7 @@ func normSpace(s string) string {
 	return string(b)
 }
 
-// spaceWidth returns the byte length of the space-like character at s[i],
-// or 0 when there is none.
+// spaceWidth is the byte length of the space-like character at s[i], or 0.
 func spaceWidth(s string, i int) int {
 	switch s[i] {
 	case ' ', '\t', '\v', '\f':
@@ -292,21 +276,8 @@ func lowerKey(buf []byte, s string) ([]byte, bool) {
 	return buf, true
 }
 
-// Missing-part names, as reported in Article.Missing.
-const (
-	missingDigest     = "2-minute digest"
-	missingFull       = "full depth"
-	missingContext    = "essential context"
-	missingPlayers    = "core players"
-	missingNumbers    = "key numbers"
-	missingSections   = "full-depth sections"
-	missingDataPoints = "data points"
-	missingClosing    = "closing"
-	missingTags       = "tags"
-)
-
-// finish checks what both layouts require and fills in what is derived:
-// slug, id, updated time and the list of missing parts.
+// finish checks what both layouts require and derives slug, id, updated
+// time and the missing parts.
 func finish(a *Article, slugs string) error {
 	a.clean()
 	if len(a.Take) == 0 {
@@ -321,56 +292,36 @@ func finish(a *Article, slugs string) error {
 	if a.ID == "" {
 		a.ID = DeriveID(a.Slug, a.Published)
 	}
-	var m []string
-	if len(a.Tags) == 0 {
-		m = append(m, missingTags)
+	d, f := &a.tiers.Digest, &a.tiers.Full
+	missing := func(gone bool, part string) {
+		if gone {
+			a.Missing = append(a.Missing, part)
+		}
 	}
-	if a.tiers.Digest.Empty() {
-		a.tiers.Digest.Line = 0 // a marker with nothing under it is still a missing tier
-		m = append(m, missingDigest)
+	missing(len(a.Tags) == 0, "tags")
+	if d.Empty() {
+		d.Line = 0 // a marker with nothing under it is still a missing tier
+		missing(true, "2-minute digest")
 	} else {
-		if !a.tiers.Digest.hasContext() {
-			m = append(m, missingContext)
-		}
-		if len(a.tiers.Digest.Players) == 0 {
-			m = append(m, missingPlayers)
-		}
-		if len(a.tiers.Digest.Numbers) == 0 {
-			m = append(m, missingNumbers)
-		}
+		missing(!slices.ContainsFunc(d.Sections, func(s Section) bool { return strings.EqualFold(s.Title, "Essential Context") }), "essential context")
+		missing(len(d.Players) == 0, "core players")
+		missing(len(d.Numbers) == 0, "key numbers")
 	}
-	if a.tiers.Full.Empty() {
-		a.tiers.Full.Line = 0
-		m = append(m, missingFull)
+	if f.Empty() {
+		f.Line = 0
+		missing(true, "full depth")
 	} else {
-		if len(a.tiers.Full.Sections) == 0 {
-			m = append(m, missingSections)
-		}
-		if len(a.tiers.Full.DataPoints) == 0 {
-			m = append(m, missingDataPoints)
-		}
-		if len(a.tiers.Full.Closing) == 0 {
-			m = append(m, missingClosing)
-		}
+		missing(len(f.Sections) == 0, "full-depth sections")
+		missing(len(f.DataPoints) == 0, "data points")
+		missing(len(f.Closing) == 0, "closing")
 	}
-	a.Missing = m
 	a.shape = shapeOf(a.tiers)
 	return nil
 }
 
-func (d Digest) hasContext() bool {
-	for _, s := range d.Sections {
-		if strings.EqualFold(s.Title, "Essential Context") {
-			return true
-		}
-	}
-	return false
-}
-
-// DeriveID returns the permanent id of an article that has no `id` of its
-// own: a name-based (version 5) UUID of the slug and the publication date as
-// written (YYYY-MM-DD in the article's own zone). Neither edits of the body,
-// rebuilds nor moves of the file change it.
+// DeriveID returns the permanent id of an article without an `id`: a
+// version 5 UUID of the slug and the publication date (YYYY-MM-DD in the
+// article's own zone), which edits, rebuilds and moves do not change.
 func DeriveID(slug string, published time.Time) string {
 	name := "briefcast:" + slug + ":" + published.Format("2006-01-02")
 	return "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte(name)).String()

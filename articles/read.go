@@ -14,10 +14,9 @@ import (
 // errTooBig is readLimited's answer to a reader with more than its limit.
 var errTooBig = errors.New("over the size limit")
 
-// read returns the bytes of the article s, read into buf. A file Load must
-// not read gives a reason to skip it instead; a file it cannot read or
-// that is too big gives an *Error. Nothing of a file outside the content
-// folder is ever read, so no error can quote it.
+// read returns the bytes of the article s, read into buf, or a reason to
+// skip it, or an *Error. Nothing of a file outside the content folder is
+// ever read, so no error can quote it.
 func (l *loader) read(s source, buf []byte) ([]byte, string, *Error) {
 	p := s.path
 	if s.link {
@@ -59,10 +58,9 @@ func (l *loader) read(s source, buf []byte) ([]byte, string, *Error) {
 	return data, "", nil
 }
 
-// follow resolves the link at p. It returns the target when Load should
-// read it: a file inside the content folder that the walk does not read on
-// its own (reading it twice would only make a duplicate slug). Anything
-// else is a reason to skip the link. A dangling link is an error.
+// follow resolves the link at p: the target when it is a file inside the
+// content folder that the walk does not read on its own (twice would be a
+// duplicate slug), else a reason to skip the link.
 func (l *loader) follow(p string) (string, string, error) {
 	target, err := filepath.EvalSymlinks(p)
 	if err != nil {
@@ -79,9 +77,8 @@ func (l *loader) follow(p string) (string, string, error) {
 	return target, "", nil
 }
 
-// walked reports whether the walk reads the file at rel (relative to the
-// content folder) by itself: nothing on its way is hidden and its name is
-// an article's.
+// walked reports whether the walk reads the file at rel by itself: nothing
+// on its way is hidden and its name is an article's.
 func walked(rel string) bool {
 	for part := range strings.SplitSeq(rel, "/") {
 		if hidden(part) {
@@ -91,11 +88,9 @@ func walked(rel string) bool {
 	return layoutOf(rel) != layoutNone
 }
 
-// readLimited reads r to its end into buf[:0], growing it as needed. It
-// never reads more than limit+1 bytes, so a file that grows after it was
-// measured (or a device that never ends) cannot make it hold more: past
-// limit it stops with errTooBig. size is the expected length, for sizing
-// buf once.
+// readLimited reads r to its end into buf[:0], sized once for size bytes.
+// It stops with errTooBig past limit, so a file that grows after it was
+// measured (or a device that never ends) cannot make it hold more.
 func readLimited(r io.Reader, size, limit int64, buf []byte) ([]byte, error) {
 	buf = buf[:0]
 	if size > 0 && size <= limit {
@@ -129,8 +124,7 @@ func tooBig(rel string, size, limit int64) *Error {
 	return &Error{Path: rel, Msg: fmt.Sprintf("the file is over the limit of %d bytes (site.max_article_bytes)", limit)}
 }
 
-// notRegular names what a file that is not a regular one is, for the
-// warning that skips it.
+// notRegular is the warning that skips a file that is not a regular one.
 func notRegular(t fs.FileMode) string {
 	var what string
 	switch {

@@ -3,23 +3,20 @@ package articles
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 )
 
-// Set is the articles of a content folder kept between changes: made by
-// NewSet (one Load), then told of each file that changed (Reload), it
-// reads only that file again, with the same checks as Load (size cap,
-// regular files, symbolic link rules, drafts), and Articles applies the
-// duplicate-slug rule to the whole set. An article whose file did not
-// change stays the same *Article.
+// Set is the articles of a content folder kept between changes: Reload
+// reads only the file that changed, with Load's checks, and Articles applies
+// the duplicate-slug rule to the whole set. An unchanged file keeps its *Article.
 //
-// A file that stops parsing keeps its last good article (the site must
-// not lose an article saved half-edited) unless another file has taken
-// its slug; its error is reported until it parses again or goes.
+// A file that stops parsing keeps its last good article (the site must not
+// lose an article saved half-edited) unless another file has taken its slug;
+// its error is reported until it parses again or goes.
 type Set struct {
 	l     *loader
 	cands map[string]*Article // by path: every article parsed, drafts left out
@@ -57,25 +54,15 @@ func (s *Set) Articles() ([]*Article, []error) {
 	if s.fatal != nil {
 		return nil, []error{s.fatal}
 	}
-	paths := make([]string, 0, len(s.cands))
-	for p := range s.cands {
-		paths = append(paths, p)
+	loaded := make([]*Article, 0, len(s.cands))
+	for _, p := range slices.Sorted(maps.Keys(s.cands)) {
+		loaded = append(loaded, s.cands[p])
 	}
-	sort.Strings(paths)
-	loaded := make([]*Article, len(paths))
-	for k, p := range paths {
-		loaded[k] = s.cands[p]
-	}
-	errs := make([]*Error, 0, len(s.errs))
-	for _, e := range s.errs {
-		errs = append(errs, e)
-	}
-	good, out := resolve(loaded, errs)
+	good, out := resolve(loaded, slices.Collect(maps.Values(s.errs)))
 	return s.withStale(good), out
 }
 
-// withStale adds the last good article of each rejected file whose slug
-// is still free.
+// withStale adds the last good article of each rejected file whose slug is free.
 func (s *Set) withStale(good []*Article) []*Article {
 	if len(s.stale) == 0 {
 		return good
@@ -84,12 +71,7 @@ func (s *Set) withStale(good []*Article) []*Article {
 	for _, a := range good {
 		taken[a.Slug] = true
 	}
-	paths := make([]string, 0, len(s.stale))
-	for p := range s.stale {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range slices.Sorted(maps.Keys(s.stale)) {
 		if a := s.stale[p]; !taken[a.Slug] {
 			good = append(good, a)
 			taken[a.Slug] = true
@@ -99,15 +81,13 @@ func (s *Set) withStale(good []*Article) []*Article {
 	return good
 }
 
-// ErrNeedsLoad is Reload's answer to a change it cannot apply file by
-// file: a folder added, removed or renamed. Make a new Set.
+// ErrNeedsLoad is Reload's answer to a folder added, removed or renamed: make a new Set.
 var ErrNeedsLoad = errors.New("articles: a folder changed; load the whole content folder again")
 
-// Reload reads the file at name (a path inside the content folder, as a
-// watcher reports it) again: a new, changed or removed article. A name
-// that is no article file (hidden, another extension) changes nothing,
-// unless a symbolic link leads to it. The error is the file's *Error when
-// it is rejected, or ErrNeedsLoad.
+// Reload reads the file at name (inside the content folder, as a watcher
+// reports it) again: a new, changed or removed article. A name that is no
+// article file changes nothing, unless a symbolic link leads to it. The
+// error is the file's *Error when it is rejected, or ErrNeedsLoad.
 func (s *Set) Reload(name string) error {
 	if s.fatal != nil {
 		return ErrNeedsLoad
@@ -180,8 +160,7 @@ func (s *Set) reloadOne(rel string) error {
 		delete(s.stale, rel)
 		return nil
 	}
-	// One article alone: its strings are packed at their size, not into a
-	// block of the size a whole load shares (see compact).
+	// One article alone: its strings are packed at their size (see compact).
 	w := &loadWorker{l: s.l, md: &mdState{pack: textPack{exact: true}}}
 	r := w.loadOne(src)
 	switch {
@@ -205,12 +184,7 @@ func (s *Set) forget(rel string) {
 	delete(s.cands, rel)
 	delete(s.errs, rel)
 	for target, links := range s.links {
-		for k, l := range links {
-			if l == rel {
-				s.links[target] = append(links[:k:k], links[k+1:]...)
-				break
-			}
-		}
+		s.links[target] = slices.DeleteFunc(links, func(l string) bool { return l == rel })
 	}
 }
 
@@ -220,18 +194,14 @@ func (s *Set) reject(e *Error) error {
 	return e
 }
 
-// holdsFolder reports whether the set knows files below rel, which is then
-// a folder that went away.
+// holdsFolder reports whether the set knows files below rel (a folder that went away).
 func (s *Set) holdsFolder(rel string) bool {
 	prefix := rel + "/"
-	for _, m := range []map[string]*Article{s.cands, s.stale} {
-		for p := range m {
-			if strings.HasPrefix(p, prefix) {
-				return true
-			}
-		}
-	}
-	for p := range s.errs {
+	return keyUnder(s.cands, prefix) || keyUnder(s.stale, prefix) || keyUnder(s.errs, prefix)
+}
+
+func keyUnder[V any](m map[string]V, prefix string) bool {
+	for p := range m {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}
@@ -239,8 +209,7 @@ func (s *Set) holdsFolder(rel string) bool {
 	return false
 }
 
-// noteLink records where the link src leads, so a change of its target
-// reads the link again.
+// noteLink records where the link src leads, so a change there reads it again.
 func (s *Set) noteLink(src source) {
 	target, err := filepath.EvalSymlinks(src.path)
 	if err != nil {

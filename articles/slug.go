@@ -14,8 +14,7 @@ import (
 // maxSlug caps slug length; longer titles are cut at a word boundary.
 const maxSlug = 80
 
-// foldSpecial covers letters that Unicode decomposition does not reduce to
-// ASCII.
+// foldSpecial covers letters that Unicode decomposition does not reduce to ASCII.
 var foldSpecial = map[rune]string{
 	'ß': "ss", 'ẞ': "ss", 'ø': "o", 'Ø': "o", 'æ': "ae", 'Æ': "ae",
 	'œ': "oe", 'Œ': "oe", 'đ': "d", 'Đ': "d", 'ð': "d", 'Ð': "d",
@@ -26,20 +25,17 @@ var foldSpecial = map[rune]string{
 // The slug styles of site.slugs.
 const (
 	// SlugsUnicode, the default, keeps the letters and digits of every
-	// script (percent-encoded in URLs); accented Latin letters are folded
-	// to ASCII, so Latin slugs are the same as in ASCII style.
+	// script; Latin accents are folded as in ASCII style.
 	SlugsUnicode = "unicode"
 	// SlugsASCII transliterates Cyrillic and Greek and folds Latin
-	// accents; a title left with nothing (Chinese, Japanese, Arabic ...)
-	// gets a short slug made from a hash of it.
+	// accents; a title left with nothing gets a slug made from its hash.
 	SlugsASCII = "ascii"
 )
 
-// fold lower-cases s, folds accented Latin letters to ASCII (é->e, ß->ss,
-// ø->o, æ->ae) and turns every run of anything else into one hyphen, with no
-// hyphen at either end. Apostrophes vanish ("it's" -> "its"). Letters and
-// digits of other scripts are kept (lower-cased, with their combining marks)
-// when ascii is false, transliterated or dropped when it is true.
+// fold lower-cases s, folds accented Latin letters to ASCII (é->e, ß->ss)
+// and turns every run of anything else into one hyphen, none at either end;
+// apostrophes vanish. Letters and digits of other scripts are kept (with
+// their combining marks) unless ascii, then transliterated or dropped.
 func fold(s string, ascii bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -111,17 +107,13 @@ func foldLatin(r rune) string {
 	return string(out)
 }
 
-// Slugify derives a slug from a title in the default (unicode) style; see
-// SlugifyStyle.
+// Slugify is SlugifyStyle in the default (unicode) style.
 func Slugify(title string) string { return SlugifyStyle(title, "") }
 
-// SlugifyStyle derives a slug from a title: lower-case, accents of Latin
-// letters folded (é->e, ß->ss, ø->o, æ->ae ...), letters and digits of
-// other scripts kept (style "unicode" or "") or transliterated (style
-// "ascii"), runs of anything else one hyphen, trimmed of hyphens, capped at
-// 80 bytes at a word boundary. It is never empty: a title with nothing to
-// keep gives "article", or in ascii style, when it has letters of a script
-// with no transliteration, "article-" and 8 hex digits of its hash.
+// SlugifyStyle derives a slug from a title (see fold), capped at 80 bytes
+// at a word boundary. It is never empty: a title with nothing to keep gives
+// "article", or in ascii style, when it has letters of a script with no
+// transliteration, "article-" and 8 hex digits of its hash.
 func SlugifyStyle(title, style string) string {
 	ascii := style == SlugsASCII
 	s := capSlug(fold(title, ascii))
@@ -134,8 +126,7 @@ func SlugifyStyle(title, style string) string {
 	return "article"
 }
 
-// capSlug cuts s to maxSlug bytes, at its last hyphen when it has one, and
-// never inside a character.
+// capSlug cuts s to maxSlug bytes, at its last hyphen if any, never inside a character.
 func capSlug(s string) string {
 	if len(s) <= maxSlug {
 		return s
@@ -155,9 +146,8 @@ func shortHash(s string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// TagSlug is the folder name of a tag under /tags/ in style (see
-// SlugifyStyle), never empty: a tag with nothing to keep gets "tag-" and a
-// short hash of its spelling.
+// TagSlug is the folder name of a tag under /tags/ in style, never empty:
+// a tag with nothing to keep gets "tag-" and a short hash of its spelling.
 func TagSlug(tag, style string) string {
 	if s := capSlug(fold(tag, style == SlugsASCII)); s != "" {
 		return s
@@ -184,16 +174,13 @@ func validSlug(s string) bool {
 	return true
 }
 
-// MaxTags is how many tags one article may have. Every tag is a page and
-// three feeds that each show the article, so the cap keeps what one file
-// can make bounded.
+// MaxTags is how many tags one article may have: every tag is a page and
+// three feeds, so the cap bounds what one file can make.
 const MaxTags = 20
 
-// normTags records tags: each trimmed, kept in its own spelling in
-// TagNames and as a key in Tags (lower-case, Latin accents folded, letters
-// and digits of any script kept, the rest hyphens). Tags with the same key
-// are one tag, the first spelling kept; source order is kept. A tag with no
-// letter or digit, or more than MaxTags distinct tags, is an error at line.
+// normTags records tags in source order, each trimmed, in its spelling in
+// TagNames and as a key (see fold) in Tags; the first spelling of a key is
+// kept. A tag with no letter or digit, or over MaxTags tags, is an error.
 func normTags(a *Article, raw []string, line int) error {
 	for k, t := range raw {
 		t = CleanText(strings.TrimSpace(t))
@@ -216,8 +203,7 @@ func normTags(a *Article, raw []string, line int) error {
 	return nil
 }
 
-// TagName is the spelling of the tag with key t as a reads it, or t when a
-// has no such tag.
+// TagName is the spelling of the tag with key t in a, or t when a has none.
 func (a *Article) TagName(t string) string {
 	if k := slices.Index(a.Tags, t); k >= 0 && k < len(a.TagNames) {
 		return a.TagNames[k]
@@ -225,9 +211,8 @@ func (a *Article) TagName(t string) string {
 	return t
 }
 
-// countTags counts the distinct tags of have and raw, for the error about
-// too many: the linear check above stops at MaxTags, and ten thousand tags
-// must not cost it a quadratic scan.
+// countTags counts the distinct tags of have and raw for the error about
+// too many, without the quadratic scan of normTags.
 func countTags(have, raw []string) int {
 	seen := make(map[string]bool, len(have)+len(raw))
 	for _, t := range have {
@@ -246,9 +231,9 @@ func tagList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' })
 }
 
-// validLanguage reports whether s looks like a BCP 47 language tag: runs
-// of 1 to 8 ASCII letters or digits joined by hyphens, starting with a
-// letter. It is written into a lang attribute, so nothing else may pass.
+// validLanguage reports whether s looks like a BCP 47 language tag (runs of
+// 1 to 8 ASCII letters or digits joined by hyphens, starting with a letter):
+// it goes into a lang attribute.
 func validLanguage(s string) bool {
 	if s == "" || len(s) > 35 {
 		return false
@@ -265,4 +250,25 @@ func validLanguage(s string) bool {
 		}
 	}
 	return true
+}
+
+// translit spells lower-case Cyrillic and Greek letters in ASCII for
+// site.slugs = "ascii": a short, common romanisation (Russian and
+// Ukrainian letters, modern Greek), enough for readable URLs, not a
+// scholarly transliteration. Letters of other scripts have none; a title
+// made only of them gets a hash-based slug.
+var translit = map[rune]string{
+	// Cyrillic
+	'а': "a", 'б': "b", 'в': "v", 'г': "g", 'ґ': "g", 'д': "d", 'е': "e", 'ё': "yo",
+	'є': "ye", 'ж': "zh", 'з': "z", 'и': "i", 'і': "i", 'ї': "yi", 'й': "y", 'к': "k",
+	'л': "l", 'м': "m", 'н': "n", 'о': "o", 'п': "p", 'р': "r", 'с': "s", 'т': "t",
+	'у': "u", 'ў': "u", 'ф': "f", 'х': "kh", 'ц': "ts", 'ч': "ch", 'ш': "sh", 'щ': "shch",
+	'ъ': "", 'ы': "y", 'ь': "", 'э': "e", 'ю': "yu", 'я': "ya", 'ђ': "dj", 'ј': "j",
+	'љ': "lj", 'њ': "nj", 'ћ': "c", 'џ': "dz", 'ѓ': "g", 'ќ': "k", 'ѕ': "dz",
+	// Greek, with the accented vowels of the monotonic spelling
+	'α': "a", 'ά': "a", 'β': "v", 'γ': "g", 'δ': "d", 'ε': "e", 'έ': "e", 'ζ': "z",
+	'η': "i", 'ή': "i", 'θ': "th", 'ι': "i", 'ί': "i", 'ϊ': "i", 'ΐ': "i", 'κ': "k",
+	'λ': "l", 'μ': "m", 'ν': "n", 'ξ': "x", 'ο': "o", 'ό': "o", 'π': "p", 'ρ': "r",
+	'σ': "s", 'ς': "s", 'τ': "t", 'υ': "y", 'ύ': "y", 'ϋ': "y", 'ΰ': "y", 'φ': "f",
+	'χ': "ch", 'ψ': "ps", 'ω': "o", 'ώ': "o",
 }

@@ -5,27 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
+	"sync/atomic"
 )
 
 // Spill keeps the tiers of the articles read with it (Options.Spill) in a
-// file rather than in memory: the digest and full depth are most of an
-// article's size, and a site's listings, cards and feed summaries never
-// read them. Article.Tiers reads them back, exactly as they were parsed,
-// however the article's file has changed since.
+// file rather than in memory: they are most of an article's size, and
+// listings, cards and feed summaries never read them. Article.Tiers reads
+// them back exactly as parsed, however the article's file changed since.
 //
-// The file is made in a folder of the caller's choosing and removed from
-// it at once: nobody else can open it, it takes no name, and its space
-// returns when the last article that refers to it is gone (the open file
-// is closed when the Spill is collected). Records are only appended: an
-// article read again gets a new one, and a new Spill (a full load) starts
-// empty.
+// The file is removed as soon as it is made: nobody else can open it, and
+// its space returns when the Spill is collected. Records are only appended;
+// an article read again gets a new one.
 type Spill struct {
-	f *os.File
-
-	mu     sync.Mutex
-	end    int64
-	broken bool // a write failed: keep is a no-op from then on
+	f      *os.File
+	end    atomic.Int64
+	broken atomic.Bool // a write failed: keep is a no-op from then on
 }
 
 // NewSpill makes a Spill whose file is in dir.
@@ -48,28 +42,19 @@ type spillRef struct {
 	n   int
 }
 
-// keep moves a's tiers into s. On failure (a full disk) a keeps them in
-// memory, and so do the articles after it, the failure being reported
-// once.
+// keep moves a's tiers into s. On failure (a full disk) a and the articles
+// after it keep them in memory, the failure being reported once.
 func (s *Spill) keep(a *Article, buf []byte) ([]byte, error) {
 	if a.tiers == nil {
 		return buf, nil
 	}
 	buf = encodeTiers(buf[:0], a.tiers)
-	s.mu.Lock()
-	if s.broken {
-		s.mu.Unlock()
+	if s.broken.Load() {
 		return buf, nil
 	}
-	off := s.end
-	s.end += int64(len(buf))
-	s.mu.Unlock()
+	off := s.end.Add(int64(len(buf))) - int64(len(buf))
 	if _, err := s.f.WriteAt(buf, off); err != nil {
-		s.mu.Lock()
-		first := !s.broken
-		s.broken = true
-		s.mu.Unlock()
-		if !first {
+		if s.broken.Swap(true) {
 			return buf, nil
 		}
 		return buf, fmt.Errorf("articles: spill %s: %w", a.Path, err)
@@ -115,8 +100,7 @@ func appendList[T any](b []byte, items []T, item func([]byte, T) []byte) []byte 
 	return b
 }
 
-// appendEntry appends two strings and a line number, the shape of most
-// of a tier's parts.
+// appendEntry appends two strings and a line number: most parts of a tier.
 func appendEntry(b []byte, x, y string, line int) []byte {
 	return binary.AppendUvarint(appendStr(appendStr(b, x), y), uint64(line))
 }
@@ -127,8 +111,8 @@ func appendStr(b []byte, s string) []byte {
 
 var errBadRecord = errors.New("the record is damaged")
 
-// tierReader reads a record back. Its strings are slices of one string
-// holding the whole record: one allocation for all of them.
+// tierReader reads a record back; its strings are slices of one string
+// holding the whole record, one allocation for all.
 type tierReader struct {
 	s   string
 	err error
@@ -148,7 +132,7 @@ func (r *tierReader) num() int {
 	return 0
 }
 
-// count reads a number of items, each taking at least one byte.
+// count reads a number of items (or bytes), each taking at least one byte.
 func (r *tierReader) count() int {
 	n := r.num()
 	if n > len(r.s) {
@@ -159,11 +143,7 @@ func (r *tierReader) count() int {
 }
 
 func (r *tierReader) str() string {
-	n := r.num()
-	if r.err != nil || n > len(r.s) {
-		r.err = errBadRecord
-		return ""
-	}
+	n := r.count()
 	s := r.s[:n]
 	r.s = r.s[n:]
 	return s

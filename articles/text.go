@@ -7,26 +7,12 @@ import (
 	"unicode/utf8"
 )
 
-// The plain-text layout (.txt) is a page as people copy it from a browser:
-//
-//	<title>                      the first non-blank line
-//	<date>                       the next one (see parseDate)
-//	Tags: space, comets          optional, right after the date
-//	Updated: <date>              optional
-//	Author: Name <email>         optional
-//	Image: photos/a.jpg          optional lead image, and Image alt: its text
-//	Instant Insight              tier markers, any case, "+ " optional
-//	• bullet                     "•", "-", "*" or "–" bullets, any indent
-//	...
-//
-// Section headings are recognised by name (Essential Context, Core Players,
-// Key Numbers, The Catalyst, Data Points ...) in any case, or else by shape:
-// a line of at most 60 characters and 10 words that does not start with a
-// lower-case letter, does not end like a sentence (. ! ? … , ;), is not the
-// continuation of an unfinished line above, and is followed by a blank line
-// or by a bullet and then by more content.
-
-type textParser struct{}
+// The plain-text layout (.txt) is a page as copied from a browser: the
+// title, the date, optional "Tags:", "Updated:", "Author:", "Image:" and
+// "Image alt:" lines, then tier markers and bullets (see README, Articles).
+// Section headings are known by name in any case, or else by shape (see
+// headingShape): not the tail of an unfinished line above, and followed by
+// a blank line or a bullet and then by more content.
 
 // tok is one non-blank line of the body.
 type tok struct {
@@ -86,21 +72,10 @@ func cutBullet(s string) (string, bool) {
 	return s, false
 }
 
-// endsSentence reports whether s ends like a finished sentence, looking
-// through closing quotes and brackets.
+// endsSentence reports whether s ends like a sentence, past closing quotes and brackets.
 func endsSentence(s string) bool {
-	for len(s) > 0 {
-		r, size := utf8.DecodeLastRuneInString(s)
-		switch r {
-		case '"', '\'', '”', '’', ')', ']', '»':
-			s = s[:len(s)-size]
-			continue
-		case '.', '!', '?', '…', ',', ';':
-			return true
-		}
-		return false
-	}
-	return false
+	r, _ := utf8.DecodeLastRuneInString(strings.TrimRight(s, `"'”’)]»`))
+	return strings.ContainsRune(".!?…,;", r)
 }
 
 func looksLikeHeading(toks []tok, i int) bool {
@@ -118,31 +93,26 @@ func looksLikeHeading(toks []tok, i int) bool {
 			return false // the tail of a wrapped line
 		}
 	}
-	if endsSentence(t.text) || strings.HasSuffix(t.text, ":") || utf8.RuneCountInString(t.text) > maxHeadingRunes ||
-		strings.Count(t.text, " ") >= maxHeadingWords {
-		return false
-	}
-	first, _ := utf8.DecodeRuneInString(t.text)
-	if unicode.IsLower(first) {
+	if !headingShape(t.text) {
 		return false
 	}
 	if !next.bullet {
 		// A heading needs content: a short line right before a known
 		// heading, or before another short line that is itself a heading,
 		// is a paragraph.
-		if _, _, _, known := knownSection(next.text); known || next.blankAfter && looksLikeLoneLine(next) {
+		if _, _, _, known := knownSection(next.text); known || next.blankAfter && next.blankBefore && headingShape(next.text) {
 			return false
 		}
 	}
 	return strings.IndexFunc(t.text, unicode.IsLetter) >= 0
 }
 
-// looksLikeLoneLine is the shape test of looksLikeHeading without the look
-// ahead, used to avoid empty sections.
-func looksLikeLoneLine(t tok) bool {
-	first, _ := utf8.DecodeRuneInString(t.text)
-	return t.blankBefore && !endsSentence(t.text) && !strings.HasSuffix(t.text, ":") && utf8.RuneCountInString(t.text) <= maxHeadingRunes &&
-		strings.Count(t.text, " ") < maxHeadingWords && !unicode.IsLower(first)
+// headingShape is the shape of a heading, without the look around: short,
+// not ending like a sentence or a lead-in, not starting in lower case.
+func headingShape(s string) bool {
+	first, _ := utf8.DecodeRuneInString(s)
+	return !endsSentence(s) && !strings.HasSuffix(s, ":") && utf8.RuneCountInString(s) <= maxHeadingRunes &&
+		strings.Count(s, " ") < maxHeadingWords && !unicode.IsLower(first)
 }
 
 // para is one paragraph or loose bullet of a prose section.
@@ -157,6 +127,14 @@ func (p para) String() string {
 		return p.text
 	}
 	return p.text + " " + strings.Join(p.more, " ")
+}
+
+// marked is the paragraph's text as kept: a loose bullet with its "• ".
+func (p para) marked() string {
+	if p.bullet {
+		return "• " + p.String()
+	}
+	return p.String()
 }
 
 // openSection is the section being filled.
@@ -176,7 +154,7 @@ type textState struct {
 	lastTok int // index of the token last appended as a paragraph, -1 if none
 }
 
-func (textParser) parse(a *Article, lines []line, opts Options) error {
+func parseText(a *Article, lines []line, opts Options) error {
 	toks := tokenize(lines)
 	if len(toks) == 0 {
 		return errorf(1, "empty file: the first line must be the title")
@@ -282,27 +260,15 @@ func (s *textState) token(toks []tok, i int) error {
 		fallthrough
 	case tierTake:
 		// A take line that lost its bullet glyph in the paste is still a bullet.
-		return s.takeBullet(t)
+		return s.a.addTake(t.text, html.EscapeString(t.text), t.n)
 	}
 	if !t.bullet && looksLikeHeading(toks, i) {
 		s.startSection(t.text, t.n, kindProse)
 		return nil
 	}
-	if t.bullet {
-		switch s.sec.kind {
-		case kindPlayers:
-			name, role := splitPlayer(t.text)
-			s.a.tiers.Digest.Players = append(s.a.tiers.Digest.Players, Player{Name: name, Role: role, Line: t.n})
-			return nil
-		case kindNumbers:
-			fig, meaning := splitPair(t.text)
-			s.a.tiers.Digest.Numbers = append(s.a.tiers.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: t.n})
-			return nil
-		case kindDataPoints:
-			date, event := splitPair(t.text)
-			s.a.tiers.Full.DataPoints = append(s.a.tiers.Full.DataPoints, DataPoint{Date: date, Event: event, Line: t.n})
-			return nil
-		}
+	if t.bullet && s.sec.kind != kindProse {
+		s.a.addItem(s.sec.kind, t.text, t.n)
+		return nil
 	}
 	if !s.sec.open {
 		s.startSection("", t.n, kindProse)
@@ -320,35 +286,20 @@ func (s *textState) token(toks []tok, i int) error {
 	return nil
 }
 
-func (s *textState) takeBullet(t tok) error {
-	if t.text == "" {
-		return nil // a lone bullet glyph
-	}
-	if len(s.a.Take) == maxTake {
-		return errorf(t.n, "the 30-second take has more than %d bullets", maxTake)
-	}
-	s.a.Take = append(s.a.Take, Bullet{Text: t.text, HTML: html.EscapeString(t.text), Line: t.n})
-	return nil
-}
-
 func (s *textState) startSection(title string, line int, kind sectionKind) {
 	s.flush()
 	s.sec = openSection{title: strings.TrimSuffix(title, ":"), line: line, kind: kind, tier: s.cur, open: true}
 }
 
-// flush closes the open section. Structured sections keep any prose they
-// held as a section of the same title, so no text is lost.
+// flush closes the open section; prose in a structured section is kept as
+// a section of the same title.
 func (s *textState) flush() {
 	sec := s.sec
 	s.sec = openSection{}
 	if sec.kind == kindDataPoints {
 		// Prose after the timeline is the article's closing.
 		for _, p := range sec.paras {
-			if p.bullet {
-				s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, "• "+p.String())
-			} else {
-				s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p.String())
-			}
+			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p.marked())
 		}
 		return
 	}
@@ -384,9 +335,5 @@ func (s *textState) flush() {
 		b.WriteString("</ul>\n")
 	}
 	out.HTML = b.String()
-	if sec.tier == tierFull {
-		s.a.tiers.Full.Sections = append(s.a.tiers.Full.Sections, out)
-	} else {
-		s.a.tiers.Digest.Sections = append(s.a.tiers.Digest.Sections, out)
-	}
+	s.a.addSection(sec.tier, out)
 }

@@ -49,9 +49,8 @@ const (
 	kindDataPoints
 )
 
-// knownSection recognises the section headings of FORMAT.md (and a few
-// common variants) in any case. It returns the kind, the tier the heading
-// belongs to, the heading's usual spelling and whether it is known at all.
+// knownSection recognises the known section headings in any case: their
+// kind, tier and usual spelling.
 func knownSection(s string) (sectionKind, tier, string, bool) {
 	var arr [24]byte
 	key, ok := lowerKey(arr[:0], strings.TrimSuffix(s, ":"))
@@ -121,8 +120,43 @@ func splitPair(s string) (left, right string) {
 	return splitPlayer(s)
 }
 
-// markTier records the line where tier t starts, keeping the first marker
-// when a tier is named more than once.
+// addTake adds one bullet of the take, read from line.
+func (a *Article) addTake(txt, html string, line int) error {
+	if txt == "" {
+		return nil // a lone bullet glyph
+	}
+	if len(a.Take) == maxTake {
+		return errorf(line, "the 30-second take has more than %d bullets", maxTake)
+	}
+	a.Take = append(a.Take, Bullet{Text: txt, HTML: html, Line: line})
+	return nil
+}
+
+// addItem adds one bullet of a players, numbers or data points section.
+func (a *Article) addItem(kind sectionKind, txt string, line int) {
+	switch kind {
+	case kindPlayers:
+		name, role := splitPlayer(txt)
+		a.tiers.Digest.Players = append(a.tiers.Digest.Players, Player{Name: name, Role: role, Line: line})
+	case kindNumbers:
+		fig, meaning := splitPair(txt)
+		a.tiers.Digest.Numbers = append(a.tiers.Digest.Numbers, Number{Figure: fig, Meaning: meaning, Line: line})
+	case kindDataPoints:
+		date, event := splitPair(txt)
+		a.tiers.Full.DataPoints = append(a.tiers.Full.DataPoints, DataPoint{Date: date, Event: event, Line: line})
+	}
+}
+
+// addSection adds a closed section to the tier it was opened in.
+func (a *Article) addSection(t tier, sec Section) {
+	if t == tierFull {
+		a.tiers.Full.Sections = append(a.tiers.Full.Sections, sec)
+	} else {
+		a.tiers.Digest.Sections = append(a.tiers.Digest.Sections, sec)
+	}
+}
+
+// markTier records the line of the first marker of tier t.
 func (a *Article) markTier(t tier, line int) {
 	var at *int
 	switch t {

@@ -1,7 +1,9 @@
 package bounces
 
 import (
+	"cmp"
 	"strings"
+	"unicode/utf8"
 )
 
 // classify turns a parsed message into results: a complaint first (it may
@@ -17,8 +19,8 @@ func classify(m *mail) []Result {
 	if rs := sesNotification(m); rs != nil {
 		return rs
 	}
-	if r, ok := autoReply(m); ok {
-		return []Result{r}
+	if autoReply(m) {
+		return []Result{{Kind: None, Reason: "auto-reply: " + shorten(m.header.Get("Subject"), 80)}}
 	}
 	if looksLikeBounce(m) {
 		if delayNotice(m) {
@@ -56,10 +58,7 @@ func newContext(text string) *context {
 
 // clip cuts s to the length that one search looks at.
 func clip(s string) string {
-	if len(s) > maxMatch {
-		return s[:maxMatch]
-	}
-	return s
+	return s[:min(len(s), maxMatch)]
 }
 
 // decide combines status and text into a Result.
@@ -70,9 +69,6 @@ func clip(s string) string {
 // down) stays soft; a hard bounce ends a subscription, a soft one only
 // counts toward that, so a wrong soft costs less than a wrong hard.
 func decide(f failure) Result {
-	if f.context == nil {
-		f.context = &context{}
-	}
 	f.diag = clip(f.diag)
 	code := f.status
 	textCode := enhancedCode(f.diag)
@@ -80,28 +76,16 @@ func decide(f failure) Result {
 		code = textCode
 	}
 	basic := basicCode(f.diag)
-	why := findReason(f.diag)
-	if why == nil {
-		why = f.context.why
-	}
+	why := cmp.Or(findReason(f.diag), f.context.why)
 	if code == "" && basic == "" && f.diag == "" {
 		// Report fields often carry no code; the human text may.
 		code, basic = f.context.code, f.context.basic
 	}
-	class := byte(0)
-	switch {
-	case code != "":
-		class = code[0]
-	case basic != "":
-		class = basic[0]
-	}
+	class := cmp.Or(code, basic, "?")[0] // the reply's class: '4', '5', or '?' when unknown
 	if code == "" && basic != "" {
-		code = basicStatus[basic]
+		code = cmp.Or(basicStatus[basic], string(basic[0])+".0.0")
 		if why != nil {
 			code = string(basic[0]) + "." + why.detail
-		}
-		if code == "" {
-			code = string(basic[0]) + ".0.0"
 		}
 	}
 	if strings.HasSuffix(code, ".4.7") && (why == nil || why.kind == Soft) {
@@ -109,18 +93,14 @@ func decide(f failure) Result {
 	}
 	r := Result{Recipient: f.recipient, Status: code}
 	switch {
-	case why != nil && why.kind == Soft:
-		r.Kind = Soft
 	case why != nil && class == '4':
 		r.Kind = Soft
 	case why != nil:
-		r.Kind = Hard
+		r.Kind = why.kind
 	case class == '4':
 		r.Kind = Soft
-	case class == '5' && code != "":
+	case class == '5': // code is set: from the reply, or from basic above
 		r.Kind = statusKind(code)
-	case class == '5':
-		r.Kind = Hard
 	default:
 		r.Kind = Soft // a failure that says nothing more: do not end the address on it
 	}
@@ -146,32 +126,25 @@ func shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !isRuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n] + "…"
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // fromDSN reads each recipient of a delivery-status report.
 func fromDSN(m *mail) []Result {
 	human := humanText(m)
 	blocks := textBlocks(human, ownAddresses(m))
 	whole := newContext(human)
+	listed := failedRecipients(m) // X-Failed-Recipients
 	var out []Result
 	failed := false
-	rcpts := m.dsn.recipients
-	if len(rcpts) > maxResults {
-		rcpts = rcpts[:maxResults]
-	}
+	rcpts := m.dsn.recipients[:min(len(m.dsn.recipients), maxResults)]
 	for _, rc := range rcpts {
-		addr := rc.final
-		if addr == "" {
-			addr = rc.original
-		}
-		if addr == "" {
-			addr = firstFailedRecipient(m)
+		addr := cmp.Or(rc.final, rc.original)
+		if addr == "" && len(listed) > 0 {
+			addr = listed[0]
 		}
 		if addr == "" && len(rcpts) == 1 && len(blocks) > 0 {
 			addr = blocks[0].addr
@@ -202,13 +175,4 @@ func recipientContext(blocks []block, whole *context, addr string) *context {
 		return newContext(blocks[i].text.String())
 	}
 	return whole
-}
-
-func firstFailedRecipient(m *mail) string {
-	for _, v := range strings.Split(m.header.Get("X-Failed-Recipients"), ",") {
-		if a := cleanAddress(v); a != "" {
-			return a
-		}
-	}
-	return ""
 }

@@ -1,7 +1,9 @@
 package bounces
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -18,25 +20,20 @@ func complaint(m *mail) []Result {
 	if !arf && !near {
 		return nil
 	}
-	ftype := strings.ToLower(m.feedback.get("Feedback-Type"))
-	if ftype == "" {
-		ftype = "abuse"
-	}
-	if !complaintType(ftype) {
-		return []Result{{Kind: None, Recipient: complainer(m), Reason: "feedback report: " + shorten(ftype, 40) + ": not a complaint"}}
-	}
-	return []Result{{Kind: Complaint, Recipient: complainer(m), Reason: "feedback report: " + shorten(ftype, 40)}}
+	return []Result{feedback(m.feedback.get("Feedback-Type"), complainer(m))}
 }
 
-// complaintType tells whether a feedback type is a person's complaint.
-// "not-spam" takes one back; "auth-failure" (RFC 6591) is a machine's
-// report that the mail failed SPF, DKIM or DMARC, which no person made.
-func complaintType(ftype string) bool {
-	switch ftype {
-	case "not-spam", "auth-failure":
-		return false
+// feedback is what a feedback report of type ftype ("abuse" when empty)
+// says about rcpt. "not-spam" takes a complaint back; "auth-failure" (RFC
+// 6591) is a machine's report that the mail failed SPF, DKIM or DMARC,
+// which no person made.
+func feedback(ftype, rcpt string) Result {
+	ftype = cmp.Or(strings.ToLower(ftype), "abuse")
+	r := Result{Kind: Complaint, Recipient: rcpt, Reason: "feedback report: " + shorten(ftype, 40)}
+	if ftype == "not-spam" || ftype == "auth-failure" {
+		r.Kind, r.Reason = None, r.Reason+": not a complaint"
 	}
-	return true
+	return r
 }
 
 // complainer is the address that reported the message: the report's
@@ -113,26 +110,14 @@ func (n *SESNotification) Type() string {
 // sesNotification reads an SES bounce or complaint notification.
 func sesNotification(m *mail) []Result {
 	var n SESNotification
-	found := false
-	for _, t := range m.text {
-		if readSESNotice(t, &n) {
-			found = true
-			break
-		}
-	}
-	if !found {
+	if !slices.ContainsFunc(m.text, func(t string) bool { return readSESNotice(t, &n) }) {
 		return nil
 	}
 	var out []Result
 	switch n.Type() {
 	case "Complaint":
-		ftype := strings.ToLower(orDefault(n.Complaint.FeedbackType, "abuse"))
-		kind, reason := Complaint, "feedback report: "+shorten(ftype, 40)
-		if !complaintType(ftype) {
-			kind, reason = None, reason+": not a complaint"
-		}
 		for _, r := range n.Complaint.ComplainedRecipients {
-			out = append(out, Result{Kind: kind, Recipient: cleanAddress(r.EmailAddress), Reason: reason})
+			out = append(out, feedback(n.Complaint.FeedbackType, cleanAddress(r.EmailAddress)))
 		}
 	case "Bounce":
 		for _, r := range n.Bounce.BouncedRecipients {
@@ -147,17 +132,10 @@ func sesNotification(m *mail) []Result {
 	return out
 }
 
-// snsEnvelope is the Amazon SNS wrapper an SES notification arrives in
-// when the topic's subscriber gets the raw JSON: the notification itself is
-// a JSON string in Message.
-type snsEnvelope struct {
-	Type    string `json:"Type"`
-	Message string `json:"Message"`
-}
-
 // readSESNotice decodes the SES notification that text starts with, bare
-// or inside an SNS envelope. Text after the JSON (a topic's unsubscribe
-// footer) is ignored.
+// or inside the Amazon SNS envelope it arrives in when the topic's
+// subscriber gets the raw JSON (then the notification is a JSON string in
+// Message). Text after the JSON (a topic's unsubscribe footer) is ignored.
 func readSESNotice(text string, n *SESNotification) bool {
 	text = strings.TrimSpace(text)
 	if !strings.HasPrefix(text, "{") || !strings.Contains(text, "Type\"") {
@@ -167,7 +145,7 @@ func readSESNotice(text string, n *SESNotification) bool {
 	if json.NewDecoder(strings.NewReader(text)).Decode(&raw) != nil {
 		return false
 	}
-	var env snsEnvelope
+	var env struct{ Message string }
 	if json.Unmarshal(raw, &env) == nil && env.Message != "" && strings.HasPrefix(strings.TrimSpace(env.Message), "{") {
 		raw = json.RawMessage(env.Message)
 	}
@@ -177,33 +155,22 @@ func readSESNotice(text string, n *SESNotification) bool {
 	return n.NotificationType != "" || n.EventType != ""
 }
 
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
-}
-
 var autoSubject = rx(`out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply|autorespon|vacation|away from (the |my )?(office|desk)|abwesen|réponse automatique|respuesta automática|fuera de la oficina|on (annual )?leave|on holiday|\bi am away|i'm away|currently away|out of town`)
 
 // autoReply recognises a reply sent by a program for a person (RFC 3834):
 // out-of-office and vacation notes, ticket acknowledgements. A bounce also
 // says Auto-Submitted, so headers count only on mail that is not one.
-func autoReply(m *mail) (Result, bool) {
+func autoReply(m *mail) bool {
 	h := m.header
 	subj := h.Get("Subject")
-	fromDaemon := bounceFrom.MatchString(h.Get("From")) || h.Get("X-Failed-Recipients") != ""
-	if fromDaemon {
-		return Result{}, false
+	if bounceFrom.MatchString(h.Get("From")) || h.Get("X-Failed-Recipients") != "" || bounceSubject.MatchString(subj) {
+		return false
 	}
-	if autoSubject.MatchString(subj) && !bounceSubject.MatchString(subj) {
-		return Result{Kind: None, Reason: "auto-reply: " + shorten(subj, 80)}, true
+	if autoSubject.MatchString(subj) {
+		return true
 	}
 	auto := strings.HasPrefix(strings.ToLower(h.Get("Auto-Submitted")), "auto-") ||
 		h.Get("X-Autoreply") != "" || h.Get("X-Autorespond") != "" || h.Get("X-Autoresponder") != "" ||
 		strings.EqualFold(strings.TrimSpace(h.Get("Precedence")), "auto_reply")
-	if auto && !bounceSubject.MatchString(subj) && !bounceBody.MatchString(humanText(m)) {
-		return Result{Kind: None, Reason: "auto-reply: " + shorten(subj, 80)}, true
-	}
-	return Result{}, false
+	return auto && !bounceBody.MatchString(humanText(m))
 }

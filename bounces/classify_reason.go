@@ -2,6 +2,7 @@ package bounces
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -122,16 +123,11 @@ var basicStatus = map[string]string{
 // statusKind is the kind a class-5 enhanced status implies alone: hard,
 // except the mailbox, system and policy conditions that may pass.
 func statusKind(code string) Kind {
-	if strings.HasPrefix(code, "4.") {
-		return Soft
-	}
 	rest := strings.TrimPrefix(code, "5.")
 	switch {
 	case strings.HasPrefix(rest, "7."), strings.HasPrefix(rest, "6."):
 		return Soft
-	}
-	switch rest {
-	case "1.7", "1.8", "2.1", "2.2", "2.3", "3.1", "3.2", "3.4", "4.2", "4.5", "4.6", "4.7":
+	case slices.Contains([]string{"1.7", "1.8", "2.1", "2.2", "2.3", "3.1", "3.2", "3.4", "4.2", "4.5", "4.6", "4.7"}, rest):
 		return Soft
 	}
 	return Hard

@@ -2,6 +2,7 @@ package bounces
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -18,13 +19,6 @@ func humanText(m *mail) string {
 		return *m.human
 	}
 	var b strings.Builder
-	defer func() {
-		s := b.String()
-		if len(s) > maxHuman {
-			s = strings.ToValidUTF8(s[:maxHuman], "")
-		}
-		m.human = &s
-	}()
 	for _, t := range m.text {
 		if b.Len() > maxHuman {
 			break
@@ -37,7 +31,12 @@ func humanText(m *mail) string {
 			b.WriteByte('\n')
 		}
 	}
-	return b.String()
+	s := b.String()
+	if len(s) > maxHuman {
+		s = strings.ToValidUTF8(s[:maxHuman], "")
+	}
+	m.human = &s
+	return s
 }
 
 // block is the text about one recipient in a home-made bounce.
@@ -82,18 +81,11 @@ func textBlocks(text string, exclude map[string]bool) []block {
 }
 
 func indexOf(bs []block, addr string) int {
-	for i, b := range bs {
-		if b.addr == addr {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(bs, func(b block) bool { return b.addr == addr })
 }
 
 func anchorAddress(line string) string {
-	if len(line) > 2000 {
-		line = line[:2000]
-	}
+	line = line[:min(len(line), 2000)]
 	header := headerLine.MatchString(line)
 	for i, re := range anchors {
 		if header && i < 3 {
@@ -169,12 +161,7 @@ func delayNotice(m *mail) bool {
 func fromText(m *mail) []Result {
 	human := humanText(m)
 	blocks := textBlocks(human, ownAddresses(m))
-	var rcpts []string
-	for _, v := range strings.Split(m.header.Get("X-Failed-Recipients"), ",") {
-		if a := cleanAddress(v); a != "" && !contains(rcpts, a) {
-			rcpts = append(rcpts, a)
-		}
-	}
+	rcpts := failedRecipients(m)
 	if len(rcpts) == 0 {
 		for _, b := range blocks {
 			rcpts = append(rcpts, b.addr)
@@ -183,38 +170,35 @@ func fromText(m *mail) []Result {
 	if len(rcpts) == 0 {
 		rcpts = append(rcpts, plausibleAddress(m.original.get("To")))
 	}
-	if len(rcpts) > maxResults {
-		rcpts = rcpts[:maxResults]
-	}
+	rcpts = rcpts[:min(len(rcpts), maxResults)]
 	whole := newContext(human)
 	var out []Result
 	for _, a := range rcpts {
 		if a == "" && whole.code == "" && whole.basic == "" && whole.why == nil {
 			continue // names no one and says nothing: not a usable bounce
 		}
-		text := human
-		if i := indexOf(blocks, a); i >= 0 && a != "" {
-			text = blocks[i].text.String()
-		}
-		diag := codeLines(text)
+		c := recipientContext(blocks, whole, a)
+		diag := c.lines
 		if diag == "" && len(rcpts) == 1 {
 			diag = whole.lines
 		}
 		if diag == "" {
-			diag = strings.TrimSpace(text)
+			diag = strings.TrimSpace(c.text)
 		}
-		out = append(out, decide(failure{recipient: a, diag: diag, context: recipientContext(blocks, whole, a)}))
+		out = append(out, decide(failure{recipient: a, diag: diag, context: c}))
 	}
 	return out
 }
 
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
+// failedRecipients are the addresses of X-Failed-Recipients, once each.
+func failedRecipients(m *mail) []string {
+	var out []string
+	for _, v := range strings.Split(m.header.Get("X-Failed-Recipients"), ",") {
+		if a := cleanAddress(v); a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
 		}
 	}
-	return false
+	return out
 }
 
 // ownAddresses are the bounce's own sender and addressee: never recipients.

@@ -7,6 +7,7 @@ package bounces
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -19,16 +20,13 @@ import (
 // Kind is what a message says about a recipient.
 type Kind string
 
+// The kinds. Soft failures include a full mailbox, a policy block, a
+// time-out and an expired queue.
 const (
-	// Hard: the address does not exist or will never accept mail.
-	Hard Kind = "hard"
-	// Soft: delivery failed for a reason that may pass (full mailbox,
-	// policy block, time-out, expired queue).
-	Soft Kind = "soft"
-	// Complaint: the recipient reported the mail as spam.
-	Complaint Kind = "complaint"
-	// None: not a failure (auto-reply, ordinary mail, success or delay notice).
-	None Kind = "none"
+	Hard      Kind = "hard"      // the address does not exist or will never accept mail
+	Soft      Kind = "soft"      // delivery failed for a reason that may pass
+	Complaint Kind = "complaint" // the recipient reported the mail as spam
+	None      Kind = "none"      // not a failure (auto-reply, ordinary mail, success or delay notice)
 )
 
 // Result is one recipient's outcome in a message.
@@ -67,10 +65,15 @@ func Parse(r io.Reader) ([]Result, error) {
 	if len(data) > MaxSize {
 		return nil, ErrTooLarge
 	}
-	m, err := readMessage(data)
-	if err != nil {
-		return nil, err
+	e, err := message.Read(bytes.NewReader(data))
+	if e == nil {
+		return nil, fmt.Errorf("bounces: header: %w", cmp.Or(err, errors.New("empty message")))
 	}
+	if !e.Header.Fields().Next() {
+		return nil, errors.New("bounces: no header fields: not a mail message")
+	}
+	m := &mail{header: e.Header}
+	m.walk(e, 0)
 	return classify(m), nil
 }
 
@@ -79,27 +82,12 @@ type mail struct {
 	header     message.Header
 	reportType string   // report-type of a multipart/report, lower case
 	text       []string // human-readable parts, decoded to UTF-8
+	textLen    int      // bytes in text
 	dsn        *dsnReport
 	feedback   *fieldBlock // the machine-readable part of an ARF report
 	original   *fieldBlock // headers of the returned or reported message
 	parts      int
 	human      *string // humanText, computed once
-}
-
-func readMessage(data []byte) (*mail, error) {
-	e, err := message.Read(bytes.NewReader(data))
-	if e == nil {
-		if err == nil {
-			err = errors.New("empty message")
-		}
-		return nil, fmt.Errorf("bounces: header: %w", err)
-	}
-	if !e.Header.Fields().Next() {
-		return nil, errors.New("bounces: no header fields: not a mail message")
-	}
-	m := &mail{header: e.Header}
-	m.walk(e, 0)
-	return m, nil
 }
 
 // walk visits e and its parts, depth first, within the limits above. A
@@ -116,7 +104,7 @@ func (m *mail) walk(e *message.Entity, depth int) {
 	mt = strings.ToLower(mt)
 	if strings.HasPrefix(mt, "multipart/") {
 		if params["boundary"] == "" {
-			m.addText(e.Body) // no boundary: read it as the text it probably is
+			m.addText(e.Body, false) // no boundary: read it as the text it probably is
 			return
 		}
 		if mt == "multipart/report" && m.reportType == "" {
@@ -146,54 +134,32 @@ func (m *mail) leaf(e *message.Entity, mt string, depth int) {
 		}
 	case "message/feedback-report":
 		if m.feedback == nil {
-			blocks := readFieldBlocks(body, 1)
-			if len(blocks) > 0 {
-				m.feedback = blocks[0]
-			}
+			m.feedback = firstFieldBlock(body)
 		}
-	case "text/rfc822-headers", "message/rfc822-headers", "text/rfc822-header":
-		m.setOriginal(body)
-	case "message/rfc822", "message/global":
-		m.setOriginal(body)
+	case "text/rfc822-headers", "message/rfc822-headers", "text/rfc822-header", "message/rfc822", "message/global":
+		if m.original == nil {
+			m.original = firstFieldBlock(body)
+		}
 	case "text/plain", "text/html", "text/enriched", "text":
 		if depth > 0 && m.original != nil && m.dsn == nil && m.feedback == nil && len(m.text) > 0 {
 			return // parts after a returned message belong to it
 		}
-		if mt == "text/html" {
-			m.addHTML(body)
-			return
-		}
-		m.addText(body)
+		m.addText(body, mt == "text/html")
 	}
 }
 
-func (m *mail) setOriginal(body io.Reader) {
-	if m.original != nil {
+// addText keeps the text of a readable part, while all parts' text
+// together stays within maxText.
+func (m *mail) addText(r io.Reader, html bool) {
+	b, _ := io.ReadAll(io.LimitReader(r, maxPartBytes))
+	s := string(b)
+	if html {
+		s = htmlToText(s)
+	}
+	if m.textLen+len(s) > maxText {
 		return
 	}
-	blocks := readFieldBlocks(body, 1)
-	if len(blocks) > 0 {
-		m.original = blocks[0]
-	}
-}
-
-func (m *mail) addText(r io.Reader) {
-	b, _ := io.ReadAll(io.LimitReader(r, maxPartBytes))
-	m.keepText(string(b))
-}
-
-func (m *mail) addHTML(r io.Reader) {
-	b, _ := io.ReadAll(io.LimitReader(r, maxPartBytes))
-	m.keepText(htmlToText(string(b)))
-}
-
-func (m *mail) keepText(s string) {
-	total := 0
-	for _, t := range m.text {
-		total += len(t)
-	}
-	if total+len(s) > maxText {
-		return
-	}
-	m.text = append(m.text, strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	m.textLen += len(s)
+	m.text = append(m.text, s)
 }

@@ -3,6 +3,7 @@ package bounces
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"io"
 	"strings"
 
@@ -20,7 +21,7 @@ func (b *fieldBlock) get(name string) string {
 	if b == nil {
 		return ""
 	}
-	return strings.TrimSpace(unfold(b.h.Get(name)))
+	return unfold(b.h.Get(name))
 }
 
 // values returns every value of the named field.
@@ -30,11 +31,12 @@ func (b *fieldBlock) values(name string) []string {
 	}
 	var out []string
 	for f := b.h.FieldsByKey(name); f.Next(); {
-		out = append(out, strings.TrimSpace(unfold(f.Value())))
+		out = append(out, unfold(f.Value()))
 	}
 	return out
 }
 
+// unfold joins a folded value's lines and trims it.
 func unfold(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
@@ -57,6 +59,13 @@ func readFieldBlocks(r io.Reader, max int) []*fieldBlock {
 		out = append(out, readFieldBlock(raw))
 	}
 	return out
+}
+
+func firstFieldBlock(r io.Reader) *fieldBlock {
+	if blocks := readFieldBlocks(r, 1); len(blocks) > 0 {
+		return blocks[0]
+	}
+	return nil
 }
 
 func readFieldBlock(raw []byte) *fieldBlock {
@@ -91,7 +100,6 @@ func readFieldBlock(raw []byte) *fieldBlock {
 
 // dsnReport is a message/delivery-status body (RFC 3464 section 2).
 type dsnReport struct {
-	perMessage *fieldBlock
 	recipients []dsnRecipient
 }
 
@@ -103,9 +111,8 @@ type dsnRecipient struct {
 }
 
 func parseDSN(r io.Reader) *dsnReport {
-	blocks := readFieldBlocks(r, 1000)
 	d := &dsnReport{}
-	for i, b := range blocks {
+	for _, b := range readFieldBlocks(r, 1000) {
 		rcpt := dsnRecipient{
 			final:      typedAddress(b.get("Final-Recipient")),
 			original:   typedAddress(b.get("Original-Recipient")),
@@ -114,14 +121,9 @@ func parseDSN(r io.Reader) *dsnReport {
 			diagnostic: b.get("Diagnostic-Code"),
 		}
 		if rcpt.final == "" && rcpt.original == "" && rcpt.action == "" && rcpt.status == "" {
-			if i == 0 {
-				d.perMessage = b
-			}
-			continue
+			continue // the per-message fields, or a group about no recipient
 		}
-		if rcpt.final == "" {
-			rcpt.final = typedAddress(b.get("X-Actual-Recipient"))
-		}
+		rcpt.final = cmp.Or(rcpt.final, typedAddress(b.get("X-Actual-Recipient")))
 		d.recipients = append(d.recipients, rcpt)
 	}
 	return d

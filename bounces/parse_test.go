@@ -139,3 +139,17 @@ func TestParseBrokenMIME(t *testing.T) {
 		}
 	}
 }
+
+// TestHumanTextLimit: the readable text searched is cut at maxHuman on every
+// call, the first included, so one message is never classified on two
+// different texts.
+func TestHumanTextLimit(t *testing.T) {
+	m := &mail{text: []string{strings.Repeat("é line of a long home-made bounce\r\n", maxHuman/20)}}
+	first := humanText(m)
+	if len(first) > maxHuman {
+		t.Fatalf("first call gave %d bytes, want at most %d", len(first), maxHuman)
+	}
+	if again := humanText(m); again != first {
+		t.Fatalf("second call gave %d bytes, first %d", len(again), len(first))
+	}
+}

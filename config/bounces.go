@@ -121,7 +121,7 @@ func (b Bounces) Secrets(getenv func(string) string) (BounceSecrets, error) {
 // check applies the defaults of [bounces] and reports every bad value.
 func (b *Bounces) check(bad reporter) {
 	b.Domain = strings.ToLower(strings.TrimSpace(b.Domain))
-	if b.Domain != "" && !isDomain(b.Domain) {
+	if b.Domain != "" && (len(b.Domain) > 253 || !strings.Contains(b.Domain, ".") || checkLabels(b.Domain) != nil) {
 		bad("bounces.domain", "must be a domain such as \"bounces.example.org\", got %q", b.Domain)
 	}
 	if b.Listen != "" {
@@ -132,21 +132,13 @@ func (b *Bounces) check(bad reporter) {
 			bad("bounces.listen", "needs bounces.domain: the server takes mail for that domain only")
 		}
 	}
-	if b.SoftLimit == 0 {
-		b.SoftLimit = 3
-	}
+	orDefault(&b.SoftLimit, 3)
 	between(bad, "bounces.soft_limit", b.SoftLimit, 1, 100)
-	if b.MaxBytes == 0 {
-		b.MaxBytes = 10 << 20
-	}
+	orDefault(&b.MaxBytes, 10<<20)
 	between(bad, "bounces.max_bytes", b.MaxBytes, 1<<10, 1<<30)
-	if b.MaxConnections == 0 {
-		b.MaxConnections = 20
-	}
+	orDefault(&b.MaxConnections, 20)
 	between(bad, "bounces.max_connections", b.MaxConnections, 1, 10000)
-	if b.Timeout.Duration == 0 {
-		b.Timeout.Duration = time.Minute
-	}
+	orDefault(&b.Timeout.Duration, time.Minute)
 	atLeast(bad, "bounces.timeout", b.Timeout.Duration, "1s")
 	if b.IMAP != nil {
 		b.IMAP.check(bad)
@@ -155,18 +147,10 @@ func (b *Bounces) check(bad reporter) {
 }
 
 func (i *BouncesIMAP) check(bad reporter) {
-	if strings.TrimSpace(i.Host) == "" {
-		bad("bounces.imap.host", "must not be empty")
-	}
-	if i.Username == "" {
-		bad("bounces.imap.username", "must not be empty")
-	}
-	if i.PasswordEnv == "" {
-		i.PasswordEnv = "BRIEFCAST_BOUNCES_IMAP_PASSWORD"
-	}
-	if i.TLS == "" {
-		i.TLS = "tls"
-	}
+	required(bad, "bounces.imap.host", strings.TrimSpace(i.Host))
+	required(bad, "bounces.imap.username", i.Username)
+	orDefault(&i.PasswordEnv, "BRIEFCAST_BOUNCES_IMAP_PASSWORD")
+	orDefault(&i.TLS, "tls")
 	oneOf(bad, "bounces.imap.tls", i.TLS, "tls", "starttls", "none")
 	if i.Port == 0 {
 		i.Port = 143
@@ -175,12 +159,8 @@ func (i *BouncesIMAP) check(bad reporter) {
 		}
 	}
 	between(bad, "bounces.imap.port", i.Port, 1, 65535)
-	if i.Mailbox == "" {
-		i.Mailbox = "INBOX"
-	}
-	if i.Interval.Duration == 0 {
-		i.Interval.Duration = time.Minute
-	}
+	orDefault(&i.Mailbox, "INBOX")
+	orDefault(&i.Interval.Duration, time.Minute)
 	atLeast(bad, "bounces.imap.interval", i.Interval.Duration, "5s")
 	if i.Delete && i.MoveTo != "" {
 		bad("bounces.imap.delete", "cannot be set together with bounces.imap.move_to: pick one")
@@ -207,12 +187,8 @@ func (w *BounceWebhooks) check(bad reporter) {
 		}
 	}
 	if p := w.Postmark; p != nil && p.Enabled {
-		if p.Username == "" {
-			bad("bounces.webhooks.postmark.username", "must not be empty")
-		}
-		if p.PasswordEnv == "" {
-			p.PasswordEnv = "BRIEFCAST_POSTMARK_PASSWORD"
-		}
+		required(bad, "bounces.webhooks.postmark.username", p.Username)
+		orDefault(&p.PasswordEnv, "BRIEFCAST_POSTMARK_PASSWORD")
 	}
 	if m := w.Mailgun; m != nil && m.Enabled && m.SigningKeyEnv == "" {
 		m.SigningKeyEnv = "BRIEFCAST_MAILGUN_SIGNING_KEY"
@@ -220,19 +196,4 @@ func (w *BounceWebhooks) check(bad reporter) {
 	if s := w.SendGrid; s != nil && s.Enabled && s.PublicKeyEnv == "" {
 		s.PublicKeyEnv = "BRIEFCAST_SENDGRID_PUBLIC_KEY"
 	}
-}
-
-// isDomain is a loose check: dot-separated labels of letters, digits and
-// hyphens.
-func isDomain(d string) bool {
-	if len(d) > 253 || !strings.Contains(d, ".") {
-		return false
-	}
-	for _, l := range strings.Split(d, ".") {
-		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") ||
-			strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
-			return false
-		}
-	}
-	return true
 }

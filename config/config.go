@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -100,7 +103,7 @@ type SMTP struct {
 	Connections int      `toml:"connections"`
 	Rate        float64  `toml:"rate"` // messages per second overall; 0 = no limit
 	Timeout     Duration `toml:"timeout"`
-	HELO        HELOName `toml:"helo"` // EHLO name; "" = the From domain (helo.go)
+	HELO        HELOName `toml:"helo"` // EHLO name; "" = the From domain (see HELOName)
 }
 
 // DKIM configures message signing.
@@ -153,14 +156,7 @@ func (d Digest) SkipsEmpty() bool { return d.SkipEmpty == nil || *d.SkipEmpty }
 func (d Digest) Archived() bool { return d.Archive == nil || *d.Archive }
 
 // Archived reports whether some digest publishes its editions on the site.
-func (c *Config) Archived() bool {
-	for _, d := range c.Digests {
-		if d.Archived() {
-			return true
-		}
-	}
-	return false
-}
+func (c *Config) Archived() bool { return slices.ContainsFunc(c.Digests, Digest.Archived) }
 
 // Values of Digest.SendAt.
 const (
@@ -239,47 +235,21 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// MarshalText writes the duration back.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
 // Defaults returns the configuration used for every key the file leaves out.
 func Defaults() *Config {
 	return &Config{
 		DataDir: "data",
-		Site: Site{
-			Title:      "briefcast",
-			BaseURL:    "http://localhost:8080/",
-			Language:   "en",
-			Timezone:   "UTC",
-			ContentDir: "content",
-			OutputDir:  "public",
-			PageSize:   10,
-
-			MaxArticleBytes: 1 << 20,
-		},
+		Site: Site{Title: "briefcast", BaseURL: "http://localhost:8080/", Language: "en", Timezone: "UTC",
+			ContentDir: "content", OutputDir: "public", PageSize: 10, MaxArticleBytes: 1 << 20},
 		Feeds: Feeds{Items: 50, Content: "take", Depths: []string{"take", "digest", "full"}},
 		Store: Store{Driver: "sqlite", DSN: "data/briefcast.db"},
-		Email: Email{
-			From:          "briefcast <brief@localhost>",
-			Transport:     "file",
-			OutboxDir:     "data/outbox",
-			RetryMaxAge:   Duration{48 * time.Hour},
-			DeliveryLease: Duration{2 * time.Minute},
-			SMTP: SMTP{
-				Host:        "127.0.0.1",
-				Port:        587,
-				PasswordEnv: "BRIEFCAST_SMTP_PASSWORD",
-				TLS:         "starttls",
-				Connections: 4,
-				Timeout:     Duration{30 * time.Second},
-			},
-		},
+		Email: Email{From: "briefcast <brief@localhost>", Transport: "file", OutboxDir: "data/outbox",
+			RetryMaxAge: Duration{48 * time.Hour}, DeliveryLease: Duration{2 * time.Minute},
+			SMTP: SMTP{Host: "127.0.0.1", Port: 587, PasswordEnv: "BRIEFCAST_SMTP_PASSWORD", TLS: "starttls",
+				Connections: 4, Timeout: Duration{30 * time.Second}}},
 		Server: Server{Listen: "127.0.0.1:8080", MetricsListen: DefaultMetricsListen,
 			RateLimitIP: DefaultRateLimitIP, RateLimitAddress: DefaultRateLimitAddress},
-		Subscriptions: Subscriptions{
-			SecretEnv:  "BRIEFCAST_SECRET",
-			ConfirmTTL: Duration{72 * time.Hour},
-		},
+		Subscriptions: Subscriptions{SecretEnv: "BRIEFCAST_SECRET", ConfirmTTL: Duration{72 * time.Hour}},
 	}
 }
 
@@ -349,11 +319,9 @@ func (c *Config) resolvePaths(dir string) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
-	abs(&c.DataDir)
-	abs(&c.Site.ContentDir)
-	abs(&c.Site.OutputDir)
-	abs(&c.Site.TemplatesDir)
-	abs(&c.Email.OutboxDir)
+	for _, p := range []*string{&c.DataDir, &c.Site.ContentDir, &c.Site.OutputDir, &c.Site.TemplatesDir, &c.Email.OutboxDir} {
+		abs(p)
+	}
 	if c.Email.DKIM != nil {
 		abs(&c.Email.DKIM.PrivateKeyFile)
 	}
@@ -372,17 +340,102 @@ func (c *Config) Digest(name string) (*Digest, bool) {
 	return nil, false
 }
 
-// Redacted returns a copy safe to print: secrets are replaced.
-func (c *Config) Redacted() *Config {
-	r := *c
-	if r.Email.SMTPPassword != "" {
-		r.Email.SMTPPassword = "[redacted]"
+// HELOName is the name the smtp transport gives in EHLO ([email.smtp]
+// helo): a host name, or an address literal such as "[192.0.2.1]". Empty
+// means the domain of the From address, never the machine's own host
+// name, which receivers check against its DNS and which often says
+// "localhost" or an internal name.
+type HELOName string
+
+// UnmarshalText accepts a host name of letters, digits, "-" and "." (at
+// most 253 characters, no empty label) or a bracketed address literal.
+func (h *HELOName) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if err := checkHELO(s); err != nil {
+		return err
 	}
-	if r.Subscriptions.Secret != "" {
-		r.Subscriptions.Secret = "[redacted]"
+	*h = HELOName(s)
+	return nil
+}
+
+func checkHELO(s string) error {
+	if s == "" || strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") && !strings.ContainsAny(s[1:len(s)-1], "[] \t\r\n") {
+		return nil
 	}
-	if strings.Contains(r.Store.DSN, "@") {
-		r.Store.DSN = "[redacted]"
+	if len(s) > 253 {
+		return fmt.Errorf("helo: %q is longer than 253 characters", s)
 	}
-	return &r
+	if err := checkLabels(strings.TrimSuffix(s, ".")); err != nil {
+		return fmt.Errorf("helo: %q %w", s, err)
+	}
+	return nil
+}
+
+// checkLabels says why host name s is not dot-separated labels of ASCII
+// letters, digits and inner hyphens, each at most 63 long.
+func checkLabels(s string) error {
+	notHost := func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-')
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return errors.New("is not a host name")
+		}
+		if i := strings.IndexFunc(label, notHost); i >= 0 {
+			return fmt.Errorf("is not a host name (character %q)", label[i])
+		}
+	}
+	return nil
+}
+
+// RateLimit is a sign-up limit written "N/D": up to N attempts at once,
+// then one more every D ("5/1m"). "off" turns the limit off.
+type RateLimit struct {
+	Burst int
+	Every time.Duration
+}
+
+// Default sign-up limits: 5 attempts from one client IP, then one a minute;
+// 3 attempts for one address, then one every 10 minutes.
+var (
+	DefaultRateLimitIP      = RateLimit{Burst: 5, Every: time.Minute}
+	DefaultRateLimitAddress = RateLimit{Burst: 3, Every: 10 * time.Minute}
+)
+
+// Off reports whether the limit lets everything through.
+func (r RateLimit) Off() bool { return r.Burst <= 0 || r.Every <= 0 }
+
+// UnmarshalText parses "5/1m", "3/10m" or "off".
+func (r *RateLimit) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "off" {
+		*r = RateLimit{}
+		return nil
+	}
+	n, d, ok := strings.Cut(s, "/")
+	burst, err := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || burst < 1 {
+		return fmt.Errorf("not a limit like \"5/1m\" (5 at once, then one a minute) or \"off\": %q", s)
+	}
+	every, err := time.ParseDuration(strings.TrimSpace(d))
+	if err != nil || every < time.Second {
+		return fmt.Errorf("not a limit like \"5/1m\" (5 at once, then one a minute), the time at least 1s: %q", s)
+	}
+	*r = RateLimit{Burst: burst, Every: every}
+	return nil
+}
+
+// SubjectFuncs are the functions a digest's subject template may call,
+// both when config validates it and when email renders it:
+//
+//	{{.Count}} new {{plural .Count "brief" "briefs"}}
+var SubjectFuncs = template.FuncMap{"plural": Plural}
+
+// Plural returns one when n is 1 and many otherwise: "1 new brief",
+// "2 new briefs", "0 new briefs".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -189,3 +189,18 @@ func TestMetricsListen(t *testing.T) {
 		t.Errorf("metrics_listen = \"9100\": got %v, want an error naming the key", err)
 	}
 }
+
+// Redacted returns a copy safe to print: secrets are replaced.
+func (c *Config) Redacted() *Config {
+	r := *c
+	if r.Email.SMTPPassword != "" {
+		r.Email.SMTPPassword = "[redacted]"
+	}
+	if r.Subscriptions.Secret != "" {
+		r.Subscriptions.Secret = "[redacted]"
+	}
+	if strings.Contains(r.Store.DSN, "@") {
+		r.Store.DSN = "[redacted]"
+	}
+	return &r
+}

@@ -11,17 +11,6 @@ import (
 // output_dir must be a folder of its own, apart from every folder that
 // holds what briefcast reads or keeps.
 
-// folderGuard is one folder that output_dir must stay apart from.
-type folderGuard struct {
-	name string // the key that names it, as the error shows it
-	path string
-	// below: output_dir may not lie inside the folder either. Folders
-	// whose whole tree is read (content, templates) or that hold state
-	// get it; the config file's folder, where output_dir lives by
-	// default, does not.
-	below bool
-}
-
 // outputDirProblems describes every way output_dir collides with another
 // folder: being it, containing it, or lying inside it. Paths are compared
 // with links resolved.
@@ -31,31 +20,29 @@ func (c *Config) outputDirProblems() []string {
 	}
 	out := realPath(c.Site.OutputDir)
 	var problems []string
-	for _, g := range c.folderGuards() {
-		other := realPath(g.path)
+	// guard checks output_dir against the folder path that the key name
+	// names. With below, output_dir may not lie inside the folder either:
+	// folders whose whole tree is read (content, templates) or that hold
+	// state get it; the config file's folder, where output_dir lives by
+	// default, does not.
+	guard := func(name, path string, below bool) {
+		if path == "" {
+			return
+		}
+		other := realPath(path)
 		switch {
 		case out == other:
-			problems = append(problems, fmt.Sprintf("%s is the same folder as %s; a build replaces output_dir entirely, so it must be a folder of its own", c.Site.OutputDir, g.name))
+			problems = append(problems, fmt.Sprintf("%s is the same folder as %s; a build replaces output_dir entirely, so it must be a folder of its own", c.Site.OutputDir, name))
 		case within(other, out):
-			problems = append(problems, fmt.Sprintf("%s contains %s (%s); a build replaces output_dir entirely, so it must be a folder of its own", c.Site.OutputDir, g.name, g.path))
-		case g.below && within(out, other):
-			problems = append(problems, fmt.Sprintf("%s lies inside %s (%s); output_dir must be a folder of its own, outside it", c.Site.OutputDir, g.name, g.path))
+			problems = append(problems, fmt.Sprintf("%s contains %s (%s); a build replaces output_dir entirely, so it must be a folder of its own", c.Site.OutputDir, name, path))
+		case below && within(out, other):
+			problems = append(problems, fmt.Sprintf("%s lies inside %s (%s); output_dir must be a folder of its own, outside it", c.Site.OutputDir, name, path))
 		}
 	}
-	return problems
-}
-
-// folderGuards lists the folders output_dir must stay apart from. The
-// data folder and the database's folder may hold output_dir when they are
-// (or hold) the config file's folder: that is the default layout with the
-// state kept beside config.toml, and output_dir still may not contain them.
-func (c *Config) folderGuards() []folderGuard {
-	var gs []folderGuard
-	add := func(name, path string, below bool) {
-		if path != "" {
-			gs = append(gs, folderGuard{name, path, below})
-		}
-	}
+	// The data folder and the database's folder may hold output_dir when
+	// they are (or hold) the config file's folder: that is the default
+	// layout with the state kept beside config.toml, and output_dir still
+	// may not contain them.
 	configDir := ""
 	if c.Path != "" {
 		configDir = filepath.Dir(c.Path)
@@ -63,34 +50,30 @@ func (c *Config) folderGuards() []folderGuard {
 	state := func(path string) bool {
 		return configDir == "" || !within(realPath(configDir), realPath(path))
 	}
-	add("site.content_dir", c.Site.ContentDir, true)
-	add("site.templates_dir", c.Site.TemplatesDir, true)
-	add("data_dir", c.DataDir, state(c.DataDir))
+	guard("site.content_dir", c.Site.ContentDir, true)
+	guard("site.templates_dir", c.Site.TemplatesDir, true)
+	guard("data_dir", c.DataDir, state(c.DataDir))
 	if c.Store.Driver == "sqlite" {
 		if f := SQLiteFile(c.Store.DSN); f != "" {
 			dir := filepath.Dir(f)
-			add("the folder of store.dsn", dir, state(dir))
+			guard("the folder of store.dsn", dir, state(dir))
 		}
 	}
 	if c.Email.Transport == "file" {
-		add("email.outbox_dir", c.Email.OutboxDir, true)
+		guard("email.outbox_dir", c.Email.OutboxDir, true)
 	}
 	if c.Email.DKIM != nil && c.Email.DKIM.PrivateKeyFile != "" {
-		add("the folder of email.dkim.private_key_file", filepath.Dir(c.Email.DKIM.PrivateKeyFile), false)
+		guard("the folder of email.dkim.private_key_file", filepath.Dir(c.Email.DKIM.PrivateKeyFile), false)
 	}
-	add("the config file's folder", configDir, false)
-	return gs
+	guard("the config file's folder", configDir, false)
+	return problems
 }
 
 // SQLiteFile returns the database file a SQLite DSN names, a path or a
 // file: URI, either with optional ?parameters; "" for an in-memory
 // database.
 func SQLiteFile(dsn string) string {
-	p := strings.TrimPrefix(dsn, "file:")
-	params := ""
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p, params = p[:i], p[i+1:]
-	}
+	p, params, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
 	if p == "" || p == ":memory:" || strings.Contains(params, "mode=memory") {
 		return ""
 	}
@@ -105,16 +88,16 @@ func realPath(p string) string {
 	if err != nil {
 		return filepath.Clean(p)
 	}
-	var rest []string
+	rest := ""
 	for {
 		if r, err := filepath.EvalSymlinks(p); err == nil {
-			return filepath.Join(append([]string{r}, rest...)...)
+			return filepath.Join(r, rest)
 		}
 		parent := filepath.Dir(p)
 		if parent == p {
-			return filepath.Join(append([]string{p}, rest...)...)
+			return filepath.Join(p, rest)
 		}
-		rest = append([]string{filepath.Base(p)}, rest...)
+		rest = filepath.Join(filepath.Base(p), rest)
 		p = parent
 	}
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -26,14 +25,13 @@ func unknownKeys(data []byte, und []toml.Key) string {
 			continue
 		}
 		seen[s] = true
-		found := false
+		before := len(out)
 		for _, p := range places {
 			if p.path == s {
 				out = append(out, fmt.Sprintf("line %d: unknown %s %s", p.line, p.kind, p.describe()))
-				found = true
 			}
 		}
-		if !found { // e.g. inside an inline table: no line of its own
+		if len(out) == before { // e.g. inside an inline table: no line of its own
 			out = append(out, "unknown key "+s)
 		}
 	}
@@ -120,7 +118,9 @@ func scanKeys(data []byte) []place {
 		}
 		key := keyPath(name)
 		if elem != nil && key == "name" {
-			elem.name = unquote(strings.TrimSpace(stripComment(value)))
+			var v struct{ Name string }
+			toml.Decode(t, &v)
+			elem.name = v.Name
 		}
 		path := key
 		if table != "" {
@@ -136,48 +136,12 @@ func scanKeys(data []byte) []place {
 	return out
 }
 
-// keyPath spells a dotted key as toml.Key.String does: bare parts as they
-// are, others quoted.
+// keyPath spells a dotted key as toml.Key.String does, by letting the
+// toml package read it.
 func keyPath(s string) string {
-	var k toml.Key
-	for _, part := range splitDotted(s) {
-		k = append(k, unquote(strings.TrimSpace(part)))
+	md, err := toml.Decode(s+" = 0", &map[string]any{})
+	if keys := md.Keys(); err == nil && len(keys) > 0 {
+		return keys[len(keys)-1].String()
 	}
-	return k.String()
-}
-
-// splitDotted splits a dotted key on the dots outside quotes.
-func splitDotted(s string) []string {
-	var parts []string
-	var quote rune
-	start := 0
-	for i, r := range s {
-		switch {
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote == 0 && (r == '"' || r == '\''):
-			quote = r
-		case quote == 0 && r == '.':
-			parts = append(parts, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(parts, s[start:])
-}
-
-func unquote(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
-		return s[1 : len(s)-1]
-	}
-	if u, err := strconv.Unquote(s); err == nil && strings.HasPrefix(s, `"`) {
-		return u
-	}
-	return s
-}
-
-func stripComment(v string) string {
-	if i := strings.LastIndex(v, "#"); i >= 0 && strings.Count(v[:i], `"`)%2 == 0 {
-		return v[:i]
-	}
-	return v
+	return strings.TrimSpace(s)
 }

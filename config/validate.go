@@ -25,9 +25,7 @@ func (c *Config) Validate() error {
 	}
 
 	// [site]
-	if strings.TrimSpace(c.Site.Title) == "" {
-		bad("site.title", "must not be empty")
-	}
+	required(bad, "site.title", strings.TrimSpace(c.Site.Title))
 	if u, err := url.Parse(c.Site.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		bad("site.base_url", "must be an absolute http or https URL with no query, got %q", c.Site.BaseURL)
 	} else if !strings.HasSuffix(c.Site.BaseURL, "/") {
@@ -36,17 +34,9 @@ func (c *Config) Validate() error {
 	if c.Site.Language == "" || strings.ContainsAny(c.Site.Language, " <>&\"'") {
 		bad("site.language", "must be a language tag such as \"en\" or \"en-GB\", got %q", c.Site.Language)
 	}
-	if loc, err := loadZone(c.Site.Timezone); err != nil {
-		bad("site.timezone", "%v", err)
-	} else {
-		c.Site.Location = loc
-	}
-	if c.Site.ContentDir == "" {
-		bad("site.content_dir", "must not be empty")
-	}
-	if c.Site.OutputDir == "" {
-		bad("site.output_dir", "must not be empty")
-	} else {
+	loadZone(bad, "site.timezone", c.Site.Timezone, &c.Site.Location)
+	required(bad, "site.content_dir", c.Site.ContentDir)
+	if required(bad, "site.output_dir", c.Site.OutputDir) {
 		for _, problem := range c.outputDirProblems() {
 			bad("site.output_dir", "%s", problem)
 		}
@@ -78,22 +68,17 @@ func (c *Config) Validate() error {
 
 	// [store]
 	oneOf(bad, "store.driver", c.Store.Driver, "sqlite", "postgres")
-	if c.Store.DSN == "" {
-		bad("store.dsn", "must not be empty")
-	}
+	required(bad, "store.dsn", c.Store.DSN)
 
 	// [email]
 	if _, err := mail.ParseAddress(c.Email.From); err != nil {
 		bad("email.from", "must be an address like \"The Brief <brief@example.org>\": %v", err)
 	}
-	if c.Email.ReplyTo != "" {
-		if _, err := mail.ParseAddress(c.Email.ReplyTo); err != nil {
-			bad("email.reply_to", "%v", err)
-		}
-	}
-	if c.Email.UnsubscribeTo != "" {
-		if _, err := mail.ParseAddress(c.Email.UnsubscribeTo); err != nil {
-			bad("email.unsubscribe_mailto", "%v", err)
+	for _, f := range []struct{ key, addr string }{
+		{"email.reply_to", c.Email.ReplyTo}, {"email.unsubscribe_mailto", c.Email.UnsubscribeTo},
+	} {
+		if _, err := mail.ParseAddress(f.addr); f.addr != "" && err != nil {
+			bad(f.key, "%v", err)
 		}
 	}
 	if strings.ContainsAny(c.Email.PostalAddress, "\x00") {
@@ -120,25 +105,19 @@ func (c *Config) Validate() error {
 		bad("email.smtp.rate", "must not be negative")
 	}
 	if d := c.Email.DKIM; d != nil {
-		if d.Domain == "" {
-			bad("email.dkim.domain", "must be set when [email.dkim] is present")
-		}
-		if d.Selector == "" {
-			bad("email.dkim.selector", "must be set when [email.dkim] is present")
-		}
-		if d.PrivateKeyFile == "" {
-			bad("email.dkim.private_key_file", "must be set when [email.dkim] is present")
+		for _, f := range []struct{ key, v string }{
+			{"domain", d.Domain}, {"selector", d.Selector}, {"private_key_file", d.PrivateKeyFile},
+		} {
+			if f.v == "" {
+				bad("email.dkim."+f.key, "must be set when [email.dkim] is present")
+			}
 		}
 	}
 
 	// [schedule]
 	defaultZone := time.UTC
 	if c.Schedule.Timezone != "" {
-		if loc, err := loadZone(c.Schedule.Timezone); err != nil {
-			bad("schedule.timezone", "%v", err)
-		} else {
-			defaultZone = loc
-		}
+		loadZone(bad, "schedule.timezone", c.Schedule.Timezone, &defaultZone)
 	}
 	// Every schedule is checked from the same instant, by the scheduler's
 	// own rule, so config and scheduler can never disagree on a spec.
@@ -168,33 +147,23 @@ func (c *Config) Validate() error {
 		}
 		d.Location = defaultZone
 		if d.Timezone != "" {
-			if loc, err := loadZone(d.Timezone); err != nil {
-				bad(key+".timezone", "%v", err)
-			} else {
-				d.Location = loc
-			}
+			loadZone(bad, key+".timezone", d.Timezone, &d.Location)
 		}
 		if err := scheduler.CheckSpec(d.Schedule, d.Location, now); err != nil {
 			bad(key+".schedule", "%v", err)
 		}
-		if d.SendAt == "" {
-			d.SendAt = SendAtSchedule
-		}
+		orDefault(&d.SendAt, SendAtSchedule)
 		oneOf(bad, key+".send_at", d.SendAt, SendAtSchedule, SendAtSubscriber)
 		if d.Depth == "" {
 			d.Depth = subscribers.DepthTake
 		} else if err := subscribers.CheckDepth(d.Depth); err != nil {
 			bad(key+".depth", "%v", err)
 		}
-		if d.Subject == "" {
-			d.Subject = "{{.Title}} — {{.Date}}"
-		}
+		orDefault(&d.Subject, "{{.Title}} — {{.Date}}")
 		if _, err := template.New("subject").Funcs(SubjectFuncs).Parse(d.Subject); err != nil {
 			bad(key+".subject", "not a valid template: %v", err)
 		}
-		if d.MaxItems == 0 {
-			d.MaxItems = 10
-		}
+		orDefault(&d.MaxItems, 10)
 		between(bad, key+".max_items", d.MaxItems, 1, 1000)
 		for j, t := range d.Tags {
 			d.Tags[j] = strings.ToLower(strings.TrimSpace(t))
@@ -262,16 +231,33 @@ func atLeast(bad reporter, key string, d time.Duration, min string) {
 	}
 }
 
-func loadZone(name string) (*time.Location, error) {
-	if name == "" {
-		return nil, errors.New("must name an IANA time zone such as \"Europe/London\"")
+// required reports an empty v; it returns whether v is set.
+func required(bad reporter, key, v string) bool {
+	if v == "" {
+		bad(key, "must not be empty")
 	}
-	if name == "Local" {
-		return nil, errors.New("\"Local\" depends on the machine; name an IANA time zone")
+	return v != ""
+}
+
+// orDefault sets *p to def when it is unset (the zero value).
+func orDefault[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
 	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, fmt.Errorf("unknown time zone %q", name)
+}
+
+// loadZone loads the IANA time zone name into *loc, or reports why not.
+func loadZone(bad reporter, key, name string, loc **time.Location) {
+	l, err := time.LoadLocation(name)
+	switch {
+	case name == "":
+		bad(key, "must name an IANA time zone such as \"Europe/London\"")
+	case name == "Local":
+		bad(key, "\"Local\" depends on the machine; name an IANA time zone")
+	case err != nil:
+		bad(key, "unknown time zone %q", name)
+	default:
+		*loc = l
 	}
-	return loc, nil
 }

@@ -16,34 +16,35 @@ import (
 	"briefcast/tokens"
 )
 
-// newRecorder builds the sink bounce reports go to: the store, the bounce
-// parser, the return-path key derived from the subscriptions secret, the
-// soft limit, and the metrics.
-func (d *Daemon) newRecorder(cfg *config.Config, secret []byte) (*record.Recorder, error) {
-	parse := d.o.ParseBounce
+// recorderOptions configures the bounce sink; parse is record.Parse when nil.
+func recorderOptions(cfg *config.Config, st record.Store, parse record.ParseFunc, secret []byte, log *slog.Logger) record.Options {
 	if parse == nil {
 		parse = record.Parse
 	}
-	return record.New(record.Options{
-		Store:     d.store,
-		Parse:     parse,
-		Key:       verp.Key(secret),
-		SoftLimit: cfg.Bounces.SoftLimit,
-		Now:       d.o.Now,
-		Logger:    d.log,
-		OnRecorded: func(b subscribers.Bounce, o subscribers.BounceOutcome) {
-			d.m.Bounce(o.Digest, string(b.Kind))
-		},
-	})
+	return record.Options{Store: st, Parse: parse, Key: verp.Key(secret), SoftLimit: cfg.Bounces.SoftLimit, Logger: log}
 }
 
-// webhookPaths are the provider webhooks' routes.
-var webhookPaths = map[string]string{
-	"ses": "/webhooks/bounces/ses", "postmark": "/webhooks/bounces/postmark",
-	"mailgun": "/webhooks/bounces/mailgun", "sendgrid": "/webhooks/bounces/sendgrid",
+// newRecorder builds the daemon's bounce sink, which counts in the metrics.
+func (d *Daemon) newRecorder(cfg *config.Config, secret []byte) (*record.Recorder, error) {
+	o := recorderOptions(cfg, d.store, d.o.ParseBounce, secret, d.log)
+	o.Now = d.o.Now
+	o.OnRecorded = func(b subscribers.Bounce, out subscribers.BounceOutcome) { d.m.Bounce(out.Digest, string(b.Kind)) }
+	return record.New(o)
 }
 
-// webhooks builds the enabled provider webhooks, by provider name.
+// NewRecorder builds the bounce sink the daemon uses, for the commands
+// that apply bounce messages outside it. Raw messages are labelled source.
+func NewRecorder(cfg *config.Config, st record.Store, parse record.ParseFunc, source string, log *slog.Logger) (*record.Recorder, error) {
+	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	o := recorderOptions(cfg, st, parse, secret, log)
+	o.Source = source
+	return record.New(o)
+}
+
+// webhooks builds the enabled provider webhooks, by route.
 func (d *Daemon) webhooks(cfg *config.Config, sink intake.Sink) (map[string]http.Handler, error) {
 	w := cfg.Bounces.Webhooks
 	sec, err := cfg.Bounces.Secrets(d.o.Getenv)
@@ -51,43 +52,36 @@ func (d *Daemon) webhooks(cfg *config.Config, sink intake.Sink) (map[string]http
 		return nil, err
 	}
 	hs := map[string]http.Handler{}
-	add := func(name string, h http.Handler, err error) error {
-		if err != nil {
-			return fmt.Errorf("bounces.webhooks.%s: %w", name, err)
+	var first error // the one reported
+	add := func(name string, h http.Handler, err error) {
+		if err != nil && first == nil {
+			first = fmt.Errorf("bounces.webhooks.%s: %w", name, err)
 		}
-		hs[name] = h
-		return nil
+		hs["/webhooks/bounces/"+name] = h
 	}
 	if s := w.SES; s != nil && s.Enabled {
 		h, err := intake.NewSES(intake.SESOptions{Sink: sink, TopicARNs: s.TopicARN, CertHosts: s.CertHosts, Logger: d.log})
-		if err := add("ses", h, err); err != nil {
-			return nil, err
-		}
+		add("ses", h, err)
 	}
 	if p := w.Postmark; p != nil && p.Enabled {
 		h, err := intake.NewPostmark(intake.PostmarkOptions{Sink: sink, Username: p.Username, Password: sec.PostmarkPassword, Logger: d.log})
-		if err := add("postmark", h, err); err != nil {
-			return nil, err
-		}
+		add("postmark", h, err)
 	}
 	if m := w.Mailgun; m != nil && m.Enabled {
 		h, err := intake.NewMailgun(intake.MailgunOptions{Sink: sink, SigningKey: []byte(sec.MailgunSigningKey), Now: d.o.Now, Logger: d.log})
-		if err := add("mailgun", h, err); err != nil {
-			return nil, err
-		}
+		add("mailgun", h, err)
 	}
 	if s := w.SendGrid; s != nil && s.Enabled {
 		h, err := intake.NewSendGrid(intake.SendGridOptions{Sink: sink, PublicKey: sec.SendGridPublicKey, Logger: d.log})
-		if err := add("sendgrid", h, err); err != nil {
-			return nil, err
-		}
+		add("sendgrid", h, err)
+	}
+	if first != nil {
+		return nil, first
 	}
 	return hs, nil
 }
 
-// currentSink hands what arrives to the current graph's recorder, so the
-// SMTP server and the mailbox poller, which outlive a reload, follow the
-// reloaded settings.
+// currentSink hands bounces to the current graph's recorder, across reloads.
 type currentSink struct {
 	d      *Daemon
 	source string
@@ -101,9 +95,7 @@ func (s currentSink) Event(ctx context.Context, e intake.Event) error {
 	return s.d.cur.Load().recorder.Event(ctx, e)
 }
 
-// bounceIntake is the inbound SMTP server and the mailbox poller: one per
-// process, bound at New, run by Run. Changing [bounces] listen or
-// [bounces.imap] takes a restart.
+// bounceIntake is the inbound SMTP server and the mailbox poller of the process.
 type bounceIntake struct {
 	ln     net.Listener
 	smtp   *intake.SMTPServer
@@ -112,25 +104,21 @@ type bounceIntake struct {
 	wg     sync.WaitGroup
 }
 
-// newBounceIntake binds the SMTP listener and builds the poller that cfg
-// asks for.
+// newBounceIntake binds the SMTP listener and builds the poller of cfg.
 func (d *Daemon) newBounceIntake(ctx context.Context, cfg *config.Config) (*bounceIntake, error) {
 	b := cfg.Bounces
-	if b.Listen == "" && b.IMAP == nil {
-		return nil, nil
-	}
 	bi := &bounceIntake{}
 	if b.Listen != "" {
-		srv, err := intake.NewSMTP(intake.SMTPOptions{Domain: b.Domain, MaxBytes: b.MaxBytes, MaxConns: b.MaxConnections,
+		var err error
+		bi.smtp, err = intake.NewSMTP(intake.SMTPOptions{Domain: b.Domain, MaxBytes: b.MaxBytes, MaxConns: b.MaxConnections,
 			Timeout: b.Timeout.Duration, Sink: currentSink{d, "smtp"}, Logger: d.log})
+		if err == nil {
+			var lc net.ListenConfig
+			bi.ln, err = lc.Listen(ctx, "tcp", b.Listen)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("bounces.listen: %w", err)
 		}
-		var lc net.ListenConfig
-		if bi.ln, err = lc.Listen(ctx, "tcp", b.Listen); err != nil {
-			return nil, fmt.Errorf("bounces.listen: %w", err)
-		}
-		bi.smtp = srv
 	}
 	if i := b.IMAP; i != nil {
 		sec, err := b.Secrets(d.o.Getenv)
@@ -151,9 +139,6 @@ func (d *Daemon) newBounceIntake(ctx context.Context, cfg *config.Config) (*boun
 
 // start serves SMTP and polls the mailbox until stop.
 func (bi *bounceIntake) start(ctx context.Context, d *Daemon) {
-	if bi == nil {
-		return
-	}
 	ctx, bi.cancel = context.WithCancel(ctx)
 	if bi.smtp != nil {
 		d.log.Info("bounces_smtp_listening", "addr", bi.ln.Addr().String())
@@ -172,46 +157,19 @@ func (bi *bounceIntake) start(ctx context.Context, d *Daemon) {
 	}
 }
 
-// stop lets the SMTP sessions in progress finish (bounded by ctx), stops
-// the poller and waits for both.
+// stop lets SMTP sessions finish (bounded by ctx) and stops the poller.
 func (bi *bounceIntake) stop(ctx context.Context) {
-	if bi == nil {
+	if bi == nil { // New failed first
 		return
 	}
 	if bi.cancel != nil {
 		bi.cancel()
 	}
-	if bi.smtp != nil {
-		if err := bi.smtp.Shutdown(ctx); err != nil {
-			bi.smtp.Close()
-		}
+	if bi.smtp != nil && bi.smtp.Shutdown(ctx) != nil {
+		bi.smtp.Close()
 	}
 	if bi.ln != nil {
 		bi.ln.Close() // not yet served: Shutdown does not know it
 	}
 	bi.wg.Wait() // the poller logs out as Run returns
-}
-
-// addr is the SMTP listener's address, "" without one.
-func (bi *bounceIntake) addr() string {
-	if bi == nil || bi.ln == nil {
-		return ""
-	}
-	return bi.ln.Addr().String()
-}
-
-// NewRecorder builds the bounce sink the daemon uses, for the commands
-// that apply bounce messages outside it: the same return-path key and
-// soft limit. Raw messages are labelled source; parse is record.Parse
-// when nil.
-func NewRecorder(cfg *config.Config, st record.Store, parse record.ParseFunc, source string, log *slog.Logger) (*record.Recorder, error) {
-	if parse == nil {
-		parse = record.Parse
-	}
-	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
-	if err != nil {
-		return nil, err
-	}
-	return record.New(record.Options{Store: st, Parse: parse, Key: verp.Key(secret),
-		SoftLimit: cfg.Bounces.SoftLimit, Source: source, Logger: log})
 }

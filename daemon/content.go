@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,8 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"briefcast/articles"
@@ -20,31 +22,23 @@ import (
 )
 
 // ArticleOptions is how every command and the daemon read the content
-// folder: call it once per load. The articles' digests and full depths
-// are kept in a spill file of their own (see articles.Spill), not in
-// memory, made in data_dir, or in the system's temporary folder while
-// data_dir does not exist (a machine that only builds); where neither
-// can take it, they stay in memory.
+// folder, once per load: spilling to data_dir, else the temporary folder.
 func ArticleOptions(cfg *config.Config, log *slog.Logger) articles.Options {
 	o := articles.Options{Location: cfg.Site.Location, MaxBytes: cfg.Site.MaxArticleBytes, Log: log, Slugs: cfg.Site.Slugs}
 	dir := cfg.DataDir
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		dir = os.TempDir()
 	}
-	sp, err := articles.NewSpill(dir)
-	if err != nil {
-		if log != nil {
-			log.Warn("article_tiers_in_memory", "err", err)
-		}
-		return o
+	if sp, err := articles.NewSpill(dir); err == nil {
+		o.Spill = sp
+	} else if log != nil {
+		log.Warn("article_tiers_in_memory", "err", err)
 	}
-	o.Spill = sp
 	return o
 }
 
-// RefuseEmpty stops a build that found no article from replacing a
-// published site that has some: an emptied, unmounted or unreadable
-// content folder must not take the site down. allow overrides it.
+// RefuseEmpty stops a build that found no article (an emptied or unmounted
+// content folder) from replacing a published site that has some, unless allow.
 func RefuseEmpty(cfg *config.Config, found int, allow bool) error {
 	if found > 0 || allow {
 		return nil
@@ -62,12 +56,10 @@ func errEmptyContent(cfg *config.Config) error {
 }
 
 // DescribeArticleError prints an article error as "file:line: message",
-// with the file named as a user would type it: relative to the working
-// folder when the content is below it, else with the content folder's full
-// path.
+// with the file named as DisplayPath does.
 func DescribeArticleError(contentDir string, err error) string {
-	var ae *articles.Error
-	if !errors.As(err, &ae) {
+	ae, ok := errors.AsType[*articles.Error](err)
+	if !ok {
 		return err.Error()
 	}
 	e := *ae
@@ -83,56 +75,57 @@ func DisplayPath(p string) string {
 		return p
 	}
 	rel, err := filepath.Rel(wd, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if err != nil || !filepath.IsLocal(rel) {
 		return p
 	}
 	return rel
 }
 
-// firstSite builds the site served at start into output_dir.
-func firstSite(ctx context.Context, cfg *config.Config, allowEmpty bool, log *slog.Logger) (_ *site.Site, c *content, _ int, _ error) {
+// loadContent reads cfg's templates and articles, logging those rejected.
+func loadContent(cfg *config.Config, log *slog.Logger) (*content, []*articles.Article, []error, error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("templates: %w", err)
+		return nil, nil, nil, fmt.Errorf("templates: %w", err)
 	}
-	if fi, err := os.Stat(cfg.Site.ContentDir); err != nil {
-		return nil, nil, 0, fmt.Errorf("site.content_dir: %w", err)
-	} else if !fi.IsDir() {
-		return nil, nil, 0, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
-	}
-	set := articles.NewSet(cfg.Site.ContentDir, ArticleOptions(cfg, log))
-	c = &content{cfg: cfg, tmpl: tmpl, set: set}
-	arts, errs := set.Articles()
+	c := &content{cfg: cfg, tmpl: tmpl, set: articles.NewSet(cfg.Site.ContentDir, ArticleOptions(cfg, log))}
+	arts, errs := c.set.Articles()
 	for _, e := range errs {
 		log.Error("article_rejected", "err", DescribeArticleError(cfg.Site.ContentDir, e))
 	}
-	if len(errs) > 0 {
-		log.Warn("articles_rejected", "count", len(errs))
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, len(errs), err
-	}
-	if err := RefuseEmpty(cfg, len(arts), allowEmpty); err != nil {
-		return nil, nil, len(errs), err
-	}
-	// Being told to replace a folder briefcast did not publish is a
-	// mistake in the config, which start-up reports.
-	if err := site.CheckOutput(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
-		return nil, nil, len(errs), err
-	}
-	st, err := publishSite(cfg, arts, tmpl, nil, log)
-	if err != nil {
-		return nil, nil, len(errs), err
-	}
-	return st, c, len(errs), nil
+	return c, arts, errs, nil
 }
 
-// publishSite builds the site for cfg into output_dir, from where it is
-// served: only the files readers poll stay in memory (see site.Hot). When
-// the folder cannot be written (a full disk, a folder briefcast did not
-// publish), the site is built in memory and served from there, with a
-// warning: the folder is a copy for readers, and failing to write it must
-// not take the live site down.
+// firstSite builds the site served at start, and counts articles rejected.
+func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site, int, error) {
+	if fi, err := os.Stat(cfg.Site.ContentDir); err != nil {
+		return nil, 0, fmt.Errorf("site.content_dir: %w", err)
+	} else if !fi.IsDir() {
+		return nil, 0, fmt.Errorf("site.content_dir: %s is not a folder", cfg.Site.ContentDir)
+	}
+	c, arts, errs, err := loadContent(cfg, d.log)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(errs) > 0 {
+		d.log.Warn("articles_rejected", "count", len(errs))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	if err := RefuseEmpty(cfg, len(arts), d.o.AllowEmpty); err != nil {
+		return nil, 0, err
+	}
+	// A folder briefcast did not publish is a config mistake to report.
+	if err := site.CheckOutput(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
+		return nil, 0, err
+	}
+	st, err := publishSite(cfg, arts, c.tmpl, nil, d.log)
+	d.content = c
+	return st, len(errs), err
+}
+
+// publishSite builds the site into output_dir and serves it from there, or
+// from memory when that fails: the readers' copy must not take it down.
 func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition, log *slog.Logger) (*site.Site, error) {
 	st, err := site.PublishServed(SiteOptions(cfg), arts, tmpl, cfg.Site.OutputDir, eds)
 	if err == nil {
@@ -146,38 +139,36 @@ func publishSite(cfg *config.Config, arts []*articles.Article, tmpl fs.FS, eds [
 	return mem, nil
 }
 
-// buildSite loads the content again and builds the site for cfg. A
-// rejected article is logged with its file:line; if old had it, that last
-// good version stays, so an article saved half-edited never vanishes from
-// the site. A build that finds no article where old had some (the content
-// folder emptied, unmounted or unreadable) is refused unless AllowEmpty.
+// buildSite loads the content again and builds the site for cfg, keeping
+// old's last good version of an article saved half-edited.
 func (d *Daemon) buildSite(ctx context.Context, cfg *config.Config, old *site.Site) (*site.Site, int, error) {
-	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
+	c, arts, errs, err := loadContent(cfg, d.log)
 	if err != nil {
-		return nil, 0, fmt.Errorf("templates: %w", err)
+		return nil, 0, err
 	}
-	set := articles.NewSet(cfg.Site.ContentDir, ArticleOptions(cfg, d.log))
-	arts, errs := set.Articles()
 	arts = keepLastGood(arts, errs, old)
-	for _, e := range errs {
-		d.log.Error("article_rejected", "err", DescribeArticleError(cfg.Site.ContentDir, e))
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, len(errs), err
 	}
-	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
-		return nil, len(errs), errEmptyContent(cfg)
+	if err := d.refuseEmpty(cfg, arts, old); err != nil {
+		return nil, len(errs), err
 	}
-	st, err := publishSite(cfg, arts, tmpl, archiveEditions(ctx, cfg, d.store, d.log), d.log)
+	st, err := publishSite(cfg, arts, c.tmpl, d.archiveEditions(ctx, cfg), d.log)
 	if err == nil {
-		d.content = &content{cfg: cfg, tmpl: tmpl, set: set}
+		d.content = c
 	}
 	return st, len(errs), err
 }
 
-// rebuild builds the site again and swaps it into the running graph; a
-// failing build keeps the old site. The rebuild job and the watcher call
-// it; never two at once.
+// refuseEmpty is RefuseEmpty for a site replacing old.
+func (d *Daemon) refuseEmpty(cfg *config.Config, arts []*articles.Article, old *site.Site) error {
+	if len(arts) == 0 && old != nil && len(old.Articles) > 0 && !d.o.AllowEmpty {
+		return errEmptyContent(cfg)
+	}
+	return nil
+}
+
+// rebuild swaps a new build into the running graph; a failure keeps the old.
 func (d *Daemon) rebuild(ctx context.Context) error {
 	d.rebuildMu.Lock()
 	defer d.rebuildMu.Unlock()
@@ -200,9 +191,7 @@ func (d *Daemon) rebuildLocked(ctx context.Context) error {
 	return nil
 }
 
-// publish writes the static copy of st, when it is served from memory
-// (a site served from its folder is there already), and pings the WebSub
-// hub about the feeds that changed since old.
+// publish writes a memory-served site's copy and pings the hub of changes.
 func (d *Daemon) publish(ctx context.Context, g *graph, old, st *site.Site) {
 	if st.Dir == "" {
 		if err := st.Write(g.cfg.Site.OutputDir); err != nil {
@@ -212,8 +201,7 @@ func (d *Daemon) publish(ctx context.Context, g *graph, old, st *site.Site) {
 	g.srv.PingHub(ctx, old, st)
 }
 
-// keepLastGood adds back, for every rejected file, the article the old site
-// had from that file, unless its slug is now taken.
+// keepLastGood adds back old's articles from rejected files whose slugs are free.
 func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*articles.Article {
 	if len(errs) == 0 || old == nil {
 		return arts
@@ -226,25 +214,155 @@ func keepLastGood(arts []*articles.Article, errs []error, old *site.Site) []*art
 	for _, a := range arts {
 		slugs[a.Slug] = true
 	}
-	added := false
+	found := len(arts)
 	for _, err := range errs {
-		var ae *articles.Error
-		if !errors.As(err, &ae) {
+		ae, ok := errors.AsType[*articles.Error](err)
+		if !ok {
 			continue
 		}
 		if prev := byPath[ae.Path]; prev != nil && !slugs[prev.Slug] {
 			arts = append(arts, prev)
 			slugs[prev.Slug] = true
-			added = true
 		}
 	}
-	if added {
-		sort.SliceStable(arts, func(i, j int) bool {
-			if !arts[i].Published.Equal(arts[j].Published) {
-				return arts[i].Published.After(arts[j].Published)
-			}
-			return arts[i].Slug < arts[j].Slug
+	if len(arts) > found { // newest first, as articles.Set gives them
+		slices.SortStableFunc(arts, func(a, b *articles.Article) int {
+			return cmp.Or(b.Published.Compare(a.Published), strings.Compare(a.Slug, b.Slug))
 		})
 	}
 	return arts
+}
+
+// archiveEditions reads the editions the digest archives publish; a store
+// that cannot be read costs the archive, not the site.
+func (d *Daemon) archiveEditions(ctx context.Context, cfg *config.Config) []*editions.Edition {
+	if !cfg.Archived() {
+		return nil
+	}
+	eds, err := d.store.Editions(ctx, "", 0)
+	if err != nil {
+		d.log.Warn("digest_archive_unread", "err", err)
+		return nil
+	}
+	return eds
+}
+
+// withArchive rebuilds the first site, built before the store is opened so
+// content problems show without it, with the digest archives.
+func (d *Daemon) withArchive(ctx context.Context, cfg *config.Config, st *site.Site) *site.Site {
+	eds := d.archiveEditions(ctx, cfg)
+	if len(eds) == 0 {
+		return st
+	}
+	full, err := publishSite(cfg, st.Articles, d.content.tmpl, eds, d.log)
+	if err != nil {
+		d.log.Warn("digest_archive_failed", "err", err)
+		return st
+	}
+	return full
+}
+
+// editionCreated refreshes the archive before a link to the edition is mailed.
+func (d *Daemon) editionCreated(ctx context.Context, dg config.Digest, e *editions.Edition) {
+	if !dg.Archived() {
+		return
+	}
+	if err := d.rebuild(ctx); err != nil {
+		d.log.Warn("digest_archive_failed", "digest", dg.Name, "edition", e.Key, "err", err)
+		return
+	}
+	d.log.Info("digest_archive_refreshed", "digest", dg.Name, "edition", e.Key)
+}
+
+// content is what the site served was built from, kept file by file so an
+// edit updates the site (site.Update) rendering only the files it reaches.
+type content struct {
+	cfg  *config.Config
+	tmpl fs.FS
+	set  *articles.Set
+}
+
+// changed applies the watcher's changed files one by one; a folder, a lead
+// image, lost events (names nil) or a reloaded config take a full rebuild.
+func (d *Daemon) changed(ctx context.Context, names []string) error {
+	d.rebuildMu.Lock()
+	defer d.rebuildMu.Unlock()
+	g := d.cur.Load()
+	c := d.content
+	if names == nil || c.cfg != g.cfg || !d.reread(c, names) {
+		return d.rebuildLocked(ctx)
+	}
+	began := time.Now()
+	old := g.srv.Site()
+	arts, errs := c.set.Articles()
+	if err := d.refuseEmpty(g.cfg, arts, old); err != nil {
+		return err
+	}
+	st, err := site.Update(old, SiteOptions(g.cfg), arts, c.tmpl, d.archiveEditions(ctx, g.cfg))
+	if err != nil && old != nil && old.Dir != "" {
+		// Writing into the served folder failed part way: publish it anew.
+		d.log.Warn("site_update_failed", "err", err)
+		return d.rebuildLocked(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	g.srv.SetSite(st)
+	d.m.Build(time.Since(began), len(errs))
+	d.publishLater(ctx, g, old, st)
+	d.log.Info("site_updated", "files", len(names), "articles", len(st.Articles), "rejected", len(errs), "duration", time.Since(began))
+	return nil
+}
+
+// reread reads the changed files again; false when one needs a full rebuild.
+func (d *Daemon) reread(c *content, names []string) bool {
+	for _, name := range names {
+		if articles.ImageExt(name) {
+			return false // a lead image: only a full build reads them
+		}
+		if err := c.set.Reload(name); errors.Is(err, articles.ErrNeedsLoad) {
+			return false
+		} else if err != nil {
+			d.log.Error("article_rejected", "err", DescribeArticleError(c.cfg.Site.ContentDir, err))
+		}
+	}
+	return true
+}
+
+// publisher publishes updates in the background, after the server swapped:
+// writing a large site's copy is slow, so edits meanwhile are coalesced.
+type publisher struct {
+	mu      sync.Mutex
+	pending func()
+	oldest  *site.Site // the site before the first of the pending edits
+	running bool
+	wg      sync.WaitGroup // the writing goroutine
+}
+
+// publishLater publishes st after the copies under way, coalescing those waiting.
+func (d *Daemon) publishLater(ctx context.Context, g *graph, old, st *site.Site) {
+	p := &d.publisher
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending == nil {
+		p.oldest = old
+	}
+	from := p.oldest
+	p.pending = func() { d.publish(ctx, g, from, st) }
+	if p.running {
+		return
+	}
+	p.running = true
+	p.wg.Go(func() {
+		for {
+			p.mu.Lock()
+			job := p.pending
+			p.pending, p.running = nil, job != nil
+			p.mu.Unlock()
+			if job == nil {
+				return
+			}
+			job()
+		}
+	})
 }

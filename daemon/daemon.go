@@ -1,18 +1,22 @@
-// Package daemon runs `briefcast serve`. It builds the service graph from
-// the config (the site, the web server, the mail composer and transport,
-// the admin page, the schedules), serves it, and on Reload builds a new
-// graph from the reloaded config and swaps it in while the listeners stay.
-// It also owns what must be one per process: the per-digest locks, the
-// resume poller, the SQLite scheduler lock and the content watcher.
+// Package daemon runs `briefcast serve`: it serves the service graph built
+// from the config (site, web server, mail, admin page, schedules), swapped
+// whole on Reload while the listeners stay, and owns what is one per
+// process: digest locks, SQLite scheduler lock, content watcher.
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,11 +29,10 @@ import (
 	"briefcast/metrics"
 	"briefcast/scheduler"
 	"briefcast/server"
+	"briefcast/subscribers"
 )
 
-// Store is what the daemon needs of the store: what it hands to the
-// server, the digest sender and the admin page, and the queue size of the
-// gauges. *store.DB is one.
+// Store is what the daemon needs of the store (*store.DB is one).
 type Store interface {
 	server.Store
 	admin.Stats
@@ -46,36 +49,20 @@ type Options struct {
 	Log    *slog.Logger
 	Getenv func(string) string // BRIEFCAST_ADMIN_TOKEN
 	Now    func() time.Time    // the server's clock; time.Now when nil
-	// Clock times the scheduled jobs; the real clock when nil. Tests
-	// give a scheduler.FakeClock to reach a wave's instant at once.
-	Clock scheduler.Clock
+	Clock  scheduler.Clock     // times the scheduled jobs; the real clock when nil
 
-	// Load reads the config again, for Reload.
-	Load func() (*config.Config, error)
-	// OpenStore opens the store the config names; it is opened once, at
-	// New, and a reload that names another one is logged as needing a
-	// restart.
+	// Load reads the config again for Reload; OpenStore opens the store at New.
+	Load      func() (*config.Config, error)
 	OpenStore func(ctx context.Context, cfg *config.Config) (Store, error)
 
-	// Listen, when set, overrides [server] listen (the --listen flag); it
-	// holds across reloads.
-	Listen string
-	// NoScheduler serves the web only: no digests or scheduled rebuilds;
-	// the content watcher still keeps the site current.
-	NoScheduler bool
-	// AllowEmpty lets a build that finds no article replace a site that
-	// has some.
-	AllowEmpty bool
-	// Metrics records what the daemon does; nil makes one on Prometheus' default registry.
-	Metrics *metrics.Metrics
-	// Lease, when set, replaces [email] delivery_lease, which the config
-	// keeps at 5 s or more. Tests of several instances give a short one,
-	// so a killed instance's deliveries are taken over within seconds.
-	Lease time.Duration
-	// ParseBounce reads raw bounce messages (DSN, ARF) for the inbound
-	// SMTP server and the mailbox poller of [bounces]; record.Parse when
-	// nil. Tests set their own.
-	ParseBounce record.ParseFunc
+	// Listen, when set, overrides [server] listen (--listen), across reloads.
+	Listen      string
+	NoScheduler bool             // the web (and watcher) only: no digest or rebuild jobs
+	AllowEmpty  bool             // a build with no article may replace a site with some
+	Metrics     *metrics.Metrics // nil makes one on Prometheus' default registry
+	// Lease replaces [email] delivery_lease (at least 5 s) when set, for tests.
+	Lease       time.Duration
+	ParseBounce record.ParseFunc // for SMTP and IMAP bounces; record.Parse when nil
 }
 
 // Daemon is one `briefcast serve`. Make it with New, then call Run once;
@@ -89,7 +76,7 @@ type Daemon struct {
 
 	metricsAddr string
 	stopMetrics func()
-	bounces     *bounceIntake // nil when [bounces] takes no mail
+	bounces     *bounceIntake
 
 	sched *scheduler.Scheduler // nil with NoScheduler
 	cur   atomic.Pointer[graph]
@@ -102,21 +89,17 @@ type Daemon struct {
 	// swapMu orders taking the current graph for a digest run against a
 	// reload's swap, so a retired graph waits for every run that took it.
 	swapMu sync.Mutex
-	locks  digestLocks
+	locks  sync.Map // digest name: *sync.Mutex (see lock)
 
-	mu          sync.Mutex // the watcher and the lock, against Run's stop
-	ctx         context.Context
-	watchDir    string
-	watchCancel context.CancelFunc
-	watchWait   func()
-	release     func() // the SQLite scheduler lock
+	mu        sync.Mutex // the watcher and the lock, against Run's stop
+	ctx       context.Context
+	watchDir  string
+	stopWatch func() // stops the watcher and waits for it
+	release   func() // the SQLite scheduler lock
 }
 
-// New builds the daemon for cfg: it builds the site (refusing to start
-// over a published site with articles when it finds none, unless
-// AllowEmpty), opens the store, builds the service graph, binds the public
-// and metrics listeners and validates every schedule. Nothing is served
-// and nothing scheduled before Run.
+// New builds the site and the service graph, opens the store, binds the
+// listeners and validates every schedule; nothing runs before Run.
 func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -130,15 +113,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 	if o.Metrics == nil {
 		o.Metrics = metrics.New(nil)
 	}
-	d := &Daemon{o: o, log: o.Log, m: o.Metrics, locks: digestLocks{m: map[string]*sync.Mutex{}}}
+	d := &Daemon{o: o, log: o.Log, m: o.Metrics}
 	cfg = d.withOverrides(cfg)
 
 	began := time.Now()
-	st, c, rejected, err := firstSite(ctx, cfg, o.AllowEmpty, o.Log)
+	st, rejected, err := d.firstSite(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	d.content = c
 	if d.store, err = o.OpenStore(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -148,7 +130,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 		}
 	}()
 	st = d.withArchive(ctx, cfg, st)
-	g, err := d.newGraph(cfg, nil)
+	g, err := d.newGraph(cfg, d.content.tmpl, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +143,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 		return nil, fmt.Errorf("server.listen: %w", err)
 	}
 	warnBaseURL(d.log, cfg.Site.BaseURL, d.ln.Addr())
-	if d.metricsAddr, d.stopMetrics, err = startMetrics(ctx, cfg, d.m, d.log); err != nil {
+	if err = d.startMetrics(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if d.bounces, err = d.newBounceIntake(ctx, cfg); err != nil {
@@ -192,36 +174,30 @@ func (d *Daemon) withOverrides(cfg *config.Config) *config.Config {
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
 // BouncesAddr is the inbound bounce SMTP server's address, "" without one.
-func (d *Daemon) BouncesAddr() string { return d.bounces.addr() }
-
-// MetricsAddr is the metrics listener's address, "off" without one.
-func (d *Daemon) MetricsAddr() string { return d.metricsAddr }
-
-// Scheduler returns the scheduler, nil with NoScheduler.
-func (d *Daemon) Scheduler() *scheduler.Scheduler { return d.sched }
+func (d *Daemon) BouncesAddr() string {
+	if d.bounces.ln == nil {
+		return ""
+	}
+	return d.bounces.ln.Addr().String()
+}
 
 // Config is the config the daemon runs on now.
 func (d *Daemon) Config() *config.Config { return d.cur.Load().cfg }
 
-// ServeHTTP answers with the current graph's server. A request holds the
-// graph it started on; a reload lets it finish there.
+// ServeHTTP answers with the current graph's server; a request keeps its own.
 func (d *Daemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.cur.Load().srv.ServeHTTP(w, r)
 }
 
-// Run starts the schedules (taking the SQLite lock first, catching up on
-// missed runs) and the content watcher, serves until ctx ends, then stops:
-// requests in flight finish, running jobs are told to stop and waited for
-// (up to 30 seconds: each sender records the message it is on), queued
-// confirmations are sent, and the store is closed.
+// Run starts the schedules and the content watcher and serves until ctx
+// ends; then running jobs are stopped and waited for (up to 30 seconds).
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.close()
 	if err := d.start(ctx); err != nil {
 		return err
 	}
 	d.bounces.start(ctx, d)
-	cfg := d.Config()
-	d.log.Info("serving", "addr", d.Addr(), "base_url", cfg.Site.BaseURL, "scheduler", d.sched != nil, "metrics", d.metricsAddr)
+	d.log.Info("serving", "addr", d.Addr(), "base_url", d.Config().Site.BaseURL, "scheduler", d.sched != nil, "metrics", d.metricsAddr)
 	defer func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -232,19 +208,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := server.Serve(ctx, d.ln, d, d.log); err != nil {
 		return err
 	}
-	// Logged when the web has stopped, before the jobs are waited for:
-	// senders are finishing the messages in hand.
+	// The web has stopped; senders are finishing the messages in hand.
 	d.log.Info("stopped")
 	return nil
 }
 
-// close releases what New acquired; the current graph's queued
-// confirmations are sent first.
+// close releases what New acquired, sending the queued confirmations.
 func (d *Daemon) close() {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	d.bounces.stop(stopCtx) // before the store closes under it
 	cancel()
-	d.publisher.wait()
+	d.publisher.wg.Wait()
 	if g := d.cur.Load(); g != nil {
 		g.close(d.log)
 	}
@@ -259,4 +233,161 @@ func (d *Daemon) close() {
 			d.log.Warn("store_close_failed", "err", err)
 		}
 	}
+}
+
+// warnBaseURL warns when base_url names this machine on another port than
+// the one bound (every link would be dead); a proxy may change a public one.
+func warnBaseURL(log *slog.Logger, baseURL string, bound net.Addr) {
+	u, err := url.Parse(baseURL)
+	tcp, ok := bound.(*net.TCPAddr)
+	if err != nil || !ok {
+		return
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return
+	}
+	port := cmp.Or(u.Port(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	if listening := strconv.Itoa(tcp.Port); port != listening {
+		log.Warn("base_url_port_mismatch", "base_url", baseURL, "listen", bound.String(),
+			"hint", "links in pages and mail point at port "+port+" but serve listens on port "+listening+"; set [site] base_url to match")
+	}
+}
+
+// startMetrics serves /metrics on server.metrics_listen (never the public one).
+func (d *Daemon) startMetrics(ctx context.Context, cfg *config.Config) error {
+	want := cfg.Server.MetricsAddr()
+	if want == "" {
+		d.metricsAddr, d.stopMetrics = "off", func() {}
+		return nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", want)
+	if err != nil {
+		return fmt.Errorf("server.metrics_listen: %w", err)
+	}
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+		d.log.Warn("metrics_not_loopback", "addr", ln.Addr().String(),
+			"reason", "the metrics include subscriber counts; keep this address private")
+	}
+	// The metrics outlive Run's context, to report the shutdown too.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var served sync.WaitGroup
+	served.Go(func() {
+		if err := server.Serve(ctx, ln, d.m.Handler(), d.log); err != nil {
+			d.log.Error("metrics_serve_failed", "addr", ln.Addr().String(), "err", err)
+		}
+	})
+	d.metricsAddr, d.stopMetrics = ln.Addr().String(), func() { cancel(); served.Wait() }
+	return nil
+}
+
+// newestRates reads the bounce and complaint rates of each digest's newest edition.
+func (d *Daemon) newestRates(ctx context.Context) ([]metrics.EditionRates, error) {
+	var out []metrics.EditionRates
+	for _, dg := range d.Config().Digests {
+		e, err := d.store.LatestEdition(ctx, dg.Name)
+		if errors.Is(err, subscribers.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		p, err := d.store.Progress(ctx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		b, err := d.store.BounceCounts(ctx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, metrics.EditionRates{Digest: dg.Name, Edition: e.Key,
+			Hard: p.Rate(b.Hard), Soft: p.Rate(b.Soft), Complaints: p.Rate(b.Complaints)})
+	}
+	return out, nil
+}
+
+// Reload (SIGHUP) swaps in a service graph built from the config loaded
+// again; if that fails, it is logged and the old graph stays.
+func (d *Daemon) Reload(ctx context.Context) error {
+	cfg, err := d.o.Load()
+	var old *graph
+	if err == nil {
+		cfg = d.withOverrides(cfg)
+		old, err = d.swap(ctx, cfg)
+	}
+	if err != nil {
+		d.log.Error("reload_rejected", "err", err)
+		return err
+	}
+	// After swap, without rebuildMu: stopping the watcher waits for its
+	// rebuild, which takes rebuildMu.
+	d.mu.Lock()
+	if d.ctx != nil && cfg.Site.ContentDir != d.watchDir {
+		d.startWatcher(cfg.Site.ContentDir)
+	}
+	d.mu.Unlock()
+	for _, key := range NeedsRestart(old.cfg, cfg) {
+		d.log.Warn("reload_needs_restart", "key", key, "reason", "read only at start; the old value stays in use until a restart")
+	}
+	go func() { // once the digest runs sending through it are done
+		old.users.Wait()
+		old.close(d.log)
+	}()
+	jobs := 0
+	if d.sched != nil {
+		jobs = len(d.sched.Entries())
+	}
+	d.log.Info("reloaded", "jobs", jobs, "base_url", cfg.Site.BaseURL)
+	return nil
+}
+
+// swap makes a graph for cfg current, with its site and jobs, returning the old.
+func (d *Daemon) swap(ctx context.Context, cfg *config.Config) (*graph, error) {
+	d.rebuildMu.Lock()
+	defer d.rebuildMu.Unlock()
+	began := time.Now()
+	old := d.cur.Load()
+	prevSite := old.srv.Site()
+	st, rejected, err := d.buildSite(ctx, cfg, prevSite)
+	if err != nil {
+		return nil, err
+	}
+	g, err := d.newGraph(cfg, d.content.tmpl, old)
+	if err != nil {
+		return nil, err
+	}
+	g.srv.SetSite(st)
+	if d.sched != nil {
+		if err := d.replaceJobs(cfg); err != nil {
+			g.close(d.log)
+			return nil, err
+		}
+	}
+	d.swapMu.Lock()
+	d.cur.Store(g)
+	d.swapMu.Unlock()
+	d.m.Build(time.Since(began), rejected)
+	d.publish(ctx, g, prevSite, st)
+	return old, nil
+}
+
+// NeedsRestart lists the keys changed from old that are read only at start.
+func NeedsRestart(old, cfg *config.Config) []string {
+	var keys []string
+	for _, k := range []struct {
+		key     string
+		changed bool
+	}{
+		{"server.listen", old.Server.Listen != cfg.Server.Listen},
+		{"server.metrics_listen", old.Server.MetricsAddr() != cfg.Server.MetricsAddr()},
+		{"store.driver", old.Store.Driver != cfg.Store.Driver},
+		{"store.dsn", old.Store.DSN != cfg.Store.DSN},
+		{"bounces.listen", old.Bounces.Listen != cfg.Bounces.Listen},
+		{"bounces.imap", !reflect.DeepEqual(old.Bounces.IMAP, cfg.Bounces.IMAP)},
+	} {
+		if k.changed {
+			keys = append(keys, k.key)
+		}
+	}
+	return keys
 }

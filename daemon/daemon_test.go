@@ -165,7 +165,7 @@ func get(t *testing.T, h http.Handler, path string) (int, string) {
 func TestJobs(t *testing.T) {
 	e := mustEnv(t)
 	d := e.mustDaemon(t, e.options())
-	got := d.Scheduler().Entries()
+	got := d.sched.Entries()
 	want := []struct{ name, spec, zone string }{
 		{"digest:daily", "0 7 * * *", "America/New_York"},
 		{"digest:rebuild", "@weekly", "UTC"},
@@ -369,7 +369,7 @@ func TestReloadSchedules(t *testing.T) {
 	d := e.mustDaemon(t, e.options())
 	names := func() string {
 		var out []string
-		for _, en := range d.Scheduler().Entries() {
+		for _, en := range d.sched.Entries() {
 			out = append(out, en.Name+"="+en.Spec)
 		}
 		return strings.Join(out, " ")

@@ -19,6 +19,7 @@ import (
 	"briefcast/digest"
 	"briefcast/email"
 	"briefcast/server"
+	"briefcast/site"
 	"briefcast/templates"
 	"briefcast/tokens"
 )
@@ -27,7 +28,6 @@ import (
 // and swaps it in whole, so no part runs on a mix of old and new settings.
 type graph struct {
 	cfg       *config.Config
-	tmpl      fs.FS
 	composer  *email.Composer
 	transport email.Transport
 	mailer    *server.QueuedMailer // the sign-up confirmations
@@ -36,27 +36,18 @@ type graph struct {
 	recorder  *record.Recorder // where bounce reports go
 	secure    bool             // the admin cookie's Secure flag, from base_url
 
-	// users counts digest runs sending through this graph's transport; a
-	// retired graph is closed once they are done.
-	users sync.WaitGroup
+	users sync.WaitGroup // digest runs using it, which a retired graph waits for
 }
 
-// newGraph builds the parts for cfg. prev is the graph being replaced (nil
-// at start): its admin page is kept when the cookie flag is unchanged, so
-// a reload does not log everyone out.
-func (d *Daemon) newGraph(cfg *config.Config, prev *graph) (*graph, error) {
+// newGraph builds the parts for cfg. The admin page of prev (the graph
+// replaced) is kept when its cookie flag is, so a reload logs nobody out.
+func (d *Daemon) newGraph(cfg *config.Config, tmpl fs.FS, prev *graph) (*graph, error) {
 	g := &graph{cfg: cfg}
-	var err error
-	if g.tmpl, err = templates.Load(cfg.Site.TemplatesDir); err != nil {
-		return nil, fmt.Errorf("templates: %w", err)
-	}
-	var (
-		signer *tokens.Signer
-		secret []byte
-	)
-	if g.composer, signer, secret, err = newComposer(cfg, g.tmpl, d.log); err != nil {
+	composer, signer, secret, err := newComposer(cfg, tmpl, d.log)
+	if err != nil {
 		return nil, err
 	}
+	g.composer = composer
 	if g.recorder, err = d.newRecorder(cfg, secret); err != nil {
 		return nil, err
 	}
@@ -68,33 +59,32 @@ func (d *Daemon) newGraph(cfg *config.Config, prev *graph) (*graph, error) {
 		return nil, err
 	}
 	g.mailer = server.NewMailer(g.composer, g.transport, d.log)
-	g.srv, err = server.New(ServerOptions(cfg), d.store, g.mailer, signer, g.tmpl, d.log,
+	g.srv, err = server.New(ServerOptions(cfg), d.store, g.mailer, signer, tmpl, d.log,
 		server.WithClock(d.o.Now), server.WithObserver(d.m),
 		server.WithRateLimits(server.RateLimit(cfg.Server.RateLimitIP), server.RateLimit(cfg.Server.RateLimitAddress)))
-	if err != nil {
-		g.mailer.Close(context.Background()) // nothing is queued yet
-		return nil, err
+	if err == nil {
+		g.secure = strings.HasPrefix(strings.ToLower(cfg.Site.BaseURL), "https://")
+		if prev != nil && prev.secure == g.secure {
+			g.admin = prev.admin
+		} else {
+			g.admin, err = d.newAdmin(tmpl, g.secure)
+		}
 	}
-	g.secure = strings.HasPrefix(strings.ToLower(cfg.Site.BaseURL), "https://")
-	if prev != nil && prev.secure == g.secure {
-		g.admin = prev.admin
-	} else if g.admin, err = d.newAdmin(g.tmpl, g.secure); err != nil {
-		g.mailer.Close(context.Background())
+	if err != nil {
+		g.close(d.log) // nothing is queued yet; the transport is let go
 		return nil, err
 	}
 	g.srv.Handle("GET "+admin.Path, g.admin)
 	g.srv.Handle("POST "+admin.Path, g.admin)
-	for name, h := range hooks {
-		g.srv.Handle("POST "+webhookPaths[name], h)
+	for path, h := range hooks {
+		g.srv.Handle("POST "+path, h)
 	}
 	return g, nil
 }
 
-// newAdmin returns the /admin/ page, protected by BRIEFCAST_ADMIN_TOKEN;
-// with the variable unset (or too short) it answers 404 to everything. Its
-// session cookie is Secure when base_url is https (a proxy ending TLS makes
-// the request itself plain http), and wrong tokens are counted per client
-// as the current server, which knows the trusted proxies, sees it.
+// newAdmin returns the /admin/ page: its cookie is Secure when base_url is
+// https (a proxy may end TLS), and wrong tokens are counted per client as
+// the current server sees it.
 func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
 	var src admin.EntriesSource
 	if d.sched != nil {
@@ -105,8 +95,35 @@ func (d *Daemon) newAdmin(tmpl fs.FS, secure bool) (*admin.Handler, error) {
 		admin.WithSecureCookie(secure), admin.WithClientIP(clientIP), admin.WithWaves(wavePlanner{d}))
 }
 
-// close sends the confirmations still queued (for up to ten seconds) and
-// closes the transport when it holds anything open.
+// wavePlanner shows /admin/ the current config's local-time digests' waves.
+type wavePlanner struct{ d *Daemon }
+
+// LocalDigests names the digests with send_at = "subscriber".
+func (p wavePlanner) LocalDigests() []string {
+	var out []string
+	for _, dg := range p.d.Config().Digests {
+		if dg.PerSubscriber() {
+			out = append(out, dg.Name)
+		}
+	}
+	return out
+}
+
+// PlanWaves returns digest name's waves in (from, to], without bad zones.
+func (p wavePlanner) PlanWaves(name string, zones []string, from, to time.Time) []admin.PlannedWave {
+	dg, ok := p.d.Config().Digest(name)
+	if !ok {
+		return nil
+	}
+	waves, _ := digest.Waves(*dg, zones, from, to)
+	out := make([]admin.PlannedWave, len(waves))
+	for i, w := range waves {
+		out[i] = admin.PlannedWave{At: w.At, Zones: w.Zones}
+	}
+	return out
+}
+
+// close sends the queued confirmations (up to ten seconds), closes the transport.
 func (g *graph) close(log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -118,17 +135,7 @@ func (g *graph) close(log *slog.Logger) {
 	}
 }
 
-// retire closes g once the digest runs sending through it have finished,
-// so a reload never cuts a message off mid-send.
-func (g *graph) retire(log *slog.Logger) {
-	go func() {
-		g.users.Wait()
-		g.close(log)
-	}()
-}
-
-// acquire returns the current graph, counted as in use until done is
-// called.
+// acquire returns the current graph, in use until done is called.
 func (d *Daemon) acquire() (g *graph, done func()) {
 	d.swapMu.Lock()
 	defer d.swapMu.Unlock()
@@ -137,9 +144,8 @@ func (d *Daemon) acquire() (g *graph, done func()) {
 	return g, g.users.Done
 }
 
-// newComposer builds the message composer and the signer of its links from
-// the token secret, so links in mail work on the site.
-// It returns the secret too, for the return-path key.
+// newComposer builds the composer and its links' signer from the token
+// secret (returned too), with VERP envelope senders when [bounces] domain is set.
 func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Composer, *tokens.Signer, []byte, error) {
 	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
 	if err != nil {
@@ -149,31 +155,22 @@ func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Compo
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	c, err := email.NewComposer(cfg, tmpl, signer, returnPathOption(cfg, secret)...)
+	var opts []email.Option
+	if domain := cfg.Bounces.Domain; domain != "" {
+		key := verp.Key(secret)
+		opts = append(opts, email.WithReturnPath(func(editionID, subscriberID int64) string {
+			return verp.Encode(key, editionID, subscriberID, domain)
+		}))
+	}
+	c, err := email.NewComposer(cfg, tmpl, signer, opts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return c, signer, secret, nil
 }
 
-// returnPathOption gives each message its own VERP envelope sender on the
-// bounce domain when [bounces] domain is set; without it the envelope
-// sender stays the From address.
-func returnPathOption(cfg *config.Config, secret []byte) []email.Option {
-	domain := cfg.Bounces.Domain
-	if domain == "" {
-		return nil
-	}
-	key := verp.Key(secret)
-	return []email.Option{email.WithReturnPath(func(editionID, subscriberID int64) string {
-		return verp.Encode(key, editionID, subscriberID, domain)
-	})}
-}
-
-// NewComposer builds the composer the daemon uses, for the commands that
-// send or preview mail outside it: the same secret and templates, so links
-// in mail sent from the command line work on the site.
-// The signer signs the links the caller adds itself.
+// NewComposer builds the daemon's composer for the commands that send or
+// preview mail, and the signer of the links the caller adds itself.
 func NewComposer(cfg *config.Config, log *slog.Logger) (*email.Composer, *tokens.Signer, error) {
 	tmpl, err := templates.Load(cfg.Site.TemplatesDir)
 	if err != nil {
@@ -191,4 +188,56 @@ func NewTransport(cfg *config.Config, log *slog.Logger) (email.Transport, error)
 // NewSender returns a digest sender for cfg.
 func NewSender(cfg *config.Config, st digest.Store, c *email.Composer, t email.Transport, log *slog.Logger) *digest.Sender {
 	return digest.NewSender(SenderOptions(cfg), st, c, t, log)
+}
+
+// The option structs of the packages the daemon wires are filled from the
+// config here, so those packages never see *config.Config.
+
+// SenderOptions are the digest sender's settings.
+func SenderOptions(cfg *config.Config) digest.Options {
+	return digest.Options{
+		Connections:    cfg.Email.SMTP.Connections,
+		RetryMaxAge:    cfg.Email.RetryMaxAge.Duration,
+		Lease:          cfg.Email.DeliveryLease.Duration,
+		SingleInstance: cfg.Store.Driver == "sqlite",
+	}
+}
+
+// ServerOptions are the web server's settings.
+func ServerOptions(cfg *config.Config) server.Options {
+	digests := make([]server.Digest, len(cfg.Digests))
+	for i, d := range cfg.Digests {
+		digests[i] = server.Digest{Name: d.Name, Title: d.Title, Timezone: d.Zone(), Depth: d.Depth}
+	}
+	return server.Options{
+		BaseURL:        cfg.Site.BaseURL,
+		SiteTitle:      cfg.Site.Title,
+		Digests:        digests,
+		DoubleOptIn:    cfg.Subscriptions.DoubleOptInEnabled(),
+		ConfirmTTL:     cfg.Subscriptions.ConfirmTTL.Duration,
+		TrustedProxies: cfg.Server.TrustedProxies,
+		WebSubHub:      cfg.Feeds.WebSubHub,
+	}
+}
+
+// SiteOptions are the site builder's settings.
+func SiteOptions(cfg *config.Config) site.Options {
+	digests := make([]site.Digest, len(cfg.Digests))
+	for i, d := range cfg.Digests {
+		digests[i] = site.Digest{Name: d.Name, Title: d.Title, Archived: d.Archived(), Location: d.Location}
+	}
+	return site.Options{
+		BaseURL:     cfg.Site.BaseURL,
+		Title:       cfg.Site.Title,
+		Description: cfg.Site.Description,
+		Language:    cfg.Site.Language,
+		Author:      cfg.Site.Author,
+		ContentDir:  cfg.Site.ContentDir,
+		Slugs:       cfg.Site.Slugs,
+		PageSize:    cfg.Site.PageSize,
+		FeedItems:   cfg.Feeds.Items,
+		FeedContent: cfg.Feeds.Content,
+		FeedDepths:  cfg.Feeds.Depths,
+		Digests:     digests,
+	}
 }

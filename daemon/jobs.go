@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,21 +17,24 @@ import (
 )
 
 // RebuildJobName names the periodic site rebuild among the scheduler's
-// jobs; digest jobs are "digest:" plus the digest's name, so a digest
-// called "rebuild" cannot clash with it.
+// jobs; digest jobs start with "digest:", so a digest cannot clash with it.
 const RebuildJobName = "rebuild"
 
 // DigestJobName is the scheduler's name for digest name's job.
 func DigestJobName(name string) string { return "digest:" + name }
 
-// newScheduler makes the scheduler with cfg's jobs; every schedule is
-// validated here, so a bad one stops the daemon from starting.
-func (d *Daemon) newScheduler(cfg *config.Config) error {
-	clock := d.o.Clock
-	if clock == nil {
-		clock = scheduler.RealClock()
+// WaveJobName is the scheduler's name for the job that sends digest name's
+// waves in zone; "" (subscribers without a zone) is the digest's own job.
+func WaveJobName(name, zone string) string {
+	if zone == "" {
+		return DigestJobName(name)
 	}
-	d.sched = scheduler.New(d.log, clock, d.m)
+	return DigestJobName(name) + "@" + zone
+}
+
+// newScheduler makes the scheduler; a bad schedule stops the daemon starting.
+func (d *Daemon) newScheduler(cfg *config.Config) error {
+	d.sched = scheduler.New(d.log, d.o.Clock, d.m)
 	jobs, err := d.jobs(cfg)
 	if err != nil {
 		return err
@@ -43,27 +47,35 @@ func (d *Daemon) newScheduler(cfg *config.Config) error {
 	return nil
 }
 
-// jobs returns the scheduler's jobs for cfg: one per digest, each with the
-// resume poller that finishes unfinished editions, and the rebuild when
-// [feeds] rebuild is set.
+// jobs returns cfg's jobs: the rebuild, and one per digest or, for a
+// local-time one, per zone of its subscribers (zones with equal times meet
+// on the wave's key); only the digest's own job resumes.
 func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 	var jobs []scheduler.Job
 	for _, dg := range cfg.Digests {
+		zones := []string{""}
 		if dg.PerSubscriber() {
-			jobs = append(jobs, d.waveJobs(dg)...)
-			continue
+			zones = d.waveZones(dg)
 		}
-		jobs = append(jobs, scheduler.Job{
-			Name:     DigestJobName(dg.Name),
-			Spec:     dg.Schedule,
-			Location: dg.Location,
-			CatchUp:  dg.CatchUpWindow(),
-			Run: func(ctx context.Context, cutoff time.Time) error {
-				return d.runDigest(ctx, dg, cutoff)
-			},
-			Resume: func(ctx context.Context) error { return d.resume(ctx, dg) },
-			Last:   lastEdition(d.store, dg.Name),
-		})
+		for _, z := range zones {
+			loc, err := digest.ZoneLocation(dg, z)
+			if err != nil {
+				d.log.Warn("digest_zone_skipped", "digest", dg.Name, "zone", z, "err", err)
+				continue
+			}
+			j := scheduler.Job{
+				Name:     WaveJobName(dg.Name, z),
+				Spec:     dg.Schedule,
+				Location: loc,
+				CatchUp:  dg.CatchUpWindow(),
+				Run:      func(ctx context.Context, at time.Time) error { return d.runDigest(ctx, dg, at) },
+				Last:     d.lastEdition(dg, z),
+			}
+			if z == "" {
+				j.Resume = func(ctx context.Context) error { return d.resume(ctx, dg) }
+			}
+			jobs = append(jobs, j)
+		}
 	}
 	if cfg.Feeds.Rebuild != "" {
 		loc, err := ScheduleZone(cfg)
@@ -80,12 +92,8 @@ func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 	return jobs, nil
 }
 
-// ScheduleZone is [schedule] timezone loaded, UTC when unset; the rebuild
-// job reads a cron spec in it.
+// ScheduleZone is [schedule] timezone (of the rebuild job), UTC when unset.
 func ScheduleZone(cfg *config.Config) (*time.Location, error) {
-	if cfg.Schedule.Timezone == "" {
-		return time.UTC, nil
-	}
 	loc, err := time.LoadLocation(cfg.Schedule.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("schedule.timezone: %w", err)
@@ -93,25 +101,41 @@ func ScheduleZone(cfg *config.Config) (*time.Location, error) {
 	return loc, nil
 }
 
-// lastEdition reads the cut-off of the digest's newest edition, for
-// catching up on runs missed while the daemon was down.
-func lastEdition(store Store, name string) func(ctx context.Context) (time.Time, bool, error) {
+// waveZones is "" and dg's subscribers' zones (only "" on a store error).
+func (d *Daemon) waveZones(dg config.Digest) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	zs, err := d.store.SubscriberZones(ctx, dg.Name)
+	if err != nil {
+		d.log.Error("digest_zones_failed", "digest", dg.Name, "err", err)
+	}
+	return append([]string{""}, slices.DeleteFunc(zs, func(z string) bool { return z == "" })...)
+}
+
+// lastEdition reads the cut-off of dg's newest edition (or wave to zone).
+func (d *Daemon) lastEdition(dg config.Digest, zone string) func(ctx context.Context) (time.Time, bool, error) {
 	return func(ctx context.Context) (time.Time, bool, error) {
-		e, err := store.LatestEdition(ctx, name)
+		var e *editions.Edition
+		var err error
+		what := "last edition of " + dg.Name
+		if dg.PerSubscriber() {
+			e, err = d.store.LatestWave(ctx, dg.Name, zone)
+			what = fmt.Sprintf("last wave of %s in %q", dg.Name, zone)
+		} else {
+			e, err = d.store.LatestEdition(ctx, dg.Name)
+		}
 		if errors.Is(err, subscribers.ErrNotFound) {
 			return time.Time{}, false, nil
 		}
 		if err != nil {
-			return time.Time{}, false, fmt.Errorf("last edition of %s: %w", name, err)
+			return time.Time{}, false, fmt.Errorf("%s: %w", what, err)
 		}
 		return e.Cutoff, true, nil
 	}
 }
 
-// SchedulerLockPath is the lock file that keeps one scheduler (or one
-// `digest send`) per SQLite database: beside the database file itself, so
-// two configs naming the same file share it. "" for PostgreSQL, where
-// unique edition keys make several schedulers safe.
+// SchedulerLockPath is the lock keeping one scheduler per SQLite database,
+// beside its file; "" for PostgreSQL, where several schedulers are safe.
 func SchedulerLockPath(cfg *config.Config) string {
 	if cfg.Store.Driver != "sqlite" {
 		return ""
@@ -123,8 +147,7 @@ func SchedulerLockPath(cfg *config.Config) string {
 	return path + ".scheduler.lock"
 }
 
-// start takes the SQLite lock (failing when another process holds it),
-// then starts the scheduler (catch-up first) and the content watcher.
+// start starts the content watcher, takes the SQLite lock and starts the scheduler.
 func (d *Daemon) start(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -137,45 +160,38 @@ func (d *Daemon) start(ctx context.Context) error {
 		return nil
 	}
 	if path := SchedulerLockPath(g.cfg); path != "" {
-		release, err := scheduler.LockFile(path)
-		if err != nil {
+		var err error
+		if d.release, err = scheduler.LockFile(path); err != nil {
 			return err
 		}
-		d.release = release
 	}
 	d.sched.Start(ctx)
 	return nil
 }
 
-// startWatcher watches dir for article changes. A folder that cannot be
-// watched is logged and left to the scheduled rebuild. d.mu is held.
+// startWatcher watches dir, else leaves it to the rebuild job. d.mu is held.
 func (d *Daemon) startWatcher(dir string) {
 	d.stopWatcher()
 	d.watchDir = dir
 	ctx, cancel := context.WithCancel(d.ctx)
-	w := scheduler.NewWatcher(dir, d.rebuild, d.log)
-	w.Changed = d.changed
-	wait, err := w.Start(ctx)
+	wait, err := scheduler.NewWatcher(dir, d.changed, d.log).Start(ctx)
 	if err != nil {
 		cancel()
 		d.log.Error("content_watch_failed", "dir", dir, "err", err)
 		return
 	}
 	d.log.Info("content_watching", "dir", dir)
-	d.watchCancel, d.watchWait = cancel, wait
+	d.stopWatch = func() { cancel(); wait() }
 }
 
 func (d *Daemon) stopWatcher() {
-	if d.watchCancel != nil {
-		d.watchCancel()
-		d.watchWait()
-		d.watchCancel, d.watchWait = nil, nil
+	if d.stopWatch != nil {
+		d.stopWatch()
+		d.stopWatch = nil
 	}
 }
 
-// stop stops the watcher and the scheduler, waits (bounded by ctx) for
-// running jobs, whose context it cancels so senders record what they sent
-// and stop, then releases the lock.
+// stop stops the watcher and the scheduler, then releases the lock.
 func (d *Daemon) stop(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -185,57 +201,70 @@ func (d *Daemon) stop(ctx context.Context) error {
 	}
 	err := d.sched.Stop(ctx)
 	if d.release != nil && err == nil {
-		// With jobs still running the lock is kept until the process
-		// exits, so a new process cannot start beside them.
+		// Kept while jobs still run, so no new process starts beside them.
 		d.release()
 		d.release = nil
 	}
 	return err
 }
 
-// digestLocks holds one mutex per digest: one delivery loop at a time in
-// this process, whichever of the job and the poller gets there first.
-type digestLocks struct {
-	mu sync.Mutex
-	m  map[string]*sync.Mutex
+// lock returns digest name's mutex: one delivery loop at a time here.
+func (d *Daemon) lock(name string) *sync.Mutex {
+	mu, _ := d.locks.LoadOrStore(name, &sync.Mutex{})
+	return mu.(*sync.Mutex)
 }
 
-func (l *digestLocks) of(name string) *sync.Mutex {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	mu := l.m[name]
-	if mu == nil {
-		mu = &sync.Mutex{}
-		l.m[name] = mu
-	}
-	return mu
-}
-
-// runDigest is a digest's scheduled job: it finishes what is still
-// unfinished, then creates and delivers the edition due at cutoff, from
-// the articles of the site being served, so every link in it points at a
-// page that is served.
+// runDigest is a digest's (or zone's) job: it finishes what is left, then
+// sends the edition due at cutoff from the site served, so every link
+// works; a local-time digest then refreshes its zones.
 func (d *Daemon) runDigest(ctx context.Context, dg config.Digest, cutoff time.Time) error {
-	mu := d.locks.of(dg.Name)
+	mu := d.lock(dg.Name)
 	mu.Lock()
 	defer mu.Unlock()
 	g, done := d.acquire()
 	defer done()
+	s := d.sender(g, dg)
+	run := s.RunDue
+	if dg.PerSubscriber() {
+		defer d.refreshWaves(g.cfg)
+		run = s.RunWave
+	}
 	if err := d.resumeLocked(ctx, g, dg); err != nil {
 		return err
 	}
-	rep, err := d.sender(g, dg).RunDue(ctx, dg, g.srv.Site().Articles, cutoff)
+	rep, err := run(ctx, dg, g.srv.Site().Articles, cutoff)
 	if rep != nil && rep.Created {
 		d.m.EditionCreated(dg.Name)
 	}
 	return err
 }
 
-// resume is the poller every instance runs: it helps deliver any
-// unfinished edition of dg (after a crash, another instance's death, or
-// retries coming due). It does nothing while dg's job is running here.
+// refreshWaves replaces the scheduler's jobs with cfg's, on its own
+// goroutine: Replace must not be called from inside the job it may stop.
+func (d *Daemon) refreshWaves(cfg *config.Config) {
+	go func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.cur.Load().cfg != cfg {
+			return // reloaded meanwhile: the reload set the jobs
+		}
+		if err := d.replaceJobs(cfg); err != nil {
+			d.log.Error("digest_waves_refresh_failed", "err", err)
+		}
+	}()
+}
+
+func (d *Daemon) replaceJobs(cfg *config.Config) error {
+	jobs, err := d.jobs(cfg)
+	if err != nil {
+		return err
+	}
+	return d.sched.Replace(jobs)
+}
+
+// resume helps deliver dg's unfinished editions, unless dg's job runs here.
 func (d *Daemon) resume(ctx context.Context, dg config.Digest) error {
-	mu := d.locks.of(dg.Name)
+	mu := d.lock(dg.Name)
 	if !mu.TryLock() {
 		return nil
 	}
@@ -251,9 +280,7 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 		return err
 	}
 	byID := digest.ByID(g.srv.Site().Articles)
-	// Oldest first, so a backlog drains in the order it was created.
-	for i := len(eds) - 1; i >= 0; i-- {
-		e := eds[i]
+	for _, e := range slices.Backward(eds) { // oldest first
 		if !e.FinishedAt.IsZero() {
 			continue
 		}
@@ -264,9 +291,8 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 	return nil
 }
 
-// sender returns a Sender for one run of digest dg on g's composer and
-// transport. It never waits for retries: the resume poller comes back for
-// them, so a mail server that is down cannot hold up the next edition.
+// sender returns a Sender for one run of dg on g. It never waits for
+// retries (the poller does), so a mail server down cannot hold up the next edition.
 func (d *Daemon) sender(g *graph, dg config.Digest) *digest.Sender {
 	s := NewSender(g.cfg, d.store, g.composer, g.transport, d.log)
 	s.NoWait = true

@@ -1,6 +1,7 @@
 package dnscheck
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/ed25519"
@@ -9,19 +10,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
-// tagList is a parsed "tag=value; tag=value" record (DKIM keys, DMARC).
-type tagList struct {
-	names  []string // in record order
-	values map[string]string
-}
-
-// parseTags reads a tag list. A part without '=' or a repeated tag makes
-// the record invalid, as RFC 6376 section 3.2 says.
-func parseTags(rec string) (tagList, error) {
-	tl := tagList{values: map[string]string{}}
+// parseTags reads a "tag=value; tag=value" record (DKIM keys, DMARC) into
+// its values by tag, and the name of its first tag. A part without '=' or
+// a repeated tag makes the record invalid, as RFC 6376 section 3.2 says.
+func parseTags(rec string) (tags map[string]string, first string, err error) {
+	tags = map[string]string{}
 	for part := range strings.SplitSeq(rec, ";") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -29,16 +26,18 @@ func parseTags(rec string) (tagList, error) {
 		}
 		name, value, ok := strings.Cut(part, "=")
 		if !ok {
-			return tl, fmt.Errorf("%q is not tag=value", part)
+			return nil, "", fmt.Errorf("%q is not tag=value", part)
 		}
 		name = strings.ToLower(strings.TrimSpace(name))
-		if _, dup := tl.values[name]; dup {
-			return tl, fmt.Errorf("tag %s= appears twice", name)
+		if _, dup := tags[name]; dup {
+			return nil, "", fmt.Errorf("tag %s= appears twice", name)
 		}
-		tl.names = append(tl.names, name)
-		tl.values[name] = strings.TrimSpace(value)
+		if len(tags) == 0 {
+			first = name
+		}
+		tags[name] = strings.TrimSpace(value)
 	}
-	return tl, nil
+	return tags, first, nil
 }
 
 // KeyType is the k= value for a public key: "rsa" or "ed25519".
@@ -73,11 +72,9 @@ func DKIMRecord(pub crypto.PublicKey) (string, error) {
 // most 255 bytes: one string cannot hold an RSA key.
 func ZoneText(value string) string {
 	var parts []string
-	for len(value) > 255 {
-		parts = append(parts, value[:255])
-		value = value[255:]
+	for c := range slices.Chunk([]byte(value), 255) {
+		parts = append(parts, string(c))
 	}
-	parts = append(parts, value)
 	return `"` + strings.Join(parts, `" "`) + `"`
 }
 
@@ -108,11 +105,7 @@ func checkDKIM(ctx context.Context, r *resolver, o Options) Row {
 		return Row{Check: "dkim", Domain: o.FromDomain, Status: Warn, Found: "briefcast does not sign ([email.dkim] not set)",
 			Fix: "set [email.dkim] (Gmail and Yahoo require DKIM of bulk senders), or make sure your relay signs with d=" + o.FromDomain}
 	}
-	domain := o.DKIMDomain
-	if domain == "" {
-		domain = o.FromDomain
-	}
-	name := o.DKIMSelector + "._domainkey." + domain
+	name := o.DKIMSelector + "._domainkey." + o.DKIMDomain
 	row := Row{Check: "dkim", Domain: name}
 	want, wantErr := DKIMRecord(o.DKIMPublicKey)
 	publish := "publish the key of email.dkim.private_key_file (shown below)"
@@ -122,28 +115,18 @@ func checkDKIM(ctx context.Context, r *resolver, o Options) Row {
 		row.Want = want
 	}
 
-	txts, err := r.txt(ctx, name)
+	recs, err := records(ctx, r, name, func(t string) bool { return strings.Contains(strings.ToLower(t), "p=") })
 	var le *LookupError
 	if err != nil && !(errors.As(err, &le) && le.NXDomain()) {
 		return lookupRow("dkim", name, err)
 	}
-	var recs []string
-	for _, t := range txts {
-		if strings.Contains(strings.ToLower(t), "p=") {
-			recs = append(recs, t)
-		}
-	}
 	switch {
 	case err != nil:
-		row.Status, row.Found, row.Fix = Fail, le.short(), "no DKIM key; "+publish
-		return row
+		return failed(row, le.short(), "no DKIM key; "+publish)
 	case len(recs) == 0:
-		row.Status, row.Found, row.Fix = Fail, "no DKIM key record", publish
-		return row
+		return failed(row, "no DKIM key record", publish)
 	case len(recs) > 1:
-		row.Status, row.Found = Fail, strings.Join(recs, " | ")
-		row.Fix = fmt.Sprintf("%d DKIM records: verifiers may pick any; keep only one and %s", len(recs), publish)
-		return row
+		return failed(row, strings.Join(recs, " | "), fmt.Sprintf("%d DKIM records: verifiers may pick any; keep only one and %s", len(recs), publish))
 	}
 	row.Found = recs[0]
 	probs := dkimProblems(recs[0], o.DKIMPublicKey, publish)
@@ -155,18 +138,15 @@ func checkDKIM(ctx context.Context, r *resolver, o Options) Row {
 
 // dkimProblems compares a published key record with the configured key.
 func dkimProblems(rec string, pub crypto.PublicKey, publish string) []problem {
-	tags, err := parseTags(rec)
+	tags, first, err := parseTags(rec)
 	if err != nil {
 		return []problem{{Fail, fmt.Sprintf("bad syntax: %v; %s", err, publish)}}
 	}
-	if v, ok := tags.values["v"]; ok && (v != "DKIM1" || tags.names[0] != "v") {
+	if v, ok := tags["v"]; ok && (v != "DKIM1" || first != "v") {
 		return []problem{{Fail, "v= must be first and DKIM1; " + publish}}
 	}
-	k := strings.ToLower(tags.values["k"])
-	if k == "" {
-		k = "rsa"
-	}
-	p := strings.Join(strings.Fields(tags.values["p"]), "")
+	k := cmp.Or(strings.ToLower(tags["k"]), "rsa")
+	p := strings.Join(strings.Fields(tags["p"]), "")
 	if p == "" {
 		return []problem{{Fail, "p= is empty: the key is revoked; " + publish}}
 	}
@@ -185,18 +165,18 @@ func dkimProblems(rec string, pub crypto.PublicKey, publish string) []problem {
 		return []problem{{Fail, "the key in DNS does not match email.dkim.private_key_file; " + publish}}
 	}
 	var probs []problem
-	if h, ok := tags.values["h"]; ok && !hasFlag(h, ":", "sha256") {
+	if h, ok := tags["h"]; ok && !hasFlag(h, "sha256") {
 		probs = append(probs, problem{Fail, "h=" + h + " leaves out sha256, which briefcast signs with; remove h= or add sha256"})
 	}
-	if hasFlag(tags.values["t"], ":", "y") {
+	if hasFlag(tags["t"], "y") {
 		probs = append(probs, problem{Warn, "t=y marks the domain as testing DKIM: receivers may ignore failures; remove t=y"})
 	}
 	return probs
 }
 
-// hasFlag reports whether list (separated by sep) holds want.
-func hasFlag(list, sep, want string) bool {
-	for f := range strings.SplitSeq(list, sep) {
+// hasFlag reports whether the colon-separated list holds want.
+func hasFlag(list, want string) bool {
+	for f := range strings.SplitSeq(list, ":") {
 		if strings.EqualFold(strings.TrimSpace(f), want) {
 			return true
 		}

@@ -1,6 +1,7 @@
 package dnscheck
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +13,6 @@ import (
 
 // dmarcPolicy is the part of a DMARC record the checks use.
 type dmarcPolicy struct {
-	name   string // where it was found: _dmarc.<domain>
-	rec    string
 	policy string // p=, or sp= when the record is the organisational domain's
 	tag    string // "p" or "sp": which of them policy is
 	adkim  string // "r" or "s"
@@ -57,11 +56,11 @@ func checkDMARC(ctx context.Context, r *resolver, o Options) []Row {
 // (nil when unusable) and the row reporting it.
 func findDMARC(ctx context.Context, r *resolver, from string) (*dmarcPolicy, Row) {
 	name := "_dmarc." + from
-	recs, err := dmarcRecords(ctx, r, name)
+	recs, err := records(ctx, r, name, isDMARC)
 	org := OrgDomain(from)
 	if (err == nil || isNX(err)) && len(recs) == 0 && org != from {
 		orgName := "_dmarc." + org
-		if orgRecs, orgErr := dmarcRecords(ctx, r, orgName); orgErr == nil && len(orgRecs) > 0 {
+		if orgRecs, orgErr := records(ctx, r, orgName, isDMARC); orgErr == nil && len(orgRecs) > 0 {
 			name, recs, err = orgName, orgRecs, nil
 		}
 	}
@@ -70,25 +69,20 @@ func findDMARC(ctx context.Context, r *resolver, from string) (*dmarcPolicy, Row
 	case err != nil && !isNX(err):
 		return nil, lookupRow("dmarc", name, err)
 	case len(recs) == 0:
-		row.Status, row.Found = Fail, "no DMARC record"
+		found := "no DMARC record"
 		var le *LookupError
 		if errors.As(err, &le) {
-			row.Found = le.short()
+			found = le.short()
 		}
-		row.Fix = fmt.Sprintf(`Gmail and Yahoo require DMARC of bulk senders: add TXT at _dmarc.%s "v=DMARC1; p=none; rua=mailto:dmarc-reports@%s"`, from, from)
-		return nil, row
+		return nil, failed(row, found, fmt.Sprintf(`Gmail and Yahoo require DMARC of bulk senders: add TXT at _dmarc.%s "v=DMARC1; p=none; rua=mailto:dmarc-reports@%s"`, from, from))
 	case len(recs) > 1:
-		row.Status, row.Found = Fail, strings.Join(recs, " | ")
-		row.Fix = fmt.Sprintf("%d DMARC records: receivers then apply none; keep only one", len(recs))
-		return nil, row
+		return nil, failed(row, strings.Join(recs, " | "), fmt.Sprintf("%d DMARC records: receivers then apply none; keep only one", len(recs)))
 	}
 	row.Found = recs[0]
 	pol, err := parseDMARC(recs[0], name != "_dmarc."+from)
 	if err != nil {
-		row.Status, row.Fix = Fail, fmt.Sprintf("bad syntax: %v; receivers ignore the record", err)
-		return nil, row
+		return nil, failed(row, recs[0], fmt.Sprintf("bad syntax: %v; receivers ignore the record", err))
 	}
-	pol.name = name
 	return pol, withProblems(row, policyProblems(pol, from), "")
 }
 
@@ -97,32 +91,24 @@ func isNX(err error) bool {
 	return errors.As(err, &le) && le.NXDomain()
 }
 
-// dmarcRecords returns the DMARC records among the TXT records at name.
-func dmarcRecords(ctx context.Context, r *resolver, name string) ([]string, error) {
-	txts, err := r.txt(ctx, name)
-	var out []string
-	for _, t := range txts {
-		v, _, _ := strings.Cut(t, ";")
-		if strings.EqualFold(strings.Join(strings.Fields(v), ""), "v=DMARC1") {
-			out = append(out, t)
-		}
-	}
-	return out, err
+// isDMARC tells a DMARC record from the other TXT records at a name.
+func isDMARC(txt string) bool {
+	v, _, _ := strings.Cut(txt, ";")
+	return strings.EqualFold(strings.Join(strings.Fields(v), ""), "v=DMARC1")
 }
 
 // parseDMARC checks a record's syntax (RFC 7489 section 6.3) and reads
 // its policy; fromOrg says the record is the organisational domain's, so
 // sp= (when set) is the policy for the From domain.
 func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
-	tags, err := parseTags(rec)
+	v, first, err := parseTags(rec)
 	if err != nil {
 		return nil, err
 	}
-	if len(tags.names) == 0 || tags.names[0] != "v" {
+	if first != "v" {
 		return nil, errors.New("v=DMARC1 must come first")
 	}
-	pol := &dmarcPolicy{rec: rec, tag: "p", adkim: "r", aspf: "r", pct: 100}
-	v := tags.values
+	pol := &dmarcPolicy{tag: "p", pct: 100}
 	for _, tag := range []string{"p", "sp"} {
 		if s, ok := v[tag]; ok && s != "none" && s != "quarantine" && s != "reject" {
 			return nil, fmt.Errorf("%s=%s (want none, quarantine or reject)", tag, s)
@@ -136,16 +122,11 @@ func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
 		pol.policy, pol.tag = sp, "sp"
 	}
 	for _, tag := range []string{"adkim", "aspf"} {
-		s, ok := v[tag]
-		if ok && s != "r" && s != "s" {
+		if s, ok := v[tag]; ok && s != "r" && s != "s" {
 			return nil, fmt.Errorf("%s=%s (want r or s)", tag, s)
 		}
-		if ok && tag == "adkim" {
-			pol.adkim = s
-		} else if ok {
-			pol.aspf = s
-		}
 	}
+	pol.adkim, pol.aspf = cmp.Or(v["adkim"], "r"), cmp.Or(v["aspf"], "r")
 	if s, ok := v["pct"]; ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 || n > 100 {
@@ -154,17 +135,15 @@ func parseDMARC(rec string, fromOrg bool) (*dmarcPolicy, error) {
 		pol.pct = n
 	}
 	for _, tag := range []string{"rua", "ruf"} {
-		s, ok := v[tag]
-		if !ok {
-			continue
-		}
-		for u := range strings.SplitSeq(s, ",") {
-			if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(u)), "mailto:") {
-				return nil, fmt.Errorf("%s=%s (want mailto: addresses)", tag, s)
+		if s, ok := v[tag]; ok {
+			for u := range strings.SplitSeq(s, ",") {
+				if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(u)), "mailto:") {
+					return nil, fmt.Errorf("%s=%s (want mailto: addresses)", tag, s)
+				}
 			}
 		}
-		pol.rua = pol.rua || tag == "rua"
 	}
+	_, pol.rua = v["rua"]
 	return pol, nil
 }
 
@@ -186,11 +165,7 @@ func policyProblems(pol *dmarcPolicy, from string) []problem {
 // alignment. DMARC passes when either aligns, so one misaligned is a
 // warning (SPF alone breaks on forwarding) and both is a failure.
 func alignmentRows(o Options, pol *dmarcPolicy) []Row {
-	from := o.FromDomain
-	dkimDomain := o.DKIMDomain
-	if dkimDomain == "" {
-		dkimDomain = from
-	}
+	from, dkimDomain := o.FromDomain, o.DKIMDomain
 	dkimOK := o.DKIMSelector != "" && aligned(dkimDomain, from, pol.adkim)
 	spfOK := aligned(o.BounceDomain, from, pol.aspf)
 

@@ -3,11 +3,13 @@
 package dnscheck
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,12 +61,7 @@ type Report struct {
 
 // Failed reports whether any row failed.
 func (r Report) Failed() bool {
-	for _, row := range r.Rows {
-		if row.Status == Fail {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(r.Rows, func(row Row) bool { return row.Status == Fail })
 }
 
 // foundWidth keeps the table readable: a DKIM key is 400 characters.
@@ -75,11 +72,7 @@ func (r Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tDOMAIN\tSTATUS\tFOUND\tFIX")
 	for _, row := range r.Rows {
-		fix := row.Fix
-		if fix == "" {
-			fix = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", row.Check, row.Domain, row.Status, cell(truncate(row.Found, foundWidth)), cell(fix))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", row.Check, row.Domain, row.Status, cell(truncate(row.Found, foundWidth)), cell(row.Fix))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -122,15 +115,13 @@ func truncate(s string, n int) string {
 func Check(ctx context.Context, o Options) (Report, error) {
 	o.FromDomain = normalise(o.FromDomain)
 	o.BounceDomain = normalise(o.BounceDomain)
-	o.DKIMDomain = normalise(o.DKIMDomain)
 	if o.FromDomain == "" {
 		return Report{}, errors.New("dnscheck: no From domain to check")
 	}
-	if o.BounceDomain == "" {
-		o.BounceDomain = o.FromDomain
-	}
+	o.BounceDomain = cmp.Or(o.BounceDomain, o.FromDomain)
+	o.DKIMDomain = cmp.Or(normalise(o.DKIMDomain), o.FromDomain)
 	if o.Resolver == "" {
-		addr, err := SystemResolver()
+		addr, err := resolverFrom("/etc/resolv.conf")
 		if err != nil {
 			return Report{}, err
 		}

@@ -92,9 +92,11 @@ func (r *resolver) txt(ctx context.Context, name string) ([]string, error) {
 	q.RecursionDesired = true
 	q.SetEdns0(ednsSize, false)
 
-	resp, err := r.exchange(ctx, q, "udp")
+	c := &dns.Client{Net: "udp", Timeout: r.timeout}
+	resp, _, err := c.ExchangeContext(ctx, q, r.addr)
 	if err == nil && resp.Truncated {
-		resp, err = r.exchange(ctx, q, "tcp")
+		c.Net = "tcp"
+		resp, _, err = c.ExchangeContext(ctx, q, r.addr)
 	}
 	name = strings.TrimSuffix(fqdn, ".")
 	if err != nil {
@@ -114,18 +116,7 @@ func (r *resolver) txt(ctx context.Context, name string) ([]string, error) {
 	return out, nil
 }
 
-func (r *resolver) exchange(ctx context.Context, q *dns.Msg, network string) (*dns.Msg, error) {
-	c := &dns.Client{Net: network, Timeout: r.timeout}
-	resp, _, err := c.ExchangeContext(ctx, q, r.addr)
-	return resp, err
-}
-
-// SystemResolver returns the first nameserver of /etc/resolv.conf as
-// HOST:PORT.
-func SystemResolver() (string, error) {
-	return resolverFrom("/etc/resolv.conf")
-}
-
+// resolverFrom returns the first nameserver of a resolv.conf as HOST:PORT.
 func resolverFrom(path string) (string, error) {
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("dnscheck: %w (use --resolver HOST:PORT)", err)

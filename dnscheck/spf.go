@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -23,19 +24,10 @@ type spfTerm struct {
 	modifier  bool
 }
 
-// spfRecords returns the TXT records at domain that are SPF records.
-func spfRecords(ctx context.Context, r *resolver, domain string) ([]string, error) {
-	txts, err := r.txt(ctx, domain)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, t := range txts {
-		if isSPF(t) {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+// records returns the TXT records at name that keep accepts.
+func records(ctx context.Context, r *resolver, name string, keep func(string) bool) ([]string, error) {
+	txts, err := r.txt(ctx, name)
+	return slices.DeleteFunc(txts, func(t string) bool { return !keep(t) }), err
 }
 
 // isSPF tells an SPF record from the other TXT records at a name: the
@@ -48,9 +40,8 @@ func isSPF(txt string) bool {
 // parseSPF splits a record into terms; an unknown mechanism or a missing
 // domain is a syntax error, which receivers treat as permerror.
 func parseSPF(rec string) ([]spfTerm, error) {
-	fields := strings.Fields(rec)
 	var terms []spfTerm
-	for _, f := range fields[1:] {
+	for _, f := range strings.Fields(rec)[1:] {
 		t, err := parseSPFTerm(f)
 		if err != nil {
 			return nil, err
@@ -94,26 +85,27 @@ type problem struct {
 
 func checkSPF(ctx context.Context, r *resolver, domain string) Row {
 	row := Row{Check: "spf", Domain: domain}
-	recs, err := spfRecords(ctx, r, domain)
+	recs, err := records(ctx, r, domain, isSPF)
 	var le *LookupError
 	switch {
 	case errors.As(err, &le) && le.NXDomain():
-		row.Status, row.Found = Fail, le.short()
-		row.Fix = "the domain does not exist in DNS; create it, then " + addSPF
-		return row
+		return failed(row, le.short(), "the domain does not exist in DNS; create it, then "+addSPF)
 	case err != nil:
 		return lookupRow("spf", domain, err)
 	case len(recs) == 0:
-		row.Status, row.Found, row.Fix = Fail, "no SPF record", addSPF
-		return row
+		return failed(row, "no SPF record", addSPF)
 	case len(recs) > 1:
-		row.Status, row.Found = Fail, strings.Join(recs, " | ")
-		row.Fix = fmt.Sprintf("permerror: %d SPF records; merge them into one TXT record", len(recs))
-		return row
+		return failed(row, strings.Join(recs, " | "), fmt.Sprintf("permerror: %d SPF records; merge them into one TXT record", len(recs)))
 	}
 	row.Found = recs[0]
 	return withProblems(row, spfProblems(ctx, r, domain, recs[0]),
 		"make sure it lists your relay (include: or ip4:/ip6:)")
+}
+
+// failed is row failed with found and fix.
+func failed(row Row, found, fix string) Row {
+	row.Status, row.Found, row.Fix = Fail, found, fix
+	return row
 }
 
 // withProblems sets the row's status to the worst problem and its fix to
@@ -157,25 +149,19 @@ func spfProblems(ctx context.Context, r *resolver, domain, rec string) []problem
 // allProblem judges how the record ends: the all mechanism is what
 // receivers apply to hosts not listed.
 func allProblem(terms []spfTerm) (problem, bool) {
-	for _, t := range terms {
-		if t.modifier || t.name != "all" {
-			continue
-		}
-		switch t.qualifier {
-		case '+':
-			return problem{Fail, "+all lets any host send as this domain; end the record with ~all or -all"}, true
-		case '?':
-			return problem{Warn, "?all is neutral (no protection); end the record with ~all or -all"}, true
-		}
+	i := slices.IndexFunc(terms, spfTerm.isAll)
+	switch {
+	case i >= 0 && terms[i].qualifier == '+':
+		return problem{Fail, "+all lets any host send as this domain; end the record with ~all or -all"}, true
+	case i >= 0 && terms[i].qualifier == '?':
+		return problem{Warn, "?all is neutral (no protection); end the record with ~all or -all"}, true
+	case i >= 0 || slices.ContainsFunc(terms, func(t spfTerm) bool { return t.modifier && t.name == "redirect" }):
 		return problem{}, false
-	}
-	for _, t := range terms {
-		if t.modifier && t.name == "redirect" {
-			return problem{}, false
-		}
 	}
 	return problem{Warn, "no all mechanism (receivers read it as ?all); end the record with ~all or -all"}, true
 }
+
+func (t spfTerm) isAll() bool { return !t.modifier && t.name == "all" }
 
 // spfWalk counts DNS-querying terms through includes and redirects, the
 // way a receiver evaluating the record would, stopping past the limit.
@@ -187,10 +173,7 @@ type spfWalk struct {
 }
 
 func (w *spfWalk) walk(ctx context.Context, terms []spfTerm) {
-	hasAll := false
-	for _, t := range terms {
-		hasAll = hasAll || (!t.modifier && t.name == "all")
-	}
+	hasAll := slices.ContainsFunc(terms, spfTerm.isAll)
 	for _, t := range terms {
 		if w.count > maxLookups {
 			return
@@ -217,30 +200,31 @@ func (w *spfWalk) follow(ctx context.Context, term, target string) {
 	}
 	target = normalise(target)
 	if w.seen[target] {
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("permerror: %s loops back to a record already included", term)})
+		w.fail("permerror: %s loops back to a record already included", term)
 		return
 	}
 	// seen holds the chain being followed, not every name met: a domain
 	// included twice on different paths is counted twice, as receivers do.
 	w.seen[target] = true
 	defer delete(w.seen, target)
-	recs, err := spfRecords(ctx, w.r, target)
+	recs, err := records(ctx, w.r, target, isSPF)
 	var le *LookupError
 	switch {
 	case errors.As(err, &le):
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("%s: %s; fix or remove it", term, le.short())})
-		return
+		w.fail("%s: %s; fix or remove it", term, le.short())
 	case err != nil:
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("%s: %v", term, err)})
-		return
+		w.fail("%s: %v", term, err)
 	case len(recs) != 1:
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("permerror: %s has %d SPF records (want 1); fix or remove it", term, len(recs))})
-		return
+		w.fail("permerror: %s has %d SPF records (want 1); fix or remove it", term, len(recs))
+	default:
+		if terms, err := parseSPF(recs[0]); err != nil {
+			w.fail("permerror: %s: %v", term, err)
+		} else {
+			w.walk(ctx, terms)
+		}
 	}
-	terms, err := parseSPF(recs[0])
-	if err != nil {
-		w.probs = append(w.probs, problem{Fail, fmt.Sprintf("permerror: %s: %v", term, err)})
-		return
-	}
-	w.walk(ctx, terms)
+}
+
+func (w *spfWalk) fail(format string, args ...any) {
+	w.probs = append(w.probs, problem{Fail, fmt.Sprintf(format, args...)})
 }

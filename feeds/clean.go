@@ -10,22 +10,17 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// XMLSafe returns s without the characters XML 1.0 forbids: C0 controls
-// other than tab, newline and carriage return, U+FFFE, U+FFFF, and bytes
-// that are not UTF-8 (which is how a lone surrogate reaches a Go string).
-// gorilla/feeds writes content raw into CDATA, where one such character
-// makes the whole file ill-formed, so every string goes through here
-// before it reaches a feed. The rule is the articles' own: parsed articles
-// are already clean, and this catches the strings that come from elsewhere.
+// XMLSafe returns s without the characters XML 1.0 forbids (see
+// articles.CleanText). gorilla/feeds writes content raw into CDATA, where one
+// such character makes the whole file ill-formed, so every string that does
+// not come from a parsed article goes through here before it reaches a feed.
 func XMLSafe(s string) string { return articles.CleanText(s) }
 
 // ResolveHTML makes a fragment of article HTML safe to publish anywhere:
 // every relative href or src becomes absolute against base (the article's
-// URL), links with schemes other than http, https and mailto are dropped,
-// and script-like elements and event-handler attributes are removed. The
-// parsers already emit safe HTML; this is the second line, and it is what
-// keeps a feed free of relative URLs, which readers resolve against the
-// feed rather than the article.
+// URL; readers resolve a relative one against the feed), links with schemes
+// other than http, https and mailto are dropped, and script-like elements
+// and event-handler attributes are removed: the second line behind the parsers.
 func ResolveHTML(fragment string, base *url.URL) string {
 	if !NeedsResolve(fragment) {
 		return fragment
@@ -68,58 +63,38 @@ func ResolveHTML(fragment string, base *url.URL) string {
 	return b.String()
 }
 
-// NeedsResolve reports whether ResolveHTML has work to do on s; when it
-// has not, ResolveHTML returns s as it is and never looks at its base URL.
-// It is ResolveHTML's fast path: plain markup with no link, no source and
-// nothing that could run needs no tokenizing. It looks inside tags only,
-// without allocating, since it runs on every section of every article.
+// NeedsResolve reports whether ResolveHTML has work to do on s; when it has
+// not, ResolveHTML returns s as it is and never looks at its base URL. It
+// runs on every section of every article, so it only looks at tag names.
 func NeedsResolve(s string) bool {
-	for i := 0; i < len(s); {
-		j := strings.IndexByte(s[i:], '<')
-		if j < 0 {
+	for {
+		_, after, ok := strings.Cut(s, "<")
+		if !ok {
 			return false
 		}
-		i += j + 1
-		end := strings.IndexByte(s[i:], '>')
-		if end < 0 {
-			end = len(s) - i
-		}
-		tag := s[i : i+end]
-		i += end
+		var tag string
+		tag, s, _ = strings.Cut(after, ">")
 		if riskyTag(tag) {
 			return true
 		}
 	}
-	return false
 }
 
+// riskyTag reports whether the inside of a tag is anything but one of the
+// elements the parsers emit, written bare (no attributes).
 func riskyTag(tag string) bool {
 	tag = strings.TrimPrefix(tag, "/")
 	if len(tag) > 12 {
 		return true
 	}
-	var low [12]byte
-	for k := 0; k < len(tag); k++ {
-		c := tag[k]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		low[k] = c
-	}
-	return !safeTag(string(low[:len(tag)]))
-}
-
-// safeTag reports whether a lower-case tag, written bare (no attributes),
-// is one of the elements the parsers emit, which need no work.
-func safeTag(t string) bool {
-	switch t {
+	switch strings.ToLower(tag) {
 	case "p", "em", "strong", "code", "pre", "ul", "ol", "li", "blockquote",
 		"br", "br/", "br /", "hr", "hr/", "hr /", "h1", "h2", "h3", "h4", "h5", "h6",
 		"b", "i", "del", "sup", "sub", "table", "thead", "tbody", "tr", "th", "td",
 		"dl", "dt", "dd", "span", "div", "s":
-		return true
+		return false
 	}
-	return false
+	return true
 }
 
 func resolveAttrs(attrs []html.Attribute, base *url.URL) []html.Attribute {
@@ -153,14 +128,9 @@ func absolute(ref string, base *url.URL) (string, bool) {
 	if base != nil {
 		u = base.ResolveReference(u)
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
-		if u.Host == "" {
-			return "", false
-		}
-	case "mailto":
-	default:
-		return "", false
+	scheme := strings.ToLower(u.Scheme)
+	if scheme == "mailto" || (scheme == "http" || scheme == "https") && u.Host != "" {
+		return u.String(), true
 	}
-	return u.String(), true
+	return "", false
 }

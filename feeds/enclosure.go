@@ -10,10 +10,8 @@ import (
 // MediaNS is the Media RSS namespace of <media:content>.
 const MediaNS = "http://search.yahoo.com/mrss/"
 
-// Image is an item's lead image as the feeds carry it: an RSS
-// <enclosure> and <media:content>, an Atom enclosure link and the JSON
-// Feed item's image. The caller (the site) makes URL absolute; this
-// package only writes what it is given.
+// Image is an item's lead image as the feeds carry it (an RSS enclosure and
+// media:content, an Atom enclosure link, the JSON Feed image).
 type Image struct {
 	URL    string // absolute
 	Type   string // MIME type, such as "image/jpeg"; "" when unknown
@@ -23,18 +21,16 @@ type Image struct {
 	Alt    string // the text alternative; "" when none
 }
 
-// enclosure is img in gorilla's terms. RSS requires a length, and the
-// common practice for one not known is 0; gorilla drops an enclosure
-// without a type, which RSS also requires.
+// enclosure is img in gorilla's terms. RSS requires a length (0 when not known)
+// and a type, without which gorilla drops the enclosure.
 func (img *Image) enclosure() *gfeeds.Enclosure {
-	if img == nil || img.URL == "" {
+	if !img.ok() {
 		return nil
 	}
 	return &gfeeds.Enclosure{Url: img.URL, Type: img.Type, Length: strconv.FormatInt(img.Length, 10)}
 }
 
-// rssMedia is an RSS item's <media:content>: readers that ignore
-// enclosures (they are podcasts' tool) show it as the item's picture.
+// rssMedia is an RSS item's <media:content>, for readers that ignore enclosures.
 type rssMedia struct {
 	XMLName     xml.Name `xml:"media:content"`
 	URL         string   `xml:"url,attr"`
@@ -53,7 +49,7 @@ type rssMediaText struct {
 }
 
 func newRSSMedia(img *Image) *rssMedia {
-	if img == nil || img.URL == "" {
+	if !img.ok() {
 		return nil
 	}
 	m := &rssMedia{URL: img.URL, Medium: "image", Type: img.Type, FileSize: img.Length, Width: img.Width, Height: img.Height}
@@ -63,14 +59,5 @@ func newRSSMedia(img *Image) *rssMedia {
 	return m
 }
 
-// hasImage reports whether any item has a lead image: only then does an
-// RSS feed declare the media namespace, so feeds without images stay as
-// they were.
-func hasImage(items []*Item) bool {
-	for _, it := range items {
-		if it.Image != nil && it.Image.URL != "" {
-			return true
-		}
-	}
-	return false
-}
+// ok reports whether img is an image to publish.
+func (img *Image) ok() bool { return img != nil && img.URL != "" }

@@ -1,11 +1,8 @@
-// Package feeds turns articles into RSS 2.0, Atom 1.0 and JSON Feed 1.1.
-//
-// It builds gorilla/feeds' RssFeed, AtomFeed and JSONFeed structs and then
-// extends them with what gorilla leaves out (self links, several
-// categories, dc:creator, Atom <published> and a stable feed id, the JSON
-// Feed language and feed_url), rather than forking it. Every string is
-// cleaned of characters XML forbids before it goes in, and no timestamp
-// comes from the clock, so identical content gives byte-identical feeds.
+// Package feeds turns articles into RSS 2.0, Atom 1.0 and JSON Feed 1.1: it
+// builds gorilla/feeds' structs and extends them with what gorilla leaves out
+// (self links, categories, dc:creator, Atom <published>, stable ids ...).
+// Every string is cleaned for XML, and no timestamp comes from the clock, so
+// identical content gives byte-identical feeds.
 package feeds
 
 import (
@@ -15,6 +12,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,21 +24,16 @@ import (
 // Generator names briefcast in every feed.
 const Generator = "briefcast"
 
-// TTL is the polling hint of the RSS feeds, in minutes (<ttl>): articles
-// are explainers, not breaking news, and an hour spares the server and the
-// readers a poll every few minutes. A WebSub hub, when configured, still
-// pushes every change at once.
+// TTL is the polling hint of the RSS feeds, in minutes: articles are
+// explainers, not breaking news (a WebSub hub still pushes every change).
 const TTL = 60
 
-// File names of the three feeds in a feed folder.
+// File names of the three feeds in a feed folder, and their content types.
 const (
 	RSSFile  = string(links.RSS)
 	AtomFile = string(links.Atom)
 	JSONFile = string(links.JSON)
-)
 
-// Content types of the three formats.
-const (
 	RSSType  = "application/rss+xml; charset=utf-8"
 	AtomType = "application/atom+xml; charset=utf-8"
 	JSONType = "application/feed+json; charset=utf-8"
@@ -56,18 +50,11 @@ type Channel struct {
 	Author      string // feed-level author, "Name <email>" or "Name"; optional
 }
 
-// URL returns the absolute URL of the channel's file named name (RSSFile,
-// AtomFile or JSONFile).
-func (c Channel) URL(name string) string { return withSlash(c.BaseURL) + c.Dir + name }
+// URL returns the absolute URL of the channel's file named name (RSSFile, ...).
+func (c Channel) URL(name string) string { return links.New(c.BaseURL).Base() + c.Dir + name }
 
-// feedID is the Atom feed id: a name-based UUID of the feed's own URL, so it
-// stays the same across rebuilds.
-func (c Channel) feedID() string {
-	return "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte(c.URL(AtomFile))).String()
-}
-
-// updated is the newest Updated of items: the feed's own updated time. It is
-// never the clock, so a rebuild of the same content changes nothing.
+// updated is the newest Updated of items, never the clock, so a rebuild of
+// the same content changes nothing.
 func updated(items []*Item) time.Time {
 	var t time.Time
 	for _, it := range items {
@@ -95,22 +82,18 @@ func (c Channel) gorilla(items []*Item) *gfeeds.Feed {
 		f.Description = f.Title
 	}
 	for _, it := range items {
-		f.Items = append(f.Items, gorillaItem(it))
+		f.Items = append(f.Items, &gfeeds.Item{
+			Title:       it.Title,
+			Link:        &gfeeds.Link{Href: it.URL},
+			Description: it.SummaryHTML,
+			Id:          it.ID,
+			IsPermaLink: "false",
+			Created:     it.Published,
+			Updated:     it.Updated,
+			Enclosure:   it.Image.enclosure(),
+		})
 	}
 	return f
-}
-
-func gorillaItem(it *Item) *gfeeds.Item {
-	return &gfeeds.Item{
-		Title:       it.Title,
-		Link:        &gfeeds.Link{Href: it.URL},
-		Description: it.SummaryHTML,
-		Id:          it.ID,
-		IsPermaLink: "false",
-		Created:     it.Published,
-		Updated:     it.Updated,
-		Enclosure:   it.Image.enclosure(),
-	}
 }
 
 // xmlDoc adapts one of our wrapper documents to gorilla's ToXML.
@@ -178,7 +161,7 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 	for i, it := range items {
 		ch.Items[i] = newRSSItem(it, rf.Items[i])
 	}
-	rf.Items = nil // replaced by ch.Items, which carry categories and dc:creator
+	rf.Items = nil // replaced by ch.Items
 	rd := &rssDoc{
 		Version:   "2.0",
 		NSContent: "http://purl.org/rss/1.0/modules/content/",
@@ -186,8 +169,8 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 		NSAtom:    "http://www.w3.org/2005/Atom",
 		Channel:   ch,
 	}
-	if hasImage(items) {
-		rd.NSMedia = MediaNS
+	if slices.ContainsFunc(items, func(it *Item) bool { return it.Image.ok() }) {
+		rd.NSMedia = MediaNS // only feeds with images declare it
 	}
 	doc, err := toXML(rd)
 	if err != nil {
@@ -196,8 +179,7 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 	return hexRefs(doc), nil
 }
 
-// newRSSItem completes gorilla's RSS item gi for it with what gorilla
-// leaves out.
+// newRSSItem completes gorilla's RSS item gi for it.
 func newRSSItem(it *Item, gi *gfeeds.RssItem) *rssItem {
 	gi.Author = ""
 	gi.PubDate = it.Published.Format(time.RFC1123Z)
@@ -227,14 +209,9 @@ type atomDoc struct {
 	XMLName xml.Name `xml:"feed"`
 	Lang    string   `xml:"xml:lang,attr,omitempty"`
 	*gfeeds.AtomFeed
-	Generator *atomGenerator
+	Generator string            `xml:"generator"`
 	Links     []gfeeds.AtomLink `xml:"link"`
 	Entries   []*atomEntry      `xml:"entry"`
-}
-
-type atomGenerator struct {
-	XMLName xml.Name `xml:"generator"`
-	Name    string   `xml:",chardata"`
 }
 
 type atomEntry struct {
@@ -251,13 +228,14 @@ type atomCategory struct {
 func Atom(c Channel, items []*Item) ([]byte, error) {
 	gf := c.gorilla(items)
 	af := (&gfeeds.Atom{Feed: gf}).AtomFeed()
-	af.Id = c.feedID()
+	// The feed id is a name-based UUID of its URL: stable across rebuilds.
+	af.Id = "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte(c.URL(AtomFile))).String()
 	af.Link = nil
 	af.Updated = updated(items).Format(time.RFC3339)
 	doc := &atomDoc{
 		Lang:      XMLSafe(c.Language),
 		AtomFeed:  af,
-		Generator: &atomGenerator{Name: Generator},
+		Generator: Generator,
 		Links: []gfeeds.AtomLink{
 			{Href: c.HomeURL, Rel: "alternate", Type: "text/html"},
 			{Href: c.URL(AtomFile), Rel: "self", Type: "application/atom+xml"},
@@ -266,24 +244,20 @@ func Atom(c Channel, items []*Item) ([]byte, error) {
 	// Atom wants an author on the feed or on every entry; the site is the
 	// fallback for entries that name nobody.
 	fa := ParseAuthor(c.Author)
-	if fa.Name == "" && fa.Email == "" {
+	if fa == (Author{}) {
 		fa.Name = XMLSafe(c.Title)
 	}
-	if fa.Name == "" {
-		fa.Name = fa.Email
-	}
-	af.Author = &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: fa.Name, Email: fa.Email}}
+	af.Author = fa.atom()
 	doc.Entries = make([]*atomEntry, len(items))
 	for i, it := range items {
 		doc.Entries[i] = newAtomEntry(it, af.Entries[i])
 	}
-	af.Entries = nil // replaced by doc.Entries, which carry categories
+	af.Entries = nil // replaced by doc.Entries
 	return toXML(doc)
 }
 
-// newAtomEntry completes gorilla's Atom entry ge for it with what gorilla
-// leaves out or gets wrong for us (a stable IRI id, published, the
-// author's e-mail).
+// newAtomEntry completes gorilla's Atom entry ge for it (a stable IRI id,
+// published, the author's e-mail).
 func newAtomEntry(it *Item, ge *gfeeds.AtomEntry) *atomEntry {
 	ge.Id = atomID(it.ID)
 	ge.Published = it.Published.Format(time.RFC3339)
@@ -293,12 +267,8 @@ func newAtomEntry(it *Item, ge *gfeeds.AtomEntry) *atomEntry {
 		ge.Content = &gfeeds.AtomContent{Content: it.ContentHTML, Type: "html"}
 	}
 	ge.Author = nil
-	if it.Author.Name != "" || it.Author.Email != "" {
-		name := it.Author.Name
-		if name == "" {
-			name = it.Author.Email
-		}
-		ge.Author = &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: name, Email: it.Author.Email}}
+	if it.Author != (Author{}) {
+		ge.Author = it.Author.atom()
 	}
 	for i := range ge.Links {
 		// An image's unknown length is 0 in RSS, which requires one;
@@ -314,9 +284,8 @@ func newAtomEntry(it *Item, ge *gfeeds.AtomEntry) *atomEntry {
 	return e
 }
 
-// atomID returns id when it is already an absolute IRI (the article model's
-// derived ids are urn:uuid: ones), else a name-based UUID of it: Atom
-// requires an IRI, RSS and JSON Feed take any string.
+// atomID returns id when it is already an absolute IRI, else a name-based
+// UUID of it: Atom requires an IRI, RSS and JSON Feed take any string.
 func atomID(id string) string {
 	if u, err := url.Parse(id); err == nil && u.Scheme != "" && !strings.ContainsAny(id, " \t\n\r<>\"{}|\\^`") {
 		return id
@@ -324,9 +293,8 @@ func atomID(id string) string {
 	return "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte("briefcast:id:"+id)).String()
 }
 
-// jsonDoc is gorilla's JSONFeed plus the generator, which JSON Feed has no
-// field for, as an extension object (keys starting with "_" are the
-// format's extension point).
+// jsonDoc is gorilla's JSONFeed plus the generator in an extension object
+// (JSON Feed has no field for it).
 type jsonDoc struct {
 	*gfeeds.JSONFeed
 	Ext jsonExt `json:"_briefcast"`
@@ -360,28 +328,59 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// completeJSONItem adds to gorilla's JSON item ji what gorilla leaves
-// out: the text forms, tags, both dates, and authors as JSON Feed 1.1
-// names them.
+// completeJSONItem adds to gorilla's JSON item ji the text forms, tags,
+// both dates, and authors as JSON Feed 1.1 names them.
 func completeJSONItem(it *Item, ji *gfeeds.JSONItem) {
 	ji.Summary = it.SummaryText
 	ji.ContentHTML = it.ContentHTML
 	ji.ContentText = it.ContentText
 	ji.Tags = it.Tags
-	ji.Image = ""
+	ji.Image = "" // gorilla takes it only from an enclosure of a known image type
 	if it.Image != nil {
-		// gorilla takes the image only from an enclosure of a known
-		// image type; JSON Feed's image needs no type.
 		ji.Image = it.Image.URL
 	}
 	pub, up := it.Published, it.Updated
 	ji.PublishedDate, ji.ModifiedDate = &pub, &up
 	ji.Author = nil
 	ji.Authors = nil
-	if name := it.Author.Name; name != "" || it.Author.Email != "" {
-		if name == "" {
-			name = it.Author.Email
-		}
-		ji.Authors = []*gfeeds.JSONAuthor{{Name: name}}
+	if it.Author != (Author{}) {
+		ji.Authors = []*gfeeds.JSONAuthor{{Name: it.Author.name()}}
 	}
+}
+
+// name is the author's name, or the address when it has none.
+func (a Author) name() string {
+	if a.Name == "" {
+		return a.Email
+	}
+	return a.Name
+}
+
+func (a Author) atom() *gfeeds.AtomAuthor {
+	return &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: a.name(), Email: a.Email}}
+}
+
+// plainElements are the RSS elements whose content is plain text, not HTML.
+var plainElements = regexp.MustCompile(`<(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>([^<]*)</(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>`)
+
+// hexRefs rewrites "&amp;", "&lt;" and "&gt;" in RSS's plain-text elements
+// as hexadecimal references ("&#x26;"): validators warn of the named ones
+// there as escaped HTML, and readers that treat the element as HTML would
+// show "&amp;" as "&".
+func hexRefs(doc []byte) []byte {
+	if !bytes.Contains(doc, []byte("&")) {
+		return doc
+	}
+	r := strings.NewReplacer("&amp;", "&#x26;", "&lt;", "&#x3C;", "&gt;", "&#x3E;")
+	return plainElements.ReplaceAllFunc(doc, func(m []byte) []byte {
+		if !bytes.Contains(m, []byte("&")) {
+			return m
+		}
+		open := bytes.IndexByte(m, '>') + 1
+		close := bytes.LastIndexByte(m, '<')
+		out := make([]byte, 0, len(m)+8)
+		out = append(out, m[:open]...)
+		out = append(out, r.Replace(string(m[open:close]))...)
+		return append(out, m[close:]...)
+	})
 }

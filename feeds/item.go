@@ -17,20 +17,11 @@ const (
 	ContentFull   = "full"   // plus the full depth
 )
 
-// ArticleURL is the absolute URL of an article's page: base_url +
-// "articles/<slug>/". baseURL may carry a path, such as
-// https://example.org/news/; a missing final slash is supplied.
+// ArticleURL is the absolute URL of an article's page (see links.Layout).
 func ArticleURL(baseURL, slug string) string { return links.New(baseURL).Article(slug) }
 
 // FullDepthURL is ArticleURL with the fragment of the full-depth section.
 func FullDepthURL(baseURL, slug string) string { return links.New(baseURL).FullDepth(slug) }
-
-func withSlash(s string) string {
-	if strings.HasSuffix(s, "/") {
-		return s
-	}
-	return s + "/"
-}
 
 // Author is a person named by an article or by the site.
 type Author struct {
@@ -52,9 +43,7 @@ func ParseAuthor(s string) Author {
 	return Author{Name: s}
 }
 
-// Item is one article made ready for every feed it appears in: its text
-// cleaned for XML, its URLs absolute and its content joined once, however
-// many tag feeds carry it.
+// Item is one article made ready, once, for every feed it appears in.
 type Item struct {
 	ID           string
 	Title        string
@@ -72,23 +61,19 @@ type Item struct {
 	ContentText string // the plain version of ContentHTML
 }
 
-// ItemHTML is an article's HTML as its feed items carry it. It is made by
-// the caller from the same template fragments as the article's page, with
-// every URL absolute (feed readers resolve a relative one against the
-// feed, not the article); this package only chooses and joins the parts
-// the content mode asks for, and cleans them for XML.
+// ItemHTML is an article's HTML as its feed items carry it, made by the
+// caller from the article page's fragments with every URL absolute; this
+// package only chooses and joins the parts the content mode asks for.
 type ItemHTML struct {
 	Summary string // the take and a link to the full depth
 	Digest  string // the 2-minute digest; "" when the article has none
 	Full    string // the full depth; "" when the article has none
 }
 
-// NewItem prepares a for the feeds of the site at baseURL. content is a
-// content mode (ContentTake, ContentDigest or ContentFull); defaultAuthor
-// ("Name <email>" or "Name") applies when the article names nobody; h is
-// the article's HTML. The plain text of the digest and full depth comes
-// from the article's tiers when content asks for them: an article whose
-// tiers cannot be read back is an error, not an item without them.
+// NewItem prepares a for the feeds of the site at baseURL in content mode
+// content; defaultAuthor applies when the article names nobody. The plain
+// text of the tiers content asks for comes from the article: tiers that
+// cannot be read back are an error, not an item without them.
 func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h ItemHTML) (*Item, error) {
 	it := &Item{
 		ID:           XMLSafe(a.ID),
@@ -169,18 +154,8 @@ func writeDigestText(t *strings.Builder, d *articles.Digest) {
 	}
 	t.WriteString("\n\n2-MINUTE DIGEST")
 	writeSectionsText(t, d.Sections)
-	if len(d.Players) > 0 {
-		t.WriteString("\n\nCore Players")
-		for _, p := range d.Players {
-			t.WriteString("\n- " + XMLSafe(p.Name) + " – " + XMLSafe(p.Role))
-		}
-	}
-	if len(d.Numbers) > 0 {
-		t.WriteString("\n\nKey Numbers")
-		for _, n := range d.Numbers {
-			t.WriteString("\n- " + XMLSafe(n.Figure) + ": " + XMLSafe(n.Meaning))
-		}
-	}
+	writeListText(t, "Core Players", d.Players, func(p articles.Player) (string, string, string) { return p.Name, " – ", p.Role })
+	writeListText(t, "Key Numbers", d.Numbers, func(n articles.Number) (string, string, string) { return n.Figure, ": ", n.Meaning })
 }
 
 func writeFullText(t *strings.Builder, f *articles.Full) {
@@ -189,13 +164,21 @@ func writeFullText(t *strings.Builder, f *articles.Full) {
 	}
 	t.WriteString("\n\nFULL DEPTH")
 	writeSectionsText(t, f.Sections)
-	if len(f.DataPoints) > 0 {
-		t.WriteString("\n\nData Points")
-		for _, d := range f.DataPoints {
-			t.WriteString("\n- " + XMLSafe(d.Date) + ": " + XMLSafe(d.Event))
-		}
-	}
+	writeListText(t, "Data Points", f.DataPoints, func(d articles.DataPoint) (string, string, string) { return d.Date, ": ", d.Event })
 	for _, p := range f.Closing {
 		t.WriteString("\n\n" + XMLSafe(p))
+	}
+}
+
+// writeListText writes a titled list whose lines are two fields of each item
+// joined by a separator.
+func writeListText[T any](t *strings.Builder, title string, items []T, fields func(T) (string, string, string)) {
+	if len(items) == 0 {
+		return
+	}
+	t.WriteString("\n\n" + title)
+	for _, it := range items {
+		a, sep, b := fields(it)
+		t.WriteString("\n- " + XMLSafe(a) + sep + XMLSafe(b))
 	}
 }

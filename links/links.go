@@ -1,8 +1,6 @@
-// Package links is the public URL layout of a briefcast site: where each
-// article, tag page, feed and subscription link lives under base_url. The
-// site writes its files at these places, the server routes them, and the
-// feeds and the mail link to them, all through one Layout, so they cannot
-// drift apart.
+// Package links is the public URL layout of a briefcast site under base_url:
+// the site writes its files there, the server routes them, and the feeds and
+// the mail link to them, all through one Layout, so they cannot drift apart.
 package links
 
 import (
@@ -12,11 +10,11 @@ import (
 	"strings"
 )
 
-// The paths below base_url of the layout's parts. Routes use them with the
-// base URL's path in front.
+// The paths below base_url of the layout's parts; routes put the base path in front.
 const (
 	ArticlesDir     = "articles/"
 	TagsDir         = "tags/"
+	DigestsDir      = "digests/" // the digest archives
 	ConfirmPath     = "confirm"
 	UnsubscribePath = "unsubscribe"
 	PreferencesPath = "preferences"
@@ -28,16 +26,12 @@ const (
 
 // The feed files, in the site's folder and in every tag's folder.
 const (
-	RSS  Feed = "feed.xml"
-	Atom Feed = "atom.xml"
-	JSON Feed = "feed.json"
+	RSS  = "feed.xml"
+	Atom = "atom.xml"
+	JSON = "feed.json"
 )
 
-// Feed is one of the feed files.
-type Feed string
-
-// Layout makes the absolute URLs of one site. The zero Layout makes
-// root-relative ones ("/articles/x/").
+// Layout makes the absolute URLs of one site; the zero Layout makes root-relative ones.
 type Layout struct {
 	base string // base_url, ending in "/"
 }
@@ -64,9 +58,8 @@ func (l Layout) Article(slug string) string {
 	return l.Base() + ArticlesDir + url.PathEscape(slug) + "/"
 }
 
-// ArticleFile is the file at rel (a slash-separated path, such as a lead
-// image's "img/a.jpg") published beside the page of the article with
-// slug, each segment escaped.
+// ArticleFile is the file at rel (slash-separated, such as "img/a.jpg")
+// published beside the page of the article with slug, each segment escaped.
 func (l Layout) ArticleFile(slug, rel string) string {
 	segs := strings.Split(path.Clean(rel), "/")
 	for i, s := range segs {
@@ -80,9 +73,8 @@ func (l Layout) FullDepth(slug string) string {
 	return l.Article(slug) + "#" + FullDepthAnchor
 }
 
-// Deepest is where a reader who wants more of the article with slug is
-// sent: its full-depth section when it has one (hasFull), else the page
-// itself, since a take-only article has no such anchor to land on.
+// Deepest is where a reader who wants more of the article with slug is sent:
+// its full-depth section when it has one, else the page (no anchor to land on).
 func (l Layout) Deepest(slug string, hasFull bool) string {
 	if hasFull {
 		return l.FullDepth(slug)
@@ -95,26 +87,10 @@ func (l Layout) Tag(slug string) string {
 	return l.Base() + TagsDir + url.PathEscape(slug) + "/"
 }
 
-// Feed is the site's feed of kind.
-func (l Layout) Feed(kind Feed) string { return l.Base() + string(kind) }
-
-// TagFeed is the feed of kind of the tag whose folder name is slug.
-func (l Layout) TagFeed(slug string, kind Feed) string { return l.Tag(slug) + string(kind) }
-
-// DepthDir is the folder of the feeds at depth ("take", "digest" or
-// "full"), below base_url.
+// DepthDir is the folder of the feeds at depth ("take", "digest" or "full").
 func DepthDir(depth string) string { return depth + "/" }
 
-// DepthFeed is the feed of kind whose items carry depth.
-func (l Layout) DepthFeed(depth string, kind Feed) string {
-	return l.Base() + DepthDir(depth) + string(kind)
-}
-
-// DigestsDir is the folder of the digest archives.
-const DigestsDir = "digests/"
-
-// DigestDir is the folder of the archive of the digest name, below
-// base_url, escaped for a URL.
+// DigestDir is the folder of the archive of the digest name, escaped for a URL.
 func DigestDir(name string) string { return DigestsDir + url.PathEscape(name) + "/" }
 
 // Archive is the page listing the editions of the digest name.
@@ -128,17 +104,10 @@ func (l Layout) ArchivePage(name string, n int) string {
 	return l.Archive(name) + "page/" + strconv.Itoa(n) + "/"
 }
 
-// Edition is the archive page of the edition key of the digest name: the
-// "View in browser" link of its mail.
+// Edition is the archive page of edition key of digest name: its mail's "View in browser" link.
 func (l Layout) Edition(name, key string) string {
 	return l.Archive(name) + url.PathEscape(key) + "/"
 }
-
-// ArchiveFeed is the feed of kind of the editions of the digest name.
-func (l Layout) ArchiveFeed(name string, kind Feed) string { return l.Archive(name) + string(kind) }
-
-// Subscribe is the sign-up page.
-func (l Layout) Subscribe() string { return l.Base() + SubscribePath }
 
 // Confirm is the double opt-in link carrying token.
 func (l Layout) Confirm(token string) string { return l.withToken(ConfirmPath, token) }

@@ -7,7 +7,6 @@ import (
 
 // Clock is the scheduler's view of time, so tests can move it by hand.
 type Clock interface {
-	// Now returns the current time.
 	Now() time.Time
 	// After sends the time on the returned channel once d has passed.
 	After(d time.Duration) <-chan time.Time
@@ -21,8 +20,8 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// FakeClock is a Clock that only moves when told to. Its zero value is not
-// usable; make one with NewFakeClock.
+// FakeClock is a Clock that only moves when told to; make one with
+// NewFakeClock.
 type FakeClock struct {
 	mu      sync.Mutex
 	changed *sync.Cond
@@ -86,8 +85,8 @@ func (c *FakeClock) Set(t time.Time) {
 	c.Advance(t.Sub(c.Now()))
 }
 
-// BlockUntil waits until at least n goroutines are waiting on After. Tests
-// call it before Advance so a goroutine about to wait is not left behind.
+// BlockUntil waits until at least n goroutines wait on After, so that an
+// Advance does not leave behind a goroutine about to wait.
 func (c *FakeClock) BlockUntil(n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -3,72 +3,81 @@ package scheduler
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
-
-	"github.com/robfig/cron/v3"
 
 	"briefcast/metrics"
 )
 
-// runner is one job's state. Its wrapped cron.Job, and so the
-// SkipIfStillRunning token, lives as long as the job's name, across
+// runner is one job's state. It lives as long as the job's name, across
 // Replace, so a reload cannot start a second run beside one still going.
 type runner struct {
 	s    *Scheduler
 	name string
 	log  *slog.Logger
 
-	mu          sync.Mutex
-	job         Job
-	sched       Schedule
-	due         time.Time // newest scheduled time reached; what a run does
-	next        time.Time
-	running     bool
-	lastRun     time.Time
-	lastOutcome string
-	lastErr     string
-	stopLoop    context.CancelFunc
+	mu       sync.Mutex
+	job      Job
+	sched    Schedule
+	due      time.Time // newest scheduled time reached; what a run does
+	next     time.Time
+	last     EntryInfo // Running and the last run's fields
+	stopLoop context.CancelFunc
 
-	wrapped cron.Job // SkipIfStillRunning(Recover(run))
-	resume  cron.Job // SkipIfStillRunning(Recover(resume)), its own token
+	runBusy, resumeBusy sync.Mutex // held by the run (the resume) going on
 }
 
+// newRunner makes j's runner and starts it with its catch-up. s.mu is held.
 func (s *Scheduler) newRunner(j Job, sched Schedule) *runner {
 	r := &runner{s: s, name: j.Name, job: j, sched: sched, log: s.log.With("job", j.Name)}
-	name := j.Name
-	skipLog := cronLogger{log: r.log, onSkip: func() {
-		s.m.JobRun(name, metrics.OutcomeSkipped)
-		r.mu.Lock()
-		r.lastOutcome = metrics.OutcomeSkipped
-		r.mu.Unlock()
-	}}
-	// NewChain(a, b).Then(j) is a(b(j)): SkipIfStillRunning is outermost,
-	// so Recover returns normally after a panic and the token goes back.
-	r.wrapped = cron.NewChain(cron.SkipIfStillRunning(skipLog), cron.Recover(skipLog)).Then(cron.FuncJob(r.runOnce))
-	resumeLog := cronLogger{log: r.log.With("task", "resume")}
-	r.resume = cron.NewChain(cron.SkipIfStillRunning(resumeLog), cron.Recover(resumeLog)).Then(cron.FuncJob(r.resumeOnce))
+	s.startLoop(r, true)
 	return r
 }
 
-// startLoop starts r's timing loop (and its resume loop). s.mu is held.
+// guard runs f unless the previous run holding busy is still going (that
+// time is skipped, not run twice: false). A panic in f is logged with its
+// stack and recovered, so the job runs again at its next time.
+func guard(busy *sync.Mutex, log *slog.Logger, f func()) (ran bool) {
+	if !busy.TryLock() {
+		log.Warn("job_skipped_still_running")
+		return false
+	}
+	defer busy.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("job_panic", "err", p, "stack", string(debug.Stack()))
+		}
+	}()
+	ran = true // a panic in f returns true too
+	f()
+	return ran
+}
+
+// startLoop starts r's timing loop (and its resume loop) if the scheduler
+// runs. s.mu is held.
 func (s *Scheduler) startLoop(r *runner, catchUp bool) {
-	ctx, cancel := context.WithCancel(s.loopCtx)
+	if !s.started || s.stopped {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.jobCtx)
 	r.mu.Lock()
 	r.stopLoop = cancel
 	hasResume := r.job.Resume != nil
 	r.mu.Unlock()
-	s.loops.Add(1)
-	go func() {
-		defer s.loops.Done()
-		r.loop(ctx, catchUp)
-	}()
+	s.loops.Go(func() { r.loop(ctx, catchUp) })
 	if hasResume {
-		s.loops.Add(1)
-		go func() {
-			defer s.loops.Done()
-			r.resumeLoop(ctx)
-		}()
+		s.loops.Go(func() { r.resumeLoop(ctx) })
+	}
+}
+
+// stop ends r's loops; a run in progress finishes.
+func (r *runner) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.next = time.Time{}
+	if r.stopLoop != nil {
+		r.stopLoop()
 	}
 }
 
@@ -80,35 +89,31 @@ func (r *runner) loop(ctx context.Context, catchUp bool) {
 	}
 	var last time.Time
 	for {
-		r.mu.Lock()
-		sched := r.sched
-		r.mu.Unlock()
 		now := s.clock.Now()
 		from := now
 		if last.After(from) {
 			from = last // the clock went back: never fire a time twice
 		}
-		next := sched.Next(from)
 		r.mu.Lock()
-		r.next = next
+		sched := r.sched
+		r.next = sched.Next(from)
+		next := r.next
 		r.mu.Unlock()
 		if next.IsZero() {
-			r.log.Warn("job_never_runs_again", "spec", sched.Spec())
+			r.log.Warn("job_never_runs_again", "spec", sched.spec)
 			<-ctx.Done()
 			return
 		}
 		s.m.JobNextRun(r.name, next)
 		for now.Before(next) {
-			d := min(next.Sub(now), maxSleep)
 			select {
 			case <-ctx.Done():
 				return
-			case <-s.clock.After(d):
+			case <-s.clock.After(min(next.Sub(now), maxSleep)):
 			}
 			now = s.clock.Now()
 		}
-		// Past due, maybe by much (a suspended machine): run once, for the
-		// newest time reached.
+		// Past due, maybe by much: run once, for the newest time reached.
 		due := next
 		for t := sched.Next(due); !t.IsZero() && !t.After(now); t = sched.Next(t) {
 			due = t
@@ -127,13 +132,10 @@ func (r *runner) catchUp(ctx context.Context) {
 		return
 	}
 	last, ok, err := j.Last(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			r.log.Error("job_catch_up_failed", "err", err)
-		}
-		return
+	if err != nil && ctx.Err() == nil {
+		r.log.Error("job_catch_up_failed", "err", err)
 	}
-	if !ok {
+	if err != nil || !ok {
 		return
 	}
 	now := r.s.clock.Now()
@@ -148,79 +150,64 @@ func (r *runner) catchUp(ctx context.Context) {
 	r.fire(missed)
 }
 
-// fire runs the job for scheduled in the background, through the
-// no-overlap and panic guards.
+// fire runs the job for scheduled in the background, through guard.
 func (r *runner) fire(scheduled time.Time) {
 	r.mu.Lock()
 	if scheduled.After(r.due) {
 		r.due = scheduled
 	}
 	r.mu.Unlock()
-	r.s.runs.Add(1)
-	go func() {
-		defer r.s.runs.Done()
-		r.wrapped.Run()
+	r.s.runs.Go(func() {
+		if !guard(&r.runBusy, r.log, r.runOnce) {
+			r.s.m.JobRun(r.name, metrics.OutcomeSkipped)
+			r.mu.Lock()
+			r.last.LastOutcome = metrics.OutcomeSkipped
+			r.mu.Unlock()
+		}
 		if f := r.s.afterFire; f != nil {
 			f(r.name)
 		}
-	}()
+	})
 }
 
-// runOnce is the innermost job. It runs for the newest due time rather
-// than the one that fired it: if two firings race, the one that wins the
-// SkipIfStillRunning token does the newer time, which includes the older.
+// runOnce runs the job for the newest due time rather than the one that
+// fired it: if two firings race, the one that wins runBusy does the newer
+// time, which includes the older.
 func (r *runner) runOnce() {
 	r.mu.Lock()
 	j, due := r.job, r.due
-	r.running = true
-	r.lastRun = r.s.clock.Now()
+	r.last.Running, r.last.LastRun = true, r.s.clock.Now()
 	r.mu.Unlock()
-	finished := false
+	// Until Run returns, a panic is on its way to guard, which logs it.
+	outcome, errText := metrics.OutcomePanic, "panic"
 	defer func() {
-		if !finished { // a panic on its way to Recover, which logs it
-			r.s.m.JobRun(j.Name, metrics.OutcomePanic)
-			r.finish(metrics.OutcomePanic, "panic")
-		}
+		r.s.m.JobRun(j.Name, outcome)
+		r.mu.Lock()
+		r.last.Running, r.last.LastOutcome, r.last.LastError = false, outcome, errText
+		r.mu.Unlock()
 	}()
 	r.log.Info("job_started", "scheduled", due)
-	err := j.Run(r.s.jobCtx, due)
-	finished = true
-	if err != nil {
+	if err := j.Run(r.s.jobCtx, due); err != nil {
 		r.log.Error("job_failed", "scheduled", due, "err", err)
-		r.s.m.JobRun(j.Name, metrics.OutcomeError)
-		r.finish(metrics.OutcomeError, err.Error())
+		outcome, errText = metrics.OutcomeError, err.Error()
 		return
 	}
 	r.log.Info("job_finished", "scheduled", due)
-	r.s.m.JobRun(j.Name, metrics.OutcomeOK)
-	r.finish(metrics.OutcomeOK, "")
-}
-
-func (r *runner) finish(outcome, errText string) {
-	r.mu.Lock()
-	r.running = false
-	r.lastOutcome = outcome
-	r.lastErr = errText
-	r.mu.Unlock()
+	outcome, errText = metrics.OutcomeOK, ""
 }
 
 // resumeLoop runs Resume at once and then every ResumeEvery.
 func (r *runner) resumeLoop(ctx context.Context) {
-	s := r.s
-	every := s.ResumeEvery
+	every := r.s.ResumeEvery
 	if every <= 0 {
 		every = DefaultResumeEvery
 	}
 	for {
-		s.runs.Add(1)
-		go func() {
-			defer s.runs.Done()
-			r.resume.Run()
-		}()
+		r.s.runs.Go(func() { guard(&r.resumeBusy, r.log.With("task", "resume"), r.resumeOnce) })
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.clock.After(every):
+		case <-r.s.clock.After(every):
 		}
 	}
 }
@@ -229,7 +216,7 @@ func (r *runner) resumeOnce() {
 	r.mu.Lock()
 	resume := r.job.Resume
 	r.mu.Unlock()
-	if resume == nil {
+	if resume == nil { // replaced by a job without one
 		return
 	}
 	if err := resume(r.s.jobCtx); err != nil && r.s.jobCtx.Err() == nil {

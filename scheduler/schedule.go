@@ -3,37 +3,72 @@ package scheduler
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 )
 
+// cronParser reads five fields or a descriptor such as @daily or @every 6h;
+// never seconds, so a spec means the same here as in crontab(5).
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// NeverHorizon is how far ahead CheckSpec looks for a run, as far as cron.
+const NeverHorizon = 5 * 365 * 24 * time.Hour
+
+// ErrNeverRuns is returned by CheckSpec for a spec that matches no time
+// within NeverHorizon (such as "0 7 30 2 *").
+var ErrNeverRuns = errors.New("never runs: no date in the next 5 years matches it")
+
+// ParseSpec is the one syntax rule for a schedule, used by config
+// validation, the scheduler and the digest's period alike. Time zones come
+// from the timezone keys, never from the spec (and cron v3.0.1 panics on
+// "TZ=0" or an empty "CRON_TZ=").
+func ParseSpec(spec string) (cron.Schedule, error) {
+	s := strings.TrimSpace(spec)
+	if s == "" {
+		return nil, errors.New("empty schedule")
+	}
+	if strings.Contains(s, "TZ=") {
+		return nil, errors.New("time zones go in the timezone key, not in the schedule")
+	}
+	if rest, ok := strings.CutPrefix(s, "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(rest))
+		if err != nil || d < time.Second {
+			return nil, fmt.Errorf("@every needs a duration of at least 1s, got %q", rest)
+		}
+	}
+	return cronParser.Parse(s)
+}
+
+// CheckSpec is the whole rule a configured schedule must pass: it parses,
+// and it runs within NeverHorizon after now, since a schedule that never
+// fires would leave a digest silent with no error anywhere.
+func CheckSpec(spec string, loc *time.Location, now time.Time) error {
+	s, err := ParseSchedule(spec, loc)
+	if err != nil {
+		return err
+	}
+	return s.checkFires(now)
+}
+
+func (s Schedule) checkFires(now time.Time) error {
+	if next := s.Next(now); next.IsZero() || next.Sub(now) > NeverHorizon {
+		return ErrNeverRuns
+	}
+	return nil
+}
+
 // Schedule is a cron spec or descriptor bound to a time zone, with
-// daylight-saving rules that cron alone does not give:
-//
-// A five-field spec (and @daily, @hourly, @weekly...) is evaluated on the
-// wall clock of its zone, as if the zone had no daylight saving: cron
-// computes the next wall time on a "floating" clock that never jumps. Each
-// wall time is then mapped to the first real instant at which the zone's
-// clock shows that wall time or a later one:
-//
-//   - in spring, a wall time inside the skipped hour (02:30 on the night New
-//     York jumps from 02:00 to 03:00) does not exist; it maps to the first
-//     valid instant after it, 03:00, and runs once there (cron alone would
-//     skip that day);
-//   - in autumn, a wall time inside the repeated hour (01:30 on the night
-//     New York goes from 02:00 back to 01:00) exists twice; it maps to the
-//     first of the two only, and runs once (cron alone would run twice).
-//
-// Runs that map to the same instant are merged, so "0 * * * *" runs at
-// 01:00 and 03:00 across the spring gap (02:00 does not exist and merges
-// with 03:00), and once per wall-clock hour across the autumn overlap (the
-// repeated 01:00 does not run again). No run is ever made twice, and none
-// is lost except the nonexistent hour itself, which is folded into the next.
-//
-// "@every D" is a plain interval of elapsed time, not a wall-clock time, and
-// is unaffected by daylight saving.
+// daylight-saving rules that cron alone does not give. A five-field spec
+// (and @daily...) is evaluated on the zone's wall clock as if it had no
+// daylight saving, and each wall time maps to the first real instant at
+// which the clock shows it or later: in spring, 02:30 inside New York's
+// skipped hour runs once at 03:00 (cron alone would skip the day); in
+// autumn, 01:30 inside the repeated hour runs once, at its first
+// occurrence (cron alone would run twice). Runs mapping to the same instant
+// merge, so no run is made twice and none is lost but the skipped hour,
+// folded into the next. "@every D" is plain elapsed time, unaffected.
 type Schedule struct {
 	spec  string
 	loc   *time.Location
@@ -41,9 +76,8 @@ type Schedule struct {
 	every time.Duration      // for @every
 }
 
-// ParseSchedule parses spec (through ParseSpec) for the zone loc; a nil
-// loc means UTC. A spec that parses but never fires is accepted here, so
-// operators can inspect it; CheckSpec and Scheduler.Add refuse it.
+// ParseSchedule parses spec for the zone loc (nil: UTC). A spec that never
+// fires is accepted here, for operators to inspect; CheckSpec refuses it.
 func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -53,50 +87,32 @@ func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 		return Schedule{}, err
 	}
 	s := Schedule{spec: spec, loc: loc}
-	switch p := parsed.(type) {
-	case *cron.SpecSchedule:
+	if p, ok := parsed.(*cron.SpecSchedule); ok {
 		floating := *p
 		floating.Location = time.UTC
 		s.wall = &floating
-	case cron.ConstantDelaySchedule:
-		s.every = p.Delay
-	case *cron.ConstantDelaySchedule:
-		s.every = p.Delay
-	default:
-		return Schedule{}, fmt.Errorf("unsupported schedule type %T", parsed)
-	}
-	if s.every < 0 || (s.wall == nil && s.every == 0) {
-		return Schedule{}, errors.New("interval must be positive")
+	} else {
+		s.every = parsed.(cron.ConstantDelaySchedule).Delay // at least 1s: ParseSpec checked it
 	}
 	return s, nil
 }
 
-// Spec returns the spec as written.
-func (s Schedule) Spec() string { return s.spec }
-
-// Location returns the schedule's zone.
-func (s Schedule) Location() *time.Location { return s.loc }
-
-// Interval returns the interval of an "@every" schedule, 0 for a wall-clock
-// one.
+// Interval returns an "@every" schedule's interval, 0 for a wall-clock one.
 func (s Schedule) Interval() time.Duration { return s.every }
 
 // Next returns the first run strictly after t, or the zero time when the
 // spec never matches again (such as "0 0 30 2 *").
 func (s Schedule) Next(t time.Time) time.Time {
 	if s.wall == nil {
-		// Aligned to multiples of the interval (counted from Go's zero
-		// time), so every instance computes the same run times and so the
-		// same edition keys.
+		// Aligned to multiples of the interval (from Go's zero time), so
+		// every instance computes the same runs and so the same edition keys.
 		return t.Truncate(s.every).Add(s.every).In(s.loc)
 	}
 	w := floating(t, s.loc)
-	// Each wall time maps to an instant at or after itself, and the mapping
-	// only moves forward, so a few steps always reach past t: at most the
-	// runs inside one skipped or repeated hour.
+	// Each wall time maps to an instant at or after itself, so a few steps
+	// (the runs inside one skipped or repeated hour) always reach past t.
 	for range 10000 {
-		w = s.wall.Next(w)
-		if w.IsZero() {
+		if w = s.wall.Next(w); w.IsZero() {
 			return time.Time{}
 		}
 		if r := instant(w, s.loc); r.After(t) {
@@ -107,20 +123,16 @@ func (s Schedule) Next(t time.Time) time.Time {
 }
 
 // Latest returns the newest run in (after, now], if any, for collapsing
-// several missed runs into one. For "@every" the runs are counted from
-// after. It never looks further back than limit before now (limit <= 0:
-// no limit other than after).
+// missed runs into one ("@every" counts from after), no older than limit
+// before now when limit > 0.
 func (s Schedule) Latest(after, now time.Time, limit time.Duration) (time.Time, bool) {
 	if !after.Before(now) {
 		return time.Time{}, false
 	}
 	if s.wall == nil {
 		k := now.Sub(after) / s.every
-		if k < 1 {
-			return time.Time{}, false
-		}
 		t := after.Add(k * s.every)
-		if limit > 0 && t.Before(now.Add(-limit)) {
+		if k < 1 || (limit > 0 && t.Before(now.Add(-limit))) {
 			return time.Time{}, false
 		}
 		return t, true
@@ -136,33 +148,16 @@ func (s Schedule) Latest(after, now time.Time, limit time.Duration) (time.Time, 
 	return last, !last.IsZero()
 }
 
-// NextRuns returns the next n runs of spec in loc strictly after from,
-// with the daylight-saving rules of Schedule.
-func NextRuns(spec string, loc *time.Location, from time.Time, n int) ([]time.Time, error) {
-	s, err := ParseSchedule(spec, loc)
-	if err != nil {
-		return nil, err
-	}
-	return s.NextN(from, n), nil
-}
-
-// NextN returns the next n runs strictly after from (fewer when the spec
-// stops matching).
+// NextN returns the next n runs strictly after from (fewer if they stop).
 func (s Schedule) NextN(from time.Time, n int) []time.Time {
 	var out []time.Time
-	t := from
-	for range n {
-		t = s.Next(t)
-		if t.IsZero() {
-			break
-		}
+	for t := s.Next(from); len(out) < n && !t.IsZero(); t = s.Next(t) {
 		out = append(out, t)
 	}
 	return out
 }
 
-// floating returns t's wall clock in loc written as a UTC time, a clock
-// that never jumps.
+// floating returns t's wall clock in loc as a UTC time, which never jumps.
 func floating(t time.Time, loc *time.Location) time.Time {
 	l := t.In(loc)
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
@@ -175,30 +170,15 @@ func instant(w time.Time, loc *time.Location) time.Time {
 	// A real instant showing w is w minus the zone's offset at that instant;
 	// the offsets in force within a day either side cover any transition.
 	guess := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), w.Nanosecond(), loc)
-	var offsets []int
+	var best time.Time
 	for _, d := range []time.Duration{-26 * time.Hour, 0, 26 * time.Hour} {
 		_, off := guess.Add(d).Zone()
-		if !slices.Contains(offsets, off) {
-			offsets = append(offsets, off)
-		}
-	}
-	var best time.Time
-	for _, off := range offsets {
 		c := w.Add(-time.Duration(off) * time.Second)
-		if floating(c, loc).Equal(w) && (best.IsZero() || c.Before(best)) {
-			best = c
-		}
-	}
-	if !best.IsZero() {
-		return best.In(loc)
-	}
-	// w falls in a gap: the first instant after it is the transition, the
-	// start of the zone period that shows a later wall time.
-	for _, off := range offsets {
-		c := w.Add(-time.Duration(off) * time.Second)
-		if !floating(c, loc).After(w) {
+		if floating(c, loc).Before(w) {
 			continue
 		}
+		// When c shows a later time, w may fall in a gap: the first instant
+		// after it is then the transition, the start of c's zone period.
 		if start, _ := c.In(loc).ZoneBounds(); !start.IsZero() && !floating(start, loc).Before(w) {
 			c = start
 		}

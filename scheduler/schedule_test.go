@@ -233,3 +233,12 @@ func BenchmarkNext(b *testing.B) {
 		})
 	}
 }
+
+// NextRuns returns the next n runs of spec in loc strictly after from.
+func NextRuns(spec string, loc *time.Location, from time.Time, n int) ([]time.Time, error) {
+	s, err := ParseSchedule(spec, loc)
+	if err != nil {
+		return nil, err
+	}
+	return s.NextN(from, n), nil
+}

@@ -1,19 +1,9 @@
-// Package scheduler runs briefcast's timed jobs: one per digest and the
-// periodic site rebuild. It never misses or doubles a run:
-//
-//   - schedules follow the daylight-saving rules described on Schedule;
-//   - on Start, a job whose last run (from the store) is older than a
-//     scheduled time runs once for the newest missed time, if that is within
-//     the job's catch-up window; several missed runs collapse into one;
-//   - a run still going when the next time comes makes that time be
-//     skipped, not run twice (cron's SkipIfStillRunning);
-//   - a panic in a job is recovered, logged with its stack and counted, and
-//     the job runs again at its next time (cron's Recover, wrapped inside
-//     SkipIfStillRunning so the panic cannot leak its token).
-//
-// Timing is done by the scheduler itself with an injectable Clock; cron is
-// used to parse the specs and for its job wrappers. The package knows
-// nothing of digests or sites: jobs are plain functions.
+// Package scheduler runs briefcast's timed jobs (one per digest and the
+// periodic site rebuild) on an injectable Clock, and never misses or
+// doubles a run: schedules follow the daylight-saving rules of Schedule,
+// missed runs are caught up once on Start, a run still going makes the
+// next time be skipped, and a panic is recovered and counted. cron only
+// parses the specs; jobs are plain functions.
 package scheduler
 
 import (
@@ -21,7 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"briefcast/metrics"
@@ -29,25 +23,21 @@ import (
 
 // Job is one scheduled task.
 type Job struct {
-	// Name identifies the job in logs, metrics and Entries; unique.
-	Name string
-	// Spec is a five-field cron spec or a descriptor (@daily, @every 5m).
-	Spec string
-	// Location is the zone Spec is read in; nil means UTC.
-	Location *time.Location
+	Name     string         // in logs, metrics and Entries; unique
+	Spec     string         // a five-field cron spec or a descriptor (@daily, @every 5m)
+	Location *time.Location // the zone Spec is read in; nil means UTC
 	// CatchUp is how long after a missed time the job still runs it on
 	// Start; 0 means never.
 	CatchUp time.Duration
 	// Run does the work for the scheduled time (the digest's cut-off). It
 	// must create-or-resume, so a run for a time already done is harmless.
 	Run func(ctx context.Context, scheduled time.Time) error
-	// Last returns the scheduled time of the newest completed or started
-	// run (the last edition's cut-off), ok=false when there never was one.
-	// Nil means the job never catches up.
+	// Last returns the scheduled time of the newest run started (ok=false
+	// when there never was one); nil means the job never catches up.
 	Last func(ctx context.Context) (t time.Time, ok bool, err error)
 	// Resume, when set, is called on Start and then every ResumeEvery to
-	// finish work left unfinished, here or by a dead process (a digest's
-	// unfinished edition). Its runs never overlap each other.
+	// finish work left unfinished, here or by a dead process. Its runs
+	// never overlap each other.
 	Resume func(ctx context.Context) error
 }
 
@@ -66,8 +56,8 @@ type EntryInfo struct {
 // DefaultResumeEvery is how often Job.Resume runs unless ResumeEvery is set.
 const DefaultResumeEvery = 15 * time.Second
 
-// maxSleep bounds each wait so a wall-clock jump (a suspended machine, a
-// corrected clock) is noticed within a minute.
+// maxSleep bounds each wait so a wall-clock jump (a suspended machine) is
+// noticed within a minute.
 const maxSleep = time.Minute
 
 // Scheduler runs Jobs at their times. Make one with New.
@@ -79,35 +69,25 @@ type Scheduler struct {
 	clock Clock
 	m     *metrics.Metrics
 
-	// afterFire, for tests, is called once a firing has returned (run,
-	// skipped or recovered from a panic).
-	afterFire func(name string)
+	afterFire func(name string) // for tests: a firing has returned
 
 	mu      sync.Mutex
-	runners map[string]*runner
-	order   []string
+	runners []*runner // in the order added
 	started bool
 	stopped bool
-	jobCtx  context.Context // given to every Run and Resume
+	jobCtx  context.Context // given to every Run and Resume, and parent of every loop
 	stopJob context.CancelFunc
-	loopCtx context.Context // parent of every loop
 	loops   sync.WaitGroup
 	runs    sync.WaitGroup
 }
 
-// New returns a Scheduler that logs to log, reads time from clock and
-// counts runs in m (which may be nil).
+// New returns a Scheduler that logs to log, reads time from clock (the
+// real one when nil) and counts runs in m (which may be nil).
 func New(log *slog.Logger, clock Clock, m *metrics.Metrics) *Scheduler {
 	if clock == nil {
 		clock = RealClock()
 	}
-	return &Scheduler{
-		ResumeEvery: DefaultResumeEvery,
-		log:         log,
-		clock:       clock,
-		m:           m,
-		runners:     map[string]*runner{},
-	}
+	return &Scheduler{ResumeEvery: DefaultResumeEvery, log: log, clock: clock, m: m}
 }
 
 func (s *Scheduler) validate(j Job) (Schedule, error) {
@@ -118,10 +98,10 @@ func (s *Scheduler) validate(j Job) (Schedule, error) {
 		return Schedule{}, fmt.Errorf("scheduler: job %q: no Run function", j.Name)
 	}
 	sched, err := ParseSchedule(j.Spec, j.Location)
-	if err != nil {
-		return Schedule{}, fmt.Errorf("scheduler: job %q: schedule %q: %w", j.Name, j.Spec, err)
+	if err == nil {
+		err = sched.checkFires(s.clock.Now())
 	}
-	if err := sched.checkFires(s.clock.Now()); err != nil {
+	if err != nil {
 		return Schedule{}, fmt.Errorf("scheduler: job %q: schedule %q: %w", j.Name, j.Spec, err)
 	}
 	if j.CatchUp < 0 {
@@ -130,8 +110,14 @@ func (s *Scheduler) validate(j Job) (Schedule, error) {
 	return sched, nil
 }
 
-// Add validates j and schedules it; after Start it begins at once. The
-// error names the job and its spec.
+func find(rs []*runner, name string) *runner {
+	if i := slices.IndexFunc(rs, func(r *runner) bool { return r.name == name }); i >= 0 {
+		return rs[i]
+	}
+	return nil
+}
+
+// Add validates j and schedules it; after Start it begins at once.
 func (s *Scheduler) Add(j Job) error {
 	sched, err := s.validate(j)
 	if err != nil {
@@ -139,15 +125,10 @@ func (s *Scheduler) Add(j Job) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.runners[j.Name]; dup {
+	if find(s.runners, j.Name) != nil {
 		return fmt.Errorf("scheduler: job %q added twice", j.Name)
 	}
-	r := s.newRunner(j, sched)
-	s.runners[j.Name] = r
-	s.order = append(s.order, j.Name)
-	if s.started && !s.stopped {
-		s.startLoop(r, true)
-	}
+	s.runners = append(s.runners, s.newRunner(j, sched))
 	return nil
 }
 
@@ -161,15 +142,13 @@ func (s *Scheduler) Start(ctx context.Context) {
 	}
 	s.started = true
 	s.jobCtx, s.stopJob = context.WithCancel(ctx)
-	s.loopCtx = s.jobCtx
-	for _, name := range s.order {
-		s.startLoop(s.runners[name], true)
+	for _, r := range s.runners {
+		s.startLoop(r, true)
 	}
 }
 
-// Stop stops scheduling, cancels the context of running jobs (a sender
-// then finishes the messages in hand and records them) and waits for them
-// to return, or for ctx to end, whichever is first.
+// Stop stops scheduling, cancels the context of running jobs and waits
+// for them to return, or for ctx to end, whichever is first.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopped = true
@@ -192,11 +171,10 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 }
 
-// Replace swaps the set of jobs, for a configuration reload. Every job is
-// validated first: on any error nothing changes. Jobs keep their state
-// (and a run in progress) by name; a job whose spec or zone changed is
-// rescheduled from now; removed jobs stop being scheduled (a run in
-// progress finishes); new jobs start with their catch-up.
+// Replace swaps the set of jobs, for a configuration reload; on any
+// invalid job nothing changes. Jobs keep their state (and a run in
+// progress) by name; a changed spec or zone is rescheduled from now;
+// removed jobs stop being scheduled; new jobs start with their catch-up.
 func (s *Scheduler) Replace(jobs []Job) error {
 	scheds := make([]Schedule, len(jobs))
 	seen := map[string]bool{}
@@ -213,89 +191,85 @@ func (s *Scheduler) Replace(jobs []Job) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	running := s.started && !s.stopped
-	for _, name := range s.order {
-		if seen[name] {
-			continue
+	old := s.runners
+	for _, r := range old {
+		if !seen[r.name] {
+			r.stop()
+			s.m.ForgetJob(r.name)
+			s.log.Info("job_removed", "job", r.name)
 		}
-		r := s.runners[name]
-		r.mu.Lock()
-		if r.stopLoop != nil {
-			r.stopLoop()
-		}
-		r.mu.Unlock()
-		delete(s.runners, name)
-		s.m.ForgetJob(name)
-		s.log.Info("job_removed", "job", name)
 	}
-	s.order = s.order[:0]
+	s.runners = make([]*runner, len(jobs))
 	for i, j := range jobs {
-		s.order = append(s.order, j.Name)
-		r, ok := s.runners[j.Name]
-		if !ok {
-			r = s.newRunner(j, scheds[i])
-			s.runners[j.Name] = r
-			if running {
-				s.startLoop(r, true)
-			}
+		r := find(old, j.Name)
+		if r == nil {
+			s.runners[i] = s.newRunner(j, scheds[i])
 			s.log.Info("job_added", "job", j.Name, "spec", j.Spec)
 			continue
 		}
+		s.runners[i] = r
 		r.mu.Lock()
-		changed := r.sched.Spec() != scheds[i].Spec() || r.sched.Location().String() != scheds[i].Location().String() ||
+		changed := r.sched.spec != scheds[i].spec || r.sched.loc.String() != scheds[i].loc.String() ||
 			(r.job.Resume == nil) != (j.Resume == nil)
 		r.job, r.sched = j, scheds[i]
-		if changed {
-			r.next = time.Time{}
-			if r.stopLoop != nil {
-				r.stopLoop()
-			}
-		}
 		r.mu.Unlock()
 		if changed {
-			if running {
-				s.startLoop(r, false)
-			}
-			s.log.Info("job_rescheduled", "job", j.Name, "spec", j.Spec, "zone", scheds[i].Location().String())
+			r.stop()
+			s.startLoop(r, false)
+			s.log.Info("job_rescheduled", "job", j.Name, "spec", j.Spec, "zone", scheds[i].loc.String())
 		}
 	}
 	return nil
 }
 
-// Entries describes every job, in the order they were added, with its
-// next three runs.
+// Entries describes every job, in order, with its next three runs.
 func (s *Scheduler) Entries() []EntryInfo {
 	s.mu.Lock()
-	runners := make([]*runner, 0, len(s.order))
-	for _, name := range s.order {
-		runners = append(runners, s.runners[name])
-	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	now := s.clock.Now()
-	out := make([]EntryInfo, 0, len(runners))
-	for _, r := range runners {
+	out := make([]EntryInfo, 0, len(s.runners))
+	for _, r := range s.runners {
 		r.mu.Lock()
-		e := EntryInfo{
-			Name:        r.job.Name,
-			Spec:        r.job.Spec,
-			Location:    r.sched.Location(),
-			Running:     r.running,
-			LastRun:     r.lastRun,
-			LastOutcome: r.lastOutcome,
-			LastError:   r.lastErr,
-		}
-		sched, next := r.sched, r.next
+		e, sched, next := r.last, r.sched, r.next
+		e.Name, e.Spec, e.Location = r.job.Name, r.job.Spec, sched.loc
 		r.mu.Unlock()
 		from := now
 		if sched.Interval() > 0 && next.After(now) {
-			// An @every job's runs count from its loop, not from now.
-			e.Next = append(e.Next, next.In(sched.Location()))
-			from = next
+			// An @every job's runs count from its loop's next run (aligned
+			// on the interval), not from now.
+			from = next.Add(-time.Nanosecond)
 		}
-		for _, t := range sched.NextN(from, 3-len(e.Next)) {
-			e.Next = append(e.Next, t.In(sched.Location()))
-		}
+		e.Next = sched.NextN(from, 3) // in sched.loc
 		out = append(out, e)
 	}
 	return out
+}
+
+// ErrLocked is returned by LockFile when another process holds the lock.
+var ErrLocked = errors.New("another briefcast process runs the scheduler on this database")
+
+// LockFile takes an exclusive, non-blocking flock on path (creating it), so
+// only one process runs the scheduler on a SQLite database; the kernel
+// drops it when the process dies, so a crash leaves no stale lock. A second
+// taker gets an error wrapping ErrLocked that names the file.
+func LockFile(path string) (release func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("scheduler: %w (lock file %s is held; with SQLite only one process may run the scheduler: stop the other one, or use PostgreSQL for several instances)", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("scheduler: lock %s: %w", path, err)
+	}
+	// The pid is only a hint for the operator; the flock is the lock.
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return sync.OnceFunc(func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}), nil
 }

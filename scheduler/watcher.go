@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -20,55 +21,35 @@ const (
 	DefaultMaxWait = 2 * time.Second
 )
 
-// Watcher calls Rebuild once per burst of changes under a folder and its
-// subfolders: a file added, edited, removed or renamed. A burst ends after
-// Quiet without events, or MaxWait after its first event while changes keep
-// coming, so a rebuild follows any change within MaxWait or so.
+// Watcher calls Changed once per burst of changes (files added, edited,
+// removed or renamed) under a folder and its subfolders, even new ones. A
+// burst ends after Quiet without events, or MaxWait after its first event.
 type Watcher struct {
-	// Dir is the folder watched, with every subfolder, including ones
-	// created later.
 	Dir string
-	// Rebuild is called once per burst. Its error (a broken article) is
-	// logged and the watcher goes on: keeping the last good site is the
-	// callback's business.
-	Rebuild func(ctx context.Context) error
-	// Changed, when set, is called instead of Rebuild with the files
-	// changed in the burst (as fsnotify names them), or nil when events
-	// were lost and anything may have changed.
+	// Changed gets the files changed in the burst (as fsnotify names them),
+	// nil when events were lost. Its error is logged and the watcher goes on.
 	Changed func(ctx context.Context, names []string) error
-	// Quiet and MaxWait debounce the events (defaults DefaultQuiet and
-	// DefaultMaxWait).
+	// Quiet and MaxWait debounce the events; MaxWait is at least Quiet.
 	Quiet, MaxWait time.Duration
 
 	log *slog.Logger
 }
 
-// NewWatcher returns a Watcher of dir that calls rebuild.
-func NewWatcher(dir string, rebuild func(ctx context.Context) error, log *slog.Logger) *Watcher {
-	return &Watcher{Dir: dir, Rebuild: rebuild, Quiet: DefaultQuiet, MaxWait: DefaultMaxWait, log: log}
+// NewWatcher returns a Watcher of dir with the default debounce times.
+func NewWatcher(dir string, changed func(ctx context.Context, names []string) error, log *slog.Logger) *Watcher {
+	return &Watcher{Dir: dir, Changed: changed, Quiet: DefaultQuiet, MaxWait: DefaultMaxWait, log: log}
 }
 
-// Run watches until ctx ends. It fails only if the folder cannot be watched
-// at all.
-func (w *Watcher) Run(ctx context.Context) error {
-	wait, err := w.Start(ctx)
-	if err != nil {
-		return err
-	}
-	wait()
-	return nil
-}
-
-// Start begins watching: once it returns without error every change is
-// seen. The watching goes on in the background until ctx ends; wait blocks
-// until it has stopped.
+// Start begins watching, in the background until ctx ends; once it returns
+// without error every change is seen. wait blocks until it has stopped.
 func (w *Watcher) Start(ctx context.Context) (wait func(), err error) {
 	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, fmt.Errorf("scheduler: watch %s: %w", w.Dir, err)
+	if err == nil {
+		if err = w.addTree(fw, w.Dir); err != nil {
+			fw.Close()
+		}
 	}
-	if err := w.addTree(fw, w.Dir); err != nil {
-		fw.Close()
+	if err != nil {
 		return nil, fmt.Errorf("scheduler: watch %s: %w", w.Dir, err)
 	}
 	done := make(chan struct{})
@@ -81,19 +62,19 @@ func (w *Watcher) Start(ctx context.Context) (wait func(), err error) {
 }
 
 func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
-	quiet, maxWait := w.Quiet, w.MaxWait
-	if quiet <= 0 {
-		quiet = DefaultQuiet
-	}
-	if maxWait < quiet {
-		maxWait = max(DefaultMaxWait, quiet)
-	}
-
+	maxWait := max(w.MaxWait, w.Quiet)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var first time.Time // start of the current burst; zero when none
 	names := map[string]bool{}
 	lost := false
+	extend := func() { // the burst goes on
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		timer.Reset(min(w.Quiet, first.Add(maxWait).Sub(now)))
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -103,14 +84,11 @@ func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
 			if !ok {
 				return
 			}
-			// An overflow of the kernel's queue loses events: rebuild to be safe.
 			w.log.Warn("watch_error", "dir", w.Dir, "err", err)
+			// An overflow of the kernel's queue loses events: rebuild to be safe.
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
 				lost = true
-				if first.IsZero() {
-					first = time.Now()
-					timer.Reset(quiet)
-				}
+				extend()
 			}
 		case ev, ok := <-fw.Events:
 			if !ok {
@@ -128,36 +106,18 @@ func (w *Watcher) loop(ctx context.Context, fw *fsnotify.Watcher) {
 				}
 			}
 			names[ev.Name] = true
-			now := time.Now()
-			if first.IsZero() {
-				first = now
-			}
-			timer.Reset(min(quiet, first.Add(maxWait).Sub(now)))
+			extend()
 		case <-timer.C:
-			first = time.Time{}
-			if err := w.fire(ctx, names, lost); err != nil && ctx.Err() == nil {
+			var list []string // nil when events were lost
+			if !lost {
+				list = slices.Sorted(maps.Keys(names))
+			}
+			if err := w.Changed(ctx, list); err != nil && ctx.Err() == nil {
 				w.log.Error("rebuild_failed", "trigger", "content_change", "err", err)
 			}
-			names, lost = map[string]bool{}, false
+			first, names, lost = time.Time{}, map[string]bool{}, false
 		}
 	}
-}
-
-// fire reports one burst: the names changed to Changed (nil when events
-// were lost), else a Rebuild.
-func (w *Watcher) fire(ctx context.Context, names map[string]bool, lost bool) error {
-	if w.Changed == nil {
-		return w.Rebuild(ctx)
-	}
-	var list []string
-	if !lost {
-		list = make([]string, 0, len(names))
-		for n := range names {
-			list = append(list, n)
-		}
-		sort.Strings(list)
-	}
-	return w.Changed(ctx, list)
 }
 
 // addTree watches dir and every folder under it.

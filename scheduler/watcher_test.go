@@ -52,7 +52,7 @@ func TestWatcher(t *testing.T) {
 	}
 	rebuilds := make(chan rebuild, 16)
 	calls := 0
-	w := NewWatcher(dir, func(ctx context.Context) error {
+	w := NewWatcher(dir, func(ctx context.Context, _ []string) error {
 		calls++
 		rebuilds <- rebuild{files: listFiles(t, dir)}
 		if calls == 1 {
@@ -111,9 +111,9 @@ func TestWatcher(t *testing.T) {
 }
 
 func TestWatcherMissingFolder(t *testing.T) {
-	w := NewWatcher(filepath.Join(t.TempDir(), "missing"), func(context.Context) error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err := w.Run(context.Background()); err == nil {
-		t.Fatal("Run on a missing folder succeeded")
+	w := NewWatcher(filepath.Join(t.TempDir(), "missing"), func(context.Context, []string) error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := w.Start(context.Background()); err == nil {
+		t.Fatal("Start on a missing folder succeeded")
 	}
 }
 
@@ -122,7 +122,7 @@ func TestWatcherMissingFolder(t *testing.T) {
 func TestWatcherMaxWait(t *testing.T) {
 	dir := t.TempDir()
 	rebuilt := make(chan struct{}, 64)
-	w := NewWatcher(dir, func(context.Context) error { rebuilt <- struct{}{}; return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := NewWatcher(dir, func(context.Context, []string) error { rebuilt <- struct{}{}; return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	w.Quiet, w.MaxWait = 250*time.Millisecond, 500*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -1,8 +1,8 @@
 package site
 
 import (
-	"fmt"
-	"html/template"
+	"cmp"
+	"html"
 	"io/fs"
 	"net/url"
 	"strconv"
@@ -15,23 +15,16 @@ import (
 	"briefcast/links"
 )
 
-// ArchivePerPage is how many editions one page of a digest's archive
-// lists.
+// ArchivePerPage is how many editions a page of a digest's archive lists.
 const ArchivePerPage = 20
 
-// BuildWithArchive is Build with the archive of every digest that has
-// archive = true: a page for each finished edition of eds at
-// /digests/<name>/<key>/, the list of them, newest first, at
-// /digests/<name>/ (then /page/2/ ...), and its three feeds. An edition
-// shows its articles as they are now (title, take, link); an article
-// deleted since is left out, since an edition records only article ids.
+// BuildWithArchive is Build with the archive of every archived digest: a
+// page per edition of eds at /digests/<name>/<key>/, their list at
+// /digests/<name>/ and its feeds. Editions show their articles as they are
+// now, leaving out those deleted since.
 func BuildWithArchive(opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
 	return build(opts, arts, tmpl, nil, eds)
 }
-
-// archiveNames are the archive's page templates, each defining "content"
-// for layout.html.
-var archiveNames = []string{"archive.html", "archive_edition.html"}
 
 // archiveDigest is one digest's archive.
 type archiveDigest struct {
@@ -42,49 +35,46 @@ type archiveDigest struct {
 
 // editionView is one edition as its page and the archive list show it.
 type editionView struct {
-	Key      string
-	Title    string
-	URL      string // root-relative
-	AbsURL   string
-	Date     time.Time
-	DateText string
-	DateISO  string
-	Articles []*editionArticle
+	Key, Title        string
+	URL               string // root-relative
+	AbsURL            string
+	Date              time.Time
+	DateText, DateISO string
+	Articles          []*articleView
 }
 
-// editionArticle is an article of an edition: the article page's view,
-// and its language when it differs from the site's.
-type editionArticle struct {
-	*articleView
-	Lang string
-}
-
-// ArticleLang is the lang attribute an article's text needs: its
-// `language` front matter when that differs from site.language, else ""
-// (the page's own lang applies).
-func ArticleLang(a *articles.Article, siteLang string) string {
-	if a.Language == "" || strings.EqualFold(a.Language, siteLang) {
-		return ""
-	}
-	return a.Language
-}
-
-// archiveView is the data of an archive page: a page as layout.html knows
-// it, plus the digest and the editions it shows.
+// archiveView is the data of an archive page.
 type archiveView struct {
 	*pageView
-	Digest   *archiveDigest
-	Editions []*editionView // this page's share of the list
-	Edition  *editionView   // on an edition's page
-	Prev     string         // newer page of the list, "" on the first
-	Next     string         // older page, "" on the last
-	PageNum  int
-	Pages    int
+	Digest         *archiveDigest
+	Editions       []*editionView // this page's share of the list
+	Edition        *editionView   // on an edition's page
+	Prev, Next     string         // the newer and older pages of the list; "" at either end
+	PageNum, Pages int
 }
 
-// archives groups the finished editions of the archived digests, newest
-// first as eds gives them, keeping the digests' config order.
-func (b *builder) archives() []*archiveDigest {
+func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[string]*articles.Article, loc *time.Location) *editionView {
+	date := e.Cutoff.In(loc)
+	v := &editionView{
+		Key:      e.Key,
+		Title:    ad.Title + ", " + humanDate(date),
+		URL:      ad.URL + url.PathEscape(e.Key) + "/",
+		AbsURL:   links.New(b.baseURL).Edition(ad.Name, e.Key),
+		Date:     date,
+		DateText: humanDate(date),
+		DateISO:  isoDate(date),
+	}
+	for _, id := range e.Articles {
+		if a := byID[id]; a != nil {
+			v.Articles = append(v.Articles, b.newArticleView(a))
+		}
+	}
+	return v
+}
+
+// archiveJobs renders the pages and feeds of every archived digest's
+// editions (eds, newest first).
+func (b *builder) archiveJobs() []job {
 	if len(b.eds) == 0 {
 		return nil
 	}
@@ -92,60 +82,20 @@ func (b *builder) archives() []*archiveDigest {
 	for _, a := range b.arts {
 		byID[a.ID] = a
 	}
-	lay := links.New(b.baseURL)
-	var out []*archiveDigest
+	var jobs []job
 	for _, d := range b.opts.Digests {
 		if !d.Archived {
 			continue
 		}
-		title := d.Title
-		if title == "" {
-			title = d.Name
-		}
-		ad := &archiveDigest{Name: d.Name, Title: articles.CleanText(title), URL: b.basePath + links.DigestDir(d.Name)}
+		ad := &archiveDigest{Name: d.Name, Title: d.title(), URL: b.basePath + links.DigestDir(d.Name)}
 		for _, e := range b.eds {
-			if e.Digest != d.Name {
-				continue
+			if e.Digest == d.Name {
+				ad.Editions = append(ad.Editions, b.editionView(ad, e, byID, cmp.Or(d.Location, time.UTC)))
 			}
-			ad.Editions = append(ad.Editions, b.editionView(ad, e, byID, lay, d.Location))
 		}
-		if len(ad.Editions) > 0 {
-			out = append(out, ad)
+		if len(ad.Editions) == 0 {
+			continue
 		}
-	}
-	return out
-}
-
-func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[string]*articles.Article, lay links.Layout, loc *time.Location) *editionView {
-	if loc == nil {
-		loc = time.UTC
-	}
-	date := e.Cutoff.In(loc)
-	v := &editionView{
-		Key:      e.Key,
-		Title:    ad.Title + ", " + humanDate(date),
-		URL:      ad.URL + url.PathEscape(e.Key) + "/",
-		AbsURL:   lay.Edition(ad.Name, e.Key),
-		Date:     date,
-		DateText: humanDate(date),
-		DateISO:  isoDate(date),
-	}
-	for _, id := range e.Articles {
-		if a := byID[id]; a != nil {
-			v.Articles = append(v.Articles, &editionArticle{b.newArticleView(a), ArticleLang(a, b.opts.Language)})
-		}
-	}
-	return v
-}
-
-// archiveJobs renders every archive's pages and feeds.
-func (b *builder) archiveJobs() ([]func() ([]*File, error), error) {
-	ads := b.archives()
-	if len(ads) == 0 {
-		return nil, nil
-	}
-	var jobs []func() ([]*File, error)
-	for _, ad := range ads {
 		pages := (len(ad.Editions) + ArchivePerPage - 1) / ArchivePerPage
 		for n := 1; n <= pages; n++ {
 			jobs = append(jobs, func() ([]*File, error) { return b.archiveListPage(ad, n, pages) })
@@ -155,69 +105,37 @@ func (b *builder) archiveJobs() ([]func() ([]*File, error), error) {
 		}
 		jobs = append(jobs, func() ([]*File, error) { return b.archiveFeeds(ad) })
 	}
-	return jobs, nil
+	return jobs
 }
 
-// parseArchiveTemplates parses the archive pages into copies of the
-// layout, as the other pages are. It runs before any part of the layout is
-// executed, which a template cannot be cloned after.
-func (b *builder) parseArchiveTemplates() error {
-	if len(b.eds) == 0 {
-		return nil
-	}
-	b.archiveTmpl = map[string]*template.Template{}
-	for _, name := range archiveNames {
-		src, err := fs.ReadFile(b.tmpl, name)
-		if err != nil {
-			return fmt.Errorf("site: templates: %w", err)
-		}
-		t, err := template.Must(b.pages.layout.Clone()).New(name).Parse(string(src))
-		if err != nil {
-			return fmt.Errorf("site: templates: %w", err)
-		}
-		if t.Lookup("content") == nil {
-			return fmt.Errorf("site: templates: %s does not define \"content\"", name)
-		}
-		b.archiveTmpl[name] = t
-	}
-	return nil
-}
-
-// archivePage is the page data shared by an archive's pages: its feeds
-// are advertised after the site's.
+// archivePage is the page data shared by an archive's pages.
 func (b *builder) archivePage(ad *archiveDigest, title, canonical string) (*archiveView, error) {
 	p := b.page(title, canonical)
-	p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, links.DigestDir(ad.Name), ad.Title)...)
-	var err error
-	if p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds); err != nil {
+	if err := b.withFeeds(p, links.DigestDir(ad.Name), ad.Title); err != nil {
 		return nil, err
 	}
 	return &archiveView{pageView: p, Digest: ad}, nil
 }
 
 func (b *builder) archiveListPage(ad *archiveDigest, n, pages int) ([]*File, error) {
-	lay := links.New(b.baseURL)
 	title := ad.Title + ": every edition"
 	if n > 1 {
 		title += " (page " + strconv.Itoa(n) + ")"
 	}
-	v, err := b.archivePage(ad, title, lay.ArchivePage(ad.Name, n))
+	v, err := b.archivePage(ad, title, b.baseURL+listingPath(links.DigestDir(ad.Name), n))
 	if err != nil {
 		return nil, err
 	}
 	lo, hi := (n-1)*ArchivePerPage, min(n*ArchivePerPage, len(ad.Editions))
 	v.Editions, v.PageNum, v.Pages = ad.Editions[lo:hi], n, pages
 	if n > 1 {
-		v.Prev = b.relURL(lay.ArchivePage(ad.Name, n-1))
+		v.Prev = listingPath(ad.URL, n-1)
 	}
 	if n < pages {
-		v.Next = b.relURL(lay.ArchivePage(ad.Name, n+1))
+		v.Next = listingPath(ad.URL, n+1)
 	}
-	path := "/" + links.DigestsDir + ad.Name + "/index.html"
-	if n > 1 {
-		path = "/" + links.DigestsDir + ad.Name + "/page/" + strconv.Itoa(n) + "/index.html"
-	}
-	return b.renderArchive(path, "archive.html", v, ad.Editions[lo].Date)
+	path := "/" + listingPath(links.DigestsDir+ad.Name+"/", n) + "index.html"
+	return b.render(-1, path, "archive.html", v, ad.Editions[lo].Date)
 }
 
 func (b *builder) editionPage(ad *archiveDigest, e *editionView) ([]*File, error) {
@@ -226,30 +144,13 @@ func (b *builder) editionPage(ad *archiveDigest, e *editionView) ([]*File, error
 		return nil, err
 	}
 	v.Edition = e
-	return b.renderArchive("/"+links.DigestsDir+ad.Name+"/"+e.Key+"/index.html", "archive_edition.html", v, e.Date)
+	return b.render(-1, "/"+links.DigestsDir+ad.Name+"/"+e.Key+"/index.html", "archive_edition.html", v, e.Date)
 }
 
-// relURL is an absolute URL of the site made root-relative, as page links
-// are.
-func (b *builder) relURL(abs string) string { return b.basePath + abs[len(b.baseURL):] }
-
-func (b *builder) renderArchive(path, name string, v *archiveView, mod time.Time) ([]*File, error) {
-	buf := b.pages.getBuf()
-	defer b.pages.putBuf(buf)
-	if err := b.archiveTmpl[name].ExecuteTemplate(buf, "layout", v); err != nil {
-		return nil, fmt.Errorf("site: render %s for %s: %w", name, path, err)
-	}
-	return b.out(&File{Path: path, Body: append([]byte(nil), buf.Bytes()...), ContentType: HTMLType, Modified: mod.UTC()})
-}
-
-// archiveFeeds renders the three feeds of a digest's archive: one item per
-// edition, newest first, listing its articles.
+// archiveFeeds renders the feeds of a digest's archive: an item per edition.
 func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
-	c := b.siteChannel()
-	c.Dir = links.DigestDir(ad.Name)
-	c.Title = ad.Title
-	c.Description = "Every edition of " + ad.Title + " from " + b.opts.Title
-	c.HomeURL = b.baseURL + c.Dir
+	dir := links.DigestDir(ad.Name)
+	c := b.channel(dir, ad.Title, "Every edition of "+ad.Title+" from "+b.opts.Title, b.baseURL+dir)
 	eds := ad.Editions[:min(len(ad.Editions), b.opts.FeedItems)]
 	items := make([]*feeds.Item, len(eds))
 	for k, e := range eds {
@@ -266,4 +167,25 @@ func (b *builder) archiveFeeds(ad *archiveDigest) ([]*File, error) {
 		mod = eds[0].Date
 	}
 	return b.feedSet(c, items, links.DigestsDir+ad.Name+"/", mod)
+}
+
+// editionSummary is the HTML of an edition's feed item.
+func editionSummary(e *editionView) string {
+	var b strings.Builder
+	b.WriteString("<ul>\n")
+	for _, a := range e.Articles {
+		b.WriteString(`<li><a href="` + html.EscapeString(strings.TrimSuffix(a.FullDepthURL, "#"+links.FullDepthAnchor)) + `">` + html.EscapeString(a.Title) + "</a></li>\n")
+	}
+	b.WriteString("</ul>\n<p><a href=\"" + html.EscapeString(e.AbsURL) + "\">Read this edition</a></p>")
+	return b.String()
+}
+
+// editionText is editionSummary as plain text.
+func editionText(e *editionView) string {
+	var b strings.Builder
+	for _, a := range e.Articles {
+		b.WriteString("- " + a.Title + "\n")
+	}
+	b.WriteString("\nRead this edition: " + e.AbsURL)
+	return b.String()
 }

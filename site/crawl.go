@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"time"
 )
 
-// crawlerFiles makes /sitemap.xml, listing every page with the date of
-// its newest content, and /robots.txt, pointing crawlers at it.
+// crawlerFiles makes /sitemap.xml, listing every page, and /robots.txt.
 func (b *builder) crawlerFiles() ([]*File, error) {
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
@@ -25,77 +25,56 @@ func (b *builder) crawlerFiles() ([]*File, error) {
 		}
 		buf.WriteString("</url>\n")
 	}
-	all := make([]int, len(b.arts))
-	for i := range all {
-		all[i] = i
+	listing := func(dir string, idx []int) {
+		size := b.pageSize()
+		for n := 1; n <= b.pageCount(len(idx)); n++ {
+			add(b.baseURL+listingPath(dir, n), b.newest(idx[(n-1)*size:min(n*size, len(idx))]))
+		}
 	}
-	b.sitemapListing("", all, add)
-	add(b.baseURL+"tags/", b.newestAll())
+	listing("", b.all)
+	add(b.baseURL+"tags/", b.updated)
 	for _, g := range b.tags {
-		b.sitemapListing("tags/"+g.Slug+"/", g.Articles, add)
+		listing("tags/"+g.Slug+"/", g.Articles)
 	}
 	for _, a := range b.arts {
 		add(ArticleURL(b.baseURL, a.Slug), a.Updated)
 	}
 	buf.WriteString("</urlset>\n")
-	mod := b.newestAll()
 	robots := fmt.Sprintf("User-agent: *\nAllow: /\n\nSitemap: %ssitemap.xml\n", b.baseURL)
-	return b.out(
-		&File{Path: "/sitemap.xml", Body: buf.Bytes(), ContentType: "application/xml; charset=utf-8", Modified: mod},
-		&File{Path: "/robots.txt", Body: []byte(robots), ContentType: "text/plain; charset=utf-8", Modified: mod},
+	return b.out(-1,
+		&File{Path: "/sitemap.xml", Body: buf.Bytes(), ContentType: "application/xml; charset=utf-8", Modified: b.updated},
+		&File{Path: "/robots.txt", Body: []byte(robots), ContentType: "text/plain; charset=utf-8", Modified: b.updated},
 	)
 }
 
-// sitemapListing adds every page of a paginated listing.
-func (b *builder) sitemapListing(dir string, idx []int, add func(string, time.Time)) {
-	size := b.pageSize()
-	for n := 1; n == 1 || (n-1)*size < len(idx); n++ {
-		page := idx[(n-1)*size : min(n*size, len(idx))]
-		add(b.baseURL+listingPath(dir, n), b.newest(page))
-	}
-}
-
-// faviconSVG is the site's icon: three bars of falling length, for the
-// three tiers of every brief, in the stylesheet's accent colour.
+// faviconSVG is the site's icon: three bars, for the three tiers of a brief.
 const faviconSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">` +
 	`<rect width="32" height="32" rx="6" fill="#0b5cad"/>` +
 	`<rect x="6" y="7" width="20" height="4" rx="1" fill="#fff"/>` +
 	`<rect x="6" y="14" width="15" height="4" rx="1" fill="#fff"/>` +
 	`<rect x="6" y="21" width="10" height="4" rx="1" fill="#fff"/></svg>` + "\n"
 
-// favicons publishes /favicon.svg and /favicon.ico (the same picture as a
-// 32×32 PNG inside an ICO container, which every browser asks for at the
-// root whatever the page links to).
+// favicons publishes /favicon.svg and /favicon.ico (as a 32×32 PNG in an
+// ICO container, which browsers ask for whatever the page links to).
 func (b *builder) favicons() ([]*File, error) {
 	ico, err := faviconICO()
 	if err != nil {
 		return nil, fmt.Errorf("site: favicon.ico: %w", err)
 	}
-	mod := b.newestAll()
-	return b.out(
+	mod := b.updated
+	return b.out(-1,
 		&File{Path: "/favicon.svg", Body: []byte(faviconSVG), ContentType: "image/svg+xml", Modified: mod},
 		&File{Path: "/favicon.ico", Body: ico, ContentType: "image/x-icon", Modified: mod},
 	)
 }
 
-// faviconICO draws faviconSVG's picture and wraps the PNG in an ICO
-// header with one directory entry.
+// faviconICO draws faviconSVG's picture as an ICO.
 func faviconICO() ([]byte, error) {
 	const size = 32
 	img := image.NewNRGBA(image.Rect(0, 0, size, size))
-	accent := color.NRGBA{0x0b, 0x5c, 0xad, 0xff}
-	white := color.NRGBA{0xff, 0xff, 0xff, 0xff}
-	for y := range size {
-		for x := range size {
-			img.SetNRGBA(x, y, accent)
-		}
-	}
+	draw.Draw(img, img.Rect, image.NewUniform(color.NRGBA{0x0b, 0x5c, 0xad, 0xff}), image.Point{}, draw.Src)
 	for k, w := range []int{20, 15, 10} {
-		for y := 7 + 7*k; y < 11+7*k; y++ {
-			for x := 6; x < 6+w; x++ {
-				img.SetNRGBA(x, y, white)
-			}
-		}
+		draw.Draw(img, image.Rect(6, 7+7*k, 6+w, 11+7*k), image.White, image.Point{}, draw.Src)
 	}
 	var p bytes.Buffer
 	if err := png.Encode(&p, img); err != nil {

@@ -5,27 +5,20 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"briefcast/feeds"
 )
 
-// feedFiles renders the three feeds of one channel from the newest
-// [feeds] items articles of idx (which is newest first), at the depth of
-// feeds.content.
-func (b *builder) feedFiles(c feeds.Channel, idx []int) ([]*File, error) {
-	return b.feedFilesAt(c, idx, b.opts.FeedContent)
-}
-
-// feedFilesAt is feedFiles with the items at depth content. The files are
-// at c.Dir unescaped: a File's Path is the URL path a server is asked for.
-func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*File, error) {
+// feedFiles renders the feeds of channel c from the newest articles of idx,
+// at depth content, at c.Dir unescaped (a File's Path is a URL path).
+func (b *builder) feedFiles(c feeds.Channel, idx []int, content string) ([]*File, error) {
 	if len(idx) > b.opts.FeedItems {
 		idx = idx[:b.opts.FeedItems]
 	}
-	// Each feed makes its own items: an article is in few feeds, and
-	// holding every feed article's item until its last feed is rendered
-	// would cost more memory than making it again costs time.
+	// Each feed makes its own items: holding them for an article's other
+	// feeds (few) would cost more memory than making them again costs time.
 	items := make([]*feeds.Item, len(idx))
 	for k, i := range idx {
 		a := b.arts[i]
@@ -38,16 +31,14 @@ func (b *builder) feedFilesAt(c feeds.Channel, idx []int, content string) ([]*Fi
 		}
 		items[k].Image = b.feedImage(a)
 	}
-	mod := b.newest(idx)
 	dir, err := url.PathUnescape(c.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("site: feed folder %q: %w", c.Dir, err)
 	}
-	return b.feedSet(c, items, dir, mod)
+	return b.feedSet(c, items, dir, b.newest(idx))
 }
 
-// feedSet renders items as the three feeds of c, in the folder dir (the
-// URL path, unescaped).
+// feedSet renders items as the three feeds of c, in the folder dir.
 func (b *builder) feedSet(c feeds.Channel, items []*feeds.Item, dir string, mod time.Time) ([]*File, error) {
 	var out []*File
 	for _, f := range []struct {
@@ -64,29 +55,18 @@ func (b *builder) feedSet(c feeds.Channel, items []*feeds.Item, dir string, mod 
 		}
 		out = append(out, &File{Path: "/" + dir + f.name, Body: body, ContentType: f.typ, Modified: mod})
 	}
-	return b.out(out...)
+	return b.out(-1, out...)
 }
 
-// parallel runs fn(0..n-1) on a bounded pool of one worker per CPU.
+// parallel runs fn(0..n-1) on one worker per CPU, in batches.
 func parallel(n int, fn func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
 	const batch = 16
-	for range workers {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Go(func() {
 			for {
-				mu.Lock()
-				lo := next
-				next += batch
-				mu.Unlock()
+				lo := int(next.Add(batch)) - batch
 				if lo >= n {
 					return
 				}
@@ -97,4 +77,23 @@ func parallel(n int, fn func(i int)) {
 		})
 	}
 	wg.Wait()
+}
+
+// runAll runs fn(0..n-1) in parallel until one fails, and returns the first error.
+func runAll(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var failed atomic.Bool
+	parallel(n, func(i int) {
+		if !failed.Load() {
+			if errs[i] = fn(i); errs[i] != nil {
+				failed.Store(true)
+			}
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package site
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/url"
@@ -14,34 +15,26 @@ import (
 	"briefcast/links"
 )
 
-// MaxImageBytes caps a lead image copied from the content folder: a page's
-// picture, not an archive of originals.
+// MaxImageBytes caps a lead image copied from the content folder.
 const MaxImageBytes = articles.MaxImageBytes
 
-// leadImage is an article's lead image file, read from the content folder
-// to be published beside the article's page.
+// leadImage is an article's lead image file, published beside its page.
 type leadImage struct {
 	rel  string // path under the article's folder, e.g. "img/a.jpg"
 	body []byte
 }
 
-// loadImages reads the lead images that articles name by a relative path.
-// Only regular files inside the content folder with an image extension
-// and at most MaxImageBytes are taken; each one refused is a note naming
-// the article, and its page simply shows no image.
+// loadImages reads the lead images articles name by a relative path; each
+// one refused (see articles.OpenImage) is a note, and its page shows none.
 func (b *builder) loadImages() {
 	b.images = make(map[string]*leadImage)
-	dir := b.opts.ContentDir
 	var root *os.Root
 	for _, a := range b.arts {
-		if a.Image == "" || isAbsURL(a.Image) {
-			continue
-		}
-		if b.reuseImage(a) {
+		if a.Image == "" || isAbsURL(a.Image) || b.reuseImage(a) {
 			continue
 		}
 		if root == nil {
-			r, err := os.OpenRoot(dir)
+			r, err := os.OpenRoot(b.opts.ContentDir)
 			if err != nil {
 				b.note(a, "image %s not published: content folder: %v", a.Image, err)
 				continue
@@ -54,13 +47,11 @@ func (b *builder) loadImages() {
 			b.note(a, "image %s not published: %v", a.Image, err)
 			continue
 		}
-		img.rel = path.Clean(a.Image)
 		b.images[a.Slug] = img
 	}
 }
 
-// readImage reads a's lead image from root, with the checks of
-// articles.OpenImage.
+// readImage reads a's lead image from root.
 func readImage(root *os.Root, a *articles.Article) (*leadImage, error) {
 	f, size, err := articles.OpenImage(root, a)
 	if err != nil {
@@ -74,15 +65,14 @@ func readImage(root *os.Root, a *articles.Article) (*leadImage, error) {
 	if len(body) > MaxImageBytes || int64(len(body)) != size {
 		return nil, fmt.Errorf("changed while read (%d bytes, then %d)", size, len(body))
 	}
-	return &leadImage{body: body}, nil
+	return &leadImage{rel: path.Clean(a.Image), body: body}, nil
 }
 
 func isAbsURL(s string) bool {
 	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
 }
 
-// image is the article's lead image for its page: the URL as the page
-// uses it, its absolute form, and the alt text.
+// image is the article's lead image: its URL on the page, absolute, and alt text.
 func (b *builder) image(a *articles.Article) (src, abs, alt string) {
 	switch {
 	case a.Image == "":
@@ -115,18 +105,14 @@ func (b *builder) imageFiles() ([]*File, error) {
 		if img == nil {
 			continue
 		}
-		typ := articles.ImageType(img.rel)
-		if typ == "" {
-			typ = "application/octet-stream"
-		}
+		typ := cmp.Or(articles.ImageType(img.rel), "application/octet-stream")
 		out = append(out, &File{Path: "/articles/" + a.Slug + "/" + img.rel, Body: img.body, ContentType: typ, Modified: a.Updated.UTC()})
 	}
-	return b.out(out...)
+	return b.out(-1, out...)
 }
 
-// feedImage is a's lead image as its feed items carry it: the published
-// file's absolute URL, type, size and, for PNG, JPEG and GIF, its width
-// and height; a remote image's URL and the type its name suggests.
+// feedImage is a's lead image as its feed items carry it: a published
+// file's size and dimensions too, a remote one's URL and type only.
 func (b *builder) feedImage(a *articles.Article) *feeds.Image {
 	_, abs, alt := b.image(a)
 	if abs == "" {

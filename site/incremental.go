@@ -1,148 +1,101 @@
 package site
 
 import (
-	"html/template"
 	"io/fs"
 	"maps"
+	"reflect"
 	"slices"
 	"time"
 
 	"briefcast/articles"
 	"briefcast/editions"
 	"briefcast/feeds"
+	"briefcast/links"
 )
 
-// incState is what a site in memory keeps for Update: what its build made
-// from each article, and the shape of its listings, so that the next build
-// can tell which files an article change reaches. It holds no builder, so
-// an older site is released once nothing serves it.
+// incState is what a site keeps for Update to tell which files an article
+// change reaches; no builder, so an old site is released once not served.
 type incState struct {
-	opts        Options
-	tmpl        fs.FS
-	pages       *renderer
-	archiveTmpl map[string]*template.Template
-	tagLinks    map[string]tagView               // by tag as articles spell it
-	tags        map[string]*tagState             // by slug
-	arts        map[*articles.Article]bool       // the articles built
-	images      map[*articles.Article]*leadImage // each article's lead image, when published
-	notes       map[*articles.Article][]string   // each article's notes
-	archive     []string                         // paths of the archive's files
-}
-
-// tagState is one tag page as built: its name and its articles, newest first.
-type tagState struct {
-	name string
-	arts []*articles.Article
+	opts     Options
+	tmpl     fs.FS
+	pages    *renderer
+	tagLinks map[string]*tagView              // by tag as articles spell it
+	tags     map[string]*tagGroup             // by slug; Articles index the site's Articles
+	all      []int                            // the index of every article built
+	arts     map[*articles.Article]*leadImage // the articles built, with their lead image when published
+	notes    map[*articles.Article][]string   // each article's notes
+	archive  []string                         // paths of the archive's files
 }
 
 // keep records the state of a finished build for the next Update.
-func (b *builder) keep(archive []string) *incState {
+func (b *builder) keep(archive [][]*File) *incState {
 	st := &incState{
-		opts: b.opts, tmpl: b.tmpl, pages: b.pages, archiveTmpl: b.archiveTmpl,
-		tagLinks: make(map[string]tagView, len(b.tagLinks)),
-		tags:     make(map[string]*tagState, len(b.tags)),
-		arts:     make(map[*articles.Article]bool, len(b.arts)),
-		images:   make(map[*articles.Article]*leadImage),
-		notes:    b.artNotes,
-		archive:  archive,
+		opts: b.opts, tmpl: b.tmpl, pages: b.pages, tagLinks: b.tagLinks, all: b.all,
+		tags:  make(map[string]*tagGroup, len(b.tags)),
+		arts:  make(map[*articles.Article]*leadImage, len(b.arts)),
+		notes: b.artNotes,
 	}
-	for t, v := range b.tagLinks {
-		st.tagLinks[t] = *v
+	for _, files := range archive {
+		for _, f := range files {
+			st.archive = append(st.archive, f.Path)
+		}
 	}
 	for _, g := range b.tags {
-		st.tags[g.Slug] = &tagState{name: g.Name, arts: b.members(g.Articles)}
+		st.tags[g.Slug] = g
 	}
 	for _, a := range b.arts {
-		st.arts[a] = true
-		if img := b.images[a.Slug]; img != nil {
-			st.images[a] = img
-		}
+		st.arts[a] = b.images[a.Slug]
 	}
 	return st
 }
 
-func (b *builder) members(idx []int) []*articles.Article {
-	out := make([]*articles.Article, len(idx))
-	for k, i := range idx {
-		out[k] = b.arts[i]
-	}
-	return out
-}
-
-func archivePaths(results [][]*File) []string {
-	var out []string
-	for _, files := range results {
-		for _, f := range files {
-			out = append(out, f.Path)
-		}
-	}
-	return out
-}
-
-// reuseImage takes a's lead image and notes from the previous build, when
-// a is unchanged. The image file itself changing is not an article
-// change: the caller builds the site in full for that.
+// reuseImage takes a's lead image and notes from the previous build, when a
+// is unchanged. (A changed image file makes the caller build in full.)
 func (b *builder) reuseImage(a *articles.Article) bool {
 	if b.prev == nil {
 		return false
 	}
-	if !b.prev.arts[a] {
+	img, built := b.prev.arts[a]
+	if !built {
 		return false
 	}
-	if img := b.prev.images[a]; img != nil {
+	if img != nil {
 		b.images[a.Slug] = img
 	}
 	for _, n := range b.prev.notes[a] {
-		b.notes = append(b.notes, n)
-		if b.artNotes == nil {
-			b.artNotes = map[*articles.Article][]string{}
-		}
-		b.artNotes[a] = append(b.artNotes[a], n)
+		b.addNote(a, n)
 	}
 	return true
 }
 
-// Update builds the site for arts as BuildWithArchive would, byte for
-// byte, starting from prev, an earlier build of equal opts and the same
-// tmpl (the same value, not a copy): only the files that the articles added,
-// changed (a new *Article) or removed since prev reach are rendered again;
-// the others are shared with prev. An article that did not change must be
-// the same *Article as in prev. With a prev that was not built in memory
-// from such opts and tmpl, it builds the whole site.
-//
-// When prev is served from its folder (PublishServed), so is the result:
-// the files the update made are written into prev.Dir in place, each
-// atomically, and those it dropped are removed there, before Update
-// returns; a full build publishes the folder anew. After an error the
-// folder may hold some of the new files: serve prev (whose Stored tells
-// which copies are not its own) or build again.
+// Update builds the site for arts as BuildWithArchive would, byte for byte,
+// rendering again only what the articles added, changed (a new *Article)
+// or removed since prev reach: in full without a prev of equal opts and
+// tmpl. A served prev is updated in its folder; after an error, serve prev.
 func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds []*editions.Edition) (*Site, error) {
-	if prev == nil || prev.inc == nil || !prev.inc.opts.same(&opts) || prev.inc.tmpl != tmpl ||
-		(prev.inc.archiveTmpl == nil && len(eds) > 0) {
+	if prev == nil || prev.inc == nil || !reflect.DeepEqual(prev.inc.opts, opts) || prev.inc.tmpl != tmpl ||
+		(prev.inc.pages.pages["archive.html"] == nil && len(eds) > 0) {
 		if prev != nil && prev.Dir != "" {
 			return PublishServed(opts, arts, tmpl, prev.Dir, eds)
 		}
 		return build(opts, arts, tmpl, nil, eds)
 	}
-	st := prev.inc
-	b, err := newBuilder(opts, arts, tmpl, nil, eds, st)
+	b, err := newBuilder(opts, arts, tmpl, nil, eds, prev.inc)
 	if err != nil {
 		return nil, err
 	}
-	u := &updater{b: b, prev: prev, st: st, files: maps.Clone(prev.Files)}
+	u := &updater{b: b, prev: prev, files: maps.Clone(prev.Files)}
 	u.removeGone()
 	results, archive, err := b.runWithArchive(u.jobs())
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range st.archive {
+	for _, p := range prev.inc.archive {
 		u.remove(p)
 	}
-	made := make(map[string]bool)
 	for _, files := range results {
 		for _, f := range files {
 			u.files[f.Path] = f
-			made[f.Path] = true
 		}
 	}
 	for _, fix := range u.touch {
@@ -150,51 +103,35 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 	}
 	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files), Dir: prev.Dir}
 	if s.Dir != "" {
-		if err := s.writeLive(prev, made, u.removed); err != nil {
+		if err := s.writeLive(prev, results, u.removed); err != nil {
 			return nil, err
 		}
 	}
-	s.inc = b.keep(archivePaths(archive))
+	s.inc = b.keep(archive)
 	return s, nil
 }
 
 // markDirty lists the articles whose own output must be made again: the
-// new ones, and those with a tag whose name or link changed (another
-// article's spelling of it can rename a tag page).
+// new ones, and those with a tag another article's spelling renamed.
 func (b *builder) markDirty() {
 	b.dirty = make(map[*articles.Article]bool)
-	var relinked map[string]bool // the tags whose name or link changed: few, if any
+	relinked := make(map[string]bool) // the tags whose name or link changed: few, if any
 	for t, v := range b.tagLinks {
-		if old, ok := b.prev.tagLinks[t]; !ok || old != *v {
-			if relinked == nil {
-				relinked = make(map[string]bool)
-			}
+		if old := b.prev.tagLinks[t]; old == nil || *old != *v {
 			relinked[t] = true
 		}
 	}
 	for _, a := range b.arts {
-		if !b.prev.arts[a] {
+		if _, built := b.prev.arts[a]; !built || (len(relinked) > 0 && slices.ContainsFunc(a.Tags, func(t string) bool { return relinked[t] })) {
 			b.dirty[a] = true
-			continue
-		}
-		if relinked == nil {
-			continue
-		}
-		for _, t := range a.Tags {
-			if relinked[t] {
-				b.dirty[a] = true
-				break
-			}
 		}
 	}
 }
 
-// updater is one Update in progress: the files of the new site, starting
-// as a copy of the old map.
+// updater is one Update in progress; files starts as a copy of prev's.
 type updater struct {
 	b       *builder
-	prev    *Site
-	st      *incState
+	prev    *Site // its inc is b.prev
 	files   map[string]*File
 	touch   []func()        // files kept whose Modified changes, applied after the jobs
 	removed map[string]bool // paths of prev taken out (some made again by the jobs)
@@ -211,21 +148,19 @@ func (u *updater) remove(p string) {
 	}
 }
 
-// removeGone deletes the files of the articles and tag pages that are no
-// longer there, and the listing pages past the new last page.
+// removeGone deletes the files of the articles and tag pages that went,
+// and the listing pages past the new last page.
 func (u *updater) removeGone() {
 	b := u.b
-	slugs := make(map[string]bool, len(b.arts))
-	kept := make(map[*articles.Article]bool, len(b.arts))
+	bySlug := make(map[string]*articles.Article, len(b.arts))
 	for _, a := range b.arts {
-		slugs[a.Slug] = true
-		kept[a] = true
+		bySlug[a.Slug] = a
 	}
 	for _, a := range u.prev.Articles {
-		if !slugs[a.Slug] {
+		if bySlug[a.Slug] == nil {
 			u.remove("/articles/" + a.Slug + "/index.html")
 		}
-		if img := u.st.images[a]; img != nil && !kept[a] {
+		if img := b.prev.arts[a]; img != nil && bySlug[a.Slug] != a {
 			u.remove("/articles/" + a.Slug + "/" + img.rel)
 		}
 	}
@@ -234,77 +169,59 @@ func (u *updater) removeGone() {
 	for _, g := range b.tags {
 		now[g.Slug] = len(g.Articles)
 	}
-	for slug, t := range u.st.tags {
+	for slug, t := range b.prev.tags {
 		n, ok := now[slug]
-		u.removePages(TagsDir+slug+"/", len(t.arts), n)
+		u.removePages(links.TagsDir+slug+"/", len(t.Articles), n)
 		if !ok {
 			for _, name := range []string{feeds.RSSFile, feeds.AtomFile, feeds.JSONFile} {
-				u.remove("/" + TagsDir + slug + "/" + name)
+				u.remove("/" + links.TagsDir + slug + "/" + name)
 			}
 		}
 	}
 }
 
-// removePages deletes the pages of the listing at dir that had was
-// articles and now has now.
+// removePages deletes the pages of the listing at dir that went from was articles to now.
 func (u *updater) removePages(dir string, was, now int) {
-	size := u.b.pageSize()
-	from := max(1, (now+size-1)/size) + 1
+	from := u.b.pageCount(now) + 1
 	if now == 0 && was > 0 && dir != "" {
 		from = 1 // the tag is gone: its first page too
 	}
-	for n := from; n <= max(1, (was+size-1)/size); n++ {
+	for n := from; n <= u.b.pageCount(was); n++ {
 		u.remove("/" + listingPath(dir, n) + "index.html")
 	}
 }
 
-// jobs lists what the update renders again: the pages every article
-// change reaches (tags, 404, sitemap, icons, stylesheet), the pages and
-// images of the changed articles and of their neighbours, and the listing
-// pages and feeds whose articles changed.
-func (u *updater) jobs() []func() ([]*File, error) {
+// jobs lists what the update renders again: the pages every change
+// reaches, and those and the feeds whose articles changed.
+func (u *updater) jobs() []job {
 	b := u.b
-	jobs := []func() ([]*File, error){
-		func() ([]*File, error) { return b.tagsPage() },
-		func() ([]*File, error) { return b.notFoundPage() },
-		func() ([]*File, error) { return b.stylesheet() },
-		func() ([]*File, error) { return b.imageFiles() },
-		func() ([]*File, error) { return b.favicons() },
-	}
+	jobs := []job{b.tagsPage, b.notFoundPage, b.stylesheet, b.imageFiles, b.favicons}
 	if u.sitemapChanged() {
-		jobs = append(jobs, func() ([]*File, error) { return b.crawlerFiles() })
+		jobs = append(jobs, b.crawlerFiles)
 	}
-	all := make([]int, len(b.arts))
-	for i := range all {
-		all[i] = i
+	if u.feedChanged(b.all, b.prev.all) {
+		jobs = append(jobs, b.siteFeedJobs()...)
 	}
-	if u.feedChanged(all, u.prev.Articles) {
-		jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(b.siteChannel(), all) })
-		jobs = append(jobs, b.depthJobs(all)...)
-	}
-	jobs = append(jobs, u.listingJobs(all, u.prev.Articles, nil, false)...)
+	jobs = append(jobs, u.listingJobs(b.all, b.prev.all, nil, false)...)
 	for _, g := range b.tags {
-		old := u.st.tags[g.Slug]
-		var was []*articles.Article
-		renamed := old == nil || old.name != g.Name
+		old := b.prev.tags[g.Slug]
+		var was []int
+		renamed := old == nil || old.Name != g.Name
 		if old != nil {
-			was = old.arts
+			was = old.Articles
 		}
 		// A tag page shows its count: any article in or out changes all.
 		recount := len(was) != len(g.Articles)
 		jobs = append(jobs, u.listingJobs(g.Articles, was, g, renamed || recount)...)
 		if renamed || u.feedChanged(g.Articles, was) {
-			jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(b.tagChannel(g), g.Articles) })
+			jobs = append(jobs, b.tagFeedJob(g))
 		}
 	}
 	return append(jobs, u.articleJobs()...)
 }
 
-// sitemapChanged reports whether the sitemap (and robots.txt, made with
-// it) may differ from prev's: it lists every article's page and date and
-// every listing page with its newest date, so an edit that leaves each
-// article's place, slug, date and tags as they were leaves it alone. On a
-// large site it is the largest file an edit would make again.
+// sitemapChanged reports whether the sitemap (and robots.txt) may differ from
+// prev's: on a large site it is the largest file an edit would make again.
 func (u *updater) sitemapChanged() bool {
 	was := u.prev.Articles
 	if len(was) != len(u.b.arts) || u.files["/sitemap.xml"] == nil {
@@ -317,23 +234,22 @@ func (u *updater) sitemapChanged() bool {
 		}
 	}
 	for t, v := range u.b.tagLinks {
-		if u.st.tagLinks[t].URL != v.URL {
+		if old := u.b.prev.tagLinks[t]; old == nil || old.URL != v.URL {
 			return true
 		}
 	}
 	return false
 }
 
-// changed reports whether the article at position i of idx differs from
-// the one at i of was, or was changed.
-func (u *updater) changed(idx []int, was []*articles.Article, i int) bool {
+// changed reports whether the article at i of idx differs from the one at i
+// of was (indexes into prev's articles), or was changed.
+func (u *updater) changed(idx, was []int, i int) bool {
 	a := u.b.arts[idx[i]]
-	return i >= len(was) || was[i] != a || u.b.dirty[a]
+	return i >= len(was) || u.prev.Articles[was[i]] != a || u.b.dirty[a]
 }
 
-// feedChanged reports whether the newest [feeds] items of idx differ
-// from those of was.
-func (u *updater) feedChanged(idx []int, was []*articles.Article) bool {
+// feedChanged reports whether the newest [feeds] items of idx and was differ.
+func (u *updater) feedChanged(idx, was []int) bool {
 	n := min(len(idx), u.b.opts.FeedItems)
 	if n != min(len(was), u.b.opts.FeedItems) {
 		return true
@@ -346,40 +262,30 @@ func (u *updater) feedChanged(idx []int, was []*articles.Article) bool {
 	return false
 }
 
-// listingJobs renders again the pages of a listing (the home page when g
-// is nil) whose articles changed, or all of them when the number of pages
-// changed or all is set. A page kept gets the listing's new Modified.
-func (u *updater) listingJobs(idx []int, was []*articles.Article, g *tagGroup, all bool) []func() ([]*File, error) {
+// listingJobs renders again the pages of a listing whose articles changed
+// (all, with all); a page kept gets the listing's new Modified.
+func (u *updater) listingJobs(idx, was []int, g *tagGroup, all bool) []job {
 	b := u.b
-	size := b.pageSize()
-	total := max(1, (len(idx)+size-1)/size)
-	if total != max(1, (len(was)+size-1)/size) {
-		all = true
-	}
+	all = all || b.pageCount(len(idx)) != b.pageCount(len(was))
 	dir := ""
 	if g != nil {
-		dir = TagsDir + g.Slug + "/"
+		dir = links.TagsDir + g.Slug + "/"
 	}
 	mod := b.newest(idx)
-	var jobs []func() ([]*File, error)
-	for n := 1; n <= total; n++ {
-		lo, hi := (n-1)*size, min(n*size, len(idx))
+	return b.listingJobs(idx, g, func(n, lo, hi int) bool {
 		// A page that held a different number of articles changed too.
-		redo := all || min(n*size, len(was))-lo != hi-lo
+		redo := all || min(lo+b.pageSize(), len(was))-lo != hi-lo
 		for i := lo; i < hi && !redo; i++ {
 			redo = u.changed(idx, was, i)
 		}
-		if redo {
-			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) })
-			continue
+		if !redo {
+			u.retime("/"+listingPath(dir, n)+"index.html", mod)
 		}
-		u.retime("/"+listingPath(dir, n)+"index.html", mod)
-	}
-	return jobs
+		return !redo
+	})
 }
 
-// retime gives a kept file a new Modified, as a copy: the old site may
-// still be serving it.
+// retime gives a kept file a new Modified, as a copy: prev may still serve it.
 func (u *updater) retime(path string, mod time.Time) {
 	u.touch = append(u.touch, func() {
 		if f := u.files[path]; f != nil && !f.Modified.Equal(mod) {
@@ -390,9 +296,8 @@ func (u *updater) retime(path string, mod time.Time) {
 	})
 }
 
-// articleJobs renders the pages of the changed articles and of those whose
-// newer or older neighbour changed.
-func (u *updater) articleJobs() []func() ([]*File, error) {
+// articleJobs renders the pages of the changed articles and their neighbours.
+func (u *updater) articleJobs() []job {
 	b := u.b
 	pos := make(map[*articles.Article]int, len(u.prev.Articles))
 	for j, a := range u.prev.Articles {
@@ -404,18 +309,11 @@ func (u *updater) articleJobs() []func() ([]*File, error) {
 		}
 		return list[i]
 	}
-	var jobs []func() ([]*File, error)
+	var jobs []job
 	for i, a := range b.arts {
 		j, was := pos[a]
-		redo := !was || b.dirty[a]
-		for _, k := range []int{i - 1, i + 1} {
-			if n := at(b.arts, k); n != nil && b.dirty[n] {
-				redo = true
-			}
-		}
-		if was && (at(b.arts, i-1) != at(u.prev.Articles, j-1) || at(b.arts, i+1) != at(u.prev.Articles, j+1)) {
-			redo = true
-		}
+		redo := !was || b.dirty[a] || b.dirty[at(b.arts, i-1)] || b.dirty[at(b.arts, i+1)] ||
+			at(b.arts, i-1) != at(u.prev.Articles, j-1) || at(b.arts, i+1) != at(u.prev.Articles, j+1)
 		if redo {
 			jobs = append(jobs, func() ([]*File, error) { return b.articlePage(i) })
 		}

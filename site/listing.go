@@ -12,8 +12,7 @@ type pagerView struct {
 	Prev, Next    string // root-relative; "" at either end
 }
 
-// listingPath is the folder of page n (from 1) of a listing whose first
-// page is dir ("" for the home page, "tags/<slug>/"), below the base.
+// listingPath is the folder of page n (from 1) of the listing at dir.
 func listingPath(dir string, n int) string {
 	if n <= 1 {
 		return dir
@@ -29,36 +28,38 @@ func (b *builder) pageSize() int {
 	return 10
 }
 
-// listingJobs renders every page of the listing of idx (newest first):
-// the home page when g is nil, else g's tag page. An empty listing still
-// has its first page.
-func (b *builder) listingJobs(idx []int, g *tagGroup) []func() ([]*File, error) {
+// pageCount is the number of pages of a listing of n articles (at least 1).
+func (b *builder) pageCount(n int) int {
 	size := b.pageSize()
-	total := max(1, (len(idx)+size-1)/size)
-	jobs := make([]func() ([]*File, error), total)
+	return max(1, (n+size-1)/size)
+}
+
+// listingJobs renders the pages of the listing of idx (the home page, or g's
+// tag page) but those that keep, when not nil, keeps: page n shows idx[lo:hi].
+func (b *builder) listingJobs(idx []int, g *tagGroup, keep func(n, lo, hi int) bool) []job {
+	size, total := b.pageSize(), b.pageCount(len(idx))
+	var jobs []job
 	for n := 1; n <= total; n++ {
 		lo, hi := (n-1)*size, min(n*size, len(idx))
-		jobs[n-1] = func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) }
+		if keep == nil || !keep(n, lo, hi) {
+			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) })
+		}
 	}
 	return jobs
 }
 
 // listingPage renders page n of total, showing idx[lo:hi].
 func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*File, error) {
-	dir, name := "", "index.html"
+	dir, name, title := "", "index.html", ""
 	if g != nil {
-		dir, name = "tags/"+g.Slug+"/", "tag.html"
-	}
-	here := listingPath(dir, n)
-	title := ""
-	if g != nil {
-		title = g.Name
+		dir, name, title = "tags/"+g.Slug+"/", "tag.html", g.Name
 	}
 	if n > 1 && title == "" {
 		title = "Page " + strconv.Itoa(n)
 	} else if n > 1 {
 		title += " · page " + strconv.Itoa(n)
 	}
+	here := listingPath(dir, n)
 	p := b.page(title, b.baseURL+here)
 	p.Pager = &pagerView{Number: n, Total: total}
 	if n > 1 {
@@ -69,48 +70,22 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*
 	}
 	if g != nil {
 		p.Tag = &tagView{Name: g.Name, URL: b.basePath + dir, Count: len(g.Articles)}
-		p.Feeds = append(append([]feedLink(nil), b.site.Feeds...), feedLinks(b.baseURL, dir, b.site.Title+": "+g.Name)...)
-		var err error
-		if p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds); err != nil {
+		if err := b.withFeeds(p, dir, b.site.Title+": "+g.Name); err != nil {
 			return nil, err
 		}
 	}
-	if err := b.listing(p, idx[lo:hi], g != nil); err != nil {
-		return nil, err
-	}
-	return b.renderPage("/"+here+"index.html", name, p, b.newest(idx))
-}
-
-// listed returns the views of the articles at idx for a listing.
-//
-// With brief set (tag pages), the views hold no digest and no full depth,
-// whatever the templates: a tag page lists titles and takes, so an article
-// with many tags is not copied whole into each of their pages.
-func (b *builder) listed(idx []int, brief bool) []*listedView {
-	out := make([]*listedView, len(idx))
-	for k, i := range idx {
-		out[k] = b.views[i]
-		if brief {
-			out[k] = briefView(b.views[i])
-		}
-	}
-	return out
-}
-
-// listing fills a page's articles, each shown with its take: their
-// cards, joined.
-func (b *builder) listing(p *pageView, idx []int, brief bool) error {
-	p.Articles = b.listed(idx, brief)
-	cards := make([]template.HTML, len(idx))
+	// The page shows each article with its card, rendered once for all pages.
+	p.Articles = b.listed(idx[lo:hi], g != nil)
+	cards := make([]template.HTML, len(p.Articles))
 	size := 0
-	for k, i := range idx {
-		c, err := b.views[i].card()
+	for k, v := range p.Articles {
+		c, err := v.card()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		cards[k] = c
 		size += len(c)
-		b.views[i].shown()
+		v.shown()
 	}
 	var sb strings.Builder
 	sb.Grow(size)
@@ -118,5 +93,20 @@ func (b *builder) listing(p *pageView, idx []int, brief bool) error {
 		sb.WriteString(string(c))
 	}
 	p.Cards = template.HTML(sb.String()) //nolint:gosec // joined output of html/template
-	return nil
+	return b.render(-1, "/"+here+"index.html", name, p, b.newest(idx))
+}
+
+// listed returns the views of the articles at idx; brief ones (tag pages)
+// without the lower tiers, not copied whole into each of an article's tags.
+func (b *builder) listed(idx []int, brief bool) []*listedView {
+	out := make([]*listedView, len(idx))
+	for k, i := range idx {
+		out[k] = b.views[i]
+		if brief {
+			c := *b.views[i]
+			c.brief = true
+			out[k] = &c
+		}
+	}
+	return out
 }

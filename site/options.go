@@ -1,12 +1,13 @@
 package site
 
 import (
-	"reflect"
+	"cmp"
 	"time"
+
+	"briefcast/articles"
 )
 
-// Options are the settings a build uses; the daemon and `briefcast build`
-// fill them from the configuration.
+// Options are the settings a build uses, from the configuration.
 type Options struct {
 	BaseURL     string // absolute URL the site is served at
 	Title       string
@@ -15,7 +16,7 @@ type Options struct {
 	Author      string // "Name <email>", optional
 	ContentDir  string // where articles and their lead images are read
 	Slugs       string // tag slug style: see articles.TagSlug
-	PageSize    int    // articles per home and tag page; 0 for one page
+	PageSize    int    // articles per home and tag page; 0 for 10
 
 	FeedItems   int      // newest articles in each feed
 	FeedContent string   // the depth of the main feeds' items
@@ -24,8 +25,7 @@ type Options struct {
 	Digests []Digest // in the configuration's order
 }
 
-// Digest is what the site shows of one digest: the sign-up form's choice
-// and, when Archived, the archive of its editions.
+// Digest is one digest: a sign-up choice and, when Archived, an archive.
 type Digest struct {
 	Name     string
 	Title    string // Name when empty
@@ -33,5 +33,5 @@ type Digest struct {
 	Location *time.Location // dates its editions; UTC when nil
 }
 
-// same reports whether o and p build the same site.
-func (o *Options) same(p *Options) bool { return reflect.DeepEqual(o, p) }
+// title is the digest's title as pages show it: Title, else Name.
+func (d *Digest) title() string { return articles.CleanText(cmp.Or(d.Title, d.Name)) }

@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"slices"
 	"sync"
 	"time"
 
 	"briefcast/articles"
 	"briefcast/feeds"
+	"briefcast/links"
 )
 
-// renderer holds the page templates, parsed once per build. html/template
-// is safe for concurrent execution once parsed.
+// renderer holds the templates, parsed once (and safe for concurrent use after).
 type renderer struct {
 	layout *template.Template // layout.html and tiers.html, for the fragments rendered once
 	pages  map[string]*template.Template
@@ -21,35 +22,36 @@ type renderer struct {
 	bufs   sync.Pool // of *bytes.Buffer
 }
 
-// tierNames are the fragments of tiers.html that a build renders for each
-// article; a template set without one fails the build before any page.
+// tierNames are the fragments of tiers.html each article needs: checked up front.
 var tierNames = []string{"take", "tier-take", "tier-digest", "tier-full", "feed-summary"}
 
-// newRenderer parses layout.html and tiers.html and, each into its own
-// copy of them, the page templates, which define "content" and are
-// rendered inside "layout".
-func newRenderer(tmpl fs.FS) (*renderer, error) {
-	pageNames := []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
-	funcs := template.FuncMap{
-		"date": humanDate,
-		"iso":  isoDate,
-	}
-	var base *template.Template
-	for _, name := range []string{"layout.html", "tiers.html"} {
+// The page templates, each defining "content" for layout.html.
+var (
+	pageNames    = []string{"index.html", "article.html", "tag.html", "tags.html", "404.html"}
+	archiveNames = []string{"archive.html", "archive_edition.html"}
+)
+
+// newRenderer parses layout.html and tiers.html and, each into its own copy
+// of them, the page templates (with archive, the archive's too): before any
+// of the layout is executed, which a template cannot be cloned after.
+func newRenderer(tmpl fs.FS, archive bool) (*renderer, error) {
+	parse := func(t *template.Template, name string) (*template.Template, error) {
 		src, err := fs.ReadFile(tmpl, name)
+		if err == nil {
+			t, err = t.Parse(string(src))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("site: templates: %w", err)
 		}
-		if base == nil {
-			base = template.New(name).Funcs(funcs)
-		} else {
-			base = base.New(name)
-		}
-		if base, err = base.Parse(string(src)); err != nil {
-			return nil, fmt.Errorf("site: templates: %w", err)
-		}
+		return t, nil
 	}
-	base = base.Lookup("layout.html")
+	base, err := parse(template.New("layout.html").Funcs(template.FuncMap{"date": humanDate, "iso": isoDate}), "layout.html")
+	if err == nil {
+		_, err = parse(base.New("tiers.html"), "tiers.html")
+	}
+	if err != nil {
+		return nil, err
+	}
 	for _, name := range tierNames {
 		if base.Lookup(name) == nil {
 			return nil, fmt.Errorf("site: templates: tiers.html does not define %q", name)
@@ -57,21 +59,20 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 	}
 	r := &renderer{layout: base, pages: map[string]*template.Template{}}
 	r.bufs.New = func() any { return bytes.NewBuffer(make([]byte, 0, 32<<10)) }
-	for _, name := range pageNames {
-		src, err := fs.ReadFile(tmpl, name)
+	names := pageNames
+	if archive {
+		names = append(names[:len(names):len(names)], archiveNames...)
+	}
+	for _, name := range names {
+		t, err := parse(template.Must(base.Clone()).New(name), name)
 		if err != nil {
-			return nil, fmt.Errorf("site: templates: %w", err)
-		}
-		t, err := template.Must(base.Clone()).New(name).Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("site: templates: %w", err)
+			return nil, err
 		}
 		if t.Lookup("content") == nil {
 			return nil, fmt.Errorf("site: templates: %s does not define \"content\"", name)
 		}
 		r.pages[name] = t
 	}
-	var err error
 	if r.css, err = fs.ReadFile(tmpl, "style.css"); err != nil {
 		return nil, fmt.Errorf("site: templates: %w", err)
 	}
@@ -81,8 +82,7 @@ func newRenderer(tmpl fs.FS) (*renderer, error) {
 func humanDate(t time.Time) string { return t.Format("2 January 2006") }
 func isoDate(t time.Time) string   { return t.Format(time.RFC3339) }
 
-// fragment renders the template name of layout.html or tiers.html with
-// data, or returns "" when neither defines it.
+// fragment renders the template name of layout.html or tiers.html, if defined.
 func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	if r.layout.Lookup(name) == nil {
 		return "", nil
@@ -95,8 +95,7 @@ func (r *renderer) fragment(name string, data any) (template.HTML, error) {
 	return template.HTML(buf.String()), nil //nolint:gosec // output of html/template
 }
 
-// feedHTML renders what the feed items of the article v carry: the
-// summary, and the digest and full depth when content asks for them.
+// feedHTML renders the HTML of v's feed items at depth content.
 func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, error) {
 	names := []string{"feed-summary"}
 	if content != feeds.ContentTake {
@@ -113,31 +112,21 @@ func (r *renderer) feedHTML(v *articleView, content string) (feeds.ItemHTML, err
 	return feeds.ItemHTML{Summary: out[0], Digest: out[1], Full: out[2]}, nil
 }
 
-// renderPage executes the page template name into a pooled buffer and
-// hands the result to b.out. When the build streams to disk, the buffer is
-// written and reused at once; otherwise the page keeps an exact-size copy,
-// since a site in memory must not carry the slack of a growing buffer.
-func (b *builder) renderPage(path, name string, data *pageView, mod time.Time) ([]*File, error) {
-	return b.renderPageIn(-1, path, name, data, mod)
-}
-
-// renderPageIn is renderPage for a page in the folder that b.w premade at
-// index dir (-1 for none).
-func (b *builder) renderPageIn(dir int, path, name string, data *pageView, mod time.Time) ([]*File, error) {
-	r := b.pages
-	buf := r.getBuf()
-	defer r.putBuf(buf)
-	if err := r.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
+// render executes the page template name and hands the page to b.out; one
+// kept in memory is an exact-size copy, without a grown buffer's slack.
+func (b *builder) render(dir int, path, name string, data any, mod time.Time) ([]*File, error) {
+	buf := b.pages.getBuf()
+	defer b.pages.putBuf(buf)
+	if err := b.pages.pages[name].ExecuteTemplate(buf, "layout", data); err != nil {
 		return nil, fmt.Errorf("site: render %s for %s: %w", name, path, err)
 	}
 	f := &File{Path: path, Body: buf.Bytes(), ContentType: HTMLType, Modified: mod.UTC()}
 	if b.w == nil {
 		f.Body = bytes.Clone(f.Body)
 	}
-	return b.outIn(dir, f)
+	return b.out(dir, f)
 }
 
-// getBuf takes an empty buffer from the pool.
 func (r *renderer) getBuf() *bytes.Buffer {
 	buf := r.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -145,8 +134,7 @@ func (r *renderer) getBuf() *bytes.Buffer {
 }
 
 // putBuf returns buf to the pool, unless it grew for one of the few large
-// pages (the index lists every article): kept, it would hold that memory
-// for the rest of the build.
+// pages: kept, it would hold that memory for the rest of the build.
 func (r *renderer) putBuf(buf *bytes.Buffer) {
 	if buf.Cap() <= 1<<20 {
 		r.bufs.Put(buf)
@@ -155,31 +143,22 @@ func (r *renderer) putBuf(buf *bytes.Buffer) {
 
 // siteView is what every page knows about the site.
 type siteView struct {
-	Title       string
-	Description string
-	Language    string
-	Base        string // base_url's path, e.g. "/news/": every page link starts with it
-	BaseURL     string
-	Subscribe   string // absolute URL the subscribe form posts to
-	Digests     []digestView
-	Feeds       []feedLink // the site's three feeds
+	Title, Description, Language string
+	Base                         string // base_url's path, e.g. "/news/": every page link starts with it
+	BaseURL                      string
+	Subscribe                    string // absolute URL the subscribe form posts to
+	Digests                      []digestView
+	Feeds                        []feedLink // the site's three feeds
 
-	// Head, Masthead and Footer are layout.html's "head", "masthead" and
-	// "footer" templates, rendered once per build with the siteView as
-	// data: they are the same on every page. FeedLinks is its "feedlinks"
-	// template rendered with Feeds.
-	Head      template.HTML
-	Masthead  template.HTML
-	Footer    template.HTML
-	FeedLinks template.HTML
+	// layout.html's "head", "masthead", "footer" and "feedlinks" (of Feeds).
+	Head, Masthead, Footer, FeedLinks template.HTML
 }
 
 type digestView struct{ Name, Title string }
 
-// feedLink is one autodiscovery link. TypeAttr is the whole type attribute,
-// written as is, because html/template would escape the "+" of a MIME type
-// as "&#43;" in an ordinary attribute value, which some feed finders that
-// match the raw markup do not decode.
+// feedLink is one autodiscovery link. TypeAttr is the whole attribute, as
+// html/template would write the "+" of a MIME type as "&#43;", which some
+// feed finders matching the raw markup do not decode.
 type feedLink struct {
 	Title    string
 	TypeAttr template.HTMLAttr
@@ -199,26 +178,19 @@ type pageView struct {
 	Tags      []*tagView
 	Pager     *pagerView // on the home and tag pages
 
-	// Description, OGType, Image and ImageAlt fill the description,
-	// OpenGraph and Twitter card tags: the site's, or the article's.
+	// The description, OpenGraph and Twitter card tags: the site's or the article's.
 	Description, OGType, Image, ImageAlt string
-	// Newer and Older are an article page's neighbours in date order.
-	Newer, Older *listedView
-
-	// Cards is Articles as HTML: each article's "card" template from
-	// layout.html, rendered once per build and joined here.
-	Cards template.HTML
+	Newer, Older                         *listedView   // an article page's neighbours in date order
+	Cards                                template.HTML // Articles as HTML: each one's "card" of layout.html, joined
 }
 
 // chrome renders the parts of layout.html that are the same on every page.
-// A layout that does not define one simply leaves it empty.
-func (r *renderer) chrome(s *siteView) error {
+func (r *renderer) chrome(s *siteView) (err error) {
 	for _, part := range []struct {
 		name string
 		dst  *template.HTML
 		data any
 	}{{"head", &s.Head, s}, {"masthead", &s.Masthead, s}, {"footer", &s.Footer, s}, {"feedlinks", &s.FeedLinks, s.Feeds}} {
-		var err error
 		if *part.dst, err = r.fragment(part.name, part.data); err != nil {
 			return err
 		}
@@ -227,9 +199,7 @@ func (r *renderer) chrome(s *siteView) error {
 }
 
 func (b *builder) newSiteView() *siteView {
-	// The site's own strings come from the config, not an article, so
-	// they have not been through the parsers' cleaning: the same rule
-	// keeps control characters out of every page here.
+	// The config's strings have not been through the parsers' cleaning.
 	title := articles.CleanText(b.opts.Title)
 	s := &siteView{
 		Title:       title,
@@ -241,11 +211,10 @@ func (b *builder) newSiteView() *siteView {
 		Feeds:       feedLinks(b.baseURL, "", title),
 	}
 	for _, d := range b.opts.Digests {
-		dt := d.Title
-		if dt == "" {
-			dt = d.Name
-		}
-		s.Digests = append(s.Digests, digestView{Name: d.Name, Title: articles.CleanText(dt)})
+		s.Digests = append(s.Digests, digestView{Name: d.Name, Title: d.title()})
+	}
+	for _, d := range b.opts.FeedDepths {
+		s.Feeds = append(s.Feeds, feedLinks(b.baseURL, links.DepthDir(d), title+", "+depthTitles[d])...)
 	}
 	return s
 }
@@ -263,6 +232,13 @@ func (b *builder) page(title, canonical string) *pageView {
 		Description: b.site.Description, OGType: "website"}
 }
 
+// withFeeds advertises on p the feeds of the folder dir after the site's.
+func (b *builder) withFeeds(p *pageView, dir, title string) (err error) {
+	p.Feeds = append(slices.Clip(b.site.Feeds), feedLinks(b.baseURL, dir, title)...)
+	p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds)
+	return err
+}
+
 func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
 	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
@@ -276,46 +252,25 @@ func (b *builder) articlePage(i int) ([]*File, error) {
 	if i+1 < len(b.arts) {
 		p.Older = b.views[i+1]
 	}
-	return b.renderPageIn(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
-}
-
-func (b *builder) allTags() []*tagView {
-	out := make([]*tagView, len(b.tags))
-	for k, g := range b.tags {
-		out[k] = &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)}
-	}
-	return out
+	return b.render(i+1, "/articles/"+a.Slug+"/index.html", "article.html", p, a.Updated)
 }
 
 func (b *builder) tagsPage() ([]*File, error) {
 	p := b.page("Topics", b.baseURL+"tags/")
-	p.Tags = b.allTags()
-	return b.renderPage("/tags/index.html", "tags.html", p, b.newestAll())
+	for _, g := range b.tags {
+		p.Tags = append(p.Tags, &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)})
+	}
+	return b.render(-1, "/tags/index.html", "tags.html", p, b.updated)
 }
 
 func (b *builder) notFoundPage() ([]*File, error) {
 	p := b.page("Page not found", "")
-	n := min(5, len(b.arts))
-	if n > 0 {
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
-		}
-		p.Articles = b.listed(idx, false)
+	if n := min(5, len(b.arts)); n > 0 {
+		p.Articles = b.listed(b.all[:n], false)
 	}
-	return b.renderPage("/404.html", "404.html", p, b.newestAll())
+	return b.render(-1, "/404.html", "404.html", p, b.updated)
 }
 
 func (b *builder) stylesheet() ([]*File, error) {
-	return b.out(&File{Path: "/assets/style.css", Body: b.pages.css, ContentType: CSSType, Modified: b.newestAll()})
-}
-
-func (b *builder) newestAll() time.Time {
-	var t time.Time
-	for _, a := range b.arts {
-		if a.Updated.After(t) {
-			t = a.Updated
-		}
-	}
-	return t.UTC()
+	return b.out(-1, &File{Path: "/assets/style.css", Body: b.pages.css, ContentType: CSSType, Modified: b.updated})
 }

@@ -3,16 +3,15 @@ package site
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"briefcast/articles"
 )
 
-// wordsPerMinute is the reading speed behind each tier's reading time: a
-// common figure for adults reading news prose on a screen.
+// wordsPerMinute is a common reading speed for news prose on a screen.
 const wordsPerMinute = 230
 
-// readingTime turns a word count into "N min read", rounding up, so that
-// even a three-bullet take reads "1 min read"; "" for no words.
+// readingTime turns a word count into "N min read", rounding up; "" for none.
 func readingTime(words int) string {
 	if words == 0 {
 		return ""
@@ -20,9 +19,8 @@ func readingTime(words int) string {
 	return strconv.Itoa((words+wordsPerMinute-1)/wordsPerMinute) + " min read"
 }
 
-// tierTimes is the reading time of each tier of a. The digest's and the
-// full depth's come from the words counted when a was read, so that a
-// listing never reads the tiers back.
+// tierTimes is the reading time of each tier of a, from the words counted
+// when a was read, so a listing never reads the tiers back.
 func tierTimes(a *articles.Article) (take, digest, full string) {
 	n := 0
 	for _, b := range a.Take {
@@ -32,8 +30,7 @@ func tierTimes(a *articles.Article) (take, digest, full string) {
 	return readingTime(n), readingTime(d), readingTime(f)
 }
 
-// takeLine is the take as one line of plain text, for the description
-// meta tags, cut at about 300 characters on a word boundary.
+// takeLine is the take as one line for the description tags, about 300 characters at most.
 func takeLine(a *articles.Article) string {
 	var sb strings.Builder
 	for _, b := range a.Take {
@@ -54,11 +51,9 @@ func takeLine(a *articles.Article) string {
 	cut := strings.LastIndexByte(s[:max], ' ')
 	if cut < max/2 {
 		cut = max
-		for cut > 0 && !utf8Start(s[cut]) {
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
 	}
 	return strings.TrimRight(s[:cut], " ,;:") + "…"
 }
-
-func utf8Start(c byte) bool { return c&0xC0 != 0x80 }

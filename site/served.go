@@ -9,74 +9,56 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
 	"briefcast/articles"
 	"briefcast/editions"
 	"briefcast/feeds"
+	"briefcast/links"
 )
 
-// Stored is what a server needs to serve a file from the site's folder
-// rather than from memory: its entity tag, and its size and modification
-// time as written, which tell whether the copy on disk is still the one
-// the tag was made from.
+// Stored is what a server needs to serve a file from the site's folder; its
+// size and time tell whether the copy there is still the one tagged.
 type Stored struct {
 	ETag string    // ETag of the bytes written
 	Size int64     // bytes written
 	Time time.Time // the file's modification time once written
 }
 
-// Same reports whether fi, the file found at the path now, is the copy
-// that was written: a copy changed since (by a later update, or by
-// someone else) has another size or time.
+// Same reports whether fi, the file at the path now, is the copy written.
 func (s *Stored) Same(fi fs.FileInfo) bool {
 	return fi.Size() == s.Size && fi.ModTime().Equal(s.Time)
 }
 
 // ETag is the entity tag of a file's bytes, without quotes: the first 16
-// bytes of their SHA-256 in hex. Equal bytes always get the same tag, so
-// a file that a rebuild leaves unchanged keeps it.
+// bytes of their SHA-256 in hex, so an unchanged file keeps it.
 func ETag(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:16])
 }
 
-// Hot reports whether a server keeps f's bytes in memory rather than read
-// them from the site's folder: what readers poll (every feed, the front
-// page, the 404 page), and the small files every page or crawler asks for
-// (stylesheet, icons, robots.txt, the sitemap). Article, tag, listing and
-// archive pages and lead images are each asked for rarely, and together
-// they are almost all of a large site.
+// Hot reports whether a server keeps f's bytes in memory: what readers poll
+// and the small files every page asks for, not the rarely asked bulk.
 func Hot(f *File) bool {
 	switch f.ContentType {
 	case feeds.RSSType, feeds.AtomType, feeds.JSONType:
 		return true
 	case HTMLType:
-		return f.Path == "/index.html" || f.Path == "/404.html" || f.Path == "/"+TagsDir+"index.html"
+		return f.Path == "/index.html" || f.Path == "/404.html" || f.Path == "/"+links.TagsDir+"index.html"
 	}
 	return !strings.HasPrefix(f.Path, "/articles/") // lead images live beside their pages
 }
 
-// PublishServed is Publish for a server that serves the site from dir: the
-// returned Site's Dir is the folder published, every file carries its
-// Stored, only the hot files (see Hot) keep their Body, and Update can
-// start from it, writing what an update changes into that folder in place.
+// PublishServed is PublishWithArchive for a server serving from dir: every
+// file carries its Stored, only the hot ones (see Hot) keep their Body,
+// and Update writes what it changes into dir in place.
 func PublishServed(opts Options, arts []*articles.Article, tmpl fs.FS, dir string, eds []*editions.Edition) (*Site, error) {
-	target, err := prepareOutput(dir)
-	if err != nil {
-		return nil, err
-	}
-	s, err := publishTo(opts, arts, tmpl, target, eds, true)
-	if err != nil {
-		return nil, err
-	}
-	s.Dir = target
-	return s, nil
+	return publish(opts, arts, tmpl, dir, eds, true)
 }
 
-// stored turns f, just written with fi as its state on disk, into the
-// entry a served site keeps: its Stored, and its body when it is hot.
+// stored is what a served site keeps of f, just written with state fi.
 func stored(f *File, tag string, fi fs.FileInfo) *File {
 	c := &File{Path: f.Path, ContentType: f.ContentType, Modified: f.Modified,
 		Stored: &Stored{ETag: tag, Size: fi.Size(), Time: fi.ModTime()}}
@@ -86,14 +68,10 @@ func stored(f *File, tag string, fi fs.FileInfo) *File {
 	return c
 }
 
-// writeLive writes the files an update made into s.Dir, the folder being
-// served, and removes those of prev it took out (removed) and did not make
-// again. Each file is
-// written beside its final name and renamed over it, so a reader opening
-// it gets the old bytes or the new, never a part. A file whose bytes did
-// not change is not written again. Only paths of the site are touched,
-// below a folder that still carries the marker.
-func (s *Site) writeLive(prev *Site, made, removed map[string]bool) error {
+// writeLive writes the changed files an update made into s.Dir, the marked
+// folder being served, and removes those it dropped. Each is renamed over
+// the old, so a reader gets the old bytes or the new, never a part.
+func (s *Site) writeLive(prev *Site, made [][]*File, removed map[string]bool) error {
 	root, err := os.OpenRoot(s.Dir)
 	if err != nil {
 		return fmt.Errorf("site: write %s: %w", s.Dir, err)
@@ -102,31 +80,29 @@ func (s *Site) writeLive(prev *Site, made, removed map[string]bool) error {
 	if fi, err := root.Lstat(MarkerFile); err != nil || !fi.Mode().IsRegular() {
 		return fmt.Errorf("site: write %s: the folder no longer carries %s: %w", s.Dir, MarkerFile, ErrNotOurs)
 	}
-	for p := range made {
-		f := s.Files[p]
-		if f == nil || f.Body == nil {
+	for _, f := range slices.Concat(made...) {
+		if f.Body == nil {
 			continue
 		}
 		tag := ETag(f.Body)
-		if old := prev.Files[p]; old != nil && old.Stored != nil && old.Stored.ETag == tag {
+		if old := prev.Files[f.Path]; old != nil && old.Stored != nil && old.Stored.ETag == tag {
 			c := *old
-			c.Modified = f.Modified
-			c.Body = nil
+			c.Modified, c.Body = f.Modified, nil
 			if Hot(f) {
 				c.Body = f.Body
 			}
-			s.Files[p] = &c
+			s.Files[f.Path] = &c
 			continue
 		}
-		rel, err := relPath(p)
+		rel, err := relPath(f.Path)
 		if err != nil {
 			return err
 		}
 		fi, err := replaceFile(root, rel, f.Body)
 		if err != nil {
-			return fmt.Errorf("site: write %s: %w", p, err)
+			return fmt.Errorf("site: write %s: %w", f.Path, err)
 		}
-		s.Files[p] = stored(f, tag, fi)
+		s.Files[f.Path] = stored(f, tag, fi)
 	}
 	for p := range removed {
 		if s.Files[p] != nil {
@@ -139,9 +115,7 @@ func (s *Site) writeLive(prev *Site, made, removed map[string]bool) error {
 		if err := root.Remove(rel); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("site: remove %s: %w", p, err)
 		}
-		// The folder of a page that went (an article's, a listing's
-		// page): removed when nothing else is in it; Remove refuses a
-		// folder that is not empty.
+		// The page's folder goes too once empty (Remove refuses one that is not).
 		for d := path.Dir(rel); d != "."; d = path.Dir(d) {
 			if root.Remove(d) != nil {
 				break
@@ -151,8 +125,7 @@ func (s *Site) writeLive(prev *Site, made, removed map[string]bool) error {
 	return nil
 }
 
-// replaceFile writes body to rel under root atomically: into a new file
-// in the same folder, renamed over rel. It returns the new file's state.
+// replaceFile writes body to rel under root by renaming a new file over it.
 func replaceFile(root *os.Root, rel string, body []byte) (fs.FileInfo, error) {
 	if err := root.MkdirAll(path.Dir(rel), 0o755); err != nil {
 		return nil, err

@@ -6,14 +6,14 @@
 package site
 
 import (
+	"cmp"
 	"fmt"
-	"html/template"
 	"io/fs"
+	"maps"
 	"net/url"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"briefcast/articles"
@@ -30,60 +30,26 @@ const (
 
 // File is one published file.
 type File struct {
-	Path string // URL path from the site root, e.g. "/feed.xml", "/articles/slug/index.html", "/assets/style.css"
-	// Body is the file's bytes; nil for a file of a site on disk that is
-	// not kept in memory (see Site.Dir and Hot), or of a Publish.
-	Body        []byte
+	Path        string // URL path from the site root, e.g. "/feed.xml", "/articles/slug/index.html"
+	Body        []byte // nil for a file not kept in memory (see Site.Dir and Hot)
 	ContentType string
 	Modified    time.Time // newest Updated of the articles it shows (deterministic, never time.Now)
-	// Stored is set for the files of a site served from its folder (see
-	// PublishServed): the copy written there.
-	Stored *Stored
+	Stored      *Stored   // the copy written, for a site served from its folder
 }
 
-// Site is one complete build: every file, with its bytes in memory or,
-// for a served site, in the folder Dir.
+// Site is one complete build: every file, in memory or in the folder Dir.
 type Site struct {
 	Files    map[string]*File // by Path
 	Articles []*articles.Article
 	Feeds    []string // paths of every feed file (site and tag feeds)
-	// Notes are what the build left out without failing, each as
-	// "<file>: note: <what>", such as a lead image that is not there.
-	Notes []string
-	// Dir is the folder a served site was published into (PublishServed)
-	// and is kept up to date in by Update: the files without Body are read
-	// from there. "" for a site in memory.
-	Dir string
+	Notes    []string // what the build left out without failing, as "<file>: note: <what>"
+	Dir      string   // the folder of a served site (PublishServed); "" for one in memory
 
 	inc *incState // what Update reuses; nil for a site written to disk
 }
 
-// ArticleURL is the absolute URL of an article page: base_url +
-// "articles/<slug>/". base_url may carry a path (https://example.org/news/).
+// ArticleURL is the absolute URL of an article page: base_url + "articles/<slug>/".
 func ArticleURL(baseURL, slug string) string { return feeds.ArticleURL(baseURL, slug) }
-
-// FullDepthURL is ArticleURL with "#full-depth", the anchor of the article's
-// full-depth section.
-func FullDepthURL(baseURL, slug string) string { return feeds.FullDepthURL(baseURL, slug) }
-
-// TagSlug is the folder name of a tag under /tags/ in the default slug
-// style: letters and digits of every script, Latin accents folded, the
-// rest hyphens (see articles.TagSlug), so it is always one safe path
-// segment; URLs percent-encode it.
-func TagSlug(tag string) string { return articles.TagSlug(tag, "") }
-
-// tagSlug is TagSlug in the site's slug style (site.slugs).
-func (b *builder) tagSlug(tag string) string { return articles.TagSlug(tag, b.opts.Slugs) }
-
-// TagURL is the absolute URL of a tag's page.
-func TagURL(baseURL, tag string) string { return links.New(baseURL).Tag(TagSlug(tag)) }
-
-func withSlash(s string) string {
-	if strings.HasSuffix(s, "/") {
-		return s
-	}
-	return s + "/"
-}
 
 // tagGroup is one tag page and its feeds: the articles, newest first.
 type tagGroup struct {
@@ -92,13 +58,17 @@ type tagGroup struct {
 	Articles []int // indexes into the sorted article list
 }
 
-// builder holds what one Build shares between its workers. Workers only
-// read it once the views are made.
+// job is one independent piece of work of a build, returning its files.
+type job = func() ([]*File, error)
+
+// builder holds what one build shares between its workers, which only read it.
 type builder struct {
 	opts     Options
 	baseURL  string
 	basePath string
 	arts     []*articles.Article // newest first
+	all      []int               // the index of every article: 0, 1, ...
+	updated  time.Time           // the newest Updated of arts
 	views    []*listedView       // of each article, for the listings
 	tagLinks map[string]*tagView // by tag as articles spell it; shared by their views
 	tags     []*tagGroup         // by slug
@@ -108,20 +78,20 @@ type builder struct {
 	images   map[string]*leadImage // by slug
 	notes    []string
 
-	tmpl        fs.FS
-	eds         []*editions.Edition           // for the digest archives (archive.go)
-	archiveTmpl map[string]*template.Template // archive pages, parsed when there is an archive
+	tmpl fs.FS
+	eds  []*editions.Edition // for the digest archives (archive.go)
 
 	prev     *incState                      // the earlier build Update starts from; nil for a full build
 	dirty    map[*articles.Article]bool     // articles whose card, page and feed items must be made again (Update)
 	artNotes map[*articles.Article][]string // notes of each article, for the next Update
 }
 
-// note records something the build left out for article a. Only the
-// sequential steps of a build call it.
+// note records something left out for article a (from sequential steps only).
 func (b *builder) note(a *articles.Article, format string, args ...any) {
-	name := filepath.Join(b.opts.ContentDir, filepath.FromSlash(a.Path))
-	n := name + ": note: " + fmt.Sprintf(format, args...)
+	b.addNote(a, filepath.Join(b.opts.ContentDir, filepath.FromSlash(a.Path))+": note: "+fmt.Sprintf(format, args...))
+}
+
+func (b *builder) addNote(a *articles.Article, n string) {
 	b.notes = append(b.notes, n)
 	if b.artNotes == nil {
 		b.artNotes = map[*articles.Article][]string{}
@@ -129,15 +99,9 @@ func (b *builder) note(a *articles.Article, format string, args ...any) {
 	b.artNotes[a] = append(b.artNotes[a], n)
 }
 
-// out finishes the files a job made: kept as they are for a site in
-// memory, or written and kept without their body when streaming.
-func (b *builder) out(files ...*File) ([]*File, error) {
-	return b.outIn(-1, files...)
-}
-
-// outIn is out for files in the folder that w premade at index dir (-1 for
-// none).
-func (b *builder) outIn(dir int, files ...*File) ([]*File, error) {
+// out finishes the files a job made: kept, or written (into the folder w
+// premade at index dir, -1 for none) and kept as write returns them.
+func (b *builder) out(dir int, files ...*File) ([]*File, error) {
 	if b.w == nil {
 		return files, nil
 	}
@@ -151,18 +115,14 @@ func (b *builder) outIn(dir int, files ...*File) ([]*File, error) {
 	return files, nil
 }
 
-// Build renders every page and feed of the site into memory. arts may be in
-// any order; they are published newest first. tmpl holds the templates
-// (templates.Load of the templates folder). Nothing in the output depends on
-// the clock, so identical content gives byte-identical files.
+// Build renders every page and feed of the site into memory, from arts in
+// any order and the templates tmpl. Identical content gives identical bytes.
 func Build(opts Options, arts []*articles.Article, tmpl fs.FS) (*Site, error) {
 	return build(opts, arts, tmpl, nil, nil)
 }
 
-// build renders the site. With a nil w every file is kept in the returned
-// Site; otherwise each file is written by w as soon as it is rendered,
-// from the worker that rendered it, and only its path is kept. The caller
-// must call w.wait when build returns.
+// build renders the site, each file written by w, when not nil, as soon as
+// it is rendered. The caller must call w.wait when build returns.
 func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition) (*Site, error) {
 	b, err := newBuilder(opts, arts, tmpl, w, eds, nil)
 	if err != nil {
@@ -180,33 +140,34 @@ func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, ed
 	}
 	s.Feeds = feedPaths(s.Files)
 	if w == nil || w.served {
-		s.inc = b.keep(archivePaths(archive))
+		s.inc = b.keep(archive)
 	}
 	return s, nil
 }
 
-// runWithArchive runs jobs and the archive's jobs together. It returns
-// every result, those of the archive last, and the archive's alone.
-func (b *builder) runWithArchive(jobs []func() ([]*File, error)) (results, archive [][]*File, err error) {
-	more, err := b.archiveJobs()
-	if err != nil {
-		return nil, nil, err
-	}
+// runWithArchive runs jobs and the archive's, returning all results and the archive's.
+func (b *builder) runWithArchive(jobs []job) (results, archive [][]*File, err error) {
+	more := b.archiveJobs()
 	jobs = append(jobs, more...)
-	results, err = runJobs(jobs)
+	results = make([][]*File, len(jobs))
+	err = runAll(len(jobs), func(i int) (err error) {
+		results[i], err = jobs[i]()
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return results, results[len(jobs)-len(more):], nil
 }
 
-// newBuilder makes everything the jobs of a build share: the sorted
-// articles, the tag groups, the lead images, the chrome of every page and
-// each article's card. With prev (the state an earlier build of the same
-// config and templates kept), what depends only on an unchanged article is
-// taken from it instead of being made again.
+// newBuilder makes everything the jobs of a build share; with prev, what
+// depends only on an unchanged article is taken from it.
 func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition, prev *incState) (*builder, error) {
-	base, err := url.Parse(withSlash(opts.BaseURL))
+	baseURL := opts.BaseURL
+	if !strings.HasSuffix(baseURL, "/") {
+		baseURL += "/"
+	}
+	base, err := url.Parse(baseURL)
 	if err != nil || base.Host == "" {
 		return nil, fmt.Errorf("site: base_url %q is not an absolute URL", opts.BaseURL)
 	}
@@ -218,17 +179,19 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 		tmpl:     tmpl,
 		eds:      eds,
 		prev:     prev,
+		w:        w,
 	}
 	if prev != nil {
-		b.pages, b.archiveTmpl = prev.pages, prev.archiveTmpl
-	} else if b.pages, err = newRenderer(tmpl); err != nil {
+		b.pages = prev.pages
+	} else if b.pages, err = newRenderer(tmpl, len(eds) > 0); err != nil {
 		return nil, err
 	}
 	if !strings.HasSuffix(b.basePath, "/") {
 		b.basePath += "/"
 	}
 	seen := make(map[string]string, len(b.arts))
-	for _, a := range b.arts {
+	b.all = make([]int, len(b.arts))
+	for i, a := range b.arts {
 		if a.Slug == "" {
 			return nil, fmt.Errorf("site: %s: article has no slug", a.Path)
 		}
@@ -236,48 +199,23 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 			return nil, fmt.Errorf("site: %s and %s share the slug %q", other, a.Path, a.Slug)
 		}
 		seen[a.Slug] = a.Path
+		b.all[i] = i
 	}
+	b.updated = b.newest(b.all)
 	if w != nil {
-		b.w = w
 		w.premake(len(b.arts)+1, b.articleDir)
 	}
 	b.groupTags()
 	if prev != nil {
 		b.markDirty()
-	} else {
-		if err := b.parseArchiveTemplates(); err != nil {
-			return nil, err
-		}
 	}
 	b.loadImages()
 	b.site = b.newSiteView()
-	b.site.Feeds = append(b.site.Feeds, b.depthFeedLinks(b.site.Title)...)
 	if err := b.pages.chrome(b.site); err != nil {
 		return nil, err
 	}
 	b.prepare()
 	return b, nil
-}
-
-// runJobs runs the jobs in parallel and returns the files of each, or the
-// first error.
-func runJobs(jobs []func() ([]*File, error)) ([][]*File, error) {
-	results := make([][]*File, len(jobs))
-	errs := make([]error, len(jobs))
-	var failed atomic.Bool
-	parallel(len(jobs), func(i int) {
-		if failed.Load() {
-			return
-		}
-		results[i], errs[i] = jobs[i]()
-		if errs[i] != nil {
-			failed.Store(true)
-		}
-	})
-	if err := firstErr(errs); err != nil {
-		return nil, err
-	}
-	return results, nil
 }
 
 // feedPaths lists, sorted, the paths of the feed files among files.
@@ -289,24 +227,15 @@ func feedPaths(files map[string]*File) []string {
 			out = append(out, p)
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
-// sortArticles returns arts newest first, ties broken by slug, so the order
-// never depends on the order files were read in.
+// sortArticles returns arts newest first, ties broken by slug.
 func sortArticles(arts []*articles.Article) []*articles.Article {
-	out := make([]*articles.Article, 0, len(arts))
-	for _, a := range arts {
-		if a != nil {
-			out = append(out, a)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Published.Equal(out[j].Published) {
-			return out[i].Published.After(out[j].Published)
-		}
-		return out[i].Slug < out[j].Slug
+	out := slices.DeleteFunc(slices.Clone(arts), func(a *articles.Article) bool { return a == nil })
+	slices.SortStableFunc(out, func(a, b *articles.Article) int {
+		return cmp.Or(b.Published.Compare(a.Published), strings.Compare(a.Slug, b.Slug))
 	})
 	return out
 }
@@ -322,7 +251,7 @@ func (b *builder) groupTags() {
 		for _, t := range a.Tags {
 			slug, ok := slugs[t]
 			if !ok {
-				slug = b.tagSlug(t)
+				slug = articles.TagSlug(t, b.opts.Slugs)
 				slugs[t] = slug
 			}
 			name := a.TagName(t)
@@ -339,28 +268,16 @@ func (b *builder) groupTags() {
 			}
 		}
 	}
-	for _, g := range bySlug {
-		b.tags = append(b.tags, g)
-	}
+	b.tags = slices.SortedFunc(maps.Values(bySlug), func(g, h *tagGroup) int { return strings.Compare(g.Slug, h.Slug) })
 	b.tagLinks = make(map[string]*tagView, len(byKey))
 	for t, g := range byKey {
-		b.tagLinks[t] = &tagView{Name: g.Name, URL: b.basePath + TagsDir + url.PathEscape(g.Slug) + "/"}
+		b.tagLinks[t] = &tagView{Name: g.Name, URL: b.basePath + links.TagsDir + url.PathEscape(g.Slug) + "/"}
 	}
-	sort.Slice(b.tags, func(i, j int) bool { return b.tags[i].Slug < b.tags[j].Slug })
 }
 
-// TagsDir is the folder of the tag pages.
-const TagsDir = links.TagsDir
-
-// prepare makes every article's listing view. Its card is rendered the
-// first time a listing page shows it (see listedView.card): the index and
-// tag pages are paginated, so every article is shown with its take on
-// some page, and an article on several pages is rendered once. An update
-// renders only the cards of the pages it makes again.
-//
-// A full build shows each card on one page of the home listing and on
-// one page of each of its tags: it lets the card go after the last of
-// them, rather than hold every card until the end.
+// prepare makes every article's listing view. A full build shows its card
+// on a home page and a page of each of its tags, and lets it go after the
+// last of them rather than hold every card until the end.
 func (b *builder) prepare() {
 	b.views = make([]*listedView, len(b.arts))
 	for i, a := range b.arts {
@@ -379,10 +296,8 @@ func (b *builder) prepare() {
 	}
 }
 
-// articleDir names the folders a build premakes (see fileWriter): the
-// folder of all article pages, then each article's own, in the order their
-// pages are rendered. A slug that is not a single path segment is left to
-// be made on demand ("").
+// articleDir names the folders a build premakes: "articles", then each
+// article's ("" to make on demand a slug that is not one segment).
 func (b *builder) articleDir(i int) string {
 	if i == 0 {
 		return "articles"
@@ -394,31 +309,14 @@ func (b *builder) articleDir(i int) string {
 	return "articles/" + slug
 }
 
-// jobs lists the independent pieces of work of a build. Each returns the
-// files it made. The article pages come last, so that the folders made
-// ahead for them (see fileWriter) get a head start.
-func (b *builder) jobs() []func() ([]*File, error) {
-	var jobs []func() ([]*File, error)
-	all := make([]int, len(b.arts))
-	for i := range all {
-		all[i] = i
-	}
-	jobs = append(jobs,
-		func() ([]*File, error) { return b.tagsPage() },
-		func() ([]*File, error) { return b.notFoundPage() },
-		func() ([]*File, error) { return b.stylesheet() },
-		func() ([]*File, error) { return b.imageFiles() },
-		func() ([]*File, error) { return b.crawlerFiles() },
-		func() ([]*File, error) { return b.favicons() },
-		func() ([]*File, error) { return b.feedFiles(b.siteChannel(), all) },
-	)
-	jobs = append(jobs, b.listingJobs(all, nil)...)
-	jobs = append(jobs, b.depthJobs(all)...)
+// jobs lists the work of a build, article pages last: their folders get a head start.
+func (b *builder) jobs() []job {
+	jobs := []job{b.tagsPage, b.notFoundPage, b.stylesheet, b.imageFiles, b.crawlerFiles, b.favicons}
+	jobs = append(jobs, b.siteFeedJobs()...)
+	jobs = append(jobs, b.listingJobs(b.all, nil, nil)...)
 	for _, g := range b.tags {
-		jobs = append(jobs, b.listingJobs(g.Articles, g)...)
-		jobs = append(jobs,
-			func() ([]*File, error) { return b.feedFiles(b.tagChannel(g), g.Articles) },
-		)
+		jobs = append(jobs, b.listingJobs(g.Articles, g, nil)...)
+		jobs = append(jobs, b.tagFeedJob(g))
 	}
 	for i := range b.arts {
 		jobs = append(jobs, func() ([]*File, error) { return b.articlePage(i) })
@@ -437,22 +335,36 @@ func (b *builder) newest(idx []int) time.Time {
 	return t.UTC()
 }
 
-func (b *builder) siteChannel() feeds.Channel {
-	return feeds.Channel{
-		BaseURL:     b.baseURL,
-		Title:       b.opts.Title,
-		Description: b.opts.Description,
-		Language:    b.opts.Language,
-		HomeURL:     b.baseURL,
-		Author:      b.opts.Author,
-	}
+// channel is a feed channel of the site in the folder dir, mirroring home.
+func (b *builder) channel(dir, title, description, home string) feeds.Channel {
+	return feeds.Channel{BaseURL: b.baseURL, Dir: dir, Title: title, Description: description,
+		Language: b.opts.Language, HomeURL: home, Author: b.opts.Author}
 }
 
-func (b *builder) tagChannel(g *tagGroup) feeds.Channel {
-	c := b.siteChannel()
-	c.Dir = TagsDir + url.PathEscape(g.Slug) + "/"
-	c.Title = b.opts.Title + ": " + g.Name
-	c.Description = "Articles tagged " + g.Name + " on " + b.opts.Title
-	c.HomeURL = b.baseURL + c.Dir
-	return c
+// depthTitles name the depths in feed titles, as the pages name the tiers.
+var depthTitles = map[string]string{
+	feeds.ContentTake:   "30-second takes",
+	feeds.ContentDigest: "2-minute digests",
+	feeds.ContentFull:   "full depth",
+}
+
+// siteFeedJobs render the site's feeds and those under /<depth>/ of feeds.depths.
+func (b *builder) siteFeedJobs() []job {
+	jobs := []job{func() ([]*File, error) {
+		return b.feedFiles(b.channel("", b.opts.Title, b.opts.Description, b.baseURL), b.all, b.opts.FeedContent)
+	}}
+	for _, d := range b.opts.FeedDepths {
+		c := b.channel(links.DepthDir(d), b.opts.Title+" ("+depthTitles[d]+")", "Every article of "+b.opts.Title+", "+depthTitles[d], b.baseURL)
+		jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(c, b.all, d) })
+	}
+	return jobs
+}
+
+// tagFeedJob renders the feeds of g's page.
+func (b *builder) tagFeedJob(g *tagGroup) job {
+	return func() ([]*File, error) {
+		dir := links.TagsDir + url.PathEscape(g.Slug) + "/"
+		c := b.channel(dir, b.opts.Title+": "+g.Name, "Articles tagged "+g.Name+" on "+b.opts.Title, b.baseURL+dir)
+		return b.feedFiles(c, g.Articles, b.opts.FeedContent)
+	}
 }

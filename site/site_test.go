@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"html"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,8 @@ import (
 
 	"briefcast/articles"
 	"briefcast/config"
+	"briefcast/feeds"
+	"briefcast/links"
 	"briefcast/templates"
 )
 
@@ -456,4 +459,21 @@ func equalTrees(a, b map[string][]byte) bool {
 		}
 	}
 	return true
+}
+
+// FullDepthURL is ArticleURL with "#full-depth", the anchor of the article's
+// full-depth section.
+func FullDepthURL(baseURL, slug string) string { return feeds.FullDepthURL(baseURL, slug) }
+
+// TagSlug is the folder name of a tag under /tags/ in the default slug
+// style (see articles.TagSlug).
+func TagSlug(tag string) string { return articles.TagSlug(tag, "") }
+
+// TagURL is the absolute URL of a tag's page.
+func TagURL(baseURL, tag string) string { return links.New(baseURL).Tag(TagSlug(tag)) }
+
+// Publish is PublishWithArchive without archives: Build and Write in one
+// pass, every file written by the worker that rendered it.
+func Publish(opts Options, arts []*articles.Article, tmpl fs.FS, dir string) (*Site, error) {
+	return PublishWithArchive(opts, arts, tmpl, dir, nil)
 }

@@ -10,17 +10,14 @@ import (
 	"strings"
 )
 
-// MarkerFile is written at the root of every published folder. A build
-// replaces the whole output folder, so it only ever replaces one that
-// carries this file (or an empty or missing one): a folder of anything
-// else, named as output_dir by mistake, is refused and left untouched.
+// MarkerFile is written at the root of every published folder: a build
+// replaces the whole folder, so it refuses one without it (see outputTarget).
 const MarkerFile = ".briefcast-site"
 
 const markerText = "This folder was published by briefcast. The next build replaces all of it:\n" +
 	"do not keep anything else here.\n"
 
-// ErrNotOurs is wrapped by every refusal to replace an output folder that
-// briefcast did not publish.
+// ErrNotOurs is wrapped by every refusal to replace a folder briefcast did not publish.
 var ErrNotOurs = errors.New("not a folder briefcast published")
 
 // The layout every version of briefcast has published, used to recognise
@@ -33,18 +30,15 @@ var (
 )
 
 // CheckOutput reports, touching nothing, whether a build may publish into
-// dir: the folder it names (or, for a link, the folder the link points
-// to) must be missing, empty, or published by briefcast. Errors name the
-// path and wrap ErrNotOurs when the folder holds something else.
+// dir (see Write); errors wrap ErrNotOurs when it holds something else.
 func CheckOutput(dir string) error {
 	_, err := outputTarget(dir)
 	return err
 }
 
-// outputTarget returns the folder a build into dir replaces: dir itself,
-// or, when dir is a link, the folder it points to, so the link is kept
-// and its target updated. It refuses anything that is not a missing,
-// empty or briefcast-published folder.
+// outputTarget returns the folder a build into dir replaces: dir, or the
+// folder the link dir points to. It must be missing, empty, marked, or of
+// exactly the layout briefcast has always published (before the marker).
 func outputTarget(dir string) (string, error) {
 	dir = filepath.Clean(dir)
 	fi, err := os.Lstat(dir)
@@ -65,27 +59,17 @@ func outputTarget(dir string) (string, error) {
 	if !fi.IsDir() {
 		return "", fmt.Errorf("site: output_dir %s is a file, not a folder: refusing to replace it: %w", target, ErrNotOurs)
 	}
-	if err := ownedFolder(target); err != nil {
-		return "", err
+	if hasMarker(target) {
+		return target, nil
 	}
-	return target, nil
-}
-
-// ownedFolder returns nil when dir may be replaced: it carries the marker,
-// is empty, or has exactly the layout briefcast has always published
-// (an output of a version that wrote no marker yet).
-func ownedFolder(dir string) error {
-	if hasMarker(dir) {
-		return nil
-	}
-	foreign, err := foreignEntry(dir, true)
+	foreign, err := foreignEntry(target, true)
 	if err != nil {
-		return fmt.Errorf("site: output_dir %s: %w", dir, err)
+		return "", fmt.Errorf("site: output_dir %s: %w", target, err)
 	}
 	if foreign != "" {
-		return fmt.Errorf("site: output_dir %s holds %s, which briefcast did not publish: refusing to replace the folder; move what it holds elsewhere or choose another output_dir: %w", dir, foreign, ErrNotOurs)
+		return "", fmt.Errorf("site: output_dir %s holds %s, which briefcast did not publish: refusing to replace the folder; move what it holds elsewhere or choose another output_dir: %w", target, foreign, ErrNotOurs)
 	}
-	return nil
+	return target, nil
 }
 
 func hasMarker(dir string) bool {
@@ -93,19 +77,10 @@ func hasMarker(dir string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-// writeMarker marks the fresh folder dir as briefcast's own.
-func writeMarker(dir string) error {
-	if err := os.WriteFile(filepath.Join(dir, MarkerFile), []byte(markerText), 0o644); err != nil {
-		return fmt.Errorf("site: write: %w", err)
-	}
-	return nil
-}
-
-// foreignEntry walks dir and returns the first entry (relative, with
-// slashes) that briefcast would not have published, or "" when there is
-// none. An empty folder has none. With complete, the root must also hold
-// the index page and the site feed, which every build writes: a folder
-// with just a page or two is not taken for a site.
+// foreignEntry returns the first entry of dir (relative, with slashes)
+// that briefcast would not have published, or "". With complete, a folder
+// that is not empty must hold index.html and feed.xml: a page or two is
+// not taken for a site.
 func foreignEntry(dir string, complete bool) (string, error) {
 	foreign := ""
 	seen := map[string]bool{}
@@ -137,9 +112,7 @@ func foreignEntry(dir string, complete bool) (string, error) {
 	return foreign, nil
 }
 
-// publishedEntry reports whether the entry rel (relative to an output
-// folder's root) fits the published layout. Links and special files never
-// do.
+// publishedEntry reports whether rel fits the published layout (never a link).
 func publishedEntry(rel string, d fs.DirEntry) bool {
 	top := !strings.Contains(rel, "/")
 	switch {
@@ -155,9 +128,8 @@ func publishedEntry(rel string, d fs.DirEntry) bool {
 	}
 }
 
-// HasPublishedArticles reports whether the site published in dir (or in
-// the folder the link dir points to) has any article page, so a build that
-// found no articles can refuse to replace it. A missing dir has none.
+// HasPublishedArticles reports whether the site published in dir has any
+// article page, so a build that found none can refuse to replace it.
 func HasPublishedArticles(dir string) (bool, error) {
 	ents, err := os.ReadDir(filepath.Join(dir, "articles"))
 	if errors.Is(err, fs.ErrNotExist) {

@@ -6,17 +6,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// exchange swaps the folders a and b in one atomic step with
-// renameat2(RENAME_EXCHANGE). It reports false, with no error, when the
-// file system does not support it, so the caller falls back to two renames.
+// exchange swaps the folders a and b in one step (renameat2), or reports
+// false when the file system cannot.
 func exchange(a, b string) (bool, error) {
 	err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EXDEV):
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EXDEV) {
 		return false, nil
-	default:
-		return false, err
 	}
+	return err == nil, err
 }

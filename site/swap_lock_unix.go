@@ -10,14 +10,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dirLocks is true where lockDir really locks: a temporary folder that a
-// running build holds locked is never taken for the leftover of a killed
-// one. The lock dies with the process, however it ends.
+// dirLocks is true where lockDir really locks; the lock dies with the
+// process, however it ends.
 const dirLocks = true
 
-// lockDir takes an exclusive advisory lock on the folder p, waiting for
-// it when wait is set. It reports false, with no error, when the folder is
-// locked already and wait is not set. unlock releases the lock.
+// lockDir takes an exclusive advisory lock on the folder p, waiting for it
+// when wait is set; else it reports false when p is locked already.
 func lockDir(p string, wait bool) (unlock func(), locked bool, err error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -27,20 +25,16 @@ func lockDir(p string, wait bool) (unlock func(), locked bool, err error) {
 	if !wait {
 		how |= unix.LOCK_NB
 	}
-	for {
+	err = unix.Flock(int(f.Fd()), how)
+	for err == unix.EINTR {
 		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return func() { f.Close() }, true, nil
-	case errors.Is(err, unix.EWOULDBLOCK):
-		f.Close()
-		return nil, false, nil
-	default:
-		f.Close()
-		return nil, false, fmt.Errorf("site: lock %s: %w", p, err)
 	}
+	f.Close()
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		return nil, false, nil
+	}
+	return nil, false, fmt.Errorf("site: lock %s: %w", p, err)
 }

@@ -7,18 +7,14 @@ import (
 	"time"
 )
 
-// staleAge is how old a temporary folder must be before it is removed
-// when no lock tells whether a build still uses it: one without our marker
-// (written by an older version, or by a build killed before it wrote one)
-// or any, where folders cannot be locked. No build takes this long.
+// staleAge is how old a temporary folder must be to be removed when no
+// lock tells whether a build uses it: one without our marker, or any where
+// folders cannot be locked. No build takes this long.
 const staleAge = time.Hour
 
-// removeStale removes the temporary folders that killed builds left beside
-// the output folder target: those named as tempBeside and swap name them,
-// that no running build holds locked, and that carry our marker or (once
-// old) hold nothing but published files. Failing to remove one is not a
-// reason to fail the build, so errors are ignored: the next build tries
-// again.
+// removeStale removes the temporary folders killed builds left beside target
+// (unlocked, and marked or, once old, of published files only). Errors are
+// ignored: the next build tries again.
 func removeStale(target string) {
 	parent, name := filepath.Dir(target), filepath.Base(target)
 	ents, err := os.ReadDir(parent)
@@ -32,8 +28,7 @@ func removeStale(target string) {
 	}
 }
 
-// isTempName reports whether entry is ".NAME.new-DIGITS" or
-// ".NAME.old-DIGITS", the names a build of the folder NAME uses.
+// isTempName reports whether entry is ".NAME.new-DIGITS" or ".NAME.old-DIGITS".
 func isTempName(entry, name string) bool {
 	for _, kind := range []string{".new-", ".old-"} {
 		rest, ok := strings.CutPrefix(entry, "."+name+kind)
@@ -55,14 +50,11 @@ func removeIfStale(p string) {
 		return
 	}
 	old := time.Since(fi.ModTime()) >= staleAge
-	if hasMarker(p) {
-		if !dirLocks && !old {
-			return
-		}
-	} else {
-		if !old {
-			return
-		}
+	marked := hasMarker(p)
+	if !old && (!marked || !dirLocks) {
+		return // see staleAge
+	}
+	if !marked {
 		if foreign, err := foreignEntry(p, false); err != nil || foreign != "" {
 			return
 		}

@@ -15,46 +15,29 @@ import (
 	"briefcast/links"
 )
 
-// articleView is an article as the templates see it: the article page and
-// the fragments rendered once per article (card, the tiers and
-// the feed items' HTML) get one, made for the occasion and dropped after.
+// articleView is an article as the templates see it, made for one page or fragment.
 type articleView struct {
-	Title        string
-	Slug         string
-	URL          string // root-relative
-	FullDepthURL string // absolute, as feeds need it
-	Published    time.Time
-	Updated      time.Time
-	Revised      bool // Updated is after Published
-	Author       string
-	Tags         []*tagView
-	Take         []template.HTML
-	Missing      []string
-	HasDigest    bool
-	HasFull      bool
+	Title, Slug        string
+	URL                string // root-relative
+	FullDepthURL       string // absolute, as feeds need it
+	Published, Updated time.Time
+	Revised            bool // Updated is after Published
+	Author             string
+	Tags               []*tagView
+	Take               []template.HTML
+	Missing            []string
+	HasDigest, HasFull bool
 
-	// Reading time of each tier, such as "1 min read" (see readingTime).
-	TakeTime, DigestTime, FullTime string
-	// Description is the take as one plain line, for <meta> and cards.
-	Description string
-	// Image is the lead image's URL as the page uses it (relative to the
-	// article's page, or absolute), ImageURL its absolute form for
-	// og:image; both are "" when the article has none or its file is
-	// missing. ImageAlt is its text alternative.
-	Image, ImageURL, ImageAlt string
-	// Lang is the article's language when it differs from the site's.
-	Lang string
-
+	TakeTime, DigestTime, FullTime string // each tier's reading time, such as "1 min read"
+	Description                    string // the take as one plain line, for <meta> and cards
+	// The lead image's URL on the page and absolute (og:image); "" for none.
+	Image, ImageURL, ImageAlt   string
+	Lang                        string // the article's language when it differs from the site's
 	PublishedISO, PublishedDate string
 	UpdatedISO, UpdatedDate     string
+	Card                        template.HTML // the article's listing fragment, when made
 
-	// Card is the article's listing fragment, when made.
-	Card template.HTML
-
-	// The digest and the full depth are read (see articles.Tiers) the
-	// first time a template asks for a part of them, through the methods
-	// Digest, Players, Numbers, Full, Points and Closing. A brief view
-	// (tag pages) has none.
+	// The lower tiers, read when a template first asks (see tierPart).
 	a        *articles.Article
 	base     func() *url.URL
 	brief    bool
@@ -65,82 +48,53 @@ type articleView struct {
 	tierErr  error
 }
 
-// loadTiers reads the article's tiers once for this view.
-func (v *articleView) loadTiers() (*articles.Tiers, error) {
+// tierPart is part of the lower tiers (none for a brief view), read when first
+// asked. An error stops the template: no page goes out without its tiers.
+func tierPart[T any](v *articleView, part func(*articles.Tiers) T) (T, error) {
+	var zero T
+	if v.brief {
+		return zero, nil
+	}
 	v.tierOnce.Do(func() {
 		if v.tiers, v.tierErr = v.a.Tiers(); v.tierErr == nil {
 			v.digest = sections(v.tiers.Digest.Sections, v.base)
 			v.full = sections(v.tiers.Full.Sections, v.base)
 		}
 	})
-	return v.tiers, v.tierErr
+	if v.tierErr != nil {
+		return zero, v.tierErr
+	}
+	return part(v.tiers), nil
 }
 
-// Digest is the digest's prose sections. An error (the tiers could not be
-// read back) stops the template: a page never goes out without its tiers.
+// Digest is the digest's prose sections.
 func (v *articleView) Digest() ([]sectionView, error) {
-	if v.brief {
-		return nil, nil
-	}
-	_, err := v.loadTiers()
-	return v.digest, err
+	return tierPart(v, func(*articles.Tiers) []sectionView { return v.digest })
 }
 
 // Players is the digest's core players.
 func (v *articleView) Players() ([]articles.Player, error) {
-	if v.brief {
-		return nil, nil
-	}
-	t, err := v.loadTiers()
-	if err != nil {
-		return nil, err
-	}
-	return t.Digest.Players, nil
+	return tierPart(v, func(t *articles.Tiers) []articles.Player { return t.Digest.Players })
 }
 
 // Numbers is the digest's key numbers.
 func (v *articleView) Numbers() ([]articles.Number, error) {
-	if v.brief {
-		return nil, nil
-	}
-	t, err := v.loadTiers()
-	if err != nil {
-		return nil, err
-	}
-	return t.Digest.Numbers, nil
+	return tierPart(v, func(t *articles.Tiers) []articles.Number { return t.Digest.Numbers })
 }
 
 // Full is the full depth's sections.
 func (v *articleView) Full() ([]sectionView, error) {
-	if v.brief {
-		return nil, nil
-	}
-	_, err := v.loadTiers()
-	return v.full, err
+	return tierPart(v, func(*articles.Tiers) []sectionView { return v.full })
 }
 
 // Points is the full depth's data points.
 func (v *articleView) Points() ([]articles.DataPoint, error) {
-	if v.brief {
-		return nil, nil
-	}
-	t, err := v.loadTiers()
-	if err != nil {
-		return nil, err
-	}
-	return t.Full.DataPoints, nil
+	return tierPart(v, func(t *articles.Tiers) []articles.DataPoint { return t.Full.DataPoints })
 }
 
 // Closing is the full depth's closing paragraphs.
 func (v *articleView) Closing() ([]string, error) {
-	if v.brief {
-		return nil, nil
-	}
-	t, err := v.loadTiers()
-	if err != nil {
-		return nil, err
-	}
-	return t.Full.Closing, nil
+	return tierPart(v, func(t *articles.Tiers) []string { return t.Full.Closing })
 }
 
 type tagView struct {
@@ -165,7 +119,6 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		Updated:      a.Updated,
 		Revised:      a.Updated.After(a.Published),
 		Author:       b.byline(a),
-		Lang:         ArticleLang(a, b.opts.Language),
 		Missing:      a.Missing,
 		HasDigest:    a.HasDigest(),
 		HasFull:      a.HasFull(),
@@ -175,15 +128,16 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		PublishedISO:  isoDate(a.Published),
 		PublishedDate: humanDate(a.Published),
 	}
+	if !strings.EqualFold(a.Language, b.opts.Language) {
+		v.Lang = a.Language // else the page's own lang applies
+	}
 	v.UpdatedISO, v.UpdatedDate = v.PublishedISO, v.PublishedDate
 	if !a.Updated.Equal(a.Published) {
 		v.UpdatedISO, v.UpdatedDate = isoDate(a.Updated), humanDate(a.Updated)
 	}
-	if len(a.Tags) > 0 {
-		v.Tags = make([]*tagView, len(a.Tags))
-		for k, t := range a.Tags {
-			v.Tags[k] = b.tagLinks[t]
-		}
+	v.Tags = make([]*tagView, len(a.Tags))
+	for k, t := range a.Tags {
+		v.Tags[k] = b.tagLinks[t]
 	}
 	v.Take = make([]template.HTML, 0, len(a.Take))
 	for _, bl := range a.Take {
@@ -207,11 +161,8 @@ func (b *builder) byline(a *articles.Article) string {
 	return articles.CleanText(feeds.ParseAuthor(b.opts.Author).Name)
 }
 
-// listedView is an article in a listing (index, tag and 404 pages). A
-// build keeps one for every article from start to end, so it holds only
-// the article and its two fragments. The built-in listings show only those
-// and the title and link; a template that asks for more gets the rest of
-// articleView's fields as methods, made when asked.
+// listedView is an article in a listing, kept all build long so small: a
+// template gets the rest of articleView's fields as methods, made when asked.
 type listedView struct {
 	a      *articles.Article
 	b      *builder
@@ -219,8 +170,7 @@ type listedView struct {
 	cardOf *lazyCard // shared with the brief copy
 }
 
-// lazyCard is an article's card, rendered by the first listing page that
-// shows it; the pages rendering in parallel wait for it.
+// lazyCard is an article's card, rendered by the first page that shows it.
 type lazyCard struct {
 	once  sync.Once
 	html  template.HTML
@@ -229,8 +179,7 @@ type lazyCard struct {
 	gone  atomic.Bool  // let go after its last page
 }
 
-// card is the article's "card" fragment of layout.html. A page that has
-// it calls shown.
+// card is the article's "card" fragment; a page that has it calls shown.
 func (v *listedView) card() (template.HTML, error) {
 	c := v.cardOf
 	c.once.Do(func() { c.html, c.err = v.b.pages.fragment("card", v.b.newArticleView(v.a)) })
@@ -240,8 +189,7 @@ func (v *listedView) card() (template.HTML, error) {
 	return c.html, c.err
 }
 
-// shown records that one more of the pages counted for the card has it;
-// after the last, the card goes.
+// shown records that one more page has the card; after the last it goes.
 func (v *listedView) shown() {
 	c := v.cardOf
 	if c.pages.Add(-1) == 0 {
@@ -249,17 +197,6 @@ func (v *listedView) shown() {
 		c.html = ""
 	}
 }
-
-// briefView is v without the tiers below the take.
-func briefView(v *listedView) *listedView {
-	c := *v
-	c.brief = true
-	return &c
-}
-
-func (v *listedView) Title() string { return v.a.Title }
-func (v *listedView) Slug() string  { return v.a.Slug }
-func (v *listedView) URL() string   { return v.b.articlePath(v.a) }
 
 // full is the whole view, without the lower tiers for a brief one.
 func (v *listedView) full() *articleView {
@@ -271,6 +208,9 @@ func (v *listedView) full() *articleView {
 	return f
 }
 
+func (v *listedView) Title() string                         { return v.a.Title }
+func (v *listedView) Slug() string                          { return v.a.Slug }
+func (v *listedView) URL() string                           { return v.b.articlePath(v.a) }
 func (v *listedView) FullDepthURL() string                  { return v.full().FullDepthURL }
 func (v *listedView) Published() time.Time                  { return v.a.Published }
 func (v *listedView) Updated() time.Time                    { return v.a.Updated }
@@ -298,8 +238,7 @@ func (v *listedView) PublishedDate() string                 { return humanDate(v
 func (v *listedView) UpdatedISO() string                    { return v.full().UpdatedISO }
 func (v *listedView) UpdatedDate() string                   { return v.full().UpdatedDate }
 
-// articleBase returns a function that parses the article's URL the first
-// time some HTML needs its relative links resolved.
+// articleBase parses the article's URL the first time some HTML needs it.
 func articleBase(baseURL, slug string) func() *url.URL {
 	var u *url.URL
 	return func() *url.URL {
@@ -310,9 +249,8 @@ func articleBase(baseURL, slug string) func() *url.URL {
 	}
 }
 
-// trusted marks HTML from the article parsers as safe, after resolving its
-// relative URLs against the article, since the same take is shown on the
-// index and tag pages too. base parses the article's URL when needed.
+// trusted marks HTML from the article parsers as safe, its relative URLs
+// resolved against the article, as the take is shown on listings too.
 func trusted(s string, base func() *url.URL) template.HTML {
 	if feeds.NeedsResolve(s) {
 		s = feeds.ResolveHTML(s, base())
@@ -326,19 +264,18 @@ func (b *builder) articlePath(a *articles.Article) string {
 }
 
 func sections(secs []articles.Section, base func() *url.URL) []sectionView {
-	out := make([]sectionView, 0, len(secs))
-	for _, s := range secs {
-		sv := sectionView{Title: s.Title}
+	out := make([]sectionView, len(secs))
+	for k, s := range secs {
+		out[k].Title = s.Title
 		if s.HTML != "" {
-			sv.HTML = trusted(s.HTML, base)
-		} else {
-			var p strings.Builder
-			for _, para := range s.Paragraphs {
-				p.WriteString("<p>" + html.EscapeString(para) + "</p>\n")
-			}
-			sv.HTML = template.HTML(p.String()) //nolint:gosec // escaped
+			out[k].HTML = trusted(s.HTML, base)
+			continue
 		}
-		out = append(out, sv)
+		var p strings.Builder
+		for _, para := range s.Paragraphs {
+			p.WriteString("<p>" + html.EscapeString(para) + "</p>\n")
+		}
+		out[k].HTML = template.HTML(p.String()) //nolint:gosec // escaped
 	}
 	return out
 }

@@ -14,17 +14,11 @@ import (
 	"briefcast/subscribers"
 )
 
-// RecordBounce takes one bounce report in one transaction: it stores the
-// report, finds the subscriber (by the return path's ids, else by the
-// recipient address), and applies subscribers.PlanBounce: a hard bounce or
-// softLimit soft bounces in a row make the subscriber bounced, a complaint
-// complained, each with an event whose reason holds the status code and
-// the diagnostic. Soft bounces in a row are those on different editions
-// delivered after the subscriber's last delivery that nothing bounced.
-//
-// A report whose key was taken before changes nothing (Duplicate). A
-// report about nobody on the list is stored without a subscriber: that is
-// not an error.
+// RecordBounce takes one bounce report in one transaction: it stores it,
+// finds the subscriber (by the return path's ids, else by the recipient)
+// and applies subscribers.PlanBounce. A report whose key was taken before
+// changes nothing (Duplicate); one about nobody on the list is stored
+// without a subscriber.
 func (s *DB) RecordBounce(ctx context.Context, b subscribers.Bounce, softLimit int) (subscribers.BounceOutcome, error) {
 	var out subscribers.BounceOutcome
 	if strings.TrimSpace(b.Key) == "" {
@@ -88,33 +82,22 @@ func (s *DB) recordBounceTx(ctx context.Context, tx *sql.Tx, b subscribers.Bounc
 			return err
 		}
 	}
-	to, reason := subscribers.PlanBounce(sub.Status, b, out.SoftCount, softLimit)
-	if to == sub.Status {
-		return nil
-	}
-	subscribers.ApplyStatus(sub, to, b.At)
-	if err := s.update(ctx, tx, sub, false); err != nil {
-		return err
-	}
-	out.To = to
-	return s.event(ctx, tx, sub.ID, b.At, subscribers.Change{From: out.From, To: to, Reason: reason})
+	var reason string
+	out.To, reason = subscribers.PlanBounce(sub.Status, b, out.SoftCount, softLimit)
+	return s.moveStatus(ctx, tx, sub, out.To, reason, b.At)
 }
 
 // bouncedSubscriber finds and locks the subscriber a report is about, or
 // returns nil. A return path naming a subscriber since forgotten matches
 // nobody, even when someone else now has the address.
 func (s *DB) bouncedSubscriber(ctx context.Context, tx *sql.Tx, b subscribers.Bounce) (*subscribers.Subscriber, error) {
-	var (
-		sub *subscribers.Subscriber
-		err error
-	)
+	var sub *subscribers.Subscriber
+	var err error
 	switch rcpt := strings.Trim(strings.TrimSpace(b.Recipient), "<>"); {
 	case b.SubscriberID > 0:
 		sub, err = s.byID(ctx, tx, b.SubscriberID)
 	case rcpt != "":
 		sub, err = s.byKey(ctx, tx, subscribers.EmailKey(rcpt))
-	default:
-		return nil, nil
 	}
 	if errors.Is(err, subscribers.ErrNotFound) {
 		return nil, nil
@@ -123,11 +106,9 @@ func (s *DB) bouncedSubscriber(ctx context.Context, tx *sql.Tx, b subscribers.Bo
 }
 
 // softBounces counts the editions soft-bounced for subscriber id since
-// the last delivery sent to them that no bounce came back for. Editions
-// are ordered by when their message went out, not by when the report
-// came, so a report arriving late still counts in its place. A soft
-// bounce with no edition (a provider event without a return path) counts
-// as one of its own, placed at the time it came.
+// the last delivery sent to them that nothing bounced, ordered by when the
+// message went out, so a late report counts in its place. A soft bounce
+// without an edition counts on its own, at the time it came.
 func (s *DB) softBounces(ctx context.Context, tx *sql.Tx, id int64) (int, error) {
 	var last timeCol
 	err := tx.QueryRowContext(ctx, s.d.q(`SELECT MAX(d.updated_at) FROM deliveries d

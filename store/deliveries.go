@@ -11,43 +11,49 @@ import (
 	"briefcast/subscribers"
 )
 
-// The delivery queue: one row per recipient of an edition. A sender claims
-// due rows under a lease, sends, and records the results of many rows in
-// one transaction (group commit). Each claim and each batch of results is
-// one atomic step, so no two senders ever hold the same delivery: on
-// SQLite every write runs alone under the write lock, on PostgreSQL claims
-// lock rows with FOR UPDATE SKIP LOCKED. The claim and the group commit
-// are where the dialects differ most: see deliveries_sqlite.go and
-// deliveries_postgres.go.
+// The delivery queue: one row per recipient of an edition. Senders claim
+// due rows under a lease and record many results in one transaction; each
+// step is atomic, so no two senders ever hold the same delivery.
 
-// ClaimDeliveries leases up to limit deliveries of the edition that are
-// due (queued, or retrying with NextAttempt <= now) and not leased by
-// anyone else, to owner until now+lease. Deliveries whose subscriber is no
-// longer active, or no longer gets the digest, are marked cancelled
-// instead of being returned. The returned deliveries carry the subscriber's
-// current address, name, tags, timezone, token key and id. Due retries
-// come first, longest-waiting first, then queued deliveries in id order.
-// Fewer than limit (even none) can come back while other senders hold
-// locks or leases: only Progress says whether the edition is done.
-// ErrNotFound for an unknown edition.
+// ClaimDeliveries leases to owner until now+lease up to limit due
+// deliveries of the edition (queued, or retrying with NextAttempt <= now)
+// that nobody else leases, with their subscriber's current details: due
+// retries first, longest-waiting first, then queued ones in id order.
+// Those whose subscriber no longer gets the digest are cancelled instead.
+// Fewer than limit, even none, can come back while others hold leases:
+// only Progress says whether the edition is done.
 func (s *DB) ClaimDeliveries(ctx context.Context, editionID int64, owner string, limit int, now time.Time, lease time.Duration) ([]editions.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	var (
-		out []editions.Delivery
-		err error
-	)
+	claim := s.claimSQLite
 	if s.d.postgres {
-		out, err = s.claimPostgres(ctx, editionID, owner, limit, now.UTC(), now.Add(lease).UTC())
-	} else {
-		out, err = s.claimSQLite(ctx, editionID, owner, limit, now, now.Add(lease))
+		claim = s.claimPostgres
 	}
+	out, err := claim(ctx, editionID, owner, limit, now.UTC(), now.Add(lease).UTC())
 	if err == nil && len(out) == 0 {
 		_, err = s.Edition(ctx, editionID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: claim deliveries of edition %d: %w", editionID, err)
+	}
+	return out, nil
+}
+
+// claimRounds runs claim rounds, each for what is still wanted, until
+// limit deliveries are leased or a round cancels none: only cancelled rows
+// can hide more due work behind them.
+func claimRounds(limit int, round func(n int) ([]editions.Delivery, []int64, error)) ([]editions.Delivery, error) {
+	var out []editions.Delivery
+	for len(out) < limit {
+		batch, cancelled, err := round(limit - len(out))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, batch...)
+		if len(cancelled) == 0 {
+			break
+		}
 	}
 	return out, nil
 }
@@ -68,11 +74,10 @@ func (s *DB) ReleaseClaims(ctx context.Context, editionID int64) error {
 }
 
 // RecordResults writes the outcome of many deliveries in one transaction
-// (group commit) and clears their leases. A result whose Bounce is set also
-// marks its subscriber bounced, with an event (as SetStatus, with the reply
-// as the reason). A result for a delivery that is no longer queued or
-// retrying (another sender finished it after this one's lease expired) is
-// ignored, so a send is never undone.
+// and clears their leases. A result whose Bounce is set also marks its
+// subscriber bounced (as SetStatus, the reply as the reason). A result for
+// a delivery no longer queued or retrying (another sender finished it
+// after this one's lease expired) is ignored: a send is never undone.
 func (s *DB) RecordResults(ctx context.Context, results []editions.Result) error {
 	if len(results) == 0 {
 		return nil
@@ -82,22 +87,19 @@ func (s *DB) RecordResults(ctx context.Context, results []editions.Result) error
 			return err
 		}
 	}
-	var err error
+	record := s.recordSQLite
 	if s.d.postgres {
-		err = s.recordPostgres(ctx, results)
-	} else {
-		err = s.recordSQLite(ctx, results)
+		record = s.recordPostgres
 	}
-	if err != nil {
+	if err := record(ctx, results); err != nil {
 		return fmt.Errorf("store: record %d results: %w", len(results), err)
 	}
 	return nil
 }
 
-// bounce marks the subscribers of bounced results Bounced, inside the
-// group commit's transaction: exactly what SetStatus does. Subscribers are
-// locked before deliveries, the order in which Forget's cascade takes
-// them, so the two never deadlock on PostgreSQL.
+// bounce marks the subscribers of bounced results Bounced in tx, locking
+// them before deliveries, in the order Forget does, so the two never
+// deadlock on PostgreSQL.
 func (s *DB) bounce(ctx context.Context, tx *sql.Tx, results []editions.Result) error {
 	for _, r := range results {
 		if !r.Bounce {
@@ -119,21 +121,33 @@ func (s *DB) bounce(ctx context.Context, tx *sql.Tx, results []editions.Result) 
 // released) are counted as InFlight instead.
 func (s *DB) Progress(ctx context.Context, editionID int64) (editions.Progress, error) {
 	var p editions.Progress
-	all, err := s.counts(ctx, `SELECT state, count(*) FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID)
+	err := s.each(ctx, func(rows *sql.Rows) error {
+		var st string
+		var n, leased int64
+		if err := rows.Scan(&st, &n, &leased); err != nil {
+			return err
+		}
+		p.InFlight += leased
+		n -= leased
+		switch editions.DeliveryState(st) {
+		case editions.DeliveryQueued:
+			p.Queued += n
+		case editions.DeliveryRetrying:
+			p.Retrying += n
+		case editions.DeliverySent:
+			p.Sent += n
+		case editions.DeliveryFailed:
+			p.Failed += n
+		case editions.DeliveryCancelled:
+			p.Cancelled += n
+		case editions.DeliverySkipped:
+			p.Skipped += n
+		}
+		return nil
+	}, `SELECT state, count(*), count(CASE WHEN state IN ('queued', 'retrying') AND leased_by IS NOT NULL THEN 1 END)
+		FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID)
 	if err != nil {
 		return p, fmt.Errorf("store: progress of edition %d: %w", editionID, err)
-	}
-	leased, err := s.counts(ctx, `SELECT state, count(*) FROM deliveries
-		WHERE edition_id = ? AND state IN ('queued', 'retrying') AND leased_by IS NOT NULL
-		GROUP BY state`, editionID)
-	if err != nil {
-		return p, fmt.Errorf("store: progress of edition %d: %w", editionID, err)
-	}
-	for st, n := range all {
-		addProgress(&p, editions.DeliveryState(st), n)
-	}
-	for st, n := range leased {
-		addProgress(&p, editions.DeliveryState(st), -n)
 	}
 	return p, nil
 }
@@ -142,12 +156,6 @@ func (s *DB) Progress(ctx context.Context, editionID int64) (editions.Progress, 
 // deliveries of an edition in id order, with their last reply. The
 // delivery of a forgotten subscriber has a zero Subscriber.
 func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editions.Delivery, error) {
-	lim := noLimit
-	if limit > 0 {
-		lim = int64(limit)
-	}
-	// A forgotten subscriber's row stays (subscriber_id NULL): it comes
-	// back with a zero Subscriber.
 	var out []editions.Delivery
 	err := s.each(ctx, func(rows *sql.Rows) error {
 		d := editions.Delivery{EditionID: editionID}
@@ -168,7 +176,7 @@ func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editio
 		       COALESCE(s.timezone, ''), COALESCE(s.status, '')
 		  FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
 		 WHERE d.edition_id = ? AND d.state IN ('failed', 'retrying')
-		 ORDER BY d.id LIMIT ?`, editionID, lim)
+		 ORDER BY d.id LIMIT ?`, editionID, limitArg(limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: failures of edition %d: %w", editionID, err)
 	}
@@ -181,23 +189,18 @@ func (s *DB) FinishEdition(ctx context.Context, editionID int64, now time.Time) 
 	var done bool
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var finished timeCol
-		err := tx.QueryRowContext(ctx, s.d.q(`SELECT finished_at FROM editions WHERE id = ?`+s.d.forUpdate), editionID).Scan(&finished)
-		if errors.Is(err, sql.ErrNoRows) {
+		var left bool
+		err := tx.QueryRowContext(ctx, s.d.q(`SELECT finished_at, EXISTS (SELECT 1 FROM deliveries
+			WHERE edition_id = e.id AND state IN ('queued', 'retrying')) FROM editions e WHERE id = ?`+s.d.forUpdate), editionID).Scan(&finished, &left)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			return subscribers.ErrNotFound
-		}
-		if err != nil {
+		case err != nil:
 			return err
-		}
-		if !finished.T.IsZero() {
+		case !finished.T.IsZero():
 			done = true
 			return nil
-		}
-		var left bool
-		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT EXISTS (SELECT 1 FROM deliveries
-			WHERE edition_id = ? AND state IN ('queued', 'retrying'))`), editionID).Scan(&left); err != nil {
-			return err
-		}
-		if left {
+		case left:
 			return nil
 		}
 		done = true
@@ -247,26 +250,4 @@ func resultNext(r editions.Result, at time.Time) time.Time {
 		return at
 	}
 	return r.NextAttempt
-}
-
-// addProgress adds n deliveries in state st to p; a negative n moves
-// leased ones out of their state into InFlight.
-func addProgress(p *editions.Progress, st editions.DeliveryState, n int64) {
-	if n < 0 {
-		p.InFlight -= n
-	}
-	switch st {
-	case editions.DeliveryQueued:
-		p.Queued += n
-	case editions.DeliveryRetrying:
-		p.Retrying += n
-	case editions.DeliverySent:
-		p.Sent += n
-	case editions.DeliveryFailed:
-		p.Failed += n
-	case editions.DeliveryCancelled:
-		p.Cancelled += n
-	case editions.DeliverySkipped:
-		p.Skipped += n
-	}
 }

@@ -7,30 +7,17 @@ import (
 	"time"
 
 	"briefcast/editions"
-	"briefcast/subscribers"
 )
 
-// postgresClaim locks the next due deliveries of one edition, cancels those
-// whose subscriber no longer gets the digest and leases the rest, all in
-// one statement (one round trip). Several senders share one edition
-// without overlap: FOR UPDATE SKIP LOCKED passes over rows another claim
-// holds. Retrying rows come first, by next_attempt (the longest-waiting
-// first), then queued rows by id, each walking deliveries_claim in index
-// order so a claim never sorts the queue. Every candidate comes back:
-// ok=false for a cancelled one, with the subscriber's details for a leased
-// one.
-//
-// The subscriber and its digest are looked up per candidate (LATERAL ...
-// LIMIT 1, which the planner cannot turn into a join) and carried through
-// the UPDATE's RETURNING, so no step joins whole tables: with a hash join
-// over every subscriber, or a join of the two CTEs that the planner
-// believed to hold one row each, a claim of 1,024 took 120 ms instead of
-// 20.
-//
-// The limit is written into the text (%[1]d, an int) rather than bound:
-// with LIMIT $n a cached generic plan guesses a tenth of the table and
-// turns every join into a hash join over all subscribers. pgx caches one
-// prepared statement per distinct limit and connection.
+// postgresClaim locks the next due deliveries of one edition (FOR UPDATE
+// SKIP LOCKED passes over rows another claim holds), cancels those whose
+// subscriber no longer gets the digest and leases the rest, in one
+// statement; every candidate comes back, as claimRows reads it. Each half
+// walks deliveries_claim in index order, so a claim never sorts the queue.
+// The subscriber is looked up per candidate (LATERAL ... LIMIT 1, which
+// the planner cannot turn into a join), so no step joins whole tables.
+// The limit is written into the text (%[1]d): with LIMIT $n a cached
+// generic plan turns every join into a hash join over all subscribers.
 const postgresClaim = `WITH r AS (
     SELECT d.id, d.subscriber_id, 0 AS k FROM deliveries d
      WHERE d.edition_id = $1 AND d.state = 'retrying' AND d.next_attempt <= $2
@@ -63,75 +50,22 @@ const postgresClaim = `WITH r AS (
     RETURNING d.id, chk.k, d.state, d.attempts, d.last_reply, d.next_attempt,
               chk.sid, chk.email, chk.name, chk.tags, chk.timezone, chk.token_key, chk.depths
 )
-SELECT id, ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key, depths FROM (
-    SELECT id, k, true AS ok, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key, depths FROM leased
+SELECT id, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key, depths, ok FROM (
+    SELECT id, k, state, attempts, last_reply, next_attempt, sid, email, name, tags, timezone, token_key, depths, true AS ok FROM leased
     UNION ALL
-    SELECT id, k, false, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM cancelled
+    SELECT id, k, '', 0, '', NULL, 0, '', '', '', '', NULL, '', false FROM cancelled
 ) u ORDER BY k, next_attempt, id`
 
 // claimPostgres is ClaimDeliveries on PostgreSQL.
 func (s *DB) claimPostgres(ctx context.Context, editionID int64, owner string, limit int, now, until time.Time) ([]editions.Delivery, error) {
-	var out []editions.Delivery
-	for len(out) < limit {
-		batch, cancelled, err := s.claimOnce(ctx, fmt.Sprintf(postgresClaim, limit-len(out)), editionID, owner, now, until)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, batch...)
-		// Only cancelled rows can hide more due work behind them.
-		if cancelled == 0 {
-			break
-		}
-	}
-	return out, nil
+	return claimRounds(limit, func(n int) ([]editions.Delivery, []int64, error) {
+		rows, err := s.db.QueryContext(ctx, fmt.Sprintf(postgresClaim, n), editionID, now, owner, until)
+		return claimRows(editionID, rows, err)
+	})
 }
 
-// claimOnce runs one claim statement, returning the leased deliveries and
-// the number cancelled.
-func (s *DB) claimOnce(ctx context.Context, q string, editionID int64, owner string, now, until time.Time) ([]editions.Delivery, int, error) {
-	rows, err := s.db.QueryContext(ctx, q, editionID, now, owner, until)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	var (
-		out       []editions.Delivery
-		cancelled int
-	)
-	for rows.Next() {
-		var (
-			id                        int64
-			ok                        bool
-			state, reply, email, name sql.NullString
-			tags, zone, depths        sql.NullString
-			attempts, subID           sql.NullInt64
-			next                      timeCol
-			key                       []byte
-		)
-		if err := rows.Scan(&id, &ok, &state, &attempts, &reply, &next, &subID, &email, &name, &tags, &zone, &key, &depths); err != nil {
-			return nil, 0, err
-		}
-		if !ok {
-			cancelled++
-			continue
-		}
-		if !state.Valid || !subID.Valid {
-			continue // changed under us by another statement; not leased
-		}
-		d := editions.Delivery{ID: id, EditionID: editionID, State: editions.DeliveryState(state.String), NextAttempt: next.T,
-			Attempts: int(attempts.Int64), LastReply: reply.String}
-		d.Subscriber = subscribers.Subscriber{ID: subID.Int64, Email: email.String, Name: name.String,
-			Tags: subscribers.SplitList(tags.String), Timezone: zone.String, Status: subscribers.Active, TokenKey: key,
-			Depths: subscribers.SplitDepths(depths.String)}
-		out = append(out, d)
-	}
-	return out, cancelled, rows.Err()
-}
-
-// postgresRecordResults writes a whole batch of results from parallel
-// arrays in one statement. A delivery already in a final state (another
-// sender recorded it after this one's lease expired) is left alone, so a
-// late retry never undoes a send.
+// postgresRecordResults writes a batch of results from parallel arrays in
+// one statement.
 const postgresRecordResults = `UPDATE deliveries d
    SET state = r.state, attempts = r.attempts, last_reply = r.last_reply, next_attempt = r.next_attempt,
        leased_by = NULL, lease_until = NULL, updated_at = r.at

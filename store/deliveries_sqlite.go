@@ -12,12 +12,8 @@ import (
 )
 
 // sqliteClaimSelect picks the next due deliveries of one edition, up to
-// ?3, with the subscriber's current details and whether they still get the
-// digest. Each half walks deliveries_claim in index order, so a claim never
-// sorts the queue: retrying rows by next_attempt (the longest-waiting
-// first), then queued rows by id (their next_attempt is NULL). A claim is
-// at most three prepared statements whatever its size: this one, the lease
-// and a rare cancel.
+// ?3, as claimRows reads them. Each half walks deliveries_claim in index
+// order, so a claim never sorts the queue.
 const sqliteClaimSelect = `SELECT d.id, d.state, d.attempts, d.last_reply, d.next_attempt,
        s.id, s.email, s.name, s.tags, s.timezone, s.token_key, s.depths,
        s.status = 'active' AND EXISTS (SELECT 1 FROM subscriber_digests sd
@@ -44,10 +40,7 @@ const sqliteRecordResult = `UPDATE deliveries
 
 // sqliteStmts are the statements of the delivery hot path on SQLite,
 // prepared once per store: the modernc driver keeps no statement cache, and
-// parsing them on every claim and every group commit cost about a quarter
-// of the store's CPU time. database/sql prepares each one again, once, on
-// every pooled connection a transaction runs on (Tx.StmtContext reuses it
-// afterwards), and closes them all with the database.
+// parsing them on every claim and group commit costs much of the CPU time.
 type sqliteStmts struct {
 	once                         sync.Once
 	err                          error
@@ -59,26 +52,21 @@ type sqliteStmts struct {
 func (s *DB) prepared() (*sqliteStmts, error) {
 	st := &s.stmts
 	st.once.Do(func() {
-		// Not the caller's context: a cancelled first caller must not
-		// leave the store without statements for good.
-		ctx := context.Background()
-		prepare := func(q string) *sql.Stmt {
-			if st.err != nil {
-				return nil
+		queries := []string{sqliteClaimSelect,
+			`UPDATE deliveries SET leased_by = ?, lease_until = ? WHERE id IN (` + s.d.idList + `)`,
+			`UPDATE deliveries SET state = 'cancelled', leased_by = NULL, lease_until = NULL, updated_at = ?
+			WHERE id IN (` + s.d.idList + `)`,
+			sqliteRecordResult}
+		stmts := make([]*sql.Stmt, len(queries))
+		for i, q := range queries {
+			// Not the caller's context: a cancelled first caller must
+			// not leave the store without statements for good.
+			if stmts[i], st.err = s.db.PrepareContext(context.Background(), q); st.err != nil {
+				st.err = fmt.Errorf("store: prepare delivery statements: %w", st.err)
+				return
 			}
-			var stmt *sql.Stmt
-			stmt, st.err = s.db.PrepareContext(ctx, q)
-			return stmt
 		}
-		st.claim = prepare(sqliteClaimSelect)
-		st.lease = prepare(`UPDATE deliveries SET leased_by = ?, lease_until = ? WHERE id IN (` + s.d.idList + `)`)
-		st.cancel = prepare(`UPDATE deliveries
-			SET state = 'cancelled', leased_by = NULL, lease_until = NULL, updated_at = ?
-			WHERE id IN (` + s.d.idList + `)`)
-		st.record = prepare(sqliteRecordResult)
-		if st.err != nil {
-			st.err = fmt.Errorf("store: prepare delivery statements: %w", st.err)
-		}
+		st.claim, st.lease, st.cancel, st.record = stmts[0], stmts[1], stmts[2], stmts[3]
 	})
 	return st, st.err
 }
@@ -90,45 +78,33 @@ func (s *DB) claimSQLite(ctx context.Context, editionID int64, owner string, lim
 	if err != nil {
 		return nil, err
 	}
+	nowUS, untilUS := now.UnixMicro(), until.UnixMicro()
 	var out []editions.Delivery
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		out = out[:0]
-		nowUS, untilUS := now.UnixMicro(), until.UnixMicro()
-		for len(out) < limit {
-			batch, cancel, err := sqliteClaimCandidates(ctx, tx.StmtContext(ctx, st.claim), editionID, nowUS, limit-len(out))
-			if err != nil {
-				return err
+	err = s.writeTx(ctx, func(tx *sql.Tx) (err error) {
+		out, err = claimRounds(limit, func(n int) ([]editions.Delivery, []int64, error) {
+			rows, err := tx.StmtContext(ctx, st.claim).QueryContext(ctx, editionID, nowUS, n)
+			batch, cancel, err := claimRows(editionID, rows, err)
+			if err == nil && len(cancel) > 0 {
+				_, err = tx.StmtContext(ctx, st.cancel).ExecContext(ctx, nowUS, jsonIDs(cancel))
 			}
-			if len(cancel) > 0 {
-				if _, err := tx.StmtContext(ctx, st.cancel).ExecContext(ctx, nowUS, jsonIDs(cancel)); err != nil {
-					return err
-				}
-			}
-			if len(batch) > 0 {
+			if err == nil && len(batch) > 0 {
 				ids := make([]int64, len(batch))
-				for i := range batch {
-					ids[i] = batch[i].ID
-					batch[i].EditionID = editionID
+				for i, d := range batch {
+					ids[i] = d.ID
 				}
-				if _, err := tx.StmtContext(ctx, st.lease).ExecContext(ctx, owner, untilUS, jsonIDs(ids)); err != nil {
-					return err
-				}
-				out = append(out, batch...)
+				_, err = tx.StmtContext(ctx, st.lease).ExecContext(ctx, owner, untilUS, jsonIDs(ids))
 			}
-			// Only cancelled rows can hide more due work behind them.
-			if len(cancel) == 0 {
-				break
-			}
-		}
-		return nil
+			return batch, cancel, err
+		})
+		return err
 	})
 	return out, err
 }
 
-// sqliteClaimCandidates runs the claim query and splits its rows into the
-// deliveries to lease and the ids to cancel.
-func sqliteClaimCandidates(ctx context.Context, claim *sql.Stmt, editionID, now int64, limit int) ([]editions.Delivery, []int64, error) {
-	rows, err := claim.QueryContext(ctx, editionID, now, limit)
+// claimRows reads the rows of a claim query (the delivery, its
+// subscriber's current details and whether they still get the digest)
+// into the deliveries to lease and the ids of those to cancel.
+func claimRows(editionID int64, rows *sql.Rows, err error) ([]editions.Delivery, []int64, error) {
 	if err != nil {
 		return nil, nil, err
 	}
@@ -139,11 +115,10 @@ func sqliteClaimCandidates(ctx context.Context, claim *sql.Stmt, editionID, now 
 	)
 	for rows.Next() {
 		var (
-			d           editions.Delivery
-			state, tags string
-			depths      string
-			next        timeCol
-			stillGetsIt bool
+			d                   = editions.Delivery{EditionID: editionID}
+			state, tags, depths string
+			next                timeCol
+			stillGetsIt         bool
 		)
 		if err := rows.Scan(&d.ID, &state, &d.Attempts, &d.LastReply, &next,
 			&d.Subscriber.ID, &d.Subscriber.Email, &d.Subscriber.Name, &tags, &d.Subscriber.Timezone, &d.Subscriber.TokenKey, &depths, &stillGetsIt); err != nil {
@@ -162,10 +137,8 @@ func sqliteClaimCandidates(ctx context.Context, claim *sql.Stmt, editionID, now 
 	return batch, cancel, rows.Err()
 }
 
-// recordSQLite is RecordResults on SQLite: one transaction running one
-// prepared UPDATE per result. Once the statement is not parsed again, that
-// costs less CPU than one UPDATE ... FROM json_each over the whole batch,
-// which decodes the JSON once per column and row.
+// recordSQLite is RecordResults on SQLite: one prepared UPDATE per result,
+// which costs less CPU than one UPDATE ... FROM json_each over the batch.
 func (s *DB) recordSQLite(ctx context.Context, results []editions.Result) error {
 	st, err := s.prepared()
 	if err != nil {

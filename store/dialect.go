@@ -1,8 +1,6 @@
 package store
 
 import (
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -13,18 +11,12 @@ import (
 )
 
 // dialect is what differs between SQLite and PostgreSQL in the SQL the
-// store writes once. The larger differences (the delivery claim, a group
-// commit, the bulk insert of an import) are methods that branch on
-// postgres, each in one place.
+// store writes once; larger differences are methods branching on postgres.
 type dialect struct {
-	name     string // "sqlite" or "postgres"
-	postgres bool
-	// forUpdate locks a row read inside a write transaction. SQLite runs
-	// one write transaction at a time, so it needs none.
-	forUpdate string
-	// idList is a table of the ids in a JSON array parameter (see
-	// jsonIDs), one column named value.
-	idList string
+	name      string // "sqlite" or "postgres"
+	postgres  bool
+	forUpdate string // locks a row read in a write transaction; SQLite needs none
+	idList    string // a table, one column named value, of the ids in a jsonIDs parameter
 }
 
 var sqliteDialect = &dialect{
@@ -60,9 +52,8 @@ func (d *dialect) q(query string) string {
 	return b.String()
 }
 
-// t encodes a time for a column: unix microseconds in UTC on SQLite (see
-// migrations/sqlite/001_subscribers.sql), timestamptz on PostgreSQL; NULL
-// for the zero time. Both keep microseconds.
+// t encodes a time for a column: unix microseconds on SQLite, timestamptz
+// on PostgreSQL; NULL for the zero time.
 func (d *dialect) t(t time.Time) any {
 	if t.IsZero() {
 		return nil
@@ -73,8 +64,7 @@ func (d *dialect) t(t time.Time) any {
 	return t.UnixMicro()
 }
 
-// timeCol scans a time column of either dialect: unix microseconds
-// (SQLite), a timestamptz (PostgreSQL), or NULL for the zero time.
+// timeCol scans a time column of either dialect (see dialect.t).
 type timeCol struct{ T time.Time }
 
 // Scan implements sql.Scanner.
@@ -91,8 +81,6 @@ func (c *timeCol) Scan(v any) error {
 	}
 	return nil
 }
-
-var _ sql.Scanner = (*timeCol)(nil)
 
 // isUnique reports whether err is a unique constraint violation.
 func isUnique(err error) bool {
@@ -116,8 +104,10 @@ func jsonIDs(ids []int64) string {
 	return string(append(b, ']'))
 }
 
-// noLimit stands for "no limit" in a LIMIT parameter on both databases.
-const noLimit = int64(1<<63 - 1)
-
-// badConn makes database/sql drop a connection.
-var badConn = driver.ErrBadConn
+// limitArg is a LIMIT parameter for limit, where limit <= 0 means none.
+func limitArg(limit int) int64 {
+	if limit <= 0 {
+		return 1<<63 - 1
+	}
+	return int64(limit)
+}

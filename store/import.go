@@ -4,35 +4,28 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"briefcast/subscribers"
 )
 
-// importChunk is the rows of one multi-row statement. Each statement is
-// prepared once per batch with exactly importChunk rows (a shorter tail goes
-// row by row), so the database parses it once rather than once per chunk.
+// importChunk is the rows of one multi-row statement.
 const importChunk = 100
 
-// Import upserts one batch of rows in a single transaction and reports what
-// it did; subscribers.PlanImport holds the rules. One batch is a lookup of
-// the batch's addresses and forgotten hashes, multi-row inserts for the new
-// subscribers, one INSERT ... SELECT per digest and one for the events, and
-// one update per changed subscriber.
+// Import upserts one batch of rows, as subscribers.PlanImport decides, in
+// one transaction and reports what it did.
 func (s *DB) Import(ctx context.Context, rows []subscribers.ImportRow) (subscribers.ImportCounts, error) {
 	keys := subscribers.CheckImportRows(rows)
 	var counts subscribers.ImportCounts
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if s.d.postgres {
-			// An import is idempotent, so a server crash that loses the
-			// last batches loses nothing a re-run does not restore; not
-			// waiting for the WAL flush on each batch's commit makes a big
-			// import much faster (unlike fsync=off this never risks
-			// corruption). A table that grew by a big import has stale
-			// statistics, and the planner then reads the batch's addresses
-			// with a sequential scan per batch, which makes the import
-			// quadratic: only index lookups make sense here.
+			// An import is idempotent, so a crash losing the last batches
+			// loses nothing a re-run does not restore. A table grown by a
+			// big import has stale statistics, and a sequential scan per
+			// batch would make the import quadratic.
 			for _, set := range []string{`SET LOCAL synchronous_commit TO OFF`, `SET LOCAL enable_seqscan TO OFF`} {
 				if _, err := tx.ExecContext(ctx, set); err != nil {
 					return err
@@ -69,33 +62,19 @@ func (s *DB) Import(ctx context.Context, rows []subscribers.ImportRow) (subscrib
 
 // inChunks runs query, whose one IN list holds importChunk parameters, over
 // vals in chunks (the last padded by repeating a value: IN ignores
-// duplicates), calling fn for each row.
+// duplicates, and one statement text serves every chunk), calling fn for
+// each row.
 func (s *DB) inChunks(ctx context.Context, tx *sql.Tx, query string, vals []any, fn func(*sql.Rows) error) error {
 	if len(vals) == 0 {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, s.d.q(strings.Replace(query, "(?)", "("+placeholders(importChunk)+")", 1)))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	query = s.d.q(strings.Replace(query, "(?)", "("+placeholders(importChunk)+")", 1))
 	for len(vals)%importChunk != 0 {
 		vals = append(vals, vals[0])
 	}
 	for c := 0; c < len(vals); c += importChunk {
-		rows, err := st.QueryContext(ctx, vals[c:c+importChunk]...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
+		rows, err := tx.QueryContext(ctx, query, vals[c:c+importChunk]...)
+		if err := scanAll(rows, err, fn); err != nil {
 			return err
 		}
 	}
@@ -128,8 +107,7 @@ func (s *DB) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string) (map[st
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM suppressions)`).Scan(&has); err != nil || !has {
 		return existing, nil, err
 	}
-	// Otherwise look the hashes of the new keys up in chunks too: once a
-	// single address has been forgotten, every later import pays this.
+	// Otherwise look the hashes of the new keys up too.
 	byHash := map[string]string{}
 	var hashes []any
 	for _, k := range keys {
@@ -157,4 +135,112 @@ func (s *DB) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string) (map[st
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// insertRows runs prefix, then rows of width parameters from args, then
+// suffix, as multi-row statements of up to importChunk rows. returned,
+// when set, reads their RETURNING rows.
+func (s *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, width int, args []any, returned func(*sql.Rows) error) error {
+	one := "(" + placeholders(width) + ")"
+	for len(args) > 0 {
+		n := min(len(args)/width, importChunk)
+		q := s.d.q(prefix + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + suffix)
+		var err error
+		if returned == nil {
+			_, err = tx.ExecContext(ctx, q, args[:n*width]...)
+		} else {
+			rows, qerr := tx.QueryContext(ctx, q, args[:n*width]...)
+			err = scanAll(rows, qerr, returned)
+		}
+		if err != nil {
+			return err
+		}
+		args = args[n*width:]
+	}
+	return nil
+}
+
+// insertMany inserts the new subscribers of an import (the token key from
+// the column's default), then their digests and creation events.
+//
+// On SQLite the caller holds the write lock, so the ids after the largest
+// ever handed out (sqlite_sequence) are free: numbering the rows here
+// spares reading back an id per row. On PostgreSQL the ids come back by
+// RETURNING; a row another process inserted first is skipped (unchanged).
+func (s *DB) insertMany(ctx context.Context, tx *sql.Tx, subs []*subscribers.Subscriber, now time.Time, counts *subscribers.ImportCounts) error {
+	if len(subs) == 0 {
+		return nil
+	}
+	d := s.d
+	cols, suffix, width := `email, email_key, source, created_at, `+subscriberFields, "", 17
+	var (
+		next     int64
+		returned func(*sql.Rows) error
+	)
+	byKey := map[string]*subscribers.Subscriber{}
+	if d.postgres {
+		suffix = ` ON CONFLICT (email_key) DO NOTHING RETURNING id, email_key`
+		returned = func(r *sql.Rows) error {
+			var id int64
+			var k string
+			err := r.Scan(&id, &k)
+			if sub := byKey[k]; sub != nil {
+				sub.ID = id
+			}
+			return err
+		}
+	} else {
+		if err := tx.QueryRowContext(ctx, `SELECT max(COALESCE((SELECT MAX(id) FROM subscribers), 0),
+			COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'subscribers'), 0))`).Scan(&next); err != nil {
+			return err
+		}
+		cols, width = "id, "+cols, width+1
+	}
+	args := make([]any, 0, len(subs)*width)
+	for _, sub := range subs {
+		if d.postgres {
+			byKey[strings.ToLower(sub.Email)] = sub
+		} else {
+			next++
+			sub.ID = next
+			args = append(args, sub.ID)
+		}
+		args = d.fieldValues(sub, append(args, sub.Email, strings.ToLower(sub.Email), string(sub.Source), d.t(sub.CreatedAt))...)
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO subscribers (`+cols+`) VALUES `, suffix, width, args, returned); err != nil {
+		return err
+	}
+	return s.insertDigestsAndEvents(ctx, tx, subs, now, counts)
+}
+
+// insertDigestsAndEvents writes the subscriber_digests rows and creation
+// events of newly inserted subscribers (those with an id).
+func (s *DB) insertDigestsAndEvents(ctx context.Context, tx *sql.Tx, subs []*subscribers.Subscriber, now time.Time, counts *subscribers.ImportCounts) error {
+	// byDigest holds, for each digest name, the new ids that get it.
+	byDigest := map[string][]int64{}
+	ids := make([]int64, 0, len(subs))
+	for _, sub := range subs {
+		if sub.ID == 0 {
+			counts.Added--
+			counts.Unchanged++
+			continue
+		}
+		ids = append(ids, sub.ID)
+		for _, name := range sub.Digests {
+			byDigest[name] = append(byDigest[name], sub.ID)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(byDigest)) {
+		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO subscriber_digests (digest, subscriber_id)
+			SELECT ?, value FROM (`+s.d.idList+`) ids`), name, jsonIDs(byDigest[name])); err != nil {
+			return err
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO subscriber_events (subscriber_id, at, to_status, reason)
+		SELECT s.id, ?, s.status, 'import' FROM subscribers s WHERE s.id IN (`+s.d.idList+`) ORDER BY s.id`),
+		s.d.t(now), jsonIDs(ids))
+	return err
 }

@@ -12,69 +12,56 @@ import (
 // listPage is how many subscribers one List query reads.
 const listPage = 1000
 
-// List streams the subscribers matching f in id order, calling fn for
-// each. It pages by keyset (id > last ORDER BY id LIMIT n, never OFFSET)
-// and never holds more than a page or two in memory. An error from fn stops
-// the walk and is returned. fn may use the store: each page is read and its
-// query closed before fn sees it. The next page is read while fn works
-// through the current one, on another connection.
+// List calls fn for each subscriber matching f, in id order; an error from
+// fn stops it and is returned. It pages by keyset, reading the next page on
+// another connection while fn works through the current one, whose query
+// is closed first, so fn may use the store.
 func (s *DB) List(ctx context.Context, f subscribers.Filter, fn func(*subscribers.Subscriber) error) error {
 	q, args := s.listQuery(f)
-	fetch := func(after int64) ([]*subscribers.Subscriber, error) {
-		page := make([]*subscribers.Subscriber, 0, listPage)
-		err := s.each(ctx, func(rows *sql.Rows) error {
-			sub, err := scanSubscriber(rows)
-			page = append(page, sub)
-			return err
-		}, q, append(args[:len(args):len(args)], after)...)
-		return page, err
-	}
 	type result struct {
 		page []*subscribers.Subscriber
 		err  error
 	}
+	// read reads the page after an id on its own goroutine.
 	read := func(after int64) <-chan result {
 		out := make(chan result, 1)
 		go func() {
-			page, err := fetch(after)
+			page := make([]*subscribers.Subscriber, 0, listPage)
+			err := s.each(ctx, func(rows *sql.Rows) error {
+				sub, err := scanSubscriber(rows)
+				page = append(page, sub)
+				return err
+			}, q, append(args[:len(args):len(args)], after)...)
 			out <- result{page, err}
 		}()
 		return out
 	}
 	next := read(f.AfterID)
-	seen := 0
-	for {
+	defer func() {
+		if next != nil {
+			<-next // no query outlives List
+		}
+	}()
+	for seen := 0; next != nil; {
 		r := <-next
+		next = nil
 		if r.err != nil {
 			return fmt.Errorf("store: list: %w", r.err)
 		}
 		if len(r.page) == listPage {
 			next = read(r.page[len(r.page)-1].ID)
-		} else {
-			next = nil
 		}
 		for _, sub := range r.page {
 			if f.Limit > 0 && seen == f.Limit {
-				drain(next)
 				return nil
 			}
 			if err := fn(sub); err != nil {
-				drain(next)
 				return err
 			}
 			seen++
 		}
-		if next == nil {
-			return ctx.Err()
-		}
 	}
-}
-
-// drain waits for a page read ahead, so that no query outlives List.
-func drain[T any](c <-chan T) {
-	if c != nil {
-		<-c
-	}
+	return ctx.Err()
 }
 
 // listQuery is List's query: the subscribers matching f after an id, the
@@ -111,9 +98,6 @@ func (s *DB) Counts(ctx context.Context) (map[subscribers.Status]int64, error) {
 	return counts, nil
 }
 
-// historyDelta is +1 for an event into active, -1 for one out of it.
-const historyDelta = `(CASE WHEN to_status = 'active' THEN 1 ELSE 0 END) - (CASE WHEN from_status = 'active' THEN 1 ELSE 0 END)`
-
 // History returns, for each of the last days days (oldest first, the last
 // one being today in UTC), the number of active subscribers at the end of
 // that day, computed from the event table.
@@ -121,41 +105,37 @@ func (s *DB) History(ctx context.Context, days int, now time.Time) ([]subscriber
 	if days <= 0 {
 		return nil, nil
 	}
-	now = now.UTC()
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	today := now.UTC().Truncate(24 * time.Hour) // midnight UTC: days since the zero time are whole
 	start, end := today.AddDate(0, 0, -(days-1)), today.AddDate(0, 0, 1)
-	var base int64
-	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT CAST(COALESCE(SUM(`+historyDelta+`), 0) AS bigint) FROM subscriber_events
-		WHERE at < ? AND (to_status = 'active' OR from_status = 'active')`), s.d.t(start)).Scan(&base)
-	if err != nil {
-		return nil, fmt.Errorf("store: history: %w", err)
-	}
-	// The day of an event: whole days since start.
+	// The day of an event: whole days since start, -1 for any before.
 	day := `(at - ?) / 86400000000`
 	if s.d.postgres {
 		day = `floor(extract(epoch FROM at - ?::timestamptz) / 86400)::bigint`
 	}
+	var active int64 // before start, then at the end of each day
 	deltas := make([]int64, days)
-	err = s.each(ctx, func(rows *sql.Rows) error {
+	err := s.each(ctx, func(rows *sql.Rows) error {
 		var d, delta int64
 		if err := rows.Scan(&d, &delta); err != nil {
 			return err
 		}
-		if d >= 0 && d < int64(days) {
+		if d < 0 {
+			active += delta
+		} else if d < int64(days) {
 			deltas[d] += delta
 		}
 		return nil
-	}, `SELECT `+day+` AS day, CAST(SUM(`+historyDelta+`) AS bigint)
-		FROM subscriber_events WHERE at >= ? AND at < ? AND (to_status = 'active' OR from_status = 'active')
+	}, `SELECT CASE WHEN at < ? THEN -1 ELSE `+day+` END AS day,
+		       CAST(SUM((CASE WHEN to_status = 'active' THEN 1 ELSE 0 END) - (CASE WHEN from_status = 'active' THEN 1 ELSE 0 END)) AS bigint)
+		FROM subscriber_events WHERE at < ? AND (to_status = 'active' OR from_status = 'active')
 		GROUP BY day`, s.d.t(start), s.d.t(start), s.d.t(end))
 	if err != nil {
 		return nil, fmt.Errorf("store: history: %w", err)
 	}
 	out := make([]subscribers.DayCount, days)
-	n := base
 	for i, d := range deltas {
-		n += d
-		out[i] = subscribers.DayCount{Day: start.AddDate(0, 0, i), Active: n}
+		active += d
+		out[i] = subscribers.DayCount{Day: start.AddDate(0, 0, i), Active: active}
 	}
 	return out, nil
 }

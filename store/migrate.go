@@ -3,12 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,14 +26,12 @@ type migration struct {
 	Version int
 	Name    string
 	SQL     string
-	// ForeignKeysOff: the SQLite step rebuilds a table that others
-	// reference, so it runs with foreign key enforcement off (which only
-	// works outside a transaction) and is checked before it commits. Its
-	// file starts with the line "-- briefcast: foreign_keys off".
+	// ForeignKeysOff: the SQLite step rebuilds a table others reference,
+	// so it runs with foreign keys off (see rebuildTx).
 	ForeignKeysOff bool
 }
 
-// foreignKeysOff marks a migration that runs with foreign keys off.
+// foreignKeysOff starts the file of a migration run with foreign keys off.
 const foreignKeysOff = "-- briefcast: foreign_keys off\n"
 
 // loadMigrations reads the migrations of one dialect ("sqlite" or
@@ -65,29 +64,12 @@ func loadMigrations(dialect string) ([]migration, error) {
 		}
 		ms = append(ms, migration{Version: v, Name: name, SQL: string(b), ForeignKeysOff: strings.HasPrefix(string(b), foreignKeysOff)})
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
+	slices.SortFunc(ms, func(a, b migration) int { return a.Version - b.Version })
 	return ms, nil
 }
 
-// SchemaVersion is the highest migration version this binary embeds for
-// dialect ("sqlite" or "postgres"); 0 if there is none.
-func SchemaVersion(dialect string) int {
-	ms, err := loadMigrations(dialect)
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].Version
-}
-
-// tooNew is the refusal for a database migrated by a newer binary.
-func tooNew(db, binary int) error {
-	return fmt.Errorf("%w: the database is at schema version %d but this binary knows only up to version %d; upgrade briefcast",
-		ErrSchemaTooNew, db, binary)
-}
-
 // migrationLockID is the pg_advisory_xact_lock key that serialises
-// migrations on PostgreSQL, so several processes starting at once apply
-// each one once. (On SQLite the IMMEDIATE transaction does the same.)
+// migrations of processes starting at once on PostgreSQL.
 const migrationLockID = 0x62726566 // "bref"
 
 // migrate applies every embedded migration newer than the database, each
@@ -116,20 +98,6 @@ func (s *DB) migrate(ctx context.Context) error {
 	return s.migrateStep(ctx, nil, latest)
 }
 
-// schemaTable creates schema_migrations in the dialect's types.
-func (s *DB) schemaTable() string {
-	if s.d.postgres {
-		return `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    integer PRIMARY KEY,
-			name       text        NOT NULL,
-			applied_at timestamptz NOT NULL)`
-	}
-	return `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER PRIMARY KEY,
-			name       TEXT    NOT NULL,
-			applied_at INTEGER NOT NULL)`
-}
-
 // migrateStep applies m (nil: only checks the version) in one transaction
 // unless the database already has it.
 func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
@@ -138,12 +106,15 @@ func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
 		run = s.rebuildTx
 	}
 	err := run(ctx, func(tx *sql.Tx) error {
+		appliedAt := "INTEGER"
 		if s.d.postgres {
+			appliedAt = "timestamptz"
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockID)); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.schemaTable()); err != nil {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version integer PRIMARY KEY, name text NOT NULL, applied_at `+appliedAt+` NOT NULL)`); err != nil {
 			return err
 		}
 		var current int
@@ -151,7 +122,8 @@ func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
 			return err
 		}
 		if current > latest {
-			return tooNew(current, latest)
+			return fmt.Errorf("%w: the database is at schema version %d but this binary knows only up to version %d; upgrade briefcast",
+				ErrSchemaTooNew, current, latest)
 		}
 		if m == nil || current >= m.Version {
 			return nil
@@ -169,11 +141,10 @@ func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
 	return err
 }
 
-// rebuildTx is writeTx with foreign key enforcement off, for a SQLite
-// migration that rebuilds a table other tables reference: dropping the old
-// table must not cascade. The pragma cannot change inside a transaction,
-// so it is set on one connection around it; PRAGMA foreign_key_check must
-// find nothing before the commit.
+// rebuildTx is writeTx with foreign keys off, for a SQLite migration that
+// rebuilds a table others reference: dropping the old table must not
+// cascade. The pragma cannot change inside a transaction, so it is set on
+// one connection around it, and checked before the commit.
 func (s *DB) rebuildTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -189,7 +160,7 @@ func (s *DB) rebuildTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		// A pooled connection must never keep foreign keys off: if they
 		// cannot be turned back on, the connection is thrown away.
 		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); err != nil {
-			conn.Raw(func(any) error { return badConn })
+			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
 	return commitTx(ctx, conn, func(tx *sql.Tx) error {
@@ -202,20 +173,17 @@ func (s *DB) rebuildTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // foreignKeyCheck fails when any row references a missing parent.
 func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	var (
+		table, parent string
+		rowid         sql.NullInt64
+		fkid          int64
+	)
+	err := tx.QueryRowContext(ctx, `PRAGMA foreign_key_check`).Scan(&table, &rowid, &parent, &fkid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("foreign key check: %w", err)
 	}
-	defer rows.Close()
-	if rows.Next() {
-		var table string
-		var rowid sql.NullInt64
-		var parent string
-		var fkid int64
-		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
-			return fmt.Errorf("foreign key check: %w", err)
-		}
-		return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", rowid.Int64, table, parent)
-	}
-	return rows.Err()
+	return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", rowid.Int64, table, parent)
 }

@@ -1,14 +1,10 @@
 // Package store keeps subscribers and digest editions in SQLite (the
-// embedded default, pure Go through modernc.org/sqlite) or PostgreSQL (for
-// several processes sharing one database, through pgx's database/sql
-// driver). One implementation over database/sql serves both; a small
-// dialect value carries what truly differs: placeholders, time columns, row
-// locks, the claim of the delivery queue (FOR UPDATE SKIP LOCKED on
-// PostgreSQL) and the bulk statements of an import and a group commit.
+// embedded default, pure Go) or PostgreSQL (several processes sharing one
+// database). One implementation over database/sql serves both; a small
+// dialect value, and a few methods branching on it, carry what differs.
 //
-// Every method is safe for concurrent use; on PostgreSQL several processes
-// may share one database. Methods return subscribers.ErrNotFound for
-// unknown ids, addresses and editions.
+// Every method is safe for concurrent use. Methods return
+// subscribers.ErrNotFound for unknown ids, addresses and editions.
 package store
 
 import (
@@ -16,8 +12,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+
+	"briefcast/config"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver: no cgo
 )
 
 // DB is the store: one *sql.DB and the dialect of its database.
@@ -27,16 +30,11 @@ type DB struct {
 
 	// wmu serialises this process's write transactions on SQLite, which
 	// allows one writer at a time: queueing on a mutex is fairer and faster
-	// than letting every writer spin in the busy handler. Transactions
-	// still start with BEGIN IMMEDIATE (see sqliteDSN), so a second process
-	// sharing the file waits on busy_timeout instead of failing with
-	// SQLITE_BUSY when a read transaction tries to upgrade. Unused on
-	// PostgreSQL.
+	// than spinning in the busy handler. Another process sharing the file
+	// waits on busy_timeout (see sqliteDSN).
 	wmu sync.Mutex
 
-	// stmts holds the SQLite delivery statements, prepared on first use
-	// (see deliveries_sqlite.go).
-	stmts sqliteStmts
+	stmts sqliteStmts // the SQLite delivery statements, prepared on first use
 }
 
 // ErrSchemaTooNew is returned by Open for a database migrated by a newer
@@ -73,8 +71,65 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	return s, nil
 }
 
-// Driver is "sqlite" or "postgres".
-func (s *DB) Driver() string { return s.d.name }
+// sqliteDSN turns a path (or a file: URI) into a DSN whose pragmas every
+// pooled connection runs on connect:
+//   - journal_mode(WAL): readers and the writer never block each other.
+//   - synchronous(NORMAL): in WAL mode a commit survives a crash of the
+//     process (so no one is mailed twice); only a power cut can lose the
+//     last commits, and it is much faster than FULL.
+//   - foreign_keys(1): forgetting a subscriber relies on ON DELETE.
+//   - busy_timeout(10000): wait up to 10 s for another process's write.
+//   - _txlock=immediate: every transaction takes the write lock at BEGIN, so
+//     two writers never deadlock upgrading from a read lock.
+func sqliteDSN(path string) string {
+	const params = "_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	if path == ":memory:" {
+		return "file::memory:?" + params
+	}
+	if strings.HasPrefix(path, "file:") {
+		if strings.Contains(path, "?") {
+			return path + "&" + params
+		}
+		return path + "?" + params
+	}
+	return "file:" + path + "?" + params
+}
+
+func openSQLite(path string) (*sql.DB, error) {
+	if path == "" {
+		return nil, errors.New("store: sqlite: empty database path")
+	}
+	db, err := sql.Open("sqlite", sqliteDSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	if config.SQLiteFile(path) == "" {
+		// Every connection to :memory: is a separate database.
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+	}
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+func openPostgres(url string) (*sql.DB, error) {
+	if url == "" {
+		return nil, errors.New("store: postgres: empty database URL")
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// pgx errors can echo the URL, password included.
+		return nil, errors.New("store: postgres: malformed database URL")
+	}
+	db := stdlib.OpenDB(*cfg)
+	// Idle connections are kept so that each keeps its prepared statements.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
 
 // Ping checks that the database answers.
 func (s *DB) Ping(ctx context.Context) error {
@@ -84,11 +139,9 @@ func (s *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// PingWrite checks that the database takes writes: it rewrites the single
-// row of health_probe in a committed transaction, so a read-only file or
-// server (a standby, default_transaction_read_only) and a full disk fail it
-// where Ping still succeeds. Callers should not run it more than every
-// second or so.
+// PingWrite checks that the database takes writes by rewriting the row of
+// health_probe: a read-only file or server or a full disk fail it where
+// Ping succeeds. Run it at most every second or so.
 func (s *DB) PingWrite(ctx context.Context) error {
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO health_probe (id, checked_at) VALUES (1, ?)
@@ -105,8 +158,7 @@ func (s *DB) PingWrite(ctx context.Context) error {
 func (s *DB) Close() error { return s.db.Close() }
 
 // writeTx runs fn in one write transaction, committing when fn returns nil.
-// Every write goes through it: on SQLite it holds the write mutex and the
-// transaction starts with BEGIN IMMEDIATE.
+// Every write goes through it, for the write mutex on SQLite.
 func (s *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if !s.d.postgres {
 		s.wmu.Lock()
@@ -115,8 +167,7 @@ func (s *DB) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return commitTx(ctx, s.db, fn)
 }
 
-// commitTx begins a transaction on c, runs fn in it and commits when fn
-// returns nil.
+// commitTx runs fn in a transaction on c, committing when fn returns nil.
 func commitTx(ctx context.Context, c interface {
 	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
 }, fn func(tx *sql.Tx) error) error {
@@ -138,6 +189,12 @@ func commitTx(ctx context.Context, c interface {
 // error from scan stops it and is returned.
 func (s *DB) each(ctx context.Context, scan func(*sql.Rows) error, query string, args ...any) error {
 	rows, err := s.db.QueryContext(ctx, s.d.q(query), args...)
+	return scanAll(rows, err, scan)
+}
+
+// scanAll calls scan for every row of rows, the result of a query that
+// failed when err is set, and closes them.
+func scanAll(rows *sql.Rows, err error, scan func(*sql.Rows) error) error {
 	if err != nil {
 		return err
 	}

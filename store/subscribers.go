@@ -12,8 +12,7 @@ import (
 	"briefcast/subscribers"
 )
 
-// subscriberCols are the subscriber columns in the order scanSubscriber
-// reads them.
+// subscriberCols are the columns scanSubscriber reads.
 const subscriberCols = `s.id, s.email, s.name, s.status, s.digests, s.tags, s.timezone, s.source,
 	s.consent_at, s.consent_ip, s.consent_text, s.created_at, s.updated_at, s.confirmed_at, s.unsubscribed_at, s.token_key, s.depths, s.paused_until`
 
@@ -39,10 +38,9 @@ func scanSubscriber(r rowScanner) (*subscribers.Subscriber, error) {
 	return &s, nil
 }
 
-// one reads the subscriber a query selecting subscriberCols finds, or
-// ErrNotFound. Inside a write transaction, the row stays the
-// transaction's until it ends (FOR UPDATE on PostgreSQL; SQLite's write
-// transactions run one at a time).
+// one reads the subscriber matching where, or ErrNotFound. Inside a write
+// transaction the row is locked until it ends (FOR UPDATE on PostgreSQL;
+// SQLite's write transactions run one at a time).
 func (s *DB) one(ctx context.Context, q querier, where string, arg any) (*subscribers.Subscriber, error) {
 	query := `SELECT ` + subscriberCols + ` FROM subscribers s WHERE ` + where
 	if _, inTx := q.(*sql.Tx); inTx {
@@ -66,32 +64,17 @@ func (s *DB) byKey(ctx context.Context, q querier, key string) (*subscribers.Sub
 	return s.one(ctx, q, `s.email_key = ?`, key)
 }
 
-// newTokenKey draws the token key of a new subscriber (see
-// subscribers.Subscriber.TokenKey): 16 bytes from crypto/rand.
-func newTokenKey() ([]byte, error) {
-	k := make([]byte, 16)
-	if _, err := rand.Read(k); err != nil {
-		return nil, fmt.Errorf("store: token key: %w", err)
-	}
-	return k, nil
-}
-
 // insert writes a new subscriber and its digests, setting sub.ID and
-// sub.TokenKey, or gives ErrExists.
+// sub.TokenKey (16 bytes from crypto/rand), or gives ErrExists. A
+// forgotten address created again loses its suppression.
 func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber) error {
-	key, err := newTokenKey()
-	if err != nil {
-		return err
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("store: token key: %w", err)
 	}
-	d := s.d
-	err = tx.QueryRowContext(ctx, d.q(`INSERT INTO subscribers (email, email_key, name, status, digests, tags, timezone, source,
-		consent_at, consent_ip, consent_text, created_at, updated_at, confirmed_at, unsubscribed_at, token_key, depths, paused_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (email_key) DO NOTHING RETURNING id`),
-		sub.Email, strings.ToLower(sub.Email), sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests),
-		subscribers.JoinList(sub.Tags), sub.Timezone, string(sub.Source), d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText,
-		d.t(sub.CreatedAt), d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt), key,
-		subscribers.JoinDepths(sub.Depths), d.t(sub.PausedUntil)).Scan(&sub.ID)
+	err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO subscribers (email, email_key, source, created_at, token_key, `+subscriberFields+`)
+		VALUES (`+placeholders(18)+`) ON CONFLICT (email_key) DO NOTHING RETURNING id`),
+		s.d.fieldValues(sub, sub.Email, strings.ToLower(sub.Email), string(sub.Source), s.d.t(sub.CreatedAt), key)...).Scan(&sub.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return subscribers.ErrExists
 	}
@@ -99,35 +82,41 @@ func (s *DB) insert(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber
 		return fmt.Errorf("store: insert subscriber: %w", err)
 	}
 	sub.TokenKey = key
-	return s.setDigests(ctx, tx, sub.ID, sub.Digests, false)
+	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM suppressions WHERE email_hash = ?`), subscribers.HashEmail(sub.Email)); err != nil {
+		return fmt.Errorf("store: unsuppress: %w", err)
+	}
+	return s.setDigests(ctx, tx, sub.ID, sub.Digests)
+}
+
+// subscriberFields are the columns of a subscriber that change, as
+// fieldValues gives them.
+const subscriberFields = `name, status, digests, tags, timezone, consent_at, consent_ip, consent_text,
+	updated_at, confirmed_at, unsubscribed_at, depths, paused_until`
+
+// fieldValues appends sub's values for subscriberFields to args.
+func (d *dialect) fieldValues(sub *subscribers.Subscriber, args ...any) []any {
+	return append(args, sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests), subscribers.JoinList(sub.Tags), sub.Timezone,
+		d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt),
+		subscribers.JoinDepths(sub.Depths), d.t(sub.PausedUntil))
 }
 
 // update rewrites every mutable field of sub.
 func (s *DB) update(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber, digestsChanged bool) error {
-	d := s.d
-	_, err := tx.ExecContext(ctx, d.q(`UPDATE subscribers SET name = ?, status = ?, digests = ?, tags = ?, timezone = ?,
-		consent_at = ?, consent_ip = ?, consent_text = ?, updated_at = ?, confirmed_at = ?, unsubscribed_at = ?,
-		depths = ?, paused_until = ?
-		WHERE id = ?`),
-		sub.Name, string(sub.Status), subscribers.JoinList(sub.Digests), subscribers.JoinList(sub.Tags), sub.Timezone,
-		d.t(sub.ConsentAt), sub.ConsentIP, sub.ConsentText, d.t(sub.UpdatedAt), d.t(sub.ConfirmedAt), d.t(sub.UnsubscribedAt),
-		subscribers.JoinDepths(sub.Depths), d.t(sub.PausedUntil), sub.ID)
+	_, err := tx.ExecContext(ctx, s.d.q(`UPDATE subscribers SET (`+subscriberFields+`) = (`+placeholders(13)+`) WHERE id = ?`),
+		append(s.d.fieldValues(sub), sub.ID)...)
 	if err != nil {
 		return fmt.Errorf("store: update subscriber %d: %w", sub.ID, err)
 	}
 	if digestsChanged {
-		return s.setDigests(ctx, tx, sub.ID, sub.Digests, true)
+		return s.setDigests(ctx, tx, sub.ID, sub.Digests)
 	}
 	return nil
 }
 
-// setDigests writes the subscriber_digests rows of one subscriber, the
-// table "active subscribers of digest D" filters on.
-func (s *DB) setDigests(ctx context.Context, tx *sql.Tx, id int64, digests []string, replace bool) error {
-	if replace {
-		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscriber_digests WHERE subscriber_id = ?`), id); err != nil {
-			return fmt.Errorf("store: digests of %d: %w", id, err)
-		}
+// setDigests replaces the subscriber_digests rows of one subscriber.
+func (s *DB) setDigests(ctx context.Context, tx *sql.Tx, id int64, digests []string) error {
+	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscriber_digests WHERE subscriber_id = ?`), id); err != nil {
+		return fmt.Errorf("store: digests of %d: %w", id, err)
 	}
 	for _, name := range digests {
 		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO subscriber_digests (digest, subscriber_id) VALUES (?, ?)`), name, id); err != nil {
@@ -147,17 +136,9 @@ func (s *DB) event(ctx context.Context, tx *sql.Tx, id int64, at time.Time, c su
 	return nil
 }
 
-// unsuppress lifts the suppression of a forgotten address: the person is
-// back.
-func (s *DB) unsuppress(ctx context.Context, tx *sql.Tx, email string) error {
-	_, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM suppressions WHERE email_hash = ?`), subscribers.HashEmail(email))
-	return err
-}
-
-// Create inserts a new subscriber (see subscribers.PrepareNew) and records
-// a creation event with reason. It sets s.ID, s.TokenKey and the times. An
-// address taken in any letter case gives ErrExists; a forgotten address may
-// be created again, which lifts its suppression.
+// Create inserts a new subscriber (see subscribers.PrepareNew) with a
+// creation event, setting its ID, TokenKey and times. An address taken in
+// any case gives ErrExists; a forgotten one may be created again.
 func (s *DB) Create(ctx context.Context, sub *subscribers.Subscriber, reason string) error {
 	now := time.Now().UTC()
 	if err := subscribers.PrepareNew(sub, now); err != nil {
@@ -166,9 +147,6 @@ func (s *DB) Create(ctx context.Context, sub *subscribers.Subscriber, reason str
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		if err := s.insert(ctx, tx, sub); err != nil {
 			return err
-		}
-		if err := s.unsuppress(ctx, tx, sub.Email); err != nil {
-			return fmt.Errorf("store: create: %w", err)
 		}
 		return s.event(ctx, tx, sub.ID, now, subscribers.Change{To: sub.Status, Reason: reason})
 	})
@@ -184,10 +162,9 @@ func (s *DB) GetByEmail(ctx context.Context, email string) (*subscribers.Subscri
 	return s.byKey(ctx, s.db, subscribers.EmailKey(email))
 }
 
-// Subscribe is the sign-up path of the form and the CLI: it checks req
-// (SubscribeRequest.Validate) and writes what subscribers.PlanSubscribe
-// decides, returning what is stored. Two sign-ups of one new address racing
-// each other (PostgreSQL): the loser's insert conflicts and it retries as
+// Subscribe checks req (SubscribeRequest.Validate), writes what
+// subscribers.PlanSubscribe decides and returns what is stored. Of two
+// sign-ups of one new address racing on PostgreSQL, the loser retries as
 // an update.
 func (s *DB) Subscribe(ctx context.Context, req subscribers.SubscribeRequest) (*subscribers.Subscriber, subscribers.Outcome, error) {
 	if err := req.Validate(); err != nil {
@@ -210,9 +187,6 @@ func (s *DB) Subscribe(ctx context.Context, req subscribers.SubscribeRequest) (*
 				return nil
 			}
 			if old == nil {
-				if err := s.unsuppress(ctx, tx, req.Email); err != nil {
-					return fmt.Errorf("store: subscribe: %w", err)
-				}
 				err = s.insert(ctx, tx, out)
 			} else {
 				err = s.update(ctx, tx, out, subscribers.JoinList(old.Digests) != subscribers.JoinList(out.Digests))
@@ -235,9 +209,8 @@ func (s *DB) Subscribe(ctx context.Context, req subscribers.SubscribeRequest) (*
 	}
 }
 
-// SetStatus moves a subscriber to status to and appends an event with
-// reason (see subscribers.ApplyStatus). Setting the status it already has
-// changes nothing and records nothing.
+// SetStatus moves a subscriber to status to with an event (see
+// subscribers.ApplyStatus); setting the status it has does nothing.
 func (s *DB) SetStatus(ctx context.Context, id int64, to subscribers.Status, reason string) error {
 	if !to.Valid() {
 		return fmt.Errorf("store: unknown status %q", to)
@@ -247,13 +220,18 @@ func (s *DB) SetStatus(ctx context.Context, id int64, to subscribers.Status, rea
 	})
 }
 
-// setStatusTx is SetStatus inside tx; a subscriber already in status to is
-// left alone.
+// setStatusTx is SetStatus inside tx.
 func (s *DB) setStatusTx(ctx context.Context, tx *sql.Tx, id int64, to subscribers.Status, reason string, now time.Time) error {
 	sub, err := s.byID(ctx, tx, id)
 	if err != nil {
 		return err
 	}
+	return s.moveStatus(ctx, tx, sub, to, reason, now)
+}
+
+// moveStatus moves sub, read inside tx, to status to at now and appends an
+// event with reason; a subscriber already in status to is left alone.
+func (s *DB) moveStatus(ctx context.Context, tx *sql.Tx, sub *subscribers.Subscriber, to subscribers.Status, reason string, now time.Time) error {
 	if sub.Status == to {
 		return nil
 	}
@@ -262,7 +240,7 @@ func (s *DB) setStatusTx(ctx context.Context, tx *sql.Tx, id int64, to subscribe
 	if err := s.update(ctx, tx, sub, false); err != nil {
 		return err
 	}
-	return s.event(ctx, tx, id, now, subscribers.Change{From: from, To: to, Reason: reason})
+	return s.event(ctx, tx, sub.ID, now, subscribers.Change{From: from, To: to, Reason: reason})
 }
 
 // UpdatePreferences replaces the digests, tags, timezone, depths and
@@ -283,57 +261,52 @@ func (s *DB) UpdatePreferences(ctx context.Context, id int64, p subscribers.Pref
 	})
 }
 
-// Forget erases everything known about the address for an erasure request,
-// keeping only a one-way hash of it in the suppression list so it is never
-// mailed again by an import. ErrNotFound if unknown. The subscriber row and
-// its digests go; its events stay, anonymous (subscriber_id NULL, reasons
-// blanked since a bounce reply can quote the address), with a last event
-// to "forgotten" so History still adds up.
+// Forget erases the address for an erasure request, keeping a one-way hash
+// in the suppression list so no import mails it again. The subscriber row
+// goes; its events stay, anonymous and with reasons blanked (a bounce reply
+// can quote the address), ending in "forgotten" so History adds up.
 func (s *DB) Forget(ctx context.Context, email string) error {
 	key := subscribers.EmailKey(email)
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		// byKey locks the subscriber row first, as a bounce recorded by a
+		// sender does, so the two never deadlock on PostgreSQL.
 		sub, err := s.byKey(ctx, tx, key)
 		if err != nil {
 			return err
 		}
 		now := time.Now().UTC()
-		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE subscriber_events SET reason = '' WHERE subscriber_id = ?`), sub.ID); err != nil {
-			return fmt.Errorf("store: forget: %w", err)
+		exec := func(query string, args ...any) error {
+			if _, err := tx.ExecContext(ctx, s.d.q(query), args...); err != nil {
+				return fmt.Errorf("store: forget: %w", err)
+			}
+			return nil
+		}
+		if err := exec(`UPDATE subscriber_events SET reason = '' WHERE subscriber_id = ?`, sub.ID); err != nil {
+			return err
 		}
 		if err := s.event(ctx, tx, sub.ID, now, subscribers.Change{From: sub.Status, To: subscribers.ForgottenStatus, Reason: "forgotten"}); err != nil {
 			return err
 		}
-		// Their deliveries stay, so an edition's counts never change after
-		// the fact; deleting the subscriber sets subscriber_id NULL. What
-		// was still to send is cancelled, and the replies, which may quote
-		// the address, are blanked. The subscriber row is locked first, as
-		// a bounce recorded by a sender does, so the two never deadlock on
-		// PostgreSQL.
-		var id int64
-		if err := tx.QueryRowContext(ctx, s.d.q(`SELECT id FROM subscribers WHERE id = ?`+s.d.forUpdate), sub.ID).Scan(&id); err != nil {
-			return fmt.Errorf("store: forget: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE deliveries
+		// Deliveries stay (subscriber_id NULL), so an edition's counts
+		// never change; what was still to send is cancelled and the
+		// replies are blanked.
+		if err := exec(`UPDATE deliveries
 			SET state = CASE WHEN state IN ('queued', 'retrying') THEN 'cancelled' ELSE state END,
 			    next_attempt = CASE WHEN state IN ('queued', 'retrying') THEN NULL ELSE next_attempt END,
 			    last_reply = '', leased_by = NULL, lease_until = NULL, updated_at = ?
-			WHERE subscriber_id = ?`), s.d.t(now), sub.ID); err != nil {
-			return fmt.Errorf("store: forget: %w", err)
+			WHERE subscriber_id = ?`, s.d.t(now), sub.ID); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM subscribers WHERE id = ?`), sub.ID); err != nil {
-			return fmt.Errorf("store: forget: %w", err)
+		if err := exec(`DELETE FROM subscribers WHERE id = ?`, sub.ID); err != nil {
+			return err
 		}
-		_, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO suppressions (email_hash, reason, at) VALUES (?, 'forgotten', ?)
-			ON CONFLICT (email_hash) DO NOTHING`), subscribers.HashEmail(sub.Email), s.d.t(now))
-		if err != nil {
-			return fmt.Errorf("store: forget: %w", err)
-		}
-		return nil
+		return exec(`INSERT INTO suppressions (email_hash, reason, at) VALUES (?, 'forgotten', ?)
+			ON CONFLICT (email_hash) DO NOTHING`, subscribers.HashEmail(sub.Email), s.d.t(now))
 	})
 }
 
-// Suppressed reports whether the address must not be mailed: its
-// subscriber is unsubscribed, bounced or complained, or it was forgotten.
+// Suppressed reports whether the address must not be mailed: its status
+// is suppressed, or it was forgotten.
 func (s *DB) Suppressed(ctx context.Context, email string) (bool, error) {
 	sub, err := s.byKey(ctx, s.db, subscribers.EmailKey(email))
 	if err == nil {

@@ -2,9 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -12,12 +11,10 @@ import (
 	"briefcast/editions"
 )
 
-// noZone stands in editions.zones for the subscribers without a zone of
-// their own, who get the digest's zone.
+// noZone stands in editions.zones for the subscribers without a zone.
 const noZone = "-"
 
-// encodeZones writes a wave's zone set for editions.zones; "" for an
-// edition sent to everyone.
+// encodeZones writes a wave's zones for editions.zones.
 func encodeZones(zones []string) string {
 	out := make([]string, len(zones))
 	for i, z := range zones {
@@ -29,8 +26,7 @@ func encodeZones(zones []string) string {
 	return strings.Join(out, " ")
 }
 
-// decodeZones reads editions.zones back; nil for an edition sent to
-// everyone.
+// decodeZones reads editions.zones back; nil for an edition to everyone.
 func decodeZones(s string) []string {
 	if s == "" {
 		return nil
@@ -51,12 +47,7 @@ func (s *DB) SubscriberZones(ctx context.Context, digest string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	zs := make([]string, 0, len(counts))
-	for z := range counts {
-		zs = append(zs, z)
-	}
-	slices.Sort(zs)
-	return zs, nil
+	return slices.Sorted(maps.Keys(counts)), nil
 }
 
 // ZoneCounts counts digest's active subscribers by time zone, "" for
@@ -71,85 +62,13 @@ func (s *DB) ZoneCounts(ctx context.Context, digest string) (map[string]int64, e
 	return counts, nil
 }
 
-// CreateWave records one wave of a local-time digest: the edition e (whose
-// Zones must be set), its articles, and one queued delivery per active
-// subscriber of e.Digest whose own zone is in e.Zones ("" taking those
-// without one) and who has no other delivery of the digest, queued or
-// sent, from a wave whose cut-off is less than gap away. That last rule
-// is what keeps a subscriber who changes zone during the day to one
-// edition a day. As with CreateEdition, a second wave with the same
-// (Digest, Key) gives editions.ErrExists, so several instances create each
-// wave once; unlike an edition sent to everyone, a wave may carry
-// articles other waves of the digest carry too.
+// CreateWave is CreateEdition for one wave of a local-time digest: its
+// deliveries go to the active subscribers whose zone is in e.Zones (""
+// for those without one) and who have no delivery of the digest from a
+// wave cut off less than gap away, which keeps one who changes zone to
+// one edition a day. Waves may share articles.
 func (s *DB) CreateWave(ctx context.Context, e *editions.Edition, gap time.Duration) error {
-	if err := checkEdition(e); err != nil {
-		return err
-	}
-	if !e.Wave() {
-		return fmt.Errorf("store: create wave %s/%s: no zones", e.Digest, e.Key)
-	}
-	created := editionCreatedAt(e)
-	err := s.writeTx(ctx, func(tx *sql.Tx) error { return s.insertWave(ctx, tx, e, created, gap) })
-	if errors.Is(err, editions.ErrExists) {
-		return fmt.Errorf("store: wave %s/%s: %w", e.Digest, e.Key, err)
-	}
-	if err != nil {
-		return fmt.Errorf("store: create wave %s/%s: %w", e.Digest, e.Key, err)
-	}
-	return nil
-}
-
-func (s *DB) insertWave(ctx context.Context, tx *sql.Tx, e *editions.Edition, created time.Time, gap time.Duration) error {
-	d := s.d
-	var id int64
-	err := tx.QueryRowContext(ctx, d.q(`INSERT INTO editions (digest, key, cutoff, created_at, zones)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest, key) DO NOTHING RETURNING id`),
-		e.Digest, e.Key, d.t(e.Cutoff), d.t(created), encodeZones(e.Zones)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return editions.ErrExists
-	}
-	if err != nil {
-		return err
-	}
-	for i, a := range e.Articles {
-		if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO edition_articles (edition_id, digest, article_id, position, wave) VALUES (?, ?, ?, ?, 1)`),
-			id, e.Digest, a, i); err != nil {
-			return err
-		}
-	}
-	args := []any{id, d.t(created), e.Digest}
-	marks := make([]string, len(e.Zones))
-	for i, z := range e.Zones {
-		marks[i] = "?"
-		args = append(args, z)
-	}
-	args = append(args, d.t(e.Cutoff), e.Digest, id, d.t(e.Cutoff.Add(-gap)), d.t(e.Cutoff.Add(gap)))
-	res, err := tx.ExecContext(ctx, d.q(`INSERT INTO deliveries (edition_id, subscriber_id, state, updated_at)
-		SELECT ?, d.subscriber_id, 'queued', ?
-		  FROM subscriber_digests d JOIN subscribers s ON s.id = d.subscriber_id
-		 WHERE d.digest = ? AND s.status = 'active' AND s.timezone IN (`+strings.Join(marks, ", ")+`) AND `+notPaused+`
-		   AND NOT EXISTS (SELECT 1 FROM deliveries p JOIN editions pe ON pe.id = p.edition_id
-		        WHERE p.subscriber_id = d.subscriber_id AND pe.digest = ? AND pe.id <> ?
-		          AND pe.cutoff > ? AND pe.cutoff < ? AND p.state IN ('queued', 'sent', 'retrying'))
-		 ORDER BY d.subscriber_id`), args...)
-	if err != nil {
-		return err
-	}
-	return s.setRecipients(ctx, tx, e, id, created, res)
-}
-
-// setRecipients records on the new edition id how many deliveries res
-// queued for it, and fills e from the row just written.
-func (s *DB) setRecipients(ctx context.Context, tx *sql.Tx, e *editions.Edition, id int64, created time.Time, res sql.Result) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE editions SET recipients = ? WHERE id = ?`), n, id); err != nil {
-		return err
-	}
-	e.ID, e.CreatedAt, e.Recipients, e.FinishedAt = id, created, n, time.Time{}
-	return nil
+	return s.createEdition(ctx, e, true, gap)
 }
 
 // EarlierArticles returns the ids of the articles of digest that earlier
@@ -167,19 +86,13 @@ func (s *DB) EarlierArticles(ctx context.Context, digest string, subscriberID, e
 }
 
 // LatestWave returns the newest wave of digest (by cut-off) whose zones
-// include zone ("" for the subscribers without one), or ErrNotFound; the
-// scheduler catches up on a zone's missed wave from it.
+// include zone, or ErrNotFound.
 func (s *DB) LatestWave(ctx context.Context, digest, zone string) (*editions.Edition, error) {
 	if zone == "" {
 		zone = noZone
 	}
-	e, err := s.editionOne(ctx, `SELECT `+editionCols+` FROM editions
-		WHERE digest = ? AND (' ' || zones || ' ') LIKE ? ORDER BY cutoff DESC, id DESC LIMIT 1`,
-		digest, "% "+zone+" %")
-	if err != nil {
-		return nil, fmt.Errorf("store: latest wave of %s in %s: %w", digest, zone, err)
-	}
-	return e, nil
+	return s.editionOne(ctx, "latest wave of "+digest+" in "+zone,
+		`WHERE digest = ? AND (' ' || zones || ' ') LIKE ? ORDER BY cutoff DESC, id DESC LIMIT 1`, digest, "% "+zone+" %")
 }
 
 // WaveStatus is one wave and how far its delivery has gone, for `digest
@@ -192,8 +105,7 @@ type WaveStatus struct {
 // Waves returns the waves of digest with a cut-off in [from, to), oldest
 // first, each with its progress.
 func (s *DB) Waves(ctx context.Context, digest string, from, to time.Time) ([]WaveStatus, error) {
-	es, err := s.editionList(ctx, `SELECT `+editionCols+` FROM editions
-		WHERE digest = ? AND zones <> '' AND cutoff >= ? AND cutoff < ? ORDER BY cutoff, id`,
+	es, err := s.editionList(ctx, `WHERE digest = ? AND zones <> '' AND cutoff >= ? AND cutoff < ? ORDER BY cutoff, id`,
 		digest, s.d.t(from), s.d.t(to))
 	if err != nil {
 		return nil, fmt.Errorf("store: waves of %s: %w", digest, err)

@@ -20,19 +20,13 @@ const (
 	maxLocalLen = 64
 )
 
-// NormalizeEmail validates an address and returns it in the one form the
-// store keeps: trimmed, the local part in Unicode normal form C and the
-// domain lower-cased and, when internationalised, converted to its ASCII
-// (punycode) form. The local part keeps its case (a few mail servers care),
-// but the store treats addresses as equal regardless of case. Display-name
-// forms ("Ann <ann@example.com>") are rejected: an address is exactly one
-// mailbox. So are characters that would let two different spellings land
-// on one stored address, or make one look like another: invisible and
-// formatting characters (U+200B, U+202E…), compatibility forms (the Kelvin
-// sign, full-width letters, ligatures) and capitals whose lower case is
-// another capital's (İ). The local part must pass the PRECIS
-// UsernameCasePreserved profile (RFC 8265) unchanged. The error says what
-// is wrong.
+// NormalizeEmail validates one bare mailbox and returns the form the store
+// keeps: trimmed, the local part in NFC keeping its case (a few mail
+// servers care), the domain lower-cased and in ASCII (punycode). It
+// refuses whatever would let two spellings land on one stored address or
+// make one look like another (invisible characters, compatibility forms,
+// İ); the local part must pass PRECIS UsernameCasePreserved (RFC 8265)
+// unchanged. The error says what is wrong.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -114,20 +108,17 @@ func checkAddressRune(r rune) error {
 	return nil
 }
 
-// Invisible reports whether r shows nothing or only steers how the text
-// around it is laid out: formatting characters (zero-width spaces and
-// joiners, bidirectional overrides such as U+202E, the byte order mark,
-// the soft hyphen), and the other characters Unicode says to ignore when
-// displaying (Hangul fillers, the combining grapheme joiner, tags).
-// Addresses refuse them; CleanName strips them from names.
+// Invisible reports whether r shows nothing or only steers the layout of
+// the text around it (format characters such as U+200B, U+202E or the
+// soft hyphen, and the other default-ignorable code points). Addresses
+// refuse them; CleanName strips them from names.
 func Invisible(r rune) bool {
 	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 }
 
 // EmailKey is the unique key of an address: the normalised address in
-// lower case (Unicode-aware, unlike SQLite's NOCASE). An address that does
-// not normalise is keyed as given, lower-cased, so it simply matches
-// nothing.
+// lower case (Unicode-aware, unlike SQLite's NOCASE); one that does not
+// normalise is keyed as given, lower-cased, and so matches nothing.
 func EmailKey(email string) string {
 	if n, err := NormalizeEmail(email); err == nil {
 		return strings.ToLower(n)
@@ -135,9 +126,8 @@ func EmailKey(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
-// HashEmail is the one-way form of an address kept in the suppression list
-// once the person has been forgotten: the SHA-256, in hex, of the
-// normalised, lower-cased address.
+// HashEmail is the one-way form of a forgotten address in the suppression
+// list: the hex SHA-256 of its EmailKey.
 func HashEmail(email string) string {
 	sum := sha256.Sum256([]byte(EmailKey(email)))
 	return hex.EncodeToString(sum[:])

@@ -9,7 +9,7 @@ import (
 // BounceKind is what a bounce report says about an address.
 type BounceKind string
 
-// The kinds of bounce reports that change something.
+// The kinds of bounce reports.
 const (
 	BounceHard      BounceKind = "hard"      // the address does not take mail
 	BounceSoft      BounceKind = "soft"      // a temporary failure
@@ -28,22 +28,19 @@ const DefaultSoftLimit = 3
 // Bounce is one report that a message did not arrive, or arrived and was
 // marked as spam.
 type Bounce struct {
-	// Key identifies the report across redeliveries: the provider's event
-	// key, or the return path, recipient and kind of a bounce message.
-	// A second report with the same key changes nothing.
+	// Key identifies the report across redeliveries (the provider's event
+	// key, or a bounce message's return path, recipient and kind).
 	Key  string
 	Kind BounceKind
 	// EditionID and SubscriberID come from the return path (VERP); 0 when
 	// unknown. EditionID 0 with a SubscriberID is a confirmation message.
 	EditionID    int64
 	SubscriberID int64
-	// Recipient is the address the report is about; it finds the
-	// subscriber when the return path does not name one.
-	Recipient string
-	Status    string // enhanced status code such as "5.1.1", when known
-	Reason    string // the diagnostic text
-	Source    string // how it came in: "smtp", "imap", "ses", "file", ...
-	At        time.Time
+	Recipient    string // finds the subscriber when the return path does not
+	Status       string // enhanced status code such as "5.1.1", when known
+	Reason       string // the diagnostic text
+	Source       string // how it came in: "smtp", "imap", "ses", "file", ...
+	At           time.Time
 }
 
 // BounceOutcome is what recording a Bounce did.
@@ -59,11 +56,9 @@ type BounceOutcome struct {
 func (o BounceOutcome) Changed() bool { return o.From != o.To }
 
 // PlanBounce decides the status a subscriber in status from moves to after
-// a bounce of kind: a complaint makes anyone complained; a hard bounce,
-// or softCount soft bounces in a row reaching softLimit, makes a pending or
-// active subscriber bounced. Other statuses are already suppressed and stay.
-// The reason, for the subscriber's history, names the kind, the status code
-// and the diagnostic.
+// b: a complaint makes anyone complained; a hard bounce, or softCount soft
+// bounces in a row reaching softLimit, makes a pending or active subscriber
+// bounced. The reason, for the history, names the kind, code and diagnostic.
 func PlanBounce(from Status, b Bounce, softCount, softLimit int) (to Status, reason string) {
 	if softLimit <= 0 {
 		softLimit = DefaultSoftLimit

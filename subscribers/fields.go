@@ -3,6 +3,8 @@ package subscribers
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -18,8 +20,7 @@ func CleanDigests(names []string) ([]string, error) {
 }
 
 // CleanTags trims, de-duplicates and checks topic tags, keeping their order;
-// nil when none remain. A tag may not contain a comma, a semicolon or a
-// control character.
+// nil when none remain.
 func CleanTags(tags []string) ([]string, error) {
 	return cleanList(tags, func(s string) error {
 		if len(s) > maxTagLen {
@@ -36,7 +37,7 @@ func cleanList(xs []string, check func(string) error) ([]string, error) {
 	var out []string
 	for _, x := range xs {
 		x = strings.TrimSpace(x)
-		if x == "" || contains(out, x) {
+		if x == "" || slices.Contains(out, x) {
 			continue
 		}
 		if err := check(x); err != nil {
@@ -47,17 +48,8 @@ func cleanList(xs []string, check func(string) error) ([]string, error) {
 	return out, nil
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
-// zoneCache remembers which time zone names load, because LoadLocation reads
-// the zone database on every call. One lives for one import.
+// zoneCache remembers which time zone names load (LoadLocation reads the
+// zone database on every call), for one import.
 type zoneCache map[string]error
 
 // check reports whether name is "" or an IANA time zone.
@@ -89,14 +81,11 @@ func SplitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// MaxNameLen bounds a display name, in bytes: the one limit of the store
-// and of the sign-up form (which checks it through
-// SubscribeRequest.Validate).
+// MaxNameLen bounds a display name, in bytes, everywhere.
 const MaxNameLen = 200
 
-// checkLine refuses a one-line field (a name, an IP address) that is too
-// long or holds a control character: a line break in a name could end up
-// in a mail header.
+// checkLine refuses a one-line field that is too long or holds a control
+// character: a line break in a name could end up in a mail header.
 func checkLine(field, v string) error {
 	if len(v) > MaxNameLen {
 		return fmt.Errorf("%s is longer than %d bytes", field, MaxNameLen)
@@ -107,12 +96,11 @@ func checkLine(field, v string) error {
 	return nil
 }
 
-// CleanName is the one check of a display name, for the form, the CLI and
-// an import alike: invisible and formatting characters (see Invisible;
-// U+202E could reverse how a header shows) are dropped, except the
-// zero-width joiner and non-joiner, which spell Persian and Indic names
-// and emoji; surrounding space is trimmed, and a name that is too long or
-// holds a line break or other control character is refused.
+// CleanName is the one check of a display name: invisible characters
+// (U+202E could reverse how a header shows) are dropped, except the
+// zero-width joiner and non-joiner, which spell Persian and Indic names and
+// emoji; space is trimmed; a name too long or holding a control character
+// is refused.
 func CleanName(name string) (string, error) {
 	name = strings.TrimSpace(strings.Map(func(r rune) rune {
 		if Invisible(r) && !unicode.Is(unicode.Join_Control, r) {
@@ -124,25 +112,6 @@ func CleanName(name string) (string, error) {
 		return "", err
 	}
 	return name, nil
-}
-
-// checkSubscriber validates and cleans the fields a caller sets.
-func checkSubscriber(s *Subscriber) error {
-	if err := checkPerson(&s.Email, &s.Name, s.ConsentIP, s.Source); err != nil {
-		return err
-	}
-	if s.Status == "" {
-		s.Status = Pending
-	}
-	if !s.Status.Valid() {
-		return fmt.Errorf("subscribers: unknown status %q", s.Status)
-	}
-	p := Preferences{Digests: s.Digests, Tags: s.Tags, Timezone: s.Timezone, Depths: s.Depths}
-	if err := CheckPreferences(&p); err != nil {
-		return err
-	}
-	s.Digests, s.Tags, s.Depths = p.Digests, p.Tags, p.Depths
-	return nil
 }
 
 // checkPerson normalises the address and cleans the name, and checks the
@@ -165,13 +134,10 @@ func checkPerson(email, name *string, consentIP string, src Source) error {
 	return nil
 }
 
-// Validate checks and cleans every field of a sign-up in place, exactly as
-// Subscribe does before it looks at what is stored: the address is
-// normalised (NormalizeEmail), the name cleaned (CleanName), digests and
-// tags trimmed and de-duplicated, the time zone and consent IP checked, and
-// an empty Source made SourceForm. A caller can run it first to answer a
-// bad field the same way whatever the state of the address (the sign-up
-// form does, before it queues the sign-up). The error names the field.
+// Validate checks and cleans every field of a sign-up in place, as
+// Subscribe does first, and makes an empty Source SourceForm. The sign-up
+// form runs it before it queues a sign-up, to answer a bad field the same
+// way whatever the state of the address. The error names the field.
 func (req *SubscribeRequest) Validate() error {
 	p := Preferences{Digests: req.Digests, Tags: req.Tags, Timezone: req.Timezone}
 	if err := CheckPreferences(&p); err != nil {
@@ -203,4 +169,96 @@ func CheckPreferences(p *Preferences) error {
 		return fmt.Errorf("subscribers: %w", err)
 	}
 	return nil
+}
+
+// MaxDigestNameLen bounds a digest name: it appears in URLs, edition keys,
+// job names and the comma-joined digests column of the store.
+const MaxDigestNameLen = 64
+
+var digestNameShape = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// CheckDigestName is the one rule for the shape of a digest name: 1 to 64
+// lower-case ASCII letters, digits, - or _, starting with a letter or
+// digit, which keeps it safe unescaped in a URL path, a log line, a CSV
+// cell and a comma-joined list.
+func CheckDigestName(name string) error {
+	if len(name) > MaxDigestNameLen || !digestNameShape.MatchString(name) {
+		return fmt.Errorf("digest name %q must be 1 to %d lower-case letters, digits, - or _, starting with a letter or digit", name, MaxDigestNameLen)
+	}
+	return nil
+}
+
+// The depths a digest's mail can hold, per subscriber and digest.
+const (
+	// DepthTake is each article's take and a link.
+	DepthTake = "take"
+	// DepthDigest adds each article's 2-minute digest: its context
+	// sections, key numbers and core players.
+	DepthDigest = "digest"
+)
+
+// Depths are the choices of depth offered, in the order pages show them.
+var Depths = []string{DepthTake, DepthDigest}
+
+// CheckDepth accepts "" (the digest's default) or one of Depths.
+func CheckDepth(d string) error {
+	if d == "" || slices.Contains(Depths, d) {
+		return nil
+	}
+	return fmt.Errorf("depth %q must be %q or %q", d, DepthTake, DepthDigest)
+}
+
+// JoinDepths is the stored form of a subscriber's depths: sorted,
+// comma-joined "name=depth" pairs, without the defaults.
+func JoinDepths(m map[string]string) string {
+	var out []string
+	for name, d := range m {
+		if d != "" {
+			out = append(out, name+"="+d)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
+}
+
+// SplitDepths reads JoinDepths back; nil when empty. A pair it cannot read
+// is left out (its digest takes the default).
+func SplitDepths(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	m := map[string]string{}
+	for pair := range strings.SplitSeq(s, ",") {
+		name, d, ok := strings.Cut(pair, "=")
+		if ok && name != "" && d != "" {
+			m[name] = d
+		}
+	}
+	return m
+}
+
+// cleanDepths checks m and drops the defaults; nil when none remain.
+func cleanDepths(m map[string]string) (map[string]string, error) {
+	var out map[string]string
+	for name, d := range m {
+		if err := CheckDigestName(name); err != nil {
+			return nil, fmt.Errorf("depth: %w", err)
+		}
+		if err := CheckDepth(d); err != nil {
+			return nil, fmt.Errorf("depth of %s: %w", name, err)
+		}
+		if d == "" {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = d
+	}
+	return out, nil
+}
+
+// Paused reports whether a subscriber is paused until after t.
+func (s *Subscriber) Paused(t time.Time) bool {
+	return !s.PausedUntil.IsZero() && s.PausedUntil.After(t)
 }

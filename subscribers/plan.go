@@ -7,9 +7,8 @@ import (
 	"time"
 )
 
-// The rules of Subscribe, SetStatus and Import, apart from any database:
-// given what is stored, decide what to write. The store runs each plan in
-// one transaction.
+// The rules of Subscribe, SetStatus and Import: given what is stored,
+// decide what to write. The store runs each plan in one transaction.
 
 // ForgottenStatus is the to_status of the last event of a forgotten
 // subscriber. It is not a Status a subscriber can have.
@@ -40,13 +39,12 @@ func ApplyStatus(s *Subscriber, to Status, now time.Time) {
 }
 
 // PlanSubscribe applies a checked sign-up to old (nil for a new address) and
-// returns the subscriber to write, the outcome and the event to append
-// (nil for none). A sign-up never changes the stored spelling of an
-// address, and for an active or pending subscriber it changes nothing the
-// person chose: whoever knows an address can submit the form, and only the
-// person's own links may change their details. Active (the operator holds
-// consent) still confirms a pending subscriber. Nothing is to be written
-// when the outcome is Unchanged or StillPending.
+// returns the subscriber to write (nothing when Unchanged or StillPending),
+// the outcome and the event to append (nil for none). For an active or
+// pending subscriber it changes nothing the person chose: whoever knows an
+// address can submit the form, and only the person's own links may change
+// their details. Active (the operator holds consent) still confirms a
+// pending subscriber.
 func PlanSubscribe(old *Subscriber, req SubscribeRequest, now time.Time) (*Subscriber, Outcome, *Change) {
 	to := Pending
 	if req.Active {
@@ -96,48 +94,42 @@ type ImportUpdate struct {
 	DigestsChanged bool
 }
 
-// checkImportRow validates and cleans one row, returning its key.
-func checkImportRow(r *ImportRow, zones zoneCache) (string, error) {
-	email, err := NormalizeEmail(r.Email)
-	if err != nil {
-		return "", err
-	}
-	r.Email = email
-	if r.Name, err = CleanName(r.Name); err != nil {
-		return "", err
-	}
-	if r.Status != "" && !r.Status.Valid() {
-		return "", fmt.Errorf("unknown status %q", r.Status)
-	}
-	if r.Digests != nil {
-		if r.Digests, err = CleanDigests(r.Digests); err != nil {
-			return "", err
+// clean checks and cleans the field of r that column col of an import
+// file holds (see CSVColumns).
+func (r *ImportRow) clean(col string, zones zoneCache) (err error) {
+	switch col {
+	case "email":
+		r.Email, err = NormalizeEmail(r.Email)
+	case "name":
+		r.Name, err = CleanName(r.Name)
+	case "digests":
+		if r.Digests != nil {
+			r.Digests, err = CleanDigests(r.Digests)
+		}
+	case "tags":
+		if r.Tags != nil {
+			r.Tags, err = CleanTags(r.Tags)
+		}
+	case "timezone":
+		err = zones.check(r.Timezone)
+	case "status":
+		if r.Status != "" && !r.Status.Valid() {
+			err = fmt.Errorf("unknown status %q (want pending, active, unsubscribed, bounced or complained)", r.Status)
 		}
 	}
-	if r.Tags != nil {
-		if r.Tags, err = CleanTags(r.Tags); err != nil {
-			return "", err
-		}
-	}
-	if err := zones.check(r.Timezone); err != nil {
-		return "", err
-	}
-	return strings.ToLower(email), nil
+	return err
 }
 
-// PlanImport decides an import batch. rows must be checked and keys[i] is
-// row i's key ("" for a rejected row); existing maps keys to what is stored
-// and forgotten holds the keys of forgotten addresses.
+// PlanImport decides an import batch of checked rows; keys[i] is row i's
+// key ("" for a rejected row), existing maps keys to what is stored and
+// forgotten holds the keys of forgotten addresses.
 //
-// Rules: a cell left empty (name, timezone, status) or a nil list keeps
-// what is stored; a new subscriber without a status gets the row's
-// NewStatus, active when that is empty. A
-// stored subscriber that is suppressed (unsubscribed, bounced, complained)
-// keeps its status whatever the row says: a row asking for another status
-// counts as suppressed, its other fields still updated. A forgotten
-// address is never re-created: the row counts as suppressed. Only the
-// person can undo their choice, by signing up again. A later row for a key
-// already seen in the batch is rejected.
+// An empty cell or a nil list keeps what is stored; a new subscriber gets
+// cmp.Or(Status, NewStatus, Active). Only the person can undo their
+// choice: a suppressed subscriber keeps its status (a row asking for
+// another counts as suppressed, its other fields still updated) and a
+// forgotten address is never re-created (suppressed). A second row for a
+// key is rejected.
 func PlanImport(rows []ImportRow, keys []string, existing map[string]*Subscriber, forgotten map[string]bool, now time.Time) ImportPlan {
 	var p ImportPlan
 	seen := make(map[string]bool, len(rows))
@@ -165,20 +157,16 @@ func PlanImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 			continue
 		}
 		s := *old
-		changed := false
-		if r.Name != "" && r.Name != s.Name {
-			s.Name, changed = r.Name, true
+		s.Name, s.Timezone = cmp.Or(r.Name, s.Name), cmp.Or(r.Timezone, s.Timezone)
+		digestsChanged := r.Digests != nil && JoinList(r.Digests) != JoinList(old.Digests)
+		tagsChanged := r.Tags != nil && JoinList(r.Tags) != JoinList(old.Tags)
+		if digestsChanged {
+			s.Digests = r.Digests
 		}
-		if r.Timezone != "" && r.Timezone != s.Timezone {
-			s.Timezone, changed = r.Timezone, true
+		if tagsChanged {
+			s.Tags = r.Tags
 		}
-		digestsChanged := false
-		if r.Digests != nil && JoinList(r.Digests) != JoinList(s.Digests) {
-			s.Digests, changed, digestsChanged = r.Digests, true, true
-		}
-		if r.Tags != nil && JoinList(r.Tags) != JoinList(s.Tags) {
-			s.Tags, changed = r.Tags, true
-		}
+		changed := digestsChanged || tagsChanged || s.Name != old.Name || s.Timezone != old.Timezone
 		var from Status
 		refused := false
 		if r.Status != "" && r.Status != old.Status {
@@ -209,29 +197,18 @@ func PlanImport(rows []ImportRow, keys []string, existing map[string]*Subscriber
 // PrepareNew checks and cleans a subscriber about to be created at now
 // (an empty status is Pending) and sets its times as Create documents.
 func PrepareNew(s *Subscriber, now time.Time) error {
-	if err := checkSubscriber(s); err != nil {
+	if err := checkPerson(&s.Email, &s.Name, s.ConsentIP, s.Source); err != nil {
 		return err
 	}
-	stampCreate(s, now)
-	return nil
-}
-
-// CheckImportRows validates and cleans every row in place and returns
-// their keys (the lower-cased address), "" for a row to reject, as
-// PlanImport takes them.
-func CheckImportRows(rows []ImportRow) []string {
-	keys := make([]string, len(rows))
-	zones := zoneCache{}
-	for i := range rows {
-		if k, err := checkImportRow(&rows[i], zones); err == nil {
-			keys[i] = k
-		}
+	s.Status = cmp.Or(s.Status, Pending)
+	if !s.Status.Valid() {
+		return fmt.Errorf("subscribers: unknown status %q", s.Status)
 	}
-	return keys
-}
-
-// stampCreate sets the times of a subscriber about to be created at now.
-func stampCreate(s *Subscriber, now time.Time) {
+	p := Preferences{Digests: s.Digests, Tags: s.Tags, Timezone: s.Timezone, Depths: s.Depths}
+	if err := CheckPreferences(&p); err != nil {
+		return err
+	}
+	s.Digests, s.Tags, s.Depths = p.Digests, p.Tags, p.Depths
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = now
 	}
@@ -242,4 +219,23 @@ func stampCreate(s *Subscriber, now time.Time) {
 	if s.Status == Unsubscribed && s.UnsubscribedAt.IsZero() {
 		s.UnsubscribedAt = now
 	}
+	return nil
+}
+
+// CheckImportRows validates and cleans every row in place and returns
+// their keys (the lower-cased address), "" for a row to reject, as
+// PlanImport takes them.
+func CheckImportRows(rows []ImportRow) []string {
+	keys := make([]string, len(rows))
+	zones := zoneCache{}
+rows:
+	for i := range rows {
+		for _, col := range CSVColumns {
+			if rows[i].clean(col, zones) != nil {
+				continue rows
+			}
+		}
+		keys[i] = strings.ToLower(rows[i].Email)
+	}
+	return keys
 }

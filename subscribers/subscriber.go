@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// Status is where a subscriber stands.
-type Status string
-
-// The statuses a subscriber can be in. Only Active subscribers are mailed
+// Status is where a subscriber stands. Only Active subscribers are mailed
 // digests; Unsubscribed, Bounced and Complained addresses are suppressed
 // until the person subscribes again.
+type Status string
+
+// The statuses a subscriber can be in.
 const (
 	Pending      Status = "pending"
 	Active       Status = "active"
@@ -29,13 +29,7 @@ func (s Status) Suppressed() bool {
 }
 
 // Valid reports whether s is one of the known statuses.
-func (s Status) Valid() bool {
-	switch s {
-	case Pending, Active, Unsubscribed, Bounced, Complained:
-		return true
-	}
-	return false
-}
+func (s Status) Valid() bool { return s == Pending || s == Active || s.Suppressed() }
 
 // Source records where a subscriber came from.
 type Source string
@@ -53,14 +47,12 @@ type Subscriber struct {
 	Email    string // normalised by NormalizeEmail; unique regardless of case
 	Name     string
 	Status   Status
-	Digests  []string // digest names they receive
-	Tags     []string // optional topic filter: only articles with one of these tags
-	Timezone string   // IANA zone, "" for the digest's own
-	// Depths is the depth chosen per digest name (DepthTake or
-	// DepthDigest); a digest not in it gets its own default depth.
-	Depths map[string]string
+	Digests  []string          // digest names they receive
+	Tags     []string          // optional topic filter: only articles with one of these tags
+	Timezone string            // IANA zone, "" for the digest's own
+	Depths   map[string]string // per digest name; a digest not in it gets its default
 	// PausedUntil: no edition cut off before it is sent to them; zero
-	// when not paused. Mail resumes on its own afterwards.
+	// when not paused.
 	PausedUntil time.Time
 
 	Source      Source
@@ -74,16 +66,13 @@ type Subscriber struct {
 	UnsubscribedAt time.Time // zero unless unsubscribed
 
 	// TokenKey is mixed into the MAC of every link token made for this
-	// subscriber (see package tokens), so a token works for this row only.
-	// The store draws it at random when it creates the row and nothing
-	// changes it; a forgotten person who signs up again is a new row with
-	// a new key. It is never exported.
+	// subscriber (see package tokens), so a token works for this row only:
+	// drawn at random with the row, never changed, never exported.
 	TokenKey []byte
 }
 
-// Event is one change of a subscriber's status, kept forever in an
-// append-only table so an operator can answer "why did this person stop
-// getting mail?".
+// Event is one change of a subscriber's status, kept forever so an
+// operator can answer "why did this person stop getting mail?".
 type Event struct {
 	ID           int64
 	SubscriberID int64
@@ -95,7 +84,76 @@ type Event struct {
 
 // Errors the store returns for subscribers.
 var (
-	ErrNotFound   = errors.New("subscriber not found")
-	ErrExists     = errors.New("address already subscribed")
-	ErrSuppressed = errors.New("address is suppressed")
+	ErrNotFound = errors.New("subscriber not found")
+	ErrExists   = errors.New("address already subscribed")
 )
+
+// SubscribeRequest is a sign-up from the form or the CLI.
+type SubscribeRequest struct {
+	Email       string // normalised by Validate
+	Name        string
+	Digests     []string
+	Tags        []string
+	Timezone    string
+	Active      bool // skip double opt-in: the operator already has consent
+	Source      Source
+	ConsentAt   time.Time
+	ConsentIP   string
+	ConsentText string
+}
+
+// Outcome says what Subscribe did.
+type Outcome string
+
+// The outcomes of Subscribe.
+const (
+	Created      Outcome = "created"   // a new subscriber
+	Refreshed    Outcome = "refreshed" // suppressed, now pending (or active) again; or pending, now active
+	StillPending Outcome = "pending"   // already waiting for confirmation; nothing changed
+	Unchanged    Outcome = "unchanged" // already active; nothing changed
+)
+
+// Preferences are what a subscriber can change about themselves.
+type Preferences struct {
+	Digests     []string
+	Tags        []string
+	Timezone    string
+	Depths      map[string]string // per digest; nil or "" keeps the default
+	PausedUntil time.Time         // zero resumes mail at once
+}
+
+// Filter selects subscribers for List. Zero fields match everything.
+type Filter struct {
+	Status  Status
+	Digest  string
+	AfterID int64 // start after this id
+	Limit   int   // at most this many in all; 0 = no limit
+}
+
+// DayCount is the number of active subscribers at the end of a day.
+type DayCount struct {
+	Day    time.Time // midnight UTC
+	Active int64
+}
+
+// ImportRow is one row of an import. Empty fields and nil lists keep what
+// is stored.
+type ImportRow struct {
+	Line     int // source line, for messages
+	Email    string
+	Name     string
+	Digests  []string
+	Tags     []string
+	Timezone string
+	Status   Status
+	// NewStatus is the status of a new subscriber whose row has none
+	// (import --status); "" means active (the operator holds consent).
+	NewStatus Status
+}
+
+// ImportCounts are the totals an import reports. Suppressed counts the rows
+// an import refused because they would bring back an address its owner
+// left (see PlanImport).
+type ImportCounts struct {
+	Added, Updated, Unchanged, Suppressed, Rejected int
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 )
 
 //go:embed *.html *.txt *.css *.js
@@ -38,26 +39,13 @@ type overlay struct{ top, base fs.FS }
 
 func (o overlay) Open(name string) (fs.File, error) {
 	f, err := o.top.Open(name)
-	if err == nil {
-		return f, nil
+	if errors.Is(err, fs.ErrNotExist) {
+		return o.base.Open(name)
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	return o.base.Open(name)
+	return f, err
 }
 
-// ReadFile reads name, preferring top.
-func (o overlay) ReadFile(name string) ([]byte, error) {
-	if b, err := fs.ReadFile(o.top, name); err == nil {
-		return b, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	return fs.ReadFile(o.base, name)
-}
-
-// Glob returns the names matching pattern in either layer.
+// Glob returns the names matching pattern in either layer, sorted.
 func (o overlay) Glob(pattern string) ([]string, error) {
 	a, err := fs.Glob(o.base, pattern)
 	if err != nil {
@@ -67,13 +55,7 @@ func (o overlay) Glob(pattern string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	var out []string
-	for _, n := range append(a, b...) {
-		if !seen[n] {
-			seen[n] = true
-			out = append(out, n)
-		}
-	}
-	return out, nil
+	names := append(a, b...)
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -20,8 +21,7 @@ type IMAPOptions struct {
 	Addr     string // host:port
 	Username string
 	Password string
-	// TLS is "tls" (TLS from the first byte), "starttls" or "none".
-	TLS string
+	TLS      string // "tls" (TLS from the first byte), "starttls" or "none"
 	// TLSConfig is used for "tls" and "starttls"; when nil, the system
 	// roots verify a certificate for Addr's host.
 	TLSConfig *tls.Config
@@ -41,8 +41,7 @@ type IMAPOptions struct {
 type Poller struct {
 	opts IMAPOptions
 	c    *client.Client
-	// live is c, for abort, which runs on another goroutine.
-	live atomic.Pointer[client.Client]
+	live atomic.Pointer[client.Client] // c, for abort, which runs on another goroutine
 }
 
 // NewPoller checks the options. It does not connect: Poll and Run do.
@@ -58,19 +57,11 @@ func NewPoller(o IMAPOptions) (*Poller, error) {
 	if o.Sink == nil {
 		return nil, errors.New("intake: imap: no sink")
 	}
-	if o.Mailbox == "" {
-		o.Mailbox = "INBOX"
-	}
-	if o.Interval <= 0 {
-		o.Interval = time.Minute
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Minute
-	}
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	o.Logger = orDefault(o.Logger)
+	o.Mailbox = cmp.Or(o.Mailbox, "INBOX")
+	o.Interval = positive(o.Interval, time.Minute)
+	o.Timeout = positive(o.Timeout, time.Minute)
+	o.MaxBytes = positive(o.MaxBytes, DefaultMaxBytes)
+	o.Logger = cmp.Or(o.Logger, slog.Default())
 	return &Poller{opts: o}, nil
 }
 
@@ -79,7 +70,7 @@ func NewPoller(o IMAPOptions) (*Poller, error) {
 // (up to 32 intervals, at most an hour).
 func (p *Poller) Run(ctx context.Context) error {
 	defer p.Close()
-	stop := context.AfterFunc(ctx, func() { p.abort() })
+	stop := context.AfterFunc(ctx, p.abort)
 	defer stop()
 	failures := 0
 	for {
@@ -98,19 +89,16 @@ func (p *Poller) Run(ctx context.Context) error {
 		default:
 			failures = 0
 		}
-		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
-		case <-t.C:
+		case <-time.After(delay):
 		}
 	}
 }
 
 func backoff(interval time.Duration, failures int) time.Duration {
-	d := interval << min(failures-1, 5)
-	return min(d, time.Hour)
+	return min(interval<<min(failures-1, 5), time.Hour)
 }
 
 // abort cuts the connection so a command blocked on the network returns.
@@ -161,7 +149,7 @@ func (p *Poller) connect() error {
 		return fmt.Errorf("intake: imap: connect %s: %w", p.opts.Addr, err)
 	}
 	c.Timeout = p.opts.Timeout
-	c.ErrorLog = slogPrinter{p.opts.Logger, slog.LevelDebug, "bounces: imap: "}
+	c.ErrorLog = libLogger(p.opts.Logger, slog.LevelDebug, "bounces: imap: ")
 	if err := c.Login(p.opts.Username, p.opts.Password); err != nil {
 		c.Terminate()
 		return fmt.Errorf("intake: imap: log in to %s as %q: %w", p.opts.Addr, p.opts.Username, err)
@@ -177,7 +165,11 @@ func (p *Poller) connect() error {
 
 func (p *Poller) dial() (*client.Client, error) {
 	d := &net.Dialer{Timeout: p.opts.Timeout}
-	cfg := p.tlsConfig()
+	cfg := p.opts.TLSConfig.Clone()
+	if cfg == nil {
+		host, _, _ := net.SplitHostPort(p.opts.Addr)
+		cfg = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	}
 	switch p.opts.TLS {
 	case "tls":
 		return client.DialWithDialerTLS(d, p.opts.Addr, cfg)
@@ -196,56 +188,35 @@ func (p *Poller) dial() (*client.Client, error) {
 	}
 }
 
-func (p *Poller) tlsConfig() *tls.Config {
-	if p.opts.TLSConfig != nil {
-		return p.opts.TLSConfig.Clone()
-	}
-	host, _, _ := net.SplitHostPort(p.opts.Addr)
-	return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-}
-
-// processUnseen returns the number processed, the sink's errors, and the
-// first error of the connection.
-func (p *Poller) processUnseen(ctx context.Context) (int, []error, error) {
+// processUnseen returns the number processed, the sink's errors (those
+// messages stay unseen), and the first error of the connection.
+func (p *Poller) processUnseen(ctx context.Context) (n int, sinkErrs []error, err error) {
 	crit := imap.NewSearchCriteria()
 	crit.WithoutFlags = []string{imap.SeenFlag, imap.DeletedFlag}
 	uids, err := p.c.UidSearch(crit)
 	if err != nil {
 		return 0, nil, fmt.Errorf("search unseen: %w", err)
 	}
-	n := 0
-	var sinkErrs []error
 	for _, uid := range uids {
 		if ctx.Err() != nil {
 			return n, sinkErrs, ctx.Err()
 		}
-		done, err := p.processOne(ctx, uid)
+		raw, size, err := p.fetch(uid)
 		if err != nil {
 			return n, sinkErrs, err
 		}
-		if done != nil {
-			sinkErrs = append(sinkErrs, done)
+		if raw == nil {
+			p.opts.Logger.Warn("bounces: imap: message too big, marked seen without processing", "uid", uid, "bytes", size, "max_bytes", p.opts.MaxBytes)
+		} else if err := p.opts.Sink.Message(ctx, raw); err != nil {
+			sinkErrs = append(sinkErrs, fmt.Errorf("intake: imap: message uid %d: %w", uid, err))
 			continue
+		}
+		if err := p.markSeen(uid, raw != nil); err != nil {
+			return n, sinkErrs, err
 		}
 		n++
 	}
 	return n, sinkErrs, nil
-}
-
-// processOne returns a sink error (message left unseen) or a connection error.
-func (p *Poller) processOne(ctx context.Context, uid uint32) (sinkErr, err error) {
-	raw, size, err := p.fetch(uid)
-	if err != nil {
-		return nil, err
-	}
-	if raw == nil {
-		p.opts.Logger.Warn("bounces: imap: message too big, marked seen without processing", "uid", uid, "bytes", size, "max_bytes", p.opts.MaxBytes)
-		return nil, p.markSeen(uid, false)
-	}
-	if err := p.opts.Sink.Message(ctx, raw); err != nil {
-		return fmt.Errorf("intake: imap: message uid %d: %w", uid, err), nil
-	}
-	return nil, p.markSeen(uid, true)
 }
 
 // fetch reads a message without setting \Seen (BODY.PEEK); raw is nil when
@@ -253,36 +224,41 @@ func (p *Poller) processOne(ctx context.Context, uid uint32) (sinkErr, err error
 func (p *Poller) fetch(uid uint32) (raw []byte, size uint32, err error) {
 	set := new(imap.SeqSet)
 	set.AddNum(uid)
-	section := &imap.BodySectionName{Peek: true}
-	ch := make(chan *imap.Message, 1)
-	done := make(chan error, 1)
-	go func() { done <- p.c.UidFetch(set, []imap.FetchItem{imap.FetchRFC822Size}, ch) }()
-	for m := range ch {
-		size = m.Size
-	}
-	if err := <-done; err != nil {
+	ms, err := p.uidFetch(set, imap.FetchRFC822Size)
+	if err != nil {
 		return nil, 0, fmt.Errorf("fetch size of uid %d: %w", uid, err)
+	}
+	for _, m := range ms {
+		size = m.Size
 	}
 	if int64(size) > p.opts.MaxBytes {
 		return nil, size, nil
 	}
-	ch = make(chan *imap.Message, 1)
-	go func() { done <- p.c.UidFetch(set, []imap.FetchItem{section.FetchItem()}, ch) }()
-	for m := range ch {
-		if body := m.GetBody(section); body != nil && raw == nil {
-			raw, err = io.ReadAll(io.LimitReader(body, p.opts.MaxBytes+1))
+	section := &imap.BodySectionName{Peek: true}
+	if ms, err = p.uidFetch(set, section.FetchItem()); err != nil {
+		return nil, 0, fmt.Errorf("fetch uid %d: %w", uid, err)
+	}
+	for _, m := range ms {
+		if body := m.GetBody(section); body != nil {
+			if raw, err = io.ReadAll(io.LimitReader(body, p.opts.MaxBytes+1)); err != nil {
+				return nil, 0, fmt.Errorf("read uid %d: %w", uid, err)
+			}
+			return raw, size, nil
 		}
 	}
-	if ferr := <-done; ferr != nil {
-		return nil, 0, fmt.Errorf("fetch uid %d: %w", uid, ferr)
+	return nil, 0, fmt.Errorf("fetch uid %d: the server sent no body", uid)
+}
+
+// uidFetch runs one UID FETCH and collects what it returns.
+func (p *Poller) uidFetch(set *imap.SeqSet, item imap.FetchItem) ([]*imap.Message, error) {
+	ch := make(chan *imap.Message, 1)
+	done := make(chan error, 1)
+	go func() { done <- p.c.UidFetch(set, []imap.FetchItem{item}, ch) }()
+	var ms []*imap.Message
+	for m := range ch {
+		ms = append(ms, m)
 	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("read uid %d: %w", uid, err)
-	}
-	if raw == nil {
-		return nil, 0, fmt.Errorf("fetch uid %d: the server sent no body", uid)
-	}
-	return raw, size, nil
+	return ms, <-done
 }
 
 // markSeen sets \Seen; after processing, it also moves or deletes the

@@ -7,6 +7,7 @@ package intake
 
 import (
 	"context"
+	"log"
 	"log/slog"
 	"strings"
 	"time"
@@ -62,9 +63,19 @@ func (e Event) Key() string {
 	return e.Provider + "\x00" + e.ID + "\x00" + strings.ToLower(e.Recipient)
 }
 
-func orDefault(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.Default()
+// libLogger puts a library's Printf/Println log on slog behind prefix:
+// go-smtp's error log at warning, go-imap's client log at debug (its read
+// errors follow a dropped connection, which Poll reports itself).
+func libLogger(l *slog.Logger, level slog.Level, prefix string) *log.Logger {
+	ll := slog.NewLogLogger(l.Handler(), level)
+	ll.SetPrefix(prefix)
+	return ll
+}
+
+// positive is v, or def when v is not above zero.
+func positive[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
 	}
-	return l
+	return v
 }

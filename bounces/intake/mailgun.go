@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -154,13 +155,7 @@ func (e mailgunEvent) events() []Event {
 	if status == "" && ds.Code != 0 {
 		status = strconv.Itoa(ds.Code)
 	}
-	reason := ds.Message
-	if reason == "" {
-		reason = ds.Description
-	}
-	if reason == "" {
-		reason = e.Reason
-	}
+	reason := cmp.Or(ds.Message, ds.Description, e.Reason)
 	var at time.Time
 	if e.Timestamp > 0 && e.Timestamp < math.MaxInt32*4 {
 		sec, frac := math.Modf(e.Timestamp)

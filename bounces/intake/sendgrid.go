@@ -86,9 +86,7 @@ func (h *sendgridHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var out []Event
 	for _, e := range evs {
-		if ev, ok := e.event(); ok {
-			out = append(out, ev)
-		}
+		out = append(out, e.events()...)
 	}
 	h.deliver(r.Context(), w, out)
 }
@@ -99,10 +97,8 @@ func (h *sendgridHandler) verify(sig, ts string, body []byte) error {
 	if err != nil {
 		return errors.New("signature is not base64")
 	}
-	d := sha256.New()
-	d.Write([]byte(ts))
-	d.Write(body)
-	if !ecdsa.VerifyASN1(h.key, d.Sum(nil), der) {
+	d := sha256.Sum256(append([]byte(ts), body...))
+	if !ecdsa.VerifyASN1(h.key, d[:], der) {
 		return errors.New("signature does not match")
 	}
 	return nil
@@ -119,7 +115,7 @@ type sendgridEvent struct {
 	MessageID string `json:"sg_message_id"`
 }
 
-func (e sendgridEvent) event() (Event, bool) {
+func (e sendgridEvent) events() []Event {
 	var kind Kind
 	switch e.Event {
 	case "bounce":
@@ -138,20 +134,20 @@ func (e sendgridEvent) event() (Event, bool) {
 		case "Spam Reporting Address":
 			kind = Complaint
 		default:
-			return Event{}, false
+			return nil
 		}
 	default:
-		return Event{}, false
+		return nil
 	}
 	if e.Email == "" {
-		return Event{}, false
+		return nil
 	}
 	var at time.Time
 	if e.Timestamp > 0 {
 		at = time.Unix(e.Timestamp, 0).UTC()
 	}
-	return Event{
+	return []Event{{
 		Kind: kind, Recipient: e.Email, Status: e.Status, Reason: e.Reason, Provider: "sendgrid",
 		ID: e.EventID, MessageID: e.MessageID, Time: at,
-	}, true
+	}}
 }

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -15,23 +16,19 @@ import (
 // SESOptions configure the Amazon SES webhook: SES publishes bounces and
 // complaints to an SNS topic, and SNS posts them here.
 type SESOptions struct {
-	Sink Sink
-	// TopicARNs are the SNS topics taken; any other is refused.
-	TopicARNs []string
+	Sink      Sink
+	TopicARNs []string // the SNS topics taken; any other is refused
 	// CertHosts are the hosts signing certificates and subscription links
 	// may come from (DefaultSNSHosts when empty).
 	CertHosts []string
-	// Client fetches certificates and confirms subscriptions.
-	Client *http.Client
-	Logger *slog.Logger
+	Client    *http.Client // fetches certificates and confirms subscriptions
+	Logger    *slog.Logger
 }
 
 type sesHandler struct {
 	webhook
-	topics   []string
-	hosts    []string
-	client   *http.Client
-	verifier *snsVerifier
+	snsVerifier
+	topics []string
 }
 
 // NewSES returns the handler for POST /webhooks/bounces/ses.
@@ -49,8 +46,8 @@ func NewSES(o SESOptions) (http.Handler, error) {
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: 15 * time.Second}
 	}
-	v := &snsVerifier{client: o.Client, hosts: o.CertHosts, certs: map[string]*x509.Certificate{}}
-	return &sesHandler{webhook: wh, topics: o.TopicARNs, hosts: o.CertHosts, client: o.Client, verifier: v}, nil
+	return &sesHandler{webhook: wh, topics: o.TopicARNs,
+		snsVerifier: snsVerifier{client: o.Client, hosts: o.CertHosts, certs: map[string]*x509.Certificate{}}}, nil
 }
 
 func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +59,7 @@ func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusForbidden, "topic not allowed", errors.New(m.TopicArn))
 		return
 	}
-	if err := h.verifier.verify(r.Context(), m); err != nil {
+	if err := h.verify(r.Context(), m); err != nil {
 		status := http.StatusForbidden
 		if errors.Is(err, errUnverifiable) {
 			status = http.StatusServiceUnavailable
@@ -110,7 +107,7 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 	switch n.Type() {
 	case "Bounce":
 		b := n.Bounce
-		base.Kind, base.ID, base.Time = Soft, orID(b.FeedbackID, m.MessageID), parseTime(b.Timestamp)
+		base.Kind, base.ID, base.Time = Soft, cmp.Or(b.FeedbackID, m.MessageID), parseTime(b.Timestamp)
 		if b.BounceType == "Permanent" {
 			base.Kind = Hard
 		}
@@ -121,7 +118,7 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 		}
 	case "Complaint":
 		c := n.Complaint
-		base.Kind, base.ID, base.Time, base.Reason = Complaint, orID(c.FeedbackID, m.MessageID), parseTime(c.Timestamp), c.FeedbackType
+		base.Kind, base.ID, base.Time, base.Reason = Complaint, cmp.Or(c.FeedbackID, m.MessageID), parseTime(c.Timestamp), c.FeedbackType
 		for _, r := range c.ComplainedRecipients {
 			e := base
 			e.Recipient = r.EmailAddress
@@ -129,11 +126,4 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 		}
 	}
 	return slices.DeleteFunc(out, func(e Event) bool { return e.Recipient == "" })
-}
-
-func orID(id, fallback string) string {
-	if id != "" {
-		return id
-	}
-	return fallback
 }

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,17 +19,13 @@ import (
 type SMTPOptions struct {
 	// Domain is the bounce domain: RCPT to any other domain is refused
 	// (this is not a relay).
-	Domain string
-	// Hostname is the name in the greeting; Domain when empty.
-	Hostname string
-	// MaxBytes caps one message (default 10 MB); over it, 552 5.3.4.
-	MaxBytes int64
-	// MaxConns caps open connections (default 20); one more is told 421.
-	MaxConns int
-	// Timeout is the read and the write timeout (default 1 minute).
-	Timeout time.Duration
-	Sink    Sink
-	Logger  *slog.Logger
+	Domain   string
+	Hostname string        // the name in the greeting; Domain when empty
+	MaxBytes int64         // caps one message (default 10 MB); over it, 552 5.3.4
+	MaxConns int           // caps open connections (default 20); one more is told 421
+	Timeout  time.Duration // the read and the write timeout (default 1 minute)
+	Sink     Sink
+	Logger   *slog.Logger
 }
 
 // DefaultMaxBytes is the default cap on one inbound message.
@@ -51,28 +48,22 @@ func NewSMTP(o SMTPOptions) (*SMTPServer, error) {
 	if o.Sink == nil {
 		return nil, errors.New("intake: smtp: no sink")
 	}
-	if o.Hostname == "" {
-		o.Hostname = o.Domain
-	}
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
-	}
-	if o.MaxConns <= 0 {
-		o.MaxConns = 20
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Minute
-	}
-	o.Logger = orDefault(o.Logger)
+	o.Hostname = cmp.Or(o.Hostname, o.Domain)
+	o.MaxBytes = positive(o.MaxBytes, DefaultMaxBytes)
+	o.MaxConns = positive(o.MaxConns, 20)
+	o.Timeout = positive(o.Timeout, time.Minute)
+	o.Logger = cmp.Or(o.Logger, slog.Default())
 	s := &SMTPServer{opts: o}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
+		return &session{s: s, remote: c.Conn().RemoteAddr().String()}, nil
+	}))
 	srv.Domain = o.Hostname
 	srv.MaxMessageBytes = o.MaxBytes
 	srv.MaxRecipients = 10
 	srv.ReadTimeout = o.Timeout
 	srv.WriteTimeout = o.Timeout
-	srv.ErrorLog = slogPrinter{o.Logger, slog.LevelWarn, "bounces: smtp: "}
+	srv.ErrorLog = libLogger(o.Logger, slog.LevelWarn, "bounces: smtp: ")
 	s.srv = srv
 	return s, nil
 }
@@ -96,10 +87,6 @@ func (s *SMTPServer) Shutdown(ctx context.Context) error {
 func (s *SMTPServer) Close() error {
 	s.cancel()
 	return s.srv.Close()
-}
-
-func (s *SMTPServer) newSession(c *smtp.Conn) (smtp.Session, error) {
-	return &session{s: s, remote: c.Conn().RemoteAddr().String()}, nil
 }
 
 // session is one SMTP transaction's state.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
+	_ "crypto/sha1" // crypto.SHA1 for signature version 1
+	_ "crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -112,12 +113,9 @@ func (v *snsVerifier) verify(ctx context.Context, m snsMessage) error {
 }
 
 func digest(h crypto.Hash, text string) []byte {
-	if h == crypto.SHA1 {
-		s := sha1.Sum([]byte(text))
-		return s[:]
-	}
-	s := sha256.Sum256([]byte(text))
-	return s[:]
+	d := h.New()
+	d.Write([]byte(text))
+	return d.Sum(nil)
 }
 
 func (v *snsVerifier) cert(ctx context.Context, raw string) (*x509.Certificate, error) {
@@ -191,15 +189,11 @@ func hostAllowed(raw string, patterns []string) bool {
 	if err != nil || u.Scheme != "https" || u.User != nil || u.Host == "" {
 		return false
 	}
+	defaultPort := u.Port() == "" || u.Port() == "443"
 	for _, p := range patterns {
 		p = strings.ToLower(p)
-		if strings.Contains(p, ":") {
-			if labelsMatch(p, strings.ToLower(u.Host)) {
-				return true
-			}
-			continue
-		}
-		if (u.Port() == "" || u.Port() == "443") && labelsMatch(p, strings.ToLower(u.Hostname())) {
+		if strings.Contains(p, ":") && labelsMatch(p, strings.ToLower(u.Host)) ||
+			!strings.Contains(p, ":") && defaultPort && labelsMatch(p, strings.ToLower(u.Hostname())) {
 			return true
 		}
 	}
@@ -207,20 +201,10 @@ func hostAllowed(raw string, patterns []string) bool {
 }
 
 func labelsMatch(pattern, host string) bool {
-	pl, hl := strings.Split(pattern, "."), strings.Split(host, ".")
-	if len(pl) != len(hl) {
-		return false
-	}
-	for i := range pl {
-		if pl[i] == "*" {
-			if hl[i] == "" || strings.Trim(hl[i], "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
-				return false
-			}
-			continue
+	return slices.EqualFunc(strings.Split(pattern, "."), strings.Split(host, "."), func(p, h string) bool {
+		if p == "*" {
+			return h != "" && strings.Trim(h, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
 		}
-		if pl[i] != hl[i] {
-			return false
-		}
-	}
-	return true
+		return p == h
+	})
 }

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,7 @@ func newWebhook(provider string, sink Sink, l *slog.Logger) (webhook, error) {
 	if sink == nil {
 		return webhook{}, errors.New("intake: " + provider + ": no sink")
 	}
-	return webhook{provider: provider, sink: sink, log: orDefault(l), seen: newRecent(10000)}, nil
+	return webhook{provider: provider, sink: sink, log: cmp.Or(l, slog.Default()), seen: newRecent(10000)}, nil
 }
 
 // body reads the request body; false means a reply was written.
@@ -40,16 +41,16 @@ func (h webhook) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.reply(w, http.StatusRequestEntityTooLarge, "body over 1 MB")
-			return nil, false
-		}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		h.reply(w, http.StatusRequestEntityTooLarge, "body over 1 MB")
+	case err != nil:
 		h.reply(w, http.StatusBadRequest, "unreadable body")
-		return nil, false
+	default:
+		return b, true
 	}
-	return b, true
+	return nil, false
 }
 
 // readJSON reads the request body into v, answering 400 "not <what>" when
@@ -135,9 +136,6 @@ func (r *recent) add(k string) {
 
 // parseTime reads an RFC 3339 time; the zero time when it cannot.
 func parseTime(s string) time.Time {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}
-	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
 }

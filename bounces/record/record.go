@@ -8,6 +8,7 @@ package record
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -30,10 +31,7 @@ import (
 // Finding is what a parser read about one recipient of a bounce message.
 // Kind is "hard", "soft", "complaint" or "none".
 type Finding struct {
-	Kind      string
-	Recipient string
-	Status    string
-	Reason    string
+	Kind, Recipient, Status, Reason string
 }
 
 // ParseFunc reads a raw bounce message (DSN, ARF or a provider's own
@@ -41,8 +39,7 @@ type Finding struct {
 // is no bounce.
 type ParseFunc func(r io.Reader) ([]Finding, error)
 
-// Store is what the Recorder needs from the store (package store
-// implements it).
+// Store is what the Recorder needs from the store (package store has it).
 type Store interface {
 	// RecordBounce keeps one report, once per key, and applies it.
 	RecordBounce(ctx context.Context, b subscribers.Bounce, softLimit int) (subscribers.BounceOutcome, error)
@@ -64,13 +61,11 @@ type Options struct {
 	Source    string // how raw messages come in: "smtp", "imap", "file"
 	Now       func() time.Time
 	Logger    *slog.Logger
-	// OnRecorded, when set, is called for every report newly kept (for
-	// metrics).
+	// OnRecorded, when set, is called for every report newly kept (metrics).
 	OnRecorded func(b subscribers.Bounce, o subscribers.BounceOutcome)
 }
 
-// Recorder is an intake.Sink over the store. It is safe for concurrent
-// use.
+// Recorder is an intake.Sink over the store, safe for concurrent use.
 type Recorder struct{ o Options }
 
 var _ intake.Sink = (*Recorder)(nil)
@@ -86,9 +81,7 @@ func New(o Options) (*Recorder, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = cmp.Or(o.Logger, slog.New(slog.DiscardHandler))
 	return &Recorder{o: o}, nil
 }
 
@@ -120,7 +113,7 @@ func (r *Recorder) Apply(ctx context.Context, raw []byte) ([]Recorded, error) {
 		r.o.Logger.Warn("bounce_unparsed", "source", r.o.Source, "bytes", len(raw), "err", err)
 		return nil, nil
 	}
-	rp := r.returnPath(raw)
+	id, edition, subscriber := r.reportID(raw)
 	var out []Recorded
 	for _, f := range findings {
 		kind := subscribers.BounceKind(strings.ToLower(f.Kind))
@@ -130,9 +123,10 @@ func (r *Recorder) Apply(ctx context.Context, raw []byte) ([]Recorded, error) {
 		b := subscribers.Bounce{
 			Kind: kind, Recipient: f.Recipient, Status: f.Status, Reason: f.Reason,
 			Source: r.o.Source, At: r.o.Now(),
-			EditionID: rp.edition, SubscriberID: rp.subscriber,
+			EditionID: edition, SubscriberID: subscriber,
 		}
-		b.Key = messageKey(rp.addr, raw, b)
+		// One key per finding: the message, the recipient and the kind.
+		b.Key = "message\x00" + id + "\x00" + strings.ToLower(strings.Trim(strings.TrimSpace(b.Recipient), "<>")) + "\x00" + string(kind)
 		o, err := r.record(ctx, b)
 		if err != nil {
 			return out, err
@@ -159,9 +153,7 @@ func (r *Recorder) Event(ctx context.Context, e intake.Event) error {
 		Key: e.Key(), Kind: kind, Recipient: e.Recipient, Status: e.Status, Reason: e.Reason,
 		Source: e.Provider, At: at,
 	}
-	if ed, sub, ok := r.decode(e.Sender); ok {
-		b.EditionID, b.SubscriberID = ed, sub
-	}
+	b.EditionID, b.SubscriberID, _ = r.decode(e.Sender)
 	_, err := r.record(ctx, b)
 	return err
 }
@@ -203,12 +195,6 @@ func (r *Recorder) warnRates(ctx context.Context, editionID int64, digest string
 	}
 }
 
-// returnPath is the return path a bounce message came back to.
-type returnPath struct {
-	addr                string // "" when none was found
-	edition, subscriber int64
-}
-
 // envelopeFields hold the address a message was delivered to; the SMTP
 // server and most MTAs add Delivered-To or X-Original-To on top.
 var envelopeFields = []string{"Delivered-To", "X-Original-To", "Envelope-To", "To", "Return-Path"}
@@ -218,29 +204,36 @@ var envelopeFields = []string{"Delivered-To", "X-Original-To", "Envelope-To", "T
 // ours, and a DSN often quotes the original's headers.
 var verpPattern = regexp.MustCompile(`(?i)` + regexp.QuoteMeta(verp.Prefix) + `[a-z2-7]{8,60}@[a-z0-9.-]{1,253}`)
 
-// returnPath finds the first of the message's addresses that decodes as
-// one of ours: the envelope header fields first, then anywhere.
-func (r *Recorder) returnPath(raw []byte) returnPath {
-	if len(r.o.Key) == 0 {
-		return returnPath{}
-	}
-	if m, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
+// reportID names a bounce message across copies, so the same bounce
+// arriving by SMTP and again through the mailbox is taken once: by the
+// first of its addresses that decodes as one of our return paths (the
+// envelope header fields first, then anywhere), with the ids it names;
+// else by its Message-ID; else by its bytes.
+func (r *Recorder) reportID(raw []byte) (id string, edition, subscriber int64) {
+	var cands []string
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err == nil {
 		for _, f := range envelopeFields {
 			for _, v := range m.Header[f] {
-				for _, cand := range verpPattern.FindAllString(v, -1) {
-					if ed, sub, ok := r.decode(cand); ok {
-						return returnPath{strings.ToLower(cand), ed, sub}
-					}
-				}
+				cands = append(cands, verpPattern.FindAllString(v, -1)...)
 			}
 		}
 	}
-	for _, cand := range verpPattern.FindAll(raw, 20) {
-		if ed, sub, ok := r.decode(string(cand)); ok {
-			return returnPath{strings.ToLower(string(cand)), ed, sub}
+	for _, c := range verpPattern.FindAll(raw, 20) {
+		cands = append(cands, string(c))
+	}
+	for _, c := range cands {
+		if ed, sub, ok := r.decode(c); ok {
+			return strings.ToLower(c), ed, sub
 		}
 	}
-	return returnPath{}
+	if err == nil {
+		if id := strings.TrimSpace(m.Header.Get("Message-Id")); id != "" {
+			return id, 0, 0
+		}
+	}
+	h := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(h[:]), 0, 0
 }
 
 func (r *Recorder) decode(addr string) (edition, subscriber int64, ok bool) {
@@ -248,24 +241,6 @@ func (r *Recorder) decode(addr string) (edition, subscriber int64, ok bool) {
 		return 0, 0, false
 	}
 	return verp.Decode(r.o.Key, addr)
-}
-
-// messageKey identifies one finding of a bounce message across copies:
-// the return path (or else the message's Message-ID, or else its bytes),
-// the recipient and the kind. The same bounce arriving by SMTP and again
-// through the mailbox is taken once.
-func messageKey(rp string, raw []byte, b subscribers.Bounce) string {
-	id := rp
-	if id == "" {
-		if m, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
-			id = strings.TrimSpace(m.Header.Get("Message-Id"))
-		}
-	}
-	if id == "" {
-		h := sha256.Sum256(raw)
-		id = "sha256:" + hex.EncodeToString(h[:])
-	}
-	return "message\x00" + id + "\x00" + strings.ToLower(strings.Trim(strings.TrimSpace(b.Recipient), "<>")) + "\x00" + string(b.Kind)
 }
 
 // Parse is the ParseFunc of briefcast: the bounces package's reading of

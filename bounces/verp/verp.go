@@ -6,6 +6,7 @@
 package verp
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
@@ -20,13 +21,19 @@ const Prefix = "bounces+"
 // attacker can guess through a mail server, and keeps the local part short.
 const tagLen = 10
 
-// maxLocal is RFC 5321's limit on a local part.
-const maxLocal = 64
-
 // encoding is RFC 4648 base32 in lower case without padding: letters and
 // digits only, so an MTA that folds the local part's case or quotes odd
 // characters cannot damage it (Decode folds it back).
-var encoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+var encoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// Key derives the secret of Encode and Decode from the subscriptions
+// secret, so one configured secret serves both while a return path can
+// never stand in for a link token or the other way round.
+func Key(subscriptionsSecret []byte) []byte {
+	m := hmac.New(sha256.New, subscriptionsSecret)
+	m.Write([]byte("briefcast-verp-v1"))
+	return m.Sum(nil)
+}
 
 // Encode returns bounces+<token>@domain for one delivery. editionID 0 marks a
 // confirmation message. The ids are written as zig-zag varints, so the local
@@ -36,7 +43,7 @@ func Encode(secret []byte, editionID, subscriberID int64, domain string) string 
 	payload := binary.AppendVarint(nil, editionID)
 	payload = binary.AppendVarint(payload, subscriberID)
 	token := append(payload, tag(secret, payload, domain)...)
-	return Prefix + strings.ToLower(encoding.EncodeToString(token)) + "@" + domain
+	return Prefix + encoding.EncodeToString(token) + "@" + domain
 }
 
 // Decode reads an address made by Encode with the same secret. ok is false
@@ -47,33 +54,26 @@ func Decode(secret []byte, addr string) (editionID, subscriberID int64, ok bool)
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "<"), ">")
 	at := strings.LastIndexByte(addr, '@')
-	if at < 0 || at > maxLocal {
+	text, isOurs := strings.CutPrefix(addr[:max(at, 0)], Prefix)
+	// 64 is RFC 5321's limit on a local part.
+	if at < 0 || at > 64 || at == len(addr)-1 || !isOurs {
 		return 0, 0, false
 	}
-	local, domain := addr[:at], addr[at+1:]
-	if domain == "" || !strings.HasPrefix(local, Prefix) {
-		return 0, 0, false
-	}
-	text := local[len(Prefix):]
-	token, err := encoding.DecodeString(strings.ToUpper(text))
+	domain := addr[at+1:]
+	token, err := encoding.DecodeString(text)
 	// Re-encoding must give the same text: base32 ignores the unused
 	// bits of the last character, and a changed character is damage.
-	if err != nil || strings.ToLower(encoding.EncodeToString(token)) != text {
-		return 0, 0, false
-	}
-	if len(token) <= tagLen {
+	if err != nil || encoding.EncodeToString(token) != text || len(token) <= tagLen {
 		return 0, 0, false
 	}
 	payload, got := token[:len(token)-tagLen], token[len(token)-tagLen:]
 	if !hmac.Equal(got, tag(secret, payload, domain)) {
 		return 0, 0, false
 	}
-	editionID, n := binary.Varint(payload)
-	if n <= 0 {
-		return 0, 0, false
-	}
-	subscriberID, m := binary.Varint(payload[n:])
-	if m <= 0 || n+m != len(payload) {
+	ids := bytes.NewReader(payload)
+	editionID, err1 := binary.ReadVarint(ids)
+	subscriberID, err2 := binary.ReadVarint(ids)
+	if err1 != nil || err2 != nil || ids.Len() != 0 {
 		return 0, 0, false
 	}
 	return editionID, subscriberID, true
@@ -83,9 +83,7 @@ func Decode(secret []byte, addr string) (editionID, subscriberID int64, ok bool)
 // to this use of the secret, so a tag made for anything else never fits.
 func tag(secret, payload []byte, domain string) []byte {
 	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("briefcast verp v1\x00"))
-	m.Write([]byte(domain))
-	m.Write([]byte{0})
+	m.Write([]byte("briefcast verp v1\x00" + domain + "\x00"))
 	m.Write(payload)
 	return m.Sum(nil)[:tagLen]
 }

@@ -5,23 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"briefcast/bounces"
+	"briefcast/bounces/record"
+	"briefcast/daemon"
 )
 
-func init() {
-	register(command{Name: "bounces", Summary: "read bounce, complaint and auto-reply mails, and apply them to the subscriber list", Run: group("bounces", bouncesUsage, map[string]func(context.Context, *App, []string) error{
-		"parse": runBouncesParse, "process": runBouncesProcess,
-	})})
-}
-
-const bouncesUsage = `Usage: briefcast bounces COMMAND [flags]
-
-Commands:
-  parse FILE...    classify each raw mail file and print one JSON line per recipient
+const bouncesCommands = `  parse FILE...    classify each raw mail file and print one JSON line per recipient
   process FILE...  apply each raw bounce or complaint mail to the subscriber list
-
-Run 'briefcast bounces COMMAND --help' for a command's flags.
 `
 
 // bounceLine is one line of `bounces parse` output; the field order is
@@ -69,7 +61,7 @@ func runBouncesParse(ctx context.Context, a *App, args []string) error {
 	}
 	if failed > 0 {
 		fmt.Fprintf(a.Stderr, "briefcast bounces parse: %d of %d files failed\n", failed, fs.NArg())
-		return exitError{Code: 1}
+		return errFailed
 	}
 	return nil
 }
@@ -81,4 +73,90 @@ func parseBounceFile(path string) ([]bounces.Result, error) {
 	}
 	defer f.Close()
 	return bounces.Parse(f)
+}
+
+// runBouncesProcess applies each file through the same sink as the
+// daemon's inbound SMTP server: a report taken before changes nothing.
+func runBouncesProcess(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("bounces process", "bounces process FILE...",
+		"Read each FILE as one raw mail message (a bounce report or a complaint) and apply it\n"+
+			"to the subscriber list as the bounce SMTP server would: a hard bounce marks the\n"+
+			"subscriber bounced, a complaint complained, soft bounces count towards\n"+
+			"[bounces] soft_limit. A message processed before changes nothing. One line per\n"+
+			"file says what was recorded. A file that cannot be read is named on stderr, the\n"+
+			"others are still applied, and the exit status is then 1.")
+	if err := a.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, st, err := a.OpenConfigStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rec, err := daemon.NewRecorder(cfg, st, nil, "file", a.Log)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, path := range fs.Args() {
+		line, err := processFile(ctx, rec, path)
+		if err != nil {
+			fmt.Fprintf(a.Stderr, "briefcast bounces process: %s: %v\n", path, err)
+			failed++
+			continue
+		}
+		fmt.Fprintf(a.Stdout, "%s: %s\n", path, line)
+	}
+	if failed > 0 {
+		return errFailed
+	}
+	return nil
+}
+
+// processFile applies one file and says what it recorded.
+func processFile(ctx context.Context, rec *record.Recorder, path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	got, err := rec.Apply(ctx, raw)
+	if err != nil {
+		return "", err
+	}
+	if len(got) == 0 {
+		return "no bounce found", nil
+	}
+	parts := make([]string, 0, len(got))
+	for _, r := range got {
+		parts = append(parts, describe(r))
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+// describe is one finding in words: "hard 5.1.1 ann@example.org:
+// subscriber 3 active -> bounced".
+func describe(r record.Recorded) string {
+	b, o := r.Bounce, r.Outcome
+	s := string(b.Kind)
+	if b.Status != "" {
+		s += " " + b.Status
+	}
+	if b.Recipient != "" {
+		s += " " + b.Recipient
+	}
+	switch {
+	case o.Duplicate:
+		return s + ": already recorded, nothing changed"
+	case o.SubscriberID == 0:
+		return s + ": recorded, no subscriber matches"
+	case o.Changed():
+		return fmt.Sprintf("%s: subscriber %d %s -> %s", s, o.SubscriberID, o.From, o.To)
+	case b.Kind == "soft":
+		return fmt.Sprintf("%s: subscriber %d stays %s (soft bounce %d in a row)", s, o.SubscriberID, o.To, o.SoftCount)
+	}
+	return fmt.Sprintf("%s: subscriber %d stays %s", s, o.SubscriberID, o.To)
 }

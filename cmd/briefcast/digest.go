@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,73 +23,49 @@ import (
 	"briefcast/subscribers"
 )
 
-func init() {
-	register(command{Name: "digest", Summary: "send, inspect and preview digest editions", Run: group("digest", digestUsage, map[string]func(context.Context, *App, []string) error{
-		"send": runDigestSend, "status": runDigestStatus, "preview": runDigestPreview, "plan": runDigestPlan,
-	})})
-}
-
-const digestUsage = `Usage: briefcast digest COMMAND NAME [flags]
-
-Commands:
-  send NAME      create the edition due now (or resume an unfinished one) and deliver it
+const digestCommands = `  send NAME      create the edition due now (or resume an unfinished one) and deliver it
   status NAME    show an edition's delivery progress, failures, bounces and complaints
   preview NAME   render the next edition for one recipient, recording nothing
   plan NAME      list the coming sends (waves): UTC time, zones, recipients, articles
-
-Run 'briefcast digest COMMAND --help' for a command's flags.
 `
 
-// parseNamed parses flags placed before or after the one NAME argument.
-func parseNamed(a *App, fs *flag.FlagSet, args []string) (string, error) {
-	pos, err := a.Args(fs, args, 1)
-	if err != nil {
-		return "", err
-	}
-	return pos[0], nil
-}
-
-// digestEnv is what every digest command builds from the config.
+// digestEnv is what the digest commands build from the config.
 type digestEnv struct {
 	cfg      *config.Config
 	d        config.Digest
 	store    *store.DB
-	composer *email.Composer
-	arts     []*articles.Article
+	composer *email.Composer     // with content only
+	arts     []*articles.Article // with content only
 }
 
-func (a *App) digestEnv(ctx context.Context, name string) (*digestEnv, error) {
-	cfg, d, st, err := a.openDigest(ctx, name)
+// digestEnv loads the config, finds digest name in it and opens the store;
+// with content it also loads the templates and the articles.
+func (a *App) digestEnv(ctx context.Context, name string, content bool) (*digestEnv, error) {
+	cfg, err := a.LoadConfig()
 	if err != nil {
 		return nil, err
 	}
-	composer, _, err := daemon.NewComposer(cfg, a.Log)
-	if err != nil {
-		st.Close()
+	d, ok := cfg.Digest(name)
+	if !ok {
+		return nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
+	}
+	env := &digestEnv{cfg: cfg, d: *d}
+	if env.store, err = a.OpenStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if !content {
+		return env, nil
+	}
+	if env.composer, _, err = daemon.NewComposer(cfg, a.Log); err != nil {
+		env.store.Close()
 		return nil, err
 	}
 	arts, errs := articles.Load(cfg.Site.ContentDir, daemon.ArticleOptions(cfg, a.Log))
 	for _, err := range errs {
 		a.Log.Warn("article_rejected", "err", err)
 	}
-	return &digestEnv{cfg: cfg, d: *d, store: st, composer: composer, arts: arts}, nil
-}
-
-// openDigest loads the config, finds digest name in it and opens the store.
-func (a *App) openDigest(ctx context.Context, name string) (*config.Config, *config.Digest, *store.DB, error) {
-	cfg, err := a.LoadConfig()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	d, ok := cfg.Digest(name)
-	if !ok {
-		return nil, nil, nil, fmt.Errorf("no digest named %q in %s", name, cfg.Path)
-	}
-	st, err := a.OpenStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return cfg, d, st, nil
+	env.arts = arts
+	return env, nil
 }
 
 func runDigestSend(ctx context.Context, a *App, args []string) error {
@@ -99,10 +76,11 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 			"then nothing is sent and the edition waits, queued, for a run after the fix.")
 	cutoffFlag := fs.String("cutoff", "", "cut-off time (RFC 3339); default now")
 	noWait := fs.Bool("no-wait", false, "return once nothing is due instead of waiting for retries")
-	name, err := parseNamed(a, fs, args)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
+	name := pos[0]
 	cutoff := a.Now()
 	if *cutoffFlag != "" {
 		if cutoff, err = time.Parse(time.RFC3339, *cutoffFlag); err != nil {
@@ -110,7 +88,7 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 			return errUsage
 		}
 	}
-	env, err := a.digestEnv(ctx, name)
+	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
 		return err
 	}
@@ -133,7 +111,14 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	s.NoWait = *noWait
 	bar := progress.New(a.Stderr, "sending", 0)
 	if bar.On() { // else the sender need not count the edition twice a second
-		s.Progress = func(p editions.Progress) { showDelivery(bar, p) }
+		// Settled of all recipients, and how many were sent, failed or
+		// wait for a retry.
+		s.Progress = func(p editions.Progress) {
+			if t := p.Total(); t > 0 {
+				settled := t - p.Queued - p.InFlight - p.Retrying
+				bar.Update(settled, t, fmt.Sprintf("%d/%d  sent %d  failed %d  retrying %d", settled, t, p.Sent, p.Failed, p.Retrying))
+			}
+		}
 	}
 	rep, err := s.Run(ctx, env.d, env.arts, cutoff)
 	bar.Finish()
@@ -149,7 +134,7 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			fmt.Fprintln(a.Stderr, "briefcast digest send: stopped; run it again to resume")
-			return exitError{Code: 1}
+			return errFailed
 		}
 		return err
 	}
@@ -157,8 +142,8 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	// much as for the person at the terminal.
 	if rep != nil && rep.Edition != nil && rep.Progress.Failed > 0 {
 		fmt.Fprintf(a.Stderr, "briefcast digest send: %d %s failed; 'briefcast digest status %s' lists them\n",
-			rep.Progress.Failed, plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
-		return exitError{Code: 1}
+			rep.Progress.Failed, config.Plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
+		return errFailed
 	}
 	return nil
 }
@@ -171,22 +156,23 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 			"waves of the last 24 hours with their progress and the waves due in the next 24 hours.")
 	key := fs.String("edition", "", "edition key (e.g. 20261125T0700Z); default the unfinished or latest one")
 	limit := fs.Int("failures", 20, "how many failed or retrying recipients to list")
-	name, err := parseNamed(a, fs, args)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
-	_, d, st, err := a.openDigest(ctx, name)
+	name := pos[0]
+	env, err := a.digestEnv(ctx, name, false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if err := showEditionStatus(ctx, a.Stdout, st, name, *key, *limit); err != nil {
+	defer env.store.Close()
+	if err := showEditionStatus(ctx, a.Stdout, env.store, name, *key, *limit); err != nil {
 		return err
 	}
 	// A local-time digest sends one edition per wave: the day's waves
 	// say how far each zone got, which the one edition above cannot.
-	if d.PerSubscriber() && *key == "" {
-		return showDayWaves(ctx, a.Stdout, st, *d, a.Now())
+	if env.d.PerSubscriber() && *key == "" {
+		return showDayWaves(ctx, a.Stdout, env.store, env.d, a.Now())
 	}
 	return nil
 }
@@ -194,35 +180,31 @@ func runDigestStatus(ctx context.Context, a *App, args []string) error {
 // showEditionStatus prints the progress, bounces and failures of the
 // edition key of digest name, or of its unfinished or latest one.
 func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key string, limit int) error {
-	var (
-		e   *editions.Edition
-		err error
-	)
-	switch {
-	case key != "":
-		e, err = st.EditionByKey(ctx, name, key)
-		if errors.Is(err, subscribers.ErrNotFound) {
+	var e *editions.Edition
+	var err error
+	if key != "" {
+		if e, err = st.EditionByKey(ctx, name, key); errors.Is(err, subscribers.ErrNotFound) {
 			return fmt.Errorf("digest %s has no edition %q", name, key)
 		}
-		if err != nil {
-			return err
-		}
-	default:
-		e, err = st.UnfinishedEdition(ctx, name)
-		if errors.Is(err, subscribers.ErrNotFound) {
+	} else {
+		if e, err = st.UnfinishedEdition(ctx, name); errors.Is(err, subscribers.ErrNotFound) {
 			e, err = st.LatestEdition(ctx, name)
 		}
 		if errors.Is(err, subscribers.ErrNotFound) {
 			fmt.Fprintf(w, "digest %s: no edition yet\n", name)
 			return nil
 		}
-		if err != nil {
-			return err
-		}
+	}
+	if err != nil {
+		return err
 	}
 	p, err := st.Progress(ctx, e.ID)
 	if err != nil {
 		return err
+	}
+	settled := "100%"
+	if t := p.Total(); t > 0 {
+		settled = fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
 	}
 	state := "sending"
 	if !e.FinishedAt.IsZero() {
@@ -234,12 +216,19 @@ func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key
 	fmt.Fprintf(w, "  articles   %d\n", len(e.Articles))
 	fmt.Fprintf(w, "  recipients %d\n", p.Total())
 	fmt.Fprintf(w, "  %d sent, %d failed, %d retrying, %d queued, %d in flight, %d skipped, %d cancelled (%s)\n",
-		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, percent(p))
+		p.Sent, p.Failed, p.Retrying, p.Queued, p.InFlight, p.Skipped, p.Cancelled, settled)
+	// The bounce reports with their rates of the messages sent, and a
+	// WARNING line for each rate past its limit, so a reputation problem
+	// shows where the delivery numbers are read.
 	bc, err := st.BounceCounts(ctx, e.ID)
 	if err != nil {
 		return err
 	}
-	showBounces(w, bc, p)
+	fmt.Fprintf(w, "  bounces    %d hard (%s), %d soft (%s)\n", bc.Hard, ratePercent(p, bc.Hard), bc.Soft, ratePercent(p, bc.Soft))
+	fmt.Fprintf(w, "  complaints %d (%s)\n", bc.Complaints, ratePercent(p, bc.Complaints))
+	for _, msg := range bc.Warnings(p) {
+		fmt.Fprintf(w, "WARNING: %s\n", msg)
+	}
 	if p.Failed+p.Retrying == 0 || limit <= 0 {
 		return nil
 	}
@@ -274,12 +263,24 @@ func showDayWaves(ctx context.Context, w io.Writer, st *store.DB, d config.Diges
 		return err
 	}
 	fmt.Fprintln(w, "\nWaves, last 24 hours:")
-	WriteWaves(w, d, past)
+	if len(past) == 0 {
+		fmt.Fprintln(w, "  no waves in this range")
+	}
+	for _, ws := range past {
+		e, p := ws.Edition, ws.Progress
+		state := "sending"
+		if !e.FinishedAt.IsZero() {
+			state = "finished"
+		}
+		fmt.Fprintf(w, "  %s  %s  %d sent, %d skipped, %d failed, %d pending of %d  %s  %s\n",
+			e.Cutoff.UTC().Format("2006-01-02 15:04 UTC"), e.Key, p.Sent, p.Skipped, p.Failed,
+			p.Queued+p.InFlight+p.Retrying, p.Total(), state, zoneList(d, e.Zones, e.Cutoff))
+	}
 	counts, err := st.ZoneCounts(ctx, d.Name)
 	if err != nil {
 		return err
 	}
-	next, errs := digest.Waves(d, keys(counts), now, now.Add(24*time.Hour))
+	next, errs := digest.Waves(d, slices.Collect(maps.Keys(counts)), now, now.Add(24*time.Hour))
 	fmt.Fprintln(w, "Next waves, coming 24 hours:")
 	for _, err := range errs {
 		fmt.Fprintf(w, "  skipped: %s\n", oneLine(err.Error()))
@@ -293,7 +294,7 @@ func showDayWaves(ctx context.Context, w io.Writer, st *store.DB, d config.Diges
 			n += counts[z]
 		}
 		fmt.Fprintf(w, "  %s  due, %d %s  %s\n", wv.At.UTC().Format("2006-01-02 15:04 UTC"), n,
-			plural(int(n), "subscriber", "subscribers"), zoneList(d, wv.Zones, wv.At))
+			config.Plural(int(n), "subscriber", "subscribers"), zoneList(d, wv.Zones, wv.At))
 	}
 	return nil
 }
@@ -305,15 +306,16 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 	to := fs.String("to", "", "recipient address (default a sample reader)")
 	format := fs.String("format", "eml", "output: eml (the whole message), html or text (one part)")
 	out := fs.String("out", "", "write to this file instead of standard output")
-	name, err := parseNamed(a, fs, args)
+	pos, err := a.Args(fs, args, 1)
 	if err != nil {
 		return err
 	}
+	name := pos[0]
 	if *format != "eml" && *format != "html" && *format != "text" {
 		fmt.Fprintf(a.Stderr, "briefcast digest preview: --format must be eml, html or text, got %q\n", *format)
 		return errUsage
 	}
-	env, err := a.digestEnv(ctx, name)
+	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
 		return err
 	}
@@ -362,7 +364,7 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 	}
 	if !ok {
 		fmt.Fprintln(a.Stderr, "briefcast digest preview: this recipient's tag filter leaves no article: they would get no message")
-		return exitError{Code: 1}
+		return errFailed
 	}
 	var body []byte
 	switch *format {
@@ -393,34 +395,10 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 		_, err = a.Stdout.Write(body)
 		return err
 	}
-	return writeFileAtomic(*out, body)
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := os.WriteFile(*out+".tmp", body, 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
-}
-
-func percent(p editions.Progress) string {
-	t := p.Total()
-	if t == 0 {
-		return "100%"
-	}
-	return fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
-}
-
-// showBounces prints the bounce reports about an edition with their rates
-// of the messages sent, and a WARNING line for each rate past its limit,
-// so a reputation problem shows where the delivery numbers are read.
-func showBounces(w io.Writer, c editions.BounceCounts, p editions.Progress) {
-	fmt.Fprintf(w, "  bounces    %d hard (%s), %d soft (%s)\n", c.Hard, ratePercent(p, c.Hard), c.Soft, ratePercent(p, c.Soft))
-	fmt.Fprintf(w, "  complaints %d (%s)\n", c.Complaints, ratePercent(p, c.Complaints))
-	for _, msg := range c.Warnings(p) {
-		fmt.Fprintf(w, "WARNING: %s\n", msg)
-	}
+	return os.Rename(*out+".tmp", *out)
 }
 
 // ratePercent is n as a percentage of the messages sent.
@@ -430,15 +408,4 @@ func ratePercent(p editions.Progress, n int64) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// showDelivery puts an edition's counts on bar: settled of all
-// recipients, and how many were sent, failed or wait for a retry.
-func showDelivery(bar *progress.Bar, p editions.Progress) {
-	t := p.Total()
-	if t == 0 {
-		return
-	}
-	settled := t - p.Queued - p.InFlight - p.Retrying
-	bar.Update(settled, t, fmt.Sprintf("%d/%d  sent %d  failed %d  retrying %d", settled, t, p.Sent, p.Failed, p.Retrying))
 }

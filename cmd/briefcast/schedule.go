@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"briefcast/config"
@@ -16,8 +19,125 @@ import (
 	"briefcast/subscribers"
 )
 
-func init() {
-	register(command{Name: "schedule", Summary: "show each scheduled job, its next runs and its last edition", Run: runSchedule})
+func runDigestPlan(ctx context.Context, a *App, args []string) error {
+	fs := a.Flags("digest plan", "digest plan NAME [--from RFC3339] [--to RFC3339]",
+		"Print, without sending anything, each send of digest NAME between --from (default now)\n"+
+			"and --to (default 24 hours later): its time in UTC, the subscribers' zones it is for,\n"+
+			"how many subscribers those zones hold and how many articles it would carry.\n"+
+			"With send_at = \"subscriber\" each send is a wave: the zones reaching the schedule's\n"+
+			"local time at that instant. A subscriber already sent an edition less than about\n"+
+			"20 hours before, or every article of it, is left out when the wave goes.")
+	fromFlag := fs.String("from", "", "start (RFC 3339), exclusive; default now")
+	toFlag := fs.String("to", "", "end (RFC 3339), inclusive; default 24 hours after --from")
+	pos, err := a.Args(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	name := pos[0]
+	from, to, err := planRange(a.Now(), *fromFlag, *toFlag)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "briefcast digest plan: %v\n", err)
+		return errUsage
+	}
+	env, err := a.digestEnv(ctx, name, true)
+	if err != nil {
+		return err
+	}
+	defer env.store.Close()
+	counts, err := env.store.ZoneCounts(ctx, name)
+	if err != nil {
+		return err
+	}
+	d := env.d
+	mode := "each subscriber at the schedule's times in their own zone"
+	if !d.PerSubscriber() {
+		// One send for everyone, at the schedule's times in the digest's
+		// zone: a single "wave" of every subscriber.
+		mode = "one send for everyone at the schedule's times"
+		var all int64
+		for _, n := range counts {
+			all += n
+		}
+		counts = map[string]int64{"": all}
+	}
+	waves, errs := digest.Waves(d, slices.Collect(maps.Keys(counts)), from, to)
+	for _, err := range errs {
+		fmt.Fprintf(a.Stderr, "briefcast digest plan: %v (those subscribers are left out)\n", err)
+	}
+	var rows []string
+	var recipients int64
+	for _, w := range waves {
+		var n int64
+		for _, z := range w.Zones {
+			n += counts[z]
+		}
+		picked, _, err := digest.PlanWave(d, env.arts, w.Zones, w.At)
+		if err != nil {
+			return err
+		}
+		recipients += n
+		rows = append(rows, fmt.Sprintf("%-20s  %10d  %8d  %s\n", w.At.UTC().Format("2006-01-02 15:04 UTC"), n, len(picked), zoneList(d, w.Zones, w.At)))
+	}
+	out := a.Stdout
+	fmt.Fprintf(out, "digest %s: %s  (%s; %s)\n", d.Name, d.Schedule, zoneLabel(d, ""), mode)
+	fmt.Fprintf(out, "from %s to %s\n", from.UTC().Format("2006-01-02 15:04 UTC"), to.UTC().Format("2006-01-02 15:04 UTC"))
+	if len(rows) == 0 {
+		fmt.Fprintln(out, "no sends in this range")
+		return nil
+	}
+	fmt.Fprintf(out, "%-20s  %10s  %8s  %s\n", "WAVE (UTC)", "RECIPIENTS", "ARTICLES", "ZONES (LOCAL TIME)")
+	fmt.Fprint(out, strings.Join(rows, ""))
+	fmt.Fprintf(out, "%d %s, %d %s\n", len(rows), config.Plural(len(rows), "wave", "waves"), recipients, config.Plural(int(recipients), "recipient", "recipients"))
+	return nil
+}
+
+// planRange reads --from and --to.
+func planRange(now time.Time, fromFlag, toFlag string) (from, to time.Time, err error) {
+	from = now
+	if fromFlag != "" {
+		if from, err = time.Parse(time.RFC3339, fromFlag); err != nil {
+			return from, to, fmt.Errorf("--from: %w", err)
+		}
+	}
+	to = from.Add(24 * time.Hour)
+	if toFlag != "" {
+		if to, err = time.Parse(time.RFC3339, toFlag); err != nil {
+			return from, to, fmt.Errorf("--to: %w", err)
+		}
+	}
+	if !to.After(from) {
+		return from, to, fmt.Errorf("--to %s is not after --from %s", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	if to.Sub(from) > 31*24*time.Hour {
+		return from, to, fmt.Errorf("--from to --to spans more than 31 days")
+	}
+	return from, to, nil
+}
+
+// zoneList names a wave's zones with the local time each shows then.
+func zoneList(d config.Digest, zones []string, at time.Time) string {
+	parts := make([]string, len(zones))
+	for i, z := range zones {
+		loc, err := digest.ZoneLocation(d, z)
+		local := ""
+		if err == nil {
+			local = " " + at.In(loc).Format("15:04 MST")
+		}
+		parts[i] = zoneLabel(d, z) + local
+	}
+	return strings.Join(parts, ", ")
+}
+
+// zoneLabel names zone z: "" is the digest's own zone, for subscribers
+// without one.
+func zoneLabel(d config.Digest, z string) string {
+	if z != "" {
+		return printable(z)
+	}
+	if d.Location == nil {
+		return "UTC (digest zone)"
+	}
+	return d.Location.String() + " (digest zone)"
 }
 
 func runSchedule(ctx context.Context, a *App, args []string) error {
@@ -103,12 +223,10 @@ func printRuns(w io.Writer, spec string, loc *time.Location, now time.Time, n in
 	if len(runs) == 0 {
 		fmt.Fprintf(w, "  next       never: the spec matches no date\n")
 	}
-	for i, t := range runs {
-		label := ""
-		if i == 0 {
-			label = "next"
-		}
+	label := "next"
+	for _, t := range runs {
 		fmt.Fprintf(w, "  %-10s %s   %s\n", label, t.In(loc).Format("Mon 2006-01-02 15:04 MST"), t.UTC().Format("2006-01-02 15:04 UTC"))
+		label = ""
 	}
 	return nil
 }
@@ -125,7 +243,7 @@ func printLastEdition(ctx context.Context, w io.Writer, store *store.DB, d confi
 		return
 	}
 	fmt.Fprintf(w, "  last       %s, cut-off %s, %d %s\n", e.Key, e.Cutoff.In(d.Location).Format("Mon 2006-01-02 15:04 MST"),
-		len(e.Articles), plural(len(e.Articles), "article", "articles"))
+		len(e.Articles), config.Plural(len(e.Articles), "article", "articles"))
 	p, err := store.Progress(ctx, e.ID)
 	if err != nil {
 		fmt.Fprintf(w, "  outcome    unknown: %v\n", err)
@@ -170,11 +288,9 @@ func printNextWaves(ctx context.Context, w io.Writer, store *store.DB, d config.
 	if len(waves) > n {
 		waves = waves[:n]
 	}
-	for i, wv := range waves {
-		label := ""
-		if i == 0 {
-			label = "waves"
-		}
+	label := "waves"
+	for _, wv := range waves {
 		fmt.Fprintf(w, "  %-10s %s   %s\n", label, wv.At.UTC().Format("2006-01-02 15:04 UTC"), zoneList(d, wv.Zones, wv.At))
+		label = ""
 	}
 }

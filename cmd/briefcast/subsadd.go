@@ -24,8 +24,8 @@ const maxReason = 300
 // subsAddOpts are the flags of `subscribers add`.
 type subsAddOpts struct {
 	name        string
-	digests     subsList
-	tags        subsList
+	digests     []string
+	tags        []string
 	tz          string
 	active      bool
 	resubscribe bool
@@ -45,8 +45,8 @@ func runSubsAdd(ctx context.Context, a *App, args []string) error {
 			"signing up again on the site.")
 	var o subsAddOpts
 	fs.StringVar(&o.name, "name", "", "display name")
-	fs.Var(&o.digests, "digest", "digest `NAME` to receive (repeatable; default: every digest)")
-	fs.Var(&o.tags, "tag", "only send articles with this `TAG` (repeatable)")
+	fs.Func("digest", "digest `NAME` to receive (repeatable; default: every digest)", appendTo(&o.digests))
+	fs.Func("tag", "only send articles with this `TAG` (repeatable)", appendTo(&o.tags))
 	fs.StringVar(&o.tz, "timezone", "", "IANA time zone, e.g. Europe/Berlin")
 	fs.BoolVar(&o.active, "active", false, "make the subscriber active at once (you hold their consent)")
 	fs.BoolVar(&o.resubscribe, "resubscribe", false, "take back an unsubscribed, bounced or complained address (needs --reason)")
@@ -93,6 +93,14 @@ func runSubsAdd(ctx context.Context, a *App, args []string) error {
 	}
 	fmt.Fprintf(a.Stdout, "mailed the confirmation link to %s (%s)\n", s.Email, where)
 	return nil
+}
+
+// appendTo is the Set of a flag that may be repeated.
+func appendTo(list *[]string) func(string) error {
+	return func(v string) error {
+		*list = append(*list, v)
+		return nil
+	}
 }
 
 // checkReason checks that --resubscribe and --reason come together.
@@ -146,7 +154,7 @@ func addTarget(ctx context.Context, cfg *config.Config, st *store.DB, addr strin
 	switch {
 	case suppressed && !o.resubscribe:
 		return nil, fmt.Errorf("%s is %s%s: adding it would undo %s; if they asked to come back, run again with --resubscribe --reason TEXT",
-			old.Email, old.Status, since(old), whose(old.Status))
+			old.Email, old.Status, since(old), whose[old.Status])
 	case !suppressed && o.resubscribe:
 		status := "new"
 		if old != nil {
@@ -154,8 +162,8 @@ func addTarget(ctx context.Context, cfg *config.Config, st *store.DB, addr strin
 		}
 		return nil, fmt.Errorf("%s is %s, not unsubscribed, bounced or complained: leave out --resubscribe and --reason", addr, status)
 	}
-	if bad := unknownDigests(cfg, o.digests); len(bad) > 0 {
-		return nil, fmt.Errorf("unknown digest %s (configured: %s)", strings.Join(bad, ", "), strings.Join(digestNames(cfg), ", "))
+	if msg := unknownDigests(cfg, o.digests); msg != "" {
+		return nil, errors.New(msg)
 	}
 	return old, nil
 }
@@ -172,15 +180,11 @@ func since(s *subscribers.Subscriber) string {
 	return " since " + t.UTC().Format(time.DateOnly)
 }
 
-// whose names what a suppressed status records.
-func whose(st subscribers.Status) string {
-	switch st {
-	case subscribers.Bounced:
-		return "their mail server's refusal"
-	case subscribers.Complained:
-		return "their spam report"
-	}
-	return "their choice to leave"
+// whose names what each suppressed status records.
+var whose = map[subscribers.Status]string{
+	subscribers.Unsubscribed: "their choice to leave",
+	subscribers.Bounced:      "their mail server's refusal",
+	subscribers.Complained:   "their spam report",
 }
 
 // subsAddWrite writes the subscriber. A re-subscription first moves the

@@ -14,47 +14,29 @@ import (
 	"briefcast/subscribers"
 )
 
-func init() {
-	register(command{Name: "subscribers", Summary: "add, list, remove, import and export subscribers", Run: group("subscribers", subsUsage, map[string]func(context.Context, *App, []string) error{
-		"add": runSubsAdd, "list": runSubsList, "remove": runSubsRemove,
-		"import": runSubsImport, "export": runSubsExport,
-	})})
-}
-
-const subsUsage = `Usage: briefcast subscribers COMMAND [flags]
-
-Commands:
-  add EMAIL      add a subscriber and mail them a confirmation link (or --active)
+const subsCommands = `  add EMAIL      add a subscriber and mail them a confirmation link (or --active)
   list           list subscribers as a table, CSV or JSON Lines
   remove EMAIL   unsubscribe an address, or erase it with --forget
   import FILE    import a CSV file (columns email,name,digests,tags,timezone,status)
   export         write every subscriber to stdout as CSV or JSON Lines
-
-Run 'briefcast subscribers COMMAND --help' for a command's flags.
 `
 
 // importBatch is how many rows one import transaction writes.
 const importBatch = 2000
 
-// subsList is a flag that may be repeated.
-type subsList []string
-
-func (l *subsList) String() string { return strings.Join(*l, ",") }
-
-func (l *subsList) Set(v string) error {
-	*l = append(*l, v)
-	return nil
-}
-
-// unknownDigests lists the names that are not digests of cfg.
-func unknownDigests(cfg *config.Config, names []string) []string {
+// unknownDigests says which of names are not digests of cfg, "" when
+// all are.
+func unknownDigests(cfg *config.Config, names []string) string {
 	var bad []string
 	for _, n := range names {
 		if _, ok := cfg.Digest(n); !ok {
 			bad = append(bad, n)
 		}
 	}
-	return bad
+	if len(bad) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("unknown digest %s (configured: %s)", strings.Join(bad, ", "), strings.Join(digestNames(cfg), ", "))
 }
 
 func digestNames(cfg *config.Config) []string {
@@ -110,7 +92,7 @@ func subsWrite(ctx context.Context, a *App, cmd, format string, f subscribers.Fi
 	var w subsWriter
 	switch format {
 	case "table":
-		w = newTableWriter(a.Stdout)
+		w = &tableWriter{w: a.Stdout}
 	case "csv":
 		w = subscribers.NewCSVWriter(a.Stdout)
 	case "json":
@@ -136,8 +118,6 @@ type tableWriter struct {
 	w      io.Writer
 	header bool
 }
-
-func newTableWriter(w io.Writer) *tableWriter { return &tableWriter{w: w} }
 
 func (t *tableWriter) Write(s *subscribers.Subscriber) error {
 	if !t.header {
@@ -183,23 +163,21 @@ func runSubsRemove(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	defer st.Close()
+	var s *subscribers.Subscriber
 	if *forget {
-		err := st.Forget(ctx, pos[0])
-		if errors.Is(err, subscribers.ErrNotFound) {
-			return fmt.Errorf("no subscriber has the address %s", pos[0])
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.Stdout, "forgot %s: only a one-way hash is kept, so imports never add it again\n", pos[0])
-		return nil
+		err = st.Forget(ctx, pos[0])
+	} else {
+		s, err = st.GetByEmail(ctx, pos[0])
 	}
-	s, err := st.GetByEmail(ctx, pos[0])
 	if errors.Is(err, subscribers.ErrNotFound) {
 		return fmt.Errorf("no subscriber has the address %s", pos[0])
 	}
 	if err != nil {
 		return err
+	}
+	if *forget {
+		fmt.Fprintf(a.Stdout, "forgot %s: only a one-way hash is kept, so imports never add it again\n", pos[0])
+		return nil
 	}
 	if s.Status == subscribers.Unsubscribed {
 		fmt.Fprintf(a.Stdout, "%s was already unsubscribed\n", s.Email)
@@ -252,9 +230,8 @@ func runSubsImport(ctx context.Context, a *App, args []string) error {
 	total, rejected, err := subscribers.ImportCSV(ctx, st, &progress.Reader{R: f, Bar: bar}, importBatch,
 		func(r *subscribers.ImportRow) *subscribers.RowError {
 			r.NewStatus = subscribers.Status(*newStatus)
-			if bad := unknownDigests(cfg, r.Digests); len(bad) > 0 {
-				return &subscribers.RowError{Line: r.Line, Field: "digests",
-					Msg: fmt.Sprintf("unknown digest %s (configured: %s)", strings.Join(bad, ", "), strings.Join(digestNames(cfg), ", "))}
+			if msg := unknownDigests(cfg, r.Digests); msg != "" {
+				return &subscribers.RowError{Line: r.Line, Field: "digests", Msg: msg}
 			}
 			return nil
 		})

@@ -7,15 +7,15 @@ import (
 	"testing"
 )
 
-// TestSlogPrinter: a library's log line reaches slog at the adaptor's
+// TestLibLogger: a library's log line reaches slog at the adaptor's
 // level behind its prefix, without the trailing newline of Println, and a
 // debug line stays out of a log kept at info.
-func TestSlogPrinter(t *testing.T) {
+func TestLibLogger(t *testing.T) {
 	var buf bytes.Buffer
 	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	slogPrinter{l, slog.LevelWarn, "bounces: smtp: "}.Printf("accept %s: %d", "tcp", 3)
-	slogPrinter{l, slog.LevelWarn, "bounces: smtp: "}.Println("read", "eof")
-	slogPrinter{l, slog.LevelDebug, "bounces: imap: "}.Println("dropped")
+	libLogger(l, slog.LevelWarn, "bounces: smtp: ").Printf("accept %s: %d", "tcp", 3)
+	libLogger(l, slog.LevelWarn, "bounces: smtp: ").Println("read", "eof")
+	libLogger(l, slog.LevelDebug, "bounces: imap: ").Println("dropped")
 	got := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	want := []string{`level=WARN msg="bounces: smtp: accept tcp: 3"`, `level=WARN msg="bounces: smtp: read eof"`}
 	if len(got) != len(want) {
