@@ -86,7 +86,7 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 
 // unsubscribeURL is the unsubscribe link of a token.
 func (c *Composer) unsubscribeURL(tok string) string {
-	return links.New(c.site.BaseURL).Unsubscribe(tok)
+	return links.New(c.o.BaseURL).Unsubscribe(tok)
 }
 
 // newMessage starts a message of edition editionID (0 for a confirmation)
@@ -113,7 +113,7 @@ func (c *Composer) newMessage(to *mail.Address, subject, unsubURL string, editio
 	} else {
 		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">")
 	}
-	if strings.HasPrefix(c.site.BaseURL, "https://") {
+	if strings.HasPrefix(c.o.BaseURL, "https://") {
 		// RFC 8058 one-click needs an https URL; go-mail refuses anything
 		// else, and so do mailbox providers.
 		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
@@ -170,18 +170,18 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth s
 }
 
 func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, depth string, named bool) (*variant, error) {
-	ln := links.New(c.site.BaseURL)
+	ln := links.New(c.o.BaseURL)
 	date := e.Date.In(loc)
 	d := &DigestData{
-		SiteTitle:      cleanLine(c.site.Title),
-		BaseURL:        c.site.BaseURL,
+		SiteTitle:      cleanLine(c.o.SiteTitle),
+		BaseURL:        c.o.BaseURL,
 		Title:          cmp.Or(cleanLine(e.Digest.Title), e.Digest.Name),
 		Digest:         e.Digest.Name,
 		Date:           date.Format("Monday, 2 January 2006"),
 		Count:          len(picked),
 		UnsubscribeURL: ln.Unsubscribe(c.ph.of(phUnsub)),
 		PreferencesURL: ln.Preferences(c.ph.of(phPrefs)),
-		PostalAddress:  strings.TrimSpace(c.mail.PostalAddress),
+		PostalAddress:  strings.TrimSpace(c.o.PostalAddress),
 		Depth:          depth,
 	}
 	if e.ID != 0 && e.Digest.Archived() {
@@ -193,8 +193,8 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 	}
 	// The content folder, for the size of local lead images.
 	var images *os.Root
-	if c.site.ContentDir != "" {
-		if root, err := os.OpenRoot(c.site.ContentDir); err == nil {
+	if c.o.ContentDir != "" {
+		if root, err := os.OpenRoot(c.o.ContentDir); err == nil {
 			images = root
 			defer root.Close()
 		}
@@ -223,7 +223,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 		}
 		d.Articles = append(d.Articles, av)
 	}
-	st, err := c.subject(&e.Digest)
+	st, err := parseSubject(e.Digest.Name, e.Digest.Subject)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 		return nil, err
 	}
 	// The List-Id domain: [email] list_id when set, else From's domain.
-	listDomain := cmp.Or(headerToken(strings.TrimSpace(c.mail.ListIDOverride)), headerToken(c.fromDomain))
+	listDomain := cmp.Or(headerToken(strings.TrimSpace(c.o.ListIDDomain)), headerToken(c.fromDomain))
 	return &variant{
 		// Encoded once here, go-mail passes the ASCII result through
 		// instead of encoding it for every recipient.
@@ -251,15 +251,14 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 	}, nil
 }
 
-// subject returns the parsed subject template of d.
-func (c *Composer) subject(d *config.Digest) (*template.Template, error) {
-	src := d.Subject
+// parseSubject parses the subject template src of digest name.
+func parseSubject(name, src string) (*template.Template, error) {
 	if strings.TrimSpace(src) == "" {
 		src = DefaultSubject
 	}
 	t, err := template.New("subject").Funcs(config.SubjectFuncs).Option("missingkey=error").Parse(src)
 	if err != nil {
-		return nil, &RenderError{Digest: d.Name, Template: "subject", Err: err}
+		return nil, &RenderError{Digest: name, Template: "subject", Err: err}
 	}
 	return t, nil
 }
@@ -285,15 +284,15 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 	now := c.now()
 	unsubURL := c.unsubscribeURL(c.signer.Sign(tokens.Unsubscribe, r.ID, r.TokenKey, now.Add(TokenTTL)))
 	data := &ConfirmData{
-		SiteTitle:      cleanLine(c.site.Title),
-		BaseURL:        c.site.BaseURL,
+		SiteTitle:      cleanLine(c.o.SiteTitle),
+		BaseURL:        c.o.BaseURL,
 		ConfirmURL:     u.String(),
 		UnsubscribeURL: unsubURL,
-		PostalAddress:  strings.TrimSpace(c.mail.PostalAddress),
+		PostalAddress:  strings.TrimSpace(c.o.PostalAddress),
 	}
-	if c.confirmTTL > 0 {
-		loc := c.location(r.Timezone, c.site.Location)
-		data.Expires = now.Add(c.confirmTTL).In(loc).Format("Mon, 2 Jan 2006 15:04 MST")
+	if c.o.ConfirmTTL > 0 {
+		loc := c.location(r.Timezone, c.o.Location)
+		data.Expires = now.Add(c.o.ConfirmTTL).In(loc).Format("Mon, 2 Jan 2006 15:04 MST")
 	}
 	h, t, err := c.confirmTmpl.render("", data)
 	if err != nil {

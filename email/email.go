@@ -116,16 +116,33 @@ type ReturnPath func(editionID, subscriberID int64) string
 // envelope sender (a VERP address, say) instead of the From address.
 func WithReturnPath(rp ReturnPath) Option { return func(c *Composer) { c.returnPath = rp } }
 
+// Options are a Composer's settings (OptionsOf fills them from the config).
+type Options struct {
+	From          string            // the From header, "Name <address>"
+	ReplyTo       string            // "" = none
+	UnsubscribeTo string            // the mailto address of List-Unsubscribe; "" = none
+	ListIDDomain  string            // the domain part of List-Id; "" = From's domain
+	PostalAddress string            // shown in every message's footer
+	BaseURL       string            // the site's absolute URL, ending in "/"
+	SiteTitle     string            // the site's name, shown in every message
+	ContentDir    string            // the content folder, for the size of local lead images; "" = none
+	Location      *time.Location    // the site's zone, a confirmation's expiry is shown in; nil = UTC
+	ConfirmTTL    time.Duration     // how long a confirmation link works; 0 = not shown
+	DKIM          *DKIMOptions      // nil = unsigned
+	Subjects      map[string]string // the digests' subject templates by name, checked at start
+}
+
+// DKIMOptions name the signing key and where its public half is published.
+type DKIMOptions struct{ Domain, Selector, PrivateKeyFile string }
+
 // Composer renders digest and confirmation messages. It is safe for
 // concurrent use.
 type Composer struct {
-	site       config.Site
-	mail       config.Email
-	confirmTTL time.Duration // how long a confirmation link works; 0 = not shown
-	signer     *tokens.Signer
-	now        func() time.Time
-	rand       io.Reader  // the Message-ID and MIME boundaries; tests fix it
-	randMu     sync.Mutex // a caller's io.Reader need not be safe for concurrent use
+	o      Options
+	signer *tokens.Signer
+	now    func() time.Time
+	rand   io.Reader  // the Message-ID and MIME boundaries; tests fix it
+	randMu sync.Mutex // a caller's io.Reader need not be safe for concurrent use
 
 	from       *mail.Address
 	fromDomain string
@@ -149,39 +166,36 @@ type Composer struct {
 var errNoConfig = errors.New("email: config, templates and signer are required")
 
 // NewComposer parses the email templates of tmpl (a missing or broken one
-// is an error), loads the DKIM key when cfg has one and returns a Composer
-// with cfg's settings.
-func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
-	if cfg == nil || signer == nil || tmpl == nil {
+// is an error), loads the DKIM key when o has one and returns a Composer.
+func NewComposer(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
+	if signer == nil || tmpl == nil {
 		return nil, errNoConfig
 	}
 	c := &Composer{
-		site:       cfg.Site,
-		mail:       cfg.Email,
-		confirmTTL: cfg.Subscriptions.ConfirmTTL.Duration,
-		signer:     signer,
-		now:        time.Now,
-		rand:       rand.Reader,
-		cache:      map[string]*variant{},
-		cacheMax:   256,
-		zones:      map[string]*time.Location{},
-		ph:         newPlaceholders(),
+		o:        o,
+		signer:   signer,
+		now:      time.Now,
+		rand:     rand.Reader,
+		cache:    map[string]*variant{},
+		cacheMax: 256,
+		zones:    map[string]*time.Location{},
+		ph:       newPlaceholders(),
 	}
 	for _, opt := range opts {
 		opt(c)
 	}
-	from, err := parseAddress(c.mail.From)
+	from, err := parseAddress(o.From)
 	if err != nil {
 		return nil, fmt.Errorf("email: from: %w", err)
 	}
 	c.from, c.fromDomain = from, domainOf(from.Address)
-	if c.mail.ReplyTo != "" {
-		if c.replyTo, err = parseAddress(c.mail.ReplyTo); err != nil {
+	if o.ReplyTo != "" {
+		if c.replyTo, err = parseAddress(o.ReplyTo); err != nil {
 			return nil, fmt.Errorf("email: reply_to: %w", err)
 		}
 	}
-	if c.mail.UnsubscribeTo != "" {
-		a, err := parseAddress(c.mail.UnsubscribeTo)
+	if o.UnsubscribeTo != "" {
+		a, err := parseAddress(o.UnsubscribeTo)
 		if err != nil {
 			return nil, fmt.Errorf("email: unsubscribe_mailto: %w", err)
 		}
@@ -197,12 +211,12 @@ func NewComposer(cfg *config.Config, tmpl fs.FS, signer *tokens.Signer, opts ...
 		return nil, err
 	}
 	// A broken subject template stops start-up.
-	for _, d := range cfg.Digests {
-		if _, err := c.subject(&d); err != nil {
+	for name, src := range o.Subjects {
+		if _, err := parseSubject(name, src); err != nil {
 			return nil, err
 		}
 	}
-	if d := c.mail.DKIM; d != nil {
+	if d := o.DKIM; d != nil {
 		if c.dkim, err = loadDKIM(d); err != nil {
 			return nil, err
 		}
@@ -243,7 +257,7 @@ func (c *Composer) zone(name string) *time.Location {
 	return loc
 }
 
-func loadDKIM(d *config.DKIM) (*dkim.SignOptions, error) {
+func loadDKIM(d *DKIMOptions) (*dkim.SignOptions, error) {
 	pemBytes, err := os.ReadFile(d.PrivateKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("email: dkim key: %w", err)

@@ -88,7 +88,7 @@ func mustSigner(t testing.TB) *tokens.Signer {
 func mustComposer(t testing.TB, cfg *config.Config, opts ...Option) *Composer {
 	t.Helper()
 	opts = append([]Option{WithClock(func() time.Time { return fixedNow }), WithRand(&countingReader{})}, opts...)
-	c, err := NewComposer(cfg, templates.Embedded(), mustSigner(t), opts...)
+	c, err := NewComposer(OptionsOf(cfg), templates.Embedded(), mustSigner(t), opts...)
 	if err != nil {
 		t.Fatalf("NewComposer: %v", err)
 	}

@@ -16,8 +16,6 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
-
-	"briefcast/config"
 )
 
 // SMTPTransport delivers over persistent SMTP connections. Every Conn it
@@ -33,9 +31,8 @@ type SMTPTransport struct {
 	}
 }
 
-func newSMTPTransport(e config.Email, log *slog.Logger, tc *tls.Config) (*SMTPTransport, error) {
-	s := e.SMTP
-	timeout := s.Timeout.Duration
+func newSMTPTransport(s TransportOptions, log *slog.Logger, tc *tls.Config) (*SMTPTransport, error) {
+	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
@@ -44,7 +41,7 @@ func newSMTPTransport(e config.Email, log *slog.Logger, tc *tls.Config) (*SMTPTr
 	} else if tc = tc.Clone(); tc.ServerName == "" {
 		tc.ServerName = s.Host
 	}
-	helo, err := heloName(e)
+	helo, err := heloName(s)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +69,7 @@ func newSMTPTransport(e config.Email, log *slog.Logger, tc *tls.Config) (*SMTPTr
 			gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
 				gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin),
 			gomail.WithUsername(s.Username),
-			gomail.WithPassword(e.SMTPPassword),
+			gomail.WithPassword(s.Password),
 		)
 	}
 	// Check the options once, so a bad config fails at start-up.
@@ -89,18 +86,17 @@ func newSMTPTransport(e config.Email, log *slog.Logger, tc *tls.Config) (*SMTPTr
 	return t, nil
 }
 
-// heloName is the EHLO name: [email.smtp] helo, else the domain of the From
-// address. go-mail would say the machine's host name, which receivers
-// compare with its DNS and which is often "localhost" or a name only the
-// LAN knows.
-func heloName(e config.Email) (string, error) {
-	if h := strings.TrimSpace(string(e.SMTP.HELO)); h != "" {
+// heloName is the EHLO name: s.HELO, else the domain of the From address.
+// go-mail would say the machine's host name, which receivers compare with
+// its DNS and which is often "localhost" or a name only the LAN knows.
+func heloName(s TransportOptions) (string, error) {
+	if h := strings.TrimSpace(s.HELO); h != "" {
 		if strings.ContainsAny(h, " \t\r\n") {
 			return "", fmt.Errorf("email: smtp helo %q holds a space or line break", h)
 		}
 		return h, nil
 	}
-	from, err := parseAddress(e.From)
+	from, err := parseAddress(s.From)
 	if err != nil {
 		return "", fmt.Errorf("email: smtp helo: no name set and from: %w", err)
 	}

@@ -10,8 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"briefcast/config"
+	"time"
 )
 
 // Transport opens connections to a mail system.
@@ -47,13 +46,26 @@ type transportOptions struct {
 	tlsConfig *tls.Config // ServerName defaults to the SMTP host
 }
 
-// NewTransport builds the transport [email] transport names: "file" (or "")
-// writes .eml files to outbox_dir; "smtp" keeps connections to the relay of
-// [email.smtp] open across Sends, all sharing one rate limiter.
-func NewTransport(cfg *config.Config, log *slog.Logger, opts ...TransportOption) (Transport, error) {
-	if cfg == nil {
-		return nil, errNoConfig
-	}
+// TransportOptions are a transport's settings (TransportOptionsOf fills
+// them from the config).
+type TransportOptions struct {
+	Kind      string        // "file" (or "") or "smtp"
+	OutboxDir string        // the file transport's folder
+	Host      string        // the smtp transport's relay
+	Port      int           // the relay's port
+	Username  string        // "" = no AUTH
+	Password  string        // the AUTH password
+	TLS       string        // "starttls" (or ""), "tls" or "none"
+	Rate      float64       // messages per second over all connections; 0 = no limit
+	Timeout   time.Duration // per step; 0 = 30s
+	HELO      string        // the EHLO name; "" = the domain of From
+	From      string        // the From header, for the default HELO
+}
+
+// NewTransport builds the transport o.Kind names: "file" (or "") writes
+// .eml files to o.OutboxDir; "smtp" keeps connections to the relay o.Host
+// open across Sends, all sharing one rate limiter.
+func NewTransport(o TransportOptions, log *slog.Logger, opts ...TransportOption) (Transport, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -61,16 +73,16 @@ func NewTransport(cfg *config.Config, log *slog.Logger, opts ...TransportOption)
 	for _, opt := range opts {
 		opt(&to)
 	}
-	switch cfg.Email.Transport {
+	switch o.Kind {
 	case "file", "":
-		if cfg.Email.OutboxDir == "" {
+		if o.OutboxDir == "" {
 			return nil, errors.New("email: file transport: outbox_dir is not set")
 		}
-		return &FileTransport{Dir: cfg.Email.OutboxDir}, nil
+		return &FileTransport{Dir: o.OutboxDir}, nil
 	case "smtp":
-		return newSMTPTransport(cfg.Email, log, to.tlsConfig)
+		return newSMTPTransport(o, log, to.tlsConfig)
 	default:
-		return nil, fmt.Errorf("email: unknown transport %q", cfg.Email.Transport)
+		return nil, fmt.Errorf("email: unknown transport %q", o.Kind)
 	}
 }
 
