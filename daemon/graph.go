@@ -162,7 +162,7 @@ func newComposer(cfg *config.Config, tmpl fs.FS, log *slog.Logger) (*email.Compo
 			return verp.Encode(key, editionID, subscriberID, domain)
 		}))
 	}
-	c, err := email.NewComposer(cfg, tmpl, signer, opts...)
+	c, err := email.NewComposer(email.OptionsOf(cfg), tmpl, signer, opts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -182,7 +182,7 @@ func NewComposer(cfg *config.Config, log *slog.Logger) (*email.Composer, *tokens
 
 // NewTransport builds the mail transport [email] names.
 func NewTransport(cfg *config.Config, log *slog.Logger) (email.Transport, error) {
-	return email.NewTransport(cfg, log)
+	return email.NewTransport(email.TransportOptionsOf(cfg), log)
 }
 
 // NewSender returns a digest sender for cfg.

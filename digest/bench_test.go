@@ -65,7 +65,7 @@ func benchSend(b *testing.B, st *store.DB, single bool) {
 	cfg := mustConfig(b, srv.Port(), benchConns)
 	d := cfg.Digests[0]
 	composer := mustComposer(b, cfg)
-	tr, err := email.NewTransport(cfg, slog.New(slog.DiscardHandler))
+	tr, err := email.NewTransport(email.TransportOptionsOf(cfg), slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

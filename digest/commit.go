@@ -11,12 +11,10 @@ import (
 // The committer side of a run: the single goroutine that writes the
 // outcomes workers hand it in group commits (see deliver.go).
 
-// maxCommit bounds one group commit.
-const maxCommit = 1024
-
-// gatherWait bounds how long the committer waits for the messages in
-// progress before writing a smaller batch (see gather).
-const gatherWait = 5 * time.Millisecond
+const (
+	maxCommit  = 1024                 // the most results in one group commit
+	gatherWait = 5 * time.Millisecond // the longest wait for the messages in progress (see gather)
+)
 
 type pending struct {
 	r       editions.Result
@@ -32,8 +30,8 @@ type waiter struct {
 	done  chan error
 }
 
-// commit is the single writer of results: it gathers a batch, tells its
-// workers they are in it, writes it in one transaction, then wakes them.
+// commit gathers a batch, tells its workers they are in it, writes it in
+// one transaction, then wakes them.
 func (r *run) commit() {
 	batch := make([]pending, 0, maxCommit)
 	rs := make([]editions.Result, 0, maxCommit)
@@ -50,17 +48,13 @@ func (r *run) commit() {
 		}
 		err := r.record(bg, rs)
 		r.commits.Add(1)
-		r.recorded.Add(int64(len(rs)))
 		if err != nil {
 			r.fatal(fmt.Errorf("digest %s: record results: %w", r.d.Name, err))
-		} else {
-			for _, p := range batch {
-				if !p.release {
-					r.count(p.r)
-				}
-			}
 		}
 		for _, p := range batch {
+			if err == nil && !p.release {
+				r.count(p.r)
+			}
 			if p.w != nil {
 				p.w.done <- err
 			}
@@ -77,19 +71,13 @@ func (r *run) take(batch []pending, p pending) []pending {
 }
 
 // gather adds to batch every result already waiting and, while messages
-// are in progress, waits up to gatherWait for them. A transaction costs
-// far more than each row in it, and a worker left out of a batch waits
-// for the whole of the next one before it can send again, so waiting
-// briefly for the others raises throughput. A worker whose outcome is in
-// hand begins nothing new until the batch is closed (taken), so the wait
-// ends as soon as the last message in progress is in.
+// are in progress, waits up to gatherWait for them: a transaction costs far
+// more than each row in it, and a worker left out of a batch waits for the
+// whole of the next one. A worker whose outcome is in hand begins nothing
+// new until the batch is taken, so the wait ends as soon as the last
+// message in progress is in.
 func (r *run) gather(batch *[]pending) {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
+	var timeout <-chan time.Time
 	for len(*batch) < maxCommit {
 		select {
 		case p, ok := <-r.results:
@@ -103,8 +91,8 @@ func (r *run) gather(batch *[]pending) {
 		if r.owed.Load() <= 0 {
 			return
 		}
-		if timer == nil {
-			timer = time.NewTimer(gatherWait)
+		if timeout == nil {
+			timeout = time.After(gatherWait)
 		}
 		select {
 		case p, ok := <-r.results:
@@ -112,7 +100,7 @@ func (r *run) gather(batch *[]pending) {
 				return
 			}
 			*batch = r.take(*batch, p)
-		case <-timer.C:
+		case <-timeout:
 			return
 		}
 	}

@@ -14,28 +14,23 @@ import (
 )
 
 // The delivery engine of one Deliver call. The calling goroutine claims
-// fixed batches of due deliveries and feeds them to one worker per connection;
-// each worker composes and sends one message at a time over its own
-// connection and hands the outcome to a single committer goroutine, which
-// writes every outcome waiting at that moment with one RecordResults (group
-// commit). A worker completes its next message only once the outcome of
-// the previous one is durable, so a crash leaves at most one message per
-// connection sent but not recorded: the duplicate bound of a restart.
+// batches of due deliveries and feeds them to one worker per connection;
+// each worker sends one message at a time and hands the outcome to a single
+// committer goroutine, which writes every outcome waiting at that moment
+// with one RecordResults (group commit). A worker completes its next
+// message only once the outcome of the previous one is durable, so a crash
+// leaves at most one message per connection sent but not recorded.
 //
 // Completes, not sends: a server takes a message only when its data ends
 // with the final ".", so while one outcome is being committed the worker
-// already composes the next message and hands it over up to that last
-// line (email.Conn.Prepare), and ends it once the outcome is durable. The
-// commit's wait then overlaps the composing and transfer of the next
-// message instead of adding to it. bench/NOTES.md has the measurements
-// behind the single committer and its short gathering wait.
+// already composes the next message and hands it over up to that last line
+// (email.Conn.Prepare), and ends it once the outcome is durable.
+// bench/NOTES.md has the measurements behind this design.
 
-// maxReconnectWait caps the pause between attempts to reach a server that
-// is down, so sending resumes soon after it is back.
-const maxReconnectWait = time.Minute
-
-// idleClose is how long a connection may sit unused before it is closed.
-const idleClose = 20 * time.Second
+const (
+	maxReconnectWait = time.Minute      // the longest pause between attempts to reach a server that is down
+	idleClose        = 20 * time.Second // how long a connection may sit unused before it is closed
+)
 
 type job struct {
 	d       editions.Delivery
@@ -63,8 +58,7 @@ type run struct {
 	stopped   atomic.Bool // set with fatalErr, for the workers
 	cancel    context.CancelCauseFunc
 
-	sent, retried, failed, skipped atomic.Int64
-	commits, recorded              atomic.Int64
+	sent, retried, failed, skipped, commits atomic.Int64
 }
 
 func (s *Sender) newRun(d config.Digest, e *editions.Edition, ed *email.Edition) *run {
@@ -113,23 +107,19 @@ func (r *run) deliver(parent context.Context) error {
 	jobs := make(chan job, r.batch)
 	r.results = make(chan pending, 4*conns)
 
-	committed := make(chan struct{})
-	go func() {
-		defer close(committed)
-		r.commit()
-	}()
-	var workers sync.WaitGroup
+	var committer, workers sync.WaitGroup
+	committer.Go(r.commit)
 	for range conns {
 		workers.Go(func() { r.work(ctx, parent, jobs) })
 	}
 	stopProgress := r.reportProgress(ctx)
 
-	r.claim(ctx, parent, jobs)
+	r.claim(ctx, jobs)
 
 	close(jobs)
 	workers.Wait()
 	close(r.results)
-	<-committed
+	committer.Wait()
 	stopProgress()
 	if r.fatalErr != nil {
 		return r.fatalErr
@@ -139,7 +129,7 @@ func (r *run) deliver(parent context.Context) error {
 
 // claim feeds jobs until the edition has nothing left that this run can
 // do, or ctx ends.
-func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
+func (r *run) claim(ctx context.Context, jobs chan<- job) {
 	st := r.s.Store
 	for ctx.Err() == nil {
 		now := r.s.now()
@@ -157,7 +147,7 @@ func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
 				case jobs <- job{d: d, claimed: now}:
 				case <-ctx.Done():
 					for _, d := range ds[i:] {
-						r.release(parent, job{d: d, claimed: now})
+						r.release(job{d: d, claimed: now})
 					}
 					return
 				}
@@ -165,8 +155,7 @@ func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
 			continue
 		}
 		// Nothing is due now: let every message in hand settle, then see
-		// whether the edition is complete or must wait for retries or for
-		// other senders.
+		// whether the edition is complete or must wait.
 		for r.inflight.Load() > 0 {
 			if !sleep(ctx, 2*time.Millisecond) {
 				return
@@ -198,11 +187,9 @@ func (r *run) claim(ctx, parent context.Context, jobs chan<- job) {
 	}
 }
 
-// work sends the jobs of one connection: each message is prepared while
-// the previous outcome is being committed and finished once it is durable
-// (see the top of this file). When the run ends in between (cancelled,
-// or a commit failed), the prepared message is aborted, undelivered, and
-// its delivery handed back.
+// work sends the jobs of one connection (see the top of this file). When
+// the run ends between preparing and finishing a message, it is aborted,
+// undelivered, and its delivery handed back.
 func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 	var conn email.Conn
 	closeConn := func() {
@@ -216,10 +203,17 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 	// cancel.
 	sendCtx := context.WithoutCancel(parent)
 	w := &waiter{taken: make(chan struct{}, 1), done: make(chan error, 1)}
-	waiting := false    // this worker's last outcome is not durable yet
-	settled := func() { // after w.done answered
-		waiting = false
-		r.inflight.Add(-1)
+	waiting := false // this worker's last outcome is not durable yet
+	settle := func() {
+		if waiting {
+			<-w.done
+			waiting = false
+			r.inflight.Add(-1)
+		}
+	}
+	giveBack := func(j job) {
+		r.owed.Add(-1)
+		r.release(j)
 	}
 	openFails := 0
 	idle := time.NewTimer(idleClose)
@@ -233,16 +227,14 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 		select {
 		case next, ok := <-jobs:
 			if !ok {
-				if waiting {
-					<-w.done
-					settled()
-				}
+				settle()
 				return
 			}
 			j = next
 			r.owed.Add(1)
 		case <-durable:
-			settled()
+			waiting = false
+			r.inflight.Add(-1)
 			continue
 		case <-idle.C:
 			// Waiting for retries can take minutes: do not hold a
@@ -252,8 +244,7 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 		}
 		idle.Reset(idleClose)
 		if ctx.Err() != nil {
-			r.owed.Add(-1)
-			r.release(parent, j)
+			giveBack(j)
 			continue
 		}
 		if r.stale(j) {
@@ -264,25 +255,24 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 			continue
 		}
 		res, p, pause, halted := r.prepare(sendCtx, &conn, j, &openFails)
-		if waiting {
-			// A failed commit cancels ctx before it answers.
-			<-w.done
-			settled()
-		}
+		settle() // a failed commit cancels ctx before it answers
 		if halted {
-			r.owed.Add(-1)
-			r.release(parent, j)
+			giveBack(j)
 			continue
 		}
 		if p != nil {
 			if ctx.Err() != nil || r.stale(j) {
 				p.Abort()
 				closeConn()
-				r.owed.Add(-1)
-				r.release(parent, j)
+				giveBack(j)
 				continue
 			}
-			res = r.finish(sendCtx, &conn, p, res, &openFails)
+			if err := p.Finish(sendCtx); err != nil {
+				r.refused(&conn, &res, err)
+			} else {
+				openFails = 0
+				res.State, res.At = editions.DeliverySent, r.s.now()
+			}
 		}
 		r.results <- pending{r: res, w: w}
 		waiting = true
@@ -302,11 +292,10 @@ func (r *run) stale(j job) bool {
 }
 
 // prepare composes the message of j and hands it to the server up to the
-// end of its data. It returns p to finish, with res filled in for that,
-// or, when nothing is to be delivered, the final outcome res and how long
-// to wait before the next attempt when the server could not be reached.
-// halted says a template failed to render: the run is stopping and j is
-// to be handed back, with no outcome.
+// end of its data, returning p to finish; or, with nothing to deliver, the
+// final outcome res and the pause before reconnecting to a server that
+// could not be reached. halted says a template failed to render: j is to
+// be handed back, with no outcome.
 func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFails *int) (res editions.Result, p email.Prepared, pause time.Duration, halted bool) {
 	sub := j.d.Subscriber
 	res = editions.Result{DeliveryID: j.d.ID, SubscriberID: sub.ID, Attempts: j.d.Attempts + 1}
@@ -337,7 +326,7 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 		if err != nil {
 			*openFails++
 			se := email.Classify(err)
-			r.s.log().Warn("digest_connect_failed", "digest", r.d.Name, "failures", *openFails, "err", replyText(se))
+			r.s.log().Warn("digest_connect_failed", "digest", r.d.Name, "failures", *openFails, "err", se.ReplyText())
 			r.outcome(&res, se)
 			return res, nil, min(r.backoff(*openFails), maxReconnectWait), false
 		}
@@ -351,20 +340,8 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 	return res, p, 0, false
 }
 
-// finish ends the data of a prepared message and returns its outcome.
-func (r *run) finish(sendCtx context.Context, conn *email.Conn, p email.Prepared, res editions.Result, openFails *int) editions.Result {
-	if err := p.Finish(sendCtx); err != nil {
-		r.refused(conn, &res, err)
-		return res
-	}
-	*openFails = 0
-	res.State, res.At = editions.DeliverySent, r.s.now()
-	return res
-}
-
-// refused fills res from a refused or failed message. After a refused
-// message the session state is uncertain (and a 421 or a dropped link
-// ends it anyway): the next message starts afresh on a new connection.
+// refused fills res from a refused or failed message. The session state is
+// uncertain now, so the next message starts on a new connection.
 func (r *run) refused(conn *email.Conn, res *editions.Result, err error) {
 	se := email.Classify(err)
 	_ = (*conn).Close()

@@ -6,6 +6,7 @@
 package digest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,11 +31,9 @@ const (
 const MinGrace = 7 * 24 * time.Hour
 
 // EditionKey is the stable key of the edition of a digest due at cutoff:
-// "20261125T0700Z" for a cut-off on a whole minute (every cron schedule),
-// "20261125T070012Z" otherwise (an @every schedule of seconds, or a manual
-// send at "now"). The scheduler passes the scheduled time, so several
-// instances racing for one run compute the same key and the store creates
-// the edition once.
+// "20261125T0700Z", or "20261125T070012Z" for a cut-off not on a whole
+// minute. Instances racing for one scheduled run compute the same key, so
+// the store creates the edition once.
 func EditionKey(cutoff time.Time) string {
 	t := cutoff.UTC().Truncate(time.Second)
 	if t.Second() == 0 {
@@ -43,31 +42,20 @@ func EditionKey(cutoff time.Time) string {
 	return t.Format(KeyLayoutSeconds)
 }
 
-// Plan picks the articles of the next edition of digest d due at cutoff,
-// newest first.
+// Plan picks the articles of the next edition of digest d due at cutoff:
+// the newest max_items of those
 //
-// The rule: an article goes into the edition when
+//   - no earlier edition of the digest included (sent holds their ids);
+//   - published at or before the cut-off;
+//   - with one of the digest's tags (no tags takes every article);
+//   - after the first edition, published after the previous edition's
+//     cut-off minus a grace window of one schedule period or MinGrace,
+//     whichever is longer.
 //
-//   - no earlier edition of the digest included it (sent holds the ids of
-//     every article already sent, so no article is ever in two editions);
-//   - it was published at or before the cut-off;
-//   - it has one of the digest's tags (an empty tags list takes every
-//     article);
-//   - after the first edition, it is not too old: it was published after
-//     the previous edition's cut-off minus a grace window of one schedule
-//     period (the gap between the last two scheduled runs at or before the
-//     cut-off) or 7 days, whichever is longer.
-//
-// The first edition (prev is nil: no earlier edition in the store) has no
-// age limit: it takes the newest max_items articles, however old, so a new
-// digest, or the sample content on any day, starts with the latest
-// articles instead of "nothing new". max_items is always at least 1, so an
-// archive still cannot flood it.
-//
-// The grace window is what lets an article dropped in late, with a
-// publication date before the previous cut-off, still go out in the next
-// edition, while an imported archive of old articles never floods a later
-// one. At most max_items articles are kept, the newest ones.
+// The first edition (prev is nil) has no age limit, so a new digest starts
+// with the latest articles instead of "nothing new". The grace window lets
+// an article dropped in late, dated before the previous cut-off, still go
+// out, while an imported archive of old articles never floods an edition.
 func Plan(d config.Digest, arts []*articles.Article, sent map[string]bool, prev *editions.Edition, cutoff time.Time) ([]*articles.Article, error) {
 	period, err := Period(d, cutoff)
 	if err != nil {
@@ -128,11 +116,7 @@ func Period(d config.Digest, t time.Time) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("digest %s: schedule: %w", d.Name, err)
 	}
-	loc := d.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	t = t.In(loc)
+	t = t.In(cmp.Or(d.Location, time.UTC))
 	// Widen the look-back until it holds two runs; each step is bounded so a
 	// minutely schedule never walks a year of minutes.
 	for _, back := range []time.Duration{2 * time.Hour, 50 * time.Hour, 15 * 24 * time.Hour, 63 * 24 * time.Hour, 2 * 366 * 24 * time.Hour} {
@@ -152,15 +136,7 @@ func Period(d config.Digest, t time.Time) (time.Duration, error) {
 // matchTags reports whether any of have is in want; an empty want matches
 // everything. Article tags are already lower-case.
 func matchTags(want, have []string) bool {
-	if len(want) == 0 {
-		return true
-	}
-	for _, w := range want {
-		for _, h := range have {
-			if strings.EqualFold(w, h) {
-				return true
-			}
-		}
-	}
-	return false
+	return len(want) == 0 || slices.ContainsFunc(want, func(w string) bool {
+		return slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(w, h) })
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +19,7 @@ import (
 func (r *run) outcome(res *editions.Result, se *email.SendError) {
 	now := r.s.now()
 	res.At = now
-	reply := replyText(se)
+	reply := se.ReplyText()
 	if !se.Temporary {
 		res.State, res.LastReply, res.Bounce = editions.DeliveryFailed, clip(reply), se.Bounce
 		return
@@ -38,27 +37,23 @@ func (r *run) outcome(res *editions.Result, se *email.SendError) {
 	res.State, res.LastReply, res.NextAttempt = editions.DeliveryRetrying, clip(reply), next
 }
 
-// release hands a claimed, unsent delivery back: due again at once, its
-// attempts and last reply unchanged. One claimed too long ago is left to
-// its lease instead: another sender may own it by now.
-func (r *run) release(parent context.Context, j job) {
+// release hands a claimed, unsent delivery back as "retrying, due now",
+// its attempts and last reply unchanged. One claimed too long ago is left
+// to its lease instead: another sender may own it by now.
+func (r *run) release(j job) {
 	defer r.inflight.Add(-1)
-	if r.stopped.Load() || r.s.now().Sub(j.claimed) > r.lease/2 {
-		return // its lease expires on its own
+	if r.stopped.Load() || r.stale(j) {
+		return
 	}
-	// The store records only attempt outcomes, so the claim goes back as
-	// "retrying, due now" with its attempts unchanged: the lease is cleared
-	// and the next claim takes it.
 	r.results <- pending{r: editions.Result{
 		DeliveryID: j.d.ID, SubscriberID: j.d.Subscriber.ID, State: editions.DeliveryRetrying,
 		Attempts: j.d.Attempts, LastReply: j.d.LastReply, NextAttempt: r.s.now(), At: r.s.now(),
 	}, release: true}
 }
 
-// reportProgress calls Sender.Progress about twice a second until stopped.
-// Counting an edition's states reads its whole queue (tens of milliseconds
-// for 100,000 recipients), so on a large edition the calls are spaced out
-// to keep that under about 2% of the run's time.
+// reportProgress calls Sender.Progress about twice a second until stopped,
+// less often on a large edition: counting reads the whole queue, which is
+// kept under about 2% of the run's time.
 func (r *run) reportProgress(ctx context.Context) (stop func()) {
 	if r.s.Progress == nil {
 		return func() {}
@@ -90,25 +85,6 @@ func (r *run) backoff(n int) time.Duration {
 	return d + rand.N(d/4+1)
 }
 
-// replyText is what is stored as a delivery's last reply: the SMTP reply,
-// or the connection error when there was none.
-func replyText(se *email.SendError) string {
-	if se.Code == 0 {
-		if se.Err != nil {
-			return se.Err.Error()
-		}
-		return se.Error()
-	}
-	s := strconv.Itoa(se.Code)
-	if se.Enhanced != "" {
-		s += " " + se.Enhanced
-	}
-	if se.Reply != "" {
-		s += " " + se.Reply
-	}
-	return s
-}
-
 func clip(s string) string {
 	const n = 500
 	if len(s) > n {
@@ -122,10 +98,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d):
 		return true
 	case <-ctx.Done():
 		return false

@@ -31,7 +31,7 @@ func composerWith(t *testing.T, cfg *config.Config, text string) *email.Composer
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := email.NewComposer(cfg, fsys, signer)
+	c, err := email.NewComposer(email.OptionsOf(cfg), fsys, signer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,49 +37,38 @@ type Sender struct {
 	Log       *slog.Logger
 	Now       func() time.Time // time.Now when nil
 
-	// Connections is how many connections send in parallel, each with many
-	// messages in turn (DefaultConnections when 0).
-	Connections int
-	// Owner names this process in delivery leases; it must be unique per
-	// process (a host-pid-random name when "").
-	Owner string
+	Connections int    // connections sending in parallel (DefaultConnections when 0)
+	Owner       string // names this process in delivery leases, uniquely (NewOwner when "")
 	// RetryMaxAge bounds retries: a temporary failure whose next attempt
 	// would come later than this after the edition's creation fails the
 	// recipient instead.
 	RetryMaxAge time.Duration
 	// BackoffBase and BackoffMax shape the retry delay after a temporary
-	// failure: BackoffBase·2^(attempts-1), capped at BackoffMax, plus up to
-	// a quarter more of jitter. They also pace reconnecting to a server
-	// that is down.
+	// failure, BackoffBase·2^(attempts-1) capped at BackoffMax plus up to a
+	// quarter of jitter, and pace reconnecting to a server that is down.
 	BackoffBase, BackoffMax time.Duration
 	// Lease is how long claimed deliveries stay reserved for this process.
-	// A claimed delivery that waited more than half of it is not sent but
-	// left for its lease to expire, rather than risk a second sender
-	// taking it over mid-send.
-	Lease time.Duration
-	// ClaimBatch is how many deliveries one claim leases at most (64 per
-	// connection when 0).
-	ClaimBatch int
-	// SingleInstance says no other process can use the store (SQLite): any
-	// lease left in the edition is from a crashed run and is dropped at
-	// start.
+	// One that waited more than half of it is left for its lease to
+	// expire, rather than risk a second sender taking it over mid-send.
+	Lease      time.Duration
+	ClaimBatch int // the most deliveries one claim leases (64 per connection when 0)
+	// SingleInstance says no other process can use the store (SQLite), so
+	// a lease left in the edition is from a crashed run and is dropped.
 	SingleInstance bool
 	// NoWait makes Deliver return as soon as nothing is due, leaving
-	// deliveries that wait for a retry to a later run, instead of waiting
-	// for them.
+	// retries to a later run.
 	NoWait bool
 	// Poll is how often an idle Deliver looks for work made due by other
 	// senders or expired leases (DefaultPoll when 0).
 	Poll time.Duration
-	// Progress, when set, is called about twice a second while delivering
-	// with the edition's counts.
+	// Progress, when set, is called about twice a second while delivering.
 	Progress func(p editions.Progress)
 	// OnCreated, when set, is called once this Sender has created an
-	// edition, before anyone is sent it (the daemon publishes the edition's
-	// archive page then, so the mail's "View in browser" link works).
+	// edition, before anyone is sent it (the daemon publishes its archive
+	// page, so the mail's "View in browser" link works).
 	OnCreated func(ctx context.Context, d config.Digest, e *editions.Edition)
-	// OnResult, when set, is called with every result once it is durable
-	// (for metrics). It runs on the committing goroutine: keep it fast.
+	// OnResult, when set, is called with every result once it is durable,
+	// on the committing goroutine: keep it fast.
 	OnResult func(r editions.Result)
 }
 
@@ -108,21 +97,13 @@ func NewSender(o Options, st Store, c *email.Composer, t email.Transport, log *s
 
 // Report sums up one Run or Deliver.
 type Report struct {
-	// Edition is the edition delivered; nil when nothing was due.
-	Edition *editions.Edition
-	// Created is set when this call created the edition, Resumed when it
-	// continued an unfinished one.
-	Created, Resumed bool
-	// Done is set when every delivery of the edition is settled and the
-	// edition is marked finished.
-	Done bool
-	// Progress is the edition's counts at the end.
-	Progress editions.Progress
+	Edition          *editions.Edition // nil when nothing was due
+	Created, Resumed bool              // this call created the edition, or continued an unfinished one
+	Done             bool              // every delivery is settled and the edition marked finished
+	Progress         editions.Progress // the edition's counts at the end
 	// Sent, Retried, Failed and Skipped count what this call did.
 	Sent, Retried, Failed, Skipped int64
-	// Commits is how many transactions recorded this call's results (group
-	// commit writes many results in one).
-	Commits int64
+	Commits                        int64 // transactions that recorded this call's results
 }
 
 // Summary is the one-line outcome printed by `briefcast digest send`.
@@ -136,11 +117,9 @@ func (r *Report) Summary() string {
 }
 
 // Run makes sure the edition of digest d due at cutoff exists and delivers
-// it. An unfinished edition of d is resumed instead of starting a new one
-// (Report.Resumed; call Run again afterwards for the edition due now).
-// Otherwise the articles are picked from arts with Plan; with skip_empty
-// and nothing new, Run returns a Report with a nil Edition. When another
-// process created the same edition first, Run helps deliver it.
+// it; an unfinished edition of d is resumed instead (Report.Resumed; call
+// Run again for the edition due now). With skip_empty and nothing new the
+// Report has a nil Edition.
 func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Article, cutoff time.Time) (*Report, error) {
 	e, err := s.Store.UnfinishedEdition(ctx, d.Name)
 	switch {
@@ -161,10 +140,9 @@ func (s *Sender) Run(ctx context.Context, d config.Digest, arts []*articles.Arti
 	return s.RunDue(ctx, d, arts, cutoff)
 }
 
-// RunDue creates the edition of digest d due at cutoff, whatever other
-// editions are still unfinished, and delivers it. It is Run without the
-// resume step, for the daemon, which resumes unfinished editions itself
-// and must not let one waiting for retries hold back the next edition.
+// RunDue creates the edition of digest d due at cutoff and delivers it,
+// helping deliver it when another process created it first. It is Run
+// without the resume step, for the daemon, which resumes editions itself.
 func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.Article, cutoff time.Time) (*Report, error) {
 	byID := ByID(arts)
 	sent, err := s.Store.SentArticles(ctx, d.Name)
@@ -185,7 +163,7 @@ func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.A
 	key := EditionKey(cutoff)
 	if len(picked) == 0 && d.SkipsEmpty() {
 		// Another instance may have created this very edition already.
-		if e, err := s.findEdition(ctx, d.Name, key); err == nil && e.FinishedAt.IsZero() {
+		if e, err := s.Store.EditionByKey(ctx, d.Name, key); err == nil && e.FinishedAt.IsZero() {
 			return s.Deliver(ctx, d, e, byID)
 		}
 		s.log().Info("digest_nothing_new", "digest", d.Name, "cutoff", cutoff)
@@ -196,51 +174,37 @@ func (s *Sender) RunDue(ctx context.Context, d config.Digest, arts []*articles.A
 		e.Articles = append(e.Articles, a.ID)
 	}
 	err = s.Store.CreateEdition(ctx, e)
-	created := err == nil
 	if errors.Is(err, editions.ErrExists) {
-		e, err = s.findEdition(ctx, d.Name, key)
+		// Another run (here or on another instance) created it first.
+		if e, err = s.Store.EditionByKey(ctx, d.Name, key); err == nil {
+			return s.helpDeliver(ctx, d, e, byID)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("digest %s: create edition %s: %w", d.Name, key, err)
 	}
-	if !created && !e.FinishedAt.IsZero() {
-		// Another run (here or on another instance) already created and
-		// finished the edition due at this cut-off: nothing is left to do.
-		p, err := s.Store.Progress(ctx, e.ID)
-		return &Report{Edition: e, Done: true, Progress: p}, err
+	s.log().Info("digest_edition_created", "digest", d.Name, "edition", e.Key, "articles", len(e.Articles), "recipients", e.Recipients)
+	if s.OnCreated != nil {
+		s.OnCreated(ctx, d, e)
 	}
-	if created {
-		s.log().Info("digest_edition_created", "digest", d.Name, "edition", e.Key, "articles", len(e.Articles), "recipients", e.Recipients)
-		if s.OnCreated != nil {
-			s.OnCreated(ctx, d, e)
-		}
-	}
-	rep, err := s.Deliver(ctx, d, e, byID)
+	return created(s.Deliver(ctx, d, e, byID))
+}
+
+// created marks the report of delivering an edition this call created.
+func created(rep *Report, err error) (*Report, error) {
 	if rep != nil {
-		rep.Created = created
+		rep.Created = true
 	}
 	return rep, err
 }
 
-// findEdition returns the edition of digest with key.
-func (s *Sender) findEdition(ctx context.Context, digest, key string) (*editions.Edition, error) {
-	return s.Store.EditionByKey(ctx, digest, key)
-}
-
 // Deliver delivers an existing edition until nothing is due, waiting for
-// retries that are due before the edition's maximum age (unless NoWait),
-// then marks it finished. arts holds the articles by id; an id missing
-// from it (a deleted file) is left out of the messages. On cancellation it
-// stops claiming, lets every connection finish and record the message it
-// is sending, hands back the deliveries it had claimed, and returns the
-// context's error.
-//
-// A template that cannot be rendered (an *email.RenderError) is the
-// operator's mistake, not the recipient's: Deliver renders the edition
-// once before claiming anyone and returns the error with everything still
-// queued; a recipient whose own message fails to render later (their tag
-// filter, say) stops the run the same way, handed back unsent rather than
-// marked failed.
+// retries due before the edition's maximum age (unless NoWait), then marks
+// it finished; an article missing from arts is left out. On cancellation
+// it lets every connection record the message it is sending, hands back
+// its claims and returns the context's error. A template that cannot be
+// rendered is the operator's mistake: it stops the run with the recipients
+// not yet sent still queued, and is checked before anyone is claimed.
 func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Edition, arts map[string]*articles.Article) (*Report, error) {
 	ed := &email.Edition{ID: e.ID, Digest: d, Key: e.Key, Date: e.Cutoff}
 	for _, id := range e.Articles {
@@ -250,9 +214,6 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Editi
 			s.log().Warn("digest_article_missing", "digest", d.Name, "edition", e.Key, "article", id)
 		}
 	}
-	// A broken template would fail every recipient alike: render the
-	// edition once before claiming anyone, so the edition stays queued
-	// and a run after the template is fixed sends it to everyone.
 	if err := s.Composer.CheckEdition(ed); err != nil {
 		s.log().Error("digest_render_failed", "digest", d.Name, "edition", e.Key, "err", err)
 		return nil, fmt.Errorf("digest %s: edition %s: %w; nothing was sent, fix the template and run again to send it", d.Name, e.Key, err)

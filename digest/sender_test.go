@@ -80,7 +80,7 @@ func mustComposer(t testing.TB, cfg *config.Config) *email.Composer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := email.NewComposer(cfg, templates.Embedded(), signer)
+	c, err := email.NewComposer(email.OptionsOf(cfg), templates.Embedded(), signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func newFixture(t *testing.T, n int, opts smtptest.Options) *fixture {
 
 func (f *fixture) sender(t *testing.T) *Sender {
 	t.Helper()
-	tr, err := email.NewTransport(f.cfg, slog.New(slog.DiscardHandler))
+	tr, err := email.NewTransport(email.TransportOptionsOf(f.cfg), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

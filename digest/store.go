@@ -11,29 +11,22 @@ import (
 // it): the editions of a digest and their delivery queue. Lookups return
 // subscribers.ErrNotFound when nothing matches.
 type Store interface {
-	// SentArticles returns the ids of every article already in an edition
-	// of digest.
+	// SentArticles returns the ids of every article in an edition of digest.
 	SentArticles(ctx context.Context, digest string) (map[string]bool, error)
 	// CreateEdition records an edition, its articles and one queued
 	// delivery per active subscriber of its digest, in one transaction;
 	// editions.ErrExists when another run created the same (digest, key).
 	CreateEdition(ctx context.Context, e *editions.Edition) error
-	// EditionByKey returns the edition of digest with key.
 	EditionByKey(ctx context.Context, digest, key string) (*editions.Edition, error)
-	// LatestEdition returns the newest edition of digest by cutoff.
-	LatestEdition(ctx context.Context, digest string) (*editions.Edition, error)
-	// UnfinishedEdition returns the oldest edition of digest not yet
-	// finished.
-	UnfinishedEdition(ctx context.Context, digest string) (*editions.Edition, error)
+	LatestEdition(ctx context.Context, digest string) (*editions.Edition, error)     // the newest by cutoff
+	UnfinishedEdition(ctx context.Context, digest string) (*editions.Edition, error) // the oldest not finished
 	// ClaimDeliveries leases up to limit due deliveries of the edition to
 	// owner until now+lease; no two claims ever hold the same delivery.
 	ClaimDeliveries(ctx context.Context, editionID int64, owner string, limit int, now time.Time, lease time.Duration) ([]editions.Delivery, error)
-	// ReleaseClaims drops every lease on the edition's deliveries.
-	ReleaseClaims(ctx context.Context, editionID int64) error
+	ReleaseClaims(ctx context.Context, editionID int64) error // drops every lease on the edition's deliveries
 	// RecordResults writes many results in one transaction and clears
 	// their leases; a recorded send is never undone.
 	RecordResults(ctx context.Context, results []editions.Result) error
-	// Progress counts an edition's deliveries by state.
 	Progress(ctx context.Context, editionID int64) (editions.Progress, error)
 	// FinishEdition marks the edition done when nothing is left to send.
 	FinishEdition(ctx context.Context, editionID int64, now time.Time) (bool, error)
@@ -43,7 +36,7 @@ type Store interface {
 // the store on top of Store.
 type WaveStore interface {
 	// SubscriberZones returns the distinct zones of digest's active
-	// subscribers, "" for those without one.
+	// subscribers ("" = none).
 	SubscriberZones(ctx context.Context, digest string) ([]string, error)
 	// CreateWave records a wave (e.Zones set) and queues its recipients:
 	// the active subscribers in its zones with no other delivery of the

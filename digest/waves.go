@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -10,10 +11,9 @@ import (
 	"briefcast/scheduler"
 )
 
-// Wave is one send of a send_at = "subscriber" digest: the UTC instant
-// at which the schedule's wall time comes round in a set of zones, and
-// those zones. Each wave is an edition of its own, keyed by EditionKey of
-// the instant like any edition, so several instances create it once.
+// Wave is one send of a send_at = "subscriber" digest: the instant at
+// which the schedule's wall time comes round in a set of zones. Each wave
+// is an edition of its own, keyed by EditionKey of the instant.
 type Wave struct {
 	At    time.Time // the instant, in UTC
 	Zones []string  // sorted; "" is the subscribers without a zone, who get the digest's zone
@@ -23,17 +23,13 @@ type Wave struct {
 // digest's for "".
 func ZoneLocation(d config.Digest, z string) (*time.Location, error) {
 	if z == "" {
-		if d.Location == nil {
-			return time.UTC, nil
-		}
-		return d.Location, nil
+		return cmp.Or(d.Location, time.UTC), nil
 	}
 	return time.LoadLocation(z)
 }
 
 // zoneSchedules parses d's schedule once per zone, dropping (and
-// reporting) a zone that does not load, so one bad stored zone never stops
-// the others' waves.
+// reporting) a zone that does not load, so it never stops the others.
 func zoneSchedules(d config.Digest, zones []string) (map[string]scheduler.Schedule, []error) {
 	out := map[string]scheduler.Schedule{}
 	var errs []error
@@ -53,9 +49,8 @@ func zoneSchedules(d config.Digest, zones []string) (map[string]scheduler.Schedu
 }
 
 // Waves returns the waves of d in (from, to] for subscribers in zones (""
-// always included: the digest's own zone), in time order. Each zone runs
-// the schedule with the scheduler's daylight-saving rules: a wall time in
-// a skipped hour runs at the end of the gap, one in a repeated hour once.
+// always included: the digest's own zone), in time order, with the
+// scheduler's daylight-saving rules.
 func Waves(d config.Digest, zones []string, from, to time.Time) ([]Wave, []error) {
 	scheds, errs := zoneSchedules(d, withDefault(zones))
 	byAt := map[time.Time][]string{}
@@ -76,8 +71,7 @@ func Waves(d config.Digest, zones []string, from, to time.Time) ([]Wave, []error
 
 // WaveAt returns the zones of zones ("" included) whose schedule runs at
 // exactly at: the zone set of the wave due then, computed when the wave is
-// created so a subscriber who moved zone since it was planned is counted
-// where they are now.
+// created so a subscriber who moved zone is counted where they are now.
 func WaveAt(d config.Digest, zones []string, at time.Time) ([]string, []error) {
 	scheds, errs := zoneSchedules(d, withDefault(zones))
 	var out []string
@@ -99,11 +93,10 @@ func withDefault(zones []string) []string {
 
 // lookBack is how far before a wave its articles may be published: the
 // longest gap, over the wave's zones, between the zone's previous run and
-// this one (23 or 25 hours for a daily schedule on a day the clocks
-// change). The shortest such gap is returned too: two deliveries of the
-// digest to one subscriber closer than five sixths of it (20 hours for a
-// daily schedule) would be two editions for one local day.
-func lookBack(d config.Digest, scheds map[string]scheduler.Schedule, zones []string, at time.Time) (longest, shortest time.Duration) {
+// this one (23 or 25 hours for a daily schedule when clocks change). The
+// shortest gap is returned too: two deliveries to one subscriber closer
+// than five sixths of it would be two editions for one local day.
+func lookBack(scheds map[string]scheduler.Schedule, zones []string, at time.Time) (longest, shortest time.Duration) {
 	for _, z := range zones {
 		s, ok := scheds[z]
 		if !ok {
@@ -133,17 +126,16 @@ func periodBefore(s scheduler.Schedule, at time.Time) time.Duration {
 	return 24 * time.Hour
 }
 
-// PlanWave picks the articles of the wave at at for zones: those of d's
-// tags published in the look-back before it (see lookBack), newest first,
-// at most max_items. What each recipient already got from the digest is
-// left out per recipient when the wave is sent, so an article published
-// late, or a subscriber who moved zone, never gets anything twice.
+// PlanWave picks the articles of the wave at at for zones: the newest
+// max_items of d's tags published in the look-back before it (lookBack).
+// What a recipient already got from the digest is left out per recipient
+// when the wave is sent, so nobody gets an article twice.
 func PlanWave(d config.Digest, arts []*articles.Article, zones []string, at time.Time) ([]*articles.Article, time.Duration, error) {
 	scheds, errs := zoneSchedules(d, zones)
 	if len(scheds) == 0 && len(errs) > 0 {
 		return nil, 0, errs[0]
 	}
-	longest, shortest := lookBack(d, scheds, zones, at)
+	longest, shortest := lookBack(scheds, zones, at)
 	after := at.Add(-longest)
 	picked := newest(d, arts, func(a *articles.Article) bool { return !a.Published.After(at) && a.Published.After(after) })
 	return picked, shortest * 5 / 6, nil

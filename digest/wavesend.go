@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"briefcast/articles"
@@ -22,11 +23,9 @@ func (s *Sender) waveStore() (WaveStore, error) {
 }
 
 // RunWave creates the wave of the send_at = "subscriber" digest d due at
-// at and delivers it. Its zones are those of d's subscribers (read now)
-// whose local schedule time is at; its articles come from PlanWave. With
-// no zone due or nothing new, nothing is created (Report with a nil
-// Edition). When another process created the same wave first, RunWave
-// helps deliver it, as RunDue does.
+// at, for the zones of d's subscribers whose local schedule time is at, and
+// delivers it. With no zone due or nothing new it creates nothing (a nil
+// Report.Edition); a wave another process created first it helps deliver.
 func (s *Sender) RunWave(ctx context.Context, d config.Digest, arts []*articles.Article, at time.Time) (*Report, error) {
 	ws, err := s.waveStore()
 	if err != nil {
@@ -34,7 +33,7 @@ func (s *Sender) RunWave(ctx context.Context, d config.Digest, arts []*articles.
 	}
 	byID := ByID(arts)
 	key := EditionKey(at)
-	if e, err := s.findEdition(ctx, d.Name, key); err == nil {
+	if e, err := s.Store.EditionByKey(ctx, d.Name, key); err == nil {
 		return s.helpDeliver(ctx, d, e, byID)
 	}
 	all, err := ws.SubscriberZones(ctx, d.Name)
@@ -62,7 +61,7 @@ func (s *Sender) RunWave(ctx context.Context, d config.Digest, arts []*articles.
 	}
 	err = ws.CreateWave(ctx, e, gap)
 	if errors.Is(err, editions.ErrExists) {
-		if e, err = s.findEdition(ctx, d.Name, key); err != nil {
+		if e, err = s.Store.EditionByKey(ctx, d.Name, key); err != nil {
 			return nil, fmt.Errorf("digest %s: wave %s: %w", d.Name, key, err)
 		}
 		return s.helpDeliver(ctx, d, e, byID)
@@ -72,11 +71,7 @@ func (s *Sender) RunWave(ctx context.Context, d config.Digest, arts []*articles.
 	}
 	s.log().Info("digest_wave_created", "digest", d.Name, "edition", e.Key, "zones", len(zones),
 		"articles", len(e.Articles), "recipients", e.Recipients)
-	rep, err := s.Deliver(ctx, d, e, byID)
-	if rep != nil {
-		rep.Created = true
-	}
-	return rep, err
+	return created(s.Deliver(ctx, d, e, byID))
 }
 
 // helpDeliver delivers an edition another run created, unless it is
@@ -90,46 +85,28 @@ func (s *Sender) helpDeliver(ctx context.Context, d config.Digest, e *editions.E
 }
 
 // editionFor returns the edition of res's recipient: the edition itself,
-// or for a wave only the articles they have not had. held says the store
-// could not tell what they had: res is then a retry, never a guess that
-// could send an article twice.
+// or for a wave only the articles they have not had from an earlier edition
+// of the digest (local-time delivery never sends an article twice). held
+// says the store could not tell what they had: res is then a retry, never
+// a guess.
 func (r *run) editionFor(ctx context.Context, res *editions.Result) (ed *email.Edition, held bool) {
 	if !r.e.Wave() {
 		return r.ed, false
 	}
-	arts, err := r.unsentTo(ctx, res.SubscriberID)
+	ws, err := r.s.waveStore()
+	var had map[string]bool
+	if err == nil {
+		had, err = ws.EarlierArticles(ctx, r.d.Name, res.SubscriberID, r.e.ID)
+	}
 	if err != nil {
 		res.State, res.LastReply, res.At = editions.DeliveryRetrying, clip("earlier articles: "+err.Error()), r.s.now()
 		res.NextAttempt = res.At.Add(r.base)
 		return nil, true
 	}
-	return &email.Edition{ID: r.ed.ID, Digest: r.ed.Digest, Key: r.ed.Key, Date: r.ed.Date, Articles: arts}, false
-}
-
-// unsentTo returns the articles of a wave's message that the subscriber
-// has not had from an earlier edition of the digest: the rule "never an
-// article twice" of local-time delivery. An edition sent to everyone is
-// returned as it is.
-func (r *run) unsentTo(ctx context.Context, subscriberID int64) ([]*articles.Article, error) {
-	if !r.e.Wave() {
-		return r.ed.Articles, nil
-	}
-	ws, err := r.s.waveStore()
-	if err != nil {
-		return nil, err
-	}
-	had, err := ws.EarlierArticles(ctx, r.d.Name, subscriberID, r.e.ID)
-	if err != nil {
-		return nil, err
-	}
 	if len(had) == 0 {
-		return r.ed.Articles, nil
+		return r.ed, false
 	}
-	var out []*articles.Article
-	for _, a := range r.ed.Articles {
-		if !had[a.ID] {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	unsent := *r.ed
+	unsent.Articles = slices.DeleteFunc(slices.Clone(r.ed.Articles), func(a *articles.Article) bool { return had[a.ID] })
+	return &unsent, false
 }

@@ -1,8 +1,6 @@
 // Package editions holds the shapes of a digest edition and its delivery
-// queue: the values the digest sender plans and delivers with and the store
-// keeps. They live apart from both so that the store can return them and
-// the digest package can declare the store methods it needs without either
-// importing the other.
+// queue, apart from the digest sender and the store so neither imports the
+// other.
 package editions
 
 import (
@@ -13,8 +11,7 @@ import (
 	"briefcast/subscribers"
 )
 
-// ErrExists is returned when an edition with the same digest and key is
-// already stored.
+// ErrExists: an edition with the same digest and key is already stored.
 var ErrExists = errors.New("edition already exists")
 
 // Edition is one run of one digest.
@@ -27,10 +24,9 @@ type Edition struct {
 	CreatedAt  time.Time
 	FinishedAt time.Time // zero while sending
 	Recipients int64     // deliveries queued at creation
-	// Zones is the zone set of a wave of a send_at = "subscriber" digest:
-	// the subscribers' zones whose local schedule time is Cutoff; "" in
-	// it stands for the subscribers without a zone of their own. Nil for
-	// an edition sent to everyone at once.
+	// Zones is the zone set of a wave of a send_at = "subscriber" digest
+	// whose local schedule time is Cutoff ("" = subscribers without a
+	// zone); nil for an edition sent to everyone at once.
 	Zones []string
 }
 
@@ -74,9 +70,7 @@ type Result struct {
 }
 
 // Progress counts an edition's deliveries by state.
-type Progress struct {
-	Queued, InFlight, Sent, Retrying, Failed, Cancelled, Skipped int64
-}
+type Progress struct{ Queued, InFlight, Sent, Retrying, Failed, Cancelled, Skipped int64 }
 
 // Total is the number of deliveries.
 func (p Progress) Total() int64 {
@@ -88,9 +82,7 @@ func (p Progress) Done() bool { return p.Queued == 0 && p.InFlight == 0 && p.Ret
 
 // BounceCounts counts the bounce reports about one edition by kind, each
 // recipient once per kind.
-type BounceCounts struct {
-	Hard, Soft, Complaints int64
-}
+type BounceCounts struct{ Hard, Soft, Complaints int64 }
 
 // Rate is n as a share of the edition's sent messages (0 when none).
 func (p Progress) Rate(n int64) float64 {
@@ -108,8 +100,8 @@ const (
 	HardBounceRateLimit = 0.02
 )
 
-// Warnings says which of the edition's rates pass their limits, in
-// words for a log line or the admin page; nil when none does.
+// Warnings says in words which of the edition's rates pass their limits;
+// nil when none does.
 func (c BounceCounts) Warnings(p Progress) []string {
 	var w []string
 	if r := p.Rate(c.Complaints); r > ComplaintRateLimit {

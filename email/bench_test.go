@@ -24,7 +24,7 @@ import (
 // benchEdition is a full daily edition: ten articles of three bullets.
 func benchEdition(tb testing.TB) (*Composer, *Edition) {
 	cfg := mustConfig(tb, "")
-	c, err := NewComposer(cfg, mustTemplates(tb), mustSigner(tb))
+	c, err := NewComposer(OptionsOf(cfg), mustTemplates(tb), mustSigner(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,10 +18,8 @@ type SendError struct {
 	Reply     string // the server's text (no addresses of other people)
 	Temporary bool   // 4xx, dropped connection, timeout, refused connection: retry later
 	Bounce    bool   // a hard bounce (5.1.x): the address does not exist
-	// Broken reports that the connection can no longer be used (no reply,
-	// or a 421 "closing"): close it and open a new one.
-	Broken bool
-	Err    error
+	Broken    bool   // the connection is unusable (no reply, or 421): open a new one
+	Err       error
 }
 
 // Error describes the failure without naming any address.
@@ -32,10 +31,16 @@ func (e *SendError) Error() string {
 	case e.Temporary:
 		kind = "temporary"
 	}
+	return fmt.Sprintf("email: send failed (%s): %s", kind, e.ReplyText())
+}
+
+// ReplyText is the server's reply, "550 5.1.1 No such user", or the
+// connection error when there was none.
+func (e *SendError) ReplyText() string {
 	if e.Code == 0 {
-		return fmt.Sprintf("email: send failed (%s): %v", kind, e.Err)
+		return fmt.Sprint(e.Err)
 	}
-	s := fmt.Sprintf("email: send failed (%s): %d", kind, e.Code)
+	s := strconv.Itoa(e.Code)
 	if e.Enhanced != "" {
 		s += " " + e.Enhanced
 	}
@@ -48,15 +53,10 @@ func (e *SendError) Error() string {
 // Unwrap returns the underlying error.
 func (e *SendError) Unwrap() error { return e.Err }
 
-// Classify turns any error from Send into a *SendError (never nil for a
-// non-nil err). Replies 4xx, lost or refused connections and timeouts are
-// temporary; 5xx replies are permanent, and 5.1.x ones (the mailbox does
-// not exist) are bounces.
-//
-// The reply is read from the typed errors go-mail returns: the
-// *textproto.Error of its smtp package (AUTH and STARTTLS failures wrap
-// one), or a *mail.SendError from its Client.Send. An error holding
-// neither is about the connection: there was no reply.
+// Classify turns any error from Send into a *SendError (nil only for nil):
+// 4xx replies and connection failures are temporary, 5xx permanent, 5.1.x
+// bounces. The reply comes from go-mail's typed errors, *textproto.Error or
+// *mail.SendError; an error holding neither had no reply.
 func Classify(err error) *SendError {
 	if err == nil {
 		return nil
@@ -86,31 +86,20 @@ func Classify(err error) *SendError {
 	case out.Code >= 500:
 		out.Bounce = strings.HasPrefix(out.Enhanced, "5.1.")
 	default:
-		// No reply at all: the message may or may not have arrived; the
-		// server is unreachable, went away or timed out. Try again later,
-		// unless the message itself could not be built.
+		// No reply: the server is unreachable, went away or timed out. Try
+		// again later, unless the message has no usable sender or recipients.
 		out.Broken = true
-		out.Temporary = !permanentLocal(ge)
+		out.Temporary = ge == nil || !slices.Contains(permanentLocal, ge.Reason)
 	}
 	return out
 }
 
-// permanentLocal reports go-mail failures that retrying cannot fix: the
-// message has no usable sender or recipients.
-func permanentLocal(ge *gomail.SendError) bool {
-	if ge == nil {
-		return false
-	}
-	switch ge.Reason {
-	case gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded:
-		return true
-	}
-	return false
-}
+// permanentLocal are the go-mail failures that retrying cannot fix.
+var permanentLocal = []gomail.SendErrReason{gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded}
 
 // enhancedCode splits the enhanced status code (RFC 3463) off the front of
-// a reply's text, where RFC 2034 puts it, when its class is the reply
-// code's: "5.1.1 No such user" to a 550 gives "5.1.1" and "No such user".
+// a reply's text when its class is the reply code's: "5.1.1 No such user"
+// to a 550 gives "5.1.1" and "No such user".
 func enhancedCode(code int, text string) (enh, rest string) {
 	first, after, _ := strings.Cut(text, " ")
 	parts := strings.Split(first, ".")
@@ -125,8 +114,8 @@ func enhancedCode(code int, text string) (enh, rest string) {
 	return first, strings.TrimSpace(after)
 }
 
-// redactAddresses hides e-mail addresses in a server's reply, so replies
-// can be stored and logged: every word holding an "@" goes.
+// redactAddresses replaces every word holding an "@" in a server's reply,
+// so replies can be stored and logged.
 func redactAddresses(s string) string {
 	if !strings.Contains(s, "@") {
 		return s

@@ -1,11 +1,14 @@
 package email
 
 import (
+	"cmp"
 	"encoding/hex"
-	"fmt"
+	"errors"
 	"mime"
 	"net/mail"
 	"net/url"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -37,13 +40,17 @@ type variant struct {
 	text    flowedText
 }
 
+// qp encodes both parts of every message quoted-printable: a 7-bit message
+// is never re-encoded by a relay, so its DKIM body hash still holds.
+var qp = gomail.WithPartEncoding(gomail.EncodingQP)
+
 // Digest composes one recipient's message for the edition, with only the
 // articles matching tags (nil/empty tags = all), at the recipient's depth
-// (r.Depth, else the digest's). ok=false (and no error)
-// when the tag filter leaves nothing: that recipient gets no message.
+// (r.Depth, else the digest's). ok=false (and no error) when the tag
+// filter leaves nothing: that recipient gets no message.
 func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, ok bool, err error) {
 	if e == nil {
-		return nil, false, fmt.Errorf("email: no edition")
+		return nil, false, errors.New("email: no edition")
 	}
 	to, err := recipientAddress(r)
 	if err != nil {
@@ -58,48 +65,23 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	if len(picked) == 0 {
 		return nil, false, nil
 	}
-	loc := c.location(r.Timezone)
-	if loc == nil {
-		loc = e.Digest.Location
-	}
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := c.location(r.Timezone, e.Digest.Location)
 	v, err := c.variant(e, picked, loc, depthOf(r, e.Digest.Depth), to.Name != "")
 	if err != nil {
 		return nil, false, err
 	}
-
 	expires := e.Date.Add(TokenTTL)
 	unsubTok := c.signer.Sign(tokens.Unsubscribe, r.ID, r.TokenKey, expires)
 	prefsTok := c.signer.Sign(tokens.Preferences, r.ID, r.TokenKey, expires)
-
-	msg, err := c.newMsg(to, v.subject)
-	if err != nil {
+	if m, err = c.newMessage(to, v.subject, c.unsubscribeURL(unsubTok), e.ID, r.ID); err != nil {
 		return nil, false, err
 	}
-	msg.SetGenHeader("List-Id", v.listID)
-	c.listUnsubscribe(msg, c.unsubscribeURL(unsubTok))
-	msg.SetBulk()
-	// Both parts are quoted-printable: the message is 7-bit throughout,
-	// so no relay on the way to a server without 8BITMIME re-encodes it,
-	// and the DKIM body hash made here is the one the mailbox checks.
-	htmlName := htmlText(to.Name)
-	msg.SetBodyWriter(textFlowed, v.text.writer(to.Name, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.EncodingQP))
-	msg.AddAlternativeWriter(gomail.TypeTextHTML, v.html.writer(htmlName, unsubTok, prefsTok), gomail.WithPartEncoding(gomail.EncodingQP))
-
-	name := "0"
-	if r.ID != 0 {
-		name = strconv.FormatInt(r.ID, 10)
-	}
-	return &Message{
-		From:   c.envelopeFrom(e.ID, r.ID),
-		To:     to.Address,
-		Folder: v.folder,
-		Name:   name,
-		Msg:    msg,
-		dkim:   c.dkim,
-	}, true, nil
+	m.Folder, m.Name = v.folder, strconv.FormatInt(r.ID, 10)
+	m.Msg.SetGenHeader("List-Id", v.listID)
+	m.Msg.SetBulk()
+	m.Msg.SetBodyWriter(textFlowed, v.text.writer(to.Name, unsubTok, prefsTok), qp)
+	m.Msg.AddAlternativeWriter(gomail.TypeTextHTML, v.html.writer(htmlText(to.Name), unsubTok, prefsTok), qp)
+	return m, true, nil
 }
 
 // unsubscribeURL is the unsubscribe link of a token.
@@ -107,32 +89,10 @@ func (c *Composer) unsubscribeURL(tok string) string {
 	return links.New(c.o.BaseURL).Unsubscribe(tok)
 }
 
-// listUnsubscribe sets List-Unsubscribe to unsubURL (and the mailto address
-// when configured), and List-Unsubscribe-Post for RFC 8058 one-click.
-func (c *Composer) listUnsubscribe(msg *gomail.Msg, unsubURL string) {
-	if c.unsubMail != "" {
-		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">, <mailto:"+c.unsubMail+"?subject=unsubscribe>")
-	} else {
-		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">")
-	}
-	if strings.HasPrefix(c.o.BaseURL, "https://") {
-		// RFC 8058 one-click needs an https URL; go-mail refuses anything
-		// else, and so do mailbox providers.
-		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
-	}
-}
-
-// listDomain is the domain part of List-Id: [email] list_id when set,
-// else the From address's domain.
-func (c *Composer) listDomain() string {
-	if d := headerToken(strings.TrimSpace(c.o.ListIDDomain)); d != "" {
-		return d
-	}
-	return headerToken(c.fromDomain)
-}
-
-// newMsg starts a message with the headers every message has.
-func (c *Composer) newMsg(to *mail.Address, subject string) (*gomail.Msg, error) {
+// newMessage starts a message of edition editionID (0 for a confirmation)
+// to subscriber id, with the headers every message has: List-Unsubscribe
+// names unsubURL (and the mailto address when configured).
+func (c *Composer) newMessage(to *mail.Address, subject, unsubURL string, editionID, id int64) (*Message, error) {
 	var rnd [28]byte
 	if err := c.randomBytes(rnd[:]); err != nil {
 		return nil, err
@@ -148,22 +108,24 @@ func (c *Composer) newMsg(to *mail.Address, subject string) (*gomail.Msg, error)
 	msg.Subject(subject)
 	msg.SetDateWithValue(c.now())
 	msg.SetMessageIDWithValue(hex.EncodeToString(rnd[:16]) + "@" + c.fromDomain)
-	return msg, nil
+	if c.unsubMail != "" {
+		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">, <mailto:"+c.unsubMail+"?subject=unsubscribe>")
+	} else {
+		msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+unsubURL+">")
+	}
+	if strings.HasPrefix(c.o.BaseURL, "https://") {
+		// RFC 8058 one-click needs an https URL; go-mail refuses anything
+		// else, and so do mailbox providers.
+		msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
+	}
+	return &Message{From: c.envelopeFrom(editionID, id), To: to.Address, Msg: msg, dkim: c.dkim}, nil
 }
 
 // matches reports whether a carries one of tags; no tags match everything.
 func matches(a *articles.Article, tags []string) bool {
-	if len(tags) == 0 {
-		return true
-	}
-	for _, t := range tags {
-		for _, at := range a.Tags {
-			if strings.EqualFold(strings.TrimSpace(t), at) {
-				return true
-			}
-		}
-	}
-	return false
+	return len(tags) == 0 || slices.ContainsFunc(tags, func(t string) bool {
+		return slices.ContainsFunc(a.Tags, func(at string) bool { return strings.EqualFold(strings.TrimSpace(t), at) })
+	})
 }
 
 // variant returns the edition rendered for picked articles in loc at
@@ -199,8 +161,7 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth s
 	}
 	c.cacheMu.Lock()
 	if len(c.cache) >= c.cacheMax {
-		// A plain reset keeps the bound without bookkeeping; an edition
-		// has few variants, so the cache refills at once.
+		// A plain reset keeps the bound; an edition has few variants.
 		clear(c.cache)
 	}
 	c.cache[key] = v
@@ -209,41 +170,44 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth s
 }
 
 func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, depth string, named bool) (*variant, error) {
-	base := c.o.BaseURL
+	ln := links.New(c.o.BaseURL)
 	date := e.Date.In(loc)
 	d := &DigestData{
 		SiteTitle:      cleanLine(c.o.SiteTitle),
-		BaseURL:        base,
-		Title:          cleanLine(e.Digest.Title),
+		BaseURL:        c.o.BaseURL,
+		Title:          cmp.Or(cleanLine(e.Digest.Title), e.Digest.Name),
 		Digest:         e.Digest.Name,
 		Date:           date.Format("Monday, 2 January 2006"),
 		Count:          len(picked),
-		UnsubscribeURL: links.New(base).Unsubscribe(c.ph.of(phUnsub)),
-		PreferencesURL: links.New(base).Preferences(c.ph.of(phPrefs)),
+		UnsubscribeURL: ln.Unsubscribe(c.ph.of(phUnsub)),
+		PreferencesURL: ln.Preferences(c.ph.of(phPrefs)),
 		PostalAddress:  strings.TrimSpace(c.o.PostalAddress),
 		Depth:          depth,
 	}
-	if d.Title == "" {
-		d.Title = e.Digest.Name
-	}
 	if e.ID != 0 && e.Digest.Archived() {
 		// Only a stored edition has a page: a preview of the next one has none yet.
-		d.ArchiveURL = links.New(base).Edition(e.Digest.Name, e.Key)
+		d.ArchiveURL = ln.Edition(e.Digest.Name, e.Key)
 	}
 	if named {
 		d.Name = c.ph.of(phName)
 	}
-	images := &imageRoot{dir: c.o.ContentDir}
-	defer images.close()
+	// The content folder, for the size of local lead images.
+	var images *os.Root
+	if c.o.ContentDir != "" {
+		if root, err := os.OpenRoot(c.o.ContentDir); err == nil {
+			images = root
+			defer root.Close()
+		}
+	}
 	for _, i := range picked {
 		a := e.Articles[i]
 		av := ArticleView{
 			Title:     cleanLine(a.Title),
-			URL:       links.New(base).Deepest(a.Slug, a.HasFull()),
+			URL:       ln.Deepest(a.Slug, a.HasFull()),
 			Tags:      a.Tags,
 			Published: a.Published,
 		}
-		c.setImage(&av, a, base, images)
+		setImage(&av, a, ln, images)
 		for _, b := range a.Take {
 			if t := cleanLine(b.Text); t != "" {
 				av.Take = append(av.Take, t)
@@ -259,7 +223,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 		}
 		d.Articles = append(d.Articles, av)
 	}
-	st, err := c.subject(&e.Digest)
+	st, err := parseSubject(e.Digest.Name, e.Digest.Subject)
 	if err != nil {
 		return nil, err
 	}
@@ -269,46 +233,33 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 	if err := st.Execute(&sb, sd); err != nil {
 		return nil, &RenderError{Digest: e.Digest.Name, Template: "subject", Err: err}
 	}
-	d.Subject = cleanLine(sb.String())
-	if d.Subject == "" {
-		d.Subject = d.Title
-	}
-	h, t, err := c.digestTmpl.render(d)
+	d.Subject = cmp.Or(cleanLine(sb.String()), d.Title)
+	h, t, err := c.digestTmpl.render(e.Digest.Name, d)
 	if err != nil {
-		return nil, inDigest(err, e.Digest.Name)
+		return nil, err
 	}
-	listID := headerToken(e.Digest.Name) + "." + c.listDomain()
-	v := &variant{
+	// The List-Id domain: [email] list_id when set, else From's domain.
+	listDomain := cmp.Or(headerToken(strings.TrimSpace(c.o.ListIDDomain)), headerToken(c.fromDomain))
+	return &variant{
 		// Encoded once here, go-mail passes the ASCII result through
 		// instead of encoding it for every recipient.
 		subject: mime.QEncoding.Encode("UTF-8", d.Subject),
 		folder:  fileToken(e.Digest.Name) + "/" + fileToken(e.Key),
-		listID:  phrase(d.Title) + " <" + listID + ">",
+		listID:  phrase(d.Title) + " <" + headerToken(e.Digest.Name) + "." + listDomain + ">",
 		html:    c.ph.split(breakLongLines(asciiHTML(h))),
 		text:    c.ph.flowedText(t),
-	}
-	return v, nil
+	}, nil
 }
 
-// subject returns the parsed subject template of d.
-func (c *Composer) subject(d *config.Digest) (*template.Template, error) {
-	src := d.Subject
+// parseSubject parses the subject template src of digest name.
+func parseSubject(name, src string) (*template.Template, error) {
 	if strings.TrimSpace(src) == "" {
 		src = DefaultSubject
 	}
-	c.subjMu.Lock()
-	defer c.subjMu.Unlock()
-	if t, ok := c.subjects[src]; ok {
-		return t, nil
-	}
 	t, err := template.New("subject").Funcs(config.SubjectFuncs).Option("missingkey=error").Parse(src)
 	if err != nil {
-		return nil, &RenderError{Digest: d.Name, Template: "subject", Err: err}
+		return nil, &RenderError{Digest: name, Template: "subject", Err: err}
 	}
-	if len(c.subjects) > 256 {
-		clear(c.subjects)
-	}
-	c.subjects[src] = t
 	return t, nil
 }
 
@@ -328,16 +279,9 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 	}
 	u, err := url.Parse(confirmURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("email: confirmation link must be an absolute http(s) URL")
+		return nil, errors.New("email: confirmation link must be an absolute http(s) URL")
 	}
 	now := c.now()
-	loc := c.location(r.Timezone)
-	if loc == nil {
-		loc = c.o.SiteLocation
-	}
-	if loc == nil {
-		loc = time.UTC
-	}
 	unsubURL := c.unsubscribeURL(c.signer.Sign(tokens.Unsubscribe, r.ID, r.TokenKey, now.Add(TokenTTL)))
 	data := &ConfirmData{
 		SiteTitle:      cleanLine(c.o.SiteTitle),
@@ -346,70 +290,47 @@ func (c *Composer) Confirmation(r Recipient, confirmURL string) (*Message, error
 		UnsubscribeURL: unsubURL,
 		PostalAddress:  strings.TrimSpace(c.o.PostalAddress),
 	}
-	if ttl := c.o.ConfirmTTL; ttl > 0 {
-		data.Expires = now.Add(ttl).In(loc).Format("Mon, 2 Jan 2006 15:04 MST")
+	if c.o.ConfirmTTL > 0 {
+		loc := c.location(r.Timezone, c.o.Location)
+		data.Expires = now.Add(c.o.ConfirmTTL).In(loc).Format("Mon, 2 Jan 2006 15:04 MST")
 	}
-	h, t, err := c.confirmTmpl.render(data)
+	h, t, err := c.confirmTmpl.render("", data)
 	if err != nil {
 		return nil, err
 	}
-	subject, ok, err := c.confirmTmpl.subject(data)
+	subject, err := c.confirmTmpl.subject(data)
 	if err != nil {
 		return nil, err
 	}
-	if !ok || subject == "" {
-		subject = "Confirm your subscription to " + data.SiteTitle
-	}
-	msg, err := c.newMsg(to, subject)
+	m, err := c.newMessage(to, cmp.Or(subject, "Confirm your subscription to "+data.SiteTitle), unsubURL, 0, r.ID)
 	if err != nil {
 		return nil, err
 	}
-	msg.SetGenHeader("Auto-Submitted", "auto-generated")
-	c.listUnsubscribe(msg, unsubURL)
-	msg.SetBodyString(textFlowed, flowed(t), gomail.WithPartEncoding(gomail.EncodingQP))
-	msg.AddAlternativeString(gomail.TypeTextHTML, h, gomail.WithPartEncoding(gomail.EncodingQP))
 	// The Message-ID's random part names the file, so two requests from
 	// one subscriber never overwrite each other in the outbox.
-	id := msg.GetMessageID()
-	id = strings.TrimPrefix(id, "<")
-	if i := strings.IndexByte(id, '@'); i > 0 {
-		id = id[:i]
-	}
-	if len(id) > 12 {
-		id = id[:12]
-	}
-	return &Message{
-		From:   c.envelopeFrom(0, r.ID),
-		To:     to.Address,
-		Folder: "confirm",
-		Name:   strconv.FormatInt(r.ID, 10) + "-" + id,
-		Msg:    msg,
-		dkim:   c.dkim,
-	}, nil
+	m.Folder, m.Name = "confirm", strconv.FormatInt(r.ID, 10)+"-"+strings.TrimPrefix(m.Msg.GetMessageID(), "<")[:12]
+	m.Msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	m.Msg.SetBodyString(textFlowed, flowed(t), qp)
+	m.Msg.AddAlternativeString(gomail.TypeTextHTML, h, qp)
+	return m, nil
 }
 
 // checkConfirmTemplates renders the confirmation templates once with sample
-// data, so that an override naming a field ConfirmData lacks (such as the
-// .Name and .Email it once had) stops start-up rather than every sign-up.
+// data, so an override naming a field ConfirmData lacks stops start-up
+// rather than every sign-up.
 func checkConfirmTemplates(p *pageTemplates) error {
 	d := &ConfirmData{
 		SiteTitle: "Site", BaseURL: "https://example.org/",
 		ConfirmURL: "https://example.org/confirm?token=t", UnsubscribeURL: "https://example.org/unsubscribe?token=t",
 		Expires: "Mon, 2 Jan 2006 15:04 UTC", PostalAddress: "1 Street",
 	}
-	if _, _, err := p.render(d); err != nil {
+	if _, _, err := p.render("", d); err != nil {
 		return err
 	}
-	_, _, err := p.subject(d)
+	_, err := p.subject(d)
 	return err
 }
 
 // fileToken makes s safe as one path component: letters, digits, "-",
 // "_" and "." only, never "." or "..".
-func fileToken(s string) string {
-	t := strings.Trim(headerToken(s), ".")
-	if t == "" {
-		return "_"
-	}
-	return t
-}
+func fileToken(s string) string { return cmp.Or(headerToken(s), "_") }

@@ -604,7 +604,7 @@ func TestTemplateOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := mustConfig(t, "")
-	c, err := NewComposer(cfg, fsys, mustSigner(t), WithClock(func() time.Time { return fixedNow }))
+	c, err := NewComposer(OptionsOf(cfg), fsys, mustSigner(t), WithClock(func() time.Time { return fixedNow }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -634,7 +634,7 @@ func TestTemplateOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	fsys, _ = templates.Load(dir)
-	if _, err := NewComposer(cfg, fsys, mustSigner(t)); err == nil || !strings.Contains(err.Error(), "Name") {
+	if _, err := NewComposer(OptionsOf(cfg), fsys, mustSigner(t)); err == nil || !strings.Contains(err.Error(), "Name") {
 		t.Errorf("NewComposer with {{.Name}} in the confirmation: %v", err)
 	}
 
@@ -643,7 +643,7 @@ func TestTemplateOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	fsys, _ = templates.Load(dir)
-	if _, err := NewComposer(cfg, fsys, mustSigner(t)); err == nil {
+	if _, err := NewComposer(OptionsOf(cfg), fsys, mustSigner(t)); err == nil {
 		t.Error("NewComposer accepted a broken template")
 	}
 }

@@ -34,10 +34,9 @@ func depthOf(r Recipient, digestDefault string) string {
 	return subscribers.DepthTake
 }
 
-// addDigestTier fills av with a's 2-minute digest: its prose sections
-// (Essential Context first when present), key numbers and core players,
-// all as plain text for the templates to escape. An article whose tiers
-// cannot be read back fails the message rather than go out without them.
+// addDigestTier fills av with a's 2-minute digest (prose sections, key
+// numbers, core players) as plain text; an article whose tiers cannot be
+// read back fails the message rather than go out without them.
 func addDigestTier(av *ArticleView, a *articles.Article) error {
 	t, err := a.Tiers()
 	if err != nil {

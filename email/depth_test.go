@@ -103,7 +103,7 @@ func TestCheckEditionRendersEveryDepth(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := mustConfig(t, "")
-	c, err := NewComposer(cfg, fsys, mustSigner(t))
+	c, err := NewComposer(OptionsOf(cfg), fsys, mustSigner(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,14 @@
-// Package email composes and delivers briefcast's messages: the digest
-// editions and the double opt-in confirmation. Messages are built with
-// github.com/wneessen/go-mail. A digest edition is rendered once per
-// distinct article set and personalised per recipient by substituting a
-// few pre-escaped values, so composing stays cheap at newsletter scale.
-// Delivery goes through a Transport: the file transport writes .eml files,
-// the smtp transport keeps persistent connections to a relay.
+// Package email composes and delivers briefcast's messages, the digest
+// editions and the double opt-in confirmation, built with go-mail. A digest
+// edition is rendered once per distinct article set and personalised per
+// recipient by substituting a few pre-escaped values, so composing stays
+// cheap at newsletter scale. The file transport writes .eml files; the smtp
+// transport keeps persistent connections to a relay.
 package email
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -18,7 +18,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"text/template"
 	"time"
 
 	"github.com/emersion/go-msgauth/dkim"
@@ -51,9 +50,8 @@ type Edition struct {
 
 // Message is one composed message ready for a transport.
 type Message struct {
-	// From is the envelope sender (MAIL FROM, bare address): the From
-	// address, or the message's own return path when the Composer has
-	// one (WithReturnPath), so bounces name the delivery they are about.
+	// From is the envelope sender (bare address): the From address, or the
+	// message's own return path (WithReturnPath) so bounces name it.
 	From   string
 	To     string      // envelope recipient (bare address)
 	Folder string      // file transport sub-folder, e.g. "daily/20261125T0700Z" ("confirm" for confirmations)
@@ -64,9 +62,8 @@ type Message struct {
 }
 
 // WriteTo writes the message as it goes on the wire, DKIM-signed when the
-// Composer has a key. The signature is made over exactly the bytes
-// written (after go-mail has folded every header and encoded every part),
-// so nothing a library does after signing can change what it covers.
+// Composer has a key: the signature covers exactly the bytes written, after
+// go-mail has folded every header and encoded every part.
 func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	if m.dkim == nil {
 		return m.Msg.WriteTo(w)
@@ -94,8 +91,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 }
 
 // TokenTTL is how long the unsubscribe and preferences links of a digest
-// stay valid, counted from the edition's date: long enough that an old
-// message in an archive still lets its reader leave.
+// stay valid from the edition's date, so an archived message still works.
 const TokenTTL = 400 * 24 * time.Hour
 
 // Template file names, in templates.Embedded() or an override folder.
@@ -112,22 +108,32 @@ type Option func(*Composer)
 // WithClock sets the clock used for the Date header and DKIM timestamps.
 func WithClock(now func() time.Time) Option { return func(c *Composer) { c.now = now } }
 
-// WithRand sets the source of Message-ID and MIME boundary randomness;
-// golden tests fix it so messages are byte-for-byte reproducible.
-func WithRand(r io.Reader) Option { return func(c *Composer) { c.rand = r } }
-
-// ReturnPath returns the envelope sender of one message: editionID is 0
-// for a confirmation. It is called for recipients with an id only.
+// ReturnPath returns the envelope sender of one message to a subscriber
+// with an id; editionID is 0 for a confirmation.
 type ReturnPath func(editionID, subscriberID int64) string
 
 // WithReturnPath gives every message to a known subscriber its own
-// envelope sender (a VERP address on the bounce domain, say) instead of
-// the From address.
+// envelope sender (a VERP address, say) instead of the From address.
 func WithReturnPath(rp ReturnPath) Option { return func(c *Composer) { c.returnPath = rp } }
 
-// WithCacheSize bounds how many rendered variants (distinct article sets,
-// time zones, with or without a name) are kept; the default is 256.
-func WithCacheSize(n int) Option { return func(c *Composer) { c.cacheMax = n } }
+// Options are a Composer's settings (OptionsOf fills them from the config).
+type Options struct {
+	From          string            // the From header, "Name <address>"
+	ReplyTo       string            // "" = none
+	UnsubscribeTo string            // the mailto address of List-Unsubscribe; "" = none
+	ListIDDomain  string            // the domain part of List-Id; "" = From's domain
+	PostalAddress string            // shown in every message's footer
+	BaseURL       string            // the site's absolute URL, ending in "/"
+	SiteTitle     string            // the site's name, shown in every message
+	ContentDir    string            // the content folder, for the size of local lead images; "" = none
+	Location      *time.Location    // the site's zone, a confirmation's expiry is shown in; nil = UTC
+	ConfirmTTL    time.Duration     // how long a confirmation link works; 0 = not shown
+	DKIM          *DKIMOptions      // nil = unsigned
+	Subjects      map[string]string // the digests' subject templates by name, checked at start
+}
+
+// DKIMOptions name the signing key and where its public half is published.
+type DKIMOptions struct{ Domain, Selector, PrivateKeyFile string }
 
 // Composer renders digest and confirmation messages. It is safe for
 // concurrent use.
@@ -135,7 +141,7 @@ type Composer struct {
 	o      Options
 	signer *tokens.Signer
 	now    func() time.Time
-	rand   io.Reader
+	rand   io.Reader  // the Message-ID and MIME boundaries; tests fix it
 	randMu sync.Mutex // a caller's io.Reader need not be safe for concurrent use
 
 	from       *mail.Address
@@ -145,11 +151,7 @@ type Composer struct {
 	dkim       *dkim.SignOptions
 	returnPath ReturnPath
 
-	digestTmpl  *pageTemplates
-	confirmTmpl *pageTemplates
-
-	subjMu   sync.Mutex
-	subjects map[string]*template.Template // digest name -> parsed subject
+	digestTmpl, confirmTmpl *pageTemplates
 
 	cacheMu  sync.Mutex
 	cache    map[string]*variant
@@ -163,9 +165,9 @@ type Composer struct {
 
 var errNoConfig = errors.New("email: config, templates and signer are required")
 
-// New parses the email templates of tmpl (a missing or broken one is an
-// error), loads the DKIM key when o.DKIM is set and returns a Composer.
-func New(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
+// NewComposer parses the email templates of tmpl (a missing or broken one
+// is an error), loads the DKIM key when o has one and returns a Composer.
+func NewComposer(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
 	if signer == nil || tmpl == nil {
 		return nil, errNoConfig
 	}
@@ -174,10 +176,10 @@ func New(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Compose
 		signer:   signer,
 		now:      time.Now,
 		rand:     rand.Reader,
-		subjects: map[string]*template.Template{},
 		cache:    map[string]*variant{},
 		cacheMax: 256,
 		zones:    map[string]*time.Location{},
+		ph:       newPlaceholders(),
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -186,15 +188,14 @@ func New(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Compose
 	if err != nil {
 		return nil, fmt.Errorf("email: from: %w", err)
 	}
-	c.from = from
-	c.fromDomain = domainOf(from.Address)
+	c.from, c.fromDomain = from, domainOf(from.Address)
 	if o.ReplyTo != "" {
 		if c.replyTo, err = parseAddress(o.ReplyTo); err != nil {
 			return nil, fmt.Errorf("email: reply_to: %w", err)
 		}
 	}
-	if o.UnsubscribeMailto != "" {
-		a, err := parseAddress(o.UnsubscribeMailto)
+	if o.UnsubscribeTo != "" {
+		a, err := parseAddress(o.UnsubscribeTo)
 		if err != nil {
 			return nil, fmt.Errorf("email: unsubscribe_mailto: %w", err)
 		}
@@ -209,8 +210,9 @@ func New(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Compose
 	if err := checkConfirmTemplates(c.confirmTmpl); err != nil {
 		return nil, err
 	}
-	for name, subj := range o.Subjects {
-		if _, err := c.subject(&config.Digest{Name: name, Subject: subj}); err != nil {
+	// A broken subject template stops start-up.
+	for name, src := range o.Subjects {
+		if _, err := parseSubject(name, src); err != nil {
 			return nil, err
 		}
 	}
@@ -218,9 +220,6 @@ func New(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Compose
 		if c.dkim, err = loadDKIM(d); err != nil {
 			return nil, err
 		}
-	}
-	if c.ph, err = newPlaceholders(); err != nil {
-		return nil, err
 	}
 	return c, nil
 }
@@ -235,9 +234,13 @@ func (c *Composer) randomBytes(b []byte) error {
 	return nil
 }
 
-// location returns the zone named name, loaded once, or nil when it is
-// empty or unknown.
-func (c *Composer) location(name string) *time.Location {
+// location returns the zone named name, loaded once; fallback when name is
+// empty or unknown, and UTC when fallback is nil.
+func (c *Composer) location(name string, fallback *time.Location) *time.Location {
+	return cmp.Or(c.zone(name), fallback, time.UTC)
+}
+
+func (c *Composer) zone(name string) *time.Location {
 	if name == "" {
 		return nil
 	}
@@ -271,7 +274,7 @@ func loadDKIM(d *DKIMOptions) (*dkim.SignOptions, error) {
 		BodyCanonicalization:   dkim.CanonicalizationRelaxed,
 		HeaderKeys:             dkimHeaders,
 	}
-	// A trial signature checks the key and the options at start-up.
+	// A trial signature checks the key at start-up.
 	if err := dkim.Sign(io.Discard, strings.NewReader("From: a@b\r\n\r\nx\r\n"), o); err != nil {
 		return nil, fmt.Errorf("email: dkim key %s: %w", d.PrivateKeyFile, err)
 	}
@@ -279,13 +282,9 @@ func loadDKIM(d *DKIMOptions) (*dkim.SignOptions, error) {
 }
 
 // dkimHeaders are the header fields every DKIM signature covers, in h=
-// order. From is named twice: a verifier then also hashes a second From
-// (empty when there is none), so one added in transit breaks the
-// signature (RFC 6376 8.15). A name with no field in the message (Reply-To
-// when none is set, List-Id on a confirmation) is signed as absent, so it
-// cannot be added either. go-msgauth signs and folds the DKIM-Signature
-// itself, over the finished message: go-mail's signer folded inside h=,
-// which is why the list was once cut short.
+// order. From is named twice, so a second From added in transit breaks the
+// signature (RFC 6376 8.15); a name with no field in the message (Reply-To,
+// List-Id on a confirmation) is signed as absent, so it cannot be added.
 var dkimHeaders = []string{
 	"From", "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
 	"Reply-To", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post",
@@ -294,11 +293,10 @@ var dkimHeaders = []string{
 // envelopeFrom is the envelope sender of a message of edition editionID
 // (0 for a confirmation) to subscriber id.
 func (c *Composer) envelopeFrom(editionID, id int64) string {
-	if c.returnPath == nil || id == 0 {
-		return c.from.Address
-	}
-	if rp := c.returnPath(editionID, id); rp != "" {
-		return rp
+	if c.returnPath != nil && id != 0 {
+		if rp := c.returnPath(editionID, id); rp != "" {
+			return rp
+		}
 	}
 	return c.from.Address
 }

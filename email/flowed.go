@@ -6,18 +6,15 @@ import (
 	"unicode/utf8"
 )
 
-// flowedWidth is the longest line of a format=flowed text part, in
-// characters, its trailing space and any space-stuffing included (RFC 3676
-// 4.2 asks for at most 78).
+// flowedWidth is the longest line of a format=flowed text part in
+// characters, trailing space and space-stuffing included (RFC 3676 4.2).
 const flowedWidth = 78
 
 // flowed wraps every line of s (LF or CRLF line ends) as RFC 3676
-// format=flowed text with DelSp=no: a line is broken after a space, which
-// stays at the end of the line to mark the break as soft, so a reader that
-// knows the format joins the lines again and one that does not shows them
-// wrapped. A word longer than a line (a long URL) is kept whole, never cut
-// inside a character. Lines starting with a space, ">" or "From " are
-// space-stuffed. Line ends are CRLF.
+// format=flowed text with DelSp=no and CRLF line ends: a line is broken
+// after a space, which stays to mark the break as soft. A word longer than
+// a line (a long URL) is kept whole. Lines starting with a space, ">" or
+// "From " are space-stuffed.
 func flowed(s string) string {
 	return string(appendFlowed(make([]byte, 0, len(s)+len(s)/16), s))
 }
@@ -42,9 +39,8 @@ func appendFlowed(b []byte, s string) []byte {
 	}
 }
 
-// appendWrapped appends one paragraph (one hard line) as flowed lines.
-// The line being filled is always line[start:pos], so it is never copied
-// before it is written.
+// appendWrapped appends one paragraph (one hard line) as flowed lines;
+// the line being filled is line[start:pos].
 func appendWrapped(b []byte, line string) []byte {
 	width := flowedWidth - 1 // room for space-stuffing
 	start, pos, curLen := 0, 0, 0
@@ -80,10 +76,9 @@ func appendFlowedLine(b []byte, l string) []byte {
 }
 
 // flowedText is a rendered plain-text body ready to be flowed per
-// recipient. Flowing works line by line, so every run of lines without a
-// placeholder is flowed once, when the edition is rendered; only the few
-// lines holding a recipient's values (the greeting, the unsubscribe and
-// preferences links) are flowed per message.
+// recipient: every run of lines without a placeholder is flowed once, when
+// the edition is rendered; only the few lines holding a recipient's values
+// are flowed per message.
 type flowedText []flowedPiece
 
 // flowedPiece is either done, lines already flowed, or line, one source
@@ -94,10 +89,8 @@ type flowedPiece struct {
 }
 
 // flowedText cuts s after every line end, flows the lines without a
-// placeholder and keeps the others for flowing once filled in. The cuts
-// fall where appendFlowed starts a line anyway, and each piece ends with
-// the line end appendFlowed takes off the last line, so the pieces flowed
-// one after the other are the whole text flowed.
+// placeholder and keeps the others for flowing once filled in. The pieces
+// flowed one after the other are the whole text flowed (see appendFlowed).
 func (p placeholders) flowedText(s string) flowedText {
 	if s == "" {
 		return flowedText{{done: appendFlowed(nil, s)}}
@@ -131,8 +124,6 @@ func (p placeholders) flowedText(s string) flowedText {
 func (ft flowedText) writer(name, unsub, prefs string) func(io.Writer) (int64, error) {
 	f := newFill(name, unsub, prefs)
 	return func(w io.Writer) (int64, error) {
-		// The filled-in lines go in one string and their flowed forms in
-		// one buffer, each sized once.
 		var raw strings.Builder
 		size := 0
 		for _, p := range ft {

@@ -10,9 +10,8 @@ import (
 )
 
 // cleanLine makes s safe for one header line or one line of plain text:
-// CR, LF and every other control or invalid character becomes a space,
-// runs of spaces collapse, and the ends are trimmed. Nothing a title, a
-// name or a subject holds can start a new header field.
+// every control or invalid character becomes a space, runs of spaces
+// collapse and the ends are trimmed, so nothing can start a header field.
 func cleanLine(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -93,9 +92,8 @@ func recipientAddress(r Recipient) (*mail.Address, error) {
 // cleanName is cleanLine capped at a sane length for a display name.
 func cleanName(s string) string {
 	s = cleanLine(s)
-	// net/mail writes a non-ASCII name as a Q encoded word and leaves a
-	// backslash in it raw, which no parser reads back (its own included):
-	// the To header would lose its address. A slash reads the same.
+	// net/mail leaves a backslash raw in a Q encoded word, which no parser
+	// reads back: the To header would lose its address.
 	if strings.Contains(s, `\`) && !isASCII(s) {
 		s = strings.ReplaceAll(s, `\`, "/")
 	}
@@ -109,11 +107,11 @@ func cleanName(s string) string {
 	return s
 }
 
-// phrase writes s as an RFC 5322 display phrase in pure ASCII, so go-mail
-// passes it through untouched: a quoted string when s is ASCII, else RFC
-// 2047 Q encoded words that hold only the characters RFC 2047 section 5
-// allows in a phrase. Go's mime.QEncoding leaves "<", ">", "@" and the
-// like raw in a word, which a List-Id parser takes for the id.
+// phrase writes s as an RFC 5322 display phrase in pure ASCII, which
+// go-mail passes through: a quoted string, or RFC 2047 Q encoded words
+// holding only what RFC 2047 section 5 allows in a phrase (Go's
+// mime.QEncoding leaves "<", "@" and the like raw, which List-Id parsers
+// take for the id).
 func phrase(s string) string {
 	s = cleanLine(s)
 	if isASCII(s) {
@@ -122,37 +120,28 @@ func phrase(s string) string {
 	}
 	const prefix, suffix = "=?UTF-8?Q?", "?="
 	const maxWord = 75 - len(prefix) - len(suffix) // RFC 2047 section 2
-	var out, word strings.Builder
-	flush := func() {
-		if out.Len() > 0 {
-			out.WriteByte(' ')
-		}
-		out.WriteString(prefix + word.String() + suffix)
-		word.Reset()
-	}
-	var buf [utf8.UTFMax]byte
+	var words []string
+	var word strings.Builder
 	for _, r := range s {
-		var enc strings.Builder
-		for _, b := range buf[:utf8.EncodeRune(buf[:], r)] {
+		var enc []byte
+		for _, b := range []byte(string(r)) {
 			switch {
 			case b == ' ':
-				enc.WriteByte('_')
+				enc = append(enc, '_')
 			case phraseSafe(b):
-				enc.WriteByte(b)
+				enc = append(enc, b)
 			default:
-				fmt.Fprintf(&enc, "=%02X", b)
+				enc = fmt.Appendf(enc, "=%02X", b)
 			}
 		}
 		// A character is never split across two words (RFC 2047 5).
-		if word.Len()+enc.Len() > maxWord {
-			flush()
+		if word.Len()+len(enc) > maxWord {
+			words = append(words, prefix+word.String()+suffix)
+			word.Reset()
 		}
-		word.WriteString(enc.String())
+		word.Write(enc)
 	}
-	if word.Len() > 0 || out.Len() == 0 {
-		flush()
-	}
-	return out.String()
+	return strings.Join(append(words, prefix+word.String()+suffix), " ")
 }
 
 // phraseSafe reports whether b may stand for itself in a Q encoded word

@@ -1,7 +1,9 @@
 package email
 
 import (
+	"crypto/tls"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -86,7 +88,7 @@ func mustSigner(t testing.TB) *tokens.Signer {
 func mustComposer(t testing.TB, cfg *config.Config, opts ...Option) *Composer {
 	t.Helper()
 	opts = append([]Option{WithClock(func() time.Time { return fixedNow }), WithRand(&countingReader{})}, opts...)
-	c, err := NewComposer(cfg, templates.Embedded(), mustSigner(t), opts...)
+	c, err := NewComposer(OptionsOf(cfg), templates.Embedded(), mustSigner(t), opts...)
 	if err != nil {
 		t.Fatalf("NewComposer: %v", err)
 	}
@@ -135,3 +137,16 @@ func testEdition(cfg *config.Config) *Edition {
 }
 
 func newTestMsg() *gomail.Msg { return gomail.NewMsg() }
+
+// WithRand sets the source of Message-ID and MIME boundary randomness, so
+// that messages are byte-for-byte reproducible.
+func WithRand(r io.Reader) Option { return func(c *Composer) { c.rand = r } }
+
+// WithCacheSize bounds how many rendered variants are kept.
+func WithCacheSize(n int) Option { return func(c *Composer) { c.cacheMax = n } }
+
+// WithTLSConfig sets the TLS configuration of the smtp transport, to trust
+// the test server's certificate.
+func WithTLSConfig(c *tls.Config) TransportOption {
+	return func(o *transportOptions) { o.tlsConfig = c }
+}

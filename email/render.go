@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"html"
 	htmltemplate "html/template"
@@ -46,12 +45,9 @@ func parsePage(fsys fs.FS, htmlName, textName string) (*pageTemplates, error) {
 	return p, nil
 }
 
-// RenderError is a template that could not be executed: a mistake in the
-// template (a misspelt field such as {{.Titel}}, an index out of range),
-// not in the recipient or the delivery. Every template runs strictly (a
-// missing field or map key is an error, never an empty string), so such a
-// mistake shows up as a RenderError instead of a blank in a sent message.
-// The digest sender stops on one rather than fail its recipients.
+// RenderError is a template that could not be executed ({{.Titel}}): the
+// operator's mistake, not the recipient's, so the digest sender stops on
+// one. Templates run strictly, so a mistake is never a blank in a message.
 type RenderError struct {
 	Digest   string // the digest rendered; "" for a confirmation
 	Template string // "subject", "digest.html", "digest.txt", ...
@@ -69,51 +65,40 @@ func (e *RenderError) Error() string {
 // Unwrap returns the template package's error.
 func (e *RenderError) Unwrap() error { return e.Err }
 
-// inDigest names digest in err when it is a RenderError.
-func inDigest(err error, digest string) error {
-	var re *RenderError
-	if errors.As(err, &re) && re.Digest == "" {
-		re.Digest = digest
-	}
-	return err
-}
-
-// render executes both templates with data.
-func (p *pageTemplates) render(data any) (html, text string, err error) {
+// render executes both templates with data, for digest ("" for a
+// confirmation).
+func (p *pageTemplates) render(digest string, data any) (html, text string, err error) {
 	var hb, tb bytes.Buffer
 	if err := p.html.Execute(&hb, data); err != nil {
-		return "", "", &RenderError{Template: p.html.Name(), Err: err}
+		return "", "", &RenderError{Digest: digest, Template: p.html.Name(), Err: err}
 	}
 	if err := p.text.Execute(&tb, data); err != nil {
-		return "", "", &RenderError{Template: p.text.Name(), Err: err}
+		return "", "", &RenderError{Digest: digest, Template: p.text.Name(), Err: err}
 	}
 	return hb.String(), normaliseText(tb.String()), nil
 }
 
-// subject renders the text template named "subject" in the plain-text
-// template when it defines one.
-func (p *pageTemplates) subject(data any) (string, bool, error) {
+// subject renders the template "subject" the plain-text template defines;
+// "" when it defines none.
+func (p *pageTemplates) subject(data any) (string, error) {
 	st := p.text.Lookup("subject")
 	if st == nil {
-		return "", false, nil
+		return "", nil
 	}
 	var b bytes.Buffer
 	if err := st.Execute(&b, data); err != nil {
-		return "", false, &RenderError{Template: "subject of " + p.text.Name(), Err: err}
+		return "", &RenderError{Template: "subject of " + p.text.Name(), Err: err}
 	}
-	return cleanLine(b.String()), true, nil
+	return cleanLine(b.String()), nil
 }
 
-// sampleAddress receives the sample renderings of CheckEdition; it is in a
-// domain reserved for documentation, and nothing is ever sent to it.
+// sampleAddress receives the sample renderings of CheckEdition: nothing is
+// ever sent to it.
 const sampleAddress = "reader@example.org"
 
-// CheckEdition renders e the way its recipients get it, with every article,
-// at every depth, once for a recipient with a name and once for one
-// without: a template
-// that fails here would fail for everyone, so the sender calls it before
-// it claims any recipient. The error is a *RenderError naming the digest
-// and the template.
+// CheckEdition renders e with every article, at every depth, with and
+// without a recipient name: a template that fails here would fail for
+// everyone, so the sender calls it before it claims any recipient.
 func (c *Composer) CheckEdition(e *Edition) error {
 	for _, depth := range subscribers.Depths {
 		for _, r := range []Recipient{{Email: sampleAddress, Name: "Sample Reader"}, {Email: sampleAddress}} {
@@ -127,9 +112,8 @@ func (c *Composer) CheckEdition(e *Edition) error {
 }
 
 // CheckDigest executes the subject and body templates of digest d on
-// sample articles dated around now, as `briefcast check` does: a mistake
-// that only shows when a template runs ({{.Titel}}) fails here rather
-// than when the digest is sent.
+// sample articles dated around now, as `briefcast check` does, so a mistake
+// that only shows when a template runs fails before the digest is sent.
 func (c *Composer) CheckDigest(d config.Digest, now time.Time) error {
 	return c.CheckEdition(SampleEdition(d, now))
 }
@@ -163,18 +147,11 @@ func SampleEdition(d config.Digest, now time.Time) *Edition {
 // normaliseText trims trailing spaces from every line and collapses runs
 // of more than one blank line, which templates tend to leave behind.
 func normaliseText(s string) string {
-	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	out := make([]string, 0, len(lines))
-	blank := 0
-	for _, l := range lines {
+	var out []string
+	for l := range strings.SplitSeq(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
 		l = strings.TrimRight(l, " \t")
-		if l == "" {
-			blank++
-			if blank > 1 || len(out) == 0 {
-				continue
-			}
-		} else {
-			blank = 0
+		if l == "" && (len(out) == 0 || out[len(out)-1] == "") {
+			continue
 		}
 		out = append(out, l)
 	}
@@ -184,28 +161,23 @@ func normaliseText(s string) string {
 // DigestData is what digest.html and digest.txt render. Every string is
 // plain text: html/template escapes it in the HTML part.
 type DigestData struct {
-	SiteTitle string
-	BaseURL   string // ends in "/"
-	Title     string // the digest's title
-	Digest    string // the digest's name
-	Subject   string
-	Date      string // the edition's date, e.g. "Wednesday, 25 November 2026"
-	Count     int    // number of articles
-	Preheader string // the first take bullet, for the inbox preview line
-	Articles  []ArticleView
-	// Name is the recipient's name ("" when unknown). Use it as text only:
-	// it is substituted per recipient after rendering.
-	Name           string
+	SiteTitle      string
+	BaseURL        string // ends in "/"
+	Title          string // the digest's title
+	Digest         string // the digest's name
+	Subject        string
+	Date           string // the edition's date, e.g. "Wednesday, 25 November 2026"
+	Count          int    // number of articles
+	Preheader      string // the first take bullet, for the inbox preview line
+	Articles       []ArticleView
+	Name           string // the recipient's, "" when unknown; text only: it is substituted after rendering
 	UnsubscribeURL string
 	PreferencesURL string
 	PostalAddress  string
-	// ArchiveURL is the edition's page in the digest's web archive ("View
-	// in browser"); "" for a private digest (archive = false) and for an
-	// edition not stored yet (a preview).
+	// ArchiveURL is the edition's page in the web archive ("View in
+	// browser"); "" for a private digest and for a preview.
 	ArchiveURL string
-	// Depth is what this recipient's mail holds: "take" or "digest" (each
-	// article's Sections, Numbers and Players are filled in).
-	Depth string
+	Depth      string // "take", or "digest": each article's Sections, Numbers and Players are filled in
 }
 
 // ArticleView is one article of a digest.
@@ -215,24 +187,19 @@ type ArticleView struct {
 	Take      []string
 	Tags      []string
 	Published time.Time
-	// ImageURL is the article's lead image, absolute; "" when none.
-	// ImageAlt is its text alternative ("" when the article gives none:
-	// alt="" then marks it decorative). ImageWidth and ImageHeight are
-	// its size in pixels, scaled to the 536px column; 0 when unknown (a
-	// remote image, or a format whose size is not read).
+	// The lead image, absolute ("" = none), its text alternative ("" marks
+	// it decorative) and its size scaled to the 536px column (0 = unknown).
 	ImageURL, ImageAlt      string
 	ImageWidth, ImageHeight int
-	// The 2-minute digest, at depth "digest" only: prose sections
-	// (Essential Context first when present), key numbers, core players.
+	// The 2-minute digest, at depth "digest" only.
 	Sections []SectionView
 	Numbers  []NumberView
 	Players  []PlayerView
 }
 
 // ConfirmData is what confirm_email.html and confirm_email.txt render. It
-// holds nothing the sign-up form lets a stranger choose (no name, not even
-// the address): the message goes to an address nobody has vouched for
-// yet, and must not carry a stranger's words to it.
+// holds nothing the sign-up form lets a stranger choose, not even the
+// address: the message must not carry a stranger's words to anybody.
 type ConfirmData struct {
 	SiteTitle      string
 	BaseURL        string
@@ -251,17 +218,12 @@ type SubjectData struct {
 }
 
 // DigestInfo names a digest in subject templates.
-type DigestInfo struct {
-	Name  string
-	Title string
-}
+type DigestInfo struct{ Name, Title string }
 
 // Placeholders stand in for the per-recipient values while an edition is
 // rendered once; they are random letters and digits, so no escaping
 // changes them and no article can contain them by chance.
-type placeholders struct {
-	prefix string
-}
+type placeholders struct{ prefix string }
 
 const (
 	phName  = 'n'
@@ -269,12 +231,10 @@ const (
 	phPrefs = 'p'
 )
 
-func newPlaceholders() (placeholders, error) {
+func newPlaceholders() placeholders {
 	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return placeholders{}, fmt.Errorf("email: randomness: %w", err)
-	}
-	return placeholders{prefix: "zq" + hex.EncodeToString(b[:]) + "x"}, nil
+	rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	return placeholders{prefix: "zq" + hex.EncodeToString(b[:]) + "x"}
 }
 
 func (p placeholders) of(kind byte) string { return p.prefix + string(kind) }
@@ -312,9 +272,7 @@ func (p placeholders) split(s string) segments {
 
 // fill is one recipient's values for the placeholders, as bytes in one
 // allocation.
-type fill struct {
-	name, unsub, prefs []byte
-}
+type fill struct{ name, unsub, prefs []byte }
 
 func newFill(name, unsub, prefs string) fill {
 	b := make([]byte, 0, len(name)+len(unsub)+len(prefs))
@@ -372,21 +330,11 @@ func (segs segments) writer(name, unsub, prefs string) func(io.Writer) (int64, e
 	return func(w io.Writer) (int64, error) { return segs.writeTo(w, &f) }
 }
 
-// String joins the segments with empty values (for tests).
-func (segs segments) String() string {
-	var b strings.Builder
-	segs.writeTo(&b, &fill{})
-	return b.String()
-}
-
 // asciiHTML replaces every non-ASCII character of an HTML document by a
 // numeric character reference, so the part is 7-bit clean.
 func asciiHTML(s string) string {
-	i := 0
-	for i < len(s) && s[i] < utf8.RuneSelf {
-		i++
-	}
-	if i == len(s) {
+	i := strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf })
+	if i < 0 {
 		return s
 	}
 	var b strings.Builder
@@ -407,9 +355,8 @@ func asciiHTML(s string) string {
 // htmlText escapes s for HTML text or a quoted attribute, in pure ASCII.
 func htmlText(s string) string { return asciiHTML(html.EscapeString(s)) }
 
-// maxLine is the longest line a body keeps; SMTP allows 998 octets, and
-// a substituted name (at most 100 characters, 10 octets each once
-// escaped) must still fit.
+// maxLine is the longest line a body keeps: SMTP allows 998 octets, and a
+// substituted name (100 characters, 10 octets each escaped) must still fit.
 const maxLine = 900 - 100*10/2
 
 // breakLongLines breaks every line longer than maxLine at a space (or,

@@ -59,7 +59,7 @@ func TestCheckDigest(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := mustConfig(t, tt.extra)
-			c, err := NewComposer(cfg, fsys, mustSigner(t))
+			c, err := NewComposer(OptionsOf(cfg), fsys, mustSigner(t))
 			if err != nil {
 				t.Fatalf("NewComposer: %v (the template parses; only running it fails)", err)
 			}
@@ -97,7 +97,7 @@ func TestRenderErrorPerRecipient(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := mustConfig(t, "")
-	c, err := NewComposer(cfg, fsys, mustSigner(t))
+	c, err := NewComposer(OptionsOf(cfg), fsys, mustSigner(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,26 +21,25 @@ import (
 // SMTPTransport delivers over persistent SMTP connections. Every Conn it
 // opens shares one rate limiter.
 type SMTPTransport struct {
-	host        string
-	opts        []gomail.Option
-	timeout     time.Duration
-	limiter     *limiter
-	log         *slog.Logger
-	tls         *tls.Config
-	implicitTLS bool
+	host    string
+	opts    []gomail.Option
+	timeout time.Duration
+	limiter *limiter
+	log     *slog.Logger
+	dialer  interface {
+		DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	}
 }
 
-func newSMTPTransport(s SMTPOptions, log *slog.Logger, o transportOptions) (*SMTPTransport, error) {
+func newSMTPTransport(s TransportOptions, log *slog.Logger, tc *tls.Config) (*SMTPTransport, error) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	tc := &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
-	if o.tlsConfig != nil {
-		tc = o.tlsConfig.Clone()
-		if tc.ServerName == "" {
-			tc.ServerName = s.Host
-		}
+	if tc == nil {
+		tc = &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
+	} else if tc = tc.Clone(); tc.ServerName == "" {
+		tc.ServerName = s.Host
 	}
 	helo, err := heloName(s)
 	if err != nil {
@@ -51,10 +50,8 @@ func newSMTPTransport(s SMTPOptions, log *slog.Logger, o transportOptions) (*SMT
 		gomail.WithPort(s.Port),
 		gomail.WithTimeout(timeout),
 		gomail.WithTLSConfig(tc),
-		// A NOOP before and an RSET after every message cost two round
-		// trips each. Neither is needed: a dead connection shows up as an
-		// error on MAIL FROM, and a finished DATA ends the transaction
-		// (go-mail still resets after a refused recipient).
+		// No NOOP before and no RSET after every message: a dead connection
+		// shows up on MAIL FROM, and a finished DATA ends the transaction.
 		gomail.WithoutNoop(),
 		gomail.WithoutRset(),
 	}
@@ -79,49 +76,54 @@ func newSMTPTransport(s SMTPOptions, log *slog.Logger, o transportOptions) (*SMT
 	if _, err := gomail.NewClient(s.Host, opts...); err != nil {
 		return nil, fmt.Errorf("email: smtp: %w", err)
 	}
-	return &SMTPTransport{
-		host:        s.Host,
-		opts:        opts,
-		timeout:     timeout,
-		limiter:     newLimiter(s.Rate),
-		log:         log,
-		tls:         tc,
-		implicitTLS: s.TLS == "tls",
-	}, nil
+	t := &SMTPTransport{host: s.Host, opts: opts, timeout: timeout, limiter: newLimiter(s.Rate), log: log,
+		dialer: &net.Dialer{Timeout: timeout}}
+	if s.TLS == "tls" {
+		// go-mail only wraps its own dialer in TLS, so with ours (kept to
+		// abort a Send on cancellation) TLS is ours too.
+		t.dialer = &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: tc}
+	}
+	return t, nil
+}
+
+// heloName is the EHLO name: s.HELO, else the domain of the From address.
+// go-mail would say the machine's host name, which receivers compare with
+// its DNS and which is often "localhost" or a name only the LAN knows.
+func heloName(s TransportOptions) (string, error) {
+	if h := strings.TrimSpace(s.HELO); h != "" {
+		if strings.ContainsAny(h, " \t\r\n") {
+			return "", fmt.Errorf("email: smtp helo %q holds a space or line break", h)
+		}
+		return h, nil
+	}
+	from, err := parseAddress(s.From)
+	if err != nil {
+		return "", fmt.Errorf("email: smtp helo: no name set and from: %w", err)
+	}
+	return domainOf(from.Address), nil
 }
 
 // Open dials the server, says EHLO, starts TLS and authenticates. A
 // failure is a *SendError that is always Temporary (and Broken): it is
-// about the connection, never about a recipient, so even a 5xx here (a
-// refused login, say) must not fail anybody's message. Code and Reply
-// still carry the server's answer for the log.
+// about the connection, never a recipient, so even a 5xx here (a refused
+// login) must not fail anybody's message; Code and Reply are for the log.
 func (t *SMTPTransport) Open(ctx context.Context) (Conn, error) {
 	c := &smtpConn{t: t}
-	dialer := &net.Dialer{Timeout: t.timeout}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var nc net.Conn
-		var err error
-		if t.implicitTLS {
-			// go-mail only wraps its own dialer in TLS, so with our dial
-			// function (kept to abort a Send on cancellation) TLS is ours.
-			nc, err = (&tls.Dialer{NetDialer: dialer, Config: t.tls}).DialContext(ctx, network, addr)
-		} else {
-			nc, err = dialer.DialContext(ctx, network, addr)
-		}
+		nc, err := t.dialer.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
 		c.raw = nc
 		return nc, nil
 	}
-	opts := append(append([]gomail.Option(nil), t.opts...), gomail.WithDialContextFunc(dial))
-	client, err := gomail.NewClient(t.host, opts...)
+	client, err := gomail.NewClient(t.host, append(slices.Clip(t.opts), gomail.WithDialContextFunc(dial))...)
 	if err != nil {
 		return nil, fmt.Errorf("email: smtp: %w", err)
 	}
-	// go-mail dials, starts TLS and authenticates; the transactions are
-	// ours, on its low-level client, so that a message can be held back
-	// just before the end of its data (Prepare).
+	// go-mail dials, starts TLS and authenticates; the transactions run on
+	// its low-level client, so a message can be held back just before the
+	// end of its data (Prepare).
 	sc, err := client.DialToSMTPClientWithContext(ctx)
 	if err != nil {
 		if c.raw != nil {
@@ -160,14 +162,10 @@ func (c *smtpConn) Send(ctx context.Context, m *Message) error {
 }
 
 // Prepare sends MAIL FROM, RCPT TO, DATA and the message, all but the
-// final "." line. A server takes a message only once that line ends its
+// final "." line: a server takes a message only once that line ends its
 // data, so a prepared message is not delivered before Finish, and a
-// connection lost before then (a crash, or Abort) loses it.
-//
-// go-mail's Client.Send writes the message and its "." in one call, so
-// the transaction runs on go-mail's exported smtp.Client instead: its
-// Data writer writes the "." only when closed, which Finish does. The end
-// of the message may sit in the connection's write buffer until then.
+// connection lost before then (a crash, or Abort) loses it. go-mail's
+// smtp.Client Data writer writes the "." only when closed, by Finish.
 func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	switch {
 	case c.broken:
@@ -193,15 +191,14 @@ func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 }
 
 // begin runs a transaction up to the end of the message's data. A server
-// that does not offer 8BITMIME gets the message re-encoded to 7 bits
-// first; one that does is told BODY=8BITMIME. MAIL FROM is the Message's
-// own envelope sender (its return path), else the sender of the header.
+// without 8BITMIME gets the message re-encoded to 7 bits first.
 func (c *smtpConn) begin(m *Message) (io.WriteCloser, error) {
 	msg := m.Msg
 	from, err := envelopeSender(m)
 	if err != nil {
 		return nil, err
 	}
+	from = "<" + from + ">"
 	rcpts, err := msg.GetRecipients()
 	if err != nil {
 		return nil, &SendError{Err: fmt.Errorf("email: smtp: recipients: %w", err)}
@@ -219,34 +216,33 @@ func (c *smtpConn) begin(m *Message) (io.WriteCloser, error) {
 		return nil, err
 	}
 	if _, err := m.WriteTo(w); err != nil {
-		// Part of the message is on the wire: only dropping the
-		// connection ends it undelivered.
+		// Only dropping the connection ends a part-sent message undelivered.
 		c.broken = true
 		return nil, &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: write message: %w", err)}
 	}
 	return w, nil
 }
 
-// envelopeSender is m's MAIL FROM address; one holding a line break or
-// angle bracket is refused rather than sent as a command.
+// envelopeSender is m's bare envelope sender: its own return path, else
+// the From address. One holding a line break, space or angle bracket is
+// refused rather than sent as a command or a header.
 func envelopeSender(m *Message) (string, error) {
-	if m.From == "" {
-		from, err := m.Msg.GetSender(false) // "<address>"
+	from := m.From
+	if from == "" {
+		sender, err := m.Msg.GetSender(false) // "<address>"
 		if err != nil {
 			return "", &SendError{Err: fmt.Errorf("email: smtp: sender: %w", err)}
 		}
-		return from, nil
+		from = strings.TrimSuffix(strings.TrimPrefix(sender, "<"), ">")
 	}
-	if strings.ContainsAny(m.From, "\r\n<> ") || !strings.Contains(m.From, "@") {
-		return "", &SendError{Err: fmt.Errorf("email: smtp: envelope sender %q is not a bare address", m.From)}
+	if strings.ContainsAny(from, "\r\n<> ") || !strings.Contains(from, "@") {
+		return "", &SendError{Err: fmt.Errorf("email: smtp: envelope sender %q is not a bare address", from)}
 	}
-	return "<" + m.From + ">", nil
+	return from, nil
 }
 
 // lockstep sends MAIL FROM, RCPT TO and DATA one at a time through
-// go-mail's smtp.Client, each after the reply to the one before, as
-// go-mail's Send does. Its Mail adds BODY=8BITMIME and SMTPUTF8 when the
-// server offers them.
+// go-mail's smtp.Client, each after the reply to the one before.
 func (c *smtpConn) lockstep(from string, rcpts []string) (io.WriteCloser, error) {
 	if err := c.sc.Mail(from); err != nil {
 		return nil, c.refused(err)
@@ -264,16 +260,13 @@ func (c *smtpConn) lockstep(from string, rcpts []string) (io.WriteCloser, error)
 }
 
 // pipelined sends MAIL FROM, every RCPT TO and DATA in one write and then
-// reads their replies (RFC 2920), saving two round trips a message: go-mail
+// reads their replies (RFC 2920), saving two round trips a message, which
+// sit on the path of every message's final "." (bench/NOTES.md). go-mail
 // has no pipelining, so this writes to its smtp.Client's exported Text
-// connection. Those round trips sit on the path of every message's final
-// ".", which waits for the commit of the previous result (bench/NOTES.md).
-// The MAIL FROM parameters are the ones go-mail's Mail would send: each
-// only when the server offers its extension. The
-// first refusal decides the outcome; the replies after it (a DATA refused
-// for want of recipients) are read and dropped. A server that accepts DATA
-// after refusing the envelope gets the connection closed before any data,
-// so nothing is delivered.
+// connection, with the MAIL FROM parameters go-mail's Mail would send. The
+// first refusal decides the outcome; the replies after it are read and
+// dropped. A server that accepts DATA after refusing the envelope gets the
+// connection closed before any data, so nothing is delivered.
 func (c *smtpConn) pipelined(from string, rcpts []string) (io.WriteCloser, error) {
 	mail := "MAIL FROM:" + from
 	if ok, _ := c.sc.Extension("8BITMIME"); ok {
@@ -307,17 +300,14 @@ func (c *smtpConn) pipelined(from string, rcpts []string) (io.WriteCloser, error
 	switch {
 	case refusal == nil && derr == nil:
 		return &dataWriter{WriteCloser: text.DotWriter(), text: text}, nil
-	case refusal == nil:
-		return nil, c.refused(derr)
-	case derr == nil:
+	case derr == nil: // DATA taken after a refusal: close before any data
 		c.broken = true
 		c.raw.Close()
 		se := Classify(refusal)
 		se.Broken = true
 		return nil, se
-	}
-	if se := Classify(refusal); se.Broken {
-		return nil, se
+	case refusal == nil:
+		refusal = derr
 	}
 	return nil, c.refused(refusal)
 }
@@ -338,9 +328,8 @@ func (d *dataWriter) Close() error {
 }
 
 // sevenBit re-encodes the 8-bit parts of msg as quoted-printable (and
-// 8-bit files as base64), for a server without 8BITMIME (RFC 6152), which
-// may only be sent 7-bit data. go-mail encodes while writing and DKIM-signs
-// what it wrote, so a signature covers the re-encoded body.
+// 8-bit files as base64) for a server without 8BITMIME (RFC 6152). The
+// DKIM signature is made after, over the re-encoded body.
 func sevenBit(msg *gomail.Msg) {
 	if msg.Encoding() == gomail.NoEncoding.String() {
 		msg.SetEncoding(gomail.EncodingQP)
@@ -370,9 +359,8 @@ func (c *smtpConn) refused(err error) error {
 }
 
 // step runs one stage of a transaction with a fresh deadline. Cancelling
-// ctx aborts a stage stuck on the network: the deadline is moved to the
-// past, and the pending read or write fails at once. delivers says that
-// success means the server took the message.
+// ctx moves the deadline to the past, so a stage stuck on the network fails
+// at once. delivers says that success means the server took the message.
 func (c *smtpConn) step(ctx context.Context, delivers bool, run func() error) error {
 	if err := c.sc.UpdateDeadline(c.t.timeout); err != nil {
 		c.broken = true
@@ -381,8 +369,8 @@ func (c *smtpConn) step(ctx context.Context, delivers bool, run func() error) er
 	stop := context.AfterFunc(ctx, func() { c.raw.SetDeadline(time.Unix(1, 0)) })
 	err := run()
 	if !stop() {
-		// The deadline is gone: whatever happened, this connection is
-		// done. A message the server took stays taken.
+		// The deadline is gone, and so is the connection; a message the
+		// server took stays taken.
 		c.broken = true
 		if err != nil || !delivers {
 			return &SendError{Temporary: true, Broken: true, Err: fmt.Errorf("email: smtp: %w", context.Cause(ctx))}
@@ -476,12 +464,10 @@ func (l *limiter) wait(ctx context.Context) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-tm.C:
+	case <-time.After(d):
 		return nil
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Transport opens connections to a mail system.
@@ -20,11 +21,10 @@ type Transport interface {
 // Conn sends messages; it is used by one goroutine at a time.
 type Conn interface {
 	Send(ctx context.Context, m *Message) error // nil = accepted (250)
-	// Prepare does all of sending m but the step that delivers it, so
-	// the caller can do other work (record the previous message, say)
-	// before deciding. Until the returned Prepared is finished or
-	// aborted the Conn takes nothing else. An error is classified like
-	// one from Send, and m was not delivered.
+	// Prepare does all of sending m but the step that delivers it, so the
+	// caller can record the previous message first. Until the Prepared is
+	// finished or aborted the Conn takes nothing else. After an error m
+	// was not delivered.
 	Prepare(ctx context.Context, m *Message) (Prepared, error)
 	Close() error
 }
@@ -34,9 +34,8 @@ type Conn interface {
 type Prepared interface {
 	// Finish delivers the message; nil = accepted, as from Send.
 	Finish(ctx context.Context) error
-	// Abort drops the message undelivered. It may have to give up the
-	// connection to do so (SMTP cannot end DATA without delivering):
-	// afterwards every Send or Prepare on the Conn fails as Broken.
+	// Abort drops the message undelivered, giving up the connection when
+	// it must (SMTP cannot end DATA without delivering).
 	Abort()
 }
 
@@ -44,21 +43,29 @@ type Prepared interface {
 type TransportOption func(*transportOptions)
 
 type transportOptions struct {
-	tlsConfig *tls.Config
+	tlsConfig *tls.Config // ServerName defaults to the SMTP host
 }
 
-// WithTLSConfig sets the TLS configuration of the smtp transport, for
-// example to trust a private CA; ServerName defaults to the SMTP host.
-func WithTLSConfig(c *tls.Config) TransportOption {
-	return func(o *transportOptions) { o.tlsConfig = c }
+// TransportOptions are a transport's settings (TransportOptionsOf fills
+// them from the config).
+type TransportOptions struct {
+	Kind      string        // "file" (or "") or "smtp"
+	OutboxDir string        // the file transport's folder
+	Host      string        // the smtp transport's relay
+	Port      int           // the relay's port
+	Username  string        // "" = no AUTH
+	Password  string        // the AUTH password
+	TLS       string        // "starttls" (or ""), "tls" or "none"
+	Rate      float64       // messages per second over all connections; 0 = no limit
+	Timeout   time.Duration // per step; 0 = 30s
+	HELO      string        // the EHLO name; "" = the domain of From
+	From      string        // the From header, for the default HELO
 }
 
-// NewTransportFrom builds the transport o.Kind names: "file" writes one
-// .eml per message atomically under OutboxDir/<Folder>/<Name>.eml; "smtp"
-// dials o.SMTP (TLS mode, AUTH), keeps the connection open across Sends,
-// and shares one rate limiter (o.SMTP.Rate msgs/s over all connections;
-// 0 = none).
-func NewTransportFrom(o TransportOptions, log *slog.Logger, opts ...TransportOption) (Transport, error) {
+// NewTransport builds the transport o.Kind names: "file" (or "") writes
+// .eml files to o.OutboxDir; "smtp" keeps connections to the relay o.Host
+// open across Sends, all sharing one rate limiter.
+func NewTransport(o TransportOptions, log *slog.Logger, opts ...TransportOption) (Transport, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -73,20 +80,18 @@ func NewTransportFrom(o TransportOptions, log *slog.Logger, opts ...TransportOpt
 		}
 		return &FileTransport{Dir: o.OutboxDir}, nil
 	case "smtp":
-		return newSMTPTransport(o.SMTP, log, to)
+		return newSMTPTransport(o, log, to.tlsConfig)
 	default:
 		return nil, fmt.Errorf("email: unknown transport %q", o.Kind)
 	}
 }
 
-// FileTransport writes each message to Dir/<Folder>/<Name>.eml. A file
-// appears whole or not at all: it is written to a temporary file in the
-// same folder, synced and renamed.
-type FileTransport struct {
-	Dir string
-}
+// FileTransport writes each message to Dir/<Folder>/<Name>.eml, whole or
+// not at all: to a temporary file in the same folder, synced and renamed.
+type FileTransport struct{ Dir string }
 
-// Open returns a Conn writing into the outbox.
+// Open makes the outbox and returns the transport itself: writing files
+// needs no connection.
 func (t *FileTransport) Open(ctx context.Context) (Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -94,39 +99,38 @@ func (t *FileTransport) Open(ctx context.Context) (Conn, error) {
 	if err := os.MkdirAll(t.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("email: outbox: %w", err)
 	}
-	return fileConn{t}, nil
+	return t, nil
 }
 
-type fileConn struct{ t *FileTransport }
-
-func (c fileConn) Close() error { return nil }
+// Close does nothing.
+func (t *FileTransport) Close() error { return nil }
 
 // Prepare checks m; the file is written by Finish.
-func (c fileConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
+func (t *FileTransport) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if _, err := c.t.Path(m); err != nil {
+	if _, err := t.Path(m); err != nil {
 		return nil, err
 	}
-	return filePrepared{c, m}, nil
+	return filePrepared{t, m}, nil
 }
 
 type filePrepared struct {
-	c fileConn
+	t *FileTransport
 	m *Message
 }
 
-func (p filePrepared) Finish(ctx context.Context) error { return p.c.Send(ctx, p.m) }
+func (p filePrepared) Finish(ctx context.Context) error { return p.t.Send(ctx, p.m) }
 
 func (p filePrepared) Abort() {}
 
 // Send writes m atomically.
-func (c fileConn) Send(ctx context.Context, m *Message) error {
+func (t *FileTransport) Send(ctx context.Context, m *Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	path, err := c.t.Path(m)
+	path, err := t.Path(m)
 	if err != nil {
 		return err
 	}
@@ -146,22 +150,27 @@ func (t *FileTransport) Path(m *Message) (string, error) {
 			parts = append(parts, fileToken(p))
 		}
 	}
-	name := fileToken(m.Name)
 	if strings.TrimSpace(m.Name) == "" {
 		return "", errors.New("email: file transport: message has no name")
 	}
-	parts = append(parts, name+".eml")
-	return filepath.Join(parts...), nil
+	return filepath.Join(append(parts, fileToken(m.Name)+".eml")...), nil
 }
 
-func writeAtomic(path string, m *Message) (err error) {
+func writeAtomic(path string, m *Message) error {
+	if err := writeFile(path, m); err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	return nil
+}
+
+func writeFile(path string, m *Message) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*.eml")
 	if err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -172,49 +181,33 @@ func writeAtomic(path string, m *Message) (err error) {
 	w := bufio.NewWriterSize(f, 32<<10)
 	// Return-Path is what a delivering MTA puts on top: the envelope
 	// sender, so the outbox shows where bounces would go.
-	if rp := returnPath(m); rp != "" {
+	if rp, err := envelopeSender(m); err == nil {
 		w.WriteString("Return-Path: <" + rp + ">\r\n")
 	}
 	if _, err = m.WriteTo(w); err != nil {
-		return fmt.Errorf("email: outbox: write message: %w", err)
+		return fmt.Errorf("write message: %w", err)
 	}
 	if err = w.Flush(); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	if err = f.Chmod(0o640); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
+		return err
 	}
 	// Sync the folder too, so the rename itself survives a crash before
 	// the caller records the message as sent.
-	if d, derr := os.Open(dir); derr == nil {
-		derr = d.Sync()
-		d.Close()
-		if derr != nil {
-			return fmt.Errorf("email: outbox: %w", derr)
-		}
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil
 	}
-	return nil
-}
-
-// returnPath is m's envelope sender for the Return-Path line, or "" when
-// it is unknown or could break the header.
-func returnPath(m *Message) string {
-	from := m.From
-	if from == "" {
-		from, _ = m.Msg.GetSender(false)
-		from = strings.TrimSuffix(strings.TrimPrefix(from, "<"), ">")
-	}
-	if from == "" || strings.ContainsAny(from, "\r\n<> ") {
-		return ""
-	}
-	return from
+	defer d.Close()
+	return d.Sync()
 }

@@ -130,7 +130,7 @@ timeout = "5s"
 
 func mustOpen(t *testing.T, cfg *config.Config, opts ...TransportOption) Conn {
 	t.Helper()
-	tr, err := NewTransport(cfg, nil, opts...)
+	tr, err := NewTransport(TransportOptionsOf(cfg), nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestSMTPOpenFailures(t *testing.T) {
 				cfg.Email.SMTP.Port = deadPort
 			}
 			srv.Refuse(tt.refuse)
-			tr, err := NewTransport(cfg, nil)
+			tr, err := NewTransport(TransportOptionsOf(cfg), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -534,7 +534,7 @@ func TestSMTPCancel(t *testing.T) {
 	}
 	// The limiter is shared: a second connection of the same transport
 	// also has to wait its turn, far beyond this deadline.
-	tr, err := NewTransport(cfg, nil)
+	tr, err := NewTransport(TransportOptionsOf(cfg), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

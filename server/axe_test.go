@@ -28,11 +28,11 @@ func serveForAxe(t *testing.T) string {
 	signer := mustSigner(t)
 	tmpl := templates.Embedded()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	composer, err := email.NewComposer(cfg, tmpl, signer)
+	composer, err := email.NewComposer(email.OptionsOf(cfg), tmpl, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	transport, err := email.NewTransport(cfg, log)
+	transport, err := email.NewTransport(email.TransportOptionsOf(cfg), log)
 	if err != nil {
 		t.Fatal(err)
 	}

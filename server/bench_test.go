@@ -72,11 +72,11 @@ func BenchmarkSubscribePost(b *testing.B) {
 	defer st.Close()
 	signer := mustSigner(b)
 	log := slog.New(slog.DiscardHandler)
-	composer, err := email.NewComposer(cfg, templates.Embedded(), signer)
+	composer, err := email.NewComposer(email.OptionsOf(cfg), templates.Embedded(), signer)
 	if err != nil {
 		b.Fatal(err)
 	}
-	transport, err := email.NewTransport(cfg, log)
+	transport, err := email.NewTransport(email.TransportOptionsOf(cfg), log)
 	if err != nil {
 		b.Fatal(err)
 	}

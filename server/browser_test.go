@@ -46,11 +46,11 @@ func TestBrowserFlow(t *testing.T) {
 	signer := mustSigner(t)
 	tmpl := templates.Embedded()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	composer, err := email.NewComposer(cfg, tmpl, signer)
+	composer, err := email.NewComposer(email.OptionsOf(cfg), tmpl, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	transport, err := email.NewTransport(cfg, log)
+	transport, err := email.NewTransport(email.TransportOptionsOf(cfg), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,11 +45,11 @@ timeout = "5s"
 // of e's config, closed at the end of the test.
 func (e *env) realMailer(t *testing.T, log *slog.Logger) *QueuedMailer {
 	t.Helper()
-	composer, err := email.NewComposer(e.cfg, templates.Embedded(), e.signer, email.WithClock(e.clock.Now))
+	composer, err := email.NewComposer(email.OptionsOf(e.cfg), templates.Embedded(), e.signer, email.WithClock(e.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	transport, err := email.NewTransport(e.cfg, log)
+	transport, err := email.NewTransport(email.TransportOptionsOf(e.cfg), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,10 @@
-// Package tokens signs and checks the links mailed to subscribers: confirm,
-// unsubscribe and preferences. A token carries the subscriber id and the
-// expiry under an HMAC-SHA256, keyed with the site secret, over the
-// purpose, the id, the expiry and the subscriber's own random token key.
-// So it cannot be guessed or forged, one purpose never works for another,
-// and it works only for the one subscriber row it was made for: a row
-// created later, even with the same id, has another token key, and so
-// does a person who was forgotten and signs up again.
+// Package tokens signs and checks the links mailed to subscribers (confirm,
+// unsubscribe, preferences): the subscriber id and expiry under an
+// HMAC-SHA256 keyed with the site secret, over the purpose, the id, the
+// expiry and the subscriber's own random token key. One purpose never works
+// for another, and a token works only for the row it was made for: a row
+// created later with the same id, or a forgotten person signing up again,
+// has another token key.
 package tokens
 
 import (
@@ -57,19 +56,17 @@ const MinKeyLen = 16
 // token key is key, that stops working at expires. A token signed with a
 // key shorter than MinKeyLen never verifies.
 func (s *Signer) Sign(p Purpose, id int64, key []byte, expires time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(id))
+	b := make([]byte, 16, 16+sha256.Size)
+	binary.BigEndian.PutUint64(b, uint64(id))
 	binary.BigEndian.PutUint64(b[8:], uint64(expires.Unix()))
-	mac := s.mac(p, key, b[:])
-	return base64.RawURLEncoding.EncodeToString(append(b[:], mac...))
+	return base64.RawURLEncoding.EncodeToString(append(b, s.mac(p, key, b)...))
 }
 
 // Verify checks token for purpose at now and returns the subscriber id.
-// keyOf returns the token key of the subscriber the token names; an error
-// from it (such as "not found") is returned as it is, with id 0. A
-// damaged or forged token, or one made for another subscriber key, gives
-// ErrInvalid; an authentic one past its expiry gives its id and
-// ErrExpired. Comparison is in constant time.
+// keyOf gives the token key of the id the token names; its error (such as
+// "not found") is returned as is, with id 0. A damaged or forged token, or
+// one made for another key, gives ErrInvalid; an authentic one past its
+// expiry gives its id and ErrExpired.
 func (s *Signer) Verify(p Purpose, token string, now time.Time, keyOf func(id int64) ([]byte, error)) (int64, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(token))
 	if err != nil || len(raw) != 16+sha256.Size {
@@ -94,25 +91,10 @@ func (s *Signer) Verify(p Purpose, token string, now time.Time, keyOf func(id in
 // no key and payload pair can be read as another.
 func (s *Signer) mac(p Purpose, key, payload []byte) []byte {
 	h := hmac.New(sha256.New, s.key)
-	h.Write([]byte("briefcast-token-v2\x00"))
-	h.Write([]byte(p))
-	h.Write([]byte{0})
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(key)))
-	h.Write(n[:])
+	h.Write(binary.BigEndian.AppendUint32([]byte("briefcast-token-v2\x00"+string(p)+"\x00"), uint32(len(key))))
 	h.Write(key)
 	h.Write(payload)
 	return h.Sum(nil)
-}
-
-// NewKey returns a fresh random per-subscriber token key of MinKeyLen
-// bytes.
-func NewKey() ([]byte, error) {
-	k := make([]byte, MinKeyLen)
-	if _, err := rand.Read(k); err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
-	}
-	return k, nil
 }
 
 // LoadSecret returns the secret from the environment value env when it is
@@ -136,9 +118,7 @@ func LoadSecret(env, envName, dataDir string, log *slog.Logger) ([]byte, error) 
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
 	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
-	}
+	rand.Read(key) // never fails: crypto/rand crashes the program instead
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
@@ -147,14 +127,14 @@ func LoadSecret(env, envName, dataDir string, log *slog.Logger) ([]byte, error) 
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
 	// Link, not rename, so two processes starting at once agree on one key.
-	if err := os.Link(tmp, path); err != nil {
-		os.Remove(tmp)
-		if errors.Is(err, os.ErrExist) {
-			return LoadSecret("", envName, dataDir, log)
-		}
+	err := os.Link(tmp, path)
+	os.Remove(tmp)
+	if errors.Is(err, os.ErrExist) {
+		return LoadSecret("", envName, dataDir, log)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("tokens: %w", err)
 	}
-	os.Remove(tmp)
 	if log != nil {
 		log.Warn("generated_token_secret", "path", path, "hint", "set "+envName+" to share one secret between instances")
 	}

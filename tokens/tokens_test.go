@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"os"
@@ -157,4 +158,14 @@ func TestLoadSecret(t *testing.T) {
 	if err != nil || !bytes.Equal(first, again) {
 		t.Fatalf("the secret changed across loads: %v", err)
 	}
+}
+
+// NewKey returns a fresh random per-subscriber token key of MinKeyLen
+// bytes.
+func NewKey() ([]byte, error) {
+	k := make([]byte, MinKeyLen)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	return k, nil
 }

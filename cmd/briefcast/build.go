@@ -260,7 +260,7 @@ func checkServices(ctx context.Context, a *App, cfg *config.Config, smtp bool) e
 	if err != nil {
 		return err
 	}
-	composer, err := email.NewComposer(cfg, tmpl, signer)
+	composer, err := email.NewComposer(email.OptionsOf(cfg), tmpl, signer)
 	if err != nil {
 		return fmt.Errorf("email templates: %w", err)
 	}
