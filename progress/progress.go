@@ -4,6 +4,7 @@
 package progress
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -17,20 +18,17 @@ import (
 // Bar is a progress bar redrawn in place with a carriage return. It draws
 // nothing when its writer is not a terminal, so logs and pipes stay clean.
 type Bar struct {
-	mu     sync.Locker // the Term's lock when drawn on one
-	term   *Term
-	drawn  bool // something was drawn and Finish not called yet
-	w      io.Writer
-	label  string
-	total  int64
-	done   int64
-	note   string
-	on     bool
-	used   bool // Set or Update was called: Finish has something to show
-	every  time.Duration
-	last   time.Time
-	now    func() time.Time
-	drawnW int // width of the last line drawn, to blank what a shorter one leaves
+	mu          sync.Locker // the Term's lock when drawn on one
+	term        *Term
+	w           io.Writer
+	label, note string
+	total, done int64
+	on          bool
+	used        bool // something was recorded: Finish has something to show
+	drawn       bool // something was drawn and Finish not called yet
+	drawnW      int  // width of the last line drawn, to blank what a shorter one leaves
+	last        time.Time
+	now         func() time.Time
 }
 
 // IsTerminal reports whether w is an *os.File attached to a terminal, or a
@@ -53,10 +51,12 @@ func New(w io.Writer, label string, total int64) *Bar {
 // a Term the bar draws on the Term's writer under its lock, and the Term
 // keeps it clear of other writes.
 func newBar(w io.Writer, label string, total int64, on bool) *Bar {
-	b := &Bar{w: w, label: label, total: total, on: on, every: 100 * time.Millisecond, now: time.Now, mu: &sync.Mutex{}}
+	b := &Bar{w: w, label: label, total: total, on: on, now: time.Now, mu: &sync.Mutex{}}
 	if t, ok := w.(*Term); ok && on {
 		b.term, b.w, b.mu = t, t.w, &t.mu
-		t.attach(b)
+		t.mu.Lock()
+		t.bar = b
+		t.mu.Unlock()
 	}
 	return b
 }
@@ -65,32 +65,27 @@ func newBar(w io.Writer, label string, total int64, on bool) *Bar {
 func (b *Bar) On() bool { return b.on }
 
 // Set records that n units are done, redrawing at most ten times a second.
-func (b *Bar) Set(n int64) {
-	b.mu.Lock()
-	total, note := b.total, b.note
-	b.mu.Unlock()
-	b.Update(n, total, note)
-}
+func (b *Bar) Set(n int64) { b.record(func() { b.done = n }) }
 
 // Add records n more units done.
-func (b *Bar) Add(n int64) {
-	b.mu.Lock()
-	n += b.done
-	b.mu.Unlock()
-	b.Set(n)
-}
+func (b *Bar) Add(n int64) { b.record(func() { b.done += n }) }
 
 // Update records done of total units and a short note drawn after the
 // percentage, for work whose size is only known as it goes (an edition's
 // recipients) and whose counts say more than a percentage.
 func (b *Bar) Update(done, total int64, note string) {
+	b.record(func() { b.done, b.total, b.note = done, total, note })
+}
+
+func (b *Bar) record(change func()) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.done, b.total, b.note, b.used = done, total, note, true
+	change()
+	b.used = true
 	if !b.on {
 		return
 	}
-	if t := b.now(); t.Sub(b.last) >= b.every {
+	if t := b.now(); t.Sub(b.last) >= 100*time.Millisecond {
 		b.last = t
 		b.draw()
 	}
@@ -101,8 +96,8 @@ func (b *Bar) Update(done, total int64, note string) {
 func (b *Bar) Finish() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.term != nil {
-		b.term.detach(b)
+	if b.term != nil && b.term.bar == b {
+		b.term.bar = nil
 	}
 	if !b.on || !b.used {
 		return
@@ -125,8 +120,7 @@ func (b *Bar) draw() {
 		line += "  " + b.note
 	}
 	pad := max(b.drawnW-len(line), 0)
-	b.drawnW = len(line)
-	b.drawn = true
+	b.drawnW, b.drawn = len(line), true
 	fmt.Fprintf(b.w, "\r%s%s", line, strings.Repeat(" ", pad))
 }
 
@@ -142,5 +136,38 @@ func (r *Reader) Read(p []byte) (int, error) {
 	n, err := r.R.Read(p)
 	r.n += int64(n)
 	r.Bar.Set(r.n)
+	return n, err
+}
+
+// Term is a stream, usually standard error, shared by a progress bar and
+// everything else written there: log lines, warnings. A write through Term
+// first blanks the bar's line, so a log line never runs into the bar, and
+// draws the bar again below it once the line is complete. A Bar made by New
+// on a Term draws through it.
+type Term struct {
+	mu      sync.Mutex
+	w       io.Writer
+	bar     *Bar // the bar being drawn, nil when none
+	partial bool // the last write did not end a line: the bar waits
+}
+
+// NewTerm returns a Term writing to w.
+func NewTerm(w io.Writer) *Term { return &Term{w: w} }
+
+// Write writes p after blanking the bar's line, and draws the bar again
+// when p ends a line.
+func (t *Term) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bar
+	if b != nil && b.drawnW > 0 && !t.partial {
+		io.WriteString(t.w, "\r"+strings.Repeat(" ", b.drawnW)+"\r")
+		b.drawnW = 0
+	}
+	n, err := t.w.Write(p)
+	t.partial = len(p) > 0 && !bytes.HasSuffix(p, []byte("\n"))
+	if b != nil && b.drawn && !t.partial {
+		b.draw()
+	}
 	return n, err
 }
