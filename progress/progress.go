@@ -18,14 +18,11 @@ import (
 // Bar is a progress bar redrawn in place with a carriage return. It draws
 // nothing when its writer is not a terminal, so logs and pipes stay clean.
 type Bar struct {
-	mu          sync.Locker // the Term's lock when drawn on one
-	term        *Term
-	w           io.Writer
+	term        *Term // drawn through, under its lock
 	label, note string
 	total, done int64
 	on          bool
 	used        bool // something was recorded: Finish has something to show
-	drawn       bool // something was drawn and Finish not called yet
 	drawnW      int  // width of the last line drawn, to blank what a shorter one leaves
 	last        time.Time
 	now         func() time.Time
@@ -48,16 +45,16 @@ func New(w io.Writer, label string, total int64) *Bar {
 }
 
 // newBar is New with the terminal check decided by the caller (tests). On
-// a Term the bar draws on the Term's writer under its lock, and the Term
-// keeps it clear of other writes.
+// a Term the bar draws through it, which keeps the bar clear of other writes.
 func newBar(w io.Writer, label string, total int64, on bool) *Bar {
-	b := &Bar{w: w, label: label, total: total, on: on, now: time.Now, mu: &sync.Mutex{}}
-	if t, ok := w.(*Term); ok && on {
-		b.term, b.w, b.mu = t, t.w, &t.mu
-		t.mu.Lock()
-		t.bar = b
-		t.mu.Unlock()
+	t, ok := w.(*Term)
+	if !ok || !on {
+		t = NewTerm(w) // the bar's own: nothing else writes through it
 	}
+	b := &Bar{term: t, label: label, total: total, on: on, now: time.Now}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.bar = b
 	return b
 }
 
@@ -70,16 +67,15 @@ func (b *Bar) Set(n int64) { b.record(func() { b.done = n }) }
 // Add records n more units done.
 func (b *Bar) Add(n int64) { b.record(func() { b.done += n }) }
 
-// Update records done of total units and a short note drawn after the
-// percentage, for work whose size is only known as it goes (an edition's
-// recipients) and whose counts say more than a percentage.
+// Update records done of total units and a note drawn after the percentage,
+// for work whose size grows as it goes (an edition's recipients).
 func (b *Bar) Update(done, total int64, note string) {
 	b.record(func() { b.done, b.total, b.note = done, total, note })
 }
 
 func (b *Bar) record(change func()) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.term.mu.Lock()
+	defer b.term.mu.Unlock()
 	change()
 	b.used = true
 	if !b.on {
@@ -94,22 +90,20 @@ func (b *Bar) record(change func()) {
 // Finish draws the final state and ends the line; it draws nothing when
 // no progress was ever recorded.
 func (b *Bar) Finish() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.term != nil && b.term.bar == b {
+	b.term.mu.Lock()
+	defer b.term.mu.Unlock()
+	if b.term.bar == b {
 		b.term.bar = nil
 	}
 	if !b.on || !b.used {
 		return
 	}
 	b.draw()
-	b.drawn = false
-	fmt.Fprintln(b.w)
+	fmt.Fprintln(b.term.w)
 }
 
-const width = 30
-
 func (b *Bar) draw() {
+	const width = 30
 	frac := 0.0
 	if b.total > 0 {
 		frac = min(float64(b.done)/float64(b.total), 1)
@@ -119,31 +113,26 @@ func (b *Bar) draw() {
 	if b.note != "" {
 		line += "  " + b.note
 	}
-	pad := max(b.drawnW-len(line), 0)
-	b.drawnW, b.drawn = len(line), true
-	fmt.Fprintf(b.w, "\r%s%s", line, strings.Repeat(" ", pad))
+	fmt.Fprintf(b.term.w, "\r%s%s", line, strings.Repeat(" ", max(b.drawnW-len(line), 0)))
+	b.drawnW = len(line)
 }
 
 // Reader counts the bytes read through it into a bar.
 type Reader struct {
 	R   io.Reader
 	Bar *Bar
-	n   int64
 }
 
 // Read implements io.Reader.
 func (r *Reader) Read(p []byte) (int, error) {
 	n, err := r.R.Read(p)
-	r.n += int64(n)
-	r.Bar.Set(r.n)
+	r.Bar.Add(int64(n))
 	return n, err
 }
 
-// Term is a stream, usually standard error, shared by a progress bar and
-// everything else written there: log lines, warnings. A write through Term
-// first blanks the bar's line, so a log line never runs into the bar, and
-// draws the bar again below it once the line is complete. A Bar made by New
-// on a Term draws through it.
+// Term is a stream, usually standard error, shared by a Bar made by New on it
+// and all else written there: a write first blanks the bar's line, so a log
+// line never runs into the bar, and draws the bar again once the line ends.
 type Term struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -154,8 +143,7 @@ type Term struct {
 // NewTerm returns a Term writing to w.
 func NewTerm(w io.Writer) *Term { return &Term{w: w} }
 
-// Write writes p after blanking the bar's line, and draws the bar again
-// when p ends a line.
+// Write writes p between blanking and redrawing the bar, as Term says.
 func (t *Term) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -166,7 +154,7 @@ func (t *Term) Write(p []byte) (int, error) {
 	}
 	n, err := t.w.Write(p)
 	t.partial = len(p) > 0 && !bytes.HasSuffix(p, []byte("\n"))
-	if b != nil && b.drawn && !t.partial {
+	if b != nil && !b.last.IsZero() && !t.partial { // drawn before: draw again
 		b.draw()
 	}
 	return n, err
