@@ -123,7 +123,6 @@ type Reader struct {
 	Bar *Bar
 }
 
-// Read implements io.Reader.
 func (r *Reader) Read(p []byte) (int, error) {
 	n, err := r.R.Read(p)
 	r.Bar.Add(int64(n))
