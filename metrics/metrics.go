@@ -19,20 +19,15 @@ import (
 
 // Metrics is the set of briefcast's metrics, registered on one registry.
 type Metrics struct {
-	gatherer prometheus.Gatherer
-
+	reg           prometheus.Registerer
 	builds        prometheus.Counter
 	buildDuration prometheus.Histogram
 	rejected      prometheus.Gauge
 	feedRequests  *prometheus.CounterVec
 	feedCounters  sync.Map // path -> *feedCounters, the hot statuses' children of feedRequests
-	editions      *prometheus.CounterVec
-	messages      *prometheus.CounterVec
-	bounces       *prometheus.CounterVec
 	jobNextRun    *prometheus.GaugeVec
-	jobPanics     *prometheus.CounterVec
-	jobRuns       *prometheus.CounterVec
-	reg           prometheus.Registerer
+
+	editions, messages, bounces, jobPanics, jobRuns *prometheus.CounterVec
 }
 
 // The results a message can have, for Message.
@@ -50,10 +45,9 @@ const (
 	OutcomeSkipped = "skipped" // the previous run was still going
 )
 
-// New creates the metrics and registers them on reg. A nil reg means a new
-// registry of briefcast's own, with the Go runtime and process collectors.
-// Handler serves whatever reg gathers when it is also a Gatherer (as a
-// *prometheus.Registry is).
+// New creates the metrics and registers them on reg; a nil reg means a new
+// registry with the Go runtime and process collectors. Handler serves what
+// reg gathers when it is also a Gatherer (a *prometheus.Registry is).
 func New(reg prometheus.Registerer) *Metrics {
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -61,70 +55,45 @@ func New(reg prometheus.Registerer) *Metrics {
 		reg = r
 	}
 	m := &Metrics{
-		reg: reg,
-		builds: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "briefcast_builds_total",
-			Help: "Site builds run, successful or not.",
-		}),
-		buildDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "briefcast_build_duration_seconds",
-			Help:    "How long each site build took.",
-			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}),
-		rejected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "briefcast_build_rejected_articles",
-			Help: "Articles the last build rejected (logged with file:line).",
-		}),
-		feedRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_feed_requests_total",
-			Help: "Feed requests by path and HTTP status; code=\"304\" counts conditional hits.",
-		}, []string{"path", "code"}),
-		editions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_editions_created_total",
-			Help: "Digest editions this process created.",
-		}, []string{"digest"}),
-		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_messages_total",
-			Help: "Digest messages by result: sent, retried (temporary failure) or failed.",
-		}, []string{"digest", "result"}),
-		bounces: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_bounces_total",
-			Help: "Bounce reports taken, by digest (\"unknown\" when no return path names one) and kind: hard, soft or complaint.",
-		}, []string{"digest", "kind"}),
-		jobNextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "briefcast_job_next_run_timestamp_seconds",
-			Help: "Unix time of each scheduled job's next run.",
-		}, []string{"job"}),
-		jobPanics: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_job_panics_total",
-			Help: "Scheduled job runs that panicked (recovered and logged).",
-		}, []string{"job"}),
-		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_job_runs_total",
-			Help: "Scheduled job runs by outcome: ok, error, panic or skipped.",
-		}, []string{"job", "outcome"}),
+		reg:    reg,
+		builds: prometheus.NewCounter(prometheus.CounterOpts{Name: "briefcast_builds_total", Help: "Site builds run, successful or not."}),
+		buildDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "briefcast_build_duration_seconds",
+			Help: "How long each site build took.", Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}),
+		rejected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "briefcast_build_rejected_articles",
+			Help: "Articles the last build rejected (logged with file:line)."}),
+		feedRequests: counterVec("briefcast_feed_requests_total",
+			"Feed requests by path and HTTP status; code=\"304\" counts conditional hits.", "path", "code"),
+		editions: counterVec("briefcast_editions_created_total", "Digest editions this process created.", "digest"),
+		messages: counterVec("briefcast_messages_total",
+			"Digest messages by result: sent, retried (temporary failure) or failed.", "digest", "result"),
+		bounces: counterVec("briefcast_bounces_total",
+			"Bounce reports taken, by digest (\"unknown\" when no return path names one) and kind: hard, soft or complaint.", "digest", "kind"),
+		jobNextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "briefcast_job_next_run_timestamp_seconds",
+			Help: "Unix time of each scheduled job's next run."}, []string{"job"}),
+		jobPanics: counterVec("briefcast_job_panics_total", "Scheduled job runs that panicked (recovered and logged).", "job"),
+		jobRuns:   counterVec("briefcast_job_runs_total", "Scheduled job runs by outcome: ok, error, panic or skipped.", "job", "outcome"),
 	}
 	reg.MustRegister(m.builds, m.buildDuration, m.rejected, m.feedRequests, m.editions,
 		m.messages, m.bounces, m.jobNextRun, m.jobPanics, m.jobRuns)
-	if g, ok := reg.(prometheus.Gatherer); ok {
-		m.gatherer = g
-	} else {
-		m.gatherer = prometheus.DefaultGatherer
-	}
 	return m
 }
 
-// Handler answers GET /metrics, and nothing else, with the metrics in the
-// Prometheus text format. A collector that fails (the store is down) is
-// left out rather than failing the whole scrape; it logs its own error.
-//
-// The daemon serves it on a listener of its own, on loopback by default,
-// because the metrics describe the subscriber list (how many are pending,
-// active, bounced): nobody on the public port should be able to watch it
-// grow with every sign-up.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+// Handler answers GET /metrics, and nothing else, in the Prometheus text
+// format. A collector that fails (the store is down) is left out rather than
+// failing the whole scrape; it logs its own error. The daemon serves it on a
+// listener of its own, loopback by default, because the metrics describe the
+// subscriber list: nobody on the public port should watch it grow.
 func (m *Metrics) Handler() http.Handler {
+	g, ok := m.reg.(prometheus.Gatherer)
+	if !ok {
+		g = prometheus.DefaultGatherer
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	return mux
 }
 
@@ -139,12 +108,10 @@ func (m *Metrics) Build(d time.Duration, rejected int) {
 	m.rejected.Set(float64(rejected))
 }
 
-// FeedRequest counts one request for a feed with the status it got. It
-// makes *Metrics satisfy the web server's observer interface.
-//
-// It is on the feed's hot path: the counters of a path's 200s and 304s are
-// looked up once and kept, so a request costs a lock-free map read and an
-// atomic add rather than hashing its labels under the vector's lock.
+// FeedRequest counts one request for a feed with the status it got (the web
+// server's Observer). On the feed's hot path, the counters of a path's 200s
+// and 304s are looked up once and kept: a request costs a lock-free map read
+// and an atomic add rather than hashing its labels under the vector's lock.
 func (m *Metrics) FeedRequest(path string, status int) {
 	if m == nil {
 		return
@@ -216,9 +183,8 @@ func (m *Metrics) ForgetJob(job string) {
 	m.jobNextRun.DeleteLabelValues(job)
 }
 
-// JobRun counts one run of job with its outcome (OutcomeOK, OutcomeError,
-// OutcomePanic or OutcomeSkipped); a panic is also counted in
-// briefcast_job_panics_total.
+// JobRun counts one run of job with its outcome (an Outcome constant); a
+// panic is also counted in briefcast_job_panics_total.
 func (m *Metrics) JobRun(job, outcome string) {
 	if m == nil {
 		return
@@ -233,10 +199,7 @@ func (m *Metrics) JobRun(job, outcome string) {
 // scrape (store.QueueSize, usually). A failing read is logged and reported
 // as -1 so a broken store does not look like an empty queue.
 func (m *Metrics) WatchQueue(size func(ctx context.Context) (int64, error), log *slog.Logger) {
-	if m == nil {
-		return
-	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	m.watch(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "briefcast_send_queue_size",
 		Help: "Deliveries queued or waiting to retry over all unfinished editions (-1: store unreachable).",
 	}, func() float64 {
@@ -252,13 +215,11 @@ func (m *Metrics) WatchQueue(size func(ctx context.Context) (int64, error), log 
 }
 
 // WatchSubscribers exposes briefcast_subscribers{status} on m, read from
-// counts (store.Counts, usually) at each scrape. It is a function rather
-// than a method only because Go methods cannot take type parameters.
+// counts (store.Counts) at each scrape; a function since methods cannot take
+// type parameters.
 func WatchSubscribers[S ~string](m *Metrics, counts func(ctx context.Context) (map[S]int64, error), log *slog.Logger) {
-	if m == nil {
-		return
-	}
-	m.reg.MustRegister(&scrapeCollector{desc: subscribersDesc, failure: "metrics_subscriber_counts_failed", log: log,
+	desc := prometheus.NewDesc("briefcast_subscribers", "Subscribers by status.", []string{"status"}, nil)
+	m.watch(&scrapeCollector{desc: desc, failure: "metrics_subscriber_counts_failed", log: log,
 		read: func(ctx context.Context, emit func(v float64, labels ...string)) error {
 			c, err := counts(ctx)
 			for status, n := range c {
@@ -268,17 +229,20 @@ func WatchSubscribers[S ~string](m *Metrics, counts func(ctx context.Context) (m
 		}})
 }
 
+// watch registers c, which reads the store at each scrape.
+func (m *Metrics) watch(c prometheus.Collector) {
+	if m != nil {
+		m.reg.MustRegister(c)
+	}
+}
+
 // scrapeTimeout bounds each store query made during a scrape, so a slow
 // database cannot hang Prometheus.
 const scrapeTimeout = 3 * time.Second
 
-var subscribersDesc = prometheus.NewDesc("briefcast_subscribers",
-	"Subscribers by status.", []string{"status"}, nil)
-
-// scrapeCollector reads one metric's values from the store at each
-// scrape, rather than keeping a gauge current, because other processes
-// change the tables too. A failed read is logged and reported as an
-// invalid metric.
+// scrapeCollector reads one metric's values from the store at each scrape,
+// since other processes change the tables too. A failed read is logged and
+// reported as an invalid metric.
 type scrapeCollector struct {
 	desc    *prometheus.Desc
 	failure string // the log message of a failed read
@@ -303,4 +267,31 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range ms {
 		ch <- m
 	}
+}
+
+// EditionRates are the bounce and complaint rates of one edition: each a
+// share of the edition's sent messages.
+type EditionRates struct {
+	Digest, Edition        string
+	Hard, Soft, Complaints float64
+}
+
+// WatchEditions exposes briefcast_edition_bounce_rate{digest,edition,kind},
+// read from newest at each scrape: the newest edition of each digest only,
+// so the series stay few while the rate a mailbox provider judges the sender
+// by is there to alert on (complaints over 0.001, hard bounces over 0.02).
+func (m *Metrics) WatchEditions(newest func(ctx context.Context) ([]EditionRates, error), log *slog.Logger) {
+	desc := prometheus.NewDesc("briefcast_edition_bounce_rate",
+		"Bounce and complaint reports about the newest edition of each digest, as a share of its sent messages, by kind: hard, soft or complaint.",
+		[]string{"digest", "edition", "kind"}, nil)
+	m.watch(&scrapeCollector{desc: desc, failure: "metrics_edition_rates_failed", log: log,
+		read: func(ctx context.Context, emit func(v float64, labels ...string)) error {
+			rates, err := newest(ctx)
+			for _, r := range rates {
+				for kind, v := range map[string]float64{"hard": r.Hard, "soft": r.Soft, "complaint": r.Complaints} {
+					emit(v, r.Digest, r.Edition, kind)
+				}
+			}
+			return err
+		}})
 }
