@@ -23,8 +23,7 @@ type healthCheck struct {
 }
 
 // check returns the last probe's result, probing again when it is older
-// than healthTTL.
-// fresh reports whether err comes from a probe run for this call.
+// than healthTTL; fresh reports whether err comes from a probe of this call.
 func (h *healthCheck) check(ctx context.Context, probe func(context.Context) error) (err error, fresh bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -45,15 +44,11 @@ func (h *healthCheck) check(ctx context.Context, probe func(context.Context) err
 // healthz answers 200 when a site is loaded and the store takes writes: a
 // store that still answers reads but cannot record a sign-up or a delivery
 // is not healthy.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request, snap *snapshot) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.methodNotAllowed(w, r, "GET, HEAD")
-		return
-	}
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	if snap == nil {
+	if s.snap.Load() == nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintln(w, "no site loaded")
 		return

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"net/http"
+	"slices"
 
 	"briefcast/subscribers"
 )
@@ -65,7 +66,7 @@ func (s *Server) newPage(title string) *page {
 func (s *Server) digestOptions(chosen []string) []digestOption {
 	out := make([]digestOption, 0, len(s.options.Digests))
 	for _, d := range s.options.Digests {
-		out = append(out, digestOption{Name: d.Name, Title: digestTitle(d), Checked: chosen == nil || has(chosen, d.Name)})
+		out = append(out, digestOption{Name: d.Name, Title: digestTitle(d), Checked: chosen == nil || slices.Contains(chosen, d.Name)})
 	}
 	return out
 }
@@ -138,4 +139,20 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow 
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "60")
 	s.message(w, r, http.StatusServiceUnavailable, "Please try again later", "Something went wrong on our side. Nothing was changed; please try again in a minute.", false)
+}
+
+// crossSite answers 403 and reports true when r, a form that changes
+// something, was sent by another site's page, as net/http's
+// CrossOriginProtection judges it: by Sec-Fetch-Site, or by an Origin that
+// names another host than the request's. A request with neither header is
+// accepted: every browser since 2020 sends one on a cross-site POST, so it
+// comes from a program (curl, a one-click unsubscribe), which CSRF is not about.
+func (s *Server) crossSite(w http.ResponseWriter, r *http.Request) bool {
+	if err := s.origins.Check(r); err != nil {
+		s.log.Warn("cross_site_refused", "path", clip(r.URL.Path, 200), "sec_fetch_site", clip(r.Header.Get("Sec-Fetch-Site"), 100), "origin", clip(r.Header.Get("Origin"), 100))
+		s.message(w, r, http.StatusForbidden, "Request refused",
+			"This form can only be sent from this site's own pages. Open the page again from this site and retry.", false)
+		return true
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,8 +26,9 @@ type bucket struct {
 	last   time.Time
 }
 
-func newLimiter(rate RateLimit, max int) *limiter {
-	return &limiter{rate: rate, max: max, buckets: make(map[string]*bucket)}
+// newLimiter holds up to 10,000 buckets.
+func newLimiter(rate RateLimit) *limiter {
+	return &limiter{rate: rate, max: 10000, buckets: make(map[string]*bucket)}
 }
 
 // allow takes one token from key's bucket at now, reporting whether there
@@ -75,10 +77,11 @@ func (l *limiter) evict(now time.Time) {
 	}
 }
 
-// clientIP is the peer's address, or the address a trusted proxy says it
-// forwarded for: X-Forwarded-For is read right to left, skipping trusted
+// ClientIP is the address of the client that sent r, as the sign-up limits
+// (and mounted pages) see it: the peer, or the address a trusted proxy says
+// it forwarded for. X-Forwarded-For is read right to left, skipping trusted
 // proxies, and only when the peer itself is trusted.
-func (s *Server) clientIP(r *http.Request) netip.Addr {
+func (s *Server) ClientIP(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	var ip netip.Addr
 	if err == nil {
@@ -86,7 +89,10 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
 		ip = a.Unmap()
 	}
-	if !s.isTrusted(ip) {
+	trusted := func(ip netip.Addr) bool {
+		return slices.ContainsFunc(s.trusted, func(p netip.Prefix) bool { return p.Contains(ip) })
+	}
+	if !trusted(ip) {
 		return ip
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
@@ -95,24 +101,11 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 		if err != nil {
 			break
 		}
-		ip = a.Unmap()
-		if !s.isTrusted(ip) {
+		if ip = a.Unmap(); !trusted(ip) {
 			break
 		}
 	}
 	return ip
-}
-
-func (s *Server) isTrusted(ip netip.Addr) bool {
-	if !ip.IsValid() {
-		return false
-	}
-	for _, p := range s.trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
 }
 
 // ClientKey is the key an address is limited by, in the sign-up limits and

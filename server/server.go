@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -76,7 +77,7 @@ var DefaultTimeouts = Timeouts{Header: 5 * time.Second, Active: 30 * time.Second
 
 // WithRateLimits sets the sign-up limits per client IP and per address.
 func WithRateLimits(perIP, perAddress RateLimit) Option {
-	return func(s *Server) { s.ipLimit, s.addrLimit = perIP, perAddress }
+	return func(s *Server) { s.ipRate, s.addrRate = newLimiter(perIP), newLimiter(perAddress) }
 }
 
 // Server serves the published site and the subscription flow.
@@ -90,21 +91,18 @@ type Server struct {
 	observer Observer
 	client   *http.Client
 
-	base      string // path of base_url, always ending in "/"
-	baseURL   string // base_url, always ending in "/"
-	pages     map[string]*template.Template
-	trusted   []netip.Prefix
-	hubLink   string // `<hub>; rel="hub"`, "" when no hub
-	consent   string // the consent text shown on the form and recorded
-	ipLimit   RateLimit
-	addrLimit RateLimit
-	ipRate    *limiter
-	addrRate  *limiter
+	base     string // path of base_url, always ending in "/"
+	baseURL  string // base_url, always ending in "/"
+	pages    map[string]*template.Template
+	trusted  []netip.Prefix
+	consent  string // the consent text shown on the form and recorded
+	ipRate   *limiter
+	addrRate *limiter
 
 	snap atomic.Pointer[snapshot]
 
 	health  healthCheck                 // the cached write probe of /healthz
-	origins *http.CrossOriginProtection // refuses cross-site form posts (origin.go)
+	origins *http.CrossOriginProtection // refuses cross-site form posts (see crossSite)
 	mux     *http.ServeMux
 	allow   map[string]string // path of a route → its Allow, for other methods
 	miss    http.Handler      // a GET of no file: the folder redirect or the 404 page
@@ -136,27 +134,28 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 		return nil, fmt.Errorf("server: confirm_ttl %s: a confirmation link must last a while", o.ConfirmTTL)
 	}
 	s := &Server{
-		options:   o.clone(),
-		store:     store,
-		mailer:    mailer,
-		signer:    signer,
-		log:       log,
-		now:       time.Now,
-		client:    &http.Client{Timeout: 10 * time.Second},
-		base:      withSlash(u.Path),
-		baseURL:   withSlash(o.BaseURL),
-		mux:       http.NewServeMux(),
-		ipLimit:   RateLimit{Burst: 5, Every: time.Minute},
-		addrLimit: RateLimit{Burst: 3, Every: 10 * time.Minute},
+		options:  o.clone(),
+		store:    store,
+		mailer:   mailer,
+		signer:   signer,
+		log:      log,
+		now:      time.Now,
+		client:   &http.Client{Timeout: 10 * time.Second},
+		base:     withSlash(u.Path),
+		baseURL:  withSlash(o.BaseURL),
+		mux:      http.NewServeMux(),
+		ipRate:   newLimiter(RateLimit{Burst: 5, Every: time.Minute}),
+		addrRate: newLimiter(RateLimit{Burst: 3, Every: 10 * time.Minute}),
+		origins:  http.NewCrossOriginProtection(),
+		consent:  consentText(o.SiteTitle),
 	}
 	for _, opt := range opts {
 		opt(s)
 	}
-	if s.origins, err = sameOrigin(u); err != nil {
-		return nil, err
+	// Trusted besides the request's own Host, for a proxy that rewrites it.
+	if err := s.origins.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+		return nil, fmt.Errorf("server: base_url origin: %w", err)
 	}
-	s.ipRate = newLimiter(s.ipLimit, 10000)
-	s.addrRate = newLimiter(s.addrLimit, 10000)
 	for _, c := range o.TrustedProxies {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
@@ -168,16 +167,12 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 		}
 		s.trusted = append(s.trusted, p.Masked())
 	}
-	if o.WebSubHub != "" {
-		s.hubLink = "<" + o.WebSubHub + `>; rel="hub"`
-	}
-	s.consent = consentText(o.SiteTitle)
-	if err := s.loadScript(tmpl); err != nil {
-		return nil, err
+	if s.script, err = fs.ReadFile(tmpl, "tz.js"); err != nil {
+		return nil, fmt.Errorf("server: template tz.js: %w", err)
 	}
 	s.pages = make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(template.FuncMap{"has": has}).ParseFS(tmpl, "web_layout.html", name)
+		t, err := template.New(name).Funcs(template.FuncMap{"has": slices.Contains[[]string]}).ParseFS(tmpl, "web_layout.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("server: template %s: %w", name, err)
 		}
@@ -192,15 +187,6 @@ func withSlash(p string) string {
 		return p + "/"
 	}
 	return p
-}
-
-func has(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // routes registers every route on s.mux. Paths are under the base URL's
@@ -220,9 +206,9 @@ func (s *Server) routes() {
 	s.route("GET", s.base+links.PreferencesPath, s.preferences, getPost)
 	s.route("POST", s.base+links.PreferencesPath, s.preferencesPost, getPost)
 	s.route("GET", s.base+signupScript, s.serveScript, get)
-	s.route("GET", "/healthz", s.serveHealthz, get)
+	s.route("GET", "/healthz", s.healthz, get)
 	if s.base != "/" {
-		s.route("GET", s.base+"healthz", s.serveHealthz, get)
+		s.route("GET", s.base+"healthz", s.healthz, get)
 		s.mux.HandleFunc("GET /favicon.ico", s.serveRootFavicon)
 	}
 	s.mux.HandleFunc("GET /", s.serveSite)
@@ -234,10 +220,6 @@ func (s *Server) routes() {
 func (s *Server) route(method, path string, h http.HandlerFunc, allow string) {
 	s.mux.Handle(method+" "+path, s.logged(h))
 	s.allow[path] = allow
-}
-
-func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
-	s.healthz(w, r, s.snap.Load())
 }
 
 // otherMethod answers a request that no route takes with its method: 405
@@ -265,14 +247,6 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, s.logged(h.ServeHTTP))
 }
 
-// ClientIP is the address of the client that sent r, as the sign-up limits
-// see it: the peer, or the address a trusted proxy (server.trusted_proxies)
-// says it forwarded for. Mounted pages limit by it too.
-func (s *Server) ClientIP(r *http.Request) netip.Addr { return s.clientIP(r) }
-
-// Handler returns the handler of every route.
-func (s *Server) Handler() http.Handler { return s }
-
 // ServeHTTP turns away hostile paths before the mux, which would otherwise
 // clean them and redirect, and hands everything else to the mux.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -292,34 +266,24 @@ func (s *Server) badPath(w http.ResponseWriter, r *http.Request) {
 // timeout, so that a handler stuck on the store gives up about when its
 // response could no longer be written anyway.
 func (s *Server) logged(h http.HandlerFunc) http.Handler {
-	return loggedHandler{s: s, h: h}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		ctx, cancel := context.WithTimeout(r.Context(), DefaultTimeouts.Active)
+		defer cancel()
+		r = r.WithContext(ctx)
+		h(rec, r)
+		s.log.LogAttrs(ctx, slog.LevelInfo, "http_request", slog.String("method", r.Method),
+			slog.String("path", clip(r.URL.Path, 200)), slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+	})
 }
 
-type loggedHandler struct {
-	s *Server
-	h http.HandlerFunc
-}
-
-func (l loggedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	ctx, cancel := context.WithTimeout(r.Context(), DefaultTimeouts.Active)
-	defer cancel()
-	r = r.WithContext(ctx)
-	l.h(rec, r)
-	l.s.log.LogAttrs(r.Context(), slog.LevelInfo, "http_request",
-		slog.String("method", r.Method),
-		slog.String("path", logPath(r.URL.Path)),
-		slog.Int("status", rec.status),
-		slog.Duration("duration", time.Since(start)))
-}
-
-// logPath bounds what a hostile path can put in the log.
-func logPath(p string) string {
-	if len(p) > 200 {
-		return p[:200] + "…"
+// clip bounds what a hostile client can put in the log.
+func clip(v string, n int) string {
+	if len(v) > n {
+		return v[:n] + "…"
 	}
-	return p
+	return v
 }
 
 // hostilePath reports a path that tries to step outside the site: dot
@@ -382,15 +346,10 @@ func httpServer(h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 	}
 }
 
-// Serve serves s on ln until ctx is cancelled, then shuts down gracefully:
+// Serve serves h on ln until ctx is cancelled, then shuts down gracefully:
 // requests in flight get up to ten seconds to finish. It returns nil after
-// a shutdown caused by ctx.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return Serve(ctx, ln, s, s.log)
-}
-
-// Serve is Server.Serve for any handler, so a daemon can keep one listener
-// and swap the Server behind it when its config is reloaded.
+// a shutdown caused by ctx. A daemon keeps one listener and swaps the Server
+// behind h when its config is reloaded.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

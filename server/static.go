@@ -175,8 +175,8 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 	e := &entry{path: p, body: f.Body, feed: feed, modified: mod}
 	if feed {
 		l := "<" + s.baseURL + p[1:] + `>; rel="self"`
-		if s.hubLink != "" {
-			l += ", " + s.hubLink
+		if hub := s.options.WebSubHub; hub != "" {
+			l += ", <" + hub + `>; rel="hub"`
 		}
 		e.link = []string{l}
 	}
@@ -452,4 +452,33 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, snap *snapshot
 		return
 	}
 	s.message(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.", false)
+}
+
+// signupScript is the path, under the base path, of the sign-up form's
+// script (templates/tz.js).
+const signupScript = "subscribe.js"
+
+// serveScript answers GET <base>subscribe.js.
+func (s *Server) serveScript(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["Content-Type"] = []string{"text/javascript; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(s.script))}
+	h["Cache-Control"] = hFileCache
+	h["X-Content-Type-Options"] = hNosniff
+	if r.Method != http.MethodHead {
+		w.Write(s.script)
+	}
+}
+
+// serveRootFavicon answers GET /favicon.ico when the site lives under a
+// path (/news/): browsers ask the root for it whatever the pages say, and
+// the site publishes it at /news/favicon.ico.
+func (s *Server) serveRootFavicon(w http.ResponseWriter, r *http.Request) {
+	if snap := s.snap.Load(); snap != nil {
+		if e := snap.files[s.base+"favicon.ico"]; e != nil {
+			s.serveFile(w, r, e, http.StatusOK)
+			return
+		}
+	}
+	s.miss.ServeHTTP(w, r)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,9 +85,9 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "subscribed.html", done)
 		return
 	}
-	ip := s.clientIP(r)
+	ip := s.ClientIP(r)
 	if !s.ipRate.allow(ClientKey(ip), now) {
-		s.tooMany(w, r, s.ipLimit.Every)
+		s.tooMany(w, r, s.ipRate.rate.Every)
 		return
 	}
 	req, form := s.signupRequest(r, ip.String(), now)
@@ -95,7 +96,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.addrRate.allow(strings.ToLower(req.Email), now) {
-		s.tooMany(w, r, s.addrLimit.Every)
+		s.tooMany(w, r, s.addrRate.rate.Every)
 		return
 	}
 	if err := s.mailer.Enqueue(r.Context(), s.signupJob(req, now)); err != nil {
@@ -218,7 +219,7 @@ func normalizeAddress(raw string) (string, error) {
 func (s *Server) chosenDigests(names []string) []string {
 	var out []string
 	for _, d := range s.options.Digests {
-		if has(names, d.Name) {
+		if slices.Contains(names, d.Name) {
 			out = append(out, d.Name)
 		}
 	}
