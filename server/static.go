@@ -261,31 +261,26 @@ func compressible(ct string) bool {
 
 // contentType guesses from the name when the site left it empty.
 func contentType(p string) string {
-	switch path.Ext(p) {
-	case ".html", ".htm":
-		return "text/html; charset=utf-8"
-	case ".css":
-		return "text/css; charset=utf-8"
-	case ".js":
-		return "text/javascript; charset=utf-8"
-	case ".json":
-		return "application/json; charset=utf-8"
-	case ".xml":
-		return "application/xml; charset=utf-8"
-	case ".txt":
-		return "text/plain; charset=utf-8"
-	case ".svg":
-		return "image/svg+xml"
-	case ".png":
-		return "image/png"
-	case ".jpg", ".jpeg":
-		return "image/jpeg"
-	case ".webp":
-		return "image/webp"
-	case ".ico":
-		return "image/x-icon"
+	if ct, ok := contentTypes[path.Ext(p)]; ok {
+		return ct
 	}
 	return "application/octet-stream"
+}
+
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".htm":  "text/html; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".json": "application/json; charset=utf-8",
+	".xml":  "application/xml; charset=utf-8",
+	".txt":  "text/plain; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".jpg":  "image/jpeg",
+	".jpeg": "image/jpeg",
+	".webp": "image/webp",
+	".ico":  "image/x-icon",
 }
 
 // serveSite is the "GET /" route: every GET and HEAD that no other route
@@ -366,9 +361,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, sta
 }
 
 // logFile logs a served file at Debug, so the hot path costs one Enabled
-// check, and tells the observer about feeds.
+// check, and tells the observer about feeds. e is nil for a file read from
+// the site's folder (serveStored).
 func (s *Server) logFile(r *http.Request, e *entry, status int) {
-	if e.feed && s.observer != nil {
+	if e != nil && e.feed && s.observer != nil {
 		s.observer.FeedRequest(e.path, status)
 	}
 	if status == http.StatusNotFound {
@@ -376,8 +372,7 @@ func (s *Server) logFile(r *http.Request, e *entry, status int) {
 	}
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "http_request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", status))
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status))
 	}
 }
 

@@ -101,7 +101,7 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snaps
 	if notModified(r, tag, mod) {
 		h["Etag"] = etag
 		w.WriteHeader(http.StatusNotModified)
-		s.logStored(r, http.StatusNotModified)
+		s.logFile(r, nil, http.StatusNotModified)
 		return
 	}
 	var zbuf *bytes.Buffer
@@ -133,7 +133,7 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snaps
 			io.CopyN(w, fh, fi.Size())
 		}
 	}
-	s.logStored(r, http.StatusOK)
+	s.logFile(r, nil, http.StatusOK)
 }
 
 // compressFile reads the size bytes of fh and returns them gzipped, in a
@@ -162,13 +162,4 @@ func (s *Server) storedMissing(w http.ResponseWriter, r *http.Request, snap *sna
 	s.log.LogAttrs(r.Context(), slog.LevelWarn, "site_file_unreadable",
 		slog.String("path", f.Path), slog.String("dir", snap.dir), slog.Any("err", err))
 	s.notFound(w, r, snap)
-}
-
-// logStored logs a file served from disk at Debug, as logFile does.
-func (s *Server) logStored(r *http.Request, status int) {
-	if s.log.Enabled(r.Context(), slog.LevelDebug) {
-		s.log.LogAttrs(r.Context(), slog.LevelDebug, "http_request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", status))
-	}
 }
