@@ -2,7 +2,9 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,39 +45,48 @@ var gzipBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // sent: a page is small, and compressing it costs less than keeping a
 // second copy of the site.
 //
-// The copy opened is checked against the one the index describes (size
-// and time): an update may have replaced it a moment before its index is
-// swapped in, or someone may have changed it. Such a copy is served with
-// a tag made from its own bytes, so a tag never names bytes it was not
-// made from. A file that is gone answers 404.
+// A file that cannot be read (removed or replaced by hand) answers 404,
+// with a warning, since only a build puts it back.
 func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snapshot, f *site.File) {
-	fh, err := os.OpenInRoot(snap.dir, f.Path[1:])
+	if err := s.sendStored(w, r, snap.dir, f); err != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "site_file_unreadable",
+			slog.String("path", f.Path), slog.String("dir", snap.dir), slog.Any("err", err))
+		s.notFound(w, r, snap)
+	}
+}
+
+// sendStored answers for f unless it cannot be read. The copy opened is
+// checked against the one the index describes (size and time): an update
+// may have replaced it a moment before its index is swapped in, or someone
+// may have changed it. Such a copy is served with a tag made from its own
+// bytes, so a tag never names bytes it was not made from.
+func (s *Server) sendStored(w http.ResponseWriter, r *http.Request, dir string, f *site.File) error {
+	fh, err := os.OpenInRoot(dir, f.Path[1:])
 	if err != nil {
-		s.storedMissing(w, r, snap, f, err)
-		return
+		return err
 	}
 	defer fh.Close()
 	fi, err := fh.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		s.storedMissing(w, r, snap, f, err)
-		return
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err != nil {
+		return err
 	}
 	if !f.Stored.Same(fi) {
 		if fi.Size() > maxChanged {
-			s.storedMissing(w, r, snap, f, fmt.Errorf("changed to %d bytes, more than a site file can be", fi.Size()))
-			return
+			return fmt.Errorf("changed to %d bytes, more than a site file can be", fi.Size())
 		}
 		body, err := io.ReadAll(io.LimitReader(fh, maxChanged+1))
 		if err == nil && len(body) > maxChanged {
 			err = fmt.Errorf("grew past %d bytes while read", maxChanged)
 		}
 		if err != nil {
-			s.storedMissing(w, r, snap, f, err)
-			return
+			return err
 		}
 		now := &site.File{Path: f.Path, Body: body, ContentType: f.ContentType, Modified: f.Modified}
 		s.serveFile(w, r, s.newEntry(f.Path, now, false, nil), http.StatusOK)
-		return
+		return nil
 	}
 	h := w.Header()
 	ct := f.ContentType
@@ -91,10 +102,9 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snaps
 			tag += "-gz"
 		}
 	}
+	h["Cache-Control"] = hFileCache
 	if html {
 		h["Cache-Control"] = hPageCache
-	} else {
-		h["Cache-Control"] = hFileCache
 	}
 	mod := f.Modified.UTC().Truncate(time.Second)
 	etag := []string{`"` + tag + `"`}
@@ -102,13 +112,12 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snaps
 		h["Etag"] = etag
 		w.WriteHeader(http.StatusNotModified)
 		s.logFile(r, nil, http.StatusNotModified)
-		return
+		return nil
 	}
 	var zbuf *bytes.Buffer
 	if gz {
 		if zbuf, err = compressFile(fh, fi.Size()); err != nil {
-			s.storedMissing(w, r, snap, f, err)
-			return
+			return err
 		}
 		defer gzipBufs.Put(zbuf)
 		h["Content-Encoding"] = hGzip
@@ -126,14 +135,15 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snaps
 		h["Content-Security-Policy"] = hCSP
 	}
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		if zbuf != nil {
-			w.Write(zbuf.Bytes())
-		} else {
-			io.CopyN(w, fh, fi.Size())
-		}
+	switch {
+	case r.Method == http.MethodHead:
+	case zbuf != nil:
+		w.Write(zbuf.Bytes())
+	default:
+		io.CopyN(w, fh, fi.Size())
 	}
 	s.logFile(r, nil, http.StatusOK)
+	return nil
 }
 
 // compressFile reads the size bytes of fh and returns them gzipped, in a
@@ -145,21 +155,9 @@ func compressFile(fh *os.File, size int64) (*bytes.Buffer, error) {
 	defer gzipWriters.Put(zw)
 	zw.Reset(zbuf)
 	_, err := io.CopyN(zw, fh, size)
-	if cerr := zw.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err = cmp.Or(err, zw.Close()); err != nil {
 		gzipBufs.Put(zbuf)
 		return nil, err
 	}
 	return zbuf, nil
-}
-
-// storedMissing answers for a file of the index that cannot be read from
-// the site's folder (removed or replaced by hand): 404, with a warning,
-// since only a build puts it back.
-func (s *Server) storedMissing(w http.ResponseWriter, r *http.Request, snap *snapshot, f *site.File, err error) {
-	s.log.LogAttrs(r.Context(), slog.LevelWarn, "site_file_unreadable",
-		slog.String("path", f.Path), slog.String("dir", snap.dir), slog.Any("err", err))
-	s.notFound(w, r, snap)
 }
