@@ -5,11 +5,8 @@
 // The site is an immutable snapshot swapped atomically on every rebuild, so
 // a request sees either the old index or the new one, never a mix. Feeds,
 // the front page and the small files are kept in memory: the feed hot path
-// is one map lookup and a few assignments of precomputed header values;
-// everything that can be computed once per build is. The long tail of
-// pages is read from the site's folder (see serveStored). Everything else
-// is net/http: an http.ServeMux with one method pattern per route, and the
-// connection limits of http.Server.
+// is one map lookup and a few assignments of header values computed once per
+// build. The long tail of pages is read from the site's folder (serveStored).
 package server
 
 import (
@@ -32,13 +29,10 @@ import (
 	"briefcast/tokens"
 )
 
-// Limits and timeouts of the HTTP server.
 const (
 	maxBodyBytes    = 64 << 10
 	shutdownTimeout = 10 * time.Second
-
-	// linkTTL is how long unsubscribe and preferences links keep working.
-	linkTTL = 400 * 24 * time.Hour
+	linkTTL         = 400 * 24 * time.Hour // how long unsubscribe and preferences links work
 )
 
 // Observer is told about every feed request, for metrics.
@@ -189,37 +183,35 @@ func withSlash(p string) string {
 	return p
 }
 
-// routes registers every route on s.mux. Paths are under the base URL's
-// path. GET patterns also match HEAD; whether a handler answers HEAD is its
-// own business. A method a route does not take reaches
-// the catch-all "/", which answers 405 with the route's Allow.
+// routes registers every route on s.mux, under the base URL's path. GET
+// patterns also match HEAD. A method a route does not take reaches the
+// catch-all "/", which answers 405 with the route's Allow.
 func (s *Server) routes() {
 	s.allow = map[string]string{}
 	s.miss = s.logged(s.serveMiss)
-	const getPost, get = "GET, HEAD, POST", "GET, HEAD"
-	s.route("GET", s.base+links.SubscribePath, s.subscribeForm, getPost)
-	s.route("POST", s.base+links.SubscribePath, s.subscribePost, getPost)
-	s.route("GET", s.base+links.ConfirmPath, s.confirmPage, getPost)
-	s.route("POST", s.base+links.ConfirmPath, s.confirmPost, getPost)
-	s.route("GET", s.base+links.UnsubscribePath, s.unsubscribePage, getPost)
-	s.route("POST", s.base+links.UnsubscribePath, s.unsubscribePost, getPost)
-	s.route("GET", s.base+links.PreferencesPath, s.preferences, getPost)
-	s.route("POST", s.base+links.PreferencesPath, s.preferencesPost, getPost)
-	s.route("GET", s.base+signupScript, s.serveScript, get)
-	s.route("GET", "/healthz", s.healthz, get)
+	s.route(s.base+links.SubscribePath, s.subscribeForm, s.subscribePost)
+	s.route(s.base+links.ConfirmPath, s.confirmPage, s.confirmPost)
+	s.route(s.base+links.UnsubscribePath, s.unsubscribePage, s.unsubscribePost)
+	s.route(s.base+links.PreferencesPath, s.preferences, s.preferencesPost)
+	s.route(s.base+signupScript, s.serveScript, nil)
+	s.route("/healthz", s.healthz, nil)
 	if s.base != "/" {
-		s.route("GET", s.base+"healthz", s.healthz, get)
+		s.route(s.base+"healthz", s.healthz, nil)
 		s.mux.HandleFunc("GET /favicon.ico", s.serveRootFavicon)
 	}
 	s.mux.HandleFunc("GET /", s.serveSite)
 	s.mux.Handle("/", s.logged(s.otherMethod))
 }
 
-// route registers h for method at path, and allow as the answer to any
-// method no route of path takes.
-func (s *Server) route(method, path string, h http.HandlerFunc, allow string) {
-	s.mux.Handle(method+" "+path, s.logged(h))
-	s.allow[path] = allow
+// route registers get, and post unless nil, at path, and their methods as
+// the Allow of any other.
+func (s *Server) route(path string, get, post http.HandlerFunc) {
+	s.mux.Handle("GET "+path, s.logged(get))
+	s.allow[path] = "GET, HEAD"
+	if post != nil {
+		s.mux.Handle("POST "+path, s.logged(post))
+		s.allow[path] = "GET, HEAD, POST"
+	}
 }
 
 // otherMethod answers a request that no route takes with its method: 405
@@ -238,11 +230,10 @@ func (s *Server) otherMethod(w http.ResponseWriter, r *http.Request) {
 }
 
 // Handle mounts h on pattern, an http.ServeMux pattern that names its
-// method ("GET /admin/", "POST /admin/"), for the daemon's extra pages.
-// Call it before Serve. A pattern without a method would conflict with the
-// site's "GET /" and make ServeMux panic. At the paths it covers, a mounted
-// handler takes precedence over files of the site; other methods there get
-// 404.
+// method ("GET /admin/"; one without would conflict with the site's "GET /"
+// and make ServeMux panic), for the daemon's extra pages. Call it before
+// Serve. A mounted handler takes precedence over files of the site; other
+// methods at its paths get 404.
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, s.logged(h.ServeHTTP))
 }
@@ -250,15 +241,13 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 // ServeHTTP turns away hostile paths before the mux, which would otherwise
 // clean them and redirect, and hands everything else to the mux.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if hostilePath(r) {
-		s.logged(s.badPath).ServeHTTP(w, r)
+	if !hostilePath(r) {
+		s.mux.ServeHTTP(w, r)
 		return
 	}
-	s.mux.ServeHTTP(w, r)
-}
-
-func (s *Server) badPath(w http.ResponseWriter, r *http.Request) {
-	s.message(w, r, http.StatusBadRequest, "Bad request", "That address cannot be served.", false)
+	s.logged(func(w http.ResponseWriter, r *http.Request) {
+		s.message(w, r, http.StatusBadRequest, "Bad request", "That address cannot be served.", false)
+	}).ServeHTTP(w, r)
 }
 
 // logged wraps every handler but the file hot path: it logs the request at
@@ -328,12 +317,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// httpServer is the http.Server serving h. The timeouts map onto its
-// fields: ReadHeaderTimeout is Header, counted from a request's first bytes
-// (on a new connection, from accept); WriteTimeout is Active, counted from
-// the end of the header; ReadTimeout, which covers the header and body
-// together, is their sum; IdleTimeout is Idle. MaxHeaderBytes makes a
-// larger header a 431.
+// httpServer is the http.Server serving h. ReadHeaderTimeout counts from a
+// request's first bytes (from accept on a new connection), WriteTimeout from
+// the end of the header, and ReadTimeout covers both header and body.
 func httpServer(h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
