@@ -31,10 +31,9 @@ type snapshot struct {
 	notFound *entry            // the site's /404.html, or nil
 	tags     []siteTag         // the topics of the site's articles, for the preference page
 
-	// dir is the folder of a site served from disk (site.Site.Dir): the
-	// files of site.Files without a body are read from there. They are
-	// looked up in site.Files itself, so a swap costs nothing per file
-	// on disk.
+	// dir is the folder of a site served from disk (site.Site.Dir), where
+	// the files of site.Files without a body are read: a swap costs
+	// nothing per file on disk.
 	dir  string
 	base string // the base path, "/" or "/news/"
 }
@@ -68,7 +67,6 @@ type entry struct {
 
 	plain header // identity encoding
 	gz    *gzipped
-	noMod header // the 304 answer
 }
 
 // header holds the precomputed header values of one representation.
@@ -94,11 +92,9 @@ var (
 // gzipped is the gzip variant of a file, computed on first request and
 // kept across rebuilds while the bytes do not change.
 type gzipped struct {
-	once  sync.Once
-	ok    bool // compressing saved bytes
-	body  []byte
-	h     header
-	noMod header
+	once sync.Once
+	body []byte // nil when compressing saved no bytes
+	h    header
 }
 
 // SetSite swaps the served site for st atomically. Requests already running
@@ -126,7 +122,7 @@ func (s *Server) SetSite(st *site.Site) {
 			full = s.base + p[1:]
 		}
 		if f.Body == nil && f.Stored != nil && st.Dir != "" {
-			continue // read from the folder: see lookup
+			continue // read from the folder: see snapshot.stored
 		}
 		dir, isDir := strings.CutSuffix(full, "/index.html")
 		var prev *entry
@@ -191,7 +187,6 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 		etagValue:     tag,
 		lastModified:  lm,
 	}
-	e.noMod = header{etag: e.plain.etag, etagValue: tag}
 	switch {
 	case same && prev.gz != nil && prev.feed == feed:
 		e.gz = prev.gz
@@ -245,10 +240,8 @@ func (e *entry) gzip() *gzipped {
 			lastModified:    e.plain.lastModified,
 			contentEncoding: hGzip,
 		}
-		g.noMod = header{etag: g.h.etag, etagValue: tag}
-		g.ok = true
 	})
-	if !g.ok {
+	if g.body == nil {
 		return nil
 	}
 	return g
@@ -317,20 +310,20 @@ func (s *Server) serveMiss(w http.ResponseWriter, r *http.Request) {
 // are assigned precomputed, the body is written in one Write.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, status int) {
 	h := w.Header()
-	hd, body, noMod := &e.plain, e.body, &e.noMod
+	hd, body := &e.plain, e.body
 	if e.gz != nil {
 		h["Vary"] = hVary
 		if acceptsGzip(r.Header["Accept-Encoding"]) {
 			if g := e.gzip(); g != nil {
-				hd, body, noMod = &g.h, g.body, &g.noMod
+				hd, body = &g.h, g.body
 			}
 		}
 	}
 	h["Cache-Control"] = e.cacheControl(status)
-	if status == http.StatusOK && notModified(r, noMod.etagValue, e.modified) {
+	if status == http.StatusOK && notModified(r, hd.etagValue, e.modified) {
 		// RFC 9110 15.4.5: the validators and caching fields only; with an
 		// ETag, Last-Modified adds nothing.
-		h["Etag"] = noMod.etag
+		h["Etag"] = hd.etag
 		w.WriteHeader(http.StatusNotModified)
 		s.logFile(r, e, http.StatusNotModified)
 		return
