@@ -26,16 +26,6 @@ type pauseOption struct {
 	Value, Label string
 }
 
-// preferencesPost serves POST /preferences: the form's changes. The form
-// carries the token itself, so no cookie is involved; a POST from another
-// site is refused all the same.
-func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
-	if s.crossSite(w, r) || !s.parseBody(w, r) {
-		return
-	}
-	s.preferences(w, r)
-}
-
 // preferences serves GET /preferences?token=…: the address it is for,
 // the subscriber's digests and the depth of each, topics (the site's
 // tags), time zone (from the zone list), a pause, and a button to leave;
@@ -43,7 +33,7 @@ func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
 func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	tok := r.FormValue("token")
-	sub, ok := s.tokenSubscriber(w, r, tokens.Preferences, tok, now,
+	sub, ok := s.tokenSubscriber(w, r, tokens.Preferences, tok,
 		"Preference links work for a limited time. The next digest you receive carries a fresh one.", false)
 	if !ok {
 		return

@@ -189,10 +189,10 @@ func withSlash(p string) string {
 func (s *Server) routes() {
 	s.allow = map[string]string{}
 	s.miss = s.logged(s.serveMiss)
-	s.route(s.base+links.SubscribePath, s.subscribeForm, s.subscribePost)
-	s.route(s.base+links.ConfirmPath, s.confirmPage, s.confirmPost)
-	s.route(s.base+links.UnsubscribePath, s.unsubscribePage, s.unsubscribePost)
-	s.route(s.base+links.PreferencesPath, s.preferences, s.preferencesPost)
+	s.route(s.base+links.SubscribePath, s.subscribeForm, s.form(s.subscribePost))
+	s.route(s.base+links.ConfirmPath, s.confirm, s.form(s.confirm))
+	s.route(s.base+links.UnsubscribePath, s.unsubscribe, s.unsubscribe)
+	s.route(s.base+links.PreferencesPath, s.preferences, s.form(s.preferences))
 	s.route(s.base+signupScript, s.serveScript, nil)
 	s.route("/healthz", s.healthz, nil)
 	if s.base != "/" {
@@ -211,6 +211,16 @@ func (s *Server) route(path string, get, post http.HandlerFunc) {
 	if post != nil {
 		s.mux.Handle("POST "+path, s.logged(post))
 		s.allow[path] = "GET, HEAD, POST"
+	}
+}
+
+// form is the POST handler of a form that changes something: h, once a
+// cross-site post is refused and the body is read.
+func (s *Server) form(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.crossSite(w, r) && s.parseBody(w, r) {
+			h(w, r)
+		}
 	}
 }
 

@@ -74,9 +74,6 @@ func (s *Server) parseBody(w http.ResponseWriter, r *http.Request) bool {
 // the answer nor its time can tell whether an address is subscribed, and a
 // slow store holds no one up.
 func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
-	if s.crossSite(w, r) || !s.parseBody(w, r) {
-		return
-	}
 	now := s.now()
 	done := s.newPage("Almost there")
 	if r.PostForm.Get("website") != "" {
