@@ -29,7 +29,7 @@ type pauseOption struct {
 // preferences serves GET /preferences?token=…: the address it is for,
 // the subscriber's digests and the depth of each, topics (the site's
 // tags), time zone (from the zone list), a pause, and a button to leave;
-// and saves what a POST (already checked by preferencesPost) changed.
+// and saves what a POST (through form) changed.
 func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	tok := r.FormValue("token")
@@ -38,38 +38,31 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p := s.preferencesPage(sub, tok, now)
-	if r.Method != http.MethodPost {
-		s.render(w, r, http.StatusOK, "preferences.html", p)
-		return
-	}
-	prefs, errText := s.readPreferences(r, sub, now)
-	s.fillPreferences(p, sub, prefs, now)
-	if errText != "" {
-		p.Error = errText
-		s.render(w, r, http.StatusBadRequest, "preferences.html", p)
-		return
-	}
-	if err := s.store.UpdatePreferences(r.Context(), sub.ID, prefs); err != nil {
-		s.log.Error("preferences_failed", "subscriber_id", sub.ID, "err", err)
-		s.unavailable(w, r)
-		return
-	}
-	s.log.Info("preferences_saved", "subscriber_id", sub.ID)
-	p.Saved = true
-	s.render(w, r, http.StatusOK, "preferences.html", p)
-}
-
-// preferencesPage is the page of sub's stored preferences.
-func (s *Server) preferencesPage(sub *subscribers.Subscriber, tok string, now time.Time) *page {
 	p := s.newPage("Your preferences")
-	p.Token = tok
-	p.Address = sub.Email
+	p.Token, p.Address = tok, sub.Email
 	p.UnsubToken = s.signer.Sign(tokens.Unsubscribe, sub.ID, sub.TokenKey, now.Add(linkTTL))
 	p.Inactive = sub.Status != subscribers.Active && sub.Status != subscribers.Pending
-	s.fillPreferences(p, sub, subscribers.Preferences{Digests: sub.Digests, Tags: sub.Tags, Timezone: sub.Timezone,
-		Depths: sub.Depths, PausedUntil: sub.PausedUntil}, now)
-	return p
+	prefs := subscribers.Preferences{Digests: sub.Digests, Tags: sub.Tags, Timezone: sub.Timezone,
+		Depths: sub.Depths, PausedUntil: sub.PausedUntil}
+	post := r.Method == http.MethodPost
+	if post {
+		prefs, p.Error = s.readPreferences(r, sub, now)
+	}
+	s.fillPreferences(p, sub, prefs, now)
+	status := http.StatusOK
+	switch {
+	case post && p.Error != "":
+		status = http.StatusBadRequest
+	case post:
+		if err := s.store.UpdatePreferences(r.Context(), sub.ID, prefs); err != nil {
+			s.log.Error("preferences_failed", "subscriber_id", sub.ID, "err", err)
+			s.unavailable(w, r)
+			return
+		}
+		s.log.Info("preferences_saved", "subscriber_id", sub.ID)
+		p.Saved = true
+	}
+	s.render(w, r, status, "preferences.html", p)
 }
 
 // fillPreferences shows prefs on p: what is stored, or what a refused
@@ -80,11 +73,9 @@ func (s *Server) fillPreferences(p *page, sub *subscribers.Subscriber, prefs sub
 	p.Timezone = prefs.Timezone
 	p.Zones = &zoneField{ID: "pref-tz", Hint: "(when your mail should arrive)", Blank: "Each newsletter's own time zone",
 		Selected: prefs.Timezone, Groups: zoneGroups(prefs.Timezone, sub.Timezone)}
-	p.DepthRows = p.DepthRows[:0]
 	for _, d := range s.options.Digests {
 		p.DepthRows = append(p.DepthRows, depthRow{Name: d.Name, Title: digestTitle(d), Default: defaultDepth(d), Choice: prefs.Depths[d.Name]})
 	}
-	p.PausedUntil = ""
 	if !prefs.PausedUntil.IsZero() && prefs.PausedUntil.After(now) {
 		loc := time.UTC
 		if l, err := time.LoadLocation(prefs.Timezone); err == nil && prefs.Timezone != "" {
