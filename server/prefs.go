@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -157,10 +158,7 @@ func (s *Server) readPreferences(r *http.Request, sub *subscribers.Subscriber, n
 // formZone is the zone a form asks for: the search box when filled, else
 // the list.
 func formZone(search, list string) string {
-	if z := strings.TrimSpace(search); z != "" {
-		return z
-	}
-	return strings.TrimSpace(list)
+	return cmp.Or(strings.TrimSpace(search), strings.TrimSpace(list))
 }
 
 // validZone accepts "" (the digest's own zone) or an IANA zone name.
@@ -175,16 +173,6 @@ func validZone(z string) bool {
 	return err == nil
 }
 
-func digestTitle(d Digest) string {
-	if d.Title != "" {
-		return d.Title
-	}
-	return d.Name
-}
+func digestTitle(d Digest) string { return cmp.Or(d.Title, d.Name) }
 
-func defaultDepth(d Digest) string {
-	if d.Depth == "" {
-		return subscribers.DepthTake
-	}
-	return d.Depth
-}
+func defaultDepth(d Digest) string { return cmp.Or(d.Depth, subscribers.DepthTake) }

@@ -56,15 +56,15 @@ func (s *Server) parseBody(w http.ResponseWriter, r *http.Request) bool {
 	} else {
 		err = r.ParseForm()
 	}
-	if err == nil {
-		return true
-	}
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &mbe):
 		s.message(w, r, http.StatusRequestEntityTooLarge, "Request too large", "That form was larger than this site accepts.", false)
-		return false
+	default:
+		s.message(w, r, http.StatusBadRequest, "Bad request", "That form could not be read.", false)
 	}
-	s.message(w, r, http.StatusBadRequest, "Bad request", "That form could not be read.", false)
 	return false
 }
 
