@@ -33,19 +33,16 @@ type Confirmation struct {
 	Link       string // the confirmation page, with its token
 }
 
-// Limits of the sign-up queue.
+// Limits of the sign-up queue. A sign-up beyond signupQueue waits up to
+// signupQueueWait for room, then is refused with a 503: the person can
+// submit again. A confirmation is tried confirmAttempts times, with
+// confirmBackoff doubling between attempts.
 const (
-	// signupQueue is how many sign-ups may wait. One beyond it waits up to
-	// signupQueueWait for room, then is refused with a 503: the person can
-	// submit again.
-	signupQueue     = 1024
-	signupQueueWait = 5 * time.Second
-	// signupJobTimeout bounds the store work of one sign-up.
-	signupJobTimeout = 30 * time.Second
-	// confirmAttempts is how often one confirmation is tried before it is
-	// given up, with confirmBackoff doubling between attempts.
-	confirmAttempts = 4
-	confirmBackoff  = 2 * time.Second
+	signupQueue      = 1024
+	signupQueueWait  = 5 * time.Second
+	signupJobTimeout = 30 * time.Second // the store work of one sign-up
+	confirmAttempts  = 4
+	confirmBackoff   = 2 * time.Second
 )
 
 // errQueueFull is Enqueue's answer when the queue is full.
@@ -57,13 +54,11 @@ var errQueueFull = errors.New("server: sign-up queue full")
 // drains the queue. A sign-up still queued when the process dies is lost;
 // the person simply submits the form again.
 type QueuedMailer struct {
-	c     *email.Composer
-	t     email.Transport
-	log   *slog.Logger
-	queue chan SignupJob
-	// backoff is the first pause between attempts (tests shorten it).
-	backoff time.Duration
-
+	c         *email.Composer
+	t         email.Transport
+	log       *slog.Logger
+	queue     chan SignupJob
+	backoff   time.Duration // the first pause between attempts (tests shorten it)
 	stop      chan struct{} // closed by Close: give up waiting between attempts
 	done      chan struct{} // closed when the worker has returned
 	closeOnce sync.Once
