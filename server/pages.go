@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"net/http"
 	"slices"
 
@@ -16,27 +17,23 @@ type page struct {
 	Title     string // of this page
 
 	// The sign-up form.
-	Email   string
-	Name    string
-	NameMax int // subscribers.MaxNameLen
-	Digests []digestOption
-	Consent string
-	Error   string
-
+	Email, Name string
+	NameMax     int // subscribers.MaxNameLen
+	Digests     []digestOption
+	Consent     string
+	Error       string
 	DoubleOptIn bool
 
 	// Token pages.
-	Token      string // the token of this page, carried by its forms
-	UnsubToken string // the preferences page's leave button
-	Timezone   string
-	Address    string      // preferences: the address the page is for
-	Zones      *zoneField  // the time zone list
-	TagOptions []tagOption // preferences: the site's topics
-	DepthRows  []depthRow  // preferences: what each digest's mail holds
-	Pauses     []pauseOption
-	// PausedUntil is when a paused subscriber's mail resumes, "" when
-	// not paused.
-	PausedUntil string
+	Token       string // the token of this page, carried by its forms
+	UnsubToken  string // the preferences page's leave button
+	Timezone    string
+	Address     string      // preferences: the address the page is for
+	Zones       *zoneField  // the time zone list
+	TagOptions  []tagOption // preferences: the site's topics
+	DepthRows   []depthRow  // preferences: what each digest's mail holds
+	Pauses      []pauseOption
+	PausedUntil string // when a paused subscriber's mail resumes, "" when not paused
 	Saved       bool
 	Done        bool // unsubscribe, confirm: it is done
 	Pending     bool // unsubscribe: the subscriber has not confirmed yet
@@ -44,10 +41,7 @@ type page struct {
 	Inactive    bool // preferences: the subscriber no longer gets mail
 
 	// message.html
-	Heading  string
-	Text     string
-	Link     string
-	LinkText string
+	Heading, Text, Link, LinkText string
 }
 
 // digestOption is one checkbox of a digest.
@@ -74,11 +68,7 @@ func (s *Server) digestOptions(chosen []string) []digestOption {
 // consentText is the statement shown above the subscribe button, and
 // recorded with each sign-up as the text the person agreed to.
 func consentText(siteTitle string) string {
-	who := siteTitle
-	if who == "" {
-		who = "this site"
-	}
-	return "By subscribing you agree to receive the e-mail digests you ticked from " + who +
+	return "By subscribing you agree to receive the e-mail digests you ticked from " + cmp.Or(siteTitle, "this site") +
 		". Every message has a link to change your preferences or unsubscribe at once. " +
 		"We keep your address, the time of this request and its IP address as a record of your consent, " +
 		"and use them for nothing else."
@@ -89,16 +79,9 @@ func consentText(siteTitle string) string {
 // cached and never send a Referer, since their URLs carry tokens.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	var buf bytes.Buffer
-	t := s.pages[name]
-	if t == nil {
-		s.log.Error("page_template_missing", "template", name)
-		http.Error(w, "internal server error", http.StatusInternalServerError)
-		return
-	}
-	if err := t.Execute(&buf, p); err != nil {
+	if err := s.pages[name].Execute(&buf, p); err != nil {
 		s.log.Error("page_render_failed", "template", name, "err", err)
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
+		w.Header().Set("Cache-Control", "no-store")
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
