@@ -127,8 +127,9 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 		// Every confirmation link would be expired when sent.
 		return nil, fmt.Errorf("server: confirm_ttl %s: a confirmation link must last a while", o.ConfirmTTL)
 	}
+	o.Digests, o.TrustedProxies = slices.Clone(o.Digests), slices.Clone(o.TrustedProxies) // the caller's may change after New
 	s := &Server{
-		options:  o.clone(),
+		options:  o,
 		store:    store,
 		mailer:   mailer,
 		signer:   signer,
