@@ -31,26 +31,20 @@ type EntriesSource interface {
 	Entries() []scheduler.EntryInfo
 }
 
-// Path is where the page is mounted.
-const Path = "/admin/"
+const (
+	// Path is where the page is mounted.
+	Path = "/admin/"
 
-// cookieName holds the session id issued by a login with ?token=.
-const cookieName = "briefcast_admin"
-
-// logoutPath ends the session of the cookie it is posted with.
-const logoutPath = Path + "logout"
-
-// historyDays is how far back the subscriber chart goes.
-const historyDays = 30
-
-// recentEditions is how many editions the page lists.
-const recentEditions = 20
+	cookieName     = "briefcast_admin" // the session id issued by a login with ?token=
+	logoutPath     = Path + "logout"   // ends the session of the cookie it is posted with
+	historyDays    = 30                // how far back the subscriber chart goes
+	recentEditions = 20                // how many editions the page lists
+	timeLayout     = "2006-01-02 15:04 MST"
+)
 
 // Handler serves the status page. Make one with New.
 type Handler struct {
-	// Now is the clock, for the chart's days and the sessions' expiry;
-	// time.Now by default.
-	Now func() time.Time
+	Now func() time.Time // the clock of the chart's days and the sessions' expiry
 
 	store    Stats
 	sched    EntriesSource
@@ -111,10 +105,7 @@ func New(store Stats, sched EntriesSource, tmpl fs.FS, token string, log *slog.L
 
 // peerIP is the address of the connection's peer.
 func peerIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
+	ap, _ := netip.ParseAddrPort(r.RemoteAddr) // the zero address when unparsable
 	return ap.Addr().Unmap()
 }
 
@@ -170,16 +161,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     cookieName,
-		Value:    h.sessions.create(now),
-		Path:     Path,
-		MaxAge:   int(sessionTTL / time.Second),
-		HttpOnly: true,
-		Secure:   h.secure || r.TLS != nil,
-		SameSite: http.SameSiteStrictMode,
-	})
-	http.Redirect(w, r, Path, http.StatusSeeOther)
+	h.setCookie(w, r, h.sessions.create(now), int(sessionTTL/time.Second))
 }
 
 // logout ends the session of the request's cookie and clears it. It is a
@@ -193,10 +175,14 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(cookieName); err == nil {
 		h.sessions.end(c.Value)
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: "", Path: Path, MaxAge: -1,
-		HttpOnly: true, Secure: h.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode,
-	})
+	h.setCookie(w, r, "", -1)
+}
+
+// setCookie sets the session cookie (value "" and maxAge -1 clear it) and
+// sends the browser back to the page.
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: Path, MaxAge: maxAge,
+		HttpOnly: true, Secure: h.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, Path, http.StatusSeeOther)
 }
 
@@ -246,23 +232,20 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 
 // pageData is what admin.html renders.
 type pageData struct {
-	Now              time.Time
-	Jobs             []jobRow
-	Editions         []editionRow
-	EditionsError    string
-	Waves            []waveDigest
-	Counts           []countCell
-	SubscribersError string
-	Chart            *chart
+	Now                             time.Time
+	Jobs                            []jobRow
+	Editions                        []editionRow
+	Waves                           []waveDigest
+	Counts                          []countCell
+	Chart                           *chart
+	EditionsError, SubscribersError string
 }
 
 type jobRow struct {
-	Name, Spec, Zone string
-	Next             []runTime
-	Running          bool
-	LastRun          string
-	LastOutcome      string
-	LastError        string
+	Name, Spec, Zone                string
+	Next                            []runTime
+	Running                         bool
+	LastRun, LastOutcome, LastError string
 }
 
 type runTime struct{ Local, UTC string }
@@ -296,8 +279,6 @@ type countCell struct {
 	N      int64
 }
 
-const timeLayout = "2006-01-02 15:04 MST"
-
 func (h *Handler) collect(ctx context.Context) pageData {
 	now := h.Now()
 	data := pageData{Now: now.UTC()}
@@ -328,11 +309,9 @@ func (h *Handler) collect(ctx context.Context) pageData {
 			continue
 		}
 		row := editionRow{Digest: e.Digest, Key: e.Key, Cutoff: e.Cutoff.UTC().Format(timeLayout),
-			Articles: len(e.Articles), Progress: p, Pending: p.Queued + p.InFlight}
+			Articles: len(e.Articles), Progress: p, Pending: p.Queued + p.InFlight, Percent: 100}
 		if total := p.Total(); total > 0 {
 			row.Percent = (total - p.Queued - p.InFlight - p.Retrying) * 100 / total
-		} else {
-			row.Percent = 100
 		}
 		if !e.FinishedAt.IsZero() {
 			row.Finished = e.FinishedAt.UTC().Format(timeLayout)

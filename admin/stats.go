@@ -25,12 +25,6 @@ type Stats interface {
 	// BounceCounts counts the bounce and complaint reports about an
 	// edition by kind.
 	BounceCounts(ctx context.Context, editionID int64) (editions.BounceCounts, error)
-	WaveStats
-}
-
-// WaveStats is what the page reads of the waves of the digests sent at
-// each subscriber's local time (package store implements it).
-type WaveStats interface {
 	// Waves returns the waves of digest with a cut-off in [from, to),
 	// oldest first, each with its progress.
 	Waves(ctx context.Context, digest string, from, to time.Time) ([]store.WaveStatus, error)
