@@ -7,6 +7,7 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -96,7 +97,8 @@ func New(store Stats, sched EntriesSource, tmpl fs.FS, token string, log *slog.L
 			"length", len(token), "min_length", MinTokenLength)
 		token = ""
 	}
-	h := &Handler{Now: time.Now, store: store, sched: sched, tmpl: t, token: token, log: log, clientIP: peerIP}
+	h := &Handler{Now: time.Now, store: store, sched: sched, tmpl: t, token: token, log: log, clientIP: peerIP,
+		fails: throttle{clients: map[string]*failures{}}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -224,10 +226,9 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if r.Method == http.MethodHead {
-		return
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
 	}
-	_, _ = w.Write(buf.Bytes())
 }
 
 // pageData is what admin.html renders.
@@ -254,11 +255,9 @@ type editionRow struct {
 	Digest, Key, Cutoff string
 	Articles            int
 	Progress            editions.Progress
-	Pending             int64
-	Percent             int64
+	Pending, Percent    int64
 	Finished            string
-	// Bounces is nil when the edition's reports could not be read.
-	Bounces *bounceCells
+	Bounces             *bounceCells // nil when the edition's reports could not be read
 }
 
 // bounceCells are an edition's bounce reports, each with its rate of the
@@ -340,9 +339,7 @@ func (h *Handler) collect(ctx context.Context) pageData {
 	history, err := h.store.History(ctx, historyDays, now)
 	if err != nil {
 		h.log.Error("admin_history_failed", "err", err)
-		if data.SubscribersError == "" {
-			data.SubscribersError = "The subscriber history could not be read from the store."
-		}
+		data.SubscribersError = cmp.Or(data.SubscribersError, "The subscriber history could not be read from the store.")
 	} else {
 		data.Chart = newChart(history)
 	}

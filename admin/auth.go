@@ -123,9 +123,6 @@ func (t *throttle) blocked(key string, now time.Time) time.Duration {
 func (t *throttle) fail(key string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.clients == nil {
-		t.clients = make(map[string]*failures)
-	}
 	f := t.clients[key]
 	if f == nil {
 		if len(t.clients) >= maxClients {

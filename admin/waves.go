@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -24,14 +25,9 @@ type waveDigest struct {
 
 // waveRow is one wave: sent or sending (Key set) or still to come.
 type waveRow struct {
-	At, Key, Zones string
-	Recipients     int64
-	Sent, Skipped  int64
-	Failed         int64
-	Pending        int64
-	Percent        int64
-	Finished       bool
-	Due            bool
+	At, Key, Zones                                      string
+	Recipients, Sent, Skipped, Failed, Pending, Percent int64
+	Finished, Due                                       bool
 }
 
 // collectWaves reads the waves of every local-time digest around now.
@@ -70,12 +66,7 @@ func (h *Handler) waveRows(ctx context.Context, wd *waveDigest, now time.Time) e
 	if err != nil {
 		return err
 	}
-	zones := make([]string, 0, len(counts))
-	for z := range counts {
-		zones = append(zones, z)
-	}
-	slices.Sort(zones)
-	for _, w := range h.waves.PlanWaves(wd.Name, zones, now, now.Add(waveWindow)) {
+	for _, w := range h.waves.PlanWaves(wd.Name, slices.Sorted(maps.Keys(counts)), now, now.Add(waveWindow)) {
 		row := waveRow{At: w.At.UTC().Format(timeLayout), Zones: zoneNames(w.Zones), Due: true}
 		for _, z := range w.Zones {
 			row.Recipients += counts[z]
