@@ -18,9 +18,8 @@ func WithWaves(p WavePlanner) Option { return func(h *Handler) { h.waves = p } }
 
 // waveDigest is one local-time digest's section of the page.
 type waveDigest struct {
-	Name  string
-	Error string
-	Rows  []waveRow
+	Name, Error string
+	Rows        []waveRow
 }
 
 // waveRow is one wave: sent or sending (Key set) or still to come.
