@@ -1,8 +1,6 @@
 // Package admin serves the operator status page at /admin/: the scheduled
-// jobs with their next runs, the recent editions with their delivery
-// progress, and the subscriber counts with a small chart of the last 30
-// days. The page is server-rendered, with inline SVG and no scripts, and
-// exists only when an admin token is configured.
+// jobs, the recent editions with their delivery progress, and the subscriber
+// counts with a chart of the last 30 days, server-rendered without scripts.
 package admin
 
 import (
@@ -28,8 +26,7 @@ import (
 	"briefcast/subscribers"
 )
 
-// Stats is what the admin page reads from the store (package store
-// implements it).
+// Stats is what the admin page reads from the store (package store).
 type Stats interface {
 	// Counts returns how many subscribers there are in each status.
 	Counts(ctx context.Context) (map[subscribers.Status]int64, error)
@@ -41,14 +38,12 @@ type Stats interface {
 	Editions(ctx context.Context, digest string, limit int) ([]*editions.Edition, error)
 	// Progress counts an edition's deliveries by state.
 	Progress(ctx context.Context, editionID int64) (editions.Progress, error)
-	// BounceCounts counts the bounce and complaint reports about an
-	// edition by kind.
+	// BounceCounts counts the reports about an edition by kind.
 	BounceCounts(ctx context.Context, editionID int64) (editions.BounceCounts, error)
 	// Waves returns the waves of digest with a cut-off in [from, to),
 	// oldest first, each with its progress.
 	Waves(ctx context.Context, digest string, from, to time.Time) ([]store.WaveStatus, error)
-	// ZoneCounts counts digest's active subscribers by time zone, "" for
-	// those without one.
+	// ZoneCounts counts digest's active subscribers by zone ("" for none).
 	ZoneCounts(ctx context.Context, digest string) (map[string]int64, error)
 }
 
@@ -62,8 +57,7 @@ type WavePlanner interface {
 	PlanWaves(digest string, zones []string, from, to time.Time) []PlannedWave
 }
 
-// PlannedWave is a coming wave: its instant and the zones reaching the
-// schedule's local time then.
+// PlannedWave is a coming wave: when, and the zones whose local time it is.
 type PlannedWave struct {
 	At    time.Time
 	Zones []string
@@ -108,9 +102,8 @@ type Option func(*Handler)
 // site is reached over https (base_url), even if TLS ends at a proxy.
 func WithSecureCookie(on bool) Option { return func(h *Handler) { h.secure = on } }
 
-// WithClientIP sets how a request's client address is found, for the
-// throttle on wrong tokens; behind a proxy it must be the address the
-// trusted proxy forwarded for. The peer's address by default.
+// WithClientIP sets how the throttle on wrong tokens finds a request's
+// client: behind a proxy, the address it forwarded for; the peer by default.
 func WithClientIP(f func(r *http.Request) netip.Addr) Option {
 	return func(h *Handler) {
 		if f != nil {
@@ -119,16 +112,13 @@ func WithClientIP(f func(r *http.Request) netip.Addr) Option {
 	}
 }
 
-// New returns the page's handler. With token "" (BRIEFCAST_ADMIN_TOKEN
-// unset) the page is disabled: every request gets 404, as if it did not
-// exist; a token shorter than MinTokenLength disables it too, with an error
-// logged. Otherwise a request must carry "Authorization: Bearer <token>",
-// or the session cookie set by visiting /admin/?token=<token> once (which
-// then redirects to /admin/ so the token leaves the address bar); POST
-// /admin/logout ends the session. A client (by WithClientIP) that sends
-// five wrong tokens within 15 minutes is refused (429) for 15 minutes, even
-// with the right one. sched may be nil when no scheduler runs. tmpl must
-// hold admin.html.
+// New returns the page's handler; sched may be nil, tmpl must hold
+// admin.html. Without a token of MinTokenLength the page answers 404 as if
+// it did not exist. Otherwise a request needs "Authorization: Bearer
+// <token>" or the session cookie set by one visit of /admin/?token=<token>
+// (which redirects so the token leaves the address bar); POST /admin/logout
+// ends it. A client sending five wrong tokens within 15 minutes gets 429 for
+// 15 minutes, even with the right one.
 func New(store Stats, sched EntriesSource, tmpl fs.FS, token string, log *slog.Logger, opts ...Option) (*Handler, error) {
 	t, err := template.New("admin.html").ParseFS(tmpl, "admin.html")
 	if err != nil {
@@ -177,8 +167,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // login checks the token of a request without a session: from ?token=
-// (then a session starts and the browser goes back to /admin/) or from an
-// Authorization header (then the page is served at once).
+// (starting a session) or from an Authorization header (serving the page).
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	given, fromQuery := r.URL.Query().Get("token"), true
 	if given == "" {
@@ -302,7 +291,7 @@ type editionRow struct {
 	Bounces             *bounceCells // nil when the edition's reports could not be read
 }
 
-// bounceCells are an edition's bounce reports, each with its rate of the
+// bounceCells are an edition's bounce reports with their rates of the
 // messages sent; Warnings says which rate passes its limit.
 type bounceCells struct {
 	Hard, Soft, Complaints bounceCell
@@ -401,8 +390,7 @@ func newBounceCells(c editions.BounceCounts, p editions.Progress) *bounceCells {
 	}
 }
 
-// chart is a line chart of active subscribers per day, laid out here so
-// the template only fills in numbers.
+// chart is a line chart of active subscribers per day, laid out for the template.
 type chart struct {
 	Width, Height            int
 	Left, Right, Top, Bottom int

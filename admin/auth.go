@@ -8,25 +8,19 @@ import (
 	"time"
 )
 
-// Limits of the admin login.
+// MinTokenLength is the shortest BRIEFCAST_ADMIN_TOKEN that enables the
+// page: 32 random characters are far beyond guessing, even unthrottled.
+const MinTokenLength = 32
+
+// After maxFailures wrong tokens from one client within failWindow, every
+// token from it (the right one too) gets 429 for blockFor.
 const (
-	// MinTokenLength is the shortest BRIEFCAST_ADMIN_TOKEN that enables the
-	// page: 32 random characters are far beyond guessing, even unthrottled.
-	MinTokenLength = 32
-
-	// sessionTTL is how long a login lasts, whatever the browser does with
-	// the cookie.
-	sessionTTL = 12 * time.Hour
-	// maxSessions bounds the sessions held in memory; the oldest go first.
-	maxSessions = 64
-
-	// After maxFailures wrong tokens from one client within failWindow,
-	// every token from it (the right one too) gets 429 for blockFor.
+	sessionTTL  = 12 * time.Hour // however the browser keeps the cookie
+	maxSessions = 64             // held in memory; the oldest go first
 	maxFailures = 5
 	failWindow  = 15 * time.Minute
 	blockFor    = 15 * time.Minute
-	// maxClients bounds the clients whose failures are remembered.
-	maxClients = 10000
+	maxClients  = 10000 // whose failures are remembered
 )
 
 // sessions are the logins made with ?token=, held in memory only: a

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -8,8 +9,8 @@ import (
 	"time"
 )
 
-// waveWindow is how far back and ahead the page shows waves: a day, so
-// every zone's last and next wave are there.
+// waveWindow is how far back and ahead the page shows waves: a day holds
+// every zone's last and next wave.
 const waveWindow = 24 * time.Hour
 
 // WithWaves shows, for each digest p names, the waves of the last day with
@@ -79,10 +80,7 @@ func (h *Handler) waveRows(ctx context.Context, wd *waveDigest, now time.Time) e
 func zoneNames(zones []string) string {
 	out := make([]string, len(zones))
 	for i, z := range zones {
-		if z == "" {
-			z = "digest zone"
-		}
-		out[i] = z
+		out[i] = cmp.Or(z, "digest zone")
 	}
 	return strings.Join(out, ", ")
 }
