@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"sync"
 	"time"
 )
@@ -98,9 +99,8 @@ type throttle struct {
 }
 
 type failures struct {
-	n     int
-	since time.Time // start of the current window
-	until time.Time // blocked until; zero when not blocked
+	n            int
+	since, until time.Time // start of the current window; blocked until (zero: not blocked)
 }
 
 // blocked reports how much longer key is blocked, 0 if it is not.
@@ -140,11 +140,9 @@ func (t *throttle) fail(key string, now time.Time) bool {
 // evict forgets clients whose window and block are over, then arbitrary
 // ones until a tenth of the map is free. t.mu is held.
 func (t *throttle) evict(now time.Time) {
-	for k, f := range t.clients {
-		if now.Sub(f.since) >= failWindow && !now.Before(f.until) {
-			delete(t.clients, k)
-		}
-	}
+	maps.DeleteFunc(t.clients, func(_ string, f *failures) bool {
+		return now.Sub(f.since) >= failWindow && !now.Before(f.until)
+	})
 	for k := range t.clients { // random order
 		if len(t.clients) < maxClients-maxClients/10 {
 			break
