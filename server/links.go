@@ -30,8 +30,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 		return
 	case sub.Status == subscribers.Pending:
 		if err := s.store.SetStatus(r.Context(), sub.ID, subscribers.Active, "confirmed by link"); err != nil {
-			s.log.Error("confirm_failed", "subscriber_id", sub.ID, "err", err)
-			s.unavailable(w, r)
+			s.unavailable(w, r, "confirm_failed", "subscriber_id", sub.ID, "err", err)
 			return
 		}
 		s.log.Info("subscriber_confirmed", "subscriber_id", sub.ID)
@@ -121,8 +120,7 @@ func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason 
 	if errors.Is(err, subscribers.ErrNotFound) {
 		return "", true
 	} else if err != nil {
-		s.log.Error("unsubscribe_lookup_failed", "subscriber_id", id, "err", err)
-		s.unavailable(w, r)
+		s.unavailable(w, r, "unsubscribe_lookup_failed", "subscriber_id", id, "err", err)
 		return "", false
 	}
 	if sub.Status.Suppressed() {
@@ -133,8 +131,7 @@ func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason 
 		to, reason = subscribers.Complained, reason+": declined the confirmation"
 	}
 	if err := s.store.SetStatus(r.Context(), id, to, reason); err != nil {
-		s.log.Error("unsubscribe_failed", "subscriber_id", id, "err", err)
-		s.unavailable(w, r)
+		s.unavailable(w, r, "unsubscribe_failed", "subscriber_id", id, "err", err)
 		return "", false
 	}
 	s.log.Info("subscriber_unsubscribed", "subscriber_id", id, "status", string(to), "reason", reason)
@@ -169,8 +166,7 @@ func (s *Server) tokenSubscriber(w http.ResponseWriter, r *http.Request, purpose
 	case nobody || errors.Is(err, tokens.ErrInvalid):
 		s.badLink(w, r)
 	default:
-		s.log.Error("link_lookup_failed", "purpose", string(purpose), "err", err)
-		s.unavailable(w, r)
+		s.unavailable(w, r, "link_lookup_failed", "purpose", string(purpose), "err", err)
 	}
 	return nil, false
 }

@@ -118,8 +118,9 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow 
 	s.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page does not accept that kind of request.", false)
 }
 
-// unavailable answers 503 after a store failure, already logged.
-func (s *Server) unavailable(w http.ResponseWriter, r *http.Request) {
+// unavailable logs a failure of the store (or queue) as event and answers 503.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, event string, args ...any) {
+	s.log.Error(event, args...)
 	w.Header().Set("Retry-After", "60")
 	s.message(w, r, http.StatusServiceUnavailable, "Please try again later", "Something went wrong on our side. Nothing was changed; please try again in a minute.", false)
 }

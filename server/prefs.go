@@ -56,8 +56,7 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadRequest
 	case post:
 		if err := s.store.UpdatePreferences(r.Context(), sub.ID, prefs); err != nil {
-			s.log.Error("preferences_failed", "subscriber_id", sub.ID, "err", err)
-			s.unavailable(w, r)
+			s.unavailable(w, r, "preferences_failed", "subscriber_id", sub.ID, "err", err)
 			return
 		}
 		s.log.Info("preferences_saved", "subscriber_id", sub.ID)

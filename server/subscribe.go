@@ -97,8 +97,7 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.mailer.Enqueue(r.Context(), s.signupJob(req, now)); err != nil {
-		s.log.Error("subscribe_queue_failed", "err", err)
-		s.unavailable(w, r)
+		s.unavailable(w, r, "subscribe_queue_failed", "err", err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "subscribed.html", done)
