@@ -41,9 +41,8 @@ func (h *healthCheck) check(ctx context.Context, probe func(context.Context) err
 	return h.err, true
 }
 
-// healthz answers 200 when a site is loaded and the store takes writes: a
-// store that still answers reads but cannot record a sign-up or a delivery
-// is not healthy.
+// healthz answers 200 when a site is loaded and the store takes writes,
+// not only reads.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")

@@ -11,11 +11,9 @@ import (
 // confirmExpired is the text of an expired confirmation link.
 const confirmExpired = "Confirmation links work for a limited time. Subscribe again and we will send you a fresh one."
 
-// confirm serves /confirm?token=…. GET shows one button, or the outcome
-// when nothing is left to do; only the POST the button sends activates a
-// pending subscriber: link scanners of mail providers open every link of a
-// message, and they must not confirm an address nobody confirmed. A
-// replayed confirmation shows the same success page and changes nothing.
+// confirm serves /confirm?token=…: GET shows one button (link scanners of
+// mail providers open every link, and must not confirm an address), the
+// POST it sends activates the subscriber; a replay changes nothing.
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	tok := formToken(r)
 	sub, ok := s.tokenSubscriber(w, r, tokens.Confirm, tok, confirmExpired, true)
@@ -42,8 +40,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "confirm.html", p)
 }
 
-// formToken is the token of a link's page: on a POST the form's (the
-// body's, else the query's), else the query's.
+// formToken is the token of a link's page: a POST's form's, else the query's.
 func formToken(r *http.Request) string {
 	if r.Method == http.MethodPost {
 		return r.Form.Get("token")
@@ -64,12 +61,9 @@ func (s *Server) badLink(w http.ResponseWriter, r *http.Request) {
 		"The link may be incomplete: some mail programs break long links across lines. Try copying the whole link from the message, or subscribe again.", true)
 }
 
-// unsubscribe serves /unsubscribe?token=…. GET shows one button. POST,
-// the button or an RFC 8058 one-click request from a mail client,
-// unsubscribes at once and answers 200, never a redirect. A button POST
-// from another site is refused; a one-click POST is not, since mail clients
-// send it from anywhere and its token, in the URL, is all the authority it
-// needs.
+// unsubscribe serves /unsubscribe?token=…: GET shows one button; POST, the
+// button or an RFC 8058 one-click request, unsubscribes and answers 200. A
+// one-click POST may come from anywhere: its token is all the authority it needs.
 func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	post := r.Method == http.MethodPost
 	if post && !s.parseBody(w, r) {
@@ -109,12 +103,9 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 }
 
 // leave unsubscribes id and returns the status it is left in; it reports
-// false after answering an error itself. A forgotten subscriber, or one
-// already suppressed, needs nothing. A pending subscriber never confirmed:
-// their unsubscribe is "this was not me", from the confirmation message,
-// and they become Complained, which the sign-up form never mails again
-// (Unsubscribed would be set back to pending, and mailed, by the next
-// sign-up of the address).
+// false after answering an error itself. A pending subscriber's unsubscribe
+// is "this was not me": they become Complained, which the sign-up form never
+// mails again (an Unsubscribed address would be mailed on its next sign-up).
 func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason string) (subscribers.Status, bool) {
 	sub, err := s.store.Get(r.Context(), id)
 	if errors.Is(err, subscribers.ErrNotFound) {
@@ -138,14 +129,11 @@ func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason 
 	return to, true
 }
 
-// tokenSubscriber checks a link's token for purpose against the subscriber
-// it names, whose token key it must carry: a link made for a subscriber who
-// was since forgotten never acts on anyone else. On any failure it answers
-// the request itself and reports false; an expired link gets expiredText,
-// with a way back to /subscribe when offerSubscribe. An unsubscribe link
-// works expired too (a link that can only reduce mail should keep working),
-// and one naming nobody (forgotten) gives a nil subscriber: nothing is left
-// to do.
+// tokenSubscriber checks a link's token against the subscriber it names,
+// whose token key it must carry, so a forgotten subscriber's link never acts
+// on anyone else. On failure it answers itself and reports false; an expired
+// link gets expiredText (offerSubscribe: with a link to /subscribe). An
+// unsubscribe link works expired too, and one naming nobody gives nil.
 func (s *Server) tokenSubscriber(w http.ResponseWriter, r *http.Request, purpose tokens.Purpose, tok, expiredText string, offerSubscribe bool) (*subscribers.Subscriber, bool) {
 	var sub *subscribers.Subscriber
 	_, err := s.signer.Verify(purpose, tok, s.now(), func(id int64) ([]byte, error) {

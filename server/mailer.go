@@ -12,10 +12,9 @@ import (
 	"briefcast/subscribers"
 )
 
-// Mailer is the background queue of sign-ups. The form answers as soon as
-// a sign-up is queued: the store work and the confirmation message happen
-// afterwards, the same way for every address, so neither the answer nor its
-// time can tell whether an address is already subscribed.
+// Mailer is the background queue of sign-ups. The form answers once a
+// sign-up is queued, so neither the answer nor its time can tell whether an
+// address is already subscribed.
 type Mailer interface {
 	// Enqueue queues job. It fails when the queue stays full or the mailer
 	// is closed: then nothing of the sign-up was done.
@@ -49,10 +48,8 @@ const (
 var errQueueFull = errors.New("server: sign-up queue full")
 
 // QueuedMailer is the Mailer of a running server: one goroutine runs the
-// queued sign-ups in order, and composes and sends their confirmations, so
-// neither a slow store nor a slow mail server holds the form up. Close
-// drains the queue. A sign-up still queued when the process dies is lost;
-// the person simply submits the form again.
+// queued sign-ups and sends their confirmations. A sign-up still queued when
+// the process dies is lost; the person simply submits the form again.
 type QueuedMailer struct {
 	c         *email.Composer
 	t         email.Transport
@@ -65,7 +62,6 @@ type QueuedMailer struct {
 }
 
 // NewMailer starts a QueuedMailer that composes with c and sends over t.
-// Close it to run what is queued and stop.
 func NewMailer(c *email.Composer, t email.Transport, log *slog.Logger) *QueuedMailer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -152,9 +148,8 @@ func (m *QueuedMailer) handle(job SignupJob) {
 	}
 }
 
-// send composes and sends one confirmation, trying again with back-off
-// while the failure is temporary (a server down, a 4xx): a few times, or
-// once more after Close.
+// send composes and sends one confirmation, retrying temporary failures
+// with back-off: a few times, or once more after Close.
 func (m *QueuedMailer) send(c *Confirmation) {
 	sub := c.Subscriber
 	// No name: the form lets anyone choose it, and the confirmation goes to

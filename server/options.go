@@ -27,9 +27,8 @@ type Digest struct {
 	Depth    string // subscribers.DepthTake or DepthDigest unless a subscriber chose otherwise; "" for the take
 }
 
-// Store is what the sign-up pages and the person's own links need from the
-// subscriber store (package store implements it). Methods return
-// subscribers.ErrNotFound for an unknown id or address.
+// Store is what the pages need from the subscriber store (package store);
+// subscribers.ErrNotFound answers an unknown id or address.
 type Store interface {
 	// Subscribe signs an address up (see subscribers.PlanSubscribe).
 	Subscribe(ctx context.Context, req subscribers.SubscribeRequest) (*subscribers.Subscriber, subscribers.Outcome, error)

@@ -9,8 +9,7 @@ import (
 	"briefcast/subscribers"
 )
 
-// page is the data of every subscription page; each template uses the
-// fields it needs.
+// page is the data of every subscription page.
 type page struct {
 	SiteTitle string
 	Base      string // path of base_url, for links and form actions
@@ -55,8 +54,7 @@ func (s *Server) newPage(title string) *page {
 		DoubleOptIn: s.options.DoubleOptIn}
 }
 
-// digestOptions lists the configured digests, ticking those in chosen (all
-// of them when chosen is nil).
+// digestOptions lists the digests, ticking those in chosen (all when nil).
 func (s *Server) digestOptions(chosen []string) []digestOption {
 	out := make([]digestOption, 0, len(s.options.Digests))
 	for _, d := range s.options.Digests {
@@ -74,9 +72,9 @@ func consentText(siteTitle string) string {
 		"and use them for nothing else."
 }
 
-// render executes the page template name into a buffer, then writes it, so
-// a template error still becomes a clean 500. Subscription pages are never
-// cached and never send a Referer, since their URLs carry tokens.
+// render executes the page template name into a buffer, so a template
+// error still becomes a clean 500. The pages are never cached and never
+// send a Referer, since their URLs carry tokens.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	var buf bytes.Buffer
 	if err := s.pages[name].Execute(&buf, p); err != nil {
@@ -101,8 +99,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 }
 
-// message renders the page of one short message, optionally with a link to
-// the sign-up form.
+// message renders one short message, with a link to the form if asked.
 func (s *Server) message(w http.ResponseWriter, r *http.Request, status int, heading, text string, subscribeLink bool) {
 	p := s.newPage(heading)
 	p.Heading, p.Text = heading, text
@@ -125,12 +122,10 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, event strin
 	s.message(w, r, http.StatusServiceUnavailable, "Please try again later", "Something went wrong on our side. Nothing was changed; please try again in a minute.", false)
 }
 
-// crossSite answers 403 and reports true when r, a form that changes
-// something, was sent by another site's page, as net/http's
-// CrossOriginProtection judges it: by Sec-Fetch-Site, or by an Origin that
-// names another host than the request's. A request with neither header is
-// accepted: every browser since 2020 sends one on a cross-site POST, so it
-// comes from a program (curl, a one-click unsubscribe), which CSRF is not about.
+// crossSite answers 403 and reports true when r was sent by another site's
+// page, as http.CrossOriginProtection judges by Sec-Fetch-Site or Origin. A
+// request with neither comes from a program (every browser since 2020 sends
+// one), which CSRF is not about.
 func (s *Server) crossSite(w http.ResponseWriter, r *http.Request) bool {
 	if err := s.origins.Check(r); err != nil {
 		s.log.Warn("cross_site_refused", "path", clip(r.URL.Path, 200), "sec_fetch_site", clip(r.Header.Get("Sec-Fetch-Site"), 100), "origin", clip(r.Header.Get("Origin"), 100))

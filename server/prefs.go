@@ -27,10 +27,8 @@ type pauseOption struct {
 	Value, Label string
 }
 
-// preferences serves GET /preferences?token=…: the address it is for,
-// the subscriber's digests and the depth of each, topics (the site's
-// tags), time zone (from the zone list), a pause, and a button to leave;
-// and saves what a POST (through form) changed.
+// preferences serves /preferences?token=…: digests and their depth,
+// topics, time zone, a pause and a button to leave; a POST saves them.
 func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	tok := r.FormValue("token")
@@ -65,8 +63,7 @@ func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, status, "preferences.html", p)
 }
 
-// fillPreferences shows prefs on p: what is stored, or what a refused
-// form asked for.
+// fillPreferences shows prefs on p: stored, or as a form asked for them.
 func (s *Server) fillPreferences(p *page, sub *subscribers.Subscriber, prefs subscribers.Preferences, now time.Time) {
 	p.Digests = s.digestOptions(append([]string{}, prefs.Digests...))
 	p.TagOptions = s.tagOptions(prefs.Tags)
@@ -154,8 +151,7 @@ func (s *Server) readPreferences(r *http.Request, sub *subscribers.Subscriber, n
 	return prefs, ""
 }
 
-// formZone is the zone a form asks for: the search box when filled, else
-// the list.
+// formZone is the zone a form asks for: the search box's, else the list's.
 func formZone(search, list string) string {
 	return cmp.Or(strings.TrimSpace(search), strings.TrimSpace(list))
 }

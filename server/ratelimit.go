@@ -9,10 +9,8 @@ import (
 	"time"
 )
 
-// limiter is a set of token buckets keyed by client IP or address, held in
-// memory in a bounded map: when it is full, buckets that have refilled
-// completely are dropped first, then arbitrary ones, so a flood of distinct
-// keys costs memory up to the bound and no more.
+// limiter is a set of token buckets keyed by client IP or address, in a
+// bounded map: when full, it drops refilled buckets, then arbitrary ones.
 type limiter struct {
 	rate RateLimit
 	max  int
@@ -77,10 +75,8 @@ func (l *limiter) evict(now time.Time) {
 	}
 }
 
-// ClientIP is the address of the client that sent r, as the sign-up limits
-// (and mounted pages) see it: the peer, or the address a trusted proxy says
-// it forwarded for. X-Forwarded-For is read right to left, skipping trusted
-// proxies, and only when the peer itself is trusted.
+// ClientIP is the address of the client that sent r: the peer, or the one
+// its X-Forwarded-For names, read right to left past trusted proxies.
 func (s *Server) ClientIP(r *http.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	var ip netip.Addr
@@ -108,9 +104,8 @@ func (s *Server) ClientIP(r *http.Request) netip.Addr {
 	return ip
 }
 
-// ClientKey is the key an address is limited by, in the sign-up limits and
-// the admin page's throttle: IPv6 clients count per /64, since one host
-// usually holds a whole one.
+// ClientKey is the key an address is limited by: IPv6 clients count per
+// /64, since one host usually holds a whole one.
 func ClientKey(ip netip.Addr) string {
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)

@@ -1,12 +1,8 @@
-// Package server is briefcast's public web: it serves the published site and
-// feeds, and runs the pages through which a person subscribes, confirms,
-// changes their preferences and unsubscribes.
-//
-// The site is an immutable snapshot swapped atomically on every rebuild, so
-// a request sees either the old index or the new one, never a mix. Feeds,
-// the front page and the small files are kept in memory: the feed hot path
-// is one map lookup and a few assignments of header values computed once per
-// build. The long tail of pages is read from the site's folder (serveStored).
+// Package server is briefcast's public web: the published site and feeds,
+// and the pages to subscribe, confirm, change preferences and unsubscribe.
+// The site is an immutable snapshot swapped atomically on every rebuild;
+// feeds and small files are kept in memory with header values computed
+// once per build, the long tail of pages is read from disk (serveStored).
 package server
 
 import (
@@ -107,10 +103,8 @@ type Server struct {
 // web_layout.html.
 var pageNames = []string{"subscribe.html", "subscribed.html", "confirm.html", "unsubscribe.html", "preferences.html", "message.html"}
 
-// New returns a Server built from o. tmpl holds the page templates
-// (templates.Load); a missing or broken one is an error, as are a base URL
-// that is not absolute, a trusted proxy that is not a CIDR and double
-// opt-in without a confirmation TTL.
+// New returns a Server built from o, with the page templates of tmpl
+// (templates.Load).
 func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.FS, log *slog.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -240,11 +234,9 @@ func (s *Server) otherMethod(w http.ResponseWriter, r *http.Request) {
 	s.notFound(w, r, snap)
 }
 
-// Handle mounts h on pattern, an http.ServeMux pattern that names its
-// method ("GET /admin/"; one without would conflict with the site's "GET /"
-// and make ServeMux panic), for the daemon's extra pages. Call it before
-// Serve. A mounted handler takes precedence over files of the site; other
-// methods at its paths get 404.
+// Handle mounts h on pattern, which names its method ("GET /admin/") lest
+// it conflict with the site's "GET /". Call it before Serve. h takes
+// precedence over the site's files; other methods at its paths get 404.
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, s.logged(h.ServeHTTP))
 }
@@ -261,10 +253,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}).ServeHTTP(w, r)
 }
 
-// logged wraps every handler but the file hot path: it logs the request at
-// Info once answered, and bounds the handler's context by the active
-// timeout, so that a handler stuck on the store gives up about when its
-// response could no longer be written anyway.
+// logged wraps every handler but the file hot path: it logs the request,
+// and bounds its context by the active timeout, after which its response
+// could no longer be written anyway.
 func (s *Server) logged(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -286,10 +277,8 @@ func clip(v string, n int) string {
 	return v
 }
 
-// hostilePath reports a path that tries to step outside the site: dot
-// segments, empty segments, backslashes, NUL bytes or encoded slashes. The
-// site is a map lookup, so none of these could reach a file anyway; they
-// get a 400 so the attempt is visible in the logs.
+// hostilePath reports a path that tries to step outside the site. None
+// could reach a file anyway; a 400 makes the attempt visible in the logs.
 func hostilePath(r *http.Request) bool {
 	p := r.URL.Path
 	if strings.ContainsAny(p, "\\\x00") || !strings.HasPrefix(p, "/") || strings.Contains(p, "//") {
@@ -343,10 +332,8 @@ func httpServer(h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 	}
 }
 
-// Serve serves h on ln until ctx is cancelled, then shuts down gracefully:
-// requests in flight get up to ten seconds to finish. It returns nil after
-// a shutdown caused by ctx. A daemon keeps one listener and swaps the Server
-// behind h when its config is reloaded.
+// Serve serves h on ln until ctx is cancelled, then gives requests in
+// flight ten seconds to finish; it returns nil after such a shutdown.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -14,13 +14,11 @@ import (
 	"briefcast/site"
 )
 
-// The Content-Security-Policy of every HTML page. Pages use the site's
-// stylesheet and no scripts; images may come from elsewhere (articles link
-// them), forms post back to this site.
+// The Content-Security-Policy of every HTML page: no scripts, images from
+// anywhere (articles link them).
 const csp = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
-// cspScript is csp for the sign-up form, which runs its own script
-// (subscribe.js) and nothing else.
+// cspScript is csp for the sign-up form, which runs its own script.
 const cspScript = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
 // snapshot is one immutable build of the site as served: the file of every
@@ -54,10 +52,9 @@ func (snap *snapshot) stored(p string) *site.File {
 	return nil
 }
 
-// entry is one served file. Header values are kept as []string of length
-// and capacity one so they can be assigned straight into the header map: no
-// canonicalisation, no allocation, and an append by anyone copies instead
-// of writing into our array.
+// entry is one served file. Header values are []string of capacity one,
+// assigned straight into the header map without allocating; an append by
+// anyone copies instead of writing into our array.
 type entry struct {
 	path     string // site path, e.g. "/feed.xml"
 	body     []byte
@@ -97,10 +94,8 @@ type gzipped struct {
 	h    header
 }
 
-// SetSite swaps the served site for st atomically. Requests already running
-// finish with the site they started with. Files whose bytes did not change
-// keep their ETag and compressed copy, so a rebuild costs a comparison per
-// unchanged file rather than a hash.
+// SetSite swaps the served site for st atomically. Files whose bytes did not
+// change keep their ETag and compressed copy: a comparison, not a hash.
 func (s *Server) SetSite(st *site.Site) {
 	if st == nil {
 		s.snap.Store(nil) // nothing to serve: /healthz answers 503
@@ -191,10 +186,8 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 	case same && prev.gz != nil && prev.feed == feed:
 		e.gz = prev.gz
 	case compressible(ct) && len(f.Body) >= 256:
-		// Compressed on first request, by the first reader that asks:
-		// an edit of a recent article changes a dozen feeds or more,
-		// and compressing them all before the swap would hold the edit
-		// back by the time of the largest.
+		// Compressed on first request: compressing the dozen feeds an
+		// edit changes before the swap would hold the edit back.
 		e.gz = &gzipped{}
 	}
 	return e
@@ -276,10 +269,9 @@ var contentTypes = map[string]string{
 	".ico":  "image/x-icon",
 }
 
-// serveSite is the "GET /" route: every GET and HEAD that no other route
-// takes. A file of the site is one map lookup in the snapshot (the hot
-// path); anything else goes to s.miss. An escaped path (RawPath set) is
-// never a file: the site's paths need no escaping.
+// serveSite is the "GET /" route: a file of the site is one map lookup (the
+// hot path), anything else goes to s.miss. The site's paths need no
+// escaping, so an escaped path is never a file.
 func (s *Server) serveSite(w http.ResponseWriter, r *http.Request) {
 	if snap := s.snap.Load(); snap != nil && r.URL.RawPath == "" {
 		if e := snap.files[r.URL.Path]; e != nil {
@@ -458,9 +450,8 @@ func (s *Server) serveScript(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveRootFavicon answers GET /favicon.ico when the site lives under a
-// path (/news/): browsers ask the root for it whatever the pages say, and
-// the site publishes it at /news/favicon.ico.
+// serveRootFavicon answers GET /favicon.ico for a site under a path
+// (/news/): browsers ask the root whatever the pages say.
 func (s *Server) serveRootFavicon(w http.ResponseWriter, r *http.Request) {
 	if snap := s.snap.Load(); snap != nil {
 		if e := snap.files[s.base+"favicon.ico"]; e != nil {

@@ -22,14 +22,12 @@ func (snap *snapshot) has(p string) bool {
 	return snap.files[p] != nil || snap.stored(p) != nil
 }
 
-// maxChanged caps what serveStored reads of a file that changed on disk
-// since the index was made: the site's largest files are lead images of
-// at most site.MaxImageBytes.
+// maxChanged caps what serveStored reads of a file changed on disk since
+// the index was made (the largest site files are lead images).
 const maxChanged = 4 * site.MaxImageBytes
 
-// gzipWriters are the compressors of the pages read from disk. A
-// compressor holds most of a megabyte of tables: made per request, it
-// would cost far more than the page.
+// gzipWriters compress the pages read from disk: a compressor's tables,
+// made per request, would cost far more than the page.
 var gzipWriters = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
 	return zw
@@ -38,15 +36,11 @@ var gzipWriters = sync.Pool{New: func() any {
 // gzipBufs are the buffers pages are compressed into.
 var gzipBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// serveStored answers a GET or HEAD for f, a file of the site read from
-// its folder rather than kept in memory: the long tail of article, tag
-// and listing pages, each asked for rarely. The headers, the ETag and the
-// 304s are those of a file in memory. The page is compressed as it is
-// sent: a page is small, and compressing it costs less than keeping a
-// second copy of the site.
-//
-// A file that cannot be read (removed or replaced by hand) answers 404,
-// with a warning, since only a build puts it back.
+// serveStored answers a GET or HEAD for f, read from the site's folder:
+// the long tail of pages, each asked for rarely, with the headers of a file
+// in memory. It is compressed as sent, which costs less than keeping a
+// second copy of the site. A file that cannot be read answers 404, with a
+// warning: only a build puts it back.
 func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snapshot, f *site.File) {
 	if err := s.sendStored(w, r, snap.dir, f); err != nil {
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "site_file_unreadable",
@@ -55,11 +49,9 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snaps
 	}
 }
 
-// sendStored answers for f unless it cannot be read. The copy opened is
-// checked against the one the index describes (size and time): an update
-// may have replaced it a moment before its index is swapped in, or someone
-// may have changed it. Such a copy is served with a tag made from its own
-// bytes, so a tag never names bytes it was not made from.
+// sendStored answers for f unless it cannot be read. A copy that is not
+// the one the index describes (an update replaced it just before its index
+// is swapped in) is served with a tag made from its own bytes.
 func (s *Server) sendStored(w http.ResponseWriter, r *http.Request, dir string, f *site.File) error {
 	fh, err := os.OpenInRoot(dir, f.Path[1:])
 	if err != nil {
@@ -146,8 +138,7 @@ func (s *Server) sendStored(w http.ResponseWriter, r *http.Request, dir string, 
 	return nil
 }
 
-// compressFile reads the size bytes of fh and returns them gzipped, in a
-// buffer of gzipBufs.
+// compressFile returns the size bytes of fh gzipped, in a gzipBufs buffer.
 func compressFile(fh *os.File, size int64) (*bytes.Buffer, error) {
 	zbuf := gzipBufs.Get().(*bytes.Buffer)
 	zbuf.Reset()

@@ -29,9 +29,8 @@ func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "subscribe.html", p)
 }
 
-// signupZones is the sign-up form's zone list with chosen selected, or,
-// when nothing was chosen, the first digest's zone: what a browser
-// without the form's script sends. The script selects the browser's own.
+// signupZones is the sign-up form's zone list with chosen selected, else the
+// first digest's zone (the form's script selects the browser's own).
 func (s *Server) signupZones(chosen string) *zoneField {
 	if chosen == "" {
 		chosen = "UTC"
@@ -69,10 +68,7 @@ func (s *Server) parseBody(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // subscribePost signs someone up. Every valid sign-up gets the same page at
-// once, before the store is even asked about the address: the sign-up
-// itself (store and confirmation) runs in the mailer's queue. So neither
-// the answer nor its time can tell whether an address is subscribed, and a
-// slow store holds no one up.
+// once, before the store is asked about the address (see Mailer).
 func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	done := s.newPage("Almost there")
@@ -103,9 +99,8 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "subscribed.html", done)
 }
 
-// signupRequest reads and checks the form, every field the way the store
-// will check it, before anything depends on the address. On a bad field
-// the returned page is the form again with its Error set.
+// signupRequest checks the form as the store will, before anything depends
+// on the address. On a bad field the page returned has its Error set.
 func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subscribers.SubscribeRequest, *page) {
 	form := s.newPage("Subscribe")
 	raw := r.PostForm.Get("email")
@@ -157,9 +152,8 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 }
 
 // signupJob is the queued half of a sign-up. An active subscriber keeps
-// their preferences: a stranger who knows the address must not be able to
-// change them from the form. An address that declined a confirmation
-// (Complained) is not written to again from the form.
+// their preferences (a stranger must not change them from the form), and an
+// address that declined a confirmation (Complained) is not written to again.
 func (s *Server) signupJob(req subscribers.SubscribeRequest, now time.Time) SignupJob {
 	return func(ctx context.Context) (*Confirmation, error) {
 		ref := addressRef(req.Email)
@@ -188,16 +182,13 @@ func (s *Server) signupJob(req subscribers.SubscribeRequest, now time.Time) Sign
 }
 
 // addressRef names an address in a log line without giving it away: the
-// start of the hash the suppression list keeps, which an operator holding
-// the address can compute.
+// start of the hash the suppression list keeps.
 func addressRef(addr string) string {
 	return "address sha256:" + subscribers.HashEmail(addr)[:16]
 }
 
 // tooMany answers 429 with Retry-After the refill time of the limit that
-// refused: one more attempt is allowed by then. The limit per address says
-// only that someone tried that address a few times just now, which the
-// person trying knows.
+// refused. The limit per address tells only what the person trying knows.
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, every time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int((every+time.Second-1)/time.Second)))
 	s.message(w, r, http.StatusTooManyRequests, "Too many attempts", "There have been too many sign-up attempts from here. Please wait a few minutes and try again.", false)
@@ -223,8 +214,7 @@ func (s *Server) chosenDigests(names []string) []string {
 }
 
 // cleanName makes a display name one line: control characters and broken
-// UTF-8 become spaces, and runs of spaces one. Its length is left alone:
-// subscribers.MaxNameLen is checked on the result, as the store checks it.
+// UTF-8 become spaces, and runs of spaces one.
 func cleanName(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == utf8.RuneError {

@@ -8,14 +8,12 @@ import (
 	"briefcast/site"
 )
 
-// siteTag is one topic of the site: the key articles carry (and
-// subscribers store) and its display spelling.
+// siteTag is one topic of the site: its key and its display spelling.
 type siteTag struct {
 	Key, Name string
 }
 
-// siteTags lists the tags of st's articles once each, by display name,
-// computed once per build.
+// siteTags lists the tags of st's articles once each, by display name.
 func siteTags(st *site.Site) []siteTag {
 	seen := map[string]bool{}
 	var out []siteTag

@@ -9,9 +9,8 @@ import (
 	_ "time/tzdata" // zone names are checked the same on a host without a zone database
 )
 
-// zonesText is the list of zones the pages offer, generated from tzdata
-// (zone.tab) and embedded, so the pages do not depend on the host's
-// /usr/share/zoneinfo.
+// zonesText is the zones the pages offer, embedded so that they do not
+// depend on the host's /usr/share/zoneinfo.
 //
 //go:embed zones.txt
 var zonesText string
@@ -27,8 +26,7 @@ var zoneList = func() []string {
 	return out
 }()
 
-// zoneGroup is one <optgroup> of the time zone list: a region and its
-// zones.
+// zoneGroup is one <optgroup> of the time zone list.
 type zoneGroup struct {
 	Region string
 	Zones  []zoneOption
@@ -44,9 +42,8 @@ type zoneOption struct {
 // zone, or one a subscriber chose before the list existed).
 const otherRegion = "Other"
 
-// zoneGroups returns the zone list grouped by region (the part of the
-// name before the first "/"), with extra zones not in the list added under
-// Other, and selected marked.
+// zoneGroups returns the zone list by region, extra zones not in it added
+// under Other, and selected marked.
 func zoneGroups(selected string, extra ...string) []zoneGroup {
 	var groups []zoneGroup
 	other := []string{"UTC"}
