@@ -15,8 +15,7 @@ const healthTTL = 2 * time.Second
 // healthCheck runs the store's write probe at most once per healthTTL;
 // requests arriving while one runs wait for it and share its result.
 type healthCheck struct {
-	now func() time.Time // the wall clock when nil; not the server's, which tests fix
-
+	now func() time.Time // the wall clock, not the server's, which tests fix
 	mu  sync.Mutex
 	at  time.Time // when err was found; zero before the first probe
 	err error
@@ -27,17 +26,13 @@ type healthCheck struct {
 func (h *healthCheck) check(ctx context.Context, probe func(context.Context) error) (err error, fresh bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	now := time.Now
-	if h.now != nil {
-		now = h.now
-	}
-	if !h.at.IsZero() && now().Sub(h.at) < healthTTL {
+	if !h.at.IsZero() && h.now().Sub(h.at) < healthTTL {
 		return h.err, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	h.err = probe(ctx)
-	h.at = now()
+	h.at = h.now()
 	return h.err, true
 }
 

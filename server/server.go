@@ -80,7 +80,6 @@ type Server struct {
 	now      func() time.Time
 	observer Observer
 	client   *http.Client
-
 	base     string // path of base_url, always ending in "/"
 	baseURL  string // base_url, always ending in "/"
 	pages    map[string]*template.Template
@@ -88,20 +87,14 @@ type Server struct {
 	consent  string // the consent text shown on the form and recorded
 	ipRate   *limiter
 	addrRate *limiter
-
-	snap atomic.Pointer[snapshot]
-
-	health  healthCheck                 // the cached write probe of /healthz
-	origins *http.CrossOriginProtection // refuses cross-site form posts (see crossSite)
-	mux     *http.ServeMux
-	allow   map[string]string // path of a route → its Allow, for other methods
-	miss    http.Handler      // a GET of no file: the folder redirect or the 404 page
-	script  []byte            // the sign-up form's script (tz.js)
+	snap     atomic.Pointer[snapshot]
+	health   healthCheck                 // the cached write probe of /healthz
+	origins  *http.CrossOriginProtection // refuses cross-site form posts (see crossSite)
+	mux      *http.ServeMux
+	allow    map[string]string // path of a route → its Allow, for other methods
+	miss     http.Handler      // a GET of no file: the folder redirect or the 404 page
+	script   []byte            // the sign-up form's script (tz.js)
 }
-
-// pageNames are the templates of the subscription pages, each parsed with
-// web_layout.html.
-var pageNames = []string{"subscribe.html", "subscribed.html", "confirm.html", "unsubscribe.html", "preferences.html", "message.html"}
 
 // New returns a Server built from o, with the page templates of tmpl
 // (templates.Load).
@@ -137,6 +130,7 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 		addrRate: newLimiter(RateLimit{Burst: 3, Every: 10 * time.Minute}),
 		origins:  http.NewCrossOriginProtection(),
 		consent:  consentText(o.SiteTitle),
+		health:   healthCheck{now: time.Now},
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -159,8 +153,8 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 	if s.script, err = fs.ReadFile(tmpl, "tz.js"); err != nil {
 		return nil, fmt.Errorf("server: template tz.js: %w", err)
 	}
-	s.pages = make(map[string]*template.Template, len(pageNames))
-	for _, name := range pageNames {
+	s.pages = map[string]*template.Template{}
+	for _, name := range []string{"subscribe.html", "subscribed.html", "confirm.html", "unsubscribe.html", "preferences.html", "message.html"} {
 		t, err := template.New(name).Funcs(template.FuncMap{"has": slices.Contains[[]string]}).ParseFS(tmpl, "web_layout.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("server: template %s: %w", name, err)

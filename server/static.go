@@ -401,10 +401,7 @@ func notModified(r *http.Request, etag string, modified time.Time) bool {
 		return false
 	}
 	t, err := http.ParseTime(ims[0])
-	if err != nil {
-		return false
-	}
-	return !modified.After(t)
+	return err == nil && !modified.After(t)
 }
 
 // etagListMatch reports whether the If-None-Match value list holds "*" or
