@@ -38,15 +38,11 @@ type zoneOption struct {
 	Selected    bool
 }
 
-// otherRegion holds UTC and the zones outside the list (a digest's own
-// zone, or one a subscriber chose before the list existed).
-const otherRegion = "Other"
-
 // zoneGroups returns the zone list by region, extra zones not in it added
 // under Other, and selected marked.
 func zoneGroups(selected string, extra ...string) []zoneGroup {
 	var groups []zoneGroup
-	other := []string{"UTC"}
+	other := []string{"UTC"} // and zones outside the list: a digest's own, or one chosen before the list existed
 	for _, z := range extra {
 		if z != "" && !slices.Contains(zoneList, z) && !slices.Contains(other, z) {
 			other = append(other, z)
@@ -64,7 +60,7 @@ func zoneGroups(selected string, extra ...string) []zoneGroup {
 		g := &groups[len(groups)-1]
 		g.Zones = append(g.Zones, zoneOption{Name: z, Label: strings.ReplaceAll(strings.ReplaceAll(rest, "_", " "), "/", " / "), Selected: z == selected})
 	}
-	og := zoneGroup{Region: otherRegion}
+	og := zoneGroup{Region: "Other"}
 	for _, z := range other {
 		og.Zones = append(og.Zones, zoneOption{Name: z, Label: strings.ReplaceAll(z, "_", " "), Selected: z == selected})
 	}
