@@ -159,10 +159,7 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 		tag = site.ETag(f.Body)
 	}
 	mod := f.Modified.UTC().Truncate(time.Second)
-	ct := f.ContentType
-	if ct == "" {
-		ct = contentType(p)
-	}
+	ct := contentType(f.ContentType, p)
 	e := &entry{path: p, body: f.Body, feed: feed, modified: mod}
 	if feed {
 		l := "<" + s.baseURL + p[1:] + `>; rel="self"`
@@ -245,8 +242,11 @@ func compressible(ct string) bool {
 		strings.Contains(ct, "json") || strings.Contains(ct, "javascript")
 }
 
-// contentType guesses from the name when the site left it empty.
-func contentType(p string) string {
+// contentType is ct, or a guess from the name when the site left it empty.
+func contentType(ct, p string) string {
+	if ct != "" {
+		return ct
+	}
 	if ct, ok := contentTypes[path.Ext(p)]; ok {
 		return ct
 	}

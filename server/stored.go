@@ -81,10 +81,7 @@ func (s *Server) sendStored(w http.ResponseWriter, r *http.Request, dir string, 
 		return nil
 	}
 	h := w.Header()
-	ct := f.ContentType
-	if ct == "" {
-		ct = contentType(f.Path)
-	}
+	ct := contentType(f.ContentType, f.Path)
 	html := ct == site.HTMLType
 	tag := f.Stored.ETag
 	gz := false
