@@ -122,14 +122,10 @@ func (m *QueuedMailer) run() {
 		case job := <-m.queue:
 			m.handle(job)
 		case <-m.stop:
-			for {
-				select {
-				case job := <-m.queue:
-					m.handle(job)
-				default:
-					return
-				}
+			for len(m.queue) > 0 { // only this goroutine receives
+				m.handle(<-m.queue)
 			}
+			return
 		}
 	}
 }
