@@ -66,13 +66,8 @@ func NewMailer(c *email.Composer, t email.Transport, log *slog.Logger) *QueuedMa
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := &QueuedMailer{
-		c: c, t: t, log: log,
-		queue:   make(chan SignupJob, signupQueue),
-		backoff: confirmBackoff,
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-	}
+	m := &QueuedMailer{c: c, t: t, log: log, queue: make(chan SignupJob, signupQueue), backoff: confirmBackoff,
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go m.run()
 	return m
 }

@@ -172,13 +172,8 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 	if !mod.IsZero() {
 		lm = []string{mod.Format(http.TimeFormat)}
 	}
-	e.plain = header{
-		contentType:   []string{ct},
-		contentLength: []string{strconv.Itoa(len(f.Body))},
-		etag:          []string{`"` + tag + `"`},
-		etagValue:     tag,
-		lastModified:  lm,
-	}
+	e.plain = header{contentType: []string{ct}, contentLength: []string{strconv.Itoa(len(f.Body))},
+		etag: []string{`"` + tag + `"`}, etagValue: tag, lastModified: lm}
 	switch {
 	case same && prev.gz != nil && prev.feed == feed:
 		e.gz = prev.gz
@@ -222,14 +217,8 @@ func (e *entry) gzip() *gzipped {
 		}
 		g.body = buf.Bytes()
 		tag := e.plain.etagValue + "-gz"
-		g.h = header{
-			contentType:     e.plain.contentType,
-			contentLength:   []string{strconv.Itoa(len(g.body))},
-			etag:            []string{`"` + tag + `"`},
-			etagValue:       tag,
-			lastModified:    e.plain.lastModified,
-			contentEncoding: hGzip,
-		}
+		g.h = header{contentType: e.plain.contentType, contentLength: []string{strconv.Itoa(len(g.body))},
+			etag: []string{`"` + tag + `"`}, etagValue: tag, lastModified: e.plain.lastModified, contentEncoding: hGzip}
 	})
 	if g.body == nil {
 		return nil

@@ -119,16 +119,8 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 		form.Error = "That time zone is unknown. Please pick one from the list."
 	}
 	form.Zones = s.signupZones(zone)
-	req := subscribers.SubscribeRequest{
-		Name:        name,
-		Digests:     chosen,
-		Timezone:    zone,
-		Active:      !s.options.DoubleOptIn,
-		Source:      subscribers.SourceForm,
-		ConsentAt:   now,
-		ConsentIP:   ip,
-		ConsentText: s.consent,
-	}
+	req := subscribers.SubscribeRequest{Name: name, Digests: chosen, Timezone: zone, Active: !s.options.DoubleOptIn,
+		Source: subscribers.SourceForm, ConsentAt: now, ConsentIP: ip, ConsentText: s.consent}
 	addr, err := normalizeAddress(raw)
 	switch {
 	case form.Error != "":
