@@ -88,7 +88,7 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		var to subscribers.Status
 		if sub != nil {
-			if to, ok = s.leave(w, r, sub.ID, reason); !ok {
+			if to, ok = s.leave(w, r, sub, reason); !ok {
 				return
 			}
 		}
@@ -102,18 +102,13 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "unsubscribe.html", p)
 }
 
-// leave unsubscribes id and returns the status it is left in; it reports
-// false after answering an error itself. A pending subscriber's unsubscribe
-// is "this was not me": they become Complained, which the sign-up form never
-// mails again (an Unsubscribed address would be mailed on its next sign-up).
-func (s *Server) leave(w http.ResponseWriter, r *http.Request, id int64, reason string) (subscribers.Status, bool) {
-	sub, err := s.store.Get(r.Context(), id)
-	if errors.Is(err, subscribers.ErrNotFound) {
-		return "", true
-	} else if err != nil {
-		s.unavailable(w, r, "unsubscribe_lookup_failed", "subscriber_id", id, "err", err)
-		return "", false
-	}
+// leave unsubscribes sub, just loaded by its link, and returns the status
+// it is left in; it reports false after answering an error itself. A pending
+// subscriber's unsubscribe is "this was not me": they become Complained,
+// which the sign-up form never mails again (an Unsubscribed address would be
+// mailed on its next sign-up).
+func (s *Server) leave(w http.ResponseWriter, r *http.Request, sub *subscribers.Subscriber, reason string) (subscribers.Status, bool) {
+	id := sub.ID
 	if sub.Status.Suppressed() {
 		return sub.Status, true
 	}
