@@ -27,7 +27,7 @@ type snapshot struct {
 	site     *site.Site
 	files    map[string]*entry // full URL path (base path included) → file kept in memory
 	notFound *entry            // the site's /404.html, or nil
-	tags     []siteTag         // the topics of the site's articles, for the preference page
+	tags     []tagOption       // the topics of the site's articles, for the preference page
 
 	// dir is the folder of a site served from disk (site.Site.Dir), where
 	// the files of site.Files without a body are read: a swap costs
