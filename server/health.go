@@ -42,20 +42,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	status, text := http.StatusOK, "ok"
 	if s.snap.Load() == nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "no site loaded")
-		return
-	}
-	// The probe is not tied to this request: one client hanging up must not
-	// record a failure that the next ones would be served.
-	if err, fresh := s.health.check(context.WithoutCancel(r.Context()), s.store.PingWrite); err != nil {
+		status, text = http.StatusServiceUnavailable, "no site loaded"
+		// The probe is not tied to this request: one client hanging up must
+		// not record a failure that the next ones would be served.
+	} else if err, fresh := s.health.check(context.WithoutCancel(r.Context()), s.store.PingWrite); err != nil {
 		if fresh { // logged once per probe, not once per request
 			s.log.Warn("healthz_store_unwritable", "err", err)
 		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "store not writable")
-		return
+		status, text = http.StatusServiceUnavailable, "store not writable"
 	}
-	fmt.Fprintln(w, "ok")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, text)
 }
