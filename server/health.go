@@ -42,11 +42,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	// The probe is not tied to this request: one client hanging up must not
+	// record a failure that the next ones would be served.
 	status, text := http.StatusOK, "ok"
 	if s.snap.Load() == nil {
 		status, text = http.StatusServiceUnavailable, "no site loaded"
-		// The probe is not tied to this request: one client hanging up must
-		// not record a failure that the next ones would be served.
 	} else if err, fresh := s.health.check(context.WithoutCancel(r.Context()), s.store.PingWrite); err != nil {
 		if fresh { // logged once per probe, not once per request
 			s.log.Warn("healthz_store_unwritable", "err", err)
