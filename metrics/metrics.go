@@ -1,10 +1,9 @@
-// Package metrics holds briefcast's Prometheus metrics: site builds, feed
-// requests, digest editions and messages, the send queue, subscribers by
-// status and the scheduler's jobs. Every method is safe on a nil *Metrics,
-// so code under test may pass nil instead of a registry.
+// Package metrics holds briefcast's Prometheus metrics. Every method is safe
+// on a nil *Metrics, so code under test may pass nil instead of a registry.
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -82,11 +81,10 @@ func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
-// Handler answers GET /metrics, and nothing else, in the Prometheus text
-// format. A collector that fails (the store is down) is left out rather than
-// failing the whole scrape; it logs its own error. The daemon serves it on a
-// listener of its own, loopback by default, because the metrics describe the
-// subscriber list: nobody on the public port should watch it grow.
+// Handler answers GET /metrics, leaving out a failed collector rather than
+// failing the scrape. The daemon serves it on a listener of its own, because
+// the metrics describe the subscriber list: nobody on the public port should
+// watch it grow.
 func (m *Metrics) Handler() http.Handler {
 	g, ok := m.reg.(prometheus.Gatherer)
 	if !ok {
@@ -97,31 +95,26 @@ func (m *Metrics) Handler() http.Handler {
 	return mux
 }
 
-// Build records one site build: how long it took and how many articles it
-// rejected.
+// Build records one site build: its time and the articles it rejected.
 func (m *Metrics) Build(d time.Duration, rejected int) {
-	if m == nil {
-		return
+	if m != nil {
+		m.builds.Inc()
+		m.buildDuration.Observe(d.Seconds())
+		m.rejected.Set(float64(rejected))
 	}
-	m.builds.Inc()
-	m.buildDuration.Observe(d.Seconds())
-	m.rejected.Set(float64(rejected))
 }
 
-// FeedRequest counts one request for a feed with the status it got (the web
-// server's Observer). On the feed's hot path, the counters of a path's 200s
-// and 304s are looked up once and kept: a request costs a lock-free map read
-// and an atomic add rather than hashing its labels under the vector's lock.
+// FeedRequest counts one request for a feed with its status (the web
+// server's Observer). The counters of a path's 200s and 304s are kept, so
+// the feed's hot path costs a lock-free map read and an atomic add.
 func (m *Metrics) FeedRequest(path string, status int) {
 	if m == nil {
 		return
 	}
 	v, ok := m.feedCounters.Load(path)
 	if !ok {
-		v, _ = m.feedCounters.LoadOrStore(path, &feedCounters{
-			ok:          m.feedRequests.WithLabelValues(path, "200"),
-			notModified: m.feedRequests.WithLabelValues(path, "304"),
-		})
+		v, _ = m.feedCounters.LoadOrStore(path, &feedCounters{m.feedRequests.WithLabelValues(path, "200"),
+			m.feedRequests.WithLabelValues(path, "304")})
 	}
 	c := v.(*feedCounters)
 	switch status {
@@ -139,48 +132,39 @@ type feedCounters struct{ ok, notModified prometheus.Counter }
 
 // EditionCreated counts an edition this process created.
 func (m *Metrics) EditionCreated(digest string) {
-	if m == nil {
-		return
+	if m != nil {
+		m.editions.WithLabelValues(digest).Inc()
 	}
-	m.editions.WithLabelValues(digest).Inc()
 }
 
 // Message counts one delivery attempt of digest: result is ResultSent,
 // ResultRetried or ResultFailed.
 func (m *Metrics) Message(digest, result string) {
-	if m == nil {
-		return
+	if m != nil {
+		m.messages.WithLabelValues(digest, result).Inc()
 	}
-	m.messages.WithLabelValues(digest, result).Inc()
 }
 
 // Bounce counts one bounce report newly taken about a message of digest
 // ("" when unknown); kind is hard, soft or complaint.
 func (m *Metrics) Bounce(digest, kind string) {
-	if m == nil {
-		return
+	if m != nil {
+		m.bounces.WithLabelValues(cmp.Or(digest, "unknown"), kind).Inc()
 	}
-	if digest == "" {
-		digest = "unknown"
-	}
-	m.bounces.WithLabelValues(digest, kind).Inc()
 }
 
 // JobNextRun records when job runs next.
 func (m *Metrics) JobNextRun(job string, t time.Time) {
-	if m == nil {
-		return
+	if m != nil {
+		m.jobNextRun.WithLabelValues(job).Set(float64(t.UnixNano()) / 1e9)
 	}
-	m.jobNextRun.WithLabelValues(job).Set(float64(t.UnixNano()) / 1e9)
 }
 
-// ForgetJob drops the gauges of a job that is no longer scheduled (after a
-// reload removed it).
+// ForgetJob drops the gauges of a job a reload unscheduled.
 func (m *Metrics) ForgetJob(job string) {
-	if m == nil {
-		return
+	if m != nil {
+		m.jobNextRun.DeleteLabelValues(job)
 	}
-	m.jobNextRun.DeleteLabelValues(job)
 }
 
 // JobRun counts one run of job with its outcome (an Outcome constant); a
@@ -196,8 +180,7 @@ func (m *Metrics) JobRun(job, outcome string) {
 }
 
 // WatchQueue exposes briefcast_send_queue_size, read from size at each
-// scrape (store.QueueSize, usually). A failing read is logged and reported
-// as -1 so a broken store does not look like an empty queue.
+// scrape; a failed read is -1, lest a broken store look like an empty queue.
 func (m *Metrics) WatchQueue(size func(ctx context.Context) (int64, error), log *slog.Logger) {
 	m.watch(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "briefcast_send_queue_size",
@@ -215,8 +198,7 @@ func (m *Metrics) WatchQueue(size func(ctx context.Context) (int64, error), log 
 }
 
 // WatchSubscribers exposes briefcast_subscribers{status} on m, read from
-// counts (store.Counts) at each scrape; a function since methods cannot take
-// type parameters.
+// counts at each scrape (a function: methods take no type parameters).
 func WatchSubscribers[S ~string](m *Metrics, counts func(ctx context.Context) (map[S]int64, error), log *slog.Logger) {
 	desc := prometheus.NewDesc("briefcast_subscribers", "Subscribers by status.", []string{"status"}, nil)
 	m.watch(&scrapeCollector{desc: desc, failure: "metrics_subscriber_counts_failed", log: log,
@@ -236,8 +218,7 @@ func (m *Metrics) watch(c prometheus.Collector) {
 	}
 }
 
-// scrapeTimeout bounds each store query made during a scrape, so a slow
-// database cannot hang Prometheus.
+// scrapeTimeout bounds each store query of a scrape, lest it hang Prometheus.
 const scrapeTimeout = 3 * time.Second
 
 // scrapeCollector reads one metric's values from the store at each scrape,
@@ -269,17 +250,15 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// EditionRates are the bounce and complaint rates of one edition: each a
-// share of the edition's sent messages.
+// EditionRates are the bounce and complaint rates of one edition's sent messages.
 type EditionRates struct {
 	Digest, Edition        string
 	Hard, Soft, Complaints float64
 }
 
-// WatchEditions exposes briefcast_edition_bounce_rate{digest,edition,kind},
-// read from newest at each scrape: the newest edition of each digest only,
-// so the series stay few while the rate a mailbox provider judges the sender
-// by is there to alert on (complaints over 0.001, hard bounces over 0.02).
+// WatchEditions exposes briefcast_edition_bounce_rate{digest,edition,kind}
+// of the newest edition of each digest, read from newest at each scrape: few
+// series, and the rates mailbox providers judge the sender by.
 func (m *Metrics) WatchEditions(newest func(ctx context.Context) ([]EditionRates, error), log *slog.Logger) {
 	desc := prometheus.NewDesc("briefcast_edition_bounce_rate",
 		"Bounce and complaint reports about the newest edition of each digest, as a share of its sent messages, by kind: hard, soft or complaint.",
