@@ -30,30 +30,25 @@ import (
 type Stats interface {
 	// Counts returns how many subscribers there are in each status.
 	Counts(ctx context.Context) (map[subscribers.Status]int64, error)
-	// History returns the active subscribers at the end of each of the
-	// last days days, oldest first.
+	// History returns the active subscribers at the end of each of the last days, oldest first.
 	History(ctx context.Context, days int, now time.Time) ([]subscribers.DayCount, error)
-	// Editions returns the newest editions of every digest when digest is
-	// "", newest first, at most limit.
+	// Editions returns at most limit editions of digest ("": all), newest first.
 	Editions(ctx context.Context, digest string, limit int) ([]*editions.Edition, error)
 	// Progress counts an edition's deliveries by state.
 	Progress(ctx context.Context, editionID int64) (editions.Progress, error)
 	// BounceCounts counts the reports about an edition by kind.
 	BounceCounts(ctx context.Context, editionID int64) (editions.BounceCounts, error)
-	// Waves returns the waves of digest with a cut-off in [from, to),
-	// oldest first, each with its progress.
+	// Waves returns the waves of digest with a cut-off in [from, to), oldest first.
 	Waves(ctx context.Context, digest string, from, to time.Time) ([]store.WaveStatus, error)
 	// ZoneCounts counts digest's active subscribers by zone ("" for none).
 	ZoneCounts(ctx context.Context, digest string) (map[string]int64, error)
 }
 
-// WavePlanner tells the page which digests go out in waves and when their
-// coming waves are due; the daemon implements it from its current config.
+// WavePlanner tells the page which digests go out in waves, and when (the daemon's config).
 type WavePlanner interface {
 	// LocalDigests names the digests with send_at = "subscriber".
 	LocalDigests() []string
-	// PlanWaves returns the waves of digest due in (from, to] for
-	// subscribers in zones ("" for those without one), oldest first.
+	// PlanWaves returns the waves of digest due in (from, to] for zones, oldest first.
 	PlanWaves(digest string, zones []string, from, to time.Time) []PlannedWave
 }
 
@@ -339,10 +334,7 @@ func (h *Handler) collect(ctx context.Context) pageData {
 			continue
 		}
 		row := editionRow{Digest: e.Digest, Key: e.Key, Cutoff: e.Cutoff.UTC().Format(timeLayout),
-			Articles: len(e.Articles), Progress: p, Pending: p.Queued + p.InFlight, Percent: 100}
-		if total := p.Total(); total > 0 {
-			row.Percent = (total - p.Queued - p.InFlight - p.Retrying) * 100 / total
-		}
+			Articles: len(e.Articles), Progress: p, Pending: p.Queued + p.InFlight, Percent: percentDone(p)}
 		if !e.FinishedAt.IsZero() {
 			row.Finished = e.FinishedAt.UTC().Format(timeLayout)
 		}
@@ -375,6 +367,14 @@ func (h *Handler) collect(ctx context.Context) pageData {
 		data.Chart = newChart(history)
 	}
 	return data
+}
+
+// percentDone is the share of p's deliveries finished, 100 when there are none.
+func percentDone(p editions.Progress) int64 {
+	if total := p.Total(); total > 0 {
+		return (total - p.Queued - p.InFlight - p.Retrying) * 100 / total
+	}
+	return 100
 }
 
 func newBounceCells(c editions.BounceCounts, p editions.Progress) *bounceCells {

@@ -56,10 +56,7 @@ func (h *Handler) waveRows(ctx context.Context, wd *waveDigest, now time.Time) e
 		e, p := ws.Edition, ws.Progress
 		row := waveRow{At: e.Cutoff.UTC().Format(timeLayout), Key: e.Key, Zones: zoneNames(e.Zones),
 			Recipients: p.Total(), Sent: p.Sent, Skipped: p.Skipped, Failed: p.Failed,
-			Pending: p.Queued + p.InFlight + p.Retrying, Finished: !e.FinishedAt.IsZero(), Percent: 100}
-		if t := p.Total(); t > 0 {
-			row.Percent = (t - row.Pending) * 100 / t
-		}
+			Pending: p.Queued + p.InFlight + p.Retrying, Finished: !e.FinishedAt.IsZero(), Percent: percentDone(p)}
 		wd.Rows = append(wd.Rows, row)
 	}
 	counts, err := h.store.ZoneCounts(ctx, wd.Name)
