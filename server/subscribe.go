@@ -119,9 +119,9 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 		form.Error = "That time zone is unknown. Please pick one from the list."
 	}
 	form.Zones = s.signupZones(zone)
-	req := subscribers.SubscribeRequest{Name: name, Digests: chosen, Timezone: zone, Active: !s.options.DoubleOptIn,
-		Source: subscribers.SourceForm, ConsentAt: now, ConsentIP: ip, ConsentText: s.consent}
 	addr, err := normalizeAddress(raw)
+	req := subscribers.SubscribeRequest{Email: addr, Name: name, Digests: chosen, Timezone: zone, Active: !s.options.DoubleOptIn,
+		Source: subscribers.SourceForm, ConsentAt: now, ConsentIP: ip, ConsentText: s.consent}
 	switch {
 	case form.Error != "":
 	case err != nil:
@@ -130,15 +130,11 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 		form.Error = "Please tick at least one digest."
 	case len(name) > subscribers.MaxNameLen:
 		form.Error = "That name is too long. Please shorten it."
-	}
-	if form.Error != "" {
-		return req, form
-	}
-	req.Email = addr
-	if err := req.Validate(); err != nil {
-		// What the checks above let through and the store would refuse.
-		s.log.Info("subscribe_refused", "err", err)
-		form.Error = "Part of that form cannot be accepted. Please check the name and the address and try again."
+	default:
+		if err := req.Validate(); err != nil { // what the checks above let through and the store would refuse
+			s.log.Info("subscribe_refused", "err", err)
+			form.Error = "Part of that form cannot be accepted. Please check the name and the address and try again."
+		}
 	}
 	return req, form
 }
