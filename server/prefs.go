@@ -103,14 +103,13 @@ func (s *Server) readPreferences(r *http.Request, sub *subscribers.Subscriber, n
 		PausedUntil: sub.PausedUntil,
 	}
 	allowed := s.tagOptions(sub.Tags)
-	var badTag bool
+	badTag := false
 	for _, t := range f["tag"] {
-		if slices.ContainsFunc(allowed, func(o tagOption) bool { return o.Key == t }) {
-			if !slices.Contains(prefs.Tags, t) {
-				prefs.Tags = append(prefs.Tags, t)
-			}
-		} else {
+		switch {
+		case !slices.ContainsFunc(allowed, func(o tagOption) bool { return o.Key == t }):
 			badTag = true
+		case !slices.Contains(prefs.Tags, t):
+			prefs.Tags = append(prefs.Tags, t)
 		}
 	}
 	prefs.Depths = map[string]string{}

@@ -102,6 +102,9 @@ func (s *Server) SetSite(st *site.Site) {
 		return
 	}
 	old := s.snap.Load()
+	if old == nil {
+		old = &snapshot{} // no file to keep
+	}
 	snap := &snapshot{site: st, files: make(map[string]*entry), dir: st.Dir, base: s.base}
 	snap.tags = siteTags(st)
 	feeds := make(map[string]bool, len(st.Feeds))
@@ -120,11 +123,7 @@ func (s *Server) SetSite(st *site.Site) {
 			continue // read from the folder: see snapshot.stored
 		}
 		dir, isDir := strings.CutSuffix(full, "/index.html")
-		var prev *entry
-		if old != nil {
-			prev = old.files[full]
-		}
-		e := s.newEntry(p, f, feeds[p], prev)
+		e := s.newEntry(p, f, feeds[p], old.files[full])
 		snap.files[full] = e
 		if isDir {
 			snap.files[dir+"/"] = e
