@@ -78,13 +78,11 @@ func (l *limiter) evict(now time.Time) {
 // ClientIP is the address of the client that sent r: the peer, or the one
 // its X-Forwarded-For names, read right to left past trusted proxies.
 func (s *Server) ClientIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	var ip netip.Addr
-	if err == nil {
-		ip = ap.Addr().Unmap()
-	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
-		ip = a.Unmap()
+	ip, _ := netip.ParseAddr(r.RemoteAddr) // a bare address, or the zero one
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		ip = ap.Addr()
 	}
+	ip = ip.Unmap()
 	trusted := func(ip netip.Addr) bool {
 		return slices.ContainsFunc(s.trusted, func(p netip.Prefix) bool { return p.Contains(ip) })
 	}
