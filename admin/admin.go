@@ -149,8 +149,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case h.token == "" || (r.URL.Path != Path && r.URL.Path != logoutPath):
 		http.NotFound(w, r)
-	case r.URL.Path == logoutPath:
-		h.logout(w, r)
+	case r.URL.Path == logoutPath && r.Method != http.MethodPost:
+		hdr.Set("Allow", "POST") // a link or a prefetch must not log anyone out
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	case r.URL.Path == logoutPath: // ends the session of the request's cookie
+		if c, err := r.Cookie(cookieName); err == nil {
+			h.sessions.end(c.Value)
+		}
+		h.setCookie(w, r, "", -1)
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		hdr.Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -190,20 +196,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setCookie(w, r, h.sessions.create(now), int(sessionTTL/time.Second))
-}
-
-// logout ends the session of the request's cookie and clears it. It is a
-// POST so that a link or a prefetch cannot log anyone out.
-func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if c, err := r.Cookie(cookieName); err == nil {
-		h.sessions.end(c.Value)
-	}
-	h.setCookie(w, r, "", -1)
 }
 
 // setCookie sets the session cookie (value "" and maxAge -1 clear it) and
