@@ -384,13 +384,9 @@ func newBounceCells(c editions.BounceCounts, p editions.Progress) *bounceCells {
 
 // chart is a line chart of active subscribers per day, laid out for the template.
 type chart struct {
-	Width, Height            int
-	Left, Right, Top, Bottom int
-	LabelY, TopLabelY        int
-	Points                   string
-	Days                     int
-	First, Last, Max         int64
-	From, To                 string
+	Width, Height, Left, Right, Top, Bottom, LabelY, TopLabelY, Days int
+	First, Last, Max                                                 int64
+	Points, From, To                                                 string
 }
 
 func newChart(days []subscribers.DayCount) *chart {
