@@ -32,8 +32,9 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.log.Info("subscriber_confirmed", "subscriber_id", sub.ID)
-	case sub.Status != subscribers.Active:
-		s.noLongerValid(w, r)
+	case sub.Status != subscribers.Active: // unsubscribed since: an old link must never undo that
+		s.message(w, r, http.StatusBadRequest, "This link is no longer valid",
+			"This address was unsubscribed after the link was sent. To receive the digests again, subscribe once more.", true)
 		return
 	}
 	p.Done = true
@@ -46,19 +47,6 @@ func formToken(r *http.Request) string {
 		return r.Form.Get("token")
 	}
 	return r.URL.Query().Get("token")
-}
-
-// noLongerValid answers a confirmation link of an address unsubscribed
-// (or bounced) since it was sent: an old link must never undo that.
-func (s *Server) noLongerValid(w http.ResponseWriter, r *http.Request) {
-	s.message(w, r, http.StatusBadRequest, "This link is no longer valid",
-		"This address was unsubscribed after the link was sent. To receive the digests again, subscribe once more.", true)
-}
-
-// badLink answers a missing, damaged or unknown token.
-func (s *Server) badLink(w http.ResponseWriter, r *http.Request) {
-	s.message(w, r, http.StatusBadRequest, "This link is not valid",
-		"The link may be incomplete: some mail programs break long links across lines. Try copying the whole link from the message, or subscribe again.", true)
 }
 
 // unsubscribe serves /unsubscribe?token=…: GET shows one button; POST, the
@@ -147,7 +135,8 @@ func (s *Server) tokenSubscriber(w http.ResponseWriter, r *http.Request, purpose
 	case expired:
 		s.message(w, r, http.StatusBadRequest, "This link has expired", expiredText, offerSubscribe)
 	case nobody || errors.Is(err, tokens.ErrInvalid):
-		s.badLink(w, r)
+		s.message(w, r, http.StatusBadRequest, "This link is not valid",
+			"The link may be incomplete: some mail programs break long links across lines. Try copying the whole link from the message, or subscribe again.", true)
 	default:
 		s.unavailable(w, r, "link_lookup_failed", "purpose", string(purpose), "err", err)
 	}

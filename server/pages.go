@@ -109,12 +109,6 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, status int, hea
 	s.render(w, r, status, "message.html", p)
 }
 
-// methodNotAllowed answers 405 with the methods allowed.
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
-	w.Header().Set("Allow", allow)
-	s.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page does not accept that kind of request.", false)
-}
-
 // unavailable logs a failure of the store (or queue) as event and answers 503.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, event string, args ...any) {
 	s.log.Error(event, args...)

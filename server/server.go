@@ -123,8 +123,8 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 		log:      log,
 		now:      time.Now,
 		client:   &http.Client{Timeout: 10 * time.Second},
-		base:     withSlash(u.Path),
-		baseURL:  withSlash(o.BaseURL),
+		base:     strings.TrimSuffix(u.Path, "/") + "/",
+		baseURL:  strings.TrimSuffix(o.BaseURL, "/") + "/",
 		mux:      http.NewServeMux(),
 		ipRate:   newLimiter(RateLimit{Burst: 5, Every: time.Minute}),
 		addrRate: newLimiter(RateLimit{Burst: 3, Every: 10 * time.Minute}),
@@ -163,13 +163,6 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 	}
 	s.routes()
 	return s, nil
-}
-
-func withSlash(p string) string {
-	if !strings.HasSuffix(p, "/") {
-		return p + "/"
-	}
-	return p
 }
 
 // routes registers every route on s.mux, under the base URL's path. GET
@@ -216,16 +209,17 @@ func (s *Server) form(h http.HandlerFunc) http.HandlerFunc {
 // otherMethod answers a request that no route takes with its method: 405
 // for a route or a file of the site, else 404.
 func (s *Server) otherMethod(w http.ResponseWriter, r *http.Request) {
-	if allow, ok := s.allow[r.URL.Path]; ok {
-		s.methodNotAllowed(w, r, allow)
-		return
-	}
 	snap := s.snap.Load()
-	if snap != nil && snap.has(r.URL.Path) {
-		s.methodNotAllowed(w, r, "GET, HEAD")
+	allow, ok := s.allow[r.URL.Path]
+	if !ok && snap != nil && snap.has(r.URL.Path) {
+		allow, ok = "GET, HEAD", true
+	}
+	if !ok {
+		s.notFound(w, r, snap)
 		return
 	}
-	s.notFound(w, r, snap)
+	w.Header().Set("Allow", allow)
+	s.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page does not accept that kind of request.", false)
 }
 
 // Handle mounts h on pattern, which names its method ("GET /admin/") lest
