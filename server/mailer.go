@@ -168,13 +168,11 @@ func (m *QueuedMailer) send(c *Confirmation) {
 			return
 		}
 		m.log.Warn("confirmation_send_retry", "subscriber_id", sub.ID, "attempt", attempt, "err", err)
-		if !stopping {
-			select {
-			case <-time.After(wait):
-			case <-m.stop:
-			}
-			wait *= 2
+		select { // at once when stopping
+		case <-time.After(wait):
+		case <-m.stop:
 		}
+		wait *= 2
 	}
 }
 

@@ -74,9 +74,9 @@ func (s *Server) fillPreferences(p *page, sub *subscribers.Subscriber, prefs sub
 		p.DepthRows = append(p.DepthRows, depthRow{Name: d.Name, Title: digestTitle(d), Default: defaultDepth(d), Choice: prefs.Depths[d.Name]})
 	}
 	if !prefs.PausedUntil.IsZero() && prefs.PausedUntil.After(now) {
-		loc := time.UTC
-		if l, err := time.LoadLocation(prefs.Timezone); err == nil && prefs.Timezone != "" {
-			loc = l
+		loc, err := time.LoadLocation(prefs.Timezone) // "" is UTC
+		if err != nil {
+			loc = time.UTC
 		}
 		p.PausedUntil = prefs.PausedUntil.In(loc).Format("Monday, 2 January 2006, 15:04 MST")
 	}

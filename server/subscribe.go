@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,12 +33,10 @@ func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
 // signupZones is the sign-up form's zone list with chosen selected, else the
 // first digest's zone (the form's script selects the browser's own).
 func (s *Server) signupZones(chosen string) *zoneField {
-	if chosen == "" {
-		chosen = "UTC"
-		if len(s.options.Digests) > 0 && s.options.Digests[0].Timezone != "" {
-			chosen = s.options.Digests[0].Timezone
-		}
+	if chosen == "" && len(s.options.Digests) > 0 {
+		chosen = s.options.Digests[0].Timezone
 	}
+	chosen = cmp.Or(chosen, "UTC")
 	extra := []string{chosen}
 	for _, d := range s.options.Digests {
 		extra = append(extra, d.Timezone)
