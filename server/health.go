@@ -21,8 +21,7 @@ type healthCheck struct {
 	err error
 }
 
-// check returns the last probe's result, probing again when it is older
-// than healthTTL; fresh reports whether err comes from a probe of this call.
+// check returns the last probe's result; fresh means probed by this call.
 func (h *healthCheck) check(ctx context.Context, probe func(context.Context) error) (err error, fresh bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -36,8 +35,7 @@ func (h *healthCheck) check(ctx context.Context, probe func(context.Context) err
 	return h.err, true
 }
 
-// healthz answers 200 when a site is loaded and the store takes writes,
-// not only reads.
+// healthz answers 200 when a site is loaded and the store takes writes.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")

@@ -72,8 +72,7 @@ func NewMailer(c *email.Composer, t email.Transport, log *slog.Logger) *QueuedMa
 	return m
 }
 
-// Enqueue queues job. It fails only when the mailer is closed, or the
-// queue stays full for signupQueueWait or until ctx ends.
+// Enqueue queues job, waiting up to signupQueueWait for room.
 func (m *QueuedMailer) Enqueue(ctx context.Context, job SignupJob) error {
 	select {
 	case <-m.stop:
@@ -97,8 +96,7 @@ func (m *QueuedMailer) Enqueue(ctx context.Context, job SignupJob) error {
 	}
 }
 
-// Close runs the sign-ups already queued, trying each message once more at
-// most, and stops. It waits until ctx ends at the latest.
+// Close runs the sign-ups already queued and stops, waiting until ctx ends at most.
 func (m *QueuedMailer) Close(ctx context.Context) error {
 	m.closeOnce.Do(func() { close(m.stop) })
 	select {

@@ -7,8 +7,7 @@ import (
 	"briefcast/subscribers"
 )
 
-// Options are the settings a Server is built from. The daemon fills them
-// from the config, so this package never reads the config itself.
+// Options are the settings a Server is built from, filled by the daemon from the config.
 type Options struct {
 	BaseURL        string        // the site's absolute URL (base_url): its path prefixes every route, links in mail build on it
 	SiteTitle      string        // names the site on the pages and in the consent text

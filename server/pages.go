@@ -63,8 +63,7 @@ func (s *Server) digestOptions(chosen []string) []digestOption {
 	return out
 }
 
-// consentText is the statement shown above the subscribe button, and
-// recorded with each sign-up as the text the person agreed to.
+// consentText is the statement shown above the subscribe button and recorded with each sign-up.
 func consentText(siteTitle string) string {
 	return "By subscribing you agree to receive the e-mail digests you ticked from " + cmp.Or(siteTitle, "this site") +
 		". Every message has a link to change your preferences or unsubscribe at once. " +

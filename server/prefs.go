@@ -93,8 +93,7 @@ func (s *Server) fillPreferences(p *page, sub *subscribers.Subscriber, prefs sub
 	}
 }
 
-// readPreferences reads the form into the preferences to store, or the
-// text of what is wrong with it. Every field is shown back as sent.
+// readPreferences reads the form into the preferences to store, or says what is wrong.
 func (s *Server) readPreferences(r *http.Request, sub *subscribers.Subscriber, now time.Time) (subscribers.Preferences, string) {
 	f := r.PostForm
 	prefs := subscribers.Preferences{

@@ -29,8 +29,7 @@ func newLimiter(rate RateLimit) *limiter {
 	return &limiter{rate: rate, max: 10000, buckets: make(map[string]*bucket)}
 }
 
-// allow takes one token from key's bucket at now, reporting whether there
-// was one. A limit with no burst allows everything.
+// allow takes a token from key's bucket if it has one; no burst allows everything.
 func (l *limiter) allow(key string, now time.Time) bool {
 	if l.rate.Burst <= 0 || l.rate.Every <= 0 {
 		return true

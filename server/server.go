@@ -47,8 +47,7 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // WithObserver sets the observer of feed requests.
 func WithObserver(o Observer) Option { return func(s *Server) { s.observer = o } }
 
-// RateLimit is a token bucket: Burst attempts at once, then one more every
-// Every.
+// RateLimit is a token bucket: Burst attempts at once, then one more every Every.
 type RateLimit struct {
 	Burst int
 	Every time.Duration
@@ -61,8 +60,7 @@ type Timeouts struct {
 	Idle   time.Duration // between requests on a keep-alive connection
 }
 
-// DefaultTimeouts are the connection timeouts of Serve; a handler's
-// context ends after Active too.
+// DefaultTimeouts are the connection timeouts of Serve and of a handler's context.
 var DefaultTimeouts = Timeouts{Header: 5 * time.Second, Active: 30 * time.Second, Idle: 120 * time.Second}
 
 // WithRateLimits sets the sign-up limits per client IP and per address.
@@ -96,8 +94,7 @@ type Server struct {
 	script   []byte            // the sign-up form's script (tz.js)
 }
 
-// New returns a Server built from o, with the page templates of tmpl
-// (templates.Load).
+// New returns a Server built from o, with the page templates of tmpl (templates.Load).
 func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.FS, log *slog.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -185,8 +182,7 @@ func (s *Server) routes() {
 	s.mux.Handle("/", s.logged(s.otherMethod))
 }
 
-// route registers get, and post unless nil, at path, and their methods as
-// the Allow of any other.
+// route registers get, and post unless nil, at path, and their Allow.
 func (s *Server) route(path string, get, post http.HandlerFunc) {
 	s.mux.Handle("GET "+path, s.logged(get))
 	s.allow[path] = "GET, HEAD"
@@ -196,8 +192,7 @@ func (s *Server) route(path string, get, post http.HandlerFunc) {
 	}
 }
 
-// form is the POST handler of a form that changes something: h, once a
-// cross-site post is refused and the body is read.
+// form is h behind the cross-site check and the reading of the body.
 func (s *Server) form(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.crossSite(w, r) && s.parseBody(w, r) {
@@ -206,8 +201,7 @@ func (s *Server) form(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// otherMethod answers a request that no route takes with its method: 405
-// for a route or a file of the site, else 404.
+// otherMethod answers 405 for a route or file of another method, else 404.
 func (s *Server) otherMethod(w http.ResponseWriter, r *http.Request) {
 	snap := s.snap.Load()
 	allow, ok := s.allow[r.URL.Path]
@@ -229,8 +223,7 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, s.logged(h.ServeHTTP))
 }
 
-// ServeHTTP turns away hostile paths before the mux, which would otherwise
-// clean them and redirect, and hands everything else to the mux.
+// ServeHTTP turns away hostile paths before the mux would clean and redirect them.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !hostilePath(r) {
 		s.mux.ServeHTTP(w, r)

@@ -14,15 +14,13 @@ import (
 	"briefcast/site"
 )
 
-// The Content-Security-Policy of every HTML page: no scripts, images from
-// anywhere (articles link them).
+// The Content-Security-Policy of every HTML page: no scripts, images from anywhere.
 const csp = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
 // cspScript is csp for the sign-up form, which runs its own script.
 const cspScript = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
-// snapshot is one immutable build of the site as served: the file of every
-// URL path, with everything the hot path needs precomputed.
+// snapshot is one immutable build of the site as served, precomputed for the hot path.
 type snapshot struct {
 	site     *site.Site
 	files    map[string]*entry // full URL path (base path included) → file kept in memory
@@ -36,8 +34,7 @@ type snapshot struct {
 	base string // the base path, "/" or "/news/"
 }
 
-// stored returns the file at the full URL path p that is read from the
-// site's folder, or nil.
+// stored returns the file at the full URL path p read from the site's folder, or nil.
 func (snap *snapshot) stored(p string) *site.File {
 	if snap.dir == "" || !strings.HasPrefix(p, snap.base) {
 		return nil
@@ -86,8 +83,7 @@ var (
 	hFileCache = []string{"public, max-age=3600"}
 )
 
-// gzipped is the gzip variant of a file, computed on first request and
-// kept across rebuilds while the bytes do not change.
+// gzipped is the gzip variant of a file, made on first request, kept while the bytes are.
 type gzipped struct {
 	once sync.Once
 	body []byte // nil when compressing saved no bytes
@@ -144,8 +140,6 @@ func (s *Server) Site() *site.Site {
 }
 
 func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry {
-	// An unchanged file (most of them, on a rebuild) keeps its ETag and
-	// its compressed copy: comparing bytes is far cheaper than hashing.
 	var tag string
 	same := false
 	switch {
@@ -199,8 +193,7 @@ func (e *entry) cacheControl(status int) []string {
 	return hFileCache
 }
 
-// gzip returns the gzip variant, compressing on first use; nil when
-// compression does not pay.
+// gzip returns the gzip variant, nil when compression does not pay.
 func (e *entry) gzip() *gzipped {
 	g := e.gz
 	if g == nil {
@@ -286,8 +279,7 @@ func (s *Server) serveMiss(w http.ResponseWriter, r *http.Request) {
 	s.notFound(w, r, snap)
 }
 
-// serveFile answers a GET or HEAD for e. It is the hot path: header values
-// are assigned precomputed, the body is written in one Write.
+// serveFile answers a GET or HEAD for e: the hot path, assigning precomputed headers.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, status int) {
 	h := w.Header()
 	hd, body := &e.plain, e.body
@@ -419,8 +411,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, snap *snapshot
 	s.message(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.", false)
 }
 
-// signupScript is the path, under the base path, of the sign-up form's
-// script (templates/tz.js).
+// signupScript is the path, under the base path, of templates/tz.js.
 const signupScript = "subscribe.js"
 
 // serveScript answers GET <base>subscribe.js.

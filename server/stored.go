@@ -22,8 +22,7 @@ func (snap *snapshot) has(p string) bool {
 	return snap.files[p] != nil || snap.stored(p) != nil
 }
 
-// maxChanged caps what serveStored reads of a file changed on disk since
-// the index was made (the largest site files are lead images).
+// maxChanged caps what serveStored reads of a file changed since its index.
 const maxChanged = 4 * site.MaxImageBytes
 
 // gzipWriters compress the pages read from disk: a compressor's tables,

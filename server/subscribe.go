@@ -18,8 +18,7 @@ import (
 	"briefcast/tokens"
 )
 
-// maxEmailLen bounds an address before it is even parsed (RFC 5321 allows
-// 254 in practice).
+// maxEmailLen bounds an address before it is parsed (RFC 5321 in practice).
 const maxEmailLen = 254
 
 // subscribeForm serves GET /subscribe: the form.
@@ -44,8 +43,7 @@ func (s *Server) signupZones(chosen string) *zoneField {
 	return &zoneField{ID: "sub-tz", Hint: "(when your mail should arrive)", Selected: chosen, Groups: zoneGroups(chosen, extra...)}
 }
 
-// parseBody reads a form body of at most maxBodyBytes, answering 413 or
-// 400 itself when it cannot.
+// parseBody reads a form of at most maxBodyBytes, else answers 413 or 400.
 func (s *Server) parseBody(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	var err error
@@ -200,8 +198,7 @@ func (s *Server) chosenDigests(names []string) []string {
 	return out
 }
 
-// cleanName makes a display name one line: control characters and broken
-// UTF-8 become spaces, and runs of spaces one.
+// cleanName makes a display name one line of single spaces.
 func cleanName(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == utf8.RuneError {

@@ -8,8 +8,7 @@ import (
 	"briefcast/site"
 )
 
-// tagOption is one topic of the site, its key and display spelling, as a
-// checkbox.
+// tagOption is one topic of the site, its key and display spelling, as a checkbox.
 type tagOption struct {
 	Key, Name string
 	Checked   bool

@@ -38,8 +38,7 @@ type zoneOption struct {
 	Selected    bool
 }
 
-// zoneGroups returns the zone list by region, extra zones not in it added
-// under Other, and selected marked.
+// zoneGroups returns the zone list by region, with extra zones and selected marked.
 func zoneGroups(selected string, extra ...string) []zoneGroup {
 	var groups []zoneGroup
 	other := []string{"UTC"} // and zones outside the list: a digest's own, or one chosen before the list existed
