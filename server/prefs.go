@@ -23,9 +23,7 @@ type depthRow struct {
 }
 
 // pauseOption is one choice of the pause list.
-type pauseOption struct {
-	Value, Label string
-}
+type pauseOption struct{ Value, Label string }
 
 // preferences serves /preferences?token=…: digests and their depth,
 // topics, time zone, a pause and a button to leave; a POST saves them.
