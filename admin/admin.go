@@ -100,11 +100,7 @@ func WithSecureCookie(on bool) Option { return func(h *Handler) { h.secure = on 
 // WithClientIP sets how the throttle on wrong tokens finds a request's
 // client: behind a proxy, the address it forwarded for; the peer by default.
 func WithClientIP(f func(r *http.Request) netip.Addr) Option {
-	return func(h *Handler) {
-		if f != nil {
-			h.clientIP = f
-		}
-	}
+	return func(h *Handler) { h.clientIP = f }
 }
 
 // New returns the page's handler; sched may be nil, tmpl must hold
