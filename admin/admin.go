@@ -265,12 +265,11 @@ type jobRow struct {
 type runTime struct{ Local, UTC string }
 
 type editionRow struct {
-	Digest, Key, Cutoff string
-	Articles            int
-	Progress            editions.Progress
-	Pending, Percent    int64
-	Finished            string
-	Bounces             *bounceCells // nil when the edition's reports could not be read
+	Digest, Key, Cutoff, Finished string
+	Articles                      int
+	Progress                      editions.Progress
+	Pending, Percent              int64
+	Bounces                       *bounceCells // nil when the edition's reports could not be read
 }
 
 // bounceCells are an edition's bounce reports with their rates of the
