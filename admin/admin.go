@@ -394,18 +394,15 @@ func newChart(days []subscribers.DayCount) *chart {
 	}
 	c.First, c.Last = days[0].Active, days[len(days)-1].Active
 	c.From, c.To = days[0].Day.UTC().Format("Jan 2"), days[len(days)-1].Day.UTC().Format("Jan 2")
+	if len(days) == 1 { // one day: draw a flat segment so it shows
+		days = []subscribers.DayCount{days[0], days[0]}
+	}
 	scale := max(c.Max, 1)
 	var pts []string
 	for i, d := range days {
-		x := c.Left
-		if len(days) > 1 {
-			x += i * (c.Right - c.Left) / (len(days) - 1)
-		}
+		x := c.Left + i*(c.Right-c.Left)/(len(days)-1)
 		y := c.Bottom - int(d.Active*int64(c.Bottom-c.Top)/scale)
 		pts = append(pts, fmt.Sprintf("%d,%d", x, y))
-	}
-	if len(pts) == 1 { // one day: draw a flat segment so it shows
-		pts = append(pts, fmt.Sprintf("%d,%s", c.Right, strings.SplitN(pts[0], ",", 2)[1]))
 	}
 	c.Points = strings.Join(pts, " ")
 	return c
