@@ -76,8 +76,7 @@ const (
 
 // Handler serves the status page. Make one with New.
 type Handler struct {
-	Now func() time.Time // the clock of the chart's days and the sessions' expiry
-
+	Now      func() time.Time // the clock of the chart's days and the sessions' expiry
 	store    Stats
 	sched    EntriesSource
 	waves    WavePlanner
@@ -407,6 +406,3 @@ func newChart(days []subscribers.DayCount) *chart {
 	c.Points = strings.Join(pts, " ")
 	return c
 }
-
-// Enabled reports whether the page is served.
-func (h *Handler) Enabled() bool { return h.token != "" }
