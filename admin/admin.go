@@ -162,8 +162,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// login checks the token of a request without a session: from ?token=
-// (starting a session) or from an Authorization header (serving the page).
+// login checks the token of ?token= (starting a session) or of a Bearer header.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	given, fromQuery := r.URL.Query().Get("token"), true
 	if given == "" {
@@ -193,8 +192,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.setCookie(w, r, h.sessions.create(now), int(sessionTTL/time.Second))
 }
 
-// setCookie sets the session cookie (value "" and maxAge -1 clear it) and
-// sends the browser back to the page.
+// setCookie sets (or with maxAge -1 clears) the session cookie and redirects to the page.
 func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: Path, MaxAge: maxAge,
 		HttpOnly: true, Secure: h.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
@@ -206,8 +204,7 @@ func (h *Handler) unauthorized(w http.ResponseWriter) {
 	http.Error(w, "unauthorized", http.StatusUnauthorized)
 }
 
-// valid compares in constant time; hashing first makes the time
-// independent of the length too.
+// valid compares in constant time, of the length too since hashes are compared.
 func (h *Handler) valid(given string) bool {
 	a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(h.token))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1

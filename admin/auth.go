@@ -32,8 +32,7 @@ type sessions struct {
 	expires map[[sha256.Size]byte]time.Time
 }
 
-// create starts a session lasting sessionTTL from now and returns its
-// cookie value: 32 random bytes, unrelated to the token.
+// create starts a session and returns its cookie value, unrelated to the token.
 func (s *sessions) create(now time.Time) string {
 	var b [32]byte
 	rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
@@ -50,8 +49,7 @@ func (s *sessions) create(now time.Time) string {
 	return id
 }
 
-// evict drops the expired sessions, then the one ending soonest if that
-// freed nothing. s.mu is held.
+// evict drops the expired sessions, else the one ending soonest. s.mu is held.
 func (s *sessions) evict(now time.Time) {
 	var oldest [sha256.Size]byte
 	var oldestAt time.Time
@@ -67,8 +65,7 @@ func (s *sessions) evict(now time.Time) {
 	}
 }
 
-// valid reports whether id is a live session at now; an expired one is
-// dropped.
+// valid reports whether id is a live session at now, dropping an expired one.
 func (s *sessions) valid(id string, now time.Time) bool {
 	k := sha256.Sum256([]byte(id))
 	s.mu.Lock()
@@ -88,8 +85,7 @@ func (s *sessions) end(id string) {
 	delete(s.expires, sha256.Sum256([]byte(id)))
 }
 
-// throttle counts wrong tokens per client and blocks a client that sent
-// too many.
+// throttle counts wrong tokens per client and blocks a client that sent too many.
 type throttle struct {
 	mu      sync.Mutex
 	clients map[string]*failures

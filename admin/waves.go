@@ -9,8 +9,7 @@ import (
 	"time"
 )
 
-// waveWindow is how far back and ahead the page shows waves: a day holds
-// every zone's last and next wave.
+// waveWindow is how far back and ahead the page shows waves: every zone's last and next.
 const waveWindow = 24 * time.Hour
 
 // WithWaves shows, for each digest p names, the waves of the last day with
