@@ -69,8 +69,7 @@ func (s *Server) parseBody(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	done := s.newPage("Almost there")
-	if r.PostForm.Get("website") != "" {
-		// The honeypot: hidden from people, filled in by bots. Pretend.
+	if r.PostForm.Get("website") != "" { // the honeypot, hidden from people: pretend
 		s.log.Info("subscribe_honeypot")
 		s.render(w, r, http.StatusOK, "subscribed.html", done)
 		return

@@ -29,8 +29,7 @@ func (s *Server) PingHub(ctx context.Context, prev, next *site.Site) {
 				continue
 			}
 		}
-		feedURL := s.baseURL + p[1:]
-		form := url.Values{"hub.mode": {"publish"}, "hub.url": {feedURL}}
+		form := url.Values{"hub.mode": {"publish"}, "hub.url": {s.baseURL + p[1:]}}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub, strings.NewReader(form.Encode()))
 		if err != nil {
 			s.log.Warn("websub_ping_failed", "feed", p, "err", err)

@@ -16,15 +16,9 @@ import (
 var zonesText string
 
 // zoneList is zonesText read once: every zone, sorted.
-var zoneList = func() []string {
-	var out []string
-	for line := range strings.SplitSeq(zonesText, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			out = append(out, line)
-		}
-	}
-	return out
-}()
+var zoneList = slices.DeleteFunc(strings.Split(zonesText, "\n"), func(line string) bool {
+	return line == "" || strings.HasPrefix(line, "#")
+})
 
 // zoneGroup is one <optgroup> of the time zone list.
 type zoneGroup struct {
