@@ -31,7 +31,6 @@ type Digest struct {
 type Store interface {
 	// Subscribe signs an address up (see subscribers.PlanSubscribe).
 	Subscribe(ctx context.Context, req subscribers.SubscribeRequest) (*subscribers.Subscriber, subscribers.Outcome, error)
-	// Get returns the subscriber with id.
 	Get(ctx context.Context, id int64) (*subscribers.Subscriber, error)
 	// GetByEmail returns the subscriber with this address, in any case.
 	GetByEmail(ctx context.Context, email string) (*subscribers.Subscriber, error)

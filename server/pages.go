@@ -87,8 +87,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	h["Cache-Control"] = hNoStore
 	h["X-Content-Type-Options"] = hNosniff
 	h["Content-Security-Policy"] = hCSP
-	if name == "subscribe.html" {
-		// The one page with a script: its own, which fills in the zone.
+	if name == "subscribe.html" { // the one page with a script: its own, which fills in the zone
 		h["Content-Security-Policy"] = hCSPScript
 	}
 	h["Referrer-Policy"] = []string{"no-referrer"}
