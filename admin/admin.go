@@ -28,15 +28,12 @@ import (
 
 // Stats is what the admin page reads from the store (package store).
 type Stats interface {
-	// Counts returns how many subscribers there are in each status.
 	Counts(ctx context.Context) (map[subscribers.Status]int64, error)
 	// History returns the active subscribers at the end of each of the last days, oldest first.
 	History(ctx context.Context, days int, now time.Time) ([]subscribers.DayCount, error)
 	// Editions returns at most limit editions of digest ("": all), newest first.
 	Editions(ctx context.Context, digest string, limit int) ([]*editions.Edition, error)
-	// Progress counts an edition's deliveries by state.
 	Progress(ctx context.Context, editionID int64) (editions.Progress, error)
-	// BounceCounts counts the reports about an edition by kind.
 	BounceCounts(ctx context.Context, editionID int64) (editions.BounceCounts, error)
 	// Waves returns the waves of digest with a cut-off in [from, to), oldest first.
 	Waves(ctx context.Context, digest string, from, to time.Time) ([]store.WaveStatus, error)
