@@ -1,12 +1,11 @@
 // Package admin serves the operator status page at /admin/: the scheduled
-// jobs with their next runs, the recent editions with their delivery
-// progress, and the subscriber counts with a small chart of the last 30
-// days. The page is server-rendered, with inline SVG and no scripts, and
-// exists only when an admin token is configured.
+// jobs, the recent editions with their delivery progress, and the subscriber
+// counts with a chart of the last 30 days, server-rendered without scripts.
 package admin
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -23,35 +22,58 @@ import (
 	"briefcast/editions"
 	"briefcast/scheduler"
 	"briefcast/server"
+	"briefcast/store"
 	"briefcast/subscribers"
 )
+
+// Stats is what the admin page reads from the store (package store).
+type Stats interface {
+	Counts(ctx context.Context) (map[subscribers.Status]int64, error)
+	// History returns the active subscribers at the end of each of the last days, oldest first.
+	History(ctx context.Context, days int, now time.Time) ([]subscribers.DayCount, error)
+	// Editions returns at most limit editions of digest ("": all), newest first.
+	Editions(ctx context.Context, digest string, limit int) ([]*editions.Edition, error)
+	Progress(ctx context.Context, editionID int64) (editions.Progress, error)
+	BounceCounts(ctx context.Context, editionID int64) (editions.BounceCounts, error)
+	// Waves returns the waves of digest with a cut-off in [from, to), oldest first.
+	Waves(ctx context.Context, digest string, from, to time.Time) ([]store.WaveStatus, error)
+	// ZoneCounts counts digest's active subscribers by zone ("" for none).
+	ZoneCounts(ctx context.Context, digest string) (map[string]int64, error)
+}
+
+// WavePlanner tells the page which digests go out in waves, and when (the daemon's config).
+type WavePlanner interface {
+	// LocalDigests names the digests with send_at = "subscriber".
+	LocalDigests() []string
+	// PlanWaves returns the waves of digest due in (from, to] for zones, oldest first.
+	PlanWaves(digest string, zones []string, from, to time.Time) []PlannedWave
+}
+
+// PlannedWave is a coming wave: when, and the zones whose local time it is.
+type PlannedWave struct {
+	At    time.Time
+	Zones []string
+}
 
 // EntriesSource is what the page needs from the scheduler.
 type EntriesSource interface {
 	Entries() []scheduler.EntryInfo
 }
 
-// Path is where the page is mounted.
-const Path = "/admin/"
+const (
+	// Path is where the page is mounted.
+	Path = "/admin/"
 
-// cookieName holds the session id issued by a login with ?token=.
-const cookieName = "briefcast_admin"
-
-// logoutPath ends the session of the cookie it is posted with.
-const logoutPath = Path + "logout"
-
-// historyDays is how far back the subscriber chart goes.
-const historyDays = 30
-
-// recentEditions is how many editions the page lists.
-const recentEditions = 20
+	cookieName     = "briefcast_admin" // the session id issued by a login with ?token=
+	logoutPath     = Path + "logout"   // ends the session of the cookie it is posted with
+	historyDays    = 30                // how far back the subscriber chart goes
+	recentEditions = 20                // how many editions the page lists
+	timeLayout     = "2006-01-02 15:04 MST"
+)
 
 // Handler serves the status page. Make one with New.
 type Handler struct {
-	// Now is the clock, for the chart's days and the sessions' expiry;
-	// time.Now by default.
-	Now func() time.Time
-
+	Now      func() time.Time // the clock of the chart's days and the sessions' expiry
 	store    Stats
 	sched    EntriesSource
 	waves    WavePlanner
@@ -71,27 +93,19 @@ type Option func(*Handler)
 // site is reached over https (base_url), even if TLS ends at a proxy.
 func WithSecureCookie(on bool) Option { return func(h *Handler) { h.secure = on } }
 
-// WithClientIP sets how a request's client address is found, for the
-// throttle on wrong tokens; behind a proxy it must be the address the
-// trusted proxy forwarded for. The peer's address by default.
+// WithClientIP sets how the throttle on wrong tokens finds a request's
+// client: behind a proxy, the address it forwarded for; the peer by default.
 func WithClientIP(f func(r *http.Request) netip.Addr) Option {
-	return func(h *Handler) {
-		if f != nil {
-			h.clientIP = f
-		}
-	}
+	return func(h *Handler) { h.clientIP = f }
 }
 
-// New returns the page's handler. With token "" (BRIEFCAST_ADMIN_TOKEN
-// unset) the page is disabled: every request gets 404, as if it did not
-// exist; a token shorter than MinTokenLength disables it too, with an error
-// logged. Otherwise a request must carry "Authorization: Bearer <token>",
-// or the session cookie set by visiting /admin/?token=<token> once (which
-// then redirects to /admin/ so the token leaves the address bar); POST
-// /admin/logout ends the session. A client (by WithClientIP) that sends
-// five wrong tokens within 15 minutes is refused (429) for 15 minutes, even
-// with the right one. sched may be nil when no scheduler runs. tmpl must
-// hold admin.html.
+// New returns the page's handler; sched may be nil, tmpl must hold
+// admin.html. Without a token of MinTokenLength the page answers 404 as if
+// it did not exist. Otherwise a request needs "Authorization: Bearer
+// <token>" or the session cookie set by one visit of /admin/?token=<token>
+// (which redirects so the token leaves the address bar); POST /admin/logout
+// ends it. A client sending five wrong tokens within 15 minutes gets 429 for
+// 15 minutes, even with the right one.
 func New(store Stats, sched EntriesSource, tmpl fs.FS, token string, log *slog.Logger, opts ...Option) (*Handler, error) {
 	t, err := template.New("admin.html").ParseFS(tmpl, "admin.html")
 	if err != nil {
@@ -102,7 +116,8 @@ func New(store Stats, sched EntriesSource, tmpl fs.FS, token string, log *slog.L
 			"length", len(token), "min_length", MinTokenLength)
 		token = ""
 	}
-	h := &Handler{Now: time.Now, store: store, sched: sched, tmpl: t, token: token, log: log, clientIP: peerIP}
+	h := &Handler{Now: time.Now, store: store, sched: sched, tmpl: t, token: token, log: log, clientIP: peerIP,
+		fails: throttle{clients: map[string]*failures{}}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -111,10 +126,7 @@ func New(store Stats, sched EntriesSource, tmpl fs.FS, token string, log *slog.L
 
 // peerIP is the address of the connection's peer.
 func peerIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
+	ap, _ := netip.ParseAddrPort(r.RemoteAddr) // the zero address when unparsable
 	return ap.Addr().Unmap()
 }
 
@@ -129,8 +141,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case h.token == "" || (r.URL.Path != Path && r.URL.Path != logoutPath):
 		http.NotFound(w, r)
-	case r.URL.Path == logoutPath:
-		h.logout(w, r)
+	case r.URL.Path == logoutPath && r.Method != http.MethodPost:
+		hdr.Set("Allow", "POST") // a link or a prefetch must not log anyone out
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	case r.URL.Path == logoutPath: // ends the session of the request's cookie
+		if c, err := r.Cookie(cookieName); err == nil {
+			h.sessions.end(c.Value)
+		}
+		h.setCookie(w, r, "", -1)
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		hdr.Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -141,9 +159,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// login checks the token of a request without a session: from ?token=
-// (then a session starts and the browser goes back to /admin/) or from an
-// Authorization header (then the page is served at once).
+// login checks the token of ?token= (starting a session) or of a Bearer header.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	given, fromQuery := r.URL.Query().Get("token"), true
 	if given == "" {
@@ -170,33 +186,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     cookieName,
-		Value:    h.sessions.create(now),
-		Path:     Path,
-		MaxAge:   int(sessionTTL / time.Second),
-		HttpOnly: true,
-		Secure:   h.secure || r.TLS != nil,
-		SameSite: http.SameSiteStrictMode,
-	})
-	http.Redirect(w, r, Path, http.StatusSeeOther)
+	h.setCookie(w, r, h.sessions.create(now), int(sessionTTL/time.Second))
 }
 
-// logout ends the session of the request's cookie and clears it. It is a
-// POST so that a link or a prefetch cannot log anyone out.
-func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if c, err := r.Cookie(cookieName); err == nil {
-		h.sessions.end(c.Value)
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: "", Path: Path, MaxAge: -1,
-		HttpOnly: true, Secure: h.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode,
-	})
+// setCookie sets (or with maxAge -1 clears) the session cookie and redirects to the page.
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: Path, MaxAge: maxAge,
+		HttpOnly: true, Secure: h.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, Path, http.StatusSeeOther)
 }
 
@@ -205,11 +201,9 @@ func (h *Handler) unauthorized(w http.ResponseWriter) {
 	http.Error(w, "unauthorized", http.StatusUnauthorized)
 }
 
-// valid compares in constant time; hashing first makes the time
-// independent of the length too.
+// valid compares in constant time, of the length too since hashes are compared.
 func (h *Handler) valid(given string) bool {
-	a := sha256.Sum256([]byte(given))
-	b := sha256.Sum256([]byte(h.token))
+	a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(h.token))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
@@ -238,47 +232,40 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if r.Method == http.MethodHead {
-		return
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
 	}
-	_, _ = w.Write(buf.Bytes())
 }
 
 // pageData is what admin.html renders.
 type pageData struct {
-	Now              time.Time
-	Jobs             []jobRow
-	Editions         []editionRow
-	EditionsError    string
-	Waves            []waveDigest
-	Counts           []countCell
-	SubscribersError string
-	Chart            *chart
+	Now                             time.Time
+	Jobs                            []jobRow
+	Editions                        []editionRow
+	Waves                           []waveDigest
+	Counts                          []countCell
+	Chart                           *chart
+	EditionsError, SubscribersError string
 }
 
 type jobRow struct {
-	Name, Spec, Zone string
-	Next             []runTime
-	Running          bool
-	LastRun          string
-	LastOutcome      string
-	LastError        string
+	Name, Spec, Zone                string
+	Next                            []runTime
+	Running                         bool
+	LastRun, LastOutcome, LastError string
 }
 
 type runTime struct{ Local, UTC string }
 
 type editionRow struct {
-	Digest, Key, Cutoff string
-	Articles            int
-	Progress            editions.Progress
-	Pending             int64
-	Percent             int64
-	Finished            string
-	// Bounces is nil when the edition's reports could not be read.
-	Bounces *bounceCells
+	Digest, Key, Cutoff, Finished string
+	Articles                      int
+	Progress                      editions.Progress
+	Pending, Percent              int64
+	Bounces                       *bounceCells // nil when the edition's reports could not be read
 }
 
-// bounceCells are an edition's bounce reports, each with its rate of the
+// bounceCells are an edition's bounce reports with their rates of the
 // messages sent; Warnings says which rate passes its limit.
 type bounceCells struct {
 	Hard, Soft, Complaints bounceCell
@@ -295,8 +282,6 @@ type countCell struct {
 	Status string
 	N      int64
 }
-
-const timeLayout = "2006-01-02 15:04 MST"
 
 func (h *Handler) collect(ctx context.Context) pageData {
 	now := h.Now()
@@ -328,12 +313,7 @@ func (h *Handler) collect(ctx context.Context) pageData {
 			continue
 		}
 		row := editionRow{Digest: e.Digest, Key: e.Key, Cutoff: e.Cutoff.UTC().Format(timeLayout),
-			Articles: len(e.Articles), Progress: p, Pending: p.Queued + p.InFlight}
-		if total := p.Total(); total > 0 {
-			row.Percent = (total - p.Queued - p.InFlight - p.Retrying) * 100 / total
-		} else {
-			row.Percent = 100
-		}
+			Articles: len(e.Articles), Progress: p, Pending: p.Queued + p.InFlight, Percent: percentDone(p)}
 		if !e.FinishedAt.IsZero() {
 			row.Finished = e.FinishedAt.UTC().Format(timeLayout)
 		}
@@ -361,13 +341,19 @@ func (h *Handler) collect(ctx context.Context) pageData {
 	history, err := h.store.History(ctx, historyDays, now)
 	if err != nil {
 		h.log.Error("admin_history_failed", "err", err)
-		if data.SubscribersError == "" {
-			data.SubscribersError = "The subscriber history could not be read from the store."
-		}
+		data.SubscribersError = cmp.Or(data.SubscribersError, "The subscriber history could not be read from the store.")
 	} else {
 		data.Chart = newChart(history)
 	}
 	return data
+}
+
+// percentDone is the share of p's deliveries finished, 100 when there are none.
+func percentDone(p editions.Progress) int64 {
+	if total := p.Total(); total > 0 {
+		return (total - p.Queued - p.InFlight - p.Retrying) * 100 / total
+	}
+	return 100
 }
 
 func newBounceCells(c editions.BounceCounts, p editions.Progress) *bounceCells {
@@ -383,16 +369,11 @@ func newBounceCells(c editions.BounceCounts, p editions.Progress) *bounceCells {
 	}
 }
 
-// chart is a line chart of active subscribers per day, laid out here so
-// the template only fills in numbers.
+// chart is a line chart of active subscribers per day, laid out for the template.
 type chart struct {
-	Width, Height            int
-	Left, Right, Top, Bottom int
-	LabelY, TopLabelY        int
-	Points                   string
-	Days                     int
-	First, Last, Max         int64
-	From, To                 string
+	Width, Height, Left, Right, Top, Bottom, LabelY, TopLabelY, Days int
+	First, Last, Max                                                 int64
+	Points, From, To                                                 string
 }
 
 func newChart(days []subscribers.DayCount) *chart {
@@ -406,22 +387,16 @@ func newChart(days []subscribers.DayCount) *chart {
 	}
 	c.First, c.Last = days[0].Active, days[len(days)-1].Active
 	c.From, c.To = days[0].Day.UTC().Format("Jan 2"), days[len(days)-1].Day.UTC().Format("Jan 2")
+	if len(days) == 1 { // one day: draw a flat segment so it shows
+		days = []subscribers.DayCount{days[0], days[0]}
+	}
 	scale := max(c.Max, 1)
 	var pts []string
 	for i, d := range days {
-		x := c.Left
-		if len(days) > 1 {
-			x += i * (c.Right - c.Left) / (len(days) - 1)
-		}
+		x := c.Left + i*(c.Right-c.Left)/(len(days)-1)
 		y := c.Bottom - int(d.Active*int64(c.Bottom-c.Top)/scale)
 		pts = append(pts, fmt.Sprintf("%d,%d", x, y))
-	}
-	if len(pts) == 1 { // one day: draw a flat segment so it shows
-		pts = append(pts, fmt.Sprintf("%d,%s", c.Right, strings.SplitN(pts[0], ",", 2)[1]))
 	}
 	c.Points = strings.Join(pts, " ")
 	return c
 }
-
-// Enabled reports whether the page is served.
-func (h *Handler) Enabled() bool { return h.token != "" }

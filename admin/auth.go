@@ -4,29 +4,24 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"sync"
 	"time"
 )
 
-// Limits of the admin login.
+// MinTokenLength is the shortest BRIEFCAST_ADMIN_TOKEN that enables the
+// page: 32 random characters are far beyond guessing, even unthrottled.
+const MinTokenLength = 32
+
+// After maxFailures wrong tokens from one client within failWindow, every
+// token from it (the right one too) gets 429 for blockFor.
 const (
-	// MinTokenLength is the shortest BRIEFCAST_ADMIN_TOKEN that enables the
-	// page: 32 random characters are far beyond guessing, even unthrottled.
-	MinTokenLength = 32
-
-	// sessionTTL is how long a login lasts, whatever the browser does with
-	// the cookie.
-	sessionTTL = 12 * time.Hour
-	// maxSessions bounds the sessions held in memory; the oldest go first.
-	maxSessions = 64
-
-	// After maxFailures wrong tokens from one client within failWindow,
-	// every token from it (the right one too) gets 429 for blockFor.
+	sessionTTL  = 12 * time.Hour // however the browser keeps the cookie
+	maxSessions = 64             // held in memory; the oldest go first
 	maxFailures = 5
 	failWindow  = 15 * time.Minute
 	blockFor    = 15 * time.Minute
-	// maxClients bounds the clients whose failures are remembered.
-	maxClients = 10000
+	maxClients  = 10000 // whose failures are remembered
 )
 
 // sessions are the logins made with ?token=, held in memory only: a
@@ -37,8 +32,7 @@ type sessions struct {
 	expires map[[sha256.Size]byte]time.Time
 }
 
-// create starts a session lasting sessionTTL from now and returns its
-// cookie value: 32 random bytes, unrelated to the token.
+// create starts a session and returns its cookie value, unrelated to the token.
 func (s *sessions) create(now time.Time) string {
 	var b [32]byte
 	rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
@@ -55,8 +49,7 @@ func (s *sessions) create(now time.Time) string {
 	return id
 }
 
-// evict drops the expired sessions, then the one ending soonest if that
-// freed nothing. s.mu is held.
+// evict drops the expired sessions, else the one ending soonest. s.mu is held.
 func (s *sessions) evict(now time.Time) {
 	var oldest [sha256.Size]byte
 	var oldestAt time.Time
@@ -72,12 +65,8 @@ func (s *sessions) evict(now time.Time) {
 	}
 }
 
-// valid reports whether id is a live session at now; an expired one is
-// dropped.
+// valid reports whether id is a live session at now, dropping an expired one.
 func (s *sessions) valid(id string, now time.Time) bool {
-	if id == "" {
-		return false
-	}
 	k := sha256.Sum256([]byte(id))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,17 +85,15 @@ func (s *sessions) end(id string) {
 	delete(s.expires, sha256.Sum256([]byte(id)))
 }
 
-// throttle counts wrong tokens per client and blocks a client that sent
-// too many.
+// throttle counts wrong tokens per client and blocks a client that sent too many.
 type throttle struct {
 	mu      sync.Mutex
 	clients map[string]*failures
 }
 
 type failures struct {
-	n     int
-	since time.Time // start of the current window
-	until time.Time // blocked until; zero when not blocked
+	n            int
+	since, until time.Time // start of the current window; blocked until (zero: not blocked)
 }
 
 // blocked reports how much longer key is blocked, 0 if it is not.
@@ -123,9 +110,6 @@ func (t *throttle) blocked(key string, now time.Time) time.Duration {
 func (t *throttle) fail(key string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.clients == nil {
-		t.clients = make(map[string]*failures)
-	}
 	f := t.clients[key]
 	if f == nil {
 		if len(t.clients) >= maxClients {
@@ -149,11 +133,9 @@ func (t *throttle) fail(key string, now time.Time) bool {
 // evict forgets clients whose window and block are over, then arbitrary
 // ones until a tenth of the map is free. t.mu is held.
 func (t *throttle) evict(now time.Time) {
-	for k, f := range t.clients {
-		if now.Sub(f.since) >= failWindow && !now.Before(f.until) {
-			delete(t.clients, k)
-		}
-	}
+	maps.DeleteFunc(t.clients, func(_ string, f *failures) bool {
+		return now.Sub(f.since) >= failWindow && !now.Before(f.until)
+	})
 	for k := range t.clients { // random order
 		if len(t.clients) < maxClients-maxClients/10 {
 			break

@@ -250,3 +250,6 @@ func TestSessionsBounded(t *testing.T) {
 		t.Errorf("the oldest session survived a full table")
 	}
 }
+
+// Enabled reports whether the page is served.
+func (h *Handler) Enabled() bool { return h.token != "" }

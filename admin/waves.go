@@ -1,14 +1,15 @@
 package admin
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 )
 
-// waveWindow is how far back and ahead the page shows waves: a day, so
-// every zone's last and next wave are there.
+// waveWindow is how far back and ahead the page shows waves: every zone's last and next.
 const waveWindow = 24 * time.Hour
 
 // WithWaves shows, for each digest p names, the waves of the last day with
@@ -17,21 +18,15 @@ func WithWaves(p WavePlanner) Option { return func(h *Handler) { h.waves = p } }
 
 // waveDigest is one local-time digest's section of the page.
 type waveDigest struct {
-	Name  string
-	Error string
-	Rows  []waveRow
+	Name, Error string
+	Rows        []waveRow
 }
 
 // waveRow is one wave: sent or sending (Key set) or still to come.
 type waveRow struct {
-	At, Key, Zones string
-	Recipients     int64
-	Sent, Skipped  int64
-	Failed         int64
-	Pending        int64
-	Percent        int64
-	Finished       bool
-	Due            bool
+	At, Key, Zones                                      string
+	Recipients, Sent, Skipped, Failed, Pending, Percent int64
+	Finished, Due                                       bool
 }
 
 // collectWaves reads the waves of every local-time digest around now.
@@ -60,22 +55,14 @@ func (h *Handler) waveRows(ctx context.Context, wd *waveDigest, now time.Time) e
 		e, p := ws.Edition, ws.Progress
 		row := waveRow{At: e.Cutoff.UTC().Format(timeLayout), Key: e.Key, Zones: zoneNames(e.Zones),
 			Recipients: p.Total(), Sent: p.Sent, Skipped: p.Skipped, Failed: p.Failed,
-			Pending: p.Queued + p.InFlight + p.Retrying, Finished: !e.FinishedAt.IsZero(), Percent: 100}
-		if t := p.Total(); t > 0 {
-			row.Percent = (t - row.Pending) * 100 / t
-		}
+			Pending: p.Queued + p.InFlight + p.Retrying, Finished: !e.FinishedAt.IsZero(), Percent: percentDone(p)}
 		wd.Rows = append(wd.Rows, row)
 	}
 	counts, err := h.store.ZoneCounts(ctx, wd.Name)
 	if err != nil {
 		return err
 	}
-	zones := make([]string, 0, len(counts))
-	for z := range counts {
-		zones = append(zones, z)
-	}
-	slices.Sort(zones)
-	for _, w := range h.waves.PlanWaves(wd.Name, zones, now, now.Add(waveWindow)) {
+	for _, w := range h.waves.PlanWaves(wd.Name, slices.Sorted(maps.Keys(counts)), now, now.Add(waveWindow)) {
 		row := waveRow{At: w.At.UTC().Format(timeLayout), Zones: zoneNames(w.Zones), Due: true}
 		for _, z := range w.Zones {
 			row.Recipients += counts[z]
@@ -89,10 +76,7 @@ func (h *Handler) waveRows(ctx context.Context, wd *waveDigest, now time.Time) e
 func zoneNames(zones []string) string {
 	out := make([]string, len(zones))
 	for i, z := range zones {
-		if z == "" {
-			z = "digest zone"
-		}
-		out[i] = z
+		out[i] = cmp.Or(z, "digest zone")
 	}
 	return strings.Join(out, ", ")
 }

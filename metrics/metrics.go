@@ -1,10 +1,9 @@
-// Package metrics holds briefcast's Prometheus metrics: site builds, feed
-// requests, digest editions and messages, the send queue, subscribers by
-// status and the scheduler's jobs. Every method is safe on a nil *Metrics,
-// so code under test may pass nil instead of a registry.
+// Package metrics holds briefcast's Prometheus metrics. Every method is safe
+// on a nil *Metrics, so code under test may pass nil instead of a registry.
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -19,20 +18,15 @@ import (
 
 // Metrics is the set of briefcast's metrics, registered on one registry.
 type Metrics struct {
-	gatherer prometheus.Gatherer
-
+	reg           prometheus.Registerer
 	builds        prometheus.Counter
 	buildDuration prometheus.Histogram
 	rejected      prometheus.Gauge
 	feedRequests  *prometheus.CounterVec
 	feedCounters  sync.Map // path -> *feedCounters, the hot statuses' children of feedRequests
-	editions      *prometheus.CounterVec
-	messages      *prometheus.CounterVec
-	bounces       *prometheus.CounterVec
 	jobNextRun    *prometheus.GaugeVec
-	jobPanics     *prometheus.CounterVec
-	jobRuns       *prometheus.CounterVec
-	reg           prometheus.Registerer
+
+	editions, messages, bounces, jobPanics, jobRuns *prometheus.CounterVec
 }
 
 // The results a message can have, for Message.
@@ -50,10 +44,9 @@ const (
 	OutcomeSkipped = "skipped" // the previous run was still going
 )
 
-// New creates the metrics and registers them on reg. A nil reg means a new
-// registry of briefcast's own, with the Go runtime and process collectors.
-// Handler serves whatever reg gathers when it is also a Gatherer (as a
-// *prometheus.Registry is).
+// New creates the metrics and registers them on reg; a nil reg means a new
+// registry with the Go runtime and process collectors. Handler serves what
+// reg gathers when it is also a Gatherer (a *prometheus.Registry is).
 func New(reg prometheus.Registerer) *Metrics {
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -61,100 +54,67 @@ func New(reg prometheus.Registerer) *Metrics {
 		reg = r
 	}
 	m := &Metrics{
-		reg: reg,
-		builds: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "briefcast_builds_total",
-			Help: "Site builds run, successful or not.",
-		}),
-		buildDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "briefcast_build_duration_seconds",
-			Help:    "How long each site build took.",
-			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}),
-		rejected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "briefcast_build_rejected_articles",
-			Help: "Articles the last build rejected (logged with file:line).",
-		}),
-		feedRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_feed_requests_total",
-			Help: "Feed requests by path and HTTP status; code=\"304\" counts conditional hits.",
-		}, []string{"path", "code"}),
-		editions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_editions_created_total",
-			Help: "Digest editions this process created.",
-		}, []string{"digest"}),
-		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_messages_total",
-			Help: "Digest messages by result: sent, retried (temporary failure) or failed.",
-		}, []string{"digest", "result"}),
-		bounces: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_bounces_total",
-			Help: "Bounce reports taken, by digest (\"unknown\" when no return path names one) and kind: hard, soft or complaint.",
-		}, []string{"digest", "kind"}),
-		jobNextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "briefcast_job_next_run_timestamp_seconds",
-			Help: "Unix time of each scheduled job's next run.",
-		}, []string{"job"}),
-		jobPanics: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_job_panics_total",
-			Help: "Scheduled job runs that panicked (recovered and logged).",
-		}, []string{"job"}),
-		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "briefcast_job_runs_total",
-			Help: "Scheduled job runs by outcome: ok, error, panic or skipped.",
-		}, []string{"job", "outcome"}),
+		reg:    reg,
+		builds: prometheus.NewCounter(prometheus.CounterOpts{Name: "briefcast_builds_total", Help: "Site builds run, successful or not."}),
+		buildDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "briefcast_build_duration_seconds",
+			Help: "How long each site build took.", Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}),
+		rejected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "briefcast_build_rejected_articles",
+			Help: "Articles the last build rejected (logged with file:line)."}),
+		feedRequests: counterVec("briefcast_feed_requests_total",
+			"Feed requests by path and HTTP status; code=\"304\" counts conditional hits.", "path", "code"),
+		editions: counterVec("briefcast_editions_created_total", "Digest editions this process created.", "digest"),
+		messages: counterVec("briefcast_messages_total",
+			"Digest messages by result: sent, retried (temporary failure) or failed.", "digest", "result"),
+		bounces: counterVec("briefcast_bounces_total",
+			"Bounce reports taken, by digest (\"unknown\" when no return path names one) and kind: hard, soft or complaint.", "digest", "kind"),
+		jobNextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "briefcast_job_next_run_timestamp_seconds",
+			Help: "Unix time of each scheduled job's next run."}, []string{"job"}),
+		jobPanics: counterVec("briefcast_job_panics_total", "Scheduled job runs that panicked (recovered and logged).", "job"),
+		jobRuns:   counterVec("briefcast_job_runs_total", "Scheduled job runs by outcome: ok, error, panic or skipped.", "job", "outcome"),
 	}
 	reg.MustRegister(m.builds, m.buildDuration, m.rejected, m.feedRequests, m.editions,
 		m.messages, m.bounces, m.jobNextRun, m.jobPanics, m.jobRuns)
-	if g, ok := reg.(prometheus.Gatherer); ok {
-		m.gatherer = g
-	} else {
-		m.gatherer = prometheus.DefaultGatherer
-	}
 	return m
 }
 
-// Handler answers GET /metrics, and nothing else, with the metrics in the
-// Prometheus text format. A collector that fails (the store is down) is
-// left out rather than failing the whole scrape; it logs its own error.
-//
-// The daemon serves it on a listener of its own, on loopback by default,
-// because the metrics describe the subscriber list (how many are pending,
-// active, bounced): nobody on the public port should be able to watch it
-// grow with every sign-up.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+// Handler answers GET /metrics, leaving out a failed collector rather than
+// failing the scrape. The daemon serves it on a listener of its own, because
+// the metrics describe the subscriber list: nobody on the public port should
+// watch it grow.
 func (m *Metrics) Handler() http.Handler {
+	g, ok := m.reg.(prometheus.Gatherer)
+	if !ok {
+		g = prometheus.DefaultGatherer
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	return mux
 }
 
-// Build records one site build: how long it took and how many articles it
-// rejected.
+// Build records one site build: its time and the articles it rejected.
 func (m *Metrics) Build(d time.Duration, rejected int) {
-	if m == nil {
-		return
+	if m != nil {
+		m.builds.Inc()
+		m.buildDuration.Observe(d.Seconds())
+		m.rejected.Set(float64(rejected))
 	}
-	m.builds.Inc()
-	m.buildDuration.Observe(d.Seconds())
-	m.rejected.Set(float64(rejected))
 }
 
-// FeedRequest counts one request for a feed with the status it got. It
-// makes *Metrics satisfy the web server's observer interface.
-//
-// It is on the feed's hot path: the counters of a path's 200s and 304s are
-// looked up once and kept, so a request costs a lock-free map read and an
-// atomic add rather than hashing its labels under the vector's lock.
+// FeedRequest counts one request for a feed with its status (the web
+// server's Observer). The counters of a path's 200s and 304s are kept, so
+// the feed's hot path costs a lock-free map read and an atomic add.
 func (m *Metrics) FeedRequest(path string, status int) {
 	if m == nil {
 		return
 	}
 	v, ok := m.feedCounters.Load(path)
 	if !ok {
-		v, _ = m.feedCounters.LoadOrStore(path, &feedCounters{
-			ok:          m.feedRequests.WithLabelValues(path, "200"),
-			notModified: m.feedRequests.WithLabelValues(path, "304"),
-		})
+		v, _ = m.feedCounters.LoadOrStore(path, &feedCounters{m.feedRequests.WithLabelValues(path, "200"),
+			m.feedRequests.WithLabelValues(path, "304")})
 	}
 	c := v.(*feedCounters)
 	switch status {
@@ -172,53 +132,43 @@ type feedCounters struct{ ok, notModified prometheus.Counter }
 
 // EditionCreated counts an edition this process created.
 func (m *Metrics) EditionCreated(digest string) {
-	if m == nil {
-		return
+	if m != nil {
+		m.editions.WithLabelValues(digest).Inc()
 	}
-	m.editions.WithLabelValues(digest).Inc()
 }
 
 // Message counts one delivery attempt of digest: result is ResultSent,
 // ResultRetried or ResultFailed.
 func (m *Metrics) Message(digest, result string) {
-	if m == nil {
-		return
+	if m != nil {
+		m.messages.WithLabelValues(digest, result).Inc()
 	}
-	m.messages.WithLabelValues(digest, result).Inc()
 }
 
 // Bounce counts one bounce report newly taken about a message of digest
 // ("" when unknown); kind is hard, soft or complaint.
 func (m *Metrics) Bounce(digest, kind string) {
-	if m == nil {
-		return
+	if m != nil {
+		m.bounces.WithLabelValues(cmp.Or(digest, "unknown"), kind).Inc()
 	}
-	if digest == "" {
-		digest = "unknown"
-	}
-	m.bounces.WithLabelValues(digest, kind).Inc()
 }
 
 // JobNextRun records when job runs next.
 func (m *Metrics) JobNextRun(job string, t time.Time) {
-	if m == nil {
-		return
+	if m != nil {
+		m.jobNextRun.WithLabelValues(job).Set(float64(t.UnixNano()) / 1e9)
 	}
-	m.jobNextRun.WithLabelValues(job).Set(float64(t.UnixNano()) / 1e9)
 }
 
-// ForgetJob drops the gauges of a job that is no longer scheduled (after a
-// reload removed it).
+// ForgetJob drops the gauges of a job a reload unscheduled.
 func (m *Metrics) ForgetJob(job string) {
-	if m == nil {
-		return
+	if m != nil {
+		m.jobNextRun.DeleteLabelValues(job)
 	}
-	m.jobNextRun.DeleteLabelValues(job)
 }
 
-// JobRun counts one run of job with its outcome (OutcomeOK, OutcomeError,
-// OutcomePanic or OutcomeSkipped); a panic is also counted in
-// briefcast_job_panics_total.
+// JobRun counts one run of job with its outcome (an Outcome constant); a
+// panic is also counted in briefcast_job_panics_total.
 func (m *Metrics) JobRun(job, outcome string) {
 	if m == nil {
 		return
@@ -230,13 +180,9 @@ func (m *Metrics) JobRun(job, outcome string) {
 }
 
 // WatchQueue exposes briefcast_send_queue_size, read from size at each
-// scrape (store.QueueSize, usually). A failing read is logged and reported
-// as -1 so a broken store does not look like an empty queue.
+// scrape; a failed read is -1, lest a broken store look like an empty queue.
 func (m *Metrics) WatchQueue(size func(ctx context.Context) (int64, error), log *slog.Logger) {
-	if m == nil {
-		return
-	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	m.watch(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "briefcast_send_queue_size",
 		Help: "Deliveries queued or waiting to retry over all unfinished editions (-1: store unreachable).",
 	}, func() float64 {
@@ -252,13 +198,10 @@ func (m *Metrics) WatchQueue(size func(ctx context.Context) (int64, error), log 
 }
 
 // WatchSubscribers exposes briefcast_subscribers{status} on m, read from
-// counts (store.Counts, usually) at each scrape. It is a function rather
-// than a method only because Go methods cannot take type parameters.
+// counts at each scrape (a function: methods take no type parameters).
 func WatchSubscribers[S ~string](m *Metrics, counts func(ctx context.Context) (map[S]int64, error), log *slog.Logger) {
-	if m == nil {
-		return
-	}
-	m.reg.MustRegister(&scrapeCollector{desc: subscribersDesc, failure: "metrics_subscriber_counts_failed", log: log,
+	desc := prometheus.NewDesc("briefcast_subscribers", "Subscribers by status.", []string{"status"}, nil)
+	m.watch(&scrapeCollector{desc: desc, failure: "metrics_subscriber_counts_failed", log: log,
 		read: func(ctx context.Context, emit func(v float64, labels ...string)) error {
 			c, err := counts(ctx)
 			for status, n := range c {
@@ -268,17 +211,19 @@ func WatchSubscribers[S ~string](m *Metrics, counts func(ctx context.Context) (m
 		}})
 }
 
-// scrapeTimeout bounds each store query made during a scrape, so a slow
-// database cannot hang Prometheus.
+// watch registers c, which reads the store at each scrape.
+func (m *Metrics) watch(c prometheus.Collector) {
+	if m != nil {
+		m.reg.MustRegister(c)
+	}
+}
+
+// scrapeTimeout bounds each store query of a scrape, lest it hang Prometheus.
 const scrapeTimeout = 3 * time.Second
 
-var subscribersDesc = prometheus.NewDesc("briefcast_subscribers",
-	"Subscribers by status.", []string{"status"}, nil)
-
-// scrapeCollector reads one metric's values from the store at each
-// scrape, rather than keeping a gauge current, because other processes
-// change the tables too. A failed read is logged and reported as an
-// invalid metric.
+// scrapeCollector reads one metric's values from the store at each scrape,
+// since other processes change the tables too. A failed read is logged and
+// reported as an invalid metric.
 type scrapeCollector struct {
 	desc    *prometheus.Desc
 	failure string // the log message of a failed read
@@ -303,4 +248,29 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range ms {
 		ch <- m
 	}
+}
+
+// EditionRates are the bounce and complaint rates of one edition's sent messages.
+type EditionRates struct {
+	Digest, Edition        string
+	Hard, Soft, Complaints float64
+}
+
+// WatchEditions exposes briefcast_edition_bounce_rate{digest,edition,kind}
+// of the newest edition of each digest, read from newest at each scrape: few
+// series, and the rates mailbox providers judge the sender by.
+func (m *Metrics) WatchEditions(newest func(ctx context.Context) ([]EditionRates, error), log *slog.Logger) {
+	desc := prometheus.NewDesc("briefcast_edition_bounce_rate",
+		"Bounce and complaint reports about the newest edition of each digest, as a share of its sent messages, by kind: hard, soft or complaint.",
+		[]string{"digest", "edition", "kind"}, nil)
+	m.watch(&scrapeCollector{desc: desc, failure: "metrics_edition_rates_failed", log: log,
+		read: func(ctx context.Context, emit func(v float64, labels ...string)) error {
+			rates, err := newest(ctx)
+			for _, r := range rates {
+				for kind, v := range map[string]float64{"hard": r.Hard, "soft": r.Soft, "complaint": r.Complaints} {
+					emit(v, r.Digest, r.Edition, kind)
+				}
+			}
+			return err
+		}})
 }

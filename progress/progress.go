@@ -4,6 +4,7 @@
 package progress
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -17,20 +18,14 @@ import (
 // Bar is a progress bar redrawn in place with a carriage return. It draws
 // nothing when its writer is not a terminal, so logs and pipes stay clean.
 type Bar struct {
-	mu     sync.Locker // the Term's lock when drawn on one
-	term   *Term
-	drawn  bool // something was drawn and Finish not called yet
-	w      io.Writer
-	label  string
-	total  int64
-	done   int64
-	note   string
-	on     bool
-	used   bool // Set or Update was called: Finish has something to show
-	every  time.Duration
-	last   time.Time
-	now    func() time.Time
-	drawnW int // width of the last line drawn, to blank what a shorter one leaves
+	term        *Term // drawn through, under its lock
+	label, note string
+	total, done int64
+	on          bool
+	used        bool // something was recorded: Finish has something to show
+	drawnW      int  // width of the last line drawn, to blank what a shorter one leaves
+	last        time.Time
+	now         func() time.Time
 }
 
 // IsTerminal reports whether w is an *os.File attached to a terminal, or a
@@ -50,14 +45,16 @@ func New(w io.Writer, label string, total int64) *Bar {
 }
 
 // newBar is New with the terminal check decided by the caller (tests). On
-// a Term the bar draws on the Term's writer under its lock, and the Term
-// keeps it clear of other writes.
+// a Term the bar draws through it, which keeps the bar clear of other writes.
 func newBar(w io.Writer, label string, total int64, on bool) *Bar {
-	b := &Bar{w: w, label: label, total: total, on: on, every: 100 * time.Millisecond, now: time.Now, mu: &sync.Mutex{}}
-	if t, ok := w.(*Term); ok && on {
-		b.term, b.w, b.mu = t, t.w, &t.mu
-		t.attach(b)
+	t, ok := w.(*Term)
+	if !ok || !on {
+		t = NewTerm(w) // the bar's own: nothing else writes through it
 	}
+	b := &Bar{term: t, label: label, total: total, on: on, now: time.Now}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.bar = b
 	return b
 }
 
@@ -65,32 +62,26 @@ func newBar(w io.Writer, label string, total int64, on bool) *Bar {
 func (b *Bar) On() bool { return b.on }
 
 // Set records that n units are done, redrawing at most ten times a second.
-func (b *Bar) Set(n int64) {
-	b.mu.Lock()
-	total, note := b.total, b.note
-	b.mu.Unlock()
-	b.Update(n, total, note)
-}
+func (b *Bar) Set(n int64) { b.record(func() { b.done = n }) }
 
 // Add records n more units done.
-func (b *Bar) Add(n int64) {
-	b.mu.Lock()
-	n += b.done
-	b.mu.Unlock()
-	b.Set(n)
+func (b *Bar) Add(n int64) { b.record(func() { b.done += n }) }
+
+// Update records done of total units and a note drawn after the percentage,
+// for work whose size grows as it goes (an edition's recipients).
+func (b *Bar) Update(done, total int64, note string) {
+	b.record(func() { b.done, b.total, b.note = done, total, note })
 }
 
-// Update records done of total units and a short note drawn after the
-// percentage, for work whose size is only known as it goes (an edition's
-// recipients) and whose counts say more than a percentage.
-func (b *Bar) Update(done, total int64, note string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.done, b.total, b.note, b.used = done, total, note, true
+func (b *Bar) record(change func()) {
+	b.term.mu.Lock()
+	defer b.term.mu.Unlock()
+	change()
+	b.used = true
 	if !b.on {
 		return
 	}
-	if t := b.now(); t.Sub(b.last) >= b.every {
+	if t := b.now(); t.Sub(b.last) >= 100*time.Millisecond {
 		b.last = t
 		b.draw()
 	}
@@ -99,22 +90,20 @@ func (b *Bar) Update(done, total int64, note string) {
 // Finish draws the final state and ends the line; it draws nothing when
 // no progress was ever recorded.
 func (b *Bar) Finish() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.term != nil {
-		b.term.detach(b)
+	b.term.mu.Lock()
+	defer b.term.mu.Unlock()
+	if b.term.bar == b {
+		b.term.bar = nil
 	}
 	if !b.on || !b.used {
 		return
 	}
 	b.draw()
-	b.drawn = false
-	fmt.Fprintln(b.w)
+	fmt.Fprintln(b.term.w)
 }
 
-const width = 30
-
 func (b *Bar) draw() {
+	const width = 30
 	frac := 0.0
 	if b.total > 0 {
 		frac = min(float64(b.done)/float64(b.total), 1)
@@ -124,23 +113,48 @@ func (b *Bar) draw() {
 	if b.note != "" {
 		line += "  " + b.note
 	}
-	pad := max(b.drawnW-len(line), 0)
+	fmt.Fprintf(b.term.w, "\r%s%s", line, strings.Repeat(" ", max(b.drawnW-len(line), 0)))
 	b.drawnW = len(line)
-	b.drawn = true
-	fmt.Fprintf(b.w, "\r%s%s", line, strings.Repeat(" ", pad))
 }
 
 // Reader counts the bytes read through it into a bar.
 type Reader struct {
 	R   io.Reader
 	Bar *Bar
-	n   int64
 }
 
-// Read implements io.Reader.
 func (r *Reader) Read(p []byte) (int, error) {
 	n, err := r.R.Read(p)
-	r.n += int64(n)
-	r.Bar.Set(r.n)
+	r.Bar.Add(int64(n))
+	return n, err
+}
+
+// Term is a stream, usually standard error, shared by a Bar made by New on it
+// and all else written there: a write first blanks the bar's line, so a log
+// line never runs into the bar, and draws the bar again once the line ends.
+type Term struct {
+	mu      sync.Mutex
+	w       io.Writer
+	bar     *Bar // the bar being drawn, nil when none
+	partial bool // the last write did not end a line: the bar waits
+}
+
+// NewTerm returns a Term writing to w.
+func NewTerm(w io.Writer) *Term { return &Term{w: w} }
+
+// Write writes p between blanking and redrawing the bar, as Term says.
+func (t *Term) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.bar
+	if b != nil && b.drawnW > 0 && !t.partial {
+		io.WriteString(t.w, "\r"+strings.Repeat(" ", b.drawnW)+"\r")
+		b.drawnW = 0
+	}
+	n, err := t.w.Write(p)
+	t.partial = len(p) > 0 && !bytes.HasSuffix(p, []byte("\n"))
+	if b != nil && !b.last.IsZero() && !t.partial { // drawn before: draw again
+		b.draw()
+	}
 	return n, err
 }

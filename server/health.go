@@ -15,58 +15,42 @@ const healthTTL = 2 * time.Second
 // healthCheck runs the store's write probe at most once per healthTTL;
 // requests arriving while one runs wait for it and share its result.
 type healthCheck struct {
-	now func() time.Time // the wall clock when nil; not the server's, which tests fix
-
+	now func() time.Time // the wall clock, not the server's, which tests fix
 	mu  sync.Mutex
 	at  time.Time // when err was found; zero before the first probe
 	err error
 }
 
-// check returns the last probe's result, probing again when it is older
-// than healthTTL.
-// fresh reports whether err comes from a probe run for this call.
+// check returns the last probe's result; fresh means probed by this call.
 func (h *healthCheck) check(ctx context.Context, probe func(context.Context) error) (err error, fresh bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	now := time.Now
-	if h.now != nil {
-		now = h.now
-	}
-	if !h.at.IsZero() && now().Sub(h.at) < healthTTL {
+	if !h.at.IsZero() && h.now().Sub(h.at) < healthTTL {
 		return h.err, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	h.err = probe(ctx)
-	h.at = now()
+	h.at = h.now()
 	return h.err, true
 }
 
-// healthz answers 200 when a site is loaded and the store takes writes: a
-// store that still answers reads but cannot record a sign-up or a delivery
-// is not healthy.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request, snap *snapshot) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		s.methodNotAllowed(w, r, "GET, HEAD")
-		return
-	}
+// healthz answers 200 when a site is loaded and the store takes writes.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	if snap == nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "no site loaded")
-		return
-	}
 	// The probe is not tied to this request: one client hanging up must not
 	// record a failure that the next ones would be served.
-	if err, fresh := s.health.check(context.WithoutCancel(r.Context()), s.store.PingWrite); err != nil {
+	status, text := http.StatusOK, "ok"
+	if s.snap.Load() == nil {
+		status, text = http.StatusServiceUnavailable, "no site loaded"
+	} else if err, fresh := s.health.check(context.WithoutCancel(r.Context()), s.store.PingWrite); err != nil {
 		if fresh { // logged once per probe, not once per request
 			s.log.Warn("healthz_store_unwritable", "err", err)
 		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "store not writable")
-		return
+		status, text = http.StatusServiceUnavailable, "store not writable"
 	}
-	fmt.Fprintln(w, "ok")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, text)
 }

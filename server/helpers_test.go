@@ -327,3 +327,8 @@ func tokenOf(t testing.TB, link string) string {
 	}
 	return u.Query().Get("token")
 }
+
+// Serve serves s on ln until ctx is cancelled.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return Serve(ctx, ln, s, s.log)
+}

@@ -12,10 +12,9 @@ import (
 	"briefcast/subscribers"
 )
 
-// Mailer is the background queue of sign-ups. The form answers as soon as
-// a sign-up is queued: the store work and the confirmation message happen
-// afterwards, the same way for every address, so neither the answer nor its
-// time can tell whether an address is already subscribed.
+// Mailer is the background queue of sign-ups. The form answers once a
+// sign-up is queued, so neither the answer nor its time can tell whether an
+// address is already subscribed.
 type Mailer interface {
 	// Enqueue queues job. It fails when the queue stays full or the mailer
 	// is closed: then nothing of the sign-up was done.
@@ -33,61 +32,47 @@ type Confirmation struct {
 	Link       string // the confirmation page, with its token
 }
 
-// Limits of the sign-up queue.
+// Limits of the sign-up queue. A sign-up beyond signupQueue waits up to
+// signupQueueWait for room, then is refused with a 503: the person can
+// submit again. A confirmation is tried confirmAttempts times, with
+// confirmBackoff doubling between attempts.
 const (
-	// signupQueue is how many sign-ups may wait. One beyond it waits up to
-	// signupQueueWait for room, then is refused with a 503: the person can
-	// submit again.
-	signupQueue     = 1024
-	signupQueueWait = 5 * time.Second
-	// signupJobTimeout bounds the store work of one sign-up.
-	signupJobTimeout = 30 * time.Second
-	// confirmAttempts is how often one confirmation is tried before it is
-	// given up, with confirmBackoff doubling between attempts.
-	confirmAttempts = 4
-	confirmBackoff  = 2 * time.Second
+	signupQueue      = 1024
+	signupQueueWait  = 5 * time.Second
+	signupJobTimeout = 30 * time.Second // the store work of one sign-up
+	confirmAttempts  = 4
+	confirmBackoff   = 2 * time.Second
 )
 
 // errQueueFull is Enqueue's answer when the queue is full.
 var errQueueFull = errors.New("server: sign-up queue full")
 
 // QueuedMailer is the Mailer of a running server: one goroutine runs the
-// queued sign-ups in order, and composes and sends their confirmations, so
-// neither a slow store nor a slow mail server holds the form up. Close
-// drains the queue. A sign-up still queued when the process dies is lost;
-// the person simply submits the form again.
+// queued sign-ups and sends their confirmations. A sign-up still queued when
+// the process dies is lost; the person simply submits the form again.
 type QueuedMailer struct {
-	c     *email.Composer
-	t     email.Transport
-	log   *slog.Logger
-	queue chan SignupJob
-	// backoff is the first pause between attempts (tests shorten it).
-	backoff time.Duration
-
+	c         *email.Composer
+	t         email.Transport
+	log       *slog.Logger
+	queue     chan SignupJob
+	backoff   time.Duration // the first pause between attempts (tests shorten it)
 	stop      chan struct{} // closed by Close: give up waiting between attempts
 	done      chan struct{} // closed when the worker has returned
 	closeOnce sync.Once
 }
 
 // NewMailer starts a QueuedMailer that composes with c and sends over t.
-// Close it to run what is queued and stop.
 func NewMailer(c *email.Composer, t email.Transport, log *slog.Logger) *QueuedMailer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m := &QueuedMailer{
-		c: c, t: t, log: log,
-		queue:   make(chan SignupJob, signupQueue),
-		backoff: confirmBackoff,
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-	}
+	m := &QueuedMailer{c: c, t: t, log: log, queue: make(chan SignupJob, signupQueue), backoff: confirmBackoff,
+		stop: make(chan struct{}), done: make(chan struct{})}
 	go m.run()
 	return m
 }
 
-// Enqueue queues job. It fails only when the mailer is closed, or the
-// queue stays full for signupQueueWait or until ctx ends.
+// Enqueue queues job, waiting up to signupQueueWait for room.
 func (m *QueuedMailer) Enqueue(ctx context.Context, job SignupJob) error {
 	select {
 	case <-m.stop:
@@ -111,8 +96,7 @@ func (m *QueuedMailer) Enqueue(ctx context.Context, job SignupJob) error {
 	}
 }
 
-// Close runs the sign-ups already queued, trying each message once more at
-// most, and stops. It waits until ctx ends at the latest.
+// Close runs the sign-ups already queued and stops, waiting until ctx ends at most.
 func (m *QueuedMailer) Close(ctx context.Context) error {
 	m.closeOnce.Do(func() { close(m.stop) })
 	select {
@@ -131,14 +115,10 @@ func (m *QueuedMailer) run() {
 		case job := <-m.queue:
 			m.handle(job)
 		case <-m.stop:
-			for {
-				select {
-				case job := <-m.queue:
-					m.handle(job)
-				default:
-					return
-				}
+			for len(m.queue) > 0 { // only this goroutine receives
+				m.handle(<-m.queue)
 			}
+			return
 		}
 	}
 }
@@ -157,9 +137,8 @@ func (m *QueuedMailer) handle(job SignupJob) {
 	}
 }
 
-// send composes and sends one confirmation, trying again with back-off
-// while the failure is temporary (a server down, a 4xx): a few times, or
-// once more after Close.
+// send composes and sends one confirmation, retrying temporary failures
+// with back-off: a few times, or once more after Close.
 func (m *QueuedMailer) send(c *Confirmation) {
 	sub := c.Subscriber
 	// No name: the form lets anyone choose it, and the confirmation goes to
@@ -187,13 +166,11 @@ func (m *QueuedMailer) send(c *Confirmation) {
 			return
 		}
 		m.log.Warn("confirmation_send_retry", "subscriber_id", sub.ID, "attempt", attempt, "err", err)
-		if !stopping {
-			select {
-			case <-time.After(wait):
-			case <-m.stop:
-			}
-			wait *= 2
+		select { // at once when stopping
+		case <-time.After(wait):
+		case <-m.stop:
 		}
+		wait *= 2
 	}
 }
 

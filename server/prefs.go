@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -22,83 +23,58 @@ type depthRow struct {
 }
 
 // pauseOption is one choice of the pause list.
-type pauseOption struct {
-	Value, Label string
-}
+type pauseOption struct{ Value, Label string }
 
-// preferencesPost serves POST /preferences: the form's changes. The form
-// carries the token itself, so no cookie is involved; a POST from another
-// site is refused all the same.
-func (s *Server) preferencesPost(w http.ResponseWriter, r *http.Request) {
-	if s.crossSite(w, r) || !s.parseBody(w, r) {
-		return
-	}
-	s.preferences(w, r)
-}
-
-// preferences serves GET /preferences?token=…: the address it is for,
-// the subscriber's digests and the depth of each, topics (the site's
-// tags), time zone (from the zone list), a pause, and a button to leave;
-// and saves what a POST (already checked by preferencesPost) changed.
+// preferences serves /preferences?token=…: digests and their depth,
+// topics, time zone, a pause and a button to leave; a POST saves them.
 func (s *Server) preferences(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	tok := r.FormValue("token")
-	sub, ok := s.tokenSubscriber(w, r, tokens.Preferences, tok, now,
+	sub, ok := s.tokenSubscriber(w, r, tokens.Preferences, tok,
 		"Preference links work for a limited time. The next digest you receive carries a fresh one.", false)
 	if !ok {
 		return
 	}
-	p := s.preferencesPage(sub, tok, now)
-	if r.Method != http.MethodPost {
-		s.render(w, r, http.StatusOK, "preferences.html", p)
-		return
-	}
-	prefs, errText := s.readPreferences(r, sub, now)
-	s.fillPreferences(p, sub, prefs, now)
-	if errText != "" {
-		p.Error = errText
-		s.render(w, r, http.StatusBadRequest, "preferences.html", p)
-		return
-	}
-	if err := s.store.UpdatePreferences(r.Context(), sub.ID, prefs); err != nil {
-		s.log.Error("preferences_failed", "subscriber_id", sub.ID, "err", err)
-		s.unavailable(w, r)
-		return
-	}
-	s.log.Info("preferences_saved", "subscriber_id", sub.ID)
-	p.Saved = true
-	s.render(w, r, http.StatusOK, "preferences.html", p)
-}
-
-// preferencesPage is the page of sub's stored preferences.
-func (s *Server) preferencesPage(sub *subscribers.Subscriber, tok string, now time.Time) *page {
 	p := s.newPage("Your preferences")
-	p.Token = tok
-	p.Address = sub.Email
+	p.Token, p.Address = tok, sub.Email
 	p.UnsubToken = s.signer.Sign(tokens.Unsubscribe, sub.ID, sub.TokenKey, now.Add(linkTTL))
 	p.Inactive = sub.Status != subscribers.Active && sub.Status != subscribers.Pending
-	s.fillPreferences(p, sub, subscribers.Preferences{Digests: sub.Digests, Tags: sub.Tags, Timezone: sub.Timezone,
-		Depths: sub.Depths, PausedUntil: sub.PausedUntil}, now)
-	return p
+	prefs := subscribers.Preferences{Digests: sub.Digests, Tags: sub.Tags, Timezone: sub.Timezone,
+		Depths: sub.Depths, PausedUntil: sub.PausedUntil}
+	post := r.Method == http.MethodPost
+	if post {
+		prefs, p.Error = s.readPreferences(r, sub, now)
+	}
+	s.fillPreferences(p, sub, prefs, now)
+	status := http.StatusOK
+	switch {
+	case post && p.Error != "":
+		status = http.StatusBadRequest
+	case post:
+		if err := s.store.UpdatePreferences(r.Context(), sub.ID, prefs); err != nil {
+			s.unavailable(w, r, "preferences_failed", "subscriber_id", sub.ID, "err", err)
+			return
+		}
+		s.log.Info("preferences_saved", "subscriber_id", sub.ID)
+		p.Saved = true
+	}
+	s.render(w, r, status, "preferences.html", p)
 }
 
-// fillPreferences shows prefs on p: what is stored, or what a refused
-// form asked for.
+// fillPreferences shows prefs on p: stored, or as a form asked for them.
 func (s *Server) fillPreferences(p *page, sub *subscribers.Subscriber, prefs subscribers.Preferences, now time.Time) {
 	p.Digests = s.digestOptions(append([]string{}, prefs.Digests...))
 	p.TagOptions = s.tagOptions(prefs.Tags)
 	p.Timezone = prefs.Timezone
 	p.Zones = &zoneField{ID: "pref-tz", Hint: "(when your mail should arrive)", Blank: "Each newsletter's own time zone",
 		Selected: prefs.Timezone, Groups: zoneGroups(prefs.Timezone, sub.Timezone)}
-	p.DepthRows = p.DepthRows[:0]
 	for _, d := range s.options.Digests {
 		p.DepthRows = append(p.DepthRows, depthRow{Name: d.Name, Title: digestTitle(d), Default: defaultDepth(d), Choice: prefs.Depths[d.Name]})
 	}
-	p.PausedUntil = ""
 	if !prefs.PausedUntil.IsZero() && prefs.PausedUntil.After(now) {
-		loc := time.UTC
-		if l, err := time.LoadLocation(prefs.Timezone); err == nil && prefs.Timezone != "" {
-			loc = l
+		loc, err := time.LoadLocation(prefs.Timezone) // "" is UTC
+		if err != nil {
+			loc = time.UTC
 		}
 		p.PausedUntil = prefs.PausedUntil.In(loc).Format("Monday, 2 January 2006, 15:04 MST")
 	}
@@ -115,8 +91,7 @@ func (s *Server) fillPreferences(p *page, sub *subscribers.Subscriber, prefs sub
 	}
 }
 
-// readPreferences reads the form into the preferences to store, or the
-// text of what is wrong with it. Every field is shown back as sent.
+// readPreferences reads the form into the preferences to store, or says what is wrong.
 func (s *Server) readPreferences(r *http.Request, sub *subscribers.Subscriber, now time.Time) (subscribers.Preferences, string) {
 	f := r.PostForm
 	prefs := subscribers.Preferences{
@@ -125,14 +100,13 @@ func (s *Server) readPreferences(r *http.Request, sub *subscribers.Subscriber, n
 		PausedUntil: sub.PausedUntil,
 	}
 	allowed := s.tagOptions(sub.Tags)
-	var badTag bool
+	badTag := false
 	for _, t := range f["tag"] {
-		if slices.ContainsFunc(allowed, func(o tagOption) bool { return o.Key == t }) {
-			if !slices.Contains(prefs.Tags, t) {
-				prefs.Tags = append(prefs.Tags, t)
-			}
-		} else {
+		switch {
+		case !slices.ContainsFunc(allowed, func(o tagOption) bool { return o.Key == t }):
 			badTag = true
+		case !slices.Contains(prefs.Tags, t):
+			prefs.Tags = append(prefs.Tags, t)
 		}
 	}
 	prefs.Depths = map[string]string{}
@@ -173,13 +147,9 @@ func (s *Server) readPreferences(r *http.Request, sub *subscribers.Subscriber, n
 	return prefs, ""
 }
 
-// formZone is the zone a form asks for: the search box when filled, else
-// the list.
+// formZone is the zone a form asks for: the search box's, else the list's.
 func formZone(search, list string) string {
-	if z := strings.TrimSpace(search); z != "" {
-		return z
-	}
-	return strings.TrimSpace(list)
+	return cmp.Or(strings.TrimSpace(search), strings.TrimSpace(list))
 }
 
 // validZone accepts "" (the digest's own zone) or an IANA zone name.
@@ -194,16 +164,6 @@ func validZone(z string) bool {
 	return err == nil
 }
 
-func digestTitle(d Digest) string {
-	if d.Title != "" {
-		return d.Title
-	}
-	return d.Name
-}
+func digestTitle(d Digest) string { return cmp.Or(d.Title, d.Name) }
 
-func defaultDepth(d Digest) string {
-	if d.Depth == "" {
-		return subscribers.DepthTake
-	}
-	return d.Depth
-}
+func defaultDepth(d Digest) string { return cmp.Or(d.Depth, subscribers.DepthTake) }

@@ -3,15 +3,14 @@ package server
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
-// limiter is a set of token buckets keyed by client IP or address, held in
-// memory in a bounded map: when it is full, buckets that have refilled
-// completely are dropped first, then arbitrary ones, so a flood of distinct
-// keys costs memory up to the bound and no more.
+// limiter is a set of token buckets keyed by client IP or address, in a
+// bounded map: when full, it drops refilled buckets, then arbitrary ones.
 type limiter struct {
 	rate RateLimit
 	max  int
@@ -25,12 +24,12 @@ type bucket struct {
 	last   time.Time
 }
 
-func newLimiter(rate RateLimit, max int) *limiter {
-	return &limiter{rate: rate, max: max, buckets: make(map[string]*bucket)}
+// newLimiter holds up to 10,000 buckets.
+func newLimiter(rate RateLimit) *limiter {
+	return &limiter{rate: rate, max: 10000, buckets: make(map[string]*bucket)}
 }
 
-// allow takes one token from key's bucket at now, reporting whether there
-// was one. A limit with no burst allows everything.
+// allow takes a token from key's bucket if it has one; no burst allows everything.
 func (l *limiter) allow(key string, now time.Time) bool {
 	if l.rate.Burst <= 0 || l.rate.Every <= 0 {
 		return true
@@ -75,18 +74,18 @@ func (l *limiter) evict(now time.Time) {
 	}
 }
 
-// clientIP is the peer's address, or the address a trusted proxy says it
-// forwarded for: X-Forwarded-For is read right to left, skipping trusted
-// proxies, and only when the peer itself is trusted.
-func (s *Server) clientIP(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	var ip netip.Addr
-	if err == nil {
-		ip = ap.Addr().Unmap()
-	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
-		ip = a.Unmap()
+// ClientIP is the address of the client that sent r: the peer, or the one
+// its X-Forwarded-For names, read right to left past trusted proxies.
+func (s *Server) ClientIP(r *http.Request) netip.Addr {
+	ip, _ := netip.ParseAddr(r.RemoteAddr) // a bare address, or the zero one
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		ip = ap.Addr()
 	}
-	if !s.isTrusted(ip) {
+	ip = ip.Unmap()
+	trusted := func(ip netip.Addr) bool {
+		return slices.ContainsFunc(s.trusted, func(p netip.Prefix) bool { return p.Contains(ip) })
+	}
+	if !trusted(ip) {
 		return ip
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
@@ -95,29 +94,15 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 		if err != nil {
 			break
 		}
-		ip = a.Unmap()
-		if !s.isTrusted(ip) {
+		if ip = a.Unmap(); !trusted(ip) {
 			break
 		}
 	}
 	return ip
 }
 
-func (s *Server) isTrusted(ip netip.Addr) bool {
-	if !ip.IsValid() {
-		return false
-	}
-	for _, p := range s.trusted {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-// ClientKey is the key an address is limited by, in the sign-up limits and
-// the admin page's throttle: IPv6 clients count per /64, since one host
-// usually holds a whole one.
+// ClientKey is the key an address is limited by: IPv6 clients count per
+// /64, since one host usually holds a whole one.
 func ClientKey(ip netip.Addr) string {
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)

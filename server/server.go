@@ -1,15 +1,8 @@
-// Package server is briefcast's public web: it serves the published site and
-// feeds, and runs the pages through which a person subscribes, confirms,
-// changes their preferences and unsubscribes.
-//
-// The site is an immutable snapshot swapped atomically on every rebuild, so
-// a request sees either the old index or the new one, never a mix. Feeds,
-// the front page and the small files are kept in memory: the feed hot path
-// is one map lookup and a few assignments of precomputed header values;
-// everything that can be computed once per build is. The long tail of
-// pages is read from the site's folder (see serveStored). Everything else
-// is net/http: an http.ServeMux with one method pattern per route, and the
-// connection limits of http.Server.
+// Package server is briefcast's public web: the published site and feeds,
+// and the pages to subscribe, confirm, change preferences and unsubscribe.
+// The site is an immutable snapshot swapped atomically on every rebuild;
+// feeds and small files are kept in memory with header values computed
+// once per build, the long tail of pages is read from disk (serveStored).
 package server
 
 import (
@@ -23,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,13 +25,10 @@ import (
 	"briefcast/tokens"
 )
 
-// Limits and timeouts of the HTTP server.
 const (
 	maxBodyBytes    = 64 << 10
 	shutdownTimeout = 10 * time.Second
-
-	// linkTTL is how long unsubscribe and preferences links keep working.
-	linkTTL = 400 * 24 * time.Hour
+	linkTTL         = 400 * 24 * time.Hour // how long unsubscribe and preferences links work
 )
 
 // Observer is told about every feed request, for metrics.
@@ -56,8 +47,7 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // WithObserver sets the observer of feed requests.
 func WithObserver(o Observer) Option { return func(s *Server) { s.observer = o } }
 
-// RateLimit is a token bucket: Burst attempts at once, then one more every
-// Every.
+// RateLimit is a token bucket: Burst attempts at once, then one more every Every.
 type RateLimit struct {
 	Burst int
 	Every time.Duration
@@ -70,13 +60,12 @@ type Timeouts struct {
 	Idle   time.Duration // between requests on a keep-alive connection
 }
 
-// DefaultTimeouts are the connection timeouts of Serve; a handler's
-// context ends after Active too.
+// DefaultTimeouts are the connection timeouts of Serve and of a handler's context.
 var DefaultTimeouts = Timeouts{Header: 5 * time.Second, Active: 30 * time.Second, Idle: 120 * time.Second}
 
 // WithRateLimits sets the sign-up limits per client IP and per address.
 func WithRateLimits(perIP, perAddress RateLimit) Option {
-	return func(s *Server) { s.ipLimit, s.addrLimit = perIP, perAddress }
+	return func(s *Server) { s.ipRate, s.addrRate = newLimiter(perIP), newLimiter(perAddress) }
 }
 
 // Server serves the published site and the subscription flow.
@@ -89,36 +78,23 @@ type Server struct {
 	now      func() time.Time
 	observer Observer
 	client   *http.Client
-
-	base      string // path of base_url, always ending in "/"
-	baseURL   string // base_url, always ending in "/"
-	pages     map[string]*template.Template
-	trusted   []netip.Prefix
-	hubLink   string // `<hub>; rel="hub"`, "" when no hub
-	consent   string // the consent text shown on the form and recorded
-	ipLimit   RateLimit
-	addrLimit RateLimit
-	ipRate    *limiter
-	addrRate  *limiter
-
-	snap atomic.Pointer[snapshot]
-
-	health  healthCheck                 // the cached write probe of /healthz
-	origins *http.CrossOriginProtection // refuses cross-site form posts (origin.go)
-	mux     *http.ServeMux
-	allow   map[string]string // path of a route → its Allow, for other methods
-	miss    http.Handler      // a GET of no file: the folder redirect or the 404 page
-	script  []byte            // the sign-up form's script (tz.js)
+	base     string // path of base_url, always ending in "/"
+	baseURL  string // base_url, always ending in "/"
+	pages    map[string]*template.Template
+	trusted  []netip.Prefix
+	consent  string // the consent text shown on the form and recorded
+	ipRate   *limiter
+	addrRate *limiter
+	snap     atomic.Pointer[snapshot]
+	health   healthCheck                 // the cached write probe of /healthz
+	origins  *http.CrossOriginProtection // refuses cross-site form posts (see crossSite)
+	mux      *http.ServeMux
+	allow    map[string]string // path of a route → its Allow, for other methods
+	miss     http.Handler      // a GET of no file: the folder redirect or the 404 page
+	script   []byte            // the sign-up form's script (tz.js)
 }
 
-// pageNames are the templates of the subscription pages, each parsed with
-// web_layout.html.
-var pageNames = []string{"subscribe.html", "subscribed.html", "confirm.html", "unsubscribe.html", "preferences.html", "message.html"}
-
-// New returns a Server built from o. tmpl holds the page templates
-// (templates.Load); a missing or broken one is an error, as are a base URL
-// that is not absolute, a trusted proxy that is not a CIDR and double
-// opt-in without a confirmation TTL.
+// New returns a Server built from o, with the page templates of tmpl (templates.Load).
 func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.FS, log *slog.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -135,28 +111,31 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 		// Every confirmation link would be expired when sent.
 		return nil, fmt.Errorf("server: confirm_ttl %s: a confirmation link must last a while", o.ConfirmTTL)
 	}
+	o.Digests, o.TrustedProxies = slices.Clone(o.Digests), slices.Clone(o.TrustedProxies) // the caller's may change after New
 	s := &Server{
-		options:   o.clone(),
-		store:     store,
-		mailer:    mailer,
-		signer:    signer,
-		log:       log,
-		now:       time.Now,
-		client:    &http.Client{Timeout: 10 * time.Second},
-		base:      withSlash(u.Path),
-		baseURL:   withSlash(o.BaseURL),
-		mux:       http.NewServeMux(),
-		ipLimit:   RateLimit{Burst: 5, Every: time.Minute},
-		addrLimit: RateLimit{Burst: 3, Every: 10 * time.Minute},
+		options:  o,
+		store:    store,
+		mailer:   mailer,
+		signer:   signer,
+		log:      log,
+		now:      time.Now,
+		client:   &http.Client{Timeout: 10 * time.Second},
+		base:     strings.TrimSuffix(u.Path, "/") + "/",
+		baseURL:  strings.TrimSuffix(o.BaseURL, "/") + "/",
+		mux:      http.NewServeMux(),
+		ipRate:   newLimiter(RateLimit{Burst: 5, Every: time.Minute}),
+		addrRate: newLimiter(RateLimit{Burst: 3, Every: 10 * time.Minute}),
+		origins:  http.NewCrossOriginProtection(),
+		consent:  consentText(o.SiteTitle),
+		health:   healthCheck{now: time.Now},
 	}
 	for _, opt := range opts {
 		opt(s)
 	}
-	if s.origins, err = sameOrigin(u); err != nil {
-		return nil, err
+	// Trusted besides the request's own Host, for a proxy that rewrites it.
+	if err := s.origins.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+		return nil, fmt.Errorf("server: base_url origin: %w", err)
 	}
-	s.ipRate = newLimiter(s.ipLimit, 10000)
-	s.addrRate = newLimiter(s.addrLimit, 10000)
 	for _, c := range o.TrustedProxies {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
@@ -168,16 +147,12 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 		}
 		s.trusted = append(s.trusted, p.Masked())
 	}
-	if o.WebSubHub != "" {
-		s.hubLink = "<" + o.WebSubHub + `>; rel="hub"`
+	if s.script, err = fs.ReadFile(tmpl, "tz.js"); err != nil {
+		return nil, fmt.Errorf("server: template tz.js: %w", err)
 	}
-	s.consent = consentText(o.SiteTitle)
-	if err := s.loadScript(tmpl); err != nil {
-		return nil, err
-	}
-	s.pages = make(map[string]*template.Template, len(pageNames))
-	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(template.FuncMap{"has": has}).ParseFS(tmpl, "web_layout.html", name)
+	s.pages = map[string]*template.Template{}
+	for _, name := range []string{"subscribe.html", "subscribed.html", "confirm.html", "unsubscribe.html", "preferences.html", "message.html"} {
+		t, err := template.New(name).Funcs(template.FuncMap{"has": slices.Contains[[]string]}).ParseFS(tmpl, "web_layout.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("server: template %s: %w", name, err)
 		}
@@ -187,145 +162,104 @@ func New(o Options, store Store, mailer Mailer, signer *tokens.Signer, tmpl fs.F
 	return s, nil
 }
 
-func withSlash(p string) string {
-	if !strings.HasSuffix(p, "/") {
-		return p + "/"
-	}
-	return p
-}
-
-func has(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// routes registers every route on s.mux. Paths are under the base URL's
-// path. GET patterns also match HEAD; whether a handler answers HEAD is its
-// own business. A method a route does not take reaches
-// the catch-all "/", which answers 405 with the route's Allow.
+// routes registers every route on s.mux, under the base URL's path. GET
+// patterns also match HEAD. A method a route does not take reaches the
+// catch-all "/", which answers 405 with the route's Allow.
 func (s *Server) routes() {
 	s.allow = map[string]string{}
 	s.miss = s.logged(s.serveMiss)
-	const getPost, get = "GET, HEAD, POST", "GET, HEAD"
-	s.route("GET", s.base+links.SubscribePath, s.subscribeForm, getPost)
-	s.route("POST", s.base+links.SubscribePath, s.subscribePost, getPost)
-	s.route("GET", s.base+links.ConfirmPath, s.confirmPage, getPost)
-	s.route("POST", s.base+links.ConfirmPath, s.confirmPost, getPost)
-	s.route("GET", s.base+links.UnsubscribePath, s.unsubscribePage, getPost)
-	s.route("POST", s.base+links.UnsubscribePath, s.unsubscribePost, getPost)
-	s.route("GET", s.base+links.PreferencesPath, s.preferences, getPost)
-	s.route("POST", s.base+links.PreferencesPath, s.preferencesPost, getPost)
-	s.route("GET", s.base+signupScript, s.serveScript, get)
-	s.route("GET", "/healthz", s.serveHealthz, get)
+	s.route(s.base+links.SubscribePath, s.subscribeForm, s.form(s.subscribePost))
+	s.route(s.base+links.ConfirmPath, s.confirm, s.form(s.confirm))
+	s.route(s.base+links.UnsubscribePath, s.unsubscribe, s.unsubscribe)
+	s.route(s.base+links.PreferencesPath, s.preferences, s.form(s.preferences))
+	s.route(s.base+signupScript, s.serveScript, nil)
+	s.route("/healthz", s.healthz, nil)
 	if s.base != "/" {
-		s.route("GET", s.base+"healthz", s.serveHealthz, get)
+		s.route(s.base+"healthz", s.healthz, nil)
 		s.mux.HandleFunc("GET /favicon.ico", s.serveRootFavicon)
 	}
 	s.mux.HandleFunc("GET /", s.serveSite)
 	s.mux.Handle("/", s.logged(s.otherMethod))
 }
 
-// route registers h for method at path, and allow as the answer to any
-// method no route of path takes.
-func (s *Server) route(method, path string, h http.HandlerFunc, allow string) {
-	s.mux.Handle(method+" "+path, s.logged(h))
-	s.allow[path] = allow
+// route registers get, and post unless nil, at path, and their Allow.
+func (s *Server) route(path string, get, post http.HandlerFunc) {
+	s.mux.Handle("GET "+path, s.logged(get))
+	s.allow[path] = "GET, HEAD"
+	if post != nil {
+		s.mux.Handle("POST "+path, s.logged(post))
+		s.allow[path] = "GET, HEAD, POST"
+	}
 }
 
-func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
-	s.healthz(w, r, s.snap.Load())
+// form is h behind the cross-site check and the reading of the body.
+func (s *Server) form(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.crossSite(w, r) && s.parseBody(w, r) {
+			h(w, r)
+		}
+	}
 }
 
-// otherMethod answers a request that no route takes with its method: 405
-// for a route or a file of the site, else 404.
+// otherMethod answers 405 for a route or file of another method, else 404.
 func (s *Server) otherMethod(w http.ResponseWriter, r *http.Request) {
-	if allow, ok := s.allow[r.URL.Path]; ok {
-		s.methodNotAllowed(w, r, allow)
-		return
-	}
 	snap := s.snap.Load()
-	if snap != nil && snap.has(r.URL.Path) {
-		s.methodNotAllowed(w, r, "GET, HEAD")
+	allow, ok := s.allow[r.URL.Path]
+	if !ok && snap != nil && snap.has(r.URL.Path) {
+		allow, ok = "GET, HEAD", true
+	}
+	if !ok {
+		s.notFound(w, r, snap)
 		return
 	}
-	s.notFound(w, r, snap)
+	w.Header().Set("Allow", allow)
+	s.message(w, r, http.StatusMethodNotAllowed, "Method not allowed", "This page does not accept that kind of request.", false)
 }
 
-// Handle mounts h on pattern, an http.ServeMux pattern that names its
-// method ("GET /admin/", "POST /admin/"), for the daemon's extra pages.
-// Call it before Serve. A pattern without a method would conflict with the
-// site's "GET /" and make ServeMux panic. At the paths it covers, a mounted
-// handler takes precedence over files of the site; other methods there get
-// 404.
+// Handle mounts h on pattern, which names its method ("GET /admin/") lest
+// it conflict with the site's "GET /". Call it before Serve. h takes
+// precedence over the site's files; other methods at its paths get 404.
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, s.logged(h.ServeHTTP))
 }
 
-// ClientIP is the address of the client that sent r, as the sign-up limits
-// see it: the peer, or the address a trusted proxy (server.trusted_proxies)
-// says it forwarded for. Mounted pages limit by it too.
-func (s *Server) ClientIP(r *http.Request) netip.Addr { return s.clientIP(r) }
-
-// Handler returns the handler of every route.
-func (s *Server) Handler() http.Handler { return s }
-
-// ServeHTTP turns away hostile paths before the mux, which would otherwise
-// clean them and redirect, and hands everything else to the mux.
+// ServeHTTP turns away hostile paths before the mux would clean and redirect them.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if hostilePath(r) {
-		s.logged(s.badPath).ServeHTTP(w, r)
+	if !hostilePath(r) {
+		s.mux.ServeHTTP(w, r)
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	s.logged(func(w http.ResponseWriter, r *http.Request) {
+		s.message(w, r, http.StatusBadRequest, "Bad request", "That address cannot be served.", false)
+	}).ServeHTTP(w, r)
 }
 
-func (s *Server) badPath(w http.ResponseWriter, r *http.Request) {
-	s.message(w, r, http.StatusBadRequest, "Bad request", "That address cannot be served.", false)
-}
-
-// logged wraps every handler but the file hot path: it logs the request at
-// Info once answered, and bounds the handler's context by the active
-// timeout, so that a handler stuck on the store gives up about when its
-// response could no longer be written anyway.
+// logged wraps every handler but the file hot path: it logs the request,
+// and bounds its context by the active timeout, after which its response
+// could no longer be written anyway.
 func (s *Server) logged(h http.HandlerFunc) http.Handler {
-	return loggedHandler{s: s, h: h}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		ctx, cancel := context.WithTimeout(r.Context(), DefaultTimeouts.Active)
+		defer cancel()
+		r = r.WithContext(ctx)
+		h(rec, r)
+		s.log.LogAttrs(ctx, slog.LevelInfo, "http_request", slog.String("method", r.Method),
+			slog.String("path", clip(r.URL.Path, 200)), slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+	})
 }
 
-type loggedHandler struct {
-	s *Server
-	h http.HandlerFunc
-}
-
-func (l loggedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	ctx, cancel := context.WithTimeout(r.Context(), DefaultTimeouts.Active)
-	defer cancel()
-	r = r.WithContext(ctx)
-	l.h(rec, r)
-	l.s.log.LogAttrs(r.Context(), slog.LevelInfo, "http_request",
-		slog.String("method", r.Method),
-		slog.String("path", logPath(r.URL.Path)),
-		slog.Int("status", rec.status),
-		slog.Duration("duration", time.Since(start)))
-}
-
-// logPath bounds what a hostile path can put in the log.
-func logPath(p string) string {
-	if len(p) > 200 {
-		return p[:200] + "…"
+// clip bounds what a hostile client can put in the log.
+func clip(v string, n int) string {
+	if len(v) > n {
+		return v[:n] + "…"
 	}
-	return p
+	return v
 }
 
-// hostilePath reports a path that tries to step outside the site: dot
-// segments, empty segments, backslashes, NUL bytes or encoded slashes. The
-// site is a map lookup, so none of these could reach a file anyway; they
-// get a 400 so the attempt is visible in the logs.
+// hostilePath reports a path that tries to step outside the site. None
+// could reach a file anyway; a 400 makes the attempt visible in the logs.
 func hostilePath(r *http.Request) bool {
 	p := r.URL.Path
 	if strings.ContainsAny(p, "\\\x00") || !strings.HasPrefix(p, "/") || strings.Contains(p, "//") {
@@ -364,12 +298,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// httpServer is the http.Server serving h. The timeouts map onto its
-// fields: ReadHeaderTimeout is Header, counted from a request's first bytes
-// (on a new connection, from accept); WriteTimeout is Active, counted from
-// the end of the header; ReadTimeout, which covers the header and body
-// together, is their sum; IdleTimeout is Idle. MaxHeaderBytes makes a
-// larger header a 431.
+// httpServer is the http.Server serving h. ReadHeaderTimeout counts from a
+// request's first bytes (from accept on a new connection), WriteTimeout from
+// the end of the header, and ReadTimeout covers both header and body.
 func httpServer(h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
@@ -382,15 +313,8 @@ func httpServer(h http.Handler, t Timeouts, log *slog.Logger) *http.Server {
 	}
 }
 
-// Serve serves s on ln until ctx is cancelled, then shuts down gracefully:
-// requests in flight get up to ten seconds to finish. It returns nil after
-// a shutdown caused by ctx.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return Serve(ctx, ln, s, s.log)
-}
-
-// Serve is Server.Serve for any handler, so a daemon can keep one listener
-// and swap the Server behind it when its config is reloaded.
+// Serve serves h on ln until ctx is cancelled, then gives requests in
+// flight ten seconds to finish; it returns nil after such a shutdown.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

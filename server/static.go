@@ -14,33 +14,27 @@ import (
 	"briefcast/site"
 )
 
-// The Content-Security-Policy of every HTML page. Pages use the site's
-// stylesheet and no scripts; images may come from elsewhere (articles link
-// them), forms post back to this site.
+// The Content-Security-Policy of every HTML page: no scripts, images from anywhere.
 const csp = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'none'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
-// cspScript is csp for the sign-up form, which runs its own script
-// (subscribe.js) and nothing else.
+// cspScript is csp for the sign-up form, which runs its own script.
 const cspScript = "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
-// snapshot is one immutable build of the site as served: the file of every
-// URL path, with everything the hot path needs precomputed.
+// snapshot is one immutable build of the site as served, precomputed for the hot path.
 type snapshot struct {
 	site     *site.Site
 	files    map[string]*entry // full URL path (base path included) → file kept in memory
 	notFound *entry            // the site's /404.html, or nil
-	tags     []siteTag         // the topics of the site's articles, for the preference page
+	tags     []tagOption       // the topics of the site's articles, for the preference page
 
-	// dir is the folder of a site served from disk (site.Site.Dir): the
-	// files of site.Files without a body are read from there. They are
-	// looked up in site.Files itself, so a swap costs nothing per file
-	// on disk.
+	// dir is the folder of a site served from disk (site.Site.Dir), where
+	// the files of site.Files without a body are read: a swap costs
+	// nothing per file on disk.
 	dir  string
 	base string // the base path, "/" or "/news/"
 }
 
-// stored returns the file at the full URL path p that is read from the
-// site's folder, or nil.
+// stored returns the file at the full URL path p read from the site's folder, or nil.
 func (snap *snapshot) stored(p string) *site.File {
 	if snap.dir == "" || !strings.HasPrefix(p, snap.base) {
 		return nil
@@ -55,10 +49,9 @@ func (snap *snapshot) stored(p string) *site.File {
 	return nil
 }
 
-// entry is one served file. Header values are kept as []string of length
-// and capacity one so they can be assigned straight into the header map: no
-// canonicalisation, no allocation, and an append by anyone copies instead
-// of writing into our array.
+// entry is one served file. Header values are []string of capacity one,
+// assigned straight into the header map without allocating; an append by
+// anyone copies instead of writing into our array.
 type entry struct {
 	path     string // site path, e.g. "/feed.xml"
 	body     []byte
@@ -68,7 +61,6 @@ type entry struct {
 
 	plain header // identity encoding
 	gz    *gzipped
-	noMod header // the 304 answer
 }
 
 // header holds the precomputed header values of one representation.
@@ -91,26 +83,24 @@ var (
 	hFileCache = []string{"public, max-age=3600"}
 )
 
-// gzipped is the gzip variant of a file, computed on first request and
-// kept across rebuilds while the bytes do not change.
+// gzipped is the gzip variant of a file, made on first request, kept while the bytes are.
 type gzipped struct {
-	once  sync.Once
-	ok    bool // compressing saved bytes
-	body  []byte
-	h     header
-	noMod header
+	once sync.Once
+	body []byte // nil when compressing saved no bytes
+	h    header
 }
 
-// SetSite swaps the served site for st atomically. Requests already running
-// finish with the site they started with. Files whose bytes did not change
-// keep their ETag and compressed copy, so a rebuild costs a comparison per
-// unchanged file rather than a hash.
+// SetSite swaps the served site for st atomically. Files whose bytes did not
+// change keep their ETag and compressed copy: a comparison, not a hash.
 func (s *Server) SetSite(st *site.Site) {
 	if st == nil {
 		s.snap.Store(nil) // nothing to serve: /healthz answers 503
 		return
 	}
 	old := s.snap.Load()
+	if old == nil {
+		old = &snapshot{} // no file to keep
+	}
 	snap := &snapshot{site: st, files: make(map[string]*entry), dir: st.Dir, base: s.base}
 	snap.tags = siteTags(st)
 	feeds := make(map[string]bool, len(st.Feeds))
@@ -126,14 +116,10 @@ func (s *Server) SetSite(st *site.Site) {
 			full = s.base + p[1:]
 		}
 		if f.Body == nil && f.Stored != nil && st.Dir != "" {
-			continue // read from the folder: see lookup
+			continue // read from the folder: see snapshot.stored
 		}
 		dir, isDir := strings.CutSuffix(full, "/index.html")
-		var prev *entry
-		if old != nil {
-			prev = old.files[full]
-		}
-		e := s.newEntry(p, f, feeds[p], prev)
+		e := s.newEntry(p, f, feeds[p], old.files[full])
 		snap.files[full] = e
 		if isDir {
 			snap.files[dir+"/"] = e
@@ -154,8 +140,6 @@ func (s *Server) Site() *site.Site {
 }
 
 func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry {
-	// An unchanged file (most of them, on a rebuild) keeps its ETag and
-	// its compressed copy: comparing bytes is far cheaper than hashing.
 	var tag string
 	same := false
 	switch {
@@ -168,15 +152,12 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 		tag = site.ETag(f.Body)
 	}
 	mod := f.Modified.UTC().Truncate(time.Second)
-	ct := f.ContentType
-	if ct == "" {
-		ct = contentType(p)
-	}
+	ct := contentType(f.ContentType, p)
 	e := &entry{path: p, body: f.Body, feed: feed, modified: mod}
 	if feed {
 		l := "<" + s.baseURL + p[1:] + `>; rel="self"`
-		if s.hubLink != "" {
-			l += ", " + s.hubLink
+		if hub := s.options.WebSubHub; hub != "" {
+			l += ", <" + hub + `>; rel="hub"`
 		}
 		e.link = []string{l}
 	}
@@ -184,22 +165,14 @@ func (s *Server) newEntry(p string, f *site.File, feed bool, prev *entry) *entry
 	if !mod.IsZero() {
 		lm = []string{mod.Format(http.TimeFormat)}
 	}
-	e.plain = header{
-		contentType:   []string{ct},
-		contentLength: []string{strconv.Itoa(len(f.Body))},
-		etag:          []string{`"` + tag + `"`},
-		etagValue:     tag,
-		lastModified:  lm,
-	}
-	e.noMod = header{etag: e.plain.etag, etagValue: tag}
+	e.plain = header{contentType: []string{ct}, contentLength: []string{strconv.Itoa(len(f.Body))},
+		etag: []string{`"` + tag + `"`}, etagValue: tag, lastModified: lm}
 	switch {
 	case same && prev.gz != nil && prev.feed == feed:
 		e.gz = prev.gz
 	case compressible(ct) && len(f.Body) >= 256:
-		// Compressed on first request, by the first reader that asks:
-		// an edit of a recent article changes a dozen feeds or more,
-		// and compressing them all before the swap would hold the edit
-		// back by the time of the largest.
+		// Compressed on first request: compressing the dozen feeds an
+		// edit changes before the swap would hold the edit back.
 		e.gz = &gzipped{}
 	}
 	return e
@@ -220,8 +193,7 @@ func (e *entry) cacheControl(status int) []string {
 	return hFileCache
 }
 
-// gzip returns the gzip variant, compressing on first use; nil when
-// compression does not pay.
+// gzip returns the gzip variant, nil when compression does not pay.
 func (e *entry) gzip() *gzipped {
 	g := e.gz
 	if g == nil {
@@ -237,18 +209,10 @@ func (e *entry) gzip() *gzipped {
 		}
 		g.body = buf.Bytes()
 		tag := e.plain.etagValue + "-gz"
-		g.h = header{
-			contentType:     e.plain.contentType,
-			contentLength:   []string{strconv.Itoa(len(g.body))},
-			etag:            []string{`"` + tag + `"`},
-			etagValue:       tag,
-			lastModified:    e.plain.lastModified,
-			contentEncoding: hGzip,
-		}
-		g.noMod = header{etag: g.h.etag, etagValue: tag}
-		g.ok = true
+		g.h = header{contentType: e.plain.contentType, contentLength: []string{strconv.Itoa(len(g.body))},
+			etag: []string{`"` + tag + `"`}, etagValue: tag, lastModified: e.plain.lastModified, contentEncoding: hGzip}
 	})
-	if !g.ok {
+	if g.body == nil {
 		return nil
 	}
 	return g
@@ -259,39 +223,36 @@ func compressible(ct string) bool {
 		strings.Contains(ct, "json") || strings.Contains(ct, "javascript")
 }
 
-// contentType guesses from the name when the site left it empty.
-func contentType(p string) string {
-	switch path.Ext(p) {
-	case ".html", ".htm":
-		return "text/html; charset=utf-8"
-	case ".css":
-		return "text/css; charset=utf-8"
-	case ".js":
-		return "text/javascript; charset=utf-8"
-	case ".json":
-		return "application/json; charset=utf-8"
-	case ".xml":
-		return "application/xml; charset=utf-8"
-	case ".txt":
-		return "text/plain; charset=utf-8"
-	case ".svg":
-		return "image/svg+xml"
-	case ".png":
-		return "image/png"
-	case ".jpg", ".jpeg":
-		return "image/jpeg"
-	case ".webp":
-		return "image/webp"
-	case ".ico":
-		return "image/x-icon"
+// contentType is ct, or a guess from the name when the site left it empty.
+func contentType(ct, p string) string {
+	if ct != "" {
+		return ct
+	}
+	if ct, ok := contentTypes[path.Ext(p)]; ok {
+		return ct
 	}
 	return "application/octet-stream"
 }
 
-// serveSite is the "GET /" route: every GET and HEAD that no other route
-// takes. A file of the site is one map lookup in the snapshot (the hot
-// path); anything else goes to s.miss. An escaped path (RawPath set) is
-// never a file: the site's paths need no escaping.
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".htm":  "text/html; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".json": "application/json; charset=utf-8",
+	".xml":  "application/xml; charset=utf-8",
+	".txt":  "text/plain; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".jpg":  "image/jpeg",
+	".jpeg": "image/jpeg",
+	".webp": "image/webp",
+	".ico":  "image/x-icon",
+}
+
+// serveSite is the "GET /" route: a file of the site is one map lookup (the
+// hot path), anything else goes to s.miss. The site's paths need no
+// escaping, so an escaped path is never a file.
 func (s *Server) serveSite(w http.ResponseWriter, r *http.Request) {
 	if snap := s.snap.Load(); snap != nil && r.URL.RawPath == "" {
 		if e := snap.files[r.URL.Path]; e != nil {
@@ -318,24 +279,23 @@ func (s *Server) serveMiss(w http.ResponseWriter, r *http.Request) {
 	s.notFound(w, r, snap)
 }
 
-// serveFile answers a GET or HEAD for e. It is the hot path: header values
-// are assigned precomputed, the body is written in one Write.
+// serveFile answers a GET or HEAD for e: the hot path, assigning precomputed headers.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, status int) {
 	h := w.Header()
-	hd, body, noMod := &e.plain, e.body, &e.noMod
+	hd, body := &e.plain, e.body
 	if e.gz != nil {
 		h["Vary"] = hVary
 		if acceptsGzip(r.Header["Accept-Encoding"]) {
 			if g := e.gzip(); g != nil {
-				hd, body, noMod = &g.h, g.body, &g.noMod
+				hd, body = &g.h, g.body
 			}
 		}
 	}
 	h["Cache-Control"] = e.cacheControl(status)
-	if status == http.StatusOK && notModified(r, noMod.etagValue, e.modified) {
+	if status == http.StatusOK && notModified(r, hd.etagValue, e.modified) {
 		// RFC 9110 15.4.5: the validators and caching fields only; with an
 		// ETag, Last-Modified adds nothing.
-		h["Etag"] = noMod.etag
+		h["Etag"] = hd.etag
 		w.WriteHeader(http.StatusNotModified)
 		s.logFile(r, e, http.StatusNotModified)
 		return
@@ -366,9 +326,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, sta
 }
 
 // logFile logs a served file at Debug, so the hot path costs one Enabled
-// check, and tells the observer about feeds.
+// check, and tells the observer about feeds. e is nil for a file read from
+// the site's folder (serveStored).
 func (s *Server) logFile(r *http.Request, e *entry, status int) {
-	if e.feed && s.observer != nil {
+	if e != nil && e.feed && s.observer != nil {
 		s.observer.FeedRequest(e.path, status)
 	}
 	if status == http.StatusNotFound {
@@ -376,8 +337,7 @@ func (s *Server) logFile(r *http.Request, e *entry, status int) {
 	}
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "http_request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", status))
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status))
 	}
 }
 
@@ -421,10 +381,7 @@ func notModified(r *http.Request, etag string, modified time.Time) bool {
 		return false
 	}
 	t, err := http.ParseTime(ims[0])
-	if err != nil {
-		return false
-	}
-	return !modified.After(t)
+	return err == nil && !modified.After(t)
 }
 
 // etagListMatch reports whether the If-None-Match value list holds "*" or
@@ -452,4 +409,31 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, snap *snapshot
 		return
 	}
 	s.message(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.", false)
+}
+
+// signupScript is the path, under the base path, of templates/tz.js.
+const signupScript = "subscribe.js"
+
+// serveScript answers GET <base>subscribe.js.
+func (s *Server) serveScript(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h["Content-Type"] = []string{"text/javascript; charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(s.script))}
+	h["Cache-Control"] = hFileCache
+	h["X-Content-Type-Options"] = hNosniff
+	if r.Method != http.MethodHead {
+		w.Write(s.script)
+	}
+}
+
+// serveRootFavicon answers GET /favicon.ico for a site under a path
+// (/news/): browsers ask the root whatever the pages say.
+func (s *Server) serveRootFavicon(w http.ResponseWriter, r *http.Request) {
+	if snap := s.snap.Load(); snap != nil {
+		if e := snap.files[s.base+"favicon.ico"]; e != nil {
+			s.serveFile(w, r, e, http.StatusOK)
+			return
+		}
+	}
+	s.miss.ServeHTTP(w, r)
 }

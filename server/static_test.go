@@ -206,7 +206,7 @@ func TestConditionalGet(t *testing.T) {
 // gofeed, then asks again with its ETag and gets a 304.
 func TestConditionalRealClient(t *testing.T) {
 	e := newEnv(t, "http://example.org/", "")
-	ts := httptest.NewServer(e.srv.Handler())
+	ts := httptest.NewServer(e.srv)
 	defer ts.Close()
 	resp, err := http.Get(ts.URL + "/feed.xml")
 	if err != nil {

@@ -2,7 +2,9 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,14 +22,11 @@ func (snap *snapshot) has(p string) bool {
 	return snap.files[p] != nil || snap.stored(p) != nil
 }
 
-// maxChanged caps what serveStored reads of a file that changed on disk
-// since the index was made: the site's largest files are lead images of
-// at most site.MaxImageBytes.
+// maxChanged caps what serveStored reads of a file changed since its index.
 const maxChanged = 4 * site.MaxImageBytes
 
-// gzipWriters are the compressors of the pages read from disk. A
-// compressor holds most of a megabyte of tables: made per request, it
-// would cost far more than the page.
+// gzipWriters compress the pages read from disk: a compressor's tables,
+// made per request, would cost far more than the page.
 var gzipWriters = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
 	return zw
@@ -36,52 +35,52 @@ var gzipWriters = sync.Pool{New: func() any {
 // gzipBufs are the buffers pages are compressed into.
 var gzipBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// serveStored answers a GET or HEAD for f, a file of the site read from
-// its folder rather than kept in memory: the long tail of article, tag
-// and listing pages, each asked for rarely. The headers, the ETag and the
-// 304s are those of a file in memory. The page is compressed as it is
-// sent: a page is small, and compressing it costs less than keeping a
-// second copy of the site.
-//
-// The copy opened is checked against the one the index describes (size
-// and time): an update may have replaced it a moment before its index is
-// swapped in, or someone may have changed it. Such a copy is served with
-// a tag made from its own bytes, so a tag never names bytes it was not
-// made from. A file that is gone answers 404.
+// serveStored answers a GET or HEAD for f, read from the site's folder:
+// the long tail of pages, each asked for rarely, with the headers of a file
+// in memory. It is compressed as sent, which costs less than keeping a
+// second copy of the site. A file that cannot be read answers 404, with a
+// warning: only a build puts it back.
 func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snapshot, f *site.File) {
-	fh, err := os.OpenInRoot(snap.dir, f.Path[1:])
+	if err := s.sendStored(w, r, snap.dir, f); err != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "site_file_unreadable",
+			slog.String("path", f.Path), slog.String("dir", snap.dir), slog.Any("err", err))
+		s.notFound(w, r, snap)
+	}
+}
+
+// sendStored answers for f unless it cannot be read. A copy that is not
+// the one the index describes (an update replaced it just before its index
+// is swapped in) is served with a tag made from its own bytes.
+func (s *Server) sendStored(w http.ResponseWriter, r *http.Request, dir string, f *site.File) error {
+	fh, err := os.OpenInRoot(dir, f.Path[1:])
 	if err != nil {
-		s.storedMissing(w, r, snap, f, err)
-		return
+		return err
 	}
 	defer fh.Close()
 	fi, err := fh.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		s.storedMissing(w, r, snap, f, err)
-		return
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err != nil {
+		return err
 	}
 	if !f.Stored.Same(fi) {
 		if fi.Size() > maxChanged {
-			s.storedMissing(w, r, snap, f, fmt.Errorf("changed to %d bytes, more than a site file can be", fi.Size()))
-			return
+			return fmt.Errorf("changed to %d bytes, more than a site file can be", fi.Size())
 		}
 		body, err := io.ReadAll(io.LimitReader(fh, maxChanged+1))
 		if err == nil && len(body) > maxChanged {
 			err = fmt.Errorf("grew past %d bytes while read", maxChanged)
 		}
 		if err != nil {
-			s.storedMissing(w, r, snap, f, err)
-			return
+			return err
 		}
 		now := &site.File{Path: f.Path, Body: body, ContentType: f.ContentType, Modified: f.Modified}
 		s.serveFile(w, r, s.newEntry(f.Path, now, false, nil), http.StatusOK)
-		return
+		return nil
 	}
 	h := w.Header()
-	ct := f.ContentType
-	if ct == "" {
-		ct = contentType(f.Path)
-	}
+	ct := contentType(f.ContentType, f.Path)
 	html := ct == site.HTMLType
 	tag := f.Stored.ETag
 	gz := false
@@ -91,24 +90,22 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snaps
 			tag += "-gz"
 		}
 	}
+	h["Cache-Control"] = hFileCache
 	if html {
 		h["Cache-Control"] = hPageCache
-	} else {
-		h["Cache-Control"] = hFileCache
 	}
 	mod := f.Modified.UTC().Truncate(time.Second)
 	etag := []string{`"` + tag + `"`}
 	if notModified(r, tag, mod) {
 		h["Etag"] = etag
 		w.WriteHeader(http.StatusNotModified)
-		s.logStored(r, http.StatusNotModified)
-		return
+		s.logFile(r, nil, http.StatusNotModified)
+		return nil
 	}
 	var zbuf *bytes.Buffer
 	if gz {
 		if zbuf, err = compressFile(fh, fi.Size()); err != nil {
-			s.storedMissing(w, r, snap, f, err)
-			return
+			return err
 		}
 		defer gzipBufs.Put(zbuf)
 		h["Content-Encoding"] = hGzip
@@ -126,18 +123,18 @@ func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snaps
 		h["Content-Security-Policy"] = hCSP
 	}
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		if zbuf != nil {
-			w.Write(zbuf.Bytes())
-		} else {
-			io.CopyN(w, fh, fi.Size())
-		}
+	switch {
+	case r.Method == http.MethodHead:
+	case zbuf != nil:
+		w.Write(zbuf.Bytes())
+	default:
+		io.CopyN(w, fh, fi.Size())
 	}
-	s.logStored(r, http.StatusOK)
+	s.logFile(r, nil, http.StatusOK)
+	return nil
 }
 
-// compressFile reads the size bytes of fh and returns them gzipped, in a
-// buffer of gzipBufs.
+// compressFile returns the size bytes of fh gzipped, in a gzipBufs buffer.
 func compressFile(fh *os.File, size int64) (*bytes.Buffer, error) {
 	zbuf := gzipBufs.Get().(*bytes.Buffer)
 	zbuf.Reset()
@@ -145,30 +142,9 @@ func compressFile(fh *os.File, size int64) (*bytes.Buffer, error) {
 	defer gzipWriters.Put(zw)
 	zw.Reset(zbuf)
 	_, err := io.CopyN(zw, fh, size)
-	if cerr := zw.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err = cmp.Or(err, zw.Close()); err != nil {
 		gzipBufs.Put(zbuf)
 		return nil, err
 	}
 	return zbuf, nil
-}
-
-// storedMissing answers for a file of the index that cannot be read from
-// the site's folder (removed or replaced by hand): 404, with a warning,
-// since only a build puts it back.
-func (s *Server) storedMissing(w http.ResponseWriter, r *http.Request, snap *snapshot, f *site.File, err error) {
-	s.log.LogAttrs(r.Context(), slog.LevelWarn, "site_file_unreadable",
-		slog.String("path", f.Path), slog.String("dir", snap.dir), slog.Any("err", err))
-	s.notFound(w, r, snap)
-}
-
-// logStored logs a file served from disk at Debug, as logFile does.
-func (s *Server) logStored(r *http.Request, status int) {
-	if s.log.Enabled(r.Context(), slog.LevelDebug) {
-		s.log.LogAttrs(r.Context(), slog.LevelDebug, "http_request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", status))
-	}
 }

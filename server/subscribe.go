@@ -1,10 +1,12 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,8 +18,7 @@ import (
 	"briefcast/tokens"
 )
 
-// maxEmailLen bounds an address before it is even parsed (RFC 5321 allows
-// 254 in practice).
+// maxEmailLen bounds an address before it is parsed (RFC 5321 in practice).
 const maxEmailLen = 254
 
 // subscribeForm serves GET /subscribe: the form.
@@ -28,16 +29,13 @@ func (s *Server) subscribeForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "subscribe.html", p)
 }
 
-// signupZones is the sign-up form's zone list with chosen selected, or,
-// when nothing was chosen, the first digest's zone: what a browser
-// without the form's script sends. The script selects the browser's own.
+// signupZones is the sign-up form's zone list with chosen selected, else the
+// first digest's zone (the form's script selects the browser's own).
 func (s *Server) signupZones(chosen string) *zoneField {
-	if chosen == "" {
-		chosen = "UTC"
-		if len(s.options.Digests) > 0 && s.options.Digests[0].Timezone != "" {
-			chosen = s.options.Digests[0].Timezone
-		}
+	if chosen == "" && len(s.options.Digests) > 0 {
+		chosen = s.options.Digests[0].Timezone
 	}
+	chosen = cmp.Or(chosen, "UTC")
 	extra := []string{chosen}
 	for _, d := range s.options.Digests {
 		extra = append(extra, d.Timezone)
@@ -45,8 +43,7 @@ func (s *Server) signupZones(chosen string) *zoneField {
 	return &zoneField{ID: "sub-tz", Hint: "(when your mail should arrive)", Selected: chosen, Groups: zoneGroups(chosen, extra...)}
 }
 
-// parseBody reads a form body of at most maxBodyBytes, answering 413 or
-// 400 itself when it cannot.
+// parseBody reads a form of at most maxBodyBytes, else answers 413 or 400.
 func (s *Server) parseBody(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	var err error
@@ -55,38 +52,31 @@ func (s *Server) parseBody(w http.ResponseWriter, r *http.Request) bool {
 	} else {
 		err = r.ParseForm()
 	}
-	if err == nil {
-		return true
-	}
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &mbe):
 		s.message(w, r, http.StatusRequestEntityTooLarge, "Request too large", "That form was larger than this site accepts.", false)
-		return false
+	default:
+		s.message(w, r, http.StatusBadRequest, "Bad request", "That form could not be read.", false)
 	}
-	s.message(w, r, http.StatusBadRequest, "Bad request", "That form could not be read.", false)
 	return false
 }
 
 // subscribePost signs someone up. Every valid sign-up gets the same page at
-// once, before the store is even asked about the address: the sign-up
-// itself (store and confirmation) runs in the mailer's queue. So neither
-// the answer nor its time can tell whether an address is subscribed, and a
-// slow store holds no one up.
+// once, before the store is asked about the address (see Mailer).
 func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
-	if s.crossSite(w, r) || !s.parseBody(w, r) {
-		return
-	}
 	now := s.now()
 	done := s.newPage("Almost there")
-	if r.PostForm.Get("website") != "" {
-		// The honeypot: hidden from people, filled in by bots. Pretend.
+	if r.PostForm.Get("website") != "" { // the honeypot, hidden from people: pretend
 		s.log.Info("subscribe_honeypot")
 		s.render(w, r, http.StatusOK, "subscribed.html", done)
 		return
 	}
-	ip := s.clientIP(r)
+	ip := s.ClientIP(r)
 	if !s.ipRate.allow(ClientKey(ip), now) {
-		s.tooMany(w, r, s.ipLimit.Every)
+		s.tooMany(w, r, s.ipRate.rate.Every)
 		return
 	}
 	req, form := s.signupRequest(r, ip.String(), now)
@@ -95,20 +85,18 @@ func (s *Server) subscribePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.addrRate.allow(strings.ToLower(req.Email), now) {
-		s.tooMany(w, r, s.addrLimit.Every)
+		s.tooMany(w, r, s.addrRate.rate.Every)
 		return
 	}
 	if err := s.mailer.Enqueue(r.Context(), s.signupJob(req, now)); err != nil {
-		s.log.Error("subscribe_queue_failed", "err", err)
-		s.unavailable(w, r)
+		s.unavailable(w, r, "subscribe_queue_failed", "err", err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "subscribed.html", done)
 }
 
-// signupRequest reads and checks the form, every field the way the store
-// will check it, before anything depends on the address. On a bad field
-// the returned page is the form again with its Error set.
+// signupRequest checks the form as the store will, before anything depends
+// on the address. On a bad field the page returned has its Error set.
 func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subscribers.SubscribeRequest, *page) {
 	form := s.newPage("Subscribe")
 	raw := r.PostForm.Get("email")
@@ -127,17 +115,9 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 		form.Error = "That time zone is unknown. Please pick one from the list."
 	}
 	form.Zones = s.signupZones(zone)
-	req := subscribers.SubscribeRequest{
-		Name:        name,
-		Digests:     chosen,
-		Timezone:    zone,
-		Active:      !s.options.DoubleOptIn,
-		Source:      subscribers.SourceForm,
-		ConsentAt:   now,
-		ConsentIP:   ip,
-		ConsentText: s.consent,
-	}
 	addr, err := normalizeAddress(raw)
+	req := subscribers.SubscribeRequest{Email: addr, Name: name, Digests: chosen, Timezone: zone, Active: !s.options.DoubleOptIn,
+		Source: subscribers.SourceForm, ConsentAt: now, ConsentIP: ip, ConsentText: s.consent}
 	switch {
 	case form.Error != "":
 	case err != nil:
@@ -146,23 +126,18 @@ func (s *Server) signupRequest(r *http.Request, ip string, now time.Time) (subsc
 		form.Error = "Please tick at least one digest."
 	case len(name) > subscribers.MaxNameLen:
 		form.Error = "That name is too long. Please shorten it."
-	}
-	if form.Error != "" {
-		return req, form
-	}
-	req.Email = addr
-	if err := req.Validate(); err != nil {
-		// What the checks above let through and the store would refuse.
-		s.log.Info("subscribe_refused", "err", err)
-		form.Error = "Part of that form cannot be accepted. Please check the name and the address and try again."
+	default:
+		if err := req.Validate(); err != nil { // what the checks above let through and the store would refuse
+			s.log.Info("subscribe_refused", "err", err)
+			form.Error = "Part of that form cannot be accepted. Please check the name and the address and try again."
+		}
 	}
 	return req, form
 }
 
 // signupJob is the queued half of a sign-up. An active subscriber keeps
-// their preferences: a stranger who knows the address must not be able to
-// change them from the form. An address that declined a confirmation
-// (Complained) is not written to again from the form.
+// their preferences (a stranger must not change them from the form), and an
+// address that declined a confirmation (Complained) is not written to again.
 func (s *Server) signupJob(req subscribers.SubscribeRequest, now time.Time) SignupJob {
 	return func(ctx context.Context) (*Confirmation, error) {
 		ref := addressRef(req.Email)
@@ -191,16 +166,13 @@ func (s *Server) signupJob(req subscribers.SubscribeRequest, now time.Time) Sign
 }
 
 // addressRef names an address in a log line without giving it away: the
-// start of the hash the suppression list keeps, which an operator holding
-// the address can compute.
+// start of the hash the suppression list keeps.
 func addressRef(addr string) string {
 	return "address sha256:" + subscribers.HashEmail(addr)[:16]
 }
 
 // tooMany answers 429 with Retry-After the refill time of the limit that
-// refused: one more attempt is allowed by then. The limit per address says
-// only that someone tried that address a few times just now, which the
-// person trying knows.
+// refused. The limit per address tells only what the person trying knows.
 func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, every time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int((every+time.Second-1)/time.Second)))
 	s.message(w, r, http.StatusTooManyRequests, "Too many attempts", "There have been too many sign-up attempts from here. Please wait a few minutes and try again.", false)
@@ -218,16 +190,14 @@ func normalizeAddress(raw string) (string, error) {
 func (s *Server) chosenDigests(names []string) []string {
 	var out []string
 	for _, d := range s.options.Digests {
-		if has(names, d.Name) {
+		if slices.Contains(names, d.Name) {
 			out = append(out, d.Name)
 		}
 	}
 	return out
 }
 
-// cleanName makes a display name one line: control characters and broken
-// UTF-8 become spaces, and runs of spaces one. Its length is left alone:
-// subscribers.MaxNameLen is checked on the result, as the store checks it.
+// cleanName makes a display name one line of single spaces.
 func cleanName(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == utf8.RuneError {

@@ -286,7 +286,8 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestLimiterBounded(t *testing.T) {
-	l := newLimiter(RateLimit{Burst: 1, Every: time.Hour}, 100)
+	l := newLimiter(RateLimit{Burst: 1, Every: time.Hour})
+	l.max = 100
 	for i := 0; i < 1000; i++ {
 		l.allow(fmt.Sprint(i), t0)
 	}
@@ -318,7 +319,7 @@ trusted_proxies = ["10.0.0.0/8", "fd00::/8", "192.0.2.1"]`)
 			if tt.xff != "" {
 				r.Header.Set("X-Forwarded-For", tt.xff)
 			}
-			if got := e.srv.clientIP(r).String(); got != tt.want {
+			if got := e.srv.ClientIP(r).String(); got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})

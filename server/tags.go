@@ -1,23 +1,23 @@
 package server
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
 	"briefcast/site"
 )
 
-// siteTag is one topic of the site: the key articles carry (and
-// subscribers store) and its display spelling.
-type siteTag struct {
+// tagOption is one topic of the site, its key and display spelling, as a checkbox.
+type tagOption struct {
 	Key, Name string
+	Checked   bool
 }
 
-// siteTags lists the tags of st's articles once each, by display name,
-// computed once per build.
-func siteTags(st *site.Site) []siteTag {
+// siteTags lists the tags of st's articles once each, by display name.
+func siteTags(st *site.Site) []tagOption {
 	seen := map[string]bool{}
-	var out []siteTag
+	var out []tagOption
 	for _, a := range st.Articles {
 		if a == nil {
 			continue
@@ -31,38 +31,30 @@ func siteTags(st *site.Site) []siteTag {
 			if i < len(a.TagNames) && a.TagNames[i] != "" {
 				name = a.TagNames[i]
 			}
-			out = append(out, siteTag{Key: key, Name: name})
+			out = append(out, tagOption{Key: key, Name: name})
 		}
 	}
-	slices.SortFunc(out, func(a, b siteTag) int {
-		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Key, b.Key)
+	slices.SortFunc(out, func(a, b tagOption) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.Key, b.Key))
 	})
 	return out
-}
-
-// tagOption is one topic checkbox.
-type tagOption struct {
-	Key, Name string
-	Checked   bool
 }
 
 // tagOptions are the site's topics as checkboxes, ticked when in chosen;
 // a chosen tag the site no longer has stays listed (ticked), so saving the
 // page never drops it unasked.
 func (s *Server) tagOptions(chosen []string) []tagOption {
-	var tags []siteTag
+	var tags []tagOption
 	if snap := s.snap.Load(); snap != nil {
 		tags = snap.tags
 	}
 	out := make([]tagOption, 0, len(tags)+len(chosen))
 	for _, t := range tags {
-		out = append(out, tagOption{Key: t.Key, Name: t.Name, Checked: slices.Contains(chosen, t.Key)})
+		t.Checked = slices.Contains(chosen, t.Key)
+		out = append(out, t)
 	}
 	for _, c := range chosen {
-		if !slices.ContainsFunc(tags, func(t siteTag) bool { return t.Key == c }) {
+		if !slices.ContainsFunc(tags, func(t tagOption) bool { return t.Key == c }) {
 			out = append(out, tagOption{Key: c, Name: c, Checked: true})
 		}
 	}

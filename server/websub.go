@@ -11,11 +11,9 @@ import (
 	"briefcast/site"
 )
 
-// PingHub tells the configured WebSub hub about every feed whose bytes
-// differ between prev and next (every feed when prev is nil), with one
-// hub.mode=publish request per changed feed URL. Failures are logged: a
-// missed ping only delays readers until their next poll. It does nothing
-// without a hub.
+// PingHub tells the WebSub hub, if any, about every feed whose bytes differ
+// between prev (nil: none) and next. Failures are only logged: a missed ping
+// delays readers until their next poll.
 func (s *Server) PingHub(ctx context.Context, prev, next *site.Site) {
 	hub := s.options.WebSubHub
 	if hub == "" || next == nil {
@@ -31,8 +29,7 @@ func (s *Server) PingHub(ctx context.Context, prev, next *site.Site) {
 				continue
 			}
 		}
-		feedURL := s.baseURL + p[1:]
-		form := url.Values{"hub.mode": {"publish"}, "hub.url": {feedURL}}
+		form := url.Values{"hub.mode": {"publish"}, "hub.url": {s.baseURL + p[1:]}}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, hub, strings.NewReader(form.Encode()))
 		if err != nil {
 			s.log.Warn("websub_ping_failed", "feed", p, "err", err)
@@ -57,8 +54,7 @@ func (s *Server) PingHub(ctx context.Context, prev, next *site.Site) {
 	}
 }
 
-// sameBytes reports whether two versions of a file hold the same bytes:
-// by their tags when both were written to disk, else by their bodies.
+// sameBytes compares two versions of a file by tag when both are on disk.
 func sameBytes(a, b *site.File) bool {
 	if a.Stored != nil && b.Stored != nil {
 		return a.Stored.ETag == b.Stored.ETag

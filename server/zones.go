@@ -9,26 +9,18 @@ import (
 	_ "time/tzdata" // zone names are checked the same on a host without a zone database
 )
 
-// zonesText is the list of zones the pages offer, generated from tzdata
-// (zone.tab) and embedded, so the pages do not depend on the host's
-// /usr/share/zoneinfo.
+// zonesText is the zones the pages offer, embedded so that they do not
+// depend on the host's /usr/share/zoneinfo.
 //
 //go:embed zones.txt
 var zonesText string
 
 // zoneList is zonesText read once: every zone, sorted.
-var zoneList = func() []string {
-	var out []string
-	for line := range strings.SplitSeq(zonesText, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			out = append(out, line)
-		}
-	}
-	return out
-}()
+var zoneList = slices.DeleteFunc(strings.Split(zonesText, "\n"), func(line string) bool {
+	return line == "" || strings.HasPrefix(line, "#")
+})
 
-// zoneGroup is one <optgroup> of the time zone list: a region and its
-// zones.
+// zoneGroup is one <optgroup> of the time zone list.
 type zoneGroup struct {
 	Region string
 	Zones  []zoneOption
@@ -40,16 +32,10 @@ type zoneOption struct {
 	Selected    bool
 }
 
-// otherRegion holds UTC and the zones outside the list (a digest's own
-// zone, or one a subscriber chose before the list existed).
-const otherRegion = "Other"
-
-// zoneGroups returns the zone list grouped by region (the part of the
-// name before the first "/"), with extra zones not in the list added under
-// Other, and selected marked.
+// zoneGroups returns the zone list by region, with extra zones and selected marked.
 func zoneGroups(selected string, extra ...string) []zoneGroup {
 	var groups []zoneGroup
-	other := []string{"UTC"}
+	other := []string{"UTC"} // and zones outside the list: a digest's own, or one chosen before the list existed
 	for _, z := range extra {
 		if z != "" && !slices.Contains(zoneList, z) && !slices.Contains(other, z) {
 			other = append(other, z)
@@ -67,7 +53,7 @@ func zoneGroups(selected string, extra ...string) []zoneGroup {
 		g := &groups[len(groups)-1]
 		g.Zones = append(g.Zones, zoneOption{Name: z, Label: strings.ReplaceAll(strings.ReplaceAll(rest, "_", " "), "/", " / "), Selected: z == selected})
 	}
-	og := zoneGroup{Region: otherRegion}
+	og := zoneGroup{Region: "Other"}
 	for _, z := range other {
 		og.Zones = append(og.Zones, zoneOption{Name: z, Label: strings.ReplaceAll(z, "_", " "), Selected: z == selected})
 	}
