@@ -56,39 +56,24 @@ func checkDMARC(ctx context.Context, r *resolver, o Options) []Row {
 // (nil when unusable) and the row reporting it.
 func findDMARC(ctx context.Context, r *resolver, from string) (*dmarcPolicy, Row) {
 	name := "_dmarc." + from
-	recs, err := records(ctx, r, name, isDMARC)
-	org := OrgDomain(from)
-	if (err == nil || isNX(err)) && len(recs) == 0 && org != from {
+	recs, fail := records(ctx, r, name, isDMARC)
+	if org := OrgDomain(from); (fail == nil || fail.nxdomain()) && len(recs) == 0 && org != from {
 		orgName := "_dmarc." + org
-		if orgRecs, orgErr := records(ctx, r, orgName, isDMARC); orgErr == nil && len(orgRecs) > 0 {
-			name, recs, err = orgName, orgRecs, nil
+		if orgRecs, orgFail := records(ctx, r, orgName, isDMARC); orgFail == nil && len(orgRecs) > 0 {
+			name, recs, fail = orgName, orgRecs, nil
 		}
 	}
-	row := Row{Check: "dmarc", Domain: name}
-	switch {
-	case err != nil && !isNX(err):
-		return nil, lookupRow("dmarc", name, err)
-	case len(recs) == 0:
-		found := "no DMARC record"
-		var le *LookupError
-		if errors.As(err, &le) {
-			found = le.short()
-		}
-		return nil, failed(row, found, fmt.Sprintf(`Gmail and Yahoo require DMARC of bulk senders: add TXT at _dmarc.%s "v=DMARC1; p=none; rua=mailto:dmarc-reports@%s"`, from, from))
-	case len(recs) > 1:
-		return nil, failed(row, strings.Join(recs, " | "), fmt.Sprintf("%d DMARC records: receivers then apply none; keep only one", len(recs)))
+	add := fmt.Sprintf(`Gmail and Yahoo require DMARC of bulk senders: add TXT at _dmarc.%s "v=DMARC1; p=none; rua=mailto:dmarc-reports@%s"`, from, from)
+	row, ok := one(Row{Check: "dmarc", Domain: name}, recs, fail, "no DMARC record", add, add,
+		fmt.Sprintf("%d DMARC records: receivers then apply none; keep only one", len(recs)))
+	if !ok {
+		return nil, row
 	}
-	row.Found = recs[0]
-	pol, err := parseDMARC(recs[0], name != "_dmarc."+from)
+	pol, err := parseDMARC(row.Found, name != "_dmarc."+from)
 	if err != nil {
-		return nil, failed(row, recs[0], fmt.Sprintf("bad syntax: %v; receivers ignore the record", err))
+		return nil, failed(row, row.Found, fmt.Sprintf("bad syntax: %v; receivers ignore the record", err))
 	}
 	return pol, withProblems(row, policyProblems(pol, from), "")
-}
-
-func isNX(err error) bool {
-	var le *LookupError
-	return errors.As(err, &le) && le.NXDomain()
 }
 
 // isDMARC tells a DMARC record from the other TXT records at a name.
