@@ -150,36 +150,33 @@ func policyProblems(pol *dmarcPolicy, from string) []problem {
 // alignment. DMARC passes when either aligns, so one misaligned is a
 // warning (SPF alone breaks on forwarding) and both is a failure.
 func alignmentRows(o Options, pol *dmarcPolicy) []Row {
-	from, dkimDomain := o.FromDomain, o.DKIMDomain
-	dkimOK := o.DKIMSelector != "" && aligned(dkimDomain, from, pol.adkim)
+	from := o.FromDomain
+	dkimOK := o.DKIMSelector != "" && aligned(o.DKIMDomain, from, pol.adkim)
 	spfOK := aligned(o.BounceDomain, from, pol.aspf)
-
-	dkim := Row{Check: "dmarc-dkim-alignment", Domain: from, Status: OK,
-		Found: fmt.Sprintf("d=%s, From %s, adkim=%s", dkimDomain, from, pol.adkim)}
+	dkimFound := fmt.Sprintf("d=%s, From %s, adkim=%s", o.DKIMDomain, from, pol.adkim)
+	dkimFix := alignFix("email.dkim.domain", o.DKIMDomain, from, "adkim", pol.adkim)
 	if o.DKIMSelector == "" {
-		dkim.Found = fmt.Sprintf("briefcast does not sign, From %s", from)
+		dkimFound, dkimFix = "briefcast does not sign, From "+from, "set [email.dkim] with domain = "+from
 	}
-	if !dkimOK {
-		dkim.Status = misaligned(spfOK)
-		dkim.Fix = alignFix("email.dkim.domain", dkimDomain, from, "adkim", pol.adkim)
-		if o.DKIMSelector == "" {
-			dkim.Fix = "set [email.dkim] with domain = " + from
-		}
+	return []Row{
+		alignment("dmarc-dkim-alignment", from, dkimFound, dkimFix, dkimOK, spfOK),
+		alignment("dmarc-spf-alignment", o.BounceDomain, fmt.Sprintf("bounce %s, From %s, aspf=%s", o.BounceDomain, from, pol.aspf),
+			alignFix("the bounce domain", o.BounceDomain, from, "aspf", pol.aspf), spfOK, dkimOK),
 	}
-	spf := Row{Check: "dmarc-spf-alignment", Domain: o.BounceDomain, Status: OK,
-		Found: fmt.Sprintf("bounce %s, From %s, aspf=%s", o.BounceDomain, from, pol.aspf)}
-	if !spfOK {
-		spf.Status = misaligned(dkimOK)
-		spf.Fix = alignFix("the bounce domain", o.BounceDomain, from, "aspf", pol.aspf)
-	}
-	return []Row{dkim, spf}
 }
 
-func misaligned(otherAligned bool) Status {
-	if otherAligned {
-		return Warn
+// alignment is one identifier's row: ok when it aligns, else a warning
+// when the other one does and a failure when neither does.
+func alignment(check, domain, found, fix string, ok, otherOK bool) Row {
+	row := Row{Check: check, Domain: domain, Status: OK, Found: found}
+	switch {
+	case ok:
+	case otherOK:
+		row.Status, row.Fix = Warn, fix
+	default:
+		row.Status, row.Fix = Fail, fix
 	}
-	return Fail
+	return row
 }
 
 func alignFix(what, domain, from, tag, mode string) string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -119,12 +118,9 @@ func (r *resolver) txt(ctx context.Context, name string) ([]string, *lookupFailu
 
 // resolverFrom returns the first nameserver of a resolv.conf as HOST:PORT.
 func resolverFrom(path string) (string, error) {
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("dnscheck: %w (use --resolver HOST:PORT)", err)
-	}
 	cc, err := dns.ClientConfigFromFile(path)
 	if err != nil {
-		return "", fmt.Errorf("dnscheck: %s: %w", path, err)
+		return "", fmt.Errorf("dnscheck: %w (use --resolver HOST:PORT)", err)
 	}
 	if len(cc.Servers) == 0 {
 		return "", fmt.Errorf("dnscheck: %s lists no nameserver (use --resolver HOST:PORT)", path)

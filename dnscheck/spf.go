@@ -118,10 +118,7 @@ func spfProblems(ctx context.Context, r *resolver, domain, rec string) []problem
 	if err != nil {
 		return []problem{{Fail, fmt.Sprintf("permerror: %v; fix the record's syntax", err)}}
 	}
-	var probs []problem
-	if p, ok := allProblem(terms); ok {
-		probs = append(probs, p)
-	}
+	probs := allProblem(terms)
 	w := &spfWalk{r: r, seen: map[string]bool{domain: true}}
 	w.walk(ctx, terms)
 	probs = append(probs, w.probs...)
@@ -134,17 +131,17 @@ func spfProblems(ctx context.Context, r *resolver, domain, rec string) []problem
 
 // allProblem judges how the record ends: the all mechanism is what
 // receivers apply to hosts not listed.
-func allProblem(terms []spfTerm) (problem, bool) {
+func allProblem(terms []spfTerm) []problem {
 	i := slices.IndexFunc(terms, spfTerm.isAll)
 	switch {
 	case i >= 0 && terms[i].qualifier == '+':
-		return problem{Fail, "+all lets any host send as this domain; end the record with ~all or -all"}, true
+		return []problem{{Fail, "+all lets any host send as this domain; end the record with ~all or -all"}}
 	case i >= 0 && terms[i].qualifier == '?':
-		return problem{Warn, "?all is neutral (no protection); end the record with ~all or -all"}, true
+		return []problem{{Warn, "?all is neutral (no protection); end the record with ~all or -all"}}
 	case i >= 0 || slices.ContainsFunc(terms, func(t spfTerm) bool { return t.modifier && t.name == "redirect" }):
-		return problem{}, false
+		return nil
 	}
-	return problem{Warn, "no all mechanism (receivers read it as ?all); end the record with ~all or -all"}, true
+	return []problem{{Warn, "no all mechanism (receivers read it as ?all); end the record with ~all or -all"}}
 }
 
 func (t spfTerm) isAll() bool { return !t.modifier && t.name == "all" }
