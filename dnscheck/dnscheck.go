@@ -106,17 +106,18 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// one is row with the single record of recs found. When the lookup
-// failed or there is not exactly one record, it is row failed, with the
-// fix for a name that does not exist (nx), for none, or for many.
-func one(row Row, recs []string, fail *lookupFailure, none, nx, fixNone, fixMany string) (Row, bool) {
+// one is row with the single record of recs found, and true. When the
+// lookup failed or there is not exactly one record, it is row failed:
+// found noneFound and fixNone when there is none, fixNX when the name does
+// not exist, fixMany when there are several.
+func one(row Row, recs []string, fail *lookupFailure, noneFound, fixNX, fixNone, fixMany string) (Row, bool) {
 	switch {
 	case fail.nxdomain():
-		return failed(row, fail.found(), nx), false
+		return failed(row, fail.found(), fixNX), false
 	case fail != nil:
 		return fail.row(row.Check, row.Domain), false
 	case len(recs) == 0:
-		return failed(row, none, fixNone), false
+		return failed(row, noneFound, fixNone), false
 	case len(recs) > 1:
 		return failed(row, strings.Join(recs, " | "), fixMany), false
 	}
