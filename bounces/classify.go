@@ -113,11 +113,10 @@ func describe(why *reason, k Kind, diag string) string {
 	if why != nil {
 		name = why.name
 	}
-	d := shorten(diag, 160)
-	if d == "" {
-		return name
+	if d := shorten(diag, 160); d != "" {
+		return name + ": " + d
 	}
-	return name + ": " + d
+	return name
 }
 
 // shorten collapses white space and cuts s to n bytes at a rune boundary.

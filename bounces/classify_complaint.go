@@ -101,10 +101,7 @@ type SESNotification struct {
 // Type is what the notification is about: "Bounce", "Complaint", or
 // another of SES's types.
 func (n *SESNotification) Type() string {
-	if n.NotificationType != "" {
-		return n.NotificationType
-	}
-	return n.EventType
+	return cmp.Or(n.NotificationType, n.EventType)
 }
 
 // sesNotification reads an SES bounce or complaint notification.
@@ -152,7 +149,7 @@ func readSESNotice(text string, n *SESNotification) bool {
 	if json.Unmarshal(raw, n) != nil {
 		return false
 	}
-	return n.NotificationType != "" || n.EventType != ""
+	return n.Type() != ""
 }
 
 var autoSubject = rx(`out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply|autorespon|vacation|away from (the |my )?(office|desk)|abwesen|réponse automatique|respuesta automática|fuera de la oficina|on (annual )?leave|on holiday|\bi am away|i'm away|currently away|out of town`)

@@ -115,21 +115,13 @@ func checkDKIM(ctx context.Context, r *resolver, o Options) Row {
 		row.Want = want
 	}
 
-	recs, err := records(ctx, r, name, func(t string) bool { return strings.Contains(strings.ToLower(t), "p=") })
-	var le *LookupError
-	if err != nil && !(errors.As(err, &le) && le.NXDomain()) {
-		return lookupRow("dkim", name, err)
+	recs, fail := records(ctx, r, name, func(t string) bool { return strings.Contains(strings.ToLower(t), "p=") })
+	row, ok := one(row, recs, fail, "no DKIM key record", "no DKIM key; "+publish, publish,
+		fmt.Sprintf("%d DKIM records: verifiers may pick any; keep only one and %s", len(recs), publish))
+	if !ok {
+		return row
 	}
-	switch {
-	case err != nil:
-		return failed(row, le.short(), "no DKIM key; "+publish)
-	case len(recs) == 0:
-		return failed(row, "no DKIM key record", publish)
-	case len(recs) > 1:
-		return failed(row, strings.Join(recs, " | "), fmt.Sprintf("%d DKIM records: verifiers may pick any; keep only one and %s", len(recs), publish))
-	}
-	row.Found = recs[0]
-	probs := dkimProblems(recs[0], o.DKIMPublicKey, publish)
+	probs := dkimProblems(row.Found, o.DKIMPublicKey, publish)
 	if len(probs) == 0 {
 		row.Want = ""
 	}

@@ -56,39 +56,24 @@ func checkDMARC(ctx context.Context, r *resolver, o Options) []Row {
 // (nil when unusable) and the row reporting it.
 func findDMARC(ctx context.Context, r *resolver, from string) (*dmarcPolicy, Row) {
 	name := "_dmarc." + from
-	recs, err := records(ctx, r, name, isDMARC)
-	org := OrgDomain(from)
-	if (err == nil || isNX(err)) && len(recs) == 0 && org != from {
+	recs, fail := records(ctx, r, name, isDMARC)
+	if org := OrgDomain(from); (fail == nil || fail.nxdomain()) && len(recs) == 0 && org != from {
 		orgName := "_dmarc." + org
-		if orgRecs, orgErr := records(ctx, r, orgName, isDMARC); orgErr == nil && len(orgRecs) > 0 {
-			name, recs, err = orgName, orgRecs, nil
+		if orgRecs, orgFail := records(ctx, r, orgName, isDMARC); orgFail == nil && len(orgRecs) > 0 {
+			name, recs, fail = orgName, orgRecs, nil
 		}
 	}
-	row := Row{Check: "dmarc", Domain: name}
-	switch {
-	case err != nil && !isNX(err):
-		return nil, lookupRow("dmarc", name, err)
-	case len(recs) == 0:
-		found := "no DMARC record"
-		var le *LookupError
-		if errors.As(err, &le) {
-			found = le.short()
-		}
-		return nil, failed(row, found, fmt.Sprintf(`Gmail and Yahoo require DMARC of bulk senders: add TXT at _dmarc.%s "v=DMARC1; p=none; rua=mailto:dmarc-reports@%s"`, from, from))
-	case len(recs) > 1:
-		return nil, failed(row, strings.Join(recs, " | "), fmt.Sprintf("%d DMARC records: receivers then apply none; keep only one", len(recs)))
+	add := fmt.Sprintf(`Gmail and Yahoo require DMARC of bulk senders: add TXT at _dmarc.%s "v=DMARC1; p=none; rua=mailto:dmarc-reports@%s"`, from, from)
+	row, ok := one(Row{Check: "dmarc", Domain: name}, recs, fail, "no DMARC record", add, add,
+		fmt.Sprintf("%d DMARC records: receivers then apply none; keep only one", len(recs)))
+	if !ok {
+		return nil, row
 	}
-	row.Found = recs[0]
-	pol, err := parseDMARC(recs[0], name != "_dmarc."+from)
+	pol, err := parseDMARC(row.Found, name != "_dmarc."+from)
 	if err != nil {
-		return nil, failed(row, recs[0], fmt.Sprintf("bad syntax: %v; receivers ignore the record", err))
+		return nil, failed(row, row.Found, fmt.Sprintf("bad syntax: %v; receivers ignore the record", err))
 	}
 	return pol, withProblems(row, policyProblems(pol, from), "")
-}
-
-func isNX(err error) bool {
-	var le *LookupError
-	return errors.As(err, &le) && le.NXDomain()
 }
 
 // isDMARC tells a DMARC record from the other TXT records at a name.
@@ -165,36 +150,33 @@ func policyProblems(pol *dmarcPolicy, from string) []problem {
 // alignment. DMARC passes when either aligns, so one misaligned is a
 // warning (SPF alone breaks on forwarding) and both is a failure.
 func alignmentRows(o Options, pol *dmarcPolicy) []Row {
-	from, dkimDomain := o.FromDomain, o.DKIMDomain
-	dkimOK := o.DKIMSelector != "" && aligned(dkimDomain, from, pol.adkim)
+	from := o.FromDomain
+	dkimOK := o.DKIMSelector != "" && aligned(o.DKIMDomain, from, pol.adkim)
 	spfOK := aligned(o.BounceDomain, from, pol.aspf)
-
-	dkim := Row{Check: "dmarc-dkim-alignment", Domain: from, Status: OK,
-		Found: fmt.Sprintf("d=%s, From %s, adkim=%s", dkimDomain, from, pol.adkim)}
+	dkimFound := fmt.Sprintf("d=%s, From %s, adkim=%s", o.DKIMDomain, from, pol.adkim)
+	dkimFix := alignFix("email.dkim.domain", o.DKIMDomain, from, "adkim", pol.adkim)
 	if o.DKIMSelector == "" {
-		dkim.Found = fmt.Sprintf("briefcast does not sign, From %s", from)
+		dkimFound, dkimFix = "briefcast does not sign, From "+from, "set [email.dkim] with domain = "+from
 	}
-	if !dkimOK {
-		dkim.Status = misaligned(spfOK)
-		dkim.Fix = alignFix("email.dkim.domain", dkimDomain, from, "adkim", pol.adkim)
-		if o.DKIMSelector == "" {
-			dkim.Fix = "set [email.dkim] with domain = " + from
-		}
+	return []Row{
+		alignment("dmarc-dkim-alignment", from, dkimFound, dkimFix, dkimOK, spfOK),
+		alignment("dmarc-spf-alignment", o.BounceDomain, fmt.Sprintf("bounce %s, From %s, aspf=%s", o.BounceDomain, from, pol.aspf),
+			alignFix("the bounce domain", o.BounceDomain, from, "aspf", pol.aspf), spfOK, dkimOK),
 	}
-	spf := Row{Check: "dmarc-spf-alignment", Domain: o.BounceDomain, Status: OK,
-		Found: fmt.Sprintf("bounce %s, From %s, aspf=%s", o.BounceDomain, from, pol.aspf)}
-	if !spfOK {
-		spf.Status = misaligned(dkimOK)
-		spf.Fix = alignFix("the bounce domain", o.BounceDomain, from, "aspf", pol.aspf)
-	}
-	return []Row{dkim, spf}
 }
 
-func misaligned(otherAligned bool) Status {
-	if otherAligned {
-		return Warn
+// alignment is one identifier's row: ok when it aligns, else a warning
+// when the other one does and a failure when neither does.
+func alignment(check, domain, found, fix string, ok, otherOK bool) Row {
+	row := Row{Check: check, Domain: domain, Status: OK, Found: found}
+	switch {
+	case ok:
+	case otherOK:
+		row.Status, row.Fix = Warn, fix
+	default:
+		row.Status, row.Fix = Fail, fix
 	}
-	return Fail
+	return row
 }
 
 func alignFix(what, domain, from, tag, mode string) string {

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/miekg/dns"
 )
 
 // Status is the verdict of one row.
@@ -108,6 +106,31 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// one is row with the single record of recs found, and true. When the
+// lookup failed or there is not exactly one record, it is row failed:
+// found noneFound and fixNone when there is none, fixNX when the name does
+// not exist, fixMany when there are several.
+func one(row Row, recs []string, fail *lookupFailure, noneFound, fixNX, fixNone, fixMany string) (Row, bool) {
+	switch {
+	case fail.nxdomain():
+		return failed(row, fail.found(), fixNX), false
+	case fail != nil:
+		return fail.row(row.Check, row.Domain), false
+	case len(recs) == 0:
+		return failed(row, noneFound, fixNone), false
+	case len(recs) > 1:
+		return failed(row, strings.Join(recs, " | "), fixMany), false
+	}
+	row.Found = recs[0]
+	return row, true
+}
+
+// failed is row failed with found and fix.
+func failed(row Row, found, fix string) Row {
+	row.Status, row.Found, row.Fix = Fail, found, fix
+	return row
+}
+
 // Check looks up SPF for the From and bounce domains, the DKIM key and
 // DMARC, and returns one row per finding. It returns an error only when
 // the options are unusable or the resolver never answered: a domain
@@ -148,25 +171,4 @@ func Check(ctx context.Context, o Options) (Report, error) {
 
 func normalise(domain string) string {
 	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(domain), "."))
-}
-
-// lookupRow turns a failed lookup into a row: SERVFAIL and timeouts say
-// the answer is unknown, which is not the same as "missing".
-func lookupRow(check, name string, err error) Row {
-	var le *LookupError
-	if !errors.As(err, &le) {
-		return Row{Check: check, Domain: name, Status: Fail, Found: err.Error(), Fix: "retry; the lookup failed"}
-	}
-	row := Row{Check: check, Domain: name, Status: Fail, Found: le.short()}
-	switch {
-	case le.Rcode < 0 && isTimeout(le.Err):
-		row.Fix = fmt.Sprintf("resolver %s did not answer in time; retry or pick another with --resolver", le.Resolver)
-	case le.Rcode < 0:
-		row.Fix = fmt.Sprintf("resolver %s did not answer (%v); retry or pick another with --resolver", le.Resolver, le.Err)
-	case le.Rcode == dns.RcodeServerFailure:
-		row.Fix = "the resolver could not get an answer: check the domain's name servers and DNSSEC signatures"
-	default:
-		row.Fix = "the resolver refused or rejected the query; pick another with --resolver"
-	}
-	return row
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -17,47 +16,49 @@ import (
 // resolver, not about the domain being checked.
 var ErrNoAnswer = errors.New("did not answer")
 
-// LookupError is a DNS answer that is not a usable record set: NXDOMAIN,
-// SERVFAIL, REFUSED, or no reply at all (Rcode -1, wrapping ErrNoAnswer).
-type LookupError struct {
-	Name     string // the name queried, without the final dot
-	Resolver string // HOST:PORT asked
-	Rcode    int    // dns.RcodeNameError and so on; -1 when nothing came back
-	Err      error  // the transport error when Rcode is -1
+// lookupFailure is a DNS answer that is not a usable record set: NXDOMAIN,
+// SERVFAIL, REFUSED, or no reply at all (rcode -1).
+type lookupFailure struct {
+	resolver string // HOST:PORT asked
+	rcode    int    // dns.RcodeNameError and so on; -1 when nothing came back
+	err      error  // the transport error when rcode is -1
 }
 
-func (e *LookupError) Error() string {
-	if e.Rcode < 0 {
-		return fmt.Sprintf("TXT %s: resolver %s: %v", e.Name, e.Resolver, e.Err)
-	}
-	return fmt.Sprintf("TXT %s: %s", e.Name, dns.RcodeToString[e.Rcode])
-}
-
-func (e *LookupError) Unwrap() error {
-	if e.Rcode < 0 {
-		return ErrNoAnswer
-	}
-	return nil
-}
-
-// NXDomain reports whether the name does not exist at all, as opposed to
+// nxdomain reports whether the name does not exist at all, as opposed to
 // existing with no TXT record.
-func (e *LookupError) NXDomain() bool { return e.Rcode == dns.RcodeNameError }
+func (f *lookupFailure) nxdomain() bool { return f != nil && f.rcode == dns.RcodeNameError }
 
-// short is the one-word form shown in the report's "found" column.
-func (e *LookupError) short() string {
+// found is the short form shown in the report's "found" column.
+func (f *lookupFailure) found() string {
 	switch {
-	case e.Rcode == dns.RcodeNameError:
+	case f.rcode == dns.RcodeNameError:
 		return "NXDOMAIN (name does not exist)"
-	case e.Rcode == dns.RcodeServerFailure:
+	case f.rcode == dns.RcodeServerFailure:
 		return "SERVFAIL"
-	case e.Rcode < 0 && isTimeout(e.Err):
+	case f.rcode < 0 && isTimeout(f.err):
 		return "timeout"
-	case e.Rcode < 0:
+	case f.rcode < 0:
 		return "no answer"
 	default:
-		return dns.RcodeToString[e.Rcode]
+		return dns.RcodeToString[f.rcode]
 	}
+}
+
+// row reports the failure: SERVFAIL and timeouts say the answer is
+// unknown, which is not the same as "missing".
+func (f *lookupFailure) row(check, name string) Row {
+	row := Row{Check: check, Domain: name, Status: Fail, Found: f.found()}
+	switch {
+	case f.rcode < 0 && isTimeout(f.err):
+		row.Fix = fmt.Sprintf("resolver %s did not answer in time; retry or pick another with --resolver", f.resolver)
+	case f.rcode < 0:
+		row.Fix = fmt.Sprintf("resolver %s did not answer (%v); retry or pick another with --resolver", f.resolver, f.err)
+	case f.rcode == dns.RcodeServerFailure:
+		row.Fix = "the resolver could not get an answer: check the domain's name servers and DNSSEC signatures"
+	default:
+		row.Fix = "the resolver refused or rejected the query; pick another with --resolver"
+	}
+	return row
 }
 
 func isTimeout(err error) bool {
@@ -85,7 +86,7 @@ const ednsSize = 1232
 // joined: a record longer than 255 bytes is split into several strings on
 // the wire, and SPF, DKIM and DMARC read them as one. A name that exists
 // without TXT records gives no records and no error.
-func (r *resolver) txt(ctx context.Context, name string) ([]string, error) {
+func (r *resolver) txt(ctx context.Context, name string) ([]string, *lookupFailure) {
 	fqdn := dns.Fqdn(name)
 	q := new(dns.Msg)
 	q.SetQuestion(fqdn, dns.TypeTXT)
@@ -98,14 +99,13 @@ func (r *resolver) txt(ctx context.Context, name string) ([]string, error) {
 		c.Net = "tcp"
 		resp, _, err = c.ExchangeContext(ctx, q, r.addr)
 	}
-	name = strings.TrimSuffix(fqdn, ".")
 	if err != nil {
 		r.lastErr = err
-		return nil, &LookupError{Name: name, Resolver: r.addr, Rcode: -1, Err: err}
+		return nil, &lookupFailure{resolver: r.addr, rcode: -1, err: err}
 	}
 	r.answered = true
 	if resp.Rcode != dns.RcodeSuccess {
-		return nil, &LookupError{Name: name, Resolver: r.addr, Rcode: resp.Rcode}
+		return nil, &lookupFailure{resolver: r.addr, rcode: resp.Rcode}
 	}
 	var out []string
 	for _, rr := range resp.Answer {
@@ -118,12 +118,9 @@ func (r *resolver) txt(ctx context.Context, name string) ([]string, error) {
 
 // resolverFrom returns the first nameserver of a resolv.conf as HOST:PORT.
 func resolverFrom(path string) (string, error) {
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("dnscheck: %w (use --resolver HOST:PORT)", err)
-	}
 	cc, err := dns.ClientConfigFromFile(path)
 	if err != nil {
-		return "", fmt.Errorf("dnscheck: %s: %w", path, err)
+		return "", fmt.Errorf("dnscheck: %w (use --resolver HOST:PORT)", err)
 	}
 	if len(cc.Servers) == 0 {
 		return "", fmt.Errorf("dnscheck: %s lists no nameserver (use --resolver HOST:PORT)", path)

@@ -2,7 +2,6 @@ package dnscheck
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,9 +24,9 @@ type spfTerm struct {
 }
 
 // records returns the TXT records at name that keep accepts.
-func records(ctx context.Context, r *resolver, name string, keep func(string) bool) ([]string, error) {
-	txts, err := r.txt(ctx, name)
-	return slices.DeleteFunc(txts, func(t string) bool { return !keep(t) }), err
+func records(ctx context.Context, r *resolver, name string, keep func(string) bool) ([]string, *lookupFailure) {
+	txts, fail := r.txt(ctx, name)
+	return slices.DeleteFunc(txts, func(t string) bool { return !keep(t) }), fail
 }
 
 // isSPF tells an SPF record from the other TXT records at a name: the
@@ -84,28 +83,15 @@ type problem struct {
 }
 
 func checkSPF(ctx context.Context, r *resolver, domain string) Row {
-	row := Row{Check: "spf", Domain: domain}
-	recs, err := records(ctx, r, domain, isSPF)
-	var le *LookupError
-	switch {
-	case errors.As(err, &le) && le.NXDomain():
-		return failed(row, le.short(), "the domain does not exist in DNS; create it, then "+addSPF)
-	case err != nil:
-		return lookupRow("spf", domain, err)
-	case len(recs) == 0:
-		return failed(row, "no SPF record", addSPF)
-	case len(recs) > 1:
-		return failed(row, strings.Join(recs, " | "), fmt.Sprintf("permerror: %d SPF records; merge them into one TXT record", len(recs)))
+	recs, fail := records(ctx, r, domain, isSPF)
+	row, ok := one(Row{Check: "spf", Domain: domain}, recs, fail, "no SPF record",
+		"the domain does not exist in DNS; create it, then "+addSPF, addSPF,
+		fmt.Sprintf("permerror: %d SPF records; merge them into one TXT record", len(recs)))
+	if !ok {
+		return row
 	}
-	row.Found = recs[0]
-	return withProblems(row, spfProblems(ctx, r, domain, recs[0]),
+	return withProblems(row, spfProblems(ctx, r, domain, row.Found),
 		"make sure it lists your relay (include: or ip4:/ip6:)")
-}
-
-// failed is row failed with found and fix.
-func failed(row Row, found, fix string) Row {
-	row.Status, row.Found, row.Fix = Fail, found, fix
-	return row
 }
 
 // withProblems sets the row's status to the worst problem and its fix to
@@ -132,10 +118,7 @@ func spfProblems(ctx context.Context, r *resolver, domain, rec string) []problem
 	if err != nil {
 		return []problem{{Fail, fmt.Sprintf("permerror: %v; fix the record's syntax", err)}}
 	}
-	var probs []problem
-	if p, ok := allProblem(terms); ok {
-		probs = append(probs, p)
-	}
+	probs := allProblem(terms)
 	w := &spfWalk{r: r, seen: map[string]bool{domain: true}}
 	w.walk(ctx, terms)
 	probs = append(probs, w.probs...)
@@ -148,17 +131,17 @@ func spfProblems(ctx context.Context, r *resolver, domain, rec string) []problem
 
 // allProblem judges how the record ends: the all mechanism is what
 // receivers apply to hosts not listed.
-func allProblem(terms []spfTerm) (problem, bool) {
+func allProblem(terms []spfTerm) []problem {
 	i := slices.IndexFunc(terms, spfTerm.isAll)
 	switch {
 	case i >= 0 && terms[i].qualifier == '+':
-		return problem{Fail, "+all lets any host send as this domain; end the record with ~all or -all"}, true
+		return []problem{{Fail, "+all lets any host send as this domain; end the record with ~all or -all"}}
 	case i >= 0 && terms[i].qualifier == '?':
-		return problem{Warn, "?all is neutral (no protection); end the record with ~all or -all"}, true
+		return []problem{{Warn, "?all is neutral (no protection); end the record with ~all or -all"}}
 	case i >= 0 || slices.ContainsFunc(terms, func(t spfTerm) bool { return t.modifier && t.name == "redirect" }):
-		return problem{}, false
+		return nil
 	}
-	return problem{Warn, "no all mechanism (receivers read it as ?all); end the record with ~all or -all"}, true
+	return []problem{{Warn, "no all mechanism (receivers read it as ?all); end the record with ~all or -all"}}
 }
 
 func (t spfTerm) isAll() bool { return !t.modifier && t.name == "all" }
@@ -207,13 +190,10 @@ func (w *spfWalk) follow(ctx context.Context, term, target string) {
 	// included twice on different paths is counted twice, as receivers do.
 	w.seen[target] = true
 	defer delete(w.seen, target)
-	recs, err := records(ctx, w.r, target, isSPF)
-	var le *LookupError
+	recs, fail := records(ctx, w.r, target, isSPF)
 	switch {
-	case errors.As(err, &le):
-		w.fail("%s: %s; fix or remove it", term, le.short())
-	case err != nil:
-		w.fail("%s: %v", term, err)
+	case fail != nil:
+		w.fail("%s: %s; fix or remove it", term, fail.found())
 	case len(recs) != 1:
 		w.fail("permerror: %s has %d SPF records (want 1); fix or remove it", term, len(recs))
 	default:

@@ -81,7 +81,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			return nil
 		case err != nil && p.c == nil:
 			failures++
-			delay = backoff(p.opts.Interval, failures)
+			delay = min(p.opts.Interval<<min(failures-1, 5), time.Hour)
 			p.opts.Logger.Warn("bounces: imap: poll failed, will reconnect", "addr", p.opts.Addr, "failures", failures, "retry_in", delay, "err", err)
 		case err != nil:
 			failures = 0
@@ -95,10 +95,6 @@ func (p *Poller) Run(ctx context.Context) error {
 		case <-time.After(delay):
 		}
 	}
-}
-
-func backoff(interval time.Duration, failures int) time.Duration {
-	return min(interval<<min(failures-1, 5), time.Hour)
 }
 
 // abort cuts the connection so a command blocked on the network returns.

@@ -90,7 +90,7 @@ func (h *mailgunHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusForbidden, "signature refused", err)
 		return
 	}
-	h.deliver(r.Context(), w, b.EventData.events())
+	h.deliver(r.Context(), w, b.EventData.event())
 }
 
 // verify checks the HMAC, the timestamp's age and that the token is new.
@@ -135,7 +135,7 @@ func (h *mailgunHandler) firstUse(token string, now time.Time) error {
 	return nil
 }
 
-func (e mailgunEvent) events() []Event {
+func (e mailgunEvent) event() Event {
 	var kind Kind
 	switch {
 	case e.Event == "failed" && e.Severity == "permanent":
@@ -144,11 +144,6 @@ func (e mailgunEvent) events() []Event {
 		kind = Soft
 	case e.Event == "complained":
 		kind = Complaint
-	default:
-		return nil
-	}
-	if e.Recipient == "" {
-		return nil
 	}
 	ds := e.DeliveryStatus
 	status := ds.EnhancedCode
@@ -161,8 +156,8 @@ func (e mailgunEvent) events() []Event {
 		sec, frac := math.Modf(e.Timestamp)
 		at = time.Unix(int64(sec), int64(frac*1e9)).UTC()
 	}
-	return []Event{{
+	return Event{
 		Kind: kind, Recipient: e.Recipient, Status: status, Reason: reason, Provider: "mailgun",
 		ID: e.ID, Sender: e.Envelope.Sender, MessageID: e.Message.Headers.MessageID, Time: at,
-	}}
+	}
 }

@@ -46,7 +46,7 @@ func (h *postmarkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.readJSON(w, r, &p, "a Postmark record") {
 		return
 	}
-	h.deliver(r.Context(), w, p.events())
+	h.deliver(r.Context(), w, p.event())
 }
 
 // authorized compares hashes, so neither the contents nor the lengths of
@@ -86,17 +86,17 @@ var postmarkKinds = map[string]Kind{
 	"SpamNotification":    Complaint,
 }
 
-func (p postmarkRecord) events() []Event {
-	kind, ok := postmarkKinds[p.Type]
-	if p.RecordType == "SpamComplaint" {
-		kind, ok = Complaint, true
+func (p postmarkRecord) event() Event {
+	kind := postmarkKinds[p.Type]
+	switch p.RecordType {
+	case "SpamComplaint":
+		kind = Complaint
+	case "Bounce":
+	default:
+		kind = ""
 	}
-	if !ok || p.Email == "" || (p.RecordType != "Bounce" && p.RecordType != "SpamComplaint") {
-		return nil
-	}
-	reason := strings.TrimSpace(p.Description + " " + p.Details)
-	return []Event{{
-		Kind: kind, Recipient: p.Email, Reason: reason, Provider: "postmark",
+	return Event{
+		Kind: kind, Recipient: p.Email, Reason: strings.TrimSpace(p.Description + " " + p.Details), Provider: "postmark",
 		ID: p.ID.String(), MessageID: p.MessageID, Time: parseTime(p.BouncedAt),
-	}}
+	}
 }

@@ -84,11 +84,11 @@ func (h *sendgridHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusBadRequest, "not a SendGrid event list", err)
 		return
 	}
-	var out []Event
-	for _, e := range evs {
-		out = append(out, e.events()...)
+	out := make([]Event, len(evs))
+	for i, e := range evs {
+		out[i] = e.event()
 	}
-	h.deliver(r.Context(), w, out)
+	h.deliver(r.Context(), w, out...)
 }
 
 // verify checks the ECDSA signature over the timestamp and the body as sent.
@@ -115,7 +115,7 @@ type sendgridEvent struct {
 	MessageID string `json:"sg_message_id"`
 }
 
-func (e sendgridEvent) events() []Event {
+func (e sendgridEvent) event() Event {
 	var kind Kind
 	switch e.Event {
 	case "bounce":
@@ -133,21 +133,14 @@ func (e sendgridEvent) events() []Event {
 			kind = Hard
 		case "Spam Reporting Address":
 			kind = Complaint
-		default:
-			return nil
 		}
-	default:
-		return nil
-	}
-	if e.Email == "" {
-		return nil
 	}
 	var at time.Time
 	if e.Timestamp > 0 {
 		at = time.Unix(e.Timestamp, 0).UTC()
 	}
-	return []Event{{
+	return Event{
 		Kind: kind, Recipient: e.Email, Status: e.Status, Reason: e.Reason, Provider: "sendgrid",
 		ID: e.EventID, MessageID: e.MessageID, Time: at,
-	}}
+	}
 }

@@ -74,7 +74,7 @@ func (h *sesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("bounces: ses: the topic unsubscribed this endpoint", "topic", m.TopicArn)
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		h.deliver(r.Context(), w, h.sesEvents(m))
+		h.deliver(r.Context(), w, h.sesEvents(m)...)
 	}
 }
 
@@ -125,5 +125,5 @@ func (h *sesHandler) sesEvents(m snsMessage) []Event {
 			out = append(out, e)
 		}
 	}
-	return slices.DeleteFunc(out, func(e Event) bool { return e.Recipient == "" })
+	return out
 }

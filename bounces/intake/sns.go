@@ -43,25 +43,19 @@ type snsMessage struct {
 // lines of their own, in byte order of the names. Subject is signed only
 // when the message has one.
 func (m snsMessage) stringToSign() (string, error) {
-	var pairs [][2]string
-	switch m.Type {
-	case "Notification":
-		pairs = [][2]string{{"Message", m.Message}, {"MessageId", m.MessageID}}
-		if m.Subject != nil {
-			pairs = append(pairs, [2]string{"Subject", *m.Subject})
-		}
-		pairs = append(pairs, [][2]string{{"Timestamp", m.Timestamp}, {"TopicArn", m.TopicArn}, {"Type", m.Type}}...)
-	case "SubscriptionConfirmation", "UnsubscribeConfirmation":
-		pairs = [][2]string{{"Message", m.Message}, {"MessageId", m.MessageID}, {"SubscribeURL", m.SubscribeURL},
-			{"Timestamp", m.Timestamp}, {"Token", m.Token}, {"TopicArn", m.TopicArn}, {"Type", m.Type}}
+	fields := []string{"Message", m.Message, "MessageId", m.MessageID}
+	switch {
+	case m.Type == "Notification" && m.Subject != nil:
+		fields = append(fields, "Subject", *m.Subject, "Timestamp", m.Timestamp)
+	case m.Type == "Notification":
+		fields = append(fields, "Timestamp", m.Timestamp)
+	case m.Type == "SubscriptionConfirmation", m.Type == "UnsubscribeConfirmation":
+		fields = append(fields, "SubscribeURL", m.SubscribeURL, "Timestamp", m.Timestamp, "Token", m.Token)
 	default:
 		return "", fmt.Errorf("unknown message type %q", m.Type)
 	}
-	var b strings.Builder
-	for _, p := range pairs {
-		b.WriteString(p[0] + "\n" + p[1] + "\n")
-	}
-	return b.String(), nil
+	fields = append(fields, "TopicArn", m.TopicArn, "Type", m.Type)
+	return strings.Join(fields, "\n") + "\n", nil
 }
 
 // errUnverifiable is a signature that could not be checked for a reason

@@ -69,9 +69,13 @@ func (h webhook) readJSON(w http.ResponseWriter, r *http.Request, v any, what st
 
 // deliver hands each event not seen lately to the sink and answers: 204
 // when all are taken, 500 (so the provider sends them again) when not.
-func (h webhook) deliver(ctx context.Context, w http.ResponseWriter, events []Event) {
+// An event of no kind the sink takes, or naming no recipient, is skipped.
+func (h webhook) deliver(ctx context.Context, w http.ResponseWriter, events ...Event) {
 	for _, e := range events {
 		key := e.Key()
+		if e.Kind == "" || e.Recipient == "" {
+			continue
+		}
 		if h.seen.has(key) {
 			h.log.Debug("bounces: webhook: event already taken", "provider", h.provider, "id", e.ID)
 			continue
