@@ -31,10 +31,7 @@ func (s *DB) RecordBounce(ctx context.Context, b subscribers.Bounce, softLimit i
 		b.At = time.Now()
 	}
 	b.At = b.At.UTC()
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		out = subscribers.BounceOutcome{}
-		return s.recordBounceTx(ctx, tx, b, softLimit, &out)
-	})
+	err := s.writeTx(ctx, func(tx *sql.Tx) error { return s.recordBounceTx(ctx, tx, b, softLimit, &out) })
 	if err != nil {
 		return subscribers.BounceOutcome{}, fmt.Errorf("store: record bounce: %w", err)
 	}
