@@ -172,23 +172,15 @@ func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editio
 func (s *DB) FinishEdition(ctx context.Context, editionID int64, now time.Time) (bool, error) {
 	var done bool
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		var finished timeCol
-		var left bool
-		err := tx.QueryRowContext(ctx, s.d.q(`SELECT finished_at, EXISTS (SELECT 1 FROM deliveries
-			WHERE edition_id = e.id AND state IN ('queued', 'retrying')) FROM editions e WHERE id = ?`+s.d.forUpdate), editionID).Scan(&finished, &left)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return subscribers.ErrNotFound
-		case err != nil:
+		_, err := tx.ExecContext(ctx, s.d.q(`UPDATE editions SET finished_at = ? WHERE id = ? AND finished_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM deliveries WHERE edition_id = editions.id AND state IN ('queued', 'retrying'))`), s.d.t(now), editionID)
+		if err != nil {
 			return err
-		case !finished.T.IsZero():
-			done = true
-			return nil
-		case left:
-			return nil
 		}
-		done = true
-		_, err = tx.ExecContext(ctx, s.d.q(`UPDATE editions SET finished_at = ? WHERE id = ?`), s.d.t(now), editionID)
+		err = tx.QueryRowContext(ctx, s.d.q(`SELECT finished_at IS NOT NULL FROM editions WHERE id = ?`), editionID).Scan(&done)
+		if errors.Is(err, sql.ErrNoRows) {
+			return subscribers.ErrNotFound
+		}
 		return err
 	})
 	if err != nil {
