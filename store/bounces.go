@@ -31,10 +31,7 @@ func (s *DB) RecordBounce(ctx context.Context, b subscribers.Bounce, softLimit i
 		b.At = time.Now()
 	}
 	b.At = b.At.UTC()
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		out = subscribers.BounceOutcome{}
-		return s.recordBounceTx(ctx, tx, b, softLimit, &out)
-	})
+	err := s.writeTx(ctx, func(tx *sql.Tx) error { return s.recordBounceTx(ctx, tx, b, softLimit, &out) })
 	if err != nil {
 		return subscribers.BounceOutcome{}, fmt.Errorf("store: record bounce: %w", err)
 	}
@@ -110,24 +107,15 @@ func (s *DB) bouncedSubscriber(ctx context.Context, tx *sql.Tx, b subscribers.Bo
 // message went out, so a late report counts in its place. A soft bounce
 // without an edition counts on its own, at the time it came.
 func (s *DB) softBounces(ctx context.Context, tx *sql.Tx, id int64) (int, error) {
-	var last timeCol
-	err := tx.QueryRowContext(ctx, s.d.q(`SELECT MAX(d.updated_at) FROM deliveries d
-		WHERE d.subscriber_id = ? AND d.state = 'sent' AND NOT EXISTS (
-			SELECT 1 FROM bounces b WHERE b.subscriber_id = d.subscriber_id AND b.edition_id = d.edition_id
-			   AND b.kind IN ('hard', 'soft'))`), id).Scan(&last)
-	if err != nil {
-		return 0, fmt.Errorf("last delivery of %d: %w", id, err)
-	}
-	q := `SELECT COUNT(DISTINCT COALESCE(b.edition_id, -b.id)) FROM bounces b
-		LEFT JOIN deliveries d ON d.edition_id = b.edition_id AND d.subscriber_id = b.subscriber_id
-		WHERE b.subscriber_id = ? AND b.kind = 'soft'`
-	args := []any{id}
-	if !last.T.IsZero() {
-		q += ` AND COALESCE(d.updated_at, b.at) > ?`
-		args = append(args, s.d.t(last.T))
-	}
 	var n int
-	if err := tx.QueryRowContext(ctx, s.d.q(q), args...).Scan(&n); err != nil {
+	err := tx.QueryRowContext(ctx, s.d.q(`SELECT COUNT(DISTINCT COALESCE(b.edition_id, -b.id)) FROM bounces b
+		LEFT JOIN deliveries d ON d.edition_id = b.edition_id AND d.subscriber_id = b.subscriber_id
+		WHERE b.subscriber_id = ? AND b.kind = 'soft' AND NOT EXISTS (
+			SELECT 1 FROM deliveries sent WHERE sent.subscriber_id = ? AND sent.state = 'sent'
+			   AND sent.updated_at >= COALESCE(d.updated_at, b.at) AND NOT EXISTS (
+				SELECT 1 FROM bounces sb WHERE sb.subscriber_id = sent.subscriber_id AND sb.edition_id = sent.edition_id
+				   AND sb.kind IN ('hard', 'soft')))`), id, id).Scan(&n)
+	if err != nil {
 		return 0, fmt.Errorf("soft bounces of %d: %w", id, err)
 	}
 	return n, nil

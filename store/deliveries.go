@@ -121,31 +121,15 @@ func (s *DB) bounce(ctx context.Context, tx *sql.Tx, results []editions.Result) 
 // released) are counted as InFlight instead.
 func (s *DB) Progress(ctx context.Context, editionID int64) (editions.Progress, error) {
 	var p editions.Progress
-	err := s.each(ctx, func(rows *sql.Rows) error {
-		var st string
-		var n, leased int64
-		if err := rows.Scan(&st, &n, &leased); err != nil {
-			return err
-		}
-		p.InFlight += leased
-		n -= leased
-		switch editions.DeliveryState(st) {
-		case editions.DeliveryQueued:
-			p.Queued += n
-		case editions.DeliveryRetrying:
-			p.Retrying += n
-		case editions.DeliverySent:
-			p.Sent += n
-		case editions.DeliveryFailed:
-			p.Failed += n
-		case editions.DeliveryCancelled:
-			p.Cancelled += n
-		case editions.DeliverySkipped:
-			p.Skipped += n
-		}
-		return nil
-	}, `SELECT state, count(*), count(CASE WHEN state IN ('queued', 'retrying') AND leased_by IS NOT NULL THEN 1 END)
-		FROM deliveries WHERE edition_id = ? GROUP BY state`, editionID)
+	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT
+		count(CASE WHEN state = 'queued' AND leased_by IS NULL THEN 1 END),
+		count(CASE WHEN state IN ('queued', 'retrying') AND leased_by IS NOT NULL THEN 1 END),
+		count(CASE WHEN state = 'sent' THEN 1 END),
+		count(CASE WHEN state = 'retrying' AND leased_by IS NULL THEN 1 END),
+		count(CASE WHEN state = 'failed' THEN 1 END),
+		count(CASE WHEN state = 'cancelled' THEN 1 END),
+		count(CASE WHEN state = 'skipped' THEN 1 END)
+		FROM deliveries WHERE edition_id = ?`), editionID).Scan(&p.Queued, &p.InFlight, &p.Sent, &p.Retrying, &p.Failed, &p.Cancelled, &p.Skipped)
 	if err != nil {
 		return p, fmt.Errorf("store: progress of edition %d: %w", editionID, err)
 	}
@@ -188,23 +172,15 @@ func (s *DB) Failures(ctx context.Context, editionID int64, limit int) ([]editio
 func (s *DB) FinishEdition(ctx context.Context, editionID int64, now time.Time) (bool, error) {
 	var done bool
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		var finished timeCol
-		var left bool
-		err := tx.QueryRowContext(ctx, s.d.q(`SELECT finished_at, EXISTS (SELECT 1 FROM deliveries
-			WHERE edition_id = e.id AND state IN ('queued', 'retrying')) FROM editions e WHERE id = ?`+s.d.forUpdate), editionID).Scan(&finished, &left)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return subscribers.ErrNotFound
-		case err != nil:
+		_, err := tx.ExecContext(ctx, s.d.q(`UPDATE editions SET finished_at = ? WHERE id = ? AND finished_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM deliveries WHERE edition_id = editions.id AND state IN ('queued', 'retrying'))`), s.d.t(now), editionID)
+		if err != nil {
 			return err
-		case !finished.T.IsZero():
-			done = true
-			return nil
-		case left:
-			return nil
 		}
-		done = true
-		_, err = tx.ExecContext(ctx, s.d.q(`UPDATE editions SET finished_at = ? WHERE id = ?`), s.d.t(now), editionID)
+		err = tx.QueryRowContext(ctx, s.d.q(`SELECT finished_at IS NOT NULL FROM editions WHERE id = ?`), editionID).Scan(&done)
+		if errors.Is(err, sql.ErrNoRows) {
+			return subscribers.ErrNotFound
+		}
 		return err
 	})
 	if err != nil {

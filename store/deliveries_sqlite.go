@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 	"time"
 
 	"briefcast/editions"
@@ -39,48 +38,35 @@ const sqliteRecordResult = `UPDATE deliveries
 	WHERE id = ? AND state IN ('queued', 'retrying')`
 
 // sqliteStmts are the statements of the delivery hot path on SQLite,
-// prepared once per store: the modernc driver keeps no statement cache, and
-// parsing them on every claim and group commit costs much of the CPU time.
-type sqliteStmts struct {
-	once                         sync.Once
-	err                          error
-	claim, lease, cancel, record *sql.Stmt
-}
+// prepared when the store opens: the modernc driver keeps no statement
+// cache, and parsing them on every claim and group commit costs much of
+// the CPU time.
+type sqliteStmts struct{ claim, lease, cancel, record *sql.Stmt }
 
-// prepared returns the store's prepared delivery statements, preparing
-// them on first use.
-func (s *DB) prepared() (*sqliteStmts, error) {
-	st := &s.stmts
-	st.once.Do(func() {
-		queries := []string{sqliteClaimSelect,
-			`UPDATE deliveries SET leased_by = ?, lease_until = ? WHERE id IN (` + s.d.idList + `)`,
-			`UPDATE deliveries SET state = 'cancelled', leased_by = NULL, lease_until = NULL, updated_at = ?
+// prepareSQLite prepares the store's delivery statements.
+func (s *DB) prepareSQLite(ctx context.Context) error {
+	for st, q := range map[**sql.Stmt]string{
+		&s.stmts.claim: sqliteClaimSelect,
+		&s.stmts.lease: `UPDATE deliveries SET leased_by = ?, lease_until = ? WHERE id IN (` + s.d.idList + `)`,
+		&s.stmts.cancel: `UPDATE deliveries SET state = 'cancelled', leased_by = NULL, lease_until = NULL, updated_at = ?
 			WHERE id IN (` + s.d.idList + `)`,
-			sqliteRecordResult}
-		stmts := make([]*sql.Stmt, len(queries))
-		for i, q := range queries {
-			// Not the caller's context: a cancelled first caller must
-			// not leave the store without statements for good.
-			if stmts[i], st.err = s.db.PrepareContext(context.Background(), q); st.err != nil {
-				st.err = fmt.Errorf("store: prepare delivery statements: %w", st.err)
-				return
-			}
+		&s.stmts.record: sqliteRecordResult,
+	} {
+		var err error
+		if *st, err = s.db.PrepareContext(ctx, q); err != nil {
+			return fmt.Errorf("store: prepare delivery statements: %w", err)
 		}
-		st.claim, st.lease, st.cancel, st.record = stmts[0], stmts[1], stmts[2], stmts[3]
-	})
-	return st, st.err
+	}
+	return nil
 }
 
 // claimSQLite is ClaimDeliveries on SQLite: one write transaction that
 // selects candidates, cancels those no longer wanted and leases the rest.
 func (s *DB) claimSQLite(ctx context.Context, editionID int64, owner string, limit int, now, until time.Time) ([]editions.Delivery, error) {
-	st, err := s.prepared()
-	if err != nil {
-		return nil, err
-	}
+	st := &s.stmts
 	nowUS, untilUS := now.UnixMicro(), until.UnixMicro()
 	var out []editions.Delivery
-	err = s.writeTx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.writeTx(ctx, func(tx *sql.Tx) (err error) {
 		out, err = claimRounds(limit, func(n int) ([]editions.Delivery, []int64, error) {
 			rows, err := tx.StmtContext(ctx, st.claim).QueryContext(ctx, editionID, nowUS, n)
 			batch, cancel, err := claimRows(editionID, rows, err)
@@ -140,12 +126,8 @@ func claimRows(editionID int64, rows *sql.Rows, err error) ([]editions.Delivery,
 // recordSQLite is RecordResults on SQLite: one prepared UPDATE per result,
 // which costs less CPU than one UPDATE ... FROM json_each over the batch.
 func (s *DB) recordSQLite(ctx context.Context, results []editions.Result) error {
-	st, err := s.prepared()
-	if err != nil {
-		return err
-	}
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		rec := tx.StmtContext(ctx, st.record)
+		rec := tx.StmtContext(ctx, s.stmts.record)
 		for _, r := range results {
 			at := resultAt(r)
 			if _, err := rec.ExecContext(ctx, string(r.State), r.Attempts, r.LastReply, s.d.t(resultNext(r, at)), at.UnixMicro(), r.DeliveryID); err != nil {

@@ -37,19 +37,11 @@ func (d *dialect) q(query string) string {
 	if !d.postgres {
 		return query
 	}
-	var b strings.Builder
-	b.Grow(len(query) + 16)
-	n := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(query[i])
+	parts := strings.Split(query, "?")
+	for i := 1; i < len(parts); i++ {
+		parts[i] = "$" + strconv.Itoa(i) + parts[i]
 	}
-	return b.String()
+	return strings.Join(parts, "")
 }
 
 // t encodes a time for a column: unix microseconds on SQLite, timestamptz

@@ -60,25 +60,40 @@ func (s *DB) Import(ctx context.Context, rows []subscribers.ImportRow) (subscrib
 	return counts, nil
 }
 
-// inChunks runs query, whose one IN list holds importChunk parameters, over
-// vals in chunks (the last padded by repeating a value: IN ignores
-// duplicates, and one statement text serves every chunk), calling fn for
-// each row.
-func (s *DB) inChunks(ctx context.Context, tx *sql.Tx, query string, vals []any, fn func(*sql.Rows) error) error {
-	if len(vals) == 0 {
-		return nil
+// chunks runs text(n) over args in statements of n <= importChunk rows of
+// width parameters, calling fn (when set) for each row they return. The
+// full-size statement is prepared once: the SQLite driver keeps no
+// statement cache, and parsing it for every chunk slows a large import.
+func (s *DB) chunks(ctx context.Context, tx *sql.Tx, text func(n int) string, width int, args []any, fn func(*sql.Rows) error) error {
+	var full *sql.Stmt
+	if len(args) >= importChunk*width {
+		st, err := tx.PrepareContext(ctx, s.d.q(text(importChunk)))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		full = st
 	}
-	query = s.d.q(strings.Replace(query, "(?)", "("+placeholders(importChunk)+")", 1))
-	for len(vals)%importChunk != 0 {
-		vals = append(vals, vals[0])
-	}
-	for c := 0; c < len(vals); c += importChunk {
-		rows, err := tx.QueryContext(ctx, query, vals[c:c+importChunk]...)
+	for len(args) > 0 {
+		n := min(len(args)/width, importChunk)
+		var rows *sql.Rows
+		var err error
+		if n == importChunk {
+			rows, err = full.QueryContext(ctx, args[:n*width]...)
+		} else {
+			rows, err = tx.QueryContext(ctx, s.d.q(text(n)), args[:n*width]...)
+		}
 		if err := scanAll(rows, err, fn); err != nil {
 			return err
 		}
+		args = args[n*width:]
 	}
 	return nil
+}
+
+// inList is text for chunks of a query whose one IN list is (?).
+func inList(query string) func(n int) string {
+	return func(n int) string { return strings.Replace(query, "(?)", "("+placeholders(n)+")", 1) }
 }
 
 // lookupBatch returns the stored subscribers among keys (locked on
@@ -91,7 +106,7 @@ func (s *DB) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string) (map[st
 			want = append(want, k)
 		}
 	}
-	err := s.inChunks(ctx, tx, `SELECT `+subscriberCols+` FROM subscribers s WHERE s.email_key IN (?)`+s.d.forUpdate, want,
+	err := s.chunks(ctx, tx, inList(`SELECT `+subscriberCols+` FROM subscribers s WHERE s.email_key IN (?)`+s.d.forUpdate), 1, want,
 		func(r *sql.Rows) error {
 			sub, err := scanSubscriber(r)
 			if err == nil {
@@ -121,7 +136,7 @@ func (s *DB) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string) (map[st
 		}
 	}
 	forgotten := map[string]bool{}
-	err = s.inChunks(ctx, tx, `SELECT email_hash FROM suppressions WHERE email_hash IN (?)`, hashes, func(r *sql.Rows) error {
+	err = s.chunks(ctx, tx, inList(`SELECT email_hash FROM suppressions WHERE email_hash IN (?)`), 1, hashes, func(r *sql.Rows) error {
 		var h string
 		err := r.Scan(&h)
 		forgotten[byHash[h]] = true
@@ -135,29 +150,6 @@ func (s *DB) lookupBatch(ctx context.Context, tx *sql.Tx, keys []string) (map[st
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
-}
-
-// insertRows runs prefix, then rows of width parameters from args, then
-// suffix, as multi-row statements of up to importChunk rows. returned,
-// when set, reads their RETURNING rows.
-func (s *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, width int, args []any, returned func(*sql.Rows) error) error {
-	one := "(" + placeholders(width) + ")"
-	for len(args) > 0 {
-		n := min(len(args)/width, importChunk)
-		q := s.d.q(prefix + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + suffix)
-		var err error
-		if returned == nil {
-			_, err = tx.ExecContext(ctx, q, args[:n*width]...)
-		} else {
-			rows, qerr := tx.QueryContext(ctx, q, args[:n*width]...)
-			err = scanAll(rows, qerr, returned)
-		}
-		if err != nil {
-			return err
-		}
-		args = args[n*width:]
-	}
-	return nil
 }
 
 // insertMany inserts the new subscribers of an import (the token key from
@@ -207,7 +199,11 @@ func (s *DB) insertMany(ctx context.Context, tx *sql.Tx, subs []*subscribers.Sub
 		}
 		args = d.fieldValues(sub, append(args, sub.Email, strings.ToLower(sub.Email), string(sub.Source), d.t(sub.CreatedAt))...)
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO subscribers (`+cols+`) VALUES `, suffix, width, args, returned); err != nil {
+	one := "(" + placeholders(width) + ")"
+	text := func(n int) string {
+		return `INSERT INTO subscribers (` + cols + `) VALUES ` + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + suffix
+	}
+	if err := s.chunks(ctx, tx, text, width, args, returned); err != nil {
 		return err
 	}
 	return s.insertDigestsAndEvents(ctx, tx, subs, now, counts)

@@ -26,12 +26,10 @@ type migration struct {
 	Version int
 	Name    string
 	SQL     string
-	// ForeignKeysOff: the SQLite step rebuilds a table others reference,
-	// so it runs with foreign keys off (see rebuildTx).
-	ForeignKeysOff bool
 }
 
-// foreignKeysOff starts the file of a migration run with foreign keys off.
+// foreignKeysOff starts the file of a SQLite migration that rebuilds a
+// table others reference, so it runs with foreign keys off (see rebuildTx).
 const foreignKeysOff = "-- briefcast: foreign_keys off\n"
 
 // loadMigrations reads the migrations of one dialect ("sqlite" or
@@ -62,7 +60,7 @@ func loadMigrations(dialect string) ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: read migration %s: %w", name, err)
 		}
-		ms = append(ms, migration{Version: v, Name: name, SQL: string(b), ForeignKeysOff: strings.HasPrefix(string(b), foreignKeysOff)})
+		ms = append(ms, migration{Version: v, Name: name, SQL: string(b)})
 	}
 	slices.SortFunc(ms, func(a, b migration) int { return a.Version - b.Version })
 	return ms, nil
@@ -102,7 +100,7 @@ func (s *DB) migrate(ctx context.Context) error {
 // unless the database already has it.
 func (s *DB) migrateStep(ctx context.Context, m *migration, latest int) error {
 	run := s.writeTx
-	if m != nil && m.ForeignKeysOff && !s.d.postgres {
+	if m != nil && strings.HasPrefix(m.SQL, foreignKeysOff) && !s.d.postgres {
 		run = s.rebuildTx
 	}
 	err := run(ctx, func(tx *sql.Tx) error {

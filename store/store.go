@@ -34,7 +34,7 @@ type DB struct {
 	// waits on busy_timeout (see sqliteDSN).
 	wmu sync.Mutex
 
-	stmts sqliteStmts // the SQLite delivery statements, prepared on first use
+	stmts sqliteStmts // the SQLite delivery statements
 }
 
 // ErrSchemaTooNew is returned by Open for a database migrated by a newer
@@ -64,7 +64,10 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 		return nil, err
 	}
 	s := &DB{db: db, d: d}
-	if err := s.migrate(ctx); err != nil {
+	if err = s.migrate(ctx); err == nil && !d.postgres {
+		err = s.prepareSQLite(ctx)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -245,6 +248,4 @@ func (s *DB) counts(ctx context.Context, query string, args ...any) (map[string]
 // querier is a *sql.DB or a *sql.Tx.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

@@ -308,19 +308,17 @@ func (s *DB) Forget(ctx context.Context, email string) error {
 // Suppressed reports whether the address must not be mailed: its status
 // is suppressed, or it was forgotten.
 func (s *DB) Suppressed(ctx context.Context, email string) (bool, error) {
-	sub, err := s.byKey(ctx, s.db, subscribers.EmailKey(email))
-	if err == nil {
-		return sub.Status.Suppressed(), nil
-	}
-	if !errors.Is(err, subscribers.ErrNotFound) {
-		return false, err
-	}
-	var found bool
-	err = s.db.QueryRowContext(ctx, s.d.q(`SELECT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?)`), subscribers.HashEmail(email)).Scan(&found)
+	var status string
+	var forgotten bool
+	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT COALESCE((SELECT status FROM subscribers WHERE email_key = ?), ''),
+		EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?)`), subscribers.EmailKey(email), subscribers.HashEmail(email)).Scan(&status, &forgotten)
 	if err != nil {
 		return false, fmt.Errorf("store: suppressed: %w", err)
 	}
-	return found, nil
+	if status != "" {
+		return subscribers.Status(status).Suppressed(), nil
+	}
+	return forgotten, nil
 }
 
 // Events returns a subscriber's status history, oldest first.

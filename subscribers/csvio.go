@@ -11,7 +11,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 )
 
 // CSVColumns are the columns of an import or export file, in export order.
@@ -270,42 +269,17 @@ func NewJSONWriter(w io.Writer) *JSONWriter {
 	return &JSONWriter{w: bw, enc: json.NewEncoder(bw)}
 }
 
-// jsonSubscriber is the exported shape; times are in UTC, omitted when
-// unknown.
-type jsonSubscriber struct {
-	ID             int64     `json:"id"`
-	Email          string    `json:"email"`
-	Name           string    `json:"name"`
-	Status         Status    `json:"status"`
-	Digests        []string  `json:"digests"`
-	Tags           []string  `json:"tags"`
-	Timezone       string    `json:"timezone"`
-	Source         Source    `json:"source"`
-	ConsentAt      time.Time `json:"consent_at,omitzero"`
-	ConsentIP      string    `json:"consent_ip,omitempty"`
-	ConsentText    string    `json:"consent_text,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	ConfirmedAt    time.Time `json:"confirmed_at,omitzero"`
-	UnsubscribedAt time.Time `json:"unsubscribed_at,omitzero"`
-}
-
-// Write writes one subscriber as one line.
+// Write writes one subscriber as one line, in the shape of Subscriber's
+// json tags; an empty list is [], never null.
 func (j *JSONWriter) Write(s *Subscriber) error {
-	v := jsonSubscriber{
-		ID: s.ID, Email: s.Email, Name: s.Name, Status: s.Status,
-		Digests: s.Digests, Tags: s.Tags, Timezone: s.Timezone, Source: s.Source,
-		ConsentAt: s.ConsentAt.UTC(), ConsentIP: s.ConsentIP, ConsentText: s.ConsentText,
-		CreatedAt: s.CreatedAt.UTC(), UpdatedAt: s.UpdatedAt.UTC(),
-		ConfirmedAt: s.ConfirmedAt.UTC(), UnsubscribedAt: s.UnsubscribedAt.UTC(),
-	}
+	v := *s
 	if v.Digests == nil {
 		v.Digests = []string{}
 	}
 	if v.Tags == nil {
 		v.Tags = []string{}
 	}
-	return j.enc.Encode(v)
+	return j.enc.Encode(&v)
 }
 
 // Flush writes any buffered data.

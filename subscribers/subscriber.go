@@ -41,34 +41,35 @@ const (
 	SourceCLI    Source = "cli"
 )
 
-// Subscriber is one person on the list.
+// Subscriber is one person on the list. Its json tags are the shape of an
+// export (JSONWriter); the store reads its times in UTC.
 type Subscriber struct {
-	ID       int64
-	Email    string // normalised by NormalizeEmail; unique regardless of case
-	Name     string
-	Status   Status
-	Digests  []string          // digest names they receive
-	Tags     []string          // optional topic filter: only articles with one of these tags
-	Timezone string            // IANA zone, "" for the digest's own
-	Depths   map[string]string // per digest name; a digest not in it gets its default
+	ID       int64             `json:"id"`
+	Email    string            `json:"email"` // normalised by NormalizeEmail; unique regardless of case
+	Name     string            `json:"name"`
+	Status   Status            `json:"status"`
+	Digests  []string          `json:"digests"`  // digest names they receive
+	Tags     []string          `json:"tags"`     // optional topic filter: only articles with one of these tags
+	Timezone string            `json:"timezone"` // IANA zone, "" for the digest's own
+	Depths   map[string]string `json:"-"`        // per digest name; a digest not in it gets its default
 	// PausedUntil: no edition cut off before it is sent to them; zero
 	// when not paused.
-	PausedUntil time.Time
+	PausedUntil time.Time `json:"-"`
 
-	Source      Source
-	ConsentAt   time.Time // when consent was given (zero when unknown)
-	ConsentIP   string    // form only
-	ConsentText string    // the text of the form they agreed to
+	Source      Source    `json:"source"`
+	ConsentAt   time.Time `json:"consent_at,omitzero"`    // when consent was given (zero when unknown)
+	ConsentIP   string    `json:"consent_ip,omitempty"`   // form only
+	ConsentText string    `json:"consent_text,omitempty"` // the text of the form they agreed to
 
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	ConfirmedAt    time.Time // zero until confirmed
-	UnsubscribedAt time.Time // zero unless unsubscribed
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+	ConfirmedAt    time.Time `json:"confirmed_at,omitzero"`    // zero until confirmed
+	UnsubscribedAt time.Time `json:"unsubscribed_at,omitzero"` // zero unless unsubscribed
 
 	// TokenKey is mixed into the MAC of every link token made for this
 	// subscriber (see package tokens), so a token works for this row only:
 	// drawn at random with the row, never changed, never exported.
-	TokenKey []byte
+	TokenKey []byte `json:"-"`
 }
 
 // Event is one change of a subscriber's status, kept forever so an
