@@ -4,9 +4,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
 	"sync"
 	"time"
+
+	"briefcast/server"
 )
 
 // MinTokenLength is the shortest BRIEFCAST_ADMIN_TOKEN that enables the
@@ -85,39 +86,20 @@ func (s *sessions) end(id string) {
 	delete(s.expires, sha256.Sum256([]byte(id)))
 }
 
-// throttle counts wrong tokens per client and blocks a client that sent too many.
-type throttle struct {
-	mu      sync.Mutex
-	clients map[string]*failures
-}
-
 type failures struct {
 	n            int
 	since, until time.Time // start of the current window; blocked until (zero: not blocked)
 }
 
-// blocked reports how much longer key is blocked, 0 if it is not.
-func (t *throttle) blocked(key string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if f := t.clients[key]; f != nil && now.Before(f.until) {
-		return f.until.Sub(now)
-	}
-	return 0
+// newThrottle counts wrong tokens per client, forgetting a client whose window and block are over.
+func newThrottle() server.Bounded[failures] {
+	return server.Bounded[failures]{Max: maxClients, Idle: func(f failures, now time.Time) bool {
+		return now.Sub(f.since) >= failWindow && !now.Before(f.until)
+	}}
 }
 
 // fail records a wrong token from key and reports whether that blocked it.
-func (t *throttle) fail(key string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f := t.clients[key]
-	if f == nil {
-		if len(t.clients) >= maxClients {
-			t.evict(now)
-		}
-		f = &failures{}
-		t.clients[key] = f
-	}
+func (f *failures) fail(now time.Time) bool {
 	if now.Sub(f.since) >= failWindow {
 		f.n, f.since = 0, now
 	}
@@ -128,18 +110,4 @@ func (t *throttle) fail(key string, now time.Time) bool {
 		return true
 	}
 	return false
-}
-
-// evict forgets clients whose window and block are over, then arbitrary
-// ones until a tenth of the map is free. t.mu is held.
-func (t *throttle) evict(now time.Time) {
-	maps.DeleteFunc(t.clients, func(_ string, f *failures) bool {
-		return now.Sub(f.since) >= failWindow && !now.Before(f.until)
-	})
-	for k := range t.clients { // random order
-		if len(t.clients) < maxClients-maxClients/10 {
-			break
-		}
-		delete(t.clients, k)
-	}
 }

@@ -285,11 +285,11 @@ func TestRateLimit(t *testing.T) {
 
 func TestLimiterBounded(t *testing.T) {
 	l := newLimiter(RateLimit{Burst: 1, Every: time.Hour})
-	l.max = 100
+	l.buckets.Max = 100
 	for i := 0; i < 1000; i++ {
 		l.allow(fmt.Sprint(i), t0)
 	}
-	if n := len(l.buckets); n > 100 {
+	if n := len(l.buckets.m); n > 100 {
 		t.Errorf("map grew to %d", n)
 	}
 }
