@@ -292,14 +292,32 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, sta
 		}
 	}
 	h["Cache-Control"] = e.cacheControl(status)
-	if status == http.StatusOK && notModified(r, hd.etagValue, e.modified) {
-		// RFC 9110 15.4.5: the validators and caching fields only; with an
-		// ETag, Last-Modified adds nothing.
-		h["Etag"] = hd.etag
-		w.WriteHeader(http.StatusNotModified)
-		s.logFile(r, e, http.StatusNotModified)
+	if status == http.StatusOK && s.unchanged(w, r, e, hd) {
 		return
 	}
+	writeHeader(w, e, hd, status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+	s.logFile(r, e, status)
+}
+
+// unchanged answers 304 and reports true when r's validators match hd.
+func (s *Server) unchanged(w http.ResponseWriter, r *http.Request, e *entry, hd *header) bool {
+	if !notModified(r, hd.etagValue, e.modified) {
+		return false
+	}
+	// RFC 9110 15.4.5: the validators and caching fields only; with an
+	// ETag, Last-Modified adds nothing.
+	w.Header()["Etag"] = hd.etag
+	w.WriteHeader(http.StatusNotModified)
+	s.logFile(r, e, http.StatusNotModified)
+	return true
+}
+
+// writeHeader sends the header of e's representation hd with status.
+func writeHeader(w http.ResponseWriter, e *entry, hd *header, status int) {
+	h := w.Header()
 	if e.feed {
 		h["Link"] = e.link
 	}
@@ -319,17 +337,12 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, sta
 		h["Content-Security-Policy"] = hCSP
 	}
 	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
-	s.logFile(r, e, status)
 }
 
 // logFile logs a served file at Debug, so the hot path costs one Enabled
-// check, and tells the observer about feeds. e is nil for a file read from
-// the site's folder (serveStored).
+// check, and tells the observer about feeds.
 func (s *Server) logFile(r *http.Request, e *entry, status int) {
-	if e != nil && e.feed && s.observer != nil {
+	if e.feed && s.observer != nil {
 		s.observer.FeedRequest(e.path, status)
 	}
 	if status == http.StatusNotFound {
