@@ -82,14 +82,7 @@ func (m *QueuedMailer) Enqueue(ctx context.Context, job SignupJob) error {
 	select {
 	case m.queue <- job:
 		return nil
-	default:
-	}
-	full := time.NewTimer(signupQueueWait)
-	defer full.Stop()
-	select {
-	case m.queue <- job:
-		return nil
-	case <-full.C:
+	case <-time.After(signupQueueWait):
 		return errQueueFull
 	case <-ctx.Done():
 		return ctx.Err()
