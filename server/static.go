@@ -26,17 +26,13 @@ type snapshot struct {
 	files    map[string]*entry // full URL path (base path included) → file kept in memory
 	notFound *entry            // the site's /404.html, or nil
 	tags     []tagOption       // the topics of the site's articles, for the preference page
-
-	// dir is the folder of a site served from disk (site.Site.Dir), where
-	// the files of site.Files without a body are read: a swap costs
-	// nothing per file on disk.
-	dir  string
-	base string // the base path, "/" or "/news/"
+	base     string            // the base path, "/" or "/news/"
 }
 
-// stored returns the file at the full URL path p read from the site's folder, or nil.
+// stored returns the file at the full URL path p to read from the site's
+// folder (site.Site.Dir), or nil: a swap costs nothing per file on disk.
 func (snap *snapshot) stored(p string) *site.File {
-	if snap.dir == "" || !strings.HasPrefix(p, snap.base) {
+	if snap.site.Dir == "" || !strings.HasPrefix(p, snap.base) {
 		return nil
 	}
 	sp := p[len(snap.base)-1:] // the site path: the base's last slash on
@@ -101,8 +97,7 @@ func (s *Server) SetSite(st *site.Site) {
 	if old == nil {
 		old = &snapshot{} // no file to keep
 	}
-	snap := &snapshot{site: st, files: make(map[string]*entry), dir: st.Dir, base: s.base}
-	snap.tags = siteTags(st)
+	snap := &snapshot{site: st, files: make(map[string]*entry), tags: siteTags(st), base: s.base}
 	feeds := make(map[string]bool, len(st.Feeds))
 	for _, f := range st.Feeds {
 		feeds[f] = true

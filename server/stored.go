@@ -40,9 +40,9 @@ var gzipBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // second copy of the site. A file that cannot be read answers 404, with a
 // warning: only a build puts it back.
 func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snapshot, f *site.File) {
-	if err := s.sendStored(w, r, snap.dir, f); err != nil {
+	if err := s.sendStored(w, r, snap.site.Dir, f); err != nil {
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "site_file_unreadable",
-			slog.String("path", f.Path), slog.String("dir", snap.dir), slog.Any("err", err))
+			slog.String("path", f.Path), slog.String("dir", snap.site.Dir), slog.Any("err", err))
 		s.notFound(w, r, snap)
 	}
 }
