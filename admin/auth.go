@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,63 +28,55 @@ const (
 
 // sessions are the logins made with ?token=, held in memory only: a
 // restart logs everybody out, which for an operator page is fine. They are
-// keyed by a hash of the cookie, so memory never holds a usable cookie.
+// kept by a hash of the cookie, so memory never holds a usable cookie.
 type sessions struct {
-	mu      sync.Mutex
-	expires map[[sha256.Size]byte]time.Time
+	mu    sync.Mutex
+	slots [maxSessions]session
 }
 
-// create starts a session and returns its cookie value, unrelated to the token.
+// session is one slot of sessions; a free one has the zero expiry.
+type session struct {
+	hash    [sha256.Size]byte
+	expires time.Time
+}
+
+// create starts a session and returns its cookie value, unrelated to the
+// token. It takes the slot that ends soonest: a free or expired one, else
+// the oldest session's.
 func (s *sessions) create(now time.Time) string {
 	var b [32]byte
 	rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
 	id := hex.EncodeToString(b[:])
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.expires == nil {
-		s.expires = make(map[[sha256.Size]byte]time.Time)
+	slot := &s.slots[0]
+	for i := range s.slots {
+		if s.slots[i].expires.Before(slot.expires) {
+			slot = &s.slots[i]
+		}
 	}
-	if len(s.expires) >= maxSessions {
-		s.evict(now)
-	}
-	s.expires[sha256.Sum256([]byte(id))] = now.Add(sessionTTL)
+	*slot = session{sha256.Sum256([]byte(id)), now.Add(sessionTTL)}
 	return id
 }
 
-// evict drops the expired sessions, else the one ending soonest. s.mu is held.
-func (s *sessions) evict(now time.Time) {
-	var oldest [sha256.Size]byte
-	var oldestAt time.Time
-	for k, exp := range s.expires {
-		if !now.Before(exp) {
-			delete(s.expires, k)
-		} else if oldestAt.IsZero() || exp.Before(oldestAt) {
-			oldest, oldestAt = k, exp
+// valid reports whether id is a live session at now.
+func (s *sessions) valid(id string, now time.Time) bool {
+	h := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(s.slots[:], func(x session) bool { return x.hash == h && now.Before(x.expires) })
+}
+
+// end frees the slot of session id, for a logout.
+func (s *sessions) end(id string) {
+	h := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.slots {
+		if s.slots[i].hash == h {
+			s.slots[i] = session{}
 		}
 	}
-	if len(s.expires) >= maxSessions {
-		delete(s.expires, oldest)
-	}
-}
-
-// valid reports whether id is a live session at now, dropping an expired one.
-func (s *sessions) valid(id string, now time.Time) bool {
-	k := sha256.Sum256([]byte(id))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	exp, ok := s.expires[k]
-	if ok && !now.Before(exp) {
-		delete(s.expires, k)
-		return false
-	}
-	return ok
-}
-
-// end drops the session id, for a logout.
-func (s *sessions) end(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.expires, sha256.Sum256([]byte(id)))
 }
 
 type failures struct {
