@@ -419,10 +419,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, snap *snapshot
 	s.message(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.", false)
 }
 
-// signupScript is the path, under the base path, of templates/tz.js.
-const signupScript = "subscribe.js"
-
-// serveScript answers GET <base>subscribe.js.
+// serveScript answers GET <base>subscribe.js: templates/tz.js.
 func (s *Server) serveScript(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["Content-Type"] = []string{"text/javascript; charset=utf-8"}
