@@ -83,7 +83,7 @@ type Handler struct {
 	secure   bool
 	clientIP func(r *http.Request) netip.Addr
 	sessions sessions
-	fails    throttle
+	fails    server.Bounded[failures]
 }
 
 // Option changes a Handler made by New.
@@ -117,7 +117,7 @@ func New(store Stats, sched EntriesSource, tmpl fs.FS, token string, log *slog.L
 		token = ""
 	}
 	h := &Handler{Now: time.Now, store: store, sched: sched, tmpl: t, token: token, log: log, clientIP: peerIP,
-		fails: throttle{clients: map[string]*failures{}}}
+		fails: newThrottle()}
 	for _, o := range opts {
 		o(h)
 	}
@@ -170,13 +170,13 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now, key := h.Now(), server.ClientKey(h.clientIP(r))
-	if wait := h.fails.blocked(key, now); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+	if until := h.fails.Get(key).until; now.Before(until) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(until.Sub(now).Seconds()+0.999)))
 		http.Error(w, "too many wrong tokens; try again later", http.StatusTooManyRequests)
 		return
 	}
 	if !h.valid(given) {
-		if h.fails.fail(key, now) {
+		if h.fails.Update(key, now, func(f *failures) bool { return f.fail(now) }) {
 			h.log.Warn("admin_login_blocked", "client", key, "failures", maxFailures, "for", blockFor)
 		}
 		h.unauthorized(w)

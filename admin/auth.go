@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
+	"slices"
 	"sync"
 	"time"
+
+	"briefcast/server"
 )
 
 // MinTokenLength is the shortest BRIEFCAST_ADMIN_TOKEN that enables the
@@ -26,69 +28,55 @@ const (
 
 // sessions are the logins made with ?token=, held in memory only: a
 // restart logs everybody out, which for an operator page is fine. They are
-// keyed by a hash of the cookie, so memory never holds a usable cookie.
+// kept by a hash of the cookie, so memory never holds a usable cookie.
 type sessions struct {
-	mu      sync.Mutex
-	expires map[[sha256.Size]byte]time.Time
+	mu    sync.Mutex
+	slots [maxSessions]session
 }
 
-// create starts a session and returns its cookie value, unrelated to the token.
+// session is one slot of sessions; a free one has the zero expiry.
+type session struct {
+	hash    [sha256.Size]byte
+	expires time.Time
+}
+
+// create starts a session and returns its cookie value, unrelated to the
+// token. It takes the slot that ends soonest: a free or expired one, else
+// the oldest session's.
 func (s *sessions) create(now time.Time) string {
 	var b [32]byte
 	rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
 	id := hex.EncodeToString(b[:])
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.expires == nil {
-		s.expires = make(map[[sha256.Size]byte]time.Time)
+	slot := &s.slots[0]
+	for i := range s.slots {
+		if s.slots[i].expires.Before(slot.expires) {
+			slot = &s.slots[i]
+		}
 	}
-	if len(s.expires) >= maxSessions {
-		s.evict(now)
-	}
-	s.expires[sha256.Sum256([]byte(id))] = now.Add(sessionTTL)
+	*slot = session{sha256.Sum256([]byte(id)), now.Add(sessionTTL)}
 	return id
 }
 
-// evict drops the expired sessions, else the one ending soonest. s.mu is held.
-func (s *sessions) evict(now time.Time) {
-	var oldest [sha256.Size]byte
-	var oldestAt time.Time
-	for k, exp := range s.expires {
-		if !now.Before(exp) {
-			delete(s.expires, k)
-		} else if oldestAt.IsZero() || exp.Before(oldestAt) {
-			oldest, oldestAt = k, exp
+// valid reports whether id is a live session at now.
+func (s *sessions) valid(id string, now time.Time) bool {
+	h := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(s.slots[:], func(x session) bool { return x.hash == h && now.Before(x.expires) })
+}
+
+// end frees the slot of session id, for a logout.
+func (s *sessions) end(id string) {
+	h := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.slots {
+		if s.slots[i].hash == h {
+			s.slots[i] = session{}
 		}
 	}
-	if len(s.expires) >= maxSessions {
-		delete(s.expires, oldest)
-	}
-}
-
-// valid reports whether id is a live session at now, dropping an expired one.
-func (s *sessions) valid(id string, now time.Time) bool {
-	k := sha256.Sum256([]byte(id))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	exp, ok := s.expires[k]
-	if ok && !now.Before(exp) {
-		delete(s.expires, k)
-		return false
-	}
-	return ok
-}
-
-// end drops the session id, for a logout.
-func (s *sessions) end(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.expires, sha256.Sum256([]byte(id)))
-}
-
-// throttle counts wrong tokens per client and blocks a client that sent too many.
-type throttle struct {
-	mu      sync.Mutex
-	clients map[string]*failures
 }
 
 type failures struct {
@@ -96,28 +84,15 @@ type failures struct {
 	since, until time.Time // start of the current window; blocked until (zero: not blocked)
 }
 
-// blocked reports how much longer key is blocked, 0 if it is not.
-func (t *throttle) blocked(key string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if f := t.clients[key]; f != nil && now.Before(f.until) {
-		return f.until.Sub(now)
-	}
-	return 0
+// newThrottle counts wrong tokens per client, forgetting a client whose window and block are over.
+func newThrottle() server.Bounded[failures] {
+	return server.Bounded[failures]{Max: maxClients, Idle: func(f failures, now time.Time) bool {
+		return now.Sub(f.since) >= failWindow && !now.Before(f.until)
+	}}
 }
 
 // fail records a wrong token from key and reports whether that blocked it.
-func (t *throttle) fail(key string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f := t.clients[key]
-	if f == nil {
-		if len(t.clients) >= maxClients {
-			t.evict(now)
-		}
-		f = &failures{}
-		t.clients[key] = f
-	}
+func (f *failures) fail(now time.Time) bool {
 	if now.Sub(f.since) >= failWindow {
 		f.n, f.since = 0, now
 	}
@@ -128,18 +103,4 @@ func (t *throttle) fail(key string, now time.Time) bool {
 		return true
 	}
 	return false
-}
-
-// evict forgets clients whose window and block are over, then arbitrary
-// ones until a tenth of the map is free. t.mu is held.
-func (t *throttle) evict(now time.Time) {
-	maps.DeleteFunc(t.clients, func(_ string, f *failures) bool {
-		return now.Sub(f.since) >= failWindow && !now.Before(f.until)
-	})
-	for k := range t.clients { // random order
-		if len(t.clients) < maxClients-maxClients/10 {
-			break
-		}
-		delete(t.clients, k)
-	}
 }

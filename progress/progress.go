@@ -61,9 +61,6 @@ func newBar(w io.Writer, label string, total int64, on bool) *Bar {
 // On reports whether the bar draws anything.
 func (b *Bar) On() bool { return b.on }
 
-// Set records that n units are done, redrawing at most ten times a second.
-func (b *Bar) Set(n int64) { b.record(func() { b.done = n }) }
-
 // Add records n more units done.
 func (b *Bar) Add(n int64) { b.record(func() { b.done += n }) }
 
@@ -73,6 +70,7 @@ func (b *Bar) Update(done, total int64, note string) {
 	b.record(func() { b.done, b.total, b.note = done, total, note })
 }
 
+// record makes change, redrawing at most ten times a second.
 func (b *Bar) record(change func()) {
 	b.term.mu.Lock()
 	defer b.term.mu.Unlock()

@@ -77,3 +77,6 @@ func TestFinishWithoutProgress(t *testing.T) {
 		t.Errorf("drew %q", buf.String())
 	}
 }
+
+// Set records that n units are done.
+func (b *Bar) Set(n int64) { b.record(func() { b.done = n }) }

@@ -8,15 +8,13 @@ import (
 	"briefcast/tokens"
 )
 
-// confirmExpired is the text of an expired confirmation link.
-const confirmExpired = "Confirmation links work for a limited time. Subscribe again and we will send you a fresh one."
-
 // confirm serves /confirm?token=…: GET shows one button (link scanners of
 // mail providers open every link, and must not confirm an address), the
 // POST it sends activates the subscriber; a replay changes nothing.
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
 	tok := formToken(r)
-	sub, ok := s.tokenSubscriber(w, r, tokens.Confirm, tok, confirmExpired, true)
+	sub, ok := s.tokenSubscriber(w, r, tokens.Confirm, tok,
+		"Confirmation links work for a limited time. Subscribe again and we will send you a fresh one.", true)
 	if !ok {
 		return
 	}

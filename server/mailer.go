@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"briefcast/email"
@@ -51,14 +50,14 @@ var errQueueFull = errors.New("server: sign-up queue full")
 // queued sign-ups and sends their confirmations. A sign-up still queued when
 // the process dies is lost; the person simply submits the form again.
 type QueuedMailer struct {
-	c         *email.Composer
-	t         email.Transport
-	log       *slog.Logger
-	queue     chan SignupJob
-	backoff   time.Duration // the first pause between attempts (tests shorten it)
-	stop      chan struct{} // closed by Close: give up waiting between attempts
-	done      chan struct{} // closed when the worker has returned
-	closeOnce sync.Once
+	c       *email.Composer
+	t       email.Transport
+	log     *slog.Logger
+	queue   chan SignupJob
+	backoff time.Duration   // the first pause between attempts (tests shorten it)
+	stopped context.Context // done once Close is called: give up waiting between attempts
+	stop    context.CancelFunc
+	done    chan struct{} // closed when the worker has returned
 }
 
 // NewMailer starts a QueuedMailer that composes with c and sends over t.
@@ -67,29 +66,21 @@ func NewMailer(c *email.Composer, t email.Transport, log *slog.Logger) *QueuedMa
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &QueuedMailer{c: c, t: t, log: log, queue: make(chan SignupJob, signupQueue), backoff: confirmBackoff,
-		stop: make(chan struct{}), done: make(chan struct{})}
+		done: make(chan struct{})}
+	m.stopped, m.stop = context.WithCancel(context.Background())
 	go m.run()
 	return m
 }
 
 // Enqueue queues job, waiting up to signupQueueWait for room.
 func (m *QueuedMailer) Enqueue(ctx context.Context, job SignupJob) error {
-	select {
-	case <-m.stop:
+	if m.stopped.Err() != nil {
 		return errors.New("server: mailer closed")
-	default:
 	}
 	select {
 	case m.queue <- job:
 		return nil
-	default:
-	}
-	full := time.NewTimer(signupQueueWait)
-	defer full.Stop()
-	select {
-	case m.queue <- job:
-		return nil
-	case <-full.C:
+	case <-time.After(signupQueueWait):
 		return errQueueFull
 	case <-ctx.Done():
 		return ctx.Err()
@@ -98,7 +89,7 @@ func (m *QueuedMailer) Enqueue(ctx context.Context, job SignupJob) error {
 
 // Close runs the sign-ups already queued and stops, waiting until ctx ends at most.
 func (m *QueuedMailer) Close(ctx context.Context) error {
-	m.closeOnce.Do(func() { close(m.stop) })
+	m.stop()
 	select {
 	case <-m.done:
 		return nil
@@ -114,7 +105,7 @@ func (m *QueuedMailer) run() {
 		select {
 		case job := <-m.queue:
 			m.handle(job)
-		case <-m.stop:
+		case <-m.stopped.Done():
 			for len(m.queue) > 0 { // only this goroutine receives
 				m.handle(<-m.queue)
 			}
@@ -155,20 +146,15 @@ func (m *QueuedMailer) send(c *Confirmation) {
 		if err == nil {
 			return
 		}
-		stopping := false
-		select {
-		case <-m.stop:
-			stopping = true
-		default:
-		}
-		if se := email.Classify(err); !se.Temporary || attempt >= confirmAttempts || (stopping && attempt >= 2) {
+		stopping := m.stopped.Err() != nil
+		if !email.Classify(err).Temporary || attempt >= confirmAttempts || (stopping && attempt >= 2) {
 			m.log.Error("confirmation_send_failed", "subscriber_id", sub.ID, "attempts", attempt, "err", err)
 			return
 		}
 		m.log.Warn("confirmation_send_retry", "subscriber_id", sub.ID, "attempt", attempt, "err", err)
 		select { // at once when stopping
 		case <-time.After(wait):
-		case <-m.stop:
+		case <-m.stopped.Done():
 		}
 		wait *= 2
 	}

@@ -39,8 +39,7 @@ type page struct {
 	Declined    bool // unsubscribe: a pending subscriber declined; no more confirmations
 	Inactive    bool // preferences: the subscriber no longer gets mail
 
-	// message.html
-	Heading, Text, Link, LinkText string
+	Text, Link, LinkText string // message.html
 }
 
 // digestOption is one checkbox of a digest.
@@ -100,7 +99,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // message renders one short message, with a link to the form if asked.
 func (s *Server) message(w http.ResponseWriter, r *http.Request, status int, heading, text string, subscribeLink bool) {
 	p := s.newPage(heading)
-	p.Heading, p.Text = heading, text
+	p.Text = text
 	if subscribeLink {
 		p.Link, p.LinkText = s.base+"subscribe", "Subscribe again"
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -9,24 +10,64 @@ import (
 	"time"
 )
 
-// limiter is a set of token buckets keyed by client IP or address, in a
-// bounded map: when full, it drops refilled buckets, then arbitrary ones.
-type limiter struct {
-	rate RateLimit
-	max  int
+// Bounded is a map for concurrent use holding at most Max keys: a new key
+// finding it full first drops the values Idle says can go at now, then
+// arbitrary ones until a tenth of it is free.
+type Bounded[V any] struct {
+	Max  int
+	Idle func(v V, now time.Time) bool
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	mu sync.Mutex
+	m  map[string]V
 }
 
+// Get returns key's value, the zero V when there is none.
+func (b *Bounded[V]) Get(key string) V {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.m[key]
+}
+
+// Update lets f change key's value (the zero V when new) under the lock,
+// and returns what f does.
+func (b *Bounded[V]) Update(key string, now time.Time, f func(v *V) bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.m[key]
+	if b.m == nil {
+		b.m = make(map[string]V)
+	} else if !ok && len(b.m) >= b.Max {
+		maps.DeleteFunc(b.m, func(_ string, v V) bool { return b.Idle(v, now) })
+		for k := range b.m { // random order
+			if len(b.m) < b.Max-b.Max/10 {
+				break
+			}
+			delete(b.m, k)
+		}
+	}
+	res := f(&v)
+	b.m[key] = v
+	return res
+}
+
+// limiter is a set of token buckets keyed by client IP or address.
+type limiter struct {
+	rate    RateLimit
+	buckets Bounded[bucket]
+}
+
+// bucket is a token bucket; a new one (zero last) is full.
 type bucket struct {
 	tokens float64
 	last   time.Time
 }
 
-// newLimiter holds up to 10,000 buckets.
 func newLimiter(rate RateLimit) *limiter {
-	return &limiter{rate: rate, max: 10000, buckets: make(map[string]*bucket)}
+	l := &limiter{rate: rate}
+	l.buckets = Bounded[bucket]{Max: 10000, Idle: func(b bucket, now time.Time) bool {
+		return l.refill(&b, now) >= float64(rate.Burst)
+	}}
+	return l
 }
 
 // allow takes a token from key's bucket if it has one; no burst allows everything.
@@ -34,44 +75,24 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	if l.rate.Burst <= 0 || l.rate.Every <= 0 {
 		return true
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[key]
-	if b == nil {
-		if len(l.buckets) >= l.max {
-			l.evict(now)
+	return l.buckets.Update(key, now, func(b *bucket) bool {
+		ok := l.refill(b, now) >= 1
+		if ok {
+			b.tokens--
 		}
-		b = &bucket{tokens: float64(l.rate.Burst), last: now}
-		l.buckets[key] = b
-	}
-	l.refill(b, now)
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
+		return ok
+	})
 }
 
-func (l *limiter) refill(b *bucket, now time.Time) {
-	if el := now.Sub(b.last); el > 0 {
+// refill adds the tokens earned since b.last and returns how many b has.
+func (l *limiter) refill(b *bucket, now time.Time) float64 {
+	if b.last.IsZero() {
+		b.tokens, b.last = float64(l.rate.Burst), now
+	} else if el := now.Sub(b.last); el > 0 {
 		b.tokens = min(float64(l.rate.Burst), b.tokens+float64(el)/float64(l.rate.Every))
 		b.last = now
 	}
-}
-
-// evict frees at least a tenth of the map.
-func (l *limiter) evict(now time.Time) {
-	for k, b := range l.buckets {
-		if l.refill(b, now); b.tokens >= float64(l.rate.Burst) {
-			delete(l.buckets, k)
-		}
-	}
-	for k := range l.buckets { // random order
-		if len(l.buckets) < l.max-l.max/10 {
-			break
-		}
-		delete(l.buckets, k)
-	}
+	return b.tokens
 }
 
 // ClientIP is the address of the client that sent r: the peer, or the one

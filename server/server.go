@@ -172,7 +172,7 @@ func (s *Server) routes() {
 	s.route(s.base+links.ConfirmPath, s.confirm, s.form(s.confirm))
 	s.route(s.base+links.UnsubscribePath, s.unsubscribe, s.unsubscribe)
 	s.route(s.base+links.PreferencesPath, s.preferences, s.form(s.preferences))
-	s.route(s.base+signupScript, s.serveScript, nil)
+	s.route(s.base+"subscribe.js", s.serveScript, nil)
 	s.route("/healthz", s.healthz, nil)
 	if s.base != "/" {
 		s.route(s.base+"healthz", s.healthz, nil)

@@ -26,17 +26,13 @@ type snapshot struct {
 	files    map[string]*entry // full URL path (base path included) → file kept in memory
 	notFound *entry            // the site's /404.html, or nil
 	tags     []tagOption       // the topics of the site's articles, for the preference page
-
-	// dir is the folder of a site served from disk (site.Site.Dir), where
-	// the files of site.Files without a body are read: a swap costs
-	// nothing per file on disk.
-	dir  string
-	base string // the base path, "/" or "/news/"
+	base     string            // the base path, "/" or "/news/"
 }
 
-// stored returns the file at the full URL path p read from the site's folder, or nil.
+// stored returns the file at the full URL path p to read from the site's
+// folder (site.Site.Dir), or nil: a swap costs nothing per file on disk.
 func (snap *snapshot) stored(p string) *site.File {
-	if snap.dir == "" || !strings.HasPrefix(p, snap.base) {
+	if snap.site.Dir == "" || !strings.HasPrefix(p, snap.base) {
 		return nil
 	}
 	sp := p[len(snap.base)-1:] // the site path: the base's last slash on
@@ -101,8 +97,7 @@ func (s *Server) SetSite(st *site.Site) {
 	if old == nil {
 		old = &snapshot{} // no file to keep
 	}
-	snap := &snapshot{site: st, files: make(map[string]*entry), dir: st.Dir, base: s.base}
-	snap.tags = siteTags(st)
+	snap := &snapshot{site: st, files: make(map[string]*entry), tags: siteTags(st), base: s.base}
 	feeds := make(map[string]bool, len(st.Feeds))
 	for _, f := range st.Feeds {
 		feeds[f] = true
@@ -292,14 +287,32 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, sta
 		}
 	}
 	h["Cache-Control"] = e.cacheControl(status)
-	if status == http.StatusOK && notModified(r, hd.etagValue, e.modified) {
-		// RFC 9110 15.4.5: the validators and caching fields only; with an
-		// ETag, Last-Modified adds nothing.
-		h["Etag"] = hd.etag
-		w.WriteHeader(http.StatusNotModified)
-		s.logFile(r, e, http.StatusNotModified)
+	if status == http.StatusOK && s.unchanged(w, r, e, hd) {
 		return
 	}
+	writeHeader(w, e, hd, status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+	s.logFile(r, e, status)
+}
+
+// unchanged answers 304 and reports true when r's validators match hd.
+func (s *Server) unchanged(w http.ResponseWriter, r *http.Request, e *entry, hd *header) bool {
+	if !notModified(r, hd.etagValue, e.modified) {
+		return false
+	}
+	// RFC 9110 15.4.5: the validators and caching fields only; with an
+	// ETag, Last-Modified adds nothing.
+	w.Header()["Etag"] = hd.etag
+	w.WriteHeader(http.StatusNotModified)
+	s.logFile(r, e, http.StatusNotModified)
+	return true
+}
+
+// writeHeader sends the header of e's representation hd with status.
+func writeHeader(w http.ResponseWriter, e *entry, hd *header, status int) {
+	h := w.Header()
 	if e.feed {
 		h["Link"] = e.link
 	}
@@ -319,17 +332,12 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, e *entry, sta
 		h["Content-Security-Policy"] = hCSP
 	}
 	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
-	s.logFile(r, e, status)
 }
 
 // logFile logs a served file at Debug, so the hot path costs one Enabled
-// check, and tells the observer about feeds. e is nil for a file read from
-// the site's folder (serveStored).
+// check, and tells the observer about feeds.
 func (s *Server) logFile(r *http.Request, e *entry, status int) {
-	if e != nil && e.feed && s.observer != nil {
+	if e.feed && s.observer != nil {
 		s.observer.FeedRequest(e.path, status)
 	}
 	if status == http.StatusNotFound {
@@ -411,10 +419,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request, snap *snapshot
 	s.message(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.", false)
 }
 
-// signupScript is the path, under the base path, of templates/tz.js.
-const signupScript = "subscribe.js"
-
-// serveScript answers GET <base>subscribe.js.
+// serveScript answers GET <base>subscribe.js: templates/tz.js.
 func (s *Server) serveScript(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["Content-Type"] = []string{"text/javascript; charset=utf-8"}

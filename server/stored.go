@@ -12,7 +12,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"time"
 
 	"briefcast/site"
 )
@@ -41,9 +40,9 @@ var gzipBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // second copy of the site. A file that cannot be read answers 404, with a
 // warning: only a build puts it back.
 func (s *Server) serveStored(w http.ResponseWriter, r *http.Request, snap *snapshot, f *site.File) {
-	if err := s.sendStored(w, r, snap.dir, f); err != nil {
+	if err := s.sendStored(w, r, snap.site.Dir, f); err != nil {
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "site_file_unreadable",
-			slog.String("path", f.Path), slog.String("dir", snap.dir), slog.Any("err", err))
+			slog.String("path", f.Path), slog.String("dir", snap.site.Dir), slog.Any("err", err))
 		s.notFound(w, r, snap)
 	}
 }
@@ -79,50 +78,29 @@ func (s *Server) sendStored(w http.ResponseWriter, r *http.Request, dir string, 
 		s.serveFile(w, r, s.newEntry(f.Path, now, false, nil), http.StatusOK)
 		return nil
 	}
-	h := w.Header()
-	ct := contentType(f.ContentType, f.Path)
-	html := ct == site.HTMLType
-	tag := f.Stored.ETag
-	gz := false
-	if compressible(ct) && f.Stored.Size >= 256 {
-		h["Vary"] = hVary
-		if gz = acceptsGzip(r.Header["Accept-Encoding"]); gz {
-			tag += "-gz"
+	e := s.newEntry(f.Path, f, false, nil) // its header but the length, and the encoding
+	hd, size := e.plain, fi.Size()
+	if compressible(hd.contentType[0]) && f.Stored.Size >= 256 {
+		w.Header()["Vary"] = hVary
+		if acceptsGzip(r.Header["Accept-Encoding"]) {
+			hd.etagValue += "-gz"
+			hd.etag, hd.contentEncoding = []string{`"` + hd.etagValue + `"`}, hGzip
 		}
 	}
-	h["Cache-Control"] = hFileCache
-	if html {
-		h["Cache-Control"] = hPageCache
-	}
-	mod := f.Modified.UTC().Truncate(time.Second)
-	etag := []string{`"` + tag + `"`}
-	if notModified(r, tag, mod) {
-		h["Etag"] = etag
-		w.WriteHeader(http.StatusNotModified)
-		s.logFile(r, nil, http.StatusNotModified)
+	w.Header()["Cache-Control"] = e.cacheControl(http.StatusOK)
+	if s.unchanged(w, r, e, &hd) {
 		return nil
 	}
 	var zbuf *bytes.Buffer
-	if gz {
-		if zbuf, err = compressFile(fh, fi.Size()); err != nil {
+	if hd.contentEncoding != nil {
+		if zbuf, err = compressFile(fh, size); err != nil {
 			return err
 		}
 		defer gzipBufs.Put(zbuf)
-		h["Content-Encoding"] = hGzip
-		h["Content-Length"] = []string{strconv.Itoa(zbuf.Len())}
-	} else {
-		h["Content-Length"] = []string{strconv.FormatInt(fi.Size(), 10)}
+		size = int64(zbuf.Len())
 	}
-	h["Content-Type"] = []string{ct}
-	h["Etag"] = etag
-	if !mod.IsZero() {
-		h["Last-Modified"] = []string{mod.Format(http.TimeFormat)}
-	}
-	h["X-Content-Type-Options"] = hNosniff
-	if html {
-		h["Content-Security-Policy"] = hCSP
-	}
-	w.WriteHeader(http.StatusOK)
+	hd.contentLength = []string{strconv.FormatInt(size, 10)}
+	writeHeader(w, e, &hd, http.StatusOK)
 	switch {
 	case r.Method == http.MethodHead:
 	case zbuf != nil:
@@ -130,7 +108,7 @@ func (s *Server) sendStored(w http.ResponseWriter, r *http.Request, dir string, 
 	default:
 		io.CopyN(w, fh, fi.Size())
 	}
-	s.logFile(r, nil, http.StatusOK)
+	s.logFile(r, e, http.StatusOK)
 	return nil
 }
 
