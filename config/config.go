@@ -217,6 +217,10 @@ func (s Subscriptions) DoubleOptInEnabled() bool { return s.DoubleOptIn == nil |
 // Schedule holds defaults for every job.
 type Schedule struct {
 	Timezone string `toml:"timezone"`
+
+	// Location is Timezone loaded (UTC when unset): the rebuild job's zone
+	// and the digests' default.
+	Location *time.Location `toml:"-"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("72h").
@@ -332,12 +336,11 @@ func (c *Config) resolvePaths(dir string) {
 
 // Digest returns the digest named name.
 func (c *Config) Digest(name string) (*Digest, bool) {
-	for i := range c.Digests {
-		if c.Digests[i].Name == name {
-			return &c.Digests[i], true
-		}
+	i := slices.IndexFunc(c.Digests, func(d Digest) bool { return d.Name == name })
+	if i < 0 {
+		return nil, false
 	}
-	return nil, false
+	return &c.Digests[i], true
 }
 
 // HELOName is the name the smtp transport gives in EHLO ([email.smtp]

@@ -115,15 +115,15 @@ func (c *Config) Validate() error {
 	}
 
 	// [schedule]
-	defaultZone := time.UTC
+	c.Schedule.Location = time.UTC
 	if c.Schedule.Timezone != "" {
-		loadZone(bad, "schedule.timezone", c.Schedule.Timezone, &defaultZone)
+		loadZone(bad, "schedule.timezone", c.Schedule.Timezone, &c.Schedule.Location)
 	}
 	// Every schedule is checked from the same instant, by the scheduler's
 	// own rule, so config and scheduler can never disagree on a spec.
 	now := time.Now()
 	if c.Feeds.Rebuild != "" {
-		if err := scheduler.CheckSpec(c.Feeds.Rebuild, defaultZone, now); err != nil {
+		if err := scheduler.CheckSpec(c.Feeds.Rebuild, c.Schedule.Location, now); err != nil {
 			bad("feeds.rebuild", "%v", err)
 		}
 	}
@@ -145,7 +145,7 @@ func (c *Config) Validate() error {
 		if strings.TrimSpace(d.Title) == "" {
 			d.Title = d.Name
 		}
-		d.Location = defaultZone
+		d.Location = c.Schedule.Location
 		if d.Timezone != "" {
 			loadZone(bad, key+".timezone", d.Timezone, &d.Location)
 		}

@@ -358,7 +358,7 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) (*graph, error) {
 	}
 	g.srv.SetSite(st)
 	if d.sched != nil {
-		if err := d.replaceJobs(cfg); err != nil {
+		if err := d.sched.Replace(d.jobs(cfg)); err != nil {
 			g.close(d.log)
 			return nil, err
 		}

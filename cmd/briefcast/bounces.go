@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -47,7 +48,11 @@ func runBouncesParse(ctx context.Context, a *App, args []string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rs, err := parseBounceFile(path)
+		raw, err := os.ReadFile(path)
+		var rs []bounces.Result
+		if err == nil {
+			rs, err = bounces.Parse(bytes.NewReader(raw))
+		}
 		if err != nil {
 			fmt.Fprintf(a.Stderr, "briefcast bounces parse: %s: %v\n", path, err)
 			failed++
@@ -64,15 +69,6 @@ func runBouncesParse(ctx context.Context, a *App, args []string) error {
 		return errFailed
 	}
 	return nil
-}
-
-func parseBounceFile(path string) ([]bounces.Result, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return bounces.Parse(f)
 }
 
 // runBouncesProcess applies each file through the same sink as the

@@ -242,7 +242,7 @@ func mailConfirmation(ctx context.Context, a *App, cfg *config.Config, s *subscr
 	if err != nil {
 		return "", err
 	}
-	t, err := daemon.NewTransport(cfg, a.Log)
+	t, err := email.NewTransport(email.TransportOptionsOf(cfg), a.Log)
 	if err != nil {
 		return "", err
 	}
