@@ -295,8 +295,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 }
 
 func describeDecodeError(err error) error {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
+	if pe, ok := errors.AsType[toml.ParseError](err); ok {
 		if pe.LastKey != "" {
 			return fmt.Errorf("line %d: %s: %s", pe.Position.Line, pe.LastKey, pe.Message)
 		}

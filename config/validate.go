@@ -183,10 +183,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, p := range c.Server.TrustedProxies {
-		if _, _, err := net.ParseCIDR(p); err != nil {
-			if net.ParseIP(p) == nil {
-				bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be a CIDR such as 10.0.0.0/8, got %q", p)
-			}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be a CIDR such as 10.0.0.0/8, got %q", p)
 		}
 	}
 

@@ -61,8 +61,7 @@ type Options struct {
 	AllowEmpty  bool             // a build with no article may replace a site with some
 	Metrics     *metrics.Metrics // nil makes one on Prometheus' default registry
 	// Lease replaces [email] delivery_lease (at least 5 s) when set, for tests.
-	Lease       time.Duration
-	ParseBounce record.ParseFunc // for SMTP and IMAP bounces; record.Parse when nil
+	Lease time.Duration
 }
 
 // Daemon is one `briefcast serve`. Make it with New, then call Run once;

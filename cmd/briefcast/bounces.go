@@ -93,7 +93,7 @@ func runBouncesProcess(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	defer st.Close()
-	rec, err := daemon.NewRecorder(cfg, st, nil, "file", a.Log)
+	rec, err := daemon.NewRecorder(cfg, st, "file", a.Log)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
@@ -38,7 +38,6 @@ func main() {
 // App is one run of the program: its streams, environment and global flags.
 // Every subcommand gets it, so a test can run the whole program in-process.
 type App struct {
-	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -112,16 +111,16 @@ var (
 
 // Run runs the program with args (without the program name) and returns its
 // exit status.
-func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	return newApp(stdin, stdout, stderr, getenv).run(ctx, args)
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return newApp(stdout, stderr, getenv).run(ctx, args)
 }
 
-func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *App {
+func newApp(stdout, stderr io.Writer, getenv func(string) string) *App {
 	// Log lines and messages reach stderr through one Term, so a progress
 	// bar drawn there (digest send, subscribers import) is blanked before
 	// each line instead of being cut through by it.
 	term := progress.NewTerm(stderr)
-	return &App{Stdin: stdin, Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now, Log: newLogger(term, getenv)}
+	return &App{Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now, Log: newLogger(term, getenv)}
 }
 
 func (a *App) run(ctx context.Context, args []string) int {
