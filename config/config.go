@@ -252,7 +252,8 @@ func Defaults() *Config {
 			SMTP: SMTP{Host: "127.0.0.1", Port: 587, PasswordEnv: "BRIEFCAST_SMTP_PASSWORD", TLS: "starttls",
 				Connections: 4, Timeout: Duration{30 * time.Second}}},
 		Server: Server{Listen: "127.0.0.1:8080", MetricsListen: DefaultMetricsListen,
-			RateLimitIP: DefaultRateLimitIP, RateLimitAddress: DefaultRateLimitAddress},
+			RateLimitIP:      RateLimit{Burst: 5, Every: time.Minute},
+			RateLimitAddress: RateLimit{Burst: 3, Every: 10 * time.Minute}},
 		Subscriptions: Subscriptions{SecretEnv: "BRIEFCAST_SECRET", ConfirmTTL: Duration{72 * time.Hour}},
 	}
 }
@@ -353,23 +354,17 @@ type HELOName string
 // most 253 characters, no empty label) or a bracketed address literal.
 func (h *HELOName) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
-	if err := checkHELO(s); err != nil {
-		return err
+	switch {
+	case s == "" || strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") && !strings.ContainsAny(s[1:len(s)-1], "[] \t\r\n"):
+		// the From domain, or an address literal
+	case len(s) > 253:
+		return fmt.Errorf("helo: %q is longer than 253 characters", s)
+	default:
+		if err := checkLabels(strings.TrimSuffix(s, ".")); err != nil {
+			return fmt.Errorf("helo: %q %w", s, err)
+		}
 	}
 	*h = HELOName(s)
-	return nil
-}
-
-func checkHELO(s string) error {
-	if s == "" || strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") && !strings.ContainsAny(s[1:len(s)-1], "[] \t\r\n") {
-		return nil
-	}
-	if len(s) > 253 {
-		return fmt.Errorf("helo: %q is longer than 253 characters", s)
-	}
-	if err := checkLabels(strings.TrimSuffix(s, ".")); err != nil {
-		return fmt.Errorf("helo: %q %w", s, err)
-	}
 	return nil
 }
 
@@ -396,16 +391,6 @@ type RateLimit struct {
 	Burst int
 	Every time.Duration
 }
-
-// Default sign-up limits: 5 attempts from one client IP, then one a minute;
-// 3 attempts for one address, then one every 10 minutes.
-var (
-	DefaultRateLimitIP      = RateLimit{Burst: 5, Every: time.Minute}
-	DefaultRateLimitAddress = RateLimit{Burst: 3, Every: 10 * time.Minute}
-)
-
-// Off reports whether the limit lets everything through.
-func (r RateLimit) Off() bool { return r.Burst <= 0 || r.Every <= 0 }
 
 // UnmarshalText parses "5/1m", "3/10m" or "off".
 func (r *RateLimit) UnmarshalText(b []byte) error {

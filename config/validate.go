@@ -154,9 +154,8 @@ func (c *Config) Validate() error {
 		}
 		orDefault(&d.SendAt, SendAtSchedule)
 		oneOf(bad, key+".send_at", d.SendAt, SendAtSchedule, SendAtSubscriber)
-		if d.Depth == "" {
-			d.Depth = subscribers.DepthTake
-		} else if err := subscribers.CheckDepth(d.Depth); err != nil {
+		orDefault(&d.Depth, subscribers.DepthTake)
+		if err := subscribers.CheckDepth(d.Depth); err != nil {
 			bad(key+".depth", "%v", err)
 		}
 		orDefault(&d.Subject, "{{.Title}} — {{.Date}}")

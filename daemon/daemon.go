@@ -172,14 +172,6 @@ func (d *Daemon) withOverrides(cfg *config.Config) *config.Config {
 // Addr is the public listener's address.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
-// BouncesAddr is the inbound bounce SMTP server's address, "" without one.
-func (d *Daemon) BouncesAddr() string {
-	if d.bounces.ln == nil {
-		return ""
-	}
-	return d.bounces.ln.Addr().String()
-}
-
 // Config is the config the daemon runs on now.
 func (d *Daemon) Config() *config.Config { return d.cur.Load().cfg }
 

@@ -136,10 +136,7 @@ func zoneLabel(d config.Digest, z string) string {
 	if z != "" {
 		return printable(z)
 	}
-	if d.Location == nil {
-		return "UTC (digest zone)"
-	}
-	return d.Location.String() + " (digest zone)"
+	return d.Zone() + " (digest zone)"
 }
 
 func runSchedule(ctx context.Context, a *App, args []string) error {
