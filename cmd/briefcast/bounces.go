@@ -38,8 +38,7 @@ func runBouncesParse(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(a.Stderr, "briefcast bounces parse: no FILE given")
-		return errUsage
+		return a.fail(errUsage, "bounces parse", "no FILE given")
 	}
 	enc := json.NewEncoder(a.Stdout)
 	enc.SetEscapeHTML(false)
@@ -65,8 +64,7 @@ func runBouncesParse(ctx context.Context, a *App, args []string) error {
 		}
 	}
 	if failed > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast bounces parse: %d of %d files failed\n", failed, fs.NArg())
-		return errFailed
+		return a.fail(errFailed, "bounces parse", "%d of %d files failed", failed, fs.NArg())
 	}
 	return nil
 }

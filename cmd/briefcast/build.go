@@ -367,8 +367,7 @@ func checkDNS(ctx context.Context, a *App, cfg *config.Config, resolver string) 
 		return err
 	}
 	if rep.Failed() {
-		fmt.Fprintln(a.Stderr, "briefcast check: DNS records need fixing (rows marked fail)")
-		return errFailed
+		return a.fail(errFailed, "check", "DNS records need fixing (rows marked fail)")
 	}
 	return nil
 }

@@ -87,8 +87,7 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	cutoff := a.Now()
 	if *cutoffFlag != "" {
 		if cutoff, err = time.Parse(time.RFC3339, *cutoffFlag); err != nil {
-			fmt.Fprintf(a.Stderr, "briefcast digest send: --cutoff: %v\n", err)
-			return errUsage
+			return a.fail(errUsage, "digest send", "--cutoff: %v", err)
 		}
 	}
 	env, err := a.digestEnv(ctx, name, true)
@@ -136,17 +135,15 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(a.Stderr, "briefcast digest send: stopped; run it again to resume")
-			return errFailed
+			return a.fail(errFailed, "digest send", "stopped; run it again to resume")
 		}
 		return err
 	}
 	// A failed recipient is a failed send, for scripts and cron's mail as
 	// much as for the person at the terminal.
 	if rep != nil && rep.Edition != nil && rep.Progress.Failed > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast digest send: %d %s failed; 'briefcast digest status %s' lists them\n",
+		return a.fail(errFailed, "digest send", "%d %s failed; 'briefcast digest status %s' lists them",
 			rep.Progress.Failed, config.Plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
-		return errFailed
 	}
 	return nil
 }
@@ -308,8 +305,7 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 	}
 	name := pos[0]
 	if *format != "eml" && *format != "html" && *format != "text" {
-		fmt.Fprintf(a.Stderr, "briefcast digest preview: --format must be eml, html or text, got %q\n", *format)
-		return errUsage
+		return a.fail(errUsage, "digest preview", "--format must be eml, html or text, got %q", *format)
 	}
 	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
@@ -359,8 +355,7 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if !ok {
-		fmt.Fprintln(a.Stderr, "briefcast digest preview: this recipient's tag filter leaves no article: they would get no message")
-		return errFailed
+		return a.fail(errFailed, "digest preview", "this recipient's tag filter leaves no article: they would get no message")
 	}
 	var body []byte
 	if *format == "eml" {

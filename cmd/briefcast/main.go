@@ -109,6 +109,13 @@ var (
 	errFailed = errors.New("failed")
 )
 
+// fail prints "briefcast cmd: " and the message on stderr and returns err
+// (errUsage or errFailed): the command has said what went wrong.
+func (a *App) fail(err error, cmd, format string, args ...any) error {
+	fmt.Fprintf(a.Stderr, "briefcast %s: %s\n", cmd, fmt.Sprintf(format, args...))
+	return err
+}
+
 // Run runs the program with args (without the program name) and returns its
 // exit status.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -209,8 +216,7 @@ func (a *App) Args(fs *flag.FlagSet, args []string, want int) ([]string, error) 
 	}
 	switch {
 	case fs.NArg() > 0:
-		fmt.Fprintf(a.Stderr, "briefcast %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return nil, errUsage
+		return nil, a.fail(errUsage, fs.Name(), "unexpected argument %q", fs.Arg(0))
 	case len(pos) < want:
 		fmt.Fprintf(a.Stderr, "briefcast %s: missing argument\n", fs.Name())
 		fs.Usage()

@@ -37,8 +37,7 @@ func runDigestPlan(ctx context.Context, a *App, args []string) error {
 	name := pos[0]
 	from, to, err := planRange(a.Now(), *fromFlag, *toFlag)
 	if err != nil {
-		fmt.Fprintf(a.Stderr, "briefcast digest plan: %v\n", err)
-		return errUsage
+		return a.fail(errUsage, "digest plan", "%v", err)
 	}
 	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
@@ -151,8 +150,7 @@ func runSchedule(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if *n < 1 || *n > 100 {
-		fmt.Fprintln(a.Stderr, "briefcast schedule: -n must be between 1 and 100")
-		return errUsage
+		return a.fail(errUsage, "schedule", "-n must be between 1 and 100")
 	}
 	cfg, err := a.LoadConfig()
 	if err != nil {
