@@ -217,6 +217,10 @@ func (s Subscriptions) DoubleOptInEnabled() bool { return s.DoubleOptIn == nil |
 // Schedule holds defaults for every job.
 type Schedule struct {
 	Timezone string `toml:"timezone"`
+
+	// Location is Timezone loaded (UTC when unset): the rebuild job's zone
+	// and the digests' default.
+	Location *time.Location `toml:"-"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("72h").
@@ -248,7 +252,8 @@ func Defaults() *Config {
 			SMTP: SMTP{Host: "127.0.0.1", Port: 587, PasswordEnv: "BRIEFCAST_SMTP_PASSWORD", TLS: "starttls",
 				Connections: 4, Timeout: Duration{30 * time.Second}}},
 		Server: Server{Listen: "127.0.0.1:8080", MetricsListen: DefaultMetricsListen,
-			RateLimitIP: DefaultRateLimitIP, RateLimitAddress: DefaultRateLimitAddress},
+			RateLimitIP:      RateLimit{Burst: 5, Every: time.Minute},
+			RateLimitAddress: RateLimit{Burst: 3, Every: 10 * time.Minute}},
 		Subscriptions: Subscriptions{SecretEnv: "BRIEFCAST_SECRET", ConfirmTTL: Duration{72 * time.Hour}},
 	}
 }
@@ -291,8 +296,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 }
 
 func describeDecodeError(err error) error {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
+	if pe, ok := errors.AsType[toml.ParseError](err); ok {
 		if pe.LastKey != "" {
 			return fmt.Errorf("line %d: %s: %s", pe.Position.Line, pe.LastKey, pe.Message)
 		}
@@ -332,12 +336,11 @@ func (c *Config) resolvePaths(dir string) {
 
 // Digest returns the digest named name.
 func (c *Config) Digest(name string) (*Digest, bool) {
-	for i := range c.Digests {
-		if c.Digests[i].Name == name {
-			return &c.Digests[i], true
-		}
+	i := slices.IndexFunc(c.Digests, func(d Digest) bool { return d.Name == name })
+	if i < 0 {
+		return nil, false
 	}
-	return nil, false
+	return &c.Digests[i], true
 }
 
 // HELOName is the name the smtp transport gives in EHLO ([email.smtp]
@@ -351,23 +354,17 @@ type HELOName string
 // most 253 characters, no empty label) or a bracketed address literal.
 func (h *HELOName) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
-	if err := checkHELO(s); err != nil {
-		return err
+	switch {
+	case s == "" || strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") && !strings.ContainsAny(s[1:len(s)-1], "[] \t\r\n"):
+		// the From domain, or an address literal
+	case len(s) > 253:
+		return fmt.Errorf("helo: %q is longer than 253 characters", s)
+	default:
+		if err := checkLabels(strings.TrimSuffix(s, ".")); err != nil {
+			return fmt.Errorf("helo: %q %w", s, err)
+		}
 	}
 	*h = HELOName(s)
-	return nil
-}
-
-func checkHELO(s string) error {
-	if s == "" || strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") && !strings.ContainsAny(s[1:len(s)-1], "[] \t\r\n") {
-		return nil
-	}
-	if len(s) > 253 {
-		return fmt.Errorf("helo: %q is longer than 253 characters", s)
-	}
-	if err := checkLabels(strings.TrimSuffix(s, ".")); err != nil {
-		return fmt.Errorf("helo: %q %w", s, err)
-	}
 	return nil
 }
 
@@ -394,16 +391,6 @@ type RateLimit struct {
 	Burst int
 	Every time.Duration
 }
-
-// Default sign-up limits: 5 attempts from one client IP, then one a minute;
-// 3 attempts for one address, then one every 10 minutes.
-var (
-	DefaultRateLimitIP      = RateLimit{Burst: 5, Every: time.Minute}
-	DefaultRateLimitAddress = RateLimit{Burst: 3, Every: 10 * time.Minute}
-)
-
-// Off reports whether the limit lets everything through.
-func (r RateLimit) Off() bool { return r.Burst <= 0 || r.Every <= 0 }
 
 // UnmarshalText parses "5/1m", "3/10m" or "off".
 func (r *RateLimit) UnmarshalText(b []byte) error {

@@ -28,3 +28,6 @@ func TestRateLimits(t *testing.T) {
 		}
 	}
 }
+
+// Off reports whether the limit lets everything through.
+func (r RateLimit) Off() bool { return r.Burst <= 0 || r.Every <= 0 }

@@ -115,15 +115,15 @@ func (c *Config) Validate() error {
 	}
 
 	// [schedule]
-	defaultZone := time.UTC
+	c.Schedule.Location = time.UTC
 	if c.Schedule.Timezone != "" {
-		loadZone(bad, "schedule.timezone", c.Schedule.Timezone, &defaultZone)
+		loadZone(bad, "schedule.timezone", c.Schedule.Timezone, &c.Schedule.Location)
 	}
 	// Every schedule is checked from the same instant, by the scheduler's
 	// own rule, so config and scheduler can never disagree on a spec.
 	now := time.Now()
 	if c.Feeds.Rebuild != "" {
-		if err := scheduler.CheckSpec(c.Feeds.Rebuild, defaultZone, now); err != nil {
+		if err := scheduler.CheckSpec(c.Feeds.Rebuild, c.Schedule.Location, now); err != nil {
 			bad("feeds.rebuild", "%v", err)
 		}
 	}
@@ -145,7 +145,7 @@ func (c *Config) Validate() error {
 		if strings.TrimSpace(d.Title) == "" {
 			d.Title = d.Name
 		}
-		d.Location = defaultZone
+		d.Location = c.Schedule.Location
 		if d.Timezone != "" {
 			loadZone(bad, key+".timezone", d.Timezone, &d.Location)
 		}
@@ -154,9 +154,8 @@ func (c *Config) Validate() error {
 		}
 		orDefault(&d.SendAt, SendAtSchedule)
 		oneOf(bad, key+".send_at", d.SendAt, SendAtSchedule, SendAtSubscriber)
-		if d.Depth == "" {
-			d.Depth = subscribers.DepthTake
-		} else if err := subscribers.CheckDepth(d.Depth); err != nil {
+		orDefault(&d.Depth, subscribers.DepthTake)
+		if err := subscribers.CheckDepth(d.Depth); err != nil {
 			bad(key+".depth", "%v", err)
 		}
 		orDefault(&d.Subject, "{{.Title}} — {{.Date}}")
@@ -183,10 +182,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, p := range c.Server.TrustedProxies {
-		if _, _, err := net.ParseCIDR(p); err != nil {
-			if net.ParseIP(p) == nil {
-				bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be a CIDR such as 10.0.0.0/8, got %q", p)
-			}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be a CIDR such as 10.0.0.0/8, got %q", p)
 		}
 	}
 

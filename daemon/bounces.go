@@ -16,17 +16,14 @@ import (
 	"briefcast/tokens"
 )
 
-// recorderOptions configures the bounce sink; parse is record.Parse when nil.
-func recorderOptions(cfg *config.Config, st record.Store, parse record.ParseFunc, secret []byte, log *slog.Logger) record.Options {
-	if parse == nil {
-		parse = record.Parse
-	}
-	return record.Options{Store: st, Parse: parse, Key: verp.Key(secret), SoftLimit: cfg.Bounces.SoftLimit, Logger: log}
+// recorderOptions configures the bounce sink.
+func recorderOptions(cfg *config.Config, st record.Store, secret []byte, log *slog.Logger) record.Options {
+	return record.Options{Store: st, Parse: record.Parse, Key: verp.Key(secret), SoftLimit: cfg.Bounces.SoftLimit, Logger: log}
 }
 
 // newRecorder builds the daemon's bounce sink, which counts in the metrics.
 func (d *Daemon) newRecorder(cfg *config.Config, secret []byte) (*record.Recorder, error) {
-	o := recorderOptions(cfg, d.store, d.o.ParseBounce, secret, d.log)
+	o := recorderOptions(cfg, d.store, secret, d.log)
 	o.Now = d.o.Now
 	o.OnRecorded = func(b subscribers.Bounce, out subscribers.BounceOutcome) { d.m.Bounce(out.Digest, string(b.Kind)) }
 	return record.New(o)
@@ -34,12 +31,12 @@ func (d *Daemon) newRecorder(cfg *config.Config, secret []byte) (*record.Recorde
 
 // NewRecorder builds the bounce sink the daemon uses, for the commands
 // that apply bounce messages outside it. Raw messages are labelled source.
-func NewRecorder(cfg *config.Config, st record.Store, parse record.ParseFunc, source string, log *slog.Logger) (*record.Recorder, error) {
+func NewRecorder(cfg *config.Config, st record.Store, source string, log *slog.Logger) (*record.Recorder, error) {
 	secret, err := tokens.LoadSecret(cfg.Subscriptions.Secret, cfg.Subscriptions.SecretEnv, cfg.DataDir, log)
 	if err != nil {
 		return nil, err
 	}
-	o := recorderOptions(cfg, st, parse, secret, log)
+	o := recorderOptions(cfg, st, secret, log)
 	o.Source = source
 	return record.New(o)
 }

@@ -141,3 +141,11 @@ func TestBounceWebhook(t *testing.T) {
 		t.Fatalf("after the complaint: %s, want complained", s)
 	}
 }
+
+// BouncesAddr is the inbound bounce SMTP server's address, "" without one.
+func (d *Daemon) BouncesAddr() string {
+	if d.bounces.ln == nil {
+		return ""
+	}
+	return d.bounces.ln.Addr().String()
+}

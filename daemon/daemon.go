@@ -61,8 +61,7 @@ type Options struct {
 	AllowEmpty  bool             // a build with no article may replace a site with some
 	Metrics     *metrics.Metrics // nil makes one on Prometheus' default registry
 	// Lease replaces [email] delivery_lease (at least 5 s) when set, for tests.
-	Lease       time.Duration
-	ParseBounce record.ParseFunc // for SMTP and IMAP bounces; record.Parse when nil
+	Lease time.Duration
 }
 
 // Daemon is one `briefcast serve`. Make it with New, then call Run once;
@@ -172,14 +171,6 @@ func (d *Daemon) withOverrides(cfg *config.Config) *config.Config {
 
 // Addr is the public listener's address.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
-
-// BouncesAddr is the inbound bounce SMTP server's address, "" without one.
-func (d *Daemon) BouncesAddr() string {
-	if d.bounces.ln == nil {
-		return ""
-	}
-	return d.bounces.ln.Addr().String()
-}
 
 // Config is the config the daemon runs on now.
 func (d *Daemon) Config() *config.Config { return d.cur.Load().cfg }
@@ -358,7 +349,7 @@ func (d *Daemon) swap(ctx context.Context, cfg *config.Config) (*graph, error) {
 	}
 	g.srv.SetSite(st)
 	if d.sched != nil {
-		if err := d.replaceJobs(cfg); err != nil {
+		if err := d.sched.Replace(d.jobs(cfg)); err != nil {
 			g.close(d.log)
 			return nil, err
 		}

@@ -55,7 +55,7 @@ func (d *Daemon) newGraph(cfg *config.Config, tmpl fs.FS, prev *graph) (*graph, 
 	if err != nil {
 		return nil, err
 	}
-	if g.transport, err = NewTransport(cfg, d.log); err != nil {
+	if g.transport, err = email.NewTransport(email.TransportOptionsOf(cfg), d.log); err != nil {
 		return nil, err
 	}
 	g.mailer = server.NewMailer(g.composer, g.transport, d.log)
@@ -178,16 +178,6 @@ func NewComposer(cfg *config.Config, log *slog.Logger) (*email.Composer, *tokens
 	}
 	c, signer, _, err := newComposer(cfg, tmpl, log)
 	return c, signer, err
-}
-
-// NewTransport builds the mail transport [email] names.
-func NewTransport(cfg *config.Config, log *slog.Logger) (email.Transport, error) {
-	return email.NewTransport(email.TransportOptionsOf(cfg), log)
-}
-
-// NewSender returns a digest sender for cfg.
-func NewSender(cfg *config.Config, st digest.Store, c *email.Composer, t email.Transport, log *slog.Logger) *digest.Sender {
-	return digest.NewSender(SenderOptions(cfg), st, c, t, log)
 }
 
 // The option structs of the packages the daemon wires are filled from the

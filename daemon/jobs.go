@@ -35,11 +35,7 @@ func WaveJobName(name, zone string) string {
 // newScheduler makes the scheduler; a bad schedule stops the daemon starting.
 func (d *Daemon) newScheduler(cfg *config.Config) error {
 	d.sched = scheduler.New(d.log, d.o.Clock, d.m)
-	jobs, err := d.jobs(cfg)
-	if err != nil {
-		return err
-	}
-	for _, j := range jobs {
+	for _, j := range d.jobs(cfg) {
 		if err := d.sched.Add(j); err != nil {
 			return err
 		}
@@ -50,7 +46,7 @@ func (d *Daemon) newScheduler(cfg *config.Config) error {
 // jobs returns cfg's jobs: the rebuild, and one per digest or, for a
 // local-time one, per zone of its subscribers (zones with equal times meet
 // on the wave's key); only the digest's own job resumes.
-func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
+func (d *Daemon) jobs(cfg *config.Config) []scheduler.Job {
 	var jobs []scheduler.Job
 	for _, dg := range cfg.Digests {
 		zones := []string{""}
@@ -78,27 +74,14 @@ func (d *Daemon) jobs(cfg *config.Config) ([]scheduler.Job, error) {
 		}
 	}
 	if cfg.Feeds.Rebuild != "" {
-		loc, err := ScheduleZone(cfg)
-		if err != nil {
-			return nil, err
-		}
 		jobs = append(jobs, scheduler.Job{
 			Name:     RebuildJobName,
 			Spec:     cfg.Feeds.Rebuild,
-			Location: loc,
+			Location: cfg.Schedule.Location,
 			Run:      func(ctx context.Context, _ time.Time) error { return d.rebuild(ctx) },
 		})
 	}
-	return jobs, nil
-}
-
-// ScheduleZone is [schedule] timezone (of the rebuild job), UTC when unset.
-func ScheduleZone(cfg *config.Config) (*time.Location, error) {
-	loc, err := time.LoadLocation(cfg.Schedule.Timezone)
-	if err != nil {
-		return nil, fmt.Errorf("schedule.timezone: %w", err)
-	}
-	return loc, nil
+	return jobs
 }
 
 // waveZones is "" and dg's subscribers' zones (only "" on a store error).
@@ -248,18 +231,10 @@ func (d *Daemon) refreshWaves(cfg *config.Config) {
 		if d.cur.Load().cfg != cfg {
 			return // reloaded meanwhile: the reload set the jobs
 		}
-		if err := d.replaceJobs(cfg); err != nil {
+		if err := d.sched.Replace(d.jobs(cfg)); err != nil {
 			d.log.Error("digest_waves_refresh_failed", "err", err)
 		}
 	}()
-}
-
-func (d *Daemon) replaceJobs(cfg *config.Config) error {
-	jobs, err := d.jobs(cfg)
-	if err != nil {
-		return err
-	}
-	return d.sched.Replace(jobs)
 }
 
 // resume helps deliver dg's unfinished editions, unless dg's job runs here.
@@ -294,7 +269,7 @@ func (d *Daemon) resumeLocked(ctx context.Context, g *graph, dg config.Digest) e
 // sender returns a Sender for one run of dg on g. It never waits for
 // retries (the poller does), so a mail server down cannot hold up the next edition.
 func (d *Daemon) sender(g *graph, dg config.Digest) *digest.Sender {
-	s := NewSender(g.cfg, d.store, g.composer, g.transport, d.log)
+	s := digest.NewSender(SenderOptions(g.cfg), d.store, g.composer, g.transport, d.log)
 	s.NoWait = true
 	if d.o.Lease > 0 {
 		s.Lease = d.o.Lease

@@ -12,9 +12,7 @@ type Clock interface {
 	After(d time.Duration) <-chan time.Time
 }
 
-// RealClock returns the system clock.
-func RealClock() Clock { return realClock{} }
-
+// realClock is the system clock.
 type realClock struct{}
 
 func (realClock) Now() time.Time                         { return time.Now() }

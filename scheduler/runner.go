@@ -196,18 +196,14 @@ func (r *runner) runOnce() {
 	outcome, errText = metrics.OutcomeOK, ""
 }
 
-// resumeLoop runs Resume at once and then every ResumeEvery.
+// resumeLoop runs Resume at once and then every resumeEvery.
 func (r *runner) resumeLoop(ctx context.Context) {
-	every := r.s.ResumeEvery
-	if every <= 0 {
-		every = DefaultResumeEvery
-	}
 	for {
 		r.s.runs.Go(func() { guard(&r.resumeBusy, r.log.With("task", "resume"), r.resumeOnce) })
 		select {
 		case <-ctx.Done():
 			return
-		case <-r.s.clock.After(every):
+		case <-r.s.clock.After(resumeEvery):
 		}
 	}
 }

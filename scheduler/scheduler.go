@@ -35,7 +35,7 @@ type Job struct {
 	// Last returns the scheduled time of the newest run started (ok=false
 	// when there never was one); nil means the job never catches up.
 	Last func(ctx context.Context) (t time.Time, ok bool, err error)
-	// Resume, when set, is called on Start and then every ResumeEvery to
+	// Resume, when set, is called on Start and then every 15 seconds to
 	// finish work left unfinished, here or by a dead process. Its runs
 	// never overlap each other.
 	Resume func(ctx context.Context) error
@@ -53,8 +53,8 @@ type EntryInfo struct {
 	LastError   string
 }
 
-// DefaultResumeEvery is how often Job.Resume runs unless ResumeEvery is set.
-const DefaultResumeEvery = 15 * time.Second
+// resumeEvery is how often Job.Resume runs.
+const resumeEvery = 15 * time.Second
 
 // maxSleep bounds each wait so a wall-clock jump (a suspended machine) is
 // noticed within a minute.
@@ -62,9 +62,6 @@ const maxSleep = time.Minute
 
 // Scheduler runs Jobs at their times. Make one with New.
 type Scheduler struct {
-	// ResumeEvery is how often each job's Resume runs; set before Start.
-	ResumeEvery time.Duration
-
 	log   *slog.Logger
 	clock Clock
 	m     *metrics.Metrics
@@ -85,9 +82,9 @@ type Scheduler struct {
 // real one when nil) and counts runs in m (which may be nil).
 func New(log *slog.Logger, clock Clock, m *metrics.Metrics) *Scheduler {
 	if clock == nil {
-		clock = RealClock()
+		clock = realClock{}
 	}
-	return &Scheduler{ResumeEvery: DefaultResumeEvery, log: log, clock: clock, m: m}
+	return &Scheduler{log: log, clock: clock, m: m}
 }
 
 func (s *Scheduler) validate(j Job) (Schedule, error) {

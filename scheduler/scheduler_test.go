@@ -383,7 +383,6 @@ func TestStopWaitsAndCancels(t *testing.T) {
 func TestResume(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, "2026-11-25T10:00:00Z")
-		h.s.ResumeEvery = 15 * time.Second
 		resumed := make(chan struct{}, 4)
 		calls := 0
 		if err := h.s.Add(Job{Name: "d", Spec: "@daily", Run: h.recordRun, Resume: func(context.Context) error {

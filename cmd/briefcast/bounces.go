@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,8 +38,7 @@ func runBouncesParse(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(a.Stderr, "briefcast bounces parse: no FILE given")
-		return errUsage
+		return a.fail(errUsage, "bounces parse", "no FILE given")
 	}
 	enc := json.NewEncoder(a.Stdout)
 	enc.SetEscapeHTML(false)
@@ -47,7 +47,11 @@ func runBouncesParse(ctx context.Context, a *App, args []string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rs, err := parseBounceFile(path)
+		raw, err := os.ReadFile(path)
+		var rs []bounces.Result
+		if err == nil {
+			rs, err = bounces.Parse(bytes.NewReader(raw))
+		}
 		if err != nil {
 			fmt.Fprintf(a.Stderr, "briefcast bounces parse: %s: %v\n", path, err)
 			failed++
@@ -60,19 +64,9 @@ func runBouncesParse(ctx context.Context, a *App, args []string) error {
 		}
 	}
 	if failed > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast bounces parse: %d of %d files failed\n", failed, fs.NArg())
-		return errFailed
+		return a.fail(errFailed, "bounces parse", "%d of %d files failed", failed, fs.NArg())
 	}
 	return nil
-}
-
-func parseBounceFile(path string) ([]bounces.Result, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return bounces.Parse(f)
 }
 
 // runBouncesProcess applies each file through the same sink as the
@@ -97,7 +91,7 @@ func runBouncesProcess(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	defer st.Close()
-	rec, err := daemon.NewRecorder(cfg, st, nil, "file", a.Log)
+	rec, err := daemon.NewRecorder(cfg, st, "file", a.Log)
 	if err != nil {
 		return err
 	}

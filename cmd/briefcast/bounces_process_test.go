@@ -30,7 +30,7 @@ func TestBouncesProcess(t *testing.T) {
 		getenv := func(k string) string {
 			return map[string]string{"BRIEFCAST_CONFIG": e.config, "BRIEFCAST_SECRET": "0123456789abcdef0123456789abcdef"}[k]
 		}
-		code := Run(context.Background(), args, strings.NewReader(""), &out, &errOut, getenv)
+		code := Run(context.Background(), args, &out, &errOut, getenv)
 		return out.String(), errOut.String(), code
 	}
 	out, errOut, code := run("bounces", "process", dsn, "missing.eml", plain)

@@ -19,8 +19,7 @@ func TestBouncesParseCommand(t *testing.T) {
 	complaint := filepath.Join(fixtures, "complaint-arf-abuse.eml")
 	missing := filepath.Join(t.TempDir(), "missing.eml")
 	var stdout, stderr bytes.Buffer
-	code := Run(context.Background(), []string{"bounces", "parse", hard, missing, complaint},
-		strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+	code := Run(context.Background(), []string{"bounces", "parse", hard, missing, complaint}, &stdout, &stderr, func(string) string { return "" })
 	if code != 1 {
 		t.Errorf("exit status = %d, want 1; stderr: %s", code, stderr.String())
 	}
@@ -49,10 +48,10 @@ func TestBouncesParseCommand(t *testing.T) {
 
 func TestBouncesParseUsage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := Run(context.Background(), []string{"bounces", "parse"}, nil, &stdout, &stderr, os.Getenv); code != 2 {
+	if code := Run(context.Background(), []string{"bounces", "parse"}, &stdout, &stderr, os.Getenv); code != 2 {
 		t.Errorf("no FILE: exit status %d, want 2", code)
 	}
-	if code := Run(context.Background(), []string{"bounces", "process"}, nil, &stdout, &stderr, os.Getenv); code != 2 {
+	if code := Run(context.Background(), []string{"bounces", "process"}, &stdout, &stderr, os.Getenv); code != 2 {
 		t.Errorf("unknown subcommand: exit status %d, want 2", code)
 	}
 }

@@ -201,10 +201,18 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 	if err != nil {
 		return err
 	}
-	rejected, err := checkContent(ctx, a, cfg)
+	// The whole site is built in memory, writing nothing.
+	arts, rejected, tmpl, err := loadContent(ctx, a, cfg)
 	if err != nil {
 		return err
 	}
+	s, err := site.Build(daemon.SiteOptions(cfg), arts, tmpl)
+	if err != nil {
+		return err
+	}
+	printNotes(a, s)
+	fmt.Fprintf(a.Stdout, "briefcast: %d %s OK, %d rejected, %d files rendered (nothing written)\n",
+		len(s.Articles), config.Plural(len(s.Articles), "article", "articles"), rejected, len(s.Files))
 	if err := site.CheckOutput(cfg.Site.OutputDir); err != nil {
 		return err
 	}
@@ -221,26 +229,6 @@ func runCheck(ctx context.Context, a *App, args []string) error {
 		return errFailed
 	}
 	return nil
-}
-
-// checkContent validates the templates and every article and builds the
-// whole site in memory, writing nothing. Each rejected article is printed
-// on stderr as "file:line: what is wrong", followed by a summary line on
-// stdout. It returns how many articles were rejected; err is for problems
-// that stop the check itself (templates, an unreadable content folder).
-func checkContent(ctx context.Context, a *App, cfg *config.Config) (rejected int, err error) {
-	arts, rejected, tmpl, err := loadContent(ctx, a, cfg)
-	if err != nil {
-		return rejected, err
-	}
-	s, err := site.Build(daemon.SiteOptions(cfg), arts, tmpl)
-	if err != nil {
-		return rejected, err
-	}
-	printNotes(a, s)
-	fmt.Fprintf(a.Stdout, "briefcast: %d %s OK, %d rejected, %d files rendered (nothing written)\n",
-		len(s.Articles), config.Plural(len(s.Articles), "article", "articles"), rejected, len(s.Files))
-	return rejected, nil
 }
 
 // checkServices checks what the daemon would use beyond the content: the
@@ -287,9 +275,9 @@ func checkServices(ctx context.Context, a *App, cfg *config.Config, smtp bool) e
 	}
 	// The smtp transport is chosen, so --smtp checks the [email.smtp]
 	// settings even while mail goes to files.
-	withSMTP := *cfg
-	withSMTP.Email.Transport = "smtp"
-	t, err := daemon.NewTransport(&withSMTP, a.Log)
+	o := email.TransportOptionsOf(cfg)
+	o.Kind = "smtp"
+	t, err := email.NewTransport(o, a.Log)
 	if err != nil {
 		return fmt.Errorf("email.smtp: %w", err)
 	}
@@ -379,8 +367,7 @@ func checkDNS(ctx context.Context, a *App, cfg *config.Config, resolver string) 
 		return err
 	}
 	if rep.Failed() {
-		fmt.Fprintln(a.Stderr, "briefcast check: DNS records need fixing (rows marked fail)")
-		return errFailed
+		return a.fail(errFailed, "check", "DNS records need fixing (rows marked fail)")
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ password_env = "CHECK_SMTP_PW"
 func runCheckCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = Run(context.Background(), args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	code = Run(context.Background(), args, &out, &errb, func(k string) string { return env[k] })
 	return code, out.String(), errb.String()
 }
 

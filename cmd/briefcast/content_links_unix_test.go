@@ -51,7 +51,7 @@ func TestBuildReadsThroughLinks(t *testing.T) {
 	var out, errb bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(context.Background(), []string{"--config", cfg, "build"}, strings.NewReader(""), &out, &errb, func(string) string { return "" })
+		done <- Run(context.Background(), []string{"--config", cfg, "build"}, &out, &errb, func(string) string { return "" })
 	}()
 	var code int
 	select {

@@ -213,7 +213,7 @@ func serveWithLease(lease string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := newApp(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	a := newApp(os.Stdout, os.Stderr, os.Getenv)
 	a.serveOptions = func(o *daemon.Options) { o.Lease = d }
 	return a.run(ctx, os.Args[1:])
 }

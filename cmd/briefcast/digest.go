@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,8 @@ import (
 	"briefcast/scheduler"
 	"briefcast/store"
 	"briefcast/subscribers"
+
+	gomail "github.com/wneessen/go-mail"
 )
 
 const digestCommands = `  send NAME      create the edition due now (or resume an unfinished one) and deliver it
@@ -60,11 +63,11 @@ func (a *App) digestEnv(ctx context.Context, name string, content bool) (*digest
 		env.store.Close()
 		return nil, err
 	}
-	arts, errs := articles.Load(cfg.Site.ContentDir, daemon.ArticleOptions(cfg, a.Log))
+	var errs []error
+	env.arts, errs = articles.Load(cfg.Site.ContentDir, daemon.ArticleOptions(cfg, a.Log))
 	for _, err := range errs {
 		a.Log.Warn("article_rejected", "err", err)
 	}
-	env.arts = arts
 	return env, nil
 }
 
@@ -84,8 +87,7 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	cutoff := a.Now()
 	if *cutoffFlag != "" {
 		if cutoff, err = time.Parse(time.RFC3339, *cutoffFlag); err != nil {
-			fmt.Fprintf(a.Stderr, "briefcast digest send: --cutoff: %v\n", err)
-			return errUsage
+			return a.fail(errUsage, "digest send", "--cutoff: %v", err)
 		}
 	}
 	env, err := a.digestEnv(ctx, name, true)
@@ -102,11 +104,11 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 		}
 		defer release()
 	}
-	transport, err := daemon.NewTransport(env.cfg, a.Log)
+	transport, err := email.NewTransport(email.TransportOptionsOf(env.cfg), a.Log)
 	if err != nil {
 		return err
 	}
-	s := daemon.NewSender(env.cfg, env.store, env.composer, transport, a.Log)
+	s := digest.NewSender(daemon.SenderOptions(env.cfg), env.store, env.composer, transport, a.Log)
 	s.Now = a.Now
 	s.NoWait = *noWait
 	bar := progress.New(a.Stderr, "sending", 0)
@@ -133,17 +135,15 @@ func runDigestSend(ctx context.Context, a *App, args []string) error {
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(a.Stderr, "briefcast digest send: stopped; run it again to resume")
-			return errFailed
+			return a.fail(errFailed, "digest send", "stopped; run it again to resume")
 		}
 		return err
 	}
 	// A failed recipient is a failed send, for scripts and cron's mail as
 	// much as for the person at the terminal.
 	if rep != nil && rep.Edition != nil && rep.Progress.Failed > 0 {
-		fmt.Fprintf(a.Stderr, "briefcast digest send: %d %s failed; 'briefcast digest status %s' lists them\n",
+		return a.fail(errFailed, "digest send", "%d %s failed; 'briefcast digest status %s' lists them",
 			rep.Progress.Failed, config.Plural(int(rep.Progress.Failed), "recipient", "recipients"), name)
-		return errFailed
 	}
 	return nil
 }
@@ -206,11 +206,7 @@ func showEditionStatus(ctx context.Context, w io.Writer, st *store.DB, name, key
 	if t := p.Total(); t > 0 {
 		settled = fmt.Sprintf("%d%% settled", (t-p.Queued-p.InFlight-p.Retrying)*100/t)
 	}
-	state := "sending"
-	if !e.FinishedAt.IsZero() {
-		state = "finished " + e.FinishedAt.UTC().Format(time.RFC3339)
-	}
-	fmt.Fprintf(w, "digest %s edition %s: %s\n", name, e.Key, state)
+	fmt.Fprintf(w, "digest %s edition %s: %s\n", name, e.Key, editionState(e, time.RFC3339))
 	fmt.Fprintf(w, "  cut-off    %s\n", e.Cutoff.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "  created    %s\n", e.CreatedAt.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "  articles   %d\n", len(e.Articles))
@@ -289,10 +285,7 @@ func showDayWaves(ctx context.Context, w io.Writer, st *store.DB, d config.Diges
 		fmt.Fprintln(w, "  no waves in this range")
 	}
 	for _, wv := range next {
-		var n int64
-		for _, z := range wv.Zones {
-			n += counts[z]
-		}
+		n := reached(counts, wv.Zones)
 		fmt.Fprintf(w, "  %s  due, %d %s  %s\n", wv.At.UTC().Format("2006-01-02 15:04 UTC"), n,
 			config.Plural(int(n), "subscriber", "subscribers"), zoneList(d, wv.Zones, wv.At))
 	}
@@ -312,8 +305,7 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 	}
 	name := pos[0]
 	if *format != "eml" && *format != "html" && *format != "text" {
-		fmt.Fprintf(a.Stderr, "briefcast digest preview: --format must be eml, html or text, got %q\n", *format)
-		return errUsage
+		return a.fail(errUsage, "digest preview", "--format must be eml, html or text, got %q", *format)
 	}
 	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
@@ -363,32 +355,24 @@ func runDigestPreview(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if !ok {
-		fmt.Fprintln(a.Stderr, "briefcast digest preview: this recipient's tag filter leaves no article: they would get no message")
-		return errFailed
+		return a.fail(errFailed, "digest preview", "this recipient's tag filter leaves no article: they would get no message")
 	}
 	var body []byte
-	switch *format {
-	case "eml":
-		var b strings.Builder
+	if *format == "eml" {
+		var b bytes.Buffer
 		if _, err := m.Msg.WriteTo(&b); err != nil {
 			return fmt.Errorf("render message: %w", err)
 		}
-		body = []byte(b.String())
-	default:
-		want := "text/plain"
-		if *format == "html" {
-			want = "text/html"
-		}
-		for _, p := range m.Msg.GetParts() {
-			if strings.HasPrefix(string(p.GetContentType()), want) {
-				if body, err = p.GetContent(); err != nil {
-					return fmt.Errorf("render message: %w", err)
-				}
-				break
-			}
-		}
-		if body == nil {
+		body = b.Bytes()
+	} else {
+		want := map[string]string{"html": "text/html", "text": "text/plain"}[*format]
+		parts := m.Msg.GetParts()
+		i := slices.IndexFunc(parts, func(p *gomail.Part) bool { return strings.HasPrefix(string(p.GetContentType()), want) })
+		if i < 0 {
 			return fmt.Errorf("the message has no %s part", want)
+		}
+		if body, err = parts[i].GetContent(); err != nil {
+			return fmt.Errorf("render message: %w", err)
 		}
 	}
 	if *out == "" {

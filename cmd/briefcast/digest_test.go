@@ -113,7 +113,7 @@ func testEnv(k string) string {
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = Run(context.Background(), args, strings.NewReader(""), &out, &errb, testEnv)
+	code = Run(context.Background(), args, &out, &errb, testEnv)
 	return code, out.String(), errb.String()
 }
 

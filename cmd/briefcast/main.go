@@ -30,7 +30,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
@@ -38,7 +38,6 @@ func main() {
 // App is one run of the program: its streams, environment and global flags.
 // Every subcommand gets it, so a test can run the whole program in-process.
 type App struct {
-	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -110,18 +109,25 @@ var (
 	errFailed = errors.New("failed")
 )
 
-// Run runs the program with args (without the program name) and returns its
-// exit status.
-func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	return newApp(stdin, stdout, stderr, getenv).run(ctx, args)
+// fail prints "briefcast cmd: " and the message on stderr and returns err
+// (errUsage or errFailed): the command has said what went wrong.
+func (a *App) fail(err error, cmd, format string, args ...any) error {
+	fmt.Fprintf(a.Stderr, "briefcast %s: %s\n", cmd, fmt.Sprintf(format, args...))
+	return err
 }
 
-func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *App {
+// Run runs the program with args (without the program name) and returns its
+// exit status.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	return newApp(stdout, stderr, getenv).run(ctx, args)
+}
+
+func newApp(stdout, stderr io.Writer, getenv func(string) string) *App {
 	// Log lines and messages reach stderr through one Term, so a progress
 	// bar drawn there (digest send, subscribers import) is blanked before
 	// each line instead of being cut through by it.
 	term := progress.NewTerm(stderr)
-	return &App{Stdin: stdin, Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now, Log: newLogger(term, getenv)}
+	return &App{Stdout: stdout, Stderr: term, Getenv: getenv, Now: time.Now, Log: newLogger(term, getenv)}
 }
 
 func (a *App) run(ctx context.Context, args []string) int {
@@ -210,8 +216,7 @@ func (a *App) Args(fs *flag.FlagSet, args []string, want int) ([]string, error) 
 	}
 	switch {
 	case fs.NArg() > 0:
-		fmt.Fprintf(a.Stderr, "briefcast %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return nil, errUsage
+		return nil, a.fail(errUsage, fs.Name(), "unexpected argument %q", fs.Arg(0))
 	case len(pos) < want:
 		fmt.Fprintf(a.Stderr, "briefcast %s: missing argument\n", fs.Name())
 		fs.Usage()

@@ -72,7 +72,7 @@ func runQuick(t *testing.T, cfgPath string, args ...string) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var stdout, stderr lockedBuffer
-	code := Run(ctx, append([]string{"--config", cfgPath}, args...), strings.NewReader(""), &stdout, &stderr,
+	code := Run(ctx, append([]string{"--config", cfgPath}, args...), &stdout, &stderr,
 		func(string) string { return "" })
 	return code, stderr.String()
 }

@@ -14,6 +14,7 @@ import (
 	"briefcast/config"
 	"briefcast/daemon"
 	"briefcast/digest"
+	"briefcast/editions"
 	"briefcast/scheduler"
 	"briefcast/store"
 	"briefcast/subscribers"
@@ -36,8 +37,7 @@ func runDigestPlan(ctx context.Context, a *App, args []string) error {
 	name := pos[0]
 	from, to, err := planRange(a.Now(), *fromFlag, *toFlag)
 	if err != nil {
-		fmt.Fprintf(a.Stderr, "briefcast digest plan: %v\n", err)
-		return errUsage
+		return a.fail(errUsage, "digest plan", "%v", err)
 	}
 	env, err := a.digestEnv(ctx, name, true)
 	if err != nil {
@@ -54,11 +54,7 @@ func runDigestPlan(ctx context.Context, a *App, args []string) error {
 		// One send for everyone, at the schedule's times in the digest's
 		// zone: a single "wave" of every subscriber.
 		mode = "one send for everyone at the schedule's times"
-		var all int64
-		for _, n := range counts {
-			all += n
-		}
-		counts = map[string]int64{"": all}
+		counts = map[string]int64{"": reached(counts, slices.Collect(maps.Keys(counts)))}
 	}
 	waves, errs := digest.Waves(d, slices.Collect(maps.Keys(counts)), from, to)
 	for _, err := range errs {
@@ -67,10 +63,7 @@ func runDigestPlan(ctx context.Context, a *App, args []string) error {
 	var rows []string
 	var recipients int64
 	for _, w := range waves {
-		var n int64
-		for _, z := range w.Zones {
-			n += counts[z]
-		}
+		n := reached(counts, w.Zones)
 		picked, _, err := digest.PlanWave(d, env.arts, w.Zones, w.At)
 		if err != nil {
 			return err
@@ -114,6 +107,14 @@ func planRange(now time.Time, fromFlag, toFlag string) (from, to time.Time, err 
 	return from, to, nil
 }
 
+// reached is how many subscribers of counts zones hold.
+func reached(counts map[string]int64, zones []string) (n int64) {
+	for _, z := range zones {
+		n += counts[z]
+	}
+	return n
+}
+
 // zoneList names a wave's zones with the local time each shows then.
 func zoneList(d config.Digest, zones []string, at time.Time) string {
 	parts := make([]string, len(zones))
@@ -134,10 +135,7 @@ func zoneLabel(d config.Digest, z string) string {
 	if z != "" {
 		return printable(z)
 	}
-	if d.Location == nil {
-		return "UTC (digest zone)"
-	}
-	return d.Location.String() + " (digest zone)"
+	return d.Zone() + " (digest zone)"
 }
 
 func runSchedule(ctx context.Context, a *App, args []string) error {
@@ -152,8 +150,7 @@ func runSchedule(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if *n < 1 || *n > 100 {
-		fmt.Fprintln(a.Stderr, "briefcast schedule: -n must be between 1 and 100")
-		return errUsage
+		return a.fail(errUsage, "schedule", "-n must be between 1 and 100")
 	}
 	cfg, err := a.LoadConfig()
 	if err != nil {
@@ -196,12 +193,8 @@ func runSchedule(ctx context.Context, a *App, args []string) error {
 		if len(cfg.Digests) > 0 {
 			fmt.Fprintln(w)
 		}
-		loc, err := daemon.ScheduleZone(cfg)
-		if err != nil {
-			return err
-		}
 		fmt.Fprintf(w, "%s (the site and feeds)\n", daemon.RebuildJobName)
-		if err := printRuns(w, cfg.Feeds.Rebuild, loc, now, *n); err != nil {
+		if err := printRuns(w, cfg.Feeds.Rebuild, cfg.Schedule.Location, now, *n); err != nil {
 			return fmt.Errorf("feeds.rebuild: %w", err)
 		}
 		fmt.Fprintf(w, "  also       within about 2s of any change in %s\n", daemon.DisplayPath(cfg.Site.ContentDir))
@@ -249,12 +242,16 @@ func printLastEdition(ctx context.Context, w io.Writer, store *store.DB, d confi
 		fmt.Fprintf(w, "  outcome    unknown: %v\n", err)
 		return
 	}
-	state := "sending"
-	if !e.FinishedAt.IsZero() {
-		state = "finished " + e.FinishedAt.UTC().Format("2006-01-02 15:04 UTC")
-	}
 	fmt.Fprintf(w, "  outcome    %s: %d sent, %d failed, %d retrying, %d queued of %d\n",
-		state, p.Sent, p.Failed, p.Retrying, p.Queued+p.InFlight, p.Total())
+		editionState(e, "2006-01-02 15:04 UTC"), p.Sent, p.Failed, p.Retrying, p.Queued+p.InFlight, p.Total())
+}
+
+// editionState is "sending", or "finished" with the time in layout (UTC).
+func editionState(e *editions.Edition, layout string) string {
+	if e.FinishedAt.IsZero() {
+		return "sending"
+	}
+	return "finished " + e.FinishedAt.UTC().Format(layout)
 }
 
 // openStoreIfExists opens the store for reading, without creating a SQLite

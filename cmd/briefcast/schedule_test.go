@@ -93,7 +93,7 @@ func runAt(t *testing.T, cfgPath string, now time.Time, f func(context.Context, 
 	t.Helper()
 	var out, errOut bytes.Buffer
 	a := &App{
-		Stdout: &out, Stderr: &errOut, Stdin: strings.NewReader(""),
+		Stdout: &out, Stderr: &errOut,
 		Getenv:     func(string) string { return "" },
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:        func() time.Time { return now },
@@ -201,7 +201,7 @@ func TestScheduleCommandFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			code := Run(context.Background(), tt.args, strings.NewReader(""), &out, &errOut, func(string) string { return "" })
+			code := Run(context.Background(), tt.args, &out, &errOut, func(string) string { return "" })
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, errOut.String())
 			}

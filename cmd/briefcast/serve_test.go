@@ -87,7 +87,7 @@ func TestServe(t *testing.T) {
 	var stdout, stderr lockedBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Run(ctx, []string{"--config", cfgPath, "serve", "--listen", "127.0.0.1:0"}, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+		done <- Run(ctx, []string{"--config", cfgPath, "serve", "--listen", "127.0.0.1:0"}, &stdout, &stderr, func(k string) string { return env[k] })
 	}()
 	addrRE := regexp.MustCompile(`msg=serving addr=(\S+)`)
 	var addr string
@@ -183,7 +183,7 @@ func TestServe(t *testing.T) {
 func TestServeBadListen(t *testing.T) {
 	_, cfgPath := mustServeDir(t)
 	var stdout, stderr lockedBuffer
-	code := Run(context.Background(), []string{"--config", cfgPath, "serve", "--listen", "256.0.0.1:99999"}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+	code := Run(context.Background(), []string{"--config", cfgPath, "serve", "--listen", "256.0.0.1:99999"}, &stdout, &stderr, func(string) string { return "" })
 	if code != 1 || !strings.Contains(stderr.String(), "server.listen") {
 		t.Errorf("got %d:\n%s", code, stderr.String())
 	}
@@ -208,7 +208,7 @@ func TestServeBadMetricsListen(t *testing.T) {
 	}
 	var stdout, stderr lockedBuffer
 	env := map[string]string{"SERVE_TEST_SECRET": strings.Repeat("s", 40)}
-	code := Run(context.Background(), []string{"--config", cfgPath, "serve", "--listen", "127.0.0.1:0", "--no-scheduler"}, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	code := Run(context.Background(), []string{"--config", cfgPath, "serve", "--listen", "127.0.0.1:0", "--no-scheduler"}, &stdout, &stderr, func(k string) string { return env[k] })
 	if code != 1 || !strings.Contains(stderr.String(), "server.metrics_listen") {
 		t.Errorf("got %d:\n%s", code, stderr.String())
 	}

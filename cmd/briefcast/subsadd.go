@@ -107,14 +107,11 @@ func appendTo(list *[]string) func(string) error {
 func (o *subsAddOpts) checkReason(a *App) error {
 	switch {
 	case o.resubscribe && o.reason == "":
-		fmt.Fprintln(a.Stderr, "briefcast subscribers add: --resubscribe needs --reason TEXT saying why the address is taken back")
-		return errUsage
+		return a.fail(errUsage, "subscribers add", "--resubscribe needs --reason TEXT saying why the address is taken back")
 	case !o.resubscribe && o.reason != "":
-		fmt.Fprintln(a.Stderr, "briefcast subscribers add: --reason goes with --resubscribe")
-		return errUsage
+		return a.fail(errUsage, "subscribers add", "--reason goes with --resubscribe")
 	case len(o.reason) > maxReason || strings.IndexFunc(o.reason, unicode.IsControl) >= 0:
-		fmt.Fprintf(a.Stderr, "briefcast subscribers add: --reason must be one line of at most %d bytes\n", maxReason)
-		return errUsage
+		return a.fail(errUsage, "subscribers add", "--reason must be one line of at most %d bytes", maxReason)
 	}
 	return nil
 }
@@ -242,7 +239,7 @@ func mailConfirmation(ctx context.Context, a *App, cfg *config.Config, s *subscr
 	if err != nil {
 		return "", err
 	}
-	t, err := daemon.NewTransport(cfg, a.Log)
+	t, err := email.NewTransport(email.TransportOptionsOf(cfg), a.Log)
 	if err != nil {
 		return "", err
 	}

@@ -58,8 +58,7 @@ func runSubsList(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if *status != "" && !subscribers.Status(*status).Valid() {
-		fmt.Fprintf(a.Stderr, "briefcast subscribers list: unknown --status %q\n", *status)
-		return errUsage
+		return a.fail(errUsage, "subscribers list", "unknown --status %q", *status)
 	}
 	f := subscribers.Filter{Status: subscribers.Status(*status), Digest: *digest}
 	return subsWrite(ctx, a, "list", *format, f)
@@ -76,8 +75,7 @@ func runSubsExport(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if *format == "table" {
-		fmt.Fprintln(a.Stderr, "briefcast subscribers export: --format must be csv or json")
-		return errUsage
+		return a.fail(errUsage, "subscribers export", "--format must be csv or json")
 	}
 	return subsWrite(ctx, a, "export", *format, subscribers.Filter{})
 }
@@ -98,8 +96,7 @@ func subsWrite(ctx context.Context, a *App, cmd, format string, f subscribers.Fi
 	case "json":
 		w = subscribers.NewJSONWriter(a.Stdout)
 	default:
-		fmt.Fprintf(a.Stderr, "briefcast subscribers %s: unknown --format %q\n", cmd, format)
-		return errUsage
+		return a.fail(errUsage, "subscribers "+cmd, "unknown --format %q", format)
 	}
 	_, st, err := a.OpenConfigStore(ctx)
 	if err != nil {
@@ -207,8 +204,7 @@ func runSubsImport(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	if *newStatus != string(subscribers.Active) && *newStatus != string(subscribers.Pending) {
-		fmt.Fprintf(a.Stderr, "briefcast subscribers import: --status must be active or pending, got %q\n", *newStatus)
-		return errUsage
+		return a.fail(errUsage, "subscribers import", "--status must be active or pending, got %q", *newStatus)
 	}
 	path := pos[0]
 	f, err := os.Open(path)
