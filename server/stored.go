@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"briefcast/articles"
 	"briefcast/site"
 )
 
@@ -22,8 +23,8 @@ func (snap *snapshot) has(p string) bool {
 
 // maxChanged caps what serveStored reads of a file that changed on disk
 // since the index was made: the site's largest files are lead images of
-// at most site.MaxImageBytes.
-const maxChanged = 4 * site.MaxImageBytes
+// at most articles.MaxImageBytes.
+const maxChanged = 4 * articles.MaxImageBytes
 
 // gzipWriters are the compressors of the pages read from disk. A
 // compressor holds most of a megabyte of tables: made per request, it

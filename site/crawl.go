@@ -1,6 +1,7 @@
 package site
 
 import (
+	"briefcast/feeds"
 	"bytes"
 	"encoding/xml"
 	"fmt"
@@ -37,7 +38,7 @@ func (b *builder) crawlerFiles() ([]*File, error) {
 		listing("tags/"+g.Slug+"/", g.Articles)
 	}
 	for _, a := range b.arts {
-		add(ArticleURL(b.baseURL, a.Slug), a.Updated)
+		add(feeds.ArticleURL(b.baseURL, a.Slug), a.Updated)
 	}
 	buf.WriteString("</urlset>\n")
 	robots := fmt.Sprintf("User-agent: *\nAllow: /\n\nSitemap: %ssitemap.xml\n", b.baseURL)

@@ -48,9 +48,6 @@ type Site struct {
 	inc *incState // what Update reuses; nil for a site written to disk
 }
 
-// ArticleURL is the absolute URL of an article page: base_url + "articles/<slug>/".
-func ArticleURL(baseURL, slug string) string { return feeds.ArticleURL(baseURL, slug) }
-
 // tagGroup is one tag page and its feeds: the articles, newest first.
 type tagGroup struct {
 	Name     string

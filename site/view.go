@@ -243,7 +243,7 @@ func articleBase(baseURL, slug string) func() *url.URL {
 	var u *url.URL
 	return func() *url.URL {
 		if u == nil {
-			u, _ = url.Parse(ArticleURL(baseURL, slug))
+			u, _ = url.Parse(feeds.ArticleURL(baseURL, slug))
 		}
 		return u
 	}
