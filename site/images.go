@@ -27,7 +27,15 @@ func (b *builder) loadImages() {
 	b.images = make(map[string]*leadImage)
 	var root *os.Root
 	for _, a := range b.arts {
-		if a.Image == "" || isAbsURL(a.Image) || b.reuseImage(a) {
+		if a.Image == "" || isAbsURL(a.Image) {
+			continue
+		}
+		if _, built := b.prevAt[a]; built {
+			// Unchanged since prev (a changed image file makes Update build in full).
+			b.images[a.Slug] = b.prev.images[a.Slug]
+			for _, n := range b.prev.notes[a] {
+				b.addNote(a, n)
+			}
 			continue
 		}
 		if root == nil {

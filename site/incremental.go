@@ -40,21 +40,6 @@ func (b *builder) keep(archive []string) *incState {
 	return st
 }
 
-// reuseImage takes a's lead image and notes from the previous build, when a
-// is unchanged. (A changed image file makes the caller build in full.)
-func (b *builder) reuseImage(a *articles.Article) bool {
-	if _, built := b.prevAt[a]; !built {
-		return false
-	}
-	if img := b.prev.images[a.Slug]; img != nil {
-		b.images[a.Slug] = img
-	}
-	for _, n := range b.prev.notes[a] {
-		b.addNote(a, n)
-	}
-	return true
-}
-
 // Update builds the site for arts as BuildWithArchive would, byte for byte,
 // rendering again only what the articles added, changed (a new *Article)
 // or removed since prev reach: in full without a prev of equal opts and
