@@ -2,7 +2,6 @@ package site
 
 import (
 	"fmt"
-	"net/url"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -12,8 +11,8 @@ import (
 )
 
 // feedFiles renders the feeds of channel c from the newest articles of idx,
-// at depth content, at c.Dir unescaped (a File's Path is a URL path).
-func (b *builder) feedFiles(c feeds.Channel, idx []int, content string) ([]*File, error) {
+// at depth content, in the folder dir: c.Dir unescaped, as a File's Path is.
+func (b *builder) feedFiles(c feeds.Channel, dir string, idx []int, content string) ([]*File, error) {
 	if len(idx) > b.opts.FeedItems {
 		idx = idx[:b.opts.FeedItems]
 	}
@@ -30,10 +29,6 @@ func (b *builder) feedFiles(c feeds.Channel, idx []int, content string) ([]*File
 			return nil, fmt.Errorf("site: %w", err)
 		}
 		items[k].Image = b.feedImage(a)
-	}
-	dir, err := url.PathUnescape(c.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("site: feed folder %q: %w", c.Dir, err)
 	}
 	return b.feedSet(c, items, dir, b.newest(idx))
 }

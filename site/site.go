@@ -355,11 +355,11 @@ var depthTitles = map[string]string{
 // siteFeedJobs render the site's feeds and those under /<depth>/ of feeds.depths.
 func (b *builder) siteFeedJobs() []job {
 	jobs := []job{func() ([]*File, error) {
-		return b.feedFiles(b.channel("", b.opts.Title, b.opts.Description, b.baseURL), b.all, b.opts.FeedContent)
+		return b.feedFiles(b.channel("", b.opts.Title, b.opts.Description, b.baseURL), "", b.all, b.opts.FeedContent)
 	}}
 	for _, d := range b.opts.FeedDepths {
 		c := b.channel(links.DepthDir(d), b.opts.Title+" ("+depthTitles[d]+")", "Every article of "+b.opts.Title+", "+depthTitles[d], b.baseURL)
-		jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(c, b.all, d) })
+		jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(c, c.Dir, b.all, d) })
 	}
 	return jobs
 }
@@ -369,6 +369,6 @@ func (b *builder) tagFeedJob(g *tagGroup) job {
 	return func() ([]*File, error) {
 		dir := links.TagsDir + url.PathEscape(g.Slug) + "/"
 		c := b.channel(dir, b.opts.Title+": "+g.Name, "Articles tagged "+g.Name+" on "+b.opts.Title, b.baseURL+dir)
-		return b.feedFiles(c, g.Articles, b.opts.FeedContent)
+		return b.feedFiles(c, links.TagsDir+g.Slug+"/", g.Articles, b.opts.FeedContent)
 	}
 }
