@@ -174,15 +174,15 @@ type lazyCard struct {
 	once  sync.Once
 	html  template.HTML
 	err   error
-	pages atomic.Int32 // pages still to show it; 0: kept for any number (an update)
-	gone  atomic.Bool  // let go after its last page
+	pages atomic.Int32 // pages still to show it; in an update, kept for any number
 }
 
 // card is the article's "card" fragment; a page that has it calls shown.
 func (v *listedView) card() (template.HTML, error) {
 	c := v.cardOf
 	c.once.Do(func() { c.html, c.err = v.b.pages.fragment("card", v.b.newArticleView(v.a)) })
-	if c.gone.Load() {
+	// A page asks before it calls shown: none left means the last has passed.
+	if v.b.prev == nil && c.pages.Load() == 0 {
 		return "", fmt.Errorf("site: the card of %s was asked for after its last page", v.a.Path)
 	}
 	return c.html, c.err
@@ -192,7 +192,6 @@ func (v *listedView) card() (template.HTML, error) {
 func (v *listedView) shown() {
 	c := v.cardOf
 	if c.pages.Add(-1) == 0 {
-		c.gone.Store(true)
 		c.html = ""
 	}
 }
