@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 
+	"briefcast/articles"
 	"briefcast/site"
 )
 
@@ -22,7 +23,7 @@ func (snap *snapshot) has(p string) bool {
 }
 
 // maxChanged caps what serveStored reads of a file changed since its index.
-const maxChanged = 4 * site.MaxImageBytes
+const maxChanged = 4 * articles.MaxImageBytes
 
 // gzipWriters compress the pages read from disk: a compressor's tables,
 // made per request, would cost far more than the page.

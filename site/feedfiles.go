@@ -2,7 +2,6 @@ package site
 
 import (
 	"fmt"
-	"net/url"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -12,8 +11,8 @@ import (
 )
 
 // feedFiles renders the feeds of channel c from the newest articles of idx,
-// at depth content, at c.Dir unescaped (a File's Path is a URL path).
-func (b *builder) feedFiles(c feeds.Channel, idx []int, content string) ([]*File, error) {
+// at depth content, in the folder dir: c.Dir unescaped, as a File's Path is.
+func (b *builder) feedFiles(c feeds.Channel, dir string, idx []int, content string) ([]*File, error) {
 	if len(idx) > b.opts.FeedItems {
 		idx = idx[:b.opts.FeedItems]
 	}
@@ -30,10 +29,6 @@ func (b *builder) feedFiles(c feeds.Channel, idx []int, content string) ([]*File
 			return nil, fmt.Errorf("site: %w", err)
 		}
 		items[k].Image = b.feedImage(a)
-	}
-	dir, err := url.PathUnescape(c.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("site: feed folder %q: %w", c.Dir, err)
 	}
 	return b.feedSet(c, items, dir, b.newest(idx))
 }
@@ -58,10 +53,13 @@ func (b *builder) feedSet(c feeds.Channel, items []*feeds.Item, dir string, mod 
 	return b.out(-1, out...)
 }
 
-// parallel runs fn(0..n-1) on one worker per CPU, in batches.
-func parallel(n int, fn func(i int)) {
+// runAll runs fn(0..n-1) on one worker per CPU, in batches, until one
+// fails, and returns the first error.
+func runAll(n int, fn func(i int) error) error {
 	const batch = 16
+	errs := make([]error, n)
 	var next atomic.Int64
+	var failed atomic.Bool
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Go(func() {
@@ -70,26 +68,15 @@ func parallel(n int, fn func(i int)) {
 				if lo >= n {
 					return
 				}
-				for i := lo; i < min(lo+batch, n); i++ {
-					fn(i)
+				for i := lo; i < min(lo+batch, n) && !failed.Load(); i++ {
+					if errs[i] = fn(i); errs[i] != nil {
+						failed.Store(true)
+					}
 				}
 			}
 		})
 	}
 	wg.Wait()
-}
-
-// runAll runs fn(0..n-1) in parallel until one fails, and returns the first error.
-func runAll(n int, fn func(i int) error) error {
-	errs := make([]error, n)
-	var failed atomic.Bool
-	parallel(n, func(i int) {
-		if !failed.Load() {
-			if errs[i] = fn(i); errs[i] != nil {
-				failed.Store(true)
-			}
-		}
-	})
 	for _, err := range errs {
 		if err != nil {
 			return err

@@ -15,9 +15,6 @@ import (
 	"briefcast/links"
 )
 
-// MaxImageBytes caps a lead image copied from the content folder.
-const MaxImageBytes = articles.MaxImageBytes
-
 // leadImage is an article's lead image file, published beside its page.
 type leadImage struct {
 	rel  string // path under the article's folder, e.g. "img/a.jpg"
@@ -30,7 +27,15 @@ func (b *builder) loadImages() {
 	b.images = make(map[string]*leadImage)
 	var root *os.Root
 	for _, a := range b.arts {
-		if a.Image == "" || isAbsURL(a.Image) || b.reuseImage(a) {
+		if a.Image == "" || isAbsURL(a.Image) {
+			continue
+		}
+		if _, built := b.prevAt[a]; built {
+			// Unchanged since prev (a changed image file makes Update build in full).
+			b.images[a.Slug] = b.prev.images[a.Slug]
+			for _, n := range b.prev.notes[a] {
+				b.addNote(a, n)
+			}
 			continue
 		}
 		if root == nil {
@@ -58,11 +63,11 @@ func readImage(root *os.Root, a *articles.Article) (*leadImage, error) {
 		return nil, err
 	}
 	defer f.Close()
-	body, err := io.ReadAll(io.LimitReader(f, MaxImageBytes+1))
+	body, err := io.ReadAll(io.LimitReader(f, articles.MaxImageBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(body) > MaxImageBytes || int64(len(body)) != size {
+	if len(body) > articles.MaxImageBytes || int64(len(body)) != size {
 		return nil, fmt.Errorf("changed while read (%d bytes, then %d)", size, len(body))
 	}
 	return &leadImage{rel: path.Clean(a.Image), body: body}, nil

@@ -19,53 +19,25 @@ type incState struct {
 	opts     Options
 	tmpl     fs.FS
 	pages    *renderer
-	tagLinks map[string]*tagView              // by tag as articles spell it
-	tags     map[string]*tagGroup             // by slug; Articles index the site's Articles
-	all      []int                            // the index of every article built
-	arts     map[*articles.Article]*leadImage // the articles built, with their lead image when published
-	notes    map[*articles.Article][]string   // each article's notes
-	archive  []string                         // paths of the archive's files
+	tagLinks map[string]*tagView            // by tag as articles spell it
+	tags     map[string]*tagGroup           // by slug; Articles index the site's Articles
+	all      []int                          // the index of every article built
+	images   map[string]*leadImage          // the lead images published, by slug
+	notes    map[*articles.Article][]string // each article's notes
+	archive  []string                       // paths of the archive's files
 }
 
 // keep records the state of a finished build for the next Update.
-func (b *builder) keep(archive [][]*File) *incState {
+func (b *builder) keep(archive []string) *incState {
 	st := &incState{
 		opts: b.opts, tmpl: b.tmpl, pages: b.pages, tagLinks: b.tagLinks, all: b.all,
-		tags:  make(map[string]*tagGroup, len(b.tags)),
-		arts:  make(map[*articles.Article]*leadImage, len(b.arts)),
-		notes: b.artNotes,
-	}
-	for _, files := range archive {
-		for _, f := range files {
-			st.archive = append(st.archive, f.Path)
-		}
+		tags:   make(map[string]*tagGroup, len(b.tags)),
+		images: b.images, notes: b.artNotes, archive: archive,
 	}
 	for _, g := range b.tags {
 		st.tags[g.Slug] = g
 	}
-	for _, a := range b.arts {
-		st.arts[a] = b.images[a.Slug]
-	}
 	return st
-}
-
-// reuseImage takes a's lead image and notes from the previous build, when a
-// is unchanged. (A changed image file makes the caller build in full.)
-func (b *builder) reuseImage(a *articles.Article) bool {
-	if b.prev == nil {
-		return false
-	}
-	img, built := b.prev.arts[a]
-	if !built {
-		return false
-	}
-	if img != nil {
-		b.images[a.Slug] = img
-	}
-	for _, n := range b.prev.notes[a] {
-		b.addNote(a, n)
-	}
-	return true
 }
 
 // Update builds the site for arts as BuildWithArchive would, byte for byte,
@@ -80,27 +52,17 @@ func Update(prev *Site, opts Options, arts []*articles.Article, tmpl fs.FS, eds 
 		}
 		return build(opts, arts, tmpl, nil, eds)
 	}
-	b, err := newBuilder(opts, arts, tmpl, nil, eds, prev.inc)
+	b, err := newBuilder(opts, arts, tmpl, nil, eds, prev)
 	if err != nil {
 		return nil, err
 	}
-	u := &updater{b: b, prev: prev, files: maps.Clone(prev.Files)}
+	u := &updater{b: b, prev: prev, files: maps.Clone(prev.Files), removed: map[string]bool{}}
 	u.removeGone()
-	results, archive, err := b.runWithArchive(u.jobs())
+	results, err := run(u.jobs())
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range prev.inc.archive {
-		u.remove(p)
-	}
-	for _, files := range results {
-		for _, f := range files {
-			u.files[f.Path] = f
-		}
-	}
-	for _, fix := range u.touch {
-		fix()
-	}
+	archive := collect(u.files, results)
 	s := &Site{Files: u.files, Articles: b.arts, Notes: b.notes, Feeds: feedPaths(u.files), Dir: prev.Dir}
 	if s.Dir != "" {
 		if err := s.writeLive(prev, results, u.removed); err != nil {
@@ -122,7 +84,7 @@ func (b *builder) markDirty() {
 		}
 	}
 	for _, a := range b.arts {
-		if _, built := b.prev.arts[a]; !built || (len(relinked) > 0 && slices.ContainsFunc(a.Tags, func(t string) bool { return relinked[t] })) {
+		if _, built := b.prevAt[a]; !built || (len(relinked) > 0 && slices.ContainsFunc(a.Tags, func(t string) bool { return relinked[t] })) {
 			b.dirty[a] = true
 		}
 	}
@@ -133,7 +95,6 @@ type updater struct {
 	b       *builder
 	prev    *Site // its inc is b.prev
 	files   map[string]*File
-	touch   []func()        // files kept whose Modified changes, applied after the jobs
 	removed map[string]bool // paths of prev taken out (some made again by the jobs)
 }
 
@@ -141,17 +102,17 @@ type updater struct {
 func (u *updater) remove(p string) {
 	if _, ok := u.files[p]; ok {
 		delete(u.files, p)
-		if u.removed == nil {
-			u.removed = make(map[string]bool)
-		}
 		u.removed[p] = true
 	}
 }
 
 // removeGone deletes the files of the articles and tag pages that went,
-// and the listing pages past the new last page.
+// the listing pages past the new last page, and the archive (made again).
 func (u *updater) removeGone() {
 	b := u.b
+	for _, p := range b.prev.archive {
+		u.remove(p)
+	}
 	bySlug := make(map[string]*articles.Article, len(b.arts))
 	for _, a := range b.arts {
 		bySlug[a.Slug] = a
@@ -160,7 +121,7 @@ func (u *updater) removeGone() {
 		if bySlug[a.Slug] == nil {
 			u.remove("/articles/" + a.Slug + "/index.html")
 		}
-		if img := b.prev.arts[a]; img != nil && bySlug[a.Slug] != a {
+		if img := b.prev.images[a.Slug]; img != nil && bySlug[a.Slug] != a {
 			u.remove("/articles/" + a.Slug + "/" + img.rel)
 		}
 	}
@@ -217,7 +178,8 @@ func (u *updater) jobs() []job {
 			jobs = append(jobs, b.tagFeedJob(g))
 		}
 	}
-	return append(jobs, u.articleJobs()...)
+	jobs = append(jobs, u.articleJobs()...)
+	return append(jobs, b.archiveJobs()...)
 }
 
 // sitemapChanged reports whether the sitemap (and robots.txt) may differ from
@@ -287,22 +249,16 @@ func (u *updater) listingJobs(idx, was []int, g *tagGroup, all bool) []job {
 
 // retime gives a kept file a new Modified, as a copy: prev may still serve it.
 func (u *updater) retime(path string, mod time.Time) {
-	u.touch = append(u.touch, func() {
-		if f := u.files[path]; f != nil && !f.Modified.Equal(mod) {
-			c := *f
-			c.Modified = mod
-			u.files[path] = &c
-		}
-	})
+	if f := u.files[path]; f != nil && !f.Modified.Equal(mod) {
+		c := *f
+		c.Modified = mod
+		u.files[path] = &c
+	}
 }
 
 // articleJobs renders the pages of the changed articles and their neighbours.
 func (u *updater) articleJobs() []job {
 	b := u.b
-	pos := make(map[*articles.Article]int, len(u.prev.Articles))
-	for j, a := range u.prev.Articles {
-		pos[a] = j
-	}
 	at := func(list []*articles.Article, i int) *articles.Article {
 		if i < 0 || i >= len(list) {
 			return nil
@@ -311,7 +267,7 @@ func (u *updater) articleJobs() []job {
 	}
 	var jobs []job
 	for i, a := range b.arts {
-		j, was := pos[a]
+		j, was := b.prevAt[a]
 		redo := !was || b.dirty[a] || b.dirty[at(b.arts, i-1)] || b.dirty[at(b.arts, i+1)] ||
 			at(b.arts, i-1) != at(u.prev.Articles, j-1) || at(b.arts, i+1) != at(u.prev.Articles, j+1)
 		if redo {

@@ -241,7 +241,7 @@ func (b *builder) withFeeds(p *pageView, dir, title string) (err error) {
 
 func (b *builder) articlePage(i int) ([]*File, error) {
 	a := b.arts[i]
-	p := b.page(a.Title, ArticleURL(b.baseURL, a.Slug))
+	p := b.page(a.Title, feeds.ArticleURL(b.baseURL, a.Slug))
 	p.Article = b.newArticleView(a)
 	p.Description = p.Article.Description
 	p.OGType = "article"

@@ -48,9 +48,6 @@ type Site struct {
 	inc *incState // what Update reuses; nil for a site written to disk
 }
 
-// ArticleURL is the absolute URL of an article page: base_url + "articles/<slug>/".
-func ArticleURL(baseURL, slug string) string { return feeds.ArticleURL(baseURL, slug) }
-
 // tagGroup is one tag page and its feeds: the articles, newest first.
 type tagGroup struct {
 	Name     string
@@ -82,6 +79,7 @@ type builder struct {
 	eds  []*editions.Edition // for the digest archives (archive.go)
 
 	prev     *incState                      // the earlier build Update starts from; nil for a full build
+	prevAt   map[*articles.Article]int      // the index of each of prev's articles
 	dirty    map[*articles.Article]bool     // articles whose card, page and feed items must be made again (Update)
 	artNotes map[*articles.Article][]string // notes of each article, for the next Update
 }
@@ -93,9 +91,6 @@ func (b *builder) note(a *articles.Article, format string, args ...any) {
 
 func (b *builder) addNote(a *articles.Article, n string) {
 	b.notes = append(b.notes, n)
-	if b.artNotes == nil {
-		b.artNotes = map[*articles.Article][]string{}
-	}
 	b.artNotes[a] = append(b.artNotes[a], n)
 }
 
@@ -128,16 +123,12 @@ func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, ed
 	if err != nil {
 		return nil, err
 	}
-	results, archive, err := b.runWithArchive(b.jobs())
+	results, err := run(b.jobs())
 	if err != nil {
 		return nil, err
 	}
 	s := &Site{Files: make(map[string]*File, len(b.arts)+8*len(b.tags)+16), Articles: b.arts, Notes: b.notes}
-	for _, files := range results {
-		for _, f := range files {
-			s.Files[f.Path] = f
-		}
-	}
+	archive := collect(s.Files, results)
 	s.Feeds = feedPaths(s.Files)
 	if w == nil || w.served {
 		s.inc = b.keep(archive)
@@ -145,24 +136,33 @@ func build(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, ed
 	return s, nil
 }
 
-// runWithArchive runs jobs and the archive's, returning all results and the archive's.
-func (b *builder) runWithArchive(jobs []job) (results, archive [][]*File, err error) {
-	more := b.archiveJobs()
-	jobs = append(jobs, more...)
-	results = make([][]*File, len(jobs))
-	err = runAll(len(jobs), func(i int) (err error) {
+// run runs jobs in parallel and returns their files, in the jobs' order.
+func run(jobs []job) ([][]*File, error) {
+	results := make([][]*File, len(jobs))
+	err := runAll(len(jobs), func(i int) (err error) {
 		results[i], err = jobs[i]()
 		return err
 	})
-	if err != nil {
-		return nil, nil, err
+	return results, err
+}
+
+// collect puts the files of results into files and returns the paths of
+// the digest archives' among them.
+func collect(files map[string]*File, results [][]*File) (archive []string) {
+	for _, made := range results {
+		for _, f := range made {
+			files[f.Path] = f
+			if strings.HasPrefix(f.Path, "/"+links.DigestsDir) {
+				archive = append(archive, f.Path)
+			}
+		}
 	}
-	return results, results[len(jobs)-len(more):], nil
+	return archive
 }
 
 // newBuilder makes everything the jobs of a build share; with prev, what
 // depends only on an unchanged article is taken from it.
-func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition, prev *incState) (*builder, error) {
+func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWriter, eds []*editions.Edition, prev *Site) (*builder, error) {
 	baseURL := opts.BaseURL
 	if !strings.HasSuffix(baseURL, "/") {
 		baseURL += "/"
@@ -178,11 +178,15 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 		arts:     sortArticles(arts),
 		tmpl:     tmpl,
 		eds:      eds,
-		prev:     prev,
 		w:        w,
+		artNotes: map[*articles.Article][]string{},
 	}
 	if prev != nil {
-		b.pages = prev.pages
+		b.prev, b.pages = prev.inc, prev.inc.pages
+		b.prevAt = make(map[*articles.Article]int, len(prev.Articles))
+		for i, a := range prev.Articles {
+			b.prevAt[a] = i
+		}
 	} else if b.pages, err = newRenderer(tmpl, len(eds) > 0); err != nil {
 		return nil, err
 	}
@@ -321,7 +325,7 @@ func (b *builder) jobs() []job {
 	for i := range b.arts {
 		jobs = append(jobs, func() ([]*File, error) { return b.articlePage(i) })
 	}
-	return jobs
+	return append(jobs, b.archiveJobs()...)
 }
 
 // newest returns the newest Updated among the articles at idx.
@@ -351,11 +355,11 @@ var depthTitles = map[string]string{
 // siteFeedJobs render the site's feeds and those under /<depth>/ of feeds.depths.
 func (b *builder) siteFeedJobs() []job {
 	jobs := []job{func() ([]*File, error) {
-		return b.feedFiles(b.channel("", b.opts.Title, b.opts.Description, b.baseURL), b.all, b.opts.FeedContent)
+		return b.feedFiles(b.channel("", b.opts.Title, b.opts.Description, b.baseURL), "", b.all, b.opts.FeedContent)
 	}}
 	for _, d := range b.opts.FeedDepths {
 		c := b.channel(links.DepthDir(d), b.opts.Title+" ("+depthTitles[d]+")", "Every article of "+b.opts.Title+", "+depthTitles[d], b.baseURL)
-		jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(c, b.all, d) })
+		jobs = append(jobs, func() ([]*File, error) { return b.feedFiles(c, c.Dir, b.all, d) })
 	}
 	return jobs
 }
@@ -365,6 +369,6 @@ func (b *builder) tagFeedJob(g *tagGroup) job {
 	return func() ([]*File, error) {
 		dir := links.TagsDir + url.PathEscape(g.Slug) + "/"
 		c := b.channel(dir, b.opts.Title+": "+g.Name, "Articles tagged "+g.Name+" on "+b.opts.Title, b.baseURL+dir)
-		return b.feedFiles(c, g.Articles, b.opts.FeedContent)
+		return b.feedFiles(c, links.TagsDir+g.Slug+"/", g.Articles, b.opts.FeedContent)
 	}
 }

@@ -461,6 +461,9 @@ func equalTrees(a, b map[string][]byte) bool {
 	return true
 }
 
+// ArticleURL is the absolute URL of an article page: base_url + "articles/<slug>/".
+func ArticleURL(baseURL, slug string) string { return feeds.ArticleURL(baseURL, slug) }
+
 // FullDepthURL is ArticleURL with "#full-depth", the anchor of the article's
 // full-depth section.
 func FullDepthURL(baseURL, slug string) string { return feeds.FullDepthURL(baseURL, slug) }

@@ -39,7 +39,7 @@ type articleView struct {
 
 	// The lower tiers, read when a template first asks (see tierPart).
 	a        *articles.Article
-	base     func() *url.URL
+	baseURL  string // the site's, against which the article's relative links resolve
 	brief    bool
 	tierOnce sync.Once // an archive's views are shared by pages rendered in parallel
 	tiers    *articles.Tiers
@@ -57,8 +57,8 @@ func tierPart[T any](v *articleView, part func(*articles.Tiers) T) (T, error) {
 	}
 	v.tierOnce.Do(func() {
 		if v.tiers, v.tierErr = v.a.Tiers(); v.tierErr == nil {
-			v.digest = sections(v.tiers.Digest.Sections, v.base)
-			v.full = sections(v.tiers.Full.Sections, v.base)
+			v.digest = sections(v.tiers.Digest.Sections, v.baseURL, v.Slug)
+			v.full = sections(v.tiers.Full.Sections, v.baseURL, v.Slug)
 		}
 	})
 	if v.tierErr != nil {
@@ -109,7 +109,6 @@ type sectionView struct {
 }
 
 func (b *builder) newArticleView(a *articles.Article) *articleView {
-	base := articleBase(b.baseURL, a.Slug)
 	v := &articleView{
 		Title:        a.Title,
 		Slug:         a.Slug,
@@ -123,7 +122,7 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		HasDigest:    a.HasDigest(),
 		HasFull:      a.HasFull(),
 		a:            a,
-		base:         base,
+		baseURL:      b.baseURL,
 
 		PublishedISO:  isoDate(a.Published),
 		PublishedDate: humanDate(a.Published),
@@ -142,7 +141,7 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 	v.Take = make([]template.HTML, 0, len(a.Take))
 	for _, bl := range a.Take {
 		if bl.HTML != "" {
-			v.Take = append(v.Take, trusted(bl.HTML, base))
+			v.Take = append(v.Take, trusted(bl.HTML, b.baseURL, a.Slug))
 		} else {
 			v.Take = append(v.Take, template.HTML(html.EscapeString(bl.Text))) //nolint:gosec // escaped
 		}
@@ -175,15 +174,15 @@ type lazyCard struct {
 	once  sync.Once
 	html  template.HTML
 	err   error
-	pages atomic.Int32 // pages still to show it; 0: kept for any number (an update)
-	gone  atomic.Bool  // let go after its last page
+	pages atomic.Int32 // pages still to show it; in an update, kept for any number
 }
 
 // card is the article's "card" fragment; a page that has it calls shown.
 func (v *listedView) card() (template.HTML, error) {
 	c := v.cardOf
 	c.once.Do(func() { c.html, c.err = v.b.pages.fragment("card", v.b.newArticleView(v.a)) })
-	if c.gone.Load() {
+	// A page asks before it calls shown: none left means the last has passed.
+	if v.b.prev == nil && c.pages.Load() == 0 {
 		return "", fmt.Errorf("site: the card of %s was asked for after its last page", v.a.Path)
 	}
 	return c.html, c.err
@@ -193,7 +192,6 @@ func (v *listedView) card() (template.HTML, error) {
 func (v *listedView) shown() {
 	c := v.cardOf
 	if c.pages.Add(-1) == 0 {
-		c.gone.Store(true)
 		c.html = ""
 	}
 }
@@ -238,22 +236,12 @@ func (v *listedView) PublishedDate() string                 { return humanDate(v
 func (v *listedView) UpdatedISO() string                    { return v.full().UpdatedISO }
 func (v *listedView) UpdatedDate() string                   { return v.full().UpdatedDate }
 
-// articleBase parses the article's URL the first time some HTML needs it.
-func articleBase(baseURL, slug string) func() *url.URL {
-	var u *url.URL
-	return func() *url.URL {
-		if u == nil {
-			u, _ = url.Parse(ArticleURL(baseURL, slug))
-		}
-		return u
-	}
-}
-
 // trusted marks HTML from the article parsers as safe, its relative URLs
 // resolved against the article, as the take is shown on listings too.
-func trusted(s string, base func() *url.URL) template.HTML {
+func trusted(s, baseURL, slug string) template.HTML {
 	if feeds.NeedsResolve(s) {
-		s = feeds.ResolveHTML(s, base())
+		base, _ := url.Parse(feeds.ArticleURL(baseURL, slug))
+		s = feeds.ResolveHTML(s, base)
 	}
 	return template.HTML(s) //nolint:gosec // parser output, resolved and filtered above
 }
@@ -263,12 +251,12 @@ func (b *builder) articlePath(a *articles.Article) string {
 	return b.basePath + "articles/" + url.PathEscape(a.Slug) + "/"
 }
 
-func sections(secs []articles.Section, base func() *url.URL) []sectionView {
+func sections(secs []articles.Section, baseURL, slug string) []sectionView {
 	out := make([]sectionView, len(secs))
 	for k, s := range secs {
 		out[k].Title = s.Title
 		if s.HTML != "" {
-			out[k].HTML = trusted(s.HTML, base)
+			out[k].HTML = trusted(s.HTML, baseURL, slug)
 			continue
 		}
 		var p strings.Builder
