@@ -313,8 +313,8 @@ func smtpCheckError(cfg *config.Config, err error) error {
 // checkStore pings the store. A SQLite file that does not exist yet is
 // reported, not created.
 func checkStore(ctx context.Context, a *App, cfg *config.Config) error {
-	if cfg.Store.Driver == "sqlite" {
-		if _, err := os.Stat(cfg.Store.DSN); errors.Is(err, os.ErrNotExist) {
+	if f := config.SQLiteFile(cfg.Store.DSN); cfg.Store.Driver == "sqlite" && f != "" {
+		if _, err := os.Stat(f); errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(a.Stdout, "briefcast: store %s does not exist yet; it is created on first use\n", cfg.Store.DSN)
 			return nil
 		}

@@ -155,3 +155,36 @@ func TestCheckRendersDigestTemplates(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckStoreURIDSN: a SQLite DSN written as a file: URI with
+// parameters names the same file as the plain path, so check pings the
+// store there rather than calling it missing; one that is missing is
+// still reported and not created.
+func TestCheckStoreURIDSN(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	path := checkConfig(t, srv.Port(), "")
+	dir := filepath.Dir(path)
+	db := filepath.Join(dir, "data", "test.db")
+	cfg, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := fmt.Sprintf(`dsn = "file:%s?_pragma=busy_timeout(5000)"`, db)
+	if err := os.WriteFile(path, bytes.Replace(cfg, []byte(`dsn = "data/test.db"`), []byte(uri), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCheckCLI(t, nil, "--config", path, "check")
+	if code != 0 || !strings.Contains(out, "does not exist yet") {
+		t.Fatalf("missing store: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Fatalf("check created the store: %v", err)
+	}
+	if code, out, errOut := runCheckCLI(t, nil, "--config", path, "subscribers", "list"); code != 0 {
+		t.Fatalf("subscribers list: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, out, errOut = runCheckCLI(t, nil, "--config", path, "check")
+	if code != 0 || !strings.Contains(out, "store (sqlite) answered") || strings.Contains(out, "does not exist yet") {
+		t.Fatalf("existing store: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
