@@ -131,24 +131,11 @@ func matches(a *articles.Article, tags []string) bool {
 // variant returns the edition rendered for picked articles in loc at
 // depth, from the cache when it is there.
 func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth string, named bool) (*variant, error) {
-	var kb strings.Builder
-	kb.WriteString(e.Digest.Name)
-	kb.WriteByte(0)
-	kb.WriteString(e.Key)
-	kb.WriteByte(0)
-	kb.WriteString(strconv.FormatInt(e.Date.UnixNano(), 36))
-	kb.WriteByte(0)
-	kb.WriteString(loc.String())
-	kb.WriteByte(0)
-	kb.WriteString(depth)
-	if named {
-		kb.WriteString("\x00n")
-	}
+	parts := []string{e.Digest.Name, e.Key, strconv.FormatInt(e.Date.UnixNano(), 36), loc.String(), depth, strconv.FormatBool(named)}
 	for _, i := range picked {
-		kb.WriteByte(0)
-		kb.WriteString(e.Articles[i].ID)
+		parts = append(parts, e.Articles[i].ID)
 	}
-	key := kb.String()
+	key := strings.Join(parts, "\x00")
 	c.cacheMu.Lock()
 	v, ok := c.cache[key]
 	c.cacheMu.Unlock()
