@@ -47,7 +47,7 @@ func (r *run) commit() {
 			}
 		}
 		err := r.record(bg, rs)
-		r.commits.Add(1)
+		r.rep.Commits++
 		if err != nil {
 			r.fatal(fmt.Errorf("digest %s: record results: %w", r.d.Name, err))
 		}
@@ -121,13 +121,13 @@ func (r *run) record(ctx context.Context, rs []editions.Result) error {
 func (r *run) count(res editions.Result) {
 	switch res.State {
 	case editions.DeliverySent:
-		r.sent.Add(1)
+		r.rep.Sent++
 	case editions.DeliveryFailed:
-		r.failed.Add(1)
+		r.rep.Failed++
 	case editions.DeliverySkipped:
-		r.skipped.Add(1)
+		r.rep.Skipped++
 	case editions.DeliveryRetrying:
-		r.retried.Add(1)
+		r.rep.Retried++
 		due := res.NextAttempt.UnixNano()
 		for {
 			cur := r.nextDue.Load()

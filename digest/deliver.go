@@ -55,10 +55,10 @@ type run struct {
 
 	fatalOnce sync.Once
 	fatalErr  error       // read only after the committer has stopped
-	stopped   atomic.Bool // set with fatalErr, for the workers
+	stopped   atomic.Bool // results can no longer be recorded, for the workers
 	cancel    context.CancelCauseFunc
 
-	sent, retried, failed, skipped, commits atomic.Int64
+	rep Report // this run's counts, kept by the committer
 }
 
 func (s *Sender) newRun(d config.Digest, e *editions.Edition, ed *email.Edition) *run {
@@ -82,19 +82,14 @@ func (s *Sender) newRun(d config.Digest, e *editions.Edition, ed *email.Edition)
 }
 
 // fatal stops the run because state can no longer be recorded.
-func (r *run) fatal(err error) {
-	r.fatalOnce.Do(func() {
-		r.fatalErr = err
-		r.stopped.Store(true)
-		r.cancel(err)
-	})
-}
+func (r *run) fatal(err error) { r.halt(err, true) }
 
-// halt stops the run with err while results can still be recorded: as on
-// a cancel, every claim in hand is handed back unsent.
-func (r *run) halt(err error) {
+// halt stops the run with err. While results can still be recorded (not
+// stopped), every claim in hand is handed back unsent, as on a cancel.
+func (r *run) halt(err error, stopped bool) {
 	r.fatalOnce.Do(func() {
 		r.fatalErr = err
+		r.stopped.Store(stopped)
 		r.cancel(err)
 	})
 }
@@ -310,7 +305,7 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 	switch {
 	case errors.As(err, &rerr):
 		r.s.log().Error("digest_render_failed", "digest", r.d.Name, "edition", r.e.Key, "subscriber_id", sub.ID, "template", rerr.Template)
-		r.halt(fmt.Errorf("digest %s: edition %s: %w; the recipients not yet sent stay queued, fix the template and run again", r.d.Name, r.e.Key, err))
+		r.halt(fmt.Errorf("digest %s: edition %s: %w; the recipients not yet sent stay queued, fix the template and run again", r.d.Name, r.e.Key, err), false)
 		return res, nil, 0, true
 	case err != nil:
 		// The error may quote the address: it goes to the store, not the log.

@@ -225,7 +225,8 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Editi
 	}
 	r := s.newRun(d, e, ed)
 	err := r.deliver(ctx)
-	rep := &Report{Edition: e, Sent: r.sent.Load(), Retried: r.retried.Load(), Failed: r.failed.Load(), Skipped: r.skipped.Load(), Commits: r.commits.Load()}
+	rep := &r.rep
+	rep.Edition = e
 	// The final counts are read even after a cancel, so the caller can
 	// print where the edition stands.
 	bg := context.WithoutCancel(ctx)
