@@ -56,10 +56,10 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	if err != nil {
 		return nil, false, err
 	}
-	var picked []int
-	for i, a := range e.Articles {
+	var picked []*articles.Article
+	for _, a := range e.Articles {
 		if a != nil && matches(a, tags) {
-			picked = append(picked, i)
+			picked = append(picked, a)
 		}
 	}
 	if len(picked) == 0 {
@@ -130,10 +130,10 @@ func matches(a *articles.Article, tags []string) bool {
 
 // variant returns the edition rendered for picked articles in loc at
 // depth, from the cache when it is there.
-func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth string, named bool) (*variant, error) {
+func (c *Composer) variant(e *Edition, picked []*articles.Article, loc *time.Location, depth string, named bool) (*variant, error) {
 	parts := []string{e.Digest.Name, e.Key, strconv.FormatInt(e.Date.UnixNano(), 36), loc.String(), depth, strconv.FormatBool(named)}
-	for _, i := range picked {
-		parts = append(parts, e.Articles[i].ID)
+	for _, a := range picked {
+		parts = append(parts, a.ID)
 	}
 	key := strings.Join(parts, "\x00")
 	c.cacheMu.Lock()
@@ -156,7 +156,7 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth s
 	return v, nil
 }
 
-func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, depth string, named bool) (*variant, error) {
+func (c *Composer) renderVariant(e *Edition, picked []*articles.Article, loc *time.Location, depth string, named bool) (*variant, error) {
 	ln := links.New(c.o.BaseURL)
 	date := e.Date.In(loc)
 	d := &DigestData{
@@ -186,8 +186,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 			defer root.Close()
 		}
 	}
-	for _, i := range picked {
-		a := e.Articles[i]
+	for _, a := range picked {
 		av := ArticleView{
 			Title:     cleanLine(a.Title),
 			URL:       ln.Deepest(a.Slug, a.HasFull()),

@@ -27,22 +27,15 @@ type pageTemplates struct {
 }
 
 func parsePage(fsys fs.FS, htmlName, textName string) (*pageTemplates, error) {
-	h, err := fs.ReadFile(fsys, htmlName)
+	h, err := htmltemplate.New(htmlName).Option("missingkey=error").ParseFS(fsys, htmlName)
 	if err != nil {
 		return nil, fmt.Errorf("email: template %s: %w", htmlName, err)
 	}
-	t, err := fs.ReadFile(fsys, textName)
+	t, err := template.New(textName).Option("missingkey=error").ParseFS(fsys, textName)
 	if err != nil {
 		return nil, fmt.Errorf("email: template %s: %w", textName, err)
 	}
-	p := &pageTemplates{}
-	if p.html, err = htmltemplate.New(htmlName).Option("missingkey=error").Parse(string(h)); err != nil {
-		return nil, fmt.Errorf("email: template %s: %w", htmlName, err)
-	}
-	if p.text, err = template.New(textName).Option("missingkey=error").Parse(string(t)); err != nil {
-		return nil, fmt.Errorf("email: template %s: %w", textName, err)
-	}
-	return p, nil
+	return &pageTemplates{html: h, text: t}, nil
 }
 
 // RenderError is a template that could not be executed ({{.Titel}}): the

@@ -139,12 +139,12 @@ func (t *SMTPTransport) Open(ctx context.Context) (Conn, error) {
 }
 
 type smtpConn struct {
-	t       *SMTPTransport
-	client  *gomail.Client
-	sc      *smtp.Client
-	raw     net.Conn
-	broken  bool
-	holding bool // a prepared message waits for Finish or Abort
+	t      *SMTPTransport
+	client *gomail.Client
+	sc     *smtp.Client
+	raw    net.Conn
+	broken bool
+	data   io.WriteCloser // the prepared message's data, waiting for Finish or Abort
 }
 
 func errBroken() error {
@@ -154,23 +154,23 @@ func errBroken() error {
 // Send delivers one message. After an error with Broken set, every later
 // Send fails at once: close the Conn and open another.
 func (c *smtpConn) Send(ctx context.Context, m *Message) error {
-	p, err := c.Prepare(ctx, m)
-	if err != nil {
+	if _, err := c.Prepare(ctx, m); err != nil {
 		return err
 	}
-	return p.Finish(ctx)
+	return c.Finish(ctx)
 }
 
 // Prepare sends MAIL FROM, RCPT TO, DATA and the message, all but the
 // final "." line: a server takes a message only once that line ends its
 // data, so a prepared message is not delivered before Finish, and a
 // connection lost before then (a crash, or Abort) loses it. go-mail's
-// smtp.Client Data writer writes the "." only when closed, by Finish.
+// smtp.Client Data writer writes the "." only when closed, by Finish. The
+// Conn is its own Prepared.
 func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	switch {
 	case c.broken:
 		return nil, errBroken()
-	case c.holding:
+	case c.data != nil:
 		return nil, &SendError{Err: errors.New("email: smtp: a prepared message is not finished")}
 	case m == nil || m.Msg == nil:
 		return nil, &SendError{Err: errors.New("email: smtp: empty message")}
@@ -186,8 +186,8 @@ func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.holding = true
-	return &smtpPrepared{c: c, w: w}, nil
+	c.data = w
+	return c, nil
 }
 
 // begin runs a transaction up to the end of the message's data. A server
@@ -386,41 +386,33 @@ func (c *smtpConn) step(ctx context.Context, delivers bool, run func() error) er
 	return se
 }
 
-type smtpPrepared struct {
-	c    *smtpConn
-	w    io.WriteCloser
-	done bool
-}
-
-// Finish ends the data with "." and reads the server's reply.
-func (p *smtpPrepared) Finish(ctx context.Context) error {
-	if p.done {
+// Finish ends the prepared message's data with "." and reads the
+// server's reply.
+func (c *smtpConn) Finish(ctx context.Context) error {
+	w := c.data
+	if w == nil {
 		return &SendError{Err: errors.New("email: smtp: prepared message already finished")}
 	}
-	p.done = true
-	c := p.c
-	c.holding = false
+	c.data = nil
 	if c.broken {
 		return errBroken()
 	}
-	return c.step(ctx, true, p.w.Close)
+	return c.step(ctx, true, w.Close)
 }
 
 // Abort closes the connection without ending the data: the server
 // discards a message whose data never ended.
-func (p *smtpPrepared) Abort() {
-	if p.done {
-		return
+func (c *smtpConn) Abort() {
+	if c.data != nil {
+		c.data = nil
+		c.broken = true
+		c.raw.Close()
 	}
-	p.done = true
-	p.c.holding = false
-	p.c.broken = true
-	p.c.raw.Close()
 }
 
 // Close says QUIT on a healthy connection and just closes a broken one.
 func (c *smtpConn) Close() error {
-	if c.broken || c.holding {
+	if c.broken || c.data != nil {
 		// QUIT in the middle of DATA would be taken as message text.
 		c.broken = true
 		return c.raw.Close()
