@@ -79,28 +79,23 @@ func (r *run) take(batch []pending, p pending) []pending {
 func (r *run) gather(batch *[]pending) {
 	var timeout <-chan time.Time
 	for len(*batch) < maxCommit {
+		var wait <-chan time.Time // nil while a result is waiting: take it first
+		if len(r.results) == 0 {
+			if r.owed.Load() <= 0 {
+				return
+			}
+			if timeout == nil {
+				timeout = time.After(gatherWait)
+			}
+			wait = timeout
+		}
 		select {
 		case p, ok := <-r.results:
 			if !ok {
 				return
 			}
 			*batch = r.take(*batch, p)
-			continue
-		default:
-		}
-		if r.owed.Load() <= 0 {
-			return
-		}
-		if timeout == nil {
-			timeout = time.After(gatherWait)
-		}
-		select {
-		case p, ok := <-r.results:
-			if !ok {
-				return
-			}
-			*batch = r.take(*batch, p)
-		case <-timeout:
+		case <-wait:
 			return
 		}
 	}

@@ -266,14 +266,7 @@ func (s *Sender) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (s *Sender) connections() int {
-	if s.Connections > 0 {
-		return s.Connections
-	}
-	return DefaultConnections
-}
-
-func orDefault(v, def time.Duration) time.Duration {
+func orDefault[T int | time.Duration](v, def T) T {
 	if v > 0 {
 		return v
 	}

@@ -97,21 +97,16 @@ func withDefault(zones []string) []string {
 // shortest gap is returned too: two deliveries to one subscriber closer
 // than five sixths of it would be two editions for one local day.
 func lookBack(scheds map[string]scheduler.Schedule, zones []string, at time.Time) (longest, shortest time.Duration) {
+	var periods []time.Duration
 	for _, z := range zones {
-		s, ok := scheds[z]
-		if !ok {
-			continue
-		}
-		p := periodBefore(s, at)
-		longest = max(longest, p)
-		if shortest == 0 || p < shortest {
-			shortest = p
+		if s, ok := scheds[z]; ok {
+			periods = append(periods, periodBefore(s, at))
 		}
 	}
-	if longest == 0 {
-		longest, shortest = 24*time.Hour, 24*time.Hour
+	if len(periods) == 0 {
+		return 24 * time.Hour, 24 * time.Hour
 	}
-	return longest, shortest
+	return slices.Max(periods), slices.Min(periods)
 }
 
 // periodBefore is the gap between the run at at and the one before it,

@@ -100,7 +100,7 @@ func (r *run) editionFor(ctx context.Context, res *editions.Result) (ed *email.E
 	}
 	if err != nil {
 		res.State, res.LastReply, res.At = editions.DeliveryRetrying, clip("earlier articles: "+err.Error()), r.s.now()
-		res.NextAttempt = res.At.Add(r.base)
+		res.NextAttempt = res.At.Add(r.s.BackoffBase)
 		return nil, true
 	}
 	if len(had) == 0 {
