@@ -104,16 +104,11 @@ func (c *Composer) CheckEdition(e *Edition) error {
 	return nil
 }
 
-// CheckDigest executes the subject and body templates of digest d on
-// sample articles dated around now, as `briefcast check` does, so a mistake
-// that only shows when a template runs fails before the digest is sent.
+// CheckDigest executes the subject and body templates of digest d on three
+// made-up articles dated around now, carrying d's tags, as `briefcast
+// check` does, so a mistake that only shows when a template runs fails
+// before the digest is sent.
 func (c *Composer) CheckDigest(d config.Digest, now time.Time) error {
-	return c.CheckEdition(SampleEdition(d, now))
-}
-
-// SampleEdition is an edition of d with three made-up articles, carrying
-// the digest's tags, for checking templates.
-func SampleEdition(d config.Digest, now time.Time) *Edition {
 	tags := d.Tags
 	if len(tags) == 0 {
 		tags = []string{"sample"}
@@ -134,7 +129,7 @@ func SampleEdition(d config.Digest, now time.Time) *Edition {
 			Players:  []articles.Player{{Name: "A Player", Role: "the role it plays"}},
 		}}))
 	}
-	return e
+	return c.CheckEdition(e)
 }
 
 // normaliseText trims trailing spaces from every line and collapses runs

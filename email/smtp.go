@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -31,16 +32,13 @@ type SMTPTransport struct {
 	}
 }
 
-func newSMTPTransport(s TransportOptions, log *slog.Logger, tc *tls.Config) (*SMTPTransport, error) {
+// newSMTPTransport trusts the certificates of roots, nil for the system's.
+func newSMTPTransport(s TransportOptions, log *slog.Logger, roots *x509.CertPool) (*SMTPTransport, error) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	if tc == nil {
-		tc = &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
-	} else if tc = tc.Clone(); tc.ServerName == "" {
-		tc.ServerName = s.Host
-	}
+	tc := &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12, RootCAs: roots}
 	helo, err := heloName(s)
 	if err != nil {
 		return nil, err

@@ -130,12 +130,12 @@ timeout = "5s"
 }
 
 // mustOpen opens a connection of cfg's transport; an smtp transport
-// trusts the TLS configuration tc when one is given.
-func mustOpen(t *testing.T, cfg *config.Config, tc ...*tls.Config) Conn {
+// trusts the certificates of roots when given.
+func mustOpen(t *testing.T, cfg *config.Config, roots ...*x509.CertPool) Conn {
 	t.Helper()
 	tr, err := NewTransport(TransportOptionsOf(cfg), nil)
-	if len(tc) > 0 {
-		tr, err = newSMTPTransport(TransportOptionsOf(cfg), slog.New(slog.DiscardHandler), tc[0])
+	if len(roots) > 0 {
+		tr, err = newSMTPTransport(TransportOptionsOf(cfg), slog.New(slog.DiscardHandler), roots[0])
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +151,6 @@ func mustOpen(t *testing.T, cfg *config.Config, tc ...*tls.Config) Conn {
 func TestSMTPTransport(t *testing.T) {
 	certs, pool := mustCert(t)
 	serverTLS := &tls.Config{Certificates: certs}
-	clientTLS := &tls.Config{RootCAs: pool}
 	tests := []struct {
 		name       string
 		opts       smtptest.Options
@@ -170,7 +169,7 @@ func TestSMTPTransport(t *testing.T) {
 			cfg := smtpConfig(t, srv, tt.mode, tt.user, tt.pass)
 			c := mustComposer(t, cfg)
 			e := testEdition(cfg)
-			conn := mustOpen(t, cfg, clientTLS)
+			conn := mustOpen(t, cfg, pool)
 			for id := int64(1); id <= 3; id++ {
 				m, _, err := c.Digest(e, Recipient{ID: id, Email: fmt.Sprintf("r%d@example.com", id), Name: "R"}, nil)
 				if err != nil {
