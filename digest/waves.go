@@ -109,10 +109,14 @@ func lookBack(scheds map[string]scheduler.Schedule, zones []string, at time.Time
 	return slices.Max(periods), slices.Min(periods)
 }
 
+// lookBacks are how far back runs are looked for, step by step, so a
+// minutely schedule never walks a year of minutes.
+var lookBacks = []time.Duration{26 * time.Hour, 8 * 24 * time.Hour, 400 * 24 * time.Hour}
+
 // periodBefore is the gap between the run at at and the one before it,
 // looked for up to 400 days back (daily when none).
 func periodBefore(s scheduler.Schedule, at time.Time) time.Duration {
-	for _, back := range []time.Duration{26 * time.Hour, 8 * 24 * time.Hour, 400 * 24 * time.Hour} {
+	for _, back := range lookBacks {
 		prev, ok := s.Latest(at.Add(-back), at.Add(-time.Nanosecond), 0)
 		if ok {
 			return at.Sub(prev)
