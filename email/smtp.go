@@ -74,8 +74,10 @@ func newSMTPTransport(s TransportOptions, log *slog.Logger, roots *x509.CertPool
 	if _, err := gomail.NewClient(s.Host, opts...); err != nil {
 		return nil, fmt.Errorf("email: smtp: %w", err)
 	}
-	t := &SMTPTransport{host: s.Host, opts: opts, timeout: timeout, limiter: newLimiter(s.Rate), log: log,
-		dialer: &net.Dialer{Timeout: timeout}}
+	t := &SMTPTransport{host: s.Host, opts: opts, timeout: timeout, log: log, dialer: &net.Dialer{Timeout: timeout}}
+	if s.Rate > 0 {
+		t.limiter = &limiter{interval: time.Duration(float64(time.Second) / s.Rate)}
+	}
 	if s.TLS == "tls" {
 		// go-mail only wraps its own dialer in TLS, so with ours (kept to
 		// abort a Send on cancellation) TLS is ours too.
@@ -131,14 +133,13 @@ func (t *SMTPTransport) Open(ctx context.Context) (Conn, error) {
 		se.Temporary, se.Bounce, se.Broken = true, false, true
 		return nil, se
 	}
-	c.client, c.sc = client, sc
+	c.sc = sc
 	t.log.Debug("smtp_connected", "host", t.host)
 	return c, nil
 }
 
 type smtpConn struct {
 	t      *SMTPTransport
-	client *gomail.Client
 	sc     *smtp.Client
 	raw    net.Conn
 	broken bool
@@ -415,7 +416,7 @@ func (c *smtpConn) Close() error {
 		c.broken = true
 		return c.raw.Close()
 	}
-	err := c.client.CloseWithSMTPClient(c.sc)
+	err := c.sc.Quit()
 	c.raw.Close()
 	if err != nil {
 		return fmt.Errorf("email: smtp close: %w", err)
@@ -428,13 +429,6 @@ type limiter struct {
 	mu       sync.Mutex
 	interval time.Duration
 	next     time.Time
-}
-
-func newLimiter(rate float64) *limiter {
-	if rate <= 0 {
-		return nil
-	}
-	return &limiter{interval: time.Duration(float64(time.Second) / rate)}
 }
 
 // wait blocks until the caller's turn or ctx ends.
