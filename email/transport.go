@@ -101,17 +101,15 @@ func (t *FileTransport) Prepare(ctx context.Context, m *Message) (Prepared, erro
 	if _, err := t.Path(m); err != nil {
 		return nil, err
 	}
-	return filePrepared{t, m}, nil
+	return filePrepared(func(ctx context.Context) error { return t.Send(ctx, m) }), nil
 }
 
-type filePrepared struct {
-	t *FileTransport
-	m *Message
-}
+// filePrepared writes its message when finished.
+type filePrepared func(ctx context.Context) error
 
-func (p filePrepared) Finish(ctx context.Context) error { return p.t.Send(ctx, p.m) }
+func (f filePrepared) Finish(ctx context.Context) error { return f(ctx) }
 
-func (p filePrepared) Abort() {}
+func (filePrepared) Abort() {}
 
 // Send writes m atomically.
 func (t *FileTransport) Send(ctx context.Context, m *Message) error {
