@@ -108,7 +108,8 @@ func ByID(arts []*articles.Article) map[string]*articles.Article {
 }
 
 // Period is the time between the last two scheduled runs of d at or before
-// t, in the digest's time zone (see periodBefore).
+// t, in the digest's time zone, as the scheduler runs it. A schedule with no
+// two runs in about the last 400 days counts as daily.
 func Period(d config.Digest, t time.Time) (time.Duration, error) {
 	s, err := scheduler.ParseSchedule(d.Schedule, d.Location)
 	if err != nil {

@@ -225,7 +225,7 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Editi
 	}
 	r := s.newRun(d, e, ed)
 	err := r.deliver(ctx)
-	rep := &r.rep
+	rep := r.rep // a copy, so the run can go
 	rep.Edition = e
 	// The final counts are read even after a cancel, so the caller can
 	// print where the edition stands.
@@ -238,7 +238,7 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Editi
 	if err == nil && p.Done() {
 		done, ferr := s.Store.FinishEdition(bg, e.ID, s.now())
 		if ferr != nil {
-			return rep, fmt.Errorf("digest %s: finish edition: %w", d.Name, ferr)
+			return &rep, fmt.Errorf("digest %s: finish edition: %w", d.Name, ferr)
 		}
 		rep.Done = done
 		if done {
@@ -249,7 +249,7 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Editi
 	if s.Progress != nil {
 		s.Progress(p)
 	}
-	return rep, err
+	return &rep, err
 }
 
 func (s *Sender) now() time.Time {
