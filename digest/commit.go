@@ -47,7 +47,7 @@ func (r *run) commit() {
 			}
 		}
 		err := r.record(bg, rs)
-		r.commits.Add(1)
+		r.rep.Commits++
 		if err != nil {
 			r.fatal(fmt.Errorf("digest %s: record results: %w", r.d.Name, err))
 		}
@@ -79,28 +79,23 @@ func (r *run) take(batch []pending, p pending) []pending {
 func (r *run) gather(batch *[]pending) {
 	var timeout <-chan time.Time
 	for len(*batch) < maxCommit {
+		var wait <-chan time.Time // nil while a result is waiting: take it first
+		if len(r.results) == 0 {
+			if r.owed.Load() <= 0 {
+				return
+			}
+			if timeout == nil {
+				timeout = time.After(gatherWait)
+			}
+			wait = timeout
+		}
 		select {
 		case p, ok := <-r.results:
 			if !ok {
 				return
 			}
 			*batch = r.take(*batch, p)
-			continue
-		default:
-		}
-		if r.owed.Load() <= 0 {
-			return
-		}
-		if timeout == nil {
-			timeout = time.After(gatherWait)
-		}
-		select {
-		case p, ok := <-r.results:
-			if !ok {
-				return
-			}
-			*batch = r.take(*batch, p)
-		case <-timeout:
+		case <-wait:
 			return
 		}
 	}
@@ -121,13 +116,13 @@ func (r *run) record(ctx context.Context, rs []editions.Result) error {
 func (r *run) count(res editions.Result) {
 	switch res.State {
 	case editions.DeliverySent:
-		r.sent.Add(1)
+		r.rep.Sent++
 	case editions.DeliveryFailed:
-		r.failed.Add(1)
+		r.rep.Failed++
 	case editions.DeliverySkipped:
-		r.skipped.Add(1)
+		r.rep.Skipped++
 	case editions.DeliveryRetrying:
-		r.retried.Add(1)
+		r.rep.Retried++
 		due := res.NextAttempt.UnixNano()
 		for {
 			cur := r.nextDue.Load()

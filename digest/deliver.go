@@ -43,11 +43,6 @@ type run struct {
 	e  *editions.Edition
 	ed *email.Edition
 
-	owner                  string
-	lease, base, maxBackof time.Duration
-	maxAge, poll           time.Duration
-	batch                  int
-
 	results  chan pending
 	inflight atomic.Int64 // claimed here and not yet settled
 	owed     atomic.Int64 // messages begun whose outcome the committer has not taken
@@ -55,46 +50,38 @@ type run struct {
 
 	fatalOnce sync.Once
 	fatalErr  error       // read only after the committer has stopped
-	stopped   atomic.Bool // set with fatalErr, for the workers
+	stopped   atomic.Bool // results can no longer be recorded, for the workers
 	cancel    context.CancelCauseFunc
 
-	sent, retried, failed, skipped, commits atomic.Int64
+	rep Report // this run's counts, kept by the committer
 }
 
+// newRun starts a run on a copy of s with every zero setting at its
+// default.
 func (s *Sender) newRun(d config.Digest, e *editions.Edition, ed *email.Edition) *run {
-	r := &run{
-		s: s, d: d, e: e, ed: ed,
-		owner:     s.Owner,
-		lease:     orDefault(s.Lease, DefaultLease),
-		base:      orDefault(s.BackoffBase, DefaultBackoffBase),
-		maxBackof: orDefault(s.BackoffMax, DefaultBackoffMax),
-		maxAge:    orDefault(s.RetryMaxAge, DefaultRetryMaxAge),
-		poll:      orDefault(s.Poll, DefaultPoll),
-		batch:     s.ClaimBatch,
+	c := *s
+	c.Lease = orDefault(s.Lease, DefaultLease)
+	c.BackoffBase = orDefault(s.BackoffBase, DefaultBackoffBase)
+	c.BackoffMax = orDefault(s.BackoffMax, DefaultBackoffMax)
+	c.RetryMaxAge = orDefault(s.RetryMaxAge, DefaultRetryMaxAge)
+	c.Poll = orDefault(s.Poll, DefaultPoll)
+	c.Connections = orDefault(s.Connections, DefaultConnections)
+	c.ClaimBatch = orDefault(s.ClaimBatch, 64*c.Connections)
+	if c.Owner == "" {
+		c.Owner = NewOwner()
 	}
-	if r.owner == "" {
-		r.owner = NewOwner()
-	}
-	if r.batch <= 0 {
-		r.batch = 64 * s.connections()
-	}
-	return r
+	return &run{s: &c, d: d, e: e, ed: ed}
 }
 
 // fatal stops the run because state can no longer be recorded.
-func (r *run) fatal(err error) {
-	r.fatalOnce.Do(func() {
-		r.fatalErr = err
-		r.stopped.Store(true)
-		r.cancel(err)
-	})
-}
+func (r *run) fatal(err error) { r.halt(err, true) }
 
-// halt stops the run with err while results can still be recorded: as on
-// a cancel, every claim in hand is handed back unsent.
-func (r *run) halt(err error) {
+// halt stops the run with err. While results can still be recorded (not
+// stopped), every claim in hand is handed back unsent, as on a cancel.
+func (r *run) halt(err error, stopped bool) {
 	r.fatalOnce.Do(func() {
 		r.fatalErr = err
+		r.stopped.Store(stopped)
 		r.cancel(err)
 	})
 }
@@ -103,8 +90,8 @@ func (r *run) deliver(parent context.Context) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	r.cancel = cancel
-	conns := r.s.connections()
-	jobs := make(chan job, r.batch)
+	conns := r.s.Connections
+	jobs := make(chan job, r.s.ClaimBatch)
 	r.results = make(chan pending, 4*conns)
 
 	var committer, workers sync.WaitGroup
@@ -133,7 +120,7 @@ func (r *run) claim(ctx context.Context, jobs chan<- job) {
 	st := r.s.Store
 	for ctx.Err() == nil {
 		now := r.s.now()
-		ds, err := st.ClaimDeliveries(ctx, r.e.ID, r.owner, r.batch, now, r.lease)
+		ds, err := st.ClaimDeliveries(ctx, r.e.ID, r.s.Owner, r.s.ClaimBatch, now, r.s.Lease)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.fatal(fmt.Errorf("digest %s: claim deliveries: %w", r.d.Name, err))
@@ -171,7 +158,7 @@ func (r *run) claim(ctx context.Context, jobs chan<- job) {
 		if p.Done() || (r.s.NoWait && p.Queued == 0) {
 			return
 		}
-		wait := r.poll
+		wait := r.s.Poll
 		if due := r.nextDue.Load(); due != 0 {
 			// Sleep until the earliest retry recorded here; once it has
 			// passed, fall back to polling.
@@ -288,7 +275,7 @@ func (r *run) work(ctx, parent context.Context, jobs <-chan job) {
 
 // stale reports a claim held for more than half its lease.
 func (r *run) stale(j job) bool {
-	return r.s.now().Sub(j.claimed) > r.lease/2
+	return r.s.now().Sub(j.claimed) > r.s.Lease/2
 }
 
 // prepare composes the message of j and hands it to the server up to the
@@ -310,7 +297,7 @@ func (r *run) prepare(sendCtx context.Context, conn *email.Conn, j job, openFail
 	switch {
 	case errors.As(err, &rerr):
 		r.s.log().Error("digest_render_failed", "digest", r.d.Name, "edition", r.e.Key, "subscriber_id", sub.ID, "template", rerr.Template)
-		r.halt(fmt.Errorf("digest %s: edition %s: %w; the recipients not yet sent stay queued, fix the template and run again", r.d.Name, r.e.Key, err))
+		r.halt(fmt.Errorf("digest %s: edition %s: %w; the recipients not yet sent stay queued, fix the template and run again", r.d.Name, r.e.Key, err), false)
 		return res, nil, 0, true
 	case err != nil:
 		// The error may quote the address: it goes to the store, not the log.

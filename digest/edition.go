@@ -6,7 +6,6 @@
 package digest
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -109,25 +108,19 @@ func ByID(arts []*articles.Article) map[string]*articles.Article {
 }
 
 // Period is the time between the last two scheduled runs of d at or before
-// t, in the digest's time zone. A schedule with no two runs in the last
-// two years counts as daily.
+// t, in the digest's time zone, as the scheduler runs it. A schedule with no
+// two runs in about the last 400 days counts as daily.
 func Period(d config.Digest, t time.Time) (time.Duration, error) {
-	sched, err := scheduler.ParseSpec(d.Schedule)
+	s, err := scheduler.ParseSchedule(d.Schedule, d.Location)
 	if err != nil {
 		return 0, fmt.Errorf("digest %s: schedule: %w", d.Name, err)
 	}
-	t = t.In(cmp.Or(d.Location, time.UTC))
-	// Widen the look-back until it holds two runs; each step is bounded so a
-	// minutely schedule never walks a year of minutes.
-	for _, back := range []time.Duration{2 * time.Hour, 50 * time.Hour, 15 * 24 * time.Hour, 63 * 24 * time.Hour, 2 * 366 * 24 * time.Hour} {
-		var last, prev time.Time
-		n := 0
-		for r := sched.Next(t.Add(-back)); !r.IsZero() && !r.After(t) && n < 100000; r = sched.Next(r) {
-			prev, last = last, r
-			n++
-		}
-		if !prev.IsZero() {
-			return last.Sub(prev), nil
+	if every := s.Interval(); every > 0 {
+		return every, nil
+	}
+	for _, back := range lookBacks {
+		if last, ok := s.Latest(t.Add(-back), t, 0); ok {
+			return periodBefore(s, last), nil
 		}
 	}
 	return 24 * time.Hour, nil

@@ -29,7 +29,7 @@ func (r *run) outcome(res *editions.Result, se *email.SendError) {
 	if created.IsZero() {
 		created = now
 	}
-	if next.After(created.Add(r.maxAge)) {
+	if next.After(created.Add(r.s.RetryMaxAge)) {
 		res.State = editions.DeliveryFailed
 		res.LastReply = clip(fmt.Sprintf("gave up after %d attempts: %s", res.Attempts, reply))
 		return
@@ -77,11 +77,11 @@ func (r *run) reportProgress(ctx context.Context) (stop func()) {
 // backoff is the delay before attempt n+1: base·2^(n-1), capped, plus up
 // to a quarter more of jitter so retries spread out.
 func (r *run) backoff(n int) time.Duration {
-	d := r.base
-	for i := 1; i < n && d < r.maxBackof; i++ {
+	d := r.s.BackoffBase
+	for i := 1; i < n && d < r.s.BackoffMax; i++ {
 		d *= 2
 	}
-	d = min(d, r.maxBackof)
+	d = min(d, r.s.BackoffMax)
 	return d + rand.N(d/4+1)
 }
 

@@ -225,7 +225,8 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Editi
 	}
 	r := s.newRun(d, e, ed)
 	err := r.deliver(ctx)
-	rep := &Report{Edition: e, Sent: r.sent.Load(), Retried: r.retried.Load(), Failed: r.failed.Load(), Skipped: r.skipped.Load(), Commits: r.commits.Load()}
+	rep := r.rep // a copy, so the run can go
+	rep.Edition = e
 	// The final counts are read even after a cancel, so the caller can
 	// print where the edition stands.
 	bg := context.WithoutCancel(ctx)
@@ -237,7 +238,7 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Editi
 	if err == nil && p.Done() {
 		done, ferr := s.Store.FinishEdition(bg, e.ID, s.now())
 		if ferr != nil {
-			return rep, fmt.Errorf("digest %s: finish edition: %w", d.Name, ferr)
+			return &rep, fmt.Errorf("digest %s: finish edition: %w", d.Name, ferr)
 		}
 		rep.Done = done
 		if done {
@@ -248,7 +249,7 @@ func (s *Sender) Deliver(ctx context.Context, d config.Digest, e *editions.Editi
 	if s.Progress != nil {
 		s.Progress(p)
 	}
-	return rep, err
+	return &rep, err
 }
 
 func (s *Sender) now() time.Time {
@@ -265,14 +266,7 @@ func (s *Sender) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func (s *Sender) connections() int {
-	if s.Connections > 0 {
-		return s.Connections
-	}
-	return DefaultConnections
-}
-
-func orDefault(v, def time.Duration) time.Duration {
+func orDefault[T int | time.Duration](v, def T) T {
 	if v > 0 {
 		return v
 	}

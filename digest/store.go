@@ -11,6 +11,7 @@ import (
 // it): the editions of a digest and their delivery queue. Lookups return
 // subscribers.ErrNotFound when nothing matches.
 type Store interface {
+	WaveStore
 	// SentArticles returns the ids of every article in an edition of digest.
 	SentArticles(ctx context.Context, digest string) (map[string]bool, error)
 	// CreateEdition records an edition, its articles and one queued
@@ -33,7 +34,7 @@ type Store interface {
 }
 
 // WaveStore is what local-time delivery (send_at = "subscriber") needs from
-// the store on top of Store.
+// the store.
 type WaveStore interface {
 	// SubscriberZones returns the distinct zones of digest's active
 	// subscribers ("" = none).

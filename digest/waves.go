@@ -97,27 +97,26 @@ func withDefault(zones []string) []string {
 // shortest gap is returned too: two deliveries to one subscriber closer
 // than five sixths of it would be two editions for one local day.
 func lookBack(scheds map[string]scheduler.Schedule, zones []string, at time.Time) (longest, shortest time.Duration) {
+	var periods []time.Duration
 	for _, z := range zones {
-		s, ok := scheds[z]
-		if !ok {
-			continue
-		}
-		p := periodBefore(s, at)
-		longest = max(longest, p)
-		if shortest == 0 || p < shortest {
-			shortest = p
+		if s, ok := scheds[z]; ok {
+			periods = append(periods, periodBefore(s, at))
 		}
 	}
-	if longest == 0 {
-		longest, shortest = 24*time.Hour, 24*time.Hour
+	if len(periods) == 0 {
+		return 24 * time.Hour, 24 * time.Hour
 	}
-	return longest, shortest
+	return slices.Max(periods), slices.Min(periods)
 }
+
+// lookBacks are how far back runs are looked for, step by step, so a
+// minutely schedule never walks a year of minutes.
+var lookBacks = []time.Duration{26 * time.Hour, 8 * 24 * time.Hour, 400 * 24 * time.Hour}
 
 // periodBefore is the gap between the run at at and the one before it,
 // looked for up to 400 days back (daily when none).
 func periodBefore(s scheduler.Schedule, at time.Time) time.Duration {
-	for _, back := range []time.Duration{26 * time.Hour, 8 * 24 * time.Hour, 400 * 24 * time.Hour} {
+	for _, back := range lookBacks {
 		prev, ok := s.Latest(at.Add(-back), at.Add(-time.Nanosecond), 0)
 		if ok {
 			return at.Sub(prev)

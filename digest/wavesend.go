@@ -13,30 +13,17 @@ import (
 	"briefcast/email"
 )
 
-// waveStore returns the sender's store as a WaveStore.
-func (s *Sender) waveStore() (WaveStore, error) {
-	ws, ok := s.Store.(WaveStore)
-	if !ok {
-		return nil, errors.New("the store cannot send local-time waves")
-	}
-	return ws, nil
-}
-
 // RunWave creates the wave of the send_at = "subscriber" digest d due at
 // at, for the zones of d's subscribers whose local schedule time is at, and
 // delivers it. With no zone due or nothing new it creates nothing (a nil
 // Report.Edition); a wave another process created first it helps deliver.
 func (s *Sender) RunWave(ctx context.Context, d config.Digest, arts []*articles.Article, at time.Time) (*Report, error) {
-	ws, err := s.waveStore()
-	if err != nil {
-		return nil, fmt.Errorf("digest %s: %w", d.Name, err)
-	}
 	byID := ByID(arts)
 	key := EditionKey(at)
 	if e, err := s.Store.EditionByKey(ctx, d.Name, key); err == nil {
 		return s.helpDeliver(ctx, d, e, byID)
 	}
-	all, err := ws.SubscriberZones(ctx, d.Name)
+	all, err := s.Store.SubscriberZones(ctx, d.Name)
 	if err != nil {
 		return nil, fmt.Errorf("digest %s: %w", d.Name, err)
 	}
@@ -59,7 +46,7 @@ func (s *Sender) RunWave(ctx context.Context, d config.Digest, arts []*articles.
 	for _, a := range picked {
 		e.Articles = append(e.Articles, a.ID)
 	}
-	err = ws.CreateWave(ctx, e, gap)
+	err = s.Store.CreateWave(ctx, e, gap)
 	if errors.Is(err, editions.ErrExists) {
 		if e, err = s.Store.EditionByKey(ctx, d.Name, key); err != nil {
 			return nil, fmt.Errorf("digest %s: wave %s: %w", d.Name, key, err)
@@ -93,14 +80,10 @@ func (r *run) editionFor(ctx context.Context, res *editions.Result) (ed *email.E
 	if !r.e.Wave() {
 		return r.ed, false
 	}
-	ws, err := r.s.waveStore()
-	var had map[string]bool
-	if err == nil {
-		had, err = ws.EarlierArticles(ctx, r.d.Name, res.SubscriberID, r.e.ID)
-	}
+	had, err := r.s.Store.EarlierArticles(ctx, r.d.Name, res.SubscriberID, r.e.ID)
 	if err != nil {
 		res.State, res.LastReply, res.At = editions.DeliveryRetrying, clip("earlier articles: "+err.Error()), r.s.now()
-		res.NextAttempt = res.At.Add(r.base)
+		res.NextAttempt = res.At.Add(r.s.BackoffBase)
 		return nil, true
 	}
 	if len(had) == 0 {

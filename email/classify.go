@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/textproto"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,21 +98,19 @@ func Classify(err error) *SendError {
 // permanentLocal are the go-mail failures that retrying cannot fix.
 var permanentLocal = []gomail.SendErrReason{gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded}
 
-// enhancedCode splits the enhanced status code (RFC 3463) off the front of
-// a reply's text when its class is the reply code's: "5.1.1 No such user"
-// to a 550 gives "5.1.1" and "No such user".
+// enhanced matches an enhanced status code (RFC 3463) at the front of a
+// reply's text, its class in the group.
+var enhanced = regexp.MustCompile(`^([0-9]+)\.[0-9]{1,3}\.[0-9]{1,3}(?: |$)`)
+
+// enhancedCode splits the enhanced status code off the front of a reply's
+// text when its class is the reply code's: "5.1.1 No such user" to a 550
+// gives "5.1.1" and "No such user".
 func enhancedCode(code int, text string) (enh, rest string) {
-	first, after, _ := strings.Cut(text, " ")
-	parts := strings.Split(first, ".")
-	if len(parts) != 3 || parts[0] != strconv.Itoa(code/100) {
+	m := enhanced.FindStringSubmatch(text)
+	if m == nil || m[1] != strconv.Itoa(code/100) {
 		return "", text
 	}
-	for _, p := range parts[1:] {
-		if len(p) == 0 || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
-			return "", text
-		}
-	}
-	return first, strings.TrimSpace(after)
+	return strings.TrimSpace(m[0]), strings.TrimSpace(text[len(m[0]):])
 }
 
 // redactAddresses replaces every word holding an "@" in a server's reply,

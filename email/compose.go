@@ -56,10 +56,10 @@ func (c *Composer) Digest(e *Edition, r Recipient, tags []string) (m *Message, o
 	if err != nil {
 		return nil, false, err
 	}
-	var picked []int
-	for i, a := range e.Articles {
+	var picked []*articles.Article
+	for _, a := range e.Articles {
 		if a != nil && matches(a, tags) {
-			picked = append(picked, i)
+			picked = append(picked, a)
 		}
 	}
 	if len(picked) == 0 {
@@ -130,25 +130,12 @@ func matches(a *articles.Article, tags []string) bool {
 
 // variant returns the edition rendered for picked articles in loc at
 // depth, from the cache when it is there.
-func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth string, named bool) (*variant, error) {
-	var kb strings.Builder
-	kb.WriteString(e.Digest.Name)
-	kb.WriteByte(0)
-	kb.WriteString(e.Key)
-	kb.WriteByte(0)
-	kb.WriteString(strconv.FormatInt(e.Date.UnixNano(), 36))
-	kb.WriteByte(0)
-	kb.WriteString(loc.String())
-	kb.WriteByte(0)
-	kb.WriteString(depth)
-	if named {
-		kb.WriteString("\x00n")
+func (c *Composer) variant(e *Edition, picked []*articles.Article, loc *time.Location, depth string, named bool) (*variant, error) {
+	parts := []string{e.Digest.Name, e.Key, strconv.FormatInt(e.Date.UnixNano(), 36), loc.String(), depth, strconv.FormatBool(named)}
+	for _, a := range picked {
+		parts = append(parts, a.ID)
 	}
-	for _, i := range picked {
-		kb.WriteByte(0)
-		kb.WriteString(e.Articles[i].ID)
-	}
-	key := kb.String()
+	key := strings.Join(parts, "\x00")
 	c.cacheMu.Lock()
 	v, ok := c.cache[key]
 	c.cacheMu.Unlock()
@@ -169,7 +156,7 @@ func (c *Composer) variant(e *Edition, picked []int, loc *time.Location, depth s
 	return v, nil
 }
 
-func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, depth string, named bool) (*variant, error) {
+func (c *Composer) renderVariant(e *Edition, picked []*articles.Article, loc *time.Location, depth string, named bool) (*variant, error) {
 	ln := links.New(c.o.BaseURL)
 	date := e.Date.In(loc)
 	d := &DigestData{
@@ -199,8 +186,7 @@ func (c *Composer) renderVariant(e *Edition, picked []int, loc *time.Location, d
 			defer root.Close()
 		}
 	}
-	for _, i := range picked {
-		a := e.Articles[i]
+	for _, a := range picked {
 		av := ArticleView{
 			Title:     cleanLine(a.Title),
 			URL:       ln.Deepest(a.Slug, a.HasFull()),

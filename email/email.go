@@ -72,22 +72,15 @@ func (m *Message) WriteTo(w io.Writer) (int64, error) {
 	if _, err := m.Msg.WriteTo(&raw); err != nil {
 		return 0, err
 	}
-	cw := &countWriter{w: w}
-	if err := dkim.Sign(cw, &raw, m.dkim); err != nil {
-		return cw.n, fmt.Errorf("email: dkim: %w", err)
+	s, err := dkim.NewSigner(m.dkim)
+	if err == nil {
+		s.Write(raw.Bytes()) // an error shows on Close
+		err = s.Close()
 	}
-	return cw.n, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	if err != nil {
+		return 0, fmt.Errorf("email: dkim: %w", err)
+	}
+	return io.Copy(w, io.MultiReader(strings.NewReader(s.Signature()), &raw))
 }
 
 // TokenTTL is how long the unsubscribe and preferences links of a digest
@@ -163,13 +156,11 @@ type Composer struct {
 	ph placeholders
 }
 
-var errNoConfig = errors.New("email: config, templates and signer are required")
-
 // NewComposer parses the email templates of tmpl (a missing or broken one
 // is an error), loads the DKIM key when o has one and returns a Composer.
 func NewComposer(o Options, tmpl fs.FS, signer *tokens.Signer, opts ...Option) (*Composer, error) {
 	if signer == nil || tmpl == nil {
-		return nil, errNoConfig
+		return nil, errors.New("email: config, templates and signer are required")
 	}
 	c := &Composer{
 		o:        o,
@@ -237,24 +228,20 @@ func (c *Composer) randomBytes(b []byte) error {
 // location returns the zone named name, loaded once; fallback when name is
 // empty or unknown, and UTC when fallback is nil.
 func (c *Composer) location(name string, fallback *time.Location) *time.Location {
-	return cmp.Or(c.zone(name), fallback, time.UTC)
-}
-
-func (c *Composer) zone(name string) *time.Location {
 	if name == "" {
-		return nil
+		return cmp.Or(fallback, time.UTC)
 	}
 	c.zoneMu.Lock()
 	defer c.zoneMu.Unlock()
-	if loc, ok := c.zones[name]; ok {
-		return loc
+	loc, ok := c.zones[name]
+	if !ok {
+		var err error
+		if loc, err = time.LoadLocation(name); err != nil || len(c.zones) > 1024 {
+			loc = nil
+		}
+		c.zones[name] = loc
 	}
-	loc, err := time.LoadLocation(name)
-	if err != nil || len(c.zones) > 1024 {
-		loc = nil
-	}
-	c.zones[name] = loc
-	return loc
+	return cmp.Or(loc, fallback, time.UTC)
 }
 
 func loadDKIM(d *DKIMOptions) (*dkim.SignOptions, error) {

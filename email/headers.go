@@ -62,13 +62,10 @@ func parseAddress(s string) (*mail.Address, error) {
 // angle brackets, or without exactly one usable "@".
 func checkAddr(addr string) error {
 	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 || at == len(addr)-1 || len(addr) > 320 {
-		return fmt.Errorf("not an e-mail address")
-	}
-	for i := 0; i < len(addr); i++ {
-		if b := addr[i]; b <= ' ' || b == 0x7f || b == '<' || b == '>' || b == ',' {
-			return fmt.Errorf("not an e-mail address")
-		}
+	if at <= 0 || at == len(addr)-1 || len(addr) > 320 || strings.ContainsFunc(addr, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r == '<' || r == '>' || r == ','
+	}) {
+		return errors.New("not an e-mail address")
 	}
 	return nil
 }
@@ -98,11 +95,8 @@ func cleanName(s string) string {
 		s = strings.ReplaceAll(s, `\`, "/")
 	}
 	if len(s) > 100 {
-		cut := 100
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = strings.TrimSpace(s[:cut])
+		// cleanLine left no invalid UTF-8 but a character the cut splits.
+		s = strings.TrimSpace(strings.ToValidUTF8(s[:100], ""))
 	}
 	return s
 }
@@ -168,10 +162,5 @@ func headerToken(s string) string {
 }
 
 func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r >= utf8.RuneSelf })
 }

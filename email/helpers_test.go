@@ -1,7 +1,6 @@
 package email
 
 import (
-	"crypto/tls"
 	"flag"
 	"io"
 	"os"
@@ -144,9 +143,3 @@ func WithRand(r io.Reader) Option { return func(c *Composer) { c.rand = r } }
 
 // WithCacheSize bounds how many rendered variants are kept.
 func WithCacheSize(n int) Option { return func(c *Composer) { c.cacheMax = n } }
-
-// WithTLSConfig sets the TLS configuration of the smtp transport, to trust
-// the test server's certificate.
-func WithTLSConfig(c *tls.Config) TransportOption {
-	return func(o *transportOptions) { o.tlsConfig = c }
-}

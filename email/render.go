@@ -27,22 +27,15 @@ type pageTemplates struct {
 }
 
 func parsePage(fsys fs.FS, htmlName, textName string) (*pageTemplates, error) {
-	h, err := fs.ReadFile(fsys, htmlName)
+	h, err := htmltemplate.New(htmlName).Option("missingkey=error").ParseFS(fsys, htmlName)
 	if err != nil {
 		return nil, fmt.Errorf("email: template %s: %w", htmlName, err)
 	}
-	t, err := fs.ReadFile(fsys, textName)
+	t, err := template.New(textName).Option("missingkey=error").ParseFS(fsys, textName)
 	if err != nil {
 		return nil, fmt.Errorf("email: template %s: %w", textName, err)
 	}
-	p := &pageTemplates{}
-	if p.html, err = htmltemplate.New(htmlName).Option("missingkey=error").Parse(string(h)); err != nil {
-		return nil, fmt.Errorf("email: template %s: %w", htmlName, err)
-	}
-	if p.text, err = template.New(textName).Option("missingkey=error").Parse(string(t)); err != nil {
-		return nil, fmt.Errorf("email: template %s: %w", textName, err)
-	}
-	return p, nil
+	return &pageTemplates{html: h, text: t}, nil
 }
 
 // RenderError is a template that could not be executed ({{.Titel}}): the
@@ -111,16 +104,11 @@ func (c *Composer) CheckEdition(e *Edition) error {
 	return nil
 }
 
-// CheckDigest executes the subject and body templates of digest d on
-// sample articles dated around now, as `briefcast check` does, so a mistake
-// that only shows when a template runs fails before the digest is sent.
+// CheckDigest executes the subject and body templates of digest d on three
+// made-up articles dated around now, carrying d's tags, as `briefcast
+// check` does, so a mistake that only shows when a template runs fails
+// before the digest is sent.
 func (c *Composer) CheckDigest(d config.Digest, now time.Time) error {
-	return c.CheckEdition(SampleEdition(d, now))
-}
-
-// SampleEdition is an edition of d with three made-up articles, carrying
-// the digest's tags, for checking templates.
-func SampleEdition(d config.Digest, now time.Time) *Edition {
 	tags := d.Tags
 	if len(tags) == 0 {
 		tags = []string{"sample"}
@@ -141,7 +129,7 @@ func SampleEdition(d config.Digest, now time.Time) *Edition {
 			Players:  []articles.Player{{Name: "A Player", Role: "the role it plays"}},
 		}}))
 	}
-	return e
+	return c.CheckEdition(e)
 }
 
 // normaliseText trims trailing spaces from every line and collapses runs
@@ -225,10 +213,13 @@ type DigestInfo struct{ Name, Title string }
 // changes them and no article can contain them by chance.
 type placeholders struct{ prefix string }
 
+// The kinds of placeholder, which index a fill (0 is none), and the
+// letters that follow the prefix for them.
 const (
-	phName  = 'n'
-	phUnsub = 'u'
-	phPrefs = 'p'
+	phName = iota + 1
+	phUnsub
+	phPrefs
+	phLetters = "nup"
 )
 
 func newPlaceholders() placeholders {
@@ -237,7 +228,7 @@ func newPlaceholders() placeholders {
 	return placeholders{prefix: "zq" + hex.EncodeToString(b[:]) + "x"}
 }
 
-func (p placeholders) of(kind byte) string { return p.prefix + string(kind) }
+func (p placeholders) of(kind int) string { return p.prefix + phLetters[kind-1:kind] }
 
 // segment is a run of literal text followed by one placeholder (kind 0
 // for none, at the end). The text is kept as bytes: go-mail's encoders
@@ -262,43 +253,31 @@ func (p placeholders) split(s string) segments {
 		}
 		i += pos
 		pos = i + len(p.prefix)
-		if pos < len(s) && (s[pos] == phName || s[pos] == phUnsub || s[pos] == phPrefs) {
-			segs = append(segs, segment{lit: []byte(s[lit:i]), kind: s[pos]})
+		if pos < len(s) && strings.IndexByte(phLetters, s[pos]) >= 0 {
+			kind := byte(strings.IndexByte(phLetters, s[pos]) + 1)
+			segs = append(segs, segment{lit: []byte(s[lit:i]), kind: kind})
 			pos++
 			lit = pos
 		}
 	}
 }
 
-// fill is one recipient's values for the placeholders, as bytes in one
-// allocation.
-type fill struct{ name, unsub, prefs []byte }
+// fill is one recipient's values for the placeholders by kind, as bytes
+// in one allocation.
+type fill [len(phLetters) + 1][]byte
 
 func newFill(name, unsub, prefs string) fill {
 	b := make([]byte, 0, len(name)+len(unsub)+len(prefs))
 	b = append(append(append(b, name...), unsub...), prefs...)
 	n, u := len(name), len(name)+len(unsub)
-	return fill{name: b[:n:n], unsub: b[n:u:u], prefs: b[u:]}
-}
-
-// of is the value of a placeholder kind; nil for none.
-func (f *fill) of(kind byte) []byte {
-	switch kind {
-	case phName:
-		return f.name
-	case phUnsub:
-		return f.unsub
-	case phPrefs:
-		return f.prefs
-	}
-	return nil
+	return fill{phName: b[:n:n], phUnsub: b[n:u:u], phPrefs: b[u:]}
 }
 
 // size is the length of the segments filled in with f.
 func (segs segments) size(f *fill) int {
 	n := 0
 	for _, s := range segs {
-		n += len(s.lit) + len(f.of(s.kind))
+		n += len(s.lit) + len(f[s.kind])
 	}
 	return n
 }
@@ -312,7 +291,7 @@ func (segs segments) writeTo(w io.Writer, f *fill) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		if v := f.of(s.kind); len(v) > 0 {
+		if v := f[s.kind]; len(v) > 0 {
 			n, err = w.Write(v)
 			total += int64(n)
 			if err != nil {

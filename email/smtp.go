@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -31,16 +32,13 @@ type SMTPTransport struct {
 	}
 }
 
-func newSMTPTransport(s TransportOptions, log *slog.Logger, tc *tls.Config) (*SMTPTransport, error) {
+// newSMTPTransport trusts the certificates of roots, nil for the system's.
+func newSMTPTransport(s TransportOptions, log *slog.Logger, roots *x509.CertPool) (*SMTPTransport, error) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	if tc == nil {
-		tc = &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12}
-	} else if tc = tc.Clone(); tc.ServerName == "" {
-		tc.ServerName = s.Host
-	}
+	tc := &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12, RootCAs: roots}
 	helo, err := heloName(s)
 	if err != nil {
 		return nil, err
@@ -76,8 +74,10 @@ func newSMTPTransport(s TransportOptions, log *slog.Logger, tc *tls.Config) (*SM
 	if _, err := gomail.NewClient(s.Host, opts...); err != nil {
 		return nil, fmt.Errorf("email: smtp: %w", err)
 	}
-	t := &SMTPTransport{host: s.Host, opts: opts, timeout: timeout, limiter: newLimiter(s.Rate), log: log,
-		dialer: &net.Dialer{Timeout: timeout}}
+	t := &SMTPTransport{host: s.Host, opts: opts, timeout: timeout, log: log, dialer: &net.Dialer{Timeout: timeout}}
+	if s.Rate > 0 {
+		t.limiter = &limiter{interval: time.Duration(float64(time.Second) / s.Rate)}
+	}
 	if s.TLS == "tls" {
 		// go-mail only wraps its own dialer in TLS, so with ours (kept to
 		// abort a Send on cancellation) TLS is ours too.
@@ -133,18 +133,17 @@ func (t *SMTPTransport) Open(ctx context.Context) (Conn, error) {
 		se.Temporary, se.Bounce, se.Broken = true, false, true
 		return nil, se
 	}
-	c.client, c.sc = client, sc
+	c.sc = sc
 	t.log.Debug("smtp_connected", "host", t.host)
 	return c, nil
 }
 
 type smtpConn struct {
-	t       *SMTPTransport
-	client  *gomail.Client
-	sc      *smtp.Client
-	raw     net.Conn
-	broken  bool
-	holding bool // a prepared message waits for Finish or Abort
+	t      *SMTPTransport
+	sc     *smtp.Client
+	raw    net.Conn
+	broken bool
+	data   io.WriteCloser // the prepared message's data, waiting for Finish or Abort
 }
 
 func errBroken() error {
@@ -154,23 +153,23 @@ func errBroken() error {
 // Send delivers one message. After an error with Broken set, every later
 // Send fails at once: close the Conn and open another.
 func (c *smtpConn) Send(ctx context.Context, m *Message) error {
-	p, err := c.Prepare(ctx, m)
-	if err != nil {
+	if _, err := c.Prepare(ctx, m); err != nil {
 		return err
 	}
-	return p.Finish(ctx)
+	return c.Finish(ctx)
 }
 
 // Prepare sends MAIL FROM, RCPT TO, DATA and the message, all but the
 // final "." line: a server takes a message only once that line ends its
 // data, so a prepared message is not delivered before Finish, and a
 // connection lost before then (a crash, or Abort) loses it. go-mail's
-// smtp.Client Data writer writes the "." only when closed, by Finish.
+// smtp.Client Data writer writes the "." only when closed, by Finish. The
+// Conn is its own Prepared.
 func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	switch {
 	case c.broken:
 		return nil, errBroken()
-	case c.holding:
+	case c.data != nil:
 		return nil, &SendError{Err: errors.New("email: smtp: a prepared message is not finished")}
 	case m == nil || m.Msg == nil:
 		return nil, &SendError{Err: errors.New("email: smtp: empty message")}
@@ -186,8 +185,8 @@ func (c *smtpConn) Prepare(ctx context.Context, m *Message) (Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.holding = true
-	return &smtpPrepared{c: c, w: w}, nil
+	c.data = w
+	return c, nil
 }
 
 // begin runs a transaction up to the end of the message's data. A server
@@ -386,46 +385,38 @@ func (c *smtpConn) step(ctx context.Context, delivers bool, run func() error) er
 	return se
 }
 
-type smtpPrepared struct {
-	c    *smtpConn
-	w    io.WriteCloser
-	done bool
-}
-
-// Finish ends the data with "." and reads the server's reply.
-func (p *smtpPrepared) Finish(ctx context.Context) error {
-	if p.done {
+// Finish ends the prepared message's data with "." and reads the
+// server's reply.
+func (c *smtpConn) Finish(ctx context.Context) error {
+	w := c.data
+	if w == nil {
 		return &SendError{Err: errors.New("email: smtp: prepared message already finished")}
 	}
-	p.done = true
-	c := p.c
-	c.holding = false
+	c.data = nil
 	if c.broken {
 		return errBroken()
 	}
-	return c.step(ctx, true, p.w.Close)
+	return c.step(ctx, true, w.Close)
 }
 
 // Abort closes the connection without ending the data: the server
 // discards a message whose data never ended.
-func (p *smtpPrepared) Abort() {
-	if p.done {
-		return
+func (c *smtpConn) Abort() {
+	if c.data != nil {
+		c.data = nil
+		c.broken = true
+		c.raw.Close()
 	}
-	p.done = true
-	p.c.holding = false
-	p.c.broken = true
-	p.c.raw.Close()
 }
 
 // Close says QUIT on a healthy connection and just closes a broken one.
 func (c *smtpConn) Close() error {
-	if c.broken || c.holding {
+	if c.broken || c.data != nil {
 		// QUIT in the middle of DATA would be taken as message text.
 		c.broken = true
 		return c.raw.Close()
 	}
-	err := c.client.CloseWithSMTPClient(c.sc)
+	err := c.sc.Quit()
 	c.raw.Close()
 	if err != nil {
 		return fmt.Errorf("email: smtp close: %w", err)
@@ -438,13 +429,6 @@ type limiter struct {
 	mu       sync.Mutex
 	interval time.Duration
 	next     time.Time
-}
-
-func newLimiter(rate float64) *limiter {
-	if rate <= 0 {
-		return nil
-	}
-	return &limiter{interval: time.Duration(float64(time.Second) / rate)}
 }
 
 // wait blocks until the caller's turn or ctx ends.

@@ -3,7 +3,6 @@ package email
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,13 +38,6 @@ type Prepared interface {
 	Abort()
 }
 
-// TransportOption adjusts a transport built by NewTransport.
-type TransportOption func(*transportOptions)
-
-type transportOptions struct {
-	tlsConfig *tls.Config // ServerName defaults to the SMTP host
-}
-
 // TransportOptions are a transport's settings (TransportOptionsOf fills
 // them from the config).
 type TransportOptions struct {
@@ -65,13 +57,9 @@ type TransportOptions struct {
 // NewTransport builds the transport o.Kind names: "file" (or "") writes
 // .eml files to o.OutboxDir; "smtp" keeps connections to the relay o.Host
 // open across Sends, all sharing one rate limiter.
-func NewTransport(o TransportOptions, log *slog.Logger, opts ...TransportOption) (Transport, error) {
+func NewTransport(o TransportOptions, log *slog.Logger) (Transport, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	var to transportOptions
-	for _, opt := range opts {
-		opt(&to)
 	}
 	switch o.Kind {
 	case "file", "":
@@ -80,7 +68,7 @@ func NewTransport(o TransportOptions, log *slog.Logger, opts ...TransportOption)
 		}
 		return &FileTransport{Dir: o.OutboxDir}, nil
 	case "smtp":
-		return newSMTPTransport(o, log, to.tlsConfig)
+		return newSMTPTransport(o, log, nil)
 	default:
 		return nil, fmt.Errorf("email: unknown transport %q", o.Kind)
 	}
@@ -113,17 +101,15 @@ func (t *FileTransport) Prepare(ctx context.Context, m *Message) (Prepared, erro
 	if _, err := t.Path(m); err != nil {
 		return nil, err
 	}
-	return filePrepared{t, m}, nil
+	return filePrepared(func(ctx context.Context) error { return t.Send(ctx, m) }), nil
 }
 
-type filePrepared struct {
-	t *FileTransport
-	m *Message
-}
+// filePrepared writes its message when finished.
+type filePrepared func(ctx context.Context) error
 
-func (p filePrepared) Finish(ctx context.Context) error { return p.t.Send(ctx, p.m) }
+func (f filePrepared) Finish(ctx context.Context) error { return f(ctx) }
 
-func (p filePrepared) Abort() {}
+func (filePrepared) Abort() {}
 
 // Send writes m atomically.
 func (t *FileTransport) Send(ctx context.Context, m *Message) error {
@@ -134,7 +120,10 @@ func (t *FileTransport) Send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, m)
+	if err := writeFile(path, m); err != nil {
+		return fmt.Errorf("email: outbox: %w", err)
+	}
+	return nil
 }
 
 // Path is where m is written: every component of Folder and Name is
@@ -154,13 +143,6 @@ func (t *FileTransport) Path(m *Message) (string, error) {
 		return "", errors.New("email: file transport: message has no name")
 	}
 	return filepath.Join(append(parts, fileToken(m.Name)+".eml")...), nil
-}
-
-func writeAtomic(path string, m *Message) error {
-	if err := writeFile(path, m); err != nil {
-		return fmt.Errorf("email: outbox: %w", err)
-	}
-	return nil
 }
 
 func writeFile(path string, m *Message) (err error) {

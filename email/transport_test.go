@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -128,9 +129,14 @@ timeout = "5s"
 	return cfg
 }
 
-func mustOpen(t *testing.T, cfg *config.Config, opts ...TransportOption) Conn {
+// mustOpen opens a connection of cfg's transport; an smtp transport
+// trusts the certificates of roots when given.
+func mustOpen(t *testing.T, cfg *config.Config, roots ...*x509.CertPool) Conn {
 	t.Helper()
-	tr, err := NewTransport(TransportOptionsOf(cfg), nil, opts...)
+	tr, err := NewTransport(TransportOptionsOf(cfg), nil)
+	if len(roots) > 0 {
+		tr, err = newSMTPTransport(TransportOptionsOf(cfg), slog.New(slog.DiscardHandler), roots[0])
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +151,6 @@ func mustOpen(t *testing.T, cfg *config.Config, opts ...TransportOption) Conn {
 func TestSMTPTransport(t *testing.T) {
 	certs, pool := mustCert(t)
 	serverTLS := &tls.Config{Certificates: certs}
-	clientTLS := &tls.Config{RootCAs: pool}
 	tests := []struct {
 		name       string
 		opts       smtptest.Options
@@ -164,7 +169,7 @@ func TestSMTPTransport(t *testing.T) {
 			cfg := smtpConfig(t, srv, tt.mode, tt.user, tt.pass)
 			c := mustComposer(t, cfg)
 			e := testEdition(cfg)
-			conn := mustOpen(t, cfg, WithTLSConfig(clientTLS))
+			conn := mustOpen(t, cfg, pool)
 			for id := int64(1); id <= 3; id++ {
 				m, _, err := c.Digest(e, Recipient{ID: id, Email: fmt.Sprintf("r%d@example.com", id), Name: "R"}, nil)
 				if err != nil {
