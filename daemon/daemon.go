@@ -37,7 +37,6 @@ type Store interface {
 	server.Store
 	admin.Stats
 	digest.Store
-	digest.WaveStore
 	LatestWave(ctx context.Context, digest, zone string) (*editions.Edition, error)
 	record.Store
 	QueueSize(ctx context.Context) (int64, error)
