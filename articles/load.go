@@ -126,7 +126,7 @@ func (l *loader) walk() ([]source, []*Error, error) {
 			}
 			return nil
 		}
-		if d.IsDir() || layoutOf(d.Name()) == layoutNone {
+		if d.IsDir() || layoutOf(d.Name()) == "" {
 			return nil
 		}
 		switch t := d.Type(); {

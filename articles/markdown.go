@@ -194,18 +194,18 @@ func (s *mdState) heading(level int, title string, line int) error {
 		s.setTier(t, line)
 		return nil
 	}
-	kind, kt, canon, known := knownSection(title)
-	if known && kt > s.cur {
-		s.setTier(kt, line)
+	k, isKnown := knownSection(title)
+	if isKnown && k.tier > s.cur {
+		s.setTier(k.tier, line)
 	}
-	if known {
-		title = canon
+	if isKnown {
+		title = k.title
 	}
 	if s.cur < tierDigest {
 		return errorf(line, "heading %q is not a tier: use ## 30-Second Take, ## 2-Minute Digest or ## Full Depth", title)
 	}
 	s.flush()
-	s.sec = mdSection{open: true, title: title, line: line, kind: kind, tier: s.cur}
+	s.sec = mdSection{open: true, title: title, line: line, kind: k.kind, tier: s.cur}
 	return nil
 }
 

@@ -85,7 +85,7 @@ func walked(rel string) bool {
 			return false
 		}
 	}
-	return layoutOf(rel) != layoutNone
+	return layoutOf(rel) != ""
 }
 
 // readLimited reads r to its end into buf[:0], sized once for size bytes.

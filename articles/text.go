@@ -100,7 +100,7 @@ func looksLikeHeading(toks []tok, i int) bool {
 		// A heading needs content: a short line right before a known
 		// heading, or before another short line that is itself a heading,
 		// is a paragraph.
-		if _, _, _, known := knownSection(next.text); known || next.blankAfter && next.blankBefore && headingShape(next.text) {
+		if _, known := knownSection(next.text); known || next.blankAfter && next.blankBefore && headingShape(next.text) {
 			return false
 		}
 	}
@@ -243,11 +243,11 @@ func (s *textState) token(toks []tok, i int) error {
 		return nil
 	}
 	if !t.bullet {
-		if kind, kt, title, known := knownSection(t.text); known {
-			if kt > s.cur {
-				s.setTier(kt, t.n) // a missing marker is implied by the heading
+		if k, known := knownSection(t.text); known {
+			if k.tier > s.cur {
+				s.setTier(k.tier, t.n) // a missing marker is implied by the heading
 			}
-			s.startSection(title, t.n, kind)
+			s.startSection(k.title, t.n, k.kind)
 			return nil
 		}
 	}
