@@ -1,11 +1,12 @@
 package articles
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -61,7 +62,7 @@ func resolve(loaded []*Article, errs []*Error) ([]*Article, []error) {
 	good, dups := firstOfEachSlug(loaded)
 	errs = append(errs, dups...)
 	sortArticles(good)
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+	slices.SortStableFunc(errs, func(a, b *Error) int { return strings.Compare(a.Path, b.Path) })
 	var out []error
 	for _, e := range errs {
 		out = append(out, e)
@@ -71,11 +72,8 @@ func resolve(loaded []*Article, errs []*Error) ([]*Article, []error) {
 
 // sortArticles sorts arts newest first, ties by slug.
 func sortArticles(arts []*Article) {
-	sort.Slice(arts, func(i, j int) bool {
-		if !arts[i].Published.Equal(arts[j].Published) {
-			return arts[i].Published.After(arts[j].Published)
-		}
-		return arts[i].Slug < arts[j].Slug
+	slices.SortFunc(arts, func(a, b *Article) int {
+		return cmp.Or(b.Published.Compare(a.Published), strings.Compare(a.Slug, b.Slug))
 	})
 }
 
@@ -189,10 +187,7 @@ func (w *loadWorker) loadOne(s source) result {
 	w.data = data
 	a, perr := parse(s.rel, data, w.l.opts, w.md)
 	if perr != nil {
-		if e, ok := perr.(*Error); ok {
-			return result{err: e}
-		}
-		return result{err: &Error{Path: s.rel, Msg: perr.Error()}}
+		return result{err: perr.(*Error)} // parse's errors are all *Error (see withPath)
 	}
 	if sp := w.l.opts.Spill; sp != nil {
 		var err error
@@ -209,7 +204,7 @@ func (w *loadWorker) loadOne(s source) result {
 func firstOfEachSlug(arts []*Article) ([]*Article, []*Error) {
 	bySlug := make(map[string]*Article, len(arts))
 	for _, a := range arts {
-		if have, ok := bySlug[a.Slug]; !ok || earlier(a, have) {
+		if have, ok := bySlug[a.Slug]; !ok || cmp.Or(a.Published.Compare(have.Published), strings.Compare(a.Path, have.Path)) < 0 {
 			bySlug[a.Slug] = a
 		}
 	}
@@ -226,13 +221,6 @@ func firstOfEachSlug(arts []*Article) ([]*Article, []*Error) {
 				a.Slug, kept.Path, kept.Published.Format("2006-01-02 15:04 MST"))})
 	}
 	return good, errs
-}
-
-func earlier(a, b *Article) bool {
-	if !a.Published.Equal(b.Published) {
-		return a.Published.Before(b.Published)
-	}
-	return a.Path < b.Path
 }
 
 // hidden reports whether a file or folder name is one Load leaves alone.

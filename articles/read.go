@@ -1,13 +1,13 @@
 package articles
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 )
 
@@ -92,27 +92,17 @@ func walked(rel string) bool {
 // It stops with errTooBig past limit, so a file that grows after it was
 // measured (or a device that never ends) cannot make it hold more.
 func readLimited(r io.Reader, size, limit int64, buf []byte) ([]byte, error) {
-	buf = buf[:0]
+	b := bytes.NewBuffer(buf[:0])
 	if size > 0 && size <= limit {
-		buf = slices.Grow(buf, int(size)+1)
+		b.Grow(int(size) + bytes.MinRead) // ReadFrom wants MinRead free to read the end
 	}
-	lr := io.LimitReader(r, limit+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, 4096)
-		}
-		n, err := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > limit {
-			return nil, errTooBig
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+	if _, err := b.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
+		return nil, err
 	}
+	if int64(b.Len()) > limit {
+		return nil, errTooBig
+	}
+	return b.Bytes(), nil
 }
 
 // tooBig is the error about a file over the size limit; size is 0 when the
@@ -126,21 +116,13 @@ func tooBig(rel string, size, limit int64) *Error {
 
 // notRegular is the warning that skips a file that is not a regular one.
 func notRegular(t fs.FileMode) string {
-	var what string
-	switch {
-	case t&fs.ModeNamedPipe != 0:
-		what = "a named pipe"
-	case t&fs.ModeSocket != 0:
-		what = "a socket"
-	case t&fs.ModeDevice != 0:
-		what = "a device"
-	case t.IsDir():
-		what = "a folder"
-	case t&fs.ModeSymlink != 0:
-		what = "a symbolic link"
-	default:
-		what = "not a regular file"
-		return what + "; only regular files are read"
+	for _, k := range []struct {
+		mode fs.FileMode
+		what string
+	}{{fs.ModeNamedPipe, "a named pipe"}, {fs.ModeSocket, "a socket"}, {fs.ModeDevice, "a device"}, {fs.ModeDir, "a folder"}, {fs.ModeSymlink, "a symbolic link"}} {
+		if t&k.mode != 0 {
+			return k.what + ", not a regular file; only regular files are read"
+		}
 	}
-	return what + ", not a regular file; only regular files are read"
+	return "not a regular file; only regular files are read"
 }
