@@ -147,7 +147,8 @@ func (s *Set) reloadOne(rel string) error {
 			delete(s.stale, rel)
 			return nil
 		}
-		return s.reject(&Error{Path: rel, Msg: "cannot read: " + unwrapPath(err).Error()})
+		r := result{err: &Error{Path: rel, Msg: "cannot read: " + unwrapPath(err).Error()}}
+		return s.note(rel, r)
 	}
 	src := source{rel: rel, path: p}
 	switch t := fi.Mode().Type(); {
@@ -156,16 +157,20 @@ func (s *Set) reloadOne(rel string) error {
 		src.link = true
 		s.noteLink(src)
 	default:
-		s.l.skipped(rel, notRegular(t))
-		delete(s.stale, rel)
-		return nil
+		return s.note(rel, result{skip: notRegular(t)})
 	}
 	// One article alone: its strings are packed at their size (see compact).
 	w := &loadWorker{l: s.l, md: &mdState{pack: textPack{exact: true}}}
-	r := w.loadOne(src)
+	return s.note(rel, w.loadOne(src))
+}
+
+// note records what reading the file at rel gave. A rejected file's last
+// good article stays in stale.
+func (s *Set) note(rel string, r result) error {
 	switch {
 	case r.err != nil:
-		return s.reject(r.err)
+		s.errs[rel] = r.err
+		return r.err
 	case r.skip != "":
 		s.l.skipped(rel, r.skip)
 	case r.a != nil && !r.a.Draft:
@@ -186,12 +191,6 @@ func (s *Set) forget(rel string) {
 	for target, links := range s.links {
 		s.links[target] = slices.DeleteFunc(links, func(l string) bool { return l == rel })
 	}
-}
-
-// reject records e for its file, whose last good article stays in stale.
-func (s *Set) reject(e *Error) error {
-	s.errs[e.Path] = e
-	return e
 }
 
 // holdsFolder reports whether the set knows files below rel (a folder that went away).
