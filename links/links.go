@@ -6,7 +6,6 @@ package links
 import (
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 )
 
@@ -95,14 +94,6 @@ func DigestDir(name string) string { return DigestsDir + url.PathEscape(name) + 
 
 // Archive is the page listing the editions of the digest name.
 func (l Layout) Archive(name string) string { return l.Base() + DigestDir(name) }
-
-// ArchivePage is page n (from 1) of that list; page 1 is Archive.
-func (l Layout) ArchivePage(name string, n int) string {
-	if n <= 1 {
-		return l.Archive(name)
-	}
-	return l.Archive(name) + "page/" + strconv.Itoa(n) + "/"
-}
 
 // Edition is the archive page of edition key of digest name: its mail's "View in browser" link.
 func (l Layout) Edition(name, key string) string {
