@@ -138,44 +138,57 @@ func (s *mdState) block(n ast.Node) error {
 		return s.heading(h.Level, normSpace(s.plain(h)), line)
 	}
 	list, isList := n.(*ast.List)
-	_, isBreak := n.(*ast.ThematicBreak)
-	place, err := s.place(isList, isBreak, line)
-	if err != nil {
-		return err
-	}
-	switch place {
-	case placeTake:
+	// Before and in the take only a list may come (or a thematic break,
+	// which is skipped); after it, a block belongs to the open section,
+	// opened here if there is none.
+	if s.cur <= tierTake {
+		switch {
+		case n.Kind() == ast.KindThematicBreak:
+			return nil
+		case !isList && s.cur == tierNone:
+			return errorf(line, "unexpected text before the 30-second take: start with ## 30-Second Take")
+		case !isList:
+			return errorf(line, "the 30-second take holds only a list of bullets")
+		case s.cur == tierNone:
+			s.setTier(tierTake, line)
+		}
 		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
 			txt, h := s.inline(it)
 			if err := s.a.addTake(txt, h, s.lineOf(it)); err != nil {
 				return err
 			}
 		}
-	case placeItems:
+		return nil
+	}
+	if !s.sec.open {
+		s.sec = mdSection{open: true, line: line, tier: s.cur}
+	}
+	switch {
+	case isList && s.sec.kind != kindProse:
 		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
 			// The structures keep plain text only: no need to render HTML.
 			if txt := normSpace(s.blockText(it)); txt != "" {
 				s.a.addItem(s.sec.kind, txt, s.lineOf(it))
 			}
 		}
-	case placeClosing:
+	case s.sec.kind == kindDataPoints: // prose after the data points is the closing
 		if p := s.blockText(n); p != "" {
 			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p)
 		}
-	case placeProse:
+	default:
 		start := s.html.Len()
 		if err := s.renderTo(&s.html, n); err != nil {
 			return errorf(line, "rendering Markdown: %v", err)
 		}
-		if isList {
-			// Each bullet of a prose list is kept as a paragraph of text.
-			for it := list.FirstChild(); it != nil; it = it.NextSibling() {
-				if txt := normSpace(s.blockText(it)); txt != "" {
-					s.sec.paras = append(s.sec.paras, "• "+txt)
-				}
-			}
-		} else {
+		if !isList {
 			s.addPara(start, s.blockText(n))
+			return nil
+		}
+		// Each bullet of a prose list is kept as a paragraph of text.
+		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
+			if txt := normSpace(s.blockText(it)); txt != "" {
+				s.sec.paras = append(s.sec.paras, "• "+txt)
+			}
 		}
 	}
 	return nil
@@ -207,47 +220,6 @@ func (s *mdState) heading(level int, title string, line int) error {
 	s.flush()
 	s.sec = mdSection{open: true, title: title, line: line, kind: k.kind, tier: s.cur}
 	return nil
-}
-
-// blockPlace is what a block other than a heading is, where it stands.
-type blockPlace int
-
-const (
-	placeSkip    blockPlace = iota // a thematic break before the sections
-	placeTake                      // a list of take bullets
-	placeItems                     // a list read as players, numbers or data points
-	placeClosing                   // prose after the data points
-	placeProse                     // prose of a section, kept as HTML and text
-)
-
-// place decides what a block other than a heading is, from where it stands:
-// before and in the take only a list may come (or a thematic break, which
-// is skipped); after it, the block belongs to the open section, opened
-// here if there is none.
-func (s *mdState) place(isList, isBreak bool, line int) (blockPlace, error) {
-	if s.cur <= tierTake {
-		switch {
-		case isBreak:
-			return placeSkip, nil
-		case !isList && s.cur == tierNone:
-			return 0, errorf(line, "unexpected text before the 30-second take: start with ## 30-Second Take")
-		case !isList:
-			return 0, errorf(line, "the 30-second take holds only a list of bullets")
-		case s.cur == tierNone:
-			s.setTier(tierTake, line)
-		}
-		return placeTake, nil
-	}
-	if !s.sec.open {
-		s.sec = mdSection{open: true, line: line, tier: s.cur}
-	}
-	switch {
-	case isList && s.sec.kind != kindProse:
-		return placeItems, nil
-	case s.sec.kind == kindDataPoints:
-		return placeClosing, nil
-	}
-	return placeProse, nil
 }
 
 // addPara keeps the text p of a paragraph whose HTML starts at start in
