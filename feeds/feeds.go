@@ -297,11 +297,9 @@ func atomID(id string) string {
 // (JSON Feed has no field for it).
 type jsonDoc struct {
 	*gfeeds.JSONFeed
-	Ext jsonExt `json:"_briefcast"`
-}
-
-type jsonExt struct {
-	Generator string `json:"generator"`
+	Ext struct {
+		Generator string `json:"generator"`
+	} `json:"_briefcast"`
 }
 
 // JSON renders the channel as JSON Feed 1.1 with items in the order given.
@@ -322,7 +320,9 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(jsonDoc{JSONFeed: jf, Ext: jsonExt{Generator: Generator}}); err != nil {
+	doc := jsonDoc{JSONFeed: jf}
+	doc.Ext.Generator = Generator
+	if err := enc.Encode(doc); err != nil {
 		return nil, fmt.Errorf("feeds: json: %w", err)
 	}
 	return b.Bytes(), nil
@@ -360,27 +360,21 @@ func (a Author) atom() *gfeeds.AtomAuthor {
 	return &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: a.name(), Email: a.Email}}
 }
 
-// plainElements are the RSS elements whose content is plain text, not HTML.
-var plainElements = regexp.MustCompile(`<(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>([^<]*)</(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>`)
+// plainNames are the RSS elements whose content is plain text, not HTML.
+const plainNames = `(title|category|dc:creator|author|managingEditor|webMaster|generator|language)`
+
+// plainWithRefs matches such an element up to its end tag when its content holds a reference.
+var plainWithRefs = regexp.MustCompile(`<` + plainNames + `>[^<]*&[^<]*</` + plainNames + `>`)
+
+var hexRefsReplacer = strings.NewReplacer("&amp;", "&#x26;", "&lt;", "&#x3C;", "&gt;", "&#x3E;")
 
 // hexRefs rewrites "&amp;", "&lt;" and "&gt;" in RSS's plain-text elements
 // as hexadecimal references ("&#x26;"): validators warn of the named ones
 // there as escaped HTML, and readers that treat the element as HTML would
-// show "&amp;" as "&".
+// show "&amp;" as "&". The tags themselves hold no "&".
 func hexRefs(doc []byte) []byte {
 	if !bytes.Contains(doc, []byte("&")) {
 		return doc
 	}
-	r := strings.NewReplacer("&amp;", "&#x26;", "&lt;", "&#x3C;", "&gt;", "&#x3E;")
-	return plainElements.ReplaceAllFunc(doc, func(m []byte) []byte {
-		if !bytes.Contains(m, []byte("&")) {
-			return m
-		}
-		open := bytes.IndexByte(m, '>') + 1
-		close := bytes.LastIndexByte(m, '<')
-		out := make([]byte, 0, len(m)+8)
-		out = append(out, m[:open]...)
-		out = append(out, r.Replace(string(m[open:close]))...)
-		return append(out, m[close:]...)
-	})
+	return plainWithRefs.ReplaceAllFunc(doc, func(m []byte) []byte { return []byte(hexRefsReplacer.Replace(string(m))) })
 }
