@@ -23,7 +23,7 @@ type mdState struct {
 	a       *Article
 	src     []byte
 	starts  []int // byte offset of each body line
-	numbers []int // file line number of each body line
+	first   int   // file line number of the first body line
 	cur     tier
 	sec     mdSection
 	buf     bytes.Buffer
@@ -39,7 +39,6 @@ func (s *mdState) reset(a *Article) {
 	s.a = a
 	s.src = nil
 	s.starts = s.starts[:0]
-	s.numbers = s.numbers[:0]
 	s.cur = tierNone
 	s.sec = mdSection{}
 	s.buf.Reset()
@@ -71,6 +70,7 @@ func parseMarkdown(a *Article, lines []line, opts Options, s *mdState) error {
 		s = &mdState{pack: textPack{exact: true}}
 	}
 	s.reset(a)
+	s.first = lines[end].n + 1
 	defer func() { s.a, s.src = nil, nil }()
 	src := &s.srcBuf
 	size := 0
@@ -80,7 +80,6 @@ func parseMarkdown(a *Article, lines []line, opts Options, s *mdState) error {
 	src.Grow(size)
 	for _, l := range body {
 		s.starts = append(s.starts, src.Len())
-		s.numbers = append(s.numbers, l.n)
 		// A no-break space reads as a space; goldmark would keep it as text.
 		src.WriteString(strings.ReplaceAll(l.text, "\u00a0", " "))
 		src.WriteByte('\n')
@@ -113,17 +112,8 @@ func (s *mdState) lineOf(n ast.Node) int {
 			off = t.Segment.Start
 		}
 	}
-	if off < 0 {
-		if len(s.numbers) == 0 {
-			return 1
-		}
-		return s.numbers[0]
-	}
-	i := sort.SearchInts(s.starts, off+1) - 1
-	if i < 0 {
-		i = 0
-	}
-	return s.numbers[i]
+	// No offset (-1) falls in the first line.
+	return s.first + max(sort.SearchInts(s.starts, off+1)-1, 0)
 }
 
 func (s *mdState) setTier(t tier, line int) {
