@@ -129,14 +129,6 @@ func (p para) String() string {
 	return p.text + " " + strings.Join(p.more, " ")
 }
 
-// marked is the paragraph's text as kept: a loose bullet with its "• ".
-func (p para) marked() string {
-	if p.bullet {
-		return "• " + p.String()
-	}
-	return p.String()
-}
-
 // openSection is the section being filled.
 type openSection struct {
 	title string
@@ -188,8 +180,8 @@ meta:
 		if !ok || t.bullet || t.marker != tierNone {
 			break
 		}
-		val = strings.TrimSpace(val)
-		switch strings.ToLower(strings.TrimSpace(key)) {
+		key, val = strings.ToLower(strings.TrimSpace(key)), strings.TrimSpace(val)
+		switch key {
 		case "tags":
 			if err := normTags(a, tagList(val), t.n); err != nil {
 				return err
@@ -206,11 +198,10 @@ meta:
 			}
 			a.Author = val
 		case "image", "image alt", "image-alt", "image_alt":
-			field := "image_alt"
-			if strings.EqualFold(strings.TrimSpace(key), "image") {
-				field = "image"
+			if key != "image" {
+				key = "image_alt"
 			}
-			if err := setImage(a, field, val, t.n); err != nil {
+			if err := setImage(a, key, val, t.n); err != nil {
 				return err
 			}
 		default:
@@ -299,7 +290,11 @@ func (s *textState) flush() {
 	if sec.kind == kindDataPoints {
 		// Prose after the timeline is the article's closing.
 		for _, p := range sec.paras {
-			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p.marked())
+			text := p.String()
+			if p.bullet {
+				text = "• " + text
+			}
+			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, text)
 		}
 		return
 	}
