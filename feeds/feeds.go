@@ -68,7 +68,8 @@ func updated(items []*Item) time.Time {
 	return t
 }
 
-// gorilla builds the generic gorilla feed that every format starts from.
+// gorilla builds the generic gorilla feed that every format starts from,
+// without authors or content: each format sets those itself.
 func (c Channel) gorilla(items []*Item) *gfeeds.Feed {
 	up := updated(items)
 	f := &gfeeds.Feed{
@@ -181,7 +182,6 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 
 // newRSSItem completes gorilla's RSS item gi for it.
 func newRSSItem(it *Item, gi *gfeeds.RssItem) *rssItem {
-	gi.Author = ""
 	gi.PubDate = it.Published.Format(time.RFC1123Z)
 	if it.ContentHTML != it.SummaryHTML {
 		gi.Content = &gfeeds.RssContent{Content: it.ContentHTML}
@@ -262,11 +262,9 @@ func newAtomEntry(it *Item, ge *gfeeds.AtomEntry) *atomEntry {
 	ge.Id = atomID(it.ID)
 	ge.Published = it.Published.Format(time.RFC3339)
 	ge.Updated = it.Updated.Format(time.RFC3339)
-	ge.Content = nil
 	if it.ContentHTML != it.SummaryHTML {
 		ge.Content = &gfeeds.AtomContent{Content: it.ContentHTML, Type: "html"}
 	}
-	ge.Author = nil
 	if it.Author != (Author{}) {
 		ge.Author = it.Author.atom()
 	}
@@ -309,8 +307,6 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	jf.Version = "https://jsonfeed.org/version/1.1"
 	jf.Language = XMLSafe(c.Language)
 	jf.FeedUrl = c.URL(JSONFile)
-	jf.Author = nil
-	jf.Authors = nil
 	if a := ParseAuthor(c.Author); a.Name != "" {
 		jf.Authors = []*gfeeds.JSONAuthor{{Name: a.Name}}
 	}
@@ -335,14 +331,11 @@ func completeJSONItem(it *Item, ji *gfeeds.JSONItem) {
 	ji.ContentHTML = it.ContentHTML
 	ji.ContentText = it.ContentText
 	ji.Tags = it.Tags
-	ji.Image = "" // gorilla takes it only from an enclosure of a known image type
 	if it.Image != nil {
-		ji.Image = it.Image.URL
+		ji.Image = it.Image.URL // gorilla takes it only from an enclosure of a known image type
 	}
 	pub, up := it.Published, it.Updated
 	ji.PublishedDate, ji.ModifiedDate = &pub, &up
-	ji.Author = nil
-	ji.Authors = nil
 	if it.Author != (Author{}) {
 		ji.Authors = []*gfeeds.JSONAuthor{{Name: it.Author.name()}}
 	}
