@@ -1,13 +1,13 @@
 package articles
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -92,17 +92,27 @@ func walked(rel string) bool {
 // It stops with errTooBig past limit, so a file that grows after it was
 // measured (or a device that never ends) cannot make it hold more.
 func readLimited(r io.Reader, size, limit int64, buf []byte) ([]byte, error) {
-	b := bytes.NewBuffer(buf[:0])
+	buf = buf[:0]
 	if size > 0 && size <= limit {
-		b.Grow(int(size) + bytes.MinRead) // ReadFrom wants MinRead free to read the end
+		buf = slices.Grow(buf, int(size)+1)
 	}
-	if _, err := b.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
-		return nil, err
+	lr := io.LimitReader(r, limit+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 4096)
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, errTooBig
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if int64(b.Len()) > limit {
-		return nil, errTooBig
-	}
-	return b.Bytes(), nil
 }
 
 // tooBig is the error about a file over the size limit; size is 0 when the
