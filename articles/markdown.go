@@ -47,13 +47,12 @@ func (s *mdState) reset(a *Article) {
 }
 
 type mdSection struct {
-	open   bool
-	title  string
-	line   int
-	kind   sectionKind
-	tier   tier
-	paras  []string
-	shared []sharedPara
+	open  bool
+	title string
+	line  int
+	kind  sectionKind
+	tier  tier
+	paras []string
 }
 
 // parseMarkdown parses Markdown with front matter. s, when not nil, is the
@@ -166,12 +165,14 @@ func (s *mdState) block(n ast.Node) error {
 			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p)
 		}
 	default:
-		start := s.html.Len()
 		if err := s.renderTo(&s.html, n); err != nil {
 			return errorf(line, "rendering Markdown: %v", err)
 		}
 		if !isList {
-			s.addPara(start, s.blockText(n))
+			// compact (or the Spill) shares a paragraph's text with the HTML.
+			if p := s.blockText(n); p != "" {
+				s.sec.paras = append(s.sec.paras, p)
+			}
 			return nil
 		}
 		// Each bullet of a prose list is kept as a paragraph of text.
@@ -212,31 +213,12 @@ func (s *mdState) heading(level int, title string, line int) error {
 	return nil
 }
 
-// addPara keeps the text p of a paragraph whose HTML starts at start in
-// s.html. A paragraph with no markup and nothing escaped keeps its text as
-// part of the section's HTML instead of a second copy.
-func (s *mdState) addPara(start int, p string) {
-	if p == "" {
-		return
-	}
-	if h := s.html.Bytes()[start:]; len(h) == len(p)+len("<p></p>\n") && string(h[3:3+len(p)]) == p && string(h[:3]) == "<p>" {
-		s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + 3, n: len(p)})
-	}
-	s.sec.paras = append(s.sec.paras, p)
-}
-
-// sharedPara is a paragraph whose plain text is the section's HTML at off.
-type sharedPara struct{ para, off, n int }
-
 // flush closes the open section; prose held by a structured section is
 // kept as a section of the same title.
 func (s *mdState) flush() {
 	sec := &s.sec
 	if sec.open && (sec.kind == kindProse || len(sec.paras) > 0) {
 		out := Section{Title: sec.title, Paragraphs: sec.paras, HTML: s.html.String(), Line: sec.line}
-		for _, sp := range sec.shared {
-			out.Paragraphs[sp.para] = out.HTML[sp.off : sp.off+sp.n]
-		}
 		if out.Paragraphs == nil {
 			out.Paragraphs = []string{}
 		}
