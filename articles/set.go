@@ -54,11 +54,8 @@ func (s *Set) Articles() ([]*Article, []error) {
 	if s.fatal != nil {
 		return nil, []error{s.fatal}
 	}
-	loaded := make([]*Article, 0, len(s.cands))
-	for _, p := range slices.Sorted(maps.Keys(s.cands)) {
-		loaded = append(loaded, s.cands[p])
-	}
-	good, out := resolve(loaded, slices.Collect(maps.Values(s.errs)))
+	// resolve's order depends on neither slice's: every file has one path.
+	good, out := resolve(slices.Collect(maps.Values(s.cands)), slices.Collect(maps.Values(s.errs)))
 	return s.withStale(good), out
 }
 
