@@ -20,8 +20,7 @@ type tok struct {
 	text        string // space-normalised; bullet glyph removed for bullets
 	bullet      bool
 	marker      tier
-	blankBefore bool
-	blankAfter  bool
+	blankBefore bool // a blank line (or the start) comes before it
 }
 
 const (
@@ -37,9 +36,6 @@ func tokenize(lines []line) []tok {
 		s := normSpace(l.text)
 		if s == "" {
 			blank = true
-			if len(toks) > 0 {
-				toks[len(toks)-1].blankAfter = true
-			}
 			continue
 		}
 		t := tok{n: l.n, text: s, blankBefore: blank}
@@ -50,9 +46,6 @@ func tokenize(lines []line) []tok {
 			t.text, t.bullet = rest, true
 		}
 		toks = append(toks, t)
-	}
-	if len(toks) > 0 {
-		toks[len(toks)-1].blankAfter = true
 	}
 	return toks
 }
@@ -84,7 +77,7 @@ func looksLikeHeading(toks []tok, i int) bool {
 		return false
 	}
 	next := toks[i+1]
-	if next.marker != tierNone || (!t.blankAfter && !next.bullet) {
+	if next.marker != tierNone || (!next.blankBefore && !next.bullet) {
 		return false
 	}
 	if !t.blankBefore && i > 0 {
@@ -100,7 +93,7 @@ func looksLikeHeading(toks []tok, i int) bool {
 		// A heading needs content: a short line right before a known
 		// heading, or before another short line that is itself a heading,
 		// is a paragraph.
-		if _, known := knownSection(next.text); known || next.blankAfter && next.blankBefore && headingShape(next.text) {
+		if _, known := knownSection(next.text); known || (i+2 == len(toks) || toks[i+2].blankBefore) && next.blankBefore && headingShape(next.text) {
 			return false
 		}
 	}
