@@ -230,8 +230,7 @@ func Atom(c Channel, items []*Item) ([]byte, error) {
 	af := (&gfeeds.Atom{Feed: gf}).AtomFeed()
 	// The feed id is a name-based UUID of its URL: stable across rebuilds.
 	af.Id = "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte(c.URL(AtomFile))).String()
-	af.Link = nil
-	af.Updated = updated(items).Format(time.RFC3339)
+	af.Link = nil // replaced by doc.Links
 	doc := &atomDoc{
 		Lang:      XMLSafe(c.Language),
 		AtomFeed:  af,
