@@ -110,16 +110,16 @@ func headingShape(s string) bool {
 
 // para is one paragraph or loose bullet of a prose section.
 type para struct {
-	text   string
-	more   []string // wrapped continuation lines, joined at the end
+	text   string // with its wrapped continuation lines
 	bullet bool
 }
 
-func (p para) String() string {
-	if len(p.more) == 0 {
-		return p.text
+// kept is the paragraph's text as the model keeps it: a loose bullet with its "• ".
+func (p para) kept() string {
+	if p.bullet {
+		return "• " + p.text
 	}
-	return p.text + " " + strings.Join(p.more, " ")
+	return p.text
 }
 
 // openSection is the section being filled.
@@ -263,7 +263,7 @@ func (s *textState) token(toks []tok, i int) error {
 	s.lastTok = i
 	if joined && len(s.sec.paras) > 0 {
 		last := &s.sec.paras[len(s.sec.paras)-1]
-		last.more = append(last.more, t.text)
+		last.text += " " + t.text
 		return nil
 	}
 	s.sec.paras = append(s.sec.paras, para{text: t.text, bullet: t.bullet})
@@ -283,11 +283,7 @@ func (s *textState) flush() {
 	if sec.kind == kindDataPoints {
 		// Prose after the timeline is the article's closing.
 		for _, p := range sec.paras {
-			text := p.String()
-			if p.bullet {
-				text = "• " + text
-			}
-			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, text)
+			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p.kept())
 		}
 		return
 	}
@@ -296,30 +292,23 @@ func (s *textState) flush() {
 	}
 	out := Section{Title: sec.title, Line: sec.line, Paragraphs: make([]string, 0, len(sec.paras))}
 	var b strings.Builder
-	inList := false
-	for _, p := range sec.paras {
-		text := p.String()
-		if p.bullet {
-			out.Paragraphs = append(out.Paragraphs, "• "+text)
-			if !inList {
-				b.WriteString("<ul>\n")
-				inList = true
-			}
-			b.WriteString("<li>")
-			b.WriteString(html.EscapeString(text))
-			b.WriteString("</li>\n")
-			continue
+	for i, p := range sec.paras {
+		inList := i > 0 && sec.paras[i-1].bullet
+		open, end := "<p>", "</p>\n"
+		switch {
+		case p.bullet && inList:
+			open, end = "<li>", "</li>\n"
+		case p.bullet:
+			open, end = "<ul>\n<li>", "</li>\n"
+		case inList:
+			open = "</ul>\n<p>"
 		}
-		if inList {
-			b.WriteString("</ul>\n")
-			inList = false
-		}
-		out.Paragraphs = append(out.Paragraphs, text)
-		b.WriteString("<p>")
-		b.WriteString(html.EscapeString(text))
-		b.WriteString("</p>\n")
+		out.Paragraphs = append(out.Paragraphs, p.kept())
+		b.WriteString(open)
+		b.WriteString(html.EscapeString(p.text))
+		b.WriteString(end)
 	}
-	if inList {
+	if n := len(sec.paras); n > 0 && sec.paras[n-1].bullet {
 		b.WriteString("</ul>\n")
 	}
 	out.HTML = b.String()
