@@ -104,7 +104,8 @@ func (l *loader) walk() ([]source, []*Error, error) {
 	var srcs []source
 	var errs []*Error
 	err := filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
-		rel := relPath(l.root, p)
+		rel, _ := filepath.Rel(l.root, p) // p is below root: no error
+		rel = filepath.ToSlash(rel)
 		if err != nil {
 			if p == l.root {
 				return err
@@ -187,7 +188,7 @@ func (w *loadWorker) loadOne(s source) result {
 	w.data = data
 	a, perr := parse(s.rel, data, w.l.opts, w.md)
 	if perr != nil {
-		return result{err: perr.(*Error)} // parse's errors are all *Error (see withPath)
+		return result{err: perr.(*Error)} // parse's errors are all *Error
 	}
 	if sp := w.l.opts.Spill; sp != nil {
 		var err error
@@ -226,14 +227,6 @@ func firstOfEachSlug(arts []*Article) ([]*Article, []*Error) {
 // hidden reports whether a file or folder name is one Load leaves alone.
 func hidden(name string) bool {
 	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
-}
-
-func relPath(dir, p string) string {
-	rel, err := filepath.Rel(dir, p)
-	if err != nil {
-		rel = p
-	}
-	return filepath.ToSlash(rel)
 }
 
 // unwrapPath drops the path an *fs.PathError repeats: the Error names the file.

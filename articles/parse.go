@@ -88,7 +88,9 @@ func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err
 		err = finish(a, opts.Slugs)
 	}
 	if err != nil {
-		return nil, withPath(err, path)
+		e := err.(*Error) // every parser error is made by errorf
+		e.Path = path
+		return nil, e
 	}
 	return a, nil
 }
@@ -103,14 +105,6 @@ func layoutOf(name string) string {
 		return ".md"
 	}
 	return ""
-}
-
-func withPath(err error, path string) error {
-	if e, ok := err.(*Error); ok {
-		e.Path = path
-		return e
-	}
-	return &Error{Path: path, Msg: err.Error()}
 }
 
 func errorf(line int, format string, args ...any) *Error {

@@ -94,13 +94,10 @@ func (s *Set) Reload(name string) error {
 		return nil
 	}
 	var first error
-	for _, link := range slices.Clone(s.links[rel]) {
-		if err := s.reloadOne(link); err != nil && first == nil {
+	for _, name := range append(slices.Clone(s.links[rel]), rel) { // the links first
+		if err := s.reloadOne(name); err != nil && first == nil {
 			first = err
 		}
-	}
-	if err := s.reloadOne(rel); err != nil && first == nil {
-		first = err
 	}
 	return first
 }
