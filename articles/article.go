@@ -176,20 +176,15 @@ func (a *Article) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	type plain Article // without this method
+	// The fields below come after plain's, and Missing and Draft hide its own.
 	return json.Marshal(struct {
-		Path, ID, Title, Slug string
-		Published, Updated    time.Time
-		Tags, TagNames        []string
-		Language, Author      string
-		Image                 string `json:",omitempty"`
-		ImageAlt              string `json:",omitempty"`
-		Take                  []Bullet
-		Digest                Digest
-		Full                  Full
-		Missing               []string
-		Draft                 bool `json:",omitempty"`
-	}{a.Path, a.ID, a.Title, a.Slug, a.Published, a.Updated, a.Tags, a.TagNames, a.Language, a.Author,
-		a.Image, a.ImageAlt, a.Take, t.Digest, t.Full, a.Missing, a.Draft})
+		*plain
+		Digest  Digest
+		Full    Full
+		Missing []string
+		Draft   bool `json:",omitempty"`
+	}{(*plain)(a), t.Digest, t.Full, a.Missing, a.Draft})
 }
 
 // WithTiers gives a, made in code rather than parsed, the tiers t.

@@ -25,7 +25,7 @@ func mustReadDir(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, e := range ents {
-		if layoutOf(e.Name()) != layoutNone {
+		if layoutOf(e.Name()) != "" {
 			names = append(names, e.Name())
 		}
 	}

@@ -28,13 +28,10 @@ type fmField struct {
 // +++ lines, or YAML between --- and --- (or ...). end is the closing line's index.
 func readFront(lines []line) (fields []fmField, end int, err error) {
 	open := strings.TrimSpace(lines[0].text)
-	var closers []string
-	switch open {
-	case "+++":
-		closers = []string{"+++"}
-	case "---":
-		closers = []string{"---", "..."}
-	default:
+	closers := []string{open}
+	if open == "---" {
+		closers = append(closers, "...")
+	} else if open != "+++" {
 		return nil, 0, errorf(1, "missing front matter: the file must start with +++ (TOML) or --- (YAML)")
 	}
 	end = 1 + slices.IndexFunc(lines[1:], func(l line) bool { return slices.Contains(closers, strings.TrimRight(l.text, " \t")) })

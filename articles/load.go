@@ -1,11 +1,12 @@
 package articles
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -61,7 +62,7 @@ func resolve(loaded []*Article, errs []*Error) ([]*Article, []error) {
 	good, dups := firstOfEachSlug(loaded)
 	errs = append(errs, dups...)
 	sortArticles(good)
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+	slices.SortStableFunc(errs, func(a, b *Error) int { return strings.Compare(a.Path, b.Path) })
 	var out []error
 	for _, e := range errs {
 		out = append(out, e)
@@ -71,11 +72,8 @@ func resolve(loaded []*Article, errs []*Error) ([]*Article, []error) {
 
 // sortArticles sorts arts newest first, ties by slug.
 func sortArticles(arts []*Article) {
-	sort.Slice(arts, func(i, j int) bool {
-		if !arts[i].Published.Equal(arts[j].Published) {
-			return arts[i].Published.After(arts[j].Published)
-		}
-		return arts[i].Slug < arts[j].Slug
+	slices.SortFunc(arts, func(a, b *Article) int {
+		return cmp.Or(b.Published.Compare(a.Published), strings.Compare(a.Slug, b.Slug))
 	})
 }
 
@@ -106,7 +104,8 @@ func (l *loader) walk() ([]source, []*Error, error) {
 	var srcs []source
 	var errs []*Error
 	err := filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
-		rel := relPath(l.root, p)
+		rel, _ := filepath.Rel(l.root, p) // p is below root: no error
+		rel = filepath.ToSlash(rel)
 		if err != nil {
 			if p == l.root {
 				return err
@@ -126,7 +125,7 @@ func (l *loader) walk() ([]source, []*Error, error) {
 			}
 			return nil
 		}
-		if d.IsDir() || layoutOf(d.Name()) == layoutNone {
+		if d.IsDir() || layoutOf(d.Name()) == "" {
 			return nil
 		}
 		switch t := d.Type(); {
@@ -189,10 +188,7 @@ func (w *loadWorker) loadOne(s source) result {
 	w.data = data
 	a, perr := parse(s.rel, data, w.l.opts, w.md)
 	if perr != nil {
-		if e, ok := perr.(*Error); ok {
-			return result{err: e}
-		}
-		return result{err: &Error{Path: s.rel, Msg: perr.Error()}}
+		return result{err: perr.(*Error)} // parse's errors are all *Error
 	}
 	if sp := w.l.opts.Spill; sp != nil {
 		var err error
@@ -209,7 +205,7 @@ func (w *loadWorker) loadOne(s source) result {
 func firstOfEachSlug(arts []*Article) ([]*Article, []*Error) {
 	bySlug := make(map[string]*Article, len(arts))
 	for _, a := range arts {
-		if have, ok := bySlug[a.Slug]; !ok || earlier(a, have) {
+		if have, ok := bySlug[a.Slug]; !ok || cmp.Or(a.Published.Compare(have.Published), strings.Compare(a.Path, have.Path)) < 0 {
 			bySlug[a.Slug] = a
 		}
 	}
@@ -228,24 +224,9 @@ func firstOfEachSlug(arts []*Article) ([]*Article, []*Error) {
 	return good, errs
 }
 
-func earlier(a, b *Article) bool {
-	if !a.Published.Equal(b.Published) {
-		return a.Published.Before(b.Published)
-	}
-	return a.Path < b.Path
-}
-
 // hidden reports whether a file or folder name is one Load leaves alone.
 func hidden(name string) bool {
 	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
-}
-
-func relPath(dir, p string) string {
-	rel, err := filepath.Rel(dir, p)
-	if err != nil {
-		rel = p
-	}
-	return filepath.ToSlash(rel)
 }
 
 // unwrapPath drops the path an *fs.PathError repeats: the Error names the file.

@@ -23,7 +23,7 @@ type mdState struct {
 	a       *Article
 	src     []byte
 	starts  []int // byte offset of each body line
-	numbers []int // file line number of each body line
+	first   int   // file line number of the first body line
 	cur     tier
 	sec     mdSection
 	buf     bytes.Buffer
@@ -39,7 +39,6 @@ func (s *mdState) reset(a *Article) {
 	s.a = a
 	s.src = nil
 	s.starts = s.starts[:0]
-	s.numbers = s.numbers[:0]
 	s.cur = tierNone
 	s.sec = mdSection{}
 	s.buf.Reset()
@@ -48,13 +47,12 @@ func (s *mdState) reset(a *Article) {
 }
 
 type mdSection struct {
-	open   bool
-	title  string
-	line   int
-	kind   sectionKind
-	tier   tier
-	paras  []string
-	shared []sharedPara
+	open  bool
+	title string
+	line  int
+	kind  sectionKind
+	tier  tier
+	paras []string
 }
 
 // parseMarkdown parses Markdown with front matter. s, when not nil, is the
@@ -71,6 +69,7 @@ func parseMarkdown(a *Article, lines []line, opts Options, s *mdState) error {
 		s = &mdState{pack: textPack{exact: true}}
 	}
 	s.reset(a)
+	s.first = lines[end].n + 1
 	defer func() { s.a, s.src = nil, nil }()
 	src := &s.srcBuf
 	size := 0
@@ -80,7 +79,6 @@ func parseMarkdown(a *Article, lines []line, opts Options, s *mdState) error {
 	src.Grow(size)
 	for _, l := range body {
 		s.starts = append(s.starts, src.Len())
-		s.numbers = append(s.numbers, l.n)
 		// A no-break space reads as a space; goldmark would keep it as text.
 		src.WriteString(strings.ReplaceAll(l.text, "\u00a0", " "))
 		src.WriteByte('\n')
@@ -113,17 +111,8 @@ func (s *mdState) lineOf(n ast.Node) int {
 			off = t.Segment.Start
 		}
 	}
-	if off < 0 {
-		if len(s.numbers) == 0 {
-			return 1
-		}
-		return s.numbers[0]
-	}
-	i := sort.SearchInts(s.starts, off+1) - 1
-	if i < 0 {
-		i = 0
-	}
-	return s.numbers[i]
+	// No offset (-1) falls in the first line.
+	return s.first + max(sort.SearchInts(s.starts, off+1)-1, 0)
 }
 
 func (s *mdState) setTier(t tier, line int) {
@@ -138,44 +127,59 @@ func (s *mdState) block(n ast.Node) error {
 		return s.heading(h.Level, normSpace(s.plain(h)), line)
 	}
 	list, isList := n.(*ast.List)
-	_, isBreak := n.(*ast.ThematicBreak)
-	place, err := s.place(isList, isBreak, line)
-	if err != nil {
-		return err
-	}
-	switch place {
-	case placeTake:
+	// Before and in the take only a list may come (or a thematic break,
+	// which is skipped); after it, a block belongs to the open section,
+	// opened here if there is none.
+	if s.cur <= tierTake {
+		switch {
+		case n.Kind() == ast.KindThematicBreak:
+			return nil
+		case !isList && s.cur == tierNone:
+			return errorf(line, "unexpected text before the 30-second take: start with ## 30-Second Take")
+		case !isList:
+			return errorf(line, "the 30-second take holds only a list of bullets")
+		case s.cur == tierNone:
+			s.setTier(tierTake, line)
+		}
 		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
 			txt, h := s.inline(it)
 			if err := s.a.addTake(txt, h, s.lineOf(it)); err != nil {
 				return err
 			}
 		}
-	case placeItems:
+		return nil
+	}
+	if !s.sec.open {
+		s.sec = mdSection{open: true, line: line, tier: s.cur}
+	}
+	switch {
+	case isList && s.sec.kind != kindProse:
 		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
 			// The structures keep plain text only: no need to render HTML.
 			if txt := normSpace(s.blockText(it)); txt != "" {
 				s.a.addItem(s.sec.kind, txt, s.lineOf(it))
 			}
 		}
-	case placeClosing:
+	case s.sec.kind == kindDataPoints: // prose after the data points is the closing
 		if p := s.blockText(n); p != "" {
 			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p)
 		}
-	case placeProse:
-		start := s.html.Len()
+	default:
 		if err := s.renderTo(&s.html, n); err != nil {
 			return errorf(line, "rendering Markdown: %v", err)
 		}
-		if isList {
-			// Each bullet of a prose list is kept as a paragraph of text.
-			for it := list.FirstChild(); it != nil; it = it.NextSibling() {
-				if txt := normSpace(s.blockText(it)); txt != "" {
-					s.sec.paras = append(s.sec.paras, "• "+txt)
-				}
+		if !isList {
+			// compact (or the Spill) shares a paragraph's text with the HTML.
+			if p := s.blockText(n); p != "" {
+				s.sec.paras = append(s.sec.paras, p)
 			}
-		} else {
-			s.addPara(start, s.blockText(n))
+			return nil
+		}
+		// Each bullet of a prose list is kept as a paragraph of text.
+		for it := list.FirstChild(); it != nil; it = it.NextSibling() {
+			if txt := normSpace(s.blockText(it)); txt != "" {
+				s.sec.paras = append(s.sec.paras, "• "+txt)
+			}
 		}
 	}
 	return nil
@@ -194,77 +198,20 @@ func (s *mdState) heading(level int, title string, line int) error {
 		s.setTier(t, line)
 		return nil
 	}
-	kind, kt, canon, known := knownSection(title)
-	if known && kt > s.cur {
-		s.setTier(kt, line)
+	k, isKnown := knownSection(title)
+	if isKnown && k.tier > s.cur {
+		s.setTier(k.tier, line)
 	}
-	if known {
-		title = canon
+	if isKnown {
+		title = k.title
 	}
 	if s.cur < tierDigest {
 		return errorf(line, "heading %q is not a tier: use ## 30-Second Take, ## 2-Minute Digest or ## Full Depth", title)
 	}
 	s.flush()
-	s.sec = mdSection{open: true, title: title, line: line, kind: kind, tier: s.cur}
+	s.sec = mdSection{open: true, title: title, line: line, kind: k.kind, tier: s.cur}
 	return nil
 }
-
-// blockPlace is what a block other than a heading is, where it stands.
-type blockPlace int
-
-const (
-	placeSkip    blockPlace = iota // a thematic break before the sections
-	placeTake                      // a list of take bullets
-	placeItems                     // a list read as players, numbers or data points
-	placeClosing                   // prose after the data points
-	placeProse                     // prose of a section, kept as HTML and text
-)
-
-// place decides what a block other than a heading is, from where it stands:
-// before and in the take only a list may come (or a thematic break, which
-// is skipped); after it, the block belongs to the open section, opened
-// here if there is none.
-func (s *mdState) place(isList, isBreak bool, line int) (blockPlace, error) {
-	if s.cur <= tierTake {
-		switch {
-		case isBreak:
-			return placeSkip, nil
-		case !isList && s.cur == tierNone:
-			return 0, errorf(line, "unexpected text before the 30-second take: start with ## 30-Second Take")
-		case !isList:
-			return 0, errorf(line, "the 30-second take holds only a list of bullets")
-		case s.cur == tierNone:
-			s.setTier(tierTake, line)
-		}
-		return placeTake, nil
-	}
-	if !s.sec.open {
-		s.sec = mdSection{open: true, line: line, tier: s.cur}
-	}
-	switch {
-	case isList && s.sec.kind != kindProse:
-		return placeItems, nil
-	case s.sec.kind == kindDataPoints:
-		return placeClosing, nil
-	}
-	return placeProse, nil
-}
-
-// addPara keeps the text p of a paragraph whose HTML starts at start in
-// s.html. A paragraph with no markup and nothing escaped keeps its text as
-// part of the section's HTML instead of a second copy.
-func (s *mdState) addPara(start int, p string) {
-	if p == "" {
-		return
-	}
-	if h := s.html.Bytes()[start:]; len(h) == len(p)+len("<p></p>\n") && string(h[3:3+len(p)]) == p && string(h[:3]) == "<p>" {
-		s.sec.shared = append(s.sec.shared, sharedPara{para: len(s.sec.paras), off: start + 3, n: len(p)})
-	}
-	s.sec.paras = append(s.sec.paras, p)
-}
-
-// sharedPara is a paragraph whose plain text is the section's HTML at off.
-type sharedPara struct{ para, off, n int }
 
 // flush closes the open section; prose held by a structured section is
 // kept as a section of the same title.
@@ -272,9 +219,6 @@ func (s *mdState) flush() {
 	sec := &s.sec
 	if sec.open && (sec.kind == kindProse || len(sec.paras) > 0) {
 		out := Section{Title: sec.title, Paragraphs: sec.paras, HTML: s.html.String(), Line: sec.line}
-		for _, sp := range sec.shared {
-			out.Paragraphs[sp.para] = out.HTML[sp.off : sp.off+sp.n]
-		}
 		if out.Paragraphs == nil {
 			out.Paragraphs = []string{}
 		}

@@ -9,10 +9,10 @@ const textChunk = 64 << 10
 // c, next to those of the articles parsed before it. Parsing interleaves
 // them with many times their size of short-lived data (goldmark's tree,
 // buffers); left there, ten thousand articles' strings would pin many
-// mostly-empty heap pages. Text shared by a paragraph and its HTML, or by a
-// bullet's text and HTML, stays shared. Without withTiers the tiers are left
-// alone: they are about to move to a Spill, and packed they would keep
-// blocks shared with what stays alive.
+// mostly-empty heap pages. Text that a paragraph and its HTML, or a bullet's
+// text and HTML, have in common is kept once. Without withTiers the tiers
+// are left alone: they are about to move to a Spill, and packed they would
+// keep blocks shared with what stays alive.
 func compact(a *Article, c *textPack, withTiers bool) {
 	a.Tags = take(c, &c.strs, a.Tags)
 	a.Take = take(c, &c.bullets, a.Take)
@@ -33,13 +33,10 @@ func compact(a *Article, c *textPack, withTiers bool) {
 			c.str(&b.Text)
 		}
 	}
-	if withTiers {
-		compactTiers(a.tiers, c)
+	if !withTiers {
+		return
 	}
-}
-
-// compactTiers packs t as compact packs an article.
-func compactTiers(t *Tiers, c *textPack) {
+	t := a.tiers
 	t.Digest.Sections = take(c, &c.sects, t.Digest.Sections)
 	t.Digest.Players = take(c, &c.players, t.Digest.Players)
 	t.Digest.Numbers = take(c, &c.numbers, t.Digest.Numbers)

@@ -57,12 +57,8 @@ func (s *mdState) inline(item ast.Node) (string, string) {
 			t = append(t, p)
 		}
 	}
-	txt := normSpace(strings.Join(t, " "))
-	if h.Len() == len(txt) && h.String() == txt {
-		// A bullet with no markup and nothing escaped: one copy serves both.
-		return txt, txt
-	}
-	return txt, h.String()
+	// compact keeps one copy of a bullet with no markup and nothing escaped.
+	return normSpace(strings.Join(t, " ")), h.String()
 }
 
 // blockText is the plain text of a block: paragraphs joined by spaces, list

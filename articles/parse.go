@@ -72,13 +72,13 @@ func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err
 		}
 	}()
 	lay := layoutOf(path)
-	if lay == layoutNone {
+	if lay == "" {
 		return nil, &Error{Path: path, Msg: "unknown layout: the name must end in .txt, .md or .markdown"}
 	}
 	lines, err := splitLines(data)
 	if err == nil {
 		a = &Article{Path: path, tiers: &Tiers{}}
-		if lay == layoutText {
+		if lay == ".txt" {
 			err = parseText(a, lines, opts)
 		} else {
 			err = parseMarkdown(a, lines, opts, md)
@@ -88,35 +88,23 @@ func parse(path string, data []byte, opts Options, md *mdState) (a *Article, err
 		err = finish(a, opts.Slugs)
 	}
 	if err != nil {
-		return nil, withPath(err, path)
+		e := err.(*Error) // every parser error is made by errorf
+		e.Path = path
+		return nil, e
 	}
 	return a, nil
 }
 
-type layout int
-
-const (
-	layoutNone layout = iota
-	layoutText
-	layoutMarkdown
-)
-
-func layoutOf(name string) layout {
-	switch strings.ToLower(path.Ext(name)) {
-	case ".txt":
-		return layoutText
-	case ".md", ".markdown":
-		return layoutMarkdown
+// layoutOf is the layout a file name chooses: ".txt", ".md" (for
+// ".markdown" too), or "" when it is no article's.
+func layoutOf(name string) string {
+	switch ext := strings.ToLower(path.Ext(name)); ext {
+	case ".txt", ".md":
+		return ext
+	case ".markdown":
+		return ".md"
 	}
-	return layoutNone
-}
-
-func withPath(err error, path string) error {
-	if e, ok := err.(*Error); ok {
-		e.Path = path
-		return e
-	}
-	return &Error{Path: path, Msg: err.Error()}
+	return ""
 }
 
 func errorf(line int, format string, args ...any) *Error {
@@ -236,44 +224,14 @@ func spaceWidth(s string, i int) int {
 
 // needsSpaceWork reports whether s, already trimmed of ASCII spaces, holds
 // a run of spaces, a tab or a no-break space. It runs on every line and
-// paragraph, so it scans with IndexByte rather than byte by byte.
+// paragraph, so it scans with strings.Contains rather than byte by byte.
 func needsSpaceWork(s string) bool {
-	if strings.Contains(s, "  ") || strings.IndexByte(s, '\t') >= 0 || strings.IndexByte(s, '\v') >= 0 || strings.IndexByte(s, '\f') >= 0 {
-		return true
-	}
-	for _, c := range [...]byte{0xc2, 0xe2} {
-		for i := 0; i < len(s); i++ {
-			j := strings.IndexByte(s[i:], c)
-			if j < 0 {
-				break
-			}
-			i += j
-			if spaceWidth(s, i) > 0 {
-				return true
-			}
+	for _, sp := range [...]string{"  ", "\t", "\v", "\f", "\u00a0", "\u2007", "\u202f"} {
+		if strings.Contains(s, sp) {
+			return true
 		}
 	}
 	return false
-}
-
-// lowerKey lower-cases a short ASCII key into buf without allocating; ok is
-// false when s is too long or not ASCII, so it cannot be a known name.
-func lowerKey(buf []byte, s string) ([]byte, bool) {
-	if len(s) > cap(buf) {
-		return nil, false
-	}
-	buf = buf[:0]
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 {
-			return nil, false
-		}
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf = append(buf, c)
-	}
-	return buf, true
 }
 
 // finish checks what both layouts require and derives slug, id, updated

@@ -85,7 +85,7 @@ func walked(rel string) bool {
 			return false
 		}
 	}
-	return layoutOf(rel) != layoutNone
+	return layoutOf(rel) != ""
 }
 
 // readLimited reads r to its end into buf[:0], sized once for size bytes.
@@ -126,21 +126,13 @@ func tooBig(rel string, size, limit int64) *Error {
 
 // notRegular is the warning that skips a file that is not a regular one.
 func notRegular(t fs.FileMode) string {
-	var what string
-	switch {
-	case t&fs.ModeNamedPipe != 0:
-		what = "a named pipe"
-	case t&fs.ModeSocket != 0:
-		what = "a socket"
-	case t&fs.ModeDevice != 0:
-		what = "a device"
-	case t.IsDir():
-		what = "a folder"
-	case t&fs.ModeSymlink != 0:
-		what = "a symbolic link"
-	default:
-		what = "not a regular file"
-		return what + "; only regular files are read"
+	for _, k := range []struct {
+		mode fs.FileMode
+		what string
+	}{{fs.ModeNamedPipe, "a named pipe"}, {fs.ModeSocket, "a socket"}, {fs.ModeDevice, "a device"}, {fs.ModeDir, "a folder"}, {fs.ModeSymlink, "a symbolic link"}} {
+		if t&k.mode != 0 {
+			return k.what + ", not a regular file; only regular files are read"
+		}
 	}
-	return what + ", not a regular file; only regular files are read"
+	return "not a regular file; only regular files are read"
 }

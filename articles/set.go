@@ -54,11 +54,8 @@ func (s *Set) Articles() ([]*Article, []error) {
 	if s.fatal != nil {
 		return nil, []error{s.fatal}
 	}
-	loaded := make([]*Article, 0, len(s.cands))
-	for _, p := range slices.Sorted(maps.Keys(s.cands)) {
-		loaded = append(loaded, s.cands[p])
-	}
-	good, out := resolve(loaded, slices.Collect(maps.Values(s.errs)))
+	// resolve's order depends on neither slice's: every file has one path.
+	good, out := resolve(slices.Collect(maps.Values(s.cands)), slices.Collect(maps.Values(s.errs)))
 	return s.withStale(good), out
 }
 
@@ -97,13 +94,10 @@ func (s *Set) Reload(name string) error {
 		return nil
 	}
 	var first error
-	for _, link := range slices.Clone(s.links[rel]) {
-		if err := s.reloadOne(link); err != nil && first == nil {
+	for _, name := range append(slices.Clone(s.links[rel]), rel) { // the links first
+		if err := s.reloadOne(name); err != nil && first == nil {
 			first = err
 		}
-	}
-	if err := s.reloadOne(rel); err != nil && first == nil {
-		first = err
 	}
 	return first
 }
@@ -147,7 +141,8 @@ func (s *Set) reloadOne(rel string) error {
 			delete(s.stale, rel)
 			return nil
 		}
-		return s.reject(&Error{Path: rel, Msg: "cannot read: " + unwrapPath(err).Error()})
+		r := result{err: &Error{Path: rel, Msg: "cannot read: " + unwrapPath(err).Error()}}
+		return s.note(rel, r)
 	}
 	src := source{rel: rel, path: p}
 	switch t := fi.Mode().Type(); {
@@ -156,16 +151,20 @@ func (s *Set) reloadOne(rel string) error {
 		src.link = true
 		s.noteLink(src)
 	default:
-		s.l.skipped(rel, notRegular(t))
-		delete(s.stale, rel)
-		return nil
+		return s.note(rel, result{skip: notRegular(t)})
 	}
 	// One article alone: its strings are packed at their size (see compact).
 	w := &loadWorker{l: s.l, md: &mdState{pack: textPack{exact: true}}}
-	r := w.loadOne(src)
+	return s.note(rel, w.loadOne(src))
+}
+
+// note records what reading the file at rel gave. A rejected file's last
+// good article stays in stale.
+func (s *Set) note(rel string, r result) error {
 	switch {
 	case r.err != nil:
-		return s.reject(r.err)
+		s.errs[rel] = r.err
+		return r.err
 	case r.skip != "":
 		s.l.skipped(rel, r.skip)
 	case r.a != nil && !r.a.Draft:
@@ -186,12 +185,6 @@ func (s *Set) forget(rel string) {
 	for target, links := range s.links {
 		s.links[target] = slices.DeleteFunc(links, func(l string) bool { return l == rel })
 	}
-}
-
-// reject records e for its file, whose last good article stays in stale.
-func (s *Set) reject(e *Error) error {
-	s.errs[e.Path] = e
-	return e
 }
 
 // holdsFolder reports whether the set knows files below rel (a folder that went away).

@@ -20,8 +20,7 @@ type tok struct {
 	text        string // space-normalised; bullet glyph removed for bullets
 	bullet      bool
 	marker      tier
-	blankBefore bool
-	blankAfter  bool
+	blankBefore bool // a blank line (or the start) comes before it
 }
 
 const (
@@ -37,9 +36,6 @@ func tokenize(lines []line) []tok {
 		s := normSpace(l.text)
 		if s == "" {
 			blank = true
-			if len(toks) > 0 {
-				toks[len(toks)-1].blankAfter = true
-			}
 			continue
 		}
 		t := tok{n: l.n, text: s, blankBefore: blank}
@@ -50,9 +46,6 @@ func tokenize(lines []line) []tok {
 			t.text, t.bullet = rest, true
 		}
 		toks = append(toks, t)
-	}
-	if len(toks) > 0 {
-		toks[len(toks)-1].blankAfter = true
 	}
 	return toks
 }
@@ -84,7 +77,7 @@ func looksLikeHeading(toks []tok, i int) bool {
 		return false
 	}
 	next := toks[i+1]
-	if next.marker != tierNone || (!t.blankAfter && !next.bullet) {
+	if next.marker != tierNone || (!next.blankBefore && !next.bullet) {
 		return false
 	}
 	if !t.blankBefore && i > 0 {
@@ -100,7 +93,7 @@ func looksLikeHeading(toks []tok, i int) bool {
 		// A heading needs content: a short line right before a known
 		// heading, or before another short line that is itself a heading,
 		// is a paragraph.
-		if _, _, _, known := knownSection(next.text); known || next.blankAfter && next.blankBefore && headingShape(next.text) {
+		if _, known := knownSection(next.text); known || (i+2 == len(toks) || toks[i+2].blankBefore) && next.blankBefore && headingShape(next.text) {
 			return false
 		}
 	}
@@ -117,24 +110,16 @@ func headingShape(s string) bool {
 
 // para is one paragraph or loose bullet of a prose section.
 type para struct {
-	text   string
-	more   []string // wrapped continuation lines, joined at the end
+	text   string // with its wrapped continuation lines
 	bullet bool
 }
 
-func (p para) String() string {
-	if len(p.more) == 0 {
-		return p.text
-	}
-	return p.text + " " + strings.Join(p.more, " ")
-}
-
-// marked is the paragraph's text as kept: a loose bullet with its "• ".
-func (p para) marked() string {
+// kept is the paragraph's text as the model keeps it: a loose bullet with its "• ".
+func (p para) kept() string {
 	if p.bullet {
-		return "• " + p.String()
+		return "• " + p.text
 	}
-	return p.String()
+	return p.text
 }
 
 // openSection is the section being filled.
@@ -188,8 +173,8 @@ meta:
 		if !ok || t.bullet || t.marker != tierNone {
 			break
 		}
-		val = strings.TrimSpace(val)
-		switch strings.ToLower(strings.TrimSpace(key)) {
+		key, val = strings.ToLower(strings.TrimSpace(key)), strings.TrimSpace(val)
+		switch key {
 		case "tags":
 			if err := normTags(a, tagList(val), t.n); err != nil {
 				return err
@@ -206,11 +191,10 @@ meta:
 			}
 			a.Author = val
 		case "image", "image alt", "image-alt", "image_alt":
-			field := "image_alt"
-			if strings.EqualFold(strings.TrimSpace(key), "image") {
-				field = "image"
+			if key != "image" {
+				key = "image_alt"
 			}
-			if err := setImage(a, field, val, t.n); err != nil {
+			if err := setImage(a, key, val, t.n); err != nil {
 				return err
 			}
 		default:
@@ -243,11 +227,11 @@ func (s *textState) token(toks []tok, i int) error {
 		return nil
 	}
 	if !t.bullet {
-		if kind, kt, title, known := knownSection(t.text); known {
-			if kt > s.cur {
-				s.setTier(kt, t.n) // a missing marker is implied by the heading
+		if k, known := knownSection(t.text); known {
+			if k.tier > s.cur {
+				s.setTier(k.tier, t.n) // a missing marker is implied by the heading
 			}
-			s.startSection(title, t.n, kind)
+			s.startSection(k.title, t.n, k.kind)
 			return nil
 		}
 	}
@@ -279,7 +263,7 @@ func (s *textState) token(toks []tok, i int) error {
 	s.lastTok = i
 	if joined && len(s.sec.paras) > 0 {
 		last := &s.sec.paras[len(s.sec.paras)-1]
-		last.more = append(last.more, t.text)
+		last.text += " " + t.text
 		return nil
 	}
 	s.sec.paras = append(s.sec.paras, para{text: t.text, bullet: t.bullet})
@@ -299,7 +283,7 @@ func (s *textState) flush() {
 	if sec.kind == kindDataPoints {
 		// Prose after the timeline is the article's closing.
 		for _, p := range sec.paras {
-			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p.marked())
+			s.a.tiers.Full.Closing = append(s.a.tiers.Full.Closing, p.kept())
 		}
 		return
 	}
@@ -308,30 +292,23 @@ func (s *textState) flush() {
 	}
 	out := Section{Title: sec.title, Line: sec.line, Paragraphs: make([]string, 0, len(sec.paras))}
 	var b strings.Builder
-	inList := false
-	for _, p := range sec.paras {
-		text := p.String()
-		if p.bullet {
-			out.Paragraphs = append(out.Paragraphs, "• "+text)
-			if !inList {
-				b.WriteString("<ul>\n")
-				inList = true
-			}
-			b.WriteString("<li>")
-			b.WriteString(html.EscapeString(text))
-			b.WriteString("</li>\n")
-			continue
+	for i, p := range sec.paras {
+		inList := i > 0 && sec.paras[i-1].bullet
+		open, end := "<p>", "</p>\n"
+		switch {
+		case p.bullet && inList:
+			open, end = "<li>", "</li>\n"
+		case p.bullet:
+			open, end = "<ul>\n<li>", "</li>\n"
+		case inList:
+			open = "</ul>\n<p>"
 		}
-		if inList {
-			b.WriteString("</ul>\n")
-			inList = false
-		}
-		out.Paragraphs = append(out.Paragraphs, text)
-		b.WriteString("<p>")
-		b.WriteString(html.EscapeString(text))
-		b.WriteString("</p>\n")
+		out.Paragraphs = append(out.Paragraphs, p.kept())
+		b.WriteString(open)
+		b.WriteString(html.EscapeString(p.text))
+		b.WriteString(end)
 	}
-	if inList {
+	if n := len(sec.paras); n > 0 && sec.paras[n-1].bullet {
 		b.WriteString("</ul>\n")
 	}
 	out.HTML = b.String()

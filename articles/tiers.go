@@ -1,8 +1,6 @@
 package articles
 
-import (
-	"strings"
-)
+import "strings"
 
 // tier is one of the three depths of an article.
 type tier int
@@ -14,30 +12,37 @@ const (
 	tierFull
 )
 
+// tierMarkers are the spellings of the tier markers, in any letter case.
+var tierMarkers = []struct {
+	name string
+	tier tier
+}{
+	{"instant insight", tierTake}, {"30-second take", tierTake}, {"30 second take", tierTake},
+	{"dive deeper", tierDigest}, {"quick brief", tierDigest}, {"2-minute digest", tierDigest}, {"2 minute digest", tierDigest},
+	{"full analysis", tierFull}, {"full depth", tierFull}, {"complete coverage", tierFull},
+}
+
 // tierOf recognises a tier marker in any letter case, with or without a
 // leading "+ " (pasted pages show it as an expand button) and a trailing
 // colon. s must already be space-normalised.
 func tierOf(s string) tier {
-	s = strings.TrimPrefix(s, "+")
-	s = strings.TrimSuffix(strings.TrimSpace(s), ":")
-	if len(s) < 9 || len(s) > 17 {
-		return tierNone
+	s = strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(s, "+")), ":")
+	if len(s) > len("complete coverage") {
+		return tierNone // even with only a space before the colon
 	}
-	var arr [24]byte
-	k, ok := lowerKey(arr[:0], strings.TrimSpace(s))
-	if !ok {
-		return tierNone
-	}
-	switch string(k) {
-	case "instant insight", "30-second take", "30 second take":
-		return tierTake
-	case "dive deeper", "quick brief", "2-minute digest", "2 minute digest":
-		return tierDigest
-	case "full analysis", "full depth", "complete coverage":
-		return tierFull
+	s = strings.TrimSpace(s)
+	for _, m := range tierMarkers {
+		if sameName(s, m.name) {
+			return m.tier
+		}
 	}
 	return tierNone
 }
+
+// sameName reports whether s is name in any letter case. The names are
+// ASCII but for one ’, so equal lengths keep out the non-ASCII letters that
+// fold to ASCII ones (K, ſ).
+func sameName(s, name string) bool { return len(s) == len(name) && strings.EqualFold(s, name) }
 
 // sectionKind says how a section's bullets are read.
 type sectionKind int
@@ -49,20 +54,16 @@ const (
 	kindDataPoints
 )
 
-// knownSection recognises the known section headings in any case: their
-// kind, tier and usual spelling.
-func knownSection(s string) (sectionKind, tier, string, bool) {
-	var arr [24]byte
-	key, ok := lowerKey(arr[:0], strings.TrimSuffix(s, ":"))
-	if !ok {
-		// "What’s Next" is the one known name that is not ASCII.
-		if !strings.Contains(s, "’") {
-			return kindProse, tierNone, "", false
+// knownSection recognises a known section heading in any case: its kind,
+// tier and usual spelling.
+func knownSection(s string) (known, bool) {
+	s = strings.TrimSuffix(s, ":")
+	for _, k := range knownSections {
+		if sameName(s, k.title) {
+			return k, true
 		}
-		key = []byte(strings.ToLower(strings.TrimSuffix(s, ":")))
 	}
-	k, ok := knownSections[string(key)]
-	return k.kind, k.tier, k.title, ok
+	return known{}, false
 }
 
 type known struct {
@@ -71,25 +72,24 @@ type known struct {
 	title string
 }
 
-// knownSections is read-only after start-up.
-var knownSections = map[string]known{
-	"essential context": {kindProse, tierDigest, "Essential Context"},
-	"context":           {kindProse, tierDigest, "Context"},
-	"background":        {kindProse, tierDigest, "Background"},
-	"core players":      {kindPlayers, tierDigest, "Core Players"},
-	"key players":       {kindPlayers, tierDigest, "Key Players"},
-	"key numbers":       {kindNumbers, tierDigest, "Key Numbers"},
-	"by the numbers":    {kindNumbers, tierDigest, "By the Numbers"},
-	"the catalyst":      {kindProse, tierFull, "The Catalyst"},
-	"inside forces":     {kindProse, tierFull, "Inside Forces"},
-	"power dynamics":    {kindProse, tierFull, "Power Dynamics"},
-	"outside impact":    {kindProse, tierFull, "Outside Impact"},
-	"future forces":     {kindProse, tierFull, "Future Forces"},
-	"the big picture":   {kindProse, tierFull, "The Big Picture"},
-	"what's next":       {kindProse, tierFull, "What's Next"},
-	"what’s next":       {kindProse, tierFull, "What’s Next"},
-	"data points":       {kindDataPoints, tierFull, "Data Points"},
-	"timeline":          {kindDataPoints, tierFull, "Timeline"},
+var knownSections = []known{
+	{kindProse, tierDigest, "Essential Context"},
+	{kindProse, tierDigest, "Context"},
+	{kindProse, tierDigest, "Background"},
+	{kindPlayers, tierDigest, "Core Players"},
+	{kindPlayers, tierDigest, "Key Players"},
+	{kindNumbers, tierDigest, "Key Numbers"},
+	{kindNumbers, tierDigest, "By the Numbers"},
+	{kindProse, tierFull, "The Catalyst"},
+	{kindProse, tierFull, "Inside Forces"},
+	{kindProse, tierFull, "Power Dynamics"},
+	{kindProse, tierFull, "Outside Impact"},
+	{kindProse, tierFull, "Future Forces"},
+	{kindProse, tierFull, "The Big Picture"},
+	{kindProse, tierFull, "What's Next"},
+	{kindProse, tierFull, "What’s Next"},
+	{kindDataPoints, tierFull, "Data Points"},
+	{kindDataPoints, tierFull, "Timeline"},
 }
 
 // splitPlayer splits "Name – role" on the first en dash, em dash or " - ".

@@ -68,7 +68,8 @@ func updated(items []*Item) time.Time {
 	return t
 }
 
-// gorilla builds the generic gorilla feed that every format starts from.
+// gorilla builds the generic gorilla feed that every format starts from,
+// without authors or content: each format sets those itself.
 func (c Channel) gorilla(items []*Item) *gfeeds.Feed {
 	up := updated(items)
 	f := &gfeeds.Feed{
@@ -181,7 +182,6 @@ func RSS(c Channel, items []*Item) ([]byte, error) {
 
 // newRSSItem completes gorilla's RSS item gi for it.
 func newRSSItem(it *Item, gi *gfeeds.RssItem) *rssItem {
-	gi.Author = ""
 	gi.PubDate = it.Published.Format(time.RFC1123Z)
 	if it.ContentHTML != it.SummaryHTML {
 		gi.Content = &gfeeds.RssContent{Content: it.ContentHTML}
@@ -230,8 +230,7 @@ func Atom(c Channel, items []*Item) ([]byte, error) {
 	af := (&gfeeds.Atom{Feed: gf}).AtomFeed()
 	// The feed id is a name-based UUID of its URL: stable across rebuilds.
 	af.Id = "urn:uuid:" + uuid.NewSHA1(uuid.NameSpaceURL, []byte(c.URL(AtomFile))).String()
-	af.Link = nil
-	af.Updated = updated(items).Format(time.RFC3339)
+	af.Link = nil // replaced by doc.Links
 	doc := &atomDoc{
 		Lang:      XMLSafe(c.Language),
 		AtomFeed:  af,
@@ -262,11 +261,9 @@ func newAtomEntry(it *Item, ge *gfeeds.AtomEntry) *atomEntry {
 	ge.Id = atomID(it.ID)
 	ge.Published = it.Published.Format(time.RFC3339)
 	ge.Updated = it.Updated.Format(time.RFC3339)
-	ge.Content = nil
 	if it.ContentHTML != it.SummaryHTML {
 		ge.Content = &gfeeds.AtomContent{Content: it.ContentHTML, Type: "html"}
 	}
-	ge.Author = nil
 	if it.Author != (Author{}) {
 		ge.Author = it.Author.atom()
 	}
@@ -297,11 +294,9 @@ func atomID(id string) string {
 // (JSON Feed has no field for it).
 type jsonDoc struct {
 	*gfeeds.JSONFeed
-	Ext jsonExt `json:"_briefcast"`
-}
-
-type jsonExt struct {
-	Generator string `json:"generator"`
+	Ext struct {
+		Generator string `json:"generator"`
+	} `json:"_briefcast"`
 }
 
 // JSON renders the channel as JSON Feed 1.1 with items in the order given.
@@ -311,8 +306,6 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	jf.Version = "https://jsonfeed.org/version/1.1"
 	jf.Language = XMLSafe(c.Language)
 	jf.FeedUrl = c.URL(JSONFile)
-	jf.Author = nil
-	jf.Authors = nil
 	if a := ParseAuthor(c.Author); a.Name != "" {
 		jf.Authors = []*gfeeds.JSONAuthor{{Name: a.Name}}
 	}
@@ -322,7 +315,9 @@ func JSON(c Channel, items []*Item) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(jsonDoc{JSONFeed: jf, Ext: jsonExt{Generator: Generator}}); err != nil {
+	doc := jsonDoc{JSONFeed: jf}
+	doc.Ext.Generator = Generator
+	if err := enc.Encode(doc); err != nil {
 		return nil, fmt.Errorf("feeds: json: %w", err)
 	}
 	return b.Bytes(), nil
@@ -335,14 +330,11 @@ func completeJSONItem(it *Item, ji *gfeeds.JSONItem) {
 	ji.ContentHTML = it.ContentHTML
 	ji.ContentText = it.ContentText
 	ji.Tags = it.Tags
-	ji.Image = "" // gorilla takes it only from an enclosure of a known image type
 	if it.Image != nil {
-		ji.Image = it.Image.URL
+		ji.Image = it.Image.URL // gorilla takes it only from an enclosure of a known image type
 	}
 	pub, up := it.Published, it.Updated
 	ji.PublishedDate, ji.ModifiedDate = &pub, &up
-	ji.Author = nil
-	ji.Authors = nil
 	if it.Author != (Author{}) {
 		ji.Authors = []*gfeeds.JSONAuthor{{Name: it.Author.name()}}
 	}
@@ -360,27 +352,21 @@ func (a Author) atom() *gfeeds.AtomAuthor {
 	return &gfeeds.AtomAuthor{AtomPerson: gfeeds.AtomPerson{Name: a.name(), Email: a.Email}}
 }
 
-// plainElements are the RSS elements whose content is plain text, not HTML.
-var plainElements = regexp.MustCompile(`<(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>([^<]*)</(title|category|dc:creator|author|managingEditor|webMaster|generator|language)>`)
+// plainNames are the RSS elements whose content is plain text, not HTML.
+const plainNames = `(title|category|dc:creator|author|managingEditor|webMaster|generator|language)`
+
+// plainWithRefs matches such an element up to its end tag when its content holds a reference.
+var plainWithRefs = regexp.MustCompile(`<` + plainNames + `>[^<]*&[^<]*</` + plainNames + `>`)
+
+var hexRefsReplacer = strings.NewReplacer("&amp;", "&#x26;", "&lt;", "&#x3C;", "&gt;", "&#x3E;")
 
 // hexRefs rewrites "&amp;", "&lt;" and "&gt;" in RSS's plain-text elements
 // as hexadecimal references ("&#x26;"): validators warn of the named ones
 // there as escaped HTML, and readers that treat the element as HTML would
-// show "&amp;" as "&".
+// show "&amp;" as "&". The tags themselves hold no "&".
 func hexRefs(doc []byte) []byte {
 	if !bytes.Contains(doc, []byte("&")) {
 		return doc
 	}
-	r := strings.NewReplacer("&amp;", "&#x26;", "&lt;", "&#x3C;", "&gt;", "&#x3E;")
-	return plainElements.ReplaceAllFunc(doc, func(m []byte) []byte {
-		if !bytes.Contains(m, []byte("&")) {
-			return m
-		}
-		open := bytes.IndexByte(m, '>') + 1
-		close := bytes.LastIndexByte(m, '<')
-		out := make([]byte, 0, len(m)+8)
-		out = append(out, m[:open]...)
-		out = append(out, r.Replace(string(m[open:close]))...)
-		return append(out, m[close:]...)
-	})
+	return plainWithRefs.ReplaceAllFunc(doc, func(m []byte) []byte { return []byte(hexRefsReplacer.Replace(string(m))) })
 }

@@ -75,11 +75,12 @@ type ItemHTML struct {
 // text of the tiers content asks for comes from the article: tiers that
 // cannot be read back are an error, not an item without them.
 func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h ItemHTML) (*Item, error) {
+	l := links.New(baseURL)
 	it := &Item{
 		ID:           XMLSafe(a.ID),
 		Title:        XMLSafe(a.Title),
-		URL:          ArticleURL(baseURL, a.Slug),
-		FullDepthURL: links.New(baseURL).Deepest(a.Slug, a.HasFull()),
+		URL:          l.Article(a.Slug),
+		FullDepthURL: l.Deepest(a.Slug, a.HasFull()),
 		Published:    a.Published.UTC(),
 		Updated:      a.Updated.UTC(),
 	}
@@ -122,9 +123,19 @@ func NewItem(a *articles.Article, baseURL, content, defaultAuthor string, h Item
 		if err != nil {
 			return nil, fmt.Errorf("feeds: %w", err)
 		}
-		writeDigestText(&t, &tiers.Digest)
-		if content == ContentFull {
-			writeFullText(&t, &tiers.Full)
+		if d := &tiers.Digest; !d.Empty() {
+			t.WriteString("\n\n2-MINUTE DIGEST")
+			writeSectionsText(&t, d.Sections)
+			writeListText(&t, "Core Players", d.Players, func(p articles.Player) (string, string, string) { return p.Name, " – ", p.Role })
+			writeListText(&t, "Key Numbers", d.Numbers, func(n articles.Number) (string, string, string) { return n.Figure, ": ", n.Meaning })
+		}
+		if f := &tiers.Full; content == ContentFull && !f.Empty() {
+			t.WriteString("\n\nFULL DEPTH")
+			writeSectionsText(&t, f.Sections)
+			writeListText(&t, "Data Points", f.DataPoints, func(d articles.DataPoint) (string, string, string) { return d.Date, ": ", d.Event })
+			for _, p := range f.Closing {
+				t.WriteString("\n\n" + XMLSafe(p))
+			}
 		}
 	}
 	if !a.HasFull() {
@@ -145,28 +156,6 @@ func writeSectionsText(t *strings.Builder, secs []articles.Section) {
 			t.WriteString("\n")
 			t.WriteString(XMLSafe(p))
 		}
-	}
-}
-
-func writeDigestText(t *strings.Builder, d *articles.Digest) {
-	if d.Empty() {
-		return
-	}
-	t.WriteString("\n\n2-MINUTE DIGEST")
-	writeSectionsText(t, d.Sections)
-	writeListText(t, "Core Players", d.Players, func(p articles.Player) (string, string, string) { return p.Name, " – ", p.Role })
-	writeListText(t, "Key Numbers", d.Numbers, func(n articles.Number) (string, string, string) { return n.Figure, ": ", n.Meaning })
-}
-
-func writeFullText(t *strings.Builder, f *articles.Full) {
-	if f.Empty() {
-		return
-	}
-	t.WriteString("\n\nFULL DEPTH")
-	writeSectionsText(t, f.Sections)
-	writeListText(t, "Data Points", f.DataPoints, func(d articles.DataPoint) (string, string, string) { return d.Date, ": ", d.Event })
-	for _, p := range f.Closing {
-		t.WriteString("\n\n" + XMLSafe(p))
 	}
 }
 

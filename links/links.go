@@ -6,7 +6,6 @@ package links
 import (
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 )
 
@@ -38,12 +37,7 @@ type Layout struct {
 
 // New returns the layout of the site at baseURL, which may carry a path
 // (https://example.org/news/); a missing final slash is supplied.
-func New(baseURL string) Layout {
-	if !strings.HasSuffix(baseURL, "/") {
-		baseURL += "/"
-	}
-	return Layout{base: baseURL}
-}
+func New(baseURL string) Layout { return Layout{base: strings.TrimSuffix(baseURL, "/") + "/"} }
 
 // Base is base_url, ending in "/".
 func (l Layout) Base() string {
@@ -69,9 +63,7 @@ func (l Layout) ArticleFile(slug, rel string) string {
 }
 
 // FullDepth is the full-depth section of the article with slug.
-func (l Layout) FullDepth(slug string) string {
-	return l.Article(slug) + "#" + FullDepthAnchor
-}
+func (l Layout) FullDepth(slug string) string { return l.Article(slug) + "#" + FullDepthAnchor }
 
 // Deepest is where a reader who wants more of the article with slug is sent:
 // its full-depth section when it has one, else the page (no anchor to land on).
@@ -83,9 +75,7 @@ func (l Layout) Deepest(slug string, hasFull bool) string {
 }
 
 // Tag is the page of the tag whose folder name is slug.
-func (l Layout) Tag(slug string) string {
-	return l.Base() + TagsDir + url.PathEscape(slug) + "/"
-}
+func (l Layout) Tag(slug string) string { return l.Base() + TagsDir + url.PathEscape(slug) + "/" }
 
 // DepthDir is the folder of the feeds at depth ("take", "digest" or "full").
 func DepthDir(depth string) string { return depth + "/" }
@@ -96,18 +86,8 @@ func DigestDir(name string) string { return DigestsDir + url.PathEscape(name) + 
 // Archive is the page listing the editions of the digest name.
 func (l Layout) Archive(name string) string { return l.Base() + DigestDir(name) }
 
-// ArchivePage is page n (from 1) of that list; page 1 is Archive.
-func (l Layout) ArchivePage(name string, n int) string {
-	if n <= 1 {
-		return l.Archive(name)
-	}
-	return l.Archive(name) + "page/" + strconv.Itoa(n) + "/"
-}
-
 // Edition is the archive page of edition key of digest name: its mail's "View in browser" link.
-func (l Layout) Edition(name, key string) string {
-	return l.Archive(name) + url.PathEscape(key) + "/"
-}
+func (l Layout) Edition(name, key string) string { return l.Archive(name) + url.PathEscape(key) + "/" }
 
 // Confirm is the double opt-in link carrying token.
 func (l Layout) Confirm(token string) string { return l.withToken(ConfirmPath, token) }

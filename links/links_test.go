@@ -1,6 +1,9 @@
 package links
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func TestLayout(t *testing.T) {
 	l := New("https://example.org/news")
@@ -29,4 +32,12 @@ func TestLayout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ArchivePage is page n (from 1) of the archive of the digest name; page 1 is Archive.
+func (l Layout) ArchivePage(name string, n int) string {
+	if n <= 1 {
+		return l.Archive(name)
+	}
+	return l.Archive(name) + "page/" + strconv.Itoa(n) + "/"
 }
