@@ -75,7 +75,10 @@ func (l Layout) Deepest(slug string, hasFull bool) string {
 }
 
 // Tag is the page of the tag whose folder name is slug.
-func (l Layout) Tag(slug string) string { return l.Base() + TagsDir + url.PathEscape(slug) + "/" }
+func (l Layout) Tag(slug string) string { return l.Base() + TagDir(slug) }
+
+// TagDir is the folder of the tag whose folder name is slug, escaped for a URL.
+func TagDir(slug string) string { return TagsDir + url.PathEscape(slug) + "/" }
 
 // DepthDir is the folder of the feeds at depth ("take", "digest" or "full").
 func DepthDir(depth string) string { return depth + "/" }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"html"
 	"io/fs"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -58,8 +57,8 @@ func (b *builder) editionView(ad *archiveDigest, e *editions.Edition, byID map[s
 	v := &editionView{
 		Key:      e.Key,
 		Title:    ad.Title + ", " + humanDate(date),
-		URL:      ad.URL + url.PathEscape(e.Key) + "/",
-		AbsURL:   links.New(b.baseURL).Edition(ad.Name, e.Key),
+		URL:      b.rel.Edition(ad.Name, e.Key),
+		AbsURL:   b.abs.Edition(ad.Name, e.Key),
 		Date:     date,
 		DateText: humanDate(date),
 		DateISO:  isoDate(date),
@@ -87,7 +86,7 @@ func (b *builder) archiveJobs() []job {
 		if !d.Archived {
 			continue
 		}
-		ad := &archiveDigest{Name: d.Name, Title: d.title(), URL: b.basePath + links.DigestDir(d.Name)}
+		ad := &archiveDigest{Name: d.Name, Title: d.title(), URL: b.rel.Archive(d.Name)}
 		for _, e := range b.eds {
 			if e.Digest == d.Name {
 				ad.Editions = append(ad.Editions, b.editionView(ad, e, byID, cmp.Or(d.Location, time.UTC)))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"briefcast/feeds"
+	"briefcast/links"
 )
 
 // crawlerFiles makes /sitemap.xml, listing every page, and /robots.txt.
@@ -31,9 +32,9 @@ func (b *builder) crawlerFiles() ([]*File, error) {
 		}
 	}
 	listing("", b.all)
-	add(b.baseURL+"tags/", b.updated)
+	add(b.baseURL+links.TagsDir, b.updated)
 	for _, g := range b.tags {
-		listing("tags/"+g.Slug+"/", g.Articles)
+		listing(links.TagDir(g.Slug), g.Articles)
 	}
 	for _, a := range b.arts {
 		add(feeds.ArticleURL(b.baseURL, a.Slug), a.Updated)

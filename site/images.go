@@ -12,7 +12,6 @@ import (
 
 	"briefcast/articles"
 	"briefcast/feeds"
-	"briefcast/links"
 )
 
 // leadImage is an article's lead image file, published beside its page.
@@ -89,7 +88,7 @@ func (b *builder) image(a *articles.Article) (src, abs, alt string) {
 	if img == nil {
 		return "", "", ""
 	}
-	abs = links.New(b.baseURL).ArticleFile(a.Slug, img.rel)
+	abs = b.abs.ArticleFile(a.Slug, img.rel)
 	return b.articlePath(a) + escapePath(img.rel), abs, a.ImageAlt
 }
 

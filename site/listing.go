@@ -1,6 +1,7 @@
 package site
 
 import (
+	"briefcast/links"
 	"html/template"
 	"strconv"
 	"strings"
@@ -50,9 +51,9 @@ func (b *builder) listingJobs(idx []int, g *tagGroup, keep func(n, lo, hi int) b
 
 // listingPage renders page n of total, showing idx[lo:hi].
 func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*File, error) {
-	dir, name, title := "", "index.html", ""
+	dir, file, name, title := "", "", "index.html", "" // dir in URLs, file on disk
 	if g != nil {
-		dir, name, title = "tags/"+g.Slug+"/", "tag.html", g.Name
+		dir, file, name, title = links.TagDir(g.Slug), links.TagsDir+g.Slug+"/", "tag.html", g.Name
 	}
 	if n > 1 && title == "" {
 		title = "Page " + strconv.Itoa(n)
@@ -93,7 +94,7 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*
 		sb.WriteString(string(c))
 	}
 	p.Cards = template.HTML(sb.String()) //nolint:gosec // joined output of html/template
-	return b.render(-1, "/"+here+"index.html", name, p, b.newest(idx))
+	return b.render(-1, "/"+listingPath(file, n)+"index.html", name, p, b.newest(idx))
 }
 
 // listed returns the views of the articles at idx; brief ones (tag pages)

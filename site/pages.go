@@ -256,9 +256,9 @@ func (b *builder) articlePage(i int) ([]*File, error) {
 }
 
 func (b *builder) tagsPage() ([]*File, error) {
-	p := b.page("Topics", b.baseURL+"tags/")
+	p := b.page("Topics", b.baseURL+links.TagsDir)
 	for _, g := range b.tags {
-		p.Tags = append(p.Tags, &tagView{Name: g.Name, URL: b.basePath + "tags/" + g.Slug + "/", Count: len(g.Articles)})
+		p.Tags = append(p.Tags, &tagView{Name: g.Name, URL: b.rel.Tag(g.Slug), Count: len(g.Articles)})
 	}
 	return b.render(-1, "/tags/index.html", "tags.html", p, b.updated)
 }

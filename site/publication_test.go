@@ -205,3 +205,41 @@ func TestLeadImageCopied(t *testing.T) {
 		t.Error("an absolute image URL is not the og:image")
 	}
 }
+
+// TestTagURLsInAnyScript: a tag in a non-Latin script has its folder named
+// in that script, and one escaped URL wherever the site names the folder:
+// the sitemap, the page's canonical and og:url, its pager and its feeds.
+func TestTagURLsInAnyScript(t *testing.T) {
+	cfg := testConfig()
+	cfg.Site.PageSize = 1
+	arts := manyArticles(2)
+	for _, a := range arts {
+		a.Tags = []string{"経済"}
+	}
+	s := mustBuild(t, cfg, arts)
+	const esc = "tags/%E7%B5%8C%E6%B8%88/"
+	sitemap := mustFile(t, s, "/sitemap.xml")
+	for _, want := range []string{testBase + esc, testBase + esc + "page/2/"} {
+		if !strings.Contains(sitemap, "<loc>"+want+"</loc>") {
+			t.Errorf("sitemap lacks %s:\n%s", want, sitemap)
+		}
+	}
+	if strings.Contains(sitemap, "経済") {
+		t.Error("the sitemap names the tag folder unescaped")
+	}
+	page := mustFile(t, s, "/tags/経済/index.html")
+	for _, want := range []string{
+		`rel="canonical" href="` + testBase + esc + `"`,
+		`property="og:url" content="` + testBase + esc + `"`,
+		`href="/news/` + esc + `page/2/"`,
+		`href="` + testBase + esc + `feed.xml"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("tag page lacks %s", want)
+		}
+	}
+	mustFile(t, s, "/tags/経済/page/2/index.html")
+	if feed := mustFile(t, s, "/tags/経済/feed.xml"); !strings.Contains(feed, "<link>"+testBase+esc+"</link>") {
+		t.Errorf("tag feed's link:\n%s", feed)
+	}
+}

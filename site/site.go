@@ -63,6 +63,7 @@ type builder struct {
 	opts     Options
 	baseURL  string
 	basePath string
+	abs, rel links.Layout        // the URL layout: absolute, and root-relative under basePath
 	arts     []*articles.Article // newest first
 	all      []int               // the index of every article: 0, 1, ...
 	updated  time.Time           // the newest Updated of arts
@@ -193,6 +194,7 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 	if !strings.HasSuffix(b.basePath, "/") {
 		b.basePath += "/"
 	}
+	b.abs, b.rel = links.New(b.baseURL), links.New(b.basePath)
 	seen := make(map[string]string, len(b.arts))
 	b.all = make([]int, len(b.arts))
 	for i, a := range b.arts {
@@ -275,7 +277,7 @@ func (b *builder) groupTags() {
 	b.tags = slices.SortedFunc(maps.Values(bySlug), func(g, h *tagGroup) int { return strings.Compare(g.Slug, h.Slug) })
 	b.tagLinks = make(map[string]*tagView, len(byKey))
 	for t, g := range byKey {
-		b.tagLinks[t] = &tagView{Name: g.Name, URL: b.basePath + links.TagsDir + url.PathEscape(g.Slug) + "/"}
+		b.tagLinks[t] = &tagView{Name: g.Name, URL: b.rel.Tag(g.Slug)}
 	}
 }
 
@@ -310,7 +312,7 @@ func (b *builder) articleDir(i int) string {
 	if _, err := relPath("/articles/" + slug + "/index.html"); err != nil || strings.Contains(slug, "/") {
 		return ""
 	}
-	return "articles/" + slug
+	return links.ArticlesDir + slug
 }
 
 // jobs lists the work of a build, article pages last: their folders get a head start.
@@ -367,8 +369,7 @@ func (b *builder) siteFeedJobs() []job {
 // tagFeedJob renders the feeds of g's page.
 func (b *builder) tagFeedJob(g *tagGroup) job {
 	return func() ([]*File, error) {
-		dir := links.TagsDir + url.PathEscape(g.Slug) + "/"
-		c := b.channel(dir, b.opts.Title+": "+g.Name, "Articles tagged "+g.Name+" on "+b.opts.Title, b.baseURL+dir)
+		c := b.channel(links.TagDir(g.Slug), b.opts.Title+": "+g.Name, "Articles tagged "+g.Name+" on "+b.opts.Title, b.abs.Tag(g.Slug))
 		return b.feedFiles(c, links.TagsDir+g.Slug+"/", g.Articles, b.opts.FeedContent)
 	}
 }

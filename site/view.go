@@ -12,7 +12,6 @@ import (
 
 	"briefcast/articles"
 	"briefcast/feeds"
-	"briefcast/links"
 )
 
 // articleView is an article as the templates see it, made for one page or fragment.
@@ -113,7 +112,7 @@ func (b *builder) newArticleView(a *articles.Article) *articleView {
 		Title:        a.Title,
 		Slug:         a.Slug,
 		URL:          b.articlePath(a),
-		FullDepthURL: links.New(b.baseURL).Deepest(a.Slug, a.HasFull()),
+		FullDepthURL: b.abs.Deepest(a.Slug, a.HasFull()),
 		Published:    a.Published,
 		Updated:      a.Updated,
 		Revised:      a.Updated.After(a.Published),
@@ -248,7 +247,7 @@ func trusted(s, baseURL, slug string) template.HTML {
 
 // articlePath is the root-relative URL of an article's page.
 func (b *builder) articlePath(a *articles.Article) string {
-	return b.basePath + "articles/" + url.PathEscape(a.Slug) + "/"
+	return b.rel.Article(a.Slug)
 }
 
 func sections(secs []articles.Section, baseURL, slug string) []sectionView {
