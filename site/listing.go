@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // pagerView links one page of a paginated listing to its neighbours.
@@ -38,19 +39,20 @@ func (b *builder) pageCount(n int) int {
 // listingJobs renders the pages of the listing of idx (the home page, or g's
 // tag page) but those that keep, when not nil, keeps: page n shows idx[lo:hi].
 func (b *builder) listingJobs(idx []int, g *tagGroup, keep func(n, lo, hi int) bool) []job {
-	size, total := b.pageSize(), b.pageCount(len(idx))
+	size, total, mod := b.pageSize(), b.pageCount(len(idx)), b.newest(idx)
 	var jobs []job
 	for n := 1; n <= total; n++ {
 		lo, hi := (n-1)*size, min(n*size, len(idx))
 		if keep == nil || !keep(n, lo, hi) {
-			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g) })
+			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g, mod) })
 		}
 	}
 	return jobs
 }
 
-// listingPage renders page n of total, showing idx[lo:hi].
-func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*File, error) {
+// listingPage renders page n of total, showing idx[lo:hi]; mod is the
+// listing's newest update, the Modified of all its pages.
+func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup, mod time.Time) ([]*File, error) {
 	dir, file, name, title := "", "", "index.html", "" // dir in URLs, file on disk
 	if g != nil {
 		dir, file, name, title = links.TagDir(g.Slug), links.TagsDir+g.Slug+"/", "tag.html", g.Name
@@ -94,7 +96,7 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup) ([]*
 		sb.WriteString(string(c))
 	}
 	p.Cards = template.HTML(sb.String()) //nolint:gosec // joined output of html/template
-	return b.render(-1, "/"+listingPath(file, n)+"index.html", name, p, b.newest(idx))
+	return b.render(-1, "/"+listingPath(file, n)+"index.html", name, p, mod)
 }
 
 // listed returns the views of the articles at idx; brief ones (tag pages)
