@@ -64,6 +64,7 @@ type builder struct {
 	baseURL  string
 	basePath string
 	abs, rel links.Layout        // the URL layout: absolute, and root-relative under basePath
+	author   string              // the site author's name, the byline of articles without one
 	arts     []*articles.Article // newest first
 	all      []int               // the index of every article: 0, 1, ...
 	updated  time.Time           // the newest Updated of arts
@@ -195,6 +196,7 @@ func newBuilder(opts Options, arts []*articles.Article, tmpl fs.FS, w *fileWrite
 		b.basePath += "/"
 	}
 	b.abs, b.rel = links.New(b.baseURL), links.New(b.basePath)
+	b.author = articles.CleanText(feeds.ParseAuthor(opts.Author).Name)
 	seen := make(map[string]string, len(b.arts))
 	b.all = make([]int, len(b.arts))
 	for i, a := range b.arts {

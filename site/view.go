@@ -156,7 +156,7 @@ func (b *builder) byline(a *articles.Article) string {
 	if n := feeds.ParseAuthor(a.Author).Name; n != "" {
 		return n
 	}
-	return articles.CleanText(feeds.ParseAuthor(b.opts.Author).Name)
+	return b.author
 }
 
 // listedView is an article in a listing, kept all build long so small: a
