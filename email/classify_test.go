@@ -16,9 +16,6 @@ import (
 )
 
 func TestClassifyFaults(t *testing.T) {
-	smtpErr := func(code int, enh smtp.EnhancedCode, msg string) *smtp.SMTPError {
-		return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: msg}
-	}
 	tests := []struct {
 		name       string
 		opts       smtptest.Options
@@ -28,44 +25,14 @@ func TestClassifyFaults(t *testing.T) {
 		wantBounce bool
 		wantBroken bool
 	}{
-		{name: "550 5.1.1 at rcpt", opts: smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
-			if f.Stage == "rcpt" && f.Rcpt == "bad@example.com" {
-				return smtpErr(550, smtp.EnhancedCode{5, 1, 1}, "No such user bad@example.com")
-			}
-			return nil
-		}}, wantCode: 550, wantEnh: "5.1.1", wantBounce: true},
-		{name: "451 at rcpt", opts: smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
-			if f.Stage == "rcpt" && f.Rcpt == "bad@example.com" {
-				return smtpErr(451, smtp.EnhancedCode{4, 3, 0}, "Try again later")
-			}
-			return nil
-		}}, wantCode: 451, wantEnh: "4.3.0", wantTemp: true},
-		{name: "451 at data", opts: smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
-			if f.Stage == "data" && f.Rcpt == "bad@example.com" {
-				return smtpErr(451, smtp.EnhancedCode{4, 7, 1}, "Greylisted")
-			}
-			return nil
-		}}, wantCode: 451, wantEnh: "4.7.1", wantTemp: true},
-		{name: "554 at data", opts: smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
-			if f.Stage == "data" && f.Rcpt == "bad@example.com" {
-				return smtpErr(554, smtp.EnhancedCode{5, 6, 0}, "Content rejected")
-			}
-			return nil
-		}}, wantCode: 554, wantEnh: "5.6.0"},
-		{name: "421 at rcpt", opts: smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
-			if f.Stage == "rcpt" && f.Rcpt == "bad@example.com" {
-				return smtpErr(421, smtp.EnhancedCode{4, 4, 2}, "Service shutting down")
-			}
-			return nil
-		}}, wantCode: 421, wantEnh: "4.4.2", wantTemp: true, wantBroken: true},
-		{name: "550 without enhanced code", opts: smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
-			// The text names a status code, but not where RFC 2034 puts
-			// one: it is no enhanced code, and no bounce.
-			if f.Stage == "rcpt" && f.Rcpt == "bad@example.com" {
-				return smtpErr(550, smtp.NoEnhancedCode, "Policy rejection, see 5.1.1 in our FAQ")
-			}
-			return nil
-		}}, wantCode: 550},
+		{name: "550 5.1.1 at rcpt", opts: failBad("rcpt", 550, smtp.EnhancedCode{5, 1, 1}, "No such user bad@example.com"), wantCode: 550, wantEnh: "5.1.1", wantBounce: true},
+		{name: "451 at rcpt", opts: failBad("rcpt", 451, smtp.EnhancedCode{4, 3, 0}, "Try again later"), wantCode: 451, wantEnh: "4.3.0", wantTemp: true},
+		{name: "451 at data", opts: failBad("data", 451, smtp.EnhancedCode{4, 7, 1}, "Greylisted"), wantCode: 451, wantEnh: "4.7.1", wantTemp: true},
+		{name: "554 at data", opts: failBad("data", 554, smtp.EnhancedCode{5, 6, 0}, "Content rejected"), wantCode: 554, wantEnh: "5.6.0"},
+		{name: "421 at rcpt", opts: failBad("rcpt", 421, smtp.EnhancedCode{4, 4, 2}, "Service shutting down"), wantCode: 421, wantEnh: "4.4.2", wantTemp: true, wantBroken: true},
+		// The text names a status code, but not where RFC 2034 puts one:
+		// it is no enhanced code, and no bounce.
+		{name: "550 without enhanced code", opts: failBad("rcpt", 550, smtp.NoEnhancedCode, "Policy rejection, see 5.1.1 in our FAQ"), wantCode: 550},
 		{name: "dropped mid-DATA", opts: smtptest.Options{DropMidData: func(rcpt string, n int) bool {
 			return rcpt == "bad@example.com"
 		}}, wantTemp: true, wantBroken: true},
@@ -192,4 +159,15 @@ func TestClassifyErrors(t *testing.T) {
 	if Classify(fmt.Errorf("wrapped: %w", se)) != se {
 		t.Error("Classify does not return a wrapped *SendError")
 	}
+}
+
+// failBad is a server that answers code, enh and text to bad@example.com
+// at stage ("rcpt" or "data").
+func failBad(stage string, code int, enh smtp.EnhancedCode, text string) smtptest.Options {
+	return smtptest.Options{Fault: func(f smtptest.FaultPoint) *smtp.SMTPError {
+		if f.Stage == stage && f.Rcpt == "bad@example.com" {
+			return &smtp.SMTPError{Code: code, EnhancedCode: enh, Message: text}
+		}
+		return nil
+	}}
 }
