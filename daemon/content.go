@@ -95,8 +95,9 @@ func loadContent(cfg *config.Config, log *slog.Logger) (*content, []*articles.Ar
 	return c, arts, errs, nil
 }
 
-// firstSite builds the site served at start, and counts articles rejected.
-func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site, int, error) {
+// firstArticles loads the content served at start, before the store is
+// opened so content problems show without it, and counts articles rejected.
+func (d *Daemon) firstArticles(ctx context.Context, cfg *config.Config) ([]*articles.Article, int, error) {
 	if fi, err := os.Stat(cfg.Site.ContentDir); err != nil {
 		return nil, 0, fmt.Errorf("site.content_dir: %w", err)
 	} else if !fi.IsDir() {
@@ -119,9 +120,8 @@ func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config) (*site.Site,
 	if err := site.CheckOutput(cfg.Site.OutputDir); errors.Is(err, site.ErrNotOurs) {
 		return nil, 0, err
 	}
-	st, err := publishSite(cfg, arts, c.tmpl, nil, d.log)
 	d.content = c
-	return st, len(errs), err
+	return arts, len(errs), nil
 }
 
 // publishSite builds the site into output_dir and serves it from there, or
@@ -247,19 +247,16 @@ func (d *Daemon) archiveEditions(ctx context.Context, cfg *config.Config) []*edi
 	return eds
 }
 
-// withArchive rebuilds the first site, built before the store is opened so
-// content problems show without it, with the digest archives.
-func (d *Daemon) withArchive(ctx context.Context, cfg *config.Config, st *site.Site) *site.Site {
+// firstSite publishes the site served at start, once, with the digest
+// archives when they build; without them when they do not.
+func (d *Daemon) firstSite(ctx context.Context, cfg *config.Config, arts []*articles.Article) (*site.Site, error) {
 	eds := d.archiveEditions(ctx, cfg)
-	if len(eds) == 0 {
-		return st
-	}
-	full, err := publishSite(cfg, st.Articles, d.content.tmpl, eds, d.log)
-	if err != nil {
+	st, err := publishSite(cfg, arts, d.content.tmpl, eds, d.log)
+	if err != nil && len(eds) > 0 {
 		d.log.Warn("digest_archive_failed", "err", err)
-		return st
+		st, err = publishSite(cfg, arts, d.content.tmpl, nil, d.log)
 	}
-	return full
+	return st, err
 }
 
 // editionCreated refreshes the archive before a link to the edition is mailed.

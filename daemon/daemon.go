@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 	cfg = d.withOverrides(cfg)
 
 	began := time.Now()
-	st, rejected, err := d.firstSite(ctx, cfg)
+	arts, rejected, err := d.firstArticles(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *Daemon, err err
 			d.close()
 		}
 	}()
-	st = d.withArchive(ctx, cfg, st)
+	st, err := d.firstSite(ctx, cfg, arts)
+	if err != nil {
+		return nil, err
+	}
 	g, err := d.newGraph(cfg, d.content.tmpl, nil)
 	if err != nil {
 		return nil, err
