@@ -110,7 +110,8 @@ func (b *builder) archiveJobs() []job {
 // archivePage is the page data shared by an archive's pages.
 func (b *builder) archivePage(ad *archiveDigest, title, canonical string) (*archiveView, error) {
 	p := b.page(title, canonical)
-	if err := b.withFeeds(p, links.DigestDir(ad.Name), ad.Title); err != nil {
+	var err error
+	if p.Feeds, p.FeedLinks, err = b.feedsOf(links.DigestDir(ad.Name), ad.Title); err != nil {
 		return nil, err
 	}
 	return &archiveView{pageView: p, Digest: ad}, nil

@@ -36,26 +36,44 @@ func (b *builder) pageCount(n int) int {
 	return max(1, (n+size-1)/size)
 }
 
+// listing is what every page of one listing shares: the home page's, or
+// tag g's.
+type listing struct {
+	idx       []int
+	g         *tagGroup
+	dir, file string        // its folder in URLs and on disk
+	mod       time.Time     // its newest update, the Modified of all its pages
+	feeds     []feedLink    // a tag's feeds, the site's then its own, advertised on each page
+	feedLinks template.HTML // feeds rendered, once for all the pages
+}
+
 // listingJobs renders the pages of the listing of idx (the home page, or g's
 // tag page) but those that keep, when not nil, keeps: page n shows idx[lo:hi].
 func (b *builder) listingJobs(idx []int, g *tagGroup, keep func(n, lo, hi int) bool) []job {
-	size, total, mod := b.pageSize(), b.pageCount(len(idx)), b.newest(idx)
+	l := &listing{idx: idx, g: g, mod: b.newest(idx)}
+	if g != nil {
+		l.dir, l.file = links.TagDir(g.Slug), links.TagsDir+g.Slug+"/"
+		var err error
+		if l.feeds, l.feedLinks, err = b.feedsOf(l.dir, b.site.Title+": "+g.Name); err != nil {
+			return []job{func() ([]*File, error) { return nil, err }}
+		}
+	}
+	size, total := b.pageSize(), b.pageCount(len(idx))
 	var jobs []job
 	for n := 1; n <= total; n++ {
 		lo, hi := (n-1)*size, min(n*size, len(idx))
 		if keep == nil || !keep(n, lo, hi) {
-			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(idx, lo, hi, n, total, g, mod) })
+			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(l, lo, hi, n, total) })
 		}
 	}
 	return jobs
 }
 
-// listingPage renders page n of total, showing idx[lo:hi]; mod is the
-// listing's newest update, the Modified of all its pages.
-func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup, mod time.Time) ([]*File, error) {
-	dir, file, name, title := "", "", "index.html", "" // dir in URLs, file on disk
+// listingPage renders page n of total of l, showing l.idx[lo:hi].
+func (b *builder) listingPage(l *listing, lo, hi, n, total int) ([]*File, error) {
+	g, dir, name, title := l.g, l.dir, "index.html", ""
 	if g != nil {
-		dir, file, name, title = links.TagDir(g.Slug), links.TagsDir+g.Slug+"/", "tag.html", g.Name
+		name, title = "tag.html", g.Name
 	}
 	if n > 1 && title == "" {
 		title = "Page " + strconv.Itoa(n)
@@ -73,12 +91,10 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup, mod 
 	}
 	if g != nil {
 		p.Tag = &tagView{Name: g.Name, URL: b.basePath + dir, Count: len(g.Articles)}
-		if err := b.withFeeds(p, dir, b.site.Title+": "+g.Name); err != nil {
-			return nil, err
-		}
+		p.Feeds, p.FeedLinks = l.feeds, l.feedLinks
 	}
 	// The page shows each article with its card, rendered once for all pages.
-	p.Articles = b.listed(idx[lo:hi], g != nil)
+	p.Articles = b.listed(l.idx[lo:hi], g != nil)
 	cards := make([]template.HTML, len(p.Articles))
 	size := 0
 	for k, v := range p.Articles {
@@ -96,7 +112,7 @@ func (b *builder) listingPage(idx []int, lo, hi, n, total int, g *tagGroup, mod 
 		sb.WriteString(string(c))
 	}
 	p.Cards = template.HTML(sb.String()) //nolint:gosec // joined output of html/template
-	return b.render(-1, "/"+listingPath(file, n)+"index.html", name, p, mod)
+	return b.render(-1, "/"+listingPath(l.file, n)+"index.html", name, p, l.mod)
 }
 
 // listed returns the views of the articles at idx; brief ones (tag pages)

@@ -232,11 +232,12 @@ func (b *builder) page(title, canonical string) *pageView {
 		Description: b.site.Description, OGType: "website"}
 }
 
-// withFeeds advertises on p the feeds of the folder dir after the site's.
-func (b *builder) withFeeds(p *pageView, dir, title string) (err error) {
-	p.Feeds = append(slices.Clip(b.site.Feeds), feedLinks(b.baseURL, dir, title)...)
-	p.FeedLinks, err = b.pages.fragment("feedlinks", p.Feeds)
-	return err
+// feedsOf are the feeds a page of the folder dir advertises, the site's
+// then the folder's, and their links rendered.
+func (b *builder) feedsOf(dir, title string) ([]feedLink, template.HTML, error) {
+	feeds := append(slices.Clip(b.site.Feeds), feedLinks(b.baseURL, dir, title)...)
+	html, err := b.pages.fragment("feedlinks", feeds)
+	return feeds, html, err
 }
 
 func (b *builder) articlePage(i int) ([]*File, error) {
