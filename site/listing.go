@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -41,10 +42,17 @@ func (b *builder) pageCount(n int) int {
 type listing struct {
 	idx       []int
 	g         *tagGroup
-	dir, file string        // its folder in URLs and on disk
-	mod       time.Time     // its newest update, the Modified of all its pages
-	feeds     []feedLink    // a tag's feeds, the site's then its own, advertised on each page
-	feedLinks template.HTML // feeds rendered, once for all the pages
+	dir, file string    // its folder in URLs and on disk
+	mod       time.Time // its newest update, the Modified of all its pages
+	// feeds are a tag's feeds, the site's then its own, advertised on each
+	// page: rendered by the first page made, none when an update keeps all.
+	feeds func() (pageFeeds, error)
+}
+
+// pageFeeds are the feeds a page advertises, and their links rendered.
+type pageFeeds struct {
+	list []feedLink
+	html template.HTML
 }
 
 // listingJobs renders the pages of the listing of idx (the home page, or g's
@@ -53,10 +61,10 @@ func (b *builder) listingJobs(idx []int, g *tagGroup, keep func(n, lo, hi int) b
 	l := &listing{idx: idx, g: g, mod: b.newest(idx)}
 	if g != nil {
 		l.dir, l.file = links.TagDir(g.Slug), links.TagsDir+g.Slug+"/"
-		var err error
-		if l.feeds, l.feedLinks, err = b.feedsOf(l.dir, b.site.Title+": "+g.Name); err != nil {
-			return []job{func() ([]*File, error) { return nil, err }}
-		}
+		l.feeds = sync.OnceValues(func() (f pageFeeds, err error) {
+			f.list, f.html, err = b.feedsOf(l.dir, b.site.Title+": "+g.Name)
+			return f, err
+		})
 	}
 	size, total := b.pageSize(), b.pageCount(len(idx))
 	var jobs []job
@@ -91,7 +99,11 @@ func (b *builder) listingPage(l *listing, lo, hi, n, total int) ([]*File, error)
 	}
 	if g != nil {
 		p.Tag = &tagView{Name: g.Name, URL: b.basePath + dir, Count: len(g.Articles)}
-		p.Feeds, p.FeedLinks = l.feeds, l.feedLinks
+		f, err := l.feeds()
+		if err != nil {
+			return nil, err
+		}
+		p.Feeds, p.FeedLinks = f.list, f.html
 	}
 	// The page shows each article with its card, rendered once for all pages.
 	p.Articles = b.listed(l.idx[lo:hi], g != nil)
