@@ -209,6 +209,9 @@ func TestPeriod(t *testing.T) {
 		{"quarter hourly", "*/15 * * * *", time.UTC, time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC), 15 * time.Minute},
 		{"monthly", "0 7 1 * *", time.UTC, time.Date(2026, 11, 1, 7, 0, 0, 0, time.UTC), 31 * 24 * time.Hour},
 		{"autumn day is 25h", "0 7 * * *", ny, time.Date(2026, 11, 1, 7, 0, 0, 0, ny), 25 * time.Hour},
+		{"yearly, late in the year", "@yearly", time.UTC, time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC), 365 * 24 * time.Hour},
+		{"yearly in a leap year", "@yearly", time.UTC, time.Date(2028, 6, 1, 0, 0, 0, 0, time.UTC), 365 * 24 * time.Hour},
+		{"yearly after a leap year", "@yearly", time.UTC, time.Date(2029, 3, 1, 0, 0, 0, 0, time.UTC), 366 * 24 * time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
