@@ -229,19 +229,14 @@ func (u *updater) feedChanged(idx, was []int) bool {
 func (u *updater) listingJobs(idx, was []int, g *tagGroup, all bool) []job {
 	b := u.b
 	all = all || b.pageCount(len(idx)) != b.pageCount(len(was))
-	dir := ""
-	if g != nil {
-		dir = links.TagsDir + g.Slug + "/"
-	}
-	mod := b.newest(idx)
-	return b.listingJobs(idx, g, func(n, lo, hi int) bool {
+	return b.listingJobs(idx, g, func(l *listing, n, lo, hi int) bool {
 		// A page that held a different number of articles changed too.
 		redo := all || min(lo+b.pageSize(), len(was))-lo != hi-lo
 		for i := lo; i < hi && !redo; i++ {
 			redo = u.changed(idx, was, i)
 		}
 		if !redo {
-			u.retime("/"+listingPath(dir, n)+"index.html", mod)
+			u.retime("/"+listingPath(l.file, n)+"index.html", l.mod)
 		}
 		return !redo
 	})

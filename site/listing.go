@@ -57,7 +57,7 @@ type pageFeeds struct {
 
 // listingJobs renders the pages of the listing of idx (the home page, or g's
 // tag page) but those that keep, when not nil, keeps: page n shows idx[lo:hi].
-func (b *builder) listingJobs(idx []int, g *tagGroup, keep func(n, lo, hi int) bool) []job {
+func (b *builder) listingJobs(idx []int, g *tagGroup, keep func(l *listing, n, lo, hi int) bool) []job {
 	l := &listing{idx: idx, g: g, mod: b.newest(idx)}
 	if g != nil {
 		l.dir, l.file = links.TagDir(g.Slug), links.TagsDir+g.Slug+"/"
@@ -70,7 +70,7 @@ func (b *builder) listingJobs(idx []int, g *tagGroup, keep func(n, lo, hi int) b
 	var jobs []job
 	for n := 1; n <= total; n++ {
 		lo, hi := (n-1)*size, min(n*size, len(idx))
-		if keep == nil || !keep(n, lo, hi) {
+		if keep == nil || !keep(l, n, lo, hi) {
 			jobs = append(jobs, func() ([]*File, error) { return b.listingPage(l, lo, hi, n, total) })
 		}
 	}
